@@ -1,0 +1,47 @@
+# The commands people type. `make run` for the demo, `make test` for the whole suite.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEMO_MERCHANTS ?= 200
+DEMO_DAYS ?= 120
+
+.PHONY: install run test lint format bench clean-demo
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## The demo: SQLite and a filesystem Celery broker under var/, web + worker + beat together.
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo --if-empty --merchants $(DEMO_MERCHANTS) --days $(DEMO_DAYS)
+	$(PY) manage.py run_demo --host $(HOST) --port $(PORT)
+
+## The whole suite. Set DATABASE_URL / REDIS_URL to run it against PostgreSQL and Redis.
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(PY) manage.py makemigrations --check --dry-run
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: install
+	$(PY) bench/seed_demo.py
+	$(PY) bench/ingest_orders.py
+
+## Throw the demo's data away; the next `make run` builds it again.
+clean-demo:
+	rm -rf var/

@@ -1,0 +1,39 @@
+"""The business date is not the wall clock: the demo fast-forwards it, production closes it
+nightly. Everything that asks "what day is it" for business purposes asks here."""
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from common.errors import ApplicationError
+from common.models import BusinessCalendar
+
+
+def business_date_today() -> dt.date:
+    """The current business date; the wall-clock date until a calendar row exists."""
+    row = BusinessCalendar.objects.filter(pk=1).values_list("current_on", flat=True).first()
+    return row if row is not None else timezone.localdate()
+
+
+@transaction.atomic
+def business_date_set(*, on: dt.date, allow_backwards: bool = False) -> dt.date:
+    """Move the business date; it never goes backwards except when a demo is rebuilt."""
+    row = BusinessCalendar.objects.select_for_update().filter(pk=1).first()
+    if row is None:
+        BusinessCalendar.objects.create(pk=1, current_on=on)
+        return on
+    if on < row.current_on and not allow_backwards:
+        raise ApplicationError(
+            f"business date cannot go back from {row.current_on} to {on}",
+            {"fields": {"on": ["earlier than the current business date"]}},
+        )
+    row.current_on = on
+    row.save(update_fields=["current_on", "updated_at"])
+    return on
+
+
+def business_day_end(on: dt.date) -> dt.datetime:
+    """The last instant of a business date in the platform's time zone."""
+    start = timezone.make_aware(dt.datetime.combine(on, dt.time.min))
+    return start + dt.timedelta(days=1) - dt.timedelta(microseconds=1)

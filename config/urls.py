@@ -1,0 +1,33 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+admin.site.site_header = "Xiaodai 小贷 · officers' workbench"
+admin.site.site_title = "Xiaodai workbench"
+admin.site.index_title = "Credit factory 信贷工厂"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("merchants.api.urls")),
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
+        name="api-schema",
+    ),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(
+            url_name="api-schema", authentication_classes=[], permission_classes=[]
+        ),
+        name="api-docs",
+    ),
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(
+            url_name="api-schema", authentication_classes=[], permission_classes=[]
+        ),
+        name="api-redoc",
+    ),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include(("merchants.urls", "portal"))),
+]

@@ -1,0 +1,258 @@
+"""The officers' workbench for merchants. Partner data is read-only here; status changes go
+through actions that call services and leave an audit row."""
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from common.errors import ApplicationError
+from common.money import format_yuan
+from merchants import services
+from merchants.models import (
+    ApiKey,
+    Complaint,
+    DeclaredFinancials,
+    Merchant,
+    MerchantStatusChange,
+    Order,
+    OrderStatusChange,
+    Owner,
+    PartnerPlatform,
+    QuestionnaireResponse,
+    Rating,
+    Refund,
+    Settlement,
+    TradingRelation,
+    Verification,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records that come from partners or from services: officers look, they do not edit."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _yuan(fen):
+    return format_yuan(fen) if fen is not None else "-"
+
+
+class ApiKeyInline(admin.TabularInline):
+    model = ApiKey
+    fields = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PartnerPlatform)
+class PartnerPlatformAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "is_active"]
+    inlines = [ApiKeyInline]
+    actions = ["issue_api_key"]
+
+    @admin.action(description="Issue a new API key (shown once)")
+    def issue_api_key(self, request, queryset):
+        for partner in queryset:
+            _, raw = services.api_key_issue(
+                partner=partner, name=f"issued by {request.user.username}"
+            )
+            self.message_user(
+                request, f"{partner.code}: {raw}  (copy it now; it is not stored)", messages.WARNING
+            )
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "partner", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["partner"]
+    actions = ["revoke"]
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request, queryset):
+        for key in queryset:
+            services.api_key_revoke(api_key=key)
+        self.message_user(request, f"revoked {queryset.count()} key(s)")
+
+
+@admin.register(Owner)
+class OwnerAdmin(ReadOnlyAdmin):
+    list_display = ["name", "national_id_masked", "phone", "bank_card_masked"]
+    search_fields = ["name", "phone"]
+    fields = ["name", "national_id_masked", "phone", "address", "bank_card_masked", "created_at"]
+    readonly_fields = fields
+
+
+class StatusChangeInline(admin.TabularInline):
+    model = MerchantStatusChange
+    fields = ["changed_at", "from_status", "to_status", "reason", "actor"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Merchant)
+class MerchantAdmin(ReadOnlyAdmin):
+    list_display = [
+        "shop_name",
+        "partner",
+        "external_id",
+        "category",
+        "region",
+        "opened_on",
+        "status",
+    ]
+    list_filter = ["partner", "status", "category", "region"]
+    search_fields = ["shop_name", "external_id", "owner__name"]
+    list_select_related = ["partner"]
+    readonly_fields = [
+        "partner",
+        "external_id",
+        "shop_name",
+        "owner_link",
+        "category",
+        "region",
+        "opened_on",
+        "status",
+        "user",
+        "created_at",
+    ]
+    fields = readonly_fields
+    inlines = [StatusChangeInline]
+    actions = ["restrict", "reinstate"]
+
+    @admin.display(description="owner")
+    def owner_link(self, obj):
+        return format_html(
+            "{} · {} · {}", obj.owner.name, obj.owner.national_id_masked, obj.owner.phone
+        )
+
+    def _apply(self, request, queryset, service, verb):
+        done = 0
+        for merchant in queryset:
+            try:
+                service(
+                    merchant=merchant,
+                    reason=f"{verb} from the workbench",
+                    actor=request.user.username,
+                )
+                done += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"{merchant}: {exc.message}", messages.ERROR)
+        if done:
+            self.message_user(request, f"{verb}: {done} shop(s)")
+
+    @admin.action(description="Restrict selected shops 限制")
+    def restrict(self, request, queryset):
+        self._apply(request, queryset, services.merchant_restrict, "restricted")
+
+    @admin.action(description="Lift restriction 解除限制")
+    def reinstate(self, request, queryset):
+        self._apply(request, queryset, services.merchant_reinstate, "reinstated")
+
+
+class OrderStatusChangeInline(admin.TabularInline):
+    model = OrderStatusChange
+    fields = ["occurred_at", "from_status", "to_status", "source", "recorded_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = ["external_id", "merchant", "amount", "status", "placed_at", "settled_at"]
+    list_filter = ["status", "partner"]
+    search_fields = ["external_id", "merchant__shop_name", "buyer_ref"]
+    list_select_related = ["merchant"]
+    date_hierarchy = "placed_at"
+    show_full_result_count = False
+    inlines = [OrderStatusChangeInline]
+    exclude = ["content_hash"]
+
+    @admin.display(description="amount (¥)", ordering="amount_fen")
+    def amount(self, obj):
+        return _yuan(obj.amount_fen)
+
+
+@admin.register(Settlement)
+class SettlementAdmin(ReadOnlyAdmin):
+    list_display = ["external_id", "merchant", "settled_on", "amount", "order_count"]
+    list_select_related = ["merchant"]
+    date_hierarchy = "settled_on"
+    show_full_result_count = False
+
+    @admin.display(description="amount (¥)", ordering="amount_fen")
+    def amount(self, obj):
+        return _yuan(obj.amount_fen)
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ["order", "merchant", "amount", "refunded_at", "reason"]
+    list_select_related = ["order", "merchant"]
+    show_full_result_count = False
+
+    @admin.display(description="amount (¥)", ordering="amount_fen")
+    def amount(self, obj):
+        return _yuan(obj.amount_fen)
+
+
+@admin.register(Complaint)
+class ComplaintAdmin(ReadOnlyAdmin):
+    list_display = ["merchant", "category", "filed_at", "is_upheld"]
+    list_filter = ["category", "is_upheld"]
+    list_select_related = ["merchant"]
+
+
+@admin.register(Rating)
+class RatingAdmin(ReadOnlyAdmin):
+    list_display = ["merchant", "order", "stars", "rated_at"]
+    list_filter = ["stars"]
+    list_select_related = ["merchant", "order"]
+    show_full_result_count = False
+
+
+@admin.register(DeclaredFinancials)
+class DeclaredFinancialsAdmin(ReadOnlyAdmin):
+    list_display = ["merchant", "fiscal_year", "sales", "net_profit_margin", "platform_sales_share"]
+    list_select_related = ["merchant"]
+
+    @admin.display(description="sales (¥)", ordering="sales_fen")
+    def sales(self, obj):
+        return _yuan(obj.sales_fen)
+
+
+@admin.register(Verification)
+class VerificationAdmin(ReadOnlyAdmin):
+    list_display = ["merchant", "kind", "provider", "result", "checked_on"]
+    list_filter = ["kind", "result"]
+    list_select_related = ["merchant"]
+
+
+@admin.register(TradingRelation)
+class TradingRelationAdmin(ReadOnlyAdmin):
+    list_display = ["merchant", "kind", "counterparty", "since_on"]
+    list_filter = ["kind"]
+    list_select_related = ["merchant", "counterparty"]
+
+
+@admin.register(QuestionnaireResponse)
+class QuestionnaireResponseAdmin(ReadOnlyAdmin):
+    list_display = ["owner", "version", "answered_at"]
+    list_select_related = ["owner"]

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from merchants.api import views
+
+urlpatterns = [
+    path("merchants/", views.MerchantListCreateApi.as_view(), name="api-merchants"),
+    path("merchants/<str:external_id>/", views.MerchantDetailApi.as_view(), name="api-merchant"),
+    path("orders/", views.OrderCreateApi.as_view(), name="api-orders"),
+    path("orders/batch/", views.OrderBatchApi.as_view(), name="api-orders-batch"),
+    path("orders/<str:external_id>/", views.OrderDetailApi.as_view(), name="api-order"),
+    path(
+        "orders/<str:external_id>/status/", views.OrderStatusApi.as_view(), name="api-order-status"
+    ),
+]

@@ -1,0 +1,130 @@
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from merchants import selectors, services
+from merchants.api.auth import partner_of
+from merchants.api.serializers import (
+    MerchantInputSerializer,
+    MerchantOutputSerializer,
+    OrderBatchInputSerializer,
+    OrderBatchOutputSerializer,
+    OrderInputSerializer,
+    OrderOutputSerializer,
+    OrderStatusInputSerializer,
+)
+
+ERRORS = {
+    400: OpenApiResponse(description="invalid input; `error.fields` names each bad field"),
+    401: OpenApiResponse(description="missing, unknown or revoked API key"),
+    409: OpenApiResponse(
+        description="already recorded with different content, or an impossible change"
+    ),
+}
+
+
+class ByIdPagination(CursorPagination):
+    ordering = "id"
+
+
+class MerchantListCreateApi(ListAPIView):
+    pagination_class = ByIdPagination
+    serializer_class = MerchantOutputSerializer
+
+    def get_queryset(self):
+        return selectors.merchant_list(partner=partner_of(self.request))
+
+    @extend_schema(
+        request=MerchantInputSerializer,
+        responses={201: MerchantOutputSerializer, 200: MerchantOutputSerializer, **ERRORS},
+        summary="Record a merchant (idempotent by id)",
+    )
+    def post(self, request):
+        serializer = MerchantInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        merchant, created = services.merchant_upsert(
+            partner=partner_of(request), data=serializer.to_data()
+        )
+        return Response(
+            MerchantOutputSerializer(merchant).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class MerchantDetailApi(APIView):
+    @extend_schema(
+        responses={
+            200: MerchantOutputSerializer,
+            404: OpenApiResponse(description="not yours or unknown"),
+        }
+    )
+    def get(self, request, external_id: str):
+        merchant = selectors.merchant_get(partner=partner_of(request), external_id=external_id)
+        return Response(MerchantOutputSerializer(merchant).data)
+
+
+class OrderCreateApi(APIView):
+    @extend_schema(
+        request=OrderInputSerializer,
+        responses={201: OrderOutputSerializer, 200: OrderOutputSerializer, **ERRORS},
+        summary="Record one order (idempotent by id; a later status moves it on)",
+    )
+    def post(self, request):
+        serializer = OrderInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = OrderInputSerializer.to_data(serializer.validated_data)
+        partner = partner_of(request)
+        result = services.orders_upsert(partner=partner, orders=[data])
+        order = selectors.order_get(partner=partner, external_id=data.external_id)
+        return Response(
+            OrderOutputSerializer(order).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+
+class OrderBatchApi(APIView):
+    @extend_schema(
+        request=OrderBatchInputSerializer,
+        responses={200: OrderBatchOutputSerializer, **ERRORS},
+        summary="Record a batch of orders, all or nothing (history loads)",
+    )
+    def post(self, request):
+        serializer = OrderBatchInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        orders = [OrderInputSerializer.to_data(v) for v in serializer.validated_data["orders"]]
+        result = services.orders_upsert(partner=partner_of(request), orders=orders)
+        return Response(OrderBatchOutputSerializer(result).data)
+
+
+class OrderDetailApi(APIView):
+    @extend_schema(
+        responses={
+            200: OrderOutputSerializer,
+            404: OpenApiResponse(description="not yours or unknown"),
+        }
+    )
+    def get(self, request, external_id: str):
+        order = selectors.order_get(partner=partner_of(request), external_id=external_id)
+        return Response(OrderOutputSerializer(order).data)
+
+
+class OrderStatusApi(APIView):
+    @extend_schema(
+        request=OrderStatusInputSerializer,
+        responses={200: OrderOutputSerializer, **ERRORS},
+        summary="Move an order along its lifecycle (placed → paid → shipped → delivered → settled)",
+    )
+    def post(self, request, external_id: str):
+        serializer = OrderStatusInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = services.order_transition(
+            partner=partner_of(request),
+            external_id=external_id,
+            to_status=serializer.validated_data["status"],
+            at=serializer.validated_data["at"],
+            source=f"api:{request.auth.prefix}",
+        )
+        return Response(OrderOutputSerializer(order).data)

@@ -1,0 +1,466 @@
+"""Partner platforms and what they tell us about their merchants: shops, owners, orders and how
+they settle, refunds, complaints, ratings, declared financials, verifications and relations."""
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from common.crypto import EncryptedTextField, mask
+from common.models import TimeStampedModel
+
+
+class PartnerPlatform(TimeStampedModel):
+    class Kind(models.TextChoices):
+        B2C = "b2c", "B2C marketplace 零售平台"
+        B2B = "b2b", "B2B marketplace 批发平台"
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=3, choices=Kind.choices)
+    is_active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class ApiKey(TimeStampedModel):
+    """A partner's API key. Only a SHA-256 digest is stored; the key is shown once, at creation.
+
+    Keys look like `xd_<prefix>_<secret>`; the prefix finds the row, the digest proves the key.
+    A random 256-bit secret needs no slow password hash.
+    """
+
+    partner = models.ForeignKey(PartnerPlatform, on_delete=models.PROTECT, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, unique=True)
+    digest = models.CharField(max_length=64)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"xd_{self.prefix}_… ({self.partner.code}, {self.name})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @staticmethod
+    def digest_of(raw_key: str) -> str:
+        return hashlib.sha256(raw_key.encode()).hexdigest()
+
+    @staticmethod
+    def generate() -> tuple[str, str]:
+        prefix = secrets.token_hex(4)
+        return prefix, f"xd_{prefix}_{secrets.token_urlsafe(32)}"
+
+
+class Owner(TimeStampedModel):
+    """The person behind a shop. National ID and bank card are encrypted at rest; their blind
+    indexes let risk control find the same person or card behind several shops."""
+
+    name = models.CharField(max_length=100)
+    national_id = EncryptedTextField()
+    national_id_index = models.CharField(max_length=64, db_index=True)
+    phone = models.CharField(max_length=20, db_index=True)
+    address = models.CharField(max_length=200)
+    bank_card = EncryptedTextField(blank=True)
+    bank_card_index = models.CharField(max_length=64, blank=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.national_id_masked})"
+
+    @property
+    def national_id_masked(self) -> str:
+        return mask(self.national_id or "", keep_start=6, keep_end=4)
+
+    @property
+    def bank_card_masked(self) -> str:
+        return mask(self.bank_card or "", keep_start=4, keep_end=4)
+
+
+class Merchant(TimeStampedModel):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active 正常"
+        RESTRICTED = "restricted", "Restricted 受限"
+        CLOSED = "closed", "Closed 已关店"
+
+    partner = models.ForeignKey(PartnerPlatform, on_delete=models.PROTECT, related_name="merchants")
+    external_id = models.CharField(max_length=64)
+    owner = models.ForeignKey(Owner, on_delete=models.PROTECT, related_name="merchants")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="merchant",
+    )
+    shop_name = models.CharField(max_length=200)
+    category = models.CharField(max_length=50, db_index=True)
+    region = models.CharField(max_length=50, db_index=True)
+    opened_on = models.DateField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    content_hash = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "external_id"], name="merchant_partner_external_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shop_name} [{self.partner.code}:{self.external_id}]"
+
+
+class OrderStatus(models.TextChoices):
+    PLACED = "placed", "Placed 已下单"
+    PAID = "paid", "Paid 已付款"
+    SHIPPED = "shipped", "Shipped 卖家已发货"
+    DELIVERED = "delivered", "Delivered 已签收"
+    SETTLED = "settled", "Settled 已结算"
+    REFUNDED = "refunded", "Refunded 已退款"
+    DISPUTED = "disputed", "Disputed 纠纷中"
+    CANCELLED = "cancelled", "Cancelled 已取消"
+
+
+# The order lifecycle: which status may follow which. Everything else is refused.
+ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
+    OrderStatus.PLACED: frozenset({OrderStatus.PAID, OrderStatus.CANCELLED}),
+    OrderStatus.PAID: frozenset({OrderStatus.SHIPPED, OrderStatus.REFUNDED, OrderStatus.CANCELLED}),
+    OrderStatus.SHIPPED: frozenset(
+        {OrderStatus.DELIVERED, OrderStatus.DISPUTED, OrderStatus.REFUNDED}
+    ),
+    OrderStatus.DELIVERED: frozenset(
+        {OrderStatus.SETTLED, OrderStatus.DISPUTED, OrderStatus.REFUNDED}
+    ),
+    OrderStatus.DISPUTED: frozenset({OrderStatus.SETTLED, OrderStatus.REFUNDED}),
+    OrderStatus.SETTLED: frozenset(),
+    OrderStatus.REFUNDED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+}
+# The timestamp column each status stamps when an order enters it.
+ORDER_STATUS_TIMESTAMP = {
+    OrderStatus.PAID: "paid_at",
+    OrderStatus.SHIPPED: "shipped_at",
+    OrderStatus.DELIVERED: "delivered_at",
+    OrderStatus.SETTLED: "settled_at",
+    OrderStatus.REFUNDED: "refunded_at",
+    OrderStatus.DISPUTED: "disputed_at",
+    OrderStatus.CANCELLED: "cancelled_at",
+}
+
+
+class Order(models.Model):
+    partner = models.ForeignKey(PartnerPlatform, on_delete=models.PROTECT, related_name="+")
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="orders")
+    external_id = models.CharField(max_length=64)
+    buyer_ref = models.CharField(max_length=64, help_text="the partner's id of the buyer")
+    buyer_merchant = models.ForeignKey(
+        Merchant,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="purchases",
+        help_text="set when the buyer is itself a merchant here (B2B trade)",
+    )
+    amount_fen = models.BigIntegerField()
+    status = models.CharField(
+        max_length=10, choices=OrderStatus.choices, default=OrderStatus.PLACED
+    )
+    placed_at = models.DateTimeField()
+    paid_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    disputed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    content_hash = models.CharField(max_length=64, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "external_id"], name="order_partner_external_id"
+            ),
+            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="order_amount_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "placed_at"]),
+            models.Index(fields=["merchant", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.external_id} ({self.status})"
+
+
+class OrderStatusChange(models.Model):
+    """Audit of every status change made after an order was first recorded."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=10, choices=OrderStatus.choices)
+    to_status = models.CharField(max_length=10, choices=OrderStatus.choices)
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    source = models.CharField(max_length=50)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order", "to_status"], name="order_status_change_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status} -> {self.to_status}"
+
+
+class Settlement(models.Model):
+    """Money the partner platform paid out to a merchant for settled orders on one date."""
+
+    partner = models.ForeignKey(PartnerPlatform, on_delete=models.PROTECT, related_name="+")
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="settlements")
+    external_id = models.CharField(max_length=64)
+    settled_on = models.DateField()
+    amount_fen = models.BigIntegerField()
+    order_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "external_id"], name="settlement_partner_external_id"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_fen__gt=0), name="settlement_amount_positive"
+            ),
+        ]
+        indexes = [models.Index(fields=["merchant", "settled_on"])]
+
+    def __str__(self) -> str:
+        return f"settlement {self.external_id}"
+
+
+class Refund(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="refunds")
+    amount_fen = models.BigIntegerField()
+    refunded_at = models.DateTimeField()
+    reason = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="refund_amount_positive")
+        ]
+        indexes = [models.Index(fields=["merchant", "refunded_at"])]
+
+    def __str__(self) -> str:
+        return f"refund of order {self.order_id}"
+
+
+class Complaint(models.Model):
+    class Category(models.TextChoices):
+        NOT_AS_DESCRIBED = "not_as_described", "Not as described 描述不符"
+        LATE_DELIVERY = "late_delivery", "Late delivery 延迟发货"
+        COUNTERFEIT = "counterfeit", "Counterfeit 假冒"
+        SERVICE = "service", "Service 服务态度"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="complaints")
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    category = models.CharField(max_length=20, choices=Category.choices)
+    filed_at = models.DateTimeField()
+    is_upheld = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant", "filed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} ({self.filed_at:%Y-%m-%d})"
+
+
+class Rating(models.Model):
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="ratings")
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="rating")
+    stars = models.PositiveSmallIntegerField()
+    rated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(stars__gte=1, stars__lte=5), name="rating_stars_1_to_5"
+            )
+        ]
+        indexes = [models.Index(fields=["merchant", "rated_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.stars}★ for order {self.order_id}"
+
+
+class DeclaredFinancials(TimeStampedModel):
+    """What a B2B applicant declares about last year, checked later by a video interview."""
+
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="declared_financials"
+    )
+    fiscal_year = models.PositiveSmallIntegerField()
+    sales_fen = models.BigIntegerField()
+    net_profit_margin = models.DecimalField(
+        max_digits=6, decimal_places=4, help_text="0.0800 = 8 %"
+    )
+    total_assets_fen = models.BigIntegerField()
+    total_liabilities_fen = models.BigIntegerField()
+    platform_sales_share = models.DecimalField(
+        max_digits=5, decimal_places=4, help_text="share of sales made on the platform, 0–1"
+    )
+    declared_on = models.DateField()
+
+    class Meta:
+        verbose_name_plural = "declared financials"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "fiscal_year"], name="declared_financials_once_a_year"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    sales_fen__gte=0, total_assets_fen__gte=0, total_liabilities_fen__gte=0
+                ),
+                name="declared_financials_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(platform_sales_share__gte=0, platform_sales_share__lte=1),
+                name="declared_financials_share_0_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(net_profit_margin__gte=-1, net_profit_margin__lte=1),
+                name="declared_financials_margin_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id} FY{self.fiscal_year}"
+
+
+class Verification(TimeStampedModel):
+    """A third party's check of a document (business licence, tax, customs)."""
+
+    class Kind(models.TextChoices):
+        BUSINESS_LICENCE = "business_licence", "Business licence 营业执照"
+        TAX = "tax", "Tax records 纳税记录"
+        CUSTOMS = "customs", "Customs records 海关记录"
+
+    class Result(models.TextChoices):
+        PENDING = "pending", "Pending 待核验"
+        VERIFIED = "verified", "Verified 已核实"
+        FAILED = "failed", "Failed 不符"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="verifications")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    provider = models.CharField(max_length=100)
+    result = models.CharField(max_length=10, choices=Result.choices, default=Result.PENDING)
+    reference = models.CharField(max_length=100, blank=True)
+    checked_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.result}"
+
+
+class TradingRelation(TimeStampedModel):
+    """`merchant` buys from (kind=supplier) or sells to (kind=buyer) `counterparty`."""
+
+    class Kind(models.TextChoices):
+        SUPPLIER = "supplier", "Supplier 供应商"
+        BUYER = "buyer", "Buyer 采购商"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="relations")
+    counterparty = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    since_on = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "counterparty", "kind"], name="trading_relation_once"
+            ),
+            models.CheckConstraint(
+                condition=~Q(merchant=models.F("counterparty")), name="trading_relation_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id} {self.kind} {self.counterparty_id}"
+
+
+class QuestionnaireResponse(models.Model):
+    """The owner's answers to the psychometric questionnaire: {question code: 1..5}."""
+
+    owner = models.ForeignKey(Owner, on_delete=models.CASCADE, related_name="questionnaires")
+    version = models.CharField(max_length=20, default="v1")
+    answers = models.JSONField()
+    answered_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "answered_at"])]
+
+    def __str__(self) -> str:
+        return f"questionnaire {self.version} of owner {self.owner_id}"
+
+
+class MerchantStatusChange(models.Model):
+    """Who restricted, closed or reinstated a shop, when and why."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=12, choices=Merchant.Status.choices)
+    to_status = models.CharField(max_length=12, choices=Merchant.Status.choices)
+    reason = models.CharField(max_length=200)
+    actor = models.CharField(max_length=100)
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id}: {self.from_status} -> {self.to_status}"
+
+
+class SimulatedProfile(models.Model):
+    """The demo marketplace's hidden truth about a merchant; never read by scoring or risk
+    control, only by the simulator and by tests that check the models find it."""
+
+    merchant = models.OneToOneField(
+        Merchant, on_delete=models.CASCADE, primary_key=True, related_name="simulated"
+    )
+    quality = models.FloatField(
+        help_text="0 (worst) .. 1 (best)"
+    )  # float ok: a latent trait, not money
+    orders_per_day = models.FloatField()  # float ok: a Poisson rate
+    ticket_fen = models.BigIntegerField(help_text="typical order amount")
+    trend_per_year = models.FloatField()  # float ok: growth rate
+    seasonality = models.FloatField()  # float ok: amplitude of the yearly cycle
+    refund_rate = models.FloatField()  # float ok: a probability
+    complaint_rate = models.FloatField()  # float ok: a probability
+    cash_dry_on = models.DateField(null=True, blank=True, help_text="sales collapse from this date")
+    vanish_on = models.DateField(
+        null=True, blank=True, help_text="the shop stops trading from this date"
+    )
+    ring = models.PositiveIntegerField(
+        null=True, blank=True, db_index=True, help_text="brushing ring number"
+    )
+
+    def __str__(self) -> str:
+        return f"hidden profile of {self.merchant_id}"
+
+
+class SimulatorState(models.Model):
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    seed = models.BigIntegerField()
+    started_on = models.DateField()
+    last_simulated_on = models.DateField()
+
+    def __str__(self) -> str:
+        return f"simulated through {self.last_simulated_on}"

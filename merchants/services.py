@@ -1,0 +1,401 @@
+"""Every write to the merchants app. Keyword-only, one transaction each."""
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from common.crypto import blind_index
+from common.errors import ApplicationError, ConflictError, NotFoundError
+from merchants.models import (
+    ORDER_STATUS_TIMESTAMP,
+    ORDER_TRANSITIONS,
+    ApiKey,
+    Merchant,
+    MerchantStatusChange,
+    Order,
+    OrderStatus,
+    OrderStatusChange,
+    Owner,
+    PartnerPlatform,
+)
+
+ORDER_BATCH_SIZE = 2000
+
+
+def content_hash(payload: dict) -> str:
+    """A stable digest of a canonical payload; two sends of the same content hash the same."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# --- partners and keys ---------------------------------------------------------------------
+
+
+def partner_create(*, code: str, name: str, kind: str) -> PartnerPlatform:
+    """Register a partner platform that may send merchants and orders."""
+    return PartnerPlatform.objects.create(code=code, name=name, kind=kind)
+
+
+@transaction.atomic
+def api_key_issue(*, partner: PartnerPlatform, name: str) -> tuple[ApiKey, str]:
+    """Issue a key; the raw key is returned once and never stored."""
+    prefix, raw = ApiKey.generate()
+    key = ApiKey.objects.create(
+        partner=partner, name=name, prefix=prefix, digest=ApiKey.digest_of(raw)
+    )
+    return key, raw
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    """A revoked key stops working at once and cannot be restored."""
+    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    api_key.refresh_from_db()
+    return api_key
+
+
+# --- merchants -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OwnerData:
+    name: str
+    national_id: str
+    phone: str
+    address: str
+    bank_card: str = ""
+
+
+@dataclass(frozen=True)
+class MerchantData:
+    external_id: str
+    shop_name: str
+    category: str
+    region: str
+    opened_on: dt.date
+    owner: OwnerData
+
+
+def _merchant_hash(data: MerchantData) -> str:
+    owner = data.owner
+    return content_hash(
+        {
+            "external_id": data.external_id,
+            "shop_name": data.shop_name,
+            "category": data.category,
+            "region": data.region,
+            "opened_on": data.opened_on.isoformat(),
+            "owner": {
+                "name": owner.name,
+                "national_id": blind_index(owner.national_id),
+                "phone": owner.phone,
+                "address": owner.address,
+                "bank_card": blind_index(owner.bank_card) if owner.bank_card else "",
+            },
+        }
+    )
+
+
+def owner_get_or_create(*, data: OwnerData) -> Owner:
+    """One owner row per national ID: the same person behind two shops is one owner."""
+    index = blind_index(data.national_id)
+    owner = Owner.objects.filter(national_id_index=index).first()
+    if owner is not None:
+        return owner
+    return Owner.objects.create(
+        name=data.name,
+        national_id=data.national_id,
+        national_id_index=index,
+        phone=data.phone,
+        address=data.address,
+        bank_card=data.bank_card,
+        bank_card_index=blind_index(data.bank_card) if data.bank_card else "",
+    )
+
+
+def merchant_upsert(*, partner: PartnerPlatform, data: MerchantData) -> tuple[Merchant, bool]:
+    """Record a partner's merchant once: a resend is a no-op, a changed resend a conflict."""
+    digest = _merchant_hash(data)
+    existing = Merchant.objects.filter(partner=partner, external_id=data.external_id).first()
+    if existing is not None:
+        return _same_or_conflict(existing, digest, "merchant", data.external_id), False
+    try:
+        with transaction.atomic():
+            owner = owner_get_or_create(data=data.owner)
+            merchant = Merchant.objects.create(
+                partner=partner,
+                external_id=data.external_id,
+                owner=owner,
+                shop_name=data.shop_name,
+                category=data.category,
+                region=data.region,
+                opened_on=data.opened_on,
+                content_hash=digest,
+            )
+    except IntegrityError:
+        # Another request created it between our read and our insert.
+        existing = Merchant.objects.get(partner=partner, external_id=data.external_id)
+        return _same_or_conflict(existing, digest, "merchant", data.external_id), False
+    return merchant, True
+
+
+def _same_or_conflict(existing, digest: str, what: str, external_id: str):
+    if existing.content_hash != digest:
+        raise ConflictError(
+            f"{what} {external_id!r} was already recorded with different content",
+            {"fields": {"external_id": [f"{external_id} exists with different content"]}},
+        )
+    return existing
+
+
+_MERCHANT_STATUS_TRANSITIONS = {
+    Merchant.Status.ACTIVE: {Merchant.Status.RESTRICTED, Merchant.Status.CLOSED},
+    Merchant.Status.RESTRICTED: {Merchant.Status.ACTIVE, Merchant.Status.CLOSED},
+    Merchant.Status.CLOSED: set(),
+}
+
+
+def _merchant_transition(
+    *, merchant: Merchant, to_status: str, reason: str, actor: str
+) -> Merchant:
+    with transaction.atomic():
+        current = Merchant.objects.select_for_update().get(pk=merchant.pk)
+        if to_status not in _MERCHANT_STATUS_TRANSITIONS[current.status]:
+            raise ApplicationError(
+                f"a {current.status} shop cannot become {to_status}",
+                {"fields": {"status": [f"{current.status} -> {to_status} is not allowed"]}},
+            )
+        MerchantStatusChange.objects.create(
+            merchant=current,
+            from_status=current.status,
+            to_status=to_status,
+            reason=reason,
+            actor=actor,
+        )
+        current.status = to_status
+        current.save(update_fields=["status", "updated_at"])
+    return current
+
+
+def merchant_restrict(*, merchant: Merchant, reason: str, actor: str) -> Merchant:
+    """Restrict a shop (for example a defaulter's): it keeps its data but may not borrow."""
+    return _merchant_transition(
+        merchant=merchant, to_status=Merchant.Status.RESTRICTED, reason=reason, actor=actor
+    )
+
+
+def merchant_reinstate(*, merchant: Merchant, reason: str, actor: str) -> Merchant:
+    """Lift a restriction."""
+    return _merchant_transition(
+        merchant=merchant, to_status=Merchant.Status.ACTIVE, reason=reason, actor=actor
+    )
+
+
+def merchant_close(*, merchant: Merchant, reason: str, actor: str) -> Merchant:
+    """Close a shop for good."""
+    return _merchant_transition(
+        merchant=merchant, to_status=Merchant.Status.CLOSED, reason=reason, actor=actor
+    )
+
+
+# --- orders --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderData:
+    external_id: str
+    merchant_external_id: str
+    buyer_ref: str
+    amount_fen: int
+    placed_at: dt.datetime
+    status: str = OrderStatus.PLACED
+    # Timestamps of the statuses the order has been through, by status: {"paid": datetime, ...}.
+    status_times: dict = field(default_factory=dict)
+    buyer_merchant_external_id: str | None = None
+
+    def identity_hash(self) -> str:
+        """What an order is: who sold what to whom, for how much, when. Status may move on."""
+        return content_hash(
+            {
+                "external_id": self.external_id,
+                "merchant": self.merchant_external_id,
+                "buyer_ref": self.buyer_ref,
+                "buyer_merchant": self.buyer_merchant_external_id or "",
+                "amount_fen": self.amount_fen,
+                "placed_at": self.placed_at.astimezone(dt.UTC).isoformat(),
+            }
+        )
+
+
+@dataclass
+class OrderBatchResult:
+    created: int = 0
+    unchanged: int = 0
+    advanced: int = 0
+    external_ids_created: list[str] = field(default_factory=list)
+
+
+def _resolve_merchants(partner: PartnerPlatform, external_ids: Iterable[str]) -> dict[str, int]:
+    wanted = set(external_ids)
+    found: dict[str, int] = {}
+    ids = list(wanted)
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        found.update(
+            Merchant.objects.filter(partner=partner, external_id__in=chunk).values_list(
+                "external_id", "pk"
+            )
+        )
+    return found
+
+
+def orders_upsert(
+    *, partner: PartnerPlatform, orders: Sequence[OrderData], source: str = "api"
+) -> OrderBatchResult:
+    """Record a batch of orders all-or-nothing. A resent order is a no-op, a resent order with a
+    later status moves it on (if the lifecycle allows), a resent order with other content is a
+    conflict that rejects the whole batch."""
+    seen: dict[str, int] = {}
+    errors: dict[str, list[str]] = {}
+    for position, order in enumerate(orders):
+        if order.external_id in seen:
+            errors[f"orders[{position}].external_id"] = [
+                f"{order.external_id} appears twice in the batch "
+                f"(also at {seen[order.external_id]})"
+            ]
+        seen[order.external_id] = position
+    merchant_ids = _resolve_merchants(
+        partner,
+        [o.merchant_external_id for o in orders]
+        + [o.buyer_merchant_external_id for o in orders if o.buyer_merchant_external_id],
+    )
+    for position, order in enumerate(orders):
+        if order.merchant_external_id not in merchant_ids:
+            errors[f"orders[{position}].merchant_id"] = [
+                f"unknown merchant {order.merchant_external_id}"
+            ]
+        if (
+            order.buyer_merchant_external_id
+            and order.buyer_merchant_external_id not in merchant_ids
+        ):
+            errors[f"orders[{position}].buyer_merchant_id"] = [
+                f"unknown merchant {order.buyer_merchant_external_id}"
+            ]
+    if errors:
+        raise ApplicationError(next(iter(errors.values()))[0], {"fields": errors})
+
+    result = OrderBatchResult()
+    with transaction.atomic():
+        existing: dict[str, tuple[int, str, str]] = {}
+        external_ids = list(seen)
+        for start in range(0, len(external_ids), 900):
+            chunk = external_ids[start : start + 900]
+            for pk, ext, digest, status in Order.objects.filter(
+                partner=partner, external_id__in=chunk
+            ).values_list("pk", "external_id", "content_hash", "status"):
+                existing[ext] = (pk, digest, status)
+
+        new_rows: list[Order] = []
+        to_advance: list[tuple[int, OrderData]] = []
+        conflicts: dict[str, list[str]] = {}
+        for position, order in enumerate(orders):
+            digest = order.identity_hash()
+            if order.external_id not in existing:
+                new_rows.append(_order_row(partner, order, digest, merchant_ids))
+                continue
+            pk, stored_digest, stored_status = existing[order.external_id]
+            if stored_digest != digest:
+                conflicts[f"orders[{position}].external_id"] = [
+                    f"{order.external_id} exists with different content"
+                ]
+            elif stored_status == order.status:
+                result.unchanged += 1
+            else:
+                to_advance.append((pk, order))
+        if conflicts:
+            raise ConflictError(
+                f"{len(conflicts)} order(s) were already recorded with different content; "
+                "nothing in this batch was written",
+                {"fields": conflicts},
+            )
+        for start in range(0, len(new_rows), ORDER_BATCH_SIZE):
+            Order.objects.bulk_create(new_rows[start : start + ORDER_BATCH_SIZE])
+        result.created = len(new_rows)
+        result.external_ids_created = [row.external_id for row in new_rows]
+        for pk, order in to_advance:
+            _order_advance(
+                pk=pk,
+                to_status=order.status,
+                at=order.status_times.get(order.status),
+                source=source,
+            )
+            result.advanced += 1
+    return result
+
+
+def _order_row(
+    partner: PartnerPlatform, order: OrderData, digest: str, merchant_ids: dict[str, int]
+) -> Order:
+    row = Order(
+        partner=partner,
+        merchant_id=merchant_ids[order.merchant_external_id],
+        buyer_merchant_id=merchant_ids.get(order.buyer_merchant_external_id or ""),
+        external_id=order.external_id,
+        buyer_ref=order.buyer_ref,
+        amount_fen=order.amount_fen,
+        placed_at=order.placed_at,
+        status=order.status,
+        content_hash=digest,
+    )
+    for status, at in order.status_times.items():
+        setattr(row, ORDER_STATUS_TIMESTAMP[status], at)
+    return row
+
+
+def order_transition(
+    *, partner: PartnerPlatform, external_id: str, to_status: str, at: dt.datetime, source: str
+) -> Order:
+    """Move an order along its lifecycle; an impossible change is refused and nothing is written."""
+    pk = (
+        Order.objects.filter(partner=partner, external_id=external_id)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if pk is None:
+        raise NotFoundError(
+            f"no order {external_id!r}", {"fields": {"external_id": ["unknown order"]}}
+        )
+    with transaction.atomic():
+        _order_advance(pk=pk, to_status=to_status, at=at, source=source)
+    return Order.objects.get(pk=pk)
+
+
+def _order_advance(*, pk: int, to_status: str, at: dt.datetime | None, source: str) -> None:
+    order = Order.objects.only("status", "placed_at").get(pk=pk)
+    at = at or timezone.now()
+    if to_status not in ORDER_TRANSITIONS[order.status]:
+        raise ConflictError(
+            f"order cannot go from {order.status} to {to_status}",
+            {"fields": {"status": [f"{order.status} -> {to_status} is not an allowed change"]}},
+        )
+    if at < order.placed_at:
+        raise ApplicationError(
+            "a status change cannot precede the order",
+            {"fields": {"at": ["earlier than placed_at"]}},
+        )
+    # Compare-and-set: if someone moved the order meanwhile, this touches nothing.
+    updated = Order.objects.filter(pk=pk, status=order.status).update(
+        status=to_status, **{ORDER_STATUS_TIMESTAMP[to_status]: at}, updated_at=timezone.now()
+    )
+    if updated != 1:
+        raise ConflictError(
+            "the order changed while this request was processed; read it and retry",
+            {"fields": {"status": ["changed concurrently"]}},
+        )
+    OrderStatusChange.objects.create(
+        order_id=pk, from_status=order.status, to_status=to_status, occurred_at=at, source=source
+    )
