@@ -50,11 +50,18 @@ def latest_acceptable_instant() -> dt.datetime:
 
 
 class PastDateTimeField(serializers.DateTimeField):
+    """An instant that has happened. The bound is computed once per request (a batch of
+    thousands of orders must not read the business date thousands of times)."""
+
     default_error_messages = {"future": "lies in the future"}
 
     def to_internal_value(self, value):
         parsed = super().to_internal_value(value)
-        if parsed > latest_acceptable_instant():
+        root = self.root
+        bound = getattr(root, "_latest_acceptable_instant", None)
+        if bound is None:
+            bound = root._latest_acceptable_instant = latest_acceptable_instant()
+        if parsed > bound:
             self.fail("future")
         return parsed
 

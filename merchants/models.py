@@ -157,8 +157,14 @@ ORDER_STATUS_TIMESTAMP = {
 
 
 class Order(models.Model):
-    partner = models.ForeignKey(PartnerPlatform, on_delete=models.PROTECT, related_name="+")
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="orders")
+    # No single-column indexes on partner and merchant: the unique (partner, external_id) and the
+    # (merchant, placed_at) indexes serve those lookups, and every index slows bulk loads.
+    partner = models.ForeignKey(
+        PartnerPlatform, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
     external_id = models.CharField(max_length=64)
     buyer_ref = models.CharField(max_length=64, help_text="the partner's id of the buyer")
     buyer_merchant = models.ForeignKey(

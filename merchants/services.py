@@ -1,12 +1,14 @@
 """Every write to the merchants app. Keyword-only, one transaction each."""
 
+import csv
 import datetime as dt
 import hashlib
+import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from common.crypto import blind_index
@@ -299,13 +301,13 @@ def orders_upsert(
             ).values_list("pk", "external_id", "content_hash", "status"):
                 existing[ext] = (pk, digest, status)
 
-        new_rows: list[Order] = []
+        new_rows: list[tuple[OrderData, str]] = []
         to_advance: list[tuple[int, OrderData]] = []
         conflicts: dict[str, list[str]] = {}
         for position, order in enumerate(orders):
             digest = order.identity_hash()
             if order.external_id not in existing:
-                new_rows.append(_order_row(partner, order, digest, merchant_ids))
+                new_rows.append((order, digest))
                 continue
             pk, stored_digest, stored_status = existing[order.external_id]
             if stored_digest != digest:
@@ -322,10 +324,9 @@ def orders_upsert(
                 "nothing in this batch was written",
                 {"fields": conflicts},
             )
-        for start in range(0, len(new_rows), ORDER_BATCH_SIZE):
-            Order.objects.bulk_create(new_rows[start : start + ORDER_BATCH_SIZE])
+        _orders_insert(partner, new_rows, merchant_ids)
         result.created = len(new_rows)
-        result.external_ids_created = [row.external_id for row in new_rows]
+        result.external_ids_created = [order.external_id for order, _ in new_rows]
         for pk, order in to_advance:
             _order_advance(
                 pk=pk,
@@ -335,6 +336,59 @@ def orders_upsert(
             )
             result.advanced += 1
     return result
+
+
+def _orders_insert(
+    partner: PartnerPlatform, rows: list[tuple["OrderData", str]], merchant_ids: dict[str, int]
+) -> None:
+    """Insert new, validated orders. On PostgreSQL through COPY, the server's bulk-load path,
+    several times faster than multi-row INSERTs; elsewhere through bulk_create."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        Order.objects.bulk_create(
+            [_order_row(partner, order, digest, merchant_ids) for order, digest in rows],
+            batch_size=ORDER_BATCH_SIZE,
+        )
+        return
+    now = timezone.now().isoformat()
+    stamps = list(ORDER_STATUS_TIMESTAMP.items())
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for order, digest in rows:
+        times = order.status_times
+        writer.writerow(
+            [
+                partner.pk,
+                merchant_ids[order.merchant_external_id],
+                order.external_id,
+                order.buyer_ref,
+                merchant_ids.get(order.buyer_merchant_external_id or "", ""),
+                order.amount_fen,
+                order.status,
+                order.placed_at.isoformat(),
+                *[times[status].isoformat() if status in times else "" for status, _ in stamps],
+                digest,
+                now,
+            ]
+        )
+    buffer.seek(0)
+    columns = [
+        "partner_id",
+        "merchant_id",
+        "external_id",
+        "buyer_ref",
+        "buyer_merchant_id",
+        "amount_fen",
+        "status",
+        "placed_at",
+        *[column for _, column in stamps],
+        "content_hash",
+        "updated_at",
+    ]
+    sql = f"COPY {Order._meta.db_table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(sql, buffer)
 
 
 def _order_row(

@@ -82,7 +82,8 @@ class Command(BaseCommand):
             f"Xiaodai 小贷 demo: http://{host}:{port}/",
             f"  officers' workbench: http://{host}:{port}/admin/",
             f"  partner API docs:    http://{host}:{port}/api/docs/",
-            f"  database: {settings.DATABASES['default']['NAME']}   broker: {settings.CELERY_BROKER_URL}",
+            f"  database: {settings.DATABASES['default']['NAME']}",
+            f"  broker:   {settings.CELERY_BROKER_URL}",
             "  logins (password for all: " + DEMO_PASSWORD + "):",
         ]
         lines += [f"    {u:<8} {role}" for u, role in DEMO_LOGINS if u in existing]
