@@ -4,6 +4,7 @@ in the future."""
 import datetime as dt
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from common.business_date import business_date_today, business_day_end
@@ -13,6 +14,7 @@ from common.money import MoneyError, fen_to_yuan, yuan_to_fen
 CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
+@extend_schema_field({"type": "string", "format": "decimal", "example": "1234.50"})
 class YuanField(serializers.Field):
     """A positive amount in yuan, sent and returned as a string with two decimals ("1234.50");
     held as integer fen inside."""

@@ -164,6 +164,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "merchants.models.OrderStatus",
+        "MerchantStatusEnum": "merchants.models.Merchant.Status",
+    },
 }
 
 # Largest batch a partner may send in one bulk request; larger ones are refused whole.

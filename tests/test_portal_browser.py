@@ -1,0 +1,176 @@
+"""The merchant portal, the officers' workbench and the API docs in a real browser: Debian's
+Chromium driven by Playwright against pytest-django's live server."""
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from common.money import format_yuan
+from tests.merchants.factories import MerchantFactory, OrderFactory
+
+CHROMIUM = os.environ.get("XIAODAI_CHROMIUM") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "correct-horse-battery-staple"
+PHONE_WIDTH = 375
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)),
+        reason=f"no Chromium executable at {CHROMIUM} (install Debian's chromium or set "
+        "XIAODAI_CHROMIUM); Playwright must not download a browser",
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+
+playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+expect = playwright_sync.expect
+
+
+@pytest.fixture(scope="module")
+def browser():
+    # Playwright's sync API keeps an event loop running in this thread, which makes Django refuse
+    # ORM calls (creating test data, flushing the database) as async-unsafe. Django's docs suggest
+    # this switch for Playwright; it is set only while the browser runs, so it does not leak
+    # into the rest of the suite.
+    with pytest.MonkeyPatch.context() as patch, playwright_sync.sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The live server runs in this process, so it checks passwords with the same cheap hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def new_page(browser):
+    """Pages in fresh browser contexts (own cookies), closed after the test."""
+    contexts = []
+
+    def open_page(**context_options):
+        context = browser.new_context(**context_options)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
+
+
+def merchant_with_recent_orders(username: str = "seller"):
+    """A merchant login with three orders in the last days and one from before the 30-day window;
+    returns the merchant and the 30-day sales figure the portal must show."""
+    user = User.objects.create_user(username=username, password=PASSWORD)
+    merchant = MerchantFactory(user=user, shop_name="晨光小店 Morning Light")
+    now = timezone.now()
+    recent = {1: 123_456, 2: 78_900, 5: 5}
+    for days_ago, amount_fen in recent.items():
+        OrderFactory(
+            merchant=merchant, amount_fen=amount_fen, placed_at=now - dt.timedelta(days=days_ago)
+        )
+    OrderFactory(merchant=merchant, amount_fen=999_999, placed_at=now - dt.timedelta(days=45))
+    return merchant, format_yuan(sum(recent.values()))
+
+
+def log_in(page, live_server, username: str, password: str = PASSWORD) -> None:
+    page.goto(f"{live_server.url}/login/")
+    page.locator('input[name="username"]').fill(username)
+    page.locator('input[name="password"]').fill(password)
+    page.locator("main form button[type=submit]").click()
+
+
+def test_merchant_logs_in_and_sees_thirty_day_sales(page, live_server):
+    merchant, sales_30d = merchant_with_recent_orders()
+    assert sales_30d == "2,023.61"
+
+    log_in(page, live_server, "seller")
+
+    expect(page).to_have_url(f"{live_server.url}/shop/")
+    expect(page.locator("main h1")).to_have_text(merchant.shop_name)
+    expect(page.get_by_test_id("sales-30d")).to_have_text(sales_30d)
+
+
+def test_wrong_password_shows_an_error_and_stays_on_the_login_page(page, live_server):
+    merchant_with_recent_orders()
+
+    log_in(page, live_server, "seller", password="not-the-password")
+
+    expect(page.locator("main .errorlist")).to_be_visible()
+    expect(page).to_have_url(f"{live_server.url}/login/")
+    expect(page.get_by_test_id("sales-30d")).to_have_count(0)
+
+
+def test_shop_page_fits_a_phone_screen_without_horizontal_scroll(new_page, live_server):
+    _, sales_30d = merchant_with_recent_orders()
+    page = new_page(viewport={"width": PHONE_WIDTH, "height": 740}, is_mobile=True, has_touch=True)
+
+    log_in(page, live_server, "seller")
+
+    expect(page.get_by_test_id("sales-30d")).to_have_text(sales_30d)
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= PHONE_WIDTH
+
+
+def test_staff_user_logging_in_lands_on_the_workbench(page, live_server):
+    User.objects.create_user(username="officer", password=PASSWORD, is_staff=True)
+
+    log_in(page, live_server, "officer")
+
+    expect(page).to_have_url(f"{live_server.url}/admin/")
+
+
+def test_superuser_sees_the_merchant_in_the_workbench(page, live_server):
+    merchant, _ = merchant_with_recent_orders()
+    User.objects.create_superuser(username="admin", password=PASSWORD, email="admin@example.com")
+
+    log_in(page, live_server, "admin")
+    expect(page).to_have_url(f"{live_server.url}/admin/")
+    page.goto(f"{live_server.url}/admin/merchants/merchant/")
+
+    expect(page.locator("#result_list")).to_contain_text(merchant.shop_name)
+
+
+def test_api_docs_load_swagger_ui_from_local_static_files_only(page, live_server):
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+
+    page.goto(f"{live_server.url}/api/docs/")
+
+    expect(page.locator("#swagger-ui")).to_have_count(1)
+    # Rendered by the bundle with the schema it fetched, so script and schema both loaded.
+    expect(page.locator("#swagger-ui .info .title")).to_contain_text("Xiaodai partner API")
+    page.wait_for_load_state("networkidle")  # whatever the rendered page fetches late, too
+    host = urlsplit(live_server.url).netloc
+    network = [url for url in requested if urlsplit(url).scheme in {"http", "https", "ws", "wss"}]
+    elsewhere = [url for url in network if urlsplit(url).netloc != host]
+    assert not elsewhere
+    assert any(
+        re.search(r"/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle\.js$", url)
+        for url in network
+    )
+    assert any(urlsplit(url).path == "/api/schema/" for url in network)
