@@ -36,9 +36,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--merchants", type=int, default=2000)
-    parser.add_argument(
-        "--database-url", default="postgres://postgres@127.0.0.1:5432/xiaodai_bench"
-    )
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/xiaodai_bench")
     args = parser.parse_args()
 
     fresh_database(args.database_url)
@@ -82,9 +80,7 @@ def main() -> None:
     half = args.orders // 2
     began = time.perf_counter()
     for first in range(0, half, args.batch):
-        orders_upsert(
-            partner=partner, orders=[order(i) for i in range(first, min(first + args.batch, half))]
-        )
+        orders_upsert(partner=partner, orders=[order(i) for i in range(first, min(first + args.batch, half))])
     service_seconds = time.perf_counter() - began
 
     # 2. The HTTP endpoint in-process: JSON parsing, per-field validation, then the service.
@@ -105,9 +101,7 @@ def main() -> None:
         return body
 
     bodies = [
-        json.dumps(
-            {"orders": [payload(i) for i in range(first, min(first + args.batch, args.orders))]}
-        )
+        json.dumps({"orders": [payload(i) for i in range(first, min(first + args.batch, args.orders))]})
         for first in range(half, args.orders, args.batch)
     ]
     began = time.perf_counter()

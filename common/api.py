@@ -35,9 +35,7 @@ def exception_handler(exc, context):
         body = {"code": exc.code, "message": exc.message, **exc.extra}
         return Response({"error": body}, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
-        fields = (
-            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        )
+        fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(fields)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -48,9 +46,7 @@ def exception_handler(exc, context):
         fields = _flatten(exc.detail)
         if not isinstance(fields, dict):
             fields = {"non_field_errors": fields}
-        response.data = {
-            "error": {"code": "invalid", "message": _first_message(fields), "fields": fields}
-        }
+        response.data = {"error": {"code": "invalid", "message": _first_message(fields), "fields": fields}}
         response.status_code = status.HTTP_400_BAD_REQUEST
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)

@@ -17,9 +17,7 @@ class BusinessCalendar(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [
-            models.CheckConstraint(condition=models.Q(id=1), name="business_calendar_single_row")
-        ]
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="business_calendar_single_row")]
 
     def __str__(self) -> str:
         return f"business date {self.current_on:%Y-%m-%d}"

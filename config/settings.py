@@ -199,16 +199,21 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DIR / "beat-schedule")
 # The demo marketplace trades one more day each night, so loans live among real sales.
 XIAODAI_SIMULATOR_ENABLED = env.bool("XIAODAI_SIMULATOR_ENABLED", default=DEBUG)
-CELERY_BEAT_SCHEDULE = (
-    {
-        "marketplace-simulate-next-day": {
-            "task": "merchants.tasks.simulate_next_day",
-            "schedule": crontab(hour=0, minute=5),
-        },
+CELERY_BEAT_SCHEDULE = {
+    "payments-expire-holds": {
+        "task": "payments.tasks.holds_expire",
+        "schedule": crontab(minute="*/15"),
+    },
+    "payments-reconcile-nightly": {
+        "task": "payments.tasks.reconcile_nightly",
+        "schedule": crontab(hour=1, minute=0),
+    },
+}
+if XIAODAI_SIMULATOR_ENABLED:
+    CELERY_BEAT_SCHEDULE["marketplace-simulate-next-day"] = {
+        "task": "merchants.tasks.simulate_next_day",
+        "schedule": crontab(hour=0, minute=5),
     }
-    if XIAODAI_SIMULATOR_ENABLED
-    else {}
-)
 
 LOGGING = {
     "version": 1,
@@ -217,4 +222,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# The simulated payment channel behind withdrawals: how slow and how unreliable it is.
+PAYMENT_CHANNEL = {
+    "LATENCY_SECONDS": env.float("PAYMENT_CHANNEL_LATENCY_SECONDS", default=0.5),
+    "TRANSIENT_FAILURE_RATE": env.float("PAYMENT_CHANNEL_TRANSIENT_FAILURE_RATE", default=0.05),
+    "FAILURE_RATE": env.float("PAYMENT_CHANNEL_FAILURE_RATE", default=0.02),
+    "MAX_RETRIES": env.int("PAYMENT_CHANNEL_MAX_RETRIES", default=5),
 }

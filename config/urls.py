@@ -9,6 +9,7 @@ admin.site.index_title = "Credit factory 信贷工厂"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("merchants.api.urls")),
+    path("api/v1/", include("payments.api.urls")),
     path(
         "api/schema/",
         SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
@@ -23,11 +24,9 @@ urlpatterns = [
     ),
     path(
         "api/redoc/",
-        SpectacularRedocView.as_view(
-            url_name="api-schema", authentication_classes=[], permission_classes=[]
-        ),
+        SpectacularRedocView.as_view(url_name="api-schema", authentication_classes=[], permission_classes=[]),
         name="api-redoc",
     ),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("", include(("merchants.urls", "portal"))),
+    path("", include(("config.portal_urls", "portal"))),
 ]

@@ -63,9 +63,7 @@ class PartnerPlatformAdmin(admin.ModelAdmin):
     @admin.action(description="Issue a new API key (shown once)")
     def issue_api_key(self, request, queryset):
         for partner in queryset:
-            _, raw = services.api_key_issue(
-                partner=partner, name=f"issued by {request.user.username}"
-            )
+            _, raw = services.api_key_issue(partner=partner, name=f"issued by {request.user.username}")
             self.message_user(
                 request, f"{partner.code}: {raw}  (copy it now; it is not stored)", messages.WARNING
             )
@@ -135,9 +133,7 @@ class MerchantAdmin(ReadOnlyAdmin):
 
     @admin.display(description="owner")
     def owner_link(self, obj):
-        return format_html(
-            "{} · {} · {}", obj.owner.name, obj.owner.national_id_masked, obj.owner.phone
-        )
+        return format_html("{} · {} · {}", obj.owner.name, obj.owner.national_id_masked, obj.owner.phone)
 
     def _apply(self, request, queryset, service, verb):
         done = 0

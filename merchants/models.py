@@ -109,9 +109,7 @@ class Merchant(TimeStampedModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["partner", "external_id"], name="merchant_partner_external_id"
-            ),
+            models.UniqueConstraint(fields=["partner", "external_id"], name="merchant_partner_external_id"),
         ]
 
     def __str__(self) -> str:
@@ -133,12 +131,8 @@ class OrderStatus(models.TextChoices):
 ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     OrderStatus.PLACED: frozenset({OrderStatus.PAID, OrderStatus.CANCELLED}),
     OrderStatus.PAID: frozenset({OrderStatus.SHIPPED, OrderStatus.REFUNDED, OrderStatus.CANCELLED}),
-    OrderStatus.SHIPPED: frozenset(
-        {OrderStatus.DELIVERED, OrderStatus.DISPUTED, OrderStatus.REFUNDED}
-    ),
-    OrderStatus.DELIVERED: frozenset(
-        {OrderStatus.SETTLED, OrderStatus.DISPUTED, OrderStatus.REFUNDED}
-    ),
+    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED, OrderStatus.DISPUTED, OrderStatus.REFUNDED}),
+    OrderStatus.DELIVERED: frozenset({OrderStatus.SETTLED, OrderStatus.DISPUTED, OrderStatus.REFUNDED}),
     OrderStatus.DISPUTED: frozenset({OrderStatus.SETTLED, OrderStatus.REFUNDED}),
     OrderStatus.SETTLED: frozenset(),
     OrderStatus.REFUNDED: frozenset(),
@@ -159,12 +153,8 @@ ORDER_STATUS_TIMESTAMP = {
 class Order(models.Model):
     # No single-column indexes on partner and merchant: the unique (partner, external_id) and the
     # (merchant, placed_at) indexes serve those lookups, and every index slows bulk loads.
-    partner = models.ForeignKey(
-        PartnerPlatform, on_delete=models.PROTECT, related_name="+", db_index=False
-    )
-    merchant = models.ForeignKey(
-        Merchant, on_delete=models.PROTECT, related_name="orders", db_index=False
-    )
+    partner = models.ForeignKey(PartnerPlatform, on_delete=models.PROTECT, related_name="+", db_index=False)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="orders", db_index=False)
     external_id = models.CharField(max_length=64)
     buyer_ref = models.CharField(max_length=64, help_text="the partner's id of the buyer")
     buyer_merchant = models.ForeignKey(
@@ -176,9 +166,7 @@ class Order(models.Model):
         help_text="set when the buyer is itself a merchant here (B2B trade)",
     )
     amount_fen = models.BigIntegerField()
-    status = models.CharField(
-        max_length=10, choices=OrderStatus.choices, default=OrderStatus.PLACED
-    )
+    status = models.CharField(max_length=10, choices=OrderStatus.choices, default=OrderStatus.PLACED)
     placed_at = models.DateTimeField()
     paid_at = models.DateTimeField(null=True, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
@@ -192,9 +180,7 @@ class Order(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["partner", "external_id"], name="order_partner_external_id"
-            ),
+            models.UniqueConstraint(fields=["partner", "external_id"], name="order_partner_external_id"),
             models.CheckConstraint(condition=Q(amount_fen__gt=0), name="order_amount_positive"),
         ]
         indexes = [
@@ -234,16 +220,18 @@ class Settlement(models.Model):
     settled_on = models.DateField()
     amount_fen = models.BigIntegerField()
     order_count = models.PositiveIntegerField(default=0)
+    idempotency_key = models.CharField(
+        max_length=100, null=True, blank=True, help_text="as sent by the partner"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(fields=["partner", "external_id"], name="settlement_partner_external_id"),
             models.UniqueConstraint(
-                fields=["partner", "external_id"], name="settlement_partner_external_id"
+                fields=["partner", "idempotency_key"], name="settlement_partner_idempotency_key"
             ),
-            models.CheckConstraint(
-                condition=Q(amount_fen__gt=0), name="settlement_amount_positive"
-            ),
+            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="settlement_amount_positive"),
         ]
         indexes = [models.Index(fields=["merchant", "settled_on"])]
 
@@ -259,9 +247,7 @@ class Refund(models.Model):
     reason = models.CharField(max_length=100, blank=True)
 
     class Meta:
-        constraints = [
-            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="refund_amount_positive")
-        ]
+        constraints = [models.CheckConstraint(condition=Q(amount_fen__gt=0), name="refund_amount_positive")]
         indexes = [models.Index(fields=["merchant", "refunded_at"])]
 
     def __str__(self) -> str:
@@ -276,9 +262,7 @@ class Complaint(models.Model):
         SERVICE = "service", "Service 服务态度"
 
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="complaints")
-    order = models.ForeignKey(
-        Order, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     category = models.CharField(max_length=20, choices=Category.choices)
     filed_at = models.DateTimeField()
     is_upheld = models.BooleanField(default=False)
@@ -298,9 +282,7 @@ class Rating(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=Q(stars__gte=1, stars__lte=5), name="rating_stars_1_to_5"
-            )
+            models.CheckConstraint(condition=Q(stars__gte=1, stars__lte=5), name="rating_stars_1_to_5")
         ]
         indexes = [models.Index(fields=["merchant", "rated_at"])]
 
@@ -311,14 +293,10 @@ class Rating(models.Model):
 class DeclaredFinancials(TimeStampedModel):
     """What a B2B applicant declares about last year, checked later by a video interview."""
 
-    merchant = models.ForeignKey(
-        Merchant, on_delete=models.PROTECT, related_name="declared_financials"
-    )
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="declared_financials")
     fiscal_year = models.PositiveSmallIntegerField()
     sales_fen = models.BigIntegerField()
-    net_profit_margin = models.DecimalField(
-        max_digits=6, decimal_places=4, help_text="0.0800 = 8 %"
-    )
+    net_profit_margin = models.DecimalField(max_digits=6, decimal_places=4, help_text="0.0800 = 8 %")
     total_assets_fen = models.BigIntegerField()
     total_liabilities_fen = models.BigIntegerField()
     platform_sales_share = models.DecimalField(
@@ -333,9 +311,7 @@ class DeclaredFinancials(TimeStampedModel):
                 fields=["merchant", "fiscal_year"], name="declared_financials_once_a_year"
             ),
             models.CheckConstraint(
-                condition=Q(
-                    sales_fen__gte=0, total_assets_fen__gte=0, total_liabilities_fen__gte=0
-                ),
+                condition=Q(sales_fen__gte=0, total_assets_fen__gte=0, total_liabilities_fen__gte=0),
                 name="declared_financials_non_negative",
             ),
             models.CheckConstraint(
@@ -441,9 +417,7 @@ class SimulatedProfile(models.Model):
     merchant = models.OneToOneField(
         Merchant, on_delete=models.CASCADE, primary_key=True, related_name="simulated"
     )
-    quality = models.FloatField(
-        help_text="0 (worst) .. 1 (best)"
-    )  # float ok: a latent trait, not money
+    quality = models.FloatField(help_text="0 (worst) .. 1 (best)")  # float ok: a latent trait, not money
     orders_per_day = models.FloatField()  # float ok: a Poisson rate
     ticket_fen = models.BigIntegerField(help_text="typical order amount")
     trend_per_year = models.FloatField()  # float ok: growth rate
@@ -451,12 +425,8 @@ class SimulatedProfile(models.Model):
     refund_rate = models.FloatField()  # float ok: a probability
     complaint_rate = models.FloatField()  # float ok: a probability
     cash_dry_on = models.DateField(null=True, blank=True, help_text="sales collapse from this date")
-    vanish_on = models.DateField(
-        null=True, blank=True, help_text="the shop stops trading from this date"
-    )
-    ring = models.PositiveIntegerField(
-        null=True, blank=True, db_index=True, help_text="brushing ring number"
-    )
+    vanish_on = models.DateField(null=True, blank=True, help_text="the shop stops trading from this date")
+    ring = models.PositiveIntegerField(null=True, blank=True, db_index=True, help_text="brushing ring number")
 
     def __str__(self) -> str:
         return f"hidden profile of {self.merchant_id}"

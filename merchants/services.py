@@ -24,6 +24,7 @@ from merchants.models import (
     OrderStatusChange,
     Owner,
     PartnerPlatform,
+    Settlement,
 )
 
 ORDER_BATCH_SIZE = 2000
@@ -47,9 +48,7 @@ def partner_create(*, code: str, name: str, kind: str) -> PartnerPlatform:
 def api_key_issue(*, partner: PartnerPlatform, name: str) -> tuple[ApiKey, str]:
     """Issue a key; the raw key is returned once and never stored."""
     prefix, raw = ApiKey.generate()
-    key = ApiKey.objects.create(
-        partner=partner, name=name, prefix=prefix, digest=ApiKey.digest_of(raw)
-    )
+    key = ApiKey.objects.create(partner=partner, name=name, prefix=prefix, digest=ApiKey.digest_of(raw))
     return key, raw
 
 
@@ -161,9 +160,7 @@ _MERCHANT_STATUS_TRANSITIONS = {
 }
 
 
-def _merchant_transition(
-    *, merchant: Merchant, to_status: str, reason: str, actor: str
-) -> Merchant:
+def _merchant_transition(*, merchant: Merchant, to_status: str, reason: str, actor: str) -> Merchant:
     with transaction.atomic():
         current = Merchant.objects.select_for_update().get(pk=merchant.pk)
         if to_status not in _MERCHANT_STATUS_TRANSITIONS[current.status]:
@@ -248,9 +245,7 @@ def _resolve_merchants(partner: PartnerPlatform, external_ids: Iterable[str]) ->
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]
         found.update(
-            Merchant.objects.filter(partner=partner, external_id__in=chunk).values_list(
-                "external_id", "pk"
-            )
+            Merchant.objects.filter(partner=partner, external_id__in=chunk).values_list("external_id", "pk")
         )
     return found
 
@@ -266,8 +261,7 @@ def orders_upsert(
     for position, order in enumerate(orders):
         if order.external_id in seen:
             errors[f"orders[{position}].external_id"] = [
-                f"{order.external_id} appears twice in the batch "
-                f"(also at {seen[order.external_id]})"
+                f"{order.external_id} appears twice in the batch (also at {seen[order.external_id]})"
             ]
         seen[order.external_id] = position
     merchant_ids = _resolve_merchants(
@@ -277,13 +271,8 @@ def orders_upsert(
     )
     for position, order in enumerate(orders):
         if order.merchant_external_id not in merchant_ids:
-            errors[f"orders[{position}].merchant_id"] = [
-                f"unknown merchant {order.merchant_external_id}"
-            ]
-        if (
-            order.buyer_merchant_external_id
-            and order.buyer_merchant_external_id not in merchant_ids
-        ):
+            errors[f"orders[{position}].merchant_id"] = [f"unknown merchant {order.merchant_external_id}"]
+        if order.buyer_merchant_external_id and order.buyer_merchant_external_id not in merchant_ids:
             errors[f"orders[{position}].buyer_merchant_id"] = [
                 f"unknown merchant {order.buyer_merchant_external_id}"
             ]
@@ -414,15 +403,9 @@ def order_transition(
     *, partner: PartnerPlatform, external_id: str, to_status: str, at: dt.datetime, source: str
 ) -> Order:
     """Move an order along its lifecycle; an impossible change is refused and nothing is written."""
-    pk = (
-        Order.objects.filter(partner=partner, external_id=external_id)
-        .values_list("pk", flat=True)
-        .first()
-    )
+    pk = Order.objects.filter(partner=partner, external_id=external_id).values_list("pk", flat=True).first()
     if pk is None:
-        raise NotFoundError(
-            f"no order {external_id!r}", {"fields": {"external_id": ["unknown order"]}}
-        )
+        raise NotFoundError(f"no order {external_id!r}", {"fields": {"external_id": ["unknown order"]}})
     with transaction.atomic():
         _order_advance(pk=pk, to_status=to_status, at=at, source=source)
     return Order.objects.get(pk=pk)
@@ -453,3 +436,63 @@ def _order_advance(*, pk: int, to_status: str, at: dt.datetime | None, source: s
     OrderStatusChange.objects.create(
         order_id=pk, from_status=order.status, to_status=to_status, occurred_at=at, source=source
     )
+
+
+# --- settlements ---------------------------------------------------------------------------
+
+
+def settlement_record(
+    *,
+    partner: PartnerPlatform,
+    external_id: str,
+    merchant: Merchant,
+    amount_fen: int,
+    settled_on: dt.date,
+    order_count: int = 0,
+    idempotency_key: str | None = None,
+) -> tuple[Settlement, bool]:
+    """Record a partner's payout to a merchant once. A resend (same id, or same key) with the
+    same content returns the first record; with other content it is a conflict."""
+    if amount_fen <= 0:
+        raise ApplicationError("a settlement must be positive", {"fields": {"amount": ["must be positive"]}})
+    content = (external_id, merchant.pk, amount_fen, settled_on)
+
+    def same_or_conflict(existing: Settlement, field: str) -> tuple[Settlement, bool]:
+        if (
+            existing.external_id,
+            existing.merchant_id,
+            existing.amount_fen,
+            existing.settled_on,
+        ) != content:
+            raise ConflictError(
+                f"{field} was already used for a settlement with different content",
+                {"fields": {field: ["already used with different content"]}},
+            )
+        return existing, False
+
+    if idempotency_key:
+        by_key = Settlement.objects.filter(partner=partner, idempotency_key=idempotency_key).first()
+        if by_key is not None:
+            return same_or_conflict(by_key, "Idempotency-Key")
+    existing = Settlement.objects.filter(partner=partner, external_id=external_id).first()
+    if existing is not None:
+        return same_or_conflict(existing, "id")
+    try:
+        with transaction.atomic():
+            return Settlement.objects.create(
+                partner=partner,
+                external_id=external_id,
+                merchant=merchant,
+                amount_fen=amount_fen,
+                settled_on=settled_on,
+                order_count=order_count,
+                idempotency_key=idempotency_key,
+            ), True
+    except IntegrityError:
+        # A concurrent request recorded it first.
+        existing = Settlement.objects.filter(partner=partner, external_id=external_id).first()
+        if existing is None and idempotency_key:
+            existing = Settlement.objects.get(partner=partner, idempotency_key=idempotency_key)
+        if existing is None:
+            raise
+        return same_or_conflict(existing, "id")

@@ -80,9 +80,7 @@ def test_deploy_check_passes_with_production_settings_and_no_warnings():
 
 def test_settings_reader_finds_the_variables_production_needs():
     # Guards the parser below: if settings stop reading these, the consistency checks mean nothing.
-    assert set(REQUIRED_IN_PRODUCTION) | {"DJANGO_DEBUG", "DJANGO_ALLOWED_HOSTS"} <= (
-        settings_env_names()
-    )
+    assert set(REQUIRED_IN_PRODUCTION) | {"DJANGO_DEBUG", "DJANGO_ALLOWED_HOSTS"} <= (settings_env_names())
 
 
 def test_compose_defines_the_production_services(services):
@@ -138,9 +136,7 @@ def test_compose_commands_use_the_project_wsgi_and_celery_app(services):
 
 
 def test_demo_runs_the_same_celery_app_as_production():
-    source = (ROOT / "common" / "management" / "commands" / "run_demo.py").read_text(
-        encoding="utf-8"
-    )
+    source = (ROOT / "common" / "management" / "commands" / "run_demo.py").read_text(encoding="utf-8")
     assert re.search(r'"-A",\s*"config"', source), "run_demo must start celery with -A config"
     celery_module = (ROOT / "config" / "celery.py").read_text(encoding="utf-8")
     assert "Celery(" in celery_module

@@ -49,9 +49,7 @@ def browser():
     # into the rest of the suite.
     with pytest.MonkeyPatch.context() as patch, playwright_sync.sync_playwright() as playwright:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 
@@ -90,9 +88,7 @@ def merchant_with_recent_orders(username: str = "seller"):
     now = timezone.now()
     recent = {1: 123_456, 2: 78_900, 5: 5}
     for days_ago, amount_fen in recent.items():
-        OrderFactory(
-            merchant=merchant, amount_fen=amount_fen, placed_at=now - dt.timedelta(days=days_ago)
-        )
+        OrderFactory(merchant=merchant, amount_fen=amount_fen, placed_at=now - dt.timedelta(days=days_ago))
     OrderFactory(merchant=merchant, amount_fen=999_999, placed_at=now - dt.timedelta(days=45))
     return merchant, format_yuan(sum(recent.values()))
 

@@ -18,8 +18,7 @@ def _reachable_from(status: str) -> set[str]:
 
 # For each status, the statuses an order can have passed through on its way there.
 _CAN_PRECEDE = {
-    target: {s for s in OrderStatus.values if target in _reachable_from(s)}
-    for target in OrderStatus.values
+    target: {s for s in OrderStatus.values if target in _reachable_from(s)} for target in OrderStatus.values
 }
 
 
@@ -28,9 +27,7 @@ class OwnerInputSerializer(serializers.Serializer):
     national_id = serializers.RegexField(
         r"^\d{17}[\dXx]$", error_messages={"invalid": "must be an 18-character national ID number"}
     )
-    phone = serializers.RegexField(
-        r"^\+?\d{6,15}$", error_messages={"invalid": "must be digits, 6 to 15"}
-    )
+    phone = serializers.RegexField(r"^\+?\d{6,15}$", error_messages={"invalid": "must be digits, 6 to 15"})
     address = serializers.CharField(max_length=200)
     bank_card = serializers.RegexField(
         r"^\d{12,19}$",
@@ -131,9 +128,7 @@ class OrderInputSerializer(serializers.Serializer):
             amount_fen=v["amount"],
             placed_at=v["placed_at"],
             status=v["status"],
-            status_times={
-                s: v[c] for s, c in ORDER_STATUS_TIMESTAMP.items() if v.get(c) is not None
-            },
+            status_times={s: v[c] for s, c in ORDER_STATUS_TIMESTAMP.items() if v.get(c) is not None},
         )
 
 
@@ -143,25 +138,15 @@ class OrderBatchInputSerializer(serializers.Serializer):
     def validate_orders(self, value):
         limit = settings.PARTNER_API_MAX_BATCH
         if len(value) > limit:
-            raise serializers.ValidationError(
-                f"at most {limit} orders per batch; this one has {len(value)}"
-            )
+            raise serializers.ValidationError(f"at most {limit} orders per batch; this one has {len(value)}")
         return value
 
     def to_internal_value(self, data):
         # Refuse an oversize batch before validating thousands of rows.
         limit = settings.PARTNER_API_MAX_BATCH
-        if (
-            isinstance(data, dict)
-            and isinstance(data.get("orders"), list)
-            and len(data["orders"]) > limit
-        ):
+        if isinstance(data, dict) and isinstance(data.get("orders"), list) and len(data["orders"]) > limit:
             raise serializers.ValidationError(
-                {
-                    "orders": [
-                        f"at most {limit} orders per batch; this one has {len(data['orders'])}"
-                    ]
-                }
+                {"orders": [f"at most {limit} orders per batch; this one has {len(data['orders'])}"]}
             )
         return super().to_internal_value(data)
 

@@ -8,7 +8,5 @@ urlpatterns = [
     path("orders/", views.OrderCreateApi.as_view(), name="api-orders"),
     path("orders/batch/", views.OrderBatchApi.as_view(), name="api-orders-batch"),
     path("orders/<str:external_id>/", views.OrderDetailApi.as_view(), name="api-order"),
-    path(
-        "orders/<str:external_id>/status/", views.OrderStatusApi.as_view(), name="api-order-status"
-    ),
+    path("orders/<str:external_id>/status/", views.OrderStatusApi.as_view(), name="api-order-status"),
 ]

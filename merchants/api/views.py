@@ -20,9 +20,7 @@ from merchants.api.serializers import (
 ERRORS = {
     400: OpenApiResponse(description="invalid input; `error.fields` names each bad field"),
     401: OpenApiResponse(description="missing, unknown or revoked API key"),
-    409: OpenApiResponse(
-        description="already recorded with different content, or an impossible change"
-    ),
+    409: OpenApiResponse(description="already recorded with different content, or an impossible change"),
 }
 
 
@@ -45,9 +43,7 @@ class MerchantListCreateApi(ListAPIView):
     def post(self, request):
         serializer = MerchantInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        merchant, created = services.merchant_upsert(
-            partner=partner_of(request), data=serializer.to_data()
-        )
+        merchant, created = services.merchant_upsert(partner=partner_of(request), data=serializer.to_data())
         return Response(
             MerchantOutputSerializer(merchant).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

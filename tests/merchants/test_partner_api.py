@@ -135,9 +135,7 @@ def test_merchant_sent_twice_is_recorded_once(partner_client):
 
 
 def test_merchant_resent_with_other_content_is_a_conflict(partner_client, shop):
-    response = partner_client.post(
-        "/api/v1/merchants/", merchant_payload(shop_name="别的店"), format="json"
-    )
+    response = partner_client.post("/api/v1/merchants/", merchant_payload(shop_name="别的店"), format="json")
     assert response.status_code == 409
     assert response.json()["error"]["fields"]["external_id"]
     shop.refresh_from_db()
@@ -190,9 +188,7 @@ def test_bad_national_id_is_refused_naming_the_nested_field(partner_client):
 
 
 def test_malformed_json_is_a_clear_400(partner_client):
-    response = partner_client.post(
-        "/api/v1/merchants/", "{not json", content_type="application/json"
-    )
+    response = partner_client.post("/api/v1/merchants/", "{not json", content_type="application/json")
     assert response.status_code == 400
     assert "JSON" in response.json()["error"]["message"]
 
@@ -267,9 +263,7 @@ def test_order_stamped_with_an_impossible_history_is_refused(partner_client, sho
 
 def test_status_change_earlier_than_the_order_is_refused(partner_client, shop):
     placed = timezone.now() - dt.timedelta(days=1)
-    partner_client.post(
-        "/api/v1/orders/", order_payload(placed_at=placed.isoformat()), format="json"
-    )
+    partner_client.post("/api/v1/orders/", order_payload(placed_at=placed.isoformat()), format="json")
     response = partner_client.post(
         "/api/v1/orders/ORD-1/status/",
         {"status": "paid", "at": (placed - dt.timedelta(hours=1)).isoformat()},
@@ -318,9 +312,7 @@ def test_order_walks_the_whole_happy_path(partner_client, shop):
         (["paid", "shipped"], "paid"),
     ],
 )
-def test_impossible_status_change_is_refused_and_changes_nothing(
-    partner_client, shop, path, refused
-):
+def test_impossible_status_change_is_refused_and_changes_nothing(partner_client, shop, path, refused):
     partner_client.post("/api/v1/orders/", order_payload(), format="json")
     for status in path:
         assert _move(partner_client, status).status_code == 200
@@ -371,9 +363,7 @@ def test_batch_with_one_conflicting_order_writes_nothing(partner_client, shop):
 
 
 def test_batch_naming_an_unknown_merchant_writes_nothing(partner_client, shop):
-    orders = [order_payload(f"B-{i}") for i in range(5)] + [
-        order_payload("B-9", merchant_id="NOPE")
-    ]
+    orders = [order_payload(f"B-{i}") for i in range(5)] + [order_payload("B-9", merchant_id="NOPE")]
     response = partner_client.post("/api/v1/orders/batch/", {"orders": orders}, format="json")
     assert response.status_code == 400
     assert "orders[5].merchant_id" in response.json()["error"]["fields"]

@@ -1,0 +1,6 @@
+"""The merchant portal: each app contributes its pages; all live in the "portal" namespace."""
+
+from merchants.urls import urlpatterns as merchant_pages
+from payments.urls import urlpatterns as payment_pages
+
+urlpatterns = [*merchant_pages, *payment_pages]

@@ -1,0 +1,221 @@
+"""The platform's ledger: accounts, a double-entry journal whose entries always balance, holds,
+funding pools and payouts through the payment channel. It moves money; it does not know why."""
+
+from django.db import models
+from django.db.models import F, Q
+
+from merchants.models import Merchant
+
+
+class Account(models.Model):
+    """A ledger account. Postings are signed: debit positive, credit negative. `balance_fen` is
+    the cached balance on the account's normal side (sum of postings × normal sign), updated in
+    the same transaction as every posting."""
+
+    class Type(models.TextChoices):
+        ASSET = "asset", "Asset 资产"
+        LIABILITY = "liability", "Liability 负债"
+        EQUITY = "equity", "Equity 权益"
+        INCOME = "income", "Income 收入"
+        EXPENSE = "expense", "Expense 费用"
+
+    class Purpose(models.TextChoices):
+        WALLET = "wallet", "Merchant wallet 商户钱包"
+        POOL_FUNDS = "pool_funds", "Funding pool funds 资金池存款"
+        POOL_CAPITAL = "pool_capital", "Funding pool capital 资本金"
+        POOL_BORROWINGS = "pool_borrowings", "Borrowings 融入资金"
+        CLIENT_FUNDS = "client_funds", "Client funds held for wallets 客户备付金"
+        LOANS_RECEIVABLE = "loans_receivable", "Loans receivable 应收贷款本金"
+        INTEREST_RECEIVABLE = "interest_receivable", "Interest receivable 应收利息"
+        INTEREST_INCOME = "interest_income", "Interest income 利息收入"
+        FEE_INCOME = "fee_income", "Fee income 手续费收入"
+        PENALTY_INCOME = "penalty_income", "Penalty income 罚息收入"
+        WRITE_OFF_EXPENSE = "write_off_expense", "Write-off expense 核销损失"
+        SETTLEMENT_CLEARING = "settlement_clearing", "Settlement clearing 结算清算"
+        CHANNEL_SUSPENSE = "channel_suspense", "Channel suspense 通道在途"
+
+    code = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=10, choices=Type.choices)
+    purpose = models.CharField(max_length=24, choices=Purpose.choices)
+    merchant = models.OneToOneField(
+        Merchant, on_delete=models.PROTECT, null=True, blank=True, related_name="wallet"
+    )
+    balance_fen = models.BigIntegerField(default=0)
+    held_fen = models.BigIntegerField(default=0, help_text="reserved by pending holds")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # A wallet never goes negative, nor below what is held on it.
+            models.CheckConstraint(
+                condition=~Q(purpose="wallet") | Q(balance_fen__gte=F("held_fen")),
+                name="wallet_balance_covers_holds",
+            ),
+            models.CheckConstraint(condition=Q(held_fen__gte=0), name="account_held_non_negative"),
+            models.CheckConstraint(
+                condition=~Q(purpose="wallet") | Q(merchant__isnull=False),
+                name="wallet_has_merchant",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def normal_sign(self) -> int:
+        return 1 if self.type in (self.Type.ASSET, self.Type.EXPENSE) else -1
+
+    @property
+    def available_fen(self) -> int:
+        return self.balance_fen - self.held_fen
+
+
+class JournalEntry(models.Model):
+    """One balanced movement of money: two or more postings summing to zero (PostgreSQL checks
+    it at commit). Never updated or deleted; a correction is a reversing entry."""
+
+    class Kind(models.TextChoices):
+        SETTLEMENT = "settlement", "Settlement in 结算入账"
+        DISBURSEMENT = "disbursement", "Disbursement 放款"
+        COLLECTION = "collection", "Collection 扣款"
+        WITHDRAWAL = "withdrawal", "Withdrawal 提现"
+        PAYOUT_CONFIRMED = "payout_confirmed", "Payout confirmed 出款确认"
+        FUNDING = "funding", "Funding 资金注入"
+        ACCRUAL = "accrual", "Accrual 计提"
+        WRITE_OFF = "write_off", "Write-off 核销"
+        REVERSAL = "reversal", "Reversal 冲正"
+        TRANSFER = "transfer", "Transfer 转账"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    idempotency_key = models.CharField(max_length=128, unique=True, null=True, blank=True)
+    request_hash = models.CharField(max_length=64, blank=True)
+    reference = models.CharField(max_length=200, blank=True, help_text="what the caller moved money for")
+    reverses = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
+    )
+    business_on = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "journal entries"
+        indexes = [models.Index(fields=["business_on", "kind"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_kind_display()} {self.reference}"
+
+
+class Posting(models.Model):
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings", db_index=False)
+    amount_fen = models.BigIntegerField(help_text="debit positive, credit negative")
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=~Q(amount_fen=0), name="posting_not_zero")]
+        indexes = [models.Index(fields=["account", "entry"])]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.amount_fen:+d}"
+
+
+class Hold(models.Model):
+    """Money reserved on an account (two-phase): later posted, fully or partly, or voided, at
+    most once. An expired hold cannot be posted."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending 冻结中"
+        POSTED = "posted", "Posted 已扣划"
+        VOIDED = "voided", "Voided 已解冻"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="holds")
+    amount_fen = models.BigIntegerField()
+    posted_fen = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    idempotency_key = models.CharField(max_length=128, unique=True)
+    reference = models.CharField(max_length=200, blank=True)
+    expires_at = models.DateTimeField()
+    entry = models.OneToOneField(
+        JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="hold_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(posted_fen__gte=0, posted_fen__lte=F("amount_fen")),
+                name="hold_posted_within_amount",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"hold {self.pk} {self.status}"
+
+
+class FundingPool(models.Model):
+    """A small-loan company's lending capacity: its own capital plus borrowing of at most twice
+    that capital. Capacity = capital + borrowings − principal outstanding, never negative."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=100)
+    capital_fen = models.BigIntegerField(default=0)
+    borrowings_fen = models.BigIntegerField(default=0)
+    principal_outstanding_fen = models.BigIntegerField(default=0)
+    max_leverage = models.PositiveSmallIntegerField(default=2, help_text="borrowings ≤ this × capital")
+    funds_account = models.OneToOneField(Account, on_delete=models.PROTECT, related_name="+")
+    capital_account = models.OneToOneField(Account, on_delete=models.PROTECT, related_name="+")
+    borrowings_account = models.OneToOneField(Account, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(principal_outstanding_fen__lte=F("capital_fen") + F("borrowings_fen")),
+                name="funding_pool_within_capacity",
+            ),
+            models.CheckConstraint(
+                condition=Q(borrowings_fen__lte=F("capital_fen") * F("max_leverage")),
+                name="funding_pool_borrowing_limit",
+            ),
+            models.CheckConstraint(
+                condition=Q(capital_fen__gte=0, borrowings_fen__gte=0, principal_outstanding_fen__gte=0),
+                name="funding_pool_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def capacity_fen(self) -> int:
+        return self.capital_fen + self.borrowings_fen - self.principal_outstanding_fen
+
+
+class Payout(models.Model):
+    """Money leaving the platform through the payment channel to a bank card (a withdrawal)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending 处理中"
+        SUBMITTED = "submitted", "Submitted 已提交通道"
+        CONFIRMED = "confirmed", "Confirmed 已到账"
+        FAILED = "failed", "Failed 失败"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="payouts")
+    amount_fen = models.BigIntegerField()
+    bank_card_masked = models.CharField(max_length=32)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    hold = models.OneToOneField(Hold, on_delete=models.PROTECT, related_name="payout")
+    idempotency_key = models.CharField(max_length=128, unique=True)
+    channel_reference = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    failure_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount_fen__gt=0), name="payout_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"payout {self.pk} {self.status}"

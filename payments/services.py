@@ -1,0 +1,738 @@
+"""Every movement of money. Each service is one transaction; each is idempotent by its key: the
+same key again returns the first result and moves nothing, the same key with other content is a
+ConflictError. Accounts are locked in one fixed order (by id) so two flows never deadlock."""
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from common.business_date import business_date_today
+from common.errors import ApplicationError, ConflictError
+from merchants.models import Merchant, Settlement
+from payments.models import Account, FundingPool, Hold, JournalEntry, Payout, Posting
+
+Purpose = Account.Purpose
+Kind = JournalEntry.Kind
+
+PLATFORM_ACCOUNTS: dict[str, tuple[str, str]] = {
+    Purpose.CLIENT_FUNDS: (Account.Type.ASSET, "Client funds held for wallets 客户备付金"),
+    Purpose.LOANS_RECEIVABLE: (Account.Type.ASSET, "Loans receivable 应收贷款本金"),
+    Purpose.INTEREST_RECEIVABLE: (Account.Type.ASSET, "Interest receivable 应收利息"),
+    Purpose.INTEREST_INCOME: (Account.Type.INCOME, "Interest income 利息收入"),
+    Purpose.FEE_INCOME: (Account.Type.INCOME, "Fee income 手续费收入"),
+    Purpose.PENALTY_INCOME: (Account.Type.INCOME, "Penalty income 罚息收入"),
+    Purpose.WRITE_OFF_EXPENSE: (Account.Type.EXPENSE, "Write-off expense 核销损失"),
+    Purpose.SETTLEMENT_CLEARING: (Account.Type.ASSET, "Settlement clearing 结算清算"),
+    Purpose.CHANNEL_SUSPENSE: (Account.Type.LIABILITY, "Channel suspense 通道在途"),
+}
+
+
+class InsufficientFunds(ApplicationError):
+    code = "insufficient_funds"
+    status_code = 409
+
+
+class InProgress(ApplicationError):
+    """A request with this idempotency key is still being processed; retry later."""
+
+    code = "in_progress"
+    status_code = 409
+
+
+@dataclass(frozen=True)
+class EntryResult:
+    entry_id: int | None
+    amount_fen: int
+    replayed: bool = False
+
+
+Leg = tuple[Account, int]  # (account, signed amount: debit positive)
+
+
+# --- accounts --------------------------------------------------------------------------
+
+
+def platform_account(purpose: str) -> Account:
+    """The platform's single account for a purpose, opened on first use."""
+    type_, name = PLATFORM_ACCOUNTS[purpose]
+    account, _ = Account.objects.get_or_create(
+        code=f"platform:{purpose}", defaults={"name": name, "type": type_, "purpose": purpose}
+    )
+    return account
+
+
+def wallet_open(*, merchant: Merchant) -> Account:
+    """Each merchant has one wallet; opening it twice returns the same one."""
+    account, _ = Account.objects.get_or_create(
+        merchant=merchant,
+        defaults={
+            "code": f"wallet:{merchant.pk}",
+            "name": f"Wallet 钱包 · {merchant.shop_name}",
+            "type": Account.Type.LIABILITY,
+            "purpose": Purpose.WALLET,
+        },
+    )
+    return account
+
+
+# --- the core: one balanced entry --------------------------------------------------------
+
+
+def request_digest(**content) -> str:
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replay(entry: JournalEntry, digest: str) -> EntryResult:
+    if entry.request_hash != digest:
+        raise ConflictError(
+            f"idempotency key {entry.idempotency_key!r} was used for a different request",
+            {"fields": {"idempotency_key": ["already used with different content"]}},
+        )
+    moved = sum(p for p in entry.postings.filter(amount_fen__gt=0).values_list("amount_fen", flat=True))
+    return EntryResult(entry_id=entry.pk, amount_fen=moved, replayed=True)
+
+
+def _lock(accounts: Sequence[Account]) -> dict[int, Account]:
+    """Lock the rows in id order: every flow takes locks in the same order, so none deadlocks."""
+    ids = sorted({a.pk for a in accounts})
+    locked = Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    return {a.pk: a for a in locked}
+
+
+def _check_legs(legs: Sequence[Leg]) -> None:
+    if len(legs) < 2:
+        raise ApplicationError("an entry needs at least two postings")
+    if any(amount == 0 for _, amount in legs):
+        raise ApplicationError("a posting cannot be zero", {"fields": {"amount": ["must not be zero"]}})
+    if sum(amount for _, amount in legs) != 0:
+        raise ApplicationError("postings must sum to zero")
+
+
+def _write(
+    *,
+    kind: str,
+    legs: Sequence[Leg],
+    locked: dict[int, Account],
+    key: str | None,
+    digest: str,
+    reference: str,
+    reverses: JournalEntry | None = None,
+) -> JournalEntry:
+    """Write an entry whose accounts are already locked, refusing to overdraw a wallet."""
+    _check_legs(legs)
+    change: dict[int, int] = {}
+    for account, amount in legs:
+        change[account.pk] = change.get(account.pk, 0) + amount * locked[account.pk].normal_sign
+    for pk, delta in change.items():
+        account = locked[pk]
+        if account.purpose == Purpose.WALLET and account.balance_fen + delta < account.held_fen:
+            raise InsufficientFunds(
+                f"insufficient funds in {account.name}: available {account.available_fen}, "
+                f"needed {-delta} (fen)",
+                {"fields": {"amount": ["insufficient funds"]}},
+            )
+    entry = JournalEntry.objects.create(
+        kind=kind,
+        idempotency_key=key,
+        request_hash=digest,
+        reference=reference,
+        business_on=business_date_today(),
+        reverses=reverses,
+    )
+    Posting.objects.bulk_create([Posting(entry=entry, account_id=a.pk, amount_fen=amt) for a, amt in legs])
+    for pk, delta in change.items():
+        if delta:
+            Account.objects.filter(pk=pk).update(balance_fen=F("balance_fen") + delta)
+            locked[pk].balance_fen += delta
+    return entry
+
+
+def _idempotent(key: str | None, digest: str, work: Callable[[], EntryResult]) -> EntryResult:
+    """Run `work` once per key. A concurrent request with the same key waits on the key's
+    unique index, then returns the first result."""
+    if key:
+        existing = JournalEntry.objects.filter(idempotency_key=key).first()
+        if existing is not None:
+            return _replay(existing, digest)
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                return work()
+        except IntegrityError:
+            existing = JournalEntry.objects.filter(idempotency_key=key).first() if key else None
+            if existing is None:
+                raise
+            return _replay(existing, digest)
+        except OperationalError as exc:
+            # A serialization failure or deadlock the database resolved by aborting us: retry.
+            if attempt == 2 or getattr(exc.__cause__, "pgcode", None) not in ("40001", "40P01"):
+                raise
+    raise AssertionError("unreachable")
+
+
+def _seen_while_locked(key: str | None, digest: str) -> EntryResult | None:
+    """After waiting for locks, a request with the same key may have committed meanwhile."""
+    if not key:
+        return None
+    existing = JournalEntry.objects.filter(idempotency_key=key).first()
+    return _replay(existing, digest) if existing is not None else None
+
+
+def entry_post(
+    *, kind: str, legs: Sequence[Leg], idempotency_key: str | None, reference: str = ""
+) -> EntryResult:
+    """Post one balanced entry of any shape: the building block of every named movement."""
+    digest = request_digest(kind=kind, legs=[(a.pk, amt) for a, amt in legs], reference=reference)
+
+    def work() -> EntryResult:
+        locked = _lock([a for a, _ in legs])
+        if (seen := _seen_while_locked(idempotency_key, digest)) is not None:
+            return seen
+        entry = _write(
+            kind=kind,
+            legs=legs,
+            locked=locked,
+            key=idempotency_key,
+            digest=digest,
+            reference=reference,
+        )
+        return EntryResult(entry_id=entry.pk, amount_fen=sum(amt for _, amt in legs if amt > 0))
+
+    return _idempotent(idempotency_key, digest, work)
+
+
+def _positive(amount_fen: int) -> None:
+    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
+        raise ApplicationError(
+            "amount must be a positive number of fen", {"fields": {"amount": ["must be positive"]}}
+        )
+
+
+def transfer(
+    *,
+    debit: Account,
+    credit: Account,
+    amount_fen: int,
+    idempotency_key: str | None,
+    reference: str = "",
+    kind: str = Kind.TRANSFER,
+) -> EntryResult:
+    """Move an amount: debit one account, credit the other."""
+    _positive(amount_fen)
+    return entry_post(
+        kind=kind,
+        legs=[(debit, amount_fen), (credit, -amount_fen)],
+        idempotency_key=idempotency_key,
+        reference=reference,
+    )
+
+
+def wallet_to_wallet(
+    *,
+    source: Account,
+    target: Account,
+    amount_fen: int,
+    idempotency_key: str | None,
+    reference: str = "",
+) -> EntryResult:
+    """Money from one merchant's wallet to another's (a wallet is a liability: debit lowers it)."""
+    return transfer(
+        debit=source,
+        credit=target,
+        amount_fen=amount_fen,
+        idempotency_key=idempotency_key,
+        reference=reference,
+    )
+
+
+# --- named movements --------------------------------------------------------------------
+
+
+def settlement_credit(
+    *, wallet: Account, amount_fen: int, idempotency_key: str, reference: str = ""
+) -> EntryResult:
+    """A partner platform's settlement arrives in a merchant's wallet."""
+    return transfer(
+        debit=platform_account(Purpose.SETTLEMENT_CLEARING),
+        credit=wallet,
+        amount_fen=amount_fen,
+        idempotency_key=idempotency_key,
+        reference=reference,
+        kind=Kind.SETTLEMENT,
+    )
+
+
+def settlement_credit_recorded(*, settlement: Settlement) -> EntryResult:
+    """Credit a recorded settlement into its merchant's wallet, once per settlement whatever
+    key the partner resends it with."""
+    return settlement_credit(
+        wallet=wallet_open(merchant=settlement.merchant),
+        amount_fen=settlement.amount_fen,
+        idempotency_key=f"settlement:{settlement.pk}",
+        reference=f"settlement {settlement.external_id}",
+    )
+
+
+def funding_pool_create(*, code: str, name: str, max_leverage: int = 2) -> FundingPool:
+    """A lending pool with its own funds, capital and borrowings accounts."""
+    with transaction.atomic():
+        accounts = {
+            role: Account.objects.create(
+                code=f"pool:{code}:{role}", name=f"{name} · {label}", type=type_, purpose=purpose
+            )
+            for role, type_, purpose, label in [
+                ("funds", Account.Type.ASSET, Purpose.POOL_FUNDS, "funds 资金"),
+                ("capital", Account.Type.EQUITY, Purpose.POOL_CAPITAL, "capital 资本金"),
+                (
+                    "borrowings",
+                    Account.Type.LIABILITY,
+                    Purpose.POOL_BORROWINGS,
+                    "borrowings 融入资金",
+                ),
+            ]
+        }
+        return FundingPool.objects.create(
+            code=code,
+            name=name,
+            max_leverage=max_leverage,
+            funds_account=accounts["funds"],
+            capital_account=accounts["capital"],
+            borrowings_account=accounts["borrowings"],
+        )
+
+
+def funding_pool_add_capital(*, pool: FundingPool, amount_fen: int, idempotency_key: str) -> EntryResult:
+    """Shareholders pay in capital: the pool can lend more, and borrow more."""
+    _positive(amount_fen)
+    digest = request_digest(op="capital", pool=pool.pk, amount=amount_fen)
+
+    def work() -> EntryResult:
+        FundingPool.objects.select_for_update().get(pk=pool.pk)
+        locked = _lock([pool.funds_account, pool.capital_account])
+        if (seen := _seen_while_locked(idempotency_key, digest)) is not None:
+            return seen
+        entry = _write(
+            kind=Kind.FUNDING,
+            legs=[(pool.funds_account, amount_fen), (pool.capital_account, -amount_fen)],
+            locked=locked,
+            key=idempotency_key,
+            digest=digest,
+            reference=f"capital into {pool.code}",
+        )
+        FundingPool.objects.filter(pk=pool.pk).update(capital_fen=F("capital_fen") + amount_fen)
+        return EntryResult(entry.pk, amount_fen)
+
+    return _idempotent(idempotency_key, digest, work)
+
+
+def funding_pool_borrow(*, pool: FundingPool, amount_fen: int, idempotency_key: str) -> EntryResult:
+    """Borrow from another institution: at most `max_leverage` × capital in all."""
+    _positive(amount_fen)
+    digest = request_digest(op="borrow", pool=pool.pk, amount=amount_fen)
+
+    def work() -> EntryResult:
+        current = FundingPool.objects.select_for_update().get(pk=pool.pk)
+        locked = _lock([pool.funds_account, pool.borrowings_account])
+        if (seen := _seen_while_locked(idempotency_key, digest)) is not None:
+            return seen
+        if current.borrowings_fen + amount_fen > current.capital_fen * current.max_leverage:
+            raise ApplicationError(
+                f"borrowings would exceed {current.max_leverage} × capital",
+                {"fields": {"amount": ["over the borrowing limit"]}},
+            )
+        entry = _write(
+            kind=Kind.FUNDING,
+            legs=[(pool.funds_account, amount_fen), (pool.borrowings_account, -amount_fen)],
+            locked=locked,
+            key=idempotency_key,
+            digest=digest,
+            reference=f"borrowing into {pool.code}",
+        )
+        FundingPool.objects.filter(pk=pool.pk).update(borrowings_fen=F("borrowings_fen") + amount_fen)
+        return EntryResult(entry.pk, amount_fen)
+
+    return _idempotent(idempotency_key, digest, work)
+
+
+def disbursement_make(
+    *,
+    pool: FundingPool,
+    wallet: Account,
+    amount_fen: int,
+    idempotency_key: str,
+    reference: str = "",
+) -> EntryResult:
+    """Pay a loan into a wallet from a pool; refused whole if the pool lacks capacity."""
+    _positive(amount_fen)
+    digest = request_digest(
+        op="disburse", pool=pool.pk, wallet=wallet.pk, amount=amount_fen, reference=reference
+    )
+    receivable, client_funds = (
+        platform_account(Purpose.LOANS_RECEIVABLE),
+        platform_account(Purpose.CLIENT_FUNDS),
+    )
+
+    def work() -> EntryResult:
+        current = FundingPool.objects.select_for_update().get(pk=pool.pk)
+        locked = _lock([receivable, wallet, client_funds, pool.funds_account])
+        if (seen := _seen_while_locked(idempotency_key, digest)) is not None:
+            return seen
+        if amount_fen > current.capacity_fen:
+            raise ApplicationError(
+                f"the funding pool {pool.code} has {current.capacity_fen} fen of capacity left; "
+                f"{amount_fen} asked",
+                {"fields": {"amount": ["exceeds the funding pool's capacity"]}},
+            )
+        legs = [
+            (receivable, amount_fen),
+            (wallet, -amount_fen),
+            (client_funds, amount_fen),
+            (pool.funds_account, -amount_fen),
+        ]
+        entry = _write(
+            kind=Kind.DISBURSEMENT,
+            legs=legs,
+            locked=locked,
+            key=idempotency_key,
+            digest=digest,
+            reference=reference,
+        )
+        FundingPool.objects.filter(pk=pool.pk).update(
+            principal_outstanding_fen=F("principal_outstanding_fen") + amount_fen
+        )
+        return EntryResult(entry.pk, amount_fen)
+
+    return _idempotent(idempotency_key, digest, work)
+
+
+def collection_take(
+    *,
+    wallet: Account,
+    allocations: Sequence[tuple[Account, int]],
+    idempotency_key: str,
+    allow_partial: bool,
+    pool: FundingPool | None = None,
+    reference: str = "",
+) -> EntryResult:
+    """Deduct from a wallet towards the given accounts, in the given order. With allow_partial
+    it takes what the wallet holds (filling the allocations in order), else all or nothing.
+    Money credited to loans receivable is principal coming home: it frees pool capacity."""
+    for _, amount in allocations:
+        _positive(amount)
+    wanted = sum(amount for _, amount in allocations)
+    digest = request_digest(
+        op="collect",
+        wallet=wallet.pk,
+        allocations=[(a.pk, amt) for a, amt in allocations],
+        partial=allow_partial,
+        pool=pool.pk if pool else None,
+        reference=reference,
+    )
+    client_funds = platform_account(Purpose.CLIENT_FUNDS)
+
+    def work() -> EntryResult:
+        if pool is not None:
+            FundingPool.objects.select_for_update().get(pk=pool.pk)
+        accounts = [wallet, client_funds, *(a for a, _ in allocations)]
+        if pool is not None:
+            accounts.append(pool.funds_account)
+        locked = _lock(accounts)
+        if (seen := _seen_while_locked(idempotency_key, digest)) is not None:
+            return seen
+        available = locked[wallet.pk].available_fen
+        take = min(wanted, max(available, 0)) if allow_partial else wanted
+        if take <= 0:
+            raise InsufficientFunds("the wallet is empty", {"fields": {"amount": ["insufficient funds"]}})
+        legs: list[Leg] = [(wallet, take)]
+        remaining, principal = take, 0
+        for account, amount in allocations:
+            part = min(amount, remaining)
+            if part <= 0:
+                break
+            legs.append((account, -part))
+            remaining -= part
+            if account.purpose == Purpose.LOANS_RECEIVABLE:
+                principal += part
+        if pool is not None:
+            # The cash behind the wallet goes back to the pool that lent it.
+            legs += [(pool.funds_account, take), (client_funds, -take)]
+        entry = _write(
+            kind=Kind.COLLECTION,
+            legs=legs,
+            locked=locked,
+            key=idempotency_key,
+            digest=digest,
+            reference=reference,
+        )
+        if pool is not None and principal:
+            FundingPool.objects.filter(pk=pool.pk).update(
+                principal_outstanding_fen=F("principal_outstanding_fen") - principal
+            )
+        return EntryResult(entry.pk, take)
+
+    return _idempotent(idempotency_key, digest, work)
+
+
+def entry_reverse(*, entry: JournalEntry, idempotency_key: str, reason: str) -> EntryResult:
+    """Undo an entry with its mirror image; the original stays. An entry is reversed at most once."""
+    if entry.kind == Kind.REVERSAL:
+        raise ApplicationError("a reversal cannot itself be reversed; post a new entry")
+    postings = list(entry.postings.select_related("account"))
+    legs = [(p.account, -p.amount_fen) for p in postings]
+    digest = request_digest(op="reverse", entry=entry.pk)
+
+    def work() -> EntryResult:
+        locked = _lock([a for a, _ in legs])
+        if (seen := _seen_while_locked(idempotency_key, digest)) is not None:
+            return seen
+        if JournalEntry.objects.filter(reverses=entry).exists():
+            raise ConflictError(
+                f"entry {entry.pk} is already reversed", {"fields": {"entry": ["already reversed"]}}
+            )
+        new = _write(
+            kind=Kind.REVERSAL,
+            legs=legs,
+            locked=locked,
+            key=idempotency_key,
+            digest=digest,
+            reference=f"reversal of #{entry.pk}: {reason}",
+            reverses=entry,
+        )
+        return EntryResult(new.pk, sum(a for _, a in legs if a > 0))
+
+    return _idempotent(idempotency_key, digest, work)
+
+
+# --- holds ------------------------------------------------------------------------------
+
+
+def hold_place(
+    *,
+    account: Account,
+    amount_fen: int,
+    idempotency_key: str,
+    expires_at: dt.datetime,
+    reference: str = "",
+) -> Hold:
+    """Reserve money on an account; it stays in the balance but cannot be spent elsewhere."""
+    _positive(amount_fen)
+    existing = Hold.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return _same_hold(existing, account, amount_fen)
+    try:
+        with transaction.atomic():
+            locked = _lock([account])[account.pk]
+            if locked.purpose == Purpose.WALLET and locked.available_fen < amount_fen:
+                raise InsufficientFunds(
+                    f"insufficient funds to hold {amount_fen} fen: available {locked.available_fen}",
+                    {"fields": {"amount": ["insufficient funds"]}},
+                )
+            hold = Hold.objects.create(
+                account=account,
+                amount_fen=amount_fen,
+                idempotency_key=idempotency_key,
+                expires_at=expires_at,
+                reference=reference,
+            )
+            Account.objects.filter(pk=account.pk).update(held_fen=F("held_fen") + amount_fen)
+            return hold
+    except IntegrityError:
+        existing = Hold.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return _same_hold(existing, account, amount_fen)
+
+
+def _same_hold(hold: Hold, account: Account, amount_fen: int) -> Hold:
+    if hold.account_id != account.pk or hold.amount_fen != amount_fen:
+        raise ConflictError(
+            "idempotency key already used for a different hold",
+            {"fields": {"idempotency_key": ["already used with different content"]}},
+        )
+    return hold
+
+
+def _hold_close(hold_id: int, status: str, posted_fen: int = 0, entry: JournalEntry | None = None) -> Hold:
+    """Close a pending hold exactly once (compare-and-set) and release what it reserved."""
+    hold = Hold.objects.select_for_update().get(pk=hold_id)
+    if hold.status != Hold.Status.PENDING:
+        raise ConflictError(
+            f"hold {hold.pk} is already {hold.status}",
+            {"fields": {"hold": [f"already {hold.status}"]}},
+        )
+    Hold.objects.filter(pk=hold.pk, status=Hold.Status.PENDING).update(
+        status=status, posted_fen=posted_fen, entry=entry, closed_at=timezone.now()
+    )
+    Account.objects.filter(pk=hold.account_id).update(held_fen=F("held_fen") - hold.amount_fen)
+    hold.refresh_from_db()
+    return hold
+
+
+def hold_post(
+    *,
+    hold: Hold,
+    credit: Account,
+    amount_fen: int | None = None,
+    kind: str = Kind.TRANSFER,
+    reference: str = "",
+) -> Hold:
+    """Turn a hold into a movement of up to its amount; the rest is released. Once only."""
+    amount = hold.amount_fen if amount_fen is None else amount_fen
+    _positive(amount)
+    if amount > hold.amount_fen:
+        raise ApplicationError(
+            "cannot post more than was held", {"fields": {"amount": ["more than the hold"]}}
+        )
+    with transaction.atomic():
+        current = Hold.objects.select_for_update().select_related("account").get(pk=hold.pk)
+        if current.status == Hold.Status.PENDING and current.expires_at <= timezone.now():
+            raise ApplicationError(
+                f"hold {hold.pk} expired at {current.expires_at:%Y-%m-%d %H:%M}",
+                {"fields": {"hold": ["expired"]}},
+            )
+        locked = _lock([current.account, credit])
+        if current.status != Hold.Status.PENDING:
+            raise ConflictError(
+                f"hold {hold.pk} is already {current.status}",
+                {"fields": {"hold": [f"already {current.status}"]}},
+            )
+        # Release first so the wallet check sees the held money as spendable by this posting.
+        Account.objects.filter(pk=current.account_id).update(held_fen=F("held_fen") - current.amount_fen)
+        locked[current.account_id].held_fen -= current.amount_fen
+        digest = request_digest(op="hold_post", hold=hold.pk, amount=amount)
+        entry = _write(
+            kind=kind,
+            legs=[(current.account, amount), (credit, -amount)],
+            locked=locked,
+            key=f"hold:{hold.pk}:post",
+            digest=digest,
+            reference=reference or current.reference,
+        )
+        Hold.objects.filter(pk=hold.pk, status=Hold.Status.PENDING).update(
+            status=Hold.Status.POSTED, posted_fen=amount, entry=entry, closed_at=timezone.now()
+        )
+    hold.refresh_from_db()
+    return hold
+
+
+def hold_void(*, hold: Hold) -> Hold:
+    """Release a hold without moving money. Once only; voiding a voided hold is a no-op."""
+    with transaction.atomic():
+        current = Hold.objects.select_for_update().get(pk=hold.pk)
+        if current.status == Hold.Status.VOIDED:
+            return current
+        _lock([current.account])
+        return _hold_close(hold.pk, Hold.Status.VOIDED)
+
+
+def holds_expire(*, now: dt.datetime | None = None) -> int:
+    """Void every pending hold past its expiry; returns how many."""
+    now = now or timezone.now()
+    count = 0
+    for hold in Hold.objects.filter(status=Hold.Status.PENDING, expires_at__lte=now).only("pk"):
+        if hold_void(hold=hold).status == Hold.Status.VOIDED:
+            count += 1
+    return count
+
+
+# --- withdrawals through the payment channel --------------------------------------------------
+
+
+def withdrawal_request(*, wallet: Account, amount_fen: int, idempotency_key: str) -> Payout:
+    """A merchant withdraws to its bank card: the money is held now and leaves when the channel
+    confirms; if the channel fails, the hold is voided and nothing has moved."""
+    from payments import tasks
+
+    _positive(amount_fen)
+    existing = Payout.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        if existing.account_id != wallet.pk or existing.amount_fen != amount_fen:
+            raise ConflictError(
+                "idempotency key already used for a different withdrawal",
+                {"fields": {"idempotency_key": ["already used with different content"]}},
+            )
+        return existing
+    card = wallet.merchant.owner.bank_card_masked if wallet.merchant_id else ""
+    with transaction.atomic():
+        hold = hold_place(
+            account=wallet,
+            amount_fen=amount_fen,
+            idempotency_key=f"payout:{idempotency_key}",
+            expires_at=timezone.now() + dt.timedelta(days=3),
+            reference="withdrawal",
+        )
+        payout = Payout.objects.create(
+            account=wallet,
+            amount_fen=amount_fen,
+            bank_card_masked=card,
+            hold=hold,
+            idempotency_key=idempotency_key,
+        )
+        tasks.payout_submit.delay_on_commit(payout.pk)
+    return payout
+
+
+def payout_confirm(*, payout: Payout, channel_reference: str) -> Payout:
+    """The channel paid the bank card: the held money leaves the wallet (into channel suspense,
+    cleared against client funds when the channel settles). Confirming twice changes nothing."""
+    with transaction.atomic():
+        current = Payout.objects.select_for_update().get(pk=payout.pk)
+        if current.status == Payout.Status.CONFIRMED:
+            return current
+        if current.status == Payout.Status.FAILED:
+            raise ConflictError(
+                f"payout {payout.pk} already failed", {"fields": {"payout": ["already failed"]}}
+            )
+        hold_post(
+            hold=current.hold,
+            credit=platform_account(Purpose.CHANNEL_SUSPENSE),
+            kind=Kind.WITHDRAWAL,
+            reference=f"withdrawal {current.pk} to {current.bank_card_masked}",
+        )
+        Payout.objects.filter(pk=current.pk).update(
+            status=Payout.Status.CONFIRMED, channel_reference=channel_reference
+        )
+    payout.refresh_from_db()
+    return payout
+
+
+def payout_fail(*, payout: Payout, reason: str) -> Payout:
+    """The channel refused the payout for good: release the hold; no money has moved."""
+    with transaction.atomic():
+        current = Payout.objects.select_for_update().get(pk=payout.pk)
+        if current.status == Payout.Status.FAILED:
+            return current
+        if current.status == Payout.Status.CONFIRMED:
+            raise ConflictError(
+                f"payout {payout.pk} was confirmed", {"fields": {"payout": ["already confirmed"]}}
+            )
+        hold_void(hold=current.hold)
+        Payout.objects.filter(pk=current.pk).update(status=Payout.Status.FAILED, failure_reason=reason[:200])
+    payout.refresh_from_db()
+    return payout
+
+
+def channel_settle(*, on: dt.date) -> EntryResult | None:
+    """The channel's daily settlement: what left wallets for bank cards leaves client funds, in
+    one aggregated entry. Keyed by the last suspense posting, so a rerun settles nothing twice."""
+    suspense = platform_account(Purpose.CHANNEL_SUSPENSE)
+    if suspense.balance_fen <= 0:
+        return None
+    last_posting = (
+        Posting.objects.filter(account=suspense).order_by("-pk").values_list("pk", flat=True).first()
+    )
+    return transfer(
+        debit=suspense,
+        credit=platform_account(Purpose.CLIENT_FUNDS),
+        amount_fen=suspense.balance_fen,
+        idempotency_key=f"channel-settle:{last_posting}",
+        reference=f"channel settlement {on}",
+        kind=Kind.PAYOUT_CONFIRMED,
+    )
