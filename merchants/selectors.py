@@ -21,11 +21,7 @@ def merchant_get(*, partner: PartnerPlatform, external_id: str) -> Merchant:
 
 
 def order_get(*, partner: PartnerPlatform, external_id: str) -> Order:
-    order = (
-        Order.objects.filter(partner=partner, external_id=external_id)
-        .select_related("merchant")
-        .first()
-    )
+    order = Order.objects.filter(partner=partner, external_id=external_id).select_related("merchant").first()
     if order is None:
         raise NotFoundError(f"no order {external_id!r}")
     return order
