@@ -1,0 +1,137 @@
+"""Many balanced entries at once: the set-based path for work that runs by itself (a day's
+settlements, close of business). The same rules as one entry at a time — each entry balances,
+each key posts once, wallets never go negative, accounts are locked in id order — with a
+handful of statements per batch instead of several per entry."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from common.business_date import business_date_today
+from common.errors import ApplicationError
+from payments.models import Account, JournalEntry, Posting
+from payments.services import InsufficientFunds, request_digest
+
+BATCH = 2000
+
+
+@dataclass(frozen=True)
+class BulkEntry:
+    idempotency_key: str
+    reference: str
+    legs: Sequence[tuple[int, int]]  # (account id, signed amount: debit positive)
+
+
+def entries_post_bulk(*, kind: str, entries: Iterable[BulkEntry], business_on=None) -> int:
+    """Post every entry whose key is new; returns how many were posted. All or nothing."""
+    on = business_on or business_date_today()
+    todo = list(entries)
+    for entry in todo:
+        if len(entry.legs) < 2 or sum(a for _, a in entry.legs) != 0 or any(a == 0 for _, a in entry.legs):
+            raise ApplicationError(f"entry {entry.idempotency_key} does not balance")
+    posted = 0
+    with transaction.atomic():
+        for start in range(0, len(todo), BATCH):
+            posted += _post_batch(kind, todo[start : start + BATCH], on)
+    return posted
+
+
+def _post_batch(kind: str, batch: list[BulkEntry], on) -> int:
+    keys = [e.idempotency_key for e in batch]
+    seen = set(
+        JournalEntry.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True)
+    )
+    fresh = [e for e in batch if e.idempotency_key not in seen]
+    if not fresh:
+        return 0
+    account_ids = sorted({account_id for e in fresh for account_id, _ in e.legs})
+    locked = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=account_ids).order_by("pk")}
+    change: dict[int, int] = defaultdict(int)
+    for entry in fresh:
+        for account_id, amount in entry.legs:
+            change[account_id] += amount * locked[account_id].normal_sign
+    for account_id, delta in change.items():
+        account = locked[account_id]
+        if account.purpose == Account.Purpose.WALLET and account.balance_fen + delta < account.held_fen:
+            raise InsufficientFunds(f"the batch would overdraw {account.name}")
+    rows = JournalEntry.objects.bulk_create(
+        [
+            JournalEntry(
+                kind=kind,
+                idempotency_key=e.idempotency_key,
+                reference=e.reference,
+                business_on=on,
+                request_hash=request_digest(
+                    kind=kind, legs=[list(leg) for leg in e.legs], reference=e.reference
+                ),
+            )
+            for e in fresh
+        ]
+    )
+    Posting.objects.bulk_create(
+        [
+            Posting(entry_id=row.pk, account_id=account_id, amount_fen=amount)
+            for row, entry in zip(rows, fresh, strict=True)
+            for account_id, amount in entry.legs
+        ],
+        batch_size=BATCH,
+    )
+    for account_id, delta in change.items():
+        locked[account_id].balance_fen += delta
+    Account.objects.bulk_update([locked[pk] for pk in change], ["balance_fen"], batch_size=BATCH)
+    return len(fresh)
+
+
+def wallets_open_all() -> int:
+    """Open a wallet for every merchant that has none (set-based); returns how many."""
+    from merchants.models import Merchant
+
+    missing = Merchant.objects.filter(wallet__isnull=True).only("pk", "shop_name")
+    created = Account.objects.bulk_create(
+        [
+            Account(
+                code=f"wallet:{m.pk}",
+                name=f"Wallet 钱包 · {m.shop_name}",
+                type=Account.Type.LIABILITY,
+                purpose=Account.Purpose.WALLET,
+                merchant_id=m.pk,
+            )
+            for m in missing.iterator(chunk_size=BATCH)
+        ],
+        batch_size=BATCH,
+    )
+    return len(created)
+
+
+def settlements_credit(*, first_on, last_on) -> int:
+    """Credit every recorded settlement dated in [first_on, last_on] into its merchant's wallet,
+    once each (the key is the settlement's identity, as for one-at-a-time crediting)."""
+    from merchants.models import Settlement
+    from payments.services import platform_account
+
+    wallets_open_all()
+    clearing = platform_account(Account.Purpose.SETTLEMENT_CLEARING).pk
+    wallet_of = dict(Account.objects.filter(purpose=Account.Purpose.WALLET).values_list("merchant_id", "pk"))
+    posted = 0
+    days = (
+        Settlement.objects.filter(settled_on__range=(first_on, last_on))
+        .values_list("settled_on", flat=True)
+        .distinct()
+        .order_by("settled_on")
+    )
+    for day in days:
+        rows = Settlement.objects.filter(settled_on=day).values_list(
+            "pk", "external_id", "merchant_id", "amount_fen"
+        )
+        entries = [
+            BulkEntry(
+                idempotency_key=f"settlement:{pk}",
+                reference=f"settlement {external_id}",
+                legs=[(clearing, amount), (wallet_of[merchant_id], -amount)],
+            )
+            for pk, external_id, merchant_id, amount in rows.iterator(chunk_size=BATCH)
+        ]
+        posted += entries_post_bulk(kind=JournalEntry.Kind.SETTLEMENT, entries=entries, business_on=day)
+    return posted
