@@ -211,8 +211,8 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 if XIAODAI_SIMULATOR_ENABLED:
-    CELERY_BEAT_SCHEDULE["marketplace-simulate-next-day"] = {
-        "task": "merchants.tasks.simulate_next_day",
+    CELERY_BEAT_SCHEDULE["marketplace-catch-up"] = {
+        "task": "merchants.tasks.marketplace_catch_up",
         "schedule": crontab(hour=0, minute=5),
     }
 

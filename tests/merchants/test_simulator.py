@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -34,7 +35,7 @@ from merchants.models import (
 )
 from merchants.questionnaire import QUESTION_CODES, QUESTIONS, questionnaire_score
 from merchants.simulator.identities import is_valid_national_id, national_id_check_digit
-from merchants.tasks import simulate_next_day
+from merchants.tasks import marketplace_catch_up
 
 END = dt.date(2025, 3, 31)
 TIMESTAMPS = tuple(ORDER_STATUS_TIMESTAMP.values())
@@ -143,6 +144,18 @@ def test_seed_refuses_to_run_twice_without_reset():
 
 
 @pytest.mark.django_db
+def test_seed_if_empty_seeds_once_and_then_leaves_the_data_alone():
+    out = StringIO()
+    args = ["--merchants=20", "--days=10", f"--end-date={END}", "--if-empty"]
+    call_command("seed_demo", *args, stdout=out)
+    orders = order_table()
+    assert orders
+    call_command("seed_demo", *args, "--seed=99", stdout=out)
+    assert "leaving it as it is" in out.getvalue()
+    assert order_table() == orders
+
+
+@pytest.mark.django_db
 def test_seed_sets_business_date_and_state_and_prints_keys_and_logins():
     out = seed()
     assert business_date_today() == END + dt.timedelta(days=1)
@@ -189,10 +202,10 @@ def test_owners_have_valid_national_ids_and_encrypted_identifiers():
         assert is_valid_national_id(owner.national_id), owner.national_id
         assert owner.phone.startswith("1") and len(owner.phone) == 11 and owner.phone.isdigit()
         assert 16 <= len(owner.bank_card) <= 19
-    raw = Owner.objects.values_list("national_id", flat=True).query
-    assert "national_id" in str(raw)
-    stored = Owner.objects.extra(select={"raw": "national_id"}).values_list("raw", flat=True)[0]
-    assert not stored.isdigit(), "national IDs are encrypted at rest"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT national_id, bank_card FROM {Owner._meta.db_table}")  # noqa: S608
+        for national_id, bank_card in cursor.fetchall():
+            assert not national_id[:17].isdigit() and not bank_card.isdigit(), "encrypted at rest"
 
 
 def test_national_id_check_digit_worked_example():
@@ -237,6 +250,50 @@ def test_content_hashes_match_what_a_partner_resend_would_carry():
         assert order.content_hash == data.identity_hash()
 
 
+@pytest.mark.django_db
+def test_partner_resending_seeded_orders_through_the_service_changes_nothing():
+    seed()
+    partner = Merchant.objects.filter(partner__code="taobao").first().partner
+    orders = list(Order.objects.filter(partner=partner).select_related("merchant", "buyer_merchant")[:300])
+    resend = [
+        services.OrderData(
+            external_id=o.external_id,
+            merchant_external_id=o.merchant.external_id,
+            buyer_ref=o.buyer_ref,
+            amount_fen=o.amount_fen,
+            placed_at=o.placed_at,
+            status=o.status,
+            status_times={
+                status: getattr(o, column)
+                for status, column in ORDER_STATUS_TIMESTAMP.items()
+                if getattr(o, column) is not None
+            },
+            buyer_merchant_external_id=o.buyer_merchant.external_id if o.buyer_merchant else None,
+        )
+        for o in orders
+    ]
+    result = services.orders_upsert(partner=partner, orders=resend)
+    assert (result.created, result.unchanged, result.advanced) == (0, len(resend), 0)
+
+
+@pytest.mark.django_db
+def test_an_order_the_partner_changed_is_left_alone_by_later_days():
+    seed()
+    order = Order.objects.filter(status=OrderStatus.SHIPPED).select_related("partner").first()
+    at = timezone.make_aware(dt.datetime.combine(END, dt.time(23, 0)))
+    services.order_transition(
+        partner=order.partner,
+        external_id=order.external_id,
+        to_status=OrderStatus.REFUNDED,
+        at=at,
+        source="api",
+    )
+    simulate(through=END + dt.timedelta(days=10))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED and order.refunded_at == at
+    assert not OrderStatusChange.objects.filter(order=order, source="simulator").exists()
+
+
 # --- realism -----------------------------------------------------------------------------
 
 
@@ -275,7 +332,7 @@ def test_ring_members_share_an_identity_and_trade_fake_orders_inside_the_ring():
 
 
 @pytest.mark.django_db
-def test_low_quality_merchants_refund_more_than_high_quality_ones():
+def test_low_quality_merchants_refund_more_and_answer_the_questionnaire_worse():
     seed(merchants=120, days=60)
     profiles = sorted(
         SimulatedProfile.objects.filter(ring__isnull=True, vanish_on__isnull=True).values_list(
@@ -292,6 +349,21 @@ def test_low_quality_merchants_refund_more_than_high_quality_ones():
     worst = refund_rate([pk for pk, _ in profiles[:quarter]])
     best = refund_rate([pk for pk, _ in profiles[-quarter:]])
     assert worst > 2 * best
+
+    def mean_questionnaire_score(merchant_ids) -> float:
+        owners = Merchant.objects.filter(pk__in=merchant_ids).values("owner_id")
+        scores = [
+            questionnaire_score(answers)
+            for answers in QuestionnaireResponse.objects.filter(owner_id__in=owners).values_list(
+                "answers", flat=True
+            )
+        ]
+        return sum(scores) / len(scores)
+
+    assert (
+        mean_questionnaire_score([pk for pk, _ in profiles[-quarter:]])
+        > mean_questionnaire_score([pk for pk, _ in profiles[:quarter]]) + 10
+    )
 
 
 @pytest.mark.django_db
@@ -360,12 +432,21 @@ def test_simulate_day_twice_for_the_same_day_changes_nothing():
 
 
 @pytest.mark.django_db
-def test_celery_task_trades_the_next_day_once():
+def test_nightly_task_catches_up_each_untraded_day_once():
     seed()
-    next_day = END + dt.timedelta(days=1)
-    assert simulate_next_day() == [next_day.isoformat()]
-    assert simulate_next_day(on=next_day.isoformat()) == []
-    assert business_date_today() == next_day
+    through = END + dt.timedelta(days=2)
+    expected = [(END + dt.timedelta(days=n)).isoformat() for n in (1, 2)]
+    assert marketplace_catch_up(on=through.isoformat()) == expected
+    assert marketplace_catch_up(on=through.isoformat()) == []
+    assert business_date_today() == through
+
+
+@pytest.mark.django_db
+def test_nightly_task_without_a_date_trades_through_yesterday_and_no_further(monkeypatch):
+    seed()
+    monkeypatch.setattr("merchants.tasks.timezone.localdate", lambda: END + dt.timedelta(days=2))
+    assert marketplace_catch_up() == [(END + dt.timedelta(days=1)).isoformat()]
+    assert marketplace_catch_up() == []
 
 
 # --- the questionnaire -------------------------------------------------------------------

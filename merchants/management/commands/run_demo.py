@@ -11,6 +11,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from merchants.simulator.onboarding import DEMO_PASSWORD
+
 DEMO_LOGINS = [
     ("seller", "B2C seller 淘宝卖家 (portal)"),
     ("member", "B2B member 1688会员 (portal)"),
@@ -18,7 +20,6 @@ DEMO_LOGINS = [
     ("risk", "risk manager 风控经理 (/admin/)"),
     ("admin", "administrator 管理员 (/admin/)"),
 ]
-DEMO_PASSWORD = "xiaodai-demo"  # noqa: S105 - the demo's published password
 
 
 class Command(BaseCommand):

@@ -1,0 +1,243 @@
+"""Putting the demo's partners, owners, merchants, hidden profiles and logins in the database,
+and taking them out again."""
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group, Permission
+from django.core.management.color import no_style
+from django.db import connection
+
+from common.crypto import blind_index
+from merchants import services
+from merchants.models import (
+    ApiKey,
+    Complaint,
+    DeclaredFinancials,
+    Merchant,
+    MerchantStatusChange,
+    Order,
+    OrderStatusChange,
+    Owner,
+    PartnerPlatform,
+    QuestionnaireResponse,
+    Rating,
+    Refund,
+    Settlement,
+    SimulatedProfile,
+    SimulatorState,
+    TradingRelation,
+    Verification,
+)
+from merchants.services import MerchantData
+from merchants.simulator.market import NEVER, Market
+from merchants.simulator.population import Population
+
+DEMO_PASSWORD = "xiaodai-demo"  # noqa: S105 - the published password of the demo logins
+DEMO_USERNAMES = ("seller", "member", "officer", "risk", "admin")
+LOAN_OFFICER_GROUP = "loan_officer"
+RISK_MANAGER_GROUP = "risk_manager"
+PARTNERS = (
+    ("taobao", "淘宝 Taobao", PartnerPlatform.Kind.B2C),
+    ("alibaba", "阿里巴巴 1688", PartnerPlatform.Kind.B2B),
+)
+# Children before parents, so that nothing is deleted while something still points at it.
+MERCHANTS_TABLES_IN_DELETE_ORDER = (
+    OrderStatusChange,
+    Rating,
+    Refund,
+    Complaint,
+    Settlement,
+    Order,
+    QuestionnaireResponse,
+    TradingRelation,
+    Verification,
+    DeclaredFinancials,
+    SimulatedProfile,
+    MerchantStatusChange,
+    Merchant,
+    Owner,
+    ApiKey,
+    PartnerPlatform,
+    SimulatorState,
+)
+
+
+@dataclass
+class Partners:
+    b2c: PartnerPlatform
+    b2b: PartnerPlatform
+    raw_keys: dict[str, str]
+
+
+def marketplace_has_data() -> bool:
+    return (
+        PartnerPlatform.objects.exists()
+        or Merchant.objects.exists()
+        or SimulatorState.objects.exists()
+        or get_user_model().objects.filter(username__in=DEMO_USERNAMES).exists()
+    )
+
+
+def _project_tables() -> list[str]:
+    """Tables of the project's own apps (not Django's or third parties'), downstream apps
+    first so that rows are deleted before what they point at."""
+    root = Path(settings.BASE_DIR).resolve()
+    tables: list[str] = []
+    for config in reversed(list(apps.get_app_configs())):
+        path = Path(config.path).resolve()
+        if root not in path.parents or ".venv" in path.parts:
+            continue
+        models = list(config.get_models(include_auto_created=True))
+        if config.label == "merchants":
+            ordered = [m for m in models if m not in MERCHANTS_TABLES_IN_DELETE_ORDER]
+            models = ordered + list(MERCHANTS_TABLES_IN_DELETE_ORDER)
+        tables.extend(m._meta.db_table for m in models if m._meta.managed and not m._meta.proxy)
+    return tables
+
+
+def marketplace_reset() -> None:
+    """Empty the merchants app and every other project app, and delete the demo logins.
+
+    Wallets, ledgers, loans and scores all derive from the marketplace, so a rebuild cannot keep
+    them; ledgers are append-only (PostgreSQL refuses row deletes), so tables are emptied whole,
+    the way `manage.py flush` does, with ids starting again from 1. Django's own tables (other
+    users, permissions, sessions) are kept."""
+    statements = connection.ops.sql_flush(no_style(), _project_tables(), reset_sequences=True)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # TRUNCATE refuses tables with deferred checks still pending in this transaction
+            # (a reset right after a seed in one transaction): run those checks now.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for sql in statements:
+            cursor.execute(sql)
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    get_user_model().objects.filter(username__in=DEMO_USERNAMES).delete()
+
+
+def partners_create() -> Partners:
+    """The two partner platforms, each with one API key shown only now."""
+    created, raw_keys = [], {}
+    for code, name, kind in PARTNERS:
+        partner = services.partner_create(code=code, name=name, kind=kind)
+        _, raw_keys[code] = services.api_key_issue(partner=partner, name="demo marketplace")
+        created.append(partner)
+    return Partners(b2c=created[0], b2b=created[1], raw_keys=raw_keys)
+
+
+def population_write(population: Population, partners: Partners) -> None:
+    """Owners (identifiers encrypted, with blind indexes), merchants and hidden profiles."""
+    owners = [
+        Owner(
+            name=o.name,
+            national_id=o.national_id,
+            national_id_index=blind_index(o.national_id),
+            phone=o.phone,
+            address=o.address,
+            bank_card=o.bank_card,
+            bank_card_index=blind_index(o.bank_card) if o.bank_card else "",
+        )
+        for o in population.owners
+    ]
+    Owner.objects.bulk_create(owners, batch_size=500)
+    merchants = []
+    for spec in population.merchants:
+        data = MerchantData(
+            external_id=spec.external_id,
+            shop_name=spec.shop_name,
+            category=spec.category,
+            region=spec.region,
+            opened_on=spec.opened_on,
+            owner=population.owners[spec.owner],
+        )
+        merchants.append(
+            Merchant(
+                partner=partners.b2b if spec.is_b2b else partners.b2c,
+                external_id=spec.external_id,
+                owner=owners[spec.owner],
+                shop_name=spec.shop_name,
+                category=spec.category,
+                region=spec.region,
+                opened_on=spec.opened_on,
+                # The hash a partner's resend of this merchant through the API would carry.
+                content_hash=services._merchant_hash(data),
+            )
+        )
+    Merchant.objects.bulk_create(merchants, batch_size=500)
+    SimulatedProfile.objects.bulk_create(
+        [
+            SimulatedProfile(
+                merchant=merchant,
+                quality=spec.quality,
+                orders_per_day=spec.orders_per_day,
+                ticket_fen=spec.ticket_fen,
+                trend_per_year=spec.trend_per_year,
+                seasonality=spec.seasonality,
+                refund_rate=spec.refund_rate,
+                complaint_rate=spec.complaint_rate,
+                cash_dry_on=spec.cash_dry_on,
+                vanish_on=spec.vanish_on,
+                ring=spec.ring,
+            )
+            for merchant, spec in zip(merchants, population.merchants, strict=True)
+        ],
+        batch_size=500,
+    )
+
+
+@lru_cache(maxsize=1)
+def _demo_password_hash() -> str:
+    # Hashing is deliberately slow; one hash serves all five logins of a run.
+    return make_password(DEMO_PASSWORD)
+
+
+def _best(market: Market, *, b2b: bool, min_orders_per_day: float) -> int | None:
+    """The best honest, established, steady merchant of a kind: the demo's model borrower."""
+    candidates = [
+        i
+        for i in range(market.size)
+        if market.is_b2b[i] == b2b
+        and market.ring[i] < 0
+        and market.vanish[i] == NEVER
+        and market.dry[i] == NEVER
+        and market.opened[i] < market.started_on.toordinal()
+    ]
+    steady = [i for i in candidates if market.orders_per_day[i] >= min_orders_per_day] or candidates
+    return max(steady, key=lambda i: market.quality[i]) if steady else None
+
+
+def demo_users_create(market: Market) -> dict[str, str]:
+    """Five logins sharing DEMO_PASSWORD; returns {username: what it is for}."""
+    user_model = get_user_model()
+    view = Permission.objects.filter(content_type__app_label="merchants", codename__startswith="view_")
+    officers, _ = Group.objects.get_or_create(name=LOAN_OFFICER_GROUP)
+    officers.permissions.add(*view)
+    risk_managers, _ = Group.objects.get_or_create(name=RISK_MANAGER_GROUP)
+    risk_managers.permissions.add(
+        *view,
+        *Permission.objects.filter(content_type__app_label="merchants", codename="change_merchant"),
+    )
+    password = _demo_password_hash()
+    roles: dict[str, str] = {}
+    for username, b2b in (("seller", False), ("member", True)):
+        position = _best(market, b2b=b2b, min_orders_per_day=1.0 if not b2b else 0.3)
+        user = user_model.objects.create(username=username, password=password)
+        if position is not None:
+            merchant_pk = int(market.merchant_pk[position])
+            Merchant.objects.filter(pk=merchant_pk).update(user=user)
+            roles[username] = f"{'B2B member' if b2b else 'B2C seller'} {market.external_id[position]}"
+    officer = user_model.objects.create(username="officer", password=password, is_staff=True)
+    officer.groups.add(officers)
+    roles["officer"] = "loan officer (staff)"
+    risk = user_model.objects.create(username="risk", password=password, is_staff=True)
+    risk.groups.add(risk_managers)
+    roles["risk"] = "risk manager (staff)"
+    user_model.objects.create(username="admin", password=password, is_staff=True, is_superuser=True)
+    roles["admin"] = "superuser"
+    return roles
