@@ -20,6 +20,31 @@ requires_redis = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_filesystem_broker(tmp_path_factory):
+    """On the filesystem broker (no REDIS_URL), tests queue into their own folders, never into
+    the demo's var/celery, where a running demo worker would pick their tasks up."""
+    from config.celery import app
+
+    if not app.conf.broker_url.startswith("filesystem"):
+        yield
+        return
+    root = tmp_path_factory.mktemp("broker")
+    folders = {name: root / name for name in ("queue", "processed", "control")}
+    for folder in folders.values():
+        folder.mkdir()
+    original = app.conf.broker_transport_options
+    app.conf.broker_transport_options = {
+        "data_folder_in": str(folders["queue"]),
+        "data_folder_out": str(folders["queue"]),
+        "processed_folder": str(folders["processed"]),
+        "control_folder": str(folders["control"]),
+        "store_processed": False,
+    }
+    yield
+    app.conf.broker_transport_options = original
+
+
 @pytest.fixture
 def partner_key(db):
     """A partner platform with a live API key: (ApiKey, raw key)."""
