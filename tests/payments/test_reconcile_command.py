@@ -1,0 +1,47 @@
+"""`manage.py reconcile` after the demo marketplace has traded: the books balance."""
+
+import datetime as dt
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from payments.models import Account, JournalEntry
+
+pytestmark = pytest.mark.django_db
+END = dt.date(2025, 3, 31)
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_books_balance_after_seeding_and_a_simulated_month():
+    run("seed_demo", "--merchants", "25", "--days", "40", "--end-date", END.isoformat())
+    run("simulate_day", "--through", (END + dt.timedelta(days=30)).isoformat())
+    assert JournalEntry.objects.filter(kind="settlement", business_on__gt=END).exists()
+    report = run("reconcile", "--trial-balance")
+    assert "books balance: no differences" in report
+    assert "DIFFERENCE" not in report
+
+
+def test_reconcile_reports_a_tampered_balance_and_fails():
+    run("seed_demo", "--merchants", "10", "--days", "10", "--end-date", END.isoformat())
+    wallet = Account.objects.filter(purpose="wallet", balance_fen__gt=0).first()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE payments_account SET balance_fen = balance_fen + 1 WHERE id = %s", [wallet.pk])
+    with pytest.raises(CommandError, match="1 difference"):
+        run("reconcile")
+
+
+def test_officer_sees_the_trial_balance(client):
+    run("seed_demo", "--merchants", "10", "--days", "10", "--end-date", END.isoformat())
+    client.force_login(get_user_model().objects.get(username="admin"))
+    page = client.get("/admin/payments/account/trial-balance/").content.decode()
+    assert "Books balance" in page and "wallet" in page
+    assert "Trial balance" in client.get("/admin/payments/account/").content.decode()
