@@ -5,11 +5,12 @@ ConflictError. Accounts are locked in one fixed order (by id) so two flows never
 import datetime as dt
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import F
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from common.business_date import business_date_today
@@ -17,6 +18,7 @@ from common.errors import ApplicationError, ConflictError
 from merchants.models import Merchant, Settlement
 from payments.models import Account, FundingPool, Hold, JournalEntry, Payout, Posting
 
+log = logging.getLogger(__name__)
 Purpose = Account.Purpose
 Kind = JournalEntry.Kind
 
@@ -35,13 +37,6 @@ PLATFORM_ACCOUNTS: dict[str, tuple[str, str]] = {
 
 class InsufficientFunds(ApplicationError):
     code = "insufficient_funds"
-    status_code = 409
-
-
-class InProgress(ApplicationError):
-    """A request with this idempotency key is still being processed; retry later."""
-
-    code = "in_progress"
     status_code = 409
 
 
@@ -95,7 +90,12 @@ def _replay(entry: JournalEntry, digest: str) -> EntryResult:
             f"idempotency key {entry.idempotency_key!r} was used for a different request",
             {"fields": {"idempotency_key": ["already used with different content"]}},
         )
-    moved = sum(p for p in entry.postings.filter(amount_fen__gt=0).values_list("amount_fen", flat=True))
+    if entry.kind in (Kind.DISBURSEMENT, Kind.COLLECTION):
+        # Their first reply named what reached or left the wallet, not the sum of all four debits.
+        wallet_legs = entry.postings.filter(account__purpose=Purpose.WALLET)
+        moved = abs(sum(wallet_legs.values_list("amount_fen", flat=True)))
+    else:
+        moved = sum(p for p in entry.postings.filter(amount_fen__gt=0).values_list("amount_fen", flat=True))
     return EntryResult(entry_id=entry.pk, amount_fen=moved, replayed=True)
 
 
@@ -155,8 +155,10 @@ def _write(
 
 
 def _idempotent(key: str | None, digest: str, work: Callable[[], EntryResult]) -> EntryResult:
-    """Run `work` once per key. A concurrent request with the same key waits on the key's
-    unique index, then returns the first result."""
+    """Run `work` once per key. A concurrent request with the same key waits on the account
+    locks (or the key's unique index), then returns the first result: callers never see an
+    "in progress" reply, only the first result. A deadlock or serialization failure is retried
+    when this is the outermost transaction; inside a caller's transaction it is the caller's."""
     if key:
         existing = JournalEntry.objects.filter(idempotency_key=key).first()
         if existing is not None:
@@ -171,9 +173,12 @@ def _idempotent(key: str | None, digest: str, work: Callable[[], EntryResult]) -
                 raise
             return _replay(existing, digest)
         except OperationalError as exc:
-            # A serialization failure or deadlock the database resolved by aborting us: retry.
-            if attempt == 2 or getattr(exc.__cause__, "pgcode", None) not in ("40001", "40P01"):
+            # A serialization failure or deadlock the database resolved by aborting us: retry,
+            # which is only possible when no outer transaction was aborted with us.
+            retryable = getattr(exc.__cause__, "pgcode", None) in ("40001", "40P01")
+            if attempt == 2 or not retryable or connection.in_atomic_block:
                 raise
+            log.warning("retrying after %s", exc.__cause__.pgcode)
     raise AssertionError("unreachable")
 
 
@@ -424,8 +429,13 @@ def collection_take(
     """Deduct from a wallet towards the given accounts, in the given order. With allow_partial
     it takes what the wallet holds (filling the allocations in order), else all or nothing.
     Money credited to loans receivable is principal coming home: it frees pool capacity."""
-    for _, amount in allocations:
+    for account, amount in allocations:
         _positive(amount)
+        if account.purpose == Purpose.LOANS_RECEIVABLE and pool is None:
+            raise ApplicationError(
+                "principal can only be collected for the funding pool that lent it",
+                {"fields": {"pool": ["required when collecting principal"]}},
+            )
     wanted = sum(amount for _, amount in allocations)
     digest = request_digest(
         op="collect",
@@ -438,8 +448,7 @@ def collection_take(
     client_funds = platform_account(Purpose.CLIENT_FUNDS)
 
     def work() -> EntryResult:
-        if pool is not None:
-            FundingPool.objects.select_for_update().get(pk=pool.pk)
+        current_pool = FundingPool.objects.select_for_update().get(pk=pool.pk) if pool is not None else None
         accounts = [wallet, client_funds, *(a for a, _ in allocations)]
         if pool is not None:
             accounts.append(pool.funds_account)
@@ -460,7 +469,13 @@ def collection_take(
             remaining -= part
             if account.purpose == Purpose.LOANS_RECEIVABLE:
                 principal += part
-        if pool is not None:
+        if current_pool is not None:
+            if principal > current_pool.principal_outstanding_fen:
+                raise ApplicationError(
+                    f"collecting {principal} fen of principal but the pool {current_pool.code} has only "
+                    f"{current_pool.principal_outstanding_fen} outstanding",
+                    {"fields": {"allocations": ["more principal than is outstanding"]}},
+                )
             # The cash behind the wallet goes back to the pool that lent it.
             legs += [(pool.funds_account, take), (client_funds, -take)]
         entry = _write(
@@ -487,8 +502,13 @@ def entry_reverse(*, entry: JournalEntry, idempotency_key: str, reason: str) -> 
     postings = list(entry.postings.select_related("account"))
     legs = [(p.account, -p.amount_fen) for p in postings]
     digest = request_digest(op="reverse", entry=entry.pk)
+    touched = {a.pk for a, _ in legs}
+    pools = FundingPool.objects.filter(
+        Q(funds_account__in=touched) | Q(capital_account__in=touched) | Q(borrowings_account__in=touched)
+    ).order_by("pk")
 
     def work() -> EntryResult:
+        current_pools = list(pools.select_for_update())  # pools before accounts, as everywhere
         locked = _lock([a for a, _ in legs])
         if (seen := _seen_while_locked(idempotency_key, digest)) is not None:
             return seen
@@ -505,9 +525,39 @@ def entry_reverse(*, entry: JournalEntry, idempotency_key: str, reason: str) -> 
             reference=f"reversal of #{entry.pk}: {reason}",
             reverses=entry,
         )
+        for pool in current_pools:
+            _pool_follows_reversal(pool, legs)
         return EntryResult(new.pk, sum(a for _, a in legs if a > 0))
 
     return _idempotent(idempotency_key, digest, work)
+
+
+def _pool_follows_reversal(pool: FundingPool, legs: Sequence[Leg]) -> None:
+    """A reversal touching a pool's accounts moves its capital, borrowings or principal
+    outstanding too (principal: loans receivable, when the pool's funds were in the entry);
+    refused if the pool would break its own rules."""
+
+    def change(account_id: int) -> int:  # on the account's normal side (all three are credit-normal)
+        return -sum(amount for a, amount in legs if a.pk == account_id)
+
+    capital = pool.capital_fen + change(pool.capital_account_id)
+    borrowings = pool.borrowings_fen + change(pool.borrowings_account_id)
+    principal = pool.principal_outstanding_fen
+    if any(a.pk == pool.funds_account_id for a, _ in legs):
+        principal += sum(amount for a, amount in legs if a.purpose == Purpose.LOANS_RECEIVABLE)
+    if (
+        min(capital, borrowings, principal) < 0
+        or principal > capital + borrowings
+        or borrowings > capital * pool.max_leverage
+    ):
+        raise ApplicationError(
+            f"reversing this entry would leave the funding pool {pool.code} with capital {capital}, "
+            f"borrowings {borrowings} and principal outstanding {principal} fen, against its limits",
+            {"fields": {"entry": ["the funding pool's limits forbid reversing it"]}},
+        )
+    FundingPool.objects.filter(pk=pool.pk).update(
+        capital_fen=capital, borrowings_fen=borrowings, principal_outstanding_fen=principal
+    )
 
 
 # --- holds ------------------------------------------------------------------------------
@@ -529,6 +579,9 @@ def hold_place(
     try:
         with transaction.atomic():
             locked = _lock([account])[account.pk]
+            # A request with this key that got the account first has committed (or failed) by now.
+            if (existing := Hold.objects.filter(idempotency_key=idempotency_key).first()) is not None:
+                return _same_hold(existing, account, amount_fen)
             if locked.purpose == Purpose.WALLET and locked.available_fen < amount_fen:
                 raise InsufficientFunds(
                     f"insufficient funds to hold {amount_fen} fen: available {locked.available_fen}",
@@ -582,8 +635,10 @@ def hold_post(
     amount_fen: int | None = None,
     kind: str = Kind.TRANSFER,
     reference: str = "",
+    allow_expired: bool = False,
 ) -> Hold:
-    """Turn a hold into a movement of up to its amount; the rest is released. Once only."""
+    """Turn a hold into a movement of up to its amount; the rest is released. Once only. An
+    expired hold cannot be posted, unless the money already left (a payout the channel paid)."""
     amount = hold.amount_fen if amount_fen is None else amount_fen
     _positive(amount)
     if amount > hold.amount_fen:
@@ -592,7 +647,11 @@ def hold_post(
         )
     with transaction.atomic():
         current = Hold.objects.select_for_update().select_related("account").get(pk=hold.pk)
-        if current.status == Hold.Status.PENDING and current.expires_at <= timezone.now():
+        if (
+            current.status == Hold.Status.PENDING
+            and current.expires_at <= timezone.now()
+            and not allow_expired
+        ):
             raise ApplicationError(
                 f"hold {hold.pk} expired at {current.expires_at:%Y-%m-%d %H:%M}",
                 {"fields": {"hold": ["expired"]}},
@@ -633,10 +692,14 @@ def hold_void(*, hold: Hold) -> Hold:
 
 
 def holds_expire(*, now: dt.datetime | None = None) -> int:
-    """Void every pending hold past its expiry; returns how many."""
+    """Void every pending hold past its expiry; returns how many. A hold behind a payout the
+    channel has not answered yet is left alone: the bank card may already be paid."""
     now = now or timezone.now()
     count = 0
-    for hold in Hold.objects.filter(status=Hold.Status.PENDING, expires_at__lte=now).only("pk"):
+    expired = Hold.objects.filter(status=Hold.Status.PENDING, expires_at__lte=now).exclude(
+        payout__status__in=[Payout.Status.PENDING, Payout.Status.SUBMITTED]
+    )
+    for hold in expired.only("pk"):
         if hold_void(hold=hold).status == Hold.Status.VOIDED:
             count += 1
     return count
@@ -653,14 +716,14 @@ def withdrawal_request(*, wallet: Account, amount_fen: int, idempotency_key: str
     _positive(amount_fen)
     existing = Payout.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
-        if existing.account_id != wallet.pk or existing.amount_fen != amount_fen:
-            raise ConflictError(
-                "idempotency key already used for a different withdrawal",
-                {"fields": {"idempotency_key": ["already used with different content"]}},
-            )
-        return existing
+        return _same_payout(existing, wallet, amount_fen)
     card = wallet.merchant.owner.bank_card_masked if wallet.merchant_id else ""
     with transaction.atomic():
+        _lock([wallet])
+        # A request with this key that got the wallet first has committed (or failed) by now.
+        existing = Payout.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _same_payout(existing, wallet, amount_fen)
         hold = hold_place(
             account=wallet,
             amount_fen=amount_fen,
@@ -676,6 +739,15 @@ def withdrawal_request(*, wallet: Account, amount_fen: int, idempotency_key: str
             idempotency_key=idempotency_key,
         )
         tasks.payout_submit.delay_on_commit(payout.pk)
+    return payout
+
+
+def _same_payout(payout: Payout, wallet: Account, amount_fen: int) -> Payout:
+    if payout.account_id != wallet.pk or payout.amount_fen != amount_fen:
+        raise ConflictError(
+            "idempotency key already used for a different withdrawal",
+            {"fields": {"idempotency_key": ["already used with different content"]}},
+        )
     return payout
 
 
@@ -695,6 +767,7 @@ def payout_confirm(*, payout: Payout, channel_reference: str) -> Payout:
             credit=platform_account(Purpose.CHANNEL_SUSPENSE),
             kind=Kind.WITHDRAWAL,
             reference=f"withdrawal {current.pk} to {current.bank_card_masked}",
+            allow_expired=True,
         )
         Payout.objects.filter(pk=current.pk).update(
             status=Payout.Status.CONFIRMED, channel_reference=channel_reference
@@ -723,16 +796,21 @@ def channel_settle(*, on: dt.date) -> EntryResult | None:
     """The channel's daily settlement: what left wallets for bank cards leaves client funds, in
     one aggregated entry. Keyed by the last suspense posting, so a rerun settles nothing twice."""
     suspense = platform_account(Purpose.CHANNEL_SUSPENSE)
-    if suspense.balance_fen <= 0:
-        return None
-    last_posting = (
-        Posting.objects.filter(account=suspense).order_by("-pk").values_list("pk", flat=True).first()
-    )
-    return transfer(
-        debit=suspense,
-        credit=platform_account(Purpose.CLIENT_FUNDS),
-        amount_fen=suspense.balance_fen,
-        idempotency_key=f"channel-settle:{last_posting}",
-        reference=f"channel settlement {on}",
-        kind=Kind.PAYOUT_CONFIRMED,
-    )
+    client_funds = platform_account(Purpose.CLIENT_FUNDS)
+    with transaction.atomic():
+        # Balance and last posting read under the account lock, so no confirmation slips between.
+        locked = _lock([suspense, client_funds])
+        balance = locked[suspense.pk].balance_fen
+        if balance <= 0:
+            return None
+        last_posting = (
+            Posting.objects.filter(account=suspense).order_by("-pk").values_list("pk", flat=True).first()
+        )
+        return transfer(
+            debit=suspense,
+            credit=client_funds,
+            amount_fen=balance,
+            idempotency_key=f"channel-settle:{last_posting}",
+            reference=f"channel settlement {on}",
+            kind=Kind.PAYOUT_CONFIRMED,
+        )

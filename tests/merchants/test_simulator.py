@@ -104,7 +104,8 @@ def test_same_seed_gives_identical_orders_and_another_seed_differs():
     seed(reset=True)
     assert order_table() == first
     assert side_tables() == first_side
-    if Order.objects.order_by("id").values_list("id", flat=True).first() == 1:
+    first_started_at_one = min(pk for _, pk in first_ids) == 1
+    if first_started_at_one and Order.objects.order_by("id").values_list("id", flat=True).first() == 1:
         # On a database whose ids restart (SQLite after a reset), ids repeat too.
         assert sorted(Order.objects.values_list("external_id", "id")) == first_ids
     seed(seed=8, reset=True)

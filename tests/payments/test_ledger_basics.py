@@ -208,3 +208,44 @@ def test_unbalanced_entry_inserted_by_raw_sql_is_rejected_at_commit():
             [entry_id, wallet.pk, entry_id, fee.pk],
         )
     assert not JournalEntry.objects.exists()
+
+
+def test_expiry_sweep_leaves_the_hold_of_an_unanswered_payout_alone(wallet):
+    services.settlement_credit(wallet=wallet, amount_fen=1_000, idempotency_key="s-1")
+    payout = services.withdrawal_request(wallet=wallet, amount_fen=600, idempotency_key="w-1")
+    Hold.objects.filter(pk=payout.hold_id).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    assert services.holds_expire() == 0
+    services.payout_confirm(payout=payout, channel_reference="CH-1")
+    assert balance(wallet) == 400
+    assert reconcile().is_clean
+
+
+def test_principal_cannot_be_collected_without_its_pool_or_beyond_what_is_outstanding(pool, wallet):
+    services.disbursement_make(pool=pool, wallet=wallet, amount_fen=1_000, idempotency_key="d-1")
+    services.settlement_credit(wallet=wallet, amount_fen=5_000, idempotency_key="s-1")
+    receivable = services.platform_account(P.LOANS_RECEIVABLE)
+    with pytest.raises(ApplicationError, match="pool"):
+        services.collection_take(
+            wallet=wallet, allocations=[(receivable, 500)], idempotency_key="c-1", allow_partial=False
+        )
+    with pytest.raises(ApplicationError, match="outstanding"):
+        services.collection_take(
+            wallet=wallet,
+            allocations=[(receivable, 1_001)],
+            idempotency_key="c-2",
+            allow_partial=False,
+            pool=pool,
+        )
+    assert balance(wallet) == 6_000
+    assert reconcile().is_clean
+
+
+def test_channel_settlement_clears_suspense_once(wallet):
+    services.settlement_credit(wallet=wallet, amount_fen=1_000, idempotency_key="s-1")
+    payout = services.withdrawal_request(wallet=wallet, amount_fen=600, idempotency_key="w-1")
+    services.payout_confirm(payout=payout, channel_reference="CH-1")
+    first = services.channel_settle(on=dt.date(2026, 5, 1))
+    assert first.amount_fen == 600
+    assert services.channel_settle(on=dt.date(2026, 5, 1)) is None
+    assert balance(services.platform_account(P.CHANNEL_SUSPENSE)) == 0
+    assert reconcile().is_clean

@@ -1,0 +1,245 @@
+"""Single wallet-to-wallet transfers per second through services.wallet_to_wallet on PostgreSQL,
+from several threads at once, against a floor: the same rows (one journal entry, two postings
+per transfer) written by bare INSERTs, one transaction per transfer from the same number of
+threads (the fair comparison), and all of them in one transaction (the bulk ceiling). Prints
+JSON, including service/floor ratios.
+
+    .venv/bin/python bench/transfers.py [--transfers 10000] [--threads 4] [--wallets 200]
+
+The service path per transfer: look the key up, lock both wallets in id order, check the
+source can pay, insert the entry and its postings, update both cached balances, and commit
+(where PostgreSQL's deferred trigger checks the entry balances). The floor's INSERTs go into
+the same tables, so they pay for the same indexes and the same commit-time trigger.
+
+Uses a scratch database (default xiaodai_bench_pay on 127.0.0.1), dropped and created each run.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psycopg2
+from psycopg2.extras import execute_values
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def fresh_database(url: str) -> None:
+    base, _, name = url.rpartition("/")
+    admin = psycopg2.connect(base + "/postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+
+
+def drop_database(url: str) -> None:
+    base, _, name = url.rpartition("/")
+    admin = psycopg2.connect(base + "/postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.close()
+
+
+def run_threads(threads: int, work) -> float:
+    """Run work(k) in `threads` threads released together; seconds until the last finishes."""
+    barrier = threading.Barrier(threads + 1)
+    errors: list[BaseException] = []
+
+    def runner(k: int) -> None:
+        try:
+            work(k, barrier)
+        except BaseException as exc:
+            errors.append(exc)
+            barrier.abort()
+
+    pool = [threading.Thread(target=runner, args=(k,)) for k in range(threads)]
+    for thread in pool:
+        thread.start()
+    barrier.wait()
+    began = time.perf_counter()
+    for thread in pool:
+        thread.join()
+    seconds = time.perf_counter() - began
+    if errors:
+        raise errors[0]
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--transfers", type=int, default=10_000)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--wallets", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/xiaodai_bench_pay")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    args = parser.parse_args()
+
+    load_at_start = os.getloadavg()[0]  # the machine may be shared; the numbers move with it
+    fresh_database(args.database_url)
+    os.environ["DATABASE_URL"] = args.database_url
+    # As in production: DEBUG off, so Django does not record every query it runs.
+    os.environ["DJANGO_DEBUG"] = "0"
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-" + "k" * 40)
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from payments import services
+    from payments.models import JournalEntry
+    from payments.reconciliation import reconcile
+    from tests.merchants.factories import MerchantFactory
+
+    call_command("migrate", verbosity=0)
+    wallets = [services.wallet_open(merchant=MerchantFactory()) for _ in range(args.wallets)]
+    for wallet in wallets:
+        services.settlement_credit(wallet=wallet, amount_fen=1_000_000, idempotency_key=f"fund-{wallet.pk}")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        server_version = cursor.fetchone()[0]
+        cursor.execute("ANALYZE")
+    connection.close()
+
+    per_thread = args.transfers // args.threads
+    total = per_thread * args.threads
+
+    def plan(k: int, prefix: str) -> list[tuple[int, int, int, str]]:
+        """Thread k's transfers: (source index, target index, amount, key); the same for both
+        paths, so they write the same rows."""
+        rng = random.Random(args.seed * 1000 + k)
+        rows = []
+        for i in range(per_thread):
+            source, target = rng.sample(range(args.wallets), 2)
+            rows.append((source, target, rng.randint(1, 10_000), f"{prefix}-{k}-{i}"))
+        return rows
+
+    # 1. The service: one transfer per call, each its own transaction, from N threads.
+    failures: dict[str, int] = {}
+    failures_lock = threading.Lock()
+
+    def service_work(k: int, barrier: threading.Barrier) -> None:
+        transfers = plan(k, "t")
+        try:
+            connection.ensure_connection()
+            barrier.wait()
+            for source, target, amount, key in transfers:
+                try:
+                    services.wallet_to_wallet(
+                        source=wallets[source], target=wallets[target], amount_fen=amount, idempotency_key=key
+                    )
+                except Exception as exc:
+                    with failures_lock:
+                        failures[type(exc).__name__] = failures.get(type(exc).__name__, 0) + 1
+        finally:
+            connection.close()
+
+    service_seconds = run_threads(args.threads, service_work)
+    written = JournalEntry.objects.filter(kind=JournalEntry.Kind.TRANSFER).count()
+    clean = reconcile().is_clean
+    connection.close()
+
+    # 2. The floor: the same rows by bare INSERTs, one transaction per transfer, from N threads.
+    dsn = args.database_url
+    ids = [w.pk for w in wallets]
+    digest = hashlib.sha256(b"bench").hexdigest()
+    entry_sql = (
+        "INSERT INTO payments_journalentry (kind, idempotency_key, request_hash, reference, business_on, "
+        "created_at) VALUES ('transfer', %s, %s, '', CURRENT_DATE, now()) RETURNING id"
+    )
+    postings_sql = (
+        "INSERT INTO payments_posting (entry_id, account_id, amount_fen) VALUES (%s, %s, %s), (%s, %s, %s)"
+    )
+
+    def floor_work(k: int, barrier: threading.Barrier) -> None:
+        transfers = plan(k, "f")
+        db = psycopg2.connect(dsn)
+        try:
+            cursor = db.cursor()
+            barrier.wait()
+            for source, target, amount, key in transfers:
+                cursor.execute(entry_sql, [key, digest])
+                entry_id = cursor.fetchone()[0]
+                cursor.execute(postings_sql, [entry_id, ids[source], amount, entry_id, ids[target], -amount])
+                db.commit()
+        finally:
+            db.close()
+
+    floor_seconds = run_threads(args.threads, floor_work)
+
+    # 3. The bulk ceiling: all of them in one transaction, batched, from one connection.
+    bulk = [row for k in range(args.threads) for row in plan(k, "b")]
+    db = psycopg2.connect(dsn)
+    began = time.perf_counter()
+    with db.cursor() as cursor:
+        entry_ids = execute_values(
+            cursor,
+            "INSERT INTO payments_journalentry (kind, idempotency_key, request_hash, reference, business_on, "
+            "created_at) VALUES %s RETURNING id",
+            [(key, digest) for _, _, _, key in bulk],
+            template="('transfer', %s, %s, '', CURRENT_DATE, now())",
+            page_size=1000,
+            fetch=True,
+        )
+        postings = []
+        for (entry_id,), (source, target, amount, _) in zip(entry_ids, bulk, strict=True):
+            postings += [(entry_id, ids[source], amount), (entry_id, ids[target], -amount)]
+        execute_values(
+            cursor,
+            "INSERT INTO payments_posting (entry_id, account_id, amount_fen) VALUES %s",
+            postings,
+            page_size=2000,
+        )
+    db.commit()
+    bulk_seconds = time.perf_counter() - began
+    db.close()
+
+    if not args.keep:
+        drop_database(args.database_url)
+
+    service_rate = total / service_seconds
+    floor_rate = total / floor_seconds
+    bulk_rate = len(bulk) / bulk_seconds
+    print(
+        json.dumps(
+            {
+                "benchmark": "wallet-to-wallet transfers on PostgreSQL: service vs bare INSERT floor",
+                "transfers": total,
+                "threads": args.threads,
+                "wallets": args.wallets,
+                "service_transfers_per_second": round(service_rate),
+                "service_seconds": round(service_seconds, 2),
+                "service_failures": sum(failures.values()),
+                "service_failures_by_error": failures,
+                "service_entries_written": written,
+                "reconciled_clean_after_service": clean,
+                "floor_per_transfer_transactions_per_second": round(floor_rate),
+                "floor_per_transfer_seconds": round(floor_seconds, 2),
+                "floor_bulk_one_transaction_per_second": round(bulk_rate),
+                "floor_bulk_seconds": round(bulk_seconds, 2),
+                "ratio_service_to_floor": round(service_rate / floor_rate, 3),
+                "ratio_service_to_bulk_floor": round(service_rate / bulk_rate, 4),
+                "cpu_count": os.cpu_count(),
+                "load_average_1min_at_start": round(load_at_start, 2),
+                "postgres_version": server_version,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
