@@ -232,3 +232,8 @@ PAYMENT_CHANNEL = {
     "FAILURE_RATE": env.float("PAYMENT_CHANNEL_FAILURE_RATE", default=0.02),
     "MAX_RETRIES": env.int("PAYMENT_CHANNEL_MAX_RETRIES", default=5),
 }
+
+# Lending: the legal cap on the all-in annual cost of credit (an IRR-based APR), and the size of
+# the chunks close of business works in.
+LENDING_ANNUAL_COST_CAP = env.str("LENDING_ANNUAL_COST_CAP", default="0.24")
+LENDING_COB_CHUNK_SIZE = env.int("LENDING_COB_CHUNK_SIZE", default=50_000)

@@ -1,0 +1,373 @@
+"""Products, credit lines, loans and their schedules, contracts, pledges, and the close of
+business runs. A loan row carries its running state (balances, accrued-through date, days past
+due), so reading a loan costs the same on day 700 as on day 1: nothing adds a row per loan per
+day."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from common.models import TimeStampedModel
+from merchants.models import Merchant, Order
+from payments.models import Account, FundingPool, JournalEntry
+
+
+class RepaymentMethod(models.TextChoices):
+    BULLET = "bullet", "Bullet 一次性还本付息"
+    MONTHLY_INTEREST = "monthly_interest", "Monthly interest, principal at maturity 按月付息到期还本"
+    EQUAL_PRINCIPAL = "equal_principal", "Equal principal 等额本金"
+    EQUAL_INSTALLMENT = "equal_installment", "Equal installments 等额本息"
+
+
+class Product(TimeStampedModel):
+    """A loan product: who it is for, how much, how long, at what price, how it is repaid."""
+
+    class Segment(models.TextChoices):
+        B2C = "b2c", "B2C sellers 淘宝/天猫卖家"
+        B2B = "b2b", "B2B members 阿里巴巴会员"
+
+    class TermUnit(models.TextChoices):
+        DAYS = "days", "days 天"
+        MONTHS = "months", "months 月"
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=100)
+    segment = models.CharField(max_length=3, choices=Segment.choices)
+    is_revolving = models.BooleanField(default=False, help_text="a standing line: draw and repay any day")
+    is_pledged = models.BooleanField(default=False, help_text="secured by shipped orders (order loan)")
+    amount_min_fen = models.BigIntegerField()
+    amount_max_fen = models.BigIntegerField()
+    term = models.PositiveIntegerField()
+    term_unit = models.CharField(max_length=6, choices=TermUnit.choices)
+    daily_rate = models.DecimalField(max_digits=10, decimal_places=8, help_text="0.00050000 = 0.05 % a day")
+    repayment_method = models.CharField(max_length=20, choices=RepaymentMethod.choices)
+    upfront_fee_rate = models.DecimalField(
+        max_digits=7, decimal_places=6, default=Decimal(0), help_text="of the amount, deducted at drawdown"
+    )
+    penalty_markup = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.5"),
+        help_text="penalty rate = daily rate × (1 + markup)",
+    )
+    grace_days = models.PositiveSmallIntegerField(default=3, help_text="days after a due date before penalty")
+    allocation_order = models.JSONField(
+        default=list, help_text='e.g. ["penalty", "fee", "interest", "principal"]'
+    )
+    advance_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal(1),
+        help_text="pledged loans: share of pledged value lent",
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_min_fen__gt=0, amount_max_fen__gte=F("amount_min_fen")),
+                name="product_amount_range",
+            ),
+            models.CheckConstraint(condition=Q(daily_rate__gte=0), name="product_rate_non_negative"),
+            models.CheckConstraint(
+                condition=Q(advance_rate__gt=0, advance_rate__lte=1), name="product_advance_rate"
+            ),
+            models.CheckConstraint(condition=Q(term__gt=0), name="product_term_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class CreditLine(TimeStampedModel):
+    """The most a merchant may owe at once under a product. `used_fen` is principal drawn and
+    not yet repaid; a conditional UPDATE keeps it within the limit under any concurrency."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active 有效"
+        FROZEN = "frozen", "Frozen 冻结"
+        CLOSED = "closed", "Closed 关闭"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="credit_lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="lines")
+    limit_fen = models.BigIntegerField()
+    used_fen = models.BigIntegerField(default=0)
+    grade = models.CharField(max_length=1, default="C", help_text="A (best) … E")
+    daily_rate = models.DecimalField(max_digits=10, decimal_places=8)
+    opened_on = models.DateField()
+    expires_on = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(used_fen__gte=0, used_fen__lte=F("limit_fen")), name="line_within_limit"
+            ),
+            models.CheckConstraint(condition=Q(limit_fen__gte=0), name="line_limit_non_negative"),
+            models.UniqueConstraint(
+                fields=["merchant", "product"],
+                condition=~Q(status="closed"),
+                name="one_open_line_per_product",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"line {self.pk} of {self.merchant_id} ({self.product_id})"
+
+    @property
+    def available_fen(self) -> int:
+        return max(self.limit_fen - self.used_fen, 0) if self.status == self.Status.ACTIVE else 0
+
+
+class CreditLineChange(models.Model):
+    """Who changed a line, when, why, and what it was before and after."""
+
+    line = models.ForeignKey(CreditLine, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=20)
+    reason = models.CharField(max_length=200)
+    actor = models.CharField(max_length=100)
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.line_id}: {self.kind}"
+
+
+class Loan(models.Model):
+    """One drawdown. Its running state is updated by services and by close of business in
+    set-based statements; money moves only through payments."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Current 正常"
+        OVERDUE = "overdue", "Overdue 逾期"
+        REPAID = "repaid", "Repaid 已结清"
+        WRITTEN_OFF = "written_off", "Written off 已核销"
+
+    class Classification(models.TextChoices):
+        NORMAL = "normal", "Normal 正常"
+        SPECIAL_MENTION = "special_mention", "Special mention 关注"
+        SUBSTANDARD = "substandard", "Substandard 次级"
+        DOUBTFUL = "doubtful", "Doubtful 可疑"
+        LOSS = "loss", "Loss 损失"
+
+    reference = models.CharField(max_length=32, unique=True)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="loans")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="loans")
+    line = models.ForeignKey(
+        CreditLine, on_delete=models.PROTECT, null=True, blank=True, related_name="loans"
+    )
+    pool = models.ForeignKey(FundingPool, on_delete=models.PROTECT, related_name="+")
+    wallet = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    idempotency_key = models.CharField(max_length=128, unique=True)
+
+    principal_fen = models.BigIntegerField(help_text="as drawn")
+    fee_fen = models.BigIntegerField(default=0)
+    daily_rate = models.DecimalField(max_digits=10, decimal_places=8)
+    rate_ppb = models.BigIntegerField(help_text="daily rate in parts per 10^8, for set-based SQL")
+    penalty_rate_ppb = models.BigIntegerField()
+    repayment_method = models.CharField(max_length=20, choices=RepaymentMethod.choices)
+    term = models.PositiveIntegerField()
+    term_unit = models.CharField(max_length=6, choices=Product.TermUnit.choices)
+    disbursed_on = models.DateField()
+    maturity_on = models.DateField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    classification = models.CharField(
+        max_length=16, choices=Classification.choices, default=Classification.NORMAL
+    )
+
+    # Running state.
+    principal_outstanding_fen = models.BigIntegerField()
+    interest_outstanding_fen = models.BigIntegerField(default=0, help_text="accrued, not yet paid")
+    penalty_outstanding_fen = models.BigIntegerField(default=0)
+    fee_outstanding_fen = models.BigIntegerField(default=0)
+    due_principal_fen = models.BigIntegerField(default=0, help_text="fallen due and unpaid")
+    due_interest_fen = models.BigIntegerField(default=0, help_text="fallen due and unpaid")
+    accrued_through_on = models.DateField(help_text="interest accrued up to and including this date")
+    accrual_segment_start_on = models.DateField(help_text="first day of the current constant-principal span")
+    accrual_segment_base_fen = models.BigIntegerField(help_text="principal accruing in the current span")
+    accrual_segment_posted_fen = models.BigIntegerField(
+        default=0, help_text="rounded interest posted in the span"
+    )
+    penalty_accrued_through_on = models.DateField(null=True, blank=True)
+    next_due_on = models.DateField(null=True, blank=True)
+    next_installment = models.PositiveSmallIntegerField(default=1)
+    oldest_unpaid_due_on = models.DateField(null=True, blank=True)
+    days_past_due = models.PositiveIntegerField(default=0)
+    interest_accrued_total_fen = models.BigIntegerField(default=0)
+    paid_total_fen = models.BigIntegerField(default=0)
+    written_off_fen = models.BigIntegerField(default=0)
+    recovered_fen = models.BigIntegerField(default=0)
+    closed_on = models.DateField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(principal_fen__gt=0), name="loan_principal_positive"),
+            models.CheckConstraint(
+                condition=Q(
+                    principal_outstanding_fen__gte=0,
+                    interest_outstanding_fen__gte=0,
+                    penalty_outstanding_fen__gte=0,
+                    fee_outstanding_fen__gte=0,
+                    due_principal_fen__gte=0,
+                    due_interest_fen__gte=0,
+                ),
+                name="loan_balances_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(due_principal_fen__lte=F("principal_outstanding_fen")),
+                name="loan_due_within_outstanding",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "status"]),
+            models.Index(
+                fields=["next_due_on"],
+                condition=Q(status__in=["active", "overdue"]),
+                name="loan_open_next_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def total_outstanding_fen(self) -> int:
+        return (
+            self.principal_outstanding_fen
+            + self.interest_outstanding_fen
+            + self.penalty_outstanding_fen
+            + self.fee_outstanding_fen
+        )
+
+
+class Installment(models.Model):
+    """The planned schedule, and what has been paid against each installment."""
+
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="installments")
+    number = models.PositiveSmallIntegerField()
+    due_on = models.DateField()
+    principal_fen = models.BigIntegerField()
+    interest_fen = models.BigIntegerField()
+    paid_principal_fen = models.BigIntegerField(default=0)
+    paid_interest_fen = models.BigIntegerField(default=0)
+    paid_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["loan", "number"], name="installment_number_once")]
+        ordering = ["loan", "number"]
+
+    def __str__(self) -> str:
+        return f"{self.loan_id} #{self.number} due {self.due_on}"
+
+
+class LoanEvent(models.Model):
+    """A balance-changing business event on a loan (drawdown, repayment, write-off, recovery,
+    due date, refund of a pledged order). A loan's statement is derived from these; daily
+    accrual is not an event (it lives in the running state and the ledger's daily entries)."""
+
+    class Kind(models.TextChoices):
+        DISBURSED = "disbursed", "Disbursed 放款"
+        REPAID = "repaid", "Repayment 还款"
+        AUTO_DEDUCTED = "auto_deducted", "Auto-deduction 自动扣款"
+        FELL_DUE = "fell_due", "Fell due 到期"
+        WRITTEN_OFF = "written_off", "Written off 核销"
+        RECOVERED = "recovered", "Recovered 核销后收回"
+        PLEDGE_SETTLED = "pledge_settled", "Pledged order settled 质押订单结算还款"
+        PLEDGE_REFUNDED = "pledge_refunded", "Pledged order refunded 质押订单退款"
+
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    business_on = models.DateField()
+    principal_fen = models.BigIntegerField(default=0)
+    interest_fen = models.BigIntegerField(default=0)
+    penalty_fen = models.BigIntegerField(default=0)
+    fee_fen = models.BigIntegerField(default=0)
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    actor = models.CharField(max_length=100, default="system")
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["loan", "business_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.loan_id} {self.kind} {self.business_on}"
+
+
+class Contract(models.Model):
+    """The loan agreement as the merchant accepted it: the exact text, its SHA-256, and when."""
+
+    loan = models.OneToOneField(Loan, on_delete=models.PROTECT, related_name="contract")
+    text = models.TextField()
+    sha256 = models.CharField(max_length=64)
+    accepted_at = models.DateTimeField()
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    accepted_via = models.CharField(max_length=50, help_text="portal, api:<partner>, …")
+
+    def __str__(self) -> str:
+        return f"contract of {self.loan_id}"
+
+
+class Pledge(models.Model):
+    """A shipped order pledged to an order loan. An order backs at most one open loan."""
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="pledges")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="pledges")
+    value_fen = models.BigIntegerField()
+    is_open = models.BooleanField(default=True)
+    released_on = models.DateField(null=True, blank=True)
+    release_reason = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order"], condition=Q(is_open=True), name="order_pledged_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.order_id} pledged to {self.loan_id}"
+
+
+class CobRun(models.Model):
+    """One close of business for one business date, with its steps' counts and timings."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running 运行中"
+        DONE = "done", "Done 完成"
+        FAILED = "failed", "Failed 失败"
+
+    business_on = models.DateField(unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    steps = models.JSONField(default=list, help_text="[{step, rows, seconds, chunks}]")
+    error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"close of business {self.business_on} ({self.status})"
+
+
+class CobChunk(models.Model):
+    """One chunk of one step of one business date, done. The unique constraint is what makes a
+    rerun or a second worker skip work already done: it is written in the same transaction as
+    the chunk's statements."""
+
+    business_on = models.DateField()
+    step = models.CharField(max_length=20)
+    chunk = models.PositiveIntegerField()
+    rows = models.PositiveIntegerField(default=0)
+    amounts = models.JSONField(default=dict, help_text="{product id: fen} posted by this chunk")
+    done_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["business_on", "step", "chunk"], name="cob_chunk_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.business_on} {self.step} #{self.chunk}"

@@ -1,0 +1,157 @@
+"""Credit lines: opened by scoring (through these services), frozen and unfrozen by officers,
+drawn and restored by loans. Every change leaves a CreditLineChange row."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+
+from common.business_date import business_date_today
+from common.errors import ApplicationError, ConflictError
+from lending.models import CreditLine, CreditLineChange, Product
+from merchants.models import Merchant
+
+
+def _snapshot(line: CreditLine) -> dict:
+    return {
+        "limit_fen": line.limit_fen,
+        "used_fen": line.used_fen,
+        "status": line.status,
+        "daily_rate": str(line.daily_rate),
+        "grade": line.grade,
+        "expires_on": line.expires_on.isoformat(),
+    }
+
+
+def _record(line: CreditLine, kind: str, before: dict, *, actor: str, reason: str) -> None:
+    CreditLineChange.objects.create(
+        line=line, kind=kind, before=before, after=_snapshot(line), actor=actor, reason=reason
+    )
+
+
+@transaction.atomic
+def credit_line_open(
+    *,
+    merchant: Merchant,
+    product: Product,
+    limit_fen: int,
+    daily_rate: Decimal,
+    grade: str,
+    actor: str,
+    reason: str,
+    expires_on: dt.date | None = None,
+) -> CreditLine:
+    """Grant a line within the product's limits; one open line per merchant and product."""
+    errors = {}
+    if not product.amount_min_fen <= limit_fen <= product.amount_max_fen:
+        errors["limit_fen"] = [
+            f"must be within the product's range {product.amount_min_fen}–{product.amount_max_fen}"
+        ]
+    if daily_rate < 0:
+        errors["daily_rate"] = ["must not be negative"]
+    if merchant.status != Merchant.Status.ACTIVE:
+        errors["merchant"] = [f"a {merchant.status} shop cannot be granted credit"]
+    if errors:
+        raise ApplicationError(next(iter(errors.values()))[0], {"fields": errors})
+    if (
+        CreditLine.objects.filter(merchant=merchant, product=product)
+        .exclude(status=CreditLine.Status.CLOSED)
+        .exists()
+    ):
+        raise ConflictError(
+            "the merchant already has an open line for this product",
+            {"fields": {"product": ["an open line exists"]}},
+        )
+    today = business_date_today()
+    line = CreditLine.objects.create(
+        merchant=merchant,
+        product=product,
+        limit_fen=limit_fen,
+        daily_rate=daily_rate,
+        grade=grade,
+        opened_on=today,
+        expires_on=expires_on or today + dt.timedelta(days=365),
+    )
+    _record(line, "opened", {}, actor=actor, reason=reason)
+    return line
+
+
+def _transition(
+    *, line: CreditLine, allowed_from: set[str], to_status: str, kind: str, actor: str, reason: str
+) -> CreditLine:
+    with transaction.atomic():
+        current = CreditLine.objects.select_for_update().get(pk=line.pk)
+        if current.status not in allowed_from:
+            raise ConflictError(
+                f"a {current.status} line cannot be {kind}",
+                {"fields": {"status": [f"{current.status} -> {to_status} is not allowed"]}},
+            )
+        before = _snapshot(current)
+        current.status = to_status
+        current.save(update_fields=["status", "updated_at"])
+        _record(current, kind, before, actor=actor, reason=reason)
+    return current
+
+
+def credit_line_freeze(*, line: CreditLine, actor: str, reason: str) -> CreditLine:
+    """Stop new drawdowns (existing loans run on)."""
+    return _transition(
+        line=line,
+        allowed_from={CreditLine.Status.ACTIVE},
+        to_status=CreditLine.Status.FROZEN,
+        kind="frozen",
+        actor=actor,
+        reason=reason,
+    )
+
+
+def credit_line_unfreeze(*, line: CreditLine, actor: str, reason: str) -> CreditLine:
+    """Allow drawdowns again."""
+    return _transition(
+        line=line,
+        allowed_from={CreditLine.Status.FROZEN},
+        to_status=CreditLine.Status.ACTIVE,
+        kind="unfrozen",
+        actor=actor,
+        reason=reason,
+    )
+
+
+def credit_line_close(*, line: CreditLine, actor: str, reason: str) -> CreditLine:
+    """Close a line for good; only when nothing is drawn on it."""
+    if CreditLine.objects.filter(pk=line.pk, used_fen__gt=0).exists():
+        raise ConflictError("a line with money drawn cannot be closed", {"fields": {"status": ["drawn"]}})
+    return _transition(
+        line=line,
+        allowed_from={CreditLine.Status.ACTIVE, CreditLine.Status.FROZEN},
+        to_status=CreditLine.Status.CLOSED,
+        kind="closed",
+        actor=actor,
+        reason=reason,
+    )
+
+
+def credit_line_draw(*, line: CreditLine, amount_fen: int) -> None:
+    """Use part of a line. One conditional UPDATE: concurrent drawdowns never exceed the limit."""
+    today = business_date_today()
+    updated = CreditLine.objects.filter(
+        pk=line.pk,
+        status=CreditLine.Status.ACTIVE,
+        expires_on__gte=today,
+        used_fen__lte=F("limit_fen") - amount_fen,
+    ).update(used_fen=F("used_fen") + amount_fen)
+    if updated != 1:
+        current = CreditLine.objects.get(pk=line.pk)
+        if current.status != CreditLine.Status.ACTIVE:
+            reason = f"the line is {current.status}"
+        elif current.expires_on < today:
+            reason = f"the line expired on {current.expires_on}"
+        else:
+            reason = f"only {current.available_fen} fen of the line is available"
+        raise ApplicationError(f"cannot draw {amount_fen} fen: {reason}", {"fields": {"amount": [reason]}})
+
+
+def credit_line_restore(*, line_id: int, amount_fen: int) -> None:
+    """Principal repaid makes the line available again."""
+    CreditLine.objects.filter(pk=line_id).update(used_fen=F("used_fen") - amount_fen)

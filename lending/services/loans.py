@@ -1,0 +1,336 @@
+"""Loans: quoted, accepted and drawn at once into the wallet; repaid from the wallet, early or in
+part, in the product's allocation order. Money moves only through payments."""
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from common.business_date import business_date_today
+from common.errors import ApplicationError, ConflictError
+from common.money import fen_to_yuan, format_yuan, round_half_up
+from lending import calculations as calc
+from lending.models import Contract, CreditLine, Installment, Loan, LoanEvent, Product, RepaymentMethod
+from lending.services.lines import credit_line_draw, credit_line_restore
+from payments import services as payments
+from payments.models import Account, FundingPool
+
+Purpose = Account.Purpose
+
+
+@dataclass(frozen=True)
+class Quote:
+    product: Product
+    amount_fen: int
+    fee_fen: int
+    daily_rate: object
+    start_on: dt.date
+    maturity_on: dt.date
+    schedule: list
+    total_interest_fen: int
+    annual_cost: object
+    contract_text: str
+
+    @property
+    def contract_sha256(self) -> str:
+        return hashlib.sha256(self.contract_text.encode()).hexdigest()
+
+    @property
+    def total_cost_fen(self) -> int:
+        return self.total_interest_fen + self.fee_fen
+
+
+def loan_quote(*, line: CreditLine, amount_fen: int, start_on: dt.date | None = None) -> Quote:
+    """What a drawdown would cost: schedule, daily and annual rate, total cost, and the
+    agreement text the merchant accepts before the money moves."""
+    product = line.product
+    if not product.amount_min_fen <= amount_fen <= product.amount_max_fen:
+        raise ApplicationError(
+            f"amount must be between {format_yuan(product.amount_min_fen)} "
+            f"and {format_yuan(product.amount_max_fen)} yuan",
+            {"fields": {"amount": ["outside the product's range"]}},
+        )
+    start = start_on or business_date_today()
+    rate = line.daily_rate
+    schedule = calc.build_schedule(
+        product.repayment_method, principal_fen=amount_fen, daily_rate=rate, start_on=start, term=product.term
+    )
+    fee = round_half_up(amount_fen * product.upfront_fee_rate)
+    flows = calc.loan_cash_flows(net_disbursed_fen=amount_fen - fee, start_on=start, installments=schedule)
+    period = product.term if product.repayment_method == RepaymentMethod.BULLET else calc.DAYS_PER_PERIOD
+    cost = calc.annual_cost(flows, period_days=min(period, calc.DAYS_PER_YEAR))
+    total_interest = sum(i.interest_fen for i in schedule)
+    merchant = line.merchant
+    penalty_rate = calc.penalty_daily_rate(rate, product.penalty_markup)
+    lines = [
+        "借款合同 Loan agreement",
+        f"Borrower 借款人: {merchant.shop_name} ({merchant.partner.code}:{merchant.external_id})",
+        f"Product 产品: {product.name}",
+        f"Amount 借款金额: ¥{format_yuan(amount_fen)}",
+        f"Term 期限: {product.term} {product.term_unit}, {start} to {schedule[-1].due_on}",
+        f"Rate 利率: {calc.describe_rate(rate)} (simple interest, daily rate × 365)",
+        f"All-in annual cost 综合年化成本 (IRR): {cost.nominal_apr:.2%}",
+        f"Upfront fee 手续费: ¥{format_yuan(fee)}",
+        f"Total interest 利息合计: ¥{format_yuan(total_interest)}; "
+        f"total cost 总成本: ¥{format_yuan(total_interest + fee)}",
+        f"Repayment 还款方式: {RepaymentMethod(product.repayment_method).label}; "
+        "automatic deduction from the borrower's wallet on each due date 到期自动从钱包扣款",
+        f"Penalty 罚息: overdue principal at {calc.describe_rate(penalty_rate)} "
+        f"after {product.grace_days} grace day(s)",
+        "Schedule 还款计划:",
+        *(
+            f"  #{i.number} {i.due_on.isoformat()} principal ¥{fen_to_yuan(i.principal_fen)} "
+            f"interest ¥{fen_to_yuan(i.interest_fen)} total ¥{fen_to_yuan(i.total_fen)}"
+            for i in schedule
+        ),
+    ]
+    return Quote(
+        product=product,
+        amount_fen=amount_fen,
+        fee_fen=fee,
+        daily_rate=rate,
+        start_on=start,
+        maturity_on=schedule[-1].due_on,
+        schedule=schedule,
+        total_interest_fen=total_interest,
+        annual_cost=cost,
+        contract_text="\n".join(lines),
+    )
+
+
+def loan_draw(
+    *,
+    line: CreditLine,
+    amount_fen: int,
+    accepted_sha256: str,
+    idempotency_key: str,
+    via: str,
+    user=None,
+    pool: FundingPool | None = None,
+) -> Loan:
+    """Draw on a line: the merchant has accepted the agreement it was shown (its hash), the line
+    has room, the funding pool has capacity; the money reaches the wallet in the same
+    transaction. The same key again returns the same loan."""
+    existing = Loan.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return _same_loan(existing, line, amount_fen)
+    quote = loan_quote(line=line, amount_fen=amount_fen)
+    if accepted_sha256 != quote.contract_sha256:
+        raise ConflictError(
+            "the agreement changed since it was shown; review and accept it again",
+            {"fields": {"accepted_sha256": ["does not match the current agreement"]}},
+        )
+    pool = pool or FundingPool.objects.order_by("pk").first()
+    if pool is None:
+        raise ApplicationError("no funding pool is configured", {"fields": {"pool": ["none configured"]}})
+    product = line.product
+    wallet = payments.wallet_open(merchant=line.merchant)
+    on = quote.start_on
+    with transaction.atomic():
+        # Fixed lock order: line, then (inside payments) pool, then accounts.
+        credit_line_draw(line=line, amount_fen=amount_fen)
+        result = payments.disbursement_make(
+            pool=pool,
+            wallet=wallet,
+            amount_fen=amount_fen,
+            idempotency_key=f"loan:{idempotency_key}",
+            reference=f"drawdown on line {line.pk}",
+        )
+        if quote.fee_fen:
+            payments.collection_take(
+                wallet=wallet,
+                allocations=[(payments.platform_account(Purpose.FEE_INCOME), quote.fee_fen)],
+                idempotency_key=f"loan:{idempotency_key}:fee",
+                allow_partial=False,
+                reference="upfront fee",
+            )
+        rate_ppb = calc.rate_to_ppb(line.daily_rate)
+        first = quote.schedule[0]
+        loan = Loan.objects.create(
+            reference=f"L{on:%Y%m%d}-{result.entry_id}",
+            merchant=line.merchant,
+            product=product,
+            line=line,
+            pool=pool,
+            wallet=wallet,
+            idempotency_key=idempotency_key,
+            principal_fen=amount_fen,
+            fee_fen=quote.fee_fen,
+            daily_rate=line.daily_rate,
+            rate_ppb=rate_ppb,
+            penalty_rate_ppb=calc.rate_to_ppb(
+                calc.penalty_daily_rate(line.daily_rate, product.penalty_markup)
+            ),
+            repayment_method=product.repayment_method,
+            term=product.term,
+            term_unit=product.term_unit,
+            disbursed_on=on,
+            maturity_on=quote.maturity_on,
+            principal_outstanding_fen=amount_fen,
+            accrued_through_on=on - dt.timedelta(days=1),
+            accrual_segment_start_on=on,
+            accrual_segment_base_fen=amount_fen,
+            next_due_on=first.due_on,
+            next_installment=1,
+        )
+        Installment.objects.bulk_create(
+            [
+                Installment(
+                    loan=loan,
+                    number=i.number,
+                    due_on=i.due_on,
+                    principal_fen=i.principal_fen,
+                    interest_fen=i.interest_fen,
+                )
+                for i in quote.schedule
+            ]
+        )
+        Contract.objects.create(
+            loan=loan,
+            text=quote.contract_text,
+            sha256=quote.contract_sha256,
+            accepted_at=timezone.now(),
+            accepted_by=user,
+            accepted_via=via,
+        )
+        LoanEvent.objects.create(
+            loan=loan,
+            kind=LoanEvent.Kind.DISBURSED,
+            business_on=on,
+            principal_fen=amount_fen,
+            fee_fen=quote.fee_fen,
+            entry_id=result.entry_id,
+            actor=via,
+        )
+    return loan
+
+
+def _same_loan(loan: Loan, line: CreditLine, amount_fen: int) -> Loan:
+    if loan.line_id != line.pk or loan.principal_fen != amount_fen:
+        raise ConflictError(
+            "idempotency key already used for a different drawdown",
+            {"fields": {"idempotency_key": ["already used with different content"]}},
+        )
+    return loan
+
+
+def loan_owed(loan: Loan) -> dict[str, int]:
+    """What it would take to settle the loan now, by bucket."""
+    return {
+        "penalty": loan.penalty_outstanding_fen,
+        "fee": loan.fee_outstanding_fen,
+        "interest": loan.interest_outstanding_fen,
+        "principal": loan.principal_outstanding_fen,
+    }
+
+
+def loan_repay(
+    *,
+    loan: Loan,
+    amount_fen: int | None,
+    idempotency_key: str,
+    actor: str,
+    kind: str = LoanEvent.Kind.REPAID,
+    allow_partial: bool = True,
+) -> LoanEvent | None:
+    """Repay from the wallet, any day: in the product's allocation order (default penalty → fee →
+    interest → principal), at most what is owed. Principal repaid stops accruing from today and
+    frees the line. With allow_partial the wallet gives what it has."""
+    with transaction.atomic():
+        current = Loan.objects.select_for_update().select_related("product", "pool", "wallet").get(pk=loan.pk)
+        if current.status in (Loan.Status.REPAID, Loan.Status.WRITTEN_OFF):
+            raise ConflictError(
+                f"loan {current.reference} is {current.status}", {"fields": {"loan": [current.status]}}
+            )
+        owed = loan_owed(current)
+        total_owed = sum(owed.values())
+        wanted = total_owed if amount_fen is None else min(amount_fen, total_owed)
+        if wanted <= 0:
+            raise ApplicationError("nothing to repay", {"fields": {"amount": ["must be positive"]}})
+        order = current.product.allocation_order or list(calc.DEFAULT_ALLOCATION_ORDER)
+        plan = calc.allocate(wanted, owed, order).allocated
+        receivable_of = {
+            "penalty": Purpose.INTEREST_RECEIVABLE,
+            "fee": Purpose.INTEREST_RECEIVABLE,
+            "interest": Purpose.INTEREST_RECEIVABLE,
+            "principal": Purpose.LOANS_RECEIVABLE,
+        }
+        allocations = [(payments.platform_account(receivable_of[b]), plan[b]) for b in order if plan.get(b)]
+        try:
+            result = payments.collection_take(
+                wallet=current.wallet,
+                allocations=allocations,
+                idempotency_key=f"repay:{idempotency_key}",
+                allow_partial=allow_partial,
+                pool=current.pool,
+                reference=f"repayment of {current.reference}",
+            )
+        except payments.InsufficientFunds:
+            if not allow_partial:
+                raise
+            return None
+        if result.replayed:
+            return LoanEvent.objects.filter(loan=current, entry_id=result.entry_id).first()
+        taken = calc.allocate(result.amount_fen, owed, order).allocated
+        event = _apply_payment(current, taken, entry_id=result.entry_id, kind=kind, actor=actor)
+    return event
+
+
+def _apply_payment(loan: Loan, taken: dict[str, int], *, entry_id: int, kind: str, actor: str) -> LoanEvent:
+    today = business_date_today()
+    principal = taken.get("principal", 0)
+    interest = taken.get("interest", 0)
+    loan.penalty_outstanding_fen -= taken.get("penalty", 0)
+    loan.fee_outstanding_fen -= taken.get("fee", 0)
+    loan.interest_outstanding_fen -= interest
+    loan.due_interest_fen = max(loan.due_interest_fen - interest, 0)
+    loan.principal_outstanding_fen -= principal
+    loan.due_principal_fen = max(min(loan.due_principal_fen - principal, loan.principal_outstanding_fen), 0)
+    loan.paid_total_fen += sum(taken.values())
+    if principal:
+        # A new constant-principal span starts today: interest only for the days used.
+        loan.accrual_segment_start_on = max(today, loan.accrued_through_on + dt.timedelta(days=1))
+        loan.accrual_segment_base_fen = loan.principal_outstanding_fen
+        loan.accrual_segment_posted_fen = 0
+        if loan.line_id:
+            credit_line_restore(line_id=loan.line_id, amount_fen=principal)
+        _installments_apply_principal(loan, principal, today)
+    if loan.due_principal_fen == 0 and loan.due_interest_fen == 0 and loan.penalty_outstanding_fen == 0:
+        loan.oldest_unpaid_due_on = None
+        loan.days_past_due = 0
+        if loan.status == Loan.Status.OVERDUE:
+            loan.status = Loan.Status.ACTIVE
+    if loan.total_outstanding_fen == 0:
+        loan.status = Loan.Status.REPAID
+        loan.closed_on = today
+        loan.next_due_on = None
+    loan.save()
+    return LoanEvent.objects.create(
+        loan=loan,
+        kind=kind,
+        business_on=today,
+        principal_fen=principal,
+        interest_fen=interest,
+        penalty_fen=taken.get("penalty", 0),
+        fee_fen=taken.get("fee", 0),
+        entry_id=entry_id,
+        actor=actor,
+    )
+
+
+def _installments_apply_principal(loan: Loan, principal_fen: int, today: dt.date) -> None:
+    """Principal paid settles the earliest unpaid installments first (what is due, then what is
+    next); paying ahead shortens the loan rather than lowering every installment."""
+    remaining = principal_fen
+    for item in loan.installments.filter(paid_principal_fen__lt=F("principal_fen")).order_by("number"):
+        if remaining <= 0:
+            break
+        part = min(item.principal_fen - item.paid_principal_fen, remaining)
+        item.paid_principal_fen += part
+        remaining -= part
+        if item.paid_principal_fen == item.principal_fen:
+            item.paid_on = today
+        item.save(update_fields=["paid_principal_fen", "paid_on"])

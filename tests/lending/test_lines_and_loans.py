@@ -1,0 +1,216 @@
+"""Products within the legal cap, credit lines that never exceed their limit, drawdowns that reach
+the wallet with an accepted agreement, repayments in allocation order."""
+
+import datetime as dt
+import hashlib
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from common.business_date import business_date_set
+from common.errors import ApplicationError, ConflictError
+from lending import services
+from lending.models import Contract, CreditLine, CreditLineChange, Installment, Loan, Product, RepaymentMethod
+from payments import services as payments
+from payments.models import Account, FundingPool
+from payments.reconciliation import reconcile
+from tests.conftest import requires_postgres
+from tests.lending.factories import CreditLineFactory, ProductFactory
+
+DAY = dt.date(2026, 3, 1)
+
+
+@pytest.fixture
+def pool(db):
+    business_date_set(on=DAY, allow_backwards=True)
+    pool = payments.funding_pool_create(code="main", name="Main")
+    payments.funding_pool_add_capital(pool=pool, amount_fen=10**12, idempotency_key="capital")
+    return pool
+
+
+def draw(line, amount_fen, key="k-1"):
+    quote = services.loan_quote(line=line, amount_fen=amount_fen)
+    return services.loan_draw(
+        line=line,
+        amount_fen=amount_fen,
+        accepted_sha256=quote.contract_sha256,
+        idempotency_key=key,
+        via="test",
+    )
+
+
+@pytest.mark.django_db
+def test_the_seed_products_are_within_the_cap_and_show_both_rates():
+    created = services.products_create_seed()
+    assert {p.code for p in created} == {"order_loan", "credit_loan", "revolving", "fixed_loan"}
+    revolving = Product.objects.get(code="revolving")
+    cost = services.product_annual_cost(revolving)
+    assert cost.nominal_apr <= Decimal("0.24")
+    assert services.products_create_seed() == []
+
+
+@pytest.mark.django_db
+def test_a_product_above_the_legal_cap_is_refused():
+    product = ProductFactory.build(code="greedy", daily_rate=Decimal("0.0007"))
+    with pytest.raises(ApplicationError, match="above the legal cap") as refused:
+        services.product_save(product=product)
+    assert "daily_rate" in refused.value.extra["fields"]
+    assert not Product.objects.filter(code="greedy").exists()
+
+
+@pytest.mark.django_db
+def test_an_upfront_fee_counts_towards_the_cap():
+    product = ProductFactory.build(
+        code="feeful", daily_rate=Decimal("0.0006"), upfront_fee_rate=Decimal("0.02")
+    )
+    with pytest.raises(ApplicationError, match="cap"):
+        services.product_save(product=product)
+
+
+def test_drawdown_reaches_the_wallet_with_the_accepted_agreement_kept(pool):
+    line = CreditLineFactory(limit_fen=10_000_000)
+    loan = draw(line, 10_000_000)
+    wallet = Account.objects.get(merchant=line.merchant)
+    assert wallet.balance_fen == 10_000_000
+    line.refresh_from_db()
+    assert line.used_fen == 10_000_000 and line.available_fen == 0
+    pool.refresh_from_db()
+    assert pool.principal_outstanding_fen == 10_000_000
+    contract = Contract.objects.get(loan=loan)
+    assert contract.sha256 == hashlib.sha256(contract.text.encode()).hexdigest()
+    assert "0.06 %/day" in contract.text and "21.90 %/year" in contract.text
+    assert Installment.objects.filter(loan=loan).count() == 1
+    assert reconcile().is_clean
+
+
+def test_the_same_drawdown_key_twice_lends_once(pool):
+    line = CreditLineFactory()
+    first = draw(line, 500_000)
+    again = draw(line, 500_000)
+    assert again.pk == first.pk
+    assert Loan.objects.count() == 1
+    with pytest.raises(ConflictError):
+        draw(line, 600_000)
+
+
+def test_a_drawdown_against_a_changed_agreement_is_refused_and_writes_nothing(pool):
+    line = CreditLineFactory()
+    quote = services.loan_quote(line=line, amount_fen=500_000)
+    CreditLine.objects.filter(pk=line.pk).update(daily_rate=Decimal("0.0005"))
+    line.refresh_from_db()
+    with pytest.raises(ConflictError, match="agreement changed"):
+        services.loan_draw(
+            line=line,
+            amount_fen=500_000,
+            accepted_sha256=quote.contract_sha256,
+            idempotency_key="k",
+            via="test",
+        )
+    assert not Loan.objects.exists()
+    assert CreditLine.objects.get(pk=line.pk).used_fen == 0
+
+
+def test_a_frozen_line_cannot_be_drawn_and_every_change_is_recorded(pool):
+    line = CreditLineFactory()
+    services.credit_line_freeze(line=line, actor="officer", reason="early warning")
+    with pytest.raises(ApplicationError, match="frozen"):
+        draw(line, 500_000)
+    services.credit_line_unfreeze(line=line, actor="officer", reason="cleared")
+    draw(line, 500_000)
+    kinds = list(CreditLineChange.objects.filter(line=line).order_by("id").values_list("kind", flat=True))
+    assert kinds == ["frozen", "unfrozen"]
+    change = CreditLineChange.objects.filter(line=line, kind="frozen").get()
+    assert (change.before["status"], change.after["status"], change.actor) == ("active", "frozen", "officer")
+
+
+def test_a_drawdown_beyond_the_limit_is_refused(pool):
+    line = CreditLineFactory(limit_fen=1_000_000)
+    draw(line, 800_000, key="a")
+    with pytest.raises(ApplicationError, match="available"):
+        draw(line, 200_001, key="b")
+    assert Loan.objects.count() == 1
+
+
+def test_early_repayment_settles_the_loan_and_restores_the_line(pool):
+    line = CreditLineFactory()
+    loan = draw(line, 1_000_000)
+    services.loan_repay(loan=loan, amount_fen=None, idempotency_key="r-1", actor="merchant")
+    loan.refresh_from_db()
+    assert loan.status == Loan.Status.REPAID and loan.principal_outstanding_fen == 0
+    line.refresh_from_db()
+    assert line.used_fen == 0
+    assert Account.objects.get(merchant=line.merchant).balance_fen == 0
+    assert FundingPool.objects.get().principal_outstanding_fen == 0
+    assert reconcile().is_clean
+
+
+def test_partial_repayment_pays_interest_before_principal(pool):
+    line = CreditLineFactory()
+    loan = draw(line, 1_000_000)
+    Loan.objects.filter(pk=loan.pk).update(interest_outstanding_fen=6_000)
+    # The interest must exist in the books too: accrue it the way close of business does.
+    payments.transfer(
+        debit=payments.platform_account(Account.Purpose.INTEREST_RECEIVABLE),
+        credit=payments.platform_account(Account.Purpose.INTEREST_INCOME),
+        amount_fen=6_000,
+        idempotency_key="accrual",
+        kind="accrual",
+    )
+    event = services.loan_repay(loan=loan, amount_fen=10_000, idempotency_key="r-1", actor="merchant")
+    assert (event.interest_fen, event.principal_fen) == (6_000, 4_000)
+    loan.refresh_from_db()
+    assert (loan.interest_outstanding_fen, loan.principal_outstanding_fen) == (0, 996_000)
+    assert loan.accrual_segment_base_fen == 996_000 and loan.accrual_segment_posted_fen == 0
+    assert reconcile().is_clean
+
+
+def test_installment_loan_schedule_is_stored_as_quoted(pool):
+    product = ProductFactory(credit_loan=True)
+    line = CreditLineFactory(product=product)
+    loan = draw(line, 10_000_000)
+    installments = list(loan.installments.order_by("number"))
+    assert len(installments) == 6
+    assert sum(i.principal_fen for i in installments) == 10_000_000
+    assert loan.repayment_method == RepaymentMethod.EQUAL_INSTALLMENT
+    assert loan.next_due_on == installments[0].due_on == dt.date(2026, 4, 1)
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_fifty_threads_drawing_on_one_line_never_exceed_its_limit():
+    business_date_set(on=DAY, allow_backwards=True)
+    pool = payments.funding_pool_create(code="main", name="Main")
+    payments.funding_pool_add_capital(pool=pool, amount_fen=10**12, idempotency_key="capital")
+    line = CreditLineFactory(limit_fen=3_000_000)
+    quote = services.loan_quote(line=line, amount_fen=100_000)
+    barrier = threading.Barrier(50)
+    outcomes = []
+
+    def worker(n):
+        try:
+            barrier.wait()
+            services.loan_draw(
+                line=line,
+                amount_fen=100_000,
+                accepted_sha256=quote.contract_sha256,
+                idempotency_key=f"t-{n}",
+                via="test",
+            )
+            outcomes.append("ok")
+        except ApplicationError as exc:
+            outcomes.append(exc.message)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("ok") == 30
+    assert all("available" in o for o in outcomes if o != "ok")
+    line.refresh_from_db()
+    assert line.used_fen == 3_000_000 == sum(Loan.objects.values_list("principal_fen", flat=True))
+    assert reconcile().is_clean
