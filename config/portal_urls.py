@@ -1,6 +1,7 @@
 """The merchant portal: each app contributes its pages; all live in the "portal" namespace."""
 
+from lending.urls import urlpatterns as lending_pages
 from merchants.urls import urlpatterns as merchant_pages
 from payments.urls import urlpatterns as payment_pages
 
-urlpatterns = [*merchant_pages, *payment_pages]
+urlpatterns = [*merchant_pages, *payment_pages, *lending_pages]

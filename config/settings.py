@@ -237,3 +237,11 @@ PAYMENT_CHANNEL = {
 # the chunks close of business works in.
 LENDING_ANNUAL_COST_CAP = env.str("LENDING_ANNUAL_COST_CAP", default="0.24")
 LENDING_COB_CHUNK_SIZE = env.int("LENDING_COB_CHUNK_SIZE", default=50_000)
+# The five-tier classification: the first day past due of each tier below normal.
+LENDING_CLASSIFICATION_THRESHOLDS = {
+    "special_mention_from": env.int("LENDING_SPECIAL_MENTION_FROM", default=1),
+    "substandard_from": env.int("LENDING_SUBSTANDARD_FROM", default=91),
+    "doubtful_from": env.int("LENDING_DOUBTFUL_FROM", default=181),
+    "loss_from": env.int("LENDING_LOSS_FROM", default=361),
+}
+LENDING_COB_CHUNK_TIMEOUT_SECONDS = env.int("LENDING_COB_CHUNK_TIMEOUT_SECONDS", default=1800)

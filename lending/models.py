@@ -185,9 +185,20 @@ class Loan(models.Model):
     fee_outstanding_fen = models.BigIntegerField(default=0)
     due_principal_fen = models.BigIntegerField(default=0, help_text="fallen due and unpaid")
     due_interest_fen = models.BigIntegerField(default=0, help_text="fallen due and unpaid")
+    accrual_mode = models.CharField(
+        max_length=6,
+        choices=[
+            ("daily", "principal × daily rate × days"),
+            ("spread", "a period's planned interest spread evenly"),
+        ],
+        default="daily",
+    )
     accrued_through_on = models.DateField(help_text="interest accrued up to and including this date")
     accrual_segment_start_on = models.DateField(help_text="first day of the current constant-principal span")
-    accrual_segment_base_fen = models.BigIntegerField(help_text="principal accruing in the current span")
+    accrual_segment_base_fen = models.BigIntegerField(
+        help_text="daily mode: principal accruing in the span; spread mode: the period's planned interest"
+    )
+    accrual_segment_days = models.PositiveIntegerField(default=0, help_text="spread mode: days in the period")
     accrual_segment_posted_fen = models.BigIntegerField(
         default=0, help_text="rounded interest posted in the span"
     )

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import models, transaction
 
 from common.business_date import business_date_today
 from common.errors import ApplicationError
@@ -134,4 +134,60 @@ def settlements_credit(*, first_on, last_on) -> int:
             for pk, external_id, merchant_id, amount in rows.iterator(chunk_size=BATCH)
         ]
         posted += entries_post_bulk(kind=JournalEntry.Kind.SETTLEMENT, entries=entries, business_on=day)
+    return posted
+
+
+@dataclass(frozen=True)
+class BulkCollection:
+    idempotency_key: str
+    reference: str
+    wallet_id: int
+    allocations: Sequence[tuple[int, int]]  # (account id, fen), credited in this order
+    pool_id: int | None = None
+
+
+def collections_post_bulk(*, collections: Iterable[BulkCollection], business_on=None) -> int:
+    """Many wallet deductions at once (automatic repayment at close of business): each is its own
+    balanced entry (wallet debited, targets credited, the cash behind it returned to the pool that
+    lent it); principal coming home frees pool capacity. The caller has sized each deduction to
+    what the wallet holds; a deduction that would overdraw a wallet fails the whole batch."""
+    from payments.models import FundingPool
+    from payments.services import platform_account
+
+    client_funds = platform_account(Account.Purpose.CLIENT_FUNDS).pk
+    receivable = platform_account(Account.Purpose.LOANS_RECEIVABLE).pk
+    todo = list(collections)
+    pools = {p.pk: p for p in FundingPool.objects.filter(pk__in={c.pool_id for c in todo if c.pool_id})}
+    principal_by_pool: dict[int, int] = defaultdict(int)
+    entries = []
+    for c in todo:
+        take = sum(amount for _, amount in c.allocations)
+        legs = [(c.wallet_id, take), *((account_id, -amount) for account_id, amount in c.allocations)]
+        if c.pool_id is not None:
+            legs += [(pools[c.pool_id].funds_account_id, take), (client_funds, -take)]
+            principal_by_pool[c.pool_id] += sum(
+                a for account_id, a in c.allocations if account_id == receivable
+            )
+        elif any(account_id == receivable for account_id, _ in c.allocations):
+            raise ApplicationError("principal can only be collected for the funding pool that lent it")
+        entries.append(BulkEntry(idempotency_key=c.idempotency_key, reference=c.reference, legs=legs))
+    with transaction.atomic():
+        locked_pools = {p.pk: p for p in FundingPool.objects.select_for_update().filter(pk__in=sorted(pools))}
+        posted = entries_post_bulk(
+            kind=JournalEntry.Kind.COLLECTION, entries=entries, business_on=business_on
+        )
+        if posted != len(entries):
+            # Some keys were posted before: only a full rerun of the same batch may skip them, and
+            # then none of the pool figures may move twice.
+            if posted:
+                raise ApplicationError("a batch of collections was partly posted before; refusing to guess")
+            return 0
+        for pool_id, principal in principal_by_pool.items():
+            if principal:
+                pool = locked_pools[pool_id]
+                if principal > pool.principal_outstanding_fen:
+                    raise ApplicationError(f"collecting more principal than pool {pool.code} has outstanding")
+                FundingPool.objects.filter(pk=pool_id).update(
+                    principal_outstanding_fen=models.F("principal_outstanding_fen") - principal
+                )
     return posted

@@ -53,6 +53,15 @@ def loan_quote(*, line: CreditLine, amount_fen: int, start_on: dt.date | None = 
             f"and {format_yuan(product.amount_max_fen)} yuan",
             {"fields": {"amount": ["outside the product's range"]}},
         )
+    if amount_fen > line.available_fen:
+        reason = (
+            f"the line is {line.status}"
+            if line.status != CreditLine.Status.ACTIVE
+            else f"可用额度不足 only {format_yuan(line.available_fen)} yuan of the line is available"
+        )
+        raise ApplicationError(
+            f"cannot draw {format_yuan(amount_fen)} yuan: {reason}", {"fields": {"amount": [reason]}}
+        )
     start = start_on or business_date_today()
     rate = line.daily_rate
     schedule = calc.build_schedule(
@@ -149,6 +158,12 @@ def loan_draw(
             )
         rate_ppb = calc.rate_to_ppb(line.daily_rate)
         first = quote.schedule[0]
+        # Amortising loans book each period's planned interest spread over its days; the others
+        # accrue principal × rate day by day.
+        is_spread = product.repayment_method in (
+            RepaymentMethod.EQUAL_PRINCIPAL,
+            RepaymentMethod.EQUAL_INSTALLMENT,
+        )
         loan = Loan.objects.create(
             reference=f"L{on:%Y%m%d}-{result.entry_id}",
             merchant=line.merchant,
@@ -161,9 +176,8 @@ def loan_draw(
             fee_fen=quote.fee_fen,
             daily_rate=line.daily_rate,
             rate_ppb=rate_ppb,
-            penalty_rate_ppb=calc.rate_to_ppb(
-                calc.penalty_daily_rate(line.daily_rate, product.penalty_markup)
-            ),
+            # Penalty is the markup on top of the interest that keeps running on overdue principal.
+            penalty_rate_ppb=calc.rate_to_ppb(line.daily_rate * product.penalty_markup),
             repayment_method=product.repayment_method,
             term=product.term,
             term_unit=product.term_unit,
@@ -172,7 +186,9 @@ def loan_draw(
             principal_outstanding_fen=amount_fen,
             accrued_through_on=on - dt.timedelta(days=1),
             accrual_segment_start_on=on,
-            accrual_segment_base_fen=amount_fen,
+            accrual_mode="spread" if is_spread else "daily",
+            accrual_segment_base_fen=first.interest_fen if is_spread else amount_fen,
+            accrual_segment_days=(first.due_on - on).days if is_spread else 0,
             next_due_on=first.due_on,
             next_installment=1,
         )
@@ -239,6 +255,9 @@ def loan_repay(
     """Repay from the wallet, any day: in the product's allocation order (default penalty → fee →
     interest → principal), at most what is owed. Principal repaid stops accruing from today and
     frees the line. With allow_partial the wallet gives what it has."""
+    earlier = LoanEvent.objects.filter(loan=loan, entry__idempotency_key=f"repay:{idempotency_key}").first()
+    if earlier is not None:
+        return earlier
     with transaction.atomic():
         current = Loan.objects.select_for_update().select_related("product", "pool", "wallet").get(pk=loan.pk)
         if current.status in (Loan.Status.REPAID, Loan.Status.WRITTEN_OFF):
@@ -291,7 +310,9 @@ def _apply_payment(loan: Loan, taken: dict[str, int], *, entry_id: int, kind: st
     loan.due_principal_fen = max(min(loan.due_principal_fen - principal, loan.principal_outstanding_fen), 0)
     loan.paid_total_fen += sum(taken.values())
     if principal:
-        # A new constant-principal span starts today: interest only for the days used.
+        # A new constant-principal span starts today: interest only for the days used. An
+        # amortising loan paid ahead accrues day by day on what is left until its next due date.
+        loan.accrual_mode = "daily"
         loan.accrual_segment_start_on = max(today, loan.accrued_through_on + dt.timedelta(days=1))
         loan.accrual_segment_base_fen = loan.principal_outstanding_fen
         loan.accrual_segment_posted_fen = 0

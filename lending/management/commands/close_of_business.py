@@ -1,0 +1,46 @@
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError
+
+from common.business_date import business_date_today
+from common.errors import ApplicationError
+from lending import cob
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise CommandError(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+class Command(BaseCommand):
+    help = (
+        "Close business dates in order: the marketplace trades (demo), amounts fall due, wallets are "
+        "debited, interest and penalties accrue, loans age, the books are reconciled."
+    )
+
+    def add_arguments(self, parser):
+        which = parser.add_mutually_exclusive_group()
+        which.add_argument(
+            "--date", type=_date, help="close this date (it must be the current business date)"
+        )
+        which.add_argument("--through", type=_date, help="close every date from the current one through this")
+        which.add_argument("--days", type=int, help="close this many dates from the current one")
+        parser.add_argument(
+            "--dispatch", action="store_true", help="run chunks as Celery tasks on the workers"
+        )
+
+    def handle(self, *args, date=None, through=None, days=None, dispatch=False, **options):
+        try:
+            if through is not None or days is not None:
+                through = through or business_date_today() + dt.timedelta(days=days - 1)
+                runs = cob.close_through(through=through, dispatch=dispatch)
+            else:
+                runs = [cob.close_of_business(on=date or business_date_today(), dispatch=dispatch)]
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from exc
+        for run in runs:
+            steps = ", ".join(f"{s['step']} {s['rows']} in {s['seconds']}s" for s in run.steps)
+            self.stdout.write(f"closed {run.business_on}: {steps}")
+        self.stdout.write(f"business date is now {business_date_today()}")

@@ -1,0 +1,78 @@
+"""Reads in lending. A merchant in the portal and a partner through the API each reach only their
+own lines and loans: anything else is "not found", never "forbidden", so ids leak nothing."""
+
+from django.db.models import QuerySet
+
+from common.errors import NotFoundError
+from lending.models import CreditLine, Installment, Loan, LoanEvent
+from merchants.models import Merchant, PartnerPlatform
+
+
+def credit_lines_of_merchant(*, merchant: Merchant) -> QuerySet[CreditLine]:
+    return (
+        CreditLine.objects.filter(merchant=merchant)
+        .exclude(status=CreditLine.Status.CLOSED)
+        .select_related("product", "merchant")
+        .order_by("id")
+    )
+
+
+def credit_line_get_for_merchant(*, merchant: Merchant, line_id: int) -> CreditLine:
+    line = credit_lines_of_merchant(merchant=merchant).filter(pk=line_id).select_related("merchant__partner")
+    found = line.first()
+    if found is None:
+        raise NotFoundError(f"no credit line {line_id}")
+    return found
+
+
+def credit_line_get_for_partner(*, partner: PartnerPlatform, line_id: int) -> CreditLine:
+    line = (
+        CreditLine.objects.filter(pk=line_id, merchant__partner=partner)
+        .exclude(status=CreditLine.Status.CLOSED)
+        .select_related("product", "merchant__partner")
+        .first()
+    )
+    if line is None:
+        raise NotFoundError(f"no credit line {line_id}")
+    return line
+
+
+def loans_of_merchant(*, merchant: Merchant) -> QuerySet[Loan]:
+    return Loan.objects.filter(merchant=merchant).select_related("product").order_by("-disbursed_on", "-id")
+
+
+def loan_get_for_merchant(*, merchant: Merchant, reference: str) -> Loan:
+    loan = loans_of_merchant(merchant=merchant).filter(reference=reference).first()
+    if loan is None:
+        raise NotFoundError(f"no loan {reference!r}")
+    return loan
+
+
+def loan_get_for_partner(*, partner: PartnerPlatform, reference: str) -> Loan:
+    loan = (
+        Loan.objects.filter(reference=reference, merchant__partner=partner)
+        .select_related("product", "merchant", "contract")
+        .first()
+    )
+    if loan is None:
+        raise NotFoundError(f"no loan {reference!r}")
+    return loan
+
+
+def loan_installments(*, loan: Loan) -> QuerySet[Installment]:
+    return loan.installments.order_by("number")
+
+
+def loan_events(*, loan: Loan) -> QuerySet[LoanEvent]:
+    """The loan's statement: balance-changing events, oldest first."""
+    return loan.events.order_by("business_on", "id")
+
+
+def loan_repayment_for_key(*, loan: Loan, idempotency_key: str) -> LoanEvent | None:
+    """The repayment an idempotency key already made on this loan, if any. loan_repay refuses a
+    settled loan before it looks at the key, so a replay of a "repay all" is answered from here."""
+    return (
+        LoanEvent.objects.filter(loan=loan, entry__idempotency_key=f"repay:{idempotency_key}")
+        .order_by("id")
+        .first()
+    )

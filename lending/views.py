@@ -1,0 +1,242 @@
+"""The merchant portal's lending pages: lines and loans, a quote and its acceptance, one loan's
+schedule and statement, early repayment. Each view parses the form, calls one service and shows
+the result; a refusal is shown on the form, never as a server error."""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from common.errors import ApplicationError, NotFoundError
+from common.money import fen_to_yuan, format_yuan
+from lending import calculations as calc
+from lending import selectors, services
+from lending.forms import DrawAcceptForm, QuoteForm, RepayForm
+from lending.models import CreditLine, Loan
+from merchants.models import Merchant
+
+
+def _merchant(request) -> Merchant | None:
+    return Merchant.objects.select_related("partner").filter(user=request.user).first()
+
+
+def _line(merchant: Merchant, line_id: int) -> CreditLine:
+    try:
+        return selectors.credit_line_get_for_merchant(merchant=merchant, line_id=line_id)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+
+
+def _loan(merchant: Merchant, reference: str) -> Loan:
+    try:
+        return selectors.loan_get_for_merchant(merchant=merchant, reference=reference)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+
+
+def _add_errors(form, exc: ApplicationError, field: str = "amount") -> None:
+    """A service's refusal on the form: beside the field it names when the form has it."""
+    fields = exc.extra.get("fields") or {}
+    if field in fields and field in form.fields:
+        form.add_error(field, exc.message)
+    else:
+        form.add_error(None, exc.message)
+
+
+@login_required
+def loans(request):
+    merchant = _merchant(request)
+    if merchant is None:
+        return render(request, "portal/no_shop.html", status=403)
+    lines = [
+        {
+            "line": line,
+            "limit": format_yuan(line.limit_fen),
+            "used": format_yuan(line.used_fen),
+            "available": format_yuan(line.available_fen),
+            "rate": calc.describe_rate(line.daily_rate),
+            "can_draw": line.available_fen > 0,
+        }
+        for line in selectors.credit_lines_of_merchant(merchant=merchant)
+    ]
+    loan_rows = [
+        {
+            "loan": loan,
+            "principal": format_yuan(loan.principal_fen),
+            "outstanding": format_yuan(loan.total_outstanding_fen),
+        }
+        for loan in selectors.loans_of_merchant(merchant=merchant)[:100]
+    ]
+    return render(request, "portal/loans.html", {"merchant": merchant, "lines": lines, "loans": loan_rows})
+
+
+def _quote_context(quote: services.Quote) -> dict:
+    return {
+        "quote": quote,
+        "amount": format_yuan(quote.amount_fen),
+        "fee": format_yuan(quote.fee_fen),
+        "total_interest": format_yuan(quote.total_interest_fen),
+        "total_cost": format_yuan(quote.total_cost_fen),
+        "annual_cost": f"{quote.annual_cost.nominal_apr:.2%}",
+        "rate": calc.describe_rate(quote.daily_rate),
+        "schedule": [
+            {
+                "item": item,
+                "principal": format_yuan(item.principal_fen),
+                "interest": format_yuan(item.interest_fen),
+                "total": format_yuan(item.total_fen),
+            }
+            for item in quote.schedule
+        ],
+    }
+
+
+def _render_draw(request, line, *, quote_form, accept_form=None, quote=None, status=200):
+    context = {
+        "line": line,
+        "available": format_yuan(line.available_fen),
+        "rate": calc.describe_rate(line.daily_rate),
+        "quote_form": quote_form,
+        "accept_form": accept_form,
+    }
+    if quote is not None:
+        context.update(_quote_context(quote))
+    return render(request, "portal/loan_draw.html", context, status=status)
+
+
+@login_required
+def loan_draw(request, line_id: int):
+    merchant = _merchant(request)
+    if merchant is None:
+        return render(request, "portal/no_shop.html", status=403)
+    line = _line(merchant, line_id)
+    if request.method == "POST":
+        return _loan_accept(request, merchant, line)
+    if "amount" not in request.GET:
+        return _render_draw(request, line, quote_form=QuoteForm())
+    quote_form = QuoteForm(request.GET)
+    if not quote_form.is_valid():
+        return _render_draw(request, line, quote_form=quote_form, status=400)
+    amount_fen = quote_form.cleaned_data["amount"]
+    try:
+        quote = services.loan_quote(line=line, amount_fen=amount_fen)
+    except ApplicationError as exc:
+        _add_errors(quote_form, exc)
+        return _render_draw(request, line, quote_form=quote_form, status=exc.status_code)
+    accept_form = DrawAcceptForm(
+        initial={
+            "amount": fen_to_yuan(amount_fen),
+            "contract_sha256": quote.contract_sha256,
+            "request_token": uuid.uuid4(),
+        }
+    )
+    return _render_draw(request, line, quote_form=quote_form, accept_form=accept_form, quote=quote)
+
+
+def _loan_accept(request, merchant: Merchant, line: CreditLine):
+    accept_form = DrawAcceptForm(request.POST)
+    quote_form = QuoteForm(initial={"amount": request.POST.get("amount")})
+    if not accept_form.is_valid():
+        quote_form.add_error(
+            None, "表单已失效，请重新报价 The form is no longer valid; please get a new quote"
+        )
+        return _render_draw(request, line, quote_form=quote_form, status=400)
+    data = accept_form.cleaned_data
+    try:
+        loan = services.loan_draw(
+            line=line,
+            amount_fen=data["amount"],
+            accepted_sha256=data["contract_sha256"],
+            idempotency_key=f"portal:{merchant.pk}:{data['request_token']}",
+            via="portal",
+            user=request.user,
+        )
+    except ApplicationError as exc:
+        quote_form = QuoteForm(data={"amount": fen_to_yuan(data["amount"])})
+        quote_form.is_valid()
+        _add_errors(quote_form, exc)
+        return _render_draw(request, line, quote_form=quote_form, status=exc.status_code)
+    messages.success(
+        request,
+        f"借款已到账 ¥{format_yuan(loan.principal_fen)} is in your wallet (loan {loan.reference}).",
+    )
+    return redirect("portal:loan-detail", reference=loan.reference)
+
+
+def _render_loan(request, loan: Loan, *, form: RepayForm | None = None, status=200):
+    owed = services.loan_owed(loan)
+    installments = [
+        {
+            "item": item,
+            "principal": format_yuan(item.principal_fen),
+            "interest": format_yuan(item.interest_fen),
+            "paid_principal": format_yuan(item.paid_principal_fen),
+            "paid_interest": format_yuan(item.paid_interest_fen),
+        }
+        for item in selectors.loan_installments(loan=loan)
+    ]
+    events = [
+        {
+            "event": event,
+            "principal": format_yuan(event.principal_fen),
+            "interest": format_yuan(event.interest_fen),
+            "penalty": format_yuan(event.penalty_fen),
+            "fee": format_yuan(event.fee_fen),
+        }
+        for event in selectors.loan_events(loan=loan)
+    ]
+    is_open = loan.status in (Loan.Status.ACTIVE, Loan.Status.OVERDUE)
+    context = {
+        "loan": loan,
+        "principal": format_yuan(loan.principal_fen),
+        "rate": calc.describe_rate(loan.daily_rate),
+        "owed": {bucket: format_yuan(fen) for bucket, fen in owed.items()},
+        "owed_total": format_yuan(sum(owed.values())),
+        "installments": installments,
+        "events": events,
+        "is_open": is_open,
+        "form": form or (RepayForm(initial={"request_token": uuid.uuid4()}) if is_open else None),
+        "contract": getattr(loan, "contract", None),
+    }
+    return render(request, "portal/loan_detail.html", context, status=status)
+
+
+@login_required
+def loan_detail(request, reference: str):
+    merchant = _merchant(request)
+    if merchant is None:
+        return render(request, "portal/no_shop.html", status=403)
+    return _render_loan(request, _loan(merchant, reference))
+
+
+@login_required
+@require_POST
+def loan_repay(request, reference: str):
+    merchant = _merchant(request)
+    if merchant is None:
+        return render(request, "portal/no_shop.html", status=403)
+    loan = _loan(merchant, reference)
+    form = RepayForm(request.POST)
+    if not form.is_valid():
+        return _render_loan(request, loan, form=form, status=400)
+    data = form.cleaned_data
+    try:
+        event = services.loan_repay(
+            loan=loan,
+            amount_fen=None if data["repay_all"] else data["amount"],
+            idempotency_key=f"portal:{merchant.pk}:{data['request_token']}",
+            actor=f"portal:{request.user.get_username()}",
+        )
+    except ApplicationError as exc:
+        _add_errors(form, exc)
+        loan.refresh_from_db()
+        return _render_loan(request, loan, form=form, status=exc.status_code)
+    if event is None:
+        form.add_error("amount", "钱包余额不足 The wallet has nothing available to repay with")
+        return _render_loan(request, loan, form=form, status=400)
+    paid = event.principal_fen + event.interest_fen + event.penalty_fen + event.fee_fen
+    messages.success(request, f"还款成功 Repaid ¥{format_yuan(paid)} on {loan.reference}.")
+    return redirect("portal:loan-detail", reference=loan.reference)

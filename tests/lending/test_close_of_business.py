@@ -1,0 +1,217 @@
+"""Close of business: worked examples over real days, idempotency, overdue ageing."""
+
+import datetime as dt
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from common.business_date import business_date_set, business_date_today
+from common.errors import ApplicationError
+from lending import cob, services
+from lending.models import CobChunk, CobRun, Loan, LoanEvent
+from payments import services as payments
+from payments.models import Account, JournalEntry
+from payments.reconciliation import reconcile
+from tests.conftest import requires_postgres
+from tests.lending.factories import CreditLineFactory, ProductFactory
+
+DAY = dt.date(2026, 3, 1)
+
+
+@pytest.fixture
+def pool(db):
+    business_date_set(on=DAY, allow_backwards=True)
+    pool = payments.funding_pool_create(code="main", name="Main")
+    payments.funding_pool_add_capital(pool=pool, amount_fen=10**12, idempotency_key="capital")
+    return pool
+
+
+def draw(line, amount_fen, key="k-1"):
+    quote = services.loan_quote(line=line, amount_fen=amount_fen)
+    return services.loan_draw(
+        line=line,
+        amount_fen=amount_fen,
+        accepted_sha256=quote.contract_sha256,
+        idempotency_key=key,
+        via="test",
+    )
+
+
+def close_days(n):
+    return cob.close_through(through=business_date_today() + dt.timedelta(days=n - 1))
+
+
+def fund(wallet, fen, key):
+    payments.settlement_credit(wallet=wallet, amount_fen=fen, idempotency_key=key)
+
+
+def test_revolving_draw_of_100000_repaid_after_ten_days_costs_600(pool):
+    line = CreditLineFactory(limit_fen=10_000_000)
+    loan = draw(line, 10_000_000)
+    close_days(10)
+    loan.refresh_from_db()
+    assert loan.interest_outstanding_fen == 60_000
+    fund(loan.wallet, 60_000, "interest-money")
+    event = services.loan_repay(loan=loan, amount_fen=None, idempotency_key="r", actor="merchant")
+    assert (event.interest_fen, event.principal_fen) == (60_000, 10_000_000)
+    loan.refresh_from_db()
+    assert loan.status == Loan.Status.REPAID
+    assert reconcile().is_clean and cob.lending_reconcile() == []
+
+
+def test_order_loan_of_50000_for_30_days_costs_750_and_repays_itself_at_maturity(pool):
+    product = ProductFactory(code="order_loan", is_revolving=False, term=30, daily_rate=Decimal("0.0005"))
+    line = CreditLineFactory(product=product, limit_fen=5_000_000, daily_rate=product.daily_rate)
+    loan = draw(line, 5_000_000)
+    assert loan.maturity_on == DAY + dt.timedelta(days=30)
+    fund(loan.wallet, 75_000, "interest-money")
+    close_days(31)
+    loan.refresh_from_db()
+    assert loan.status == Loan.Status.REPAID
+    assert loan.interest_accrued_total_fen == 75_000 and loan.paid_total_fen == 5_075_000
+    assert Account.objects.get(pk=loan.wallet_id).balance_fen == 0
+    assert LoanEvent.objects.filter(loan=loan, kind=LoanEvent.Kind.AUTO_DEDUCTED).count() == 1
+    assert reconcile().is_clean and cob.lending_reconcile() == []
+
+
+def test_installments_are_deducted_on_their_due_dates(pool):
+    product = ProductFactory(credit_loan=True)
+    line = CreditLineFactory(product=product, limit_fen=10_000_000)
+    loan = draw(line, 10_000_000)
+    first = loan.installments.get(number=1)
+    fund(loan.wallet, 2_000_000, "income")
+    close_days((first.due_on - DAY).days + 1)
+    loan.refresh_from_db()
+    first.refresh_from_db()
+    assert loan.status == Loan.Status.ACTIVE and loan.days_past_due == 0
+    assert loan.interest_accrued_total_fen >= first.interest_fen
+    assert first.interest_fen == 180_000  # 10,000,000 × 0.0006 × 30
+    assert loan.principal_outstanding_fen == 10_000_000 - first.principal_fen
+    assert loan.next_installment == 2
+    assert reconcile().is_clean and cob.lending_reconcile() == []
+
+
+def test_an_unpaid_loan_ages_accrues_penalty_and_is_classified(pool):
+    product = ProductFactory(
+        code="order_loan", is_revolving=False, term=30, daily_rate=Decimal("0.0005"), grace_days=3
+    )
+    line = CreditLineFactory(product=product, limit_fen=5_000_000, daily_rate=product.daily_rate)
+    loan = draw(line, 1_000_000)
+    payments.wallet_to_wallet(
+        source=loan.wallet,
+        target=payments.wallet_open(merchant=CreditLineFactory().merchant),
+        amount_fen=1_000_000,
+        idempotency_key="spent",
+    )
+    close_days(30 + 10)
+    loan.refresh_from_db()
+    assert loan.status == Loan.Status.OVERDUE
+    assert loan.days_past_due == 9
+    assert loan.classification == Loan.Classification.SPECIAL_MENTION
+    # Penalty from the fourth day past due: 1,000,000 × 0.0005 × 0.5 = 250 a day, days 4..9.
+    assert loan.penalty_outstanding_fen == 6 * 250
+    assert reconcile().is_clean and cob.lending_reconcile() == []
+    fund(loan.wallet, 2_000_000, "rescue")
+    close_days(1)
+    loan.refresh_from_db()
+    assert loan.status == Loan.Status.REPAID and loan.days_past_due == 0
+
+
+def test_closing_a_date_twice_changes_nothing(pool):
+    line = CreditLineFactory()
+    draw(line, 1_000_000)
+    first = cob.close_of_business(on=DAY)
+    entries = JournalEntry.objects.count()
+    state = list(Loan.objects.values())
+    again = cob.close_of_business(on=DAY)
+    assert again.pk == first.pk and first.status == CobRun.Status.DONE
+    assert JournalEntry.objects.count() == entries
+    assert list(Loan.objects.values()) == state
+    with pytest.raises(ApplicationError, match="in order"):
+        cob.close_of_business(on=DAY + dt.timedelta(days=5))
+
+
+def test_the_days_interest_is_posted_once_by_a_database_constraint(pool):
+    line = CreditLineFactory()
+    draw(line, 1_000_000)
+    cob.close_of_business(on=DAY)
+    key = JournalEntry.objects.filter(idempotency_key__startswith=f"cob:{DAY}:accrue:").get().idempotency_key
+    with pytest.raises(IntegrityError), transaction.atomic():
+        JournalEntry.objects.create(kind="accrual", idempotency_key=key, business_on=DAY)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CobChunk.objects.create(business_on=DAY, step="accrue", chunk=0)
+
+
+def test_a_run_killed_half_way_finishes_on_rerun_as_one_clean_run(pool, monkeypatch):
+    line = CreditLineFactory()
+    loan = draw(line, 1_000_000)
+    close_days(3)
+    original = cob.STEP_FUNCTIONS["penalty"]
+
+    def crash(*args):
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setitem(cob.STEP_FUNCTIONS, "penalty", crash)
+    with pytest.raises(RuntimeError):
+        cob.close_of_business(on=business_date_today())
+    assert CobRun.objects.get(business_on=DAY + dt.timedelta(days=3)).status == CobRun.Status.FAILED
+    monkeypatch.setitem(cob.STEP_FUNCTIONS, "penalty", original)
+    close_days(1)
+    loan.refresh_from_db()
+    assert loan.interest_outstanding_fen == 4 * 600  # 1,000,000 × 0.0006, four days, once each
+    assert reconcile().is_clean and cob.lending_reconcile() == []
+
+
+def test_reading_a_loan_costs_the_same_after_many_days(pool, django_assert_num_queries):
+    line = CreditLineFactory()
+    loan = draw(line, 1_000_000)
+
+    def read():
+        current = Loan.objects.select_related("product", "line").get(pk=loan.pk)
+        list(current.installments.all())
+        list(current.events.all())
+        return current
+
+    with django_assert_num_queries(3):
+        read()
+    close_days(60)
+    with django_assert_num_queries(3):
+        read()
+    assert LoanEvent.objects.filter(loan=loan).count() == 1  # accrual adds no row per day
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_closing_the_same_date_post_its_interest_once():
+    business_date_set(on=DAY, allow_backwards=True)
+    pool = payments.funding_pool_create(code="main", name="Main")
+    payments.funding_pool_add_capital(pool=pool, amount_fen=10**12, idempotency_key="capital")
+    for n in range(20):
+        draw(CreditLineFactory(), 1_000_000, key=f"k-{n}")
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def worker():
+        try:
+            barrier.wait()
+            cob.close_of_business(on=DAY, chunk_size=5)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert CobRun.objects.get(business_on=DAY).status == CobRun.Status.DONE or errors
+    if CobRun.objects.get(business_on=DAY).status != CobRun.Status.DONE:
+        cob.close_of_business(on=DAY, chunk_size=5)
+    assert set(Loan.objects.values_list("interest_outstanding_fen", flat=True)) == {600}
+    accrual = JournalEntry.objects.filter(idempotency_key__startswith=f"cob:{DAY}:accrue:")
+    assert accrual.count() == 1
+    assert accrual.get().postings.filter(amount_fen__gt=0).get().amount_fen == 20 * 600
+    assert reconcile().is_clean and cob.lending_reconcile() == []
