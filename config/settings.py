@@ -198,8 +198,6 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DIR / "beat-schedule")
-# The demo marketplace trades one more day each night, so loans live among real sales.
-XIAODAI_SIMULATOR_ENABLED = env.bool("XIAODAI_SIMULATOR_ENABLED", default=DEBUG)
 CELERY_BEAT_SCHEDULE = {
     "payments-expire-holds": {
         "task": "payments.tasks.holds_expire",
@@ -209,12 +207,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.reconcile_nightly",
         "schedule": crontab(hour=1, minute=0),
     },
+    # Closes every business date up to yesterday: in the demo the marketplace trades the day first.
+    "lending-close-of-business": {
+        "task": "lending.tasks.close_of_business_nightly",
+        "schedule": crontab(hour=0, minute=10),
+    },
 }
-if XIAODAI_SIMULATOR_ENABLED:
-    CELERY_BEAT_SCHEDULE["marketplace-catch-up"] = {
-        "task": "merchants.tasks.marketplace_catch_up",
-        "schedule": crontab(hour=0, minute=5),
-    }
 
 LOGGING = {
     "version": 1,

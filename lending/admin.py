@@ -264,6 +264,22 @@ class LoanAdmin(ReadOnlyAdmin):
     search_fields = ["reference", "merchant__shop_name", "merchant__external_id"]
     list_select_related = ["merchant", "product"]
     date_hierarchy = "disbursed_on"
+    action_form = LineActionForm
+    actions = ["write_off"]
+
+    @admin.action(description="Write off 核销 (the reason box is recorded)")
+    def write_off(self, request, queryset):
+        reason = (request.POST.get("reason") or "").strip() or "written off from the workbench"
+        done = 0
+        for loan in queryset:
+            try:
+                services.loan_write_off(loan=loan, actor=request.user.username, reason=reason)
+                done += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"{loan.reference}: {exc.message}", messages.ERROR)
+        if done:
+            self.message_user(request, f"written off: {done} loan(s)")
+
     show_full_result_count = False
     fieldsets = [
         (

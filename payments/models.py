@@ -156,13 +156,15 @@ class Hold(models.Model):
 
 class FundingPool(models.Model):
     """A small-loan company's lending capacity: its own capital plus borrowing of at most twice
-    that capital. Capacity = capital + borrowings − principal outstanding, never negative."""
+    that capital. Capacity = capital + borrowings − principal outstanding − losses, never
+    negative."""
 
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=100)
     capital_fen = models.BigIntegerField(default=0)
     borrowings_fen = models.BigIntegerField(default=0)
     principal_outstanding_fen = models.BigIntegerField(default=0)
+    losses_fen = models.BigIntegerField(default=0, help_text="principal written off and not recovered")
     max_leverage = models.PositiveSmallIntegerField(default=2, help_text="borrowings ≤ this × capital")
     funds_account = models.OneToOneField(Account, on_delete=models.PROTECT, related_name="+")
     capital_account = models.OneToOneField(Account, on_delete=models.PROTECT, related_name="+")
@@ -172,7 +174,9 @@ class FundingPool(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(principal_outstanding_fen__lte=F("capital_fen") + F("borrowings_fen")),
+                condition=Q(
+                    principal_outstanding_fen__lte=F("capital_fen") + F("borrowings_fen") - F("losses_fen")
+                ),
                 name="funding_pool_within_capacity",
             ),
             models.CheckConstraint(
@@ -180,7 +184,12 @@ class FundingPool(models.Model):
                 name="funding_pool_borrowing_limit",
             ),
             models.CheckConstraint(
-                condition=Q(capital_fen__gte=0, borrowings_fen__gte=0, principal_outstanding_fen__gte=0),
+                condition=Q(
+                    capital_fen__gte=0,
+                    borrowings_fen__gte=0,
+                    principal_outstanding_fen__gte=0,
+                    losses_fen__gte=0,
+                ),
                 name="funding_pool_non_negative",
             ),
         ]
@@ -190,7 +199,8 @@ class FundingPool(models.Model):
 
     @property
     def capacity_fen(self) -> int:
-        return self.capital_fen + self.borrowings_fen - self.principal_outstanding_fen
+        """What the pool can still lend: money lost to write-offs is not there to lend again."""
+        return self.capital_fen + self.borrowings_fen - self.principal_outstanding_fen - self.losses_fen
 
 
 class Payout(models.Model):

@@ -495,6 +495,70 @@ def collection_take(
     return _idempotent(idempotency_key, digest, work)
 
 
+def write_off_post(
+    *, pool: FundingPool, principal_fen: int, interest_fen: int, idempotency_key: str, reference: str = ""
+) -> EntryResult:
+    """A loan that will not be repaid leaves the receivables as an expense. Its principal is money
+    the pool has lost: it stops counting as outstanding and starts counting as a loss, so the
+    pool's capacity does not grow back."""
+    if principal_fen < 0 or interest_fen < 0 or principal_fen + interest_fen <= 0:
+        raise ApplicationError("nothing to write off", {"fields": {"amount": ["must be positive"]}})
+    expense = platform_account(Purpose.WRITE_OFF_EXPENSE)
+    receivable = platform_account(Purpose.LOANS_RECEIVABLE)
+    interest_receivable = platform_account(Purpose.INTEREST_RECEIVABLE)
+    legs: list[Leg] = [(expense, principal_fen + interest_fen)]
+    if principal_fen:
+        legs.append((receivable, -principal_fen))
+    if interest_fen:
+        legs.append((interest_receivable, -interest_fen))
+    digest = request_digest(op="write_off", pool=pool.pk, principal=principal_fen, interest=interest_fen)
+
+    def work() -> EntryResult:
+        current = FundingPool.objects.select_for_update().get(pk=pool.pk)
+        locked = _lock([a for a, _ in legs])
+        if (seen := _seen_while_locked(idempotency_key, digest)) is not None:
+            return seen
+        if principal_fen > current.principal_outstanding_fen:
+            raise ApplicationError("writing off more principal than the pool has outstanding")
+        entry = _write(
+            kind=Kind.WRITE_OFF,
+            legs=legs,
+            locked=locked,
+            key=idempotency_key,
+            digest=digest,
+            reference=reference,
+        )
+        FundingPool.objects.filter(pk=pool.pk).update(
+            principal_outstanding_fen=F("principal_outstanding_fen") - principal_fen,
+            losses_fen=F("losses_fen") + principal_fen,
+        )
+        return EntryResult(entry.pk, principal_fen + interest_fen)
+
+    return _idempotent(idempotency_key, digest, work)
+
+
+def recovery_collect(
+    *, wallet: Account, pool: FundingPool, amount_fen: int, idempotency_key: str, reference: str = ""
+) -> EntryResult:
+    """Money recovered from a written-off borrower's wallet: it reduces the write-off expense,
+    and up to the pool's losses it is lending capacity back. Takes what the wallet holds."""
+    with transaction.atomic():
+        result = collection_take(
+            wallet=wallet,
+            allocations=[(platform_account(Purpose.WRITE_OFF_EXPENSE), amount_fen)],
+            idempotency_key=idempotency_key,
+            allow_partial=True,
+            pool=pool,
+            reference=reference,
+        )
+        if not result.replayed:
+            current = FundingPool.objects.select_for_update().get(pk=pool.pk)
+            FundingPool.objects.filter(pk=pool.pk).update(
+                losses_fen=F("losses_fen") - min(result.amount_fen, current.losses_fen)
+            )
+    return result
+
+
 def entry_reverse(*, entry: JournalEntry, idempotency_key: str, reason: str) -> EntryResult:
     """Undo an entry with its mirror image; the original stays. An entry is reversed at most once."""
     if entry.kind == Kind.REVERSAL:

@@ -8,7 +8,15 @@ from lending.services.lines import (
     credit_line_restore,
     credit_line_unfreeze,
 )
-from lending.services.loans import Quote, loan_draw, loan_owed, loan_quote, loan_repay
+from lending.services.loans import (
+    Quote,
+    loan_draw,
+    loan_owed,
+    loan_quote,
+    loan_recover,
+    loan_repay,
+    loan_write_off,
+)
 from lending.services.products import product_annual_cost, product_save, products_create_seed
 
 __all__ = [
@@ -22,7 +30,9 @@ __all__ = [
     "loan_draw",
     "loan_owed",
     "loan_quote",
+    "loan_recover",
     "loan_repay",
+    "loan_write_off",
     "product_annual_cost",
     "product_save",
     "products_create_seed",

@@ -355,3 +355,88 @@ def _installments_apply_principal(loan: Loan, principal_fen: int, today: dt.date
         if item.paid_principal_fen == item.principal_fen:
             item.paid_on = today
         item.save(update_fields=["paid_principal_fen", "paid_on"])
+
+
+def loan_write_off(*, loan: Loan, actor: str, reason: str) -> LoanEvent:
+    """Take a loan that will not be repaid off the books (核销): what it owes becomes an expense,
+    collection stops, and later recoveries are still recorded against it."""
+    with transaction.atomic():
+        current = Loan.objects.select_for_update().select_related("pool").get(pk=loan.pk)
+        if current.status in (Loan.Status.REPAID, Loan.Status.WRITTEN_OFF):
+            raise ConflictError(
+                f"loan {current.reference} is {current.status}", {"fields": {"loan": [current.status]}}
+            )
+        principal = current.principal_outstanding_fen
+        interest = (
+            current.interest_outstanding_fen + current.penalty_outstanding_fen + current.fee_outstanding_fen
+        )
+        result = payments.write_off_post(
+            pool=current.pool,
+            principal_fen=principal,
+            interest_fen=interest,
+            idempotency_key=f"write-off:{current.pk}",
+            reference=f"write-off of {current.reference}: {reason}",
+        )
+        if current.line_id and principal:
+            credit_line_restore(line_id=current.line_id, amount_fen=principal)
+        event = LoanEvent.objects.create(
+            loan=current,
+            kind=LoanEvent.Kind.WRITTEN_OFF,
+            business_on=business_date_today(),
+            principal_fen=principal,
+            interest_fen=current.interest_outstanding_fen,
+            penalty_fen=current.penalty_outstanding_fen,
+            fee_fen=current.fee_outstanding_fen,
+            entry_id=result.entry_id,
+            actor=actor,
+            note=reason[:200],
+        )
+        Loan.objects.filter(pk=current.pk).update(
+            status=Loan.Status.WRITTEN_OFF,
+            written_off_fen=principal + interest,
+            principal_outstanding_fen=0,
+            interest_outstanding_fen=0,
+            penalty_outstanding_fen=0,
+            fee_outstanding_fen=0,
+            due_principal_fen=0,
+            due_interest_fen=0,
+            next_due_on=None,
+            closed_on=business_date_today(),
+        )
+    return event
+
+
+def loan_recover(*, loan: Loan, amount_fen: int | None, idempotency_key: str, actor: str) -> LoanEvent | None:
+    """Collect on a written-off loan from the merchant's wallet, up to what was written off."""
+    earlier = LoanEvent.objects.filter(loan=loan, entry__idempotency_key=f"recover:{idempotency_key}").first()
+    if earlier is not None:
+        return earlier
+    with transaction.atomic():
+        current = Loan.objects.select_for_update().select_related("pool", "wallet").get(pk=loan.pk)
+        if current.status != Loan.Status.WRITTEN_OFF:
+            raise ConflictError(
+                "only a written-off loan is recovered", {"fields": {"loan": [current.status]}}
+            )
+        left = current.written_off_fen - current.recovered_fen
+        wanted = left if amount_fen is None else min(amount_fen, left)
+        if wanted <= 0:
+            raise ApplicationError("nothing left to recover", {"fields": {"amount": ["nothing left"]}})
+        try:
+            result = payments.recovery_collect(
+                wallet=current.wallet,
+                pool=current.pool,
+                amount_fen=wanted,
+                idempotency_key=f"recover:{idempotency_key}",
+                reference=f"recovery on {current.reference}",
+            )
+        except payments.InsufficientFunds:
+            return None
+        Loan.objects.filter(pk=current.pk).update(recovered_fen=F("recovered_fen") + result.amount_fen)
+        return LoanEvent.objects.create(
+            loan=current,
+            kind=LoanEvent.Kind.RECOVERED,
+            business_on=business_date_today(),
+            principal_fen=result.amount_fen,
+            entry_id=result.entry_id,
+            actor=actor,
+        )

@@ -391,3 +391,17 @@ def test_api_repay_a_negative_amount_names_the_field(partner_client, api_line):
         f"/api/v1/loans/{reference}/repayments/", {"amount": "-1.00"}, format="json", HTTP_IDEMPOTENCY_KEY="r"
     )
     assert response.status_code == 400 and "amount" in response.json()["error"]["fields"]
+
+
+def test_officer_writes_off_a_loan_from_the_workbench(shop, admin_client):
+    merchant, line, client = shop
+    client.post(f"/loans/draw/{line.pk}/", accept_form(client, line))
+    loan = Loan.objects.get(merchant=merchant)
+    response = admin_client.post(
+        "/admin/lending/loan/",
+        {"action": "write_off", "_selected_action": [loan.pk], "reason": "shop vanished"},
+    )
+    assert response.status_code == 302
+    loan.refresh_from_db()
+    assert loan.status == Loan.Status.WRITTEN_OFF
+    assert loan.events.get(kind="written_off").note == "shop vanished"

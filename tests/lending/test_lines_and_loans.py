@@ -214,3 +214,35 @@ def test_fifty_threads_drawing_on_one_line_never_exceed_its_limit():
     line.refresh_from_db()
     assert line.used_fen == 3_000_000 == sum(Loan.objects.values_list("principal_fen", flat=True))
     assert reconcile().is_clean
+
+
+def test_write_off_takes_the_loan_off_the_books_and_recoveries_come_back(pool):
+    line = CreditLineFactory()
+    loan = draw(line, 1_000_000)
+    payments.wallet_to_wallet(
+        source=loan.wallet,
+        target=payments.wallet_open(merchant=CreditLineFactory().merchant),
+        amount_fen=1_000_000,
+        idempotency_key="gone",
+    )
+    services.loan_write_off(loan=loan, actor="officer", reason="shop vanished")
+    loan.refresh_from_db()
+    assert loan.status == Loan.Status.WRITTEN_OFF and loan.written_off_fen == 1_000_000
+    pool.refresh_from_db()
+    assert (pool.principal_outstanding_fen, pool.losses_fen) == (0, 1_000_000)
+    capacity = pool.capacity_fen
+    assert payments.platform_account(Account.Purpose.WRITE_OFF_EXPENSE).balance_fen == 1_000_000
+    with pytest.raises(ConflictError):
+        services.loan_write_off(loan=loan, actor="officer", reason="again")
+    payments.settlement_credit(wallet=loan.wallet, amount_fen=300_000, idempotency_key="found money")
+    event = services.loan_recover(loan=loan, amount_fen=None, idempotency_key="rec-1", actor="collector")
+    assert event.principal_fen == 300_000
+    assert (
+        services.loan_recover(loan=loan, amount_fen=None, idempotency_key="rec-1", actor="collector").pk
+        == event.pk
+    )
+    loan.refresh_from_db()
+    pool.refresh_from_db()
+    assert loan.recovered_fen == 300_000 and pool.capacity_fen == capacity + 300_000
+    assert payments.platform_account(Account.Purpose.WRITE_OFF_EXPENSE).balance_fen == 700_000
+    assert reconcile().is_clean
