@@ -1,6 +1,8 @@
 """Close of business (日终批处理): one business date at a time, in order, idempotently.
 
-For a date D the steps run in this order, each over chunks of loans by id range:
+First, in the demo, the marketplace trades D; then pledged orders that settled repay their
+order loans and refunded ones make their share due. Then these steps run, each over chunks of
+loans by id range:
   due      loans whose next due date is D: the installment's unpaid principal and all interest
            accrued through D−1 fall due; the next period begins.
   deduct   loans with anything due: automatic deduction from the wallet, partial if short,
@@ -35,6 +37,8 @@ from common.business_date import business_date_set, business_date_today
 from common.errors import ApplicationError
 from lending import calculations as calc
 from lending.models import CobChunk, CobRun, Loan, LoanEvent, Product
+from lending.services.installments import installments_refresh
+from lending.services.pledges import pledges_process
 from payments import bulk as payments_bulk
 from payments import services as payments
 from payments.models import Account, JournalEntry
@@ -172,10 +176,14 @@ def _sums_by_product(sql: str, params: dict) -> dict[int, int]:
 
 def _step_due(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
     params = {"on": _date_param(on), "lo": lo, "hi": hi}
-    unpaid_installment = (
-        "COALESCE((SELECT i.principal_fen - i.paid_principal_fen FROM lending_installment i "
-        "WHERE i.loan_id = lending_loan.id AND i.number = lending_loan.next_installment), 0)"
+    # What falls due now: everything planned through this installment, less what has been
+    # repaid and what is already due. Paying ahead therefore lowers (or skips) what falls due.
+    planned_through = (
+        "(SELECT COALESCE(SUM(i.principal_fen), 0) FROM lending_installment i "
+        "WHERE i.loan_id = lending_loan.id AND i.number <= lending_loan.next_installment)"
     )
+    shortfall = f"({planned_through} - (principal_fen - principal_outstanding_fen) - due_principal_fen)"
+    unpaid_installment = f"(CASE WHEN {shortfall} > 0 THEN {shortfall} ELSE 0 END)"
     # The next period's planned interest is on the principal that is not yet due (r × 30).
     next_interest = (
         f"((principal_outstanding_fen - due_principal_fen - {unpaid_installment}) * rate_ppb * 30 "
@@ -287,6 +295,7 @@ def _step_deduct(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
         )
     )
     _apply_deductions(on, updates)
+    installments_refresh(loan_ids=[u[0] for u in updates], on=on)
     LoanEvent.objects.bulk_create(
         [
             LoanEvent(
@@ -585,6 +594,17 @@ def close_of_business(*, on: dt.date, dispatch: bool = False, chunk_size: int | 
                 "rows": traded,
                 "chunks": 0,
                 "seconds": round(time.perf_counter() - began, 3),
+            }
+        )
+        # Pledged orders that settled or were refunded act on their loans before due dates do.
+        pledged = time.perf_counter()
+        handled = pledges_process(on=on)
+        reports.append(
+            {
+                "step": "pledges",
+                "rows": handled,
+                "chunks": 0,
+                "seconds": round(time.perf_counter() - pledged, 3),
             }
         )
         chunks = chunk_ranges(chunk_size)

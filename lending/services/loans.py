@@ -14,7 +14,9 @@ from common.errors import ApplicationError, ConflictError
 from common.money import fen_to_yuan, format_yuan, round_half_up
 from lending import calculations as calc
 from lending.models import Contract, CreditLine, Installment, Loan, LoanEvent, Product, RepaymentMethod
+from lending.services.installments import installments_refresh
 from lending.services.lines import credit_line_draw, credit_line_restore
+from lending.services.pledges import pledge_select, pledges_create
 from payments import services as payments
 from payments.models import Account, FundingPool
 
@@ -33,6 +35,7 @@ class Quote:
     total_interest_fen: int
     annual_cost: object
     contract_text: str
+    pledged_orders: tuple = ()  # ((order id, value in fen), …) for order loans
 
     @property
     def contract_sha256(self) -> str:
@@ -74,6 +77,9 @@ def loan_quote(*, line: CreditLine, amount_fen: int, start_on: dt.date | None = 
     total_interest = sum(i.interest_fen for i in schedule)
     merchant = line.merchant
     penalty_rate = calc.penalty_daily_rate(rate, product.penalty_markup)
+    pledged = (
+        pledge_select(merchant=merchant, product=product, amount_fen=amount_fen) if product.is_pledged else []
+    )
     lines = [
         "借款合同 Loan agreement",
         f"Borrower 借款人: {merchant.shop_name} ({merchant.partner.code}:{merchant.external_id})",
@@ -89,6 +95,15 @@ def loan_quote(*, line: CreditLine, amount_fen: int, start_on: dt.date | None = 
         "automatic deduction from the borrower's wallet on each due date 到期自动从钱包扣款",
         f"Penalty 罚息: overdue principal at {calc.describe_rate(penalty_rate)} "
         f"after {product.grace_days} grace day(s)",
+        *(
+            [
+                f"Pledged orders 质押订单 (shipped 已发货): {len(pledged)} orders worth "
+                f"¥{format_yuan(sum(v for _, v in pledged))}, ids {', '.join(str(o) for o, _ in pledged)}; "
+                "a pledged order's settlement repays this loan first, a refund makes its share due at once",
+            ]
+            if pledged
+            else []
+        ),
         "Schedule 还款计划:",
         *(
             f"  #{i.number} {i.due_on.isoformat()} principal ¥{fen_to_yuan(i.principal_fen)} "
@@ -107,6 +122,7 @@ def loan_quote(*, line: CreditLine, amount_fen: int, start_on: dt.date | None = 
         total_interest_fen=total_interest,
         annual_cost=cost,
         contract_text="\n".join(lines),
+        pledged_orders=tuple(pledged),
     )
 
 
@@ -204,6 +220,8 @@ def loan_draw(
                 for i in quote.schedule
             ]
         )
+        if quote.pledged_orders:
+            pledges_create(loan=loan, orders=list(quote.pledged_orders))
         Contract.objects.create(
             loan=loan,
             text=quote.contract_text,
@@ -318,7 +336,6 @@ def _apply_payment(loan: Loan, taken: dict[str, int], *, entry_id: int, kind: st
         loan.accrual_segment_posted_fen = 0
         if loan.line_id:
             credit_line_restore(line_id=loan.line_id, amount_fen=principal)
-        _installments_apply_principal(loan, principal, today)
     if loan.due_principal_fen == 0 and loan.due_interest_fen == 0 and loan.penalty_outstanding_fen == 0:
         loan.oldest_unpaid_due_on = None
         loan.days_past_due = 0
@@ -329,6 +346,7 @@ def _apply_payment(loan: Loan, taken: dict[str, int], *, entry_id: int, kind: st
         loan.closed_on = today
         loan.next_due_on = None
     loan.save()
+    installments_refresh(loan_ids=[loan.pk], on=today)
     return LoanEvent.objects.create(
         loan=loan,
         kind=kind,
@@ -340,21 +358,6 @@ def _apply_payment(loan: Loan, taken: dict[str, int], *, entry_id: int, kind: st
         entry_id=entry_id,
         actor=actor,
     )
-
-
-def _installments_apply_principal(loan: Loan, principal_fen: int, today: dt.date) -> None:
-    """Principal paid settles the earliest unpaid installments first (what is due, then what is
-    next); paying ahead shortens the loan rather than lowering every installment."""
-    remaining = principal_fen
-    for item in loan.installments.filter(paid_principal_fen__lt=F("principal_fen")).order_by("number"):
-        if remaining <= 0:
-            break
-        part = min(item.principal_fen - item.paid_principal_fen, remaining)
-        item.paid_principal_fen += part
-        remaining -= part
-        if item.paid_principal_fen == item.principal_fen:
-            item.paid_on = today
-        item.save(update_fields=["paid_principal_fen", "paid_on"])
 
 
 def loan_write_off(*, loan: Loan, actor: str, reason: str) -> LoanEvent:

@@ -1,0 +1,176 @@
+"""The demo's borrowers: so that a fresh demo has loans in every state, merchants of the demo
+marketplace borrow, repay early, and — the bad ones — vanish with the money. None of this runs
+outside a seeded demo (it listens to the demo marketplace's signals).
+
+Credit lines here come from a provisional, transparent rule (a share of the last 90 days'
+settled sales), not from a rating: scoring grants lines through the same services once it
+rates merchants.
+"""
+
+import datetime as dt
+import random
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from common.errors import ApplicationError
+from lending import services
+from lending.models import CreditLine, Loan, Product
+from merchants.models import (
+    Merchant,
+    Order,
+    OrderStatus,
+    PartnerPlatform,
+    Settlement,
+    SimulatedProfile,
+    SimulatorState,
+)
+from payments import services as payments
+
+POLICY = "demo credit policy"
+LIMIT_SHARE_OF_SALES = Decimal("0.3")  # a line of 30 % of the last 90 days' settled sales
+DRAW_SHARE_AT_SEED = 0.35  # lines drawn on the first business date
+DRAW_SHARE_PER_DAY = 0.02  # lines drawn on each later day
+EARLY_REPAY_SHARE_PER_DAY = 0.01  # open loans repaid early on a day
+WRITE_OFF_AFTER_DAYS = 15  # a vanished shop's loan is written off this far past due
+PRODUCTS_BY_KIND = {
+    PartnerPlatform.Kind.B2C: ("credit_loan", "order_loan"),
+    PartnerPlatform.Kind.B2B: ("revolving", "fixed_loan"),
+}
+
+
+def _rng(on: dt.date, purpose: str) -> random.Random:
+    state = SimulatorState.objects.filter(pk=1).first()
+    seed = state.seed if state else 0
+    return random.Random(f"{seed}:{on.isoformat()}:{purpose}")  # noqa: S311 - a simulation
+
+
+def lines_open(*, as_of: dt.date) -> int:
+    """Open lines for merchants that trade enough: 30 % of the last 90 days' settled sales,
+    within each product's range."""
+    since = as_of - dt.timedelta(days=90)
+    sales = dict(
+        Settlement.objects.filter(settled_on__gt=since, settled_on__lte=as_of)
+        .values("merchant_id")
+        .annotate(total=Sum("amount_fen"))
+        .values_list("merchant_id", "total")
+    )
+    products = {p.code: p for p in Product.objects.filter(is_active=True)}
+    opened = 0
+    merchants = Merchant.objects.filter(status=Merchant.Status.ACTIVE, pk__in=sales).select_related("partner")
+    for merchant in merchants.order_by("pk"):
+        for code in PRODUCTS_BY_KIND[merchant.partner.kind]:
+            product = products.get(code)
+            if product is None:
+                continue
+            limit = int(sales[merchant.pk] * LIMIT_SHARE_OF_SALES) // 10_000 * 10_000
+            if limit < product.amount_min_fen:
+                continue
+            services.credit_line_open(
+                merchant=merchant,
+                product=product,
+                limit_fen=min(limit, product.amount_max_fen),
+                daily_rate=product.daily_rate,
+                grade="C",
+                actor=POLICY,
+                reason="provisional demo line: 30 % of 90 days' settled sales",
+            )
+            opened += 1
+    return opened
+
+
+def borrowers_draw(*, on: dt.date, share: float, vanishers_too: bool = False) -> int:
+    """A share of the lines draw part of their room; the same seed and day, the same draws.
+    With vanishers_too, the shops that plan to vanish borrow whatever they can first."""
+    rng = _rng(on, "draw")
+    vanishers = set(
+        SimulatedProfile.objects.filter(vanish_on__isnull=False).values_list("merchant_id", flat=True)
+    )
+    drawn = 0
+    for line in CreditLine.objects.filter(status=CreditLine.Status.ACTIVE).select_related(
+        "product", "merchant", "merchant__partner"
+    ):
+        plans_to_vanish = vanishers_too and line.merchant_id in vanishers
+        if (
+            rng.random() >= share and not plans_to_vanish
+        ) or line.available_fen < line.product.amount_min_fen:
+            continue
+        amount = max(
+            int(line.available_fen * rng.uniform(0.2, 0.8)) // 100 * 100, line.product.amount_min_fen
+        )
+        if line.product.is_pledged:
+            # An order loan is as large as the shipped orders behind it allow.
+            shipped = (
+                Order.objects.filter(merchant_id=line.merchant_id, status=OrderStatus.SHIPPED)
+                .exclude(pledges__is_open=True)
+                .aggregate(total=Sum("amount_fen"))["total"]
+                or 0
+            )
+            amount = min(amount, int(shipped * line.product.advance_rate) // 100 * 100)
+            if amount < line.product.amount_min_fen:
+                continue
+        try:
+            quote = services.loan_quote(line=line, amount_fen=amount)
+            services.loan_draw(
+                line=line,
+                amount_fen=amount,
+                accepted_sha256=quote.contract_sha256,
+                idempotency_key=f"demo:{on.isoformat()}:{line.pk}",
+                via="demo",
+            )
+            drawn += 1
+        except ApplicationError:
+            continue  # the line or the pool has no room: the merchant does without
+    return drawn
+
+
+def borrowers_repay_early(*, on: dt.date, share: float) -> int:
+    rng = _rng(on, "repay")
+    repaid = 0
+    for loan in Loan.objects.filter(status=Loan.Status.ACTIVE).order_by("pk"):
+        if rng.random() >= share:
+            continue
+        if (
+            services.loan_repay(
+                loan=loan,
+                amount_fen=None,
+                idempotency_key=f"demo:{on.isoformat()}:{loan.pk}",
+                actor="demo merchant",
+            )
+            is not None
+        ):
+            repaid += 1
+    return repaid
+
+
+def vanished_shops_act(*, on: dt.date) -> None:
+    """A shop that vanishes takes its wallet's money out; once its loans are well past due, the
+    collections officer writes them off."""
+    vanished = SimulatedProfile.objects.filter(vanish_on__lte=on).values_list("merchant_id", flat=True)
+    for merchant_id in vanished:
+        wallet = payments.wallet_open(merchant=Merchant.objects.get(pk=merchant_id))
+        if (
+            wallet.available_fen > 0
+            and Loan.objects.filter(merchant_id=merchant_id, status__in=["active", "overdue"]).exists()
+        ):
+            payments.withdrawal_request(
+                wallet=wallet,
+                amount_fen=wallet.available_fen,
+                idempotency_key=f"demo-vanish:{merchant_id}:{on.isoformat()}",
+            )
+    for loan in Loan.objects.filter(
+        merchant_id__in=list(vanished), status=Loan.Status.OVERDUE, days_past_due__gte=WRITE_OFF_AFTER_DAYS
+    ):
+        services.loan_write_off(loan=loan, actor="demo collections officer", reason="shop vanished 失联")
+
+
+def on_seeded(*, first_on: dt.date, last_on: dt.date) -> None:
+    services.products_create_seed()
+    lines_open(as_of=last_on)
+    borrowers_draw(on=last_on + dt.timedelta(days=1), share=DRAW_SHARE_AT_SEED, vanishers_too=True)
+
+
+def on_day_traded(*, on: dt.date) -> None:
+    vanished_shops_act(on=on)
+    borrowers_repay_early(on=on, share=EARLY_REPAY_SHARE_PER_DAY)
+    borrowers_draw(on=on, share=DRAW_SHARE_PER_DAY)
