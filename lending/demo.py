@@ -87,9 +87,12 @@ def borrowers_draw(*, on: dt.date, share: float, vanishers_too: bool = False) ->
         SimulatedProfile.objects.filter(vanish_on__isnull=False).values_list("merchant_id", flat=True)
     )
     drawn = 0
-    for line in CreditLine.objects.filter(status=CreditLine.Status.ACTIVE).select_related(
-        "product", "merchant", "merchant__partner"
-    ):
+    lines = (
+        CreditLine.objects.filter(status=CreditLine.Status.ACTIVE)
+        .select_related("product", "merchant", "merchant__partner")
+        .order_by("pk")
+    )
+    for line in lines:
         plans_to_vanish = vanishers_too and line.merchant_id in vanishers
         if (
             rng.random() >= share and not plans_to_vanish
@@ -146,7 +149,11 @@ def borrowers_repay_early(*, on: dt.date, share: float) -> int:
 def vanished_shops_act(*, on: dt.date) -> None:
     """A shop that vanishes takes its wallet's money out; once its loans are well past due, the
     collections officer writes them off."""
-    vanished = SimulatedProfile.objects.filter(vanish_on__lte=on).values_list("merchant_id", flat=True)
+    vanished = (
+        SimulatedProfile.objects.filter(vanish_on__lte=on)
+        .order_by("merchant_id")
+        .values_list("merchant_id", flat=True)
+    )
     for merchant_id in vanished:
         wallet = payments.wallet_open(merchant=Merchant.objects.get(pk=merchant_id))
         if (
