@@ -642,6 +642,8 @@ def close_of_business(*, on: dt.date, dispatch: bool = False, chunk_size: int | 
 def close_through(*, through: dt.date, dispatch: bool = False) -> list[CobRun]:
     """Close every business date from the current one through `through`, in order."""
     runs = []
-    while business_date_today() <= through:
-        runs.append(close_of_business(on=business_date_today(), dispatch=dispatch))
+    on = business_date_today()
+    while on <= through:
+        runs.append(close_of_business(on=on, dispatch=dispatch))
+        on += dt.timedelta(days=1)
     return runs

@@ -215,3 +215,22 @@ def test_two_workers_closing_the_same_date_post_its_interest_once():
     assert accrual.count() == 1
     assert accrual.get().postings.filter(amount_fen__gt=0).get().amount_fen == 20 * 600
     assert reconcile().is_clean and cob.lending_reconcile() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chunks_sent_to_a_celery_worker_close_the_date_like_in_process():
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    business_date_set(on=DAY, allow_backwards=True)
+    pool = payments.funding_pool_create(code="main", name="Main")
+    payments.funding_pool_add_capital(pool=pool, amount_fen=10**12, idempotency_key="capital")
+    for n in range(7):
+        draw(CreditLineFactory(), 1_000_000, key=f"k-{n}")
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        run = cob.close_of_business(on=DAY, dispatch=True, chunk_size=3)
+    assert run.status == CobRun.Status.DONE
+    assert CobChunk.objects.filter(business_on=DAY, step="accrue").count() == 3
+    assert set(Loan.objects.values_list("interest_outstanding_fen", flat=True)) == {600}
+    assert reconcile().is_clean and cob.lending_reconcile() == []
