@@ -258,6 +258,7 @@ class LoanAdmin(ReadOnlyAdmin):
         "status",
         "classification",
         "days_past_due",
+        "bucket",
         "next_due_on",
     ]
     list_filter = ["status", "classification", "product"]

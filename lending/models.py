@@ -246,6 +246,13 @@ class Loan(models.Model):
         return self.reference
 
     @property
+    def bucket(self) -> str:
+        """The delinquency bucket: M0 current, M1 for 1–30 days past due, M2 for 31–60, …"""
+        from lending.calculations import delinquency_bucket
+
+        return delinquency_bucket(self.days_past_due)
+
+    @property
     def total_outstanding_fen(self) -> int:
         return (
             self.principal_outstanding_fen
