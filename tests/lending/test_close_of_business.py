@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from common.business_date import business_date_set, business_date_today
+from common.business_date import business_date_today
 from common.errors import ApplicationError
 from lending import cob, services
 from lending.models import CobChunk, CobRun, Loan, LoanEvent
@@ -15,28 +15,8 @@ from payments import services as payments
 from payments.models import Account, JournalEntry
 from payments.reconciliation import reconcile
 from tests.conftest import requires_postgres
+from tests.lending.conftest import DAY, draw, open_pool
 from tests.lending.factories import CreditLineFactory, ProductFactory
-
-DAY = dt.date(2026, 3, 1)
-
-
-@pytest.fixture
-def pool(db):
-    business_date_set(on=DAY, allow_backwards=True)
-    pool = payments.funding_pool_create(code="main", name="Main")
-    payments.funding_pool_add_capital(pool=pool, amount_fen=10**12, idempotency_key="capital")
-    return pool
-
-
-def draw(line, amount_fen, key="k-1"):
-    quote = services.loan_quote(line=line, amount_fen=amount_fen)
-    return services.loan_draw(
-        line=line,
-        amount_fen=amount_fen,
-        accepted_sha256=quote.contract_sha256,
-        idempotency_key=key,
-        via="test",
-    )
 
 
 def close_days(n):
@@ -185,9 +165,7 @@ def test_reading_a_loan_costs_the_same_after_many_days(pool, django_assert_num_q
 @requires_postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_closing_the_same_date_post_its_interest_once():
-    business_date_set(on=DAY, allow_backwards=True)
-    pool = payments.funding_pool_create(code="main", name="Main")
-    payments.funding_pool_add_capital(pool=pool, amount_fen=10**12, idempotency_key="capital")
+    open_pool()
     for n in range(20):
         draw(CreditLineFactory(), 1_000_000, key=f"k-{n}")
     barrier = threading.Barrier(2)
@@ -223,9 +201,7 @@ def test_chunks_sent_to_a_celery_worker_close_the_date_like_in_process():
 
     from config.celery import app
 
-    business_date_set(on=DAY, allow_backwards=True)
-    pool = payments.funding_pool_create(code="main", name="Main")
-    payments.funding_pool_add_capital(pool=pool, amount_fen=10**12, idempotency_key="capital")
+    open_pool()
     for n in range(7):
         draw(CreditLineFactory(), 1_000_000, key=f"k-{n}")
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):

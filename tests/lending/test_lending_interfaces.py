@@ -1,7 +1,6 @@
 """The lending interfaces: the merchant portal (quote, accept, repay), the officers' workbench
 (products within the cap, freezing lines) and the partner API, each scoped to its own merchants."""
 
-import datetime as dt
 import re
 import uuid
 from decimal import Decimal
@@ -10,24 +9,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from common.business_date import business_date_set
 from lending.models import CreditLine, CreditLineChange, Loan, Product
-from payments import services as payments
 from payments.models import Account
 from payments.reconciliation import reconcile
 from tests.lending.factories import CreditLineFactory
 from tests.merchants.factories import MerchantFactory
 
-DAY = dt.date(2026, 3, 1)
 LIMIT_FEN = 10_000_000  # ¥100,000
-
-
-@pytest.fixture
-def pool(db):
-    business_date_set(on=DAY, allow_backwards=True)
-    pool = payments.funding_pool_create(code="main", name="Main")
-    payments.funding_pool_add_capital(pool=pool, amount_fen=10**12, idempotency_key="capital")
-    return pool
 
 
 def merchant_login(merchant) -> Client:

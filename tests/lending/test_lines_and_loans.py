@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from common.business_date import business_date_set
 from common.errors import ApplicationError, ConflictError
 from lending import services
 from lending.models import Contract, CreditLine, CreditLineChange, Installment, Loan, Product, RepaymentMethod
@@ -17,28 +16,8 @@ from payments import services as payments
 from payments.models import Account, FundingPool
 from payments.reconciliation import reconcile
 from tests.conftest import requires_postgres
+from tests.lending.conftest import draw, open_pool
 from tests.lending.factories import CreditLineFactory, ProductFactory
-
-DAY = dt.date(2026, 3, 1)
-
-
-@pytest.fixture
-def pool(db):
-    business_date_set(on=DAY, allow_backwards=True)
-    pool = payments.funding_pool_create(code="main", name="Main")
-    payments.funding_pool_add_capital(pool=pool, amount_fen=10**12, idempotency_key="capital")
-    return pool
-
-
-def draw(line, amount_fen, key="k-1"):
-    quote = services.loan_quote(line=line, amount_fen=amount_fen)
-    return services.loan_draw(
-        line=line,
-        amount_fen=amount_fen,
-        accepted_sha256=quote.contract_sha256,
-        idempotency_key=key,
-        via="test",
-    )
 
 
 @pytest.mark.django_db
@@ -180,9 +159,7 @@ def test_installment_loan_schedule_is_stored_as_quoted(pool):
 @requires_postgres
 @pytest.mark.django_db(transaction=True)
 def test_fifty_threads_drawing_on_one_line_never_exceed_its_limit():
-    business_date_set(on=DAY, allow_backwards=True)
-    pool = payments.funding_pool_create(code="main", name="Main")
-    payments.funding_pool_add_capital(pool=pool, amount_fen=10**12, idempotency_key="capital")
+    open_pool()
     line = CreditLineFactory(limit_fen=3_000_000)
     quote = services.loan_quote(line=line, amount_fen=100_000)
     barrier = threading.Barrier(50)
