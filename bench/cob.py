@@ -626,8 +626,27 @@ def build(args: argparse.Namespace) -> dict:
 # --- the measurement (this process) -------------------------------------------------------------
 
 
+def code_version() -> dict:
+    """The commit the measured code comes from, and whether the code it runs differs from it."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--", "lending", "payments", "common", "merchants", "config"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split("\n")
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "uncommitted_changes": None}
+    return {"commit": commit, "uncommitted_changes": [line[3:] for line in changed if line.strip()]}
+
+
 def measure(args: argparse.Namespace, built: dict) -> dict:
     setup_django(args.database_url)
+    code = code_version()  # as the close's modules are imported, just below
     import tracemalloc
 
     from django.conf import settings
@@ -716,6 +735,7 @@ def measure(args: argparse.Namespace, built: dict) -> dict:
                 peak_rss <= 1.5 * args.baseline_peak_rss_mb if args.baseline_peak_rss_mb else None
             ),
         },
+        "code": code,
         "build": built,
         "cpu_count": os.cpu_count(),
         "load_average_1min_at_start": args.load_at_start,
