@@ -55,7 +55,7 @@ import sys
 import time
 from pathlib import Path
 
-import psycopg2
+from scratch_db import drop_database, fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -69,25 +69,6 @@ DUE_PER_MILLE = 40
 OVERDUE_PER_MILLE = 30
 # Product mix by merchant: merchant number % 20 below the bound -> product.
 PRODUCT_MIX = (("order_loan", 8), ("credit_loan", 13), ("revolving", 17), ("fixed_loan", 20))
-
-
-def fresh_database(url: str) -> None:
-    base, _, name = url.rpartition("/")
-    admin = psycopg2.connect(base + "/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-
-
-def drop_database(url: str) -> None:
-    base, _, name = url.rpartition("/")
-    admin = psycopg2.connect(base + "/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.close()
 
 
 def setup_django(url: str) -> None:

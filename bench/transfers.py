@@ -26,28 +26,10 @@ from pathlib import Path
 
 import psycopg2
 from psycopg2.extras import execute_values
+from scratch_db import drop_database, fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-
-def fresh_database(url: str) -> None:
-    base, _, name = url.rpartition("/")
-    admin = psycopg2.connect(base + "/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-
-
-def drop_database(url: str) -> None:
-    base, _, name = url.rpartition("/")
-    admin = psycopg2.connect(base + "/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.close()
 
 
 def run_threads(threads: int, work) -> float:

@@ -313,57 +313,61 @@ def funding_pool_create(*, code: str, name: str, max_leverage: int = 2) -> Fundi
         )
 
 
-def funding_pool_add_capital(*, pool: FundingPool, amount_fen: int, idempotency_key: str) -> EntryResult:
-    """Shareholders pay in capital: the pool can lend more, and borrow more."""
+def _funding_pool_raise(
+    *, pool: FundingPool, amount_fen: int, idempotency_key: str, source: str, check=None
+) -> EntryResult:
+    """Money into the pool's funds from its capital or its borrowings account, with the pool row
+    updated in the same transaction; `check(pool)` may refuse before anything is written."""
     _positive(amount_fen)
-    digest = request_digest(op="capital", pool=pool.pk, amount=amount_fen)
+    digest = request_digest(op=source, pool=pool.pk, amount=amount_fen)
+    source_account = pool.capital_account if source == "capital" else pool.borrowings_account
+    column = f"{source}_fen"
 
     def work() -> EntryResult:
-        FundingPool.objects.select_for_update().get(pk=pool.pk)
-        locked = _lock([pool.funds_account, pool.capital_account])
+        current = FundingPool.objects.select_for_update().get(pk=pool.pk)
+        locked = _lock([pool.funds_account, source_account])
         if (seen := _seen_while_locked(idempotency_key, digest)) is not None:
             return seen
+        if check is not None:
+            check(current)
         entry = _write(
             kind=Kind.FUNDING,
-            legs=[(pool.funds_account, amount_fen), (pool.capital_account, -amount_fen)],
+            legs=[(pool.funds_account, amount_fen), (source_account, -amount_fen)],
             locked=locked,
             key=idempotency_key,
             digest=digest,
-            reference=f"capital into {pool.code}",
+            reference=f"{source} into {pool.code}",
         )
-        FundingPool.objects.filter(pk=pool.pk).update(capital_fen=F("capital_fen") + amount_fen)
+        FundingPool.objects.filter(pk=pool.pk).update(**{column: F(column) + amount_fen})
         return EntryResult(entry.pk, amount_fen)
 
     return _idempotent(idempotency_key, digest, work)
 
 
+def funding_pool_add_capital(*, pool: FundingPool, amount_fen: int, idempotency_key: str) -> EntryResult:
+    """Shareholders pay in capital: the pool can lend more, and borrow more."""
+    return _funding_pool_raise(
+        pool=pool, amount_fen=amount_fen, idempotency_key=idempotency_key, source="capital"
+    )
+
+
 def funding_pool_borrow(*, pool: FundingPool, amount_fen: int, idempotency_key: str) -> EntryResult:
     """Borrow from another institution: at most `max_leverage` × capital in all."""
-    _positive(amount_fen)
-    digest = request_digest(op="borrow", pool=pool.pk, amount=amount_fen)
 
-    def work() -> EntryResult:
-        current = FundingPool.objects.select_for_update().get(pk=pool.pk)
-        locked = _lock([pool.funds_account, pool.borrowings_account])
-        if (seen := _seen_while_locked(idempotency_key, digest)) is not None:
-            return seen
+    def within_leverage(current: FundingPool) -> None:
         if current.borrowings_fen + amount_fen > current.capital_fen * current.max_leverage:
             raise ApplicationError(
                 f"borrowings would exceed {current.max_leverage} × capital",
                 {"fields": {"amount": ["over the borrowing limit"]}},
             )
-        entry = _write(
-            kind=Kind.FUNDING,
-            legs=[(pool.funds_account, amount_fen), (pool.borrowings_account, -amount_fen)],
-            locked=locked,
-            key=idempotency_key,
-            digest=digest,
-            reference=f"borrowing into {pool.code}",
-        )
-        FundingPool.objects.filter(pk=pool.pk).update(borrowings_fen=F("borrowings_fen") + amount_fen)
-        return EntryResult(entry.pk, amount_fen)
 
-    return _idempotent(idempotency_key, digest, work)
+    return _funding_pool_raise(
+        pool=pool,
+        amount_fen=amount_fen,
+        idempotency_key=idempotency_key,
+        source="borrowings",
+        check=within_leverage,
+    )
 
 
 def disbursement_make(

@@ -67,8 +67,8 @@ def b2b_records_write(market: Market, ended_on: dt.date) -> None:
         if market.opened[i] > dt.date(year, 12, 31).toordinal():
             continue
         declared = sales[i] / share[i] * sales_noise[i] * (inflation[i] if overstates[i] else 1.0)
-        sales_fen = round(float(declared) / 100) * 100
-        assets_fen = round(sales_fen * float(assets_ratio[i]) / 100) * 100
+        sales_fen = round(float(declared) / 100) * 100  # float ok: generating a declared figure
+        assets_fen = round(sales_fen * float(assets_ratio[i]) / 100) * 100  # float ok: generated ratio
         financials.append(
             DeclaredFinancials(
                 merchant_id=int(market.merchant_pk[i]),
