@@ -36,10 +36,9 @@ from django.db.models import Max, Min
 from common.business_date import business_date_set, business_date_today
 from common.errors import ApplicationError
 from lending import calculations as calc
-from lending.models import CobChunk, CobRun, Loan, LoanEvent, Product
-from lending.services.installments import installments_refresh
+from lending.models import CobChunk, CobRun, Loan, LoanEvent
+from lending.services import wallet_collection
 from lending.services.pledges import pledges_process
-from payments import bulk as payments_bulk
 from payments import services as payments
 from payments.models import Account, JournalEntry
 
@@ -79,19 +78,6 @@ def _days_between(later: str, earlier: str) -> str:
 def _days_since(column: str) -> str:
     """Whole days from a date column to the business date being closed, %(on)s."""
     return _days_between("%(on)s", column)
-
-
-def _executemany(sql: str, rows: list[tuple]) -> None:
-    """The same statement for many rows; on PostgreSQL batched into few round trips."""
-    if not rows:
-        return
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            from psycopg2.extras import execute_batch
-
-            execute_batch(cursor.cursor, sql, rows, page_size=1000)
-        else:
-            cursor.executemany(sql, rows)
 
 
 def _date_param(on: dt.date):
@@ -220,168 +206,48 @@ def _step_due(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
 
 def _step_deduct(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
     # Past the last due date everything owed is due; before it, what has fallen due.
-    due_interest = (
-        "(CASE WHEN l.next_due_on IS NULL THEN l.interest_outstanding_fen ELSE l.due_interest_fen END)"
-    )
-    owed = f"(l.penalty_outstanding_fen + {due_interest} + l.due_principal_fen)"
+    due_interest = "(CASE WHEN next_due_on IS NULL THEN interest_outstanding_fen ELSE due_interest_fen END)"
+    owed = f"(penalty_outstanding_fen + {due_interest} + due_principal_fen)"
+    where = f"id BETWEEN %(lo)s AND %(hi)s AND status IN ('active', 'overdue') AND {owed} > 0"
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT DISTINCT l.wallet_id FROM lending_loan l WHERE l.id BETWEEN %(lo)s AND %(hi)s "
-            f"AND l.status IN ('active', 'overdue') AND {owed} > 0",
-            {"lo": lo, "hi": hi},
-        )
-        wallet_ids = sorted(row[0] for row in cursor.fetchall())
+        cursor.execute(f"SELECT DISTINCT wallet_id FROM lending_loan WHERE {where}", {"lo": lo, "hi": hi})
+        wallet_ids = [row[0] for row in cursor.fetchall()]
     if not wallet_ids:
         return 0, {}
-    # Lock the wallets first (id order, like every money flow), then size each deduction from
-    # what the wallet holds, shared out over the merchant's loans in id order.
-    list(Account.objects.select_for_update().filter(pk__in=wallet_ids).order_by("pk").values_list("pk"))
-    sql = f"""
-        SELECT l.id, l.wallet_id, l.pool_id, l.line_id, l.product_id, l.reference,
-               l.penalty_outstanding_fen, {due_interest}, l.due_principal_fen,
-               a.balance_fen - a.held_fen AS available,
-               SUM({owed}) OVER (PARTITION BY l.wallet_id ORDER BY l.id ROWS UNBOUNDED PRECEDING) - {owed}
-        FROM lending_loan l JOIN payments_account a ON a.id = l.wallet_id
-        WHERE l.id BETWEEN %(lo)s AND %(hi)s AND l.status IN ('active', 'overdue') AND {owed} > 0
-        ORDER BY l.id
-    """
+    # Lock the wallets first, then read what is owed: a repayment that got there first counts.
+    available = wallet_collection.wallets_lock(wallet_ids)
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"lo": lo, "hi": hi})
+        cursor.execute(
+            "SELECT id, wallet_id, pool_id, line_id, product_id, reference, penalty_outstanding_fen, "
+            f"{due_interest}, due_principal_fen FROM lending_loan WHERE {where}",
+            {"lo": lo, "hi": hi},
+        )
         rows = cursor.fetchall()
-    orders = dict(Product.objects.values_list("pk", "allocation_order"))
-    interest_receivable = payments.platform_account(Purpose.INTEREST_RECEIVABLE).pk
-    loans_receivable = payments.platform_account(Purpose.LOANS_RECEIVABLE).pk
-    target = {
-        "penalty": interest_receivable,
-        "fee": interest_receivable,
-        "interest": interest_receivable,
-        "principal": loans_receivable,
-    }
-    collections, updates = [], []
-    for (
-        loan_id,
-        wallet_id,
-        pool_id,
-        line_id,
-        product_id,
-        reference,
-        pen,
-        due_int,
-        due_prin,
-        avail,
-        before,
-    ) in rows:
-        avail, before, due_int = int(avail), int(before), int(due_int)
-        take = max(min(avail - before, pen + due_int + due_prin), 0)
-        if take <= 0:
-            continue
-        order = orders[product_id] or list(calc.DEFAULT_ALLOCATION_ORDER)
-        owed_now = {"penalty": pen, "fee": 0, "interest": due_int, "principal": due_prin}
-        split = calc.allocate(take, owed_now, order).allocated
-        collections.append(
-            payments_bulk.BulkCollection(
-                idempotency_key=f"cob:{on.isoformat()}:deduct:{loan_id}",
-                reference=f"auto-deduction {reference}",
-                wallet_id=wallet_id,
-                pool_id=pool_id,
-                allocations=[(target[b], split[b]) for b in order if split.get(b)],
-            )
+    owed_rows = [
+        wallet_collection.Owed(
+            loan_id=loan_id,
+            wallet_id=wallet_id,
+            pool_id=pool_id,
+            line_id=line_id,
+            product_id=product_id,
+            reference=reference,
+            penalty=penalty,
+            fee=0,
+            interest=int(interest),
+            principal=principal,
+            wanted=penalty + int(interest) + principal,
+            idempotency_key=f"cob:{on.isoformat()}:deduct:{loan_id}",
         )
-        updates.append(
-            (loan_id, line_id, split.get("penalty", 0), split.get("interest", 0), split.get("principal", 0))
-        )
-    if not collections:
-        return 0, {}
-    payments_bulk.collections_post_bulk(collections=collections, business_on=on)
-    entry_of = dict(
-        JournalEntry.objects.filter(idempotency_key__in=[c.idempotency_key for c in collections]).values_list(
-            "idempotency_key", "pk"
-        )
-    )
-    _apply_deductions(on, updates)
-    installments_refresh(loan_ids=[u[0] for u in updates], on=on)
-    LoanEvent.objects.bulk_create(
-        [
-            LoanEvent(
-                loan_id=loan_id,
-                kind=LoanEvent.Kind.AUTO_DEDUCTED,
-                business_on=on,
-                penalty_fen=pen,
-                interest_fen=interest,
-                principal_fen=principal,
-                entry_id=entry_of[f"cob:{on.isoformat()}:deduct:{loan_id}"],
-            )
-            for loan_id, _, pen, interest, principal in updates
-        ],
-        batch_size=2000,
-    )
-    return len(updates), {}
-
-
-def _apply_deductions(on: dt.date, updates: list[tuple[int, int | None, int, int, int]]) -> None:
-    """Write what each loan paid, in one statement per batch; principal paid starts a new
-    accrual span from tomorrow (today's interest is accrued after this step, on what is left)."""
-    params = [
-        (
-            pen,
-            interest,
-            interest,
-            interest,
-            principal,
-            principal,
-            pen + interest + principal,
-            principal,
-            loan_id,
-        )
-        for loan_id, _, pen, interest, principal in updates
+        for loan_id, wallet_id, pool_id, line_id, product_id, reference, penalty, interest, principal in rows
     ]
-    _executemany(
-        """
-            UPDATE lending_loan SET
-                penalty_outstanding_fen = penalty_outstanding_fen - %s,
-                interest_outstanding_fen = interest_outstanding_fen - %s,
-                due_interest_fen = CASE WHEN due_interest_fen > %s THEN due_interest_fen - %s ELSE 0 END,
-                principal_outstanding_fen = principal_outstanding_fen - %s,
-                due_principal_fen = due_principal_fen - %s,
-                paid_total_fen = paid_total_fen + %s,
-                accrual_segment_posted_fen = CASE WHEN %s > 0 AND accrual_mode = 'daily' THEN 0
-                                                  ELSE accrual_segment_posted_fen END
-            WHERE id = %s
-            """,
-        params,
+    paid = wallet_collection.loans_collect(
+        on=on,
+        owed=owed_rows,
+        available=available,
+        kind=LoanEvent.Kind.AUTO_DEDUCTED,
+        reference="auto-deduction",
     )
-    # Principal paid today starts a new constant-principal span today: today's interest is
-    # accrued after this step, on what is left.
-    _executemany(
-        "UPDATE lending_loan SET accrual_segment_start_on = %s, "
-        "accrual_segment_base_fen = principal_outstanding_fen WHERE id = %s AND accrual_mode = 'daily'",
-        [(_date_param(on), loan_id) for loan_id, _, _, _, principal in updates if principal],
-    )
-    by_line: dict[int, int] = defaultdict(int)
-    for _, line_id, _, _, principal in updates:
-        if line_id and principal:
-            by_line[line_id] += principal
-    _executemany(
-        "UPDATE lending_creditline SET used_fen = used_fen - %s WHERE id = %s",
-        [(amount, line_id) for line_id, amount in by_line.items()],
-    )
-    with connection.cursor() as cursor:
-        # What is fully paid is no longer past due; what is fully repaid is closed.
-        cursor.execute(
-            """
-            UPDATE lending_loan SET oldest_unpaid_due_on = NULL, days_past_due = 0, status = 'active'
-            WHERE id IN ({ids})
-              AND due_principal_fen = 0 AND due_interest_fen = 0 AND penalty_outstanding_fen = 0
-            """.format(ids=",".join(str(u[0]) for u in updates)),
-        )
-        cursor.execute(
-            """
-            UPDATE lending_loan SET status = 'repaid', closed_on = %s, next_due_on = NULL
-            WHERE id IN ({ids}) AND principal_outstanding_fen = 0 AND interest_outstanding_fen = 0
-              AND penalty_outstanding_fen = 0 AND fee_outstanding_fen = 0
-            """.format(ids=",".join(str(u[0]) for u in updates)),
-            [_date_param(on)],
-        )
+    return len(paid), {}
 
 
 def _step_accrue(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
@@ -615,7 +481,7 @@ def close_of_business(*, on: dt.date, dispatch: bool = False, chunk_size: int | 
         for step in STEPS:
             reports.append(_run_step(run, step, chunks, dispatch).as_dict())
         checked = time.perf_counter()
-        differences = reconcile(on=on).differences + lending_reconcile()
+        differences = reconcile(on=on, entries_of=on).differences + lending_reconcile()
         reports.append(
             {
                 "step": "reconcile",

@@ -7,11 +7,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
+from django.utils import timezone
 
 from common.business_date import business_date_today
 from common.errors import ApplicationError
-from payments.models import Account, JournalEntry, Posting
+from common.sql import values_execute
+from payments.models import Account, JournalEntry
 from payments.services import InsufficientFunds, request_digest
 
 BATCH = 2000
@@ -39,6 +41,7 @@ def entries_post_bulk(*, kind: str, entries: Iterable[BulkEntry], business_on=No
 
 
 def _post_batch(kind: str, batch: list[BulkEntry], on) -> int:
+    """One batch: entries, postings and balances by multi-row statements, no model instances."""
     keys = [e.idempotency_key for e in batch]
     seen = set(
         JournalEntry.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True)
@@ -47,40 +50,58 @@ def _post_batch(kind: str, batch: list[BulkEntry], on) -> int:
     if not fresh:
         return 0
     account_ids = sorted({account_id for e in fresh for account_id, _ in e.legs})
-    locked = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=account_ids).order_by("pk")}
+    debit_normal = (Account.Type.ASSET, Account.Type.EXPENSE)
+    locked = {
+        pk: (1 if type_ in debit_normal else -1, purpose, balance, held, name)
+        for pk, type_, purpose, balance, held, name in (
+            Account.objects.select_for_update()
+            .filter(pk__in=account_ids)
+            .order_by("pk")
+            .values_list("pk", "type", "purpose", "balance_fen", "held_fen", "name")
+        )
+    }
     change: dict[int, int] = defaultdict(int)
     for entry in fresh:
         for account_id, amount in entry.legs:
-            change[account_id] += amount * locked[account_id].normal_sign
+            change[account_id] += amount * locked[account_id][0]
     for account_id, delta in change.items():
-        account = locked[account_id]
-        if account.purpose == Account.Purpose.WALLET and account.balance_fen + delta < account.held_fen:
-            raise InsufficientFunds(f"the batch would overdraw {account.name}")
-    rows = JournalEntry.objects.bulk_create(
+        _, purpose, balance, held, name = locked[account_id]
+        if purpose == Account.Purpose.WALLET and balance + delta < held:
+            raise InsufficientFunds(f"the batch would overdraw {name}")
+    ops = connection.ops
+    now, day = ops.adapt_datetimefield_value(timezone.now()), ops.adapt_datefield_value(on)
+    ids = values_execute(
+        "INSERT INTO payments_journalentry "
+        "(kind, idempotency_key, reference, business_on, request_hash, created_at) VALUES %s RETURNING id",
         [
-            JournalEntry(
-                kind=kind,
-                idempotency_key=e.idempotency_key,
-                reference=e.reference,
-                business_on=on,
-                request_hash=request_digest(
-                    kind=kind, legs=[list(leg) for leg in e.legs], reference=e.reference
-                ),
+            (
+                kind,
+                e.idempotency_key,
+                e.reference,
+                day,
+                request_digest(kind=kind, legs=[list(leg) for leg in e.legs], reference=e.reference),
+                now,
             )
             for e in fresh
-        ]
+        ],
+        page_size=BATCH,
+        fetch=True,
     )
-    Posting.objects.bulk_create(
+    values_execute(
+        "INSERT INTO payments_posting (entry_id, account_id, amount_fen) VALUES %s",
         [
-            Posting(entry_id=row.pk, account_id=account_id, amount_fen=amount)
-            for row, entry in zip(rows, fresh, strict=True)
+            (entry_id, account_id, amount)
+            for (entry_id,), entry in zip(ids, fresh, strict=True)
             for account_id, amount in entry.legs
         ],
-        batch_size=BATCH,
+        page_size=BATCH,
     )
-    for account_id, delta in change.items():
-        locked[account_id].balance_fen += delta
-    Account.objects.bulk_update([locked[pk] for pk in change], ["balance_fen"], batch_size=BATCH)
+    values_execute(
+        "WITH v(id, delta) AS (VALUES %s) UPDATE payments_account "
+        "SET balance_fen = balance_fen + v.delta FROM v WHERE payments_account.id = v.id",
+        sorted((pk, delta) for pk, delta in change.items() if delta),
+        page_size=BATCH,
+    )
     return len(fresh)
 
 

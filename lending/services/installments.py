@@ -6,45 +6,54 @@ import datetime as dt
 
 from django.db import connection
 
+from common.sql import date_literal
+
 
 def installments_refresh(*, loan_ids: list[int], on: dt.date) -> None:
     if not loan_ids:
         return
-    cum_principal_before = (
-        "(SELECT COALESCE(SUM(j.principal_fen), 0) FROM lending_installment j "
-        "WHERE j.loan_id = lending_installment.loan_id AND j.number < lending_installment.number)"
-    )
-    cum_interest_before = (
-        "(SELECT COALESCE(SUM(j.interest_fen), 0) FROM lending_installment j "
-        "WHERE j.loan_id = lending_installment.loan_id AND j.number < lending_installment.number)"
-    )
-    principal_paid = (
-        "(SELECT l.principal_fen - l.principal_outstanding_fen FROM lending_loan l "
-        "WHERE l.id = lending_installment.loan_id)"
-    )
-    interest_paid = (
-        "(SELECT l.interest_accrued_total_fen - l.interest_outstanding_fen FROM lending_loan l "
-        "WHERE l.id = lending_installment.loan_id)"
-    )
+    # Scalar two-argument LEAST/GREATEST are MIN/MAX on SQLite.
+    least, greatest = ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
 
     def covered(paid: str, before: str, planned: str) -> str:
-        return (
-            f"CASE WHEN {paid} - {before} >= {planned} THEN {planned} "
-            f"WHEN {paid} - {before} > 0 THEN {paid} - {before} ELSE 0 END"
-        )
+        """What of this installment is covered: paid so far beyond the earlier installments."""
+        return f"{least}({greatest}({paid} - w.{before}, 0), i.{planned})"
 
-    ids = ",".join(str(int(pk)) for pk in loan_ids)
+    principal = covered(
+        "(l.principal_fen - l.principal_outstanding_fen)", "principal_before", "principal_fen"
+    )
+    interest = covered(
+        "(l.interest_accrued_total_fen - l.interest_outstanding_fen)", "interest_before", "interest_fen"
+    )
+    ids = ",".join(str(int(pk)) for pk in sorted(set(loan_ids)))
+    distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
+            WITH w AS (
+                SELECT j.id,
+                       SUM(j.principal_fen) OVER run - j.principal_fen AS principal_before,
+                       SUM(j.interest_fen) OVER run - j.interest_fen AS interest_before
+                FROM lending_installment j WHERE j.loan_id IN ({ids})
+                WINDOW run AS (PARTITION BY j.loan_id ORDER BY j.number ROWS UNBOUNDED PRECEDING)
+            ), n AS (
+                SELECT i.id, {principal} AS paid_principal, {interest} AS paid_interest,
+                       i.principal_fen, i.interest_fen
+                FROM lending_installment i
+                JOIN w ON w.id = i.id JOIN lending_loan l ON l.id = i.loan_id
+            )
             UPDATE lending_installment SET
-                paid_principal_fen = {covered(principal_paid, cum_principal_before, "principal_fen")},
-                paid_interest_fen = {covered(interest_paid, cum_interest_before, "interest_fen")}
-            WHERE loan_id IN ({ids})
+                paid_principal_fen = n.paid_principal,
+                paid_interest_fen = n.paid_interest,
+                paid_on = CASE WHEN lending_installment.paid_on IS NULL
+                                    AND n.paid_principal = n.principal_fen
+                                    AND n.paid_interest = n.interest_fen
+                               THEN {date_literal(on)} ELSE lending_installment.paid_on END
+            FROM n
+            WHERE lending_installment.id = n.id
+              AND (lending_installment.paid_principal_fen {distinct} n.paid_principal
+                   OR lending_installment.paid_interest_fen {distinct} n.paid_interest
+                   OR (lending_installment.paid_on IS NULL AND n.paid_principal = n.principal_fen
+                       AND n.paid_interest = n.interest_fen))
             """  # noqa: S608 - integers and fixed fragments
-        )
-        cursor.execute(
-            f"UPDATE lending_installment SET paid_on = %s WHERE loan_id IN ({ids}) AND paid_on IS NULL "  # noqa: S608
-            "AND paid_principal_fen = principal_fen AND paid_interest_fen = interest_fen",
-            [on],
         )

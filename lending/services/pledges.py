@@ -3,6 +3,7 @@ in state "seller has shipped"). When a pledged order settles, its money repays t
 when it is refunded, its share of the loan falls due at once."""
 
 import datetime as dt
+from collections import defaultdict
 from decimal import Decimal
 
 from django.db import transaction
@@ -10,7 +11,7 @@ from django.db.models import F
 
 from common.errors import ApplicationError
 from common.money import format_yuan
-from lending.models import LoanEvent, Pledge, Product
+from lending.models import Loan, LoanEvent, Pledge, Product
 from merchants.models import Merchant, Order, OrderStatus
 
 
@@ -42,33 +43,106 @@ def pledges_create(*, loan, orders: list[tuple[int, int]]) -> None:
     )
 
 
-def pledges_process(*, on: dt.date) -> int:
-    """Act on pledged orders that settled or were refunded: once each (the pledge closes)."""
-    from lending.services.loans import loan_repay
+def pledges_process(*, on: dt.date, batch_size: int = 2000) -> int:
+    """Act on pledged orders that settled or were refunded, once each (the pledge closes in the
+    same transaction as what it causes). Settled ones repay their loans set-based, a batch of
+    loans at a time; returns how many pledges were handled."""
+    return _settled_pledges_repay(on=on, batch_size=batch_size) + _refunded_pledges_process(on=on)
 
+
+def _settled_pledges_repay(*, on: dt.date, batch_size: int) -> int:
+    """The settled order's money has just reached the wallet: it goes to the loan first, up to
+    what the loan owes, as far as the wallet allows (the merchant may have spent it)."""
+    from lending.services import wallet_collection
+
+    settled = Pledge.objects.filter(is_open=True, order__status=OrderStatus.SETTLED)
+    handled, after = 0, 0
+    while True:
+        loan_ids = list(
+            settled.filter(loan_id__gt=after)
+            .order_by("loan_id")
+            .values_list("loan_id", flat=True)
+            .distinct()[:batch_size]
+        )
+        if not loan_ids:
+            return handled
+        after = loan_ids[-1]
+        with transaction.atomic():
+            loans = {
+                loan.pk: loan
+                for loan in Loan.objects.filter(pk__in=loan_ids, status__in=("active", "overdue")).only(
+                    "pk", "wallet_id", "pool_id", "line_id", "product_id", "reference"
+                )
+            }
+            available = wallet_collection.wallets_lock(loan.wallet_id for loan in loans.values())
+            pledges = list(
+                settled.filter(loan_id__in=loan_ids)
+                .select_for_update()
+                .values_list("pk", "loan_id", "value_fen")
+            )
+            Pledge.objects.filter(pk__in=[pk for pk, _, _ in pledges]).update(
+                is_open=False, released_on=on, release_reason=OrderStatus.SETTLED
+            )
+            handled += len(pledges)
+            value: dict[int, int] = defaultdict(int)
+            first: dict[int, int] = {}
+            for pk, loan_id, fen in pledges:
+                value[loan_id] += fen
+                first[loan_id] = min(first.get(loan_id, pk), pk)
+            owed = []
+            # Read the balances after the wallets are locked: a repayment that got there first counts.
+            for loan in Loan.objects.filter(pk__in=list(loans)).only(
+                "pk",
+                "penalty_outstanding_fen",
+                "fee_outstanding_fen",
+                "interest_outstanding_fen",
+                "principal_outstanding_fen",
+            ):
+                total = (
+                    loan.penalty_outstanding_fen
+                    + loan.fee_outstanding_fen
+                    + loan.interest_outstanding_fen
+                    + loan.principal_outstanding_fen
+                )
+                known = loans[loan.pk]
+                owed.append(
+                    wallet_collection.Owed(
+                        loan_id=loan.pk,
+                        wallet_id=known.wallet_id,
+                        pool_id=known.pool_id,
+                        line_id=known.line_id,
+                        product_id=known.product_id,
+                        reference=known.reference,
+                        penalty=loan.penalty_outstanding_fen,
+                        fee=loan.fee_outstanding_fen,
+                        interest=loan.interest_outstanding_fen,
+                        principal=loan.principal_outstanding_fen,
+                        wanted=min(value[loan.pk], total),
+                        # A pledge closes once, so the first settled pledge names the repayment.
+                        idempotency_key=f"repay:pledge:{first[loan.pk]}",
+                    )
+                )
+            wallet_collection.loans_collect(
+                on=on,
+                owed=owed,
+                available=available,
+                kind=LoanEvent.Kind.PLEDGE_SETTLED,
+                reference="repayment by pledged orders of",
+            )
+
+
+def _refunded_pledges_process(*, on: dt.date) -> int:
     handled = 0
-    open_pledges = Pledge.objects.filter(
-        is_open=True, order__status__in=[OrderStatus.SETTLED, OrderStatus.REFUNDED]
-    ).select_related("loan", "order")
-    for pledge in open_pledges.order_by("pk").iterator(chunk_size=500):
+    refunded = Pledge.objects.filter(is_open=True, order__status=OrderStatus.REFUNDED).select_related(
+        "loan", "order"
+    )
+    for pledge in refunded.order_by("pk").iterator(chunk_size=500):
         with transaction.atomic():
             if not Pledge.objects.filter(pk=pledge.pk, is_open=True).update(
-                is_open=False, released_on=on, release_reason=pledge.order.status
+                is_open=False, released_on=on, release_reason=OrderStatus.REFUNDED
             ):
                 continue
-            loan = pledge.loan
-            if loan.status not in ("active", "overdue"):
-                continue
-            if pledge.order.status == OrderStatus.SETTLED:
-                # The order's money has just reached the wallet: it goes to the loan first.
-                loan_repay(
-                    loan=loan,
-                    amount_fen=pledge.value_fen,
-                    idempotency_key=f"pledge:{pledge.pk}",
-                    actor="pledged order settled",
-                    kind=LoanEvent.Kind.PLEDGE_SETTLED,
-                )
-            else:
+            if pledge.loan.status in ("active", "overdue"):
                 _refund_falls_due(pledge, on)
             handled += 1
     return handled
@@ -76,8 +150,6 @@ def pledges_process(*, on: dt.date) -> int:
 
 def _refund_falls_due(pledge: Pledge, on: dt.date) -> None:
     """The refunded order no longer backs the loan: its share of the principal is due today."""
-    from lending.models import Loan
-
     loan = Loan.objects.select_for_update().get(pk=pledge.loan_id)
     pledged = sum(Pledge.objects.filter(loan=loan).values_list("value_fen", flat=True)) or 1
     share = int(Decimal(loan.principal_fen) * pledge.value_fen / pledged)

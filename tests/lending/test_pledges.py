@@ -96,3 +96,37 @@ def test_a_refunded_pledged_order_makes_its_share_due_at_once(order_line):
     loan.refresh_from_db()
     assert loan.status == Loan.Status.OVERDUE and loan.days_past_due == 1
     assert reconcile().is_clean and cob.lending_reconcile() == []
+
+
+def test_settled_pledges_repay_many_loans_in_batches_once_as_far_as_the_wallet_allows(order_line):
+    from lending.services.pledges import pledges_process
+
+    line, orders = order_line
+    first = draw(line, 700_000)  # pledges orders 0 and 1
+    quote = services.loan_quote(line=line, amount_fen=300_000)
+    second = services.loan_draw(
+        line=line, amount_fen=300_000, accepted_sha256=quote.contract_sha256, idempotency_key="k2", via="test"
+    )
+    payments.wallet_to_wallet(
+        source=first.wallet,
+        target=payments.wallet_open(merchant=MerchantFactory()),
+        amount_fen=200_000,
+        idempotency_key="spent",
+    )
+    Order.objects.filter(pk__in=[o.pk for o in orders]).update(
+        status=OrderStatus.SETTLED, settled_at=timezone.now()
+    )
+    assert pledges_process(on=DAY, batch_size=1) == 3
+    first.refresh_from_db()
+    second.refresh_from_db()
+    line.refresh_from_db()
+    # 800,000 available: the first loan (lower id) is repaid whole, the second gets the rest.
+    assert first.status == Loan.Status.REPAID and first.closed_on == DAY
+    assert second.principal_outstanding_fen == 200_000 and second.status == Loan.Status.ACTIVE
+    assert first.wallet.__class__.objects.get(pk=first.wallet_id).available_fen == 0
+    assert line.used_fen == 200_000
+    assert LoanEvent.objects.filter(kind=LoanEvent.Kind.PLEDGE_SETTLED).count() == 2
+    assert not Pledge.objects.filter(is_open=True).exists()
+    assert pledges_process(on=DAY) == 0  # each pledge acts once
+    assert LoanEvent.objects.filter(kind=LoanEvent.Kind.PLEDGE_SETTLED).count() == 2
+    assert reconcile().is_clean and cob.lending_reconcile() == []

@@ -45,3 +45,18 @@ def test_officer_sees_the_trial_balance(client):
     page = client.get("/admin/payments/account/trial-balance/").content.decode()
     assert "Books balance" in page and "wallet" in page
     assert "Trial balance" in client.get("/admin/payments/account/").content.decode()
+
+
+def test_the_nightly_check_looks_at_one_days_entries_and_every_balance():
+    from payments.reconciliation import reconcile
+
+    run("seed_demo", "--merchants", "10", "--days", "10", "--end-date", END.isoformat())
+    day = JournalEntry.objects.order_by("-business_on").values_list("business_on", flat=True).first()
+    nightly = reconcile(on=day, entries_of=day)
+    assert nightly.is_clean
+    assert nightly.entries_checked == JournalEntry.objects.filter(business_on=day).count()
+    assert reconcile().entries_checked == JournalEntry.objects.count() > nightly.entries_checked
+    wallet = Account.objects.filter(purpose="wallet", balance_fen__gt=0).first()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE payments_account SET held_fen = held_fen + 1 WHERE id = %s", [wallet.pk])
+    assert reconcile(on=day, entries_of=day).differences == [f"{wallet.code}: held 1 != pending holds 0"]
