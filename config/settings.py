@@ -212,6 +212,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "lending.tasks.close_of_business_nightly",
         "schedule": crontab(hour=0, minute=10),
     },
+    # Scoring's daily aggregates and feature snapshots, after the close has traded the day.
+    "scoring-features-refresh": {
+        "task": "scoring.tasks.features_refresh",
+        "schedule": crontab(hour=0, minute=40),
+    },
 }
 
 LOGGING = {

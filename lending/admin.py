@@ -324,6 +324,7 @@ class LoanAdmin(ReadOnlyAdmin):
                     "next_installment",
                     "oldest_unpaid_due_on",
                     "days_past_due",
+                    "max_days_past_due",
                 ]
             },
         ),

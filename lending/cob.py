@@ -317,6 +317,8 @@ def _step_age(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
         f"""
         UPDATE lending_loan SET
             days_past_due = CASE WHEN oldest_unpaid_due_on IS NULL THEN 0 ELSE {dpd} END,
+            max_days_past_due = CASE WHEN oldest_unpaid_due_on IS NOT NULL AND {dpd} > max_days_past_due
+                                     THEN {dpd} ELSE max_days_past_due END,
             status = CASE WHEN oldest_unpaid_due_on IS NOT NULL AND {dpd} > 0
                           THEN 'overdue' ELSE 'active' END,
             classification = CASE

@@ -207,6 +207,9 @@ class Loan(models.Model):
     next_installment = models.PositiveSmallIntegerField(default=1)
     oldest_unpaid_due_on = models.DateField(null=True, blank=True)
     days_past_due = models.PositiveIntegerField(default=0)
+    max_days_past_due = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="the worst days past due the loan has ever reached"
+    )
     interest_accrued_total_fen = models.BigIntegerField(default=0)
     paid_total_fen = models.BigIntegerField(default=0)
     written_off_fen = models.BigIntegerField(default=0)

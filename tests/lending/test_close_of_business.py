@@ -97,6 +97,7 @@ def test_an_unpaid_loan_ages_accrues_penalty_and_is_classified(pool):
     close_days(1)
     loan.refresh_from_db()
     assert loan.status == Loan.Status.REPAID and loan.days_past_due == 0
+    assert loan.max_days_past_due == 9  # the worst it ever was stays on the loan
 
 
 def test_closing_a_date_twice_changes_nothing(pool):
