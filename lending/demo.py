@@ -15,7 +15,7 @@ from django.db.models import Sum
 
 from common.errors import ApplicationError
 from lending import services
-from lending.models import CreditLine, Loan, Product
+from lending.models import CreditLine, Installment, Loan, Product
 from merchants.models import (
     Merchant,
     Order,
@@ -33,6 +33,10 @@ DRAW_SHARE_AT_SEED = 0.35  # lines drawn on the first business date
 DRAW_SHARE_PER_DAY = 0.02  # lines drawn on each later day
 EARLY_REPAY_SHARE_PER_DAY = 0.01  # open loans repaid early on a day
 WRITE_OFF_AFTER_DAYS = 15  # a vanished shop's loan is written off this far past due
+FAILING_DRAW_SHARE_PER_DAY = 0.2  # a shop whose sales collapsed draws on its lines this often
+SPEND_EVERY_DAYS = 7  # a borrower takes its spare wallet money out once a week
+SPEND_LOOKAHEAD_DAYS = 14  # ... keeping back (if it is careful) what falls due this soon
+SPEND_MINIMUM_FEN = 100_000  # smaller sums stay in the wallet
 PRODUCTS_BY_KIND = {
     PartnerPlatform.Kind.B2C: ("credit_loan", "order_loan"),
     PartnerPlatform.Kind.B2B: ("revolving", "fixed_loan"),
@@ -86,6 +90,8 @@ def borrowers_draw(*, on: dt.date, share: float, vanishers_too: bool = False) ->
     vanishers = set(
         SimulatedProfile.objects.filter(vanish_on__isnull=False).values_list("merchant_id", flat=True)
     )
+    # A shop whose sales have collapsed borrows whatever it can to keep going.
+    failing = set(SimulatedProfile.objects.filter(cash_dry_on__lte=on).values_list("merchant_id", flat=True))
     drawn = 0
     lines = (
         CreditLine.objects.filter(status=CreditLine.Status.ACTIVE)
@@ -94,8 +100,9 @@ def borrowers_draw(*, on: dt.date, share: float, vanishers_too: bool = False) ->
     )
     for line in lines:
         plans_to_vanish = vanishers_too and line.merchant_id in vanishers
+        desperate = line.merchant_id in failing and rng.random() < FAILING_DRAW_SHARE_PER_DAY
         if (
-            rng.random() >= share and not plans_to_vanish
+            rng.random() >= share and not plans_to_vanish and not desperate
         ) or line.available_fen < line.product.amount_min_fen:
             continue
         amount = max(
@@ -171,6 +178,71 @@ def vanished_shops_act(*, on: dt.date) -> None:
         services.loan_write_off(loan=loan, actor="demo collections officer", reason="shop vanished 失联")
 
 
+def _careful_share(quality: float, merchant_id: int) -> float:  # float ok: a behaviour
+    """How much of what falls due soon a borrower keeps back: careful shops (high hidden
+    quality) all of it, careless ones little or nothing, with some noise per shop."""
+    noise = random.Random(f"careful:{merchant_id}").uniform(-0.15, 0.15)  # noqa: S311 - a simulation
+    return min(max((quality - 0.25) / 0.45 + noise, 0.0), 1.0)
+
+
+def borrowers_spend(*, on: dt.date) -> int:
+    """Borrowers use their money: once a week each takes out what its wallet holds beyond what it
+    keeps back for the next two weeks' repayments; careless shops also on other days. How much
+    it keeps back, and how often it spends, follow its hidden quality; a shop whose sales have
+    collapsed (`cash_dry_on`) keeps nothing back. So careless
+    and failing shops meet due dates with too little in the wallet and fall behind, which is
+    what a scorecard trained on the demo's loans must learn to see coming."""
+    soon = on + dt.timedelta(days=SPEND_LOOKAHEAD_DAYS)
+    due_soon: dict[int, int] = {}
+    open_loans = Loan.objects.filter(status__in=["active", "overdue"]).values_list(
+        "merchant_id",
+        "next_due_on",
+        "next_installment",
+        "id",
+        "principal_outstanding_fen",
+        "due_principal_fen",
+        "interest_outstanding_fen",
+        "penalty_outstanding_fen",
+    )
+    for merchant_id, next_due_on, number, loan_id, outstanding, due, interest, penalty in open_loans:
+        owed = due + interest + penalty
+        if next_due_on is not None and next_due_on <= soon:
+            planned = (
+                Installment.objects.filter(loan_id=loan_id, number=number + 1)
+                .values_list("principal_fen", flat=True)
+                .first()
+            )
+            owed += min(planned if planned is not None else outstanding, outstanding - due)
+        due_soon[merchant_id] = due_soon.get(merchant_id, 0) + owed
+    profiles = SimulatedProfile.objects.filter(merchant_id__in=list(due_soon)).values_list(
+        "merchant_id", "quality", "cash_dry_on", "vanish_on"
+    )
+    rng = _rng(on, "spend")
+    spent = 0
+    for merchant_id, quality, cash_dry_on, vanish_on in profiles.order_by("merchant_id"):
+        careful = _careful_share(quality, merchant_id)
+        # Careful shops spend on their weekly day; careless ones on other days too.
+        # A failing shop takes out whatever comes in, every day.
+        failing = cash_dry_on is not None and cash_dry_on <= on
+        its_day = (
+            failing
+            or (on.toordinal() + merchant_id) % SPEND_EVERY_DAYS == 0
+            or rng.random() < (1 - careful) / 2
+        )
+        if not its_day or (vanish_on and vanish_on <= on):
+            continue  # vanished shops act on their own
+        keep = 0 if failing else int(due_soon[merchant_id] * careful)
+        wallet = payments.wallet_open(merchant=Merchant.objects.get(pk=merchant_id))
+        amount = wallet.available_fen - keep
+        if amount < SPEND_MINIMUM_FEN:
+            continue
+        payments.withdrawal_request(
+            wallet=wallet, amount_fen=amount, idempotency_key=f"demo-spend:{merchant_id}:{on.isoformat()}"
+        )
+        spent += 1
+    return spent
+
+
 def on_seeded(*, first_on: dt.date, last_on: dt.date) -> None:
     services.products_create_seed()
     lines_open(as_of=last_on)
@@ -179,5 +251,6 @@ def on_seeded(*, first_on: dt.date, last_on: dt.date) -> None:
 
 def on_day_traded(*, on: dt.date) -> None:
     vanished_shops_act(on=on)
+    borrowers_spend(on=on)
     borrowers_repay_early(on=on, share=EARLY_REPAY_SHARE_PER_DAY)
     borrowers_draw(on=on, share=DRAW_SHARE_PER_DAY)
