@@ -34,6 +34,9 @@ DRAW_SHARE_PER_DAY = 0.02  # lines drawn on each later day
 EARLY_REPAY_SHARE_PER_DAY = 0.01  # open loans repaid early on a day
 WRITE_OFF_AFTER_DAYS = 15  # a vanished shop's loan is written off this far past due
 FAILING_DRAW_SHARE_PER_DAY = 0.2  # a shop whose sales collapsed draws on its lines this often
+SQUEEZE_DAYS = 45  # a cash squeeze lasts this long
+SQUEEZE_BASE_CHANCE = 0.0005  # the chance a squeeze starts on a given day, for any shop ...
+SQUEEZE_CARELESS_CHANCE = 0.008  # ... and more for careless ones
 SPEND_EVERY_DAYS = 7  # a borrower takes its spare wallet money out once a week
 SPEND_LOOKAHEAD_DAYS = 14  # ... keeping back (if it is careful) what falls due this soon
 SPEND_MINIMUM_FEN = 100_000  # smaller sums stay in the wallet
@@ -185,6 +188,18 @@ def _careful_share(quality: float, merchant_id: int) -> float:  # float ok: a be
     return min(max((quality - 0.25) / 0.45 + noise, 0.0), 1.0)
 
 
+def _in_squeeze(merchant_id: int, careful: float, on: dt.date) -> bool:  # float ok: a behaviour
+    """Whether the shop is in a cash squeeze on `on`: one starts on a day with a small chance,
+    larger for careless shops, and lasts SQUEEZE_DAYS; meanwhile the shop pays suppliers and
+    staff before the lender."""
+    chance = SQUEEZE_BASE_CHANCE + SQUEEZE_CARELESS_CHANCE * (1 - careful)
+    for back in range(SQUEEZE_DAYS):
+        day = on - dt.timedelta(days=back)
+        if random.Random(f"squeeze:{merchant_id}:{day.isoformat()}").random() < chance:  # noqa: S311
+            return True
+    return False
+
+
 def borrowers_spend(*, on: dt.date) -> int:
     """Borrowers use their money: once a week each takes out what its wallet holds beyond what it
     keeps back for the next two weeks' repayments; careless shops also on other days. How much
@@ -222,8 +237,8 @@ def borrowers_spend(*, on: dt.date) -> int:
     for merchant_id, quality, cash_dry_on, vanish_on in profiles.order_by("merchant_id"):
         careful = _careful_share(quality, merchant_id)
         # Careful shops spend on their weekly day; careless ones on other days too.
-        # A failing shop takes out whatever comes in, every day.
-        failing = cash_dry_on is not None and cash_dry_on <= on
+        # A failing shop, or one in a cash squeeze, takes out whatever comes in, every day.
+        failing = (cash_dry_on is not None and cash_dry_on <= on) or _in_squeeze(merchant_id, careful, on)
         its_day = (
             failing
             or (on.toordinal() + merchant_id) % SPEND_EVERY_DAYS == 0
@@ -234,7 +249,7 @@ def borrowers_spend(*, on: dt.date) -> int:
         keep = 0 if failing else int(due_soon[merchant_id] * careful)
         wallet = payments.wallet_open(merchant=Merchant.objects.get(pk=merchant_id))
         amount = wallet.available_fen - keep
-        if amount < SPEND_MINIMUM_FEN:
+        if amount <= 0 or (amount < SPEND_MINIMUM_FEN and not failing):
             continue
         payments.withdrawal_request(
             wallet=wallet, amount_fen=amount, idempotency_key=f"demo-spend:{merchant_id}:{on.isoformat()}"

@@ -235,7 +235,9 @@ def demo_users_create(market: Market) -> dict[str, str]:
     officer = user_model.objects.create(username="officer", password=password, is_staff=True)
     officer.groups.add(officers)
     roles["officer"] = "loan officer (staff)"
-    risk = user_model.objects.create(username="risk", password=password, is_staff=True)
+    risk = user_model.objects.create(
+        username="risk", password=password, is_staff=True, email="risk@xiaodai.example"
+    )
     risk.groups.add(risk_managers)
     roles["risk"] = "risk manager (staff)"
     user_model.objects.create(username="admin", password=password, is_staff=True, is_superuser=True)

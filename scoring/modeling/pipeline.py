@@ -25,6 +25,9 @@ from .scorecard import REGULARISATION_C, ScorecardFit, fit_scorecard
 
 HOLDOUT_SHARE = 0.25
 
+# Calibrating the challenger cross-validates it: each fold needs defaults and non-defaults.
+CHALLENGER_MIN_CLASS_ROWS = 10
+
 
 @dataclass
 class TrainingResult:
@@ -69,6 +72,14 @@ def train(
 
     challenger_model = None
     challenger_report = None
+    fitting_defaults = int(fitting.y.sum())
+    if challenger and min(fitting_defaults, len(fitting.y) - fitting_defaults) < CHALLENGER_MIN_CLASS_ROWS:
+        messages.append(
+            f"the challenger was not trained: the training part has {fitting_defaults} defaults among "
+            f"{len(fitting.y)} rows, and calibrating it needs at least "
+            f"{CHALLENGER_MIN_CLASS_ROWS} of each class"
+        )
+        challenger = False
     if challenger:
         challenger_model = fit_challenger(fitting, seed=seed)
         challenger_metrics = evaluate(held.y, challenger_model.predict_default(held_rows))

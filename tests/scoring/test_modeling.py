@@ -367,3 +367,15 @@ def _best_row(table: PointsTable) -> dict[str, object]:
         else:
             row[feature.name] = "never seen before"
     return row
+
+
+def test_few_defaults_train_a_scorecard_and_say_why_there_is_no_challenger():
+    rng = np.random.default_rng(3)
+    n = 400
+    frame = pd.DataFrame({"sales": rng.normal(100, 20, n), "refund_rate": rng.uniform(0, 0.1, n)})
+    frame["bad"] = 0
+    frame.loc[frame.nlargest(12, "refund_rate").index, "bad"] = 1  # 9 or so in the training part
+    result = train(frame, "bad", seed=0)
+    assert result.challenger is None
+    assert any("the challenger was not trained" in m for m in result.messages)
+    assert result.points_table.score({"sales": 100, "refund_rate": 0.09}).probability > 0
