@@ -29,5 +29,6 @@ urlpatterns = [
         name="api-redoc",
     ),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("risk/", include(("scoring.urls_risk", "risk"))),
     path("", include(("config.portal_urls", "portal"))),
 ]

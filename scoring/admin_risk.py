@@ -1,0 +1,153 @@
+"""The workbench's read-only lists of the sandbox runs and of model monitoring (drift reports,
+predicted versus actual default by grade). Rows are written by services only; risk managers
+start sandbox runs at /risk/sandbox/. Imported by scoring.admin."""
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from common.money import format_yuan
+from merchants.admin import ReadOnlyAdmin
+from scoring.models import DriftReport, GradeOutcome, SandboxRun
+
+
+@admin.register(SandboxRun)
+class SandboxRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "name",
+        "region",
+        "segment",
+        "horizon_days",
+        "status",
+        "progress",
+        "created_by",
+        "created_at",
+        "page",
+    ]
+    list_filter = ["status", "region", "segment", "created_at"]
+    search_fields = ["name"]
+    list_select_related = ["created_by"]
+    fields = [
+        "name",
+        "region",
+        "segment",
+        "horizon_days",
+        "status",
+        "progress",
+        "error",
+        "policy",
+        "baseline",
+        "figures",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "page",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="page 页面")
+    def page(self, obj):
+        return format_html('<a href="{}">沙盘 Sandbox →</a>', reverse("risk:sandbox-run", args=[obj.pk]))
+
+    @admin.display(description="today vs candidate 当前 / 候选")
+    def figures(self, obj):
+        result = obj.result or {}
+        if obj.status != SandboxRun.Status.DONE or "baseline" not in result:
+            return "-"
+        keys = [
+            ("approved", "approvals 批准数", str),
+            ("line_fen", "lines 授信 (¥)", format_yuan),
+            ("default_rate", "default rate 违约率", str),
+            ("loss_fen", "loss 损失 (¥)", format_yuan),
+            (
+                "profit_fen",
+                "profit 利润 (¥)",
+                lambda fen: format_yuan(fen) if fen >= 0 else "-" + format_yuan(-fen),
+            ),
+        ]
+        rows = format_html_join(
+            "",
+            "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
+            (
+                (label, show(result["baseline"][key]), show(result["candidate"][key]))
+                for key, label, show in keys
+            ),
+        )
+        return format_html(
+            "<table><tr><th></th><th>today 当前</th><th>candidate 候选</th></tr>{}</table>", rows
+        )
+
+
+@admin.register(DriftReport)
+class DriftReportAdmin(ReadOnlyAdmin):
+    list_display = ["period_start", "period", "subject", "psi_shown", "status", "model", "reference"]
+    list_filter = ["status", "period", "subject", "model", "period_start"]
+    search_fields = ["subject"]
+    list_select_related = ["model"]
+    date_hierarchy = "period_start"
+    fields = [
+        "model",
+        "period",
+        "period_start",
+        "subject",
+        "psi_shown",
+        "status",
+        "reference",
+        "bins",
+        "created_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="PSI", ordering="psi")
+    def psi_shown(self, obj):
+        return f"{obj.psi:.4f}"
+
+    @admin.display(description="reference 基准期")
+    def reference(self, obj):
+        return f"{obj.reference_start} … {obj.reference_end}"
+
+    @admin.display(description="bins 分箱: reference → period 基准 → 本期")
+    def bins(self, obj):
+        actual = {e["bin"]: e["share"] for e in obj.actual or []}
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((e["bin"], f"{e['share']:.2%}", f"{actual.get(e['bin'], 0.0):.2%}") for e in obj.expected or []),
+        )
+        return format_html("<table><tr><th>bin</th><th>reference</th><th>period</th></tr>{}</table>", rows)
+
+
+@admin.register(GradeOutcome)
+class GradeOutcomeAdmin(ReadOnlyAdmin):
+    list_display = [
+        "cohort_month",
+        "grade",
+        "loans",
+        "predicted",
+        "actual",
+        "matured",
+        "model",
+        "computed_at",
+    ]
+    list_filter = ["matured", "grade", "model", "cohort_month"]
+    list_select_related = ["model"]
+    readonly_fields = [
+        "model",
+        "grade",
+        "cohort_month",
+        "loans",
+        "predicted_default_rate",
+        "actual_default_rate",
+        "matured",
+        "computed_at",
+    ]
+    fields = readonly_fields
+
+    @admin.display(description="predicted 预测违约率", ordering="predicted_default_rate")
+    def predicted(self, obj):
+        return f"{obj.predicted_default_rate:.2%}"
+
+    @admin.display(description="actual 实际违约率", ordering="actual_default_rate")
+    def actual(self, obj):
+        return "-" if obj.actual_default_rate is None else f"{obj.actual_default_rate:.2%}"

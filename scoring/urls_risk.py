@@ -1,0 +1,11 @@
+"""Risk managers' pages, mounted at /risk/ in the "risk" namespace."""
+
+from django.urls import path
+
+from scoring import views_risk
+
+urlpatterns = [
+    path("sandbox/", views_risk.sandbox, name="sandbox"),
+    path("sandbox/<int:run_id>/", views_risk.sandbox_run, name="sandbox-run"),
+    path("sandbox/<int:run_id>/status.json", views_risk.sandbox_run_status, name="sandbox-run-status"),
+]
