@@ -19,9 +19,13 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 ## The demo: SQLite and a filesystem Celery broker under var/, web + worker + beat together.
+## The history ends 150 days back; scoring_demo closes those days (loans mature, some go bad),
+## trains a champion on their outcomes, rates every merchant and issues offers.
 run: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo --if-empty --merchants $(DEMO_MERCHANTS) --days $(DEMO_DAYS)
+	$(PY) manage.py seed_demo --if-empty --merchants $(DEMO_MERCHANTS) --days $(DEMO_DAYS) \
+		--end-date $$($(PY) -c 'import datetime as d; print(d.date.today() - d.timedelta(days=151))')
+	$(PY) manage.py scoring_demo
 	$(PY) manage.py run_demo --host $(HOST) --port $(PORT)
 
 ## The whole suite. Set DATABASE_URL / REDIS_URL to run it against PostgreSQL and Redis.

@@ -3,5 +3,6 @@
 from lending.urls import urlpatterns as lending_pages
 from merchants.urls import urlpatterns as merchant_pages
 from payments.urls import urlpatterns as payment_pages
+from scoring.urls import urlpatterns as scoring_pages
 
-urlpatterns = [*merchant_pages, *payment_pages, *lending_pages]
+urlpatterns = [*merchant_pages, *payment_pages, *lending_pages, *scoring_pages]

@@ -217,7 +217,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "scoring.tasks.features_refresh",
         "schedule": crontab(hour=0, minute=40),
     },
+    # Rescore, rank and issue offers from the snapshots written at 00:40 (score_all).
+    "scoring-scores-refresh": {
+        "task": "scoring.tasks.scores_refresh_nightly",
+        "schedule": crontab(hour=1, minute=20),
+    },
+    # PSI of the score and features, predicted vs actual default by grade; alerts by email once.
+    "scoring-monitoring-nightly": {
+        "task": "scoring.monitoring.tasks.monitoring_nightly",
+        "schedule": crontab(hour=2, minute=0),
+    },
 }
+
+# Drift alerts reach risk managers by email; the demo prints them to the console.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="xiaodai@localhost")
 
 LOGGING = {
     "version": 1,

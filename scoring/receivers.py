@@ -6,6 +6,7 @@ import datetime as dt
 from django.dispatch import receiver
 
 from merchants.signals import marketplace_day_traded, marketplace_seeded
+from scoring.demo import permissions_grant
 from scoring.features import merchant_days_catch_up, snapshots_refresh
 
 
@@ -22,3 +23,10 @@ def on_marketplace_day_traded(sender, *, on: dt.date, **kwargs) -> None:
     # Trading `on` opens that date's close of business, so the day before has fully closed
     # (wallet deductions included): build it. `on` itself is built once it has closed too.
     merchant_days_catch_up(through=on - dt.timedelta(days=1))
+
+
+@receiver(marketplace_seeded, dispatch_uid="scoring.seeded.permissions")
+def on_marketplace_seeded_grant_permissions(sender, **kwargs) -> None:
+    # The demo's risk managers and loan officers are created by the seed; give them scoring's
+    # screens (policy, adjustments, findings, promotion) as well.
+    permissions_grant()

@@ -6,6 +6,8 @@ from celery import shared_task
 
 from common.business_date import business_date_today
 from scoring.features import merchant_days_catch_up, snapshots_refresh
+from scoring.selectors import champion_get
+from scoring.services import offers_issue, scores_refresh_all
 
 # Closed dates built again each night: orders a partner sends a little late still count.
 LATE_DATA_DAYS = 3
@@ -21,3 +23,20 @@ def features_refresh(through: str | None = None) -> dict:
     built = merchant_days_catch_up(through=last, redo_days=LATE_DATA_DAYS)
     written = snapshots_refresh(as_of=last + dt.timedelta(days=1))
     return {"days_built": [day.isoformat() for day in built], "snapshots": written}
+
+
+@shared_task(name="scoring.tasks.scores_refresh_nightly")
+def scores_refresh_nightly(as_of: str | None = None) -> dict:
+    """Rescore and rank every active merchant from the snapshots features_refresh wrote, then
+    issue the day's offers (score_all). Idempotent per date; without a champion it does nothing
+    and says so."""
+    on = dt.date.fromisoformat(as_of) if as_of else business_date_today()
+    if champion_get() is None:
+        return {"as_of": on.isoformat(), "skipped": "no champion model: train and promote one first"}
+    summary = scores_refresh_all(as_of=on)
+    summary["offers_issued"] = offers_issue(as_of=on)
+    return summary
+
+
+from scoring.monitoring.tasks import monitoring_nightly  # noqa: E402,F401
+from scoring.sandbox.tasks import sandbox_execute  # noqa: E402,F401

@@ -16,9 +16,13 @@ worst delinquency is rebuilt from dated history (see `loan_outcomes`):
     k − 1 days past due at most);
   - still unpaid: an open loan whose oldest unpaid due date is `bad_dpd` or more days before the
     window's end has been past due, without a break, ever since.
-Not seen: arrears of interest alone (principal paid on time) that lasted `bad_dpd` days and were
-cured later. A `max_days_past_due` kept by close of business, or dated delinquency events,
-would close that gap.
+  - the worst days past due: close of business keeps `Loan.max_days_past_due`, the worst the loan
+    ever reached. It is undated, so it is only used where its whole life lies inside the
+    window: a loan closed (repaid) by the window's end that reached `bad_dpd` is bad. That
+    catches arrears of interest alone, which the principal levels above cannot see.
+Not seen: interest-only arrears of `bad_dpd` days, cured later, on a loan still open at the end
+of its window (its worst days past due may have come after the window; dated delinquency events
+would say).
 """
 
 import datetime as dt
@@ -112,14 +116,37 @@ def training_frame(
     loans = _frame(
         Loan.objects.filter(disbursed_on__lte=latest)
         .order_by("disbursed_on", "pk")
-        .values_list("pk", "merchant_id", "product__code", "disbursed_on", "oldest_unpaid_due_on"),
-        ["loan_id", "merchant_id", "product_code", "disbursed_on", "oldest_unpaid_due_on"],
+        .values_list(
+            "pk",
+            "merchant_id",
+            "product__code",
+            "disbursed_on",
+            "oldest_unpaid_due_on",
+            "max_days_past_due",
+            "closed_on",
+        ),
+        [
+            "loan_id",
+            "merchant_id",
+            "product_code",
+            "disbursed_on",
+            "oldest_unpaid_due_on",
+            "max_days_past_due",
+            "closed_on",
+        ],
     )
     columns = [*META_COLUMNS, *FEATURE_NAMES]
     if loans.empty:
         return pd.DataFrame(columns=columns)
     loans["window_end"] = loans["disbursed_on"].map(lambda d: d + dt.timedelta(days=outcome_days))
     target = loan_outcomes(loans, bad_dpd=bad_dpd)
+    closed_bad = [
+        worst >= bad_dpd and isinstance(closed, dt.date) and closed <= end
+        for worst, closed, end in zip(
+            loans["max_days_past_due"], loans["closed_on"], loans["window_end"], strict=True
+        )
+    ]
+    target = target | pd.Series(closed_bad, index=loans["loan_id"]).astype("int64")
     loans["target"] = loans["loan_id"].map(target).astype("int64")
 
     parts = []

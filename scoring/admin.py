@@ -1,0 +1,329 @@
+"""Scoring in the workbench. The registry is read-only except for one audited action, promote to
+champion (with a reason). Scores are read-only; offers change only through services (withdraw).
+Risk managers edit the policy, the adjustment factors and officers' findings."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.template.loader import render_to_string
+
+from common.errors import ApplicationError
+from common.money import format_yuan
+from lending import calculations as lending_calc
+from merchants.admin import ReadOnlyAdmin
+from scoring import calculations as calc
+from scoring.models import (
+    MerchantScore,
+    ModelPromotion,
+    Offer,
+    OfficerFinding,
+    RatingAdjustment,
+    ScoringModel,
+    ScoringPolicy,
+)
+from scoring.services import model_promote, offer_withdraw
+
+
+class ReasonActionForm(ActionForm):
+    reason = forms.CharField(
+        required=False, max_length=300, label="reason 原因", help_text="recorded with the change"
+    )
+
+
+class ModelPromotionInline(admin.TabularInline):
+    model = ModelPromotion
+    fk_name = "model"
+    fields = ["at", "actor", "reason", "previous"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "promotions 晋升记录"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ScoringModel)
+class ScoringModelAdmin(ReadOnlyAdmin):
+    list_display = ["version", "status", "source", "target", "rows", "auc", "ks", "trained_at", "trained_by"]
+    list_filter = ["status", "source"]
+    search_fields = ["version"]
+    fields = [
+        "version",
+        "kind",
+        "status",
+        "source",
+        "target",
+        "rows",
+        "trained_at",
+        "trained_by",
+        "report_view",
+    ]
+    readonly_fields = fields
+    inlines = [ModelPromotionInline]
+    action_form = ReasonActionForm
+    actions = ["promote"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("challenger")
+
+    def _metric(self, obj, key):
+        value = (obj.report or {}).get("metrics", {}).get(key)
+        return "-" if value is None else f"{value:.3f}"
+
+    @admin.display(description="AUC (held out)")
+    def auc(self, obj):
+        return self._metric(obj, "auc")
+
+    @admin.display(description="KS")
+    def ks(self, obj):
+        return self._metric(obj, "ks")
+
+    @admin.display(description="report 报告")
+    def report_view(self, obj):
+        report = obj.report or {}
+        metrics = report.get("metrics") or {}
+        challenger = report.get("challenger") or {}
+        comparison = report.get("comparison") or {}
+        rows = [
+            {
+                "name": name,
+                "scorecard": metrics.get(key),
+                "challenger": challenger.get(key),
+                "champion": (comparison.get("champion") or {}).get(key),
+            }
+            for key, name in (("auc", "AUC"), ("ks", "KS"), ("gini", "Gini"), ("brier", "Brier"))
+        ]
+        iv = sorted((report.get("iv") or {}).items(), key=lambda kv: -kv[1])
+        return render_to_string(
+            "admin/scoring/model_report.html",
+            {
+                "report": report,
+                "metric_rows": rows,
+                "has_challenger": bool(challenger),
+                "has_champion": bool(comparison),
+                "iv": iv,
+            },
+        )
+
+    def has_promote_permission(self, request):
+        return request.user.has_perm("scoring.promote_scoringmodel")
+
+    @admin.action(
+        description="Promote to champion 晋升为在用模型 (the reason box is recorded)", permissions=["promote"]
+    )
+    def promote(self, request, queryset):
+        reason = (request.POST.get("reason") or "").strip()
+        if queryset.count() != 1:
+            self.message_user(request, "select exactly one model to promote", messages.ERROR)
+            return
+        if not reason:
+            self.message_user(request, "write the reason for the promotion in the reason box", messages.ERROR)
+            return
+        model = queryset.first()
+        try:
+            model_promote(model=model, actor=request.user.username, reason=reason)
+        except ApplicationError as exc:
+            self.message_user(request, f"{model.version}: {exc.message}", messages.ERROR)
+            return
+        self.message_user(request, f"{model.version} is now the champion; run score_all to rescore merchants")
+
+
+@admin.register(ModelPromotion)
+class ModelPromotionAdmin(ReadOnlyAdmin):
+    list_display = ["at", "model", "previous", "actor", "reason"]
+    list_select_related = ["model", "previous"]
+
+
+@admin.register(MerchantScore)
+class MerchantScoreAdmin(ReadOnlyAdmin):
+    list_display = ["merchant", "as_of", "grade", "points", "pd", "rank", "line", "rate", "is_current"]
+    list_filter = ["grade", "is_current", "as_of", "model"]
+    search_fields = ["merchant__shop_name", "merchant__external_id"]
+    list_select_related = ["merchant", "model"]
+    show_full_result_count = False
+    fields = [
+        "merchant",
+        "model",
+        "as_of",
+        "grade",
+        "points",
+        "pd",
+        "rank",
+        "line",
+        "rate",
+        "is_current",
+        "reasons_view",
+        "components_view",
+        "created_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="PD 违约概率", ordering="probability")
+    def pd(self, obj):
+        return f"{obj.probability:.2%}"
+
+    @admin.display(description="line (¥)", ordering="line_fen")
+    def line(self, obj):
+        return format_yuan(obj.line_fen)
+
+    @admin.display(description="rate 利率")
+    def rate(self, obj):
+        return lending_calc.describe_rate(obj.daily_rate) if obj.daily_rate is not None else "-"
+
+    @admin.display(description="reasons 原因")
+    def reasons_view(self, obj):
+        return render_to_string("admin/scoring/reasons.html", {"reasons": obj.reasons or []})
+
+    @admin.display(description="360° components")
+    def components_view(self, obj):
+        return render_to_string("admin/scoring/components.html", {"c": obj.components or {}})
+
+
+@admin.register(Offer)
+class OfferAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "merchant",
+        "product",
+        "grade",
+        "rank",
+        "line",
+        "rate",
+        "status",
+        "issued_on",
+        "expires_on",
+    ]
+    list_filter = ["status", "grade", "product", "issued_on"]
+    search_fields = ["merchant__shop_name", "merchant__external_id"]
+    list_select_related = ["merchant", "product"]
+    readonly_fields = [
+        "merchant",
+        "product",
+        "score",
+        "grade",
+        "rank",
+        "line",
+        "rate",
+        "status",
+        "issued_on",
+        "expires_on",
+        "decided_at",
+        "decided_by",
+        "credit_line",
+    ]
+    fields = readonly_fields
+    action_form = ReasonActionForm
+    actions = ["withdraw"]
+
+    @admin.display(description="line (¥)", ordering="line_fen")
+    def line(self, obj):
+        return format_yuan(obj.line_fen)
+
+    @admin.display(description="rate 利率", ordering="daily_rate")
+    def rate(self, obj):
+        return lending_calc.describe_rate(obj.daily_rate)
+
+    def has_withdraw_permission(self, request):
+        return request.user.has_perm("scoring.change_offer")
+
+    @admin.action(description="Withdraw 撤回 (the reason box is recorded)", permissions=["withdraw"])
+    def withdraw(self, request, queryset):
+        reason = (request.POST.get("reason") or "").strip()
+        if not reason:
+            self.message_user(request, "write the reason in the reason box", messages.ERROR)
+            return
+        done = 0
+        for offer in queryset:
+            try:
+                offer_withdraw(offer=offer, actor=request.user.username, reason=reason)
+                done += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"offer {offer.pk}: {exc.message}", messages.ERROR)
+        if done:
+            self.message_user(request, f"withdrawn: {done} offer(s)")
+
+
+@admin.register(RatingAdjustment)
+class RatingAdjustmentAdmin(admin.ModelAdmin):
+    list_display = ["dimension", "key", "factor", "effect", "note", "updated_by", "updated_at"]
+    list_filter = ["dimension"]
+    search_fields = ["key", "note"]
+    fields = ["dimension", "key", "factor", "note", "updated_by", "updated_at"]
+    readonly_fields = ["updated_by", "updated_at"]
+
+    @admin.display(description="effect on the odds of default")
+    def effect(self, obj):
+        change = obj.factor - 1
+        return "none" if change == 0 else f"{change:+.0%}"
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user.username
+        super().save_model(request, obj, form, change)
+
+
+class OfficerFindingForm(forms.ModelForm):
+    class Meta:
+        model = OfficerFinding
+        fields = ["merchant", "kind", "points", "found_on", "note"]
+
+    def clean_points(self):
+        points = self.cleaned_data["points"]
+        if not -OfficerFinding.POINTS_LIMIT <= points <= OfficerFinding.POINTS_LIMIT:
+            raise forms.ValidationError("between −20 (worse) and +20 (better) points")
+        return points
+
+
+@admin.register(OfficerFinding)
+class OfficerFindingAdmin(admin.ModelAdmin):
+    form = OfficerFindingForm
+    list_display = ["merchant", "kind", "points", "found_on", "officer", "note"]
+    list_filter = ["kind", "found_on"]
+    search_fields = ["merchant__shop_name", "merchant__external_id", "note"]
+    list_select_related = ["merchant", "officer"]
+    autocomplete_fields = ["merchant"]
+
+    def save_model(self, request, obj, form, change):
+        if obj.officer_id is None:
+            obj.officer = request.user
+        super().save_model(request, obj, form, change)
+
+
+class ScoringPolicyForm(forms.ModelForm):
+    class Meta:
+        model = ScoringPolicy
+        fields = [
+            "acceptance_rate_target",
+            "cutoff_grade",
+            "capacity_share",
+            "offer_valid_days",
+            "grade_terms",
+        ]
+
+    def clean_grade_terms(self):
+        terms = self.cleaned_data["grade_terms"]
+        try:
+            return calc.grade_terms_validate(terms)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
+@admin.register(ScoringPolicy)
+class ScoringPolicyAdmin(admin.ModelAdmin):
+    form = ScoringPolicyForm
+    list_display = ["__str__", "acceptance_rate_target", "cutoff_grade", "capacity_share", "offer_valid_days"]
+    readonly_fields = ["updated_by", "updated_at"]
+
+    def has_add_permission(self, request):
+        return not ScoringPolicy.objects.exists() and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user.username
+        super().save_model(request, obj, form, change)
+
+
+# The sandbox's and monitoring's read-only lists live beside these (scoring/admin_risk.py).
+from scoring import admin_risk  # noqa: E402, F401

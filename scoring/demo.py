@@ -1,0 +1,119 @@
+"""The demo's scoring: after the marketplace is seeded and business days are closed up to today,
+train a champion from the demo's own loan outcomes, rate every merchant and issue offers, so a
+fresh `make run` shows graded merchants with reasons and ranked offers (docs/scoring.md, "Demo").
+
+The demo's loans are young and few go bad. Training tries the standard outcome first (30+ days
+past due or written off within 90 days) and, when that leaves too few bad loans, shorter windows
+and lower thresholds, saying each time why; if none can train, it says so and the demo has no
+champion (the portal then says rating is not available)."""
+
+import datetime as dt
+from collections.abc import Callable
+
+from django.contrib.auth.models import Group, Permission
+
+from common.business_date import business_date_today
+from common.errors import ApplicationError
+from merchants.simulator.onboarding import LOAN_OFFICER_GROUP, RISK_MANAGER_GROUP
+from scoring.selectors import champion_get
+from scoring.services import TrainingRefused, model_train, offers_issue, scores_refresh_all
+from scoring.tasks import features_refresh
+
+DEMO_ACTOR = "scoring demo"
+# (outcome days, bad days past due), from the standard definition to the loosest one tried.
+OUTCOME_LADDER: tuple[tuple[int, int], ...] = ((90, 30), (60, 30), (60, 15), (45, 15), (30, 7))
+
+RISK_MANAGER_PERMISSIONS = (
+    "view_scoringmodel",
+    "promote_scoringmodel",
+    "view_modelpromotion",
+    "view_merchantscore",
+    "view_offer",
+    "change_offer",
+    "view_ratingadjustment",
+    "add_ratingadjustment",
+    "change_ratingadjustment",
+    "delete_ratingadjustment",
+    "view_scoringpolicy",
+    "change_scoringpolicy",
+    "view_officerfinding",
+    "add_officerfinding",
+    "change_officerfinding",
+    "view_sandboxrun",
+    "add_sandboxrun",
+    "view_driftreport",
+    "view_gradeoutcome",
+)
+LOAN_OFFICER_PERMISSIONS = (
+    "view_merchantscore",
+    "view_offer",
+    "view_officerfinding",
+    "add_officerfinding",
+)
+
+
+def permissions_grant() -> None:
+    """Give the demo's risk managers and loan officers their scoring permissions (idempotent;
+    groups that do not exist are left alone)."""
+    for group_name, codenames in (
+        (RISK_MANAGER_GROUP, RISK_MANAGER_PERMISSIONS),
+        (LOAN_OFFICER_GROUP, LOAN_OFFICER_PERMISSIONS),
+    ):
+        group = Group.objects.filter(name=group_name).first()
+        if group is not None:
+            group.permissions.add(
+                *Permission.objects.filter(content_type__app_label="scoring", codename__in=codenames)
+            )
+
+
+def champion_train(*, say: Callable[[str], None], seed: int = 0) -> bool:
+    """Train and promote a first champion from the platform's loans, loosening the outcome
+    definition step by step while there are too few bad loans. True when there is a champion."""
+    if champion_get() is not None:
+        say(f"Champion {champion_get().version} already in place; not training.")
+        return True
+    for outcome_days, bad_dpd in OUTCOME_LADDER:
+        try:
+            model = model_train(
+                actor=DEMO_ACTOR, seed=seed, promote=True, outcome_days=outcome_days, bad_dpd=bad_dpd
+            )
+        except TrainingRefused as exc:
+            say(
+                f"Not trained with outcome {bad_dpd}+ days past due within {outcome_days} days: {exc.message}"
+            )
+            continue
+        metrics = model.report.get("metrics", {})
+        outcome = model.report.get("outcome", {})
+        say(
+            f"Trained champion {model.version}: {outcome.get('definition')}; "
+            f"{outcome.get('bad_loans')} bad of {outcome.get('loans')} loans; "
+            f"held-out AUC {metrics.get('auc')}, KS {metrics.get('ks')} on "
+            f"{metrics.get('defaults')} held-out defaults."
+        )
+        for message in model.report.get("messages", [])[-1:]:
+            if "not reliable" in message:
+                say(f"  Note: {message}")
+        return True
+    say("No champion: the demo's loans have too few bad outcomes under every definition tried.")
+    return False
+
+
+def demo_scoring_run(*, say: Callable[[str], None], seed: int = 0) -> dict:
+    """Features as of the business date, a champion if there is none, then score_all."""
+    permissions_grant()
+    today = business_date_today()
+    refreshed = features_refresh(through=(today - dt.timedelta(days=1)).isoformat())
+    say(f"Features of {refreshed['snapshots']} merchants as of {today}.")
+    if not champion_train(say=say, seed=seed):
+        return {"champion": None}
+    try:
+        summary = scores_refresh_all(as_of=today)
+        summary["offers_issued"] = offers_issue(as_of=today)
+    except ApplicationError as exc:
+        say(f"Scoring failed: {exc.message}")
+        return {"champion": champion_get().version, "error": exc.message}
+    say(
+        f"Scored {summary['scored']} merchants (grades {summary['grades']}); "
+        f"{summary['offers_issued']} offers issued."
+    )
+    return summary

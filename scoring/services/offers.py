@@ -1,0 +1,253 @@
+"""Pre-approved offers (预授信): the top of the ranking are offered a line before they ask, as
+many as the risk manager's acceptance-rate target and the funding capacity allow. An accepted
+offer becomes a credit line through lending's services, once."""
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from common.business_date import business_date_today
+from common.errors import ApplicationError, ConflictError
+from lending import services as lending
+from lending.models import CreditLine, Product
+from merchants.models import Merchant
+from payments.models import FundingPool
+from scoring import calculations as calc
+from scoring.models import MerchantScore, Offer, ScoringPolicy
+from scoring.selectors import policy_get
+from scoring.services.rating import rate_within_cap
+
+SYSTEM_ACTOR = "scoring offers"
+BATCH = 1000
+
+
+def funding_capacity_fen() -> int:
+    """What the funding pools can still lend, all pools together."""
+    total = FundingPool.objects.aggregate(
+        capacity=Sum(
+            F("capital_fen") + F("borrowings_fen") - F("principal_outstanding_fen") - F("losses_fen")
+        )
+    )["capacity"]
+    return max(int(total or 0), 0)
+
+
+def _open_offers_fen() -> int:
+    return int(Offer.objects.filter(status=Offer.Status.ISSUED).aggregate(s=Sum("line_fen"))["s"] or 0)
+
+
+def _eligible_count() -> int:
+    return MerchantScore.objects.filter(is_current=True, merchant__status=Merchant.Status.ACTIVE).count()
+
+
+def _ranked(merchant_ids: list[int] | None) -> Iterator[tuple]:
+    rows = MerchantScore.objects.filter(
+        is_current=True, rank__isnull=False, merchant__status=Merchant.Status.ACTIVE
+    )
+    if merchant_ids is not None:
+        rows = rows.filter(merchant_id__in=merchant_ids)
+    # Only the per-product terms of the components (not the reasons and words): less to read.
+    columns = ("pk", "merchant_id", "grade", "rank", "components__products")
+    yield from rows.order_by("rank").values_list(*columns).iterator(chunk_size=BATCH)
+
+
+def _batches(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
+    batch: list[tuple] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _open_lines(merchant_ids: list[int]) -> dict[tuple[int, int], tuple[int, int]]:
+    """(merchant, product) -> (limit, used) of the open lines of these merchants."""
+    rows = (
+        CreditLine.objects.filter(merchant_id__in=merchant_ids)
+        .exclude(status=CreditLine.Status.CLOSED)
+        .values_list("merchant_id", "product_id", "limit_fen", "used_fen")
+    )
+    return {(m, p): (limit, used) for m, p, limit, used in rows}
+
+
+def _offerable(line_fen: int, existing: tuple[int, int] | None) -> bool:
+    """A product is offered when the merchant has no open line for it, or an undrawn one smaller
+    than the offer (accepting replaces it)."""
+    if line_fen <= 0:
+        return False
+    return existing is None or (existing[1] == 0 and existing[0] < line_fen)
+
+
+def _issue(*, as_of: dt.date, policy: ScoringPolicy, merchant_ids: list[int] | None) -> int:
+    expires_on = as_of + dt.timedelta(days=policy.offer_valid_days)
+    quota = math.floor(Decimal(_eligible_count()) * policy.acceptance_rate_target)
+    budget = math.floor(Decimal(funding_capacity_fen()) * policy.capacity_share) - _open_offers_fen()
+    with_offers = set(Offer.objects.filter(status=Offer.Status.ISSUED).values_list("merchant_id", flat=True))
+    products = {p.pk: p for p in Product.objects.filter(is_active=True)}
+    created = 0
+    for batch in _batches(_ranked(merchant_ids), BATCH):
+        lines = _open_lines([row[1] for row in batch])
+        new: list[Offer] = []
+        for score_id, merchant_id, grade, rank, lines_offered in batch:
+            if rank > quota or budget <= 0:
+                break
+            if merchant_id in with_offers or not calc.grade_within_cutoff(grade, policy.cutoff_grade):
+                continue
+            for _code, terms in sorted((lines_offered or {}).items()):
+                product = products.get(terms.get("product_id"))
+                line_fen = int(terms.get("line_fen") or 0)
+                if product is None or not _offerable(line_fen, lines.get((merchant_id, product.pk))):
+                    continue
+                if line_fen > budget:
+                    continue
+                new.append(
+                    Offer(
+                        merchant_id=merchant_id,
+                        product=product,
+                        score_id=score_id,
+                        line_fen=line_fen,
+                        daily_rate=Decimal(terms["daily_rate"]),
+                        grade=grade,
+                        rank=rank,
+                        issued_on=as_of,
+                        expires_on=expires_on,
+                    )
+                )
+                budget -= line_fen
+                with_offers.add(merchant_id)
+        Offer.objects.bulk_create(new)
+        created += len(new)
+        if budget <= 0 or (batch and batch[-1][3] >= quota):
+            break
+    return created
+
+
+@transaction.atomic
+def offers_issue(*, as_of: dt.date | None = None) -> int:
+    """Expire offers past their date, withdraw those of merchants now below the cut-off grade,
+    then offer lines to the best-ranked merchants without one: no more merchants than the
+    acceptance-rate target × rated merchants, no more money than the funding pools' capacity ×
+    the policy's share. Idempotent per date. Returns the offers issued."""
+    as_of = as_of or business_date_today()
+    policy = policy_get()
+    now = timezone.now()
+    Offer.objects.filter(status=Offer.Status.ISSUED, expires_on__lt=as_of).update(
+        status=Offer.Status.EXPIRED, decided_at=now, decided_by=SYSTEM_ACTOR
+    )
+    worse = [g for g in calc.GRADES if not calc.grade_within_cutoff(g, policy.cutoff_grade)]
+    stale = MerchantScore.objects.filter(is_current=True, grade__in=worse).values("merchant_id")
+    inactive = Merchant.objects.exclude(status=Merchant.Status.ACTIVE).values("pk")
+    Offer.objects.filter(status=Offer.Status.ISSUED).filter(merchant_id__in=stale).update(
+        status=Offer.Status.WITHDRAWN, decided_at=now, decided_by=SYSTEM_ACTOR
+    )
+    Offer.objects.filter(status=Offer.Status.ISSUED, merchant_id__in=inactive).update(
+        status=Offer.Status.WITHDRAWN, decided_at=now, decided_by=SYSTEM_ACTOR
+    )
+    return _issue(as_of=as_of, policy=policy, merchant_ids=None)
+
+
+@transaction.atomic
+def offers_issue_for_merchant(*, merchant: Merchant, as_of: dt.date | None = None) -> list[Offer]:
+    """The same rules for one merchant that has just been rated (a merchant asking for credit):
+    an offer when its rank is within the acceptance target and capacity allows."""
+    as_of = as_of or business_date_today()
+    _issue(as_of=as_of, policy=policy_get(), merchant_ids=[merchant.pk])
+    return list(Offer.objects.filter(merchant=merchant, status=Offer.Status.ISSUED).select_related("product"))
+
+
+def offer_accept(*, offer: Offer, actor: str) -> CreditLine:
+    """Open the offered line through lending (grade, rate, limit). Accepting twice returns the
+    same line; an undrawn smaller line for the product is closed and replaced, a drawn one is
+    kept and the offer refused."""
+    today = business_date_today()
+    with transaction.atomic():
+        current = (
+            Offer.objects.select_for_update()
+            .select_related("product", "merchant")
+            .filter(pk=offer.pk)
+            .first()
+        )
+        if current is None:
+            raise ApplicationError("no such offer", {"fields": {"offer": ["not found"]}})
+        if current.status == Offer.Status.ACCEPTED:
+            return current.credit_line
+        if current.status != Offer.Status.ISSUED:
+            raise ConflictError(
+                f"this offer was {current.status} and can no longer be accepted",
+                {"fields": {"offer": [f"{current.status}"]}},
+            )
+        if current.expires_on < today:
+            raise ApplicationError(
+                f"this offer expired on {current.expires_on}", {"fields": {"offer": ["expired"]}}
+            )
+        product = current.product
+        existing = (
+            CreditLine.objects.select_for_update()
+            .filter(merchant=current.merchant, product=product)
+            .exclude(status=CreditLine.Status.CLOSED)
+            .first()
+        )
+        reason = f"pre-approved offer {current.pk} accepted (grade {current.grade}, rank {current.rank})"
+        if existing is not None:
+            if existing.used_fen > 0:
+                raise ConflictError(
+                    "you have money drawn on your current line for this product: "
+                    "repay it before taking the new one",
+                    {"fields": {"offer": ["an open line with money drawn"]}},
+                )
+            lending.credit_line_close(line=existing, actor=actor, reason=f"replaced by {reason}")
+        daily_rate = rate_within_cap(product=product, daily_rate=current.daily_rate)
+        line = lending.credit_line_open(
+            merchant=current.merchant,
+            product=product,
+            limit_fen=current.line_fen,
+            daily_rate=daily_rate,
+            grade=current.grade,
+            actor=actor,
+            reason=reason,
+        )
+        current.status = Offer.Status.ACCEPTED
+        current.credit_line = line
+        current.decided_at = timezone.now()
+        current.decided_by = actor
+        current.save(update_fields=["status", "credit_line", "decided_at", "decided_by"])
+    return line
+
+
+def offer_decline(*, offer: Offer, actor: str) -> Offer:
+    """The merchant says no; declining twice is a no-op, an offer already decided stays as it is."""
+    with transaction.atomic():
+        updated = Offer.objects.filter(pk=offer.pk, status=Offer.Status.ISSUED).update(
+            status=Offer.Status.DECLINED, decided_at=timezone.now(), decided_by=actor
+        )
+        current = Offer.objects.get(pk=offer.pk)
+        if not updated and current.status not in (Offer.Status.DECLINED,):
+            raise ConflictError(
+                f"this offer was {current.status} and can no longer be declined",
+                {"fields": {"offer": [current.status]}},
+            )
+    return current
+
+
+def offer_withdraw(*, offer: Offer, actor: str, reason: str) -> Offer:
+    """A risk manager takes back an open offer (compare-and-set: only an issued one)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("withdrawing an offer needs a reason", {"fields": {"reason": ["required"]}})
+    with transaction.atomic():
+        updated = Offer.objects.filter(pk=offer.pk, status=Offer.Status.ISSUED).update(
+            status=Offer.Status.WITHDRAWN, decided_at=timezone.now(), decided_by=f"{actor}: {reason}"[:100]
+        )
+        current = Offer.objects.get(pk=offer.pk)
+        if not updated:
+            raise ConflictError(
+                f"this offer was {current.status} and cannot be withdrawn",
+                {"fields": {"offer": [current.status]}},
+            )
+    return current
