@@ -1,6 +1,7 @@
 """Every write in lending. Keyword-only functions named <entity>_<verb>, one transaction each."""
 
 from lending.services.lines import (
+    credit_line_change_terms,
     credit_line_close,
     credit_line_draw,
     credit_line_freeze,
@@ -21,6 +22,7 @@ from lending.services.products import product_annual_cost, product_save, product
 
 __all__ = [
     "Quote",
+    "credit_line_change_terms",
     "credit_line_close",
     "credit_line_draw",
     "credit_line_freeze",

@@ -132,6 +132,48 @@ def credit_line_close(*, line: CreditLine, actor: str, reason: str) -> CreditLin
     )
 
 
+def credit_line_change_terms(
+    *,
+    line: CreditLine,
+    limit_fen: int,
+    daily_rate: Decimal,
+    grade: str,
+    actor: str,
+    reason: str,
+    expires_on: dt.date | None = None,
+) -> CreditLine:
+    """New terms for an open line (a re-rating, an accepted offer): limit within the product's
+    range and never below what is drawn; the rate applies to drawdowns from now on (each loan
+    keeps the rate of its own contract). Recorded with before and after."""
+    with transaction.atomic():
+        current = CreditLine.objects.select_for_update().select_related("product").get(pk=line.pk)
+        product = current.product
+        errors = {}
+        if current.status == CreditLine.Status.CLOSED:
+            raise ConflictError("a closed line cannot be changed", {"fields": {"status": ["closed"]}})
+        if not product.amount_min_fen <= limit_fen <= product.amount_max_fen:
+            errors["limit_fen"] = [
+                f"must be within the product's range {product.amount_min_fen}–{product.amount_max_fen}"
+            ]
+        elif limit_fen < current.used_fen:
+            errors["limit_fen"] = [f"must not be below the {current.used_fen} fen drawn on the line"]
+        if daily_rate < 0:
+            errors["daily_rate"] = ["must not be negative"]
+        if expires_on is not None and expires_on < business_date_today():
+            errors["expires_on"] = ["must not be in the past"]
+        if errors:
+            raise ApplicationError(next(iter(errors.values()))[0], {"fields": errors})
+        before = _snapshot(current)
+        current.limit_fen = limit_fen
+        current.daily_rate = daily_rate
+        current.grade = grade
+        if expires_on is not None:
+            current.expires_on = expires_on
+        current.save(update_fields=["limit_fen", "daily_rate", "grade", "expires_on", "updated_at"])
+        _record(current, "terms changed", before, actor=actor, reason=reason)
+    return current
+
+
 def credit_line_draw(*, line: CreditLine, amount_fen: int) -> None:
     """Use part of a line. One conditional UPDATE: concurrent drawdowns never exceed the limit."""
     today = business_date_today()

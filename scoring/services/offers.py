@@ -77,11 +77,11 @@ def _open_lines(merchant_ids: list[int]) -> dict[tuple[int, int], tuple[int, int
 
 
 def _offerable(line_fen: int, existing: tuple[int, int] | None) -> bool:
-    """A product is offered when the merchant has no open line for it, or an undrawn one smaller
-    than the offer (accepting replaces it)."""
+    """A product is offered when the merchant has no open line for it, or one smaller than the
+    offer (accepting raises it, whatever is drawn on it)."""
     if line_fen <= 0:
         return False
-    return existing is None or (existing[1] == 0 and existing[0] < line_fen)
+    return existing is None or existing[0] < line_fen
 
 
 def _issue(*, as_of: dt.date, policy: ScoringPolicy, merchant_ids: list[int] | None) -> int:
@@ -162,9 +162,8 @@ def offers_issue_for_merchant(*, merchant: Merchant, as_of: dt.date | None = Non
 
 
 def offer_accept(*, offer: Offer, actor: str) -> CreditLine:
-    """Open the offered line through lending (grade, rate, limit). Accepting twice returns the
-    same line; an undrawn smaller line for the product is closed and replaced, a drawn one is
-    kept and the offer refused."""
+    """Open the offered line through lending (grade, rate, limit), or give the merchant's open
+    line for the product the offer's terms. Accepting twice returns the same line."""
     today = business_date_today()
     with transaction.atomic():
         current = (
@@ -194,24 +193,27 @@ def offer_accept(*, offer: Offer, actor: str) -> CreditLine:
             .first()
         )
         reason = f"pre-approved offer {current.pk} accepted (grade {current.grade}, rank {current.rank})"
-        if existing is not None:
-            if existing.used_fen > 0:
-                raise ConflictError(
-                    "you have money drawn on your current line for this product: "
-                    "repay it before taking the new one",
-                    {"fields": {"offer": ["an open line with money drawn"]}},
-                )
-            lending.credit_line_close(line=existing, actor=actor, reason=f"replaced by {reason}")
         daily_rate = rate_within_cap(product=product, daily_rate=current.daily_rate)
-        line = lending.credit_line_open(
-            merchant=current.merchant,
-            product=product,
-            limit_fen=current.line_fen,
-            daily_rate=daily_rate,
-            grade=current.grade,
-            actor=actor,
-            reason=reason,
-        )
+        if existing is not None:
+            line = lending.credit_line_change_terms(
+                line=existing,
+                limit_fen=current.line_fen,
+                daily_rate=daily_rate,
+                grade=current.grade,
+                actor=actor,
+                reason=reason,
+                expires_on=max(existing.expires_on, today + dt.timedelta(days=365)),
+            )
+        else:
+            line = lending.credit_line_open(
+                merchant=current.merchant,
+                product=product,
+                limit_fen=current.line_fen,
+                daily_rate=daily_rate,
+                grade=current.grade,
+                actor=actor,
+                reason=reason,
+            )
         current.status = Offer.Status.ACCEPTED
         current.credit_line = line
         current.decided_at = timezone.now()

@@ -104,6 +104,39 @@ def test_a_frozen_line_cannot_be_drawn_and_every_change_is_recorded(pool):
     assert (change.before["status"], change.after["status"], change.actor) == ("active", "frozen", "officer")
 
 
+def test_new_terms_apply_to_new_drawdowns_and_never_cut_below_what_is_drawn(pool):
+    line = CreditLineFactory(limit_fen=1_000_000, daily_rate=Decimal("0.0006"), grade="C")
+    first = draw(line, 800_000, key="a")
+    with pytest.raises(ApplicationError, match="drawn") as caught:
+        services.credit_line_change_terms(
+            line=line, limit_fen=700_000, daily_rate=Decimal("0.0005"), grade="B", actor="risk", reason="x"
+        )
+    assert "limit_fen" in caught.value.extra["fields"]
+    assert CreditLine.objects.get(pk=line.pk).limit_fen == 1_000_000  # nothing half-written
+    line = services.credit_line_change_terms(
+        line=line,
+        limit_fen=2_000_000,
+        daily_rate=Decimal("0.0005"),
+        grade="B",
+        actor="risk",
+        reason="re-rated",
+    )
+    second = draw(line, 1_000_000, key="b")
+    first.refresh_from_db()
+    assert first.daily_rate == Decimal("0.0006") and second.daily_rate == Decimal("0.0005")
+    change = CreditLineChange.objects.get(line=line, kind="terms changed")
+    assert (change.before["limit_fen"], change.after["limit_fen"], change.after["grade"]) == (
+        1_000_000,
+        2_000_000,
+        "B",
+    )
+    with pytest.raises(ConflictError, match="closed"):
+        closed = CreditLineFactory(status=CreditLine.Status.CLOSED)
+        services.credit_line_change_terms(
+            line=closed, limit_fen=2_000_000, daily_rate=Decimal("0.0005"), grade="B", actor="r", reason="x"
+        )
+
+
 def test_a_drawdown_beyond_the_limit_is_refused(pool):
     line = CreditLineFactory(limit_fen=1_000_000)
     draw(line, 800_000, key="a")

@@ -134,18 +134,20 @@ def test_a_merchant_that_fell_below_the_cutoff_loses_its_open_offers(world):
     assert Offer.objects.filter(merchant=merchants[1], status="issued").exists()
 
 
-def test_a_merchant_with_a_drawn_line_for_the_product_is_not_offered_it(world):
-    merchant = rated_merchant()
-    product = Product.objects.get(code="credit_loan")
-    line = CreditLineFactory(
-        merchant=merchant, product=product, limit_fen=200_000, daily_rate=product.daily_rate
-    )
+def test_a_line_as_large_as_the_offer_gets_no_offer_a_smaller_one_even_drawn_does(world):
+    small, large = rated_merchant(), rated_merchant()
+    credit, order = Product.objects.get(code="credit_loan"), Product.objects.get(code="order_loan")
+    line = CreditLineFactory(merchant=small, product=credit, limit_fen=200_000, daily_rate=credit.daily_rate)
     draw(line, 150_000)
+    CreditLineFactory(
+        merchant=large, product=credit, limit_fen=credit.amount_max_fen, daily_rate=credit.daily_rate
+    )
     set_policy(acceptance_rate_target=Decimal("1"))
     scores_refresh_all()
     offers_issue()
-    assert not Offer.objects.filter(merchant=merchant, product=product).exists()
-    assert Offer.objects.filter(merchant=merchant, product__code="order_loan").exists()
+    assert Offer.objects.get(merchant=small, product=credit).line_fen > 200_000
+    assert not Offer.objects.filter(merchant=large, product=credit).exists()
+    assert Offer.objects.filter(merchant=large, product=order).exists()
 
 
 # --- accepting ----------------------------------------------------------------------------------
@@ -174,29 +176,11 @@ def test_accepting_opens_the_line_through_lending_once(offer):
     assert offer.status == "accepted" and offer.credit_line_id == line.pk
 
 
-def test_accepting_replaces_an_undrawn_smaller_line(world):
+def test_accepting_gives_the_open_line_the_offers_terms_and_keeps_what_is_drawn(world):
     merchant = rated_merchant()
     product = Product.objects.get(code="credit_loan")
     old = CreditLineFactory(
-        merchant=merchant, product=product, limit_fen=200_000, daily_rate=product.daily_rate
-    )
-    set_policy(acceptance_rate_target=Decimal("1"))
-    scores_refresh_all()
-    offers_issue()
-    offer = Offer.objects.get(merchant=merchant, product=product)
-
-    line = offer_accept(offer=offer, actor="merchant:seller")
-
-    old.refresh_from_db()
-    assert old.status == "closed"
-    assert line.limit_fen == offer.line_fen > 200_000
-
-
-def test_an_offer_cannot_be_accepted_once_money_is_drawn_on_the_line_it_replaces(world):
-    merchant = rated_merchant()
-    product = Product.objects.get(code="credit_loan")
-    old = CreditLineFactory(
-        merchant=merchant, product=product, limit_fen=200_000, daily_rate=product.daily_rate
+        merchant=merchant, product=product, limit_fen=200_000, daily_rate=product.daily_rate, grade="C"
     )
     set_policy(acceptance_rate_target=Decimal("1"))
     scores_refresh_all()
@@ -204,10 +188,14 @@ def test_an_offer_cannot_be_accepted_once_money_is_drawn_on_the_line_it_replaces
     offer = Offer.objects.get(merchant=merchant, product=product)
     draw(old, 150_000)
 
-    with pytest.raises(ConflictError, match="repay it"):
-        offer_accept(offer=offer, actor="merchant:seller")
-    offer.refresh_from_db()
-    assert offer.status == "issued"
+    line = offer_accept(offer=offer, actor="merchant:seller")
+
+    assert line.pk == old.pk and line.status == "active"
+    assert (line.limit_fen, line.grade, line.used_fen) == (offer.line_fen, offer.grade, 150_000)
+    change = CreditLineChange.objects.filter(line=line).latest("pk")
+    assert change.kind == "terms changed" and change.before["limit_fen"] == 200_000
+    assert CreditLine.objects.filter(merchant=merchant, product=product).count() == 1
+    assert offer_accept(offer=offer, actor="merchant:seller").pk == line.pk
 
 
 def test_an_expired_offer_cannot_be_accepted(offer):
