@@ -81,7 +81,16 @@ class SandboxRunAdmin(ReadOnlyAdmin):
 
 @admin.register(DriftReport)
 class DriftReportAdmin(ReadOnlyAdmin):
-    list_display = ["period_start", "period", "subject", "psi_shown", "status", "model", "reference"]
+    list_display = [
+        "period_start",
+        "period",
+        "subject",
+        "psi_shown",
+        "status",
+        "model",
+        "reference",
+        "notified_at",
+    ]
     list_filter = ["status", "period", "subject", "model", "period_start"]
     search_fields = ["subject"]
     list_select_related = ["model"]
@@ -96,6 +105,7 @@ class DriftReportAdmin(ReadOnlyAdmin):
         "reference",
         "bins",
         "created_at",
+        "notified_at",
     ]
     readonly_fields = fields
 

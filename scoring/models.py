@@ -448,6 +448,9 @@ class DriftReport(models.Model):
     expected = models.JSONField(default=list, help_text="reference share per bin")
     actual = models.JSONField(default=list, help_text="this period's share per bin")
     created_at = models.DateTimeField(auto_now_add=True)
+    notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the risk managers were emailed about it"
+    )
 
     class Meta:
         ordering = ["-period_start", "subject"]

@@ -39,6 +39,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mass_mail
 from django.db import connection
 from django.db.models import Min, OuterRef, Subquery
+from django.utils import timezone
 
 from common.business_date import business_date_today
 from lending.models import Loan
@@ -62,6 +63,7 @@ OUTCOME_DAYS = 90
 BAD_DPD = 30
 RISK_GROUP = "risk_manager"
 ALERT_PERMISSION = "scoring.view_driftreport"
+ALERT_RETRY_DAYS = 35  # an alarm not emailed yet is tried again each night for this long
 ID_CHUNK = 5000
 
 
@@ -493,7 +495,20 @@ def monitoring_run(*, as_of: dt.date | None = None) -> dict:
     as_of = as_of or business_date_today()
     drift = drift_reports_build(as_of=as_of)
     alarms = drift.pop("alarms")
-    emails = drift_alerts_send(reports=alarms)
+    # New alarms, and recent ones an earlier night could not email (the mail server was down):
+    # each is emailed until it has been, once.
+    unsent = list(
+        DriftReport.objects.filter(
+            notified_at__isnull=True,
+            created_at__gte=timezone.now() - dt.timedelta(days=ALERT_RETRY_DAYS),
+        )
+        .exclude(status=DriftReport.Status.OK)
+        .select_related("model")
+        .order_by("pk")
+    )
+    emails = drift_alerts_send(reports=unsent)
+    if emails:
+        DriftReport.objects.filter(pk__in=[r.pk for r in unsent]).update(notified_at=timezone.now())
     outcomes = grade_outcomes_build(as_of=as_of)
     return {
         "as_of": as_of.isoformat(),

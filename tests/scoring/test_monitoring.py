@@ -446,3 +446,22 @@ def test_the_workbench_lists_drift_outcomes_and_sandbox_runs_read_only(client, w
     assert page.status_code == 200 and "missing" in page.text
     outcome = GradeOutcome.objects.first()
     assert client.get(f"/admin/scoring/gradeoutcome/{outcome.pk}/change/").status_code == 200
+
+
+def test_an_alarm_the_mail_server_refused_is_emailed_the_next_night(
+    watched, risk_managers, mailoutbox, monkeypatch
+):
+    from scoring.monitoring import services as monitoring
+
+    def refuse(*args, **kwargs):
+        raise ConnectionRefusedError("mail server down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(monitoring, "send_mass_mail", refuse)
+        first = monitoring_run(as_of=dt.date(2026, 3, 23))
+    assert first["emails"] == 0 and mailoutbox == []
+    assert DriftReport.objects.exclude(status="ok").filter(notified_at__isnull=True).exists()
+    second = monitoring_run(as_of=dt.date(2026, 3, 23))
+    assert second["drift"]["reports"] == 0 and second["emails"] == 1 and len(mailoutbox) == 1
+    assert not DriftReport.objects.exclude(status="ok").filter(notified_at__isnull=True).exists()
+    assert monitoring_run(as_of=dt.date(2026, 3, 23))["emails"] == 0 and len(mailoutbox) == 1
