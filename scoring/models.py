@@ -326,6 +326,7 @@ class MerchantScore(models.Model):
         ]
         indexes = [
             models.Index(fields=["is_current", "rank"], name="merchant_score_ranking"),
+            models.Index(fields=["as_of"], name="merchant_score_as_of"),
             models.Index(
                 fields=["probability"], condition=Q(is_current=True), name="merchant_score_current_pd"
             ),

@@ -7,7 +7,7 @@ from celery import shared_task
 from common.business_date import business_date_today
 from scoring.features import merchant_days_catch_up, snapshots_refresh
 from scoring.selectors import champion_get
-from scoring.services import offers_issue, scores_refresh_all
+from scoring.services import offers_issue, scores_history_thin, scores_refresh_all
 
 # Closed dates built again each night: orders a partner sends a little late still count.
 LATE_DATA_DAYS = 3
@@ -35,6 +35,7 @@ def scores_refresh_nightly(as_of: str | None = None) -> dict:
         return {"as_of": on.isoformat(), "skipped": "no champion model: train and promote one first"}
     summary = scores_refresh_all(as_of=on)
     summary["offers_issued"] = offers_issue(as_of=on)
+    summary["history_thinned"] = scores_history_thin(as_of=on)
     return summary
 
 

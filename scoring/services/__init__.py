@@ -1,6 +1,7 @@
 """Every write in scoring: keyword-only functions named <entity>_<verb> (docs/scoring.md)."""
 
 from scoring.services.files import score_file
+from scoring.services.history import scores_history_thin
 from scoring.services.offers import (
     funding_capacity_fen,
     offer_accept,
@@ -26,6 +27,7 @@ __all__ = [
     "offers_issue_for_merchant",
     "rate_within_cap",
     "score_file",
+    "scores_history_thin",
     "scores_rank",
     "scores_refresh_all",
 ]
