@@ -55,7 +55,7 @@ import sys
 import time
 from pathlib import Path
 
-from scratch_db import drop_database, fresh_database
+from scratch_db import drop_database, fresh_database, reset_peak_rss, setup_django, vm_kb
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -71,35 +71,8 @@ OVERDUE_PER_MILLE = 30
 PRODUCT_MIX = (("order_loan", 8), ("credit_loan", 13), ("revolving", 17), ("fixed_loan", 20))
 
 
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    # As in production: DEBUG off, so Django does not record every query it runs.
-    os.environ["DJANGO_DEBUG"] = "0"
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-" + "k" * 40)
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-
-
 def rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def reset_peak_rss() -> bool:
-    """Reset the kernel's high-water mark of this process's RSS (Linux ≥ 4.0), so that
-    ru_maxrss afterwards is the peak of what follows, not of the imports before it."""
-    try:
-        with open("/proc/self/clear_refs", "w") as clear:
-            clear.write("5")
-        return True
-    except OSError:
-        return False
+    return vm_kb("VmRSS") / 1024
 
 
 def peak_rss_mb() -> float:
@@ -331,7 +304,7 @@ def build(args: argparse.Namespace) -> dict:
         return Timer()
 
     with timed("migrate"):
-        setup_django(args.database_url)
+        setup_django(database_url=args.database_url, fresh=False)
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
@@ -626,7 +599,7 @@ def code_version() -> dict:
 
 
 def measure(args: argparse.Namespace, built: dict) -> dict:
-    setup_django(args.database_url)
+    setup_django(database_url=args.database_url, fresh=False)
     code = code_version()  # as the close's modules are imported, just below
     import tracemalloc
 

@@ -34,10 +34,8 @@ import argparse
 import datetime as dt
 import json
 import math
-import os
 import shutil
 import sys
-import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -45,6 +43,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+
+from scratch_db import drop_database, reset_peak_rss, setup_django, vm_kb  # noqa: E402
 
 REGIONS = ["浙江", "广东", "江苏", "上海", "北京", "福建", "山东", "四川", "湖北", "河南"]
 CATEGORIES = ["服装", "数码", "家居", "食品", "美妆", "母婴", "运动", "图书"]
@@ -80,23 +80,6 @@ POINTS_TABLE = {
     ],
     "meta": {},
 }
-
-
-def vm_kb(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def reset_peak_rss() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as clear:
-            clear.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def populate(n: int, seed: int = 11) -> None:
@@ -251,23 +234,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
 
-    var_dir = tempfile.mkdtemp(prefix="xiaodai-bench-sandbox-")
-    os.environ["XIAODAI_VAR_DIR"] = var_dir
-    if args.database_url:
-        from scratch_db import drop_database, fresh_database
-
-        fresh_database(args.database_url)
-        os.environ["DATABASE_URL"] = args.database_url
-    else:
-        os.environ.pop("DATABASE_URL", None)
-    os.environ["DJANGO_DEBUG"] = "0"  # Django records no queries
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-" + "k" * 40)
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-    import django
-
-    django.setup()
+    var_dir = setup_django(database_url=args.database_url, var_prefix="xiaodai-bench-sandbox-")
     from django.core.management import call_command
     from django.db import connection
 
