@@ -31,6 +31,7 @@ from scoring.monitoring.tasks import monitoring_nightly
 from tests.lending.conftest import draw, open_pool
 from tests.lending.factories import CreditLineFactory, ProductFactory
 from tests.merchants.factories import MerchantFactory
+from tests.scoring.factories import POINTS_TABLE
 
 # --- PSI ---------------------------------------------------------------------------------------
 
@@ -130,35 +131,6 @@ def test_closed_weeks_and_months():
 
 # --- Drift reports -----------------------------------------------------------------------------
 
-POINTS_TABLE = {
-    "format": "xiaodai.points_table/1",
-    "scaling": {"base_points": 600, "base_odds": 50.0, "pdo": 20.0},
-    "intercept_points": 500,
-    "features": [
-        {
-            "name": "gmv_90d_yuan",
-            "kind": "numeric",
-            "splits": [10_000.0, 50_000.0],
-            "bins": [
-                {"label": "< 10000", "kind": "range", "points": 0},
-                {"label": "[10000, 50000)", "kind": "range", "points": 30},
-                {"label": ">= 50000", "kind": "range", "points": 60},
-                {"label": "missing", "kind": "missing", "points": 10},
-            ],
-        },
-        {
-            "name": "refund_rate_90d",
-            "kind": "numeric",
-            "splits": [0.05],
-            "bins": [
-                {"label": "< 0.05", "kind": "range", "points": 40},
-                {"label": ">= 0.05", "kind": "range", "points": 0},
-                {"label": "missing", "kind": "missing", "points": 20},
-            ],
-        },
-    ],
-    "meta": {},
-}
 WEEK_1, WEEK_2, WEEK_3 = dt.date(2026, 3, 2), dt.date(2026, 3, 9), dt.date(2026, 3, 16)
 N = 400
 

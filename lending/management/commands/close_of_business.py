@@ -3,15 +3,9 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 
 from common.business_date import business_date_today
+from common.cli import date_argument
 from common.errors import ApplicationError
 from lending import cob
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"{value!r} is not a date (YYYY-MM-DD)") from exc
 
 
 class Command(BaseCommand):
@@ -23,9 +17,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         which = parser.add_mutually_exclusive_group()
         which.add_argument(
-            "--date", type=_date, help="close this date (it must be the current business date)"
+            "--date", type=date_argument, help="close this date (it must be the current business date)"
         )
-        which.add_argument("--through", type=_date, help="close every date from the current one through this")
+        which.add_argument(
+            "--through", type=date_argument, help="close every date from the current one through this"
+        )
         which.add_argument("--days", type=int, help="close this many dates from the current one")
         parser.add_argument(
             "--dispatch", action="store_true", help="run chunks as Celery tasks on the workers"

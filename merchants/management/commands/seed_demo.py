@@ -5,16 +5,10 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from common.cli import date_argument
 from common.errors import ApplicationError
 from merchants.simulator import marketplace_seed
 from merchants.simulator.onboarding import DEMO_PASSWORD, marketplace_has_data
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"{value!r} is not a date (YYYY-MM-DD)") from exc
 
 
 class Command(BaseCommand):
@@ -31,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument(
             "--end-date",
-            type=_date,
+            type=date_argument,
             default=None,
             help="last traded day, YYYY-MM-DD (default: yesterday)",
         )

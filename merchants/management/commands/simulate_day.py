@@ -4,16 +4,10 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
+from common.cli import date_argument
 from common.errors import ApplicationError
 from merchants.models import SimulatorState
 from merchants.simulator import DayReport, marketplace_trade_day, marketplace_trade_through
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"{value!r} is not a date (YYYY-MM-DD)") from exc
 
 
 class Command(BaseCommand):
@@ -25,8 +19,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         group = parser.add_mutually_exclusive_group()
-        group.add_argument("--date", type=_date, help="the one day to trade, YYYY-MM-DD")
-        group.add_argument("--through", type=_date, help="trade every day up to this one")
+        group.add_argument("--date", type=date_argument, help="the one day to trade, YYYY-MM-DD")
+        group.add_argument("--through", type=date_argument, help="trade every day up to this one")
 
     def handle(self, *args, date, through, **options):
         try:

@@ -1,19 +1,12 @@
 """manage.py monitor_models: population stability of the champion, outcomes by grade, drift alerts."""
 
-import datetime as dt
 import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from common.cli import date_argument
 from common.errors import ApplicationError
 from scoring.monitoring.services import monitoring_run, psi_thresholds
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"{value!r} is not a date (YYYY-MM-DD)") from exc
 
 
 class Command(BaseCommand):
@@ -27,7 +20,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--as-of",
-            type=_date,
+            type=date_argument,
             default=None,
             help="YYYY-MM-DD: periods that closed before it (default: the business date)",
         )

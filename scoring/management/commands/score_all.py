@@ -1,19 +1,12 @@
 """manage.py score_all: rescore every merchant, rank them, issue pre-approved offers."""
 
-import datetime as dt
 import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from common.cli import date_argument
 from common.errors import ApplicationError
 from scoring.services import offers_issue, scores_refresh_all
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"{value!r} is not a date (YYYY-MM-DD)") from exc
 
 
 class Command(BaseCommand):
@@ -25,7 +18,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--as-of", type=_date, default=None, help="YYYY-MM-DD (default: the business date)"
+            "--as-of", type=date_argument, default=None, help="YYYY-MM-DD (default: the business date)"
         )
         parser.add_argument("--chunk-size", type=int, default=5000)
         parser.add_argument("--no-offers", action="store_true", help="rescore and rank only")

@@ -8,15 +8,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from common.business_date import business_date_today
+from common.cli import date_argument
 from merchants.simulator.onboarding import marketplace_has_data
 from scoring.demo import demo_scoring_run
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"{value!r} is not a date (YYYY-MM-DD)") from exc
 
 
 class Command(BaseCommand):
@@ -28,7 +22,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--through", type=_date, default=None, help="last date to close (default yesterday)"
+            "--through", type=date_argument, default=None, help="last date to close (default yesterday)"
         )
         parser.add_argument("--seed", type=int, default=0, help="training seed")
 
