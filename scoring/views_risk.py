@@ -66,19 +66,8 @@ class SandboxForm(forms.Form):
     lgd = forms.CharField(label="违约损失率 LGD (0–1)", required=False)
     funding_cost_rate = forms.CharField(label="资金成本 Funding cost (a year)", required=False)
 
-    POLICY_FIELDS = (
-        "cutoff_grade",
-        "cutoff_points",
-        "acceptance_rate_target",
-        "line_multiple",
-        "line_min_yuan",
-        "line_max_yuan",
-        "daily_rate",
-        "odds_factor",
-        "draw_rate",
-        "lgd",
-        "funding_cost_rate",
-    )
+    # Every policy input but the per-grade terms, which the form does not offer.
+    POLICY_FIELDS = tuple(key for key in simulate.POLICY_KEYS if key != "grade_terms")
 
     def __init__(self, *args, today: dict, **kwargs):
         super().__init__(*args, **kwargs)

@@ -20,7 +20,7 @@ from merchants.simulator.market import Market
 from merchants.simulator.trading import day_rates
 
 # E[lognormal(0, 0.45)]: the mean order is this much above the shop's typical ticket.
-TICKET_MEAN_FACTOR = float(np.exp(0.45**2 / 2))
+TICKET_MEAN_FACTOR = float(np.exp(0.45**2 / 2))  # float ok: a lognormal mean
 UNIFIED_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 PROVIDERS = {
     Verification.Kind.BUSINESS_LICENCE: "国家企业信用信息公示系统 SAMR registry",
@@ -76,7 +76,7 @@ def b2b_records_write(market: Market, ended_on: dt.date) -> None:
                 sales_fen=sales_fen,
                 net_profit_margin=Decimal(f"{margin[i]:.4f}"),
                 total_assets_fen=assets_fen,
-                total_liabilities_fen=round(assets_fen * float(leverage[i]) / 100) * 100,
+                total_liabilities_fen=round(assets_fen * float(leverage[i]) / 100) * 100,  # float ok
                 platform_sales_share=Decimal(f"{share[i]:.4f}"),
                 declared_on=max(
                     dt.date(year + 1, 1, 1), ended_on - dt.timedelta(days=int(declared_days_ago[i]))

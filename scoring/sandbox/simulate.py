@@ -541,15 +541,18 @@ def totals_of(decided: pd.DataFrame) -> Totals:
         grouped = chosen.groupby("grade")["line_fen"].agg(["count", "sum"])
         for g, row in grouped.iterrows():
             by_grade[str(g)] = [int(row["count"]), int(row["sum"])]
+    # Probability-weighted sums (expectations, not ledger amounts): float64 over integers well
+    # inside 2^53, then Decimal.
+    interest = float(np.dot(line * rate, 1.0 - pd_h / 2.0)) if len(line) else 0.0  # float ok
+    loss = float(np.dot(line, pd_h)) if len(line) else 0.0  # float ok
     return Totals(
         merchants=len(decided),
         approved=len(chosen),
         line_fen=int(line.sum()),
         line_rate=int(line_rate.sum()) if len(line_rate) else 0,
-        # Probability-weighted sums: float64 over integers well inside 2^53, then Decimal.
-        interest_base=Decimal(float(np.dot(line * rate, 1.0 - pd_h / 2.0))) if len(line) else Decimal(0),
-        loss_base=Decimal(float(np.dot(line, pd_h))) if len(line) else Decimal(0),
-        defaults=Decimal(float(pd_h.sum())) if len(pd_h) else Decimal(0),
+        interest_base=Decimal(interest),
+        loss_base=Decimal(loss),
+        defaults=Decimal(float(pd_h.sum())),  # float ok: a sum of probabilities
         by_grade=by_grade,
     )
 
