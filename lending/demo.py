@@ -11,7 +11,7 @@ import datetime as dt
 import random
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import OuterRef, Subquery, Sum
 
 from common.errors import ApplicationError
 from lending import services
@@ -26,6 +26,7 @@ from merchants.models import (
     SimulatorState,
 )
 from payments import services as payments
+from payments.models import Account
 
 POLICY = "demo credit policy"
 LIMIT_SHARE_OF_SALES = Decimal("0.3")  # a line of 30 % of the last 90 days' settled sales
@@ -204,31 +205,38 @@ def borrowers_spend(*, on: dt.date) -> int:
     """Borrowers use their money: once a week each takes out what its wallet holds beyond what it
     keeps back for the next two weeks' repayments; careless shops also on other days. How much
     it keeps back, and how often it spends, follow its hidden quality; a shop whose sales have
-    collapsed (`cash_dry_on`) keeps nothing back. So careless
-    and failing shops meet due dates with too little in the wallet and fall behind, which is
-    what a scorecard trained on the demo's loans must learn to see coming."""
+    collapsed (`cash_dry_on`) keeps nothing back. So careless and failing shops meet due dates
+    with too little in the wallet and fall behind, which is what a scorecard trained on the
+    demo's loans must learn to see coming."""
     soon = on + dt.timedelta(days=SPEND_LOOKAHEAD_DAYS)
     due_soon: dict[int, int] = {}
-    open_loans = Loan.objects.filter(status__in=["active", "overdue"]).values_list(
-        "merchant_id",
-        "next_due_on",
-        "next_installment",
-        "id",
-        "principal_outstanding_fen",
-        "due_principal_fen",
-        "interest_outstanding_fen",
-        "penalty_outstanding_fen",
+    next_planned = Installment.objects.filter(
+        loan_id=OuterRef("pk"), number=OuterRef("next_installment") + 1
+    ).values("principal_fen")[:1]
+    open_loans = (
+        Loan.objects.filter(status__in=["active", "overdue"])
+        .annotate(planned=Subquery(next_planned))
+        .values_list(
+            "merchant_id",
+            "next_due_on",
+            "planned",
+            "principal_outstanding_fen",
+            "due_principal_fen",
+            "interest_outstanding_fen",
+            "penalty_outstanding_fen",
+        )
     )
-    for merchant_id, next_due_on, number, loan_id, outstanding, due, interest, penalty in open_loans:
+    for merchant_id, next_due_on, planned, outstanding, due, interest, penalty in open_loans:
         owed = due + interest + penalty
         if next_due_on is not None and next_due_on <= soon:
-            planned = (
-                Installment.objects.filter(loan_id=loan_id, number=number + 1)
-                .values_list("principal_fen", flat=True)
-                .first()
-            )
             owed += min(planned if planned is not None else outstanding, outstanding - due)
         due_soon[merchant_id] = due_soon.get(merchant_id, 0) + owed
+    wallets = {
+        wallet.merchant_id: wallet
+        for wallet in Account.objects.filter(
+            purpose=Account.Purpose.WALLET, merchant_id__in=list(due_soon)
+        ).select_related("merchant__owner")
+    }
     profiles = SimulatedProfile.objects.filter(merchant_id__in=list(due_soon)).values_list(
         "merchant_id", "quality", "cash_dry_on", "vanish_on"
     )
@@ -247,7 +255,7 @@ def borrowers_spend(*, on: dt.date) -> int:
         if not its_day or (vanish_on and vanish_on <= on):
             continue  # vanished shops act on their own
         keep = 0 if failing else int(due_soon[merchant_id] * careful)
-        wallet = payments.wallet_open(merchant=Merchant.objects.get(pk=merchant_id))
+        wallet = wallets[merchant_id]
         amount = wallet.available_fen - keep
         if amount <= 0 or (amount < SPEND_MINIMUM_FEN and not failing):
             continue
