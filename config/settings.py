@@ -197,6 +197,22 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Three queues, so that a backlog of one never delays the others: work a person is waiting for
+# (a sandbox run, a withdrawal), the steady background (payout batches, holds), and the long nightly
+# batches (close of business and its chunks, features, rescoring, monitoring). Every deployment
+# runs at least one worker consuming each queue (docker-compose.yml, run_demo).
+CELERY_QUEUE_INTERACTIVE = "interactive"
+CELERY_QUEUE_DEFAULT = "default"
+CELERY_QUEUE_BATCH = "batch"
+CELERY_QUEUES_ALL = (CELERY_QUEUE_INTERACTIVE, CELERY_QUEUE_DEFAULT, CELERY_QUEUE_BATCH)
+CELERY_TASK_DEFAULT_QUEUE = CELERY_QUEUE_DEFAULT
+CELERY_TASK_ROUTES = {
+    "scoring.sandbox.tasks.*": {"queue": CELERY_QUEUE_INTERACTIVE},
+    "lending.tasks.*": {"queue": CELERY_QUEUE_BATCH},
+    "scoring.tasks.*": {"queue": CELERY_QUEUE_BATCH},
+    "scoring.monitoring.tasks.*": {"queue": CELERY_QUEUE_BATCH},
+    "merchants.tasks.*": {"queue": CELERY_QUEUE_BATCH},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DIR / "beat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "payments-expire-holds": {

@@ -5,6 +5,7 @@ import threading
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
 from common.business_date import business_date_today
@@ -205,7 +206,9 @@ def test_chunks_sent_to_a_celery_worker_close_the_date_like_in_process():
     open_pool()
     for n in range(7):
         draw(CreditLineFactory(), 1_000_000, key=f"k-{n}")
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+    with start_worker(
+        app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=settings.CELERY_QUEUES_ALL
+    ):
         run = cob.close_of_business(on=DAY, dispatch=True, chunk_size=3)
     assert run.status == CobRun.Status.DONE
     assert CobChunk.objects.filter(business_on=DAY, step="accrue").count() == 3

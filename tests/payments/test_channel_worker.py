@@ -17,7 +17,9 @@ from tests.merchants.factories import MerchantFactory
 
 @pytest.fixture
 def worker(transactional_db):
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+    with start_worker(
+        app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=settings.CELERY_QUEUES_ALL
+    ):
         yield
 
 

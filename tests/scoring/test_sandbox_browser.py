@@ -6,6 +6,7 @@ import re
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.conf import settings
 
 from scoring.models import SandboxRun
 from scoring.sandbox.services import sandbox_run_execute
@@ -43,7 +44,9 @@ def test_a_risk_manager_runs_the_sandbox_on_a_worker_and_reads_the_comparison(
 ):
     from config.celery import app
 
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+    with start_worker(
+        app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=settings.CELERY_QUEUES_ALL
+    ):
         run = start_run(page, live_server)
         expect(page.get_by_test_id("run-progress-bar")).to_be_visible()
         result = page.get_by_test_id("run-result")
