@@ -1,26 +1,34 @@
 """Close of business (日终批处理): one business date at a time, in order, idempotently.
 
-First, in the demo, the marketplace trades D; then pledged orders that settled repay their
-order loans and refunded ones make their share due. Then these steps run, each over chunks of
-loans by id range:
+First, pledged orders that settled repay their order loans and refunded ones make their share due.
+Then each chunk of loans (a range of loan ids) is closed in one transaction, these steps in turn:
   due      loans whose next due date is D: the installment's unpaid principal and all interest
            accrued through D−1 fall due; the next period begins.
   deduct   loans with anything due: automatic deduction from the wallet, partial if short,
            in the product's allocation order (penalty → fee → interest → principal by default).
   accrue   interest for day D on what is still owed (daily mode: principal × rate, running
            total over the constant-principal span; spread mode: the period's planned interest
-           spread evenly over its days).
+           spread evenly over its days, and principal past due at the daily rate).
   penalty  extra interest on principal overdue past the grace days (rate × markup).
   age      days past due, overdue status and the five-tier classification.
-then one aggregated ledger entry per product per day for accrual and for penalty, and a
-reconciliation of the books.
+Then, over the same chunks, written-off loans recover what reached their merchants' wallets
+(after every open loan has had its deduction). Last, in one transaction: one aggregated ledger
+entry per product per day for accrual and for penalty, a reconciliation of the books, the run
+marked done and the business date moved on.
 
-Every step is one or two set-based statements per chunk, not a Python loop over loans (the
-deduction step builds its ledger rows in Python only for the loans that actually pay that
-day). Each chunk writes a CobChunk row in the same transaction as its statements; the row's
-unique constraint (date, step, chunk) is what makes a rerun, a resumed run after a crash, or a
-second worker skip work already done. The aggregated entries are keyed by date, step and
-product in the journal's unique idempotency key: a day's interest is posted once.
+Overdue interest and penalty use the same running-total rule as interest: over each span of
+days in which the amount past due stays the same, day k posts round(base·rate·k) − what the
+span has posted, so the span adds up to its rounded simple interest.
+
+Resuming. The chunks' id ranges are frozen on the CobRun when the run starts (a rerun extends
+them only with loans drawn since, which a run that was never interrupted would have seen too),
+so chunk n always means the same loans. Each chunk writes a CobChunk row per step in the same
+transaction as that step's statements; the row's unique constraint (date, step, chunk) is what
+makes a rerun, a resumed run after a crash, or a second process skip work already done. Because
+a chunk closes all its loans' steps at once, a crash leaves every loan either closed for the day
+or untouched, so what the API does while the close is down acts on untouched loans exactly as
+it would have before the close. The aggregated entries are posted in the transaction that marks
+the run done (and keyed by date, step and product): a day's interest is posted once, complete.
 """
 
 import datetime as dt
@@ -31,7 +39,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Min
+from django.db.models import F, Max, Min, Q
 
 from common.business_date import business_date_set, business_date_today
 from common.errors import ApplicationError
@@ -45,7 +53,11 @@ from payments.models import Account, JournalEntry
 log = logging.getLogger(__name__)
 Purpose = Account.Purpose
 OPEN = ("active", "overdue")
+# A chunk closes its loans through these steps in one transaction, in this order.
 STEPS = ("due", "deduct", "accrue", "penalty", "age")
+# Then, over the same chunks once every open loan has had its deduction, recoveries.
+LATE_STEPS = ("recover",)
+ALL_STEPS = STEPS + LATE_STEPS
 
 
 @dataclass
@@ -84,13 +96,24 @@ def _date_param(on: dt.date):
     return on if connection.vendor == "postgresql" else on.isoformat()
 
 
-def _overdue_interest_sql() -> str:
-    """Spread-mode loans: principal past due is outside the period's plan and accrues at the
-    daily rate, rounded per day (daily-mode loans accrue on all principal already)."""
-    return (
-        "CASE WHEN accrual_mode = 'spread' "
-        "THEN (due_principal_fen * rate_ppb + 50000000) / 100000000 ELSE 0 END"
+def _date_params(on: dt.date, lo: int, hi: int) -> dict:
+    return {"on": _date_param(on), "yesterday": _date_param(on - dt.timedelta(days=1)), "lo": lo, "hi": hi}
+
+
+def _span_sql(*, prefix: str, rate: str, through: str) -> tuple[str, str, str]:
+    """Running totals over a span of days on the principal past due (overdue interest, penalty):
+    the span goes on while its base is still what is past due and yesterday was accrued;
+    otherwise a new one starts today. Returns SQL for (the span's start, its rounded total
+    through today, what it had posted before today)."""
+    goes_on = (
+        f"({prefix}_start_on IS NOT NULL AND {prefix}_base_fen = due_principal_fen "
+        f"AND {through} = %(yesterday)s)"
     )
+    start = f"(CASE WHEN {goes_on} THEN {prefix}_start_on ELSE %(on)s END)"
+    days = f"({_days_between('%(on)s', start)} + 1)"
+    total = f"((due_principal_fen * {rate} * {days} + 50000000) / 100000000)"
+    posted = f"(CASE WHEN {goes_on} THEN {prefix}_posted_fen ELSE 0 END)"
+    return start, total, posted
 
 
 def _accrual_total_sql() -> str:
@@ -105,20 +128,45 @@ def _accrual_total_sql() -> str:
     )
 
 
-def _penalty_sql() -> str:
-    return "(due_principal_fen * penalty_rate_ppb + 50000000) / 100000000"
-
-
 # --- chunks -------------------------------------------------------------------------------------
 
 
-def chunk_ranges(chunk_size: int | None = None) -> list[tuple[int, int]]:
-    """Id ranges of open loans, chunk_size ids each (ids are dense enough for this)."""
+def _to_close():
+    """Loans close of business acts on: open ones, and written-off ones with something left to
+    recover."""
+    return Loan.objects.filter(
+        Q(status__in=OPEN) | Q(status=Loan.Status.WRITTEN_OFF, written_off_fen__gt=F("recovered_fen"))
+    )
+
+
+def chunk_ranges(chunk_size: int | None = None, *, after: int | None = None) -> list[tuple[int, int]]:
+    """Id ranges of the loans to close (those with ids above `after`), chunk_size ids each (ids
+    are dense enough for this)."""
     size = chunk_size or settings.LENDING_COB_CHUNK_SIZE
-    bounds = Loan.objects.filter(status__in=OPEN).aggregate(lo=Min("id"), hi=Max("id"))
+    loans = _to_close() if after is None else _to_close().filter(pk__gt=after)
+    bounds = loans.aggregate(lo=Min("id"), hi=Max("id"))
     if bounds["lo"] is None:
         return []
     return [(lo, min(lo + size - 1, bounds["hi"])) for lo in range(bounds["lo"], bounds["hi"] + 1, size)]
+
+
+def cob_run_start(*, on: dt.date, chunk_size: int | None = None) -> CobRun:
+    """The run of date `on` with its chunks frozen. The first attempt fixes the id ranges of the
+    loans it must close, so that chunk n means the same loans to every attempt and every process
+    whatever is repaid meanwhile; a later attempt only adds ranges for loans drawn since (drawn
+    on D while the close was down, they are closed like loans drawn before it started)."""
+    CobRun.objects.get_or_create(business_on=on)
+    with transaction.atomic():
+        run = CobRun.objects.select_for_update().get(business_on=on)
+        if run.status == CobRun.Status.DONE:
+            return run
+        bounds = [tuple(pair) for pair in run.chunk_bounds]
+        bounds += chunk_ranges(chunk_size, after=bounds[-1][1] if bounds else None)
+        run.chunk_bounds = [list(pair) for pair in bounds]
+        run.attempts += 1
+        run.status = CobRun.Status.RUNNING
+        run.save(update_fields=["chunk_bounds", "attempts", "status"])
+    return run
 
 
 def _claim(on: dt.date, step: str, chunk: int) -> CobChunk | None:
@@ -131,21 +179,51 @@ def _claim(on: dt.date, step: str, chunk: int) -> CobChunk | None:
         return None
 
 
+def _jit_off() -> None:
+    if connection.vendor == "postgresql":
+        # Compiling these short, wide statements costs PostgreSQL's JIT more than it saves.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+
+
+def _run_claimed(on: dt.date, step: str, chunk: int, lo: int, hi: int) -> int | None:
+    claim = _claim(on, step, chunk)
+    if claim is None:
+        return None
+    rows, amounts = STEP_FUNCTIONS[step](on, lo, hi)
+    claim.rows = rows
+    claim.amounts = {str(k): v for k, v in amounts.items()}
+    claim.save(update_fields=["rows", "amounts"])
+    return rows
+
+
 def run_chunk(*, on: dt.date, step: str, chunk: int, lo: int, hi: int) -> int | None:
     """Run one step over one chunk of loans, once. Returns rows touched, or None if skipped."""
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # Compiling these short, wide statements costs PostgreSQL's JIT more than it saves.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL jit = off")
-        claim = _claim(on, step, chunk)
-        if claim is None:
-            return None
-        rows, amounts = STEP_FUNCTIONS[step](on, lo, hi)
-        claim.rows = rows
-        claim.amounts = {str(k): v for k, v in amounts.items()}
-        claim.save(update_fields=["rows", "amounts"])
-    return rows
+        _jit_off()
+        return _run_claimed(on, step, chunk, lo, hi)
+
+
+def close_chunk(
+    *,
+    on: dt.date,
+    chunk: int,
+    lo: int,
+    hi: int,
+    steps: tuple[str, ...] | None = None,
+    timings: dict | None = None,
+) -> dict[str, int | None]:
+    """Close one chunk of loans through the steps (each once) in one transaction: a crash leaves
+    its loans either closed for the day or untouched. Rows touched per step, None if skipped."""
+    done = {}
+    with transaction.atomic():
+        _jit_off()
+        for step in steps or STEPS:
+            began = time.perf_counter()
+            done[step] = _run_claimed(on, step, chunk, lo, hi)
+            if timings is not None:
+                timings[step] = timings.get(step, 0.0) + time.perf_counter() - began
+    return done
 
 
 def _execute(sql: str, params: dict) -> int:
@@ -165,11 +243,13 @@ def _sums_by_product(sql: str, params: dict) -> dict[int, int]:
 
 
 def _step_due(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
-    params = {"on": _date_param(on), "lo": lo, "hi": hi}
+    params = _date_params(on, lo, hi)
     # What falls due now: everything planned through this installment, less what has been
     # repaid and what is already due. Paying ahead therefore lowers (or skips) what falls due.
+    # PostgreSQL sums bigints as numeric, and numeric division below would round where integer
+    # division floors (one fen too much per period): the sum is cast back to an integer.
     planned_through = (
-        "(SELECT COALESCE(SUM(i.principal_fen), 0) FROM lending_installment i "
+        "(SELECT CAST(COALESCE(SUM(i.principal_fen), 0) AS BIGINT) FROM lending_installment i "
         "WHERE i.loan_id = lending_loan.id AND i.number <= lending_loan.next_installment)"
     )
     shortfall = f"({planned_through} - (principal_fen - principal_outstanding_fen) - due_principal_fen)"
@@ -184,18 +264,22 @@ def _step_due(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
         "WHERE i.loan_id = lending_loan.id AND i.number = lending_loan.next_installment + 1)"
     )
     period_days = _days_between(next_due, "%(on)s")
+    spread = f"(repayment_method IN ('equal_principal', 'equal_installment') AND {next_due} IS NOT NULL)"
+    # A loan that accrues day by day before and after the due date keeps its span: the principal
+    # has not changed, and restarting the running total would round each period on its own
+    # (an interest-only loan would collect a fen more than its schedule).
+    keeps_span = f"(accrual_mode = 'daily' AND NOT {spread})"
     sql = f"""
         UPDATE lending_loan SET
             due_principal_fen = due_principal_fen + {unpaid_installment},
             due_interest_fen = interest_outstanding_fen,
             oldest_unpaid_due_on = COALESCE(oldest_unpaid_due_on, %(on)s),
-            accrual_mode = CASE WHEN repayment_method IN ('equal_principal', 'equal_installment')
-                AND {next_due} IS NOT NULL THEN 'spread' ELSE 'daily' END,
-            accrual_segment_start_on = %(on)s,
-            accrual_segment_base_fen = CASE WHEN repayment_method IN ('equal_principal', 'equal_installment')
-                AND {next_due} IS NOT NULL THEN {next_interest} ELSE principal_outstanding_fen END,
+            accrual_mode = CASE WHEN {spread} THEN 'spread' ELSE 'daily' END,
+            accrual_segment_start_on = CASE WHEN {keeps_span} THEN accrual_segment_start_on ELSE %(on)s END,
+            accrual_segment_base_fen = CASE WHEN {keeps_span} THEN accrual_segment_base_fen
+                WHEN {spread} THEN {next_interest} ELSE principal_outstanding_fen END,
             accrual_segment_days = COALESCE({period_days}, 0),
-            accrual_segment_posted_fen = 0,
+            accrual_segment_posted_fen = CASE WHEN {keeps_span} THEN accrual_segment_posted_fen ELSE 0 END,
             next_due_on = {next_due},
             next_installment = next_installment + 1
         WHERE id BETWEEN %(lo)s AND %(hi)s AND status IN ('active', 'overdue') AND next_due_on = %(on)s
@@ -251,13 +335,19 @@ def _step_deduct(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
 
 
 def _step_accrue(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
-    params = {"on": _date_param(on), "lo": lo, "hi": hi}
+    params = _date_params(on, lo, hi)
     guard = (
         "id BETWEEN %(lo)s AND %(hi)s AND status IN ('active', 'overdue') "
         f"AND accrued_through_on < %(on)s AND {_days_since('accrual_segment_start_on')} >= 0"
     )
     total = _accrual_total_sql()
-    overdue = _overdue_interest_sql()
+    # Spread-mode loans: principal past due is outside the period's plan and accrues at the daily
+    # rate, by running totals over its span (daily-mode loans accrue on all principal already).
+    is_overdue = "(accrual_mode = 'spread' AND due_principal_fen > 0)"
+    o_start, o_total, o_posted = _span_sql(
+        prefix="overdue_span", rate="rate_ppb", through="accrued_through_on"
+    )
+    overdue = f"(CASE WHEN {is_overdue} THEN {o_total} - {o_posted} ELSE 0 END)"
     amounts = _sums_by_product(
         f"SELECT product_id, SUM({total} - accrual_segment_posted_fen + {overdue}) FROM lending_loan "
         f"WHERE {guard} AND principal_outstanding_fen > 0 GROUP BY product_id",
@@ -274,6 +364,10 @@ def _step_accrue(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
                 * CASE WHEN principal_outstanding_fen > 0 THEN 1 ELSE 0 END,
             accrual_segment_posted_fen = CASE WHEN principal_outstanding_fen > 0 THEN {total}
                                               ELSE accrual_segment_posted_fen END,
+            overdue_span_start_on = CASE WHEN {is_overdue} THEN {o_start} ELSE overdue_span_start_on END,
+            overdue_span_base_fen = CASE WHEN {is_overdue} THEN due_principal_fen
+                                         ELSE overdue_span_base_fen END,
+            overdue_span_posted_fen = CASE WHEN {is_overdue} THEN {o_total} ELSE overdue_span_posted_fen END,
             accrued_through_on = %(on)s
         WHERE {guard}
         """,
@@ -283,8 +377,7 @@ def _step_accrue(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
 
 
 def _step_penalty(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
-    params = {"on": _date_param(on), "lo": lo, "hi": hi}
-    penalty = "(l.due_principal_fen * l.penalty_rate_ppb + 50000000) / 100000000"
+    params = _date_params(on, lo, hi)
     eligible = (
         "SELECT l.id FROM lending_loan l JOIN lending_product p ON p.id = l.product_id "
         "WHERE l.id BETWEEN %(lo)s AND %(hi)s AND l.status IN ('active', 'overdue') "
@@ -292,15 +385,21 @@ def _step_penalty(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
         "AND (l.penalty_accrued_through_on IS NULL OR l.penalty_accrued_through_on < %(on)s) "
         f"AND {_days_since('l.oldest_unpaid_due_on')} > p.grace_days"
     )
+    start, total, posted = _span_sql(
+        prefix="penalty_span", rate="penalty_rate_ppb", through="penalty_accrued_through_on"
+    )
     amounts = _sums_by_product(
-        f"SELECT l.product_id, SUM({penalty}) FROM lending_loan l WHERE l.id IN ({eligible}) "
-        "GROUP BY l.product_id",
+        f"SELECT product_id, SUM({total} - {posted}) FROM lending_loan WHERE id IN ({eligible}) "
+        "GROUP BY product_id",
         params,
     )
     rows = _execute(
         f"""
         UPDATE lending_loan SET
-            penalty_outstanding_fen = penalty_outstanding_fen + {_penalty_sql()},
+            penalty_outstanding_fen = penalty_outstanding_fen + {total} - {posted},
+            penalty_span_start_on = {start},
+            penalty_span_base_fen = due_principal_fen,
+            penalty_span_posted_fen = {total},
             penalty_accrued_through_on = %(on)s
         WHERE id IN ({eligible})
         """,
@@ -335,12 +434,39 @@ def _step_age(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
     return rows, {}
 
 
+def _step_recover(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
+    """Written-off loans collect what has reached their merchants' wallets, up to what was written
+    off: each its own ledger entry, keyed by loan and day (so once a day, whatever reruns)."""
+    from lending.services.loans import loan_recover
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT l.id FROM lending_loan l JOIN payments_account a ON a.id = l.wallet_id "
+            "WHERE l.id BETWEEN %(lo)s AND %(hi)s AND l.status = 'written_off' "
+            "AND l.written_off_fen > l.recovered_fen AND a.balance_fen - a.held_fen > 0 ORDER BY l.id",
+            {"lo": lo, "hi": hi},
+        )
+        loan_ids = [row[0] for row in cursor.fetchall()]
+    recovered = 0
+    for loan in Loan.objects.filter(pk__in=loan_ids).order_by("pk"):
+        event = loan_recover(
+            loan=loan,
+            amount_fen=None,
+            idempotency_key=f"cob:{on.isoformat()}:{loan.pk}",
+            actor="close of business",
+            on=on,
+        )
+        recovered += event is not None
+    return recovered, {}
+
+
 STEP_FUNCTIONS = {
     "due": _step_due,
     "deduct": _step_deduct,
     "accrue": _step_accrue,
     "penalty": _step_penalty,
     "age": _step_age,
+    "recover": _step_recover,
 }
 
 
@@ -376,25 +502,13 @@ def _post_step_to_ledger(on: dt.date, step: str) -> int:
     return posted
 
 
-def _run_step(run: CobRun, step: str, chunks: list[tuple[int, int]], dispatch: bool) -> StepReport:
-    report = StepReport(step=step, chunks=len(chunks))
-    began = time.perf_counter()
-    if dispatch:
-        from lending.tasks import cob_chunk
+def _run_step_dispatched(run: CobRun, step: str) -> None:
+    """One step over every chunk as Celery tasks on any worker; returns when all are done."""
+    from lending.tasks import cob_chunk
 
-        for number, (lo, hi) in enumerate(chunks):
-            cob_chunk.delay(run.business_on.isoformat(), step, number, lo, hi)
-        _wait_for_chunks(run.business_on, step, len(chunks))
-    else:
-        for number, (lo, hi) in enumerate(chunks):
-            run_chunk(on=run.business_on, step=step, chunk=number, lo=lo, hi=hi)
-    report.rows = sum(
-        CobChunk.objects.filter(business_on=run.business_on, step=step).values_list("rows", flat=True)
-    )
-    if step in LEDGER_OF_STEP:
-        report.amounts = {"posted_fen": _post_step_to_ledger(run.business_on, step)}
-    report.seconds = time.perf_counter() - began
-    return report
+    for number, (lo, hi) in enumerate(run.chunk_bounds):
+        cob_chunk.delay(run.business_on.isoformat(), step, number, lo, hi)
+    _wait_for_chunks(run.business_on, step, len(run.chunk_bounds))
 
 
 def _wait_for_chunks(on: dt.date, step: str, expected: int) -> None:
@@ -407,15 +521,20 @@ def _wait_for_chunks(on: dt.date, step: str, expected: int) -> None:
         time.sleep(0.2)
 
 
-def _trade_marketplace(on: dt.date) -> int:
-    """In the demo the marketplace trades the day first, so loans live among real sales."""
-    from merchants.models import SimulatorState
-    from merchants.simulator import marketplace_trade_through
-
-    state = SimulatorState.objects.filter(pk=1).first()
-    if state is None or state.last_simulated_on >= on:
-        return 0
-    return len(marketplace_trade_through(through=on))
+def cob_run_chunks(*, run: CobRun, dispatch: bool = False) -> dict[str, float]:
+    """Close every frozen chunk of the run: in process, chunk by chunk through all the steps,
+    then the late steps; dispatched, step by step across the workers. Seconds per step."""
+    timings: dict[str, float] = {}
+    if dispatch:
+        for step in ALL_STEPS:
+            began = time.perf_counter()
+            _run_step_dispatched(run, step)
+            timings[step] = time.perf_counter() - began
+        return timings
+    for steps in (STEPS, LATE_STEPS):
+        for number, (lo, hi) in enumerate(run.chunk_bounds):
+            close_chunk(on=run.business_on, chunk=number, lo=lo, hi=hi, steps=steps, timings=timings)
+    return timings
 
 
 def lending_reconcile() -> list[str]:
@@ -441,72 +560,96 @@ def lending_reconcile() -> list[str]:
     return differences
 
 
-def close_of_business(*, on: dt.date, dispatch: bool = False, chunk_size: int | None = None) -> CobRun:
-    """Close one business date: it must be the current one; closing it again changes nothing;
-    a run killed half-way is finished by running it again."""
+def cob_run_finish(
+    *, run: CobRun, timings: dict[str, float] | None = None, reports_before: list[dict] | None = None
+) -> CobRun:
+    """Post the day's aggregated accrual and penalty, reconcile the books, mark the run done and
+    move the business date on, all in one transaction under the run's row lock: a second process
+    closing the same date waits here and then finds the run done."""
     from payments.reconciliation import reconcile
 
-    current = business_date_today()
-    done = CobRun.objects.filter(business_on=on, status=CobRun.Status.DONE).first()
-    if done is not None:
-        return done
-    if on != current:
-        raise ApplicationError(
-            f"business dates close in order: the current business date is {current}, not {on}",
-            {"fields": {"date": [f"expected {current}"]}},
-        )
-    run, _ = CobRun.objects.get_or_create(business_on=on)
-    began = time.perf_counter()
-    reports: list[dict] = []
-    try:
-        traded = _trade_marketplace(on)
-        reports.append(
+    on = run.business_on
+    timings = timings or {}
+    with transaction.atomic():
+        current = CobRun.objects.select_for_update().get(pk=run.pk)
+        if current.status == CobRun.Status.DONE:
+            return current
+        began = time.perf_counter()
+        rows = defaultdict(int)
+        for step, count in CobChunk.objects.filter(business_on=on).values_list("step", "rows"):
+            rows[step] += count
+        reports = [
             {
-                "step": "marketplace",
-                "rows": traded,
-                "chunks": 0,
-                "seconds": round(time.perf_counter() - began, 3),
+                "step": step,
+                "rows": rows[step],
+                "chunks": len(current.chunk_bounds),
+                "seconds": round(timings.get(step, 0.0), 3),
             }
-        )
-        # Pledged orders that settled or were refunded act on their loans before due dates do.
-        pledged = time.perf_counter()
-        handled = pledges_process(on=on)
-        reports.append(
-            {
-                "step": "pledges",
-                "rows": handled,
-                "chunks": 0,
-                "seconds": round(time.perf_counter() - pledged, 3),
-            }
-        )
-        chunks = chunk_ranges(chunk_size)
-        for step in STEPS:
-            reports.append(_run_step(run, step, chunks, dispatch).as_dict())
-        checked = time.perf_counter()
+            for step in ALL_STEPS
+        ]
+        for step in LEDGER_OF_STEP:
+            _post_step_to_ledger(on, step)
         differences = reconcile(on=on, entries_of=on).differences + lending_reconcile()
         reports.append(
             {
                 "step": "reconcile",
                 "rows": len(differences),
                 "chunks": 0,
-                "seconds": round(time.perf_counter() - checked, 3),
+                "seconds": round(time.perf_counter() - began, 3),
             }
         )
         if differences:
             raise ApplicationError(
                 "the books do not balance after close of business: " + "; ".join(differences[:5])
             )
+        current.status = CobRun.Status.DONE
+        current.steps = (reports_before or []) + reports
+        current.error = ""
+        current.finished_at = dt.datetime.now(dt.UTC)
+        current.save(update_fields=["status", "steps", "error", "finished_at"])
+        business_date_set(on=on + dt.timedelta(days=1))
+    return current
+
+
+def close_of_business(*, on: dt.date, dispatch: bool = False, chunk_size: int | None = None) -> CobRun:
+    """Close one business date: it must be the current one; closing it again changes nothing;
+    a run killed half-way is finished by running it again, and two processes closing the same
+    date at once both end with the run done."""
+    done = CobRun.objects.filter(business_on=on, status=CobRun.Status.DONE).first()
+    if done is not None:
+        return done
+    current = business_date_today()
+    if on != current:
+        done = CobRun.objects.filter(business_on=on, status=CobRun.Status.DONE).first()
+        if done is not None:  # another process finished it in the meantime
+            return done
+        raise ApplicationError(
+            f"business dates close in order: the current business date is {current}, not {on}",
+            {"fields": {"date": [f"expected {current}"]}},
+        )
+    began = time.perf_counter()
+    run = cob_run_start(on=on, chunk_size=chunk_size)
+    if run.status == CobRun.Status.DONE:
+        return run
+    try:
+        # Pledged orders that settled or were refunded act on their loans before due dates do.
+        handled = pledges_process(on=on)
+        before = [
+            {
+                "step": "pledges",
+                "rows": handled,
+                "chunks": 0,
+                "seconds": round(time.perf_counter() - began, 3),
+            }
+        ]
+        timings = cob_run_chunks(run=run, dispatch=dispatch)
+        run = cob_run_finish(run=run, timings={**timings, "_before": before})
     except Exception as exc:
-        CobRun.objects.filter(pk=run.pk).update(
-            status=CobRun.Status.FAILED, steps=reports, error=str(exc)[:2000]
+        # Work another process finished is never shown as failed.
+        CobRun.objects.filter(pk=run.pk).exclude(status=CobRun.Status.DONE).update(
+            status=CobRun.Status.FAILED, error=str(exc)[:2000]
         )
         raise
-    with transaction.atomic():
-        CobRun.objects.filter(pk=run.pk).update(
-            status=CobRun.Status.DONE, steps=reports, error="", finished_at=dt.datetime.now(dt.UTC)
-        )
-        business_date_set(on=on + dt.timedelta(days=1))
-    run.refresh_from_db()
     log.info("closed business date %s in %.1f s", on, time.perf_counter() - began)
     return run
 

@@ -203,6 +203,15 @@ class Loan(models.Model):
         default=0, help_text="rounded interest posted in the span"
     )
     penalty_accrued_through_on = models.DateField(null=True, blank=True)
+    # Overdue interest (spread mode) and penalty accrue on the principal past due by running
+    # totals over each span of days it stays the same, like interest: close of business starts a
+    # new span when the amount differs from the span's base or a day was skipped.
+    overdue_span_start_on = models.DateField(null=True, blank=True)
+    overdue_span_base_fen = models.BigIntegerField(default=0, db_default=0)
+    overdue_span_posted_fen = models.BigIntegerField(default=0, db_default=0)
+    penalty_span_start_on = models.DateField(null=True, blank=True)
+    penalty_span_base_fen = models.BigIntegerField(default=0, db_default=0)
+    penalty_span_posted_fen = models.BigIntegerField(default=0, db_default=0)
     next_due_on = models.DateField(null=True, blank=True)
     next_installment = models.PositiveSmallIntegerField(default=1)
     oldest_unpaid_due_on = models.DateField(null=True, blank=True)
@@ -364,6 +373,12 @@ class CobRun(models.Model):
 
     business_on = models.DateField(unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    chunk_bounds = models.JSONField(
+        default=list,
+        db_default=[],
+        help_text="[[first loan id, last loan id], …] frozen when the run starts; chunk n is entry n",
+    )
+    attempts = models.PositiveIntegerField(default=0, db_default=0)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     steps = models.JSONField(default=list, help_text="[{step, rows, seconds, chunks}]")

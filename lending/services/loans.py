@@ -409,8 +409,11 @@ def loan_write_off(*, loan: Loan, actor: str, reason: str) -> LoanEvent:
     return event
 
 
-def loan_recover(*, loan: Loan, amount_fen: int | None, idempotency_key: str, actor: str) -> LoanEvent | None:
-    """Collect on a written-off loan from the merchant's wallet, up to what was written off."""
+def loan_recover(
+    *, loan: Loan, amount_fen: int | None, idempotency_key: str, actor: str, on: dt.date | None = None
+) -> LoanEvent | None:
+    """Collect on a written-off loan from the merchant's wallet, up to what was written off (close
+    of business calls it for every written-off loan whose wallet has money, on its date)."""
     earlier = LoanEvent.objects.filter(loan=loan, entry__idempotency_key=f"recover:{idempotency_key}").first()
     if earlier is not None:
         return earlier
@@ -438,7 +441,7 @@ def loan_recover(*, loan: Loan, amount_fen: int | None, idempotency_key: str, ac
         return LoanEvent.objects.create(
             loan=current,
             kind=LoanEvent.Kind.RECOVERED,
-            business_on=business_date_today(),
+            business_on=on or business_date_today(),
             principal_fen=result.amount_fen,
             entry_id=result.entry_id,
             actor=actor,

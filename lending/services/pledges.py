@@ -68,13 +68,12 @@ def _settled_pledges_repay(*, on: dt.date, batch_size: int) -> int:
             return handled
         after = loan_ids[-1]
         with transaction.atomic():
-            loans = {
-                loan.pk: loan
-                for loan in Loan.objects.filter(pk__in=loan_ids, status__in=("active", "overdue")).only(
-                    "pk", "wallet_id", "pool_id", "line_id", "product_id", "reference"
-                )
-            }
-            available = wallet_collection.wallets_lock(loan.wallet_id for loan in loans.values())
+            wallets = Loan.objects.filter(pk__in=loan_ids, status__in=("active", "overdue")).values_list(
+                "wallet_id", flat=True
+            )
+            available = wallet_collection.wallets_lock(wallets)
+            # Only now, with the wallets locked, read what is left to do and what is owed: another
+            # close of the same date (or a repayment) may have got there first.
             pledges = list(
                 settled.filter(loan_id__in=loan_ids)
                 .select_for_update()
@@ -90,9 +89,13 @@ def _settled_pledges_repay(*, on: dt.date, batch_size: int) -> int:
                 value[loan_id] += fen
                 first[loan_id] = min(first.get(loan_id, pk), pk)
             owed = []
-            # Read the balances after the wallets are locked: a repayment that got there first counts.
-            for loan in Loan.objects.filter(pk__in=list(loans)).only(
+            for loan in Loan.objects.filter(pk__in=list(value), status__in=("active", "overdue")).only(
                 "pk",
+                "wallet_id",
+                "pool_id",
+                "line_id",
+                "product_id",
+                "reference",
                 "penalty_outstanding_fen",
                 "fee_outstanding_fen",
                 "interest_outstanding_fen",
@@ -104,15 +107,14 @@ def _settled_pledges_repay(*, on: dt.date, batch_size: int) -> int:
                     + loan.interest_outstanding_fen
                     + loan.principal_outstanding_fen
                 )
-                known = loans[loan.pk]
                 owed.append(
                     wallet_collection.Owed(
                         loan_id=loan.pk,
-                        wallet_id=known.wallet_id,
-                        pool_id=known.pool_id,
-                        line_id=known.line_id,
-                        product_id=known.product_id,
-                        reference=known.reference,
+                        wallet_id=loan.wallet_id,
+                        pool_id=loan.pool_id,
+                        line_id=loan.line_id,
+                        product_id=loan.product_id,
+                        reference=loan.reference,
                         penalty=loan.penalty_outstanding_fen,
                         fee=loan.fee_outstanding_fen,
                         interest=loan.interest_outstanding_fen,

@@ -10,8 +10,9 @@ from lending import cob
 
 class Command(BaseCommand):
     help = (
-        "Close business dates in order: the marketplace trades (demo), amounts fall due, wallets are "
-        "debited, interest and penalties accrue, loans age, the books are reconciled."
+        "Close business dates in order: amounts fall due, wallets are debited, interest and penalties "
+        "accrue, loans age, written-off loans recover, the books are reconciled. A date another "
+        "process is closing is waited for (or finished), never failed."
     )
 
     def add_arguments(self, parser):
