@@ -25,7 +25,7 @@ from merchants.models import (
     Verification,
 )
 from merchants.questionnaire import QUESTIONS
-from merchants.simulator import marketplace_seed, marketplace_trade_day
+from merchants.simulator import marketplace_seed, marketplace_trade_day, marketplace_trade_through
 from payments import services as payments
 from payments.models import Account, Posting
 from scoring.features import (
@@ -68,6 +68,15 @@ def merchant_day_table() -> dict[tuple[int, dt.date], dict[str, int]]:
 
 def seed(merchants: int = 12, days: int = 60) -> None:
     marketplace_seed(merchants=merchants, days=days, seed=7, ended_on=END)
+
+
+def trade_and_close_through(through: dt.date) -> None:
+    """The marketplace trades each date, then close of business closes it (as the demo does)."""
+    on = business_date_today()
+    while on <= through:
+        marketplace_trade_through(through=on)
+        cob.close_of_business(on=on)
+        on += dt.timedelta(days=1)
 
 
 def same(a: float, b: float) -> bool:
@@ -261,7 +270,7 @@ def hand_counts() -> dict[tuple[int, dt.date], dict[str, int]]:
 
 def test_merchant_days_of_a_seeded_marketplace_equal_hand_counts(db):
     seed()
-    cob.close_through(through=END + dt.timedelta(days=3))  # trades, lends, deducts: wallet flows
+    trade_and_close_through(END + dt.timedelta(days=3))  # trades, lends, deducts: wallet flows
     merchant_days_catch_up(through=END + dt.timedelta(days=3))
     table = merchant_day_table()
     assert table == hand_counts()
@@ -503,7 +512,7 @@ def test_a_snapshot_is_never_moved_back_to_an_earlier_date(db):
 
 def test_features_refresh_task_builds_new_closed_dates_and_refreshes_snapshots(db):
     seed()
-    cob.close_through(through=END + dt.timedelta(days=2))
+    trade_and_close_through(END + dt.timedelta(days=2))
     before = merchant_day_table()
     result = features_refresh()
     assert result["snapshots"] == 12
@@ -524,7 +533,7 @@ def test_features_refresh_task_builds_new_closed_dates_and_refreshes_snapshots(d
 
 def test_training_frame_features_come_only_from_data_before_disbursement(db):
     seed()
-    cob.close_through(through=END + dt.timedelta(days=4))
+    trade_and_close_through(END + dt.timedelta(days=4))
     merchant_days_catch_up(through=END + dt.timedelta(days=4))
     frame = training_frame(outcome_days=3, bad_dpd=30)
     assert len(frame) > 0 and set(frame["target"]) <= {0, 1}
