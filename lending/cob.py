@@ -560,6 +560,14 @@ def lending_reconcile() -> list[str]:
     return differences
 
 
+def _close_missing_chunks(run: CobRun) -> None:
+    done = set(CobChunk.objects.filter(business_on=run.business_on).values_list("step", "chunk"))
+    for steps in (STEPS, LATE_STEPS):
+        for number, (lo, hi) in enumerate(run.chunk_bounds):
+            if any((step, number) not in done for step in steps):
+                close_chunk(on=run.business_on, chunk=number, lo=lo, hi=hi, steps=steps)
+
+
 def cob_run_finish(
     *, run: CobRun, timings: dict[str, float] | None = None, reports_before: list[dict] | None = None
 ) -> CobRun:
@@ -574,6 +582,9 @@ def cob_run_finish(
         current = CobRun.objects.select_for_update().get(pk=run.pk)
         if current.status == CobRun.Status.DONE:
             return current
+        # Another attempt may have added chunks (loans drawn meanwhile) that this one never saw:
+        # the day is done only when every frozen chunk is.
+        _close_missing_chunks(current)
         began = time.perf_counter()
         rows = defaultdict(int)
         for step, count in CobChunk.objects.filter(business_on=on).values_list("step", "rows"):

@@ -132,3 +132,22 @@ def test_two_close_of_business_commands_at_once_both_exit_0():
     assert set(CobRun.objects.values_list("status", flat=True)) == {CobRun.Status.DONE}
     assert CobRun.objects.count() == 5
     expected_state()
+
+
+def test_a_loan_drawn_while_two_processes_close_the_date_is_closed_once_and_posted(pool):
+    """Process A froze the chunks and closed them; a loan is drawn; process B starts and adds a
+    chunk for it; A finishes first. The date is done only with that chunk closed and posted."""
+    draw(CreditLineFactory(), 1_000_000, key="before")
+    first = cob.cob_run_start(on=DAY)
+    cob.cob_run_chunks(run=first)
+    late = draw(CreditLineFactory(), 1_000_000, key="drawn-during-the-close")
+    second = cob.cob_run_start(on=DAY)
+    assert len(second.chunk_bounds) == len(first.chunk_bounds) + 1
+    assert cob.cob_run_finish(run=first).status == CobRun.Status.DONE
+    cob.cob_run_chunks(run=second)  # B catches up: nothing is left for it to do
+    assert cob.cob_run_finish(run=second).status == CobRun.Status.DONE
+    late.refresh_from_db()
+    assert (late.accrued_through_on, late.interest_outstanding_fen) == (DAY, 600)
+    accrual = JournalEntry.objects.get(idempotency_key__startswith=f"cob:{DAY}:accrue:")
+    assert accrual.postings.get(amount_fen__gt=0).amount_fen == 2 * 600
+    assert reconcile().is_clean and cob.lending_reconcile() == []
