@@ -11,6 +11,8 @@ Then each chunk of loans (a range of loan ids) is closed in one transaction, the
            spread evenly over its days, and principal past due at the daily rate).
   penalty  extra interest on principal overdue past the grace days (rate × markup).
   age      days past due, overdue status and the five-tier classification.
+Every step is one or two set-based statements per chunk, not a Python loop over loans (the
+deduction step builds its ledger rows in Python only for the loans that actually pay that day).
 Then, over the same chunks, written-off loans recover what reached their merchants' wallets
 (after every open loan has had its deduction). Last, in one transaction: one aggregated ledger
 entry per product per day for accrual and for penalty, a reconciliation of the books, the run
@@ -35,7 +37,6 @@ import datetime as dt
 import logging
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -58,23 +59,6 @@ STEPS = ("due", "deduct", "accrue", "penalty", "age")
 # Then, over the same chunks once every open loan has had its deduction, recoveries.
 LATE_STEPS = ("recover",)
 ALL_STEPS = STEPS + LATE_STEPS
-
-
-@dataclass
-class StepReport:
-    step: str
-    rows: int = 0
-    chunks: int = 0
-    seconds: float = 0.0
-    amounts: dict[int, int] = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return {
-            "step": self.step,
-            "rows": self.rows,
-            "chunks": self.chunks,
-            "seconds": round(self.seconds, 3),
-        }
 
 
 # --- SQL that differs between PostgreSQL and SQLite -------------------------------------------
