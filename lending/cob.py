@@ -629,16 +629,10 @@ def close_of_business(*, on: dt.date, dispatch: bool = False, chunk_size: int | 
     try:
         # Pledged orders that settled or were refunded act on their loans before due dates do.
         handled = pledges_process(on=on)
-        before = [
-            {
-                "step": "pledges",
-                "rows": handled,
-                "chunks": 0,
-                "seconds": round(time.perf_counter() - began, 3),
-            }
-        ]
+        pledged = {"step": "pledges", "rows": handled, "chunks": 0}
+        pledged["seconds"] = round(time.perf_counter() - began, 3)
         timings = cob_run_chunks(run=run, dispatch=dispatch)
-        run = cob_run_finish(run=run, timings={**timings, "_before": before})
+        run = cob_run_finish(run=run, timings=timings, reports_before=[pledged])
     except Exception as exc:
         # Work another process finished is never shown as failed.
         CobRun.objects.filter(pk=run.pk).exclude(status=CobRun.Status.DONE).update(
