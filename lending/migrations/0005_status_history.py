@@ -4,6 +4,39 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
+# Loans and lines that existed before the history began: each loan gets its drawdown and, when it
+# is no longer active, the step that took it to its status (dated as well as the row tells);
+# each line change row gets the statuses its snapshots show. Marked as recorded afterwards.
+BACKFILLED = "recorded when status history began"
+LOAN_STEP = {"overdue": "fell_overdue", "repaid": "repaid", "written_off": "written_off"}
+
+
+def history_backfill(apps, schema_editor):
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO lending_loanstatuschange "
+            "(loan_id, kind, from_status, to_status, business_on, actor, reason, changed_at) "
+            "SELECT id, 'disbursed', '', 'active', disbursed_on, 'system', %s, CURRENT_TIMESTAMP "
+            "FROM lending_loan",
+            [BACKFILLED],
+        )
+        for status, kind in LOAN_STEP.items():
+            cursor.execute(
+                "INSERT INTO lending_loanstatuschange "
+                "(loan_id, kind, from_status, to_status, business_on, actor, reason, changed_at) "
+                "SELECT id, %s, 'active', status, COALESCE(closed_on, oldest_unpaid_due_on, disbursed_on), "
+                "'system', %s, CURRENT_TIMESTAMP FROM lending_loan WHERE status = %s",
+                [kind, BACKFILLED, status],
+            )
+    change = apps.get_model("lending", "CreditLineChange")
+    rows = list(change.objects.filter(from_status="", to_status=""))
+    for row in rows:
+        row.from_status = (row.before or {}).get("status", "")
+        row.to_status = (row.after or {}).get("status", "")
+        if row.kind == "terms changed":
+            row.from_status = row.to_status = ""
+    change.objects.bulk_update(rows, ["from_status", "to_status"], batch_size=1000)
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -119,4 +152,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.RunPython(history_backfill, migrations.RunPython.noop),
     ]
