@@ -14,7 +14,16 @@ from common.errors import ApplicationError
 from common.money import format_yuan
 from lending import calculations as calc
 from lending import services
-from lending.models import CobRun, CreditLine, CreditLineChange, Installment, Loan, LoanEvent, Product
+from lending.models import (
+    CobRun,
+    CreditLine,
+    CreditLineChange,
+    Installment,
+    Loan,
+    LoanEvent,
+    LoanStatusChange,
+    Product,
+)
 from lending.services.products import product_validate
 from merchants.admin import ReadOnlyAdmin
 
@@ -100,17 +109,38 @@ class ProductAdmin(admin.ModelAdmin):
         return obj.get_repayment_method_display()
 
 
-class CreditLineChangeInline(admin.TabularInline):
-    model = CreditLineChange
-    fields = ["changed_at", "kind", "reason", "actor", "before", "after"]
+class StatusHistoryInline(admin.TabularInline):
+    """A status history, newest first: read-only, as the lifecycle wrote it."""
+
+    fields = ["changed_at", "business_on", "kind", "from_status", "to_status", "actor", "cob_run", "reason"]
     readonly_fields = fields
     ordering = ["-changed_at", "-id"]
     extra = 0
     can_delete = False
-    verbose_name_plural = "history 变更记录"
+    show_change_link = False
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        # Whoever may see the loan or line sees how its status got there.
+        opts = self.parent_model._meta
+        return request.user.has_perm(f"{opts.app_label}.view_{opts.model_name}")
+
+
+class CreditLineChangeInline(StatusHistoryInline):
+    model = CreditLineChange
+    fields = [*StatusHistoryInline.fields, "before", "after"]
+    readonly_fields = fields
+    verbose_name_plural = "history 变更记录"
+
+
+class LoanStatusChangeInline(StatusHistoryInline):
+    model = LoanStatusChange
+    verbose_name_plural = "status history 状态变更记录"
 
 
 class LineActionForm(ActionForm):
@@ -331,7 +361,7 @@ class LoanAdmin(ReadOnlyAdmin):
         ("Contract 借款合同", {"fields": ["contract_accepted", "contract_sha256", "contract_text"]}),
     ]
     readonly_fields = [name for _, spec in fieldsets for name in spec["fields"]]
-    inlines = [InstallmentInline, LoanEventInline]
+    inlines = [InstallmentInline, LoanEventInline, LoanStatusChangeInline]
 
     principal = _yuan_field("principal_fen", "principal drawn")
     fee = _yuan_field("fee_fen", "upfront fee")

@@ -393,28 +393,46 @@ def _step_penalty(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
 
 
 def _step_age(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
+    from lending import lifecycle
+    from lending.models import LOAN_OPEN_STATUSES
+
     t = calc.ClassificationThresholds(**settings.LENDING_CLASSIFICATION_THRESHOLDS)
     dpd = _days_since("oldest_unpaid_due_on")
     params = {"on": _date_param(on), "lo": lo, "hi": hi}
+    chunk = f"id BETWEEN %(lo)s AND %(hi)s AND status IN {lifecycle.status_sql(LOAN_OPEN_STATUSES)}"
     rows = _execute(
         f"""
         UPDATE lending_loan SET
             days_past_due = CASE WHEN oldest_unpaid_due_on IS NULL THEN 0 ELSE {dpd} END,
             max_days_past_due = CASE WHEN oldest_unpaid_due_on IS NOT NULL AND {dpd} > max_days_past_due
                                      THEN {dpd} ELSE max_days_past_due END,
-            status = CASE WHEN oldest_unpaid_due_on IS NOT NULL AND {dpd} > 0
-                          THEN 'overdue' ELSE 'active' END,
             classification = CASE
                 WHEN oldest_unpaid_due_on IS NULL OR {dpd} < {t.special_mention_from} THEN 'normal'
                 WHEN {dpd} < {t.substandard_from} THEN 'special_mention'
                 WHEN {dpd} < {t.doubtful_from} THEN 'substandard'
                 WHEN {dpd} < {t.loss_from} THEN 'doubtful'
                 ELSE 'loss' END
-        WHERE id BETWEEN %(lo)s AND %(hi)s AND status IN ('active', 'overdue')
+        WHERE {chunk}
           AND (oldest_unpaid_due_on IS NOT NULL OR status = 'overdue' OR classification <> 'normal')
         """,
         params,
     )
+    # Status moves through the loan lifecycle, which records each loan that moved and this run.
+    run = lifecycle.cob_run_of(on)
+    past_due = f"oldest_unpaid_due_on IS NOT NULL AND {dpd} > 0"
+    for event, condition, reason in (
+        ("fell_overdue", past_due, "an amount fallen due is unpaid"),
+        ("cured", f"NOT ({past_due})", "nothing fallen due is unpaid"),
+    ):
+        lifecycle.transition_many(
+            lifecycle.LOAN,
+            event=event,
+            where=f"{chunk} AND {condition}",
+            params=params,
+            business_on=on,
+            reason=reason,
+            cob_run_id=run,
+        )
     return rows, {}
 
 

@@ -4,10 +4,12 @@ due), so reading a loan costs the same on day 700 as on day 1: nothing adds a ro
 day."""
 
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from common.models import TimeStampedModel
 from merchants.models import Merchant, Order
@@ -81,6 +83,18 @@ class Product(TimeStampedModel):
         return f"{self.name} ({self.code})"
 
 
+class Transition(NamedTuple):
+    """One business event in a lifecycle: the statuses it may start from, and where it ends."""
+
+    sources: frozenset[str]
+    target: str
+
+
+def open_statuses(transitions: dict[str, Transition]) -> frozenset[str]:
+    """The statuses something can still leave: every other one is final."""
+    return frozenset(status for step in transitions.values() for status in step.sources)
+
+
 class CreditLine(TimeStampedModel):
     """The most a merchant may owe at once under a product. `used_fen` is principal drawn and
     not yet repaid; a conditional UPDATE keeps it within the limit under any concurrency."""
@@ -98,7 +112,8 @@ class CreditLine(TimeStampedModel):
     daily_rate = models.DecimalField(max_digits=10, decimal_places=8)
     opened_on = models.DateField()
     expires_on = models.DateField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    # Changed only through lending.lifecycle, by the events in LINE_TRANSITIONS.
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
 
     class Meta:
         constraints = [
@@ -121,16 +136,44 @@ class CreditLine(TimeStampedModel):
         return max(self.limit_fen - self.used_fen, 0) if self.status == self.Status.ACTIVE else 0
 
 
-class CreditLineChange(models.Model):
-    """Who changed a line, when, why, and what it was before and after."""
+# A line's lifecycle: business event -> (statuses it may start from, status it ends in). A new
+# event is a new entry here and a service named after it that calls lending.lifecycle.
+LINE_TRANSITIONS: dict[str, Transition] = {
+    "frozen": Transition(frozenset({CreditLine.Status.ACTIVE}), CreditLine.Status.FROZEN),
+    "unfrozen": Transition(frozenset({CreditLine.Status.FROZEN}), CreditLine.Status.ACTIVE),
+    "closed": Transition(
+        frozenset({CreditLine.Status.ACTIVE, CreditLine.Status.FROZEN}), CreditLine.Status.CLOSED
+    ),
+}
+
+
+class StatusChange(models.Model):
+    """Who (a person, a partner's API, or which close of business run) changed a status, by which
+    business event, why, on which business date, from what to what. Written only by
+    lending.lifecycle, in the transaction that changes the status; never updated."""
+
+    kind = models.CharField(max_length=20, help_text="the business event")
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    business_on = models.DateField(null=True, blank=True)
+    actor = models.CharField(max_length=100)
+    cob_run = models.ForeignKey(
+        "CobRun", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class CreditLineChange(StatusChange):
+    """A line's history: its status changes, and also its opening and new terms, with the line's
+    figures before and after."""
 
     line = models.ForeignKey(CreditLine, on_delete=models.CASCADE, related_name="changes")
-    kind = models.CharField(max_length=20)
-    reason = models.CharField(max_length=200)
-    actor = models.CharField(max_length=100)
     before = models.JSONField(default=dict)
     after = models.JSONField(default=dict)
-    changed_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return f"{self.line_id}: {self.kind}"
@@ -173,7 +216,8 @@ class Loan(models.Model):
     term_unit = models.CharField(max_length=6, choices=Product.TermUnit.choices)
     disbursed_on = models.DateField()
     maturity_on = models.DateField()
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    # Changed only through lending.lifecycle, by the events in LOAN_TRANSITIONS.
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     classification = models.CharField(
         max_length=16, choices=Classification.choices, default=Classification.NORMAL
     )
@@ -272,6 +316,31 @@ class Loan(models.Model):
             + self.penalty_outstanding_fen
             + self.fee_outstanding_fen
         )
+
+
+# A loan's lifecycle: business event -> (statuses it may start from, status it ends in). Risk
+# control's states (frozen, in collections, restructured) are new statuses, new entries here and
+# services named after their events; the mechanism, the history and the admin stay as they are.
+LOAN_TRANSITIONS: dict[str, Transition] = {
+    "fell_overdue": Transition(frozenset({Loan.Status.ACTIVE}), Loan.Status.OVERDUE),
+    "cured": Transition(frozenset({Loan.Status.OVERDUE}), Loan.Status.ACTIVE),
+    "repaid": Transition(frozenset({Loan.Status.ACTIVE, Loan.Status.OVERDUE}), Loan.Status.REPAID),
+    "written_off": Transition(frozenset({Loan.Status.ACTIVE, Loan.Status.OVERDUE}), Loan.Status.WRITTEN_OFF),
+}
+# Loans that still run: accrue, fall due, are collected.
+LOAN_OPEN_STATUSES = open_statuses(LOAN_TRANSITIONS)
+
+
+class LoanStatusChange(StatusChange):
+    """A loan's status history, from its drawdown on."""
+
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="status_changes")
+
+    class Meta:
+        indexes = [models.Index(fields=["loan", "changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.loan_id}: {self.from_status or '-'} -> {self.to_status} ({self.kind})"
 
 
 class Installment(models.Model):

@@ -1,5 +1,6 @@
 """Credit lines: opened by scoring (through these services), frozen and unfrozen by officers,
-drawn and restored by loans. Every change leaves a CreditLineChange row."""
+drawn and restored by loans. Every change leaves a CreditLineChange row; status changes go
+through lending.lifecycle, by the events in LINE_TRANSITIONS."""
 
 import datetime as dt
 from decimal import Decimal
@@ -9,25 +10,9 @@ from django.db.models import F
 
 from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError
+from lending import lifecycle
 from lending.models import CreditLine, CreditLineChange, Product
 from merchants.models import Merchant
-
-
-def _snapshot(line: CreditLine) -> dict:
-    return {
-        "limit_fen": line.limit_fen,
-        "used_fen": line.used_fen,
-        "status": line.status,
-        "daily_rate": str(line.daily_rate),
-        "grade": line.grade,
-        "expires_on": line.expires_on.isoformat(),
-    }
-
-
-def _record(line: CreditLine, kind: str, before: dict, *, actor: str, reason: str) -> None:
-    CreditLineChange.objects.create(
-        line=line, kind=kind, before=before, after=_snapshot(line), actor=actor, reason=reason
-    )
 
 
 @transaction.atomic
@@ -73,63 +58,38 @@ def credit_line_open(
         opened_on=today,
         expires_on=expires_on or today + dt.timedelta(days=365),
     )
-    _record(line, "opened", {}, actor=actor, reason=reason)
+    lifecycle.start(lifecycle.LINE, row=line, event="opened", business_on=today, actor=actor, reason=reason)
     return line
 
 
-def _transition(
-    *, line: CreditLine, allowed_from: set[str], to_status: str, kind: str, actor: str, reason: str
-) -> CreditLine:
+def _line_move(*, line: CreditLine, event: str, actor: str, reason: str) -> CreditLine:
     with transaction.atomic():
-        current = CreditLine.objects.select_for_update().get(pk=line.pk)
-        if current.status not in allowed_from:
-            raise ConflictError(
-                f"a {current.status} line cannot be {kind}",
-                {"fields": {"status": [f"{current.status} -> {to_status} is not allowed"]}},
-            )
-        before = _snapshot(current)
-        current.status = to_status
-        current.save(update_fields=["status", "updated_at"])
-        _record(current, kind, before, actor=actor, reason=reason)
-    return current
+        lifecycle.transition(
+            lifecycle.LINE,
+            pk=line.pk,
+            event=event,
+            business_on=business_date_today(),
+            actor=actor,
+            reason=reason,
+        )
+        return CreditLine.objects.get(pk=line.pk)
 
 
 def credit_line_freeze(*, line: CreditLine, actor: str, reason: str) -> CreditLine:
     """Stop new drawdowns (existing loans run on)."""
-    return _transition(
-        line=line,
-        allowed_from={CreditLine.Status.ACTIVE},
-        to_status=CreditLine.Status.FROZEN,
-        kind="frozen",
-        actor=actor,
-        reason=reason,
-    )
+    return _line_move(line=line, event="frozen", actor=actor, reason=reason)
 
 
 def credit_line_unfreeze(*, line: CreditLine, actor: str, reason: str) -> CreditLine:
     """Allow drawdowns again."""
-    return _transition(
-        line=line,
-        allowed_from={CreditLine.Status.FROZEN},
-        to_status=CreditLine.Status.ACTIVE,
-        kind="unfrozen",
-        actor=actor,
-        reason=reason,
-    )
+    return _line_move(line=line, event="unfrozen", actor=actor, reason=reason)
 
 
 def credit_line_close(*, line: CreditLine, actor: str, reason: str) -> CreditLine:
     """Close a line for good; only when nothing is drawn on it."""
     if CreditLine.objects.filter(pk=line.pk, used_fen__gt=0).exists():
         raise ConflictError("a line with money drawn cannot be closed", {"fields": {"status": ["drawn"]}})
-    return _transition(
-        line=line,
-        allowed_from={CreditLine.Status.ACTIVE, CreditLine.Status.FROZEN},
-        to_status=CreditLine.Status.CLOSED,
-        kind="closed",
-        actor=actor,
-        reason=reason,
-    )
+    return _line_move(line=line, event="closed", actor=actor, reason=reason)
 
 
 def credit_line_change_terms(
@@ -163,14 +123,22 @@ def credit_line_change_terms(
             errors["expires_on"] = ["must not be in the past"]
         if errors:
             raise ApplicationError(next(iter(errors.values()))[0], {"fields": errors})
-        before = _snapshot(current)
+        before = lifecycle.line_snapshot(current)
         current.limit_fen = limit_fen
         current.daily_rate = daily_rate
         current.grade = grade
         if expires_on is not None:
             current.expires_on = expires_on
         current.save(update_fields=["limit_fen", "daily_rate", "grade", "expires_on", "updated_at"])
-        _record(current, "terms changed", before, actor=actor, reason=reason)
+        CreditLineChange.objects.create(
+            line=current,
+            kind="terms changed",
+            business_on=business_date_today(),
+            before=before,
+            after=lifecycle.line_snapshot(current),
+            actor=actor,
+            reason=reason,
+        )
     return current
 
 

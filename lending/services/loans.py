@@ -13,10 +13,21 @@ from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError
 from common.money import fen_to_yuan, format_yuan, round_half_up
 from lending import calculations as calc
-from lending.models import Contract, CreditLine, Installment, Loan, LoanEvent, Product, RepaymentMethod
-from lending.services.installments import installments_refresh
+from lending import lifecycle
+from lending.models import (
+    LOAN_OPEN_STATUSES,
+    LOAN_TRANSITIONS,
+    Contract,
+    CreditLine,
+    Installment,
+    Loan,
+    LoanEvent,
+    Product,
+    RepaymentMethod,
+)
 from lending.services.lines import credit_line_draw, credit_line_restore
 from lending.services.pledges import pledge_select, pledges_create
+from lending.services.wallet_collection import Payment, loan_payments_apply
 from payments import services as payments
 from payments.models import Account, FundingPool
 
@@ -208,6 +219,9 @@ def loan_draw(
             next_due_on=first.due_on,
             next_installment=1,
         )
+        lifecycle.start(
+            lifecycle.LOAN, row=loan, event="disbursed", business_on=on, actor=via, reason="drawdown"
+        )
         Installment.objects.bulk_create(
             [
                 Installment(
@@ -278,7 +292,7 @@ def loan_repay(
         return earlier
     with transaction.atomic():
         current = Loan.objects.select_for_update().select_related("product", "pool", "wallet").get(pk=loan.pk)
-        if current.status in (Loan.Status.REPAID, Loan.Status.WRITTEN_OFF):
+        if current.status not in LOAN_OPEN_STATUSES:
             raise ConflictError(
                 f"loan {current.reference} is {current.status}", {"fields": {"loan": [current.status]}}
             )
@@ -312,52 +326,15 @@ def loan_repay(
         if result.replayed:
             return LoanEvent.objects.filter(loan=current, entry_id=result.entry_id).first()
         taken = calc.allocate(result.amount_fen, owed, order).allocated
-        event = _apply_payment(current, taken, entry_id=result.entry_id, kind=kind, actor=actor)
+        (event,) = loan_payments_apply(
+            on=business_date_today(),
+            payments=[
+                Payment(loan_id=current.pk, line_id=current.line_id, split=taken, entry_id=result.entry_id)
+            ],
+            kind=kind,
+            actor=actor,
+        )
     return event
-
-
-def _apply_payment(loan: Loan, taken: dict[str, int], *, entry_id: int, kind: str, actor: str) -> LoanEvent:
-    today = business_date_today()
-    principal = taken.get("principal", 0)
-    interest = taken.get("interest", 0)
-    loan.penalty_outstanding_fen -= taken.get("penalty", 0)
-    loan.fee_outstanding_fen -= taken.get("fee", 0)
-    loan.interest_outstanding_fen -= interest
-    loan.due_interest_fen = max(loan.due_interest_fen - interest, 0)
-    loan.principal_outstanding_fen -= principal
-    loan.due_principal_fen = max(min(loan.due_principal_fen - principal, loan.principal_outstanding_fen), 0)
-    loan.paid_total_fen += sum(taken.values())
-    if principal:
-        # A new constant-principal span starts today: interest only for the days used. An
-        # amortising loan paid ahead accrues day by day on what is left until its next due date.
-        loan.accrual_mode = "daily"
-        loan.accrual_segment_start_on = max(today, loan.accrued_through_on + dt.timedelta(days=1))
-        loan.accrual_segment_base_fen = loan.principal_outstanding_fen
-        loan.accrual_segment_posted_fen = 0
-        if loan.line_id:
-            credit_line_restore(line_id=loan.line_id, amount_fen=principal)
-    if loan.due_principal_fen == 0 and loan.due_interest_fen == 0 and loan.penalty_outstanding_fen == 0:
-        loan.oldest_unpaid_due_on = None
-        loan.days_past_due = 0
-        if loan.status == Loan.Status.OVERDUE:
-            loan.status = Loan.Status.ACTIVE
-    if loan.total_outstanding_fen == 0:
-        loan.status = Loan.Status.REPAID
-        loan.closed_on = today
-        loan.next_due_on = None
-    loan.save()
-    installments_refresh(loan_ids=[loan.pk], on=today)
-    return LoanEvent.objects.create(
-        loan=loan,
-        kind=kind,
-        business_on=today,
-        principal_fen=principal,
-        interest_fen=interest,
-        penalty_fen=taken.get("penalty", 0),
-        fee_fen=taken.get("fee", 0),
-        entry_id=entry_id,
-        actor=actor,
-    )
 
 
 def loan_write_off(*, loan: Loan, actor: str, reason: str) -> LoanEvent:
@@ -365,7 +342,7 @@ def loan_write_off(*, loan: Loan, actor: str, reason: str) -> LoanEvent:
     collection stops, and later recoveries are still recorded against it."""
     with transaction.atomic():
         current = Loan.objects.select_for_update().select_related("pool").get(pk=loan.pk)
-        if current.status in (Loan.Status.REPAID, Loan.Status.WRITTEN_OFF):
+        if current.status not in LOAN_TRANSITIONS["written_off"].sources:
             raise ConflictError(
                 f"loan {current.reference} is {current.status}", {"fields": {"loan": [current.status]}}
             )
@@ -382,10 +359,11 @@ def loan_write_off(*, loan: Loan, actor: str, reason: str) -> LoanEvent:
         )
         if current.line_id and principal:
             credit_line_restore(line_id=current.line_id, amount_fen=principal)
+        today = business_date_today()
         event = LoanEvent.objects.create(
             loan=current,
             kind=LoanEvent.Kind.WRITTEN_OFF,
-            business_on=business_date_today(),
+            business_on=today,
             principal_fen=principal,
             interest_fen=current.interest_outstanding_fen,
             penalty_fen=current.penalty_outstanding_fen,
@@ -394,17 +372,24 @@ def loan_write_off(*, loan: Loan, actor: str, reason: str) -> LoanEvent:
             actor=actor,
             note=reason[:200],
         )
-        Loan.objects.filter(pk=current.pk).update(
-            status=Loan.Status.WRITTEN_OFF,
-            written_off_fen=principal + interest,
-            principal_outstanding_fen=0,
-            interest_outstanding_fen=0,
-            penalty_outstanding_fen=0,
-            fee_outstanding_fen=0,
-            due_principal_fen=0,
-            due_interest_fen=0,
-            next_due_on=None,
-            closed_on=business_date_today(),
+        lifecycle.transition(
+            lifecycle.LOAN,
+            pk=current.pk,
+            event="written_off",
+            business_on=today,
+            actor=actor,
+            reason=reason,
+            also={
+                "written_off_fen": principal + interest,
+                "principal_outstanding_fen": 0,
+                "interest_outstanding_fen": 0,
+                "penalty_outstanding_fen": 0,
+                "fee_outstanding_fen": 0,
+                "due_principal_fen": 0,
+                "due_interest_fen": 0,
+                "next_due_on": None,
+                "closed_on": today,
+            },
         )
     return event
 

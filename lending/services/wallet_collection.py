@@ -5,14 +5,20 @@ written by a handful of multi-row statements, whatever the number of loans.
 
 The caller locks the wallets (`wallets_lock`, id order like every money flow), then reads what
 each loan owes, then calls `loans_collect`: each wallet's available money is shared out over its
-merchant's loans in loan id order, each loan's take split in its product's allocation order."""
+merchant's loans in loan id order, each loan's take split in its product's allocation order.
+
+`loan_payments_apply` is the one rule for what a payment does to a loan, whoever took the money:
+`loans_collect` here and `loan_repay` (the portal and the partner API) both call it."""
 
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.db import connection
+
 from common.sql import date_literal, values_execute
 from lending import calculations as calc
+from lending import lifecycle
 from lending.models import LoanEvent, Product
 from lending.services.installments import installments_refresh
 from payments import bulk as payments_bulk
@@ -20,6 +26,17 @@ from payments import services as payments
 from payments.models import Account, JournalEntry
 
 Purpose = Account.Purpose
+BUCKETS = ("penalty", "fee", "interest", "principal")
+
+
+@dataclass(frozen=True)
+class Payment:
+    """Money taken for one loan, split over what it owed, with the journal entry that took it."""
+
+    loan_id: int
+    line_id: int | None
+    split: dict[str, int]  # penalty, fee, interest, principal
+    entry_id: int
 
 
 @dataclass(frozen=True)
@@ -52,7 +69,13 @@ def wallets_lock(wallet_ids) -> dict[int, int]:
 
 
 def loans_collect(
-    *, on: dt.date, owed: list[Owed], available: dict[int, int], kind: str, reference: str
+    *,
+    on: dt.date,
+    owed: list[Owed],
+    available: dict[int, int],
+    kind: str,
+    reference: str,
+    actor: str = lifecycle.CLOSE_OF_BUSINESS,
 ) -> list[int]:
     """Take what each loan owes, as far as its wallet allows; returns the ids of loans that paid.
     Call inside a transaction, with the wallets locked by `wallets_lock`."""
@@ -88,7 +111,7 @@ def loans_collect(
                 allocations=[(target[b], split[b]) for b in order if split.get(b)],
             )
         )
-        paid.append((row, {b: split.get(b, 0) for b in target}))
+        paid.append((row, split))
     if not collections:
         return []
     payments_bulk.collections_post_bulk(collections=collections, business_on=on)
@@ -97,33 +120,101 @@ def loans_collect(
             "idempotency_key", "pk"
         )
     )
-    _payments_apply(on, paid)
-    loan_ids = [row.loan_id for row, _ in paid]
-    installments_refresh(loan_ids=loan_ids, on=on)
-    LoanEvent.objects.bulk_create(
-        [
-            LoanEvent(
+    loan_payments_apply(
+        on=on,
+        payments=[
+            Payment(
                 loan_id=row.loan_id,
-                kind=kind,
-                business_on=on,
-                penalty_fen=split["penalty"],
-                fee_fen=split["fee"],
-                interest_fen=split["interest"],
-                principal_fen=split["principal"],
+                line_id=row.line_id,
+                split=split,
                 entry_id=entry_of[row.idempotency_key],
             )
             for row, split in paid
         ],
+        kind=kind,
+        actor=actor,
+        cob_run_id=lifecycle.cob_run_of(on),
+    )
+    return [row.loan_id for row, _ in paid]
+
+
+def loan_payments_apply(
+    *, on: dt.date, payments: list[Payment], kind: str, actor: str, cob_run_id: int | None = None
+) -> list[LoanEvent]:
+    """What money taken does to each loan, the same whoever took it: balances fall, principal
+    paid ahead starts a new accrual span, what is fully paid is no longer past due (cured) and
+    what is fully repaid is closed (repaid), the line is freed, the installments show what is
+    paid, and each loan gets its event. Set-based: a few statements for any number of loans."""
+    if not payments:
+        return []
+    payments = [
+        Payment(p.loan_id, p.line_id, {b: p.split.get(b, 0) for b in BUCKETS}, p.entry_id) for p in payments
+    ]
+    _balances_update(on, payments)
+    ids = ",".join(str(int(p.loan_id)) for p in sorted(payments, key=lambda p: p.loan_id))
+    # Fully repaid first, so a loan that was overdue and is now repaid moves once.
+    for event, condition, reason in (
+        (
+            "repaid",
+            "principal_outstanding_fen = 0 AND interest_outstanding_fen = 0 "
+            "AND penalty_outstanding_fen = 0 AND fee_outstanding_fen = 0",
+            "everything owed is paid",
+        ),
+        (
+            "cured",
+            "due_principal_fen = 0 AND due_interest_fen = 0 AND penalty_outstanding_fen = 0",
+            "everything due is paid",
+        ),
+    ):
+        lifecycle.transition_many(
+            lifecycle.LOAN,
+            event=event,
+            where=f"id IN ({ids}) AND {condition}",
+            params={},
+            business_on=on,
+            actor=actor,
+            reason=reason,
+            cob_run_id=cob_run_id,
+        )
+    by_line: dict[int, int] = defaultdict(int)
+    for p in payments:
+        if p.line_id and p.split["principal"]:
+            by_line[p.line_id] += p.split["principal"]
+    # Principal repaid makes the line available again.
+    values_execute(
+        "WITH v(id, amount) AS (VALUES %s) UPDATE lending_creditline SET used_fen = used_fen - v.amount "
+        "FROM v WHERE lending_creditline.id = v.id",
+        sorted(by_line.items()),
+    )
+    installments_refresh(loan_ids=[p.loan_id for p in payments], on=on)
+    return LoanEvent.objects.bulk_create(
+        [
+            LoanEvent(
+                loan_id=p.loan_id,
+                kind=kind,
+                business_on=on,
+                penalty_fen=p.split["penalty"],
+                fee_fen=p.split["fee"],
+                interest_fen=p.split["interest"],
+                principal_fen=p.split["principal"],
+                entry_id=p.entry_id,
+                actor=actor,
+            )
+            for p in payments
+        ],
         batch_size=2000,
     )
-    return loan_ids
 
 
-def _payments_apply(on: dt.date, paid: list[tuple[Owed, dict[str, int]]]) -> None:
-    """Write what each loan paid, in one statement per page of loans: balances fall; principal
-    paid starts a new accrual span today (today's interest is accrued later in the close, on
-    what is left); what is fully paid is no longer past due, and what is fully repaid is
-    closed. The SET expressions all read the row as it was, so "after" values are spelled out."""
+def _day_after(column: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"({column} + 1)"
+    return f"date({column}, '+1 day')"
+
+
+def _balances_update(on: dt.date, payments: list[Payment]) -> None:
+    """Write what each loan paid, in one statement per page of loans. The SET expressions all
+    read the row as it was, so "after" values are spelled out."""
     day = date_literal(on)
     due_interest_after = (
         "(CASE WHEN due_interest_fen > v.interest THEN due_interest_fen - v.interest ELSE 0 END)"
@@ -134,7 +225,16 @@ def _payments_apply(on: dt.date, paid: list[tuple[Owed, dict[str, int]]]) -> Non
         "WHEN due_principal_fen - v.principal > principal_outstanding_fen - v.principal "
         "THEN principal_outstanding_fen - v.principal ELSE due_principal_fen - v.principal END)"
     )
-    new_span = "(v.principal > 0 AND accrual_mode = 'daily')"
+    # A new constant-principal span, accruing day by day on what is left, starts when the
+    # principal that interest accrues on changes: any principal of a daily-mode loan; for an
+    # amortising loan (spread mode: the period's planned interest on the principal not yet due,
+    # overdue principal accruing apart) only principal paid ahead of what is due. Paying just
+    # what is due leaves the period's plan, and so the schedule's interest, as it was.
+    new_span = "(v.principal > 0 AND (accrual_mode = 'daily' OR v.principal > due_principal_fen))"
+    # Today, or tomorrow if today's interest is already accrued (a repayment during the close).
+    span_start = (
+        f"(CASE WHEN accrued_through_on >= {day} THEN {_day_after('accrued_through_on')} ELSE {day} END)"
+    )
     cleared = (
         f"({due_principal_after} = 0 AND {due_interest_after} = 0 "
         "AND penalty_outstanding_fen - v.penalty = 0)"
@@ -154,28 +254,20 @@ def _payments_apply(on: dt.date, paid: list[tuple[Owed, dict[str, int]]]) -> Non
             principal_outstanding_fen = principal_outstanding_fen - v.principal,
             due_principal_fen = {due_principal_after},
             paid_total_fen = paid_total_fen + v.penalty + v.fee + v.interest + v.principal,
+            accrual_mode = CASE WHEN {new_span} THEN 'daily' ELSE accrual_mode END,
             accrual_segment_posted_fen = CASE WHEN {new_span} THEN 0 ELSE accrual_segment_posted_fen END,
-            accrual_segment_start_on = CASE WHEN {new_span} THEN {day} ELSE accrual_segment_start_on END,
+            accrual_segment_start_on = CASE WHEN {new_span} THEN {span_start}
+                                            ELSE accrual_segment_start_on END,
             accrual_segment_base_fen = CASE WHEN {new_span} THEN principal_outstanding_fen - v.principal
                                             ELSE accrual_segment_base_fen END,
             oldest_unpaid_due_on = CASE WHEN {cleared} THEN NULL ELSE oldest_unpaid_due_on END,
             days_past_due = CASE WHEN {cleared} THEN 0 ELSE days_past_due END,
-            status = CASE WHEN {repaid} THEN 'repaid' WHEN {cleared} THEN 'active' ELSE status END,
             closed_on = CASE WHEN {repaid} THEN {day} ELSE closed_on END,
             next_due_on = CASE WHEN {repaid} THEN NULL ELSE next_due_on END
         FROM v WHERE lending_loan.id = v.id
         """,  # noqa: S608 - fixed fragments and a date literal; the values are bound
         [
-            (row.loan_id, split["penalty"], split["fee"], split["interest"], split["principal"])
-            for row, split in paid
+            (p.loan_id, p.split["penalty"], p.split["fee"], p.split["interest"], p.split["principal"])
+            for p in payments
         ],
-    )
-    by_line: dict[int, int] = defaultdict(int)
-    for row, split in paid:
-        if row.line_id and split["principal"]:
-            by_line[row.line_id] += split["principal"]
-    values_execute(
-        "WITH v(id, amount) AS (VALUES %s) UPDATE lending_creditline SET used_fen = used_fen - v.amount "
-        "FROM v WHERE lending_creditline.id = v.id",
-        sorted(by_line.items()),
     )

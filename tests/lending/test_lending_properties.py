@@ -1,7 +1,9 @@
 """Properties of the lending core over any sequence of operations: money in the ledger is
-conserved (the books balance, loans agree with receivables), and no balance goes negative."""
+conserved (the books balance, loans agree with receivables), no balance goes negative, and each
+loan's status history leads, by allowed steps, to the status it is in."""
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -11,7 +13,7 @@ from hypothesis import strategies as st
 from common.business_date import business_date_set, business_date_today
 from common.errors import ApplicationError
 from lending import cob, services
-from lending.models import Loan
+from lending.models import LOAN_TRANSITIONS, Loan, LoanStatusChange
 from payments import services as payments
 from payments.models import Account
 from payments.reconciliation import reconcile
@@ -99,3 +101,22 @@ def test_any_sequence_of_lending_operations_keeps_the_books_balanced(operations)
         assert not Account.objects.filter(purpose="wallet", balance_fen__lt=0).exists()
         assert not Loan.objects.filter(principal_outstanding_fen__lt=0).exists()
         assert not Loan.objects.filter(interest_outstanding_fen__lt=0).exists()
+        assert_histories_lead_to_statuses(step, op)
+
+
+def assert_histories_lead_to_statuses(step, op) -> None:
+    """Nothing but the lifecycle writes a status: every loan's history starts at its drawdown,
+    each row is an allowed step from where the previous one ended, and the last ends where the
+    loan is."""
+    chains: dict[int, list[tuple[str, str, str]]] = {}
+    for loan_id, kind, before, after in LoanStatusChange.objects.order_by("pk").values_list(
+        "loan_id", "kind", "from_status", "to_status"
+    ):
+        chains.setdefault(loan_id, []).append((kind, before, after))
+    for loan_id, status in Loan.objects.values_list("pk", "status"):
+        chain = chains.get(loan_id, [])
+        assert chain and chain[0] == ("disbursed", "", "active"), (step, op, loan_id, chain)
+        for (_, _, reached), (kind, before, after) in itertools.pairwise(chain):
+            assert before == reached and before in LOAN_TRANSITIONS[kind].sources, (step, op, chain)
+            assert after == LOAN_TRANSITIONS[kind].target, (step, op, chain)
+        assert chain[-1][2] == status, (step, op, loan_id, chain, status)

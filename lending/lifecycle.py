@@ -1,0 +1,197 @@
+"""The one way a loan's or a credit line's status changes. Each lifecycle is a transition table
+beside its model (LOAN_TRANSITIONS, LINE_TRANSITIONS: business event -> statuses it may start
+from, status it ends in) and a history table; `transition` moves one row, `transition_many` moves
+every row a close of business selects. Both are compare-and-set (UPDATE … WHERE status = the
+status the row was in) and both write the same history row: which event, from and to, the
+business date, who or which run, why.
+
+Services are named after business events (`loan_write_off`, `credit_line_freeze`) and call
+these; nothing else writes a status."""
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from common.errors import ConflictError
+from lending.models import (
+    LINE_TRANSITIONS,
+    LOAN_TRANSITIONS,
+    CobRun,
+    CreditLine,
+    CreditLineChange,
+    Loan,
+    LoanStatusChange,
+    Transition,
+)
+
+CLOSE_OF_BUSINESS = "close of business"
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    name: str
+    model: type[models.Model]
+    transitions: Mapping[str, Transition]
+    history: type[models.Model]
+    owner: str  # the history's foreign key to the model
+    # The row's figures before and after, kept on the history row (lines keep them; loans keep
+    # theirs in LoanEvent rows and the ledger).
+    snapshot: Callable[[models.Model], dict] | None = None
+
+
+def line_snapshot(line: CreditLine) -> dict:
+    return {
+        "limit_fen": line.limit_fen,
+        "used_fen": line.used_fen,
+        "status": line.status,
+        "daily_rate": str(line.daily_rate),
+        "grade": line.grade,
+        "expires_on": line.expires_on.isoformat(),
+    }
+
+
+LOAN = Lifecycle("loan", Loan, LOAN_TRANSITIONS, LoanStatusChange, "loan")
+LINE = Lifecycle("line", CreditLine, LINE_TRANSITIONS, CreditLineChange, "line", snapshot=line_snapshot)
+
+
+def cob_run_of(on: dt.date) -> int | None:
+    """The close of business run of a business date, if one has started."""
+    return CobRun.objects.filter(business_on=on).values_list("pk", flat=True).first()
+
+
+def start(
+    lifecycle: Lifecycle, *, row: models.Model, event: str, business_on: dt.date, actor: str, reason: str = ""
+) -> models.Model:
+    """Record a row's first status, in the transaction that created it: the history then holds
+    every status the row has had."""
+    extra = {"before": {}, "after": lifecycle.snapshot(row)} if lifecycle.snapshot is not None else {}
+    return lifecycle.history.objects.create(
+        **{f"{lifecycle.owner}_id": row.pk},
+        kind=event,
+        from_status="",
+        to_status=row.status,
+        business_on=business_on,
+        actor=actor,
+        reason=reason[:200],
+        **extra,
+    )
+
+
+def transition(
+    lifecycle: Lifecycle,
+    *,
+    pk: int,
+    event: str,
+    business_on: dt.date,
+    actor: str,
+    reason: str = "",
+    cob_run_id: int | None = None,
+    also: Mapping[str, object] | None = None,
+) -> models.Model:
+    """Move one row by a business event, and record it. `also` sets other columns in the same
+    compare-and-set UPDATE (what the event does besides the status). Raises ConflictError if the
+    row is not in a status the event starts from, or changed while this ran."""
+    step = lifecycle.transitions[event]
+    model = lifecycle.model
+    with transaction.atomic():
+        row = model.objects.get(pk=pk)
+        current = row.status
+        if current not in step.sources:
+            raise ConflictError(
+                f"a {current} {lifecycle.name} cannot be {event.replace('_', ' ')}",
+                {"fields": {"status": [f"{current} -> {step.target} is not allowed"]}},
+            )
+        changes = {"status": step.target, **(also or {})}
+        if any(f.name == "updated_at" for f in model._meta.concrete_fields):
+            changes["updated_at"] = timezone.now()
+        # Compare-and-set: if someone moved the row meanwhile, this touches nothing.
+        if model.objects.filter(pk=pk, status=current).update(**changes) != 1:
+            raise ConflictError(
+                f"the {lifecycle.name} changed while this request was processed; read it and retry",
+                {"fields": {"status": ["changed concurrently"]}},
+            )
+        extra = {}
+        if lifecycle.snapshot is not None:
+            extra = {"before": lifecycle.snapshot(row), "after": lifecycle.snapshot(model.objects.get(pk=pk))}
+        return lifecycle.history.objects.create(
+            **{f"{lifecycle.owner}_id": pk},
+            kind=event,
+            from_status=current,
+            to_status=step.target,
+            business_on=business_on,
+            actor=actor,
+            cob_run_id=cob_run_id,
+            reason=reason[:200],
+            **extra,
+        )
+
+
+def transition_many(
+    lifecycle: Lifecycle,
+    *,
+    event: str,
+    where: str,
+    params: Mapping[str, object],
+    business_on: dt.date,
+    actor: str = CLOSE_OF_BUSINESS,
+    reason: str = "",
+    cob_run_id: int | None = None,
+) -> int:
+    """Move every row that `where` selects (SQL over the model's table, its columns unqualified,
+    named %(…)s parameters) by a business event, and record each, as `transition` would; returns
+    how many moved. Per status the event starts from: on PostgreSQL one statement, the UPDATE in
+    a WITH whose RETURNING feeds the history's INSERT … SELECT, so only rows really moved are
+    recorded; on SQLite the INSERT … SELECT, then the UPDATE over the same rows (the first write
+    takes the database's one write lock, so nothing changes them in between)."""
+    if lifecycle.snapshot is not None:
+        # A snapshot is the row's figures in Python; lines move one at a time.
+        raise TypeError(f"{lifecycle.name} rows are moved one at a time, by `transition`")
+    step = lifecycle.transitions[event]
+    table = connection.ops.quote_name(lifecycle.model._meta.db_table)
+    history = connection.ops.quote_name(lifecycle.history._meta.db_table)
+    columns = (
+        f"{lifecycle.owner}_id, kind, from_status, to_status, business_on, actor, cob_run_id, reason, "
+        "changed_at"
+    )
+    is_postgres = connection.vendor == "postgresql"
+    # PostgreSQL types a bare NULL in a SELECT list as text; the run's id is a bigint.
+    run = "CAST(%(lc_run)s AS bigint)" if is_postgres else "%(lc_run)s"
+    values = f"%(lc_event)s, %(lc_from)s, %(lc_to)s, %(lc_on)s, %(lc_actor)s, {run}, %(lc_reason)s, %(lc_at)s"
+    changed_at = timezone.now()
+    moved = 0
+    for source in sorted(step.sources):
+        bound = {
+            **params,
+            "lc_event": event,
+            "lc_from": source,
+            "lc_to": step.target,
+            "lc_on": business_on if is_postgres else business_on.isoformat(),
+            "lc_actor": actor,
+            "lc_run": cob_run_id,
+            "lc_reason": reason[:200],
+            "lc_at": changed_at if is_postgres else connection.ops.adapt_datetimefield_value(changed_at),
+        }
+        selected = f"status = %(lc_from)s AND ({where})"
+        with connection.cursor() as cursor:
+            if is_postgres:
+                cursor.execute(
+                    f"WITH moved AS (UPDATE {table} SET status = %(lc_to)s WHERE {selected} RETURNING id) "  # noqa: S608 - table names and the caller's fixed SQL; values are bound
+                    f"INSERT INTO {history} ({columns}) SELECT id, {values} FROM moved",
+                    bound,
+                )
+            else:
+                cursor.execute(
+                    f"INSERT INTO {history} ({columns}) SELECT id, {values} FROM {table} WHERE {selected}",  # noqa: S608
+                    bound,
+                )
+                cursor.execute(f"UPDATE {table} SET status = %(lc_to)s WHERE {selected}", bound)  # noqa: S608
+            moved += cursor.rowcount
+    return moved
+
+
+def status_sql(statuses) -> str:
+    """A SQL list of statuses, for statements that select rows by status: ('active', 'overdue')."""
+    return "(" + ", ".join(f"'{status}'" for status in sorted(statuses)) + ")"
