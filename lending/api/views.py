@@ -70,6 +70,7 @@ def _line_body(line: CreditLine) -> dict:
             "limit_fen": line.limit_fen,
             "used_fen": line.used_fen,
             "available_fen": line.available_fen,
+            "drawdown_min_fen": line.product.smallest_drawdown_fen,
             "daily_rate": _rate(line.daily_rate),
             "annual_rate": _rate(calc.annual_rate(line.daily_rate)),
             "rate_display": calc.describe_rate(line.daily_rate),

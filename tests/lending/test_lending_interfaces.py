@@ -253,6 +253,7 @@ def test_api_quote_draw_read_repay_round_trip(partner_client, api_line):
         "0.0006",
         "0.219",
     )
+    assert line["drawdown_min"] == "100.00"
 
     quote = api_quote(partner_client, api_line).json()
     assert quote["daily_rate"] == "0.0006" and quote["annual_rate"] == "0.219"
