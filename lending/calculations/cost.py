@@ -42,8 +42,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from functools import lru_cache
-from itertools import pairwise
 from typing import NamedTuple
+
+import numpy as np
 
 from lending.calculations._checks import (
     check_count,
@@ -73,6 +74,8 @@ _TOLERANCE = 1e-16  # float ok: IRR solver
 # A present value within this share of the amount lent counts as zero (float rounding), so the
 # group is solved exactly rather than skipped.
 _PV_TIE = 1e-12  # float ok: IRR solver
+_NEWTON_STEPS = 50
+_MAX_STEPS = _NEWTON_STEPS + 80
 # The calendar's month lengths repeat every four years (1901–2099): 3 × 365 + 366 days.
 CALENDAR_CYCLE_DAYS = 1461
 MAX_START_DAYS = 4 * CALENDAR_CYCLE_DAYS
@@ -126,20 +129,50 @@ def _present_value(timed: Sequence[tuple[int, int]], rate: float) -> float:  # f
     return math.fsum(amount * math.exp(-days * growth) for days, amount in timed)  # float ok: IRR solver
 
 
+def _present_value_and_slope(timed: Sequence[tuple[int, int]], rate: float) -> tuple[float, float]:
+    growth = math.log1p(rate)  # float ok: IRR solver
+    terms = [(days, amount * math.exp(-days * growth)) for days, amount in timed]  # float ok: IRR solver
+    slope = -math.fsum(days * term for days, term in terms) / (1 + rate)  # float ok: IRR solver
+    return math.fsum(term for _, term in terms), slope
+
+
 def _solve(timed: Sequence[tuple[int, int]]) -> Decimal:
-    """The IRR of (day offset, amount) flows by bisection, rounded up to 12 places."""
+    """The IRR of (day offset, amount) flows, rounded up to 12 places: Newton's method kept
+    inside a bracket that every evaluation narrows, bisecting whenever a step would leave it, until
+    the bracket is narrower than _TOLERANCE; the end returned is the one past the root."""
     low, high = _LOWEST_DAILY_RATE, _HIGHEST_DAILY_RATE  # float ok: IRR solver
     low_sign = _present_value(timed, low) > 0  # float ok: IRR solver
     if low_sign == (_present_value(timed, high) > 0):
         raise ValueError("no rate of return between -5 % and 100 % a day for these cash flows")
-    while high - low > _TOLERANCE:  # float ok: IRR solver
-        middle = (low + high) / 2  # float ok: IRR solver
-        if middle in (low, high):  # float ok: IRR solver
-            break
-        if (_present_value(timed, middle) > 0) == low_sign:  # float ok: IRR solver
-            low = middle
+
+    def narrow(rate: float) -> tuple[float, float]:  # float ok: IRR solver
+        nonlocal low, high
+        value, slope = _present_value_and_slope(timed, rate)
+        if (value > 0) == low_sign:
+            low = rate
         else:
-            high = middle
+            high = rate
+        return value, slope
+
+    rate = 0.0  # float ok: IRR solver
+    for attempt in range(_MAX_STEPS):
+        value, slope = narrow(rate)
+        if high - low <= _TOLERANCE:  # float ok: IRR solver
+            break
+        step = rate - value / slope if slope else math.nan  # float ok: IRR solver
+        # Past _NEWTON_STEPS it only bisects, which always ends (about 53 halvings).
+        if attempt >= _NEWTON_STEPS or not low < step < high:
+            step = (low + high) / 2  # float ok: IRR solver
+            if step in (low, high):
+                break
+        elif abs(step - rate) <= _TOLERANCE:  # float ok: IRR solver
+            # Converged: evaluate just either side, so the bracket closes around the root too.
+            narrow(max(step - _TOLERANCE, low))
+            narrow(min(step + _TOLERANCE, high))
+            step = (low + high) / 2  # float ok: IRR solver
+            if step in (low, high):
+                break
+        rate = step
     return Decimal(high).quantize(_IRR_PLACES, rounding=ROUND_CEILING)
 
 
@@ -240,7 +273,7 @@ def worst_start_cost(
     check_date("from_on", from_on)
     check_count("days", days, minimum=1, maximum=MAX_START_DAYS)
     check_count("term", term, minimum=1)
-    groups = _start_groups(
+    groups, offsets = _start_groups(
         is_bullet=method is RepaymentMethod.BULLET,
         # Same amounts whatever the start date: only the earliest due dates can be the worst.
         is_earliest_only=method is not RepaymentMethod.MONTHLY_INTEREST,
@@ -253,36 +286,48 @@ def worst_start_cost(
         principal_fen=principal_fen,
         daily_rate=daily_rate,
         term=term,
-        start_on=groups[0][0],
+        start_on=groups[0],
         upfront_fee_rate=upfront_fee_rate,
     )
     if len(groups) == 1:
         return first
     net = principal_fen - first.fee_fen
-    totals = [item.total_fen for item in first.schedule]
-    running = _RunningInterest(principal_fen, daily_rate)
-    timed_groups = []
-    for start_on, offsets in groups:
-        if method is RepaymentMethod.MONTHLY_INTEREST:
-            totals = [running(after) - running(before) for before, after in pairwise((0, *offsets))]
-            totals[-1] += principal_fen
-        timed_groups.append(
-            (start_on, [(0, net), *((offset, -total) for offset, total in zip(offsets, totals, strict=True))])
+    if method is RepaymentMethod.MONTHLY_INTEREST:
+        # Period k's interest is round(P·r·D_k) − round(P·r·D_k−1), as monthly_interest_schedule
+        # takes it, over the few distinct day counts of all the groups.
+        day_counts = np.unique(np.concatenate(([0], offsets.ravel())))
+        running = {int(d): interest_for_days(principal_fen, daily_rate, int(d)) for d in day_counts}
+        before = np.concatenate((np.zeros((len(groups), 1), dtype=offsets.dtype), offsets[:, :-1]), axis=1)
+        lookup = np.vectorize(running.__getitem__, otypes=[object])
+        totals = lookup(offsets) - lookup(before)
+        totals[:, -1] += principal_fen
+    else:
+        totals = np.tile(
+            np.array([item.total_fen for item in first.schedule], dtype=object), (len(groups), 1)
         )
+    paid = totals.astype(float)  # float ok: IRR solver
+
+    def present_values(rate: Decimal) -> np.ndarray:
+        discount = np.exp(-offsets * math.log1p(float(rate)))  # float ok: IRR solver
+        return net - (paid * discount).sum(axis=1)  # float ok: IRR solver
+
     # Present value rises with the rate, so a group whose value at the worst rate so far is still
     # positive has a lower IRR (and its rounded IRR cannot exceed the rounded worst): only groups
-    # at or below zero are solved. The one lowest at the first group's rate is solved first, which
-    # is nearly always the worst, so that the pass over the rest solves little or nothing.
+    # at or below zero are solved, the lowest first, which is nearly always the worst, so one or
+    # two IRRs are solved in all.
     worst_on, worst_rate = first.start_on, first.cost.daily_irr
-    timed_groups.sort(key=lambda group: _present_value(group[1], float(worst_rate)))  # float ok: IRR solver
-    for start_on, timed in timed_groups:
-        if start_on == first.start_on:
-            continue
-        if _present_value(timed, float(worst_rate)) > net * _PV_TIE:  # float ok: IRR solver
-            continue
+    unsolved = np.ones(len(groups), dtype=bool)
+    unsolved[0] = False
+    while True:
+        values = np.where(unsolved, present_values(worst_rate), np.inf)
+        lowest = int(np.argmin(values))
+        if values[lowest] > net * _PV_TIE:
+            break
+        unsolved[lowest] = False
+        timed = [(0, net), *zip(offsets[lowest].tolist(), (-int(t) for t in totals[lowest]), strict=True)]
         rate = _solve(timed)
         if rate > worst_rate:
-            worst_on, worst_rate = start_on, rate
+            worst_on, worst_rate = groups[lowest], rate
     if worst_on == first.start_on:
         return first
     return loan_cost(
@@ -295,43 +340,32 @@ def worst_start_cost(
     )
 
 
-class _RunningInterest:
-    """round(P·r·D) for day counts D, each computed once: the running totals monthly interest
-    takes its periods from (monthly_interest_schedule)."""
-
-    def __init__(self, principal_fen: int, daily_rate: Decimal) -> None:
-        self._principal_fen, self._daily_rate = principal_fen, daily_rate
-        self._totals: dict[int, int] = {}
-
-    def __call__(self, days: int) -> int:
-        total = self._totals.get(days)
-        if total is None:
-            total = self._totals[days] = interest_for_days(self._principal_fen, self._daily_rate, days)
-        return total
-
-
 @lru_cache(maxsize=512)
 def _start_groups(
     *, is_bullet: bool, is_earliest_only: bool, term: int, from_on: dt.date, days: int
-) -> tuple:
-    """Start dates grouped by the day offsets of their due dates: ((first start, offsets), …) in
-    start-date order; with is_earliest_only, only the groups no other group falls due before on
-    every installment (with equal amounts an earlier payment always costs more)."""
+) -> tuple[tuple[dt.date, ...], np.ndarray]:
+    """Start dates grouped by the day offsets of their due dates: the first start date of each
+    group in date order, and a read-only matrix of their offsets (a row per group); with
+    is_earliest_only, only the groups no other group falls due before on every installment (with
+    equal amounts an earlier payment always costs more)."""
     if is_bullet:
-        return ((from_on, (term,)),)
-    by_offsets: dict[tuple[int, ...], dt.date] = {}
-    for day in range(days):
-        start_on = from_on + dt.timedelta(days=day)
-        offsets = tuple((due_on - start_on).days for due_on in monthly_due_dates(start_on, term))
-        by_offsets.setdefault(offsets, start_on)
-    groups = tuple((start_on, offsets) for offsets, start_on in by_offsets.items())
-    if not is_earliest_only:
-        return groups
-    return tuple(
-        (start_on, offsets)
-        for start_on, offsets in groups
-        if not any(
-            other != offsets and all(a <= b for a, b in zip(other, offsets, strict=True))
-            for _, other in groups
-        )
-    )
+        by_offsets = {(term,): from_on}
+    else:
+        by_offsets = {}
+        for day in range(days):
+            start_on = from_on + dt.timedelta(days=day)
+            offsets = tuple((due_on - start_on).days for due_on in monthly_due_dates(start_on, term))
+            by_offsets.setdefault(offsets, start_on)
+    rows = list(by_offsets)
+    if is_earliest_only:
+        rows = [
+            offsets
+            for offsets in rows
+            if not any(
+                other != offsets and all(a <= b for a, b in zip(other, offsets, strict=True))
+                for other in rows
+            )
+        ]
+    matrix = np.array(rows, dtype=np.int64)
+    matrix.flags.writeable = False
+    return tuple(by_offsets[offsets] for offsets in rows), matrix
