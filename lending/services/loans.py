@@ -157,6 +157,7 @@ def loan_draw(
     existing = Loan.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return _same_loan(existing, line, amount_fen)
+    # Priced again on today's business date: refused above the legal cap before anything moves.
     quote = loan_quote(line=line, amount_fen=amount_fen)
     if accepted_sha256 != quote.contract_sha256:
         raise ConflictError(
