@@ -46,6 +46,7 @@ class ProductAdminForm(forms.ModelForm):
             "is_pledged",
             "amount_min_fen",
             "amount_max_fen",
+            "drawdown_min_fen",
             "term",
             "term_unit",
             "daily_rate",

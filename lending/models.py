@@ -39,8 +39,14 @@ class Product(TimeStampedModel):
     segment = models.CharField(max_length=3, choices=Segment.choices)
     is_revolving = models.BooleanField(default=False, help_text="a standing line: draw and repay any day")
     is_pledged = models.BooleanField(default=False, help_text="secured by shipped orders (order loan)")
-    amount_min_fen = models.BigIntegerField()
-    amount_max_fen = models.BigIntegerField()
+    amount_min_fen = models.BigIntegerField(help_text="the smallest line (and loan) in fen")
+    amount_max_fen = models.BigIntegerField(help_text="the largest line (and loan) in fen")
+    drawdown_min_fen = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="the smallest single drawdown when a line is drawn in parts (revolving); "
+        "blank: amount_min_fen",
+    )
     term = models.PositiveIntegerField()
     term_unit = models.CharField(max_length=6, choices=TermUnit.choices)
     daily_rate = models.DecimalField(max_digits=10, decimal_places=8, help_text="0.00050000 = 0.05 % a day")
@@ -77,10 +83,21 @@ class Product(TimeStampedModel):
                 condition=Q(advance_rate__gt=0, advance_rate__lte=1), name="product_advance_rate"
             ),
             models.CheckConstraint(condition=Q(term__gt=0), name="product_term_positive"),
+            models.CheckConstraint(
+                condition=Q(drawdown_min_fen__isnull=True)
+                | Q(drawdown_min_fen__gt=0, drawdown_min_fen__lte=F("amount_min_fen")),
+                name="product_drawdown_min",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    @property
+    def smallest_drawdown_fen(self) -> int:
+        """A revolving line of 50,000 yuan or more may be drawn 100 yuan at a time; other products
+        lend at least their smallest amount."""
+        return self.drawdown_min_fen or self.amount_min_fen
 
 
 class Transition(NamedTuple):

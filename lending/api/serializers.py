@@ -15,6 +15,7 @@ class LineOutputSerializer(serializers.Serializer):
     limit = YuanField(source="limit_fen", allow_zero=True)
     used = YuanField(source="used_fen", allow_zero=True)
     available = YuanField(source="available_fen", allow_zero=True)
+    drawdown_min = YuanField(source="drawdown_min_fen", help_text="the smallest single drawdown")
     daily_rate = serializers.CharField(help_text=RATE_HELP)
     annual_rate = serializers.CharField(help_text="daily rate × 365, simple; a decimal string")
     rate_display = serializers.CharField(help_text="both rates for a screen")

@@ -70,6 +70,7 @@ def _line_body(line: CreditLine) -> dict:
             "limit_fen": line.limit_fen,
             "used_fen": line.used_fen,
             "available_fen": line.available_fen,
+            "drawdown_min_fen": line.product.smallest_drawdown_fen,
             "daily_rate": _rate(line.daily_rate),
             "annual_rate": _rate(calc.annual_rate(line.daily_rate)),
             "rate_display": calc.describe_rate(line.daily_rate),
@@ -127,7 +128,8 @@ class LoanQuoteApi(APIView):
         responses={
             200: QuoteOutputSerializer,
             400: OpenApiResponse(
-                description="invalid amount: outside the product's range or the line's room"
+                description="invalid amount: outside the product's range or the line's room, or a "
+                "drawdown that would cost more than the legal cap a year all in if started today"
             ),
             404: OpenApiResponse(description="line not yours or unknown"),
         },
@@ -167,7 +169,8 @@ class LoanDrawApi(APIView):
             201: LoanOutputSerializer,
             200: LoanOutputSerializer,
             400: OpenApiResponse(
-                description="invalid input, no Idempotency-Key, or not enough room on the line"
+                description="invalid input, no Idempotency-Key, not enough room on the line, or "
+                "above the legal cap on the cost of credit if started today (field amount)"
             ),
             404: OpenApiResponse(description="line not yours or unknown"),
             409: OpenApiResponse(

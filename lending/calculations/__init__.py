@@ -10,7 +10,8 @@ common.money.round_half_up.
 - revolving: interest on a credit line's balance history
 - allocation: a repayment split across penalty, fee, interest and principal
 - delinquency: days past due, M-buckets and the five-tier classification
-- cost: the all-in annual cost as an IRR, and the legal cap check
+- cost: the all-in annual cost of a loan as an IRR (loan_cost, the one computation of it), the
+  most expensive start date (worst_start_cost), and the legal cap check
 """
 
 from lending.calculations.allocation import (
@@ -20,13 +21,19 @@ from lending.calculations.allocation import (
     allocate,
 )
 from lending.calculations.cost import (
+    CALENDAR_CYCLE_DAYS,
     DEFAULT_ANNUAL_COST_CAP,
     AnnualCost,
     CashFlow,
+    LoanCost,
     annual_cost,
     annual_cost_within_cap,
+    cost_period_days,
     daily_irr,
     loan_cash_flows,
+    loan_cost,
+    upfront_fee,
+    worst_start_cost,
 )
 from lending.calculations.delinquency import (
     DEFAULT_THRESHOLDS,
@@ -78,6 +85,7 @@ from lending.calculations.schedules import (
 )
 
 __all__ = [
+    "CALENDAR_CYCLE_DAYS",
     "DAYS_PER_PERIOD",
     "DAYS_PER_YEAR",
     "DEFAULT_ALLOCATION_ORDER",
@@ -96,6 +104,7 @@ __all__ = [
     "ClassificationThresholds",
     "Installment",
     "LoanClass",
+    "LoanCost",
     "Movement",
     "RepaymentMethod",
     "accrual_for_day",
@@ -109,6 +118,7 @@ __all__ = [
     "build_schedule",
     "bullet_schedule",
     "classify",
+    "cost_period_days",
     "daily_accruals",
     "daily_irr",
     "days_past_due",
@@ -120,6 +130,7 @@ __all__ = [
     "interest_for_days",
     "interest_for_days_ppb",
     "loan_cash_flows",
+    "loan_cost",
     "monthly_due_dates",
     "monthly_interest_schedule",
     "penalty_daily_rate",
@@ -129,4 +140,6 @@ __all__ = [
     "revolving_daily_accruals",
     "revolving_interest",
     "spread_evenly",
+    "upfront_fee",
+    "worst_start_cost",
 ]

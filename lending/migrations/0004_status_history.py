@@ -40,7 +40,7 @@ def history_backfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("lending", "0002_loan_max_days_past_due"),
+        ("lending", "0003_cob_frozen_chunks"),
     ]
 
     operations = [

@@ -12,6 +12,7 @@ from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError
 from lending import lifecycle
 from lending.models import CreditLine, CreditLineChange, Product
+from lending.services.products import product_line_check
 from merchants.models import Merchant
 
 
@@ -28,6 +29,7 @@ def credit_line_open(
     expires_on: dt.date | None = None,
 ) -> CreditLine:
     """Grant a line within the product's limits; one open line per merchant and product."""
+    product_line_check(product=product, limit_fen=limit_fen, daily_rate=daily_rate)
     errors = {}
     if not product.amount_min_fen <= limit_fen <= product.amount_max_fen:
         errors["limit_fen"] = [

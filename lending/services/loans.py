@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError
-from common.money import fen_to_yuan, format_yuan, round_half_up
+from common.money import fen_to_yuan, format_yuan
 from lending import calculations as calc
 from lending import lifecycle
 from lending.models import (
@@ -27,6 +27,7 @@ from lending.models import (
 )
 from lending.services.lines import credit_line_draw, credit_line_restore
 from lending.services.pledges import pledge_select, pledges_create
+from lending.services.products import annual_cost_cap
 from lending.services.wallet_collection import Payment, loan_payments_apply
 from payments import services as payments
 from payments.models import Account, FundingPool
@@ -61,9 +62,9 @@ def loan_quote(*, line: CreditLine, amount_fen: int, start_on: dt.date | None = 
     """What a drawdown would cost: schedule, daily and annual rate, total cost, and the
     agreement text the merchant accepts before the money moves."""
     product = line.product
-    if not product.amount_min_fen <= amount_fen <= product.amount_max_fen:
+    if not product.smallest_drawdown_fen <= amount_fen <= product.amount_max_fen:
         raise ApplicationError(
-            f"amount must be between {format_yuan(product.amount_min_fen)} "
+            f"amount must be between {format_yuan(product.smallest_drawdown_fen)} "
             f"and {format_yuan(product.amount_max_fen)} yuan",
             {"fields": {"amount": ["outside the product's range"]}},
         )
@@ -78,13 +79,27 @@ def loan_quote(*, line: CreditLine, amount_fen: int, start_on: dt.date | None = 
         )
     start = start_on or business_date_today()
     rate = line.daily_rate
-    schedule = calc.build_schedule(
-        product.repayment_method, principal_fen=amount_fen, daily_rate=rate, start_on=start, term=product.term
+    priced = calc.loan_cost(
+        method=product.repayment_method,
+        principal_fen=amount_fen,
+        daily_rate=rate,
+        term=product.term,
+        start_on=start,
+        upfront_fee_rate=product.upfront_fee_rate,
     )
-    fee = round_half_up(amount_fen * product.upfront_fee_rate)
-    flows = calc.loan_cash_flows(net_disbursed_fen=amount_fen - fee, start_on=start, installments=schedule)
-    period = product.term if product.repayment_method == RepaymentMethod.BULLET else calc.DAYS_PER_PERIOD
-    cost = calc.annual_cost(flows, period_days=min(period, calc.DAYS_PER_YEAR))
+    schedule, fee, cost = priced.schedule, priced.fee_fen, priced.cost
+    # The cap holds for the loan actually made: its own start date, amount and rate. A quote above
+    # it is refused (never repriced): the line's rate is the merchant's agreed price, and product
+    # and line checks already keep every start date under the cap, so this only meets a line
+    # granted before them or a cap lowered since.
+    cap = annual_cost_cap()
+    if cost.nominal_apr > cap:
+        reason = (
+            f"综合年化成本超过法定上限 a drawdown of {format_yuan(amount_fen)} yuan on {start} would cost "
+            f"{cost.nominal_apr:.2%} a year all in (IRR), above the legal cap of {cap:.2%}; "
+            "this line cannot lend on these terms, please contact us"
+        )
+        raise ApplicationError(reason, {"fields": {"amount": [reason]}})
     total_interest = sum(i.interest_fen for i in schedule)
     merchant = line.merchant
     penalty_rate = calc.penalty_daily_rate(rate, product.penalty_markup)
@@ -153,6 +168,7 @@ def loan_draw(
     existing = Loan.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return _same_loan(existing, line, amount_fen)
+    # Priced again on today's business date: refused above the legal cap before anything moves.
     quote = loan_quote(line=line, amount_fen=amount_fen)
     if accepted_sha256 != quote.contract_sha256:
         raise ConflictError(

@@ -1,76 +1,212 @@
-"""Products: configured by an admin, refused when their all-in cost is over the legal cap."""
+"""Products: configured by an admin, refused when they break the seed's limits for their kind or
+when a loan of theirs could cost more than the legal cap, whatever day it starts on."""
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import transaction
 
 from common.errors import ApplicationError
-from common.money import round_half_up
+from common.money import format_yuan
 from lending import calculations as calc
 from lending.models import Product, RepaymentMethod
 
 ALLOCATION_BUCKETS = ("penalty", "fee", "interest", "principal")
+# Any day will do: every four-year calendar cycle holds the same start dates (see calc.cost), so
+# the verdict does not depend on it; callers that know the business date pass it so that the
+# worst start date named in a refusal is one to come.
+CYCLE_FROM_ON = dt.date(2026, 1, 1)
 
 
 def annual_cost_cap() -> Decimal:
     return Decimal(str(settings.LENDING_ANNUAL_COST_CAP))
 
 
-def product_annual_cost(product: Product) -> calc.AnnualCost:
-    """The all-in cost of a typical loan of the product (its largest amount, full term, upfront
-    fee included), as an IRR over the product's own repayment period, annualised."""
-    start = dt.date(2025, 1, 1)  # any date: the cost depends on the term, not the calendar
-    principal = product.amount_max_fen
-    schedule = calc.build_schedule(
+@dataclass(frozen=True)
+class KindLimits:
+    """What the seed (DOMAIN.md, the four products) fixes for one kind of product: the segment it
+    serves, the range of a line (and of a loan) in fen, and the longest term."""
+
+    label: str
+    segment: str
+    line_min_fen: int
+    line_max_fen: int
+    term_max_days: int
+    term_max_months: int
+
+
+PRODUCT_LIMITS = {
+    "order_loan": KindLimits("order loan 订单贷款", Product.Segment.B2C, 1, 100_000_000, 30, 1),
+    "credit_loan": KindLimits("credit loan 信用贷款", Product.Segment.B2C, 1, 100_000_000, 183, 6),
+    "revolving": KindLimits("revolving line 循环贷", Product.Segment.B2B, 5_000_000, 100_000_000, 365, 12),
+    "fixed_loan": KindLimits("fixed loan 固定贷", Product.Segment.B2B, 5_000_000, 100_000_000, 365, 12),
+}
+
+
+def product_kind(product: Product) -> str:
+    """Which of the seed's four products this one is a kind of: pledged on orders, a revolving
+    line, or else an unsecured loan of its segment."""
+    if product.is_pledged:
+        return "order_loan"
+    if product.is_revolving:
+        return "revolving"
+    return "credit_loan" if product.segment == Product.Segment.B2C else "fixed_loan"
+
+
+def product_worst_loan(
+    product: Product, *, daily_rate: Decimal | None = None, from_on: dt.date = CYCLE_FROM_ON
+) -> calc.LoanCost:
+    """The product's most expensive loan: at its smallest or largest amount, full term, upfront
+    fee included, started on the worst day of a whole calendar cycle from from_on; at the
+    product's rate or at the one given (a line's)."""
+    return _worst_loan(
         product.repayment_method,
-        principal_fen=principal,
-        daily_rate=product.daily_rate,
-        start_on=start,
-        term=product.term,
+        product.term,
+        product.daily_rate if daily_rate is None else Decimal(daily_rate),
+        Decimal(product.upfront_fee_rate),
+        (product.smallest_drawdown_fen, product.amount_max_fen),
+        from_on,
     )
-    fee = round_half_up(principal * product.upfront_fee_rate)
-    flows = calc.loan_cash_flows(net_disbursed_fen=principal - fee, start_on=start, installments=schedule)
-    period = product.term if product.repayment_method == RepaymentMethod.BULLET else calc.DAYS_PER_PERIOD
-    return calc.annual_cost(flows, period_days=min(period, calc.DAYS_PER_YEAR))
 
 
-def product_validate(product: Product) -> None:
-    """Everything a product must satisfy before it may be saved; errors name the field."""
-    errors: dict[str, list[str]] = {}
-    order = list(product.allocation_order or [])
-    if sorted(order) != sorted(ALLOCATION_BUCKETS):
-        errors["allocation_order"] = [f"must list each of {', '.join(ALLOCATION_BUCKETS)} once"]
-    if product.repayment_method == RepaymentMethod.BULLET and product.term_unit != Product.TermUnit.DAYS:
-        errors["term_unit"] = ["a bullet loan's term is in days"]
-    if product.repayment_method != RepaymentMethod.BULLET and product.term_unit != Product.TermUnit.MONTHS:
-        errors["term_unit"] = ["an installment loan's term is in months"]
-    if product.amount_min_fen <= 0 or product.amount_max_fen < product.amount_min_fen:
-        errors["amount_max_fen"] = ["the range must be positive and max ≥ min"]
-    if errors:
-        raise ApplicationError(next(iter(errors.values()))[0], {"fields": errors})
-    cost = product_annual_cost(product)
-    cap = annual_cost_cap()
-    if cost.nominal_apr > cap:
-        raise ApplicationError(
-            f"the all-in annual cost {cost.nominal_apr:.2%} is above the legal cap {cap:.2%}",
-            {"fields": {"daily_rate": [f"annual cost {cost.nominal_apr:.2%} exceeds the cap {cap:.2%}"]}},
+@lru_cache(maxsize=4096)
+def _worst_loan(
+    method: str, term: int, daily_rate: Decimal, fee_rate: Decimal, amounts: tuple[int, ...], from_on: dt.date
+) -> calc.LoanCost:
+    # Rounding weighs most on the smallest amount, the fee's rounding on either: both ends count.
+    loans = [
+        calc.worst_start_cost(
+            method=method,
+            principal_fen=amount,
+            daily_rate=daily_rate,
+            term=term,
+            from_on=from_on,
+            upfront_fee_rate=fee_rate,
         )
+        for amount in sorted(set(amounts))
+    ]
+    return max(loans, key=lambda loan: loan.cost.daily_irr)
+
+
+def product_annual_cost(product: Product) -> calc.AnnualCost:
+    """The all-in cost of the product's most expensive loan (product_worst_loan), as an IRR over
+    its own repayment period, annualised: the figure the legal cap applies to."""
+    return product_worst_loan(product).cost
+
+
+def _cap_problems(product: Product, *, daily_rate: Decimal, from_on: dt.date) -> list[tuple[str, str]]:
+    cap = annual_cost_cap()
+    try:
+        worst = product_worst_loan(product, daily_rate=daily_rate, from_on=from_on)
+    except ValueError as exc:  # a rate so high that no rate of return fits the solver's range
+        return [("daily_rate", f"cannot be priced: {exc}")]
+    if worst.cost.nominal_apr <= cap:
+        return []
+    return [
+        (
+            "daily_rate",
+            f"综合年化成本超过法定上限 at {calc.describe_rate(daily_rate)} a loan of "
+            f"{format_yuan(worst.principal_fen)} yuan started on {worst.start_on} would cost "
+            f"{worst.cost.nominal_apr:.2%} a year all in (IRR), above the legal cap {cap:.2%}",
+        )
+    ]
+
+
+def product_validate(product: Product, *, on: dt.date | None = None) -> None:
+    """Everything a product must satisfy before it may be saved: consistent figures, the seed's
+    limits for its kind, and the legal cap for a loan started on any day. Every problem is named
+    by its field; the message lists them all."""
+    problems: list[tuple[str, str]] = []
+    if product.repayment_method == RepaymentMethod.BULLET and product.term_unit != Product.TermUnit.DAYS:
+        problems.append(("term_unit", "a bullet loan's term is in days"))
+    if product.repayment_method != RepaymentMethod.BULLET and product.term_unit != Product.TermUnit.MONTHS:
+        problems.append(("term_unit", "an installment loan's term is in months"))
+    if product.amount_min_fen <= 0 or product.amount_max_fen < product.amount_min_fen:
+        problems.append(("amount_max_fen", "the range must be positive and max ≥ min"))
+    if product.drawdown_min_fen is not None and not 0 < product.drawdown_min_fen <= product.amount_min_fen:
+        problems.append(("drawdown_min_fen", "must be positive and at most amount_min_fen (or blank)"))
+    if not 0 <= Decimal(product.upfront_fee_rate) < 1:
+        problems.append(("upfront_fee_rate", "must be at least 0 and below 1"))
+    if Decimal(product.daily_rate) < 0:
+        problems.append(("daily_rate", "must be a rate of zero or more"))
+    kind_problems = _kind_problems(product)
+    # Priced even when other limits are broken, so that one answer names everything; not when the
+    # figures make no loan (an over-long term would also take long to price).
+    is_priceable = not problems and all(name != "term" for name, _ in kind_problems)
+    if sorted(product.allocation_order or []) != sorted(ALLOCATION_BUCKETS):
+        problems.append(("allocation_order", f"must list each of {', '.join(ALLOCATION_BUCKETS)} once"))
+    problems += kind_problems
+    if is_priceable:
+        rate = Decimal(product.daily_rate)
+        problems += _cap_problems(product, daily_rate=rate, from_on=on or CYCLE_FROM_ON)
+    if problems:
+        fields: dict[str, list[str]] = {}
+        for name, problem in problems:
+            fields.setdefault(name, []).append(problem)
+        message = "; ".join(f"{name}: {problem}" for name, problem in problems)
+        raise ApplicationError(message, {"fields": fields})
+
+
+def _kind_problems(product: Product) -> list[tuple[str, str]]:
+    kind = product_kind(product)
+    limits = PRODUCT_LIMITS[kind]
+    problems = []
+    if product.is_pledged and product.is_revolving:
+        problems.append(("is_revolving", "an order loan is pledged on orders, not a revolving line"))
+    if product.segment != limits.segment:
+        problems.append(("segment", f"a {limits.label} is a {limits.segment} product"))
+    if product.amount_min_fen < limits.line_min_fen:
+        problems.append(
+            ("amount_min_fen", f"a {limits.label} starts at {format_yuan(limits.line_min_fen)} yuan")
+        )
+    if product.amount_max_fen > limits.line_max_fen:
+        problems.append(
+            ("amount_max_fen", f"a {limits.label} goes up to {format_yuan(limits.line_max_fen)} yuan")
+        )
+    longest = limits.term_max_days if product.term_unit == Product.TermUnit.DAYS else limits.term_max_months
+    if product.term > longest:
+        problems.append(("term", f"a {limits.label} runs at most {longest} {product.term_unit}"))
+    return problems
+
+
+def product_line_check(*, product: Product, limit_fen: int, daily_rate: Decimal) -> None:
+    """A line is granted (or given new terms) only within the product's range, which the seed's
+    limits for its kind bound too, and at a rate whose all-in cost is within the legal cap for a
+    loan started on any day."""
+    limits = PRODUCT_LIMITS[product_kind(product)]
+    lowest = max(product.amount_min_fen, limits.line_min_fen)
+    highest = min(product.amount_max_fen, limits.line_max_fen)
+    problems = {}
+    if not lowest <= limit_fen <= highest:
+        problems["limit_fen"] = [
+            f"a {limits.label} line is {format_yuan(lowest)}–{format_yuan(highest)} yuan 授信额度超出产品范围"
+        ]
+    if daily_rate < 0:
+        problems["daily_rate"] = ["must not be negative"]
+    else:
+        for name, problem in _cap_problems(product, daily_rate=daily_rate, from_on=CYCLE_FROM_ON):
+            problems[name] = [problem]
+    if problems:
+        message = "; ".join(f"{name}: {items[0]}" for name, items in problems.items())
+        raise ApplicationError(message, {"fields": problems})
 
 
 @transaction.atomic
-def product_save(*, product: Product) -> Product:
-    """Save a product only if it is consistent and within the legal cap on the cost of credit."""
+def product_save(*, product: Product, on: dt.date | None = None) -> Product:
+    """Save a product only if it is consistent, within the seed's limits for its kind and within
+    the legal cap on the cost of credit for a loan started on any day."""
     if not product.allocation_order:
         product.allocation_order = list(calc.DEFAULT_ALLOCATION_ORDER)
-    product_validate(product)
+    product_validate(product, on=on)
     product.save()
     return product
 
 
 SEED_PRODUCTS = [
-    # The seed's four products (DOMAIN.md): amounts in yuan, rates per day.
+    # The seed's four products (DOMAIN.md): amounts (the range of a line) in yuan, rates per day.
     {
         "code": "order_loan",
         "name": "Order loan 订单贷款",
@@ -99,8 +235,10 @@ SEED_PRODUCTS = [
         "name": "Revolving credit line 循环贷",
         "segment": "b2b",
         "is_revolving": True,
-        "amount_min": 100,
+        # A line of 50,000–1,000,000 yuan, drawn in parts of at least 100 yuan.
+        "amount_min": 50_000,
         "amount_max": 1_000_000,
+        "drawdown_min": 100,
         "term": 365,
         "term_unit": "days",
         "daily_rate": "0.0006",
@@ -136,6 +274,7 @@ def products_create_seed() -> list[Product]:
                     is_pledged=spec.get("is_pledged", False),
                     amount_min_fen=spec["amount_min"] * 100,
                     amount_max_fen=spec["amount_max"] * 100,
+                    drawdown_min_fen=spec["drawdown_min"] * 100 if "drawdown_min" in spec else None,
                     term=spec["term"],
                     term_unit=spec["term_unit"],
                     daily_rate=Decimal(spec["daily_rate"]),

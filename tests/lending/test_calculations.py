@@ -8,11 +8,12 @@ from itertools import pairwise
 import numpy as np
 import numpy_financial as npf
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.money import round_half_up
 from lending.calculations import (
+    CALENDAR_CYCLE_DAYS,
     DEFAULT_THRESHOLDS,
     DELINQUENCY_BUCKETS,
     FIVE_TIERS,
@@ -43,6 +44,7 @@ from lending.calculations import (
     interest_for_days,
     interest_for_days_ppb,
     loan_cash_flows,
+    loan_cost,
     monthly_due_dates,
     monthly_interest_schedule,
     penalty_daily_rate,
@@ -52,6 +54,7 @@ from lending.calculations import (
     revolving_daily_accruals,
     revolving_interest,
     spread_evenly,
+    worst_start_cost,
 )
 
 ORDER_LOAN_RATE = Decimal("0.0005")
@@ -409,6 +412,197 @@ def test_a_free_loan_has_no_cost_and_one_sided_flows_have_no_rate():
     assert abs(daily_irr(_bullet_flows(Decimal(0), 30))) <= Decimal("1e-12")
     with pytest.raises(ValueError, match="both received and paid"):
         daily_irr([(START_ON, 100), (START_ON + days(1), 100)])
+
+
+# --- The cost of a loan on its own start date, against numpy-financial --------------------------------
+
+GREEDY_RATE = Decimal("0.000657")  # 0.0657 %/day: 23.98 % a year simple
+
+
+def _daily_values(loan) -> np.ndarray:
+    """The borrower's cash flows on a grid of days from the start, the form numpy-financial reads."""
+    values = np.zeros((loan.schedule[-1].due_on - loan.start_on).days + 1)
+    values[0] = loan.principal_fen - loan.fee_fen
+    for item in loan.schedule:
+        values[(item.due_on - loan.start_on).days] -= item.total_fen
+    return values
+
+
+def _nominal(daily_rate: float, period_days: int) -> float:  # float ok: the oracle's side
+    return ((1 + daily_rate) ** period_days - 1) * 365 / period_days
+
+
+def test_a_three_month_equal_installment_loan_started_on_28_february_2026_costs_24_54_percent():
+    # Periods of 28, 31 and 30 days at a fixed 30-day rate: the short February puts it above 24 %.
+    loan = loan_cost(
+        method=RepaymentMethod.EQUAL_INSTALLMENT,
+        principal_fen=100_000_000,
+        daily_rate=GREEDY_RATE,
+        term=3,
+        start_on=dt.date(2026, 2, 28),
+    )
+    assert [item.due_on for item in loan.schedule] == [
+        dt.date(2026, 3, 28),
+        dt.date(2026, 4, 28),
+        dt.date(2026, 5, 28),
+    ]
+    oracle = npf.irr(_daily_values(loan))
+    assert abs(float(loan.cost.daily_irr) - oracle) < 1e-11
+    assert abs(float(loan.cost.nominal_apr) - _nominal(oracle, 30)) < 1e-9
+    assert f"{loan.cost.nominal_apr:.2%}" == "24.54%"
+    # The same loan started on 1 March has periods of 31, 30 and 31 days and stays under the cap.
+    march = loan_cost(
+        method=RepaymentMethod.EQUAL_INSTALLMENT,
+        principal_fen=100_000_000,
+        daily_rate=GREEDY_RATE,
+        term=3,
+        start_on=dt.date(2026, 3, 1),
+    )
+    assert march.cost.nominal_apr < Decimal("0.24") < loan.cost.nominal_apr
+
+
+# Month ends, leap days and the days around them weigh most; any other day is drawn too.
+awkward_starts = st.builds(
+    lambda year, month, day: dt.date(year, month, min(day, 28 + (month == 2 and year % 4 == 0))),
+    st.integers(min_value=2024, max_value=2031),
+    st.integers(min_value=1, max_value=12),
+    st.sampled_from([1, 27, 28, 29, 30, 31]),
+) | st.dates(min_value=dt.date(2024, 1, 1), max_value=dt.date(2031, 12, 31))
+fee_rates = st.sampled_from([Decimal(0), Decimal("0.001"), Decimal("0.01")])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    method=st.sampled_from(list(RepaymentMethod)),
+    daily_rate=st.integers(min_value=1, max_value=200_000).map(lambda ppb: Decimal(ppb) / 100_000_000),
+    short_term=st.integers(min_value=1, max_value=3),
+    principal_fen=st.integers(min_value=10_000, max_value=10**10),
+    fee_rate=fee_rates,
+    start_on=awkward_starts,
+)
+def test_the_cost_of_a_short_loan_is_numpy_financials_irr(
+    method, daily_rate, short_term, principal_fen, fee_rate, start_on
+):
+    term = short_term * 30 if method == RepaymentMethod.BULLET else short_term
+    loan = loan_cost(
+        method=method,
+        principal_fen=principal_fen,
+        daily_rate=daily_rate,
+        term=term,
+        start_on=start_on,
+        upfront_fee_rate=fee_rate,
+    )
+    oracle = npf.irr(_daily_values(loan))
+    period = term if method == RepaymentMethod.BULLET else 30
+    assert abs(float(loan.cost.daily_irr) - oracle) < 1e-10
+    assert abs(float(loan.cost.nominal_apr) - _nominal(oracle, period)) < 1e-8
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    method=st.sampled_from(list(RepaymentMethod)),
+    daily_rate=st.integers(min_value=1, max_value=200_000).map(lambda ppb: Decimal(ppb) / 100_000_000),
+    term_months=st.integers(min_value=1, max_value=12),
+    principal_fen=st.integers(min_value=10_000, max_value=10**10),
+    fee_rate=fee_rates,
+    start_on=awkward_starts,
+)
+def test_the_cost_of_any_loan_up_to_a_year_is_a_root_of_numpy_financials_present_value(
+    method, daily_rate, term_months, principal_fen, fee_rate, start_on
+):
+    # numpy-financial's irr solves a polynomial of the term's degree (seconds for a year of days),
+    # so longer loans are checked by its npv: the present value changes sign across the rate.
+    term = min(term_months * 30, 365) if method == RepaymentMethod.BULLET else term_months
+    loan = loan_cost(
+        method=method,
+        principal_fen=principal_fen,
+        daily_rate=daily_rate,
+        term=term,
+        start_on=start_on,
+        upfront_fee_rate=fee_rate,
+    )
+    values = _daily_values(loan)
+    rate = float(loan.cost.daily_irr)
+    assert npf.npv(rate - 1e-11, values) < 0 < npf.npv(rate + 1e-11, values)
+
+
+def _brute_force_worst(start_days: int, **loan) -> tuple[Decimal, dt.date]:
+    """The most expensive start date by pricing every one (the earliest on a tie)."""
+    from_on = loan.pop("from_on")
+    costs = [
+        (
+            loan_cost(start_on=from_on + days(n), **loan).cost.daily_irr,
+            -n,
+        )
+        for n in range(start_days)
+    ]
+    irr, minus_n = max(costs)
+    return irr, from_on + days(-minus_n)
+
+
+def test_the_worst_start_date_of_the_greedy_product_is_the_end_of_january_in_a_common_year():
+    loan = worst_start_cost(
+        method=RepaymentMethod.EQUAL_INSTALLMENT,
+        principal_fen=100_000_000,
+        daily_rate=GREEDY_RATE,
+        term=3,
+        from_on=dt.date(2026, 1, 1),
+    )
+    # 31 January 2026 has the same due-date offsets as 28 February 2026 (28, 59 and 89 days).
+    assert loan.start_on == dt.date(2026, 1, 31)
+    assert f"{loan.cost.nominal_apr:.2%}" == "24.54%"
+    expected = _brute_force_worst(
+        CALENDAR_CYCLE_DAYS,
+        method=RepaymentMethod.EQUAL_INSTALLMENT,
+        principal_fen=100_000_000,
+        daily_rate=GREEDY_RATE,
+        term=3,
+        from_on=dt.date(2026, 1, 1),
+    )
+    assert (loan.cost.daily_irr, loan.start_on) == expected
+
+
+@pytest.mark.parametrize("method", list(RepaymentMethod))
+def test_every_start_date_of_a_four_year_cycle_is_weighed(method):
+    term = 365 if method == RepaymentMethod.BULLET else 12
+    loan = {"method": method, "principal_fen": 10_000_007, "daily_rate": GREEDY_RATE, "term": term}
+    worst = worst_start_cost(from_on=dt.date(2027, 3, 1), upfront_fee_rate=Decimal("0.001"), **loan)
+    expected = _brute_force_worst(
+        CALENDAR_CYCLE_DAYS, from_on=dt.date(2027, 3, 1), upfront_fee_rate=Decimal("0.001"), **loan
+    )
+    assert (worst.cost.daily_irr, worst.start_on) == expected
+    # The month lengths repeat every four years: any other cycle gives the same worst cost.
+    later = worst_start_cost(from_on=dt.date(2031, 7, 19), upfront_fee_rate=Decimal("0.001"), **loan)
+    assert later.cost == worst.cost
+    assert worst == loan_cost(start_on=worst.start_on, upfront_fee_rate=Decimal("0.001"), **loan)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    method=st.sampled_from(list(RepaymentMethod)),
+    daily_rate=st.integers(min_value=0, max_value=200_000).map(lambda ppb: Decimal(ppb) / 100_000_000),
+    term_months=st.integers(min_value=1, max_value=12),
+    principal_fen=st.integers(min_value=1, max_value=10**10),
+    fee_rate=fee_rates,
+    from_on=awkward_starts,
+    start_days=st.integers(min_value=1, max_value=62),
+)
+def test_the_worst_start_date_is_the_one_pricing_every_start_date_finds(
+    method, daily_rate, term_months, principal_fen, fee_rate, from_on, start_days
+):
+    term = term_months * 30 if method == RepaymentMethod.BULLET else term_months
+    loan = {"method": method, "principal_fen": principal_fen, "daily_rate": daily_rate, "term": term}
+    try:
+        worst = worst_start_cost(from_on=from_on, days=start_days, upfront_fee_rate=fee_rate, **loan)
+    except ValueError:
+        # A fee that takes the whole of a tiny principal makes no loan, on any start date.
+        with pytest.raises(ValueError):
+            loan_cost(start_on=from_on, upfront_fee_rate=fee_rate, **loan)
+        return
+    highest, _ = _brute_force_worst(start_days, from_on=from_on, upfront_fee_rate=fee_rate, **loan)
+    assert worst.cost.daily_irr == highest
+    assert from_on <= worst.start_on < from_on + days(start_days)
+    assert worst == loan_cost(start_on=worst.start_on, upfront_fee_rate=fee_rate, **loan)
 
 
 # --- numpy-financial as an independent oracle for equal installments ------------------------------

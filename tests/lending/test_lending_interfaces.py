@@ -196,7 +196,7 @@ def product_form(**overrides) -> dict:
         "code": "greedy",
         "name": "Greedy",
         "segment": Product.Segment.B2B,
-        "amount_min_fen": 10_000,
+        "amount_min_fen": 5_000_000,
         "amount_max_fen": 100_000_000,
         "term": 365,
         "term_unit": Product.TermUnit.DAYS,
@@ -216,7 +216,7 @@ def test_product_admin_refuses_a_rate_above_the_cap_with_a_form_error(officer):
     response = officer.post("/admin/lending/product/add/", product_form())
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
-    assert "daily_rate" in errors and "exceeds the cap" in errors["daily_rate"][0]
+    assert "daily_rate" in errors and "above the legal cap 24.00%" in errors["daily_rate"][0]
     assert not Product.objects.filter(code="greedy").exists()
 
     saved = officer.post("/admin/lending/product/add/", product_form(code="fair", daily_rate="0.0005"))
@@ -253,6 +253,7 @@ def test_api_quote_draw_read_repay_round_trip(partner_client, api_line):
         "0.0006",
         "0.219",
     )
+    assert line["drawdown_min"] == "100.00"
 
     quote = api_quote(partner_client, api_line).json()
     assert quote["daily_rate"] == "0.0006" and quote["annual_rate"] == "0.219"
