@@ -1,5 +1,5 @@
-"""Serve the embedded demo: the web server, one Celery worker and beat, started together and
-stopped together (Ctrl-C)."""
+"""Serve the embedded demo: the web server, Celery beat and workers for every queue, started
+together and stopped together (Ctrl-C)."""
 
 import os
 import signal
@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from merchants.simulator.onboarding import DEMO_PASSWORD
+from demo.simulator.onboarding import DEMO_PASSWORD
 
 DEMO_LOGINS = [
     ("seller", "B2C seller 淘宝卖家 (portal)"),
@@ -22,8 +22,42 @@ DEMO_LOGINS = [
 ]
 
 
+def worker_queues() -> list[tuple[str, ...]]:
+    """The queues each worker consumes: one worker for the interactive queue alone, so a
+    person's sandbox run or withdrawal never waits behind a backlog, and one for all the others
+    (whatever settings declare), so every queue has a consumer."""
+    interactive = settings.CELERY_QUEUE_INTERACTIVE
+    others = tuple(q for q in settings.CELERY_QUEUES_ALL if q != interactive)
+    return [(interactive,), others] if others else [(interactive,)]
+
+
+def celery_commands(python: str) -> list[list[str]]:
+    """The argv of beat and of each worker."""
+    base = [python, "-m", "celery", "-A", "config"]
+    commands = [
+        [*base, "beat", "--loglevel", "INFO", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
+    ]
+    for queues in worker_queues():
+        name = "-".join(queues)
+        commands.append(
+            [
+                *base,
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "1",
+                "--queues",
+                ",".join(queues),
+                "--hostname",
+                f"{name}@%h",
+            ]
+        )
+    return commands
+
+
 class Command(BaseCommand):
-    help = "Run web, Celery worker and beat together for the demo."
+    help = "Run web, Celery beat and a worker for each group of queues together for the demo."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -32,25 +66,10 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, **options):
         python = sys.executable
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        celery = [
-            python,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--beat",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            "1",
-            "--schedule",
-            settings.CELERY_BEAT_SCHEDULE_FILENAME,
-        ]
         web = [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"]
         processes = [
-            subprocess.Popen(celery, env=env, start_new_session=True),  # noqa: S603 - our own argv
-            subprocess.Popen(web, env=env, start_new_session=True),  # noqa: S603 - our own argv
+            subprocess.Popen(argv, env=env, start_new_session=True)  # noqa: S603 - our own argv
+            for argv in [*celery_commands(python), web]
         ]
         self._print_welcome(host, port)
         try:
@@ -59,6 +78,8 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
+            # Each child leads its own process group (start_new_session): stop the group, so a
+            # worker's pool processes stop with it.
             for p in processes:
                 if p.poll() is None:
                     os.killpg(p.pid, signal.SIGTERM)
@@ -67,9 +88,12 @@ class Command(BaseCommand):
                     p.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     os.killpg(p.pid, signal.SIGKILL)
-        failed = [p.args[2] if p.args[1] == "-m" else p.args[1] for p in processes if p.returncode]
+                    p.wait()
+        failed = [
+            " ".join(map(str, p.args[2:6])) for p in processes if p.returncode not in (0, -signal.SIGTERM)
+        ]
         if failed:
-            self.stderr.write(f"stopped: {', '.join(map(str, failed))} exited with an error")
+            self.stderr.write(f"stopped: {'; '.join(failed)} exited with an error")
             sys.exit(1)
 
     def _print_welcome(self, host, port):
@@ -88,5 +112,9 @@ class Command(BaseCommand):
             "  logins (password for all: " + DEMO_PASSWORD + "):",
         ]
         lines += [f"    {u:<8} {role}" for u, role in DEMO_LOGINS if u in existing]
-        lines.append("  Ctrl-C stops web, worker and beat.")
+        lines.append(
+            "  Ctrl-C stops web, beat and the workers (queues: "
+            + "; ".join(",".join(q) for q in worker_queues())
+            + ")."
+        )
         self.stdout.write("\n".join(lines) + "\n")
