@@ -255,7 +255,8 @@ if XIAODAI_DEMO:
     # In the demo the marketplace trades a day before that day closes: the demo's task trades D,
     # then closes D, day by day, in place of lending's nightly close (which would close untraded days).
     CELERY_TASK_ROUTES["demo.tasks.*"] = {"queue": CELERY_QUEUE_BATCH}
-    del CELERY_BEAT_SCHEDULE["lending-close-of-business"]
+    # (tests/demo/test_advance.py checks that no lending close is left in the demo's schedule.)
+    CELERY_BEAT_SCHEDULE.pop("lending-close-of-business", None)
     CELERY_BEAT_SCHEDULE["demo-trade-and-close"] = {
         "task": "demo.tasks.demo_days_trade_and_close",
         "schedule": crontab(hour=0, minute=10),

@@ -29,9 +29,7 @@ def demo_days_trade_and_close(*, through: dt.date, dispatch: bool = False) -> li
     half-way resumes where it stopped (a traded day is never traded again, a closed date never
     closed again)."""
     if not SimulatorState.objects.filter(pk=1).exists():
-        raise ApplicationError(
-            "no demo marketplace yet: run `manage.py seed_demo` first", {"fields": {"through": ["no demo"]}}
-        )
+        raise ApplicationError("no demo marketplace yet: run `manage.py seed_demo` first")
     closed = []
     on = business_date_today()
     while on <= through:

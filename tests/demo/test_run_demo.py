@@ -1,6 +1,7 @@
 """run_demo starts the web server, beat and workers that together consume every queue, serves the
-login page, and stops every process it started on Ctrl-C."""
+login page, and stops every process it started on Ctrl-C or a plain kill."""
 
+import contextlib
 import os
 import re
 import signal
@@ -11,6 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
 from demo.management.commands.run_demo import celery_commands, worker_queues
@@ -53,7 +55,8 @@ def children_of(pid: int) -> set[int]:
     return {int(p) for p in out.stdout.split()}
 
 
-def test_run_demo_serves_the_login_page_and_ctrl_c_stops_everything(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_run_demo_serves_the_login_page_and_a_stop_signal_stops_everything(tmp_path, stop):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env |= {"XIAODAI_VAR_DIR": str(tmp_path), "XIAODAI_DEMO": "1", "PYTHONUNBUFFERED": "1"}
     migrated = subprocess.run(
@@ -74,12 +77,14 @@ def test_run_demo_serves_the_login_page_and_ctrl_c_stops_everything(tmp_path):
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            # As from a shell's background job: SIGINT ignored on the way in.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
         )
     started: set[int] = set()
     try:
         deadline = time.monotonic() + 180
-        status, ready = None, 0
-        while time.monotonic() < deadline and (status != 200 or ready < len(worker_queues())):
+        status, ready, beat = None, 0, False
+        while time.monotonic() < deadline and (status != 200 or ready < len(worker_queues()) or not beat):
             time.sleep(1)
             assert demo.poll() is None, log.read_text()
             started |= children_of(demo.pid)
@@ -88,7 +93,8 @@ def test_run_demo_serves_the_login_page_and_ctrl_c_stops_everything(tmp_path):
                     status = page.status
             except OSError:
                 status = None
-            ready = len(re.findall(r"@\S+ ready\.", log.read_text()))
+            text = log.read_text()
+            ready, beat = len(re.findall(r"@\S+ ready\.", text)), "beat: Starting" in text
         text = log.read_text()
         assert status == 200, text
         assert ready == len(worker_queues()), text
@@ -97,10 +103,21 @@ def test_run_demo_serves_the_login_page_and_ctrl_c_stops_everything(tmp_path):
         assert "beat: Starting" in text, text
         assert len(started) == 2 + len(worker_queues())  # web, beat and the workers
     finally:
-        demo.send_signal(signal.SIGINT)
-        code = demo.wait(timeout=60)
+        demo.send_signal(stop)
+        try:
+            code = demo.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            code = None
+        deadline = time.monotonic() + 10
+        while sessions_alive(started) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        left = sessions_alive(started)
+        # Whatever the outcome, leave nothing running behind the test.
+        for session in [sid for sid in started if sessions_alive({sid})]:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(session, signal.SIGKILL)
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
     assert code == 0, log.read_text()
-    deadline = time.monotonic() + 10
-    while sessions_alive(started) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert sessions_alive(started) == []
+    assert left == []

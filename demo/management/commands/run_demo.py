@@ -56,6 +56,10 @@ def celery_commands(python: str) -> list[list[str]]:
     return commands
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Run web, Celery beat and a worker for each group of queues together for the demo."
 
@@ -64,6 +68,10 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args, host, port, **options):
+        # Ctrl-C, and a plain `kill` from a supervisor, both stop every process started here (a
+        # shell that started this in the background may have left SIGINT ignored).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _interrupt)
         python = sys.executable
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         web = [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"]
