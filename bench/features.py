@@ -5,7 +5,7 @@ decision does. Prints JSON.
     .venv/bin/python bench/features.py [--merchants 2000] [--days 365]
     .venv/bin/python bench/features.py --database-url postgres://postgres@127.0.0.1:5432/xiaodai_bench_features
 
-The marketplace is seeded through `merchants.simulator.marketplace_seed` (what `seed_demo`
+The marketplace is seeded through `demo.simulator.marketplace_seed` (what `seed_demo`
 calls) with scoring's own listener switched off, so the seed's time and scoring's are told
 apart; then, in the same process:
   history_seconds      `merchant_days_catch_up` over the whole history (one INSERT … SELECT …
@@ -25,6 +25,7 @@ scratch PostgreSQL database of that name, dropped and created each run (kept wit
 import argparse
 import datetime as dt
 import json
+import os
 import random
 import shutil
 import statistics
@@ -51,13 +52,14 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
 
+    os.environ["XIAODAI_DEMO"] = "1"  # the marketplace is the demo's simulator
     var_dir = setup_django(database_url=args.database_url, var_prefix="xiaodai-bench-features-")
     from django.core.management import call_command
     from django.db import connection
 
+    from demo.simulator import marketplace_seed
     from merchants.models import Merchant
     from merchants.signals import marketplace_seeded
-    from merchants.simulator import marketplace_seed
     from scoring.features import features_as_of, features_for, merchant_days_build, snapshots_refresh
     from scoring.features.aggregates import merchant_days_catch_up
     from scoring.models import MerchantDay
@@ -66,7 +68,7 @@ def main() -> None:
     as_of = ended_on + dt.timedelta(days=1)
     try:
         call_command("migrate", verbosity=0)
-        marketplace_seeded.disconnect(dispatch_uid="scoring.seeded")
+        marketplace_seeded.disconnect(dispatch_uid="demo.scoring.seeded")
         clock = time.perf_counter()
         seed = marketplace_seed(merchants=args.merchants, days=args.days, seed=args.seed, ended_on=ended_on)
         seed_seconds = time.perf_counter() - clock

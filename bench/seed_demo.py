@@ -34,6 +34,7 @@ def main() -> None:
     # Settings read these at import: a private SQLite file, never a shared server.
     os.environ["XIAODAI_VAR_DIR"] = var_dir
     os.environ.pop("DATABASE_URL", None)
+    os.environ["XIAODAI_DEMO"] = "1"  # the seed is the demo's
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     sys.path.insert(0, str(ROOT))
@@ -48,7 +49,7 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from merchants.simulator import marketplace_seed
+    from demo.simulator import marketplace_seed
 
     try:
         clock = time.monotonic()

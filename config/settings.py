@@ -46,6 +46,12 @@ INSTALLED_APPS = [
     "scoring",
     "riskcontrol",
 ]
+# The demo (marketplace simulator, demo borrowers and logins, their commands) is an app of its own
+# above the production apps, on by default so `make run` needs nothing; production sets
+# XIAODAI_DEMO=0 and nothing of it is installed, migrated, scheduled or served.
+XIAODAI_DEMO = env.bool("XIAODAI_DEMO", default=True)
+if XIAODAI_DEMO:
+    INSTALLED_APPS.append("demo")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -244,6 +250,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=0),
     },
 }
+
+if XIAODAI_DEMO:
+    # In the demo the marketplace trades a day before that day closes: the demo's task trades D,
+    # then closes D, day by day, in place of lending's nightly close (which would close untraded days).
+    CELERY_TASK_ROUTES["demo.tasks.*"] = {"queue": CELERY_QUEUE_BATCH}
+    # (tests/demo/test_advance.py checks that no lending close is left in the demo's schedule.)
+    CELERY_BEAT_SCHEDULE.pop("lending-close-of-business", None)
+    CELERY_BEAT_SCHEDULE["demo-trade-and-close"] = {
+        "task": "demo.tasks.demo_days_trade_and_close",
+        "schedule": crontab(hour=0, minute=10),
+    }
 
 # Drift alerts reach risk managers by email; the demo prints them to the console.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

@@ -430,13 +430,3 @@ class SimulatedProfile(models.Model):
 
     def __str__(self) -> str:
         return f"hidden profile of {self.merchant_id}"
-
-
-class SimulatorState(models.Model):
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
-    seed = models.BigIntegerField()
-    started_on = models.DateField()
-    last_simulated_on = models.DateField()
-
-    def __str__(self) -> str:
-        return f"simulated through {self.last_simulated_on}"

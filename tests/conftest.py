@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from django.apps import apps
 from django.db import connection
 
 from tests.merchants.factories import ApiKeyFactory
@@ -18,6 +19,16 @@ requires_postgres = pytest.mark.skipif(
 requires_redis = pytest.mark.skipif(
     not os.environ.get("REDIS_URL"), reason="needs a Redis server (set REDIS_URL)"
 )
+# The demo is an app apart (XIAODAI_DEMO=0 leaves it out, as production does): tests that need its
+# marketplace or commands skip, and everything else must pass without it.
+DEMO_SKIP_REASON = "needs the demo app, which XIAODAI_DEMO=0 leaves out (as a production install does)"
+requires_demo = pytest.mark.skipif(not apps.is_installed("demo"), reason=DEMO_SKIP_REASON)
+
+
+def skip_unless_demo() -> None:
+    """For helpers that build data with the demo's simulator: skip the test calling them."""
+    if not apps.is_installed("demo"):
+        pytest.skip(DEMO_SKIP_REASON)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -136,7 +136,7 @@ def test_compose_commands_use_the_project_wsgi_and_celery_app(services):
 
 
 def test_demo_runs_the_same_celery_app_as_production():
-    source = (ROOT / "merchants" / "management" / "commands" / "run_demo.py").read_text(encoding="utf-8")
+    source = (ROOT / "demo" / "management" / "commands" / "run_demo.py").read_text(encoding="utf-8")
     assert re.search(r'"-A",\s*"config"', source), "run_demo must start celery with -A config"
     celery_module = (ROOT / "config" / "celery.py").read_text(encoding="utf-8")
     assert "Celery(" in celery_module

@@ -10,8 +10,9 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from payments.models import Account, JournalEntry
+from tests.conftest import requires_demo
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, requires_demo]  # seed_demo and simulate_day are the demo's
 END = dt.date(2025, 3, 31)
 
 

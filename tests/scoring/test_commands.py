@@ -11,7 +11,7 @@ import random
 
 import pandas as pd
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import IntegrityError, transaction
@@ -20,9 +20,7 @@ from django.urls import reverse
 
 from common.business_date import business_date_set
 from common.errors import ApplicationError, ConflictError
-from merchants.simulator.onboarding import RISK_MANAGER_GROUP
 from payments import services as payments
-from scoring.demo import permissions_grant
 from scoring.models import (
     MerchantScore,
     ModelPromotion,
@@ -322,8 +320,8 @@ def test_score_all_bad_input_and_no_champion_are_command_errors(today):
 @pytest.fixture
 def risk_client(today):
 
-    group = Group.objects.create(name=RISK_MANAGER_GROUP)
-    permissions_grant()
+    group = Group.objects.create(name="risk_manager")
+    group.permissions.add(*Permission.objects.filter(content_type__app_label="scoring"))
     user = User.objects.create_user(username="risk", password="pw", is_staff=True)
     user.groups.add(group)
     client = Client()

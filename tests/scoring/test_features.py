@@ -25,7 +25,6 @@ from merchants.models import (
     Verification,
 )
 from merchants.questionnaire import QUESTIONS
-from merchants.simulator import marketplace_seed, marketplace_trade_day, marketplace_trade_through
 from payments import services as payments
 from payments.models import Account, Posting
 from scoring.features import (
@@ -46,6 +45,7 @@ from scoring.features.compute import MEASURES, window_inputs_from_days
 from scoring.features.inputs import totals_read, weekly_read
 from scoring.models import FeatureSnapshot, MerchantDay, MerchantDayRun
 from scoring.tasks import features_refresh
+from tests.conftest import skip_unless_demo
 from tests.lending.conftest import DAY, draw, open_pool
 from tests.lending.factories import CreditLineFactory, ProductFactory
 from tests.merchants.factories import MerchantFactory, OrderFactory
@@ -67,16 +67,18 @@ def merchant_day_table() -> dict[tuple[int, dt.date], dict[str, int]]:
 
 
 def seed(merchants: int = 12, days: int = 60) -> None:
+    """The demo's marketplace (the test skips when the demo app is left out)."""
+    skip_unless_demo()
+    from demo.simulator import marketplace_seed
+
     marketplace_seed(merchants=merchants, days=days, seed=7, ended_on=END)
 
 
-def trade_and_close_through(through: dt.date) -> None:
-    """The marketplace trades each date, then close of business closes it (as the demo does)."""
-    on = business_date_today()
-    while on <= through:
-        marketplace_trade_through(through=on)
-        cob.close_of_business(on=on)
-        on += dt.timedelta(days=1)
+def trade_and_close(*, through: dt.date) -> None:
+    """The demo's days: the marketplace trades each date, then it closes."""
+    from demo.services import demo_days_trade_and_close
+
+    demo_days_trade_and_close(through=through)
 
 
 def same(a: float, b: float) -> bool:
@@ -270,7 +272,7 @@ def hand_counts() -> dict[tuple[int, dt.date], dict[str, int]]:
 
 def test_merchant_days_of_a_seeded_marketplace_equal_hand_counts(db):
     seed()
-    trade_and_close_through(END + dt.timedelta(days=3))  # trades, lends, deducts: wallet flows
+    trade_and_close(through=END + dt.timedelta(days=3))  # trades, lends, deducts: wallet flows
     merchant_days_catch_up(through=END + dt.timedelta(days=3))
     table = merchant_day_table()
     assert table == hand_counts()
@@ -296,6 +298,8 @@ def test_building_a_span_again_leaves_the_same_rows(db):
 
 def test_trading_a_day_builds_the_day_before_it(db):
     seed()
+    from demo.simulator import marketplace_trade_day
+
     first = END + dt.timedelta(days=1)
     marketplace_trade_day(on=first)
     assert not MerchantDayRun.objects.filter(business_on=first).exists()
@@ -512,7 +516,7 @@ def test_a_snapshot_is_never_moved_back_to_an_earlier_date(db):
 
 def test_features_refresh_task_builds_new_closed_dates_and_refreshes_snapshots(db):
     seed()
-    trade_and_close_through(END + dt.timedelta(days=2))
+    trade_and_close(through=END + dt.timedelta(days=2))
     before = merchant_day_table()
     result = features_refresh()
     assert result["snapshots"] == 12
@@ -533,7 +537,7 @@ def test_features_refresh_task_builds_new_closed_dates_and_refreshes_snapshots(d
 
 def test_training_frame_features_come_only_from_data_before_disbursement(db):
     seed()
-    trade_and_close_through(END + dt.timedelta(days=4))
+    trade_and_close(through=END + dt.timedelta(days=4))
     merchant_days_catch_up(through=END + dt.timedelta(days=4))
     frame = training_frame(outcome_days=3, bad_dpd=30)
     assert len(frame) > 0 and set(frame["target"]) <= {0, 1}

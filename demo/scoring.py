@@ -14,7 +14,7 @@ from django.contrib.auth.models import Group, Permission
 
 from common.business_date import business_date_today
 from common.errors import ApplicationError
-from merchants.simulator.onboarding import LOAN_OFFICER_GROUP, RISK_MANAGER_GROUP
+from demo.simulator.onboarding import LOAN_OFFICER_GROUP, RISK_MANAGER_GROUP
 from scoring.selectors import champion_get
 from scoring.services import TrainingRefused, model_train, offers_issue, scores_refresh_all
 from scoring.tasks import features_refresh

@@ -7,18 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from merchants.models import (
-    ORDER_STATUS_TIMESTAMP,
-    Complaint,
-    Order,
-    OrderStatusChange,
-    Rating,
-    Refund,
-    Settlement,
-)
-from merchants.simulator.calendar import day_starts
-from merchants.simulator.market import Market
-from merchants.simulator.trading import (
+from demo.simulator.calendar import day_starts
+from demo.simulator.market import Market
+from demo.simulator.trading import (
     COMPLAINT_CATEGORIES,
     EVENT_STATUSES,
     NONE,
@@ -29,7 +20,16 @@ from merchants.simulator.trading import (
     DayOrders,
     status_codes,
 )
-from merchants.simulator.writer import dates_text, insert_rows, instants_text, iso_utc
+from demo.simulator.writer import dates_text, insert_rows, instants_text, iso_utc
+from merchants.models import (
+    ORDER_STATUS_TIMESTAMP,
+    Complaint,
+    Order,
+    OrderStatusChange,
+    Rating,
+    Refund,
+    Settlement,
+)
 
 EVENT_COLUMNS = tuple(ORDER_STATUS_TIMESTAMP[status] for status in EVENT_STATUSES)
 ORDER_COLUMNS = (

@@ -4,7 +4,7 @@ after day of orders, refunds, complaints, ratings and settlements, all derived f
 Public surface: `marketplace_seed`, `marketplace_trade_day`, `marketplace_trade_through`.
 """
 
-from merchants.simulator.engine import (
+from demo.simulator.engine import (
     DayReport,
     SeedReport,
     marketplace_seed,

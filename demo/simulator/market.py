@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from merchants.models import PartnerPlatform, SimulatedProfile, SimulatorState
+from demo.models import SimulatorState
+from merchants.models import PartnerPlatform, SimulatedProfile
 
 # Stands for "never" in date-ordinal arrays (cash never dries up, shop never vanishes).
 NEVER = dt.date.max.toordinal()

@@ -14,6 +14,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from common.business_date import business_date_today
+from demo.models import SimulatorState
+from demo.simulator.identities import is_valid_national_id, national_id_check_digit
+from demo.tasks import marketplace_catch_up
 from merchants import services
 from merchants.models import (
     ORDER_STATUS_TIMESTAMP,
@@ -29,13 +32,10 @@ from merchants.models import (
     Refund,
     Settlement,
     SimulatedProfile,
-    SimulatorState,
     TradingRelation,
     Verification,
 )
-from merchants.questionnaire import QUESTION_CODES, QUESTIONS, questionnaire_score
-from merchants.simulator.identities import is_valid_national_id, national_id_check_digit
-from merchants.tasks import marketplace_catch_up
+from merchants.questionnaire import QUESTION_CODES, questionnaire_score
 
 END = dt.date(2025, 3, 31)
 TIMESTAMPS = tuple(ORDER_STATUS_TIMESTAMP.values())
@@ -445,38 +445,6 @@ def test_nightly_task_catches_up_each_untraded_day_once():
 @pytest.mark.django_db
 def test_nightly_task_without_a_date_trades_through_yesterday_and_no_further(monkeypatch):
     seed()
-    monkeypatch.setattr("merchants.tasks.timezone.localdate", lambda: END + dt.timedelta(days=2))
+    monkeypatch.setattr("demo.tasks.timezone.localdate", lambda: END + dt.timedelta(days=2))
     assert marketplace_catch_up() == [(END + dt.timedelta(days=1)).isoformat()]
     assert marketplace_catch_up() == []
-
-
-# --- the questionnaire -------------------------------------------------------------------
-
-
-def test_questionnaire_has_ten_bilingual_questions_some_reverse_scored():
-    assert len(QUESTIONS) == 10
-    assert len(set(QUESTION_CODES)) == 10
-    assert all(q.text_zh and q.text_en for q in QUESTIONS)
-    assert any(q.is_reverse_scored for q in QUESTIONS) and not all(q.is_reverse_scored for q in QUESTIONS)
-
-
-def test_questionnaire_score_worked_examples():
-    best = {q.code: 1 if q.is_reverse_scored else 5 for q in QUESTIONS}
-    worst = {q.code: 5 if q.is_reverse_scored else 1 for q in QUESTIONS}
-    assert questionnaire_score(best) == 100
-    assert questionnaire_score(worst) == 0
-    assert questionnaire_score(dict.fromkeys(QUESTION_CODES, 3)) == 50
-    # One step better on one question of ten: 1/40 of the range = 2.5, rounded half up to 53.
-    one_up = dict.fromkeys(QUESTION_CODES, 3)
-    one_up[next(q.code for q in QUESTIONS if not q.is_reverse_scored)] = 4
-    assert questionnaire_score(one_up) == 53
-
-
-def test_questionnaire_score_refuses_incomplete_or_out_of_range_answers():
-    answers = dict.fromkeys(QUESTION_CODES, 3)
-    with pytest.raises(ValueError, match="unanswered"):
-        questionnaire_score({k: v for k, v in answers.items() if k != QUESTION_CODES[0]})
-    with pytest.raises(ValueError, match="outside"):
-        questionnaire_score({**answers, QUESTION_CODES[0]: 6})
-    with pytest.raises(ValueError, match="integer"):
-        questionnaire_score({**answers, QUESTION_CODES[0]: 2.5})

@@ -14,6 +14,9 @@ from django.core.management.color import no_style
 from django.db import connection
 
 from common.crypto import blind_index
+from demo.models import SimulatorState
+from demo.simulator.market import NEVER, Market
+from demo.simulator.population import Population
 from merchants import services
 from merchants.models import (
     ApiKey,
@@ -30,13 +33,10 @@ from merchants.models import (
     Refund,
     Settlement,
     SimulatedProfile,
-    SimulatorState,
     TradingRelation,
     Verification,
 )
 from merchants.services import MerchantData
-from merchants.simulator.market import NEVER, Market
-from merchants.simulator.population import Population
 
 DEMO_PASSWORD = "xiaodai-demo"  # noqa: S105 - the published password of the demo logins
 DEMO_USERNAMES = ("seller", "member", "officer", "risk", "admin")
@@ -64,7 +64,6 @@ MERCHANTS_TABLES_IN_DELETE_ORDER = (
     Owner,
     ApiKey,
     PartnerPlatform,
-    SimulatorState,
 )
 
 

@@ -19,7 +19,7 @@ def test_the_demo_has_loans_in_every_state_after_sixty_days():
         "seed_demo", "--merchants", "150", "--days", "100", "--end-date", END.isoformat(), stdout=StringIO()
     )
     assert CreditLine.objects.exists() and Loan.objects.exists()
-    call_command("close_of_business", "--days", "60", stdout=StringIO())
+    call_command("demo_advance", "--days", "60", stdout=StringIO())
     assert business_date_today() == END + dt.timedelta(days=61)
     states = set(Loan.objects.values_list("status", flat=True))
     assert states == {"active", "overdue", "repaid", "written_off"}

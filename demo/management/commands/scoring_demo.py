@@ -3,21 +3,22 @@
 import datetime as dt
 import time
 
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from common.business_date import business_date_today
 from common.cli import date_argument
-from merchants.simulator.onboarding import marketplace_has_data
-from scoring.demo import demo_scoring_run
+from common.errors import ApplicationError
+from demo.scoring import demo_scoring_run
+from demo.services import demo_days_trade_and_close
+from demo.simulator.onboarding import marketplace_has_data
 
 
 class Command(BaseCommand):
     help = (
-        "For the demo, after seed_demo: close business days through --through (default yesterday) so "
-        "loans mature, refresh features, train and promote a champion from the loans' outcomes if there "
-        "is none, then rescore, rank and issue offers. Safe to run again."
+        "For the demo, after seed_demo: trade and close business days through --through (default "
+        "yesterday) so loans mature, refresh features, train and promote a champion from the loans' "
+        "outcomes if there is none, then rescore, rank and issue offers. Safe to run again."
     )
 
     def add_arguments(self, parser):
@@ -33,20 +34,13 @@ class Command(BaseCommand):
         through = through or timezone.localdate() - dt.timedelta(days=1)
         if business_date_today() <= through:
             days = (through - business_date_today()).days + 1
-            self.stdout.write(f"Closing {days} business days through {through} …")
-            call_command("close_of_business", through=through, stdout=_Quiet())
+            self.stdout.write(f"Trading and closing {days} business days through {through} …")
+            try:
+                demo_days_trade_and_close(through=through)
+            except ApplicationError as exc:
+                raise CommandError(exc.message) from exc
             self.stdout.write(
                 f"  closed in {time.monotonic() - started:.0f} s; business date {business_date_today()}"
             )
         demo_scoring_run(say=self.stdout.write, seed=seed)
         self.stdout.write(f"Scoring demo ready in {time.monotonic() - started:.0f} s.")
-
-
-class _Quiet:
-    """Swallows close_of_business's line per date (a hundred of them)."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass

@@ -18,13 +18,12 @@ from django.db import transaction
 
 from common.business_date import business_date_set, business_date_today
 from common.errors import ApplicationError
-from merchants.models import Order, SimulatorState
-from merchants.signals import marketplace_day_traded, marketplace_seeded
-from merchants.simulator import extras, onboarding
-from merchants.simulator.calendar import day_start, day_starts
-from merchants.simulator.market import Market, market_load
-from merchants.simulator.population import population_draw
-from merchants.simulator.rows import (
+from demo.models import SimulatorState
+from demo.simulator import extras, onboarding
+from demo.simulator.calendar import day_start, day_starts
+from demo.simulator.market import Market, market_load
+from demo.simulator.population import population_draw
+from demo.simulator.rows import (
     EVENT_COLUMNS,
     STATUS_TEXT,
     SettledOrders,
@@ -37,14 +36,16 @@ from merchants.simulator.rows import (
     status_changes_write,
     visible_events,
 )
-from merchants.simulator.trading import LIFECYCLE_DAYS, DayOrders, day_generate, status_codes
-from merchants.simulator.writer import (
+from demo.simulator.trading import LIFECYCLE_DAYS, DayOrders, day_generate, status_codes
+from demo.simulator.writer import (
     IdAllocator,
     execute_many,
     instants_text,
     quote,
     sqlite_bulk_cache,
 )
+from merchants.models import Order
+from merchants.signals import marketplace_day_traded, marketplace_seeded
 
 # Orders buffered before each bulk insert while seeding: big batches, flat memory.
 SEED_CHUNK_ORDERS = 150_000

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from common.cli import date_argument
 from common.errors import ApplicationError
-from merchants.simulator import marketplace_seed
-from merchants.simulator.onboarding import DEMO_PASSWORD, marketplace_has_data
+from demo.simulator import marketplace_seed
+from demo.simulator.onboarding import DEMO_PASSWORD, marketplace_has_data
 
 
 class Command(BaseCommand):

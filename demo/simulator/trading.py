@@ -12,15 +12,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from merchants.models import Complaint, OrderStatus
-from merchants.simulator.calendar import (
+from demo.simulator.calendar import (
     DAY_SECONDS,
     HOURLY_P,
     day_start,
     festival_factor,
     promotion_shape,
 )
-from merchants.simulator.market import Market
+from demo.simulator.market import Market
+from merchants.models import Complaint, OrderStatus
 
 # Events in the order an order can pass through them; column j of DayOrders.events.
 EVENT_STATUSES = (

@@ -7,6 +7,9 @@ from decimal import Decimal
 import numpy as np
 from django.utils import timezone
 
+from demo.simulator.calendar import day_start
+from demo.simulator.market import Market
+from demo.simulator.trading import day_rates
 from merchants.models import (
     DeclaredFinancials,
     Merchant,
@@ -15,9 +18,6 @@ from merchants.models import (
     Verification,
 )
 from merchants.questionnaire import QUESTIONS, VERSION
-from merchants.simulator.calendar import day_start
-from merchants.simulator.market import Market
-from merchants.simulator.trading import day_rates
 
 # E[lognormal(0, 0.45)]: the mean order is this much above the shop's typical ticket.
 TICKET_MEAN_FACTOR = float(np.exp(0.45**2 / 2))  # float ok: a lognormal mean

@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from common.cli import date_argument
 from common.errors import ApplicationError
-from merchants.models import SimulatorState
-from merchants.simulator import DayReport, marketplace_trade_day, marketplace_trade_through
+from demo.models import SimulatorState
+from demo.simulator import DayReport, marketplace_trade_day, marketplace_trade_through
 
 
 class Command(BaseCommand):

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from demo.simulator import identities as ids
 from merchants.services import OwnerData
-from merchants.simulator import identities as ids
 
 B2B_SHARE = 0.25
 RING_SHARE = 0.05

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.db.models import OuterRef, Subquery, Sum
 
 from common.errors import ApplicationError
+from demo.models import SimulatorState
 from lending import services
 from lending.models import CreditLine, Installment, Loan, Product
 from merchants.models import (
@@ -23,7 +24,6 @@ from merchants.models import (
     PartnerPlatform,
     Settlement,
     SimulatedProfile,
-    SimulatorState,
 )
 from payments import services as payments
 from payments.models import Account

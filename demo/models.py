@@ -1,0 +1,13 @@
+from django.db import models
+
+
+class SimulatorState(models.Model):
+    """Where the demo marketplace stands: its seed and the last day it traded (one row)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    seed = models.BigIntegerField()
+    started_on = models.DateField()
+    last_simulated_on = models.DateField()
+
+    def __str__(self) -> str:
+        return f"simulated through {self.last_simulated_on}"

@@ -1,0 +1,41 @@
+"""The demo's clock: the marketplace trades a business date, then that date closes.
+
+Close of business knows nothing of the simulator; in the demo this is what moves time, so loans
+live among real sales: borrowers draw, spend and repay on the day's trading (the demo's receivers),
+settled pledged orders repay their loans, and then the day closes."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from common.business_date import business_date_today
+from common.errors import ApplicationError
+from demo.models import SimulatorState
+from demo.simulator import marketplace_trade_through
+from lending import cob
+from lending.models import CobRun
+
+
+@dataclass(frozen=True)
+class DayClosed:
+    on: dt.date
+    days_traded: int  # marketplace days traded before the close (more than one when it was behind)
+    run: CobRun
+
+
+def demo_days_trade_and_close(*, through: dt.date, dispatch: bool = False) -> list[DayClosed]:
+    """Trade, then close, each business date from the current one through `through`, in order.
+
+    Not one transaction: each traded day and each close commits on its own, so a run stopped
+    half-way resumes where it stopped (a traded day is never traded again, a closed date never
+    closed again)."""
+    if not SimulatorState.objects.filter(pk=1).exists():
+        raise ApplicationError("no demo marketplace yet: run `manage.py seed_demo` first")
+    closed = []
+    on = business_date_today()
+    while on <= through:
+        traded = marketplace_trade_through(through=on)
+        closed.append(
+            DayClosed(on=on, days_traded=len(traded), run=cob.close_of_business(on=on, dispatch=dispatch))
+        )
+        on += dt.timedelta(days=1)
+    return closed
