@@ -4,6 +4,9 @@ half-way is done again by a rerun over the ranges frozen when the run started.""
 
 import contextlib
 import datetime as dt
+import os
+import subprocess
+import sys
 import threading
 import time
 from decimal import Decimal
@@ -56,9 +59,8 @@ def world_base():
     policy.save()
 
 
-@pytest.fixture
-def rated_world(db, small_chunks):
-    """Eleven merchants with snapshots (two inactive, one with none): four chunks of three."""
+def build_rated_world() -> list[Merchant]:
+    """Eleven merchants, ten with snapshots; two not active: three chunks of three active."""
     world_base()
     merchants = [rated_merchant(gmv=90_000.0 - 7_000.0 * i, refund=0.008 * i) for i in range(10)]
     MerchantFactory()  # no snapshot: counted, not scored
@@ -66,6 +68,11 @@ def rated_world(db, small_chunks):
         status=Merchant.Status.RESTRICTED
     )
     return merchants
+
+
+@pytest.fixture
+def rated_world(db, small_chunks):
+    return build_rated_world()
 
 
 def score_rows() -> list[tuple]:
@@ -179,9 +186,9 @@ def test_a_chunk_that_died_half_way_is_done_by_the_rerun_over_the_frozen_ranges(
     assert summary["scored"] == 8 and run.finished_at is not None
 
 
-def test_two_workers_doing_every_chunk_at_once_write_each_once(rated_world):
-    expected = rescored_in_process()
-    run = nightly.scores_run_start(as_of=TODAY, model=champion())
+def every_chunk_twice(run: NightlyRun, *, threads: bool) -> list[int | None]:
+    """Each chunk of the run done by two workers: at once in two threads, or one after the other
+    (a duplicate delivery)."""
     chunks = len(run.phases[0]["rate"])
     done: list[int | None] = []
 
@@ -190,21 +197,47 @@ def test_two_workers_doing_every_chunk_at_once_write_each_once(rated_world):
             for number in range(chunks):
                 done.append(nightly.nightly_chunk_run(run_id=run.pk, step="rate", chunk=number))
         finally:
-            connection.close()
+            if threads:
+                connection.close()
 
-    if connection.vendor == "postgresql":
-        threads = [threading.Thread(target=worker) for _ in range(2)]
-        for thread in threads:
+    if threads:
+        pair = [threading.Thread(target=worker) for _ in range(2)]
+        for thread in pair:
             thread.start()
-        for thread in threads:
+        for thread in pair:
             thread.join()
-    else:  # one connection: the second pass is a duplicate delivery after the first
+    else:
         worker()
         worker()
-    assert sorted(done, key=lambda x: (x is None, x)).count(None) == chunks
+    return done
+
+
+def test_a_duplicate_delivery_of_every_chunk_writes_each_once(rated_world):
+    expected = rescored_in_process()
+    run = nightly.scores_run_start(as_of=TODAY, model=champion())
+
+    done = every_chunk_twice(run, threads=False)
+
+    assert done.count(None) == 3 and sum(d for d in done if d) == 8
     nightly.nightly_run_inline(run)
     assert rescoring_state() == expected
-    assert NightlyChunk.objects.filter(run=run, step="rate").count() == chunks
+    assert NightlyChunk.objects.filter(run=run, step="rate").count() == 3
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_doing_every_chunk_at_once_write_each_once(settings):
+    settings.SCORING_NIGHTLY_CHUNK_SIZE = CHUNK
+    build_rated_world()
+    expected = rescored_in_process()
+    run = nightly.scores_run_start(as_of=TODAY, model=champion())
+
+    done = every_chunk_twice(run, threads=True)
+
+    assert done.count(None) == 3 and sum(d for d in done if d) == 8
+    nightly.nightly_run_inline(run)
+    assert rescoring_state() == expected
+    assert NightlyChunk.objects.filter(run=run, step="rate").count() == 3
 
 
 def champion():
@@ -300,25 +333,57 @@ def wait_until(condition, seconds: float = 90.0) -> None:
         time.sleep(0.2)
 
 
+def database_url() -> str:
+    """The test database, for worker processes started beside the test."""
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 @contextlib.contextmanager
 def workers(count: int):
+    """`count` Celery workers on every queue: one in this process (celery's testing worker), the
+    others as separate worker processes on the same test database and broker."""
     from celery.contrib.testing.worker import start_worker
 
     from config.celery import app
 
-    with contextlib.ExitStack() as stack:
-        for n in range(count):
-            stack.enter_context(
-                start_worker(
-                    app,
-                    pool="solo",
-                    perform_ping_check=False,
-                    shutdown_timeout=20,
-                    queues=settings.CELERY_QUEUES_ALL,
-                    hostname=f"nightly-test-{n}@localhost",
-                )
-            )
-        yield
+    env = {**os.environ, "DATABASE_URL": database_url(), "LOG_LEVEL": "WARNING"}
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool",
+                "solo",
+                "--without-mingle",
+                "--without-gossip",
+                "--without-heartbeat",
+                "--loglevel",
+                "WARNING",
+                "-n",
+                f"nightly-test-{n}@%h",
+                "-Q",
+                ",".join(settings.CELERY_QUEUES_ALL),
+            ],
+            cwd=settings.BASE_DIR,
+            env=env,
+        )
+        for n in range(1, count)
+    ]
+    try:
+        with start_worker(
+            app, pool="solo", perform_ping_check=False, shutdown_timeout=30, queues=settings.CELERY_QUEUES_ALL
+        ):
+            yield
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
 
 
 def run_finished(kind: str, key: str):
@@ -331,9 +396,7 @@ def run_finished(kind: str, key: str):
 @pytest.mark.parametrize("worker_count", [1, 2])
 def test_rescoring_dispatched_to_workers_writes_what_it_writes_in_process(worker_count, settings):
     settings.SCORING_NIGHTLY_CHUNK_SIZE = CHUNK
-    world_base()
-    for i in range(10):
-        rated_merchant(gmv=90_000.0 - 7_000.0 * i, refund=0.008 * i)
+    build_rated_world()
     expected = rescored_in_process()
     key = TODAY.isoformat()
 
@@ -350,7 +413,7 @@ def test_rescoring_dispatched_to_workers_writes_what_it_writes_in_process(worker
         wait_until(lambda: broker_drained(settings.CELERY_QUEUE_BATCH))
 
     assert rescoring_state() == expected
-    assert NightlyChunk.objects.filter(run=run, step="rate").count() == 4
+    assert NightlyChunk.objects.filter(run=run, step="rate").count() == 3
     assert NightlyChunk.objects.filter(run=run, step="finish").count() == 1
 
 
