@@ -23,6 +23,7 @@ from payments import services as payments
 from scoring import services as scoring_services
 from scoring.features import merchant_days_catch_up, snapshots_refresh
 from scoring.models import (
+    DriftReport,
     FeatureSnapshot,
     MerchantDay,
     MerchantDayRun,
@@ -31,12 +32,15 @@ from scoring.models import (
     NightlyRun,
     Offer,
 )
+from scoring.monitoring.services import monitoring_run
+from scoring.monitoring.tasks import monitoring_nightly
 from scoring.selectors import merchant_id_ranges, policy_get
 from scoring.services import nightly, offers_issue, scores_refresh_all
 from scoring.tasks import features_refresh, nightly_chunk, scores_refresh_nightly
 from tests.conftest import requires_postgres, requires_redis
 from tests.merchants.factories import MerchantFactory, OrderFactory
 from tests.scoring.factories import champion_create, products, rated_merchant
+from tests.scoring.test_monitoring import watched  # noqa: F401 - a fixture
 
 TODAY = dt.date(2026, 3, 10)
 CHUNK = 3
@@ -451,3 +455,61 @@ def test_funding_capacity_has_one_home_in_payments(db):
     for p in pools:
         p.refresh_from_db()
     assert payment_selectors.funding_capacity_fen() == sum(p.capacity_fen for p in pools) == 12_000_000
+
+
+# --- monitoring ---------------------------------------------------------------------------------
+
+MONITORED_ON = dt.date(2026, 4, 6)  # five weeks and March closed
+
+
+def drift_rows() -> list[tuple]:
+    return list(
+        DriftReport.objects.order_by("period", "period_start", "subject").values_list(
+            "model_id",
+            "period",
+            "period_start",
+            "subject",
+            "psi",
+            "status",
+            "reference_start",
+            "reference_end",
+            "expected",
+            "actual",
+        )
+    )
+
+
+def monitored_in_process() -> tuple[list, dict]:
+    summary = monitoring_run(as_of=MONITORED_ON)
+    rows = drift_rows()
+    DriftReport.objects.all().delete()
+    NightlyRun.objects.all().delete()
+    return rows, summary
+
+
+def test_nightly_monitoring_run_writes_what_monitoring_run_writes(watched, mailoutbox):  # noqa: F811
+    rows, summary = monitored_in_process()
+    assert len(rows) == 12 and summary["emails"] == 0  # nobody to email
+
+    nightly_summary = monitoring_nightly(as_of=MONITORED_ON.isoformat())
+
+    assert drift_rows() == rows
+    assert nightly_summary == summary
+    run = NightlyRun.objects.get(kind="monitoring")
+    # Every closed period with subjects to report is a chunk (the last two weeks rated nobody).
+    assert [c[0] for c in run.phases[0]["drift"]] == ["week"] * 5 + ["month"]
+
+
+@requires_postgres
+@requires_redis
+@pytest.mark.django_db(transaction=True)
+def test_monitoring_dispatched_to_two_workers_writes_what_it_writes_in_process(watched):  # noqa: F811
+    rows, summary = monitored_in_process()
+    key = MONITORED_ON.isoformat()
+
+    with workers(2):
+        monitoring_nightly.apply_async(kwargs={"as_of": key})
+        wait_until(run_finished("monitoring", key))
+
+    assert drift_rows() == rows
+    assert NightlyRun.objects.get(kind="monitoring").summary == summary
