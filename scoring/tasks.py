@@ -51,19 +51,26 @@ def _waits_for(task, *, kind: str, key: str, waited: int, dispatch: bool | None)
 
 
 @shared_task(bind=True, name="scoring.tasks.features_refresh")
-def features_refresh(self, through: str | None = None, dispatch: bool | None = None) -> dict:
+def features_refresh(
+    self, through: str | None = None, dispatch: bool | None = None, chunk_size: int | None = None
+) -> dict:
     """Build the daily aggregates of every closed date not yet built through `through` (ISO
     date; default the last closed business date) and of its last LATE_DATA_DAYS dates again,
     then every merchant's features as of the day after. Idempotent: run again for the same date,
-    it finishes what a crash left and writes nothing twice."""
+    it finishes what a crash left and writes nothing twice. `chunk_size`: merchants per chunk
+    (default SCORING_NIGHTLY_CHUNK_SIZE, else 5,000), fixed when the run starts."""
     last = dt.date.fromisoformat(through) if through else business_date_today() - dt.timedelta(days=1)
-    run = nightly.features_run_start(through=last, redo_days=LATE_DATA_DAYS)
+    run = nightly.features_run_start(through=last, redo_days=LATE_DATA_DAYS, chunk_size=chunk_size)
     return _go(self, run, dispatch)
 
 
 @shared_task(bind=True, name="scoring.tasks.scores_refresh_nightly")
 def scores_refresh_nightly(
-    self, as_of: str | None = None, dispatch: bool | None = None, waited: int = 0
+    self,
+    as_of: str | None = None,
+    dispatch: bool | None = None,
+    waited: int = 0,
+    chunk_size: int | None = None,
 ) -> dict:
     """Rescore every active merchant from the snapshots features_refresh wrote (after its run of
     the night has finished), then rank them, issue the day's offers and thin the history
@@ -75,7 +82,7 @@ def scores_refresh_nightly(
     previous = (on - dt.timedelta(days=1)).isoformat()
     if _waits_for(self, kind=NightlyRun.Kind.FEATURES, key=previous, waited=waited, dispatch=dispatch):
         return {"as_of": on.isoformat(), "waiting_for": f"features {previous}"}
-    run = nightly.scores_run_start(as_of=on, model=champion)
+    run = nightly.scores_run_start(as_of=on, model=champion, chunk_size=chunk_size)
     return _go(self, run, dispatch)
 
 
