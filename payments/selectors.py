@@ -36,3 +36,9 @@ def wallet_payouts(*, wallet: Account, limit: int = 20) -> QuerySet[Payout]:
 
 def funding_pools() -> QuerySet[FundingPool]:
     return FundingPool.objects.order_by("code")
+
+
+def funding_capacity_fen() -> int:
+    """What all the funding pools can still lend together: each pool's `capacity_fen` (the one
+    rule: capital + borrowings − principal outstanding − losses), added up."""
+    return sum(pool.capacity_fen for pool in FundingPool.objects.all())

@@ -485,3 +485,54 @@ class GradeOutcome(models.Model):
 
     def __str__(self) -> str:
         return f"{self.grade} {self.cohort_month:%Y-%m}"
+
+
+# --- Nightly runs (scoring/services/nightly.py) ------------------------------------------------
+# The nightly jobs (features, rescoring, monitoring) fan out as chunks across the workers. A run's
+# chunks are frozen when it starts; each chunk, once done, is one NightlyChunk row written in the
+# same transaction as its work, so a redelivered task, a duplicate or a second worker writes
+# nothing twice, and a rerun after a crash does only the chunks that are missing.
+
+
+class NightlyRun(models.Model):
+    """One night's run of one scoring job, with its plan: the phases in order, each a set of
+    steps over chunks (merchant id ranges, dates, periods), frozen when the run starts."""
+
+    class Kind(models.TextChoices):
+        FEATURES = "features", "Features 特征"
+        SCORES = "scores", "Rescoring 重新评分"
+        MONITORING = "monitoring", "Monitoring 模型监控"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    key = models.CharField(max_length=40, help_text="the date the run is for (ISO)")
+    params = models.JSONField(default=dict, help_text="what every chunk must agree on")
+    phases = models.JSONField(default=list, help_text="[{step: [chunk, …]}, …], in order")
+    summary = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="nightly_run_once")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"
+
+
+class NightlyChunk(models.Model):
+    """One chunk of one step of a nightly run, done (or a run's follow-up step, claimed once)."""
+
+    run = models.ForeignKey(NightlyRun, on_delete=models.CASCADE, related_name="chunks")
+    step = models.CharField(max_length=20)
+    chunk = models.PositiveIntegerField()
+    rows = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=dict, blank=True)
+    done_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "step", "chunk"], name="nightly_chunk_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run} {self.step} #{self.chunk}"

@@ -58,3 +58,20 @@ def offer_get_for_merchant(*, merchant: Merchant, offer_id: int) -> Offer:
     if offer is None:
         raise NotFoundError("no such offer", {"fields": {"offer": ["not found"]}})
     return offer
+
+
+def merchant_id_ranges(*, size: int, is_active_only: bool = False) -> list[tuple[int, int]]:
+    """Merchant ids cut into ranges of `size` merchants each: (first id, last id) of each keyset
+    page, in id order. A nightly run freezes these when it starts, so a rerun or another worker
+    covers exactly the same merchants in each chunk; memory follows one page, not the merchants."""
+    merchants = Merchant.objects.all()
+    if is_active_only:
+        merchants = merchants.filter(status=Merchant.Status.ACTIVE)
+    ranges: list[tuple[int, int]] = []
+    after = 0
+    while True:
+        ids = list(merchants.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:size])
+        if not ids:
+            return ranges
+        ranges.append((ids[0], ids[-1]))
+        after = ids[-1]

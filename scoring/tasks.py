@@ -1,42 +1,99 @@
-"""Scoring's background work."""
+"""Scoring's background work. The nightly jobs are coordinators: each starts (or resumes) its
+run for the date and sends the run's chunks to the batch queue, where any number of workers
+share them (scoring/services/nightly.py). Called as plain functions (a command, the demo, a
+test) they do the same chunks in this process instead."""
 
 import datetime as dt
 
 from celery import shared_task
+from django.conf import settings
 
 from common.business_date import business_date_today
-from scoring.features import merchant_days_catch_up, snapshots_refresh
+from scoring.models import NightlyRun
 from scoring.selectors import champion_get
-from scoring.services import offers_issue, scores_history_thin, scores_refresh_all
+from scoring.services import nightly
 
 # Closed dates built again each night: orders a partner sends a little late still count.
 LATE_DATA_DAYS = 3
+# A job that needs an earlier one's run (rescoring needs the night's snapshots) looks again after
+# this many seconds, at most WAIT_TRIES times (then it goes ahead with what there is).
+WAIT_SECONDS = 60
+WAIT_TRIES = 60
 
 
-@shared_task(name="scoring.tasks.features_refresh")
-def features_refresh(through: str | None = None) -> dict:
+def _is_dispatched(task, dispatch: bool | None) -> bool:
+    """Chunks go to the workers when a worker runs the coordinator, unless told otherwise; a
+    direct call (or an eager one) does them here."""
+    if dispatch is not None:
+        return dispatch
+    return not task.request.called_directly and not task.request.is_eager
+
+
+def _go(task, run: NightlyRun, dispatch: bool | None) -> dict:
+    if _is_dispatched(task, dispatch):
+        return nightly.nightly_dispatch(run)
+    return nightly.nightly_run_inline(run)
+
+
+def _waits_for(task, *, kind: str, key: str, waited: int, dispatch: bool | None) -> bool:
+    """Re-enqueue the coordinator with a countdown while the run it needs is still going: a
+    worker is never held waiting for chunks that may need that same worker."""
+    if not _is_dispatched(task, dispatch) or waited >= WAIT_TRIES:
+        return False
+    if nightly.nightly_is_finished(kind=kind, key=key) is not False:
+        return False
+    task.apply_async(
+        kwargs={**task.request.kwargs, "waited": waited + 1},
+        countdown=WAIT_SECONDS,
+        queue=settings.CELERY_QUEUE_BATCH,
+    )
+    return True
+
+
+@shared_task(bind=True, name="scoring.tasks.features_refresh")
+def features_refresh(
+    self, through: str | None = None, dispatch: bool | None = None, chunk_size: int | None = None
+) -> dict:
     """Build the daily aggregates of every closed date not yet built through `through` (ISO
     date; default the last closed business date) and of its last LATE_DATA_DAYS dates again,
-    then every merchant's features as of the day after. Idempotent: a repeat writes the same
-    rows and the same snapshots."""
+    then every merchant's features as of the day after. Idempotent: run again for the same date,
+    it finishes what a crash left and writes nothing twice. `chunk_size`: merchants per chunk
+    (default SCORING_NIGHTLY_CHUNK_SIZE, else 5,000), fixed when the run starts."""
     last = dt.date.fromisoformat(through) if through else business_date_today() - dt.timedelta(days=1)
-    built = merchant_days_catch_up(through=last, redo_days=LATE_DATA_DAYS)
-    written = snapshots_refresh(as_of=last + dt.timedelta(days=1))
-    return {"days_built": [day.isoformat() for day in built], "snapshots": written}
+    run = nightly.features_run_start(through=last, redo_days=LATE_DATA_DAYS, chunk_size=chunk_size)
+    return _go(self, run, dispatch)
 
 
-@shared_task(name="scoring.tasks.scores_refresh_nightly")
-def scores_refresh_nightly(as_of: str | None = None) -> dict:
-    """Rescore and rank every active merchant from the snapshots features_refresh wrote, then
-    issue the day's offers (score_all). Idempotent per date; without a champion it does nothing
-    and says so."""
+@shared_task(bind=True, name="scoring.tasks.scores_refresh_nightly")
+def scores_refresh_nightly(
+    self,
+    as_of: str | None = None,
+    dispatch: bool | None = None,
+    waited: int = 0,
+    chunk_size: int | None = None,
+) -> dict:
+    """Rescore every active merchant from the snapshots features_refresh wrote (after its run of
+    the night has finished), then rank them, issue the day's offers and thin the history
+    (score_all). Idempotent per date; without a champion it does nothing and says so."""
     on = dt.date.fromisoformat(as_of) if as_of else business_date_today()
-    if champion_get() is None:
+    champion = champion_get()
+    if champion is None:
         return {"as_of": on.isoformat(), "skipped": "no champion model: train and promote one first"}
-    summary = scores_refresh_all(as_of=on)
-    summary["offers_issued"] = offers_issue(as_of=on)
-    summary["history_thinned"] = scores_history_thin(as_of=on)
-    return summary
+    previous = (on - dt.timedelta(days=1)).isoformat()
+    if _waits_for(self, kind=NightlyRun.Kind.FEATURES, key=previous, waited=waited, dispatch=dispatch):
+        return {"as_of": on.isoformat(), "waiting_for": f"features {previous}"}
+    run = nightly.scores_run_start(as_of=on, model=champion, chunk_size=chunk_size)
+    return _go(self, run, dispatch)
+
+
+@shared_task(acks_late=True, name="scoring.tasks.nightly_chunk")
+def nightly_chunk(run_id: int, step: str, chunk: int) -> int | None:
+    """One chunk of a nightly run; a redelivered or duplicate task writes nothing. The chunk
+    that completes its phase sends the next one (or finishes the run)."""
+    rows = nightly.nightly_chunk_run(run_id=run_id, step=step, chunk=chunk)
+    if nightly.nightly_phase_completed(run_id=run_id, step=step):
+        nightly.nightly_dispatch(NightlyRun.objects.get(pk=run_id))
+    return rows
 
 
 from scoring.monitoring.tasks import monitoring_nightly  # noqa: E402,F401

@@ -241,10 +241,10 @@ def _spans(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
     return spans
 
 
-def merchant_days_catch_up(*, through: dt.date, redo_days: int = 0) -> list[dt.date]:
-    """Build every date through `through` that is not yet built final, from the first date
-    ever built (or, the first time, the first date with any data), and the last `redo_days`
-    dates through `through` again even if final (partners' late data). Returns the dates built."""
+def merchant_days_todo(*, through: dt.date, redo_days: int = 0) -> list[dt.date]:
+    """The dates a catch-up through `through` builds: every date not yet built final, from the
+    first date ever built (or, the first time, the first date with any data), and the last
+    `redo_days` dates through `through` again even if final (partners' late data)."""
     first = MerchantDayRun.objects.aggregate(first=Min("business_on"))["first"] or history_first_on()
     if first is None or first > through:
         return []
@@ -254,7 +254,18 @@ def merchant_days_catch_up(*, through: dt.date, redo_days: int = 0) -> list[dt.d
         ).values_list("business_on", flat=True)
     )
     todo = [first + dt.timedelta(days=k) for k in range((through - first).days + 1)]
-    todo = [day for day in todo if day not in final]
-    for first_on, last_on in _spans(todo):
+    return [day for day in todo if day not in final]
+
+
+def merchant_days_spans(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """The spans a list of dates is built in: consecutive dates, at most SPAN_DAYS a span. Each
+    span is one statement and touches only its own dates, so spans can be built side by side."""
+    return _spans(days)
+
+
+def merchant_days_catch_up(*, through: dt.date, redo_days: int = 0) -> list[dt.date]:
+    """Build the dates `merchant_days_todo` names, a span at a time. Returns the dates built."""
+    todo = merchant_days_todo(through=through, redo_days=redo_days)
+    for first_on, last_on in merchant_days_spans(todo):
         merchant_days_build(first_on=first_on, last_on=last_on)
     return todo

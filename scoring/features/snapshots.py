@@ -14,6 +14,7 @@ from scoring.features.compute import FEATURE_NAMES, features_compute
 from scoring.features.inputs import history_start_on, inputs_read
 from scoring.features.network import network_features
 from scoring.models import FeatureSnapshot
+from scoring.selectors import merchant_id_ranges
 
 # Bump when a feature's definition changes: snapshots of another version are recomputed, and a
 # model records the version it was trained on.
@@ -25,17 +26,6 @@ CHUNK_SIZE = 5000
 def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
-
-
-def _all_merchant_chunks(size: int) -> Iterator[list[int]]:
-    """Every merchant id in id order, a chunk at a time (keyset pages, not one big list)."""
-    after = 0
-    while True:
-        ids = list(Merchant.objects.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:size])
-        if not ids:
-            return
-        yield ids
-        after = ids[-1]
 
 
 def _features_chunk(ids: list[int], as_of: dt.date, start_on: dt.date | None) -> pd.DataFrame:
@@ -72,48 +62,60 @@ def _json_value(value: float) -> float | None:
     return None if value is None or math.isnan(value) else float(value)
 
 
+def _snapshots_write(ids: list[int], as_of: dt.date, start_on: dt.date | None) -> int:
+    """Upsert the snapshots of these merchants as of a date, leaving alone any already as of a
+    later date. Returns the snapshots written."""
+    newer = set(
+        FeatureSnapshot.objects.filter(pk__in=ids, as_of__gt=as_of).values_list("merchant_id", flat=True)
+    )
+    ids = [pk for pk in ids if pk not in newer]
+    if not ids:
+        return 0
+    frame = _features_chunk(ids, as_of, start_on)
+    now = timezone.now()
+    names = list(frame.columns)
+    rows = [
+        FeatureSnapshot(
+            merchant_id=int(pk),
+            as_of=as_of,
+            version=FEATURES_VERSION,
+            features={name: _json_value(v) for name, v in zip(names, values, strict=True)},
+            computed_at=now,
+        )
+        for pk, values in zip(frame.index, frame.itertuples(index=False, name=None), strict=True)
+    ]
+    FeatureSnapshot.objects.bulk_create(
+        rows,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["merchant"],
+        update_fields=["as_of", "version", "features", "computed_at"],
+    )
+    return len(rows)
+
+
+def snapshots_refresh_range(*, as_of: dt.date, lo: int, hi: int, chunk_size: int = CHUNK_SIZE) -> int:
+    """Write the snapshots of the merchants with ids lo..hi as of a date (one chunk of a nightly
+    run). Returns the snapshots written."""
+    start_on = history_start_on()
+    ids = list(Merchant.objects.filter(pk__gte=lo, pk__lte=hi).order_by("pk").values_list("pk", flat=True))
+    return sum(_snapshots_write(chunk, as_of, start_on) for chunk in _chunks(ids, chunk_size))
+
+
 def snapshots_refresh(
     *, as_of: dt.date, merchant_ids: Iterable[int] | None = None, chunk_size: int = CHUNK_SIZE
 ) -> int:
     """Write every merchant's (or the given merchants') current features as of a date, a chunk
     of merchants at a time. A snapshot already as of a later date is left alone. Returns the
     snapshots written."""
+    if merchant_ids is None:
+        return sum(
+            snapshots_refresh_range(as_of=as_of, lo=lo, hi=hi, chunk_size=chunk_size)
+            for lo, hi in merchant_id_ranges(size=chunk_size)
+        )
     start_on = history_start_on()
-    chunks = (
-        _all_merchant_chunks(chunk_size)
-        if merchant_ids is None
-        else _chunks(sorted({int(pk) for pk in merchant_ids}), chunk_size)
-    )
-    written = 0
-    for ids in chunks:
-        newer = set(
-            FeatureSnapshot.objects.filter(pk__in=ids, as_of__gt=as_of).values_list("merchant_id", flat=True)
-        )
-        ids = [pk for pk in ids if pk not in newer]
-        if not ids:
-            continue
-        frame = _features_chunk(ids, as_of, start_on)
-        now = timezone.now()
-        names = list(frame.columns)
-        rows = [
-            FeatureSnapshot(
-                merchant_id=int(pk),
-                as_of=as_of,
-                version=FEATURES_VERSION,
-                features={name: _json_value(v) for name, v in zip(names, values, strict=True)},
-                computed_at=now,
-            )
-            for pk, values in zip(frame.index, frame.itertuples(index=False, name=None), strict=True)
-        ]
-        FeatureSnapshot.objects.bulk_create(
-            rows,
-            batch_size=1000,
-            update_conflicts=True,
-            unique_fields=["merchant"],
-            update_fields=["as_of", "version", "features", "computed_at"],
-        )
-        written += len(rows)
-    return written
+    ids = sorted({int(pk) for pk in merchant_ids})
+    return sum(_snapshots_write(chunk, as_of, start_on) for chunk in _chunks(ids, chunk_size))
 
 
 def features_for(merchant_id: int) -> dict[str, float]:

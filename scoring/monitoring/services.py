@@ -263,27 +263,58 @@ def _subjects(table: PointsTable) -> tuple[list[str], dict[str, str]]:
     return list(kinds), kinds
 
 
-def drift_reports_build(*, as_of: dt.date | None = None, model: ScoringModel | None = None) -> dict:
-    """PSI of the champion's (or `model`'s) score and features for every closed week and month not
-    reported yet; returns what it wrote, with the new warnings and alerts in "alarms"."""
-    as_of = as_of or business_date_today()
+def reference_to_json(reference: Reference) -> dict:
+    """A reference as a nightly run keeps it for its chunks: the bins (as a DriftReport keeps
+    them) and the exact expected shares, so every chunk measures against the same reference."""
+    return {
+        "start": reference.start.isoformat(),
+        "end": reference.end.isoformat(),
+        "subjects": {
+            subject: {
+                "bins": bins.entries(reference.expected[subject], reference.counts.get(subject)),
+                "expected": [float(e) for e in reference.expected[subject]],
+                "counts": reference.counts.get(subject),
+            }
+            for subject, bins in reference.bins.items()
+        },
+    }
+
+
+def reference_from_json(data: dict) -> Reference:
+    reference = Reference(dt.date.fromisoformat(data["start"]), dt.date.fromisoformat(data["end"]))
+    for subject, kept in data["subjects"].items():
+        reference.bins[subject] = psi_math.Bins.from_entries(kept["bins"])
+        reference.expected[subject] = [float(e) for e in kept["expected"]]
+        reference.counts[subject] = kept["counts"]
+    return reference
+
+
+@dataclass
+class DriftPlan:
+    """What a drift run needs: the model, its subjects, the periods with subjects not reported
+    yet, and the reference (None while there is nothing to do); `skipped` says why not."""
+
+    model: ScoringModel | None
+    subjects: list[str] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)
+    periods: list[tuple[str, dt.date, dt.date]] = field(default_factory=list)
+    reference: Reference | None = None
+    skipped: str = ""
+
+
+def drift_plan(*, as_of: dt.date, model: ScoringModel | None = None) -> DriftPlan:
+    """The closed weeks and months of the champion (or `model`) with subjects not reported yet,
+    and the reference they are measured against (computed once, here)."""
     last_closed = as_of - dt.timedelta(days=1)
     model = model or champion_get()
     if model is None:
-        return {"model": None, "reports": 0, "alarms": [], "skipped": "no champion model"}
+        return DriftPlan(model=None, skipped="no champion model")
     first_on = _first_rated_on(model)
     if first_on is None:
-        return {
-            "model": model.version,
-            "reports": 0,
-            "alarms": [],
-            "skipped": "the model has rated no merchant",
-        }
+        return DriftPlan(model=model, skipped="the model has rated no merchant")
     table = table_of(model)
     subjects, kinds = _subjects(table)
-    warning, alert = psi_thresholds()
-    reference: Reference | None = None
-    written, alarms, periods = 0, [], []
+    plan = DriftPlan(model=model, subjects=subjects, kinds=kinds)
     for kind in (WEEK, MONTH):
         for start, end in closed_periods(
             kind, first_on=first_on, last_closed=last_closed, limit=MAX_PERIODS[kind]
@@ -293,42 +324,89 @@ def drift_reports_build(*, as_of: dt.date | None = None, model: ScoringModel | N
                     "subject", flat=True
                 )
             )
-            missing = [s for s in subjects if s not in done]
-            if not missing:
-                continue
-            if reference is None:
-                reference = reference_for(model, table, subjects, kinds, last_closed=last_closed)
-                if reference is None:
-                    return {"model": model.version, "reports": 0, "alarms": [], "skipped": "no reference yet"}
-            frame = period_frame(model, start, end, [s for s in missing if s != SCORE])
-            if frame.empty:
-                continue
-            periods.append(f"{kind} {start}")
-            for subject in missing:
-                values = (
-                    frame[subject].to_numpy() if subject in frame.columns else np.full(len(frame), np.nan)
-                )
-                result = psi_math.drift_against(reference.bins[subject], reference.expected[subject], values)
-                value = round(result.psi, 6)
-                report, created = DriftReport.objects.get_or_create(
-                    model=model,
-                    period=kind,
-                    period_start=start,
-                    subject=subject,
-                    defaults={
-                        "psi": value,
-                        "status": psi_math.status_for(value, warning=warning, alert=alert),
-                        "reference_start": reference.start,
-                        "reference_end": reference.end,
-                        "expected": result.bins.entries(result.expected, reference.counts.get(subject)),
-                        "actual": result.bins.entries(result.actual, result.counts),
-                    },
-                )
-                if created:
-                    written += 1
-                    if report.status != DriftReport.Status.OK:
-                        alarms.append(report)
-    return {"model": model.version, "reports": written, "periods": periods, "alarms": alarms}
+            if any(s not in done for s in subjects):
+                plan.periods.append((kind, start, end))
+    if plan.periods:
+        plan.reference = reference_for(model, table, subjects, kinds, last_closed=last_closed)
+        if plan.reference is None:
+            plan.periods = []
+            plan.skipped = "no reference yet"
+    return plan
+
+
+def drift_period_build(
+    *,
+    model: ScoringModel,
+    kind: str,
+    start: dt.date,
+    end: dt.date,
+    subjects: list[str],
+    reference: Reference,
+) -> dict:
+    """PSI of each subject not reported yet for one closed week or month (one chunk of the
+    nightly monitoring): a DriftReport row each. Returns the rows written and the alarms."""
+    warning, alert = psi_thresholds()
+    done = set(
+        DriftReport.objects.filter(model=model, period=kind, period_start=start).values_list(
+            "subject", flat=True
+        )
+    )
+    missing = [s for s in subjects if s not in done]
+    written, alarms = 0, []
+    if not missing:
+        return {"reports": 0, "period": None, "alarms": []}
+    frame = period_frame(model, start, end, [s for s in missing if s != SCORE])
+    if frame.empty:
+        return {"reports": 0, "period": None, "alarms": []}
+    for subject in missing:
+        values = frame[subject].to_numpy() if subject in frame.columns else np.full(len(frame), np.nan)
+        result = psi_math.drift_against(reference.bins[subject], reference.expected[subject], values)
+        value = round(result.psi, 6)
+        report, created = DriftReport.objects.get_or_create(
+            model=model,
+            period=kind,
+            period_start=start,
+            subject=subject,
+            defaults={
+                "psi": value,
+                "status": psi_math.status_for(value, warning=warning, alert=alert),
+                "reference_start": reference.start,
+                "reference_end": reference.end,
+                "expected": result.bins.entries(result.expected, reference.counts.get(subject)),
+                "actual": result.bins.entries(result.actual, result.counts),
+            },
+        )
+        if created:
+            written += 1
+            if report.status != DriftReport.Status.OK:
+                alarms.append(report)
+    return {"reports": written, "period": f"{kind} {start}", "alarms": alarms}
+
+
+def drift_reports_build(*, as_of: dt.date | None = None, model: ScoringModel | None = None) -> dict:
+    """PSI of the champion's (or `model`'s) score and features for every closed week and month not
+    reported yet; returns what it wrote, with the new warnings and alerts in "alarms"."""
+    plan = drift_plan(as_of=as_of or business_date_today(), model=model)
+    if plan.model is None:
+        return {"model": None, "reports": 0, "alarms": [], "skipped": plan.skipped}
+    if plan.skipped:
+        return {"model": plan.model.version, "reports": 0, "alarms": [], "skipped": plan.skipped}
+    assert plan.reference is not None or not plan.periods
+    written, alarms, periods = 0, [], []
+    for kind, start, end in plan.periods:
+        built = drift_period_build(
+            model=plan.model,
+            kind=kind,
+            start=start,
+            end=end,
+            subjects=plan.subjects,
+            reference=plan.reference,
+        )
+        written += built["reports"]
+        alarms += built["alarms"]
+        if built["period"]:
+            periods.append(built["period"])
+    return {"model": plan.model.version, "reports": written, "periods": periods, "alarms": alarms}
 
 
 def risk_manager_emails() -> list[str]:
@@ -439,64 +517,73 @@ def _model_terms(model_ids: list[int]) -> dict[int, tuple[int, int]]:
     return out
 
 
+def grade_outcome_months(*, as_of: dt.date) -> list[dt.date]:
+    """The cohort months (first days) an outcomes run looks at: the last MAX_COHORT_MONTHS."""
+    last_closed = as_of - dt.timedelta(days=1)
+    first = Loan.objects.filter(disbursed_on__lte=last_closed).aggregate(first=Min("disbursed_on"))["first"]
+    if first is None:
+        return []
+    return _month_starts(first, last_closed)[-MAX_COHORT_MONTHS:]
+
+
+def grade_outcomes_month_build(*, month: dt.date, as_of: dt.date) -> dict:
+    """Predicted versus actual default by model and grade of one disbursement month (one chunk
+    of the nightly monitoring); a month already matured is left as it is."""
+    last_closed = as_of - dt.timedelta(days=1)
+    month_end = min(period_end(MONTH, month), last_closed)
+    existing = GradeOutcome.objects.filter(cohort_month=month)
+    if existing.exists() and not existing.filter(matured=False).exists():
+        return {"cohorts": 0, "rows": 0, "matured": 0}
+    loans = pd.DataFrame.from_records(
+        list(
+            Loan.objects.filter(disbursed_on__gte=month, disbursed_on__lte=month_end).values_list(
+                "pk", "merchant_id", "disbursed_on", "max_days_past_due", "status"
+            )
+        ),
+        columns=["loan_id", "merchant_id", "disbursed_on", "max_days_past_due", "status"],
+    )
+    if loans.empty:
+        return {"cohorts": 0, "rows": 0, "matured": 0}
+    rated = _ratings_at(loans)
+    if rated.empty:
+        return {"cohorts": 0, "rows": 0, "matured": 0}
+    rows = matured_rows = 0
+    terms = _model_terms(sorted(int(m) for m in rated["model_id"].unique()))
+    for (model_id, grade), group in rated.groupby(["model_id", "grade"]):
+        outcome_days, bad_dpd = terms[int(model_id)]
+        window_ends = group["disbursed_on"].map(lambda d, days=outcome_days: d + dt.timedelta(days=days))
+        matured = bool((window_ends <= last_closed).all()) and month_end == period_end(MONTH, month)
+        bad = (group["max_days_past_due"] >= bad_dpd) | (group["status"] == Loan.Status.WRITTEN_OFF)
+        GradeOutcome.objects.update_or_create(
+            model_id=int(model_id),
+            grade=str(grade),
+            cohort_month=month,
+            defaults={
+                "loans": len(group),
+                "predicted_default_rate": round(float(group["probability"].mean()), 6),
+                "actual_default_rate": round(float(bad.mean()), 6) if matured else None,
+                "matured": matured,
+            },
+        )
+        rows += 1
+        matured_rows += int(matured)
+    return {"cohorts": 1, "rows": rows, "matured": matured_rows}
+
+
 def grade_outcomes_build(*, as_of: dt.date | None = None) -> dict:
     """Predicted versus actual default by model, grade and disbursement month, for the last
     MAX_COHORT_MONTHS months; cohorts already matured are left as they are."""
     as_of = as_of or business_date_today()
-    last_closed = as_of - dt.timedelta(days=1)
-    first = Loan.objects.filter(disbursed_on__lte=last_closed).aggregate(first=Min("disbursed_on"))["first"]
-    if first is None:
-        return {"cohorts": 0, "rows": 0, "matured": 0}
-    months = _month_starts(first, last_closed)[-MAX_COHORT_MONTHS:]
-    rows = matured_rows = cohorts = 0
-    for month in months:
-        month_end = min(period_end(MONTH, month), last_closed)
-        existing = GradeOutcome.objects.filter(cohort_month=month)
-        if existing.exists() and not existing.filter(matured=False).exists():
-            continue
-        loans = pd.DataFrame.from_records(
-            list(
-                Loan.objects.filter(disbursed_on__gte=month, disbursed_on__lte=month_end).values_list(
-                    "pk", "merchant_id", "disbursed_on", "max_days_past_due", "status"
-                )
-            ),
-            columns=["loan_id", "merchant_id", "disbursed_on", "max_days_past_due", "status"],
-        )
-        if loans.empty:
-            continue
-        rated = _ratings_at(loans)
-        if rated.empty:
-            continue
-        cohorts += 1
-        terms = _model_terms(sorted(int(m) for m in rated["model_id"].unique()))
-        for (model_id, grade), group in rated.groupby(["model_id", "grade"]):
-            outcome_days, bad_dpd = terms[int(model_id)]
-            window_ends = group["disbursed_on"].map(lambda d, days=outcome_days: d + dt.timedelta(days=days))
-            matured = bool((window_ends <= last_closed).all()) and month_end == period_end(MONTH, month)
-            bad = (group["max_days_past_due"] >= bad_dpd) | (group["status"] == Loan.Status.WRITTEN_OFF)
-            GradeOutcome.objects.update_or_create(
-                model_id=int(model_id),
-                grade=str(grade),
-                cohort_month=month,
-                defaults={
-                    "loans": len(group),
-                    "predicted_default_rate": round(float(group["probability"].mean()), 6),
-                    "actual_default_rate": round(float(bad.mean()), 6) if matured else None,
-                    "matured": matured,
-                },
-            )
-            rows += 1
-            matured_rows += int(matured)
-    return {"cohorts": cohorts, "rows": rows, "matured": matured_rows}
+    total = {"cohorts": 0, "rows": 0, "matured": 0}
+    for month in grade_outcome_months(as_of=as_of):
+        for name, count in grade_outcomes_month_build(month=month, as_of=as_of).items():
+            total[name] += count
+    return total
 
 
-def monitoring_run(*, as_of: dt.date | None = None) -> dict:
-    """The nightly monitoring: drift of the champion, outcomes by grade, alerts for new drift."""
-    as_of = as_of or business_date_today()
-    drift = drift_reports_build(as_of=as_of)
-    alarms = drift.pop("alarms")
-    # New alarms, and recent ones an earlier night could not email (the mail server was down):
-    # each is emailed until it has been, once.
+def drift_alerts_send_unsent() -> int:
+    """Email the new alarms, and recent ones an earlier night could not email (the mail server
+    was down): each is emailed until it has been, once. Returns the emails sent."""
     unsent = list(
         DriftReport.objects.filter(
             notified_at__isnull=True,
@@ -509,13 +596,23 @@ def monitoring_run(*, as_of: dt.date | None = None) -> dict:
     emails = drift_alerts_send(reports=unsent)
     if emails:
         DriftReport.objects.filter(pk__in=[r.pk for r in unsent]).update(notified_at=timezone.now())
+    return emails
+
+
+def alarm_text(report: DriftReport) -> str:
+    return f"{report.subject} {report.period} {report.period_start}: {report.psi:.3f}"
+
+
+def monitoring_run(*, as_of: dt.date | None = None) -> dict:
+    """The nightly monitoring: drift of the champion, outcomes by grade, alerts for new drift."""
+    as_of = as_of or business_date_today()
+    drift = drift_reports_build(as_of=as_of)
+    alarms = drift.pop("alarms")
+    emails = drift_alerts_send_unsent()
     outcomes = grade_outcomes_build(as_of=as_of)
     return {
         "as_of": as_of.isoformat(),
-        "drift": {
-            **drift,
-            "alarms": [f"{r.subject} {r.period} {r.period_start}: {r.psi:.3f}" for r in alarms],
-        },
+        "drift": {**drift, "alarms": [alarm_text(r) for r in alarms]},
         "emails": emails,
         "outcomes": outcomes,
     }

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from common.business_date import business_date_today
@@ -16,7 +16,7 @@ from common.errors import ApplicationError, ConflictError
 from lending import services as lending
 from lending.models import CreditLine, Product
 from merchants.models import Merchant
-from payments.models import FundingPool
+from payments.selectors import funding_capacity_fen
 from scoring import calculations as calc
 from scoring.models import MerchantScore, Offer, ScoringPolicy
 from scoring.selectors import policy_get
@@ -24,16 +24,6 @@ from scoring.services.rating import rate_within_cap
 
 SYSTEM_ACTOR = "scoring offers"
 BATCH = 1000
-
-
-def funding_capacity_fen() -> int:
-    """What the funding pools can still lend, all pools together."""
-    total = FundingPool.objects.aggregate(
-        capacity=Sum(
-            F("capital_fen") + F("borrowings_fen") - F("principal_outstanding_fen") - F("losses_fen")
-        )
-    )["capacity"]
-    return max(int(total or 0), 0)
 
 
 def _open_offers_fen() -> int:

@@ -12,7 +12,7 @@ import copy
 import datetime as dt
 import math
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -28,8 +28,8 @@ from scoring import calculations as calc
 from scoring.features import FEATURES_VERSION, features_for
 from scoring.modeling import PointsTable
 from scoring.models import MerchantScore, OfficerFinding, RatingAdjustment, ScoringModel
-from scoring.selectors import policy_get
-from scoring.services.registry import champion_table
+from scoring.selectors import merchant_id_ranges, policy_get
+from scoring.services.registry import champion_table, table_of
 
 FINDINGS_LOOKBACK_DAYS = 365
 RATE_STEP = Decimal("0.00001")
@@ -76,8 +76,13 @@ class RatingContext:
     adjustments: dict[tuple[str, str], Decimal]
 
 
-def rating_context() -> RatingContext:
-    model, table = champion_table()
+def rating_context(*, model: ScoringModel | None = None) -> RatingContext:
+    """What rating needs besides each merchant's records, with the champion (or, in a nightly
+    run, the model the run started with, so every chunk rates with the same one)."""
+    if model is None:
+        model, table = champion_table()
+    else:
+        table = table_of(model)
     policy = policy_get()
     grade_terms = policy.grade_terms or {}
     products_by_kind: dict[str, list[Product]] = {}
@@ -324,28 +329,6 @@ def merchant_rate(*, merchant: Merchant, as_of: dt.date | None = None) -> Mercha
     return score
 
 
-def _active_chunks(size: int) -> Iterator[list[tuple]]:
-    """Active merchants with their snapshot, in id order, a keyset page at a time."""
-    after = 0
-    while True:
-        rows = list(
-            Merchant.objects.filter(pk__gt=after, status=Merchant.Status.ACTIVE)
-            .order_by("pk")
-            .values_list(
-                "pk",
-                "category",
-                "region",
-                "partner__kind",
-                "feature_snapshot__features",
-                "feature_snapshot__version",
-            )[:size]
-        )
-        if not rows:
-            return
-        yield rows
-        after = rows[-1][0]
-
-
 UPDATE_FIELDS = [
     "model",
     "product",
@@ -361,72 +344,108 @@ UPDATE_FIELDS = [
 ]
 
 
+def scores_rate_range(*, as_of: dt.date, lo: int, hi: int, ctx: RatingContext | None = None) -> dict:
+    """Rescore the active merchants with ids lo..hi from their feature snapshots (one chunk of
+    the nightly rescoring) in one transaction: their rating as of the date becomes current.
+    Ranking is left to `scores_rank` once every chunk is done. Returns the chunk's counts."""
+    ctx = ctx or rating_context()
+    rows = (
+        Merchant.objects.filter(pk__gte=lo, pk__lte=hi, status=Merchant.Status.ACTIVE)
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "category",
+            "region",
+            "partner__kind",
+            "feature_snapshot__features",
+            "feature_snapshot__version",
+        )
+    )
+    verifications = _verifications(lo, hi)
+    findings = _findings(lo, hi, as_of)
+    now = timezone.now()
+    objects = []
+    without_features = 0
+    grades = dict.fromkeys(calc.GRADES, 0)
+    for merchant_id, category, region, kind, features, version in rows:
+        if features is None or version != FEATURES_VERSION:
+            without_features += 1  # no snapshot yet, or one of an older feature definition
+            continue
+        row = rate_row(
+            ctx,
+            features=features,
+            category=category,
+            region=region,
+            kind=kind,
+            verifications=verifications.get(merchant_id, {}),
+            findings=findings.get(merchant_id, []),
+        )
+        grades[row["grade"]] += 1
+        objects.append(
+            MerchantScore(
+                merchant_id=merchant_id,
+                model=ctx.model,
+                as_of=as_of,
+                is_current=True,
+                created_at=now,
+                **_score_fields(row),
+            )
+        )
+    with transaction.atomic():
+        MerchantScore.objects.filter(merchant_id__gte=lo, merchant_id__lte=hi, is_current=True).exclude(
+            as_of=as_of
+        ).update(is_current=False)
+        MerchantScore.objects.bulk_create(
+            objects,
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["merchant", "as_of"],
+            update_fields=UPDATE_FIELDS,
+        )
+    return {"scored": len(objects), "without_features": without_features, "grades": grades}
+
+
+def scores_summary(*, as_of: dt.date, model: ScoringModel, chunks: Iterable[dict]) -> dict:
+    """The counts of a rescoring's chunks added up."""
+    scored = without_features = 0
+    grades = dict.fromkeys(calc.GRADES, 0)
+    for chunk in chunks:
+        scored += chunk["scored"]
+        without_features += chunk["without_features"]
+        for grade, count in chunk["grades"].items():
+            grades[grade] += count
+    return {
+        "as_of": as_of.isoformat(),
+        "model": model.version,
+        "scored": scored,
+        "without_features": without_features,
+        "grades": grades,
+    }
+
+
 def scores_refresh_all(*, as_of: dt.date | None = None, chunk_size: int = CHUNK_SIZE) -> dict:
     """Rescore every active merchant from its feature snapshot with the champion's points table
     and the 360° terms, a chunk of merchants per transaction (memory follows the chunk), then
     rank all current scores (1 = lowest default probability). Idempotent per date: a rerun
-    replaces that date's rows."""
+    replaces that date's rows. The nightly run does the same chunks on any number of workers."""
     started = time.perf_counter()
     as_of = as_of or business_date_today()
     ctx = rating_context()
-    scored = without_features = 0
-    grades = dict.fromkeys(calc.GRADES, 0)
-    for chunk in _active_chunks(chunk_size):
-        lo, hi = chunk[0][0], chunk[-1][0]
-        verifications = _verifications(lo, hi)
-        findings = _findings(lo, hi, as_of)
-        now = timezone.now()
-        objects = []
-        for merchant_id, category, region, kind, features, version in chunk:
-            if features is None or version != FEATURES_VERSION:
-                without_features += 1  # no snapshot yet, or one of an older feature definition
-                continue
-            row = rate_row(
-                ctx,
-                features=features,
-                category=category,
-                region=region,
-                kind=kind,
-                verifications=verifications.get(merchant_id, {}),
-                findings=findings.get(merchant_id, []),
-            )
-            grades[row["grade"]] += 1
-            objects.append(
-                MerchantScore(
-                    merchant_id=merchant_id,
-                    model=ctx.model,
-                    as_of=as_of,
-                    is_current=True,
-                    created_at=now,
-                    **_score_fields(row),
-                )
-            )
-        with transaction.atomic():
-            MerchantScore.objects.filter(merchant_id__gte=lo, merchant_id__lte=hi, is_current=True).exclude(
-                as_of=as_of
-            ).update(is_current=False)
-            MerchantScore.objects.bulk_create(
-                objects,
-                batch_size=1000,
-                update_conflicts=True,
-                unique_fields=["merchant", "as_of"],
-                update_fields=UPDATE_FIELDS,
-            )
-        scored += len(objects)
+    chunks = [
+        scores_rate_range(as_of=as_of, lo=lo, hi=hi, ctx=ctx)
+        for lo, hi in merchant_id_ranges(size=chunk_size, is_active_only=True)
+    ]
     ranking = time.perf_counter()
     ranked = scores_rank()
     rank_seconds = time.perf_counter() - ranking
     seconds = time.perf_counter() - started
+    summary = scores_summary(as_of=as_of, model=ctx.model, chunks=chunks)
     return {
-        "as_of": as_of.isoformat(),
-        "model": ctx.model.version,
-        "scored": scored,
-        "without_features": without_features,
+        **summary,
         "ranked": ranked,
-        "grades": grades,
         "seconds": round(seconds, 3),
         "rank_seconds": round(rank_seconds, 3),
-        "merchants_per_minute": round(scored / seconds * 60) if seconds else None,
+        "merchants_per_minute": round(summary["scored"] / seconds * 60) if seconds else None,
     }
 
 
