@@ -44,7 +44,20 @@ def entries_post_bulk_keyed(*, kind: str, entries: Iterable[BulkEntry], business
     return posted
 
 
-def _post_batch(kind: str, batch: list[BulkEntry], on) -> dict[str, int]:
+def entries_post_locked(
+    *, kind: str, entries: list[BulkEntry], business_on, locked: dict[int, ledger.LockedAccount]
+) -> dict[str, int]:
+    """As entries_post_bulk, inside the caller's transaction, with every account of the entries
+    already locked by the caller (`locked`: their state as the caller has left it)."""
+    for entry in entries:
+        ledger.legs_check(entry.legs, label=f"entry {entry.idempotency_key}")
+    posted: dict[str, int] = {}
+    for start in range(0, len(entries), BATCH):
+        posted.update(_post_batch(kind, entries[start : start + BATCH], business_on, locked))
+    return posted
+
+
+def _post_batch(kind: str, batch: list[BulkEntry], on, locked=None) -> dict[str, int]:
     """One batch: entries, postings and balances by multi-row statements, no model instances."""
     keys = [e.idempotency_key for e in batch]
     seen = set(
@@ -63,7 +76,8 @@ def _post_batch(kind: str, batch: list[BulkEntry], on) -> dict[str, int]:
     ]
     if not fresh:
         return {}
-    locked = accounts_lock({account_id for e in fresh for account_id, _ in e.legs})
+    if locked is None:
+        locked = accounts_lock({account_id for e in fresh for account_id, _ in e.legs})
     change = ledger.balance_changes(fresh, locked)
     try:
         ledger.overdraft_check(change, locked)
@@ -74,6 +88,8 @@ def _post_batch(kind: str, batch: list[BulkEntry], on) -> dict[str, int]:
         # Keys were checked under the account locks; one taken now was posted by a racing batch
         # on other accounts. All or nothing: let the caller retry the whole batch.
         raise ApplicationError("a key of this batch was posted meanwhile; retry the batch")
+    for pk, delta in change.items():
+        locked[pk].balance_fen += delta
     return {e.idempotency_key: entry_id for e, entry_id in zip(fresh, ids, strict=True)}
 
 

@@ -38,9 +38,10 @@ class NewEntry:
     reverses_id: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class LockedAccount:
-    """What the overdraft rule needs of an account whose row this transaction has locked."""
+    """What the overdraft rule needs of an account whose row this transaction has locked; the
+    transaction keeps it current as it moves the account (as it does an Account instance)."""
 
     normal_sign: int
     purpose: str

@@ -768,9 +768,13 @@ def holds_expire(*, now: dt.datetime | None = None) -> int:
 # --- withdrawals through the payment channel --------------------------------------------------
 
 
-def withdrawal_request(*, wallet: Account, amount_fen: int, idempotency_key: str) -> Payout:
+def withdrawal_request(
+    *, wallet: Account, amount_fen: int, idempotency_key: str, is_interactive: bool = False
+) -> Payout:
     """A merchant withdraws to its bank card: the money is held now and leaves when the channel
-    confirms; if the channel fails, the hold is voided and nothing has moved."""
+    confirms; if the channel fails, the hold is voided and nothing has moved. An interactive
+    withdrawal (a merchant at the screen) goes to the channel alone and at once; the rest wait
+    for the next batch file (payouts_settle, every few seconds)."""
     from payments import tasks
 
     _positive(amount_fen)
@@ -798,7 +802,8 @@ def withdrawal_request(*, wallet: Account, amount_fen: int, idempotency_key: str
             hold=hold,
             idempotency_key=idempotency_key,
         )
-        tasks.payout_submit.delay_on_commit(payout.pk)
+        if is_interactive:
+            tasks.payout_submit.delay_on_commit(payout.pk)
     return payout
 
 
