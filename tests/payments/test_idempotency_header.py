@@ -32,8 +32,9 @@ def test_settlements_and_loans_take_the_same_keys(partner_client, length, expect
     MerchantFactory(partner=partner_client.partner, external_id="SHOP-1")
     key = "k" * length
     body = {"id": "ST-1", "merchant_id": "SHOP-1", "amount": "15.00", "settled_on": "2026-01-15"}
-    settlement = partner_client.post("/api/v1/settlements/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
-    repayment = partner_client.post("/api/v1/loans/L1/repayments/", {}, HTTP_IDEMPOTENCY_KEY=key)
+    api = {"format": "json", "HTTP_IDEMPOTENCY_KEY": key}
+    settlement = partner_client.post("/api/v1/settlements/", body, **api)
+    repayment = partner_client.post("/api/v1/loans/L1/repayments/", {}, **api)
 
     assert settlement.status_code == expected
     assert Settlement.objects.exists() == (expected == 201)
