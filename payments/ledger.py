@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.utils import timezone
 
+from common.business_date import business_date_today
 from common.errors import ApplicationError
 from common.sql import values_execute
 
@@ -91,13 +92,16 @@ def rows_insert(
 ) -> list[int | None]:
     """Write the entries, their postings and the balance changes of accounts this transaction has
     locked; returns each entry's id, or None where its key was already taken (then nothing of
-    that entry is written). The caller has checked the legs and the overdraft rule."""
+    that entry is written). The caller has checked the legs and the overdraft rule. Without
+    `business_on` the entries take the current business date, read in the same statement."""
     if not entries:
         return []
     ops = connection.ops
-    now, day = ops.adapt_datetimefield_value(timezone.now()), ops.adapt_datefield_value(business_on)
+    now = ops.adapt_datetimefield_value(timezone.now())
     if len(entries) == 1 and connection.vendor == "postgresql":
+        day = ops.adapt_datefield_value(business_on)
         return [_one_entry_in_one_statement(kind, entries[0], now, day, locked)]
+    day = ops.adapt_datefield_value(business_on or business_date_today())
     # Keys already taken are skipped, not an error: ON CONFLICT leaves the transaction usable.
     inserted = values_execute(
         "INSERT INTO payments_journalentry (kind, idempotency_key, request_hash, reference, business_on, "
@@ -136,7 +140,10 @@ def _one_entry_in_one_statement(
     change = sorted((pk, delta) for pk, delta in balance_changes([e], locked).items() if delta)
     legs_sql = ",".join(["(%s::bigint, %s::bigint)"] * len(e.legs))
     change_sql = ",".join(["(%s::bigint, %s::bigint)"] * len(change)) or "(NULL::bigint, 0::bigint)"
-    params: list = [kind, e.idempotency_key, e.request_hash, e.reference, day, now, e.reverses_id]
+    # The business date as common.business_date.business_date_today() reads it (the calendar
+    # row, else the local date), folded into this statement to save a round trip.
+    today = timezone.localdate()
+    params: list = [kind, e.idempotency_key, e.request_hash, e.reference, day, today, now, e.reverses_id]
     params += [v for leg in e.legs for v in leg]
     params += [v for row in change for v in row]
     with connection.cursor() as cursor:
@@ -146,7 +153,8 @@ def _one_entry_in_one_statement(
             WITH e AS (
                 INSERT INTO payments_journalentry
                     (kind, idempotency_key, request_hash, reference, business_on, created_at, reverses_id)
-                VALUES (%s, %s, %s, %s, %s, %s, %s)
+                VALUES (%s, %s, %s, %s, COALESCE(%s, (SELECT current_on FROM common_businesscalendar
+                    WHERE id = 1), %s), %s, %s)
                 ON CONFLICT (idempotency_key) DO NOTHING RETURNING id
             ),
             p AS (

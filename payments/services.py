@@ -11,7 +11,6 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError
 from merchants.models import Merchant, Settlement
 from payments import ledger
@@ -128,9 +127,7 @@ def _write(
         if key and JournalEntry.objects.filter(idempotency_key=key).exists():
             raise _KeyTaken from None
         raise
-    (entry_id,) = ledger.rows_insert(
-        kind=kind, entries=[entry], business_on=business_date_today(), locked=locked
-    )
+    (entry_id,) = ledger.rows_insert(kind=kind, entries=[entry], business_on=None, locked=locked)
     if entry_id is None:
         raise _KeyTaken
     for pk, delta in change.items():
