@@ -89,7 +89,6 @@ def main() -> None:
 
     from payments import services
     from payments.models import JournalEntry
-    from payments.reconciliation import reconcile
     from tests.merchants.factories import MerchantFactory
 
     call_command("migrate", verbosity=0)
@@ -173,7 +172,22 @@ def main() -> None:
     written = JournalEntry.objects.filter(
         kind=JournalEntry.Kind.TRANSFER, idempotency_key__startswith="t-"
     ).count()
-    clean = reconcile().is_clean
+    # The floor's bare INSERTs move no cached balances, so the whole ledger cannot reconcile
+    # after them; check the service's own work: every wallet's cached balance equals its
+    # postings from the funding and the service's transfers.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT COUNT(*) FROM payments_account a
+            WHERE a.purpose = 'wallet' AND a.balance_fen <> -COALESCE((
+                SELECT SUM(p.amount_fen) FROM payments_posting p
+                JOIN payments_journalentry e ON e.id = p.entry_id
+                WHERE p.account_id = a.id
+                  AND (e.idempotency_key LIKE 'fund-%%' OR e.idempotency_key LIKE 't-%%')
+            ), 0)
+            """
+        )
+        clean = cursor.fetchone()[0] == 0
     with CaptureQueriesContext(connection) as one_transfer:
         services.wallet_to_wallet(
             source=wallets[0], target=wallets[1], amount_fen=1, idempotency_key="count-queries"
@@ -228,7 +242,7 @@ def main() -> None:
                 "service_failures": sum(failures.values()),
                 "service_failures_by_error": failures,
                 "service_entries_written": written,
-                "reconciled_clean_after_service": clean,
+                "service_balances_match_its_postings": clean,
                 "floor_per_transfer_transactions_per_second": round(floor_rate),
                 "floor_per_transfer_seconds": round(floor_seconds, 2),
                 "floor_bulk_one_transaction_per_second": round(bulk_rate),
