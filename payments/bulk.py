@@ -77,7 +77,7 @@ def _post_batch(kind: str, batch: list[BulkEntry], on, locked=None) -> dict[str,
     if not fresh:
         return {}
     if locked is None:
-        locked = accounts_lock({account_id for e in fresh for account_id, _ in e.legs})
+        locked = ledger.accounts_lock({account_id for e in fresh for account_id, _ in e.legs})
     change = ledger.balance_changes(fresh, locked)
     try:
         ledger.overdraft_check(change, locked)
@@ -91,20 +91,6 @@ def _post_batch(kind: str, batch: list[BulkEntry], on, locked=None) -> dict[str,
     for pk, delta in change.items():
         locked[pk].balance_fen += delta
     return {e.idempotency_key: entry_id for e, entry_id in zip(fresh, ids, strict=True)}
-
-
-def accounts_lock(account_ids) -> dict[int, ledger.LockedAccount]:
-    """Lock the accounts in id order (as every flow does, so none deadlocks); their state."""
-    debit_normal = (Account.Type.ASSET, Account.Type.EXPENSE)
-    return {
-        pk: ledger.LockedAccount(1 if type_ in debit_normal else -1, purpose, balance, held, name)
-        for pk, type_, purpose, balance, held, name in (
-            Account.objects.select_for_update()
-            .filter(pk__in=sorted(account_ids))
-            .order_by("pk")
-            .values_list("pk", "type", "purpose", "balance_fen", "held_fen", "name")
-        )
-    }
 
 
 def wallets_open_all() -> int:

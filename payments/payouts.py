@@ -24,7 +24,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from common.sql import values_execute
-from payments import bulk, channel
+from payments import bulk, channel, ledger
 from payments.channel import ChannelReply, PayoutLine
 from payments.models import Hold, JournalEntry, Payout
 from payments.services import Purpose, hold_post_digest, hold_post_key, platform_account
@@ -106,7 +106,7 @@ def payouts_settle(*, replies: Mapping[int, ChannelReply], business_on: dt.date)
         payouts = [row for row in payouts if row[2] in pending_holds]
         if not payouts:
             return Settled(skipped=len(replies))
-        locked = bulk.accounts_lock({suspense, *(account_id for _, account_id, _, _, _ in payouts)})
+        locked = ledger.accounts_lock({suspense, *(account_id for _, account_id, _, _, _ in payouts)})
         # Release the holds first, so the overdraft rule sees the held money as spendable.
         released: dict[int, int] = defaultdict(int)
         for _, account_id, _, amount, _ in payouts:

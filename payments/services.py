@@ -103,7 +103,7 @@ def _write(
     *,
     kind: str,
     legs: Sequence[Leg],
-    locked: dict[int, Account],
+    locked: dict[int, Account] | dict[int, ledger.LockedAccount],
     key: str | None,
     digest: str,
     reference: str,
@@ -179,7 +179,7 @@ def entry_post(
         entry_id = _write(
             kind=kind,
             legs=legs,
-            locked=_lock([a for a, _ in legs]),
+            locked=ledger.accounts_lock(a.pk for a, _ in legs),
             key=idempotency_key,
             digest=digest,
             reference=reference,
