@@ -336,3 +336,25 @@ def test_workers_killed_at_random_moments_lose_and_double_nothing(settings):
     payouts.payouts_process(business_on=business_date_today(), seconds=120)
 
     assert_each_payout_settled_once(200_000)
+
+
+@pytest.mark.parametrize(
+    ("task", "queue"),
+    [
+        ("payments.tasks.payout_submit", "interactive"),
+        ("payments.tasks.payouts_settle", "default"),
+        ("payments.tasks.holds_expire", "default"),
+        ("payments.tasks.reconcile_nightly", "batch"),
+    ],
+)
+def test_payment_tasks_go_to_their_queues(task, queue):
+    from config.celery import app
+
+    assert app.amqp.router.route({}, task)["queue"].name == queue
+
+
+def test_the_beat_settles_waiting_payouts_every_few_seconds():
+    (entry,) = [
+        e for e in django_settings.CELERY_BEAT_SCHEDULE.values() if e["task"].endswith("payouts_settle")
+    ]
+    assert float(entry["schedule"]) <= 10
