@@ -4,12 +4,16 @@ per transfer) written by bare INSERTs, one transaction per transfer from the sam
 threads (the fair comparison), and all of them in one transaction (the bulk ceiling). Prints
 JSON, including service/floor ratios.
 
-    .venv/bin/python bench/transfers.py [--transfers 10000] [--threads 4] [--wallets 200]
+    .venv/bin/python bench/transfers.py [--transfers 10000] [--threads 4] [--wallets 200] [--rounds 4]
 
-The service path per transfer: look the key up, lock both wallets in id order, check the
-source can pay, insert the entry and its postings, update both cached balances, and commit
-(where PostgreSQL's deferred trigger checks the entry balances). The floor's INSERTs go into
-the same tables, so they pay for the same indexes and the same commit-time trigger.
+The service path per transfer: lock both wallets in id order (one SELECT … FOR UPDATE), check in
+Python that the source can pay, then one statement inserts the entry (its idempotency key
+checked by ON CONFLICT), its postings and both balance updates, and commit (where PostgreSQL's
+deferred trigger checks the entry balances): BEGIN, two statements, COMMIT, as many round trips
+as the floor's BEGIN, two INSERTs, COMMIT (`statements_per_transfer` lists them). The service and
+the floor take turns in `--rounds` rounds, so load from other work on the machine falls on both.
+The floor's INSERTs go into the same tables, so they pay for the same indexes and the same
+commit-time trigger.
 
 Uses a scratch database (default xiaodai_bench_pay on 127.0.0.1), dropped and created each run.
 """
@@ -62,6 +66,7 @@ def main() -> None:
     parser.add_argument("--transfers", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--wallets", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=4, help="service and floor take turns this many times")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/xiaodai_bench_pay")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
@@ -80,10 +85,10 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
     from payments import services
     from payments.models import JournalEntry
-    from payments.reconciliation import reconcile
     from tests.merchants.factories import MerchantFactory
 
     call_command("migrate", verbosity=0)
@@ -96,17 +101,19 @@ def main() -> None:
         cursor.execute("ANALYZE")
     connection.close()
 
-    per_thread = args.transfers // args.threads
-    total = per_thread * args.threads
+    per_thread = args.transfers // args.threads // args.rounds
+    total = per_thread * args.threads * args.rounds
+    turn = {"round": 0}
 
-    def plan(k: int, prefix: str) -> list[tuple[int, int, int, str]]:
-        """Thread k's transfers: (source index, target index, amount, key); the same for both
-        paths, so they write the same rows."""
-        rng = random.Random(args.seed * 1000 + k)
+    def plan(k: int, prefix: str, round_no: int | None = None) -> list[tuple[int, int, int, str]]:
+        """Thread k's transfers in this round: (source index, target index, amount, key); the
+        same for both paths, so they write the same rows."""
+        round_no = turn["round"] if round_no is None else round_no
+        rng = random.Random(args.seed * 1000 + k + 100 * round_no)
         rows = []
         for i in range(per_thread):
             source, target = rng.sample(range(args.wallets), 2)
-            rows.append((source, target, rng.randint(1, 10_000), f"{prefix}-{k}-{i}"))
+            rows.append((source, target, rng.randint(1, 10_000), f"{prefix}-{round_no}-{k}-{i}"))
         return rows
 
     # 1. The service: one transfer per call, each its own transaction, from N threads.
@@ -128,11 +135,6 @@ def main() -> None:
                         failures[type(exc).__name__] = failures.get(type(exc).__name__, 0) + 1
         finally:
             connection.close()
-
-    service_seconds = run_threads(args.threads, service_work)
-    written = JournalEntry.objects.filter(kind=JournalEntry.Kind.TRANSFER).count()
-    clean = reconcile().is_clean
-    connection.close()
 
     # 2. The floor: the same rows by bare INSERTs, one transaction per transfer, from N threads.
     dsn = args.database_url
@@ -160,10 +162,41 @@ def main() -> None:
         finally:
             db.close()
 
-    floor_seconds = run_threads(args.threads, floor_work)
+    # The two paths take turns, round by round, so a change in the machine's load (it may be
+    # shared) falls on both alike.
+    service_seconds = floor_seconds = 0.0
+    for round_no in range(args.rounds):
+        turn["round"] = round_no
+        service_seconds += run_threads(args.threads, service_work)
+        floor_seconds += run_threads(args.threads, floor_work)
+    written = JournalEntry.objects.filter(
+        kind=JournalEntry.Kind.TRANSFER, idempotency_key__startswith="t-"
+    ).count()
+    # The floor's bare INSERTs move no cached balances, so the whole ledger cannot reconcile
+    # after them; check the service's own work: every wallet's cached balance equals its
+    # postings from the funding and the service's transfers.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT COUNT(*) FROM payments_account a
+            WHERE a.purpose = 'wallet' AND a.balance_fen <> -COALESCE((
+                SELECT SUM(p.amount_fen) FROM payments_posting p
+                JOIN payments_journalentry e ON e.id = p.entry_id
+                WHERE p.account_id = a.id
+                  AND (e.idempotency_key LIKE 'fund-%%' OR e.idempotency_key LIKE 't-%%')
+            ), 0)
+            """
+        )
+        clean = cursor.fetchone()[0] == 0
+    with CaptureQueriesContext(connection) as one_transfer:
+        services.wallet_to_wallet(
+            source=wallets[0], target=wallets[1], amount_fen=1, idempotency_key="count-queries"
+        )
+    statements = [q["sql"].split()[0].upper() for q in one_transfer.captured_queries]
+    connection.close()
 
     # 3. The bulk ceiling: all of them in one transaction, batched, from one connection.
-    bulk = [row for k in range(args.threads) for row in plan(k, "b")]
+    bulk = [row for r in range(args.rounds) for k in range(args.threads) for row in plan(k, "b", r)]
     db = psycopg2.connect(dsn)
     began = time.perf_counter()
     with db.cursor() as cursor:
@@ -201,13 +234,15 @@ def main() -> None:
                 "benchmark": "wallet-to-wallet transfers on PostgreSQL: service vs bare INSERT floor",
                 "transfers": total,
                 "threads": args.threads,
+                "rounds": args.rounds,
+                "statements_per_transfer": statements,
                 "wallets": args.wallets,
                 "service_transfers_per_second": round(service_rate),
                 "service_seconds": round(service_seconds, 2),
                 "service_failures": sum(failures.values()),
                 "service_failures_by_error": failures,
                 "service_entries_written": written,
-                "reconciled_clean_after_service": clean,
+                "service_balances_match_its_postings": clean,
                 "floor_per_transfer_transactions_per_second": round(floor_rate),
                 "floor_per_transfer_seconds": round(floor_seconds, 2),
                 "floor_bulk_one_transaction_per_second": round(bulk_rate),

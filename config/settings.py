@@ -212,7 +212,12 @@ CELERY_QUEUE_DEFAULT = "default"
 CELERY_QUEUE_BATCH = "batch"
 CELERY_QUEUES_ALL = (CELERY_QUEUE_INTERACTIVE, CELERY_QUEUE_DEFAULT, CELERY_QUEUE_BATCH)
 CELERY_TASK_DEFAULT_QUEUE = CELERY_QUEUE_DEFAULT
+# Payments: a merchant's own withdrawal is interactive (someone waits at the screen); payout batch
+# files and hold expiry stay on default, so neither the nightly batches nor a sandbox run can hold
+# money back from wallets; the nightly reconciliation is a long batch.
 CELERY_TASK_ROUTES = {
+    "payments.tasks.payout_submit": {"queue": CELERY_QUEUE_INTERACTIVE},
+    "payments.tasks.reconcile_nightly": {"queue": CELERY_QUEUE_BATCH},
     "scoring.sandbox.tasks.*": {"queue": CELERY_QUEUE_INTERACTIVE},
     "lending.tasks.*": {"queue": CELERY_QUEUE_BATCH},
     "scoring.tasks.*": {"queue": CELERY_QUEUE_BATCH},
@@ -221,6 +226,11 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DIR / "beat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    # Waiting payouts leave in batch files within seconds; a run that finds none costs one query.
+    "payments-settle-payouts": {
+        "task": "payments.tasks.payouts_settle",
+        "schedule": env.float("PAYOUTS_SETTLE_EVERY_SECONDS", default=5.0),
+    },
     "payments-expire-holds": {
         "task": "payments.tasks.holds_expire",
         "schedule": crontab(minute="*/15"),
@@ -281,6 +291,11 @@ PAYMENT_CHANNEL = {
     "TRANSIENT_FAILURE_RATE": env.float("PAYMENT_CHANNEL_TRANSIENT_FAILURE_RATE", default=0.05),
     "FAILURE_RATE": env.float("PAYMENT_CHANNEL_FAILURE_RATE", default=0.02),
     "MAX_RETRIES": env.int("PAYMENT_CHANNEL_MAX_RETRIES", default=5),
+    # Batch files: payouts per file (one round trip each), the first retry's wait (doubling after),
+    # and how long a worker's claim on a batch lasts before another worker may take it over.
+    "BATCH_SIZE": env.int("PAYMENT_CHANNEL_BATCH_SIZE", default=500),
+    "RETRY_BACKOFF_SECONDS": env.float("PAYMENT_CHANNEL_RETRY_BACKOFF_SECONDS", default=1.0),
+    "CLAIM_SECONDS": env.int("PAYMENT_CHANNEL_CLAIM_SECONDS", default=300),
 }
 
 # Lending: the legal cap on the all-in annual cost of credit (an IRR-based APR), and the size of

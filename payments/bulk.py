@@ -7,14 +7,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db import connection, models, transaction
-from django.utils import timezone
+from django.db import models, transaction
 
 from common.business_date import business_date_today
 from common.errors import ApplicationError
-from common.sql import values_execute
+from payments import ledger
+from payments.ledger import InsufficientFunds, request_digest
 from payments.models import Account, JournalEntry
-from payments.services import InsufficientFunds, request_digest
 
 BATCH = 2000
 
@@ -24,85 +23,74 @@ class BulkEntry:
     idempotency_key: str
     reference: str
     legs: Sequence[tuple[int, int]]  # (account id, signed amount: debit positive)
+    request_hash: str | None = None  # as the one-at-a-time service would record it; else from the legs
 
 
 def entries_post_bulk(*, kind: str, entries: Iterable[BulkEntry], business_on=None) -> int:
     """Post every entry whose key is new; returns how many were posted. All or nothing."""
+    return len(entries_post_bulk_keyed(kind=kind, entries=entries, business_on=business_on))
+
+
+def entries_post_bulk_keyed(*, kind: str, entries: Iterable[BulkEntry], business_on=None) -> dict[str, int]:
+    """Post every entry whose key is new; returns the posted entries' ids by key. All or nothing."""
     on = business_on or business_date_today()
     todo = list(entries)
     for entry in todo:
-        if len(entry.legs) < 2 or sum(a for _, a in entry.legs) != 0 or any(a == 0 for _, a in entry.legs):
-            raise ApplicationError(f"entry {entry.idempotency_key} does not balance")
-    posted = 0
+        ledger.legs_check(entry.legs, label=f"entry {entry.idempotency_key}")
+    posted: dict[str, int] = {}
     with transaction.atomic():
         for start in range(0, len(todo), BATCH):
-            posted += _post_batch(kind, todo[start : start + BATCH], on)
+            posted.update(_post_batch(kind, todo[start : start + BATCH], on))
     return posted
 
 
-def _post_batch(kind: str, batch: list[BulkEntry], on) -> int:
+def entries_post_locked(
+    *, kind: str, entries: list[BulkEntry], business_on, locked: dict[int, ledger.LockedAccount]
+) -> dict[str, int]:
+    """As entries_post_bulk, inside the caller's transaction, with every account of the entries
+    already locked by the caller (`locked`: their state as the caller has left it)."""
+    for entry in entries:
+        ledger.legs_check(entry.legs, label=f"entry {entry.idempotency_key}")
+    posted: dict[str, int] = {}
+    for start in range(0, len(entries), BATCH):
+        posted.update(_post_batch(kind, entries[start : start + BATCH], business_on, locked))
+    return posted
+
+
+def _post_batch(kind: str, batch: list[BulkEntry], on, locked=None) -> dict[str, int]:
     """One batch: entries, postings and balances by multi-row statements, no model instances."""
     keys = [e.idempotency_key for e in batch]
     seen = set(
         JournalEntry.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True)
     )
-    fresh = [e for e in batch if e.idempotency_key not in seen]
-    if not fresh:
-        return 0
-    account_ids = sorted({account_id for e in fresh for account_id, _ in e.legs})
-    debit_normal = (Account.Type.ASSET, Account.Type.EXPENSE)
-    locked = {
-        pk: (1 if type_ in debit_normal else -1, purpose, balance, held, name)
-        for pk, type_, purpose, balance, held, name in (
-            Account.objects.select_for_update()
-            .filter(pk__in=account_ids)
-            .order_by("pk")
-            .values_list("pk", "type", "purpose", "balance_fen", "held_fen", "name")
+    fresh = [
+        ledger.NewEntry(
+            idempotency_key=e.idempotency_key,
+            request_hash=e.request_hash
+            or request_digest(kind=kind, legs=[list(leg) for leg in e.legs], reference=e.reference),
+            reference=e.reference,
+            legs=e.legs,
         )
-    }
-    change: dict[int, int] = defaultdict(int)
-    for entry in fresh:
-        for account_id, amount in entry.legs:
-            change[account_id] += amount * locked[account_id][0]
-    for account_id, delta in change.items():
-        _, purpose, balance, held, name = locked[account_id]
-        if purpose == Account.Purpose.WALLET and balance + delta < held:
-            raise InsufficientFunds(f"the batch would overdraw {name}")
-    ops = connection.ops
-    now, day = ops.adapt_datetimefield_value(timezone.now()), ops.adapt_datefield_value(on)
-    ids = values_execute(
-        "INSERT INTO payments_journalentry "
-        "(kind, idempotency_key, reference, business_on, request_hash, created_at) VALUES %s RETURNING id",
-        [
-            (
-                kind,
-                e.idempotency_key,
-                e.reference,
-                day,
-                request_digest(kind=kind, legs=[list(leg) for leg in e.legs], reference=e.reference),
-                now,
-            )
-            for e in fresh
-        ],
-        page_size=BATCH,
-        fetch=True,
-    )
-    values_execute(
-        "INSERT INTO payments_posting (entry_id, account_id, amount_fen) VALUES %s",
-        [
-            (entry_id, account_id, amount)
-            for (entry_id,), entry in zip(ids, fresh, strict=True)
-            for account_id, amount in entry.legs
-        ],
-        page_size=BATCH,
-    )
-    values_execute(
-        "WITH v(id, delta) AS (VALUES %s) UPDATE payments_account "
-        "SET balance_fen = balance_fen + v.delta FROM v WHERE payments_account.id = v.id",
-        sorted((pk, delta) for pk, delta in change.items() if delta),
-        page_size=BATCH,
-    )
-    return len(fresh)
+        for e in batch
+        if e.idempotency_key not in seen
+    ]
+    if not fresh:
+        return {}
+    if locked is None:
+        locked = ledger.accounts_lock({account_id for e in fresh for account_id, _ in e.legs})
+    change = ledger.balance_changes(fresh, locked)
+    try:
+        ledger.overdraft_check(change, locked)
+    except InsufficientFunds as exc:
+        raise InsufficientFunds(f"the batch would overdraw: {exc.message}", exc.extra) from None
+    ids = ledger.rows_insert(kind=kind, entries=fresh, business_on=on, locked=locked)
+    if None in ids:
+        # Keys were checked under the account locks; one taken now was posted by a racing batch
+        # on other accounts. All or nothing: let the caller retry the whole batch.
+        raise ApplicationError("a key of this batch was posted meanwhile; retry the batch")
+    for pk, delta in change.items():
+        locked[pk].balance_fen += delta
+    return {e.idempotency_key: entry_id for e, entry_id in zip(fresh, ids, strict=True)}
 
 
 def wallets_open_all() -> int:

@@ -3,8 +3,6 @@ same key again returns the first result and moves nothing, the same key with oth
 ConflictError. Accounts are locked in one fixed order (by id) so two flows never deadlock."""
 
 import datetime as dt
-import hashlib
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -13,9 +11,10 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError
 from merchants.models import Merchant, Settlement
+from payments import ledger
+from payments.ledger import InsufficientFunds, request_digest
 from payments.models import Account, FundingPool, Hold, JournalEntry, Payout, Posting
 
 log = logging.getLogger(__name__)
@@ -33,11 +32,6 @@ PLATFORM_ACCOUNTS: dict[str, tuple[str, str]] = {
     Purpose.SETTLEMENT_CLEARING: (Account.Type.ASSET, "Settlement clearing 结算清算"),
     Purpose.CHANNEL_SUSPENSE: (Account.Type.LIABILITY, "Channel suspense 通道在途"),
 }
-
-
-class InsufficientFunds(ApplicationError):
-    code = "insufficient_funds"
-    status_code = 409
 
 
 @dataclass(frozen=True)
@@ -79,11 +73,6 @@ def wallet_open(*, merchant: Merchant) -> Account:
 # --- the core: one balanced entry --------------------------------------------------------
 
 
-def request_digest(**content) -> str:
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 def _replay(entry: JournalEntry, digest: str) -> EntryResult:
     if entry.request_hash != digest:
         raise ConflictError(
@@ -106,68 +95,56 @@ def _lock(accounts: Sequence[Account]) -> dict[int, Account]:
     return {a.pk: a for a in locked}
 
 
-def _check_legs(legs: Sequence[Leg]) -> None:
-    if len(legs) < 2:
-        raise ApplicationError("an entry needs at least two postings")
-    if any(amount == 0 for _, amount in legs):
-        raise ApplicationError("a posting cannot be zero", {"fields": {"amount": ["must not be zero"]}})
-    if sum(amount for _, amount in legs) != 0:
-        raise ApplicationError("postings must sum to zero")
+class _KeyTaken(Exception):
+    """The entry's key was taken by a request that committed while this one ran."""
 
 
 def _write(
     *,
     kind: str,
     legs: Sequence[Leg],
-    locked: dict[int, Account],
+    locked: dict[int, Account] | dict[int, ledger.LockedAccount],
     key: str | None,
     digest: str,
     reference: str,
     reverses: JournalEntry | None = None,
-) -> JournalEntry:
-    """Write an entry whose accounts are already locked, refusing to overdraw a wallet."""
-    _check_legs(legs)
-    change: dict[int, int] = {}
-    for account, amount in legs:
-        change[account.pk] = change.get(account.pk, 0) + amount * locked[account.pk].normal_sign
-    for pk, delta in change.items():
-        account = locked[pk]
-        if account.purpose == Purpose.WALLET and account.balance_fen + delta < account.held_fen:
-            raise InsufficientFunds(
-                f"insufficient funds in {account.name}: available {account.available_fen}, "
-                f"needed {-delta} (fen)",
-                {"fields": {"amount": ["insufficient funds"]}},
-            )
-    entry = JournalEntry.objects.create(
-        kind=kind,
+) -> int:
+    """Write an entry whose accounts are already locked, refusing to overdraw a wallet; returns
+    its id. The rules and the rows are the ledger's (payments/ledger.py), shared with bulk posting."""
+    entry = ledger.NewEntry(
         idempotency_key=key,
         request_hash=digest,
         reference=reference,
-        business_on=business_date_today(),
-        reverses=reverses,
+        legs=[(a.pk, amount) for a, amount in legs],
+        reverses_id=reverses.pk if reverses is not None else None,
     )
-    Posting.objects.bulk_create([Posting(entry=entry, account_id=a.pk, amount_fen=amt) for a, amt in legs])
+    ledger.legs_check(entry.legs)
+    change = ledger.balance_changes([entry], locked)
+    try:
+        ledger.overdraft_check(change, locked)
+    except InsufficientFunds:
+        # A resend of a request that already spent the money gets its first result, not a refusal.
+        if key and JournalEntry.objects.filter(idempotency_key=key).exists():
+            raise _KeyTaken from None
+        raise
+    (entry_id,) = ledger.rows_insert(kind=kind, entries=[entry], business_on=None, locked=locked)
+    if entry_id is None:
+        raise _KeyTaken
     for pk, delta in change.items():
-        if delta:
-            Account.objects.filter(pk=pk).update(balance_fen=F("balance_fen") + delta)
-            locked[pk].balance_fen += delta
-    return entry
+        locked[pk].balance_fen += delta
+    return entry_id
 
 
 def _idempotent(key: str | None, digest: str, work: Callable[[], EntryResult]) -> EntryResult:
-    """Run `work` once per key. A concurrent request with the same key waits on the account
-    locks (or the key's unique index), then returns the first result: callers never see an
-    "in progress" reply, only the first result. A deadlock or serialization failure is retried
-    when this is the outermost transaction; inside a caller's transaction it is the caller's."""
-    if key:
-        existing = JournalEntry.objects.filter(idempotency_key=key).first()
-        if existing is not None:
-            return _replay(existing, digest)
+    """Run `work` once per key. The key's lookup is folded into the entry's insert (ON CONFLICT):
+    a request whose key is already taken writes nothing and returns the first result, so callers
+    never see an "in progress" reply. A deadlock or serialization failure is retried when this is
+    the outermost transaction; inside a caller's transaction it is the caller's."""
     for attempt in range(3):
         try:
             with transaction.atomic():
                 return work()
-        except IntegrityError:
+        except (_KeyTaken, IntegrityError):
             existing = JournalEntry.objects.filter(idempotency_key=key).first() if key else None
             if existing is None:
                 raise
@@ -183,7 +160,8 @@ def _idempotent(key: str | None, digest: str, work: Callable[[], EntryResult]) -
 
 
 def _seen_while_locked(key: str | None, digest: str) -> EntryResult | None:
-    """After waiting for locks, a request with the same key may have committed meanwhile."""
+    """After waiting for locks, a request with the same key may have committed meanwhile (the
+    flows that also move pool figures check before writing anything)."""
     if not key:
         return None
     existing = JournalEntry.objects.filter(idempotency_key=key).first()
@@ -197,18 +175,16 @@ def entry_post(
     digest = request_digest(kind=kind, legs=[(a.pk, amt) for a, amt in legs], reference=reference)
 
     def work() -> EntryResult:
-        locked = _lock([a for a, _ in legs])
-        if (seen := _seen_while_locked(idempotency_key, digest)) is not None:
-            return seen
-        entry = _write(
+        # Two round trips inside the transaction: lock the accounts, then write everything.
+        entry_id = _write(
             kind=kind,
             legs=legs,
-            locked=locked,
+            locked=ledger.accounts_lock(a.pk for a, _ in legs),
             key=idempotency_key,
             digest=digest,
             reference=reference,
         )
-        return EntryResult(entry_id=entry.pk, amount_fen=sum(amt for _, amt in legs if amt > 0))
+        return EntryResult(entry_id=entry_id, amount_fen=sum(amt for _, amt in legs if amt > 0))
 
     return _idempotent(idempotency_key, digest, work)
 
@@ -339,7 +315,7 @@ def _funding_pool_raise(
             reference=f"{source} into {pool.code}",
         )
         FundingPool.objects.filter(pk=pool.pk).update(**{column: F(column) + amount_fen})
-        return EntryResult(entry.pk, amount_fen)
+        return EntryResult(entry, amount_fen)
 
     return _idempotent(idempotency_key, digest, work)
 
@@ -416,7 +392,7 @@ def disbursement_make(
         FundingPool.objects.filter(pk=pool.pk).update(
             principal_outstanding_fen=F("principal_outstanding_fen") + amount_fen
         )
-        return EntryResult(entry.pk, amount_fen)
+        return EntryResult(entry, amount_fen)
 
     return _idempotent(idempotency_key, digest, work)
 
@@ -494,7 +470,7 @@ def collection_take(
             FundingPool.objects.filter(pk=pool.pk).update(
                 principal_outstanding_fen=F("principal_outstanding_fen") - principal
             )
-        return EntryResult(entry.pk, take)
+        return EntryResult(entry, take)
 
     return _idempotent(idempotency_key, digest, work)
 
@@ -536,7 +512,7 @@ def write_off_post(
             principal_outstanding_fen=F("principal_outstanding_fen") - principal_fen,
             losses_fen=F("losses_fen") + principal_fen,
         )
-        return EntryResult(entry.pk, principal_fen + interest_fen)
+        return EntryResult(entry, principal_fen + interest_fen)
 
     return _idempotent(idempotency_key, digest, work)
 
@@ -595,7 +571,7 @@ def entry_reverse(*, entry: JournalEntry, idempotency_key: str, reason: str) -> 
         )
         for pool in current_pools:
             _pool_follows_reversal(pool, legs)
-        return EntryResult(new.pk, sum(a for _, a in legs if a > 0))
+        return EntryResult(new, sum(a for _, a in legs if a > 0))
 
     return _idempotent(idempotency_key, digest, work)
 
@@ -696,6 +672,15 @@ def _hold_close(hold_id: int, status: str, posted_fen: int = 0, entry: JournalEn
     return hold
 
 
+def hold_post_key(hold_id: int) -> str:
+    """A hold is posted at most once, whichever path posts it (one payout or a batch)."""
+    return f"hold:{hold_id}:post"
+
+
+def hold_post_digest(hold_id: int, amount_fen: int) -> str:
+    return request_digest(op="hold_post", hold=hold_id, amount=amount_fen)
+
+
 def hold_post(
     *,
     hold: Hold,
@@ -733,17 +718,21 @@ def hold_post(
         # Release first so the wallet check sees the held money as spendable by this posting.
         Account.objects.filter(pk=current.account_id).update(held_fen=F("held_fen") - current.amount_fen)
         locked[current.account_id].held_fen -= current.amount_fen
-        digest = request_digest(op="hold_post", hold=hold.pk, amount=amount)
-        entry = _write(
-            kind=kind,
-            legs=[(current.account, amount), (credit, -amount)],
-            locked=locked,
-            key=f"hold:{hold.pk}:post",
-            digest=digest,
-            reference=reference or current.reference,
-        )
+        try:
+            entry = _write(
+                kind=kind,
+                legs=[(current.account, amount), (credit, -amount)],
+                locked=locked,
+                key=hold_post_key(hold.pk),
+                digest=hold_post_digest(hold.pk, amount),
+                reference=reference or current.reference,
+            )
+        except _KeyTaken:
+            raise ConflictError(
+                f"hold {hold.pk} was already posted", {"fields": {"hold": ["already posted"]}}
+            ) from None
         Hold.objects.filter(pk=hold.pk, status=Hold.Status.PENDING).update(
-            status=Hold.Status.POSTED, posted_fen=amount, entry=entry, closed_at=timezone.now()
+            status=Hold.Status.POSTED, posted_fen=amount, entry_id=entry, closed_at=timezone.now()
         )
     hold.refresh_from_db()
     return hold
@@ -776,9 +765,13 @@ def holds_expire(*, now: dt.datetime | None = None) -> int:
 # --- withdrawals through the payment channel --------------------------------------------------
 
 
-def withdrawal_request(*, wallet: Account, amount_fen: int, idempotency_key: str) -> Payout:
+def withdrawal_request(
+    *, wallet: Account, amount_fen: int, idempotency_key: str, is_interactive: bool = False
+) -> Payout:
     """A merchant withdraws to its bank card: the money is held now and leaves when the channel
-    confirms; if the channel fails, the hold is voided and nothing has moved."""
+    confirms; if the channel fails, the hold is voided and nothing has moved. An interactive
+    withdrawal (a merchant at the screen) goes to the channel alone and at once; the rest wait
+    for the next batch file (payouts_settle, every few seconds)."""
     from payments import tasks
 
     _positive(amount_fen)
@@ -806,7 +799,8 @@ def withdrawal_request(*, wallet: Account, amount_fen: int, idempotency_key: str
             hold=hold,
             idempotency_key=idempotency_key,
         )
-        tasks.payout_submit.delay_on_commit(payout.pk)
+        if is_interactive:
+            tasks.payout_submit.delay_on_commit(payout.pk)
     return payout
 
 

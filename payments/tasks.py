@@ -1,5 +1,7 @@
-"""Payments' background work: submitting payouts to the channel (with retries and backoff),
-expiring holds, settling the channel and reconciling the books nightly. Thin and idempotent."""
+"""Payments' background work: payouts to the channel (a merchant's withdrawal alone and at once,
+the steady stream in batch files), expiring holds, settling the channel and reconciling the books
+nightly. Thin and idempotent. Queues (config/settings.py CELERY_TASK_ROUTES): payout_submit is
+interactive, reconcile_nightly batch, the rest default."""
 
 import logging
 
@@ -7,7 +9,7 @@ from celery import shared_task
 from django.conf import settings
 
 from common.business_date import business_date_today
-from payments import channel, services
+from payments import channel, payouts, services
 from payments.models import Payout
 
 log = logging.getLogger(__name__)
@@ -15,13 +17,13 @@ log = logging.getLogger(__name__)
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
 def payout_submit(self, payout_id: int) -> str:
-    """Send a pending payout to the channel; confirm or fail it on the reply. Transient channel
-    errors are retried with exponential backoff; after the last retry the payout fails and its
-    hold is released, so no money is created or lost."""
-    payout = Payout.objects.select_related("hold").filter(pk=payout_id).first()
-    if payout is None or payout.status in (Payout.Status.CONFIRMED, Payout.Status.FAILED):
+    """A merchant's own withdrawal, sent alone and at once (interactive queue); confirm or fail it
+    on the reply. Transient channel errors are retried with exponential backoff; after the last
+    retry the payout fails and its hold is released, so no money is created or lost."""
+    # Forced: on a retry this task still holds the claim it made on the first attempt.
+    if not payouts.payouts_claim(limit=1, payout_ids=[payout_id], is_forced=True):
         return "already final"
-    Payout.objects.filter(pk=payout.pk).update(status=Payout.Status.SUBMITTED, attempts=payout.attempts + 1)
+    payout = Payout.objects.select_related("hold").get(pk=payout_id)
     try:
         reply = channel.submit_payout(
             payout_id=payout.pk,
@@ -38,6 +40,15 @@ def payout_submit(self, payout_id: int) -> str:
         return "confirmed"
     services.payout_fail(payout=payout, reason=reply.reason)
     return "failed"
+
+
+@shared_task(acks_late=True)
+def payouts_settle() -> dict:
+    """Beat, every few seconds: send the waiting payouts to the channel in batch files and settle
+    the answers set-based, until none waits (or the time budget is spent; the next run goes on).
+    Two of these at once take disjoint batches."""
+    done = payouts.payouts_process(business_on=business_date_today())
+    return {"confirmed": done.confirmed, "failed": done.failed, "skipped": done.skipped}
 
 
 @shared_task

@@ -56,6 +56,7 @@ def wallet_withdraw(request):
             wallet=services.wallet_open(merchant=merchant),
             amount_fen=form.cleaned_data["amount"],
             idempotency_key=f"portal:{merchant.pk}:{form.cleaned_data['request_token']}",
+            is_interactive=True,
         )
     except ApplicationError as exc:
         form.add_error("amount", exc.message)

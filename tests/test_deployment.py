@@ -17,7 +17,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 SETTINGS_FILE = ROOT / "config" / "settings.py"
 
-APP_SERVICES = ("web", "worker", "beat")
+APP_SERVICES = ("web", "worker", "worker-interactive", "worker-batch", "beat")
 REQUIRED_IN_PRODUCTION = ("DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL")
 # Written with `${NAME:?message}`, so compose refuses to start without them.
 REQUIRED_FROM_OPERATOR = ("DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEY")
@@ -122,6 +122,35 @@ def test_compose_sets_every_variable_production_requires(services):
         assert re.fullmatch(rf"\$\{{{name}:\?[^}}]+\}}", env[name]), (
             f"{name} must be required from the operator: ${{{name}:?message}}"
         )
+
+
+def worker_queues(service: dict) -> list[str]:
+    """The queues a compose worker consumes (--queues / -Q); none named means none checked."""
+    command = service["command"]
+    args = command if isinstance(command, list) else command.split()
+    for flag in ("--queues", "-Q"):
+        if flag in args:
+            return args[args.index(flag) + 1].split(",")
+    return []
+
+
+def test_every_celery_queue_is_consumed_by_a_compose_worker(services):
+    from django.conf import settings
+
+    workers = {
+        name: s for name, s in services.items() if command_text(s).startswith("celery -A config worker")
+    }
+    assert workers, "compose runs no Celery worker"
+    consumed = {queue for service in workers.values() for queue in worker_queues(service)}
+    assert set(settings.CELERY_QUEUES_ALL) <= consumed, (
+        f"no worker consumes {set(settings.CELERY_QUEUES_ALL) - consumed}"
+    )
+    assert consumed <= set(settings.CELERY_QUEUES_ALL), f"workers consume unknown queues {consumed}"
+    # Every worker names its queues, so none silently takes work meant for another.
+    assert all(worker_queues(service) for service in workers.values())
+    # And every routed task goes to a queue that exists.
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+    assert routed | {settings.CELERY_TASK_DEFAULT_QUEUE} <= set(settings.CELERY_QUEUES_ALL)
 
 
 def test_compose_commands_use_the_project_wsgi_and_celery_app(services):

@@ -2,12 +2,13 @@
 agreement the merchant accepted, reads a loan and repays it. A partner reaches only its own
 merchants; anything else is a 404."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.errors import ApplicationError
+from common.idempotency import idempotency_key_from, idempotency_key_parameter
 from lending import calculations as calc
 from lending import selectors, services
 from lending.api.serializers import (
@@ -23,12 +24,8 @@ from lending.models import CreditLine, Loan, LoanEvent
 from merchants import selectors as merchant_selectors
 from merchants.api.auth import partner_of
 
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    required=True,
-    description="any unique string per operation; resending it returns the first result and moves nothing",
+IDEMPOTENCY_KEY = idempotency_key_parameter(
+    "any unique string per operation; resending it returns the first result and moves nothing"
 )
 
 # The services' field names, as the partner knows them.
@@ -36,12 +33,7 @@ API_FIELD_NAMES = {"accepted_sha256": "contract_sha256", "idempotency_key": "Ide
 
 
 def _idempotency_key(request, partner) -> str:
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if not key or len(key) > 80:
-        raise ApplicationError(
-            "an Idempotency-Key header (1 to 80 characters) is required",
-            {"fields": {"Idempotency-Key": ["required"]}},
-        )
+    key = idempotency_key_from(request)
     # Namespaced by partner: two partners may pick the same key.
     return f"api:{partner.code}:{key}"
 

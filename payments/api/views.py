@@ -1,10 +1,10 @@
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.errors import ApplicationError
+from common.idempotency import idempotency_key_from, idempotency_key_parameter
 from merchants import selectors as merchant_selectors
 from merchants import services as merchant_services
 from merchants.api.auth import partner_of
@@ -16,12 +16,8 @@ from payments.api.serializers import (
     WalletOutputSerializer,
 )
 
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    required=True,
-    description="any unique string per settlement; resending it returns the first result and moves nothing",
+IDEMPOTENCY_KEY = idempotency_key_parameter(
+    "any unique string per settlement; resending it returns the first result and moves nothing"
 )
 
 
@@ -38,12 +34,7 @@ class SettlementCreateApi(APIView):
         summary="Credit a settlement into a merchant's wallet (idempotent)",
     )
     def post(self, request):
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if not key or len(key) > 100:
-            raise ApplicationError(
-                "an Idempotency-Key header (1 to 100 characters) is required",
-                {"fields": {"Idempotency-Key": ["required"]}},
-            )
+        key = idempotency_key_from(request)
         serializer = SettlementInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -244,7 +244,7 @@ def test_a_product_saved_before_the_limits_still_grants_only_within_them():
 def test_the_migration_lifts_b2b_lines_to_50000_yuan_and_keeps_revolving_drawdowns(db):
     from importlib import import_module
 
-    migration = import_module("lending.migrations.0006_product_limits")
+    migration = import_module("lending.migrations.0005_product_limits")
     revolving = ProductFactory(code="old_revolving", amount_min_fen=10_000)
     fixed = ProductFactory(code="old_fixed", is_revolving=False, amount_min_fen=20_000)
     b2c = ProductFactory(code="old_credit", credit_loan=True, amount_min_fen=10_000)

@@ -378,7 +378,9 @@ def test_the_same_withdrawal_sent_fifty_times_at_once_holds_the_money_once(monke
     monkeypatch.setattr(tasks.payout_submit, "delay_on_commit", queued.append)
 
     def withdraw(amount: int) -> Payout:
-        return services.withdrawal_request(wallet=wallet, amount_fen=amount, idempotency_key="w-1")
+        return services.withdrawal_request(
+            wallet=wallet, amount_fen=amount, idempotency_key="w-1", is_interactive=True
+        )
 
     outcomes = run_concurrently(withdraw, [6_000] * 50, threads=50)
 
