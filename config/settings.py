@@ -222,7 +222,6 @@ CELERY_TASK_ROUTES = {
     "lending.tasks.*": {"queue": CELERY_QUEUE_BATCH},
     "scoring.tasks.*": {"queue": CELERY_QUEUE_BATCH},
     "scoring.monitoring.tasks.*": {"queue": CELERY_QUEUE_BATCH},
-    "merchants.tasks.*": {"queue": CELERY_QUEUE_BATCH},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DIR / "beat-schedule")
 CELERY_BEAT_SCHEDULE = {
@@ -239,12 +238,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.reconcile_nightly",
         "schedule": crontab(hour=1, minute=0),
     },
-    # Closes every business date up to yesterday: in the demo the marketplace trades the day first.
+    # Closes every business date up to yesterday (the demo replaces it: trade a date, then close it).
     "lending-close-of-business": {
         "task": "lending.tasks.close_of_business_nightly",
         "schedule": crontab(hour=0, minute=10),
     },
-    # Scoring's daily aggregates and feature snapshots, after the close has traded the day.
+    # Scoring's daily aggregates and feature snapshots of the dates closed.
     "scoring-features-refresh": {
         "task": "scoring.tasks.features_refresh",
         "schedule": crontab(hour=0, minute=40),

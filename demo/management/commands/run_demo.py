@@ -23,12 +23,10 @@ DEMO_LOGINS = [
 
 
 def worker_queues() -> list[tuple[str, ...]]:
-    """The queues each worker consumes: one worker for the interactive queue alone, so a
-    person's sandbox run or withdrawal never waits behind a backlog, and one for all the others
-    (whatever settings declare), so every queue has a consumer."""
-    interactive = settings.CELERY_QUEUE_INTERACTIVE
-    others = tuple(q for q in settings.CELERY_QUEUES_ALL if q != interactive)
-    return [(interactive,), others] if others else [(interactive,)]
+    """The queues each worker consumes: one worker per queue, so a person's sandbox run or
+    withdrawal never waits behind a backlog, and payouts keep leaving while a long close of
+    business runs on the batch queue."""
+    return [(queue,) for queue in settings.CELERY_QUEUES_ALL]
 
 
 def celery_commands(python: str) -> list[list[str]]:
