@@ -4,6 +4,7 @@ every loan row once). Prints JSON.
 
     .venv/bin/python bench/cob.py [--loans 1000000] [--merchants N/5] [--chunk-size 50000]
                                   [--pledges --settling-pledges 1000] [--tracemalloc] [--keep]
+                                  [--workers 1 2 --redis-url redis://127.0.0.1:6379/7]
 
 Goals (issue): close/floor ratio at most 4; a million loans closed in at most 2 minutes on the
 project's 2-core machine; peak memory at 1,000,000 loans no more than 1.5 × that at 100,000
@@ -41,6 +42,14 @@ updated_at = updated_at`, one statement over every row) and the close of the bus
 with the process's peak RSS during the close (the high-water mark is reset just before it),
 the close's own per-step seconds from CobRun.steps, and the reconciliation afterwards.
 
+With --workers N [M …] the world is built once into a template database (`<name>_tpl`) and
+each measurement runs on a fresh copy of it: first the in-process close as above, then, for each
+N, the close fanned out (lending.cob_dispatch) over N real worker processes (`celery -A config
+worker -Q batch --concurrency 1`) on the scratch database and the Redis of --redis-url, started
+and found ready (ping) before the clock starts and stopped after. The clock runs from sending the
+start task, as the nightly task does, to the run's row showing it done; the floor is measured on
+each copy. Worker processes' peak RSS is read from the kernel before they stop.
+
 Uses a scratch database (default xiaodai_bench_cob on 127.0.0.1), dropped and created each run
 (kept with --keep, e.g. to EXPLAIN ANALYZE a step on the built data).
 """
@@ -50,12 +59,21 @@ import datetime as dt
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-from scratch_db import drop_database, fresh_database, reset_peak_rss, setup_django, vm_kb
+from scratch_db import (
+    clone_database,
+    drop_database,
+    fresh_database,
+    reset_peak_rss,
+    setup_django,
+    vm_kb,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -598,7 +616,111 @@ def code_version() -> dict:
     return {"commit": commit, "uncommitted_changes": [line[3:] for line in changed if line.strip()]}
 
 
-def measure(args: argparse.Namespace, built: dict) -> dict:
+def _process_peak_kb(pid: int) -> int:
+    """VmHWM of a process and of its children (a prefork worker's pool process), in kB."""
+    peaks = []
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            peaks += [int(line.split()[1]) for line in status if line.startswith("VmHWM:")]
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            peaks += [_process_peak_kb(int(child)) for child in children.read().split()]
+    except OSError:
+        pass
+    return max(peaks, default=0)
+
+
+class Workers:
+    """N real Celery worker processes on the batch queue, against the scratch database."""
+
+    def __init__(self, args: argparse.Namespace, count: int) -> None:
+        from config.celery import app
+
+        self.app = app
+        self.names = [f"bench-cob-{n}@localhost" for n in range(count)]
+        self.log_dir = tempfile.mkdtemp(prefix="bench-cob-workers-")
+        env = {
+            **os.environ,
+            "DATABASE_URL": args.database_url,
+            "REDIS_URL": args.redis_url,
+            "DJANGO_DEBUG": "0",
+            "LOG_LEVEL": "WARNING",
+        }
+        self.purge()
+        self.processes = []
+        for name in self.names:
+            log = open(os.path.join(self.log_dir, name.split("@")[0] + ".log"), "w")  # noqa: SIM115
+            self.processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "config",
+                        "worker",
+                        "-Q",
+                        "batch",
+                        "--concurrency",
+                        "1",
+                        "-n",
+                        name,
+                        "--without-gossip",
+                        "--without-mingle",
+                        "--without-heartbeat",
+                        "--loglevel",
+                        "WARNING",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        deadline = time.monotonic() + 120
+        while True:
+            answered = {name for reply in app.control.ping(timeout=1.0) for name in reply}
+            if answered >= set(self.names):
+                break
+            if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
+                self.stop()
+                raise SystemExit(f"workers did not start: see {self.log_dir}")
+
+    def purge(self) -> None:
+        with self.app.connection_for_write() as conn:
+            conn.default_channel.queue_purge("batch")
+
+    def stop(self) -> list[float]:
+        """Warm shutdown; returns each worker's peak RSS in MB (its pool process included)."""
+        peaks = [round(_process_peak_kb(p.pid) / 1024, 1) for p in self.processes]
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.purge()  # the watch task's countdown message, given back at shutdown
+        return peaks
+
+
+def close_on_workers(on: dt.date, chunk_size: int | None):
+    """Send the start task as the nightly task does; wait for the run's row to say done."""
+    from lending.models import CobRun
+    from lending.tasks import cob_close_start
+
+    cob_close_start.delay(on.isoformat(), chunk_size)
+    while True:
+        run = CobRun.objects.filter(business_on=on).first()
+        if run is not None and run.status == CobRun.Status.DONE:
+            return run
+        if run is not None and run.status == CobRun.Status.FAILED:
+            raise SystemExit(f"the fanned-out close failed: {run.error}")
+        time.sleep(0.02)
+
+
+def measure(args: argparse.Namespace, built: dict, workers: int = 0) -> dict:
     setup_django(database_url=args.database_url, fresh=False)
     code = code_version()  # as the close's modules are imported, just below
     import tracemalloc
@@ -631,7 +753,8 @@ def measure(args: argparse.Namespace, built: dict) -> dict:
         floor_rows = cursor.rowcount
         floor_seconds = time.perf_counter() - began
 
-    # 2. The close of business, as the nightly task runs it.
+    # 2. The close of business: in this process, or fanned out over worker processes.
+    fleet = Workers(args, workers) if workers else None
     prepare()
     chunk_size = args.chunk_size or settings.LENDING_COB_CHUNK_SIZE
     rss_before = rss_mb()
@@ -639,8 +762,14 @@ def measure(args: argparse.Namespace, built: dict) -> dict:
     if args.tracemalloc:
         tracemalloc.start()
     began = time.perf_counter()
-    run = cob.close_of_business(on=on, chunk_size=args.chunk_size)
-    seconds = time.perf_counter() - began
+    try:
+        if fleet is not None:
+            run = close_on_workers(on, args.chunk_size)
+        else:
+            run = cob.close_of_business(on=on, chunk_size=args.chunk_size)
+        seconds = time.perf_counter() - began
+    finally:
+        worker_peaks = fleet.stop() if fleet is not None else None
     peak_rss = peak_rss_mb()
     python_peak = None
     if args.tracemalloc:
@@ -650,8 +779,20 @@ def measure(args: argparse.Namespace, built: dict) -> dict:
     report = reconcile(on=on)
     lending_differences = cob.lending_reconcile()
     statuses = dict(Loan.objects.values_list("status").order_by("status").annotate(n=Count("id")))
+    with connection.cursor() as cursor:
+        # What the close left, as one digest per table (of the rows' digests: a million rows'
+        # text would pass PostgreSQL's 1 GB limit), to compare the modes' results.
+        cursor.execute(
+            "SELECT (SELECT md5(string_agg(md5((to_jsonb(l) - 'updated_at')::text), '' ORDER BY id)) "
+            "FROM lending_loan l), "
+            "(SELECT md5(string_agg(id || ':' || balance_fen, ';' ORDER BY id)) FROM payments_account)"
+        )
+        loans_digest, accounts_digest = cursor.fetchone()
     return {
         "benchmark": "close of business on PostgreSQL: lending.cob.close_of_business vs one-UPDATE floor",
+        "mode": f"fanned out over {workers} worker processes" if workers else "in process",
+        "workers": workers,
+        "worker_peak_rss_mb": worker_peaks,
         "loans": args.loans,
         "merchants": built["merchants"],
         "closed_on": on.isoformat(),
@@ -676,6 +817,7 @@ def measure(args: argparse.Namespace, built: dict) -> dict:
             business_on=on, kind=JournalEntry.Kind.COLLECTION
         ).count(),
         "loans_by_status_after": statuses,
+        "digests_after": {"loans": loans_digest, "accounts": accounts_digest},
         "reconciliation": {
             "ledger": report.as_dict(),
             "lending": lending_differences,
@@ -715,6 +857,18 @@ def main() -> None:
     parser.add_argument(
         "--baseline-peak-rss-mb", type=float, help="peak_rss_mb of a smaller run, for the memory goal"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[],
+        help="also close fanned out over this many worker processes (each number a run on a copy)",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        help="with --workers: the broker",
+    )
     parser.add_argument("--phase", choices=["all", "build"], default="all", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not 1 <= args.closed_on.day <= 27:
@@ -725,10 +879,14 @@ def main() -> None:
         return
 
     args.load_at_start = round(os.getloadavg()[0], 2)  # the machine may be shared
-    fresh_database(args.database_url)
+    if args.workers:
+        os.environ["REDIS_URL"] = args.redis_url  # this process sends the start task there
+    # With --workers the world is built once, into a template that each measurement copies.
+    build_url = args.database_url + "_tpl" if args.workers else args.database_url
+    fresh_database(build_url)
     began = time.perf_counter()
     child = subprocess.run(
-        [sys.executable, __file__, "--phase", "build", *sys.argv[1:]],
+        [sys.executable, __file__, "--phase", "build", *sys.argv[1:], "--database-url", build_url],
         check=True,
         stdout=subprocess.PIPE,
         text=True,
@@ -737,15 +895,45 @@ def main() -> None:
     built["seconds"]["total"] = round(time.perf_counter() - began, 2)
     if not built["reconciled_before_close"]:
         raise SystemExit(f"the built books do not balance: {built['differences_before_close']}")
+    results = []
     try:
-        result = measure(args, built)
+        for workers in [0, *args.workers]:
+            if args.workers:
+                clone_database(build_url, args.database_url)
+            results.append(measure(args, built, workers=workers))
+            from django.db import connection
+
+            connection.close()
     finally:
         if not args.keep:
             from django.db import connection
 
             connection.close()
             drop_database(args.database_url)
-    print(json.dumps(result, indent=2, default=str))
+            if args.workers:
+                drop_database(build_url)
+    if not args.workers:
+        print(json.dumps(results[0], indent=2, default=str))
+        return
+    summary = [
+        {
+            "mode": result["mode"],
+            "seconds": result["seconds"],
+            "floor_seconds": result["floor_seconds"],
+            "ratio": result["ratio"],
+            "run_status": result["run_status"],
+            "reconciled": result["reconciliation"]["is_clean"],
+            "same_loans_and_balances_as_in_process": result["digests_after"] == results[0]["digests_after"],
+        }
+        for result in results
+    ]
+    for result in results[1:]:
+        result.pop("build")  # the same world for every measurement: shown once
+    print(
+        json.dumps(
+            {"summary": summary, "in_process": results[0], "fanned_out": results[1:]}, indent=2, default=str
+        )
+    )
 
 
 if __name__ == "__main__":

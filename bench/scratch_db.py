@@ -23,6 +23,13 @@ def fresh_database(url: str) -> None:
     _admin(url, [f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"'])
 
 
+def clone_database(template_url: str, url: str) -> None:
+    """`url`'s database, dropped and created again as a copy of `template_url`'s (which must have
+    no connection open): each measurement of one built world starts from the same rows."""
+    name, template = url.rpartition("/")[2], template_url.rpartition("/")[2]
+    _admin(url, [f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}" TEMPLATE "{template}"'])
+
+
 def drop_database(url: str) -> None:
     _admin(url, [f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}"'])
 

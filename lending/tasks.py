@@ -1,23 +1,65 @@
-"""Lending's background work: close of business, nightly, and its chunks on any worker."""
+"""Lending's background work: close of business, nightly, fanned out as chunk tasks over however
+many workers consume the batch queue (lending.cob_dispatch); no task waits for another."""
 
 import datetime as dt
 
 from celery import shared_task
 from django.utils import timezone
 
-from lending import cob
+from lending import cob, cob_dispatch
+
+
+def _date(value: str) -> dt.date:
+    return dt.date.fromisoformat(value)
 
 
 @shared_task(acks_late=True)
 def cob_chunk(on: str, step: str, chunk: int, lo: int, hi: int) -> int | None:
     """One step over one chunk of loans; a redelivered or duplicate task does nothing."""
-    return cob.run_chunk(on=dt.date.fromisoformat(on), step=step, chunk=chunk, lo=lo, hi=hi)
+    return cob.run_chunk(on=_date(on), step=step, chunk=chunk, lo=lo, hi=hi)
 
 
-@shared_task
-def close_of_business_nightly() -> list[str]:
-    """Close every business date up to yesterday's calendar date. Runs the chunks in this task:
-    dispatching them to other workers is `manage.py close_of_business --dispatch`, which must not
-    run inside a worker that the chunks would wait for."""
+@shared_task(acks_late=True)
+def close_of_business_nightly() -> str | None:
+    """Close every business date up to yesterday's calendar date: starts the first one; its
+    chunks, and the dates after it, follow on the workers."""
     through = timezone.localdate() - dt.timedelta(days=1)
-    return [run.business_on.isoformat() for run in cob.close_through(through=through)]
+    run = cob_dispatch.cob_close_start(through=through)
+    return None if run is None else run.business_on.isoformat()
+
+
+@shared_task(acks_late=True)
+def cob_close_start(through: str, chunk_size: int | None = None) -> str | None:
+    """Start the current business date's close if it is not after `through`."""
+    run = cob_dispatch.cob_close_start(through=_date(through), chunk_size=chunk_size)
+    return None if run is None else run.business_on.isoformat()
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def cob_close_chunk(
+    self, on: str, through: str, step: str, chunk: int, lo: int, hi: int, chunks: int, chunk_size=None
+) -> int | None:
+    """One chunk of a fanned-out close; one that raises is rolled back and tried again, and
+    after the last try its run is marked failed (closing again resumes it)."""
+    try:
+        return cob_dispatch.cob_close_chunk_run(
+            on=_date(on),
+            through=_date(through),
+            step=step,
+            chunk=chunk,
+            lo=lo,
+            hi=hi,
+            chunks=chunks,
+            chunk_size=chunk_size,
+        )
+    except Exception as exc:
+        if self.request.retries >= cob_dispatch.CHUNK_RETRIES:
+            cob_dispatch.cob_close_stop(on=_date(on), error=f"{step} chunk {chunk}: {exc}")
+            raise
+        raise self.retry(exc=exc, countdown=min(2**self.request.retries, 60)) from exc
+
+
+@shared_task(acks_late=True)
+def cob_close_watch(on: str, through: str, chunk_size: int | None, seen: int) -> None:
+    """Re-send a stalled run's missing chunks; look again later."""
+    cob_dispatch.cob_close_watch(on=_date(on), through=_date(through), chunk_size=chunk_size, seen=seen)

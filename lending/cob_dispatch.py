@@ -1,0 +1,260 @@
+"""Close of business fanned out over however many Celery workers consume the batch queue, without
+any task waiting for another (a task that waited for chunks could be holding the very worker
+those chunks need).
+
+A business date's run moves by messages:
+  start    the run opens with its chunks' id ranges frozen on it (`cob.cob_run_start`, as in
+           process), pledged orders act on their loans; then the first step's chunk tasks are
+           sent.
+  chunk    one step over one id range through `cob.run_chunk`, claimed once by its CobChunk row.
+           The task that finds its step's last row committed advances the run.
+  advance  under the run's row lock, a step whose chunks are all done gets its report; only the
+           task that wrote the report sends the next step's chunks, so two chunks finishing
+           together do not send it twice. After the last step `cob.cob_run_finish` posts the
+           day's aggregated entries, reconciles the books, marks the run done and moves the
+           business date, and the next date up to `through` starts: dates close in order.
+The deduction and recovery steps' chunks run one after another, in chunk order: a merchant's
+loans can lie in several chunks and share one wallet, and a wallet too short for all of them pays
+its loans in loan order, as the in-process close does; chunks taken in parallel would make that a
+race. Unlike the in-process close, where a chunk's steps share one transaction, here each step of a
+chunk is its own transaction (that is what lets the steps spread over workers).
+Duplicates and redeliveries (every task is acks_late) are harmless: a claimed chunk is skipped,
+a reported step is not reported again, a done run is not finished again. A chunk that raises is
+retried (its transaction rolled back, so nothing is half-written); after the last retry the run
+is marked failed and rerunning the close resumes it. A watch task re-sends the chunks that have
+no row when nothing has moved for a while, which covers a message lost with a killed worker.
+"""
+
+import datetime as dt
+import logging
+import time
+
+from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from common.business_date import business_date_today
+from common.errors import ApplicationError
+from lending import cob
+from lending.models import CobChunk, CobRun
+from lending.services.pledges import pledges_process
+
+log = logging.getLogger(__name__)
+WATCH_SECONDS = 60
+SERIAL_STEPS = ("deduct", "recover")  # chunks that share wallets: one at a time, in order
+CHUNK_RETRIES = 5
+
+
+def _ranges(on: dt.date) -> list[tuple[int, int]] | None:
+    bounds = CobRun.objects.filter(business_on=on).values_list("chunk_bounds", flat=True).first()
+    return None if bounds is None else [(lo, hi) for lo, hi in bounds]
+
+
+def _fail(run: CobRun, error: str) -> None:
+    """Record why a run stopped (never over work another process finished); closing again
+    resumes it."""
+    CobRun.objects.filter(pk=run.pk).exclude(status=CobRun.Status.DONE).update(
+        status=CobRun.Status.FAILED, error=error[:2000]
+    )
+
+
+def _reported(run: CobRun, step: str) -> bool:
+    return any(report["step"] == step for report in run.steps)
+
+
+def _send_chunks(
+    on: dt.date, through: dt.date, step: str, ranges: list[tuple[int, int]], chunk_size: int | None
+) -> int:
+    """Send the step's chunks that have no row yet (of a serial step, the first of them only);
+    returns how many were sent."""
+    from lending.tasks import cob_close_chunk
+
+    done = set(CobChunk.objects.filter(business_on=on, step=step).values_list("chunk", flat=True))
+    sent = 0
+    for number, (lo, hi) in enumerate(ranges):
+        if number not in done:
+            cob_close_chunk.delay(
+                on.isoformat(), through.isoformat(), step, number, lo, hi, len(ranges), chunk_size
+            )
+            sent += 1
+            if step in SERIAL_STEPS:
+                break
+    return sent
+
+
+def _send_start(through: dt.date, chunk_size: int | None) -> None:
+    from lending.tasks import cob_close_start
+
+    cob_close_start.delay(through.isoformat(), chunk_size)
+
+
+def _send_watch(on: dt.date, through: dt.date, chunk_size: int | None, seen: int) -> None:
+    from lending.tasks import cob_close_watch
+
+    cob_close_watch.apply_async(
+        (on.isoformat(), through.isoformat(), chunk_size, seen), countdown=WATCH_SECONDS
+    )
+
+
+def cob_close_start(*, through: dt.date, chunk_size: int | None = None) -> CobRun | None:
+    """Start closing the current business date if it is not after `through`; the rest of the
+    run, and the dates after it, follow by messages."""
+    on = business_date_today()
+    if on > through:
+        return None
+    run = cob.cob_run_start(on=on, chunk_size=chunk_size)
+    if run.status == CobRun.Status.DONE:
+        return run
+    try:
+        began = time.perf_counter()
+        # Pledged orders that settled or were refunded act on their loans before due dates do
+        # (each pledge once, so a repeated start does nothing more).
+        handled = pledges_process(on=on)
+        with transaction.atomic():
+            run = CobRun.objects.select_for_update().get(pk=run.pk)
+            if run.status == CobRun.Status.DONE:
+                return run
+            if not _reported(run, "pledges"):
+                run.steps = [
+                    *run.steps,
+                    {
+                        "step": "pledges",
+                        "rows": handled,
+                        "chunks": 0,
+                        "seconds": round(time.perf_counter() - began, 3),
+                    },
+                ]
+            run.status = CobRun.Status.RUNNING
+            run.error = ""
+            run.save(update_fields=["steps", "status", "error"])
+    except Exception as exc:
+        _fail(run, str(exc))
+        raise
+    # Sent after the commit: a chunk must find the start, and the start must stand.
+    cob_close_advance(on=on, through=through, chunk_size=chunk_size, resend=True)
+    _send_watch(on, through, chunk_size, seen=-1)
+    return run
+
+
+def cob_close_chunk_run(
+    *,
+    on: dt.date,
+    through: dt.date,
+    step: str,
+    chunk: int,
+    lo: int,
+    hi: int,
+    chunks: int,
+    chunk_size: int | None = None,
+) -> int | None:
+    """One chunk, once; the task that completes its step advances the run."""
+    status = CobRun.objects.filter(business_on=on).values_list("status", flat=True).first()
+    if status is None or status == CobRun.Status.DONE:
+        return None  # a stale message: nothing of a closed (or unknown) date runs again
+    rows = cob.run_chunk(on=on, step=step, chunk=chunk, lo=lo, hi=hi)
+    if CobChunk.objects.filter(business_on=on, step=step).count() >= chunks:
+        cob_close_advance(on=on, through=through, chunk_size=chunk_size)
+    elif step in SERIAL_STEPS and rows is not None:
+        _send_chunks(on, through, step, _ranges(on), chunk_size)  # the next one, now this one is done
+    return rows
+
+
+def _step_seconds(on: dt.date, step: str) -> float:
+    """From the step's first claimed chunk to its report (chunks are claimed when they begin)."""
+    first = CobChunk.objects.filter(business_on=on, step=step).aggregate(at=Min("done_at"))["at"]
+    return (timezone.now() - first).total_seconds() if first else 0.0
+
+
+def cob_close_advance(
+    *, on: dt.date, through: dt.date, chunk_size: int | None = None, resend: bool = False
+) -> CobRun | None:
+    """Move the run of `on` on from what its rows say is done: report finished steps, send the
+    next step's chunks, finish the run and start the next date. With `resend`, the current
+    step's chunks without a row are sent again (after a start, or when the run stalled)."""
+    run = CobRun.objects.filter(business_on=on).first()
+    ranges = _ranges(on)
+    if run is None or run.status != CobRun.Status.RUNNING or ranges is None:
+        return run
+    may_send = resend
+    for step in cob.ALL_STEPS:
+        if _reported(run, step):
+            continue
+        if CobChunk.objects.filter(business_on=on, step=step).count() < len(ranges):
+            if may_send:
+                _send_chunks(on, through, step, ranges, chunk_size)
+            return run
+        with transaction.atomic():
+            run = CobRun.objects.select_for_update().get(pk=run.pk)
+            if run.status != CobRun.Status.RUNNING or _reported(run, step):
+                return run  # another task reported it, and sends what follows
+            rows = sum(CobChunk.objects.filter(business_on=on, step=step).values_list("rows", flat=True))
+            report = {"step": step, "rows": rows, "chunks": len(ranges), "seconds": _step_seconds(on, step)}
+            run.steps = [*run.steps, report]
+            run.save(update_fields=["steps"])
+        may_send = True
+    run = CobRun.objects.get(pk=run.pk)
+    if run.status != CobRun.Status.RUNNING:
+        return run
+    before = [report for report in run.steps if report["step"] not in cob.ALL_STEPS]
+    timings = {report["step"]: report["seconds"] for report in run.steps if report["step"] in cob.ALL_STEPS}
+    try:
+        # Under the run's row lock, once: a second finishing task waits, then finds it done.
+        run = cob.cob_run_finish(run=run, timings=timings, reports_before=before)
+    except ApplicationError as exc:
+        _fail(run, exc.message)
+        log.error("close of business %s failed: %s", on, exc.message)
+        return CobRun.objects.get(pk=run.pk)
+    started = run.finished_at - run.started_at
+    log.info("closed business date %s in %.1f s (fanned out)", on, started.total_seconds())
+    if on < through:
+        _send_start(through, chunk_size)
+    return run
+
+
+def cob_close_watch(*, on: dt.date, through: dt.date, chunk_size: int | None, seen: int) -> None:
+    """If nothing moved since the last look, send again what is missing; then look again later.
+    Stops when the run is done (the next date's start sends its own watch) or failed."""
+    run = CobRun.objects.filter(business_on=on).first()
+    if run is None or run.status == CobRun.Status.FAILED:
+        return
+    if run.status == CobRun.Status.DONE:
+        following = on + dt.timedelta(days=1)
+        if following <= through and not CobRun.objects.filter(business_on=following).exists():
+            _send_start(through, chunk_size)  # the finishing task died before sending it
+        return
+    progress = CobChunk.objects.filter(business_on=on).count() + len(run.steps)
+    if progress == seen:
+        log.warning("close of business %s has not moved for %s s: sending what is missing", on, WATCH_SECONDS)
+        cob_close_advance(on=on, through=through, chunk_size=chunk_size, resend=True)
+    _send_watch(on, through, chunk_size, seen=progress)
+
+
+def cob_close_stop(*, on: dt.date, error: str) -> None:
+    """A chunk that kept failing: the run is marked failed; closing again resumes it."""
+    run = CobRun.objects.filter(business_on=on).first()
+    if run is not None and run.status == CobRun.Status.RUNNING:
+        _fail(run, error)
+
+
+def cob_close_dispatch(*, through: dt.date, chunk_size: int | None = None, timeout: float) -> list[CobRun]:
+    """Close every date from the current one through `through` on the workers, and wait for it
+    here (outside any worker); returns the runs, in order."""
+    first = business_date_today()
+    # The first date starts here, so that a run that failed before is running again before the
+    # wait below looks at it; the dates after it are started by the workers.
+    cob_close_start(through=through, chunk_size=chunk_size)
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = list(CobRun.objects.filter(business_on__range=(first, through)).order_by("business_on"))
+        failed = [run for run in runs if run.status == CobRun.Status.FAILED]
+        if failed:
+            raise ApplicationError(f"close of business {failed[0].business_on} failed: {failed[0].error}")
+        if first > through or (
+            runs and runs[-1].business_on == through and runs[-1].status == CobRun.Status.DONE
+        ):
+            return runs
+        if time.monotonic() > deadline:
+            raise ApplicationError(
+                f"close of business through {through} did not finish in time; rerun to resume"
+            )
+        time.sleep(0.1)
