@@ -57,6 +57,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
+    from common.business_date import business_date_today
     from demo.simulator import marketplace_seed
     from merchants.models import Merchant
     from merchants.signals import marketplace_seeded
@@ -74,12 +75,12 @@ def main() -> None:
         seed_seconds = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        built = merchant_days_catch_up(through=ended_on)
+        built = merchant_days_catch_up(through=ended_on, as_of=business_date_today())
         history_seconds = time.perf_counter() - clock
         rows = MerchantDay.objects.count()
 
         clock = time.perf_counter()
-        merchant_days_build(first_on=ended_on, last_on=ended_on)
+        merchant_days_build(first_on=ended_on, last_on=ended_on, as_of=business_date_today())
         one_day_seconds = time.perf_counter() - clock
 
         rss_before_kb = vm_kb("VmRSS")
@@ -102,7 +103,7 @@ def main() -> None:
         for _ in range(2000):
             merchant_id = rng.choice(ids)
             started = time.perf_counter_ns()
-            features_for(merchant_id)
+            features_for(merchant_id, as_of=business_date_today())
             reads.append((time.perf_counter_ns() - started) / 1000)
         reads.sort()
 

@@ -260,7 +260,7 @@ def main() -> None:
         for i in range(args.decisions):
             merchant_id = pick.choice(ids)
             start = time.perf_counter_ns()
-            features = features_for(merchant_id)
+            features = features_for(merchant_id, as_of=AS_OF)
             read = time.perf_counter_ns()
             table.score(features)
             scored = time.perf_counter_ns()

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.db.models import OuterRef, Subquery, Sum
 
+from common.business_date import business_date_today
 from common.errors import ApplicationError
 from demo.models import SimulatorState
 from lending import services
@@ -53,9 +54,9 @@ def _rng(on: dt.date, purpose: str) -> random.Random:
     return random.Random(f"{seed}:{on.isoformat()}:{purpose}")  # noqa: S311 - a simulation
 
 
-def lines_open(*, as_of: dt.date) -> int:
+def lines_open(*, as_of: dt.date, today: dt.date) -> int:
     """Open lines for merchants that trade enough: 30 % of the last 90 days' settled sales,
-    within each product's range."""
+    within each product's range; `today` is the business date they open on."""
     since = as_of - dt.timedelta(days=90)
     sales = dict(
         Settlement.objects.filter(settled_on__gt=since, settled_on__lte=as_of)
@@ -82,12 +83,13 @@ def lines_open(*, as_of: dt.date) -> int:
                 grade="C",
                 actor=POLICY,
                 reason="provisional demo line: 30 % of 90 days' settled sales",
+                on=today,
             )
             opened += 1
     return opened
 
 
-def borrowers_draw(*, on: dt.date, share: float, vanishers_too: bool = False) -> int:
+def borrowers_draw(*, on: dt.date, today: dt.date, share: float, vanishers_too: bool = False) -> int:
     """A share of the lines draw part of their room; the same seed and day, the same draws.
     With vanishers_too, the shops that plan to vanish borrow whatever they can first."""
     rng = _rng(on, "draw")
@@ -124,13 +126,14 @@ def borrowers_draw(*, on: dt.date, share: float, vanishers_too: bool = False) ->
             if amount < line.product.amount_min_fen:
                 continue
         try:
-            quote = services.loan_quote(line=line, amount_fen=amount)
+            quote = services.loan_quote(line=line, amount_fen=amount, start_on=today)
             services.loan_draw(
                 line=line,
                 amount_fen=amount,
                 accepted_sha256=quote.contract_sha256,
                 idempotency_key=f"demo:{on.isoformat()}:{line.pk}",
                 via="demo",
+                on=today,
             )
             drawn += 1
         except ApplicationError:
@@ -138,7 +141,7 @@ def borrowers_draw(*, on: dt.date, share: float, vanishers_too: bool = False) ->
     return drawn
 
 
-def borrowers_repay_early(*, on: dt.date, share: float) -> int:
+def borrowers_repay_early(*, on: dt.date, today: dt.date, share: float) -> int:
     rng = _rng(on, "repay")
     repaid = 0
     for loan in Loan.objects.filter(status=Loan.Status.ACTIVE).order_by("pk"):
@@ -150,6 +153,7 @@ def borrowers_repay_early(*, on: dt.date, share: float) -> int:
                 amount_fen=None,
                 idempotency_key=f"demo:{on.isoformat()}:{loan.pk}",
                 actor="demo merchant",
+                on=today,
             )
             is not None
         ):
@@ -157,7 +161,7 @@ def borrowers_repay_early(*, on: dt.date, share: float) -> int:
     return repaid
 
 
-def vanished_shops_act(*, on: dt.date) -> None:
+def vanished_shops_act(*, on: dt.date, today: dt.date) -> None:
     """A shop that vanishes takes its wallet's money out; once its loans are well past due, the
     collections officer writes them off."""
     vanished = (
@@ -179,7 +183,9 @@ def vanished_shops_act(*, on: dt.date) -> None:
     for loan in Loan.objects.filter(
         merchant_id__in=list(vanished), status=Loan.Status.OVERDUE, days_past_due__gte=WRITE_OFF_AFTER_DAYS
     ):
-        services.loan_write_off(loan=loan, actor="demo collections officer", reason="shop vanished 失联")
+        services.loan_write_off(
+            loan=loan, actor="demo collections officer", reason="shop vanished 失联", on=today
+        )
 
 
 def _careful_share(quality: float, merchant_id: int) -> float:  # float ok: a behaviour
@@ -268,12 +274,17 @@ def borrowers_spend(*, on: dt.date) -> int:
 
 def on_seeded(*, first_on: dt.date, last_on: dt.date) -> None:
     services.products_create_seed()
-    lines_open(as_of=last_on)
-    borrowers_draw(on=last_on + dt.timedelta(days=1), share=DRAW_SHARE_AT_SEED, vanishers_too=True)
+    # The business date the services record (the calendar may stand apart from the traded days).
+    today = business_date_today()
+    lines_open(as_of=last_on, today=today)
+    borrowers_draw(
+        on=last_on + dt.timedelta(days=1), today=today, share=DRAW_SHARE_AT_SEED, vanishers_too=True
+    )
 
 
 def on_day_traded(*, on: dt.date) -> None:
-    vanished_shops_act(on=on)
+    today = business_date_today()
+    vanished_shops_act(on=on, today=today)
     borrowers_spend(on=on)
-    borrowers_repay_early(on=on, share=EARLY_REPAY_SHARE_PER_DAY)
-    borrowers_draw(on=on, share=DRAW_SHARE_PER_DAY)
+    borrowers_repay_early(on=on, today=today, share=EARLY_REPAY_SHARE_PER_DAY)
+    borrowers_draw(on=on, today=today, share=DRAW_SHARE_PER_DAY)

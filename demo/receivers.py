@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.dispatch import receiver
 
+from common.business_date import business_date_today
 from demo import borrowers
 from demo.scoring import permissions_grant
 from merchants.signals import marketplace_day_traded, marketplace_seeded
@@ -26,7 +27,7 @@ def on_marketplace_day_traded(sender, *, on: dt.date, **kwargs) -> None:
 def on_marketplace_seeded_build_features(sender, *, first_on: dt.date, last_on: dt.date, **kwargs) -> None:
     # The seeded history is closed (the business date is the day after it): build it final and
     # give every merchant features for the first business date.
-    merchant_days_catch_up(through=last_on)
+    merchant_days_catch_up(through=last_on, as_of=business_date_today())
     snapshots_refresh(as_of=last_on + dt.timedelta(days=1))
 
 
@@ -34,7 +35,7 @@ def on_marketplace_seeded_build_features(sender, *, first_on: dt.date, last_on: 
 def on_marketplace_day_traded_build_features(sender, *, on: dt.date, **kwargs) -> None:
     # Trading `on` opens that date's close of business, so the day before has fully closed
     # (wallet deductions included): build it. `on` itself is built once it has closed too.
-    merchant_days_catch_up(through=on - dt.timedelta(days=1))
+    merchant_days_catch_up(through=on - dt.timedelta(days=1), as_of=business_date_today())
 
 
 @receiver(marketplace_seeded, dispatch_uid="demo.scoring.seeded.permissions")

@@ -75,7 +75,12 @@ def champion_train(*, say: Callable[[str], None], seed: int = 0) -> bool:
     for outcome_days, bad_dpd in OUTCOME_LADDER:
         try:
             model = model_train(
-                actor=DEMO_ACTOR, seed=seed, promote=True, outcome_days=outcome_days, bad_dpd=bad_dpd
+                actor=DEMO_ACTOR,
+                as_of=business_date_today(),
+                seed=seed,
+                promote=True,
+                outcome_days=outcome_days,
+                bad_dpd=bad_dpd,
             )
         except TrainingRefused as exc:
             say(

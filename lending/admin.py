@@ -10,6 +10,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.forms.models import construct_instance
 from django.utils.html import format_html
 
+from common.business_date import business_date_today
 from common.errors import ApplicationError
 from common.money import format_yuan
 from lending import calculations as calc
@@ -194,9 +195,10 @@ class CreditLineAdmin(ReadOnlyAdmin):
     def _apply(self, request, queryset, service, verb):
         reason = (request.POST.get("reason") or "").strip() or f"{verb} from the workbench"
         done = 0
+        today = business_date_today()
         for line in queryset:
             try:
-                service(line=line, actor=request.user.username, reason=reason)
+                service(line=line, actor=request.user.username, reason=reason, on=today)
                 done += 1
             except ApplicationError as exc:
                 self.message_user(request, f"line {line.pk}: {exc.message}", messages.ERROR)
@@ -303,9 +305,10 @@ class LoanAdmin(ReadOnlyAdmin):
     def write_off(self, request, queryset):
         reason = (request.POST.get("reason") or "").strip() or "written off from the workbench"
         done = 0
+        today = business_date_today()
         for loan in queryset:
             try:
-                services.loan_write_off(loan=loan, actor=request.user.username, reason=reason)
+                services.loan_write_off(loan=loan, actor=request.user.username, reason=reason, on=today)
                 done += 1
             except ApplicationError as exc:
                 self.message_user(request, f"{loan.reference}: {exc.message}", messages.ERROR)

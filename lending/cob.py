@@ -631,6 +631,7 @@ def close_of_business(*, on: dt.date, dispatch: bool = False, chunk_size: int | 
     done = CobRun.objects.filter(business_on=on, status=CobRun.Status.DONE).first()
     if done is not None:
         return done
+    # The one service that reads the date itself: closing is allowed only for the current one.
     current = business_date_today()
     if on != current:
         done = CobRun.objects.filter(business_on=on, status=CobRun.Status.DONE).first()
@@ -664,6 +665,7 @@ def close_of_business(*, on: dt.date, dispatch: bool = False, chunk_size: int | 
 def close_through(*, through: dt.date, dispatch: bool = False) -> list[CobRun]:
     """Close every business date from the current one through `through`, in order."""
     runs = []
+    # Starts where the calendar stands: each close moves it on by one day.
     on = business_date_today()
     while on <= through:
         runs.append(close_of_business(on=on, dispatch=dispatch))

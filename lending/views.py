@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from common.business_date import business_date_today
 from common.errors import ApplicationError, NotFoundError
 from common.money import fen_to_yuan, format_yuan
 from lending import calculations as calc
@@ -122,7 +123,7 @@ def loan_draw(request, line_id: int):
         return _render_draw(request, line, quote_form=quote_form, status=400)
     amount_fen = quote_form.cleaned_data["amount"]
     try:
-        quote = services.loan_quote(line=line, amount_fen=amount_fen)
+        quote = services.loan_quote(line=line, amount_fen=amount_fen, start_on=business_date_today())
     except ApplicationError as exc:
         _add_errors(quote_form, exc)
         return _render_draw(request, line, quote_form=quote_form, status=exc.status_code)
@@ -153,6 +154,7 @@ def _loan_accept(request, merchant: Merchant, line: CreditLine):
             idempotency_key=f"portal:{merchant.pk}:{data['request_token']}",
             via="portal",
             user=request.user,
+            on=business_date_today(),
         )
     except ApplicationError as exc:
         quote_form = QuoteForm(data={"amount": fen_to_yuan(data["amount"])})
@@ -229,6 +231,7 @@ def loan_repay(request, reference: str):
             amount_fen=None if data["repay_all"] else data["amount"],
             idempotency_key=f"portal:{merchant.pk}:{data['request_token']}",
             actor=f"portal:{request.user.get_username()}",
+            on=business_date_today(),
         )
     except ApplicationError as exc:
         _add_errors(form, exc)

@@ -3,13 +3,13 @@ settlements, close of business). The same rules as one entry at a time — each 
 each key posts once, wallets never go negative, accounts are locked in id order — with a
 handful of statements per batch instead of several per entry."""
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import models, transaction
 
-from common.business_date import business_date_today
 from common.errors import ApplicationError
 from payments import ledger
 from payments.ledger import InsufficientFunds, request_digest
@@ -26,21 +26,22 @@ class BulkEntry:
     request_hash: str | None = None  # as the one-at-a-time service would record it; else from the legs
 
 
-def entries_post_bulk(*, kind: str, entries: Iterable[BulkEntry], business_on=None) -> int:
+def entries_post_bulk(*, kind: str, entries: Iterable[BulkEntry], business_on: dt.date) -> int:
     """Post every entry whose key is new; returns how many were posted. All or nothing."""
     return len(entries_post_bulk_keyed(kind=kind, entries=entries, business_on=business_on))
 
 
-def entries_post_bulk_keyed(*, kind: str, entries: Iterable[BulkEntry], business_on=None) -> dict[str, int]:
+def entries_post_bulk_keyed(
+    *, kind: str, entries: Iterable[BulkEntry], business_on: dt.date
+) -> dict[str, int]:
     """Post every entry whose key is new; returns the posted entries' ids by key. All or nothing."""
-    on = business_on or business_date_today()
     todo = list(entries)
     for entry in todo:
         ledger.legs_check(entry.legs, label=f"entry {entry.idempotency_key}")
     posted: dict[str, int] = {}
     with transaction.atomic():
         for start in range(0, len(todo), BATCH):
-            posted.update(_post_batch(kind, todo[start : start + BATCH], on))
+            posted.update(_post_batch(kind, todo[start : start + BATCH], business_on))
     return posted
 
 
@@ -155,7 +156,7 @@ class BulkCollection:
     pool_id: int | None = None
 
 
-def collections_post_bulk(*, collections: Iterable[BulkCollection], business_on=None) -> int:
+def collections_post_bulk(*, collections: Iterable[BulkCollection], business_on: dt.date) -> int:
     """Many wallet deductions at once (automatic repayment at close of business): each is its own
     balanced entry (wallet debited, targets credited, the cash behind it returned to the pool that
     lent it); principal coming home frees pool capacity. The caller has sized each deduction to

@@ -122,6 +122,8 @@ def rows_insert(
     if len(entries) == 1 and connection.vendor == "postgresql":
         day = ops.adapt_datefield_value(business_on)
         return [_one_entry_in_one_statement(kind, entries[0], now, day, locked)]
+    # The single-transfer service posts on "today" without a caller that knows the date: the
+    # ledger is where that date is defined (read in SQL on PostgreSQL above, here otherwise).
     day = ops.adapt_datefield_value(business_on or business_date_today())
     # Keys already taken are skipped, not an error: ON CONFLICT leaves the transaction usable.
     inserted = values_execute(

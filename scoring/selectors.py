@@ -1,8 +1,9 @@
 """Scoring's reads: the champion, the policy, a merchant's current rating and open offers."""
 
+import datetime as dt
+
 from django.db.models import QuerySet
 
-from common.business_date import business_date_today
 from common.errors import NotFoundError
 from merchants.models import Merchant
 from scoring.models import MerchantScore, Offer, ScoringModel, ScoringPolicy
@@ -42,12 +43,10 @@ def score_current(*, merchant: Merchant) -> MerchantScore | None:
     return MerchantScore.objects.filter(merchant=merchant, is_current=True).select_related("model").first()
 
 
-def offers_open_of_merchant(*, merchant: Merchant) -> QuerySet[Offer]:
+def offers_open_of_merchant(*, merchant: Merchant, on: dt.date) -> QuerySet[Offer]:
     """Offers the merchant may still accept: issued and not past their expiry date."""
     return (
-        Offer.objects.filter(
-            merchant=merchant, status=Offer.Status.ISSUED, expires_on__gte=business_date_today()
-        )
+        Offer.objects.filter(merchant=merchant, status=Offer.Status.ISSUED, expires_on__gte=on)
         .select_related("product")
         .order_by("product__code")
     )

@@ -59,8 +59,9 @@ def features_refresh(
     then every merchant's features as of the day after. Idempotent: run again for the same date,
     it finishes what a crash left and writes nothing twice. `chunk_size`: merchants per chunk
     (default SCORING_NIGHTLY_CHUNK_SIZE, else 5,000), fixed when the run starts."""
-    last = dt.date.fromisoformat(through) if through else business_date_today() - dt.timedelta(days=1)
-    run = nightly.features_run_start(through=last, redo_days=LATE_DATA_DAYS, chunk_size=chunk_size)
+    today = business_date_today()
+    last = dt.date.fromisoformat(through) if through else today - dt.timedelta(days=1)
+    run = nightly.features_run_start(through=last, on=today, redo_days=LATE_DATA_DAYS, chunk_size=chunk_size)
     return _go(self, run, dispatch)
 
 

@@ -11,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from common.business_date import business_date_today
 from common.errors import ApplicationError, NotFoundError
 from common.money import format_yuan
 from lending import calculations as lending_calc
@@ -40,10 +41,12 @@ def _offer_row(offer: Offer) -> dict:
 def _context(merchant: Merchant, **extra) -> dict:
     score = selectors.score_current(merchant=merchant)
     policy = selectors.policy_get()
-    declined = score is not None and not selectors.offers_open_of_merchant(merchant=merchant).exists()
+    today = business_date_today()
+    open_offers = selectors.offers_open_of_merchant(merchant=merchant, on=today)
+    declined = score is not None and not open_offers.exists()
     return {
         "merchant": merchant,
-        "offers": [_offer_row(o) for o in selectors.offers_open_of_merchant(merchant=merchant)],
+        "offers": [_offer_row(o) for o in open_offers],
         "score": score,
         "reasons": (score.reasons if score else [])[: calc.MAX_REASONS],
         "within_cutoff": score is not None and calc.grade_within_cutoff(score.grade, policy.cutoff_grade),
@@ -68,8 +71,9 @@ def credit_ask(request):
     if merchant is None:
         return render(request, "portal/no_shop.html", status=403)
     try:
-        services.merchant_rate(merchant=merchant)
-        issued = services.offers_issue_for_merchant(merchant=merchant)
+        today = business_date_today()
+        services.merchant_rate(merchant=merchant, as_of=today)
+        issued = services.offers_issue_for_merchant(merchant=merchant, as_of=today)
     except ApplicationError as exc:
         messages.error(request, f"暂时无法评估 We cannot rate your shop right now: {exc.message}")
         return redirect("portal:credit")
@@ -96,7 +100,9 @@ def offer_accept(request, offer_id: int):
         return render(request, "portal/no_shop.html", status=403)
     offer = _offer(merchant, offer_id)
     try:
-        line = services.offer_accept(offer=offer, actor=f"merchant:{request.user.username}")
+        line = services.offer_accept(
+            offer=offer, actor=f"merchant:{request.user.username}", on=business_date_today()
+        )
     except ApplicationError as exc:
         messages.error(request, f"未能接受 Not accepted: {exc.message}")
         return redirect("portal:credit")

@@ -7,6 +7,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.business_date import business_date_today
 from common.errors import ApplicationError
 from common.idempotency import idempotency_key_from, idempotency_key_parameter
 from lending import calculations as calc
@@ -132,7 +133,7 @@ class LoanQuoteApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         line = selectors.credit_line_get_for_partner(partner=partner_of(request), line_id=data["line_id"])
-        quote = services.loan_quote(line=line, amount_fen=data["amount"])
+        quote = services.loan_quote(line=line, amount_fen=data["amount"], start_on=business_date_today())
         body = QuoteOutputSerializer(
             {
                 "line_id": line.pk,
@@ -187,6 +188,7 @@ class LoanDrawApi(APIView):
                 accepted_sha256=data["contract_sha256"],
                 idempotency_key=key,
                 via=f"api:{partner.code}",
+                on=business_date_today(),
             )
         except ApplicationError as exc:
             raise _in_api_terms(exc) from exc
@@ -248,6 +250,7 @@ class LoanRepayApi(APIView):
                 amount_fen=serializer.validated_data.get("amount"),
                 idempotency_key=key,
                 actor=f"api:{partner.code}",
+                on=business_date_today(),
             )
         except ApplicationError as exc:
             raise _in_api_terms(exc) from exc

@@ -8,7 +8,6 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import F
 
-from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError
 from lending import lifecycle
 from lending.models import CreditLine, CreditLineChange, Product
@@ -26,6 +25,7 @@ def credit_line_open(
     grade: str,
     actor: str,
     reason: str,
+    on: dt.date,
     expires_on: dt.date | None = None,
 ) -> CreditLine:
     """Grant a line within the product's limits; one open line per merchant and product."""
@@ -50,7 +50,7 @@ def credit_line_open(
             "the merchant already has an open line for this product",
             {"fields": {"product": ["an open line exists"]}},
         )
-    today = business_date_today()
+    today = on
     line = CreditLine.objects.create(
         merchant=merchant,
         product=product,
@@ -64,34 +64,34 @@ def credit_line_open(
     return line
 
 
-def _line_move(*, line: CreditLine, event: str, actor: str, reason: str) -> CreditLine:
+def _line_move(*, line: CreditLine, event: str, actor: str, reason: str, on: dt.date) -> CreditLine:
     with transaction.atomic():
         lifecycle.transition(
             lifecycle.LINE,
             pk=line.pk,
             event=event,
-            business_on=business_date_today(),
+            business_on=on,
             actor=actor,
             reason=reason,
         )
         return CreditLine.objects.get(pk=line.pk)
 
 
-def credit_line_freeze(*, line: CreditLine, actor: str, reason: str) -> CreditLine:
+def credit_line_freeze(*, line: CreditLine, actor: str, reason: str, on: dt.date) -> CreditLine:
     """Stop new drawdowns (existing loans run on)."""
-    return _line_move(line=line, event="frozen", actor=actor, reason=reason)
+    return _line_move(line=line, event="frozen", actor=actor, reason=reason, on=on)
 
 
-def credit_line_unfreeze(*, line: CreditLine, actor: str, reason: str) -> CreditLine:
+def credit_line_unfreeze(*, line: CreditLine, actor: str, reason: str, on: dt.date) -> CreditLine:
     """Allow drawdowns again."""
-    return _line_move(line=line, event="unfrozen", actor=actor, reason=reason)
+    return _line_move(line=line, event="unfrozen", actor=actor, reason=reason, on=on)
 
 
-def credit_line_close(*, line: CreditLine, actor: str, reason: str) -> CreditLine:
+def credit_line_close(*, line: CreditLine, actor: str, reason: str, on: dt.date) -> CreditLine:
     """Close a line for good; only when nothing is drawn on it."""
     if CreditLine.objects.filter(pk=line.pk, used_fen__gt=0).exists():
         raise ConflictError("a line with money drawn cannot be closed", {"fields": {"status": ["drawn"]}})
-    return _line_move(line=line, event="closed", actor=actor, reason=reason)
+    return _line_move(line=line, event="closed", actor=actor, reason=reason, on=on)
 
 
 def credit_line_change_terms(
@@ -102,6 +102,7 @@ def credit_line_change_terms(
     grade: str,
     actor: str,
     reason: str,
+    on: dt.date,
     expires_on: dt.date | None = None,
 ) -> CreditLine:
     """New terms for an open line (a re-rating, an accepted offer): limit within the product's
@@ -121,7 +122,7 @@ def credit_line_change_terms(
             errors["limit_fen"] = [f"must not be below the {current.used_fen} fen drawn on the line"]
         if daily_rate < 0:
             errors["daily_rate"] = ["must not be negative"]
-        if expires_on is not None and expires_on < business_date_today():
+        if expires_on is not None and expires_on < on:
             errors["expires_on"] = ["must not be in the past"]
         if errors:
             raise ApplicationError(next(iter(errors.values()))[0], {"fields": errors})
@@ -135,7 +136,7 @@ def credit_line_change_terms(
         CreditLineChange.objects.create(
             line=current,
             kind="terms changed",
-            business_on=business_date_today(),
+            business_on=on,
             before=before,
             after=lifecycle.line_snapshot(current),
             actor=actor,
@@ -144,9 +145,9 @@ def credit_line_change_terms(
     return current
 
 
-def credit_line_draw(*, line: CreditLine, amount_fen: int) -> None:
+def credit_line_draw(*, line: CreditLine, amount_fen: int, on: dt.date) -> None:
     """Use part of a line. One conditional UPDATE: concurrent drawdowns never exceed the limit."""
-    today = business_date_today()
+    today = on
     updated = CreditLine.objects.filter(
         pk=line.pk,
         status=CreditLine.Status.ACTIVE,

@@ -9,7 +9,6 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError
 from common.money import fen_to_yuan, format_yuan
 from lending import calculations as calc
@@ -58,7 +57,7 @@ class Quote:
         return self.total_interest_fen + self.fee_fen
 
 
-def loan_quote(*, line: CreditLine, amount_fen: int, start_on: dt.date | None = None) -> Quote:
+def loan_quote(*, line: CreditLine, amount_fen: int, start_on: dt.date) -> Quote:
     """What a drawdown would cost: schedule, daily and annual rate, total cost, and the
     agreement text the merchant accepts before the money moves."""
     product = line.product
@@ -77,7 +76,7 @@ def loan_quote(*, line: CreditLine, amount_fen: int, start_on: dt.date | None = 
         raise ApplicationError(
             f"cannot draw {format_yuan(amount_fen)} yuan: {reason}", {"fields": {"amount": [reason]}}
         )
-    start = start_on or business_date_today()
+    start = start_on
     rate = line.daily_rate
     priced = calc.loan_cost(
         method=product.repayment_method,
@@ -159,6 +158,7 @@ def loan_draw(
     accepted_sha256: str,
     idempotency_key: str,
     via: str,
+    on: dt.date,
     user=None,
     pool: FundingPool | None = None,
 ) -> Loan:
@@ -169,7 +169,7 @@ def loan_draw(
     if existing is not None:
         return _same_loan(existing, line, amount_fen)
     # Priced again on today's business date: refused above the legal cap before anything moves.
-    quote = loan_quote(line=line, amount_fen=amount_fen)
+    quote = loan_quote(line=line, amount_fen=amount_fen, start_on=on)
     if accepted_sha256 != quote.contract_sha256:
         raise ConflictError(
             "the agreement changed since it was shown; review and accept it again",
@@ -180,10 +180,9 @@ def loan_draw(
         raise ApplicationError("no funding pool is configured", {"fields": {"pool": ["none configured"]}})
     product = line.product
     wallet = payments.wallet_open(merchant=line.merchant)
-    on = quote.start_on
     with transaction.atomic():
         # Fixed lock order: line, then (inside payments) pool, then accounts.
-        credit_line_draw(line=line, amount_fen=amount_fen)
+        credit_line_draw(line=line, amount_fen=amount_fen, on=on)
         result = payments.disbursement_make(
             pool=pool,
             wallet=wallet,
@@ -297,6 +296,7 @@ def loan_repay(
     amount_fen: int | None,
     idempotency_key: str,
     actor: str,
+    on: dt.date,
     kind: str = LoanEvent.Kind.REPAID,
     allow_partial: bool = True,
 ) -> LoanEvent | None:
@@ -343,7 +343,7 @@ def loan_repay(
             return LoanEvent.objects.filter(loan=current, entry_id=result.entry_id).first()
         taken = calc.allocate(result.amount_fen, owed, order).allocated
         (event,) = loan_payments_apply(
-            on=business_date_today(),
+            on=on,
             payments=[
                 Payment(loan_id=current.pk, line_id=current.line_id, split=taken, entry_id=result.entry_id)
             ],
@@ -353,7 +353,7 @@ def loan_repay(
     return event
 
 
-def loan_write_off(*, loan: Loan, actor: str, reason: str) -> LoanEvent:
+def loan_write_off(*, loan: Loan, actor: str, reason: str, on: dt.date) -> LoanEvent:
     """Take a loan that will not be repaid off the books (核销): what it owes becomes an expense,
     collection stops, and later recoveries are still recorded against it."""
     with transaction.atomic():
@@ -375,7 +375,7 @@ def loan_write_off(*, loan: Loan, actor: str, reason: str) -> LoanEvent:
         )
         if current.line_id and principal:
             credit_line_restore(line_id=current.line_id, amount_fen=principal)
-        today = business_date_today()
+        today = on
         event = LoanEvent.objects.create(
             loan=current,
             kind=LoanEvent.Kind.WRITTEN_OFF,
@@ -411,7 +411,7 @@ def loan_write_off(*, loan: Loan, actor: str, reason: str) -> LoanEvent:
 
 
 def loan_recover(
-    *, loan: Loan, amount_fen: int | None, idempotency_key: str, actor: str, on: dt.date | None = None
+    *, loan: Loan, amount_fen: int | None, idempotency_key: str, actor: str, on: dt.date
 ) -> LoanEvent | None:
     """Collect on a written-off loan from the merchant's wallet, up to what was written off (close
     of business calls it for every written-off loan whose wallet has money, on its date)."""
@@ -442,7 +442,7 @@ def loan_recover(
         return LoanEvent.objects.create(
             loan=current,
             kind=LoanEvent.Kind.RECOVERED,
-            business_on=on or business_date_today(),
+            business_on=on,
             principal_fen=result.amount_fen,
             entry_id=result.entry_id,
             actor=actor,

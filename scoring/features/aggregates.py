@@ -20,7 +20,6 @@ from django.db import connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from common.business_date import business_date_today
 from merchants.models import Complaint, Order, Rating, Refund, Settlement
 from payments.models import Account, JournalEntry, Posting
 from scoring.features.compute import MEASURES
@@ -173,9 +172,9 @@ def _insert_sql() -> str:
     )
 
 
-def merchant_days_build(*, first_on: dt.date, last_on: dt.date) -> int:
+def merchant_days_build(*, first_on: dt.date, last_on: dt.date, as_of: dt.date) -> int:
     """Build (or rebuild) the MerchantDay rows of every date in [first_on, last_on]: the same
-    rows however often it runs. Dates before the business date are marked final."""
+    rows however often it runs. Dates before `as_of` (the business date) are marked final."""
     if last_on < first_on:
         return 0
     params = {
@@ -184,7 +183,7 @@ def merchant_days_build(*, first_on: dt.date, last_on: dt.date) -> int:
         "start": day_start_param(first_on),
         "end": day_start_param(last_on + dt.timedelta(days=1)),
     }
-    today = business_date_today()
+    today = as_of
     table = MerchantDay._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
@@ -263,9 +262,10 @@ def merchant_days_spans(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
     return _spans(days)
 
 
-def merchant_days_catch_up(*, through: dt.date, redo_days: int = 0) -> list[dt.date]:
-    """Build the dates `merchant_days_todo` names, a span at a time. Returns the dates built."""
+def merchant_days_catch_up(*, through: dt.date, as_of: dt.date, redo_days: int = 0) -> list[dt.date]:
+    """Build the dates `merchant_days_todo` names, a span at a time (`as_of`: the business date,
+    see merchant_days_build). Returns the dates built."""
     todo = merchant_days_todo(through=through, redo_days=redo_days)
     for first_on, last_on in merchant_days_spans(todo):
-        merchant_days_build(first_on=first_on, last_on=last_on)
+        merchant_days_build(first_on=first_on, last_on=last_on, as_of=as_of)
     return todo

@@ -8,7 +8,6 @@ from collections.abc import Iterable, Iterator
 import pandas as pd
 from django.utils import timezone
 
-from common.business_date import business_date_today
 from merchants.models import Merchant
 from scoring.features.compute import FEATURE_NAMES, features_compute
 from scoring.features.inputs import history_start_on, inputs_read
@@ -118,15 +117,15 @@ def snapshots_refresh(
     return sum(_snapshots_write(chunk, as_of, start_on) for chunk in _chunks(ids, chunk_size))
 
 
-def features_for(merchant_id: int) -> dict[str, float]:
+def features_for(merchant_id: int, *, as_of: dt.date) -> dict[str, float]:
     """A merchant's current features for a decision: its snapshot row (one query), NaN where a
     feature is missing. Without a snapshot of the current version they are computed now, as of
-    the business date (a dozen queries)."""
+    `as_of` (the business date; a dozen queries)."""
     row = FeatureSnapshot.objects.filter(pk=merchant_id).values_list("version", "features").first()
     if row is not None and row[0] == FEATURES_VERSION:
         stored = row[1]
         return {name: math.nan if stored.get(name) is None else float(stored[name]) for name in FEATURE_NAMES}
-    frame = features_as_of([merchant_id], business_date_today())
+    frame = features_as_of([merchant_id], as_of)
     if frame.empty:
         raise Merchant.DoesNotExist(f"no merchant {merchant_id}")
     return {name: float(value) for name, value in frame.iloc[0].items()}

@@ -30,7 +30,6 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from common.business_date import business_date_today
 from lending.models import Installment, Loan, LoanEvent
 from scoring.features.compute import FEATURE_NAMES
 from scoring.features.snapshots import features_as_of
@@ -106,11 +105,12 @@ def loan_outcomes(loans: pd.DataFrame, *, bad_dpd: int) -> pd.Series:
 
 
 def training_frame(
-    *, outcome_days: int = 90, bad_dpd: int = 30, until: dt.date | None = None
+    *, as_of: dt.date, outcome_days: int = 90, bad_dpd: int = 30, until: dt.date | None = None
 ) -> pd.DataFrame:
-    """One row per loan disbursed at least `outcome_days` before `until`: META_COLUMNS, then
-    FEATURE_NAMES as of the disbursement date. Sorted by disbursement date, then loan id."""
-    last_closed = business_date_today() - dt.timedelta(days=1)
+    """One row per loan disbursed at least `outcome_days` before `until` (at the latest the last
+    date closed before the business date `as_of`): META_COLUMNS, then FEATURE_NAMES as of the
+    disbursement date. Sorted by disbursement date, then loan id."""
+    last_closed = as_of - dt.timedelta(days=1)
     until = min(until or last_closed, last_closed)
     latest = until - dt.timedelta(days=outcome_days)
     loans = _frame(

@@ -41,7 +41,6 @@ from django.db import connection
 from django.db.models import Min, OuterRef, Subquery
 from django.utils import timezone
 
-from common.business_date import business_date_today
 from lending.models import Loan
 from scoring.features import FEATURE_NAMES, features_as_of
 from scoring.modeling import PointsTable
@@ -383,10 +382,10 @@ def drift_period_build(
     return {"reports": written, "period": f"{kind} {start}", "alarms": alarms}
 
 
-def drift_reports_build(*, as_of: dt.date | None = None, model: ScoringModel | None = None) -> dict:
+def drift_reports_build(*, as_of: dt.date, model: ScoringModel | None = None) -> dict:
     """PSI of the champion's (or `model`'s) score and features for every closed week and month not
     reported yet; returns what it wrote, with the new warnings and alerts in "alarms"."""
-    plan = drift_plan(as_of=as_of or business_date_today(), model=model)
+    plan = drift_plan(as_of=as_of, model=model)
     if plan.model is None:
         return {"model": None, "reports": 0, "alarms": [], "skipped": plan.skipped}
     if plan.skipped:
@@ -570,10 +569,9 @@ def grade_outcomes_month_build(*, month: dt.date, as_of: dt.date) -> dict:
     return {"cohorts": 1, "rows": rows, "matured": matured_rows}
 
 
-def grade_outcomes_build(*, as_of: dt.date | None = None) -> dict:
+def grade_outcomes_build(*, as_of: dt.date) -> dict:
     """Predicted versus actual default by model, grade and disbursement month, for the last
     MAX_COHORT_MONTHS months; cohorts already matured are left as they are."""
-    as_of = as_of or business_date_today()
     total = {"cohorts": 0, "rows": 0, "matured": 0}
     for month in grade_outcome_months(as_of=as_of):
         for name, count in grade_outcomes_month_build(month=month, as_of=as_of).items():
@@ -603,9 +601,8 @@ def alarm_text(report: DriftReport) -> str:
     return f"{report.subject} {report.period} {report.period_start}: {report.psi:.3f}"
 
 
-def monitoring_run(*, as_of: dt.date | None = None) -> dict:
+def monitoring_run(*, as_of: dt.date) -> dict:
     """The nightly monitoring: drift of the champion, outcomes by grade, alerts for new drift."""
-    as_of = as_of or business_date_today()
     drift = drift_reports_build(as_of=as_of)
     alarms = drift.pop("alarms")
     emails = drift_alerts_send_unsent()

@@ -196,14 +196,21 @@ def chunk_size_setting(default: int) -> int:
     return int(getattr(settings, "SCORING_NIGHTLY_CHUNK_SIZE", None) or default)
 
 
-def features_run_start(*, through: dt.date, redo_days: int, chunk_size: int | None = None) -> NightlyRun:
+def features_run_start(
+    *, through: dt.date, on: dt.date, redo_days: int, chunk_size: int | None = None
+) -> NightlyRun:
+    """`on`: the business date the run starts on (the dates before it are built as final)."""
     chunk_size = chunk_size or chunk_size_setting(SNAPSHOT_CHUNK_SIZE)
 
     def plan() -> tuple[dict, list[dict]]:
         todo = merchant_days_todo(through=through, redo_days=redo_days)
         spans = [[a.isoformat(), b.isoformat()] for a, b in merchant_days_spans(todo)]
         ranges = [list(r) for r in merchant_id_ranges(size=chunk_size)]
-        params = {"through": through.isoformat(), "as_of": (through + dt.timedelta(days=1)).isoformat()}
+        params = {
+            "through": through.isoformat(),
+            "as_of": (through + dt.timedelta(days=1)).isoformat(),
+            "business_on": on.isoformat(),
+        }
         return params, [{"days": spans}, {"snapshots": ranges}]
 
     return nightly_start(kind=NightlyRun.Kind.FEATURES, key=through.isoformat(), plan=plan)
@@ -211,7 +218,9 @@ def features_run_start(*, through: dt.date, redo_days: int, chunk_size: int | No
 
 def _days_chunk(params: dict, item: list) -> tuple[int, dict]:
     first_on, last_on = dt.date.fromisoformat(item[0]), dt.date.fromisoformat(item[1])
-    return merchant_days_build(first_on=first_on, last_on=last_on), {}
+    # The business date the run started on (a run planned before it was recorded: the day after).
+    as_of = dt.date.fromisoformat(params.get("business_on") or params["as_of"])
+    return merchant_days_build(first_on=first_on, last_on=last_on, as_of=as_of), {}
 
 
 def _snapshots_chunk(params: dict, item: list) -> tuple[int, dict]:

@@ -11,7 +11,6 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError
 from lending import services as lending
 from lending.models import CreditLine, Product
@@ -119,12 +118,11 @@ def _issue(*, as_of: dt.date, policy: ScoringPolicy, merchant_ids: list[int] | N
 
 
 @transaction.atomic
-def offers_issue(*, as_of: dt.date | None = None) -> int:
+def offers_issue(*, as_of: dt.date) -> int:
     """Expire offers past their date, withdraw those of merchants now below the cut-off grade,
     then offer lines to the best-ranked merchants without one: no more merchants than the
     acceptance-rate target × rated merchants, no more money than the funding pools' capacity ×
     the policy's share. Idempotent per date. Returns the offers issued."""
-    as_of = as_of or business_date_today()
     policy = policy_get()
     now = timezone.now()
     Offer.objects.filter(status=Offer.Status.ISSUED, expires_on__lt=as_of).update(
@@ -143,18 +141,17 @@ def offers_issue(*, as_of: dt.date | None = None) -> int:
 
 
 @transaction.atomic
-def offers_issue_for_merchant(*, merchant: Merchant, as_of: dt.date | None = None) -> list[Offer]:
+def offers_issue_for_merchant(*, merchant: Merchant, as_of: dt.date) -> list[Offer]:
     """The same rules for one merchant that has just been rated (a merchant asking for credit):
     an offer when its rank is within the acceptance target and capacity allows."""
-    as_of = as_of or business_date_today()
     _issue(as_of=as_of, policy=policy_get(), merchant_ids=[merchant.pk])
     return list(Offer.objects.filter(merchant=merchant, status=Offer.Status.ISSUED).select_related("product"))
 
 
-def offer_accept(*, offer: Offer, actor: str) -> CreditLine:
+def offer_accept(*, offer: Offer, actor: str, on: dt.date) -> CreditLine:
     """Open the offered line through lending (grade, rate, limit), or give the merchant's open
     line for the product the offer's terms. Accepting twice returns the same line."""
-    today = business_date_today()
+    today = on
     with transaction.atomic():
         current = (
             Offer.objects.select_for_update()
@@ -192,6 +189,7 @@ def offer_accept(*, offer: Offer, actor: str) -> CreditLine:
                 grade=current.grade,
                 actor=actor,
                 reason=reason,
+                on=today,
                 expires_on=max(existing.expires_on, today + dt.timedelta(days=365)),
             )
         else:
@@ -203,6 +201,7 @@ def offer_accept(*, offer: Offer, actor: str) -> CreditLine:
                 grade=current.grade,
                 actor=actor,
                 reason=reason,
+                on=today,
             )
         current.status = Offer.Status.ACCEPTED
         current.credit_line = line

@@ -19,7 +19,6 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from common.business_date import business_date_today
 from lending.models import Product
 from lending.services import product_annual_cost
 from lending.services.products import annual_cost_cap
@@ -288,13 +287,12 @@ def _score_fields(row: dict) -> dict:
     }
 
 
-def merchant_rate(*, merchant: Merchant, as_of: dt.date | None = None) -> MerchantScore:
+def merchant_rate(*, merchant: Merchant, as_of: dt.date) -> MerchantScore:
     """Rate one merchant now (its current features, the champion, its 360° records) and make it
     the merchant's current score; its rank is where it would stand in the last ranking."""
-    as_of = as_of or business_date_today()
     ctx = rating_context()
     merchant = Merchant.objects.select_related("partner").get(pk=merchant.pk)
-    features = features_for(merchant.pk)
+    features = features_for(merchant.pk, as_of=as_of)
     verifications, findings = records_360(merchant.pk, as_of)
     row = rate_row(
         ctx,
@@ -423,13 +421,12 @@ def scores_summary(*, as_of: dt.date, model: ScoringModel, chunks: Iterable[dict
     }
 
 
-def scores_refresh_all(*, as_of: dt.date | None = None, chunk_size: int = CHUNK_SIZE) -> dict:
+def scores_refresh_all(*, as_of: dt.date, chunk_size: int = CHUNK_SIZE) -> dict:
     """Rescore every active merchant from its feature snapshot with the champion's points table
     and the 360° terms, a chunk of merchants per transaction (memory follows the chunk), then
     rank all current scores (1 = lowest default probability). Idempotent per date: a rerun
     replaces that date's rows. The nightly run does the same chunks on any number of workers."""
     started = time.perf_counter()
-    as_of = as_of or business_date_today()
     ctx = rating_context()
     chunks = [
         scores_rate_range(as_of=as_of, lo=lo, hi=hi, ctx=ctx)

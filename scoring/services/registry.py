@@ -78,8 +78,8 @@ def _read_csv(path: str | Path):
         ) from exc
 
 
-def _platform_frame(*, outcome_days: int, bad_dpd: int, until: dt.date | None):
-    frame = training_frame(outcome_days=outcome_days, bad_dpd=bad_dpd, until=until)
+def _platform_frame(*, as_of: dt.date, outcome_days: int, bad_dpd: int, until: dt.date | None):
+    frame = training_frame(as_of=as_of, outcome_days=outcome_days, bad_dpd=bad_dpd, until=until)
     bad = int(frame["target"].sum()) if len(frame) else 0
     if len(frame) == 0:
         raise TrainingRefused(
@@ -95,6 +95,7 @@ def model_train(
     source: str = PLATFORM,
     target: str | None = None,
     actor: str,
+    as_of: dt.date,
     seed: int = 0,
     promote: bool = False,
     outcome_days: int = 90,
@@ -115,7 +116,7 @@ def model_train(
                 {"fields": {"target": ["only 'target' for the platform"]}},
             )
         target = PLATFORM_TARGET
-        frame, bad = _platform_frame(outcome_days=outcome_days, bad_dpd=bad_dpd, until=until)
+        frame, bad = _platform_frame(as_of=as_of, outcome_days=outcome_days, bad_dpd=bad_dpd, until=until)
         outcome = {
             "definition": (
                 f"written off or {bad_dpd}+ days past due within {outcome_days} days of disbursement"

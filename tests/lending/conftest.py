@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from common.business_date import business_date_set
+from common.business_date import business_date_set, business_date_today
 from lending import services
 from payments import services as payments
 
@@ -24,11 +24,12 @@ def pool(db):
 
 def draw(line, amount_fen, key="k-1"):
     """Quote, accept the agreement shown, draw."""
-    quote = services.loan_quote(line=line, amount_fen=amount_fen)
+    quote = services.loan_quote(line=line, amount_fen=amount_fen, start_on=business_date_today())
     return services.loan_draw(
         line=line,
         amount_fen=amount_fen,
         accepted_sha256=quote.contract_sha256,
         idempotency_key=key,
         via="test",
+        on=business_date_today(),
     )

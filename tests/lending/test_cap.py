@@ -14,7 +14,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 
-from common.business_date import business_date_set
+from common.business_date import business_date_set, business_date_today
 from common.errors import ApplicationError
 from lending import calculations as calc
 from lending import services
@@ -211,6 +211,7 @@ def test_a_10000_yuan_revolving_line_is_refused():
             grade="C",
             actor="test",
             reason="too small",
+            on=business_date_today(),
         )
     assert "50,000.00–1,000,000.00 yuan" in fields_of(refused)["limit_fen"][0]
     assert not CreditLine.objects.exists()
@@ -222,6 +223,7 @@ def test_a_10000_yuan_revolving_line_is_refused():
         grade="C",
         actor="test",
         reason="the seed's smallest line",
+        on=business_date_today(),
     )
     assert line.limit_fen == 5_000_000
 
@@ -280,12 +282,12 @@ def wallet_fen(merchant) -> int:
 def test_a_quote_above_the_cap_on_its_own_start_date_is_refused_and_the_next_day_is_not(greedy_line):
     business_date_set(on=LEAP_EVE, allow_backwards=True)
     with pytest.raises(ApplicationError) as refused:
-        services.loan_quote(line=greedy_line, amount_fen=10_000_000)
+        services.loan_quote(line=greedy_line, amount_fen=10_000_000, start_on=business_date_today())
     assert "24.54%" in refused.value.message and "above the legal cap of 24.00%" in refused.value.message
     assert "amount" in fields_of(refused)
     # On 1 March the periods are 31, 30 and 31 days and the same drawdown is under the cap.
     business_date_set(on=dt.date(2026, 3, 1))
-    quote = services.loan_quote(line=greedy_line, amount_fen=10_000_000)
+    quote = services.loan_quote(line=greedy_line, amount_fen=10_000_000, start_on=business_date_today())
     assert quote.annual_cost.nominal_apr <= annual_cost_cap()
     assert f"{quote.annual_cost.nominal_apr:.2%}" in quote.contract_text
 
@@ -293,7 +295,7 @@ def test_a_quote_above_the_cap_on_its_own_start_date_is_refused_and_the_next_day
 @pytest.mark.django_db
 def test_a_drawdown_above_the_cap_writes_nothing(greedy_line):
     business_date_set(on=dt.date(2026, 3, 1), allow_backwards=True)
-    accepted = services.loan_quote(line=greedy_line, amount_fen=10_000_000)
+    accepted = services.loan_quote(line=greedy_line, amount_fen=10_000_000, start_on=business_date_today())
     business_date_set(on=LEAP_EVE, allow_backwards=True)
     with pytest.raises(ApplicationError, match="above the legal cap"):
         services.loan_draw(
@@ -302,6 +304,7 @@ def test_a_drawdown_above_the_cap_writes_nothing(greedy_line):
             accepted_sha256=accepted.contract_sha256,
             idempotency_key="late",
             via="test",
+            on=business_date_today(),
         )
     greedy_line.refresh_from_db()
     assert greedy_line.used_fen == 0 and not Loan.objects.exists()
@@ -314,12 +317,14 @@ def test_a_lower_cap_applies_to_the_next_quote():
     credit = Product.objects.get(code="credit_loan")
     line = CreditLineFactory(product=credit, limit_fen=10_000_000, daily_rate=credit.daily_rate)
     business_date_set(on=dt.date(2026, 3, 1), allow_backwards=True)
-    assert services.loan_quote(line=line, amount_fen=1_000_000).annual_cost.nominal_apr > Decimal("0.2")
+    assert services.loan_quote(
+        line=line, amount_fen=1_000_000, start_on=business_date_today()
+    ).annual_cost.nominal_apr > Decimal("0.2")
     with (
         override_settings(LENDING_ANNUAL_COST_CAP="0.2"),
         pytest.raises(ApplicationError, match=r"above the legal cap of 20\.00%"),
     ):
-        services.loan_quote(line=line, amount_fen=1_000_000)
+        services.loan_quote(line=line, amount_fen=1_000_000, start_on=business_date_today())
 
 
 @pytest.mark.django_db
@@ -329,7 +334,7 @@ def test_the_quote_on_the_worst_start_date_shows_the_products_worst_cost(pool):
     worst = product_worst_loan(credit, from_on=dt.date(2026, 3, 1))
     line = CreditLineFactory(product=credit, limit_fen=credit.amount_max_fen, daily_rate=credit.daily_rate)
     business_date_set(on=worst.start_on, allow_backwards=True)
-    quote = services.loan_quote(line=line, amount_fen=worst.principal_fen)
+    quote = services.loan_quote(line=line, amount_fen=worst.principal_fen, start_on=business_date_today())
     assert quote.annual_cost == worst.cost
     assert (quote.fee_fen, quote.schedule) == (worst.fee_fen, worst.schedule)
 

@@ -35,7 +35,9 @@ def test_revolving_draw_of_100000_repaid_after_ten_days_costs_600(pool):
     loan.refresh_from_db()
     assert loan.interest_outstanding_fen == 60_000
     fund(loan.wallet, 60_000, "interest-money")
-    event = services.loan_repay(loan=loan, amount_fen=None, idempotency_key="r", actor="merchant")
+    event = services.loan_repay(
+        loan=loan, amount_fen=None, idempotency_key="r", actor="merchant", on=business_date_today()
+    )
     assert (event.interest_fen, event.principal_fen) == (60_000, 10_000_000)
     loan.refresh_from_db()
     assert loan.status == Loan.Status.REPAID

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from common.business_date import business_date_today
 from lending import cob, services
 from lending.models import CobRun, Loan, LoanEvent
 from payments import services as payments
@@ -36,7 +37,7 @@ def write_off(*loans: Loan) -> None:
     """Five days of interest (600 a day), then written off."""
     cob.close_through(through=DAY + dt.timedelta(days=4))
     for loan in loans:
-        services.loan_write_off(loan=loan, actor="officer", reason="absconded")
+        services.loan_write_off(loan=loan, actor="officer", reason="absconded", on=business_date_today())
         loan.refresh_from_db()
         assert loan.status == Loan.Status.WRITTEN_OFF and loan.written_off_fen == 1_003_000
 

@@ -121,9 +121,11 @@ def activity(kind: str) -> None:
         target = open_loans().exclude(idempotency_key="drawn-while-down").last()
         written_off = open_loans().exclude(idempotency_key="drawn-while-down").exclude(pk=target.pk).last()
         payments.settlement_credit(wallet=written_off.wallet, amount_fen=123_456, idempotency_key="down-in")
-        services.loan_write_off(loan=written_off, actor="officer", reason="fraud")
+        services.loan_write_off(loan=written_off, actor="officer", reason="fraud", on=business_date_today())
     payments.settlement_credit(wallet=target.wallet, amount_fen=5_000_000, idempotency_key="down-fund")
-    services.loan_repay(loan=target, amount_fen=None, idempotency_key="down-repay", actor="merchant")
+    services.loan_repay(
+        loan=target, amount_fen=None, idempotency_key="down-repay", actor="merchant", on=business_date_today()
+    )
 
 
 # --- comparing two databases by natural keys ----------------------------------------------------

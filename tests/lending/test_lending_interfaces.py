@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from common.business_date import business_date_today
 from lending.models import CreditLine, CreditLineChange, Loan, Product
 from payments.models import Account
 from payments.reconciliation import reconcile
@@ -317,13 +318,14 @@ def test_api_reaches_only_the_partners_own_merchants(partner_client, api_line, p
 
     from lending import services
 
-    quote = services.loan_quote(line=foreign_line, amount_fen=100_000)
+    quote = services.loan_quote(line=foreign_line, amount_fen=100_000, start_on=business_date_today())
     loan = services.loan_draw(
         line=foreign_line,
         amount_fen=100_000,
         accepted_sha256=quote.contract_sha256,
         idempotency_key="elsewhere",
         via="test",
+        on=business_date_today(),
     )
     assert partner_client.get(f"/api/v1/loans/{loan.reference}/").status_code == 404
     repay = partner_client.post(

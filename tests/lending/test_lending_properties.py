@@ -65,13 +65,14 @@ def test_any_sequence_of_lending_operations_keeps_the_books_balanced(operations)
         loan = Loan.objects.filter(line=line, status__in=["active", "overdue"]).order_by("pk").first()
         try:
             if op == "draw":
-                quote = services.loan_quote(line=line, amount_fen=amount)
+                quote = services.loan_quote(line=line, amount_fen=amount, start_on=business_date_today())
                 services.loan_draw(
                     line=line,
                     amount_fen=amount,
                     accepted_sha256=quote.contract_sha256,
                     idempotency_key=f"d-{n}-{step}",
                     via="test",
+                    on=business_date_today(),
                 )
             elif op in ("repay", "repay_all") and loan is not None:
                 services.loan_repay(
@@ -79,6 +80,7 @@ def test_any_sequence_of_lending_operations_keeps_the_books_balanced(operations)
                     amount_fen=amount if op == "repay" else None,
                     idempotency_key=f"r-{n}-{step}",
                     actor="test",
+                    on=business_date_today(),
                 )
             elif op == "income":
                 payments.settlement_credit(wallet=wallet, amount_fen=amount, idempotency_key=f"i-{n}-{step}")
@@ -92,7 +94,7 @@ def test_any_sequence_of_lending_operations_keeps_the_books_balanced(operations)
             elif op == "close":
                 cob.close_through(through=business_date_today() + dt.timedelta(days=amount - 1))
             elif op == "write_off" and loan is not None:
-                services.loan_write_off(loan=loan, actor="test", reason="property")
+                services.loan_write_off(loan=loan, actor="test", reason="property", on=business_date_today())
         except (ApplicationError, payments.InsufficientFunds):
             pass  # refusals are allowed outcomes; what matters is what holds after them
         report = reconcile()

@@ -70,7 +70,9 @@ def test_a_loan_records_its_drawdown_ageing_cure_and_repayment_with_who_and_whic
     payments.settlement_credit(
         wallet=loan.wallet, amount_fen=loan.total_outstanding_fen, idempotency_key="in"
     )
-    services.loan_repay(loan=loan, amount_fen=None, idempotency_key="all", actor="merchant:seller")
+    services.loan_repay(
+        loan=loan, amount_fen=None, idempotency_key="all", actor="merchant:seller", on=business_date_today()
+    )
     assert history(loan) == [
         ("disbursed", "", "active", drawn_on, "test", None, "drawdown"),
         (
@@ -103,9 +105,11 @@ def test_paying_what_is_due_cures_an_overdue_loan_and_paying_less_does_not(pool)
     assert loan.status == Loan.Status.OVERDUE and loan.due_principal_fen == 0
     due = loan.due_interest_fen + loan.penalty_outstanding_fen
     payments.settlement_credit(wallet=loan.wallet, amount_fen=due, idempotency_key="in")
-    services.loan_repay(loan=loan, amount_fen=due - 1, idempotency_key="short", actor="m")
+    services.loan_repay(
+        loan=loan, amount_fen=due - 1, idempotency_key="short", actor="m", on=business_date_today()
+    )
     assert Loan.objects.get(pk=loan.pk).status == Loan.Status.OVERDUE
-    services.loan_repay(loan=loan, amount_fen=1, idempotency_key="rest", actor="m")
+    services.loan_repay(loan=loan, amount_fen=1, idempotency_key="rest", actor="m", on=business_date_today())
     loan.refresh_from_db()
     assert (loan.status, loan.days_past_due, loan.oldest_unpaid_due_on) == (Loan.Status.ACTIVE, 0, None)
     assert history(loan)[-1] == (
@@ -121,7 +125,7 @@ def test_paying_what_is_due_cures_an_overdue_loan_and_paying_less_does_not(pool)
 
 def test_write_off_is_recorded_and_a_written_off_loan_moves_no_further(pool):
     loan = draw(CreditLineFactory(), 500_000)
-    services.loan_write_off(loan=loan, actor="officer.wang", reason="shop vanished")
+    services.loan_write_off(loan=loan, actor="officer.wang", reason="shop vanished", on=business_date_today())
     assert history(loan)[-1] == (
         "written_off",
         "active",
@@ -132,7 +136,7 @@ def test_write_off_is_recorded_and_a_written_off_loan_moves_no_further(pool):
         "shop vanished",
     )
     with pytest.raises(ConflictError, match="written_off"):
-        services.loan_write_off(loan=loan, actor="officer.wang", reason="again")
+        services.loan_write_off(loan=loan, actor="officer.wang", reason="again", on=business_date_today())
     with pytest.raises(ConflictError, match="cannot be cured"):
         lifecycle.transition(
             lifecycle.LOAN, pk=loan.pk, event="cured", business_on=business_date_today(), actor="x"
@@ -276,11 +280,12 @@ def test_a_line_records_opening_and_every_status_change_with_the_business_date(p
         grade="B",
         actor="scoring",
         reason="offer 1",
+        on=business_date_today(),
     )
-    services.credit_line_freeze(line=line, actor="risk", reason="early warning")
+    services.credit_line_freeze(line=line, actor="risk", reason="early warning", on=business_date_today())
     with pytest.raises(ConflictError, match="cannot be frozen"):
-        services.credit_line_freeze(line=line, actor="risk", reason="twice")
-    services.credit_line_close(line=line, actor="risk", reason="done")
+        services.credit_line_freeze(line=line, actor="risk", reason="twice", on=business_date_today())
+    services.credit_line_close(line=line, actor="risk", reason="done", on=business_date_today())
     today = business_date_today()
     rows = list(
         CreditLineChange.objects.filter(line=line)
@@ -298,8 +303,12 @@ def test_a_line_records_opening_and_every_status_change_with_the_business_date(p
 
 def test_the_workbench_shows_the_status_history_read_only(pool):
     loan = draw(CreditLineFactory(), 500_000)
-    services.loan_write_off(loan=loan, actor="officer.wang", reason="shop vanished 失联")
-    services.credit_line_freeze(line=loan.line, actor="officer.wang", reason="under review")
+    services.loan_write_off(
+        loan=loan, actor="officer.wang", reason="shop vanished 失联", on=business_date_today()
+    )
+    services.credit_line_freeze(
+        line=loan.line, actor="officer.wang", reason="under review", on=business_date_today()
+    )
     client = Client()
     client.force_login(get_user_model().objects.create_superuser(username="boss", password="x"))
     page = client.get(f"/admin/lending/loan/{loan.pk}/change/").content.decode()

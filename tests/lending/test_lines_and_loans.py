@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError
 from lending import services
 from lending.models import Contract, CreditLine, CreditLineChange, Installment, Loan, Product, RepaymentMethod
@@ -76,7 +77,7 @@ def test_the_same_drawdown_key_twice_lends_once(pool):
 
 def test_a_drawdown_against_a_changed_agreement_is_refused_and_writes_nothing(pool):
     line = CreditLineFactory()
-    quote = services.loan_quote(line=line, amount_fen=500_000)
+    quote = services.loan_quote(line=line, amount_fen=500_000, start_on=business_date_today())
     CreditLine.objects.filter(pk=line.pk).update(daily_rate=Decimal("0.0005"))
     line.refresh_from_db()
     with pytest.raises(ConflictError, match="agreement changed"):
@@ -86,6 +87,7 @@ def test_a_drawdown_against_a_changed_agreement_is_refused_and_writes_nothing(po
             accepted_sha256=quote.contract_sha256,
             idempotency_key="k",
             via="test",
+            on=business_date_today(),
         )
     assert not Loan.objects.exists()
     assert CreditLine.objects.get(pk=line.pk).used_fen == 0
@@ -93,10 +95,10 @@ def test_a_drawdown_against_a_changed_agreement_is_refused_and_writes_nothing(po
 
 def test_a_frozen_line_cannot_be_drawn_and_every_change_is_recorded(pool):
     line = CreditLineFactory()
-    services.credit_line_freeze(line=line, actor="officer", reason="early warning")
+    services.credit_line_freeze(line=line, actor="officer", reason="early warning", on=business_date_today())
     with pytest.raises(ApplicationError, match="frozen"):
         draw(line, 500_000)
-    services.credit_line_unfreeze(line=line, actor="officer", reason="cleared")
+    services.credit_line_unfreeze(line=line, actor="officer", reason="cleared", on=business_date_today())
     draw(line, 500_000)
     kinds = list(CreditLineChange.objects.filter(line=line).order_by("id").values_list("kind", flat=True))
     assert kinds == ["frozen", "unfrozen"]
@@ -109,7 +111,13 @@ def test_new_terms_apply_to_new_drawdowns_and_never_cut_below_what_is_drawn(pool
     first = draw(line, 800_000, key="a")
     with pytest.raises(ApplicationError, match="drawn") as caught:
         services.credit_line_change_terms(
-            line=line, limit_fen=700_000, daily_rate=Decimal("0.0005"), grade="B", actor="risk", reason="x"
+            line=line,
+            limit_fen=700_000,
+            daily_rate=Decimal("0.0005"),
+            grade="B",
+            actor="risk",
+            reason="x",
+            on=business_date_today(),
         )
     assert "limit_fen" in caught.value.extra["fields"]
     assert CreditLine.objects.get(pk=line.pk).limit_fen == 1_000_000  # nothing half-written
@@ -120,6 +128,7 @@ def test_new_terms_apply_to_new_drawdowns_and_never_cut_below_what_is_drawn(pool
         grade="B",
         actor="risk",
         reason="re-rated",
+        on=business_date_today(),
     )
     second = draw(line, 1_000_000, key="b")
     first.refresh_from_db()
@@ -133,7 +142,13 @@ def test_new_terms_apply_to_new_drawdowns_and_never_cut_below_what_is_drawn(pool
     with pytest.raises(ConflictError, match="closed"):
         closed = CreditLineFactory(status=CreditLine.Status.CLOSED)
         services.credit_line_change_terms(
-            line=closed, limit_fen=2_000_000, daily_rate=Decimal("0.0005"), grade="B", actor="r", reason="x"
+            line=closed,
+            limit_fen=2_000_000,
+            daily_rate=Decimal("0.0005"),
+            grade="B",
+            actor="r",
+            reason="x",
+            on=business_date_today(),
         )
 
 
@@ -148,7 +163,9 @@ def test_a_drawdown_beyond_the_limit_is_refused(pool):
 def test_early_repayment_settles_the_loan_and_restores_the_line(pool):
     line = CreditLineFactory()
     loan = draw(line, 1_000_000)
-    services.loan_repay(loan=loan, amount_fen=None, idempotency_key="r-1", actor="merchant")
+    services.loan_repay(
+        loan=loan, amount_fen=None, idempotency_key="r-1", actor="merchant", on=business_date_today()
+    )
     loan.refresh_from_db()
     assert loan.status == Loan.Status.REPAID and loan.principal_outstanding_fen == 0
     line.refresh_from_db()
@@ -170,7 +187,9 @@ def test_partial_repayment_pays_interest_before_principal(pool):
         idempotency_key="accrual",
         kind="accrual",
     )
-    event = services.loan_repay(loan=loan, amount_fen=10_000, idempotency_key="r-1", actor="merchant")
+    event = services.loan_repay(
+        loan=loan, amount_fen=10_000, idempotency_key="r-1", actor="merchant", on=business_date_today()
+    )
     assert (event.interest_fen, event.principal_fen) == (6_000, 4_000)
     loan.refresh_from_db()
     assert (loan.interest_outstanding_fen, loan.principal_outstanding_fen) == (0, 996_000)
@@ -194,7 +213,7 @@ def test_installment_loan_schedule_is_stored_as_quoted(pool):
 def test_fifty_threads_drawing_on_one_line_never_exceed_its_limit():
     open_pool()
     line = CreditLineFactory(limit_fen=3_000_000)
-    quote = services.loan_quote(line=line, amount_fen=100_000)
+    quote = services.loan_quote(line=line, amount_fen=100_000, start_on=business_date_today())
     barrier = threading.Barrier(50)
     outcomes = []
 
@@ -207,6 +226,7 @@ def test_fifty_threads_drawing_on_one_line_never_exceed_its_limit():
                 accepted_sha256=quote.contract_sha256,
                 idempotency_key=f"t-{n}",
                 via="test",
+                on=business_date_today(),
             )
             outcomes.append("ok")
         except ApplicationError as exc:
@@ -235,7 +255,7 @@ def test_write_off_takes_the_loan_off_the_books_and_recoveries_come_back(pool):
         amount_fen=1_000_000,
         idempotency_key="gone",
     )
-    services.loan_write_off(loan=loan, actor="officer", reason="shop vanished")
+    services.loan_write_off(loan=loan, actor="officer", reason="shop vanished", on=business_date_today())
     loan.refresh_from_db()
     assert loan.status == Loan.Status.WRITTEN_OFF and loan.written_off_fen == 1_000_000
     pool.refresh_from_db()
@@ -243,12 +263,16 @@ def test_write_off_takes_the_loan_off_the_books_and_recoveries_come_back(pool):
     capacity = pool.capacity_fen
     assert payments.platform_account(Account.Purpose.WRITE_OFF_EXPENSE).balance_fen == 1_000_000
     with pytest.raises(ConflictError):
-        services.loan_write_off(loan=loan, actor="officer", reason="again")
+        services.loan_write_off(loan=loan, actor="officer", reason="again", on=business_date_today())
     payments.settlement_credit(wallet=loan.wallet, amount_fen=300_000, idempotency_key="found money")
-    event = services.loan_recover(loan=loan, amount_fen=None, idempotency_key="rec-1", actor="collector")
+    event = services.loan_recover(
+        loan=loan, amount_fen=None, idempotency_key="rec-1", actor="collector", on=business_date_today()
+    )
     assert event.principal_fen == 300_000
     assert (
-        services.loan_recover(loan=loan, amount_fen=None, idempotency_key="rec-1", actor="collector").pk
+        services.loan_recover(
+            loan=loan, amount_fen=None, idempotency_key="rec-1", actor="collector", on=business_date_today()
+        ).pk
         == event.pk
     )
     loan.refresh_from_db()

@@ -82,7 +82,9 @@ def twin_loans(product, amount_fen: int, sink, tag: str) -> tuple[Loan, Loan]:
 
 
 def pay_through_api(loan: Loan, amount_fen: int | None, key: str) -> None:
-    services.loan_repay(loan=loan, amount_fen=amount_fen, idempotency_key=key, actor="merchant")
+    services.loan_repay(
+        loan=loan, amount_fen=amount_fen, idempotency_key=key, actor="merchant", on=business_date_today()
+    )
 
 
 def pay_through_collection(loan: Loan, amount_fen: int | None, key: str) -> None:

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from common.business_date import business_date_set
+from common.business_date import business_date_set, business_date_today
 from common.errors import ApplicationError
 from lending import cob, services
 from lending.models import Loan, LoanEvent, Pledge
@@ -41,20 +41,23 @@ def order_line(db):
 
 
 def draw(line, amount_fen):
-    quote = services.loan_quote(line=line, amount_fen=amount_fen)
+    quote = services.loan_quote(line=line, amount_fen=amount_fen, start_on=business_date_today())
     return services.loan_draw(
         line=line,
         amount_fen=amount_fen,
         accepted_sha256=quote.contract_sha256,
         idempotency_key="k",
         via="test",
+        on=business_date_today(),
     )
 
 
 def test_an_order_loan_is_lent_against_shipped_orders_only(order_line):
     line, orders = order_line
     with pytest.raises(ApplicationError, match="shipped orders"):
-        services.loan_quote(line=line, amount_fen=1_200_001)  # 3 × 5,000 × 80 % = 12,000 yuan
+        services.loan_quote(
+            line=line, amount_fen=1_200_001, start_on=business_date_today()
+        )  # 3 × 5,000 × 80 % = 12,000 yuan
     loan = draw(line, 700_000)
     assert set(Pledge.objects.filter(loan=loan).values_list("order_id", flat=True)) == {
         orders[0].pk,
@@ -62,7 +65,9 @@ def test_an_order_loan_is_lent_against_shipped_orders_only(order_line):
     }
     assert "Pledged orders" in loan.contract.text
     with pytest.raises(ApplicationError, match="shipped orders"):
-        services.loan_quote(line=line, amount_fen=500_000)  # only one unpledged order is left
+        services.loan_quote(
+            line=line, amount_fen=500_000, start_on=business_date_today()
+        )  # only one unpledged order is left
 
 
 def test_a_settled_pledged_order_repays_the_loan_first(order_line):
@@ -103,9 +108,14 @@ def test_settled_pledges_repay_many_loans_in_batches_once_as_far_as_the_wallet_a
 
     line, orders = order_line
     first = draw(line, 700_000)  # pledges orders 0 and 1
-    quote = services.loan_quote(line=line, amount_fen=300_000)
+    quote = services.loan_quote(line=line, amount_fen=300_000, start_on=business_date_today())
     second = services.loan_draw(
-        line=line, amount_fen=300_000, accepted_sha256=quote.contract_sha256, idempotency_key="k2", via="test"
+        line=line,
+        amount_fen=300_000,
+        accepted_sha256=quote.contract_sha256,
+        idempotency_key="k2",
+        via="test",
+        on=business_date_today(),
     )
     payments.wallet_to_wallet(
         source=first.wallet,

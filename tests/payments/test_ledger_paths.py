@@ -95,5 +95,6 @@ def test_an_entry_that_would_overdraw_a_wallet_is_refused_by_both_paths_writing_
         bulk.entries_post_bulk(
             kind=JournalEntry.Kind.TRANSFER,
             entries=[bulk.BulkEntry("x-1", "", [(wallet.pk, too_much), (income.pk, -too_much)])],
+            business_on=business_date_today(),
         )
     assert ledger_rows() == before

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 
-from common.business_date import business_date_set
+from common.business_date import business_date_set, business_date_today
 from common.errors import ApplicationError, ConflictError
 from payments import services as payments
 from scoring.models import (
@@ -203,8 +203,8 @@ def test_the_database_refuses_a_second_champion(today):
 def test_model_train_service_versions_models_by_day(today, tmp_path):
     path = tmp_path / "credit.csv"
     credit_csv(path)
-    one = model_train(source=str(path), target="bad", actor="t", seed=0)
-    two = model_train(source=str(path), target="bad", actor="t", seed=1)
+    one = model_train(source=str(path), target="bad", actor="t", seed=0, as_of=business_date_today())
+    two = model_train(source=str(path), target="bad", actor="t", seed=1, as_of=business_date_today())
     assert one.version.endswith("-01") and two.version.endswith("-02")
     assert one.version[:11] == two.version[:11]
 
@@ -245,7 +245,7 @@ def test_score_file_chunks_give_the_same_scores_as_one_pass(today, tmp_path):
 
     train = tmp_path / "credit.csv"
     credit_csv(train)
-    model = model_train(source=str(train), target="bad", actor="t")
+    model = model_train(source=str(train), target="bad", actor="t", as_of=business_date_today())
     one, many = tmp_path / "one.csv", tmp_path / "many.csv"
     score_file(model=model, csv_in=train, csv_out=one)
     score_file(model=model, csv_in=train, csv_out=many, chunk_rows=7)

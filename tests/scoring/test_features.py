@@ -159,7 +159,7 @@ def worked_example(db):
 
 def test_merchant_days_of_a_worked_example_count_each_event_on_its_local_date(worked_example):
     merchant, other, d1, d2 = worked_example
-    assert merchant_days_build(first_on=d1, last_on=d2) == 3
+    assert merchant_days_build(first_on=d1, last_on=d2, as_of=business_date_today()) == 3
     assert merchant_day_table() == {
         (merchant.pk, d1): {
             "placed_count": 4,
@@ -203,13 +203,13 @@ def test_merchant_days_of_a_worked_example_count_each_event_on_its_local_date(wo
 def test_a_date_still_open_is_provisional_and_built_again_by_the_catch_up(worked_example):
     merchant, _, d1, d2 = worked_example
     business_date_set(on=d2, allow_backwards=True)
-    merchant_days_build(first_on=d1, last_on=d2)
+    merchant_days_build(first_on=d1, last_on=d2, as_of=business_date_today())
     assert dict(MerchantDayRun.objects.values_list("business_on", "is_final")) == {d1: True, d2: False}
     OrderFactory(merchant=merchant, amount_fen=500, placed_at=local(d2, 18))
     business_date_set(on=d2 + dt.timedelta(days=1))
-    assert merchant_days_catch_up(through=d2) == [d2]
+    assert merchant_days_catch_up(through=d2, as_of=business_date_today()) == [d2]
     assert MerchantDay.objects.get(merchant=merchant, business_on=d2).placed_count == 2
-    assert merchant_days_catch_up(through=d2) == []
+    assert merchant_days_catch_up(through=d2, as_of=business_date_today()) == []
 
 
 def hand_counts() -> dict[tuple[int, dt.date], dict[str, int]]:
@@ -273,7 +273,7 @@ def hand_counts() -> dict[tuple[int, dt.date], dict[str, int]]:
 def test_merchant_days_of_a_seeded_marketplace_equal_hand_counts(db):
     seed()
     trade_and_close(through=END + dt.timedelta(days=3))  # trades, lends, deducts: wallet flows
-    merchant_days_catch_up(through=END + dt.timedelta(days=3))
+    merchant_days_catch_up(through=END + dt.timedelta(days=3), as_of=business_date_today())
     table = merchant_day_table()
     assert table == hand_counts()
     assert any(v.get("loan_in_fen") for v in table.values())
@@ -287,10 +287,16 @@ def test_building_a_span_again_leaves_the_same_rows(db):
     runs_before = list(
         MerchantDayRun.objects.order_by("business_on").values_list("business_on", "rows", "is_final")
     )
-    assert merchant_days_build(first_on=END - dt.timedelta(days=40), last_on=END) > 0
-    assert merchant_days_build(first_on=END - dt.timedelta(days=40), last_on=END) > 0
+    assert (
+        merchant_days_build(first_on=END - dt.timedelta(days=40), last_on=END, as_of=business_date_today())
+        > 0
+    )
+    assert (
+        merchant_days_build(first_on=END - dt.timedelta(days=40), last_on=END, as_of=business_date_today())
+        > 0
+    )
     assert merchant_day_table() == before
-    assert merchant_days_catch_up(through=END) == []
+    assert merchant_days_catch_up(through=END, as_of=business_date_today()) == []
     assert list(
         MerchantDayRun.objects.order_by("business_on").values_list("business_on", "rows", "is_final")
     ) == (runs_before)
@@ -332,7 +338,7 @@ def test_sql_window_readers_agree_with_the_pandas_reference(db):
 
 def test_features_of_a_worked_example(worked_example):
     merchant, _, d1, d2 = worked_example
-    merchant_days_build(first_on=d1, last_on=d2)
+    merchant_days_build(first_on=d1, last_on=d2, as_of=business_date_today())
     DeclaredFinancials.objects.create(
         merchant=merchant,
         fiscal_year=2024,
@@ -436,7 +442,7 @@ def test_orders_and_refunds_dated_on_or_after_the_date_do_not_change_its_feature
     Verification.objects.create(
         merchant=merchant, kind="tax", provider="p", result="failed", checked_on=as_of
     )
-    merchant_days_build(first_on=as_of - dt.timedelta(days=5), last_on=END)
+    merchant_days_build(first_on=as_of - dt.timedelta(days=5), last_on=END, as_of=business_date_today())
     pd.testing.assert_frame_equal(features_as_of([merchant.pk], as_of), before)
     after = features_as_of([merchant.pk], as_of + dt.timedelta(days=1)).loc[merchant.pk]
     assert after["refund_rate_90d"] > before.loc[merchant.pk, "refund_rate_90d"]
@@ -465,7 +471,7 @@ def test_a_merchant_with_no_data_gets_nan_not_an_error(db):
     assert f["gmv_30d_yuan"] == 0 and f["orders_90d"] == 0
     assert math.isnan(f["refund_rate_90d"]) and math.isnan(f["rating_avg_90d"])
     assert f["days_since_last_order"] == 31
-    assert features_for(lonely.pk)["gmv_30d_yuan"] == 0
+    assert features_for(lonely.pk, as_of=business_date_today())["gmv_30d_yuan"] == 0
 
 
 def test_every_feature_has_words_for_a_decline_reason():
@@ -503,7 +509,7 @@ def test_seeding_leaves_every_merchant_a_snapshot_a_decision_reads_in_one_query(
     }
     merchant_id = Merchant.objects.order_by("pk").values_list("pk", flat=True).first()
     with django_assert_max_num_queries(2):
-        features = features_for(merchant_id)
+        features = features_for(merchant_id, as_of=business_date_today())
     assert list(features) == list(FEATURE_NAMES)
     assert features["gmv_30d_yuan"] > 0 and math.isnan(features["network_degree"])
 
@@ -527,7 +533,7 @@ def test_features_refresh_task_builds_new_closed_dates_and_refreshes_snapshots(d
     }
     table = merchant_day_table()
     assert {key: row for key, row in table.items() if key[1] <= END + dt.timedelta(days=1)} == before
-    assert merchant_days_catch_up(through=END + dt.timedelta(days=2)) == []
+    assert merchant_days_catch_up(through=END + dt.timedelta(days=2), as_of=business_date_today()) == []
     assert features_refresh() == result
     assert merchant_day_table() == table
 
@@ -538,8 +544,8 @@ def test_features_refresh_task_builds_new_closed_dates_and_refreshes_snapshots(d
 def test_training_frame_features_come_only_from_data_before_disbursement(db):
     seed()
     trade_and_close(through=END + dt.timedelta(days=4))
-    merchant_days_catch_up(through=END + dt.timedelta(days=4))
-    frame = training_frame(outcome_days=3, bad_dpd=30)
+    merchant_days_catch_up(through=END + dt.timedelta(days=4), as_of=business_date_today())
+    frame = training_frame(outcome_days=3, bad_dpd=30, as_of=business_date_today())
     assert len(frame) > 0 and set(frame["target"]) <= {0, 1}
     assert frame["disbursed_on"].max() <= business_date_today() - dt.timedelta(days=1 + 3)
     for row in frame.itertuples(index=False):
@@ -559,8 +565,10 @@ def test_training_frame_features_come_only_from_data_before_disbursement(db):
         Refund.objects.create(
             order=order, merchant=merchant, amount_fen=50_000_000, refunded_at=local(row.disbursed_on, 0, 3)
         )
-    merchant_days_build(first_on=END, last_on=END + dt.timedelta(days=4))
-    pd.testing.assert_frame_equal(training_frame(outcome_days=3, bad_dpd=30), frame)
+    merchant_days_build(first_on=END, last_on=END + dt.timedelta(days=4), as_of=business_date_today())
+    pd.testing.assert_frame_equal(
+        training_frame(outcome_days=3, bad_dpd=30, as_of=business_date_today()), frame
+    )
     later = features_as_of(frame["merchant_id"].unique(), END + dt.timedelta(days=5))
     assert (later["gmv_30d_yuan"] >= 500_000).all()
 
@@ -587,7 +595,7 @@ def three_loans(db):
 
 
 def targets(**options) -> dict[str, int]:
-    frame = training_frame(**options)
+    frame = training_frame(as_of=business_date_today(), **options)
     from lending.models import Loan
 
     names = {loan.pk: loan.merchant.shop_name for loan in Loan.objects.select_related("merchant")}
@@ -615,7 +623,7 @@ def test_a_loan_is_bad_when_it_reached_bad_dpd_within_its_window(three_loans):
 def test_a_written_off_loan_is_bad_from_its_write_off_date(three_loans):
     from lending import services
 
-    services.loan_write_off(loan=three_loans["A"], actor="officer", reason="gone")
+    services.loan_write_off(loan=three_loans["A"], actor="officer", reason="gone", on=business_date_today())
     loans = pd.DataFrame(
         {
             "loan_id": [three_loans["A"].pk, three_loans["A"].pk + 10_000],

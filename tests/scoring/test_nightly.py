@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from common.business_date import business_date_set
+from common.business_date import business_date_set, business_date_today
 from merchants.models import Merchant
 from payments import selectors as payment_selectors
 from payments import services as payments
@@ -294,7 +294,7 @@ def features_forget() -> None:
 
 
 def features_in_process() -> tuple[list, list, list]:
-    merchant_days_catch_up(through=TODAY - dt.timedelta(days=1), redo_days=3)
+    merchant_days_catch_up(through=TODAY - dt.timedelta(days=1), redo_days=3, as_of=business_date_today())
     snapshots_refresh(as_of=TODAY, chunk_size=CHUNK)
     state = features_state()
     features_forget()

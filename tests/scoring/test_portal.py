@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from common.business_date import business_date_set
+from common.business_date import business_date_set, business_date_today
 from lending.models import CreditLine
 from merchants.models import Verification
 from payments import services as payments
@@ -48,8 +48,8 @@ def merchant_client(merchant, username="seller"):
 def offered(world):
     """A merchant with two offers (credit loan and order loan) and its logged-in client."""
     merchant = rated_merchant()
-    scores_refresh_all()
-    offers_issue()
+    scores_refresh_all(as_of=business_date_today())
+    offers_issue(as_of=business_date_today())
     return merchant, merchant_client(merchant)
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import User
 
-from common.business_date import business_date_set
+from common.business_date import business_date_set, business_date_today
 from lending.models import CreditLine
 from merchants.models import Verification
 from payments import services as payments
@@ -49,8 +49,8 @@ def test_a_merchant_sees_its_offer_and_accepts_it(page, live_server):
     world()
     merchant = rated_merchant()
     login_for(merchant, "seller")
-    scores_refresh_all()
-    offers_issue()
+    scores_refresh_all(as_of=business_date_today())
+    offers_issue(as_of=business_date_today())
     offer = Offer.objects.get(merchant=merchant, product__code="credit_loan")
 
     log_in(page, live_server, "seller")

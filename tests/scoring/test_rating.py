@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.business_date import business_date_set
+from common.business_date import business_date_set, business_date_today
 from common.errors import ApplicationError
 from lending.models import Product
 from lending.services import product_annual_cost
@@ -134,13 +134,13 @@ def test_grade_terms_must_rise_and_cover_every_grade():
 
 def test_a_failed_licence_check_lowers_the_grade(world):
     merchant = rated_merchant()  # 500 + 60 + 40 = 600 points: PD 1/51, grade A
-    before = merchant_rate(merchant=merchant)
+    before = merchant_rate(merchant=merchant, as_of=business_date_today())
     assert (before.points, before.grade) == (600, "A")
 
     Verification.objects.create(
         merchant=merchant, kind="business_licence", provider="test", result="failed", checked_on=TODAY
     )
-    after = merchant_rate(merchant=merchant)
+    after = merchant_rate(merchant=merchant, as_of=business_date_today())
 
     assert after.probability > before.probability
     assert after.points < before.points
@@ -151,11 +151,11 @@ def test_a_failed_licence_check_lowers_the_grade(world):
 
 def test_a_positive_officer_finding_raises_the_grade(world):
     merchant = rated_merchant(gmv=20_000.0)  # 570 points: PD ≈ 0.053, grade C
-    before = merchant_rate(merchant=merchant)
+    before = merchant_rate(merchant=merchant, as_of=business_date_today())
     assert before.grade == "C"
 
     OfficerFinding.objects.create(merchant=merchant, kind="video_check", points=20, found_on=TODAY)
-    after = merchant_rate(merchant=merchant)
+    after = merchant_rate(merchant=merchant, as_of=business_date_today())
 
     assert after.points == before.points + 20
     assert odds(after.probability) == pytest.approx(odds(before.probability) / 2)
@@ -167,7 +167,7 @@ def test_a_finding_older_than_a_year_no_longer_counts(world):
     OfficerFinding.objects.create(
         merchant=merchant, kind="field_inspection", points=-20, found_on=TODAY - dt.timedelta(days=400)
     )
-    assert merchant_rate(merchant=merchant).points == 570
+    assert merchant_rate(merchant=merchant, as_of=business_date_today()).points == 570
 
 
 def test_an_industry_factor_applies_to_its_category_only(world):
@@ -176,8 +176,8 @@ def test_an_industry_factor_applies_to_its_category_only(world):
     other = rated_merchant()
     Merchant.objects.filter(pk=other.pk).update(category="食品")
 
-    adjusted = merchant_rate(merchant=clothes)
-    plain = merchant_rate(merchant=other)
+    adjusted = merchant_rate(merchant=clothes, as_of=business_date_today())
+    plain = merchant_rate(merchant=other, as_of=business_date_today())
 
     assert odds(adjusted.probability) == pytest.approx(2 * odds(plain.probability))
     assert adjusted.grade == "B" and plain.grade == "A"
@@ -190,7 +190,7 @@ def test_region_and_policy_factors_stack(world):
     merchant = rated_merchant()
     RatingAdjustment.objects.create(dimension="region", key=merchant.region, factor=Decimal("0.5"))
     RatingAdjustment.objects.create(dimension="policy", key="*", factor=Decimal("0.5"))
-    score = merchant_rate(merchant=merchant)
+    score = merchant_rate(merchant=merchant, as_of=business_date_today())
     assert odds(score.probability) == pytest.approx(odds(1 / 51) / 4)
     assert score.points == 640
 
@@ -198,29 +198,33 @@ def test_region_and_policy_factors_stack(world):
 def test_the_questionnaire_moves_the_score(world):
     good = rated_merchant(questionnaire_score=100.0)
     poor = rated_merchant(questionnaire_score=0.0)
-    assert merchant_rate(merchant=good).points > 600 > merchant_rate(merchant=poor).points
+    assert (
+        merchant_rate(merchant=good, as_of=business_date_today()).points
+        > 600
+        > merchant_rate(merchant=poor, as_of=business_date_today()).points
+    )
 
 
 def test_every_score_below_the_best_has_reasons_in_chinese_and_english(world):
-    score = merchant_rate(merchant=rated_merchant(gmv=5_000.0, refund=0.2))
+    score = merchant_rate(merchant=rated_merchant(gmv=5_000.0, refund=0.2), as_of=business_date_today())
     assert 1 <= len(score.reasons) <= 4
     assert {r["feature"] for r in score.reasons} == {"gmv_90d_yuan", "refund_rate_90d"}
     assert all(r["zh"] and r["en"] and r["points_lost"] > 0 for r in score.reasons)
 
 
 def test_missing_features_score_in_the_missing_bin(world):
-    score = merchant_rate(merchant=rated_merchant(gmv=None, refund=None))
+    score = merchant_rate(merchant=rated_merchant(gmv=None, refund=None), as_of=business_date_today())
     assert score.components["model"]["points"] == 500 + 10 + 20
     assert score.line_fen == 0  # no sales known, no line
 
 
 def test_rating_again_the_same_day_replaces_the_score_and_keeps_one_current(world):
     merchant = rated_merchant()
-    first = merchant_rate(merchant=merchant)
-    second = merchant_rate(merchant=merchant)
+    first = merchant_rate(merchant=merchant, as_of=business_date_today())
+    second = merchant_rate(merchant=merchant, as_of=business_date_today())
     assert first.pk == second.pk
     business_date_set(on=TODAY + dt.timedelta(days=1))
-    third = merchant_rate(merchant=merchant)
+    third = merchant_rate(merchant=merchant, as_of=business_date_today())
     assert third.pk != first.pk
     assert list(MerchantScore.objects.filter(merchant=merchant, is_current=True)) == [third]
     assert MerchantScore.objects.filter(merchant=merchant).count() == 2
@@ -228,7 +232,7 @@ def test_rating_again_the_same_day_replaces_the_score_and_keeps_one_current(worl
 
 def test_the_database_refuses_two_current_scores_for_a_merchant(world):
     merchant = rated_merchant()
-    score = merchant_rate(merchant=merchant)
+    score = merchant_rate(merchant=merchant, as_of=business_date_today())
     with pytest.raises(IntegrityError), transaction.atomic():
         MerchantScore.objects.create(
             merchant=merchant,
@@ -243,14 +247,14 @@ def test_the_database_refuses_two_current_scores_for_a_merchant(world):
 def test_without_a_champion_rating_says_so(db):
     business_date_set(on=TODAY, allow_backwards=True)
     with pytest.raises(ApplicationError, match="no champion"):
-        merchant_rate(merchant=rated_merchant())
+        merchant_rate(merchant=rated_merchant(), as_of=business_date_today())
 
 
 # --- lines and rates within the product and the cap ---------------------------------------------
 
 
 def test_line_and_rate_of_the_main_product_are_within_its_limits(world):
-    score = merchant_rate(merchant=rated_merchant())
+    score = merchant_rate(merchant=rated_merchant(), as_of=business_date_today())
     product = Product.objects.get(code="credit_loan")
     assert score.product == product
     assert score.line_fen == 3_600_000  # 0.60 × 60,000 yuan
@@ -262,7 +266,7 @@ def test_a_markup_beyond_the_legal_cap_is_brought_under_it(world):
     policy = policy_get()
     policy.grade_terms["A"]["rate_markup"] = "0.01"  # 1 % a day: far above 24 % a year
     policy.save()
-    score = merchant_rate(merchant=rated_merchant())
+    score = merchant_rate(merchant=rated_merchant(), as_of=business_date_today())
     product = Product.objects.get(code="credit_loan")
     assert score.daily_rate > product.daily_rate
     trial = copy.copy(product)
@@ -317,7 +321,7 @@ def test_score_all_writes_one_current_ranked_score_per_active_merchant(world):
     stale = rated_merchant()
     FeatureSnapshot.objects.filter(merchant=stale).update(version="f0")  # an older definition
 
-    summary = scores_refresh_all(chunk_size=2)
+    summary = scores_refresh_all(chunk_size=2, as_of=business_date_today())
 
     assert summary["scored"] == 3
     assert summary["without_features"] == 2
@@ -329,13 +333,13 @@ def test_score_all_writes_one_current_ranked_score_per_active_merchant(world):
 def test_score_all_again_the_same_day_writes_the_same_rows(world):
     for gmv in (80_000.0, 20_000.0, 1_000.0):
         rated_merchant(gmv=gmv)
-    scores_refresh_all()
+    scores_refresh_all(as_of=business_date_today())
     first = list(MerchantScore.objects.order_by("merchant_id").values_list("merchant_id", "points", "rank"))
-    scores_refresh_all()
+    scores_refresh_all(as_of=business_date_today())
     again = list(MerchantScore.objects.order_by("merchant_id").values_list("merchant_id", "points", "rank"))
     assert again == first
     business_date_set(on=TODAY + dt.timedelta(days=1))
-    scores_refresh_all()
+    scores_refresh_all(as_of=business_date_today())
     assert MerchantScore.objects.count() == 6
     assert MerchantScore.objects.filter(is_current=True).count() == 3
     assert set(MerchantScore.objects.filter(is_current=True).values_list("as_of", flat=True)) == {
@@ -349,9 +353,9 @@ def test_score_all_and_one_rating_agree(world):
         merchant=merchant, kind="tax", provider="t", result="verified", checked_on=TODAY
     )
     OfficerFinding.objects.create(merchant=merchant, kind="video_check", points=-5, found_on=TODAY)
-    one = merchant_rate(merchant=merchant)
+    one = merchant_rate(merchant=merchant, as_of=business_date_today())
     fields = (one.points, one.probability, one.grade, one.line_fen, one.daily_rate, one.reasons)
-    scores_refresh_all()
+    scores_refresh_all(as_of=business_date_today())
     again = MerchantScore.objects.get(merchant=merchant, is_current=True)
     assert (
         again.points,

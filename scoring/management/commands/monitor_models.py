@@ -4,6 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from common.business_date import business_date_today
 from common.cli import date_argument
 from common.errors import ApplicationError
 from scoring.monitoring.services import monitoring_run, psi_thresholds
@@ -28,7 +29,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, as_of, as_json, **options):
         try:
-            summary = monitoring_run(as_of=as_of)
+            summary = monitoring_run(as_of=as_of or business_date_today())
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         if as_json:

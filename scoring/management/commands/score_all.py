@@ -4,6 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from common.business_date import business_date_today
 from common.cli import date_argument
 from common.errors import ApplicationError
 from scoring.services import offers_issue, scores_refresh_all
@@ -27,6 +28,7 @@ class Command(BaseCommand):
     def handle(self, *args, as_of, chunk_size, no_offers, as_json, **options):
         if chunk_size < 1:
             raise CommandError("--chunk-size must be at least 1")
+        as_of = as_of or business_date_today()
         try:
             summary = scores_refresh_all(as_of=as_of, chunk_size=chunk_size)
             summary["offers_issued"] = None if no_offers else offers_issue(as_of=as_of)

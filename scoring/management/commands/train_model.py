@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from common.business_date import business_date_today
 from common.errors import ApplicationError
 from scoring.report_text import report_lines
 from scoring.services import model_train
@@ -52,6 +53,7 @@ class Command(BaseCommand):
                 promote=promote,
                 outcome_days=outcome_days,
                 bad_dpd=bad_dpd,
+                as_of=business_date_today(),
             )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
