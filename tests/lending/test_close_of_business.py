@@ -200,6 +200,9 @@ def test_two_workers_closing_the_same_date_post_its_interest_once():
     assert reconcile().is_clean and cob.lending_reconcile() == []
 
 
+# A worker thread writing while this thread polls: SQLite's shared test database locks whole
+# tables ("database table is locked"), so the test needs a server database.
+@requires_postgres
 @pytest.mark.django_db(transaction=True)
 def test_chunks_sent_to_a_celery_worker_close_the_date_like_in_process():
     from celery.contrib.testing.worker import start_worker
