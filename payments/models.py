@@ -226,6 +226,14 @@ class Payout(models.Model):
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(amount_fen__gt=0), name="payout_amount_positive")]
+        # Batch claims read the waiting payouts in id order: only those, however many are done.
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=Q(status__in=["pending", "submitted"]),
+                name="payout_waiting",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"payout {self.pk} {self.status}"
