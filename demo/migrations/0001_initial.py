@@ -23,7 +23,6 @@ def state_copy(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -37,7 +36,12 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="SimulatorState",
             fields=[
-                ("id", models.PositiveSmallIntegerField(default=1, editable=False, primary_key=True, serialize=False)),
+                (
+                    "id",
+                    models.PositiveSmallIntegerField(
+                        default=1, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
                 ("seed", models.BigIntegerField()),
                 ("started_on", models.DateField()),
                 ("last_simulated_on", models.DateField()),

@@ -4,50 +4,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('lending', '0002_loan_max_days_past_due'),
+        ("lending", "0002_loan_max_days_past_due"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='cobrun',
-            name='attempts',
+            model_name="cobrun",
+            name="attempts",
             field=models.PositiveIntegerField(db_default=0, default=0),
         ),
         migrations.AddField(
-            model_name='cobrun',
-            name='chunk_bounds',
-            field=models.JSONField(db_default=[], default=list, help_text='[[first loan id, last loan id], …] frozen when the run starts; chunk n is entry n'),
+            model_name="cobrun",
+            name="chunk_bounds",
+            field=models.JSONField(
+                db_default=[],
+                default=list,
+                help_text="[[first loan id, last loan id], …] frozen when the run starts; chunk n is entry n",
+            ),
         ),
         migrations.AddField(
-            model_name='loan',
-            name='overdue_span_base_fen',
+            model_name="loan",
+            name="overdue_span_base_fen",
             field=models.BigIntegerField(db_default=0, default=0),
         ),
         migrations.AddField(
-            model_name='loan',
-            name='overdue_span_posted_fen',
+            model_name="loan",
+            name="overdue_span_posted_fen",
             field=models.BigIntegerField(db_default=0, default=0),
         ),
         migrations.AddField(
-            model_name='loan',
-            name='overdue_span_start_on',
+            model_name="loan",
+            name="overdue_span_start_on",
             field=models.DateField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='loan',
-            name='penalty_span_base_fen',
+            model_name="loan",
+            name="penalty_span_base_fen",
             field=models.BigIntegerField(db_default=0, default=0),
         ),
         migrations.AddField(
-            model_name='loan',
-            name='penalty_span_posted_fen',
+            model_name="loan",
+            name="penalty_span_posted_fen",
             field=models.BigIntegerField(db_default=0, default=0),
         ),
         migrations.AddField(
-            model_name='loan',
-            name='penalty_span_start_on',
+            model_name="loan",
+            name="penalty_span_start_on",
             field=models.DateField(blank=True, null=True),
         ),
     ]

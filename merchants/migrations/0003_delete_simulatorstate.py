@@ -4,13 +4,12 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('merchants', '0002_settlement_idempotency_key'),
+        ("merchants", "0002_settlement_idempotency_key"),
     ]
 
     operations = [
         migrations.DeleteModel(
-            name='SimulatorState',
+            name="SimulatorState",
         ),
     ]

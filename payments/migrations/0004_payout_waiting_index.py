@@ -4,14 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('payments', '0003_pool_losses'),
+        ("payments", "0003_pool_losses"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='payout',
-            index=models.Index(condition=models.Q(('status__in', ['pending', 'submitted'])), fields=['id'], name='payout_waiting'),
+            model_name="payout",
+            index=models.Index(
+                condition=models.Q(("status__in", ["pending", "submitted"])),
+                fields=["id"],
+                name="payout_waiting",
+            ),
         ),
     ]

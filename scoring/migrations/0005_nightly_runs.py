@@ -5,42 +5,70 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scoring', '0004_merchant_score_as_of_index'),
+        ("scoring", "0004_merchant_score_as_of_index"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='NightlyRun',
+            name="NightlyRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('features', 'Features 特征'), ('scores', 'Rescoring 重新评分'), ('monitoring', 'Monitoring 模型监控')], max_length=20)),
-                ('key', models.CharField(help_text='the date the run is for (ISO)', max_length=40)),
-                ('params', models.JSONField(default=dict, help_text='what every chunk must agree on')),
-                ('phases', models.JSONField(default=list, help_text='[{step: [chunk, …]}, …], in order')),
-                ('summary', models.JSONField(blank=True, default=dict)),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("features", "Features 特征"),
+                            ("scores", "Rescoring 重新评分"),
+                            ("monitoring", "Monitoring 模型监控"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("key", models.CharField(help_text="the date the run is for (ISO)", max_length=40)),
+                ("params", models.JSONField(default=dict, help_text="what every chunk must agree on")),
+                ("phases", models.JSONField(default=list, help_text="[{step: [chunk, …]}, …], in order")),
+                ("summary", models.JSONField(blank=True, default=dict)),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-started_at', '-pk'],
-                'constraints': [models.UniqueConstraint(fields=('kind', 'key'), name='nightly_run_once')],
+                "ordering": ["-started_at", "-pk"],
+                "constraints": [models.UniqueConstraint(fields=("kind", "key"), name="nightly_run_once")],
             },
         ),
         migrations.CreateModel(
-            name='NightlyChunk',
+            name="NightlyChunk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('step', models.CharField(max_length=20)),
-                ('chunk', models.PositiveIntegerField()),
-                ('rows', models.PositiveIntegerField(default=0)),
-                ('summary', models.JSONField(blank=True, default=dict)),
-                ('done_at', models.DateTimeField(auto_now_add=True)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='scoring.nightlyrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("step", models.CharField(max_length=20)),
+                ("chunk", models.PositiveIntegerField()),
+                ("rows", models.PositiveIntegerField(default=0)),
+                ("summary", models.JSONField(blank=True, default=dict)),
+                ("done_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="chunks",
+                        to="scoring.nightlyrun",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('run', 'step', 'chunk'), name='nightly_chunk_once')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("run", "step", "chunk"), name="nightly_chunk_once")
+                ],
             },
         ),
     ]
