@@ -15,6 +15,10 @@ from payments.reconciliation import reconcile
 from tests.conftest import requires_postgres
 from tests.merchants.factories import MerchantFactory
 
+# A worker thread writing while the test thread reads: SQLite's shared test database locks whole
+# tables ("database table is locked"), so these tests need a server database.
+pytestmark = requires_postgres
+
 
 @pytest.fixture
 def worker(transactional_db):
