@@ -219,6 +219,7 @@ CELERY_TASK_ROUTES = {
     "payments.tasks.payout_submit": {"queue": CELERY_QUEUE_INTERACTIVE},
     "payments.tasks.reconcile_nightly": {"queue": CELERY_QUEUE_BATCH},
     "scoring.sandbox.tasks.*": {"queue": CELERY_QUEUE_INTERACTIVE},
+    "lending.tasks.application_fulfil": {"queue": CELERY_QUEUE_INTERACTIVE},
     "lending.tasks.*": {"queue": CELERY_QUEUE_BATCH},
     "scoring.tasks.*": {"queue": CELERY_QUEUE_BATCH},
     "scoring.monitoring.tasks.*": {"queue": CELERY_QUEUE_BATCH},
@@ -309,3 +310,52 @@ LENDING_CLASSIFICATION_THRESHOLDS = {
     "loss_from": env.int("LENDING_LOSS_FROM", default=361),
 }
 LENDING_COB_CHUNK_TIMEOUT_SECONDS = env.int("LENDING_COB_CHUNK_TIMEOUT_SECONDS", default=1800)
+
+# The credit assembly line (信贷工厂): per kind of product, the stages an application passes, in
+# order, run by lending.pipeline the way Django runs MIDDLEWARE. A stage is a dotted path to a
+# callable (lending.pipeline.stage) that passes, declines, or refers the application to a
+# person's queue. Risk control's stages plug in here by name.
+_B2C_STAGES = [
+    "lending.stages.eligibility",
+    "scoring.stages.rate",
+    "lending.stages.record",
+    "lending.stages.exposure",
+]
+_B2B_STAGES = [*_B2C_STAGES, "lending.stages.declared_check", "lending.stages.video_check"]
+CREDIT_PIPELINE = {
+    "order_loan": [*_B2C_STAGES, "lending.stages.auto_decide"],
+    "credit_loan": [*_B2C_STAGES, "lending.stages.auto_decide"],
+    "revolving": [*_B2B_STAGES, "lending.stages.field_inspection", "lending.stages.officer_approval"],
+    "fixed_loan": [*_B2B_STAGES, "lending.stages.field_inspection", "lending.stages.officer_approval"],
+}
+# A person's stage: how long a case may wait in each queue before it is shown as late.
+LENDING_QUEUE_TIME_LIMITS_HOURS = {
+    "video_check": env.int("LENDING_VIDEO_CHECK_HOURS", default=48),
+    "field_inspection": env.int("LENDING_FIELD_INSPECTION_HOURS", default=120),
+    "officer_approval": env.int("LENDING_OFFICER_APPROVAL_HOURS", default=24),
+}
+# Approvals of at least this many fen need a second officer (four eyes).
+LENDING_SECOND_APPROVAL_FROM_FEN = env.int("LENDING_SECOND_APPROVAL_FROM_FEN", default=20_000_000)
+# A declined merchant may apply again after this many days (a stage may ask for longer).
+LENDING_REAPPLY_AFTER_DAYS = env.int("LENDING_REAPPLY_AFTER_DAYS", default=30)
+# A rating older than this many days is refreshed when the merchant applies.
+LENDING_RATING_MAX_AGE_DAYS = env.int("LENDING_RATING_MAX_AGE_DAYS", default=7)
+# The instant path's payout: "inline" in the request, or "async" by a Celery task (the portal
+# page updates by itself when the money lands).
+LENDING_INSTANT_PAYOUT = env.str("LENDING_INSTANT_PAYOUT", default="inline")
+# Video interviews: slots on business days, the lender's own video tool's address for each.
+LENDING_VIDEO_SLOTS = {
+    "first_hour": env.int("LENDING_VIDEO_FIRST_HOUR", default=9),
+    "last_hour": env.int("LENDING_VIDEO_LAST_HOUR", default=17),
+    "minutes": env.int("LENDING_VIDEO_SLOT_MINUTES", default=30),
+    "seats": env.int("LENDING_VIDEO_SEATS", default=3),
+    "days_ahead": env.int("LENDING_VIDEO_DAYS_AHEAD", default=10),
+    "url_template": env.str(
+        "LENDING_VIDEO_URL_TEMPLATE", default="https://meet.example.com/xiaodai/{reference}"
+    ),
+}
+# Documents a member uploads: kinds of file and the largest size.
+LENDING_DOCUMENT_TYPES = ["application/pdf", "image/jpeg", "image/png"]
+LENDING_DOCUMENT_MAX_BYTES = env.int("LENDING_DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
+MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = "media/"
