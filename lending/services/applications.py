@@ -369,7 +369,7 @@ def _line_open(application: Application, *, on: dt.date, actor: str) -> CreditLi
             expires_on=max(existing.expires_on, on + dt.timedelta(days=365)),
         )
     else:
-        line = credit_line_open(
+        return credit_line_open(
             merchant=application.merchant,
             product=product,
             limit_fen=application.decided_limit_fen,
@@ -378,6 +378,8 @@ def _line_open(application: Application, *, on: dt.date, actor: str) -> CreditLi
             actor=actor,
             reason=reason,
             on=on,
+            term=application.decided_term,
+            video_checked_at=checked_at,
         )
     CreditLine.objects.filter(pk=line.pk).update(
         term=application.decided_term, **({"video_checked_at": checked_at} if checked_at else {})

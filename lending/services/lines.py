@@ -28,8 +28,12 @@ def credit_line_open(
     reason: str,
     on: dt.date,
     expires_on: dt.date | None = None,
+    term: int | None = None,
+    video_checked_at: dt.datetime | None = None,
 ) -> CreditLine:
-    """Grant a line within the product's limits; one open line per merchant and product."""
+    """Grant a line within the product's limits; one open line per merchant and product. A
+    product that needs a video check lends on the line only once `video_checked_at` is set (by
+    the application whose video check passed)."""
     product_line_check(product=product, limit_fen=limit_fen, daily_rate=daily_rate)
     errors = {}
     if not product.amount_min_fen <= limit_fen <= product.amount_max_fen:
@@ -60,6 +64,8 @@ def credit_line_open(
         grade=grade,
         opened_on=today,
         expires_on=expires_on or today + dt.timedelta(days=365),
+        term=term,
+        video_checked_at=video_checked_at,
     )
     lifecycle.start(lifecycle.LINE, row=line, event="opened", business_on=today, actor=actor, reason=reason)
     return line
