@@ -145,6 +145,10 @@ def test_points_and_pd_by_hand():
     # 440 + 30 + 20 + 24 + 12 + 20 + 15 + 10 + 15 + 15 + 15 = 616
     assert strong.points == 616
     assert calc.grade_for(strong.probability, default_grade_terms()) == "A"
+    weak = table.score({**WEAK, "gmv_90d_yuan": 10_000.0, "refund_rate_90d": 0.1})
+    # 440 + 16 + 8 + 8 + 6 + 8 + 4 + 2 + 6 + 8 + 15 = 521 (docs/scoring.md's table)
+    assert weak.points == 521
+    assert calc.grade_for(weak.probability, default_grade_terms()) == "E"
     nothing = table.score({})
     # 440 + the missing bins: 6 (trend) + 8 (refunds) + 5 + 4 + 4 + 15 (no write-off) = 482
     assert nothing.points == 482
