@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -52,6 +53,21 @@ class LinkGone(ApplicationError):
 
     status_code = 410
     code = "link_gone"
+
+
+class InvitationNotEmailed(ApplicationError):
+    """The invitation was made but the e-mail could not be sent; `link` is still good."""
+
+    status_code = 502
+    code = "email_failed"
+
+    def __init__(self, link: str, reason: str):
+        super().__init__(
+            f"the invitation was made but could not be e-mailed ({reason}); pass this link on "
+            f"by hand, it is shown once: {link}",
+            {"fields": {"email": ["not sent"]}},
+        )
+        self.link = link
 
 
 @dataclass(frozen=True)
@@ -158,6 +174,12 @@ def _portal_user_ensure(merchant: Merchant):
         Merchant.objects.select_for_update(of=("self",)).select_related("user", "partner").get(pk=merchant.pk)
     )
     if locked.user is not None:
+        if locked.user.is_staff or locked.user.is_superuser:
+            # A partner's link speaks for a merchant only; it never opens a workbench login.
+            raise ApplicationError(
+                "this link cannot log in a staff account 此链接不能登录员工账号",
+                {"fields": {"token": ["staff login"]}},
+            )
         if not locked.user.is_active:
             raise ApplicationError(
                 "this shop's portal login is disabled 此店铺的门户账号已停用",
@@ -205,17 +227,21 @@ def portal_invitation_send(
             expires_at=timezone.now() + dt.timedelta(days=INVITATION_DAYS),
         )
     link = link_for(token)
-    send_mail(
-        subject="小贷商户门户邀请 Your invitation to the Xiaodai merchant portal",
-        message=(
-            f"{merchant.shop_name}：\n\n"
-            f"请在{INVITATION_DAYS}天内打开以下链接，设置用户名和密码（仅可使用一次）：\n"
-            f"Open this link within {INVITATION_DAYS} days to choose your username and password "
-            f"(it works once):\n\n{link}\n"
-        ),
-        from_email=None,
-        recipient_list=[email],
-    )
+    try:
+        send_mail(
+            subject="小贷商户门户邀请 Your invitation to the Xiaodai merchant portal",
+            message=(
+                f"{merchant.shop_name}：\n\n"
+                f"请在{INVITATION_DAYS}天内打开以下链接，设置用户名和密码（仅可使用一次）：\n"
+                f"Open this link within {INVITATION_DAYS} days to choose your username and password "
+                f"(it works once):\n\n{link}\n"
+            ),
+            from_email=None,
+            recipient_list=[email],
+        )
+    except (OSError, smtplib.SMTPException) as exc:
+        # The invitation stands; the officer sees the link once and can pass it on by hand.
+        raise InvitationNotEmailed(link, str(exc)) from exc
     return invitation, link
 
 

@@ -194,6 +194,9 @@ class MerchantAdmin(ReadOnlyAdmin):
                 created_by=request.user,
                 link_for=lambda token: request.build_absolute_uri(reverse("portal:invite", args=[token])),
             )
+        except access.InvitationNotEmailed as exc:
+            self.message_user(request, f"{merchant}: {exc.message}", messages.WARNING)
+            return
         except ApplicationError as exc:
             self.message_user(request, f"{merchant}: {exc.message}", messages.ERROR)
             return

@@ -312,3 +312,22 @@ def test_a_login_without_a_shop_sees_no_shop_pages(name):
     assert response.status_code == 403
     assert "not linked to a shop" in response.content.decode()
     assert Client().get(reverse(name)).status_code == 302  # anonymous: to the login page
+
+
+def test_a_partner_link_never_logs_in_a_staff_account(partner_client, shop):
+    shop.user = User.objects.create_user(username="officer-with-shop", is_staff=True)
+    shop.save()
+    client = Client()
+    response = client.post(link_for(partner_client)["url"])
+    assert response.status_code == 400
+    assert "staff" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_when_the_email_cannot_be_sent_the_officer_still_gets_the_link(officer, shop):
+    with mock.patch("merchants.access.send_mail", side_effect=OSError("connection refused")):
+        response = invite_from_admin(officer, shop)
+    [message] = [str(m) for m in response.context["messages"]]
+    assert "could not be e-mailed" in message
+    link = re.search(r"(http://testserver/invite/[^/\s]+/)", message).group(1)
+    assert Client().get(link).status_code == 200
