@@ -178,6 +178,9 @@ SPECTACULAR_SETTINGS = {
 
 # Largest batch a partner may send in one bulk request; larger ones are refused whole.
 PARTNER_API_MAX_BATCH = env.int("PARTNER_API_MAX_BATCH", default=5000)
+# How long a partner's portal hand-off link (POST /api/v1/merchants/<id>/portal-link/) lets the
+# merchant in after it was made; each link works once.
+MERCHANTS_HANDOFF_MAX_AGE_SECONDS = env.int("MERCHANTS_HANDOFF_MAX_AGE_SECONDS", default=120)
 
 # Celery: Redis in production, kombu's filesystem transport when REDIS_URL is not set.
 REDIS_URL = env.str("REDIS_URL", default="")
