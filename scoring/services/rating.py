@@ -81,7 +81,7 @@ def rating_context(*, model: ScoringModel | None = None) -> RatingContext:
     run, the model the run started with, so every chunk rates with the same one). Before any
     model has been promoted, a book with no loan history rates with the expert scorecard."""
     if model is None:
-        model = _champion_or_expert()
+        model = rating_model()
     table = table_of(model)
     policy = policy_get()
     grade_terms = policy.grade_terms or {}
@@ -113,7 +113,7 @@ def rating_context(*, model: ScoringModel | None = None) -> RatingContext:
     )
 
 
-def _champion_or_expert() -> ScoringModel:
+def rating_model() -> ScoringModel:
     champion = (
         ScoringModel.objects.filter(status=ScoringModel.Status.CHAMPION)
         .only("pk", "version", "status")
