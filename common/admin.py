@@ -102,16 +102,11 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def get_queryset(self, request):
-        pending_first = Case(
-            When(status=ApprovalRequest.Status.PENDING, then=Value(0)),
-            default=Value(1),
-            output_field=IntegerField(),
-        )
-        return super().get_queryset(request).annotate(pending_first=pending_first)
-
     def get_ordering(self, request):
-        return ["pending_first", "-requested_at", "-id"]
+        pending_first = Case(
+            When(status=ApprovalRequest.Status.PENDING, then=Value(0)), default=Value(1), output_field=IntegerField()
+        )
+        return [pending_first.asc(), "-requested_at", "-id"]
 
     @admin.display(description="amount (¥)", ordering="amount_fen")
     def amount(self, obj):
