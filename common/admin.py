@@ -103,9 +103,8 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
         return False
 
     def get_ordering(self, request):
-        pending_first = Case(
-            When(status=ApprovalRequest.Status.PENDING, then=Value(0)), default=Value(1), output_field=IntegerField()
-        )
+        pending = When(status=ApprovalRequest.Status.PENDING, then=Value(0))
+        pending_first = Case(pending, default=Value(1), output_field=IntegerField())
         return [pending_first.asc(), "-requested_at", "-id"]
 
     @admin.display(description="amount (¥)", ordering="amount_fen")

@@ -96,7 +96,12 @@ def test_an_action_without_a_threshold_always_needs_a_second_person():
 def test_an_unregistered_action_is_refused_naming_the_field(alice):
     with pytest.raises(ApplicationError) as refused:
         approval_request_create(
-            action="loan.forgive", target="lending.Loan:1", amount_fen=1, params={}, requested_by=alice, reason="r"
+            action="loan.forgive",
+            target="lending.Loan:1",
+            amount_fen=1,
+            params={},
+            requested_by=alice,
+            reason="r",
         )
     assert "action" in refused.value.extra["fields"]
 
@@ -314,4 +319,5 @@ def test_two_officers_approving_at_once_make_exactly_one_approval():
 
 def test_the_permission_is_declared_on_the_model():
     assert four_eyes.PERMISSION == "common.approve_request"
-    assert ("approve_request", "Can approve or reject a four-eyes request 复核") in ApprovalRequest._meta.permissions
+    declared = ApprovalRequest._meta.permissions
+    assert ("approve_request", "Can approve or reject a four-eyes request 复核") in declared

@@ -40,9 +40,8 @@ def ask_write_off(client, loan, reason="shop vanished"):
 
 
 def decide(client, request, decision, note=""):
-    return client.post(
-        f"/admin/common/approvalrequest/{request.pk}/decide/", {"decision": decision, "note": note}, follow=True
-    )
+    url = f"/admin/common/approvalrequest/{request.pk}/decide/"
+    return client.post(url, {"decision": decision, "note": note}, follow=True)
 
 
 def test_officer_asks_second_officer_approves_and_the_loan_is_written_off(loan):
@@ -121,4 +120,5 @@ def test_the_list_shows_pending_requests_before_newer_decided_ones(loan):
     newer = ApprovalRequest.objects.get(target=f"lending.Loan:{other.pk}")
     decide(login(bob), newer, "reject", note="keep collecting")
     page = login(bob).get("/admin/common/approvalrequest/").content.decode()
-    assert page.index(f"/approvalrequest/{older.pk}/change/") < page.index(f"/approvalrequest/{newer.pk}/change/")
+    pending_at = page.index(f"/approvalrequest/{older.pk}/change/")
+    assert pending_at < page.index(f"/approvalrequest/{newer.pk}/change/")
