@@ -74,6 +74,8 @@ class MemberApplyForm(forms.Form):
         max_value=Decimal(100),
         **_PERCENT,
     )
+    # Minted with the page: the same form sent twice is one application.
+    request_token = forms.UUIDField(widget=forms.HiddenInput)
 
     def __init__(self, *args, on: dt.date, products, **kwargs):
         super().__init__(*args, **kwargs)

@@ -115,11 +115,16 @@ def member_apply(request):
     products = _b2b_products()
     if request.method != "POST":
         chosen = products.filter(code=request.GET.get("product", "")).first()
-        return _render_apply(request, MemberApplyForm(on=on, products=products, initial={"product": chosen}))
+        initial = {"product": chosen, "request_token": uuid.uuid4()}
+        return _render_apply(request, MemberApplyForm(on=on, products=products, initial=initial))
     form = MemberApplyForm(request.POST, request.FILES, on=on, products=products)
     if not form.is_valid():
         return _render_apply(request, form, status=400)
     data = form.cleaned_data
+    idempotency_key = f"portal:{merchant.pk}:{data['request_token']}"
+    sent_before = Application.objects.filter(merchant=merchant, idempotency_key=idempotency_key).first()
+    if sent_before is not None:
+        return redirect("portal:member-application", reference=sent_before.reference)
     declared = form.declared()
     stored = []
     try:
@@ -135,6 +140,7 @@ def member_apply(request):
                 user=request.user,
                 declared=declared,
                 questionnaire=form.answers(),
+                idempotency_key=idempotency_key,
             )
             if application.is_open:
                 for kind, upload in form.uploads():
@@ -231,6 +237,7 @@ def _render_tracker(request, application: Application, *, accept_error: str = ""
     interview = application.interviews.filter(outcome=VideoInterview.Outcome.BOOKED).first() or (
         application.interviews.order_by("-booked_at").first()
     )
+    video_passed = _video_passed(application)
     context = {
         "application": application,
         "product": product,
@@ -238,8 +245,8 @@ def _render_tracker(request, application: Application, *, accept_error: str = ""
         "stages": _stages(application),
         "interview": interview,
         "documents": application.documents.order_by("uploaded_at", "pk"),
-        "video_passed": _video_passed(application),
-        "can_book": application.is_open and product.needs_video_check and not _video_passed(application),
+        "video_passed": video_passed,
+        "can_book": application.is_open and product.needs_video_check and not video_passed,
         "accept_error": accept_error,
         "limit": format_yuan(application.decided_limit_fen) if application.decided_limit_fen else "",
         "rate": calc.describe_rate(application.decided_rate) if application.decided_rate else "",

@@ -3,6 +3,7 @@ the questionnaire and documents; refusals named and nothing half-written; bookin
 interview; the tracker; the fixed loan's agreement accepted once officers passed the case."""
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -73,6 +74,7 @@ def form_data(product_code="fixed_loan", **changes):
         "total_assets": "3000000",
         "total_liabilities": "1000000",
         "platform_sales_share": "50",
+        "request_token": str(uuid.uuid4()),
         **{f"q_{q.code}": "4" for q in QUESTIONS},
     }
     data.update(changes)
@@ -222,6 +224,17 @@ def test_a_second_application_for_the_same_product_is_refused_at_the_product(wor
     assert response.status_code == 409
     assert "product" in response.context["form"].errors
     assert Application.objects.count() == 1
+
+
+def test_the_same_form_sent_twice_is_one_application_with_its_documents_once(world, client):
+    client.force_login(member().user)
+    data = form_data()
+    first = client.post(reverse("portal:member-apply"), {**data, "doc_business_licence": upload()})
+    again = client.post(reverse("portal:member-apply"), {**data, "doc_business_licence": upload()})
+    assert first.status_code == again.status_code == 302
+    assert first["Location"] == again["Location"]
+    assert Application.objects.count() == ApplicationDocument.objects.count() == 1
+    assert QuestionnaireResponse.objects.count() == 1
 
 
 def test_documents_are_added_afterwards_and_checked(world, client):
