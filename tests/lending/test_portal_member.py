@@ -237,6 +237,20 @@ def test_the_same_form_sent_twice_is_one_application_with_its_documents_once(wor
     assert QuestionnaireResponse.objects.count() == 1
 
 
+def test_a_declined_application_shows_why_and_keeps_no_documents(world, client):
+    client.force_login(member().user)
+    response = client.post(
+        reverse("portal:member-apply"), {**form_data(amount="10.00"), "doc_business_licence": upload()}
+    )
+    assert response.status_code == 302
+    application = Application.objects.get()
+    assert application.status == Application.Status.DECLINED
+    assert not ApplicationDocument.objects.exists() and stored_files(world) == []
+    page = client.get(response["Location"]).content.decode()
+    assert application.reasons[0]["text"] in page
+    assert reverse("portal:application-book", args=[application.reference]) not in page
+
+
 def test_documents_are_added_afterwards_and_checked(world, client):
     client.force_login(member().user)
     apply(client)
