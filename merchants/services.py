@@ -5,8 +5,9 @@ import datetime as dt
 import hashlib
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -17,6 +18,7 @@ from merchants.models import (
     ORDER_STATUS_TIMESTAMP,
     ORDER_TRANSITIONS,
     ApiKey,
+    DeclaredFinancials,
     Merchant,
     MerchantStatusChange,
     Order,
@@ -24,6 +26,7 @@ from merchants.models import (
     OrderStatusChange,
     Owner,
     PartnerPlatform,
+    QuestionnaireResponse,
     Settlement,
 )
 
@@ -496,3 +499,110 @@ def settlement_record(
         if existing is None:
             raise
         return same_or_conflict(existing, "id")
+
+
+# --- what a B2B member declares -----------------------------------------------------------
+
+
+def _refuse(problems: dict[str, list[str]]):
+    first = next(iter(problems))
+    raise ApplicationError(f"{first}: {problems[first][0]}", {"fields": problems})
+
+
+def _whole_fen(name: str, value, problems: dict) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        problems[name] = ["a whole number of fen"]
+        return None
+    if not 0 <= value <= 10**15:
+        problems[name] = ["between 0 and 10^15 fen"]
+        return None
+    return value
+
+
+def _fraction(name: str, value, low: Decimal, high: Decimal, problems: dict) -> Decimal | None:
+    if isinstance(value, float | bool):
+        problems[name] = ["a decimal fraction, not a float"]
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        problems[name] = ["not a number"]
+        return None
+    if not number.is_finite():
+        problems[name] = ["not a number"]
+    elif not low <= number <= high:
+        problems[name] = [f"between {low} and {high}"]
+    elif number != number.quantize(Decimal("0.0001")):
+        problems[name] = ["at most four decimal places (0.0001 = 0.01 %)"]
+    else:
+        return number
+    return None
+
+
+def declared_financials_record(
+    *,
+    merchant: Merchant,
+    fiscal_year: int,
+    sales_fen: int,
+    net_profit_margin: Decimal | str,
+    total_assets_fen: int,
+    total_liabilities_fen: int,
+    platform_sales_share: Decimal | str,
+    on: dt.date,
+) -> DeclaredFinancials:
+    """A B2B member's figures for one fiscal year, declared on business date `on`. One row per
+    merchant and year: declaring the same year again replaces the figures and their date (scoring
+    reads them only from the day after they were declared). Every wrong figure is named."""
+    problems: dict[str, list[str]] = {}
+    if (
+        isinstance(fiscal_year, bool)
+        or not isinstance(fiscal_year, int)
+        or not 2000 <= fiscal_year <= on.year
+    ):
+        problems["fiscal_year"] = [f"a year from 2000 to {on.year}"]
+    sales = _whole_fen("sales_fen", sales_fen, problems)
+    margin = _fraction("net_profit_margin", net_profit_margin, Decimal(-1), Decimal(1), problems)
+    assets = _whole_fen("total_assets_fen", total_assets_fen, problems)
+    liabilities = _whole_fen("total_liabilities_fen", total_liabilities_fen, problems)
+    share = _fraction("platform_sales_share", platform_sales_share, Decimal(0), Decimal(1), problems)
+    if problems:
+        _refuse(problems)
+    with transaction.atomic():
+        row, _ = DeclaredFinancials.objects.update_or_create(
+            merchant=merchant,
+            fiscal_year=fiscal_year,
+            defaults={
+                "sales_fen": sales,
+                "net_profit_margin": margin,
+                "total_assets_fen": assets,
+                "total_liabilities_fen": liabilities,
+                "platform_sales_share": share,
+                "declared_on": on,
+            },
+        )
+    return row
+
+
+def questionnaire_record(
+    *, owner: Owner, answers: Mapping[str, int], answered_at: dt.datetime | None = None
+) -> QuestionnaireResponse:
+    """The owner's answers to the current questionnaire: every question answered 1..5 (each wrong
+    or missing answer named), kept as a new response; scoring reads the latest one."""
+    from merchants.questionnaire import ANSWER_MAX, ANSWER_MIN, QUESTIONS, VERSION
+
+    problems: dict[str, list[str]] = {}
+    clean: dict[str, int] = {}
+    for question in QUESTIONS:
+        value = answers.get(question.code)
+        if isinstance(value, bool) or not isinstance(value, int) or not ANSWER_MIN <= value <= ANSWER_MAX:
+            problems[question.code] = [f"an answer from {ANSWER_MIN} to {ANSWER_MAX}"]
+        else:
+            clean[question.code] = value
+    unknown = sorted(set(answers) - set(clean) - set(problems))
+    for code in unknown:
+        problems[code] = ["not a question of this questionnaire"]
+    if problems:
+        _refuse(problems)
+    return QuestionnaireResponse.objects.create(
+        owner=owner, version=VERSION, answers=clean, answered_at=answered_at or timezone.now()
+    )
