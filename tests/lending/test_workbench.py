@@ -33,7 +33,8 @@ INSPECTOR_PERMS = ["view_fieldinspection", "change_fieldinspection"]
 
 def _group(name: str, codenames: list[str]) -> Group:
     group, _ = Group.objects.get_or_create(name=name)
-    group.permissions.add(*Permission.objects.filter(content_type__app_label="lending", codename__in=codenames))
+    permissions = Permission.objects.filter(content_type__app_label="lending", codename__in=codenames)
+    group.permissions.add(*permissions)
     return group
 
 
@@ -234,8 +235,9 @@ def test_four_eyes_at_the_approval_queue(case, clients, settings):
     answer = post(clients(first), approval, "decide", outcome="pass", note="terms fit")
     assert "waiting for a second officer" in answer.content.decode()
     assert Application.objects.get(pk=case.application_id).status == Application.Status.REFERRED
-    assert "waiting for a second officer" in clients(second).get(queue_url("officer_approval")).content.decode()
-    assert 'data-testid="second-officer"' in clients(second).get(case_url(case.application_id)).content.decode()
+    second_client = clients(second)
+    assert "waiting for a second officer" in second_client.get(queue_url("officer_approval")).content.decode()
+    assert 'data-testid="second-officer"' in second_client.get(case_url(case.application_id)).content.decode()
 
     # The same officer cannot approve again.
     answer = post(clients(first), approval, "claim")
@@ -267,7 +269,8 @@ def test_people_without_the_permissions_are_kept_out(case, client):
     client.force_login(bare)
     for url in pages:
         assert client.get(url).status_code == 403, url
-    assert client.post(case_url(case.application_id), {"stage": case.pk, "action": "claim"}).status_code == 403
+    claim = {"stage": case.pk, "action": "claim"}
+    assert client.post(case_url(case.application_id), claim).status_code == 403
     case.refresh_from_db()
     assert case.assignee is None
 
@@ -278,7 +281,7 @@ def test_people_without_the_permissions_are_kept_out(case, client):
     )
     client.force_login(viewer)
     assert client.get(queue_url("video_check")).status_code == 200
-    assert client.post(case_url(case.application_id), {"stage": case.pk, "action": "claim"}).status_code == 403
+    assert client.post(case_url(case.application_id), claim).status_code == 403
 
 
 def test_a_document_is_served_only_to_staff_who_may_view_documents(case, clients, settings, tmp_path):
