@@ -75,7 +75,7 @@ def assembly_line(request):
         "mix": mix,
         "late": ops.late_cases(now=now),
         "coverage": coverage,
-        "per_officer": f"{coverage['per_officer']:,.0f}" if coverage["per_officer"] is not None else "-",
+        "per_officer": f"{coverage['per_officer']:,.1f}" if coverage["per_officer"] is not None else "-",
         "dwell_window_days": ops.DWELL_WINDOW_DAYS,
         "rates_window_days": ops.RATES_WINDOW_DAYS,
     }

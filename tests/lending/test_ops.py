@@ -198,7 +198,7 @@ def test_the_assembly_line_page_renders_for_staff_who_may_view_applications(
     assert f'data-testid="ops-stage-{VIDEO}"' in text
     assert "50.0%" in text  # the revolving product's approval rate
     assert line_of_work["open_case"].reference in text  # the late case
-    assert "= <strong>2</strong> per officer" in text
+    assert "= <strong>2.0</strong> per officer" in text
 
 
 def test_an_empty_line_of_work_renders(db, client):
