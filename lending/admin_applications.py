@@ -99,6 +99,8 @@ class ApplicationAdmin(ReadOnlyAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # The case page is the application's page.
+        if not str(object_id).isdigit():
+            raise Http404("no such application")
         return HttpResponseRedirect(reverse("admin:lending_case", args=[object_id]))
 
     def get_urls(self):

@@ -309,5 +309,8 @@ def test_a_document_is_served_only_to_staff_who_may_view_documents(case, clients
 def test_an_unknown_queue_or_stage_is_a_clear_answer_not_a_500(case, clients):
     client = clients(officer("o1"))
     assert client.get(queue_url("nowhere")).status_code == 404
+    assert client.get("/admin/lending/application/abc/change/").status_code == 404
+    change = client.get(f"/admin/lending/application/{case.application_id}/change/")
+    assert change.status_code == 302 and change["Location"] == case_url(case.application_id)
     answer = client.post(case_url(case.application_id), {"stage": "abc", "action": "claim"}, follow=True)
     assert answer.status_code == 200 and "No such case" in answer.content.decode()
