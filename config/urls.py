@@ -2,12 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from lending import views_ops
+
 admin.site.site_header = "Xiaodai 小贷 · officers' workbench"
 admin.site.site_title = "Xiaodai workbench"
 admin.site.index_title = "Credit factory 信贷工厂"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("ops/assembly-line/", admin.site.admin_view(views_ops.assembly_line), name="ops-assembly-line"),
     path("api/v1/", include("merchants.api.urls")),
     path("api/v1/", include("payments.api.urls")),
     path("api/v1/", include("lending.api.urls")),

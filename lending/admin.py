@@ -634,3 +634,6 @@ class CobRunAdmin(ReadOnlyAdmin):
     @admin.display(description="error")
     def error_short(self, obj):
         return (obj.error or "")[:80]
+
+
+from lending import admin_applications  # noqa: E402, F401 (the workbench's queues and case pages)

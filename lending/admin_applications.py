@@ -1,0 +1,397 @@
+"""The officers' workbench for the credit assembly line: the people's queues (video check, field
+inspection, officer approval), the case page with the whole history of an application, and the
+inspectors' own visits. Every action calls one service of lending.services.applications; a
+refusal is shown as an admin message, never a 500.
+
+Permissions (model permissions, so the roles migration can grant them to groups):
+- a queue page: lending.view_applicationstage;
+- a case page: lending.view_application; a document's file: lending.view_applicationdocument;
+- claim, release and decide a case: lending.change_applicationstage;
+- give a field visit to an inspector: lending.add_fieldinspection;
+- an inspector's visits: lending.view_fieldinspection (only its own, unless superuser);
+  recording a visit: lending.change_fieldinspection."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from common.business_date import business_date_today
+from common.errors import ApplicationError
+from common.money import format_yuan
+from lending import ops
+from lending.models import Application, ApplicationDocument, ApplicationStage, FieldInspection
+from lending.services import applications as services
+from merchants.admin import ReadOnlyAdmin
+
+PERM_QUEUE = "lending.view_applicationstage"
+PERM_CASE = "lending.view_application"
+PERM_WORK = "lending.change_applicationstage"
+PERM_DOCUMENT = "lending.view_applicationdocument"
+PERM_ASSIGN = "lending.add_fieldinspection"
+PERM_RECORD = "lending.change_fieldinspection"
+
+
+def _yuan(fen):
+    return format_yuan(fen) if fen is not None else "-"
+
+
+def _require(request, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied(f"needs {permission}")
+
+
+def _problem(exc: ApplicationError) -> str:
+    fields = exc.extra.get("fields") or {}
+    named = "; ".join(f"{name}: {', '.join(map(str, problems))}" for name, problems in fields.items())
+    return f"{exc.message} ({named})" if named and named not in exc.message else exc.message
+
+
+def _checklist(application: Application) -> list[dict]:
+    row = application.stages.filter(name__endswith=".declared_check").order_by("-position").first()
+    return list((row.detail or {}).get("checklist", [])) if row is not None else []
+
+
+def _back(request, fallback: str) -> HttpResponseRedirect:
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return HttpResponseRedirect(target)
+    return HttpResponseRedirect(fallback)
+
+
+@admin.register(Application)
+class ApplicationAdmin(ReadOnlyAdmin):
+    """Applications, read-only: what they are and where they stand. The work on them happens in
+    the queues and on the case page."""
+
+    list_display = ["reference", "shop", "product", "amount", "status", "current_stage", "submitted_at"]
+    list_filter = ["status", "product", "channel"]
+    search_fields = ["reference", "merchant__shop_name", "merchant__external_id"]
+    list_select_related = ["merchant", "product"]
+    date_hierarchy = "submitted_at"
+    show_full_result_count = False
+    change_list_template = "admin/lending/application/change_list.html"
+
+    @admin.display(description="merchant 商户", ordering="merchant__shop_name")
+    def shop(self, obj):
+        return obj.merchant.shop_name
+
+    @admin.display(description="amount (¥)", ordering="amount_fen")
+    def amount(self, obj):
+        return _yuan(obj.amount_fen)
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"queue_counts": [(q, title, n) for q, (title, n) in self._counts().items()]}
+        return super().changelist_view(request, {**extra, **(extra_context or {})})
+
+    def _counts(self) -> dict:
+        counts = ops.queue_counts()
+        return {queue: (title, counts[queue]) for queue, title in ops.QUEUES.items()}
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The case page is the application's page.
+        if not str(object_id).isdigit():
+            raise Http404("no such application")
+        return HttpResponseRedirect(reverse("admin:lending_case", args=[object_id]))
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("queue/<str:queue>/", view(self.queue_view), name="lending_queue"),
+            path("<int:pk>/case/", view(self.case_view), name="lending_case"),
+            path("document/<int:pk>/", view(self.document_view), name="lending_document"),
+            *super().get_urls(),
+        ]
+
+    # --- A queue ---------------------------------------------------------------------------
+
+    def queue_view(self, request, queue: str):
+        _require(request, PERM_QUEUE)
+        if queue not in ops.QUEUES:
+            raise Http404("no such queue")
+        now = timezone.now()
+        cases = ops.queue_cases(queue=queue)
+        rows = []
+        for case in cases:
+            application = case.application
+            approvals = (case.detail or {}).get("approvals", [])
+            rows.append(
+                {
+                    "case": case,
+                    "application": application,
+                    "amount": _yuan(application.amount_fen),
+                    "limit": _yuan(application.decided_limit_fen),
+                    "is_late": case.due_at is not None and case.due_at < now,
+                    "interview": next(iter(application.booked_interviews), None),
+                    "inspection": next(iter(application.pending_inspections), None),
+                    "is_mine": case.assignee_id == request.user.pk,
+                    "first_approval": approvals[0]["by"] if approvals else "",
+                }
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"{ops.QUEUES[queue]} · {len(rows)} waiting 待处理",
+            "queue": queue,
+            "queue_title": ops.QUEUES[queue],
+            "rows": rows,
+            "waiting": len(rows),
+            "late": sum(1 for r in rows if r["is_late"]),
+            "queues": [(q, title, n) for q, (title, n) in self._counts().items()],
+            "can_work": request.user.has_perm(PERM_WORK),
+            "second_from": _yuan(settings.LENDING_SECOND_APPROVAL_FROM_FEN),
+        }
+        return TemplateResponse(request, "admin/lending/queue.html", context)
+
+    # --- A case ----------------------------------------------------------------------------
+
+    def case_view(self, request, pk: int):
+        _require(request, PERM_CASE)
+        application = get_object_or_404(
+            Application.objects.select_related("merchant__owner", "product", "line", "appeal_of"), pk=pk
+        )
+        here = reverse("admin:lending_case", args=[pk])
+        if request.method == "POST":
+            return self._case_post(request, application, here)
+        stages = list(application.stages.select_related("assignee").order_by("position"))
+        case = next((s for s in stages if s.status == ApplicationStage.Status.WAITING), None)
+        approvals = (case.detail or {}).get("approvals", []) if case else []
+        inspectors = []
+        if case is not None and case.queue == "field_inspection":
+            inspectors = list(
+                get_user_model()
+                .objects.filter(is_active=True, groups__name="inspector")
+                .order_by("username")
+                .distinct()
+            )
+        now = timezone.now()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Case 案件 {application.reference}",
+            "application": application,
+            "amount": _yuan(application.amount_fen),
+            "limit": _yuan(application.decided_limit_fen),
+            "declared": _declared_rows(application.declared),
+            "questionnaire": sorted((application.questionnaire or {}).items()),
+            "documents": list(application.documents.order_by("uploaded_at")),
+            "checklist": _checklist(application),
+            "stages": stages,
+            "case": case,
+            "queue_title": ops.QUEUES.get(case.queue, case.queue) if case else "",
+            "case_is_late": case is not None and case.due_at is not None and case.due_at < now,
+            "is_mine": case is not None and case.assignee_id == request.user.pk,
+            "approvals": approvals,
+            "needs_two": (
+                case is not None
+                and case.queue == "officer_approval"
+                and (application.decided_limit_fen or 0) >= settings.LENDING_SECOND_APPROVAL_FROM_FEN
+            ),
+            "inspectors": inspectors,
+            "changes": list(application.changes.order_by("changed_at", "pk")),
+            "interviews": list(application.interviews.select_related("officer").order_by("starts_at")),
+            "inspections": list(application.inspections.select_related("inspector").order_by("assigned_at")),
+            "can_work": request.user.has_perm(PERM_WORK),
+            "can_assign": request.user.has_perm(PERM_ASSIGN),
+            "can_download": request.user.has_perm(PERM_DOCUMENT),
+        }
+        return TemplateResponse(request, "admin/lending/case.html", context)
+
+    def _case_post(self, request, application: Application, here: str):
+        action = request.POST.get("action", "")
+        _require(request, PERM_ASSIGN if action == "assign" else PERM_WORK)
+        stage = ApplicationStage.objects.filter(
+            pk=_int(request.POST.get("stage")), application=application
+        ).first()
+        if stage is None:
+            self.message_user(request, "no such case on this application 案件不存在", messages.ERROR)
+            return HttpResponseRedirect(here)
+        queue_url = reverse("admin:lending_queue", args=[stage.queue or "video_check"])
+        try:
+            if action == "claim":
+                services.application_stage_claim(stage=stage, user=request.user)
+                self.message_user(request, f"{application.reference}: claimed 已领取")
+                return HttpResponseRedirect(here)
+            if action == "release":
+                services.application_stage_release(stage=stage, user=request.user)
+                self.message_user(request, f"{application.reference}: released 已释放")
+                return _back(request, queue_url)
+            if action == "decide":
+                return self._decide(request, application, stage, here, queue_url)
+            if action == "assign":
+                inspector = get_user_model().objects.filter(pk=_int(request.POST.get("inspector"))).first()
+                if inspector is None:
+                    self.message_user(request, "inspector: choose an inspector 请选择考察员", messages.ERROR)
+                    return HttpResponseRedirect(here)
+                services.inspection_assign(
+                    stage=stage,
+                    inspector=inspector,
+                    assigned_by=request.user,
+                    address=request.POST.get("address", "").strip(),
+                )
+                given = f"{application.reference}: visit given to {inspector.get_username()} 已分配"
+                self.message_user(request, given)
+                return HttpResponseRedirect(here)
+        except ApplicationError as exc:
+            self.message_user(request, _problem(exc), messages.ERROR)
+            return HttpResponseRedirect(here)
+        self.message_user(request, f"action: unknown action {action!r}", messages.ERROR)
+        return HttpResponseRedirect(here)
+
+    def _decide(self, request, application, stage, here, queue_url):
+        outcome = request.POST.get("outcome", "")
+        note = request.POST.get("note", "").strip()
+        if outcome == "decline" and not note:
+            problem = "note: a decline needs the reason the merchant will read 拒绝须填写原因"
+            self.message_user(request, problem, messages.ERROR)
+            return HttpResponseRedirect(here)
+        findings = {}
+        for item in _checklist(application):
+            code = item.get("code")
+            mark = request.POST.get(f"check_{code}", "")
+            if mark or request.POST.get(f"remark_{code}"):
+                findings[code] = {
+                    "agrees": mark == "agrees",
+                    "remark": request.POST.get(f"remark_{code}", "").strip()[:500],
+                }
+        after = services.application_stage_decide(
+            stage=stage,
+            user=request.user,
+            outcome=outcome,
+            note=note,
+            on=business_date_today(),
+            findings=findings,
+            recording_ref=request.POST.get("recording_ref", "").strip(),
+        )
+        stage.refresh_from_db()
+        if stage.status == ApplicationStage.Status.WAITING:
+            recorded = "your approval is recorded; waiting for a second officer 待第二人审批"
+            self.message_user(request, f"{application.reference}: {recorded}")
+        else:
+            where = f"{after.get_status_display()} ({after.current_stage})"
+            self.message_user(request, f"{application.reference}: {outcome} → {where}")
+        return HttpResponseRedirect(queue_url)
+
+    # --- A document's file ------------------------------------------------------------------
+
+    def document_view(self, request, pk: int):
+        _require(request, PERM_DOCUMENT)
+        document = get_object_or_404(ApplicationDocument, pk=pk)
+        try:
+            handle = document.file.open("rb")
+        except FileNotFoundError as exc:
+            raise Http404("the file is missing from storage") from exc
+        return FileResponse(
+            handle, as_attachment=True, filename=document.original_name, content_type=document.content_type
+        )
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _declared_rows(declared: dict) -> list[tuple[str, str]]:
+    rows = []
+    for name, value in (declared or {}).items():
+        is_money = name.endswith("_fen") and str(value).lstrip("-").isdigit()
+        shown = f"{_yuan(int(value))} ¥" if is_money else value
+        rows.append((name.removesuffix("_fen"), shown))
+    return rows
+
+
+@admin.register(FieldInspection)
+class FieldInspectionAdmin(ReadOnlyAdmin):
+    """An inspector's visits: each inspector sees only those given to it (a superuser sees all),
+    and records a visit's result on its page."""
+
+    list_display = ["application", "shop", "address", "assigned_by", "assigned_at", "result", "record_link"]
+    list_filter = ["result"]
+    list_select_related = ["application__merchant", "inspector"]
+    fields = [
+        "application",
+        "inspector",
+        "assigned_by",
+        "assigned_at",
+        "address",
+        "visited_on",
+        "result",
+        "findings",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(inspector=request.user)
+
+    @admin.display(description="merchant 商户")
+    def shop(self, obj):
+        return obj.application.merchant.shop_name
+
+    @admin.display(description="")
+    def record_link(self, obj):
+        if obj.result != FieldInspection.Result.PENDING:
+            return "-"
+        url = reverse("admin:lending_inspection_record", args=[obj.pk])
+        return format_html('<a class="button" href="{}">Record the visit 登记考察结果</a>', url)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/record/", view(self.record_view), name="lending_inspection_record"),
+            *super().get_urls(),
+        ]
+
+    def record_view(self, request, pk: int):
+        _require(request, PERM_RECORD)
+        # Another inspector's visit is not found: the queryset holds only one's own.
+        inspection = get_object_or_404(
+            self.get_queryset(request).select_related("application__merchant__owner"), pk=pk
+        )
+        values = {"result": "", "findings": "", "visited_on": business_date_today().isoformat()}
+        if request.method == "POST":
+            values = {name: request.POST.get(name, "").strip() for name in values}
+            error = None
+            try:
+                visited_on = dt.date.fromisoformat(values["visited_on"])
+            except ValueError:
+                error = "visited_on: a date such as 2026-03-01 请填写日期"
+            if error is None and values["result"] not in ("passed", "failed"):
+                error = "result: passed or failed 请选择结果"
+            if error is None:
+                try:
+                    services.inspection_record(
+                        inspection=inspection,
+                        user=request.user,
+                        passed_visit=values["result"] == "passed",
+                        findings=values["findings"],
+                        visited_on=visited_on,
+                        on=business_date_today(),
+                    )
+                except ApplicationError as exc:
+                    error = _problem(exc)
+            if error is None:
+                self.message_user(request, f"{inspection.application.reference}: visit recorded 已登记")
+                return HttpResponseRedirect(reverse("admin:lending_fieldinspection_changelist"))
+            self.message_user(request, error, messages.ERROR)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Field visit 实地考察 · {inspection.application.reference}",
+            "inspection": inspection,
+            "values": values,
+        }
+        return TemplateResponse(request, "admin/lending/inspection_record.html", context)
