@@ -12,8 +12,7 @@ from django.contrib.auth.models import Group, Permission, User
 
 from common.business_date import business_date_set
 from common.money import format_yuan
-from lending.models import Application, ApplicationStage, Loan
-from lending.services import applications as apps
+from lending.models import Application, Loan
 from merchants.questionnaire import QUESTIONS
 from payments import services as payments
 from scoring.selectors import policy_get
@@ -77,15 +76,16 @@ def an_officer(username: str) -> User:
     return user
 
 
-def officer_passes_the_waiting_stage(application: Application, officer: User, **kwargs) -> Application:
-    # TODO(integrator): drive this through the officers' queue pages of
-    # lending/admin_applications.py (the video_check and officer_approval queues under /admin/,
-    # their claim and pass actions) once they are merged; until then the services they call.
-    case = application.stages.get(status=ApplicationStage.Status.WAITING)
-    apps.application_stage_claim(stage=case, user=officer)
-    return apps.application_stage_decide(
-        stage=case, user=officer, outcome="pass", note="figures confirmed", on=TODAY, **kwargs
-    )
+def officer_passes_from_the_queue(page, live_server, queue: str, reference: str, note: str) -> None:
+    """An officer, in its own browser, takes the case from its queue in the workbench and passes it."""
+    page.goto(f"{live_server.url}/admin/lending/application/queue/{queue}/")
+    expect(page.get_by_test_id(f"case-{reference}")).to_be_visible()
+    page.get_by_test_id(f"claim-{reference}").click()
+    if queue == "video_check":
+        page.locator('input[name="recording_ref"]').fill("rec-1")
+    page.locator('textarea[name="note"]').fill(note)
+    page.get_by_test_id("pass").click()
+    expect(page.locator(".messagelist")).to_be_visible()
 
 
 def test_a_member_applies_books_and_after_the_officers_pass_accepts_and_is_paid(
@@ -97,8 +97,8 @@ def test_a_member_applies_books_and_after_the_officers_pass_accepts_and_is_paid(
     settings.MEDIA_ROOT = tmp_path / "media"
     the_world()
     shop = a_member()
-    officer = an_officer("officer")
-    approver = an_officer("approver")
+    an_officer("officer")
+    an_officer("approver")
 
     member = new_page(viewport={"width": PHONE_WIDTH, "height": 740}, is_mobile=True, has_touch=True)
     log_in(member, live_server, "member")
@@ -137,13 +137,20 @@ def test_a_member_applies_books_and_after_the_officers_pass_accepts_and_is_paid(
     expect(member.get_by_test_id("interview-url")).to_have_text(interview.meeting_url)
     assert interview.starts_at.date() > TODAY
 
-    # An officer, in a browser of its own, reaches the workbench and passes the case.
+    # An officer, in a browser of its own, claims the case in the video-check queue and passes
+    # it; a second officer approves it from the approval queue.
     desk = new_page()
     log_in(desk, live_server, "officer")
     expect(desk).to_have_url(f"{live_server.url}/admin/")
-    application = officer_passes_the_waiting_stage(application, officer, recording_ref="rec-1")
-    application = officer_passes_the_waiting_stage(application, approver)
+    officer_passes_from_the_queue(
+        desk, live_server, "video_check", application.reference, "figures confirmed"
+    )
+    second = new_page()
+    log_in(second, live_server, "approver")
+    officer_passes_from_the_queue(second, live_server, "officer_approval", application.reference, "terms fit")
+    application.refresh_from_db()
     assert application.status == Application.Status.APPROVED
+    assert application.stages.get(queue="video_check").detail["recording_ref"] == "rec-1"
 
     # The member, back in its own browser, reads the agreement, accepts it and is paid.
     member.reload()
