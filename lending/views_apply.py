@@ -287,6 +287,10 @@ def _apply_submit(request, merchant: Merchant, product: Product):
         return _render_apply(request, merchant, product, form=form, terms=terms, ticked=ticked, status=status)
 
     if not form.is_valid():
+        if "request_token" in form.errors or "contract_sha256" in form.errors:
+            form.add_error(
+                None, "表单已失效，请重新提交 The form is out of date: check the terms and apply again"
+            )
         return again()
     data = form.cleaned_data
     order_ids = data.get("orders") or []
@@ -356,7 +360,7 @@ def stage_title(name: str) -> str:
         return name.rsplit(".", 1)[-1]
 
 
-def _is_paying(application: Application) -> bool:
+def application_is_paying(application: Application) -> bool:
     """Approved on the instant path and the payout not through yet (asynchronous payout)."""
     return (
         application.status == Application.Status.APPROVED
@@ -366,7 +370,7 @@ def _is_paying(application: Application) -> bool:
     )
 
 
-def _needs_acceptance(application: Application) -> bool:
+def application_needs_acceptance(application: Application) -> bool:
     """Approved with its line open, but the loan not drawn: the terms changed since they were
     accepted, so the new agreement is shown for acceptance."""
     product = application.product
@@ -385,9 +389,9 @@ def decision_words(application: Application) -> str:
     if status == Status.DISBURSED:
         return "已放款：借款已到账您的钱包 Approved and paid: the money is in your wallet"
     if status == Status.APPROVED:
-        if _is_paying(application):
+        if application_is_paying(application):
             return "已批准，正在放款 Approved: the money is on its way to your wallet"
-        if _needs_acceptance(application):
+        if application_needs_acceptance(application):
             return (
                 "已批准，条款有变化：请阅读并接受新的合同 "
                 "Approved on new terms: read and accept the agreement below"
@@ -409,8 +413,8 @@ def _status_payload(application: Application) -> dict:
         "status": application.status,
         "status_label": application.get_status_display(),
         "decision": decision_words(application),
-        "is_paying": _is_paying(application),
-        "needs_acceptance": _needs_acceptance(application),
+        "is_paying": application_is_paying(application),
+        "needs_acceptance": application_needs_acceptance(application),
         "loan": None
         if loan is None
         else {
@@ -433,7 +437,7 @@ def _render_application(request, merchant, application, *, accept_error="", appe
     ]
     quote_view = {}
     accept_form = None
-    if _needs_acceptance(application):
+    if application_needs_acceptance(application):
         try:
             quote = apps.application_quote(application=application, on=business_date_today())
         except ApplicationError as exc:
@@ -468,7 +472,7 @@ def _render_application(request, merchant, application, *, accept_error="", appe
         "stages": stages,
         "decision": decision_words(application),
         "payload": _status_payload(application),
-        "poll": _is_paying(application) or application.status == Application.Status.SUBMITTED,
+        "poll": application_is_paying(application) or application.status == Application.Status.SUBMITTED,
         "poll_ms": 1500,
         "quote": quote_view,
         "accept_form": accept_form,
@@ -526,7 +530,7 @@ def application_draw(request, reference: str):
             accept_error="请重新接受合同 Please accept the agreement again",
             status=400,
         )
-    if not _needs_acceptance(application):
+    if not application_needs_acceptance(application):
         messages.info(request, "该申请无需再接受合同 This application has no agreement waiting")
         return redirect("portal:application", reference=reference)
     try:

@@ -19,7 +19,12 @@ from common.money import format_yuan
 from lending import calculations as lending_calc
 from lending import selectors as lending_selectors
 from lending.models import Application, Installment, Loan
-from lending.views_apply import decision_words, stage_title
+from lending.views_apply import (
+    application_is_paying,
+    application_needs_acceptance,
+    decision_words,
+    stage_title,
+)
 from merchants.models import Merchant
 from payments import selectors as payment_selectors
 from scoring import calculations as calc
@@ -167,7 +172,6 @@ def overview(request):
     applications = list(
         Application.objects.filter(merchant=merchant).select_related("product").order_by("-submitted_at")[:20]
     )
-    going = (Application.Status.SUBMITTED, Application.Status.REFERRED, Application.Status.APPROVED)
     in_progress = [
         {
             "application": a,
@@ -175,7 +179,7 @@ def overview(request):
             "decision": decision_words(a),
         }
         for a in applications
-        if a.status in going
+        if a.is_open or application_is_paying(a) or application_needs_acceptance(a)
     ]
     declined = [a for a in applications if a.status == Application.Status.DECLINED][:5]
     context = {

@@ -141,3 +141,40 @@ def test_a_seller_applies_for_an_order_loan_from_its_offer_and_is_paid(new_page,
     expect(page.get_by_test_id("home-deductions")).to_contain_text(application.loan.reference)
     if phone:
         assert_no_sideways_scroll(page)
+
+
+def test_the_application_page_updates_itself_when_an_asynchronous_payout_lands(
+    new_page,  # noqa: F811 (the imported fixture)
+    live_server,
+    settings,
+    monkeypatch,
+):
+    from lending import tasks
+    from lending.services import applications as apps
+
+    merchant, wallet, _ = seller_with_an_offer_and_orders()
+    settings.LENDING_INSTANT_PAYOUT = "async"
+    sent = []
+    monkeypatch.setattr(tasks.application_fulfil, "delay", lambda *args: sent.append(args))
+    page = new_page()
+    log_in(page, live_server, "seller")
+    page.goto(f"{live_server.url}/apply/?product=credit_loan")
+    page.get_by_test_id("amount").fill("2000.00")
+    expect(page.get_by_test_id("terms-amount")).to_have_text("2,000.00")
+    page.get_by_test_id("accept").check()
+    page.get_by_test_id("submit").click()
+    expect(page.get_by_test_id("status")).to_have_text("Approved 已批准")
+    expect(page.get_by_test_id("loan-link")).to_be_hidden()
+    page.evaluate("window.stillTheSamePage = true")
+    application = Application.objects.get(merchant=merchant)
+    assert sent == [(application.pk, TODAY.isoformat())]
+
+    # The worker's task lands the money while the page is open.
+    apps.application_fulfil(application_id=application.pk, on=TODAY)
+
+    expect(page.get_by_test_id("status")).to_have_text("Money paid 已放款", timeout=10_000)
+    expect(page.get_by_test_id("loan-link")).to_be_visible()
+    expect(page.get_by_test_id("loan-link")).to_contain_text("2,000.00")
+    assert page.evaluate("window.stillTheSamePage") is True  # updated in place, not reloaded
+    balance_fen = payment_selectors.wallet_for_merchant(merchant=merchant).balance_fen
+    assert balance_fen == wallet.balance_fen + 200_000

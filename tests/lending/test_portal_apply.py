@@ -342,3 +342,35 @@ def test_an_application_being_decided_is_withdrawn(world, client):
     client.post(reverse("portal:application-withdraw", args=[application.reference]))
     application.refresh_from_db()
     assert application.status == Application.Status.WITHDRAWN
+
+
+def test_bad_input_is_named_on_the_form_never_a_server_error(world, client):
+    merchant = seller(client)
+    url = f"{reverse('portal:apply')}?product=order_loan"
+    not_ids = client.post(url, {"amount": "500.00", "request_token": str(uuid.uuid4()), "orders": ["abc"]})
+    assert not_ids.status_code == 400 and 'data-testid="orders-errors"' in not_ids.content.decode()
+    no_token = client.post(url, {"amount": "500.00", "orders": []})
+    assert no_token.status_code == 400 and "The form is out of date" in no_token.content.decode()
+    negative = client.get(reverse("portal:apply-terms"), {"product": "credit_loan", "amount": "-5"})
+    assert negative.status_code == 400 and "amount" in negative.json()["error"]["fields"]
+    too_much = client.get(reverse("portal:apply-terms"), {"product": "credit_loan", "amount": "99999999.00"})
+    assert too_much.status_code == 200 and "amount" in too_much.json()["fields"]
+    assert client.get(reverse("portal:apply"), {"product": "no-such"}).status_code == 404
+    assert client.get(reverse("portal:apply"), {"product": "credit_loan", "amount": "abc"}).status_code == 200
+    assert not Application.objects.filter(merchant=merchant).exists()
+
+
+def test_the_home_page_shows_an_application_with_a_person_and_its_stage(world, client):
+    member = rated_merchant(kind="b2b", **STRONG)
+    member.user = User.objects.create_user("member", password="x")
+    member.save(update_fields=["user"])
+    client.force_login(member.user)
+    from tests.lending.test_applications import b2b_application
+
+    application = b2b_application(member)
+    home = client.get(reverse("portal:overview")).content.decode()
+    assert application.reference in home
+    assert "Stage:" in home and "With an officer 人工审核中" in home
+    # A B2B product is applied for on the member pages, not on the seller's one-page form.
+    response = client.get(reverse("portal:apply"), {"product": "revolving"})
+    assert response.status_code == 302
