@@ -206,6 +206,9 @@ def apply_terms(request):
     if merchant is None:
         return JsonResponse({"error": {"message": "no shop", "fields": {}}}, status=403)
     product = _product(request, merchant)
+    if product.segment == Product.Segment.B2B:
+        message = "B2B 会员授信请在会员申请页办理 B2B member credit is applied for on the member pages"
+        return JsonResponse({"error": {"message": message, "fields": {"product": [message]}}}, status=400)
     amount_fen = _amount_from(request.GET.get("amount"))
     if amount_fen is None:
         message = "输入借款金额 Enter an amount in yuan, e.g. 2000.00"

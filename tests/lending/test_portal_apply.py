@@ -374,3 +374,5 @@ def test_the_home_page_shows_an_application_with_a_person_and_its_stage(world, c
     # A B2B product is applied for on the member pages, not on the seller's one-page form.
     response = client.get(reverse("portal:apply"), {"product": "revolving"})
     assert response.status_code == 302
+    terms = client.get(reverse("portal:apply-terms"), {"product": "revolving", "amount": "100000.00"})
+    assert terms.status_code == 400 and "product" in terms.json()["error"]["fields"]
