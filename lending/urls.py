@@ -2,11 +2,23 @@
 
 from django.urls import path
 
-from lending import views
+from lending import views, views_apply
 
 urlpatterns = [
     path("loans/", views.loans, name="loans"),
     path("loans/draw/<int:line_id>/", views.loan_draw, name="loan-draw"),
     path("loans/<str:reference>/", views.loan_detail, name="loan-detail"),
     path("loans/<str:reference>/repay/", views.loan_repay, name="loan-repay"),
+    path("apply/", views_apply.apply, name="apply"),
+    path("apply/terms/", views_apply.apply_terms, name="apply-terms"),
+    path("applications/", views_apply.applications, name="applications"),
+    path("applications/<str:reference>/", views_apply.application_detail, name="application"),
+    path("applications/<str:reference>/status/", views_apply.application_status, name="application-status"),
+    path("applications/<str:reference>/draw/", views_apply.application_draw, name="application-draw"),
+    path("applications/<str:reference>/appeal/", views_apply.application_appeal, name="application-appeal"),
+    path(
+        "applications/<str:reference>/withdraw/",
+        views_apply.application_withdraw,
+        name="application-withdraw",
+    ),
 ]

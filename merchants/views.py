@@ -16,12 +16,12 @@ BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def home(request):
-    """Merchants land on their shop; staff on the workbench; everybody else on the login page."""
+    """Merchants land on their overview; staff on the workbench; everybody else on the login page."""
     if not request.user.is_authenticated:
         return redirect("portal:login")
     if request.user.is_staff:
         return redirect("admin:index")
-    return redirect("portal:shop")
+    return redirect("portal:overview")
 
 
 @login_required

@@ -5,6 +5,7 @@ from django.urls import path
 from scoring import views
 
 urlpatterns = [
+    path("overview/", views.overview, name="overview"),
     path("credit/", views.offers, name="credit"),
     path("credit/ask/", views.credit_ask, name="credit-ask"),
     path("credit/offers/<int:offer_id>/accept/", views.offer_accept, name="offer-accept"),

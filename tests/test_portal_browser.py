@@ -106,7 +106,8 @@ def test_merchant_logs_in_and_sees_thirty_day_sales(page, live_server):
 
     log_in(page, live_server, "seller")
 
-    expect(page).to_have_url(f"{live_server.url}/shop/")
+    expect(page).to_have_url(f"{live_server.url}/overview/")
+    page.goto(f"{live_server.url}/shop/")
     expect(page.locator("main h1")).to_have_text(merchant.shop_name)
     expect(page.get_by_test_id("sales-30d")).to_have_text(sales_30d)
 
@@ -126,6 +127,8 @@ def test_shop_page_fits_a_phone_screen_without_horizontal_scroll(new_page, live_
     page = new_page(viewport={"width": PHONE_WIDTH, "height": 740}, is_mobile=True, has_touch=True)
 
     log_in(page, live_server, "seller")
+    expect(page).to_have_url(f"{live_server.url}/overview/")
+    page.goto(f"{live_server.url}/shop/")
 
     expect(page.get_by_test_id("sales-30d")).to_have_text(sales_30d)
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
