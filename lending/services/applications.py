@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from common.errors import ApplicationError, ConflictError, NotFoundError
 from common.money import format_yuan
-from lending import lifecycle, pipeline
+from lending import lifecycle, pipeline, signals
 from lending.models import (
     Application,
     ApplicationDocument,
@@ -321,6 +321,7 @@ def application_fulfil(*, application_id: int, on: dt.date, actor: str = "credit
             line = _line_open(application, on=on, actor=actor)
             application.line = line
             application.save(update_fields=["line", "updated_at"])
+            signals.application_line_granted.send(sender=Application, application=application, line=line)
     application.refresh_from_db()
     if (
         not product.is_revolving

@@ -382,3 +382,24 @@ def test_two_officers_approving_at_once_give_one_approval():
     assert application.status == Application.Status.APPROVED
     assert CreditLine.objects.filter(merchant=member).count() == 1
     assert application.changes.filter(kind="approved").count() == 1
+
+
+def test_applying_takes_up_the_pre_approved_offer(world):
+    from scoring.models import Offer
+    from scoring.services import offers_issue, scores_refresh_all
+
+    merchant = rated_merchant(**STRONG)
+    policy = policy_get()
+    policy.acceptance_rate_target = 1
+    policy.save()
+    scores_refresh_all(as_of=TODAY)
+    offers_issue(as_of=TODAY)
+    offer = Offer.objects.get(merchant=merchant, product__code="credit_loan")
+
+    _, application = instant(merchant, amount_fen=200_000)
+
+    assert application.status == Application.Status.DISBURSED
+    offer.refresh_from_db()
+    assert offer.status == Offer.Status.ACCEPTED and offer.credit_line_id == application.line_id
+    rated = application.stages.get(name="scoring.stages.rate")
+    assert rated.detail["facts"]["offer_id"] == offer.pk
