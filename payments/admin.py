@@ -5,6 +5,7 @@ postings are read-only."""
 import datetime as dt
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
@@ -112,6 +113,9 @@ class AccountAdmin(ReadOnlyAdmin):
         ]
 
     def trial_balance_view(self, request):
+        # The ledger's summary: for whoever may see the accounts.
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         try:
             on = dt.date.fromisoformat(request.GET.get("date", ""))
         except ValueError:
