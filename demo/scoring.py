@@ -10,11 +10,8 @@ champion (the portal then says rating is not available)."""
 import datetime as dt
 from collections.abc import Callable
 
-from django.contrib.auth.models import Group, Permission
-
 from common.business_date import business_date_today
 from common.errors import ApplicationError
-from demo.simulator.onboarding import LOAN_OFFICER_GROUP, RISK_MANAGER_GROUP
 from scoring.selectors import champion_get
 from scoring.services import TrainingRefused, model_train, offers_issue, scores_refresh_all
 from scoring.tasks import features_refresh
@@ -22,48 +19,6 @@ from scoring.tasks import features_refresh
 DEMO_ACTOR = "scoring demo"
 # (outcome days, bad days past due), from the standard definition to the loosest one tried.
 OUTCOME_LADDER: tuple[tuple[int, int], ...] = ((90, 30), (60, 30), (60, 15), (45, 15), (30, 7))
-
-RISK_MANAGER_PERMISSIONS = (
-    "view_scoringmodel",
-    "promote_scoringmodel",
-    "view_modelpromotion",
-    "view_merchantscore",
-    "view_offer",
-    "change_offer",
-    "view_ratingadjustment",
-    "add_ratingadjustment",
-    "change_ratingadjustment",
-    "delete_ratingadjustment",
-    "view_scoringpolicy",
-    "change_scoringpolicy",
-    "view_officerfinding",
-    "add_officerfinding",
-    "change_officerfinding",
-    "view_sandboxrun",
-    "add_sandboxrun",
-    "view_driftreport",
-    "view_gradeoutcome",
-)
-LOAN_OFFICER_PERMISSIONS = (
-    "view_merchantscore",
-    "view_offer",
-    "view_officerfinding",
-    "add_officerfinding",
-)
-
-
-def permissions_grant() -> None:
-    """Give the demo's risk managers and loan officers their scoring permissions (idempotent;
-    groups that do not exist are left alone)."""
-    for group_name, codenames in (
-        (RISK_MANAGER_GROUP, RISK_MANAGER_PERMISSIONS),
-        (LOAN_OFFICER_GROUP, LOAN_OFFICER_PERMISSIONS),
-    ):
-        group = Group.objects.filter(name=group_name).first()
-        if group is not None:
-            group.permissions.add(
-                *Permission.objects.filter(content_type__app_label="scoring", codename__in=codenames)
-            )
 
 
 def champion_train(*, say: Callable[[str], None], seed: int = 0) -> bool:
@@ -105,7 +60,6 @@ def champion_train(*, say: Callable[[str], None], seed: int = 0) -> bool:
 
 def demo_scoring_run(*, say: Callable[[str], None], seed: int = 0) -> dict:
     """Features as of the business date, a champion if there is none, then score_all."""
-    permissions_grant()
     today = business_date_today()
     refreshed = features_refresh(through=(today - dt.timedelta(days=1)).isoformat())
     say(f"Features of {refreshed['snapshots']} merchants as of {today}.")
