@@ -12,9 +12,11 @@ import random
 from decimal import Decimal
 
 from django.db.models import OuterRef, Subquery, Sum
+from django.utils import timezone
 
 from common.business_date import business_date_today
 from common.errors import ApplicationError
+from demo import applications
 from demo.models import SimulatorState
 from lending import services
 from lending.models import CreditLine, Installment, Loan, Product
@@ -56,7 +58,9 @@ def _rng(on: dt.date, purpose: str) -> random.Random:
 
 def lines_open(*, as_of: dt.date, today: dt.date) -> int:
     """Open lines for merchants that trade enough: 30 % of the last 90 days' settled sales,
-    within each product's range; `today` is the business date they open on."""
+    within each product's range; `today` is the business date they open on. These are the
+    demo's history, so a B2B line is one whose video check passed that day. The demo's own
+    logins' shops get none: they apply through the portal."""
     since = as_of - dt.timedelta(days=90)
     sales = dict(
         Settlement.objects.filter(settled_on__gt=since, settled_on__lte=as_of)
@@ -66,7 +70,10 @@ def lines_open(*, as_of: dt.date, today: dt.date) -> int:
     )
     products = {p.code: p for p in Product.objects.filter(is_active=True)}
     opened = 0
-    merchants = Merchant.objects.filter(status=Merchant.Status.ACTIVE, pk__in=sales).select_related("partner")
+    merchants = Merchant.objects.filter(
+        status=Merchant.Status.ACTIVE, pk__in=sales, user__isnull=True
+    ).select_related("partner")
+    video_checked_at = timezone.make_aware(dt.datetime.combine(today, dt.time(10)))
     for merchant in merchants.order_by("pk"):
         for code in PRODUCTS_BY_KIND[merchant.partner.kind]:
             product = products.get(code)
@@ -84,6 +91,7 @@ def lines_open(*, as_of: dt.date, today: dt.date) -> int:
                 actor=POLICY,
                 reason="provisional demo line: 30 % of 90 days' settled sales",
                 on=today,
+                video_checked_at=video_checked_at if product.needs_video_check else None,
             )
             opened += 1
     return opened
@@ -288,3 +296,5 @@ def on_day_traded(*, on: dt.date) -> None:
     borrowers_spend(on=on)
     borrowers_repay_early(on=on, today=today, share=EARLY_REPAY_SHARE_PER_DAY)
     borrowers_draw(on=on, today=today, share=DRAW_SHARE_PER_DAY)
+    # New applications arrive each business date (once scoring can rate them).
+    applications.applications_arrive(on=today, b2c=applications.B2C_PER_DAY, b2b=applications.B2B_PER_DAY)

@@ -8,7 +8,6 @@ from django.dispatch import receiver
 
 from common.business_date import business_date_today
 from demo import borrowers
-from demo.scoring import permissions_grant
 from merchants.signals import marketplace_day_traded, marketplace_seeded
 from scoring.features import merchant_days_catch_up, snapshots_refresh
 
@@ -36,10 +35,3 @@ def on_marketplace_day_traded_build_features(sender, *, on: dt.date, **kwargs) -
     # Trading `on` opens that date's close of business, so the day before has fully closed
     # (wallet deductions included): build it. `on` itself is built once it has closed too.
     merchant_days_catch_up(through=on - dt.timedelta(days=1), as_of=business_date_today())
-
-
-@receiver(marketplace_seeded, dispatch_uid="demo.scoring.seeded.permissions")
-def on_marketplace_seeded_grant_permissions(sender, **kwargs) -> None:
-    # The demo's risk managers and loan officers are created by the seed; give them scoring's
-    # screens (policy, adjustments, findings, promotion) as well.
-    permissions_grant()

@@ -10,12 +10,16 @@ champion (the portal then says rating is not available)."""
 import datetime as dt
 from collections.abc import Callable
 
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth import get_user_model
+from django.db import transaction
 
 from common.business_date import business_date_today
 from common.errors import ApplicationError
-from demo.simulator.onboarding import LOAN_OFFICER_GROUP, RISK_MANAGER_GROUP
-from scoring.selectors import champion_get
+from demo import applications
+from merchants.models import Merchant, Order, OrderStatus, PartnerPlatform, SimulatedProfile
+from scoring import calculations as calc
+from scoring.models import MerchantScore, Offer
+from scoring.selectors import champion_get, policy_get
 from scoring.services import TrainingRefused, model_train, offers_issue, scores_refresh_all
 from scoring.tasks import features_refresh
 
@@ -23,47 +27,64 @@ DEMO_ACTOR = "scoring demo"
 # (outcome days, bad days past due), from the standard definition to the loosest one tried.
 OUTCOME_LADDER: tuple[tuple[int, int], ...] = ((90, 30), (60, 30), (60, 15), (45, 15), (30, 7))
 
-RISK_MANAGER_PERMISSIONS = (
-    "view_scoringmodel",
-    "promote_scoringmodel",
-    "view_modelpromotion",
-    "view_merchantscore",
-    "view_offer",
-    "change_offer",
-    "view_ratingadjustment",
-    "add_ratingadjustment",
-    "change_ratingadjustment",
-    "delete_ratingadjustment",
-    "view_scoringpolicy",
-    "change_scoringpolicy",
-    "view_officerfinding",
-    "add_officerfinding",
-    "change_officerfinding",
-    "view_sandboxrun",
-    "add_sandboxrun",
-    "view_driftreport",
-    "view_gradeoutcome",
-)
-LOAN_OFFICER_PERMISSIONS = (
-    "view_merchantscore",
-    "view_offer",
-    "view_officerfinding",
-    "add_officerfinding",
-)
+
+def _seller_qualifies(merchant_id: int) -> bool:
+    return (
+        Offer.objects.filter(merchant_id=merchant_id, status=Offer.Status.ISSUED).exists()
+        and Order.objects.filter(merchant_id=merchant_id, status=OrderStatus.SHIPPED).exists()
+    )
 
 
-def permissions_grant() -> None:
-    """Give the demo's risk managers and loan officers their scoring permissions (idempotent;
-    groups that do not exist are left alone)."""
-    for group_name, codenames in (
-        (RISK_MANAGER_GROUP, RISK_MANAGER_PERMISSIONS),
-        (LOAN_OFFICER_GROUP, LOAN_OFFICER_PERMISSIONS),
+def _member_qualifies(merchant_id: int) -> bool:
+    """A B2B offer, or a rating that would grant a line when the member applies."""
+    if Offer.objects.filter(merchant_id=merchant_id, status=Offer.Status.ISSUED).exists():
+        return True
+    score = MerchantScore.objects.filter(merchant_id=merchant_id, is_current=True).first()
+    if score is None or not calc.grade_within_cutoff(score.grade, policy_get().cutoff_grade):
+        return False
+    products = (score.components or {}).get("products", {})
+    return any(int(terms.get("line_fen") or 0) > 0 for terms in products.values())
+
+
+@transaction.atomic
+def demo_logins_place() -> dict[str, str]:
+    """The portal logins show what a merchant sees at its best: `seller` a B2C shop holding an
+    issued offer with shipped orders to pledge, `member` a B2B shop with an offer or a rating
+    that grants a line. The shop chosen at seed is kept when it qualifies; otherwise the login
+    moves to the best-ranked honest shop that does (the rating, not the seed's hidden quality,
+    decides who gets offers). Returns {login: shop's external id}."""
+    placed = {}
+    honest = SimulatedProfile.objects.filter(
+        vanish_on__isnull=True, cash_dry_on__isnull=True, ring__isnull=True
+    ).values("merchant_id")
+    for username, kind, qualifies in (
+        ("seller", PartnerPlatform.Kind.B2C, _seller_qualifies),
+        ("member", PartnerPlatform.Kind.B2B, _member_qualifies),
     ):
-        group = Group.objects.filter(name=group_name).first()
-        if group is not None:
-            group.permissions.add(
-                *Permission.objects.filter(content_type__app_label="scoring", codename__in=codenames)
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            continue
+        current = Merchant.objects.filter(user=user).first()
+        if current is None or not qualifies(current.pk):
+            ranked = (
+                MerchantScore.objects.filter(
+                    is_current=True,
+                    merchant__partner__kind=kind,
+                    merchant__status=Merchant.Status.ACTIVE,
+                    merchant__user__isnull=True,
+                    merchant_id__in=honest,
+                )
+                .order_by("rank", "merchant_id")
+                .values_list("merchant_id", flat=True)
             )
+            chosen = next((pk for pk in ranked if qualifies(pk)), None)
+            if chosen is None:
+                continue
+            Merchant.objects.filter(user=user).update(user=None)
+            Merchant.objects.filter(pk=chosen).update(user=user)
+            current = Merchant.objects.get(pk=chosen)
+        placed[username] = current.external_id
+    return placed
 
 
 def champion_train(*, say: Callable[[str], None], seed: int = 0) -> bool:
@@ -105,7 +126,6 @@ def champion_train(*, say: Callable[[str], None], seed: int = 0) -> bool:
 
 def demo_scoring_run(*, say: Callable[[str], None], seed: int = 0) -> dict:
     """Features as of the business date, a champion if there is none, then score_all."""
-    permissions_grant()
     today = business_date_today()
     refreshed = features_refresh(through=(today - dt.timedelta(days=1)).isoformat())
     say(f"Features of {refreshed['snapshots']} merchants as of {today}.")
@@ -121,4 +141,11 @@ def demo_scoring_run(*, say: Callable[[str], None], seed: int = 0) -> dict:
         f"Scored {summary['scored']} merchants (grades {summary['grades']}); "
         f"{summary['offers_issued']} offers issued."
     )
+    for username, external_id in demo_logins_place().items():
+        say(f"Portal login {username}: shop {external_id}.")
+    arrivals = applications.applications_arrive(
+        on=today, b2c=applications.B2C_AT_START, b2b=applications.B2B_AT_START
+    )
+    summary["applications"] = {status: len(refs) for status, refs in arrivals.by_status.items()}
+    say(f"Applications on {today}: {arrivals.summary()}.")
     return summary

@@ -101,6 +101,8 @@ class ApplicationAdmin(ReadOnlyAdmin):
         # The case page is the application's page.
         if not str(object_id).isdigit():
             raise Http404("no such application")
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         return HttpResponseRedirect(reverse("admin:lending_case", args=[object_id]))
 
     def get_urls(self):

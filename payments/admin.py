@@ -121,6 +121,9 @@ class AccountAdmin(ReadOnlyAdmin):
         ]
 
     def trial_balance_view(self, request):
+        # The ledger's summary: for whoever may see the accounts.
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         try:
             on = dt.date.fromisoformat(request.GET.get("date", ""))
         except ValueError:

@@ -9,10 +9,11 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.core.management.color import no_style
 from django.db import connection
 
+from common import roles
 from common.crypto import blind_index
 from demo.models import SimulatorState
 from demo.simulator.market import NEVER, Market
@@ -39,9 +40,18 @@ from merchants.models import (
 from merchants.services import MerchantData
 
 DEMO_PASSWORD = "xiaodai-demo"  # noqa: S105 - the published password of the demo logins
-DEMO_USERNAMES = ("seller", "member", "officer", "risk", "admin")
-LOAN_OFFICER_GROUP = "loan_officer"
-RISK_MANAGER_GROUP = "risk_manager"
+# The staff logins and their roles (groups created by a migration: common/roles.py); seller and
+# member are merchants' logins, in the merchant role.
+STAFF_LOGINS = (
+    ("officer", roles.LOAN_OFFICER),
+    ("officer2", roles.LOAN_OFFICER),  # the second pair of eyes on large approvals
+    ("inspector", roles.INSPECTOR),
+    ("collections", roles.COLLECTIONS_AGENT),
+    ("risk", roles.RISK_MANAGER),
+    ("finance", roles.FINANCE),
+    ("admin", roles.ADMINISTRATOR),
+)
+DEMO_USERNAMES = ("seller", "member", *(username for username, _ in STAFF_LOGINS))
 PARTNERS = (
     ("taobao", "淘宝 Taobao", PartnerPlatform.Kind.B2C),
     ("alibaba", "阿里巴巴 1688", PartnerPlatform.Kind.B2B),
@@ -211,34 +221,35 @@ def _best(market: Market, *, b2b: bool, min_orders_per_day: float) -> int | None
     return max(steady, key=lambda i: market.quality[i]) if steady else None
 
 
+def _role_groups() -> dict[str, Group]:
+    """The roles' groups, as the migration made them. A test database emptied since (a
+    transactional test's flush) gets them again from the same definition."""
+    found = {g.name: g for g in Group.objects.filter(name__in=roles.ROLES)}
+    if len(found) < len(roles.ROLES):
+        roles.roles_sync()
+        found = {g.name: g for g in Group.objects.filter(name__in=roles.ROLES)}
+    return found
+
+
 def demo_users_create(market: Market) -> dict[str, str]:
-    """Five logins sharing DEMO_PASSWORD; returns {username: what it is for}."""
+    """The demo's logins, sharing DEMO_PASSWORD, each in its role's group; returns {username:
+    what it is for}."""
     user_model = get_user_model()
-    view = Permission.objects.filter(content_type__app_label="merchants", codename__startswith="view_")
-    officers, _ = Group.objects.get_or_create(name=LOAN_OFFICER_GROUP)
-    officers.permissions.add(*view)
-    risk_managers, _ = Group.objects.get_or_create(name=RISK_MANAGER_GROUP)
-    risk_managers.permissions.add(
-        *view,
-        *Permission.objects.filter(content_type__app_label="merchants", codename="change_merchant"),
-    )
+    groups = _role_groups()
     password = _demo_password_hash()
-    roles: dict[str, str] = {}
+    logins: dict[str, str] = {}
     for username, b2b in (("seller", False), ("member", True)):
         position = _best(market, b2b=b2b, min_orders_per_day=1.0 if not b2b else 0.3)
         user = user_model.objects.create(username=username, password=password)
+        user.groups.add(groups[roles.MERCHANT])
         if position is not None:
             merchant_pk = int(market.merchant_pk[position])
             Merchant.objects.filter(pk=merchant_pk).update(user=user)
-            roles[username] = f"{'B2B member' if b2b else 'B2C seller'} {market.external_id[position]}"
-    officer = user_model.objects.create(username="officer", password=password, is_staff=True)
-    officer.groups.add(officers)
-    roles["officer"] = "loan officer (staff)"
-    risk = user_model.objects.create(
-        username="risk", password=password, is_staff=True, email="risk@xiaodai.example"
-    )
-    risk.groups.add(risk_managers)
-    roles["risk"] = "risk manager (staff)"
-    user_model.objects.create(username="admin", password=password, is_staff=True, is_superuser=True)
-    roles["admin"] = "superuser"
-    return roles
+            logins[username] = f"{'B2B member' if b2b else 'B2C seller'} {market.external_id[position]}"
+    for username, role in STAFF_LOGINS:
+        user = user_model.objects.create(
+            username=username, password=password, is_staff=True, email=f"{username}@xiaodai.example"
+        )
+        user.groups.add(groups[role])
+        logins[username] = f"{roles.ROLES[role]['label']} (staff)"
+    return logins

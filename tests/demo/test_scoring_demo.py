@@ -1,4 +1,4 @@
-"""The demo's scoring: its risk managers and loan officers get scoring's screens, and
+"""The demo's risk manager opens scoring's screens (the role comes from the roles migration), and
 scoring_demo refuses an empty marketplace."""
 
 import pytest
@@ -8,28 +8,14 @@ from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
 
-from demo.scoring import LOAN_OFFICER_PERMISSIONS, RISK_MANAGER_PERMISSIONS, permissions_grant
-from demo.simulator.onboarding import LOAN_OFFICER_GROUP, RISK_MANAGER_GROUP
+from common.roles import RISK_MANAGER
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_demo_s_groups_get_scoring_permissions_once_and_missing_groups_are_left_alone():
-    permissions_grant()
-    assert not Group.objects.exists()
-    risk = Group.objects.create(name=RISK_MANAGER_GROUP)
-    officers = Group.objects.create(name=LOAN_OFFICER_GROUP)
-    permissions_grant()
-    permissions_grant()
-    assert set(risk.permissions.values_list("codename", flat=True)) == set(RISK_MANAGER_PERMISSIONS)
-    assert set(officers.permissions.values_list("codename", flat=True)) == set(LOAN_OFFICER_PERMISSIONS)
-
-
 def test_the_demo_s_risk_manager_opens_scoring_s_workbench():
-    group = Group.objects.create(name=RISK_MANAGER_GROUP)
-    permissions_grant()
     user = User.objects.create_user(username="risk", password="pw", is_staff=True)
-    user.groups.add(group)
+    user.groups.add(Group.objects.get(name=RISK_MANAGER))
     client = Client()
     client.force_login(user)
     for name in ("scoringmodel", "merchantscore", "offer", "ratingadjustment", "officerfinding"):

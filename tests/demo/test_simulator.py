@@ -167,9 +167,22 @@ def test_seed_sets_business_date_and_state_and_prints_keys_and_logins():
         END,
     )
     assert "taobao: xd_" in out and "alibaba: xd_" in out
-    for username in ("seller", "member", "officer", "risk", "admin"):
+    roles = {
+        "seller": "merchant",
+        "member": "merchant",
+        "officer": "loan_officer",
+        "officer2": "loan_officer",
+        "inspector": "inspector",
+        "collections": "collections_agent",
+        "risk": "risk_manager",
+        "finance": "finance",
+        "admin": "administrator",
+    }
+    for username, role in roles.items():
         user = get_user_model().objects.get(username=username)
         assert user.check_password("xiaodai-demo")
+        assert list(user.groups.values_list("name", flat=True)) == [role]
+        assert user.is_staff == (role != "merchant") and not user.is_superuser
     assert Merchant.objects.get(user__username="seller").partner.code == "taobao"
     assert Merchant.objects.get(user__username="member").partner.code == "alibaba"
     risk = get_user_model().objects.get(username="risk")
@@ -178,7 +191,8 @@ def test_seed_sets_business_date_and_state_and_prints_keys_and_logins():
     )
     officer = get_user_model().objects.get(username="officer")
     assert officer.has_perm("merchants.view_settlement") and not officer.has_perm("merchants.change_merchant")
-    assert get_user_model().objects.get(username="admin").is_superuser
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.has_perm("lending.change_product") and admin.has_perm("auth.add_user")
 
 
 @pytest.mark.django_db

@@ -320,7 +320,7 @@ def test_score_all_bad_input_is_a_command_error_and_no_champion_rates_with_the_e
 @pytest.fixture
 def risk_client(today):
 
-    group = Group.objects.create(name="risk_manager")
+    group = Group.objects.get_or_create(name="risk_manager")[0]
     group.permissions.add(*Permission.objects.filter(content_type__app_label="scoring"))
     user = User.objects.create_user(username="risk", password="pw", is_staff=True)
     user.groups.add(group)

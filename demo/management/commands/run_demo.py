@@ -17,7 +17,11 @@ DEMO_LOGINS = [
     ("seller", "B2C seller 淘宝卖家 (portal)"),
     ("member", "B2B member 1688会员 (portal)"),
     ("officer", "loan officer 信贷员 (/admin/)"),
-    ("risk", "risk manager 风控经理 (/admin/)"),
+    ("officer2", "second loan officer 复核信贷员, four eyes (/admin/)"),
+    ("inspector", "field inspector 实地尽调员 (/admin/)"),
+    ("collections", "collections agent 催收专员 (/admin/)"),
+    ("risk", "risk manager 风控经理 (/admin/, /risk/sandbox/)"),
+    ("finance", "finance 财务 (/admin/)"),
     ("admin", "administrator 管理员 (/admin/)"),
 ]
 
@@ -117,7 +121,7 @@ class Command(BaseCommand):
             f"  broker:   {settings.CELERY_BROKER_URL}",
             "  logins (password for all: " + DEMO_PASSWORD + "):",
         ]
-        lines += [f"    {u:<8} {role}" for u, role in DEMO_LOGINS if u in existing]
+        lines += [f"    {u:<11} {role}" for u, role in DEMO_LOGINS if u in existing]
         lines.append(
             "  Ctrl-C stops web, beat and the workers (queues: "
             + "; ".join(",".join(q) for q in worker_queues())
