@@ -151,7 +151,9 @@ def _decision(application: Application, stages: list[ApplicationStage]) -> dict:
 
 def _application_body(application: Application) -> dict:
     stages = sorted(application.stages.all(), key=lambda row: row.position)
-    appeal = getattr(application, "appeal", None) if application.pk else None
+    # Only a declined first application can have an appeal: the others need no read for it.
+    could_be_appealed = application.status == Application.Status.DECLINED and not application.appeal_of_id
+    appeal = getattr(application, "appeal", None) if could_be_appealed else None
     return ApplicationOutputSerializer(
         {
             "reference": application.reference,
@@ -370,7 +372,9 @@ class ApplicationListCreateApi(ListAPIView):
             )
         except ApplicationError as exc:
             raise _in_api_terms(exc) from exc
-        return Response(_reread(partner, application), status=status.HTTP_201_CREATED)
+        # The service's answer is current; its merchant and product are the ones read here.
+        application.merchant, application.product = merchant, product
+        return Response(_application_body(application), status=status.HTTP_201_CREATED)
 
 
 class ApplicationDetailApi(APIView):
