@@ -309,8 +309,9 @@ def application_fulfil(*, application_id: int, on: dt.date, actor: str = "credit
     decided; on the instant path, with the agreement accepted when applying, the loan paid into
     the wallet. Idempotent: run again, it finds the line and the loan it made."""
     with transaction.atomic():
+        # Not the product's row: every instant payout of the product would wait on it.
         application = (
-            Application.objects.select_for_update()
+            Application.objects.select_for_update(of=("self", "merchant"))
             .select_related("product", "merchant")
             .get(pk=application_id)
         )
