@@ -2,7 +2,7 @@
 decision, against a floor measured in the same run (a minimal authenticated GET). Prints JSON.
 
     .venv/bin/python bench/decide.py [--requests 300] [--concurrent-requests 400] [--clients 8]
-                                     [--floor-requests 500] [--gunicorn-workers 3]
+                                     [--gunicorn-workers 3]
                                      [--database-url postgres://…/h7_decide]
                                      [--redis-url redis://127.0.0.1:6379/9] [--profile 100] [--keep]
 
@@ -25,10 +25,11 @@ LENDING_INSTANT_PAYOUT:
 - "inline": the line is opened and the loan paid into the wallet inside the request (the reply
   says disbursed).
 each measured after a warm-up (both endpoints, on merchants of their own):
-- floor: GET /api/v1/merchants/{id}/ (API-key authentication, one merchant read), one client,
-  --floor-requests times;
 - decision: POST /api/v1/applications/ (an Idempotency-Key, a new merchant each time: every
   request is a real instant decision), one client, --requests times: p50, p99;
+- floor: GET /api/v1/merchants/{id}/ (API-key authentication, one merchant read), by the same
+  client, one after each application (taking turns, so the load of a shared machine falls on
+  both alike);
 - throughput: --clients threads, each with its own HTTP connection, --concurrent-requests
   applications in all (new merchants again): applications decided per second of wall time, and
   the latencies under that load.
@@ -303,8 +304,11 @@ def measure_series(*, port: int, key: str, shops: list[dict], args, expected: st
     for shop in warm:
         client.floor(shop["id"])
         client.apply(shop, expected)
-    floor = [client.floor(shops[i % len(shops)]["id"]) for i in range(args.floor_requests)]
-    decision = [client.apply(shop, expected) for shop in sequential]
+    # Taking turns, so that the load of a shared machine falls on both alike.
+    floor, decision = [], []
+    for shop in sequential:
+        decision.append(client.apply(shop, expected))
+        floor.append(client.floor(shop["id"]))
 
     latencies: list[float] = []
     failures: list[str] = []
@@ -383,7 +387,6 @@ def main() -> None:
         "--concurrent-requests", type=int, default=400, help="applications per series, concurrent"
     )
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--floor-requests", type=int, default=500)
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--gunicorn-workers", type=int, default=3)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/h7_decide")

@@ -6,6 +6,7 @@ appeal and withdrawal, offers, and every bad input answered with the field named
 import datetime as dt
 
 import pytest
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from common.business_date import business_date_set
@@ -372,3 +373,34 @@ def test_the_schema_documents_the_application_endpoints(db):
         "/api/v1/merchants/{external_id}/offers/",
     ):
         assert path in paths
+
+
+def test_an_instant_decision_takes_a_bounded_number_of_queries(
+    world, partner_client, django_assert_max_num_queries
+):
+    """The figure bench/decide.py measures: each query is a round trip to the database, which is
+    most of a decision's time. With the payout asynchronous, what an approval costs."""
+    shop(partner_client.partner, "SHOP-0")
+    shop(partner_client.partner, "SHOP-1")
+    shas = [quote(partner_client, merchant=m).json()["contract_sha256"] for m in ("SHOP-0", "SHOP-1")]
+    with override_settings(LENDING_INSTANT_PAYOUT="async"):
+        # The first request loads what a process keeps (the stages' modules).
+        first = {
+            "merchant": "SHOP-0",
+            "product": "credit_loan",
+            "amount": "2000.00",
+            "accepted_sha256": shas[0],
+        }
+        assert apply(partner_client, first, key="k-0").status_code == 201
+        # 26 statements and 6 savepoints of nested transactions (on SQLite, in a test's transaction).
+        with django_assert_max_num_queries(32):
+            made = apply(
+                partner_client,
+                {
+                    "merchant": "SHOP-1",
+                    "product": "credit_loan",
+                    "amount": "2000.00",
+                    "accepted_sha256": shas[1],
+                },
+            )
+    assert made.status_code == 201 and made.json()["status"] == "approved"
