@@ -178,6 +178,9 @@ SPECTACULAR_SETTINGS = {
 
 # Largest batch a partner may send in one bulk request; larger ones are refused whole.
 PARTNER_API_MAX_BATCH = env.int("PARTNER_API_MAX_BATCH", default=5000)
+# How long a partner's portal hand-off link (POST /api/v1/merchants/<id>/portal-link/) lets the
+# merchant in after it was made; each link works once.
+MERCHANTS_HANDOFF_MAX_AGE_SECONDS = env.int("MERCHANTS_HANDOFF_MAX_AGE_SECONDS", default=120)
 
 # Celery: Redis in production, kombu's filesystem transport when REDIS_URL is not set.
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -359,3 +362,27 @@ LENDING_DOCUMENT_TYPES = ["application/pdf", "image/jpeg", "image/png"]
 LENDING_DOCUMENT_MAX_BYTES = env.int("LENDING_DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
 MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
+
+# Four eyes (四眼原则): decisions a second person approves. Executors are registered by dotted
+# path, so common imports no domain app; each takes (params, *, requested_by, approved_by, on).
+FOUR_EYES_ACTIONS = {
+    "loan.write_off": "lending.approvals.write_off",
+    "line.grant": "lending.approvals.line_grant",
+    "pool.create": "payments.approvals.pool_create",
+    "pool.add_capital": "payments.approvals.pool_add_capital",
+    "pool.borrow": "payments.approvals.pool_borrow",
+}
+# Per action, the amount in fen above which a second person is needed (0: always; an action not
+# listed: always). Override some or all with JSON, e.g.
+# FOUR_EYES_THRESHOLDS_FEN='{"loan.write_off": 100000}' (write-offs up to ¥1,000 by one person).
+FOUR_EYES_THRESHOLDS_FEN = {
+    "loan.write_off": 0,
+    "line.grant": 0,
+    "pool.create": 0,
+    "pool.add_capital": 0,
+    "pool.borrow": 0,
+    # The credit pipeline's officer approval applies this one itself (application_stage_decide),
+    # from LENDING_SECOND_APPROVAL_FROM_FEN ("at least", so "above" one fen less): set that.
+    "application.approve": LENDING_SECOND_APPROVAL_FROM_FEN - 1,
+    **{str(action): int(fen) for action, fen in env.json("FOUR_EYES_THRESHOLDS_FEN", default={}).items()},
+}
