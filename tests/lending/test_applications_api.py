@@ -360,6 +360,13 @@ def test_offers_are_read_for_the_partners_merchant(world, partner_client):
     assert offers[0]["daily_rate"] == "0.00055" and offers[0]["needs_video_check"] is False
 
 
+def test_without_a_key_nothing_is_read_or_made(world):
+    anonymous = APIClient()
+    assert anonymous.get("/api/v1/applications/").status_code == 401
+    assert anonymous.post("/api/v1/applications/quote/", {}, format="json").status_code == 401
+    assert anonymous.get("/api/v1/merchants/SHOP-1/offers/").status_code == 401
+
+
 def test_the_schema_documents_the_application_endpoints(db):
     response = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
