@@ -39,7 +39,8 @@ With --profile N, N more applications run in this process through Django's test 
 cProfile before gunicorn starts; the 30 costliest functions (cumulative) go to stderr.
 
 Uses a scratch database (default h7_decide on 127.0.0.1), dropped and created each run (kept with
---keep)."""
+--keep). `--database-url "" --redis-url ""` runs it on SQLite and the filesystem broker in a
+temporary directory: a smoke run for the tests, not a figure."""
 
 import argparse
 import cProfile
@@ -252,12 +253,7 @@ def free_port() -> int:
 
 def start_gunicorn(*, workers: int, payout: str, redis_url: str, key: str, probe_merchant: str):
     port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "LENDING_INSTANT_PAYOUT": payout,
-        "REDIS_URL": redis_url,
-    }
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LENDING_INSTANT_PAYOUT": payout, "REDIS_URL": redis_url}
     server = subprocess.Popen(
         [
             sys.executable,
@@ -389,15 +385,23 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--gunicorn-workers", type=int, default=3)
-    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/h7_decide")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
+    parser.add_argument(
+        "--database-url",
+        default="postgres://postgres@127.0.0.1:5432/h7_decide",
+        help='a scratch PostgreSQL database; "" for SQLite in a temporary var dir (a smoke run)',
+    )
+    parser.add_argument(
+        "--redis-url",
+        default="redis://127.0.0.1:6379/9",
+        help='its db is emptied at the end; "" for no Redis',
+    )
     parser.add_argument("--series", nargs="+", default=["async", "inline"], choices=["async", "inline"])
     parser.add_argument("--profile", type=int, default=0, help="applications profiled in process first")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
 
     os.environ["REDIS_URL"] = args.redis_url
-    setup_django(database_url=args.database_url, var_prefix="xiaodai-bench-decide-")
+    setup_django(database_url=args.database_url or None, var_prefix="xiaodai-bench-decide-")
     per_series = args.warmup + args.requests + args.concurrent_requests
     started = time.perf_counter()
     key, shops = seed(per_series * len(args.series) + args.profile)
@@ -434,10 +438,11 @@ def main() -> None:
             finally:
                 stop_gunicorn(server)
     finally:
-        import redis
+        if args.redis_url:
+            import redis
 
-        redis.Redis.from_url(args.redis_url).flushdb()
-        if not args.keep:
+            redis.Redis.from_url(args.redis_url).flushdb()
+        if args.database_url and not args.keep:
             drop_database(args.database_url)
     main_series = output.get("async") or output.get("inline")
     output["decision"] = main_series["decision"]
