@@ -20,7 +20,7 @@ def _rate(rate) -> str:
 
 
 class OfferListApi(APIView):
-    class OutputSerializer(serializers.Serializer):
+    class OfferOutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         product = serializers.CharField(source="product.code")
         product_name = serializers.CharField(source="product.name")
@@ -34,7 +34,7 @@ class OfferListApi(APIView):
 
     @extend_schema(
         responses={
-            200: OutputSerializer(many=True),
+            200: OfferOutputSerializer(many=True),
             404: OpenApiResponse(description="not yours or unknown"),
         },
         summary="A merchant's open pre-approved offers (apply for the product to take one up)",
@@ -55,4 +55,4 @@ class OfferListApi(APIView):
             }
             for offer in offers
         ]
-        return Response(self.OutputSerializer(rows, many=True).data)
+        return Response(self.OfferOutputSerializer(rows, many=True).data)
