@@ -241,10 +241,19 @@ def _step_due(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
     # repaid and what is already due. Paying ahead therefore lowers (or skips) what falls due.
     # PostgreSQL sums bigints as numeric, and numeric division below would round where integer
     # division floors (one fen too much per period): the sum is cast back to an integer.
-    planned_through = (
-        "(SELECT CAST(COALESCE(SUM(i.principal_fen), 0) AS BIGINT) FROM lending_installment i "
-        "WHERE i.loan_id = lending_loan.id AND i.number <= lending_loan.next_installment)"
-    )
+    # Each loan's installments are read once, in a derived table: the sum planned through the
+    # current installment and the next one's due date.
+    planned = f"""
+        SELECT l.id AS loan_id,
+               CAST(COALESCE(SUM(CASE WHEN i.number <= l.next_installment THEN i.principal_fen ELSE 0 END), 0)
+                    AS BIGINT) AS planned_through,
+               MAX(CASE WHEN i.number = l.next_installment + 1 THEN i.due_on END) AS next_due
+        FROM lending_loan l
+        LEFT JOIN lending_installment i ON i.loan_id = l.id AND i.number <= l.next_installment + 1
+        WHERE l.id BETWEEN %(lo)s AND %(hi)s AND l.status IN {_open_sql()} AND l.next_due_on = %(on)s
+        GROUP BY l.id
+    """
+    planned_through = "x.planned_through"
     shortfall = f"({planned_through} - (principal_fen - principal_outstanding_fen) - due_principal_fen)"
     unpaid_installment = f"(CASE WHEN {shortfall} > 0 THEN {shortfall} ELSE 0 END)"
     # The next period's planned interest is on the principal that is not yet due (r × 30).
@@ -252,10 +261,7 @@ def _step_due(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
         f"((principal_outstanding_fen - due_principal_fen - {unpaid_installment}) * rate_ppb * 30 "
         "+ 50000000) / 100000000"
     )
-    next_due = (
-        "(SELECT i.due_on FROM lending_installment i "
-        "WHERE i.loan_id = lending_loan.id AND i.number = lending_loan.next_installment + 1)"
-    )
+    next_due = "x.next_due"
     period_days = _days_between(next_due, "%(on)s")
     spread = f"(repayment_method IN ('equal_principal', 'equal_installment') AND {next_due} IS NOT NULL)"
     # A loan that accrues day by day before and after the due date keeps its span: the principal
@@ -275,7 +281,7 @@ def _step_due(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
             accrual_segment_posted_fen = CASE WHEN {keeps_span} THEN accrual_segment_posted_fen ELSE 0 END,
             next_due_on = {next_due},
             next_installment = next_installment + 1
-        WHERE id BETWEEN %(lo)s AND %(hi)s AND status IN {_open_sql()} AND next_due_on = %(on)s
+        FROM ({planned}) AS x WHERE lending_loan.id = x.loan_id
     """
     rows = _execute(sql, params)
     return rows, {}
