@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
 
 
 class TimeStampedModel(models.Model):
@@ -21,3 +23,61 @@ class BusinessCalendar(models.Model):
 
     def __str__(self) -> str:
         return f"business date {self.current_on:%Y-%m-%d}"
+
+
+class ApprovalRequest(models.Model):
+    """A decision that needs a second person (four eyes, 四眼原则): one officer asks, another with
+    the `approve_request` permission approves, and the registered executor makes the change in
+    the same transaction. The requester never decides their own request (a database check)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending 待复核"
+        APPROVED = "approved", "Approved 已批准"
+        REJECTED = "rejected", "Rejected 已驳回"
+        FAILED = "failed", "Failed 执行被拒"
+        CANCELLED = "cancelled", "Cancelled 已撤回"
+
+    action = models.CharField(max_length=64, help_text="a name registered in FOUR_EYES_ACTIONS")
+    target = models.CharField(max_length=200, help_text='what it changes, e.g. "lending.Loan:123"')
+    amount_fen = models.BigIntegerField(null=True, blank=True)
+    params = models.JSONField(default=dict, help_text="plain values the executor needs")
+    reason = models.CharField(max_length=500)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approval_requests_made"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="approval_requests_decided",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_on = models.DateField(null=True, blank=True, help_text="business date of the decision")
+    decision_note = models.CharField(max_length=500, blank=True)
+    result = models.JSONField(null=True, blank=True, help_text="what the executor did, or why it refused")
+
+    class Meta:
+        permissions = [("approve_request", "Can approve or reject a four-eyes request 复核")]
+        indexes = [models.Index(fields=["status"], name="approval_request_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("requested_by")),
+                name="approval_request_second_person",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_fen__isnull=True) | Q(amount_fen__gte=0),
+                name="approval_request_amount_non_negative",
+            ),
+            # What makes asking twice return the first request, even when two officers ask at once.
+            models.UniqueConstraint(
+                fields=["action", "target"],
+                condition=Q(status="pending"),
+                name="approval_request_one_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action} {self.target} ({self.status})"

@@ -178,6 +178,9 @@ SPECTACULAR_SETTINGS = {
 
 # Largest batch a partner may send in one bulk request; larger ones are refused whole.
 PARTNER_API_MAX_BATCH = env.int("PARTNER_API_MAX_BATCH", default=5000)
+# How long a partner's portal hand-off link (POST /api/v1/merchants/<id>/portal-link/) lets the
+# merchant in after it was made; each link works once.
+MERCHANTS_HANDOFF_MAX_AGE_SECONDS = env.int("MERCHANTS_HANDOFF_MAX_AGE_SECONDS", default=120)
 
 # Celery: Redis in production, kombu's filesystem transport when REDIS_URL is not set.
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -219,6 +222,7 @@ CELERY_TASK_ROUTES = {
     "payments.tasks.payout_submit": {"queue": CELERY_QUEUE_INTERACTIVE},
     "payments.tasks.reconcile_nightly": {"queue": CELERY_QUEUE_BATCH},
     "scoring.sandbox.tasks.*": {"queue": CELERY_QUEUE_INTERACTIVE},
+    "lending.tasks.application_fulfil": {"queue": CELERY_QUEUE_INTERACTIVE},
     "lending.tasks.*": {"queue": CELERY_QUEUE_BATCH},
     "scoring.tasks.*": {"queue": CELERY_QUEUE_BATCH},
     "scoring.monitoring.tasks.*": {"queue": CELERY_QUEUE_BATCH},
@@ -309,3 +313,76 @@ LENDING_CLASSIFICATION_THRESHOLDS = {
     "loss_from": env.int("LENDING_LOSS_FROM", default=361),
 }
 LENDING_COB_CHUNK_TIMEOUT_SECONDS = env.int("LENDING_COB_CHUNK_TIMEOUT_SECONDS", default=1800)
+
+# The credit assembly line (信贷工厂): per kind of product, the stages an application passes, in
+# order, run by lending.pipeline the way Django runs MIDDLEWARE. A stage is a dotted path to a
+# callable (lending.pipeline.stage) that passes, declines, or refers the application to a
+# person's queue. Risk control's stages plug in here by name.
+_B2C_STAGES = [
+    "lending.stages.eligibility",
+    "scoring.stages.rate",
+    "lending.stages.record",
+    "lending.stages.exposure",
+]
+_B2B_STAGES = [*_B2C_STAGES, "lending.stages.declared_check", "lending.stages.video_check"]
+CREDIT_PIPELINE = {
+    "order_loan": [*_B2C_STAGES, "lending.stages.auto_decide"],
+    "credit_loan": [*_B2C_STAGES, "lending.stages.auto_decide"],
+    "revolving": [*_B2B_STAGES, "lending.stages.field_inspection", "lending.stages.officer_approval"],
+    "fixed_loan": [*_B2B_STAGES, "lending.stages.field_inspection", "lending.stages.officer_approval"],
+}
+# A person's stage: how long a case may wait in each queue before it is shown as late.
+LENDING_QUEUE_TIME_LIMITS_HOURS = {
+    "video_check": env.int("LENDING_VIDEO_CHECK_HOURS", default=48),
+    "field_inspection": env.int("LENDING_FIELD_INSPECTION_HOURS", default=120),
+    "officer_approval": env.int("LENDING_OFFICER_APPROVAL_HOURS", default=24),
+}
+# Approvals of at least this many fen need a second officer (four eyes).
+LENDING_SECOND_APPROVAL_FROM_FEN = env.int("LENDING_SECOND_APPROVAL_FROM_FEN", default=20_000_000)
+# A declined merchant may apply again after this many days (a stage may ask for longer).
+LENDING_REAPPLY_AFTER_DAYS = env.int("LENDING_REAPPLY_AFTER_DAYS", default=30)
+# A rating older than this many days is refreshed when the merchant applies.
+LENDING_RATING_MAX_AGE_DAYS = env.int("LENDING_RATING_MAX_AGE_DAYS", default=7)
+# The instant path's payout: "inline" in the request, or "async" by a Celery task (the portal
+# page updates by itself when the money lands).
+LENDING_INSTANT_PAYOUT = env.str("LENDING_INSTANT_PAYOUT", default="inline")
+# Video interviews: slots on business days, the lender's own video tool's address for each.
+LENDING_VIDEO_SLOTS = {
+    "first_hour": env.int("LENDING_VIDEO_FIRST_HOUR", default=9),
+    "last_hour": env.int("LENDING_VIDEO_LAST_HOUR", default=17),
+    "minutes": env.int("LENDING_VIDEO_SLOT_MINUTES", default=30),
+    "seats": env.int("LENDING_VIDEO_SEATS", default=3),
+    "days_ahead": env.int("LENDING_VIDEO_DAYS_AHEAD", default=10),
+    "url_template": env.str(
+        "LENDING_VIDEO_URL_TEMPLATE", default="https://meet.example.com/xiaodai/{reference}"
+    ),
+}
+# Documents a member uploads: kinds of file and the largest size.
+LENDING_DOCUMENT_TYPES = ["application/pdf", "image/jpeg", "image/png"]
+LENDING_DOCUMENT_MAX_BYTES = env.int("LENDING_DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
+MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = "media/"
+
+# Four eyes (四眼原则): decisions a second person approves. Executors are registered by dotted
+# path, so common imports no domain app; each takes (params, *, requested_by, approved_by, on).
+FOUR_EYES_ACTIONS = {
+    "loan.write_off": "lending.approvals.write_off",
+    "line.grant": "lending.approvals.line_grant",
+    "pool.create": "payments.approvals.pool_create",
+    "pool.add_capital": "payments.approvals.pool_add_capital",
+    "pool.borrow": "payments.approvals.pool_borrow",
+}
+# Per action, the amount in fen above which a second person is needed (0: always; an action not
+# listed: always). Override some or all with JSON, e.g.
+# FOUR_EYES_THRESHOLDS_FEN='{"loan.write_off": 100000}' (write-offs up to ¥1,000 by one person).
+FOUR_EYES_THRESHOLDS_FEN = {
+    "loan.write_off": 0,
+    "line.grant": 0,
+    "pool.create": 0,
+    "pool.add_capital": 0,
+    "pool.borrow": 0,
+    # The credit pipeline's officer approval applies this one itself (application_stage_decide),
+    # from LENDING_SECOND_APPROVAL_FROM_FEN ("at least", so "above" one fen less): set that.
+    "application.approve": LENDING_SECOND_APPROVAL_FROM_FEN - 1,
+    **{str(action): int(fen) for action, fen in env.json("FOUR_EYES_THRESHOLDS_FEN", default={}).items()},
+}

@@ -1,21 +1,32 @@
 """Lending in the workbench. Products are edited by admins but saved only through
 lending.services.product_save, so the legal cap on the cost of credit holds here too. Lines and
-loans are read-only: money and status change through services (actions), each leaving an audit row."""
+loans are read-only: money and status change through services (actions), each leaving an audit row.
+Write-offs and manual line grants or term changes are four-eyes requests (common.four_eyes): a
+second officer approves before lending's services run."""
 
 import copy
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import PermissionDenied
 from django.forms.models import construct_instance
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
+from common import four_eyes
+from common.admin import FourEyesForm, form_errors_from, submitted_message
 from common.business_date import business_date_today
 from common.errors import ApplicationError
-from common.money import format_yuan
+from common.money import format_yuan, yuan_to_fen
 from lending import calculations as calc
 from lending import services
 from lending.models import (
+    LOAN_TRANSITIONS,
     CobRun,
     CreditLine,
     CreditLineChange,
@@ -25,8 +36,9 @@ from lending.models import (
     LoanStatusChange,
     Product,
 )
-from lending.services.products import product_validate
+from lending.services.products import product_line_check, product_validate
 from merchants.admin import ReadOnlyAdmin
+from merchants.models import Merchant
 
 
 def _yuan(fen):
@@ -151,6 +163,88 @@ class LineActionForm(ActionForm):
     )
 
 
+GRADES = [(g, g) for g in "ABCDE"]
+
+
+class LineTermsForm(FourEyesForm):
+    """Terms of a manual line grant or change, checked against the product's range and the legal
+    cap (product_line_check) before the request goes to a second officer, and again on approval."""
+
+    limit = forms.DecimalField(
+        max_digits=16, decimal_places=2, min_value=Decimal("0.01"), label="limit 授信额度 (¥)"
+    )
+    daily_rate = forms.DecimalField(
+        max_digits=10,
+        decimal_places=8,
+        min_value=Decimal(0),
+        label="daily rate 日利率",
+        help_text="e.g. 0.0005",
+    )
+    grade = forms.ChoiceField(choices=GRADES, label="grade 评级")
+    expires_on = forms.DateField(
+        required=False, label="expires on 到期日", help_text="YYYY-MM-DD; blank: a year"
+    )
+    field_order = ["merchant", "product", "limit", "daily_rate", "grade", "expires_on", "reason"]
+
+    def product_for_check(self):
+        raise NotImplementedError
+
+    def clean(self):
+        cleaned = super().clean()
+        product = self.product_for_check()
+        if self.errors or product is None:
+            return cleaned
+        cleaned["limit_fen"] = yuan_to_fen(cleaned["limit"])
+        try:
+            product_line_check(
+                product=product, limit_fen=cleaned["limit_fen"], daily_rate=cleaned["daily_rate"]
+            )
+        except ApplicationError as exc:
+            form_errors_from(self, exc, aliases={"limit_fen": "limit"})
+        return cleaned
+
+    def params(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "limit_fen": data["limit_fen"],
+            "daily_rate": str(data["daily_rate"]),
+            "grade": data["grade"],
+            "expires_on": data["expires_on"].isoformat() if data["expires_on"] else None,
+            "reason": data["reason"],
+        }
+
+
+class LineGrantForm(LineTermsForm):
+    merchant = forms.IntegerField(min_value=1, label="merchant id 商户ID")
+    product = forms.ModelChoiceField(queryset=Product.objects.filter(is_active=True), label="product 产品")
+
+    def clean_merchant(self):
+        merchant = Merchant.objects.filter(pk=self.cleaned_data["merchant"]).first()
+        if merchant is None:
+            raise forms.ValidationError("no merchant with this id")
+        if merchant.status != Merchant.Status.ACTIVE:
+            raise forms.ValidationError(f"a {merchant.status} shop cannot be granted credit")
+        return merchant
+
+    def product_for_check(self):
+        return self.cleaned_data.get("product")
+
+
+class LineChangeForm(LineTermsForm):
+    def __init__(self, *args, line: CreditLine, **kwargs):
+        self.line = line
+        super().__init__(*args, **kwargs)
+
+    def product_for_check(self):
+        return self.line.product
+
+    def clean(self):
+        cleaned = super().clean()
+        if "limit_fen" in cleaned and cleaned["limit_fen"] < self.line.used_fen:
+            self.add_error("limit", f"must not be below the {format_yuan(self.line.used_fen)} yuan drawn")
+        return cleaned
+
+
 @admin.register(CreditLine)
 class CreditLineAdmin(ReadOnlyAdmin):
     list_display = ["id", "merchant", "product", "grade", "limit", "used", "available", "rate", "status"]
@@ -174,7 +268,7 @@ class CreditLineAdmin(ReadOnlyAdmin):
     readonly_fields = fields
     inlines = [CreditLineChangeInline]
     action_form = LineActionForm
-    actions = ["freeze", "unfreeze"]
+    actions = ["freeze", "unfreeze", "change_terms"]
 
     @admin.display(description="limit (¥)", ordering="limit_fen")
     def limit(self, obj):
@@ -212,6 +306,105 @@ class CreditLineAdmin(ReadOnlyAdmin):
     @admin.action(description="Unfreeze 解冻")
     def unfreeze(self, request, queryset):
         self._apply(request, queryset, services.credit_line_unfreeze, "unfrozen")
+
+    @admin.action(description="Change terms 调整额度/利率 (four eyes, one line)")
+    def change_terms(self, request, queryset):
+        lines = list(queryset[:2])
+        if len(lines) != 1:
+            self.message_user(request, "choose exactly one line to change", messages.ERROR)
+            return None
+        return HttpResponseRedirect(reverse("admin:lending_creditline_request_change", args=[lines[0].pk]))
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("request-grant/", view(self.request_grant_view), name="lending_creditline_request_grant"),
+            path(
+                "<int:pk>/request-change/",
+                view(self.request_change_view),
+                name="lending_creditline_request_change",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _form_page(self, request, form, *, title, facts=()):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "intro": "A manual line is granted within the product's range and the legal cap on the cost "
+            "of credit.",
+            "facts": facts,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/common/four_eyes_form.html", context)
+
+    def _submit(self, request, form, *, target, params, done_url):
+        try:
+            approval = four_eyes.approval_request_submit(
+                action="line.grant",
+                target=target,
+                amount_fen=params["limit_fen"],
+                params=params,
+                requested_by=request.user,
+                reason=form.cleaned_data["reason"],
+                on=business_date_today(),
+            )
+        except ApplicationError as exc:
+            form_errors_from(form, exc, aliases={"limit_fen": "limit"})
+            return None
+        self.message_user(request, submitted_message(approval))
+        return HttpResponseRedirect(done_url)
+
+    def request_grant_view(self, request):
+        """Manual line grant 人工授信: a merchant id (or ?merchant= from a merchant's page) and terms."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = LineGrantForm(request.POST or None, initial={"merchant": request.GET.get("merchant")})
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            merchant, product = data["merchant"], data["product"]
+            done = self._submit(
+                request,
+                form,
+                target=f"lending.CreditLine:new:merchant={merchant.pk},product={product.pk}",
+                params={"merchant_id": merchant.pk, "product_id": product.pk, **form.params()},
+                done_url=reverse("admin:lending_creditline_changelist"),
+            )
+            if done:
+                return done
+        return self._form_page(request, form, title="Manual line grant 人工授信")
+
+    def request_change_view(self, request, pk):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        line = get_object_or_404(CreditLine.objects.select_related("merchant", "product"), pk=pk)
+        initial = {
+            "limit": format_yuan(line.limit_fen).replace(",", ""),
+            "daily_rate": line.daily_rate,
+            "grade": line.grade,
+            "expires_on": line.expires_on,
+        }
+        form = LineChangeForm(request.POST or None, initial=initial, line=line)
+        if request.method == "POST" and form.is_valid():
+            done = self._submit(
+                request,
+                form,
+                target=f"lending.CreditLine:{line.pk}",
+                params={"line_id": line.pk, **form.params()},
+                done_url=reverse("admin:lending_creditline_change", args=[line.pk]),
+            )
+            if done:
+                return done
+        facts = [
+            ("merchant 商户", str(line.merchant)),
+            ("product 产品", str(line.product)),
+            ("limit 额度 (¥)", _yuan(line.limit_fen)),
+            ("used 已用 (¥)", _yuan(line.used_fen)),
+            ("rate 利率", calc.describe_rate(line.daily_rate)),
+            ("status 状态", line.get_status_display()),
+        ]
+        return self._form_page(request, form, title=f"Change line {line.pk} terms 调整授信", facts=facts)
 
 
 class InstallmentInline(admin.TabularInline):
@@ -301,19 +494,33 @@ class LoanAdmin(ReadOnlyAdmin):
     action_form = LineActionForm
     actions = ["write_off"]
 
-    @admin.action(description="Write off 核销 (the reason box is recorded)")
+    @admin.action(description="Write off 核销 (four eyes: asks a second officer; the reason box is recorded)")
     def write_off(self, request, queryset):
-        reason = (request.POST.get("reason") or "").strip() or "written off from the workbench"
-        done = 0
+        reason = (request.POST.get("reason") or "").strip()
+        if not reason:
+            self.message_user(request, "a write-off needs a reason 请填写核销原因", messages.ERROR)
+            return
         today = business_date_today()
         for loan in queryset:
+            if loan.status not in LOAN_TRANSITIONS["written_off"].sources:
+                self.message_user(
+                    request, f"{loan.reference}: a {loan.status} loan cannot be written off", messages.ERROR
+                )
+                continue
             try:
-                services.loan_write_off(loan=loan, actor=request.user.username, reason=reason, on=today)
-                done += 1
+                approval = four_eyes.approval_request_submit(
+                    action="loan.write_off",
+                    target=f"lending.Loan:{loan.pk}",
+                    amount_fen=loan.total_outstanding_fen,
+                    params={"loan_id": loan.pk, "reason": reason[:150]},
+                    requested_by=request.user,
+                    reason=reason,
+                    on=today,
+                )
             except ApplicationError as exc:
                 self.message_user(request, f"{loan.reference}: {exc.message}", messages.ERROR)
-        if done:
-            self.message_user(request, f"written off: {done} loan(s)")
+            else:
+                self.message_user(request, f"{loan.reference}: {submitted_message(approval)}")
 
     show_full_result_count = False
     fieldsets = [

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from common.errors import ConflictError
 from lending.models import (
+    APPLICATION_TRANSITIONS,
     LINE_TRANSITIONS,
     LOAN_TRANSITIONS,
     CobRun,
@@ -26,6 +27,7 @@ from lending.models import (
     LoanStatusChange,
     Transition,
 )
+from lending.models.applications import Application, ApplicationChange
 
 CLOSE_OF_BUSINESS = "close of business"
 
@@ -55,6 +57,7 @@ def line_snapshot(line: CreditLine) -> dict:
 
 LOAN = Lifecycle("loan", Loan, LOAN_TRANSITIONS, LoanStatusChange, "loan")
 LINE = Lifecycle("line", CreditLine, LINE_TRANSITIONS, CreditLineChange, "line", snapshot=line_snapshot)
+APPLICATION = Lifecycle("application", Application, APPLICATION_TRANSITIONS, ApplicationChange, "application")
 
 
 def cob_run_of(on: dt.date) -> int | None:

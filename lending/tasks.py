@@ -57,3 +57,12 @@ def cob_close_chunk(
 def cob_close_watch(on: str, through: str, chunk_size: int | None, seen: int) -> None:
     """Re-send a stalled run's missing chunks; look again later."""
     cob_dispatch.cob_close_watch(on=_date(on), through=_date(through), chunk_size=chunk_size, seen=seen)
+
+
+@shared_task(acks_late=True)
+def application_fulfil(application_id: int, on: str) -> str:
+    """The instant path's payout when it is asynchronous: the approved application's line and
+    loan (idempotent: a redelivered task finds them made)."""
+    from lending.services.applications import application_fulfil as fulfil
+
+    return fulfil(application_id=application_id, on=_date(on)).status

@@ -1,12 +1,15 @@
 """The officers' workbench for merchants. Partner data is read-only here; status changes go
 through actions that call services and leave an audit row."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.urls import reverse
 from django.utils.html import format_html
 
 from common.errors import ApplicationError
 from common.money import format_yuan
-from merchants import services
+from merchants import access, services
 from merchants.models import (
     ApiKey,
     Complaint,
@@ -17,6 +20,7 @@ from merchants.models import (
     OrderStatusChange,
     Owner,
     PartnerPlatform,
+    PortalInvitation,
     QuestionnaireResponse,
     Rating,
     Refund,
@@ -101,6 +105,24 @@ class StatusChangeInline(admin.TabularInline):
         return False
 
 
+class PortalInvitationInline(admin.TabularInline):
+    model = PortalInvitation
+    fields = ["created_at", "email", "created_by", "expires_at", "used_at", "user"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "portal invitations 门户邀请"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class MerchantActionForm(ActionForm):
+    email = forms.EmailField(
+        required=False, label="e-mail 邮箱", help_text="where a portal invitation is sent"
+    )
+
+
 @admin.register(Merchant)
 class MerchantAdmin(ReadOnlyAdmin):
     list_display = [
@@ -128,8 +150,9 @@ class MerchantAdmin(ReadOnlyAdmin):
         "created_at",
     ]
     fields = readonly_fields
-    inlines = [StatusChangeInline]
-    actions = ["restrict", "reinstate"]
+    inlines = [StatusChangeInline, PortalInvitationInline]
+    actions = ["restrict", "reinstate", "send_portal_invitation"]
+    action_form = MerchantActionForm
 
     @admin.display(description="owner")
     def owner_link(self, obj):
@@ -157,6 +180,32 @@ class MerchantAdmin(ReadOnlyAdmin):
     @admin.action(description="Lift restriction 解除限制")
     def reinstate(self, request, queryset):
         self._apply(request, queryset, services.merchant_reinstate, "reinstated")
+
+    @admin.action(description="Send portal invitation 发送门户邀请 (to the e-mail in the box)")
+    def send_portal_invitation(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "select exactly one shop to invite", messages.ERROR)
+            return
+        merchant = queryset.first()
+        try:
+            _, link = access.portal_invitation_send(
+                merchant=merchant,
+                email=request.POST.get("email", ""),
+                created_by=request.user,
+                link_for=lambda token: request.build_absolute_uri(reverse("portal:invite", args=[token])),
+            )
+        except access.InvitationNotEmailed as exc:
+            self.message_user(request, f"{merchant}: {exc.message}", messages.WARNING)
+            return
+        except ApplicationError as exc:
+            self.message_user(request, f"{merchant}: {exc.message}", messages.ERROR)
+            return
+        self.message_user(
+            request,
+            f"{merchant}: invitation e-mailed to {request.POST.get('email', '').strip()}. "
+            f"The link, shown once (it is not stored): {link}",
+            messages.WARNING,
+        )
 
 
 class OrderStatusChangeInline(admin.TabularInline):

@@ -430,3 +430,53 @@ class SimulatedProfile(models.Model):
 
     def __str__(self) -> str:
         return f"hidden profile of {self.merchant_id}"
+
+
+class PortalHandoff(models.Model):
+    """A partner's hand-off link that has been used. The link itself is signed and stored
+    nowhere; its nonce's SHA-256 is written here when it lets a merchant in, and the unique
+    constraint refuses a second use even when two requests race."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="portal_handoffs")
+    nonce_digest = models.CharField(max_length=64)
+    used_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["nonce_digest"], name="portal_handoff_used_once")]
+
+    def __str__(self) -> str:
+        return f"hand-off of {self.merchant_id} at {self.used_at:%Y-%m-%d %H:%M}"
+
+
+class PortalInvitation(TimeStampedModel):
+    """An officer's invitation to a merchant to choose a portal login. Only the SHA-256 of the
+    link's secret is stored (the link is shown once and e-mailed); it expires and is used once."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="portal_invitations")
+    token_digest = models.CharField(max_length=64)
+    email = models.EmailField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="the login the merchant chose with it",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["token_digest"], name="portal_invitation_token_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"invitation of {self.merchant_id} to {self.email}"
+
+    @staticmethod
+    def digest_of(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()

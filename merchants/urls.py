@@ -10,4 +10,6 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="portal/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("shop/", views.shop, name="shop"),
+    path("enter/<str:token>/", views.enter, name="enter"),
+    path("invite/<str:token>/", views.invite, name="invite"),
 ]

@@ -1,12 +1,18 @@
 import datetime as dt
 
+from django import forms
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_http_methods
 
+from common.errors import ApplicationError
 from common.money import format_yuan
-from merchants import selectors
+from merchants import access, selectors
 from merchants.models import Merchant
+
+BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def home(request):
@@ -47,3 +53,66 @@ def shop(request):
         ],
     }
     return render(request, "portal/shop.html", context)
+
+
+def _refused(request, exc: ApplicationError, *, title: str):
+    return render(
+        request, "portal/enter_refused.html", {"title": title, "message": exc.message}, status=exc.status_code
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def enter(request, token: str):
+    """A partner's hand-off link: GET shows whose shop it opens, POST lets the merchant in (once)."""
+    title = "无法进入 Cannot enter"
+    try:
+        merchant = access.portal_handoff_check(token=token)
+    except ApplicationError as exc:
+        return _refused(request, exc, title=title)
+    if request.method == "POST":
+        try:
+            user = access.portal_handoff_redeem(token=token)
+        except ApplicationError as exc:
+            return _refused(request, exc, title=title)
+        login(request, user, backend=BACKEND)
+        return redirect("portal:home")
+    return render(request, "portal/enter.html", {"merchant": merchant})
+
+
+class InvitationAcceptForm(forms.Form):
+    username = forms.CharField(max_length=150, label="用户名 Username")
+    password1 = forms.CharField(widget=forms.PasswordInput, label="密码 Password", strip=False)
+    password2 = forms.CharField(widget=forms.PasswordInput, label="再次输入密码 Password again", strip=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") and data.get("password2") and data["password1"] != data["password2"]:
+            self.add_error("password2", "两次输入的密码不一致 The two passwords differ")
+        return data
+
+
+@require_http_methods(["GET", "POST"])
+def invite(request, token: str):
+    """An officer's invitation: the merchant chooses a username and password, once."""
+    title = "邀请无效 Invitation not usable"
+    try:
+        invitation = access.portal_invitation_check(token=token)
+    except ApplicationError as exc:
+        return _refused(request, exc, title=title)
+    form = InvitationAcceptForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = access.portal_invitation_accept(
+                token=token, username=form.cleaned_data["username"], password=form.cleaned_data["password1"]
+            )
+        except ApplicationError as exc:
+            fields = exc.extra.get("fields", {})
+            if "token" in fields or not fields:
+                return _refused(request, exc, title=title)
+            for name, problems in fields.items():
+                for problem in problems:
+                    form.add_error("password1" if name == "password" else name, problem)
+        else:
+            login(request, user, backend=BACKEND)
+            return redirect("portal:home")
+    return render(request, "portal/invite.html", {"merchant": invitation.merchant, "form": form})

@@ -1,17 +1,26 @@
 """The ledger in the workbench: accounts and their statements, entries with their postings, holds,
 payouts, funding pools with capacity used, and the daily trial balance. Nothing here edits money;
-postings are read-only."""
+postings are read-only. Funding pools are created and funded through four-eyes requests."""
 
 import datetime as dt
+from decimal import Decimal
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.html import format_html
 
+from common import four_eyes
+from common.admin import FourEyesForm, form_errors_from, submitted_message
 from common.business_date import business_date_today
-from common.money import format_yuan
+from common.errors import ApplicationError
+from common.money import format_yuan, yuan_to_fen
 from merchants.admin import ReadOnlyAdmin
+from payments import services
 from payments.models import Account, FundingPool, Hold, JournalEntry, Payout, Posting
 from payments.reconciliation import reconcile, trial_balance
 
@@ -173,23 +182,68 @@ class PayoutAdmin(ReadOnlyAdmin):
         return _yuan(obj.amount_fen)
 
 
+class PoolCreateForm(FourEyesForm):
+    code = forms.SlugField(max_length=32, label="code 代码")
+    name = forms.CharField(max_length=100, label="name 名称")
+    max_leverage = forms.IntegerField(
+        min_value=0,
+        max_value=10,
+        initial=2,
+        label="max leverage 杠杆倍数",
+        help_text="borrowings ≤ this × capital",
+    )
+    field_order = ["code", "name", "max_leverage", "reason"]
+
+
+class PoolAmountForm(FourEyesForm):
+    amount = forms.DecimalField(
+        max_digits=16, decimal_places=2, min_value=Decimal("0.01"), label="amount 金额 (¥)"
+    )
+    field_order = ["amount", "reason"]
+
+
 @admin.register(FundingPool)
 class FundingPoolAdmin(ReadOnlyAdmin):
-    list_display = ["code", "name", "capital", "borrowings", "outstanding", "capacity", "used"]
+    """Pools are created and funded through four-eyes requests: an operator asks, a second
+    officer approves, and only then is anything posted."""
 
-    @admin.display(description="capital (¥)")
+    list_display = ["code", "name", "capital", "borrowings", "outstanding", "capacity", "used"]
+    fields = [
+        "code",
+        "name",
+        "max_leverage",
+        "capital",
+        "borrowings",
+        "borrowing_room",
+        "outstanding",
+        "losses",
+        "capacity",
+        "used",
+        "updated_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="capital 资本金 (¥)")
     def capital(self, obj):
         return _yuan(obj.capital_fen)
 
-    @admin.display(description="borrowings (¥)")
+    @admin.display(description="borrowings 融入资金 (¥)")
     def borrowings(self, obj):
         return _yuan(obj.borrowings_fen)
 
-    @admin.display(description="principal outstanding (¥)")
+    @admin.display(description="may still borrow 可融入 (¥)")
+    def borrowing_room(self, obj):
+        return _yuan(max(obj.capital_fen * obj.max_leverage - obj.borrowings_fen, 0))
+
+    @admin.display(description="lent out 已放款本金 (¥)")
     def outstanding(self, obj):
         return _yuan(obj.principal_outstanding_fen)
 
-    @admin.display(description="capacity left (¥)")
+    @admin.display(description="losses 核销未收回 (¥)")
+    def losses(self, obj):
+        return _yuan(obj.losses_fen)
+
+    @admin.display(description="capacity left 可用额度 (¥)")
     def capacity(self, obj):
         return _yuan(obj.capacity_fen)
 
@@ -198,3 +252,120 @@ class FundingPoolAdmin(ReadOnlyAdmin):
         total = obj.capital_fen + obj.borrowings_fen
         share = obj.principal_outstanding_fen / total if total else 0  # float ok: a display ratio
         return format_html('<meter value="{}" min="0" max="1"></meter> {}', f"{share:.3f}", f"{share:.1%}")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "request-create/", view(self.request_create_view), name="payments_fundingpool_request_create"
+            ),
+            path(
+                "<int:pk>/request-capital/",
+                view(self.request_capital_view),
+                name="payments_fundingpool_request_capital",
+            ),
+            path(
+                "<int:pk>/request-borrow/",
+                view(self.request_borrow_view),
+                name="payments_fundingpool_request_borrow",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _form_page(self, request, form, *, title, intro, facts=()):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "intro": intro,
+            "facts": facts,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/common/four_eyes_form.html", context)
+
+    def _submit(self, request, form, *, action, target, amount_fen, params, done_url):
+        try:
+            approval = four_eyes.approval_request_submit(
+                action=action,
+                target=target,
+                amount_fen=amount_fen,
+                params=params,
+                requested_by=request.user,
+                reason=form.cleaned_data["reason"],
+                on=business_date_today(),
+            )
+        except ApplicationError as exc:
+            form_errors_from(form, exc)
+            return None
+        self.message_user(request, submitted_message(approval))
+        return HttpResponseRedirect(done_url)
+
+    def request_create_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = PoolCreateForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            if FundingPool.objects.filter(code=data["code"]).exists():
+                form.add_error("code", "a pool with this code exists")
+            else:
+                done = self._submit(
+                    request,
+                    form,
+                    action="pool.create",
+                    target=f"payments.FundingPool:new:{data['code']}",
+                    amount_fen=None,
+                    params={"code": data["code"], "name": data["name"], "max_leverage": data["max_leverage"]},
+                    done_url=reverse("admin:payments_fundingpool_changelist"),
+                )
+                if done:
+                    return done
+        return self._form_page(
+            request,
+            form,
+            title="New funding pool 新建资金池",
+            intro="A pool lends its capital and what it borrows, at most max leverage × capital.",
+        )
+
+    def _amount_view(self, request, pk, *, source):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        pool = get_object_or_404(FundingPool, pk=pk)
+        form = PoolAmountForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            amount_fen = yuan_to_fen(form.cleaned_data["amount"])
+            try:
+                if source == "borrow":
+                    services.funding_pool_borrow_check(pool=pool, amount_fen=amount_fen)
+            except ApplicationError as exc:
+                form_errors_from(form, exc)
+            else:
+                done = self._submit(
+                    request,
+                    form,
+                    action=f"pool.{source}",
+                    target=f"payments.FundingPool:{pool.pk}",
+                    amount_fen=amount_fen,
+                    params={"pool_id": pool.pk, "amount_fen": amount_fen},
+                    done_url=reverse("admin:payments_fundingpool_change", args=[pool.pk]),
+                )
+                if done:
+                    return done
+        facts = [
+            ("pool 资金池", f"{pool.name} ({pool.code})"),
+            ("capital 资本金 (¥)", _yuan(pool.capital_fen)),
+            ("borrowings 融入资金 (¥)", _yuan(pool.borrowings_fen)),
+            (
+                f"borrowing limit {pool.max_leverage} × capital (¥)",
+                _yuan(pool.capital_fen * pool.max_leverage),
+            ),
+            ("capacity left 可用额度 (¥)", _yuan(pool.capacity_fen)),
+        ]
+        title = "Record capital 登记资本金" if source == "add_capital" else "Record borrowing 登记融入资金"
+        return self._form_page(request, form, title=f"{title} · {pool.code}", intro="", facts=facts)
+
+    def request_capital_view(self, request, pk):
+        return self._amount_view(request, pk, source="add_capital")
+
+    def request_borrow_view(self, request, pk):
+        return self._amount_view(request, pk, source="borrow")

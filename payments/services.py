@@ -4,6 +4,7 @@ ConflictError. Accounts are locked in one fixed order (by id) so two flows never
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -42,6 +43,7 @@ class EntryResult:
 
 
 Leg = tuple[Account, int]  # (account, signed amount: debit positive)
+_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,32}")
 
 
 # --- accounts --------------------------------------------------------------------------
@@ -262,7 +264,19 @@ def settlement_credit_recorded(*, settlement: Settlement) -> EntryResult:
 
 
 def funding_pool_create(*, code: str, name: str, max_leverage: int = 2) -> FundingPool:
-    """A lending pool with its own funds, capital and borrowings accounts."""
+    """A lending pool with its own funds, capital and borrowings accounts; its code is unique."""
+    problems = {}
+    if not isinstance(code, str) or not _SLUG.fullmatch(code or ""):
+        problems["code"] = ["letters, digits, - and _ (at most 32)"]
+    elif FundingPool.objects.filter(code=code).exists():
+        problems["code"] = ["a pool with this code exists"]
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        problems["name"] = ["required, at most 100 characters"]
+    if not isinstance(max_leverage, int) or isinstance(max_leverage, bool) or not 0 <= max_leverage <= 10:
+        problems["max_leverage"] = ["a whole number from 0 to 10"]
+    if problems:
+        message = "; ".join(f"{field}: {items[0]}" for field, items in problems.items())
+        raise ApplicationError(message, {"fields": problems})
     with transaction.atomic():
         accounts = {
             role: Account.objects.create(
@@ -329,21 +343,25 @@ def funding_pool_add_capital(*, pool: FundingPool, amount_fen: int, idempotency_
 
 def funding_pool_borrow(*, pool: FundingPool, amount_fen: int, idempotency_key: str) -> EntryResult:
     """Borrow from another institution: at most `max_leverage` × capital in all."""
-
-    def within_leverage(current: FundingPool) -> None:
-        if current.borrowings_fen + amount_fen > current.capital_fen * current.max_leverage:
-            raise ApplicationError(
-                f"borrowings would exceed {current.max_leverage} × capital",
-                {"fields": {"amount": ["over the borrowing limit"]}},
-            )
-
     return _funding_pool_raise(
         pool=pool,
         amount_fen=amount_fen,
         idempotency_key=idempotency_key,
         source="borrowings",
-        check=within_leverage,
+        check=lambda current: funding_pool_borrow_check(pool=current, amount_fen=amount_fen),
     )
+
+
+def funding_pool_borrow_check(*, pool: FundingPool, amount_fen: int) -> None:
+    """Refuse borrowing that would take the pool past `max_leverage` × capital (the workbench
+    asks before a request goes to a second officer; the borrowing asks again under the lock)."""
+    limit_fen = pool.capital_fen * pool.max_leverage
+    if pool.borrowings_fen + amount_fen > limit_fen:
+        raise ApplicationError(
+            f"borrowings would exceed {pool.max_leverage} × capital "
+            f"(at most {limit_fen - pool.borrowings_fen} fen more) 融入资金超过资本金杠杆上限",
+            {"fields": {"amount": ["over the borrowing limit"]}},
+        )
 
 
 def disbursement_make(

@@ -10,8 +10,8 @@ from django.conf import settings
 
 from common.business_date import business_date_today
 from scoring.models import NightlyRun
-from scoring.selectors import champion_get
 from scoring.services import nightly
+from scoring.services.rating import rating_model
 
 # Closed dates built again each night: orders a partner sends a little late still count.
 LATE_DATA_DAYS = 3
@@ -75,11 +75,10 @@ def scores_refresh_nightly(
 ) -> dict:
     """Rescore every active merchant from the snapshots features_refresh wrote (after its run of
     the night has finished), then rank them, issue the day's offers and thin the history
-    (score_all). Idempotent per date; without a champion it does nothing and says so."""
+    (score_all). Idempotent per date; before any model is promoted it rates with the expert
+    scorecard, so a new book gets ratings and offers from its first night."""
     on = dt.date.fromisoformat(as_of) if as_of else business_date_today()
-    champion = champion_get()
-    if champion is None:
-        return {"as_of": on.isoformat(), "skipped": "no champion model: train and promote one first"}
+    champion = rating_model()
     previous = (on - dt.timedelta(days=1)).isoformat()
     if _waits_for(self, kind=NightlyRun.Kind.FEATURES, key=previous, waited=waited, dispatch=dispatch):
         return {"as_of": on.isoformat(), "waiting_for": f"features {previous}"}

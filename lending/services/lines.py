@@ -6,9 +6,10 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Max, Sum
 
 from common.errors import ApplicationError, ConflictError
+from common.money import format_yuan
 from lending import lifecycle
 from lending.models import CreditLine, CreditLineChange, Product
 from lending.services.products import product_line_check
@@ -27,8 +28,12 @@ def credit_line_open(
     reason: str,
     on: dt.date,
     expires_on: dt.date | None = None,
+    term: int | None = None,
+    video_checked_at: dt.datetime | None = None,
 ) -> CreditLine:
-    """Grant a line within the product's limits; one open line per merchant and product."""
+    """Grant a line within the product's limits; one open line per merchant and product. A
+    product that needs a video check lends on the line only once `video_checked_at` is set (by
+    the application whose video check passed)."""
     product_line_check(product=product, limit_fen=limit_fen, daily_rate=daily_rate)
     errors = {}
     if not product.amount_min_fen <= limit_fen <= product.amount_max_fen:
@@ -59,6 +64,8 @@ def credit_line_open(
         grade=grade,
         opened_on=today,
         expires_on=expires_on or today + dt.timedelta(days=365),
+        term=term,
+        video_checked_at=video_checked_at,
     )
     lifecycle.start(lifecycle.LINE, row=line, event="opened", business_on=today, actor=actor, reason=reason)
     return line
@@ -145,9 +152,36 @@ def credit_line_change_terms(
     return current
 
 
+def _draw_refusal(line: CreditLine, amount_fen: int) -> tuple[str, str] | None:
+    """Why no money may move on this line now, whichever door asked: a shop that is not active,
+    a product that needs a passed video check before any drawdown, or a merchant whose drawn
+    principal on all its lines would pass its one limit (the largest of its open lines)."""
+    merchant = Merchant.objects.select_for_update().get(pk=line.merchant_id)
+    if merchant.status != Merchant.Status.ACTIVE:
+        return "line", f"the shop is {merchant.status}: no drawdown is possible 店铺状态不允许用款"
+    if line.product.needs_video_check and line.video_checked_at is None:
+        return "line", "no money moves before an officer has passed the video check 视频面签通过前不能用款"
+    lines = CreditLine.objects.filter(merchant_id=line.merchant_id).exclude(status=CreditLine.Status.CLOSED)
+    totals = lines.aggregate(used=Sum("used_fen"), limit=Max("limit_fen"))
+    used, limit = totals["used"] or 0, totals["limit"] or 0
+    if used + amount_fen > limit:
+        return "amount", (
+            f"可用额度不足 only {format_yuan(max(limit - used, 0))} yuan is available under the merchant's "
+            f"one limit of {format_yuan(limit)} yuan ({format_yuan(used)} yuan drawn across its lines)"
+        )
+    return None
+
+
 def credit_line_draw(*, line: CreditLine, amount_fen: int, on: dt.date) -> None:
-    """Use part of a line. One conditional UPDATE: concurrent drawdowns never exceed the limit."""
+    """Use part of a line. The merchant's row lock serialises drawdowns across its lines (one
+    limit per merchant); one conditional UPDATE keeps the line itself within its limit."""
     today = on
+    refusal = _draw_refusal(line, amount_fen)
+    if refusal is not None:
+        field, refusal = refusal
+        raise ApplicationError(
+            f"cannot draw {format_yuan(amount_fen)} yuan: {refusal}", {"fields": {field: [refusal]}}
+        )
     updated = CreditLine.objects.filter(
         pk=line.pk,
         status=CreditLine.Status.ACTIVE,

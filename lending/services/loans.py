@@ -25,7 +25,7 @@ from lending.models import (
     RepaymentMethod,
 )
 from lending.services.lines import credit_line_draw, credit_line_restore
-from lending.services.pledges import pledge_select, pledges_create
+from lending.services.pledges import pledge_check, pledge_select, pledges_create
 from lending.services.products import annual_cost_cap
 from lending.services.wallet_collection import Payment, loan_payments_apply
 from payments import services as payments
@@ -47,6 +47,7 @@ class Quote:
     annual_cost: object
     contract_text: str
     pledged_orders: tuple = ()  # ((order id, value in fen), …) for order loans
+    term: int = 0
 
     @property
     def contract_sha256(self) -> str:
@@ -57,10 +58,15 @@ class Quote:
         return self.total_interest_fen + self.fee_fen
 
 
-def loan_quote(*, line: CreditLine, amount_fen: int, start_on: dt.date) -> Quote:
+def loan_quote(
+    *, line: CreditLine, amount_fen: int, start_on: dt.date, order_ids: list[int] | None = None
+) -> Quote:
     """What a drawdown would cost: schedule, daily and annual rate, total cost, and the
-    agreement text the merchant accepts before the money moves."""
+    agreement text the merchant accepts before the money moves. An order loan is pledged on the
+    orders the seller ticked (`order_ids`), else on its oldest shipped orders. The line may be
+    unsaved: an application's terms shown before the line is opened."""
     product = line.product
+    term = line.term or product.term
     if not product.smallest_drawdown_fen <= amount_fen <= product.amount_max_fen:
         raise ApplicationError(
             f"amount must be between {format_yuan(product.smallest_drawdown_fen)} "
@@ -82,7 +88,7 @@ def loan_quote(*, line: CreditLine, amount_fen: int, start_on: dt.date) -> Quote
         method=product.repayment_method,
         principal_fen=amount_fen,
         daily_rate=rate,
-        term=product.term,
+        term=term,
         start_on=start,
         upfront_fee_rate=product.upfront_fee_rate,
     )
@@ -102,15 +108,17 @@ def loan_quote(*, line: CreditLine, amount_fen: int, start_on: dt.date) -> Quote
     total_interest = sum(i.interest_fen for i in schedule)
     merchant = line.merchant
     penalty_rate = calc.penalty_daily_rate(rate, product.penalty_markup)
-    pledged = (
-        pledge_select(merchant=merchant, product=product, amount_fen=amount_fen) if product.is_pledged else []
-    )
+    pledged = []
+    if product.is_pledged and order_ids is not None:
+        pledged = pledge_check(merchant=merchant, product=product, amount_fen=amount_fen, order_ids=order_ids)
+    elif product.is_pledged:
+        pledged = pledge_select(merchant=merchant, product=product, amount_fen=amount_fen)
     lines = [
         "借款合同 Loan agreement",
         f"Borrower 借款人: {merchant.shop_name} ({merchant.partner.code}:{merchant.external_id})",
         f"Product 产品: {product.name}",
         f"Amount 借款金额: ¥{format_yuan(amount_fen)}",
-        f"Term 期限: {product.term} {product.term_unit}, {start} to {schedule[-1].due_on}",
+        f"Term 期限: {term} {product.term_unit}, {start} to {schedule[-1].due_on}",
         f"Rate 利率: {calc.describe_rate(rate)} (simple interest, daily rate × 365)",
         f"All-in annual cost 综合年化成本 (IRR): {cost.nominal_apr:.2%}",
         f"Upfront fee 手续费: ¥{format_yuan(fee)}",
@@ -148,6 +156,7 @@ def loan_quote(*, line: CreditLine, amount_fen: int, start_on: dt.date) -> Quote
         annual_cost=cost,
         contract_text="\n".join(lines),
         pledged_orders=tuple(pledged),
+        term=term,
     )
 
 
@@ -161,6 +170,7 @@ def loan_draw(
     on: dt.date,
     user=None,
     pool: FundingPool | None = None,
+    order_ids: list[int] | None = None,
 ) -> Loan:
     """Draw on a line: the merchant has accepted the agreement it was shown (its hash), the line
     has room, the funding pool has capacity; the money reaches the wallet in the same
@@ -169,7 +179,7 @@ def loan_draw(
     if existing is not None:
         return _same_loan(existing, line, amount_fen)
     # Priced again on today's business date: refused above the legal cap before anything moves.
-    quote = loan_quote(line=line, amount_fen=amount_fen, start_on=on)
+    quote = loan_quote(line=line, amount_fen=amount_fen, start_on=on, order_ids=order_ids)
     if accepted_sha256 != quote.contract_sha256:
         raise ConflictError(
             "the agreement changed since it was shown; review and accept it again",
@@ -221,7 +231,7 @@ def loan_draw(
             # Penalty is the markup on top of the interest that keeps running on overdue principal.
             penalty_rate_ppb=calc.rate_to_ppb(line.daily_rate * product.penalty_markup),
             repayment_method=product.repayment_method,
-            term=product.term,
+            term=quote.term,
             term_unit=product.term_unit,
             disbursed_on=on,
             maturity_on=quote.maturity_on,

@@ -37,6 +37,37 @@ def pledge_select(*, merchant: Merchant, product: Product, amount_fen: int) -> l
     )
 
 
+def pledge_check(
+    *, merchant: Merchant, product: Product, amount_fen: int, order_ids: list[int]
+) -> list[tuple[int, int]]:
+    """The orders a seller ticked, checked: its own, shipped and not settled, not pledged yet, and
+    worth enough at the advance rate to cover the amount: [(order id, value in fen)]."""
+    ids = sorted({int(i) for i in order_ids})
+    if not ids:
+        raise ApplicationError(
+            "tick at least one shipped order to pledge", {"fields": {"orders": ["required"]}}
+        )
+    rows = dict(
+        Order.objects.filter(pk__in=ids, merchant=merchant, status=OrderStatus.SHIPPED)
+        .exclude(pledges__is_open=True)
+        .values_list("pk", "amount_fen")
+    )
+    unusable = [i for i in ids if i not in rows]
+    if unusable:
+        raise ApplicationError(
+            f"orders {', '.join(map(str, unusable[:10]))} cannot be pledged: only your own shipped orders, "
+            "not settled and not pledged yet 只能质押本店已发货、未结算、未质押的订单",
+            {"fields": {"orders": [f"not pledgeable: {', '.join(map(str, unusable[:10]))}"]}},
+        )
+    covered = int(sum(rows.values()) * product.advance_rate)
+    if covered < amount_fen:
+        raise ApplicationError(
+            f"所选订单最多可借 the ticked orders cover at most ¥{format_yuan(covered)}",
+            {"fields": {"amount": [f"the ticked orders cover at most {format_yuan(covered)} yuan"]}},
+        )
+    return [(i, rows[i]) for i in ids]
+
+
 def pledges_create(*, loan, orders: list[tuple[int, int]]) -> None:
     Pledge.objects.bulk_create(
         [Pledge(loan=loan, order_id=order_id, value_fen=value) for order_id, value in orders]

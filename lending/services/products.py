@@ -279,6 +279,7 @@ def products_create_seed() -> list[Product]:
                     term_unit=spec["term_unit"],
                     daily_rate=Decimal(spec["daily_rate"]),
                     repayment_method=spec["method"],
+                    needs_video_check=spec["segment"] == Product.Segment.B2B,
                 )
             )
         )

@@ -5,6 +5,11 @@ from merchants.api import views
 urlpatterns = [
     path("merchants/", views.MerchantListCreateApi.as_view(), name="api-merchants"),
     path("merchants/<str:external_id>/", views.MerchantDetailApi.as_view(), name="api-merchant"),
+    path(
+        "merchants/<str:external_id>/portal-link/",
+        views.MerchantPortalLinkApi.as_view(),
+        name="api-merchant-portal-link",
+    ),
     path("orders/", views.OrderCreateApi.as_view(), name="api-orders"),
     path("orders/batch/", views.OrderBatchApi.as_view(), name="api-orders-batch"),
     path("orders/<str:external_id>/", views.OrderDetailApi.as_view(), name="api-order"),

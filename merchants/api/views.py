@@ -1,11 +1,12 @@
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from merchants import selectors, services
+from merchants import access, selectors, services
 from merchants.api.auth import partner_of
 from merchants.api.serializers import (
     MerchantInputSerializer,
@@ -124,3 +125,27 @@ class OrderStatusApi(APIView):
             source=f"api:{request.auth.prefix}",
         )
         return Response(OrderOutputSerializer(order).data)
+
+
+class MerchantPortalLinkApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        url = serializers.URLField(help_text="open it in the merchant's browser: /enter/<token>/")
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(
+        request=None,
+        responses={
+            201: OutputSerializer,
+            400: OpenApiResponse(description="the shop is closed"),
+            401: ERRORS[401],
+            404: OpenApiResponse(description="not yours or unknown"),
+        },
+        summary="A signed, short-lived link that takes the merchant into the portal (works once)",
+    )
+    def post(self, request, external_id: str):
+        handoff = access.portal_handoff_create(partner=partner_of(request), external_id=external_id)
+        url = request.build_absolute_uri(reverse("portal:enter", args=[handoff.token]))
+        return Response(
+            self.OutputSerializer({"url": url, "expires_at": handoff.expires_at}).data,
+            status=status.HTTP_201_CREATED,
+        )

@@ -173,6 +173,12 @@ def offer_accept(*, offer: Offer, actor: str, on: dt.date) -> CreditLine:
                 f"this offer expired on {current.expires_on}", {"fields": {"offer": ["expired"]}}
             )
         product = current.product
+        if product.needs_video_check:
+            raise ApplicationError(
+                "this offer is taken up by an application: a video interview comes before the line "
+                "请提交申请并预约视频面签",
+                {"fields": {"offer": ["apply for it: a video check is needed"]}},
+            )
         existing = (
             CreditLine.objects.select_for_update()
             .filter(merchant=current.merchant, product=product)

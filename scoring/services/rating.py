@@ -24,11 +24,12 @@ from lending.services import product_annual_cost
 from lending.services.products import annual_cost_cap
 from merchants.models import Merchant, Verification
 from scoring import calculations as calc
+from scoring.expert import expert_model_get_or_create
 from scoring.features import FEATURES_VERSION, features_for
 from scoring.modeling import PointsTable
 from scoring.models import MerchantScore, OfficerFinding, RatingAdjustment, ScoringModel
 from scoring.selectors import merchant_id_ranges, policy_get
-from scoring.services.registry import champion_table, table_of
+from scoring.services.registry import table_of
 
 FINDINGS_LOOKBACK_DAYS = 365
 RATE_STEP = Decimal("0.00001")
@@ -77,11 +78,11 @@ class RatingContext:
 
 def rating_context(*, model: ScoringModel | None = None) -> RatingContext:
     """What rating needs besides each merchant's records, with the champion (or, in a nightly
-    run, the model the run started with, so every chunk rates with the same one)."""
+    run, the model the run started with, so every chunk rates with the same one). Before any
+    model has been promoted, a book with no loan history rates with the expert scorecard."""
     if model is None:
-        model, table = champion_table()
-    else:
-        table = table_of(model)
+        model = rating_model()
+    table = table_of(model)
     policy = policy_get()
     grade_terms = policy.grade_terms or {}
     products_by_kind: dict[str, list[Product]] = {}
@@ -110,6 +111,15 @@ def rating_context(*, model: ScoringModel | None = None) -> RatingContext:
         rates=rates,
         adjustments=adjustments,
     )
+
+
+def rating_model() -> ScoringModel:
+    champion = (
+        ScoringModel.objects.filter(status=ScoringModel.Status.CHAMPION)
+        .only("pk", "version", "status")
+        .first()
+    )
+    return champion if champion is not None else expert_model_get_or_create()
 
 
 def _factors(ctx: RatingContext, *, category: str, region: str, kind: str) -> list[tuple[str, str, Decimal]]:

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from common.business_date import business_date_today
+from common.models import ApprovalRequest
 from lending.models import CreditLine, CreditLineChange, Loan, Product
 from payments.models import Account
 from payments.reconciliation import reconcile
@@ -393,6 +394,13 @@ def test_officer_writes_off_a_loan_from_the_workbench(shop, admin_client):
         {"action": "write_off", "_selected_action": [loan.pk], "reason": "shop vanished"},
     )
     assert response.status_code == 302
+    # Four eyes: the write-off waits for a second officer (tests/lending/test_write_off_four_eyes.py).
+    loan.refresh_from_db()
+    assert loan.status == Loan.Status.ACTIVE
+    second = Client()
+    second.force_login(get_user_model().objects.create_superuser(username="second", password="x"))
+    request = ApprovalRequest.objects.get(action="loan.write_off")
+    second.post(f"/admin/common/approvalrequest/{request.pk}/decide/", {"decision": "approve"})
     loan.refresh_from_db()
     assert loan.status == Loan.Status.WRITTEN_OFF
     assert loan.events.get(kind="written_off").note == "shop vanished"

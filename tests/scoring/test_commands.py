@@ -307,11 +307,11 @@ def test_score_all_rescores_ranks_and_issues_offers(today):
     assert summary["offers_issued"] == 0  # the same day again: nothing new
 
 
-def test_score_all_bad_input_and_no_champion_are_command_errors(today):
+def test_score_all_bad_input_is_a_command_error_and_no_champion_rates_with_the_expert_scorecard(today):
     with pytest.raises(CommandError, match="not a date"):
         run("score_all", "--as-of", "yesterday")
-    with pytest.raises(CommandError, match="no champion"):
-        run("score_all")
+    rated_merchant()
+    assert json.loads(run("score_all", "--json"))["model"] == "expert-1"
 
 
 # --- the workbench ------------------------------------------------------------------------------

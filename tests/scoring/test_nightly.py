@@ -31,6 +31,7 @@ from scoring.models import (
     NightlyChunk,
     NightlyRun,
     Offer,
+    ScoringModel,
 )
 from scoring.monitoring.services import monitoring_run
 from scoring.monitoring.tasks import monitoring_nightly
@@ -152,6 +153,18 @@ def test_nightly_rescoring_run_writes_what_score_all_writes(rated_world):
     # Again for the same date: nothing is done twice, the same summary comes back.
     assert scores_refresh_nightly(as_of=TODAY.isoformat()) == summary
     assert rescoring_state() == expected
+
+
+def test_before_any_model_is_promoted_the_night_rates_with_the_expert_scorecard(rated_world):
+    ScoringModel.objects.filter(status=ScoringModel.Status.CHAMPION).update(
+        status=ScoringModel.Status.RETIRED
+    )
+
+    summary = scores_refresh_nightly(as_of=TODAY.isoformat())
+
+    assert summary["scored"] == 8
+    used = set(MerchantScore.objects.filter(as_of=TODAY).values_list("model__version", flat=True))
+    assert used == {"expert-1"}
 
 
 def test_a_chunk_that_died_half_way_is_done_by_the_rerun_over_the_frozen_ranges(rated_world, monkeypatch):

@@ -153,12 +153,14 @@ def test_a_merchant_that_qualifies_when_it_asks_gets_an_offer_at_once(world):
     assert 'data-testid="offer-' in response.content.decode()
 
 
-def test_asking_without_a_champion_is_a_message_not_an_error(db):
+def test_asking_without_a_champion_is_rated_by_the_expert_scorecard(db):
     business_date_set(on=TODAY, allow_backwards=True)
-    client = merchant_client(rated_merchant())
+    merchant = rated_merchant()
+    client = merchant_client(merchant)
     response = client.post(reverse("portal:credit-ask"), follow=True)
     assert response.status_code == 200
-    assert "We cannot rate your shop right now" in response.content.decode()
+    assert "We cannot rate your shop right now" not in response.content.decode()
+    assert merchant.scores.get(is_current=True).model.version == "expert-1"
 
 
 def test_anonymous_visitors_go_to_the_login_page_and_staff_without_a_shop_get_403(db):

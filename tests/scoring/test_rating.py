@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.business_date import business_date_set, business_date_today
-from common.errors import ApplicationError
 from lending.models import Product
 from lending.services import product_annual_cost
 from lending.services.products import annual_cost_cap
@@ -244,10 +243,10 @@ def test_the_database_refuses_two_current_scores_for_a_merchant(world):
         )
 
 
-def test_without_a_champion_rating_says_so(db):
+def test_without_a_champion_rating_uses_the_expert_scorecard(db):
     business_date_set(on=TODAY, allow_backwards=True)
-    with pytest.raises(ApplicationError, match="no champion"):
-        merchant_rate(merchant=rated_merchant(), as_of=business_date_today())
+    score = merchant_rate(merchant=rated_merchant(), as_of=business_date_today())
+    assert score.model.version == "expert-1"  # tests/scoring/test_expert_scorecard.py
 
 
 # --- lines and rates within the product and the cap ---------------------------------------------

@@ -71,6 +71,11 @@ class Product(TimeStampedModel):
         help_text="pledged loans: share of pledged value lent",
     )
     is_active = models.BooleanField(default=True)
+    needs_video_check = models.BooleanField(
+        default=False,
+        help_text="no money moves on a line of this product before an officer has passed a video check "
+        "(the seed's B2B loans)",
+    )
 
     class Meta:
         constraints = [
@@ -129,6 +134,18 @@ class CreditLine(TimeStampedModel):
     daily_rate = models.DecimalField(max_digits=10, decimal_places=8)
     opened_on = models.DateField()
     expires_on = models.DateField()
+    term = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="loans on this line run this long (in the product's term unit); blank: the product's "
+        "term. A good repayment record lengthens it.",
+    )
+    video_checked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="when an officer passed the video check that granted this line; a product that "
+        "needs one lends nothing before",
+    )
     # Changed only through lending.lifecycle, by the events in LINE_TRANSITIONS.
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
 
@@ -493,3 +510,17 @@ class CobChunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.business_on} {self.step} #{self.chunk}"
+
+
+# The credit assembly line (信贷工厂): applications, their stages, documents, interviews and
+# inspections. Kept in their own module; imported here so Django finds them.
+from lending.models.applications import (  # noqa: E402, F401
+    APPLICATION_OPEN_STATUSES,
+    APPLICATION_TRANSITIONS,
+    Application,
+    ApplicationChange,
+    ApplicationDocument,
+    ApplicationStage,
+    FieldInspection,
+    VideoInterview,
+)

@@ -1,0 +1,202 @@
+"""Four-eyes requests in the workbench: pending first; the detail page is read-only, with approve
+and reject for a second officer holding `common.approve_request`, and cancel for the requester.
+Each button calls one service in common.four_eyes."""
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Case, IntegerField, Value, When
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from common import four_eyes
+from common.business_date import business_date_today
+from common.errors import ApplicationError
+from common.models import ApprovalRequest
+from common.money import format_yuan
+
+
+class FourEyesForm(forms.Form):
+    """The reason every four-eyes request form asks for."""
+
+    reason = forms.CharField(
+        max_length=500,
+        label="reason 原因",
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="recorded with the request; a second officer reads it before approving",
+    )
+
+
+def form_errors_from(form: forms.Form, exc: ApplicationError, aliases: dict[str, str] | None = None) -> None:
+    """Show a service's refusal beside the form field it names (or above the form)."""
+    fields = exc.extra.get("fields") or {}
+    placed = False
+    for name, problems in fields.items():
+        name = (aliases or {}).get(name, name)
+        if name in form.fields:
+            for problem in problems:
+                form.add_error(name, f"{problem} ({exc.message})")
+            placed = True
+    if not placed:
+        form.add_error(None, exc.message)
+
+
+def submitted_message(request) -> str:
+    """What the officer is told after asking."""
+    if request.status == ApprovalRequest.Status.PENDING:
+        return (
+            f"Request #{request.pk} ({request.action}, {request.target}) is waiting for a second "
+            "officer's approval 已提交，需另一人复核后生效."
+        )
+    if request.status == ApprovalRequest.Status.APPROVED:
+        return (
+            f"Request #{request.pk} ({request.action}) is below the four-eyes threshold and was done at once."
+        )
+    error = (request.result or {}).get("error", "")
+    return f"Request #{request.pk} ({request.action}) {request.status}: {error}"
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "action",
+        "target",
+        "amount",
+        "status",
+        "requested_by",
+        "requested_at",
+        "decided_by",
+    ]
+    list_filter = ["status", "action"]
+    search_fields = ["target", "reason"]
+    list_select_related = ["requested_by", "decided_by"]
+    fields = [
+        "action",
+        "target",
+        "amount",
+        "reason",
+        "params_display",
+        "status",
+        "requested_by",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+        "decided_on",
+        "decision_note",
+        "result_display",
+        "history",
+    ]
+    readonly_fields = fields
+    change_form_template = "admin/common/approvalrequest/change_form.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_ordering(self, request):
+        pending = When(status=ApprovalRequest.Status.PENDING, then=Value(0))
+        pending_first = Case(pending, default=Value(1), output_field=IntegerField())
+        return [pending_first.asc(), "-requested_at", "-id"]
+
+    @admin.display(description="amount (¥)", ordering="amount_fen")
+    def amount(self, obj):
+        return format_yuan(obj.amount_fen) if obj.amount_fen is not None else "-"
+
+    @admin.display(description="params 参数")
+    def params_display(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.params, indent=2, ensure_ascii=False))
+
+    @admin.display(description="result 结果")
+    def result_display(self, obj):
+        if obj.result is None:
+            return "-"
+        return format_html("<pre>{}</pre>", json.dumps(obj.result, indent=2, ensure_ascii=False))
+
+    @admin.display(description="history 历史 (this target)")
+    def history(self, obj):
+        rows = (
+            ApprovalRequest.objects.filter(target=obj.target)
+            .select_related("requested_by", "decided_by")
+            .order_by("-requested_at", "-id")[:20]
+        )
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li>#{} {} · {} · asked by {} at {:%Y-%m-%d %H:%M} · {} {}</li>",
+                (
+                    (
+                        r.pk,
+                        r.action,
+                        r.get_status_display(),
+                        r.requested_by.get_username(),
+                        r.requested_at,
+                        f"decided by {r.decided_by.get_username()}" if r.decided_by else "",
+                        r.decision_note,
+                    )
+                    for r in rows
+                ),
+            ),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/decide/",
+                self.admin_site.admin_view(self.decide_view),
+                name="common_approvalrequest_decide",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        extra = extra_context or {}
+        if obj is not None and obj.status == ApprovalRequest.Status.PENDING:
+            extra["may_decide"] = (
+                request.user.has_perm(four_eyes.PERMISSION) and obj.requested_by_id != request.user.pk
+            )
+            extra["may_cancel"] = obj.requested_by_id == request.user.pk
+            extra["decide_url"] = reverse("admin:common_approvalrequest_decide", args=[obj.pk])
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def decide_view(self, request, pk):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = get_object_or_404(ApprovalRequest, pk=pk)
+        note = (request.POST.get("note") or "").strip()
+        decision = request.POST.get("decision")
+        on = business_date_today()
+        try:
+            if decision == "approve":
+                obj = four_eyes.approval_request_approve(request=obj, approver=request.user, on=on, note=note)
+            elif decision == "reject":
+                obj = four_eyes.approval_request_reject(request=obj, rejecter=request.user, on=on, note=note)
+            elif decision == "cancel":
+                obj = four_eyes.approval_request_cancel(request=obj, user=request.user, on=on, note=note)
+            else:
+                raise ApplicationError(
+                    "choose approve, reject or cancel",
+                    {"fields": {"decision": ["approve, reject or cancel"]}},
+                )
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            if obj.status == ApprovalRequest.Status.FAILED:
+                self.message_user(
+                    request,
+                    f"Request #{obj.pk} failed, nothing changed 执行被拒: {obj.result.get('error')}",
+                    messages.ERROR,
+                )
+            else:
+                self.message_user(request, f"Request #{obj.pk} {obj.get_status_display()}")
+        return HttpResponseRedirect(reverse("admin:common_approvalrequest_change", args=[pk]))

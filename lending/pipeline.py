@@ -1,0 +1,281 @@
+"""The credit pipeline engine: runs an application through the stages its product's pipeline
+lists (settings.CREDIT_PIPELINE, by kind of product), the way Django runs MIDDLEWARE.
+
+A stage is an object with a `version`, a `kind` (machine or human), for a person's stage the
+`queue` that works it, and two steps:
+
+- `facts(application, on=...)` reads what the stage needs from the database into plain,
+  JSON-able values;
+- `decide(facts)` is a pure function of those values that returns a Verdict: pass, refer to a
+  person, or decline, with reasons in plain words and the terms it sets.
+
+The engine records, per stage, when it started and ended, its version, the facts it read, its
+verdict and reasons (ApplicationStage), so any decision can be explained and replayed later:
+`stage_replay` runs the stage's rule again over the facts it recorded. Lending never imports
+scoring or risk control: their stages are found by the dotted paths in settings."""
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from common.errors import ApplicationError
+from lending import lifecycle
+from lending.models import Application, ApplicationStage
+from lending.services.products import product_kind
+
+PASS, REFER, DECLINE = "pass", "refer", "decline"
+MACHINE, HUMAN = ApplicationStage.Kind.MACHINE, ApplicationStage.Kind.HUMAN
+# What a stage's verdict may set on the application.
+TERMS = ("decided_limit_fen", "decided_rate", "decided_grade", "decided_term")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why, in plain words a merchant understands (not a score): a stable code and the text."""
+
+    code: str
+    text: str
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "text": self.text}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: str
+    reasons: tuple[Reason, ...] = ()
+    terms: Mapping[str, Any] = field(default_factory=dict)
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    # A decline: how many days before the merchant may apply again (None: the configured days).
+    reapply_after_days: int | None = None
+    # A pass by a stage the application did not need (shown as "not needed").
+    not_needed: bool = False
+    # The version of what decided, when it is not the stage's own (a model's version).
+    version: str = ""
+
+
+def passed(*reasons: Reason, terms: Mapping | None = None, detail: Mapping | None = None, version: str = ""):
+    return Verdict(PASS, tuple(reasons), terms or {}, detail or {}, version=version)
+
+
+def not_needed(why: str) -> Verdict:
+    return Verdict(PASS, (Reason("not_needed", why),), not_needed=True)
+
+
+def referred(*reasons: Reason, detail: Mapping | None = None) -> Verdict:
+    return Verdict(REFER, tuple(reasons), {}, detail or {})
+
+
+def declined(
+    *reasons: Reason, reapply_after_days: int | None = None, detail: Mapping | None = None, version=""
+):
+    return Verdict(DECLINE, tuple(reasons), {}, detail or {}, reapply_after_days, version=version)
+
+
+class Stage(Protocol):
+    version: str
+    kind: str
+    queue: str
+    title: str
+
+    def facts(self, application: Application, *, on: dt.date) -> dict: ...
+
+    def decide(self, facts: dict) -> Verdict: ...
+
+
+@cache
+def stage_load(name: str) -> Stage:
+    stage = import_string(name)
+    for attribute in ("version", "kind", "facts", "decide"):
+        if not hasattr(stage, attribute):
+            raise TypeError(f"{name} is not a pipeline stage: it has no {attribute}")
+    return stage
+
+
+def pipeline_of(product) -> list[str]:
+    """The stage names of a product's pipeline (by its kind: order_loan, credit_loan, revolving,
+    fixed_loan)."""
+    kind = product_kind(product)
+    try:
+        return list(settings.CREDIT_PIPELINE[kind])
+    except KeyError as exc:
+        raise ApplicationError(
+            f"no credit pipeline is configured for {kind} products", {"fields": {"product": ["no pipeline"]}}
+        ) from exc
+
+
+def queue_time_limit(queue: str) -> dt.timedelta:
+    hours = settings.LENDING_QUEUE_TIME_LIMITS_HOURS.get(queue, 24)
+    return dt.timedelta(hours=hours)
+
+
+def _apply_terms(application: Application, verdict: Verdict) -> list[str]:
+    changed = []
+    for name, value in verdict.terms.items():
+        if name not in TERMS:
+            raise TypeError(f"a stage may set {', '.join(TERMS)}, not {name}")
+        setattr(application, name, value)
+        changed.append(name)
+    return changed
+
+
+def _reapply_on(on: dt.date, verdict: Verdict) -> dt.date:
+    days = (
+        settings.LENDING_REAPPLY_AFTER_DAYS
+        if verdict.reapply_after_days is None
+        else verdict.reapply_after_days
+    )
+    return on + dt.timedelta(days=days)
+
+
+@dataclass
+class Preview:
+    """What the machine stages would decide now, without recording anything: the portal shows
+    the terms (and the agreement) before the merchant applies."""
+
+    outcome: str
+    reasons: list[dict]
+    application: Application
+    stopped_at: str = ""
+
+
+def pipeline_preview(application: Application, *, on: dt.date) -> Preview:
+    """Run the machine stages over an unsaved application, as `pipeline_run` would, up to the
+    first person's stage; nothing is written except a stale rating a stage refreshes."""
+    for name in pipeline_of(application.product):
+        stage = stage_load(name)
+        if stage.kind == HUMAN:
+            return Preview(REFER, [], application, stopped_at=name)
+        verdict = stage.decide(stage.facts(application, on=on))
+        _apply_terms(application, verdict)
+        if verdict.outcome != PASS:
+            return Preview(
+                verdict.outcome, [r.as_dict() for r in verdict.reasons], application, stopped_at=name
+            )
+    return Preview(PASS, [], application)
+
+
+def pipeline_run(*, application_id: int, on: dt.date, actor: str) -> Application:
+    """Run an application's stages from where it stands until one refers it to a person, one
+    declines it, or all have passed (then it is approved). Safe to call again at any time: the
+    application's row lock serialises runs, and stages already recorded are not run twice."""
+    with transaction.atomic():
+        application = (
+            Application.objects.select_for_update()
+            .select_related("product", "merchant")
+            .get(pk=application_id)
+        )
+        if application.status != Application.Status.SUBMITTED:
+            return application
+        names = pipeline_of(application.product)
+        recorded = list(application.stages.order_by("position"))
+        if recorded and recorded[-1].status == ApplicationStage.Status.WAITING:
+            return application
+        if recorded and recorded[-1].status == ApplicationStage.Status.DECLINED:
+            return application
+        rows: list[ApplicationStage] = []
+        changed: set[str] = set()
+        outcome, last = PASS, None
+        for position in range(len(recorded), len(names)):
+            name = names[position]
+            stage = stage_load(name)
+            started = timezone.now()
+            facts = stage.facts(application, on=on)
+            verdict = stage.decide(facts)
+            changed.update(_apply_terms(application, verdict))
+            ended = timezone.now()
+            is_waiting = verdict.outcome == REFER
+            row = ApplicationStage(
+                application=application,
+                position=position,
+                name=name,
+                kind=stage.kind,
+                queue=getattr(stage, "queue", "") if is_waiting else "",
+                status=(
+                    ApplicationStage.Status.WAITING
+                    if is_waiting
+                    else ApplicationStage.Status.DECLINED
+                    if verdict.outcome == DECLINE
+                    else ApplicationStage.Status.SKIPPED
+                    if verdict.not_needed
+                    else ApplicationStage.Status.PASSED
+                ),
+                version=verdict.version or stage.version,
+                reasons=[r.as_dict() for r in verdict.reasons],
+                detail={"facts": facts, **verdict.detail},
+                started_at=started,
+                ended_at=None if is_waiting else ended,
+                due_at=started + queue_time_limit(stage.queue) if is_waiting else None,
+                decided_by="" if is_waiting else f"machine:{verdict.version or stage.version}",
+            )
+            rows.append(row)
+            application.current_stage = name
+            outcome, last = verdict.outcome, verdict
+            if verdict.outcome != PASS:
+                break
+        ApplicationStage.objects.bulk_create(rows)
+        application.save(update_fields=[*sorted(changed), "current_stage", "updated_at"])
+        if outcome == REFER:
+            lifecycle.transition(
+                lifecycle.APPLICATION,
+                pk=application.pk,
+                event="referred",
+                business_on=on,
+                actor=actor,
+                reason=f"waiting in the {rows[-1].queue or 'officers'} queue",
+            )
+        elif outcome == DECLINE:
+            _decline(application, last, on=on, actor=actor)
+        else:
+            _approve(application, on=on, actor=actor)
+        application.refresh_from_db()
+    return application
+
+
+def _decline(application: Application, verdict: Verdict, *, on: dt.date, actor: str) -> None:
+    reasons = [r.as_dict() for r in verdict.reasons]
+    lifecycle.transition(
+        lifecycle.APPLICATION,
+        pk=application.pk,
+        event="declined",
+        business_on=on,
+        actor=actor,
+        reason="; ".join(r["text"] for r in reasons)[:200],
+        also={
+            "reasons": reasons,
+            "reapply_on": _reapply_on(on, verdict),
+            "decided_at": timezone.now(),
+            "decided_by": actor[:100],
+        },
+    )
+
+
+def _approve(application: Application, *, on: dt.date, actor: str) -> None:
+    lifecycle.transition(
+        lifecycle.APPLICATION,
+        pk=application.pk,
+        event="approved",
+        business_on=on,
+        actor=actor,
+        reason="every stage passed",
+        also={"decided_at": timezone.now(), "decided_by": actor[:100], "reasons": []},
+    )
+
+
+def application_decline_by_person(application: Application, verdict: Verdict, *, on: dt.date, actor: str):
+    """A person's decline at a stage they worked: the same record as a machine's."""
+    _decline(application, verdict, on=on, actor=actor)
+
+
+def stage_replay(row: ApplicationStage) -> Verdict:
+    """The stage's rule run again over the facts it recorded: a machine decision explained. The
+    verdict equals the recorded one while the stage's version is the one that decided."""
+    stage = stage_load(row.name)
+    return stage.decide(row.detail.get("facts", {}))

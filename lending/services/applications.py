@@ -1,0 +1,799 @@
+"""Applications through the credit assembly line: submitted by a merchant (portal), a partner
+(API) or an officer; run through their product's pipeline (lending.pipeline); worked by people
+in their queues (claim, decide, four eyes, field inspection); fulfilled once approved (the line
+opened on the decided terms, and on the instant path the loan paid into the wallet); appealed
+once when declined."""
+
+import contextlib
+import datetime as dt
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from common.errors import ApplicationError, ConflictError, NotFoundError
+from common.money import format_yuan
+from lending import lifecycle, pipeline
+from lending.models import (
+    Application,
+    ApplicationDocument,
+    ApplicationStage,
+    CreditLine,
+    FieldInspection,
+    Loan,
+    Product,
+    VideoInterview,
+)
+from lending.services.lines import credit_line_change_terms, credit_line_open
+from lending.services.loans import Quote, loan_draw, loan_quote
+from merchants.models import Merchant
+
+DECLARED_FIELDS = (
+    "fiscal_year",
+    "sales_fen",
+    "net_profit_margin",
+    "total_assets_fen",
+    "total_liabilities_fen",
+    "platform_sales_share",
+)
+OUTCOMES = ("pass", "decline", "inspect")
+
+
+def _actor(user) -> str:
+    return getattr(user, "get_username", lambda: str(user))()[:100] if user is not None else "system"
+
+
+def _reference(on: dt.date) -> str:
+    return f"A{on:%Y%m%d}-{timezone.now():%H%M%S%f}"[:32]
+
+
+def _fail(field: str, message: str):
+    raise ApplicationError(message, {"fields": {field: [message]}})
+
+
+def _declared_clean(declared: Mapping | None) -> dict:
+    """A B2B member's declared figures, as plain JSON values; every missing or wrong one named."""
+    declared = dict(declared or {})
+    problems: dict[str, list[str]] = {}
+    clean: dict = {}
+    for name in DECLARED_FIELDS:
+        value = declared.get(name)
+        if value in (None, ""):
+            problems[f"declared.{name}"] = ["required"]
+            continue
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            problems[f"declared.{name}"] = ["not a number"]
+            continue
+        if not number.is_finite():
+            problems[f"declared.{name}"] = ["not a number"]
+        elif name.endswith("_fen") or name == "fiscal_year":
+            if number != number.to_integral_value() or number < 0 or number > 10**15:
+                problems[f"declared.{name}"] = ["a whole non-negative number"]
+            else:
+                clean[name] = int(number)
+        elif name == "net_profit_margin" and not Decimal(-1) <= number <= 1:
+            problems[f"declared.{name}"] = ["between -1 and 1"]
+        elif name == "platform_sales_share" and not Decimal(0) <= number <= 1:
+            problems[f"declared.{name}"] = ["between 0 and 1"]
+        else:
+            clean[name] = str(number)
+    if problems:
+        first = next(iter(problems))
+        raise ApplicationError(f"{first}: {problems[first][0]}", {"fields": problems})
+    return clean
+
+
+def _questionnaire_clean(answers: Mapping | None) -> dict:
+    from merchants.questionnaire import ANSWER_MAX, ANSWER_MIN, QUESTIONS
+
+    answers = dict(answers or {})
+    problems = {}
+    clean = {}
+    for question in QUESTIONS:
+        value = answers.get(question.code)
+        if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+            problems[f"questionnaire.{question.code}"] = [f"an answer from {ANSWER_MIN} to {ANSWER_MAX}"]
+            continue
+        if not ANSWER_MIN <= int(value) <= ANSWER_MAX:
+            problems[f"questionnaire.{question.code}"] = [f"an answer from {ANSWER_MIN} to {ANSWER_MAX}"]
+            continue
+        clean[question.code] = int(value)
+    if problems:
+        first = next(iter(problems))
+        raise ApplicationError(f"{first}: {problems[first][0]}", {"fields": problems})
+    return clean
+
+
+def _may_apply(merchant: Merchant, product: Product, on: dt.date) -> None:
+    if not product.is_active:
+        _fail("product", f"{product.name} is not open for applications 该产品暂停申请")
+    waiting = (
+        Application.objects.filter(merchant=merchant, product=product, status=Application.Status.DECLINED)
+        .order_by("-submitted_at")
+        .values_list("reapply_on", flat=True)
+        .first()
+    )
+    if waiting is not None and waiting > on:
+        _fail("product", f"you may apply for this product again from {waiting} 请于 {waiting} 后再申请")
+    if Application.objects.filter(
+        merchant=merchant,
+        product=product,
+        status__in=[Application.Status.SUBMITTED, Application.Status.REFERRED],
+    ).exists():
+        raise ConflictError(
+            "an application for this product is already being decided 该产品已有审批中的申请",
+            {"fields": {"product": ["an application is in progress"]}},
+        )
+
+
+@dataclass
+class Terms:
+    """What the machine stages would grant now, and the agreement for it (the instant path)."""
+
+    outcome: str
+    reasons: list[dict]
+    limit_fen: int
+    daily_rate: Decimal | None
+    grade: str
+    term: int | None
+    quote: Quote | None
+
+
+def _unsaved(merchant, product, amount_fen, order_ids, declared=None) -> Application:
+    return Application(
+        merchant=merchant,
+        product=product,
+        amount_fen=amount_fen,
+        pledged_order_ids=list(order_ids or []),
+        declared=declared or {},
+        channel=Application.Channel.PORTAL,
+    )
+
+
+def _line_for_quote(application: Application) -> CreditLine:
+    """The line the application would open (unsaved), to price a drawdown on it."""
+    return CreditLine(
+        merchant=application.merchant,
+        product=application.product,
+        limit_fen=application.decided_limit_fen or 0,
+        daily_rate=application.decided_rate,
+        grade=application.decided_grade or "C",
+        term=application.decided_term,
+    )
+
+
+def application_terms(
+    *, merchant: Merchant, product: Product, amount_fen: int, on: dt.date, order_ids: list[int] | None = None
+) -> Terms:
+    """The terms a merchant would get now for this amount (the machine stages run without
+    recording anything) and, when they allow the amount, the agreement to accept with the
+    application: what the portal shows before the merchant applies."""
+    preview = pipeline.pipeline_preview(_unsaved(merchant, product, amount_fen, order_ids), on=on)
+    app = preview.application
+    quote = None
+    if preview.outcome == pipeline.PASS and app.decided_limit_fen and not product.is_revolving:
+        amount = min(amount_fen, app.decided_limit_fen)
+        quote = loan_quote(
+            line=_line_for_quote(app),
+            amount_fen=amount,
+            start_on=on,
+            order_ids=list(order_ids) if product.is_pledged else None,
+        )
+    return Terms(
+        outcome=preview.outcome,
+        reasons=preview.reasons,
+        limit_fen=app.decided_limit_fen or 0,
+        daily_rate=app.decided_rate,
+        grade=app.decided_grade,
+        term=app.decided_term,
+        quote=quote,
+    )
+
+
+def application_submit(
+    *,
+    merchant: Merchant,
+    product: Product,
+    amount_fen: int,
+    channel: str,
+    on: dt.date,
+    user=None,
+    actor: str = "",
+    idempotency_key: str | None = None,
+    pledged_order_ids: list[int] | None = None,
+    declared: Mapping | None = None,
+    questionnaire: Mapping | None = None,
+    accepted_sha256: str = "",
+    appeal_of: Application | None = None,
+    appeal_reason: str = "",
+) -> Application:
+    """Record an application and run its machine stages at once (3-1-0: the instant products are
+    decided in the same request). The same idempotency key again returns the same application;
+    with other content it is refused."""
+    actor = actor or _actor(user)
+    if idempotency_key:
+        existing = Application.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            if (existing.merchant_id, existing.product_id, existing.amount_fen) != (
+                merchant.pk,
+                product.pk,
+                amount_fen,
+            ):
+                raise ConflictError(
+                    "idempotency key already used for a different application",
+                    {"fields": {"idempotency_key": ["already used with different content"]}},
+                )
+            return existing
+    if not isinstance(amount_fen, int) or amount_fen <= 0:
+        _fail("amount", "must be a positive amount")
+    orders = [int(i) for i in pledged_order_ids or []]
+    if product.is_pledged and not orders:
+        _fail("orders", "tick the shipped orders to pledge 请勾选要质押的订单")
+    needs_declaration = product.segment == Product.Segment.B2B
+    declared_clean = _declared_clean(declared) if needs_declaration else {}
+    answers = _questionnaire_clean(questionnaire) if needs_declaration else {}
+    if accepted_sha256 and len(accepted_sha256) != 64:
+        _fail("accepted_sha256", "the SHA-256 of the agreement shown (64 hex digits)")
+    if appeal_of is None:
+        _may_apply(merchant, product, on)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            application = Application.objects.create(
+                reference=_reference(on),
+                merchant=merchant,
+                product=product,
+                channel=channel,
+                idempotency_key=idempotency_key or None,
+                amount_fen=amount_fen,
+                pledged_order_ids=orders,
+                declared=declared_clean,
+                questionnaire=answers,
+                accepted_sha256=accepted_sha256,
+                appeal_of=appeal_of,
+                appeal_reason=appeal_reason[:500],
+                submitted_on=on,
+                submitted_at=now,
+            )
+            lifecycle.start(
+                lifecycle.APPLICATION,
+                row=application,
+                event="appealed" if appeal_of else "submitted",
+                business_on=on,
+                actor=actor,
+                reason=appeal_reason or f"{channel} application for {format_yuan(amount_fen)} yuan",
+            )
+    except IntegrityError as exc:
+        existing = (
+            Application.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
+        )
+        if existing is not None:
+            return existing
+        raise ConflictError(
+            "an application for this product is already being decided 该产品已有审批中的申请",
+            {"fields": {"product": ["an application is in progress"]}},
+        ) from exc
+    application = pipeline.pipeline_run(application_id=application.pk, on=on, actor=actor)
+    return application_after_decision(application=application, on=on, actor=actor)
+
+
+def application_after_decision(*, application: Application, on: dt.date, actor: str) -> Application:
+    """An approved application is fulfilled: inline, or by a Celery task when the instant payout
+    is asynchronous (the merchant's page updates by itself when the money lands)."""
+    if application.status != Application.Status.APPROVED or application.line_id:
+        return application
+    if settings.LENDING_INSTANT_PAYOUT == "async":
+        from lending.tasks import application_fulfil as task
+
+        transaction.on_commit(lambda: task.delay(application.pk, on.isoformat()))
+        return application
+    return application_fulfil(application_id=application.pk, on=on, actor=actor)
+
+
+def _video_checked_at(application: Application):
+    row = application.stages.filter(
+        name__endswith="video_check", status=ApplicationStage.Status.PASSED
+    ).first()
+    return row.ended_at if row is not None else None
+
+
+def application_fulfil(*, application_id: int, on: dt.date, actor: str = "credit pipeline") -> Application:
+    """An approved application's line, opened (or given the new terms) on what the stages
+    decided; on the instant path, with the agreement accepted when applying, the loan paid into
+    the wallet. Idempotent: run again, it finds the line and the loan it made."""
+    with transaction.atomic():
+        application = (
+            Application.objects.select_for_update()
+            .select_related("product", "merchant")
+            .get(pk=application_id)
+        )
+        if application.status != Application.Status.APPROVED:
+            return application
+        product = application.product
+        if application.line_id is None:
+            line = _line_open(application, on=on, actor=actor)
+            application.line = line
+            application.save(update_fields=["line", "updated_at"])
+    application.refresh_from_db()
+    if (
+        not product.is_revolving
+        and not product.needs_video_check
+        and application.accepted_sha256
+        and application.loan_id is None
+    ):
+        # When the terms changed since the merchant accepted them (a smaller amount, another
+        # rate), the draw is refused: approved, and shown for a new acceptance.
+        with contextlib.suppress(ApplicationError):
+            application_draw(
+                application=application,
+                accepted_sha256=application.accepted_sha256,
+                idempotency_key=f"application:{application.reference}",
+                via=f"application {application.reference}",
+                on=on,
+            )
+        application.refresh_from_db()
+    return application
+
+
+def _line_open(application: Application, *, on: dt.date, actor: str) -> CreditLine:
+    product = application.product
+    reason = f"application {application.reference} approved (grade {application.decided_grade})"
+    existing = (
+        CreditLine.objects.select_for_update()
+        .filter(merchant=application.merchant, product=product)
+        .exclude(status=CreditLine.Status.CLOSED)
+        .first()
+    )
+    checked_at = _video_checked_at(application) if product.needs_video_check else None
+    if existing is not None:
+        # A revolving line is the decided line; a loan product's line makes room for the decided
+        # amount beside what is drawn on it (the exposure stage kept that within the one limit).
+        limit = application.decided_limit_fen
+        if not product.is_revolving:
+            limit += existing.used_fen
+        line = credit_line_change_terms(
+            line=existing,
+            limit_fen=max(min(limit, product.amount_max_fen), existing.used_fen),
+            daily_rate=application.decided_rate,
+            grade=application.decided_grade or existing.grade,
+            actor=actor,
+            reason=reason,
+            on=on,
+            expires_on=max(existing.expires_on, on + dt.timedelta(days=365)),
+        )
+    else:
+        return credit_line_open(
+            merchant=application.merchant,
+            product=product,
+            limit_fen=application.decided_limit_fen,
+            daily_rate=application.decided_rate,
+            grade=application.decided_grade or "C",
+            actor=actor,
+            reason=reason,
+            on=on,
+            term=application.decided_term,
+            video_checked_at=checked_at,
+        )
+    CreditLine.objects.filter(pk=line.pk).update(
+        term=application.decided_term, **({"video_checked_at": checked_at} if checked_at else {})
+    )
+    line.refresh_from_db()
+    return line
+
+
+def application_quote(*, application: Application, on: dt.date) -> Quote:
+    """The agreement for an approved application's loan (its amount, at most the line)."""
+    if application.line_id is None:
+        _fail("application", "the application has no approved line yet")
+    line = CreditLine.objects.select_related("merchant__partner", "product").get(pk=application.line_id)
+    amount = min(application.amount_fen, line.available_fen)
+    return loan_quote(
+        line=line,
+        amount_fen=amount,
+        start_on=on,
+        order_ids=list(application.pledged_order_ids) if application.product.is_pledged else None,
+    )
+
+
+def application_draw(
+    *, application: Application, accepted_sha256: str, idempotency_key: str, via: str, on: dt.date, user=None
+) -> Loan:
+    """The loan of an approved application, on the agreement the merchant accepted; the
+    application is then disbursed. The same key again returns the same loan."""
+    quote = application_quote(application=application, on=on)
+    line = CreditLine.objects.select_related("merchant__partner", "product").get(pk=application.line_id)
+    with transaction.atomic():
+        loan = loan_draw(
+            line=line,
+            amount_fen=quote.amount_fen,
+            accepted_sha256=accepted_sha256,
+            idempotency_key=idempotency_key,
+            via=via,
+            on=on,
+            user=user,
+            order_ids=list(application.pledged_order_ids) if application.product.is_pledged else None,
+        )
+        current = Application.objects.select_for_update().get(pk=application.pk)
+        if current.status == Application.Status.APPROVED:
+            lifecycle.transition(
+                lifecycle.APPLICATION,
+                pk=application.pk,
+                event="disbursed",
+                business_on=on,
+                actor=via[:100],
+                reason=f"loan {loan.reference} paid into the wallet",
+                also={"loan": loan},
+            )
+    return loan
+
+
+# --- People's queues ----------------------------------------------------------------------------
+
+
+def _stage_locked(stage_id: int) -> ApplicationStage:
+    row = (
+        ApplicationStage.objects.select_for_update().select_related("application").filter(pk=stage_id).first()
+    )
+    if row is None:
+        raise NotFoundError("no such case", {"fields": {"stage": ["not found"]}})
+    return row
+
+
+def application_stage_claim(*, stage: ApplicationStage, user) -> ApplicationStage:
+    """An officer takes a waiting case: nobody else holds it while they do (compare-and-set)."""
+    with transaction.atomic():
+        row = _stage_locked(stage.pk)
+        if row.status != ApplicationStage.Status.WAITING:
+            raise ConflictError(f"this case is {row.status}", {"fields": {"stage": [row.status]}})
+        if row.assignee_id not in (None, user.pk):
+            raise ConflictError(
+                "another officer holds this case 该案件已被其他信贷员领取",
+                {"fields": {"stage": ["claimed by another"]}},
+            )
+        if user.pk in _approvers(row):
+            raise ConflictError(
+                "you already approved this case; a second officer must approve it 需第二人审批",
+                {"fields": {"stage": ["four eyes"]}},
+            )
+        row.assignee = user
+        row.claimed_at = timezone.now()
+        row.save(update_fields=["assignee", "claimed_at"])
+    return row
+
+
+def application_stage_release(*, stage: ApplicationStage, user) -> ApplicationStage:
+    with transaction.atomic():
+        row = _stage_locked(stage.pk)
+        if row.assignee_id != user.pk:
+            raise ConflictError("you do not hold this case", {"fields": {"stage": ["not yours"]}})
+        row.assignee = None
+        row.claimed_at = None
+        row.save(update_fields=["assignee", "claimed_at"])
+    return row
+
+
+def _approvers(row: ApplicationStage) -> list[int]:
+    return [a["user_id"] for a in (row.detail or {}).get("approvals", [])]
+
+
+def application_stage_decide(
+    *,
+    stage: ApplicationStage,
+    user,
+    outcome: str,
+    note: str,
+    on: dt.date,
+    findings: Mapping | None = None,
+    recording_ref: str = "",
+) -> Application:
+    """A person's decision on the case they hold: pass (the application goes on through its
+    pipeline), decline (with the reason the merchant is shown), or, at the video check, inspect
+    (passed, with a field visit before approval). At the officer-approval stage, an application
+    of at least LENDING_SECOND_APPROVAL_FROM_FEN needs two different officers' passes."""
+    if outcome not in OUTCOMES:
+        _fail("outcome", f"one of {', '.join(OUTCOMES)}")
+    note = (note or "").strip()
+    if outcome == "decline" and not note:
+        _fail("note", "a decline needs the reason the merchant will read")
+    actor = _actor(user)
+    with transaction.atomic():
+        row = _stage_locked(stage.pk)
+        application = Application.objects.select_for_update().get(pk=row.application_id)
+        if row.status != ApplicationStage.Status.WAITING or application.status != Application.Status.REFERRED:
+            raise ConflictError(f"this case is already {row.status}", {"fields": {"stage": [row.status]}})
+        if row.assignee_id != user.pk:
+            raise ConflictError(
+                "claim the case before deciding it 请先领取案件", {"fields": {"stage": ["not yours"]}}
+            )
+        if outcome == "inspect" and row.queue != pipeline.stage_load("lending.stages.video_check").queue:
+            _fail("outcome", "a field inspection is asked for at the video check")
+        detail = dict(row.detail or {})
+        detail.setdefault("decisions", []).append(
+            {
+                "user_id": user.pk,
+                "by": actor,
+                "outcome": outcome,
+                "note": note[:1000],
+                "findings": dict(findings or {}),
+                "at": timezone.now().isoformat(),
+            }
+        )
+        if recording_ref:
+            detail["recording_ref"] = recording_ref[:200]
+        needs_second = (
+            outcome == "pass"
+            and row.queue == "officer_approval"
+            and (application.decided_limit_fen or 0) >= settings.LENDING_SECOND_APPROVAL_FROM_FEN
+        )
+        if needs_second:
+            approvals = detail.setdefault("approvals", [])
+            approvals.append({"user_id": user.pk, "by": actor})
+            if len({a["user_id"] for a in approvals}) < 2:
+                # Four eyes: recorded, released for a second officer.
+                row.detail = detail
+                row.assignee = None
+                row.claimed_at = None
+                row.save(update_fields=["detail", "assignee", "claimed_at"])
+                return application
+        row.detail = detail
+        row.ended_at = timezone.now()
+        row.decided_by = actor
+        reason = pipeline.Reason(f"{row.queue}_{outcome}", note or f"{row.queue} {outcome}")
+        if outcome == "decline":
+            row.status = ApplicationStage.Status.DECLINED
+            row.reasons = [reason.as_dict()]
+            row.save(update_fields=["detail", "ended_at", "decided_by", "status", "reasons"])
+            pipeline.application_decline_by_person(application, pipeline.declined(reason), on=on, actor=actor)
+            application.refresh_from_db()
+            return application
+        row.status = ApplicationStage.Status.PASSED
+        row.reasons = [reason.as_dict()]
+        row.save(update_fields=["detail", "ended_at", "decided_by", "status", "reasons"])
+        if outcome == "inspect":
+            Application.objects.filter(pk=application.pk).update(needs_inspection=True)
+        if row.queue == "video_check":
+            VideoInterview.objects.filter(
+                application=application, outcome=VideoInterview.Outcome.BOOKED
+            ).update(outcome=VideoInterview.Outcome.HELD, officer=user, recording_ref=recording_ref[:200])
+        lifecycle.transition(
+            lifecycle.APPLICATION,
+            pk=application.pk,
+            event="resumed",
+            business_on=on,
+            actor=actor,
+            reason=f"{row.queue} {outcome}: {note}"[:200],
+        )
+    application = pipeline.pipeline_run(application_id=application.pk, on=on, actor=actor)
+    return application_after_decision(application=application, on=on, actor=actor)
+
+
+def inspection_assign(
+    *, stage: ApplicationStage, inspector, assigned_by, address: str = ""
+) -> FieldInspection:
+    """The officer holding a field-inspection case gives the visit to an inspector."""
+    if not inspector.groups.filter(name="inspector").exists() and not inspector.is_superuser:
+        _fail("inspector", "the person chosen is not an inspector")
+    with transaction.atomic():
+        row = _stage_locked(stage.pk)
+        if row.queue != "field_inspection" or row.status != ApplicationStage.Status.WAITING:
+            _fail("stage", "only a waiting field-inspection case is assigned")
+        if row.assignee_id != assigned_by.pk:
+            raise ConflictError(
+                "claim the case before assigning it 请先领取案件", {"fields": {"stage": ["not yours"]}}
+            )
+        try:
+            with transaction.atomic():
+                return FieldInspection.objects.create(
+                    application_id=row.application_id,
+                    inspector=inspector,
+                    assigned_by=_actor(assigned_by),
+                    address=address[:200] or row.application.merchant.owner.address[:200],
+                )
+        except IntegrityError as exc:
+            raise ConflictError(
+                "a visit is already assigned for this application",
+                {"fields": {"inspector": ["already assigned"]}},
+            ) from exc
+
+
+def inspection_record(
+    *, inspection: FieldInspection, user, passed_visit: bool, findings: str, visited_on: dt.date, on: dt.date
+) -> Application:
+    """The inspector records the visit; the field-inspection stage is decided by it."""
+    findings = (findings or "").strip()
+    if not findings:
+        _fail("findings", "what was seen on the visit")
+    with transaction.atomic():
+        current = FieldInspection.objects.select_for_update().get(pk=inspection.pk)
+        if current.inspector_id != user.pk:
+            raise NotFoundError("no such visit", {"fields": {"inspection": ["not found"]}})
+        if current.result != FieldInspection.Result.PENDING:
+            raise ConflictError(
+                "this visit is already recorded", {"fields": {"inspection": [current.result]}}
+            )
+        current.result = FieldInspection.Result.PASSED if passed_visit else FieldInspection.Result.FAILED
+        current.findings = findings[:5000]
+        current.visited_on = visited_on
+        current.save(update_fields=["result", "findings", "visited_on"])
+        row = ApplicationStage.objects.get(
+            application_id=current.application_id,
+            queue="field_inspection",
+            status=ApplicationStage.Status.WAITING,
+        )
+        ApplicationStage.objects.filter(pk=row.pk).update(assignee=user, claimed_at=timezone.now())
+        row.refresh_from_db()
+    return application_stage_decide(
+        stage=row, user=user, outcome="pass" if passed_visit else "decline", note=findings, on=on
+    )
+
+
+# --- What the applicant does besides applying ------------------------------------------------
+
+
+def application_withdraw(*, application: Application, actor: str, on: dt.date) -> Application:
+    with transaction.atomic():
+        lifecycle.transition(
+            lifecycle.APPLICATION,
+            pk=application.pk,
+            event="withdrawn",
+            business_on=on,
+            actor=actor,
+            reason="withdrawn",
+        )
+        ApplicationStage.objects.filter(
+            application=application, status=ApplicationStage.Status.WAITING
+        ).update(status=ApplicationStage.Status.CANCELLED, ended_at=timezone.now())
+        VideoInterview.objects.filter(application=application, outcome=VideoInterview.Outcome.BOOKED).update(
+            outcome=VideoInterview.Outcome.CANCELLED
+        )
+    application.refresh_from_db()
+    return application
+
+
+def application_appeal(
+    *, application: Application, reason: str, on: dt.date, user=None, actor: str = ""
+) -> Application:
+    """A declined application is appealed once: a new application with the same inputs, decided
+    with the rules in force now. An appeal is not appealed again."""
+    reason = (reason or "").strip()
+    if not reason:
+        _fail("reason", "tell us why the decision should change 请说明申诉理由")
+    if application.status != Application.Status.DECLINED:
+        _fail("application", "only a declined application can be appealed")
+    if application.appeal_of_id is not None:
+        _fail("application", "an appeal's decision is final 申诉结果为最终结果")
+    if Application.objects.filter(appeal_of=application).exists():
+        raise ConflictError(
+            "this application was already appealed 已申诉过", {"fields": {"application": ["appealed"]}}
+        )
+    try:
+        return application_submit(
+            merchant=application.merchant,
+            product=application.product,
+            amount_fen=application.amount_fen,
+            channel=application.channel,
+            on=on,
+            user=user,
+            actor=actor,
+            pledged_order_ids=application.pledged_order_ids,
+            declared=application.declared or None,
+            questionnaire=application.questionnaire or None,
+            accepted_sha256=application.accepted_sha256,
+            appeal_of=application,
+            appeal_reason=reason,
+        )
+    except ConflictError:
+        if Application.objects.filter(appeal_of=application).exists():
+            raise ConflictError(
+                "this application was already appealed 已申诉过", {"fields": {"application": ["appealed"]}}
+            ) from None
+        raise
+
+
+def _slot_starts(on: dt.date) -> list[dt.datetime]:
+    cfg = settings.LENDING_VIDEO_SLOTS
+    tz = timezone.get_current_timezone()
+    starts = []
+    for offset in range(1, cfg["days_ahead"] + 1):
+        day = on + dt.timedelta(days=offset)
+        if day.weekday() >= 5:
+            continue
+        minute = cfg["first_hour"] * 60
+        while minute + cfg["minutes"] <= cfg["last_hour"] * 60:
+            starts.append(dt.datetime.combine(day, dt.time(minute // 60, minute % 60), tzinfo=tz))
+            minute += cfg["minutes"]
+    return starts
+
+
+def interview_slots(*, on: dt.date) -> list[dict]:
+    """The video-interview slots a member may book: business days after `on`, with seats left."""
+    seats = settings.LENDING_VIDEO_SLOTS["seats"]
+    starts = _slot_starts(on)
+    taken: dict[dt.datetime, int] = {}
+    for starts_at in VideoInterview.objects.filter(
+        outcome=VideoInterview.Outcome.BOOKED, starts_at__in=starts
+    ).values_list("starts_at", flat=True):
+        taken[starts_at] = taken.get(starts_at, 0) + 1
+    return [
+        {"starts_at": s, "seats_left": seats - taken.get(s, 0)} for s in starts if taken.get(s, 0) < seats
+    ]
+
+
+def interview_book(*, application: Application, starts_at: dt.datetime, on: dt.date) -> VideoInterview:
+    """Book (or move) the application's video interview: a slot the calendar offers, with a seat
+    free; both sides are told when and where (the merchant on its application page, the officer in
+    the queue)."""
+    if application.status not in (Application.Status.SUBMITTED, Application.Status.REFERRED):
+        _fail("application", "only an application being decided books an interview")
+    if not application.product.needs_video_check:
+        _fail("application", "this product needs no video interview")
+    if starts_at not in _slot_starts(on):
+        _fail("starts_at", "not one of the offered slots 请选择可预约的时段")
+    cfg = settings.LENDING_VIDEO_SLOTS
+    with transaction.atomic():
+        Application.objects.select_for_update().get(pk=application.pk)
+        VideoInterview.objects.filter(application=application, outcome=VideoInterview.Outcome.BOOKED).update(
+            outcome=VideoInterview.Outcome.CANCELLED
+        )
+        for seat in range(1, cfg["seats"] + 1):
+            try:
+                with transaction.atomic():
+                    return VideoInterview.objects.create(
+                        application=application,
+                        starts_at=starts_at,
+                        ends_at=starts_at + dt.timedelta(minutes=cfg["minutes"]),
+                        seat=seat,
+                        meeting_url=cfg["url_template"].format(reference=application.reference),
+                    )
+            except IntegrityError:
+                continue
+    _fail("starts_at", "this slot was just taken; choose another 该时段已约满")
+
+
+# File signatures of the accepted document types: what a file is, not what its name says.
+_MAGIC = {b"%PDF-": "application/pdf", b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
+
+
+def application_document_add(*, application: Application, kind: str, upload) -> ApplicationDocument:
+    """A document for a B2B application, checked by its type (read from its first bytes) and
+    size, stored in file storage (never in the database)."""
+    if kind not in ApplicationDocument.Kind.values:
+        _fail("kind", f"one of {', '.join(ApplicationDocument.Kind.values)}")
+    if application.status not in (Application.Status.SUBMITTED, Application.Status.REFERRED):
+        _fail("application", "documents are added while the application is being decided")
+    limit = settings.LENDING_DOCUMENT_MAX_BYTES
+    if upload.size is None or upload.size <= 0:
+        _fail("file", "the file is empty")
+    if upload.size > limit:
+        _fail("file", f"at most {limit // (1024 * 1024)} MB 文件过大")
+    upload.seek(0)
+    head = upload.read(16)
+    content_type = next((t for magic, t in _MAGIC.items() if head.startswith(magic)), None)
+    if content_type is None or content_type not in settings.LENDING_DOCUMENT_TYPES:
+        _fail("file", "a PDF, JPEG or PNG file 仅支持 PDF、JPEG、PNG")
+    upload.seek(0)
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    name = str(getattr(upload, "name", "document"))[-200:]
+    return ApplicationDocument.objects.create(
+        application=application,
+        kind=kind,
+        file=upload,
+        original_name=name,
+        content_type=content_type,
+        size=upload.size,
+        sha256=digest.hexdigest(),
+    )
+
+
+def user_is(user: AbstractBaseUser, group: str) -> bool:
+    return bool(user.is_superuser or user.groups.filter(name=group).exists())

@@ -1,0 +1,398 @@
+"""Lending's own stages of the credit pipeline (settings.CREDIT_PIPELINE). Each reads its facts
+from the database (`facts`) and decides by a pure rule over them (`decide`), so the rule is
+tested on worked examples and any decision can be replayed from the facts it recorded."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from common.money import format_yuan
+from lending.calculations.record import record_terms
+from lending.models import Application, CreditLine, Loan, Pledge, Product
+from lending.pipeline import (
+    HUMAN,
+    MACHINE,
+    Reason,
+    declined,
+    not_needed,
+    passed,
+    referred,
+)
+from lending.services.products import PRODUCT_LIMITS, product_kind
+from merchants.models import Merchant, Order, OrderStatus
+
+OPEN_LOANS = (Loan.Status.ACTIVE, Loan.Status.OVERDUE)
+
+
+def _yuan(fen: int) -> str:
+    return f"¥{format_yuan(fen)}"
+
+
+class Eligibility:
+    """Who may apply at all: an active shop of the product's segment with nothing overdue; for an
+    order loan, the ticked orders are its own, shipped, not yet settled or pledged, and their
+    value covers the amount."""
+
+    version = "eligibility-1"
+    kind = MACHINE
+    queue = ""
+    title = "Eligibility 准入"
+
+    def facts(self, application: Application, *, on: dt.date) -> dict:
+        merchant, product = application.merchant, application.product
+        facts = {
+            "merchant_status": merchant.status,
+            "merchant_segment": merchant.partner.kind,
+            "product_segment": product.segment,
+            "product_active": product.is_active,
+            "amount_fen": application.amount_fen,
+            "product_min_fen": product.smallest_drawdown_fen
+            if not product.is_revolving
+            else product.amount_min_fen,
+            "product_max_fen": product.amount_max_fen,
+            "overdue_loans": Loan.objects.filter(merchant=merchant, status=Loan.Status.OVERDUE).count(),
+            "written_off_loans": Loan.objects.filter(
+                merchant=merchant, status=Loan.Status.WRITTEN_OFF
+            ).count(),
+            "is_pledged": product.is_pledged,
+        }
+        if product.is_pledged:
+            ids = [int(i) for i in application.pledged_order_ids or []]
+            orders = Order.objects.filter(pk__in=ids, merchant=merchant).values_list(
+                "pk", "status", "amount_fen"
+            )
+            taken = set(
+                Pledge.objects.filter(order_id__in=ids, is_open=True).values_list("order_id", flat=True)
+            )
+            facts["orders"] = [
+                {"id": pk, "status": status, "value_fen": value, "pledged": pk in taken}
+                for pk, status, value in orders
+            ]
+            facts["orders_asked"] = len(set(ids))
+            facts["advance_rate"] = str(product.advance_rate)
+        return facts
+
+    def decide(self, facts: dict) -> "passed":
+        reasons = []
+        status = facts["merchant_status"]
+        if status != Merchant.Status.ACTIVE:
+            reasons.append(
+                Reason(
+                    "shop_not_active", f"店铺状态为 {status}：无法申请 The shop is {status} and cannot borrow"
+                )
+            )
+        if facts["merchant_segment"] != facts["product_segment"]:
+            reasons.append(
+                Reason(
+                    "wrong_segment",
+                    "该产品不面向您的店铺类型 This product is not offered to your kind of shop",
+                )
+            )
+        if not facts["product_active"]:
+            reasons.append(
+                Reason("product_closed", "该产品暂停申请 This product is not open for applications")
+            )
+        if facts["overdue_loans"]:
+            reasons.append(
+                Reason("overdue", "您有逾期未还的贷款，请先还款 You have an overdue loan: repay it first")
+            )
+        if facts["written_off_loans"]:
+            reasons.append(Reason("written_off", "您有已核销的贷款 A loan of yours was written off"))
+        if not facts["product_min_fen"] <= facts["amount_fen"] <= facts["product_max_fen"]:
+            low, high = _yuan(facts["product_min_fen"]), _yuan(facts["product_max_fen"])
+            reasons.append(
+                Reason(
+                    "amount_out_of_range",
+                    f"申请金额须在 {low} 至 {high} 之间 The amount must be between {low} and {high}",
+                )
+            )
+        if facts["is_pledged"]:
+            usable = [o for o in facts["orders"] if o["status"] == OrderStatus.SHIPPED and not o["pledged"]]
+            if len(facts["orders"]) != facts["orders_asked"] or len(usable) != len(facts["orders"]):
+                reasons.append(
+                    Reason(
+                        "orders_not_pledgeable",
+                        "所选订单须为您店铺已发货、未结算且未质押的订单 "
+                        "Only your own shipped orders, not settled and not pledged yet, can be pledged",
+                    )
+                )
+            covered = int(sum(o["value_fen"] for o in usable) * Decimal(facts["advance_rate"]))
+            if not usable or covered < facts["amount_fen"]:
+                reasons.append(
+                    Reason(
+                        "orders_too_small",
+                        f"所选订单最多可借 {_yuan(covered)} The ticked orders cover at most {_yuan(covered)}",
+                    )
+                )
+        if reasons:
+            return declined(*reasons, reapply_after_days=0 if _only_fixable(reasons) else None)
+        return passed()
+
+
+def _only_fixable(reasons: list[Reason]) -> bool:
+    """Declines the merchant can fix at once (a wrong amount, other orders) let it apply again
+    the same day."""
+    return all(
+        r.code in {"amount_out_of_range", "orders_not_pledgeable", "orders_too_small"} for r in reasons
+    )
+
+
+class Record:
+    """Terms that follow the record: each loan repaid on time raises the line and lengthens the
+    term of the next one (lending.calculations.record)."""
+
+    version = "record-1"
+    kind = MACHINE
+    queue = ""
+    title = "Repayment record 还款记录"
+
+    def facts(self, application: Application, *, on: dt.date) -> dict:
+        product = application.product
+        repaid = list(
+            Loan.objects.filter(merchant=application.merchant, status=Loan.Status.REPAID)
+            .order_by("closed_on", "pk")
+            .values_list("max_days_past_due", flat=True)
+        )
+        limits = PRODUCT_LIMITS[product_kind(product)]
+        in_days = product.term_unit == Product.TermUnit.DAYS
+        return {
+            "limit_fen": application.decided_limit_fen or 0,
+            "term": product.term,
+            "term_in_days": in_days,
+            "longest_term": limits.term_max_days if in_days else limits.term_max_months,
+            "product_max_fen": product.amount_max_fen,
+            "repaid_max_dpd": repaid,
+            "is_overdue_now": Loan.objects.filter(
+                merchant=application.merchant, status=Loan.Status.OVERDUE
+            ).exists(),
+        }
+
+    def decide(self, facts: dict):
+        terms = record_terms(**facts)
+        reasons = []
+        if terms.loans_on_time:
+            reasons.append(
+                Reason(
+                    "good_record",
+                    f"按时还清 {terms.loans_on_time} 笔贷款：额度提高 {terms.uplift:.0%}，期限 {terms.term} "
+                    f"{terms.loans_on_time} loans repaid on time: line +{terms.uplift:.0%}, "
+                    f"term {terms.term}",
+                )
+            )
+        return passed(*reasons, terms={"decided_limit_fen": terms.limit_fen, "decided_term": terms.term})
+
+
+class Exposure:
+    """One limit per merchant across products: the largest line it holds or is granted now. What
+    it owes on all its lines comes off it; an application that leaves less than the product's
+    smallest amount is declined."""
+
+    version = "exposure-1"
+    kind = MACHINE
+    queue = ""
+    title = "Exposure 敞口"
+
+    def facts(self, application: Application, *, on: dt.date) -> dict:
+        lines = CreditLine.objects.filter(merchant=application.merchant).exclude(
+            status=CreditLine.Status.CLOSED
+        )
+        rows = list(lines.values_list("product_id", "limit_fen", "used_fen"))
+        product = application.product
+        return {
+            "decided_limit_fen": application.decided_limit_fen or 0,
+            "open_limits_fen": [limit for _, limit, _ in rows],
+            "used_fen": sum(used for _, _, used in rows),
+            "amount_fen": application.amount_fen,
+            "product_min_fen": product.smallest_drawdown_fen
+            if not product.is_revolving
+            else product.amount_min_fen,
+            "is_revolving": product.is_revolving,
+        }
+
+    def decide(self, facts: dict):
+        limit = max([facts["decided_limit_fen"], *facts["open_limits_fen"]])
+        headroom = max(limit - facts["used_fen"], 0)
+        detail = {"merchant_limit_fen": limit, "headroom_fen": headroom}
+        if headroom < facts["product_min_fen"]:
+            return declined(
+                Reason(
+                    "exposure_full",
+                    f"您在各产品上已用额度 {_yuan(facts['used_fen'])}，总额度 {_yuan(limit)}，暂无可用额度 "
+                    f"You already owe {_yuan(facts['used_fen'])} of your {_yuan(limit)} limit "
+                    "across products",
+                ),
+                reapply_after_days=0,
+                detail=detail,
+            )
+        terms = {}
+        if not facts["is_revolving"] and facts["decided_limit_fen"] > headroom:
+            terms["decided_limit_fen"] = headroom
+        return passed(terms=terms, detail=detail)
+
+
+class AutoDecide:
+    """The instant path's last stage (3-1-0): approved by the machine, for at most the decided
+    line; a smaller amount than asked is approved and shown for a new acceptance."""
+
+    version = "auto-1"
+    kind = MACHINE
+    queue = ""
+    title = "Automatic decision 自动审批"
+
+    def facts(self, application: Application, *, on: dt.date) -> dict:
+        return {"amount_fen": application.amount_fen, "decided_limit_fen": application.decided_limit_fen or 0}
+
+    def decide(self, facts: dict):
+        if facts["decided_limit_fen"] <= 0:
+            return declined(Reason("no_limit", "暂无可批额度 No credit can be granted now"))
+        if facts["amount_fen"] > facts["decided_limit_fen"]:
+            return passed(
+                Reason(
+                    "approved_less",
+                    f"批准金额 {_yuan(facts['decided_limit_fen'])}，低于申请金额 "
+                    f"Approved for {_yuan(facts['decided_limit_fen'])}, less than asked",
+                )
+            )
+        return passed()
+
+
+def _observed_platform_sales_fen(merchant_id: int, on: dt.date) -> int:
+    since = on - dt.timedelta(days=365)
+    return int(
+        Order.objects.filter(
+            merchant_id=merchant_id, status=OrderStatus.SETTLED, settled_at__date__gte=since
+        ).aggregate(total=Sum("amount_fen"))["total"]
+        or 0
+    )
+
+
+def declared_checklist(facts: dict) -> list[dict]:
+    """What a B2B member declared beside what the platform sees: each item with both figures and
+    whether they agree (within 30 %) — the video check's checklist."""
+    items = []
+    declared = facts.get("declared") or {}
+    sales = int(declared.get("sales_fen") or 0)
+    share = Decimal(str(declared.get("platform_sales_share") or "0"))
+    observed = facts.get("observed_platform_sales_fen", 0)
+    expected_on_platform = int(sales * share)
+    agrees = expected_on_platform == 0 or abs(observed - expected_on_platform) <= 0.3 * expected_on_platform
+    items.append(
+        {
+            "code": "sales",
+            "label": "Platform sales: declared × share vs observed 平台销售额：申报×占比 vs 实际",
+            "declared": _yuan(expected_on_platform),
+            "observed": _yuan(observed),
+            "agrees": bool(agrees),
+        }
+    )
+    margin = Decimal(str(declared.get("net_profit_margin") or "0"))
+    items.append(
+        {
+            "code": "margin",
+            "label": "Net profit margin 净利润率",
+            "declared": f"{margin:.1%}",
+            "observed": "",
+            "agrees": Decimal("-0.2") <= margin <= Decimal("0.5"),
+        }
+    )
+    assets = int(declared.get("total_assets_fen") or 0)
+    liabilities = int(declared.get("total_liabilities_fen") or 0)
+    ratio = (Decimal(liabilities) / Decimal(assets)) if assets else Decimal(1)
+    items.append(
+        {
+            "code": "debts",
+            "label": "Liabilities / assets 资产负债率",
+            "declared": f"{ratio:.0%}",
+            "observed": f"owes us {_yuan(facts.get('owed_here_fen', 0))}",
+            "agrees": ratio <= Decimal("0.7"),
+        }
+    )
+    return items
+
+
+class DeclaredCheck:
+    """Sets the B2B member's declared figures beside the platform's own data, for the officer's
+    video-check checklist. It never declines on its own: a person weighs it."""
+
+    version = "declared-1"
+    kind = MACHINE
+    queue = ""
+    title = "Declared vs observed 申报核对"
+
+    def facts(self, application: Application, *, on: dt.date) -> dict:
+        owed = (
+            Loan.objects.filter(merchant=application.merchant, status__in=OPEN_LOANS).aggregate(
+                s=Sum("principal_outstanding_fen")
+            )["s"]
+            or 0
+        )
+        return {
+            "declared": application.declared or {},
+            "observed_platform_sales_fen": _observed_platform_sales_fen(application.merchant_id, on),
+            "owed_here_fen": int(owed),
+        }
+
+    def decide(self, facts: dict):
+        checklist = declared_checklist(facts)
+        flags = [item["code"] for item in checklist if not item["agrees"]]
+        return passed(detail={"checklist": checklist, "flags": flags})
+
+
+class VideoCheck:
+    """The video interview (视频面签): an officer claims the case, holds the interview the member
+    booked, works the checklist, and passes, declines, or sends it to a field inspection."""
+
+    version = "video-1"
+    kind = HUMAN
+    queue = "video_check"
+    title = "Video check 视频面签"
+
+    def facts(self, application: Application, *, on: dt.date) -> dict:
+        return {"amount_fen": application.amount_fen}
+
+    def decide(self, facts: dict):
+        return referred(Reason("video_check", "等待视频面签 Waiting for the video interview"))
+
+
+class FieldInspection:
+    """A visit to the premises, when the video check asked for one."""
+
+    version = "inspection-1"
+    kind = HUMAN
+    queue = "field_inspection"
+    title = "Field inspection 实地考察"
+
+    def facts(self, application: Application, *, on: dt.date) -> dict:
+        return {"needs_inspection": application.needs_inspection}
+
+    def decide(self, facts: dict):
+        if not facts["needs_inspection"]:
+            return not_needed("无需实地考察 No field visit asked for")
+        return referred(Reason("field_inspection", "等待实地考察 Waiting for the field visit"))
+
+
+class OfficerApproval:
+    """The officer's approval of the terms; at or above the configured amount a second officer
+    must approve as well (four eyes)."""
+
+    version = "approval-1"
+    kind = HUMAN
+    queue = "officer_approval"
+    title = "Officer approval 审批"
+
+    def facts(self, application: Application, *, on: dt.date) -> dict:
+        return {"decided_limit_fen": application.decided_limit_fen or 0}
+
+    def decide(self, facts: dict):
+        return referred(Reason("officer_approval", "等待审批 Waiting for an officer's approval"))
+
+
+eligibility = Eligibility()
+record = Record()
+exposure = Exposure()
+auto_decide = AutoDecide()
+declared_check = DeclaredCheck()
+video_check = VideoCheck()
+field_inspection = FieldInspection()
+officer_approval = OfficerApproval()
