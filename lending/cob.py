@@ -81,6 +81,12 @@ def _days_since(column: str) -> str:
     return _days_between("%(on)s", column)
 
 
+def _materialised() -> str:
+    """Ends a derived table that PostgreSQL must compute once, rather than fold its expressions
+    (and their subqueries) into every place the outer statement uses them."""
+    return "OFFSET 0" if connection.vendor == "postgresql" else ""
+
+
 def _date_param(on: dt.date):
     return on if connection.vendor == "postgresql" else on.isoformat()
 
@@ -241,17 +247,17 @@ def _step_due(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
     # repaid and what is already due. Paying ahead therefore lowers (or skips) what falls due.
     # PostgreSQL sums bigints as numeric, and numeric division below would round where integer
     # division floors (one fen too much per period): the sum is cast back to an integer.
-    # Each loan's installments are read once, in a derived table: the sum planned through the
-    # current installment and the next one's due date.
+    # Each loan's installments are read once (by the loan's index), in a derived table: the sum
+    # planned through the current installment and the next one's due date.
     planned = f"""
         SELECT l.id AS loan_id,
-               CAST(COALESCE(SUM(CASE WHEN i.number <= l.next_installment THEN i.principal_fen ELSE 0 END), 0)
-                    AS BIGINT) AS planned_through,
-               MAX(CASE WHEN i.number = l.next_installment + 1 THEN i.due_on END) AS next_due
+               (SELECT CAST(COALESCE(SUM(i.principal_fen), 0) AS BIGINT) FROM lending_installment i
+                WHERE i.loan_id = l.id AND i.number <= l.next_installment) AS planned_through,
+               (SELECT i.due_on FROM lending_installment i
+                WHERE i.loan_id = l.id AND i.number = l.next_installment + 1) AS next_due
         FROM lending_loan l
-        LEFT JOIN lending_installment i ON i.loan_id = l.id AND i.number <= l.next_installment + 1
         WHERE l.id BETWEEN %(lo)s AND %(hi)s AND l.status IN {_open_sql()} AND l.next_due_on = %(on)s
-        GROUP BY l.id
+        {_materialised()}
     """
     planned_through = "x.planned_through"
     shortfall = f"({planned_through} - (principal_fen - principal_outstanding_fen) - due_principal_fen)"
