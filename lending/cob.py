@@ -297,19 +297,26 @@ def _step_deduct(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
     # Past the last due date everything owed is due; before it, what has fallen due.
     due_interest = "(CASE WHEN next_due_on IS NULL THEN interest_outstanding_fen ELSE due_interest_fen END)"
     owed = f"(penalty_outstanding_fen + {due_interest} + due_principal_fen)"
-    where = f"id BETWEEN %(lo)s AND %(hi)s AND status IN {_open_sql()} AND {owed} > 0"
+    open_and_owing = f"status IN {_open_sql()} AND {owed} > 0"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT DISTINCT wallet_id FROM lending_loan WHERE {where}", {"lo": lo, "hi": hi})
-        wallet_ids = [row[0] for row in cursor.fetchall()]
-    if not wallet_ids:
+        cursor.execute(
+            f"SELECT id, wallet_id FROM lending_loan WHERE id BETWEEN %(lo)s AND %(hi)s AND {open_and_owing}",
+            {"lo": lo, "hi": hi},
+        )
+        owing = cursor.fetchall()
+    if not owing:
         return 0, {}
     # Lock the wallets first, then read what is owed: a repayment that got there first counts.
-    available = wallet_collection.wallets_lock(wallet_ids)
+    # Only this run makes a loan owe more, so the loans read before the lock are all there are;
+    # those whose wallets hold nothing take nothing and are not read again.
+    available = wallet_collection.wallets_lock({wallet_id for _, wallet_id in owing})
+    ids = ",".join(str(int(loan_id)) for loan_id, wallet_id in owing if available.get(wallet_id, 0) > 0)
+    if not ids:
+        return 0, {}
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT id, wallet_id, pool_id, line_id, product_id, reference, penalty_outstanding_fen, "
-            f"{due_interest}, due_principal_fen FROM lending_loan WHERE {where}",
-            {"lo": lo, "hi": hi},
+            f"{due_interest}, due_principal_fen FROM lending_loan WHERE id IN ({ids}) AND {open_and_owing}"
         )
         rows = cursor.fetchall()
     owed_rows = [
