@@ -6,12 +6,15 @@ Then each chunk of loans (a range of loan ids) is closed in one transaction, the
            accrued through D−1 fall due; the next period begins.
   deduct   loans with anything due: automatic deduction from the wallet, partial if short,
            in the product's allocation order (penalty → fee → interest → principal by default).
-  accrue   interest for day D on what is still owed (daily mode: principal × rate, running
-           total over the constant-principal span; spread mode: the period's planned interest
-           spread evenly over its days, and principal past due at the daily rate).
-  penalty  extra interest on principal overdue past the grace days (rate × markup).
-  age      days past due, overdue status and the five-tier classification.
-Every step is one or two set-based statements per chunk, not a Python loop over loans (the
+  accrue   in one pass over the chunk's rows (one UPDATE, each column changed only where its
+           rule applies; none of the three reads what another writes):
+           - interest for day D on what is still owed (daily mode: principal × rate, running
+             total over the constant-principal span; spread mode: the period's planned interest
+             spread evenly over its days, and principal past due at the daily rate);
+           - penalty: extra interest on principal overdue past the grace days (rate × markup);
+           - ageing: days past due and the five-tier classification; then overdue status
+             through the loan lifecycle.
+Every step is a few set-based statements per chunk, not a Python loop over loans (the
 deduction step builds its ledger rows in Python only for the loans that actually pay that day).
 Then, over the same chunks, written-off loans recover what reached their merchants' wallets
 (after every open loan has had its deduction). Last, in one transaction: one aggregated ledger
