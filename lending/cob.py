@@ -386,7 +386,10 @@ def _step_accrue(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
     penalty = f"(CASE WHEN {penalises} THEN {p_total} - {p_posted} ELSE 0 END)"
 
     # Ageing: loans with something past due, or still marked as if they had.
-    ages = "(oldest_unpaid_due_on IS NOT NULL OR status = 'overdue' OR classification <> 'normal')"
+    ages = (
+        f"(oldest_unpaid_due_on IS NOT NULL OR status = '{Loan.Status.OVERDUE.value}' "
+        "OR classification <> 'normal')"
+    )
     t = calc.ClassificationThresholds(**settings.LENDING_CLASSIFICATION_THRESHOLDS)
     classification = (
         "CASE WHEN oldest_unpaid_due_on IS NULL OR "

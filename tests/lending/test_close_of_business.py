@@ -129,6 +129,19 @@ def test_the_days_interest_is_posted_once_by_a_database_constraint(pool):
         CobChunk.objects.create(business_on=DAY, step="accrue", chunk=0)
 
 
+def test_the_close_selects_open_loans_by_the_lifecycles_open_statuses(monkeypatch):
+    import inspect
+
+    from lending import lifecycle
+
+    # No status list written by hand in the close's SQL: it follows the loan lifecycle.
+    source = inspect.getsource(cob)
+    assert "'active'" not in source and "'overdue'" not in source
+    monkeypatch.setattr(cob, "LOAN_OPEN_STATUSES", frozenset({"active", "overdue", "restructured"}))
+    assert cob._open_sql() == "('active', 'overdue', 'restructured')"
+    assert cob._open_sql() == lifecycle.status_sql(cob.LOAN_OPEN_STATUSES)
+
+
 def test_a_run_killed_half_way_finishes_on_rerun_as_one_clean_run(pool, monkeypatch):
     line = CreditLineFactory()
     loan = draw(line, 1_000_000)
