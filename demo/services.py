@@ -7,11 +7,13 @@ settled pledged orders repay their loans, and then the day closes."""
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from common.business_date import business_date_today
 from common.errors import ApplicationError
 from demo.models import SimulatorState
 from demo.simulator import marketplace_trade_through
-from lending import cob
+from lending import cob, cob_dispatch
 from lending.models import CobRun
 
 
@@ -34,8 +36,15 @@ def demo_days_trade_and_close(*, through: dt.date, dispatch: bool = False) -> li
     on = business_date_today()
     while on <= through:
         traded = marketplace_trade_through(through=on)
-        closed.append(
-            DayClosed(on=on, days_traded=len(traded), run=cob.close_of_business(on=on, dispatch=dispatch))
-        )
+        closed.append(DayClosed(on=on, days_traded=len(traded), run=_close(on=on, dispatch=dispatch)))
         on += dt.timedelta(days=1)
     return closed
+
+
+def _close(*, on: dt.date, dispatch: bool) -> CobRun:
+    """Close the date in this process, or fanned out over the running workers (as the nightly
+    task does) and waited for here."""
+    if not dispatch:
+        return cob.close_of_business(on=on)
+    runs = cob_dispatch.cob_close_dispatch(through=on, timeout=settings.LENDING_COB_CHUNK_TIMEOUT_SECONDS)
+    return next(run for run in runs if run.business_on == on)

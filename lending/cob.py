@@ -6,12 +6,15 @@ Then each chunk of loans (a range of loan ids) is closed in one transaction, the
            accrued through D−1 fall due; the next period begins.
   deduct   loans with anything due: automatic deduction from the wallet, partial if short,
            in the product's allocation order (penalty → fee → interest → principal by default).
-  accrue   interest for day D on what is still owed (daily mode: principal × rate, running
-           total over the constant-principal span; spread mode: the period's planned interest
-           spread evenly over its days, and principal past due at the daily rate).
-  penalty  extra interest on principal overdue past the grace days (rate × markup).
-  age      days past due, overdue status and the five-tier classification.
-Every step is one or two set-based statements per chunk, not a Python loop over loans (the
+  accrue   in one pass over the chunk's rows (one UPDATE, each column changed only where its
+           rule applies; none of the three reads what another writes):
+           - interest for day D on what is still owed (daily mode: principal × rate, running
+             total over the constant-principal span; spread mode: the period's planned interest
+             spread evenly over its days, and principal past due at the daily rate);
+           - penalty: extra interest on principal overdue past the grace days (rate × markup);
+           - ageing: days past due and the five-tier classification; then overdue status
+             through the loan lifecycle.
+Every step is a few set-based statements per chunk, not a Python loop over loans (the
 deduction step builds its ledger rows in Python only for the loans that actually pay that day).
 Then, over the same chunks, written-off loans recover what reached their merchants' wallets
 (after every open loan has had its deduction). Last, in one transaction: one aggregated ledger
@@ -45,7 +48,8 @@ from django.db.models import F, Max, Min, Q
 from common.business_date import business_date_set, business_date_today
 from common.errors import ApplicationError
 from lending import calculations as calc
-from lending.models import CobChunk, CobRun, Loan, LoanEvent
+from lending import lifecycle
+from lending.models import LOAN_OPEN_STATUSES, CobChunk, CobRun, Loan, LoanEvent
 from lending.services import wallet_collection
 from lending.services.pledges import pledges_process
 from payments import services as payments
@@ -53,15 +57,19 @@ from payments.models import Account, JournalEntry
 
 log = logging.getLogger(__name__)
 Purpose = Account.Purpose
-OPEN = ("active", "overdue")
 # A chunk closes its loans through these steps in one transaction, in this order.
-STEPS = ("due", "deduct", "accrue", "penalty", "age")
+STEPS = ("due", "deduct", "accrue")
 # Then, over the same chunks once every open loan has had its deduction, recoveries.
 LATE_STEPS = ("recover",)
 ALL_STEPS = STEPS + LATE_STEPS
 
 
 # --- SQL that differs between PostgreSQL and SQLite -------------------------------------------
+
+
+def _open_sql() -> str:
+    """The loan lifecycle's open statuses as an SQL list: the loans the steps act on."""
+    return lifecycle.status_sql(LOAN_OPEN_STATUSES)
 
 
 def _days_between(later: str, earlier: str) -> str:
@@ -74,6 +82,12 @@ def _days_between(later: str, earlier: str) -> str:
 def _days_since(column: str) -> str:
     """Whole days from a date column to the business date being closed, %(on)s."""
     return _days_between("%(on)s", column)
+
+
+def _materialised() -> str:
+    """Ends a derived table that PostgreSQL must compute once, rather than fold its expressions
+    (and their subqueries) into every place the outer statement uses them."""
+    return "OFFSET 0" if connection.vendor == "postgresql" else ""
 
 
 def _date_param(on: dt.date):
@@ -119,7 +133,8 @@ def _to_close():
     """Loans close of business acts on: open ones, and written-off ones with something left to
     recover."""
     return Loan.objects.filter(
-        Q(status__in=OPEN) | Q(status=Loan.Status.WRITTEN_OFF, written_off_fen__gt=F("recovered_fen"))
+        Q(status__in=LOAN_OPEN_STATUSES)
+        | Q(status=Loan.Status.WRITTEN_OFF, written_off_fen__gt=F("recovered_fen"))
     )
 
 
@@ -176,7 +191,10 @@ def _run_claimed(on: dt.date, step: str, chunk: int, lo: int, hi: int) -> int | 
         return None
     rows, amounts = STEP_FUNCTIONS[step](on, lo, hi)
     claim.rows = rows
-    claim.amounts = {str(k): v for k, v in amounts.items()}
+    # By ledger (accrue, penalty), then product: what the run posts when it finishes.
+    claim.amounts = {
+        ledger: {str(k): v for k, v in by_product.items()} for ledger, by_product in amounts.items()
+    }
     claim.save(update_fields=["rows", "amounts"])
     return rows
 
@@ -232,10 +250,19 @@ def _step_due(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
     # repaid and what is already due. Paying ahead therefore lowers (or skips) what falls due.
     # PostgreSQL sums bigints as numeric, and numeric division below would round where integer
     # division floors (one fen too much per period): the sum is cast back to an integer.
-    planned_through = (
-        "(SELECT CAST(COALESCE(SUM(i.principal_fen), 0) AS BIGINT) FROM lending_installment i "
-        "WHERE i.loan_id = lending_loan.id AND i.number <= lending_loan.next_installment)"
-    )
+    # Each loan's installments are read once (by the loan's index), in a derived table: the sum
+    # planned through the current installment and the next one's due date.
+    planned = f"""
+        SELECT l.id AS loan_id,
+               (SELECT CAST(COALESCE(SUM(i.principal_fen), 0) AS BIGINT) FROM lending_installment i
+                WHERE i.loan_id = l.id AND i.number <= l.next_installment) AS planned_through,
+               (SELECT i.due_on FROM lending_installment i
+                WHERE i.loan_id = l.id AND i.number = l.next_installment + 1) AS next_due
+        FROM lending_loan l
+        WHERE l.id BETWEEN %(lo)s AND %(hi)s AND l.status IN {_open_sql()} AND l.next_due_on = %(on)s
+        {_materialised()}
+    """
+    planned_through = "x.planned_through"
     shortfall = f"({planned_through} - (principal_fen - principal_outstanding_fen) - due_principal_fen)"
     unpaid_installment = f"(CASE WHEN {shortfall} > 0 THEN {shortfall} ELSE 0 END)"
     # The next period's planned interest is on the principal that is not yet due (r × 30).
@@ -243,10 +270,7 @@ def _step_due(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
         f"((principal_outstanding_fen - due_principal_fen - {unpaid_installment}) * rate_ppb * 30 "
         "+ 50000000) / 100000000"
     )
-    next_due = (
-        "(SELECT i.due_on FROM lending_installment i "
-        "WHERE i.loan_id = lending_loan.id AND i.number = lending_loan.next_installment + 1)"
-    )
+    next_due = "x.next_due"
     period_days = _days_between(next_due, "%(on)s")
     spread = f"(repayment_method IN ('equal_principal', 'equal_installment') AND {next_due} IS NOT NULL)"
     # A loan that accrues day by day before and after the due date keeps its span: the principal
@@ -266,7 +290,7 @@ def _step_due(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
             accrual_segment_posted_fen = CASE WHEN {keeps_span} THEN accrual_segment_posted_fen ELSE 0 END,
             next_due_on = {next_due},
             next_installment = next_installment + 1
-        WHERE id BETWEEN %(lo)s AND %(hi)s AND status IN ('active', 'overdue') AND next_due_on = %(on)s
+        FROM ({planned}) AS x WHERE lending_loan.id = x.loan_id
     """
     rows = _execute(sql, params)
     return rows, {}
@@ -276,19 +300,26 @@ def _step_deduct(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
     # Past the last due date everything owed is due; before it, what has fallen due.
     due_interest = "(CASE WHEN next_due_on IS NULL THEN interest_outstanding_fen ELSE due_interest_fen END)"
     owed = f"(penalty_outstanding_fen + {due_interest} + due_principal_fen)"
-    where = f"id BETWEEN %(lo)s AND %(hi)s AND status IN ('active', 'overdue') AND {owed} > 0"
+    open_and_owing = f"status IN {_open_sql()} AND {owed} > 0"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT DISTINCT wallet_id FROM lending_loan WHERE {where}", {"lo": lo, "hi": hi})
-        wallet_ids = [row[0] for row in cursor.fetchall()]
-    if not wallet_ids:
+        cursor.execute(
+            f"SELECT id, wallet_id FROM lending_loan WHERE id BETWEEN %(lo)s AND %(hi)s AND {open_and_owing}",
+            {"lo": lo, "hi": hi},
+        )
+        owing = cursor.fetchall()
+    if not owing:
         return 0, {}
     # Lock the wallets first, then read what is owed: a repayment that got there first counts.
-    available = wallet_collection.wallets_lock(wallet_ids)
+    # Only this run makes a loan owe more, so the loans read before the lock are all there are;
+    # those whose wallets hold nothing take nothing and are not read again.
+    available = wallet_collection.wallets_lock({wallet_id for _, wallet_id in owing})
+    ids = ",".join(str(int(loan_id)) for loan_id, wallet_id in owing if available.get(wallet_id, 0) > 0)
+    if not ids:
+        return 0, {}
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT id, wallet_id, pool_id, line_id, product_id, reference, penalty_outstanding_fen, "
-            f"{due_interest}, due_principal_fen FROM lending_loan WHERE {where}",
-            {"lo": lo, "hi": hi},
+            f"{due_interest}, due_principal_fen FROM lending_loan WHERE id IN ({ids}) AND {open_and_owing}"
         )
         rows = cursor.fetchall()
     owed_rows = [
@@ -319,101 +350,92 @@ def _step_deduct(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
 
 
 def _step_accrue(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
+    """Interest and penalty for day D, and days past due with the classification, in one pass
+    over the chunk's rows: one UPDATE whose columns each change only where their own rule
+    applies (the three read columns none of the others write, so one statement is the same as
+    three in turn). The day's amounts per product come from one SELECT over the same rows."""
     params = _date_params(on, lo, hi)
-    guard = (
-        "id BETWEEN %(lo)s AND %(hi)s AND status IN ('active', 'overdue') "
-        f"AND accrued_through_on < %(on)s AND {_days_since('accrual_segment_start_on')} >= 0"
-    )
+    chunk = f"id BETWEEN %(lo)s AND %(hi)s AND status IN {_open_sql()}"
+    dpd = _days_since("oldest_unpaid_due_on")
+
+    # Interest: loans not yet accrued through D whose span has begun.
+    accrues = f"(accrued_through_on < %(on)s AND {_days_since('accrual_segment_start_on')} >= 0)"
+    has_principal = "principal_outstanding_fen > 0"
     total = _accrual_total_sql()
     # Spread-mode loans: principal past due is outside the period's plan and accrues at the daily
     # rate, by running totals over its span (daily-mode loans accrue on all principal already).
-    is_overdue = "(accrual_mode = 'spread' AND due_principal_fen > 0)"
+    is_overdue = f"({accrues} AND accrual_mode = 'spread' AND due_principal_fen > 0)"
     o_start, o_total, o_posted = _span_sql(
         prefix="overdue_span", rate="rate_ppb", through="accrued_through_on"
     )
-    overdue = f"(CASE WHEN {is_overdue} THEN {o_total} - {o_posted} ELSE 0 END)"
-    amounts = _sums_by_product(
-        f"SELECT product_id, SUM({total} - accrual_segment_posted_fen + {overdue}) FROM lending_loan "
-        f"WHERE {guard} AND principal_outstanding_fen > 0 GROUP BY product_id",
-        params,
+    interest = (
+        f"(CASE WHEN {accrues} AND {has_principal} THEN {total} - accrual_segment_posted_fen "
+        f"+ (CASE WHEN {is_overdue} THEN {o_total} - {o_posted} ELSE 0 END) ELSE 0 END)"
     )
+
+    # Penalty: principal past due beyond the product's grace days, once a day.
+    grace = "(SELECT p.grace_days FROM lending_product p WHERE p.id = lending_loan.product_id)"
+    penalises = (
+        "(due_principal_fen > 0 "
+        "AND (penalty_accrued_through_on IS NULL OR penalty_accrued_through_on < %(on)s) "
+        f"AND {dpd} > {grace})"
+    )
+    p_start, p_total, p_posted = _span_sql(
+        prefix="penalty_span", rate="penalty_rate_ppb", through="penalty_accrued_through_on"
+    )
+    penalty = f"(CASE WHEN {penalises} THEN {p_total} - {p_posted} ELSE 0 END)"
+
+    # Ageing: loans with something past due, or still marked as if they had.
+    ages = (
+        f"(oldest_unpaid_due_on IS NOT NULL OR status = '{Loan.Status.OVERDUE.value}' "
+        "OR classification <> 'normal')"
+    )
+    t = calc.ClassificationThresholds(**settings.LENDING_CLASSIFICATION_THRESHOLDS)
+    classification = (
+        "CASE WHEN oldest_unpaid_due_on IS NULL OR "
+        f"{dpd} < {t.special_mention_from} THEN 'normal' "
+        f"WHEN {dpd} < {t.substandard_from} THEN 'special_mention' "
+        f"WHEN {dpd} < {t.doubtful_from} THEN 'substandard' "
+        f"WHEN {dpd} < {t.loss_from} THEN 'doubtful' ELSE 'loss' END"
+    )
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT product_id, SUM({interest}), SUM({penalty}) FROM lending_loan "
+            f"WHERE {chunk} AND ({accrues} OR {penalises}) GROUP BY product_id",
+            params,
+        )
+        sums = cursor.fetchall()
+    # PostgreSQL sums bigints as numeric: back to int fen.
+    amounts = {
+        ledger: {product: int(fen) for product, *totals in sums if (fen := totals[column])}
+        for column, ledger in enumerate(("accrue", "penalty"))
+    }
     rows = _execute(
         f"""
         UPDATE lending_loan SET
-            interest_outstanding_fen = interest_outstanding_fen
-                + ({total} - accrual_segment_posted_fen + {overdue})
-                * CASE WHEN principal_outstanding_fen > 0 THEN 1 ELSE 0 END,
-            interest_accrued_total_fen = interest_accrued_total_fen
-                + ({total} - accrual_segment_posted_fen + {overdue})
-                * CASE WHEN principal_outstanding_fen > 0 THEN 1 ELSE 0 END,
-            accrual_segment_posted_fen = CASE WHEN principal_outstanding_fen > 0 THEN {total}
+            interest_outstanding_fen = interest_outstanding_fen + {interest},
+            interest_accrued_total_fen = interest_accrued_total_fen + {interest},
+            accrual_segment_posted_fen = CASE WHEN {accrues} AND {has_principal} THEN {total}
                                               ELSE accrual_segment_posted_fen END,
             overdue_span_start_on = CASE WHEN {is_overdue} THEN {o_start} ELSE overdue_span_start_on END,
             overdue_span_base_fen = CASE WHEN {is_overdue} THEN due_principal_fen
                                          ELSE overdue_span_base_fen END,
             overdue_span_posted_fen = CASE WHEN {is_overdue} THEN {o_total} ELSE overdue_span_posted_fen END,
-            accrued_through_on = %(on)s
-        WHERE {guard}
-        """,
-        params,
-    )
-    return rows, amounts
-
-
-def _step_penalty(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
-    params = _date_params(on, lo, hi)
-    eligible = (
-        "SELECT l.id FROM lending_loan l JOIN lending_product p ON p.id = l.product_id "
-        "WHERE l.id BETWEEN %(lo)s AND %(hi)s AND l.status IN ('active', 'overdue') "
-        "AND l.due_principal_fen > 0 "
-        "AND (l.penalty_accrued_through_on IS NULL OR l.penalty_accrued_through_on < %(on)s) "
-        f"AND {_days_since('l.oldest_unpaid_due_on')} > p.grace_days"
-    )
-    start, total, posted = _span_sql(
-        prefix="penalty_span", rate="penalty_rate_ppb", through="penalty_accrued_through_on"
-    )
-    amounts = _sums_by_product(
-        f"SELECT product_id, SUM({total} - {posted}) FROM lending_loan WHERE id IN ({eligible}) "
-        "GROUP BY product_id",
-        params,
-    )
-    rows = _execute(
-        f"""
-        UPDATE lending_loan SET
-            penalty_outstanding_fen = penalty_outstanding_fen + {total} - {posted},
-            penalty_span_start_on = {start},
-            penalty_span_base_fen = due_principal_fen,
-            penalty_span_posted_fen = {total},
-            penalty_accrued_through_on = %(on)s
-        WHERE id IN ({eligible})
-        """,
-        params,
-    )
-    return rows, amounts
-
-
-def _step_age(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
-    from lending import lifecycle
-    from lending.models import LOAN_OPEN_STATUSES
-
-    t = calc.ClassificationThresholds(**settings.LENDING_CLASSIFICATION_THRESHOLDS)
-    dpd = _days_since("oldest_unpaid_due_on")
-    params = {"on": _date_param(on), "lo": lo, "hi": hi}
-    chunk = f"id BETWEEN %(lo)s AND %(hi)s AND status IN {lifecycle.status_sql(LOAN_OPEN_STATUSES)}"
-    rows = _execute(
-        f"""
-        UPDATE lending_loan SET
-            days_past_due = CASE WHEN oldest_unpaid_due_on IS NULL THEN 0 ELSE {dpd} END,
+            accrued_through_on = CASE WHEN {accrues} THEN %(on)s ELSE accrued_through_on END,
+            penalty_outstanding_fen = penalty_outstanding_fen + {penalty},
+            penalty_span_start_on = CASE WHEN {penalises} THEN {p_start} ELSE penalty_span_start_on END,
+            penalty_span_base_fen = CASE WHEN {penalises} THEN due_principal_fen
+                                         ELSE penalty_span_base_fen END,
+            penalty_span_posted_fen = CASE WHEN {penalises} THEN {p_total} ELSE penalty_span_posted_fen END,
+            penalty_accrued_through_on = CASE WHEN {penalises} THEN %(on)s
+                                              ELSE penalty_accrued_through_on END,
+            days_past_due = CASE WHEN NOT {ages} THEN days_past_due
+                                 WHEN oldest_unpaid_due_on IS NULL THEN 0 ELSE {dpd} END,
             max_days_past_due = CASE WHEN oldest_unpaid_due_on IS NOT NULL AND {dpd} > max_days_past_due
                                      THEN {dpd} ELSE max_days_past_due END,
-            classification = CASE
-                WHEN oldest_unpaid_due_on IS NULL OR {dpd} < {t.special_mention_from} THEN 'normal'
-                WHEN {dpd} < {t.substandard_from} THEN 'special_mention'
-                WHEN {dpd} < {t.doubtful_from} THEN 'substandard'
-                WHEN {dpd} < {t.loss_from} THEN 'doubtful'
-                ELSE 'loss' END
-        WHERE {chunk}
-          AND (oldest_unpaid_due_on IS NOT NULL OR status = 'overdue' OR classification <> 'normal')
+            classification = CASE WHEN {ages} THEN {classification} ELSE classification END
+        WHERE {chunk} AND ({accrues} OR {penalises} OR {ages})
         """,
         params,
     )
@@ -433,7 +455,7 @@ def _step_age(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
             reason=reason,
             cob_run_id=run,
         )
-    return rows, {}
+    return rows, amounts
 
 
 def _step_recover(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
@@ -466,28 +488,27 @@ STEP_FUNCTIONS = {
     "due": _step_due,
     "deduct": _step_deduct,
     "accrue": _step_accrue,
-    "penalty": _step_penalty,
-    "age": _step_age,
     "recover": _step_recover,
 }
 
 
 # --- the day ------------------------------------------------------------------------------------
 
-LEDGER_OF_STEP = {
+# The day's aggregated entries: the step amounts' ledger names, and the accounts they post to.
+LEDGERS = {
     "accrue": (Purpose.INTEREST_RECEIVABLE, Purpose.INTEREST_INCOME),
     "penalty": (Purpose.INTEREST_RECEIVABLE, Purpose.PENALTY_INCOME),
 }
 
 
-def _post_step_to_ledger(on: dt.date, step: str) -> int:
+def _post_to_ledger(on: dt.date, ledger: str) -> int:
     """One aggregated entry per product for the day's accrual (or penalty), keyed so that it is
     posted once whatever happens to the run."""
     totals: dict[int, int] = defaultdict(int)
-    for amounts in CobChunk.objects.filter(business_on=on, step=step).values_list("amounts", flat=True):
-        for product_id, fen in amounts.items():
+    for amounts in CobChunk.objects.filter(business_on=on).values_list("amounts", flat=True):
+        for product_id, fen in (amounts or {}).get(ledger, {}).items():
             totals[int(product_id)] += fen
-    debit, credit = (payments.platform_account(p) for p in LEDGER_OF_STEP[step])
+    debit, credit = (payments.platform_account(p) for p in LEDGERS[ledger])
     posted = 0
     for product_id, fen in sorted(totals.items()):
         if fen <= 0:
@@ -496,43 +517,18 @@ def _post_step_to_ledger(on: dt.date, step: str) -> int:
             debit=debit,
             credit=credit,
             amount_fen=fen,
-            idempotency_key=f"cob:{on.isoformat()}:{step}:{product_id}",
-            reference=f"{step} {on} product {product_id}",
+            idempotency_key=f"cob:{on.isoformat()}:{ledger}:{product_id}",
+            reference=f"{ledger} {on} product {product_id}",
             kind=JournalEntry.Kind.ACCRUAL,
         )
         posted += fen
     return posted
 
 
-def _run_step_dispatched(run: CobRun, step: str) -> None:
-    """One step over every chunk as Celery tasks on any worker; returns when all are done."""
-    from lending.tasks import cob_chunk
-
-    for number, (lo, hi) in enumerate(run.chunk_bounds):
-        cob_chunk.delay(run.business_on.isoformat(), step, number, lo, hi)
-    _wait_for_chunks(run.business_on, step, len(run.chunk_bounds))
-
-
-def _wait_for_chunks(on: dt.date, step: str, expected: int) -> None:
-    deadline = time.monotonic() + settings.LENDING_COB_CHUNK_TIMEOUT_SECONDS
-    while CobChunk.objects.filter(business_on=on, step=step).count() < expected:
-        if time.monotonic() > deadline:
-            raise ApplicationError(
-                f"close of business {on}: step {step} did not finish in time; rerun to resume"
-            )
-        time.sleep(0.2)
-
-
-def cob_run_chunks(*, run: CobRun, dispatch: bool = False) -> dict[str, float]:
-    """Close every frozen chunk of the run: in process, chunk by chunk through all the steps,
-    then the late steps; dispatched, step by step across the workers. Seconds per step."""
+def cob_run_chunks(*, run: CobRun) -> dict[str, float]:
+    """Close every frozen chunk of the run in this process: chunk by chunk through all the
+    steps, then the late steps (fanned out over workers, lending.cob_dispatch). Seconds per step."""
     timings: dict[str, float] = {}
-    if dispatch:
-        for step in ALL_STEPS:
-            began = time.perf_counter()
-            _run_step_dispatched(run, step)
-            timings[step] = time.perf_counter() - began
-        return timings
     for steps in (STEPS, LATE_STEPS):
         for number, (lo, hi) in enumerate(run.chunk_bounds):
             close_chunk(on=run.business_on, chunk=number, lo=lo, hi=hi, steps=steps, timings=timings)
@@ -543,7 +539,7 @@ def lending_reconcile() -> list[str]:
     """The loans' running balances against the ledger's receivables."""
     from django.db.models import Sum
 
-    totals = Loan.objects.filter(status__in=OPEN).aggregate(
+    totals = Loan.objects.filter(status__in=LOAN_OPEN_STATUSES).aggregate(
         principal=Sum("principal_outstanding_fen"),
         interest=Sum("interest_outstanding_fen"),
         penalty=Sum("penalty_outstanding_fen"),
@@ -600,8 +596,8 @@ def cob_run_finish(
             }
             for step in ALL_STEPS
         ]
-        for step in LEDGER_OF_STEP:
-            _post_step_to_ledger(on, step)
+        for ledger in LEDGERS:
+            _post_to_ledger(on, ledger)
         differences = reconcile(on=on, entries_of=on).differences + lending_reconcile()
         reports.append(
             {
@@ -624,7 +620,7 @@ def cob_run_finish(
     return current
 
 
-def close_of_business(*, on: dt.date, dispatch: bool = False, chunk_size: int | None = None) -> CobRun:
+def close_of_business(*, on: dt.date, chunk_size: int | None = None) -> CobRun:
     """Close one business date: it must be the current one; closing it again changes nothing;
     a run killed half-way is finished by running it again, and two processes closing the same
     date at once both end with the run done."""
@@ -650,7 +646,7 @@ def close_of_business(*, on: dt.date, dispatch: bool = False, chunk_size: int | 
         handled = pledges_process(on=on)
         pledged = {"step": "pledges", "rows": handled, "chunks": 0}
         pledged["seconds"] = round(time.perf_counter() - began, 3)
-        timings = cob_run_chunks(run=run, dispatch=dispatch)
+        timings = cob_run_chunks(run=run)
         run = cob_run_finish(run=run, timings=timings, reports_before=[pledged])
     except Exception as exc:
         # Work another process finished is never shown as failed.
@@ -662,12 +658,12 @@ def close_of_business(*, on: dt.date, dispatch: bool = False, chunk_size: int | 
     return run
 
 
-def close_through(*, through: dt.date, dispatch: bool = False) -> list[CobRun]:
+def close_through(*, through: dt.date) -> list[CobRun]:
     """Close every business date from the current one through `through`, in order."""
     runs = []
     # Starts where the calendar stands: each close moves it on by one day.
     on = business_date_today()
     while on <= through:
-        runs.append(close_of_business(on=on, dispatch=dispatch))
+        runs.append(close_of_business(on=on))
         on += dt.timedelta(days=1)
     return runs

@@ -6,17 +6,11 @@ import datetime as dt
 from celery import shared_task
 from django.utils import timezone
 
-from lending import cob, cob_dispatch
+from lending import cob_dispatch
 
 
 def _date(value: str) -> dt.date:
     return dt.date.fromisoformat(value)
-
-
-@shared_task(acks_late=True)
-def cob_chunk(on: str, step: str, chunk: int, lo: int, hi: int) -> int | None:
-    """One step over one chunk of loans; a redelivered or duplicate task does nothing."""
-    return cob.run_chunk(on=_date(on), step=step, chunk=chunk, lo=lo, hi=hi)
 
 
 @shared_task(acks_late=True)

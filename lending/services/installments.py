@@ -17,7 +17,7 @@ def installments_refresh(*, loan_ids: list[int], on: dt.date) -> None:
 
     def covered(paid: str, before: str, planned: str) -> str:
         """What of this installment is covered: paid so far beyond the earlier installments."""
-        return f"{least}({greatest}({paid} - w.{before}, 0), i.{planned})"
+        return f"{least}({greatest}({paid} - w.{before}, 0), w.{planned})"
 
     principal = covered(
         "(l.principal_fen - l.principal_outstanding_fen)", "principal_before", "principal_fen"
@@ -31,16 +31,15 @@ def installments_refresh(*, loan_ids: list[int], on: dt.date) -> None:
         cursor.execute(
             f"""
             WITH w AS (
-                SELECT j.id,
+                SELECT j.id, j.loan_id, j.principal_fen, j.interest_fen,
                        SUM(j.principal_fen) OVER run - j.principal_fen AS principal_before,
                        SUM(j.interest_fen) OVER run - j.interest_fen AS interest_before
                 FROM lending_installment j WHERE j.loan_id IN ({ids})
                 WINDOW run AS (PARTITION BY j.loan_id ORDER BY j.number ROWS UNBOUNDED PRECEDING)
             ), n AS (
-                SELECT i.id, {principal} AS paid_principal, {interest} AS paid_interest,
-                       i.principal_fen, i.interest_fen
-                FROM lending_installment i
-                JOIN w ON w.id = i.id JOIN lending_loan l ON l.id = i.loan_id
+                SELECT w.id, {principal} AS paid_principal, {interest} AS paid_interest,
+                       w.principal_fen, w.interest_fen
+                FROM w JOIN lending_loan l ON l.id = w.loan_id
             )
             UPDATE lending_installment SET
                 paid_principal_fen = n.paid_principal,
@@ -50,7 +49,7 @@ def installments_refresh(*, loan_ids: list[int], on: dt.date) -> None:
                                     AND n.paid_interest = n.interest_fen
                                THEN {date_literal(on)} ELSE lending_installment.paid_on END
             FROM n
-            WHERE lending_installment.id = n.id
+            WHERE lending_installment.id = n.id AND lending_installment.loan_id IN ({ids})
               AND (lending_installment.paid_principal_fen {distinct} n.paid_principal
                    OR lending_installment.paid_interest_fen {distinct} n.paid_interest
                    OR (lending_installment.paid_on IS NULL AND n.paid_principal = n.principal_fen

@@ -16,6 +16,7 @@ from lending.models import CobRun, Loan
 from merchants.models import Order
 from merchants.signals import marketplace_day_traded
 from payments.reconciliation import reconcile
+from tests.conftest import requires_postgres
 
 END = dt.date(2025, 3, 31)
 pytestmark = pytest.mark.django_db
@@ -117,3 +118,32 @@ def test_in_the_demo_beat_closes_only_through_the_demo_task():
     # Lending's own nightly close would close dates the marketplace has not traded.
     assert not [task for task in tasks if task.startswith("lending.tasks.close_of_business")]
     assert settings.CELERY_TASK_ROUTES["demo.tasks.*"]["queue"] == settings.CELERY_QUEUE_BATCH
+
+
+# A worker thread writing while this thread polls needs a server database (see
+# tests/lending/test_close_of_business.py).
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_demo_advance_dispatch_closes_each_date_on_the_workers(seeded, traded_days, monkeypatch):
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+    from lending import cob
+
+    def in_process(**kwargs):
+        raise AssertionError("closed in process, not on the workers")
+
+    monkeypatch.setattr(cob, "close_of_business", in_process)
+    first = END + dt.timedelta(days=1)
+    days = [first, first + dt.timedelta(days=1)]
+    with start_worker(
+        app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=settings.CELERY_QUEUES_ALL
+    ):
+        out = run("demo_advance", "--days", "2", "--dispatch")
+    assert traded_days == [(day, False) for day in days]
+    assert list(CobRun.objects.order_by("business_on").values_list("business_on", "status")) == [
+        (day, CobRun.Status.DONE) for day in days
+    ]
+    assert business_date_today() == days[-1] + dt.timedelta(days=1)
+    assert f"{days[1]}: traded 1 day(s); closed:" in out
+    assert reconcile().is_clean

@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 
 from common.business_date import business_date_today
 from common.errors import ApplicationError
-from lending import cob, services
+from lending import cob, cob_dispatch, services
 from lending.models import CobChunk, CobRun, Loan, LoanEvent
 from payments import services as payments
 from payments.models import Account, JournalEntry
@@ -129,20 +129,33 @@ def test_the_days_interest_is_posted_once_by_a_database_constraint(pool):
         CobChunk.objects.create(business_on=DAY, step="accrue", chunk=0)
 
 
+def test_the_close_selects_open_loans_by_the_lifecycles_open_statuses(monkeypatch):
+    import inspect
+
+    from lending import lifecycle
+
+    # No status list written by hand in the close's SQL: it follows the loan lifecycle.
+    source = inspect.getsource(cob)
+    assert "'active'" not in source and "'overdue'" not in source
+    monkeypatch.setattr(cob, "LOAN_OPEN_STATUSES", frozenset({"active", "overdue", "restructured"}))
+    assert cob._open_sql() == "('active', 'overdue', 'restructured')"
+    assert cob._open_sql() == lifecycle.status_sql(cob.LOAN_OPEN_STATUSES)
+
+
 def test_a_run_killed_half_way_finishes_on_rerun_as_one_clean_run(pool, monkeypatch):
     line = CreditLineFactory()
     loan = draw(line, 1_000_000)
     close_days(3)
-    original = cob.STEP_FUNCTIONS["penalty"]
+    original = cob.STEP_FUNCTIONS["accrue"]
 
     def crash(*args):
         raise RuntimeError("worker killed")
 
-    monkeypatch.setitem(cob.STEP_FUNCTIONS, "penalty", crash)
+    monkeypatch.setitem(cob.STEP_FUNCTIONS, "accrue", crash)
     with pytest.raises(RuntimeError):
         cob.close_of_business(on=business_date_today())
     assert CobRun.objects.get(business_on=DAY + dt.timedelta(days=3)).status == CobRun.Status.FAILED
-    monkeypatch.setitem(cob.STEP_FUNCTIONS, "penalty", original)
+    monkeypatch.setitem(cob.STEP_FUNCTIONS, "accrue", original)
     close_days(1)
     loan.refresh_from_db()
     assert loan.interest_outstanding_fen == 4 * 600  # 1,000,000 × 0.0006, four days, once each
@@ -215,8 +228,8 @@ def test_chunks_sent_to_a_celery_worker_close_the_date_like_in_process():
     with start_worker(
         app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=settings.CELERY_QUEUES_ALL
     ):
-        run = cob.close_of_business(on=DAY, dispatch=True, chunk_size=3)
-    assert run.status == CobRun.Status.DONE
+        (run,) = cob_dispatch.cob_close_dispatch(through=DAY, chunk_size=3, timeout=60)
+    assert run.business_on == DAY and run.status == CobRun.Status.DONE
     assert CobChunk.objects.filter(business_on=DAY, step="accrue").count() == 3
     assert set(Loan.objects.values_list("interest_outstanding_fen", flat=True)) == {600}
     assert reconcile().is_clean and cob.lending_reconcile() == []

@@ -26,7 +26,9 @@ class Command(BaseCommand):
             help="trade and close every date through this one",
         )
         parser.add_argument(
-            "--dispatch", action="store_true", help="run the close's chunks as Celery tasks on the workers"
+            "--dispatch",
+            action="store_true",
+            help="fan each close out as Celery tasks over the running workers and wait for it here",
         )
 
     def handle(self, *args, days=None, through=None, dispatch=False, **options):

@@ -37,9 +37,9 @@ class Command(BaseCommand):
                 runs = self._dispatch(date=date, through=through, days=days)
             elif through is not None or days is not None:
                 through = through or business_date_today() + dt.timedelta(days=days - 1)
-                runs = cob.close_through(through=through, dispatch=dispatch)
+                runs = cob.close_through(through=through)
             else:
-                runs = [cob.close_of_business(on=date or business_date_today(), dispatch=dispatch)]
+                runs = [cob.close_of_business(on=date or business_date_today())]
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         for run in runs:
