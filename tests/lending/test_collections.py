@@ -3,6 +3,7 @@ examples, assignment (a race on PostgreSQL), the write-off proposal and recoveri
 workbench pages as a collections agent (403 as an inspector)."""
 
 import datetime as dt
+import random
 import threading
 
 import pytest
@@ -17,7 +18,8 @@ from common.models import ApprovalRequest
 from common.roles import roles_sync
 from lending import cob, services
 from lending import collections as collect
-from lending.models import CollectionCase, ContactLog, Loan, PromiseToPay
+from lending.calculations import collections as rules
+from lending.models import CollectionCase, ContactLog, Loan, LoanEvent, PromiseToPay
 from lending.tasks_collections import collections_nightly
 from payments import services as payments
 from tests.conftest import requires_postgres
@@ -376,3 +378,78 @@ def test_an_inspector_may_not_see_the_queue_or_a_case(case):
     assert login(inspector).get(QUEUE).status_code == 403
     assert login(inspector).get(page(case)).status_code == 403
     assert login(inspector).post(page(case), {"action": "assign"}).status_code == 403
+
+
+# --- The check's statements against the pure rule -----------------------------------------------
+
+COUNTED = ["repaid", "auto_deducted", "pledge_settled", "recovered"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_promises_check_agrees_with_the_pure_rule_day_by_day(case, seed):
+    """Random promises and loan events over three weeks, checked each day by promises_check and by
+    lending.calculations.collections.promise_outcome over the same events."""
+    rng = random.Random(seed)
+    agent = user("agent", "collections_agent")
+    start = ON
+    days = [start + dt.timedelta(days=n) for n in range(21)]
+    events = []
+    for _ in range(rng.randint(0, 12)):
+        kind = rng.choice([*COUNTED, "fell_due", "disbursed"])
+        amount = rng.choice([1, 999, 5_000, 20_000])
+        on = rng.choice(days)
+        LoanEvent.objects.create(
+            loan=case.loan, kind=kind, business_on=on, principal_fen=amount // 2, fee_fen=amount - amount // 2
+        )
+        events.append((kind, on, amount))
+    promises = []
+    for _ in range(rng.randint(1, 8)):
+        made_on = rng.choice(days[:14])
+        promise = PromiseToPay.objects.create(
+            case=case,
+            loan=case.loan,
+            amount_fen=rng.choice([1, 1_000, 5_000, 25_000, 60_000]),
+            made_on=made_on,
+            due_on=made_on + dt.timedelta(days=rng.randint(0, 7)),
+            created_by=agent,
+        )
+        promises.append(promise)
+    expected = {p.pk: "pending" for p in promises}
+    for day in days:
+        collect.promises_check(on=day)
+        for p in promises:
+            if expected[p.pk] != "pending" or p.made_on > day:
+                continue
+            paid = sum(
+                amount
+                for kind, on, amount in events
+                if kind in COUNTED and p.made_on <= on <= min(p.due_on, day)
+            )
+            expected[p.pk] = rules.promise_outcome(
+                amount_fen=p.amount_fen, paid_fen=paid, due_on=p.due_on, on=day
+            )
+        assert dict(PromiseToPay.objects.values_list("pk", "status")) == expected, day
+
+
+def test_a_recovery_is_recorded_from_the_case_page_of_a_written_off_loan(case):
+    business_date_set(on=ON, allow_backwards=True)
+    agent = user("agent", "collections_agent")
+    services.loan_write_off(loan=case.loan, actor="a / b", reason="gone", on=ON)
+    collect.cases_sync(on=ON)
+    fund(case.loan, 150_000, "found")
+    html = login(agent).get(page(case)).content.decode()
+    assert 'data-testid="recover-form"' in html and 'data-testid="contact-form"' not in html
+    done = login(agent).post(
+        page(case), {"action": "recover", "amount": "1000.00", "key": "once"}, follow=True
+    )
+    assert "Recovered ¥1,000.00 已收回" in done.content.decode()
+    login(agent).post(page(case), {"action": "recover", "amount": "1000.00", "key": "once"})  # a double click
+    assert Loan.objects.get(pk=case.loan_id).recovered_fen == 100_000
+
+
+def test_a_contact_with_an_unknown_channel_is_refused_naming_it(case):
+    agent = user("agent", "collections_agent")
+    with pytest.raises(ApplicationError) as refused:
+        collect.contact_log_add(case=case, agent=agent, channel="fax", outcome="reached", note="", on=ON)
+    assert list(refused.value.extra["fields"]) == ["channel"]
+    assert not ContactLog.objects.exists()
