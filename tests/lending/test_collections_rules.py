@@ -2,6 +2,7 @@
 promise's outcome, the write-off policy, and the bucket ranges the queue's statements use."""
 
 import datetime as dt
+import os
 
 import pytest
 
@@ -84,3 +85,11 @@ def test_bucket_ranges_agree_with_delinquency_bucket():
     for days in range(1, 400):
         (inside,) = [b for b, first, last in ranges if first <= days and (last is None or days <= last)]
         assert inside == delinquency_bucket(days)
+
+
+def test_the_settings_default_is_the_documented_strategy(settings):
+    # config/settings.py spells the default out for the environment to override; it is this one.
+    if "LENDING_COLLECTION_STRATEGY" in os.environ:
+        pytest.skip("LENDING_COLLECTION_STRATEGY is set in the environment")
+    assert settings.LENDING_COLLECTION_STRATEGY == rules.DEFAULT_STRATEGY
+    rules.strategy_check(settings.LENDING_COLLECTION_STRATEGY)
