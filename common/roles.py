@@ -109,6 +109,15 @@ ROLES: dict[str, dict] = {
             "lending.view_installment",
             "merchants.view_merchant",
             "merchants.view_owner",
+            # The collections queue: work the cases, log contacts, take promises to pay.
+            "lending.view_collectioncase",
+            "lending.change_collectioncase",
+            "lending.view_collectioncasechange",
+            "lending.view_contactlog",
+            "lending.add_contactlog",
+            "lending.view_promisetopay",
+            "lending.add_promisetopay",
+            "common.view_approvalrequest",
         ],
     },
     RISK_MANAGER: {

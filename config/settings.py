@@ -224,9 +224,12 @@ CELERY_TASK_ROUTES = {
     "scoring.sandbox.tasks.*": {"queue": CELERY_QUEUE_INTERACTIVE},
     "lending.tasks.application_fulfil": {"queue": CELERY_QUEUE_INTERACTIVE},
     "lending.tasks.*": {"queue": CELERY_QUEUE_BATCH},
+    "lending.tasks_collections.*": {"queue": CELERY_QUEUE_BATCH},
     "scoring.tasks.*": {"queue": CELERY_QUEUE_BATCH},
     "scoring.monitoring.tasks.*": {"queue": CELERY_QUEUE_BATCH},
 }
+# Task modules beside the apps' tasks.py (autodiscovery finds only those).
+CELERY_IMPORTS = ["lending.tasks_collections"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DIR / "beat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Waiting payouts leave in batch files within seconds; a run that finds none costs one query.
@@ -246,6 +249,11 @@ CELERY_BEAT_SCHEDULE = {
     "lending-close-of-business": {
         "task": "lending.tasks.close_of_business_nightly",
         "schedule": crontab(hour=0, minute=10),
+    },
+    # Collections: open and close cases, check promises to pay, for the last date closed.
+    "lending-collections-nightly": {
+        "task": "lending.tasks_collections.collections_nightly",
+        "schedule": crontab(hour=0, minute=30),
     },
     # Scoring's daily aggregates and feature snapshots of the dates closed.
     "scoring-features-refresh": {
@@ -362,6 +370,29 @@ LENDING_DOCUMENT_TYPES = ["application/pdf", "image/jpeg", "image/png"]
 LENDING_DOCUMENT_MAX_BYTES = env.int("LENDING_DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
 MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
+
+# Collections (催收), docs/risk.md "Collections": the step of each delinquency bucket ("M4+" is M4
+# and after; actions sms, phone, visit, letter, legal; every_days between contacts), the longest a
+# promise to pay may run, and the write-off policy (days past due and broken promises from which a
+# case is proposed to a second officer). Override the table with JSON in LENDING_COLLECTION_STRATEGY.
+LENDING_COLLECTION_STRATEGY = env.json(
+    "LENDING_COLLECTION_STRATEGY",
+    default={
+        "M1": {"action": "sms", "every_days": 7, "label": "Reminder SMS 短信提醒"},
+        "M2": {"action": "phone", "every_days": 3, "label": "Phone call every 3 days 电话催收(每3天)"},
+        "M3": {"action": "visit", "every_days": 7, "label": "Field visit / demand letter 上门催收/催收函"},
+        "M4+": {
+            "action": "legal",
+            "every_days": 14,
+            "label": "Legal action, write-off review 法务催收/核销评估",
+        },
+    },
+)
+LENDING_PROMISE_MAX_DAYS = env.int("LENDING_PROMISE_MAX_DAYS", default=14)
+LENDING_COLLECTION_WRITE_OFF_POLICY = {
+    "min_days_past_due": env.int("LENDING_WRITE_OFF_FROM_DAYS_PAST_DUE", default=180),
+    "min_broken_promises": env.int("LENDING_WRITE_OFF_MIN_BROKEN_PROMISES", default=1),
+}
 
 # Four eyes (四眼原则): decisions a second person approves. Executors are registered by dotted
 # path, so common imports no domain app; each takes (params, *, requested_by, approved_by, on).

@@ -636,4 +636,6 @@ class CobRunAdmin(ReadOnlyAdmin):
         return (obj.error or "")[:80]
 
 
+# The collections queue and case pages (lending.admin_collections).
+import lending.admin_collections  # noqa: E402, F401
 from lending import admin_applications  # noqa: E402, F401 (the workbench's queues and case pages)

@@ -524,3 +524,12 @@ from lending.models.applications import (  # noqa: E402, F401
     FieldInspection,
     VideoInterview,
 )
+
+# The collections queue (催收): cases of overdue loans, contacts and promises to pay.
+from lending.models.collections import (  # noqa: E402, F401
+    CASE_TRANSITIONS,
+    CollectionCase,
+    CollectionCaseChange,
+    ContactLog,
+    PromiseToPay,
+)

@@ -1,0 +1,368 @@
+"""The collections queue (催收): services and selectors.
+
+- `cases_sync(on)` opens a case for every overdue loan without one and closes the cases of loans
+  cured, repaid or written off, in a few statements over all loans; run again on the same date it
+  changes nothing.
+- `case_assign` is compare-and-set: of two agents taking the same case, one wins.
+- `contact_log_add`, `promise_add`: an agent's work on a case.
+- `promises_check(on)`: kept or broken, for a closed business date (close of business calls it).
+- `case_write_off_propose`: the write-off policy, then the four-eyes request "loan.write_off".
+- `case_recovery_record`: a recovery on a written-off loan, through loan_recover.
+The rules (strategy per bucket, promise outcome, write-off policy) are pure functions in
+lending.calculations.collections; the settings are documented in docs/risk.md."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from common import four_eyes
+from common.errors import ApplicationError, ConflictError
+from common.roles import COLLECTIONS_AGENT
+from lending import lifecycle
+from lending.calculations import collections as rules
+from lending.calculations.delinquency import delinquency_bucket
+from lending.models import (
+    CASE_TRANSITIONS,
+    CollectionCase,
+    CollectionCaseChange,
+    ContactLog,
+    Loan,
+    LoanEvent,
+    PromiseToPay,
+)
+from lending.services.loans import loan_recover
+
+CASE = lifecycle.Lifecycle("collection case", CollectionCase, CASE_TRANSITIONS, CollectionCaseChange, "case")
+SYNC = "collections sync"
+Open = CollectionCase.Status.OPEN
+# What the loan received: every balance-reducing payment, recoveries after a write-off included.
+PAYMENT_KINDS = (
+    LoanEvent.Kind.REPAID,
+    LoanEvent.Kind.AUTO_DEDUCTED,
+    LoanEvent.Kind.PLEDGE_SETTLED,
+    LoanEvent.Kind.RECOVERED,
+)
+# The loan status that closes a case, by the case's event.
+CLOSED_BY = {
+    "cured": Loan.Status.ACTIVE,
+    "repaid": Loan.Status.REPAID,
+    "written_off": Loan.Status.WRITTEN_OFF,
+}
+
+
+def strategy_steps() -> dict[str, rules.Step]:
+    """The configured strategy table, checked (settings.LENDING_COLLECTION_STRATEGY)."""
+    return rules.strategy_check(settings.LENDING_COLLECTION_STRATEGY)
+
+
+def write_off_policy() -> rules.WriteOffPolicy:
+    return rules.WriteOffPolicy(**settings.LENDING_COLLECTION_WRITE_OFF_POLICY)
+
+
+def _fields(message: str, field: str, problem: str) -> ApplicationError:
+    return ApplicationError(message, {"fields": {field: [problem]}})
+
+
+# --- Sync ----------------------------------------------------------------------------------------
+
+
+def cases_sync(*, on: dt.date, actor: str = SYNC) -> dict[str, int]:
+    """Open a case for each overdue loan that has no open case, close the open cases of loans no
+    longer overdue (cured, repaid, written off), and bring buckets and strategies up to the loans'
+    days past due. Idempotent for a date."""
+    steps = strategy_steps()
+    loan_table = Loan._meta.db_table
+    counts = {"closed": 0, "opened": 0, "rebucketed": 0}
+    with transaction.atomic():
+        for event, loan_status in CLOSED_BY.items():
+            moved = lifecycle.transition_many(
+                CASE,
+                event=event,
+                where=f"loan_id IN (SELECT id FROM {loan_table} WHERE status = %(loan_status)s)",  # noqa: S608 - the table's name; the value is bound
+                params={"loan_status": str(loan_status)},
+                business_on=on,
+                actor=actor,
+                reason=f"the loan is {loan_status}",
+            )
+            if moved:
+                CollectionCase.objects.filter(
+                    status=CollectionCase.Status.CLOSED, closed_on__isnull=True, loan__status=loan_status
+                ).update(close_reason=event, closed_on=on, updated_at=timezone.now())
+            counts["closed"] += moved
+
+        open_cases = CollectionCase.objects.filter(status=Open)
+        for bucket, first, last in rules.bucket_ranges():
+            step = rules.covering_step(bucket, steps)
+            days = Q(loan__days_past_due__gte=first) & (
+                Q() if last is None else Q(loan__days_past_due__lte=last)
+            )
+            # A new strategy's step is due at once; a new bucket under the same strategy keeps its date.
+            counts["rebucketed"] += (
+                open_cases.filter(days)
+                .exclude(strategy=step.bucket)
+                .update(bucket=bucket, strategy=step.bucket, next_action_on=on)
+            )
+            open_cases.filter(days).exclude(bucket=bucket).update(bucket=bucket)
+        open_cases.exclude(synced_on=on).update(synced_on=on)
+
+        overdue = (
+            Loan.objects.filter(status=Loan.Status.OVERDUE)
+            .exclude(collection_cases__status=Open)
+            .values_list("pk", "days_past_due")
+        )
+        new = []
+        for loan_id, days in overdue:
+            bucket = delinquency_bucket(max(days, 1))
+            step = rules.covering_step(bucket, steps)
+            new.append(
+                CollectionCase(
+                    loan_id=loan_id,
+                    opened_on=on,
+                    bucket=bucket,
+                    strategy=step.bucket,
+                    next_action_on=on,
+                    synced_on=on,
+                )
+            )
+        created = CollectionCase.objects.bulk_create(new, batch_size=2000)
+        CollectionCaseChange.objects.bulk_create(
+            [
+                CollectionCaseChange(
+                    case_id=case.pk,
+                    kind="opened",
+                    from_status="",
+                    to_status=Open,
+                    business_on=on,
+                    actor=actor,
+                    reason="the loan is overdue",
+                )
+                for case in created
+            ],
+            batch_size=2000,
+        )
+        counts["opened"] = len(created)
+    return counts
+
+
+# --- An agent's work -------------------------------------------------------------------------------
+
+
+def _is_agent(user) -> bool:
+    return user.is_active and user.groups.filter(name=COLLECTIONS_AGENT).exists()
+
+
+def case_assign(*, case: CollectionCase, assignee, expected_assignee_id: int | None = None) -> CollectionCase:
+    """Give an open case to a collections agent, if it is still held by whom the caller saw
+    (nobody, for "assign to me"): of two agents taking one case at once, one wins."""
+    if not _is_agent(assignee):
+        raise _fields(
+            f"{assignee.get_username()} is not a collections agent 非催收专员",
+            "assignee",
+            "must be an active member of the collections_agent group",
+        )
+    moved = CollectionCase.objects.filter(pk=case.pk, status=Open, assignee_id=expected_assignee_id).update(
+        assignee=assignee, assigned_at=timezone.now(), updated_at=timezone.now()
+    )
+    current = CollectionCase.objects.select_related("assignee").get(pk=case.pk)
+    if moved != 1:
+        if current.status != Open:
+            raise ConflictError("the case is closed 案件已结案", {"fields": {"status": [current.status]}})
+        holder = current.assignee.get_username() if current.assignee else "nobody"
+        raise ConflictError(
+            f"the case is held by {holder} 已被他人领取; read it again",
+            {"fields": {"assignee": [f"held by {holder}"]}},
+        )
+    return current
+
+
+def _open_case(case: CollectionCase) -> CollectionCase:
+    current = CollectionCase.objects.select_related("loan").get(pk=case.pk)
+    if current.status != Open:
+        raise ConflictError("the case is closed 案件已结案", {"fields": {"status": [current.status]}})
+    return current
+
+
+def contact_log_add(
+    *, case: CollectionCase, agent, channel: str, outcome: str, note: str, on: dt.date
+) -> ContactLog:
+    """Record a contact with the merchant; the strategy's next step falls due its period later."""
+    problems = {}
+    if channel not in ContactLog.Channel.values:
+        problems["channel"] = [f"one of {', '.join(ContactLog.Channel.values)}"]
+    if outcome not in ContactLog.Outcome.values:
+        problems["outcome"] = [f"one of {', '.join(ContactLog.Outcome.values)}"]
+    if len(note or "") > 2000:
+        problems["note"] = ["at most 2000 characters"]
+    if problems:
+        raise ApplicationError("; ".join(f"{k}: {v[0]}" for k, v in problems.items()), {"fields": problems})
+    with transaction.atomic():
+        current = _open_case(case)
+        contact = ContactLog.objects.create(
+            case=current,
+            agent=agent,
+            channel=channel,
+            outcome=outcome,
+            note=(note or "").strip(),
+            business_on=on,
+        )
+        step = strategy_steps().get(current.strategy)
+        if step is not None:
+            CollectionCase.objects.filter(pk=current.pk).update(
+                next_action_on=rules.next_action_on(last_on=on, step=step), updated_at=timezone.now()
+            )
+    return contact
+
+
+def promise_add(
+    *, case: CollectionCase, agent, amount_fen: int, due_on: dt.date, on: dt.date
+) -> PromiseToPay:
+    """Take a promise to pay: a positive amount no more than the loan owes, due from today to
+    LENDING_PROMISE_MAX_DAYS days ahead."""
+    problems = {}
+    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
+        problems["amount"] = ["must be a positive amount"]
+    longest = settings.LENDING_PROMISE_MAX_DAYS
+    if not isinstance(due_on, dt.date) or not on <= due_on <= on + dt.timedelta(days=longest):
+        problems["due_on"] = [f"must be from today to {longest} days ahead"]
+    if problems:
+        raise ApplicationError("; ".join(f"{k}: {v[0]}" for k, v in problems.items()), {"fields": problems})
+    with transaction.atomic():
+        current = _open_case(case)
+        owed = current.loan.total_outstanding_fen
+        if amount_fen > owed:
+            raise _fields(
+                f"the loan owes ¥{owed / 100:.2f}; a promise cannot exceed it",
+                "amount",
+                "more than the loan owes",
+            )
+        return PromiseToPay.objects.create(
+            case=current,
+            loan_id=current.loan_id,
+            amount_fen=amount_fen,
+            made_on=on,
+            due_on=due_on,
+            created_by=agent,
+        )
+
+
+def promises_check(*, on: dt.date) -> dict[str, int]:
+    """For a closed business date: a pending promise is kept once the loan received at least the
+    promised amount from the day it was made to its due date, and broken when its due date has
+    closed without that. Three statements over all pending promises; idempotent for a date."""
+    received = (
+        LoanEvent.objects.filter(
+            loan_id=OuterRef("loan_id"),
+            kind__in=PAYMENT_KINDS,
+            business_on__gte=OuterRef("made_on"),
+            business_on__lte=OuterRef("due_on"),
+        )
+        .filter(business_on__lte=on)
+        .values("loan_id")
+        .annotate(total=Sum(F("principal_fen") + F("interest_fen") + F("penalty_fen") + F("fee_fen")))
+        .values("total")
+    )
+    pending = PromiseToPay.objects.filter(status=PromiseToPay.Status.PENDING, made_on__lte=on)
+    with transaction.atomic():
+        pending.update(paid_fen=Coalesce(Subquery(received, output_field=IntegerField()), Value(0)))
+        kept = pending.filter(paid_fen__gte=F("amount_fen")).update(
+            status=PromiseToPay.Status.KEPT, checked_on=on
+        )
+        broken = pending.filter(due_on__lte=on).update(status=PromiseToPay.Status.BROKEN, checked_on=on)
+    return {"kept": kept, "broken": broken}
+
+
+def case_write_off_propose(*, case: CollectionCase, agent, reason: str, on: dt.date):
+    """Under the write-off policy (days past due and broken promises), ask a second officer to
+    write the loan off: the four-eyes request "loan.write_off", as the loans' page does."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise _fields("a write-off needs a reason 请填写核销原因", "reason", "required")
+    current = _open_case(case)
+    loan = current.loan
+    broken = current.promises.filter(status=PromiseToPay.Status.BROKEN).count()
+    policy = write_off_policy()
+    if loan.status not in (Loan.Status.OVERDUE, Loan.Status.ACTIVE) or not rules.write_off_due(
+        days_past_due=loan.days_past_due, broken_promises=broken, policy=policy
+    ):
+        raise _fields(
+            f"the write-off policy needs {policy.min_days_past_due} days past due and "
+            f"{policy.min_broken_promises} broken promise(s); this loan has {loan.days_past_due} "
+            f"and {broken} 未达核销标准",
+            "case",
+            "below the write-off policy",
+        )
+    return four_eyes.approval_request_submit(
+        action="loan.write_off",
+        target=f"lending.Loan:{loan.pk}",
+        amount_fen=loan.total_outstanding_fen,
+        params={"loan_id": loan.pk, "reason": reason[:150]},
+        requested_by=agent,
+        reason=reason,
+        on=on,
+    )
+
+
+def case_recovery_record(
+    *, case: CollectionCase, agent, amount_fen: int | None, idempotency_key: str, on: dt.date
+) -> LoanEvent:
+    """Collect on a written-off loan from the merchant's wallet (loan_recover): a recovery the
+    agent obtained after the write-off."""
+    if amount_fen is not None and (
+        isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0
+    ):
+        raise _fields("amount: must be a positive amount", "amount", "must be a positive amount")
+    loan = Loan.objects.get(pk=case.loan_id)
+    if loan.status != Loan.Status.WRITTEN_OFF:
+        raise _fields(
+            "only a written-off loan is recovered 仅核销贷款可追偿", "case", f"the loan is {loan.status}"
+        )
+    event = loan_recover(
+        loan=loan, amount_fen=amount_fen, idempotency_key=idempotency_key, actor=agent.get_username(), on=on
+    )
+    if event is None:
+        raise _fields(
+            "the merchant's wallet holds nothing to collect 钱包余额不足", "amount", "wallet is empty"
+        )
+    return event
+
+
+# --- Selectors -----------------------------------------------------------------------------------
+
+
+def cases_queue(*, bucket: str = "", assignee: str = "", user=None, status: str = Open):
+    """The queue: ordered by days past due, then what the loan owes, worst first. `assignee` is
+    "me", "none" or a user id; `bucket` one of M1 … M7+."""
+    queryset = (
+        CollectionCase.objects.filter(status=status)
+        .select_related("loan__merchant", "loan__product", "assignee")
+        .annotate(
+            owed_fen=F("loan__principal_outstanding_fen")
+            + F("loan__interest_outstanding_fen")
+            + F("loan__penalty_outstanding_fen")
+            + F("loan__fee_outstanding_fen")
+        )
+        .order_by("-loan__days_past_due", "-owed_fen", "pk")
+    )
+    if bucket:
+        queryset = queryset.filter(bucket=bucket)
+    if assignee == "me" and user is not None:
+        queryset = queryset.filter(assignee=user)
+    elif assignee == "none":
+        queryset = queryset.filter(assignee__isnull=True)
+    elif assignee.isdigit():
+        queryset = queryset.filter(assignee_id=int(assignee))
+    return queryset
+
+
+def case_write_off_due(case: CollectionCase) -> bool:
+    """Whether the policy proposes this open case's loan for write-off now."""
+    if case.status != Open:
+        return False
+    broken = case.promises.filter(status=PromiseToPay.Status.BROKEN).count()
+    return rules.write_off_due(
+        days_past_due=case.loan.days_past_due, broken_promises=broken, policy=write_off_policy()
+    )

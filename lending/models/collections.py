@@ -1,0 +1,136 @@
+"""The collections queue (催收): a case for each overdue loan, the contacts made and the promises
+to pay. A case opens when close of business finds a loan overdue and closes when the loan is
+cured, repaid or written off (lending.collections.cases_sync); its status moves only through
+lending.lifecycle by the events in CASE_TRANSITIONS."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from lending.models import Loan, StatusChange, Transition
+
+
+class CollectionCase(models.Model):
+    """One overdue loan in the queue. Bucket and strategy are as of the last sync; the loan's own
+    days past due and balances are read live."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open 催收中"
+        CLOSED = "closed", "Closed 已结案"
+
+    class CloseReason(models.TextChoices):
+        CURED = "cured", "Cured 已恢复正常"
+        REPAID = "repaid", "Repaid 已结清"
+        WRITTEN_OFF = "written_off", "Written off 已核销"
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="collection_cases")
+    # Changed only through lending.lifecycle, by the events in CASE_TRANSITIONS.
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    close_reason = models.CharField(max_length=12, choices=CloseReason.choices, blank=True)
+    opened_on = models.DateField()
+    closed_on = models.DateField(null=True, blank=True)
+    bucket = models.CharField(max_length=4, help_text="M1 … M7+, as of the last sync")
+    strategy = models.CharField(max_length=4, help_text="the strategy's key (M1, M2, M3, M4+)")
+    next_action_on = models.DateField(null=True, blank=True, help_text="when the strategy's step is due")
+    synced_on = models.DateField(help_text="the business date of the last sync that saw the case")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["loan"], condition=Q(status="open"), name="one_open_case_per_loan"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "bucket"])]
+
+    def __str__(self) -> str:
+        return f"case {self.pk} of loan {self.loan_id} ({self.status})"
+
+
+# A case's lifecycle: business event -> (statuses it may start from, status it ends in).
+CASE_TRANSITIONS: dict[str, Transition] = {
+    "cured": Transition(frozenset({CollectionCase.Status.OPEN}), CollectionCase.Status.CLOSED),
+    "repaid": Transition(frozenset({CollectionCase.Status.OPEN}), CollectionCase.Status.CLOSED),
+    "written_off": Transition(frozenset({CollectionCase.Status.OPEN}), CollectionCase.Status.CLOSED),
+}
+
+
+class CollectionCaseChange(StatusChange):
+    """A case's status history: opened, then closed by the loan's cure, repayment or write-off."""
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="changes")
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.from_status or '-'} -> {self.to_status} ({self.kind})"
+
+
+class ContactLog(models.Model):
+    """One attempt to reach the merchant, and what came of it."""
+
+    class Channel(models.TextChoices):
+        PHONE = "phone", "Phone 电话"
+        SMS = "sms", "SMS 短信"
+        VISIT = "visit", "Visit 上门"
+        LETTER = "letter", "Letter 信函"
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached", "Reached 已联系上"
+        NO_ANSWER = "no_answer", "No answer 无人接听"
+        PROMISED = "promised", "Promised to pay 承诺还款"
+        REFUSED = "refused", "Refused 拒绝还款"
+        WRONG_CONTACT = "wrong_contact", "Wrong contact 联系方式错误"
+        SENT = "sent", "Sent 已发送"
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="contacts")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    note = models.TextField(blank=True)
+    business_on = models.DateField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["case", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.channel} {self.outcome}"
+
+
+class PromiseToPay(models.Model):
+    """The merchant's promise to pay an amount by a date (承诺还款). Close of business marks it
+    kept once the loan received that much between the promise and its due date, or broken when
+    the due date closed without."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending 待兑现"
+        KEPT = "kept", "Kept 已兑现"
+        BROKEN = "broken", "Broken 已违约"
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="promises")
+    # The case's loan, kept here so the check is one statement over this table.
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="+")
+    amount_fen = models.BigIntegerField()
+    made_on = models.DateField()
+    due_on = models.DateField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    paid_fen = models.BigIntegerField(default=0, help_text="received in the window, as of the last check")
+    checked_on = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="promise_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(due_on__gte=models.F("made_on")), name="promise_due_after_made"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "due_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.amount_fen} fen by {self.due_on} ({self.status})"
