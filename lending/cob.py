@@ -572,6 +572,7 @@ def cob_run_finish(
     """Post the day's aggregated accrual and penalty, reconcile the books, mark the run done and
     move the business date on, all in one transaction under the run's row lock: a second process
     closing the same date waits here and then finds the run done."""
+    from lending import collections
     from payments.reconciliation import reconcile
 
     on = run.business_on
@@ -611,6 +612,18 @@ def cob_run_finish(
             raise ApplicationError(
                 "the books do not balance after close of business: " + "; ".join(differences[:5])
             )
+        # Collections follow the day's ageing: cases opened and closed, promises kept or broken.
+        began = time.perf_counter()
+        synced = collections.cases_sync(on=on)
+        promises = collections.promises_check(on=on)
+        reports.append(
+            {
+                "step": "collections",
+                "rows": sum(synced.values()) + sum(promises.values()),
+                "chunks": 0,
+                "seconds": round(time.perf_counter() - began, 3),
+            }
+        )
         current.status = CobRun.Status.DONE
         current.steps = (reports_before or []) + reports
         current.error = ""

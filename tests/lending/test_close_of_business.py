@@ -111,7 +111,7 @@ def test_closing_a_date_twice_changes_nothing(pool):
     state = list(Loan.objects.values())
     again = cob.close_of_business(on=DAY)
     assert again.pk == first.pk and first.status == CobRun.Status.DONE
-    assert [s["step"] for s in first.steps] == ["pledges", *cob.ALL_STEPS, "reconcile"]
+    assert [s["step"] for s in first.steps] == ["pledges", *cob.ALL_STEPS, "reconcile", "collections"]
     assert JournalEntry.objects.count() == entries
     assert list(Loan.objects.values()) == state
     with pytest.raises(ApplicationError, match="in order"):

@@ -122,7 +122,7 @@ def line_of_work(db):
     # A line keeps one more merchant looked after; a closed one does not.
     CreditLineFactory(merchant=MerchantFactory(), product=revolving)
     CreditLineFactory(merchant=MerchantFactory(), product=revolving, status=CreditLine.Status.CLOSED)
-    officers = Group.objects.create(name="loan_officer")
+    officers, _ = Group.objects.get_or_create(name="loan_officer")
     for name, is_active, is_staff in [
         ("o1", True, True),
         ("o2", True, True),
