@@ -24,7 +24,9 @@ def _field_for(param: rulesets.Param) -> forms.Field:
             help_text=param.why,
         )
     if param.kind == "int":
-        return forms.IntegerField(label=param.label, min_value=param.low, max_value=param.high, help_text=param.why)
+        return forms.IntegerField(
+            label=param.label, min_value=param.low, max_value=param.high, help_text=param.why
+        )
     return forms.DecimalField(
         label=param.label,
         min_value=Decimal(0) if param.kind == "share" else Decimal(param.low),
@@ -77,8 +79,20 @@ class RuleSetAdmin(admin.ModelAdmin):
     list_display = ["label", "status", "note", "created_by", "created_at", "activated_by", "activated_at"]
     list_filter = ["status"]
     actions = ["copy_to_draft", "activate"]
-    readonly_fields = ["version", "status", "based_on", "created_by", "created_at", "updated_by", "updated_at",
-                       "activated_by", "activated_at", "retired_at", "changes", "thresholds"]
+    readonly_fields = [
+        "version",
+        "status",
+        "based_on",
+        "created_by",
+        "created_at",
+        "updated_by",
+        "updated_at",
+        "activated_by",
+        "activated_at",
+        "retired_at",
+        "changes",
+        "thresholds",
+    ]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is not None and obj.status == RuleSet.Status.DRAFT:
@@ -87,9 +101,19 @@ class RuleSetAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is not None and obj.status == RuleSet.Status.DRAFT:
-            return ["version", "status", "based_on", "note", *[p.name for p in rulesets.PARAMS],
-                    "changes", "created_by", "created_at", "updated_by", "updated_at"]
-        return self.readonly_fields[:-2] + ["note", "changes", "thresholds"]
+            return [
+                "version",
+                "status",
+                "based_on",
+                "note",
+                *[p.name for p in rulesets.PARAMS],
+                "changes",
+                "created_by",
+                "created_at",
+                "updated_by",
+                "updated_at",
+            ]
+        return [*self.readonly_fields[:-2], "note", "changes", "thresholds"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.status == RuleSet.Status.DRAFT:
@@ -120,13 +144,17 @@ class RuleSetAdmin(admin.ModelAdmin):
         current = {**rulesets.DEFAULT_PARAMS, **obj.params}
         return format_html(
             "<table>{}</table>",
-            format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", [(p.label, current[p.name]) for p in rulesets.PARAMS]),
+            format_html_join(
+                "", "<tr><td>{}</td><td>{}</td></tr>", [(p.label, current[p.name]) for p in rulesets.PARAMS]
+            ),
         )
 
     def save_model(self, request, obj, form, change):
         try:
             rulesets.ruleset_draft_update(
-                rule_set=obj, params=form.cleaned_data["params"], note=form.cleaned_data.get("note", ""),
+                rule_set=obj,
+                params=form.cleaned_data["params"],
+                note=form.cleaned_data.get("note", ""),
                 user=request.user,
             )
         except ApplicationError as exc:
@@ -167,9 +195,13 @@ class BlacklistEntryForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         kind, value = cleaned.get("kind"), "".join((cleaned.get("value") or "").split())
-        if kind and value and BlacklistEntry.objects.filter(
-            kind=kind, value_index=blind_index(value), is_active=True
-        ).exists():
+        if (
+            kind
+            and value
+            and BlacklistEntry.objects.filter(
+                kind=kind, value_index=blind_index(value), is_active=True
+            ).exists()
+        ):
             self.add_error("value", "already listed 已在黑名单")
         return cleaned
 
@@ -203,13 +235,15 @@ class BlacklistEntryAdmin(admin.ModelAdmin):
             return
         try:
             entry = rulesets.blacklist_add(
-                kind=form.cleaned_data["kind"], value=form.cleaned_data["value"],
-                reason=form.cleaned_data["reason"], user=request.user,
+                kind=form.cleaned_data["kind"],
+                value=form.cleaned_data["value"],
+                reason=form.cleaned_data["reason"],
+                user=request.user,
             )
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return
-        obj.__dict__.update({k: v for k, v in entry.__dict__.items() if not k.startswith('_')})
+        obj.__dict__.update({k: v for k, v in entry.__dict__.items() if not k.startswith("_")})
 
     @admin.action(description="Take off the list 移出黑名单", permissions=["change"])
     def deactivate(self, request, queryset):

@@ -78,7 +78,8 @@ class Identity:
             # Whether each field is there and well-formed; never the values themselves.
             "owner": {
                 "name": bool((owner.name or "").strip()),
-                "national_id": bool(owner.national_id_index) and rules.national_id_valid(owner.national_id or ""),
+                "national_id": bool(owner.national_id_index)
+                and rules.national_id_valid(owner.national_id or ""),
                 "phone": rules.phone_valid(owner.phone),
                 "bank_card": bool(owner.bank_card_index),
             },
@@ -101,11 +102,11 @@ class Identity:
                 reasons.append(Reason(code, _IDENTITY_WORDS[code]))
             else:
                 kind, _, problem = code.rpartition("_")
-                words = _VERIFICATION_WORDS.get(kind, kind)
+                zh, _, en = _VERIFICATION_WORDS.get(kind, kind).partition(" ")
                 text = (
-                    f"{words.split(' ', 1)[0]}核验不符 The {words.split(' ', 1)[-1]} did not match the registry"
+                    f"{zh}核验不符 The {en} did not match the registry"
                     if problem == "failed"
-                    else f"{words.split(' ', 1)[0]}尚未核实 The {words.split(' ', 1)[-1]} is not verified yet"
+                    else f"{zh}尚未核实 The {en} is not verified yet"
                 )
                 reasons.append(Reason(code, text))
         return _verdict(DECLINE, reasons, facts)
@@ -126,7 +127,9 @@ class Blacklist:
             "phone": blind_index(owner.phone) if owner.phone else "",
             "bank_card": owner.bank_card_index,
         }
-        listed = BlacklistEntry.objects.filter(is_active=True, value_index__in=[v for v in keys.values() if v])
+        listed = BlacklistEntry.objects.filter(
+            is_active=True, value_index__in=[v for v in keys.values() if v]
+        )
         hits = rules.blacklist_hits(keys, listed.values_list("kind", "value_index"))
         return {
             **_rules(()),
@@ -153,7 +156,12 @@ class Velocity:
     kind = MACHINE
     queue = ""
     title = "Velocity 申请频率"
-    PARAMS = ("velocity_window_days", "velocity_max_national_id", "velocity_max_phone", "velocity_max_bank_card")
+    PARAMS = (
+        "velocity_window_days",
+        "velocity_max_national_id",
+        "velocity_max_phone",
+        "velocity_max_bank_card",
+    )
 
     def facts(self, application: Application, *, on: dt.date) -> dict:
         facts = _rules(self.PARAMS)
@@ -222,7 +230,10 @@ class Antifraud:
             owner_id__in=_linked_owner_ids(merchant.owner, with_address=True)
         ).exclude(pk=merchant.pk)
         repeaters = (
-            orders.values("buyer_ref").annotate(n=Count("pk")).filter(n__gte=2).values_list("buyer_ref", flat=True)
+            orders.values("buyer_ref")
+            .annotate(n=Count("pk"))
+            .filter(n__gte=2)
+            .values_list("buyer_ref", flat=True)
         )
         completed = (OrderStatus.DELIVERED, OrderStatus.SETTLED)
         counted = orders.aggregate(
@@ -237,7 +248,8 @@ class Antifraud:
             Refund.objects.filter(order__in=orders, order__settled_at__isnull=False)
             .filter(
                 refunded_at__gte=F("order__settled_at"),
-                refunded_at__lte=F("order__settled_at") + dt.timedelta(hours=params["antifraud_refund_hours"]),
+                refunded_at__lte=F("order__settled_at")
+                + dt.timedelta(hours=params["antifraud_refund_hours"]),
             )
             .values("order_id")
             .distinct()
@@ -272,7 +284,8 @@ class Antifraud:
                 Reason(
                     "orders_not_genuine",
                     "店铺订单存在异常交易（如关联店铺互相下单），暂无法授信 "
-                    "Your shop's orders look arranged (for example bought by linked shops): we cannot lend now",
+                    "Your shop's orders look arranged (for example bought by linked shops): "
+                    "we cannot lend now",
                 )
             ],
             facts,
@@ -331,12 +344,16 @@ class Policy:
             ),
             "trading_too_short": (
                 f"近 {params['policy_sales_window_days']} 天内有销售的天数不足 "
-                f"{params['policy_min_days_with_sales']} 天 Fewer than {params['policy_min_days_with_sales']} "
-                f"days with sales in the last {params['policy_sales_window_days']} days"
+                f"{params['policy_min_days_with_sales']} 天 "
+                f"Fewer than {params['policy_min_days_with_sales']} days with sales "
+                f"in the last {params['policy_sales_window_days']} days"
             ),
         }
         reasons = [
-            Reason(code, words.get(code, f"店铺状态为 {facts['status']}，暂不能借款 The shop is {facts['status']}"))
+            Reason(
+                code,
+                words.get(code, f"店铺状态为 {facts['status']}，暂不能借款 The shop is {facts['status']}"),
+            )
             for code in finding.codes
         ]
         return _verdict(DECLINE, reasons, facts)
@@ -380,7 +397,8 @@ class GroupExposure:
             [
                 Reason(
                     "group_limit",
-                    f"您及关联店铺的授信总额将超过 {limit} Together with related shops your credit would exceed {limit}",
+                    f"您及关联店铺的授信总额将超过 {limit} "
+                    f"Together with related shops your credit would exceed {limit}",
                 )
             ],
             facts,

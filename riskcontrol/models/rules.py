@@ -21,7 +21,11 @@ class RuleSet(models.Model):
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
     params = models.JSONField(help_text="every threshold, by name (riskcontrol.rulesets.PARAMS)")
     based_on = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         help_text="the set this one was copied from",
     )
     note = models.CharField(max_length=500, blank=True, help_text="why it changed")
@@ -43,7 +47,9 @@ class RuleSet(models.Model):
         ordering = ["-version"]
         verbose_name = "rule set 规则集"
         constraints = [
-            models.UniqueConstraint(fields=["status"], condition=Q(status="active"), name="ruleset_one_active"),
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="active"), name="ruleset_one_active"
+            ),
             models.UniqueConstraint(fields=["status"], condition=Q(status="draft"), name="ruleset_one_draft"),
         ]
 

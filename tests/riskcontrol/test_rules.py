@@ -44,7 +44,9 @@ def test_identity_declines_missing_fields_failed_checks_and_unverified_required_
         {"kind": "customs", "result": "failed"},
     ]
     # A failed customs check is not in the decline list: only the tax one declines.
-    failed = rules.identity(owner=OWNER_OK, verifications=checks, required_kinds=[], decline_on_failed=["tax"])
+    failed = rules.identity(
+        owner=OWNER_OK, verifications=checks, required_kinds=[], decline_on_failed=["tax"]
+    )
     assert failed.codes == ("tax_failed",)
     # A pending licence is not a verified one.
     pending = rules.identity(
@@ -55,7 +57,10 @@ def test_identity_declines_missing_fields_failed_checks_and_unverified_required_
     )
     assert pending.outcome == "decline" and pending.codes == ("business_licence_unverified",)
     verified = rules.identity(
-        owner=OWNER_OK, verifications=checks[:1], required_kinds=["business_licence"], decline_on_failed=["tax"]
+        owner=OWNER_OK,
+        verifications=checks[:1],
+        required_kinds=["business_licence"],
+        decline_on_failed=["tax"],
     )
     assert verified.outcome == "pass"
 
@@ -71,7 +76,10 @@ def test_blacklist_hits_match_kind_and_index_and_never_an_empty_key():
 def test_velocity_counts_this_application_against_the_limit():
     limits = {"national_id": 3, "phone": 3, "bank_card": 5}
     # Two others + this one = 3: at the limit, allowed.
-    assert rules.velocity(counts={"national_id": 2, "phone": 2, "bank_card": 4}, max_per_key=limits).outcome == "pass"
+    assert (
+        rules.velocity(counts={"national_id": 2, "phone": 2, "bank_card": 4}, max_per_key=limits).outcome
+        == "pass"
+    )
     over = rules.velocity(counts={"national_id": 3, "phone": 0, "bank_card": 5}, max_per_key=limits)
     assert over.outcome == "decline" and over.codes == ("bank_card_velocity", "national_id_velocity")
 
@@ -114,17 +122,30 @@ def test_brushing_worked_examples_with_the_default_thresholds():
 
 
 def test_group_exposure_adds_open_lines_and_the_request():
-    ok = rules.group_exposure(group_limits_fen=[1_000_000, 2_000_000], requested_fen=2_000_000, group_limit_fen=5_000_000)
+    ok = rules.group_exposure(
+        group_limits_fen=[1_000_000, 2_000_000], requested_fen=2_000_000, group_limit_fen=5_000_000
+    )
     assert ok.outcome == "pass" and ok.detail["group_total_fen"] == 5_000_000
-    over = rules.group_exposure(group_limits_fen=[1_000_000, 2_000_000], requested_fen=2_000_001, group_limit_fen=5_000_000)
+    over = rules.group_exposure(
+        group_limits_fen=[1_000_000, 2_000_000], requested_fen=2_000_001, group_limit_fen=5_000_000
+    )
     assert over.outcome == "decline" and over.codes == ("group_limit",)
 
 
 def test_policy_status_shop_age_and_days_with_sales():
-    base = {"status": "active", "shop_age_days": 90, "days_with_sales": 20, "min_shop_age_days": 90, "min_days_with_sales": 20}
+    base = {
+        "status": "active",
+        "shop_age_days": 90,
+        "days_with_sales": 20,
+        "min_shop_age_days": 90,
+        "min_days_with_sales": 20,
+    }
     assert rules.policy(**base).outcome == "pass"
     assert rules.policy(**{**base, "status": "restricted"}).codes == ("shop_restricted",)
-    assert rules.policy(**{**base, "status": "closed", "shop_age_days": 89}).codes == ("shop_closed", "shop_too_young")
+    assert rules.policy(**{**base, "status": "closed", "shop_age_days": 89}).codes == (
+        "shop_closed",
+        "shop_too_young",
+    )
     assert rules.policy(**{**base, "days_with_sales": 19}).codes == ("trading_too_short",)
     # No order on the platform at all: left to the rating.
     assert rules.policy(**{**base, "days_with_sales": None}).outcome == "pass"

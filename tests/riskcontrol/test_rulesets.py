@@ -43,13 +43,24 @@ def test_edit_a_draft_copy_then_activate_it_and_the_old_set_retires():
     with pytest.raises(ConflictError):
         rulesets.ruleset_draft_create(user=user)
     rulesets.ruleset_draft_update(
-        rule_set=draft, params={"policy_min_shop_age_days": 180, "antifraud_linked_decline": "0.3"}, note="stricter", user=user
+        rule_set=draft,
+        params={"policy_min_shop_age_days": 180, "antifraud_linked_decline": "0.3"},
+        note="stricter",
+        user=user,
     )
     assert rulesets.params_diff(draft.based_on.params, draft.params) == [
-        {"name": "antifraud_linked_decline", "label": rulesets.PARAMS_BY_NAME["antifraud_linked_decline"].label,
-         "before": "0.2", "after": "0.3"},
-        {"name": "policy_min_shop_age_days", "label": rulesets.PARAMS_BY_NAME["policy_min_shop_age_days"].label,
-         "before": 90, "after": 180},
+        {
+            "name": "antifraud_linked_decline",
+            "label": rulesets.PARAMS_BY_NAME["antifraud_linked_decline"].label,
+            "before": "0.2",
+            "after": "0.3",
+        },
+        {
+            "name": "policy_min_shop_age_days",
+            "label": rulesets.PARAMS_BY_NAME["policy_min_shop_age_days"].label,
+            "before": 90,
+            "after": 180,
+        },
     ]
     rulesets.ruleset_activate(rule_set=draft, user=user)
     assert rulesets.ruleset_active().version == 2
@@ -88,7 +99,9 @@ def test_a_bad_threshold_is_refused_naming_it(name, value):
 def test_a_refer_level_above_its_decline_level_is_refused_naming_the_decline_level():
     draft = rulesets.ruleset_draft_create(user=None)
     with pytest.raises(ApplicationError) as caught:
-        rulesets.ruleset_draft_update(rule_set=draft, params={"antifraud_linked_refer": "0.5"}, note="", user=None)
+        rulesets.ruleset_draft_update(
+            rule_set=draft, params={"antifraud_linked_refer": "0.5"}, note="", user=None
+        )
     assert list(caught.value.extra["fields"]) == ["antifraud_linked_decline"]
 
 
@@ -97,7 +110,9 @@ def test_a_change_applies_to_new_decisions_and_old_ones_keep_their_version(world
     _, before = instant(first)
     assert before.status == "disbursed"
     draft = rulesets.ruleset_draft_create(user=None)
-    rulesets.ruleset_draft_update(rule_set=draft, params={"policy_min_shop_age_days": 3650}, note="", user=None)
+    rulesets.ruleset_draft_update(
+        rule_set=draft, params={"policy_min_shop_age_days": 3650}, note="", user=None
+    )
     rulesets.ruleset_activate(rule_set=draft, user=None)
 
     second = rated_merchant(**STRONG)  # opened 2020-01-01: younger than ten years
@@ -152,7 +167,9 @@ def test_the_blacklist_keeps_only_a_digest_and_refuses_a_duplicate(client):
 
     client.force_login(risk_manager())
     url = "/admin/riskcontrol/blacklistentry/add/"
-    assert client.post(url, {"kind": "phone", "value": "13800000001", "reason": "fraud ring"}).status_code == 302
+    assert (
+        client.post(url, {"kind": "phone", "value": "13800000001", "reason": "fraud ring"}).status_code == 302
+    )
     entry = BlacklistEntry.objects.get()
     assert entry.value_index == blind_index("13800000001") and "13800000001" not in entry.value_hint
     again = client.post(url, {"kind": "phone", "value": "138 0000 0001", "reason": "again"})

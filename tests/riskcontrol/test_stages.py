@@ -56,7 +56,9 @@ def test_a_clean_merchant_passes_every_risk_stage_with_the_rule_set_version(worl
     for row in risk:
         assert row.status == ApplicationStage.Status.PASSED and row.version == "rules-1", row.name
         assert stage_replay(row).outcome == "pass"
-    assert application.stages.get(name="riskcontrol.stages.antifraud").detail["facts"]["signals"]["orders"] == 25
+    assert (
+        application.stages.get(name="riskcontrol.stages.antifraud").detail["facts"]["signals"]["orders"] == 25
+    )
 
 
 @pytest.mark.parametrize("kind", ["national_id", "phone", "bank_card"])
@@ -77,7 +79,9 @@ def test_a_blacklisted_owner_is_declined_with_the_reason(world, kind):  # noqa: 
 
 def test_an_entry_taken_off_the_list_no_longer_declines(world):  # noqa: F811
     merchant = rated_merchant(**STRONG)
-    BlacklistEntry.objects.create(kind="phone", value_index=blind_index(merchant.owner.phone), reason="x", is_active=False)
+    BlacklistEntry.objects.create(
+        kind="phone", value_index=blind_index(merchant.owner.phone), reason="x", is_active=False
+    )
     _, application = instant(merchant)
     assert application.status == Application.Status.DISBURSED
 
@@ -90,7 +94,9 @@ def test_a_restricted_shop_is_declined(world):  # noqa: F811
     assert application.status == Application.Status.DECLINED
     assert "shop_not_active" in reasons(application)
     # The policy stage, asked directly, declines it as well, with its own words.
-    draft = Application(merchant=merchant, product=Product.objects.get(code="credit_loan"), amount_fen=200_000)
+    draft = Application(
+        merchant=merchant, product=Product.objects.get(code="credit_loan"), amount_fen=200_000
+    )
     verdict = stages.policy.decide(stages.policy.facts(draft, on=TODAY))
     assert verdict.outcome == "decline" and [r.code for r in verdict.reasons] == ["shop_restricted"]
     assert "restricted" in verdict.reasons[0].text and verdict.version == "rules-1"
@@ -193,9 +199,9 @@ def test_related_shops_share_one_group_limit(world):  # noqa: F811
     assert application.status == Application.Status.DECLINED and reasons(application) == ["group_limit"]
     row = stopped_at(application)
     assert row.name == "riskcontrol.stages.group_exposure"
-    assert row.detail["group_total_fen"] == 5_100_000 and sorted(row.detail["facts"]["group_merchant_ids"]) == sorted(
-        [merchant.pk, sister.pk]
-    )
+    assert row.detail["group_total_fen"] == 5_100_000 and sorted(
+        row.detail["facts"]["group_merchant_ids"]
+    ) == sorted([merchant.pk, sister.pk])
 
 
 def test_b2b_members_still_reach_the_video_check(world):  # noqa: F811

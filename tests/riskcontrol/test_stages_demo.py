@@ -23,7 +23,9 @@ PRE_RATING = ("identity", "blacklist", "velocity", "antifraud", "policy")
 @requires_demo
 @pytest.mark.django_db
 def test_antifraud_catches_most_ring_members_and_passes_most_honest_shops():
-    call_command("seed_demo", "--merchants=300", "--days=100", "--seed=7", f"--end-date={END}", stdout=StringIO())
+    call_command(
+        "seed_demo", "--merchants=300", "--days=100", "--seed=7", f"--end-date={END}", stdout=StringIO()
+    )
     if not Product.objects.exists():
         products_create_seed()
     product_of = {p.segment: p for p in Product.objects.order_by("pk")}
@@ -31,7 +33,9 @@ def test_antifraud_catches_most_ring_members_and_passes_most_honest_shops():
     others: Counter = Counter()
     for merchant in Merchant.objects.select_related("partner", "owner", "simulated").order_by("pk"):
         # An application as the portal previews it: unsaved, the stage reads the shop's own data.
-        application = Application(merchant=merchant, product=product_of[merchant.partner.kind], amount_fen=100_000)
+        application = Application(
+            merchant=merchant, product=product_of[merchant.partner.kind], amount_fen=100_000
+        )
         is_ring = merchant.simulated.ring is not None
         verdict = stages.antifraud.decide(stages.antifraud.facts(application, on=END))
         assert verdict.version == "rules-1"
@@ -41,7 +45,8 @@ def test_antifraud_catches_most_ring_members_and_passes_most_honest_shops():
                 (
                     name
                     for name in PRE_RATING
-                    if getattr(stages, name).decide(getattr(stages, name).facts(application, on=END)).outcome != "pass"
+                    if getattr(stages, name).decide(getattr(stages, name).facts(application, on=END)).outcome
+                    != "pass"
                 ),
                 "passed all",
             )
@@ -50,7 +55,8 @@ def test_antifraud_catches_most_ring_members_and_passes_most_honest_shops():
     honest = sum(n for (kind, _), n in outcomes.items() if kind == "honest")
     caught = outcomes[("ring", "decline")] + outcomes[("ring", "refer")]
     summary = (
-        f"ring members {ring}: declined {outcomes[('ring', 'decline')]}, referred {outcomes[('ring', 'refer')]}, "
+        f"ring members {ring}: declined {outcomes[('ring', 'decline')]}, "
+        f"referred {outcomes[('ring', 'refer')]}, "
         f"passed {outcomes[('ring', 'pass')]}; honest shops {honest}: passed {outcomes[('honest', 'pass')]}, "
         f"referred {outcomes[('honest', 'refer')]}, declined {outcomes[('honest', 'decline')]}; "
         f"honest shops through the five pre-rating checks: {dict(others)}"
