@@ -126,9 +126,6 @@ class RuleSetAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj)
-
     @admin.display(description="Changes from the set it was copied from 相对上一版的改动")
     def changes(self, obj):
         base = obj.based_on or RuleSet.objects.filter(version__lt=obj.version).order_by("-version").first()

@@ -37,7 +37,9 @@ def _verdict(outcome: str, reasons: list[Reason], facts: dict, detail: dict | No
 def _linked_owner_ids(owner: Owner, *, with_address: bool) -> list[int]:
     """Owners sharing this owner's national ID, phone or bank card (and address, when asked),
     this owner included."""
-    match = Q(national_id_index=owner.national_id_index) | Q(phone=owner.phone)
+    match = Q(pk=owner.pk) | Q(national_id_index=owner.national_id_index)
+    if owner.phone:
+        match |= Q(phone=owner.phone)
     if owner.bank_card_index:
         match |= Q(bank_card_index=owner.bank_card_index)
     if with_address and owner.address:
@@ -173,7 +175,7 @@ class Velocity:
             recent = recent.exclude(pk=application.pk)
         matches = {
             "national_id": Q(merchant__owner__national_id_index=owner.national_id_index),
-            "phone": Q(merchant__owner__phone=owner.phone),
+            "phone": Q(merchant__owner__phone=owner.phone) if owner.phone else None,
             "bank_card": Q(merchant__owner__bank_card_index=owner.bank_card_index)
             if owner.bank_card_index
             else None,
