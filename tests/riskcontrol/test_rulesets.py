@@ -10,6 +10,7 @@ from lending.models import ApplicationStage
 from lending.pipeline import stage_replay
 from riskcontrol import rulesets
 from riskcontrol.models import RuleSet
+from tests.conftest import requires_postgres
 from tests.lending.test_applications import STRONG, instant, world  # noqa: F401 - a fixture
 from tests.scoring.factories import rated_merchant
 
@@ -187,3 +188,52 @@ def test_saving_a_draft_unchanged_shows_no_change(client):
     assert client.post(f"/admin/riskcontrol/ruleset/{draft.pk}/change/", form).status_code == 302
     draft.refresh_from_db()
     assert rulesets.params_diff(draft.based_on.params, draft.params) == []
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_decisions_create_one_active_set_and_concurrent_drafts_one_draft():
+    import threading
+
+    from django.db import connection
+
+    RuleSet.objects.all().delete()
+    results, errors = [], []
+    barrier = threading.Barrier(4)
+
+    def first():
+        try:
+            barrier.wait()
+            results.append(rulesets.ruleset_active().version)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and results == [1, 1, 1, 1]
+    assert RuleSet.objects.filter(status="active").count() == 1
+
+    outcomes = []
+    barrier = threading.Barrier(3)
+
+    def draft():
+        try:
+            barrier.wait()
+            outcomes.append(rulesets.ruleset_draft_create(user=None).version)
+        except ConflictError:
+            outcomes.append("conflict")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=draft) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes, key=str) == [2, "conflict", "conflict"]
+    assert RuleSet.objects.filter(status="draft").count() == 1
