@@ -159,6 +159,11 @@ def test_the_workbench_copies_edits_shows_the_diff_and_activates(client):
 
     client.post(url, {"action": "activate", "_selected_action": [draft.pk]})
     assert rulesets.ruleset_active().version == draft.version
+    # The active set's page is read-only and still shows what changed, by whom.
+    active_page = client.get(f"{url}{draft.pk}/change/")
+    assert active_page.status_code == 200
+    assert "young shops wait longer" in active_page.content.decode() and "rules-1" in active_page.content.decode()
+    assert "policy_min_shop_age_days" not in active_page.context["adminform"].form.fields
 
 
 @pytest.mark.django_db
