@@ -162,7 +162,10 @@ def test_the_workbench_copies_edits_shows_the_diff_and_activates(client):
     # The active set's page is read-only and still shows what changed, by whom.
     active_page = client.get(f"{url}{draft.pk}/change/")
     assert active_page.status_code == 200
-    assert "young shops wait longer" in active_page.content.decode() and "rules-1" in active_page.content.decode()
+    assert (
+        "young shops wait longer" in active_page.content.decode()
+        and "rules-1" in active_page.content.decode()
+    )
     assert "policy_min_shop_age_days" not in active_page.context["adminform"].form.fields
 
 
