@@ -326,11 +326,22 @@ LENDING_COB_CHUNK_TIMEOUT_SECONDS = env.int("LENDING_COB_CHUNK_TIMEOUT_SECONDS",
 # order, run by lending.pipeline the way Django runs MIDDLEWARE. A stage is a dotted path to a
 # callable (lending.pipeline.stage) that passes, declines, or refers the application to a
 # person's queue. Risk control's stages plug in here by name.
+# Risk control's checks come before the rating (riskcontrol/stages.py; thresholds in the active
+# rule set), and the related parties' limit after the merchant's own exposure.
+_RISK_BEFORE_RATING = [
+    "riskcontrol.stages.identity",
+    "riskcontrol.stages.blacklist",
+    "riskcontrol.stages.velocity",
+    "riskcontrol.stages.antifraud",
+    "riskcontrol.stages.policy",
+]
 _B2C_STAGES = [
     "lending.stages.eligibility",
+    *_RISK_BEFORE_RATING,
     "scoring.stages.rate",
     "lending.stages.record",
     "lending.stages.exposure",
+    "riskcontrol.stages.group_exposure",
 ]
 _B2B_STAGES = [*_B2C_STAGES, "lending.stages.declared_check", "lending.stages.video_check"]
 CREDIT_PIPELINE = {
@@ -344,6 +355,7 @@ LENDING_QUEUE_TIME_LIMITS_HOURS = {
     "video_check": env.int("LENDING_VIDEO_CHECK_HOURS", default=48),
     "field_inspection": env.int("LENDING_FIELD_INSPECTION_HOURS", default=120),
     "officer_approval": env.int("LENDING_OFFICER_APPROVAL_HOURS", default=24),
+    "fraud_review": env.int("LENDING_FRAUD_REVIEW_HOURS", default=24),
 }
 # Approvals of at least this many fen need a second officer (four eyes).
 LENDING_SECOND_APPROVAL_FROM_FEN = env.int("LENDING_SECOND_APPROVAL_FROM_FEN", default=20_000_000)

@@ -109,9 +109,15 @@ def test_an_instant_credit_loan_is_decided_and_paid_in_one_request(world):
     stages = list(application.stages.order_by("position"))
     assert [s.name for s in stages] == [
         "lending.stages.eligibility",
+        "riskcontrol.stages.identity",
+        "riskcontrol.stages.blacklist",
+        "riskcontrol.stages.velocity",
+        "riskcontrol.stages.antifraud",
+        "riskcontrol.stages.policy",
         "scoring.stages.rate",
         "lending.stages.record",
         "lending.stages.exposure",
+        "riskcontrol.stages.group_exposure",
         "lending.stages.auto_decide",
     ]
     for row in stages:
@@ -119,7 +125,7 @@ def test_an_instant_credit_loan_is_decided_and_paid_in_one_request(world):
         assert row.started_at <= row.ended_at and row.version
         # The decision record replays: the rule over the recorded facts gives the same verdict.
         assert stage_replay(row).outcome == "pass"
-    assert stages[1].version.startswith("rating-360:m-test-01")
+    assert stages[6].version.startswith("rating-360:m-test-01")
     assert [c.kind for c in application.changes.order_by("pk")] == ["submitted", "approved", "disbursed"]
 
 

@@ -36,11 +36,17 @@ def test_percentile_cont_interpolates_as_postgresql_does():
 
 def test_stages_are_listed_in_pipeline_order_across_products():
     names = [name for name, _, _ in ops.stage_order()]
-    assert names[:4] == [
+    assert names[:10] == [
         "lending.stages.eligibility",
+        "riskcontrol.stages.identity",
+        "riskcontrol.stages.blacklist",
+        "riskcontrol.stages.velocity",
+        "riskcontrol.stages.antifraud",
+        "riskcontrol.stages.policy",
         "scoring.stages.rate",
         "lending.stages.record",
         "lending.stages.exposure",
+        "riskcontrol.stages.group_exposure",
     ]
     assert names.index("lending.stages.declared_check") < names.index(VIDEO) < names.index(APPROVAL)
     assert "lending.stages.auto_decide" in names and len(names) == len(set(names))

@@ -1,0 +1,3 @@
+from riskcontrol.models.rules import BlacklistEntry, RuleSet
+
+__all__ = ["BlacklistEntry", "RuleSet"]

@@ -1,0 +1,96 @@
+"""Risk control's rule sets and blacklist.
+
+A rule set holds every threshold the pre-loan checks use (riskcontrol/rulesets.py lists them with
+their defaults). Exactly one set is active; a risk manager edits a draft copy and activates it,
+which retires the set it replaces. Stages read the active set when they decide and record its
+version, so a change applies to new decisions only and an old decision keeps the version it used.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class RuleSet(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft 草稿"
+        ACTIVE = "active", "Active 生效"
+        RETIRED = "retired", "Retired 已停用"
+
+    version = models.PositiveIntegerField(unique=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
+    params = models.JSONField(help_text="every threshold, by name (riskcontrol.rulesets.PARAMS)")
+    based_on = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="the set this one was copied from",
+    )
+    note = models.CharField(max_length=500, blank=True, help_text="why it changed")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    activated_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = "rule set 规则集"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="active"), name="ruleset_one_active"
+            ),
+            models.UniqueConstraint(fields=["status"], condition=Q(status="draft"), name="ruleset_one_draft"),
+        ]
+
+    def __str__(self) -> str:
+        return f"rules-{self.version} ({self.status})"
+
+    @property
+    def label(self) -> str:
+        return f"rules-{self.version}"
+
+
+class BlacklistEntry(models.Model):
+    """A person, phone, payout card or device the platform will not lend to. The value is kept
+    only as the keyed digest merchants use for owners' identifiers (common.crypto.blind_index),
+    never in clear."""
+
+    class Kind(models.TextChoices):
+        NATIONAL_ID = "national_id", "National ID 身份证号"
+        PHONE = "phone", "Phone 手机号"
+        BANK_CARD = "bank_card", "Bank card 银行卡号"
+        DEVICE = "device", "Device 设备"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    value_index = models.CharField(max_length=64, help_text="blind index of the normalised value")
+    value_hint = models.CharField(max_length=40, blank=True, help_text="masked, for people to recognise it")
+    reason = models.CharField(max_length=200)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = "blacklist entry 黑名单"
+        verbose_name_plural = "blacklist 黑名单"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "value_index"], condition=Q(is_active=True), name="blacklist_active_once"
+            )
+        ]
+        indexes = [models.Index(fields=["value_index"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value_hint or self.value_index[:8]}"

@@ -1,0 +1,417 @@
+"""Risk control's stages of the credit pipeline (settings.CREDIT_PIPELINE): identity, blacklist,
+velocity, anti-fraud and policy before the rating, group exposure after it. Each reads its facts
+from the database, with the thresholds of the active rule set, and decides by the pure rules of
+riskcontrol/rules.py; its verdict carries the rule set's version ("rules-<n>"), so a decision
+replays from its facts and a later change of thresholds leaves it alone."""
+
+import datetime as dt
+
+from django.db.models import Count, F, Q
+
+from common.crypto import blind_index
+from common.money import format_yuan
+from lending.models import Application, CreditLine
+from lending.pipeline import DECLINE, MACHINE, PASS, REFER, Reason, Verdict
+from merchants.models import Merchant, Order, OrderStatus, Owner, Refund, Verification
+from riskcontrol import rules
+from riskcontrol.models import BlacklistEntry
+from riskcontrol.rulesets import DEFAULT_PARAMS, ruleset_active, since
+
+FRAUD_QUEUE = "fraud_review"
+
+
+def _rules(names: tuple[str, ...]) -> dict:
+    active = ruleset_active()
+    params = {**DEFAULT_PARAMS, **active.params}
+    return {"rules_version": active.version, "params": {name: params[name] for name in names}}
+
+
+def _version(facts: dict) -> str:
+    return f"rules-{facts['rules_version']}"
+
+
+def _verdict(outcome: str, reasons: list[Reason], facts: dict, detail: dict | None = None, **kw) -> Verdict:
+    return Verdict(outcome, tuple(reasons), {}, detail or {}, version=_version(facts), **kw)
+
+
+def _linked_owner_ids(owner: Owner, *, with_address: bool) -> list[int]:
+    """Owners sharing this owner's national ID, phone or bank card (and address, when asked),
+    this owner included."""
+    match = Q(pk=owner.pk) | Q(national_id_index=owner.national_id_index)
+    if owner.phone:
+        match |= Q(phone=owner.phone)
+    if owner.bank_card_index:
+        match |= Q(bank_card_index=owner.bank_card_index)
+    if with_address and owner.address:
+        match |= Q(address=owner.address)
+    return list(Owner.objects.filter(match).values_list("pk", flat=True))
+
+
+_IDENTITY_WORDS = {
+    "owner_name_missing": "店主姓名缺失 The owner's name is missing",
+    "owner_national_id_missing": "店主身份证号缺失或无效 The owner's national ID is missing or not valid",
+    "owner_phone_missing": "店主手机号缺失或无效 The owner's phone number is missing or not valid",
+    "owner_bank_card_missing": "未登记收款银行卡 No payout bank card is registered",
+}
+_VERIFICATION_WORDS = {
+    "business_licence": "营业执照 business licence",
+    "tax": "纳税记录 tax records",
+    "customs": "海关记录 customs records",
+}
+
+
+class Identity:
+    """Who is behind the shop is known (owner's name, a valid national ID and phone, a payout
+    card) and the third parties' checks of its documents hold up."""
+
+    version = "identity"
+    kind = MACHINE
+    queue = ""
+    title = "Identity 身份核验"
+    PARAMS = ("identity_required_kinds_b2c", "identity_required_kinds_b2b", "identity_decline_on_failed")
+
+    def facts(self, application: Application, *, on: dt.date) -> dict:
+        merchant = application.merchant
+        owner = merchant.owner
+        verifications = Verification.objects.filter(merchant=merchant).order_by("pk")
+        return {
+            **_rules(self.PARAMS),
+            "segment": merchant.partner.kind,
+            # Whether each field is there and well-formed; never the values themselves.
+            "owner": {
+                "name": bool((owner.name or "").strip()),
+                "national_id": bool(owner.national_id_index)
+                and rules.national_id_valid(owner.national_id or ""),
+                "phone": rules.phone_valid(owner.phone),
+                "bank_card": bool(owner.bank_card_index),
+            },
+            "verifications": [{"kind": v.kind, "result": v.result} for v in verifications],
+        }
+
+    def decide(self, facts: dict) -> Verdict:
+        params = facts["params"]
+        finding = rules.identity(
+            owner=facts["owner"],
+            verifications=facts["verifications"],
+            required_kinds=params[f"identity_required_kinds_{facts['segment']}"],
+            decline_on_failed=params["identity_decline_on_failed"],
+        )
+        if finding.outcome == PASS:
+            return _verdict(PASS, [], facts)
+        reasons = []
+        for code in finding.codes:
+            if code in _IDENTITY_WORDS:
+                reasons.append(Reason(code, _IDENTITY_WORDS[code]))
+            else:
+                kind, _, problem = code.rpartition("_")
+                zh, _, en = _VERIFICATION_WORDS.get(kind, kind).partition(" ")
+                text = (
+                    f"{zh}核验不符 The {en} did not match the registry"
+                    if problem == "failed"
+                    else f"{zh}尚未核实 The {en} is not verified yet"
+                )
+                reasons.append(Reason(code, text))
+        return _verdict(DECLINE, reasons, facts)
+
+
+class Blacklist:
+    """The owner's national ID, phone and payout card against the blacklist (by blind index)."""
+
+    version = "blacklist"
+    kind = MACHINE
+    queue = ""
+    title = "Blacklist 黑名单"
+
+    def facts(self, application: Application, *, on: dt.date) -> dict:
+        owner = application.merchant.owner
+        keys = {
+            "national_id": owner.national_id_index,
+            "phone": blind_index(owner.phone) if owner.phone else "",
+            "bank_card": owner.bank_card_index,
+        }
+        listed = BlacklistEntry.objects.filter(
+            is_active=True, value_index__in=[v for v in keys.values() if v]
+        )
+        hits = rules.blacklist_hits(keys, listed.values_list("kind", "value_index"))
+        return {
+            **_rules(()),
+            "hits": hits,
+            "entry_ids": sorted(listed.filter(kind__in=hits).values_list("pk", flat=True)),
+        }
+
+    def decide(self, facts: dict) -> Verdict:
+        if not facts["hits"]:
+            return _verdict(PASS, [], facts)
+        return _verdict(
+            DECLINE,
+            [Reason("blacklisted", "您的身份信息未通过风险核查 Your details did not pass our risk checks")],
+            facts,
+            reapply_after_days=365,
+        )
+
+
+class Velocity:
+    """How many applications arrived in the window behind the same national ID, phone or bank
+    card, across every shop: a burst is how rings and stolen identities apply."""
+
+    version = "velocity"
+    kind = MACHINE
+    queue = ""
+    title = "Velocity 申请频率"
+    PARAMS = (
+        "velocity_window_days",
+        "velocity_max_national_id",
+        "velocity_max_phone",
+        "velocity_max_bank_card",
+    )
+
+    def facts(self, application: Application, *, on: dt.date) -> dict:
+        facts = _rules(self.PARAMS)
+        owner = application.merchant.owner
+        recent = Application.objects.filter(
+            submitted_on__gte=since(on, facts["params"]["velocity_window_days"]), submitted_on__lte=on
+        )
+        if application.pk:
+            recent = recent.exclude(pk=application.pk)
+        matches = {
+            "national_id": Q(merchant__owner__national_id_index=owner.national_id_index),
+            "phone": Q(merchant__owner__phone=owner.phone) if owner.phone else None,
+            "bank_card": Q(merchant__owner__bank_card_index=owner.bank_card_index)
+            if owner.bank_card_index
+            else None,
+        }
+        counts = recent.aggregate(
+            **{kind: Count("pk", filter=match) for kind, match in matches.items() if match is not None}
+        )
+        facts["counts"] = {kind: counts.get(kind) or 0 for kind in matches}
+        return facts
+
+    def decide(self, facts: dict) -> Verdict:
+        params = facts["params"]
+        finding = rules.velocity(
+            counts=facts["counts"], max_per_key={k: params[f"velocity_max_{k}"] for k in facts["counts"]}
+        )
+        if finding.outcome == PASS:
+            return _verdict(PASS, [], facts)
+        days = params["velocity_window_days"]
+        return _verdict(
+            DECLINE,
+            [
+                Reason(
+                    "too_many_applications",
+                    f"近 {days} 天内申请次数过多，请稍后再试 Too many applications in the last {days} days: "
+                    "please apply again later",
+                )
+            ],
+            facts,
+            detail={"over": list(finding.codes)},
+            reapply_after_days=days,
+        )
+
+
+class Antifraud:
+    """Brushing (刷单) signals in the shop's own orders: bought by shops linked to its owner,
+    bought again and again by the same buyers, completed without shipping, refunded soon after
+    settling. Strong evidence declines; moderate evidence refers the case to a fraud reviewer."""
+
+    version = "antifraud"
+    kind = MACHINE
+    queue = FRAUD_QUEUE
+    title = "Anti-fraud 反欺诈"
+    PARAMS = tuple(name for name in DEFAULT_PARAMS if name.startswith("antifraud_"))
+
+    def facts(self, application: Application, *, on: dt.date) -> dict:
+        facts = _rules(self.PARAMS)
+        params = facts["params"]
+        merchant = application.merchant
+        start = since(on, params["antifraud_window_days"])
+        orders = Order.objects.filter(
+            merchant=merchant, placed_at__date__gte=start, placed_at__date__lte=on
+        ).exclude(status=OrderStatus.CANCELLED)
+        linked = Merchant.objects.filter(
+            owner_id__in=_linked_owner_ids(merchant.owner, with_address=True)
+        ).exclude(pk=merchant.pk)
+        repeaters = (
+            orders.values("buyer_ref")
+            .annotate(n=Count("pk"))
+            .filter(n__gte=2)
+            .values_list("buyer_ref", flat=True)
+        )
+        completed = (OrderStatus.DELIVERED, OrderStatus.SETTLED)
+        counted = orders.aggregate(
+            orders=Count("pk"),
+            linked=Count("pk", filter=Q(buyer_merchant__in=linked)),
+            repeat=Count("pk", filter=Q(buyer_ref__in=repeaters)),
+            completed=Count("pk", filter=Q(status__in=completed)),
+            unshipped=Count("pk", filter=Q(status__in=completed, shipped_at__isnull=True)),
+            settled=Count("pk", filter=Q(settled_at__isnull=False)),
+        )
+        quick = (
+            Refund.objects.filter(order__in=orders, order__settled_at__isnull=False)
+            .filter(
+                refunded_at__gte=F("order__settled_at"),
+                refunded_at__lte=F("order__settled_at")
+                + dt.timedelta(hours=params["antifraud_refund_hours"]),
+            )
+            .values("order_id")
+            .distinct()
+            .count()
+        )
+        facts["signals"] = {
+            "orders": counted["orders"],
+            "linked_buyer_orders": counted["linked"],
+            "repeat_buyer_orders": counted["repeat"],
+            "completed_orders": counted["completed"],
+            "completed_never_shipped": counted["unshipped"],
+            "settled_orders": counted["settled"],
+            "refunded_soon_after_settlement": quick,
+        }
+        return facts
+
+    def decide(self, facts: dict) -> Verdict:
+        finding = rules.brushing(rules.OrderSignals(**facts["signals"]), facts["params"])
+        detail = {"finding": dict(finding.detail)}
+        if finding.outcome == PASS:
+            return _verdict(PASS, [], facts, detail=detail)
+        if finding.outcome == REFER:
+            return _verdict(
+                REFER,
+                [Reason("fraud_review", "订单情况需人工核查 Your orders need a check by our staff")],
+                facts,
+                detail=detail,
+            )
+        return _verdict(
+            DECLINE,
+            [
+                Reason(
+                    "orders_not_genuine",
+                    "店铺订单存在异常交易（如关联店铺互相下单），暂无法授信 "
+                    "Your shop's orders look arranged (for example bought by linked shops): "
+                    "we cannot lend now",
+                )
+            ],
+            facts,
+            detail=detail,
+            reapply_after_days=180,
+        )
+
+
+class Policy:
+    """The lending policy: the shop is active (not restricted or closed), has been open long
+    enough and has sold on enough days of the recent window."""
+
+    version = "policy"
+    kind = MACHINE
+    queue = ""
+    title = "Policy 准入政策"
+    PARAMS = ("policy_min_shop_age_days", "policy_sales_window_days", "policy_min_days_with_sales")
+
+    def facts(self, application: Application, *, on: dt.date) -> dict:
+        facts = _rules(self.PARAMS)
+        merchant = application.merchant
+        sold = Order.objects.filter(merchant=merchant, placed_at__date__lte=on).exclude(
+            status=OrderStatus.CANCELLED
+        )
+        days = None
+        if sold.exists():
+            days = (
+                sold.filter(placed_at__date__gte=since(on, facts["params"]["policy_sales_window_days"]))
+                .dates("placed_at", "day")
+                .count()
+            )
+        facts.update(
+            {
+                "status": merchant.status,
+                "shop_age_days": (on - merchant.opened_on).days,
+                "days_with_sales": days,
+            }
+        )
+        return facts
+
+    def decide(self, facts: dict) -> Verdict:
+        params = facts["params"]
+        finding = rules.policy(
+            status=facts["status"],
+            shop_age_days=facts["shop_age_days"],
+            days_with_sales=facts["days_with_sales"],
+            min_shop_age_days=params["policy_min_shop_age_days"],
+            min_days_with_sales=params["policy_min_days_with_sales"],
+        )
+        if finding.outcome == PASS:
+            return _verdict(PASS, [], facts)
+        words = {
+            "shop_too_young": (
+                f"开店未满 {params['policy_min_shop_age_days']} 天 "
+                f"The shop has been open less than {params['policy_min_shop_age_days']} days"
+            ),
+            "trading_too_short": (
+                f"近 {params['policy_sales_window_days']} 天内有销售的天数不足 "
+                f"{params['policy_min_days_with_sales']} 天 "
+                f"Fewer than {params['policy_min_days_with_sales']} days with sales "
+                f"in the last {params['policy_sales_window_days']} days"
+            ),
+        }
+        reasons = [
+            Reason(
+                code,
+                words.get(code, f"店铺状态为 {facts['status']}，暂不能借款 The shop is {facts['status']}"),
+            )
+            for code in finding.codes
+        ]
+        return _verdict(DECLINE, reasons, facts)
+
+
+class GroupExposure:
+    """Related parties share one limit: shops whose owners share a national ID, phone or bank
+    card hold, all together, no more open lines than the group limit."""
+
+    version = "group"
+    kind = MACHINE
+    queue = ""
+    title = "Group exposure 关联集团敞口"
+
+    def facts(self, application: Application, *, on: dt.date) -> dict:
+        facts = _rules(("group_limit_fen",))
+        merchant = application.merchant
+        group = Merchant.objects.filter(owner_id__in=_linked_owner_ids(merchant.owner, with_address=False))
+        lines = CreditLine.objects.filter(merchant__in=group).exclude(status=CreditLine.Status.CLOSED)
+        facts.update(
+            {
+                "group_merchant_ids": sorted(group.values_list("pk", flat=True)),
+                "group_limits_fen": list(lines.order_by("pk").values_list("limit_fen", flat=True)),
+                "requested_fen": application.amount_fen,
+            }
+        )
+        return facts
+
+    def decide(self, facts: dict) -> Verdict:
+        finding = rules.group_exposure(
+            group_limits_fen=facts["group_limits_fen"],
+            requested_fen=facts["requested_fen"],
+            group_limit_fen=facts["params"]["group_limit_fen"],
+        )
+        detail = dict(finding.detail)
+        if finding.outcome == PASS:
+            return _verdict(PASS, [], facts, detail=detail)
+        limit = f"¥{format_yuan(facts['params']['group_limit_fen'])}"
+        return _verdict(
+            DECLINE,
+            [
+                Reason(
+                    "group_limit",
+                    f"您及关联店铺的授信总额将超过 {limit} "
+                    f"Together with related shops your credit would exceed {limit}",
+                )
+            ],
+            facts,
+            detail=detail,
+            reapply_after_days=0,
+        )
+
+
+identity = Identity()
+blacklist = Blacklist()
+velocity = Velocity()
+antifraud = Antifraud()
+policy = Policy()
+group_exposure = GroupExposure()
