@@ -1,0 +1,1 @@
+from riskcontrol.models.network import NetworkRun, RingFlag  # noqa: F401
