@@ -98,26 +98,29 @@ def shared_attribute_rings(
     groups: dict[int, list[int]] = defaultdict(list)
     for merchant, group in trade_label.items():
         groups[group].append(merchant)
+    pairs_in: dict[int, int] = defaultdict(int)
+    orders_in: dict[int, int] = defaultdict(int)
+    for s, _, n in internal:
+        pairs_in[trade_label[s]] += 1
+        orders_in[trade_label[s]] += n
+    kinds_in: dict[int, set[str]] = defaultdict(set)
+    for (a, b), kinds in identity.items():
+        if a in trade_label and trade_label.get(b) == trade_label[a]:
+            kinds_in[trade_label[a]].update(kinds)
     rings = []
-    for members in groups.values():
-        size = len(members)
+    for group, members in groups.items():
+        size, orders = len(members), orders_in[group]
         if size < min_size:
             continue
-        member_set = set(members)
-        ordered_pairs = {(s, b) for s, b, _ in internal if s in member_set}
-        orders = sum(n for s, _, n in internal if s in member_set)
-        density = len(ordered_pairs) / (size * (size - 1))
+        density = pairs_in[group] / (size * (size - 1))
         if density < min_density or orders < min_orders:
             continue
-        kinds = sorted(
-            {k for (a, b), ks in identity.items() if a in member_set and b in member_set for k in ks}
-        )
         rings.append(
             Ring(
                 members=tuple(sorted(members)),
                 score=round(density * math.log1p(orders / size), 4),
                 reasons=[
-                    f"shared {', '.join(kinds)}",
+                    f"shared {', '.join(sorted(kinds_in[group]))}",
                     f"{orders} orders among members",
                     f"density {density:.2f}",
                 ],
