@@ -93,3 +93,14 @@ def test_an_unknown_merchant_is_a_404_and_a_bad_depth_is_named(client):
     answer = client.get(url(shops[0].pk, "?depth=nine"))
     assert answer.status_code == 200
     assert "深度 depth: must be one of 1, 2, 3" in answer.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_workbench_lists_ring_flags_with_a_link_to_the_network(admin_client):
+    shops, _ = ring_of_three()
+
+    page = admin_client.get("/admin/riskcontrol/ringflag/")
+
+    assert page.status_code == 200
+    assert f'href="/risk/network/{shops[0].pk}/"' in page.content.decode()
+    assert admin_client.get("/admin/riskcontrol/networkrun/").status_code == 200

@@ -1,0 +1,1 @@
+from riskcontrol import admin_network  # noqa: F401
