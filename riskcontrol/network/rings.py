@@ -203,7 +203,7 @@ def fraudar(
         block_rows, block_cols, density = _peel(matrix)
         if len(block_rows) == 0 or density < min_density:
             break
-        found.append(Block(tuple(block_rows.tolist()), tuple(block_cols.tolist()), round(density, 4)))
+        found.append(Block(tuple(block_rows.tolist()), tuple(block_cols.tolist()), round(float(density), 4)))
         coo = matrix.tocoo()
         inside = np.isin(coo.row, block_rows) & np.isin(coo.col, block_cols)
         matrix = sparse.csr_matrix((coo.data[~inside], (coo.row[~inside], coo.col[~inside])), shape=shape)
