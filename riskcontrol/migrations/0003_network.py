@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from common.roles import roles_migrate
+
 
 class Migration(migrations.Migration):
 
@@ -48,4 +50,6 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('run', 'merchant'), name='ring_flag_once_per_run')],
             },
         ),
+        # Risk managers and administrators get the new models' permissions (riskcontrol.*).
+        migrations.RunPython(roles_migrate, migrations.RunPython.noop),
     ]
