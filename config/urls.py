@@ -33,6 +33,7 @@ urlpatterns = [
         name="api-redoc",
     ),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("risk/network/", include(("riskcontrol.urls", "risknet"))),
     path("risk/", include(("scoring.urls_risk", "risk"))),
     path("", include(("config.portal_urls", "portal"))),
 ]

@@ -1,3 +1,4 @@
+from riskcontrol.models.network import NetworkRun, RingFlag
 from riskcontrol.models.rules import BlacklistEntry, RuleSet
 
-__all__ = ["BlacklistEntry", "RuleSet"]
+__all__ = ["BlacklistEntry", "NetworkRun", "RingFlag", "RuleSet"]

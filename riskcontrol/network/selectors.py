@@ -1,0 +1,52 @@
+"""Reads of the relationship network for other parts of risk control: ring flags for pre-loan
+stages, the identity group that shares one exposure limit, the neighbours a default warns."""
+
+from riskcontrol.models import NetworkRun, RingFlag
+from riskcontrol.network.graph import EDGE_KINDS, IDENTITY_KINDS, expand
+
+
+def latest_run_ids() -> list[int]:
+    """Each detector's most recent finished run."""
+    runs = NetworkRun.objects.filter(finished_at__isnull=False).order_by("-business_on")
+    latest = (
+        runs.filter(detector=detector).values_list("pk", flat=True).first()
+        for detector in NetworkRun.Detector
+    )
+    return [pk for pk in latest if pk is not None]
+
+
+def merchant_ring_flag(merchant_id: int) -> dict | None:
+    """The highest-scoring flag on the merchant in each detector's latest run, or None when the
+    latest runs flag it nowhere."""
+    flag = (
+        RingFlag.objects.filter(merchant_id=merchant_id, run_id__in=latest_run_ids())
+        .select_related("run")
+        .order_by("-score", "run_id")
+        .first()
+    )
+    if flag is None:
+        return None
+    return {
+        "detector": flag.run.detector,
+        "version": flag.run.version,
+        "business_on": flag.run.business_on,
+        "run_id": flag.run_id,
+        "ring": flag.ring,
+        "score": flag.score,
+        "members": list(flag.members),
+        "reasons": list(flag.reasons),
+    }
+
+
+def group_of(merchant_id: int) -> set[int]:
+    """The merchants linked to this one through identity (same owner, national id, phone,
+    address or payout card), transitively, itself included: they share one exposure limit."""
+    return set(expand(merchant_id, depth=10_000, kinds=IDENTITY_KINDS))
+
+
+def neighbours(merchant_id: int, depth: int = 1) -> dict[int, int]:
+    """Merchants within `depth` links of any kind (identity, trade, declared relation) → how many
+    links away; the merchant itself is left out."""
+    found = expand(merchant_id, depth=depth, kinds=EDGE_KINDS)
+    found.pop(merchant_id, None)
+    return found
