@@ -226,6 +226,7 @@ CELERY_TASK_ROUTES = {
     "lending.tasks.*": {"queue": CELERY_QUEUE_BATCH},
     "scoring.tasks.*": {"queue": CELERY_QUEUE_BATCH},
     "scoring.monitoring.tasks.*": {"queue": CELERY_QUEUE_BATCH},
+    "riskcontrol.tasks.*": {"queue": CELERY_QUEUE_BATCH},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DIR / "beat-schedule")
 CELERY_BEAT_SCHEDULE = {
@@ -261,6 +262,11 @@ CELERY_BEAT_SCHEDULE = {
     "scoring-monitoring-nightly": {
         "task": "scoring.monitoring.tasks.monitoring_nightly",
         "schedule": crontab(hour=2, minute=0),
+    },
+    # Post-loan monitoring of the date closed: warnings, levels, actions (after scoring's nightly).
+    "riskcontrol-monitoring-nightly": {
+        "task": "riskcontrol.tasks.monitoring_nightly",
+        "schedule": crontab(hour=2, minute=30),
     },
 }
 

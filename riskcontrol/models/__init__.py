@@ -1,0 +1,1 @@
+from riskcontrol.models.monitoring import *  # noqa: F403
