@@ -9,7 +9,6 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 
 from common.errors import ApplicationError, ConflictError
-from lending import services as lending
 from lending.models import CreditLine, Loan
 from merchants.models import Merchant
 from riskcontrol.models import (
