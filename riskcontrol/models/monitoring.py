@@ -120,6 +120,7 @@ class RiskAction(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["merchant", "kind"]), models.Index(fields=["business_on"])]
+        permissions = [("reverse_riskaction", "Can reverse a risk action (with a reason)")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · merchant {self.merchant_id} · {self.business_on}"

@@ -43,8 +43,8 @@ log = logging.getLogger(__name__)
 CHUNK_SIZE = 2_000
 ACTOR = "post-loan monitoring"
 OPEN_LOAN = (Loan.Status.ACTIVE, Loan.Status.OVERDUE)
-# Officers who may reverse an action (workbench and service check the same list).
-REVERSING_GROUPS = ("loan_officer", "risk_manager")
+# Who may reverse an action: the workbench and the service check the same permission.
+REVERSE_PERMISSION = "riskcontrol.reverse_riskaction"
 
 
 def thresholds() -> rules.Thresholds:
@@ -499,11 +499,8 @@ def _notify_partner(*, action: RiskAction, kind: str, message: str, on: dt.date)
 
 
 def user_may_reverse(user) -> bool:
-    return bool(
-        user is not None
-        and user.is_authenticated
-        and (user.is_superuser or user.groups.filter(name__in=REVERSING_GROUPS).exists())
-    )
+    """Loan officers and risk managers hold the permission (common/roles.py)."""
+    return bool(user is not None and user.is_authenticated and user.has_perm(REVERSE_PERMISSION))
 
 
 @transaction.atomic

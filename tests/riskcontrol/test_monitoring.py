@@ -246,3 +246,24 @@ def test_the_command_monitors_a_date_and_refuses_a_bad_one(pool, capsys):
 
     with pytest.raises(CommandError, match="--on"):
         call_command("monitor", "--on", "yesterday")
+
+
+def test_the_workbench_lists_by_level_and_an_officer_reverses_with_a_reason(pool, client):
+    lines = world(pool)
+    services.monitoring_run(on=ON)
+    user = officer()
+    user.is_staff = True
+    user.save()
+    client.force_login(user)
+    page = client.get("/admin/riskcontrol/merchantrisk/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert body.index(lines["defaulter"].merchant.shop_name) < body.index(lines["steady"].merchant.shop_name)
+    assert client.get("/admin/riskcontrol/warning/?level=red&kind=gone_quiet").status_code == 200
+    freeze = RiskAction.objects.get(merchant=lines["quiet"].merchant, kind="freeze_line")
+    url = "/admin/riskcontrol/riskaction/"
+    client.post(url, {"action": "reverse", "_selected_action": [freeze.pk], "reason": ""})
+    assert CreditLine.objects.get(pk=lines["quiet"].pk).status == CreditLine.Status.FROZEN
+    client.post(url, {"action": "reverse", "_selected_action": [freeze.pk], "reason": "called the owner"})
+    assert CreditLine.objects.get(pk=lines["quiet"].pk).status == CreditLine.Status.ACTIVE
+    assert RiskAction.objects.get(pk=freeze.pk).reversed_reason == "called the owner"
