@@ -267,3 +267,26 @@ def test_the_workbench_lists_by_level_and_an_officer_reverses_with_a_reason(pool
     client.post(url, {"action": "reverse", "_selected_action": [freeze.pk], "reason": "called the owner"})
     assert CreditLine.objects.get(pk=lines["quiet"].pk).status == CreditLine.Status.ACTIVE
     assert RiskAction.objects.get(pk=freeze.pk).reversed_reason == "called the owner"
+
+
+def test_the_merchant_sees_why_in_the_portal_until_an_officer_reverses_it(pool, client):
+    lines = world(pool)
+    services.monitoring_run(on=ON)
+    shop = lines["defaulter"].merchant
+    user = User.objects.create_user("shopkeeper", password="x")
+    Merchant.objects.filter(pk=shop.pk).update(user=user)
+    client.force_login(user)
+    page = client.get("/risk/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert 'data-testid="notice-restrict_shop"' in body and 'data-testid="notice-freeze_line"' in body
+    assert "95 days past due" in body and 'data-testid="notice-watch"' not in body
+    assert "Restricted 受限" in body
+    restrict = RiskAction.objects.get(merchant=shop, kind="restrict_shop")
+    services.risk_action_reverse(action_id=restrict.pk, user=officer(), reason="paid", on=ON)
+    assert 'data-testid="notice-restrict_shop"' not in client.get("/risk/").content.decode()
+
+    calm = User.objects.create_user("calm", password="x")
+    Merchant.objects.filter(pk=lines["steady"].merchant_id).update(user=calm)
+    client.force_login(calm)
+    assert 'data-testid="no-notice"' in client.get("/risk/").content.decode()
