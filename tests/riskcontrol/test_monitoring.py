@@ -21,6 +21,7 @@ from riskcontrol.models import (
 )
 from riskcontrol.monitoring import services
 from scoring.models import MerchantDay
+from tests.conftest import requires_postgres
 from tests.lending.conftest import DAY, draw, open_pool
 from tests.lending.factories import CreditLineFactory
 
@@ -290,3 +291,63 @@ def test_the_merchant_sees_why_in_the_portal_until_an_officer_reverses_it(pool, 
     Merchant.objects.filter(pk=lines["steady"].merchant_id).update(user=calm)
     client.force_login(calm)
     assert 'data-testid="no-notice"' in client.get("/risk/").content.decode()
+
+
+def test_the_nightly_task_is_scheduled_after_scoring_on_the_batch_queue_and_fans_out(pool):
+    from django.conf import settings
+
+    from config.celery import app
+    from riskcontrol.tasks import monitoring_nightly
+
+    entry = settings.CELERY_BEAT_SCHEDULE["riskcontrol-monitoring-nightly"]
+    scoring = settings.CELERY_BEAT_SCHEDULE["scoring-scores-refresh"]["schedule"]
+    assert entry["task"] == "riskcontrol.tasks.monitoring_nightly"
+    assert min(entry["schedule"].hour) * 60 + min(entry["schedule"].minute) > (
+        min(scoring.hour) * 60 + min(scoring.minute)
+    )
+    assert app.amqp.router.route({}, "riskcontrol.tasks.monitoring_chunk")["queue"].name == "batch"
+
+    world(pool)
+    services.monitoring_run_start(on=ON, chunk_size=2)
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        sent = monitoring_nightly.apply(kwargs={"on": ON.isoformat(), "dispatch": True}).get()
+    finally:
+        app.conf.task_always_eager = before
+    assert sent == {"on": ON.isoformat(), "chunks_sent": 3}
+    run = MonitoringRun.objects.get(business_on=ON)
+    assert run.status == MonitoringRun.Status.DONE and run.summary["merchants"] == 5
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_monitoring_the_same_date_at_once_act_once():
+    import threading
+
+    from django.db import connection
+
+    lines = world(open_pool())
+    errors = []
+    barrier = threading.Barrier(2)
+
+    def work():
+        try:
+            barrier.wait()
+            services.monitoring_run(on=ON, chunk_size=1)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert MonitoringChunk.objects.count() == 5
+    assert RiskAction.objects.filter(merchant=lines["quiet"].merchant, kind="freeze_line").count() == 1
+    assert RiskAction.objects.filter(kind="restrict_shop").count() == 1
+    assert Warning.objects.filter(merchant=lines["quiet"].merchant).count() == 2
+    assert MonitoringRun.objects.get().status == MonitoringRun.Status.DONE
