@@ -21,11 +21,13 @@ code."""
 
 import argparse
 import datetime as dt
+import io
 import json
 import os
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,10 +71,12 @@ def quality(args) -> dict:
         "--seed",
         str(args.seed),
         verbosity=0,
+        stdout=io.StringIO(),
     )
     seed_seconds = time.monotonic() - clock
     first_missed: dict[int, dt.date] = {}
-    warned_on: dict[int, list[dt.date]] = {}
+    warned_on: dict[int, list[dt.date]] = {}  # nights with an open warning
+    raised_on: dict[int, list[dt.date]] = {}  # nights at level yellow or worse
     monitor_seconds = 0.0
     first_day = business_date_today()
     for _ in range(args.quarter):
@@ -94,20 +98,40 @@ def quality(args) -> dict:
             .distinct()
         ):
             warned_on.setdefault(merchant_id, []).append(on)
+        for merchant_id in MerchantRisk.objects.filter(level_rank__gte=1).values_list(
+            "merchant_id", flat=True
+        ):
+            raised_on.setdefault(merchant_id, []).append(on)
     last_day = business_date_today() - dt.timedelta(days=1)
     profiles = {p.merchant_id: p for p in SimulatedProfile.objects.all()}
+
     # Loans already past due when the quarter began are not a miss the quarter could foresee.
-    cohort, caught, leads = [], [], []
-    for merchant_id, profile in profiles.items():
-        dry = profile.cash_dry_on
-        missed = first_missed.get(merchant_id)
-        if dry is None or not first_day <= dry <= last_day or missed is None or missed < dry:
-            continue
-        cohort.append(merchant_id)
-        nights = [d for d in warned_on.get(merchant_id, []) if dry <= d < missed]
-        if nights:
-            caught.append(merchant_id)
-            leads.append((missed - nights[0]).days)
+    def score(nights_of: dict[int, list[dt.date]]) -> dict:
+        cohort, caught, leads = [], [], []
+        for merchant_id, profile in profiles.items():
+            dry = profile.cash_dry_on
+            missed = first_missed.get(merchant_id)
+            if dry is None or not first_day <= dry <= last_day or missed is None or missed < dry:
+                continue
+            cohort.append(merchant_id)
+            nights = [d for d in nights_of.get(merchant_id, []) if dry <= d < missed]
+            if nights:
+                caught.append(merchant_id)
+                leads.append((missed - nights[0]).days)
+        warned = set(nights_of)
+        false_alarms = [m for m in warned if not in_trouble(m)]
+        return {
+            "cash_dry_then_missed_payment": len(cohort),
+            "warned_before_first_missed_payment": len(caught),
+            "detection_rate": round(len(caught) / len(cohort), 3) if cohort else None,
+            "median_lead_days": statistics.median(leads) if leads else None,
+            "lead_days": sorted(leads),
+            "merchants_warned": len(warned),
+            "false_alarms": len(false_alarms),
+            "false_alarm_rate": round(len(false_alarms) / len(warned), 3) if warned else None,
+            "warning_kinds_of_caught": by_kind(caught),
+            "warning_kinds_of_false_alarms": by_kind(false_alarms),
+        }
 
     def in_trouble(merchant_id: int) -> bool:
         p = profiles.get(merchant_id)
@@ -117,26 +141,23 @@ def quality(args) -> dict:
             or (p is not None and p.vanish_on is not None and p.vanish_on <= last_day)
         )
 
-    warned = set(warned_on)
-    false_alarms = [m for m in warned if not in_trouble(m)]
+    def by_kind(merchant_ids) -> dict:
+        rows = Warning.objects.filter(merchant_id__in=list(merchant_ids)).values_list("merchant_id", "kind")
+        return dict(Counter(kind for _, kind in set(rows)))
+
     dry_in_quarter = [
         m for m, p in profiles.items() if p.cash_dry_on is not None and first_day <= p.cash_dry_on <= last_day
     ]
     monitored = MerchantRisk.objects.count()
+
     return {
         "merchants": args.merchants,
         "history_days": args.days,
         "quarter": [first_day.isoformat(), last_day.isoformat()],
         "merchants_monitored": monitored,
         "cash_dry_in_quarter": len(dry_in_quarter),
-        "cash_dry_then_missed_payment": len(cohort),
-        "warned_before_first_missed_payment": len(caught),
-        "detection_rate": round(len(caught) / len(cohort), 3) if cohort else None,
-        "median_lead_days": statistics.median(leads) if leads else None,
-        "lead_days": sorted(leads),
-        "merchants_warned": len(warned),
-        "false_alarms": len(false_alarms),
-        "false_alarm_rate": round(len(false_alarms) / len(warned), 3) if warned else None,
+        "any_open_warning": score(warned_on),
+        "level_yellow_or_worse": score(raised_on),
         "seed_seconds": round(seed_seconds, 1),
         "monitoring_seconds_total": round(monitor_seconds, 1),
         "seconds": round(time.monotonic() - clock, 1),

@@ -35,8 +35,10 @@ class Thresholds:
     spike_ratio: Decimal = Decimal("2")  # recent rate at least this many times the baseline rate …
     refund_rate_min: Decimal = Decimal("0.10")  # … and at least this share of orders refunded
     complaint_rate_min: Decimal = Decimal("0.05")  # … or this share drawing a complaint
-    spike_min_events: int = 3  # fewer refunds/complaints than this is noise
-    quiet_days: int = 7  # no order for this many days: the shop has gone quiet
+    cliff_min_orders: int = 45  # fewer baseline orders than this: too few to tell a cliff from chance
+    spike_min_events: int = 5  # fewer refunds/complaints than this is noise
+    quiet_days: int = 7  # no order for this many days: the shop has gone quiet …
+    quiet_gap_multiple: int = 3  # … and for this many times its usual gap between orders
     points: dict = field(
         default_factory=lambda: {
             "fund_diversion": 30,
@@ -126,7 +128,7 @@ def fund_diversion(f: Facts, t: Thresholds) -> Signal | None:
 
 def sales_cliff(f: Facts, t: Thresholds) -> Signal | None:
     """Daily sales of the last `recent_days` below (1 − drop) × the previous `baseline_days`' average."""
-    if f.history_days < t.recent_days + t.baseline_days // 2:
+    if f.history_days < t.recent_days + t.baseline_days // 2 or f.orders_baseline < t.cliff_min_orders:
         return None
     baseline_per_day = Decimal(f.sales_baseline_fen) / t.baseline_days
     if baseline_per_day < t.baseline_min_fen_per_day:
@@ -196,12 +198,13 @@ def complaint_spike(f: Facts, t: Thresholds) -> Signal | None:
 
 
 def gone_quiet(f: Facts, t: Thresholds) -> Signal | None:
-    """No order for `quiet_days` days (or none in the whole window) from a shop that had traded."""
+    """No order for `quiet_days` days and for `quiet_gap_multiple` times the shop's usual gap
+    between orders (or none in the whole window), from a shop open long enough to tell."""
     days = f.days_since_last_order
     if days is None:
         if f.history_days < t.quiet_days:
             return None
-    elif days < t.quiet_days:
+    elif days < quiet_after_days(f, t):
         return None
     shown = f"{days}" if days is not None else f"{t.recent_days + t.baseline_days}+"
     return Signal(
@@ -210,6 +213,15 @@ def gone_quiet(f: Facts, t: Thresholds) -> Signal | None:
         "no_orders",
         f"no order for {shown} days 已{shown}天没有订单",
     )
+
+
+def quiet_after_days(f: Facts, t: Thresholds) -> int:
+    """Days without an order that make this shop quiet: a shop with one order a week is not
+    quiet after seven days. The usual gap is the baseline days over its orders, rounded up."""
+    if f.orders_baseline <= 0:
+        return t.quiet_days
+    gap = -(-t.baseline_days // f.orders_baseline)
+    return max(t.quiet_days, t.quiet_gap_multiple * gap)
 
 
 def pledge_refunded(f: Facts, t: Thresholds) -> Signal | None:

@@ -74,8 +74,8 @@ def test_refund_spike_needs_double_the_usual_rate_and_ten_percent():
 def test_complaint_spike_with_no_history_of_complaints():
     # 8 complaints on 140 orders = 5.7 % ≥ 5 %, and no baseline complaints at all.
     assert rules.complaint_spike(with_(complaints_recent=8, complaints_baseline=0), T) is not None
-    # Two complaints are noise (fewer than 3), whatever the rate.
-    assert rules.complaint_spike(with_(complaints_recent=2, orders_recent=3), T) is None
+    # Four complaints are noise (fewer than 5), whatever the rate.
+    assert rules.complaint_spike(with_(complaints_recent=4, orders_recent=4), T) is None
 
 
 def test_a_shop_gone_quiet_for_seven_days():
@@ -86,6 +86,22 @@ def test_a_shop_gone_quiet_for_seven_days():
     assert "74+" in rules.gone_quiet(with_(days_since_last_order=None), T).text
     # A shop opened 3 days ago with no order yet is not quiet.
     assert rules.gone_quiet(with_(days_since_last_order=None, history_days=3), T) is None
+
+
+def test_a_shop_that_sells_once_a_week_is_quiet_only_after_three_weeks():
+    # 8 orders in 60 days: the usual gap is ceil(60 / 8) = 8 days; quiet after 3 × 8 = 24.
+    weekly = with_(orders_baseline=8, orders_recent=0)
+    assert rules.quiet_after_days(weekly, T) == 24
+    assert rules.gone_quiet(with_(orders_baseline=8, days_since_last_order=23), T) is None
+    assert rules.gone_quiet(with_(orders_baseline=8, days_since_last_order=24), T) is not None
+    # A busy shop (600 orders): the 7-day floor holds.
+    assert rules.quiet_after_days(STEADY, T) == 7
+
+
+def test_a_cliff_needs_enough_orders_to_tell_it_from_chance():
+    # 44 orders in the baseline of a shop selling big tickets: no judgement; 45: a cliff.
+    assert rules.sales_cliff(with_(orders_baseline=44, sales_recent_fen=0), T) is None
+    assert rules.sales_cliff(with_(orders_baseline=45, sales_recent_fen=0), T) is not None
 
 
 def test_a_refunded_pledged_order_warns():
