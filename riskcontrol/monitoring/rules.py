@@ -38,7 +38,8 @@ class Thresholds:
     cliff_min_orders: int = 45  # fewer baseline orders than this: too few to tell a cliff from chance
     spike_min_events: int = 5  # fewer refunds/complaints than this is noise
     quiet_days: int = 7  # no order for this many days: the shop has gone quiet …
-    quiet_gap_multiple: int = 3  # … and for this many times its usual gap between orders
+    quiet_gap_multiple: int = 5  # … and for this many times its usual gap (chance of that < 1 %)
+    cliff_z: Decimal = Decimal("2.33")  # recent orders this many standard deviations below the expected
     points: dict = field(
         default_factory=lambda: {
             "fund_diversion": 30,
@@ -136,6 +137,8 @@ def sales_cliff(f: Facts, t: Thresholds) -> Signal | None:
     recent_per_day = Decimal(f.sales_recent_fen) / t.recent_days
     if recent_per_day >= (1 - t.cliff_drop) * baseline_per_day:
         return None
+    if f.orders_recent > orders_chance_floor(f, t):
+        return None  # a small shop's quiet fortnight: fewer orders, but not unlikely by chance
     drop = 1 - recent_per_day / baseline_per_day
     return Signal(
         "sales_cliff",
@@ -158,6 +161,13 @@ def _spike(
     if baseline_rate is not None and baseline_rate > 0 and recent_rate < t.spike_ratio * baseline_rate:
         return None
     return recent_rate
+
+
+def orders_chance_floor(f: Facts, t: Thresholds) -> Decimal:
+    """The fewest recent orders still within chance of the baseline rate: expected − z·√expected
+    (orders arrive as a Poisson process, whose variance is its mean)."""
+    expected = Decimal(f.orders_baseline) * t.recent_days / t.baseline_days
+    return expected - t.cliff_z * expected.sqrt()
 
 
 def refund_spike(f: Facts, t: Thresholds) -> Signal | None:

@@ -73,7 +73,7 @@ def world(pool):
 
     draw(lines["cliff"], 1_000_000, key="cliff")
     trade(lines["cliff"].merchant, first=73, last=14, per_day_fen=100_000)
-    trade(lines["cliff"].merchant, first=13, last=0, per_day_fen=30_000)
+    trade(lines["cliff"].merchant, first=13, last=0, per_day_fen=30_000, orders=3)
 
     trade(lines["quiet"].merchant, first=73, last=14, per_day_fen=100_000)
 

@@ -45,20 +45,35 @@ def test_fund_diversion_at_the_share_and_not_below_it():
 
 
 def test_sales_cliff_compares_the_last_14_days_with_the_60_before():
-    # Baseline 1,000 yuan/day; recent 499.99 yuan/day is a 50.001 % drop: a cliff.
-    cliff = rules.sales_cliff(with_(sales_recent_fen=14 * 49_999), T)
+    # Baseline 1,000 yuan/day; recent 499.99 yuan/day (70 orders) is a 50.001 % drop: a cliff.
+    cliff = rules.sales_cliff(with_(sales_recent_fen=14 * 49_999, orders_recent=70), T)
     assert cliff is not None and cliff.code == "sales_dropped" and "50 %" in cliff.text
     # Exactly half is not below half: no cliff.
-    assert rules.sales_cliff(with_(sales_recent_fen=14 * 50_000), T) is None
+    assert rules.sales_cliff(with_(sales_recent_fen=14 * 50_000, orders_recent=70), T) is None
     # Recent 100 yuan/day: a 90 % drop is a high one.
-    assert rules.sales_cliff(with_(sales_recent_fen=14 * 10_000), T).severity == "high"
+    assert rules.sales_cliff(with_(sales_recent_fen=14 * 10_000, orders_recent=14), T).severity == "high"
+
+
+def test_a_cliff_must_be_unlikely_by_chance_in_the_order_count():
+    # 600 orders in 60 days: 140 expected in 14; floor 140 − 2.33 × √140 = 112.43.
+    assert rules.orders_chance_floor(STEADY, T).quantize(Decimal("0.01")) == Decimal("112.43")
+    assert rules.sales_cliff(with_(sales_recent_fen=14 * 40_000, orders_recent=113), T) is None
+    assert rules.sales_cliff(with_(sales_recent_fen=14 * 40_000, orders_recent=112), T) is not None
+    # A small shop: 57 orders in 60 days, 13.3 expected in 14, floor 4.8. Seven orders and half
+    # the sales is an ordinary quiet fortnight; four is a cliff.
+    small = {"orders_baseline": 57, "sales_baseline_fen": 60 * 15_000, "sales_recent_fen": 14 * 7_000}
+    assert rules.sales_cliff(with_(**small, orders_recent=7), T) is None
+    assert rules.sales_cliff(with_(**small, orders_recent=4), T) is not None
 
 
 def test_a_new_or_tiny_shop_is_not_judged_on_a_cliff():
-    assert rules.sales_cliff(with_(sales_recent_fen=0, history_days=43), T) is None
-    assert rules.sales_cliff(with_(sales_recent_fen=0, history_days=44), T) is not None
+    assert rules.sales_cliff(with_(sales_recent_fen=0, orders_recent=0, history_days=43), T) is None
+    assert rules.sales_cliff(with_(sales_recent_fen=0, orders_recent=0, history_days=44), T) is not None
     # 99 yuan a day on average is below the 100-yuan floor.
-    assert rules.sales_cliff(with_(sales_baseline_fen=60 * 9_900, sales_recent_fen=0), T) is None
+    assert (
+        rules.sales_cliff(with_(sales_baseline_fen=60 * 9_900, sales_recent_fen=0, orders_recent=0), T)
+        is None
+    )
 
 
 def test_refund_spike_needs_double_the_usual_rate_and_ten_percent():
@@ -88,20 +103,21 @@ def test_a_shop_gone_quiet_for_seven_days():
     assert rules.gone_quiet(with_(days_since_last_order=None, history_days=3), T) is None
 
 
-def test_a_shop_that_sells_once_a_week_is_quiet_only_after_three_weeks():
-    # 8 orders in 60 days: the usual gap is ceil(60 / 8) = 8 days; quiet after 3 × 8 = 24.
+def test_a_shop_that_sells_once_a_week_is_quiet_only_after_forty_days():
+    # 8 orders in 60 days: the usual gap is ceil(60 / 8) = 8 days; quiet after 5 × 8 = 40
+    # (the chance of no order in 40 days at 8 per 60 is e^-5.3 ≈ 0.5 %).
     weekly = with_(orders_baseline=8, orders_recent=0)
-    assert rules.quiet_after_days(weekly, T) == 24
-    assert rules.gone_quiet(with_(orders_baseline=8, days_since_last_order=23), T) is None
-    assert rules.gone_quiet(with_(orders_baseline=8, days_since_last_order=24), T) is not None
+    assert rules.quiet_after_days(weekly, T) == 40
+    assert rules.gone_quiet(with_(orders_baseline=8, days_since_last_order=39), T) is None
+    assert rules.gone_quiet(with_(orders_baseline=8, days_since_last_order=40), T) is not None
     # A busy shop (600 orders): the 7-day floor holds.
     assert rules.quiet_after_days(STEADY, T) == 7
 
 
 def test_a_cliff_needs_enough_orders_to_tell_it_from_chance():
     # 44 orders in the baseline of a shop selling big tickets: no judgement; 45: a cliff.
-    assert rules.sales_cliff(with_(orders_baseline=44, sales_recent_fen=0), T) is None
-    assert rules.sales_cliff(with_(orders_baseline=45, sales_recent_fen=0), T) is not None
+    assert rules.sales_cliff(with_(orders_baseline=44, sales_recent_fen=0, orders_recent=0), T) is None
+    assert rules.sales_cliff(with_(orders_baseline=45, sales_recent_fen=0, orders_recent=0), T) is not None
 
 
 def test_a_refunded_pledged_order_warns():
@@ -112,7 +128,7 @@ def test_a_refunded_pledged_order_warns():
 def test_score_and_level_worked_example():
     # A cliff to 300 yuan/day (70 % fall): 35 points + trend round(0.70 × 20) = 14, plus 4 days
     # past due × 1.5 = 6: 55 points, orange.
-    f = with_(sales_recent_fen=14 * 30_000, days_past_due=4)
+    f = with_(sales_recent_fen=14 * 30_000, orders_recent=42, days_past_due=4)
     found = rules.signals(f, T)
     assert [s.kind for s in found] == ["sales_cliff"]
     assert rules.trend_points(f, T) == 14
