@@ -253,22 +253,25 @@ def _monitor(*, facts: dict[int, rules.Facts], on: dt.date, t: rules.Thresholds,
     if not facts:
         return counts
     version = t.version
-    previous = {r.merchant_id: r for r in MerchantRisk.objects.filter(merchant_id__in=facts)}
-    open_warnings: dict[int, dict[str, Warning]] = defaultdict(dict)
-    for warning in Warning.objects.filter(
+    # Plain tuples, not model instances: most merchants change nothing on most nights.
+    previous = {
+        row[0]: row[1:]
+        for row in MerchantRisk.objects.filter(merchant_id__gte=low, merchant_id__lte=high).values_list(
+            "merchant_id", "level_rank", "score", "reasons", "version", "is_defaulter"
+        )
+    }
+    open_warnings: dict[int, dict[str, int]] = defaultdict(dict)
+    for warning_id, merchant_id, kind in Warning.objects.filter(
         merchant_id__gte=low, merchant_id__lte=high, status=Warning.Status.OPEN
-    ):
-        open_warnings[warning.merchant_id][warning.kind] = warning
-    lines: dict[int, list[CreditLine]] = defaultdict(list)
-    for line in (
-        CreditLine.objects.filter(merchant_id__in=facts)
-        .exclude(status=CreditLine.Status.CLOSED)
-        .select_related("product")
-        .order_by("pk")
-    ):
-        lines[line.merchant_id].append(line)
+    ).values_list("pk", "merchant_id", "kind"):
+        open_warnings[merchant_id][kind] = warning_id
+    expiring = set(
+        CreditLine.objects.filter(
+            merchant_id__gte=low, merchant_id__lte=high, status=CreditLine.Status.ACTIVE, expires_on__lte=on
+        ).values_list("merchant_id", flat=True)
+    )
     clean = set(
-        Loan.objects.filter(merchant_id__in=facts)
+        Loan.objects.filter(merchant_id__in=expiring)
         .values("merchant_id")
         .annotate(worst=Max("max_days_past_due"))
         .filter(worst=0)
@@ -293,23 +296,25 @@ def _monitor(*, facts: dict[int, rules.Facts], on: dt.date, t: rules.Thresholds,
                         version=version,
                     )
                 )
-        closing.extend(w.pk for kind, w in open_warnings[merchant_id].items() if kind not in held)
+        closing.extend(pk for kind, pk in open_warnings[merchant_id].items() if kind not in held)
         before = previous.get(merchant_id)
-        risks.append(
-            MerchantRisk(
-                merchant_id=merchant_id,
-                level=a.level,
-                level_rank=rules.level_rank(a.level),
-                score=a.score,
-                as_of=on,
-                reasons=a.reasons,
-                version=version,
-                is_defaulter=a.is_defaulter,
+        rank = rules.level_rank(a.level)
+        if before != (rank, a.score, a.reasons, version, a.is_defaulter):
+            risks.append(
+                MerchantRisk(
+                    merchant_id=merchant_id,
+                    level=a.level,
+                    level_rank=rank,
+                    score=a.score,
+                    as_of=on,
+                    reasons=a.reasons,
+                    version=version,
+                    is_defaulter=a.is_defaulter,
+                )
             )
-        )
         counts[a.level] += 1
-        rose = rules.level_rank(a.level) > (before.level_rank if before is not None else 0)
-        newly_defaulted = a.is_defaulter and (before is None or not before.is_defaulter)
+        rose = rank > (before[0] if before is not None else 0)
+        newly_defaulted = a.is_defaulter and (before is None or not before[4])
         if rose or newly_defaulted:
             kinds = rules.actions_for(a.level, defaulter=a.is_defaulter)
             if not rose:
@@ -320,15 +325,19 @@ def _monitor(*, facts: dict[int, rules.Facts], on: dt.date, t: rules.Thresholds,
                 _act(
                     kind=kind,
                     merchant_id=merchant_id,
-                    lines=lines[merchant_id],
+                    lines=_lines_of(merchant_id),
                     level=a.level,
                     reason="; ".join(r["text"] for r in a.reasons)[:300] or f"level {a.level}",
                     on=on,
                     version=version,
                 )
                 counts[f"action_{kind}"] += 1
-        if a.level in (rules.GREEN, rules.YELLOW) and statuses[merchant_id] == Merchant.Status.ACTIVE:
-            for line in lines[merchant_id]:
+        if (
+            merchant_id in expiring
+            and a.level in (rules.GREEN, rules.YELLOW)
+            and statuses[merchant_id] == Merchant.Status.ACTIVE
+        ):
+            for line in _lines_of(merchant_id):
                 if line.status == CreditLine.Status.ACTIVE and line.expires_on <= on:
                     kind = _renew(
                         line=line,
@@ -342,6 +351,8 @@ def _monitor(*, facts: dict[int, rules.Facts], on: dt.date, t: rules.Thresholds,
         Warning.objects.filter(pk__in=closing, status=Warning.Status.OPEN).update(
             status=Warning.Status.CLOSED, closed_on=on
         )
+    # Unchanged levels only move their date on: one statement for the chunk.
+    MerchantRisk.objects.filter(merchant_id__in=list(facts)).exclude(as_of=on).update(as_of=on)
     MerchantRisk.objects.bulk_create(
         risks,
         update_conflicts=True,
@@ -351,6 +362,16 @@ def _monitor(*, facts: dict[int, rules.Facts], on: dt.date, t: rules.Thresholds,
     counts["warnings_raised"] += len(new_warnings)
     counts["warnings_closed"] += len(closing)
     return counts
+
+
+def _lines_of(merchant_id: int) -> list[CreditLine]:
+    """A merchant's lines not closed, read only for the few merchants acted on tonight."""
+    return list(
+        CreditLine.objects.filter(merchant_id=merchant_id)
+        .exclude(status=CreditLine.Status.CLOSED)
+        .select_related("product")
+        .order_by("pk")
+    )
 
 
 def _plain(f: rules.Facts) -> dict:

@@ -169,6 +169,8 @@ def test_the_next_day_keeps_warnings_open_once_and_repeats_no_action(pool):
     )
     services.monitoring_run(on=ON + dt.timedelta(days=1))
     assert RiskAction.objects.count() == actions
+    # Every level is as of the new date, the unchanged ones too.
+    assert set(MerchantRisk.objects.values_list("as_of", flat=True)) == {ON + dt.timedelta(days=1)}
     assert Warning.objects.filter(status="open", kind="fund_diversion").count() == 1
     quiet = Warning.objects.get(merchant=lines["quiet"].merchant, kind="gone_quiet")
     assert quiet.status == "closed" and quiet.closed_on == ON + dt.timedelta(days=1)
