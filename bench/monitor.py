@@ -332,7 +332,15 @@ def main() -> None:
     s.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/xiaodai_bench_monitor")
     s.add_argument("--keep", action="store_true")
     args = parser.parse_args()
-    result = quality(args) if args.mode == "quality" else speed(args)
+    if args.mode == "quality":
+        import shutil
+
+        try:
+            result = quality(args)
+        finally:
+            shutil.rmtree(os.environ.get("XIAODAI_VAR_DIR", "/nonexistent"), ignore_errors=True)
+    else:
+        result = speed(args)
     print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
 
 
