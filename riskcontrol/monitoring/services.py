@@ -319,6 +319,8 @@ def _monitor(*, facts: dict[int, rules.Facts], on: dt.date, t: rules.Thresholds,
             kinds = rules.actions_for(a.level, defaulter=a.is_defaulter)
             if not rose:
                 kinds = [k for k in kinds if k == rules.RESTRICT_SHOP]
+            # The shop before its lines: the order a drawdown locks them in (merchant, then line).
+            kinds = sorted(kinds, key=lambda k: k != rules.RESTRICT_SHOP)
             for kind in kinds:
                 if kind == rules.RESTRICT_SHOP and statuses[merchant_id] != Merchant.Status.ACTIVE:
                     continue
