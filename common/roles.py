@@ -87,6 +87,12 @@ ROLES: dict[str, dict] = {
             "common.view_approvalrequest",
             "merchants.add_portalinvitation",
             "merchants.view_portalinvitation",
+            # post-loan monitoring: see warnings, levels and actions; reverse an action
+            "riskcontrol.view_warning",
+            "riskcontrol.view_merchantrisk",
+            "riskcontrol.view_riskaction",
+            "riskcontrol.reverse_riskaction",
+            "riskcontrol.view_partnernotice",
         ],
     },
     INSPECTOR: {

@@ -227,9 +227,11 @@ CELERY_TASK_ROUTES = {
     "lending.tasks_collections.*": {"queue": CELERY_QUEUE_BATCH},
     "scoring.tasks.*": {"queue": CELERY_QUEUE_BATCH},
     "scoring.monitoring.tasks.*": {"queue": CELERY_QUEUE_BATCH},
+    "riskcontrol.tasks.*": {"queue": CELERY_QUEUE_BATCH},
+    "riskcontrol.tasks_network.*": {"queue": CELERY_QUEUE_BATCH},
 }
 # Task modules beside the apps' tasks.py (autodiscovery finds only those).
-CELERY_IMPORTS = ["lending.tasks_collections"]
+CELERY_IMPORTS = ["lending.tasks_collections", "riskcontrol.tasks_network"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DIR / "beat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Waiting payouts leave in batch files within seconds; a run that finds none costs one query.
@@ -269,6 +271,16 @@ CELERY_BEAT_SCHEDULE = {
     "scoring-monitoring-nightly": {
         "task": "scoring.monitoring.tasks.monitoring_nightly",
         "schedule": crontab(hour=2, minute=0),
+    },
+    # The relationship network and its ring flags for the date closed (before monitoring reads them).
+    "riskcontrol-network-build": {
+        "task": "riskcontrol.tasks_network.network_build_nightly",
+        "schedule": crontab(hour=1, minute=30),
+    },
+    # Post-loan monitoring of the date closed: warnings, levels, actions (after scoring's nightly).
+    "riskcontrol-monitoring-nightly": {
+        "task": "riskcontrol.tasks.monitoring_nightly",
+        "schedule": crontab(hour=2, minute=30),
     },
 }
 

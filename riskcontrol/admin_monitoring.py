@@ -1,0 +1,140 @@
+"""Monitoring in the workbench: warnings (by level and kind), merchants' risk levels (worst
+first), the actions taken with a "reverse" action (reason required; loan officers and risk
+managers), the partner notices and the runs. Rows are written by services only. Imported by
+riskcontrol.admin."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.utils.html import format_html_join
+
+from common.business_date import business_date_today
+from common.errors import ApplicationError
+from merchants.admin import ReadOnlyAdmin
+from riskcontrol.models import Level, MerchantRisk, MonitoringRun, PartnerNotice, RiskAction, Warning
+from riskcontrol.monitoring import services
+
+
+def _reasons(items) -> str:
+    return format_html_join("", "<div>{}</div>", ((r.get("text", ""),) for r in items or [])) or "-"
+
+
+class WarningLevelFilter(admin.SimpleListFilter):
+    title = "level 风险等级"
+    parameter_name = "level"
+
+    def lookups(self, request, model_admin):
+        return Level.choices
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(merchant__risk__level=self.value())
+        return queryset
+
+
+@admin.register(Warning)
+class WarningAdmin(ReadOnlyAdmin):
+    list_display = ["raised_on", "merchant", "kind", "severity", "level", "status", "why", "version"]
+    list_filter = [WarningLevelFilter, "kind", "severity", "status", "raised_on"]
+    search_fields = ["merchant__shop_name", "merchant__external_id"]
+    list_select_related = ["merchant", "merchant__partner", "merchant__risk"]
+    date_hierarchy = "raised_on"
+    show_full_result_count = False
+
+    @admin.display(description="level 等级")
+    def level(self, obj):
+        risk = getattr(obj.merchant, "risk", None)
+        return risk.get_level_display() if risk else "-"
+
+    @admin.display(description="why 原因")
+    def why(self, obj):
+        return _reasons(obj.reasons)
+
+
+@admin.register(MerchantRisk)
+class MerchantRiskAdmin(ReadOnlyAdmin):
+    list_display = ["merchant", "level", "score", "is_defaulter", "as_of", "why", "version"]
+    list_filter = ["level", "is_defaulter", "as_of"]
+    search_fields = ["merchant__shop_name", "merchant__external_id"]
+    list_select_related = ["merchant", "merchant__partner"]
+    ordering = ["-level_rank", "-score", "merchant_id"]
+    show_full_result_count = False
+
+    @admin.display(description="why 原因")
+    def why(self, obj):
+        return _reasons(obj.reasons)
+
+
+class ReverseForm(ActionForm):
+    reason = forms.CharField(
+        required=False, max_length=300, label="reason 原因", help_text="required to reverse 撤销须填写原因"
+    )
+
+
+@admin.register(RiskAction)
+class RiskActionAdmin(ReadOnlyAdmin):
+    list_display = ["business_on", "merchant", "kind", "level", "reason", "actor", "reversed", "version"]
+    list_filter = ["kind", "level", "business_on", ("reversed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["merchant__shop_name", "merchant__external_id", "reason"]
+    list_select_related = ["merchant", "merchant__partner", "reversed_by"]
+    readonly_fields = [
+        "merchant",
+        "kind",
+        "level",
+        "reason",
+        "business_on",
+        "actor",
+        "version",
+        "result",
+        "created_at",
+        "reversed_at",
+        "reversed_by",
+        "reversed_reason",
+        "reversal_result",
+    ]
+    action_form = ReverseForm
+    actions = ["reverse"]
+    show_full_result_count = False
+
+    @admin.display(description="reversed 已撤销")
+    def reversed(self, obj):
+        if obj.reversed_at is None:
+            return "-"
+        return f"{obj.reversed_at:%Y-%m-%d} by {obj.reversed_by}: {obj.reversed_reason}"
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not services.user_may_reverse(request.user):
+            actions.pop("reverse", None)
+        return actions
+
+    @admin.action(description="Reverse 撤销 (calls the opposite service; the reason box is required)")
+    def reverse(self, request, queryset):
+        reason = (request.POST.get("reason") or "").strip()
+        if not reason:
+            self.message_user(request, "a reversal needs a reason 请填写撤销原因", messages.ERROR)
+            return
+        today = business_date_today()
+        done = 0
+        for action in queryset:
+            try:
+                services.risk_action_reverse(action_id=action.pk, user=request.user, reason=reason, on=today)
+                done += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"action {action.pk}: {exc.message}", messages.ERROR)
+        if done:
+            self.message_user(request, f"reversed 已撤销: {done} action(s)")
+
+
+@admin.register(PartnerNotice)
+class PartnerNoticeAdmin(ReadOnlyAdmin):
+    list_display = ["business_on", "partner", "merchant", "kind", "message", "delivered_at"]
+    list_filter = ["kind", "partner", "business_on"]
+    list_select_related = ["partner", "merchant", "merchant__partner"]
+
+
+@admin.register(MonitoringRun)
+class MonitoringRunAdmin(ReadOnlyAdmin):
+    list_display = ["business_on", "status", "version", "summary", "started_at", "finished_at"]
+    list_filter = ["status"]
+    ordering = ["-business_on"]

@@ -1,0 +1,343 @@
+"""Early-warning rules: pure functions over plain values (no database), so each is checked on
+worked examples. A night's run gathers one `Facts` per merchant with exposure and asks these
+functions which warnings hold, what score and level follow, and which actions the level calls for.
+
+Thresholds live in one `Thresholds` value; `Thresholds.version` names the rule set, and every
+warning, level and action stores it. Money is integer fen; shares and ratios are `Decimal`."""
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from decimal import ROUND_HALF_UP, Decimal
+
+RULES_NAME = "monitoring-1"
+
+GREEN, YELLOW, ORANGE, RED = "green", "yellow", "orange", "red"
+LEVELS = (GREEN, YELLOW, ORANGE, RED)
+
+# Action kinds (RiskAction.Kind values)
+WATCH = "watch"
+CUT_UNUSED_LINE = "cut_unused_line"
+FREEZE_LINE = "freeze_line"
+DEMAND_REPAYMENT = "demand_repayment"
+SEND_TO_COLLECTIONS = "send_to_collections"
+RESTRICT_SHOP = "restrict_shop"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    diversion_days: int = 7  # a withdrawal this soon after a drawdown counts as the loan's money
+    diversion_share: Decimal = Decimal("0.80")  # withdrawn ÷ drawn at or above this: diversion
+    recent_days: int = 14  # the sales cliff compares these last days …
+    baseline_days: int = 60  # … with the daily average of the days before them
+    cliff_drop: Decimal = Decimal("0.50")  # recent daily sales below (1 − drop) × baseline: a cliff
+    baseline_min_fen_per_day: int = 10_000  # 100 yuan a day: below this a shop is too small to judge
+    spike_ratio: Decimal = Decimal("2")  # recent rate at least this many times the baseline rate …
+    refund_rate_min: Decimal = Decimal("0.10")  # … and at least this share of orders refunded
+    complaint_rate_min: Decimal = Decimal("0.05")  # … or this share drawing a complaint
+    cliff_min_orders: int = 45  # fewer baseline orders than this: too few to tell a cliff from chance
+    spike_min_events: int = 5  # fewer refunds/complaints than this is noise
+    quiet_days: int = 7  # no order for this many days: the shop has gone quiet …
+    quiet_gap_multiple: int = 5  # … and for this many times its usual gap (chance of that < 1 %)
+    cliff_z: Decimal = Decimal("2.33")  # recent orders this many standard deviations below the expected
+    points: dict = field(
+        default_factory=lambda: {
+            "fund_diversion": 30,
+            "sales_cliff": 35,
+            "refund_spike": 15,
+            "complaint_spike": 10,
+            "gone_quiet": 45,
+            "pledge_refunded": 10,
+        }
+    )
+    trend_points_max: int = 20  # a falling trend adds up to this (full at zero recent sales)
+    dpd_points_per_day: Decimal = Decimal("1.5")  # days past due, capped at the red threshold
+    yellow_from: int = 20
+    orange_from: int = 40
+    red_from: int = 60
+    default_dpd: int = 90  # a loan this far past due (or written off) makes a defaulter
+
+    @property
+    def version(self) -> str:
+        """The rule set's name and a digest of its thresholds: changing any one changes it."""
+        payload = json.dumps(asdict(self), sort_keys=True, default=str).encode()
+        return f"{RULES_NAME}:{hashlib.sha256(payload).hexdigest()[:8]}"
+
+
+def thresholds_from(overrides: dict | None) -> Thresholds:
+    """Settings' RISK_MONITORING overrides on the defaults (Decimal fields given as strings)."""
+    base = Thresholds()
+    if not overrides:
+        return base
+    values = {}
+    for name, value in overrides.items():
+        current = getattr(base, name)
+        values[name] = Decimal(str(value)) if isinstance(current, Decimal) else value
+    return replace(base, **values)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the run knows about one merchant on one business date (all plain values)."""
+
+    drawn_recent_fen: int = 0  # principal drawn in the last `diversion_days` days
+    withdrawn_recent_fen: int = 0  # money out of the wallet in those days, other than repayments
+    sales_recent_fen: int = 0  # GMV of the last `recent_days` days
+    sales_baseline_fen: int = 0  # GMV of the `baseline_days` days before them
+    orders_recent: int = 0
+    orders_baseline: int = 0
+    refunds_recent: int = 0
+    refunds_baseline: int = 0
+    complaints_recent: int = 0
+    complaints_baseline: int = 0
+    days_since_last_order: int | None = None  # None: no order seen in the whole window
+    history_days: int = 0  # days the shop has been open (new shops are not judged on a cliff)
+    pledges_refunded_recent: int = 0  # pledged orders refunded in the last `diversion_days` days
+    days_past_due: int = 0  # the worst open loan's
+    is_written_off: bool = False  # a loan written off and not repaid
+
+
+@dataclass(frozen=True)
+class Signal:
+    kind: str
+    severity: str  # low | medium | high
+    code: str
+    text: str
+
+
+def _ratio(numerator: int, denominator: int) -> Decimal | None:
+    return None if denominator <= 0 else Decimal(numerator) / Decimal(denominator)
+
+
+def _pct(value: Decimal) -> str:
+    return f"{(value * 100).quantize(Decimal('1'), rounding=ROUND_HALF_UP)} %"
+
+
+def fund_diversion(f: Facts, t: Thresholds) -> Signal | None:
+    """Loan money withdrawn from the wallet within `diversion_days` of the drawdown, share ≥ X."""
+    share = _ratio(f.withdrawn_recent_fen, f.drawn_recent_fen)
+    if share is None or share < t.diversion_share:
+        return None
+    return Signal(
+        "fund_diversion",
+        "high" if share >= 1 else "medium",
+        "withdrawn_after_drawdown",
+        f"{_pct(share)} of the money drawn in the last {t.diversion_days} days left the wallet at once "
+        f"贷款资金到账后{t.diversion_days}天内被转出{_pct(share)}",
+    )
+
+
+def sales_cliff(f: Facts, t: Thresholds) -> Signal | None:
+    """Daily sales of the last `recent_days` below (1 − drop) × the previous `baseline_days`' average."""
+    if f.history_days < t.recent_days + t.baseline_days // 2 or f.orders_baseline < t.cliff_min_orders:
+        return None
+    baseline_per_day = Decimal(f.sales_baseline_fen) / t.baseline_days
+    if baseline_per_day < t.baseline_min_fen_per_day:
+        return None
+    recent_per_day = Decimal(f.sales_recent_fen) / t.recent_days
+    if recent_per_day >= (1 - t.cliff_drop) * baseline_per_day:
+        return None
+    if f.orders_recent > orders_chance_floor(f, t):
+        return None  # a small shop's quiet fortnight: fewer orders, but not unlikely by chance
+    drop = 1 - recent_per_day / baseline_per_day
+    return Signal(
+        "sales_cliff",
+        "high" if drop >= Decimal("0.8") else "medium",
+        "sales_dropped",
+        f"daily sales of the last {t.recent_days} days are {_pct(drop)} below the {t.baseline_days}-day "
+        f"average before them 近{t.recent_days}天日均销售额较前{t.baseline_days}天下降{_pct(drop)}",
+    )
+
+
+def _spike(
+    recent: int, recent_orders: int, baseline: int, baseline_orders: int, floor: Decimal, t: Thresholds
+):
+    if recent < t.spike_min_events:
+        return None
+    recent_rate = _ratio(recent, max(recent_orders, 1))
+    baseline_rate = _ratio(baseline, baseline_orders)
+    if recent_rate < floor:
+        return None
+    if baseline_rate is not None and baseline_rate > 0 and recent_rate < t.spike_ratio * baseline_rate:
+        return None
+    return recent_rate
+
+
+def orders_chance_floor(f: Facts, t: Thresholds) -> Decimal:
+    """The fewest recent orders still within chance of the baseline rate: expected − z·√expected
+    (orders arrive as a Poisson process, whose variance is its mean)."""
+    expected = Decimal(f.orders_baseline) * t.recent_days / t.baseline_days
+    return expected - t.cliff_z * expected.sqrt()
+
+
+def refund_spike(f: Facts, t: Thresholds) -> Signal | None:
+    """Refunds per order of the last `recent_days` at least `spike_ratio` × the baseline's and ≥ the floor."""
+    rate = _spike(
+        f.refunds_recent, f.orders_recent, f.refunds_baseline, f.orders_baseline, t.refund_rate_min, t
+    )
+    if rate is None:
+        return None
+    return Signal(
+        "refund_spike",
+        "medium",
+        "refunds_up",
+        f"{f.refunds_recent} refunds in {t.recent_days} days ({_pct(rate)} of orders) "
+        f"近{t.recent_days}天退款{f.refunds_recent}笔，退款率{_pct(rate)}",
+    )
+
+
+def complaint_spike(f: Facts, t: Thresholds) -> Signal | None:
+    """Complaints per order of the last `recent_days`: `spike_ratio` × the baseline's and ≥ the floor."""
+    rate = _spike(
+        f.complaints_recent,
+        f.orders_recent,
+        f.complaints_baseline,
+        f.orders_baseline,
+        t.complaint_rate_min,
+        t,
+    )
+    if rate is None:
+        return None
+    return Signal(
+        "complaint_spike",
+        "low",
+        "complaints_up",
+        f"{f.complaints_recent} complaints in {t.recent_days} days ({_pct(rate)} of orders) "
+        f"近{t.recent_days}天投诉{f.complaints_recent}起，投诉率{_pct(rate)}",
+    )
+
+
+def gone_quiet(f: Facts, t: Thresholds) -> Signal | None:
+    """No order for `quiet_days` days and for `quiet_gap_multiple` times the shop's usual gap
+    between orders (or none in the whole window), from a shop open long enough to tell."""
+    days = f.days_since_last_order
+    if days is None:
+        if f.history_days < t.quiet_days:
+            return None
+    elif days < quiet_after_days(f, t):
+        return None
+    shown = f"{days}" if days is not None else f"{t.recent_days + t.baseline_days}+"
+    return Signal(
+        "gone_quiet",
+        "high",
+        "no_orders",
+        f"no order for {shown} days 已{shown}天没有订单",
+    )
+
+
+def quiet_after_days(f: Facts, t: Thresholds) -> int:
+    """Days without an order that make this shop quiet: a shop with one order a week is not
+    quiet after seven days. The usual gap is the baseline days over its orders, rounded up."""
+    if f.orders_baseline <= 0:
+        return t.quiet_days
+    gap = -(-t.baseline_days // f.orders_baseline)
+    return max(t.quiet_days, t.quiet_gap_multiple * gap)
+
+
+def pledge_refunded(f: Facts, t: Thresholds) -> Signal | None:
+    """A pledged order (an order loan's security) was refunded."""
+    if f.pledges_refunded_recent <= 0:
+        return None
+    return Signal(
+        "pledge_refunded",
+        "medium",
+        "pledge_refunded",
+        f"{f.pledges_refunded_recent} pledged order(s) refunded "
+        f"质押订单发生退款{f.pledges_refunded_recent}笔",
+    )
+
+
+RULES = (fund_diversion, sales_cliff, refund_spike, complaint_spike, gone_quiet, pledge_refunded)
+
+
+def signals(f: Facts, t: Thresholds) -> list[Signal]:
+    """Every warning that holds for these facts, in a fixed order."""
+    return [s for s in (rule(f, t) for rule in RULES) if s is not None]
+
+
+def trend_points(f: Facts, t: Thresholds) -> int:
+    """A falling trading trend adds points in proportion to the fall (none for a rising one)."""
+    if f.history_days < t.recent_days + t.baseline_days // 2 or f.sales_baseline_fen <= 0:
+        return 0
+    baseline_per_day = Decimal(f.sales_baseline_fen) / t.baseline_days
+    recent_per_day = Decimal(f.sales_recent_fen) / t.recent_days
+    fall = max(Decimal(0), 1 - recent_per_day / baseline_per_day)
+    return int((fall * t.trend_points_max).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+
+
+def is_defaulter(f: Facts, t: Thresholds) -> bool:
+    return f.is_written_off or f.days_past_due >= t.default_dpd
+
+
+def score(f: Facts, found: list[Signal], t: Thresholds) -> int:
+    """The early-warning score, 0 … 100: the warnings' points, the trend, the days past due."""
+    if is_defaulter(f, t):
+        return 100
+    total = sum(t.points.get(s.kind, 0) for s in found) + trend_points(f, t)
+    dpd = (t.dpd_points_per_day * f.days_past_due).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
+    total += min(int(dpd), t.red_from)
+    return min(total, 100)
+
+
+def level(points: int, t: Thresholds) -> str:
+    if points >= t.red_from:
+        return RED
+    if points >= t.orange_from:
+        return ORANGE
+    if points >= t.yellow_from:
+        return YELLOW
+    return GREEN
+
+
+def level_rank(name: str) -> int:
+    return LEVELS.index(name)
+
+
+def actions_for(name: str, *, defaulter: bool = False) -> list[str]:
+    """What a level calls for. green: nothing; yellow: watch; orange: cut the unused line and
+    watch; red: freeze the line, demand repayment, send to collections; a defaulter also has its
+    shop restricted."""
+    if name == GREEN:
+        return []
+    if name == YELLOW:
+        return [WATCH]
+    if name == ORANGE:
+        return [CUT_UNUSED_LINE, WATCH]
+    found = [FREEZE_LINE, DEMAND_REPAYMENT, SEND_TO_COLLECTIONS]
+    return [*found, RESTRICT_SHOP] if defaulter else found
+
+
+def reasons(found: list[Signal], f: Facts, t: Thresholds) -> list[dict]:
+    """The level's reasons, [{code, text}], the warnings first."""
+    out = [{"code": s.code, "text": s.text} for s in found]
+    if f.is_written_off:
+        out.append({"code": "written_off", "text": "a loan was written off 贷款已核销"})
+    elif f.days_past_due > 0:
+        out.append({"code": "past_due", "text": f"{f.days_past_due} days past due 已逾期{f.days_past_due}天"})
+    return out
+
+
+@dataclass(frozen=True)
+class Assessment:
+    signals: list[Signal]
+    score: int
+    level: str
+    is_defaulter: bool
+    reasons: list[dict]
+
+
+def assess(f: Facts, t: Thresholds) -> Assessment:
+    found = signals(f, t)
+    points = score(f, found, t)
+    return Assessment(found, points, level(points, t), is_defaulter(f, t), reasons(found, f, t))
+
+
+def line_cut_to_fen(*, used_fen: int, product_min_fen: int) -> int:
+    """Cutting the unused line leaves what is drawn (never below the product's smallest line)."""
+    return max(used_fen, product_min_fen)
+
+
+def line_raise_to_fen(*, limit_fen: int, product_max_fen: int, share: Decimal = Decimal("0.20")) -> int:
+    """A good record raises the line by `share`, rounded down to the yuan, within the product's maximum."""
+    raised = int(Decimal(limit_fen) * (1 + share)) // 100 * 100
+    return min(raised, product_max_fen)
