@@ -97,9 +97,15 @@ def test_quote_then_apply_decides_and_pays_an_instant_credit_loan(world, partner
     assert any(r["code"] == "rated" for r in application["decision"]["reasons"])
     assert [s["name"].rsplit(".", 1)[1] for s in application["stages"]] == [
         "eligibility",
+        "identity",
+        "blacklist",
+        "velocity",
+        "antifraud",
+        "policy",
         "rate",
         "record",
         "exposure",
+        "group_exposure",
         "auto_decide",
     ]
     assert all(s["status"] == "passed" and s["started_at"] and s["ended_at"] for s in application["stages"])
@@ -399,8 +405,10 @@ def test_an_instant_decision_takes_a_bounded_number_of_queries(
             "accepted_sha256": shas[0],
         }
         assert apply(partner_client, first, key="k-0").status_code == 201
-        # 26 statements and 6 savepoints of nested transactions (on SQLite, in a test's transaction).
-        with django_assert_max_num_queries(32):
+        # 26 statements and 6 savepoints of nested transactions (on SQLite, in a test's transaction),
+        # and 17 more for risk control's six checks (the active rule set, identity, blacklist,
+        # velocity, brushing signals, policy, group exposure).
+        with django_assert_max_num_queries(49):
             made = apply(
                 partner_client,
                 {
