@@ -20,8 +20,12 @@ from riskcontrol.rulesets import DEFAULT_PARAMS, ruleset_active, since
 FRAUD_QUEUE = "fraud_review"
 
 
-def _rules(names: tuple[str, ...]) -> dict:
-    active = ruleset_active()
+def _rules(names: tuple[str, ...], application: Application) -> dict:
+    """The thresholds `names` of the active rule set, read once per pipeline run: the stages of
+    one run share the application object, so they decide by the same version."""
+    active = application.__dict__.get("_active_ruleset")
+    if active is None:
+        active = application.__dict__["_active_ruleset"] = ruleset_active()
     params = {**DEFAULT_PARAMS, **active.params}
     return {"rules_version": active.version, "params": {name: params[name] for name in names}}
 
@@ -75,7 +79,7 @@ class Identity:
         owner = merchant.owner
         verifications = Verification.objects.filter(merchant=merchant).order_by("pk")
         return {
-            **_rules(self.PARAMS),
+            **_rules(self.PARAMS, application),
             "segment": merchant.partner.kind,
             # Whether each field is there and well-formed; never the values themselves.
             "owner": {
@@ -134,7 +138,7 @@ class Blacklist:
         )
         hits = rules.blacklist_hits(keys, listed.values_list("kind", "value_index"))
         return {
-            **_rules(()),
+            **_rules((), application),
             "hits": hits,
             "entry_ids": sorted(listed.filter(kind__in=hits).values_list("pk", flat=True)),
         }
@@ -166,7 +170,7 @@ class Velocity:
     )
 
     def facts(self, application: Application, *, on: dt.date) -> dict:
-        facts = _rules(self.PARAMS)
+        facts = _rules(self.PARAMS, application)
         owner = application.merchant.owner
         recent = Application.objects.filter(
             submitted_on__gte=since(on, facts["params"]["velocity_window_days"]), submitted_on__lte=on
@@ -221,7 +225,7 @@ class Antifraud:
     PARAMS = tuple(name for name in DEFAULT_PARAMS if name.startswith("antifraud_"))
 
     def facts(self, application: Application, *, on: dt.date) -> dict:
-        facts = _rules(self.PARAMS)
+        facts = _rules(self.PARAMS, application)
         params = facts["params"]
         merchant = application.merchant
         start = since(on, params["antifraud_window_days"])
@@ -307,7 +311,7 @@ class Policy:
     PARAMS = ("policy_min_shop_age_days", "policy_sales_window_days", "policy_min_days_with_sales")
 
     def facts(self, application: Application, *, on: dt.date) -> dict:
-        facts = _rules(self.PARAMS)
+        facts = _rules(self.PARAMS, application)
         merchant = application.merchant
         sold = Order.objects.filter(merchant=merchant, placed_at__date__lte=on).exclude(
             status=OrderStatus.CANCELLED
@@ -371,7 +375,7 @@ class GroupExposure:
     title = "Group exposure 关联集团敞口"
 
     def facts(self, application: Application, *, on: dt.date) -> dict:
-        facts = _rules(("group_limit_fen",))
+        facts = _rules(("group_limit_fen",), application)
         merchant = application.merchant
         group = Merchant.objects.filter(owner_id__in=_linked_owner_ids(merchant.owner, with_address=False))
         lines = CreditLine.objects.filter(merchant__in=group).exclude(status=CreditLine.Status.CLOSED)
