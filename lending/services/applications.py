@@ -32,6 +32,7 @@ from lending.models import (
 )
 from lending.services.lines import credit_line_change_terms, credit_line_open
 from lending.services.loans import Quote, loan_draw, loan_quote
+from lending.services.products import product_line_check
 from merchants.models import Merchant
 
 DECLARED_FIELDS = (
@@ -386,24 +387,23 @@ def application_fulfil(*, application_id: int, on: dt.date, actor: str = "credit
             application.line = line
             application.save(update_fields=["line", "updated_at"])
             signals.application_line_granted.send(sender=Application, application=application, line=line)
+    if not product.is_revolving and not product.needs_video_check and application.accepted_sha256:
+        # The loan is drawn under the application's row lock: a payout task delivered twice
+        # waits here and then finds the loan the first one made.
+        with transaction.atomic():
+            application = Application.objects.select_for_update().get(pk=application_id)
+            if application.status == Application.Status.APPROVED and application.loan_id is None:
+                # When the terms changed since the merchant accepted them (a smaller amount,
+                # another rate), the draw is refused: approved, and shown for a new acceptance.
+                with contextlib.suppress(ApplicationError):
+                    application_draw(
+                        application=application,
+                        accepted_sha256=application.accepted_sha256,
+                        idempotency_key=f"application:{application.reference}",
+                        via=f"application {application.reference}",
+                        on=on,
+                    )
     application.refresh_from_db()
-    if (
-        not product.is_revolving
-        and not product.needs_video_check
-        and application.accepted_sha256
-        and application.loan_id is None
-    ):
-        # When the terms changed since the merchant accepted them (a smaller amount, another
-        # rate), the draw is refused: approved, and shown for a new acceptance.
-        with contextlib.suppress(ApplicationError):
-            application_draw(
-                application=application,
-                accepted_sha256=application.accepted_sha256,
-                idempotency_key=f"application:{application.reference}",
-                via=f"application {application.reference}",
-                on=on,
-            )
-        application.refresh_from_db()
     return application
 
 
@@ -423,9 +423,13 @@ def _line_open(application: Application, *, on: dt.date, actor: str) -> CreditLi
         limit = application.decided_limit_fen
         if not product.is_revolving:
             limit += existing.used_fen
+        limit = max(min(limit, product.amount_max_fen), existing.used_fen)
+        # New terms for a line are granted as a new line would be: within the product's range
+        # and the seed's limits for its kind, and at a rate within the legal cap.
+        product_line_check(product=product, limit_fen=limit, daily_rate=application.decided_rate)
         line = credit_line_change_terms(
             line=existing,
-            limit_fen=max(min(limit, product.amount_max_fen), existing.used_fen),
+            limit_fen=limit,
             daily_rate=application.decided_rate,
             grade=application.decided_grade or existing.grade,
             actor=actor,
@@ -635,7 +639,9 @@ def application_stage_decide(
             actor=actor,
             reason=f"{row.queue} {outcome}: {note}"[:200],
         )
-    application = pipeline.pipeline_run(application_id=application.pk, on=on, actor=actor)
+        # The pass and the stages it lets run are one step: a crash in them leaves the case
+        # waiting in the officer's hands, not passed with nothing after it.
+        application = pipeline.pipeline_run(application_id=application.pk, on=on, actor=actor)
     return application_after_decision(application=application, on=on, actor=actor)
 
 
@@ -703,7 +709,22 @@ def inspection_record(
 
 
 def application_withdraw(*, application: Application, actor: str, on: dt.date) -> Application:
+    """The applicant takes back an application still being decided, or approved before its line
+    is opened; once the line is open (the decision carried out) it is no longer withdrawn. The
+    application's row lock orders this with an officer's decision and with the fulfilment."""
     with transaction.atomic():
+        current = Application.objects.select_for_update().filter(pk=application.pk).first()
+        if current is None:
+            raise NotFoundError("no such application", {"fields": {"application": ["not found"]}})
+        if (
+            current.line_id is not None
+            or current.status not in lifecycle.APPLICATION.transitions["withdrawn"].sources
+        ):
+            raise ConflictError(
+                f"a {current.status} application cannot be withdrawn "
+                f"该申请已{current.get_status_display()}，不能撤回",
+                {"fields": {"application": [current.status]}},
+            )
         lifecycle.transition(
             lifecycle.APPLICATION,
             pk=application.pk,
