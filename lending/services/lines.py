@@ -162,6 +162,9 @@ def _draw_refusal(line: CreditLine, amount_fen: int) -> tuple[str, str] | None:
         return "line", f"the shop is {merchant.status}: no drawdown is possible 店铺状态不允许用款"
     if line.product.needs_video_check and line.video_checked_at is None:
         return "line", "no money moves before an officer has passed the video check 视频面签通过前不能用款"
+    status = CreditLine.objects.filter(pk=line.pk).values_list("status", flat=True).first()
+    if status != CreditLine.Status.ACTIVE:
+        return "line", f"the line is {status or 'gone'}: no drawdown is possible 额度不可用"
     lines = CreditLine.objects.filter(merchant_id=line.merchant_id).exclude(status=CreditLine.Status.CLOSED)
     # What is drawn on a frozen line still counts; its limit no longer grants anything.
     totals = lines.aggregate(
