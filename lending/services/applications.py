@@ -292,6 +292,11 @@ def application_submit(
                     "idempotency key already used for a different application",
                     {"fields": {"idempotency_key": ["already used with different content"]}},
                 )
+            if existing.status == Application.Status.SUBMITTED:
+                # A retry after a crash half-way through the machine stages finishes the run
+                # (pipeline_run is safe to repeat: its row lock orders it with a run in flight).
+                existing = pipeline.pipeline_run(application_id=existing.pk, on=on, actor=actor)
+                return application_after_decision(application=existing, on=on, actor=actor)
             return existing
     amount_fen = _amount_clean(amount_fen)
     orders = _order_ids_clean(pledged_order_ids)

@@ -398,6 +398,32 @@ def test_a_crash_half_way_through_the_stages_records_nothing_and_a_rerun_complet
     ]
 
 
+def test_the_same_request_retried_after_a_crash_half_way_completes_it(world, monkeypatch):
+    merchant = rated_merchant(**STRONG)
+    product = Product.objects.get(code="credit_loan")
+    terms = apps.application_terms(merchant=merchant, product=product, amount_fen=200_000, on=TODAY)
+
+    def submit():
+        return apps.application_submit(
+            merchant=merchant,
+            product=product,
+            amount_fen=200_000,
+            channel="api",
+            on=TODAY,
+            idempotency_key="retry-me",
+            accepted_sha256=terms.quote.contract_sha256,
+        )
+
+    exposure = pipeline.stage_load("lending.stages.exposure")
+    monkeypatch.setattr(exposure, "decide", lambda facts: (_ for _ in ()).throw(RuntimeError("gone")))
+    with pytest.raises(RuntimeError):
+        submit()
+    monkeypatch.undo()
+    application = submit()
+    assert application.status == Application.Status.DISBURSED
+    assert Application.objects.count() == 1 and Loan.objects.count() == 1
+
+
 def test_a_crash_after_an_officer_passes_the_case_leaves_the_case_undecided(world, monkeypatch):
     member = rated_merchant(kind="b2b", **STRONG)
     application = b2b_submit(member)
