@@ -379,3 +379,62 @@ def test_the_terms_preview_writes_nothing(world):
     after = list(MerchantScore.objects.order_by("pk").values_list("pk", "is_current", "as_of"))
     assert after == before
     nothing_written()
+
+
+def test_hostile_posts_on_a_real_member_application_are_refused_not_500(world):
+    _, client = logged_in(kind="b2b", username="member")
+    response = client.post(reverse("portal:member-apply"), member_form())
+    assert response.status_code == 302
+    application = Application.objects.get()
+    ref = application.reference
+    book = reverse("portal:application-book", args=[ref])
+    for starts_at in [
+        "abc",
+        "2026-13-45T99:99",
+        "9" * 40,
+        "2026-03-02T09:00:00+08:00\x00",
+        "",
+        "2030-01-01T09:00",
+    ]:
+        assert client.post(book, {"starts_at": starts_at}).status_code < 500, starts_at
+    documents = reverse("portal:application-documents", args=[ref])
+    assert client.post(documents, {"kind": "zzz"}).status_code < 500
+    assert client.post(documents, {"kind": "business_licence"}).status_code < 500
+    assert (
+        client.post(
+            documents, {"kind": "business_licence", "file": SimpleUploadedFile("a.pdf", b"%PDF-junk")}
+        ).status_code
+        < 500
+    )
+    accept = reverse("portal:application-accept", args=[ref])
+    for sha in ["zz", "0" * 64, "A" * 64, ""]:
+        assert client.post(accept, {"contract_sha256": sha, "request_token": "x"}).status_code < 500
+    assert not ApplicationDocument.objects.exists()
+    assert not Loan.objects.exists()
+    application.refresh_from_db()
+    assert application.status == Application.Status.REFERRED
+
+
+def test_hostile_posts_on_a_real_seller_application_are_refused_not_500(world):
+    merchant, client = logged_in()
+    declined = apps.application_submit(
+        merchant=merchant,
+        product=Product.objects.get(code="credit_loan"),
+        amount_fen=10**12,
+        channel=Application.Channel.PORTAL,
+        on=TODAY,
+    )
+    ref = declined.reference
+    draw = reverse("portal:application-draw", args=[ref])
+    for sha in ["zz", "0" * 64, ""]:
+        assert (
+            client.post(draw, {"contract_sha256": sha, "request_token": str(uuid.uuid4())}).status_code < 500
+        )
+    appeal = reverse("portal:application-appeal", args=[ref])
+    assert client.post(appeal, {"reason": "x" * 100_000}).status_code < 500
+    assert client.post(appeal, {}).status_code < 500
+    withdraw = reverse("portal:application-withdraw", args=[ref])
+    assert client.post(withdraw).status_code < 500
+    assert client.post(withdraw).status_code < 500
+    assert not Loan.objects.exists()
+    assert not Application.objects.filter(appeal_of=declined).exists()
