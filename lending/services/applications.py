@@ -8,6 +8,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -57,7 +58,8 @@ def _actor(user) -> str:
 
 
 def _reference(on: dt.date) -> str:
-    return f"A{on:%Y%m%d}-{timezone.now():%H%M%S%f}"[:32]
+    # The microsecond and a random tail: two applications in the same instant get two references.
+    return f"A{on:%Y%m%d}-{timezone.now():%H%M%S%f}{secrets.token_hex(2).upper()}"[:32]
 
 
 def _fail(field: str, message: str):
@@ -829,7 +831,10 @@ def interview_book(*, application: Application, starts_at: dt.datetime, on: dt.d
         _fail("starts_at", "not one of the offered slots 请选择可预约的时段")
     cfg = settings.LENDING_VIDEO_SLOTS
     with transaction.atomic():
-        Application.objects.select_for_update().get(pk=application.pk)
+        current = Application.objects.select_for_update().get(pk=application.pk)
+        if current.status not in (Application.Status.SUBMITTED, Application.Status.REFERRED):
+            # Withdrawn or decided while the member chose a slot.
+            _fail("application", "only an application being decided books an interview")
         VideoInterview.objects.filter(application=application, outcome=VideoInterview.Outcome.BOOKED).update(
             outcome=VideoInterview.Outcome.CANCELLED
         )

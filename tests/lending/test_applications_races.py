@@ -517,3 +517,14 @@ def test_new_terms_for_an_existing_line_are_within_the_legal_cap(world, settings
     line.refresh_from_db()
     assert line.daily_rate == Decimal("0.0005")
     assert Application.objects.get(pk=application.pk).line_id is None
+
+
+def test_an_interview_is_not_booked_for_an_application_withdrawn_meanwhile(world):
+    application = b2b_submit(rated_merchant(kind="b2b", **STRONG))
+    slot = apps.interview_slots(on=TODAY)[0]["starts_at"]
+    stale = Application.objects.get(pk=application.pk)
+    apps.application_withdraw(application=application, actor="member", on=TODAY)
+    with pytest.raises(ApplicationError) as refused:
+        apps.interview_book(application=stale, starts_at=slot, on=TODAY)
+    assert "application" in refused.value.extra["fields"]
+    assert not VideoInterview.objects.filter(outcome=VideoInterview.Outcome.BOOKED).exists()
