@@ -113,7 +113,7 @@ def test_the_seller_form_with_fields_missing_is_shown_again(world):
 
 @pytest.mark.parametrize(
     "orders",
-    [["abc"], ["-1"], ["１２"], ["99999999999999999999999"], [str(i) for i in range(1, 10_001)]],
+    [["abc"], ["-1"], ["１２"], ["²"], ["99999999999999999999999"], [str(i) for i in range(1, 10_001)]],
 )
 def test_odd_order_ids_are_refused_at_the_orders(world, orders):
     _, client = logged_in()
