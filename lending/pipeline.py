@@ -176,9 +176,12 @@ def pipeline_run(*, application_id: int, on: dt.date, actor: str) -> Application
     declines it, or all have passed (then it is approved). Safe to call again at any time: the
     application's row lock serialises runs, and stages already recorded are not run twice."""
     with transaction.atomic():
+        # The application and its merchant are locked (one merchant's applications are decided
+        # one at a time: the exposure stage reads all its lines), not the product or the partner,
+        # which every application of that product or partner shares.
         application = (
-            Application.objects.select_for_update()
-            .select_related("product", "merchant")
+            Application.objects.select_for_update(of=("self", "merchant"))
+            .select_related("product", "merchant__partner")
             .get(pk=application_id)
         )
         if application.status != Application.Status.SUBMITTED:

@@ -5,7 +5,7 @@ tested on worked examples and any decision can be replayed from the facts it rec
 import datetime as dt
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import Count, Q, Sum
 
 from common.money import format_yuan
 from lending.calculations.record import record_terms
@@ -41,6 +41,12 @@ class Eligibility:
 
     def facts(self, application: Application, *, on: dt.date) -> dict:
         merchant, product = application.merchant, application.product
+        bad_loans = Loan.objects.filter(
+            merchant=merchant, status__in=[Loan.Status.OVERDUE, Loan.Status.WRITTEN_OFF]
+        ).aggregate(
+            overdue=Count("pk", filter=Q(status=Loan.Status.OVERDUE)),
+            written_off=Count("pk", filter=Q(status=Loan.Status.WRITTEN_OFF)),
+        )
         facts = {
             "merchant_status": merchant.status,
             "merchant_segment": merchant.partner.kind,
@@ -51,10 +57,8 @@ class Eligibility:
             if not product.is_revolving
             else product.amount_min_fen,
             "product_max_fen": product.amount_max_fen,
-            "overdue_loans": Loan.objects.filter(merchant=merchant, status=Loan.Status.OVERDUE).count(),
-            "written_off_loans": Loan.objects.filter(
-                merchant=merchant, status=Loan.Status.WRITTEN_OFF
-            ).count(),
+            "overdue_loans": bad_loans["overdue"],
+            "written_off_loans": bad_loans["written_off"],
             "is_pledged": product.is_pledged,
         }
         if product.is_pledged:

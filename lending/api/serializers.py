@@ -1,3 +1,6 @@
+from decimal import Decimal, InvalidOperation
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from common.api_fields import YuanField
@@ -114,3 +117,173 @@ class RepaymentOutputSerializer(serializers.Serializer):
     journal_entry = serializers.IntegerField(allow_null=True)
     replayed = serializers.BooleanField(help_text="true when this key was seen before and nothing moved")
     loan = LoanOutputSerializer()
+
+
+# --- Applications ------------------------------------------------------------------------------
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "example": "0.08"})
+class FractionField(serializers.Field):
+    """A fraction sent as a decimal string ("0.08" is 8 %), never a float, within [low, high]."""
+
+    default_error_messages = {
+        "float": 'send fractions as decimal strings ("0.08"), not numbers',
+        "invalid": "a decimal string such as 0.08",
+        "range": "between {low} and {high}",
+    }
+
+    def __init__(self, *, low: Decimal, high: Decimal, **kwargs):
+        self.low, self.high = low, high
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> str:
+        if isinstance(data, float):
+            self.fail("float")
+        if isinstance(data, bool) or not isinstance(data, str | int):
+            self.fail("invalid")
+        try:
+            number = Decimal(str(data).strip())
+        except InvalidOperation:
+            self.fail("invalid")
+        if not number.is_finite():
+            self.fail("invalid")
+        if not self.low <= number <= self.high:
+            self.fail("range", low=self.low, high=self.high)
+        return str(number)
+
+    def to_representation(self, value) -> str:
+        return str(value)
+
+
+class DeclaredInputSerializer(serializers.Serializer):
+    """What a B2B member declares (required for B2B products, ignored for the others): money in
+    yuan as strings, fractions as strings."""
+
+    fiscal_year = serializers.IntegerField(min_value=1990, max_value=2100, required=False)
+    sales = YuanField(required=False, allow_zero=True, help_text="a year's sales, yuan")
+    net_profit_margin = FractionField(low=Decimal(-1), high=Decimal(1), required=False)
+    total_assets = YuanField(required=False, allow_zero=True)
+    total_liabilities = YuanField(required=False, allow_zero=True)
+    platform_sales_share = FractionField(
+        low=Decimal(0), high=Decimal(1), required=False, help_text="the share of sales made on the platform"
+    )
+
+
+# The services' names of the declared figures, as the partner sends them.
+DECLARED_API_NAMES = {
+    "fiscal_year": "fiscal_year",
+    "sales_fen": "sales",
+    "net_profit_margin": "net_profit_margin",
+    "total_assets_fen": "total_assets",
+    "total_liabilities_fen": "total_liabilities",
+    "platform_sales_share": "platform_sales_share",
+}
+
+
+def declared_for_service(data: dict | None) -> dict | None:
+    """The parsed declared figures under the service's names (fen for money)."""
+    if data is None:
+        return None
+    return {name: data[api] for name, api in DECLARED_API_NAMES.items() if api in data}
+
+
+ORDERS_HELP = "order loans: the partner's ids of the merchant's shipped orders to pledge"
+
+
+class ApplicationQuoteInputSerializer(serializers.Serializer):
+    merchant = serializers.CharField(max_length=64, help_text="the partner's id of its merchant")
+    product = serializers.CharField(max_length=30, help_text="a product code: order_loan, credit_loan, …")
+    amount = YuanField(help_text='yuan, as a string: "20000.00"')
+    orders = serializers.ListField(
+        child=serializers.CharField(max_length=64), required=False, max_length=500, help_text=ORDERS_HELP
+    )
+
+
+class ApplicationQuoteOutputSerializer(serializers.Serializer):
+    merchant = serializers.CharField()
+    product = serializers.CharField()
+    outcome = serializers.ChoiceField(
+        choices=["pass", "refer", "decline"],
+        help_text="what the machine stages would decide now: pass (instant), refer (a person decides: "
+        "B2B products), decline",
+    )
+    reasons = serializers.ListField(child=serializers.DictField(), help_text="[{code, text}] in plain words")
+    limit = YuanField(allow_zero=True, help_text="the line the stages would grant")
+    daily_rate = serializers.CharField(allow_null=True, help_text=RATE_HELP)
+    annual_rate = serializers.CharField(allow_null=True)
+    grade = serializers.CharField(allow_blank=True)
+    term = serializers.IntegerField(allow_null=True, help_text="in the product's term unit")
+    amount = YuanField(allow_null=True, help_text="what the agreement lends: at most the limit")
+    fee = YuanField(allow_zero=True, allow_null=True)
+    annual_cost = serializers.CharField(allow_null=True, help_text="all-in annual cost (IRR, nominal)")
+    total_interest = YuanField(allow_zero=True, allow_null=True)
+    total_cost = YuanField(allow_zero=True, allow_null=True)
+    start_on = serializers.DateField(allow_null=True)
+    maturity_on = serializers.DateField(allow_null=True)
+    schedule = ScheduleItemSerializer(many=True)
+    contract_text = serializers.CharField(allow_null=True, help_text="the agreement; show it in full")
+    contract_sha256 = serializers.CharField(
+        allow_null=True, help_text="send it as accepted_sha256 with the application to accept this text"
+    )
+
+
+class ApplicationInputSerializer(ApplicationQuoteInputSerializer):
+    declared = DeclaredInputSerializer(required=False, help_text="B2B products: the member's figures")
+    questionnaire = serializers.DictField(
+        child=serializers.IntegerField(min_value=1, max_value=5),
+        required=False,
+        help_text="B2B products: each question's code and an answer from 1 to 5",
+    )
+    accepted_sha256 = serializers.RegexField(
+        r"^[0-9a-f]{64}$",
+        required=False,
+        help_text="instant products: the quote's contract_sha256; with it the loan is paid out on approval",
+    )
+
+
+class ApplicationStageOutputSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="the stage's dotted path")
+    title = serializers.CharField()
+    kind = serializers.CharField(help_text="machine or human")
+    status = serializers.CharField(help_text="running, waiting, passed, declined, skipped, cancelled")
+    started_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField(allow_null=True)
+    reasons = serializers.ListField(child=serializers.DictField())
+
+
+class ApplicationDecisionSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(
+        choices=["pending", "approved", "declined", "withdrawn"],
+        help_text="pending while machines or people decide",
+    )
+    reasons = serializers.ListField(child=serializers.DictField(), help_text="[{code, text}] in plain words")
+    limit = YuanField(allow_null=True, allow_zero=True)
+    daily_rate = serializers.CharField(allow_null=True, help_text=RATE_HELP)
+    annual_rate = serializers.CharField(allow_null=True)
+    grade = serializers.CharField(allow_blank=True)
+    term = serializers.IntegerField(allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    reapply_on = serializers.DateField(allow_null=True, help_text="declined: the first day to apply again")
+
+
+class ApplicationOutputSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    merchant = serializers.CharField()
+    product = serializers.CharField()
+    channel = serializers.CharField()
+    status = serializers.CharField(help_text="submitted, referred, approved, disbursed, declined, withdrawn")
+    amount = YuanField(help_text="as asked")
+    orders = serializers.ListField(child=serializers.CharField(), help_text="the pledged orders' ids")
+    current_stage = serializers.CharField(allow_blank=True)
+    submitted_on = serializers.DateField()
+    submitted_at = serializers.DateTimeField()
+    decision = ApplicationDecisionSerializer()
+    stages = ApplicationStageOutputSerializer(many=True)
+    line_id = serializers.IntegerField(allow_null=True, help_text="the credit line opened, once approved")
+    loan = serializers.CharField(allow_null=True, help_text="the loan's reference, once paid out")
+    appeal_of = serializers.CharField(allow_null=True)
+    appeal = serializers.CharField(allow_null=True, help_text="the appeal's reference, if appealed")
+
+
+class ApplicationAppealInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, help_text="why the decision should change")

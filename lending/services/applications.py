@@ -174,19 +174,27 @@ def _questionnaire_clean(answers: Mapping | None) -> dict:
 def _may_apply(merchant: Merchant, product: Product, on: dt.date) -> None:
     if not product.is_active:
         _fail("product", f"{product.name} is not open for applications 该产品暂停申请")
-    waiting = (
-        Application.objects.filter(merchant=merchant, product=product, status=Application.Status.DECLINED)
-        .order_by("-submitted_at")
-        .values_list("reapply_on", flat=True)
-        .first()
+    # One read for both rules: the latest decline's date to apply again, and one in flight.
+    rows = (
+        Application.objects.filter(
+            merchant=merchant,
+            product=product,
+            status__in=[
+                Application.Status.DECLINED,
+                Application.Status.SUBMITTED,
+                Application.Status.REFERRED,
+            ],
+        )
+        .order_by("-submitted_at", "-pk")
+        .values_list("status", "reapply_on")
+    )
+    statuses = list(rows)
+    waiting = next(
+        (reapply_on for status, reapply_on in statuses if status == Application.Status.DECLINED), None
     )
     if waiting is not None and waiting > on:
         _fail("product", f"you may apply for this product again from {waiting} 请于 {waiting} 后再申请")
-    if Application.objects.filter(
-        merchant=merchant,
-        product=product,
-        status__in=[Application.Status.SUBMITTED, Application.Status.REFERRED],
-    ).exists():
+    if any(status != Application.Status.DECLINED for status, _ in statuses):
         raise ConflictError(
             "an application for this product is already being decided 该产品已有审批中的申请",
             {"fields": {"product": ["an application is in progress"]}},
@@ -381,8 +389,9 @@ def application_fulfil(*, application_id: int, on: dt.date, actor: str = "credit
     decided; on the instant path, with the agreement accepted when applying, the loan paid into
     the wallet. Idempotent: run again, it finds the line and the loan it made."""
     with transaction.atomic():
+        # Not the product's row: every instant payout of the product would wait on it.
         application = (
-            Application.objects.select_for_update()
+            Application.objects.select_for_update(of=("self", "merchant"))
             .select_related("product", "merchant")
             .get(pk=application_id)
         )

@@ -102,7 +102,7 @@ def test_a_member_applies_books_and_after_the_officers_pass_accepts_and_is_paid(
 
     member = new_page(viewport={"width": PHONE_WIDTH, "height": 740}, is_mobile=True, has_touch=True)
     log_in(member, live_server, "member")
-    expect(member).to_have_url(f"{live_server.url}/shop/")
+    expect(member).to_have_url(f"{live_server.url}/overview/")
 
     # Apply: the amount, last year's figures, the questionnaire, the business licence.
     member.goto(f"{live_server.url}/apply/member/?product=fixed_loan")

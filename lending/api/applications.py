@@ -1,0 +1,432 @@
+"""The partner API for applications: a partner previews the terms and the agreement, applies for
+its merchants (idempotently), reads where an application stands, its decision and its stages,
+appeals a decline once and withdraws one still open. A partner reaches only its own merchants and
+their orders; another partner's are "not found"."""
+
+from decimal import Decimal
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from common.business_date import business_date_today
+from common.errors import ApplicationError, ConflictError, NotFoundError
+from lending import calculations as calc
+from lending.api.serializers import (
+    DECLARED_API_NAMES,
+    ApplicationAppealInputSerializer,
+    ApplicationInputSerializer,
+    ApplicationOutputSerializer,
+    ApplicationQuoteInputSerializer,
+    ApplicationQuoteOutputSerializer,
+    declared_for_service,
+)
+from lending.api.views import IDEMPOTENCY_KEY, _idempotency_key, _rate
+from lending.models import Application, ApplicationStage, Product
+from lending.pipeline import stage_load
+from lending.services import applications as services
+from merchants import selectors as merchant_selectors
+from merchants.api.auth import partner_of
+from merchants.models import Merchant, Order, PartnerPlatform
+
+ERRORS = {
+    400: OpenApiResponse(description="invalid input; `error.fields` names each bad field"),
+    401: OpenApiResponse(description="missing, unknown or revoked API key"),
+    404: OpenApiResponse(description="the merchant or application is not yours, or unknown"),
+}
+# The services' field names, as the partner knows them.
+API_FIELD_NAMES = {
+    "idempotency_key": "Idempotency-Key",
+    "amount_fen": "amount",
+    **{f"declared.{name}": f"declared.{api}" for name, api in DECLARED_API_NAMES.items()},
+}
+OUTCOMES = {
+    Application.Status.SUBMITTED: "pending",
+    Application.Status.REFERRED: "pending",
+    Application.Status.APPROVED: "approved",
+    Application.Status.DISBURSED: "approved",
+    Application.Status.DECLINED: "declined",
+    Application.Status.WITHDRAWN: "withdrawn",
+}
+
+
+def _in_api_terms(exc: ApplicationError) -> ApplicationError:
+    fields = exc.extra.get("fields")
+    if not fields:
+        return exc
+    renamed = {API_FIELD_NAMES.get(name, name): problems for name, problems in fields.items()}
+    message = exc.message
+    for name, api in API_FIELD_NAMES.items():
+        message = message.replace(name, api) if name.startswith("declared.") else message
+    return type(exc)(message, {**exc.extra, "fields": renamed})
+
+
+# --- Reads, scoped to the partner ---------------------------------------------------------------
+
+
+def _applications_of_partner(partner: PartnerPlatform):
+    return (
+        Application.objects.filter(merchant__partner=partner)
+        .select_related("merchant", "product", "loan", "appeal_of", "appeal")
+        .prefetch_related("stages")
+    )
+
+
+def _application_get(partner: PartnerPlatform, reference: str) -> Application:
+    application = _applications_of_partner(partner).filter(reference=reference).first()
+    if application is None:
+        raise NotFoundError(f"no application {reference!r}")
+    return application
+
+
+def _product_get(code: str) -> Product:
+    product = Product.objects.filter(code=code).first()
+    if product is None:
+        raise ApplicationError(f"no product {code!r}", {"fields": {"product": [f"no product {code!r}"]}})
+    return product
+
+
+def _order_ids(partner: PartnerPlatform, merchant: Merchant, external_ids: list[str] | None) -> list[int]:
+    """The partner's order ids as ours: each must be one of this merchant's orders."""
+    if not external_ids:
+        return []
+    if len(set(external_ids)) != len(external_ids):
+        raise ApplicationError("orders: an order is listed twice", {"fields": {"orders": ["listed twice"]}})
+    found = dict(
+        Order.objects.filter(partner=partner, merchant=merchant, external_id__in=external_ids).values_list(
+            "external_id", "pk"
+        )
+    )
+    unknown = [external_id for external_id in external_ids if external_id not in found]
+    if unknown:
+        problem = f"no order {unknown[0]!r} of merchant {merchant.external_id!r}"
+        raise ApplicationError(f"orders: {problem}", {"fields": {"orders": [problem]}})
+    return [found[external_id] for external_id in external_ids]
+
+
+def _order_external_ids(application: Application) -> list[str]:
+    ids = [int(i) for i in application.pledged_order_ids or []]
+    if not ids:
+        return []
+    by_pk = dict(Order.objects.filter(pk__in=ids).values_list("pk", "external_id"))
+    return [by_pk.get(pk, "") for pk in ids]
+
+
+# --- Bodies -------------------------------------------------------------------------------------
+
+
+def _stage_title(name: str) -> str:
+    try:
+        return str(stage_load(name).title)
+    except (ImportError, TypeError):
+        return name
+
+
+def _decision(application: Application, stages: list[ApplicationStage]) -> dict:
+    reasons = list(application.reasons or [])
+    if not reasons:
+        # Approved (or still open): what the stages said along the way, in plain words.
+        reasons = [
+            reason
+            for row in stages
+            if row.status in (ApplicationStage.Status.PASSED, ApplicationStage.Status.WAITING)
+            for reason in row.reasons or []
+        ]
+    rate = application.decided_rate
+    return {
+        "outcome": OUTCOMES[application.status],
+        "reasons": reasons,
+        "limit": application.decided_limit_fen,
+        "daily_rate": _rate(rate) if rate is not None else None,
+        "annual_rate": _rate(calc.annual_rate(rate)) if rate is not None else None,
+        "grade": application.decided_grade,
+        "term": application.decided_term,
+        "decided_at": application.decided_at,
+        "reapply_on": application.reapply_on,
+    }
+
+
+def _application_body(application: Application) -> dict:
+    stages = sorted(application.stages.all(), key=lambda row: row.position)
+    # Only a declined first application can have an appeal: the others need no read for it.
+    could_be_appealed = application.status == Application.Status.DECLINED and not application.appeal_of_id
+    appeal = getattr(application, "appeal", None) if could_be_appealed else None
+    return ApplicationOutputSerializer(
+        {
+            "reference": application.reference,
+            "merchant": application.merchant.external_id,
+            "product": application.product.code,
+            "channel": application.channel,
+            "status": application.status,
+            "amount": application.amount_fen,
+            "orders": _order_external_ids(application),
+            "current_stage": application.current_stage,
+            "submitted_on": application.submitted_on,
+            "submitted_at": application.submitted_at,
+            "decision": _decision(application, stages),
+            "stages": [
+                {
+                    "name": row.name,
+                    "title": _stage_title(row.name),
+                    "kind": row.kind,
+                    "status": row.status,
+                    "started_at": row.started_at,
+                    "ended_at": row.ended_at,
+                    "reasons": row.reasons or [],
+                }
+                for row in stages
+            ],
+            "line_id": application.line_id,
+            "loan": application.loan.reference if application.loan_id else None,
+            "appeal_of": application.appeal_of.reference if application.appeal_of_id else None,
+            "appeal": appeal.reference if appeal is not None else None,
+        }
+    ).data
+
+
+def _reread(partner: PartnerPlatform, application: Application) -> dict:
+    return _application_body(_application_get(partner, application.reference))
+
+
+# --- Views --------------------------------------------------------------------------------------
+
+
+class ApplicationQuoteApi(APIView):
+    @extend_schema(
+        request=ApplicationQuoteInputSerializer,
+        responses={200: ApplicationQuoteOutputSerializer, **ERRORS},
+        summary="The terms a merchant would get now, and the agreement to accept with the application",
+    )
+    def post(self, request):
+        serializer = ApplicationQuoteInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        partner = partner_of(request)
+        merchant = merchant_selectors.merchant_get(partner=partner, external_id=data["merchant"])
+        product = _product_get(data["product"])
+        order_ids = _order_ids(partner, merchant, data.get("orders"))
+        if product.is_pledged and not order_ids:
+            raise ApplicationError(
+                "orders: an order loan pledges shipped orders", {"fields": {"orders": ["required"]}}
+            )
+        try:
+            terms = services.application_terms(
+                merchant=merchant,
+                product=product,
+                amount_fen=data["amount"],
+                on=business_date_today(),
+                order_ids=order_ids or None,
+            )
+        except ApplicationError as exc:
+            raise _in_api_terms(exc) from exc
+        quote = terms.quote
+        rate = terms.daily_rate
+        return Response(
+            ApplicationQuoteOutputSerializer(
+                {
+                    "merchant": merchant.external_id,
+                    "product": product.code,
+                    "outcome": terms.outcome,
+                    "reasons": terms.reasons,
+                    "limit": terms.limit_fen,
+                    "daily_rate": _rate(rate) if rate is not None else None,
+                    "annual_rate": _rate(calc.annual_rate(rate)) if rate is not None else None,
+                    "grade": terms.grade or "",
+                    "term": terms.term,
+                    "amount": quote.amount_fen if quote else None,
+                    "fee": quote.fee_fen if quote else None,
+                    "annual_cost": _rate(quote.annual_cost.nominal_apr) if quote else None,
+                    "total_interest": quote.total_interest_fen if quote else None,
+                    "total_cost": quote.total_cost_fen if quote else None,
+                    "start_on": quote.start_on if quote else None,
+                    "maturity_on": quote.maturity_on if quote else None,
+                    "schedule": quote.schedule if quote else [],
+                    "contract_text": quote.contract_text if quote else None,
+                    "contract_sha256": quote.contract_sha256 if quote else None,
+                }
+            ).data
+        )
+
+
+def _same_content(existing: Application, submitted: dict) -> str | None:
+    """The first field where a replayed request differs from the application its key made."""
+    if existing.merchant_id != submitted["merchant"].pk:
+        return "merchant"
+    if existing.product_id != submitted["product"].pk:
+        return "product"
+    if existing.amount_fen != submitted["amount_fen"]:
+        return "amount"
+    if [int(i) for i in existing.pledged_order_ids or []] != submitted["order_ids"]:
+        return "orders"
+    if existing.accepted_sha256 != submitted["accepted_sha256"]:
+        return "accepted_sha256"
+    if existing.product.segment == Product.Segment.B2B:
+        declared = submitted["declared"] or {}
+        for name in DECLARED_API_NAMES:
+            mine, theirs = existing.declared.get(name), declared.get(name)
+            if mine is None or theirs is None or Decimal(str(mine)) != Decimal(str(theirs)):
+                return f"declared.{DECLARED_API_NAMES[name]}"
+        answers = submitted["questionnaire"] or {}
+        if {code: int(value) for code, value in answers.items() if code in existing.questionnaire} != dict(
+            existing.questionnaire
+        ):
+            return "questionnaire"
+    return None
+
+
+class ApplicationListCreateApi(ListAPIView):
+    class Pagination(CursorPagination):
+        ordering = "-id"
+
+    pagination_class = Pagination
+    serializer_class = ApplicationOutputSerializer
+
+    def get_queryset(self):
+        partner = partner_of(self.request)
+        applications = _applications_of_partner(partner).order_by("-id")
+        merchant_id = self.request.query_params.get("merchant")
+        if merchant_id:
+            merchant = merchant_selectors.merchant_get(partner=partner, external_id=merchant_id)
+            applications = applications.filter(merchant=merchant)
+        wanted = self.request.query_params.get("status")
+        if wanted:
+            if wanted not in Application.Status.values:
+                problem = f"one of {', '.join(Application.Status.values)}"
+                raise ApplicationError(f"status: {problem}", {"fields": {"status": [problem]}})
+            applications = applications.filter(status=wanted)
+        return applications
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([_application_body(a) for a in page])
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("merchant", str, description="the partner's id of one of its merchants"),
+            OpenApiParameter("status", str, enum=Application.Status.values),
+        ],
+        responses={200: ApplicationOutputSerializer(many=True), **ERRORS},
+        summary="The partner's applications, newest first (by merchant, by status)",
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=ApplicationInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: ApplicationOutputSerializer,
+            200: OpenApiResponse(
+                ApplicationOutputSerializer, description="the key was seen: the same application"
+            ),
+            **ERRORS,
+            409: OpenApiResponse(
+                description="the key was used for a different application, or one for this product is "
+                "already being decided"
+            ),
+        },
+        summary="Apply for a merchant: instant products are decided (and paid) in the request (idempotent)",
+    )
+    def post(self, request, *args, **kwargs):
+        partner = partner_of(request)
+        key = _idempotency_key(request, partner)
+        serializer = ApplicationInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        merchant = merchant_selectors.merchant_get(partner=partner, external_id=data["merchant"])
+        product = _product_get(data["product"])
+        submitted = {
+            "merchant": merchant,
+            "product": product,
+            "amount_fen": data["amount"],
+            "order_ids": _order_ids(partner, merchant, data.get("orders")),
+            "declared": declared_for_service(data.get("declared")),
+            "questionnaire": data.get("questionnaire"),
+            "accepted_sha256": data.get("accepted_sha256", ""),
+        }
+        existing = Application.objects.filter(idempotency_key=key).select_related("product").first()
+        if existing is not None:
+            differs = _same_content(existing, submitted)
+            if differs:
+                raise ConflictError(
+                    "Idempotency-Key already used for a different application",
+                    {"fields": {"Idempotency-Key": [f"already used with a different {differs}"]}},
+                )
+            return Response(_reread(partner, existing), status=status.HTTP_200_OK)
+        try:
+            application = services.application_submit(
+                merchant=merchant,
+                product=product,
+                amount_fen=submitted["amount_fen"],
+                channel=Application.Channel.API,
+                on=business_date_today(),
+                actor=f"api:{partner.code}",
+                idempotency_key=key,
+                pledged_order_ids=submitted["order_ids"],
+                declared=submitted["declared"],
+                questionnaire=submitted["questionnaire"],
+                accepted_sha256=submitted["accepted_sha256"],
+            )
+        except ApplicationError as exc:
+            raise _in_api_terms(exc) from exc
+        # The service's answer is current; its merchant and product are the ones read here.
+        application.merchant, application.product = merchant, product
+        return Response(_application_body(application), status=status.HTTP_201_CREATED)
+
+
+class ApplicationDetailApi(APIView):
+    @extend_schema(
+        responses={200: ApplicationOutputSerializer, 404: ERRORS[404]},
+        summary="One application: its status, decision with reasons, stages, line and loan",
+    )
+    def get(self, request, reference: str):
+        return Response(_application_body(_application_get(partner_of(request), reference)))
+
+
+class ApplicationAppealApi(APIView):
+    @extend_schema(
+        request=ApplicationAppealInputSerializer,
+        responses={
+            201: ApplicationOutputSerializer,
+            **ERRORS,
+            409: OpenApiResponse(description="already appealed"),
+        },
+        summary="Appeal a declined application once: decided again under today's rules",
+    )
+    def post(self, request, reference: str):
+        partner = partner_of(request)
+        serializer = ApplicationAppealInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        application = _application_get(partner, reference)
+        try:
+            appeal = services.application_appeal(
+                application=application,
+                reason=serializer.validated_data["reason"],
+                on=business_date_today(),
+                actor=f"api:{partner.code}",
+            )
+        except ApplicationError as exc:
+            raise _in_api_terms(exc) from exc
+        return Response(_reread(partner, appeal), status=status.HTTP_201_CREATED)
+
+
+class ApplicationWithdrawApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={
+            200: ApplicationOutputSerializer,
+            404: ERRORS[404],
+            409: OpenApiResponse(description="already decided and paid, declined or withdrawn"),
+        },
+        summary="Withdraw an application that is still being decided (or approved and not paid)",
+    )
+    def post(self, request, reference: str):
+        partner = partner_of(request)
+        application = _application_get(partner, reference)
+        services.application_withdraw(
+            application=application, actor=f"api:{partner.code}", on=business_date_today()
+        )
+        return Response(_reread(partner, application))
