@@ -148,16 +148,7 @@ class Preview:
 
 def pipeline_preview(application: Application, *, on: dt.date) -> Preview:
     """Run the machine stages over an unsaved application, as `pipeline_run` would, up to the
-    first person's stage. Nothing is written: what a stage stores while reading its facts (a
-    stale rating refreshed) is rolled back, so a page view or a terms request changes nothing."""
-    with transaction.atomic():
-        try:
-            return _preview(application, on=on)
-        finally:
-            transaction.set_rollback(True)
-
-
-def _preview(application: Application, *, on: dt.date) -> Preview:
+    first person's stage; nothing is written except a stale rating a stage refreshes."""
     for name in pipeline_of(application.product):
         stage = stage_load(name)
         if stage.kind == HUMAN:

@@ -495,6 +495,9 @@ def application_draw(
     quote = application_quote(application=application, on=on)
     line = CreditLine.objects.select_related("merchant__partner", "product").get(pk=application.line_id)
     with transaction.atomic():
+        # The application first, then (in the drawdown) its merchant: the order every path that
+        # locks both takes (pipeline runs, fulfilment), so two of them never wait on each other.
+        current = Application.objects.select_for_update().get(pk=application.pk)
         loan = loan_draw(
             line=line,
             amount_fen=quote.amount_fen,
@@ -505,7 +508,6 @@ def application_draw(
             user=user,
             order_ids=list(application.pledged_order_ids) if application.product.is_pledged else None,
         )
-        current = Application.objects.select_for_update().get(pk=application.pk)
         if current.status == Application.Status.APPROVED:
             lifecycle.transition(
                 lifecycle.APPLICATION,
