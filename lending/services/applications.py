@@ -59,7 +59,7 @@ def _actor(user) -> str:
 
 def _reference(on: dt.date) -> str:
     # The microsecond and a random tail: two applications in the same instant get two references.
-    return f"A{on:%Y%m%d}-{timezone.now():%H%M%S%f}{secrets.token_hex(2).upper()}"[:32]
+    return f"A{on:%Y%m%d}-{timezone.now():%H%M%S%f}{secrets.randbelow(10_000):04d}"[:32]
 
 
 def _fail(field: str, message: str):
