@@ -98,6 +98,10 @@ def _applications_of(merchant: Merchant):
 
 
 def _application(merchant: Merchant, reference: str) -> Application:
+    # A reference is short printable text: anything else (a NUL byte PostgreSQL refuses, 300
+    # characters) is no application, not a server error.
+    if not reference.isprintable() or len(reference) > 32:
+        raise Http404("no such application")
     application = _applications_of(merchant).filter(reference=reference).first()
     if application is None:
         raise Http404("no such application")

@@ -731,6 +731,13 @@ def application_withdraw(*, application: Application, actor: str, on: dt.date) -
     is opened; once the line is open (the decision carried out) it is no longer withdrawn. The
     application's row lock orders this with an officer's decision and with the fulfilment."""
     with transaction.atomic():
+        # The waiting case first, then the application: the order an officer's decision locks
+        # them in, so a withdrawal and a decision at once never wait on each other.
+        list(
+            ApplicationStage.objects.select_for_update()
+            .filter(application_id=application.pk, status=ApplicationStage.Status.WAITING)
+            .order_by("pk")
+        )
         current = Application.objects.select_for_update().filter(pk=application.pk).first()
         if current is None:
             raise NotFoundError("no such application", {"fields": {"application": ["not found"]}})
