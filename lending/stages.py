@@ -188,11 +188,11 @@ class Record:
 
 
 class Exposure:
-    """One limit per merchant across products: the largest line it holds or is granted now. What
-    it owes on all its lines comes off it; an application that leaves less than the product's
-    smallest amount is declined."""
+    """One limit per merchant across products: the largest active line it holds or is granted
+    now (a frozen line's limit grants nothing). What it owes on all its lines comes off it; an
+    application that leaves less than the product's smallest amount is declined."""
 
-    version = "exposure-1"
+    version = "exposure-2"
     kind = MACHINE
     queue = ""
     title = "Exposure 敞口"
@@ -201,11 +201,12 @@ class Exposure:
         lines = CreditLine.objects.filter(merchant=application.merchant).exclude(
             status=CreditLine.Status.CLOSED
         )
-        rows = list(lines.values_list("product_id", "limit_fen", "used_fen"))
+        rows = list(lines.values_list("status", "limit_fen", "used_fen"))
         product = application.product
         return {
             "decided_limit_fen": application.decided_limit_fen or 0,
-            "open_limits_fen": [limit for _, limit, _ in rows],
+            # A frozen line's limit grants nothing (as at a drawdown); what is drawn on it counts.
+            "open_limits_fen": [limit for status, limit, _ in rows if status == CreditLine.Status.ACTIVE],
             "used_fen": sum(used for _, _, used in rows),
             "amount_fen": application.amount_fen,
             "product_min_fen": product.smallest_drawdown_fen

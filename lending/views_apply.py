@@ -36,7 +36,7 @@ _AMOUNT = {"min_value": Decimal("0.01"), "max_digits": 14, "decimal_places": 2}
 def _to_fen(value) -> int:
     try:
         return yuan_to_fen(value)
-    except MoneyError as exc:
+    except (MoneyError, ArithmeticError) as exc:
         raise forms.ValidationError(str(exc)) from exc
 
 
@@ -50,7 +50,7 @@ class ApplyForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Any id is accepted here; whether it may be pledged is the service's rule.
-        self.fields["orders"].valid_value = lambda value: str(value).isdigit()
+        self.fields["orders"].valid_value = lambda value: str(value).isascii() and str(value).isdigit()
 
     def clean_amount(self) -> int:
         return _to_fen(self.cleaned_data["amount"])
@@ -98,6 +98,10 @@ def _applications_of(merchant: Merchant):
 
 
 def _application(merchant: Merchant, reference: str) -> Application:
+    # A reference is short printable text: anything else (a NUL byte PostgreSQL refuses, 300
+    # characters) is no application, not a server error.
+    if not reference.isprintable() or len(reference) > 32:
+        raise Http404("no such application")
     application = _applications_of(merchant).filter(reference=reference).first()
     if application is None:
         raise Http404("no such application")
@@ -186,17 +190,18 @@ def _fixable_errors(terms: apps.Terms) -> dict[str, list[str]]:
 
 
 def _amount_from(value: str | None) -> int | None:
-    if not value:
+    if not value or len(value) > 40:
         return None
     try:
         fen = yuan_to_fen(value.strip())
-    except MoneyError:
+    except (MoneyError, ArithmeticError):
+        # ArithmeticError: decimal's InvalidOperation for a number too large to have cents ("1e26").
         return None
     return fen if fen > 0 else None
 
 
 def _order_ids_from(values: list[str]) -> list[int]:
-    return [int(v) for v in values if v.isdigit()]
+    return [int(v) for v in values if v.isascii() and v.isdigit()]
 
 
 @login_required

@@ -49,7 +49,9 @@ def _merchant(request) -> Merchant | None:
 
 
 def _application(merchant: Merchant, reference: str) -> Application:
-    """The merchant's own application; anyone else's is not found."""
+    """The merchant's own application; anyone else's (or an unprintable reference) is not found."""
+    if not reference.isprintable() or len(reference) > 32:
+        raise Http404("no such application")
     application = (
         Application.objects.select_related("product", "line", "loan")
         .filter(merchant=merchant, reference=reference)

@@ -7,6 +7,8 @@ once when declined."""
 import contextlib
 import datetime as dt
 import hashlib
+import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -31,6 +33,7 @@ from lending.models import (
 )
 from lending.services.lines import credit_line_change_terms, credit_line_open
 from lending.services.loans import Quote, loan_draw, loan_quote
+from lending.services.products import product_line_check
 from merchants.models import Merchant
 
 DECLARED_FIELDS = (
@@ -42,6 +45,12 @@ DECLARED_FIELDS = (
     "platform_sales_share",
 )
 OUTCOMES = ("pass", "decline", "inspect")
+# Far above any product's range and within a 64-bit column: an amount past it is a typo or an
+# attack, refused at the amount before any stage reads it.
+AMOUNT_CEILING_FEN = 10**15
+# The orders one application may pledge, and the largest id a database row can have.
+ORDERS_AT_MOST = 500
+_ID_MAX = 2**63 - 1
 
 
 def _actor(user) -> str:
@@ -49,30 +58,75 @@ def _actor(user) -> str:
 
 
 def _reference(on: dt.date) -> str:
-    return f"A{on:%Y%m%d}-{timezone.now():%H%M%S%f}"[:32]
+    # The microsecond and a random tail: two applications in the same instant get two references.
+    return f"A{on:%Y%m%d}-{timezone.now():%H%M%S%f}{secrets.randbelow(10_000):04d}"[:32]
 
 
 def _fail(field: str, message: str):
     raise ApplicationError(message, {"fields": {field: [message]}})
 
 
-def _declared_clean(declared: Mapping | None) -> dict:
+def _amount_clean(amount_fen) -> int:
+    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
+        _fail("amount", "must be a positive amount")
+    if amount_fen > AMOUNT_CEILING_FEN:
+        _fail("amount", "is far beyond any product's range 金额超出范围")
+    return amount_fen
+
+
+def _order_ids_clean(order_ids) -> list[int]:
+    """The ids of the orders to pledge, as distinct whole numbers (ints, or ASCII digit strings
+    from a form), at most ORDERS_AT_MOST of them; anything else is refused at the orders."""
+    if order_ids is None:
+        return []
+    if isinstance(order_ids, str | bytes | Mapping) or not hasattr(order_ids, "__iter__"):
+        _fail("orders", "a list of order ids 订单编号列表")
+    ids = list(order_ids)
+    if len(ids) > ORDERS_AT_MOST:
+        _fail(
+            "orders",
+            f"at most {ORDERS_AT_MOST} orders in one application 一次最多质押 {ORDERS_AT_MOST} 笔订单",
+        )
+    clean: list[int] = []
+    for value in ids:
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str) and value.isascii() and value.isdigit():
+            number = int(value)
+        else:
+            _fail("orders", "order ids are whole numbers 订单编号须为整数")
+        if not 1 <= number <= _ID_MAX:
+            _fail("orders", "no such order 订单不存在")
+        clean.append(number)
+    return list(dict.fromkeys(clean))
+
+
+def _declared_clean(declared: Mapping | None, *, on: dt.date) -> dict:
     """A B2B member's declared figures, as plain JSON values; every missing or wrong one named."""
+    if declared is not None and not isinstance(declared, Mapping):
+        _fail("declared", "the declared figures, by name")
     declared = dict(declared or {})
     problems: dict[str, list[str]] = {}
     clean: dict = {}
     for name in DECLARED_FIELDS:
         value = declared.get(name)
-        if value in (None, ""):
+        if value is None or value == "":
             problems[f"declared.{name}"] = ["required"]
             continue
+        if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+            problems[f"declared.{name}"] = ["not a number"]
+            continue
         try:
-            number = Decimal(str(value))
+            number = Decimal(str(value).strip()) if len(str(value)) <= 40 else Decimal("NaN")
         except InvalidOperation:
             problems[f"declared.{name}"] = ["not a number"]
             continue
         if not number.is_finite():
             problems[f"declared.{name}"] = ["not a number"]
+        elif name == "fiscal_year" and not (
+            number == number.to_integral_value() and 2000 <= number <= on.year
+        ):
+            problems[f"declared.{name}"] = [f"a year from 2000 to {on.year}"]
         elif name.endswith("_fen") or name == "fiscal_year":
             if number != number.to_integral_value() or number < 0 or number > 10**15:
                 problems[f"declared.{name}"] = ["a whole non-negative number"]
@@ -93,12 +147,18 @@ def _declared_clean(declared: Mapping | None) -> dict:
 def _questionnaire_clean(answers: Mapping | None) -> dict:
     from merchants.questionnaire import ANSWER_MAX, ANSWER_MIN, QUESTIONS
 
+    if answers is not None and not isinstance(answers, Mapping):
+        _fail("questionnaire", "the answers, by question")
     answers = dict(answers or {})
     problems = {}
     clean = {}
     for question in QUESTIONS:
         value = answers.get(question.code)
-        if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | str)
+            or not (str(value).isascii() and str(value).isdigit())
+        ):
             problems[f"questionnaire.{question.code}"] = [f"an answer from {ANSWER_MIN} to {ANSWER_MAX}"]
             continue
         if not ANSWER_MIN <= int(value) <= ANSWER_MAX:
@@ -182,7 +242,9 @@ def application_terms(
 ) -> Terms:
     """The terms a merchant would get now for this amount (the machine stages run without
     recording anything) and, when they allow the amount, the agreement to accept with the
-    application: what the portal shows before the merchant applies."""
+    application: what the portal shows before the merchant applies. Nothing is written."""
+    amount_fen = _amount_clean(amount_fen)
+    order_ids = _order_ids_clean(order_ids)
     preview = pipeline.pipeline_preview(_unsaved(merchant, product, amount_fen, order_ids), on=on)
     app = preview.application
     quote = None
@@ -226,6 +288,8 @@ def application_submit(
     decided in the same request). The same idempotency key again returns the same application;
     with other content it is refused."""
     actor = actor or _actor(user)
+    if idempotency_key is not None and (not isinstance(idempotency_key, str) or len(idempotency_key) > 120):
+        _fail("idempotency_key", "at most 120 characters")
     if idempotency_key:
         existing = Application.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -238,16 +302,24 @@ def application_submit(
                     "idempotency key already used for a different application",
                     {"fields": {"idempotency_key": ["already used with different content"]}},
                 )
+            if existing.status == Application.Status.SUBMITTED:
+                # A retry after a crash half-way through the machine stages finishes the run
+                # (pipeline_run is safe to repeat: its row lock orders it with a run in flight).
+                existing = pipeline.pipeline_run(application_id=existing.pk, on=on, actor=actor)
+                return application_after_decision(application=existing, on=on, actor=actor)
             return existing
-    if not isinstance(amount_fen, int) or amount_fen <= 0:
-        _fail("amount", "must be a positive amount")
-    orders = [int(i) for i in pledged_order_ids or []]
+    amount_fen = _amount_clean(amount_fen)
+    orders = _order_ids_clean(pledged_order_ids)
     if product.is_pledged and not orders:
         _fail("orders", "tick the shipped orders to pledge 请勾选要质押的订单")
     needs_declaration = product.segment == Product.Segment.B2B
-    declared_clean = _declared_clean(declared) if needs_declaration else {}
+    declared_clean = _declared_clean(declared, on=on) if needs_declaration else {}
     answers = _questionnaire_clean(questionnaire) if needs_declaration else {}
-    if accepted_sha256 and len(accepted_sha256) != 64:
+    if accepted_sha256 and (
+        not isinstance(accepted_sha256, str)
+        or len(accepted_sha256) != 64
+        or not all(c in "0123456789abcdefABCDEF" for c in accepted_sha256)
+    ):
         _fail("accepted_sha256", "the SHA-256 of the agreement shown (64 hex digits)")
     if appeal_of is None:
         _may_apply(merchant, product, on)
@@ -331,24 +403,23 @@ def application_fulfil(*, application_id: int, on: dt.date, actor: str = "credit
             application.line = line
             application.save(update_fields=["line", "updated_at"])
             signals.application_line_granted.send(sender=Application, application=application, line=line)
+    if not product.is_revolving and not product.needs_video_check and application.accepted_sha256:
+        # The loan is drawn under the application's row lock: a payout task delivered twice
+        # waits here and then finds the loan the first one made.
+        with transaction.atomic():
+            application = Application.objects.select_for_update().get(pk=application_id)
+            if application.status == Application.Status.APPROVED and application.loan_id is None:
+                # When the terms changed since the merchant accepted them (a smaller amount,
+                # another rate), the draw is refused: approved, and shown for a new acceptance.
+                with contextlib.suppress(ApplicationError):
+                    application_draw(
+                        application=application,
+                        accepted_sha256=application.accepted_sha256,
+                        idempotency_key=f"application:{application.reference}",
+                        via=f"application {application.reference}",
+                        on=on,
+                    )
     application.refresh_from_db()
-    if (
-        not product.is_revolving
-        and not product.needs_video_check
-        and application.accepted_sha256
-        and application.loan_id is None
-    ):
-        # When the terms changed since the merchant accepted them (a smaller amount, another
-        # rate), the draw is refused: approved, and shown for a new acceptance.
-        with contextlib.suppress(ApplicationError):
-            application_draw(
-                application=application,
-                accepted_sha256=application.accepted_sha256,
-                idempotency_key=f"application:{application.reference}",
-                via=f"application {application.reference}",
-                on=on,
-            )
-        application.refresh_from_db()
     return application
 
 
@@ -368,9 +439,13 @@ def _line_open(application: Application, *, on: dt.date, actor: str) -> CreditLi
         limit = application.decided_limit_fen
         if not product.is_revolving:
             limit += existing.used_fen
+        limit = max(min(limit, product.amount_max_fen), existing.used_fen)
+        # New terms for a line are granted as a new line would be: within the product's range
+        # and the seed's limits for its kind, and at a rate within the legal cap.
+        product_line_check(product=product, limit_fen=limit, daily_rate=application.decided_rate)
         line = credit_line_change_terms(
             line=existing,
-            limit_fen=max(min(limit, product.amount_max_fen), existing.used_fen),
+            limit_fen=limit,
             daily_rate=application.decided_rate,
             grade=application.decided_grade or existing.grade,
             actor=actor,
@@ -420,6 +495,9 @@ def application_draw(
     quote = application_quote(application=application, on=on)
     line = CreditLine.objects.select_related("merchant__partner", "product").get(pk=application.line_id)
     with transaction.atomic():
+        # The application first, then (in the drawdown) its merchant: the order every path that
+        # locks both takes (pipeline runs, fulfilment), so two of them never wait on each other.
+        current = Application.objects.select_for_update().get(pk=application.pk)
         loan = loan_draw(
             line=line,
             amount_fen=quote.amount_fen,
@@ -430,7 +508,6 @@ def application_draw(
             user=user,
             order_ids=list(application.pledged_order_ids) if application.product.is_pledged else None,
         )
-        current = Application.objects.select_for_update().get(pk=application.pk)
         if current.status == Application.Status.APPROVED:
             lifecycle.transition(
                 lifecycle.APPLICATION,
@@ -580,7 +657,9 @@ def application_stage_decide(
             actor=actor,
             reason=f"{row.queue} {outcome}: {note}"[:200],
         )
-    application = pipeline.pipeline_run(application_id=application.pk, on=on, actor=actor)
+        # The pass and the stages it lets run are one step: a crash in them leaves the case
+        # waiting in the officer's hands, not passed with nothing after it.
+        application = pipeline.pipeline_run(application_id=application.pk, on=on, actor=actor)
     return application_after_decision(application=application, on=on, actor=actor)
 
 
@@ -648,7 +727,29 @@ def inspection_record(
 
 
 def application_withdraw(*, application: Application, actor: str, on: dt.date) -> Application:
+    """The applicant takes back an application still being decided, or approved before its line
+    is opened; once the line is open (the decision carried out) it is no longer withdrawn. The
+    application's row lock orders this with an officer's decision and with the fulfilment."""
     with transaction.atomic():
+        # The waiting case first, then the application: the order an officer's decision locks
+        # them in, so a withdrawal and a decision at once never wait on each other.
+        list(
+            ApplicationStage.objects.select_for_update()
+            .filter(application_id=application.pk, status=ApplicationStage.Status.WAITING)
+            .order_by("pk")
+        )
+        current = Application.objects.select_for_update().filter(pk=application.pk).first()
+        if current is None:
+            raise NotFoundError("no such application", {"fields": {"application": ["not found"]}})
+        if (
+            current.line_id is not None
+            or current.status not in lifecycle.APPLICATION.transitions["withdrawn"].sources
+        ):
+            raise ConflictError(
+                f"a {current.status} application cannot be withdrawn "
+                f"该申请已{current.get_status_display()}，不能撤回",
+                {"fields": {"application": [current.status]}},
+            )
         lifecycle.transition(
             lifecycle.APPLICATION,
             pk=application.pk,
@@ -748,7 +849,10 @@ def interview_book(*, application: Application, starts_at: dt.datetime, on: dt.d
         _fail("starts_at", "not one of the offered slots 请选择可预约的时段")
     cfg = settings.LENDING_VIDEO_SLOTS
     with transaction.atomic():
-        Application.objects.select_for_update().get(pk=application.pk)
+        current = Application.objects.select_for_update().get(pk=application.pk)
+        if current.status not in (Application.Status.SUBMITTED, Application.Status.REFERRED):
+            # Withdrawn or decided while the member chose a slot.
+            _fail("application", "only an application being decided books an interview")
         VideoInterview.objects.filter(application=application, outcome=VideoInterview.Outcome.BOOKED).update(
             outcome=VideoInterview.Outcome.CANCELLED
         )
@@ -768,6 +872,7 @@ def interview_book(*, application: Application, starts_at: dt.datetime, on: dt.d
 
 
 # File signatures of the accepted document types: what a file is, not what its name says.
+_PDF_HEADER = re.compile(rb"%PDF-[12]\.\d")
 _MAGIC = {b"%PDF-": "application/pdf", b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 
 
@@ -786,6 +891,9 @@ def application_document_add(*, application: Application, kind: str, upload) -> 
     upload.seek(0)
     head = upload.read(16)
     content_type = next((t for magic, t in _MAGIC.items() if head.startswith(magic)), None)
+    if content_type == "application/pdf" and not _PDF_HEADER.match(head):
+        # "%PDF-" followed by junk is not a PDF: the header names its version (%PDF-1.7).
+        content_type = None
     if content_type is None or content_type not in settings.LENDING_DOCUMENT_TYPES:
         _fail("file", "a PDF, JPEG or PNG file 仅支持 PDF、JPEG、PNG")
     upload.seek(0)

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, Max, Sum
+from django.db.models import F, Max, Q, Sum
 
 from common.errors import ApplicationError, ConflictError
 from common.money import format_yuan
@@ -155,14 +155,21 @@ def credit_line_change_terms(
 def _draw_refusal(line: CreditLine, amount_fen: int) -> tuple[str, str] | None:
     """Why no money may move on this line now, whichever door asked: a shop that is not active,
     a product that needs a passed video check before any drawdown, or a merchant whose drawn
-    principal on all its lines would pass its one limit (the largest of its open lines)."""
+    principal on all its lines would pass its one limit (the largest of its active lines; a
+    frozen line's limit grants nothing)."""
     merchant = Merchant.objects.select_for_update().get(pk=line.merchant_id)
     if merchant.status != Merchant.Status.ACTIVE:
         return "line", f"the shop is {merchant.status}: no drawdown is possible 店铺状态不允许用款"
     if line.product.needs_video_check and line.video_checked_at is None:
         return "line", "no money moves before an officer has passed the video check 视频面签通过前不能用款"
+    status = CreditLine.objects.filter(pk=line.pk).values_list("status", flat=True).first()
+    if status != CreditLine.Status.ACTIVE:
+        return "line", f"the line is {status or 'gone'}: no drawdown is possible 额度不可用"
     lines = CreditLine.objects.filter(merchant_id=line.merchant_id).exclude(status=CreditLine.Status.CLOSED)
-    totals = lines.aggregate(used=Sum("used_fen"), limit=Max("limit_fen"))
+    # What is drawn on a frozen line still counts; its limit no longer grants anything.
+    totals = lines.aggregate(
+        used=Sum("used_fen"), limit=Max("limit_fen", filter=Q(status=CreditLine.Status.ACTIVE))
+    )
     used, limit = totals["used"] or 0, totals["limit"] or 0
     if used + amount_fen > limit:
         return "amount", (
