@@ -281,6 +281,7 @@ def coverage() -> dict:
 # --- The people's queues (the workbench) --------------------------------------------------------
 
 QUEUES = {
+    "fraud_review": "Fraud review 反欺诈核查",
     "video_check": "Video check 视频面签",
     "field_inspection": "Field inspection 实地考察",
     "officer_approval": "Officer approval 审批",

@@ -210,3 +210,23 @@ def test_b2b_members_still_reach_the_video_check(world):  # noqa: F811
     assert application.status == Application.Status.REFERRED
     assert application.stages.get(status=ApplicationStage.Status.WAITING).queue == "video_check"
     assert application.stages.filter(name__startswith="riskcontrol.", status="passed").count() == 6
+
+
+def test_a_fraud_review_case_is_worked_from_its_queue_in_the_workbench(world, client):  # noqa: F811
+    merchant = rated_merchant(**STRONG)
+    accomplice = MerchantFactory(owner=OwnerFactory(address=merchant.owner.address))
+    trade(merchant, days=28)
+    trade(merchant, days=2, buyer=accomplice)
+    _, application = instant(merchant)
+    waiting = application.stages.get(status=ApplicationStage.Status.WAITING)
+    assert waiting.queue == "fraud_review"
+    officer = User.objects.create_user("olga", is_staff=True)
+    officer.groups.add(Group.objects.get(name="loan_officer"))
+    client.force_login(officer)
+
+    listed = client.get("/admin/lending/application/queue/fraud_review/")
+    assert listed.status_code == 200
+    assert application.reference in listed.content.decode()
+    apps.application_stage_claim(stage=waiting, user=officer)
+    case = client.get(f"/admin/lending/application/{application.pk}/case/")
+    assert case.status_code == 200 and "Fraud review" in case.content.decode()
