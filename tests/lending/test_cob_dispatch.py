@@ -288,7 +288,7 @@ def test_several_dates_close_one_after_another(workers):
     for earlier, later in itertools.pairwise(runs):
         first_chunk = CobChunk.objects.filter(business_on=later.business_on).order_by("done_at").first()
         assert earlier.finished_at <= later.started_at <= first_chunk.done_at
-    assert [step["step"] for step in runs[0].steps] == ["pledges", *cob.ALL_STEPS, "reconcile"]
+    assert [step["step"] for step in runs[0].steps] == ["pledges", *cob.ALL_STEPS, "reconcile", "collections"]
     assert CobChunk.objects.filter(business_on=DAY, step="accrue").count() == 3
     assert set(Loan.objects.values_list("interest_outstanding_fen", flat=True)) == {4 * 600}
     accruals = JournalEntry.objects.filter(kind=JournalEntry.Kind.ACCRUAL, idempotency_key__contains="accrue")
