@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include("payments.api.urls")),
     path("api/v1/", include("lending.api.urls")),
     path("api/v1/", include("scoring.api.urls")),
+    path("api/v1/", include("riskcontrol.api.urls")),
     path(
         "api/schema/",
         SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
