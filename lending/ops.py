@@ -50,8 +50,8 @@ def percentile_cont(values: Sequence[float], fraction: float) -> float | None:
     low = math.floor(position)
     high = math.ceil(position)
     if low == high:
-        return float(ordered[low])
-    return float(ordered[low] + (ordered[high] - ordered[low]) * (position - low))
+        return float(ordered[low])  # float ok: seconds of dwell, not money
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (position - low))  # float ok: seconds
 
 
 def stage_order() -> list[tuple[str, str, str]]:
@@ -88,6 +88,7 @@ def _dwell_postgres(now: dt.datetime, since: dt.datetime) -> dict[str, tuple[flo
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [now, since, ApplicationStage.Status.WAITING])
+        # float ok: seconds of dwell, not money
         return {name: (float(p50), float(p90), n) for name, p50, p90, n in cursor.fetchall()}
 
 

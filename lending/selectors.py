@@ -1,11 +1,30 @@
 """Reads in lending. A merchant in the portal and a partner through the API each reach only their
 own lines and loans: anything else is "not found", never "forbidden", so ids leak nothing."""
 
-from django.db.models import QuerySet
+from typing import NamedTuple
+
+from django.db.models import Max, Q, QuerySet, Sum
 
 from common.errors import NotFoundError
 from lending.models import CreditLine, Installment, Loan, LoanEvent
 from merchants.models import Merchant, PartnerPlatform
+
+
+class Exposure(NamedTuple):
+    limit_fen: int  # the merchant's one limit: the largest of its active lines
+    used_fen: int  # principal drawn on all its open lines, frozen ones included
+
+
+def merchant_exposure(*, merchant_id: int) -> Exposure:
+    """One limit per merchant across products, in one statement: the largest active line's limit
+    (a frozen line's limit grants nothing) against what is drawn on all its open lines. Read by
+    the drawdown (under the merchant's row lock) and by the pipeline's exposure stage."""
+    totals = (
+        CreditLine.objects.filter(merchant_id=merchant_id)
+        .exclude(status=CreditLine.Status.CLOSED)
+        .aggregate(used=Sum("used_fen"), limit=Max("limit_fen", filter=Q(status=CreditLine.Status.ACTIVE)))
+    )
+    return Exposure(limit_fen=totals["limit"] or 0, used_fen=totals["used"] or 0)
 
 
 def credit_lines_of_merchant(*, merchant: Merchant) -> QuerySet[CreditLine]:

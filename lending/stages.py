@@ -9,7 +9,7 @@ from django.db.models import Count, Q, Sum
 
 from common.money import format_yuan
 from lending.calculations.record import record_terms
-from lending.models import Application, CreditLine, Loan, Pledge, Product
+from lending.models import Application, Loan, Pledge, Product
 from lending.pipeline import (
     HUMAN,
     MACHINE,
@@ -19,6 +19,7 @@ from lending.pipeline import (
     passed,
     referred,
 )
+from lending.selectors import merchant_exposure
 from lending.services.products import PRODUCT_LIMITS, product_kind
 from merchants.models import Merchant, Order, OrderStatus
 
@@ -192,22 +193,18 @@ class Exposure:
     now (a frozen line's limit grants nothing). What it owes on all its lines comes off it; an
     application that leaves less than the product's smallest amount is declined."""
 
-    version = "exposure-2"
+    version = "exposure-3"
     kind = MACHINE
     queue = ""
     title = "Exposure 敞口"
 
     def facts(self, application: Application, *, on: dt.date) -> dict:
-        lines = CreditLine.objects.filter(merchant=application.merchant).exclude(
-            status=CreditLine.Status.CLOSED
-        )
-        rows = list(lines.values_list("status", "limit_fen", "used_fen"))
+        held = merchant_exposure(merchant_id=application.merchant_id)
         product = application.product
         return {
             "decided_limit_fen": application.decided_limit_fen or 0,
-            # A frozen line's limit grants nothing (as at a drawdown); what is drawn on it counts.
-            "open_limits_fen": [limit for status, limit, _ in rows if status == CreditLine.Status.ACTIVE],
-            "used_fen": sum(used for _, _, used in rows),
+            "held_limit_fen": held.limit_fen,
+            "used_fen": held.used_fen,
             "amount_fen": application.amount_fen,
             "product_min_fen": product.smallest_drawdown_fen
             if not product.is_revolving
@@ -216,7 +213,7 @@ class Exposure:
         }
 
     def decide(self, facts: dict):
-        limit = max([facts["decided_limit_fen"], *facts["open_limits_fen"]])
+        limit = max(facts["decided_limit_fen"], facts["held_limit_fen"])
         headroom = max(limit - facts["used_fen"], 0)
         detail = {"merchant_limit_fen": limit, "headroom_fen": headroom}
         if headroom < facts["product_min_fen"]:

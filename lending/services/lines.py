@@ -6,12 +6,13 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, Max, Q, Sum
+from django.db.models import F
 
 from common.errors import ApplicationError, ConflictError
 from common.money import format_yuan
 from lending import lifecycle
 from lending.models import CreditLine, CreditLineChange, Product
+from lending.selectors import merchant_exposure
 from lending.services.products import product_line_check
 from merchants.models import Merchant
 
@@ -165,12 +166,7 @@ def _draw_refusal(line: CreditLine, amount_fen: int) -> tuple[str, str] | None:
     status = CreditLine.objects.filter(pk=line.pk).values_list("status", flat=True).first()
     if status != CreditLine.Status.ACTIVE:
         return "line", f"the line is {status or 'gone'}: no drawdown is possible 额度不可用"
-    lines = CreditLine.objects.filter(merchant_id=line.merchant_id).exclude(status=CreditLine.Status.CLOSED)
-    # What is drawn on a frozen line still counts; its limit no longer grants anything.
-    totals = lines.aggregate(
-        used=Sum("used_fen"), limit=Max("limit_fen", filter=Q(status=CreditLine.Status.ACTIVE))
-    )
-    used, limit = totals["used"] or 0, totals["limit"] or 0
+    limit, used = merchant_exposure(merchant_id=line.merchant_id)
     if used + amount_fen > limit:
         return "amount", (
             f"可用额度不足 only {format_yuan(max(limit - used, 0))} yuan is available under the merchant's "

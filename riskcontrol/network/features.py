@@ -23,7 +23,7 @@ class NetworkFeatures:
         return {
             "degree": int(self.degree[i]),
             "component_size": int(self.component_size[i]),
-            "ring_score": float(self.ring_score[i]),
+            "ring_score": float(self.ring_score[i]),  # float ok: a density, not money
         }
 
 

@@ -144,7 +144,7 @@ def _peel(matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, float]:
     degree = np.concatenate([np.asarray(csr.sum(axis=1)).ravel(), np.asarray(csc.sum(axis=0)).ravel()])
     alive = degree > 0
     size = int(alive.sum())
-    total = float(csr.sum())
+    total = float(csr.sum())  # float ok: edge weights of the density metric, not money
     if size == 0 or total <= 0:
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64), 0.0
     heap = [(float(degree[i]), i) for i in np.flatnonzero(alive).tolist()]
