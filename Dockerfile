@@ -24,10 +24,12 @@ COPY . /app
 RUN pip install /app \
     && rm -rf /app/build /app/*.egg-info
 
-# Static files once, at build time. The key only lets settings load with DEBUG off (they refuse
-# to start without one); it is not in the runtime environment, which must set its own.
+# Static files once, at build time. The keys only let settings load with DEBUG off (they refuse
+# to start without them); they are not in the runtime environment, which must set its own.
 RUN DJANGO_DEBUG=0 \
     DJANGO_SECRET_KEY=build-only-collectstatic-key-never-used-at-runtime-0123456789 \
+    FIELD_ENCRYPTION_KEY=build-only-collectstatic-key-never-used-at-runtime \
+    API_KEY_HASH_KEY=build-only-collectstatic-key-never-used-at-runtime \
     python manage.py collectstatic --noinput \
     && mkdir -p /app/var \
     && chown -R xiaodai:xiaodai /app/var

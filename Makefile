@@ -7,6 +7,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_MERCHANTS ?= 200
 DEMO_DAYS ?= 120
+# Every target here is development: DEBUG on and the demo's keys, unless the caller says otherwise
+# (settings keep DEBUG off and refuse to start without keys when DJANGO_DEBUG is unset).
+export DJANGO_DEBUG ?= 1
 
 .PHONY: install run test test-production lint format bench clean-demo
 

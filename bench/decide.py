@@ -123,7 +123,7 @@ def seed(merchants: int) -> tuple[str, list[dict]]:
     from common.business_date import business_date_set
     from lending.models import Product
     from lending.services import applications, products_create_seed
-    from merchants.models import ApiKey, PartnerPlatform
+    from merchants.models import ALL_SCOPES, ApiKey, PartnerPlatform
     from merchants.services import MerchantData, OwnerData, merchant_upsert
     from payments import services as payments
     from scoring.features import FEATURES_VERSION
@@ -151,7 +151,9 @@ def seed(merchants: int) -> tuple[str, list[dict]]:
     policy.save()
     partner = PartnerPlatform.objects.create(code="bench", name="Bench", kind=PartnerPlatform.Kind.B2C)
     prefix, raw = ApiKey.generate()
-    ApiKey.objects.create(partner=partner, name="bench", prefix=prefix, digest=ApiKey.digest_of(raw))
+    ApiKey.objects.create(
+        partner=partner, name="bench", prefix=prefix, digest=ApiKey.digest_of(raw), scopes=ALL_SCOPES
+    )
     product = Product.objects.get(code=PRODUCT)
     shops = []
     for n in range(merchants):

@@ -1,7 +1,9 @@
 """One settings module for every run mode, read from the environment (django-environ).
 
-With nothing set it is the embedded demo: SQLite and a filesystem Celery broker under var/.
-Production sets DATABASE_URL, REDIS_URL, DJANGO_SECRET_KEY, DJANGO_DEBUG=0, DJANGO_ALLOWED_HOSTS.
+DEBUG is off unless DJANGO_DEBUG says otherwise; with DEBUG off the settings refuse to load
+without DJANGO_SECRET_KEY and FIELD_ENCRYPTION_KEY. `make run` (the embedded demo: SQLite and a
+filesystem Celery broker under var/) and the tests set DJANGO_DEBUG=1 themselves. Production sets
+DATABASE_URL, REDIS_URL, DJANGO_SECRET_KEY, FIELD_ENCRYPTION_KEY, DJANGO_ALLOWED_HOSTS.
 """
 
 from pathlib import Path
@@ -15,17 +17,32 @@ VAR_DIR = Path(environ.Env().str("XIAODAI_VAR_DIR", default=str(BASE_DIR / "var"
 env = environ.Env()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Off unless asked for: an unset variable must never show a stranger the settings on an error page.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 _DEMO_SECRET = "django-insecure-xiaodai-demo-only-never-in-production"  # noqa: S105
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=_DEMO_SECRET if DEBUG else "")
 if not SECRET_KEY:
-    raise environ.ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=0")
+    raise environ.ImproperlyConfigured(
+        "DJANGO_SECRET_KEY must be set (DEBUG is off; for development set DJANGO_DEBUG=1)"
+    )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # Key for fields encrypted at rest (owners' national ID numbers, bank cards). Any string works;
-# it is stretched to a Fernet key. Defaults to the secret key so the demo needs nothing.
-FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default=SECRET_KEY)
+# it is stretched to a Fernet key. Only a DEBUG run (the demo, the tests) may fall back to the
+# secret key; production refuses to start without its own, which must never change.
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default=SECRET_KEY if DEBUG else "")
+if not FIELD_ENCRYPTION_KEY:
+    raise environ.ImproperlyConfigured(
+        "FIELD_ENCRYPTION_KEY must be set (DEBUG is off; for development set DJANGO_DEBUG=1)"
+    )
+# Key of the HMAC-SHA256 under which partners' API keys are stored: a stolen table is useless
+# without it. Apart from DJANGO_SECRET_KEY, so that rotating that one keeps the keys working.
+API_KEY_HASH_KEY = env.str("API_KEY_HASH_KEY", default=SECRET_KEY if DEBUG else "")
+if not API_KEY_HASH_KEY:
+    raise environ.ImproperlyConfigured(
+        "API_KEY_HASH_KEY must be set (DEBUG is off; for development set DJANGO_DEBUG=1)"
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -99,7 +116,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "transaction_mode": "IMMEDIATE",
     }
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+    # A connection per request unless configured: the development server runs each request in a
+    # thread of its own, and a persistent connection per thread is never reused, only leaked until
+    # PostgreSQL runs out. gunicorn's long-lived workers do reuse theirs: docker-compose.yml sets
+    # DATABASE_CONN_MAX_AGE for them. Health checks drop a connection the server has closed.
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=0))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -148,7 +169,13 @@ X_FRAME_OPTIONS = "DENY"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["merchants.api.auth.PartnerApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["merchants.api.auth.IsPartner"],
+    # A key, then the scope its view declares for the method (merchants/api/auth.py).
+    "DEFAULT_PERMISSION_CLASSES": ["merchants.api.auth.IsPartner", "merchants.api.auth.HasScope"],
+    # Per key and per partner; counted in the cache (Redis in production), 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "merchants.api.auth.ApiKeyRateThrottle",
+        "merchants.api.auth.PartnerRateThrottle",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 100,
@@ -170,11 +197,24 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "merchants.api.auth.scopes_in_schema",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "merchants.models.OrderStatus",
         "MerchantStatusEnum": "merchants.models.Merchant.Status",
     },
 }
+
+# Requests a partner API key, and a partner with all its keys together, may make per window
+# ("<count>/<s|min|hour|day>"; empty turns a limit off). Over it: 429 with Retry-After.
+API_RATE_LIMITS = {
+    "key": env.str("API_RATE_LIMIT_PER_KEY", default="1200/min"),
+    "partner": env.str("API_RATE_LIMIT_PER_PARTNER", default="3000/min"),
+}
+# A rotated key keeps working this long beside its replacement unless the operator says otherwise.
+API_KEY_ROTATION_OVERLAP_HOURS = env.int("API_KEY_ROTATION_OVERLAP_HOURS", default=24)
 
 # Largest batch a partner may send in one bulk request; larger ones are refused whole.
 PARTNER_API_MAX_BATCH = env.int("PARTNER_API_MAX_BATCH", default=5000)
@@ -185,6 +225,15 @@ MERCHANTS_HANDOFF_MAX_AGE_SECONDS = env.int("MERCHANTS_HANDOFF_MAX_AGE_SECONDS",
 # Celery: Redis in production, kombu's filesystem transport when REDIS_URL is not set.
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_DIR = VAR_DIR / "celery"
+# The cache holds rate-limit counters and seen request signatures: Redis in production, so every
+# gunicorn worker counts together; one process's memory in the embedded demo.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "xd"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "xiaodai"}
+    )
+}
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}

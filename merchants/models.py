@@ -2,11 +2,13 @@
 they settle, refunds, complaints, ratings, declared financials, verifications and relations."""
 
 import hashlib
+import hmac
 import secrets
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from common.crypto import EncryptedTextField, mask
 from common.models import TimeStampedModel
@@ -26,18 +28,54 @@ class PartnerPlatform(TimeStampedModel):
         return f"{self.name} ({self.code})"
 
 
+class ApiScope(models.TextChoices):
+    """What a key may do. Every partner API view declares the scope each of its methods needs
+    (`required_scopes`, enforced by merchants.api.auth.HasScope)."""
+
+    READ = "read", "read: look up merchants, orders, wallets, lines, loans, offers, risk"
+    INGEST = "ingest", "ingest: push merchants, orders, order states and settlements"
+    LEND = "lend", "lend: quote, apply, draw, repay, hand a merchant into the portal"
+
+
+ALL_SCOPES = [scope.value for scope in ApiScope]
+
+
 class ApiKey(TimeStampedModel):
-    """A partner's API key. Only a SHA-256 digest is stored; the key is shown once, at creation.
+    """A partner's API key, shown once at creation and stored only as a keyed digest.
 
     Keys look like `xd_<prefix>_<secret>`; the prefix finds the row, the digest proves the key.
-    A random 256-bit secret needs no slow password hash.
+    The digest is HMAC-SHA256 under settings.API_KEY_HASH_KEY: a random 256-bit secret needs no
+    slow password hash, but a copy of the table alone must not let anyone test guesses offline.
+    Rows from before the keyed digest carry `digest_algorithm="sha256"` and are rehashed on
+    their first use. A rotated key keeps working until `expires_at` (the overlap window); a
+    revoked one stops at once. A key marked `requires_signature` must sign every request with
+    its signing secret (merchants.api.auth, the webhooks' scheme).
     """
+
+    class DigestAlgorithm(models.TextChoices):
+        HMAC_SHA256 = "hmac-sha256", "HMAC-SHA256 under API_KEY_HASH_KEY"
+        SHA256 = "sha256", "SHA-256 (legacy, rehashed on first use)"
 
     partner = models.ForeignKey(PartnerPlatform, on_delete=models.PROTECT, related_name="api_keys")
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=12, unique=True)
     digest = models.CharField(max_length=64)
+    digest_algorithm = models.CharField(
+        max_length=16, choices=DigestAlgorithm.choices, default=DigestAlgorithm.HMAC_SHA256
+    )
+    scopes = models.JSONField(default=list, help_text="any of read, ingest, lend")
+    requires_signature = models.BooleanField(
+        default=False, help_text="every request must carry X-Xiaodai-Signature"
+    )
+    signing_secret = EncryptedTextField(blank=True)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="set when the key is rotated: the end of the overlap"
+    )
+    replaced_by = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaces"
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.CharField(max_length=150, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -48,11 +86,24 @@ class ApiKey(TimeStampedModel):
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in (self.scopes or [])
+
+    def matches(self, raw_key: str) -> bool:
+        return hmac.compare_digest(self.digest, ApiKey.digest_of(raw_key, algorithm=self.digest_algorithm))
 
     @staticmethod
-    def digest_of(raw_key: str) -> str:
-        return hashlib.sha256(raw_key.encode()).hexdigest()
+    def digest_of(raw_key: str, algorithm: str = DigestAlgorithm.HMAC_SHA256) -> str:
+        if algorithm == ApiKey.DigestAlgorithm.SHA256:
+            return hashlib.sha256(raw_key.encode()).hexdigest()
+        key = hashlib.sha256(("api-key:" + settings.API_KEY_HASH_KEY).encode()).digest()
+        return hmac.new(key, raw_key.encode(), hashlib.sha256).hexdigest()
 
     @staticmethod
     def generate() -> tuple[str, str]:

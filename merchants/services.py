@@ -5,6 +5,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -15,6 +16,7 @@ from django.utils import timezone
 from common.crypto import blind_index
 from common.errors import ApplicationError, ConflictError, NotFoundError
 from merchants.models import (
+    ALL_SCOPES,
     ORDER_STATUS_TIMESTAMP,
     ORDER_TRANSITIONS,
     ApiKey,
@@ -47,19 +49,81 @@ def partner_create(*, code: str, name: str, kind: str) -> PartnerPlatform:
     return PartnerPlatform.objects.create(code=code, name=name, kind=kind)
 
 
+def _api_scopes(scopes: Sequence[str]) -> list[str]:
+    unknown = sorted(set(scopes) - set(ALL_SCOPES))
+    if unknown or not scopes:
+        raise ApplicationError(
+            f"scopes must be one or more of {', '.join(ALL_SCOPES)}",
+            {"fields": {"scopes": [f"unknown scope {name!r}" for name in unknown] or ["none given"]}},
+        )
+    return [scope for scope in ALL_SCOPES if scope in scopes]
+
+
 @transaction.atomic
-def api_key_issue(*, partner: PartnerPlatform, name: str) -> tuple[ApiKey, str]:
-    """Issue a key; the raw key is returned once and never stored."""
+def api_key_issue(
+    *,
+    partner: PartnerPlatform,
+    name: str,
+    scopes: Sequence[str] = tuple(ALL_SCOPES),
+    requires_signature: bool = False,
+) -> tuple[ApiKey, str]:
+    """Issue a key; the raw key (and key.signing_secret) are handed out once, only a keyed digest
+    of the key is stored."""
     prefix, raw = ApiKey.generate()
-    key = ApiKey.objects.create(partner=partner, name=name, prefix=prefix, digest=ApiKey.digest_of(raw))
+    key = ApiKey.objects.create(
+        partner=partner,
+        name=name,
+        prefix=prefix,
+        digest=ApiKey.digest_of(raw),
+        scopes=_api_scopes(scopes),
+        requires_signature=requires_signature,
+        signing_secret=secrets.token_urlsafe(32),
+    )
     return key, raw
 
 
-def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+@transaction.atomic
+def api_key_rotate(*, api_key: ApiKey, overlap: dt.timedelta) -> tuple[ApiKey, str]:
+    """A new key with the same partner, scopes and signing rule; the old one keeps working for
+    `overlap` (so the partner can deploy the new one), then expires. A key is rotated once."""
+    if overlap < dt.timedelta(0) or overlap > dt.timedelta(days=30):
+        raise ApplicationError(
+            "the overlap must be between 0 and 30 days", {"fields": {"overlap": ["0 to 30 days"]}}
+        )
+    old = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    if not old.is_active:
+        raise ConflictError("a revoked or expired key cannot be rotated")
+    if old.replaced_by_id is not None:
+        raise ConflictError("this key was already rotated; rotate its replacement")
+    new, raw = api_key_issue(
+        partner=old.partner,
+        name=old.name,
+        scopes=old.scopes,
+        requires_signature=old.requires_signature,
+    )
+    ends = timezone.now() + overlap
+    ApiKey.objects.filter(pk=old.pk).update(
+        replaced_by=new, expires_at=min(ends, old.expires_at) if old.expires_at else ends
+    )
+    api_key.refresh_from_db()
+    return new, raw
+
+
+def api_key_revoke(*, api_key: ApiKey, actor: str = "") -> ApiKey:
     """A revoked key stops working at once and cannot be restored."""
-    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_by=actor[:150]
+    )
     api_key.refresh_from_db()
     return api_key
+
+
+def api_key_rehash(*, api_key: ApiKey, raw_key: str) -> None:
+    """A key stored under the legacy plain digest moves to the keyed one the first time it is
+    presented (the raw key is needed for that, so it cannot happen in a migration)."""
+    ApiKey.objects.filter(pk=api_key.pk, digest=api_key.digest).update(
+        digest=ApiKey.digest_of(raw_key), digest_algorithm=ApiKey.DigestAlgorithm.HMAC_SHA256
+    )
 
 
 # --- merchants -----------------------------------------------------------------------------

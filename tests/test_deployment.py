@@ -20,7 +20,7 @@ SETTINGS_FILE = ROOT / "config" / "settings.py"
 APP_SERVICES = ("web", "worker", "worker-interactive", "worker-batch", "beat")
 REQUIRED_IN_PRODUCTION = ("DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL")
 # Written with `${NAME:?message}`, so compose refuses to start without them.
-REQUIRED_FROM_OPERATOR = ("DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEY")
+REQUIRED_FROM_OPERATOR = ("DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEY", "API_KEY_HASH_KEY")
 
 
 def settings_env_names() -> set[str]:
@@ -63,6 +63,8 @@ def test_deploy_check_passes_with_production_settings_and_no_warnings():
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "q7Vx-2mKp_9ZrT4bWc8NjH3sLd6Fy1Ga5Ue0Io7Rk2Pq9Sw4Xz8Cn3Bm6Eh1Ja5Tv",
         "DJANGO_ALLOWED_HOSTS": "example.com",
+        "FIELD_ENCRYPTION_KEY": "deploy-check-field-key-0123456789",
+        "API_KEY_HASH_KEY": "deploy-check-api-key-hash-0123456789",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy"],

@@ -30,7 +30,7 @@ from lending.pipeline import stage_load
 from lending.services import applications as services
 from merchants import selectors as merchant_selectors
 from merchants.api.auth import partner_of
-from merchants.models import Merchant, Order, PartnerPlatform
+from merchants.models import ApiScope, Merchant, Order, PartnerPlatform
 
 ERRORS = {
     400: OpenApiResponse(description="invalid input; `error.fields` names each bad field"),
@@ -195,6 +195,8 @@ def _reread(partner: PartnerPlatform, application: Application) -> dict:
 
 
 class ApplicationQuoteApi(APIView):
+    required_scopes = {"POST": ApiScope.LEND}
+
     @extend_schema(
         request=ApplicationQuoteInputSerializer,
         responses={200: ApplicationQuoteOutputSerializer, **ERRORS},
@@ -278,6 +280,8 @@ def _same_content(existing: Application, submitted: dict) -> str | None:
 
 
 class ApplicationListCreateApi(ListAPIView):
+    required_scopes = {"GET": ApiScope.READ, "POST": ApiScope.LEND}
+
     class Pagination(CursorPagination):
         ordering = "-id"
 
@@ -378,6 +382,8 @@ class ApplicationListCreateApi(ListAPIView):
 
 
 class ApplicationDetailApi(APIView):
+    required_scopes = {"GET": ApiScope.READ}
+
     @extend_schema(
         responses={200: ApplicationOutputSerializer, 404: ERRORS[404]},
         summary="One application: its status, decision with reasons, stages, line and loan",
@@ -387,6 +393,8 @@ class ApplicationDetailApi(APIView):
 
 
 class ApplicationAppealApi(APIView):
+    required_scopes = {"POST": ApiScope.LEND}
+
     @extend_schema(
         request=ApplicationAppealInputSerializer,
         responses={
@@ -414,6 +422,8 @@ class ApplicationAppealApi(APIView):
 
 
 class ApplicationWithdrawApi(APIView):
+    required_scopes = {"POST": ApiScope.LEND}
+
     @extend_schema(
         request=None,
         responses={

@@ -24,6 +24,7 @@ from lending.api.serializers import (
 from lending.models import CreditLine, Loan, LoanEvent
 from merchants import selectors as merchant_selectors
 from merchants.api.auth import partner_of
+from merchants.models import ApiScope
 
 IDEMPOTENCY_KEY = idempotency_key_parameter(
     "any unique string per operation; resending it returns the first result and moves nothing"
@@ -103,6 +104,8 @@ def _loan_body(loan: Loan) -> dict:
 
 
 class CreditLineListApi(APIView):
+    required_scopes = {"GET": ApiScope.READ}
+
     @extend_schema(
         responses={
             200: LineOutputSerializer(many=True),
@@ -116,6 +119,8 @@ class CreditLineListApi(APIView):
 
 
 class LoanQuoteApi(APIView):
+    required_scopes = {"POST": ApiScope.LEND}
+
     @extend_schema(
         request=QuoteInputSerializer,
         responses={
@@ -155,6 +160,8 @@ class LoanQuoteApi(APIView):
 
 
 class LoanDrawApi(APIView):
+    required_scopes = {"POST": ApiScope.LEND}
+
     @extend_schema(
         request=DrawInputSerializer,
         parameters=[IDEMPOTENCY_KEY],
@@ -196,6 +203,8 @@ class LoanDrawApi(APIView):
 
 
 class LoanDetailApi(APIView):
+    required_scopes = {"GET": ApiScope.READ}
+
     @extend_schema(
         responses={200: LoanOutputSerializer, 404: OpenApiResponse(description="not yours or unknown")},
         summary="One loan: its schedule planned and paid, and what is owed now",
@@ -223,6 +232,8 @@ def _repayment_body(loan: Loan, event: LoanEvent, *, replayed: bool) -> dict:
 
 
 class LoanRepayApi(APIView):
+    required_scopes = {"POST": ApiScope.LEND}
+
     @extend_schema(
         request=RepayInputSerializer,
         parameters=[IDEMPOTENCY_KEY],

@@ -1,14 +1,78 @@
-"""Partner authentication: `Authorization: Api-Key xd_<prefix>_<secret>`."""
+"""Partner authentication, scopes, request signing and rate limits.
 
+- A key: `Authorization: Api-Key xd_<prefix>_<secret>`; the prefix finds the row, a keyed digest
+  proves the key (merchants.models.ApiKey). Revoked keys, keys past their rotation overlap and
+  keys of a suspended partner are refused (401).
+- Scopes: every partner API view declares the scope each method needs in `required_scopes`
+  ({"GET": ApiScope.READ, "POST": ApiScope.INGEST}); HasScope refuses a key without it (403) and
+  refuses every method a view does not declare (fail closed).
+- Signing (optional; required for a key marked `requires_signature`): header
+  `X-Xiaodai-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + raw body>` under the
+  key's signing secret, the scheme of the webhooks the platform sends. The timestamp must be
+  within SIGNATURE_WINDOW_SECONDS of the server's clock, and a signature works once: it is
+  remembered in the cache (Redis in production) for longer than the window.
+- Rate limits: per key and per partner (all its keys together), fixed windows counted in the
+  cache with atomic increments; over the limit DRF's Throttled answers 429 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import hashlib
 import hmac
+import math
+import time
 
+from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions, permissions
+from rest_framework import authentication, exceptions, permissions, throttling
 
-from merchants.models import ApiKey
+from merchants import services
+from merchants.models import ApiKey, ApiScope
 
 KEYWORD = "Api-Key"
+SIGNATURE_HEADER = "X-Xiaodai-Signature"
+SIGNATURE_WINDOW_SECONDS = 300
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """The signature header's value for `body` sent at `timestamp` (what a partner computes)."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def _parse_signature(header: str) -> tuple[int, list[str]]:
+    timestamp, digests = None, []
+    for part in header.split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "t" and value.isascii() and value.isdigit() and len(value) <= 12:
+            timestamp = int(value)
+        elif name == "v1" and len(value) == 64:
+            digests.append(value.lower())
+    if timestamp is None or not digests:
+        raise exceptions.AuthenticationFailed(
+            f"{SIGNATURE_HEADER} must read t=<unix seconds>,v1=<64 hex digits>"
+        )
+    return timestamp, digests
+
+
+def verify_signature(*, key: ApiKey, header: str, body: bytes, now: float | None = None) -> None:
+    """Refuse a request whose signature is malformed, stale, wrong, or was seen before."""
+    timestamp, digests = _parse_signature(header)
+    now = time.time() if now is None else now
+    if abs(now - timestamp) > SIGNATURE_WINDOW_SECONDS:
+        raise exceptions.AuthenticationFailed(
+            f"the signature's timestamp is more than {SIGNATURE_WINDOW_SECONDS} s from the server's clock"
+        )
+    expected = sign(key.signing_secret, body, timestamp).partition(",v1=")[2]
+    if not any(hmac.compare_digest(expected, digest) for digest in digests):
+        raise exceptions.AuthenticationFailed("the request signature does not match the body")
+    # Remembered past the window's both sides, so a replay is refused for as long as its
+    # timestamp would still be accepted.
+    seen = f"api-signature:{key.pk}:{expected}"
+    if not cache.add(seen, 1, timeout=2 * SIGNATURE_WINDOW_SECONDS + 60):
+        raise exceptions.AuthenticationFailed("this signed request was already received (replay)")
 
 
 class PartnerApiKeyAuthentication(authentication.BaseAuthentication):
@@ -24,12 +88,23 @@ class PartnerApiKeyAuthentication(authentication.BaseAuthentication):
         if len(parts) < 3 or parts[0] != "xd":
             raise exceptions.AuthenticationFailed("malformed API key")
         key = ApiKey.objects.select_related("partner").filter(prefix=parts[1]).first()
-        if key is None or not hmac.compare_digest(key.digest, ApiKey.digest_of(raw)):
+        if key is None or not key.matches(raw):
             raise exceptions.AuthenticationFailed("unknown API key")
-        if not key.is_active:
+        if key.revoked_at is not None:
             raise exceptions.AuthenticationFailed("this API key has been revoked")
+        if key.is_expired:
+            raise exceptions.AuthenticationFailed("this API key has expired (it was rotated)")
         if not key.partner.is_active:
             raise exceptions.AuthenticationFailed("this partner platform is suspended")
+        signature = request.META.get("HTTP_X_XIAODAI_SIGNATURE", "")
+        if signature:
+            verify_signature(key=key, header=signature, body=request._request.body)
+        elif key.requires_signature:
+            raise exceptions.AuthenticationFailed(
+                f"this API key must sign every request ({SIGNATURE_HEADER})"
+            )
+        if key.digest_algorithm != ApiKey.DigestAlgorithm.HMAC_SHA256:
+            services.api_key_rehash(api_key=key, raw_key=raw)
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
         return (None, key)
 
@@ -46,8 +121,87 @@ class IsPartner(permissions.BasePermission):
         return isinstance(request.auth, ApiKey)
 
 
+def required_scope(view, method: str) -> str | None:
+    """The scope a view declares for a method; HEAD is GET's, OPTIONS needs only `read`."""
+    declared = getattr(view, "required_scopes", None) or {}
+    method = method.upper()
+    if method == "HEAD":
+        method = "GET"
+    if method == "OPTIONS":
+        return ApiScope.READ
+    scope = declared.get(method)
+    return None if scope is None else str(scope)
+
+
+class HasScope(permissions.BasePermission):
+    """The key must hold the scope the view declares for the method; undeclared means refused."""
+
+    def has_permission(self, request, view):
+        key = request.auth
+        if not isinstance(key, ApiKey):
+            return False
+        scope = required_scope(view, request.method)
+        if scope is None:
+            raise exceptions.PermissionDenied(f"{request.method} here declares no scope; refused")
+        if not key.has_scope(scope):
+            raise exceptions.PermissionDenied(f"this API key lacks the '{scope}' scope")
+        return True
+
+
 def partner_of(request):
     return request.auth.partner
+
+
+def _parse_rate(rate: str) -> tuple[int, int]:
+    """ "600/min" -> (600, 60)."""
+    count, _, period = rate.partition("/")
+    seconds = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+    return int(count), seconds[period.strip().lower()]
+
+
+class _FixedWindowThrottle(throttling.BaseThrottle):
+    """Counts requests per subject in fixed windows with the cache's atomic add/incr (one round
+    trip pair to Redis, exact under concurrency); the wait is the rest of the window."""
+
+    rate_setting = ""
+
+    def subject(self, request) -> str | None:
+        raise NotImplementedError
+
+    def allow_request(self, request, view):
+        subject = self.subject(request)
+        rate = settings.API_RATE_LIMITS.get(self.rate_setting)
+        if subject is None or not rate:
+            return True
+        limit, period = _parse_rate(rate)
+        now = time.time()
+        window = int(now // period)
+        self._wait = (window + 1) * period - now
+        key = f"api-throttle:{self.rate_setting}:{subject}:{window}"
+        cache.add(key, 0, timeout=period + 1)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr: a new window
+            cache.add(key, 1, timeout=period + 1)
+            count = 1
+        return count <= limit
+
+    def wait(self):
+        return max(1, math.ceil(self._wait))
+
+
+class ApiKeyRateThrottle(_FixedWindowThrottle):
+    rate_setting = "key"
+
+    def subject(self, request):
+        return request.auth.prefix if isinstance(request.auth, ApiKey) else None
+
+
+class PartnerRateThrottle(_FixedWindowThrottle):
+    rate_setting = "partner"
+
+    def subject(self, request):
+        return str(request.auth.partner_id) if isinstance(request.auth, ApiKey) else None
 
 
 class PartnerApiKeyScheme(OpenApiAuthenticationExtension):
@@ -59,5 +213,33 @@ class PartnerApiKeyScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "`Api-Key xd_<prefix>_<secret>`, issued to a partner platform",
+            "description": (
+                "`Api-Key xd_<prefix>_<secret>`, issued to a partner platform with scopes (read, "
+                "ingest, lend; each operation names the one it needs in `x-required-scope`). "
+                f"Keys marked to sign also send `{SIGNATURE_HEADER}: t=<unix>,v1=<hex>`: "
+                'HMAC-SHA256 of "<t>." followed by the raw body, under the key\'s signing secret, '
+                f"within {SIGNATURE_WINDOW_SECONDS} s of the server's clock, each signature once."
+            ),
         }
+
+
+ACCESS_RESPONSES = {
+    "401": "missing, unknown, revoked or expired API key, or a missing, stale, wrong or replayed "
+    f"signature ({SIGNATURE_HEADER})",
+    "403": "the API key lacks the scope this operation needs (x-required-scope)",
+    "429": "too many requests for this key or partner; Retry-After says how many seconds to wait",
+}
+
+
+def scopes_in_schema(result, generator, request, public):
+    """drf-spectacular postprocessing hook: each operation names its scope (`x-required-scope`)."""
+    for path, _regex, method, view in getattr(generator, "endpoints", None) or []:
+        view_class = getattr(view, "cls", None) or getattr(view, "view_class", None)
+        scope = required_scope(view_class, method) if view_class else None
+        operation = result.get("paths", {}).get(path, {}).get(method.lower())
+        if scope and operation is not None:
+            operation["x-required-scope"] = scope
+            responses = operation.setdefault("responses", {})
+            for status, description in ACCESS_RESPONSES.items():
+                responses.setdefault(status, {"description": description})
+    return result

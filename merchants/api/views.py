@@ -17,6 +17,7 @@ from merchants.api.serializers import (
     OrderOutputSerializer,
     OrderStatusInputSerializer,
 )
+from merchants.models import ApiScope
 
 ERRORS = {
     400: OpenApiResponse(description="invalid input; `error.fields` names each bad field"),
@@ -30,6 +31,8 @@ class ByIdPagination(CursorPagination):
 
 
 class MerchantListCreateApi(ListAPIView):
+    required_scopes = {"GET": ApiScope.READ, "POST": ApiScope.INGEST}
+
     pagination_class = ByIdPagination
     serializer_class = MerchantOutputSerializer
 
@@ -52,6 +55,8 @@ class MerchantListCreateApi(ListAPIView):
 
 
 class MerchantDetailApi(APIView):
+    required_scopes = {"GET": ApiScope.READ}
+
     @extend_schema(
         responses={
             200: MerchantOutputSerializer,
@@ -64,6 +69,8 @@ class MerchantDetailApi(APIView):
 
 
 class OrderCreateApi(APIView):
+    required_scopes = {"POST": ApiScope.INGEST}
+
     @extend_schema(
         request=OrderInputSerializer,
         responses={201: OrderOutputSerializer, 200: OrderOutputSerializer, **ERRORS},
@@ -83,6 +90,8 @@ class OrderCreateApi(APIView):
 
 
 class OrderBatchApi(APIView):
+    required_scopes = {"POST": ApiScope.INGEST}
+
     @extend_schema(
         request=OrderBatchInputSerializer,
         responses={200: OrderBatchOutputSerializer, **ERRORS},
@@ -97,6 +106,8 @@ class OrderBatchApi(APIView):
 
 
 class OrderDetailApi(APIView):
+    required_scopes = {"GET": ApiScope.READ}
+
     @extend_schema(
         responses={
             200: OrderOutputSerializer,
@@ -109,6 +120,8 @@ class OrderDetailApi(APIView):
 
 
 class OrderStatusApi(APIView):
+    required_scopes = {"POST": ApiScope.INGEST}
+
     @extend_schema(
         request=OrderStatusInputSerializer,
         responses={200: OrderOutputSerializer, **ERRORS},
@@ -128,6 +141,8 @@ class OrderStatusApi(APIView):
 
 
 class MerchantPortalLinkApi(APIView):
+    required_scopes = {"POST": ApiScope.LEND}
+
     class OutputSerializer(serializers.Serializer):
         url = serializers.URLField(help_text="open it in the merchant's browser: /enter/<token>/")
         expires_at = serializers.DateTimeField()

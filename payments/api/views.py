@@ -8,6 +8,7 @@ from common.idempotency import idempotency_key_from, idempotency_key_parameter
 from merchants import selectors as merchant_selectors
 from merchants import services as merchant_services
 from merchants.api.auth import partner_of
+from merchants.models import ApiScope
 from payments import selectors, services
 from payments.api.serializers import (
     MovementSerializer,
@@ -22,6 +23,8 @@ IDEMPOTENCY_KEY = idempotency_key_parameter(
 
 
 class SettlementCreateApi(APIView):
+    required_scopes = {"POST": ApiScope.INGEST}
+
     @extend_schema(
         request=SettlementInputSerializer,
         parameters=[IDEMPOTENCY_KEY],
@@ -65,6 +68,8 @@ class SettlementCreateApi(APIView):
 
 
 class WalletDetailApi(APIView):
+    required_scopes = {"GET": ApiScope.READ}
+
     @extend_schema(
         responses={
             200: WalletOutputSerializer,
@@ -79,6 +84,8 @@ class WalletDetailApi(APIView):
 
 
 class WalletMovementsApi(APIView):
+    required_scopes = {"GET": ApiScope.READ}
+
     @extend_schema(
         responses={200: MovementSerializer(many=True)},
         summary="The latest 100 movements, newest first",

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from merchants import selectors as merchant_selectors
 from merchants.api.auth import partner_of
+from merchants.models import ApiScope
 from riskcontrol.models import Level, MerchantRisk, RiskAction, Warning
 from riskcontrol.network.selectors import merchant_ring_flag
 
@@ -20,6 +21,8 @@ class ReasonSerializer(serializers.Serializer):
 
 
 class MerchantRiskApi(APIView):
+    required_scopes = {"GET": ApiScope.READ}
+
     class WarningOutputSerializer(serializers.Serializer):
         kind = serializers.CharField()
         severity = serializers.CharField()

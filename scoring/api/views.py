@@ -12,6 +12,7 @@ from common.business_date import business_date_today
 from lending import calculations as lending_calc
 from merchants import selectors as merchant_selectors
 from merchants.api.auth import partner_of
+from merchants.models import ApiScope
 from scoring import selectors
 
 
@@ -20,6 +21,8 @@ def _rate(rate) -> str:
 
 
 class OfferListApi(APIView):
+    required_scopes = {"GET": ApiScope.READ}
+
     class OfferOutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         product = serializers.CharField(source="product.code")

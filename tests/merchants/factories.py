@@ -4,7 +4,7 @@ import factory
 from django.utils import timezone
 
 from common.crypto import blind_index
-from merchants.models import ApiKey, Merchant, Order, OrderStatus, Owner, PartnerPlatform
+from merchants.models import ALL_SCOPES, ApiKey, Merchant, Order, OrderStatus, Owner, PartnerPlatform
 from merchants.services import MerchantData, OrderData, OwnerData, _merchant_hash
 
 
@@ -31,6 +31,8 @@ class ApiKeyFactory(factory.django.DjangoModelFactory):
     raw_key = factory.Sequence(lambda n: f"xd_k{n:07d}_" + "x" * 40)
     prefix = factory.LazyAttribute(lambda o: o.raw_key.split("_")[1])
     digest = factory.LazyAttribute(lambda o: ApiKey.digest_of(o.raw_key))
+    scopes = factory.LazyFunction(lambda: list(ALL_SCOPES))
+    signing_secret = "test-signing-secret"
 
     class Params:
         revoked = factory.Trait(revoked_at=factory.LazyFunction(timezone.now))
