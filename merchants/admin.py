@@ -1,7 +1,10 @@
 """The officers' workbench for merchants. Partner data is read-only here; status changes go
 through actions that call services and leave an audit row."""
 
+import datetime as dt
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.urls import reverse
@@ -12,6 +15,7 @@ from common.money import format_yuan
 from merchants import access, services
 from merchants.models import (
     ApiKey,
+    ApiScope,
     Complaint,
     DeclaredFinancials,
     Merchant,
@@ -49,7 +53,16 @@ def _yuan(fen):
 
 class ApiKeyInline(admin.TabularInline):
     model = ApiKey
-    fields = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    fields = [
+        "name",
+        "prefix",
+        "scopes",
+        "requires_signature",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -58,31 +71,119 @@ class ApiKeyInline(admin.TabularInline):
         return False
 
 
+class ApiKeyActionForm(ActionForm):
+    scopes = forms.MultipleChoiceField(
+        choices=ApiScope.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="scopes 权限范围",
+        help_text="for a new key; none ticked means all three",
+    )
+    requires_signature = forms.BooleanField(
+        required=False, label="requests must be signed 须签名", help_text="for a new key"
+    )
+    overlap_hours = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=720,
+        label="overlap (hours) 新旧并行(小时)",
+        help_text="when rotating: how long the old key keeps working",
+    )
+
+
+class _KeyManagement:
+    """Issuing, rotating and revoking keys needs merchants.change_apikey (administrators)."""
+
+    def has_manage_keys_permission(self, request):
+        return request.user.has_perm("merchants.change_apikey")
+
+    def _show_once(self, request, partner, key, raw):
+        self.message_user(
+            request,
+            f"{partner.code}: key {raw} · signing secret {key.signing_secret} · scopes "
+            f"{', '.join(key.scopes)} (copy both now; they are not shown again)",
+            messages.WARNING,
+        )
+
+
 @admin.register(PartnerPlatform)
-class PartnerPlatformAdmin(admin.ModelAdmin):
+class PartnerPlatformAdmin(_KeyManagement, admin.ModelAdmin):
     list_display = ["code", "name", "kind", "is_active"]
     inlines = [ApiKeyInline]
     actions = ["issue_api_key"]
+    action_form = ApiKeyActionForm
 
-    @admin.action(description="Issue a new API key (shown once)")
+    @admin.action(description="Issue a new API key (shown once)", permissions=["manage_keys"])
     def issue_api_key(self, request, queryset):
+        scopes = request.POST.getlist("scopes") or [scope.value for scope in ApiScope]
         for partner in queryset:
-            _, raw = services.api_key_issue(partner=partner, name=f"issued by {request.user.username}")
-            self.message_user(
-                request, f"{partner.code}: {raw}  (copy it now; it is not stored)", messages.WARNING
-            )
+            try:
+                key, raw = services.api_key_issue(
+                    partner=partner,
+                    name=f"issued by {request.user.username}",
+                    scopes=scopes,
+                    requires_signature=request.POST.get("requires_signature") == "on",
+                )
+            except ApplicationError as exc:
+                self.message_user(request, f"{partner.code}: {exc.message}", messages.ERROR)
+                continue
+            self._show_once(request, partner, key, raw)
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(ReadOnlyAdmin):
-    list_display = ["__str__", "partner", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["partner"]
-    actions = ["revoke"]
+class ApiKeyAdmin(_KeyManagement, ReadOnlyAdmin):
+    list_display = [
+        "__str__",
+        "partner",
+        "scopes",
+        "requires_signature",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
+    list_filter = ["partner", "requires_signature"]
+    fields = [
+        "partner",
+        "name",
+        "prefix",
+        "scopes",
+        "requires_signature",
+        "digest_algorithm",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "replaced_by",
+        "revoked_at",
+        "revoked_by",
+    ]
+    readonly_fields = fields
+    actions = ["rotate", "revoke"]
+    action_form = ApiKeyActionForm
 
-    @admin.action(description="Revoke selected keys")
+    @admin.action(
+        description="Rotate: a new key, the old one works for the overlap", permissions=["manage_keys"]
+    )
+    def rotate(self, request, queryset):
+        hours = request.POST.get("overlap_hours") or settings.API_KEY_ROTATION_OVERLAP_HOURS
+        try:
+            overlap = dt.timedelta(hours=int(hours))
+        except ValueError:
+            self.message_user(request, "overlap (hours) must be a whole number", messages.ERROR)
+            return
+        for key in queryset:
+            try:
+                new, raw = services.api_key_rotate(api_key=key, overlap=overlap)
+            except ApplicationError as exc:
+                self.message_user(request, f"{key}: {exc.message}", messages.ERROR)
+                continue
+            self._show_once(request, key.partner, new, raw)
+            self.message_user(request, f"{key} keeps working until {key.expires_at:%Y-%m-%d %H:%M %Z}")
+
+    @admin.action(description="Revoke selected keys (at once, for good)", permissions=["manage_keys"])
     def revoke(self, request, queryset):
         for key in queryset:
-            services.api_key_revoke(api_key=key)
+            services.api_key_revoke(api_key=key, actor=request.user.username)
         self.message_user(request, f"revoked {queryset.count()} key(s)")
 
 

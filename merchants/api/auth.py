@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import time
 
 from django.conf import settings
@@ -28,6 +27,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
+from common.security import rate_limit_hit
 from merchants import services
 from merchants.models import ApiKey, ApiScope
 
@@ -152,18 +152,12 @@ def partner_of(request):
     return request.auth.partner
 
 
-def _parse_rate(rate: str) -> tuple[int, int]:
-    """ "600/min" -> (600, 60)."""
-    count, _, period = rate.partition("/")
-    seconds = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
-    return int(count), seconds[period.strip().lower()]
-
-
 class _FixedWindowThrottle(throttling.BaseThrottle):
-    """Counts requests per subject in fixed windows with the cache's atomic add/incr (one round
-    trip pair to Redis, exact under concurrency); the wait is the rest of the window."""
+    """Per-subject fixed windows counted in the cache (common.security.rate_limit_hit); the wait
+    is the rest of the window, which DRF sends as Retry-After."""
 
     rate_setting = ""
+    _wait = 1
 
     def subject(self, request) -> str | None:
         raise NotImplementedError
@@ -173,21 +167,11 @@ class _FixedWindowThrottle(throttling.BaseThrottle):
         rate = settings.API_RATE_LIMITS.get(self.rate_setting)
         if subject is None or not rate:
             return True
-        limit, period = _parse_rate(rate)
-        now = time.time()
-        window = int(now // period)
-        self._wait = (window + 1) * period - now
-        key = f"api-throttle:{self.rate_setting}:{subject}:{window}"
-        cache.add(key, 0, timeout=period + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr: a new window
-            cache.add(key, 1, timeout=period + 1)
-            count = 1
-        return count <= limit
+        allowed, self._wait = rate_limit_hit(bucket=f"api-{self.rate_setting}", subject=subject, rate=rate)
+        return allowed
 
     def wait(self):
-        return max(1, math.ceil(self._wait))
+        return self._wait
 
 
 class ApiKeyRateThrottle(_FixedWindowThrottle):
