@@ -186,7 +186,8 @@ def test_operators_issue_rotate_revoke_and_list_from_the_command_line():
     assert merchants_status(issued["key"]) == 200
 
     out = io.StringIO()
-    call_command("api_keys", "rotate", "--prefix", issued["prefix"], "--overlap-hours", "0", "--json", stdout=out)
+    rotate = ["api_keys", "rotate", "--prefix", issued["prefix"], "--overlap-hours", "0", "--json"]
+    call_command(*rotate, stdout=out)
     rotated = json.loads(out.getvalue())
     assert rotated["replaces"] == issued["prefix"]
     assert merchants_status(issued["key"]) == 401

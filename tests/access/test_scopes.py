@@ -31,7 +31,9 @@ def test_the_url_conf_has_partner_endpoints_to_check():
     assert {method for _, method, _ in endpoints} >= {"GET", "POST"}
 
 
-@pytest.mark.parametrize(("path", "method", "view"), partner_endpoints(), ids=lambda v: getattr(v, "__name__", v))
+@pytest.mark.parametrize(
+    ("path", "method", "view"), partner_endpoints(), ids=lambda v: getattr(v, "__name__", v)
+)
 def test_every_partner_endpoint_declares_a_known_scope_and_checks_it(path, method, view):
     assert HasScope in [type(p) for p in view().get_permissions()], f"{view.__name__} does not check scopes"
     scope = required_scope(view, method)
