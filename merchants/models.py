@@ -65,7 +65,7 @@ class ApiKey(TimeStampedModel):
     )
     scopes = models.JSONField(default=list, help_text="any of read, ingest, lend")
     requires_signature = models.BooleanField(
-        default=False, help_text="every request must carry X-Xiaodai-Signature"
+        default=False, help_text="every request must carry Xiaodai-Signature"
     )
     signing_secret = EncryptedTextField(blank=True)
     expires_at = models.DateTimeField(

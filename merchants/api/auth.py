@@ -7,7 +7,7 @@
   ({"GET": ApiScope.READ, "POST": ApiScope.INGEST}); HasScope refuses a key without it (403) and
   refuses every method a view does not declare (fail closed).
 - Signing (optional; required for a key marked `requires_signature`): header
-  `X-Xiaodai-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + raw body>` under the
+  `Xiaodai-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + raw body>` under the
   key's signing secret, the scheme of the webhooks the platform sends. The timestamp must be
   within SIGNATURE_WINDOW_SECONDS of the server's clock, and a signature works once: it is
   remembered in the cache (Redis in production) for longer than the window.
@@ -32,7 +32,7 @@ from merchants import services
 from merchants.models import ApiKey, ApiScope
 
 KEYWORD = "Api-Key"
-SIGNATURE_HEADER = "X-Xiaodai-Signature"
+SIGNATURE_HEADER = "Xiaodai-Signature"
 SIGNATURE_WINDOW_SECONDS = 300
 
 
@@ -96,7 +96,7 @@ class PartnerApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("this API key has expired (it was rotated)")
         if not key.partner.is_active:
             raise exceptions.AuthenticationFailed("this partner platform is suspended")
-        signature = request.META.get("HTTP_X_XIAODAI_SIGNATURE", "")
+        signature = request.META.get("HTTP_XIAODAI_SIGNATURE", "")
         if signature:
             verify_signature(key=key, header=signature, body=request._request.body)
         elif key.requires_signature:

@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='apikey',
             name='requires_signature',
-            field=models.BooleanField(default=False, help_text='every request must carry X-Xiaodai-Signature'),
+            field=models.BooleanField(default=False, help_text='every request must carry Xiaodai-Signature'),
         ),
         migrations.AddField(
             model_name='apikey',
