@@ -189,3 +189,20 @@ def test_a_signed_in_person_over_the_pages_rate_gets_a_429_page(settings, client
     assert "Too many requests" in refused.content.decode()
     # Reading is never limited.
     assert client.get("/login/").status_code in (200, 302)
+
+
+def test_the_documented_signing_snippet_is_accepted():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    section = text[text.index("## Keys, scopes, signing and rate limits") :]
+    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    key, raw = fresh_key(requires_signature=True)
+    scope = {"KEY": raw, "SIGNING_SECRET": key.signing_secret}
+    exec(snippet, scope)  # noqa: S102 (our own documentation)
+    request = scope["request"]
+    headers = {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in request.header_items()}
+    headers.pop("HTTP_CONTENT_TYPE")
+    response = APIClient().post(request.selector, request.data, content_type="application/json", **headers)
+    # Signed and authenticated: the order is refused only because merchant TB000001 is not there.
+    assert response.status_code not in (401, 403), response.content
