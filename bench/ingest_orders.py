@@ -32,6 +32,7 @@ def main() -> None:
     fresh_database(args.database_url)
     os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DJANGO_DEBUG", "1")  # a development run: the demo's keys
     import django
 
     django.setup()

@@ -43,6 +43,7 @@ def quality(args) -> dict:
     os.environ.pop("DATABASE_URL", None)
     os.environ["XIAODAI_DEMO"] = "1"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DJANGO_DEBUG", "1")  # a development run: the demo's keys
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
 

@@ -52,6 +52,8 @@ def setup_django(
         os.environ.pop("DATABASE_URL", None)
     os.environ["DJANGO_DEBUG"] = "0"
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-" + "k" * 40)
+    os.environ.setdefault("FIELD_ENCRYPTION_KEY", "bench-only-field-key")
+    os.environ.setdefault("API_KEY_HASH_KEY", "bench-only-api-key-hash")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django

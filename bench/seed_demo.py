@@ -36,6 +36,7 @@ def main() -> None:
     os.environ.pop("DATABASE_URL", None)
     os.environ["XIAODAI_DEMO"] = "1"  # the seed is the demo's
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DJANGO_DEBUG", "1")  # a development run: the demo's keys
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     sys.path.insert(0, str(ROOT))
 
