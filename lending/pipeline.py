@@ -26,9 +26,12 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from common.errors import ApplicationError
+from common.money import fen_to_yuan
 from lending import lifecycle
 from lending.models import Application, ApplicationStage
 from lending.services.products import product_kind
+from merchants.webhooks.models import EventType
+from merchants.webhooks.services import event_emit
 
 PASS, REFER, DECLINE = "pass", "refer", "decline"
 MACHINE, HUMAN = ApplicationStage.Kind.MACHINE, ApplicationStage.Kind.HUMAN
@@ -258,6 +261,7 @@ def _decline(application: Application, verdict: Verdict, *, on: dt.date, actor: 
             "decided_by": actor[:100],
         },
     )
+    _decided_emit(application, on=on)
 
 
 def _approve(application: Application, *, on: dt.date, actor: str) -> None:
@@ -269,6 +273,32 @@ def _approve(application: Application, *, on: dt.date, actor: str) -> None:
         actor=actor,
         reason="every stage passed",
         also={"decided_at": timezone.now(), "decided_by": actor[:100], "reasons": []},
+    )
+    _decided_emit(application, on=on)
+
+
+def _decided_emit(application: Application, *, on: dt.date) -> None:
+    """application.decided to the partner, in the transaction of the decision."""
+    row = Application.objects.select_related("merchant", "product").get(pk=application.pk)
+    event_emit(
+        partner=row.merchant.partner_id,
+        type=EventType.APPLICATION_DECIDED,
+        business_on=on,
+        payload={
+            "application": row.reference,
+            "merchant": row.merchant.external_id,
+            "product": row.product.code,
+            "outcome": "approved" if row.status == Application.Status.APPROVED else "declined",
+            "status": row.status,
+            "amount": str(fen_to_yuan(row.amount_fen)),
+            "limit": str(fen_to_yuan(row.decided_limit_fen)) if row.decided_limit_fen is not None else None,
+            "daily_rate": str(row.decided_rate) if row.decided_rate is not None else None,
+            "grade": row.decided_grade or None,
+            "term": row.decided_term,
+            "reasons": row.reasons or [],
+            "reapply_on": row.reapply_on.isoformat() if row.reapply_on else None,
+            "decided_at": row.decided_at.isoformat() if row.decided_at else None,
+        },
     )
 
 
