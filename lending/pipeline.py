@@ -247,6 +247,12 @@ def pipeline_run(*, application_id: int, on: dt.date, actor: str) -> Application
 
 def _decline(application: Application, verdict: Verdict, *, on: dt.date, actor: str) -> None:
     reasons = [r.as_dict() for r in verdict.reasons]
+    decided = {
+        "reasons": reasons,
+        "reapply_on": _reapply_on(on, verdict),
+        "decided_at": timezone.now(),
+        "decided_by": actor[:100],
+    }
     lifecycle.transition(
         lifecycle.APPLICATION,
         pk=application.pk,
@@ -254,17 +260,13 @@ def _decline(application: Application, verdict: Verdict, *, on: dt.date, actor: 
         business_on=on,
         actor=actor,
         reason="; ".join(r["text"] for r in reasons)[:200],
-        also={
-            "reasons": reasons,
-            "reapply_on": _reapply_on(on, verdict),
-            "decided_at": timezone.now(),
-            "decided_by": actor[:100],
-        },
+        also=decided,
     )
-    _decided_emit(application, on=on)
+    _decided_emit(application, outcome="declined", on=on, decided=decided)
 
 
 def _approve(application: Application, *, on: dt.date, actor: str) -> None:
+    decided = {"decided_at": timezone.now(), "decided_by": actor[:100], "reasons": []}
     lifecycle.transition(
         lifecycle.APPLICATION,
         pk=application.pk,
@@ -272,32 +274,32 @@ def _approve(application: Application, *, on: dt.date, actor: str) -> None:
         business_on=on,
         actor=actor,
         reason="every stage passed",
-        also={"decided_at": timezone.now(), "decided_by": actor[:100], "reasons": []},
+        also=decided,
     )
-    _decided_emit(application, on=on)
+    _decided_emit(application, outcome="approved", on=on, decided=decided)
 
 
-def _decided_emit(application: Application, *, on: dt.date) -> None:
-    """application.decided to the partner, in the transaction of the decision."""
-    row = Application.objects.select_related("merchant", "product").get(pk=application.pk)
+def _decided_emit(application: Application, *, outcome: str, on: dt.date, decided: Mapping) -> None:
+    """application.decided to the partner, in the transaction of the decision (from the row in
+    hand: the stages' terms are on it, the decision's own fields in `decided`)."""
+    limit, rate = application.decided_limit_fen, application.decided_rate
     event_emit(
-        partner=row.merchant.partner_id,
+        partner=application.merchant.partner_id,
         type=EventType.APPLICATION_DECIDED,
         business_on=on,
         payload={
-            "application": row.reference,
-            "merchant": row.merchant.external_id,
-            "product": row.product.code,
-            "outcome": "approved" if row.status == Application.Status.APPROVED else "declined",
-            "status": row.status,
-            "amount": str(fen_to_yuan(row.amount_fen)),
-            "limit": str(fen_to_yuan(row.decided_limit_fen)) if row.decided_limit_fen is not None else None,
-            "daily_rate": str(row.decided_rate) if row.decided_rate is not None else None,
-            "grade": row.decided_grade or None,
-            "term": row.decided_term,
-            "reasons": row.reasons or [],
-            "reapply_on": row.reapply_on.isoformat() if row.reapply_on else None,
-            "decided_at": row.decided_at.isoformat() if row.decided_at else None,
+            "application": application.reference,
+            "merchant": application.merchant.external_id,
+            "product": application.product.code,
+            "outcome": outcome,
+            "amount": str(fen_to_yuan(application.amount_fen)),
+            "limit": str(fen_to_yuan(limit)) if limit is not None else None,
+            "daily_rate": str(rate) if rate is not None else None,
+            "grade": application.decided_grade or None,
+            "term": application.decided_term,
+            "reasons": decided["reasons"],
+            "reapply_on": decided["reapply_on"].isoformat() if decided.get("reapply_on") else None,
+            "decided_at": decided["decided_at"].isoformat(),
         },
     )
 
