@@ -241,4 +241,6 @@ def test_monitoring_raises_warnings_and_restricts_a_defaulter_and_the_partners_h
     deliver_all()
     # Every event since the endpoints were registered (the drawdowns before them went to nobody).
     told = WebhookEvent.objects.exclude(type="loan.disbursed")
-    assert WebhookDelivery.objects.filter(status="succeeded").count() == told.count() == len(receiver.requests)
+    assert (
+        WebhookDelivery.objects.filter(status="succeeded").count() == told.count() == len(receiver.requests)
+    )

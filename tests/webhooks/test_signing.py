@@ -92,3 +92,43 @@ def test_the_module_partners_copy_needs_only_the_standard_library():
         source = module.read()
     imports = {line.split()[1] for line in source.splitlines() if line.startswith(("import ", "from "))}
     assert imports <= {"hashlib", "hmac", "time"}
+
+
+def documented_verify():
+    """The `verify` partners copy from docs/api.md ("Verifying"), run as it is written there."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    text = (Path(settings.BASE_DIR) / "docs" / "api.md").read_text()
+    section = text[text.index("**Verifying.**") :]
+    code = section[
+        section.index("```python") + len("```python") : section.index("```", section.index("```python") + 9)
+    ]
+    namespace: dict = {}
+    exec(compile(code, "docs/api.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    return namespace["verify"], namespace["SignatureError"]
+
+
+def test_the_documented_verify_snippet_accepts_and_refuses_like_the_module():
+    doc_verify, doc_error = documented_verify()
+    now = time.time()
+    good = sign([SECRET], BODY, timestamp=int(now))
+    assert doc_verify(SECRET, BODY, good, now=now) == int(now)
+    assert doc_verify("whsec_old", BODY, sign([SECRET, "whsec_old"], BODY, timestamp=int(now)), now=now)
+    seen: set[str] = set()
+    doc_verify(SECRET, BODY, good, now=now, seen=seen)
+    refusals = [
+        ("whsec_other", BODY, good, now),
+        (SECRET, BODY + b"x", good, now),
+        (SECRET, BODY, "t=1,v1=00", now),
+        (SECRET, BODY, "", now),
+        (SECRET, BODY, good, now + 301),
+    ]
+    for secret, body, header, at in refusals:
+        with pytest.raises(doc_error):
+            doc_verify(secret, body, header, now=at)
+        with pytest.raises(SignatureError):
+            verify(secret, body, header, now=at)
+    with pytest.raises(doc_error, match="already used"):
+        doc_verify(SECRET, BODY, good, now=now, seen=seen)
