@@ -168,8 +168,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No badge from the online validator (validator.swagger.io): the docs load nothing from the internet.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation's common errors and the examples beside each app's views (common/api_schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "common.api_schema.postprocess",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "merchants.models.OrderStatus",
         "MerchantStatusEnum": "merchants.models.Merchant.Status",
@@ -191,6 +198,15 @@ WEBHOOKS_REQUEUE_AFTER_SECONDS = env.float("WEBHOOKS_REQUEUE_AFTER_SECONDS", def
 WEBHOOKS_SECRET_OVERLAP_SECONDS = env.int("WEBHOOKS_SECRET_OVERLAP_SECONDS", default=24 * 3600)
 WEBHOOKS_ALLOW_HTTP = env.bool("WEBHOOKS_ALLOW_HTTP", default=DEBUG or XIAODAI_DEMO)
 WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=DEBUG or XIAODAI_DEMO)
+
+# Examples of the partner API's requests and replies, by operationId (common/api_schema.py).
+API_EXAMPLE_MODULES = [
+    "merchants.api.examples",
+    "payments.api.examples",
+    "lending.api.examples",
+    "scoring.api.examples",
+    "riskcontrol.api.examples",
+]
 
 # Largest batch a partner may send in one bulk request; larger ones are refused whole.
 PARTNER_API_MAX_BATCH = env.int("PARTNER_API_MAX_BATCH", default=5000)

@@ -3,6 +3,7 @@ the events sent to it with where each delivery stands. Scoped to the key's partn
 partner's endpoint is 404)."""
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -25,7 +26,35 @@ ENDPOINT_EXAMPLE = {
     "created_at": "2026-03-01T09:30:00+08:00",
     "secret_overlap_until": None,
 }
+EVENT_EXAMPLE = {
+    "id": "evt_5f0c2b7e9a4d4c1e8f3a6b2d1c0e9f8a",
+    "type": "loan.disbursed",
+    "created_at": "2026-03-01T09:31:02+08:00",
+    "business_date": "2026-03-01",
+    "data": {
+        "loan": "L20260301-1042",
+        "merchant": "SHOP-1",
+        "product": "credit_loan",
+        "principal": "2000.00",
+        "fee": "0.00",
+        "daily_rate": "0.00060000",
+        "disbursed_on": "2026-03-01",
+        "maturity_on": "2026-08-28",
+    },
+    "deliveries": [
+        {
+            "endpoint": 7,
+            "status": "succeeded",
+            "attempts": 1,
+            "next_attempt_at": None,
+            "last_status_code": 200,
+            "last_error": "",
+            "succeeded_at": "2026-03-01T09:31:02+08:00",
+        }
+    ],
+}
 R401 = OpenApiResponse(
+    response=OpenApiTypes.OBJECT,
     description="missing, unknown or revoked API key",
     examples=[
         OpenApiExample(
@@ -35,10 +64,12 @@ R401 = OpenApiResponse(
     ],
 )
 R404 = OpenApiResponse(
+    response=OpenApiTypes.OBJECT,
     description="not yours or unknown",
     examples=[OpenApiExample("unknown", value={"error": {"code": "not_found", "message": "Not found."}})],
 )
 R400 = OpenApiResponse(
+    response=OpenApiTypes.OBJECT,
     description="invalid input; `error.fields` names each bad field",
     examples=[
         OpenApiExample(
@@ -149,7 +180,7 @@ class WebhookEndpointListCreateApi(ListAPIView):
         examples=[
             OpenApiExample(
                 "one endpoint",
-                value={"next": None, "previous": None, "results": [ENDPOINT_EXAMPLE]},
+                value=ENDPOINT_EXAMPLE,
                 response_only=True,
             )
         ],
@@ -262,6 +293,7 @@ class WebhookEventListApi(ListAPIView):
         responses={
             200: EventOutputSerializer(many=True),
             400: OpenApiResponse(
+                response=OpenApiTypes.OBJECT,
                 description="an unknown event type",
                 examples=[
                     OpenApiExample(
@@ -281,39 +313,7 @@ class WebhookEventListApi(ListAPIView):
         examples=[
             OpenApiExample(
                 "a disbursement",
-                value={
-                    "next": None,
-                    "previous": None,
-                    "results": [
-                        {
-                            "id": "evt_5f0c2b7e9a4d4c1e8f3a6b2d1c0e9f8a",
-                            "type": "loan.disbursed",
-                            "created_at": "2026-03-01T09:31:02+08:00",
-                            "business_date": "2026-03-01",
-                            "data": {
-                                "loan": "L20260301-1042",
-                                "merchant": "SHOP-1",
-                                "product": "credit_loan",
-                                "principal": "2000.00",
-                                "fee": "0.00",
-                                "daily_rate": "0.00060000",
-                                "disbursed_on": "2026-03-01",
-                                "maturity_on": "2026-08-28",
-                            },
-                            "deliveries": [
-                                {
-                                    "endpoint": 7,
-                                    "status": "succeeded",
-                                    "attempts": 1,
-                                    "next_attempt_at": None,
-                                    "last_status_code": 200,
-                                    "last_error": "",
-                                    "succeeded_at": "2026-03-01T09:31:02+08:00",
-                                }
-                            ],
-                        }
-                    ],
-                },
+                value=EVENT_EXAMPLE,
                 response_only=True,
             )
         ],
