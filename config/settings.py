@@ -256,10 +256,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No badge from the online validator (validator.swagger.io): the docs load nothing from the internet.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation's common errors and the examples beside each app's views (common/api_schema.py);
+    # each operation's key scope (merchants/api/auth.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "common.api_schema.postprocess",
         "merchants.api.auth.scopes_in_schema",
     ],
     "ENUM_NAME_OVERRIDES": {
@@ -276,6 +281,31 @@ API_RATE_LIMITS = {
 }
 # A rotated key keeps working this long beside its replacement unless the operator says otherwise.
 API_KEY_ROTATION_OVERLAP_HOURS = env.int("API_KEY_ROTATION_OVERLAP_HOURS", default=24)
+
+# Webhooks (docs/api.md "Webhooks"): a receiver has WEBHOOKS_TIMEOUT_SECONDS to answer 2xx; a failed
+# attempt is retried after base × 2^(n−1) seconds (at most the cap), WEBHOOKS_MAX_ATTEMPTS in all
+# (the defaults span about a day); at most WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT deliveries to one
+# endpoint are sent at once. Endpoints must be https on public addresses unless the two ALLOW
+# settings say otherwise (the demo and the tests receive on 127.0.0.1).
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)
+WEBHOOKS_RETRY_BASE_SECONDS = env.float("WEBHOOKS_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOKS_RETRY_MAX_SECONDS = env.float("WEBHOOKS_RETRY_MAX_SECONDS", default=6 * 3600.0)
+WEBHOOKS_MAX_ATTEMPTS = env.int("WEBHOOKS_MAX_ATTEMPTS", default=12)
+WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT = env.int("WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT", default=4)
+WEBHOOKS_BUSY_RETRY_SECONDS = env.float("WEBHOOKS_BUSY_RETRY_SECONDS", default=5.0)
+WEBHOOKS_REQUEUE_AFTER_SECONDS = env.float("WEBHOOKS_REQUEUE_AFTER_SECONDS", default=120.0)
+WEBHOOKS_SECRET_OVERLAP_SECONDS = env.int("WEBHOOKS_SECRET_OVERLAP_SECONDS", default=24 * 3600)
+WEBHOOKS_ALLOW_HTTP = env.bool("WEBHOOKS_ALLOW_HTTP", default=DEBUG or XIAODAI_DEMO)
+WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=DEBUG or XIAODAI_DEMO)
+
+# Examples of the partner API's requests and replies, by operationId (common/api_schema.py).
+API_EXAMPLE_MODULES = [
+    "merchants.api.examples",
+    "payments.api.examples",
+    "lending.api.examples",
+    "scoring.api.examples",
+    "riskcontrol.api.examples",
+]
 
 # Largest batch a partner may send in one bulk request; larger ones are refused whole.
 PARTNER_API_MAX_BATCH = env.int("PARTNER_API_MAX_BATCH", default=5000)
@@ -323,7 +353,14 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_QUEUE_INTERACTIVE = "interactive"
 CELERY_QUEUE_DEFAULT = "default"
 CELERY_QUEUE_BATCH = "batch"
-CELERY_QUEUES_ALL = (CELERY_QUEUE_INTERACTIVE, CELERY_QUEUE_DEFAULT, CELERY_QUEUE_BATCH)
+# Webhooks to partners wait on partners' servers: their own queue, so a slow receiver delays no payout.
+CELERY_QUEUE_WEBHOOKS = "webhooks"
+CELERY_QUEUES_ALL = (
+    CELERY_QUEUE_INTERACTIVE,
+    CELERY_QUEUE_DEFAULT,
+    CELERY_QUEUE_BATCH,
+    CELERY_QUEUE_WEBHOOKS,
+)
 CELERY_TASK_DEFAULT_QUEUE = CELERY_QUEUE_DEFAULT
 # Payments: a merchant's own withdrawal is interactive (someone waits at the screen); payout batch
 # files and hold expiry stay on default, so neither the nightly batches nor a sandbox run can hold
@@ -339,11 +376,17 @@ CELERY_TASK_ROUTES = {
     "scoring.monitoring.tasks.*": {"queue": CELERY_QUEUE_BATCH},
     "riskcontrol.tasks.*": {"queue": CELERY_QUEUE_BATCH},
     "riskcontrol.tasks_network.*": {"queue": CELERY_QUEUE_BATCH},
+    "merchants.webhooks.tasks.*": {"queue": CELERY_QUEUE_WEBHOOKS},
 }
 # Task modules beside the apps' tasks.py (autodiscovery finds only those).
-CELERY_IMPORTS = ["lending.tasks_collections", "riskcontrol.tasks_network"]
+CELERY_IMPORTS = ["lending.tasks_collections", "riskcontrol.tasks_network", "merchants.webhooks.tasks"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DIR / "beat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    # Webhooks: due deliveries that have no message queued (bulk emits, retries whose message was lost).
+    "webhooks-sweep": {
+        "task": "merchants.webhooks.tasks.webhooks_sweep",
+        "schedule": env.float("WEBHOOKS_SWEEP_EVERY_SECONDS", default=10.0),
+    },
     # Waiting payouts leave in batch files within seconds; a run that finds none costs one query.
     "payments-settle-payouts": {
         "task": "payments.tasks.payouts_settle",

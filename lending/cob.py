@@ -48,7 +48,7 @@ from django.db.models import F, Max, Min, Q
 from common.business_date import business_date_set, business_date_today
 from common.errors import ApplicationError
 from lending import calculations as calc
-from lending import lifecycle
+from lending import events, lifecycle
 from lending.models import LOAN_OPEN_STATUSES, CobChunk, CobRun, Loan, LoanEvent
 from lending.services import wallet_collection
 from lending.services.pledges import pledges_process
@@ -315,6 +315,9 @@ def _step_deduct(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
     available = wallet_collection.wallets_lock({wallet_id for _, wallet_id in owing})
     ids = ",".join(str(int(loan_id)) for loan_id, wallet_id in owing if available.get(wallet_id, 0) > 0)
     if not ids:
+        events.deductions_failed_emit(
+            on=on, loan_ids=[pk for pk, _ in owing], owed_sql=owed, still_owing_sql=open_and_owing
+        )
         return 0, {}
     with connection.cursor() as cursor:
         cursor.execute(
@@ -345,6 +348,10 @@ def _step_deduct(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
         available=available,
         kind=LoanEvent.Kind.AUTO_DEDUCTED,
         reference="auto-deduction",
+    )
+    # Partners hear of each loan whose deduction left something due unpaid (repayment.failed).
+    events.deductions_failed_emit(
+        on=on, loan_ids=[pk for pk, _ in owing], owed_sql=owed, still_owing_sql=open_and_owing
     )
     return len(paid), {}
 
@@ -455,6 +462,8 @@ def _step_accrue(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
             reason=reason,
             cob_run_id=run,
         )
+    # One loan.overdue per loan that fell overdue in this chunk today, written in bulk.
+    events.loans_overdue_emit(on=on, lo=lo, hi=hi, cob_run_id=run)
     return rows, amounts
 
 

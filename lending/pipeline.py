@@ -26,9 +26,12 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from common.errors import ApplicationError
+from common.money import fen_to_yuan
 from lending import lifecycle
 from lending.models import Application, ApplicationStage
 from lending.services.products import product_kind
+from merchants.webhooks.models import EventType
+from merchants.webhooks.services import event_emit
 
 PASS, REFER, DECLINE = "pass", "refer", "decline"
 MACHINE, HUMAN = ApplicationStage.Kind.MACHINE, ApplicationStage.Kind.HUMAN
@@ -244,6 +247,12 @@ def pipeline_run(*, application_id: int, on: dt.date, actor: str) -> Application
 
 def _decline(application: Application, verdict: Verdict, *, on: dt.date, actor: str) -> None:
     reasons = [r.as_dict() for r in verdict.reasons]
+    decided = {
+        "reasons": reasons,
+        "reapply_on": _reapply_on(on, verdict),
+        "decided_at": timezone.now(),
+        "decided_by": actor[:100],
+    }
     lifecycle.transition(
         lifecycle.APPLICATION,
         pk=application.pk,
@@ -251,16 +260,13 @@ def _decline(application: Application, verdict: Verdict, *, on: dt.date, actor: 
         business_on=on,
         actor=actor,
         reason="; ".join(r["text"] for r in reasons)[:200],
-        also={
-            "reasons": reasons,
-            "reapply_on": _reapply_on(on, verdict),
-            "decided_at": timezone.now(),
-            "decided_by": actor[:100],
-        },
+        also=decided,
     )
+    _decided_emit(application, outcome="declined", on=on, decided=decided)
 
 
 def _approve(application: Application, *, on: dt.date, actor: str) -> None:
+    decided = {"decided_at": timezone.now(), "decided_by": actor[:100], "reasons": []}
     lifecycle.transition(
         lifecycle.APPLICATION,
         pk=application.pk,
@@ -268,7 +274,33 @@ def _approve(application: Application, *, on: dt.date, actor: str) -> None:
         business_on=on,
         actor=actor,
         reason="every stage passed",
-        also={"decided_at": timezone.now(), "decided_by": actor[:100], "reasons": []},
+        also=decided,
+    )
+    _decided_emit(application, outcome="approved", on=on, decided=decided)
+
+
+def _decided_emit(application: Application, *, outcome: str, on: dt.date, decided: Mapping) -> None:
+    """application.decided to the partner, in the transaction of the decision (from the row in
+    hand: the stages' terms are on it, the decision's own fields in `decided`)."""
+    limit, rate = application.decided_limit_fen, application.decided_rate
+    event_emit(
+        partner=application.merchant.partner_id,
+        type=EventType.APPLICATION_DECIDED,
+        business_on=on,
+        payload={
+            "application": application.reference,
+            "merchant": application.merchant.external_id,
+            "product": application.product.code,
+            "outcome": outcome,
+            "amount": str(fen_to_yuan(application.amount_fen)),
+            "limit": str(fen_to_yuan(limit)) if limit is not None else None,
+            "daily_rate": str(rate) if rate is not None else None,
+            "grade": application.decided_grade or None,
+            "term": application.decided_term,
+            "reasons": decided["reasons"],
+            "reapply_on": decided["reapply_on"].isoformat() if decided.get("reapply_on") else None,
+            "decided_at": decided["decided_at"].isoformat(),
+        },
     )
 
 

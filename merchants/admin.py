@@ -402,3 +402,7 @@ class TradingRelationAdmin(ReadOnlyAdmin):
 class QuestionnaireResponseAdmin(ReadOnlyAdmin):
     list_display = ["owner", "version", "answered_at"]
     list_select_related = ["owner"]
+
+
+# The webhooks' workbench pages (merchants/webhooks/admin.py) register themselves on import.
+from merchants.webhooks import admin as webhooks_admin  # noqa: E402, F401

@@ -531,3 +531,12 @@ class PortalInvitation(TimeStampedModel):
     @staticmethod
     def digest_of(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
+
+
+# Webhooks' tables live in their own module (merchants/webhooks/) and belong to this app.
+from merchants.webhooks.models import (  # noqa: E402, F401
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)

@@ -31,6 +31,8 @@ from merchants.models import (
     QuestionnaireResponse,
     Settlement,
 )
+from merchants.webhooks.models import EventType
+from merchants.webhooks.services import event_emit
 
 ORDER_BATCH_SIZE = 2000
 
@@ -244,6 +246,12 @@ def _merchant_transition(*, merchant: Merchant, to_status: str, reason: str, act
         )
         current.status = to_status
         current.save(update_fields=["status", "updated_at"])
+        if to_status == Merchant.Status.RESTRICTED:
+            event_emit(
+                partner=current.partner_id,
+                type=EventType.MERCHANT_RESTRICTED,
+                payload={"merchant": current.external_id, "status": to_status, "reason": reason},
+            )
     return current
 
 

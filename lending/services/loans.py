@@ -28,6 +28,8 @@ from lending.services.lines import credit_line_draw, credit_line_restore
 from lending.services.pledges import pledge_check, pledge_select, pledges_create
 from lending.services.products import annual_cost_cap
 from lending.services.wallet_collection import Payment, loan_payments_apply
+from merchants.webhooks.models import EventType
+from merchants.webhooks.services import event_emit
 from payments import services as payments
 from payments.models import Account, FundingPool
 
@@ -277,6 +279,21 @@ def loan_draw(
             fee_fen=quote.fee_fen,
             entry_id=result.entry_id,
             actor=via,
+        )
+        event_emit(
+            partner=line.merchant.partner_id,
+            type=EventType.LOAN_DISBURSED,
+            business_on=on,
+            payload={
+                "loan": loan.reference,
+                "merchant": line.merchant.external_id,
+                "product": product.code,
+                "principal": str(fen_to_yuan(amount_fen)),
+                "fee": str(fen_to_yuan(quote.fee_fen)),
+                "daily_rate": str(line.daily_rate),
+                "disbursed_on": on.isoformat(),
+                "maturity_on": quote.maturity_on.isoformat(),
+            },
         )
     return loan
 

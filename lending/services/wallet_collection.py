@@ -16,11 +16,14 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from common.money import fen_to_yuan
 from common.sql import date_literal, values_execute
 from lending import calculations as calc
 from lending import lifecycle
-from lending.models import LoanEvent, Product
+from lending.models import Loan, LoanEvent, Product
 from lending.services.installments import installments_refresh
+from merchants.webhooks.models import EventType
+from merchants.webhooks.services import Event, events_emit
 from payments import bulk as payments_bulk
 from payments import services as payments
 from payments.models import Account, JournalEntry
@@ -187,7 +190,7 @@ def loan_payments_apply(
         sorted(by_line.items()),
     )
     installments_refresh(loan_ids=[p.loan_id for p in payments], on=on)
-    return LoanEvent.objects.bulk_create(
+    events = LoanEvent.objects.bulk_create(
         [
             LoanEvent(
                 loan_id=p.loan_id,
@@ -204,6 +207,46 @@ def loan_payments_apply(
         ],
         batch_size=2000,
     )
+    _repayments_emit(on=on, payments=payments, kind=kind)
+    return events
+
+
+def _repayments_emit(*, on: dt.date, payments: list[Payment], kind: str) -> None:
+    """repayment.succeeded to each loan's partner, in bulk, in the payment's transaction."""
+    loans = {
+        row[0]: row[1:]
+        for row in Loan.objects.filter(pk__in=[p.loan_id for p in payments]).values_list(
+            "pk",
+            "reference",
+            "status",
+            "merchant__partner_id",
+            "merchant__external_id",
+            "principal_outstanding_fen",
+            "interest_outstanding_fen",
+            "penalty_outstanding_fen",
+            "fee_outstanding_fen",
+        )
+    }
+    events = []
+    for p in payments:
+        reference, status, partner_id, merchant, *left = loans[p.loan_id]
+        events.append(
+            Event(
+                partner_id=partner_id,
+                type=EventType.REPAYMENT_SUCCEEDED,
+                business_on=on,
+                data={
+                    "loan": reference,
+                    "merchant": merchant,
+                    "kind": kind,
+                    "amount": str(fen_to_yuan(sum(p.split.values()))),
+                    **{bucket: str(fen_to_yuan(p.split[bucket])) for bucket in BUCKETS},
+                    "outstanding": str(fen_to_yuan(sum(left))),
+                    "loan_status": status,
+                },
+            )
+        )
+    events_emit(events=events)
 
 
 def _day_after(column: str) -> str:

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from merchants.api import views
+from merchants.webhooks import api as webhooks_api
 
 urlpatterns = [
     path("merchants/", views.MerchantListCreateApi.as_view(), name="api-merchants"),
@@ -14,4 +15,24 @@ urlpatterns = [
     path("orders/batch/", views.OrderBatchApi.as_view(), name="api-orders-batch"),
     path("orders/<str:external_id>/", views.OrderDetailApi.as_view(), name="api-order"),
     path("orders/<str:external_id>/status/", views.OrderStatusApi.as_view(), name="api-order-status"),
+]
+
+# Webhooks: the partner's own endpoints and the events sent to it (merchants/webhooks/api.py).
+urlpatterns += [
+    path(
+        "webhooks/endpoints/",
+        webhooks_api.WebhookEndpointListCreateApi.as_view(),
+        name="api-webhook-endpoints",
+    ),
+    path(
+        "webhooks/endpoints/<int:pk>/",
+        webhooks_api.WebhookEndpointDetailApi.as_view(),
+        name="api-webhook-endpoint",
+    ),
+    path(
+        "webhooks/endpoints/<int:pk>/rotate-secret/",
+        webhooks_api.WebhookEndpointRotateSecretApi.as_view(),
+        name="api-webhook-endpoint-rotate",
+    ),
+    path("webhooks/events/", webhooks_api.WebhookEventListApi.as_view(), name="api-webhook-events"),
 ]

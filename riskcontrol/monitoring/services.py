@@ -27,6 +27,8 @@ from lending import services as lending
 from lending.models import CreditLine, Loan, LoanEvent
 from merchants import services as merchants
 from merchants.models import Merchant
+from merchants.webhooks.models import EventType
+from merchants.webhooks.services import Event, events_emit
 from riskcontrol.models import (
     MerchantRisk,
     MonitoringChunk,
@@ -248,6 +250,36 @@ def monitoring_run(*, on: dt.date, chunk_size: int | None = None) -> MonitoringR
 # --- one chunk's decisions ----------------------------------------------------------------------
 
 
+def _warnings_emit(warnings: list[Warning]) -> None:
+    """warning.raised to each merchant's partner, in bulk, in the chunk's transaction."""
+    if not warnings:
+        return
+    merchants = {
+        pk: (partner_id, external_id)
+        for pk, partner_id, external_id in Merchant.objects.filter(
+            pk__in={w.merchant_id for w in warnings}
+        ).values_list("pk", "partner_id", "external_id")
+    }
+    events_emit(
+        events=[
+            Event(
+                partner_id=merchants[w.merchant_id][0],
+                type=EventType.WARNING_RAISED,
+                business_on=w.raised_on,
+                data={
+                    "warning": w.pk,
+                    "merchant": merchants[w.merchant_id][1],
+                    "kind": w.kind,
+                    "severity": w.severity,
+                    "raised_on": w.raised_on.isoformat(),
+                    "reasons": w.reasons,
+                },
+            )
+            for w in warnings
+        ]
+    )
+
+
 def _monitor(*, facts: dict[int, rules.Facts], on: dt.date, t: rules.Thresholds, low: int, high: int) -> dict:
     counts: dict[str, int] = defaultdict(int)
     if not facts:
@@ -349,6 +381,7 @@ def _monitor(*, facts: dict[int, rules.Facts], on: dt.date, t: rules.Thresholds,
                     )
                     counts[f"action_{kind}"] += 1
     Warning.objects.bulk_create(new_warnings)
+    _warnings_emit(new_warnings)
     if closing:
         Warning.objects.filter(pk__in=closing, status=Warning.Status.OPEN).update(
             status=Warning.Status.CLOSED, closed_on=on

@@ -12,9 +12,12 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from common.errors import ApplicationError, ConflictError
+from common.money import fen_to_yuan
 from lending import services as lending
 from lending.models import CreditLine, Product
 from merchants.models import Merchant
+from merchants.webhooks.models import EventType
+from merchants.webhooks.services import Event, events_emit
 from payments.selectors import funding_capacity_fen
 from scoring import calculations as calc
 from scoring.models import MerchantScore, Offer, ScoringPolicy
@@ -111,10 +114,43 @@ def _issue(*, as_of: dt.date, policy: ScoringPolicy, merchant_ids: list[int] | N
                 budget -= line_fen
                 with_offers.add(merchant_id)
         Offer.objects.bulk_create(new)
+        _offers_emit(new)
         created += len(new)
         if budget <= 0 or (batch and batch[-1][3] >= quota):
             break
     return created
+
+
+def _offers_emit(offers: list[Offer]) -> None:
+    """offer.created to each merchant's partner, in bulk, in the transaction issuing them."""
+    if not offers:
+        return
+    merchants = {
+        pk: (partner_id, external_id)
+        for pk, partner_id, external_id in Merchant.objects.filter(
+            pk__in={o.merchant_id for o in offers}
+        ).values_list("pk", "partner_id", "external_id")
+    }
+    events_emit(
+        events=[
+            Event(
+                partner_id=merchants[o.merchant_id][0],
+                type=EventType.OFFER_CREATED,
+                business_on=o.issued_on,
+                data={
+                    "offer": o.pk,
+                    "merchant": merchants[o.merchant_id][1],
+                    "product": o.product.code,
+                    "line": str(fen_to_yuan(o.line_fen)),
+                    "daily_rate": str(o.daily_rate),
+                    "grade": o.grade,
+                    "issued_on": o.issued_on.isoformat(),
+                    "expires_on": o.expires_on.isoformat(),
+                },
+            )
+            for o in offers
+        ]
+    )
 
 
 @transaction.atomic

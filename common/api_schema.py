@@ -1,0 +1,156 @@
+"""The partner API's schema, completed in one place (a drf-spectacular postprocessing hook):
+
+- every operation lists the errors any request can meet — 401 (no key, an unknown or revoked
+  one), 400 where it takes a body or query parameters, 415 where it takes a JSON body, 404 where
+  its path names an object, 429 when throttling is configured — with the API's one error shape;
+- examples of requests and replies, kept beside each app's views (`<app>/api/examples.py`,
+  listed in settings.API_EXAMPLE_MODULES; `common` imports no app) by operationId:
+  `{"v1_loans_create": {"request": {...}, "responses": {201: {...}, 409: {...}}}}`; a status
+  there that the view does not declare is added (`"descriptions": {404: "…"}` says why).
+
+An example already given on a view (extend_schema) is kept."""
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+def error_example(code: str, message: str, fields: dict | None = None) -> dict:
+    body = {"code": code, "message": message}
+    if fields is not None:
+        body["fields"] = fields
+    return {"error": body}
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {
+                    "type": "string",
+                    "description": "machine-readable: invalid, not_found, conflict, …",
+                },
+                "message": {"type": "string", "description": "in words, naming the first bad field"},
+                "fields": {
+                    "type": "object",
+                    "additionalProperties": True,
+                    "description": "each bad field (dotted for nested ones) and its problems",
+                },
+            },
+        }
+    },
+}
+
+COMMON_ERRORS = {
+    "400": (
+        "invalid input: `error.fields` names each bad field",
+        error_example(
+            "invalid", "amount: at most two decimal places", {"amount": ["at most two decimal places"]}
+        ),
+    ),
+    "401": (
+        "no API key, or an unknown, revoked or suspended one",
+        error_example("not_authenticated", "an API key is required: Authorization: Api-Key <key>"),
+    ),
+    "404": (
+        "not yours, or unknown (another partner's object is never shown)",
+        error_example("not_found", "Not found."),
+    ),
+    "415": (
+        "the body is not JSON (send Content-Type: application/json)",
+        error_example("unsupported_media_type", 'Unsupported media type "text/plain" in request.'),
+    ),
+    "429": (
+        "too many requests: wait the seconds in Retry-After",
+        error_example("throttled", "Request was throttled. Expected available in 3 seconds."),
+    ),
+}
+
+
+def _examples() -> dict:
+    merged: dict = {}
+    for path in getattr(settings, "API_EXAMPLE_MODULES", []):
+        merged.update(import_string(f"{path}.EXAMPLES"))
+    return merged
+
+
+def _throttled() -> bool:
+    rest = getattr(settings, "REST_FRAMEWORK", {})
+    return bool(rest.get("DEFAULT_THROTTLE_CLASSES"))
+
+
+def _ensure_error(operation: dict, status: str) -> None:
+    description, example = COMMON_ERRORS[status]
+    response = operation["responses"].setdefault(status, {"description": description})
+    content = response.setdefault("content", {}).setdefault("application/json", {})
+    content.setdefault("schema", {"$ref": "#/components/schemas/Error"})
+    if "examples" not in content:
+        content["examples"] = {f"error{status}": {"value": example, "summary": description.split(":")[0]}}
+
+
+def _set_examples(operation: dict, given: dict) -> None:
+    request = given.get("request")
+    if request is not None:
+        body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        if body is not None and "examples" not in body:
+            body["examples"] = _named(request)
+    descriptions = given.get("descriptions") or {}
+    for status, value in (given.get("responses") or {}).items():
+        response = operation["responses"].get(str(status))
+        if response is None:
+            # A reply the view's decorator does not list (an unknown merchant named in the body).
+            default = COMMON_ERRORS.get(str(status), ("",))[0]
+            response = operation["responses"][str(status)] = {
+                "description": descriptions.get(status) or default or "see the example"
+            }
+        content = response.setdefault("content", {}).setdefault("application/json", {})
+        if str(status)[0] in "45":
+            content.setdefault("schema", {"$ref": "#/components/schemas/Error"})
+        # An example given on the view itself (extend_schema) comes first.
+        content["examples"] = {**_named(value), **content.get("examples", {})}
+
+
+def _named(value) -> dict:
+    """An example, or {name: example} for several."""
+    if (
+        isinstance(value, dict)
+        and value
+        and all(isinstance(v, dict) and "value" in v for v in value.values())
+    ):
+        return value
+    return {"example": {"value": value}}
+
+
+def postprocess(result, generator, request, public):
+    """Add the common errors and the examples to every operation of the partner API."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("Error", ERROR_SCHEMA)
+    examples = _examples()
+    for path, operations in result.get("paths", {}).items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method, operation in operations.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            responses = operation.setdefault("responses", {})
+            _ensure_error(operation, "401")
+            has_body = "requestBody" in operation
+            has_query = any(p.get("in") == "query" for p in operation.get("parameters", []))
+            if has_body or has_query or "400" in responses:
+                _ensure_error(operation, "400")
+            if has_body:
+                _ensure_error(operation, "415")
+            if "{" in path or "404" in responses:
+                _ensure_error(operation, "404")
+            if _throttled():
+                _ensure_error(operation, "429")
+            for status in [s for s in responses if s[0] in "45"]:
+                # Every error has the one shape, whatever the view declared (often a bare object).
+                content = responses[status].setdefault("content", {}).setdefault("application/json", {})
+                if "properties" not in content.get("schema", {}):
+                    content["schema"] = {"$ref": "#/components/schemas/Error"}
+            _set_examples(operation, examples.get(operation.get("operationId"), {}))
+    return result

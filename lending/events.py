@@ -1,0 +1,81 @@
+"""What close of business tells partners, in bulk: one SELECT of the chunk's loans and one INSERT
+of events (and one of deliveries) per chunk, in the chunk's transaction, never a row at a time."""
+
+import datetime as dt
+
+from django.db import connection
+
+from common.money import fen_to_yuan
+from lending.models import Loan, LoanStatusChange
+from merchants.webhooks.models import EventType
+from merchants.webhooks.services import Event, events_emit
+
+
+def loans_overdue_emit(*, on: dt.date, lo: int, hi: int, cob_run_id: int | None) -> int:
+    """loan.overdue for each loan of the chunk that this run moved to overdue on `on`."""
+    moved = LoanStatusChange.objects.filter(
+        loan_id__gte=lo, loan_id__lte=hi, kind="fell_overdue", business_on=on, cob_run_id=cob_run_id
+    ).values("loan_id")
+    rows = Loan.objects.filter(pk__in=moved).values_list(
+        "reference",
+        "merchant__partner_id",
+        "merchant__external_id",
+        "days_past_due",
+        "oldest_unpaid_due_on",
+        "due_principal_fen",
+        "due_interest_fen",
+        "penalty_outstanding_fen",
+        "classification",
+    )
+    return events_emit(
+        events=[
+            Event(
+                partner_id=partner_id,
+                type=EventType.LOAN_OVERDUE,
+                business_on=on,
+                data={
+                    "loan": reference,
+                    "merchant": merchant,
+                    "days_past_due": dpd,
+                    "oldest_unpaid_due_on": oldest.isoformat() if oldest else None,
+                    "past_due": str(fen_to_yuan(principal + interest + penalty)),
+                    "classification": grade,
+                },
+            )
+            for reference, partner_id, merchant, dpd, oldest, principal, interest, penalty, grade in rows
+        ]
+    )
+
+
+def deductions_failed_emit(*, on: dt.date, loan_ids: list[int], owed_sql: str, still_owing_sql: str) -> int:
+    """repayment.failed for each loan whose automatic deduction today left something due unpaid
+    (its wallet held too little): what is still due after the deduction. `owed_sql` and
+    `still_owing_sql` are close of business's own fixed SQL over lending_loan's columns."""
+    if not loan_ids:
+        return 0
+    ids = ",".join(str(int(pk)) for pk in loan_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT x.reference, m.partner_id, m.external_id, x.unpaid FROM ("  # noqa: S608 - fixed SQL, integer ids
+            f"SELECT id, reference, merchant_id, {owed_sql} AS unpaid FROM lending_loan "
+            f"WHERE id IN ({ids}) AND {still_owing_sql}) x JOIN merchants_merchant m ON m.id = x.merchant_id "
+            "ORDER BY x.id"
+        )
+        rows = cursor.fetchall()
+    return events_emit(
+        events=[
+            Event(
+                partner_id=partner_id,
+                type=EventType.REPAYMENT_FAILED,
+                business_on=on,
+                data={
+                    "loan": reference,
+                    "merchant": merchant,
+                    "kind": "auto_deduction",
+                    "unpaid": str(fen_to_yuan(int(unpaid))),
+                    "reason": "insufficient_funds",
+                },
+            )
+            for reference, partner_id, merchant, unpaid in rows
+        ]
+    )

@@ -1,0 +1,387 @@
+"""Webhooks: emit events into the outbox in the transaction of the change, and deliver them.
+
+Emitting (`event_emit`, `events_emit`) writes the event and one delivery per subscribed endpoint
+in the caller's transaction: a change that rolls back leaves neither, a change that commits has
+both. After the commit a task per delivery is queued (for a bulk emit, one sweep). Delivering
+(`delivery_attempt`) claims the delivery with a compare-and-set lease, POSTs the signed body
+outside any transaction and records the attempt; a failure schedules the next attempt with
+exponential backoff until `WEBHOOKS_MAX_ATTEMPTS`, then the delivery is failed (an officer can
+redeliver it from the workbench)."""
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from common.errors import ApplicationError
+from common.sql import values_execute
+from merchants.webhooks import signing, transport
+from merchants.webhooks.models import (
+    EventType,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+    new_event_id,
+    new_secret,
+)
+
+EVENT_TYPES = tuple(EventType.values)
+BULK_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event to emit: for whom, what, and its object as plain JSON."""
+
+    partner_id: int
+    type: str
+    data: Mapping
+    business_on: dt.date | None = None
+
+
+def _partner_id(partner) -> int:
+    return partner if isinstance(partner, int) else partner.pk
+
+
+def _check_in_transaction() -> None:
+    if not connection.in_atomic_block:
+        raise RuntimeError("events are emitted inside the transaction of the change they report")
+
+
+def event_emit(*, partner, type: str, payload: Mapping, business_on: dt.date | None = None) -> WebhookEvent:
+    """Record one event for a partner in the caller's transaction, with a delivery to each of its
+    active endpoints subscribed to the type; each delivery is queued once the transaction commits."""
+    _check_in_transaction()
+    if type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {type!r}")
+    event = WebhookEvent.objects.create(
+        partner_id=_partner_id(partner), type=type, data=dict(payload), business_on=business_on
+    )
+    ids = _deliveries_create(event)
+    if ids:
+        transaction.on_commit(lambda: _enqueue(ids))
+    return event
+
+
+def _deliveries_create(event: WebhookEvent) -> list[int]:
+    """One statement: a delivery to each active endpoint of the partner subscribed to the type
+    (an INSERT … SELECT over the endpoints, RETURNING the new ids), so the outbox costs a decision
+    two statements whether or not the partner listens."""
+    if connection.vendor == "postgresql":
+        subscribed = "e.event_types @> jsonb_build_array(%(type)s::text)"
+    else:
+        subscribed = "EXISTS (SELECT 1 FROM json_each(e.event_types) WHERE json_each.value = %(type)s)"
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO merchants_webhookdelivery (event_id, endpoint_id, status, attempts, "  # noqa: S608 - fixed SQL
+            "next_attempt_at, enqueued_at, is_manual_next, last_error, created_at) "
+            "SELECT %(event)s, e.id, %(pending)s, 0, %(now)s, %(now)s, %(false)s, '', %(now)s "
+            "FROM merchants_webhookendpoint e "
+            f"WHERE e.partner_id = %(partner)s AND e.is_active AND {subscribed} ORDER BY e.id RETURNING id",
+            {
+                "event": event.pk,
+                "pending": WebhookDelivery.Status.PENDING.value,
+                "now": now,
+                "false": False,
+                "partner": event.partner_id,
+                "type": event.type,
+            },
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def events_emit(*, events: Sequence[Event]) -> int:
+    """Record many events at once (close of business: thousands of loans in one chunk): one INSERT
+    of events and one of deliveries per batch of `BULK_BATCH`, and one sweep queued after the
+    commit rather than a message per delivery. Returns the events written."""
+    _check_in_transaction()
+    if not events:
+        return 0
+    subscribed: dict[tuple[int, str], list[int]] = {}
+    for key in {(e.partner_id, e.type) for e in events}:
+        if key[1] not in EVENT_TYPES:
+            raise ValueError(f"unknown webhook event type {key[1]!r}")
+        subscribed[key] = _subscribed(*key)
+    now = timezone.now()
+    at = connection.ops.adapt_datetimefield_value(now)
+    rows = [
+        (
+            new_event_id(),
+            e.partner_id,
+            e.type,
+            json.dumps(dict(e.data), ensure_ascii=False, separators=(",", ":")),
+            connection.ops.adapt_datefield_value(e.business_on),
+            at,
+        )
+        for e in events
+    ]
+    # Multi-row VALUES (common.sql), one statement per BULK_BATCH rows on PostgreSQL and SQLite
+    # alike: bulk_create would cut SQLite's statements at 999 parameters.
+    values_execute(
+        "INSERT INTO merchants_webhookevent (id, partner_id, type, data, business_on, created_at) VALUES %s",
+        rows,
+        page_size=BULK_BATCH,
+    )
+    deliveries = [
+        (event_id, endpoint_id, WebhookDelivery.Status.PENDING.value, 0, at, False, "", at)
+        for event_id, partner_id, kind, *_ in rows
+        for endpoint_id in subscribed[(partner_id, kind)]
+    ]
+    if deliveries:
+        values_execute(
+            "INSERT INTO merchants_webhookdelivery (event_id, endpoint_id, status, attempts, "
+            "next_attempt_at, is_manual_next, last_error, created_at) VALUES %s",
+            deliveries,
+            page_size=BULK_BATCH,
+        )
+        transaction.on_commit(_sweep_soon)
+    return len(rows)
+
+
+def _subscribed(partner_id: int, type: str) -> list[int]:
+    # JSON containment differs by database; endpoints per partner are few, so filter here.
+    rows = WebhookEndpoint.objects.filter(partner_id=partner_id, is_active=True).values_list(
+        "pk", "event_types"
+    )
+    return [pk for pk, types in rows if type in (types or [])]
+
+
+def _enqueue(delivery_ids: Iterable[int]) -> None:
+    from merchants.webhooks.tasks import webhook_deliver
+
+    for pk in delivery_ids:
+        webhook_deliver.delay(pk)
+
+
+def _sweep_soon() -> None:
+    from merchants.webhooks.tasks import webhooks_sweep
+
+    webhooks_sweep.delay()
+
+
+# --- delivering ----------------------------------------------------------------------------
+
+
+def body_of(event: WebhookEvent) -> bytes:
+    """The exact bytes sent (and signed), the same on every attempt."""
+    envelope = {
+        "id": event.id,
+        "type": event.type,
+        "created_at": event.created_at.isoformat().replace("+00:00", "Z"),
+        "business_date": event.business_on.isoformat() if event.business_on else None,
+        "data": event.data,
+    }
+    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+
+
+def backoff_seconds(attempts: int) -> float:
+    """The wait after the n-th failed attempt: base × 2^(n−1), at most the cap."""
+    base = settings.WEBHOOKS_RETRY_BASE_SECONDS
+    return min(base * 2 ** max(attempts - 1, 0), settings.WEBHOOKS_RETRY_MAX_SECONDS)
+
+
+def _claim(delivery_id: int, now: dt.datetime) -> str:
+    """Compare-and-set: pending, due and nobody else sending it ("claimed"); "busy" when its
+    endpoint already has WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT deliveries in flight (so one slow
+    receiver cannot take every worker); "" otherwise (done, not due, or someone else's)."""
+    lease = now + dt.timedelta(seconds=settings.WEBHOOKS_TIMEOUT_SECONDS + 30)
+    claimable = WebhookDelivery.objects.filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+        pk=delivery_id,
+        status=WebhookDelivery.Status.PENDING,
+        next_attempt_at__lte=now,
+    )
+    endpoint_id = claimable.values_list("endpoint_id", flat=True).first()
+    if endpoint_id is None:
+        return ""
+    in_flight = WebhookDelivery.objects.filter(endpoint_id=endpoint_id, claimed_until__gt=now).count()
+    if in_flight >= settings.WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT:
+        return "busy"
+    return "claimed" if claimable.update(claimed_until=lease) else ""
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """What one call of `delivery_attempt` did: sent or not, and when to try again if at all."""
+
+    sent: bool
+    status: str = ""
+    retry_in_seconds: float | None = None
+
+
+def delivery_attempt(*, delivery_id: int) -> AttemptResult:
+    """Send one delivery once if it is due and nobody else is sending it; record the attempt.
+    2xx is success; anything else (another status, a timeout, a refused connection) schedules the
+    next attempt, or fails the delivery after the last."""
+    claim = _claim(delivery_id, timezone.now())
+    if claim == "busy":
+        return AttemptResult(sent=False, status="busy", retry_in_seconds=settings.WEBHOOKS_BUSY_RETRY_SECONDS)
+    if not claim:
+        # Done, not due (its own message is queued for later) or being sent: nothing to do.
+        return AttemptResult(sent=False)
+    delivery = WebhookDelivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
+    number = delivery.attempts + 1
+    body = body_of(delivery.event)
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": "Xiaodai-Webhooks/1",
+        "Xiaodai-Event-Id": delivery.event_id,
+        "Xiaodai-Event-Type": delivery.event.type,
+        "Xiaodai-Delivery": str(delivery.pk),
+        "Xiaodai-Delivery-Attempt": str(number),
+        signing.HEADER: signing.sign(delivery.endpoint.secrets_signing(), body),
+    }
+    started = timezone.now()
+    reply = (
+        transport.post(delivery.endpoint.url, body, headers)
+        if delivery.endpoint.is_active
+        else transport.Response(None, 0, error="the endpoint is disabled")
+    )
+    done = timezone.now()
+    if reply.is_success:
+        status, next_at = WebhookDelivery.Status.SUCCEEDED, None
+    elif number >= settings.WEBHOOKS_MAX_ATTEMPTS or delivery.is_manual_next:
+        # Out of attempts; a redelivery by hand is one attempt and does not restart the retries.
+        status, next_at = WebhookDelivery.Status.FAILED, None
+    else:
+        status, next_at = WebhookDelivery.Status.PENDING, done + dt.timedelta(seconds=backoff_seconds(number))
+    with transaction.atomic():
+        WebhookAttempt.objects.create(
+            delivery_id=delivery.pk,
+            number=number,
+            is_manual=delivery.is_manual_next,
+            started_at=started,
+            latency_ms=reply.latency_ms,
+            status_code=reply.status_code,
+            error=reply.error[:300],
+            response_excerpt=reply.excerpt[:500],
+        )
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=status,
+            attempts=number,
+            next_attempt_at=next_at,
+            enqueued_at=next_at,
+            claimed_until=None,
+            is_manual_next=False,
+            last_status_code=reply.status_code,
+            last_error=reply.error[:300],
+            succeeded_at=done if reply.is_success else None,
+        )
+    retry = (next_at - done).total_seconds() if next_at else None
+    return AttemptResult(sent=True, status=status, retry_in_seconds=retry)
+
+
+def deliveries_due(*, limit: int = 1000) -> list[int]:
+    """Pending deliveries whose time has come and that have no message in the queue (never queued,
+    or queued so long ago that the message was lost); marks them queued."""
+    now = timezone.now()
+    stale = now - dt.timedelta(seconds=settings.WEBHOOKS_REQUEUE_AFTER_SECONDS)
+    with transaction.atomic():
+        ids = list(
+            WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
+            .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        WebhookDelivery.objects.filter(pk__in=ids).update(enqueued_at=now)
+    return ids
+
+
+def delivery_redeliver(*, delivery: WebhookDelivery, actor: str) -> WebhookDelivery:
+    """Send a delivery again now, whatever its state (an officer's or a partner's request): one
+    more attempt, logged as manual, with the same event id so the receiver can de-duplicate."""
+    now = timezone.now()
+    with transaction.atomic():
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=WebhookDelivery.Status.PENDING,
+            next_attempt_at=now,
+            enqueued_at=now,
+            is_manual_next=True,
+            claimed_until=None,
+        )
+        transaction.on_commit(lambda: _enqueue([delivery.pk]))
+    delivery.refresh_from_db()
+    return delivery
+
+
+# --- endpoints -----------------------------------------------------------------------------
+
+
+def endpoint_clean(url, event_types) -> tuple[str, list[str]]:
+    problem = transport.url_problem(url) if isinstance(url, str) and url else "a URL is required"
+    if problem:
+        raise ApplicationError(f"url: {problem}", {"fields": {"url": [problem]}})
+    if not isinstance(event_types, list | tuple) or not event_types:
+        raise ApplicationError(
+            "event_types: at least one event type", {"fields": {"event_types": ["at least one event type"]}}
+        )
+    unknown = sorted({str(t) for t in event_types} - set(EVENT_TYPES))
+    if unknown:
+        message = f"unknown event types: {', '.join(unknown)}; known: {', '.join(EVENT_TYPES)}"
+        raise ApplicationError(f"event_types: {message}", {"fields": {"event_types": [message]}})
+    return url, sorted(set(event_types))
+
+
+def endpoint_create(*, partner, url: str, event_types: list[str], description: str = "") -> tuple:
+    """Register a partner's endpoint for some event types; returns (endpoint, secret). The secret
+    is shown this once."""
+    url, types = endpoint_clean(url, event_types)
+    secret = new_secret()
+    endpoint = WebhookEndpoint.objects.create(
+        partner_id=_partner_id(partner),
+        url=url,
+        event_types=types,
+        description=description[:200],
+        secret=secret,
+    )
+    return endpoint, secret
+
+
+def endpoint_update(
+    *,
+    endpoint: WebhookEndpoint,
+    url: str | None = None,
+    event_types: list[str] | None = None,
+    description: str | None = None,
+    is_active: bool | None = None,
+) -> WebhookEndpoint:
+    """Change where an endpoint is, what it hears about, or switch it off; pending deliveries to a
+    switched-off endpoint fail on their next attempt."""
+    url, types = endpoint_clean(
+        endpoint.url if url is None else url, endpoint.event_types if event_types is None else event_types
+    )
+    endpoint.url, endpoint.event_types = url, types
+    if description is not None:
+        endpoint.description = description[:200]
+    if is_active is not None:
+        endpoint.is_active = bool(is_active)
+    endpoint.save(update_fields=["url", "event_types", "description", "is_active", "updated_at"])
+    return endpoint
+
+
+def endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> tuple[WebhookEndpoint, str]:
+    """A new signing secret, shown once; the old one keeps signing beside it for
+    `WEBHOOKS_SECRET_OVERLAP_SECONDS` so the receiver can switch without missing a webhook."""
+    with transaction.atomic():
+        current = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        secret = new_secret()
+        current.previous_secret = current.secret
+        current.previous_secret_expires_at = timezone.now() + dt.timedelta(
+            seconds=settings.WEBHOOKS_SECRET_OVERLAP_SECONDS
+        )
+        current.secret = secret
+        current.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
+    return current, secret
+
+
+def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
+    """Remove an endpoint and what is still queued for it; the events stay in the outbox."""
+    endpoint.delete()

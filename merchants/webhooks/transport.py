@@ -1,0 +1,79 @@
+"""The one place a webhook leaves the platform: an HTTP POST with a hard timeout, no redirects,
+and (unless settings allow it) no private, loopback or link-local destinations, so an endpoint URL
+cannot be used to reach the platform's own network. Tests replace nothing here: they run a real
+receiver on 127.0.0.1 with WEBHOOKS_ALLOW_PRIVATE_NETWORKS on."""
+
+import ipaddress
+import socket
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class Response:
+    status_code: int | None
+    latency_ms: int
+    error: str = ""
+    excerpt: str = ""
+
+    @property
+    def is_success(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # a 3xx is an answer like any other non-2xx, never followed
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def url_problem(url: str) -> str:
+    """Why a URL may not receive webhooks, or "" when it may."""
+    parts = urlsplit(url)
+    allowed = ("https", "http") if settings.WEBHOOKS_ALLOW_HTTP else ("https",)
+    if parts.scheme not in allowed:
+        return f"the URL must start with {' or '.join(s + '://' for s in allowed)}"
+    if not parts.hostname:
+        return "the URL has no host"
+    if parts.username or parts.password:
+        return "the URL may not carry a user name or password"
+    if settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS:
+        return ""
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return "the host does not resolve"
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            return "the host resolves to a private, loopback or reserved address"
+    return ""
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> Response:
+    started = time.monotonic()
+
+    def elapsed() -> int:
+        return int((time.monotonic() - started) * 1000)
+
+    problem = url_problem(url)
+    if problem:
+        return Response(None, elapsed(), error=problem)
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - scheme checked above
+    try:
+        with _opener.open(request, timeout=settings.WEBHOOKS_TIMEOUT_SECONDS) as reply:
+            excerpt = reply.read(500).decode("utf-8", "replace")
+            return Response(reply.status, elapsed(), excerpt=excerpt)
+    except urllib.error.HTTPError as exc:
+        excerpt = exc.read(500).decode("utf-8", "replace") if exc.fp else ""
+        return Response(exc.code, elapsed(), error=f"HTTP {exc.code}", excerpt=excerpt)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return Response(None, elapsed(), error=f"{type(exc).__name__}: {reason}"[:300])

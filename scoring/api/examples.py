@@ -1,0 +1,3 @@
+"""Examples of this app's partner API requests and replies, by operationId (common/api_schema.py)."""
+
+EXAMPLES: dict = {}
