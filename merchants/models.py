@@ -480,3 +480,8 @@ class PortalInvitation(TimeStampedModel):
     @staticmethod
     def digest_of(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
+
+
+# What partners send besides orders (logistics events) and the receipts that make each send
+# idempotent: their own module, imported here so Django finds them.
+from merchants.signal_models import LogisticsEvent, SignalKind, SignalReceipt  # noqa: E402, F401
