@@ -44,7 +44,7 @@ def stranger(db):
 
 
 def test_refunds_are_recorded_once_and_a_resend_changes_nothing(partner_client, shop):
-    merchant, order = shop
+    merchant, _ = shop
     body = {
         "refunds": [
             {"id": "RF-1", "order_id": "O-1", "amount": "30.00", "refunded_at": _at(1), "reason": "damaged"},
@@ -206,7 +206,7 @@ def test_ratings_once_per_order(partner_client, shop):
 
 
 def test_logistics_events_are_recorded(partner_client, shop):
-    merchant, order = shop
+    _, order = shop
     reply = partner_client.post(
         "/api/v1/logistics-events/",
         {
