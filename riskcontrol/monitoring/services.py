@@ -21,16 +21,18 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError, NotFoundError
+from lending import collections as collection_queue
 from lending import services as lending
-from lending.models import CreditLine, Loan
+from lending.models import CollectionCase, CreditLine, Loan
 from merchants import services as merchants
 from merchants.models import Merchant
+from riskcontrol import notices
 from riskcontrol.models import (
     MerchantRisk,
     MonitoringChunk,
     MonitoringRun,
-    PartnerNotice,
     RiskAction,
     Warning,
 )
@@ -337,26 +339,27 @@ def _act(
                 frozen.append(line.pk)
         result = {"lines": frozen}
     elif kind in (rules.DEMAND_REPAYMENT, rules.SEND_TO_COLLECTIONS):
-        # No acceleration or collections service in lending yet: the action is the record the
-        # collections queue reads (loans and what they owe as of the date).
-        result = {
-            "loans": [
-                {"id": pk, "reference": ref, "owed_fen": p + i + pen + fee, "days_past_due": dpd}
-                for pk, ref, p, i, pen, fee, dpd in Loan.objects.filter(
-                    merchant_id=merchant_id, status__in=OPEN_LOAN
+        # The first business date after the monitored (closed) one: the demand falls due then.
+        due_on = max(on + dt.timedelta(days=1), business_date_today())
+        loans = []
+        for loan in Loan.objects.filter(merchant_id=merchant_id, status__in=OPEN_LOAN).order_by("pk"):
+            item = {
+                "id": loan.pk,
+                "reference": loan.reference,
+                "owed_fen": loan.total_outstanding_fen,
+                "days_past_due": loan.days_past_due,
+            }
+            if kind == rules.DEMAND_REPAYMENT:
+                before = collection_queue.loan_accelerate(loan=loan, on=due_on, actor=ACTOR, reason=reason)
+                if before is not None:
+                    item.update(due_on=due_on.isoformat(), before=before)
+            else:
+                case, created = collection_queue.case_open(
+                    loan=loan, on=due_on, actor=ACTOR, reason=f"sent by risk control 风控移交: {reason}"
                 )
-                .order_by("pk")
-                .values_list(
-                    "pk",
-                    "reference",
-                    "principal_outstanding_fen",
-                    "interest_outstanding_fen",
-                    "penalty_outstanding_fen",
-                    "fee_outstanding_fen",
-                    "days_past_due",
-                )
-            ]
-        }
+                item.update(case=case.pk, case_opened=created)
+            loans.append(item)
+        result = {"loans": loans}
     elif kind == rules.RESTRICT_SHOP:
         merchant = Merchant.objects.get(pk=merchant_id)
         merchants.merchant_restrict(merchant=merchant, reason=f"defaulter 违约: {reason}"[:200], actor=ACTOR)
@@ -372,25 +375,13 @@ def _act(
         result=result,
     )
     if kind == rules.RESTRICT_SHOP:
-        _notify_partner(
+        notices.partner_notice_record(
             action=action,
-            kind="shop_restricted",
-            message=f"shop restricted for default 店铺因违约被限制: {reason}"[:300],
+            kind=notices.SHOP_RESTRICTED,
+            message=f"shop restricted for default 店铺因违约被限制: {reason}",
             on=on,
         )
     return action
-
-
-def _notify_partner(*, action: RiskAction, kind: str, message: str, on: dt.date) -> PartnerNotice:
-    merchant = Merchant.objects.only("partner_id").get(pk=action.merchant_id)
-    return PartnerNotice.objects.create(
-        partner_id=merchant.partner_id,
-        merchant_id=action.merchant_id,
-        action=action,
-        kind=kind,
-        message=message,
-        business_on=on,
-    )
 
 
 # --- reversal -----------------------------------------------------------------------------------
@@ -456,15 +447,36 @@ def risk_action_reverse(*, action_id: int, user, reason: str, on: dt.date) -> Ri
             lending.credit_line_unfreeze(line=line, actor=actor, reason=note, on=on)
             unfrozen.append(line.pk)
         done = {"lines": unfrozen}
+    elif action.kind == RiskAction.Kind.DEMAND_REPAYMENT:
+        withdrawn = []
+        for item in action.result.get("loans", []):
+            if "before" in item:
+                loan = Loan.objects.get(pk=item["id"])
+                collection_queue.loan_acceleration_withdraw(
+                    loan=loan, before=item["before"], on=on, actor=actor, reason=note
+                )
+                withdrawn.append(loan.pk)
+        done = {"loans": withdrawn}
+    elif action.kind == RiskAction.Kind.SEND_TO_COLLECTIONS:
+        closed = []
+        for item in action.result.get("loans", []):
+            if item.get("case_opened"):
+                case = CollectionCase.objects.filter(
+                    pk=item["case"], status=CollectionCase.Status.OPEN
+                ).first()
+                if case is not None:
+                    collection_queue.case_withdraw(case=case, on=on, actor=actor, reason=note)
+                    closed.append(case.pk)
+        done = {"cases": closed}
     elif action.kind == RiskAction.Kind.RESTRICT_SHOP:
         merchant = Merchant.objects.get(pk=action.merchant_id)
         if merchant.status == Merchant.Status.RESTRICTED:
             merchants.merchant_reinstate(merchant=merchant, reason=note, actor=actor)
             done = {"status": Merchant.Status.ACTIVE}
-            _notify_partner(
+            notices.partner_notice_record(
                 action=action,
-                kind="shop_reinstated",
-                message=f"restriction lifted 店铺限制解除: {reason}"[:300],
+                kind=notices.SHOP_REINSTATED,
+                message=f"restriction lifted 店铺限制解除: {reason}",
                 on=on,
             )
     action.reversed_at = timezone.now()
