@@ -57,7 +57,7 @@ def test_an_established_shop_with_linked_siblings_is_not_a_cluster(world):  # no
     old = rated_merchant(**STRONG)  # opened in 2020
     trade(old, days=25)
     sibling = _new_shop(old.owner.phone)
-    _, applied = instant(sibling)
+    instant(sibling)
     _, again = instant(old)
     assert again.status != Application.Status.REFERRED
 
