@@ -482,6 +482,12 @@ class PortalInvitation(TimeStampedModel):
         return hashlib.sha256(token.encode()).hexdigest()
 
 
-# What partners send besides orders (logistics events) and the receipts that make each send
-# idempotent: their own module, imported here so Django finds them.
-from merchants.signal_models import LogisticsEvent, SignalKind, SignalReceipt  # noqa: E402, F401
+# What partners send besides orders (logistics events, devices, guarantees) and the receipts
+# that make each send idempotent: their own module, imported here so Django finds them.
+from merchants.signal_models import (  # noqa: E402, F401
+    Guarantee,
+    LogisticsEvent,
+    MerchantDevice,
+    SignalKind,
+    SignalReceipt,
+)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
+from common.crypto import blind_index, mask
 from common.errors import ApplicationError, ConflictError, NotFoundError
 from merchants import services
 from merchants.models import (
@@ -28,7 +29,7 @@ from merchants.models import (
     Refund,
     Verification,
 )
-from merchants.signal_models import LogisticsEvent, SignalKind, SignalReceipt
+from merchants.signal_models import Guarantee, LogisticsEvent, MerchantDevice, SignalKind, SignalReceipt
 
 # A partner's words for a shop's status, and ours.
 PLATFORM_STATUSES = {
@@ -699,6 +700,130 @@ def merchant_status_record_batch(*, partner: PartnerPlatform, changes: Sequence[
     return _record(partner=partner, kind=SignalKind.STATUS, key=key, items=items, create=create)
 
 
+# --- devices and guarantees: links of the relationship network ----------------------------------
+
+
+def devices_record_batch(*, partner: PartnerPlatform, devices: Sequence[dict]) -> SignalBatchResult:
+    """A shop's owner or staff seen on a device (the platform's fingerprint). The fingerprint is
+    kept only as a keyed digest and a masked hint; each shop's device is one row whose first and
+    last sightings move out as sightings arrive."""
+    key = "devices"
+    _check_ids(key, devices)
+    merchants = _merchants_of(partner, {d["merchant_id"] for d in devices})
+    missing, items = {}, []
+    for position, d in enumerate(devices):
+        merchant_id = merchants.get(d["merchant_id"])
+        if merchant_id is None:
+            missing[_path(key, position, "merchant_id")] = [f"unknown merchant {d['merchant_id']}"]
+            continue
+        index = blind_index(d["fingerprint"])
+        items.append(
+            _Item(
+                position,
+                d["id"],
+                merchant_id,
+                identity={"merchant": d["merchant_id"], "device": index, "seen_at": _instant(d["seen_at"])},
+                data={"index": index, "hint": mask(d["fingerprint"], 4, 4)[:40], "seen_at": d["seen_at"]},
+            )
+        )
+    _not_found(missing)
+
+    def create(new: list[_Item]) -> list[int]:
+        pks = []
+        for i in new:
+            row, made = MerchantDevice.objects.select_for_update().get_or_create(
+                merchant_id=i.merchant_id,
+                device_index=i.data["index"],
+                defaults={
+                    "hint": i.data["hint"],
+                    "first_seen_at": i.data["seen_at"],
+                    "last_seen_at": i.data["seen_at"],
+                },
+            )
+            if not made:
+                row.first_seen_at = min(row.first_seen_at, i.data["seen_at"])
+                row.last_seen_at = max(row.last_seen_at, i.data["seen_at"])
+                row.save(update_fields=["first_seen_at", "last_seen_at"])
+            pks.append(row.pk)
+        return pks
+
+    return _record(partner=partner, kind=SignalKind.DEVICE, key=key, items=items, create=create)
+
+
+def guarantees_record_batch(*, partner: PartnerPlatform, guarantees: Sequence[dict]) -> SignalBatchResult:
+    """One member stands surety for another (both the partner's merchants), up to an amount,
+    from a date; a resend with `until_on` set ends it."""
+    key = "guarantees"
+    _check_ids(key, guarantees)
+    merchants = _merchants_of(
+        partner, {g["borrower_id"] for g in guarantees} | {g["guarantor_id"] for g in guarantees}
+    )
+    missing, problems, items = {}, {}, []
+    for position, g in enumerate(guarantees):
+        borrower, guarantor = merchants.get(g["borrower_id"]), merchants.get(g["guarantor_id"])
+        for name, found in (("borrower_id", borrower), ("guarantor_id", guarantor)):
+            if found is None:
+                missing[_path(key, position, name)] = [f"unknown merchant {g[name]}"]
+        if borrower is None or guarantor is None:
+            continue
+        if borrower == guarantor:
+            problems[_path(key, position, "guarantor_id")] = ["a shop cannot guarantee itself"]
+        if g.get("until_on") is not None and g["until_on"] < g["since_on"]:
+            problems[_path(key, position, "until_on")] = ["before since_on"]
+        items.append(
+            _Item(
+                position,
+                g["id"],
+                borrower,
+                identity={
+                    "borrower": g["borrower_id"],
+                    "guarantor": g["guarantor_id"],
+                    "amount_fen": g["amount_fen"],
+                    "since_on": g["since_on"].isoformat(),
+                },
+                mutable={"until_on": g.get("until_on")},
+                data={"guarantor": guarantor, **g},
+            )
+        )
+    _not_found(missing)
+    if problems:
+        _refuse(problems)
+
+    def create(new: list[_Item]) -> list[int]:
+        rows = Guarantee.objects.bulk_create(
+            [
+                Guarantee(
+                    borrower_id=i.merchant_id,
+                    guarantor_id=i.data["guarantor"],
+                    amount_fen=i.data["amount_fen"],
+                    since_on=i.data["since_on"],
+                    until_on=i.data.get("until_on"),
+                )
+                for i in new
+            ]
+        )
+        return _pks(rows, Guarantee, new)
+
+    def current(ids: list[int]) -> dict[int, dict]:
+        return {
+            pk: {"until_on": until}
+            for pk, until in Guarantee.objects.filter(pk__in=ids).values_list("pk", "until_on")
+        }
+
+    def update(item: _Item, pk: int) -> None:
+        Guarantee.objects.filter(pk=pk).update(until_on=item.mutable["until_on"])
+
+    return _record(
+        partner=partner,
+        kind=SignalKind.GUARANTEE,
+        key=key,
+        items=items,
+        create=create,
+        update=update,
+        current=current,
+    )
+
+
 def merchant_platform_status(merchant_ids: Sequence[int]) -> dict[int, str]:
     """For risk control: merchants their platform has closed or suspended → "closed" or
     "suspended" (a restriction the lender placed is not the platform's)."""
@@ -737,7 +862,9 @@ __all__ = [
     "PLATFORM_STATUSES",
     "SignalBatchResult",
     "complaints_record_batch",
+    "devices_record_batch",
     "financials_record_batch",
+    "guarantees_record_batch",
     "logistics_events_record_batch",
     "merchant_platform_status",
     "merchant_status_record_batch",

@@ -21,6 +21,8 @@ class SignalKind(models.TextChoices):
     VERIFICATION = "verification", "Third-party verification 第三方核验"
     FINANCIALS = "financials", "Declared financials 申报财务"
     STATUS = "status", "Shop status change 店铺状态变更"
+    DEVICE = "device", "Device seen 登录设备"
+    GUARANTEE = "guarantee", "Guarantee 担保关系"
 
 
 class LogisticsEvent(models.Model):
@@ -50,6 +52,47 @@ class LogisticsEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · order {self.order_id}"
+
+
+class MerchantDevice(models.Model):
+    """A device a shop's owner or staff used (the platform's device fingerprint). Only a keyed
+    digest (blind index) of the fingerprint is kept, with a masked hint: shops seen on the same
+    device are linked in the relationship network, and a blacklisted device is found."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="devices")
+    device_index = models.CharField(max_length=64, db_index=True)
+    hint = models.CharField(max_length=40, blank=True, help_text="the fingerprint, masked")
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "device_index"], name="merchant_device_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"device {self.hint} of {self.merchant_id}"
+
+
+class Guarantee(models.Model):
+    """`guarantor` stands surety for `borrower` (B2B members' joint guarantee, 联保): if the
+    borrower defaults, the guarantor is asked to pay, so risk runs along the link both ways."""
+
+    borrower = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="guarantees_received")
+    guarantor = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="guarantees_given")
+    amount_fen = models.BigIntegerField(help_text="the most the guarantor answers for")
+    since_on = models.DateField()
+    until_on = models.DateField(null=True, blank=True, help_text="blank: until further notice")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(borrower=models.F("guarantor")), name="guarantee_not_self"),
+            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="guarantee_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["guarantor"]), models.Index(fields=["borrower"])]
+
+    def __str__(self) -> str:
+        return f"{self.guarantor_id} guarantees {self.borrower_id}"
 
 
 class SignalReceipt(models.Model):

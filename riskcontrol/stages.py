@@ -12,7 +12,7 @@ from common.crypto import blind_index
 from common.money import format_yuan
 from lending.models import Application, CreditLine
 from lending.pipeline import DECLINE, MACHINE, PASS, REFER, Reason, Verdict
-from merchants.models import Merchant, Order, OrderStatus, Owner, Refund, Verification
+from merchants.models import Merchant, MerchantDevice, Order, OrderStatus, Owner, Refund, Verification
 from riskcontrol import rules
 from riskcontrol.models import BlacklistEntry
 from riskcontrol.network.selectors import merchant_ring_flag
@@ -121,7 +121,8 @@ class Identity:
 
 
 class Blacklist:
-    """The owner's national ID, phone and payout card against the blacklist (by blind index)."""
+    """The owner's national ID, phone and payout card, and the devices the shop was seen on,
+    against the blacklist (by blind index)."""
 
     version = "blacklist"
     kind = MACHINE
@@ -135,6 +136,17 @@ class Blacklist:
             "phone": blind_index(owner.phone) if owner.phone else "",
             "bank_card": owner.bank_card_index,
         }
+        # Devices the shop was seen on (sent by its platform): the first one listed, if any.
+        devices = MerchantDevice.objects.filter(merchant=application.merchant).values("device_index")
+        keys["device"] = (
+            BlacklistEntry.objects.filter(
+                is_active=True, kind=BlacklistEntry.Kind.DEVICE, value_index__in=devices
+            )
+            .order_by("pk")
+            .values_list("value_index", flat=True)
+            .first()
+            or ""
+        )
         listed = BlacklistEntry.objects.filter(
             is_active=True, value_index__in=[v for v in keys.values() if v]
         )
@@ -319,16 +331,21 @@ class Antifraud:
 
 
 def _cluster_facts(application: Application, linked, params: dict, on: dt.date) -> dict:
-    """Linked shops (identity, this one included) that are new and applied in the window, and
-    the network's latest flag on the shop (its detector and date only: the members stay out of
-    a decision's facts, which the merchant's appeal may show)."""
+    """Linked shops (identity or a shared device, this one included) that are new and applied in
+    the window, and the network's latest flag on the shop (its detector and date only: the members
+    stay out of a decision's facts, which the merchant's appeal may show)."""
     merchant = application.merchant
     new_since = on - dt.timedelta(days=int(params["cluster_new_shop_days"]))
     applied = Application.objects.filter(
         submitted_on__gte=since(on, params["cluster_window_days"]), submitted_on__lte=on
     )
+    devices = MerchantDevice.objects.filter(merchant=merchant).values("device_index")
+    on_devices = MerchantDevice.objects.filter(device_index__in=devices).exclude(merchant=merchant)
     shops = set(
-        applied.filter(merchant__in=linked, merchant__opened_on__gte=new_since)
+        applied.filter(
+            Q(merchant__in=linked) | Q(merchant__in=on_devices.values("merchant_id")),
+            merchant__opened_on__gte=new_since,
+        )
         .values_list("merchant_id", flat=True)
         .distinct()
     )

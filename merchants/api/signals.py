@@ -187,6 +187,36 @@ class StatusChangeBatchSerializer(_Batch):
     changes = StatusChangeInputSerializer(many=True, allow_empty=False)
 
 
+class DeviceInputSerializer(serializers.Serializer):
+    id = serializers.CharField(max_length=64, help_text=ID_HELP)
+    merchant_id = serializers.CharField(max_length=64)
+    fingerprint = serializers.CharField(
+        min_length=8, max_length=200, help_text="your device fingerprint; we keep only a keyed digest"
+    )
+    seen_at = PastDateTimeField()
+
+
+class DeviceBatchSerializer(_Batch):
+    key = "devices"
+    devices = DeviceInputSerializer(many=True, allow_empty=False)
+
+
+class GuaranteeInputSerializer(serializers.Serializer):
+    id = serializers.CharField(max_length=64, help_text=ID_HELP)
+    borrower_id = serializers.CharField(max_length=64, help_text="the guaranteed merchant")
+    guarantor_id = serializers.CharField(max_length=64, help_text="the merchant standing surety")
+    amount = YuanField(help_text="the most the guarantor answers for")
+    since_on = PastDateField()
+    until_on = serializers.DateField(
+        required=False, allow_null=True, default=None, help_text="resend it set to end"
+    )
+
+
+class GuaranteeBatchSerializer(_Batch):
+    key = "guarantees"
+    guarantees = GuaranteeInputSerializer(many=True, allow_empty=False)
+
+
 class SignalBatchOutputSerializer(serializers.Serializer):
     created = serializers.IntegerField(help_text="new signals recorded")
     updated = serializers.IntegerField(help_text="resent signals whose changeable fields moved on")
@@ -432,3 +462,49 @@ class MerchantStatusBatchApi(_SignalBatchApi):
 
     def record(self, partner, items):
         return partner_signals.merchant_status_record_batch(partner=partner, changes=items)
+
+
+class DeviceBatchApi(_SignalBatchApi):
+    serializer_class = DeviceBatchSerializer
+
+    @_schema(
+        DeviceBatchSerializer,
+        "Record devices a shop's people used (shops on one device are linked)",
+        {
+            "devices": [
+                {"id": "D-1", "merchant_id": "SHOP-1", "fingerprint": "a3f9c2e18b7d4410", "seen_at": _T}
+            ]
+        },
+    )
+    def post(self, request):
+        return super().post(request)
+
+    def record(self, partner, items):
+        return partner_signals.devices_record_batch(partner=partner, devices=items)
+
+
+class GuaranteeBatchApi(_SignalBatchApi):
+    serializer_class = GuaranteeBatchSerializer
+    convert = staticmethod(_yuan({"amount": "amount_fen"}))
+
+    @_schema(
+        GuaranteeBatchSerializer,
+        "Record guarantees between your members (联保); resend with until_on to end one",
+        {
+            "guarantees": [
+                {
+                    "id": "G-1",
+                    "borrower_id": "SHOP-1",
+                    "guarantor_id": "SHOP-2",
+                    "amount": "200000.00",
+                    "since_on": "2026-01-15",
+                    "until_on": None,
+                }
+            ]
+        },
+    )
+    def post(self, request):
+        return super().post(request)
+
+    def record(self, partner, items):
+        return partner_signals.guarantees_record_batch(partner=partner, guarantees=items)

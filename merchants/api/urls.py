@@ -21,4 +21,6 @@ urlpatterns = [
     path("verifications/", signals.VerificationBatchApi.as_view(), name="api-verifications"),
     path("financials/", signals.FinancialsBatchApi.as_view(), name="api-financials"),
     path("merchant-status/", signals.MerchantStatusBatchApi.as_view(), name="api-merchant-status"),
+    path("devices/", signals.DeviceBatchApi.as_view(), name="api-devices"),
+    path("guarantees/", signals.GuaranteeBatchApi.as_view(), name="api-guarantees"),
 ]
