@@ -8,13 +8,16 @@
 - `promises_check(on)`: kept or broken, for a closed business date (close of business calls it).
 - `case_write_off_propose`: the write-off policy, then the four-eyes request "loan.write_off".
 - `case_recovery_record`: a recovery on a written-off loan, through loan_recover.
+- `loan_accelerate` (demand repayment, 提前到期): everything the loan owes falls due now;
+  `loan_acceleration_withdraw` undoes it while nothing has happened to the loan since.
+- `case_open` (send to collections) and `case_withdraw` (an officer takes it back).
 The rules (strategy per bucket, promise outcome, write-off policy) are pure functions in
 lending.calculations.collections; the settings are documented in docs/risk.md."""
 
 import datetime as dt
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -27,6 +30,7 @@ from lending.calculations import collections as rules
 from lending.calculations.delinquency import delinquency_bucket
 from lending.models import (
     CASE_TRANSITIONS,
+    LOAN_OPEN_STATUSES,
     CollectionCase,
     CollectionCaseChange,
     ContactLog,
@@ -79,10 +83,12 @@ def cases_sync(*, on: dt.date, actor: str = SYNC) -> dict[str, int]:
     counts = {"closed": 0, "opened": 0, "rebucketed": 0}
     with transaction.atomic():
         for event, loan_status in CLOSED_BY.items():
+            # A current loan still owing what fell due (a demanded repayment) stays in the queue.
+            nothing_due = " AND due_principal_fen = 0 AND due_interest_fen = 0" if event == "cured" else ""
             moved = lifecycle.transition_many(
                 CASE,
                 event=event,
-                where=f"loan_id IN (SELECT id FROM {loan_table} WHERE status = %(loan_status)s)",  # noqa: S608 - the table's name; the value is bound
+                where=f"loan_id IN (SELECT id FROM {loan_table} WHERE status = %(loan_status)s{nothing_due})",  # noqa: S608 - the table's name; the value is bound
                 params={"loan_status": str(loan_status)},
                 business_on=on,
                 actor=actor,
@@ -91,7 +97,9 @@ def cases_sync(*, on: dt.date, actor: str = SYNC) -> dict[str, int]:
             if moved:
                 CollectionCase.objects.filter(
                     status=CollectionCase.Status.CLOSED, closed_on__isnull=True, loan__status=loan_status
-                ).update(close_reason=event, closed_on=on, updated_at=timezone.now())
+                ).exclude(close_reason=CollectionCase.CloseReason.WITHDRAWN).update(
+                    close_reason=event, closed_on=on, updated_at=timezone.now()
+                )
             counts["closed"] += moved
 
         open_cases = CollectionCase.objects.filter(status=Open)
@@ -328,6 +336,149 @@ def case_recovery_record(
             "the merchant's wallet holds nothing to collect 钱包余额不足", "amount", "wallet is empty"
         )
     return event
+
+
+# --- Demand repayment and sending to collections (risk control's actions) ------------------------
+
+# The loan columns acceleration changes, kept in the action's record so that it can be undone.
+_ACCELERATED_COLUMNS = (
+    "due_principal_fen",
+    "due_interest_fen",
+    "oldest_unpaid_due_on",
+    "next_due_on",
+    "accrual_mode",
+    "accrual_segment_start_on",
+    "accrual_segment_base_fen",
+    "accrual_segment_days",
+    "accrual_segment_posted_fen",
+)
+# What must not have moved since, for the acceleration to be undone.
+_UNTOUCHED_COLUMNS = ("status", "accrued_through_on", "paid_total_fen", "principal_outstanding_fen")
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def loan_accelerate(*, loan: Loan, on: dt.date, actor: str, reason: str) -> dict | None:
+    """Demand repayment (提前到期): all the principal and interest the loan owes fall due on the
+    business date `on`. Close of business then deducts it all from the wallet that night, and what
+    stays unpaid is past due from the next day (penalty after the product's grace days). Interest
+    goes on day by day on the principal still owed. Nothing moves in the ledger: the books hold
+    principal and accrued interest as receivables whether due or not; the money taken later is a
+    balanced collection entry. Returns the loan's figures before (to undo it), or None when all
+    was due already."""
+    with transaction.atomic():
+        current = Loan.objects.select_for_update().get(pk=loan.pk)
+        if current.status not in LOAN_OPEN_STATUSES:
+            raise _fields(
+                f"a {current.status} loan owes nothing more 贷款已结清或核销", "loan", current.status
+            )
+        newly_principal = current.principal_outstanding_fen - current.due_principal_fen
+        newly_interest = current.interest_outstanding_fen - current.due_interest_fen
+        if current.next_due_on is None and newly_principal == 0 and newly_interest == 0:
+            return None
+        before = {
+            name: _plain(getattr(current, name)) for name in (*_ACCELERATED_COLUMNS, *_UNTOUCHED_COLUMNS)
+        }
+        changes = {
+            "due_principal_fen": current.principal_outstanding_fen,
+            "due_interest_fen": current.interest_outstanding_fen,
+            "oldest_unpaid_due_on": current.oldest_unpaid_due_on or on,
+            "next_due_on": None,
+        }
+        if current.accrual_mode != "daily":
+            # The period's plan no longer applies: interest accrues on all the principal owed,
+            # from the day after the last accrued one (the planned interest already posted stays).
+            changes.update(
+                accrual_mode="daily",
+                accrual_segment_start_on=current.accrued_through_on + dt.timedelta(days=1),
+                accrual_segment_base_fen=current.principal_outstanding_fen,
+                accrual_segment_days=0,
+                accrual_segment_posted_fen=0,
+            )
+        Loan.objects.filter(pk=current.pk).update(**changes, updated_at=timezone.now())
+        LoanEvent.objects.create(
+            loan=current,
+            kind=LoanEvent.Kind.FELL_DUE,
+            business_on=on,
+            principal_fen=newly_principal,
+            interest_fen=newly_interest,
+            actor=actor[:100],
+            note=f"repayment demanded 提前到期: {reason}"[:200],
+        )
+    return before
+
+
+def loan_acceleration_withdraw(*, loan: Loan, before: dict, on: dt.date, actor: str, reason: str) -> None:
+    """Undo a demand for repayment while nothing has happened to the loan since (no close of
+    business, no payment): its schedule and accrual come back as they were. Afterwards it stands,
+    and the officer agrees a promise to pay in the queue instead."""
+    with transaction.atomic():
+        current = Loan.objects.select_for_update().get(pk=loan.pk)
+        moved = [name for name in _UNTOUCHED_COLUMNS if _plain(getattr(current, name)) != before.get(name)]
+        if moved:
+            raise ConflictError(
+                "the loan has moved on since repayment was demanded (a close of business or a payment): "
+                "the demand stands; agree a promise to pay instead 提前到期后已计息或还款，不能撤销",
+                {"fields": {"loan": [f"changed since: {', '.join(moved)}"]}},
+            )
+        restored = {name: before[name] for name in _ACCELERATED_COLUMNS}
+        for name in ("oldest_unpaid_due_on", "next_due_on", "accrual_segment_start_on"):
+            if restored[name] is not None:
+                restored[name] = dt.date.fromisoformat(restored[name])
+        newly_principal = current.due_principal_fen - restored["due_principal_fen"]
+        newly_interest = current.due_interest_fen - restored["due_interest_fen"]
+        Loan.objects.filter(pk=current.pk).update(**restored, updated_at=timezone.now())
+        LoanEvent.objects.create(
+            loan=current,
+            kind=LoanEvent.Kind.FELL_DUE,
+            business_on=on,
+            principal_fen=-newly_principal,
+            interest_fen=-newly_interest,
+            actor=actor[:100],
+            note=f"repayment demand withdrawn 撤销提前到期: {reason}"[:200],
+        )
+
+
+def case_open(*, loan: Loan, on: dt.date, actor: str, reason: str) -> tuple[CollectionCase, bool]:
+    """Send a loan to the collections queue now, overdue or not (risk control's "send to
+    collections"): its open case, created if it has none. The sync keeps it open while the loan
+    is overdue or owes what fell due, and closes it when repaid or written off."""
+    if loan.status not in LOAN_OPEN_STATUSES:
+        raise _fields(f"a {loan.status} loan is not collected 贷款已结清或核销", "loan", loan.status)
+    existing = CollectionCase.objects.filter(loan=loan, status=Open).first()
+    if existing is not None:
+        return existing, False
+    step = rules.covering_step(delinquency_bucket(max(loan.days_past_due, 1)), strategy_steps())
+    try:
+        with transaction.atomic():
+            case = CollectionCase.objects.create(
+                loan=loan,
+                opened_on=on,
+                bucket=delinquency_bucket(max(loan.days_past_due, 1)),
+                strategy=step.bucket,
+                next_action_on=on,
+                synced_on=on,
+            )
+            lifecycle.start(CASE, row=case, event="opened", business_on=on, actor=actor[:100], reason=reason)
+    except IntegrityError:
+        # The sync (or another action) opened it meanwhile: one open case per loan.
+        return CollectionCase.objects.get(loan=loan, status=Open), False
+    return case, True
+
+
+def case_withdraw(*, case: CollectionCase, on: dt.date, actor: str, reason: str) -> CollectionCase:
+    """An officer takes a case back out of the queue (reversing "send to collections"). A loan
+    that is overdue gets a new case from the next sync, as every overdue loan does."""
+    with transaction.atomic():
+        lifecycle.transition(
+            CASE, pk=case.pk, event="withdrawn", business_on=on, actor=actor[:100], reason=reason
+        )
+        CollectionCase.objects.filter(pk=case.pk).update(
+            close_reason=CollectionCase.CloseReason.WITHDRAWN, closed_on=on, updated_at=timezone.now()
+        )
+    return CollectionCase.objects.get(pk=case.pk)
 
 
 # --- Selectors -----------------------------------------------------------------------------------

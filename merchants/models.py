@@ -540,3 +540,13 @@ from merchants.webhooks.models import (  # noqa: E402, F401
     WebhookEndpoint,
     WebhookEvent,
 )
+
+# What partners send besides orders (logistics events, devices, guarantees) and the receipts
+# that make each send idempotent: their own module, imported here so Django finds them.
+from merchants.signal_models import (  # noqa: E402, F401
+    Guarantee,
+    LogisticsEvent,
+    MerchantDevice,
+    SignalKind,
+    SignalReceipt,
+)

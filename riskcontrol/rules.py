@@ -144,6 +144,19 @@ def brushing(signals: OrderSignals, params: Mapping) -> Finding:
     return Finding(PASS, (), detail)
 
 
+def application_cluster(*, new_shops_applying: int, min_shops: int, ring_flagged: bool) -> Finding:
+    """Likely rings before they have a trading record to judge: `new_shops_applying` linked shops
+    (sharing an owner's ID, phone, address, card or a device with this one, this one included)
+    that are new and applied in the window, at least `min_shops` of them; or the relationship
+    network's latest runs flag the shop. Either refers the case to a fraud reviewer."""
+    codes = []
+    if new_shops_applying >= min_shops:
+        codes.append("new_shops_applying_together")
+    if ring_flagged:
+        codes.append("network_ring_flag")
+    return Finding(REFER if codes else PASS, tuple(codes), {"new_shops_applying": new_shops_applying})
+
+
 def group_exposure(*, group_limits_fen: Sequence[int], requested_fen: int, group_limit_fen: int) -> Finding:
     """Related parties (shops sharing the owner's national ID, phone or bank card, this one
     included) may together hold lines up to the group limit: their open lines' limits plus what

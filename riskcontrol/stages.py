@@ -12,12 +12,14 @@ from common.crypto import blind_index
 from common.money import format_yuan
 from lending.models import Application, CreditLine
 from lending.pipeline import DECLINE, MACHINE, PASS, REFER, Reason, Verdict
-from merchants.models import Merchant, Order, OrderStatus, Owner, Refund, Verification
+from merchants.models import Merchant, MerchantDevice, Order, OrderStatus, Owner, Refund, Verification
 from riskcontrol import rules
 from riskcontrol.models import BlacklistEntry
+from riskcontrol.network.selectors import merchant_ring_flag
 from riskcontrol.rulesets import DEFAULT_PARAMS, ruleset_active, since
 
 FRAUD_QUEUE = "fraud_review"
+ORDERS_NEED_A_CHECK = "订单情况需人工核查 Your orders need a check by our staff"
 
 
 def _rules(names: tuple[str, ...], application: Application) -> dict:
@@ -119,7 +121,8 @@ class Identity:
 
 
 class Blacklist:
-    """The owner's national ID, phone and payout card against the blacklist (by blind index)."""
+    """The owner's national ID, phone and payout card, and the devices the shop was seen on,
+    against the blacklist (by blind index)."""
 
     version = "blacklist"
     kind = MACHINE
@@ -133,6 +136,17 @@ class Blacklist:
             "phone": blind_index(owner.phone) if owner.phone else "",
             "bank_card": owner.bank_card_index,
         }
+        # Devices the shop was seen on (sent by its platform): the first one listed, if any.
+        devices = MerchantDevice.objects.filter(merchant=application.merchant).values("device_index")
+        keys["device"] = (
+            BlacklistEntry.objects.filter(
+                is_active=True, kind=BlacklistEntry.Kind.DEVICE, value_index__in=devices
+            )
+            .order_by("pk")
+            .values_list("value_index", flat=True)
+            .first()
+            or ""
+        )
         listed = BlacklistEntry.objects.filter(
             is_active=True, value_index__in=[v for v in keys.values() if v]
         )
@@ -222,7 +236,7 @@ class Antifraud:
     kind = MACHINE
     queue = FRAUD_QUEUE
     title = "Anti-fraud 反欺诈"
-    PARAMS = tuple(name for name in DEFAULT_PARAMS if name.startswith("antifraud_"))
+    PARAMS = tuple(name for name in DEFAULT_PARAMS if name.startswith(("antifraud_", "cluster_")))
 
     def facts(self, application: Application, *, on: dt.date) -> dict:
         facts = _rules(self.PARAMS, application)
@@ -270,20 +284,36 @@ class Antifraud:
             "settled_orders": counted["settled"],
             "refunded_soon_after_settlement": quick,
         }
+        facts["cluster"] = _cluster_facts(application, linked, params, on)
         return facts
 
     def decide(self, facts: dict) -> Verdict:
         finding = rules.brushing(rules.OrderSignals(**facts["signals"]), facts["params"])
-        detail = {"finding": dict(finding.detail)}
-        if finding.outcome == PASS:
-            return _verdict(PASS, [], facts, detail=detail)
-        if finding.outcome == REFER:
-            return _verdict(
-                REFER,
-                [Reason("fraud_review", "订单情况需人工核查 Your orders need a check by our staff")],
-                facts,
-                detail=detail,
+        cluster = facts.get("cluster")  # absent from decisions made before the cluster rule
+        ring = (
+            rules.application_cluster(
+                new_shops_applying=cluster["new_shops_applying"],
+                min_shops=int(facts["params"]["cluster_min_shops"]),
+                ring_flagged=cluster["ring_flag"] is not None,
             )
+            if cluster is not None
+            else rules.Finding(PASS)
+        )
+        detail = {"finding": dict(finding.detail), "cluster": list(ring.codes)}
+        if finding.outcome == PASS and ring.outcome == PASS:
+            return _verdict(PASS, [], facts, detail=detail)
+        if finding.outcome != DECLINE:
+            found = []
+            if finding.outcome == REFER:
+                found.append(Reason("fraud_review", ORDERS_NEED_A_CHECK))
+            if ring.outcome == REFER:
+                found.append(
+                    Reason(
+                        "likely_ring",
+                        "店铺关联情况需人工核查 Your shop's links to other shops need a check by our staff",
+                    )
+                )
+            return _verdict(REFER, found, facts, detail=detail)
         return _verdict(
             DECLINE,
             [
@@ -298,6 +328,36 @@ class Antifraud:
             detail=detail,
             reapply_after_days=180,
         )
+
+
+def _cluster_facts(application: Application, linked, params: dict, on: dt.date) -> dict:
+    """Linked shops (identity or a shared device, this one included) that are new and applied in
+    the window, and the network's latest flag on the shop (its detector and date only: the members
+    stay out of a decision's facts, which the merchant's appeal may show)."""
+    merchant = application.merchant
+    new_since = on - dt.timedelta(days=int(params["cluster_new_shop_days"]))
+    applied = Application.objects.filter(
+        submitted_on__gte=since(on, params["cluster_window_days"]), submitted_on__lte=on
+    )
+    devices = MerchantDevice.objects.filter(merchant=merchant).values("device_index")
+    on_devices = MerchantDevice.objects.filter(device_index__in=devices).exclude(merchant=merchant)
+    shops = set(
+        applied.filter(
+            Q(merchant__in=linked) | Q(merchant__in=on_devices.values("merchant_id")),
+            merchant__opened_on__gte=new_since,
+        )
+        .values_list("merchant_id", flat=True)
+        .distinct()
+    )
+    if merchant.opened_on >= new_since:
+        shops.add(merchant.pk)
+    flag = merchant_ring_flag(merchant.pk)
+    return {
+        "new_shops_applying": len(shops),
+        "ring_flag": None
+        if flag is None
+        else {"detector": flag["detector"], "business_on": flag["business_on"].isoformat()},
+    }
 
 
 class Policy:

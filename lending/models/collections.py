@@ -23,6 +23,7 @@ class CollectionCase(models.Model):
         CURED = "cured", "Cured 已恢复正常"
         REPAID = "repaid", "Repaid 已结清"
         WRITTEN_OFF = "written_off", "Written off 已核销"
+        WITHDRAWN = "withdrawn", "Withdrawn by an officer 撤回催收"
 
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="collection_cases")
     # Changed only through lending.lifecycle, by the events in CASE_TRANSITIONS.
@@ -57,6 +58,8 @@ CASE_TRANSITIONS: dict[str, Transition] = {
     "cured": Transition(frozenset({CollectionCase.Status.OPEN}), CollectionCase.Status.CLOSED),
     "repaid": Transition(frozenset({CollectionCase.Status.OPEN}), CollectionCase.Status.CLOSED),
     "written_off": Transition(frozenset({CollectionCase.Status.OPEN}), CollectionCase.Status.CLOSED),
+    # An officer takes back a case risk control sent to collections (the action's reversal).
+    "withdrawn": Transition(frozenset({CollectionCase.Status.OPEN}), CollectionCase.Status.CLOSED),
 }
 
 

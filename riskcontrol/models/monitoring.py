@@ -37,6 +37,12 @@ class Warning(models.Model):
         COMPLAINT_SPIKE = "complaint_spike", "Complaint spike 投诉激增"
         GONE_QUIET = "gone_quiet", "Shop gone quiet 店铺停止经营"
         PLEDGE_REFUNDED = "pledge_refunded", "Pledged order refunded 质押订单退款"
+        LOGISTICS_FAILURES = "logistics_failures", "Parcels returned or lost 物流异常"
+        POOR_RATINGS = "poor_ratings", "Poor buyer ratings 差评增多"
+        VERIFICATION_FAILED = "verification_failed", "Third-party check failed 第三方核验未通过"
+        SHOP_SUSPENDED = "shop_suspended", "Suspended by its platform 平台暂停店铺"
+        SHOP_CLOSED = "shop_closed", "Closed by its platform 平台关闭店铺"
+        LINKED_DEFAULT = "linked_default", "A linked shop defaulted 关联店铺违约"
 
     class Severity(models.TextChoices):
         LOW = "low", "Low 低"

@@ -40,6 +40,9 @@ class Thresholds:
     quiet_days: int = 7  # no order for this many days: the shop has gone quiet …
     quiet_gap_multiple: int = 5  # … and for this many times its usual gap (chance of that < 1 %)
     cliff_z: Decimal = Decimal("2.33")  # recent orders this many standard deviations below the expected
+    logistics_failure_rate_min: Decimal = Decimal("0.10")  # parcels returned/lost per recent order
+    low_rating_share_min: Decimal = Decimal("0.30")  # share of recent ratings with 1 or 2 stars …
+    linked_default_days: int = 180  # a neighbour's write-off this recent still warns
     points: dict = field(
         default_factory=lambda: {
             "fund_diversion": 30,
@@ -48,6 +51,12 @@ class Thresholds:
             "complaint_spike": 10,
             "gone_quiet": 45,
             "pledge_refunded": 10,
+            "logistics_failures": 15,
+            "poor_ratings": 10,
+            "verification_failed": 25,
+            "shop_suspended": 40,
+            "shop_closed": 60,
+            "linked_default": 20,
         }
     )
     trend_points_max: int = 20  # a falling trend adds up to this (full at zero recent sales)
@@ -95,6 +104,17 @@ class Facts:
     pledges_refunded_recent: int = 0  # pledged orders refunded in the last `diversion_days` days
     days_past_due: int = 0  # the worst open loan's
     is_written_off: bool = False  # a loan written off and not repaid
+    # What partners send besides orders (merchants/partner_signals.py):
+    logistics_failed_recent: int = 0  # parcels returned, lost or in exception in the recent days
+    ratings_recent: int = 0
+    low_ratings_recent: int = 0  # of them, 1 or 2 stars
+    ratings_baseline: int = 0
+    low_ratings_baseline: int = 0
+    verifications_failed_recent: int = 0  # third-party checks that failed in the recent days
+    platform_status: str = ""  # "suspended" or "closed" by the partner platform, else ""
+    # The relationship network: neighbours (one link of any kind) that defaulted.
+    linked_defaults: int = 0
+    linked_default_kinds: tuple = ()  # the kinds of link to them (phone, trade, …)
 
 
 @dataclass(frozen=True)
@@ -247,7 +267,108 @@ def pledge_refunded(f: Facts, t: Thresholds) -> Signal | None:
     )
 
 
-RULES = (fund_diversion, sales_cliff, refund_spike, complaint_spike, gone_quiet, pledge_refunded)
+def logistics_failures(f: Facts, t: Thresholds) -> Signal | None:
+    """Parcels returned, lost or stuck: at least `spike_min_events` in the recent days and at
+    least `logistics_failure_rate_min` of the recent orders."""
+    if f.logistics_failed_recent < t.spike_min_events:
+        return None
+    rate = Decimal(f.logistics_failed_recent) / max(f.orders_recent, 1)
+    if rate < t.logistics_failure_rate_min:
+        return None
+    return Signal(
+        "logistics_failures",
+        "medium",
+        "parcels_failed",
+        f"{f.logistics_failed_recent} parcels returned or lost in {t.recent_days} days "
+        f"({_pct(rate)} of orders) "
+        f"近{t.recent_days}天退回/丢失包裹{f.logistics_failed_recent}件",
+    )
+
+
+def poor_ratings(f: Facts, t: Thresholds) -> Signal | None:
+    """Buyers' 1–2 star ratings: at least `spike_min_events` recently, a share of the recent
+    ratings ≥ `low_rating_share_min` and ≥ `spike_ratio` × the baseline's share."""
+    if f.low_ratings_recent < t.spike_min_events:
+        return None
+    share = Decimal(f.low_ratings_recent) / max(f.ratings_recent, 1)
+    if share < t.low_rating_share_min:
+        return None
+    before = _ratio(f.low_ratings_baseline, f.ratings_baseline)
+    if before is not None and before > 0 and share < t.spike_ratio * before:
+        return None
+    return Signal(
+        "poor_ratings",
+        "low",
+        "ratings_down",
+        f"{_pct(share)} of the last {t.recent_days} days' ratings are 1 or 2 stars "
+        f"近{t.recent_days}天差评占比{_pct(share)}",
+    )
+
+
+def verification_failed(f: Facts, t: Thresholds) -> Signal | None:
+    """A third party found a document of the shop (licence, tax, customs) not as declared."""
+    if f.verifications_failed_recent <= 0:
+        return None
+    return Signal(
+        "verification_failed",
+        "high",
+        "verification_failed",
+        f"{f.verifications_failed_recent} third-party check(s) failed "
+        f"第三方核验未通过{f.verifications_failed_recent}项",
+    )
+
+
+def platform_status(f: Facts, t: Thresholds) -> Signal | None:
+    """The partner platform suspended or closed the shop: its sales, and its repayments, stop."""
+    if f.platform_status == "closed":
+        return Signal("shop_closed", "high", "shop_closed", "the platform closed the shop 平台已关闭该店铺")
+    if f.platform_status == "suspended":
+        return Signal(
+            "shop_suspended", "high", "shop_suspended", "the platform suspended the shop 平台已暂停该店铺经营"
+        )
+    return None
+
+
+_LINK_WORDS = {
+    "owner": "same owner 同一店主",
+    "national_id": "same ID number 同一身份证",
+    "phone": "same phone 同一手机号",
+    "address": "same address 同一地址",
+    "bank_card": "same bank card 同一银行卡",
+    "device": "same device 同一设备",
+    "trade": "trading partner 交易往来",
+    "relation": "declared supplier/buyer 供销关系",
+    "guarantee": "guarantee 担保关系",
+}
+
+
+def linked_default(f: Facts, t: Thresholds) -> Signal | None:
+    """A shop one link away (shared identity, device, trade, declared relation, guarantee)
+    defaulted: risk spreads along the network. The other shop is never named."""
+    if f.linked_defaults <= 0:
+        return None
+    how = ", ".join(_LINK_WORDS.get(kind, kind) for kind in f.linked_default_kinds)
+    return Signal(
+        "linked_default",
+        "medium",
+        "linked_default",
+        f"{f.linked_defaults} linked shop(s) defaulted ({how}) 关联店铺违约{f.linked_defaults}家",
+    )
+
+
+RULES = (
+    fund_diversion,
+    sales_cliff,
+    refund_spike,
+    complaint_spike,
+    gone_quiet,
+    pledge_refunded,
+    logistics_failures,
+    poor_ratings,
+    verification_failed,
+    platform_status,
+    linked_default,
+)
 
 
 def signals(f: Facts, t: Thresholds) -> list[Signal]:

@@ -15,30 +15,32 @@ yellow, and raised at renewal after a clean record."""
 import datetime as dt
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Max, Q, Sum
+from django.db.models import Max
 from django.utils import timezone
 
+from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError, NotFoundError
+from lending import collections as collection_queue
 from lending import services as lending
-from lending.models import CreditLine, Loan, LoanEvent
+from lending.models import CollectionCase, CreditLine, Loan
 from merchants import services as merchants
 from merchants.models import Merchant
 from merchants.webhooks.models import EventType
 from merchants.webhooks.services import Event, events_emit
+
+from riskcontrol import notices
 from riskcontrol.models import (
     MerchantRisk,
     MonitoringChunk,
     MonitoringRun,
-    PartnerNotice,
     RiskAction,
     Warning,
 )
 from riskcontrol.monitoring import rules
-from scoring.models import MerchantDay
+from riskcontrol.monitoring.facts import _bounds, _exposed_ids, facts_of_range
 
 log = logging.getLogger(__name__)
 
@@ -51,130 +53,6 @@ REVERSE_PERMISSION = "riskcontrol.reverse_riskaction"
 
 def thresholds() -> rules.Thresholds:
     return rules.thresholds_from(getattr(settings, "RISK_MONITORING", None))
-
-
-# --- which merchants, in which chunks -----------------------------------------------------------
-
-
-def _exposed_ids(*, low: int | None = None, high: int | None = None) -> list[int]:
-    """Merchants with an open loan, a line not closed, or a written-off loan while still active."""
-    loans = Loan.objects.filter(
-        Q(status__in=OPEN_LOAN) | Q(status=Loan.Status.WRITTEN_OFF, merchant__status=Merchant.Status.ACTIVE)
-    )
-    lines = CreditLine.objects.exclude(status=CreditLine.Status.CLOSED)
-    if low is not None:
-        loans = loans.filter(merchant_id__gte=low, merchant_id__lte=high)
-        lines = lines.filter(merchant_id__gte=low, merchant_id__lte=high)
-    ids = set(loans.values_list("merchant_id", flat=True).distinct())
-    ids.update(lines.values_list("merchant_id", flat=True).distinct())
-    return sorted(ids)
-
-
-def _bounds(ids: list[int], size: int) -> list[list[int]]:
-    return [[ids[i], ids[min(i + size, len(ids)) - 1]] for i in range(0, len(ids), size)]
-
-
-# --- the facts of one chunk, set-based ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Windows:
-    on: dt.date
-    recent_from: dt.date
-    baseline_from: dt.date
-    diversion_from: dt.date
-
-    @classmethod
-    def of(cls, on: dt.date, t: rules.Thresholds) -> "Windows":
-        recent_from = on - dt.timedelta(days=t.recent_days - 1)
-        return cls(
-            on=on,
-            recent_from=recent_from,
-            baseline_from=recent_from - dt.timedelta(days=t.baseline_days),
-            diversion_from=on - dt.timedelta(days=t.diversion_days - 1),
-        )
-
-
-def facts_of_range(*, low: int, high: int, on: dt.date, t: rules.Thresholds) -> dict[int, rules.Facts]:
-    """The facts of every exposed merchant with an id in [low, high] on `on`: four queries."""
-    ids = _exposed_ids(low=low, high=high)
-    if not ids:
-        return {}
-    w = Windows.of(on, t)
-    in_range = {"merchant_id__gte": low, "merchant_id__lte": high}
-    recent = Q(business_on__gte=w.recent_from)
-    baseline = Q(business_on__lt=w.recent_from)
-    diversion = Q(business_on__gte=w.diversion_from)
-    days = {
-        row["merchant_id"]: row
-        for row in MerchantDay.objects.filter(
-            **in_range, business_on__gte=w.baseline_from, business_on__lte=on
-        )
-        .values("merchant_id")
-        .annotate(
-            sales_recent=Sum("paid_fen", filter=recent),
-            sales_baseline=Sum("paid_fen", filter=baseline),
-            orders_recent=Sum("paid_count", filter=recent),
-            orders_baseline=Sum("paid_count", filter=baseline),
-            refunds_recent=Sum("refund_count", filter=recent),
-            refunds_baseline=Sum("refund_count", filter=baseline),
-            complaints_recent=Sum("complaint_count", filter=recent),
-            complaints_baseline=Sum("complaint_count", filter=baseline),
-            withdrawn=Sum(F("wallet_out_fen") - F("loan_out_fen"), filter=diversion),
-            last_order_on=Max("business_on", filter=Q(placed_count__gt=0)),
-        )
-    }
-    loans = {
-        row["merchant_id"]: row
-        for row in Loan.objects.filter(**in_range)
-        .filter(
-            Q(status__in=OPEN_LOAN)
-            | Q(status=Loan.Status.WRITTEN_OFF)
-            | Q(disbursed_on__gte=w.diversion_from)
-        )
-        .values("merchant_id")
-        .annotate(
-            dpd=Max("days_past_due", filter=Q(status__in=OPEN_LOAN)),
-            written_off=Count("pk", filter=Q(status=Loan.Status.WRITTEN_OFF)),
-            drawn=Sum("principal_fen", filter=Q(disbursed_on__gte=w.diversion_from, disbursed_on__lte=on)),
-        )
-    }
-    pledges = dict(
-        LoanEvent.objects.filter(
-            loan__merchant_id__gte=low,
-            loan__merchant_id__lte=high,
-            kind=LoanEvent.Kind.PLEDGE_REFUNDED,
-            business_on__gte=w.diversion_from,
-            business_on__lte=on,
-        )
-        .values("loan__merchant_id")
-        .annotate(n=Count("pk"))
-        .values_list("loan__merchant_id", "n")
-    )
-    opened = dict(Merchant.objects.filter(pk__in=ids).values_list("pk", "opened_on"))
-    out = {}
-    for merchant_id in ids:
-        day = days.get(merchant_id, {})
-        loan = loans.get(merchant_id, {})
-        last = day.get("last_order_on")
-        out[merchant_id] = rules.Facts(
-            drawn_recent_fen=loan.get("drawn") or 0,
-            withdrawn_recent_fen=max(day.get("withdrawn") or 0, 0),
-            sales_recent_fen=day.get("sales_recent") or 0,
-            sales_baseline_fen=day.get("sales_baseline") or 0,
-            orders_recent=day.get("orders_recent") or 0,
-            orders_baseline=day.get("orders_baseline") or 0,
-            refunds_recent=day.get("refunds_recent") or 0,
-            refunds_baseline=day.get("refunds_baseline") or 0,
-            complaints_recent=day.get("complaints_recent") or 0,
-            complaints_baseline=day.get("complaints_baseline") or 0,
-            days_since_last_order=(on - last).days if last else None,
-            history_days=(on - opened[merchant_id]).days + 1,
-            pledges_refunded_recent=pledges.get(merchant_id, 0),
-            days_past_due=loan.get("dpd") or 0,
-            is_written_off=bool(loan.get("written_off")),
-        )
-    return out
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -495,26 +373,27 @@ def _act(
                 frozen.append(line.pk)
         result = {"lines": frozen}
     elif kind in (rules.DEMAND_REPAYMENT, rules.SEND_TO_COLLECTIONS):
-        # No acceleration or collections service in lending yet: the action is the record the
-        # collections queue reads (loans and what they owe as of the date).
-        result = {
-            "loans": [
-                {"id": pk, "reference": ref, "owed_fen": p + i + pen + fee, "days_past_due": dpd}
-                for pk, ref, p, i, pen, fee, dpd in Loan.objects.filter(
-                    merchant_id=merchant_id, status__in=OPEN_LOAN
+        # The first business date after the monitored (closed) one: the demand falls due then.
+        due_on = max(on + dt.timedelta(days=1), business_date_today())
+        loans = []
+        for loan in Loan.objects.filter(merchant_id=merchant_id, status__in=OPEN_LOAN).order_by("pk"):
+            item = {
+                "id": loan.pk,
+                "reference": loan.reference,
+                "owed_fen": loan.total_outstanding_fen,
+                "days_past_due": loan.days_past_due,
+            }
+            if kind == rules.DEMAND_REPAYMENT:
+                before = collection_queue.loan_accelerate(loan=loan, on=due_on, actor=ACTOR, reason=reason)
+                if before is not None:
+                    item.update(due_on=due_on.isoformat(), before=before)
+            else:
+                case, created = collection_queue.case_open(
+                    loan=loan, on=due_on, actor=ACTOR, reason=f"sent by risk control 风控移交: {reason}"
                 )
-                .order_by("pk")
-                .values_list(
-                    "pk",
-                    "reference",
-                    "principal_outstanding_fen",
-                    "interest_outstanding_fen",
-                    "penalty_outstanding_fen",
-                    "fee_outstanding_fen",
-                    "days_past_due",
-                )
-            ]
-        }
+                item.update(case=case.pk, case_opened=created)
+            loans.append(item)
+        result = {"loans": loans}
     elif kind == rules.RESTRICT_SHOP:
         merchant = Merchant.objects.get(pk=merchant_id)
         merchants.merchant_restrict(merchant=merchant, reason=f"defaulter 违约: {reason}"[:200], actor=ACTOR)
@@ -530,25 +409,13 @@ def _act(
         result=result,
     )
     if kind == rules.RESTRICT_SHOP:
-        _notify_partner(
+        notices.partner_notice_record(
             action=action,
-            kind="shop_restricted",
-            message=f"shop restricted for default 店铺因违约被限制: {reason}"[:300],
+            kind=notices.SHOP_RESTRICTED,
+            message=f"shop restricted for default 店铺因违约被限制: {reason}",
             on=on,
         )
     return action
-
-
-def _notify_partner(*, action: RiskAction, kind: str, message: str, on: dt.date) -> PartnerNotice:
-    merchant = Merchant.objects.only("partner_id").get(pk=action.merchant_id)
-    return PartnerNotice.objects.create(
-        partner_id=merchant.partner_id,
-        merchant_id=action.merchant_id,
-        action=action,
-        kind=kind,
-        message=message,
-        business_on=on,
-    )
 
 
 # --- reversal -----------------------------------------------------------------------------------
@@ -614,15 +481,36 @@ def risk_action_reverse(*, action_id: int, user, reason: str, on: dt.date) -> Ri
             lending.credit_line_unfreeze(line=line, actor=actor, reason=note, on=on)
             unfrozen.append(line.pk)
         done = {"lines": unfrozen}
+    elif action.kind == RiskAction.Kind.DEMAND_REPAYMENT:
+        withdrawn = []
+        for item in action.result.get("loans", []):
+            if "before" in item:
+                loan = Loan.objects.get(pk=item["id"])
+                collection_queue.loan_acceleration_withdraw(
+                    loan=loan, before=item["before"], on=on, actor=actor, reason=note
+                )
+                withdrawn.append(loan.pk)
+        done = {"loans": withdrawn}
+    elif action.kind == RiskAction.Kind.SEND_TO_COLLECTIONS:
+        closed = []
+        for item in action.result.get("loans", []):
+            if item.get("case_opened"):
+                case = CollectionCase.objects.filter(
+                    pk=item["case"], status=CollectionCase.Status.OPEN
+                ).first()
+                if case is not None:
+                    collection_queue.case_withdraw(case=case, on=on, actor=actor, reason=note)
+                    closed.append(case.pk)
+        done = {"cases": closed}
     elif action.kind == RiskAction.Kind.RESTRICT_SHOP:
         merchant = Merchant.objects.get(pk=action.merchant_id)
         if merchant.status == Merchant.Status.RESTRICTED:
             merchants.merchant_reinstate(merchant=merchant, reason=note, actor=actor)
             done = {"status": Merchant.Status.ACTIVE}
-            _notify_partner(
+            notices.partner_notice_record(
                 action=action,
-                kind="shop_reinstated",
-                message=f"restriction lifted 店铺限制解除: {reason}"[:300],
+                kind=notices.SHOP_REINSTATED,
+                message=f"restriction lifted 店铺限制解除: {reason}",
                 on=on,
             )
     action.reversed_at = timezone.now()

@@ -1,7 +1,7 @@
 """The merchant graph read from the database in a few set-based queries (never one per
-merchant): identity links (same owner, national id, phone, address, payout card), trade (orders
-whose buyer is a merchant here) and declared trading relations. There is no guarantee model in
-the codebase yet, so guarantee edges are not drawn; nor is a device, which no model records."""
+merchant): identity links (same owner, national id, phone, address, payout card), a device seen
+at two shops, trade (orders whose buyer is a merchant here), declared trading relations and
+guarantees (one member standing surety for another)."""
 
 from collections import defaultdict
 from collections.abc import Iterable
@@ -9,12 +9,14 @@ from collections.abc import Iterable
 import networkx as nx
 from django.db.models import Count, Q, Sum
 
-from merchants.models import Merchant, Order, TradingRelation
-from riskcontrol.network.rings import IDENTITY_KINDS, identity_pairs
+from merchants.models import Guarantee, Merchant, MerchantDevice, Order, TradingRelation
+from riskcontrol.network.rings import CLIQUE_MAX, IDENTITY_KINDS, identity_pairs
 
 TRADE = "trade"
 RELATION = "relation"
-EDGE_KINDS = (*IDENTITY_KINDS, TRADE, RELATION)
+DEVICE = "device"
+GUARANTEE = "guarantee"
+EDGE_KINDS = (*IDENTITY_KINDS, DEVICE, TRADE, RELATION, GUARANTEE)
 _ATTRIBUTES = (
     "id",
     "owner_id",
@@ -70,10 +72,39 @@ def relation_pairs(merchant_ids: Iterable[int] | None = None) -> set[tuple[int, 
     return {(min(a, b), max(a, b)) for a, b in query.values_list("merchant_id", "counterparty_id")}
 
 
+def device_pairs(merchant_ids: Iterable[int] | None = None) -> set[tuple[int, int]]:
+    """Pairs of merchants seen on the same device (by its blind index); a device shared by more
+    than CLIQUE_MAX shops (a market's shared terminal) links each to the first, as attributes do."""
+    query = MerchantDevice.objects.all()
+    if merchant_ids is not None:
+        indexes = MerchantDevice.objects.filter(merchant_id__in=list(merchant_ids)).values("device_index")
+        query = query.filter(device_index__in=indexes)
+    groups: dict[str, set[int]] = defaultdict(set)
+    for merchant_id, index in query.values_list("merchant_id", "device_index"):
+        groups[index].add(merchant_id)
+    pairs = set()
+    for members in groups.values():
+        ordered = sorted(members)
+        if len(ordered) <= CLIQUE_MAX:
+            pairs.update((a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :])
+        else:
+            pairs.update((ordered[0], b) for b in ordered[1:])
+    return pairs
+
+
+def guarantee_pairs(merchant_ids: Iterable[int] | None = None) -> set[tuple[int, int]]:
+    """Pairs of merchants joined by a guarantee (either way)."""
+    query = Guarantee.objects.all()
+    if merchant_ids is not None:
+        ids = list(merchant_ids)
+        query = query.filter(Q(borrower_id__in=ids) | Q(guarantor_id__in=ids))
+    return {(min(a, b), max(a, b)) for a, b in query.values_list("borrower_id", "guarantor_id")}
+
+
 def edges_load(merchant_ids: Iterable[int] | None = None) -> dict[tuple[int, int], dict[str, int]]:
-    """Undirected edges (smaller id first) → {kind: weight}: 1 per shared identity attribute,
-    orders in both directions for trade, 1 for a declared relation. With `merchant_ids`, only
-    edges touching them."""
+    """Undirected edges (smaller id first) → {kind: weight}: 1 per shared identity attribute or
+    device, orders in both directions for trade, 1 for a declared relation or a guarantee. With
+    `merchant_ids`, only edges touching them."""
     ids = None if merchant_ids is None else set(merchant_ids)
     edges: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
     for pair, kinds in identity_pairs(attribute_rows(ids)).items():
@@ -85,6 +116,11 @@ def edges_load(merchant_ids: Iterable[int] | None = None) -> dict[tuple[int, int
         edges[pair][TRADE] = edges[pair].get(TRADE, 0) + orders
     for pair in relation_pairs(ids):
         edges[pair][RELATION] = 1
+    for pair in device_pairs(ids):
+        if ids is None or pair[0] in ids or pair[1] in ids:
+            edges[pair][DEVICE] = 1
+    for pair in guarantee_pairs(ids):
+        edges[pair][GUARANTEE] = 1
     return dict(edges)
 
 

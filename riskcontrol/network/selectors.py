@@ -2,7 +2,7 @@
 stages, the identity group that shares one exposure limit, the neighbours a default warns."""
 
 from riskcontrol.models import NetworkRun, RingFlag
-from riskcontrol.network.graph import EDGE_KINDS, IDENTITY_KINDS, expand
+from riskcontrol.network.graph import EDGE_KINDS, IDENTITY_KINDS, edges_load, expand
 
 
 def latest_run_ids() -> list[int]:
@@ -50,3 +50,18 @@ def neighbours(merchant_id: int, depth: int = 1) -> dict[int, int]:
     found = expand(merchant_id, depth=depth, kinds=EDGE_KINDS)
     found.pop(merchant_id, None)
     return found
+
+
+def defaulted_neighbours(merchant_ids, *, defaulters: set[int]) -> dict[int, dict[int, tuple[str, ...]]]:
+    """For the given merchants, the defaulters one link away (any kind) and the kinds of link:
+    {merchant: {defaulter: kinds}}. Reads the edges touching the defaulters (few) in a handful of
+    set-based queries, not a query per merchant; a merchant is not its own neighbour."""
+    if not defaulters:
+        return {}
+    wanted = set(merchant_ids)
+    out: dict[int, dict[int, tuple[str, ...]]] = {}
+    for (a, b), kinds in edges_load(defaulters).items():
+        for mine, theirs in ((a, b), (b, a)):
+            if mine in wanted and theirs in defaulters:
+                out.setdefault(mine, {})[theirs] = tuple(sorted(kinds))
+    return out

@@ -13,6 +13,8 @@ KIND_LABELS = {
     "bank_card": "银行卡 card",
     "trade": "交易 trade",
     "relation": "供销 relation",
+    "device": "设备 device",
+    "guarantee": "担保 guarantee",
 }
 STATUS_COLOURS = {"active": "#4a90d9", "restricted": "#e6a23c", "closed": "#9e9e9e"}
 RING_COLOUR = "#d9363e"

@@ -1,0 +1,123 @@
+"""What partners send about their merchants besides orders and settlements — refunds,
+complaints, buyer ratings, logistics events, third-party verifications, declared financials and a
+shop's status on its platform — and the receipts that make every such send idempotent.
+
+The signals themselves live in the tables risk control and scoring already read (Refund,
+Complaint, Rating, Verification, DeclaredFinancials, MerchantStatusChange in merchants.models);
+logistics events are new here. A `SignalReceipt` ties the partner's id of a signal to the row it
+made, so a resend is recognised whatever table the signal went to."""
+
+from django.db import models
+from django.db.models import Q
+
+from merchants.models import Merchant, Order, PartnerPlatform
+
+
+class SignalKind(models.TextChoices):
+    REFUND = "refund", "Refund 退款"
+    COMPLAINT = "complaint", "Complaint 投诉"
+    RATING = "rating", "Buyer rating 买家评价"
+    LOGISTICS = "logistics", "Logistics event 物流事件"
+    VERIFICATION = "verification", "Third-party verification 第三方核验"
+    FINANCIALS = "financials", "Declared financials 申报财务"
+    STATUS = "status", "Shop status change 店铺状态变更"
+    DEVICE = "device", "Device seen 登录设备"
+    GUARANTEE = "guarantee", "Guarantee 担保关系"
+
+
+class LogisticsEvent(models.Model):
+    """A carrier's scan of an order's parcel, as the partner platform relays it."""
+
+    class Kind(models.TextChoices):
+        PICKED_UP = "picked_up", "Picked up 已揽收"
+        IN_TRANSIT = "in_transit", "In transit 运输中"
+        DELIVERED = "delivered", "Delivered 已签收"
+        RETURNED = "returned", "Returned to sender 退回"
+        LOST = "lost", "Lost 丢失"
+        EXCEPTION = "exception", "Exception 异常"
+
+    # The kinds that say the parcel did not reach the buyer as it should.
+    FAILED_KINDS = (Kind.RETURNED, Kind.LOST, Kind.EXCEPTION)
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="logistics_events")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="logistics_events")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    occurred_at = models.DateTimeField()
+    carrier = models.CharField(max_length=50, blank=True)
+    tracking_number = models.CharField(max_length=50, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant", "occurred_at"]), models.Index(fields=["order"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · order {self.order_id}"
+
+
+class MerchantDevice(models.Model):
+    """A device a shop's owner or staff used (the platform's device fingerprint). Only a keyed
+    digest (blind index) of the fingerprint is kept, with a masked hint: shops seen on the same
+    device are linked in the relationship network, and a blacklisted device is found."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="devices")
+    device_index = models.CharField(max_length=64, db_index=True)
+    hint = models.CharField(max_length=40, blank=True, help_text="the fingerprint, masked")
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "device_index"], name="merchant_device_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"device {self.hint} of {self.merchant_id}"
+
+
+class Guarantee(models.Model):
+    """`guarantor` stands surety for `borrower` (B2B members' joint guarantee, 联保): if the
+    borrower defaults, the guarantor is asked to pay, so risk runs along the link both ways."""
+
+    borrower = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="guarantees_received")
+    guarantor = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="guarantees_given")
+    amount_fen = models.BigIntegerField(help_text="the most the guarantor answers for")
+    since_on = models.DateField()
+    until_on = models.DateField(null=True, blank=True, help_text="blank: until further notice")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(borrower=models.F("guarantor")), name="guarantee_not_self"),
+            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="guarantee_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["guarantor"]), models.Index(fields=["borrower"])]
+
+    def __str__(self) -> str:
+        return f"{self.guarantor_id} guarantees {self.borrower_id}"
+
+
+class SignalReceipt(models.Model):
+    """One signal a partner sent, by the partner's id for it: the row it made, and a digest of
+    what identifies it. A resend with the same content is recognised and changes nothing; with
+    other content it is refused (fields that may change later, such as a complaint being upheld
+    or a verification completing, are not part of the digest)."""
+
+    partner = models.ForeignKey(PartnerPlatform, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=12, choices=SignalKind.choices)
+    external_id = models.CharField(max_length=64)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="signal_receipts")
+    object_id = models.BigIntegerField(help_text="the row the signal made, in the kind's table")
+    content_hash = models.CharField(max_length=64)
+    received_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "kind", "external_id"], name="signal_receipt_partner_kind_id"
+            ),
+            models.CheckConstraint(condition=~Q(external_id=""), name="signal_receipt_id_not_blank"),
+        ]
+        indexes = [models.Index(fields=["merchant", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.external_id} from partner {self.partner_id}"
