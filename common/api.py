@@ -17,6 +17,7 @@ from `common.middleware.ApiProblemMiddleware`.
 
 import http
 import json
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
@@ -29,7 +30,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from common.errors import ApplicationError
+from common.errors import ApplicationError, NotFoundError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:xiaodai:problem:"
@@ -137,10 +138,30 @@ _FIELD_OF = {
 }
 
 
+@contextmanager
+def naming(field: str):
+    """A lookup by an id the request carries in `field`: "not found" names that field."""
+    try:
+        yield
+    except NotFoundError as exc:
+        if exc.extra.get("fields"):
+            raise
+        raise NotFoundError(exc.message, {**exc.extra, "fields": {field: [exc.message]}}) from exc
+
+
+def _path_fields(context, message: str) -> dict | None:
+    """A 404 that names nothing names the path's parameters: the ids that were not found."""
+    match = getattr(context.get("request"), "resolver_match", None)
+    kwargs = getattr(match, "kwargs", None) or {}
+    return {name: [message] for name in kwargs} or None
+
+
 def exception_handler(exc, context):
     request = context.get("request")
     if isinstance(exc, ApplicationError):
         fields = exc.extra.get("fields")
+        if not fields and exc.status_code == 404:
+            fields = _path_fields(context, exc.message)
         body = problem_body(
             status_code=exc.status_code,
             code=exc.code,
@@ -189,12 +210,15 @@ def exception_handler(exc, context):
         message = _first_message(_flatten(detail))
         code = getattr(exc, "default_code", "error")
         field = next((name for kind, name in _FIELD_OF.items() if isinstance(exc, kind)), None)
+        fields = {field: [message]} if field else None
+        if fields is None and response.status_code == 404:
+            fields = _path_fields(context, message)
         body = problem_body(
             status_code=response.status_code,
             code=code,
             detail=message,
             instance=_instance(request),
-            fields={field: [message]} if field else None,
+            fields=fields,
         )
     problem = _problem(body)
     for header in ("WWW-Authenticate", "Allow", "Retry-After"):
@@ -212,29 +236,29 @@ def _problem(body: dict) -> Response:
 
 class IdCursorPagination(CursorPagination):
     """Cursor pagination over an integer key whose cursor is checked before it reaches the
-    database: a crafted cursor is a 400 naming `cursor`, never a query on nonsense."""
+    database: a crafted cursor is a 404 naming `cursor` (no such page), never a query on
+    nonsense."""
 
     ordering = "id"
     invalid_cursor_message = "not a cursor this API gave out"
 
+    def _no_such_page(self) -> NotFoundError:
+        message = self.invalid_cursor_message
+        name = self.cursor_query_param
+        return NotFoundError(f"{name}: {message}", {"fields": {name: [message]}})
+
     def decode_cursor(self, request):
         try:
             cursor = super().decode_cursor(request)
-        except exceptions.NotFound as exc:
-            raise exceptions.ValidationError(
-                {self.cursor_query_param: [self.invalid_cursor_message]}
-            ) from exc
-        except (ValueError, TypeError, OverflowError) as exc:
-            raise exceptions.ValidationError(
-                {self.cursor_query_param: [self.invalid_cursor_message]}
-            ) from exc
+        except (exceptions.NotFound, ValueError, TypeError, OverflowError) as exc:
+            raise self._no_such_page() from exc
         if cursor is None:
             return None
         position = cursor.position
         if position is not None and not (
             isinstance(position, str) and position.isascii() and position.isdigit() and len(position) <= 19
         ):
-            raise exceptions.ValidationError({self.cursor_query_param: [self.invalid_cursor_message]})
+            raise self._no_such_page()
         return cursor
 
 

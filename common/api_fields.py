@@ -100,6 +100,20 @@ class YuanFieldSchema(OpenApiSerializerFieldExtension):
         }
 
 
+class _StrictTextSchema(OpenApiSerializerFieldExtension):
+    """Text fields say in the schema what they refuse: a NUL character (no database stores one),
+    and, unless blank is allowed, text that is only spaces (DRF trims it to nothing)."""
+
+    target_class = "common.api_fields.StrictCharField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if direction == "request" and "pattern" not in schema:
+            blank_ok = self.target.allow_blank
+            schema["pattern"] = "^[^\\x00]*$" if blank_ok else "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
+        return schema
+
+
 class StrictCharField(serializers.CharField):
     """Text that was sent as text: a number, list or object is refused (DRF's CharField would
     turn 5 into "5")."""

@@ -1,4 +1,6 @@
 from django.conf import settings
+from django.http import Http404
+from django.urls import resolve
 from django.utils import translation
 from django.views.defaults import bad_request
 
@@ -28,7 +30,11 @@ def _nul_in(request) -> str | None:
     """The part of the request that carries a NUL character (no database takes one in text), or
     None. A form's fields are checked too, except on the API (its JSON goes through serializers)."""
     if NUL in request.path:
-        return "path"
+        try:
+            match = resolve(request.path_info)
+        except Http404:
+            return "path"
+        return next((name for name, value in match.kwargs.items() if NUL in str(value)), "path")
     for name, values in request.GET.lists():
         if NUL in name or any(NUL in value for value in values):
             return name.replace(NUL, "%00") or "query"

@@ -11,7 +11,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.api import IdCursorPagination
+from common.api import IdCursorPagination, naming
 from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError, NotFoundError
 from lending import calculations as calc
@@ -85,7 +85,7 @@ def _application_get(partner: PartnerPlatform, reference: str) -> Application:
 def _product_get(code: str) -> Product:
     product = Product.objects.filter(code=code).first()
     if product is None:
-        raise ApplicationError(f"no product {code!r}", {"fields": {"product": [f"no product {code!r}"]}})
+        raise NotFoundError(f"no product {code!r}", {"fields": {"product": [f"no product {code!r}"]}})
     return product
 
 
@@ -205,7 +205,8 @@ class ApplicationQuoteApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         partner = partner_of(request)
-        merchant = merchant_selectors.merchant_get(partner=partner, external_id=data["merchant"])
+        with naming("merchant"):
+            merchant = merchant_selectors.merchant_get(partner=partner, external_id=data["merchant"])
         product = _product_get(data["product"])
         order_ids = _order_ids(partner, merchant, data.get("orders"))
         if product.is_pledged and not order_ids:
@@ -293,7 +294,8 @@ class ApplicationListCreateApi(ListAPIView):
                 raise ApplicationError(
                     "merchant: 1 to 64 characters", {"fields": {"merchant": ["1 to 64 characters"]}}
                 )
-            merchant = merchant_selectors.merchant_get(partner=partner, external_id=merchant_id)
+            with naming("merchant"):
+                merchant = merchant_selectors.merchant_get(partner=partner, external_id=merchant_id)
             applications = applications.filter(merchant=merchant)
         wanted = self.request.query_params.get("status")
         if wanted is not None:
@@ -344,7 +346,8 @@ class ApplicationListCreateApi(ListAPIView):
         serializer = ApplicationInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        merchant = merchant_selectors.merchant_get(partner=partner, external_id=data["merchant"])
+        with naming("merchant"):
+            merchant = merchant_selectors.merchant_get(partner=partner, external_id=data["merchant"])
         product = _product_get(data["product"])
         submitted = {
             "merchant": merchant,
