@@ -1,18 +1,48 @@
-"""One error shape for the whole API: {"error": {"code", "message", "fields"}}; never a 500 for
-bad input."""
+"""One error shape for everything under /api/: RFC 9457 problem details
+(`application/problem+json`), naming each bad field; never a 500 for bad input.
 
+    {"type": "urn:xiaodai:problem:invalid", "title": "Bad Request", "status": 400,
+     "detail": "amount: must be ASCII digits …", "instance": "/api/v1/orders/",
+     "code": "invalid", "errors": [{"field": "amount", "message": "must be …"}],
+     "error": {"code": "invalid", "message": "…", "fields": {"amount": ["…"]}}}
+
+`errors` names each field by its path in the request ("orders.3.amount", "owner.national_id"),
+or the header ("Idempotency-Key", "Authorization"), path parameter ("external_id") or query
+parameter ("cursor") at fault; "body" is the request body as a whole. `error` is the shape the
+API had before (kept for clients that read it; deprecated).
+
+Django's own errors under /api/ (unknown URL, oversize body, a server error) get the same shape
+from `common.middleware.ApiProblemMiddleware`.
+"""
+
+import http
+import json
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
-from rest_framework import exceptions, status
+from django.http import Http404, HttpResponse
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers, status
+from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from common.errors import ApplicationError
+from common.errors import ApplicationError, NotFoundError
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_PREFIX = "urn:xiaodai:problem:"
+BODY = "body"
+
+
+# --- the body ---------------------------------------------------------------------------------
 
 
 def _flatten(detail):
     if isinstance(detail, dict):
-        return {key: _flatten(value) for key, value in detail.items()}
+        return {str(key): _flatten(value) for key, value in detail.items()}
     if isinstance(detail, list):
         return [_flatten(item) for item in detail]
     return str(detail)
@@ -30,10 +60,132 @@ def _first_message(fields) -> str:
     return str(fields)
 
 
+def field_errors(fields, prefix: str = "") -> list[dict]:
+    """Nested DRF-style errors as a flat list of {field, message}: the field is its dotted path
+    ("orders.3.amount"); an error of a whole object names the object ("owner", or "body")."""
+    out: list[dict] = []
+    if isinstance(fields, dict):
+        for key, value in fields.items():
+            if key in ("non_field_errors", "__all__"):
+                out += field_errors(value, prefix)
+            else:
+                out += field_errors(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(fields, list):
+        if all(not isinstance(item, dict | list) for item in fields):
+            out += [{"field": prefix or BODY, "message": str(item)} for item in fields if item != ""]
+        else:
+            for index, item in enumerate(fields):
+                if item:
+                    out += field_errors(item, f"{prefix}.{index}" if prefix else str(index))
+    elif fields not in (None, ""):
+        out.append({"field": prefix or BODY, "message": str(fields)})
+    return out
+
+
+def problem_body(
+    *, status_code: int, code: str, detail: str, instance: str = "", fields: dict | None = None
+) -> dict:
+    try:
+        title = http.HTTPStatus(status_code).phrase
+    except ValueError:
+        title = "Error"
+    body = {
+        "type": PROBLEM_TYPE_PREFIX + code,
+        "title": title,
+        "status": status_code,
+        "detail": detail,
+        "instance": instance,
+        "code": code,
+        "errors": field_errors(fields) if fields else [],
+    }
+    legacy = {"code": code, "message": detail}
+    if fields is not None:
+        legacy["fields"] = fields
+    body["error"] = legacy
+    return body
+
+
+def problem_response(
+    request, *, status_code: int, code: str, detail: str, fields: dict | None = None
+) -> HttpResponse:
+    """A problem document as a plain Django response (for middleware and Django's handlers)."""
+    body = problem_body(
+        status_code=status_code,
+        code=code,
+        detail=detail,
+        instance=_instance(request),
+        fields=fields,
+    )
+    return HttpResponse(
+        json.dumps(body, ensure_ascii=False), status=status_code, content_type=PROBLEM_CONTENT_TYPE
+    )
+
+
+def _instance(request) -> str:
+    path = getattr(request, "path", "") or ""
+    return path if "\x00" not in path else path.replace("\x00", "%00")
+
+
+# --- DRF's exception handler ------------------------------------------------------------------
+
+# DRF's exceptions that concern one part of the request, named in `errors`.
+_FIELD_OF = {
+    exceptions.NotAuthenticated: "Authorization",
+    exceptions.AuthenticationFailed: "Authorization",
+    exceptions.ParseError: BODY,
+    exceptions.UnsupportedMediaType: "Content-Type",
+    exceptions.NotAcceptable: "Accept",
+}
+
+
+@contextmanager
+def naming(field: str):
+    """A lookup by an id the request carries in `field`: "not found" names that field."""
+    try:
+        yield
+    except NotFoundError as exc:
+        if exc.extra.get("fields"):
+            raise
+        raise NotFoundError(exc.message, {**exc.extra, "fields": {field: [exc.message]}}) from exc
+
+
+def _path_fields(context, message: str) -> dict | None:
+    """A 404 that names nothing names the path's parameters: the ids that were not found."""
+    match = getattr(context.get("request"), "resolver_match", None)
+    kwargs = getattr(match, "kwargs", None) or {}
+    return {name: [message] for name in kwargs} or None
+
+
 def exception_handler(exc, context):
+    request = context.get("request")
     if isinstance(exc, ApplicationError):
-        body = {"code": exc.code, "message": exc.message, **exc.extra}
-        return Response({"error": body}, status=exc.status_code)
+        fields = exc.extra.get("fields")
+        if not fields and exc.status_code == 404:
+            fields = _path_fields(context, exc.message)
+        body = problem_body(
+            status_code=exc.status_code,
+            code=exc.code,
+            detail=exc.message,
+            instance=_instance(request),
+            fields=fields,
+        )
+        extra = {key: value for key, value in exc.extra.items() if key != "fields"}
+        body.update({key: value for key, value in extra.items() if key not in body})
+        body["error"].update(extra)
+        return _problem(body)
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return _problem(
+            problem_body(
+                status_code=413,
+                code="payload_too_large",
+                detail=f"the request body is larger than {limit} bytes",
+                instance=_instance(request),
+                fields={BODY: [f"at most {limit} bytes"]},
+            )
+        )
+    if isinstance(exc, TooManyFieldsSent | SuspiciousOperation):
+        exc = exceptions.ParseError(str(exc) or "malformed request")
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(fields)
@@ -46,10 +198,150 @@ def exception_handler(exc, context):
         fields = _flatten(exc.detail)
         if not isinstance(fields, dict):
             fields = {"non_field_errors": fields}
-        response.data = {"error": {"code": "invalid", "message": _first_message(fields), "fields": fields}}
-        response.status_code = status.HTTP_400_BAD_REQUEST
+        body = problem_body(
+            status_code=status.HTTP_400_BAD_REQUEST,
+            code="invalid",
+            detail=_first_message(fields),
+            instance=_instance(request),
+            fields=fields,
+        )
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        message = _first_message(_flatten(detail))
         code = getattr(exc, "default_code", "error")
-        response.data = {"error": {"code": code, "message": _flatten(detail)}}
-    return response
+        field = next((name for kind, name in _FIELD_OF.items() if isinstance(exc, kind)), None)
+        fields = {field: [message]} if field else None
+        if fields is None and response.status_code == 404:
+            fields = _path_fields(context, message)
+        body = problem_body(
+            status_code=response.status_code,
+            code=code,
+            detail=message,
+            instance=_instance(request),
+            fields=fields,
+        )
+    problem = _problem(body)
+    for header in ("WWW-Authenticate", "Allow", "Retry-After"):
+        if header in response:
+            problem[header] = response[header]
+    return problem
+
+
+def _problem(body: dict) -> Response:
+    return Response(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
+
+
+# --- pagination -------------------------------------------------------------------------------
+
+
+class IdCursorPagination(CursorPagination):
+    """Cursor pagination over an integer key whose cursor is checked before it reaches the
+    database: a crafted cursor is a 404 naming `cursor` (no such page), never a query on
+    nonsense."""
+
+    ordering = "id"
+    invalid_cursor_message = "not a cursor this API gave out"
+
+    def _no_such_page(self) -> NotFoundError:
+        message = self.invalid_cursor_message
+        name = self.cursor_query_param
+        return NotFoundError(f"{name}: {message}", {"fields": {name: [message]}})
+
+    def decode_cursor(self, request):
+        try:
+            cursor = super().decode_cursor(request)
+        except (exceptions.NotFound, ValueError, TypeError, OverflowError) as exc:
+            raise self._no_such_page() from exc
+        if cursor is None:
+            return None
+        position = cursor.position
+        if position is not None and not (
+            isinstance(position, str) and position.isascii() and position.isdigit() and len(position) <= 19
+        ):
+            raise self._no_such_page()
+        return cursor
+
+
+# --- the schema -------------------------------------------------------------------------------
+
+
+class FieldErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(
+        help_text='the field\'s path in the body ("orders.3.amount"), or a header, path or query '
+        'parameter ("Idempotency-Key", "cursor"); "body" for the body as a whole'
+    )
+    message = serializers.CharField()
+
+
+class LegacyErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(required=False, help_text="field name to its problems, nested")
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details."""
+
+    type = serializers.CharField(help_text="urn:xiaodai:problem:<code>")
+    title = serializers.CharField(help_text="the HTTP status's phrase")
+    status = serializers.IntegerField()
+    detail = serializers.CharField(help_text="what went wrong, in words")
+    instance = serializers.CharField(help_text="the path of the request", allow_blank=True)
+    code = serializers.CharField(help_text="invalid, not_found, conflict, not_authenticated, …")
+    errors = FieldErrorSerializer(many=True, help_text="each field at fault, by name")
+    error = LegacyErrorSerializer(help_text="deprecated: the API's earlier error shape")
+
+
+_DEFAULT_PROBLEMS = {
+    400: "invalid input; `errors` names each bad field",
+    401: "missing, unknown or revoked API key (`Authorization`)",
+    404: "not yours or unknown",
+    406: "the reply can only be JSON (`Accept`)",
+}
+_BODY_PROBLEMS = {
+    413: "the body is larger than the upload limit",
+    415: "the body must be JSON (`Content-Type: application/json`)",
+}
+
+
+def problem(description: str) -> OpenApiResponse:
+    """An error response in an operation's schema: a problem document, with its description."""
+    return OpenApiResponse(ProblemSerializer, description=description)
+
+
+class ProblemAutoSchema(AutoSchema):
+    """Every operation's error responses are documented as `application/problem+json`: those an
+    operation declares (with its own descriptions) and those every operation can give."""
+
+    def _get_response_bodies(self, direction="response"):
+        # extend_schema(responses=…) replaces get_response_serializers in a subclass, so the
+        # problems are added here, around whatever it declared.
+        responses = self._with_problems(self.get_response_serializers())
+        self.get_response_serializers = lambda: responses
+        try:
+            return super()._get_response_bodies(direction)
+        finally:
+            del self.get_response_serializers
+
+    def _with_problems(self, declared):
+        if not isinstance(declared, dict):
+            code = 201 if self._is_create_operation() else 200
+            declared = {code: declared}
+        responses, errors = {}, {}
+        for code, response in declared.items():
+            number = int(code[0] if isinstance(code, tuple) else code)
+            if number < 400:
+                responses[code] = response
+                continue
+            description = response.description if isinstance(response, OpenApiResponse) else ""
+            errors[number] = description
+        defaults = dict(_DEFAULT_PROBLEMS)
+        if self.method in ("POST", "PUT", "PATCH"):
+            defaults.update(_BODY_PROBLEMS)
+        for number, description in defaults.items():
+            errors.setdefault(number, description)
+        for number, description in sorted(errors.items()):
+            responses[(number, PROBLEM_CONTENT_TYPE)] = problem(
+                description or _DEFAULT_PROBLEMS.get(number, "")
+            )
+        return responses

@@ -1,49 +1,154 @@
-"""Serializer fields shared by every app's API: money as yuan strings, instants that may not lie
-in the future."""
+"""Serializer fields shared by every app's API: money as yuan strings, instants and dates within
+bounds, text and integers that are what the schema says (DRF alone turns 5 into "5" and "5" into
+5), so every endpoint accepts and refuses the same things."""
 
 import datetime as dt
 
+from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import build_basic_type
+from drf_spectacular.types import OpenApiTypes
 from rest_framework import serializers
 
 from common.business_date import business_date_today, business_day_end
-from common.money import MoneyError, fen_to_yuan, yuan_to_fen
+from common.money import YUAN_TEXT_HELP, MoneyError, fen_to_yuan, parse_yuan
 
 # Partner clocks drift a little; an instant this far ahead of ours is still accepted.
 CLOCK_SKEW = dt.timedelta(minutes=5)
+# The widest offset from UTC a timestamp may carry (PostgreSQL's own limit is 15:59).
+MAX_UTC_OFFSET = dt.timedelta(hours=15, minutes=59)
+# Ids of our rows (lines, offers): a BIGINT.
+MAX_ROW_ID = 2**63 - 1
 
 
-@extend_schema_field({"type": "string", "format": "decimal", "example": "1234.50"})
+def earliest_date() -> dt.date:
+    """The earliest date any date or instant sent to the API may carry (API_EARLIEST_DATE)."""
+    return dt.date.fromisoformat(settings.API_EARLIEST_DATE)
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
 class YuanField(serializers.Field):
-    """A positive amount in yuan, sent and returned as a string with two decimals ("1234.50");
-    held as integer fen inside."""
+    """An amount in yuan, sent and returned as a string with two decimals ("1234.50"); held as
+    integer fen inside. Sent amounts are ASCII digits with at most two decimals, greater than
+    zero (or zero when `allow_zero`), at most `max_fen` (API_MAX_AMOUNT_FEN unless given)."""
 
     default_error_messages = {
         "invalid": "{reason}",
         "not_positive": "must be greater than zero",
-        "float": 'send amounts as decimal strings ("1234.50"), not numbers',
+        "too_large": "at most {limit} yuan",
     }
 
-    def __init__(self, *, allow_zero: bool = False, **kwargs):
+    def __init__(self, *, allow_zero: bool = False, max_fen: int | None = None, **kwargs):
         self.allow_zero = allow_zero
+        self._max_fen = max_fen
         super().__init__(**kwargs)
 
+    @property
+    def max_fen(self) -> int:
+        return self._max_fen if self._max_fen is not None else settings.API_MAX_AMOUNT_FEN
+
     def to_internal_value(self, data) -> int:
-        if isinstance(data, float):
-            self.fail("float")
         try:
-            fen = yuan_to_fen(data)
+            fen = parse_yuan(data)
         except MoneyError as exc:
             self.fail("invalid", reason=str(exc))
-        if fen < 0 or (fen == 0 and not self.allow_zero):
+        if fen == 0 and not self.allow_zero:
             self.fail("not_positive")
-        if fen > 10**15:
-            self.fail("invalid", reason="amount is implausibly large")
+        if fen > self.max_fen:
+            self.fail("too_large", limit=fen_to_yuan(self.max_fen))
         return fen
 
     def to_representation(self, value: int) -> str:
         return str(fen_to_yuan(value))
+
+
+def yuan_pattern(*, max_fen: int, allow_zero: bool) -> str:
+    """A regular expression for the amounts a YuanField takes: as many integer digits as the
+    maximum has; above zero unless zero is allowed."""
+    digits = len(str(max_fen // 100))
+    whole = rf"[1-9][0-9]{{0,{digits - 1}}}(\.[0-9]{{1,2}})?" if digits > 1 else r"[1-9](\.[0-9]{1,2})?"
+    below_one = r"0(\.[0-9]{1,2})?" if allow_zero else r"0\.([1-9][0-9]?|0[1-9])"
+    return rf"^({whole}|{below_one})$"
+
+
+class YuanFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "common.api_fields.YuanField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        if direction == "response":
+            return {"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$", "example": "1234.50"}
+        limit = fen_to_yuan(field.max_fen)
+        return {
+            "type": "string",
+            "pattern": yuan_pattern(max_fen=field.max_fen, allow_zero=field.allow_zero),
+            "maxLength": len(str(field.max_fen // 100)) + 3,
+            "example": "1234.50",
+            "description": f"yuan: {YUAN_TEXT_HELP}; {'0' if field.allow_zero else '0.01'} to {limit}",
+        }
+
+
+class _StrictTextSchema(OpenApiSerializerFieldExtension):
+    """Text fields say in the schema what they refuse: a NUL character (no database stores one),
+    and, unless blank is allowed, text that is only spaces (DRF trims it to nothing)."""
+
+    target_class = "common.api_fields.StrictCharField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if direction == "request" and "pattern" not in schema:
+            blank_ok = self.target.allow_blank
+            schema["pattern"] = "^[^\\x00]*$" if blank_ok else "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
+        return schema
+
+
+class StrictCharField(serializers.CharField):
+    """Text that was sent as text: a number, list or object is refused (DRF's CharField would
+    turn 5 into "5")."""
+
+    default_error_messages = {"not_text": "must be a string, not {kind}"}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_text", kind=_kind(data))
+        return super().to_internal_value(data)
+
+
+class StrictRegexField(serializers.RegexField):
+    default_error_messages = {"not_text": "must be a string, not {kind}"}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_text", kind=_kind(data))
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer sent as a JSON integer: not "5", not 5.0, not true; within [min_value,
+    max_value] (an id is at most a BIGINT)."""
+
+    default_error_messages = {"not_integer": "must be an integer, not {kind}"}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_value", MAX_ROW_ID)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("not_integer", kind=_kind(data) if not isinstance(data, str) else "a string")
+        return super().to_internal_value(data)
 
 
 def latest_acceptable_instant() -> dt.datetime:
@@ -52,16 +157,22 @@ def latest_acceptable_instant() -> dt.datetime:
 
 
 class PastDateTimeField(serializers.DateTimeField):
-    """An instant that has happened. The bound is computed once per request (a batch of
-    thousands of orders must not read the business date thousands of times)."""
+    """An instant that has happened, not before API_EARLIEST_DATE, with an offset of at most
+    15:59 from UTC. The bound is computed once per request (a batch of thousands of orders must
+    not read the business date thousands of times)."""
 
-    default_error_messages = {"future": "lies in the future"}
+    default_error_messages = {
+        "future": "lies in the future",
+        "too_early": "must not be before {earliest}",
+        "offset": "the offset from UTC must be at most 15:59",
+        "not_text": "must be an ISO 8601 string, not {kind}",
+    }
 
     @staticmethod
     def _parse_iso_aware(value) -> dt.datetime | None:
         """Fast path for the common case, an ISO 8601 string with an offset; anything else goes
         through DRF's parsing and its error messages. Batches carry tens of thousands."""
-        if not isinstance(value, str) or len(value) < 20:
+        if len(value) < 20 or not value.isascii():
             return None
         try:
             parsed = dt.datetime.fromisoformat(value)
@@ -69,25 +180,89 @@ class PastDateTimeField(serializers.DateTimeField):
             return None
         return parsed if parsed.tzinfo is not None else None
 
-    def to_internal_value(self, value):
-        parsed = self._parse_iso_aware(value) or super().to_internal_value(value)
+    def _bounds(self) -> tuple[dt.datetime, dt.datetime]:
         root = self.root
-        bound = getattr(root, "_latest_acceptable_instant", None)
-        if bound is None:
-            bound = root._latest_acceptable_instant = latest_acceptable_instant()
-        if parsed > bound:
+        bounds = getattr(root, "_instant_bounds", None)
+        if bounds is None:
+            earliest = dt.datetime.combine(earliest_date(), dt.time(), tzinfo=dt.UTC)
+            bounds = root._instant_bounds = (earliest, latest_acceptable_instant())
+        return bounds
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str):
+            self.fail("not_text", kind=_kind(value))
+        parsed = self._parse_iso_aware(value)
+        if parsed is None:
+            # DRF parses in the current time zone; a year-1 instant overflows there: too early.
+            try:
+                parsed = super().to_internal_value(value)
+            except (OverflowError, ValueError):
+                self.fail("too_early", earliest=earliest_date())
+        offset = parsed.utcoffset()
+        if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+            self.fail("offset")
+        earliest, latest = self._bounds()
+        # Compared as wall-clock dates first: converting year 1 to UTC would overflow.
+        if parsed.replace(tzinfo=None) < earliest.replace(tzinfo=None) + dt.timedelta(days=1):
+            try:
+                too_early = parsed < earliest
+            except OverflowError:
+                too_early = True
+            if too_early:
+                self.fail("too_early", earliest=earliest_date())
+        if parsed > latest:
             self.fail("future")
         return parsed
 
 
 class PastDateField(serializers.DateField):
-    default_error_messages = {"future": "lies in the future"}
+    """A date that has come, not before API_EARLIEST_DATE."""
+
+    default_error_messages = {
+        "future": "lies in the future",
+        "too_early": "must not be before {earliest}",
+        "not_text": "must be an ISO 8601 date string, not {kind}",
+    }
 
     def to_internal_value(self, value):
+        if not isinstance(value, str):
+            self.fail("not_text", kind=_kind(value))
         parsed = super().to_internal_value(value)
+        if parsed < earliest_date():
+            self.fail("too_early", earliest=earliest_date())
         if parsed > max(timezone.localdate(), business_date_today()):
             self.fail("future")
         return parsed
 
 
-__all__ = ["PastDateField", "PastDateTimeField", "YuanField"]
+class _BoundedDateTimeSchema(OpenApiSerializerFieldExtension):
+    target_class = "common.api_fields.PastDateTimeField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = build_basic_type(OpenApiTypes.DATETIME)
+        if direction == "request":
+            schema["description"] = (
+                f"ISO 8601 with an offset of at most ±15:59; from {settings.API_EARLIEST_DATE}, "
+                "not in the future"
+            )
+        return schema
+
+
+class _BoundedDateSchema(OpenApiSerializerFieldExtension):
+    target_class = "common.api_fields.PastDateField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = build_basic_type(OpenApiTypes.DATE)
+        if direction == "request":
+            schema["description"] = f"from {settings.API_EARLIEST_DATE}, not in the future"
+        return schema
+
+
+__all__ = [
+    "PastDateField",
+    "PastDateTimeField",
+    "StrictCharField",
+    "StrictIntegerField",
+    "StrictRegexField",
+    "YuanField",
+]

@@ -47,11 +47,12 @@ def mask(value: str, keep_start: int = 3, keep_end: int = 4) -> str:
 
 
 class EncryptedTextField(models.TextField):
-    """A text column holding a Fernet token; Python sees the plaintext."""
+    """A text column holding a Fernet token; Python sees the plaintext. An empty value stays
+    empty (an optional field left blank, such as an owner's bank card, is "" and not NULL)."""
 
     def from_db_value(self, value, expression, connection):
-        return None if value is None else decrypt(value)
+        return value if value in (None, "") else decrypt(value)
 
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
-        return None if value in (None, "") else encrypt(value)
+        return value if value in (None, "") else encrypt(value)

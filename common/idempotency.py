@@ -20,7 +20,7 @@ def idempotency_key_parameter(description: str) -> OpenApiParameter:
     """The header in the API schema, required, with what resending it does for this operation."""
     return OpenApiParameter(
         HEADER,
-        str,
+        {"type": "string", "pattern": rf"^[\x21-\x7e]{{1,{MAX_LENGTH}}}$", "maxLength": MAX_LENGTH},
         OpenApiParameter.HEADER,
         required=True,
         description=f"1 to {MAX_LENGTH} visible ASCII characters; {description}",

@@ -1,4 +1,15 @@
+from django.conf import settings
+from django.http import Http404
+from django.urls import resolve
 from django.utils import translation
+from django.views.defaults import bad_request
+
+from common.api import BODY, PROBLEM_CONTENT_TYPE, problem_response
+
+API_PREFIX = "/api/"
+NUL = "\x00"
+_JSON_TYPES = ("application/json", PROBLEM_CONTENT_TYPE)
+_PROBLEM_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
 
 
 class ApiLanguageMiddleware:
@@ -9,7 +20,80 @@ class ApiLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path.startswith("/api/") and "HTTP_ACCEPT_LANGUAGE" not in request.META:
+        if request.path.startswith(API_PREFIX) and "HTTP_ACCEPT_LANGUAGE" not in request.META:
             translation.activate("en")
             request.LANGUAGE_CODE = "en"
         return self.get_response(request)
+
+
+def _nul_in(request) -> str | None:
+    """The part of the request that carries a NUL character (no database takes one in text), or
+    None. A form's fields are checked too, except on the API (its JSON goes through serializers)."""
+    if NUL in request.path:
+        try:
+            match = resolve(request.path_info)
+        except Http404:
+            return "path"
+        return next((name for name, value in match.kwargs.items() if NUL in str(value)), "path")
+    for name, values in request.GET.lists():
+        if NUL in name or any(NUL in value for value in values):
+            return name.replace(NUL, "%00") or "query"
+    is_form = request.content_type == "application/x-www-form-urlencoded"
+    if is_form and request.method == "POST" and not request.path.startswith(API_PREFIX):
+        for name, values in request.POST.lists():
+            if NUL in name or any(NUL in value for value in values):
+                return name.replace(NUL, "%00") or BODY
+    return None
+
+
+class ApiProblemMiddleware:
+    """The outermost guard. A NUL character anywhere in the path, the query or a form is refused
+    with a 400 before any view or database sees it. Under /api/, any error Django answers itself
+    (unknown URL, refused host, a server error, a CSRF refusal) becomes a problem document, never
+    an HTML page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        is_api = request.path.startswith(API_PREFIX)
+        where = _nul_in(request)
+        if where is not None:
+            message = "must not contain a NUL character (%00)"
+            if is_api:
+                return problem_response(
+                    request,
+                    status_code=400,
+                    code="invalid",
+                    detail=f"{where}: {message}",
+                    fields={where: [message]},
+                )
+            return bad_request(request, ValueError(message))
+        response = self.get_response(request)
+        if is_api and response.status_code >= 400 and not _is_json(response):
+            return self._as_problem(request, response)
+        return response
+
+    @staticmethod
+    def _as_problem(request, response):
+        status_code = response.status_code
+        if status_code >= 500:
+            detail, code = "the server failed to answer this request; it has been logged", "server_error"
+        elif status_code == 404:
+            detail, code = f"no such URL: {request.path}", "not_found"
+        elif status_code == 413:
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            detail, code = f"the request body is larger than {limit} bytes", "payload_too_large"
+        else:
+            detail = response.reason_phrase or "refused"
+            code = _PROBLEM_CODES.get(status_code, "error")
+        problem = problem_response(request, status_code=status_code, code=code, detail=detail)
+        for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+            if header in response:
+                problem[header] = response[header]
+        return problem
+
+
+def _is_json(response) -> bool:
+    content_type = response.get("Content-Type", "")
+    return content_type.split(";")[0].strip() in _JSON_TYPES

@@ -74,6 +74,9 @@ if XIAODAI_DEMO:
     INSTALLED_APPS.append("demo")
 
 MIDDLEWARE = [
+    # Outermost: refuses NUL characters before anything reads them, and gives Django's own errors
+    # under /api/ the API's problem-details shape.
+    "common.middleware.ApiProblemMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -237,13 +240,13 @@ REST_FRAMEWORK = {
         "merchants.api.auth.ApiKeyRateThrottle",
         "merchants.api.auth.PartnerRateThrottle",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "common.api.ProblemAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "common.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["common.api_parsers.JSONParser"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Xiaodai partner API",
@@ -306,6 +309,18 @@ API_EXAMPLE_MODULES = [
     "scoring.api.examples",
     "riskcontrol.api.examples",
 ]
+
+# Bounds on what the partner API accepts (docs/api.md, "Bounds"). An amount in one request is at
+# most API_MAX_AMOUNT_FEN (99,999,999.99 yuan; a member's declared yearly figures at most
+# API_MAX_DECLARED_FEN); no date or instant lies before API_EARLIEST_DATE; JSON nests at most
+# API_MAX_JSON_DEPTH levels. A request body is at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes: room for
+# the largest batch (PARTNER_API_MAX_BATCH orders with every field at its longest is about
+# 3.4 MB), refused whole with a 413 beyond.
+API_MAX_AMOUNT_FEN = env.int("API_MAX_AMOUNT_FEN", default=9_999_999_999)
+API_MAX_DECLARED_FEN = env.int("API_MAX_DECLARED_FEN", default=99_999_999_999_999)
+API_EARLIEST_DATE = env.str("API_EARLIEST_DATE", default="2000-01-01")
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=20)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=4 * 1024 * 1024)
 
 # Largest batch a partner may send in one bulk request; larger ones are refused whole.
 PARTNER_API_MAX_BATCH = env.int("PARTNER_API_MAX_BATCH", default=5000)

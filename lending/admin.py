@@ -22,7 +22,7 @@ from common import four_eyes
 from common.admin import FourEyesForm, form_errors_from, submitted_message
 from common.business_date import business_date_today
 from common.errors import ApplicationError
-from common.money import format_yuan, yuan_to_fen
+from common.money import YuanFormField, format_yuan, yuan_to_fen
 from lending import calculations as calc
 from lending import services
 from lending.models import (
@@ -170,7 +170,7 @@ class LineTermsForm(FourEyesForm):
     """Terms of a manual line grant or change, checked against the product's range and the legal
     cap (product_line_check) before the request goes to a second officer, and again on approval."""
 
-    limit = forms.DecimalField(
+    limit = YuanFormField(
         max_digits=16, decimal_places=2, min_value=Decimal("0.01"), label="limit 授信额度 (¥)"
     )
     daily_rate = forms.DecimalField(

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django import forms
 
-from common.money import MoneyError, yuan_to_fen
+from common.money import MoneyError, YuanFormField, yuan_to_fen
 
 _AMOUNT = {"min_value": Decimal("0.01"), "max_digits": 14, "decimal_places": 2}
 
@@ -15,7 +15,7 @@ def _to_fen(value) -> int:
 
 
 class QuoteForm(forms.Form):
-    amount = forms.DecimalField(label="借款金额 Amount (¥)", **_AMOUNT)
+    amount = YuanFormField(label="借款金额 Amount (¥)", **_AMOUNT)
 
     def clean_amount(self) -> int:
         return _to_fen(self.cleaned_data["amount"])
@@ -25,7 +25,7 @@ class DrawAcceptForm(forms.Form):
     """The accept button: the amount and the hash of the agreement the merchant was shown, and a
     token minted with the page so a resubmitted form draws once."""
 
-    amount = forms.DecimalField(widget=forms.HiddenInput, **_AMOUNT)
+    amount = YuanFormField(widget=forms.HiddenInput, **_AMOUNT)
     contract_sha256 = forms.RegexField(regex=r"^[0-9a-f]{64}$", widget=forms.HiddenInput)
     request_token = forms.UUIDField(widget=forms.HiddenInput)
 
@@ -34,7 +34,7 @@ class DrawAcceptForm(forms.Form):
 
 
 class RepayForm(forms.Form):
-    amount = forms.DecimalField(label="还款金额 Amount (¥)", required=False, **_AMOUNT)
+    amount = YuanFormField(label="还款金额 Amount (¥)", required=False, **_AMOUNT)
     repay_all = forms.BooleanField(label="全部结清 Repay all", required=False)
     request_token = forms.UUIDField(widget=forms.HiddenInput)
 

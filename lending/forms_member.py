@@ -9,7 +9,7 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
-from common.money import MoneyError, yuan_to_fen
+from common.money import MoneyError, YuanFormField, yuan_to_fen
 from lending.models import ApplicationDocument, Product
 from merchants.questionnaire import QUESTIONS
 
@@ -58,16 +58,14 @@ class MemberApplyForm(forms.Form):
     field here and so never reaches a service."""
 
     product = forms.ModelChoiceField(queryset=Product.objects.none(), label="产品 Product", empty_label=None)
-    amount = forms.DecimalField(label="申请金额 Amount (¥)", min_value=Decimal("0.01"), **_YUAN)
+    amount = YuanFormField(label="申请金额 Amount (¥)", min_value=Decimal("0.01"), **_YUAN)
     fiscal_year = forms.IntegerField(label="财年 Fiscal year")
-    sales = forms.DecimalField(label="上年销售额 Last year's sales (¥)", min_value=Decimal(0), **_YUAN)
+    sales = YuanFormField(label="上年销售额 Last year's sales (¥)", min_value=Decimal(0), **_YUAN)
     net_profit_margin = forms.DecimalField(
         label="净利润率 Net profit margin (%)", min_value=Decimal(-100), max_value=Decimal(100), **_PERCENT
     )
-    total_assets = forms.DecimalField(label="总资产 Total assets (¥)", min_value=Decimal(0), **_YUAN)
-    total_liabilities = forms.DecimalField(
-        label="总负债 Total liabilities (¥)", min_value=Decimal(0), **_YUAN
-    )
+    total_assets = YuanFormField(label="总资产 Total assets (¥)", min_value=Decimal(0), **_YUAN)
+    total_liabilities = YuanFormField(label="总负债 Total liabilities (¥)", min_value=Decimal(0), **_YUAN)
     platform_sales_share = forms.DecimalField(
         label="平台销售占比 Share of sales on the platform (%)",
         min_value=Decimal(0),

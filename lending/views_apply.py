@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from common.business_date import business_date_today
 from common.errors import ApplicationError
-from common.money import MoneyError, format_yuan, yuan_to_fen
+from common.money import MoneyError, YuanFormField, format_yuan, yuan_to_fen
 from lending import calculations as calc
 from lending.models import Application, ApplicationStage, Loan, Product
 from lending.pipeline import stage_load
@@ -41,7 +41,7 @@ def _to_fen(value) -> int:
 
 
 class ApplyForm(forms.Form):
-    amount = forms.DecimalField(label="借款金额 Amount (¥)", **_AMOUNT)
+    amount = YuanFormField(label="借款金额 Amount (¥)", **_AMOUNT)
     orders = forms.TypedMultipleChoiceField(coerce=int, required=False, choices=())
     accept = forms.BooleanField(label="我已阅读并接受借款合同 I accept the agreement", required=False)
     contract_sha256 = forms.RegexField(regex=r"^[0-9a-f]{64}$", required=False, widget=forms.HiddenInput)

@@ -208,7 +208,9 @@ def merchant_upsert(*, partner: PartnerPlatform, data: MerchantData) -> tuple[Me
             )
     except IntegrityError:
         # Another request created it between our read and our insert.
-        existing = Merchant.objects.get(partner=partner, external_id=data.external_id)
+        existing = Merchant.objects.filter(partner=partner, external_id=data.external_id).first()
+        if existing is None:
+            raise
         return _same_or_conflict(existing, digest, "merchant", data.external_id), False
     return merchant, True
 

@@ -18,7 +18,7 @@ from common import four_eyes
 from common.admin import FourEyesForm, form_errors_from, submitted_message
 from common.business_date import business_date_today
 from common.errors import ApplicationError
-from common.money import format_yuan, yuan_to_fen
+from common.money import YuanFormField, format_yuan, yuan_to_fen
 from merchants.admin import ReadOnlyAdmin
 from payments import services
 from payments.models import Account, FundingPool, Hold, JournalEntry, Payout, Posting
@@ -199,7 +199,7 @@ class PoolCreateForm(FourEyesForm):
 
 
 class PoolAmountForm(FourEyesForm):
-    amount = forms.DecimalField(
+    amount = YuanFormField(
         max_digits=16, decimal_places=2, min_value=Decimal("0.01"), label="amount 金额 (¥)"
     )
     field_order = ["amount", "reason"]

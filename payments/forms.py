@@ -2,11 +2,11 @@ from decimal import Decimal
 
 from django import forms
 
-from common.money import MoneyError, yuan_to_fen
+from common.money import MoneyError, YuanFormField, yuan_to_fen
 
 
 class WithdrawalForm(forms.Form):
-    amount = forms.DecimalField(
+    amount = YuanFormField(
         label="提现金额 Amount (¥)", min_value=Decimal("0.01"), max_digits=14, decimal_places=2
     )
     request_token = forms.UUIDField(widget=forms.HiddenInput)

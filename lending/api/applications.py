@@ -8,10 +8,10 @@ from decimal import Decimal
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api import IdCursorPagination, naming
 from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError, NotFoundError
 from lending import calculations as calc
@@ -85,7 +85,7 @@ def _application_get(partner: PartnerPlatform, reference: str) -> Application:
 def _product_get(code: str) -> Product:
     product = Product.objects.filter(code=code).first()
     if product is None:
-        raise ApplicationError(f"no product {code!r}", {"fields": {"product": [f"no product {code!r}"]}})
+        raise NotFoundError(f"no product {code!r}", {"fields": {"product": [f"no product {code!r}"]}})
     return product
 
 
@@ -207,7 +207,8 @@ class ApplicationQuoteApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         partner = partner_of(request)
-        merchant = merchant_selectors.merchant_get(partner=partner, external_id=data["merchant"])
+        with naming("merchant"):
+            merchant = merchant_selectors.merchant_get(partner=partner, external_id=data["merchant"])
         product = _product_get(data["product"])
         order_ids = _order_ids(partner, merchant, data.get("orders"))
         if product.is_pledged and not order_ids:
@@ -282,7 +283,7 @@ def _same_content(existing: Application, submitted: dict) -> str | None:
 class ApplicationListCreateApi(ListAPIView):
     required_scopes = {"GET": ApiScope.READ, "POST": ApiScope.LEND}
 
-    class Pagination(CursorPagination):
+    class Pagination(IdCursorPagination):
         ordering = "-id"
 
     pagination_class = Pagination
@@ -292,11 +293,16 @@ class ApplicationListCreateApi(ListAPIView):
         partner = partner_of(self.request)
         applications = _applications_of_partner(partner).order_by("-id")
         merchant_id = self.request.query_params.get("merchant")
-        if merchant_id:
-            merchant = merchant_selectors.merchant_get(partner=partner, external_id=merchant_id)
+        if merchant_id is not None:
+            if not 1 <= len(merchant_id) <= 64:
+                raise ApplicationError(
+                    "merchant: 1 to 64 characters", {"fields": {"merchant": ["1 to 64 characters"]}}
+                )
+            with naming("merchant"):
+                merchant = merchant_selectors.merchant_get(partner=partner, external_id=merchant_id)
             applications = applications.filter(merchant=merchant)
         wanted = self.request.query_params.get("status")
-        if wanted:
+        if wanted is not None:
             if wanted not in Application.Status.values:
                 problem = f"one of {', '.join(Application.Status.values)}"
                 raise ApplicationError(f"status: {problem}", {"fields": {"status": [problem]}})
@@ -309,7 +315,11 @@ class ApplicationListCreateApi(ListAPIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("merchant", str, description="the partner's id of one of its merchants"),
+            OpenApiParameter(
+                "merchant",
+                {"type": "string", "minLength": 1, "maxLength": 64},
+                description="the partner's id of one of its merchants",
+            ),
             OpenApiParameter("status", str, enum=Application.Status.values),
         ],
         responses={200: ApplicationOutputSerializer(many=True), **ERRORS},
@@ -340,7 +350,8 @@ class ApplicationListCreateApi(ListAPIView):
         serializer = ApplicationInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        merchant = merchant_selectors.merchant_get(partner=partner, external_id=data["merchant"])
+        with naming("merchant"):
+            merchant = merchant_selectors.merchant_get(partner=partner, external_id=data["merchant"])
         product = _product_get(data["product"])
         submitted = {
             "merchant": merchant,

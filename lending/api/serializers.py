@@ -1,9 +1,11 @@
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from common.api_fields import YuanField
+from common.api_fields import StrictCharField, StrictIntegerField, StrictRegexField, YuanField
 
 RATE_HELP = "a decimal string: 0.0005 is 0.05 % a day"
 
@@ -27,7 +29,7 @@ class LineOutputSerializer(serializers.Serializer):
 
 
 class QuoteInputSerializer(serializers.Serializer):
-    line_id = serializers.IntegerField(min_value=1)
+    line_id = StrictIntegerField(min_value=1)
     amount = YuanField(help_text='yuan, as a string: "50000.00"')
 
 
@@ -56,10 +58,12 @@ class QuoteOutputSerializer(serializers.Serializer):
 
 
 class DrawInputSerializer(serializers.Serializer):
-    line_id = serializers.IntegerField(min_value=1)
+    line_id = StrictIntegerField(min_value=1)
     amount = YuanField()
-    contract_sha256 = serializers.RegexField(
-        r"^[0-9a-f]{64}$", help_text="the quote's contract_sha256: the agreement the merchant accepted"
+    contract_sha256 = StrictRegexField(
+        r"^[0-9a-f]{64}$",
+        max_length=64,
+        help_text="the quote's contract_sha256: the agreement the merchant accepted",
     )
 
 
@@ -122,13 +126,23 @@ class RepaymentOutputSerializer(serializers.Serializer):
 # --- Applications ------------------------------------------------------------------------------
 
 
-@extend_schema_field({"type": "string", "format": "decimal", "example": "0.08"})
+_FRACTION_TEXT = re.compile(r"-?(0|[1-9][0-9]{0,3})(\.[0-9]{1,8})?")
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^-?(0|[1-9][0-9]{0,3})(\.[0-9]{1,8})?$",
+        "maxLength": 14,
+        "example": "0.08",
+    }
+)
 class FractionField(serializers.Field):
-    """A fraction sent as a decimal string ("0.08" is 8 %), never a float, within [low, high]."""
+    """A fraction sent as a decimal string ("0.08" is 8 %): ASCII digits, at most eight
+    decimals, never a number, within [low, high]."""
 
     default_error_messages = {
-        "float": 'send fractions as decimal strings ("0.08"), not numbers',
-        "invalid": "a decimal string such as 0.08",
+        "invalid": 'must be a decimal string such as "0.08" (ASCII digits, at most eight decimals)',
         "range": "between {low} and {high}",
     }
 
@@ -137,16 +151,9 @@ class FractionField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data) -> str:
-        if isinstance(data, float):
-            self.fail("float")
-        if isinstance(data, bool) or not isinstance(data, str | int):
+        if not isinstance(data, str) or len(data) > 14 or not _FRACTION_TEXT.fullmatch(data):
             self.fail("invalid")
-        try:
-            number = Decimal(str(data).strip())
-        except InvalidOperation:
-            self.fail("invalid")
-        if not number.is_finite():
-            self.fail("invalid")
+        number = Decimal(data)
         if not self.low <= number <= self.high:
             self.fail("range", low=self.low, high=self.high)
         return str(number)
@@ -159,11 +166,16 @@ class DeclaredInputSerializer(serializers.Serializer):
     """What a B2B member declares (required for B2B products, ignored for the others): money in
     yuan as strings, fractions as strings."""
 
-    fiscal_year = serializers.IntegerField(min_value=1990, max_value=2100, required=False)
-    sales = YuanField(required=False, allow_zero=True, help_text="a year's sales, yuan")
+    fiscal_year = StrictIntegerField(min_value=1990, max_value=2100, required=False)
+    sales = YuanField(
+        required=False,
+        allow_zero=True,
+        max_fen=settings.API_MAX_DECLARED_FEN,
+        help_text="a year's sales, yuan",
+    )
     net_profit_margin = FractionField(low=Decimal(-1), high=Decimal(1), required=False)
-    total_assets = YuanField(required=False, allow_zero=True)
-    total_liabilities = YuanField(required=False, allow_zero=True)
+    total_assets = YuanField(required=False, allow_zero=True, max_fen=settings.API_MAX_DECLARED_FEN)
+    total_liabilities = YuanField(required=False, allow_zero=True, max_fen=settings.API_MAX_DECLARED_FEN)
     platform_sales_share = FractionField(
         low=Decimal(0), high=Decimal(1), required=False, help_text="the share of sales made on the platform"
     )
@@ -187,15 +199,16 @@ def declared_for_service(data: dict | None) -> dict | None:
     return {name: data[api] for name, api in DECLARED_API_NAMES.items() if api in data}
 
 
+_QUESTION_CODE = re.compile(r"[a-z0-9_]{1,40}")
 ORDERS_HELP = "order loans: the partner's ids of the merchant's shipped orders to pledge"
 
 
 class ApplicationQuoteInputSerializer(serializers.Serializer):
-    merchant = serializers.CharField(max_length=64, help_text="the partner's id of its merchant")
-    product = serializers.CharField(max_length=30, help_text="a product code: order_loan, credit_loan, …")
+    merchant = StrictCharField(max_length=64, help_text="the partner's id of its merchant")
+    product = StrictCharField(max_length=30, help_text="a product code: order_loan, credit_loan, …")
     amount = YuanField(help_text='yuan, as a string: "20000.00"')
     orders = serializers.ListField(
-        child=serializers.CharField(max_length=64), required=False, max_length=500, help_text=ORDERS_HELP
+        child=StrictCharField(max_length=64), required=False, max_length=500, help_text=ORDERS_HELP
     )
 
 
@@ -230,15 +243,22 @@ class ApplicationQuoteOutputSerializer(serializers.Serializer):
 class ApplicationInputSerializer(ApplicationQuoteInputSerializer):
     declared = DeclaredInputSerializer(required=False, help_text="B2B products: the member's figures")
     questionnaire = serializers.DictField(
-        child=serializers.IntegerField(min_value=1, max_value=5),
+        child=StrictIntegerField(min_value=1, max_value=5),
         required=False,
         help_text="B2B products: each question's code and an answer from 1 to 5",
     )
-    accepted_sha256 = serializers.RegexField(
+    accepted_sha256 = StrictRegexField(
         r"^[0-9a-f]{64}$",
+        max_length=64,
         required=False,
         help_text="instant products: the quote's contract_sha256; with it the loan is paid out on approval",
     )
+
+    def validate_questionnaire(self, value):
+        for code in value:
+            if not _QUESTION_CODE.fullmatch(code):
+                raise serializers.ValidationError(f"{code[:40]!r} is not a question code")
+        return value
 
 
 class ApplicationStageOutputSerializer(serializers.Serializer):
@@ -286,4 +306,4 @@ class ApplicationOutputSerializer(serializers.Serializer):
 
 
 class ApplicationAppealInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=500, help_text="why the decision should change")
+    reason = StrictCharField(max_length=500, help_text="why the decision should change")

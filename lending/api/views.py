@@ -7,6 +7,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api import naming
 from common.business_date import business_date_today
 from common.errors import ApplicationError
 from common.idempotency import idempotency_key_from, idempotency_key_parameter
@@ -137,7 +138,8 @@ class LoanQuoteApi(APIView):
         serializer = QuoteInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        line = selectors.credit_line_get_for_partner(partner=partner_of(request), line_id=data["line_id"])
+        with naming("line_id"):
+            line = selectors.credit_line_get_for_partner(partner=partner_of(request), line_id=data["line_id"])
         quote = services.loan_quote(line=line, amount_fen=data["amount"], start_on=business_date_today())
         body = QuoteOutputSerializer(
             {
@@ -186,7 +188,8 @@ class LoanDrawApi(APIView):
         serializer = DrawInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        line = selectors.credit_line_get_for_partner(partner=partner, line_id=data["line_id"])
+        with naming("line_id"):
+            line = selectors.credit_line_get_for_partner(partner=partner, line_id=data["line_id"])
         replayed = Loan.objects.filter(idempotency_key=key).exists()
         try:
             loan = services.loan_draw(

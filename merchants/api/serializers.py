@@ -1,7 +1,13 @@
 from django.conf import settings
 from rest_framework import serializers
 
-from common.api_fields import PastDateField, PastDateTimeField, YuanField
+from common.api_fields import (
+    PastDateField,
+    PastDateTimeField,
+    StrictCharField,
+    StrictRegexField,
+    YuanField,
+)
 from merchants.models import ORDER_STATUS_TIMESTAMP, ORDER_TRANSITIONS, Merchant, Order, OrderStatus
 from merchants.services import MerchantData, OrderData, OwnerData
 
@@ -23,26 +29,32 @@ _CAN_PRECEDE = {
 
 
 class OwnerInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    national_id = serializers.RegexField(
-        r"^\d{17}[\dXx]$", error_messages={"invalid": "must be an 18-character national ID number"}
+    name = StrictCharField(max_length=100)
+    national_id = StrictRegexField(
+        r"^[0-9]{17}[0-9Xx]$",
+        max_length=18,
+        error_messages={"invalid": "must be an 18-character national ID number"},
     )
-    phone = serializers.RegexField(r"^\+?\d{6,15}$", error_messages={"invalid": "must be digits, 6 to 15"})
-    address = serializers.CharField(max_length=200)
-    bank_card = serializers.RegexField(
-        r"^\d{12,19}$",
+    phone = StrictRegexField(
+        r"^\+?[0-9]{6,15}$", max_length=16, error_messages={"invalid": "must be digits, 6 to 15"}
+    )
+    address = StrictCharField(max_length=200)
+    bank_card = StrictRegexField(
+        r"^([0-9]{12,19})?$",
+        max_length=19,
         required=False,
         allow_blank=True,
         default="",
+        help_text='optional: the card the owner is paid to; leave out (or send "") when unknown',
         error_messages={"invalid": "must be 12 to 19 digits"},
     )
 
 
 class MerchantInputSerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=64, help_text="the partner's id of the merchant")
-    shop_name = serializers.CharField(max_length=200)
-    category = serializers.CharField(max_length=50)
-    region = serializers.CharField(max_length=50)
+    id = StrictCharField(max_length=64, help_text="the partner's id of the merchant")
+    shop_name = StrictCharField(max_length=200)
+    category = StrictCharField(max_length=50)
+    region = StrictCharField(max_length=50)
     opened_on = PastDateField()
     owner = OwnerInputSerializer()
 
@@ -79,10 +91,10 @@ class MerchantOutputSerializer(serializers.ModelSerializer):
 
 
 class OrderInputSerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=64, help_text="the partner's id of the order")
-    merchant_id = serializers.CharField(max_length=64, help_text="the selling merchant's id")
-    buyer_id = serializers.CharField(max_length=64)
-    buyer_merchant_id = serializers.CharField(
+    id = StrictCharField(max_length=64, help_text="the partner's id of the order")
+    merchant_id = StrictCharField(max_length=64, help_text="the selling merchant's id")
+    buyer_id = StrictCharField(max_length=64)
+    buyer_merchant_id = StrictCharField(
         max_length=64,
         required=False,
         allow_null=True,

@@ -2,10 +2,10 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api import IdCursorPagination
 from merchants import access, selectors, services
 from merchants.api.auth import partner_of
 from merchants.api.serializers import (
@@ -26,7 +26,7 @@ ERRORS = {
 }
 
 
-class ByIdPagination(CursorPagination):
+class ByIdPagination(IdCursorPagination):
     ordering = "id"
 
 

@@ -1,16 +1,20 @@
 from rest_framework import serializers
 
-from common.api_fields import PastDateField, YuanField
+from common.api_fields import PastDateField, StrictCharField, StrictIntegerField, YuanField
 from common.money import fen_to_yuan
 from payments.models import Account, Posting
 
+# The orders one settlement may cover: far more than a shop settles in a day, and within the
+# column (a PostgreSQL integer).
+MAX_ORDER_COUNT = 10_000_000
+
 
 class SettlementInputSerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=64, help_text="the partner's id of the settlement")
-    merchant_id = serializers.CharField(max_length=64)
+    id = StrictCharField(max_length=64, help_text="the partner's id of the settlement")
+    merchant_id = StrictCharField(max_length=64)
     amount = YuanField(help_text='yuan, as a string: "1234.50"')
     settled_on = PastDateField()
-    order_count = serializers.IntegerField(min_value=0, default=0)
+    order_count = StrictIntegerField(min_value=0, max_value=MAX_ORDER_COUNT, default=0)
 
 
 class SettlementOutputSerializer(serializers.Serializer):

@@ -4,6 +4,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api import naming
 from common.idempotency import idempotency_key_from, idempotency_key_parameter
 from merchants import selectors as merchant_selectors
 from merchants import services as merchant_services
@@ -42,7 +43,8 @@ class SettlementCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         partner = partner_of(request)
-        merchant = merchant_selectors.merchant_get(partner=partner, external_id=data["merchant_id"])
+        with naming("merchant_id"):
+            merchant = merchant_selectors.merchant_get(partner=partner, external_id=data["merchant_id"])
         with transaction.atomic():
             settlement, _ = merchant_services.settlement_record(
                 partner=partner,

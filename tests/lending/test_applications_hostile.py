@@ -94,13 +94,17 @@ def test_the_seller_form_refuses_hostile_amounts_at_the_amount(world, amount):
     nothing_written()
 
 
-def test_a_full_width_amount_is_read_as_the_same_number_everywhere(world):
-    # What a Chinese input method types: １０００ is 1000 yuan on the terms, the page and the form.
+@pytest.mark.parametrize("amount", ["１０００", "١٠٠٠", "+1000", "1_000", "1e3"])
+def test_an_amount_not_in_ascii_digits_is_refused_everywhere(world, amount):
+    # Full-width (what a Chinese input method types) and Arabic-Indic digits, signs, separators
+    # and exponents: the form, the terms and the API all take ASCII digits only (common.money).
     _, client = logged_in()
-    terms = client.get(reverse("portal:apply-terms"), {"product": "credit_loan", "amount": "１０００"})
-    same = client.get(reverse("portal:apply-terms"), {"product": "credit_loan", "amount": "1000"})
-    assert terms.status_code == 200 and terms.json() == same.json()
-    assert terms.json()["terms"]["amount"] == "1,000.00"
+    response = client.post(reverse("portal:apply"), seller_form(amount=amount))
+    assert response.status_code == 400, response.status_code
+    assert "amount" in response.content.decode()
+    terms = client.get(reverse("portal:apply-terms"), {"product": "credit_loan", "amount": amount})
+    assert terms.status_code == 400, terms.status_code
+    assert "amount" in terms.json()["error"]["fields"]
     nothing_written()
 
 
