@@ -534,13 +534,6 @@ class PortalInvitation(TimeStampedModel):
 
 
 # Webhooks' tables live in their own module (merchants/webhooks/) and belong to this app.
-from merchants.webhooks.models import (  # noqa: E402, F401
-    WebhookAttempt,
-    WebhookDelivery,
-    WebhookEndpoint,
-    WebhookEvent,
-)
-
 # What partners send besides orders (logistics events, devices, guarantees) and the receipts
 # that make each send idempotent: their own module, imported here so Django finds them.
 from merchants.signal_models import (  # noqa: E402, F401
@@ -549,4 +542,10 @@ from merchants.signal_models import (  # noqa: E402, F401
     MerchantDevice,
     SignalKind,
     SignalReceipt,
+)
+from merchants.webhooks.models import (  # noqa: E402, F401
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
 )

@@ -1,9 +1,7 @@
 from django.urls import path
 
-from merchants.api import views
-from merchants.webhooks import api as webhooks_api
-
 from merchants.api import signals, views
+from merchants.webhooks import api as webhooks_api
 
 urlpatterns = [
     path("merchants/", views.MerchantListCreateApi.as_view(), name="api-merchants"),

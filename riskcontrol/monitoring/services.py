@@ -30,7 +30,6 @@ from merchants import services as merchants
 from merchants.models import Merchant
 from merchants.webhooks.models import EventType
 from merchants.webhooks.services import Event, events_emit
-
 from riskcontrol import notices
 from riskcontrol.models import (
     MerchantRisk,

@@ -13,7 +13,7 @@ from common.roles import roles_migrate
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('merchants', '0004_portal_access'),
+        ('merchants', '0006_partner_signals'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('merchants', '0004_portal_access'),
+        ('merchants', '0005_api_key_scopes_rotation_signing'),
     ]
 
     operations = [
