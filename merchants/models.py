@@ -33,7 +33,7 @@ class ApiScope(models.TextChoices):
     (`required_scopes`, enforced by merchants.api.auth.HasScope)."""
 
     READ = "read", "read: look up merchants, orders, wallets, lines, loans, offers, risk"
-    INGEST = "ingest", "ingest: push merchants, orders, order states and settlements"
+    INGEST = "ingest", "ingest: push merchants, orders, order states, settlements, risk signals; manage webhook endpoints"
     LEND = "lend", "lend: quote, apply, draw, repay, hand a merchant into the portal"
 
 

@@ -15,7 +15,7 @@ from common.api_fields import PastDateField, PastDateTimeField, YuanField
 from common.business_date import business_date_today
 from merchants import partner_signals
 from merchants.api.auth import partner_of
-from merchants.models import Complaint, Verification
+from merchants.models import ApiScope, Complaint, Verification
 from merchants.signal_models import LogisticsEvent
 
 ID_HELP = "your id for this signal: resending it is recognised (idempotent)"
@@ -251,6 +251,7 @@ def _yuan(fen_fields: dict[str, str]):
 
 
 class _SignalBatchApi(APIView):
+    required_scopes = {"POST": ApiScope.INGEST}
     serializer_class: type[_Batch]
     convert = staticmethod(lambda item: item)
 

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from merchants.api.auth import partner_of
+from merchants.models import ApiScope
 from merchants.webhooks import services
 from merchants.webhooks.models import EventType, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -168,6 +169,8 @@ class ByIdPagination(CursorPagination):
 
 
 class WebhookEndpointListCreateApi(ListAPIView):
+    required_scopes = {"GET": ApiScope.READ, "POST": ApiScope.INGEST}
+
     serializer_class = EndpointOutputSerializer
     pagination_class = ByIdPagination
 
@@ -215,6 +218,8 @@ class WebhookEndpointListCreateApi(ListAPIView):
 
 
 class WebhookEndpointDetailApi(APIView):
+    required_scopes = {"GET": ApiScope.READ, "PATCH": ApiScope.INGEST, "DELETE": ApiScope.INGEST}
+
     @extend_schema(
         summary="One webhook endpoint",
         responses={200: EndpointOutputSerializer, 401: R401, 404: R404},
@@ -251,6 +256,8 @@ class WebhookEndpointDetailApi(APIView):
 
 
 class WebhookEndpointRotateSecretApi(APIView):
+    required_scopes = {"POST": ApiScope.INGEST}
+
     @extend_schema(
         summary="A new signing secret (shown once); the old one keeps signing for the overlap window",
         request=None,
@@ -273,6 +280,8 @@ class WebhookEndpointRotateSecretApi(APIView):
 
 
 class WebhookEventListApi(ListAPIView):
+    required_scopes = {"GET": ApiScope.READ}
+
     serializer_class = EventOutputSerializer
     pagination_class = ByIdPagination
 
