@@ -99,7 +99,7 @@ R400 = OpenApiResponse(
 class EndpointInputSerializer(serializers.Serializer):
     url = serializers.CharField(max_length=500, help_text="https URL that receives the POSTs")
     event_types = serializers.ListField(
-        child=serializers.ChoiceField(choices=EventType.values),
+        child=serializers.ChoiceField(choices=EventType.choices),
         min_length=1,
         max_length=len(EventType.values),
     )
@@ -109,7 +109,7 @@ class EndpointInputSerializer(serializers.Serializer):
 class EndpointUpdateSerializer(serializers.Serializer):
     url = serializers.CharField(max_length=500, required=False)
     event_types = serializers.ListField(
-        child=serializers.ChoiceField(choices=EventType.values),
+        child=serializers.ChoiceField(choices=EventType.choices),
         min_length=1,
         max_length=len(EventType.values),
         required=False,
@@ -148,7 +148,7 @@ class DeliveryOutputSerializer(serializers.Serializer):
 
 class EventOutputSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="the same id as the webhook's; de-duplicate by it")
-    type = serializers.ChoiceField(choices=EventType.values)
+    type = serializers.ChoiceField(choices=EventType.choices)
     created_at = serializers.DateTimeField()
     business_date = serializers.DateField(source="business_on", allow_null=True)
     data = serializers.JSONField()
