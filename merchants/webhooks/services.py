@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from common.errors import ApplicationError
 from common.sql import values_execute
+from merchants.models import Merchant
 from merchants.webhooks import signing, transport
 from merchants.webhooks.models import (
     EventType,
@@ -143,6 +144,30 @@ def events_emit(*, events: Sequence[Event]) -> int:
         )
         transaction.on_commit(_sweep_soon)
     return len(rows)
+
+
+def merchant_events_emit(*, type: str, items: Sequence[tuple[int, dt.date | None, Mapping]]) -> int:
+    """`events_emit` for events about merchants known by id: each (merchant id, business date,
+    data) goes to the merchant's partner, with the partner's id for the shop as `merchant`."""
+    if not items:
+        return 0
+    shops = {
+        pk: (partner_id, external_id)
+        for pk, partner_id, external_id in Merchant.objects.filter(
+            pk__in={m for m, _, _ in items}
+        ).values_list("pk", "partner_id", "external_id")
+    }
+    return events_emit(
+        events=[
+            Event(
+                partner_id=shops[merchant_id][0],
+                type=type,
+                business_on=on,
+                data={"merchant": shops[merchant_id][1], **data},
+            )
+            for merchant_id, on, data in items
+        ]
+    )
 
 
 def _subscribed(partner_id: int, type: str) -> list[int]:
