@@ -167,6 +167,10 @@ class ByIdPagination(CursorPagination):
     ordering = "-id"
 
 
+class NewestFirstPagination(CursorPagination):
+    ordering = ("-created_at", "-id")  # event ids are random: the time orders them
+
+
 class WebhookEndpointListCreateApi(ListAPIView):
     serializer_class = EndpointOutputSerializer
     pagination_class = ByIdPagination
@@ -274,7 +278,7 @@ class WebhookEndpointRotateSecretApi(APIView):
 
 class WebhookEventListApi(ListAPIView):
     serializer_class = EventOutputSerializer
-    pagination_class = ByIdPagination
+    pagination_class = NewestFirstPagination
 
     def get_queryset(self):
         rows = WebhookEvent.objects.filter(partner=partner_of(self.request)).prefetch_related("deliveries")

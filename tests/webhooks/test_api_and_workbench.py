@@ -201,3 +201,24 @@ def test_the_workbench_shows_the_delivery_log_and_redelivers(officer_client, rec
     delivery.refresh_from_db()
     assert delivery.status == "succeeded"
     assert list(WebhookAttempt.objects.values_list("is_manual", "status_code")) == [(False, 503), (True, 200)]
+
+
+def test_events_are_listed_newest_first_across_pages(partner_client, receivers, monkeypatch):
+    from merchants.webhooks.api import NewestFirstPagination
+
+    monkeypatch.setattr(NewestFirstPagination, "page_size", 2)
+    receiver = receivers()
+    register(partner_client, receiver.url)
+    merchant = MerchantFactory(partner=partner_client.partner)
+    for _ in range(3):
+        merchants.merchant_restrict(merchant=merchant, reason="defaulter", actor="risk")
+        merchants.merchant_reinstate(merchant=merchant, reason="paid", actor="risk")
+    from merchants.webhooks.models import WebhookEvent
+
+    expected = list(WebhookEvent.objects.order_by("-created_at").values_list("id", flat=True))
+    seen, url, pages = [], "/api/v1/webhooks/events/", 0
+    while url:
+        page = partner_client.get(url).json()
+        seen += [e["id"] for e in page["results"]]
+        url, pages = page["next"], pages + 1
+    assert seen == expected and len(seen) == 3 and pages == 2
