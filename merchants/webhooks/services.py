@@ -272,8 +272,11 @@ def delivery_attempt(*, delivery_id: int) -> AttemptResult:
     done = timezone.now()
     if reply.is_success:
         status, next_at = WebhookDelivery.Status.SUCCEEDED, None
-    elif number >= settings.WEBHOOKS_MAX_ATTEMPTS or delivery.is_manual_next:
-        # Out of attempts; a redelivery by hand is one attempt and does not restart the retries.
+    elif (
+        number >= settings.WEBHOOKS_MAX_ATTEMPTS or delivery.is_manual_next or not delivery.endpoint.is_active
+    ):
+        # Out of attempts, or switched off; a redelivery by hand is one attempt and does not
+        # restart the retries.
         status, next_at = WebhookDelivery.Status.FAILED, None
     else:
         status, next_at = WebhookDelivery.Status.PENDING, done + dt.timedelta(seconds=backoff_seconds(number))

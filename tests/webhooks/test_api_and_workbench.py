@@ -8,6 +8,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from merchants import services as merchants
+from merchants.models import Merchant
 from merchants.webhooks import services
 from merchants.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from merchants.webhooks.signing import verify
@@ -125,6 +126,21 @@ def test_a_partner_switches_an_endpoint_off_and_removes_it(partner_client, recei
         merchant=MerchantFactory(partner=partner_client.partner), reason="x", actor="r"
     )
     assert WebhookDelivery.objects.count() == 0
+    # Switched off with a delivery pending: it fails at its next attempt, nothing is sent.
+    on = partner_client.patch(f"{ENDPOINTS}{made['id']}/", {"is_active": True}, format="json")
+    assert on.json()["is_active"] is True
+    merchants.merchant_reinstate(
+        merchant=Merchant.objects.get(partner=partner_client.partner), reason="x", actor="r"
+    )
+    merchants.merchant_restrict(
+        merchant=Merchant.objects.get(partner=partner_client.partner), reason="x", actor="r"
+    )
+    partner_client.patch(f"{ENDPOINTS}{made['id']}/", {"is_active": False}, format="json")
+    pending = WebhookDelivery.objects.get()
+    services.delivery_attempt(delivery_id=pending.pk)
+    pending.refresh_from_db()
+    assert pending.status == "failed" and pending.last_error == "the endpoint is disabled"
+    assert receiver.requests == []
     assert partner_client.delete(f"{ENDPOINTS}{made['id']}/").status_code == 204
     assert partner_client.get(f"{ENDPOINTS}{made['id']}/").status_code == 404
 
