@@ -273,6 +273,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "merchants.models.OrderStatus",
         "MerchantStatusEnum": "merchants.models.Merchant.Status",
+        "WebhookEventTypeEnum": "merchants.webhooks.models.EventType",
     },
 }
 

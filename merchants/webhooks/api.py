@@ -100,7 +100,7 @@ R400 = OpenApiResponse(
 class EndpointInputSerializer(serializers.Serializer):
     url = serializers.CharField(max_length=500, help_text="https URL that receives the POSTs")
     event_types = serializers.ListField(
-        child=serializers.ChoiceField(choices=EventType.values),
+        child=serializers.ChoiceField(choices=EventType.choices),
         min_length=1,
         max_length=len(EventType.values),
     )
@@ -110,7 +110,7 @@ class EndpointInputSerializer(serializers.Serializer):
 class EndpointUpdateSerializer(serializers.Serializer):
     url = serializers.CharField(max_length=500, required=False)
     event_types = serializers.ListField(
-        child=serializers.ChoiceField(choices=EventType.values),
+        child=serializers.ChoiceField(choices=EventType.choices),
         min_length=1,
         max_length=len(EventType.values),
         required=False,
@@ -149,7 +149,7 @@ class DeliveryOutputSerializer(serializers.Serializer):
 
 class EventOutputSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="the same id as the webhook's; de-duplicate by it")
-    type = serializers.ChoiceField(choices=EventType.values)
+    type = serializers.ChoiceField(choices=EventType.choices)
     created_at = serializers.DateTimeField()
     business_date = serializers.DateField(source="business_on", allow_null=True)
     data = serializers.JSONField()
@@ -166,6 +166,10 @@ def _with_secret(endpoint: WebhookEndpoint, secret: str) -> dict:
 
 class ByIdPagination(CursorPagination):
     ordering = "-id"
+
+
+class NewestFirstPagination(CursorPagination):
+    ordering = ("-created_at", "-id")  # event ids are random: the time orders them
 
 
 class WebhookEndpointListCreateApi(ListAPIView):
@@ -283,7 +287,7 @@ class WebhookEventListApi(ListAPIView):
     required_scopes = {"GET": ApiScope.READ}
 
     serializer_class = EventOutputSerializer
-    pagination_class = ByIdPagination
+    pagination_class = NewestFirstPagination
 
     def get_queryset(self):
         rows = WebhookEvent.objects.filter(partner=partner_of(self.request)).prefetch_related("deliveries")

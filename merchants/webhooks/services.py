@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from common.errors import ApplicationError
 from common.sql import values_execute
+from merchants.models import Merchant
 from merchants.webhooks import signing, transport
 from merchants.webhooks.models import (
     EventType,
@@ -145,6 +146,30 @@ def events_emit(*, events: Sequence[Event]) -> int:
     return len(rows)
 
 
+def merchant_events_emit(*, type: str, items: Sequence[tuple[int, dt.date | None, Mapping]]) -> int:
+    """`events_emit` for events about merchants known by id: each (merchant id, business date,
+    data) goes to the merchant's partner, with the partner's id for the shop as `merchant`."""
+    if not items:
+        return 0
+    shops = {
+        pk: (partner_id, external_id)
+        for pk, partner_id, external_id in Merchant.objects.filter(
+            pk__in={m for m, _, _ in items}
+        ).values_list("pk", "partner_id", "external_id")
+    }
+    return events_emit(
+        events=[
+            Event(
+                partner_id=shops[merchant_id][0],
+                type=type,
+                business_on=on,
+                data={"merchant": shops[merchant_id][1], **data},
+            )
+            for merchant_id, on, data in items
+        ]
+    )
+
+
 def _subscribed(partner_id: int, type: str) -> list[int]:
     # JSON containment differs by database; endpoints per partner are few, so filter here.
     rows = WebhookEndpoint.objects.filter(partner_id=partner_id, is_active=True).values_list(
@@ -247,8 +272,11 @@ def delivery_attempt(*, delivery_id: int) -> AttemptResult:
     done = timezone.now()
     if reply.is_success:
         status, next_at = WebhookDelivery.Status.SUCCEEDED, None
-    elif number >= settings.WEBHOOKS_MAX_ATTEMPTS or delivery.is_manual_next:
-        # Out of attempts; a redelivery by hand is one attempt and does not restart the retries.
+    elif (
+        number >= settings.WEBHOOKS_MAX_ATTEMPTS or delivery.is_manual_next or not delivery.endpoint.is_active
+    ):
+        # Out of attempts, or switched off; a redelivery by hand is one attempt and does not
+        # restart the retries.
         status, next_at = WebhookDelivery.Status.FAILED, None
     else:
         status, next_at = WebhookDelivery.Status.PENDING, done + dt.timedelta(seconds=backoff_seconds(number))

@@ -41,20 +41,27 @@ EXAMPLES = {
         "responses": {
             200: [
                 {
-                    "entry": 90413,
+                    "entry": 30323,
+                    "kind": "collection",
+                    "reference": "repayment of L20261206-30322",
+                    "business_on": "2026-12-06",
+                    "amount": "-500.00",
+                },
+                {
+                    "entry": 30322,
                     "kind": "disbursement",
-                    "reference": "drawdown on line 311",
-                    "business_on": "2026-07-08",
+                    "reference": "drawdown on line 332",
+                    "business_on": "2026-12-06",
                     "amount": "2000.00",
                 },
                 {
-                    "entry": 90412,
-                    "kind": "settlement",
-                    "reference": "settlement ST-1",
-                    "business_on": "2026-07-07",
-                    "amount": "1500.25",
+                    "entry": 30321,
+                    "kind": "collection",
+                    "reference": "repayment of L20261206-30320",
+                    "business_on": "2026-12-06",
+                    "amount": "-1000.00",
                 },
             ]
-        },
+        }
     },
 }

@@ -29,7 +29,7 @@ from lending.models import CollectionCase, CreditLine, Loan
 from merchants import services as merchants
 from merchants.models import Merchant
 from merchants.webhooks.models import EventType
-from merchants.webhooks.services import Event, events_emit
+from merchants.webhooks.services import merchant_events_emit
 from riskcontrol import notices
 from riskcontrol.models import (
     MerchantRisk,
@@ -129,23 +129,14 @@ def monitoring_run(*, on: dt.date, chunk_size: int | None = None) -> MonitoringR
 
 def _warnings_emit(warnings: list[Warning]) -> None:
     """warning.raised to each merchant's partner, in bulk, in the chunk's transaction."""
-    if not warnings:
-        return
-    merchants = {
-        pk: (partner_id, external_id)
-        for pk, partner_id, external_id in Merchant.objects.filter(
-            pk__in={w.merchant_id for w in warnings}
-        ).values_list("pk", "partner_id", "external_id")
-    }
-    events_emit(
-        events=[
-            Event(
-                partner_id=merchants[w.merchant_id][0],
-                type=EventType.WARNING_RAISED,
-                business_on=w.raised_on,
-                data={
+    merchant_events_emit(
+        type=EventType.WARNING_RAISED,
+        items=[
+            (
+                w.merchant_id,
+                w.raised_on,
+                {
                     "warning": w.pk,
-                    "merchant": merchants[w.merchant_id][1],
                     "kind": w.kind,
                     "severity": w.severity,
                     "raised_on": w.raised_on.isoformat(),
@@ -153,7 +144,7 @@ def _warnings_emit(warnings: list[Warning]) -> None:
                 },
             )
             for w in warnings
-        ]
+        ],
     )
 
 

@@ -17,7 +17,7 @@ from lending import services as lending
 from lending.models import CreditLine, Product
 from merchants.models import Merchant
 from merchants.webhooks.models import EventType
-from merchants.webhooks.services import Event, events_emit
+from merchants.webhooks.services import merchant_events_emit
 from payments.selectors import funding_capacity_fen
 from scoring import calculations as calc
 from scoring.models import MerchantScore, Offer, ScoringPolicy
@@ -123,23 +123,14 @@ def _issue(*, as_of: dt.date, policy: ScoringPolicy, merchant_ids: list[int] | N
 
 def _offers_emit(offers: list[Offer]) -> None:
     """offer.created to each merchant's partner, in bulk, in the transaction issuing them."""
-    if not offers:
-        return
-    merchants = {
-        pk: (partner_id, external_id)
-        for pk, partner_id, external_id in Merchant.objects.filter(
-            pk__in={o.merchant_id for o in offers}
-        ).values_list("pk", "partner_id", "external_id")
-    }
-    events_emit(
-        events=[
-            Event(
-                partner_id=merchants[o.merchant_id][0],
-                type=EventType.OFFER_CREATED,
-                business_on=o.issued_on,
-                data={
+    merchant_events_emit(
+        type=EventType.OFFER_CREATED,
+        items=[
+            (
+                o.merchant_id,
+                o.issued_on,
+                {
                     "offer": o.pk,
-                    "merchant": merchants[o.merchant_id][1],
                     "product": o.product.code,
                     "line": str(fen_to_yuan(o.line_fen)),
                     "daily_rate": str(o.daily_rate),
@@ -149,7 +140,7 @@ def _offers_emit(offers: list[Offer]) -> None:
                 },
             )
             for o in offers
-        ]
+        ],
     )
 
 

@@ -8,6 +8,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from merchants import services as merchants
+from merchants.models import Merchant
 from merchants.webhooks import services
 from merchants.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from merchants.webhooks.signing import verify
@@ -125,6 +126,21 @@ def test_a_partner_switches_an_endpoint_off_and_removes_it(partner_client, recei
         merchant=MerchantFactory(partner=partner_client.partner), reason="x", actor="r"
     )
     assert WebhookDelivery.objects.count() == 0
+    # Switched off with a delivery pending: it fails at its next attempt, nothing is sent.
+    on = partner_client.patch(f"{ENDPOINTS}{made['id']}/", {"is_active": True}, format="json")
+    assert on.json()["is_active"] is True
+    merchants.merchant_reinstate(
+        merchant=Merchant.objects.get(partner=partner_client.partner), reason="x", actor="r"
+    )
+    merchants.merchant_restrict(
+        merchant=Merchant.objects.get(partner=partner_client.partner), reason="x", actor="r"
+    )
+    partner_client.patch(f"{ENDPOINTS}{made['id']}/", {"is_active": False}, format="json")
+    pending = WebhookDelivery.objects.get()
+    services.delivery_attempt(delivery_id=pending.pk)
+    pending.refresh_from_db()
+    assert pending.status == "failed" and pending.last_error == "the endpoint is disabled"
+    assert receiver.requests == []
     assert partner_client.delete(f"{ENDPOINTS}{made['id']}/").status_code == 204
     assert partner_client.get(f"{ENDPOINTS}{made['id']}/").status_code == 404
 
@@ -201,3 +217,24 @@ def test_the_workbench_shows_the_delivery_log_and_redelivers(officer_client, rec
     delivery.refresh_from_db()
     assert delivery.status == "succeeded"
     assert list(WebhookAttempt.objects.values_list("is_manual", "status_code")) == [(False, 503), (True, 200)]
+
+
+def test_events_are_listed_newest_first_across_pages(partner_client, receivers, monkeypatch):
+    from merchants.webhooks.api import NewestFirstPagination
+
+    monkeypatch.setattr(NewestFirstPagination, "page_size", 2)
+    receiver = receivers()
+    register(partner_client, receiver.url)
+    merchant = MerchantFactory(partner=partner_client.partner)
+    for _ in range(3):
+        merchants.merchant_restrict(merchant=merchant, reason="defaulter", actor="risk")
+        merchants.merchant_reinstate(merchant=merchant, reason="paid", actor="risk")
+    from merchants.webhooks.models import WebhookEvent
+
+    expected = list(WebhookEvent.objects.order_by("-created_at").values_list("id", flat=True))
+    seen, url, pages = [], "/api/v1/webhooks/events/", 0
+    while url:
+        page = partner_client.get(url).json()
+        seen += [e["id"] for e in page["results"]]
+        url, pages = page["next"], pages + 1
+    assert seen == expected and len(seen) == 3 and pages == 2
