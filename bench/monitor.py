@@ -6,6 +6,8 @@
     # quality: a seeded demo marketplace traded and closed day by day for a quarter, monitored
     # each night; scores the warnings against the simulator's hidden truth (cash_dry_on)
     .venv/bin/python bench/monitor.py quality --merchants 300 --days 120 --quarter 90
+    # … over several marketplaces (seeds), pooled
+    .venv/bin/python bench/monitor.py quality --merchants 400 --seeds 7 11 13 17 --parallel 2
 
 Both print JSON. `speed` seeds merchants that each hold a line and a drawn loan and trade every
 day of the 74-day window (set-based INSERT … SELECT, so seeding stays quick), then times
@@ -162,6 +164,79 @@ def quality(args) -> dict:
         "seed_seconds": round(seed_seconds, 1),
         "monitoring_seconds_total": round(monitor_seconds, 1),
         "seconds": round(time.monotonic() - clock, 1),
+    }
+
+
+def quality_seeds(args) -> dict:
+    """`quality` once per seed, each in its own process and database, and the cohorts pooled:
+    detection rate over all the merchants that ran dry and then missed a payment, the median of
+    all their lead times, the false-alarm rate over all the merchants warned."""
+    import subprocess
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(seed: int) -> dict:
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "quality",
+            f"--merchants={args.merchants}",
+            f"--days={args.days}",
+            f"--quarter={args.quarter}",
+            f"--seed={seed}",
+            f"--end-date={args.end_date}",
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        return json.loads(done.stdout)
+
+    with ThreadPoolExecutor(max_workers=max(args.parallel, 1)) as pool:
+        runs = dict(zip(args.seeds, pool.map(one, args.seeds), strict=True))
+
+    def pooled(view: str) -> dict:
+        parts = [run[view] for run in runs.values()]
+        cohort = sum(p["cash_dry_then_missed_payment"] for p in parts)
+        caught = sum(p["warned_before_first_missed_payment"] for p in parts)
+        leads = sorted(lead for p in parts for lead in p["lead_days"])
+        warned = sum(p["merchants_warned"] for p in parts)
+        false = sum(p["false_alarms"] for p in parts)
+        return {
+            "cash_dry_then_missed_payment": cohort,
+            "warned_before_first_missed_payment": caught,
+            "detection_rate": round(caught / cohort, 3) if cohort else None,
+            "median_lead_days": statistics.median(leads) if leads else None,
+            "lead_days": leads,
+            "merchants_warned": warned,
+            "false_alarms": false,
+            "false_alarm_rate": round(false / warned, 3) if warned else None,
+        }
+
+    return {
+        "merchants_per_seed": args.merchants,
+        "seeds": args.seeds,
+        "any_open_warning": pooled("any_open_warning"),
+        "level_yellow_or_worse": pooled("level_yellow_or_worse"),
+        "per_seed": {
+            seed: {
+                view: {
+                    k: run[view][k]
+                    for k in (
+                        "cash_dry_then_missed_payment",
+                        "warned_before_first_missed_payment",
+                        "median_lead_days",
+                        "merchants_warned",
+                        "false_alarms",
+                    )
+                }
+                for view in ("any_open_warning", "level_yellow_or_worse")
+            }
+            | {"seconds": run["seconds"], "merchants_monitored": run["merchants_monitored"]}
+            for seed, run in runs.items()
+        },
+        "warning_kinds_of_false_alarms": dict(
+            sum(
+                (Counter(run["any_open_warning"]["warning_kinds_of_false_alarms"]) for run in runs.values()),
+                Counter(),
+            )
+        ),
     }
 
 
@@ -325,6 +400,13 @@ def main() -> None:
     q.add_argument("--days", type=int, default=120, help="history traded before the quarter")
     q.add_argument("--quarter", type=int, default=90)
     q.add_argument("--seed", type=int, default=7)
+    q.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        help="several marketplaces, one process each (a fresh database), pooled into one score",
+    )
+    q.add_argument("--parallel", type=int, default=1, help="seeds run at once")
     q.add_argument("--end-date", default="2025-06-30")
     s = sub.add_parser("speed")
     s.add_argument("--merchants", type=int, nargs="+", default=[10_000, 100_000])
@@ -333,7 +415,9 @@ def main() -> None:
     s.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/xiaodai_bench_monitor")
     s.add_argument("--keep", action="store_true")
     args = parser.parse_args()
-    if args.mode == "quality":
+    if args.mode == "quality" and args.seeds:
+        result = quality_seeds(args)
+    elif args.mode == "quality":
         import shutil
 
         try:

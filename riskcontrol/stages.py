@@ -136,25 +136,23 @@ class Blacklist:
             "phone": blind_index(owner.phone) if owner.phone else "",
             "bank_card": owner.bank_card_index,
         }
-        # Devices the shop was seen on (sent by its platform): the first one listed, if any.
+        # Devices the shop was seen on (sent by its platform), in the same query.
         devices = MerchantDevice.objects.filter(merchant=application.merchant).values("device_index")
-        keys["device"] = (
-            BlacklistEntry.objects.filter(
-                is_active=True, kind=BlacklistEntry.Kind.DEVICE, value_index__in=devices
+        rows = list(
+            BlacklistEntry.objects.filter(is_active=True)
+            .filter(
+                Q(value_index__in=[v for v in keys.values() if v])
+                | Q(kind=BlacklistEntry.Kind.DEVICE, value_index__in=devices)
             )
             .order_by("pk")
-            .values_list("value_index", flat=True)
-            .first()
-            or ""
+            .values_list("pk", "kind", "value_index")
         )
-        listed = BlacklistEntry.objects.filter(
-            is_active=True, value_index__in=[v for v in keys.values() if v]
-        )
-        hits = rules.blacklist_hits(keys, listed.values_list("kind", "value_index"))
+        keys["device"] = next((value for _, kind, value in rows if kind == BlacklistEntry.Kind.DEVICE), "")
+        hits = rules.blacklist_hits(keys, [(kind, value) for _, kind, value in rows])
         return {
             **_rules((), application),
             "hits": hits,
-            "entry_ids": sorted(listed.filter(kind__in=hits).values_list("pk", flat=True)),
+            "entry_ids": sorted(pk for pk, kind, value in rows if kind in hits and keys.get(kind) == value),
         }
 
     def decide(self, facts: dict) -> Verdict:
@@ -339,21 +337,26 @@ def _cluster_facts(application: Application, linked, params: dict, on: dt.date) 
     applied = Application.objects.filter(
         submitted_on__gte=since(on, params["cluster_window_days"]), submitted_on__lte=on
     )
-    devices = MerchantDevice.objects.filter(merchant=merchant).values("device_index")
-    on_devices = MerchantDevice.objects.filter(device_index__in=devices).exclude(merchant=merchant)
-    shops = set(
-        applied.filter(
-            Q(merchant__in=linked) | Q(merchant__in=on_devices.values("merchant_id")),
-            merchant__opened_on__gte=new_since,
-        )
-        .values_list("merchant_id", flat=True)
-        .distinct()
-    )
+    shops = 0
+    # Only a new shop is judged a member of a new-shop cluster (an established one has a record).
     if merchant.opened_on >= new_since:
-        shops.add(merchant.pk)
+        devices = MerchantDevice.objects.filter(merchant=merchant).values("device_index")
+        on_devices = MerchantDevice.objects.filter(device_index__in=devices).exclude(merchant=merchant)
+        others = (
+            applied.filter(
+                Q(merchant__in=linked) | Q(merchant__in=on_devices.values("merchant_id")),
+                merchant__opened_on__gte=new_since,
+            )
+            .exclude(merchant=merchant)
+            .order_by()
+            .values("merchant_id")
+            .distinct()
+            .count()
+        )
+        shops = others + 1
     flag = merchant_ring_flag(merchant.pk)
     return {
-        "new_shops_applying": len(shops),
+        "new_shops_applying": shops,
         "ring_flag": None
         if flag is None
         else {"detector": flag["detector"], "business_on": flag["business_on"].isoformat()},

@@ -1,6 +1,8 @@
 """Reads of the relationship network for other parts of risk control: ring flags for pre-loan
 stages, the identity group that shares one exposure limit, the neighbours a default warns."""
 
+from django.db.models import OuterRef, Subquery
+
 from riskcontrol.models import NetworkRun, RingFlag
 from riskcontrol.network.graph import EDGE_KINDS, IDENTITY_KINDS, edges_load, expand
 
@@ -18,8 +20,14 @@ def latest_run_ids() -> list[int]:
 def merchant_ring_flag(merchant_id: int) -> dict | None:
     """The highest-scoring flag on the merchant in each detector's latest run, or None when the
     latest runs flag it nowhere."""
+    # One query: a flag counts when its run is its detector's latest finished one.
+    latest = (
+        NetworkRun.objects.filter(detector=OuterRef("run__detector"), finished_at__isnull=False)
+        .order_by("-business_on", "-pk")
+        .values("pk")[:1]
+    )
     flag = (
-        RingFlag.objects.filter(merchant_id=merchant_id, run_id__in=latest_run_ids())
+        RingFlag.objects.filter(merchant_id=merchant_id, run_id=Subquery(latest))
         .select_related("run")
         .order_by("-score", "run_id")
         .first()

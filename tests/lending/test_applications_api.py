@@ -406,10 +406,11 @@ def test_an_instant_decision_takes_a_bounded_number_of_queries(
         }
         assert apply(partner_client, first, key="k-0").status_code == 201
         # 26 statements and 6 savepoints of nested transactions (on SQLite, in a test's transaction),
-        # and 12 more for risk control's six checks (the active rule set, read once per run,
-        # identity, blacklist, velocity, brushing signals, policy, group exposure), and 2 for the
-        # application.decided webhook's outbox (the event, its deliveries by INSERT … SELECT).
-        with django_assert_max_num_queries(46):
+        # and 13 more for risk control's six checks (the active rule set, read once per run,
+        # identity, blacklist, velocity, brushing signals and the network's flag, policy, group
+        # exposure), and 2 for the application.decided webhook's outbox (the event, its
+        # deliveries by INSERT … SELECT).
+        with django_assert_max_num_queries(47):
             made = apply(
                 partner_client,
                 {
