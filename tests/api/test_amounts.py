@@ -78,7 +78,7 @@ def test_the_per_request_maximum_is_a_setting():
     with override_settings(API_MAX_AMOUNT_FEN=100_000):
         field = YuanField()
         assert field.run_validation("1000.00") == 100_000
-        with pytest.raises(Exception, match="at most 1000.00 yuan"):
+        with pytest.raises(Exception, match=r"at most 1000\.00 yuan"):
             field.run_validation("1000.01")
 
 
