@@ -3,6 +3,7 @@ bounds, text and integers that are what the schema says (DRF alone turns 5 into 
 5), so every endpoint accepts and refuses the same things."""
 
 import datetime as dt
+import re
 
 from django.conf import settings
 from django.utils import timezone
@@ -18,6 +19,7 @@ from common.money import YUAN_TEXT_HELP, MoneyError, fen_to_yuan, parse_yuan
 CLOCK_SKEW = dt.timedelta(minutes=5)
 # The widest offset from UTC a timestamp may carry (PostgreSQL's own limit is 15:59).
 MAX_UTC_OFFSET = dt.timedelta(hours=15, minutes=59)
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # Ids of our rows (lines, offers): a BIGINT.
 MAX_ROW_ID = 2**63 - 1
 
@@ -36,7 +38,10 @@ def _kind(value) -> str:
         return "a list"
     if isinstance(value, dict):
         return "an object"
-    return type(value).__name__
+    if value is None:
+        return "null"
+    # The API's parser keeps NaN, Infinity and numbers of thousands of digits as NonStandardNumber.
+    return "a number" if type(value).__name__ == "NonStandardNumber" else type(value).__name__
 
 
 class YuanField(serializers.Field):
@@ -191,6 +196,9 @@ class PastDateTimeField(serializers.DateTimeField):
     def to_internal_value(self, value):
         if not isinstance(value, str):
             self.fail("not_text", kind=_kind(value))
+        if not value.isascii():
+            # Django's parser would read full-width digits (its patterns use \d).
+            self.fail("invalid", format="ISO 8601 in ASCII digits")
         parsed = self._parse_iso_aware(value)
         if parsed is None:
             # DRF parses in the current time zone; a year-1 instant overflows there: too early.
@@ -227,6 +235,9 @@ class PastDateField(serializers.DateField):
     def to_internal_value(self, value):
         if not isinstance(value, str):
             self.fail("not_text", kind=_kind(value))
+        if not _ISO_DATE.fullmatch(value):
+            # Django's parser would read "2026-1-1" and full-width digits.
+            self.fail("invalid", format="YYYY-MM-DD")
         parsed = super().to_internal_value(value)
         if parsed < earliest_date():
             self.fail("too_early", earliest=earliest_date())

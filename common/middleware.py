@@ -28,7 +28,8 @@ class ApiLanguageMiddleware:
 
 def _nul_in(request) -> str | None:
     """The part of the request that carries a NUL character (no database takes one in text), or
-    None. A form's fields are checked too, except on the API (its JSON goes through serializers)."""
+    None. A form's fields are checked too, except on the API (its JSON goes through serializers);
+    the CSRF check reads a form's fields before any view anyway."""
     if NUL in request.path:
         try:
             match = resolve(request.path_info)
@@ -38,7 +39,7 @@ def _nul_in(request) -> str | None:
     for name, values in request.GET.lists():
         if NUL in name or any(NUL in value for value in values):
             return name.replace(NUL, "%00") or "query"
-    is_form = request.content_type == "application/x-www-form-urlencoded"
+    is_form = request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data")
     if is_form and request.method == "POST" and not request.path.startswith(API_PREFIX):
         for name, values in request.POST.lists():
             if NUL in name or any(NUL in value for value in values):

@@ -54,7 +54,8 @@ def _kind(value) -> str:
         return "an object"
     if value is None:
         return "null"
-    return type(value).__name__
+    # The API's parser keeps NaN, Infinity and numbers of thousands of digits as NonStandardNumber.
+    return "a number" if type(value).__name__ == "NonStandardNumber" else type(value).__name__
 
 
 def yuan_to_fen(value: Decimal | str | int) -> int:

@@ -316,7 +316,7 @@ API_EXAMPLE_MODULES = [
 # API_MAX_DECLARED_FEN); no date or instant lies before API_EARLIEST_DATE; JSON nests at most
 # API_MAX_JSON_DEPTH levels. A request body is at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes: room for
 # the largest batch (PARTNER_API_MAX_BATCH orders with every field at its longest is about
-# 3.4 MB), refused whole with a 413 beyond.
+# 3.1 MB), refused whole with a 413 beyond.
 API_MAX_AMOUNT_FEN = env.int("API_MAX_AMOUNT_FEN", default=9_999_999_999)
 API_MAX_DECLARED_FEN = env.int("API_MAX_DECLARED_FEN", default=99_999_999_999_999)
 API_EARLIEST_DATE = env.str("API_EARLIEST_DATE", default="2000-01-01")

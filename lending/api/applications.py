@@ -85,7 +85,7 @@ def _application_get(partner: PartnerPlatform, reference: str) -> Application:
 def _product_get(code: str) -> Product:
     product = Product.objects.filter(code=code).first()
     if product is None:
-        raise NotFoundError(f"no product {code!r}", {"fields": {"product": [f"no product {code!r}"]}})
+        raise ApplicationError(f"no product {code!r}", {"fields": {"product": [f"no product {code!r}"]}})
     return product
 
 

@@ -44,10 +44,14 @@ class OwnerInputSerializer(serializers.Serializer):
         max_length=19,
         required=False,
         allow_blank=True,
+        allow_null=True,
         default="",
-        help_text='optional: the card the owner is paid to; leave out (or send "") when unknown',
+        help_text='optional: the card the owner is paid to; leave it out (or send "" or null) when unknown',
         error_messages={"invalid": "must be 12 to 19 digits"},
     )
+
+    def validate_bank_card(self, value):
+        return value or ""
 
 
 class MerchantInputSerializer(serializers.Serializer):
