@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from common.business_date import business_date_today
 from common.errors import ApplicationError
-from common.idempotency import idempotency_key_from, idempotency_key_parameter
+from common.idempotency import idempotency_key_from, idempotency_key_parameter, idempotent
 from lending import calculations as calc
 from lending import selectors, services
 from lending.api.serializers import (
@@ -23,7 +23,7 @@ from lending.api.serializers import (
 )
 from lending.models import CreditLine, Loan, LoanEvent
 from merchants import selectors as merchant_selectors
-from merchants.api.auth import partner_of
+from merchants.api.auth import partner_of, partner_scope
 
 IDEMPOTENCY_KEY = idempotency_key_parameter(
     "any unique string per operation; resending it returns the first result and moves nothing"
@@ -173,6 +173,7 @@ class LoanDrawApi(APIView):
         },
         summary="Draw on a line with the accepted agreement; the money reaches the wallet (idempotent)",
     )
+    @idempotent("loans.draw", scope=partner_scope)
     def post(self, request):
         partner = partner_of(request)
         key = _idempotency_key(request, partner)
@@ -235,6 +236,7 @@ class LoanRepayApi(APIView):
         },
         summary="Repay from the merchant's wallet, early or in part (idempotent)",
     )
+    @idempotent("loans.repay", scope=partner_scope)
     def post(self, request, reference: str):
         partner = partner_of(request)
         key = _idempotency_key(request, partner)

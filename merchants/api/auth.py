@@ -50,6 +50,11 @@ def partner_of(request):
     return request.auth.partner
 
 
+def partner_scope(request) -> str:
+    """Whose Idempotency-Keys a request's are: each partner's keys are its own."""
+    return f"partner:{request.auth.partner_id}"
+
+
 class PartnerApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = "merchants.api.auth.PartnerApiKeyAuthentication"
     name = "PartnerApiKey"

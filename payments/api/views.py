@@ -4,10 +4,10 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.idempotency import idempotency_key_from, idempotency_key_parameter
+from common.idempotency import idempotency_key_from, idempotency_key_parameter, idempotent
 from merchants import selectors as merchant_selectors
 from merchants import services as merchant_services
-from merchants.api.auth import partner_of
+from merchants.api.auth import partner_of, partner_scope
 from payments import selectors, services
 from payments.api.serializers import (
     MovementSerializer,
@@ -33,6 +33,7 @@ class SettlementCreateApi(APIView):
         },
         summary="Credit a settlement into a merchant's wallet (idempotent)",
     )
+    @idempotent("settlements.create", scope=partner_scope)
     def post(self, request):
         key = idempotency_key_from(request)
         serializer = SettlementInputSerializer(data=request.data)
