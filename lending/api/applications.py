@@ -325,8 +325,9 @@ class ApplicationListCreateApi(ListAPIView):
             ),
             **ERRORS,
             409: OpenApiResponse(
-                description="the key was used for a different application, or one for this product is "
-                "already being decided"
+                description="the key was used for a different application, one for this product is "
+                "already being decided, or a request with this key is still in progress (code "
+                "in_progress, Retry-After)"
             ),
         },
         summary="Apply for a merchant: instant products are decided (and paid) in the request (idempotent)",

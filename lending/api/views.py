@@ -168,7 +168,8 @@ class LoanDrawApi(APIView):
             404: OpenApiResponse(description="line not yours or unknown"),
             409: OpenApiResponse(
                 description="the agreement changed since the quote (contract_sha256), "
-                "or the key was used for a different drawdown"
+                "the key was used for a different drawdown, or a request with this key is still "
+                "in progress (code in_progress, Retry-After)"
             ),
         },
         summary="Draw on a line with the accepted agreement; the money reaches the wallet (idempotent)",
@@ -232,7 +233,11 @@ class LoanRepayApi(APIView):
             200: RepaymentOutputSerializer,
             400: OpenApiResponse(description="invalid amount, no Idempotency-Key, or nothing in the wallet"),
             404: OpenApiResponse(description="loan not yours or unknown"),
-            409: OpenApiResponse(description="the loan is already settled or written off"),
+            409: OpenApiResponse(
+                description="the loan is already settled or written off, the key was used for a "
+                "different repayment, or a request with this key is still in progress (code "
+                "in_progress, Retry-After)"
+            ),
         },
         summary="Repay from the merchant's wallet, early or in part (idempotent)",
     )

@@ -29,7 +29,11 @@ class SettlementCreateApi(APIView):
             201: SettlementOutputSerializer,
             200: SettlementOutputSerializer,
             400: OpenApiResponse(description="invalid input, or no Idempotency-Key"),
-            409: OpenApiResponse(description="key or id already used with different content"),
+            409: OpenApiResponse(
+                description="key or id already used with different content; a request with this key "
+                "still in progress (code in_progress, Retry-After); or the partner's daily or total "
+                "settlement cap, or the ledger's limit, would be passed (code limit_exceeded, field amount)"
+            ),
         },
         summary="Credit a settlement into a merchant's wallet (idempotent)",
     )
