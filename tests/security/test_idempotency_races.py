@@ -194,14 +194,15 @@ def test_a_caller_arriving_while_the_first_is_still_running_gets_409_in_progress
     first: list = []
     worker = threading.Thread(target=lambda: (first.append(repay(client, reference)), _close()))
     worker.start()
-    assert entered.wait(30)
-
-    waiting = repay(client, reference)
+    try:
+        assert entered.wait(30)
+        waiting = repay(client, reference)
+    finally:
+        release.set()  # never leave the first request (and its transaction) hanging
 
     assert in_progress(waiting)
     assert waiting["Retry-After"] == "1"
     assert "Idempotency-Key" in waiting.json()["error"]["fields"]
-    release.set()
     worker.join(30)
     assert first[0].status_code == 201
     after = repay(client, reference)
