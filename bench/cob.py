@@ -358,12 +358,13 @@ def build(args: argparse.Namespace) -> dict:
             cursor,
             """
             INSERT INTO merchants_owner (id, created_at, updated_at, name, national_id, national_id_index,
-                                         phone, address, bank_card, bank_card_index)
+                                         phone, address, bank_card, bank_card_index, partner_id)
             SELECT g, now(), now(), 'Owner ' || g, 'bench placeholder', md5('nid' || g),
-                   '138' || lpad(g::text, 8, '0'), 'Bench Road ' || g, 'bench placeholder', md5('card' || g)
+                   '138' || lpad(g::text, 8, '0'), 'Bench Road ' || g, 'bench placeholder', md5('card' || g),
+                   %(partner)s
             FROM generate_series(1, %(m)s) AS g
             """,
-            params,
+            {**params, "partner": partner.pk},
         )
         _execute(
             cursor,

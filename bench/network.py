@@ -89,6 +89,7 @@ def generate(*, merchants: int, consumer_orders: int, seed: int) -> dict[int, in
                 "address",
                 "bank_card",
                 "bank_card_index",
+                "partner_id",
                 "created_at",
                 "updated_at",
             ],
@@ -102,6 +103,7 @@ def generate(*, merchants: int, consumer_orders: int, seed: int) -> dict[int, in
                     address[i],
                     "-",
                     f"card{card[i]}",
+                    partners[i % 2],
                     now,
                     now,
                 )

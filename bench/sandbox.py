@@ -129,6 +129,7 @@ def populate(n: int, seed: int = 11) -> None:
         stop = min(start + batch, n)
         owners = Owner.objects.bulk_create(
             Owner(
+                partner=partners[kinds[i]],
                 name=f"店主{i}",
                 national_id=f"33010619900101{i:04d}"[-18:],
                 national_id_index=f"idx{i}",

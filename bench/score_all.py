@@ -99,6 +99,7 @@ def population_grow(*, start: int, count: int, partners, rng: random.Random, nam
         owners = Owner.objects.bulk_create(
             [
                 Owner(
+                    partner=partners[n % 2],
                     name=f"owner {n}",
                     national_id=f"33010619900101{n:04d}"[:18],
                     national_id_index=f"nid{n}",

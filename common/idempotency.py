@@ -1,19 +1,46 @@
-"""The partner API's `Idempotency-Key` header: one parser and one OpenAPI description for every
-view that takes it, so every endpoint accepts and refuses the same keys.
+"""The partner API's `Idempotency-Key` header: one parser, one OpenAPI description and one
+guard for every view that takes it, so every endpoint accepts, refuses and replays keys alike.
 
 A key is 1 to 80 visible ASCII characters. 80 leaves room for the namespaces the services put in
 front of it (a partner's code, the kind of request) in the 128-character key columns, and fits
-the 100-character column that keeps a settlement's key as sent."""
+the 100-character column that keeps a settlement's key as sent.
 
+`@idempotent("loans.draw", scope=...)` on a view method makes a key mean one write:
+- the key is claimed by inserting an IdempotencyRecord (unique per scope, endpoint and key) in
+  the same transaction as the write, and the reply is stored in that transaction. A record
+  exists only for a write that committed; a write that failed leaves no trace and may be retried;
+- a request arriving while the first is still running waits on the claim's row lock (at most
+  IDEMPOTENCY_WAIT_SECONDS) and then gets the first reply; past the wait it gets a 409
+  `in_progress` with Retry-After, never a 500 and never a second write;
+- the same key with another request (path or body) is a 409 naming the fields that differ;
+- a replay answers with the stored body, `replayed: true` where the body has that field, 200
+  in place of 201, and the header `Idempotent-Replayed: true`."""
+
+import functools
+import hashlib
+import json
 import re
+from collections.abc import Callable
 
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import OperationalError, connection, transaction
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework.response import Response
 
-from common.errors import ApplicationError
+from common.errors import ApplicationError, ConflictError
 
 HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_LENGTH = 80
 _VALID = re.compile(rf"[\x21-\x7e]{{1,{MAX_LENGTH}}}")
+_LOCK_NOT_AVAILABLE = "55P03"
+_RETRYABLE = ("40001", "40P01")  # serialization failure, deadlock: the whole write is retried
+
+
+class InProgressError(ConflictError):
+    code = "in_progress"
 
 
 def idempotency_key_parameter(description: str) -> OpenApiParameter:
@@ -23,7 +50,11 @@ def idempotency_key_parameter(description: str) -> OpenApiParameter:
         {"type": "string", "pattern": rf"^[\x21-\x7e]{{1,{MAX_LENGTH}}}$", "maxLength": MAX_LENGTH},
         OpenApiParameter.HEADER,
         required=True,
-        description=f"1 to {MAX_LENGTH} visible ASCII characters; {description}",
+        description=(
+            f"1 to {MAX_LENGTH} visible ASCII characters; {description}. The same key with another "
+            "request is 409; while the first request with a key is still running, 409 `in_progress` "
+            "(retry after the Retry-After seconds). A replay carries `Idempotent-Replayed: true`."
+        ),
     )
 
 
@@ -37,3 +68,151 @@ def idempotency_key_from(request) -> str:
             {"fields": {HEADER: [problem]}},
         )
     return key
+
+
+def _digest(value) -> str:
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def request_fingerprint(request, path_args: dict) -> tuple[str, dict[str, str]]:
+    """The request as the key promises it: its path arguments and its parsed body (key order and
+    white space do not matter), whole and per field (to name what differs)."""
+    body = request.data
+    if hasattr(body, "dict") and callable(body.dict):
+        body = body.dict()
+    fields = {"(path)": _digest(path_args)[:16]}
+    if isinstance(body, dict):
+        fields.update(_field_digests(body, ""))
+    else:
+        fields["(body)"] = _digest(body)[:16]
+    return _digest({"path": path_args, "body": body}), fields
+
+
+def _field_digests(body: dict, prefix: str) -> dict[str, str]:
+    """A digest per field, nested objects by dotted name (declared.sales): enough to name what
+    differs without keeping the request itself."""
+    digests = {}
+    for name, value in body.items():
+        if isinstance(value, dict) and value:
+            digests.update(_field_digests(value, f"{prefix}{name}."))
+        else:
+            digests[f"{prefix}{name}"] = _digest(value)[:16]
+    return digests
+
+
+def _differing(stored: dict, sent: dict) -> list[str]:
+    names = sorted(set(stored) | set(sent))
+    return [name for name in names if stored.get(name) != sent.get(name)] or ["(body)"]
+
+
+class _NotKept(Exception):
+    """The view answered with an error reply: roll back its work and the claim, keep nothing."""
+
+    def __init__(self, response):
+        self.response = response
+
+
+def _claim(scope: str, endpoint: str, key: str, fingerprint: str, fields: dict) -> int | None:
+    """Insert the claim; None when the key is already taken (by a write that committed: a claim
+    still in flight makes this statement wait on PostgreSQL, up to the configured time)."""
+    wait_ms = int(getattr(settings, "IDEMPOTENCY_WAIT_SECONDS", 10) * 1000)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{wait_ms}ms"])
+        cursor.execute(
+            "INSERT INTO common_idempotencyrecord (scope, endpoint, idempotency_key, fingerprint, "
+            "field_digests, response_status, response_body, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, 0, NULL, %s) "
+            "ON CONFLICT (scope, endpoint, idempotency_key) DO NOTHING RETURNING id",
+            [
+                scope,
+                endpoint,
+                key,
+                fingerprint,
+                json.dumps(fields),
+                connection.ops.adapt_datetimefield_value(timezone.now()),
+            ],
+        )
+        row = cursor.fetchone()
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT set_config('lock_timeout', '0', true)")
+    return row[0] if row else None
+
+
+def _kept(data):
+    """The reply as plain JSON values, the way it will be replayed."""
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def idempotent(endpoint: str, *, scope: Callable[[object], str]):
+    """Make a view method's writes happen once per key (see the module's docstring). `scope`
+    names whose keys these are from the authenticated request (a partner's keys are its own)."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(view, request, *args, **kwargs):
+            key = idempotency_key_from(request)
+            owner = scope(request)
+            fingerprint, fields = request_fingerprint(request, kwargs)
+            for attempt in range(3):
+                try:
+                    return _once(
+                        view, request, args, kwargs, method, owner, endpoint, key, fingerprint, fields
+                    )
+                except _NotKept as refused:
+                    return refused.response
+                except OperationalError as exc:
+                    code = getattr(exc.__cause__, "pgcode", None)
+                    if code == _LOCK_NOT_AVAILABLE:
+                        return _in_progress(view, key)
+                    if code not in _RETRYABLE or attempt == 2 or connection.in_atomic_block:
+                        raise
+            raise AssertionError("unreachable")
+
+        return wrapper
+
+    return decorate
+
+
+def _once(view, request, args, kwargs, method, owner, endpoint, key, fingerprint, fields):
+    from common.models import IdempotencyRecord
+
+    with transaction.atomic():
+        claimed = _claim(owner, endpoint, key, fingerprint, fields)
+        if claimed is None:
+            record = IdempotencyRecord.objects.get(scope=owner, endpoint=endpoint, idempotency_key=key)
+            if record.fingerprint != fingerprint:
+                differing = _differing(record.field_digests, fields)
+                raise ConflictError(
+                    f"{HEADER} {key!r} was already used for a different request "
+                    f"({', '.join(differing)} differs); use a new key for a new request",
+                    {"fields": {HEADER: [f"already used with a different {', '.join(differing)}"]}},
+                )
+            return _replayed(record)
+        response = method(view, request, *args, **kwargs)
+        if not 200 <= response.status_code < 300:
+            raise _NotKept(response)
+        IdempotencyRecord.objects.filter(pk=claimed).update(
+            response_status=response.status_code, response_body=_kept(response.data)
+        )
+        return response
+
+
+def _replayed(record) -> Response:
+    body = record.response_body
+    if isinstance(body, dict) and "replayed" in body:
+        body = {**body, "replayed": True}
+    status = 200 if record.response_status == 201 else record.response_status
+    return Response(body, status=status, headers={REPLAYED_HEADER: "true"})
+
+
+def _in_progress(view, key: str) -> Response:
+    wait = max(1, int(getattr(settings, "IDEMPOTENCY_WAIT_SECONDS", 10)))
+    exc = InProgressError(
+        f"a request with {HEADER} {key!r} is still in progress; retry in a moment for its result",
+        {"fields": {HEADER: ["in progress"]}},
+    )
+    response = view.handle_exception(exc)
+    response["Retry-After"] = str(wait)
+    return response

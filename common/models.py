@@ -81,3 +81,29 @@ class ApprovalRequest(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.target} ({self.status})"
+
+
+class IdempotencyRecord(models.Model):
+    """A write made through the partner API with an `Idempotency-Key`, and the reply it got
+    (common/idempotency.py). Claimed and completed in the transaction of the write itself, so a
+    row exists only for a write that committed; the same key again gets this reply."""
+
+    scope = models.CharField(max_length=64, help_text='whose keys these are, e.g. "partner:12"')
+    endpoint = models.CharField(max_length=64, help_text='the operation, e.g. "loans.draw"')
+    idempotency_key = models.CharField(max_length=80)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request's path and body")
+    field_digests = models.JSONField(default=dict, help_text="a short digest per top-level field")
+    response_status = models.PositiveSmallIntegerField(default=0)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "endpoint", "idempotency_key"], name="idempotency_record_key"
+            )
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_record_created")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.endpoint} {self.idempotency_key}"

@@ -490,6 +490,19 @@ PAYMENT_CHANNEL = {
     "CLAIM_SECONDS": env.int("PAYMENT_CHANNEL_CLAIM_SECONDS", default=300),
 }
 
+# What one partner platform may settle into its merchants' wallets, in fen: per business date and
+# in total (its clearing account's balance), with overrides per partner code, e.g.
+# SETTLEMENT_CAPS_FEN_BY_PARTNER='{"tmall": {"daily": 500000000000}}'. Both stay far inside the
+# ledger's limit per account (payments.ledger.ACCOUNT_BALANCE_LIMIT_FEN, 10^17).
+SETTLEMENT_CAPS_FEN = {
+    "daily": env.int("SETTLEMENT_DAILY_CAP_FEN", default=10**12),  # 10 billion yuan a day
+    "total": env.int("SETTLEMENT_TOTAL_CAP_FEN", default=10**16),  # 100 trillion yuan
+}
+SETTLEMENT_CAPS_FEN_BY_PARTNER = env.json("SETTLEMENT_CAPS_FEN_BY_PARTNER", default={})
+# How long a partner request waits for another one with the same Idempotency-Key to finish
+# before it is answered 409 "in progress" (common/idempotency.py).
+IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=10.0)
+
 # Lending: the legal cap on the all-in annual cost of credit (an IRR-based APR), and the size of
 # the chunks close of business works in.
 LENDING_ANNUAL_COST_CAP = env.str("LENDING_ANNUAL_COST_CAP", default="0.24")

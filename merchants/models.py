@@ -33,7 +33,10 @@ class ApiScope(models.TextChoices):
     (`required_scopes`, enforced by merchants.api.auth.HasScope)."""
 
     READ = "read", "read: look up merchants, orders, wallets, lines, loans, offers, risk"
-    INGEST = "ingest", "ingest: push merchants, orders, order states, settlements, risk signals; manage webhook endpoints"
+    INGEST = (
+        "ingest",
+        "ingest: push merchants, orders, order states, settlements, risk signals; manage webhook endpoints",
+    )
     LEND = "lend", "lend: quote, apply, draw, repay, hand a merchant into the portal"
 
 
@@ -112,9 +115,12 @@ class ApiKey(TimeStampedModel):
 
 
 class Owner(TimeStampedModel):
-    """The person behind a shop. National ID and bank card are encrypted at rest; their blind
-    indexes let risk control find the same person or card behind several shops."""
+    """The person behind a shop, as one partner platform knows them: one row per partner and
+    national ID, so no partner reads or changes what another partner sent. National ID and bank
+    card are encrypted at rest; their blind indexes let risk control find the same person or card
+    behind several shops, across partners."""
 
+    partner = models.ForeignKey(PartnerPlatform, on_delete=models.PROTECT, related_name="owners")
     name = models.CharField(max_length=100)
     national_id = EncryptedTextField()
     national_id_index = models.CharField(max_length=64, db_index=True)
@@ -122,6 +128,13 @@ class Owner(TimeStampedModel):
     address = models.CharField(max_length=200)
     bank_card = EncryptedTextField(blank=True)
     bank_card_index = models.CharField(max_length=64, blank=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "national_id_index"], name="owner_partner_national_id"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.national_id_masked})"

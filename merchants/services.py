@@ -170,21 +170,46 @@ def _merchant_hash(data: MerchantData) -> str:
     )
 
 
-def owner_get_or_create(*, data: OwnerData) -> Owner:
-    """One owner row per national ID: the same person behind two shops is one owner."""
+def owner_get_or_create(*, partner: PartnerPlatform, data: OwnerData) -> Owner:
+    """One owner row per partner and national ID: the same person behind two of a partner's shops
+    is one owner, as that partner last described them. Another partner's owner with the same ID
+    is never read, returned or changed: a shared identity is risk control's signal (the
+    relationship network links shops by the blind indexes), not a merge."""
     index = blind_index(data.national_id)
-    owner = Owner.objects.filter(national_id_index=index).first()
-    if owner is not None:
-        return owner
-    return Owner.objects.create(
-        name=data.name,
-        national_id=data.national_id,
-        national_id_index=index,
-        phone=data.phone,
-        address=data.address,
-        bank_card=data.bank_card,
-        bank_card_index=blind_index(data.bank_card) if data.bank_card else "",
-    )
+    owner = Owner.objects.filter(partner=partner, national_id_index=index).first()
+    if owner is None:
+        try:
+            with transaction.atomic():
+                return Owner.objects.create(
+                    partner=partner,
+                    national_id=data.national_id,
+                    national_id_index=index,
+                    **_owner_details(data),
+                )
+        except IntegrityError:
+            # The partner's request for another shop of this owner created it meanwhile.
+            owner = Owner.objects.get(partner=partner, national_id_index=index)
+    details = _owner_details(data)
+    if not data.bank_card:
+        # No card sent (it is optional): the one the partner sent before stays.
+        details.pop("bank_card"), details.pop("bank_card_index")
+    changed = [name for name, value in details.items() if getattr(owner, name) != value]
+    if changed:
+        # The partner's newest word on its own customer: nothing it sends is silently dropped.
+        for name in changed:
+            setattr(owner, name, details[name])
+        owner.save(update_fields=[*changed, "updated_at"])
+    return owner
+
+
+def _owner_details(data: OwnerData) -> dict:
+    return {
+        "name": data.name,
+        "phone": data.phone,
+        "address": data.address,
+        "bank_card": data.bank_card,
+        "bank_card_index": blind_index(data.bank_card) if data.bank_card else "",
+    }
 
 
 def merchant_upsert(*, partner: PartnerPlatform, data: MerchantData) -> tuple[Merchant, bool]:
@@ -195,7 +220,7 @@ def merchant_upsert(*, partner: PartnerPlatform, data: MerchantData) -> tuple[Me
         return _same_or_conflict(existing, digest, "merchant", data.external_id), False
     try:
         with transaction.atomic():
-            owner = owner_get_or_create(data=data.owner)
+            owner = owner_get_or_create(partner=partner, data=data.owner)
             merchant = Merchant.objects.create(
                 partner=partner,
                 external_id=data.external_id,

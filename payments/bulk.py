@@ -4,6 +4,7 @@ each key posts once, wallets never go negative, accounts are locked in id order 
 handful of statements per batch instead of several per entry."""
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from payments.ledger import InsufficientFunds, request_digest
 from payments.models import Account, JournalEntry
 
 BATCH = 2000
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -117,22 +119,26 @@ def wallets_open_all() -> int:
 
 def settlements_credit(*, first_on, last_on) -> int:
     """Credit every recorded settlement dated in [first_on, last_on] into its merchant's wallet,
-    once each (the key is the settlement's identity, as for one-at-a-time crediting)."""
-    from merchants.models import Settlement
-    from payments.services import platform_account
+    once each (the key is the settlement's identity, as for one-at-a-time crediting), partner by
+    partner through each one's clearing account. A partner whose day would pass its caps or the
+    ledger's limit is left out of that day (logged, for an officer), and the others are credited."""
+    from merchants.models import PartnerPlatform, Settlement
+    from payments.services import settlement_caps_check, settlement_clearing_account
 
     wallets_open_all()
-    clearing = platform_account(Account.Purpose.SETTLEMENT_CLEARING).pk
     wallet_of = dict(Account.objects.filter(purpose=Account.Purpose.WALLET).values_list("merchant_id", "pk"))
     posted = 0
     days = (
         Settlement.objects.filter(settled_on__range=(first_on, last_on))
-        .values_list("settled_on", flat=True)
+        .values_list("settled_on", "partner_id")
         .distinct()
-        .order_by("settled_on")
+        .order_by("settled_on", "partner_id")
     )
-    for day in days:
-        rows = Settlement.objects.filter(settled_on=day).values_list(
+    partners = {p.pk: p for p in PartnerPlatform.objects.filter(pk__in={pk for _, pk in days})}
+    for day, partner_id in days:
+        partner = partners[partner_id]
+        clearing = settlement_clearing_account(partner=partner).pk
+        rows = Settlement.objects.filter(settled_on=day, partner_id=partner_id).values_list(
             "pk", "external_id", "merchant_id", "amount_fen"
         )
         entries = [
@@ -143,7 +149,26 @@ def settlements_credit(*, first_on, last_on) -> int:
             )
             for pk, external_id, merchant_id, amount in rows.iterator(chunk_size=BATCH)
         ]
-        posted += entries_post_bulk(kind=JournalEntry.Kind.SETTLEMENT, entries=entries, business_on=day)
+        keys = [e.idempotency_key for e in entries]
+        done = set(
+            JournalEntry.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True)
+        )
+        fresh = [e for e in entries if e.idempotency_key not in done]
+        if not fresh:
+            continue
+        try:
+            with transaction.atomic():
+                locked = ledger.accounts_lock([clearing])
+                settlement_caps_check(
+                    partner=partner,
+                    clearing_balance_fen=locked[clearing].balance_fen,
+                    clearing_id=clearing,
+                    amount_fen=sum(e.legs[0][1] for e in fresh),
+                    on=day,
+                )
+                posted += entries_post_bulk(kind=JournalEntry.Kind.SETTLEMENT, entries=fresh, business_on=day)
+        except ledger.LimitExceeded as exc:
+            log.warning("settlements of %s on %s not credited: %s", partner.code, day, exc.message)
     return posted
 
 

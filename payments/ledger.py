@@ -23,10 +23,22 @@ from common.errors import ApplicationError
 from common.sql import values_execute
 
 DEBIT_NORMAL = ("asset", "expense")
+# No account's balance leaves ±10^17 fen (a thousand trillion yuan): 92 times inside PostgreSQL's
+# bigint, so neither a balance nor an account's sums can overflow. A posting that would pass it is
+# refused here by name (LimitExceeded), and the database refuses it too
+# (account_balance_within_limit), whichever path wrote it.
+ACCOUNT_BALANCE_LIMIT_FEN = 10**17
 
 
 class InsufficientFunds(ApplicationError):
     code = "insufficient_funds"
+    status_code = 409
+
+
+class LimitExceeded(ApplicationError):
+    """A movement that would take an account or a partner past a limit: refused, nothing written."""
+
+    code = "limit_exceeded"
     status_code = 409
 
 
@@ -97,9 +109,16 @@ def balance_changes(entries: Iterable[NewEntry], locked: Mapping[int, LockedAcco
 
 
 def overdraft_check(change: Mapping[int, int], locked: Mapping[int, LockedAccount]) -> None:
-    """A wallet never falls below what is held on it (the database checks it too; this names it)."""
+    """A wallet never falls below what is held on it, and no balance passes the ledger's limit
+    (the database checks both too; this names them)."""
     for account_id, delta in change.items():
         account = locked[account_id]
+        if abs(account.balance_fen + delta) > ACCOUNT_BALANCE_LIMIT_FEN:
+            raise LimitExceeded(
+                f"the amount would take {account.name} past the ledger's limit of "
+                f"{ACCOUNT_BALANCE_LIMIT_FEN} fen; nothing was moved",
+                {"fields": {"amount": ["too large: an account would pass the ledger's limit"]}},
+            )
         if account.purpose == "wallet" and account.balance_fen + delta < account.held_fen:
             raise InsufficientFunds(
                 f"insufficient funds in {account.name}: available "

@@ -53,6 +53,11 @@ class Account(models.Model):
                 name="wallet_balance_covers_holds",
             ),
             models.CheckConstraint(condition=Q(held_fen__gte=0), name="account_held_non_negative"),
+            # payments.ledger.ACCOUNT_BALANCE_LIMIT_FEN: no balance near the bigint limit.
+            models.CheckConstraint(
+                condition=Q(balance_fen__gte=-(10**17), balance_fen__lte=10**17),
+                name="account_balance_within_limit",
+            ),
             models.CheckConstraint(
                 condition=~Q(purpose="wallet") | Q(merchant__isnull=False),
                 name="wallet_has_merchant",

@@ -8,14 +8,17 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError
-from merchants.models import Merchant, Settlement
+from common.money import format_yuan
+from merchants.models import Merchant, PartnerPlatform, Settlement
 from payments import ledger
-from payments.ledger import InsufficientFunds, request_digest
+from payments.ledger import InsufficientFunds, LimitExceeded, request_digest
 from payments.models import Account, FundingPool, Hold, JournalEntry, Payout, Posting
 
 log = logging.getLogger(__name__)
@@ -124,7 +127,7 @@ def _write(
     change = ledger.balance_changes([entry], locked)
     try:
         ledger.overdraft_check(change, locked)
-    except InsufficientFunds:
+    except (InsufficientFunds, LimitExceeded):
         # A resend of a request that already spent the money gets its first result, not a refusal.
         if key and JournalEntry.objects.filter(idempotency_key=key).exists():
             raise _KeyTaken from None
@@ -238,18 +241,110 @@ def wallet_to_wallet(
 # --- named movements --------------------------------------------------------------------
 
 
+def settlement_clearing_account(*, partner: PartnerPlatform) -> Account:
+    """Each partner's settlements clear through its own account, opened on first use: what one
+    partner sends can bring only its own account to a limit, never another partner's."""
+    account, _ = Account.objects.get_or_create(
+        code=f"clearing:partner:{partner.pk}",
+        defaults={
+            "name": f"Settlement clearing 结算清算 · {partner.code}",
+            "type": Account.Type.ASSET,
+            "purpose": Purpose.SETTLEMENT_CLEARING,
+        },
+    )
+    return account
+
+
+def settlement_caps_fen(partner: PartnerPlatform) -> dict[str, int]:
+    """The partner's caps on settlements: per business date and in total (settings
+    SETTLEMENT_CAPS_FEN, overridden per partner code by SETTLEMENT_CAPS_FEN_BY_PARTNER)."""
+    caps = dict(settings.SETTLEMENT_CAPS_FEN)
+    caps.update(getattr(settings, "SETTLEMENT_CAPS_FEN_BY_PARTNER", {}).get(partner.code, {}))
+    return caps
+
+
+def settled_on_day_fen(*, clearing_id: int, on: dt.date) -> int:
+    """What a partner's settlements credited on one business date (its clearing account's debits)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(SUM(p.amount_fen), 0) FROM payments_journalentry e "
+            "JOIN payments_posting p ON p.entry_id = e.id "
+            "WHERE e.business_on = %s AND e.kind = %s AND p.account_id = %s AND p.amount_fen > 0",
+            [connection.ops.adapt_datefield_value(on), Kind.SETTLEMENT, clearing_id],
+        )
+        return int(cursor.fetchone()[0])
+
+
+def settlement_caps_check(
+    *, partner: PartnerPlatform, clearing_balance_fen: int, clearing_id: int, amount_fen: int, on: dt.date
+) -> None:
+    """Refuse settlements that would take a partner past its daily or total cap, naming the cap.
+    The caller holds the clearing account's row lock, so two requests cannot both fit."""
+    caps = settlement_caps_fen(partner)
+    today = settled_on_day_fen(clearing_id=clearing_id, on=on)
+    for name, before, cap in (
+        ("daily", today, caps["daily"]),
+        ("total", clearing_balance_fen, caps["total"]),
+    ):
+        if before + amount_fen > cap:
+            raise LimitExceeded(
+                f"partner {partner.code}'s settlements would reach {format_yuan(before + amount_fen)} "
+                f"yuan, above its {name} cap of {format_yuan(cap)} yuan; nothing was credited",
+                {"fields": {"amount": [f"above the partner's {name} settlement cap"]}},
+            )
+
+
+def _settlement_seen(key: str, wallet: Account, amount_fen: int) -> EntryResult | None:
+    """The entry a settlement's key already made. Compared by what reached the wallet, not by
+    the whole request: settlements credited before clearing was per partner went through the
+    shared account, and their resends are still replays."""
+    existing = JournalEntry.objects.filter(idempotency_key=key).first() if key else None
+    if existing is None:
+        return None
+    credited = existing.postings.filter(account=wallet).values_list("amount_fen", flat=True)
+    if existing.kind != Kind.SETTLEMENT or list(credited) != [-amount_fen]:
+        raise ConflictError(
+            f"idempotency key {key!r} was used for a different request",
+            {"fields": {"idempotency_key": ["already used with different content"]}},
+        )
+    return EntryResult(entry_id=existing.pk, amount_fen=amount_fen, replayed=True)
+
+
 def settlement_credit(
     *, wallet: Account, amount_fen: int, idempotency_key: str, reference: str = ""
 ) -> EntryResult:
-    """A partner platform's settlement arrives in a merchant's wallet."""
-    return transfer(
-        debit=platform_account(Purpose.SETTLEMENT_CLEARING),
-        credit=wallet,
-        amount_fen=amount_fen,
-        idempotency_key=idempotency_key,
-        reference=reference,
-        kind=Kind.SETTLEMENT,
-    )
+    """A partner platform's settlement arrives in a merchant's wallet, through the partner's own
+    clearing account and within the partner's caps; a resend returns the first result even when
+    the partner has reached a cap since."""
+    _positive(amount_fen)
+    partner = Merchant.objects.select_related("partner").get(pk=wallet.merchant_id).partner
+    clearing = settlement_clearing_account(partner=partner)
+    legs = [(clearing, amount_fen), (wallet, -amount_fen)]
+    digest = request_digest(kind=Kind.SETTLEMENT, legs=[(a.pk, amt) for a, amt in legs], reference=reference)
+
+    def work() -> EntryResult:
+        locked = ledger.accounts_lock([clearing.pk, wallet.pk])
+        if (seen := _settlement_seen(idempotency_key, wallet, amount_fen)) is not None:
+            return seen
+        on = business_date_today()
+        settlement_caps_check(
+            partner=partner,
+            clearing_balance_fen=locked[clearing.pk].balance_fen,
+            clearing_id=clearing.pk,
+            amount_fen=amount_fen,
+            on=on,
+        )
+        entry_id = _write(
+            kind=Kind.SETTLEMENT,
+            legs=legs,
+            locked=locked,
+            key=idempotency_key,
+            digest=digest,
+            reference=reference,
+        )
+        return EntryResult(entry_id=entry_id, amount_fen=amount_fen)
+
+    return _idempotent(idempotency_key, digest, work)
 
 
 def settlement_credit_recorded(*, settlement: Settlement) -> EntryResult:

@@ -141,22 +141,27 @@ def partners_create() -> Partners:
 
 
 def population_write(population: Population, partners: Partners) -> None:
-    """Owners (identifiers encrypted, with blind indexes), merchants and hidden profiles."""
-    owners = [
-        Owner(
-            name=o.name,
-            national_id=o.national_id,
-            national_id_index=blind_index(o.national_id),
-            phone=o.phone,
-            address=o.address,
-            bank_card=o.bank_card,
-            bank_card_index=blind_index(o.bank_card) if o.bank_card else "",
-        )
-        for o in population.owners
-    ]
-    Owner.objects.bulk_create(owners, batch_size=500)
+    """Owners (identifiers encrypted, with blind indexes), merchants and hidden profiles. An
+    owner is per partner platform: a person with shops on both is an owner row on each."""
+    owners: dict[tuple[int, int], Owner] = {}
+    for spec in population.merchants:
+        partner = partners.b2b if spec.is_b2b else partners.b2c
+        if (spec.owner, partner.pk) not in owners:
+            o = population.owners[spec.owner]
+            owners[(spec.owner, partner.pk)] = Owner(
+                partner=partner,
+                name=o.name,
+                national_id=o.national_id,
+                national_id_index=blind_index(o.national_id),
+                phone=o.phone,
+                address=o.address,
+                bank_card=o.bank_card,
+                bank_card_index=blind_index(o.bank_card) if o.bank_card else "",
+            )
+    Owner.objects.bulk_create(list(owners.values()), batch_size=500)
     merchants = []
     for spec in population.merchants:
+        partner = partners.b2b if spec.is_b2b else partners.b2c
         data = MerchantData(
             external_id=spec.external_id,
             shop_name=spec.shop_name,
@@ -167,9 +172,9 @@ def population_write(population: Population, partners: Partners) -> None:
         )
         merchants.append(
             Merchant(
-                partner=partners.b2b if spec.is_b2b else partners.b2c,
+                partner=partner,
                 external_id=spec.external_id,
-                owner=owners[spec.owner],
+                owner=owners[(spec.owner, partner.pk)],
                 shop_name=spec.shop_name,
                 category=spec.category,
                 region=spec.region,

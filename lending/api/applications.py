@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from common.api import IdCursorPagination, naming
 from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError, NotFoundError
+from common.idempotency import idempotent
 from lending import calculations as calc
 from lending.api.serializers import (
     DECLARED_API_NAMES,
@@ -29,7 +30,7 @@ from lending.models import Application, ApplicationStage, Product
 from lending.pipeline import stage_load
 from lending.services import applications as services
 from merchants import selectors as merchant_selectors
-from merchants.api.auth import partner_of
+from merchants.api.auth import partner_of, partner_scope
 from merchants.models import ApiScope, Merchant, Order, PartnerPlatform
 
 ERRORS = {
@@ -338,12 +339,14 @@ class ApplicationListCreateApi(ListAPIView):
             ),
             **ERRORS,
             409: OpenApiResponse(
-                description="the key was used for a different application, or one for this product is "
-                "already being decided"
+                description="the key was used for a different application, one for this product is "
+                "already being decided, or a request with this key is still in progress (code "
+                "in_progress, Retry-After)"
             ),
         },
         summary="Apply for a merchant: instant products are decided (and paid) in the request (idempotent)",
     )
+    @idempotent("applications.submit", scope=partner_scope)
     def post(self, request, *args, **kwargs):
         partner = partner_of(request)
         key = _idempotency_key(request, partner)

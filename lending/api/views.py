@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from common.api import naming
 from common.business_date import business_date_today
 from common.errors import ApplicationError
-from common.idempotency import idempotency_key_from, idempotency_key_parameter
+from common.idempotency import idempotency_key_from, idempotency_key_parameter, idempotent
 from lending import calculations as calc
 from lending import selectors, services
 from lending.api.serializers import (
@@ -24,7 +24,7 @@ from lending.api.serializers import (
 )
 from lending.models import CreditLine, Loan, LoanEvent
 from merchants import selectors as merchant_selectors
-from merchants.api.auth import partner_of
+from merchants.api.auth import partner_of, partner_scope
 from merchants.models import ApiScope
 
 IDEMPOTENCY_KEY = idempotency_key_parameter(
@@ -177,11 +177,13 @@ class LoanDrawApi(APIView):
             404: OpenApiResponse(description="line not yours or unknown"),
             409: OpenApiResponse(
                 description="the agreement changed since the quote (contract_sha256), "
-                "or the key was used for a different drawdown"
+                "the key was used for a different drawdown, or a request with this key is still "
+                "in progress (code in_progress, Retry-After)"
             ),
         },
         summary="Draw on a line with the accepted agreement; the money reaches the wallet (idempotent)",
     )
+    @idempotent("loans.draw", scope=partner_scope)
     def post(self, request):
         partner = partner_of(request)
         key = _idempotency_key(request, partner)
@@ -245,10 +247,15 @@ class LoanRepayApi(APIView):
             200: RepaymentOutputSerializer,
             400: OpenApiResponse(description="invalid amount, no Idempotency-Key, or nothing in the wallet"),
             404: OpenApiResponse(description="loan not yours or unknown"),
-            409: OpenApiResponse(description="the loan is already settled or written off"),
+            409: OpenApiResponse(
+                description="the loan is already settled or written off, the key was used for a "
+                "different repayment, or a request with this key is still in progress (code "
+                "in_progress, Retry-After)"
+            ),
         },
         summary="Repay from the merchant's wallet, early or in part (idempotent)",
     )
+    @idempotent("loans.repay", scope=partner_scope)
     def post(self, request, reference: str):
         partner = partner_of(request)
         key = _idempotency_key(request, partner)

@@ -188,6 +188,11 @@ class PartnerRateThrottle(_FixedWindowThrottle):
         return str(request.auth.partner_id) if isinstance(request.auth, ApiKey) else None
 
 
+def partner_scope(request) -> str:
+    """Whose Idempotency-Keys a request's are: each partner's keys are its own."""
+    return f"partner:{request.auth.partner_id}"
+
+
 class PartnerApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = "merchants.api.auth.PartnerApiKeyAuthentication"
     name = "PartnerApiKey"

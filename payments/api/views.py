@@ -5,10 +5,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api import naming
-from common.idempotency import idempotency_key_from, idempotency_key_parameter
+from common.idempotency import idempotency_key_from, idempotency_key_parameter, idempotent
 from merchants import selectors as merchant_selectors
 from merchants import services as merchant_services
-from merchants.api.auth import partner_of
+from merchants.api.auth import partner_of, partner_scope
 from merchants.models import ApiScope
 from payments import selectors, services
 from payments.api.serializers import (
@@ -33,10 +33,15 @@ class SettlementCreateApi(APIView):
             201: SettlementOutputSerializer,
             200: SettlementOutputSerializer,
             400: OpenApiResponse(description="invalid input, or no Idempotency-Key"),
-            409: OpenApiResponse(description="key or id already used with different content"),
+            409: OpenApiResponse(
+                description="key or id already used with different content; a request with this key "
+                "still in progress (code in_progress, Retry-After); or the partner's daily or total "
+                "settlement cap, or the ledger's limit, would be passed (code limit_exceeded, field amount)"
+            ),
         },
         summary="Credit a settlement into a merchant's wallet (idempotent)",
     )
+    @idempotent("settlements.create", scope=partner_scope)
     def post(self, request):
         key = idempotency_key_from(request)
         serializer = SettlementInputSerializer(data=request.data)

@@ -50,6 +50,7 @@ class OwnerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Owner
 
+    partner = factory.SubFactory(PartnerPlatformFactory)
     name = factory.Sequence(lambda n: f"张{n}")
     national_id = factory.Sequence(national_id)
     national_id_index = factory.LazyAttribute(lambda o: blind_index(o.national_id))
@@ -65,7 +66,7 @@ class MerchantFactory(factory.django.DjangoModelFactory):
 
     partner = factory.SubFactory(PartnerPlatformFactory)
     external_id = factory.Sequence(lambda n: f"M{n:05d}")
-    owner = factory.SubFactory(OwnerFactory)
+    owner = factory.SubFactory(OwnerFactory, partner=factory.SelfAttribute("..partner"))
     shop_name = factory.Sequence(lambda n: f"小店{n}")
     category = "服装"
     region = "浙江"

@@ -37,7 +37,7 @@ def balance(account):
 def test_settlement_lands_in_the_wallet_and_the_books_balance(wallet):
     services.settlement_credit(wallet=wallet, amount_fen=12_345, idempotency_key="s-1")
     assert balance(wallet) == 12_345
-    assert balance(services.platform_account(P.SETTLEMENT_CLEARING)) == 12_345
+    assert balance(services.settlement_clearing_account(partner=wallet.merchant.partner)) == 12_345
     assert reconcile().is_clean
 
 
