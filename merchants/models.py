@@ -8,7 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from common.crypto import EncryptedTextField, mask
+from common.crypto import BlindIndexField, EncryptedTextField, mask
+from common.masking import mask_address, mask_name, mask_phone
 from common.models import TimeStampedModel
 
 
@@ -61,19 +62,46 @@ class ApiKey(TimeStampedModel):
 
 
 class Owner(TimeStampedModel):
-    """The person behind a shop. National ID and bank card are encrypted at rest; their blind
-    indexes let risk control find the same person or card behind several shops."""
+    """The person behind a shop. Every personal value is encrypted at rest; the blind indexes
+    beside national ID, phone, address and bank card let risk control find the same person, phone,
+    address or card behind several shops without reading them. Each index is computed from its
+    value whenever the row is written (common.crypto.BlindIndexField)."""
 
-    name = models.CharField(max_length=100)
+    name = EncryptedTextField()
     national_id = EncryptedTextField()
-    national_id_index = models.CharField(max_length=64, db_index=True)
-    phone = models.CharField(max_length=20, db_index=True)
-    address = models.CharField(max_length=200)
+    national_id_index = BlindIndexField(source="national_id", blank=False)
+    phone = EncryptedTextField()
+    phone_index = BlindIndexField(source="phone")
+    address = EncryptedTextField()
+    address_index = BlindIndexField(source="address")
     bank_card = EncryptedTextField(blank=True)
-    bank_card_index = models.CharField(max_length=64, blank=True, db_index=True)
+    bank_card_index = BlindIndexField(source="bank_card")
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.national_id_masked})"
+        return f"{self.name_masked} ({self.national_id_masked})"
+
+    def save(self, *args, update_fields=None, **kwargs):
+        # A save of some fields also writes the indexes of those fields, so none goes stale.
+        if update_fields is not None:
+            update_fields = set(update_fields)
+            update_fields |= {
+                field.name
+                for field in self._meta.concrete_fields
+                if isinstance(field, BlindIndexField) and field.source in update_fields
+            }
+        super().save(*args, update_fields=update_fields, **kwargs)
+
+    @property
+    def name_masked(self) -> str:
+        return mask_name(self.name or "")
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.phone or "")
+
+    @property
+    def address_masked(self) -> str:
+        return mask_address(self.address or "")
 
     @property
     def national_id_masked(self) -> str:
