@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "auditlog",
     "common",
     "merchants",
     "payments",
@@ -54,6 +55,7 @@ if XIAODAI_DEMO:
     INSTALLED_APPS.append("demo")
 
 MIDDLEWARE = [
+    "common.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -310,6 +312,36 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# The audit log (django-auditlog into common.AuditEntry): every save, delete, conditional UPDATE
+# and bulk insert of these models leaves a row with the actor, the request id, and the changed
+# fields before and after. Personal data is masked in it; bookkeeping columns are left out.
+AUDITLOG_LOGENTRY_MODEL = "common.AuditEntry"
+AUDITLOG_CID_GETTER = "common.request_id.request_id_get"
+AUDITLOG_STORE_JSON_CHANGES = False
+AUDITLOG_DISABLE_REMOTE_ADDR = True
+_NOT_AUDITED = ["updated_at", "created_at"]
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    {"model": "lending.loan", "exclude_fields": _NOT_AUDITED},
+    {"model": "lending.creditline", "exclude_fields": _NOT_AUDITED},
+    {"model": "lending.cobrun", "exclude_fields": ["chunk_bounds"]},
+    {"model": "payments.account", "exclude_fields": _NOT_AUDITED},
+    {"model": "payments.fundingpool", "exclude_fields": _NOT_AUDITED},
+    {"model": "merchants.apikey", "exclude_fields": [*_NOT_AUDITED, "digest", "last_used_at"]},
+    {
+        "model": "merchants.owner",
+        "exclude_fields": [
+            *_NOT_AUDITED,
+            "national_id_index",
+            "phone_index",
+            "address_index",
+            "bank_card_index",
+        ],
+        "mask_fields": ["name", "national_id", "phone", "address", "bank_card"],
+        "mask_callable": "common.masking.mask_value",
+    },
+    {"model": "merchants.merchant", "exclude_fields": [*_NOT_AUDITED, "content_hash"]},
+)
 
 # The simulated payment channel behind withdrawals: how slow and how unreliable it is.
 PAYMENT_CHANNEL = {

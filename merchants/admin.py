@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 
+from common.admin import AuditHistoryMixin
 from common.crypto import blind_index
 from common.errors import ApplicationError
 from common.money import format_yuan
@@ -32,8 +33,9 @@ from merchants.models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records that come from partners or from services: officers look, they do not edit."""
+class ReadOnlyAdmin(AuditHistoryMixin, admin.ModelAdmin):
+    """Records that come from partners or from services: officers look, they do not edit. The
+    History button of an audited one opens its audit log."""
 
     def has_add_permission(self, request):
         return False
@@ -109,6 +111,7 @@ class OwnerAdmin(ReadOnlyAdmin):
         "address_masked",
         "bank_card_masked",
         "created_at",
+        "audit_history",
     ]
     readonly_fields = fields
 
@@ -173,6 +176,7 @@ class MerchantAdmin(ReadOnlyAdmin):
         "status",
         "user",
         "created_at",
+        "audit_history",
     ]
     fields = readonly_fields
     inlines = [StatusChangeInline, PortalInvitationInline]

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from common.audit import AuditedManager
 from common.crypto import BlindIndexField, EncryptedTextField, mask
 from common.masking import mask_address, mask_name, mask_phone
 from common.models import TimeStampedModel
@@ -40,6 +41,9 @@ class ApiKey(TimeStampedModel):
     digest = models.CharField(max_length=64)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+    # Saves, conditional UPDATEs and bulk inserts all leave audit rows (common.audit).
+    objects = AuditedManager()
 
     class Meta:
         verbose_name = "API key"
@@ -76,6 +80,9 @@ class Owner(TimeStampedModel):
     address_index = BlindIndexField(source="address")
     bank_card = EncryptedTextField(blank=True)
     bank_card_index = BlindIndexField(source="bank_card")
+
+    # Saves, conditional UPDATEs and bulk inserts all leave audit rows (common.audit).
+    objects = AuditedManager()
 
     def __str__(self) -> str:
         return f"{self.name_masked} ({self.national_id_masked})"
@@ -134,6 +141,9 @@ class Merchant(TimeStampedModel):
     opened_on = models.DateField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
     content_hash = models.CharField(max_length=64, editable=False)
+
+    # Saves, conditional UPDATEs and bulk inserts all leave audit rows (common.audit).
+    objects = AuditedManager()
 
     class Meta:
         constraints = [
