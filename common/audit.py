@@ -148,3 +148,44 @@ def audit_record(*, instance, reason: str, changes: dict | None = None) -> None:
         cid=request_id.request_id_get(),
         reason=reason[:200],
     )
+
+
+# --- balances moved by SQL (the ledger) -------------------------------------------------------
+
+AUDIT_COLUMNS = (
+    "content_type_id, object_pk, object_id, object_repr, action, changes_text, changes, actor_id, cid, "
+    "timestamp, actor_label, reason"
+)
+
+
+def balance_rows(model, moves, *, now) -> list[tuple]:
+    """Audit rows, as AUDIT_COLUMNS values (`changes` as JSON text, reason filled by the caller's
+    SQL), for balances a statement moves: `moves` is [(pk, repr, before, after)]. The ledger
+    writes them in the statement (or the batch) that moves the balances, so a rolled-back or
+    skipped entry leaves none."""
+    import json
+
+    from django.contrib.contenttypes.models import ContentType
+
+    if not moves:
+        return []
+    content_type = ContentType.objects.get_for_model(model).pk
+    user, label = actor_current()
+    actor_id = getattr(user, "pk", None)
+    cid = request_id.request_id_get()
+    return [
+        (
+            content_type,
+            str(pk),
+            pk,
+            str(name)[:500],
+            1,
+            "",
+            json.dumps({"balance_fen": [str(before), str(after)]}),
+            actor_id,
+            cid,
+            now,
+            label,
+        )
+        for pk, name, before, after in moves
+    ]

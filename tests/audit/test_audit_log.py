@@ -104,6 +104,11 @@ def test_a_drawdown_records_the_loan_the_line_and_the_wallet(pool):
     assert used and used[-1].changes_dict["used_fen"] == ["0", "2000000"]
     wallet = Account.objects.get(merchant=line.merchant)
     assert entries(wallet)[0].action == AuditEntry.Action.CREATE
+    # The ledger moves balances by SQL and writes the wallet's audit row in the same statement.
+    [moved] = [e for e in entries(wallet) if e.action == AuditEntry.Action.UPDATE]
+    assert moved.changes_dict["balance_fen"] == ["0", "2000000"]
+    assert moved.reason.startswith("disbursement: journal entr") and moved.cid == "req-draw-000001"
+    assert moved.actor_label == "command test"
     pool_rows = entries(FundingPool.objects.get(pk=pool.pk))
     assert any("principal_outstanding_fen" in e.changes_dict for e in pool_rows)
     for entry in [created, *used, *pool_rows[-1:]]:
@@ -177,3 +182,15 @@ def test_the_loan_page_links_to_its_history(officer, pool):
     page = officer.get(f"/admin/lending/loan/{loan.pk}/change/").content.decode()
     assert f"object=lending.loan:{loan.pk}" in page
     assert CreditLine.objects.count() == 1
+
+
+def test_a_refused_or_replayed_entry_leaves_no_wallet_audit_row(pool):
+    from payments import services as payments
+
+    merchant = MerchantFactory()
+    wallet = payments.wallet_open(merchant=merchant)
+    clearing = payments.platform_account("settlement_clearing")
+    for _ in range(2):  # the second is a replay of the first: no second movement, no second row
+        payments.transfer(debit=clearing, credit=wallet, amount_fen=500, idempotency_key="once")
+    rows = [e for e in entries(wallet) if e.action == AuditEntry.Action.UPDATE]
+    assert [e.changes_dict["balance_fen"] for e in rows] == [["0", "500"]]
