@@ -247,7 +247,7 @@ class AuditModelFilter(admin.SimpleListFilter):
 
 def audit_history_url(obj) -> str:
     opts = obj._meta
-    url = reverse("admin:common_auditentry_changelist")
+    url = reverse("admin:auditlog_logentry_changelist")
     return f"{url}?object={opts.app_label}.{opts.model_name}:{obj.pk}"
 
 
@@ -268,20 +268,25 @@ class AuditHistoryMixin:
 
 
 def _audit_admin():
-    from auditlog import get_logentry_model
     from auditlog.admin import LogEntryAdmin
+    from auditlog.models import LogEntry
 
-    entry = get_logentry_model()
-    if admin.site.is_registered(entry):
-        admin.site.unregister(entry)
+    if admin.site.is_registered(LogEntry):
+        admin.site.unregister(LogEntry)
 
-    @admin.register(entry)
-    class AuditEntryAdmin(LogEntryAdmin):
+    @admin.register(LogEntry)
+    class AuditLogAdmin(LogEntryAdmin):
         """Read-only: nobody adds, edits or deletes audit rows, an administrator included."""
 
         list_display = ["created", "resource_url", "action", "msg_short", "actor_label", "cid", "reason"]
         list_filter = ["action", AuditModelFilter, AuditObjectFilter, "timestamp"]
-        search_fields = ["object_repr", "object_pk", "cid", "actor_label", "reason"]
+        search_fields = [
+            "object_repr",
+            "object_pk",
+            "cid",
+            "additional_data__actor",
+            "additional_data__reason",
+        ]
         readonly_fields = [
             "created",
             "resource_url",
@@ -296,6 +301,14 @@ def _audit_admin():
             (None, {"fields": ["created", "actor_label", "user_url", "resource_url", "cid", "reason"]}),
             ("Changes 变更", {"fields": ["action", "msg"]}),
         ]
+
+        @admin.display(description="actor 操作者")
+        def actor_label(self, obj):
+            return (obj.additional_data or {}).get("actor", "")
+
+        @admin.display(description="reason 原因")
+        def reason(self, obj):
+            return (obj.additional_data or {}).get("reason", "")
 
         def has_delete_permission(self, request, obj=None):
             return False

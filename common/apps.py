@@ -6,6 +6,11 @@ class CommonConfig(AppConfig):
     verbose_name = "Common"
 
     def ready(self):
+        from auditlog.models import LogEntry
+        from django.db.models.signals import pre_save
+
+        from common.audit import log_entry_complete
         from common.request_id import celery_signals_connect
 
         celery_signals_connect()
+        pre_save.connect(log_entry_complete, sender=LogEntry, dispatch_uid="audit_actor_label")

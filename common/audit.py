@@ -1,18 +1,23 @@
 """The audit log: who changed what, from what to what, in which request, when.
 
-django-auditlog records every save and delete of the registered models (settings.AUDITLOG_…),
-into common.models.AuditEntry, which adds the actor's label (a person, a partner's API key, a
-Celery task, a command) and takes the request id from common.request_id. This codebase also
-writes with conditional `UPDATE`s (a line's drawdown, a loan's status compare-and-set, a key's
-revocation) and `bulk_create`, which send no signals: `AuditedQuerySet` records those too, in
-bulk, with the rows' values read under the same row locks the UPDATE takes. Close of business's
-set-based statements are recorded per run (its CobRun row, itself audited) — see
-docs/architecture.md, "Audit log".
+django-auditlog records every save and delete of the registered models (settings.AUDITLOG_…) in
+its LogEntry: the changed fields before and after (personal data masked), the user, the request
+id (`cid`, from common.request_id) and the time. `log_entry_complete` adds the actor's label to
+each row (`additional_data["actor"]`: a person, a partner's API key, a Celery task, a command),
+which a user foreign key alone cannot say. This codebase also writes with conditional `UPDATE`s
+(a line's drawdown, a loan's status compare-and-set, a key's revocation) and `bulk_create`, which
+send no signals: `AuditedQuerySet` records those too, in bulk, with the rows' values read under
+the same row locks the UPDATE takes. The ledger writes wallets' rows itself (`balance_rows`).
+Close of business's set-based statements are recorded per run — docs/architecture.md, "Audit log".
 """
+
+import json
 
 from django.db import models, transaction
 
 from common import request_id
+
+ACTION_CREATE, ACTION_UPDATE, ACTION_ACCESS = 0, 1, 3
 
 
 def actor_current() -> tuple[object | None, str]:
@@ -32,13 +37,24 @@ def actor_current() -> tuple[object | None, str]:
     return None, "system"
 
 
-def concrete_changes(model, changes: dict | None) -> dict | None:
+def concrete_changes(model, changes):
     """The changes of the row's own columns: auditlog's diff of a new row also lists reverse
     relations ("events: None -> lending.LoanEvent.None"), which say nothing."""
-    if not changes:
+    if not changes or not isinstance(changes, dict) or model is None:
         return changes
     names = {f.name for f in model._meta.concrete_fields}
     return {k: v for k, v in changes.items() if k in names}
+
+
+def log_entry_complete(sender, instance, **kwargs):
+    """pre_save of auditlog's LogEntry: the actor and its label, own columns only."""
+    if instance.pk is not None:
+        return
+    user, label = actor_current()
+    if instance.actor_id is None and user is not None:
+        instance.actor = user
+    instance.additional_data = {"actor": label, **(instance.additional_data or {})}
+    instance.changes = concrete_changes(instance.content_type.model_class(), instance.changes)
 
 
 def _registered(model) -> bool:
@@ -47,10 +63,10 @@ def _registered(model) -> bool:
     return auditlog.contains(model)
 
 
-def _entry_model():
-    from auditlog import get_logentry_model
+def _log_entry():
+    from auditlog.models import LogEntry
 
-    return get_logentry_model()
+    return LogEntry
 
 
 def _is_disabled() -> bool:
@@ -65,7 +81,7 @@ def _entries(model, pairs, action, fields=None) -> list:
     from auditlog.diff import model_instance_diff
     from django.contrib.contenttypes.models import ContentType
 
-    entry = _entry_model()
+    entry = _log_entry()
     content_type = ContentType.objects.get_for_model(model)
     user, label = actor_current()
     rid = request_id.request_id_get()
@@ -84,8 +100,8 @@ def _entries(model, pairs, action, fields=None) -> list:
                 action=action,
                 changes=changes,
                 actor=user,
-                actor_label=label,
                 cid=rid,
+                additional_data={"actor": label},
             )
         )
     return rows
@@ -113,16 +129,16 @@ class AuditedQuerySet(models.QuerySet):
             if before:
                 after = self.model._base_manager.using(self.db).in_bulk(list(before))
                 pairs = [(old, after[pk]) for pk, old in before.items() if pk in after]
-                rows = _entries(self.model, pairs, 1, fields=list(kwargs))
-                _entry_model().objects.using(self.db).bulk_create(rows)
+                rows = _entries(self.model, pairs, ACTION_UPDATE, fields=list(kwargs))
+                _log_entry().objects.using(self.db).bulk_create(rows)
         return count
 
     def bulk_create(self, objs, *args, **kwargs):
         created = super().bulk_create(objs, *args, **kwargs)
         if _is_disabled() or not _registered(self.model) or kwargs.get("ignore_conflicts"):
             return created
-        rows = _entries(self.model, [(None, obj) for obj in created if obj.pk is not None], 0)
-        _entry_model().objects.using(self.db).bulk_create(rows, batch_size=2000)
+        rows = _entries(self.model, [(None, obj) for obj in created if obj.pk is not None], ACTION_CREATE)
+        _log_entry().objects.using(self.db).bulk_create(rows, batch_size=2000)
         return created
 
 
@@ -130,41 +146,20 @@ class AuditedManager(models.Manager.from_queryset(AuditedQuerySet)):
     pass
 
 
-def audit_record(*, instance, reason: str, changes: dict | None = None) -> None:
-    """An audit row written on purpose: an action on an object that changed no audited column
-    (a bulk run's summary, a revealed value)."""
-    from django.contrib.contenttypes.models import ContentType
-
-    user, label = actor_current()
-    _entry_model().objects.create(
-        content_type=ContentType.objects.get_for_model(instance),
-        object_pk=str(instance.pk),
-        object_id=instance.pk if isinstance(instance.pk, int) else None,
-        object_repr=str(instance)[:500],
-        action=3,
-        changes=changes or {},
-        actor=user,
-        actor_label=label,
-        cid=request_id.request_id_get(),
-        reason=reason[:200],
-    )
-
-
 # --- balances moved by SQL (the ledger) -------------------------------------------------------
 
 AUDIT_COLUMNS = (
     "content_type_id, object_pk, object_id, object_repr, action, changes_text, changes, actor_id, cid, "
-    "timestamp, actor_label, reason"
+    "timestamp, additional_data"
 )
 
 
 def balance_rows(model, moves, *, now) -> list[tuple]:
-    """Audit rows, as AUDIT_COLUMNS values (`changes` as JSON text, reason filled by the caller's
-    SQL), for balances a statement moves: `moves` is [(pk, repr, before, after)]. The ledger
-    writes them in the statement (or the batch) that moves the balances, so a rolled-back or
-    skipped entry leaves none."""
-    import json
-
+    """Audit rows for balances a statement moves, `moves` being [(pk, repr, before, after)]: the
+    AUDIT_COLUMNS values but the last, then the actor's label, from which the caller makes
+    `additional_data` (with the reason, which may name rows only its SQL knows). The ledger
+    writes them in the statement or batch that moves the balances: a rolled-back or skipped entry
+    leaves none."""
     from django.contrib.contenttypes.models import ContentType
 
     if not moves:
@@ -179,7 +174,7 @@ def balance_rows(model, moves, *, now) -> list[tuple]:
             str(pk),
             pk,
             str(name)[:500],
-            1,
+            ACTION_UPDATE,
             "",
             json.dumps({"balance_fen": [str(before), str(after)]}),
             actor_id,
@@ -189,3 +184,7 @@ def balance_rows(model, moves, *, now) -> list[tuple]:
         )
         for pk, name, before, after in moves
     ]
+
+
+def additional_data(label: str, reason: str) -> str:
+    return json.dumps({"actor": label, "reason": reason[:200]}, ensure_ascii=False)

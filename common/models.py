@@ -1,4 +1,3 @@
-from auditlog.models import AbstractLogEntry, LogEntryManager
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -82,38 +81,3 @@ class ApprovalRequest(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.target} ({self.status})"
-
-
-class AuditEntryManager(LogEntryManager):
-    def log_create(self, instance, force_log: bool = False, **kwargs):
-        from common.audit import actor_current, concrete_changes
-
-        if "changes" in kwargs:
-            kwargs["changes"] = concrete_changes(type(instance), kwargs["changes"])
-        user, label = actor_current()
-        if user is not None:
-            kwargs.setdefault("actor", user)
-        kwargs.setdefault("actor_label", label)
-        return super().log_create(instance, force_log=force_log, **kwargs)
-
-
-class AuditEntry(AbstractLogEntry):
-    """One change to an audited row (loans, lines, wallets, funding pools, API keys, owners,
-    merchants, close-of-business runs): the actor, the request id (`cid`), the changed fields
-    before and after (personal data masked), when. Written by django-auditlog's signals and by
-    common.audit; never edited."""
-
-    actor_label = models.CharField(
-        max_length=200, blank=True, help_text="a person, a partner's API key, a task or a command"
-    )
-    reason = models.CharField(max_length=200, blank=True)
-
-    objects = AuditEntryManager()
-
-    class Meta(AbstractLogEntry.Meta):
-        verbose_name = "audit entry 审计记录"
-        verbose_name_plural = "audit log 审计日志"
-        indexes = [models.Index(fields=["content_type", "object_pk"])]
-
-    def __str__(self) -> str:
-        return f"{self.get_action_display()} {self.object_repr} by {self.actor_label}"

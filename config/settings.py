@@ -313,10 +313,10 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# The audit log (django-auditlog into common.AuditEntry): every save, delete, conditional UPDATE
-# and bulk insert of these models leaves a row with the actor, the request id, and the changed
-# fields before and after. Personal data is masked in it; bookkeeping columns are left out.
-AUDITLOG_LOGENTRY_MODEL = "common.AuditEntry"
+# The audit log (django-auditlog's LogEntry, see common/audit.py): every save, delete, conditional
+# UPDATE and bulk insert of these models leaves a row with the actor (additional_data["actor"]),
+# the request id (cid), and the changed fields before and after. Personal data is masked in it;
+# bookkeeping columns are left out.
 AUDITLOG_CID_GETTER = "common.request_id.request_id_get"
 AUDITLOG_STORE_JSON_CHANGES = False
 AUDITLOG_DISABLE_REMOTE_ADDR = True

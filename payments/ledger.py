@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.utils import timezone
 
-from common.audit import AUDIT_COLUMNS, balance_rows
+from common.audit import AUDIT_COLUMNS, additional_data, balance_rows
 from common.business_date import business_date_today
 from common.errors import ApplicationError
 from common.sql import values_execute
@@ -166,9 +166,9 @@ def rows_insert(
     # per batch, naming the entries (the journal holds each posting).
     reason = f"{kind}: journal entries {written[0][0]}–{written[-1][0]}" if written else ""
     values_execute(
-        f"INSERT INTO common_auditentry ({AUDIT_COLUMNS}) VALUES %s",  # noqa: S608
+        f"INSERT INTO auditlog_logentry ({AUDIT_COLUMNS}) VALUES %s",  # noqa: S608
         [
-            (*row, reason[:200])
+            (*row[:-1], additional_data(row[-1], reason))
             for row in balance_rows(_account_model(), _wallet_moves(change, locked), now=now)
         ],
         page_size=2000,
@@ -209,8 +209,10 @@ def _one_entry_in_one_statement(
         # Only placeholders and fixed column names are formatted in.
         audit_cte = f""",
             a AS (
-                INSERT INTO common_auditentry ({AUDIT_COLUMNS})
-                SELECT v.*, %s || ': journal entry ' || e.id FROM (VALUES {audit_sql}) AS v, e
+                INSERT INTO auditlog_logentry ({AUDIT_COLUMNS})
+                SELECT v.ct, v.opk, v.oid, v.orepr, v.act, v.ctext, v.ch, v.actor, v.cid, v.ts,
+                    jsonb_build_object('actor', v.label, 'reason', %s || ': journal entry ' || e.id)
+                FROM (VALUES {audit_sql}) AS v(ct, opk, oid, orepr, act, ctext, ch, actor, cid, ts, label), e
             )"""  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(

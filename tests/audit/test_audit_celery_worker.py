@@ -4,12 +4,12 @@ request's id, recorded as the task."""
 import time
 
 import pytest
+from auditlog.models import LogEntry
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from kombu.asynchronous import set_event_loop
 
 from common import request_id
-from common.models import AuditEntry
 from config.celery import app
 from lending import tasks
 from lending.models import CobRun
@@ -44,7 +44,7 @@ def test_a_task_on_a_worker_carries_the_request_id_that_published_it():
         set_event_loop(None)
         _purge()
     run = CobRun.objects.get(business_on=DAY)
-    rows = AuditEntry.objects.filter(content_type__model="cobrun", object_pk=str(run.pk))
-    created = rows.get(action=AuditEntry.Action.CREATE)
+    rows = LogEntry.objects.filter(content_type__model="cobrun", object_pk=str(run.pk))
+    created = rows.get(action=LogEntry.Action.CREATE)
     assert created.cid == "req-celery-000001"
-    assert created.actor_label == "task lending.tasks.cob_close_start"
+    assert created.additional_data["actor"] == "task lending.tasks.cob_close_start"
