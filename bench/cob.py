@@ -358,10 +358,11 @@ def build(args: argparse.Namespace) -> dict:
             cursor,
             """
             INSERT INTO merchants_owner (id, created_at, updated_at, name, national_id, national_id_index,
-                                         phone, address, bank_card, bank_card_index, partner_id)
-            SELECT g, now(), now(), 'Owner ' || g, 'bench placeholder', md5('nid' || g),
-                   '138' || lpad(g::text, 8, '0'), 'Bench Road ' || g, 'bench placeholder', md5('card' || g),
-                   %(partner)s
+                                         phone, phone_index, address, address_index, bank_card,
+                                         bank_card_index, partner_id)
+            SELECT g, now(), now(), 'bench placeholder', 'bench placeholder', md5('nid' || g),
+                   'bench placeholder', md5('phone' || g), 'bench placeholder', md5('address' || g),
+                   'bench placeholder', md5('card' || g), %(partner)s
             FROM generate_series(1, %(m)s) AS g
             """,
             {**params, "partner": partner.pk},

@@ -341,9 +341,9 @@ _DAY_COLUMNS = (
 )
 SEED_SQL = [
     """INSERT INTO merchants_owner (created_at, updated_at, name, national_id, national_id_index, phone,
-         address, bank_card, bank_card_index, partner_id)
-       SELECT now(), now(), 'owner ' || g, 'id' || g, md5('id' || g), 'p' || g, 'addr ' || g, 'c' || g,
-         md5('c' || g), %(partner)s
+         phone_index, address, address_index, bank_card, bank_card_index, partner_id)
+       SELECT now(), now(), 'owner ' || g, 'id' || g, md5('id' || g), 'p' || g, md5('p' || g),
+         'addr ' || g, md5('addr ' || g), 'c' || g, md5('c' || g), %(partner)s
        FROM generate_series(%(first)s, %(last)s) g""",
     """INSERT INTO merchants_merchant (created_at, updated_at, partner_id, external_id, owner_id, shop_name,
          category, region, opened_on, status, content_hash)

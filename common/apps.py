@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class CommonConfig(AppConfig):
     name = "common"
     verbose_name = "Common"
+
+    def ready(self):
+        from auditlog.models import LogEntry
+        from django.db.models.signals import pre_save
+
+        from common.audit import log_entry_complete
+        from common.request_id import celery_signals_connect
+
+        celery_signals_connect()
+        pre_save.connect(log_entry_complete, sender=LogEntry, dispatch_uid="audit_actor_label")

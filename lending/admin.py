@@ -264,6 +264,7 @@ class CreditLineAdmin(ReadOnlyAdmin):
         "expires_on",
         "created_at",
         "updated_at",
+        "audit_history",
     ]
     readonly_fields = fields
     inlines = [CreditLineChangeInline]
@@ -540,6 +541,7 @@ class LoanAdmin(ReadOnlyAdmin):
                     "disbursed_on",
                     "maturity_on",
                     "closed_on",
+                    "audit_history",
                 ]
             },
         ),

@@ -318,6 +318,7 @@ class FieldInspectionAdmin(ReadOnlyAdmin):
     """An inspector's visits: each inspector sees only those given to it (a superuser sees all),
     and records a visit's result on its page."""
 
+    # The address in clear: each inspector lists only the visits given to it.
     list_display = ["application", "shop", "address", "assigned_by", "assigned_at", "result", "record_link"]
     list_filter = ["result"]
     list_select_related = ["application__merchant", "inspector"]

@@ -7,9 +7,12 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 
+from common.admin import AuditHistoryMixin
+from common.crypto import blind_index
 from common.errors import ApplicationError
 from common.money import format_yuan
 from merchants import access, services
@@ -34,8 +37,9 @@ from merchants.models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records that come from partners or from services: officers look, they do not edit."""
+class ReadOnlyAdmin(AuditHistoryMixin, admin.ModelAdmin):
+    """Records that come from partners or from services: officers look, they do not edit. The
+    History button of an audited one opens its audit log."""
 
     def has_add_permission(self, request):
         return False
@@ -187,12 +191,35 @@ class ApiKeyAdmin(_KeyManagement, ReadOnlyAdmin):
         self.message_user(request, f"revoked {queryset.count()} key(s)")
 
 
+def owners_matching(term: str):
+    """Owners whose national ID, phone, address or bank card is exactly `term`: the values are
+    encrypted, so the workbench searches their blind indexes, never the clear text."""
+    index = blind_index(term)
+    return Owner.objects.filter(
+        Q(national_id_index=index) | Q(phone_index=index) | Q(address_index=index) | Q(bank_card_index=index)
+    )
+
+
 @admin.register(Owner)
 class OwnerAdmin(ReadOnlyAdmin):
-    list_display = ["name", "national_id_masked", "phone", "bank_card_masked"]
-    search_fields = ["name", "phone"]
-    fields = ["name", "national_id_masked", "phone", "address", "bank_card_masked", "created_at"]
+    list_display = ["pk", "name_masked", "national_id_masked", "phone_masked", "bank_card_masked"]
+    search_fields = ["pk"]
+    search_help_text = "an exact national ID, phone, address or bank card number"
+    fields = [
+        "name_masked",
+        "national_id_masked",
+        "phone_masked",
+        "address_masked",
+        "bank_card_masked",
+        "created_at",
+        "audit_history",
+    ]
     readonly_fields = fields
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(pk__in=owners_matching(search_term.strip()).values("pk")), False
 
 
 class StatusChangeInline(admin.TabularInline):
@@ -236,7 +263,8 @@ class MerchantAdmin(ReadOnlyAdmin):
         "status",
     ]
     list_filter = ["partner", "status", "category", "region"]
-    search_fields = ["shop_name", "external_id", "owner__name"]
+    search_fields = ["shop_name", "external_id"]
+    search_help_text = "shop name, merchant id, or the owner's exact national ID, phone, address or card"
     list_select_related = ["partner"]
     readonly_fields = [
         "partner",
@@ -249,15 +277,24 @@ class MerchantAdmin(ReadOnlyAdmin):
         "status",
         "user",
         "created_at",
+        "audit_history",
     ]
     fields = readonly_fields
     inlines = [StatusChangeInline, PortalInvitationInline]
     actions = ["restrict", "reinstate", "send_portal_invitation"]
     action_form = MerchantActionForm
 
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if search_term.strip():
+            found |= queryset.filter(owner__in=owners_matching(search_term.strip()))
+        return found, may_have_duplicates
+
     @admin.display(description="owner")
     def owner_link(self, obj):
-        return format_html("{} · {} · {}", obj.owner.name, obj.owner.national_id_masked, obj.owner.phone)
+        return format_html(
+            "{} · {} · {}", obj.owner.name_masked, obj.owner.national_id_masked, obj.owner.phone_masked
+        )
 
     def _apply(self, request, queryset, service, verb):
         done = 0

@@ -10,7 +10,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from common.crypto import EncryptedTextField, mask
+from common.audit import AuditedManager
+from common.crypto import BlindIndexField, EncryptedTextField, mask
+from common.masking import mask_address, mask_name, mask_phone
 from common.models import TimeStampedModel
 
 
@@ -81,6 +83,9 @@ class ApiKey(TimeStampedModel):
     revoked_by = models.CharField(max_length=150, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
+    # Saves, conditional UPDATEs and bulk inserts all leave audit rows (common.audit).
+    objects = AuditedManager()
+
     class Meta:
         verbose_name = "API key"
 
@@ -116,18 +121,25 @@ class ApiKey(TimeStampedModel):
 
 class Owner(TimeStampedModel):
     """The person behind a shop, as one partner platform knows them: one row per partner and
-    national ID, so no partner reads or changes what another partner sent. National ID and bank
-    card are encrypted at rest; their blind indexes let risk control find the same person or card
-    behind several shops, across partners."""
+    national ID, so no partner reads or changes what another partner sent. Every personal value is
+    encrypted at rest; the blind indexes beside national ID, phone, address and bank card let risk
+    control find the same person, phone, address or card behind several shops, across partners,
+    without reading them. Each index is computed from its value whenever the row is written
+    (common.crypto.BlindIndexField)."""
 
     partner = models.ForeignKey(PartnerPlatform, on_delete=models.PROTECT, related_name="owners")
-    name = models.CharField(max_length=100)
+    name = EncryptedTextField()
     national_id = EncryptedTextField()
-    national_id_index = models.CharField(max_length=64, db_index=True)
-    phone = models.CharField(max_length=20, db_index=True)
-    address = models.CharField(max_length=200)
+    national_id_index = BlindIndexField(source="national_id", blank=False)
+    phone = EncryptedTextField()
+    phone_index = BlindIndexField(source="phone")
+    address = EncryptedTextField()
+    address_index = BlindIndexField(source="address")
     bank_card = EncryptedTextField(blank=True)
-    bank_card_index = models.CharField(max_length=64, blank=True, db_index=True)
+    bank_card_index = BlindIndexField(source="bank_card")
+
+    # Saves, conditional UPDATEs and bulk inserts all leave audit rows (common.audit).
+    objects = AuditedManager()
 
     class Meta:
         constraints = [
@@ -137,7 +149,30 @@ class Owner(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.national_id_masked})"
+        return f"{self.name_masked} ({self.national_id_masked})"
+
+    def save(self, *args, update_fields=None, **kwargs):
+        # A save of some fields also writes the indexes of those fields, so none goes stale.
+        if update_fields is not None:
+            update_fields = set(update_fields)
+            update_fields |= {
+                field.name
+                for field in self._meta.concrete_fields
+                if isinstance(field, BlindIndexField) and field.source in update_fields
+            }
+        super().save(*args, update_fields=update_fields, **kwargs)
+
+    @property
+    def name_masked(self) -> str:
+        return mask_name(self.name or "")
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.phone or "")
+
+    @property
+    def address_masked(self) -> str:
+        return mask_address(self.address or "")
 
     @property
     def national_id_masked(self) -> str:
@@ -170,6 +205,9 @@ class Merchant(TimeStampedModel):
     opened_on = models.DateField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
     content_hash = models.CharField(max_length=64, editable=False)
+
+    # Saves, conditional UPDATEs and bulk inserts all leave audit rows (common.audit).
+    objects = AuditedManager()
 
     class Meta:
         constraints = [

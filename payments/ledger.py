@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.utils import timezone
 
+from common.audit import AUDIT_COLUMNS, additional_data, balance_rows
 from common.business_date import business_date_today
 from common.errors import ApplicationError
 from common.sql import values_execute
@@ -127,6 +128,15 @@ def overdraft_check(change: Mapping[int, int], locked: Mapping[int, LockedAccoun
             )
 
 
+def _wallet_moves(change: Mapping[int, int], locked: Mapping[int, LockedAccount]) -> list[tuple]:
+    """(id, name, balance before, after) of the wallets an entry moves: each is an audit row."""
+    return [
+        (pk, locked[pk].name, locked[pk].balance_fen, locked[pk].balance_fen + delta)
+        for pk, delta in sorted(change.items())
+        if delta and locked[pk].purpose == "wallet"
+    ]
+
+
 def rows_insert(
     *, kind: str, entries: Sequence[NewEntry], business_on, locked: Mapping[int, LockedAccount]
 ) -> list[int | None]:
@@ -171,7 +181,24 @@ def rows_insert(
         sorted((pk, delta) for pk, delta in change.items() if delta),
         page_size=2000,
     )
+    # Wallet balances move here, by SQL: their audit rows are written here too, one per wallet
+    # per batch, naming the entries (the journal holds each posting).
+    reason = f"{kind}: journal entries {written[0][0]}–{written[-1][0]}" if written else ""
+    values_execute(
+        f"INSERT INTO auditlog_logentry ({AUDIT_COLUMNS}) VALUES %s",  # noqa: S608
+        [
+            (*row[:-1], additional_data(row[-1], reason))
+            for row in balance_rows(_account_model(), _wallet_moves(change, locked), now=now)
+        ],
+        page_size=2000,
+    )
     return ids
+
+
+def _account_model():
+    from payments.models import Account
+
+    return Account
 
 
 def _one_entry_in_one_statement(
@@ -179,15 +206,33 @@ def _one_entry_in_one_statement(
 ) -> int | None:
     """PostgreSQL: the entry, its postings and the balances in one statement. The postings and
     the balance updates join the inserted entry, so a taken key writes nothing at all."""
-    change = sorted((pk, delta) for pk, delta in balance_changes([e], locked).items() if delta)
+    changes = balance_changes([e], locked)
+    change = sorted((pk, delta) for pk, delta in changes.items() if delta)
+    audit = balance_rows(_account_model(), _wallet_moves(changes, locked), now=now)
     legs_sql = ",".join(["(%s::bigint, %s::bigint)"] * len(e.legs))
     change_sql = ",".join(["(%s::bigint, %s::bigint)"] * len(change)) or "(NULL::bigint, 0::bigint)"
+    audit_sql = ",".join(
+        ["(%s::int, %s, %s::bigint, %s, %s::smallint, %s, %s::jsonb, %s::bigint, %s, %s::timestamptz, %s)"]
+        * len(audit)
+    )
     # The business date as common.business_date.business_date_today() reads it (the calendar
     # row, else the local date), folded into this statement to save a round trip.
     today = timezone.localdate()
     params: list = [kind, e.idempotency_key, e.request_hash, e.reference, day, today, now, e.reverses_id]
     params += [v for leg in e.legs for v in leg]
     params += [v for row in change for v in row]
+    # The wallets' audit rows join the inserted entry too: a taken key writes none.
+    audit_cte = ""
+    if audit:
+        params += [kind, *(v for row in audit for v in row)]
+        # Only placeholders and fixed column names are formatted in.
+        audit_cte = f""",
+            a AS (
+                INSERT INTO auditlog_logentry ({AUDIT_COLUMNS})
+                SELECT v.ct, v.opk, v.oid, v.orepr, v.act, v.ctext, v.ch, v.actor, v.cid, v.ts,
+                    jsonb_build_object('actor', v.label, 'reason', %s || ': journal entry ' || e.id)
+                FROM (VALUES {audit_sql}) AS v(ct, opk, oid, orepr, act, ctext, ch, actor, cid, ts, label), e
+            )"""  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(
             # Only placeholders are formatted in; every value is a bound parameter.
@@ -207,7 +252,7 @@ def _one_entry_in_one_statement(
             u AS (
                 UPDATE payments_account SET balance_fen = balance_fen + v.delta
                 FROM (VALUES {change_sql}) AS v(id, delta), e WHERE payments_account.id = v.id
-            )
+            ){audit_cte}
             SELECT id FROM e
             """,  # noqa: S608
             params,

@@ -4,6 +4,7 @@ funding pools and payouts through the payment channel. It moves money; it does n
 from django.db import models
 from django.db.models import F, Q
 
+from common.audit import AuditedManager
 from merchants.models import Merchant
 
 
@@ -44,6 +45,9 @@ class Account(models.Model):
     balance_fen = models.BigIntegerField(default=0)
     held_fen = models.BigIntegerField(default=0, help_text="reserved by pending holds")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Saves, conditional UPDATEs and bulk inserts all leave audit rows (common.audit).
+    objects = AuditedManager()
 
     class Meta:
         constraints = [
@@ -175,6 +179,9 @@ class FundingPool(models.Model):
     capital_account = models.OneToOneField(Account, on_delete=models.PROTECT, related_name="+")
     borrowings_account = models.OneToOneField(Account, on_delete=models.PROTECT, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Saves, conditional UPDATEs and bulk inserts all leave audit rows (common.audit).
+    objects = AuditedManager()
 
     class Meta:
         constraints = [

@@ -44,12 +44,12 @@ def _linked_owner_ids(owner: Owner, *, with_address: bool) -> list[int]:
     """Owners sharing this owner's national ID, phone or bank card (and address, when asked),
     this owner included."""
     match = Q(pk=owner.pk) | Q(national_id_index=owner.national_id_index)
-    if owner.phone:
-        match |= Q(phone=owner.phone)
+    if owner.phone_index:
+        match |= Q(phone_index=owner.phone_index)
     if owner.bank_card_index:
         match |= Q(bank_card_index=owner.bank_card_index)
-    if with_address and owner.address:
-        match |= Q(address=owner.address)
+    if with_address and owner.address_index:
+        match |= Q(address_index=owner.address_index)
     return list(Owner.objects.filter(match).values_list("pk", flat=True))
 
 
@@ -191,7 +191,7 @@ class Velocity:
             recent = recent.exclude(pk=application.pk)
         matches = {
             "national_id": Q(merchant__owner__national_id_index=owner.national_id_index),
-            "phone": Q(merchant__owner__phone=owner.phone) if owner.phone else None,
+            "phone": Q(merchant__owner__phone_index=owner.phone_index) if owner.phone_index else None,
             "bank_card": Q(merchant__owner__bank_card_index=owner.bank_card_index)
             if owner.bank_card_index
             else None,

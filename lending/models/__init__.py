@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from common.audit import AuditedManager
 from common.models import TimeStampedModel
 from merchants.models import Merchant, Order
 from payments.models import Account, FundingPool, JournalEntry
@@ -148,6 +149,9 @@ class CreditLine(TimeStampedModel):
     )
     # Changed only through lending.lifecycle, by the events in LINE_TRANSITIONS.
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+
+    # Saves, conditional UPDATEs and bulk inserts all leave audit rows (common.audit).
+    objects = AuditedManager()
 
     class Meta:
         constraints = [
@@ -303,6 +307,9 @@ class Loan(models.Model):
     recovered_fen = models.BigIntegerField(default=0)
     closed_on = models.DateField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Saves, conditional UPDATEs and bulk inserts all leave audit rows (common.audit).
+    objects = AuditedManager()
 
     class Meta:
         constraints = [
@@ -486,6 +493,9 @@ class CobRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     steps = models.JSONField(default=list, help_text="[{step, rows, seconds, chunks}]")
     error = models.TextField(blank=True)
+
+    # Saves, conditional UPDATEs and bulk inserts all leave audit rows (common.audit).
+    objects = AuditedManager()
 
     def __str__(self) -> str:
         return f"close of business {self.business_on} ({self.status})"

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from common.crypto import EncryptedTextField
+from common.masking import mask_address
 from lending.models import CreditLine, Loan, Product, StatusChange, Transition
 from merchants.models import Merchant
 
@@ -241,7 +243,8 @@ class FieldInspection(models.Model):
     inspector = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     assigned_by = models.CharField(max_length=100)
     assigned_at = models.DateTimeField(auto_now_add=True)
-    address = models.CharField(max_length=200, blank=True)
+    # Where the inspector goes: shown in clear to that inspector only, masked elsewhere.
+    address = EncryptedTextField(blank=True)
     visited_on = models.DateField(null=True, blank=True)
     result = models.CharField(max_length=8, choices=Result.choices, default=Result.PENDING)
     findings = models.TextField(blank=True)
@@ -255,3 +258,7 @@ class FieldInspection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application_id} by {self.inspector_id} ({self.result})"
+
+    @property
+    def address_masked(self) -> str:
+        return mask_address(self.address or "")

@@ -76,7 +76,7 @@ class MerchantInputSerializer(serializers.Serializer):
 
 class MerchantOutputSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="external_id")
-    owner_name = serializers.CharField(source="owner.name")
+    owner_name = serializers.CharField(source="owner.name_masked", help_text="masked: 张*")
     owner_national_id = serializers.CharField(source="owner.national_id_masked", help_text="masked")
 
     class Meta:

@@ -21,15 +21,15 @@ _ATTRIBUTES = (
     "id",
     "owner_id",
     "owner__national_id_index",
-    "owner__phone",
-    "owner__address",
+    "owner__phone_index",
+    "owner__address_index",
     "owner__bank_card_index",
 )
 
 
 def attribute_rows(merchant_ids: Iterable[int] | None = None) -> list[tuple]:
-    """(merchant, owner, national id index, phone, address, card index) of every merchant, or of
-    the given ones and every merchant sharing any of those values with them."""
+    """(merchant, owner, and the blind indexes of national id, phone, address and card) of every
+    merchant, or of the given ones and every merchant sharing any of those values with them."""
     query = Merchant.objects.all()
     if merchant_ids is not None:
         seeds = list(Merchant.objects.filter(id__in=list(merchant_ids)).values_list(*_ATTRIBUTES))
@@ -41,8 +41,8 @@ def attribute_rows(merchant_ids: Iterable[int] | None = None) -> list[tuple]:
         query = query.filter(
             Q(owner_id__in=owners)
             | Q(owner__national_id_index__in=nids)
-            | Q(owner__phone__in=phones)
-            | Q(owner__address__in=addresses)
+            | Q(owner__phone_index__in=phones)
+            | Q(owner__address_index__in=addresses)
             | Q(owner__bank_card_index__in=cards)
         )
     return list(query.values_list(*_ATTRIBUTES))

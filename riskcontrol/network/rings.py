@@ -39,8 +39,8 @@ class Ring:
 
 def identity_pairs(rows: Iterable[tuple]) -> dict[tuple[int, int], set[str]]:
     """Pairs (smaller id first) of merchants sharing an identity attribute, with the kinds they
-    share. `rows`: (merchant_id, owner_id, national_id_index, phone, address, bank_card_index);
-    blank values link nobody."""
+    share. `rows`: (merchant_id, owner_id, and the blind indexes of national id, phone, address and
+    bank card); blank values link nobody."""
     groups: dict[tuple[str, object], list[int]] = defaultdict(list)
     for merchant_id, *values in rows:
         for kind, value in zip(IDENTITY_KINDS, values, strict=True):

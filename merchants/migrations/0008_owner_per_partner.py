@@ -45,7 +45,7 @@ def owners_split_by_partner(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("merchants", "0004_portal_access"),
+        ("merchants", "0007_webhooks"),
     ]
 
     operations = [

@@ -1,0 +1,190 @@
+"""The audit log: who changed what, from what to what, in which request, when.
+
+django-auditlog records every save and delete of the registered models (settings.AUDITLOG_…) in
+its LogEntry: the changed fields before and after (personal data masked), the user, the request
+id (`cid`, from common.request_id) and the time. `log_entry_complete` adds the actor's label to
+each row (`additional_data["actor"]`: a person, a partner's API key, a Celery task, a command),
+which a user foreign key alone cannot say. This codebase also writes with conditional `UPDATE`s
+(a line's drawdown, a loan's status compare-and-set, a key's revocation) and `bulk_create`, which
+send no signals: `AuditedQuerySet` records those too, in bulk, with the rows' values read under
+the same row locks the UPDATE takes. The ledger writes wallets' rows itself (`balance_rows`).
+Close of business's set-based statements are recorded per run — docs/architecture.md, "Audit log".
+"""
+
+import json
+
+from django.db import models, transaction
+
+from common import request_id
+
+ACTION_CREATE, ACTION_UPDATE, ACTION_ACCESS = 0, 1, 3
+
+
+def actor_current() -> tuple[object | None, str]:
+    """(user or None, label) of whoever is acting in this context."""
+    explicit = request_id.actor_get()
+    if explicit is not None:
+        return explicit
+    request = request_id.request_get()
+    if request is not None:
+        auth = getattr(request, "auth", None)
+        if auth is not None and hasattr(auth, "prefix") and hasattr(auth, "partner_id"):
+            return None, f"partner key {auth}"[:200]
+        user = getattr(request, "user", None)
+        if user is not None and getattr(user, "is_authenticated", False):
+            return user, f"user {user.get_username()}"[:200]
+        return None, "anonymous request"
+    return None, "system"
+
+
+def concrete_changes(model, changes):
+    """The changes of the row's own columns: auditlog's diff of a new row also lists reverse
+    relations ("events: None -> lending.LoanEvent.None"), which say nothing."""
+    if not changes or not isinstance(changes, dict) or model is None:
+        return changes
+    names = {f.name for f in model._meta.concrete_fields}
+    return {k: v for k, v in changes.items() if k in names}
+
+
+def log_entry_complete(sender, instance, **kwargs):
+    """pre_save of auditlog's LogEntry: the actor and its label, own columns only."""
+    if instance.pk is not None:
+        return
+    user, label = actor_current()
+    if instance.actor_id is None and user is not None:
+        instance.actor = user
+    instance.additional_data = {"actor": label, **(instance.additional_data or {})}
+    instance.changes = concrete_changes(instance.content_type.model_class(), instance.changes)
+
+
+def _registered(model) -> bool:
+    from auditlog.registry import auditlog
+
+    return auditlog.contains(model)
+
+
+def _log_entry():
+    from auditlog.models import LogEntry
+
+    return LogEntry
+
+
+def _is_disabled() -> bool:
+    from auditlog.context import auditlog_disabled
+
+    return auditlog_disabled.get()
+
+
+def _entries(model, pairs, action, fields=None) -> list:
+    """Audit rows for (old, new) instance pairs, with auditlog's own diff (masking included),
+    limited to `fields` when given."""
+    from auditlog.diff import model_instance_diff
+    from django.contrib.contenttypes.models import ContentType
+
+    entry = _log_entry()
+    content_type = ContentType.objects.get_for_model(model)
+    user, label = actor_current()
+    rid = request_id.request_id_get()
+    rows = []
+    for old, new in pairs:
+        changes = concrete_changes(model, model_instance_diff(old, new, fields_to_check=fields))
+        if not changes:
+            continue
+        obj = new if new is not None else old
+        rows.append(
+            entry(
+                content_type=content_type,
+                object_pk=str(obj.pk),
+                object_id=obj.pk if isinstance(obj.pk, int) else None,
+                object_repr=str(obj)[:500],
+                action=action,
+                changes=changes,
+                actor=user,
+                cid=rid,
+                additional_data={"actor": label},
+            )
+        )
+    return rows
+
+
+class AuditedQuerySet(models.QuerySet):
+    """A queryset whose `update` and `bulk_create` leave audit rows like a `save` does."""
+
+    def update(self, **kwargs):
+        if _is_disabled() or not _registered(self.model):
+            return super().update(**kwargs)
+        from auditlog.registry import auditlog
+
+        excluded = set(auditlog.get_model_fields(self.model)["exclude_fields"])
+        if set(kwargs) <= excluded:
+            return super().update(**kwargs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            # The rows the UPDATE will change, locked first so that none changes in between
+            # (PostgreSQL; SQLite has one writer at a time anyway).
+            before = {
+                obj.pk: obj
+                for obj in self.order_by("pk").select_for_update(of=("self",)).select_related(None)
+            }
+            count = super().update(**kwargs)
+            if before:
+                after = self.model._base_manager.using(self.db).in_bulk(list(before))
+                pairs = [(old, after[pk]) for pk, old in before.items() if pk in after]
+                rows = _entries(self.model, pairs, ACTION_UPDATE, fields=list(kwargs))
+                _log_entry().objects.using(self.db).bulk_create(rows)
+        return count
+
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        if _is_disabled() or not _registered(self.model) or kwargs.get("ignore_conflicts"):
+            return created
+        rows = _entries(self.model, [(None, obj) for obj in created if obj.pk is not None], ACTION_CREATE)
+        _log_entry().objects.using(self.db).bulk_create(rows, batch_size=2000)
+        return created
+
+
+class AuditedManager(models.Manager.from_queryset(AuditedQuerySet)):
+    pass
+
+
+# --- balances moved by SQL (the ledger) -------------------------------------------------------
+
+AUDIT_COLUMNS = (
+    "content_type_id, object_pk, object_id, object_repr, action, changes_text, changes, actor_id, cid, "
+    "timestamp, additional_data"
+)
+
+
+def balance_rows(model, moves, *, now) -> list[tuple]:
+    """Audit rows for balances a statement moves, `moves` being [(pk, repr, before, after)]: the
+    AUDIT_COLUMNS values but the last, then the actor's label, from which the caller makes
+    `additional_data` (with the reason, which may name rows only its SQL knows). The ledger
+    writes them in the statement or batch that moves the balances: a rolled-back or skipped entry
+    leaves none."""
+    from django.contrib.contenttypes.models import ContentType
+
+    if not moves:
+        return []
+    content_type = ContentType.objects.get_for_model(model).pk
+    user, label = actor_current()
+    actor_id = getattr(user, "pk", None)
+    cid = request_id.request_id_get()
+    return [
+        (
+            content_type,
+            str(pk),
+            pk,
+            str(name)[:500],
+            ACTION_UPDATE,
+            "",
+            json.dumps({"balance_fen": [str(before), str(after)]}),
+            actor_id,
+            cid,
+            now,
+            label,
+        )
+        for pk, name, before, after in moves
+    ]
+
+
+def additional_data(label: str, reason: str) -> str:
+    return json.dumps({"actor": label, "reason": reason[:200]}, ensure_ascii=False)
