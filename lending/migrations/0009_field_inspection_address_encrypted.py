@@ -30,7 +30,7 @@ def decrypt_addresses(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lending', '0007_collections'),
+        ('lending', '0008_case_withdrawn'),
     ]
 
     operations = [
