@@ -221,9 +221,12 @@ def pipeline_run(*, application_id: int, on: dt.date, actor: str) -> Application
     with transaction.atomic():
         # The application and its merchant are locked (one merchant's applications are decided
         # one at a time: the exposure stage reads all its lines), not the product or the partner,
-        # which every application of that product or partner shares.
+        # which every application of that product or partner shares. NO KEY UPDATE: it excludes
+        # another run or a drawdown on the merchant all the same, and does not wait for the key
+        # share that inserting a row referring to the merchant takes (an application recorded in
+        # the same transaction as its run, another one recorded beside it).
         application = (
-            Application.objects.select_for_update(of=("self", "merchant"))
+            Application.objects.select_for_update(of=("self", "merchant"), no_key=True)
             .select_related("product", "merchant__partner", "merchant__owner")
             .annotate(stages_recorded=_recorded_count())
             .get(pk=application_id)

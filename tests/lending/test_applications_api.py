@@ -405,12 +405,13 @@ def test_an_instant_decision_takes_a_bounded_number_of_queries(
             "accepted_sha256": shas[0],
         }
         assert apply(partner_client, first, key="k-0").status_code == 201
-        # 29 statements, 4 of them savepoints (the test's transaction holds the request's two):
-        # the request's own reads (key, merchant, product, business date, the Idempotency-Key,
-        # a decision in flight), the application and its first status, the run's one locking
-        # read, 11 reads the stages share through the run (loans, rule set, verifications,
-        # blacklist, velocity, related owners, brushing signals, sales days, rating with offer
-        # and cut-off, exposure, the group's shops and lines) and the decision in 3 writes.
+        # 29 statements, 4 of them savepoints (the test's transaction holds the request's
+        # transaction and the run's savepoint): the request's own reads (key, merchant, product,
+        # business date, the Idempotency-Key, a decision in flight), the application and its
+        # first status, the run's one locking read, 11 reads the stages share through the run
+        # (loans, rule set, verifications, blacklist, velocity, related owners, brushing signals,
+        # sales days, rating with offer and cut-off, exposure, the group's shops and lines) and
+        # the decision in 3 writes; one commit.
         with django_assert_max_num_queries(29):
             made = apply(
                 partner_client,
