@@ -165,12 +165,12 @@ def _rows(decoded, kinds: tuple[tuple[str, str], ...]) -> list[dict]:
         for name, _ in kinds
         if (method := getattr(row_serializer, f"validate_{name}", None)) is not None
     ]
-    names = [name for name, _ in kinds]
+    asdict = msgspec.structs.asdict
     validate = row_serializer.validate
     unset = msgspec.UNSET
     out = []
     for row in decoded.orders:
-        attrs = {name: getattr(row, name) for name in names}
+        attrs = asdict(row)
         for name in texts:
             value = attrs[name]
             if value is not None and value is not unset and not _plain_string(value):
