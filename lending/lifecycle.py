@@ -93,43 +93,56 @@ def transition(
     reason: str = "",
     cob_run_id: int | None = None,
     also: Mapping[str, object] | None = None,
+    current: str | None = None,
 ) -> models.Model:
     """Move one row by a business event, and record it. `also` sets other columns in the same
     compare-and-set UPDATE (what the event does besides the status). Raises ConflictError if the
-    row is not in a status the event starts from, or changed while this ran."""
+    row is not in a status the event starts from, or changed while this ran. A caller holding the
+    row's lock may say its `current` status (a lifecycle without snapshots then reads nothing:
+    the compare-and-set still checks it)."""
     step = lifecycle.transitions[event]
     model = lifecycle.model
-    with transaction.atomic():
+    row = None
+    if current is None or lifecycle.snapshot is not None:
         row = model.objects.get(pk=pk)
         current = row.status
-        if current not in step.sources:
-            raise ConflictError(
-                f"a {current} {lifecycle.name} cannot be {event.replace('_', ' ')}",
-                {"fields": {"status": [f"{current} -> {step.target} is not allowed"]}},
-            )
-        changes = {"status": step.target, **(also or {})}
-        if any(f.name == "updated_at" for f in model._meta.concrete_fields):
-            changes["updated_at"] = timezone.now()
-        # Compare-and-set: if someone moved the row meanwhile, this touches nothing.
-        if model.objects.filter(pk=pk, status=current).update(**changes) != 1:
-            raise ConflictError(
-                f"the {lifecycle.name} changed while this request was processed; read it and retry",
-                {"fields": {"status": ["changed concurrently"]}},
-            )
-        extra = {}
-        if lifecycle.snapshot is not None:
-            extra = {"before": lifecycle.snapshot(row), "after": lifecycle.snapshot(model.objects.get(pk=pk))}
-        return lifecycle.history.objects.create(
-            **{f"{lifecycle.owner}_id": pk},
-            kind=event,
-            from_status=current,
-            to_status=step.target,
-            business_on=business_on,
-            actor=actor,
-            cob_run_id=cob_run_id,
-            reason=reason[:200],
-            **extra,
+    if current not in step.sources:
+        raise ConflictError(
+            f"a {current} {lifecycle.name} cannot be {event.replace('_', ' ')}",
+            {"fields": {"status": [f"{current} -> {step.target} is not allowed"]}},
         )
+    changes = {"status": step.target, **(also or {})}
+    if any(f.name == "updated_at" for f in model._meta.concrete_fields):
+        changes.setdefault("updated_at", timezone.now())
+    # No savepoint: nothing is written before the compare-and-set, and a refusal is raised
+    # outside the block, so a caller's transaction is left as it was.
+    with transaction.atomic(savepoint=False):
+        # Compare-and-set: if someone moved the row meanwhile, this touches nothing.
+        moved = model.objects.filter(pk=pk, status=current).update(**changes) == 1
+        if moved:
+            extra = {}
+            if lifecycle.snapshot is not None:
+                extra = {
+                    "before": lifecycle.snapshot(row),
+                    "after": lifecycle.snapshot(model.objects.get(pk=pk)),
+                }
+            history = lifecycle.history.objects.create(
+                **{f"{lifecycle.owner}_id": pk},
+                kind=event,
+                from_status=current,
+                to_status=step.target,
+                business_on=business_on,
+                actor=actor,
+                cob_run_id=cob_run_id,
+                reason=reason[:200],
+                **extra,
+            )
+    if not moved:
+        raise ConflictError(
+            f"the {lifecycle.name} changed while this request was processed; read it and retry",
+            {"fields": {"status": ["changed concurrently"]}},
+        )
+    return history
 
 
 def transition_many(

@@ -4,8 +4,9 @@ lists (settings.CREDIT_PIPELINE, by kind of product), the way Django runs MIDDLE
 A stage is an object with a `version`, a `kind` (machine or human), for a person's stage the
 `queue` that works it, and two steps:
 
-- `facts(application, on=...)` reads what the stage needs from the database into plain,
-  JSON-able values;
+- `facts(application, on=..., run=...)` reads what the stage needs from the database into
+  plain, JSON-able values; `run` (a Run) holds what the stages of one run share, so a read two
+  stages need (the active rule set, the merchant's loans, its related owners) is made once;
 - `decide(facts)` is a pure function of those values that returns a Verdict: pass, refer to a
   person, or decline, with reasons in plain words and the terms it sets.
 
@@ -15,13 +16,16 @@ verdict and reasons (ApplicationStage), so any decision can be explained and rep
 scoring or risk control: their stages are found by the dotted paths in settings."""
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cache
 from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -82,13 +86,40 @@ def declined(
     return Verdict(DECLINE, tuple(reasons), {}, detail or {}, reapply_after_days, version=version)
 
 
+class Run:
+    """What the stages of one run share: the application (its merchant, owner, partner and product
+    read with it), the business date, and the reads more than one stage needs, each made once
+    (`shared`). The stages of one run therefore decide by the same rule set and the same rows;
+    a stage called on its own (tests, a preview) gets a Run of its own."""
+
+    __slots__ = ("_shared", "application", "on")
+
+    def __init__(self, application: Application, on: dt.date):
+        self.application = application
+        self.on = on
+        self._shared: dict[str, Any] = {}
+
+    def shared(self, key: str, load: Callable[[], Any]) -> Any:
+        """`load()`'s value, read once per run under `key`."""
+        try:
+            return self._shared[key]
+        except KeyError:
+            value = self._shared[key] = load()
+            return value
+
+
+def run_of(application: Application, on: dt.date, run: "Run | None") -> Run:
+    """The run a stage's read belongs to: the engine's, or a new one for a stage called alone."""
+    return run if run is not None else Run(application, on)
+
+
 class Stage(Protocol):
     version: str
     kind: str
     queue: str
     title: str
 
-    def facts(self, application: Application, *, on: dt.date) -> dict: ...
+    def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict: ...
 
     def decide(self, facts: dict) -> Verdict: ...
 
@@ -152,11 +183,12 @@ class Preview:
 def pipeline_preview(application: Application, *, on: dt.date) -> Preview:
     """Run the machine stages over an unsaved application, as `pipeline_run` would, up to the
     first person's stage; nothing is written except a stale rating a stage refreshes."""
+    run = Run(application, on)
     for name in pipeline_of(application.product):
         stage = stage_load(name)
         if stage.kind == HUMAN:
             return Preview(REFER, [], application, stopped_at=name)
-        verdict = stage.decide(stage.facts(application, on=on))
+        verdict = stage.decide(stage.facts(application, on=on, run=run))
         _apply_terms(application, verdict)
         if verdict.outcome != PASS:
             return Preview(
@@ -165,27 +197,53 @@ def pipeline_preview(application: Application, *, on: dt.date) -> Preview:
     return Preview(PASS, [], application)
 
 
+def _recorded_count():
+    """How many stages an application has recorded, as a column of the run's first read."""
+    return Coalesce(
+        Subquery(
+            ApplicationStage.objects.filter(application=OuterRef("pk"))
+            .order_by()
+            .values("application")
+            .annotate(n=Count("pk"))
+            .values("n")
+        ),
+        0,
+    )
+
+
 def pipeline_run(*, application_id: int, on: dt.date, actor: str) -> Application:
     """Run an application's stages from where it stands until one refers it to a person, one
     declines it, or all have passed (then it is approved). Safe to call again at any time: the
-    application's row lock serialises runs, and stages already recorded are not run twice."""
+    application's row lock serialises runs, and stages already recorded are not run twice.
+
+    One transaction: the application read and locked with what every stage reads of it (merchant,
+    owner, partner, product, how many stages it has recorded), the stages' reads shared through
+    one Run, then the stage rows in one insert and the decision in one compare-and-set UPDATE with
+    its history row. The application returned is current without being read again, its stage
+    rows attached (a reply shows them)."""
     with transaction.atomic():
         # The application and its merchant are locked (one merchant's applications are decided
         # one at a time: the exposure stage reads all its lines), not the product or the partner,
-        # which every application of that product or partner shares.
+        # which every application of that product or partner shares. NO KEY UPDATE: it excludes
+        # another run or a drawdown on the merchant all the same, and does not wait for the key
+        # share that inserting a row referring to the merchant takes (an application recorded in
+        # the same transaction as its run, another one recorded beside it).
         application = (
-            Application.objects.select_for_update(of=("self", "merchant"))
-            .select_related("product", "merchant__partner")
+            Application.objects.select_for_update(of=("self", "merchant"), no_key=True)
+            .select_related("product", "merchant__partner", "merchant__owner")
+            .annotate(stages_recorded=_recorded_count())
             .get(pk=application_id)
         )
         if application.status != Application.Status.SUBMITTED:
             return application
         names = pipeline_of(application.product)
-        recorded = list(application.stages.order_by("position"))
-        if recorded and recorded[-1].status == ApplicationStage.Status.WAITING:
-            return application
-        if recorded and recorded[-1].status == ApplicationStage.Status.DECLINED:
-            return application
+        recorded: list[ApplicationStage] = []
+        if application.stages_recorded:
+            # Resumed after a person's stage (or a crash): what it has passed is not run again.
+            recorded = list(application.stages.order_by("position"))
+            if recorded[-1].status in (ApplicationStage.Status.WAITING, ApplicationStage.Status.DECLINED):
+                return application
+        run = Run(application, on)
         rows: list[ApplicationStage] = []
         changed: set[str] = set()
         outcome, last = PASS, None
@@ -193,7 +251,7 @@ def pipeline_run(*, application_id: int, on: dt.date, actor: str) -> Application
             name = names[position]
             stage = stage_load(name)
             started = timezone.now()
-            facts = stage.facts(application, on=on)
+            facts = stage.facts(application, on=on, run=run)
             verdict = stage.decide(facts)
             changed.update(_apply_terms(application, verdict))
             ended = timezone.now()
@@ -226,26 +284,60 @@ def pipeline_run(*, application_id: int, on: dt.date, actor: str) -> Application
             outcome, last = verdict.outcome, verdict
             if verdict.outcome != PASS:
                 break
-        ApplicationStage.objects.bulk_create(rows)
-        application.save(update_fields=[*sorted(changed), "current_stage", "updated_at"])
+        if rows:
+            ApplicationStage.objects.bulk_create(rows)
+        # What the stages set goes into the decision's own UPDATE.
+        terms = {name: getattr(application, name) for name in sorted(changed)}
+        terms["current_stage"] = application.current_stage
         if outcome == REFER:
-            lifecycle.transition(
-                lifecycle.APPLICATION,
-                pk=application.pk,
-                event="referred",
-                business_on=on,
+            _move(
+                application,
+                "referred",
+                on=on,
                 actor=actor,
                 reason=f"waiting in the {rows[-1].queue or 'officers'} queue",
+                also=terms,
             )
         elif outcome == DECLINE:
-            _decline(application, last, on=on, actor=actor)
+            _decline(application, last, on=on, actor=actor, also=terms)
         else:
-            _approve(application, on=on, actor=actor)
-        application.refresh_from_db()
+            _approve(application, on=on, actor=actor, also=terms)
+        # As prefetch_related would leave them: `application.stages.all()` reads nothing.
+        stages = application.stages.all()
+        stages._result_cache, stages._prefetch_done = [*recorded, *rows], True
+        application._prefetched_objects_cache = {"stages": stages}
     return application
 
 
-def _decline(application: Application, verdict: Verdict, *, on: dt.date, actor: str) -> None:
+def _move(
+    application: Application, event: str, *, on: dt.date, actor: str, reason: str, also: Mapping
+) -> None:
+    """The application's status moved by `event` (compare-and-set from the status it was read
+    with under its lock), `also` written in the same UPDATE, and the object in memory made what
+    the row now holds, so nothing reads it again."""
+    changes = {**also, "updated_at": timezone.now()}
+    lifecycle.transition(
+        lifecycle.APPLICATION,
+        pk=application.pk,
+        event=event,
+        business_on=on,
+        actor=actor,
+        reason=reason,
+        also=changes,
+        current=application.status,
+    )
+    application.status = lifecycle.APPLICATION.transitions[event].target
+    for name, value in changes.items():
+        setattr(application, name, value)
+    if application.decided_rate is not None:
+        # As the column holds it (and a read gives it back): to its decimal places.
+        places = Application._meta.get_field("decided_rate").decimal_places
+        application.decided_rate = Decimal(application.decided_rate).quantize(Decimal(1).scaleb(-places))
+
+
+def _decline(
+    application: Application, verdict: Verdict, *, on: dt.date, actor: str, also: Mapping | None = None
+) -> None:
     reasons = [r.as_dict() for r in verdict.reasons]
     decided = {
         "reasons": reasons,
@@ -253,28 +345,26 @@ def _decline(application: Application, verdict: Verdict, *, on: dt.date, actor: 
         "decided_at": timezone.now(),
         "decided_by": actor[:100],
     }
-    lifecycle.transition(
-        lifecycle.APPLICATION,
-        pk=application.pk,
-        event="declined",
-        business_on=on,
+    _move(
+        application,
+        "declined",
+        on=on,
         actor=actor,
         reason="; ".join(r["text"] for r in reasons)[:200],
-        also=decided,
+        also={**(also or {}), **decided},
     )
     _decided_emit(application, outcome="declined", on=on, decided=decided)
 
 
-def _approve(application: Application, *, on: dt.date, actor: str) -> None:
+def _approve(application: Application, *, on: dt.date, actor: str, also: Mapping | None = None) -> None:
     decided = {"decided_at": timezone.now(), "decided_by": actor[:100], "reasons": []}
-    lifecycle.transition(
-        lifecycle.APPLICATION,
-        pk=application.pk,
-        event="approved",
-        business_on=on,
+    _move(
+        application,
+        "approved",
+        on=on,
         actor=actor,
         reason="every stage passed",
-        also=decided,
+        also={**(also or {}), **decided},
     )
     _decided_emit(application, outcome="approved", on=on, decided=decided)
 

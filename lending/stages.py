@@ -5,7 +5,7 @@ tested on worked examples and any decision can be replayed from the facts it rec
 import datetime as dt
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Sum
 
 from common.money import format_yuan
 from lending.calculations.record import record_terms
@@ -14,16 +14,34 @@ from lending.pipeline import (
     HUMAN,
     MACHINE,
     Reason,
+    Run,
     declined,
     not_needed,
     passed,
     referred,
+    run_of,
 )
 from lending.selectors import merchant_exposure
 from lending.services.products import PRODUCT_LIMITS, product_kind
 from merchants.models import Merchant, Order, OrderStatus
 
 OPEN_LOANS = (Loan.Status.ACTIVE, Loan.Status.OVERDUE)
+# The loans a stage weighs: open ones (what is owed), bad ones (eligibility), repaid ones (the
+# record).
+_WEIGHED_LOANS = (*OPEN_LOANS, Loan.Status.WRITTEN_OFF, Loan.Status.REPAID)
+
+
+def _loans(application: Application, on: dt.date, run: Run | None) -> list[tuple[str, int, int]]:
+    """The merchant's weighed loans as (status, max days past due, principal outstanding), by
+    closing date: one read per run, shared by eligibility, the record and the declared check."""
+    return run_of(application, on, run).shared(
+        "lending.loans",
+        lambda: list(
+            Loan.objects.filter(merchant_id=application.merchant_id, status__in=_WEIGHED_LOANS)
+            .order_by("closed_on", "pk")
+            .values_list("status", "max_days_past_due", "principal_outstanding_fen")
+        ),
+    )
 
 
 def _yuan(fen: int) -> str:
@@ -40,14 +58,9 @@ class Eligibility:
     queue = ""
     title = "Eligibility 准入"
 
-    def facts(self, application: Application, *, on: dt.date) -> dict:
+    def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         merchant, product = application.merchant, application.product
-        bad_loans = Loan.objects.filter(
-            merchant=merchant, status__in=[Loan.Status.OVERDUE, Loan.Status.WRITTEN_OFF]
-        ).aggregate(
-            overdue=Count("pk", filter=Q(status=Loan.Status.OVERDUE)),
-            written_off=Count("pk", filter=Q(status=Loan.Status.WRITTEN_OFF)),
-        )
+        statuses = [status for status, _, _ in _loans(application, on, run)]
         facts = {
             "merchant_status": merchant.status,
             "merchant_segment": merchant.partner.kind,
@@ -58,8 +71,8 @@ class Eligibility:
             if not product.is_revolving
             else product.amount_min_fen,
             "product_max_fen": product.amount_max_fen,
-            "overdue_loans": bad_loans["overdue"],
-            "written_off_loans": bad_loans["written_off"],
+            "overdue_loans": statuses.count(Loan.Status.OVERDUE),
+            "written_off_loans": statuses.count(Loan.Status.WRITTEN_OFF),
             "is_pledged": product.is_pledged,
         }
         if product.is_pledged:
@@ -152,13 +165,10 @@ class Record:
     queue = ""
     title = "Repayment record 还款记录"
 
-    def facts(self, application: Application, *, on: dt.date) -> dict:
+    def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         product = application.product
-        repaid = list(
-            Loan.objects.filter(merchant=application.merchant, status=Loan.Status.REPAID)
-            .order_by("closed_on", "pk")
-            .values_list("max_days_past_due", flat=True)
-        )
+        loans = _loans(application, on, run)
+        repaid = [dpd for status, dpd, _ in loans if status == Loan.Status.REPAID]
         limits = PRODUCT_LIMITS[product_kind(product)]
         in_days = product.term_unit == Product.TermUnit.DAYS
         return {
@@ -168,9 +178,7 @@ class Record:
             "longest_term": limits.term_max_days if in_days else limits.term_max_months,
             "product_max_fen": product.amount_max_fen,
             "repaid_max_dpd": repaid,
-            "is_overdue_now": Loan.objects.filter(
-                merchant=application.merchant, status=Loan.Status.OVERDUE
-            ).exists(),
+            "is_overdue_now": any(status == Loan.Status.OVERDUE for status, _, _ in loans),
         }
 
     def decide(self, facts: dict):
@@ -198,7 +206,7 @@ class Exposure:
     queue = ""
     title = "Exposure 敞口"
 
-    def facts(self, application: Application, *, on: dt.date) -> dict:
+    def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         held = merchant_exposure(merchant_id=application.merchant_id)
         product = application.product
         return {
@@ -242,7 +250,7 @@ class AutoDecide:
     queue = ""
     title = "Automatic decision 自动审批"
 
-    def facts(self, application: Application, *, on: dt.date) -> dict:
+    def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         return {"amount_fen": application.amount_fen, "decided_limit_fen": application.decided_limit_fen or 0}
 
     def decide(self, facts: dict):
@@ -322,13 +330,8 @@ class DeclaredCheck:
     queue = ""
     title = "Declared vs observed 申报核对"
 
-    def facts(self, application: Application, *, on: dt.date) -> dict:
-        owed = (
-            Loan.objects.filter(merchant=application.merchant, status__in=OPEN_LOANS).aggregate(
-                s=Sum("principal_outstanding_fen")
-            )["s"]
-            or 0
-        )
+    def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
+        owed = sum(owed for status, _, owed in _loans(application, on, run) if status in OPEN_LOANS)
         return {
             "declared": application.declared or {},
             "observed_platform_sales_fen": _observed_platform_sales_fen(application.merchant_id, on),
@@ -350,7 +353,7 @@ class VideoCheck:
     queue = "video_check"
     title = "Video check 视频面签"
 
-    def facts(self, application: Application, *, on: dt.date) -> dict:
+    def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         return {"amount_fen": application.amount_fen}
 
     def decide(self, facts: dict):
@@ -365,7 +368,7 @@ class FieldInspection:
     queue = "field_inspection"
     title = "Field inspection 实地考察"
 
-    def facts(self, application: Application, *, on: dt.date) -> dict:
+    def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         return {"needs_inspection": application.needs_inspection}
 
     def decide(self, facts: dict):
@@ -383,7 +386,7 @@ class OfficerApproval:
     queue = "officer_approval"
     title = "Officer approval 审批"
 
-    def facts(self, application: Application, *, on: dt.date) -> dict:
+    def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         return {"decided_limit_fen": application.decided_limit_fen or 0}
 
     def decide(self, facts: dict):

@@ -6,12 +6,12 @@ replays from its facts and a later change of thresholds leaves it alone."""
 
 import datetime as dt
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
 from common.crypto import blind_index
 from common.money import format_yuan
 from lending.models import Application, CreditLine
-from lending.pipeline import DECLINE, MACHINE, PASS, REFER, Reason, Verdict
+from lending.pipeline import DECLINE, MACHINE, PASS, REFER, Reason, Run, Verdict, run_of
 from merchants.models import Merchant, MerchantDevice, Order, OrderStatus, Owner, Refund, Verification
 from riskcontrol import rules
 from riskcontrol.models import BlacklistEntry
@@ -22,12 +22,10 @@ FRAUD_QUEUE = "fraud_review"
 ORDERS_NEED_A_CHECK = "订单情况需人工核查 Your orders need a check by our staff"
 
 
-def _rules(names: tuple[str, ...], application: Application) -> dict:
+def _rules(names: tuple[str, ...], run: Run) -> dict:
     """The thresholds `names` of the active rule set, read once per pipeline run: the stages of
-    one run share the application object, so they decide by the same version."""
-    active = application.__dict__.get("_active_ruleset")
-    if active is None:
-        active = application.__dict__["_active_ruleset"] = ruleset_active()
+    one run decide by the same version."""
+    active = run.shared("riskcontrol.ruleset", ruleset_active)
     params = {**DEFAULT_PARAMS, **active.params}
     return {"rules_version": active.version, "params": {name: params[name] for name in names}}
 
@@ -40,17 +38,38 @@ def _verdict(outcome: str, reasons: list[Reason], facts: dict, detail: dict | No
     return Verdict(outcome, tuple(reasons), {}, detail or {}, version=_version(facts), **kw)
 
 
-def _linked_owner_ids(owner: Owner, *, with_address: bool) -> list[int]:
+def _linked_owner_ids(owner: Owner, *, with_address: bool, run: Run) -> list[int]:
     """Owners sharing this owner's national ID, phone or bank card (and address, when asked),
-    this owner included."""
-    match = Q(pk=owner.pk) | Q(national_id_index=owner.national_id_index)
-    if owner.phone_index:
-        match |= Q(phone_index=owner.phone_index)
-    if owner.bank_card_index:
-        match |= Q(bank_card_index=owner.bank_card_index)
-    if with_address and owner.address_index:
-        match |= Q(address_index=owner.address_index)
-    return list(Owner.objects.filter(match).values_list("pk", flat=True))
+    this owner included. One read per run serves both: the owners sharing any of the four (by
+    their blind indexes), each with its keys, sorted out here by the same equalities."""
+
+    def load() -> list[tuple]:
+        match = Q(pk=owner.pk) | Q(national_id_index=owner.national_id_index)
+        if owner.phone_index:
+            match |= Q(phone_index=owner.phone_index)
+        if owner.bank_card_index:
+            match |= Q(bank_card_index=owner.bank_card_index)
+        if owner.address_index:
+            match |= Q(address_index=owner.address_index)
+        return list(
+            Owner.objects.filter(match).values_list(
+                "pk", "national_id_index", "phone_index", "bank_card_index", "address_index"
+            )
+        )
+
+    linked = []
+    for pk, national_id_index, phone_index, bank_card_index, address_index in run.shared(
+        "riskcontrol.owners", load
+    ):
+        if (
+            pk == owner.pk
+            or national_id_index == owner.national_id_index
+            or (owner.phone_index and phone_index == owner.phone_index)
+            or (owner.bank_card_index and bank_card_index == owner.bank_card_index)
+            or (with_address and owner.address_index and address_index == owner.address_index)
+        ):
+            linked.append(pk)
+    return linked
 
 
 _IDENTITY_WORDS = {
@@ -76,12 +95,13 @@ class Identity:
     title = "Identity 身份核验"
     PARAMS = ("identity_required_kinds_b2c", "identity_required_kinds_b2b", "identity_decline_on_failed")
 
-    def facts(self, application: Application, *, on: dt.date) -> dict:
+    def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
+        run = run_of(application, on, run)
         merchant = application.merchant
         owner = merchant.owner
         verifications = Verification.objects.filter(merchant=merchant).order_by("pk")
         return {
-            **_rules(self.PARAMS, application),
+            **_rules(self.PARAMS, run),
             "segment": merchant.partner.kind,
             # Whether each field is there and well-formed; never the values themselves.
             "owner": {
@@ -129,7 +149,8 @@ class Blacklist:
     queue = ""
     title = "Blacklist 黑名单"
 
-    def facts(self, application: Application, *, on: dt.date) -> dict:
+    def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
+        run = run_of(application, on, run)
         owner = application.merchant.owner
         keys = {
             "national_id": owner.national_id_index,
@@ -150,7 +171,7 @@ class Blacklist:
         keys["device"] = next((value for _, kind, value in rows if kind == BlacklistEntry.Kind.DEVICE), "")
         hits = rules.blacklist_hits(keys, [(kind, value) for _, kind, value in rows])
         return {
-            **_rules((), application),
+            **_rules((), run),
             "hits": hits,
             "entry_ids": sorted(pk for pk, kind, value in rows if kind in hits and keys.get(kind) == value),
         }
@@ -181,8 +202,9 @@ class Velocity:
         "velocity_max_bank_card",
     )
 
-    def facts(self, application: Application, *, on: dt.date) -> dict:
-        facts = _rules(self.PARAMS, application)
+    def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
+        run = run_of(application, on, run)
+        facts = _rules(self.PARAMS, run)
         owner = application.merchant.owner
         recent = Application.objects.filter(
             submitted_on__gte=since(on, facts["params"]["velocity_window_days"]), submitted_on__lte=on
@@ -236,8 +258,9 @@ class Antifraud:
     title = "Anti-fraud 反欺诈"
     PARAMS = tuple(name for name in DEFAULT_PARAMS if name.startswith(("antifraud_", "cluster_")))
 
-    def facts(self, application: Application, *, on: dt.date) -> dict:
-        facts = _rules(self.PARAMS, application)
+    def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
+        run = run_of(application, on, run)
+        facts = _rules(self.PARAMS, run)
         params = facts["params"]
         merchant = application.merchant
         start = since(on, params["antifraud_window_days"])
@@ -245,7 +268,7 @@ class Antifraud:
             merchant=merchant, placed_at__date__gte=start, placed_at__date__lte=on
         ).exclude(status=OrderStatus.CANCELLED)
         linked = Merchant.objects.filter(
-            owner_id__in=_linked_owner_ids(merchant.owner, with_address=True)
+            owner_id__in=_linked_owner_ids(merchant.owner, with_address=True, run=run)
         ).exclude(pk=merchant.pk)
         repeaters = (
             orders.values("buyer_ref")
@@ -254,6 +277,16 @@ class Antifraud:
             .values_list("buyer_ref", flat=True)
         )
         completed = (OrderStatus.DELIVERED, OrderStatus.SETTLED)
+        # A settled order refunded within the window of its settlement (counted once however
+        # many refunds it has).
+        refunded_soon = Exists(
+            Refund.objects.filter(
+                order=OuterRef("pk"),
+                refunded_at__gte=OuterRef("settled_at"),
+                refunded_at__lte=OuterRef("settled_at")
+                + dt.timedelta(hours=params["antifraud_refund_hours"]),
+            )
+        )
         counted = orders.aggregate(
             orders=Count("pk"),
             linked=Count("pk", filter=Q(buyer_merchant__in=linked)),
@@ -261,18 +294,9 @@ class Antifraud:
             completed=Count("pk", filter=Q(status__in=completed)),
             unshipped=Count("pk", filter=Q(status__in=completed, shipped_at__isnull=True)),
             settled=Count("pk", filter=Q(settled_at__isnull=False)),
+            quick=Count("pk", filter=Q(refunded_soon, settled_at__isnull=False)),
         )
-        quick = (
-            Refund.objects.filter(order__in=orders, order__settled_at__isnull=False)
-            .filter(
-                refunded_at__gte=F("order__settled_at"),
-                refunded_at__lte=F("order__settled_at")
-                + dt.timedelta(hours=params["antifraud_refund_hours"]),
-            )
-            .values("order_id")
-            .distinct()
-            .count()
-        )
+        quick = counted["quick"]
         facts["signals"] = {
             "orders": counted["orders"],
             "linked_buyer_orders": counted["linked"],
@@ -373,8 +397,9 @@ class Policy:
     title = "Policy 准入政策"
     PARAMS = ("policy_min_shop_age_days", "policy_sales_window_days", "policy_min_days_with_sales")
 
-    def facts(self, application: Application, *, on: dt.date) -> dict:
-        facts = _rules(self.PARAMS, application)
+    def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
+        run = run_of(application, on, run)
+        facts = _rules(self.PARAMS, run)
         merchant = application.merchant
         sold = Order.objects.filter(merchant=merchant, placed_at__date__lte=on).exclude(
             status=OrderStatus.CANCELLED
@@ -437,15 +462,24 @@ class GroupExposure:
     queue = ""
     title = "Group exposure 关联集团敞口"
 
-    def facts(self, application: Application, *, on: dt.date) -> dict:
-        facts = _rules(("group_limit_fen",), application)
+    def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
+        run = run_of(application, on, run)
+        facts = _rules(("group_limit_fen",), run)
         merchant = application.merchant
-        group = Merchant.objects.filter(owner_id__in=_linked_owner_ids(merchant.owner, with_address=False))
-        lines = CreditLine.objects.filter(merchant__in=group).exclude(status=CreditLine.Status.CLOSED)
+        # The group's shops and their lines in one read (a shop without a line comes once, with
+        # no line); closed lines hold no limit.
+        rows = Merchant.objects.filter(
+            owner_id__in=_linked_owner_ids(merchant.owner, with_address=False, run=run)
+        ).values_list("pk", "credit_lines__pk", "credit_lines__limit_fen", "credit_lines__status")
+        shops, lines = set(), {}
+        for shop_id, line_id, limit_fen, status in rows:
+            shops.add(shop_id)
+            if line_id is not None and status != CreditLine.Status.CLOSED:
+                lines[line_id] = limit_fen
         facts.update(
             {
-                "group_merchant_ids": sorted(group.values_list("pk", flat=True)),
-                "group_limits_fen": list(lines.order_by("pk").values_list("limit_fen", flat=True)),
+                "group_merchant_ids": sorted(shops),
+                "group_limits_fen": [lines[pk] for pk in sorted(lines)],
                 "requested_fen": application.amount_fen,
             }
         )

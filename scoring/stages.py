@@ -8,12 +8,13 @@ import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import Subquery
 
 from common.money import format_yuan
 from lending.models import Application
-from lending.pipeline import MACHINE, Reason, declined, passed
+from lending.pipeline import MACHINE, Reason, Run, declined, passed
 from scoring import calculations as calc
-from scoring.models import MerchantScore, Offer
+from scoring.models import MerchantScore, Offer, ScoringPolicy
 from scoring.selectors import policy_get
 from scoring.services.rating import merchant_rate, rate_within_cap
 
@@ -21,12 +22,40 @@ from scoring.services.rating import merchant_rate, rate_within_cap
 REASONS_SHOWN = 3
 
 
-def _current_score(application: Application, on: dt.date) -> MerchantScore:
-    score = MerchantScore.objects.filter(merchant_id=application.merchant_id, is_current=True).first()
+def _open_offer(merchant_id: int, product, on: dt.date):
+    """The merchant's newest pre-approved offer for the product still open on `on`."""
+    return Offer.objects.filter(
+        merchant_id=merchant_id, product=product, status=Offer.Status.ISSUED, expires_on__gte=on
+    ).order_by("-issued_on", "-pk")
+
+
+def _rating_read(application: Application, on: dt.date) -> tuple[MerchantScore, tuple | None, str]:
+    """The merchant's current rating (rated again when older than LENDING_RATING_MAX_AGE_DAYS),
+    its open offer for the product as (id, line, daily rate, grade) and the policy's cut-off
+    grade. When the current rating is fresh, one statement reads all three."""
+    product = application.product
+    offer = _open_offer(application.merchant_id, product, on)
+    score = (
+        MerchantScore.objects.filter(merchant_id=application.merchant_id, is_current=True)
+        .annotate(
+            **{
+                f"offer_{name}": Subquery(offer.values(name)[:1])
+                for name in ("pk", "line_fen", "daily_rate", "grade")
+            },
+            policy_cutoff_grade=Subquery(ScoringPolicy.objects.filter(pk=1).values("cutoff_grade")[:1]),
+        )
+        .first()
+    )
     oldest = on - dt.timedelta(days=settings.LENDING_RATING_MAX_AGE_DAYS)
     if score is None or score.as_of < oldest:
         score = merchant_rate(merchant=application.merchant, as_of=on)
-    return score
+        found = offer.values_list("pk", "line_fen", "daily_rate", "grade").first()
+        return score, found, policy_get().cutoff_grade
+    found = None
+    if score.offer_pk is not None:
+        found = (score.offer_pk, score.offer_line_fen, score.offer_daily_rate, score.offer_grade)
+    cutoff = score.policy_cutoff_grade
+    return score, found, cutoff if cutoff is not None else policy_get().cutoff_grade
 
 
 class Rate:
@@ -35,24 +64,17 @@ class Rate:
     queue = ""
     title = "Rating 360° 评级"
 
-    def facts(self, application: Application, *, on: dt.date) -> dict:
+    def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         product = application.product
-        score = _current_score(application, on)
+        score, offer, cutoff_grade = _rating_read(application, on)
         terms = (score.components or {}).get("products", {}).get(product.code) or {}
-        offer = (
-            Offer.objects.filter(
-                merchant_id=application.merchant_id,
-                product=product,
-                status=Offer.Status.ISSUED,
-                expires_on__gte=on,
-            )
-            .order_by("-issued_on")
-            .first()
-        )
         line_fen = int(terms.get("line_fen") or 0)
         rate = Decimal(terms["daily_rate"]) if terms.get("daily_rate") else product.daily_rate
-        if offer is not None and offer.grade == score.grade:
-            line_fen, rate = max(line_fen, offer.line_fen), offer.daily_rate
+        offer_id = None
+        if offer is not None:
+            offer_id, offer_line_fen, offer_rate, offer_grade = offer
+            if offer_grade == score.grade:
+                line_fen, rate = max(line_fen, offer_line_fen), offer_rate
         return {
             "model_version": (score.components or {}).get("model", {}).get("version", str(score.model_id)),
             "score_id": score.pk,
@@ -60,10 +82,10 @@ class Rate:
             "grade": score.grade,
             "probability": score.probability,
             "points": score.points,
-            "cutoff_grade": policy_get().cutoff_grade,
+            "cutoff_grade": cutoff_grade,
             "line_fen": line_fen,
             "daily_rate": str(rate_within_cap(product=product, daily_rate=rate)),
-            "offer_id": offer.pk if offer is not None else None,
+            "offer_id": offer_id,
             "reasons": [
                 {"zh": r.get("zh", ""), "en": r.get("en", "")} for r in (score.reasons or [])[:REASONS_SHOWN]
             ],

@@ -324,6 +324,10 @@ def application_submit(
     if appeal_of is None:
         _may_apply(merchant, product, on)
     now = timezone.now()
+    # One transaction records the application and decides it (one commit); the stages run in a
+    # savepoint of it, so a crash in them still leaves the application recorded as submitted
+    # (a retry with the same key finishes it) and nothing of the stages.
+    failure = None
     try:
         with transaction.atomic():
             application = Application.objects.create(
@@ -350,6 +354,10 @@ def application_submit(
                 actor=actor,
                 reason=appeal_reason or f"{channel} application for {format_yuan(amount_fen)} yuan",
             )
+            try:
+                application = pipeline.pipeline_run(application_id=application.pk, on=on, actor=actor)
+            except Exception as exc:  # raised once the submitted application is committed
+                failure = exc
     except IntegrityError as exc:
         existing = (
             Application.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
@@ -360,7 +368,8 @@ def application_submit(
             "an application for this product is already being decided 该产品已有审批中的申请",
             {"fields": {"product": ["an application is in progress"]}},
         ) from exc
-    application = pipeline.pipeline_run(application_id=application.pk, on=on, actor=actor)
+    if failure is not None:
+        raise failure
     return application_after_decision(application=application, on=on, actor=actor)
 
 

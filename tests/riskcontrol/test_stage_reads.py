@@ -1,0 +1,240 @@
+"""The stages of one run share their reads (lending.pipeline.Run): related owners read once for
+anti-fraud and group exposure, the group's shops and lines in one read, blacklist entries in one,
+quick refunds counted in the brushing aggregate, the offer and the cut-off read with the rating.
+Each fact must be what the statements the stages made one by one gave: those statements are kept
+here as the reference and run on a world with every case in it (owners sharing a phone, a card,
+an address; lines active, frozen and closed; entries of the right and the wrong kind, and
+inactive; refunds inside and outside the window, twice for one order, on cancelled orders)."""
+
+import datetime as dt
+
+from django.db.models import F, Q
+from django.utils import timezone
+
+from common.crypto import blind_index
+from lending.models import Application, CreditLine, Product
+from lending.pipeline import Run, stage_load
+from lending.services import applications as apps
+from merchants.models import Merchant, Order, OrderStatus, Owner, Refund
+from riskcontrol.models import BlacklistEntry
+from riskcontrol.rulesets import since
+from scoring.models import MerchantScore, Offer
+from scoring.selectors import policy_get
+from tests.lending.factories import CreditLineFactory
+from tests.lending.test_applications import STRONG, TODAY, world  # noqa: F401
+from tests.merchants.factories import MerchantFactory, OrderFactory, OwnerFactory
+from tests.scoring.factories import rated_merchant
+
+
+def old_linked_owner_ids(owner: Owner, *, with_address: bool) -> list[int]:
+    match = Q(pk=owner.pk) | Q(national_id_index=owner.national_id_index)
+    if owner.phone:
+        match |= Q(phone=owner.phone)
+    if owner.bank_card_index:
+        match |= Q(bank_card_index=owner.bank_card_index)
+    if with_address and owner.address:
+        match |= Q(address=owner.address)
+    return list(Owner.objects.filter(match).values_list("pk", flat=True))
+
+
+def old_blacklist(owner: Owner) -> tuple[list[str], list[int]]:
+    keys = {
+        "national_id": owner.national_id_index,
+        "phone": blind_index(owner.phone) if owner.phone else "",
+        "bank_card": owner.bank_card_index,
+    }
+    listed = BlacklistEntry.objects.filter(is_active=True, value_index__in=[v for v in keys.values() if v])
+    pairs = set(listed.values_list("kind", "value_index"))
+    hits = sorted(kind for kind, value in keys.items() if value and (kind, value) in pairs)
+    return hits, sorted(listed.filter(kind__in=hits).values_list("pk", flat=True))
+
+
+def old_quick_refunds(merchant: Merchant, params: dict) -> int:
+    start = since(TODAY, params["antifraud_window_days"])
+    orders = Order.objects.filter(
+        merchant=merchant, placed_at__date__gte=start, placed_at__date__lte=TODAY
+    ).exclude(status=OrderStatus.CANCELLED)
+    return (
+        Refund.objects.filter(order__in=orders, order__settled_at__isnull=False)
+        .filter(
+            refunded_at__gte=F("order__settled_at"),
+            refunded_at__lte=F("order__settled_at") + dt.timedelta(hours=params["antifraud_refund_hours"]),
+        )
+        .values("order_id")
+        .distinct()
+        .count()
+    )
+
+
+def old_group(merchant: Merchant) -> tuple[list[int], list[int]]:
+    group = Merchant.objects.filter(owner_id__in=old_linked_owner_ids(merchant.owner, with_address=False))
+    lines = CreditLine.objects.filter(merchant__in=group).exclude(status=CreditLine.Status.CLOSED)
+    return sorted(group.values_list("pk", flat=True)), list(
+        lines.order_by("pk").values_list("limit_fen", flat=True)
+    )
+
+
+def old_offer(merchant: Merchant, product: Product):
+    return (
+        Offer.objects.filter(
+            merchant_id=merchant.pk, product=product, status=Offer.Status.ISSUED, expires_on__gte=TODAY
+        )
+        .order_by("-issued_on")
+        .first()
+    )
+
+
+def at(day: dt.date, hour: int = 10) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(hour)))
+
+
+def settled_order(merchant, day: dt.date, *, buyer=None, buyer_ref=None, status=OrderStatus.SETTLED):
+    placed = at(day)
+    return OrderFactory(
+        merchant=merchant,
+        buyer_merchant=buyer,
+        buyer_ref=buyer_ref or f"consumer-{merchant.pk}-{day}",
+        status=status,
+        placed_at=placed,
+        paid_at=placed,
+        shipped_at=placed + dt.timedelta(hours=5),
+        delivered_at=placed + dt.timedelta(days=1),
+        settled_at=placed + dt.timedelta(days=2) if status == OrderStatus.SETTLED else None,
+        cancelled_at=placed + dt.timedelta(hours=1) if status == OrderStatus.CANCELLED else None,
+    )
+
+
+def refund(order, hours_after_settling: float):
+    base = order.settled_at or order.placed_at
+    Refund.objects.create(
+        order=order,
+        merchant=order.merchant,
+        amount_fen=100,
+        refunded_at=base + dt.timedelta(hours=hours_after_settling),
+    )
+
+
+def a_crowded_world():
+    merchant = rated_merchant(**STRONG)
+    owner = merchant.owner
+    by_phone = MerchantFactory(owner=OwnerFactory(phone=owner.phone))
+    by_card = MerchantFactory(owner=OwnerFactory(bank_card=owner.bank_card))
+    by_address = MerchantFactory(owner=OwnerFactory(address=owner.address))
+    MerchantFactory()  # a stranger
+    MerchantFactory(owner=by_phone.owner)  # a second shop of a related owner
+    product = Product.objects.get(code="credit_loan")
+    CreditLineFactory(merchant=merchant, product=product, limit_fen=3_000_000)
+    CreditLineFactory(
+        merchant=by_phone, product=product, limit_fen=5_000_000, status=CreditLine.Status.FROZEN
+    )
+    CreditLineFactory(merchant=by_card, product=Product.objects.get(code="order_loan"), limit_fen=7_000_000)
+    CreditLineFactory(merchant=by_card, product=product, limit_fen=9_000_000, status=CreditLine.Status.CLOSED)
+    BlacklistEntry.objects.create(kind="phone", value_index=blind_index(owner.phone), reason="ring")
+    BlacklistEntry.objects.create(kind="bank_card", value_index=owner.national_id_index, reason="wrong kind")
+    BlacklistEntry.objects.create(
+        kind="national_id", value_index=owner.national_id_index, reason="old", is_active=False
+    )
+    recent = TODAY - dt.timedelta(days=20)
+    quick = settled_order(merchant, recent)
+    refund(quick, 2)
+    refund(quick, 5)  # twice for one order: counted once
+    refund(settled_order(merchant, recent + dt.timedelta(days=1)), 24 * 30)  # long after
+    refund(settled_order(merchant, recent + dt.timedelta(days=2)), -1)  # before settling
+    refund(settled_order(merchant, recent, status=OrderStatus.CANCELLED), 1)
+    refund(settled_order(merchant, TODAY - dt.timedelta(days=400)), 1)  # outside the window
+    settled_order(merchant, recent, buyer=by_address)  # a linked buyer
+    for n in range(3):
+        settled_order(merchant, recent + dt.timedelta(days=n), buyer_ref="regular")
+    return merchant, by_phone, by_card, by_address
+
+
+def test_the_shared_reads_give_the_facts_the_stages_statements_gave(world):  # noqa: F811
+    merchant, *_ = a_crowded_world()
+    product = Product.objects.get(code="credit_loan")
+    score = MerchantScore.objects.filter(merchant=merchant, is_current=True).first()
+    if score is None:
+        from scoring.services.rating import merchant_rate
+
+        score = merchant_rate(merchant=merchant, as_of=TODAY)
+    week = dt.timedelta(days=7)
+    Offer.objects.create(
+        merchant=merchant, product=product, score=score, line_fen=4_000_000, daily_rate="0.00055",
+        grade=score.grade, rank=1, issued_on=TODAY - week, expires_on=TODAY + week,
+        status=Offer.Status.EXPIRED,
+    )  # fmt: skip
+    newest = Offer.objects.create(
+        merchant=merchant, product=product, score=score, line_fen=4_500_000, daily_rate="0.00052",
+        grade=score.grade, rank=1, issued_on=TODAY - dt.timedelta(days=1), expires_on=TODAY + week,
+    )  # fmt: skip
+    application = apps._unsaved(merchant, product, 200_000, [])
+    run = Run(application, TODAY)
+    facts = {
+        name.rpartition(".")[2]: stage_load(name).facts(application, on=TODAY, run=run)
+        for name in (
+            "riskcontrol.stages.blacklist",
+            "riskcontrol.stages.antifraud",
+            "riskcontrol.stages.group_exposure",
+            "scoring.stages.rate",
+        )
+    }
+    owner = merchant.owner
+    hits, entry_ids = old_blacklist(owner)
+    assert hits == ["phone"] and (facts["blacklist"]["hits"], facts["blacklist"]["entry_ids"]) == (
+        hits,
+        entry_ids,
+    )
+    params = facts["antifraud"]["params"]
+    signals = facts["antifraud"]["signals"]
+    assert signals["refunded_soon_after_settlement"] == old_quick_refunds(merchant, params) == 1
+    assert signals["linked_buyer_orders"] == 1
+    group_ids, limits = old_group(merchant)
+    assert len(group_ids) == 4 and limits == [3_000_000, 5_000_000, 7_000_000]
+    assert facts["group_exposure"]["group_merchant_ids"] == group_ids
+    assert facts["group_exposure"]["group_limits_fen"] == limits
+    assert old_offer(merchant, product).pk == newest.pk == facts["rate"]["offer_id"]
+    assert facts["rate"]["line_fen"] >= 4_500_000 or score.grade != newest.grade
+    assert facts["rate"]["cutoff_grade"] == policy_get().cutoff_grade
+    # Read alone (a Run of their own), the stages give the same facts.
+    for name, shared in facts.items():
+        stage = stage_load("scoring.stages.rate" if name == "rate" else f"riskcontrol.stages.{name}")
+        assert stage.facts(application, on=TODAY) == shared, name
+
+
+def test_related_owners_with_and_without_the_address_are_the_statements_sets(world):  # noqa: F811
+    merchant, by_phone, by_card, by_address = a_crowded_world()
+    from riskcontrol.stages import _linked_owner_ids
+
+    run = Run(apps._unsaved(merchant, Product.objects.get(code="credit_loan"), 200_000, []), TODAY)
+    for owner in (merchant.owner, by_phone.owner, by_card.owner, by_address.owner):
+        for with_address in (True, False):
+            assert sorted(
+                _linked_owner_ids(owner, with_address=with_address, run=Run(run.application, TODAY))
+            ) == sorted(old_linked_owner_ids(owner, with_address=with_address)), (owner.pk, with_address)
+    assert sorted(_linked_owner_ids(merchant.owner, with_address=True, run=run)) == sorted(
+        [merchant.owner_id, by_phone.owner_id, by_card.owner_id, by_address.owner_id]
+    )
+    assert by_address.owner_id not in _linked_owner_ids(merchant.owner, with_address=False, run=run)
+
+
+def test_a_decision_made_in_one_run_replays_from_its_facts(world):  # noqa: F811
+    merchant, *_ = a_crowded_world()
+    BlacklistEntry.objects.filter(is_active=True).update(is_active=False)
+    product = Product.objects.get(code="credit_loan")
+    application = apps.application_submit(
+        merchant=merchant, product=product, amount_fen=200_000, channel="api", on=TODAY
+    )
+    from lending.pipeline import stage_replay
+
+    rows = list(application.stages.all())
+    stored = Application.objects.get(pk=application.pk)
+    assert rows and stored.status == application.status
+    # The application returned without being read again is what the row holds.
+    for column in ("status", "decided_limit_fen", "decided_rate", "decided_grade", "decided_term",
+                   "current_stage", "reasons", "reapply_on", "decided_by"):  # fmt: skip
+        assert getattr(application, column) == getattr(stored, column), column
+    for row in rows:
+        verdict = stage_replay(row)
+        assert verdict.outcome == {"passed": "pass", "declined": "decline", "waiting": "refer"}.get(
+            row.status, verdict.outcome
+        ), row.name
+        assert [r.as_dict() for r in verdict.reasons] == row.reasons, row.name
