@@ -6,6 +6,7 @@ appeal and withdrawal, offers, and every bad input answered with the field named
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 from rest_framework.test import APIClient
 
