@@ -206,15 +206,36 @@ def loans_collect_owing(
         return str(receivable if bucket == "principal" else interest_receivable)
 
     text = "CAST(loan_id AS TEXT)"
+    # Each wallet's money goes to its loans in id order: what is left after the loans before.
+    before = (
+        "COALESCE(SUM(o.wanted) OVER (PARTITION BY o.wallet_id ORDER BY o.loan_id "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
+    )
+    take = f"{least}(o.wanted, {greatest}(a.balance_fen - a.held_fen - {before}, 0))"
+    allocations = ", ".join(
+        f"{at(k, account)} AS account_{k + 1}, {at(k, str)} AS amount_{k + 1}" for k in range(len(BUCKETS))
+    )
     with connection.cursor() as cursor:
-        # The wallets first, in id order like every money flow; what they hold is read after.
-        cursor.execute(
-            f"SELECT id FROM payments_account WHERE id IN (SELECT wallet_id FROM ({owing}) o) "  # noqa: S608
-            f"ORDER BY id{for_update}",
-            params,
-        )
-        if not cursor.fetchall():
+        # Which loans owe, and their wallets: one pass over what `owing` selects.
+        cursor.execute(f"SELECT loan_id, wallet_id FROM ({owing}) o", params)  # noqa: S608
+        owing_wallets = cursor.fetchall()
+        if not owing_wallets:
             return 0
+        # The wallets, in id order like every money flow; then what the loans owe is read again,
+        # under the locks (a repayment that got there first counts). Only this run makes a loan owe
+        # more, so the loans read before are all there are; those whose wallets hold nothing take
+        # nothing and are not read again. Loans and wallets are named by id, so that each is looked
+        # up rather than a whole table joined.
+        wallets = ",".join(str(int(pk)) for pk in sorted({wallet_id for _, wallet_id in owing_wallets}))
+        cursor.execute(
+            f"SELECT id, balance_fen - held_fen FROM payments_account WHERE id IN ({wallets}) "  # noqa: S608
+            f"ORDER BY id{for_update}"
+        )
+        funded = {pk for pk, available in cursor.fetchall() if available > 0}
+        if not funded:
+            return 0
+        loans = ",".join(str(int(pk)) for pk, wallet_id in sorted(owing_wallets) if wallet_id in funded)
+        wallets = ",".join(str(int(pk)) for pk in sorted(funded))
         cursor.execute(f"DROP TABLE IF EXISTS {COLLECTING}")
         cursor.execute(
             f"""
@@ -222,12 +243,7 @@ def loans_collect_owing(
             SELECT loan_id AS seq, loan_id, line_id, wallet_id, pool_id,
                    %(wc_prefix)s || {text} AS idempotency_key, %(wc_reference)s || reference AS reference,
                    take_fen, penalty, fee, interest, principal,
-                   {
-                ", ".join(
-                    f"{at(k, account)} AS account_{k + 1}, {at(k, str)} AS amount_{k + 1}"
-                    for k in range(len(BUCKETS))
-                )
-            },
+                   {allocations},
                    CAST(NULL AS BIGINT) AS entry_id
             FROM (
                 SELECT loan_id, line_id, wallet_id, pool_id, reference, take_fen,
@@ -237,12 +253,9 @@ def loans_collect_owing(
                     SELECT o.loan_id, o.line_id, o.wallet_id, o.pool_id, o.reference,
                            {", ".join(f"o.{b}" for b in BUCKETS)},
                            {", ".join(f"{position[b]} AS p_{b}" for b in BUCKETS)},
-                           {least}(o.wanted, {
-                greatest
-            }(a.balance_fen - a.held_fen - COALESCE(SUM(o.wanted) OVER (
-                               PARTITION BY o.wallet_id ORDER BY o.loan_id
-                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0), 0)) AS take_fen
-                    FROM ({owing}) o JOIN payments_account a ON a.id = o.wallet_id
+                           {take} AS take_fen
+                    FROM (SELECT * FROM ({owing}) x WHERE x.loan_id IN ({loans})) o
+                    JOIN payments_account a ON a.id = o.wallet_id AND a.id IN ({wallets})
                 ) AS taken
                 WHERE take_fen > 0
             ) AS split
