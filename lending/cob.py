@@ -15,7 +15,8 @@ Then each chunk of loans (a range of loan ids) is closed in one transaction, the
            - ageing: days past due and the five-tier classification; then overdue status
              through the loan lifecycle.
 Every step is a few set-based statements per chunk, not a Python loop over loans (the
-deduction step builds its ledger rows in Python only for the loans that actually pay that day).
+deduction too: `wallet_collection.loans_collect_owing` shares each wallet over its loans, splits
+each take and writes the ledger rows in SQL, beside the Python collection it mirrors).
 Then, over the same chunks, written-off loans recover what reached their merchants' wallets
 (after every open loan has had its deduction). Last, in one transaction: one aggregated ledger
 entry per product per day for accrual and for penalty, a reconciliation of the books, the run

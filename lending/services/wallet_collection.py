@@ -7,8 +7,14 @@ The caller locks the wallets (`wallets_lock`, id order like every money flow), t
 each loan owes, then calls `loans_collect`: each wallet's available money is shared out over its
 merchant's loans in loan id order, each loan's take split in its product's allocation order.
 
+`loans_collect_owing` is the same collection in SQL, for close of business: the loans are chosen
+by a query, each wallet's money is shared by window sums, each take split by the product's order,
+and the ledger rows written by `payments.bulk.collections_post_table`, with no Python per loan.
+tests/lending/test_cob_deduction_paths.py holds the two together (identical rows, both databases).
+
 `loan_payments_apply` is the one rule for what a payment does to a loan, whoever took the money:
-`loans_collect` here and `loan_repay` (the portal and the partner API) both call it."""
+`loans_collect`, `loans_collect_owing` and `loan_repay` (the portal and the partner API) all apply
+payments through the same statements (`_payments_apply`)."""
 
 import datetime as dt
 from dataclasses import dataclass
