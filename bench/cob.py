@@ -4,6 +4,7 @@ every loan row once). Prints JSON.
 
     .venv/bin/python bench/cob.py [--loans 1000000] [--merchants N/5] [--chunk-size 50000]
                                   [--pledges --settling-pledges 1000] [--tracemalloc] [--keep]
+                                  [--statements]
                                   [--workers 1 2 --redis-url redis://127.0.0.1:6379/7]
 
 Goals (issue): close/floor ratio at most 4; a million loans closed in at most 2 minutes on the
@@ -49,6 +50,10 @@ worker -Q batch --concurrency 1`) on the scratch database and the Redis of --red
 and found ready (ping) before the clock starts and stopped after. The clock runs from sending the
 start task, as the nightly task does, to the run's row showing it done; the floor is measured on
 each copy. Worker processes' peak RSS is read from the kernel before they stop.
+
+With --statements (in process only) the JSON also lists the close's SQL statements by the time
+they took, summed over calls (first 100 characters of each; the commits, where PostgreSQL runs
+the deferred ledger triggers and foreign-key checks, as COMMIT).
 
 Uses a scratch database (default xiaodai_bench_cob on 127.0.0.1), dropped and created each run
 (kept with --keep, e.g. to EXPLAIN ANALYZE a step on the built data).
@@ -722,6 +727,69 @@ def close_on_workers(on: dt.date, chunk_size: int | None):
         time.sleep(0.02)
 
 
+class StatementTimer:
+    """With --statements: the close's time per SQL statement (by its first words; Django's
+    cursors, psycopg2's execute_values and the commits, where the deferred ledger triggers and
+    foreign-key checks run), in the closing process. pg_stat_statements would need the server
+    restarted with it preloaded; this needs nothing."""
+
+    def __init__(self) -> None:
+        import re
+        from collections import defaultdict
+
+        self.totals: dict[str, list] = defaultdict(lambda: [0, 0.0])
+        self._shape = re.compile(r"\s+")
+
+    def add(self, sql: str, seconds: float) -> None:
+        entry = self.totals[self._shape.sub(" ", sql).strip()[:100]]
+        entry[0] += 1
+        entry[1] += seconds
+
+    def __enter__(self):
+        import psycopg2.extras
+        from django.db import connection
+        from django.db.backends.base import base
+
+        def wrapper(execute, sql, params, many, context):
+            began = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                self.add(sql, time.perf_counter() - began)
+
+        def execute_values(cursor, sql, *rest, **named):
+            began = time.perf_counter()
+            try:
+                return self._execute_values(cursor, sql, *rest, **named)
+            finally:
+                self.add(sql, time.perf_counter() - began)
+
+        def commit(wrapper_self):
+            began = time.perf_counter()
+            try:
+                return self._commit(wrapper_self)
+            finally:
+                self.add("COMMIT", time.perf_counter() - began)
+
+        self._execute_values, psycopg2.extras.execute_values = psycopg2.extras.execute_values, execute_values
+        self._commit, base.BaseDatabaseWrapper._commit = base.BaseDatabaseWrapper._commit, commit
+        self._wrapped = connection.execute_wrapper(wrapper)
+        self._wrapped.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import psycopg2.extras
+        from django.db.backends.base import base
+
+        self._wrapped.__exit__(*exc)
+        psycopg2.extras.execute_values = self._execute_values
+        base.BaseDatabaseWrapper._commit = self._commit
+
+    def report(self, top: int = 25) -> list[dict]:
+        ranked = sorted(self.totals.items(), key=lambda item: -item[1][1])[:top]
+        return [{"statement": sql, "calls": n, "seconds": round(t, 3)} for sql, (n, t) in ranked]
+
+
 def measure(args: argparse.Namespace, built: dict, workers: int = 0) -> dict:
     setup_django(database_url=args.database_url, fresh=False)
     code = code_version()  # as the close's modules are imported, just below
@@ -763,10 +831,14 @@ def measure(args: argparse.Namespace, built: dict, workers: int = 0) -> dict:
     peak_was_reset = reset_peak_rss()
     if args.tracemalloc:
         tracemalloc.start()
+    timer = StatementTimer() if args.statements and fleet is None else None
     began = time.perf_counter()
     try:
         if fleet is not None:
             run = close_on_workers(on, args.chunk_size)
+        elif timer is not None:
+            with timer:
+                run = cob.close_of_business(on=on, chunk_size=args.chunk_size)
         else:
             run = cob.close_of_business(on=on, chunk_size=args.chunk_size)
         seconds = time.perf_counter() - began
@@ -809,6 +881,7 @@ def measure(args: argparse.Namespace, built: dict, workers: int = 0) -> dict:
         "rss_before_close_mb": round(rss_before, 1),
         "python_peak_mb": python_peak,
         "steps": run.steps,
+        "statements": timer.report() if timer is not None else None,
         "run_status": run.status,
         "chunk_size": chunk_size,
         "chunks": next(step["chunks"] for step in run.steps if step["step"] == "due"),
@@ -854,6 +927,11 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=None, help="default: LENDING_COB_CHUNK_SIZE")
     parser.add_argument("--closed-on", type=dt.date.fromisoformat, default=CLOSED_ON)
     parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations (slower)")
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="in process: time each SQL statement and commit of the close",
+    )
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/xiaodai_bench_cob")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument(

@@ -15,7 +15,8 @@ Then each chunk of loans (a range of loan ids) is closed in one transaction, the
            - ageing: days past due and the five-tier classification; then overdue status
              through the loan lifecycle.
 Every step is a few set-based statements per chunk, not a Python loop over loans (the
-deduction step builds its ledger rows in Python only for the loans that actually pay that day).
+deduction too: `wallet_collection.loans_collect_owing` shares each wallet over its loans, splits
+each take and writes the ledger rows in SQL, beside the Python collection it mirrors).
 Then, over the same chunks, written-off loans recover what reached their merchants' wallets
 (after every open loan has had its deduction). Last, in one transaction: one aggregated ledger
 entry per product per day for accrual and for penalty, a reconciliation of the books, the run
@@ -297,63 +298,31 @@ def _step_due(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
 
 
 def _step_deduct(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
+    """Automatic deduction: every open loan of the chunk with something due takes it from its
+    wallet, as far as the wallet allows, all in SQL (wallet_collection.loans_collect_owing)."""
     # Past the last due date everything owed is due; before it, what has fallen due.
     due_interest = "(CASE WHEN next_due_on IS NULL THEN interest_outstanding_fen ELSE due_interest_fen END)"
     owed = f"(penalty_outstanding_fen + {due_interest} + due_principal_fen)"
-    open_and_owing = f"status IN {_open_sql()} AND {owed} > 0"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, wallet_id FROM lending_loan WHERE id BETWEEN %(lo)s AND %(hi)s AND {open_and_owing}",
-            {"lo": lo, "hi": hi},
-        )
-        owing = cursor.fetchall()
-    if not owing:
-        return 0, {}
-    # Lock the wallets first, then read what is owed: a repayment that got there first counts.
-    # Only this run makes a loan owe more, so the loans read before the lock are all there are;
-    # those whose wallets hold nothing take nothing and are not read again.
-    available = wallet_collection.wallets_lock({wallet_id for _, wallet_id in owing})
-    ids = ",".join(str(int(loan_id)) for loan_id, wallet_id in owing if available.get(wallet_id, 0) > 0)
-    if not ids:
-        events.deductions_failed_emit(
-            on=on, loan_ids=[pk for pk, _ in owing], owed_sql=owed, still_owing_sql=open_and_owing
-        )
-        return 0, {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id, wallet_id, pool_id, line_id, product_id, reference, penalty_outstanding_fen, "
-            f"{due_interest}, due_principal_fen FROM lending_loan WHERE id IN ({ids}) AND {open_and_owing}"
-        )
-        rows = cursor.fetchall()
-    owed_rows = [
-        wallet_collection.Owed(
-            loan_id=loan_id,
-            wallet_id=wallet_id,
-            pool_id=pool_id,
-            line_id=line_id,
-            product_id=product_id,
-            reference=reference,
-            penalty=penalty,
-            fee=0,
-            interest=int(interest),
-            principal=principal,
-            wanted=penalty + int(interest) + principal,
-            idempotency_key=f"cob:{on.isoformat()}:deduct:{loan_id}",
-        )
-        for loan_id, wallet_id, pool_id, line_id, product_id, reference, penalty, interest, principal in rows
-    ]
-    paid = wallet_collection.loans_collect(
+    owing = f"""
+        SELECT id AS loan_id, wallet_id, pool_id, line_id, product_id, reference,
+               penalty_outstanding_fen AS penalty, 0 AS fee, {due_interest} AS interest,
+               due_principal_fen AS principal, {owed} AS wanted
+        FROM lending_loan
+        WHERE id BETWEEN %(lo)s AND %(hi)s AND status IN {_open_sql()} AND {owed} > 0
+    """
+    paid = wallet_collection.loans_collect_owing(
         on=on,
-        owed=owed_rows,
-        available=available,
+        owing=owing,
+        params={"lo": lo, "hi": hi},
+        key_prefix=f"cob:{on.isoformat()}:deduct:",
         kind=LoanEvent.Kind.AUTO_DEDUCTED,
         reference="auto-deduction",
     )
     # Partners hear of each loan whose deduction left something due unpaid (repayment.failed).
     events.deductions_failed_emit(
-        on=on, loan_ids=[pk for pk, _ in owing], owed_sql=owed, still_owing_sql=open_and_owing
+        on=on, lo=lo, hi=hi, owed_sql=owed, still_owing_sql=f"status IN {_open_sql()} AND {owed} > 0"
     )
-    return len(paid), {}
+    return paid, {}
 
 
 def _step_accrue(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:

@@ -47,19 +47,19 @@ def loans_overdue_emit(*, on: dt.date, lo: int, hi: int, cob_run_id: int | None)
     )
 
 
-def deductions_failed_emit(*, on: dt.date, loan_ids: list[int], owed_sql: str, still_owing_sql: str) -> int:
-    """repayment.failed for each loan whose automatic deduction today left something due unpaid
-    (its wallet held too little): what is still due after the deduction. `owed_sql` and
-    `still_owing_sql` are close of business's own fixed SQL over lending_loan's columns."""
-    if not loan_ids:
-        return 0
-    ids = ",".join(str(int(pk)) for pk in loan_ids)
+def deductions_failed_emit(*, on: dt.date, lo: int, hi: int, owed_sql: str, still_owing_sql: str) -> int:
+    """repayment.failed for each loan of the chunk [lo, hi] whose automatic deduction today left
+    something due unpaid (its wallet held too little): what is still due after the deduction.
+    Only the deduction makes a loan owe less, so the loans still owing after it are those it could
+    not pay in full. `owed_sql` and `still_owing_sql` are close of business's own fixed SQL over
+    lending_loan's columns."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT x.reference, m.partner_id, m.external_id, x.unpaid FROM ("  # noqa: S608 - fixed SQL, integer ids
+            "SELECT x.reference, m.partner_id, m.external_id, x.unpaid FROM ("  # noqa: S608 - fixed SQL
             f"SELECT id, reference, merchant_id, {owed_sql} AS unpaid FROM lending_loan "
-            f"WHERE id IN ({ids}) AND {still_owing_sql}) x JOIN merchants_merchant m ON m.id = x.merchant_id "
-            "ORDER BY x.id"
+            f"WHERE id BETWEEN %s AND %s AND {still_owing_sql}) x "
+            "JOIN merchants_merchant m ON m.id = x.merchant_id ORDER BY x.id",
+            [lo, hi],
         )
         rows = cursor.fetchall()
     return events_emit(

@@ -9,9 +9,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
+from django.utils import timezone
 
 from common.errors import ApplicationError
+from common.sql import values_execute
 from payments import ledger
 from payments.ledger import InsufficientFunds, request_digest
 from payments.models import Account, JournalEntry
@@ -226,3 +228,200 @@ def collections_post_bulk(*, collections: Iterable[BulkCollection], business_on:
                     principal_outstanding_fen=models.F("principal_outstanding_fen") - principal
                 )
     return posted
+
+
+# --- the same collections from a table, in SQL ---------------------------------------------------
+
+# The columns `collections_post_table` reads from its table, one row per collection: `seq` orders
+# the entries (and their postings) as collections_post_bulk's list would; the wallet debited
+# `take_fen`, then up to four allocations (account, fen; a zero fen is no leg) credited in this
+# order, the pool that lent the money (or NULL); `entry_id` is filled in.
+COLLECTION_TABLE_COLUMNS = (
+    "seq, idempotency_key, reference, wallet_id, pool_id, take_fen, "
+    "account_1, amount_1, account_2, amount_2, account_3, amount_3, account_4, amount_4, entry_id"
+)
+ALLOCATIONS = 4
+
+
+def _legs_sql(table: str) -> str:
+    """Each collection's legs in the order collections_post_bulk writes them, as rows (entry,
+    position of the collection, leg number, account, signed fen): the wallet, the allocations that
+    are not zero, then the pool's funds and client funds."""
+    allocations = " ".join(
+        f"UNION ALL SELECT c.entry_id, c.seq, {k}, c.account_{k}, -c.amount_{k} FROM {table} c "  # noqa: S608
+        f"WHERE c.amount_{k} <> 0"
+        for k in range(1, ALLOCATIONS + 1)
+    )
+    return f"""
+        SELECT c.entry_id, c.seq, 0 AS leg, c.wallet_id AS account_id, c.take_fen AS amount_fen
+            FROM {table} c
+        {allocations}
+        UNION ALL SELECT c.entry_id, c.seq, 5, f.funds_account_id, c.take_fen
+            FROM {table} c JOIN payments_fundingpool f ON f.id = c.pool_id
+        UNION ALL SELECT c.entry_id, c.seq, 6, %(client_funds)s, -c.take_fen FROM {table} c
+            WHERE c.pool_id IS NOT NULL
+    """  # noqa: S608 - column names and a table name of the caller's; values are bound
+
+
+def _request_hash_sql() -> str:
+    """request_digest(kind=…, legs=…, reference=…) of collections_post_bulk's entries, in SQL:
+    sha256 of the same canonical JSON (sorted keys, no spaces). The references these entries
+    carry are printable ASCII (generated loan references), which json.dumps writes unchanged but
+    for quotes and backslashes."""
+    text = "CAST({} AS TEXT)"
+    leg = "'[' || " + text + " || ',' || " + text + " || ']'"
+    parts = [leg.format("wallet_id", "take_fen")]
+    parts += [
+        f"(CASE WHEN amount_{k} <> 0 THEN ',' || {leg.format(f'account_{k}', f'-amount_{k}')} ELSE '' END)"
+        for k in range(1, ALLOCATIONS + 1)
+    ]
+    funds = "(SELECT f.funds_account_id FROM payments_fundingpool f WHERE f.id = pool_id)"
+    pool_legs = leg.format(funds, "take_fen") + " || ',' || " + leg.format("%(client_funds)s", "-take_fen")
+    parts.append(f"(CASE WHEN pool_id IS NULL THEN '' ELSE ',' || {pool_legs} END)")
+    reference = "REPLACE(REPLACE(reference, '\\', '\\\\'), '\"', '\\\"')"
+    canonical = (
+        '\'{"kind":"\' || %(kind)s || \'","legs":[\' || '
+        + " || ".join(parts)
+        + ' || \'],"reference":"\' || '
+        + reference
+        + " || '\"}'"
+    )
+    if connection.vendor == "postgresql":
+        return f"encode(sha256(convert_to({canonical}, 'UTF8')), 'hex')"
+    return f"SHA256({canonical})"  # registered on SQLite connections by Django
+
+
+def collections_post_table(
+    *, table: str, business_on: dt.date, kind: str = JournalEntry.Kind.COLLECTION
+) -> int:
+    """collections_post_bulk for collections held in a table (COLLECTION_TABLE_COLUMNS) rather
+    than in Python: the same entries, postings (in the same order), balances and pool figures,
+    by a few statements whatever the number of rows; each row's `entry_id` is filled in. Call
+    inside a transaction with the wallets locked; all or nothing. Returns how many were posted."""
+    from payments.services import platform_account
+
+    client_funds = platform_account(Account.Purpose.CLIENT_FUNDS).pk
+    receivable = platform_account(Account.Purpose.LOANS_RECEIVABLE).pk
+    for_update = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    ops = connection.ops
+    params = {
+        "client_funds": client_funds,
+        "receivable": receivable,
+        "kind": kind,
+        "on": ops.adapt_datefield_value(business_on),
+        "now": ops.adapt_datetimefield_value(timezone.now()),
+    }
+    principal = " + ".join(
+        f"(CASE WHEN account_{k} = %(receivable)s THEN amount_{k} ELSE 0 END)"
+        for k in range(1, ALLOCATIONS + 1)
+    )
+    amounts = " + ".join(f"amount_{k}" for k in range(1, ALLOCATIONS + 1))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*), "  # noqa: S608
+            f"SUM(CASE WHEN pool_id IS NULL AND {principal} > 0 THEN 1 ELSE 0 END), "
+            f"SUM(CASE WHEN take_fen <= 0 OR {amounts} <> take_fen THEN 1 ELSE 0 END) FROM {table}",
+            params,
+        )
+        count, without_pool, unbalanced = cursor.fetchone()
+        if not count:
+            return 0
+        if without_pool:
+            raise ApplicationError("principal can only be collected for the funding pool that lent it")
+        if unbalanced:
+            raise ApplicationError(
+                f"{unbalanced} collection(s) whose allocations do not add up to what is taken"
+            )
+        # Locks as the Python path takes them: the pools, then every other account of the entries
+        # in id order (the wallets are the caller's, locked already).
+        cursor.execute(
+            f"SELECT id, code, principal_outstanding_fen FROM payments_fundingpool "  # noqa: S608
+            f"WHERE id IN (SELECT pool_id FROM {table}) ORDER BY id{for_update}"
+        )
+        pools = {pk: (code, outstanding) for pk, code, outstanding in cursor.fetchall()}
+        others = " UNION ".join(
+            [f"SELECT account_{k} FROM {table} WHERE amount_{k} <> 0" for k in range(1, ALLOCATIONS + 1)]  # noqa: S608
+            + [
+                f"SELECT funds_account_id FROM payments_fundingpool WHERE id IN (SELECT pool_id FROM {table})",  # noqa: S608, E501
+                "SELECT %(client_funds)s",
+            ]
+        )
+        cursor.execute(
+            f"SELECT id FROM payments_account WHERE id IN ({others}) ORDER BY id{for_update}",  # noqa: S608
+            params,
+        )
+        # What each account's cached balance (on its normal side) moves by.
+        cursor.execute(
+            f"""WITH legs AS ({_legs_sql(table)})
+            SELECT a.id, a.purpose, a.name, a.balance_fen, a.held_fen,
+                   CAST(SUM(legs.amount_fen) AS BIGINT)
+                       * (CASE WHEN a.type IN ('asset', 'expense') THEN 1 ELSE -1 END)
+            FROM legs JOIN payments_account a ON a.id = legs.account_id
+            GROUP BY a.id, a.purpose, a.name, a.balance_fen, a.held_fen, a.type
+            """,  # noqa: S608
+            params,
+        )
+        change = {}
+        for pk, purpose, name, balance, held, delta in cursor.fetchall():
+            if purpose == Account.Purpose.WALLET and balance + delta < held:
+                raise InsufficientFunds(
+                    f"the batch would overdraw: insufficient funds in {name}: available "
+                    f"{balance - held}, needed {-delta} (fen)",
+                    {"fields": {"amount": ["insufficient funds"]}},
+                )
+            if delta:
+                change[pk] = delta
+        for pool_id, total in _pool_principal(cursor, table, principal, params).items():
+            code, outstanding = pools[pool_id]
+            if total > outstanding:
+                raise ApplicationError(f"collecting more principal than pool {code} has outstanding")
+        # Keys already taken are skipped by ON CONFLICT; any skipped fails the whole table below.
+        cursor.execute(
+            f"""
+            INSERT INTO payments_journalentry (kind, idempotency_key, request_hash, reference, business_on,
+                                               created_at, reverses_id)
+            SELECT %(kind)s, idempotency_key, {_request_hash_sql()}, reference, %(on)s, %(now)s, NULL
+            FROM {table} WHERE 1 = 1 ORDER BY seq
+            ON CONFLICT (idempotency_key) DO NOTHING
+            """,  # noqa: S608
+            params,
+        )
+        if cursor.rowcount != count:
+            raise ApplicationError("a collection of this table was posted before; refusing to post it twice")
+        cursor.execute(
+            f"UPDATE {table} SET entry_id = (SELECT e.id FROM payments_journalentry e "  # noqa: S608
+            f"WHERE e.idempotency_key = {table}.idempotency_key)"
+        )
+        cursor.execute(
+            f"""WITH legs AS ({_legs_sql(table)})
+            INSERT INTO payments_posting (entry_id, account_id, amount_fen)
+            SELECT entry_id, account_id, amount_fen FROM legs ORDER BY seq, leg
+            """,  # noqa: S608
+            params,
+        )
+    # The accounts are named by id too, so that each is looked up rather than all scanned.
+    named = ",".join(str(int(pk)) for pk in sorted(change))
+    values_execute(
+        "WITH v(id, delta) AS (VALUES %s) UPDATE payments_account SET balance_fen = balance_fen + v.delta "  # noqa: S608
+        f"FROM v WHERE payments_account.id = v.id AND payments_account.id IN ({named})",
+        sorted(change.items()),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE payments_fundingpool SET principal_outstanding_fen = principal_outstanding_fen - (
+                SELECT CAST(SUM({principal}) AS BIGINT) FROM {table} WHERE pool_id = payments_fundingpool.id)
+            WHERE id IN (SELECT pool_id FROM {table} WHERE {principal} > 0)
+            """,  # noqa: S608
+            params,
+        )
+    return count
+
+
+def _pool_principal(cursor, table: str, principal: str, params: dict) -> dict[int, int]:
+    cursor.execute(
+        f"SELECT pool_id, CAST(SUM({principal}) AS BIGINT) FROM {table} "  # noqa: S608
+        "WHERE pool_id IS NOT NULL GROUP BY pool_id",
+        params,
+    )
+    return {pool_id: int(total) for pool_id, total in cursor.fetchall() if total}

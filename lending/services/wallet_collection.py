@@ -7,20 +7,26 @@ The caller locks the wallets (`wallets_lock`, id order like every money flow), t
 each loan owes, then calls `loans_collect`: each wallet's available money is shared out over its
 merchant's loans in loan id order, each loan's take split in its product's allocation order.
 
+`loans_collect_owing` is the same collection in SQL, for close of business: the loans are chosen
+by a query, each wallet's money is shared by window sums, each take split by the product's order,
+and the ledger rows written by `payments.bulk.collections_post_table`, with no Python per loan.
+tests/lending/test_cob_deduction_paths.py holds the two together (identical rows, both databases).
+
 `loan_payments_apply` is the one rule for what a payment does to a loan, whoever took the money:
-`loans_collect` here and `loan_repay` (the portal and the partner API) both call it."""
+`loans_collect`, `loans_collect_owing` and `loan_repay` (the portal and the partner API) all apply
+payments through the same statements (`_payments_apply`)."""
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import connection
+from django.utils import timezone
 
 from common.money import fen_to_yuan
-from common.sql import date_literal, values_execute
+from common.sql import date_literal
 from lending import calculations as calc
 from lending import lifecycle
-from lending.models import Loan, LoanEvent, Product
+from lending.models import LoanEvent, Product
 from lending.services.installments import installments_refresh
 from merchants.webhooks.models import EventType
 from merchants.webhooks.services import Event, events_emit
@@ -141,6 +147,152 @@ def loans_collect(
     return [row.loan_id for row, _ in paid]
 
 
+# The columns `loans_collect_owing` expects of the loans it collects from, one row per loan.
+OWED_COLUMNS = (
+    "loan_id, wallet_id, pool_id, line_id, product_id, reference, penalty, fee, interest, principal, wanted"
+)
+# The table of one collection (dropped when it is done): what loans_collect keeps in Python.
+COLLECTING = "wallet_collection_rows"
+
+
+def _positions(orders: dict[int, list[str]]) -> dict[str, str]:
+    """SQL, per bucket, for its place in the loan's product's allocation order (a bucket the order
+    leaves out is never paid, as in calc.allocate)."""
+    left_out = len(BUCKETS)
+    expressions = {}
+    for bucket in BUCKETS:
+        default = list(calc.DEFAULT_ALLOCATION_ORDER)
+        when = " ".join(
+            f"WHEN {int(pk)} THEN {order.index(bucket) if bucket in order else left_out}"
+            for pk, order in sorted(orders.items())
+            if (order or default) != default
+        )
+        fallback = default.index(bucket)
+        expressions[bucket] = f"(CASE product_id {when} ELSE {fallback} END)" if when else str(fallback)
+    return expressions
+
+
+def loans_collect_owing(
+    *,
+    on: dt.date,
+    owing: str,
+    params: dict,
+    key_prefix: str,
+    kind: str,
+    reference: str,
+    actor: str = lifecycle.CLOSE_OF_BUSINESS,
+) -> int:
+    """loans_collect in SQL, for loans chosen by a query (`owing`, yielding OWED_COLUMNS, with
+    `params`) rather than listed in Python: locks their wallets in id order, shares each wallet's
+    available money over its loans in loan id order, splits each loan's take in its product's
+    allocation order, posts one entry per loan keyed `key_prefix` + loan id, and applies the
+    payments as loan_payments_apply does. The same rows as loans_collect, with no Python per
+    loan. Call inside a transaction. Returns how many loans paid."""
+    is_postgres = connection.vendor == "postgresql"
+    least, greatest = ("LEAST", "GREATEST") if is_postgres else ("MIN", "MAX")
+    for_update = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    receivable = payments.platform_account(Purpose.LOANS_RECEIVABLE).pk
+    interest_receivable = payments.platform_account(Purpose.INTEREST_RECEIVABLE).pk
+    position = _positions(dict(Product.objects.values_list("pk", "allocation_order")))
+    params = {**params, "wc_prefix": key_prefix, "wc_reference": reference + " "}
+
+    def paid(bucket: str) -> str:
+        """What of the take goes to this bucket: what is left after the buckets before it."""
+        before = " + ".join(
+            f"(CASE WHEN p_{b} < p_{bucket} THEN {b} ELSE 0 END)" for b in BUCKETS if b != bucket
+        )
+        return (
+            f"(CASE WHEN p_{bucket} >= {len(BUCKETS)} THEN 0 "
+            f"ELSE {least}({greatest}(take_fen - ({before}), 0), {bucket}) END)"
+        )
+
+    def at(k: int, value) -> str:
+        """What `value` gives for the bucket at place k of the loan's order (0: no such bucket)."""
+        cases = " ".join(f"WHEN p_{b} = {k} THEN {value(b)}" for b in BUCKETS)
+        return f"(CASE {cases} ELSE 0 END)"
+
+    def account(bucket: str) -> str:
+        return str(receivable if bucket == "principal" else interest_receivable)
+
+    text = "CAST(loan_id AS TEXT)"
+    # Each wallet's money goes to its loans in id order: what is left after the loans before.
+    before = (
+        "COALESCE(SUM(o.wanted) OVER (PARTITION BY o.wallet_id ORDER BY o.loan_id "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
+    )
+    take = f"{least}(o.wanted, {greatest}(a.balance_fen - a.held_fen - {before}, 0))"
+    allocations = ", ".join(
+        f"{at(k, account)} AS account_{k + 1}, {at(k, str)} AS amount_{k + 1}" for k in range(len(BUCKETS))
+    )
+    with connection.cursor() as cursor:
+        # Which loans owe, and their wallets: one pass over what `owing` selects.
+        cursor.execute(f"SELECT loan_id, wallet_id FROM ({owing}) o", params)  # noqa: S608
+        owing_wallets = cursor.fetchall()
+        if not owing_wallets:
+            return 0
+        # The wallets, in id order like every money flow; then what the loans owe is read again,
+        # under the locks (a repayment that got there first counts). Only this run makes a loan owe
+        # more, so the loans read before are all there are; those whose wallets hold nothing take
+        # nothing and are not read again. Loans and wallets are named by id, so that each is looked
+        # up rather than a whole table joined.
+        wallets = ",".join(str(int(pk)) for pk in sorted({wallet_id for _, wallet_id in owing_wallets}))
+        cursor.execute(
+            f"SELECT id, balance_fen - held_fen FROM payments_account WHERE id IN ({wallets}) "  # noqa: S608
+            f"ORDER BY id{for_update}"
+        )
+        funded = {pk for pk, available in cursor.fetchall() if available > 0}
+        if not funded:
+            return 0
+        loans = ",".join(str(int(pk)) for pk, wallet_id in sorted(owing_wallets) if wallet_id in funded)
+        wallets = ",".join(str(int(pk)) for pk in sorted(funded))
+        cursor.execute(f"DROP TABLE IF EXISTS {COLLECTING}")
+        cursor.execute(
+            f"""
+            CREATE TEMP TABLE {COLLECTING} AS
+            SELECT loan_id AS seq, loan_id, line_id, wallet_id, pool_id,
+                   %(wc_prefix)s || {text} AS idempotency_key, %(wc_reference)s || reference AS reference,
+                   take_fen, penalty, fee, interest, principal,
+                   {allocations},
+                   CAST(NULL AS BIGINT) AS entry_id
+            FROM (
+                SELECT loan_id, line_id, wallet_id, pool_id, reference, take_fen,
+                       {", ".join(f"p_{b}" for b in BUCKETS)},
+                       {", ".join(f"{paid(b)} AS {b}" for b in BUCKETS)}
+                FROM (
+                    SELECT o.loan_id, o.line_id, o.wallet_id, o.pool_id, o.reference,
+                           {", ".join(f"o.{b}" for b in BUCKETS)},
+                           {", ".join(f"{position[b]} AS p_{b}" for b in BUCKETS)},
+                           {take} AS take_fen
+                    FROM (SELECT * FROM ({owing}) x WHERE x.loan_id IN ({loans})) o
+                    JOIN payments_account a ON a.id = o.wallet_id AND a.id IN ({wallets})
+                ) AS taken
+                WHERE take_fen > 0
+            ) AS split
+            """,  # noqa: S608 - the caller's query, generated SQL over integers; values are bound
+            params,
+        )
+        cursor.execute(f"SELECT loan_id FROM {COLLECTING} ORDER BY loan_id")  # noqa: S608
+        loan_ids = [row[0] for row in cursor.fetchall()]
+        if loan_ids:
+            if is_postgres:
+                cursor.execute(f"ANALYZE {COLLECTING}")
+            payments_bulk.collections_post_table(table=COLLECTING, business_on=on)
+            _payments_apply(
+                on=on,
+                source=f"SELECT {PAYMENT_COLUMNS} FROM {COLLECTING}",  # noqa: S608
+                loan_ids=loan_ids,
+                kind=kind,
+                actor=actor,
+                cob_run_id=lifecycle.cob_run_of(on),
+            )
+        cursor.execute(f"DROP TABLE {COLLECTING}")
+    return len(loan_ids)
+
+
+# The columns of the payments `_payments_apply` reads, whoever took the money.
+PAYMENT_COLUMNS = "loan_id, line_id, penalty, fee, interest, principal, entry_id"
+
+
 def loan_payments_apply(
     *, on: dt.date, payments: list[Payment], kind: str, actor: str, cob_run_id: int | None = None
 ) -> list[LoanEvent]:
@@ -150,11 +302,36 @@ def loan_payments_apply(
     paid, and each loan gets its event. Set-based: a few statements for any number of loans."""
     if not payments:
         return []
-    payments = [
-        Payment(p.loan_id, p.line_id, {b: p.split.get(b, 0) for b in BUCKETS}, p.entry_id) for p in payments
-    ]
-    _balances_update(on, payments)
-    ids = ",".join(str(int(p.loan_id)) for p in sorted(payments, key=lambda p: p.loan_id))
+    ordered = sorted(payments, key=lambda p: p.loan_id)
+
+    def literal(value) -> str:
+        return "CAST(NULL AS BIGINT)" if value is None else str(int(value))
+
+    rows = ((p.loan_id, p.line_id, *(p.split.get(b, 0) for b in BUCKETS), p.entry_id) for p in ordered)
+    source = "VALUES " + ", ".join("(" + ", ".join(literal(v) for v in row) + ")" for row in rows)
+    _payments_apply(
+        on=on,
+        source=source,
+        loan_ids=[p.loan_id for p in ordered],
+        kind=kind,
+        actor=actor,
+        cob_run_id=cob_run_id,
+    )
+    return list(
+        LoanEvent.objects.filter(entry_id__in=[p.entry_id for p in ordered], kind=kind).order_by("pk")
+    )
+
+
+def _payments_apply(
+    *, on: dt.date, source: str, loan_ids: list[int], kind: str, actor: str, cob_run_id: int | None
+) -> None:
+    """loan_payments_apply over payments given as SQL: `source` yields PAYMENT_COLUMNS (integer
+    literals or a table of this transaction), `loan_ids` are its loans."""
+    payments = f"WITH v({PAYMENT_COLUMNS}) AS ({source})"
+    ids = ",".join(str(int(pk)) for pk in sorted(loan_ids))
+    # The loans (and lines) written are also named by id: joined to a table of payments alone,
+    # PostgreSQL may merge-join from the first loan of the table rather than look each one up.
+    _balances_update(on, payments, ids)
     # Fully repaid first, so a loan that was overdue and is now repaid moves once.
     for event, condition, reason in (
         (
@@ -179,57 +356,53 @@ def loan_payments_apply(
             reason=reason,
             cob_run_id=cob_run_id,
         )
-    by_line: dict[int, int] = defaultdict(int)
-    for p in payments:
-        if p.line_id and p.split["principal"]:
-            by_line[p.line_id] += p.split["principal"]
-    # Principal repaid makes the line available again.
-    values_execute(
-        "WITH v(id, amount) AS (VALUES %s) UPDATE lending_creditline SET used_fen = used_fen - v.amount "
-        "FROM v WHERE lending_creditline.id = v.id",
-        sorted(by_line.items()),
-    )
-    installments_refresh(loan_ids=[p.loan_id for p in payments], on=on)
-    events = LoanEvent.objects.bulk_create(
-        [
-            LoanEvent(
-                loan_id=p.loan_id,
-                kind=kind,
-                business_on=on,
-                penalty_fen=p.split["penalty"],
-                fee_fen=p.split["fee"],
-                interest_fen=p.split["interest"],
-                principal_fen=p.split["principal"],
-                entry_id=p.entry_id,
-                actor=actor,
+    ops = connection.ops
+    with connection.cursor() as cursor:
+        # Principal repaid makes the line available again.
+        cursor.execute(
+            f"""{payments}, s AS (
+                SELECT line_id, CAST(SUM(principal) AS BIGINT) AS amount FROM v
+                WHERE line_id IS NOT NULL AND principal > 0 GROUP BY line_id
             )
-            for p in payments
-        ],
-        batch_size=2000,
-    )
-    _repayments_emit(on=on, payments=payments, kind=kind)
-    return events
-
-
-def _repayments_emit(*, on: dt.date, payments: list[Payment], kind: str) -> None:
-    """repayment.succeeded to each loan's partner, in bulk, in the payment's transaction."""
-    loans = {
-        row[0]: row[1:]
-        for row in Loan.objects.filter(pk__in=[p.loan_id for p in payments]).values_list(
-            "pk",
-            "reference",
-            "status",
-            "merchant__partner_id",
-            "merchant__external_id",
-            "principal_outstanding_fen",
-            "interest_outstanding_fen",
-            "penalty_outstanding_fen",
-            "fee_outstanding_fen",
+            UPDATE lending_creditline SET used_fen = used_fen - s.amount
+            FROM s WHERE lending_creditline.id = s.line_id
+              AND lending_creditline.id IN (SELECT line_id FROM lending_loan WHERE id IN ({ids}))
+            """  # noqa: S608 - integer literals or a table name, and fixed fragments
         )
-    }
+        installments_refresh(loan_ids=loan_ids, on=on)
+        cursor.execute(
+            f"""{payments}
+            INSERT INTO lending_loanevent (loan_id, kind, business_on, principal_fen, interest_fen,
+                                           penalty_fen, fee_fen, entry_id, actor, note, created_at)
+            SELECT loan_id, %s, %s, principal, interest, penalty, fee, entry_id, %s, '', %s
+            FROM v ORDER BY loan_id
+            """,  # noqa: S608
+            [
+                kind,
+                ops.adapt_datefield_value(on),
+                actor,
+                ops.adapt_datetimefield_value(timezone.now()),
+            ],
+        )
+        _repayments_emit(cursor, on=on, payments=payments, ids=ids, kind=kind)
+
+
+def _repayments_emit(cursor, *, on: dt.date, payments: str, ids: str, kind: str) -> None:
+    """repayment.succeeded to each loan's partner, in bulk, in the payment's transaction: one read
+    of the payments with their loans (as the payments left them) and shops, one INSERT of events."""
+    cursor.execute(
+        f"""{payments}
+        SELECT l.reference, l.status, m.partner_id, m.external_id, v.penalty, v.fee, v.interest,
+               v.principal, l.principal_outstanding_fen + l.interest_outstanding_fen
+                            + l.penalty_outstanding_fen + l.fee_outstanding_fen
+        FROM v JOIN lending_loan l ON l.id = v.loan_id AND l.id IN ({ids})
+        JOIN merchants_merchant m ON m.id = l.merchant_id
+        ORDER BY v.loan_id
+        """  # noqa: S608 - integer literals or a table name, and fixed fragments
+    )
     events = []
-    for p in payments:
-        reference, status, partner_id, merchant, *left = loans[p.loan_id]
+    for reference, status, partner_id, merchant, *split, outstanding in cursor.fetchall():
+        split = dict(zip(BUCKETS, (int(amount) for amount in split), strict=True))
         events.append(
             Event(
                 partner_id=partner_id,
@@ -239,9 +412,9 @@ def _repayments_emit(*, on: dt.date, payments: list[Payment], kind: str) -> None
                     "loan": reference,
                     "merchant": merchant,
                     "kind": kind,
-                    "amount": str(fen_to_yuan(sum(p.split.values()))),
-                    **{bucket: str(fen_to_yuan(p.split[bucket])) for bucket in BUCKETS},
-                    "outstanding": str(fen_to_yuan(sum(left))),
+                    "amount": str(fen_to_yuan(sum(split.values()))),
+                    **{bucket: str(fen_to_yuan(split[bucket])) for bucket in BUCKETS},
+                    "outstanding": str(fen_to_yuan(int(outstanding))),
                     "loan_status": status,
                 },
             )
@@ -255,9 +428,9 @@ def _day_after(column: str) -> str:
     return f"date({column}, '+1 day')"
 
 
-def _balances_update(on: dt.date, payments: list[Payment]) -> None:
-    """Write what each loan paid, in one statement per page of loans. The SET expressions all
-    read the row as it was, so "after" values are spelled out."""
+def _balances_update(on: dt.date, payments: str, ids: str) -> None:
+    """Write what each loan paid (`payments`: a WITH clause naming them v), in one statement.
+    The SET expressions all read the row as it was, so "after" values are spelled out."""
     day = date_literal(on)
     due_interest_after = (
         "(CASE WHEN due_interest_fen > v.interest THEN due_interest_fen - v.interest ELSE 0 END)"
@@ -286,9 +459,10 @@ def _balances_update(on: dt.date, payments: list[Payment]) -> None:
         "(principal_outstanding_fen - v.principal = 0 AND interest_outstanding_fen - v.interest = 0 "
         "AND penalty_outstanding_fen - v.penalty = 0 AND fee_outstanding_fen - v.fee = 0)"
     )
-    values_execute(
-        f"""
-        WITH v(id, penalty, fee, interest, principal) AS (VALUES %s)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+        {payments}
         UPDATE lending_loan SET
             penalty_outstanding_fen = penalty_outstanding_fen - v.penalty,
             fee_outstanding_fen = fee_outstanding_fen - v.fee,
@@ -307,10 +481,6 @@ def _balances_update(on: dt.date, payments: list[Payment]) -> None:
             days_past_due = CASE WHEN {cleared} THEN 0 ELSE days_past_due END,
             closed_on = CASE WHEN {repaid} THEN {day} ELSE closed_on END,
             next_due_on = CASE WHEN {repaid} THEN NULL ELSE next_due_on END
-        FROM v WHERE lending_loan.id = v.id
-        """,  # noqa: S608 - fixed fragments and a date literal; the values are bound
-        [
-            (p.loan_id, p.split["penalty"], p.split["fee"], p.split["interest"], p.split["principal"])
-            for p in payments
-        ],
-    )
+        FROM v WHERE lending_loan.id = v.loan_id AND lending_loan.id IN ({ids})
+        """  # noqa: S608 - fixed fragments, integer literals or a table name, and a date literal
+        )
