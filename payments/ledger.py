@@ -85,6 +85,12 @@ def accounts_lock(account_ids) -> dict[int, LockedAccount]:
         }
 
 
+def undated_entry_day():
+    """The business date an entry posted without one gets (rows_insert): what a cap per business
+    date counts it under."""
+    return business_date_today()
+
+
 def request_digest(**content) -> str:
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()

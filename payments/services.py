@@ -13,7 +13,6 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError
 from common.money import format_yuan
 from merchants.models import Merchant, PartnerPlatform, Settlement
@@ -326,7 +325,7 @@ def settlement_credit(
         locked = ledger.accounts_lock([clearing.pk, wallet.pk])
         if (seen := _settlement_seen(idempotency_key, wallet, amount_fen)) is not None:
             return seen
-        on = business_date_today()
+        on = ledger.undated_entry_day()
         settlement_caps_check(
             partner=partner,
             clearing_balance_fen=locked[clearing.pk].balance_fen,

@@ -41,6 +41,9 @@ def owners_split_by_partner(apps, schema_editor):
             Merchant.objects.filter(owner_id=pk).update(owner_id=kept)
             QuestionnaireResponse.objects.filter(owner_id=pk).update(owner_id=kept)
             Owner.objects.filter(pk=pk).delete()
+    if schema_editor.connection.vendor == "postgresql":
+        # Check the moved foreign keys now: the owners table is altered next, in this transaction.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class Migration(migrations.Migration):
