@@ -28,12 +28,12 @@ from tests.scoring.factories import rated_merchant
 
 def old_linked_owner_ids(owner: Owner, *, with_address: bool) -> list[int]:
     match = Q(pk=owner.pk) | Q(national_id_index=owner.national_id_index)
-    if owner.phone:
-        match |= Q(phone=owner.phone)
+    if owner.phone_index:
+        match |= Q(phone_index=owner.phone_index)
     if owner.bank_card_index:
         match |= Q(bank_card_index=owner.bank_card_index)
-    if with_address and owner.address:
-        match |= Q(address=owner.address)
+    if with_address and owner.address_index:
+        match |= Q(address_index=owner.address_index)
     return list(Owner.objects.filter(match).values_list("pk", flat=True))
 
 
