@@ -2,7 +2,8 @@
 
 - every operation lists the errors any request can meet — 401 (no key, an unknown or revoked
   one), 400 where it takes a body or query parameters, 415 where it takes a JSON body, 404 where
-  its path names an object, 429 when throttling is configured — with the API's one error shape;
+  its path names an object, 429 when throttling is configured — as RFC 9457 problem details
+  (`application/problem+json`, the Problem schema of common.api);
 - examples of requests and replies, kept beside each app's views (`<app>/api/examples.py`,
   listed in settings.API_EXAMPLE_MODULES; `common` imports no app) by operationId:
   `{"v1_loans_create": {"request": {...}, "responses": {201: {...}, 409: {...}}}}`; a status
@@ -13,36 +14,29 @@ An example already given on a view (extend_schema) is kept."""
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from common.api import PROBLEM_CONTENT_TYPE, problem_body
 
-def error_example(code: str, message: str, fields: dict | None = None) -> dict:
-    body = {"code": code, "message": message}
-    if fields is not None:
-        body["fields"] = fields
-    return {"error": body}
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
-ERROR_SCHEMA = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": {
-                "code": {
-                    "type": "string",
-                    "description": "machine-readable: invalid, not_found, conflict, …",
-                },
-                "message": {"type": "string", "description": "in words, naming the first bad field"},
-                "fields": {
-                    "type": "object",
-                    "additionalProperties": True,
-                    "description": "each bad field (dotted for nested ones) and its problems",
-                },
-            },
-        }
-    },
-}
+def error_example(code: str, message: str, fields: dict | None = None, *, status: int = 400) -> dict:
+    """An error reply as the API sends it (RFC 9457 problem details, common.api.problem_body); the
+    status is set to the one it is shown under."""
+    return problem_body(status_code=status, code=code, detail=message, fields=fields)
+
+
+def _as_status(example, status: str):
+    """A problem example shown under `status`: its status and title made to agree."""
+    if isinstance(example, dict) and "type" in example and "status" in example:
+        body = problem_body(
+            status_code=int(status),
+            code=example.get("code", "error"),
+            detail=example.get("detail", ""),
+            fields=(example.get("error") or {}).get("fields"),
+        )
+        return {**example, "status": body["status"], "title": body["title"]}
+    return example
+
 
 COMMON_ERRORS = {
     "400": (
@@ -70,6 +64,12 @@ COMMON_ERRORS = {
 }
 
 
+# The problem code each status is sent with when a view does not say (common.api's handler).
+_CODES = {"401": "not_authenticated", "403": "permission_denied", "404": "not_found", "405": "method_not_allowed",
+          "406": "not_acceptable", "409": "conflict", "413": "request_too_large", "415": "unsupported_media_type",
+          "429": "throttled"}  # fmt: skip
+
+
 def _examples() -> dict:
     merged: dict = {}
     for path in getattr(settings, "API_EXAMPLE_MODULES", []):
@@ -82,13 +82,27 @@ def _throttled() -> bool:
     return bool(rest.get("DEFAULT_THROTTLE_CLASSES"))
 
 
+def _problem_content(response: dict) -> dict:
+    """The response's one content, application/problem+json with the Problem schema; examples
+    given under another content type are kept."""
+    contents = response.setdefault("content", {})
+    content = contents.setdefault(PROBLEM_CONTENT_TYPE, {})
+    for other in [t for t in contents if t != PROBLEM_CONTENT_TYPE]:
+        moved = contents.pop(other)
+        if "examples" in moved:
+            content["examples"] = {**moved["examples"], **content.get("examples", {})}
+    content["schema"] = PROBLEM_REF
+    return content
+
+
 def _ensure_error(operation: dict, status: str) -> None:
     description, example = COMMON_ERRORS[status]
     response = operation["responses"].setdefault(status, {"description": description})
-    content = response.setdefault("content", {}).setdefault("application/json", {})
-    content.setdefault("schema", {"$ref": "#/components/schemas/Error"})
+    content = _problem_content(response)
     if "examples" not in content:
-        content["examples"] = {f"error{status}": {"value": example, "summary": description.split(":")[0]}}
+        content["examples"] = {
+            f"error{status}": {"value": _as_status(example, status), "summary": description.split(":")[0]}
+        }
 
 
 def _set_examples(operation: dict, given: dict) -> None:
@@ -106,11 +120,14 @@ def _set_examples(operation: dict, given: dict) -> None:
             response = operation["responses"][str(status)] = {
                 "description": descriptions.get(status) or default or "see the example"
             }
-        content = response.setdefault("content", {}).setdefault("application/json", {})
         if str(status)[0] in "45":
-            content.setdefault("schema", {"$ref": "#/components/schemas/Error"})
+            content = _problem_content(response)
+            named = {k: {**v, "value": _as_status(v["value"], str(status))} for k, v in _named(value).items()}
+        else:
+            content = response.setdefault("content", {}).setdefault("application/json", {})
+            named = _named(value)
         # An example given on the view itself (extend_schema) comes first.
-        content["examples"] = {**_named(value), **content.get("examples", {})}
+        content["examples"] = {**named, **content.get("examples", {})}
 
 
 def _named(value) -> dict:
@@ -126,8 +143,6 @@ def _named(value) -> dict:
 
 def postprocess(result, generator, request, public):
     """Add the common errors and the examples to every operation of the partner API."""
-    schemas = result.setdefault("components", {}).setdefault("schemas", {})
-    schemas.setdefault("Error", ERROR_SCHEMA)
     examples = _examples()
     for path, operations in result.get("paths", {}).items():
         if not path.startswith("/api/v1/"):
@@ -148,9 +163,18 @@ def postprocess(result, generator, request, public):
             if _throttled():
                 _ensure_error(operation, "429")
             for status in [s for s in responses if s[0] in "45"]:
-                # Every error has the one shape, whatever the view declared (often a bare object).
-                content = responses[status].setdefault("content", {}).setdefault("application/json", {})
-                if "properties" not in content.get("schema", {}):
-                    content["schema"] = {"$ref": "#/components/schemas/Error"}
+                # Every error has the one shape, whatever the view declared (often a bare object),
+                # and an example of it.
+                content = _problem_content(responses[status])
+                if "examples" not in content:
+                    description = responses[status].get("description") or "error"
+                    content["examples"] = {
+                        f"error{status}": {
+                            "value": error_example(
+                                _CODES.get(status, "error"), description, status=int(status)
+                            ),
+                            "summary": description.split(";")[0][:80],
+                        }
+                    }
             _set_examples(operation, examples.get(operation.get("operationId"), {}))
     return result

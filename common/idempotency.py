@@ -29,6 +29,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
+from common.api_parsers import NonStandardNumber
 from common.errors import ApplicationError, ConflictError
 
 HEADER = "Idempotency-Key"
@@ -70,8 +71,18 @@ def idempotency_key_from(request) -> str:
     return key
 
 
+class _RequestEncoder(DjangoJSONEncoder):
+    """A parsed body as sent: a number JSON does not have (NaN, thousands of digits; kept by the
+    API's parser for the field to refuse) digests as its text."""
+
+    def default(self, o):
+        if isinstance(o, NonStandardNumber):
+            return f"<number {o.text}>"
+        return super().default(o)
+
+
 def _digest(value) -> str:
-    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), cls=_RequestEncoder)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -266,12 +266,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    # Every operation's common errors and the examples beside each app's views (common/api_schema.py);
-    # each operation's key scope (merchants/api/auth.py).
+    # Each operation's key scope and access refusals (merchants/api/auth.py); then every operation's
+    # common errors as problem details and the examples beside each app's views (common/api_schema.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "common.api_schema.postprocess",
         "merchants.api.auth.scopes_in_schema",
+        "common.api_schema.postprocess",
     ],
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "merchants.models.OrderStatus",

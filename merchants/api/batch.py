@@ -30,15 +30,15 @@ from django.conf import settings
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from common.api_fields import PastDateTimeField, YuanField
+from common.api_fields import PastDateTimeField, StrictCharField, YuanField
 from merchants.api.serializers import OrderBatchInputSerializer, OrderInputSerializer
 from merchants.services import OrderData
 
 # Not blank, no surrounding whitespace (as str.strip() sees it), no NUL anywhere.
-_PLAIN_STRING = r"^[^\s\x00](?:[^\x00]*[^\s\x00])?$"
-# At most 999,999,999.99 yuan, at most two decimals, ASCII digits, no sign or exponent.
-_PLAIN_AMOUNT = r"^(?:0|[1-9][0-9]{0,8})(?:\.[0-9]{1,2})?$"
-_AMOUNT_EDGES = ("999999999.99", "0.01", "0.1", "1", "10.50")
+_PLAIN_STRING = r"^[^\s\x00](?:[^\x00]*[^\s\x00])?\Z"
+# At most 99,999,999.99 yuan (API_MAX_AMOUNT_FEN by default), two decimals, ASCII digits, no sign.
+_PLAIN_AMOUNT = r"^(?:0|[1-9][0-9]{0,7})(?:\.[0-9]{1,2})?\Z"
+_AMOUNT_EDGES = ("99999999.99", "0.01", "0.1", "1", "10.50")
 # YYYY-MM-DDTHH:MM:SS, seconds with 0, 3 or 6 decimals, then Z or ±HH:MM; what it says must be a
 # real date and time (fromisoformat) of the years 2000-2099, its offset within ±14:00.
 _PLAIN_INSTANT = (
@@ -48,11 +48,11 @@ _PLAIN_INSTANT = (
 _YEARS = range(2000, 2100)
 _WIDEST_OFFSET = dt.timedelta(hours=14)
 _INSTANT_EDGES = (
-    "2000-01-01T00:00:00Z",
-    "2000-01-01T00:00:00+14:00",
-    "2000-01-01T00:00:00-14:00",
-    "2000-01-01T00:00:00.123+13:59",
-    "2000-01-01T00:00:00.123456-13:59",
+    "2000-01-02T00:00:00Z",
+    "2000-01-02T00:00:00+14:00",
+    "2000-01-02T00:00:00-14:00",
+    "2000-01-02T00:00:00.123+13:59",
+    "2000-01-02T00:00:00.123456-13:59",
 )
 _JSON = re.compile(r"^application/json\s*(?:;\s*charset=\"?utf-?8\"?\s*)?$", re.IGNORECASE)
 _AMOUNT, _INSTANT, _TEXT, _CHOICE = "amount", "instant", "text", "choice"
@@ -67,6 +67,8 @@ def _kind_of(field: serializers.Field) -> str | None:
         YuanField: _AMOUNT,
         PastDateTimeField: _INSTANT,
         serializers.CharField: _TEXT,
+        # Text that must be sent as text: the reader's schema takes only strings too.
+        StrictCharField: _TEXT,
         serializers.ChoiceField: _CHOICE,
     }.get(type(field))
     if field.read_only or field.source_attrs != [field.field_name]:
@@ -151,8 +153,8 @@ def _rows(decoded, kinds: tuple[tuple[str, str], ...]) -> list[dict]:
     asks = {
         name for name, kind in kinds if kind in (_AMOUNT, _INSTANT) and _asks_the_field(fields[name], kind)
     }
-    # The instants' upper bound, as the field computed it for this request (its root keeps it).
-    bound = getattr(row_serializer, "_latest_acceptable_instant", None)
+    # The instants' bounds, as the field computed them for this request (its root keeps them).
+    earliest, bound = getattr(row_serializer, "_instant_bounds", (None, None))
     if bound is None:
         asks.update(name for name, kind in kinds if kind == _INSTANT)
     by_field = [name for name, _ in kinds if name in asks]
@@ -191,7 +193,12 @@ def _rows(decoded, kinds: tuple[tuple[str, str], ...]) -> list[dict]:
                 if not _plain_instant(value):
                     raise _NotPlain
                 value = attrs[name] = _fromisoformat(value)
-                if value > bound or value.year not in _YEARS or abs(value.utcoffset()) > _WIDEST_OFFSET:
+                if (
+                    value > bound
+                    or value < earliest
+                    or value.year not in _YEARS
+                    or abs(value.utcoffset()) > _WIDEST_OFFSET
+                ):
                     raise _NotPlain
         for name in by_field:
             value = attrs[name]

@@ -42,7 +42,7 @@ AMOUNTS = [
     "1e26", "1e309", [0, [1, 2, 3], -2], 123, 12.5, "+5.00", "1_000.00", "1e-2", "１２３.００",
     "١٢٣", "12.345", "0", "0.00", "-1.00", " 12.00", "12.00 ", "", None, "NaN", "Infinity", "12.",
     ".5", "0012.00", "99999999999999.99", "10000000000000.00", "9999999999999.99", "999999999.99",
-    "1000000000.00", "0.01", "1", "10.5", True, {}, "12,00", "0x10",
+    "99999999.99", "1000000000.00", "0.01", "1", "10.5", True, {}, "12,00", "0x10",
 ]  # fmt: skip
 INSTANTS = [
     "0001-01-01T00:00:00+00:00", "2025-06-01T10:00:00+16:00", "2025-06-01T10:00:00+15:59",
@@ -165,7 +165,7 @@ def test_the_reader_and_the_serializer_give_the_same_verdict(db, label, body, co
 def test_the_corpus_has_both_verdicts_and_the_reader_takes_the_plain_batches(db):
     verdicts = {label: verdict(serializer_read, body, ct)[0] for label, body, ct in CASES}
     assert "accepted" in verdicts.values() and "ValidationError" in verdicts.values()
-    for label in ("good", "amount='0.01'", "amount='999999999.99'", "placed alone", "charset"):
+    for label in ("good", "amount='0.01'", "amount='99999999.99'", "placed alone", "charset"):
         body, content_type = next((b, c) for name, b, c in CASES if name == label)
         assert batch._plain_rows(request_of(body, content_type)), label
 
