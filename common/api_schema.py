@@ -65,9 +65,17 @@ COMMON_ERRORS = {
 
 
 # The problem code each status is sent with when a view does not say (common.api's handler).
-_CODES = {"401": "not_authenticated", "403": "permission_denied", "404": "not_found", "405": "method_not_allowed",
-          "406": "not_acceptable", "409": "conflict", "413": "request_too_large", "415": "unsupported_media_type",
-          "429": "throttled"}  # fmt: skip
+_CODES = {
+    "401": "not_authenticated",
+    "403": "permission_denied",
+    "404": "not_found",
+    "405": "method_not_allowed",
+    "406": "not_acceptable",
+    "409": "conflict",
+    "413": "request_too_large",
+    "415": "unsupported_media_type",
+    "429": "throttled",
+}
 
 
 def _examples() -> dict:
