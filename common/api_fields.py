@@ -156,6 +156,17 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """true or false as JSON has them: not "true", not 1 (DRF's BooleanField reads both)."""
+
+    default_error_messages = {"not_boolean": "must be true or false, not {kind}"}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("not_boolean", kind=_kind(data) if not isinstance(data, str) else "a string")
+        return data
+
+
 def latest_acceptable_instant() -> dt.datetime:
     """Data may not come from the future: neither past our clock nor past the business date."""
     return max(timezone.now(), business_day_end(business_date_today())) + CLOCK_SKEW

@@ -10,3 +10,4 @@ os.environ.setdefault("DJANGO_DEBUG", "1")
 # (tests/access) set the limits they test.
 os.environ.setdefault("API_RATE_LIMIT_PER_KEY", "100000/min")
 os.environ.setdefault("API_RATE_LIMIT_PER_PARTNER", "100000/min")
+os.environ.setdefault("USER_RATE_LIMIT", "100000/min")

@@ -3,6 +3,7 @@ logistics events, third-party verifications, declared financials and a shop's st
 platform. Each is one batch endpoint, `POST /api/v1/<kind>/` with `{"<kind>": [...]}`, all or
 nothing and idempotent by the partner's id of each signal (merchants/partner_signals.py)."""
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -11,7 +12,14 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.api_fields import PastDateField, PastDateTimeField, YuanField
+from common.api_fields import (
+    PastDateField,
+    PastDateTimeField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    YuanField,
+)
 from common.business_date import business_date_today
 from merchants import partner_signals
 from merchants.api.auth import partner_of
@@ -21,7 +29,12 @@ from merchants.signal_models import LogisticsEvent
 ID_HELP = "your id for this signal: resending it is recognised (idempotent)"
 
 
-@extend_schema_field({"type": "string", "format": "decimal", "example": "0.0800"})
+_FRACTION = re.compile(r"-?(?:0|[1-9][0-9]{0,5})(?:\.[0-9]{1,4})?")
+
+
+@extend_schema_field(
+    {"type": "string", "format": "decimal", "pattern": "^" + _FRACTION.pattern + "$", "example": "0.0800"}
+)
 class FractionField(serializers.Field):
     """A fraction sent as a decimal string ("0.0800" = 8 %), at most four places, within a range."""
 
@@ -37,10 +50,12 @@ class FractionField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data) -> Decimal:
-        if isinstance(data, float | bool):
+        if isinstance(data, float | bool | int):
             self.fail("float")
+        if not isinstance(data, str) or not data.isascii() or not _FRACTION.fullmatch(data):
+            self.fail("invalid")
         try:
-            value = Decimal(str(data))
+            value = Decimal(data)
         except InvalidOperation:
             self.fail("invalid")
         if not value.is_finite():
@@ -70,11 +85,11 @@ class _Batch(serializers.Serializer):
 
 
 class RefundInputSerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=64, help_text=ID_HELP)
-    order_id = serializers.CharField(max_length=64, help_text="your id of the refunded order")
+    id = StrictCharField(max_length=64, help_text=ID_HELP)
+    order_id = StrictCharField(max_length=64, help_text="your id of the refunded order")
     amount = YuanField(help_text='yuan returned to the buyer, as a string: "59.90"')
     refunded_at = PastDateTimeField()
-    reason = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    reason = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
 
 
 class RefundBatchSerializer(_Batch):
@@ -83,12 +98,12 @@ class RefundBatchSerializer(_Batch):
 
 
 class ComplaintInputSerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=64, help_text=ID_HELP)
-    merchant_id = serializers.CharField(max_length=64)
-    order_id = serializers.CharField(max_length=64, required=False, allow_null=True, default=None)
+    id = StrictCharField(max_length=64, help_text=ID_HELP)
+    merchant_id = StrictCharField(max_length=64)
+    order_id = StrictCharField(max_length=64, required=False, allow_null=True, default=None)
     category = serializers.ChoiceField(choices=Complaint.Category.choices)
     filed_at = PastDateTimeField()
-    is_upheld = serializers.BooleanField(
+    is_upheld = StrictBooleanField(
         default=False, help_text="the platform found the shop at fault; resend the complaint when it does"
     )
 
@@ -99,9 +114,9 @@ class ComplaintBatchSerializer(_Batch):
 
 
 class RatingInputSerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=64, help_text=ID_HELP)
-    order_id = serializers.CharField(max_length=64)
-    stars = serializers.IntegerField(min_value=1, max_value=5)
+    id = StrictCharField(max_length=64, help_text=ID_HELP)
+    order_id = StrictCharField(max_length=64)
+    stars = StrictIntegerField(min_value=1, max_value=5)
     rated_at = PastDateTimeField()
 
 
@@ -111,12 +126,12 @@ class RatingBatchSerializer(_Batch):
 
 
 class LogisticsEventInputSerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=64, help_text=ID_HELP)
-    order_id = serializers.CharField(max_length=64)
+    id = StrictCharField(max_length=64, help_text=ID_HELP)
+    order_id = StrictCharField(max_length=64)
     kind = serializers.ChoiceField(choices=LogisticsEvent.Kind.choices)
     occurred_at = PastDateTimeField()
-    carrier = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
-    tracking_number = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    carrier = StrictCharField(max_length=50, required=False, allow_blank=True, default="")
+    tracking_number = StrictCharField(max_length=50, required=False, allow_blank=True, default="")
 
 
 class LogisticsEventBatchSerializer(_Batch):
@@ -125,13 +140,13 @@ class LogisticsEventBatchSerializer(_Batch):
 
 
 class VerificationInputSerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=64, help_text=ID_HELP)
-    merchant_id = serializers.CharField(max_length=64)
+    id = StrictCharField(max_length=64, help_text=ID_HELP)
+    merchant_id = StrictCharField(max_length=64)
     kind = serializers.ChoiceField(choices=Verification.Kind.choices)
-    provider = serializers.CharField(max_length=100, help_text="who checked")
+    provider = StrictCharField(max_length=100, help_text="who checked")
     result = serializers.ChoiceField(choices=Verification.Result.choices)
     checked_on = PastDateField(required=False, allow_null=True, default=None)
-    reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    reference = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
 
     def validate(self, attrs):
         pending = attrs["result"] == Verification.Result.PENDING
@@ -148,9 +163,9 @@ class VerificationBatchSerializer(_Batch):
 
 
 class FinancialsInputSerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=64, help_text=ID_HELP)
-    merchant_id = serializers.CharField(max_length=64)
-    fiscal_year = serializers.IntegerField(min_value=2000)
+    id = StrictCharField(max_length=64, help_text=ID_HELP)
+    merchant_id = StrictCharField(max_length=64)
+    fiscal_year = StrictIntegerField(min_value=2000)
     sales = YuanField(allow_zero=True, help_text="last year's sales in yuan")
     net_profit_margin = FractionField(low=Decimal(-1), high=Decimal(1), help_text='"0.0800" = 8 %')
     total_assets = YuanField(allow_zero=True)
@@ -171,14 +186,14 @@ class FinancialsBatchSerializer(_Batch):
 
 
 class StatusChangeInputSerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=64, help_text=ID_HELP)
-    merchant_id = serializers.CharField(max_length=64)
+    id = StrictCharField(max_length=64, help_text=ID_HELP)
+    merchant_id = StrictCharField(max_length=64)
     status = serializers.ChoiceField(
         choices=[(k, k) for k in partner_signals.PLATFORM_STATUSES],
         help_text="suspended: the platform stopped the shop for now; closed: for good; "
         "active: a suspension you made is lifted",
     )
-    reason = serializers.CharField(max_length=150)
+    reason = StrictCharField(max_length=150)
     changed_at = PastDateTimeField()
 
 
@@ -188,9 +203,9 @@ class StatusChangeBatchSerializer(_Batch):
 
 
 class DeviceInputSerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=64, help_text=ID_HELP)
-    merchant_id = serializers.CharField(max_length=64)
-    fingerprint = serializers.CharField(
+    id = StrictCharField(max_length=64, help_text=ID_HELP)
+    merchant_id = StrictCharField(max_length=64)
+    fingerprint = StrictCharField(
         min_length=8, max_length=200, help_text="your device fingerprint; we keep only a keyed digest"
     )
     seen_at = PastDateTimeField()
@@ -202,9 +217,9 @@ class DeviceBatchSerializer(_Batch):
 
 
 class GuaranteeInputSerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=64, help_text=ID_HELP)
-    borrower_id = serializers.CharField(max_length=64, help_text="the guaranteed merchant")
-    guarantor_id = serializers.CharField(max_length=64, help_text="the merchant standing surety")
+    id = StrictCharField(max_length=64, help_text=ID_HELP)
+    borrower_id = StrictCharField(max_length=64, help_text="the guaranteed merchant")
+    guarantor_id = StrictCharField(max_length=64, help_text="the merchant standing surety")
     amount = YuanField(help_text="the most the guarantor answers for")
     since_on = PastDateField()
     until_on = serializers.DateField(

@@ -11,6 +11,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api_fields import StrictBooleanField, StrictCharField
 from merchants.api.auth import partner_of
 from merchants.models import ApiScope
 from merchants.webhooks import services
@@ -98,25 +99,25 @@ R400 = OpenApiResponse(
 
 
 class EndpointInputSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=500, help_text="https URL that receives the POSTs")
+    url = StrictCharField(max_length=500, help_text="https URL that receives the POSTs")
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=EventType.choices),
         min_length=1,
         max_length=len(EventType.values),
     )
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    description = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
 
 
 class EndpointUpdateSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=500, required=False)
+    url = StrictCharField(max_length=500, required=False)
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=EventType.choices),
         min_length=1,
         max_length=len(EventType.values),
         required=False,
     )
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    is_active = serializers.BooleanField(required=False)
+    description = StrictCharField(max_length=200, required=False, allow_blank=True)
+    is_active = StrictBooleanField(required=False)
 
 
 class EndpointOutputSerializer(serializers.Serializer):
@@ -292,7 +293,7 @@ class WebhookEventListApi(ListAPIView):
     def get_queryset(self):
         rows = WebhookEvent.objects.filter(partner=partner_of(self.request)).prefetch_related("deliveries")
         kind = self.request.query_params.get("type")
-        if kind:
+        if kind is not None:
             if kind not in EventType.values:
                 raise serializers.ValidationError({"type": [f"one of {', '.join(EventType.values)}"]})
             rows = rows.filter(type=kind)
