@@ -16,7 +16,7 @@ from merchants.models import ApiKey, Merchant, Owner
 from payments.models import Account, FundingPool
 from tests.lending.conftest import DAY, draw, open_pool
 from tests.lending.factories import CreditLineFactory
-from tests.merchants.factories import ApiKeyFactory, MerchantFactory, OwnerFactory
+from tests.merchants.factories import ApiKeyFactory, MerchantFactory, OwnerFactory, PartnerPlatformFactory
 from tests.merchants.test_partner_api import merchant_payload
 
 pytestmark = pytest.mark.django_db
@@ -119,9 +119,16 @@ def test_a_drawdown_records_the_loan_the_line_and_the_wallet(pool):
 
 
 def test_bulk_writes_leave_one_row_per_changed_object():
+    partner = PartnerPlatformFactory()
     owners = Owner.objects.bulk_create(
         [
-            Owner(name="李雷", national_id=f"33010619900101{n:04d}", phone="13800000000", address="宁波")
+            Owner(
+                partner=partner,
+                name="李雷",
+                national_id=f"33010619900101{n:04d}",
+                phone="13800000000",
+                address="宁波",
+            )
             for n in range(3)
         ]
     )
