@@ -412,7 +412,14 @@ def risk_manager_emails() -> list[str]:
     """Addresses of the active risk managers: the permission to view drift reports (superusers
     have it) or the risk managers' group."""
     users = get_user_model().objects
-    with_permission = users.with_perm(ALERT_PERMISSION, is_active=True, include_superusers=True)
+    # Permissions live in the database (ModelBackend); the other backend only refuses locked-out
+    # sign-ins.
+    with_permission = users.with_perm(
+        ALERT_PERMISSION,
+        is_active=True,
+        include_superusers=True,
+        backend="django.contrib.auth.backends.ModelBackend",
+    )
     in_group = users.filter(is_active=True, groups__name=RISK_GROUP)
     emails = {u.email.strip() for u in [*with_permission, *in_group] if (u.email or "").strip()}
     return sorted(emails)

@@ -20,6 +20,7 @@ from common.business_date import business_date_set
 from config import portal_urls
 from lending.models import Product
 from lending.services import applications as application_services
+from merchants.webhooks import services as webhooks
 from payments import services as payments
 from scoring import services as scoring
 from scoring.models import Offer
@@ -69,6 +70,9 @@ def side(name: str) -> dict:
         issued_on=TODAY,
         expires_on=TODAY + dt.timedelta(days=14),
     )
+    endpoint, _secret = webhooks.endpoint_create(
+        partner=merchant.partner, url="https://partner.example.com/hooks", event_types=["loan.disbursed"]
+    )
     ids = {
         # (the path segment before the id, the id's name) → this side's object
         ("merchants", "external_id"): merchant.external_id,
@@ -79,6 +83,7 @@ def side(name: str) -> dict:
         ("applications", "reference"): application.reference,
         ("draw", "line_id"): line.pk,
         ("offers", "offer_id"): offer.pk,
+        ("endpoints", "id"): endpoint.pk,
     }
     return {"merchant": merchant, "client": partner_client_for(partner=merchant.partner), "ids": ids}
 
