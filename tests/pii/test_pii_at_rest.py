@@ -94,10 +94,28 @@ def test_the_data_migration_seals_rows_written_in_clear():
     [before] = [p for p in executor.loader.graph.node_map[mine].parents if p.key[0] == "merchants"]
     executor.migrate([before.key])
     with connection.cursor() as cursor:
+        # Owners belong to a partner (merchants.0008_owner_per_partner, before this migration).
+        cursor.execute(
+            "INSERT INTO merchants_partnerplatform (created_at, updated_at, code, name, kind, is_active) "
+            "VALUES (%s, %s, 'sealed', 'Sealed', 'b2c', TRUE)",
+            ["2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"],
+        )
+        cursor.execute("SELECT max(id) FROM merchants_partnerplatform")
+        (partner,) = cursor.fetchone()
         cursor.execute(
             "INSERT INTO merchants_owner (created_at, updated_at, name, national_id, national_id_index, "
-            "phone, address, bank_card, bank_card_index) VALUES (%s, %s, %s, %s, %s, %s, %s, '', '')",
-            ["2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", NAME, "x", blind_index(NID), PHONE, ADDRESS],
+            "phone, address, bank_card, bank_card_index, partner_id) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, '', '', %s)",
+            [
+                "2026-01-01T00:00:00Z",
+                "2026-01-01T00:00:00Z",
+                NAME,
+                "x",
+                blind_index(NID),
+                PHONE,
+                ADDRESS,
+                partner,
+            ],
         )
         cursor.execute("SELECT max(id) FROM merchants_owner")
         (pk,) = cursor.fetchone()
