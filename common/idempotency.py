@@ -97,7 +97,14 @@ def request_fingerprint(request, path_args: dict) -> tuple[str, dict[str, str]]:
         fields.update(_field_digests(body, ""))
     else:
         fields["(body)"] = _digest(body)[:16]
+    # Field names are the caller's text: stored, they must be what a database keeps (no NUL, no
+    # lone surrogate); the fingerprint itself is a digest of the body as sent.
+    fields = {_storable(name): digest for name, digest in fields.items()}
     return _digest({"path": path_args, "body": body}), fields
+
+
+def _storable(name: str) -> str:
+    return name.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
 
 
 def _field_digests(body: dict, prefix: str) -> dict[str, str]:

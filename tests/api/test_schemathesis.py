@@ -68,10 +68,14 @@ def in_process_db(db):
         signals.request_finished.connect(close_old_connections)
 
 
-def _load(partner: str):
+def _load(partner: str, checks: dict | None = None):
     """The schema as served, with this partner's key on every request (schemathesis leaves it out
     or garbles it where it tests authentication)."""
-    config = {**CONFIG, "headers": {"Authorization": f"Api-Key {KEYS[partner]}"}}
+    config = {
+        **CONFIG,
+        "checks": {**CONFIG["checks"], **(checks or {})},
+        "headers": {"Authorization": f"Api-Key {KEYS[partner]}"},
+    }
     return schemathesis.openapi.from_wsgi(
         "/api/schema/", application, config=SchemathesisConfig.from_dict(config)
     )
@@ -95,7 +99,10 @@ def test_every_operation_answers_as_its_schema_says_to_partner_b(case, in_proces
 
 @pytest.mark.parametrize("partner", sorted(KEYS))
 def test_sequences_of_operations_answer_as_the_schema_says(in_process_db, partner):
-    machine = _load(partner).as_state_machine()
+    # In sequences the key from the config is put back on the request that the authentication
+    # check strips, so that check would see its own valid key accepted; keys missing, garbled,
+    # revoked and of the wrong scope are refused on every operation above and in tests/access.
+    machine = _load(partner, checks={"ignored_auth": {"enabled": False}}).as_state_machine()
 
     class PartnerMachine(machine):
         def validate_response(self, response, case, additional_checks=None, **kwargs):
