@@ -7,7 +7,8 @@ import pytest
 @pytest.mark.parametrize("name", ["\u0000", "a\u0000b", "\ud8bb", "\udc00x"])
 @pytest.mark.parametrize("path", ["/api/v1/applications/", "/api/v1/settlements/", "/api/v1/loans/"])
 def test_a_field_name_no_database_keeps_is_refused_cleanly(partner_client, path, name):
-    body = '{"%s": 1, "amount": "1.00"}' % name.encode("unicode_escape").decode().replace("\\x00", "\\u0000")
+    escaped = name.encode("unicode_escape").decode().replace("\\x00", "\\u0000")
+    body = '{"' + escaped + '": 1, "amount": "1.00"}'
     response = partner_client.post(
         path, data=body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k-1"
     )
