@@ -195,12 +195,14 @@ def transition_many(
             if is_postgres:
                 cursor.execute(
                     f"WITH moved AS (UPDATE {table} SET status = %(lc_to)s WHERE {selected} RETURNING id) "  # noqa: S608 - table names and the caller's fixed SQL; values are bound
-                    f"INSERT INTO {history} ({columns}) SELECT id, {values} FROM moved",
+                    # In id order: the history reads the same whatever order the UPDATE met the rows.
+                    f"INSERT INTO {history} ({columns}) SELECT id, {values} FROM moved ORDER BY id",
                     bound,
                 )
             else:
                 cursor.execute(
-                    f"INSERT INTO {history} ({columns}) SELECT id, {values} FROM {table} WHERE {selected}",  # noqa: S608
+                    f"INSERT INTO {history} ({columns}) "  # noqa: S608
+                    f"SELECT id, {values} FROM {table} WHERE {selected} ORDER BY id",
                     bound,
                 )
                 cursor.execute(f"UPDATE {table} SET status = %(lc_to)s WHERE {selected}", bound)  # noqa: S608
