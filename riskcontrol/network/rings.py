@@ -147,6 +147,7 @@ def _peel(matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, float]:
     total = float(csr.sum())  # float ok: edge weights of the density metric, not money
     if size == 0 or total <= 0:
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64), 0.0
+    # float ok: graph degrees and densities, not money
     heap = [(float(degree[i]), i) for i in np.flatnonzero(alive).tolist()]
     heapq.heapify(heap)
     best, best_step, removed = total / size, 0, []
@@ -168,6 +169,7 @@ def _peel(matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, float]:
         for other, weight in zip(neighbours.tolist(), weights.tolist(), strict=True):
             if alive[other]:
                 degree[other] -= weight
+                # float ok: graph degrees and densities, not money
                 heapq.heappush(heap, (float(degree[other]), other))
         if size and total / size > best:
             best, best_step = total / size, len(removed)
@@ -203,6 +205,7 @@ def fraudar(
         block_rows, block_cols, density = _peel(matrix)
         if len(block_rows) == 0 or density < min_density:
             break
+        # float ok: graph degrees and densities, not money
         found.append(Block(tuple(block_rows.tolist()), tuple(block_cols.tolist()), round(float(density), 4)))
         coo = matrix.tocoo()
         inside = np.isin(coo.row, block_rows) & np.isin(coo.col, block_cols)
