@@ -178,6 +178,12 @@ ROLES: dict[str, dict] = {
             "lending.*",
             "scoring.*",
             "riskcontrol.*",
+            # Sign-in lockouts (django-axes): see who is locked out and lift a lockout by
+            # deleting its attempt row.
+            "axes.view_accessattempt",
+            "axes.delete_accessattempt",
+            "axes.view_accesslog",
+            "axes.view_accessfailurelog",
         ],
     },
 }

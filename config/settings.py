@@ -396,6 +396,7 @@ CELERY_TASK_ROUTES = {
     "riskcontrol.tasks.*": {"queue": CELERY_QUEUE_BATCH},
     "riskcontrol.tasks_network.*": {"queue": CELERY_QUEUE_BATCH},
     "merchants.webhooks.tasks.*": {"queue": CELERY_QUEUE_WEBHOOKS},
+    "common.tasks.*": {"queue": CELERY_QUEUE_BATCH},
 }
 # Task modules beside the apps' tasks.py (autodiscovery finds only those).
 CELERY_IMPORTS = ["lending.tasks_collections", "riskcontrol.tasks_network", "merchants.webhooks.tasks"]
@@ -410,6 +411,10 @@ CELERY_BEAT_SCHEDULE = {
     "payments-settle-payouts": {
         "task": "payments.tasks.payouts_settle",
         "schedule": env.float("PAYOUTS_SETTLE_EVERY_SECONDS", default=5.0),
+    },
+    "common-idempotency-purge": {
+        "task": "common.tasks.idempotency_records_purge_nightly",
+        "schedule": crontab(hour=3, minute=30),
     },
     "payments-expire-holds": {
         "task": "payments.tasks.holds_expire",
@@ -538,6 +543,9 @@ SETTLEMENT_CAPS_FEN_BY_PARTNER = env.json("SETTLEMENT_CAPS_FEN_BY_PARTNER", defa
 # How long a partner request waits for another one with the same Idempotency-Key to finish
 # before it is answered 409 "in progress" (common/idempotency.py).
 IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=10.0)
+# How long a key's stored reply is kept (common/tasks.py purges older ones each night); a key
+# resent after that is a new request.
+IDEMPOTENCY_RETENTION_DAYS = env.int("IDEMPOTENCY_RETENTION_DAYS", default=30)
 
 # Lending: the legal cap on the all-in annual cost of credit (an IRR-based APR), and the size of
 # the chunks close of business works in.

@@ -271,12 +271,20 @@ def _merchant_transition(*, merchant: Merchant, to_status: str, reason: str, act
             reason=reason,
             actor=actor,
         )
+        from_status = current.status
         current.status = to_status
         current.save(update_fields=["status", "updated_at"])
+        # The partner hears of a restriction and of its lifting (its own suspensions it knows).
         if to_status == Merchant.Status.RESTRICTED:
+            event_type = EventType.MERCHANT_RESTRICTED
+        elif from_status == Merchant.Status.RESTRICTED and to_status == Merchant.Status.ACTIVE:
+            event_type = EventType.MERCHANT_REINSTATED
+        else:
+            event_type = None
+        if event_type is not None:
             event_emit(
                 partner=current.partner_id,
-                type=EventType.MERCHANT_RESTRICTED,
+                type=event_type,
                 payload={"merchant": current.external_id, "status": to_status, "reason": reason},
             )
     return current

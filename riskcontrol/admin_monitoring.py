@@ -128,7 +128,7 @@ class RiskActionAdmin(ReadOnlyAdmin):
 
 @admin.register(PartnerNotice)
 class PartnerNoticeAdmin(ReadOnlyAdmin):
-    list_display = ["business_on", "partner", "merchant", "kind", "message", "delivered_at"]
+    list_display = ["business_on", "partner", "merchant", "kind", "message"]
     list_filter = ["kind", "partner", "business_on"]
     list_select_related = ["partner", "merchant", "merchant__partner"]
 

@@ -1,8 +1,8 @@
 """What a partner platform is told about one of its shops because of risk control: the shop
 restricted for default, the restriction lifted. `partner_notice_record` is the one call point:
-every notice is written here, in the transaction of the action it reports, and whatever delivers
-notices to partners (the partner API, signed webhooks) reads the rows this writes, each until its
-`delivered_at` is set."""
+every notice is written here, in the transaction of the action it reports. The partner is told by
+the signed webhook the shop's status change emits in that transaction (merchant.restricted,
+merchant.reinstated: merchants/services.py); these rows keep risk control's reason beside it."""
 
 import datetime as dt
 

@@ -75,8 +75,8 @@ def blacklist_hits(keys: Mapping[str, str], listed: Iterable[tuple[str, str]]) -
 
 
 def velocity(*, counts: Mapping[str, int], max_per_key: Mapping[str, int]) -> Finding:
-    """Too many applications in the window behind one national ID, phone or bank card, across
-    every shop: `counts` are the other applications per key kind, this one not included; the
+    """Too many applications in the window behind one national ID, phone, bank card or device,
+    across every shop: `counts` are the other applications per key kind, this one not included; the
     limit is on the total with this one."""
     over = sorted(kind for kind, n in counts.items() if n + 1 > max_per_key[kind])
     return Finding(DECLINE if over else PASS, tuple(f"{kind}_velocity" for kind in over))

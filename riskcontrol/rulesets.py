@@ -75,6 +75,15 @@ PARAMS: tuple[Param, ...] = (
         1,
         1000,
     ),
+    Param(
+        "velocity_max_device",
+        "Most applications from shops on one device in the window 同一设备最多申请数",
+        "int",
+        8,
+        1,
+        1000,
+        why="partners send the devices a shop's people use; one phone behind many shops is a ring",
+    ),
     Param("antifraud_window_days", "Anti-fraud: orders of the last N days 反欺诈订单天数", "int", 90, 7, 730),
     Param("antifraud_min_orders", "Anti-fraud: fewest orders to judge 最少订单数", "int", 20, 1, 100_000),
     Param(

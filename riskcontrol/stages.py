@@ -189,7 +189,8 @@ class Blacklist:
 
 class Velocity:
     """How many applications arrived in the window behind the same national ID, phone or bank
-    card, across every shop: a burst is how rings and stolen identities apply."""
+    card, or from shops seen on a device this shop was seen on (devices partners send), across
+    every shop: a burst is how rings and stolen identities apply."""
 
     version = "velocity"
     kind = MACHINE
@@ -200,6 +201,7 @@ class Velocity:
         "velocity_max_national_id",
         "velocity_max_phone",
         "velocity_max_bank_card",
+        "velocity_max_device",
     )
 
     def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
@@ -217,6 +219,14 @@ class Velocity:
             "bank_card": Q(merchant__owner__bank_card_index=owner.bank_card_index)
             if owner.bank_card_index
             else None,
+            # Shops on any device this one was seen on (itself included), as one subquery.
+            "device": Q(
+                merchant_id__in=MerchantDevice.objects.filter(
+                    device_index__in=MerchantDevice.objects.filter(
+                        merchant_id=application.merchant_id
+                    ).values("device_index")
+                ).values("merchant_id")
+            ),
         }
         counts = recent.aggregate(
             **{kind: Count("pk", filter=match) for kind, match in matches.items() if match is not None}

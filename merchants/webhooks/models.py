@@ -21,6 +21,7 @@ class EventType(models.TextChoices):
     LOAN_OVERDUE = "loan.overdue", "Loan overdue 逾期"
     WARNING_RAISED = "warning.raised", "Warning raised 风险预警"
     MERCHANT_RESTRICTED = "merchant.restricted", "Merchant restricted 店铺受限"
+    MERCHANT_REINSTATED = "merchant.reinstated", "Merchant reinstated 店铺恢复"
 
 
 def new_event_id() -> str:

@@ -133,8 +133,10 @@ class RiskAction(models.Model):
 
 
 class PartnerNotice(models.Model):
-    """What the partner platform is told about one of its shops (a restriction, a lifted one);
-    the partner API and webhooks read these (delivered_at set when sent)."""
+    """Risk control's record of what a partner platform is told about one of its shops (a
+    restriction, a lifted one) and why, beside the action. The telling itself is the webhook
+    (merchant.restricted / merchant.reinstated) that the shop's status change emits in the same
+    transaction; its delivery log is the webhooks' (merchants/webhooks/)."""
 
     partner = models.ForeignKey(PartnerPlatform, on_delete=models.PROTECT, related_name="+")
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
@@ -143,7 +145,6 @@ class PartnerNotice(models.Model):
     message = models.CharField(max_length=300)
     business_on = models.DateField()
     created_at = models.DateTimeField(auto_now_add=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.kind} · merchant {self.merchant_id}"

@@ -3,9 +3,10 @@ who bought how often from whom. Two detectors, measured against the demo's hidde
 tests/riskcontrol/test_rings.py and docs/risk.md:
 
 - shared attributes: merchants joined by a common owner, national id, phone, address or payout
-  card form components; inside each, the merchants that also trade with each other form a
-  candidate, flagged when their orders to each other are dense (most ordered pairs trade) and
-  numerous. Honest owners of two shops share an identity but do not brush orders between them.
+  card, or seen on one device (partners send devices), form components; inside each, the
+  merchants that also trade with each other form a candidate, flagged when their orders to
+  each other are dense (most ordered pairs trade) and numerous. Honest owners of two shops
+  share an identity but do not brush orders between them.
 - FRAUDAR (Hooi et al., KDD 2016): over the buyer × shop order matrix, greedily peel the node
   whose removal most increases the density f(S)/|S|, where an edge to shop j weighs
   1/log(d_j + 5) (d_j: the shop's distinct buyers) times log(1 + orders); keep the densest
@@ -22,7 +23,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-SHARED_ATTRIBUTES_VERSION = "sa-1"
+SHARED_ATTRIBUTES_VERSION = "sa-2"  # sa-2: a device seen at several shops links them too
 FRAUDAR_VERSION = "fraudar-1"
 IDENTITY_KINDS = ("owner", "national_id", "phone", "address", "bank_card")
 # Above this many merchants on one value an attribute links each to the first one, not all pairs:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from merchants.models import Merchant, Order
 from riskcontrol.models import NetworkRun, RingFlag
 from riskcontrol.network import rings as ring_rules
-from riskcontrol.network.graph import attribute_rows, trade_counts
+from riskcontrol.network.graph import attribute_rows, device_pairs, trade_counts
 
 SHARED_ATTRIBUTE_PARAMS = {"min_size": 3, "min_density": 0.5, "min_orders": 10}
 # Measured on the demo marketplace: ring blocks have densities near 1 or above, the next
@@ -40,6 +40,10 @@ def buyer_shop_matrix() -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
 
 def detect_shared_attributes(**params) -> list[ring_rules.Ring]:
     identity = ring_rules.identity_pairs(attribute_rows())
+    # A device several shops' people use is an identity link like a shared phone; guarantees are
+    # declared relationships, not hidden ones, and stay out of ring detection.
+    for pair in device_pairs():
+        identity.setdefault(pair, set()).add("device")
     return ring_rules.shared_attribute_rings(
         identity, trade_counts(), **{**SHARED_ATTRIBUTE_PARAMS, **params}
     )

@@ -5,7 +5,9 @@ import datetime as dt
 import re
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 pytestmark = pytest.mark.django_db
@@ -138,3 +140,28 @@ def test_production_cookies_are_secure_only(settings):
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True)
     assert result.stdout.split() == ["True", "True", "True", "True"], result.stderr
+
+
+def test_an_administrator_who_is_no_superuser_lifts_a_lockout_in_the_workbench(client, settings):
+    from axes.models import AccessAttempt
+
+    from common import roles
+
+    User.objects.create_user("locked-out", password=PASSWORD)
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/login/", {"username": "locked-out", "password": "wrong"})
+    assert client.post("/login/", {"username": "locked-out", "password": PASSWORD}).status_code == 429
+
+    administrator = User.objects.create_user("administrator", password=PASSWORD, is_staff=True)
+    administrator.groups.add(Group.objects.get(name=roles.ADMINISTRATOR))
+    assert not administrator.is_superuser
+    workbench = Client()
+    workbench.force_login(administrator)
+    changelist = workbench.get(reverse("admin:axes_accessattempt_changelist"))
+    assert changelist.status_code == 200 and "locked-out" in changelist.content.decode()
+    attempt = AccessAttempt.objects.get(username="locked-out")
+    delete_url = reverse("admin:axes_accessattempt_delete", args=[attempt.pk])
+    assert workbench.post(delete_url, {"post": "yes"}).status_code == 302
+    assert not AccessAttempt.objects.filter(username="locked-out").exists()
+
+    assert client.post("/login/", {"username": "locked-out", "password": PASSWORD}).status_code == 302

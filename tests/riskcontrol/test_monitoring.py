@@ -11,6 +11,7 @@ from django.core.management import call_command
 from common.errors import ApplicationError, ConflictError
 from lending.models import CreditLine, Loan
 from merchants.models import Merchant
+from merchants.webhooks.models import WebhookEvent
 from riskcontrol.models import (
     MerchantRisk,
     MonitoringChunk,
@@ -193,6 +194,12 @@ def test_reversals_call_the_opposite_services(pool):
     assert Merchant.objects.get(pk=lines["defaulter"].merchant_id).status == Merchant.Status.ACTIVE
     assert done.reversed_by == user and done.reversed_reason == "paid in full"
     assert PartnerNotice.objects.filter(kind="shop_reinstated", merchant=lines["defaulter"].merchant).exists()
+    # The partner is told by webhook, in the transaction of the reversal.
+    told = WebhookEvent.objects.filter(partner_id=lines["defaulter"].merchant.partner_id).order_by("pk")
+    assert [e.type for e in told][-2:] == ["merchant.restricted", "merchant.reinstated"]
+    data = told.last().data
+    assert data["merchant"] == lines["defaulter"].merchant.external_id and data["status"] == "active"
+    assert data["reason"].endswith("paid in full")
 
     with pytest.raises(ConflictError):
         services.risk_action_reverse(action_id=restrict.pk, user=user, reason="again", on=ON)

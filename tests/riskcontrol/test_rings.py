@@ -250,7 +250,7 @@ def test_network_build_is_idempotent_per_date_and_feeds_the_selectors(partner_cl
     NetworkRun.objects.create(
         business_on=on + dt.timedelta(days=1),
         detector="shared_attributes",
-        version="sa-1",
+        version="sa-2",
         started_at=shared.started_at,
         finished_at=shared.finished_at,
     )
@@ -284,7 +284,7 @@ def test_network_build_command_reports_each_detector(partner_client, capsys):
     call_command("network_build", "--date", "2025-04-01")
 
     out = capsys.readouterr().out
-    assert "2025-04-01 shared_attributes sa-1: 3 rings, 10 merchants flagged" in out
+    assert "2025-04-01 shared_attributes sa-2: 3 rings, 10 merchants flagged" in out
     assert "2025-04-01 fraudar fraudar-1:" in out
     assert RingFlag.objects.filter(run__business_on=dt.date(2025, 4, 1)).exists()
 
@@ -297,3 +297,40 @@ def test_network_build_refuses_an_unknown_detector_naming_the_field():
     with pytest.raises(ApplicationError) as error:
         network_run_build(on=END, detector="magic")
     assert "detector" in error.value.extra["fields"]
+
+
+@pytest.mark.django_db
+def test_shops_linked_only_by_a_device_they_share_and_brushing_are_a_ring(partner_client):
+    truth, ids = partner_world(partner_client)
+    device_ring = ["D1", "D2", "D3"]
+    for k, ext in enumerate(device_ring, start=900):
+        ids[ext] = create_merchant(
+            partner_client,
+            ext,
+            phone=f"1350000{k:04d}",
+            address=f"台州市某区{k}号",
+            card=f"62228888{k:08d}",
+            n=k,
+        )
+    seen = "2025-03-01T09:00:00+08:00"
+    devices = [
+        {"id": f"DEV-{ext}", "merchant_id": ext, "fingerprint": "shared-phone-a3f9c2e18b7d", "seen_at": seen}
+        for ext in device_ring
+    ]
+    # An honest shop on a device of its own links nobody.
+    devices.append(
+        {"id": "DEV-H00", "merchant_id": "H00", "fingerprint": "own-phone-77c1d0e2", "seen_at": seen}
+    )
+    response = partner_client.post("/api/v1/devices/", {"devices": devices}, format="json")
+    assert response.status_code == 200, response.content
+    orders, seq = [], itertools.count()
+    for seller, buyer in itertools.permutations(device_ring, 2):
+        for day in range(4):
+            orders.append(order(f"DV{next(seq)}", seller, buyer=buyer, buyer_merchant=buyer, day=day))
+    post_orders(partner_client, orders)
+
+    found = detect_shared_attributes()
+
+    assert flagged(found) == truth | {ids[ext] for ext in device_ring}
+    ring = next(r for r in found if ids["D1"] in r.members)
+    assert ring.reasons[0] == "shared device"

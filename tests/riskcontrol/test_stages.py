@@ -11,7 +11,7 @@ from common.crypto import blind_index
 from lending.models import Application, ApplicationStage, CreditLine, Product
 from lending.pipeline import stage_replay
 from lending.services import applications as apps
-from merchants.models import Merchant, OrderStatus, Verification
+from merchants.models import Merchant, MerchantDevice, OrderStatus, Verification
 from riskcontrol import rulesets, stages
 from riskcontrol.models import BlacklistEntry
 from tests.lending.test_applications import STRONG, TODAY, b2b_application, instant, world  # noqa: F401
@@ -143,6 +143,37 @@ def test_velocity_declines_a_burst_of_applications_behind_one_phone(world):  # n
     assert row.name == "riskcontrol.stages.velocity" and row.version == "rules-2"
     assert row.detail["facts"]["counts"]["phone"] == 2 and row.detail["over"] == ["phone_velocity"]
     assert third.reapply_on == TODAY + dt.timedelta(days=30)
+
+
+def test_velocity_declines_a_burst_of_applications_from_shops_on_one_device(world):  # noqa: F811
+    draft = rulesets.ruleset_draft_create(user=None)
+    rulesets.ruleset_draft_update(rule_set=draft, params={"velocity_max_device": 2}, note="", user=None)
+    rulesets.ruleset_activate(rule_set=draft, user=None)
+    # Three shops of three different owners (no shared ID, phone or card), run from one phone.
+    shops = [rated_merchant(**STRONG) for _ in range(3)]
+    seen = timezone.now()
+    for shop in shops:
+        MerchantDevice.objects.create(
+            merchant=shop,
+            device_index=blind_index("one-phone-a3f9"),
+            hint="one-…a3f9",
+            first_seen_at=seen,
+            last_seen_at=seen,
+        )
+    loner = rated_merchant(**STRONG)
+    MerchantDevice.objects.create(
+        merchant=loner,
+        device_index=blind_index("own-phone"),
+        hint="own-…hone",
+        first_seen_at=seen,
+        last_seen_at=seen,
+    )
+    first, second, third = (instant(shop)[1] for shop in shops)
+    assert first.status == second.status == Application.Status.DISBURSED
+    assert third.status == Application.Status.DECLINED and reasons(third) == ["too_many_applications"]
+    row = stopped_at(third)
+    assert row.detail["facts"]["counts"]["device"] == 2 and row.detail["over"] == ["device_velocity"]
+    assert instant(loner)[1].status == Application.Status.DISBURSED
 
 
 def test_orders_bought_by_linked_shops_decline_at_antifraud(world):  # noqa: F811

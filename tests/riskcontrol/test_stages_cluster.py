@@ -68,7 +68,7 @@ def test_a_shop_flagged_by_the_network_waits_for_a_reviewer(world):  # noqa: F81
     run = NetworkRun.objects.create(
         business_on=TODAY,
         detector="shared_attributes",
-        version="sa-1",
+        version="sa-2",
         started_at=timezone.now(),
         finished_at=timezone.now(),
     )
