@@ -729,25 +729,33 @@ def devices_record_batch(*, partner: PartnerPlatform, devices: Sequence[dict]) -
     _not_found(missing)
 
     def create(new: list[_Item]) -> list[int]:
-        pks = []
-        for i in new:
-            row, made = MerchantDevice.objects.select_for_update().get_or_create(
-                merchant_id=i.merchant_id,
-                device_index=i.data["index"],
-                defaults={
-                    "hint": i.data["hint"],
-                    "first_seen_at": i.data["seen_at"],
-                    "last_seen_at": i.data["seen_at"],
-                },
-            )
-            if not made:
-                row.first_seen_at = min(row.first_seen_at, i.data["seen_at"])
-                row.last_seen_at = max(row.last_seen_at, i.data["seen_at"])
-                row.save(update_fields=["first_seen_at", "last_seen_at"])
-            pks.append(row.pk)
-        return pks
+        return [_device_sighting(i.merchant_id, **i.data).pk for i in new]
 
     return _record(partner=partner, kind=SignalKind.DEVICE, key=key, items=items, create=create)
+
+
+def _device_sighting(merchant_id: int, *, index: str, hint: str, seen_at: dt.datetime) -> MerchantDevice:
+    """The shop's row for the device, made or with its first and last sightings widened."""
+    row, made = MerchantDevice.objects.select_for_update().get_or_create(
+        merchant_id=merchant_id,
+        device_index=index,
+        defaults={"hint": hint, "first_seen_at": seen_at, "last_seen_at": seen_at},
+    )
+    if not made and not row.first_seen_at <= seen_at <= row.last_seen_at:
+        row.first_seen_at = min(row.first_seen_at, seen_at)
+        row.last_seen_at = max(row.last_seen_at, seen_at)
+        row.save(update_fields=["first_seen_at", "last_seen_at"])
+    return row
+
+
+def device_seen(*, merchant_id: int, fingerprint: str, seen_at: dt.datetime) -> MerchantDevice:
+    """A shop's person seen on a device as it applies (the application API's `device`): recorded
+    like a partner's device signal, in the caller's transaction, so the velocity and cluster
+    rules and the relationship network see it from this application on."""
+    with transaction.atomic():
+        return _device_sighting(
+            merchant_id, index=blind_index(fingerprint), hint=mask(fingerprint, 4, 4)[:40], seen_at=seen_at
+        )
 
 
 def guarantees_record_batch(*, partner: PartnerPlatform, guarantees: Sequence[dict]) -> SignalBatchResult:

@@ -5,6 +5,7 @@ their orders; another partner's are "not found"."""
 
 from decimal import Decimal
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
@@ -29,6 +30,7 @@ from lending.api.views import IDEMPOTENCY_KEY, _idempotency_key, _rate
 from lending.models import Application, ApplicationStage, Product
 from lending.pipeline import stage_load
 from lending.services import applications as services
+from merchants import partner_signals
 from merchants import selectors as merchant_selectors
 from merchants.api.auth import partner_of, partner_scope
 from merchants.models import ApiScope, Merchant, Order, PartnerPlatform
@@ -374,6 +376,10 @@ class ApplicationListCreateApi(ListAPIView):
                     {"fields": {"Idempotency-Key": [f"already used with a different {differs}"]}},
                 )
             return Response(_reread(partner, existing), status=status.HTTP_200_OK)
+        if data.get("device"):
+            partner_signals.device_seen(
+                merchant_id=merchant.pk, fingerprint=data["device"], seen_at=timezone.now()
+            )
         try:
             application = services.application_submit(
                 merchant=merchant,

@@ -253,6 +253,13 @@ class ApplicationInputSerializer(ApplicationQuoteInputSerializer):
         required=False,
         help_text="instant products: the quote's contract_sha256; with it the loan is paid out on approval",
     )
+    device = StrictCharField(
+        min_length=8,
+        max_length=200,
+        required=False,
+        help_text="your fingerprint of the device the merchant applies from (as /devices/ takes it); "
+        "we keep only a keyed digest. Shops applying from one device are linked and counted together",
+    )
 
     def validate_questionnaire(self, value):
         for code in value:

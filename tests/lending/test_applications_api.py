@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from common.business_date import business_date_set
 from lending.models import Application, Loan
-from merchants.models import OrderStatus
+from merchants.models import MerchantDevice, OrderStatus
 from payments import services as payments
 from scoring.features import FEATURES_VERSION
 from scoring.models import FeatureSnapshot, MerchantScore, Offer
@@ -168,6 +168,9 @@ def test_an_application_without_an_idempotency_key_is_refused_naming_the_header(
         ({"product": "credit_loan", "amount": "2000.00", "accepted_sha256": "xyz"}, "accepted_sha256"),
         ({"product": "order_loan", "amount": "100.00"}, "orders"),
         ({"product": "order_loan", "amount": "100.00", "orders": ["NOT-MINE"]}, "orders"),
+        ({"product": "credit_loan", "amount": "2000.00", "device": "short"}, "device"),
+        ({"product": "credit_loan", "amount": "2000.00", "device": 1234567890}, "device"),
+        ({"product": "credit_loan", "amount": "abc", "device": "a3f9c2e18b7d4410"}, "amount"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(world, partner_client, body, field):
@@ -175,12 +178,35 @@ def test_bad_input_is_a_400_naming_the_field(world, partner_client, body, field)
     response = apply(partner_client, {"merchant": "SHOP-1", **body})
     assert response.status_code == 400, response.json()
     assert field in error_fields(response)
-    if "accepted_sha256" not in body:
+    if field not in ("accepted_sha256", "device"):  # fields of an application, not of a quote
         quoted = partner_client.post(
             "/api/v1/applications/quote/", {"merchant": "SHOP-1", **body}, format="json"
         )
         assert quoted.status_code == 400 and field in error_fields(quoted)
     assert not Application.objects.exists()
+    assert not MerchantDevice.objects.exists()
+
+
+def test_shops_applying_from_one_device_are_counted_together(world, partner_client):
+    from riskcontrol import rulesets
+
+    draft = rulesets.ruleset_draft_create(user=None)
+    rulesets.ruleset_draft_update(rule_set=draft, params={"velocity_max_device": 2}, note="", user=None)
+    rulesets.ruleset_activate(rule_set=draft, user=None)
+    for n in range(3):
+        shop(partner_client.partner, f"SHOP-{n}")
+    body = {"product": "credit_loan", "amount": "2000.00", "device": "one-phone-a3f9c2e18b7d"}
+    replies = [apply(partner_client, {"merchant": f"SHOP-{n}", **body}, key=f"dev-{n}") for n in range(3)]
+
+    assert [r.status_code for r in replies] == [201, 201, 201]
+    assert [r.json()["decision"]["outcome"] for r in replies] == ["approved", "approved", "declined"]
+    assert [x["code"] for x in replies[2].json()["decision"]["reasons"]] == ["too_many_applications"]
+    devices = MerchantDevice.objects.order_by("merchant__external_id")
+    assert [d.merchant.external_id for d in devices] == ["SHOP-0", "SHOP-1", "SHOP-2"]
+    assert len({d.device_index for d in devices}) == 1 and "one-phone" not in devices[0].hint
+    # The replay records nothing more.
+    again = apply(partner_client, {"merchant": "SHOP-0", **body}, key="dev-0")
+    assert again.status_code == 200 and MerchantDevice.objects.count() == 3
 
 
 def test_another_partners_merchant_order_and_application_are_not_found(world, partner_client):
