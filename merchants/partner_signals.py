@@ -729,7 +729,12 @@ def devices_record_batch(*, partner: PartnerPlatform, devices: Sequence[dict]) -
     _not_found(missing)
 
     def create(new: list[_Item]) -> list[int]:
-        return [_device_sighting(i.merchant_id, **i.data).pk for i in new]
+        return [
+            _device_sighting(
+                i.merchant_id, index=i.data["index"], hint=i.data["hint"], seen_at=i.data["seen_at"]
+            ).pk
+            for i in new
+        ]
 
     return _record(partner=partner, kind=SignalKind.DEVICE, key=key, items=items, create=create)
 

@@ -195,8 +195,10 @@ def test_reversals_call_the_opposite_services(pool):
     assert done.reversed_by == user and done.reversed_reason == "paid in full"
     assert PartnerNotice.objects.filter(kind="shop_reinstated", merchant=lines["defaulter"].merchant).exists()
     # The partner is told by webhook, in the transaction of the reversal.
-    told = WebhookEvent.objects.filter(partner_id=lines["defaulter"].merchant.partner_id).order_by("pk")
-    assert [e.type for e in told][-2:] == ["merchant.restricted", "merchant.reinstated"]
+    told = WebhookEvent.objects.filter(
+        partner_id=lines["defaulter"].merchant.partner_id, type__startswith="merchant."
+    ).order_by("created_at")
+    assert [e.type for e in told] == ["merchant.restricted", "merchant.reinstated"]
     data = told.last().data
     assert data["merchant"] == lines["defaulter"].merchant.external_id and data["status"] == "active"
     assert data["reason"].endswith("paid in full")
