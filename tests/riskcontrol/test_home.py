@@ -130,6 +130,8 @@ def test_the_home_page_speaks_chinese_by_default(world):
     _merchant, client = shop_with(world, loans=1, applications=2, warnings=1)
     html = client.get(reverse("portal:overview")).content.decode()
     assert re.search(r'<html lang="zh-hans"', html)
+    assert "下次扣款" in html and "Next deductions" not in html
+    assert "您的授信额度已冻结，暂不能用款。" in html
     with translation.override("zh-hans"):
         assert str(plain_words.REASONS["shop_too_young"]) in html
         assert str(plain_words.ACTIONS[RiskAction.Kind.FREEZE_LINE]) in html
