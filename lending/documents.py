@@ -359,9 +359,11 @@ def _pdf_build(*, title: str, subject: str, story_of) -> bytes:
 
 
 def _escape(text: str) -> str:
+    """Text for a reportlab paragraph: markup escaped, and the yuan sign set in Helvetica (its
+    half-width form is not certain to be in every reader's Adobe-GB1 mapping; Helvetica has it)."""
     from xml.sax.saxutils import escape
 
-    return escape(text)
+    return escape(text).replace("¥", '<font name="Helvetica">¥</font>')
 
 
 def _table(data: list[list], styles, width: float):
