@@ -18,7 +18,7 @@ from common.errors import ApplicationError
 from common.money import fen_to_yuan, format_yuan
 from lending import calculations as calc
 from lending.models import Loan, LoanEvent
-from payments.models import Account, Posting
+from payments.models import Account, JournalEntry, Posting
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONTHS_LISTED = 36
@@ -50,6 +50,19 @@ def event_kind_words(kind: str) -> str:
         LoanEvent.Kind.RECOVERED: _("Recovered after write-off"),
         LoanEvent.Kind.PLEDGE_SETTLED: _("Pledged order settled"),
         LoanEvent.Kind.PLEDGE_REFUNDED: _("Pledged order refunded"),
+    }.get(kind, kind)
+
+
+def entry_kind_words(kind: str) -> str:
+    """A wallet movement's kind, in the merchant's words."""
+    return {
+        JournalEntry.Kind.SETTLEMENT: _("Sales settled"),
+        JournalEntry.Kind.DISBURSEMENT: _("Loan paid in"),
+        JournalEntry.Kind.COLLECTION: _("Deducted for a loan"),
+        JournalEntry.Kind.WITHDRAWAL: _("Withdrawal"),
+        JournalEntry.Kind.PAYOUT_CONFIRMED: _("Payout confirmed"),
+        JournalEntry.Kind.REVERSAL: _("Reversal"),
+        JournalEntry.Kind.TRANSFER: _("Transfer"),
     }.get(kind, kind)
 
 
@@ -233,7 +246,7 @@ def monthly_statement(*, merchant, wallet: Account | None, first: dt.date) -> St
             wallet_table.rows.append(
                 [
                     posting.entry.business_on,
-                    posting.entry.get_kind_display(),
+                    entry_kind_words(posting.entry.kind),
                     posting.entry.reference,
                     Fen(max(amount, 0)),
                     Fen(max(-amount, 0)),
