@@ -50,6 +50,16 @@ REASONS = {
     "shop_too_young": _("Your shop has not been open long enough yet."),
     "trading_too_short": _("Your shop has not had sales on enough days recently."),
     "group_limit": _("Together with related shops, your credit would be more than the group may borrow."),
+    "new_shops_applying_together": _("Your shop's links with other shops need a check by our staff."),
+    "network_ring_flag": _("Your shop's links with other shops need a check by our staff."),
+    "shop_suspended": _("Your platform suspended your shop."),
+    "shop_closed": _("Your platform closed your shop."),
+    "shop_restricted": _("Your shop may not borrow at the moment."),
+}
+# People's decisions in a queue: "<queue>_<outcome>".
+PERSON_OUTCOMES = {
+    "decline": _("An officer looked at your application and declined it."),
+    "pass": _("An officer looked at your application and let it go on."),
 }
 # Third-party checks: "<kind>_<problem>" codes of the identity stage.
 VERIFICATION_KINDS = {
@@ -110,13 +120,11 @@ def reason_words(code: str) -> str:
     """One reason code as a plain sentence in the active language."""
     if code in REASONS:
         return str(REASONS[code])
-    kind, _sep, _problem = code.rpartition("_")
+    kind, _sep, last = code.rpartition("_")
     if kind in VERIFICATION_KINDS:
         return str(VERIFICATION_KINDS[kind])
-    for name, words in REASONS.items():
-        # Appeal and officer decisions write "<queue>_<outcome>" codes.
-        if code.startswith(f"{name}_"):
-            return str(words)
+    if kind and last in PERSON_OUTCOMES:
+        return str(PERSON_OUTCOMES[last])
     return str(UNKNOWN_REASON)
 
 

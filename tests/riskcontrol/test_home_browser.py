@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 
 from common.money import format_yuan
@@ -35,6 +36,13 @@ pytestmark = [
 ]
 
 PHONE = {"width": 390, "height": 844}
+SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+
+
+def screenshot(page, name: str) -> None:
+    """For reviewers (var/ is not committed)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def assert_no_sideways_scroll(page):
@@ -67,10 +75,12 @@ def test_a_merchant_goes_home_then_to_its_loan_and_downloads_its_statement(new_p
     expect(deduction).to_have_count(1)
     expect(deduction).to_contain_text("¥")
     assert_no_sideways_scroll(page)
+    screenshot(page, "home-phone")
 
     deduction.get_by_role("link", name=loan.reference).click()
     expect(page).to_have_url(f"{live_server.url}/loans/{loan.reference}/")
     assert_no_sideways_scroll(page)
+    screenshot(page, "loan-phone")
 
     with page.expect_download() as caught:
         page.locator('a[data-testid="statement-csv"]').click()
@@ -95,3 +105,4 @@ def test_a_merchant_goes_home_then_to_its_loan_and_downloads_its_statement(new_p
     page.goto(f"{live_server.url}/statements/download.csv?month=2026-13")
     expect(page.get_by_test_id("month-error")).to_contain_text("YYYY-MM")
     assert_no_sideways_scroll(page)
+    screenshot(page, "statements-phone")
