@@ -4,10 +4,14 @@ month's statement, the months listed, a bad month refused naming the field, anot
 documents not found, the pledged orders page by page; and the next deduction the home page
 promises is what close of business then takes."""
 
+import base64
 import csv
 import datetime as dt
 import io
+import re
+import zlib
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -67,6 +71,28 @@ def section(rows: list[list[str]], title: str) -> list[list[str]]:
     return rows[start:end]
 
 
+def pdf_text(body: bytes) -> str:
+    """The text drawn in a reportlab PDF, without a PDF library: each content stream decoded
+    (ASCII85 then Flate), each string shown by `Tj` unescaped; strings in the CID font are UTF-16
+    (big-endian), the others Latin-1. Good enough to find words and numbers on the page."""
+    cid_fonts = set(re.findall(rb"/BaseFont /STSong[\w-]*(?:(?!endobj).)*?/Name /(F\d+)", body, re.S))
+    texts = []
+    for stream in re.findall(rb">>\s*stream\r?\n(.*?)endstream", body, re.S):
+        try:
+            content = zlib.decompress(base64.a85decode(stream.strip(), adobe=True))
+        except ValueError:
+            continue
+        for font, raw in re.findall(rb"/(F\d+) \d+ Tf[^(]*\(((?:\\.|[^\\)])*)\) Tj", content, re.S):
+            data = re.sub(
+                rb"\\([0-7]{1,3}|.)",
+                lambda m: bytes([int(m.group(1), 8)]) if m.group(1)[:1].isdigit() else m.group(1),
+                raw,
+                flags=re.S,
+            )
+            texts.append(data.decode("utf-16-be", "replace") if font in cid_fonts else data.decode("latin-1"))
+    return "".join(texts)
+
+
 @pytest.fixture
 def shop(pool):
     merchant = MerchantFactory(shop_name="晨光小店")
@@ -86,6 +112,12 @@ def test_the_agreement_pdf_carries_the_accepted_text_hash_parties_and_amounts(sh
     # reportlab's built-in one, so no font file is needed.
     assert loan.contract.sha256.encode() in body
     assert b"STSong-Light" in body
+    # And on the page: the hash, the amount as ¥1,234.50, the borrower, the accepted text.
+    text = pdf_text(body)
+    assert loan.contract.sha256 in text
+    assert "1,234.50" in text and "晨光小店" in text and "借款合同" in text
+    accepted = loan.contract.accepted_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert f"{accepted:%Y-%m-%d %H:%M:%S}" in text
 
 
 def test_the_loan_statement_csv_matches_the_schedule_and_events_to_the_fen(shop):
@@ -135,6 +167,9 @@ def test_the_loan_statement_pdf_downloads(shop):
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF-")
     assert f'filename="statement-{loan.reference}.pdf"' in response["Content-Disposition"]
+    text = pdf_text(response.content)
+    first = loan.installments.order_by("number").first()
+    assert zh("Schedule") in text and str(fen_to_yuan(first.principal_fen)) in text
 
 
 def test_the_loan_page_links_its_documents(shop):
