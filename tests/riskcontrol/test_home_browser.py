@@ -63,24 +63,31 @@ def merchant_with_a_loan() -> Loan:
     return loan
 
 
-def test_a_merchant_goes_home_then_to_its_loan_and_downloads_its_statement(new_page, live_server):  # noqa: F811
+@pytest.mark.parametrize(("locale", "heading"), [("zh-CN", "下次扣款"), ("en-US", "Next deductions")])
+def test_a_merchant_goes_home_then_to_its_loan_and_downloads_its_statement(
+    new_page,  # noqa: F811
+    live_server,
+    locale,
+    heading,
+):
     loan = merchant_with_a_loan()
-    page = new_page(viewport=PHONE, accept_downloads=True)
+    page = new_page(viewport=PHONE, accept_downloads=True, locale=locale)
     log_in(page, live_server, "seller")
     expect(page).to_have_url(f"{live_server.url}/overview/")
     for testid in ["home-lines", "home-offer", "home-wallet", "home-applications", "home-warnings"]:
         expect(page.get_by_test_id(testid)).to_be_visible()
     expect(page.get_by_test_id("home-wallet")).to_have_text(format_yuan(1_234_50 + 5_000))
+    expect(page.get_by_test_id("home-deductions")).to_contain_text(heading)
     deduction = page.get_by_test_id("home-next-deduction")
     expect(deduction).to_have_count(1)
     expect(deduction).to_contain_text("¥")
     assert_no_sideways_scroll(page)
-    screenshot(page, "home-phone")
+    screenshot(page, f"home-phone-{locale}")
 
     deduction.get_by_role("link", name=loan.reference).click()
     expect(page).to_have_url(f"{live_server.url}/loans/{loan.reference}/")
     assert_no_sideways_scroll(page)
-    screenshot(page, "loan-phone")
+    screenshot(page, f"loan-phone-{locale}")
 
     with page.expect_download() as caught:
         page.locator('a[data-testid="statement-csv"]').click()
@@ -105,4 +112,4 @@ def test_a_merchant_goes_home_then_to_its_loan_and_downloads_its_statement(new_p
     page.goto(f"{live_server.url}/statements/download.csv?month=2026-13")
     expect(page.get_by_test_id("month-error")).to_contain_text("YYYY-MM")
     assert_no_sideways_scroll(page)
-    screenshot(page, "statements-phone")
+    screenshot(page, f"statements-phone-{locale}")
