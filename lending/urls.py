@@ -1,14 +1,27 @@
 """The merchant portal's lending pages; mounted in the "portal" namespace."""
 
-from django.urls import path
+from django.urls import path, re_path
 
-from lending import views, views_apply
+from lending import views, views_apply, views_documents
 
 urlpatterns = [
     path("loans/", views.loans, name="loans"),
     path("loans/draw/<int:line_id>/", views.loan_draw, name="loan-draw"),
     path("loans/<str:reference>/", views.loan_detail, name="loan-detail"),
     path("loans/<str:reference>/repay/", views.loan_repay, name="loan-repay"),
+    path(
+        "loans/<str:reference>/agreement.pdf", views_documents.loan_agreement_pdf, name="loan-agreement-pdf"
+    ),
+    re_path(
+        r"^loans/(?P<reference>[^/]+)/statement\.(?P<fmt>pdf|csv)$",
+        views_documents.loan_statement,
+        name="loan-statement",
+    ),
+    path("loans/<str:reference>/pledges/", views_documents.loan_pledges, name="loan-pledges"),
+    path("statements/", views_documents.statements, name="statements"),
+    re_path(
+        r"^statements/download\.(?P<fmt>pdf|csv)$", views_documents.statement_month, name="statement-month"
+    ),
     path("apply/", views_apply.apply, name="apply"),
     path("apply/terms/", views_apply.apply_terms, name="apply-terms"),
     path("applications/", views_apply.applications, name="applications"),

@@ -17,16 +17,7 @@ from common.business_date import business_date_today
 from common.errors import ApplicationError, NotFoundError
 from common.money import format_yuan
 from lending import calculations as lending_calc
-from lending import selectors as lending_selectors
-from lending.models import Application, Installment, Loan
-from lending.views_apply import (
-    application_is_paying,
-    application_needs_acceptance,
-    decision_words,
-    stage_title,
-)
 from merchants.models import Merchant
-from payments import selectors as payment_selectors
 from scoring import calculations as calc
 from scoring import selectors, services
 from scoring.models import Offer
@@ -138,66 +129,3 @@ def offer_decline(request, offer_id: int):
     else:
         messages.info(request, "已谢绝该额度 Offer declined")
     return redirect("portal:credit")
-
-
-def _next_deduction(loan: Loan, installments: dict[tuple[int, int], Installment]) -> dict:
-    """What the loan's next due date takes from the wallet: that installment's unpaid part and
-    anything already past due."""
-    item = installments.get((loan.pk, loan.next_installment))
-    planned = 0 if item is None else item.principal_fen + item.interest_fen
-    paid = 0 if item is None else item.paid_principal_fen + item.paid_interest_fen
-    overdue = loan.due_principal_fen + loan.due_interest_fen + loan.penalty_outstanding_fen
-    return {"loan": loan, "amount": format_yuan(max(planned - paid, 0) + overdue), "on": loan.next_due_on}
-
-
-@login_required
-def overview(request):
-    """The seller's home: offers to apply for, lines, wallet, next deductions, applications."""
-    merchant = _merchant(request)
-    if merchant is None:
-        return render(request, "portal/no_shop.html", status=403)
-    today = business_date_today()
-    wallet = payment_selectors.wallet_for_merchant(merchant=merchant)
-    open_loans = list(
-        lending_selectors.loans_of_merchant(merchant=merchant).filter(
-            status__in=[Loan.Status.ACTIVE, Loan.Status.OVERDUE]
-        )[:50]
-    )
-    installments = {
-        (i.loan_id, i.number): i
-        for i in Installment.objects.filter(loan__in=open_loans).only(
-            "loan_id", "number", "principal_fen", "interest_fen", "paid_principal_fen", "paid_interest_fen"
-        )
-    }
-    applications = list(
-        Application.objects.filter(merchant=merchant).select_related("product").order_by("-submitted_at")[:20]
-    )
-    in_progress = [
-        {
-            "application": a,
-            "stage": stage_title(a.current_stage) if a.current_stage else "",
-            "decision": decision_words(a),
-        }
-        for a in applications
-        if a.is_open or application_is_paying(a) or application_needs_acceptance(a)
-    ]
-    declined = [a for a in applications if a.status == Application.Status.DECLINED][:5]
-    context = {
-        "merchant": merchant,
-        "offers": [_offer_row(o) for o in selectors.offers_open_of_merchant(merchant=merchant, on=today)],
-        "lines": [
-            {
-                "line": line,
-                "limit": format_yuan(line.limit_fen),
-                "used": format_yuan(line.used_fen),
-                "available": format_yuan(line.available_fen),
-            }
-            for line in lending_selectors.credit_lines_of_merchant(merchant=merchant)
-        ],
-        "wallet_balance": format_yuan(wallet.balance_fen if wallet is not None else 0),
-        "wallet_available": format_yuan(wallet.available_fen if wallet is not None else 0),
-        "deductions": [_next_deduction(loan, installments) for loan in open_loans if loan.next_due_on],
-        "in_progress": in_progress,
-        "declined": declined,
-    }
-    return render(request, "portal/home.html", context)
