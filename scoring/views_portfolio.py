@@ -215,24 +215,10 @@ def _roll_rates(data: pf.Portfolio) -> dict:
         title=_("Roll rates between delinquency buckets, month to month"),
         option={
             "tooltip": {"trigger": "item", "confine": True},
-            "grid": {"left": 8, "right": 8, "top": 30, "bottom": 60, "containLabel": True},
-            "xAxis": {
-                "type": "category",
-                "data": to_names,
-                "name": _("Next month"),
-                "axisLabel": {"interval": 0, "rotate": 30},
-            },
-            "yAxis": {"type": "category", "data": list(pf.BUCKETS), "name": _("This month"), "inverse": True},
-            "visualMap": {
-                "min": 0,
-                "max": 100,
-                "calculable": False,
-                "orient": "horizontal",
-                "left": "center",
-                "bottom": 0,
-                "itemHeight": 120,
-                "inRange": {"color": ["#f7f8fa", "#ff6a00"]},
-            },
+            "grid": {"left": 8, "right": 8, "top": 8, "bottom": 8, "containLabel": True},
+            "xAxis": {"type": "category", "data": to_names, "axisLabel": {"interval": 0, "rotate": 30}},
+            "yAxis": {"type": "category", "data": list(pf.BUCKETS), "inverse": True},
+            "visualMap": {"show": False, "min": 0, "max": 100, "inRange": {"color": ["#f7f8fa", "#ff6a00"]}},
             "series": [{"type": "heatmap", "data": cells, "label": {"show": True, "fontSize": 10}}],
         },
         value_format="percent",
@@ -240,7 +226,8 @@ def _roll_rates(data: pf.Portfolio) -> dict:
         columns=[_("This month"), _("Loans"), *[f"{name} (%)" for name in to_names]],
         rows=[[b, totals[b], *[percent(counts[(b, n)], totals[b]) for n in NEXT_STATES]] for b in pf.BUCKETS],
         caption=_(
-            "M0 current, M1 1–30 days past due, M2 31–60, M3 61–90, M4+ over 90; rows add up to 100 %."
+            "Rows: the bucket at one month end; columns: where those loans are at the next. M0 current, "
+            "M1 1–30 days past due, M2 31–60, M3 61–90, M4+ over 90; each row adds up to 100 %."
         ),
     )
 
@@ -313,7 +300,7 @@ def _funding(data: pf.Portfolio) -> dict:
         option={
             "legend": {"top": 0},
             "tooltip": {"trigger": "axis", "confine": True, "axisPointer": {"type": "shadow"}},
-            "xAxis": {"type": "value"},
+            "xAxis": {"type": "value", "splitNumber": 2},
             "yAxis": {"type": "category", "data": names},
             "series": [
                 {"name": label, "type": "bar", "stack": "pool", "data": [yuan(p[key]) for p in pools]}

@@ -2,6 +2,8 @@
 server): the risk manager's portfolio draws every chart, on a phone without sideways scroll, and a
 merchant's loan page draws its schedule; no console errors on the way."""
 
+from pathlib import Path
+
 import pytest
 from django.contrib.auth.models import Group, User
 
@@ -18,6 +20,8 @@ log_in, PASSWORD, PHONE_WIDTH = portal.log_in, portal.PASSWORD, portal.PHONE_WID
 playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 expect = playwright_sync.expect
 
+# For reviewers, not committed (var/ is ignored).
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 CHARTS = ("outstanding", "classification", "par", "vintage", "roll-rates", "approval-loss", "funding")
 
 
@@ -62,6 +66,8 @@ def test_a_risk_manager_sees_every_portfolio_chart_drawn(new_page, live_server, 
     for name in CHARTS:
         assert_drawn(page, name)
         assert_fits(page, name, width)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"portfolio-{width}.png"), full_page=True)
     # The numbers are there for screen readers too.
     expect(page.locator("figure.chart-figure details table").first).to_be_attached()
     assert page.evaluate("document.documentElement.scrollWidth") <= width
@@ -80,6 +86,8 @@ def test_a_merchant_sees_the_schedule_chart_of_a_loan(new_page, live_server, boo
     assert_drawn(page, "schedule")
     # The page's own width is the page's (its agreement hash); the chart keeps within the phone.
     assert_fits(page, "schedule", PHONE_WIDTH)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "loan-schedule-375.png"), full_page=True)
     assert not errors, errors
 
 

@@ -66,6 +66,7 @@
         if (axis.type === "value") {
           axis.axisLabel = axis.axisLabel || {};
           axis.axisLabel.formatter = value;
+          axis.axisLabel.hideOverlap = true;
         }
       });
     asList(option.visualMap).forEach(function (map) {
