@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, User
 
 from common import roles
 from tests import test_portal_browser as portal
-from tests.scoring import test_portfolio
+from tests.scoring import test_portfolio, test_report_charts
 
 pytestmark = portal.pytestmark
 browser, page, new_page = portal.browser, portal.page, portal.new_page
@@ -100,4 +100,20 @@ def test_a_merchant_sees_daily_sales_as_a_chart(new_page, live_server):
     assert_drawn(page, "sales")
     assert_fits(page, "sales", PHONE_WIDTH)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
+    assert not errors, errors
+
+
+model = test_report_charts.model
+
+
+def test_the_model_report_draws_its_charts_in_the_workbench(new_page, live_server, model):
+    User.objects.create_superuser("root", "root@example.com", PASSWORD)
+    page = new_page(viewport={"width": 1280, "height": 900})
+    errors = watch_console(page)
+    log_in(page, live_server, "root")
+    page.goto(f"{live_server.url}/admin/scoring/scoringmodel/{model.pk}/change/")
+    for name in test_report_charts.NAMES:
+        assert_drawn(page, name)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "model-report-1280.png"), full_page=True)
     assert not errors, errors
