@@ -21,7 +21,7 @@ Definitions (docs/scoring.md, "The portfolio page"):
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Sum
 
 from lending.models import LOAN_OPEN_STATUSES, Application, Loan, LoanEvent
@@ -70,6 +70,16 @@ def _month_index(column: str) -> str:
         return f"CAST(EXTRACT(YEAR FROM {column}) * 12 + EXTRACT(MONTH FROM {column}) - 1 AS INTEGER)"
     year, month = f"strftime('%%Y', {column})", f"strftime('%%m', {column})"
     return f"(CAST({year} AS INTEGER) * 12 + CAST({month} AS INTEGER) - 1)"
+
+
+def _run(sql: str, params: list) -> list[tuple]:
+    """One read; on PostgreSQL without JIT, whose compiling of these short, wide statements took
+    longer (about 90 ms) than running them."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if _pg():
+            cursor.execute("SET LOCAL jit = off")
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _materialised() -> str:
@@ -199,9 +209,7 @@ def month_end_history(ends: list[dt.date]) -> list[dict]:
         GROUP BY 1, 2, 3
         ORDER BY 1, 2, 3
     """  # noqa: S608 - generated over constants; the dates are bound
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = _run(sql, params)
     return [
         {
             "on": _as_date(d),
@@ -244,9 +252,7 @@ def vintage_counts(*, last_closed: dt.date, months: int = MONTHS_SHOWN) -> list[
         GROUP BY 1, 2 ORDER BY 1, 2
     """  # noqa: S608 - generated over constants; the dates are bound
     params = [_date(last_closed), _date(last_closed), _date(first_month), _date(last_closed)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = _run(sql, params)
     return [{"cohort": int(c), "mob": None if m is None else int(m), "loans": int(n)} for c, m, n in rows]
 
 
