@@ -19,13 +19,15 @@ Definitions (docs/scoring.md, "The portfolio page"):
 """
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Sum
 
 from lending.models import LOAN_OPEN_STATUSES, Application, Loan, LoanEvent
 from payments.models import FundingPool
+from scoring.models import PortfolioSnapshot
 
 MONTHS_SHOWN = 12
 BAD_DPD = 30
@@ -310,16 +312,62 @@ def funding_pools() -> list[dict]:
     ]
 
 
+def _book() -> str:
+    """Which book the figures are of: its first loan and event ids (a rebuilt demo starts anew)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT (SELECT MIN(id) FROM lending_loan), (SELECT MIN(id) FROM lending_loanevent)")
+        loan, event = cursor.fetchone()
+    return f"{loan}:{event}"
+
+
+def _encode_history(rows: list[dict]) -> list[dict]:
+    return [{**r, "on": r["on"].isoformat()} for r in rows]
+
+
+def _decode_history(rows: list[dict]) -> list[dict]:
+    return [{**r, "on": dt.date.fromisoformat(r["on"])} for r in rows]
+
+
+def history_snapshot(*, last_closed: dt.date) -> tuple[list[dict], list[dict]]:
+    """The month-end history and the vintages as of a closed date: read from its snapshot, or
+    computed (the two heavy statements) and stored for the next reader."""
+    book = _book()
+    row = PortfolioSnapshot.objects.filter(as_of=last_closed, book=book).values("history", "vintages").first()
+    if row is not None:
+        return _decode_history(row["history"]), row["vintages"]
+    started = time.perf_counter()
+    history = month_end_history(month_ends(last_closed))
+    vintages = vintage_counts(last_closed=last_closed)
+    values = {
+        "book": book,
+        "history": _encode_history(history),
+        "vintages": vintages,
+        "compute_ms": round((time.perf_counter() - started) * 1000),
+    }
+    try:
+        with transaction.atomic():
+            PortfolioSnapshot.objects.update_or_create(as_of=last_closed, defaults=values)
+    except IntegrityError:
+        pass  # another reader stored the same figures first
+    return history, vintages
+
+
+def portfolio_snapshot_take(*, last_closed: dt.date) -> None:
+    """Compute and store the history of a closed date ahead of the first reader (nightly)."""
+    history_snapshot(last_closed=last_closed)
+
+
 def portfolio_get(*, on: dt.date) -> Portfolio:
     """Every figure of the portfolio page as of the business date `on` (history through the last
     closed date, the day before)."""
     last_closed = on - dt.timedelta(days=1)
+    history, vintages = history_snapshot(last_closed=last_closed)
     return Portfolio(
         as_of=last_closed,
         by_product_grade=outstanding_by_product_grade(),
         classification=classification_totals(),
-        history=month_end_history(month_ends(last_closed)),
-        vintages=vintage_counts(last_closed=last_closed),
+        history=history,
+        vintages=vintages,
         approvals=approvals_by_grade(),
         losses=losses_by_grade(),
         pools=funding_pools(),

@@ -15,10 +15,11 @@ from common import roles
 from common.business_date import business_date_set
 from common.charts import percent
 from lending import services
-from lending.models import Application, Installment, Loan, LoanEvent
+from lending.models import Application, Contract, Installment, Loan, LoanEvent
 from payments import services as payments
 from scoring import portfolio as pf
 from scoring import views_portfolio as views
+from scoring.models import PortfolioSnapshot
 from tests.lending.factories import CreditLineFactory, ProductFactory
 from tests.merchants.factories import MerchantFactory
 
@@ -261,19 +262,42 @@ def test_the_page_shows_every_chart_with_its_table(book):
     assert "<script>" not in html  # data only in json_script elements, code only in files
 
 
+def _queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
 def test_the_number_of_queries_does_not_grow_with_the_book(book):
     client = _risk_client()
     url = reverse("risk:portfolio")
-    client.get(url)
-    with CaptureQueriesContext(connection) as small:
-        assert client.get(url).status_code == 200
+    cold_small = _queries(client, url)  # computes the history and stores it
+    warm_small = _queries(client, url)  # reads it
     line = book["line"]["b2"]
     for n in range(6):
         _draw(line, 100_000 + n, D(2026, 4, 1 + n), f"more-{n}")
     business_date_set(on=TODAY, allow_backwards=True)
-    with CaptureQueriesContext(connection) as large:
-        assert client.get(url).status_code == 200
-    assert len(large) == len(small)
+    PortfolioSnapshot.objects.all().delete()
+    assert _queries(client, url) == cold_small
+    assert _queries(client, url) == warm_small < cold_small
+
+
+def test_the_history_is_computed_once_per_closed_date_and_again_for_a_new_book(book):
+    first = pf.portfolio_get(on=TODAY)
+    snapshot = PortfolioSnapshot.objects.get()
+    assert snapshot.as_of == D(2026, 4, 30)
+    with CaptureQueriesContext(connection) as again:
+        assert pf.portfolio_get(on=TODAY) == first
+    assert not any("lending_installment" in q["sql"] for q in again.captured_queries)
+    # A rebuilt book (its first loan gone) is computed anew, in place of the old figures.
+    l4 = book["l4"]
+    LoanEvent.objects.filter(loan=l4).delete()
+    Installment.objects.filter(loan=l4).delete()
+    Contract.objects.filter(loan=l4).delete()
+    Loan.objects.filter(pk=l4.pk).delete()
+    rebuilt = pf.portfolio_get(on=TODAY)
+    assert PortfolioSnapshot.objects.get().book != snapshot.book
+    assert sum(r["loans"] for r in rebuilt.history) < sum(r["loans"] for r in first.history)
 
 
 @pytest.mark.parametrize(
