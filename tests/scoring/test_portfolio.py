@@ -316,3 +316,11 @@ def test_only_risk_managers_see_the_portfolio(db, role, status):
 def test_anonymous_visitors_are_sent_to_sign_in(db):
     response = Client().get(reverse("risk:portfolio"))
     assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_the_nightly_task_takes_the_snapshot_of_the_date_just_closed(book):
+    from scoring.tasks import portfolio_snapshot_nightly
+
+    assert portfolio_snapshot_nightly() == "2026-04-30"
+    assert PortfolioSnapshot.objects.get().as_of == D(2026, 4, 30)
+    assert portfolio_snapshot_nightly() == "2026-04-30" and PortfolioSnapshot.objects.count() == 1
