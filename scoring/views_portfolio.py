@@ -300,6 +300,8 @@ def _funding(data: pf.Portfolio) -> dict:
         option={
             "legend": {"top": 0},
             "tooltip": {"trigger": "axis", "confine": True, "axisPointer": {"type": "shadow"}},
+            # Room on the right for the last amount on the axis.
+            "grid": {"left": 8, "right": 48, "top": 40, "bottom": 8, "containLabel": True},
             "xAxis": {"type": "value", "splitNumber": 2},
             "yAxis": {"type": "category", "data": names},
             "series": [
