@@ -444,6 +444,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "scoring.tasks.scores_refresh_nightly",
         "schedule": crontab(hour=1, minute=20),
     },
+    # The portfolio page's month-end history of the date closed (read by /risk/portfolio/).
+    "scoring-portfolio-snapshot": {
+        "task": "scoring.tasks.portfolio_snapshot_nightly",
+        "schedule": crontab(hour=1, minute=0),
+    },
     # PSI of the score and features, predicted vs actual default by grade; alerts by email once.
     "scoring-monitoring-nightly": {
         "task": "scoring.monitoring.tasks.monitoring_nightly",

@@ -15,6 +15,7 @@ from common.errors import ApplicationError, NotFoundError
 from common.money import fen_to_yuan, format_yuan
 from lending import calculations as calc
 from lending import selectors, services
+from lending.charts import schedule_chart
 from lending.forms import DrawAcceptForm, QuoteForm, RepayForm
 from lending.models import CreditLine, Loan
 from merchants.models import Merchant
@@ -198,6 +199,7 @@ def _render_loan(request, loan: Loan, *, form: RepayForm | None = None, status=2
         "owed": {bucket: format_yuan(fen) for bucket, fen in owed.items()},
         "owed_total": format_yuan(sum(owed.values())),
         "installments": installments,
+        "schedule_chart": schedule_chart([i["item"] for i in installments]),
         "events": events,
         "is_open": is_open,
         "form": form or (RepayForm(initial={"request_token": uuid.uuid4()}) if is_open else None),

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 from common.errors import ApplicationError
 from common.money import format_yuan
 from merchants import access, selectors
+from merchants.charts import sales_chart
 from merchants.models import Merchant
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -46,6 +47,7 @@ def shop(request):
             }
             for d in days
         ],
+        "sales_chart": sales_chart(days),
         "by_status": selectors.merchant_orders_by_status(merchant=merchant),
         "recent": [
             {"order": o, "amount": format_yuan(o.amount_fen)}

@@ -21,6 +21,7 @@ from scoring.models import (
     ScoringModel,
     ScoringPolicy,
 )
+from scoring.report_charts import model_report_charts
 from scoring.services import model_promote, offer_withdraw
 
 
@@ -103,6 +104,7 @@ class ScoringModelAdmin(ReadOnlyAdmin):
                 "has_challenger": bool(challenger),
                 "has_champion": bool(comparison),
                 "iv": iv,
+                "charts": model_report_charts(obj) if obj.pk else [],
             },
         )
 

@@ -536,3 +536,23 @@ class NightlyChunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run} {self.step} #{self.chunk}"
+
+
+# --- The portfolio page (scoring/portfolio.py) ---------------------------------------------------
+
+
+class PortfolioSnapshot(models.Model):
+    """The portfolio's history as of one closed business date: PAR and roll rates by month end,
+    vintages. Facts about closed dates do not change, so it is computed once per date (by the
+    nightly task, or by the first view) and read as one row; `book` tells a rebuilt demo book
+    (new loans, new ids) from the one it was computed on."""
+
+    as_of = models.DateField(unique=True, help_text="the last closed business date")
+    book = models.CharField(max_length=64, help_text="first loan id and first loan event id")
+    history = models.JSONField(default=list)
+    vintages = models.JSONField(default=list)
+    computed_at = models.DateTimeField(auto_now=True)
+    compute_ms = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"portfolio as of {self.as_of}"

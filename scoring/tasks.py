@@ -98,3 +98,14 @@ def nightly_chunk(run_id: int, step: str, chunk: int) -> int | None:
 
 from scoring.monitoring.tasks import monitoring_nightly  # noqa: E402,F401
 from scoring.sandbox.tasks import sandbox_execute  # noqa: E402,F401
+
+
+@shared_task(name="scoring.tasks.portfolio_snapshot_nightly")
+def portfolio_snapshot_nightly() -> str:
+    """The portfolio page's history for the date just closed, so its first reader does not wait
+    for it (scoring/portfolio.py); a date already taken is read, not computed again."""
+    from scoring.portfolio import portfolio_snapshot_take
+
+    last_closed = business_date_today() - dt.timedelta(days=1)
+    portfolio_snapshot_take(last_closed=last_closed)
+    return last_closed.isoformat()

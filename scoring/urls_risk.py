@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from scoring import views_risk
+from scoring import views_portfolio, views_risk
 
 urlpatterns = [
+    path("portfolio/", views_portfolio.portfolio, name="portfolio"),
     path("sandbox/", views_risk.sandbox, name="sandbox"),
     path("sandbox/<int:run_id>/", views_risk.sandbox_run, name="sandbox-run"),
     path("sandbox/<int:run_id>/status.json", views_risk.sandbox_run_status, name="sandbox-run-status"),

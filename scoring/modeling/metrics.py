@@ -92,13 +92,56 @@ def calibration_table(
     return rows
 
 
+CURVE_POINTS = 101
+DISTRIBUTION_BINS = 20
+
+
+def curves(
+    y_true: Sequence[int] | np.ndarray, p_default: Sequence[float] | np.ndarray, points: int = CURVE_POINTS
+) -> dict[str, Any] | None:
+    """What the model report draws, thinned to about `points` points: the ROC curve (share of
+    non-defaults against share of defaults caught, riskiest first), the KS curves (both
+    cumulative shares by share of the population) and the distribution of p for defaults and
+    non-defaults in equal-width bins. None when a class is absent."""
+    y = np.asarray(y_true, dtype=bool)
+    p = np.asarray(p_default, dtype=float)
+    n, n_bad = len(y), int(y.sum())
+    n_good = n - n_bad
+    if not n_bad or not n_good:
+        return None
+    order = np.argsort(-p, kind="mergesort")
+    y_sorted = y[order]
+    cum_bad = np.cumsum(y_sorted) / n_bad
+    cum_good = np.cumsum(~y_sorted) / n_good
+    at = np.unique(np.round(np.linspace(0, n - 1, min(points, n))).astype(int))
+    share = (at + 1) / n
+    top = float(p.max()) or 1.0
+    edges = np.linspace(0.0, top, DISTRIBUTION_BINS + 1)
+    bad_counts, _ = np.histogram(p[y], bins=edges)
+    good_counts, _ = np.histogram(p[~y], bins=edges)
+
+    def r(values) -> list[float]:
+        return [round(float(v), 4) for v in values]
+
+    bad, good = [0.0, *r(cum_bad[at])], [0.0, *r(cum_good[at])]
+    return {
+        "roc": {"fpr": good, "tpr": bad},
+        "ks": {"population": [0.0, *r(share)], "bad": bad, "good": good},
+        "distribution": {
+            "edges": [round(float(e), 6) for e in edges],
+            "bad": [int(c) for c in bad_counts],
+            "good": [int(c) for c in good_counts],
+        },
+    }
+
+
 def evaluate(
     y_true: Sequence[int] | np.ndarray,
     p_default: Sequence[float] | np.ndarray,
     *,
     groups: Sequence[object] | None = None,
 ) -> dict[str, Any]:
-    """auc, ks, gini (2·AUC − 1), brier and a calibration table; JSON-serialisable.
+    """auc, ks, gini (2·AUC − 1), brier, a calibration table and the curves; JSON-serialisable.
 
     `y_true` is 1 for a default; `groups` (optional, one label per row, e.g. a grade) replaces the
     deciles of the calibration table."""
@@ -119,4 +162,5 @@ def evaluate(
         "gini": None if area is None else 2 * area - 1,
         "brier": brier(y, p),
         "calibration": calibration_table(y, p, groups),
+        "curves": curves(y, p),
     }

@@ -117,6 +117,7 @@ def train(
         "unused_columns": {**data.unused, **fit.left_out},
         "metrics": {**_headline(metrics), "train_auc": train_auc},
         "calibration": metrics["calibration"],
+        "curves": metrics["curves"],
         "iv": fit.iv,
         "model": {
             "kind": "logistic regression on monotone WoE bins (optbinning), compiled to points",

@@ -335,10 +335,14 @@ def test_the_workbench_shows_a_models_report_and_promotes_with_a_reason(risk_cli
     credit_csv(path)
     run("train_model", "--csv", str(path), "--target", "bad")
     model = ScoringModel.objects.get()
-    page = risk_client.get(reverse("admin:scoring_scoringmodel_change", args=[model.pk]))
+    url = reverse("admin:scoring_scoringmodel_change", args=[model.pk])
+    page = risk_client.get(url, HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200
     text = page.content.decode()
     assert "Held-out metrics" in text and "Information value" in text and "Points table" in text
+    chinese = risk_client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "留出样本指标" in chinese and "信息值" in chinese and "评分表" in chinese
+    assert 'data-testid="chart-roc"' in text and 'data-testid="chart-ks"' in text
 
     changelist = reverse("admin:scoring_scoringmodel_changelist")
     form = {"action": "promote", "_selected_action": [model.pk], "reason": ""}
