@@ -11,6 +11,7 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
 
 from common import four_eyes
 from common.business_date import business_date_today
@@ -139,7 +140,7 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
                         r.action,
                         r.get_status_display(),
                         r.requested_by.get_username(),
-                        r.requested_at,
+                        localtime(r.requested_at),
                         f"decided by {r.decided_by.get_username()}" if r.decided_by else "",
                         r.decision_note,
                     )

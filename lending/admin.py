@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 
 from common import four_eyes
 from common.admin import FourEyesForm, form_errors_from, submitted_message
@@ -610,7 +611,7 @@ class LoanAdmin(ReadOnlyAdmin):
         if contract is None:
             return "-"
         by = contract.accepted_by.get_username() if contract.accepted_by else "-"
-        return f"{contract.accepted_at:%Y-%m-%d %H:%M:%S} via {contract.accepted_via} by {by}"
+        return f"{localtime(contract.accepted_at):%Y-%m-%d %H:%M:%S} via {contract.accepted_via} by {by}"
 
     @admin.display(description="SHA-256")
     def contract_sha256(self, obj):

@@ -10,6 +10,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 
 from common.admin import AuditHistoryMixin
 from common.crypto import blind_index
@@ -182,7 +183,8 @@ class ApiKeyAdmin(_KeyManagement, ReadOnlyAdmin):
                 self.message_user(request, f"{key}: {exc.message}", messages.ERROR)
                 continue
             self._show_once(request, key.partner, new, raw)
-            self.message_user(request, f"{key} keeps working until {key.expires_at:%Y-%m-%d %H:%M %Z}")
+            until = localtime(key.expires_at)
+            self.message_user(request, f"{key} keeps working until {until:%Y-%m-%d %H:%M %Z}")
 
     @admin.action(description="Revoke selected keys (at once, for good)", permissions=["manage_keys"])
     def revoke(self, request, queryset):

@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.utils.html import format_html_join
+from django.utils.timezone import localtime
 
 from common.business_date import business_date_today
 from common.errors import ApplicationError
@@ -100,7 +101,7 @@ class RiskActionAdmin(ReadOnlyAdmin):
     def reversed(self, obj):
         if obj.reversed_at is None:
             return "-"
-        return f"{obj.reversed_at:%Y-%m-%d} by {obj.reversed_by}: {obj.reversed_reason}"
+        return f"{localtime(obj.reversed_at):%Y-%m-%d %H:%M} by {obj.reversed_by}: {obj.reversed_reason}"
 
     def get_actions(self, request):
         actions = super().get_actions(request)
