@@ -189,6 +189,7 @@ class ApplicationAdmin(ReadOnlyAdmin):
             "checklist": _checklist(application),
             "stages": stages,
             "case": case,
+            "decisions": _decisions(case),
             "queue_title": ops.QUEUES.get(case.queue, case.queue) if case else "",
             "case_is_late": case is not None and case.due_at is not None and case.due_at < now,
             "is_mine": case is not None and case.assignee_id == request.user.pk,
@@ -302,6 +303,19 @@ def _int(value) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _decisions(case) -> list[dict]:
+    """The case's recorded decisions, their times (stored as ISO text) read back as aware
+    datetimes so the page shows them in the platform's time zone."""
+    decisions = []
+    for decision in ((case.detail or {}).get("decisions", []) if case is not None else []):
+        try:
+            at = dt.datetime.fromisoformat(str(decision.get("at", "")))
+        except ValueError:
+            at = None
+        decisions.append({**decision, "at": at})
+    return decisions
 
 
 def _declared_rows(declared: dict) -> list[tuple[str, str]]:
