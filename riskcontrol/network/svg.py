@@ -28,7 +28,7 @@ def node_colour(status: str, is_flagged: bool) -> str:
 def edge_label(kinds: dict[str, int]) -> str:
     parts = []
     for kind, weight in sorted(kinds.items()):
-        label = KIND_LABELS.get(kind, kind)
+        label = str(KIND_LABELS.get(kind, kind))
         parts.append(f"{label} ×{weight}" if kind == "trade" else label)
     return " · ".join(parts)
 

@@ -34,7 +34,7 @@ def test_a_risk_manager_opens_a_merchants_network_and_sees_the_graph(new_page, l
     expect(svg.locator("g.node")).to_have_count(3)
     expect(svg.locator('g.node[data-flagged="true"] circle')).to_have_count(3)
     expect(svg.locator("g.edge")).to_have_count(3)
-    expect(page.get_by_test_id("network-flag")).to_contain_text("疑似刷单团伙")
+    expect(page.get_by_test_id("network-flag")).to_contain_text("Suspected ring")
     box = svg.bounding_box()
     assert box is not None and box["width"] > 200 and box["height"] > 100
 
