@@ -11,6 +11,8 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
+from django.utils.translation import gettext_lazy as _
 
 from common import four_eyes
 from common.business_date import business_date_today
@@ -24,9 +26,9 @@ class FourEyesForm(forms.Form):
 
     reason = forms.CharField(
         max_length=500,
-        label="reason 原因",
+        label=_("reason"),
         widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
-        help_text="recorded with the request; a second officer reads it before approving",
+        help_text=_("recorded with the request; a second officer reads it before approving"),
     )
 
 
@@ -47,10 +49,11 @@ def form_errors_from(form: forms.Form, exc: ApplicationError, aliases: dict[str,
 def submitted_message(request) -> str:
     """What the officer is told after asking."""
     if request.status == ApprovalRequest.Status.PENDING:
-        return (
-            f"Request #{request.pk} ({request.action}, {request.target}) is waiting for a second "
-            "officer's approval 已提交，需另一人复核后生效."
-        )
+        return _("Request #%(pk)s (%(action)s, %(target)s) is waiting for a second officer's approval.") % {
+            "pk": request.pk,
+            "action": request.action,
+            "target": request.target,
+        }
     if request.status == ApprovalRequest.Status.APPROVED:
         return (
             f"Request #{request.pk} ({request.action}) is below the four-eyes threshold and was done at once."
@@ -107,21 +110,21 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
         pending_first = Case(pending, default=Value(1), output_field=IntegerField())
         return [pending_first.asc(), "-requested_at", "-id"]
 
-    @admin.display(description="amount (¥)", ordering="amount_fen")
+    @admin.display(description=_("amount (¥)"), ordering="amount_fen")
     def amount(self, obj):
         return format_yuan(obj.amount_fen) if obj.amount_fen is not None else "-"
 
-    @admin.display(description="params 参数")
+    @admin.display(description=_("params"))
     def params_display(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.params, indent=2, ensure_ascii=False))
 
-    @admin.display(description="result 结果")
+    @admin.display(description=_("result"))
     def result_display(self, obj):
         if obj.result is None:
             return "-"
         return format_html("<pre>{}</pre>", json.dumps(obj.result, indent=2, ensure_ascii=False))
 
-    @admin.display(description="history 历史 (this target)")
+    @admin.display(description=_("history (this target)"))
     def history(self, obj):
         rows = (
             ApprovalRequest.objects.filter(target=obj.target)
@@ -139,7 +142,7 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
                         r.action,
                         r.get_status_display(),
                         r.requested_by.get_username(),
-                        r.requested_at,
+                        localtime(r.requested_at),
                         f"decided by {r.decided_by.get_username()}" if r.decided_by else "",
                         r.decision_note,
                     )
@@ -194,7 +197,8 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
             if obj.status == ApprovalRequest.Status.FAILED:
                 self.message_user(
                     request,
-                    f"Request #{obj.pk} failed, nothing changed 执行被拒: {obj.result.get('error')}",
+                    _("Request #%(pk)s failed, nothing changed: %(error)s")
+                    % {"pk": obj.pk, "error": obj.result.get("error")},
                     messages.ERROR,
                 )
             else:
@@ -208,7 +212,7 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
 class AuditObjectFilter(admin.SimpleListFilter):
     """One object's history: `?object=<app_label>.<model>:<pk>`, as the History links send."""
 
-    title = "object 对象"
+    title = _("object")
     parameter_name = "object"
 
     def lookups(self, request, model_admin):
@@ -227,7 +231,7 @@ class AuditObjectFilter(admin.SimpleListFilter):
 
 
 class AuditModelFilter(admin.SimpleListFilter):
-    title = "kind of object 对象类型"
+    title = _("kind of object")
     parameter_name = "model"
 
     def lookups(self, request, model_admin):
@@ -262,9 +266,9 @@ class AuditHistoryMixin:
             return super().history_view(request, object_id, extra_context)
         return HttpResponseRedirect(audit_history_url(obj))
 
-    @admin.display(description="audit history 审计记录")
+    @admin.display(description=_("audit history"))
     def audit_history(self, obj):
-        return format_html('<a href="{}">audit history 审计记录</a>', audit_history_url(obj))
+        return format_html('<a href="{}">{}</a>', audit_history_url(obj), _("audit history"))
 
 
 def _audit_admin():
@@ -299,14 +303,14 @@ def _audit_admin():
         ]
         fieldsets = [
             (None, {"fields": ["created", "actor_label", "user_url", "resource_url", "cid", "reason"]}),
-            ("Changes 变更", {"fields": ["action", "msg"]}),
+            (_("Changes"), {"fields": ["action", "msg"]}),
         ]
 
-        @admin.display(description="actor 操作者")
+        @admin.display(description=_("actor"))
         def actor_label(self, obj):
             return (obj.additional_data or {}).get("actor", "")
 
-        @admin.display(description="reason 原因")
+        @admin.display(description=_("reason"))
         def reason(self, obj):
             return (obj.additional_data or {}).get("reason", "")
 

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
 from common.errors import ApplicationError, ConflictError, NotFoundError
 from common.models import ApprovalRequest
@@ -72,7 +73,7 @@ def approval_request_create(
     problems: dict[str, list[str]] = {}
     reason = (reason or "").strip()
     if not reason:
-        problems["reason"] = ["a reason is required 请填写原因"]
+        problems["reason"] = [_("a reason is required")]
     elif len(reason) > 500:
         problems["reason"] = ["at most 500 characters"]
     if not target or len(target) > 200:
@@ -153,12 +154,12 @@ def _decide(current: ApprovalRequest, *, status: str, decided_by, on: dt.date, n
 def _may_decide(current: ApprovalRequest, user) -> None:
     if current.requested_by_id == user.pk:
         raise ConflictError(
-            "the requester cannot decide their own request; a second person must 需另一人复核",
+            _("the requester cannot decide their own request; a second person must"),
             {"fields": {"approver": ["is the requester"]}},
         )
     if not user.has_perm(PERMISSION):
         raise ApplicationError(
-            "you may not approve or reject four-eyes requests 无复核权限",
+            _("you may not approve or reject four-eyes requests"),
             {"fields": {"approver": ["lacks the approve_request permission"]}},
         )
 

@@ -2,19 +2,26 @@ from csp.constants import SELF, UNSAFE_INLINE
 from csp.decorators import csp_replace
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from lending import views_ops
+from riskcontrol import views_credit_file
 
-admin.site.site_header = "Xiaodai 小贷 · officers' workbench"
-admin.site.site_title = "Xiaodai workbench"
-admin.site.index_title = "Credit factory 信贷工厂"
+admin.site.site_header = _("Xiaodai · officers' workbench")
+admin.site.site_title = _("Xiaodai workbench")
+admin.site.index_title = _("Credit factory")
 
 # Swagger UI and Redoc insert <style> elements from their scripts: the docs pages (and only they)
 # allow inline styles, which cannot run code; scripts stay limited to our files and the nonce.
 docs_styles = csp_replace({"style-src": [SELF, UNSAFE_INLINE]})
 
 urlpatterns = [
+    path(
+        "admin/riskcontrol/credit-file/<int:merchant_id>/",
+        admin.site.admin_view(views_credit_file.credit_file),
+        name="credit-file",
+    ),
     path("admin/", admin.site.urls),
     path("ops/assembly-line/", admin.site.admin_view(views_ops.assembly_line), name="ops-assembly-line"),
     path("api/v1/", include("merchants.api.urls")),

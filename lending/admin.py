@@ -17,6 +17,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.timezone import localtime
+from django.utils.translation import gettext_lazy as _
 
 from common import four_eyes
 from common.admin import FourEyesForm, form_errors_from, submitted_message
@@ -106,19 +108,19 @@ class ProductAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         services.product_save(product=obj)
 
-    @admin.display(description="amount (¥)")
+    @admin.display(description=_("amount (¥)"))
     def amount_range(self, obj):
         return f"{_yuan(obj.amount_min_fen)} – {_yuan(obj.amount_max_fen)}"
 
-    @admin.display(description="term")
+    @admin.display(description=_("term"))
     def term_display(self, obj):
         return f"{obj.term} {obj.get_term_unit_display()}"
 
-    @admin.display(description="rate 利率")
+    @admin.display(description=_("rate"))
     def rate(self, obj):
         return calc.describe_rate(obj.daily_rate)
 
-    @admin.display(description="repayment")
+    @admin.display(description=_("repayment"))
     def method(self, obj):
         return obj.get_repayment_method_display()
 
@@ -149,17 +151,17 @@ class CreditLineChangeInline(StatusHistoryInline):
     model = CreditLineChange
     fields = [*StatusHistoryInline.fields, "before", "after"]
     readonly_fields = fields
-    verbose_name_plural = "history 变更记录"
+    verbose_name_plural = _("history")
 
 
 class LoanStatusChangeInline(StatusHistoryInline):
     model = LoanStatusChange
-    verbose_name_plural = "status history 状态变更记录"
+    verbose_name_plural = _("status history")
 
 
 class LineActionForm(ActionForm):
     reason = forms.CharField(
-        required=False, max_length=150, label="reason 原因", help_text="recorded with the change"
+        required=False, max_length=150, label=_("reason"), help_text=_("recorded with the change")
     )
 
 
@@ -170,19 +172,17 @@ class LineTermsForm(FourEyesForm):
     """Terms of a manual line grant or change, checked against the product's range and the legal
     cap (product_line_check) before the request goes to a second officer, and again on approval."""
 
-    limit = YuanFormField(
-        max_digits=16, decimal_places=2, min_value=Decimal("0.01"), label="limit 授信额度 (¥)"
-    )
+    limit = YuanFormField(max_digits=16, decimal_places=2, min_value=Decimal("0.01"), label=_("limit (¥)"))
     daily_rate = forms.DecimalField(
         max_digits=10,
         decimal_places=8,
         min_value=Decimal(0),
-        label="daily rate 日利率",
-        help_text="e.g. 0.0005",
+        label=_("daily rate"),
+        help_text=_("e.g. 0.0005"),
     )
-    grade = forms.ChoiceField(choices=GRADES, label="grade 评级")
+    grade = forms.ChoiceField(choices=GRADES, label=_("grade"))
     expires_on = forms.DateField(
-        required=False, label="expires on 到期日", help_text="YYYY-MM-DD; blank: a year"
+        required=False, label=_("expires on"), help_text=_("YYYY-MM-DD; blank: a year")
     )
     field_order = ["merchant", "product", "limit", "daily_rate", "grade", "expires_on", "reason"]
 
@@ -215,8 +215,8 @@ class LineTermsForm(FourEyesForm):
 
 
 class LineGrantForm(LineTermsForm):
-    merchant = forms.IntegerField(min_value=1, label="merchant id 商户ID")
-    product = forms.ModelChoiceField(queryset=Product.objects.filter(is_active=True), label="product 产品")
+    merchant = forms.IntegerField(min_value=1, label=_("merchant id"))
+    product = forms.ModelChoiceField(queryset=Product.objects.filter(is_active=True), label=_("product"))
 
     def clean_merchant(self):
         merchant = Merchant.objects.filter(pk=self.cleaned_data["merchant"]).first()
@@ -271,19 +271,19 @@ class CreditLineAdmin(ReadOnlyAdmin):
     action_form = LineActionForm
     actions = ["freeze", "unfreeze", "change_terms"]
 
-    @admin.display(description="limit (¥)", ordering="limit_fen")
+    @admin.display(description=_("limit (¥)"), ordering="limit_fen")
     def limit(self, obj):
         return _yuan(obj.limit_fen)
 
-    @admin.display(description="used (¥)", ordering="used_fen")
+    @admin.display(description=_("used (¥)"), ordering="used_fen")
     def used(self, obj):
         return _yuan(obj.used_fen)
 
-    @admin.display(description="available (¥)")
+    @admin.display(description=_("available (¥)"))
     def available(self, obj):
         return _yuan(obj.available_fen)
 
-    @admin.display(description="rate 利率", ordering="daily_rate")
+    @admin.display(description=_("rate"), ordering="daily_rate")
     def rate(self, obj):
         return calc.describe_rate(obj.daily_rate)
 
@@ -300,19 +300,19 @@ class CreditLineAdmin(ReadOnlyAdmin):
         if done:
             self.message_user(request, f"{verb}: {done} line(s)")
 
-    @admin.action(description="Freeze 冻结 (no new drawdowns)")
+    @admin.action(description=_("Freeze (no new drawdowns)"))
     def freeze(self, request, queryset):
         self._apply(request, queryset, services.credit_line_freeze, "frozen")
 
-    @admin.action(description="Unfreeze 解冻")
+    @admin.action(description=_("Unfreeze"))
     def unfreeze(self, request, queryset):
         self._apply(request, queryset, services.credit_line_unfreeze, "unfrozen")
 
-    @admin.action(description="Change terms 调整额度/利率 (four eyes, one line)")
+    @admin.action(description=_("Change terms (four eyes, one line)"))
     def change_terms(self, request, queryset):
         lines = list(queryset[:2])
         if len(lines) != 1:
-            self.message_user(request, "choose exactly one line to change", messages.ERROR)
+            self.message_user(request, _("choose exactly one line to change"), messages.ERROR)
             return None
         return HttpResponseRedirect(reverse("admin:lending_creditline_request_change", args=[lines[0].pk]))
 
@@ -374,7 +374,7 @@ class CreditLineAdmin(ReadOnlyAdmin):
             )
             if done:
                 return done
-        return self._form_page(request, form, title="Manual line grant 人工授信")
+        return self._form_page(request, form, title=_("Manual line grant"))
 
     def request_change_view(self, request, pk):
         if not self.has_view_permission(request):
@@ -398,14 +398,16 @@ class CreditLineAdmin(ReadOnlyAdmin):
             if done:
                 return done
         facts = [
-            ("merchant 商户", str(line.merchant)),
-            ("product 产品", str(line.product)),
-            ("limit 额度 (¥)", _yuan(line.limit_fen)),
-            ("used 已用 (¥)", _yuan(line.used_fen)),
-            ("rate 利率", calc.describe_rate(line.daily_rate)),
-            ("status 状态", line.get_status_display()),
+            (_("merchant"), str(line.merchant)),
+            (_("product"), str(line.product)),
+            (_("limit (¥)"), _yuan(line.limit_fen)),
+            (_("used (¥)"), _yuan(line.used_fen)),
+            (_("rate"), calc.describe_rate(line.daily_rate)),
+            (_("status"), line.get_status_display()),
         ]
-        return self._form_page(request, form, title=f"Change line {line.pk} terms 调整授信", facts=facts)
+        return self._form_page(
+            request, form, title=_("Change line %(line)s terms") % {"line": line.pk}, facts=facts
+        )
 
 
 class InstallmentInline(admin.TabularInline):
@@ -415,24 +417,24 @@ class InstallmentInline(admin.TabularInline):
     ordering = ["number"]
     extra = 0
     can_delete = False
-    verbose_name_plural = "schedule 还款计划 (planned and paid)"
+    verbose_name_plural = _("schedule (planned and paid)")
 
     def has_add_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="principal planned (¥)")
+    @admin.display(description=_("principal planned (¥)"))
     def principal(self, obj):
         return _yuan(obj.principal_fen)
 
-    @admin.display(description="interest planned (¥)")
+    @admin.display(description=_("interest planned (¥)"))
     def interest(self, obj):
         return _yuan(obj.interest_fen)
 
-    @admin.display(description="principal paid (¥)")
+    @admin.display(description=_("principal paid (¥)"))
     def paid_principal(self, obj):
         return _yuan(obj.paid_principal_fen)
 
-    @admin.display(description="interest paid (¥)")
+    @admin.display(description=_("interest paid (¥)"))
     def paid_interest(self, obj):
         return _yuan(obj.paid_interest_fen)
 
@@ -444,24 +446,24 @@ class LoanEventInline(admin.TabularInline):
     ordering = ["business_on", "id"]
     extra = 0
     can_delete = False
-    verbose_name_plural = "events 流水 (statement)"
+    verbose_name_plural = _("events (statement)")
 
     def has_add_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="principal (¥)")
+    @admin.display(description=_("principal (¥)"))
     def principal(self, obj):
         return _yuan(obj.principal_fen)
 
-    @admin.display(description="interest (¥)")
+    @admin.display(description=_("interest (¥)"))
     def interest(self, obj):
         return _yuan(obj.interest_fen)
 
-    @admin.display(description="penalty (¥)")
+    @admin.display(description=_("penalty (¥)"))
     def penalty(self, obj):
         return _yuan(obj.penalty_fen)
 
-    @admin.display(description="fee (¥)")
+    @admin.display(description=_("fee (¥)"))
     def fee(self, obj):
         return _yuan(obj.fee_fen)
 
@@ -495,11 +497,11 @@ class LoanAdmin(ReadOnlyAdmin):
     action_form = LineActionForm
     actions = ["write_off"]
 
-    @admin.action(description="Write off 核销 (four eyes: asks a second officer; the reason box is recorded)")
+    @admin.action(description=_("Write off (four eyes: asks a second officer; the reason box is recorded)"))
     def write_off(self, request, queryset):
         reason = (request.POST.get("reason") or "").strip()
         if not reason:
-            self.message_user(request, "a write-off needs a reason 请填写核销原因", messages.ERROR)
+            self.message_user(request, _("a write-off needs a reason"), messages.ERROR)
             return
         today = business_date_today()
         for loan in queryset:
@@ -546,7 +548,7 @@ class LoanAdmin(ReadOnlyAdmin):
             },
         ),
         (
-            "Running balances 余额 (¥)",
+            _("Running balances (¥)"),
             {
                 "fields": [
                     "principal",
@@ -571,7 +573,7 @@ class LoanAdmin(ReadOnlyAdmin):
                 ]
             },
         ),
-        ("Contract 借款合同", {"fields": ["contract_accepted", "contract_sha256", "contract_text"]}),
+        (_("Contract"), {"fields": ["contract_accepted", "contract_sha256", "contract_text"]}),
     ]
     readonly_fields = [name for _, spec in fieldsets for name in spec["fields"]]
     inlines = [InstallmentInline, LoanEventInline, LoanStatusChangeInline]
@@ -589,35 +591,35 @@ class LoanAdmin(ReadOnlyAdmin):
     written_off = _yuan_field("written_off_fen", "written off")
     recovered = _yuan_field("recovered_fen", "recovered")
 
-    @admin.display(description="total outstanding (¥)")
+    @admin.display(description=_("total outstanding (¥)"))
     def outstanding(self, obj):
         return _yuan(obj.total_outstanding_fen)
 
-    @admin.display(description="rate 利率")
+    @admin.display(description=_("rate"))
     def rate(self, obj):
         return calc.describe_rate(obj.daily_rate)
 
-    @admin.display(description="term")
+    @admin.display(description=_("term"))
     def term_display(self, obj):
         return f"{obj.term} {obj.get_term_unit_display()}"
 
     def _contract(self, obj):
         return getattr(obj, "contract", None)
 
-    @admin.display(description="accepted")
+    @admin.display(description=_("accepted"))
     def contract_accepted(self, obj):
         contract = self._contract(obj)
         if contract is None:
             return "-"
         by = contract.accepted_by.get_username() if contract.accepted_by else "-"
-        return f"{contract.accepted_at:%Y-%m-%d %H:%M:%S} via {contract.accepted_via} by {by}"
+        return f"{localtime(contract.accepted_at):%Y-%m-%d %H:%M:%S} via {contract.accepted_via} by {by}"
 
-    @admin.display(description="SHA-256")
+    @admin.display(description=_("SHA-256"))
     def contract_sha256(self, obj):
         contract = self._contract(obj)
         return format_html("<code>{}</code>", contract.sha256) if contract else "-"
 
-    @admin.display(description="text 合同全文")
+    @admin.display(description=_("text"))
     def contract_text(self, obj):
         contract = self._contract(obj)
         return format_html('<pre style="white-space:pre-wrap">{}</pre>', contract.text) if contract else "-"
@@ -629,11 +631,11 @@ class CobRunAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
     date_hierarchy = "business_on"
 
-    @admin.display(description="steps")
+    @admin.display(description=_("steps"))
     def step_count(self, obj):
         return len(obj.steps or [])
 
-    @admin.display(description="error")
+    @admin.display(description=_("error"))
     def error_short(self, obj):
         return (obj.error or "")[:80]
 

@@ -24,6 +24,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 
 from common.business_date import business_date_today
 from common.errors import ApplicationError
@@ -81,11 +82,11 @@ class ApplicationAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     change_list_template = "admin/lending/application/change_list.html"
 
-    @admin.display(description="merchant 商户", ordering="merchant__shop_name")
+    @admin.display(description=_("merchant"), ordering="merchant__shop_name")
     def shop(self, obj):
         return obj.merchant.shop_name
 
-    @admin.display(description="amount (¥)", ordering="amount_fen")
+    @admin.display(description=_("amount (¥)"), ordering="amount_fen")
     def amount(self, obj):
         return _yuan(obj.amount_fen)
 
@@ -142,7 +143,7 @@ class ApplicationAdmin(ReadOnlyAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": f"{ops.QUEUES[queue]} · {len(rows)} waiting 待处理",
+            "title": _("%(queue)s · %(count)s waiting") % {"queue": ops.QUEUES[queue], "count": len(rows)},
             "queue": queue,
             "queue_title": ops.QUEUES[queue],
             "rows": rows,
@@ -179,7 +180,7 @@ class ApplicationAdmin(ReadOnlyAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": f"Case 案件 {application.reference}",
+            "title": _("Case %(reference)s") % {"reference": application.reference},
             "application": application,
             "amount": _yuan(application.amount_fen),
             "limit": _yuan(application.decided_limit_fen),
@@ -189,6 +190,7 @@ class ApplicationAdmin(ReadOnlyAdmin):
             "checklist": _checklist(application),
             "stages": stages,
             "case": case,
+            "decisions": _decisions(case),
             "queue_title": ops.QUEUES.get(case.queue, case.queue) if case else "",
             "case_is_late": case is not None and case.due_at is not None and case.due_at < now,
             "is_mine": case is not None and case.assignee_id == request.user.pk,
@@ -215,24 +217,26 @@ class ApplicationAdmin(ReadOnlyAdmin):
             pk=_int(request.POST.get("stage")), application=application
         ).first()
         if stage is None:
-            self.message_user(request, "no such case on this application 案件不存在", messages.ERROR)
+            self.message_user(request, _("no such case on this application"), messages.ERROR)
             return HttpResponseRedirect(here)
         queue_url = reverse("admin:lending_queue", args=[stage.queue or "video_check"])
         try:
             if action == "claim":
                 services.application_stage_claim(stage=stage, user=request.user)
-                self.message_user(request, f"{application.reference}: claimed 已领取")
+                self.message_user(request, _("%(reference)s: claimed") % {"reference": application.reference})
                 return HttpResponseRedirect(here)
             if action == "release":
                 services.application_stage_release(stage=stage, user=request.user)
-                self.message_user(request, f"{application.reference}: released 已释放")
+                self.message_user(
+                    request, _("%(reference)s: released") % {"reference": application.reference}
+                )
                 return _back(request, queue_url)
             if action == "decide":
                 return self._decide(request, application, stage, here, queue_url)
             if action == "assign":
                 inspector = get_user_model().objects.filter(pk=_int(request.POST.get("inspector"))).first()
                 if inspector is None:
-                    self.message_user(request, "inspector: choose an inspector 请选择考察员", messages.ERROR)
+                    self.message_user(request, _("inspector: choose an inspector"), messages.ERROR)
                     return HttpResponseRedirect(here)
                 services.inspection_assign(
                     stage=stage,
@@ -240,7 +244,10 @@ class ApplicationAdmin(ReadOnlyAdmin):
                     assigned_by=request.user,
                     address=request.POST.get("address", "").strip(),
                 )
-                given = f"{application.reference}: visit given to {inspector.get_username()} 已分配"
+                given = _("%(reference)s: visit given to %(inspector)s") % {
+                    "reference": application.reference,
+                    "inspector": inspector.get_username(),
+                }
                 self.message_user(request, given)
                 return HttpResponseRedirect(here)
         except ApplicationError as exc:
@@ -253,7 +260,7 @@ class ApplicationAdmin(ReadOnlyAdmin):
         outcome = request.POST.get("outcome", "")
         note = request.POST.get("note", "").strip()
         if outcome == "decline" and not note:
-            problem = "note: a decline needs the reason the merchant will read 拒绝须填写原因"
+            problem = _("note: a decline needs the reason the merchant will read")
             self.message_user(request, problem, messages.ERROR)
             return HttpResponseRedirect(here)
         findings = {}
@@ -276,7 +283,7 @@ class ApplicationAdmin(ReadOnlyAdmin):
         )
         stage.refresh_from_db()
         if stage.status == ApplicationStage.Status.WAITING:
-            recorded = "your approval is recorded; waiting for a second officer 待第二人审批"
+            recorded = _("your approval is recorded; waiting for a second officer")
             self.message_user(request, f"{application.reference}: {recorded}")
         else:
             where = f"{after.get_status_display()} ({after.current_stage})"
@@ -302,6 +309,19 @@ def _int(value) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _decisions(case) -> list[dict]:
+    """The case's recorded decisions, their times (stored as ISO text) read back as aware
+    datetimes so the page shows them in the platform's time zone."""
+    decisions = []
+    for decision in (case.detail or {}).get("decisions", []) if case is not None else []:
+        try:
+            at = dt.datetime.fromisoformat(str(decision.get("at", "")))
+        except ValueError:
+            at = None
+        decisions.append({**decision, "at": at})
+    return decisions
 
 
 def _declared_rows(declared: dict) -> list[tuple[str, str]]:
@@ -340,7 +360,7 @@ class FieldInspectionAdmin(ReadOnlyAdmin):
             return queryset
         return queryset.filter(inspector=request.user)
 
-    @admin.display(description="merchant 商户")
+    @admin.display(description=_("merchant"))
     def shop(self, obj):
         return obj.application.merchant.shop_name
 
@@ -349,7 +369,7 @@ class FieldInspectionAdmin(ReadOnlyAdmin):
         if obj.result != FieldInspection.Result.PENDING:
             return "-"
         url = reverse("admin:lending_inspection_record", args=[obj.pk])
-        return format_html('<a class="button" href="{}">Record the visit 登记考察结果</a>', url)
+        return format_html('<a class="button" href="{}">{}</a>', url, _("Record the visit"))
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -371,9 +391,9 @@ class FieldInspectionAdmin(ReadOnlyAdmin):
             try:
                 visited_on = dt.date.fromisoformat(values["visited_on"])
             except ValueError:
-                error = "visited_on: a date such as 2026-03-01 请填写日期"
+                error = _("visited_on: a date such as 2026-03-01")
             if error is None and values["result"] not in ("passed", "failed"):
-                error = "result: passed or failed 请选择结果"
+                error = _("result: passed or failed")
             if error is None:
                 try:
                     services.inspection_record(
@@ -387,13 +407,16 @@ class FieldInspectionAdmin(ReadOnlyAdmin):
                 except ApplicationError as exc:
                     error = _problem(exc)
             if error is None:
-                self.message_user(request, f"{inspection.application.reference}: visit recorded 已登记")
+                self.message_user(
+                    request,
+                    _("%(reference)s: visit recorded") % {"reference": inspection.application.reference},
+                )
                 return HttpResponseRedirect(reverse("admin:lending_fieldinspection_changelist"))
             self.message_user(request, error, messages.ERROR)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": f"Field visit 实地考察 · {inspection.application.reference}",
+            "title": _("Field visit · %(reference)s") % {"reference": inspection.application.reference},
             "inspection": inspection,
             "values": values,
         }

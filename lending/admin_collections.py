@@ -18,6 +18,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
 
 from common.business_date import business_date_today
 from common.errors import ApplicationError
@@ -86,7 +87,7 @@ class CollectionCaseAdmin(ReadOnlyAdmin):
             _require(request, PERM_WORK)
             case = CollectionCase.objects.filter(pk=_int(request.POST.get("case"))).first()
             if case is None:
-                self.message_user(request, "case: no such case 案件不存在", messages.ERROR)
+                self.message_user(request, _("case: no such case"), messages.ERROR)
             else:
                 self._assign_to_me(request, case)
             return HttpResponseRedirect(request.get_full_path())
@@ -112,7 +113,7 @@ class CollectionCaseAdmin(ReadOnlyAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": f"Collections queue 催收队列 · {len(rows)} case(s)",
+            "title": _("Collections queue · %(count)s case(s)") % {"count": len(rows)},
             "rows": rows,
             "buckets": DELINQUENCY_BUCKETS[1:],
             "bucket": bucket,
@@ -129,7 +130,11 @@ class CollectionCaseAdmin(ReadOnlyAdmin):
         except ApplicationError as exc:
             self.message_user(request, f"case {case.pk}: {_problem(exc)}", messages.ERROR)
         else:
-            self.message_user(request, f"case {case.pk} ({case.loan.reference}): assigned to you 已分配给您")
+            self.message_user(
+                request,
+                _("case %(case)s (%(loan)s): assigned to you")
+                % {"case": case.pk, "loan": case.loan.reference},
+            )
 
     # --- A case ------------------------------------------------------------------------------
 
@@ -145,19 +150,19 @@ class CollectionCaseAdmin(ReadOnlyAdmin):
         loan = case.loan
         steps = services.strategy_steps()
         figures = [
-            ("Status 状态", loan.get_status_display()),
-            ("Days past due 逾期天数", loan.days_past_due),
-            ("Worst days past due 最长逾期", loan.max_days_past_due),
-            ("Principal outstanding 剩余本金 (¥)", _yuan(loan.principal_outstanding_fen)),
-            ("Interest outstanding 应收利息 (¥)", _yuan(loan.interest_outstanding_fen)),
-            ("Penalty outstanding 罚息 (¥)", _yuan(loan.penalty_outstanding_fen)),
-            ("Fees outstanding 费用 (¥)", _yuan(loan.fee_outstanding_fen)),
-            ("Total owed 合计欠款 (¥)", _yuan(loan.total_outstanding_fen)),
-            ("Past due principal 逾期本金 (¥)", _yuan(loan.due_principal_fen)),
-            ("Past due interest 逾期利息 (¥)", _yuan(loan.due_interest_fen)),
-            ("Paid so far 已还 (¥)", _yuan(loan.paid_total_fen)),
-            ("Written off 核销 (¥)", _yuan(loan.written_off_fen)),
-            ("Recovered 核销后收回 (¥)", _yuan(loan.recovered_fen)),
+            (_("Status"), loan.get_status_display()),
+            (_("Days past due"), loan.days_past_due),
+            (_("Worst days past due"), loan.max_days_past_due),
+            (_("Principal outstanding (¥)"), _yuan(loan.principal_outstanding_fen)),
+            (_("Interest outstanding (¥)"), _yuan(loan.interest_outstanding_fen)),
+            (_("Penalty outstanding (¥)"), _yuan(loan.penalty_outstanding_fen)),
+            (_("Fees outstanding (¥)"), _yuan(loan.fee_outstanding_fen)),
+            (_("Total owed (¥)"), _yuan(loan.total_outstanding_fen)),
+            (_("Past due principal (¥)"), _yuan(loan.due_principal_fen)),
+            (_("Past due interest (¥)"), _yuan(loan.due_interest_fen)),
+            (_("Paid so far (¥)"), _yuan(loan.paid_total_fen)),
+            (_("Written off (¥)"), _yuan(loan.written_off_fen)),
+            (_("Recovered (¥)"), _yuan(loan.recovered_fen)),
         ]
         write_off_requests = ApprovalRequest.objects.filter(
             action="loan.write_off", target=f"lending.Loan:{loan.pk}"
@@ -165,7 +170,7 @@ class CollectionCaseAdmin(ReadOnlyAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": f"Collection case 催收案件 {case.pk} · {loan.reference}",
+            "title": _("Collection case %(case)s · %(loan)s") % {"case": case.pk, "loan": loan.reference},
             "case": case,
             "loan": loan,
             "figures": figures,
@@ -211,7 +216,7 @@ class CollectionCaseAdmin(ReadOnlyAdmin):
                     note=post.get("note", ""),
                     on=on,
                 )
-                self.message_user(request, "contact recorded 已记录联系")
+                self.message_user(request, _("contact recorded"))
             elif action == "promise":
                 amount_fen = _amount(post.get("amount", ""))
                 due_on = _date(post.get("due_on", ""), "due_on")
@@ -219,14 +224,16 @@ class CollectionCaseAdmin(ReadOnlyAdmin):
                     case=case, agent=request.user, amount_fen=amount_fen, due_on=due_on, on=on
                 )
                 self.message_user(
-                    request, f"promise of ¥{_yuan(promise.amount_fen)} by {due_on} recorded 已记录承诺"
+                    request,
+                    _("promise of ¥%(amount)s by %(due_on)s recorded")
+                    % {"amount": _yuan(promise.amount_fen), "due_on": due_on},
                 )
             elif action == "write_off":
                 approval = services.case_write_off_propose(
                     case=case, agent=request.user, reason=post.get("reason", ""), on=on
                 )
                 if approval.status == ApprovalRequest.Status.PENDING:
-                    said = f"write-off request #{approval.pk} waits for a second officer 待第二人复核"
+                    said = _("write-off request #%(pk)s waits for a second officer") % {"pk": approval.pk}
                 else:
                     said = f"write-off request #{approval.pk}: {approval.get_status_display()}"
                 self.message_user(request, said)
@@ -239,7 +246,9 @@ class CollectionCaseAdmin(ReadOnlyAdmin):
                     idempotency_key=post.get("key") or uuid.uuid4().hex,
                     on=on,
                 )
-                self.message_user(request, f"recovered ¥{_yuan(event.principal_fen)} 已收回")
+                self.message_user(
+                    request, _("recovered ¥%(amount)s") % {"amount": _yuan(event.principal_fen)}
+                )
             else:
                 self.message_user(request, f"action: unknown action {action!r}", messages.ERROR)
         except ApplicationError as exc:
@@ -258,7 +267,8 @@ def _amount(raw: str) -> int:
         return yuan_to_fen((raw or "").strip())
     except MoneyError as exc:
         raise ApplicationError(
-            f"amount: {exc} 请填写金额", {"fields": {"amount": ["a yuan amount such as 1200.50"]}}
+            _("amount: %(problem)s") % {"problem": exc},
+            {"fields": {"amount": [_("a yuan amount such as 1200.50")]}},
         ) from exc
 
 
@@ -267,7 +277,8 @@ def _date(raw: str, field: str) -> dt.date:
         return dt.date.fromisoformat((raw or "").strip())
     except ValueError as exc:
         raise ApplicationError(
-            f"{field}: a date such as 2026-03-01 请填写日期", {"fields": {field: ["a date YYYY-MM-DD"]}}
+            _("%(field)s: a date such as 2026-03-01") % {"field": field},
+            {"fields": {field: [_("a date YYYY-MM-DD")]}},
         ) from exc
 
 
@@ -277,10 +288,10 @@ class PromiseToPayAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
     list_select_related = ["loan"]
 
-    @admin.display(description="amount (¥)", ordering="amount_fen")
+    @admin.display(description=_("amount (¥)"), ordering="amount_fen")
     def amount(self, obj):
         return _yuan(obj.amount_fen)
 
-    @admin.display(description="received (¥)")
+    @admin.display(description=_("received (¥)"))
     def paid(self, obj):
         return _yuan(obj.paid_fen)

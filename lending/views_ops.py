@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from lending import ops
 
@@ -18,7 +19,7 @@ def _duration(seconds: float | None) -> str:
     seconds = round(seconds)
     if seconds < 60:
         return f"{seconds} s"
-    minutes, _ = divmod(seconds, 60)
+    minutes, _seconds = divmod(seconds, 60)
     if minutes < 60:
         return f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
@@ -66,7 +67,7 @@ def assembly_line(request):
     coverage = ops.coverage()
     context = {
         **admin.site.each_context(request),
-        "title": "Assembly line 信贷工厂流水线",
+        "title": _("Assembly line"),
         "now": now,
         "refresh_seconds": REFRESH_SECONDS,
         "days": days,

@@ -10,6 +10,8 @@ from django.contrib.admin.helpers import ActionForm
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.timezone import localtime
+from django.utils.translation import gettext_lazy as _
 
 from common.admin import AuditHistoryMixin
 from common.crypto import blind_index
@@ -80,18 +82,18 @@ class ApiKeyActionForm(ActionForm):
         choices=ApiScope.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="scopes 权限范围",
-        help_text="for a new key; none ticked means all three",
+        label=_("scopes"),
+        help_text=_("for a new key; none ticked means all three"),
     )
     requires_signature = forms.BooleanField(
-        required=False, label="requests must be signed 须签名", help_text="for a new key"
+        required=False, label=_("requests must be signed"), help_text=_("for a new key")
     )
     overlap_hours = forms.IntegerField(
         required=False,
         min_value=0,
         max_value=720,
-        label="overlap (hours) 新旧并行(小时)",
-        help_text="when rotating: how long the old key keeps working",
+        label=_("overlap (hours)"),
+        help_text=_("when rotating: how long the old key keeps working"),
     )
 
 
@@ -117,7 +119,7 @@ class PartnerPlatformAdmin(_KeyManagement, admin.ModelAdmin):
     actions = ["issue_api_key"]
     action_form = ApiKeyActionForm
 
-    @admin.action(description="Issue a new API key (shown once)", permissions=["manage_keys"])
+    @admin.action(description=_("Issue a new API key (shown once)"), permissions=["manage_keys"])
     def issue_api_key(self, request, queryset):
         scopes = request.POST.getlist("scopes") or [scope.value for scope in ApiScope]
         for partner in queryset:
@@ -166,14 +168,14 @@ class ApiKeyAdmin(_KeyManagement, ReadOnlyAdmin):
     action_form = ApiKeyActionForm
 
     @admin.action(
-        description="Rotate: a new key, the old one works for the overlap", permissions=["manage_keys"]
+        description=_("Rotate: a new key, the old one works for the overlap"), permissions=["manage_keys"]
     )
     def rotate(self, request, queryset):
         hours = request.POST.get("overlap_hours") or settings.API_KEY_ROTATION_OVERLAP_HOURS
         try:
             overlap = dt.timedelta(hours=int(hours))
         except ValueError:
-            self.message_user(request, "overlap (hours) must be a whole number", messages.ERROR)
+            self.message_user(request, _("overlap (hours) must be a whole number"), messages.ERROR)
             return
         for key in queryset:
             try:
@@ -182,9 +184,10 @@ class ApiKeyAdmin(_KeyManagement, ReadOnlyAdmin):
                 self.message_user(request, f"{key}: {exc.message}", messages.ERROR)
                 continue
             self._show_once(request, key.partner, new, raw)
-            self.message_user(request, f"{key} keeps working until {key.expires_at:%Y-%m-%d %H:%M %Z}")
+            until = localtime(key.expires_at)
+            self.message_user(request, f"{key} keeps working until {until:%Y-%m-%d %H:%M %Z}")
 
-    @admin.action(description="Revoke selected keys (at once, for good)", permissions=["manage_keys"])
+    @admin.action(description=_("Revoke selected keys (at once, for good)"), permissions=["manage_keys"])
     def revoke(self, request, queryset):
         for key in queryset:
             services.api_key_revoke(api_key=key, actor=request.user.username)
@@ -204,7 +207,7 @@ def owners_matching(term: str):
 class OwnerAdmin(ReadOnlyAdmin):
     list_display = ["pk", "name_masked", "national_id_masked", "phone_masked", "bank_card_masked"]
     search_fields = ["pk"]
-    search_help_text = "an exact national ID, phone, address or bank card number"
+    search_help_text = _("an exact national ID, phone, address or bank card number")
     fields = [
         "name_masked",
         "national_id_masked",
@@ -239,7 +242,7 @@ class PortalInvitationInline(admin.TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
-    verbose_name_plural = "portal invitations 门户邀请"
+    verbose_name_plural = _("portal invitations")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -247,7 +250,7 @@ class PortalInvitationInline(admin.TabularInline):
 
 class MerchantActionForm(ActionForm):
     email = forms.EmailField(
-        required=False, label="e-mail 邮箱", help_text="where a portal invitation is sent"
+        required=False, label=_("e-mail"), help_text=_("where a portal invitation is sent")
     )
 
 
@@ -264,7 +267,7 @@ class MerchantAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["partner", "status", "category", "region"]
     search_fields = ["shop_name", "external_id"]
-    search_help_text = "shop name, merchant id, or the owner's exact national ID, phone, address or card"
+    search_help_text = _("shop name, merchant id, or the owner's exact national ID, phone, address or card")
     list_select_related = ["partner"]
     readonly_fields = [
         "partner",
@@ -290,7 +293,7 @@ class MerchantAdmin(ReadOnlyAdmin):
             found |= queryset.filter(owner__in=owners_matching(search_term.strip()))
         return found, may_have_duplicates
 
-    @admin.display(description="owner")
+    @admin.display(description=_("owner"))
     def owner_link(self, obj):
         return format_html(
             "{} · {} · {}", obj.owner.name_masked, obj.owner.national_id_masked, obj.owner.phone_masked
@@ -311,22 +314,22 @@ class MerchantAdmin(ReadOnlyAdmin):
         if done:
             self.message_user(request, f"{verb}: {done} shop(s)")
 
-    @admin.action(description="Restrict selected shops 限制")
+    @admin.action(description=_("Restrict selected shops"))
     def restrict(self, request, queryset):
         self._apply(request, queryset, services.merchant_restrict, "restricted")
 
-    @admin.action(description="Lift restriction 解除限制")
+    @admin.action(description=_("Lift restriction"))
     def reinstate(self, request, queryset):
         self._apply(request, queryset, services.merchant_reinstate, "reinstated")
 
-    @admin.action(description="Send portal invitation 发送门户邀请 (to the e-mail in the box)")
+    @admin.action(description=_("Send portal invitation (to the e-mail in the box)"))
     def send_portal_invitation(self, request, queryset):
         if queryset.count() != 1:
-            self.message_user(request, "select exactly one shop to invite", messages.ERROR)
+            self.message_user(request, _("select exactly one shop to invite"), messages.ERROR)
             return
         merchant = queryset.first()
         try:
-            _, link = access.portal_invitation_send(
+            _invitation, link = access.portal_invitation_send(
                 merchant=merchant,
                 email=request.POST.get("email", ""),
                 created_by=request.user,
@@ -368,7 +371,7 @@ class OrderAdmin(ReadOnlyAdmin):
     inlines = [OrderStatusChangeInline]
     exclude = ["content_hash"]
 
-    @admin.display(description="amount (¥)", ordering="amount_fen")
+    @admin.display(description=_("amount (¥)"), ordering="amount_fen")
     def amount(self, obj):
         return _yuan(obj.amount_fen)
 
@@ -380,7 +383,7 @@ class SettlementAdmin(ReadOnlyAdmin):
     date_hierarchy = "settled_on"
     show_full_result_count = False
 
-    @admin.display(description="amount (¥)", ordering="amount_fen")
+    @admin.display(description=_("amount (¥)"), ordering="amount_fen")
     def amount(self, obj):
         return _yuan(obj.amount_fen)
 
@@ -391,7 +394,7 @@ class RefundAdmin(ReadOnlyAdmin):
     list_select_related = ["order", "merchant"]
     show_full_result_count = False
 
-    @admin.display(description="amount (¥)", ordering="amount_fen")
+    @admin.display(description=_("amount (¥)"), ordering="amount_fen")
     def amount(self, obj):
         return _yuan(obj.amount_fen)
 
@@ -416,7 +419,7 @@ class DeclaredFinancialsAdmin(ReadOnlyAdmin):
     list_display = ["merchant", "fiscal_year", "sales", "net_profit_margin", "platform_sales_share"]
     list_select_related = ["merchant"]
 
-    @admin.display(description="sales (¥)", ordering="sales_fen")
+    @admin.display(description=_("sales (¥)"), ordering="sales_fen")
     def sales(self, obj):
         return _yuan(obj.sales_fen)
 

@@ -373,7 +373,7 @@ class Complaint(models.Model):
         indexes = [models.Index(fields=["merchant", "filed_at"])]
 
     def __str__(self) -> str:
-        return f"{self.get_category_display()} ({self.filed_at:%Y-%m-%d})"
+        return f"{self.get_category_display()} ({timezone.localtime(self.filed_at):%Y-%m-%d})"
 
 
 class Rating(models.Model):
@@ -547,7 +547,7 @@ class PortalHandoff(models.Model):
         constraints = [models.UniqueConstraint(fields=["nonce_digest"], name="portal_handoff_used_once")]
 
     def __str__(self) -> str:
-        return f"hand-off of {self.merchant_id} at {self.used_at:%Y-%m-%d %H:%M}"
+        return f"hand-off of {self.merchant_id} at {timezone.localtime(self.used_at):%Y-%m-%d %H:%M}"
 
 
 class PortalInvitation(TimeStampedModel):

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from common import four_eyes
 from common.admin import FourEyesForm, form_errors_from, submitted_message
@@ -39,11 +40,11 @@ class PostingInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="debit (¥)")
+    @admin.display(description=_("debit (¥)"))
     def debit(self, obj):
         return _yuan(obj.amount_fen) if obj.amount_fen > 0 else ""
 
-    @admin.display(description="credit (¥)")
+    @admin.display(description=_("credit (¥)"))
     def credit(self, obj):
         return _yuan(-obj.amount_fen) if obj.amount_fen < 0 else ""
 
@@ -69,7 +70,7 @@ class StatementInline(admin.TabularInline):
     can_delete = False
     max_num = 0
     ordering = ["-entry_id"]
-    verbose_name_plural = "statement (latest 100 movements)"
+    verbose_name_plural = _("statement (latest 100 movements)")
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).select_related("entry", "account")
@@ -79,15 +80,15 @@ class StatementInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="kind")
+    @admin.display(description=_("kind"))
     def entry_kind(self, obj):
         return obj.entry.get_kind_display()
 
-    @admin.display(description="business date")
+    @admin.display(description=_("business date"))
     def business_on(self, obj):
         return obj.entry.business_on
 
-    @admin.display(description="movement (¥)")
+    @admin.display(description=_("movement (¥)"))
     def movement(self, obj):
         return _yuan(obj.amount_fen * obj.account.normal_sign)
 
@@ -102,11 +103,11 @@ class AccountAdmin(ReadOnlyAdmin):
     inlines = [StatementInline]
     show_full_result_count = False
 
-    @admin.display(description="balance (¥)", ordering="balance_fen")
+    @admin.display(description=_("balance (¥)"), ordering="balance_fen")
     def balance(self, obj):
         return _yuan(obj.balance_fen)
 
-    @admin.display(description="held (¥)", ordering="held_fen")
+    @admin.display(description=_("held (¥)"), ordering="held_fen")
     def held(self, obj):
         return _yuan(obj.held_fen)
 
@@ -132,7 +133,7 @@ class AccountAdmin(ReadOnlyAdmin):
         report = reconcile(on=on)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Trial balance 试算平衡表 · {on}",
+            "title": _("Trial balance · %(on)s") % {"on": on},
             "on": on,
             "rows": [
                 {
@@ -156,11 +157,11 @@ class HoldAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
     list_select_related = ["account"]
 
-    @admin.display(description="amount (¥)")
+    @admin.display(description=_("amount (¥)"))
     def amount(self, obj):
         return _yuan(obj.amount_fen)
 
-    @admin.display(description="posted (¥)")
+    @admin.display(description=_("posted (¥)"))
     def posted(self, obj):
         return _yuan(obj.posted_fen)
 
@@ -180,28 +181,26 @@ class PayoutAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
     list_select_related = ["account"]
 
-    @admin.display(description="amount (¥)")
+    @admin.display(description=_("amount (¥)"))
     def amount(self, obj):
         return _yuan(obj.amount_fen)
 
 
 class PoolCreateForm(FourEyesForm):
-    code = forms.SlugField(max_length=32, label="code 代码")
-    name = forms.CharField(max_length=100, label="name 名称")
+    code = forms.SlugField(max_length=32, label=_("code"))
+    name = forms.CharField(max_length=100, label=_("name"))
     max_leverage = forms.IntegerField(
         min_value=0,
         max_value=10,
         initial=2,
-        label="max leverage 杠杆倍数",
-        help_text="borrowings ≤ this × capital",
+        label=_("max leverage"),
+        help_text=_("borrowings ≤ this × capital"),
     )
     field_order = ["code", "name", "max_leverage", "reason"]
 
 
 class PoolAmountForm(FourEyesForm):
-    amount = YuanFormField(
-        max_digits=16, decimal_places=2, min_value=Decimal("0.01"), label="amount 金额 (¥)"
-    )
+    amount = YuanFormField(max_digits=16, decimal_places=2, min_value=Decimal("0.01"), label=_("amount (¥)"))
     field_order = ["amount", "reason"]
 
 
@@ -226,31 +225,31 @@ class FundingPoolAdmin(ReadOnlyAdmin):
     ]
     readonly_fields = fields
 
-    @admin.display(description="capital 资本金 (¥)")
+    @admin.display(description=_("capital (¥)"))
     def capital(self, obj):
         return _yuan(obj.capital_fen)
 
-    @admin.display(description="borrowings 融入资金 (¥)")
+    @admin.display(description=_("borrowings (¥)"))
     def borrowings(self, obj):
         return _yuan(obj.borrowings_fen)
 
-    @admin.display(description="may still borrow 可融入 (¥)")
+    @admin.display(description=_("may still borrow (¥)"))
     def borrowing_room(self, obj):
         return _yuan(max(obj.capital_fen * obj.max_leverage - obj.borrowings_fen, 0))
 
-    @admin.display(description="lent out 已放款本金 (¥)")
+    @admin.display(description=_("lent out (¥)"))
     def outstanding(self, obj):
         return _yuan(obj.principal_outstanding_fen)
 
-    @admin.display(description="losses 核销未收回 (¥)")
+    @admin.display(description=_("losses (¥)"))
     def losses(self, obj):
         return _yuan(obj.losses_fen)
 
-    @admin.display(description="capacity left 可用额度 (¥)")
+    @admin.display(description=_("capacity left (¥)"))
     def capacity(self, obj):
         return _yuan(obj.capacity_fen)
 
-    @admin.display(description="capacity used")
+    @admin.display(description=_("capacity used"))
     def used(self, obj):
         total = obj.capital_fen + obj.borrowings_fen
         share = obj.principal_outstanding_fen / total if total else 0  # float ok: a display ratio
@@ -326,7 +325,7 @@ class FundingPoolAdmin(ReadOnlyAdmin):
         return self._form_page(
             request,
             form,
-            title="New funding pool 新建资金池",
+            title=_("New funding pool"),
             intro="A pool lends its capital and what it borrows, at most max leverage × capital.",
         )
 
@@ -355,16 +354,16 @@ class FundingPoolAdmin(ReadOnlyAdmin):
                 if done:
                     return done
         facts = [
-            ("pool 资金池", f"{pool.name} ({pool.code})"),
-            ("capital 资本金 (¥)", _yuan(pool.capital_fen)),
-            ("borrowings 融入资金 (¥)", _yuan(pool.borrowings_fen)),
+            (_("pool"), f"{pool.name} ({pool.code})"),
+            (_("capital (¥)"), _yuan(pool.capital_fen)),
+            (_("borrowings (¥)"), _yuan(pool.borrowings_fen)),
             (
                 f"borrowing limit {pool.max_leverage} × capital (¥)",
                 _yuan(pool.capital_fen * pool.max_leverage),
             ),
-            ("capacity left 可用额度 (¥)", _yuan(pool.capacity_fen)),
+            (_("capacity left (¥)"), _yuan(pool.capacity_fen)),
         ]
-        title = "Record capital 登记资本金" if source == "add_capital" else "Record borrowing 登记融入资金"
+        title = _("Record capital") if source == "add_capital" else _("Record borrowing")
         return self._form_page(request, form, title=f"{title} · {pool.code}", intro="", facts=facts)
 
     def request_capital_view(self, request, pk):

@@ -818,7 +818,7 @@ def hold_post(
             and not allow_expired
         ):
             raise ApplicationError(
-                f"hold {hold.pk} expired at {current.expires_at:%Y-%m-%d %H:%M}",
+                f"hold {hold.pk} expired at {timezone.localtime(current.expires_at):%Y-%m-%d %H:%M}",
                 {"fields": {"hold": ["expired"]}},
             )
         locked = _lock([current.account, credit])

@@ -7,6 +7,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.utils.html import format_html_join
+from django.utils.timezone import localtime
+from django.utils.translation import gettext_lazy as _
 
 from common.business_date import business_date_today
 from common.errors import ApplicationError
@@ -20,7 +22,7 @@ def _reasons(items) -> str:
 
 
 class WarningLevelFilter(admin.SimpleListFilter):
-    title = "level 风险等级"
+    title = _("level")
     parameter_name = "level"
 
     def lookups(self, request, model_admin):
@@ -41,12 +43,12 @@ class WarningAdmin(ReadOnlyAdmin):
     date_hierarchy = "raised_on"
     show_full_result_count = False
 
-    @admin.display(description="level 等级")
+    @admin.display(description=_("level"))
     def level(self, obj):
         risk = getattr(obj.merchant, "risk", None)
         return risk.get_level_display() if risk else "-"
 
-    @admin.display(description="why 原因")
+    @admin.display(description=_("why"))
     def why(self, obj):
         return _reasons(obj.reasons)
 
@@ -60,14 +62,14 @@ class MerchantRiskAdmin(ReadOnlyAdmin):
     ordering = ["-level_rank", "-score", "merchant_id"]
     show_full_result_count = False
 
-    @admin.display(description="why 原因")
+    @admin.display(description=_("why"))
     def why(self, obj):
         return _reasons(obj.reasons)
 
 
 class ReverseForm(ActionForm):
     reason = forms.CharField(
-        required=False, max_length=300, label="reason 原因", help_text="required to reverse 撤销须填写原因"
+        required=False, max_length=300, label=_("reason"), help_text=_("required to reverse")
     )
 
 
@@ -96,11 +98,11 @@ class RiskActionAdmin(ReadOnlyAdmin):
     actions = ["reverse"]
     show_full_result_count = False
 
-    @admin.display(description="reversed 已撤销")
+    @admin.display(description=_("reversed"))
     def reversed(self, obj):
         if obj.reversed_at is None:
             return "-"
-        return f"{obj.reversed_at:%Y-%m-%d} by {obj.reversed_by}: {obj.reversed_reason}"
+        return f"{localtime(obj.reversed_at):%Y-%m-%d %H:%M} by {obj.reversed_by}: {obj.reversed_reason}"
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -108,11 +110,11 @@ class RiskActionAdmin(ReadOnlyAdmin):
             actions.pop("reverse", None)
         return actions
 
-    @admin.action(description="Reverse 撤销 (calls the opposite service; the reason box is required)")
+    @admin.action(description=_("Reverse (calls the opposite service; the reason box is required)"))
     def reverse(self, request, queryset):
         reason = (request.POST.get("reason") or "").strip()
         if not reason:
-            self.message_user(request, "a reversal needs a reason 请填写撤销原因", messages.ERROR)
+            self.message_user(request, _("a reversal needs a reason"), messages.ERROR)
             return
         today = business_date_today()
         done = 0
@@ -123,7 +125,7 @@ class RiskActionAdmin(ReadOnlyAdmin):
             except ApplicationError as exc:
                 self.message_user(request, f"action {action.pk}: {exc.message}", messages.ERROR)
         if done:
-            self.message_user(request, f"reversed 已撤销: {done} action(s)")
+            self.message_user(request, _("reversed: %(count)s action(s)") % {"count": done})
 
 
 @admin.register(PartnerNotice)

@@ -4,6 +4,7 @@ merchant's drawn network is one click away."""
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from riskcontrol.models import NetworkRun, RingFlag
 
@@ -35,10 +36,10 @@ class RingFlagAdmin(admin.ModelAdmin):
     fields = ["run", "merchant", "ring", "score", "members", "reasons"]
     readonly_fields = fields
 
-    @admin.display(description="关系网络 Network")
+    @admin.display(description=_("Network"))
     def network(self, flag: RingFlag) -> str:
         return format_html(
-            '<a href="{}">查看 view</a>', reverse("risknet:merchant-network", args=[flag.merchant_id])
+            '<a href="{}">{}</a>', reverse("risknet:merchant-network", args=[flag.merchant_id]), _("view")
         )
 
     def has_add_permission(self, request, obj=None):

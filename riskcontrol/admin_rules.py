@@ -7,6 +7,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from common.crypto import blind_index
 from common.errors import ApplicationError
@@ -69,7 +70,10 @@ RuleSetForm = type("RuleSetForm", (_RuleSetFormBase,), {p.name: _field_for(p) fo
 
 def _table(rows: list[tuple]) -> str:
     return format_html(
-        "<table><tr><th>threshold 阈值</th><th>before 原值</th><th>after 新值</th></tr>{}</table>",
+        "<table><tr><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+        _("threshold"),
+        _("before"),
+        _("after"),
         format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
     )
 
@@ -126,17 +130,17 @@ class RuleSetAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="Changes from the set it was copied from 相对上一版的改动")
+    @admin.display(description=_("Changes from the set it was copied from"))
     def changes(self, obj):
         base = obj.based_on or RuleSet.objects.filter(version__lt=obj.version).order_by("-version").first()
         if base is None:
-            return "first set 首个规则集"
+            return _("first set")
         rows = [(r["label"], r["before"], r["after"]) for r in rulesets.params_diff(base.params, obj.params)]
         if not rows:
-            return f"no change from {base.label} 与 {base.label} 相同"
+            return _("no change from %(label)s") % {"label": base.label}
         return format_html("<p>from {}</p>{}", base.label, _table(rows))
 
-    @admin.display(description="Thresholds 阈值")
+    @admin.display(description=_("Thresholds"))
     def thresholds(self, obj):
         current = {**rulesets.DEFAULT_PARAMS, **obj.params}
         return format_html(
@@ -157,32 +161,32 @@ class RuleSetAdmin(admin.ModelAdmin):
         except ApplicationError as exc:
             messages.error(request, exc.message)
 
-    @admin.action(description="Edit a copy of the active set 复制生效规则为草稿", permissions=["change"])
+    @admin.action(description=_("Edit a copy of the active set"), permissions=["change"])
     def copy_to_draft(self, request, queryset):
         try:
             draft = rulesets.ruleset_draft_create(user=request.user)
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return
-        messages.success(request, f"{draft.label} created as a draft 已创建草稿")
+        messages.success(request, _("%(label)s created as a draft") % {"label": draft.label})
 
-    @admin.action(description="Activate the selected draft 启用所选草稿", permissions=["change"])
+    @admin.action(description=_("Activate the selected draft"), permissions=["change"])
     def activate(self, request, queryset):
         drafts = list(queryset.filter(status=RuleSet.Status.DRAFT))
         if len(drafts) != 1:
-            messages.error(request, "select the one draft to activate 请选择一个草稿")
+            messages.error(request, _("select the one draft to activate"))
             return
         try:
             rule_set = rulesets.ruleset_activate(rule_set=drafts[0], user=request.user)
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return
-        messages.success(request, f"{rule_set.label} is active; new decisions use it 已启用")
+        messages.success(request, _("%(label)s is active; new decisions use it") % {"label": rule_set.label})
 
 
 class BlacklistEntryForm(forms.ModelForm):
     value = forms.CharField(
-        label="Value 值", max_length=64, help_text="kept only as a keyed digest and a masked hint 仅保存摘要"
+        label=_("Value"), max_length=64, help_text=_("kept only as a keyed digest and a masked hint")
     )
 
     class Meta:
@@ -199,7 +203,7 @@ class BlacklistEntryForm(forms.ModelForm):
                 kind=kind, value_index=blind_index(value), is_active=True
             ).exists()
         ):
-            self.add_error("value", "already listed 已在黑名单")
+            self.add_error("value", _("already listed"))
         return cleaned
 
 
@@ -242,7 +246,7 @@ class BlacklistEntryAdmin(admin.ModelAdmin):
             return
         obj.__dict__.update({k: v for k, v in entry.__dict__.items() if not k.startswith("_")})
 
-    @admin.action(description="Take off the list 移出黑名单", permissions=["change"])
+    @admin.action(description=_("Take off the list"), permissions=["change"])
     def deactivate(self, request, queryset):
         count = queryset.update(is_active=False)
-        messages.success(request, f"{count} entries taken off the list 已移出")
+        messages.success(request, _("%(count)s entries taken off the list") % {"count": count})

@@ -8,6 +8,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from common.crypto import blind_index, mask
 from common.errors import ApplicationError, ConflictError, NotFoundError
@@ -30,29 +32,29 @@ class Param:
 PARAMS: tuple[Param, ...] = (
     Param(
         "identity_required_kinds_b2c",
-        "B2C: checks that must be verified B2C 必须核实的材料",
+        _("B2C: checks that must be verified"),
         "kinds",
         [],
         why="B2C sellers are known to their platform; none by default",
     ),
     Param(
         "identity_required_kinds_b2b",
-        "B2B: checks that must be verified B2B 必须核实的材料",
+        _("B2B: checks that must be verified"),
         "kinds",
         [],
         why="the video check looks at the licence; add business_licence to require it first",
     ),
     Param(
         "identity_decline_on_failed",
-        "Decline when this check failed 核验不符即拒绝",
+        _("Decline when this check failed"),
         "kinds",
         ["business_licence", "tax"],
         why="a registry that contradicts the documents",
     ),
-    Param("velocity_window_days", "Velocity window (days) 申请频率统计天数", "int", 30, 1, 365),
+    Param("velocity_window_days", _("Velocity window (days)"), "int", 30, 1, 365),
     Param(
         "velocity_max_national_id",
-        "Most applications per national ID in the window 同一身份证最多申请数",
+        _("Most applications per national ID in the window"),
         "int",
         8,
         1,
@@ -61,7 +63,7 @@ PARAMS: tuple[Param, ...] = (
     ),
     Param(
         "velocity_max_phone",
-        "Most applications per phone in the window 同一手机号最多申请数",
+        _("Most applications per phone in the window"),
         "int",
         8,
         1,
@@ -69,7 +71,7 @@ PARAMS: tuple[Param, ...] = (
     ),
     Param(
         "velocity_max_bank_card",
-        "Most applications per bank card in the window 同一银行卡最多申请数",
+        _("Most applications per bank card in the window"),
         "int",
         8,
         1,
@@ -77,37 +79,37 @@ PARAMS: tuple[Param, ...] = (
     ),
     Param(
         "velocity_max_device",
-        "Most applications from shops on one device in the window 同一设备最多申请数",
+        _("Most applications from shops on one device in the window"),
         "int",
         8,
         1,
         1000,
         why="partners send the devices a shop's people use; one phone behind many shops is a ring",
     ),
-    Param("antifraud_window_days", "Anti-fraud: orders of the last N days 反欺诈订单天数", "int", 90, 7, 730),
-    Param("antifraud_min_orders", "Anti-fraud: fewest orders to judge 最少订单数", "int", 20, 1, 100_000),
+    Param("antifraud_window_days", _("Anti-fraud: orders of the last N days"), "int", 90, 7, 730),
+    Param("antifraud_min_orders", _("Anti-fraud: fewest orders to judge"), "int", 20, 1, 100_000),
     Param(
         "antifraud_linked_refer",
-        "Linked-shop buyers: share to refer 关联店铺买家占比（转人工）",
+        _("Linked-shop buyers: share to refer"),
         "share",
         "0.05",
     ),
     Param(
         "antifraud_linked_decline",
-        "Linked-shop buyers: share to decline 关联店铺买家占比（拒绝）",
+        _("Linked-shop buyers: share to decline"),
         "share",
         "0.2",
     ),
     Param(
         "antifraud_repeat_norm",
-        "Platform norm: share of orders from repeat buyers 平台复购订单占比常模",
+        _("Platform norm: share of orders from repeat buyers"),
         "share",
         "0.05",
         why="measured on the demo marketplace: genuine buyers rarely buy twice in 90 days",
     ),
     Param(
         "antifraud_repeat_refer_multiple",
-        "Repeat buyers: multiple of the norm to refer 复购倍数（转人工）",
+        _("Repeat buyers: multiple of the norm to refer"),
         "decimal",
         "4",
         "1",
@@ -115,7 +117,7 @@ PARAMS: tuple[Param, ...] = (
     ),
     Param(
         "antifraud_repeat_decline_multiple",
-        "Repeat buyers: multiple of the norm to decline 复购倍数（拒绝）",
+        _("Repeat buyers: multiple of the norm to decline"),
         "decimal",
         "10",
         "1",
@@ -123,19 +125,19 @@ PARAMS: tuple[Param, ...] = (
     ),
     Param(
         "antifraud_unshipped_refer",
-        "Completed but never shipped: share to refer 未发货即完成占比（转人工）",
+        _("Completed but never shipped: share to refer"),
         "share",
         "0.02",
     ),
     Param(
         "antifraud_unshipped_decline",
-        "Completed but never shipped: share to decline 未发货即完成占比（拒绝）",
+        _("Completed but never shipped: share to decline"),
         "share",
         "0.1",
     ),
     Param(
         "antifraud_refund_hours",
-        "Refund soon after settlement: within hours 结算后退款小时数",
+        _("Refund soon after settlement: within hours"),
         "int",
         48,
         1,
@@ -143,19 +145,19 @@ PARAMS: tuple[Param, ...] = (
     ),
     Param(
         "antifraud_quick_refund_refer",
-        "Refunded soon after settling: share to refer 结算后速退占比（转人工）",
+        _("Refunded soon after settling: share to refer"),
         "share",
         "0.05",
     ),
     Param(
         "antifraud_quick_refund_decline",
-        "Refunded soon after settling: share to decline 结算后速退占比（拒绝）",
+        _("Refunded soon after settling: share to decline"),
         "share",
         "0.2",
     ),
     Param(
         "cluster_window_days",
-        "Linked new shops applying together: window (days) 关联新店集中申请统计天数",
+        _("Linked new shops applying together: window (days)"),
         "int",
         30,
         1,
@@ -163,7 +165,7 @@ PARAMS: tuple[Param, ...] = (
     ),
     Param(
         "cluster_new_shop_days",
-        "A shop counts as new for (days) 新店定义（开店天数内）",
+        _("A shop counts as new for (days)"),
         "int",
         365,
         1,
@@ -171,7 +173,7 @@ PARAMS: tuple[Param, ...] = (
     ),
     Param(
         "cluster_min_shops",
-        "Linked new shops applying together, refer from 关联新店集中申请数（转人工）",
+        _("Linked new shops applying together, refer from"),
         "int",
         3,
         2,
@@ -180,18 +182,18 @@ PARAMS: tuple[Param, ...] = (
     ),
     Param(
         "group_limit_fen",
-        "Group limit (fen) 关联集团总额度（分）",
+        _("Group limit (fen)"),
         "int",
         500_000_000,
         0,
         10**12,
         why="¥5,000,000 across shops sharing an owner's ID, phone or card",
     ),
-    Param("policy_min_shop_age_days", "Shop open at least (days) 开店最短天数", "int", 90, 0, 3650),
-    Param("policy_sales_window_days", "Sales history window (days) 销售记录统计天数", "int", 180, 1, 730),
+    Param("policy_min_shop_age_days", _("Shop open at least (days)"), "int", 90, 0, 3650),
+    Param("policy_sales_window_days", _("Sales history window (days)"), "int", 180, 1, 730),
     Param(
         "policy_min_days_with_sales",
-        "Days with sales in the window, at least 有销售天数下限",
+        _("Days with sales in the window, at least"),
         "int",
         20,
         0,
@@ -311,7 +313,7 @@ def ruleset_draft_create(*, user, note: str = "") -> RuleSet:
     with transaction.atomic():
         if RuleSet.objects.filter(status=RuleSet.Status.DRAFT).exists():
             raise ConflictError(
-                "a draft exists already: edit or activate it 已有草稿",
+                gettext("a draft exists already: edit or activate it"),
                 {"fields": {"rule_set": ["draft exists"]}},
             )
         last = RuleSet.objects.select_for_update().order_by("-version").first()
@@ -328,7 +330,7 @@ def ruleset_draft_create(*, user, note: str = "") -> RuleSet:
                 )
         except IntegrityError as exc:
             raise ConflictError(
-                "a draft exists already 已有草稿", {"fields": {"rule_set": ["draft exists"]}}
+                gettext("a draft exists already"), {"fields": {"rule_set": ["draft exists"]}}
             ) from exc
 
 
@@ -341,7 +343,7 @@ def ruleset_draft_update(*, rule_set: RuleSet, params: dict, note: str, user) ->
         )
         if not updated:
             raise ConflictError(
-                "only a draft can be edited 只能编辑草稿", {"fields": {"rule_set": ["not a draft"]}}
+                gettext("only a draft can be edited"), {"fields": {"rule_set": ["not a draft"]}}
             )
     rule_set.refresh_from_db()
     return rule_set
@@ -356,7 +358,7 @@ def ruleset_activate(*, rule_set: RuleSet, user) -> RuleSet:
         draft = RuleSet.objects.select_for_update().filter(pk=rule_set.pk).first()
         if draft is None or draft.status != RuleSet.Status.DRAFT:
             raise ConflictError(
-                "only a draft can be activated 只能启用草稿", {"fields": {"rule_set": ["not a draft"]}}
+                gettext("only a draft can be activated"), {"fields": {"rule_set": ["not a draft"]}}
             )
         RuleSet.objects.filter(status=RuleSet.Status.ACTIVE).update(
             status=RuleSet.Status.RETIRED, retired_at=now
@@ -391,7 +393,7 @@ def blacklist_add(*, kind: str, value: str, reason: str, user=None) -> Blacklist
                 added_by=user,
             )
     except IntegrityError as exc:
-        raise ConflictError("already listed 已在黑名单", {"fields": {"value": ["already listed"]}}) from exc
+        raise ConflictError(gettext("already listed"), {"fields": {"value": ["already listed"]}}) from exc
 
 
 def since(on: dt.date, days: int) -> dt.date:

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from merchants.models import Merchant
@@ -34,7 +35,7 @@ def network_viewer_required(view):
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not can_view_network(request.user):
-            raise PermissionDenied("the relationship network is for risk managers")
+            raise PermissionDenied(_("the relationship network is for risk managers"))
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -45,12 +46,12 @@ def network_viewer_required(view):
 def merchant_network(request: HttpRequest, merchant_id: int) -> HttpResponse:
     merchant = Merchant.objects.filter(pk=merchant_id).first()
     if merchant is None:
-        raise Http404("no such merchant")
+        raise Http404(_("no such merchant"))
     errors = {}
     raw_depth = request.GET.get("depth", "2")
     depth = int(raw_depth) if raw_depth.isdigit() and int(raw_depth) in DEPTHS else None
     if depth is None:
-        errors["depth"] = [f"must be one of {', '.join(map(str, DEPTHS))}"]
+        errors["depth"] = [_("must be one of %(depths)s") % {"depths": ", ".join(map(str, DEPTHS))}]
         depth = 2
     hops = expand(merchant.pk, depth=depth)
     # The nearest first, so a crowded network keeps what matters most.

@@ -4,21 +4,20 @@ shop, when and why, while it stands (an action an officer reversed is gone). Int
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from merchants.models import Merchant
 from riskcontrol.models import RiskAction
 
 # What the merchant is told, per action kind.
 SHOWN = {
-    RiskAction.Kind.CUT_UNUSED_LINE: "您未使用的授信额度已下调至已用金额。 "
-    "The unused part of your credit line was cut.",
-    RiskAction.Kind.FREEZE_LINE: "您的授信额度已冻结，暂不能用款。 "
-    "Your credit line is frozen: no new drawdowns.",
-    RiskAction.Kind.DEMAND_REPAYMENT: "请尽快归还全部欠款。 "
-    "Please repay everything you owe as soon as possible.",
-    RiskAction.Kind.SEND_TO_COLLECTIONS: "您的欠款已转入催收。 Your debt has been passed to collections.",
-    RiskAction.Kind.RESTRICT_SHOP: "因违约，您的店铺已被限制借款，合作平台已获通知。 "
-    "Because of a default your shop may not borrow; the partner platform has been told.",
+    RiskAction.Kind.CUT_UNUSED_LINE: _("The unused part of your credit line was cut."),
+    RiskAction.Kind.FREEZE_LINE: _("Your credit line is frozen: no new drawdowns."),
+    RiskAction.Kind.DEMAND_REPAYMENT: _("Please repay everything you owe as soon as possible."),
+    RiskAction.Kind.SEND_TO_COLLECTIONS: _("Your debt has been passed to collections."),
+    RiskAction.Kind.RESTRICT_SHOP: _(
+        "Because of a default your shop may not borrow; the partner platform has been told."
+    ),
 }
 
 

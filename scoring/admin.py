@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy as _
 
 from common.errors import ApplicationError
 from common.money import format_yuan
@@ -27,7 +28,7 @@ from scoring.services import model_promote, offer_withdraw
 
 class ReasonActionForm(ActionForm):
     reason = forms.CharField(
-        required=False, max_length=300, label="reason 原因", help_text="recorded with the change"
+        required=False, max_length=300, label=_("reason"), help_text=_("recorded with the change")
     )
 
 
@@ -38,7 +39,7 @@ class ModelPromotionInline(admin.TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
-    verbose_name_plural = "promotions 晋升记录"
+    verbose_name_plural = _("promotions")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -72,15 +73,15 @@ class ScoringModelAdmin(ReadOnlyAdmin):
         value = (obj.report or {}).get("metrics", {}).get(key)
         return "-" if value is None else f"{value:.3f}"
 
-    @admin.display(description="AUC (held out)")
+    @admin.display(description=_("AUC (held out)"))
     def auc(self, obj):
         return self._metric(obj, "auc")
 
-    @admin.display(description="KS")
+    @admin.display(description=_("KS"))
     def ks(self, obj):
         return self._metric(obj, "ks")
 
-    @admin.display(description="report 报告")
+    @admin.display(description=_("report"))
     def report_view(self, obj):
         report = obj.report or {}
         metrics = report.get("metrics") or {}
@@ -111,16 +112,16 @@ class ScoringModelAdmin(ReadOnlyAdmin):
     def has_promote_permission(self, request):
         return request.user.has_perm("scoring.promote_scoringmodel")
 
-    @admin.action(
-        description="Promote to champion 晋升为在用模型 (the reason box is recorded)", permissions=["promote"]
-    )
+    @admin.action(description=_("Promote to champion (the reason box is recorded)"), permissions=["promote"])
     def promote(self, request, queryset):
         reason = (request.POST.get("reason") or "").strip()
         if queryset.count() != 1:
-            self.message_user(request, "select exactly one model to promote", messages.ERROR)
+            self.message_user(request, _("select exactly one model to promote"), messages.ERROR)
             return
         if not reason:
-            self.message_user(request, "write the reason for the promotion in the reason box", messages.ERROR)
+            self.message_user(
+                request, _("write the reason for the promotion in the reason box"), messages.ERROR
+            )
             return
         model = queryset.first()
         try:
@@ -161,23 +162,23 @@ class MerchantScoreAdmin(ReadOnlyAdmin):
     ]
     readonly_fields = fields
 
-    @admin.display(description="PD 违约概率", ordering="probability")
+    @admin.display(description=_("PD"), ordering="probability")
     def pd(self, obj):
         return f"{obj.probability:.2%}"
 
-    @admin.display(description="line (¥)", ordering="line_fen")
+    @admin.display(description=_("line (¥)"), ordering="line_fen")
     def line(self, obj):
         return format_yuan(obj.line_fen)
 
-    @admin.display(description="rate 利率")
+    @admin.display(description=_("rate"))
     def rate(self, obj):
         return lending_calc.describe_rate(obj.daily_rate) if obj.daily_rate is not None else "-"
 
-    @admin.display(description="reasons 原因")
+    @admin.display(description=_("reasons"))
     def reasons_view(self, obj):
         return render_to_string("admin/scoring/reasons.html", {"reasons": obj.reasons or []})
 
-    @admin.display(description="360° components")
+    @admin.display(description=_("360° components"))
     def components_view(self, obj):
         return render_to_string("admin/scoring/components.html", {"c": obj.components or {}})
 
@@ -218,22 +219,22 @@ class OfferAdmin(ReadOnlyAdmin):
     action_form = ReasonActionForm
     actions = ["withdraw"]
 
-    @admin.display(description="line (¥)", ordering="line_fen")
+    @admin.display(description=_("line (¥)"), ordering="line_fen")
     def line(self, obj):
         return format_yuan(obj.line_fen)
 
-    @admin.display(description="rate 利率", ordering="daily_rate")
+    @admin.display(description=_("rate"), ordering="daily_rate")
     def rate(self, obj):
         return lending_calc.describe_rate(obj.daily_rate)
 
     def has_withdraw_permission(self, request):
         return request.user.has_perm("scoring.change_offer")
 
-    @admin.action(description="Withdraw 撤回 (the reason box is recorded)", permissions=["withdraw"])
+    @admin.action(description=_("Withdraw (the reason box is recorded)"), permissions=["withdraw"])
     def withdraw(self, request, queryset):
         reason = (request.POST.get("reason") or "").strip()
         if not reason:
-            self.message_user(request, "write the reason in the reason box", messages.ERROR)
+            self.message_user(request, _("write the reason in the reason box"), messages.ERROR)
             return
         done = 0
         for offer in queryset:
@@ -254,7 +255,7 @@ class RatingAdjustmentAdmin(admin.ModelAdmin):
     fields = ["dimension", "key", "factor", "note", "updated_by", "updated_at"]
     readonly_fields = ["updated_by", "updated_at"]
 
-    @admin.display(description="effect on the odds of default")
+    @admin.display(description=_("effect on the odds of default"))
     def effect(self, obj):
         change = obj.factor - 1
         return "none" if change == 0 else f"{change:+.0%}"

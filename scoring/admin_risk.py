@@ -5,6 +5,7 @@ start sandbox runs at /risk/sandbox/. Imported by scoring.admin."""
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from common.money import format_yuan
 from merchants.admin import ReadOnlyAdmin
@@ -46,23 +47,23 @@ class SandboxRunAdmin(ReadOnlyAdmin):
     ]
     readonly_fields = fields
 
-    @admin.display(description="page 页面")
+    @admin.display(description=_("page"))
     def page(self, obj):
-        return format_html('<a href="{}">沙盘 Sandbox →</a>', reverse("risk:sandbox-run", args=[obj.pk]))
+        return format_html('<a href="{}">{} →</a>', reverse("risk:sandbox-run", args=[obj.pk]), _("Sandbox"))
 
-    @admin.display(description="today vs candidate 当前 / 候选")
+    @admin.display(description=_("today vs candidate"))
     def figures(self, obj):
         result = obj.result or {}
         if obj.status != SandboxRun.Status.DONE or "baseline" not in result:
             return "-"
         keys = [
-            ("approved", "approvals 批准数", str),
-            ("line_fen", "lines 授信 (¥)", format_yuan),
-            ("default_rate", "default rate 违约率", str),
-            ("loss_fen", "loss 损失 (¥)", format_yuan),
+            ("approved", _("approvals"), str),
+            ("line_fen", _("lines (¥)"), format_yuan),
+            ("default_rate", _("default rate"), str),
+            ("loss_fen", _("loss (¥)"), format_yuan),
             (
                 "profit_fen",
-                "profit 利润 (¥)",
+                _("profit (¥)"),
                 lambda fen: format_yuan(fen) if fen >= 0 else "-" + format_yuan(-fen),
             ),
         ]
@@ -75,7 +76,7 @@ class SandboxRunAdmin(ReadOnlyAdmin):
             ),
         )
         return format_html(
-            "<table><tr><th></th><th>today 当前</th><th>candidate 候选</th></tr>{}</table>", rows
+            "<table><tr><th></th><th>{}</th><th>{}</th></tr>{}</table>", _("today"), _("candidate"), rows
         )
 
 
@@ -109,15 +110,15 @@ class DriftReportAdmin(ReadOnlyAdmin):
     ]
     readonly_fields = fields
 
-    @admin.display(description="PSI", ordering="psi")
+    @admin.display(description=_("PSI"), ordering="psi")
     def psi_shown(self, obj):
         return f"{obj.psi:.4f}"
 
-    @admin.display(description="reference 基准期")
+    @admin.display(description=_("reference"))
     def reference(self, obj):
         return f"{obj.reference_start} … {obj.reference_end}"
 
-    @admin.display(description="bins 分箱: reference → period 基准 → 本期")
+    @admin.display(description=_("bins: reference → period"))
     def bins(self, obj):
         actual = {e["bin"]: e["share"] for e in obj.actual or []}
         rows = format_html_join(
@@ -154,10 +155,10 @@ class GradeOutcomeAdmin(ReadOnlyAdmin):
     ]
     fields = readonly_fields
 
-    @admin.display(description="predicted 预测违约率", ordering="predicted_default_rate")
+    @admin.display(description=_("predicted"), ordering="predicted_default_rate")
     def predicted(self, obj):
         return f"{obj.predicted_default_rate:.2%}"
 
-    @admin.display(description="actual 实际违约率", ordering="actual_default_rate")
+    @admin.display(description=_("actual"), ordering="actual_default_rate")
     def actual(self, obj):
         return "-" if obj.actual_default_rate is None else f"{obj.actual_default_rate:.2%}"

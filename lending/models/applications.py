@@ -8,6 +8,7 @@ by the events in APPLICATION_TRANSITIONS."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.timezone import localtime
 
 from common.crypto import EncryptedTextField
 from common.masking import mask_address
@@ -228,7 +229,7 @@ class VideoInterview(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.application_id} {self.starts_at:%Y-%m-%d %H:%M}"
+        return f"{self.application_id} {localtime(self.starts_at):%Y-%m-%d %H:%M}"
 
 
 class FieldInspection(models.Model):

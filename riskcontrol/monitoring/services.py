@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError, NotFoundError
@@ -422,9 +423,7 @@ def risk_action_reverse(*, action_id: int, user, reason: str, on: dt.date) -> Ri
     the cut limit, reinstate the shop, telling the partner); a record-only action is closed."""
     reason = (reason or "").strip()
     if not reason:
-        raise ApplicationError(
-            "a reversal needs a reason 请填写撤销原因", {"fields": {"reason": ["required"]}}
-        )
+        raise ApplicationError(gettext("a reversal needs a reason"), {"fields": {"reason": ["required"]}})
     if not user_may_reverse(user):
         raise ApplicationError(
             "only a loan officer or risk manager may reverse an action",

@@ -4,17 +4,18 @@ layout, nodes coloured by ring flag and shop status, edges labelled by kind."""
 from html import escape
 
 import networkx as nx
+from django.utils.translation import gettext_lazy as _
 
 KIND_LABELS = {
-    "owner": "同一店主 owner",
-    "national_id": "身份证 ID",
-    "phone": "手机 phone",
-    "address": "地址 address",
-    "bank_card": "银行卡 card",
-    "trade": "交易 trade",
-    "relation": "供销 relation",
-    "device": "设备 device",
-    "guarantee": "担保 guarantee",
+    "owner": _("same owner"),
+    "national_id": _("ID"),
+    "phone": _("phone"),
+    "address": _("address"),
+    "bank_card": _("card"),
+    "trade": _("trade"),
+    "relation": _("relation"),
+    "device": _("device"),
+    "guarantee": _("guarantee"),
 }
 STATUS_COLOURS = {"active": "#4a90d9", "restricted": "#e6a23c", "closed": "#9e9e9e"}
 RING_COLOUR = "#d9363e"
@@ -27,7 +28,7 @@ def node_colour(status: str, is_flagged: bool) -> str:
 def edge_label(kinds: dict[str, int]) -> str:
     parts = []
     for kind, weight in sorted(kinds.items()):
-        label = KIND_LABELS.get(kind, kind)
+        label = str(KIND_LABELS.get(kind, kind))
         parts.append(f"{label} ×{weight}" if kind == "trade" else label)
     return " · ".join(parts)
 

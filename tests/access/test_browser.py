@@ -122,9 +122,9 @@ def test_the_portal_locks_sign_in_after_repeated_failures_on_a_phone(new_page, l
         expect(page.locator("main .errorlist")).to_be_visible()
     log_in(page, live_server, "seller", password="not-the-password")
     expect(page.get_by_role("alert")).to_contain_text("Sign-in temporarily locked")
-    # The right password no longer gets in while the lock lasts.
+    # The right password no longer gets in while the lock lasts (the browser asks for English).
     log_in(page, live_server, "seller")
-    expect(page.get_by_role("alert")).to_contain_text("登录已暂时锁定")
+    expect(page.get_by_role("alert")).to_contain_text("Sign-in temporarily locked")
     expect(page).not_to_have_url(f"{live_server.url}/overview/")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
     assert violations(page) == []

@@ -32,7 +32,11 @@ def test_repeated_failures_lock_the_login_form_even_for_the_right_password(clien
     assert locked.status_code == 429
     assert int(locked["Retry-After"]) == int(settings.AXES_COOLOFF_TIME.total_seconds())
     page = locked.content.decode()
-    assert "Sign-in temporarily locked" in page and "登录已暂时锁定" in page
+    assert "登录已暂时锁定" in page  # Chinese first
+    in_english = client.post(
+        url, {"username": "mallory-target", "password": "wrong"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert in_english.status_code == 429 and "Sign-in temporarily locked" in in_english.content.decode()
     assert '<link rel="stylesheet"' in page  # the project's page, not a bare message
     right = client.post(url, {"username": "mallory-target", "password": PASSWORD})
     assert right.status_code == 429

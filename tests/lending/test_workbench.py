@@ -21,6 +21,13 @@ from tests.lending.test_applications import (  # noqa: F401 (the world fixture)
 )
 from tests.scoring.factories import rated_merchant
 
+
+@pytest.fixture(autouse=True)
+def in_english(settings):
+    """The workbench answers in Chinese first; these checks read its English wording."""
+    settings.LANGUAGE_CODE = "en"
+
+
 OFFICER_PERMS = [
     "view_application",
     "view_applicationstage",
@@ -100,7 +107,7 @@ def test_the_video_check_queue_lists_waiting_cases_oldest_first_with_the_late_on
 
     assert page.status_code == 200
     text = page.content.decode()
-    assert "<strong>2</strong> case(s) waiting" in text
+    assert "<strong>2</strong> cases waiting" in text
     assert "1 past the time limit" in text
     # Oldest first, and the late one highlighted.
     assert text.index(other.reference) < text.index(case.application.reference)

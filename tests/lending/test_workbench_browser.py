@@ -60,11 +60,11 @@ def test_two_officers_take_a_b2b_application_from_the_video_check_to_approval(
     officer("approver")
     reference = application.reference
 
-    first = new_page()
+    first = new_page(locale="en-US")  # the workbench in English: the checks below read its wording
     admin_log_in(first, live_server, "video-officer")
     first.goto(f"{live_server.url}/admin/lending/application/")
     first.get_by_test_id("queue-tab-video_check").click()
-    expect(first.get_by_test_id("queue-count")).to_contain_text("1 case(s) waiting")
+    expect(first.get_by_test_id("queue-count")).to_contain_text("1 case waiting")
     first.get_by_test_id(f"claim-{reference}").click()
     expect(first.get_by_test_id("case-holder")).to_have_text("video-officer")
     first.locator('select[name="check_sales"]').select_option("agrees")
@@ -72,9 +72,9 @@ def test_two_officers_take_a_b2b_application_from_the_video_check_to_approval(
     first.locator('textarea[name="note"]').fill("sales and warehouse confirmed on the call")
     first.get_by_test_id("pass").click()
     expect(first.locator(".messagelist")).to_contain_text("officer_approval")
-    expect(first.get_by_test_id("queue-count")).to_contain_text("0 case(s) waiting")
+    expect(first.get_by_test_id("queue-count")).to_contain_text("0 cases waiting")
 
-    second = new_page()
+    second = new_page(locale="en-US")
     admin_log_in(second, live_server, "approver")
     second.goto(f"{live_server.url}/admin/lending/application/queue/officer_approval/")
     expect(second.get_by_test_id(f"case-{reference}")).to_be_visible()

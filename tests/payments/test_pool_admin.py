@@ -13,6 +13,13 @@ from common.business_date import business_date_set
 from common.models import ApprovalRequest
 from payments.models import FundingPool, JournalEntry
 
+
+@pytest.fixture(autouse=True)
+def in_english(settings):
+    """The workbench answers in Chinese first; these checks read its English wording."""
+    settings.LANGUAGE_CODE = "en"
+
+
 Status = ApprovalRequest.Status
 
 
@@ -70,7 +77,7 @@ def test_operator_creates_a_pool_and_records_capital_after_a_second_officer_appr
     assert JournalEntry.objects.filter(idempotency_key=f"four-eyes:{request.pk}").count() == 1
 
     page = checker.get(f"/admin/payments/fundingpool/{pool.pk}/change/").content.decode()
-    for label in ("Capital 资本金", "Borrowings 融入资金", "Lent out 已放款本金", "Capacity left 可用额度"):
+    for label in ("Capital (¥)", "Borrowings (¥)", "Lent out (¥)", "Capacity left (¥)"):
         assert label in page
     assert "1,000,000.00" in page and "2,000,000.00" in page  # capital; may still borrow (× 2)
 

@@ -44,8 +44,8 @@ def test_officer_sees_the_trial_balance(client):
     run("seed_demo", "--merchants", "10", "--days", "10", "--end-date", END.isoformat())
     client.force_login(get_user_model().objects.get(username="admin"))
     page = client.get("/admin/payments/account/trial-balance/").content.decode()
-    assert "Books balance" in page and "wallet" in page
-    assert "Trial balance" in client.get("/admin/payments/account/").content.decode()
+    assert "账务平衡" in page and "wallet" in page  # "Books balance", Chinese first
+    assert "试算平衡表" in client.get("/admin/payments/account/").content.decode()  # "Trial balance"
 
 
 def test_the_nightly_check_looks_at_one_days_entries_and_every_balance():

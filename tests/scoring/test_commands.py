@@ -394,7 +394,7 @@ def test_the_workbench_lists_scores_offers_adjustments_and_findings(risk_client)
     ):
         assert risk_client.get(reverse(f"admin:scoring_{name}_changelist")).status_code == 200
     detail = risk_client.get(reverse("admin:scoring_merchantscore_change", args=[score.pk]))
-    assert detail.status_code == 200 and "360° components" in detail.content.decode()
+    assert detail.status_code == 200 and "360° 评分构成" in detail.content.decode()  # Chinese first
     added = risk_client.post(
         reverse("admin:scoring_ratingadjustment_add"),
         {"dimension": "industry", "key": "服装", "factor": "1.25", "note": "test"},

@@ -1,0 +1,31 @@
+"""The workbench shows times in Asia/Shanghai, as the portal does: an agreement's acceptance on
+the loan's page and a risk action's reversal, never UTC."""
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from lending.models import Contract, Loan
+from tests.lending.test_applications import STRONG, instant, world  # noqa: F401 - a fixture
+from tests.scoring.factories import rated_merchant
+
+pytestmark = pytest.mark.django_db
+
+# 18:05:09 UTC on 27 February is 02:05:09 on 28 February in Shanghai.
+AT = dt.datetime(2026, 2, 27, 18, 5, 9, tzinfo=dt.UTC)
+
+
+def test_the_loan_page_shows_the_agreement_accepted_in_shanghai_time(world):  # noqa: F811
+    _, application = instant(rated_merchant(**STRONG))
+    loan = Loan.objects.get(pk=application.loan_id)
+    Contract.objects.filter(loan=loan).update(accepted_at=AT)
+    client = Client()
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+
+    html = client.get(reverse("admin:lending_loan_change", args=[loan.pk])).content.decode()
+
+    assert "2026-02-28 02:05:09" in html
+    assert "2026-02-27 18:05" not in html
