@@ -310,7 +310,7 @@ def test_a_login_without_a_shop_sees_no_shop_pages(name):
     client.force_login(stranger)
     response = client.get(reverse(name))
     assert response.status_code == 403
-    assert "not linked to a shop" in response.content.decode()
+    assert "此账号未关联店铺" in response.content.decode()
     assert Client().get(reverse(name)).status_code == 302  # anonymous: to the login page
 
 
