@@ -240,7 +240,7 @@ def test_a_decline_shows_its_reasons_and_date_and_is_appealed_once(world, client
     appeal = Application.objects.get(appeal_of=application)
     assert appealed.url == reverse("portal:application", args=[appeal.reference])
     again = client.post(url, {"reason": "once more"})
-    assert again.status_code == 409 and "already appealed" in again.content.decode()
+    assert again.status_code == 409 and "该申请已申诉过" in again.content.decode()
     assert Application.objects.filter(merchant=merchant).count() == 2
     assert (
         'data-testid="appeal"'
