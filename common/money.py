@@ -9,6 +9,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import forms
+from django.utils.translation import gettext as _
 
 FEN_PER_YUAN = 100
 _CENT = Decimal("0.01")
@@ -105,5 +106,8 @@ class YuanFormField(forms.DecimalField):
             try:
                 parse_yuan(text, allow_negative=True)
             except MoneyError as exc:
-                raise forms.ValidationError(f"{exc} 金额格式不正确", code="invalid") from exc
+                raise forms.ValidationError(
+                    _("Enter an amount in yuan such as 1234.50: digits only, at most two decimals"),
+                    code="invalid",
+                ) from exc
         return super().to_python(text)
