@@ -189,6 +189,15 @@ def merchant_with_a_credit_line(username: str = "seller"):
     return merchant, line
 
 
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
+
+
+def screenshot(page, name: str) -> None:
+    """A picture of the page for reviewers (var/ is not committed)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
 def assert_fits(page, width: int = PHONE_WIDTH) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
 
@@ -201,6 +210,9 @@ def test_the_language_switch_changes_the_portal_to_english_and_is_remembered(new
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
     expect(page.locator("main h1")).to_have_text("钱包")
     expect(page.get_by_test_id("lang-zh-hans")).to_have_attribute("aria-pressed", "true")
+    # On a desktop screen the menu is laid out in the header without being opened.
+    expect(page.locator("header nav").get_by_role("link", name="借款")).to_be_visible()
+    expect(page.get_by_test_id("menu")).to_be_hidden()
 
     page.get_by_test_id("lang-en").click()
 
@@ -236,8 +248,10 @@ def test_borrowing_on_a_phone_never_scrolls_sideways(new_page, live_server, loca
         # The menu is folded on a phone: the header stays one short row.
         assert page.locator("header.site").bounding_box()["height"] < 120, path
         assert_fits(page)
+        screenshot(page, f"portal-{path.strip('/')}-phone-{locale}")
     page.get_by_test_id("menu").click()
     expect(page.locator("header nav a").first).to_be_visible()
+    screenshot(page, f"portal-menu-phone-{locale}")
 
     page.goto(f"{live_server.url}/loans/")
     page.locator(f'[data-testid="line-{line.pk}"] a.button').click()
@@ -246,6 +260,8 @@ def test_borrowing_on_a_phone_never_scrolls_sideways(new_page, live_server, loca
     expect(page.get_by_test_id("contract-text")).to_be_visible()
     expect(page.get_by_test_id("total-cost")).not_to_be_empty()
     assert_fits(page)  # the agreement's SHA-256 wraps
+    screenshot(page, f"portal-borrow-phone-{locale}")
     page.get_by_test_id("draw-accept").click()
     expect(page.get_by_test_id("owed-total")).to_have_text("20,000.00")
     assert_fits(page)
+    screenshot(page, f"portal-loan-phone-{locale}")
