@@ -256,3 +256,29 @@ def untranslated_text(path: Path) -> list[str]:
 def test_no_checked_template_has_words_outside_translate_tags():
     found = [line for path in checked_templates() for line in untranslated_text(path)]
     assert not found, "text outside {% translate %}:\n" + "\n".join(found)
+
+
+@pytest.mark.django_db
+def test_the_switch_remembers_english_and_a_page_after_a_form_goes_home(client, rf):
+    from django.contrib.auth.models import AnonymousUser, User
+    from django.template.loader import render_to_string
+
+    from tests.merchants.factories import MerchantFactory
+
+    user = User.objects.create_user(username="seller", password="Seller-pw-42")
+    MerchantFactory(user=user)
+    client.force_login(user)
+    page = client.get("/wallet/").content.decode()
+    assert '<html lang="zh-Hans">' in page and 'name="next" value="/wallet/"' in page
+    assert 'data-testid="lang-zh-hans" aria-pressed="true"' in page
+
+    switched = client.post("/i18n/setlang/", {"language": "en", "next": "/wallet/"})
+
+    assert switched.status_code == 302 and switched["Location"] == "/wallet/"
+    assert switched.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
+    english = client.get("/loans/").content.decode()
+    assert '<html lang="en">' in english and "Credit lines" in english and "授信额度" not in english
+    # A page answering a form cannot be fetched again: the switch leads home from there.
+    request = rf.post("/credit/ask/")
+    request.user = AnonymousUser()
+    assert 'name="next" value="/"' in render_to_string("portal/no_shop.html", request=request)
