@@ -106,6 +106,8 @@ class YuanFormField(forms.DecimalField):
             try:
                 parse_yuan(text, allow_negative=True)
             except MoneyError as exc:
-                problem = _("Not an amount: %(problem)s") % {"problem": exc}
-                raise forms.ValidationError(problem, code="invalid") from exc
+                raise forms.ValidationError(
+                    _("Enter an amount in yuan such as 1234.50: digits only, at most two decimals"),
+                    code="invalid",
+                ) from exc
         return super().to_python(text)

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from common.money import MoneyError, YuanFormField, yuan_to_fen
 
@@ -15,7 +16,7 @@ def _to_fen(value) -> int:
 
 
 class QuoteForm(forms.Form):
-    amount = YuanFormField(label="借款金额 Amount (¥)", **_AMOUNT)
+    amount = YuanFormField(label=_("Amount (¥)"), **_AMOUNT)
 
     def clean_amount(self) -> int:
         return _to_fen(self.cleaned_data["amount"])
@@ -34,8 +35,8 @@ class DrawAcceptForm(forms.Form):
 
 
 class RepayForm(forms.Form):
-    amount = YuanFormField(label="还款金额 Amount (¥)", required=False, **_AMOUNT)
-    repay_all = forms.BooleanField(label="全部结清 Repay all", required=False)
+    amount = YuanFormField(label=_("Repayment amount (¥)"), required=False, **_AMOUNT)
+    repay_all = forms.BooleanField(label=_("Repay all"), required=False)
     request_token = forms.UUIDField(widget=forms.HiddenInput)
 
     def clean_amount(self) -> int | None:
@@ -45,5 +46,5 @@ class RepayForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         if not cleaned.get("repay_all") and cleaned.get("amount") is None and "amount" not in self.errors:
-            self.add_error("amount", "输入金额或选择全部结清 Enter an amount or choose repay all")
+            self.add_error("amount", _("Enter an amount or choose repay all"))
         return cleaned

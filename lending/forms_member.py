@@ -8,6 +8,8 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy, pgettext
+from django.utils.translation import gettext as _
 
 from common.money import MoneyError, YuanFormField, yuan_to_fen
 from lending.models import ApplicationDocument, Product
@@ -22,11 +24,11 @@ APPLY_DOCUMENT_KINDS = (
     ApplicationDocument.Kind.BANK_STATEMENT,
 )
 ANSWER_CHOICES = [
-    (1, "1 非常不同意 Strongly disagree"),
-    (2, "2 不同意 Disagree"),
-    (3, "3 一般 Neutral"),
-    (4, "4 同意 Agree"),
-    (5, "5 非常同意 Strongly agree"),
+    (1, gettext_lazy("1 Strongly disagree")),
+    (2, gettext_lazy("2 Disagree")),
+    (3, gettext_lazy("3 Neutral")),
+    (4, gettext_lazy("4 Agree")),
+    (5, gettext_lazy("5 Strongly agree")),
 ]
 
 
@@ -49,25 +51,32 @@ def document_limits() -> str:
     """The upload limits in words, shown beside every file field."""
     size_mb = settings.LENDING_DOCUMENT_MAX_BYTES / (1024 * 1024)
     kinds = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
-    names = "、".join(kinds.get(t, t) for t in settings.LENDING_DOCUMENT_TYPES)
-    return f"{names}，每个文件最大 {size_mb:g} MB · {names}, at most {size_mb:g} MB each"
+    names = pgettext("list separator", ", ").join(kinds.get(t, t) for t in settings.LENDING_DOCUMENT_TYPES)
+    return _("%(types)s, at most %(size)s MB each") % {"types": names, "size": f"{size_mb:g}"}
 
 
 class MemberApplyForm(forms.Form):
     """Only what an applicant may say: anything else posted (a status, a stage, a limit) is not a
     field here and so never reaches a service."""
 
-    product = forms.ModelChoiceField(queryset=Product.objects.none(), label="产品 Product", empty_label=None)
-    amount = YuanFormField(label="申请金额 Amount (¥)", min_value=Decimal("0.01"), **_YUAN)
-    fiscal_year = forms.IntegerField(label="财年 Fiscal year")
-    sales = YuanFormField(label="上年销售额 Last year's sales (¥)", min_value=Decimal(0), **_YUAN)
-    net_profit_margin = forms.DecimalField(
-        label="净利润率 Net profit margin (%)", min_value=Decimal(-100), max_value=Decimal(100), **_PERCENT
+    product = forms.ModelChoiceField(
+        queryset=Product.objects.none(), label=gettext_lazy("Product"), empty_label=None
     )
-    total_assets = YuanFormField(label="总资产 Total assets (¥)", min_value=Decimal(0), **_YUAN)
-    total_liabilities = YuanFormField(label="总负债 Total liabilities (¥)", min_value=Decimal(0), **_YUAN)
+    amount = YuanFormField(label=gettext_lazy("Amount (¥)"), min_value=Decimal("0.01"), **_YUAN)
+    fiscal_year = forms.IntegerField(label=gettext_lazy("Fiscal year"))
+    sales = YuanFormField(label=gettext_lazy("Last year's sales (¥)"), min_value=Decimal(0), **_YUAN)
+    net_profit_margin = forms.DecimalField(
+        label=gettext_lazy("Net profit margin (%)"),
+        min_value=Decimal(-100),
+        max_value=Decimal(100),
+        **_PERCENT,
+    )
+    total_assets = YuanFormField(label=gettext_lazy("Total assets (¥)"), min_value=Decimal(0), **_YUAN)
+    total_liabilities = YuanFormField(
+        label=gettext_lazy("Total liabilities (¥)"), min_value=Decimal(0), **_YUAN
+    )
     platform_sales_share = forms.DecimalField(
-        label="平台销售占比 Share of sales on the platform (%)",
+        label=gettext_lazy("Share of sales on the platform (%)"),
         min_value=Decimal(0),
         max_value=Decimal(100),
         **_PERCENT,
@@ -83,7 +92,7 @@ class MemberApplyForm(forms.Form):
         self.fields["fiscal_year"].validators = [_year_between(2000, on.year)]
         for question in QUESTIONS:
             self.fields[question_field(question.code)] = forms.TypedChoiceField(
-                label=f"{question.text_zh} {question.text_en}",
+                label=question.text_zh if (get_language() or "").startswith("zh") else question.text_en,
                 choices=ANSWER_CHOICES,
                 coerce=int,
                 widget=forms.RadioSelect,
@@ -132,7 +141,7 @@ class MemberApplyForm(forms.Form):
 def _year_between(low: int, high: int):
     def check(value: int) -> None:
         if not low <= value <= high:
-            raise forms.ValidationError(f"{low}–{high} 之间的年份 A year from {low} to {high}")
+            raise forms.ValidationError(_("A year from %(low)s to %(high)s") % {"low": low, "high": high})
 
     return check
 
@@ -149,21 +158,21 @@ DECLARED_FORM_FIELDS = {
 
 
 class BookForm(forms.Form):
-    starts_at = forms.CharField(label="时段 Slot", max_length=40)
+    starts_at = forms.CharField(label=gettext_lazy("Slot"), max_length=40)
 
     def clean_starts_at(self) -> dt.datetime:
         try:
             value = dt.datetime.fromisoformat(self.cleaned_data["starts_at"])
         except ValueError as exc:
-            raise forms.ValidationError("请选择时段 Choose one of the slots") from exc
+            raise forms.ValidationError(_("Choose one of the slots")) from exc
         if timezone.is_naive(value):
             value = timezone.make_aware(value)
         return value
 
 
 class DocumentForm(forms.Form):
-    kind = forms.ChoiceField(label="类型 Kind", choices=ApplicationDocument.Kind.choices)
-    file = forms.FileField(label="文件 File")
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=ApplicationDocument.Kind.choices)
+    file = forms.FileField(label=gettext_lazy("File"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

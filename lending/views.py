@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from common.business_date import business_date_today
@@ -142,9 +143,7 @@ def _loan_accept(request, merchant: Merchant, line: CreditLine):
     accept_form = DrawAcceptForm(request.POST)
     quote_form = QuoteForm(initial={"amount": request.POST.get("amount")})
     if not accept_form.is_valid():
-        quote_form.add_error(
-            None, "表单已失效，请重新报价 The form is no longer valid; please get a new quote"
-        )
+        quote_form.add_error(None, _("The form is no longer valid; please get a new quote"))
         return _render_draw(request, line, quote_form=quote_form, status=400)
     data = accept_form.cleaned_data
     try:
@@ -164,7 +163,8 @@ def _loan_accept(request, merchant: Merchant, line: CreditLine):
         return _render_draw(request, line, quote_form=quote_form, status=exc.status_code)
     messages.success(
         request,
-        f"借款已到账 ¥{format_yuan(loan.principal_fen)} is in your wallet (loan {loan.reference}).",
+        _("¥%(amount)s is in your wallet (loan %(loan)s).")
+        % {"amount": format_yuan(loan.principal_fen), "loan": loan.reference},
     )
     return redirect("portal:loan-detail", reference=loan.reference)
 
@@ -240,8 +240,10 @@ def loan_repay(request, reference: str):
         loan.refresh_from_db()
         return _render_loan(request, loan, form=form, status=exc.status_code)
     if event is None:
-        form.add_error("amount", "钱包余额不足 The wallet has nothing available to repay with")
+        form.add_error("amount", _("The wallet has nothing available to repay with"))
         return _render_loan(request, loan, form=form, status=400)
     paid = event.principal_fen + event.interest_fen + event.penalty_fen + event.fee_fen
-    messages.success(request, f"还款成功 Repaid ¥{format_yuan(paid)} on {loan.reference}.")
+    messages.success(
+        request, _("Repaid ¥%(amount)s on %(loan)s.") % {"amount": format_yuan(paid), "loan": loan.reference}
+    )
     return redirect("portal:loan-detail", reference=loan.reference)

@@ -14,6 +14,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from common.business_date import business_date_today
@@ -41,9 +43,9 @@ def _to_fen(value) -> int:
 
 
 class ApplyForm(forms.Form):
-    amount = YuanFormField(label="借款金额 Amount (¥)", **_AMOUNT)
+    amount = YuanFormField(label=gettext_lazy("Amount (¥)"), **_AMOUNT)
     orders = forms.TypedMultipleChoiceField(coerce=int, required=False, choices=())
-    accept = forms.BooleanField(label="我已阅读并接受借款合同 I accept the agreement", required=False)
+    accept = forms.BooleanField(label=gettext_lazy("I accept the agreement"), required=False)
     contract_sha256 = forms.RegexField(regex=r"^[0-9a-f]{64}$", required=False, widget=forms.HiddenInput)
     request_token = forms.UUIDField(widget=forms.HiddenInput)
 
@@ -62,7 +64,7 @@ class AcceptForm(forms.Form):
 
 
 class AppealForm(forms.Form):
-    reason = forms.CharField(label="申诉理由 Why the decision should change", max_length=500)
+    reason = forms.CharField(label=gettext_lazy("Why the decision should change"), max_length=500)
 
 
 def _merchant(request) -> Merchant | None:
@@ -212,11 +214,11 @@ def apply_terms(request):
         return JsonResponse({"error": {"message": "no shop", "fields": {}}}, status=403)
     product = _product(request, merchant)
     if product.segment == Product.Segment.B2B:
-        message = "B2B 会员授信请在会员申请页办理 B2B member credit is applied for on the member pages"
+        message = _("B2B member credit is applied for on the member pages")
         return JsonResponse({"error": {"message": message, "fields": {"product": [message]}}}, status=400)
     amount_fen = _amount_from(request.GET.get("amount"))
     if amount_fen is None:
-        message = "输入借款金额 Enter an amount in yuan, e.g. 2000.00"
+        message = _("Enter an amount in yuan, e.g. 2000.00")
         return JsonResponse({"error": {"message": message, "fields": {"amount": [message]}}}, status=400)
     order_ids = _order_ids_from(request.GET.getlist("orders"))
     try:
@@ -250,6 +252,12 @@ def _render_apply(request, merchant, product, *, form, terms=None, ticked=(), st
         "amount_range": f"{format_yuan(product.smallest_drawdown_fen)}"
         f" – {format_yuan(product.amount_max_fen)}",
         "member_apply_url": _url_or_none("portal:member-apply"),
+        "outcome_words": {
+            "pass": _("On today's figures you would be approved"),
+            "decline": _("On today's figures this would be declined"),
+            "refer": _("A person will decide"),
+            "correct": _("Please correct"),
+        },
     }
     return render(request, "portal/apply.html", context, status=status)
 
@@ -266,7 +274,7 @@ def apply(request):
         member_url = _url_or_none("portal:member-apply")
         if member_url:
             return redirect(f"{member_url}?product={product.code}")
-        messages.info(request, "B2B 会员授信请联系我们 B2B member credit: please contact us")
+        messages.info(request, _("B2B member credit: please contact us"))
         return redirect("portal:overview")
     if request.method == "POST":
         return _apply_submit(request, merchant, product)
@@ -296,14 +304,12 @@ def _apply_submit(request, merchant: Merchant, product: Product):
 
     if not form.is_valid():
         if "request_token" in form.errors or "contract_sha256" in form.errors:
-            form.add_error(
-                None, "表单已失效，请重新提交 The form is out of date: check the terms and apply again"
-            )
+            form.add_error(None, _("The form is out of date: check the terms and apply again"))
         return again()
     data = form.cleaned_data
     order_ids = data.get("orders") or []
     if product.is_pledged and not order_ids:
-        form.add_error("orders", "请勾选要质押的订单 Tick the shipped orders to pledge")
+        form.add_error("orders", _("Tick the shipped orders to pledge"))
         return again()
     try:
         terms = _terms(merchant, product, data["amount"], order_ids)
@@ -319,12 +325,11 @@ def _apply_submit(request, merchant: Merchant, product: Product):
     accepted = ""
     if terms.quote is not None:
         if not data["accept"]:
-            form.add_error("accept", "请阅读并接受借款合同 Read and accept the agreement to apply")
+            form.add_error("accept", _("Read and accept the agreement to apply"))
         elif data["contract_sha256"] != terms.quote.contract_sha256:
             form.add_error(
                 "accept",
-                "合同条款已更新，请重新阅读并接受 "
-                "The terms have changed: read the agreement below and accept it again",
+                _("The terms have changed: read the agreement below and accept it again"),
             )
         else:
             accepted = terms.quote.contract_sha256
@@ -395,23 +400,20 @@ def decision_words(application: Application) -> str:
     status = application.status
     Status = Application.Status
     if status == Status.DISBURSED:
-        return "已放款：借款已到账您的钱包 Approved and paid: the money is in your wallet"
+        return _("Approved and paid: the money is in your wallet")
     if status == Status.APPROVED:
         if application_is_paying(application):
-            return "已批准，正在放款 Approved: the money is on its way to your wallet"
+            return _("Approved: the money is on its way to your wallet")
         if application_needs_acceptance(application):
-            return (
-                "已批准，条款有变化：请阅读并接受新的合同 "
-                "Approved on new terms: read and accept the agreement below"
-            )
-        return "已批准，额度已开通 Approved: your credit line is open"
+            return _("Approved on new terms: read and accept the agreement below")
+        return _("Approved: your credit line is open")
     if status == Status.DECLINED:
-        return "很抱歉，本次申请未通过 We are sorry: this application was declined"
+        return _("We are sorry: this application was declined")
     if status == Status.WITHDRAWN:
-        return "您已撤回申请 You withdrew this application"
+        return _("You withdrew this application")
     if status == Status.REFERRED:
-        return "人工审核中，我们会尽快处理 A person is looking at your application"
-    return "审批中 Being decided"
+        return _("A person is looking at your application")
+    return _("Being decided")
 
 
 def _status_payload(application: Application) -> dict:
@@ -535,11 +537,11 @@ def application_draw(request, reference: str):
             request,
             merchant,
             application,
-            accept_error="请重新接受合同 Please accept the agreement again",
+            accept_error=_("Please accept the agreement again"),
             status=400,
         )
     if not application_needs_acceptance(application):
-        messages.info(request, "该申请无需再接受合同 This application has no agreement waiting")
+        messages.info(request, _("This application has no agreement waiting"))
         return redirect("portal:application", reference=reference)
     try:
         loan: Loan = apps.application_draw(
@@ -556,7 +558,9 @@ def application_draw(request, reference: str):
             request, merchant, application, accept_error=exc.message, status=exc.status_code
         )
     messages.success(
-        request, f"借款已到账 ¥{format_yuan(loan.principal_fen)} is in your wallet (loan {loan.reference})."
+        request,
+        _("¥%(amount)s is in your wallet (loan %(loan)s).")
+        % {"amount": format_yuan(loan.principal_fen), "loan": loan.reference},
     )
     return redirect("portal:application", reference=reference)
 
@@ -582,7 +586,9 @@ def application_appeal(request, reference: str):
         field = "reason" if "reason" in (exc.extra.get("fields") or {}) else None
         form.add_error(field, exc.message)
         return _render_application(request, merchant, application, appeal_form=form, status=exc.status_code)
-    messages.success(request, f"申诉已提交 Your appeal {appeal.reference} was decided again")
+    messages.success(
+        request, _("Your appeal %(reference)s was decided again") % {"reference": appeal.reference}
+    )
     return redirect("portal:application", reference=appeal.reference)
 
 
@@ -600,9 +606,9 @@ def application_withdraw(request, reference: str):
             on=business_date_today(),
         )
     except ApplicationError as exc:
-        messages.error(request, f"无法撤回 Not withdrawn: {exc.message}")
+        messages.error(request, _("Not withdrawn: %(reason)s") % {"reason": exc.message})
     else:
-        messages.info(request, "申请已撤回 Application withdrawn")
+        messages.info(request, _("Application withdrawn"))
     return redirect("portal:application", reference=reference)
 
 

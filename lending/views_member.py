@@ -14,6 +14,8 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from common.business_date import business_date_today
@@ -40,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 STATE_LABELS = {
     **dict(ApplicationStage.Status.choices),
-    "pending": "Not reached yet 未开始",
+    "pending": gettext_lazy("Not reached yet"),
 }
 
 
@@ -166,7 +168,8 @@ def member_apply(request):
         raise
     messages.success(
         request,
-        f"申请已提交 Application {application.reference} submitted: {application.get_status_display()}",
+        _("Application %(reference)s submitted: %(status)s")
+        % {"reference": application.reference, "status": application.get_status_display()},
     )
     return redirect("portal:member-application", reference=application.reference)
 
@@ -292,7 +295,7 @@ def application_accept(request, reference: str):
         return _render_tracker(
             request,
             application,
-            accept_error="表单已失效，请刷新后重试 The form is no longer valid; reload the page",
+            accept_error=_("The form is no longer valid; reload the page"),
             status=400,
         )
     try:
@@ -308,10 +311,12 @@ def application_accept(request, reference: str):
         application.refresh_from_db()
         text = exc.message
         if not _video_passed(application):
-            text = f"视频面签通过前不能放款 No money moves before the video check passes: {text}"
+            text = _("No money moves before the video check passes: %(reason)s") % {"reason": text}
         return _render_tracker(request, application, accept_error=text, status=exc.status_code)
     messages.success(
-        request, f"借款已到账 ¥{format_yuan(loan.principal_fen)} is in your wallet (loan {loan.reference})."
+        request,
+        _("¥%(amount)s is in your wallet (loan %(loan)s).")
+        % {"amount": format_yuan(loan.principal_fen), "loan": loan.reference},
     )
     return redirect("portal:member-application", reference=application.reference)
 
@@ -342,12 +347,16 @@ def _tell_member(request, application: Application, interview: VideoInterview) -
     starts = timezone.localtime(interview.starts_at)
     try:
         send_mail(
-            subject=f"视频面签预约 Video interview booked · {application.reference}",
-            message=(
-                f"您的视频面签已预约：{starts:%Y-%m-%d %H:%M}（北京时间），会议地址 {interview.meeting_url}\n"
-                f"Your video interview is booked for {starts:%Y-%m-%d %H:%M} (China time) at "
-                f"{interview.meeting_url}\n申请 Application {application.reference}"
-            ),
+            subject=_("Video interview booked · %(reference)s") % {"reference": application.reference},
+            message=_(
+                "Your video interview is booked for %(starts)s (China time) at %(url)s\n"
+                "Application %(reference)s"
+            )
+            % {
+                "starts": f"{starts:%Y-%m-%d %H:%M}",
+                "url": interview.meeting_url,
+                "reference": application.reference,
+            },
             from_email=None,
             recipient_list=[address],
         )
@@ -378,7 +387,8 @@ def application_book(request, reference: str):
     starts = timezone.localtime(interview.starts_at)
     messages.success(
         request,
-        f"视频面签已预约 Video interview booked: {starts:%Y-%m-%d %H:%M} · {interview.meeting_url}",
+        _("Video interview booked: %(starts)s · %(url)s")
+        % {"starts": f"{starts:%Y-%m-%d %H:%M}", "url": interview.meeting_url},
     )
     return redirect("portal:member-application", reference=application.reference)
 
@@ -412,5 +422,5 @@ def application_documents(request, reference: str):
         fields = exc.extra.get("fields") or {}
         form.add_error(next((f for f in ("file", "kind") if f in fields), None), exc.message)
         return _render_documents(request, application, form, status=exc.status_code)
-    messages.success(request, f"已上传 Uploaded {document.original_name}")
+    messages.success(request, _("Uploaded %(name)s") % {"name": document.original_name})
     return redirect("portal:application-documents", reference=application.reference)

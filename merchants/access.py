@@ -32,6 +32,7 @@ from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from common.errors import ApplicationError, ConflictError
 from merchants import selectors
@@ -87,12 +88,12 @@ def _max_age() -> int:
 def _refuse_closed(merchant: Merchant, field: str = "token") -> None:
     if merchant.status == Merchant.Status.CLOSED:
         raise ApplicationError(
-            "this shop is closed and cannot enter the portal 店铺已关闭，不能进入",
+            _("this shop is closed and cannot enter the portal"),
             {"fields": {field: ["shop closed"]}},
         )
     if not merchant.partner.is_active:
         raise ApplicationError(
-            "this shop's platform is suspended 平台已暂停", {"fields": {field: ["partner suspended"]}}
+            _("this shop's platform is suspended"), {"fields": {field: ["partner suspended"]}}
         )
 
 
@@ -116,17 +117,16 @@ def _handoff_open(token: str) -> tuple[Merchant, str]:
         merchant_id, nonce = int(payload["m"]), str(payload["n"])
     except signing.SignatureExpired as exc:
         raise LinkGone(
-            "this link has expired: go back to your platform's app and open the portal again "
-            "链接已过期，请回到平台App重新进入",
+            _("this link has expired: go back to your platform's app and open the portal again"),
             {"fields": {"token": ["expired"]}},
         ) from exc
     except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
         raise LinkRefused(
-            "this is not a valid portal link 链接无效", {"fields": {"token": ["bad signature"]}}
+            _("this is not a valid portal link"), {"fields": {"token": ["bad signature"]}}
         ) from exc
     merchant = Merchant.objects.select_related("partner").filter(pk=merchant_id).first()
     if merchant is None:
-        raise LinkRefused("this is not a valid portal link 链接无效", {"fields": {"token": ["unknown shop"]}})
+        raise LinkRefused(_("this is not a valid portal link"), {"fields": {"token": ["unknown shop"]}})
     _refuse_closed(merchant)
     if PortalHandoff.objects.filter(nonce_digest=_digest(nonce)).exists():
         raise _used()
@@ -135,7 +135,7 @@ def _handoff_open(token: str) -> tuple[Merchant, str]:
 
 def _used() -> LinkGone:
     return LinkGone(
-        "this link has already been used: each link works once 链接已使用过，每个链接只能使用一次",
+        _("this link has already been used: each link works once"),
         {"fields": {"token": ["already used"]}},
     )
 
@@ -143,7 +143,7 @@ def _used() -> LinkGone:
 def portal_handoff_check(*, token: str) -> Merchant:
     """The merchant a hand-off link would let in; refused when it is forged, expired, used, or
     the shop is closed. Writes nothing (the confirm page)."""
-    merchant, _ = _handoff_open(token)
+    merchant, _nonce = _handoff_open(token)
     return merchant
 
 
@@ -177,12 +177,12 @@ def _portal_user_ensure(merchant: Merchant):
         if locked.user.is_staff or locked.user.is_superuser:
             # A partner's link speaks for a merchant only; it never opens a workbench login.
             raise ApplicationError(
-                "this link cannot log in a staff account 此链接不能登录员工账号",
+                _("this link cannot log in a staff account"),
                 {"fields": {"token": ["staff login"]}},
             )
         if not locked.user.is_active:
             raise ApplicationError(
-                "this shop's portal login is disabled 此店铺的门户账号已停用",
+                _("this shop's portal login is disabled"),
                 {"fields": {"token": ["login disabled"]}},
             )
         return locked.user
@@ -252,17 +252,16 @@ def _invitation_open(token: str, *, lock: bool = False) -> PortalInvitation:
     invitation = rows.filter(token_digest=PortalInvitation.digest_of(token)).first()
     if invitation is None:
         raise LinkRefused(
-            "this is not a valid invitation link 邀请链接无效", {"fields": {"token": ["unknown invitation"]}}
+            _("this is not a valid invitation link"), {"fields": {"token": ["unknown invitation"]}}
         )
     if invitation.used_at is not None:
         raise LinkGone(
-            "this invitation has already been used: log in with the username you chose "
-            "邀请已使用，请用您设置的用户名登录",
+            _("this invitation has already been used: log in with the username you chose"),
             {"fields": {"token": ["already used"]}},
         )
     if invitation.expires_at <= timezone.now():
         raise LinkGone(
-            "this invitation has expired: ask us for a new one 邀请已过期，请联系我们重新发送",
+            _("this invitation has expired: ask us for a new one"),
             {"fields": {"token": ["expired"]}},
         )
     _refuse_closed(invitation.merchant)
@@ -287,7 +286,7 @@ def portal_invitation_accept(*, token: str, username: str, password: str):
     if not username:
         problems["username"] = ["required"]
     elif user_model.objects.filter(username=username).exists():
-        problems["username"] = ["this username is taken 用户名已被占用"]
+        problems["username"] = [_("this username is taken")]
     user = user_model(username=username)
     try:
         validate_password(password or "", user)
@@ -302,11 +301,13 @@ def portal_invitation_accept(*, token: str, username: str, password: str):
             used_at=timezone.now()
         )
         if not claimed:
-            raise LinkGone("this invitation has already been used", {"fields": {"token": ["already used"]}})
+            raise LinkGone(
+                _("this invitation has already been used"), {"fields": {"token": ["already used"]}}
+            )
         merchant = Merchant.objects.select_for_update().get(pk=invitation.merchant_id)
         if merchant.user_id is not None:
             raise ConflictError(
-                "this shop already has a portal login 此店铺已有门户账号",
+                _("this shop already has a portal login"),
                 {"fields": {"token": ["shop already has a login"]}},
             )
         user.set_password(password)

@@ -5,6 +5,8 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from common.errors import ApplicationError
@@ -66,7 +68,7 @@ def _refused(request, exc: ApplicationError, *, title: str):
 @require_http_methods(["GET", "POST"])
 def enter(request, token: str):
     """A partner's hand-off link: GET shows whose shop it opens, POST lets the merchant in (once)."""
-    title = "无法进入 Cannot enter"
+    title = _("Cannot enter")
     try:
         merchant = access.portal_handoff_check(token=token)
     except ApplicationError as exc:
@@ -82,21 +84,21 @@ def enter(request, token: str):
 
 
 class InvitationAcceptForm(forms.Form):
-    username = forms.CharField(max_length=150, label="用户名 Username")
-    password1 = forms.CharField(widget=forms.PasswordInput, label="密码 Password", strip=False)
-    password2 = forms.CharField(widget=forms.PasswordInput, label="再次输入密码 Password again", strip=False)
+    username = forms.CharField(max_length=150, label=gettext_lazy("Username"))
+    password1 = forms.CharField(widget=forms.PasswordInput, label=gettext_lazy("Password"), strip=False)
+    password2 = forms.CharField(widget=forms.PasswordInput, label=gettext_lazy("Password again"), strip=False)
 
     def clean(self):
         data = super().clean()
         if data.get("password1") and data.get("password2") and data["password1"] != data["password2"]:
-            self.add_error("password2", "两次输入的密码不一致 The two passwords differ")
+            self.add_error("password2", _("The two passwords differ"))
         return data
 
 
 @require_http_methods(["GET", "POST"])
 def invite(request, token: str):
     """An officer's invitation: the merchant chooses a username and password, once."""
-    title = "邀请无效 Invitation not usable"
+    title = _("Invitation not usable")
     try:
         invitation = access.portal_invitation_check(token=token)
     except ApplicationError as exc:

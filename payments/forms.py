@@ -1,13 +1,14 @@
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from common.money import MoneyError, YuanFormField, yuan_to_fen
 
 
 class WithdrawalForm(forms.Form):
     amount = YuanFormField(
-        label="提现金额 Amount (¥)", min_value=Decimal("0.01"), max_digits=14, decimal_places=2
+        label=_("Withdrawal amount (¥)"), min_value=Decimal("0.01"), max_digits=14, decimal_places=2
     )
     request_token = forms.UUIDField(widget=forms.HiddenInput)
 

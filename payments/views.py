@@ -3,6 +3,7 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from common.errors import ApplicationError
@@ -63,6 +64,7 @@ def wallet_withdraw(request):
         return wallet(request, form=form)
     messages.success(
         request,
-        f"提现申请已提交 Withdrawal of ¥{format_yuan(payout.amount_fen)} submitted to your bank card.",
+        _("Withdrawal of ¥%(amount)s submitted to your bank card.")
+        % {"amount": format_yuan(payout.amount_fen)},
     )
     return redirect("portal:wallet")

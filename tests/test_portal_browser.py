@@ -4,6 +4,7 @@ Chromium driven by Playwright against pytest-django's live server."""
 import datetime as dt
 import os
 import re
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -12,6 +13,8 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from common.money import format_yuan
+from tests.lending.conftest import open_pool
+from tests.lending.factories import CreditLineFactory, ProductFactory
 from tests.merchants.factories import MerchantFactory, OrderFactory
 
 CHROMIUM = os.environ.get("XIAODAI_CHROMIUM") or "/usr/bin/chromium"
@@ -173,3 +176,92 @@ def test_api_docs_load_swagger_ui_from_local_static_files_only(page, live_server
         for url in network
     )
     assert any(urlsplit(url).path == "/api/schema/" for url in network)
+
+
+def merchant_with_a_credit_line(username: str = "seller"):
+    """A merchant login with an open credit line and money in the funding pool to draw it."""
+    open_pool()
+    merchant, _ = merchant_with_recent_orders(username)
+    product = ProductFactory(code="phone", credit_loan=True, term=3, daily_rate=Decimal("0.0005"))
+    line = CreditLineFactory(
+        merchant=merchant, product=product, limit_fen=5_000_000, daily_rate=product.daily_rate
+    )
+    return merchant, line
+
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
+
+
+def screenshot(page, name: str) -> None:
+    """A picture of the page for reviewers (var/ is not committed)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def assert_fits(page, width: int = PHONE_WIDTH) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
+
+
+def test_the_language_switch_changes_the_portal_to_english_and_is_remembered(new_page, live_server):
+    merchant_with_recent_orders()
+    page = new_page(locale="zh-CN")
+    log_in(page, live_server, "seller")
+    page.goto(f"{live_server.url}/wallet/")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+    expect(page.locator("main h1")).to_have_text("钱包")
+    expect(page.get_by_test_id("lang-zh-hans")).to_have_attribute("aria-pressed", "true")
+    # On a desktop screen the menu is laid out in the header without being opened.
+    expect(page.locator("header nav").get_by_role("link", name="借款")).to_be_visible()
+    expect(page.get_by_test_id("menu")).to_be_hidden()
+
+    page.get_by_test_id("lang-en").click()
+
+    expect(page).to_have_url(f"{live_server.url}/wallet/")  # back where the switch was pressed
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("main h1")).to_have_text("Wallet")
+    page.goto(f"{live_server.url}/loans/")  # remembered on the next page
+    expect(page.locator("main h1")).to_have_text("Credit lines")
+    expect(page.get_by_test_id("lang-en")).to_have_attribute("aria-pressed", "true")
+
+    page.get_by_test_id("lang-zh-hans").click()
+    expect(page.locator("main h1")).to_have_text("授信额度")
+
+
+def test_the_favicon_is_served_from_the_projects_static_files(page, live_server):
+    page.goto(f"{live_server.url}/login/")
+    href = page.locator('link[rel="icon"]').get_attribute("href")
+    assert href and href.startswith("/static/")
+    assert page.request.get(f"{live_server.url}{href}").ok
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
+def test_borrowing_on_a_phone_never_scrolls_sideways(new_page, live_server, locale):
+    _, line = merchant_with_a_credit_line()
+    page = new_page(
+        viewport={"width": PHONE_WIDTH, "height": 740}, is_mobile=True, has_touch=True, locale=locale
+    )
+    log_in(page, live_server, "seller")
+    expect(page).to_have_url(f"{live_server.url}/overview/")
+
+    for path in ("/shop/", "/wallet/", "/loans/", "/credit/", "/applications/"):
+        page.goto(f"{live_server.url}{path}")
+        # The menu is folded on a phone: the header stays one short row.
+        assert page.locator("header.site").bounding_box()["height"] < 120, path
+        assert_fits(page)
+        screenshot(page, f"portal-{path.strip('/')}-phone-{locale}")
+    page.get_by_test_id("menu").click()
+    expect(page.locator("header nav a").first).to_be_visible()
+    screenshot(page, f"portal-menu-phone-{locale}")
+
+    page.goto(f"{live_server.url}/loans/")
+    page.locator(f'[data-testid="line-{line.pk}"] a.button').click()
+    page.locator('input[name="amount"]').fill("20000")
+    page.locator("main form.stack button[type=submit]").click()
+    expect(page.get_by_test_id("contract-text")).to_be_visible()
+    expect(page.get_by_test_id("total-cost")).not_to_be_empty()
+    assert_fits(page)  # the agreement's SHA-256 wraps
+    screenshot(page, f"portal-borrow-phone-{locale}")
+    page.get_by_test_id("draw-accept").click()
+    expect(page.get_by_test_id("owed-total")).to_have_text("20,000.00")
+    assert_fits(page)
+    screenshot(page, f"portal-loan-phone-{locale}")

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from common.errors import ApplicationError, ConflictError, NotFoundError
 from common.money import format_yuan
@@ -70,7 +71,7 @@ def _amount_clean(amount_fen) -> int:
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
         _fail("amount", "must be a positive amount")
     if amount_fen > AMOUNT_CEILING_FEN:
-        _fail("amount", "is far beyond any product's range 金额超出范围")
+        _fail("amount", _("is far beyond any product's range"))
     return amount_fen
 
 
@@ -80,12 +81,12 @@ def _order_ids_clean(order_ids) -> list[int]:
     if order_ids is None:
         return []
     if isinstance(order_ids, str | bytes | Mapping) or not hasattr(order_ids, "__iter__"):
-        _fail("orders", "a list of order ids 订单编号列表")
+        _fail("orders", _("a list of order ids"))
     ids = list(order_ids)
     if len(ids) > ORDERS_AT_MOST:
         _fail(
             "orders",
-            f"at most {ORDERS_AT_MOST} orders in one application 一次最多质押 {ORDERS_AT_MOST} 笔订单",
+            _("at most %(count)s orders in one application") % {"count": ORDERS_AT_MOST},
         )
     clean: list[int] = []
     for value in ids:
@@ -94,9 +95,9 @@ def _order_ids_clean(order_ids) -> list[int]:
         elif isinstance(value, str) and value.isascii() and value.isdigit():
             number = int(value)
         else:
-            _fail("orders", "order ids are whole numbers 订单编号须为整数")
+            _fail("orders", _("order ids are whole numbers"))
         if not 1 <= number <= _ID_MAX:
-            _fail("orders", "no such order 订单不存在")
+            _fail("orders", _("no such order"))
         clean.append(number)
     return list(dict.fromkeys(clean))
 
@@ -173,7 +174,7 @@ def _questionnaire_clean(answers: Mapping | None) -> dict:
 
 def _may_apply(merchant: Merchant, product: Product, on: dt.date) -> None:
     if not product.is_active:
-        _fail("product", f"{product.name} is not open for applications 该产品暂停申请")
+        _fail("product", _("%(product)s is not open for applications") % {"product": product.name})
     # One read for both rules: the latest decline's date to apply again, and one in flight.
     rows = (
         Application.objects.filter(
@@ -193,10 +194,10 @@ def _may_apply(merchant: Merchant, product: Product, on: dt.date) -> None:
         (reapply_on for status, reapply_on in statuses if status == Application.Status.DECLINED), None
     )
     if waiting is not None and waiting > on:
-        _fail("product", f"you may apply for this product again from {waiting} 请于 {waiting} 后再申请")
+        _fail("product", _("you may apply for this product again from %(date)s") % {"date": waiting})
     if any(status != Application.Status.DECLINED for status, _ in statuses):
         raise ConflictError(
-            "an application for this product is already being decided 该产品已有审批中的申请",
+            _("an application for this product is already being decided"),
             {"fields": {"product": ["an application is in progress"]}},
         )
 
@@ -311,7 +312,7 @@ def application_submit(
     amount_fen = _amount_clean(amount_fen)
     orders = _order_ids_clean(pledged_order_ids)
     if product.is_pledged and not orders:
-        _fail("orders", "tick the shipped orders to pledge 请勾选要质押的订单")
+        _fail("orders", _("tick the shipped orders to pledge"))
     needs_declaration = product.segment == Product.Segment.B2B
     declared_clean = _declared_clean(declared, on=on) if needs_declaration else {}
     answers = _questionnaire_clean(questionnaire) if needs_declaration else {}
@@ -365,7 +366,7 @@ def application_submit(
         if existing is not None:
             return existing
         raise ConflictError(
-            "an application for this product is already being decided 该产品已有审批中的申请",
+            _("an application for this product is already being decided"),
             {"fields": {"product": ["an application is in progress"]}},
         ) from exc
     if failure is not None:
@@ -550,12 +551,12 @@ def application_stage_claim(*, stage: ApplicationStage, user) -> ApplicationStag
             raise ConflictError(f"this case is {row.status}", {"fields": {"stage": [row.status]}})
         if row.assignee_id not in (None, user.pk):
             raise ConflictError(
-                "another officer holds this case 该案件已被其他信贷员领取",
+                _("another officer holds this case"),
                 {"fields": {"stage": ["claimed by another"]}},
             )
         if user.pk in _approvers(row):
             raise ConflictError(
-                "you already approved this case; a second officer must approve it 需第二人审批",
+                _("you already approved this case; a second officer must approve it"),
                 {"fields": {"stage": ["four eyes"]}},
             )
         row.assignee = user
@@ -605,9 +606,7 @@ def application_stage_decide(
         if row.status != ApplicationStage.Status.WAITING or application.status != Application.Status.REFERRED:
             raise ConflictError(f"this case is already {row.status}", {"fields": {"stage": [row.status]}})
         if row.assignee_id != user.pk:
-            raise ConflictError(
-                "claim the case before deciding it 请先领取案件", {"fields": {"stage": ["not yours"]}}
-            )
+            raise ConflictError(_("claim the case before deciding it"), {"fields": {"stage": ["not yours"]}})
         if outcome == "inspect" and row.queue != pipeline.stage_load("lending.stages.video_check").queue:
             _fail("outcome", "a field inspection is asked for at the video check")
         detail = dict(row.detail or {})
@@ -683,9 +682,7 @@ def inspection_assign(
         if row.queue != "field_inspection" or row.status != ApplicationStage.Status.WAITING:
             _fail("stage", "only a waiting field-inspection case is assigned")
         if row.assignee_id != assigned_by.pk:
-            raise ConflictError(
-                "claim the case before assigning it 请先领取案件", {"fields": {"stage": ["not yours"]}}
-            )
+            raise ConflictError(_("claim the case before assigning it"), {"fields": {"stage": ["not yours"]}})
         try:
             with transaction.atomic():
                 return FieldInspection.objects.create(
@@ -755,8 +752,7 @@ def application_withdraw(*, application: Application, actor: str, on: dt.date) -
             or current.status not in lifecycle.APPLICATION.transitions["withdrawn"].sources
         ):
             raise ConflictError(
-                f"a {current.status} application cannot be withdrawn "
-                f"该申请已{current.get_status_display()}，不能撤回",
+                _("a %(status)s application cannot be withdrawn") % {"status": current.status},
                 {"fields": {"application": [current.status]}},
             )
         lifecycle.transition(
@@ -784,14 +780,14 @@ def application_appeal(
     with the rules in force now. An appeal is not appealed again."""
     reason = (reason or "").strip()
     if not reason:
-        _fail("reason", "tell us why the decision should change 请说明申诉理由")
+        _fail("reason", _("tell us why the decision should change"))
     if application.status != Application.Status.DECLINED:
         _fail("application", "only a declined application can be appealed")
     if application.appeal_of_id is not None:
-        _fail("application", "an appeal's decision is final 申诉结果为最终结果")
+        _fail("application", _("an appeal's decision is final"))
     if Application.objects.filter(appeal_of=application).exists():
         raise ConflictError(
-            "this application was already appealed 已申诉过", {"fields": {"application": ["appealed"]}}
+            _("this application was already appealed"), {"fields": {"application": ["appealed"]}}
         )
     try:
         return application_submit(
@@ -812,7 +808,7 @@ def application_appeal(
     except ConflictError:
         if Application.objects.filter(appeal_of=application).exists():
             raise ConflictError(
-                "this application was already appealed 已申诉过", {"fields": {"application": ["appealed"]}}
+                _("this application was already appealed"), {"fields": {"application": ["appealed"]}}
             ) from None
         raise
 
@@ -855,7 +851,7 @@ def interview_book(*, application: Application, starts_at: dt.datetime, on: dt.d
     if not application.product.needs_video_check:
         _fail("application", "this product needs no video interview")
     if starts_at not in _slot_starts(on):
-        _fail("starts_at", "not one of the offered slots 请选择可预约的时段")
+        _fail("starts_at", _("not one of the offered slots"))
     cfg = settings.LENDING_VIDEO_SLOTS
     with transaction.atomic():
         current = Application.objects.select_for_update().get(pk=application.pk)
@@ -877,7 +873,7 @@ def interview_book(*, application: Application, starts_at: dt.datetime, on: dt.d
                     )
             except IntegrityError:
                 continue
-    _fail("starts_at", "this slot was just taken; choose another 该时段已约满")
+    _fail("starts_at", _("this slot was just taken; choose another"))
 
 
 # File signatures of the accepted document types: what a file is, not what its name says.
@@ -896,7 +892,7 @@ def application_document_add(*, application: Application, kind: str, upload) -> 
     if upload.size is None or upload.size <= 0:
         _fail("file", "the file is empty")
     if upload.size > limit:
-        _fail("file", f"at most {limit // (1024 * 1024)} MB 文件过大")
+        _fail("file", _("at most %(size)s MB") % {"size": limit // (1024 * 1024)})
     upload.seek(0)
     head = upload.read(16)
     content_type = next((t for magic, t in _MAGIC.items() if head.startswith(magic)), None)
@@ -904,7 +900,7 @@ def application_document_add(*, application: Application, kind: str, upload) -> 
         # "%PDF-" followed by junk is not a PDF: the header names its version (%PDF-1.7).
         content_type = None
     if content_type is None or content_type not in settings.LENDING_DOCUMENT_TYPES:
-        _fail("file", "a PDF, JPEG or PNG file 仅支持 PDF、JPEG、PNG")
+        _fail("file", _("a PDF, JPEG or PNG file"))
     upload.seek(0)
     digest = hashlib.sha256()
     for chunk in upload.chunks():

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from common.errors import ApplicationError, ConflictError
 from common.money import format_yuan
@@ -160,17 +161,24 @@ def _draw_refusal(line: CreditLine, amount_fen: int) -> tuple[str, str] | None:
     frozen line's limit grants nothing)."""
     merchant = Merchant.objects.select_for_update().get(pk=line.merchant_id)
     if merchant.status != Merchant.Status.ACTIVE:
-        return "line", f"the shop is {merchant.status}: no drawdown is possible 店铺状态不允许用款"
+        return "line", _("the shop is %(status)s: no drawdown is possible") % {"status": merchant.status}
     if line.product.needs_video_check and line.video_checked_at is None:
-        return "line", "no money moves before an officer has passed the video check 视频面签通过前不能用款"
+        return "line", _("no money moves before an officer has passed the video check")
     status = CreditLine.objects.filter(pk=line.pk).values_list("status", flat=True).first()
     if status != CreditLine.Status.ACTIVE:
-        return "line", f"the line is {status or 'gone'}: no drawdown is possible 额度不可用"
+        return "line", _("the line is %(status)s: no drawdown is possible") % {"status": status or "gone"}
     limit, used = merchant_exposure(merchant_id=line.merchant_id)
     if used + amount_fen > limit:
         return "amount", (
-            f"可用额度不足 only {format_yuan(max(limit - used, 0))} yuan is available under the merchant's "
-            f"one limit of {format_yuan(limit)} yuan ({format_yuan(used)} yuan drawn across its lines)"
+            _(
+                "only %(available)s yuan is available under the merchant's one limit of %(limit)s yuan "
+                "(%(used)s yuan drawn across its lines)"
+            )
+            % {
+                "available": format_yuan(max(limit - used, 0)),
+                "limit": format_yuan(limit),
+                "used": format_yuan(used),
+            }
         )
     return None
 
@@ -183,7 +191,9 @@ def credit_line_draw(*, line: CreditLine, amount_fen: int, on: dt.date) -> None:
     if refusal is not None:
         field, refusal = refusal
         raise ApplicationError(
-            f"cannot draw {format_yuan(amount_fen)} yuan: {refusal}", {"fields": {field: [refusal]}}
+            _("cannot draw %(amount)s yuan: %(reason)s")
+            % {"amount": format_yuan(amount_fen), "reason": refusal},
+            {"fields": {field: [refusal]}},
         )
     updated = CreditLine.objects.filter(
         pk=line.pk,
@@ -194,12 +204,18 @@ def credit_line_draw(*, line: CreditLine, amount_fen: int, on: dt.date) -> None:
     if updated != 1:
         current = CreditLine.objects.get(pk=line.pk)
         if current.status != CreditLine.Status.ACTIVE:
-            reason = f"the line is {current.status}"
+            reason = _("the line is %(status)s") % {"status": current.status}
         elif current.expires_on < today:
-            reason = f"the line expired on {current.expires_on}"
+            reason = _("the line expired on %(date)s") % {"date": current.expires_on}
         else:
-            reason = f"only {current.available_fen} fen of the line is available"
-        raise ApplicationError(f"cannot draw {amount_fen} fen: {reason}", {"fields": {"amount": [reason]}})
+            reason = _("only %(available)s yuan of the line is available") % {
+                "available": format_yuan(current.available_fen)
+            }
+        raise ApplicationError(
+            _("cannot draw %(amount)s yuan: %(reason)s")
+            % {"amount": format_yuan(amount_fen), "reason": reason},
+            {"fields": {"amount": [reason]}},
+        )
 
 
 def credit_line_restore(*, line_id: int, amount_fen: int) -> None:

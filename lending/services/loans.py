@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from common.errors import ApplicationError, ConflictError
 from common.money import fen_to_yuan, format_yuan
@@ -71,18 +72,24 @@ def loan_quote(
     term = line.term or product.term
     if not product.smallest_drawdown_fen <= amount_fen <= product.amount_max_fen:
         raise ApplicationError(
-            f"amount must be between {format_yuan(product.smallest_drawdown_fen)} "
-            f"and {format_yuan(product.amount_max_fen)} yuan",
+            _("amount must be between %(low)s and %(high)s yuan")
+            % {
+                "low": format_yuan(product.smallest_drawdown_fen),
+                "high": format_yuan(product.amount_max_fen),
+            },
             {"fields": {"amount": ["outside the product's range"]}},
         )
     if amount_fen > line.available_fen:
         reason = (
-            f"the line is {line.status}"
+            _("the line is %(status)s") % {"status": line.status}
             if line.status != CreditLine.Status.ACTIVE
-            else f"可用额度不足 only {format_yuan(line.available_fen)} yuan of the line is available"
+            else _("only %(available)s yuan of the line is available")
+            % {"available": format_yuan(line.available_fen)}
         )
         raise ApplicationError(
-            f"cannot draw {format_yuan(amount_fen)} yuan: {reason}", {"fields": {"amount": [reason]}}
+            _("cannot draw %(amount)s yuan: %(reason)s")
+            % {"amount": format_yuan(amount_fen), "reason": reason},
+            {"fields": {"amount": [reason]}},
         )
     start = start_on
     rate = line.daily_rate
@@ -101,11 +108,15 @@ def loan_quote(
     # granted before them or a cap lowered since.
     cap = annual_cost_cap()
     if cost.nominal_apr > cap:
-        reason = (
-            f"综合年化成本超过法定上限 a drawdown of {format_yuan(amount_fen)} yuan on {start} would cost "
-            f"{cost.nominal_apr:.2%} a year all in (IRR), above the legal cap of {cap:.2%}; "
-            "this line cannot lend on these terms, please contact us"
-        )
+        reason = _(
+            "a drawdown of %(amount)s yuan on %(date)s would cost %(cost)s a year all in (IRR), above the "
+            "legal cap of %(cap)s; this line cannot lend on these terms, please contact us"
+        ) % {
+            "amount": format_yuan(amount_fen),
+            "date": start,
+            "cost": f"{cost.nominal_apr:.2%}",
+            "cap": f"{cap:.2%}",
+        }
         raise ApplicationError(reason, {"fields": {"amount": [reason]}})
     total_interest = sum(i.interest_fen for i in schedule)
     merchant = line.merchant

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from common.errors import ApplicationError
 from common.money import format_yuan
@@ -55,14 +56,17 @@ def pledge_check(
     unusable = [i for i in ids if i not in rows]
     if unusable:
         raise ApplicationError(
-            f"orders {', '.join(map(str, unusable[:10]))} cannot be pledged: only your own shipped orders, "
-            "not settled and not pledged yet 只能质押本店已发货、未结算、未质押的订单",
+            _(
+                "orders %(orders)s cannot be pledged: only your own shipped orders, not settled and not "
+                "pledged yet"
+            )
+            % {"orders": ", ".join(map(str, unusable[:10]))},
             {"fields": {"orders": [f"not pledgeable: {', '.join(map(str, unusable[:10]))}"]}},
         )
     covered = int(sum(rows.values()) * product.advance_rate)
     if covered < amount_fen:
         raise ApplicationError(
-            f"所选订单最多可借 the ticked orders cover at most ¥{format_yuan(covered)}",
+            _("the ticked orders cover at most ¥%(amount)s") % {"amount": format_yuan(covered)},
             {"fields": {"amount": [f"the ticked orders cover at most {format_yuan(covered)} yuan"]}},
         )
     return [(i, rows[i]) for i in ids]

@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test import override_settings
+from django.utils import translation
 
 from common.business_date import business_date_set
 from common.errors import ApplicationError, ConflictError
@@ -22,6 +23,15 @@ from scoring.selectors import policy_get
 from tests.conftest import requires_postgres
 from tests.lending.factories import ProductFactory
 from tests.scoring.factories import champion_create, products, rated_merchant
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The services' refusals are read here in English, the language the partner API speaks
+    (outside a request the default language, zh-Hans, is active)."""
+    with translation.override("en"):
+        yield
+
 
 TODAY = dt.date(2026, 3, 1)
 STRONG = {"gmv": 90_000.0, "refund": 0.01}

@@ -13,6 +13,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
+from django.utils import translation
 
 from common.business_date import business_date_set, business_date_today
 from common.errors import ApplicationError
@@ -281,7 +282,7 @@ def wallet_fen(merchant) -> int:
 @pytest.mark.django_db
 def test_a_quote_above_the_cap_on_its_own_start_date_is_refused_and_the_next_day_is_not(greedy_line):
     business_date_set(on=LEAP_EVE, allow_backwards=True)
-    with pytest.raises(ApplicationError) as refused:
+    with translation.override("en"), pytest.raises(ApplicationError) as refused:
         services.loan_quote(line=greedy_line, amount_fen=10_000_000, start_on=business_date_today())
     assert "24.54%" in refused.value.message and "above the legal cap of 24.00%" in refused.value.message
     assert "amount" in fields_of(refused)
@@ -297,7 +298,7 @@ def test_a_drawdown_above_the_cap_writes_nothing(greedy_line):
     business_date_set(on=dt.date(2026, 3, 1), allow_backwards=True)
     accepted = services.loan_quote(line=greedy_line, amount_fen=10_000_000, start_on=business_date_today())
     business_date_set(on=LEAP_EVE, allow_backwards=True)
-    with pytest.raises(ApplicationError, match="above the legal cap"):
+    with translation.override("en"), pytest.raises(ApplicationError, match="above the legal cap"):
         services.loan_draw(
             line=greedy_line,
             amount_fen=10_000_000,
@@ -321,6 +322,7 @@ def test_a_lower_cap_applies_to_the_next_quote():
         line=line, amount_fen=1_000_000, start_on=business_date_today()
     ).annual_cost.nominal_apr > Decimal("0.2")
     with (
+        translation.override("en"),
         override_settings(LENDING_ANNUAL_COST_CAP="0.2"),
         pytest.raises(ApplicationError, match=r"above the legal cap of 20\.00%"),
     ):

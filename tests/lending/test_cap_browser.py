@@ -47,12 +47,14 @@ def test_a_drawdown_over_the_cap_on_28_february_is_refused_on_the_form_and_quote
         merchant=merchant, product=product, limit_fen=100_000_000, daily_rate=product.daily_rate
     )
     business_date_set(on=dt.date(2026, 2, 28), allow_backwards=True)
-    page = new_page(viewport={"width": PHONE_WIDTH, "height": 740}, is_mobile=True, has_touch=True)
+    page = new_page(
+        viewport={"width": PHONE_WIDTH, "height": 740}, is_mobile=True, has_touch=True, locale="zh-CN"
+    )
     log_in(page, live_server, "greedy-shop")
 
     page.goto(f"{live_server.url}/loans/draw/{line.pk}/")
     page.locator('input[name="amount"]').fill("100000")
-    page.get_by_role("button", name="试算 Get a quote").click()
+    page.get_by_role("button", name="试算").click()
 
     expect(page.locator("main .errorlist")).to_contain_text("综合年化成本超过法定上限")
     expect(page.locator("main .errorlist")).to_contain_text("24.54%")
@@ -60,8 +62,8 @@ def test_a_drawdown_over_the_cap_on_28_february_is_refused_on_the_form_and_quote
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
 
     business_date_set(on=dt.date(2026, 3, 1))
-    page.get_by_role("button", name="试算 Get a quote").click()
+    page.get_by_role("button", name="试算").click()
     expect(page.get_by_test_id("contract-text")).to_contain_text("综合年化成本 (IRR): 23.")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
-    page.get_by_role("button", name="同意合同并借款 Accept the agreement and borrow").click()
+    page.get_by_role("button", name="同意合同并借款").click()
     expect(page).to_have_url(f"{live_server.url}/loans/{Loan.objects.get().reference}/")

@@ -129,7 +129,7 @@ def test_repay_without_an_amount_names_the_field(shop):
     loan = Loan.objects.get(merchant=merchant)
     response = client.post(f"/loans/{loan.reference}/repay/", {"request_token": str(uuid.uuid4())})
     assert response.status_code == 400
-    assert "Enter an amount" in response.content.decode()
+    assert "请输入金额或选择全部结清" in response.content.decode()
 
 
 def test_another_merchants_loan_and_line_are_not_found(shop):

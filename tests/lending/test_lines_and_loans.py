@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError
@@ -155,7 +156,7 @@ def test_new_terms_apply_to_new_drawdowns_and_never_cut_below_what_is_drawn(pool
 def test_a_drawdown_beyond_the_limit_is_refused(pool):
     line = CreditLineFactory(limit_fen=1_000_000)
     draw(line, 800_000, key="a")
-    with pytest.raises(ApplicationError, match="available"):
+    with translation.override("en"), pytest.raises(ApplicationError, match="available"):
         draw(line, 200_001, key="b")
     assert Loan.objects.count() == 1
 

@@ -100,7 +100,9 @@ def test_a_member_applies_books_and_after_the_officers_pass_accepts_and_is_paid(
     an_officer("officer")
     an_officer("approver")
 
-    member = new_page(viewport={"width": PHONE_WIDTH, "height": 740}, is_mobile=True, has_touch=True)
+    member = new_page(
+        viewport={"width": PHONE_WIDTH, "height": 740}, is_mobile=True, has_touch=True, locale="zh-CN"
+    )
     log_in(member, live_server, "member")
     expect(member).to_have_url(f"{live_server.url}/overview/")
 
@@ -119,7 +121,7 @@ def test_a_member_applies_books_and_after_the_officers_pass_accepts_and_is_paid(
         files=[{"name": "licence.pdf", "mimeType": "application/pdf", "buffer": PDF}]
     )
     assert member.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
-    member.get_by_role("button", name="提交申请 Apply").click()
+    member.get_by_role("button", name="提交申请").click()
 
     expect(member).to_have_url(re.compile(r"/applications/[^/]+/member/$"))
     expect(member.get_by_test_id("application-status")).to_have_text("With an officer 人工审核中")
@@ -132,7 +134,7 @@ def test_a_member_applies_books_and_after_the_officers_pass_accepts_and_is_paid(
     # Book the first free slot; the page says when and where.
     member.get_by_test_id("book-link").click()
     member.get_by_test_id("slot").first.check()
-    member.get_by_role("button", name="预约 Book").click()
+    member.get_by_role("button", name="预约", exact=True).click()
     interview = application.interviews.get(outcome="booked")
     expect(member.get_by_test_id("interview-url")).to_have_text(interview.meeting_url)
     assert interview.starts_at.date() > TODAY

@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from common.business_date import business_date_set, business_date_today
 from common.errors import ApplicationError
@@ -16,6 +16,15 @@ from payments import services as payments
 from payments.reconciliation import reconcile
 from tests.lending.factories import CreditLineFactory, ProductFactory
 from tests.merchants.factories import MerchantFactory, OrderFactory
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The services' refusals are read here in English, the language the partner API speaks
+    (outside a request the default language, zh-Hans, is active)."""
+    with translation.override("en"):
+        yield
+
 
 DAY = dt.date(2026, 3, 1)
 

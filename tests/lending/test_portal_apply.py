@@ -152,7 +152,7 @@ def test_applying_without_accepting_the_agreement_is_refused_on_the_checkbox(wor
     assert response.status_code == 400
     assert 'data-testid="accept-errors"' in response.content.decode()
     stale = apply_post(client, "credit_loan", "3000.00", sha=shown_sha(page))
-    assert stale.status_code == 400 and "The terms have changed" in stale.content.decode()
+    assert stale.status_code == 400 and "合同条款已更新" in stale.content.decode()
     bad_amount = apply_post(client, "credit_loan", "12.345", sha=shown_sha(page))
     assert bad_amount.status_code == 400 and 'data-testid="amount-errors"' in bad_amount.content.decode()
     assert not Application.objects.filter(merchant=merchant).exists()
@@ -222,7 +222,7 @@ def test_a_decline_shows_its_reasons_and_date_and_is_appealed_once(world, client
     policy.cutoff_grade = "A"
     policy.save()
     page = client.get(f"{reverse('portal:apply')}?product=credit_loan&amount=2000.00")
-    assert "figures this would be declined" in page.content.decode()
+    assert "按今日数据将不予通过" in page.content.decode()
 
     response = apply_post(client, "credit_loan", "2000.00", accept=False)
 
@@ -245,7 +245,7 @@ def test_a_decline_shows_its_reasons_and_date_and_is_appealed_once(world, client
     appeal = Application.objects.get(appeal_of=application)
     assert appealed.url == reverse("portal:application", args=[appeal.reference])
     again = client.post(url, {"reason": "once more"})
-    assert again.status_code == 409 and "already appealed" in again.content.decode()
+    assert again.status_code == 409 and "该申请已申诉过" in again.content.decode()
     assert Application.objects.filter(merchant=merchant).count() == 2
     assert (
         'data-testid="appeal"'
@@ -355,7 +355,7 @@ def test_bad_input_is_named_on_the_form_never_a_server_error(world, client):
     not_ids = client.post(url, {"amount": "500.00", "request_token": str(uuid.uuid4()), "orders": ["abc"]})
     assert not_ids.status_code == 400 and 'data-testid="orders-errors"' in not_ids.content.decode()
     no_token = client.post(url, {"amount": "500.00", "orders": []})
-    assert no_token.status_code == 400 and "The form is out of date" in no_token.content.decode()
+    assert no_token.status_code == 400 and "表单已失效" in no_token.content.decode()
     negative = client.get(reverse("portal:apply-terms"), {"product": "credit_loan", "amount": "-5"})
     assert negative.status_code == 400 and "amount" in negative.json()["error"]["fields"]
     too_much = client.get(reverse("portal:apply-terms"), {"product": "credit_loan", "amount": "99999999.00"})

@@ -198,7 +198,7 @@ def test_a_closed_or_suspended_shop_cannot_draw_through_any_door(world, partner_
         f"/loans/draw/{line.pk}/",
         {"amount": "1000.00", "contract_sha256": quote.contract_sha256, "request_token": str(uuid.uuid4())},
     )
-    assert page.status_code == 400 and "店铺状态不允许用款" in page.content.decode()
+    assert page.status_code == 400 and "不允许用款" in page.content.decode()
     # A new application: the policy stage declines a closed shop before anything could lend.
     _, application = instant(merchant)
     assert application.status == Application.Status.DECLINED

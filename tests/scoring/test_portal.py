@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
@@ -135,11 +136,15 @@ def test_a_merchant_without_an_offer_asks_and_is_declined_with_four_reasons(worl
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert "暂时无法为您提供新额度" in page and "We cannot offer you a new line today" in page
+    assert "暂时无法为您提供新额度" in page and "We cannot offer you a new line today" not in page
     score = MerchantScore.objects.get(merchant=merchant, is_current=True)
     assert score.grade == "E" and len(score.reasons) == 4
     for reason in score.reasons:
-        assert reason["zh"] in page and reason["en"].replace("'", "&#x27;") in page
+        assert reason["zh"] in page and reason["en"].replace("'", "&#x27;") not in page
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get(reverse("portal:credit")).content.decode()
+    for reason in score.reasons:
+        assert reason["en"].replace("'", "&#x27;") in english and reason["zh"] not in english
     assert "营业执照核验未通过" in page
     assert not Offer.objects.filter(merchant=merchant).exists()
 

@@ -66,8 +66,9 @@ def test_a_merchant_sees_its_offer_and_accepts_it(page, live_server):
     assert line.limit_fen == offer.line_fen
 
 
-def test_a_declined_merchant_sees_the_reasons(page, live_server):
+def test_a_declined_merchant_sees_the_reasons(new_page, live_server):
     world()
+    page = new_page(locale="zh-CN")  # a Chinese phone: the portal answers in Chinese
     merchant = rated_merchant(gmv=2_000.0, refund=0.3)
     Verification.objects.create(
         merchant=merchant, kind="business_licence", provider="t", result="failed", checked_on=TODAY
@@ -79,11 +80,18 @@ def test_a_declined_merchant_sees_the_reasons(page, live_server):
     page.get_by_test_id("ask").click()
 
     decline = page.get_by_test_id("decline")
-    expect(decline).to_contain_text("We cannot offer you a new line today")
+    expect(decline).to_contain_text("暂时无法为您提供新额度")
     reasons = page.get_by_test_id("reasons").locator("li")
     # Most points lost first: sales (60), refunds (40), the failed licence (≈ 35).
     expect(reasons).to_have_count(3)
     expect(reasons.first).to_contain_text("近90天销售额偏低")
-    expect(reasons.first).to_contain_text("low sales over 90 days")
     expect(reasons.nth(2)).to_contain_text("营业执照核验未通过")
+
+    # In English the same page gives the reasons in English only.
+    page.goto(f"{live_server.url}/credit/")
+    page.get_by_test_id("lang-en").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_test_id("decline")).to_contain_text("Your rating")
+    expect(reasons.first).to_contain_text("low sales over 90 days")
     expect(reasons.nth(2)).to_contain_text("business licence check failed")
+    expect(reasons.first).not_to_contain_text("近90天销售额偏低")
