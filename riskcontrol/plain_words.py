@@ -98,6 +98,10 @@ WARNINGS = {
     RiskWarning.Kind.SHOP_SUSPENDED: _("Your platform suspended your shop."),
     RiskWarning.Kind.SHOP_CLOSED: _("Your platform closed your shop."),
     RiskWarning.Kind.LINKED_DEFAULT: _("A shop linked to yours did not repay its loan."),
+    RiskWarning.Kind.CASH_SWEEP: _(
+        "Money leaves your wallet almost every day as soon as it arrives: "
+        "keep enough for your next deduction."
+    ),
 }
 
 # An application's status, and what happens next.

@@ -43,6 +43,7 @@ class Warning(models.Model):
         SHOP_SUSPENDED = "shop_suspended", "Suspended by its platform 平台暂停店铺"
         SHOP_CLOSED = "shop_closed", "Closed by its platform 平台关闭店铺"
         LINKED_DEFAULT = "linked_default", "A linked shop defaulted 关联店铺违约"
+        CASH_SWEEP = "cash_sweep", "Wallet swept 资金被抽空"
 
     class Severity(models.TextChoices):
         LOW = "low", "Low 低"

@@ -105,6 +105,8 @@ def facts_of_range(*, low: int, high: int, on: dt.date, t: rules.Thresholds) -> 
             ratings_baseline=Sum("rating_count", filter=baseline),
             low_ratings_baseline=Sum("rating_low_count", filter=baseline),
             withdrawn=Sum(F("wallet_out_fen") - F("loan_out_fen"), filter=diversion),
+            income=Sum(F("wallet_in_fen") - F("loan_in_fen"), filter=diversion),
+            withdrawal_days=Count("pk", filter=diversion & Q(wallet_out_fen__gt=F("loan_out_fen"))),
             last_order_on=Max("business_on", filter=Q(placed_count__gt=0)),
         )
     }
@@ -119,6 +121,7 @@ def facts_of_range(*, low: int, high: int, on: dt.date, t: rules.Thresholds) -> 
         .values("merchant_id")
         .annotate(
             dpd=Max("days_past_due", filter=Q(status__in=OPEN_LOAN)),
+            open=Count("pk", filter=Q(status__in=OPEN_LOAN)),
             written_off=Count("pk", filter=Q(status=Loan.Status.WRITTEN_OFF)),
             drawn=Sum("principal_fen", filter=Q(disbursed_on__gte=w.diversion_from, disbursed_on__lte=on)),
         )
@@ -185,6 +188,9 @@ def facts_of_range(*, low: int, high: int, on: dt.date, t: rules.Thresholds) -> 
             low_ratings_baseline=day.get("low_ratings_baseline") or 0,
             verifications_failed_recent=failed_checks.get(merchant_id, 0),
             platform_status=platform.get(merchant_id, ""),
+            income_recent_fen=max(day.get("income") or 0, 0),
+            withdrawal_days_recent=day.get("withdrawal_days") or 0,
+            has_open_loan=bool(loan.get("open")),
             linked_defaults=len(linked.get(merchant_id, {})),
             linked_default_kinds=tuple(
                 sorted({k for kinds in linked.get(merchant_id, {}).values() for k in kinds})

@@ -43,6 +43,8 @@ class Thresholds:
     logistics_failure_rate_min: Decimal = Decimal("0.10")  # parcels returned/lost per recent order
     low_rating_share_min: Decimal = Decimal("0.30")  # share of recent ratings with 1 or 2 stars …
     linked_default_days: int = 180  # a neighbour's write-off this recent still warns
+    sweep_days_min: int = 5  # money out of the wallet on this many of the last `diversion_days` …
+    sweep_share: Decimal = Decimal("0.90")  # … and at least this share of what came in: swept
     points: dict = field(
         default_factory=lambda: {
             "fund_diversion": 30,
@@ -57,6 +59,7 @@ class Thresholds:
             "shop_suspended": 40,
             "shop_closed": 60,
             "linked_default": 20,
+            "cash_sweep": 25,
         }
     )
     trend_points_max: int = 20  # a falling trend adds up to this (full at zero recent sales)
@@ -115,6 +118,10 @@ class Facts:
     # The relationship network: neighbours (one link of any kind) that defaulted.
     linked_defaults: int = 0
     linked_default_kinds: tuple = ()  # the kinds of link to them (phone, trade, …)
+    # The wallet in the last `diversion_days` days, loan money in and repayments out left aside:
+    income_recent_fen: int = 0  # money in (settlements, transfers)
+    withdrawal_days_recent: int = 0  # days on which money left it
+    has_open_loan: bool = False
 
 
 @dataclass(frozen=True)
@@ -356,6 +363,25 @@ def linked_default(f: Facts, t: Thresholds) -> Signal | None:
     )
 
 
+def cash_sweep(f: Facts, t: Thresholds) -> Signal | None:
+    """While a loan is open, money leaves the wallet on most days, as fast as it comes in: nothing
+    is kept back for the next deduction. A shop short of cash lives out of its wallet; a sound
+    one takes its money out on its usual day and leaves what the repayments need."""
+    if not f.has_open_loan or f.withdrawal_days_recent < t.sweep_days_min:
+        return None
+    share = _ratio(f.withdrawn_recent_fen, f.income_recent_fen)
+    if share is None or share < t.sweep_share:
+        return None
+    return Signal(
+        "cash_sweep",
+        "medium",
+        "wallet_swept",
+        f"money left the wallet on {f.withdrawal_days_recent} of the last {t.diversion_days} days, "
+        f"{_pct(share)} of what came in 近{t.diversion_days}天有{f.withdrawal_days_recent}天资金被转出，"
+        f"转出占流入{_pct(share)}",
+    )
+
+
 RULES = (
     fund_diversion,
     sales_cliff,
@@ -368,6 +394,7 @@ RULES = (
     verification_failed,
     platform_status,
     linked_default,
+    cash_sweep,
 )
 
 

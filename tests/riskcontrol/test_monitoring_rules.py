@@ -44,6 +44,23 @@ def test_fund_diversion_at_the_share_and_not_below_it():
     assert rules.fund_diversion(with_(drawn_recent_fen=0, withdrawn_recent_fen=9_000_000), T) is None
 
 
+def test_a_swept_wallet_warns_only_with_a_loan_open_most_days_and_most_of_the_money():
+    # Settlements of 7,000 yuan came in over the week; 6,300 (90 %) went out, on 5 of the 7 days.
+    swept = with_(
+        has_open_loan=True, income_recent_fen=700_000, withdrawn_recent_fen=630_000, withdrawal_days_recent=5
+    )
+    found = rules.cash_sweep(swept, T)
+    assert found is not None and found.kind == "cash_sweep" and found.severity == "medium"
+    assert "5 of the last 7 days" in found.text and "90 %" in found.text
+    assert rules.assess(swept, T).level == "yellow"  # 25 points
+    # A shop that takes its money out on its usual day, or keeps a tenth back, or owes nothing.
+    assert rules.cash_sweep(with_(**{**swept.__dict__, "withdrawal_days_recent": 4}), T) is None
+    assert rules.cash_sweep(with_(**{**swept.__dict__, "withdrawn_recent_fen": 629_999}), T) is None
+    assert rules.cash_sweep(with_(**{**swept.__dict__, "has_open_loan": False}), T) is None
+    # Nothing came in: no share to judge.
+    assert rules.cash_sweep(with_(**{**swept.__dict__, "income_recent_fen": 0}), T) is None
+
+
 def test_sales_cliff_compares_the_last_14_days_with_the_60_before():
     # Baseline 1,000 yuan/day; recent 499.99 yuan/day (70 orders) is a 50.001 % drop: a cliff.
     cliff = rules.sales_cliff(with_(sales_recent_fen=14 * 49_999, orders_recent=70), T)
