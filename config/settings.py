@@ -7,6 +7,8 @@ DATABASE_URL, REDIS_URL, DJANGO_SECRET_KEY, FIELD_ENCRYPTION_KEY, DJANGO_ALLOWED
 """
 
 import datetime as dt
+import os
+import tempfile
 from pathlib import Path
 
 import environ
@@ -130,6 +132,15 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
     }
+    # Tests get a database file of their own, not Django's default shared-cache in-memory database:
+    # with a live server thread and an in-process Celery worker, shared cache locks whole tables and
+    # answers a second writer at once with "database table is locked" (SQLITE_LOCKED), which no busy
+    # timeout waits out. A file uses the ordinary locks the timeout and WAL above handle. One file
+    # per test process, removed when its run ends.
+    DATABASES["default"].setdefault("TEST", {})
+    DATABASES["default"]["TEST"].setdefault(
+        "NAME", str(Path(tempfile.gettempdir()) / f"xiaodai-test-{os.getpid()}.sqlite3")
+    )
 else:
     # A connection per request unless configured: the development server runs each request in a
     # thread of its own, and a persistent connection per thread is never reused, only leaked until
