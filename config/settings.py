@@ -359,7 +359,8 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
-    CELERY_BROKER_URL = "filesystem://"
+    # The filesystem transport ignores the host; naming one spares each worker a warning.
+    CELERY_BROKER_URL = "filesystem://localhost/"
     for _folder in ("queue", "processed", "control"):
         (CELERY_DIR / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -375,6 +376,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# Long jobs watched from a page (common/jobs.py): a running job whose worker has shown no sign of
+# life for this long is failed when read (its worker died without restarting).
+JOBS_STALE_AFTER_SECONDS = env.int("JOBS_STALE_AFTER_SECONDS", default=900)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Three queues, so that a backlog of one never delays the others: work a person is waiting for
 # (a sandbox run, a withdrawal), the steady background (payout batches, holds), and the long nightly
@@ -399,6 +403,8 @@ CELERY_TASK_ROUTES = {
     "payments.tasks.payout_submit": {"queue": CELERY_QUEUE_INTERACTIVE},
     "payments.tasks.reconcile_nightly": {"queue": CELERY_QUEUE_BATCH},
     "scoring.sandbox.tasks.*": {"queue": CELERY_QUEUE_INTERACTIVE},
+    # Training started from a page: a risk manager watches it.
+    "scoring.tasks.model_train_job": {"queue": CELERY_QUEUE_INTERACTIVE},
     "lending.tasks.application_fulfil": {"queue": CELERY_QUEUE_INTERACTIVE},
     "lending.tasks.*": {"queue": CELERY_QUEUE_BATCH},
     "lending.tasks_collections.*": {"queue": CELERY_QUEUE_BATCH},
@@ -491,7 +497,15 @@ LOGGING = {
     "filters": {"pii": {"()": "common.masking.PiiLogFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["pii"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The development server's line per request; the demo (run_demo) keeps only errors.
+        "django.server": {
+            "handlers": ["console"],
+            "level": env.str("DJANGO_SERVER_LOG_LEVEL", default="INFO"),
+            "propagate": False,
+        },
+    },
 }
 
 # The audit log (django-auditlog's LogEntry, see common/audit.py): every save, delete, conditional
