@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
@@ -232,6 +233,16 @@ def _run_job(run: SandboxRun, user) -> Job:
         # The run ended without this job hearing of it: the run's row is the truth.
         Job.objects.filter(pk=job.pk).update(
             status=run.status, error=run.error, done=run.progress, total=100, finished_at=run.finished_at
+        )
+        job.refresh_from_db()
+    elif job.status == Job.Status.QUEUED and run.status == SandboxRun.Status.RUNNING:
+        # Made while the run was already going: it follows from here (the run's next chunk).
+        Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
+            status=Job.Status.RUNNING,
+            done=run.progress,
+            total=100,
+            started_at=run.started_at,
+            heartbeat_at=timezone.now(),
         )
         job.refresh_from_db()
     return job
