@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Case, F, PositiveIntegerField, Q, Value, When
+from django.db.models.functions import Least
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
@@ -73,7 +74,15 @@ def job_progress(
     *, job_id: int, done: int, total: int | None = None, message: str = "", params: dict | None = None
 ) -> None:
     """Record how far a running job got (and that its worker lives); `message` is an English msgid."""
-    fields = {"done": done, "heartbeat_at": timezone.now()}
+    # Never past the total (a database check): clamped in the UPDATE against the row's total.
+    fields = {
+        "done": Case(
+            When(total=0, then=Value(done)),
+            default=Least(Value(done), F("total"), output_field=PositiveIntegerField()),
+            output_field=PositiveIntegerField(),
+        ),
+        "heartbeat_at": timezone.now(),
+    }
     if total is not None:
         fields["total"] = total
         fields["done"] = min(done, total) if total else done

@@ -136,3 +136,16 @@ def test_two_executions_racing_for_one_job_finish_it_once():
     jobs.job_fail(job_id=job.pk, error="late")
     job.refresh_from_db()
     assert job.status == Job.Status.DONE and job.error == ""
+
+
+def test_progress_never_passes_the_total(owner):
+    job = jobs.job_create(kind="test", created_by=owner, total=3)
+    jobs.job_start(job_id=job.pk)
+    jobs.job_progress(job_id=job.pk, done=5)
+    job.refresh_from_db()
+    assert (job.done, job.total) == (3, 3)
+    unknown = jobs.job_create(kind="test", created_by=owner)
+    jobs.job_start(job_id=unknown.pk)
+    jobs.job_progress(job_id=unknown.pk, done=5)
+    unknown.refresh_from_db()
+    assert (unknown.done, unknown.total) == (5, 0)
