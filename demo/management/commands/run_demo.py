@@ -194,12 +194,15 @@ class Command(BaseCommand):
         return False
 
     def _stop(self, processes) -> None:
-        """SIGTERM every child's process group (a worker stops its pool and finishes its task),
-        then SIGKILL whatever is left after the grace period; every child is waited for."""
+        """SIGTERM every child (a worker stops its pool and finishes its task), then SIGKILL each
+        child's process group, whatever is left of it after the grace period; every child is
+        waited for."""
         for p in processes:
             if p.poll() is None:
+                # The child itself: a worker then stops its pool in order (a pool process
+                # signalled directly would be logged as lost).
                 with contextlib.suppress(ProcessLookupError):
-                    os.killpg(p.pid, signal.SIGTERM)
+                    p.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
         for p in processes:
             with contextlib.suppress(subprocess.TimeoutExpired):
