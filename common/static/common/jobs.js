@@ -8,6 +8,9 @@
   var RETRY_MS = 3000;
 
   function watch(box) {
+    // Once per element, however many times the script is included on a page.
+    if (box.hasAttribute("data-job-watched")) { return; }
+    box.setAttribute("data-job-watched", "");
     var url = box.getAttribute("data-job-status-url");
     var bar = box.querySelector("[data-job-progress]");
     var percent = box.querySelector("[data-job-percent]");
