@@ -121,3 +121,20 @@ def test_run_demo_serves_the_login_page_and_a_stop_signal_stops_everything(tmp_p
             demo.wait()
     assert code == 0, log.read_text()
     assert left == []
+
+
+@pytest.mark.django_db
+def test_the_welcome_prints_the_seeded_partner_keys_still_working():
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from demo.management.commands.run_demo import api_keys_active
+    from merchants.models import ApiKey
+
+    call_command("seed_demo", "--merchants", "10", "--days", "10", "--end-date=2025-03-31", stdout=StringIO())
+    keys = api_keys_active()
+    assert sorted(keys) == ["alibaba", "taobao"] and all(raw.startswith("xd_") for raw in keys.values())
+    ApiKey.objects.filter(prefix=keys["taobao"].split("_")[1]).update(revoked_at=timezone.now())
+    assert sorted(api_keys_active()) == ["alibaba"]

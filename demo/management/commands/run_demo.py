@@ -5,7 +5,6 @@ and errors only (no line per request or per beat)."""
 
 import contextlib
 import ctypes
-import json
 import os
 import shutil
 import signal
@@ -20,8 +19,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from demo.models import SimulatorState
 from demo.receivers import READY_DIR_ENV
 from demo.simulator.onboarding import DEMO_PASSWORD
+from merchants.models import ApiKey
 
 DEMO_LOGINS = [
     ("seller", "B2C seller 淘宝卖家 (portal)"),
@@ -40,23 +41,14 @@ READY_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 15
 
 
-def api_keys_path() -> Path:
-    """Where seed_demo leaves the demo partners' API keys, so every `make run` can print them (a
-    demo's keys on the demo's own machine; a production install never has this file)."""
-    return Path(settings.VAR_DIR) / "demo-api-keys.json"
-
-
-def api_keys_save(raw_keys: dict[str, str]) -> None:
-    path = api_keys_path()
-    path.write_text(json.dumps(raw_keys, indent=2), encoding="utf-8")
-    path.chmod(0o600)
-
-
-def api_keys_load() -> dict[str, str]:
-    try:
-        return json.loads(api_keys_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+def api_keys_active() -> dict[str, str]:
+    """The demo partners' keys as issued at seed (kept with the demo's marketplace), those still
+    working: a key revoked or rotated away since is not printed."""
+    state = SimulatorState.objects.filter(pk=1).first()
+    keys = (state.partner_api_keys or {}) if state else {}
+    prefixes = {code: raw.split("_")[1] for code, raw in keys.items() if raw.count("_") >= 2}
+    active = {key.prefix for key in ApiKey.objects.filter(prefix__in=prefixes.values()) if key.is_active}
+    return {code: keys[code] for code, prefix in prefixes.items() if prefix in active}
 
 
 def worker_queues() -> list[tuple[str, ...]]:
@@ -234,7 +226,7 @@ class Command(BaseCommand):
             "  logins (password for all: " + DEMO_PASSWORD + "):",
         ]
         lines += [f"    {u:<11} {role}" for u, role in DEMO_LOGINS if u in existing]
-        keys = api_keys_load()
+        keys = api_keys_active()
         if keys:
             lines.append("  partner API keys (Authorization: Api-Key <key>):")
             lines += [f"    {code:<11} {raw}" for code, raw in keys.items()]

@@ -7,7 +7,6 @@ from django.utils import timezone
 
 from common.cli import date_argument
 from common.errors import ApplicationError
-from demo.management.commands.run_demo import api_keys_path, api_keys_save
 from demo.simulator import marketplace_seed
 from demo.simulator.onboarding import DEMO_PASSWORD, marketplace_has_data
 
@@ -57,8 +56,7 @@ class Command(BaseCommand):
         )
         for table, count in sorted(report.rows.items()):
             self.stdout.write(f"  {table}: {count}")
-        api_keys_save(report.raw_keys)
-        self.stdout.write(f"Partner API keys (kept in {api_keys_path()} for `run_demo` to print):")
+        self.stdout.write("Partner API keys (kept in the demo's database for `run_demo` to print):")
         for code, raw in report.raw_keys.items():
             self.stdout.write(f"  {code}: {raw}")
         self.stdout.write(f"Demo logins, password {DEMO_PASSWORD!r}:")
