@@ -27,10 +27,10 @@ install: $(VENV)/.installed
 ## issues offers. The demo app is on unless XIAODAI_DEMO=0 (production leaves it out).
 run: export XIAODAI_DEMO = 1
 run: install
-	$(PY) manage.py migrate --noinput
+	$(PY) manage.py migrate --noinput --skip-checks
 	$(PY) manage.py seed_demo --if-empty --merchants $(DEMO_MERCHANTS) --days $(DEMO_DAYS) \
 		--end-date $$($(PY) -c 'import datetime as d; print(d.date.today() - d.timedelta(days=151))')
-	$(PY) manage.py scoring_demo
+	$(PY) manage.py scoring_demo --if-needed
 	$(PY) manage.py run_demo --host $(HOST) --port $(PORT)
 
 ## The whole suite. Set DATABASE_URL / REDIS_URL to run it against PostgreSQL and Redis.

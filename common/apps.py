@@ -13,4 +13,9 @@ class CommonConfig(AppConfig):
         from common.request_id import celery_signals_connect
 
         celery_signals_connect()
+        from celery.signals import worker_ready
+
+        from common.jobs import on_worker_ready
+
+        worker_ready.connect(on_worker_ready, dispatch_uid="jobs_orphaned_fail")
         pre_save.connect(log_entry_complete, sender=LogEntry, dispatch_uid="audit_actor_label")

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 
 class TimeStampedModel(models.Model):
@@ -107,3 +108,49 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.endpoint} {self.idempotency_key}"
+
+
+class Job(models.Model):
+    """A long piece of work a person started from a page and watches there (a sandbox run, training
+    a model, closing demo days): one row a worker moves through queued → running → done or failed,
+    with how far it got. Pages poll its status as JSON (common/jobs.py). `message` is an English
+    msgid with `message_params`, translated when read, so each reader sees their own language."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(max_length=64, help_text='what runs, e.g. "scoring.sandbox"')
+    subject = models.CharField(max_length=100, blank=True, help_text='what it works on, e.g. "sandbox:12"')
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0, help_text="0 while the size is not known yet")
+    message = models.CharField(max_length=200, blank=True)
+    message_params = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    result_url = models.CharField(max_length=300, blank=True, help_text="an HTML fragment shown when done")
+    worker = models.CharField(max_length=200, blank=True, help_text="the Celery worker (hostname) running it")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="the worker's last sign of life")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["subject"], name="job_subject"),
+            models.Index(fields=["status", "worker"], name="job_status_worker"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total=0) | Q(done__lte=F("total")), name="job_done_within_total"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject} ({self.status})"

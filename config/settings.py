@@ -7,6 +7,8 @@ DATABASE_URL, REDIS_URL, DJANGO_SECRET_KEY, FIELD_ENCRYPTION_KEY, DJANGO_ALLOWED
 """
 
 import datetime as dt
+import os
+import tempfile
 from pathlib import Path
 
 import environ
@@ -130,6 +132,15 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
     }
+    # Tests get a database file of their own, not Django's default shared-cache in-memory database:
+    # with a live server thread and an in-process Celery worker, shared cache locks whole tables and
+    # answers a second writer at once with "database table is locked" (SQLITE_LOCKED), which no busy
+    # timeout waits out. A file uses the ordinary locks the timeout and WAL above handle. One file
+    # per test process, removed when its run ends.
+    DATABASES["default"].setdefault("TEST", {})
+    DATABASES["default"]["TEST"].setdefault(
+        "NAME", str(Path(tempfile.gettempdir()) / f"xiaodai-test-{os.getpid()}.sqlite3")
+    )
 else:
     # A connection per request unless configured: the development server runs each request in a
     # thread of its own, and a persistent connection per thread is never reused, only leaked until
@@ -348,7 +359,8 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
-    CELERY_BROKER_URL = "filesystem://"
+    # The filesystem transport ignores the host; naming one spares each worker a warning.
+    CELERY_BROKER_URL = "filesystem://localhost/"
     for _folder in ("queue", "processed", "control"):
         (CELERY_DIR / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -364,6 +376,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# Long jobs watched from a page (common/jobs.py): a running job whose worker has shown no sign of
+# life for this long is failed when read (its worker died without restarting).
+JOBS_STALE_AFTER_SECONDS = env.int("JOBS_STALE_AFTER_SECONDS", default=900)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Three queues, so that a backlog of one never delays the others: work a person is waiting for
 # (a sandbox run, a withdrawal), the steady background (payout batches, holds), and the long nightly
@@ -388,6 +403,8 @@ CELERY_TASK_ROUTES = {
     "payments.tasks.payout_submit": {"queue": CELERY_QUEUE_INTERACTIVE},
     "payments.tasks.reconcile_nightly": {"queue": CELERY_QUEUE_BATCH},
     "scoring.sandbox.tasks.*": {"queue": CELERY_QUEUE_INTERACTIVE},
+    # Training started from a page: a risk manager watches it.
+    "scoring.tasks.model_train_job": {"queue": CELERY_QUEUE_INTERACTIVE},
     "lending.tasks.application_fulfil": {"queue": CELERY_QUEUE_INTERACTIVE},
     "lending.tasks.*": {"queue": CELERY_QUEUE_BATCH},
     "lending.tasks_collections.*": {"queue": CELERY_QUEUE_BATCH},
@@ -490,7 +507,15 @@ LOGGING = {
     "filters": {"pii": {"()": "common.masking.PiiLogFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["pii"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The development server's line per request; the demo (run_demo) keeps only errors.
+        "django.server": {
+            "handlers": ["console"],
+            "level": env.str("DJANGO_SERVER_LOG_LEVEL", default="INFO"),
+            "propagate": False,
+        },
+    },
 }
 
 # The audit log (django-auditlog's LogEntry, see common/audit.py): every save, delete, conditional

@@ -1,10 +1,12 @@
 from csp.constants import SELF, UNSAFE_INLINE
 from csp.decorators import csp_replace
+from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from common import views_jobs
 from lending import views_ops
 from riskcontrol import views_credit_file
 
@@ -55,7 +57,11 @@ urlpatterns = [
         name="api-redoc",
     ),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("jobs/<int:job_id>/status.json", views_jobs.job_status, name="job-status"),
     path("risk/network/", include(("riskcontrol.urls", "risknet"))),
     path("risk/", include(("scoring.urls_risk", "risk"))),
     path("", include(("config.portal_urls", "portal"))),
 ]
+if apps.is_installed("demo"):
+    # By name only: no production module imports the demo.
+    urlpatterns.insert(-1, path("demo/", include(("demo.urls", "demo"))))

@@ -8,6 +8,11 @@ class SimulatorState(models.Model):
     seed = models.BigIntegerField()
     started_on = models.DateField()
     last_simulated_on = models.DateField()
+    partner_api_keys = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="the demo partners' API keys as issued at seed, so run_demo can print them (demo only)",
+    )
 
     def __str__(self) -> str:
         return f"simulated through {self.last_simulated_on}"

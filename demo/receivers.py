@@ -3,7 +3,10 @@ follow the traded dates. The production apps offer the signals (merchants/signal
 demo listens here, so a production install runs none of this."""
 
 import datetime as dt
+import os
+from pathlib import Path
 
+from celery.signals import beat_init, worker_ready
 from django.dispatch import receiver
 
 from common.business_date import business_date_today
@@ -35,3 +38,17 @@ def on_marketplace_day_traded_build_features(sender, *, on: dt.date, **kwargs) -
     # Trading `on` opens that date's close of business, so the day before has fully closed
     # (wallet deductions included): build it. `on` itself is built once it has closed too.
     merchant_days_catch_up(through=on - dt.timedelta(days=1), as_of=business_date_today())
+
+
+def on_celery_ready(sender=None, **kwargs) -> None:
+    """Under run_demo, beat and each worker leave a file when they are up, so the welcome it prints
+    comes after their start-up and stays the last thing on the screen."""
+    folder = os.environ.get(READY_DIR_ENV)
+    if folder:
+        name = getattr(sender, "hostname", None) or "beat"
+        (Path(folder) / name.replace("/", "_")).touch()
+
+
+READY_DIR_ENV = "XIAODAI_DEMO_READY_DIR"
+worker_ready.connect(on_celery_ready, dispatch_uid="demo.run_demo.worker_ready")
+beat_init.connect(on_celery_ready, dispatch_uid="demo.run_demo.beat_init")

@@ -5,6 +5,7 @@ live among real sales: borrowers draw, spend and repay on the day's trading (the
 settled pledged orders repay their loans, and then the day closes."""
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -24,12 +25,14 @@ class DayClosed:
     run: CobRun
 
 
-def demo_days_trade_and_close(*, through: dt.date, dispatch: bool = False) -> list[DayClosed]:
+def demo_days_trade_and_close(
+    *, through: dt.date, dispatch: bool = False, on_closed: Callable[[DayClosed, int], None] | None = None
+) -> list[DayClosed]:
     """Trade, then close, each business date from the current one through `through`, in order.
 
     Not one transaction: each traded day and each close commits on its own, so a run stopped
     half-way resumes where it stopped (a traded day is never traded again, a closed date never
-    closed again)."""
+    closed again). `on_closed(day, days_left)` hears of each date as it closes."""
     if not SimulatorState.objects.filter(pk=1).exists():
         raise ApplicationError("no demo marketplace yet: run `manage.py seed_demo` first")
     closed = []
@@ -37,6 +40,8 @@ def demo_days_trade_and_close(*, through: dt.date, dispatch: bool = False) -> li
     while on <= through:
         traded = marketplace_trade_through(through=on)
         closed.append(DayClosed(on=on, days_traded=len(traded), run=_close(on=on, dispatch=dispatch)))
+        if on_closed is not None:
+            on_closed(closed[-1], (through - on).days)
         on += dt.timedelta(days=1)
     return closed
 

@@ -7,11 +7,14 @@ import datetime as dt
 
 from celery import shared_task
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 from common.business_date import business_date_today
+from common.jobs import job_fail, job_tracked
 from scoring.models import NightlyRun
 from scoring.services import nightly
 from scoring.services.rating import rating_model
+from scoring.services.registry import TrainingRefused, model_train
 
 # Closed dates built again each night: orders a partner sends a little late still count.
 LATE_DATA_DAYS = 3
@@ -109,3 +112,36 @@ def portfolio_snapshot_nightly() -> str:
     last_closed = business_date_today() - dt.timedelta(days=1)
     portfolio_snapshot_take(last_closed=last_closed)
     return last_closed.isoformat()
+
+
+TRAINING_KIND = "scoring.train"
+TRAINING_STEPS = 2
+
+
+@shared_task(name="scoring.tasks.model_train_job")
+def model_train_job(
+    job_id: int, *, actor: str, outcome_days: int = 90, bad_dpd: int = 30, seed: int = 0, promote: bool = True
+) -> dict:
+    """Train a scorecard on the platform's loans for a risk manager who watches it from a page
+    (a job, common/jobs.py). Data that cannot train a model fails the job with the reason."""
+    with job_tracked(job_id) as job:
+        if job is None:
+            return {"job": job_id, "status": "done already"}
+        job.progress(0, TRAINING_STEPS, gettext_noop("Reading the loans' outcomes and training"))
+        try:
+            model = model_train(
+                actor=actor,
+                as_of=business_date_today(),
+                seed=seed,
+                promote=promote,
+                outcome_days=outcome_days,
+                bad_dpd=bad_dpd,
+            )
+        except TrainingRefused as exc:
+            job_fail(job_id=job_id, error=exc.message)
+            return {"job": job_id, "status": "refused", "error": exc.message}
+        job.progress(
+            TRAINING_STEPS, TRAINING_STEPS, gettext_noop("Trained %(version)s"), version=model.version
+        )
+        job.result = {"model": model.pk, "version": model.version, "status": model.status}
+    return {"job": job_id, "model": model.version}

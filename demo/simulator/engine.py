@@ -97,7 +97,13 @@ def marketplace_seed(
         report.raw_keys = partners.raw_keys
         population = population_draw(seed=seed, merchants=merchants, started_on=started_on, ended_on=ended_on)
         onboarding.population_write(population, partners)
-        SimulatorState.objects.create(id=1, seed=seed, started_on=started_on, last_simulated_on=ended_on)
+        SimulatorState.objects.create(
+            id=1,
+            seed=seed,
+            started_on=started_on,
+            last_simulated_on=ended_on,
+            partner_api_keys=report.raw_keys,
+        )
         market = market_load()
         extras.b2b_records_write(market, ended_on)
         extras.questionnaires_write(market, ended_on)

@@ -17,7 +17,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
+from common import jobs
 from common.errors import ApplicationError, NotFoundError
 from lending.calculations import rate_to_ppb
 from lending.models import Product
@@ -240,6 +242,11 @@ def _context(run: SandboxRun) -> dict:
     }
 
 
+def sandbox_job_subject(run_id: int) -> str:
+    """The subject of the page's job (common/jobs.py) that follows a run."""
+    return f"sandbox:{run_id}"
+
+
 def _claim(run_id: int) -> tuple[SandboxRun, str | None]:
     """Take the run for this execution (a token on the row); None when it is already done."""
     with transaction.atomic():
@@ -256,6 +263,8 @@ def _claim(run_id: int) -> tuple[SandboxRun, str | None]:
         run.error = ""
         run.result = {"worker": token, "partial": partial}
         run.save(update_fields=["status", "started_at", "error", "result"])
+    for job_id in jobs.jobs_of(sandbox_job_subject(run_id)):
+        jobs.job_start(job_id=job_id)
     return run, token
 
 
@@ -328,6 +337,14 @@ def sandbox_run_execute(
             partial["seconds"] = round(base_seconds + time.perf_counter() - started, 3)
             progress = min(99, partial["seen"] * 100 // max(n, 1))
             _save(run_id, token, progress=progress, result={"worker": token, "partial": partial})
+            for job_id in jobs.jobs_of(sandbox_job_subject(run_id)):
+                jobs.job_progress(
+                    job_id=job_id,
+                    done=partial["seen"],
+                    total=n,
+                    message=gettext_noop("%(seen)s of %(population)s merchants played out"),
+                    params={"seen": partial["seen"], "population": n},
+                )
             if len(frame) < chunk_size:
                 break
         result = _result(run, context, partial, n, seconds=base_seconds + time.perf_counter() - started)
@@ -339,12 +356,16 @@ def sandbox_run_execute(
             result=result,
             finished_at=timezone.now(),
         )
+        for job_id in jobs.jobs_of(sandbox_job_subject(run_id)):
+            jobs.job_finish(job_id=job_id, result={"run": run_id})
     except _Superseded:
         logger.info("sandbox run %s was taken over by another execution", run_id)
     except Exception as exc:
         logger.exception("sandbox run %s failed", run_id)
         with contextlib.suppress(_Superseded):
             _save(run_id, token, status=SandboxRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+        for job_id in jobs.jobs_of(sandbox_job_subject(run_id)):
+            jobs.job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}")
         raise
     return SandboxRun.objects.get(pk=run_id)
 

@@ -1,17 +1,28 @@
 """Serve the embedded demo: the web server, Celery beat and workers for every queue, started
-together and stopped together (Ctrl-C)."""
+together and stopped together (Ctrl-C). Once the web server answers it prints the address, the
+logins and the partner API keys as its last lines, then stays quiet: the children log warnings
+and errors only (no line per request or per beat)."""
 
+import contextlib
+import ctypes
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from demo.models import SimulatorState
+from demo.receivers import READY_DIR_ENV
 from demo.simulator.onboarding import DEMO_PASSWORD
+from merchants.models import ApiKey
 
 DEMO_LOGINS = [
     ("seller", "B2C seller 淘宝卖家 (portal)"),
@@ -20,10 +31,24 @@ DEMO_LOGINS = [
     ("officer2", "second loan officer 复核信贷员, four eyes (/admin/)"),
     ("inspector", "field inspector 实地尽调员 (/admin/)"),
     ("collections", "collections agent 催收专员 (/admin/)"),
-    ("risk", "risk manager 风控经理 (/admin/, /risk/sandbox/)"),
-    ("finance", "finance 财务 (/admin/)"),
-    ("admin", "administrator 管理员 (/admin/)"),
+    ("risk", "risk manager 风控经理 (/admin/, /risk/sandbox/, /risk/training/)"),
+    ("finance", "finance 财务 (/admin/, /demo/advance/)"),
+    ("admin", "administrator 管理员 (/admin/, /demo/advance/)"),
 ]
+# The children log at this level: warnings and errors, never a line per request or per task.
+CHILD_LOG_LEVEL = "WARNING"
+READY_TIMEOUT_SECONDS = 120
+STOP_TIMEOUT_SECONDS = 15
+
+
+def api_keys_active() -> dict[str, str]:
+    """The demo partners' keys as issued at seed (kept with the demo's marketplace), those still
+    working: a key revoked or rotated away since is not printed."""
+    state = SimulatorState.objects.filter(pk=1).first()
+    keys = (state.partner_api_keys or {}) if state else {}
+    prefixes = {code: raw.split("_")[1] for code, raw in keys.items() if raw.count("_") >= 2}
+    active = {key.prefix for key in ApiKey.objects.filter(prefix__in=prefixes.values()) if key.is_active}
+    return {code: keys[code] for code, prefix in prefixes.items() if prefix in active}
 
 
 def worker_queues() -> list[tuple[str, ...]]:
@@ -34,10 +59,17 @@ def worker_queues() -> list[tuple[str, ...]]:
 
 
 def celery_commands(python: str) -> list[list[str]]:
-    """The argv of beat and of each worker."""
-    base = [python, "-m", "celery", "-A", "config"]
+    """The argv of beat and of each worker: quiet (no banner) and logging warnings only."""
+    base = [python, "-m", "celery", "-A", "config", "--quiet"]
     commands = [
-        [*base, "beat", "--loglevel", "INFO", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
+        [
+            *base,
+            "beat",
+            "--loglevel",
+            CHILD_LOG_LEVEL,
+            "--schedule",
+            settings.CELERY_BEAT_SCHEDULE_FILENAME,
+        ],
     ]
     for queues in worker_queues():
         name = "-".join(queues)
@@ -46,7 +78,7 @@ def celery_commands(python: str) -> list[list[str]]:
                 *base,
                 "worker",
                 "--loglevel",
-                "INFO",
+                CHILD_LOG_LEVEL,
                 "--concurrency",
                 "1",
                 "--queues",
@@ -58,8 +90,25 @@ def celery_commands(python: str) -> list[list[str]]:
     return commands
 
 
+def _die_with_parent() -> None:
+    """In each child before it runs (Linux): SIGTERM when run_demo dies, even by SIGKILL, so no
+    child outlives it. Elsewhere a no-op; the process groups below still stop them."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 class Command(BaseCommand):
@@ -75,36 +124,86 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, _interrupt)
         python = sys.executable
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        web = [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"]
-        processes = [
-            subprocess.Popen(argv, env=env, start_new_session=True)  # noqa: S603 - our own argv
-            for argv in [*celery_commands(python), web]
-        ]
-        self._print_welcome(host, port)
+        ready_dir = Path(tempfile.mkdtemp(prefix="xiaodai-run-demo-"))
+        env = {
+            **os.environ,
+            READY_DIR_ENV: str(ready_dir),
+            "PYTHONUNBUFFERED": "1",
+            "LOG_LEVEL": CHILD_LOG_LEVEL,
+            # The development server's request lines: server errors only.
+            "DJANGO_SERVER_LOG_LEVEL": "ERROR",
+        }
+        web = [python, "manage.py", "runserver", f"{host}:{port}", "--noreload", "--skip-checks"]
+        processes = []
         try:
-            while all(p.poll() is None for p in processes):
+            for argv in [*celery_commands(python), web]:
+                processes.append(
+                    subprocess.Popen(  # noqa: S603 - our own argv
+                        argv,
+                        env=env,
+                        # Each child leads its own process group: Ctrl-C reaches only this
+                        # command, which then stops every group (a worker with its pool) in order.
+                        start_new_session=True,
+                        preexec_fn=_die_with_parent,
+                        # The web server's stdout holds only its start-up banner.
+                        stdout=subprocess.DEVNULL if argv is web else None,
+                    )
+                )
+            ready = self._wait_until_ready(host, port, processes, ready_dir)
+            if ready:
+                self._print_welcome(host, port)
+            while ready and all(p.poll() is None for p in processes):
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass
         finally:
-            # Each child leads its own process group (start_new_session): stop the group, so a
-            # worker's pool processes stop with it.
-            for p in processes:
-                if p.poll() is None:
-                    os.killpg(p.pid, signal.SIGTERM)
-            for p in processes:
-                try:
-                    p.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(p.pid, signal.SIGKILL)
-                    p.wait()
+            self._stop(processes)
+            shutil.rmtree(ready_dir, ignore_errors=True)
         failed = [
-            " ".join(map(str, p.args[2:6])) for p in processes if p.returncode not in (0, -signal.SIGTERM)
+            " ".join(map(str, p.args[2:7]))
+            for p in processes
+            if p.returncode not in (0, -signal.SIGTERM, -signal.SIGKILL)
         ]
         if failed:
             self.stderr.write(f"stopped: {'; '.join(failed)} exited with an error")
             sys.exit(1)
+        self.stdout.write("Stopped web, beat and the workers.")
+
+    def _wait_until_ready(self, host, port, processes, ready_dir: Path) -> bool:
+        """Until the web server answers and beat and every worker said they are up (or the time
+        is over: then the welcome comes anyway, perhaps before a late start-up line)."""
+        celery = len(processes) - 1
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if any(p.poll() is not None for p in processes):
+                return False
+            if _answers(host, port) and len(list(ready_dir.iterdir())) >= celery:
+                return True
+            time.sleep(0.2)
+        if _answers(host, port):
+            return True
+        self.stderr.write(f"the web server did not answer on {host}:{port} in {READY_TIMEOUT_SECONDS} s")
+        return False
+
+    def _stop(self, processes) -> None:
+        """SIGTERM every child (a worker stops its pool and finishes its task), then SIGKILL each
+        child's process group, whatever is left of it after the grace period; every child is
+        waited for."""
+        for p in processes:
+            if p.poll() is None:
+                # The child itself: a worker then stops its pool in order (a pool process
+                # signalled directly would be logged as lost).
+                with contextlib.suppress(ProcessLookupError):
+                    p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        for p in processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        for p in processes:
+            # The group too: a pool process may outlive its worker.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
 
     def _print_welcome(self, host, port):
         existing = set(
@@ -114,17 +213,27 @@ class Command(BaseCommand):
         )
         lines = [
             "",
-            f"Xiaodai 小贷 demo: http://{host}:{port}/",
-            f"  officers' workbench: http://{host}:{port}/admin/",
-            f"  partner API docs:    http://{host}:{port}/api/docs/",
             f"  database: {settings.DATABASES['default']['NAME']}",
-            f"  broker:   {settings.CELERY_BROKER_URL}",
+            f"  broker:   {settings.CELERY_BROKER_URL} (queues: "
+            + "; ".join(",".join(q) for q in worker_queues())
+            + ")",
+            "",
+            f"Xiaodai 小贷 demo is ready: http://{host}:{port}/",
+            f"  officers' workbench:  http://{host}:{port}/admin/",
+            f"  risk: sandbox http://{host}:{port}/risk/sandbox/ · training http://{host}:{port}/risk/training/",
+            f"  move the demo on:     http://{host}:{port}/demo/advance/",
+            f"  partner API docs:     http://{host}:{port}/api/docs/",
             "  logins (password for all: " + DEMO_PASSWORD + "):",
         ]
         lines += [f"    {u:<11} {role}" for u, role in DEMO_LOGINS if u in existing]
-        lines.append(
-            "  Ctrl-C stops web, beat and the workers (queues: "
-            + "; ".join(",".join(q) for q in worker_queues())
-            + ")."
-        )
-        self.stdout.write("\n".join(lines) + "\n")
+        keys = api_keys_active()
+        if keys:
+            lines.append("  partner API keys (Authorization: Api-Key <key>):")
+            lines += [f"    {code:<11} {raw}" for code, raw in keys.items()]
+        else:
+            lines.append(
+                "  partner API keys: none kept; issue one: manage.py api_keys issue --partner taobao"
+            )
+        lines.append("Ctrl-C stops web, beat and the workers together.")
+        self.stdout.write("\n".join(lines))
+        self.stdout.flush()

@@ -12,6 +12,8 @@ from common.errors import ApplicationError
 from demo.scoring import demo_scoring_run
 from demo.services import demo_days_trade_and_close
 from demo.simulator.onboarding import marketplace_has_data
+from scoring.models import MerchantScore
+from scoring.selectors import champion_get
 
 
 class Command(BaseCommand):
@@ -26,12 +28,23 @@ class Command(BaseCommand):
             "--through", type=date_argument, default=None, help="last date to close (default yesterday)"
         )
         parser.add_argument("--seed", type=int, default=0, help="training seed")
+        parser.add_argument(
+            "--if-needed",
+            action="store_true",
+            help="do nothing when no date is left to close and merchants are rated as of the business date "
+            "(for `make run`: the second start is quick)",
+        )
 
-    def handle(self, *args, through, seed, **options):
+    def handle(self, *args, through, seed, if_needed=False, **options):
         if not marketplace_has_data():
             raise CommandError("the demo marketplace is empty: run `manage.py seed_demo` first")
         started = time.monotonic()
         through = through or timezone.localdate() - dt.timedelta(days=1)
+        if if_needed and business_date_today() > through and self._rated_today():
+            self.stdout.write(
+                f"The scoring demo is up to date (business date {business_date_today()}); nothing to do."
+            )
+            return
         if business_date_today() <= through:
             days = (through - business_date_today()).days + 1
             self.stdout.write(f"Trading and closing {days} business days through {through} …")
@@ -44,3 +57,10 @@ class Command(BaseCommand):
             )
         demo_scoring_run(say=self.stdout.write, seed=seed)
         self.stdout.write(f"Scoring demo ready in {time.monotonic() - started:.0f} s.")
+
+    @staticmethod
+    def _rated_today() -> bool:
+        return (
+            champion_get() is not None
+            and MerchantScore.objects.filter(is_current=True, as_of=business_date_today()).exists()
+        )

@@ -56,7 +56,7 @@ class Command(BaseCommand):
         )
         for table, count in sorted(report.rows.items()):
             self.stdout.write(f"  {table}: {count}")
-        self.stdout.write("Partner API keys (shown once, store them now):")
+        self.stdout.write("Partner API keys (kept in the demo's database for `run_demo` to print):")
         for code, raw in report.raw_keys.items():
             self.stdout.write(f"  {code}: {raw}")
         self.stdout.write(f"Demo logins, password {DEMO_PASSWORD!r}:")
