@@ -362,7 +362,7 @@ class OrderAdmin(ReadOnlyAdmin):
     list_display = ["external_id", "merchant", "amount", "status", "placed_at", "settled_at"]
     list_filter = ["status", "partner"]
     search_fields = ["external_id", "merchant__shop_name", "buyer_ref"]
-    list_select_related = ["merchant"]
+    list_select_related = ["merchant__partner"]
     date_hierarchy = "placed_at"
     show_full_result_count = False
     inlines = [OrderStatusChangeInline]
@@ -376,7 +376,7 @@ class OrderAdmin(ReadOnlyAdmin):
 @admin.register(Settlement)
 class SettlementAdmin(ReadOnlyAdmin):
     list_display = ["external_id", "merchant", "settled_on", "amount", "order_count"]
-    list_select_related = ["merchant"]
+    list_select_related = ["merchant__partner"]
     date_hierarchy = "settled_on"
     show_full_result_count = False
 
@@ -388,7 +388,7 @@ class SettlementAdmin(ReadOnlyAdmin):
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
     list_display = ["order", "merchant", "amount", "refunded_at", "reason"]
-    list_select_related = ["order", "merchant"]
+    list_select_related = ["order", "merchant__partner"]
     show_full_result_count = False
 
     @admin.display(description="amount (¥)", ordering="amount_fen")
@@ -400,21 +400,21 @@ class RefundAdmin(ReadOnlyAdmin):
 class ComplaintAdmin(ReadOnlyAdmin):
     list_display = ["merchant", "category", "filed_at", "is_upheld"]
     list_filter = ["category", "is_upheld"]
-    list_select_related = ["merchant"]
+    list_select_related = ["merchant__partner"]
 
 
 @admin.register(Rating)
 class RatingAdmin(ReadOnlyAdmin):
     list_display = ["merchant", "order", "stars", "rated_at"]
     list_filter = ["stars"]
-    list_select_related = ["merchant", "order"]
+    list_select_related = ["merchant__partner", "order"]
     show_full_result_count = False
 
 
 @admin.register(DeclaredFinancials)
 class DeclaredFinancialsAdmin(ReadOnlyAdmin):
     list_display = ["merchant", "fiscal_year", "sales", "net_profit_margin", "platform_sales_share"]
-    list_select_related = ["merchant"]
+    list_select_related = ["merchant__partner"]
 
     @admin.display(description="sales (¥)", ordering="sales_fen")
     def sales(self, obj):
@@ -425,14 +425,14 @@ class DeclaredFinancialsAdmin(ReadOnlyAdmin):
 class VerificationAdmin(ReadOnlyAdmin):
     list_display = ["merchant", "kind", "provider", "result", "checked_on"]
     list_filter = ["kind", "result"]
-    list_select_related = ["merchant"]
+    list_select_related = ["merchant__partner"]
 
 
 @admin.register(TradingRelation)
 class TradingRelationAdmin(ReadOnlyAdmin):
     list_display = ["merchant", "kind", "counterparty", "since_on"]
     list_filter = ["kind"]
-    list_select_related = ["merchant", "counterparty"]
+    list_select_related = ["merchant__partner", "counterparty__partner"]
 
 
 @admin.register(QuestionnaireResponse)
