@@ -1,6 +1,8 @@
 from csp.constants import SELF, UNSAFE_INLINE
 from csp.decorators import csp_replace
 from django.contrib import admin
+from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
@@ -15,6 +17,8 @@ admin.site.index_title = "Credit factory 信贷工厂"
 docs_styles = csp_replace({"style-src": [SELF, UNSAFE_INLINE]})
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico on every page, the workbench's included: the icon, not a 404.
+    path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("favicon.ico"))),
     path("admin/", admin.site.urls),
     path("ops/assembly-line/", admin.site.admin_view(views_ops.assembly_line), name="ops-assembly-line"),
     path("api/v1/", include("merchants.api.urls")),
