@@ -46,7 +46,11 @@ def _kind(path: str) -> str:
 
 
 def _links(page, origin: str) -> list[str]:
-    hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+    # Not the links in a read-only field's value: Django's admin links a foreign key shown
+    # read-only to the related object's change page without asking whether the role may view it.
+    hrefs = page.eval_on_selector_all(
+        "a[href]", "links => links.filter(a => !a.closest('.readonly')).map(a => a.href)"
+    )
     found = []
     for href in hrefs:
         url, _fragment = urldefrag(href)
