@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 
-from common.admin import AuditHistoryMixin
+from common.admin import AuditHistoryMixin, EstimatedCountPaginator
 from common.crypto import blind_index
 from common.errors import ApplicationError
 from common.money import format_yuan
@@ -360,11 +360,13 @@ class OrderStatusChangeInline(admin.TabularInline):
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin):
     list_display = ["external_id", "merchant", "amount", "status", "placed_at", "settled_at"]
-    list_filter = ["status", "partner"]
+    # A date filter rather than a date hierarchy: the hierarchy's DISTINCT over every order's date
+    # took most of a second at a million orders.
+    list_filter = ["status", "partner", ("placed_at", admin.DateFieldListFilter)]
     search_fields = ["external_id", "merchant__shop_name", "buyer_ref"]
     list_select_related = ["merchant__partner"]
-    date_hierarchy = "placed_at"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     inlines = [OrderStatusChangeInline]
     exclude = ["content_hash"]
 
@@ -376,9 +378,10 @@ class OrderAdmin(ReadOnlyAdmin):
 @admin.register(Settlement)
 class SettlementAdmin(ReadOnlyAdmin):
     list_display = ["external_id", "merchant", "settled_on", "amount", "order_count"]
+    list_filter = [("settled_on", admin.DateFieldListFilter)]
     list_select_related = ["merchant__partner"]
-    date_hierarchy = "settled_on"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     @admin.display(description="amount (¥)", ordering="amount_fen")
     def amount(self, obj):
@@ -403,12 +406,31 @@ class ComplaintAdmin(ReadOnlyAdmin):
     list_select_related = ["merchant__partner"]
 
 
+class StarsFilter(admin.SimpleListFilter):
+    """One to five stars, without asking the table which values it holds (a DISTINCT over
+    every rating)."""
+
+    title = "stars"
+    parameter_name = "stars"
+
+    def lookups(self, request, model_admin):
+        return [(str(n), f"{n}★") for n in range(1, 6)]
+
+    def queryset(self, request, queryset):
+        return (
+            queryset.filter(stars=int(self.value()))
+            if self.value() in {"1", "2", "3", "4", "5"}
+            else queryset
+        )
+
+
 @admin.register(Rating)
 class RatingAdmin(ReadOnlyAdmin):
     list_display = ["merchant", "order", "stars", "rated_at"]
-    list_filter = ["stars"]
+    list_filter = [StarsFilter]
     list_select_related = ["merchant__partner", "order"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
 
 @admin.register(DeclaredFinancials)
