@@ -23,6 +23,7 @@ from django.urls.exceptions import NoReverseMatch
 
 # Portal and risk pages that are actions (POST only) or need a one-time token: not pages to read.
 NOT_PAGES = {
+    "portal:home": "redirects: merchants to the overview, staff to the workbench",
     "portal:logout": "POST only: ends the session",
     "portal:enter": "needs a partner's one-time hand-off token",
     "portal:invite": "needs an officer's one-time invitation token",
