@@ -40,6 +40,12 @@ NOT_PAGES = {
 }
 # The admin's own per-object pages that are forms acting on one object, beside its change page.
 ADMIN_NOT_PAGES = {"delete", "history", "autocomplete", "jsi18n", "logout", "password_change_done"}
+# Standard admin pages that redirect to the workbench's own page for the same thing (measured there).
+ADMIN_REDIRECTS = {
+    "admin:lending_application_change": "the application's case page",
+    "admin:lending_collectioncase_changelist": "the collections queue",
+    "admin:lending_collectioncase_change": "the collections case page",
+}
 SUPERUSER = "superuser"
 MEMBER_PAGES = {"member-apply", "member-application", "application-book", "application-documents"}
 
@@ -141,9 +147,10 @@ def _admin_pages(skipped: dict[str, str]) -> list[Page]:
         opts = model._meta
         base = f"admin:{opts.app_label}_{opts.model_name}"
         login = _admin_login(model)
-        pages.append(Page(f"{base}_changelist", reverse(f"{base}_changelist"), login))
+        if f"{base}_changelist" not in ADMIN_REDIRECTS:
+            pages.append(Page(f"{base}_changelist", reverse(f"{base}_changelist"), login))
         last = _busiest_object(model)
-        if last is not None:
+        if last is not None and f"{base}_change" not in ADMIN_REDIRECTS:
             pages.append(Page(f"{base}_change", reverse(f"{base}_change", args=[last.pk]), login))
         # The model admin's own pages (queues, case pages, the trial balance, request forms).
         standard = {f"{opts.app_label}_{opts.model_name}_{s}" for s in ("changelist", "add", "change")}
@@ -158,7 +165,7 @@ def _admin_pages(skipped: dict[str, str]) -> list[Page]:
                 pages.append(Page(name, reverse(name), "admin"))
             elif arguments == ["queue"]:
                 pages.extend(Page(f"{name}[{q}]", reverse(name, args=[q]), "admin") for q in ops.QUEUES)
-            elif arguments == ["pk"]:
+            elif arguments in (["pk"], ["id"]):
                 obj = _object_for(model, pattern.name)
                 if obj is None:
                     skipped[name] = "no row to open"
