@@ -46,10 +46,13 @@ def _kind(path: str) -> str:
 
 
 def _links(page, origin: str) -> list[str]:
-    # Not the links in a read-only field's value: Django's admin links a foreign key shown
-    # read-only to the related object's change page without asking whether the role may view it.
+    # Not the links in a read-only field's value (on a form or in an inline's row): Django's
+    # admin links a foreign key shown read-only to the related object's change page without
+    # asking whether the role may view it.
     hrefs = page.eval_on_selector_all(
-        "a[href]", "links => links.filter(a => !a.closest('.readonly')).map(a => a.href)"
+        "a[href]",
+        "links => links.filter(a => !a.closest('.readonly, .inline-group td') || "
+        "a.classList.contains('inlinechangelink')).map(a => a.href)",
     )
     found = []
     for href in hrefs:
