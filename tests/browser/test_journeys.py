@@ -47,7 +47,8 @@ def test_a_merchant_applies_repays_early_and_downloads_its_statement(
     watched_page, live_server, language, viewport
 ):
     merchant, _wallet, _orders = seller_with_an_offer_and_orders()
-    watched = watched_page(base_url=live_server.url, viewport=VIEWPORTS[viewport])
+    # A merchant's phone in China asks for Chinese (Accept-Language: zh-CN).
+    watched = watched_page(base_url=live_server.url, viewport=VIEWPORTS[viewport], locale="zh-CN")
     page = watched.page
 
     log_in(watched, live_server.url, "seller")
