@@ -2,6 +2,8 @@ from csp.constants import SELF, UNSAFE_INLINE
 from csp.decorators import csp_replace
 from django.apps import apps
 from django.contrib import admin
+from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
@@ -24,6 +26,8 @@ urlpatterns = [
         admin.site.admin_view(views_credit_file.credit_file),
         name="credit-file",
     ),
+    # Browsers ask for /favicon.ico on every page, the workbench's included: the icon, not a 404.
+    path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("favicon.ico"))),
     path("admin/", admin.site.urls),
     path("ops/assembly-line/", admin.site.admin_view(views_ops.assembly_line), name="ops-assembly-line"),
     path("api/v1/", include("merchants.api.urls")),

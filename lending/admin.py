@@ -141,6 +141,9 @@ class StatusHistoryInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("cob_run")
+
     def has_view_permission(self, request, obj=None):
         # Whoever may see the loan or line sees how its status got there.
         opts = self.parent_model._meta
@@ -250,7 +253,7 @@ class CreditLineAdmin(ReadOnlyAdmin):
     list_display = ["id", "merchant", "product", "grade", "limit", "used", "available", "rate", "status"]
     list_filter = ["status", "product", "grade"]
     search_fields = ["merchant__shop_name", "merchant__external_id"]
-    list_select_related = ["merchant", "product"]
+    list_select_related = ["merchant__partner", "product"]
     fields = [
         "merchant",
         "product",
@@ -448,6 +451,9 @@ class LoanEventInline(admin.TabularInline):
     can_delete = False
     verbose_name_plural = _("events (statement)")
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("entry")
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -492,7 +498,7 @@ class LoanAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "classification", "product"]
     search_fields = ["reference", "merchant__shop_name", "merchant__external_id"]
-    list_select_related = ["merchant", "product"]
+    list_select_related = ["merchant__partner", "product"]
     date_hierarchy = "disbursed_on"
     action_form = LineActionForm
     actions = ["write_off"]

@@ -77,7 +77,7 @@ class ApplicationAdmin(ReadOnlyAdmin):
     list_display = ["reference", "shop", "product", "amount", "status", "current_stage", "submitted_at"]
     list_filter = ["status", "product", "channel"]
     search_fields = ["reference", "merchant__shop_name", "merchant__external_id"]
-    list_select_related = ["merchant", "product"]
+    list_select_related = ["merchant__partner", "product"]
     date_hierarchy = "submitted_at"
     show_full_result_count = False
     change_list_template = "admin/lending/application/change_list.html"

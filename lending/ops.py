@@ -246,7 +246,7 @@ def late_cases(*, now: dt.datetime, limit: int = 50) -> list[ApplicationStage]:
     """Cases past their stage's time limit, the most overdue first."""
     return list(
         ApplicationStage.objects.filter(status=ApplicationStage.Status.WAITING, due_at__lt=now)
-        .select_related("application__merchant", "application__product", "assignee")
+        .select_related("application__merchant__partner", "application__product", "assignee")
         .order_by("due_at", "pk")[:limit]
     )
 
@@ -294,7 +294,7 @@ def queue_cases(*, queue: str) -> list[ApplicationStage]:
     interview booked for it (`booked_interviews`) and the visit pending (`pending_inspections`)."""
     return list(
         ApplicationStage.objects.filter(queue=queue, status=ApplicationStage.Status.WAITING)
-        .select_related("application__merchant", "application__product", "assignee")
+        .select_related("application__merchant__partner", "application__product", "assignee")
         .prefetch_related(
             Prefetch(
                 "application__interviews",

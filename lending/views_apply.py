@@ -495,7 +495,7 @@ def _render_application(request, merchant, application, *, accept_error="", appe
         "member_links": {
             "book": _url_or_none("portal:application-book", ref),
             "documents": _url_or_none("portal:application-documents", ref),
-            "accept": _url_or_none("portal:application-accept", ref),
+            "accept": _url_or_none("portal:member-application", ref),  # where its accept form is
         }
         if is_b2b
         else {},

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
-from common.admin import AuditHistoryMixin
+from common.admin import AuditHistoryMixin, EstimatedCountPaginator
 from common.crypto import blind_index
 from common.errors import ApplicationError
 from common.money import format_yuan
@@ -363,11 +363,13 @@ class OrderStatusChangeInline(admin.TabularInline):
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin):
     list_display = ["external_id", "merchant", "amount", "status", "placed_at", "settled_at"]
-    list_filter = ["status", "partner"]
+    # A date filter rather than a date hierarchy: the hierarchy's DISTINCT over every order's date
+    # took most of a second at a million orders.
+    list_filter = ["status", "partner", ("placed_at", admin.DateFieldListFilter)]
     search_fields = ["external_id", "merchant__shop_name", "buyer_ref"]
-    list_select_related = ["merchant"]
-    date_hierarchy = "placed_at"
+    list_select_related = ["merchant__partner"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     inlines = [OrderStatusChangeInline]
     exclude = ["content_hash"]
 
@@ -379,9 +381,10 @@ class OrderAdmin(ReadOnlyAdmin):
 @admin.register(Settlement)
 class SettlementAdmin(ReadOnlyAdmin):
     list_display = ["external_id", "merchant", "settled_on", "amount", "order_count"]
-    list_select_related = ["merchant"]
-    date_hierarchy = "settled_on"
+    list_filter = [("settled_on", admin.DateFieldListFilter)]
+    list_select_related = ["merchant__partner"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     @admin.display(description=_("amount (¥)"), ordering="amount_fen")
     def amount(self, obj):
@@ -391,7 +394,7 @@ class SettlementAdmin(ReadOnlyAdmin):
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
     list_display = ["order", "merchant", "amount", "refunded_at", "reason"]
-    list_select_related = ["order", "merchant"]
+    list_select_related = ["order", "merchant__partner"]
     show_full_result_count = False
 
     @admin.display(description=_("amount (¥)"), ordering="amount_fen")
@@ -403,21 +406,40 @@ class RefundAdmin(ReadOnlyAdmin):
 class ComplaintAdmin(ReadOnlyAdmin):
     list_display = ["merchant", "category", "filed_at", "is_upheld"]
     list_filter = ["category", "is_upheld"]
-    list_select_related = ["merchant"]
+    list_select_related = ["merchant__partner"]
+
+
+class StarsFilter(admin.SimpleListFilter):
+    """One to five stars, without asking the table which values it holds (a DISTINCT over
+    every rating)."""
+
+    title = "stars"
+    parameter_name = "stars"
+
+    def lookups(self, request, model_admin):
+        return [(str(n), f"{n}★") for n in range(1, 6)]
+
+    def queryset(self, request, queryset):
+        return (
+            queryset.filter(stars=int(self.value()))
+            if self.value() in {"1", "2", "3", "4", "5"}
+            else queryset
+        )
 
 
 @admin.register(Rating)
 class RatingAdmin(ReadOnlyAdmin):
     list_display = ["merchant", "order", "stars", "rated_at"]
-    list_filter = ["stars"]
-    list_select_related = ["merchant", "order"]
+    list_filter = [StarsFilter]
+    list_select_related = ["merchant__partner", "order"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
 
 @admin.register(DeclaredFinancials)
 class DeclaredFinancialsAdmin(ReadOnlyAdmin):
     list_display = ["merchant", "fiscal_year", "sales", "net_profit_margin", "platform_sales_share"]
-    list_select_related = ["merchant"]
+    list_select_related = ["merchant__partner"]
 
     @admin.display(description=_("sales (¥)"), ordering="sales_fen")
     def sales(self, obj):
@@ -428,14 +450,14 @@ class DeclaredFinancialsAdmin(ReadOnlyAdmin):
 class VerificationAdmin(ReadOnlyAdmin):
     list_display = ["merchant", "kind", "provider", "result", "checked_on"]
     list_filter = ["kind", "result"]
-    list_select_related = ["merchant"]
+    list_select_related = ["merchant__partner"]
 
 
 @admin.register(TradingRelation)
 class TradingRelationAdmin(ReadOnlyAdmin):
     list_display = ["merchant", "kind", "counterparty", "since_on"]
     list_filter = ["kind"]
-    list_select_related = ["merchant", "counterparty"]
+    list_select_related = ["merchant__partner", "counterparty__partner"]
 
 
 @admin.register(QuestionnaireResponse)

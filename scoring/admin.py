@@ -143,7 +143,7 @@ class MerchantScoreAdmin(ReadOnlyAdmin):
     list_display = ["merchant", "as_of", "grade", "points", "pd", "rank", "line", "rate", "is_current"]
     list_filter = ["grade", "is_current", "as_of", "model"]
     search_fields = ["merchant__shop_name", "merchant__external_id"]
-    list_select_related = ["merchant", "model"]
+    list_select_related = ["merchant__partner", "model"]
     show_full_result_count = False
     fields = [
         "merchant",
@@ -199,7 +199,7 @@ class OfferAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "grade", "product", "issued_on"]
     search_fields = ["merchant__shop_name", "merchant__external_id"]
-    list_select_related = ["merchant", "product"]
+    list_select_related = ["merchant__partner", "product"]
     readonly_fields = [
         "merchant",
         "product",
@@ -283,7 +283,7 @@ class OfficerFindingAdmin(admin.ModelAdmin):
     list_display = ["merchant", "kind", "points", "found_on", "officer", "note"]
     list_filter = ["kind", "found_on"]
     search_fields = ["merchant__shop_name", "merchant__external_id", "note"]
-    list_select_related = ["merchant", "officer"]
+    list_select_related = ["merchant__partner", "officer"]
     autocomplete_fields = ["merchant"]
 
     def save_model(self, request, obj, form, change):

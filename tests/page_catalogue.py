@@ -1,0 +1,283 @@
+"""Every portal and workbench page, read from the URL conf and filled with objects of the current
+database: the merchant portal ("portal" namespace), the risk managers' pages ("risk", "risknet"),
+the workbench (the admin index, each registered model's changelist and one change page, the
+model admins' own pages) and the ops screens. Each page is named (its URL name, or admin's
+changelist/change name) and carries the login that opens it, so the query-count test and
+bench/pages.py measure the same pages.
+
+Built on the demo's logins (`seller`, `member`, `officer`, `risk`, `admin`, ...). A pattern whose
+arguments cannot be filled from the database is reported in `skipped` with the reason, so a new
+page is noticed rather than silently left out."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+from django.apps import apps
+from django.contrib import admin
+from django.db.models import Count
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls.exceptions import NoReverseMatch
+
+# Portal and risk pages that are actions (POST only) or need a one-time token: not pages to read.
+NOT_PAGES = {
+    "portal:home": "redirects: merchants to the overview, staff to the workbench",
+    "portal:logout": "POST only: ends the session",
+    "portal:enter": "needs a partner's one-time hand-off token",
+    "portal:invite": "needs an officer's one-time invitation token",
+    "portal:loan-repay": "POST only (the repay form's target)",
+    "portal:wallet-withdraw": "POST only (the withdraw form's target)",
+    "portal:offer-accept": "POST only (the offer's accept button)",
+    "portal:offer-decline": "POST only (the offer's decline button)",
+    "portal:application-draw": "POST only",
+    "portal:application-appeal": "POST only",
+    "portal:application-withdraw": "POST only",
+    "portal:application-accept": "POST only",
+    "portal:credit-ask": "POST only",
+    "portal:apply-terms": "JSON for the apply page's script, asked with the form's amount and orders",
+}
+# The admin's own per-object pages that are forms acting on one object, beside its change page.
+ADMIN_NOT_PAGES = {"delete", "history", "autocomplete", "jsi18n", "logout", "password_change_done"}
+# Standard admin pages that redirect to the workbench's own page for the same thing (measured there).
+ADMIN_REDIRECTS = {
+    "admin:lending_application_change": "the application's case page",
+    "admin:lending_collectioncase_changelist": "the collections queue",
+    "admin:lending_collectioncase_change": "the collections case page",
+}
+SUPERUSER = "superuser"
+MEMBER_PAGES = {"member-apply", "member-application", "application-book", "application-documents"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    name: str
+    url: str
+    login: str
+
+
+@dataclasses.dataclass
+class Catalogue:
+    pages: list[Page]
+    skipped: dict[str, str]
+
+
+def _walk(patterns, namespace: str = "", prefix: str = ""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = entry.namespace or ""
+            yield from _walk(
+                entry.url_patterns,
+                f"{namespace}:{inner}".strip(":") if inner else namespace,
+                prefix + str(entry.pattern),
+            )
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield namespace, entry.name, prefix + str(entry.pattern), entry
+
+
+def _arguments(route: str) -> list[str]:
+    return re.findall(r"<(?:\w+:)?(\w+)>", route)
+
+
+class _World:
+    """The objects pages are filled with: for each kind, the one with the most rows to show."""
+
+    def __init__(self):
+        from lending.models import Application, CreditLine, Loan
+        from merchants.models import Merchant
+        from scoring.models import Offer, SandboxRun
+
+        def busiest(queryset, related: str):
+            return queryset.annotate(_rows=Count(related)).order_by("-_rows", "-pk").first()
+
+        self.seller = Merchant.objects.filter(user__username="seller").first()
+        self.member = Merchant.objects.filter(user__username="member").first()
+        self.loan = busiest(Loan.objects.filter(merchant=self.seller), "events")
+        self.line = CreditLine.objects.filter(merchant=self.seller).order_by("-pk").first()
+        self.application = Application.objects.filter(merchant=self.seller).order_by("-pk").first()
+        self.member_application = Application.objects.filter(merchant=self.member).order_by("-pk").first()
+        self.offer = Offer.objects.filter(merchant=self.seller).order_by("-pk").first()
+        self.sandbox_run = SandboxRun.objects.order_by("-pk").first()
+        self.busiest_merchant = busiest(Merchant.objects.all(), "orders")
+
+    def fill(self, name: str, argument: str):
+        """The value for `argument` of the page `name`, or None when the database has none."""
+        member = name.split(":")[-1] in MEMBER_PAGES
+        if argument == "reference":
+            applied = self.member_application if member else self.application
+            found = self.loan if "loan" in name else applied
+            return found.reference if found else None
+        if argument == "line_id":
+            return self.line.pk if self.line else None
+        if argument == "offer_id":
+            return self.offer.pk if self.offer else None
+        if argument == "run_id":
+            return self.sandbox_run.pk if self.sandbox_run else None
+        if argument in {"merchant_id", "merchant_pk"}:
+            return self.busiest_merchant.pk if self.busiest_merchant else None
+        return None
+
+
+def _login_for(name: str) -> str:
+    namespace, _, url_name = name.rpartition(":")
+    if namespace == "portal":
+        return "member" if url_name in MEMBER_PAGES else "seller"
+    if namespace in {"risk", "risknet"}:
+        return "risk"
+    if name == "ops-assembly-line":
+        return "officer"
+    return "admin"
+
+
+def _admin_login(model) -> str:
+    """The administrator for the project's models; a superuser for the libraries' (the audit log,
+    django-axes), which no role is given."""
+    from django.conf import settings
+
+    path = Path(apps.get_app_config(model._meta.app_label).path).resolve()
+    return "admin" if path.parent == Path(settings.BASE_DIR).resolve() else SUPERUSER
+
+
+def _admin_pages(skipped: dict[str, str]) -> list[Page]:
+    from lending import ops
+
+    pages = [Page("admin:index", reverse("admin:index"), "admin")]
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        base = f"admin:{opts.app_label}_{opts.model_name}"
+        login = _admin_login(model)
+        if f"{base}_changelist" not in ADMIN_REDIRECTS:
+            pages.append(Page(f"{base}_changelist", reverse(f"{base}_changelist"), login))
+        last = _busiest_object(model)
+        if last is not None and f"{base}_change" not in ADMIN_REDIRECTS:
+            pages.append(Page(f"{base}_change", reverse(f"{base}_change", args=[last.pk]), login))
+        # The model admin's own pages (queues, case pages, the trial balance, request forms).
+        standard = {f"{opts.app_label}_{opts.model_name}_{s}" for s in ("changelist", "add", "change")}
+        for pattern in model_admin.get_urls():
+            if not isinstance(pattern, URLPattern) or not pattern.name or pattern.name in standard:
+                continue
+            if any(pattern.name.endswith("_" + word) for word in ADMIN_NOT_PAGES):
+                continue
+            arguments = _arguments(str(pattern.pattern))
+            name = f"admin:{pattern.name}"
+            if not arguments:
+                pages.append(Page(name, reverse(name), "admin"))
+            elif arguments == ["queue"]:
+                pages.extend(Page(f"{name}[{q}]", reverse(name, args=[q]), "admin") for q in ops.QUEUES)
+            elif arguments in (["pk"], ["id"]):
+                obj = _object_for(model, pattern.name)
+                if obj is None:
+                    skipped[name] = "no row to open"
+                else:
+                    pages.append(Page(name, reverse(name, args=[obj.pk]), "admin"))
+            else:
+                skipped[name] = f"arguments {arguments} not known to the catalogue"
+    return pages
+
+
+def _busiest_object(model):
+    """The row whose change page shows the most: the demo seller's shop, the loan with most
+    events, otherwise the newest row."""
+    label = model._meta.label
+    if label == "merchants.Merchant":
+        return model.objects.filter(user__username="seller").first() or model.objects.order_by("-pk").first()
+    if label == "lending.Loan":
+        return model.objects.annotate(_rows=Count("events")).order_by("-_rows", "-pk").first()
+    return model.objects.order_by("-pk").first()
+
+
+def _object_for(model, url_name: str):
+    label = model._meta.label
+    if label == "lending.Application" and url_name == "lending_case":
+        # A case page with a stage to work, when there is one.
+        from lending.models import ApplicationStage
+
+        stage = ApplicationStage.objects.order_by("-pk").first()
+        if stage is not None:
+            return stage.application
+    if label == "lending.Application" and url_name == "lending_document":
+        from lending.models import ApplicationDocument
+
+        return ApplicationDocument.objects.order_by("-pk").first()
+    return _busiest_object(model)
+
+
+def catalogue() -> Catalogue:
+    """The pages of the current database's world."""
+    world = _World()
+    pages: list[Page] = []
+    skipped: dict[str, str] = {}
+    for namespace, url_name, route, _pattern in _walk(get_resolver().url_patterns):
+        if namespace not in {"portal", "risk", "risknet"} and url_name != "ops-assembly-line":
+            continue
+        name = f"{namespace}:{url_name}".strip(":")
+        if name in NOT_PAGES:
+            continue
+        arguments = _arguments(route)
+        values = [world.fill(name, argument) for argument in arguments]
+        if any(value is None for value in values):
+            missing = [a for a, v in zip(arguments, values, strict=True) if v is None]
+            skipped[name] = f"nothing in the database for {missing}"
+            continue
+        try:
+            url = reverse(name, args=values)
+        except NoReverseMatch as exc:
+            skipped[name] = str(exc)
+            continue
+        pages.append(Page(name, url, _login_for(name)))
+    pages.extend(_admin_pages(skipped))
+    return Catalogue(pages=pages, skipped=skipped)
+
+
+def demo_world_build(*, merchants: int, days: int, closed_days: int, end_on=None) -> None:
+    """A small demo marketplace with a history of loans: `days` of trading, `closed_days` business
+    days traded and closed (loans drawn, repaid, late), a hand-made champion, ratings, offers and
+    the day's applications, then a third of `closed_days` more. Needs the demo app."""
+    import datetime as dt
+
+    from demo.scoring import demo_scoring_run
+    from demo.services import demo_days_trade_and_close
+    from demo.simulator import marketplace_seed
+    from tests.scoring.factories import champion_create
+
+    end_on = end_on or dt.date(2025, 3, 31)
+    marketplace_seed(merchants=merchants, days=days, seed=7, ended_on=end_on)
+    demo_days_trade_and_close(through=end_on + dt.timedelta(days=closed_days))
+    champion_create()
+    demo_scoring_run(say=lambda _message: None)
+    demo_days_trade_and_close(through=end_on + dt.timedelta(days=closed_days + max(1, closed_days // 3)))
+    logins_move_to_busiest()
+
+
+def logins_move_to_busiest() -> None:
+    """The demo's `seller` login onto the B2C shop with the most loan events, `member` onto the
+    B2B shop with the most applications, so the portal's loan and application pages have rows
+    to show."""
+    from merchants.models import Merchant, PartnerPlatform
+
+    for username, kind in (("seller", PartnerPlatform.Kind.B2C), ("member", PartnerPlatform.Kind.B2B)):
+        shops = Merchant.objects.filter(partner__kind=kind)
+        busiest = (
+            shops.annotate(
+                _events=Count("loans__events", distinct=True), _apps=Count("applications", distinct=True)
+            )
+            .order_by(*(("-_events", "-_apps") if username == "seller" else ("-_apps", "-_events")), "pk")
+            .first()
+        )
+        user = Merchant.objects.filter(user__username=username).values_list("user_id", flat=True).first()
+        if busiest is None or user is None or busiest.user_id == user:
+            continue
+        Merchant.objects.filter(user_id=user).update(user=None)
+        Merchant.objects.filter(pk=busiest.pk).update(user_id=user)
+
+
+def login_user(username: str):
+    """The user a page is opened as: the demo's login, or a superuser made on first use."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects
+    if username == SUPERUSER:
+        user = users.filter(username=SUPERUSER).first()
+        return user or users.create_superuser(SUPERUSER, f"{SUPERUSER}@xiaodai.example", None)
+    return users.get(username=username)

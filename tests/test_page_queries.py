@@ -1,0 +1,96 @@
+"""No portal or workbench page runs more queries when it has more rows to show: every page of
+tests/page_catalogue.py (read from the URL conf) is opened as its role in a small demo world and
+in a larger one (more merchants, days of orders, loans and repayments), and the second count may
+not exceed the first. Each world lives in a transaction rolled back afterwards."""
+
+import pytest
+from django.db import connection, reset_queries, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from tests.conftest import requires_demo
+from tests.page_catalogue import catalogue, demo_world_build, login_user
+
+pytestmark = [requires_demo, pytest.mark.django_db]
+
+SMALL = {"merchants": 8, "days": 30, "closed_days": 10}
+LARGE = {"merchants": 24, "days": 60, "closed_days": 30}
+# Pages whose count may rise between the worlds, and by how much at most, with the reason.
+BOUNDED = {
+    # One round of set-based queries per hop of the network, at most ?depth (≤ 3) hops: it grows
+    # until the network is reached, never with the shops in it.
+    "risknet:merchant-network": 3 * 3,
+    # The queue's two prefetches (interviews, inspections) run once there is a case to show.
+    "admin:lending_queue[fraud_review]": 2,
+    "admin:lending_queue[video_check]": 2,
+    "admin:lending_queue[field_inspection]": 2,
+    "admin:lending_queue[officer_approval]": 2,
+}
+
+
+def _measure(size: dict) -> dict:
+    """{page name: (status, queries)} for every page of a world of `size`, and the skipped."""
+    results: dict[str, tuple[int, int]] = {}
+    with transaction.atomic():
+        demo_world_build(**size)
+        found = catalogue()
+        clients: dict[str, Client] = {}
+        for page in found.pages:
+            if page.login not in clients:
+                clients[page.login] = Client()
+                clients[page.login].force_login(login_user(page.login))
+            client = clients[page.login]
+            client.get(page.url)  # caches filled (content types, sessions) before counting
+            # Django empties the query log when a request starts: the count starts from empty.
+            reset_queries()
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(page.url)
+            results[page.name] = (response.status_code, len(queries))
+        transaction.set_rollback(True)
+    return {"pages": results, "skipped": found.skipped}
+
+
+@pytest.fixture(scope="module")
+def measured(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        return {"small": _measure(SMALL), "large": _measure(LARGE)}
+
+
+def test_every_page_answers_without_an_error_as_its_role(measured):
+    failing = {
+        f"{size}:{name}": status
+        for size, found in measured.items()
+        for name, (status, _) in found["pages"].items()
+        if status >= 400
+    }
+    assert not failing
+
+
+def test_the_catalogue_finds_the_pages_of_every_part(measured):
+    names = set(measured["large"]["pages"])
+    for expected in (
+        "portal:overview",
+        "portal:loan-detail",
+        "portal:application",
+        "portal:member-application",
+        "risk:sandbox",
+        "risknet:merchant-network",
+        "ops-assembly-line",
+        "admin:merchants_merchant_change",
+        "admin:lending_loan_changelist",
+        "admin:payments_trial_balance",
+    ):
+        assert expected in names, expected
+    assert len(names) > 60
+    # What could not be filled is said, and only for want of a row of that kind.
+    assert all("nothing in the database" in r or "no row" in r for r in measured["large"]["skipped"].values())
+
+
+def test_no_page_s_query_count_grows_with_the_rows_it_shows(measured):
+    small, large = measured["small"]["pages"], measured["large"]["pages"]
+    grown = {
+        name: f"{small[name][1]} -> {queries}"
+        for name, (_, queries) in large.items()
+        if name in small and queries > small[name][1] + BOUNDED.get(name, 0)
+    }
+    assert not grown
