@@ -1,7 +1,6 @@
 """What the browser tests share: Debian's Chromium through Playwright (the fixtures follow
 tests/test_portal_browser.py), pages that record console errors and uncaught exceptions, the
-phone-width check, screenshots under var/screenshots/ for reviewers, and the contracts of pages
-still being built (a test needing one is marked xfail until it is there)."""
+phone-width check and screenshots under var/screenshots/ for reviewers."""
 
 import os
 from pathlib import Path
@@ -37,32 +36,6 @@ BROWSER_MARKS = [
 
 playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 expect = playwright_sync.expect
-
-
-def _template_texts() -> str:
-    roots = [Path(settings.BASE_DIR) / "templates", *Path(settings.BASE_DIR).glob("*/templates")]
-    roots += list(Path(settings.BASE_DIR).glob("*/static"))
-    texts = []
-    for root in roots:
-        for path in root.rglob("*"):
-            if path.suffix in {".html", ".js"} and path.is_file():
-                texts.append(path.read_text(encoding="utf-8", errors="replace"))
-    return "\n".join(texts)
-
-
-def missing_test_ids(*test_ids: str) -> list[str]:
-    """The data-testid values no template or script of the project carries yet."""
-    texts = _template_texts()
-    return [t for t in test_ids if f'"{t}"' not in texts and f"'{t}'" not in texts]
-
-
-def pending(*test_ids: str):
-    """xfail (not strict) while a page this test drives lacks one of `test_ids`: it runs for real
-    as soon as the page is there (the mark can then go)."""
-    missing = missing_test_ids(*test_ids)
-    return pytest.mark.xfail(
-        bool(missing), strict=False, reason=f"not built yet: data-testid {', '.join(missing) or '-'}"
-    )
 
 
 @pytest.fixture(scope="module")
