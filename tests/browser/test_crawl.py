@@ -42,7 +42,7 @@ def _start_pages(username: str) -> list[str]:
 
 def _kind(path: str) -> str:
     """One page per kind of address: numbers and references stand for any."""
-    return re.sub(r"/[A-Z]?[0-9][0-9A-Za-z-]*/", "/#/", path)
+    return re.sub(r"/[A-Z]?[0-9][0-9A-Za-z-]*/", "/#/", path.split("?", 1)[0])
 
 
 def _links(page, origin: str) -> list[str]:
@@ -60,7 +60,9 @@ def _links(page, origin: str) -> list[str]:
         parts = urlsplit(url)
         if f"{parts.scheme}://{parts.netloc}" != origin or NOT_FOLLOWED.search(parts.path):
             continue
-        found.append(parts.path)  # the query strings of filters and sorting: the same page
+        # With its query (a statement's month is part of the address); a page's filters and
+        # sortings are one kind of page all the same, visited once.
+        found.append(parts.path + (f"?{parts.query}" if parts.query else ""))
     return found
 
 

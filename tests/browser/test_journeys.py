@@ -57,7 +57,10 @@ def test_a_merchant_applies_repays_early_and_downloads_its_statement(
 
     # Home: lines, the offer, the wallet, next deductions, applications and warnings on one page.
     watched.screenshot(f"home-{language}")
-    home_missing = [part for part in HOME_PARTS if not page.get_by_test_id(part).count()]
+    # The next deduction appears once there is a loan (below).
+    home_missing = [
+        part for part in HOME_PARTS if part != "home-next-deduction" and not page.get_by_test_id(part).count()
+    ]
 
     # Apply for a credit loan and accept its agreement.
     page.goto(f"{live_server.url}/apply/?product=credit_loan")
@@ -85,6 +88,14 @@ def test_a_merchant_applies_repays_early_and_downloads_its_statement(
     assert sum(e.principal_fen + e.interest_fen + e.fee_fen + e.penalty_fen for e in repaid) == 50_000
 
     assert not home_missing, f"the home page lacks {home_missing}"
+    # Home now names the loan's next deduction: "¥X on date Y".
+    page.goto(f"{live_server.url}/overview/")
+    deduction = page.get_by_test_id("home-next-deduction")
+    expect(deduction).to_have_count(1)
+    expect(deduction).to_contain_text(loan.reference)
+    expect(deduction).to_contain_text(re.compile(r"¥[0-9,]+\.[0-9]{2}"))
+    watched.check()
+    page.goto(f"{live_server.url}/loans/{loan.reference}/")
 
     # The agreement and the statement download, as PDF and CSV.
     for test_id, starts in (("agreement-pdf", b"%PDF"), ("statement-pdf", b"%PDF"), ("statement-csv", b"")):
