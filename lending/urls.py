@@ -1,8 +1,23 @@
 """The merchant portal's lending pages; mounted in the "portal" namespace."""
 
-from django.urls import path, re_path
+from django.urls import path, register_converter
 
 from lending import views, views_apply, views_documents
+
+
+class DocumentFormat:
+    """A downloadable document's format in its address: pdf or csv."""
+
+    regex = "pdf|csv"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(DocumentFormat, "docformat")
 
 urlpatterns = [
     path("loans/", views.loans, name="loans"),
@@ -12,16 +27,14 @@ urlpatterns = [
     path(
         "loans/<str:reference>/agreement.pdf", views_documents.loan_agreement_pdf, name="loan-agreement-pdf"
     ),
-    re_path(
-        r"^loans/(?P<reference>[^/]+)/statement\.(?P<fmt>pdf|csv)$",
+    path(
+        "loans/<str:reference>/statement.<docformat:fmt>",
         views_documents.loan_statement,
         name="loan-statement",
     ),
     path("loans/<str:reference>/pledges/", views_documents.loan_pledges, name="loan-pledges"),
     path("statements/", views_documents.statements, name="statements"),
-    re_path(
-        r"^statements/download\.(?P<fmt>pdf|csv)$", views_documents.statement_month, name="statement-month"
-    ),
+    path("statements/download.<docformat:fmt>", views_documents.statement_month, name="statement-month"),
     path("apply/", views_apply.apply, name="apply"),
     path("apply/terms/", views_apply.apply_terms, name="apply-terms"),
     path("applications/", views_apply.applications, name="applications"),

@@ -45,7 +45,7 @@ def test_a_missing_page_is_the_projects_404_in_the_users_language(production_err
     assert response.status_code == 404
     body = response.content.decode()
     assert 'data-status="404"' in body and heading in body and "/no-such-page/" in body
-    assert "<header>" in body  # the site's layout
+    assert "<header" in body  # the site's layout
 
 
 @pytest.mark.django_db

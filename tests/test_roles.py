@@ -148,7 +148,7 @@ def portal_pages() -> list[tuple[str, str]]:
     return [
         (p.name, reverse(f"portal:{p.name}"))
         for p in portal_urls.urlpatterns
-        if not p.pattern.converters and p.name not in ("logout", "login")
+        if not p.pattern.converters and not p.pattern.regex.groups and p.name not in ("logout", "login")
     ]
 
 

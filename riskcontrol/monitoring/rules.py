@@ -47,7 +47,7 @@ class Thresholds:
     sweep_share: Decimal = Decimal("0.90")  # … and at least this share of what came in: swept
     points: dict = field(
         default_factory=lambda: {
-            "fund_diversion": 30,
+            "fund_diversion": 10,
             "sales_cliff": 35,
             "refund_spike": 15,
             "complaint_spike": 10,

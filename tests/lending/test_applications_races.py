@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Group, User
 from django.db import connection, transaction
+from django.utils import translation
 
 from common.business_date import business_date_set
 from common.errors import ApplicationError, ConflictError
@@ -468,7 +469,7 @@ def test_a_frozen_lines_limit_does_not_count_toward_the_one_limit(world):
     credit_line_freeze(line=frozen, actor="officer", reason="fraud check", on=TODAY)
     with transaction.atomic():
         credit_line_draw(line=first, amount_fen=800_000, on=TODAY)
-    with pytest.raises(ApplicationError) as refused, transaction.atomic():
+    with translation.override("en"), pytest.raises(ApplicationError) as refused, transaction.atomic():
         credit_line_draw(line=second, amount_fen=800_000, on=TODAY)
     assert "amount" in refused.value.extra["fields"]
     assert "one limit of 10,000.00" in refused.value.message

@@ -219,6 +219,7 @@ def test_fifty_threads_drawing_on_one_line_never_exceed_its_limit():
     outcomes = []
 
     def worker(n):
+        translation.activate("en")  # each thread its own language: these checks read English
         try:
             barrier.wait()
             services.loan_draw(

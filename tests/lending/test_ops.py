@@ -196,7 +196,7 @@ def test_the_assembly_line_page_renders_for_staff_who_may_view_applications(
     assert client.get(url).status_code == 403
 
     user.user_permissions.add(Permission.objects.get(codename="view_application"))
-    page = client.get(url)
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en")  # the checks below read its English
 
     assert page.status_code == 200
     text = page.content.decode()
@@ -211,5 +211,5 @@ def test_an_empty_line_of_work_renders(db, client):
     user = User.objects.create_user("ops", password="x", is_staff=True)
     user.user_permissions.add(Permission.objects.get(codename="view_application"))
     client.force_login(user)
-    page = client.get(reverse("ops-assembly-line"))
+    page = client.get(reverse("ops-assembly-line"), HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200 and "No applications" in page.content.decode()

@@ -127,7 +127,7 @@ def test_a_case_claimed_by_one_officer_is_refused_to_another_with_a_message(case
     answer = post(clients(second), case, "claim")
 
     assert answer.status_code == 200
-    assert "该案件已被其他信贷员领取" in answer.content.decode()
+    assert "another officer holds this case" in answer.content.decode().lower()
     case.refresh_from_db()
     assert case.assignee == first
     # Deciding a case one does not hold is refused too, never a 500.
@@ -248,7 +248,7 @@ def test_four_eyes_at_the_approval_queue(case, clients, settings):
 
     # The same officer cannot approve again.
     answer = post(clients(first), approval, "claim")
-    assert "需第二位信贷员审批" in answer.content.decode()
+    assert "a second officer must approve it" in answer.content.decode().lower()
     approval.refresh_from_db()
     assert approval.assignee is None
 

@@ -129,7 +129,7 @@ def test_the_home_page_shows_everything_on_one_page(world):
 def test_the_home_page_speaks_chinese_by_default(world):
     _merchant, client = shop_with(world, loans=1, applications=2, warnings=1)
     html = client.get(reverse("portal:overview")).content.decode()
-    assert re.search(r'<html lang="zh-hans"', html)
+    assert re.search(r"<html lang=\"zh-hans\"", html, re.IGNORECASE)
     assert "下次扣款" in html and "Next deductions" not in html
     assert "您的授信额度已冻结，暂不能用款。" in html
     with translation.override("zh-hans"):
