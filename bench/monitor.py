@@ -392,7 +392,7 @@ SEED_SQL = [
     # 74 days of trading, 1,000 yuan a day; one merchant in fifty has gone quiet for the last 14.
     f"""INSERT INTO scoring_merchantday (merchant_id, business_on, {_DAY_COLUMNS})
        SELECT m.id, %(on)s::date - d, 10, 100000, 10, 100000, 10, 100000, 10, 0, 0, 1, 100000, 10, 0, 0,
-         0, 0, 0, 0, 0, 100000, 90000, 0, 0
+         0, 0, 0, 0, 0, 100000, CASE WHEN d %% 7 = 3 THEN 630000 ELSE 0 END, 0, 0
        FROM merchants_merchant m CROSS JOIN generate_series(0, 73) d
        WHERE m.partner_id = %(partner)s AND substr(m.external_id, 3)::int BETWEEN %(first)s AND %(last)s
          AND NOT (substr(m.external_id, 3)::int %% 50 = 0 AND d < 14)""",
