@@ -162,7 +162,12 @@ def production_python() -> list[Path]:
 def project_catalogues() -> list[Path]:
     """The .po files of the project's own apps and of LOCALE_PATHS (not those Django ships)."""
     dirs = [Path(p) for p in settings.LOCALE_PATHS]
-    dirs += [Path(c.path) / "locale" for c in apps.get_app_configs() if Path(c.path).is_relative_to(ROOT)]
+    dirs += [
+        Path(c.path) / "locale"
+        for c in apps.get_app_configs()
+        # (a virtual environment inside the checkout holds Django's and the libraries' apps)
+        if Path(c.path).is_relative_to(ROOT) and "site-packages" not in Path(c.path).parts
+    ]
     return sorted({po for d in dirs if d.is_dir() for po in d.rglob("*.po")})
 
 
