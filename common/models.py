@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class TimeStampedModel(models.Model):
@@ -32,11 +33,11 @@ class ApprovalRequest(models.Model):
     the same transaction. The requester never decides their own request (a database check)."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending 待复核"
-        APPROVED = "approved", "Approved 已批准"
-        REJECTED = "rejected", "Rejected 已驳回"
-        FAILED = "failed", "Failed 执行被拒"
-        CANCELLED = "cancelled", "Cancelled 已撤回"
+        PENDING = "pending", pgettext_lazy("four eyes", "Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        FAILED = "failed", pgettext_lazy("four eyes", "Failed")
+        CANCELLED = "cancelled", pgettext_lazy("four eyes", "Cancelled")
 
     action = models.CharField(max_length=64, help_text="a name registered in FOUR_EYES_ACTIONS")
     target = models.CharField(max_length=200, help_text='what it changes, e.g. "lending.Loan:123"')
@@ -61,7 +62,7 @@ class ApprovalRequest(models.Model):
     result = models.JSONField(null=True, blank=True, help_text="what the executor did, or why it refused")
 
     class Meta:
-        permissions = [("approve_request", "Can approve or reject a four-eyes request 复核")]
+        permissions = [("approve_request", "Can approve or reject a four-eyes request")]
         indexes = [models.Index(fields=["status"], name="approval_request_status")]
         constraints = [
             models.CheckConstraint(

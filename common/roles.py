@@ -13,6 +13,7 @@ database, never by importing models.
 from fnmatch import fnmatchcase
 
 from django.apps import apps as global_apps
+from django.utils.translation import gettext_lazy as _
 
 MERCHANT = "merchant"
 LOAN_OFFICER = "loan_officer"
@@ -64,12 +65,12 @@ _LEDGER = ["payments.view_account", "payments.view_journalentry", "payments.view
 
 ROLES: dict[str, dict] = {
     MERCHANT: {
-        "label": "Merchant 商户",
+        "label": _("Merchant"),
         "staff": False,  # the portal only, never the workbench
         "permissions": [],
     },
     LOAN_OFFICER: {
-        "label": "Loan officer 信贷员",
+        "label": _("Loan officer"),
         "staff": True,
         "permissions": [
             *_MERCHANT_FILE,
@@ -96,7 +97,7 @@ ROLES: dict[str, dict] = {
         ],
     },
     INSPECTOR: {
-        "label": "Field inspector 实地尽调员",
+        "label": _("Field inspector"),
         "staff": True,
         "permissions": [
             "lending.view_application",
@@ -105,7 +106,7 @@ ROLES: dict[str, dict] = {
         ],
     },
     COLLECTIONS_AGENT: {
-        "label": "Collections agent 催收专员",
+        "label": _("Collections agent"),
         "staff": True,
         "permissions": [
             "lending.view_loan",
@@ -127,7 +128,7 @@ ROLES: dict[str, dict] = {
         ],
     },
     RISK_MANAGER: {
-        "label": "Risk manager 风控经理",
+        "label": _("Risk manager"),
         "staff": True,
         "permissions": [
             *_MERCHANT_FILE,
@@ -149,7 +150,7 @@ ROLES: dict[str, dict] = {
         ],
     },
     FINANCE: {
-        "label": "Finance 财务",
+        "label": _("Finance"),
         "staff": True,
         "permissions": [
             *_LEDGER,
@@ -168,7 +169,7 @@ ROLES: dict[str, dict] = {
         ],
     },
     ADMINISTRATOR: {
-        "label": "Administrator 管理员",
+        "label": _("Administrator"),
         "staff": True,  # everything below, but not a superuser
         "permissions": [
             "auth.*",
@@ -207,7 +208,7 @@ def role_permissions(
     later migration runs the sync again. A pattern may match nothing (an app with no models yet)."""
     granted: set[tuple[str, str]] = set()
     for name in ROLES[role]["permissions"]:
-        app_label, _, codename = name.partition(".")
+        app_label, _dot, codename = name.partition(".")
         if not codename:
             raise RoleDefinitionError(f"role {role!r}: {name!r} is not 'app_label.codename'")
         codenames = available.get(app_label, set())
@@ -237,7 +238,7 @@ def roles_sync(apps=None, *, strict: bool = True) -> dict[str, int]:
     # Check every role before changing any, so a bad definition changes nothing.
     granted = {role: role_permissions(role, available, strict=strict) for role in ROLES}
     for role, pairs in granted.items():
-        group, _ = group_model.objects.get_or_create(name=role)
+        group, _created = group_model.objects.get_or_create(name=role)
         group.permissions.set(sorted(ids[pair] for pair in pairs))
     return {role: len(pairs) for role, pairs in granted.items()}
 
