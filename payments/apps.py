@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PaymentsConfig(AppConfig):
     name = "payments"
-    verbose_name = "Payments 支付与账务"
+    verbose_name = _("Payments and accounts")
 
     def ready(self) -> None:
         from payments import receivers  # noqa: F401 - connects the signal receivers

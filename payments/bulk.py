@@ -107,7 +107,7 @@ def wallets_open_all() -> int:
         [
             Account(
                 code=f"wallet:{m.pk}",
-                name=f"Wallet 钱包 · {m.shop_name}",
+                name=f"Wallet · {m.shop_name}",
                 type=Account.Type.LIABILITY,
                 purpose=Account.Purpose.WALLET,
                 merchant_id=m.pk,

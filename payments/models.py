@@ -3,9 +3,18 @@ funding pools and payouts through the payment channel. It moves money; it does n
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from common.audit import AuditedManager
 from merchants.models import Merchant
+
+
+def account_label(name: str) -> str:
+    """An account's name in the reader's language: each " · " part that is a msgid (the
+    platform's account names, "Wallet", a pool's "funds") translated, a shop's or partner's
+    name as written."""
+    return " · ".join(gettext(part) if part else part for part in name.split(" · "))
 
 
 class Account(models.Model):
@@ -14,26 +23,26 @@ class Account(models.Model):
     the same transaction as every posting."""
 
     class Type(models.TextChoices):
-        ASSET = "asset", "Asset 资产"
-        LIABILITY = "liability", "Liability 负债"
-        EQUITY = "equity", "Equity 权益"
-        INCOME = "income", "Income 收入"
-        EXPENSE = "expense", "Expense 费用"
+        ASSET = "asset", _("Asset")
+        LIABILITY = "liability", _("Liability")
+        EQUITY = "equity", _("Equity")
+        INCOME = "income", _("Income")
+        EXPENSE = "expense", _("Expense")
 
     class Purpose(models.TextChoices):
-        WALLET = "wallet", "Merchant wallet 商户钱包"
-        POOL_FUNDS = "pool_funds", "Funding pool funds 资金池存款"
-        POOL_CAPITAL = "pool_capital", "Funding pool capital 资本金"
-        POOL_BORROWINGS = "pool_borrowings", "Borrowings 融入资金"
-        CLIENT_FUNDS = "client_funds", "Client funds held for wallets 客户备付金"
-        LOANS_RECEIVABLE = "loans_receivable", "Loans receivable 应收贷款本金"
-        INTEREST_RECEIVABLE = "interest_receivable", "Interest receivable 应收利息"
-        INTEREST_INCOME = "interest_income", "Interest income 利息收入"
-        FEE_INCOME = "fee_income", "Fee income 手续费收入"
-        PENALTY_INCOME = "penalty_income", "Penalty income 罚息收入"
-        WRITE_OFF_EXPENSE = "write_off_expense", "Write-off expense 核销损失"
-        SETTLEMENT_CLEARING = "settlement_clearing", "Settlement clearing 结算清算"
-        CHANNEL_SUSPENSE = "channel_suspense", "Channel suspense 通道在途"
+        WALLET = "wallet", _("Merchant wallet")
+        POOL_FUNDS = "pool_funds", _("Funding pool funds")
+        POOL_CAPITAL = "pool_capital", _("Funding pool capital")
+        POOL_BORROWINGS = "pool_borrowings", _("Borrowings")
+        CLIENT_FUNDS = "client_funds", _("Client funds held for wallets")
+        LOANS_RECEIVABLE = "loans_receivable", _("Loans receivable")
+        INTEREST_RECEIVABLE = "interest_receivable", _("Interest receivable")
+        INTEREST_INCOME = "interest_income", _("Interest income")
+        FEE_INCOME = "fee_income", _("Fee income")
+        PENALTY_INCOME = "penalty_income", _("Penalty income")
+        WRITE_OFF_EXPENSE = "write_off_expense", _("Write-off expense")
+        SETTLEMENT_CLEARING = "settlement_clearing", _("Settlement clearing")
+        CHANNEL_SUSPENSE = "channel_suspense", _("Channel suspense")
 
     code = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
@@ -72,6 +81,10 @@ class Account(models.Model):
         return self.name
 
     @property
+    def label(self) -> str:
+        return account_label(self.name)
+
+    @property
     def normal_sign(self) -> int:
         return 1 if self.type in (self.Type.ASSET, self.Type.EXPENSE) else -1
 
@@ -85,16 +98,16 @@ class JournalEntry(models.Model):
     it at commit). Never updated or deleted; a correction is a reversing entry."""
 
     class Kind(models.TextChoices):
-        SETTLEMENT = "settlement", "Settlement in 结算入账"
-        DISBURSEMENT = "disbursement", "Disbursement 放款"
-        COLLECTION = "collection", "Collection 扣款"
-        WITHDRAWAL = "withdrawal", "Withdrawal 提现"
-        PAYOUT_CONFIRMED = "payout_confirmed", "Payout confirmed 出款确认"
-        FUNDING = "funding", "Funding 资金注入"
-        ACCRUAL = "accrual", "Accrual 计提"
-        WRITE_OFF = "write_off", "Write-off 核销"
-        REVERSAL = "reversal", "Reversal 冲正"
-        TRANSFER = "transfer", "Transfer 转账"
+        SETTLEMENT = "settlement", _("Settlement in")
+        DISBURSEMENT = "disbursement", _("Disbursement")
+        COLLECTION = "collection", _("Collection")
+        WITHDRAWAL = "withdrawal", _("Withdrawal")
+        PAYOUT_CONFIRMED = "payout_confirmed", _("Payout confirmed")
+        FUNDING = "funding", _("Funding")
+        ACCRUAL = "accrual", _("Accrual")
+        WRITE_OFF = "write_off", _("Write-off")
+        REVERSAL = "reversal", _("Reversal")
+        TRANSFER = "transfer", _("Transfer")
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     idempotency_key = models.CharField(max_length=128, unique=True, null=True, blank=True)
@@ -132,9 +145,9 @@ class Hold(models.Model):
     most once. An expired hold cannot be posted."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending 冻结中"
-        POSTED = "posted", "Posted 已扣划"
-        VOIDED = "voided", "Voided 已解冻"
+        PENDING = "pending", pgettext_lazy("wallet hold", "Pending")
+        POSTED = "posted", _("Posted")
+        VOIDED = "voided", _("Voided")
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="holds")
     amount_fen = models.BigIntegerField()
@@ -210,6 +223,10 @@ class FundingPool(models.Model):
         return self.name
 
     @property
+    def label(self) -> str:
+        return account_label(self.name)
+
+    @property
     def capacity_fen(self) -> int:
         """What the pool can still lend: money lost to write-offs is not there to lend again."""
         return self.capital_fen + self.borrowings_fen - self.principal_outstanding_fen - self.losses_fen
@@ -219,10 +236,10 @@ class Payout(models.Model):
     """Money leaving the platform through the payment channel to a bank card (a withdrawal)."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending 处理中"
-        SUBMITTED = "submitted", "Submitted 已提交通道"
-        CONFIRMED = "confirmed", "Confirmed 已到账"
-        FAILED = "failed", "Failed 失败"
+        PENDING = "pending", _("Pending")
+        SUBMITTED = "submitted", pgettext_lazy("payout", "Submitted")
+        CONFIRMED = "confirmed", _("Confirmed")
+        FAILED = "failed", _("Failed")
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="payouts")
     amount_fen = models.BigIntegerField()

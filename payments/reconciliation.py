@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import Count, Q, Sum
 
-from payments.models import Account, FundingPool, Hold, Posting
+from payments.models import Account, FundingPool, Hold, Posting, account_label
 
 
 @dataclass
@@ -118,7 +118,7 @@ def trial_balance(*, through: dt.date) -> list[TrialBalanceRow]:
     return [
         TrialBalanceRow(
             code=r["account__code"],
-            name=r["account__name"],
+            name=account_label(r["account__name"]),
             type=r["account__type"],
             debit_fen=r["debit"] or 0,
             credit_fen=-(r["credit"] or 0),

@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from common.errors import ApplicationError, ConflictError
 from common.money import format_yuan
@@ -24,16 +26,19 @@ log = logging.getLogger(__name__)
 Purpose = Account.Purpose
 Kind = JournalEntry.Kind
 
+# Account names are English msgids joined by " · " with the shop, partner or pool they belong to;
+# Account.label reads each part in the reader's language.
+WALLET_NAME = gettext_noop("Wallet")
 PLATFORM_ACCOUNTS: dict[str, tuple[str, str]] = {
-    Purpose.CLIENT_FUNDS: (Account.Type.ASSET, "Client funds held for wallets 客户备付金"),
-    Purpose.LOANS_RECEIVABLE: (Account.Type.ASSET, "Loans receivable 应收贷款本金"),
-    Purpose.INTEREST_RECEIVABLE: (Account.Type.ASSET, "Interest receivable 应收利息"),
-    Purpose.INTEREST_INCOME: (Account.Type.INCOME, "Interest income 利息收入"),
-    Purpose.FEE_INCOME: (Account.Type.INCOME, "Fee income 手续费收入"),
-    Purpose.PENALTY_INCOME: (Account.Type.INCOME, "Penalty income 罚息收入"),
-    Purpose.WRITE_OFF_EXPENSE: (Account.Type.EXPENSE, "Write-off expense 核销损失"),
-    Purpose.SETTLEMENT_CLEARING: (Account.Type.ASSET, "Settlement clearing 结算清算"),
-    Purpose.CHANNEL_SUSPENSE: (Account.Type.LIABILITY, "Channel suspense 通道在途"),
+    Purpose.CLIENT_FUNDS: (Account.Type.ASSET, gettext_noop("Client funds held for wallets")),
+    Purpose.LOANS_RECEIVABLE: (Account.Type.ASSET, gettext_noop("Loans receivable")),
+    Purpose.INTEREST_RECEIVABLE: (Account.Type.ASSET, gettext_noop("Interest receivable")),
+    Purpose.INTEREST_INCOME: (Account.Type.INCOME, gettext_noop("Interest income")),
+    Purpose.FEE_INCOME: (Account.Type.INCOME, gettext_noop("Fee income")),
+    Purpose.PENALTY_INCOME: (Account.Type.INCOME, gettext_noop("Penalty income")),
+    Purpose.WRITE_OFF_EXPENSE: (Account.Type.EXPENSE, gettext_noop("Write-off expense")),
+    Purpose.SETTLEMENT_CLEARING: (Account.Type.ASSET, gettext_noop("Settlement clearing")),
+    Purpose.CHANNEL_SUSPENSE: (Account.Type.LIABILITY, gettext_noop("Channel suspense")),
 }
 
 
@@ -54,7 +59,7 @@ _SLUG = re.compile(r"[-a-zA-Z0-9_]{1,32}")
 def platform_account(purpose: str) -> Account:
     """The platform's single account for a purpose, opened on first use."""
     type_, name = PLATFORM_ACCOUNTS[purpose]
-    account, _ = Account.objects.get_or_create(
+    account, _created = Account.objects.get_or_create(
         code=f"platform:{purpose}", defaults={"name": name, "type": type_, "purpose": purpose}
     )
     return account
@@ -62,11 +67,11 @@ def platform_account(purpose: str) -> Account:
 
 def wallet_open(*, merchant: Merchant) -> Account:
     """Each merchant has one wallet; opening it twice returns the same one."""
-    account, _ = Account.objects.get_or_create(
+    account, _created = Account.objects.get_or_create(
         merchant=merchant,
         defaults={
             "code": f"wallet:{merchant.pk}",
-            "name": f"Wallet 钱包 · {merchant.shop_name}",
+            "name": f"{WALLET_NAME} · {merchant.shop_name}",
             "type": Account.Type.LIABILITY,
             "purpose": Purpose.WALLET,
         },
@@ -243,10 +248,10 @@ def wallet_to_wallet(
 def settlement_clearing_account(*, partner: PartnerPlatform) -> Account:
     """Each partner's settlements clear through its own account, opened on first use: what one
     partner sends can bring only its own account to a limit, never another partner's."""
-    account, _ = Account.objects.get_or_create(
+    account, _created = Account.objects.get_or_create(
         code=f"clearing:partner:{partner.pk}",
         defaults={
-            "name": f"Settlement clearing 结算清算 · {partner.code}",
+            "name": f"{PLATFORM_ACCOUNTS[Purpose.SETTLEMENT_CLEARING][1]} · {partner.code}",
             "type": Account.Type.ASSET,
             "purpose": Purpose.SETTLEMENT_CLEARING,
         },
@@ -377,13 +382,13 @@ def funding_pool_create(*, code: str, name: str, max_leverage: int = 2) -> Fundi
                 code=f"pool:{code}:{role}", name=f"{name} · {label}", type=type_, purpose=purpose
             )
             for role, type_, purpose, label in [
-                ("funds", Account.Type.ASSET, Purpose.POOL_FUNDS, "funds 资金"),
-                ("capital", Account.Type.EQUITY, Purpose.POOL_CAPITAL, "capital 资本金"),
+                ("funds", Account.Type.ASSET, Purpose.POOL_FUNDS, gettext_noop("funds")),
+                ("capital", Account.Type.EQUITY, Purpose.POOL_CAPITAL, gettext_noop("capital")),
                 (
                     "borrowings",
                     Account.Type.LIABILITY,
                     Purpose.POOL_BORROWINGS,
-                    "borrowings 融入资金",
+                    gettext_noop("borrowings"),
                 ),
             ]
         }
@@ -452,8 +457,8 @@ def funding_pool_borrow_check(*, pool: FundingPool, amount_fen: int) -> None:
     limit_fen = pool.capital_fen * pool.max_leverage
     if pool.borrowings_fen + amount_fen > limit_fen:
         raise ApplicationError(
-            f"borrowings would exceed {pool.max_leverage} × capital "
-            f"(at most {limit_fen - pool.borrowings_fen} fen more) 融入资金超过资本金杠杆上限",
+            _("borrowings would exceed %(leverage)s × capital (at most %(room)s fen more)")
+            % {"leverage": pool.max_leverage, "room": limit_fen - pool.borrowings_fen},
             {"fields": {"amount": ["over the borrowing limit"]}},
         )
 
