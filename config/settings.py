@@ -658,13 +658,13 @@ MEDIA_URL = "media/"
 LENDING_COLLECTION_STRATEGY = env.json(
     "LENDING_COLLECTION_STRATEGY",
     default={
-        "M1": {"action": "sms", "every_days": 7, "label": "Reminder SMS 短信提醒"},
-        "M2": {"action": "phone", "every_days": 3, "label": "Phone call every 3 days 电话催收(每3天)"},
-        "M3": {"action": "visit", "every_days": 7, "label": "Field visit / demand letter 上门催收/催收函"},
+        "M1": {"action": "sms", "every_days": 7, "label": "Reminder SMS"},
+        "M2": {"action": "phone", "every_days": 3, "label": "Phone call every 3 days"},
+        "M3": {"action": "visit", "every_days": 7, "label": "Field visit / demand letter"},
         "M4+": {
             "action": "legal",
             "every_days": 14,
-            "label": "Legal action, write-off review 法务催收/核销评估",
+            "label": "Legal action, write-off review",
         },
     },
 )

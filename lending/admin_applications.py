@@ -24,6 +24,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from common.business_date import business_date_today
@@ -58,8 +59,20 @@ def _problem(exc: ApplicationError) -> str:
 
 
 def _checklist(application: Application) -> list[dict]:
+    """The declared check's checklist, its labels in the reader's language (a row written before
+    they were msgids keeps its own label)."""
     row = application.stages.filter(name__endswith=".declared_check").order_by("-position").first()
-    return list((row.detail or {}).get("checklist", [])) if row is not None else []
+    items = list((row.detail or {}).get("checklist", [])) if row is not None else []
+    return [
+        {
+            **item,
+            "label": gettext(item.get("label", "")),
+            "observed": gettext(item["observed_msgid"]) % {"amount": item.get("observed", "")}
+            if item.get("observed_msgid")
+            else item.get("observed", ""),
+        }
+        for item in items
+    ]
 
 
 def _back(request, fallback: str) -> HttpResponseRedirect:

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class LendingConfig(AppConfig):
     name = "lending"
-    verbose_name = "Lending 信贷"
+    verbose_name = _("Lending")

@@ -15,12 +15,15 @@ The rules (strategy per bucket, promise outcome, write-off policy) are pure func
 lending.calculations.collections; the settings are documented in docs/risk.md."""
 
 import datetime as dt
+from dataclasses import replace
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from common import four_eyes
 from common.errors import ApplicationError, ConflictError
@@ -59,8 +62,20 @@ CLOSED_BY = {
 
 
 def strategy_steps() -> dict[str, rules.Step]:
-    """The configured strategy table, checked (settings.LENDING_COLLECTION_STRATEGY)."""
-    return rules.strategy_check(settings.LENDING_COLLECTION_STRATEGY)
+    """The configured strategy table, checked (settings.LENDING_COLLECTION_STRATEGY), its labels
+    (English msgids; a label the table's JSON names otherwise reads as written) in the reader's
+    language."""
+    steps = rules.strategy_check(settings.LENDING_COLLECTION_STRATEGY)
+    return {key: replace(step, label=_(step.label)) for key, step in steps.items()}
+
+
+# The default table's labels, for the catalogue (settings cannot mark them).
+STRATEGY_LABELS = (
+    gettext_noop("Reminder SMS"),
+    gettext_noop("Phone call every 3 days"),
+    gettext_noop("Field visit / demand letter"),
+    gettext_noop("Legal action, write-off review"),
+)
 
 
 def write_off_policy() -> rules.WriteOffPolicy:
@@ -168,7 +183,7 @@ def case_assign(*, case: CollectionCase, assignee, expected_assignee_id: int | N
     (nobody, for "assign to me"): of two agents taking one case at once, one wins."""
     if not _is_agent(assignee):
         raise _fields(
-            f"{assignee.get_username()} is not a collections agent 非催收专员",
+            _("%(user)s is not a collections agent") % {"user": assignee.get_username()},
             "assignee",
             "must be an active member of the collections_agent group",
         )
@@ -178,10 +193,10 @@ def case_assign(*, case: CollectionCase, assignee, expected_assignee_id: int | N
     current = CollectionCase.objects.select_related("assignee").get(pk=case.pk)
     if moved != 1:
         if current.status != Open:
-            raise ConflictError("the case is closed 案件已结案", {"fields": {"status": [current.status]}})
+            raise ConflictError(_("the case is closed"), {"fields": {"status": [current.status]}})
         holder = current.assignee.get_username() if current.assignee else "nobody"
         raise ConflictError(
-            f"the case is held by {holder} 已被他人领取; read it again",
+            _("the case is held by %(holder)s; read it again") % {"holder": holder},
             {"fields": {"assignee": [f"held by {holder}"]}},
         )
     return current
@@ -190,7 +205,7 @@ def case_assign(*, case: CollectionCase, assignee, expected_assignee_id: int | N
 def _open_case(case: CollectionCase) -> CollectionCase:
     current = CollectionCase.objects.select_related("loan").get(pk=case.pk)
     if current.status != Open:
-        raise ConflictError("the case is closed 案件已结案", {"fields": {"status": [current.status]}})
+        raise ConflictError(_("the case is closed"), {"fields": {"status": [current.status]}})
     return current
 
 
@@ -288,7 +303,7 @@ def case_write_off_propose(*, case: CollectionCase, agent, reason: str, on: dt.d
     write the loan off: the four-eyes request "loan.write_off", as the loans' page does."""
     reason = (reason or "").strip()
     if not reason:
-        raise _fields("a write-off needs a reason 请填写核销原因", "reason", "required")
+        raise _fields(_("a write-off needs a reason"), "reason", "required")
     current = _open_case(case)
     loan = current.loan
     broken = current.promises.filter(status=PromiseToPay.Status.BROKEN).count()
@@ -297,9 +312,16 @@ def case_write_off_propose(*, case: CollectionCase, agent, reason: str, on: dt.d
         days_past_due=loan.days_past_due, broken_promises=broken, policy=policy
     ):
         raise _fields(
-            f"the write-off policy needs {policy.min_days_past_due} days past due and "
-            f"{policy.min_broken_promises} broken promise(s); this loan has {loan.days_past_due} "
-            f"and {broken} 未达核销标准",
+            _(
+                "the write-off policy needs %(days)s days past due and %(promises)s broken promise(s); "
+                "this loan has %(loan_days)s and %(loan_promises)s"
+            )
+            % {
+                "days": policy.min_days_past_due,
+                "promises": policy.min_broken_promises,
+                "loan_days": loan.days_past_due,
+                "loan_promises": broken,
+            },
             "case",
             "below the write-off policy",
         )
@@ -325,16 +347,12 @@ def case_recovery_record(
         raise _fields("amount: must be a positive amount", "amount", "must be a positive amount")
     loan = Loan.objects.get(pk=case.loan_id)
     if loan.status != Loan.Status.WRITTEN_OFF:
-        raise _fields(
-            "only a written-off loan is recovered 仅核销贷款可追偿", "case", f"the loan is {loan.status}"
-        )
+        raise _fields(_("only a written-off loan is recovered"), "case", f"the loan is {loan.status}")
     event = loan_recover(
         loan=loan, amount_fen=amount_fen, idempotency_key=idempotency_key, actor=agent.get_username(), on=on
     )
     if event is None:
-        raise _fields(
-            "the merchant's wallet holds nothing to collect 钱包余额不足", "amount", "wallet is empty"
-        )
+        raise _fields(_("the merchant's wallet holds nothing to collect"), "amount", "wallet is empty")
     return event
 
 
@@ -372,7 +390,9 @@ def loan_accelerate(*, loan: Loan, on: dt.date, actor: str, reason: str) -> dict
         current = Loan.objects.select_for_update().get(pk=loan.pk)
         if current.status not in LOAN_OPEN_STATUSES:
             raise _fields(
-                f"a {current.status} loan owes nothing more 贷款已结清或核销", "loan", current.status
+                _("a %(status)s loan owes nothing more") % {"status": current.get_status_display()},
+                "loan",
+                current.status,
             )
         newly_principal = current.principal_outstanding_fen - current.due_principal_fen
         newly_interest = current.interest_outstanding_fen - current.due_interest_fen
@@ -405,7 +425,7 @@ def loan_accelerate(*, loan: Loan, on: dt.date, actor: str, reason: str) -> dict
             principal_fen=newly_principal,
             interest_fen=newly_interest,
             actor=actor[:100],
-            note=f"repayment demanded 提前到期: {reason}"[:200],
+            note=f"repayment demanded: {reason}"[:200],
         )
     return before
 
@@ -419,8 +439,10 @@ def loan_acceleration_withdraw(*, loan: Loan, before: dict, on: dt.date, actor: 
         moved = [name for name in _UNTOUCHED_COLUMNS if _plain(getattr(current, name)) != before.get(name)]
         if moved:
             raise ConflictError(
-                "the loan has moved on since repayment was demanded (a close of business or a payment): "
-                "the demand stands; agree a promise to pay instead 提前到期后已计息或还款，不能撤销",
+                _(
+                    "the loan has moved on since repayment was demanded (a close of business or a "
+                    "payment): the demand stands; agree a promise to pay instead"
+                ),
                 {"fields": {"loan": [f"changed since: {', '.join(moved)}"]}},
             )
         restored = {name: before[name] for name in _ACCELERATED_COLUMNS}
@@ -437,7 +459,7 @@ def loan_acceleration_withdraw(*, loan: Loan, before: dict, on: dt.date, actor: 
             principal_fen=-newly_principal,
             interest_fen=-newly_interest,
             actor=actor[:100],
-            note=f"repayment demand withdrawn 撤销提前到期: {reason}"[:200],
+            note=f"repayment demand withdrawn: {reason}"[:200],
         )
 
 
@@ -446,7 +468,11 @@ def case_open(*, loan: Loan, on: dt.date, actor: str, reason: str) -> tuple[Coll
     collections"): its open case, created if it has none. The sync keeps it open while the loan
     is overdue or owes what fell due, and closes it when repaid or written off."""
     if loan.status not in LOAN_OPEN_STATUSES:
-        raise _fields(f"a {loan.status} loan is not collected 贷款已结清或核销", "loan", loan.status)
+        raise _fields(
+            _("a %(status)s loan is not collected") % {"status": loan.get_status_display()},
+            "loan",
+            loan.status,
+        )
     existing = CollectionCase.objects.filter(loan=loan, status=Open).first()
     if existing is not None:
         return existing, False

@@ -197,7 +197,7 @@ def loan_statement(*, loan: Loan, today: dt.date) -> Statement:
         )
     facts = [
         (_("Loan"), loan.reference),
-        (_("Product"), loan.product.name),
+        (_("Product"), loan.product.label),
         (_("Principal (¥)"), format_yuan(loan.principal_fen)),
         (_("Upfront fee (¥)"), format_yuan(loan.fee_fen)),
         (_("Daily rate"), calc.describe_rate(loan.daily_rate)),

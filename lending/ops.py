@@ -18,6 +18,8 @@ from django.db import connection
 from django.db.models import Count, Prefetch, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from lending import pipeline
 from lending.models import Application, ApplicationStage, CreditLine, FieldInspection, VideoInterview
@@ -208,7 +210,7 @@ def decision_rates(*, now: dt.datetime) -> list[dict]:
         result.append(
             {
                 "code": row["product__code"],
-                "name": row["product__name"],
+                "name": gettext(row["product__name"]),
                 "total": total,
                 "approved": row["approved"],
                 "declined": row["declined"],
@@ -282,10 +284,10 @@ def coverage() -> dict:
 # --- The people's queues (the workbench) --------------------------------------------------------
 
 QUEUES = {
-    "fraud_review": "Fraud review 反欺诈核查",
-    "video_check": "Video check 视频面签",
-    "field_inspection": "Field inspection 实地考察",
-    "officer_approval": "Officer approval 审批",
+    "fraud_review": _("Fraud review"),
+    "video_check": _("Video check"),
+    "field_inspection": _("Field inspection"),
+    "officer_approval": _("Officer approval"),
 }
 
 

@@ -31,6 +31,7 @@ from django.utils.module_loading import import_string
 
 from common.errors import ApplicationError
 from common.money import fen_to_yuan
+from common.texts import stored_reason
 from lending import lifecycle
 from lending.models import Application, ApplicationStage
 from lending.services.products import product_kind
@@ -45,13 +46,17 @@ TERMS = ("decided_limit_fen", "decided_rate", "decided_grade", "decided_term")
 
 @dataclass(frozen=True)
 class Reason:
-    """Why, in plain words a merchant understands (not a score): a stable code and the text."""
+    """Why, in plain words a merchant understands (not a score): a stable code, the text as an
+    English msgid (marked with gettext_noop, placeholders `%(name)s`) and the placeholders'
+    values. The row keeps all three (common.texts.stored_reason) and each reader gets the text in
+    their own language (common.texts.stored_text)."""
 
     code: str
     text: str
+    params: Mapping[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        return {"code": self.code, "text": self.text}
+        return stored_reason(self.code, self.text, self.params)
 
 
 @dataclass(frozen=True)
@@ -387,7 +392,8 @@ def _decided_emit(application: Application, *, outcome: str, on: dt.date, decide
             "daily_rate": str(rate) if rate is not None else None,
             "grade": application.decided_grade or None,
             "term": application.decided_term,
-            "reasons": decided["reasons"],
+            # The partner's own screens pick the words by code; the text is the English one.
+            "reasons": [{"code": r["code"], "text": r["text"]} for r in decided["reasons"]],
             "reapply_on": decided["reapply_on"].isoformat() if decided.get("reapply_on") else None,
             "decided_at": decided["decided_at"].isoformat(),
         },

@@ -6,6 +6,8 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db.models import Sum
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from common.money import format_yuan
 from lending.calculations.record import record_terms
@@ -56,7 +58,7 @@ class Eligibility:
     version = "eligibility-1"
     kind = MACHINE
     queue = ""
-    title = "Eligibility 准入"
+    title = _("Eligibility")
 
     def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         merchant, product = application.merchant, application.product
@@ -97,32 +99,33 @@ class Eligibility:
         if status != Merchant.Status.ACTIVE:
             reasons.append(
                 Reason(
-                    "shop_not_active", f"店铺状态为 {status}：无法申请 The shop is {status} and cannot borrow"
+                    "shop_not_active",
+                    gettext_noop("The shop is %(status)s and cannot borrow"),
+                    {"status": status},
                 )
             )
         if facts["merchant_segment"] != facts["product_segment"]:
             reasons.append(
                 Reason(
                     "wrong_segment",
-                    "该产品不面向您的店铺类型 This product is not offered to your kind of shop",
+                    gettext_noop("This product is not offered to your kind of shop"),
                 )
             )
         if not facts["product_active"]:
             reasons.append(
-                Reason("product_closed", "该产品暂停申请 This product is not open for applications")
+                Reason("product_closed", gettext_noop("This product is not open for applications"))
             )
         if facts["overdue_loans"]:
-            reasons.append(
-                Reason("overdue", "您有逾期未还的贷款，请先还款 You have an overdue loan: repay it first")
-            )
+            reasons.append(Reason("overdue", gettext_noop("You have an overdue loan: repay it first")))
         if facts["written_off_loans"]:
-            reasons.append(Reason("written_off", "您有已核销的贷款 A loan of yours was written off"))
+            reasons.append(Reason("written_off", gettext_noop("A loan of yours was written off")))
         if not facts["product_min_fen"] <= facts["amount_fen"] <= facts["product_max_fen"]:
             low, high = _yuan(facts["product_min_fen"]), _yuan(facts["product_max_fen"])
             reasons.append(
                 Reason(
                     "amount_out_of_range",
-                    f"申请金额须在 {low} 至 {high} 之间 The amount must be between {low} and {high}",
+                    gettext_noop("The amount must be between %(low)s and %(high)s"),
+                    {"low": low, "high": high},
                 )
             )
         if facts["is_pledged"]:
@@ -131,8 +134,9 @@ class Eligibility:
                 reasons.append(
                     Reason(
                         "orders_not_pledgeable",
-                        "所选订单须为您店铺已发货、未结算且未质押的订单 "
-                        "Only your own shipped orders, not settled and not pledged yet, can be pledged",
+                        gettext_noop(
+                            "Only your own shipped orders, not settled and not pledged yet, can be pledged"
+                        ),
                     )
                 )
             covered = int(sum(o["value_fen"] for o in usable) * Decimal(facts["advance_rate"]))
@@ -140,7 +144,8 @@ class Eligibility:
                 reasons.append(
                     Reason(
                         "orders_too_small",
-                        f"所选订单最多可借 {_yuan(covered)} The ticked orders cover at most {_yuan(covered)}",
+                        gettext_noop("The ticked orders cover at most %(amount)s"),
+                        {"amount": _yuan(covered)},
                     )
                 )
         if reasons:
@@ -163,7 +168,7 @@ class Record:
     version = "record-1"
     kind = MACHINE
     queue = ""
-    title = "Repayment record 还款记录"
+    title = _("Repayment record")
 
     def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         product = application.product
@@ -188,9 +193,8 @@ class Record:
             reasons.append(
                 Reason(
                     "good_record",
-                    f"按时还清 {terms.loans_on_time} 笔贷款：额度提高 {terms.uplift:.0%}，期限 {terms.term} "
-                    f"{terms.loans_on_time} loans repaid on time: line +{terms.uplift:.0%}, "
-                    f"term {terms.term}",
+                    gettext_noop("%(loans)s loans repaid on time: line +%(uplift)s, term %(term)s"),
+                    {"loans": terms.loans_on_time, "uplift": f"{terms.uplift:.0%}", "term": terms.term},
                 )
             )
         return passed(*reasons, terms={"decided_limit_fen": terms.limit_fen, "decided_term": terms.term})
@@ -204,7 +208,7 @@ class Exposure:
     version = "exposure-3"
     kind = MACHINE
     queue = ""
-    title = "Exposure 敞口"
+    title = _("Exposure")
 
     def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         held = merchant_exposure(merchant_id=application.merchant_id)
@@ -228,9 +232,8 @@ class Exposure:
             return declined(
                 Reason(
                     "exposure_full",
-                    f"您在各产品上已用额度 {_yuan(facts['used_fen'])}，总额度 {_yuan(limit)}，暂无可用额度 "
-                    f"You already owe {_yuan(facts['used_fen'])} of your {_yuan(limit)} limit "
-                    "across products",
+                    gettext_noop("You already owe %(used)s of your %(limit)s limit across products"),
+                    {"used": _yuan(facts["used_fen"]), "limit": _yuan(limit)},
                 ),
                 reapply_after_days=0,
                 detail=detail,
@@ -248,20 +251,20 @@ class AutoDecide:
     version = "auto-1"
     kind = MACHINE
     queue = ""
-    title = "Automatic decision 自动审批"
+    title = _("Automatic decision")
 
     def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         return {"amount_fen": application.amount_fen, "decided_limit_fen": application.decided_limit_fen or 0}
 
     def decide(self, facts: dict):
         if facts["decided_limit_fen"] <= 0:
-            return declined(Reason("no_limit", "暂无可批额度 No credit can be granted now"))
+            return declined(Reason("no_limit", gettext_noop("No credit can be granted now")))
         if facts["amount_fen"] > facts["decided_limit_fen"]:
             return passed(
                 Reason(
                     "approved_less",
-                    f"批准金额 {_yuan(facts['decided_limit_fen'])}，低于申请金额 "
-                    f"Approved for {_yuan(facts['decided_limit_fen'])}, less than asked",
+                    gettext_noop("Approved for %(amount)s, less than asked"),
+                    {"amount": _yuan(facts["decided_limit_fen"])},
                 )
             )
         return passed()
@@ -290,7 +293,7 @@ def declared_checklist(facts: dict) -> list[dict]:
     items.append(
         {
             "code": "sales",
-            "label": "Platform sales: declared × share vs observed 平台销售额：申报×占比 vs 实际",
+            "label": gettext_noop("Platform sales: declared × share vs observed"),
             "declared": _yuan(expected_on_platform),
             "observed": _yuan(observed),
             "agrees": bool(agrees),
@@ -300,7 +303,7 @@ def declared_checklist(facts: dict) -> list[dict]:
     items.append(
         {
             "code": "margin",
-            "label": "Net profit margin 净利润率",
+            "label": gettext_noop("Net profit margin"),
             "declared": f"{margin:.1%}",
             "observed": "",
             "agrees": Decimal("-0.2") <= margin <= Decimal("0.5"),
@@ -312,9 +315,10 @@ def declared_checklist(facts: dict) -> list[dict]:
     items.append(
         {
             "code": "debts",
-            "label": "Liabilities / assets 资产负债率",
+            "label": gettext_noop("Liabilities / assets"),
             "declared": f"{ratio:.0%}",
-            "observed": f"owes us {_yuan(facts.get('owed_here_fen', 0))}",
+            "observed": _yuan(facts.get("owed_here_fen", 0)),
+            "observed_msgid": gettext_noop("owes us %(amount)s"),
             "agrees": ratio <= Decimal("0.7"),
         }
     )
@@ -328,7 +332,7 @@ class DeclaredCheck:
     version = "declared-1"
     kind = MACHINE
     queue = ""
-    title = "Declared vs observed 申报核对"
+    title = _("Declared vs observed")
 
     def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         owed = sum(owed for status, _, owed in _loans(application, on, run) if status in OPEN_LOANS)
@@ -345,19 +349,19 @@ class DeclaredCheck:
 
 
 class VideoCheck:
-    """The video interview (视频面签): an officer claims the case, holds the interview the member
+    """The video interview: an officer claims the case, holds the interview the member
     booked, works the checklist, and passes, declines, or sends it to a field inspection."""
 
     version = "video-1"
     kind = HUMAN
     queue = "video_check"
-    title = "Video check 视频面签"
+    title = _("Video check")
 
     def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         return {"amount_fen": application.amount_fen}
 
     def decide(self, facts: dict):
-        return referred(Reason("video_check", "等待视频面签 Waiting for the video interview"))
+        return referred(Reason("video_check", gettext_noop("Waiting for the video interview")))
 
 
 class FieldInspection:
@@ -366,15 +370,15 @@ class FieldInspection:
     version = "inspection-1"
     kind = HUMAN
     queue = "field_inspection"
-    title = "Field inspection 实地考察"
+    title = _("Field inspection")
 
     def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         return {"needs_inspection": application.needs_inspection}
 
     def decide(self, facts: dict):
         if not facts["needs_inspection"]:
-            return not_needed("无需实地考察 No field visit asked for")
-        return referred(Reason("field_inspection", "等待实地考察 Waiting for the field visit"))
+            return not_needed(gettext_noop("No field visit asked for"))
+        return referred(Reason("field_inspection", gettext_noop("Waiting for the field visit")))
 
 
 class OfficerApproval:
@@ -384,13 +388,13 @@ class OfficerApproval:
     version = "approval-1"
     kind = HUMAN
     queue = "officer_approval"
-    title = "Officer approval 审批"
+    title = _("Officer approval")
 
     def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         return {"decided_limit_fen": application.decided_limit_fen or 0}
 
     def decide(self, facts: dict):
-        return referred(Reason("officer_approval", "等待审批 Waiting for an officer's approval"))
+        return referred(Reason("officer_approval", gettext_noop("Waiting for an officer's approval")))
 
 
 eligibility = Eligibility()

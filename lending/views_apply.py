@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from common.business_date import business_date_today
 from common.errors import ApplicationError
 from common.money import MoneyError, YuanFormField, format_yuan, yuan_to_fen
+from common.texts import localized, stored_text
 from lending import calculations as calc
 from lending.models import Application, ApplicationStage, Loan, Product
 from lending.pipeline import stage_load
@@ -137,7 +138,7 @@ def _terms_view(terms: apps.Terms | None, product: Product) -> dict:
     quote = terms.quote
     view = {
         "outcome": terms.outcome,
-        "reasons": terms.reasons,
+        "reasons": localized(terms.reasons),
         "limit": format_yuan(terms.limit_fen),
         "rate": calc.describe_rate(terms.daily_rate) if terms.daily_rate is not None else "",
         "grade": terms.grade,
@@ -187,7 +188,7 @@ def _fixable_errors(terms: apps.Terms) -> dict[str, list[str]]:
         return {}
     errors: dict[str, list[str]] = {}
     for reason in terms.reasons:
-        errors.setdefault(FIXABLE[reason["code"]], []).append(reason["text"])
+        errors.setdefault(FIXABLE[reason["code"]], []).append(stored_text(reason))
     return errors
 
 
@@ -326,13 +327,13 @@ def _apply_submit(request, merchant: Merchant, product: Product):
     if terms.quote is not None:
         if not data["accept"]:
             form.add_error("accept", _("Read and accept the agreement to apply"))
-        elif data["contract_sha256"] != terms.quote.contract_sha256:
+        elif terms.quote.accepted_text(data["contract_sha256"]) is None:
             form.add_error(
                 "accept",
                 _("The terms have changed: read the agreement below and accept it again"),
             )
         else:
-            accepted = terms.quote.contract_sha256
+            accepted = data["contract_sha256"]
         if not accepted:
             return again(terms)
     try:

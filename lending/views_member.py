@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from common.business_date import business_date_today
 from common.errors import ApplicationError
 from common.money import format_yuan
+from common.texts import localized
 from lending import calculations as calc
 from lending import pipeline
 from lending.forms_member import (
@@ -206,7 +207,7 @@ def _stage_view(name: str, row: ApplicationStage | None) -> dict:
         "state": state,
         "state_label": STATE_LABELS.get(state, state),
         "row": row,
-        "reasons": (row.reasons or []) if row is not None else [],
+        "reasons": localized(row.reasons) if row is not None else [],
     }
 
 

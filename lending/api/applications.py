@@ -16,6 +16,7 @@ from common.api import IdCursorPagination, naming
 from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError, NotFoundError
 from common.idempotency import idempotent
+from common.texts import localized
 from lending import calculations as calc
 from lending.api.serializers import (
     DECLARED_API_NAMES,
@@ -141,7 +142,7 @@ def _decision(application: Application, stages: list[ApplicationStage]) -> dict:
     rate = application.decided_rate
     return {
         "outcome": OUTCOMES[application.status],
-        "reasons": reasons,
+        "reasons": localized(reasons),
         "limit": application.decided_limit_fen,
         "daily_rate": _rate(rate) if rate is not None else None,
         "annual_rate": _rate(calc.annual_rate(rate)) if rate is not None else None,
@@ -178,7 +179,7 @@ def _application_body(application: Application) -> dict:
                     "status": row.status,
                     "started_at": row.started_at,
                     "ended_at": row.ended_at,
-                    "reasons": row.reasons or [],
+                    "reasons": localized(row.reasons),
                 }
                 for row in stages
             ],
@@ -236,7 +237,7 @@ class ApplicationQuoteApi(APIView):
                     "merchant": merchant.external_id,
                     "product": product.code,
                     "outcome": terms.outcome,
-                    "reasons": terms.reasons,
+                    "reasons": localized(terms.reasons),
                     "limit": terms.limit_fen,
                     "daily_rate": _rate(rate) if rate is not None else None,
                     "annual_rate": _rate(calc.annual_rate(rate)) if rate is not None else None,

@@ -8,7 +8,7 @@ LINES = [
         "id": 332,
         "merchant_id": "SHOP-1",
         "product": "credit_loan",
-        "product_name": "Credit loan 信用贷款",
+        "product_name": "Credit loan",
         "status": "active",
         "grade": "A",
         "limit": "81900.00",
@@ -38,16 +38,16 @@ LOAN_QUOTE = {
         {"number": 2, "due_on": "2027-02-06", "principal": "324.39", "interest": "30.26", "total": "354.65"},
         {"number": 3, "due_on": "2027-03-06", "principal": "330.22", "interest": "24.43", "total": "354.65"},
     ],
-    "contract_text": "借款合同 Loan agreement\n"
-    "Borrower 借款人: 西湖茶叶店 (taobao:SHOP-1)\n"
-    "Product 产品: Credit loan 信用贷款\n"
-    "Amount 借款金额: ¥2,000.00\n"
-    "Term 期限: 6 months, 2026-12-06 to 2027-06-06\n"
-    "Rate 利率: 0.06 %/day ≈ 21.90 %/year (simple interest, daily rate × 365)\n"
-    "All-in annual cost 综合年化成本 (IRR): 21.65%\n"
-    "Upfront fee 手续费: ¥0.00\n"
-    "Total interest 利息合计: ¥127.87; total cost 总成本: ¥127.87\n"
-    "Repayment 还款方式: Equal installments 等额本息; automatic deduction…",
+    "contract_text": "Loan agreement\n"
+    "Borrower: 西湖茶叶店 (taobao:SHOP-1)\n"
+    "Product: Credit loan\n"
+    "Amount: ¥2,000.00\n"
+    "Term: 6 months, 2026-12-06 to 2027-06-06\n"
+    "Rate: 0.06 %/day ≈ 21.90 %/year (simple interest, daily rate × 365)\n"
+    "All-in annual cost (IRR): 21.65%\n"
+    "Upfront fee: ¥0.00\n"
+    "Total interest: ¥127.87; total cost: ¥127.87\n"
+    "Repayment: Equal installments; automatic deduction…",
     "contract_sha256": "691f03b7414fdd7ccb2c16e5c0f4c021cbd50ec59e8cb4fcfaefc912f2e0212e",
 }
 LOAN = {
@@ -177,16 +177,16 @@ APPLICATION_QUOTE = {
         {"number": 2, "due_on": "2027-02-06", "principal": "810.95", "interest": "75.66", "total": "886.61"},
         {"number": 3, "due_on": "2027-03-06", "principal": "825.55", "interest": "61.06", "total": "886.61"},
     ],
-    "contract_text": "借款合同 Loan agreement\n"
-    "Borrower 借款人: 西湖茶叶店 (taobao:SHOP-1)\n"
-    "Product 产品: Credit loan 信用贷款\n"
-    "Amount 借款金额: ¥5,000.00\n"
-    "Term 期限: 6 months, 2026-12-06 to 2027-06-06\n"
-    "Rate 利率: 0.06 %/day ≈ 21.90 %/year (simple interest, daily rate × 365)\n"
-    "All-in annual cost 综合年化成本 (IRR): 21.65%\n"
-    "Upfront fee 手续费: ¥0.00\n"
-    "Total interest 利息合计: ¥319.68; total cost 总成本: ¥319.68\n"
-    "Repayment 还款方式: Equal installments 等额本息; automatic deduction…",
+    "contract_text": "Loan agreement\n"
+    "Borrower: 西湖茶叶店 (taobao:SHOP-1)\n"
+    "Product: Credit loan\n"
+    "Amount: ¥5,000.00\n"
+    "Term: 6 months, 2026-12-06 to 2027-06-06\n"
+    "Rate: 0.06 %/day ≈ 21.90 %/year (simple interest, daily rate × 365)\n"
+    "All-in annual cost (IRR): 21.65%\n"
+    "Upfront fee: ¥0.00\n"
+    "Total interest: ¥319.68; total cost: ¥319.68\n"
+    "Repayment: Equal installments; automatic deduction…",
     "contract_sha256": "dd25c2a89cac441006f35d70323589542d91b4aacfd09ce8dc4db29ada065956",
 }
 APPLICATION = {
@@ -202,7 +202,7 @@ APPLICATION = {
     "submitted_at": "2026-12-06T02:46:14.159056+08:00",
     "decision": {
         "outcome": "approved",
-        "reasons": [{"code": "rated", "text": "评级 A，额度 ¥81,900.00 Grade A, line ¥81,900.00"}],
+        "reasons": [{"code": "rated", "text": "Grade A, line ¥81,900.00"}],
         "limit": "81900.00",
         "daily_rate": "0.0006",
         "annual_rate": "0.219",
@@ -214,7 +214,7 @@ APPLICATION = {
     "stages": [
         {
             "name": "lending.stages.eligibility",
-            "title": "Eligibility 准入",
+            "title": "Eligibility",
             "kind": "machine",
             "status": "passed",
             "started_at": "2026-12-06T02:46:14.182216+08:00",
@@ -223,7 +223,7 @@ APPLICATION = {
         },
         {
             "name": "riskcontrol.stages.identity",
-            "title": "Identity 身份核验",
+            "title": "Identity",
             "kind": "machine",
             "status": "passed",
             "started_at": "2026-12-06T02:46:14.183030+08:00",
@@ -232,7 +232,7 @@ APPLICATION = {
         },
         {
             "name": "riskcontrol.stages.blacklist",
-            "title": "Blacklist 黑名单",
+            "title": "Blacklist",
             "kind": "machine",
             "status": "passed",
             "started_at": "2026-12-06T02:46:14.184525+08:00",
@@ -255,7 +255,7 @@ DECLINED = {
         "reasons": [
             {
                 "code": "grade_below_cutoff",
-                "text": "经营数据暂不满足授信条件 Your shop's trading does not qualify yet",
+                "text": "Your shop's trading does not qualify yet",
             }
         ],
         "limit": None,
@@ -372,16 +372,14 @@ EXAMPLES = {
             ),
             409: error_example(
                 "conflict",
-                "an application for this product is already being decided 该产品已有审批中的申请",
+                "an application for this product is already being decided",
                 {"product": ["an application is in progress"]},
             ),
         },
     },
     "v1_applications_retrieve": {"responses": {200: APPLICATION, 404: NOT_FOUND}},
     "v1_applications_appeal_create": {
-        "request": {
-            "reason": "我们上月新开了分店，销售额已经回升 Sales are back up since we opened a second shop"
-        },
+        "request": {"reason": "我们上月新开了分店，销售额已经回升"},
         "responses": {
             201: {**DECLINED, "reference": "A20261207-0930121234567890", "appeal_of": DECLINED["reference"]},
             400: error_example(

@@ -14,7 +14,7 @@ class LineOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     merchant_id = serializers.CharField(source="merchant.external_id")
     product = serializers.CharField(source="product.code")
-    product_name = serializers.CharField(source="product.name")
+    product_name = serializers.CharField(source="product.label")
     status = serializers.CharField()
     grade = serializers.CharField()
     limit = YuanField(source="limit_fen", allow_zero=True)

@@ -59,6 +59,7 @@ from lending.calculations.interest import (
     interest_for_days_ppb,
     penalty_daily_rate,
     penalty_interest,
+    rate_percents,
     rate_to_ppb,
     spread_evenly,
 )
@@ -136,6 +137,7 @@ __all__ = [
     "penalty_daily_rate",
     "penalty_interest",
     "period_rate",
+    "rate_percents",
     "rate_to_ppb",
     "revolving_daily_accruals",
     "revolving_interest",

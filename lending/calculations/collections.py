@@ -14,10 +14,10 @@ ACTIONS = ("sms", "phone", "visit", "letter", "legal")
 # M1 a reminder SMS, M2 phone calls every 3 days, M3 a field visit or a demand letter, M4 and
 # beyond legal action and a write-off review. "M4+" stands for every bucket from M4 on.
 DEFAULT_STRATEGY = {
-    "M1": {"action": "sms", "every_days": 7, "label": "Reminder SMS 短信提醒"},
-    "M2": {"action": "phone", "every_days": 3, "label": "Phone call every 3 days 电话催收(每3天)"},
-    "M3": {"action": "visit", "every_days": 7, "label": "Field visit / demand letter 上门催收/催收函"},
-    "M4+": {"action": "legal", "every_days": 14, "label": "Legal action, write-off review 法务催收/核销评估"},
+    "M1": {"action": "sms", "every_days": 7, "label": "Reminder SMS"},
+    "M2": {"action": "phone", "every_days": 3, "label": "Phone call every 3 days"},
+    "M3": {"action": "visit", "every_days": 7, "label": "Field visit / demand letter"},
+    "M4+": {"action": "legal", "every_days": 14, "label": "Legal action, write-off review"},
 }
 
 

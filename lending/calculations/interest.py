@@ -111,11 +111,18 @@ def annual_rate(daily_rate: Decimal) -> Decimal:
 def describe_rate(daily_rate: Decimal) -> str:
     """Both forms for a screen: the daily rate exactly, the annual one to two places
     (Decimal('0.0005') -> '0.05 %/day ≈ 18.25 %/year')."""
+    daily_percent, annual_percent = rate_percents(daily_rate)
+    return f"{daily_percent} %/day ≈ {annual_percent} %/year"
+
+
+def rate_percents(daily_rate: Decimal) -> tuple[str, str]:
+    """The daily rate in percent exactly and the annual one to two places, as written
+    (Decimal('0.0005') -> ('0.05', '18.25')), for a text that says what they are."""
     daily_percent = exact_product(daily_rate, 100).normalize()
     if daily_percent == daily_percent.quantize(_HUNDREDTH):
         daily_percent = daily_percent.quantize(_HUNDREDTH)
     annual_percent = exact_product(annual_rate(daily_rate), 100).quantize(_HUNDREDTH, rounding=ROUND_HALF_UP)
-    return f"{daily_percent:f} %/day ≈ {annual_percent:f} %/year"
+    return f"{daily_percent:f}", f"{annual_percent:f}"
 
 
 def penalty_daily_rate(daily_rate: Decimal, markup: Decimal = DEFAULT_PENALTY_MARKUP) -> Decimal:

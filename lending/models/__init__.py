@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from common.audit import AuditedManager
 from common.models import TimeStampedModel
@@ -18,22 +20,22 @@ from payments.models import Account, FundingPool, JournalEntry
 
 
 class RepaymentMethod(models.TextChoices):
-    BULLET = "bullet", "Bullet 一次性还本付息"
-    MONTHLY_INTEREST = "monthly_interest", "Monthly interest, principal at maturity 按月付息到期还本"
-    EQUAL_PRINCIPAL = "equal_principal", "Equal principal 等额本金"
-    EQUAL_INSTALLMENT = "equal_installment", "Equal installments 等额本息"
+    BULLET = "bullet", _("Bullet")
+    MONTHLY_INTEREST = "monthly_interest", _("Monthly interest, principal at maturity")
+    EQUAL_PRINCIPAL = "equal_principal", _("Equal principal")
+    EQUAL_INSTALLMENT = "equal_installment", _("Equal installments")
 
 
 class Product(TimeStampedModel):
     """A loan product: who it is for, how much, how long, at what price, how it is repaid."""
 
     class Segment(models.TextChoices):
-        B2C = "b2c", "B2C sellers 淘宝/天猫卖家"
-        B2B = "b2b", "B2B members 阿里巴巴会员"
+        B2C = "b2c", _("B2C sellers")
+        B2B = "b2b", _("B2B members")
 
     class TermUnit(models.TextChoices):
-        DAYS = "days", "days 天"
-        MONTHS = "months", "months 月"
+        DAYS = "days", _("days")
+        MONTHS = "months", _("months")
 
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=100)
@@ -100,6 +102,12 @@ class Product(TimeStampedModel):
         return f"{self.name} ({self.code})"
 
     @property
+    def label(self) -> str:
+        """The name in the reader's language: the seed's names are English msgids with their
+        Chinese in lending's catalogue; a name an officer typed reads as typed."""
+        return gettext(self.name)
+
+    @property
     def smallest_drawdown_fen(self) -> int:
         """A revolving line of 50,000 yuan or more may be drawn 100 yuan at a time; other products
         lend at least their smallest amount."""
@@ -123,9 +131,9 @@ class CreditLine(TimeStampedModel):
     not yet repaid; a conditional UPDATE keeps it within the limit under any concurrency."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active 有效"
-        FROZEN = "frozen", "Frozen 冻结"
-        CLOSED = "closed", "Closed 关闭"
+        ACTIVE = "active", _("Active")
+        FROZEN = "frozen", _("Frozen")
+        CLOSED = "closed", pgettext_lazy("credit line", "Closed")
 
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="credit_lines")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="lines")
@@ -222,17 +230,17 @@ class Loan(models.Model):
     set-based statements; money moves only through payments."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Current 正常"
-        OVERDUE = "overdue", "Overdue 逾期"
-        REPAID = "repaid", "Repaid 已结清"
-        WRITTEN_OFF = "written_off", "Written off 已核销"
+        ACTIVE = "active", _("Current")
+        OVERDUE = "overdue", _("Overdue")
+        REPAID = "repaid", _("Repaid")
+        WRITTEN_OFF = "written_off", pgettext_lazy("loan status", "Written off")
 
     class Classification(models.TextChoices):
-        NORMAL = "normal", "Normal 正常"
-        SPECIAL_MENTION = "special_mention", "Special mention 关注"
-        SUBSTANDARD = "substandard", "Substandard 次级"
-        DOUBTFUL = "doubtful", "Doubtful 可疑"
-        LOSS = "loss", "Loss 损失"
+        NORMAL = "normal", _("Normal")
+        SPECIAL_MENTION = "special_mention", _("Special mention")
+        SUBSTANDARD = "substandard", _("Substandard")
+        DOUBTFUL = "doubtful", _("Doubtful")
+        LOSS = "loss", _("Loss")
 
     reference = models.CharField(max_length=32, unique=True)
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="loans")
@@ -410,14 +418,14 @@ class LoanEvent(models.Model):
     accrual is not an event (it lives in the running state and the ledger's daily entries)."""
 
     class Kind(models.TextChoices):
-        DISBURSED = "disbursed", "Disbursed 放款"
-        REPAID = "repaid", "Repayment 还款"
-        AUTO_DEDUCTED = "auto_deducted", "Auto-deduction 自动扣款"
-        FELL_DUE = "fell_due", "Fell due 到期"
-        WRITTEN_OFF = "written_off", "Written off 核销"
-        RECOVERED = "recovered", "Recovered 核销后收回"
-        PLEDGE_SETTLED = "pledge_settled", "Pledged order settled 质押订单结算还款"
-        PLEDGE_REFUNDED = "pledge_refunded", "Pledged order refunded 质押订单退款"
+        DISBURSED = "disbursed", _("Disbursed")
+        REPAID = "repaid", _("Repayment")
+        AUTO_DEDUCTED = "auto_deducted", _("Auto-deduction")
+        FELL_DUE = "fell_due", _("Fell due")
+        WRITTEN_OFF = "written_off", _("Written off")
+        RECOVERED = "recovered", _("Recovered")
+        PLEDGE_SETTLED = "pledge_settled", _("Pledged order settled")
+        PLEDGE_REFUNDED = "pledge_refunded", _("Pledged order refunded")
 
     loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -477,9 +485,9 @@ class CobRun(models.Model):
     """One close of business for one business date, with its steps' counts and timings."""
 
     class Status(models.TextChoices):
-        RUNNING = "running", "Running 运行中"
-        DONE = "done", "Done 完成"
-        FAILED = "failed", "Failed 失败"
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     business_on = models.DateField(unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.timezone import localtime
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from common.crypto import EncryptedTextField
 from common.masking import mask_address
@@ -20,17 +22,17 @@ class Application(models.Model):
     """A merchant's request for credit under one product, and where it stands."""
 
     class Status(models.TextChoices):
-        SUBMITTED = "submitted", "Being decided 审批中"
-        REFERRED = "referred", "With an officer 人工审核中"
-        APPROVED = "approved", "Approved 已批准"
-        DISBURSED = "disbursed", "Money paid 已放款"
-        DECLINED = "declined", "Declined 未通过"
-        WITHDRAWN = "withdrawn", "Withdrawn 已撤回"
+        SUBMITTED = "submitted", _("Being decided")
+        REFERRED = "referred", _("With an officer")
+        APPROVED = "approved", _("Approved")
+        DISBURSED = "disbursed", _("Money paid")
+        DECLINED = "declined", _("Declined")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     class Channel(models.TextChoices):
-        PORTAL = "portal", "Merchant portal 商户门户"
-        API = "api", "Partner API 合作平台接口"
-        OFFICER = "officer", "Officer 信贷员"
+        PORTAL = "portal", _("Merchant portal")
+        API = "api", _("Partner API")
+        OFFICER = "officer", _("Officer")
 
     reference = models.CharField(max_length=32, unique=True)
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="applications")
@@ -125,16 +127,16 @@ class ApplicationStage(models.Model):
     same moment; a referred stage waits in its queue until a person claims and decides it."""
 
     class Status(models.TextChoices):
-        RUNNING = "running", "Running 处理中"
-        WAITING = "waiting", "Waiting for a person 待人工处理"
-        PASSED = "passed", "Passed 通过"
-        DECLINED = "declined", "Declined 拒绝"
-        SKIPPED = "skipped", "Not needed 无需"
-        CANCELLED = "cancelled", "Cancelled 已取消"
+        RUNNING = "running", _("Running")
+        WAITING = "waiting", _("Waiting for a person")
+        PASSED = "passed", _("Passed")
+        DECLINED = "declined", _("Declined")
+        SKIPPED = "skipped", _("Not needed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class Kind(models.TextChoices):
-        MACHINE = "machine", "Machine 自动"
-        HUMAN = "human", "Person 人工"
+        MACHINE = "machine", _("Machine")
+        HUMAN = "human", _("Person")
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="stages")
     position = models.PositiveSmallIntegerField()
@@ -172,11 +174,11 @@ class ApplicationDocument(models.Model):
     """A document a B2B member uploaded: kept in file storage, never in the database."""
 
     class Kind(models.TextChoices):
-        BUSINESS_LICENCE = "business_licence", "Business licence 营业执照"
-        FINANCIAL_STATEMENT = "financial_statement", "Financial statements 财务报表"
-        BANK_STATEMENT = "bank_statement", "Bank statements 银行流水"
-        TAX_RETURN = "tax_return", "Tax returns 纳税申报"
-        OTHER = "other", "Other 其他"
+        BUSINESS_LICENCE = "business_licence", _("Business licence")
+        FINANCIAL_STATEMENT = "financial_statement", _("Financial statements")
+        BANK_STATEMENT = "bank_statement", _("Bank statements")
+        TAX_RETURN = "tax_return", _("Tax returns")
+        OTHER = "other", _("Other")
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="documents")
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -197,10 +199,10 @@ class VideoInterview(models.Model):
     outcome and a reference to the recording."""
 
     class Outcome(models.TextChoices):
-        BOOKED = "booked", "Booked 已预约"
-        HELD = "held", "Held 已面签"
-        NO_SHOW = "no_show", "No show 未出席"
-        CANCELLED = "cancelled", "Cancelled 已取消"
+        BOOKED = "booked", _("Booked")
+        HELD = "held", pgettext_lazy("video interview", "Held")
+        NO_SHOW = "no_show", _("No show")
+        CANCELLED = "cancelled", _("Cancelled")
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="interviews")
     starts_at = models.DateTimeField()
@@ -236,9 +238,9 @@ class FieldInspection(models.Model):
     """A visit to the member's premises (实地考察), assigned to an inspector, who sees only its own."""
 
     class Result(models.TextChoices):
-        PENDING = "pending", "To visit 待考察"
-        PASSED = "passed", "Passed 通过"
-        FAILED = "failed", "Failed 未通过"
+        PENDING = "pending", _("To visit")
+        PASSED = "passed", _("Passed")
+        FAILED = "failed", pgettext_lazy("field inspection", "Failed")
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="inspections")
     inspector = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lending.models import Loan, StatusChange, Transition
 
@@ -16,14 +18,14 @@ class CollectionCase(models.Model):
     days past due and balances are read live."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open 催收中"
-        CLOSED = "closed", "Closed 已结案"
+        OPEN = "open", pgettext_lazy("collections case", "Open")
+        CLOSED = "closed", pgettext_lazy("collections case", "Closed")
 
     class CloseReason(models.TextChoices):
-        CURED = "cured", "Cured 已恢复正常"
-        REPAID = "repaid", "Repaid 已结清"
-        WRITTEN_OFF = "written_off", "Written off 已核销"
-        WITHDRAWN = "withdrawn", "Withdrawn by an officer 撤回催收"
+        CURED = "cured", _("Cured")
+        REPAID = "repaid", _("Repaid")
+        WRITTEN_OFF = "written_off", pgettext_lazy("loan status", "Written off")
+        WITHDRAWN = "withdrawn", _("Withdrawn by an officer")
 
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="collection_cases")
     # Changed only through lending.lifecycle, by the events in CASE_TRANSITIONS.
@@ -76,18 +78,18 @@ class ContactLog(models.Model):
     """One attempt to reach the merchant, and what came of it."""
 
     class Channel(models.TextChoices):
-        PHONE = "phone", "Phone 电话"
-        SMS = "sms", "SMS 短信"
-        VISIT = "visit", "Visit 上门"
-        LETTER = "letter", "Letter 信函"
+        PHONE = "phone", _("Phone")
+        SMS = "sms", _("SMS")
+        VISIT = "visit", pgettext_lazy("contact channel", "Visit")
+        LETTER = "letter", _("Letter")
 
     class Outcome(models.TextChoices):
-        REACHED = "reached", "Reached 已联系上"
-        NO_ANSWER = "no_answer", "No answer 无人接听"
-        PROMISED = "promised", "Promised to pay 承诺还款"
-        REFUSED = "refused", "Refused 拒绝还款"
-        WRONG_CONTACT = "wrong_contact", "Wrong contact 联系方式错误"
-        SENT = "sent", "Sent 已发送"
+        REACHED = "reached", _("Reached")
+        NO_ANSWER = "no_answer", _("No answer")
+        PROMISED = "promised", _("Promised to pay")
+        REFUSED = "refused", _("Refused")
+        WRONG_CONTACT = "wrong_contact", _("Wrong contact")
+        SENT = "sent", _("Sent")
 
     case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="contacts")
     agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -110,9 +112,9 @@ class PromiseToPay(models.Model):
     the due date closed without."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending 待兑现"
-        KEPT = "kept", "Kept 已兑现"
-        BROKEN = "broken", "Broken 已违约"
+        PENDING = "pending", pgettext_lazy("promise to pay", "Pending")
+        KEPT = "kept", _("Kept")
+        BROKEN = "broken", _("Broken")
 
     case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="promises")
     # The case's loan, kept here so the check is one statement over this table.

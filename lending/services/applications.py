@@ -174,7 +174,7 @@ def _questionnaire_clean(answers: Mapping | None) -> dict:
 
 def _may_apply(merchant: Merchant, product: Product, on: dt.date) -> None:
     if not product.is_active:
-        _fail("product", _("%(product)s is not open for applications") % {"product": product.name})
+        _fail("product", _("%(product)s is not open for applications") % {"product": product.label})
     # One read for both rules: the latest decline's date to apply again, and one in flight.
     rows = (
         Application.objects.filter(

@@ -3,17 +3,19 @@ part, in the product's allocation order. Money moves only through payments."""
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from common.errors import ApplicationError, ConflictError
 from common.money import fen_to_yuan, format_yuan
 from lending import calculations as calc
 from lending import lifecycle
+from lending.agreements_legacy import bilingual_agreement_text
 from lending.models import (
     LOAN_OPEN_STATUSES,
     LOAN_TRANSITIONS,
@@ -37,6 +39,10 @@ from payments.models import Account, FundingPool
 Purpose = Account.Purpose
 
 
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class Quote:
     product: Product
@@ -48,13 +54,19 @@ class Quote:
     schedule: list
     total_interest_fen: int
     annual_cost: object
-    contract_text: str
+    contract_text: str  # the agreement shown, in the active language
     pledged_orders: tuple = ()  # ((order id, value in fen), …) for order loans
     term: int = 0
+    # The same agreement as other screens showed it (other languages, the earlier bilingual text).
+    other_texts: tuple[str, ...] = ()
 
     @property
     def contract_sha256(self) -> str:
-        return hashlib.sha256(self.contract_text.encode()).hexdigest()
+        return _sha256(self.contract_text)
+
+    def accepted_text(self, sha256: str) -> str | None:
+        """The version of this agreement whose SHA-256 the borrower accepted, if any."""
+        return next((t for t in (self.contract_text, *self.other_texts) if _sha256(t) == sha256), None)
 
     @property
     def total_cost_fen(self) -> int:
@@ -126,38 +138,7 @@ def loan_quote(
         pledged = pledge_check(merchant=merchant, product=product, amount_fen=amount_fen, order_ids=order_ids)
     elif product.is_pledged:
         pledged = pledge_select(merchant=merchant, product=product, amount_fen=amount_fen)
-    lines = [
-        "借款合同 Loan agreement",
-        f"Borrower 借款人: {merchant.shop_name} ({merchant.partner.code}:{merchant.external_id})",
-        f"Product 产品: {product.name}",
-        f"Amount 借款金额: ¥{format_yuan(amount_fen)}",
-        f"Term 期限: {term} {product.term_unit}, {start} to {schedule[-1].due_on}",
-        f"Rate 利率: {calc.describe_rate(rate)} (simple interest, daily rate × 365)",
-        f"All-in annual cost 综合年化成本 (IRR): {cost.nominal_apr:.2%}",
-        f"Upfront fee 手续费: ¥{format_yuan(fee)}",
-        f"Total interest 利息合计: ¥{format_yuan(total_interest)}; "
-        f"total cost 总成本: ¥{format_yuan(total_interest + fee)}",
-        f"Repayment 还款方式: {RepaymentMethod(product.repayment_method).label}; "
-        "automatic deduction from the borrower's wallet on each due date 到期自动从钱包扣款",
-        f"Penalty 罚息: overdue principal at {calc.describe_rate(penalty_rate)} "
-        f"after {product.grace_days} grace day(s)",
-        *(
-            [
-                f"Pledged orders 质押订单 (shipped 已发货): {len(pledged)} orders worth "
-                f"¥{format_yuan(sum(v for _, v in pledged))}, ids {', '.join(str(o) for o, _ in pledged)}; "
-                "a pledged order's settlement repays this loan first, a refund makes its share due at once",
-            ]
-            if pledged
-            else []
-        ),
-        "Schedule 还款计划:",
-        *(
-            f"  #{i.number} {i.due_on.isoformat()} principal ¥{fen_to_yuan(i.principal_fen)} "
-            f"interest ¥{fen_to_yuan(i.interest_fen)} total ¥{fen_to_yuan(i.total_fen)}"
-            for i in schedule
-        ),
-    ]
-    return Quote(
+    quote = Quote(
         product=product,
         amount_fen=amount_fen,
         fee_fen=fee,
@@ -167,10 +148,83 @@ def loan_quote(
         schedule=schedule,
         total_interest_fen=total_interest,
         annual_cost=cost,
-        contract_text="\n".join(lines),
+        contract_text="",
         pledged_orders=tuple(pledged),
         term=term,
     )
+    terms = {"merchant": merchant, "product": product, "quote": quote, "penalty_rate": penalty_rate}
+    # The borrower reads (and hashes) the agreement in the active language; the same terms in the
+    # other languages, and as the bilingual text shown before, are what it may have accepted on an
+    # earlier screen (an application paid out later, a language switched in between).
+    shown = agreement_text(**terms)
+    accepted = {}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            accepted.setdefault(agreement_text(**terms), None)
+    accepted.setdefault(bilingual_agreement_text(**terms), None)
+    return replace(quote, contract_text=shown, other_texts=tuple(t for t in accepted if t != shown))
+
+
+def _rate_text(daily_rate) -> str:
+    daily, annual = calc.rate_percents(daily_rate)
+    return _("%(daily)s %%/day ≈ %(annual)s %%/year") % {"daily": daily, "annual": annual}
+
+
+def agreement_text(*, merchant, product: Product, quote: Quote, penalty_rate) -> str:
+    """The loan agreement in the active language: the terms a borrower accepts by its SHA-256."""
+    schedule, fee, total_interest = quote.schedule, quote.fee_fen, quote.total_interest_fen
+    pledged = quote.pledged_orders
+    lines = [
+        _("Loan agreement"),
+        _("Borrower: %(shop)s (%(partner)s:%(merchant)s)")
+        % {"shop": merchant.shop_name, "partner": merchant.partner.code, "merchant": merchant.external_id},
+        _("Product: %(product)s") % {"product": product.label},
+        _("Amount: ¥%(amount)s") % {"amount": format_yuan(quote.amount_fen)},
+        _("Term: %(term)s %(unit)s, %(start)s to %(end)s")
+        % {
+            "term": quote.term,
+            "unit": Product.TermUnit(product.term_unit).label,
+            "start": quote.start_on,
+            "end": schedule[-1].due_on,
+        },
+        _("Rate: %(rate)s (simple interest, daily rate × 365)") % {"rate": _rate_text(quote.daily_rate)},
+        _("All-in annual cost (IRR): %(cost)s") % {"cost": f"{quote.annual_cost.nominal_apr:.2%}"},
+        _("Upfront fee: ¥%(fee)s") % {"fee": format_yuan(fee)},
+        _("Total interest: ¥%(interest)s; total cost: ¥%(cost)s")
+        % {"interest": format_yuan(total_interest), "cost": format_yuan(total_interest + fee)},
+        _("Repayment: %(method)s; automatic deduction from the borrower's wallet on each due date")
+        % {"method": RepaymentMethod(product.repayment_method).label},
+        _("Penalty: overdue principal at %(rate)s after %(days)s grace day(s)")
+        % {"rate": _rate_text(penalty_rate), "days": product.grace_days},
+        *(
+            [
+                _(
+                    "Pledged orders (shipped): %(count)s orders worth ¥%(value)s, ids %(ids)s; a pledged "
+                    "order's settlement repays this loan first, a refund makes its share due at once"
+                )
+                % {
+                    "count": len(pledged),
+                    "value": format_yuan(sum(v for _order, v in pledged)),
+                    "ids": ", ".join(str(o) for o, _value in pledged),
+                }
+            ]
+            if pledged
+            else []
+        ),
+        _("Schedule:"),
+        *(
+            _("  #%(number)s %(due)s principal ¥%(principal)s interest ¥%(interest)s total ¥%(total)s")
+            % {
+                "number": i.number,
+                "due": i.due_on.isoformat(),
+                "principal": fen_to_yuan(i.principal_fen),
+                "interest": fen_to_yuan(i.interest_fen),
+                "total": fen_to_yuan(i.total_fen),
+            }
+            for i in schedule
+        ),
+    ]
+    return "\n".join(lines)
 
 
 def loan_draw(
@@ -193,7 +247,8 @@ def loan_draw(
         return _same_loan(existing, line, amount_fen)
     # Priced again on today's business date: refused above the legal cap before anything moves.
     quote = loan_quote(line=line, amount_fen=amount_fen, start_on=on, order_ids=order_ids)
-    if accepted_sha256 != quote.contract_sha256:
+    accepted_text = quote.accepted_text(accepted_sha256)
+    if accepted_text is None:
         raise ConflictError(
             "the agreement changed since it was shown; review and accept it again",
             {"fields": {"accepted_sha256": ["does not match the current agreement"]}},
@@ -276,8 +331,8 @@ def loan_draw(
             pledges_create(loan=loan, orders=list(quote.pledged_orders))
         Contract.objects.create(
             loan=loan,
-            text=quote.contract_text,
-            sha256=quote.contract_sha256,
+            text=accepted_text,
+            sha256=_sha256(accepted_text),
             accepted_at=timezone.now(),
             accepted_by=user,
             accepted_via=via,

@@ -8,6 +8,8 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from common.errors import ApplicationError
 from common.money import format_yuan
@@ -39,10 +41,14 @@ class KindLimits:
 
 
 PRODUCT_LIMITS = {
-    "order_loan": KindLimits("order loan 订单贷款", Product.Segment.B2C, 1, 100_000_000, 30, 1),
-    "credit_loan": KindLimits("credit loan 信用贷款", Product.Segment.B2C, 1, 100_000_000, 183, 6),
-    "revolving": KindLimits("revolving line 循环贷", Product.Segment.B2B, 5_000_000, 100_000_000, 365, 12),
-    "fixed_loan": KindLimits("fixed loan 固定贷", Product.Segment.B2B, 5_000_000, 100_000_000, 365, 12),
+    "order_loan": KindLimits(gettext_lazy("order loan"), Product.Segment.B2C, 1, 100_000_000, 30, 1),
+    "credit_loan": KindLimits(gettext_lazy("credit loan"), Product.Segment.B2C, 1, 100_000_000, 183, 6),
+    "revolving": KindLimits(
+        gettext_lazy("revolving line"), Product.Segment.B2B, 5_000_000, 100_000_000, 365, 12
+    ),
+    "fixed_loan": KindLimits(
+        gettext_lazy("fixed loan"), Product.Segment.B2B, 5_000_000, 100_000_000, 365, 12
+    ),
 }
 
 
@@ -108,9 +114,17 @@ def _cap_problems(product: Product, *, daily_rate: Decimal, from_on: dt.date) ->
     return [
         (
             "daily_rate",
-            f"综合年化成本超过法定上限 at {calc.describe_rate(daily_rate)} a loan of "
-            f"{format_yuan(worst.principal_fen)} yuan started on {worst.start_on} would cost "
-            f"{worst.cost.nominal_apr:.2%} a year all in (IRR), above the legal cap {cap:.2%}",
+            _(
+                "at %(rate)s a loan of %(amount)s yuan started on %(date)s would cost %(cost)s a year "
+                "all in (IRR), above the legal cap %(cap)s"
+            )
+            % {
+                "rate": calc.describe_rate(daily_rate),
+                "amount": format_yuan(worst.principal_fen),
+                "date": worst.start_on,
+                "cost": f"{worst.cost.nominal_apr:.2%}",
+                "cap": f"{cap:.2%}",
+            },
         )
     ]
 
@@ -182,7 +196,8 @@ def product_line_check(*, product: Product, limit_fen: int, daily_rate: Decimal)
     problems = {}
     if not lowest <= limit_fen <= highest:
         problems["limit_fen"] = [
-            f"a {limits.label} line is {format_yuan(lowest)}–{format_yuan(highest)} yuan 授信额度超出产品范围"
+            _("a %(kind)s line is %(lowest)s–%(highest)s yuan")
+            % {"kind": limits.label, "lowest": format_yuan(lowest), "highest": format_yuan(highest)}
         ]
     if daily_rate < 0:
         problems["daily_rate"] = ["must not be negative"]
@@ -209,7 +224,7 @@ SEED_PRODUCTS = [
     # The seed's four products (DOMAIN.md): amounts (the range of a line) in yuan, rates per day.
     {
         "code": "order_loan",
-        "name": "Order loan 订单贷款",
+        "name": gettext_noop("Order loan"),
         "segment": "b2c",
         "is_pledged": True,
         "amount_min": 100,
@@ -221,7 +236,7 @@ SEED_PRODUCTS = [
     },
     {
         "code": "credit_loan",
-        "name": "Credit loan 信用贷款",
+        "name": gettext_noop("Credit loan"),
         "segment": "b2c",
         "amount_min": 1_000,
         "amount_max": 1_000_000,
@@ -232,7 +247,7 @@ SEED_PRODUCTS = [
     },
     {
         "code": "revolving",
-        "name": "Revolving credit line 循环贷",
+        "name": gettext_noop("Revolving credit line"),
         "segment": "b2b",
         "is_revolving": True,
         # A line of 50,000–1,000,000 yuan, drawn in parts of at least 100 yuan.
@@ -246,7 +261,7 @@ SEED_PRODUCTS = [
     },
     {
         "code": "fixed_loan",
-        "name": "Fixed loan 固定贷",
+        "name": gettext_noop("Fixed loan"),
         "segment": "b2b",
         "amount_min": 50_000,
         "amount_max": 1_000_000,
