@@ -99,7 +99,7 @@ class Product(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.code})"
+        return f"{self.label} ({self.code})"
 
     @property
     def label(self) -> str:
