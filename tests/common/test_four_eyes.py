@@ -199,7 +199,7 @@ def test_executor_refusal_marks_the_request_failed_and_changes_nothing(alice, bo
     done = approval_request_approve(request=request, approver=bob, on=ON)
     pool.refresh_from_db()
     assert done.status == Status.FAILED
-    assert "capital" in done.result["error"] and "amount" in done.result["fields"]
+    assert "资本金" in done.result["error"] and "amount" in done.result["fields"]
     assert pool.borrowings_fen == 0 and JournalEntry.objects.count() == entries
 
 
@@ -320,4 +320,4 @@ def test_two_officers_approving_at_once_make_exactly_one_approval():
 def test_the_permission_is_declared_on_the_model():
     assert four_eyes.PERMISSION == "common.approve_request"
     declared = ApprovalRequest._meta.permissions
-    assert ("approve_request", "Can approve or reject a four-eyes request 复核") in declared
+    assert ("approve_request", "Can approve or reject a four-eyes request") in declared

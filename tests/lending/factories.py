@@ -13,7 +13,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ("code",)
 
     code = "revolving"
-    name = "Revolving credit line 循环贷"
+    name = "Revolving credit line"
     segment = Product.Segment.B2B
     is_revolving = True
     amount_min_fen = 10_000
@@ -27,7 +27,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
     class Params:
         credit_loan = factory.Trait(
             code="credit_loan",
-            name="Credit loan 信用贷款",
+            name="Credit loan",
             segment=Product.Segment.B2C,
             is_revolving=False,
             term=6,

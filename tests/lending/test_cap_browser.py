@@ -63,7 +63,7 @@ def test_a_drawdown_over_the_cap_on_28_february_is_refused_on_the_form_and_quote
 
     business_date_set(on=dt.date(2026, 3, 1))
     page.get_by_role("button", name="试算").click()
-    expect(page.get_by_test_id("contract-text")).to_contain_text("综合年化成本 (IRR): 23.")
+    expect(page.get_by_test_id("contract-text")).to_contain_text("综合年化成本（IRR）：23.")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
     page.get_by_role("button", name="同意合同并借款").click()
     expect(page).to_have_url(f"{live_server.url}/loans/{Loan.objects.get().reference}/")

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 
 from common.business_date import business_date_set
 from common.errors import ApplicationError, ConflictError
@@ -229,7 +230,9 @@ def test_assign_takes_a_free_case_and_refuses_a_taken_one_or_a_non_agent(case):
         collect.case_assign(case=case, assignee=clerk)
     assert "assignee" in refused.value.extra["fields"]
     assert collect.case_assign(case=case, assignee=ann).assignee == ann
-    with pytest.raises(ConflictError, match="held by ann"):
+    with translation.override("en"), pytest.raises(ConflictError, match="held by ann"):
+        collect.case_assign(case=case, assignee=bob)
+    with pytest.raises(ConflictError, match="案件已被 ann 领取"):  # Chinese by default
         collect.case_assign(case=case, assignee=bob)
     # Handing over names the holder it replaces.
     assert collect.case_assign(case=case, assignee=bob, expected_assignee_id=ann.pk).assignee == bob

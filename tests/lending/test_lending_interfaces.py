@@ -44,7 +44,7 @@ def accept_form(client, line, amount="20000") -> dict:
     page = client.get(f"/loans/draw/{line.pk}/", {"amount": amount})
     assert page.status_code == 200
     html = page.content.decode()
-    assert "借款合同 Loan agreement" in html and "综合年化" in html
+    assert "借款合同" in html and "综合年化" in html
     return {name: hidden(html, name) for name in ("amount", "contract_sha256", "request_token")}
 
 
@@ -218,7 +218,7 @@ def test_product_admin_refuses_a_rate_above_the_cap_with_a_form_error(officer):
     response = officer.post("/admin/lending/product/add/", product_form())
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
-    assert "daily_rate" in errors and "above the legal cap 24.00%" in errors["daily_rate"][0]
+    assert "daily_rate" in errors and "高于法定上限 24.00%" in errors["daily_rate"][0]
     assert not Product.objects.filter(code="greedy").exists()
 
     saved = officer.post("/admin/lending/product/add/", product_form(code="fair", daily_rate="0.0005"))
@@ -260,7 +260,9 @@ def test_api_quote_draw_read_repay_round_trip(partner_client, api_line):
     quote = api_quote(partner_client, api_line).json()
     assert quote["daily_rate"] == "0.0006" and quote["annual_rate"] == "0.219"
     assert quote["total_interest"] == "4380.00"  # 20,000 × 0.0006 × 365
-    assert quote["schedule"][0]["principal"] == "20000.00" and "借款合同" in quote["contract_text"]
+    assert quote["schedule"][0]["principal"] == "20000.00" and quote["contract_text"].startswith(
+        "Loan agreement\n"
+    )
     assert Decimal(quote["annual_cost"]) > 0
 
     drawn = api_draw(partner_client, api_line, quote["contract_sha256"])

@@ -3,6 +3,7 @@ the wallet with an accepted agreement, repayments in allocation order."""
 
 import datetime as dt
 import hashlib
+import re
 import threading
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from django.utils import translation
 
 from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError
+from lending import calculations as calc
 from lending import services
 from lending.models import Contract, CreditLine, CreditLineChange, Installment, Loan, Product, RepaymentMethod
 from payments import services as payments
@@ -20,6 +22,8 @@ from payments.reconciliation import reconcile
 from tests.conftest import requires_postgres
 from tests.lending.conftest import draw, open_pool
 from tests.lending.factories import CreditLineFactory, ProductFactory
+
+HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 @pytest.mark.django_db
@@ -35,7 +39,7 @@ def test_the_seed_products_are_within_the_cap_and_show_both_rates():
 @pytest.mark.django_db
 def test_a_product_above_the_legal_cap_is_refused():
     product = ProductFactory.build(code="greedy", daily_rate=Decimal("0.0007"))
-    with pytest.raises(ApplicationError, match="above the legal cap") as refused:
+    with translation.override("en"), pytest.raises(ApplicationError, match="above the legal cap") as refused:
         services.product_save(product=product)
     assert "daily_rate" in refused.value.extra["fields"]
     assert not Product.objects.filter(code="greedy").exists()
@@ -46,7 +50,7 @@ def test_an_upfront_fee_counts_towards_the_cap():
     product = ProductFactory.build(
         code="feeful", daily_rate=Decimal("0.0006"), upfront_fee_rate=Decimal("0.02")
     )
-    with pytest.raises(ApplicationError, match="cap"):
+    with pytest.raises(ApplicationError, match="法定上限"):  # Chinese by default
         services.product_save(product=product)
 
 
@@ -61,7 +65,7 @@ def test_drawdown_reaches_the_wallet_with_the_accepted_agreement_kept(pool):
     assert pool.principal_outstanding_fen == 10_000_000
     contract = Contract.objects.get(loan=loan)
     assert contract.sha256 == hashlib.sha256(contract.text.encode()).hexdigest()
-    assert "0.06 %/day" in contract.text and "21.90 %/year" in contract.text
+    assert contract.text.startswith("借款合同") and "日利率 0.06% ≈ 年化 21.90%" in contract.text
     assert Installment.objects.filter(loan=loan).count() == 1
     assert reconcile().is_clean
 
@@ -282,3 +286,55 @@ def test_write_off_takes_the_loan_off_the_books_and_recoveries_come_back(pool):
     assert loan.recovered_fen == 300_000 and pool.capacity_fen == capacity + 300_000
     assert payments.platform_account(Account.Purpose.WRITE_OFF_EXPENSE).balance_fen == 700_000
     assert reconcile().is_clean
+
+
+def test_the_agreement_is_shown_in_the_borrowers_language_and_any_version_accepted_draws(pool):
+    """The text a borrower hashes is in its language; the same terms accepted in the other
+    language, or as the bilingual text shown before per-language agreements, still draw, and the
+    loan keeps the very text accepted."""
+    from lending.agreements_legacy import bilingual_agreement_text
+
+    line = CreditLineFactory(limit_fen=10_000_000)
+    on = business_date_today()
+    with translation.override("en"):
+        english = services.loan_quote(line=line, amount_fen=1_000_000, start_on=on)
+    chinese = services.loan_quote(line=line, amount_fen=1_000_000, start_on=on)
+    assert english.contract_text.startswith("Loan agreement\nBorrower: ")
+    assert "0.06 %/day ≈ 21.90 %/year" in english.contract_text
+    assert not HAN.search(english.contract_text.replace(line.merchant.shop_name, ""))
+    assert chinese.contract_text.startswith("借款合同\n借款人：")
+    assert "Loan agreement" not in chinese.contract_text
+    assert english.contract_sha256 != chinese.contract_sha256
+    assert chinese.accepted_text(english.contract_sha256) == english.contract_text
+
+    bilingual = bilingual_agreement_text(
+        merchant=line.merchant,
+        product=line.product,
+        quote=chinese,
+        penalty_rate=calc.penalty_daily_rate(chinese.daily_rate, line.product.penalty_markup),
+    )
+    assert bilingual.startswith("借款合同 Loan agreement\nBorrower 借款人: ")
+    assert "Product 产品: Revolving credit line 循环贷" in bilingual
+
+    loans = []
+    for key, text in (("en", english.contract_text), ("old", bilingual)):
+        loans.append(
+            services.loan_draw(
+                line=line,
+                amount_fen=1_000_000,
+                accepted_sha256=hashlib.sha256(text.encode()).hexdigest(),
+                idempotency_key=f"lang-{key}",
+                via="test",
+                on=on,
+            )
+        )
+    assert [Contract.objects.get(loan=loan).text for loan in loans] == [english.contract_text, bilingual]
+    with pytest.raises(ConflictError, match="agreement changed"):
+        services.loan_draw(
+            line=line,
+            amount_fen=1_000_000,
+            accepted_sha256=hashlib.sha256(b"another text").hexdigest(),
+            idempotency_key="lang-none",
+            via="test",
+            on=on,
+        )

@@ -124,8 +124,8 @@ def test_a_member_applies_books_and_after_the_officers_pass_accepts_and_is_paid(
     member.get_by_role("button", name="提交申请").click()
 
     expect(member).to_have_url(re.compile(r"/applications/[^/]+/member/$"))
-    expect(member.get_by_test_id("application-status")).to_have_text("With an officer 人工审核中")
-    expect(member.get_by_test_id("stages")).to_contain_text("Video check 视频面签")
+    expect(member.get_by_test_id("application-status")).to_have_text("人工审核中")
+    expect(member.get_by_test_id("stages")).to_contain_text("视频面签")
     expect(member.get_by_test_id("documents")).to_contain_text("licence.pdf")
     application = Application.objects.get(merchant=shop)
     assert application.documents.count() == 1
@@ -156,11 +156,11 @@ def test_a_member_applies_books_and_after_the_officers_pass_accepts_and_is_paid(
 
     # The member, back in its own browser, reads the agreement, accepts it and is paid.
     member.reload()
-    expect(member.get_by_test_id("application-status")).to_have_text("Approved 已批准")
+    expect(member.get_by_test_id("application-status")).to_have_text("批准")
     expect(member.get_by_test_id("contract-text")).to_be_visible()
     member.get_by_test_id("accept").click()
     expect(member.get_by_test_id("disbursed")).to_be_visible()
-    expect(member.get_by_test_id("application-status")).to_have_text("Money paid 已放款")
+    expect(member.get_by_test_id("application-status")).to_have_text("已放款")
     loan = Loan.objects.get(merchant=shop)
     member.get_by_test_id("wallet-link").click()
     expect(member.get_by_test_id("wallet-balance")).to_have_text(

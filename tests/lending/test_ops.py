@@ -95,7 +95,7 @@ def line_of_work(db):
     minutes, both ended today. Product 'revolving': approved (A, referred first), approved (B),
     declined, referred and waiting; product 'fixed': disbursed (A), and one submitted 40 days ago."""
     revolving = ProductFactory(code="revolving")
-    fixed = ProductFactory(code="fixed_loan", name="Fixed loan 固定贷", is_revolving=False)
+    fixed = ProductFactory(code="fixed_loan", name="Fixed loan", is_revolving=False)
     approved_a = application(revolving, status="approved", grade="A", referred=True)
     approved_b = application(revolving, status="approved", grade="B")
     declined = application(revolving, status="declined", grade="C")

@@ -17,6 +17,7 @@ from django.utils.html import escape
 
 from common.business_date import business_date_set
 from common.money import format_yuan
+from common.texts import stored_text
 from lending.models import Application, CreditLine, Loan, Pledge, Product
 from lending.services import applications as apps
 from merchants.models import OrderStatus
@@ -126,7 +127,7 @@ def test_a_credit_loan_with_the_agreement_accepted_is_paid_into_the_wallet(world
     page = client.get(f"{reverse('portal:apply')}?product=credit_loan&amount=2000.00")
     assert page.status_code == 200
     html = page.content.decode()
-    assert "借款合同 Loan agreement" in html and "%/day" in html
+    assert "借款合同" in html and "日利率" in html and "Loan agreement" not in html
     terms = client.get(reverse("portal:apply-terms"), {"product": "credit_loan", "amount": "2000.00"}).json()
     assert terms["terms"]["outcome"] == "pass" and terms["terms"]["amount"] == "2,000.00"
     assert terms["terms"]["contract_sha256"] == shown_sha(page)
@@ -139,8 +140,8 @@ def test_a_credit_loan_with_the_agreement_accepted_is_paid_into_the_wallet(world
     assert application.status == Application.Status.DISBURSED and application.channel == "portal"
     assert wallet_fen(merchant) == 200_000
     detail = client.get(response.url).content.decode()
-    assert application.loan.reference in detail and "Money paid 已放款" in detail
-    assert "Eligibility 准入" in detail
+    assert application.loan.reference in detail and "已放款" in detail
+    assert "准入" in detail and "Eligibility" not in detail
     assert application.reference in client.get(reverse("portal:applications")).content.decode()
 
 
@@ -175,7 +176,7 @@ def test_an_order_loan_pledges_exactly_the_ticked_orders(world, client):
         {"product": "order_loan", "amount": amount, "orders": [second.pk, fourth.pk]},
     ).json()["terms"]
     assert terms["outcome"] == "pass"
-    assert f"ids {second.pk}, {fourth.pk}" in terms["contract_text"]
+    assert f"订单号 {second.pk}, {fourth.pk}" in terms["contract_text"]
 
     response = apply_post(
         client, "order_loan", amount, sha=terms["contract_sha256"], orders=[second.pk, fourth.pk]
@@ -210,7 +211,7 @@ def test_ticking_another_merchants_order_or_a_settled_one_is_refused_on_the_orde
         response = apply_post(client, "order_loan", "500.00", orders=[mine.pk, bad.pk])
         assert response.status_code == 400
         assert 'data-testid="orders-errors"' in response.content.decode()
-        assert "can be pledged" in response.content.decode()
+        assert "未质押的订单" in response.content.decode()
     assert not Application.objects.exists()
     nothing = apply_post(client, "order_loan", "500.00", orders=[])
     assert nothing.status_code == 400 and 'data-testid="orders-errors"' in nothing.content.decode()
@@ -229,7 +230,7 @@ def test_a_decline_shows_its_reasons_and_date_and_is_appealed_once(world, client
     application = Application.objects.get(merchant=merchant)
     assert application.status == Application.Status.DECLINED
     detail = client.get(response.url).content.decode()
-    assert escape(application.reasons[0]["text"]) in detail
+    assert escape(stored_text(application.reasons[0])) in detail
     assert (TODAY + dt.timedelta(days=30)).isoformat() in detail
     assert 'data-testid="appeal"' in detail
     home = client.get(reverse("portal:overview")).content.decode()

@@ -16,6 +16,7 @@ from django.utils.html import escape
 
 from common.business_date import business_date_set
 from common.errors import ApplicationError
+from common.texts import stored_text
 from lending.models import Application, ApplicationDocument, ApplicationStage, Loan, Product, VideoInterview
 from lending.services import applications as apps
 from merchants.models import DeclaredFinancials, QuestionnaireResponse
@@ -128,7 +129,8 @@ def test_the_form_shows_both_languages_and_the_upload_limits(world, client):
         assert escape(question.text_en) in english and question.text_zh not in english
     assert "PDF, JPEG, PNG, at most 10 MB each" in english
     # Only B2B products are offered.
-    assert "Fixed loan" in text and "Revolving" in text and "Credit loan" not in text
+    assert "固定贷" in text and "循环贷" in text and "信用贷款" not in text
+    assert "Fixed loan" in english and "Revolving credit line" in english
 
 
 def test_a_member_applies_with_figures_questionnaire_and_a_pdf(world, client):
@@ -166,8 +168,8 @@ def test_a_member_applies_with_figures_questionnaire_and_a_pdf(world, client):
 
     tracker = client.get(response["Location"])
     text = tracker.content.decode()
-    assert "Video check 视频面签" in text and "Waiting for a person" in text
-    assert "Officer approval 审批" in text and "未开始" in text
+    assert "视频面签" in text and "待人工处理" in text
+    assert "审批" in text and "未开始" in text
     assert "licence.pdf" in text
 
 
@@ -253,7 +255,7 @@ def test_a_declined_application_shows_why_and_keeps_no_documents(world, client):
     assert application.status == Application.Status.DECLINED
     assert not ApplicationDocument.objects.exists() and stored_files(world) == []
     page = client.get(response["Location"]).content.decode()
-    assert application.reasons[0]["text"] in page
+    assert escape(stored_text(application.reasons[0])) in page  # in Chinese, the default
     assert reverse("portal:application-book", args=[application.reference]) not in page
 
 

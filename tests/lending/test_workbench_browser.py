@@ -81,7 +81,7 @@ def test_two_officers_take_a_b2b_application_from_the_video_check_to_approval(
     second.get_by_test_id(f"claim-{reference}").click()
     second.locator('textarea[name="note"]').fill("terms fit the declared figures")
     second.get_by_test_id("pass").click()
-    expect(second.locator(".messagelist")).to_contain_text("Approved 已批准")
+    expect(second.locator(".messagelist")).to_contain_text("Approved")
 
     application.refresh_from_db()
     assert application.status == Application.Status.APPROVED
