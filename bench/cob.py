@@ -391,7 +391,7 @@ def build(args: argparse.Namespace) -> dict:
             """
             INSERT INTO payments_account (code, name, type, purpose, balance_fen, held_fen, created_at,
                                           merchant_id)
-            SELECT 'wallet:' || g, 'Wallet 钱包 · Shop ' || g, 'liability', 'wallet',
+            SELECT 'wallet:' || g, 'Wallet · Shop ' || g, 'liability', 'wallet',
                    CASE g %% 3 WHEN 0 THEN 0 WHEN 1 THEN %(rich)s ELSE %(poor)s END, 0, now(), g
             FROM generate_series(1, %(m)s) AS g ORDER BY g
             """,

@@ -3,7 +3,8 @@ part, in the product's allocation order. Money moves only through payments."""
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.db import transaction
@@ -57,8 +58,9 @@ class Quote:
     contract_text: str  # the agreement shown, in the active language
     pledged_orders: tuple = ()  # ((order id, value in fen), …) for order loans
     term: int = 0
-    # The same agreement as other screens showed it (other languages, the earlier bilingual text).
-    other_texts: tuple[str, ...] = ()
+    # The same agreement as other screens showed it (other languages, the earlier bilingual
+    # text), rendered only when the hash accepted is not the one of the text shown.
+    other_texts: Callable[[], Iterable[str]] = field(default=tuple, repr=False, compare=False)
 
     @property
     def contract_sha256(self) -> str:
@@ -66,7 +68,9 @@ class Quote:
 
     def accepted_text(self, sha256: str) -> str | None:
         """The version of this agreement whose SHA-256 the borrower accepted, if any."""
-        return next((t for t in (self.contract_text, *self.other_texts) if _sha256(t) == sha256), None)
+        if _sha256(self.contract_text) == sha256:
+            return self.contract_text
+        return next((t for t in self.other_texts() if _sha256(t) == sha256), None)
 
     @property
     def total_cost_fen(self) -> int:
@@ -153,16 +157,17 @@ def loan_quote(
         term=term,
     )
     terms = {"merchant": merchant, "product": product, "quote": quote, "penalty_rate": penalty_rate}
+
     # The borrower reads (and hashes) the agreement in the active language; the same terms in the
     # other languages, and as the bilingual text shown before, are what it may have accepted on an
     # earlier screen (an application paid out later, a language switched in between).
-    shown = agreement_text(**terms)
-    accepted = {}
-    for code, _name in settings.LANGUAGES:
-        with translation.override(code):
-            accepted.setdefault(agreement_text(**terms), None)
-    accepted.setdefault(bilingual_agreement_text(**terms), None)
-    return replace(quote, contract_text=shown, other_texts=tuple(t for t in accepted if t != shown))
+    def other_texts():
+        for code, _name in settings.LANGUAGES:
+            with translation.override(code):
+                yield agreement_text(**terms)
+        yield bilingual_agreement_text(**terms)
+
+    return replace(quote, contract_text=agreement_text(**terms), other_texts=other_texts)
 
 
 def _rate_text(daily_rate) -> str:
