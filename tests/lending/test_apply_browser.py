@@ -112,8 +112,10 @@ def test_a_seller_applies_for_an_order_loan_from_its_offer_and_is_paid(new_page,
     expect(page.get_by_test_id("amount")).to_have_value(f"{cover / 100:.2f}")
     expect(page.get_by_test_id("terms-amount")).to_have_text(format_yuan(cover))
     contract = page.get_by_test_id("contract-text")
-    expect(contract).to_contain_text(f"订单号 {second.pk}, {fourth.pk}")
-    expect(contract).to_contain_text("质押订单")
+    # The browser asks for English (its locale): the agreement is shown in English alone.
+    expect(contract).to_contain_text(f"ids {second.pk}, {fourth.pk}")
+    expect(contract).to_contain_text("Pledged orders (shipped)")
+    expect(contract).not_to_contain_text("质押订单")
     if phone:
         assert_no_sideways_scroll(page)
 
@@ -121,9 +123,9 @@ def test_a_seller_applies_for_an_order_loan_from_its_offer_and_is_paid(new_page,
     page.get_by_test_id("submit").click()
 
     expect(page).to_have_url(re.compile(r"/applications/A[0-9-]+/$"))
-    expect(page.get_by_test_id("status")).to_have_text("已放款")
+    expect(page.get_by_test_id("status")).to_have_text("Money paid")
     expect(page.get_by_test_id("loan-link")).to_be_visible()
-    expect(page.get_by_test_id("steps")).to_contain_text("准入")
+    expect(page.get_by_test_id("steps")).to_contain_text("Eligibility")
     if phone:
         assert_no_sideways_scroll(page)
     application = Application.objects.get(merchant=merchant)
@@ -163,7 +165,7 @@ def test_the_application_page_updates_itself_when_an_asynchronous_payout_lands(
     expect(page.get_by_test_id("terms-amount")).to_have_text("2,000.00")
     page.get_by_test_id("accept").check()
     page.get_by_test_id("submit").click()
-    expect(page.get_by_test_id("status")).to_have_text("批准")
+    expect(page.get_by_test_id("status")).to_have_text("Approved")
     expect(page.get_by_test_id("loan-link")).to_be_hidden()
     page.evaluate("window.stillTheSamePage = true")
     application = Application.objects.get(merchant=merchant)
@@ -172,7 +174,7 @@ def test_the_application_page_updates_itself_when_an_asynchronous_payout_lands(
     # The worker's task lands the money while the page is open.
     apps.application_fulfil(application_id=application.pk, on=TODAY)
 
-    expect(page.get_by_test_id("status")).to_have_text("已放款", timeout=10_000)
+    expect(page.get_by_test_id("status")).to_have_text("Money paid", timeout=10_000)
     expect(page.get_by_test_id("loan-link")).to_be_visible()
     expect(page.get_by_test_id("loan-link")).to_contain_text("2,000.00")
     assert page.evaluate("window.stillTheSamePage") is True  # updated in place, not reloaded
