@@ -104,7 +104,7 @@ def merchant_login(client):
 def test_merchant_sees_wallet_balance_and_movements(merchant_login):
     client, _ = merchant_login
     page = client.get("/wallet/").content.decode()
-    assert "500.00" in page and "Settlement" in page
+    assert "500.00" in page and "结算入账" in page and "Settlement" not in page
 
 
 def test_merchant_withdrawal_holds_the_money_until_the_channel_answers(
