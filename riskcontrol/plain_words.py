@@ -4,6 +4,7 @@ stable code beside their text; this module is the one place that turns a code in
 merchant understands. It sits in riskcontrol, the top layer, because it knows every layer's codes."""
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lending.models import Application
 from riskcontrol.models import RiskAction
@@ -113,9 +114,9 @@ NEXT_STEP = {
 STATUS_WORDS = {
     Application.Status.SUBMITTED: _("Being decided"),
     Application.Status.REFERRED: _("With an officer"),
-    Application.Status.APPROVED: _("Approved"),
+    Application.Status.APPROVED: pgettext_lazy("application status", "Approved"),
     Application.Status.DISBURSED: _("Money paid"),
-    Application.Status.DECLINED: _("Declined"),
+    Application.Status.DECLINED: pgettext_lazy("application status", "Declined"),
     Application.Status.WITHDRAWN: _("Withdrawn"),
 }
 
