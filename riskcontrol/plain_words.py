@@ -9,6 +9,7 @@ from django.utils.translation import pgettext_lazy
 from lending.models import Application
 from riskcontrol.models import RiskAction
 from riskcontrol.models import Warning as RiskWarning
+from riskcontrol.monitoring.rules import reason_text
 
 # Application reasons: the codes lending's, scoring's and riskcontrol's stages write.
 REASONS = {
@@ -142,3 +143,10 @@ def reasons_words(reasons: list) -> list[str]:
         if words not in seen:
             seen.append(words)
     return seen
+
+
+def action_reason(action: RiskAction) -> str:
+    """Why risk control acted, in the reader's language: from the reasons' codes when the action
+    stored them, else the text it stored."""
+    reasons = (action.result or {}).get("reasons") or []
+    return "; ".join(reason_text(r) for r in reasons) or action.reason

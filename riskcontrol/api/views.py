@@ -15,6 +15,7 @@ from merchants.models import ApiScope
 from riskcontrol.models import Level, MerchantRisk, RiskAction, Warning
 from riskcontrol.monitoring.rules import reason_text
 from riskcontrol.network.selectors import merchant_ring_flag
+from riskcontrol.plain_words import action_reason
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -87,7 +88,7 @@ class MerchantRiskApi(APIView):
             ],
             "actions": [
                 self.ActionOutputSerializer(
-                    {"kind": a.kind, "reason": a.reason, "business_on": a.business_on}
+                    {"kind": a.kind, "reason": action_reason(a), "business_on": a.business_on}
                 ).data
                 for a in actions[:50]
             ],

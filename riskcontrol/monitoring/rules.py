@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 RULES_NAME = "monitoring-1"
 
@@ -493,7 +494,9 @@ def signal_text(code: str, params: dict) -> str:
     """A warning's reason in the active language, from its code and parameters."""
     values = dict(params)
     if "kinds" in values:
-        values["how"] = ", ".join(str(_LINK_WORDS.get(kind, kind)) for kind in values["kinds"])
+        values["how"] = pgettext("list separator", ", ").join(
+            str(_LINK_WORDS.get(kind, kind)) for kind in values["kinds"]
+        )
     text = SIGNAL_TEXTS[code]
     return str(text) % values if values else str(text)
 

@@ -231,6 +231,7 @@ def _monitor(*, facts: dict[int, rules.Facts], on: dt.date, t: rules.Thresholds,
                     lines=_lines_of(merchant_id),
                     level=a.level,
                     reason="; ".join(r["text"] for r in a.reasons)[:300] or f"level {a.level}",
+                    reasons=a.reasons,
                     on=on,
                     version=version,
                 )
@@ -334,6 +335,7 @@ def _act(
     reason: str,
     on: dt.date,
     version: str,
+    reasons: list[dict] | None = None,
 ):
     result: dict = {}
     if kind == rules.CUT_UNUSED_LINE:
@@ -408,7 +410,9 @@ def _act(
         business_on=on,
         actor=ACTOR,
         version=version,
-        result=result,
+        # The reasons by code and parameters, so a page reads them in its reader's language
+        # (`reason` holds them in the language of the night that wrote it).
+        result={**result, "reasons": reasons or []},
     )
     if kind == rules.RESTRICT_SHOP:
         notices.partner_notice_record(
