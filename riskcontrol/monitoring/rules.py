@@ -504,6 +504,8 @@ def signal_text(code: str, params: dict) -> str:
 def reason_text(reason: dict) -> str:
     """A stored reason ({code, text, params}) in the active language; a reason stored before its
     parameters were (or with a code this version does not know) keeps its stored text."""
+    if not isinstance(reason, dict):
+        return str(reason)
     code, params = reason.get("code"), reason.get("params")
     if code in SIGNAL_TEXTS and (params is not None):
         try:
