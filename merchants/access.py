@@ -33,6 +33,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import override
 
 from common.errors import ApplicationError, ConflictError
 from merchants import selectors
@@ -228,17 +229,14 @@ def portal_invitation_send(
         )
     link = link_for(token)
     try:
-        send_mail(
-            subject="小贷商户门户邀请 Your invitation to the Xiaodai merchant portal",
-            message=(
-                f"{merchant.shop_name}：\n\n"
-                f"请在{INVITATION_DAYS}天内打开以下链接，设置用户名和密码（仅可使用一次）：\n"
-                f"Open this link within {INVITATION_DAYS} days to choose your username and password "
-                f"(it works once):\n\n{link}\n"
-            ),
-            from_email=None,
-            recipient_list=[email],
-        )
+        # The merchant has chosen no language yet: the portal's default, whoever sends it.
+        with override(settings.LANGUAGE_CODE):
+            subject = _("Your invitation to the Xiaodai merchant portal")
+            message = _(
+                "%(shop)s:\n\nOpen this link within %(days)s days to choose your username and "
+                "password (it works once):\n\n%(link)s\n"
+            ) % {"shop": merchant.shop_name, "days": INVITATION_DAYS, "link": link}
+        send_mail(subject=subject, message=message, from_email=None, recipient_list=[email])
     except (OSError, smtplib.SMTPException) as exc:
         # The invitation stands; the officer sees the link once and can pass it on by hand.
         raise InvitationNotEmailed(link, str(exc)) from exc

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MerchantsConfig(AppConfig):
     name = "merchants"
-    verbose_name = "Merchants 商户"
+    verbose_name = _("Merchants")

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from common.audit import AuditedManager
 from common.crypto import BlindIndexField, EncryptedTextField, mask
@@ -18,8 +20,8 @@ from common.models import TimeStampedModel
 
 class PartnerPlatform(TimeStampedModel):
     class Kind(models.TextChoices):
-        B2C = "b2c", "B2C marketplace 零售平台"
-        B2B = "b2b", "B2B marketplace 批发平台"
+        B2C = "b2c", _("B2C marketplace")
+        B2B = "b2b", _("B2B marketplace")
 
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=100)
@@ -185,9 +187,9 @@ class Owner(TimeStampedModel):
 
 class Merchant(TimeStampedModel):
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active 正常"
-        RESTRICTED = "restricted", "Restricted 受限"
-        CLOSED = "closed", "Closed 已关店"
+        ACTIVE = "active", pgettext_lazy("shop status", "Active")
+        RESTRICTED = "restricted", pgettext_lazy("shop status", "Restricted")
+        CLOSED = "closed", pgettext_lazy("shop status", "Closed")
 
     partner = models.ForeignKey(PartnerPlatform, on_delete=models.PROTECT, related_name="merchants")
     external_id = models.CharField(max_length=64)
@@ -219,14 +221,14 @@ class Merchant(TimeStampedModel):
 
 
 class OrderStatus(models.TextChoices):
-    PLACED = "placed", "Placed 已下单"
-    PAID = "paid", "Paid 已付款"
-    SHIPPED = "shipped", "Shipped 卖家已发货"
-    DELIVERED = "delivered", "Delivered 已签收"
-    SETTLED = "settled", "Settled 已结算"
-    REFUNDED = "refunded", "Refunded 已退款"
-    DISPUTED = "disputed", "Disputed 纠纷中"
-    CANCELLED = "cancelled", "Cancelled 已取消"
+    PLACED = "placed", pgettext_lazy("order status", "Placed")
+    PAID = "paid", pgettext_lazy("order status", "Paid")
+    SHIPPED = "shipped", pgettext_lazy("order status", "Shipped")
+    DELIVERED = "delivered", pgettext_lazy("order status", "Delivered")
+    SETTLED = "settled", pgettext_lazy("order status", "Settled")
+    REFUNDED = "refunded", pgettext_lazy("order status", "Refunded")
+    DISPUTED = "disputed", pgettext_lazy("order status", "Disputed")
+    CANCELLED = "cancelled", pgettext_lazy("order status", "Cancelled")
 
 
 # The order lifecycle: which status may follow which. Everything else is refused.
@@ -358,10 +360,10 @@ class Refund(models.Model):
 
 class Complaint(models.Model):
     class Category(models.TextChoices):
-        NOT_AS_DESCRIBED = "not_as_described", "Not as described 描述不符"
-        LATE_DELIVERY = "late_delivery", "Late delivery 延迟发货"
-        COUNTERFEIT = "counterfeit", "Counterfeit 假冒"
-        SERVICE = "service", "Service 服务态度"
+        NOT_AS_DESCRIBED = "not_as_described", _("Not as described")
+        LATE_DELIVERY = "late_delivery", _("Late delivery")
+        COUNTERFEIT = "counterfeit", _("Counterfeit")
+        SERVICE = "service", _("Service")
 
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="complaints")
     order = models.ForeignKey(Order, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
@@ -434,14 +436,14 @@ class Verification(TimeStampedModel):
     """A third party's check of a document (business licence, tax, customs)."""
 
     class Kind(models.TextChoices):
-        BUSINESS_LICENCE = "business_licence", "Business licence 营业执照"
-        TAX = "tax", "Tax records 纳税记录"
-        CUSTOMS = "customs", "Customs records 海关记录"
+        BUSINESS_LICENCE = "business_licence", _("Business licence")
+        TAX = "tax", _("Tax records")
+        CUSTOMS = "customs", _("Customs records")
 
     class Result(models.TextChoices):
-        PENDING = "pending", "Pending 待核验"
-        VERIFIED = "verified", "Verified 已核实"
-        FAILED = "failed", "Failed 不符"
+        PENDING = "pending", pgettext_lazy("verification status", "Pending")
+        VERIFIED = "verified", pgettext_lazy("verification status", "Verified")
+        FAILED = "failed", pgettext_lazy("verification status", "Failed")
 
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="verifications")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -461,8 +463,8 @@ class TradingRelation(TimeStampedModel):
     """`merchant` buys from (kind=supplier) or sells to (kind=buyer) `counterparty`."""
 
     class Kind(models.TextChoices):
-        SUPPLIER = "supplier", "Supplier 供应商"
-        BUYER = "buyer", "Buyer 采购商"
+        SUPPLIER = "supplier", _("Supplier")
+        BUYER = "buyer", _("Buyer")
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="relations")
     counterparty = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")

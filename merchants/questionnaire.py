@@ -1,9 +1,13 @@
-"""The psychometric questionnaire (心理测评) every owner answers: ten statements rated from
+"""The psychometric questionnaire every owner answers: ten statements rated from
 1 (strongly disagree) to 5 (strongly agree). It measures conscientiousness and integrity, the
 traits the 360° rating turns into a number beside the trading data."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import override
 
 VERSION = "v1"
 ANSWER_MIN = 1
@@ -13,73 +17,35 @@ ANSWER_MAX = 5
 @dataclass(frozen=True)
 class Question:
     code: str
-    text_zh: str
-    text_en: str
+    # The statement as an English msgid: str(text) reads it in the active language.
+    text: Promise
     # Agreeing with a reverse-scored statement is the less creditworthy answer.
     is_reverse_scored: bool
 
+    @property
+    def text_zh(self) -> str:
+        with override("zh-hans"):
+            return str(self.text)
+
+    @property
+    def text_en(self) -> str:
+        with override("en"):
+            return str(self.text)
+
 
 QUESTIONS: tuple[Question, ...] = (
+    Question("plan_ahead", _("I plan my shop's stock and cash three months ahead."), False),
+    Question("ship_unchecked", _("To save time I often ship first and check the order afterwards."), True),
+    Question("pay_on_time", _("I always pay bills and suppliers on time."), False),
+    Question("overstate_goods", _("Overstating a product a little is fine if it sells more."), True),
+    Question("complaints_same_day", _("I deal with a customer's complaint the same day."), False),
+    Question("borrow_to_gamble", _("I would borrow to bet on an uncertain big opportunity."), True),
     Question(
-        "plan_ahead",
-        "我会提前规划店铺未来三个月的进货和资金。",
-        "I plan my shop's stock and cash three months ahead.",
-        False,
+        "separate_accounts", _("I keep personal spending and the shop's money in separate accounts."), False
     ),
-    Question(
-        "ship_unchecked",
-        "为了赶时间，我经常先发货、后核对订单。",
-        "To save time I often ship first and check the order afterwards.",
-        True,
-    ),
-    Question(
-        "pay_on_time",
-        "我总是按时支付账单和供应商货款。",
-        "I always pay bills and suppliers on time.",
-        False,
-    ),
-    Question(
-        "overstate_goods",
-        "只要能多卖，稍微夸大商品描述也无妨。",
-        "Overstating a product a little is fine if it sells more.",
-        True,
-    ),
-    Question(
-        "complaints_same_day",
-        "遇到顾客投诉，我会当天处理。",
-        "I deal with a customer's complaint the same day.",
-        False,
-    ),
-    Question(
-        "borrow_to_gamble",
-        "我愿意借钱去押注一个不确定的大机会。",
-        "I would borrow to bet on an uncertain big opportunity.",
-        True,
-    ),
-    Question(
-        "separate_accounts",
-        "我会把个人开支和店铺资金分开记账。",
-        "I keep personal spending and the shop's money in separate accounts.",
-        False,
-    ),
-    Question(
-        "call_lender",
-        "如果还款有困难，我会主动联系放款方。",
-        "If I struggled to repay, I would contact the lender myself.",
-        False,
-    ),
-    Question(
-        "rules_for_others",
-        "规则是给别人定的，偶尔不遵守没关系。",
-        "Rules are for others; breaking them now and then does no harm.",
-        True,
-    ),
-    Question(
-        "know_profit",
-        "我清楚店铺每个月赚多少钱。",
-        "I know how much profit my shop makes each month.",
-        False,
-    ),
+    Question("call_lender", _("If I struggled to repay, I would contact the lender myself."), False),
+    Question("rules_for_others", _("Rules are for others; breaking them now and then does no harm."), True),
+    Question("know_profit", _("I know how much profit my shop makes each month."), False),
 )
 QUESTION_CODES: tuple[str, ...] = tuple(q.code for q in QUESTIONS)
 

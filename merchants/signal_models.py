@@ -9,32 +9,34 @@ made, so a resend is recognised whatever table the signal went to."""
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from merchants.models import Merchant, Order, PartnerPlatform
 
 
 class SignalKind(models.TextChoices):
-    REFUND = "refund", "Refund 退款"
-    COMPLAINT = "complaint", "Complaint 投诉"
-    RATING = "rating", "Buyer rating 买家评价"
-    LOGISTICS = "logistics", "Logistics event 物流事件"
-    VERIFICATION = "verification", "Third-party verification 第三方核验"
-    FINANCIALS = "financials", "Declared financials 申报财务"
-    STATUS = "status", "Shop status change 店铺状态变更"
-    DEVICE = "device", "Device seen 登录设备"
-    GUARANTEE = "guarantee", "Guarantee 担保关系"
+    REFUND = "refund", _("Refund")
+    COMPLAINT = "complaint", _("Complaint")
+    RATING = "rating", _("Buyer rating")
+    LOGISTICS = "logistics", _("Logistics event")
+    VERIFICATION = "verification", _("Third-party verification")
+    FINANCIALS = "financials", _("Declared financials")
+    STATUS = "status", _("Shop status change")
+    DEVICE = "device", _("Device seen")
+    GUARANTEE = "guarantee", _("Guarantee")
 
 
 class LogisticsEvent(models.Model):
     """A carrier's scan of an order's parcel, as the partner platform relays it."""
 
     class Kind(models.TextChoices):
-        PICKED_UP = "picked_up", "Picked up 已揽收"
-        IN_TRANSIT = "in_transit", "In transit 运输中"
-        DELIVERED = "delivered", "Delivered 已签收"
-        RETURNED = "returned", "Returned to sender 退回"
-        LOST = "lost", "Lost 丢失"
-        EXCEPTION = "exception", "Exception 异常"
+        PICKED_UP = "picked_up", _("Picked up")
+        IN_TRANSIT = "in_transit", _("In transit")
+        DELIVERED = "delivered", _("Delivered")
+        RETURNED = "returned", _("Returned to sender")
+        LOST = "lost", pgettext_lazy("parcel", "Lost")
+        EXCEPTION = "exception", _("Exception")
 
     # The kinds that say the parcel did not reach the buyer as it should.
     FAILED_KINDS = (Kind.RETURNED, Kind.LOST, Kind.EXCEPTION)
@@ -75,7 +77,7 @@ class MerchantDevice(models.Model):
 
 
 class Guarantee(models.Model):
-    """`guarantor` stands surety for `borrower` (B2B members' joint guarantee, 联保): if the
+    """`guarantor` stands surety for `borrower` (B2B members' joint guarantee, lianbao): if the
     borrower defaults, the guarantor is asked to pay, so risk runs along the link both ways."""
 
     borrower = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="guarantees_received")

@@ -15,10 +15,11 @@ from common.errors import ApplicationError
 from merchants.admin import ReadOnlyAdmin
 from riskcontrol.models import Level, MerchantRisk, MonitoringRun, PartnerNotice, RiskAction, Warning
 from riskcontrol.monitoring import services
+from riskcontrol.monitoring.rules import reason_text
 
 
 def _reasons(items) -> str:
-    return format_html_join("", "<div>{}</div>", ((r.get("text", ""),) for r in items or [])) or "-"
+    return format_html_join("", "<div>{}</div>", ((reason_text(r),) for r in items or [])) or "-"
 
 
 class WarningLevelFilter(admin.SimpleListFilter):

@@ -18,6 +18,8 @@ from common.money import format_yuan
 from lending.models import Application, ContactLog, CreditLine, FieldInspection, Loan
 from merchants.models import Merchant, Order
 from riskcontrol.models import RingFlag, RiskAction, Warning
+from riskcontrol.monitoring.rules import reason_text
+from riskcontrol.plain_words import action_reason
 from scoring.models import MerchantDay, MerchantScore, OfficerFinding
 
 # Who may open a credit file at all; each section asks for its own permission as well.
@@ -269,11 +271,15 @@ def warnings_section(merchant: Merchant, user) -> Section:
     section = Section("warnings", _("Warnings"))
     if user.has_perm("riskcontrol.view_warning"):
         warnings, more = _latest(Warning.objects.filter(merchant=merchant).order_by("-raised_on", "-pk"))
+        for warning in warnings:  # the reasons in the reader's language
+            warning.why = "; ".join(reason_text(r) for r in warning.reasons or [])
         section.rows = warnings
         section.more_url = _changelist(Warning, merchant__id__exact=merchant.pk)
         section.has_more = more
     if user.has_perm("riskcontrol.view_riskaction"):
         actions, more = _latest(RiskAction.objects.filter(merchant=merchant).order_by("-created_at", "-pk"))
+        for action in actions:
+            action.why = action_reason(action)
         section.extra["actions"] = actions
         section.extra["actions_url"] = _changelist(RiskAction, merchant__id__exact=merchant.pk)
         section.extra["actions_more"] = more

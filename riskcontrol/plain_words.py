@@ -4,10 +4,12 @@ stable code beside their text; this module is the one place that turns a code in
 merchant understands. It sits in riskcontrol, the top layer, because it knows every layer's codes."""
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lending.models import Application
 from riskcontrol.models import RiskAction
 from riskcontrol.models import Warning as RiskWarning
+from riskcontrol.monitoring.rules import reason_text
 
 # Application reasons: the codes lending's, scoring's and riskcontrol's stages write.
 REASONS = {
@@ -113,9 +115,9 @@ NEXT_STEP = {
 STATUS_WORDS = {
     Application.Status.SUBMITTED: _("Being decided"),
     Application.Status.REFERRED: _("With an officer"),
-    Application.Status.APPROVED: _("Approved"),
+    Application.Status.APPROVED: pgettext_lazy("application status", "Approved"),
     Application.Status.DISBURSED: _("Money paid"),
-    Application.Status.DECLINED: _("Declined"),
+    Application.Status.DECLINED: pgettext_lazy("application status", "Declined"),
     Application.Status.WITHDRAWN: _("Withdrawn"),
 }
 
@@ -141,3 +143,10 @@ def reasons_words(reasons: list) -> list[str]:
         if words not in seen:
             seen.append(words)
     return seen
+
+
+def action_reason(action: RiskAction) -> str:
+    """Why risk control acted, in the reader's language: from the reasons' codes when the action
+    stored them, else the text it stored."""
+    reasons = (action.result or {}).get("reasons") or []
+    return "; ".join(reason_text(r) for r in reasons) or action.reason

@@ -96,7 +96,7 @@ class OrderSignals:
 
 
 def brushing(signals: OrderSignals, params: Mapping) -> Finding:
-    """Brushing (刷单) signals from a shop's own orders, each a share compared with a moderate and
+    """Brushing (fake orders) signals from a shop's own orders, each a share compared with a moderate and
     a strong level from the rule set:
 
     - linked: share of orders bought by shops linked to the owner (cycling among linked shops);

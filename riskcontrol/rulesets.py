@@ -296,7 +296,7 @@ def ruleset_active() -> RuleSet:
                     version=1,
                     status=RuleSet.Status.ACTIVE,
                     params=dict(DEFAULT_PARAMS),
-                    note="documented defaults 默认阈值",
+                    note=gettext("documented defaults"),
                     activated_at=timezone.now(),
                 )
     except IntegrityError:

@@ -7,6 +7,8 @@ replays from its facts and a later change of thresholds leaves it alone."""
 import datetime as dt
 
 from django.db.models import Count, Exists, OuterRef, Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from common.crypto import blind_index
 from common.money import format_yuan
@@ -19,7 +21,7 @@ from riskcontrol.network.selectors import merchant_ring_flag
 from riskcontrol.rulesets import DEFAULT_PARAMS, ruleset_active, since
 
 FRAUD_QUEUE = "fraud_review"
-ORDERS_NEED_A_CHECK = "订单情况需人工核查 Your orders need a check by our staff"
+ORDERS_NEED_A_CHECK = gettext_lazy("Your orders need a check by our staff")
 
 
 def _rules(names: tuple[str, ...], run: Run) -> dict:
@@ -72,16 +74,28 @@ def _linked_owner_ids(owner: Owner, *, with_address: bool, run: Run) -> list[int
     return linked
 
 
+# A reason's text is written in the language active when the stage decides; the code beside it
+# is what a page renders in its reader's language (riskcontrol/plain_words.py).
 _IDENTITY_WORDS = {
-    "owner_name_missing": "店主姓名缺失 The owner's name is missing",
-    "owner_national_id_missing": "店主身份证号缺失或无效 The owner's national ID is missing or not valid",
-    "owner_phone_missing": "店主手机号缺失或无效 The owner's phone number is missing or not valid",
-    "owner_bank_card_missing": "未登记收款银行卡 No payout bank card is registered",
+    "owner_name_missing": gettext_lazy("The owner's name is missing"),
+    "owner_national_id_missing": gettext_lazy("The owner's national ID is missing or not valid"),
+    "owner_phone_missing": gettext_lazy("The owner's phone number is missing or not valid"),
+    "owner_bank_card_missing": gettext_lazy("No payout bank card is registered"),
 }
+# A third party's check of a document: (did not match, not verified yet), by kind.
 _VERIFICATION_WORDS = {
-    "business_licence": "营业执照 business licence",
-    "tax": "纳税记录 tax records",
-    "customs": "海关记录 customs records",
+    "business_licence": (
+        gettext_lazy("The business licence did not match the registry"),
+        gettext_lazy("The business licence is not verified yet"),
+    ),
+    "tax": (
+        gettext_lazy("The tax records did not match the registry"),
+        gettext_lazy("The tax records are not verified yet"),
+    ),
+    "customs": (
+        gettext_lazy("The customs records did not match the registry"),
+        gettext_lazy("The customs records are not verified yet"),
+    ),
 }
 
 
@@ -92,7 +106,7 @@ class Identity:
     version = "identity"
     kind = MACHINE
     queue = ""
-    title = "Identity 身份核验"
+    title = pgettext_lazy("pipeline stage", "Identity")
     PARAMS = ("identity_required_kinds_b2c", "identity_required_kinds_b2b", "identity_decline_on_failed")
 
     def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
@@ -127,16 +141,11 @@ class Identity:
         reasons = []
         for code in finding.codes:
             if code in _IDENTITY_WORDS:
-                reasons.append(Reason(code, _IDENTITY_WORDS[code]))
+                reasons.append(Reason(code, str(_IDENTITY_WORDS[code])))
             else:
-                kind, _, problem = code.rpartition("_")
-                zh, _, en = _VERIFICATION_WORDS.get(kind, kind).partition(" ")
-                text = (
-                    f"{zh}核验不符 The {en} did not match the registry"
-                    if problem == "failed"
-                    else f"{zh}尚未核实 The {en} is not verified yet"
-                )
-                reasons.append(Reason(code, text))
+                kind, _sep, problem = code.rpartition("_")
+                failed, unverified = _VERIFICATION_WORDS.get(kind, (kind, kind))
+                reasons.append(Reason(code, str(failed if problem == "failed" else unverified)))
         return _verdict(DECLINE, reasons, facts)
 
 
@@ -147,7 +156,7 @@ class Blacklist:
     version = "blacklist"
     kind = MACHINE
     queue = ""
-    title = "Blacklist 黑名单"
+    title = pgettext_lazy("pipeline stage", "Blacklist")
 
     def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         run = run_of(application, on, run)
@@ -181,7 +190,7 @@ class Blacklist:
             return _verdict(PASS, [], facts)
         return _verdict(
             DECLINE,
-            [Reason("blacklisted", "您的身份信息未通过风险核查 Your details did not pass our risk checks")],
+            [Reason("blacklisted", _("Your details did not pass our risk checks"))],
             facts,
             reapply_after_days=365,
         )
@@ -195,7 +204,7 @@ class Velocity:
     version = "velocity"
     kind = MACHINE
     queue = ""
-    title = "Velocity 申请频率"
+    title = pgettext_lazy("pipeline stage", "Velocity")
     PARAMS = (
         "velocity_window_days",
         "velocity_max_national_id",
@@ -247,8 +256,8 @@ class Velocity:
             [
                 Reason(
                     "too_many_applications",
-                    f"近 {days} 天内申请次数过多，请稍后再试 Too many applications in the last {days} days: "
-                    "please apply again later",
+                    _("Too many applications in the last %(days)s days: please apply again later")
+                    % {"days": days},
                 )
             ],
             facts,
@@ -258,14 +267,15 @@ class Velocity:
 
 
 class Antifraud:
-    """Brushing (刷单) signals in the shop's own orders: bought by shops linked to its owner,
-    bought again and again by the same buyers, completed without shipping, refunded soon after
-    settling. Strong evidence declines; moderate evidence refers the case to a fraud reviewer."""
+    """Brushing (fake orders placed to inflate sales) signals in the shop's own orders: bought by
+    shops linked to its owner, bought again and again by the same buyers, completed without
+    shipping, refunded soon after settling. Strong evidence declines; moderate evidence refers the
+    case to a fraud reviewer."""
 
     version = "antifraud"
     kind = MACHINE
     queue = FRAUD_QUEUE
-    title = "Anti-fraud 反欺诈"
+    title = pgettext_lazy("pipeline stage", "Anti-fraud")
     PARAMS = tuple(name for name in DEFAULT_PARAMS if name.startswith(("antifraud_", "cluster_")))
 
     def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
@@ -337,13 +347,10 @@ class Antifraud:
         if finding.outcome != DECLINE:
             found = []
             if finding.outcome == REFER:
-                found.append(Reason("fraud_review", ORDERS_NEED_A_CHECK))
+                found.append(Reason("fraud_review", str(ORDERS_NEED_A_CHECK)))
             if ring.outcome == REFER:
                 found.append(
-                    Reason(
-                        "likely_ring",
-                        "店铺关联情况需人工核查 Your shop's links to other shops need a check by our staff",
-                    )
+                    Reason("likely_ring", _("Your shop's links to other shops need a check by our staff"))
                 )
             return _verdict(REFER, found, facts, detail=detail)
         return _verdict(
@@ -351,9 +358,10 @@ class Antifraud:
             [
                 Reason(
                     "orders_not_genuine",
-                    "店铺订单存在异常交易（如关联店铺互相下单），暂无法授信 "
-                    "Your shop's orders look arranged (for example bought by linked shops): "
-                    "we cannot lend now",
+                    _(
+                        "Your shop's orders look arranged (for example bought by linked shops): "
+                        "we cannot lend now"
+                    ),
                 )
             ],
             facts,
@@ -404,7 +412,7 @@ class Policy:
     version = "policy"
     kind = MACHINE
     queue = ""
-    title = "Policy 准入政策"
+    title = pgettext_lazy("pipeline stage", "Policy")
     PARAMS = ("policy_min_shop_age_days", "policy_sales_window_days", "policy_min_days_with_sales")
 
     def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
@@ -442,21 +450,16 @@ class Policy:
         if finding.outcome == PASS:
             return _verdict(PASS, [], facts)
         words = {
-            "shop_too_young": (
-                f"开店未满 {params['policy_min_shop_age_days']} 天 "
-                f"The shop has been open less than {params['policy_min_shop_age_days']} days"
-            ),
-            "trading_too_short": (
-                f"近 {params['policy_sales_window_days']} 天内有销售的天数不足 "
-                f"{params['policy_min_days_with_sales']} 天 "
-                f"Fewer than {params['policy_min_days_with_sales']} days with sales "
-                f"in the last {params['policy_sales_window_days']} days"
-            ),
+            "shop_too_young": _("The shop has been open less than %(days)s days")
+            % {"days": params["policy_min_shop_age_days"]},
+            "trading_too_short": _("Fewer than %(days)s days with sales in the last %(window)s days")
+            % {"days": params["policy_min_days_with_sales"], "window": params["policy_sales_window_days"]},
         }
+        status = dict(Merchant.Status.choices).get(facts["status"], facts["status"])
         reasons = [
             Reason(
                 code,
-                words.get(code, f"店铺状态为 {facts['status']}，暂不能借款 The shop is {facts['status']}"),
+                words.get(code) or _("The shop is %(status)s: it cannot borrow now") % {"status": status},
             )
             for code in finding.codes
         ]
@@ -470,7 +473,7 @@ class GroupExposure:
     version = "group"
     kind = MACHINE
     queue = ""
-    title = "Group exposure 关联集团敞口"
+    title = pgettext_lazy("pipeline stage", "Group exposure")
 
     def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         run = run_of(application, on, run)
@@ -510,8 +513,7 @@ class GroupExposure:
             [
                 Reason(
                     "group_limit",
-                    f"您及关联店铺的授信总额将超过 {limit} "
-                    f"Together with related shops your credit would exceed {limit}",
+                    _("Together with related shops your credit would exceed %(limit)s") % {"limit": limit},
                 )
             ],
             facts,

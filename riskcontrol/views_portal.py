@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from merchants.models import Merchant
 from riskcontrol.models import RiskAction
+from riskcontrol.plain_words import action_reason
 
 # What the merchant is told, per action kind.
 SHOWN = {
@@ -29,5 +30,5 @@ def risk_notice(request):
     actions = RiskAction.objects.filter(merchant=merchant, kind__in=SHOWN, reversed_at__isnull=True).order_by(
         "-business_on", "-pk"
     )
-    notices = [{"action": a, "what": SHOWN[a.kind]} for a in actions]
+    notices = [{"action": a, "what": SHOWN[a.kind], "why": action_reason(a)} for a in actions]
     return render(request, "portal/risk_notice.html", {"merchant": merchant, "notices": notices})

@@ -21,6 +21,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
+from django.utils.translation import gettext_lazy as _
+
+from scoring.words import both
+
 GRADES: tuple[str, ...] = ("A", "B", "C", "D", "E")
 MAX_REASONS = 4
 LINE_STEP_FEN = 10_000  # lines are whole hundreds of yuan
@@ -30,20 +34,25 @@ QUESTIONNAIRE_WEIGHT = 0.5  # log-odds at a score of 0 (+) or 100 (−)
 # A failed third-party check says more than a passed one: failing a licence check is close to
 # fraud, passing it is expected. Log-odds added on failure; a pass subtracts a sixth.
 VERIFICATION_FAILED_WEIGHT: dict[str, float] = {"business_licence": 1.2, "tax": 0.7, "customs": 0.5}
-VERIFICATION_LABELS: dict[str, tuple[str, str]] = {
-    "business_licence": ("营业执照", "business licence"),
-    "tax": ("纳税记录", "tax records"),
-    "customs": ("海关记录", "customs records"),
+# Labels are English msgids; a component stores them in both languages (scoring/words.py).
+# A verification's words: (failed, verified), by kind.
+VERIFICATION_LABELS = {
+    "business_licence": (_("business licence check failed"), _("business licence verified")),
+    "tax": (_("tax records check failed"), _("tax records verified")),
+    "customs": (_("customs records check failed"), _("customs records verified")),
 }
-OFFICER_LABELS: dict[str, tuple[str, str]] = {
-    "video_check": ("视频调查", "video check"),
-    "field_inspection": ("实地勘察", "field inspection"),
+# An officer's finding: (positive, negative), by kind.
+OFFICER_LABELS = {
+    "video_check": (_("video check positive"), _("video check negative")),
+    "field_inspection": (_("field inspection positive"), _("field inspection negative")),
 }
-DIMENSION_LABELS: dict[str, tuple[str, str]] = {
-    "industry": ("行业调整", "industry adjustment"),
-    "region": ("地区调整", "region adjustment"),
-    "policy": ("政策调整", "policy adjustment"),
+OFFICER_OTHER = (_("%(check)s positive"), _("%(check)s negative"))
+DIMENSION_LABELS = {
+    "industry": _("industry adjustment (%(key)s)"),
+    "region": _("region adjustment (%(key)s)"),
+    "policy": _("policy adjustment (%(key)s)"),
 }
+DIMENSION_OTHER = _("%(dimension)s adjustment (%(key)s)")
 
 
 @dataclass(frozen=True)
@@ -77,11 +86,11 @@ def sigmoid(log_odds: float) -> float:
 
 def questionnaire_component(score: int | None) -> Component:
     if score is None:
-        return Component("questionnaire", 0.0, "心理测评未完成", "owner's questionnaire not answered", None)
+        return Component("questionnaire", 0.0, *both(_("owner's questionnaire not answered")), None)
     if not 0 <= score <= 100:
         raise ValueError(f"questionnaire score {score} is outside 0..100")
     shift = -QUESTIONNAIRE_WEIGHT * (score - 50) / 50
-    return Component("questionnaire", shift, "心理测评得分", "owner's questionnaire score", score)
+    return Component("questionnaire", shift, *both(_("owner's questionnaire score")), score)
 
 
 def verification_components(results: Mapping[str, str]) -> list[Component]:
@@ -89,15 +98,11 @@ def verification_components(results: Mapping[str, str]) -> list[Component]:
     out = []
     for kind, weight in VERIFICATION_FAILED_WEIGHT.items():
         result = results.get(kind)
-        zh, en = VERIFICATION_LABELS[kind]
+        failed, verified = VERIFICATION_LABELS[kind]
         if result == "failed":
-            out.append(
-                Component(f"verification_{kind}", weight, f"{zh}核验未通过", f"{en} check failed", result)
-            )
+            out.append(Component(f"verification_{kind}", weight, *both(failed), result))
         elif result == "verified":
-            out.append(
-                Component(f"verification_{kind}", -weight / 6, f"{zh}已核实", f"{en} verified", result)
-            )
+            out.append(Component(f"verification_{kind}", -weight / 6, *both(verified), result))
     return out
 
 
@@ -107,17 +112,11 @@ def officer_components(findings: Iterable[tuple[str, int]], *, pdo: float) -> li
     for kind, points in findings:
         if not -20 <= points <= 20:
             raise ValueError(f"an officer's finding of {points} points is outside −20..+20")
-        zh, en = OFFICER_LABELS.get(kind, (kind, kind))
-        words = ("结论正面", "positive") if points >= 0 else ("结论负面", "negative")
-        out.append(
-            Component(
-                f"officer_{kind}",
-                -points * math.log(2) / pdo,
-                f"{zh}{words[0]}",
-                f"{en} {words[1]}",
-                points,
-            )
+        positive, negative = OFFICER_LABELS.get(kind, OFFICER_OTHER)
+        label = both(
+            positive if points >= 0 else negative, **({} if kind in OFFICER_LABELS else {"check": kind})
         )
+        out.append(Component(f"officer_{kind}", -points * math.log(2) / pdo, *label, points))
     return out
 
 
@@ -127,16 +126,11 @@ def adjustment_components(factors: Iterable[tuple[str, str, Decimal]]) -> list[C
     for dimension, key, factor in factors:
         if factor <= 0:
             raise ValueError(f"adjustment {dimension}:{key} must have a positive factor")
-        zh, en = DIMENSION_LABELS.get(dimension, (dimension, dimension))
-        out.append(
-            Component(
-                f"adjustment_{dimension}",
-                math.log(float(factor)),
-                f"{zh}（{key}）",
-                f"{en} ({key})",
-                str(factor),
-            )
-        )
+        if dimension in DIMENSION_LABELS:
+            label = both(DIMENSION_LABELS[dimension], key=key)
+        else:
+            label = both(DIMENSION_OTHER, dimension=dimension, key=key)
+        out.append(Component(f"adjustment_{dimension}", math.log(float(factor)), *label, str(factor)))
     return out
 
 

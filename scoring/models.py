@@ -5,6 +5,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from merchants.models import Merchant
 
@@ -116,12 +118,12 @@ class ScoringModel(models.Model):
     challenger (pickled, gradient-boosted) is kept to compare against."""
 
     class Kind(models.TextChoices):
-        SCORECARD = "scorecard", "WoE logistic scorecard 评分卡"
+        SCORECARD = "scorecard", _("WoE logistic scorecard")
 
     class Status(models.TextChoices):
-        CANDIDATE = "candidate", "Candidate 候选"
-        CHAMPION = "champion", "Champion 在用"
-        RETIRED = "retired", "Retired 已退役"
+        CANDIDATE = "candidate", pgettext_lazy("model status", "Candidate")
+        CHAMPION = "champion", pgettext_lazy("model status", "Champion")
+        RETIRED = "retired", pgettext_lazy("model status", "Retired")
 
     version = models.CharField(max_length=32, unique=True, help_text='e.g. "m2026-11-29-01"')
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.SCORECARD)
@@ -175,9 +177,9 @@ class RatingAdjustment(models.Model):
     kind ("b2c", "b2b") or "*" for everyone."""
 
     class Dimension(models.TextChoices):
-        INDUSTRY = "industry", "Industry / category 行业"
-        REGION = "region", "Region 地区"
-        POLICY = "policy", "Policy 政策"
+        INDUSTRY = "industry", _("Industry / category")
+        REGION = "region", _("Region")
+        POLICY = "policy", _("Policy")
 
     dimension = models.CharField(max_length=10, choices=Dimension.choices)
     key = models.CharField(max_length=50)
@@ -207,8 +209,8 @@ class OfficerFinding(models.Model):
     points (−20 … +20; 20 points halve or double the odds, as the scorecard's PDO)."""
 
     class Kind(models.TextChoices):
-        VIDEO_CHECK = "video_check", "Video check 视频调查"
-        FIELD_INSPECTION = "field_inspection", "Field inspection 实地勘察"
+        VIDEO_CHECK = "video_check", _("Video check")
+        FIELD_INSPECTION = "field_inspection", _("Field inspection")
 
     POINTS_LIMIT = 20
 
@@ -340,11 +342,11 @@ class Offer(models.Model):
     """A pre-approved offer to the top of the ranking; accepted, it becomes a credit line."""
 
     class Status(models.TextChoices):
-        ISSUED = "issued", "Issued 待接受"
-        ACCEPTED = "accepted", "Accepted 已接受"
-        DECLINED = "declined", "Declined 已谢绝"
-        EXPIRED = "expired", "Expired 已过期"
-        WITHDRAWN = "withdrawn", "Withdrawn 已撤回"
+        ISSUED = "issued", pgettext_lazy("offer status", "Issued")
+        ACCEPTED = "accepted", pgettext_lazy("offer status", "Accepted")
+        DECLINED = "declined", pgettext_lazy("offer status", "Declined")
+        EXPIRED = "expired", pgettext_lazy("offer status", "Expired")
+        WITHDRAWN = "withdrawn", pgettext_lazy("offer status", "Withdrawn")
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="offers")
     product = models.ForeignKey("lending.Product", on_delete=models.PROTECT, related_name="+")
@@ -388,14 +390,14 @@ class Offer(models.Model):
 
 
 class SandboxRun(models.Model):
-    """A risk manager's what-if (沙盘推演): a policy played out on a region or segment, side by
+    """A risk manager's what-if (the sandbox): a policy played out on a region or segment, side by
     side with today's policy, over a horizon."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending 排队中"
-        RUNNING = "running", "Running 运行中"
-        DONE = "done", "Done 完成"
-        FAILED = "failed", "Failed 失败"
+        PENDING = "pending", pgettext_lazy("job status", "Pending")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", pgettext_lazy("job status", "Failed")
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -430,13 +432,13 @@ class DriftReport(models.Model):
     model's reference window."""
 
     class Period(models.TextChoices):
-        WEEK = "week", "Week 周"
-        MONTH = "month", "Month 月"
+        WEEK = "week", pgettext_lazy("period", "Week")
+        MONTH = "month", pgettext_lazy("period", "Month")
 
     class Status(models.TextChoices):
-        OK = "ok", "OK 稳定"
-        WARNING = "warning", "Warning 预警"
-        ALERT = "alert", "Alert 告警"
+        OK = "ok", _("OK")
+        WARNING = "warning", _("Warning")
+        ALERT = "alert", _("Alert")
 
     model = models.ForeignKey(ScoringModel, on_delete=models.CASCADE, related_name="drift_reports")
     period = models.CharField(max_length=5, choices=Period.choices)
@@ -499,9 +501,9 @@ class NightlyRun(models.Model):
     steps over chunks (merchant id ranges, dates, periods), frozen when the run starts."""
 
     class Kind(models.TextChoices):
-        FEATURES = "features", "Features 特征"
-        SCORES = "scores", "Rescoring 重新评分"
-        MONITORING = "monitoring", "Monitoring 模型监控"
+        FEATURES = "features", _("Features")
+        SCORES = "scores", _("Rescoring")
+        MONITORING = "monitoring", _("Monitoring")
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     key = models.CharField(max_length=40, help_text="the date the run is for (ISO)")

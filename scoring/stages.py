@@ -9,6 +9,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Subquery
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from common.money import format_yuan
 from lending.models import Application
@@ -17,6 +19,7 @@ from scoring import calculations as calc
 from scoring.models import MerchantScore, Offer, ScoringPolicy
 from scoring.selectors import policy_get
 from scoring.services.rating import merchant_rate, rate_within_cap
+from scoring.words import active
 
 # How many of the rating's reasons a declined merchant is told.
 REASONS_SHOWN = 3
@@ -62,7 +65,7 @@ class Rate:
     version = "rating-360"
     kind = MACHINE
     queue = ""
-    title = "Rating 360° 评级"
+    title = pgettext_lazy("pipeline stage", "Rating 360°")
 
     def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         product = application.product
@@ -93,14 +96,10 @@ class Rate:
 
     def decide(self, facts: dict):
         version = f"{self.version}:{facts['model_version']}"
-        words = [
-            Reason("rating", f"{r['zh']} {r['en']}".strip()) for r in facts["reasons"] if r["zh"] or r["en"]
-        ]
+        words = [Reason("rating", active(r["zh"], r["en"])) for r in facts["reasons"] if r["zh"] or r["en"]]
         if not calc.grade_within_cutoff(facts["grade"], facts["cutoff_grade"]):
             return declined(
-                Reason(
-                    "grade_below_cutoff", "经营数据暂不满足授信条件 Your shop's trading does not qualify yet"
-                ),
+                Reason("grade_below_cutoff", _("Your shop's trading does not qualify yet")),
                 *words,
                 version=version,
             )
@@ -108,7 +107,7 @@ class Rate:
             return declined(
                 Reason(
                     "trading_too_small",
-                    "近期结算销售额不足以支持该产品 Recent settled sales are too small for this product",
+                    _("Recent settled sales are too small for this product"),
                 ),
                 *words,
                 version=version,
@@ -116,8 +115,8 @@ class Rate:
         return passed(
             Reason(
                 "rated",
-                f"评级 {facts['grade']}，额度 ¥{format_yuan(facts['line_fen'])} "
-                f"Grade {facts['grade']}, line ¥{format_yuan(facts['line_fen'])}",
+                _("Grade %(grade)s, line ¥%(line)s")
+                % {"grade": facts["grade"], "line": format_yuan(facts["line_fen"])},
             ),
             terms={
                 "decided_limit_fen": facts["line_fen"],

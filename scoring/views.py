@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from common.business_date import business_date_today
@@ -78,12 +79,12 @@ def credit_ask(request):
         services.merchant_rate(merchant=merchant, as_of=today)
         issued = services.offers_issue_for_merchant(merchant=merchant, as_of=today)
     except ApplicationError as exc:
-        messages.error(request, f"暂时无法评估 We cannot rate your shop right now: {exc.message}")
+        messages.error(request, _("We cannot rate your shop right now: %(why)s") % {"why": exc.message})
         return redirect("portal:credit")
     except Merchant.DoesNotExist:
         raise Http404("no such shop") from None
     if issued:
-        messages.success(request, "您有新的预授信额度 You have a pre-approved offer")
+        messages.success(request, _("You have a pre-approved offer"))
         return redirect("portal:credit")
     return render(request, "portal/offers.html", _context(merchant, asked=True))
 
@@ -107,10 +108,12 @@ def offer_accept(request, offer_id: int):
             offer=offer, actor=f"merchant:{request.user.username}", on=business_date_today()
         )
     except ApplicationError as exc:
-        messages.error(request, f"未能接受 Not accepted: {exc.message}")
+        messages.error(request, _("Not accepted: %(why)s") % {"why": exc.message})
         return redirect("portal:credit")
     messages.success(
-        request, f"授信额度已开通 Your line of ¥{format_yuan(line.limit_fen)} is open ({line.product.name})"
+        request,
+        _("Your line of ¥%(limit)s is open (%(product)s)")
+        % {"limit": format_yuan(line.limit_fen), "product": line.product.name},
     )
     return redirect("portal:loans")
 
@@ -125,7 +128,7 @@ def offer_decline(request, offer_id: int):
     try:
         services.offer_decline(offer=offer, actor=f"merchant:{request.user.username}")
     except ApplicationError as exc:
-        messages.error(request, f"操作未完成 Not done: {exc.message}")
+        messages.error(request, _("Not done: %(why)s") % {"why": exc.message})
     else:
-        messages.info(request, "已谢绝该额度 Offer declined")
+        messages.info(request, _("Offer declined"))
     return redirect("portal:credit")

@@ -1,4 +1,4 @@
-"""Risk managers' pages: the sandbox (沙盘推演). A risk manager (staff with the permission to add
+"""Risk managers' pages: the sandbox. A risk manager (staff with the permission to add
 sandbox runs, or in the risk managers' group) starts a what-if, which a Celery worker plays out;
 its page follows the run as a job (common/jobs.py: a progress bar, no reload) and shows today's
 policy and the candidate side by side when it is done. Training a model starts the same way.

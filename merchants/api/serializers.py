@@ -76,7 +76,9 @@ class MerchantInputSerializer(serializers.Serializer):
 
 class MerchantOutputSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="external_id")
-    owner_name = serializers.CharField(source="owner.name_masked", help_text="masked: 张*")
+    owner_name = serializers.CharField(
+        source="owner.name_masked", help_text="masked: the family name, then a star"
+    )
     owner_national_id = serializers.CharField(source="owner.national_id_masked", help_text="masked")
 
     class Meta:

@@ -505,7 +505,7 @@ class GuaranteeBatchApi(_SignalBatchApi):
 
     @_schema(
         GuaranteeBatchSerializer,
-        "Record guarantees between your members (联保); resend with until_on to end one",
+        "Record guarantees between your members (joint guarantee); resend with until_on to end one",
         {
             "guarantees": [
                 {

@@ -7,21 +7,23 @@ import secrets
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from common.crypto import EncryptedTextField
 from common.models import TimeStampedModel
 
 
 class EventType(models.TextChoices):
-    OFFER_CREATED = "offer.created", "Offer created 预授信"
-    APPLICATION_DECIDED = "application.decided", "Application decided 申请已决定"
-    LOAN_DISBURSED = "loan.disbursed", "Loan disbursed 已放款"
-    REPAYMENT_SUCCEEDED = "repayment.succeeded", "Repayment succeeded 还款成功"
-    REPAYMENT_FAILED = "repayment.failed", "Repayment failed 扣款失败"
-    LOAN_OVERDUE = "loan.overdue", "Loan overdue 逾期"
-    WARNING_RAISED = "warning.raised", "Warning raised 风险预警"
-    MERCHANT_RESTRICTED = "merchant.restricted", "Merchant restricted 店铺受限"
-    MERCHANT_REINSTATED = "merchant.reinstated", "Merchant reinstated 店铺恢复"
+    OFFER_CREATED = "offer.created", _("Offer created")
+    APPLICATION_DECIDED = "application.decided", _("Application decided")
+    LOAN_DISBURSED = "loan.disbursed", _("Loan disbursed")
+    REPAYMENT_SUCCEEDED = "repayment.succeeded", _("Repayment succeeded")
+    REPAYMENT_FAILED = "repayment.failed", _("Repayment failed")
+    LOAN_OVERDUE = "loan.overdue", _("Loan overdue")
+    WARNING_RAISED = "warning.raised", _("Warning raised")
+    MERCHANT_RESTRICTED = "merchant.restricted", _("Merchant restricted")
+    MERCHANT_REINSTATED = "merchant.reinstated", _("Merchant reinstated")
 
 
 def new_event_id() -> str:
@@ -84,9 +86,9 @@ class WebhookDelivery(models.Model):
     """One event to one endpoint, until the receiver answers 2xx or the attempts run out."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending 待发送"
-        SUCCEEDED = "succeeded", "Succeeded 已送达"
-        FAILED = "failed", "Failed 已放弃"
+        PENDING = "pending", pgettext_lazy("delivery status", "Pending")
+        SUCCEEDED = "succeeded", pgettext_lazy("delivery status", "Succeeded")
+        FAILED = "failed", pgettext_lazy("delivery status", "Failed")
 
     event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")

@@ -3,6 +3,7 @@ warning level, the open warnings and the standing actions with their reasons, an
 relationship network flags the shop. Nothing about another merchant is ever named (a ring's
 other members may belong to another partner)."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -12,7 +13,9 @@ from merchants import selectors as merchant_selectors
 from merchants.api.auth import partner_of
 from merchants.models import ApiScope
 from riskcontrol.models import Level, MerchantRisk, RiskAction, Warning
+from riskcontrol.monitoring.rules import reason_text
 from riskcontrol.network.selectors import merchant_ring_flag
+from riskcontrol.plain_words import action_reason
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -85,7 +88,7 @@ class MerchantRiskApi(APIView):
             ],
             "actions": [
                 self.ActionOutputSerializer(
-                    {"kind": a.kind, "reason": a.reason, "business_on": a.business_on}
+                    {"kind": a.kind, "reason": action_reason(a), "business_on": a.business_on}
                 ).data
                 for a in actions[:50]
             ],
@@ -94,7 +97,7 @@ class MerchantRiskApi(APIView):
                     self.FlagOutputSerializer(
                         {
                             "code": "likely_ring",
-                            "text": "关联店铺间疑似刷单 Orders among linked shops look arranged",
+                            "text": _("Orders among linked shops look arranged"),
                             "detector": flag["detector"],
                             "business_on": flag["business_on"],
                         }
@@ -109,5 +112,5 @@ class MerchantRiskApi(APIView):
 
 def _reason(value) -> dict:
     if isinstance(value, dict):
-        return {"code": str(value.get("code", "")), "text": str(value.get("text", ""))}
+        return {"code": str(value.get("code", "")), "text": reason_text(value)}
     return {"code": "", "text": str(value)}

@@ -5,6 +5,8 @@ the partner platform will read, and the runs themselves (one per business date).
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from merchants.models import Merchant, PartnerPlatform
 
@@ -20,10 +22,10 @@ __all__ = [
 
 
 class Level(models.TextChoices):
-    GREEN = "green", "Green 正常"
-    YELLOW = "yellow", "Yellow 关注"
-    ORANGE = "orange", "Orange 预警"
-    RED = "red", "Red 高危"
+    GREEN = "green", _("Green")
+    YELLOW = "yellow", _("Yellow")
+    ORANGE = "orange", _("Orange")
+    RED = "red", _("Red")
 
 
 class Warning(models.Model):
@@ -31,28 +33,28 @@ class Warning(models.Model):
     signal lasts (a run that no longer sees it closes it), never raised twice while open."""
 
     class Kind(models.TextChoices):
-        FUND_DIVERSION = "fund_diversion", "Fund diversion 资金挪用"
-        SALES_CLIFF = "sales_cliff", "Sales cliff 销售断崖"
-        REFUND_SPIKE = "refund_spike", "Refund spike 退款激增"
-        COMPLAINT_SPIKE = "complaint_spike", "Complaint spike 投诉激增"
-        GONE_QUIET = "gone_quiet", "Shop gone quiet 店铺停止经营"
-        PLEDGE_REFUNDED = "pledge_refunded", "Pledged order refunded 质押订单退款"
-        LOGISTICS_FAILURES = "logistics_failures", "Parcels returned or lost 物流异常"
-        POOR_RATINGS = "poor_ratings", "Poor buyer ratings 差评增多"
-        VERIFICATION_FAILED = "verification_failed", "Third-party check failed 第三方核验未通过"
-        SHOP_SUSPENDED = "shop_suspended", "Suspended by its platform 平台暂停店铺"
-        SHOP_CLOSED = "shop_closed", "Closed by its platform 平台关闭店铺"
-        LINKED_DEFAULT = "linked_default", "A linked shop defaulted 关联店铺违约"
-        CASH_SWEEP = "cash_sweep", "Wallet swept 资金被抽空"
+        FUND_DIVERSION = "fund_diversion", _("Fund diversion")
+        SALES_CLIFF = "sales_cliff", _("Sales cliff")
+        REFUND_SPIKE = "refund_spike", _("Refund spike")
+        COMPLAINT_SPIKE = "complaint_spike", _("Complaint spike")
+        GONE_QUIET = "gone_quiet", _("Shop gone quiet")
+        PLEDGE_REFUNDED = "pledge_refunded", _("Pledged order refunded")
+        LOGISTICS_FAILURES = "logistics_failures", _("Parcels returned or lost")
+        POOR_RATINGS = "poor_ratings", _("Poor buyer ratings")
+        VERIFICATION_FAILED = "verification_failed", _("Third-party check failed")
+        SHOP_SUSPENDED = "shop_suspended", _("Suspended by its platform")
+        SHOP_CLOSED = "shop_closed", _("Closed by its platform")
+        LINKED_DEFAULT = "linked_default", _("A linked shop defaulted")
+        CASH_SWEEP = "cash_sweep", _("Wallet swept")
 
     class Severity(models.TextChoices):
-        LOW = "low", "Low 低"
-        MEDIUM = "medium", "Medium 中"
-        HIGH = "high", "High 高"
+        LOW = "low", _("Low")
+        MEDIUM = "medium", _("Medium")
+        HIGH = "high", _("High")
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open 未关闭"
-        CLOSED = "closed", "Closed 已关闭"
+        OPEN = "open", pgettext_lazy("warning status", "Open")
+        CLOSED = "closed", pgettext_lazy("warning status", "Closed")
 
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -100,14 +102,14 @@ class RiskAction(models.Model):
     which calls the opposite service (unfreeze, restore the cut limit, reinstate the shop)."""
 
     class Kind(models.TextChoices):
-        WATCH = "watch", "Watch 关注"
-        CUT_UNUSED_LINE = "cut_unused_line", "Cut unused line 压降未用额度"
-        FREEZE_LINE = "freeze_line", "Freeze line 冻结额度"
-        DEMAND_REPAYMENT = "demand_repayment", "Demand repayment 要求提前还款"
-        SEND_TO_COLLECTIONS = "send_to_collections", "Send to collections 移交催收"
-        RESTRICT_SHOP = "restrict_shop", "Restrict shop 限制店铺"
-        RENEW_LINE = "renew_line", "Renew line 额度续期"
-        RAISE_LINE = "raise_line", "Raise line 提额"
+        WATCH = "watch", _("Watch")
+        CUT_UNUSED_LINE = "cut_unused_line", _("Cut unused line")
+        FREEZE_LINE = "freeze_line", _("Freeze line")
+        DEMAND_REPAYMENT = "demand_repayment", _("Demand repayment")
+        SEND_TO_COLLECTIONS = "send_to_collections", _("Send to collections")
+        RESTRICT_SHOP = "restrict_shop", _("Restrict shop")
+        RENEW_LINE = "renew_line", _("Renew line")
+        RAISE_LINE = "raise_line", _("Raise line")
 
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -156,8 +158,8 @@ class MonitoringRun(models.Model):
     starts, so a rerun does nothing new and a run stopped half-way resumes."""
 
     class Status(models.TextChoices):
-        RUNNING = "running", "Running 运行中"
-        DONE = "done", "Done 完成"
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
 
     business_on = models.DateField(unique=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)

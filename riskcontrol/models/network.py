@@ -2,14 +2,15 @@
 flagged, so officers can look at them and pre-loan stages can read them."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from merchants.models import Merchant
 
 
 class NetworkRun(models.Model):
     class Detector(models.TextChoices):
-        SHARED_ATTRIBUTES = "shared_attributes", "Shared attributes 共用信息团伙"
-        FRAUDAR = "fraudar", "FRAUDAR dense blocks 稠密子图"
+        SHARED_ATTRIBUTES = "shared_attributes", _("Shared attributes")
+        FRAUDAR = "fraudar", _("FRAUDAR dense blocks")
 
     business_on = models.DateField()
     detector = models.CharField(max_length=20, choices=Detector.choices)

@@ -9,13 +9,15 @@ version, so a change applies to new decisions only and an old decision keeps the
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class RuleSet(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft 草稿"
-        ACTIVE = "active", "Active 生效"
-        RETIRED = "retired", "Retired 已停用"
+        DRAFT = "draft", pgettext_lazy("rule set status", "Draft")
+        ACTIVE = "active", pgettext_lazy("rule set status", "Active")
+        RETIRED = "retired", pgettext_lazy("rule set status", "Retired")
 
     version = models.PositiveIntegerField(unique=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
@@ -45,7 +47,7 @@ class RuleSet(models.Model):
 
     class Meta:
         ordering = ["-version"]
-        verbose_name = "rule set 规则集"
+        verbose_name = _("rule set")
         constraints = [
             models.UniqueConstraint(
                 fields=["status"], condition=Q(status="active"), name="ruleset_one_active"
@@ -67,10 +69,10 @@ class BlacklistEntry(models.Model):
     never in clear."""
 
     class Kind(models.TextChoices):
-        NATIONAL_ID = "national_id", "National ID 身份证号"
-        PHONE = "phone", "Phone 手机号"
-        BANK_CARD = "bank_card", "Bank card 银行卡号"
-        DEVICE = "device", "Device 设备"
+        NATIONAL_ID = "national_id", _("National ID")
+        PHONE = "phone", _("Phone")
+        BANK_CARD = "bank_card", _("Bank card")
+        DEVICE = "device", _("Device")
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
     value_index = models.CharField(max_length=64, help_text="blind index of the normalised value")
@@ -83,8 +85,8 @@ class BlacklistEntry(models.Model):
     is_active = models.BooleanField(default=True)
 
     class Meta:
-        verbose_name = "blacklist entry 黑名单"
-        verbose_name_plural = "blacklist 黑名单"
+        verbose_name = _("blacklist entry")
+        verbose_name_plural = _("blacklist")
         constraints = [
             models.UniqueConstraint(
                 fields=["kind", "value_index"], condition=Q(is_active=True), name="blacklist_active_once"

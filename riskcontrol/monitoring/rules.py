@@ -10,6 +10,9 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
+
 RULES_NAME = "monitoring-1"
 
 GREEN, YELLOW, ORANGE, RED = "green", "yellow", "orange", "red"
@@ -129,7 +132,17 @@ class Signal:
     kind: str
     severity: str  # low | medium | high
     code: str
-    text: str
+    # What the text says, as plain values (stored with the code, so a page reads the reason in
+    # its reader's language: `reason_text`).
+    params: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def text(self) -> str:
+        """The reason in the active language."""
+        return signal_text(self.code, self.params)
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "text": self.text, "params": self.params}
 
 
 def _ratio(numerator: int, denominator: int) -> Decimal | None:
@@ -149,8 +162,7 @@ def fund_diversion(f: Facts, t: Thresholds) -> Signal | None:
         "fund_diversion",
         "high" if share >= 1 else "medium",
         "withdrawn_after_drawdown",
-        f"{_pct(share)} of the money drawn in the last {t.diversion_days} days left the wallet at once "
-        f"贷款资金到账后{t.diversion_days}天内被转出{_pct(share)}",
+        {"share": _pct(share), "days": t.diversion_days},
     )
 
 
@@ -171,8 +183,7 @@ def sales_cliff(f: Facts, t: Thresholds) -> Signal | None:
         "sales_cliff",
         "high" if drop >= Decimal("0.8") else "medium",
         "sales_dropped",
-        f"daily sales of the last {t.recent_days} days are {_pct(drop)} below the {t.baseline_days}-day "
-        f"average before them 近{t.recent_days}天日均销售额较前{t.baseline_days}天下降{_pct(drop)}",
+        {"days": t.recent_days, "drop": _pct(drop), "baseline_days": t.baseline_days},
     )
 
 
@@ -208,8 +219,7 @@ def refund_spike(f: Facts, t: Thresholds) -> Signal | None:
         "refund_spike",
         "medium",
         "refunds_up",
-        f"{f.refunds_recent} refunds in {t.recent_days} days ({_pct(rate)} of orders) "
-        f"近{t.recent_days}天退款{f.refunds_recent}笔，退款率{_pct(rate)}",
+        {"count": f.refunds_recent, "days": t.recent_days, "rate": _pct(rate)},
     )
 
 
@@ -229,8 +239,7 @@ def complaint_spike(f: Facts, t: Thresholds) -> Signal | None:
         "complaint_spike",
         "low",
         "complaints_up",
-        f"{f.complaints_recent} complaints in {t.recent_days} days ({_pct(rate)} of orders) "
-        f"近{t.recent_days}天投诉{f.complaints_recent}起，投诉率{_pct(rate)}",
+        {"count": f.complaints_recent, "days": t.recent_days, "rate": _pct(rate)},
     )
 
 
@@ -244,12 +253,7 @@ def gone_quiet(f: Facts, t: Thresholds) -> Signal | None:
     elif days < quiet_after_days(f, t):
         return None
     shown = f"{days}" if days is not None else f"{t.recent_days + t.baseline_days}+"
-    return Signal(
-        "gone_quiet",
-        "high",
-        "no_orders",
-        f"no order for {shown} days 已{shown}天没有订单",
-    )
+    return Signal("gone_quiet", "high", "no_orders", {"days": shown})
 
 
 def quiet_after_days(f: Facts, t: Thresholds) -> int:
@@ -269,8 +273,7 @@ def pledge_refunded(f: Facts, t: Thresholds) -> Signal | None:
         "pledge_refunded",
         "medium",
         "pledge_refunded",
-        f"{f.pledges_refunded_recent} pledged order(s) refunded "
-        f"质押订单发生退款{f.pledges_refunded_recent}笔",
+        {"count": f.pledges_refunded_recent},
     )
 
 
@@ -286,9 +289,7 @@ def logistics_failures(f: Facts, t: Thresholds) -> Signal | None:
         "logistics_failures",
         "medium",
         "parcels_failed",
-        f"{f.logistics_failed_recent} parcels returned or lost in {t.recent_days} days "
-        f"({_pct(rate)} of orders) "
-        f"近{t.recent_days}天退回/丢失包裹{f.logistics_failed_recent}件",
+        {"count": f.logistics_failed_recent, "days": t.recent_days, "rate": _pct(rate)},
     )
 
 
@@ -307,8 +308,7 @@ def poor_ratings(f: Facts, t: Thresholds) -> Signal | None:
         "poor_ratings",
         "low",
         "ratings_down",
-        f"{_pct(share)} of the last {t.recent_days} days' ratings are 1 or 2 stars "
-        f"近{t.recent_days}天差评占比{_pct(share)}",
+        {"share": _pct(share), "days": t.recent_days},
     )
 
 
@@ -320,32 +320,29 @@ def verification_failed(f: Facts, t: Thresholds) -> Signal | None:
         "verification_failed",
         "high",
         "verification_failed",
-        f"{f.verifications_failed_recent} third-party check(s) failed "
-        f"第三方核验未通过{f.verifications_failed_recent}项",
+        {"count": f.verifications_failed_recent},
     )
 
 
 def platform_status(f: Facts, t: Thresholds) -> Signal | None:
     """The partner platform suspended or closed the shop: its sales, and its repayments, stop."""
     if f.platform_status == "closed":
-        return Signal("shop_closed", "high", "shop_closed", "the platform closed the shop 平台已关闭该店铺")
+        return Signal("shop_closed", "high", "shop_closed")
     if f.platform_status == "suspended":
-        return Signal(
-            "shop_suspended", "high", "shop_suspended", "the platform suspended the shop 平台已暂停该店铺经营"
-        )
+        return Signal("shop_suspended", "high", "shop_suspended")
     return None
 
 
 _LINK_WORDS = {
-    "owner": "same owner 同一店主",
-    "national_id": "same ID number 同一身份证",
-    "phone": "same phone 同一手机号",
-    "address": "same address 同一地址",
-    "bank_card": "same bank card 同一银行卡",
-    "device": "same device 同一设备",
-    "trade": "trading partner 交易往来",
-    "relation": "declared supplier/buyer 供销关系",
-    "guarantee": "guarantee 担保关系",
+    "owner": _("same owner"),
+    "national_id": _("same ID number"),
+    "phone": _("same phone"),
+    "address": _("same address"),
+    "bank_card": _("same bank card"),
+    "device": _("same device"),
+    "trade": _("trading partner"),
+    "relation": _("declared supplier/buyer"),
+    "guarantee": _("guarantee"),
 }
 
 
@@ -354,12 +351,11 @@ def linked_default(f: Facts, t: Thresholds) -> Signal | None:
     defaulted: risk spreads along the network. The other shop is never named."""
     if f.linked_defaults <= 0:
         return None
-    how = ", ".join(_LINK_WORDS.get(kind, kind) for kind in f.linked_default_kinds)
     return Signal(
         "linked_default",
         "medium",
         "linked_default",
-        f"{f.linked_defaults} linked shop(s) defaulted ({how}) 关联店铺违约{f.linked_defaults}家",
+        {"count": f.linked_defaults, "kinds": list(f.linked_default_kinds)},
     )
 
 
@@ -376,9 +372,7 @@ def cash_sweep(f: Facts, t: Thresholds) -> Signal | None:
         "cash_sweep",
         "medium",
         "wallet_swept",
-        f"money left the wallet on {f.withdrawal_days_recent} of the last {t.diversion_days} days, "
-        f"{_pct(share)} of what came in 近{t.diversion_days}天有{f.withdrawal_days_recent}天资金被转出，"
-        f"转出占流入{_pct(share)}",
+        {"count": f.withdrawal_days_recent, "days": t.diversion_days, "share": _pct(share)},
     )
 
 
@@ -457,12 +451,68 @@ def actions_for(name: str, *, defaulter: bool = False) -> list[str]:
 
 def reasons(found: list[Signal], f: Facts, t: Thresholds) -> list[dict]:
     """The level's reasons, [{code, text}], the warnings first."""
-    out = [{"code": s.code, "text": s.text} for s in found]
+    out = [s.as_dict() for s in found]
     if f.is_written_off:
-        out.append({"code": "written_off", "text": "a loan was written off 贷款已核销"})
+        out.append(_reason("written_off", {}))
     elif f.days_past_due > 0:
-        out.append({"code": "past_due", "text": f"{f.days_past_due} days past due 已逾期{f.days_past_due}天"})
+        out.append(_reason("past_due", {"days": f.days_past_due}))
     return out
+
+
+def _reason(code: str, params: dict) -> dict:
+    return {"code": code, "text": signal_text(code, params), "params": params}
+
+
+# The reasons' words by code, English msgids with the names of their parameters.
+SIGNAL_TEXTS = {
+    "withdrawn_after_drawdown": _(
+        "%(share)s of the money drawn in the last %(days)s days left the wallet at once"
+    ),
+    "sales_dropped": _(
+        "daily sales of the last %(days)s days are %(drop)s below the %(baseline_days)s-day "
+        "average before them"
+    ),
+    "refunds_up": _("%(count)s refunds in %(days)s days (%(rate)s of orders)"),
+    "complaints_up": _("%(count)s complaints in %(days)s days (%(rate)s of orders)"),
+    "no_orders": _("no order for %(days)s days"),
+    "pledge_refunded": _("%(count)s pledged order(s) refunded"),
+    "parcels_failed": _("%(count)s parcels returned or lost in %(days)s days (%(rate)s of orders)"),
+    "ratings_down": _("%(share)s of the last %(days)s days' ratings are 1 or 2 stars"),
+    "verification_failed": _("%(count)s third-party check(s) failed"),
+    "shop_closed": _("the platform closed the shop"),
+    "shop_suspended": _("the platform suspended the shop"),
+    "linked_default": _("%(count)s linked shop(s) defaulted (%(how)s)"),
+    "wallet_swept": _(
+        "money left the wallet on %(count)s of the last %(days)s days, %(share)s of what came in"
+    ),
+    "written_off": _("a loan was written off"),
+    "past_due": _("%(days)s days past due"),
+}
+
+
+def signal_text(code: str, params: dict) -> str:
+    """A warning's reason in the active language, from its code and parameters."""
+    values = dict(params)
+    if "kinds" in values:
+        values["how"] = pgettext("list separator", ", ").join(
+            str(_LINK_WORDS.get(kind, kind)) for kind in values["kinds"]
+        )
+    text = SIGNAL_TEXTS[code]
+    return str(text) % values if values else str(text)
+
+
+def reason_text(reason: dict) -> str:
+    """A stored reason ({code, text, params}) in the active language; a reason stored before its
+    parameters were (or with a code this version does not know) keeps its stored text."""
+    if not isinstance(reason, dict):
+        return str(reason)
+    code, params = reason.get("code"), reason.get("params")
+    if code in SIGNAL_TEXTS and (params is not None):
+        try:
+            return signal_text(code, params)
+        except (KeyError, TypeError, ValueError):
+            pass
+    return str(reason.get("text", ""))
 
 
 @dataclass(frozen=True)

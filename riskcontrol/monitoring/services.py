@@ -192,7 +192,7 @@ def _monitor(*, facts: dict[int, rules.Facts], on: dt.date, t: rules.Thresholds,
                         kind=s.kind,
                         raised_on=on,
                         severity=s.severity,
-                        reasons=[{"code": s.code, "text": s.text}],
+                        reasons=[s.as_dict()],
                         facts=_plain(f),
                         version=version,
                     )
@@ -231,6 +231,7 @@ def _monitor(*, facts: dict[int, rules.Facts], on: dt.date, t: rules.Thresholds,
                     lines=_lines_of(merchant_id),
                     level=a.level,
                     reason="; ".join(r["text"] for r in a.reasons)[:300] or f"level {a.level}",
+                    reasons=a.reasons,
                     on=on,
                     version=version,
                 )
@@ -290,9 +291,10 @@ def _renew(*, line: CreditLine, is_good: bool, on: dt.date, version: str) -> str
         raised = rules.line_raise_to_fen(limit_fen=limit, product_max_fen=line.product.amount_max_fen)
         if raised > limit:
             limit, kind = raised, RiskAction.Kind.RAISE_LINE
-    reason = "renewed at expiry 额度到期续期" + (
-        " and raised for a clean record 按时还款提额" if limit > line.limit_fen else ""
-    )
+    if limit > line.limit_fen:
+        reason = gettext("renewed at expiry and raised for a clean record")
+    else:
+        reason = gettext("renewed at expiry")
     lending.credit_line_change_terms(
         line=line,
         limit_fen=limit,
@@ -333,6 +335,7 @@ def _act(
     reason: str,
     on: dt.date,
     version: str,
+    reasons: list[dict] | None = None,
 ):
     result: dict = {}
     if kind == rules.CUT_UNUSED_LINE:
@@ -349,7 +352,7 @@ def _act(
                     daily_rate=current.daily_rate,
                     grade=current.grade,
                     actor=ACTOR,
-                    reason=f"unused line cut 压降未用额度: {reason}"[:200],
+                    reason=(gettext("unused line cut: %(reason)s") % {"reason": reason})[:200],
                     on=on,
                 )
                 cut.append({"id": line.pk, "limit_before": current.limit_fen, "limit_after": target})
@@ -359,7 +362,10 @@ def _act(
         for line in lines:
             if CreditLine.objects.filter(pk=line.pk, status=CreditLine.Status.ACTIVE).exists():
                 lending.credit_line_freeze(
-                    line=line, actor=ACTOR, reason=f"frozen 冻结: {reason}"[:200], on=on
+                    line=line,
+                    actor=ACTOR,
+                    reason=(gettext("frozen: %(reason)s") % {"reason": reason})[:200],
+                    on=on,
                 )
                 frozen.append(line.pk)
         result = {"lines": frozen}
@@ -380,14 +386,21 @@ def _act(
                     item.update(due_on=due_on.isoformat(), before=before)
             else:
                 case, created = collection_queue.case_open(
-                    loan=loan, on=due_on, actor=ACTOR, reason=f"sent by risk control 风控移交: {reason}"
+                    loan=loan,
+                    on=due_on,
+                    actor=ACTOR,
+                    reason=gettext("sent by risk control: %(reason)s") % {"reason": reason},
                 )
                 item.update(case=case.pk, case_opened=created)
             loans.append(item)
         result = {"loans": loans}
     elif kind == rules.RESTRICT_SHOP:
         merchant = Merchant.objects.get(pk=merchant_id)
-        merchants.merchant_restrict(merchant=merchant, reason=f"defaulter 违约: {reason}"[:200], actor=ACTOR)
+        merchants.merchant_restrict(
+            merchant=merchant,
+            reason=(gettext("defaulter: %(reason)s") % {"reason": reason})[:200],
+            actor=ACTOR,
+        )
         result = {"status_before": Merchant.Status.ACTIVE}
     action = RiskAction.objects.create(
         merchant_id=merchant_id,
@@ -397,13 +410,15 @@ def _act(
         business_on=on,
         actor=ACTOR,
         version=version,
-        result=result,
+        # The reasons by code and parameters, so a page reads them in its reader's language
+        # (`reason` holds them in the language of the night that wrote it).
+        result={**result, "reasons": reasons or []},
     )
     if kind == rules.RESTRICT_SHOP:
         notices.partner_notice_record(
             action=action,
             kind=notices.SHOP_RESTRICTED,
-            message=f"shop restricted for default 店铺因违约被限制: {reason}",
+            message=gettext("shop restricted for default: %(reason)s") % {"reason": reason},
             on=on,
         )
     return action
@@ -499,7 +514,7 @@ def risk_action_reverse(*, action_id: int, user, reason: str, on: dt.date) -> Ri
             notices.partner_notice_record(
                 action=action,
                 kind=notices.SHOP_REINSTATED,
-                message=f"restriction lifted 店铺限制解除: {reason}",
+                message=gettext("restriction lifted: %(reason)s") % {"reason": reason},
                 on=on,
             )
     action.reversed_at = timezone.now()

@@ -1,1 +1,1 @@
-"""The relationship network (关系网络): the merchant graph, ring detection and its reads."""
+"""The relationship network: the merchant graph, ring detection and its reads."""

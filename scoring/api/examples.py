@@ -4,7 +4,7 @@ OFFERS = [
     {
         "id": 117,
         "product": "credit_loan",
-        "product_name": "Credit loan 信用贷款",
+        "product_name": "Credit loan",
         "line": "27100.00",
         "daily_rate": "0.0006",
         "annual_rate": "0.219",
@@ -16,7 +16,7 @@ OFFERS = [
     {
         "id": 118,
         "product": "order_loan",
-        "product_name": "Order loan 订单贷款",
+        "product_name": "Order loan",
         "line": "27100.00",
         "daily_rate": "0.0005",
         "annual_rate": "0.1825",

@@ -17,9 +17,13 @@ Missing inputs give NaN, never an error: a model or a rule decides what a gap me
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext_lazy as _
+
+from scoring.words import both
 
 # The MerchantDay columns summed over windows (scoring.models.MerchantDay, in that order).
 MEASURES: tuple[str, ...] = (
@@ -54,57 +58,65 @@ MIN_WEEKS = 4  # fewer weeks than this say nothing about trend or volatility
 # declared / observed sales is capped here: "declared with next to nothing seen on the platform".
 DECLARED_RATIO_CAP = 100.0
 
-# Relationship-network features: risk control builds the network (人际爬虫) and supplies these
+# Relationship-network features: risk control builds the network (the relationship crawler) and supplies these
 # through the SCORING_NETWORK_FEATURES hook (see scoring.features.network); missing until then.
 NETWORK_FEATURES: tuple[str, ...] = ("network_degree", "network_bad_share")
 
-# Every feature, with plain words for a decline reason phrased as what lowers the score
-# (zh-Hans first, English beside it).
-FEATURE_LABELS: dict[str, tuple[str, str]] = {
-    "gmv_30d_yuan": ("近30天销售额偏低", "low sales over the last 30 days"),
-    "gmv_90d_yuan": ("近90天销售额偏低", "low sales over 90 days"),
-    "gmv_180d_yuan": ("近180天销售额偏低", "low sales over 180 days"),
-    "orders_30d": ("近30天订单量偏少", "few orders over the last 30 days"),
-    "orders_90d": ("近90天订单量偏少", "few orders over 90 days"),
-    "orders_180d": ("近180天订单量偏少", "few orders over 180 days"),
-    "avg_order_yuan_90d": ("近90天客单价异常", "unusual average order value over 90 days"),
-    "refund_rate_90d": ("近90天退款率偏高", "high refund rate over 90 days"),
-    "complaint_rate_90d": ("近90天成立的投诉率偏高", "high rate of upheld complaints over 90 days"),
-    "complaints_upheld_180d": ("近180天成立的投诉较多", "many upheld complaints over 180 days"),
-    "cancel_rate_90d": ("近90天订单取消率偏高", "many cancelled orders over 90 days"),
-    "dispute_rate_90d": ("近90天交易纠纷率偏高", "many disputed orders over 90 days"),
-    "rating_avg_90d": ("近90天买家评分偏低", "low buyer ratings over 90 days"),
-    "low_rating_share_90d": ("近90天差评占比偏高", "many poor ratings over 90 days"),
-    "rating_count_90d": ("近90天买家评价偏少", "few buyer ratings over 90 days"),
-    "settled_share_90d": ("近90天结算到账占销售额比例偏低", "little of the sales settled over 90 days"),
-    "gmv_trend_30_90": ("近30天销售额较此前90天下滑", "sales in the last 30 days below the 90 days before"),
-    "gmv_slope_26w": ("近半年销售额呈下降趋势", "sales trending down over six months"),
-    "gmv_weekly_cv_26w": ("近半年每周销售额波动大", "weekly sales swinging widely over six months"),
-    "active_days_share_90d": ("近90天有订单的天数偏少", "few trading days over 90 days"),
-    "days_since_last_order": ("距最近一笔订单时间过长", "a long time since the last order"),
-    "wallet_net_inflow_30d_yuan": (
-        "近30天钱包经营资金净流入偏少",
-        "little trading money kept in the wallet over 30 days",
-    ),
-    "wallet_outflow_ratio_30d": (
-        "近30天钱包资金转出比例偏高",
-        "most of the wallet's takings moved out over 30 days",
-    ),
-    "shop_age_days": ("店铺开店时间较短", "shop opened only recently"),
-    "debt_ratio": ("申报的资产负债率偏高", "high declared liabilities against assets"),
-    "declared_margin": ("申报的净利润率偏低", "low declared net profit margin"),
-    "declared_vs_observed_sales": (
-        "申报的平台销售额明显高于平台实际所见",
-        "declared platform sales well above the sales seen on the platform",
-    ),
-    "verifications_verified": ("经第三方核实的资料较少", "few documents verified by third parties"),
-    "verifications_failed": ("有资料未通过第三方核验", "documents that failed third-party checks"),
-    "questionnaire_score": ("心理测评得分偏低", "low score in the owner's questionnaire"),
-    "prior_loans_repaid": ("在本平台结清的借款较少", "few loans repaid here before"),
-    "prior_loans_written_off": ("曾有借款被核销", "earlier loans written off"),
-    "network_degree": ("关联网络异常", "unusual links to other merchants"),
-    "network_bad_share": ("关联商户中风险商户占比偏高", "many risky merchants among its links"),
+# Every feature, with plain words for a decline reason phrased as what lowers the score: English
+# msgids, read in both languages through FEATURE_LABELS (zh-Hans, English).
+FEATURE_TEXTS = {
+    "gmv_30d_yuan": _("low sales over the last 30 days"),
+    "gmv_90d_yuan": _("low sales over 90 days"),
+    "gmv_180d_yuan": _("low sales over 180 days"),
+    "orders_30d": _("few orders over the last 30 days"),
+    "orders_90d": _("few orders over 90 days"),
+    "orders_180d": _("few orders over 180 days"),
+    "avg_order_yuan_90d": _("unusual average order value over 90 days"),
+    "refund_rate_90d": _("high refund rate over 90 days"),
+    "complaint_rate_90d": _("high rate of upheld complaints over 90 days"),
+    "complaints_upheld_180d": _("many upheld complaints over 180 days"),
+    "cancel_rate_90d": _("many cancelled orders over 90 days"),
+    "dispute_rate_90d": _("many disputed orders over 90 days"),
+    "rating_avg_90d": _("low buyer ratings over 90 days"),
+    "low_rating_share_90d": _("many poor ratings over 90 days"),
+    "rating_count_90d": _("few buyer ratings over 90 days"),
+    "settled_share_90d": _("little of the sales settled over 90 days"),
+    "gmv_trend_30_90": _("sales in the last 30 days below the 90 days before"),
+    "gmv_slope_26w": _("sales trending down over six months"),
+    "gmv_weekly_cv_26w": _("weekly sales swinging widely over six months"),
+    "active_days_share_90d": _("few trading days over 90 days"),
+    "days_since_last_order": _("a long time since the last order"),
+    "wallet_net_inflow_30d_yuan": _("little trading money kept in the wallet over 30 days"),
+    "wallet_outflow_ratio_30d": _("most of the wallet's takings moved out over 30 days"),
+    "shop_age_days": _("shop opened only recently"),
+    "debt_ratio": _("high declared liabilities against assets"),
+    "declared_margin": _("low declared net profit margin"),
+    "declared_vs_observed_sales": _("declared platform sales well above the sales seen on the platform"),
+    "verifications_verified": _("few documents verified by third parties"),
+    "verifications_failed": _("documents that failed third-party checks"),
+    "questionnaire_score": _("low score in the owner's questionnaire"),
+    "prior_loans_repaid": _("few loans repaid here before"),
+    "prior_loans_written_off": _("earlier loans written off"),
+    "network_degree": _("unusual links to other merchants"),
+    "network_bad_share": _("many risky merchants among its links"),
 }
+
+
+class _Labels(Mapping):
+    """FEATURE_TEXTS as (zh-Hans, English) pairs, read from the catalogues when asked for (not at
+    import, before the translations are loaded)."""
+
+    def __getitem__(self, name: str) -> tuple[str, str]:
+        return both(FEATURE_TEXTS[name])
+
+    def __iter__(self):
+        return iter(FEATURE_TEXTS)
+
+    def __len__(self) -> int:
+        return len(FEATURE_TEXTS)
+
+
+FEATURE_LABELS: Mapping[str, tuple[str, str]] = _Labels()
 FEATURE_NAMES: tuple[str, ...] = tuple(FEATURE_LABELS)
 
 TOTALS_COLUMNS: tuple[str, ...] = (

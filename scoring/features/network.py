@@ -1,6 +1,6 @@
-"""The hook for relationship-network features (人际爬虫: shared owners, partners, suppliers,
-buyers). Risk control builds the network; scoring may not import it (it sits to the right), so
-it plugs in through a setting, the way the credit pipeline names its stages:
+"""The hook for relationship-network features (the relationship crawler: shared owners,
+partners, suppliers, buyers). Risk control builds the network; scoring may not import it (it
+sits to the right), so it plugs in through a setting, the way the credit pipeline names its stages:
 
     SCORING_NETWORK_FEATURES = "riskcontrol.network.features_as_of"
 

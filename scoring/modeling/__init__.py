@@ -6,7 +6,7 @@ Python), so decision-time code that scores rows pays nothing for pandas, scikit-
 optbinning; `train` and `evaluate` load them on first use.
 
     from scoring.modeling import train, PointsTable
-    result = train(frame, "defaulted", labels={"refund_rate": ("退款率", "Refund rate")})
+    result = train(frame, "defaulted", labels={"refund_rate": (label_zh, "Refund rate")})
     table = PointsTable.from_dict(result.points_table.to_dict())
     table.score({"refund_rate": 0.04, "shop_age_days": 700}).points
 """

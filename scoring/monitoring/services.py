@@ -40,6 +40,7 @@ from django.core.mail import send_mass_mail
 from django.db import connection
 from django.db.models import Min, OuterRef, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from lending.models import Loan
 from scoring.features import FEATURE_NAMES, features_as_of
@@ -448,16 +449,24 @@ def drift_alerts_send(*, reports: list[DriftReport]) -> int:
         )
     warning, alert = psi_thresholds()
     models = sorted({r.model.version for r in reports})
-    subject = f"[Xiaodai] 模型漂移预警 Model drift: {len(reports)} PSI warnings/alerts ({', '.join(models)})"
+    subject = _("[Xiaodai] Model drift: %(count)s PSI warnings/alerts (%(models)s)") % {
+        "count": len(reports),
+        "models": ", ".join(models),
+    }
     body = "\n".join(
         [
-            "评分模型的人群稳定性超过阈值。",
-            f"The population stability of the scoring model passed its threshold (warning ≥ {warning}, "
-            f"alert ≥ {alert}):",
+            _(
+                "The population stability of the scoring model passed its threshold "
+                "(warning ≥ %(warning)s, alert ≥ %(alert)s):"
+            )
+            % {"warning": warning, "alert": alert},
             "",
             *lines,
             "",
-            "Workbench: Scoring → Drift reports. Reference = the model's training window or its first week.",
+            _(
+                "Workbench: Scoring → Drift reports. Reference = the model's training window or its "
+                "first week."
+            ),
         ]
     )
     recipients = risk_manager_emails()

@@ -1,4 +1,4 @@
-"""The sandbox (沙盘推演): a risk manager's policy played out on the rated merchants of a region or
+"""The sandbox: a risk manager's policy played out on the rated merchants of a region or
 segment, side by side with today's policy, before it is used (docs/scoring.md, "The sandbox").
 
 `simulate` holds the maths (pure functions over plain values and frames); `services` reads the

@@ -1,4 +1,4 @@
-"""The sandbox's maths (沙盘推演): a credit policy played out on rated merchants. Pure functions over
+"""The sandbox's maths: a credit policy played out on rated merchants. Pure functions over
 plain values and pandas frames; no database (scoring.sandbox.services reads and writes).
 
 Each merchant comes with its current rating: the default probability PD over the model's outcome

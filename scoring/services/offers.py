@@ -1,4 +1,4 @@
-"""Pre-approved offers (预授信): the top of the ranking are offered a line before they ask, as
+"""Pre-approved offers: the top of the ranking are offered a line before they ask, as
 many as the risk manager's acceptance-rate target and the funding capacity allow. An accepted
 offer becomes a credit line through lending's services, once."""
 
@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from common.errors import ApplicationError, ConflictError
 from common.money import fen_to_yuan
@@ -202,8 +203,10 @@ def offer_accept(*, offer: Offer, actor: str, on: dt.date) -> CreditLine:
         product = current.product
         if product.needs_video_check:
             raise ApplicationError(
-                "this offer is taken up by an application: a video interview comes before the line "
-                "请提交申请并预约视频面签",
+                _(
+                    "This offer is taken up by an application: submit one and book the video "
+                    "interview, which comes before the line"
+                ),
                 {"fields": {"offer": ["apply for it: a video check is needed"]}},
             )
         existing = (

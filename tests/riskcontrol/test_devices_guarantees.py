@@ -5,13 +5,14 @@ fingerprint itself is never stored."""
 
 import datetime as dt
 
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from lending.models import Application, ApplicationStage, Loan
 from merchants.models import Guarantee, MerchantDevice
 from riskcontrol import rulesets
 from riskcontrol.models import Warning
 from riskcontrol.monitoring import services
+from riskcontrol.monitoring.rules import reason_text
 from riskcontrol.network.graph import edges_load
 from riskcontrol.network.selectors import neighbours
 from tests.lending.conftest import draw, pool  # noqa: F401
@@ -89,7 +90,11 @@ def test_a_guarantee_is_an_edge_and_a_borrowers_default_warns_its_guarantor(part
     services.monitoring_run(on=dt.date(2026, 3, 2))
     warning = Warning.objects.get(kind="linked_default")
     assert warning.merchant_id == guarantor.merchant_id
-    assert "guarantee 担保关系" in warning.reasons[0]["text"]
+    assert warning.reasons[0]["params"] == {"count": 1, "kinds": ["guarantee"]}
+    with translation.override("zh-hans"):
+        assert reason_text(warning.reasons[0]) == "关联店铺违约1家（担保）"
+    with translation.override("en"):
+        assert reason_text(warning.reasons[0]) == "1 linked shop(s) defaulted (guarantee)"
 
     ended = {**body["guarantees"][0], "until_on": "2026-02-28"}
     assert (

@@ -5,6 +5,7 @@ calls the opposite service; a restricted shop cannot draw."""
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 
@@ -293,8 +294,12 @@ def test_the_merchant_sees_why_in_the_portal_until_an_officer_reverses_it(pool, 
     assert page.status_code == 200
     body = page.content.decode()
     assert 'data-testid="notice-restrict_shop"' in body and 'data-testid="notice-freeze_line"' in body
-    assert "95 days past due" in body and 'data-testid="notice-watch"' not in body
-    assert "Restricted 受限" in body
+    # Chinese by default, the reasons read from their codes in the reader's language.
+    assert "已逾期95天" in body and 'data-testid="notice-watch"' not in body
+    assert "受限" in body and "Restricted" not in body and "days past due" not in body
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get("/risk/").content.decode()
+    assert "95 days past due" in english and "Restricted" in english and "已逾期" not in english
     restrict = RiskAction.objects.get(merchant=shop, kind="restrict_shop")
     services.risk_action_reverse(action_id=restrict.pk, user=officer(), reason="paid", on=ON)
     assert 'data-testid="notice-restrict_shop"' not in client.get("/risk/").content.decode()

@@ -1,6 +1,8 @@
 """The warnings fed by what partners send (parcels, ratings, verifications, the shop's status on
 its platform) and by the network (a linked default), on worked examples checked by hand."""
 
+from django.utils import translation
+
 from riskcontrol.monitoring import rules
 from riskcontrol.monitoring.rules import Thresholds
 from tests.riskcontrol.test_monitoring_rules import STEADY, with_
@@ -43,6 +45,10 @@ def test_a_failed_check_and_the_platforms_status_warn_with_their_points():
 def test_a_linked_default_names_how_the_shops_are_linked_never_which_shop():
     signal = rules.linked_default(with_(linked_defaults=2, linked_default_kinds=("phone", "trade")), T)
     assert signal.kind == "linked_default" and signal.severity == "medium"
-    assert signal.text.startswith("2 linked shop(s) defaulted (same phone 同一手机号, trading partner")
+    assert signal.params == {"count": 2, "kinds": ["phone", "trade"]}
+    with translation.override("en"):
+        assert signal.text == "2 linked shop(s) defaulted (same phone, trading partner)"
+    with translation.override("zh-hans"):
+        assert signal.text == "关联店铺违约2家（同一手机号、交易往来）"
     assert rules.assess(with_(linked_defaults=1, linked_default_kinds=("owner",)), T).score == 20
     assert rules.linked_default(STEADY, T) is None

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from common.crypto import blind_index
 from lending.models import Application, ApplicationStage, CreditLine, Product
@@ -97,9 +97,14 @@ def test_a_restricted_shop_is_declined(world):  # noqa: F811
     draft = Application(
         merchant=merchant, product=Product.objects.get(code="credit_loan"), amount_fen=200_000
     )
-    verdict = stages.policy.decide(stages.policy.facts(draft, on=TODAY))
+    facts = stages.policy.facts(draft, on=TODAY)
+    verdict = stages.policy.decide(facts)
     assert verdict.outcome == "decline" and [r.code for r in verdict.reasons] == ["shop_restricted"]
-    assert "restricted" in verdict.reasons[0].text and verdict.version == "rules-1"
+    assert verdict.version == "rules-1"
+    with translation.override("en"):
+        assert stages.policy.decide(facts).reasons[0].text == "The shop is Restricted: it cannot borrow now"
+    with translation.override("zh-hans"):
+        assert stages.policy.decide(facts).reasons[0].text == "店铺状态为受限，暂不能借款"
 
 
 def test_a_young_shop_and_a_shop_with_few_days_of_sales_are_declined_by_policy(world):  # noqa: F811

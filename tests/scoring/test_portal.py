@@ -18,6 +18,7 @@ from payments import services as payments
 from scoring.models import MerchantScore, Offer
 from scoring.selectors import policy_get
 from scoring.services import offers_issue, scores_refresh_all
+from tests.one_language import han_labels
 from tests.scoring.factories import champion_create, products, rated_merchant
 
 TODAY = dt.date(2026, 3, 1)
@@ -177,3 +178,15 @@ def test_anonymous_visitors_go_to_the_login_page_and_staff_without_a_shop_get_40
     client.force_login(staff)
     assert client.get(reverse("portal:credit")).status_code == 403
     assert client.post(reverse("portal:credit-ask")).status_code == 403
+
+
+def test_the_credit_page_and_the_overview_in_english_have_no_chinese_label(world):
+    merchant = rated_merchant(gmv=2_000.0, refund=0.3, questionnaire_score=10.0)
+    client = merchant_client(merchant)
+    assert client.post(reverse("portal:credit-ask")).status_code == 200
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    for path in (reverse("portal:credit"), "/overview/"):
+        page = client.get(path)
+        assert page.status_code == 200
+        found = han_labels(page.content.decode(), merchant.shop_name, merchant.owner.name)
+        assert not found, f"{path}: {found}"
