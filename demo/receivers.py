@@ -44,16 +44,17 @@ _features_deferred: ContextVar[bool] = ContextVar("demo_features_deferred", defa
 @contextmanager
 def features_deferred(*, through: dt.date):
     """Trading inside the block builds no daily aggregates; leaving it builds every date not yet
-    built final through `through` (as trading the day after `through` would have), also when the
-    block ends with an error, so the dates that did close are built."""
+    built final up to the day before the last one traded (`through`), as trading that date one
+    at a time would have, also when the block ends with an error."""
     token = _features_deferred.set(True)
     try:
         yield
     finally:
         _features_deferred.reset(token)
-        merchant_days_catch_up(
-            through=min(through, business_date_today() - dt.timedelta(days=1)), as_of=business_date_today()
-        )
+        # The last date traded (`through`, or the current date if the block stopped early): the
+        # day before it, as trading that date would have built.
+        last_traded = min(through, business_date_today())
+        merchant_days_catch_up(through=last_traded - dt.timedelta(days=1), as_of=business_date_today())
 
 
 @receiver(marketplace_day_traded, dispatch_uid="demo.scoring.day_traded")
