@@ -8,6 +8,7 @@ rates merchants.
 """
 
 import datetime as dt
+import functools
 import random
 from decimal import Decimal
 
@@ -196,11 +197,22 @@ def vanished_shops_act(*, on: dt.date, today: dt.date) -> None:
         )
 
 
+@functools.cache
+def _careful_noise(merchant_id: int) -> float:  # float ok: a behaviour
+    return random.Random(f"careful:{merchant_id}").uniform(-0.15, 0.15)  # noqa: S311 - a simulation
+
+
 def _careful_share(quality: float, merchant_id: int) -> float:  # float ok: a behaviour
     """How much of what falls due soon a borrower keeps back: careful shops (high hidden
     quality) all of it, careless ones little or nothing, with some noise per shop."""
-    noise = random.Random(f"careful:{merchant_id}").uniform(-0.15, 0.15)  # noqa: S311 - a simulation
-    return min(max((quality - 0.25) / 0.45 + noise, 0.0), 1.0)
+    return min(max((quality - 0.25) / 0.45 + _careful_noise(merchant_id), 0.0), 1.0)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _squeeze_draw(merchant_id: int, day: dt.date) -> float:  # float ok: a behaviour
+    """The shop's draw for a squeeze starting on `day`: the same number whenever it is asked
+    (each day's is read on the SQUEEZE_DAYS days after it, so it is made once)."""
+    return random.Random(f"squeeze:{merchant_id}:{day.isoformat()}").random()  # noqa: S311
 
 
 def _in_squeeze(merchant_id: int, careful: float, on: dt.date) -> bool:  # float ok: a behaviour
@@ -208,11 +220,9 @@ def _in_squeeze(merchant_id: int, careful: float, on: dt.date) -> bool:  # float
     larger for careless shops, and lasts SQUEEZE_DAYS; meanwhile the shop pays suppliers and
     staff before the lender."""
     chance = SQUEEZE_BASE_CHANCE + SQUEEZE_CARELESS_CHANCE * (1 - careful)
-    for back in range(SQUEEZE_DAYS):
-        day = on - dt.timedelta(days=back)
-        if random.Random(f"squeeze:{merchant_id}:{day.isoformat()}").random() < chance:  # noqa: S311
-            return True
-    return False
+    return any(
+        _squeeze_draw(merchant_id, on - dt.timedelta(days=back)) < chance for back in range(SQUEEZE_DAYS)
+    )
 
 
 def borrowers_spend(*, on: dt.date) -> int:

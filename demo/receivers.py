@@ -4,6 +4,8 @@ demo listens here, so a production install runs none of this."""
 
 import datetime as dt
 import os
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from celery.signals import beat_init, worker_ready
@@ -33,11 +35,34 @@ def on_marketplace_seeded_build_features(sender, *, first_on: dt.date, last_on: 
     snapshots_refresh(as_of=last_on + dt.timedelta(days=1))
 
 
+# While the demo trades and closes a run of dates, nothing reads scoring's daily aggregates until
+# the run ends: they are built then, in one pass over the run (the same rows, see
+# `features_deferred`), not one date at a time.
+_features_deferred: ContextVar[bool] = ContextVar("demo_features_deferred", default=False)
+
+
+@contextmanager
+def features_deferred(*, through: dt.date):
+    """Trading inside the block builds no daily aggregates; leaving it builds every date not yet
+    built final up to the day before the last one traded (`through`), as trading that date one
+    at a time would have, also when the block ends with an error."""
+    token = _features_deferred.set(True)
+    try:
+        yield
+    finally:
+        _features_deferred.reset(token)
+        # The last date traded (`through`, or the current date if the block stopped early): the
+        # day before it, as trading that date would have built.
+        last_traded = min(through, business_date_today())
+        merchant_days_catch_up(through=last_traded - dt.timedelta(days=1), as_of=business_date_today())
+
+
 @receiver(marketplace_day_traded, dispatch_uid="demo.scoring.day_traded")
 def on_marketplace_day_traded_build_features(sender, *, on: dt.date, **kwargs) -> None:
     # Trading `on` opens that date's close of business, so the day before has fully closed
     # (wallet deductions included): build it. `on` itself is built once it has closed too.
-    merchant_days_catch_up(through=on - dt.timedelta(days=1), as_of=business_date_today())
+    if not _features_deferred.get():
+        merchant_days_catch_up(through=on - dt.timedelta(days=1), as_of=business_date_today())
 
 
 def on_celery_ready(sender=None, **kwargs) -> None:

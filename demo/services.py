@@ -13,6 +13,7 @@ from django.conf import settings
 from common.business_date import business_date_today
 from common.errors import ApplicationError
 from demo.models import SimulatorState
+from demo.receivers import features_deferred
 from demo.simulator import marketplace_trade_through
 from lending import cob, cob_dispatch
 from lending.models import CobRun
@@ -37,12 +38,13 @@ def demo_days_trade_and_close(
         raise ApplicationError("no demo marketplace yet: run `manage.py seed_demo` first")
     closed = []
     on = business_date_today()
-    while on <= through:
-        traded = marketplace_trade_through(through=on)
-        closed.append(DayClosed(on=on, days_traded=len(traded), run=_close(on=on, dispatch=dispatch)))
-        if on_closed is not None:
-            on_closed(closed[-1], (through - on).days)
-        on += dt.timedelta(days=1)
+    with features_deferred(through=through):
+        while on <= through:
+            traded = marketplace_trade_through(through=on)
+            closed.append(DayClosed(on=on, days_traded=len(traded), run=_close(on=on, dispatch=dispatch)))
+            if on_closed is not None:
+                on_closed(closed[-1], (through - on).days)
+            on += dt.timedelta(days=1)
     return closed
 
 
