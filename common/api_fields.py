@@ -119,15 +119,27 @@ class _StrictTextSchema(OpenApiSerializerFieldExtension):
         return schema
 
 
+# Control characters no partner's text needs (tab, line feed and carriage return excepted; NUL
+# and lone surrogates DRF refuses already): terminal escapes, C1 controls and the bidirectional
+# overrides and isolates that make shown text read other than it is stored.
+_CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 class StrictCharField(serializers.CharField):
     """Text that was sent as text: a number, list or object is refused (DRF's CharField would
-    turn 5 into "5")."""
+    turn 5 into "5"), and so is text with control characters in it."""
 
-    default_error_messages = {"not_text": "must be a string, not {kind}"}
+    default_error_messages = {
+        "not_text": "must be a string, not {kind}",
+        "control": "must not contain control characters (U+{code:04X} at position {position})",
+    }
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("not_text", kind=_kind(data))
+        control = _CONTROL.search(data)
+        if control:
+            self.fail("control", code=ord(control.group()), position=control.start())
         return super().to_internal_value(data)
 
 

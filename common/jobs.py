@@ -7,27 +7,53 @@ message), and marks it done or failed. Every write is a compare-and-set UPDATE o
 so a finished job is never reopened by a late or repeated message. A worker that dies leaves its
 jobs running: when a worker of that name starts again (Celery's `worker_ready`), its jobs are marked
 failed, and a job whose worker has shown no sign of life for `JOBS_STALE_AFTER_SECONDS` is marked
-failed when read. A message delivered again after that (acks late) claims the job anew and runs it."""
+failed when read. A message delivered again after that (acks late) claims the job anew and runs it.
+
+While the body runs, a thread of the worker touches the job every `JOBS_HEARTBEAT_SECONDS`, so a
+long step without progress reports is not taken for a dead worker, and a killed worker (the thread
+dies with it) is.
+
+Work that must not run twice at once (training, moving the demo's time) is created with a `lock`:
+at most one job per lock is queued or running (a database constraint, so two pages posted at the
+same moment cannot both start it); `job_create` refuses another with `JobAlreadyRunning`, naming
+the job that runs. A job whose worker died stops counting once it is stale, so the work can always
+be started again. The task also takes the lock of common/locks.py, which the management command
+doing the same work holds: the job waits for a command that runs, and the other way round."""
 
 import contextlib
 import datetime as dt
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, PositiveIntegerField, Q, Value, When
 from django.db.models.functions import Least
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
+from common.errors import ConflictError
+from common.locks import exclusive
 from common.models import Job
 
 logger = logging.getLogger(__name__)
 
 WORKER_GONE = gettext_noop("The worker running this job stopped before it finished. Start it again.")
 STARTED = gettext_noop("Started")
+WAITING = gettext_noop("Waiting for the same work started elsewhere to finish")
+
+
+class JobAlreadyRunning(ConflictError):
+    """A job with the same lock is queued or running: `job` is that one."""
+
+    code = "already_running"
+
+    def __init__(self, job: Job | None):
+        super().__init__(gettext("The same work is already running; wait for it to finish."))
+        self.job = job
 
 
 def current_worker() -> str:
@@ -38,10 +64,62 @@ def current_worker() -> str:
     return hostname or f"process:{os.getpid()}"
 
 
-def job_create(*, kind: str, created_by=None, subject: str = "", total: int = 0, result_url: str = "") -> Job:
-    """A queued job; the caller queues the task that runs it (on commit)."""
-    return Job.objects.create(
-        kind=kind, subject=subject, total=total, result_url=result_url, created_by=created_by
+def job_create(
+    *, kind: str, created_by=None, subject: str = "", total: int = 0, result_url: str = "", lock: str = ""
+) -> Job:
+    """A queued job; the caller queues the task that runs it (on commit). With a `lock`, refused
+    (`JobAlreadyRunning`) while another job with that lock is queued or running and not stale."""
+    if lock:
+        jobs_stale_fail(lock=lock)
+    try:
+        with transaction.atomic():
+            return Job.objects.create(
+                kind=kind,
+                subject=subject,
+                total=total,
+                result_url=result_url,
+                created_by=created_by,
+                lock=lock,
+            )
+    except IntegrityError:
+        if not lock:
+            raise
+        active = Job.objects.filter(lock=lock, status__in=ACTIVE).order_by("pk").first()
+        raise JobAlreadyRunning(active) from None
+
+
+ACTIVE = (Job.Status.QUEUED, Job.Status.RUNNING)
+
+
+def job_create_from_form(form, *, created_by, **fields) -> tuple[Job | None, bool]:
+    """For a page's form that starts a job with a lock: (the new job, True); or (the running job
+    this person started, False) to watch instead; or (None, False) with the form naming why when
+    someone else's runs."""
+    try:
+        return job_create(created_by=created_by, **fields), True
+    except JobAlreadyRunning as exc:
+        if exc.job is not None and exc.job.created_by_id == created_by.pk:
+            return exc.job, False
+        form.add_error(None, exc.message)
+        return None, False
+
+
+def job_active(*, lock: str) -> Job | None:
+    """The job holding `lock` now (stale ones failed first), for a page to show instead of a form."""
+    jobs_stale_fail(lock=lock)
+    return Job.objects.filter(lock=lock, status__in=ACTIVE).order_by("pk").first()
+
+
+def jobs_stale_fail(*, lock: str) -> int:
+    """Fail the jobs holding `lock` that no worker has shown life for in JOBS_STALE_AFTER_SECONDS:
+    running with an old heartbeat, or queued that long with no worker taking them (a lost message).
+    If such a message arrives after all, its job stays failed while another holds the lock."""
+    stale_before = timezone.now() - dt.timedelta(seconds=settings.JOBS_STALE_AFTER_SECONDS)
+    stale = Q(status=Job.Status.RUNNING, heartbeat_at__lt=stale_before) | Q(
+        status=Job.Status.QUEUED, created_at__lt=stale_before
+    )
+    return Job.objects.filter(stale, lock=lock).update(
+        status=Job.Status.FAILED, error=WORKER_GONE, finished_at=timezone.now()
     )
 
 
@@ -51,8 +129,13 @@ def jobs_of(subject: str) -> list[int]:
 
 
 def job_start(*, job_id: int, worker: str | None = None, total: int | None = None) -> bool:
-    """Claim the job for this worker. False when it is done already (or gone): nothing to do."""
+    """Claim the job for this worker. False when it is done already (or gone), or when its work
+    was started again since under the same lock (a message of a killed worker coming back after
+    someone restarted the work must not do it a second time): nothing to do."""
     now = timezone.now()
+    lock = Job.objects.filter(pk=job_id).values_list("lock", flat=True).first()
+    if lock and Job.objects.filter(lock=lock, pk__gt=job_id).exists():
+        return False
     fields = {
         "status": Job.Status.RUNNING,
         "worker": worker or current_worker(),
@@ -64,7 +147,12 @@ def job_start(*, job_id: int, worker: str | None = None, total: int | None = Non
     }
     if total is not None:
         fields["total"] = total
-    claimed = Job.objects.filter(pk=job_id).exclude(status=Job.Status.DONE).update(**fields)
+    try:
+        with transaction.atomic():
+            claimed = Job.objects.filter(pk=job_id).exclude(status=Job.Status.DONE).update(**fields)
+    except IntegrityError:
+        # A failed job's message came back while another job holds its lock: that one runs.
+        return False
     if claimed:
         Job.objects.filter(pk=job_id, started_at__isnull=True).update(started_at=now)
     return bool(claimed)
@@ -142,17 +230,54 @@ class JobReporter:
         job_progress(job_id=self.job_id, done=done, total=total, message=message, params=params)
 
 
+def _heartbeat(job_id: int, stop: threading.Event, every: float) -> None:
+    """The worker lives: touch the running job until told to stop (a thread with its own
+    connection; a failed write is only logged, the next one may succeed)."""
+    try:
+        while not stop.wait(every):
+            try:
+                Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(heartbeat_at=timezone.now())
+            except Exception:  # the job must not die of its heartbeat
+                logger.warning("job %s: heartbeat not written", job_id, exc_info=True)
+    finally:
+        connection.close()
+
+
 @contextlib.contextmanager
-def job_tracked(job_id: int, *, total: int | None = None) -> Iterator[JobReporter | None]:
+def _heartbeating(job_id: int) -> Iterator[None]:
+    every = settings.JOBS_HEARTBEAT_SECONDS
+    if not every:
+        yield
+        return
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=_heartbeat, args=(job_id, stop, every), daemon=True, name=f"job-{job_id}-heartbeat"
+    )
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+@contextlib.contextmanager
+def job_tracked(job_id: int, *, total: int | None = None, lock: str = "") -> Iterator[JobReporter | None]:
     """Run a task's body as the job: claimed, then done when the body returns (its result set with
     `reporter.result`), failed with the exception's text when it raises (and the exception goes
-    on, for the worker's log). Yields None when the job is done already or gone."""
+    on, for the worker's log). Yields None when the job is done already or gone. With a `lock`,
+    the body runs holding that lock of common/locks.py, waiting while a command holds it."""
     if not job_start(job_id=job_id, total=total):
         yield None
         return
     reporter = JobReporter(job_id)
     try:
-        yield reporter
+        with _heartbeating(job_id), contextlib.ExitStack() as held:
+            if lock:
+                job_progress(job_id=job_id, done=0, message=WAITING)
+                held.enter_context(exclusive(lock, wait=True))
+                job_progress(job_id=job_id, done=0, message=STARTED)
+            yield reporter
     except Exception as exc:
         job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}")
         raise

@@ -134,6 +134,11 @@ class Job(models.Model):
     result = models.JSONField(default=dict, blank=True)
     result_url = models.CharField(max_length=300, blank=True, help_text="an HTML fragment shown when done")
     worker = models.CharField(max_length=200, blank=True, help_text="the Celery worker (hostname) running it")
+    lock = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="jobs with the same lock never run together: one queued or running at a time",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -150,7 +155,13 @@ class Job(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(total=0) | Q(done__lte=F("total")), name="job_done_within_total"
-            )
+            ),
+            # Two pages posted at once cannot both start the same work: the second insert fails.
+            models.UniqueConstraint(
+                fields=["lock"],
+                condition=Q(status__in=["queued", "running"]) & ~Q(lock=""),
+                name="job_one_active_per_lock",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -387,6 +387,8 @@ CELERY_TIMEZONE = TIME_ZONE
 # Long jobs watched from a page (common/jobs.py): a running job whose worker has shown no sign of
 # life for this long is failed when read (its worker died without restarting).
 JOBS_STALE_AFTER_SECONDS = env.int("JOBS_STALE_AFTER_SECONDS", default=900)
+# A running job's worker touches it this often (0: only its progress reports do), well within the above.
+JOBS_HEARTBEAT_SECONDS = env.int("JOBS_HEARTBEAT_SECONDS", default=30)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Three queues, so that a backlog of one never delays the others: work a person is waiting for
 # (a sandbox run, a withdrawal), the steady background (payout batches, holds), and the long nightly

@@ -46,7 +46,7 @@ def demo_advance_job(job_id: int, through: str) -> list[str]:
     the demo's page (a job, common/jobs.py, whose total is the number of dates): progress after
     each date. A date already closed is not closed again, so a redelivered message goes on from
     where the last one stopped."""
-    with job_tracked(job_id) as job:
+    with job_tracked(job_id, lock=ADVANCE_KIND) as job:
         if job is None:
             return []
         total = Job.objects.values_list("total", flat=True).get(pk=job_id)

@@ -43,11 +43,16 @@ def advance(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             days = form.cleaned_data["days"]
             through = business_date_today() + dt.timedelta(days=days - 1)
-            job = jobs.job_create(kind=ADVANCE_KIND, created_by=request.user, total=days)
-            job.result_url = reverse("demo:advance-result", kwargs={"job_id": job.pk})
-            job.save(update_fields=["result_url"])
-            demo_advance_job.apply_async((job.pk, through.isoformat()), queue=settings.CELERY_QUEUE_BATCH)
-            return redirect("demo:advance-job", job_id=job.pk)
+            # Time moves on in one place at a time: else watch the run that is going.
+            job, new = jobs.job_create_from_form(
+                form, created_by=request.user, kind=ADVANCE_KIND, total=days, lock=ADVANCE_KIND
+            )
+            if new:
+                job.result_url = reverse("demo:advance-result", kwargs={"job_id": job.pk})
+                job.save(update_fields=["result_url"])
+                demo_advance_job.apply_async((job.pk, through.isoformat()), queue=settings.CELERY_QUEUE_BATCH)
+            if job is not None:
+                return redirect("demo:advance-job", job_id=job.pk)
     else:
         form = AdvanceForm()
     recent = Job.objects.filter(kind=ADVANCE_KIND, created_by=request.user).order_by("-pk")[:RECENT]

@@ -124,7 +124,7 @@ def model_train_job(
 ) -> dict:
     """Train a scorecard on the platform's loans for a risk manager who watches it from a page
     (a job, common/jobs.py). Data that cannot train a model fails the job with the reason."""
-    with job_tracked(job_id) as job:
+    with job_tracked(job_id, lock=TRAINING_KIND) as job:
         if job is None:
             return {"job": job_id, "status": "done already"}
         job.progress(0, TRAINING_STEPS, gettext_noop("Reading the loans' outcomes and training"))

@@ -309,11 +309,18 @@ def training(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = TrainingForm(request.POST)
         if form.is_valid():
-            job = jobs.job_create(kind=TRAINING_KIND, created_by=request.user, total=TRAINING_STEPS)
-            job.result_url = reverse("risk:training-result", kwargs={"job_id": job.pk})
-            job.save(update_fields=["result_url"])
-            model_train_job.delay_on_commit(job.pk, actor=request.user.get_username(), **form.cleaned_data)
-            return redirect("risk:training-job", job_id=job.pk)
+            # One training at a time (each may promote a champion): else watch the one that runs.
+            job, new = jobs.job_create_from_form(
+                form, created_by=request.user, kind=TRAINING_KIND, total=TRAINING_STEPS, lock=TRAINING_KIND
+            )
+            if new:
+                job.result_url = reverse("risk:training-result", kwargs={"job_id": job.pk})
+                job.save(update_fields=["result_url"])
+                model_train_job.delay_on_commit(
+                    job.pk, actor=request.user.get_username(), **form.cleaned_data
+                )
+            if job is not None:
+                return redirect("risk:training-job", job_id=job.pk)
     else:
         form = TrainingForm()
     recent = Job.objects.filter(kind=TRAINING_KIND, created_by=request.user).order_by("-pk")[

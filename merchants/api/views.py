@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api import IdCursorPagination
+from common.errors import ApplicationError
 from merchants import access, selectors, services
 from merchants.api.auth import partner_of
 from merchants.api.batch import order_batch_read
@@ -82,12 +83,23 @@ class OrderCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = OrderInputSerializer.to_data(serializer.validated_data)
         partner = partner_of(request)
-        result = services.orders_upsert(partner=partner, orders=[data])
+        try:
+            result = services.orders_upsert(partner=partner, orders=[data])
+        except ApplicationError as exc:
+            raise _one_order(exc) from exc
         order = selectors.order_get(partner=partner, external_id=data.external_id)
         return Response(
             OrderOutputSerializer(order).data,
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
+
+
+def _one_order(exc: ApplicationError) -> ApplicationError:
+    """The batch service names a field of the batch (orders[0].merchant_id); one order sent alone
+    names its own field (merchant_id)."""
+    named = exc.extra.get("fields") or {}
+    fields = {name.removeprefix("orders[0]."): messages for name, messages in named.items()}
+    return type(exc)(exc.message, {**exc.extra, "fields": fields})
 
 
 class OrderBatchApi(APIView):

@@ -2,15 +2,16 @@
 
 import datetime as dt
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from common.business_date import business_date_today
-from common.cli import date_argument
+from common.cli import ExclusiveCommand, date_argument
 from common.errors import ApplicationError
 from demo.services import demo_days_trade_and_close
 
 
-class Command(BaseCommand):
+class Command(ExclusiveCommand):
+    lock_name = "demo.advance"  # the advance page's job takes it too (demo.tasks.ADVANCE_KIND)
     help = (
         "Move the demo on: for each business date from the current one, the marketplace trades "
         "the day (borrowers draw, spend and repay), then the day closes (amounts fall due, wallets "

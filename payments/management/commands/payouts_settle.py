@@ -1,13 +1,12 @@
 import dataclasses
 import json
 
-from django.core.management.base import BaseCommand
-
 from common.business_date import business_date_today
+from common.cli import ExclusiveCommand
 from payments.payouts import payouts_process
 
 
-class Command(BaseCommand):
+class Command(ExclusiveCommand):
     help = "Send the waiting payouts to the channel in batch files and settle the answers (as the beat does)."
 
     def add_arguments(self, parser):

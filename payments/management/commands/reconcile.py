@@ -1,14 +1,15 @@
 import datetime as dt
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from common.business_date import business_date_today
+from common.cli import ExclusiveCommand
 from common.money import format_yuan
 from payments.reconciliation import reconcile, trial_balance
 
 
-class Command(BaseCommand):
+class Command(ExclusiveCommand):
     help = "Prove the books balance; print every difference. Exit 1 if there is any."
 
     def add_arguments(self, parser):

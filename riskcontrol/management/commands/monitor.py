@@ -2,14 +2,15 @@
 
 import datetime as dt
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from common.business_date import business_date_today
+from common.cli import ExclusiveCommand
 from common.errors import ApplicationError
 from riskcontrol.monitoring import services
 
 
-class Command(BaseCommand):
+class Command(ExclusiveCommand):
     help = "Run the post-loan monitoring (warnings, levels, actions) for a closed business date."
 
     def add_arguments(self, parser):

@@ -1,13 +1,13 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from common.business_date import business_date_today
-from common.cli import date_argument
+from common.cli import ExclusiveCommand, date_argument
 from common.errors import ApplicationError
 from riskcontrol.models import NetworkRun
 from riskcontrol.network.services import network_build, network_run_build
 
 
-class Command(BaseCommand):
+class Command(ExclusiveCommand):
     help = (
         "Rebuild the relationship network's ring flags for a business date (today's by default): "
         "running it again on the same date replaces that date's flags."

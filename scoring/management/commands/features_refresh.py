@@ -3,16 +3,16 @@ features now — what the nightly run does, for history a partner sent late (a n
 
 import datetime as dt
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from common.business_date import business_date_today
-from common.cli import date_argument
+from common.cli import ExclusiveCommand, date_argument
 from scoring.features import merchant_days_build, snapshots_refresh
 
 LATE_DATA_DAYS = 3
 
 
-class Command(BaseCommand):
+class Command(ExclusiveCommand):
     help = (
         "Build again the daily aggregates of the closed business dates from --since (default: the last "
         f"{LATE_DATA_DAYS}, as the nightly run does) and write every merchant's features as of the business "

@@ -2,15 +2,15 @@
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from common.business_date import business_date_today
-from common.cli import date_argument
+from common.cli import ExclusiveCommand, date_argument
 from common.errors import ApplicationError
 from scoring.monitoring.services import monitoring_run, psi_thresholds
 
 
-class Command(BaseCommand):
+class Command(ExclusiveCommand):
     help = (
         "Monitor the champion: PSI of its score and of each feature for every closed week and month "
         "not reported yet (against its training window, or its first week), predicted versus actual "

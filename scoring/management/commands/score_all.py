@@ -2,15 +2,15 @@
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from common.business_date import business_date_today
-from common.cli import date_argument
+from common.cli import ExclusiveCommand, date_argument
 from common.errors import ApplicationError
 from scoring.services import offers_issue, scores_refresh_all
 
 
-class Command(BaseCommand):
+class Command(ExclusiveCommand):
     help = (
         "Rescore every active merchant from its feature snapshot with the champion and the 360° terms, "
         "rank them, then issue pre-approved offers to the top of the ranking (acceptance target and "

@@ -3,15 +3,17 @@
 import json
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from common.business_date import business_date_today
+from common.cli import ExclusiveCommand
 from common.errors import ApplicationError
 from scoring.report_text import report_lines
 from scoring.services import model_train
 
 
-class Command(BaseCommand):
+class Command(ExclusiveCommand):
+    lock_name = "scoring.train"  # the training page's job takes it too (scoring.tasks.TRAINING_KIND)
     help = (
         "Train a WoE scorecard (and a gradient-boosted challenger) from the platform's loan outcomes, "
         "or from --csv FILE with a --target COLUMN of defaults; register it as a candidate, compare it "
