@@ -23,7 +23,7 @@ from common.money import YuanFormField, format_yuan, yuan_to_fen
 from merchants.admin import ReadOnlyAdmin
 from payments import services
 from payments.models import Account, FundingPool, Hold, JournalEntry, Payout, Posting
-from payments.reconciliation import reconcile, trial_balance
+from payments.reconciliation import trial_balance_checked
 
 
 def _yuan(fen):
@@ -129,8 +129,8 @@ class AccountAdmin(ReadOnlyAdmin):
             on = dt.date.fromisoformat(request.GET.get("date", ""))
         except ValueError:
             on = business_date_today()
-        rows = trial_balance(through=on)
-        report = reconcile(on=on)
+        # From the running totals and the postings after their checkpoint (payments.ledger_totals).
+        rows, report = trial_balance_checked(on=on)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Trial balance · %(on)s") % {"on": on},
