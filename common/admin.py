@@ -343,3 +343,6 @@ def _audit_admin():
 
 
 _audit_admin()
+
+# The user and group pages (Django's admins, with fast permission pickers).
+from common import admin_auth  # noqa: E402, F401
