@@ -12,7 +12,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from common import four_eyes
@@ -135,15 +135,17 @@ class AccountAdmin(ReadOnlyAdmin):
             **self.admin_site.each_context(request),
             "title": _("Trial balance · %(on)s") % {"on": on},
             "on": on,
-            "rows": [
-                {
-                    "row": r,
-                    "debit": _yuan(r.debit_fen),
-                    "credit": _yuan(r.credit_fen),
-                    "net": _yuan(r.net_fen),
-                }
-                for r in rows
-            ],
+            # A row per account, merchants' wallets included (thousands): written here rather than
+            # through the template's loop, which took most of the page's time.
+            "rows_html": format_html_join(
+                "\n",
+                '<tr><td>{}<br><small>{}</small></td><td>{}</td><td style="text-align:right">{}</td>'
+                '<td style="text-align:right">{}</td><td style="text-align:right">{}</td></tr>',
+                (
+                    (r.name, r.code, r.type, _yuan(r.debit_fen), _yuan(r.credit_fen), _yuan(r.net_fen))
+                    for r in rows
+                ),
+            ),
             "total_debit": _yuan(sum(r.debit_fen for r in rows)),
             "total_credit": _yuan(sum(r.credit_fen for r in rows)),
             "report": report,

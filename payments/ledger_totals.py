@@ -210,9 +210,19 @@ def ledger_totals_refresh(*, batch: int = FOLD_BATCH) -> RefreshResult:
 
 def ledger_view(*, through: dt.date) -> LedgerView:
     """Every account with its totals through a business date and over all entries, its cached
-    balance and held amount and its pending holds: one statement, so the checkpoint, the totals
-    and the tail after it are read in one snapshot."""
+    balance and held amount and its pending holds: one statement, so the totals, the tail after
+    the checkpoint and the accounts are read in one snapshot. The checkpoint's position goes in
+    as a value (the planner then reads the tail by the postings' primary key); the statement
+    reads the checkpoint again, and should a refresh have moved it in between, runs again."""
     on = connection.ops.adapt_datefield_value(through)
+    while True:
+        position = LedgerCheckpoint.objects.filter(pk=1).values_list("through_posting_id", flat=True).first()
+        view = _ledger_view_from(position or 0, on)
+        if view is not None:
+            return view
+
+
+def _ledger_view_from(position: int, on) -> LedgerView | None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -233,7 +243,7 @@ def ledger_view(*, through: dt.date) -> LedgerView:
                        CASE WHEN e.business_on <= %s THEN {_CREDIT} ELSE 0 END,
                        {_DEBIT}, {_CREDIT}
                 FROM payments_posting p JOIN payments_journalentry e ON e.id = p.entry_id
-                WHERE p.id > COALESCE((SELECT pos FROM cp), 0)
+                WHERE p.id > %s
             ),
             s AS (
                 SELECT account_id, SUM(dr_on) AS dr_on, SUM(cr_on) AS cr_on, SUM(dr) AS dr, SUM(cr) AS cr
@@ -250,15 +260,17 @@ def ledger_view(*, through: dt.date) -> LedgerView:
             LEFT JOIN s ON s.account_id = a.id LEFT JOIN h ON h.account_id = a.id
             ORDER BY a.type, a.code
             """,  # noqa: S608
-            [on, on, on, "pending"],
+            [on, on, on, position, "pending"],
         )
         rows = cursor.fetchall()
-    position, entries, unbalanced = rows[0][10:] if rows else (None, None, None)
+    read, entries, unbalanced = rows[0][10:] if rows else (position, 0, [])
+    if (read or 0) != position:
+        return None  # the totals were read at another position than the tail: read again
     if isinstance(unbalanced, str):  # SQLite hands JSON back as text
         unbalanced = json.loads(unbalanced)
     return LedgerView(
         lines=[AccountLine(*(int(v) if i > 2 else v for i, v in enumerate(row[:10]))) for row in rows],
-        through_posting_id=int(position or 0),
+        through_posting_id=position,
         entries_checked=int(entries or 0),
         unbalanced_entries=list(unbalanced or []),
     )
