@@ -6,6 +6,7 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Case, IntegerField, QuerySet, Value, When
@@ -14,6 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
@@ -276,6 +278,21 @@ class EstimatedCountPaginator(Paginator):
             if row and row[0] > 100_000:
                 return int(row[0])
         return super().count
+
+
+class QuickActionCheckboxMixin:
+    """A changelist's selection box on each row written by format_html, the markup Django's
+    CheckboxInput gives it: Django renders that widget through two templates per row, a quarter
+    of a 100-row list's time."""
+
+    @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
+    def action_checkbox(self, obj):
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            format_html(_("Select this object for an action - {}"), obj),
+        )
 
 
 class AuditHistoryMixin:
