@@ -129,7 +129,11 @@ def main() -> None:
     parser.add_argument("--closed-days", type=int, default=365, help="days traded and closed up to yesterday")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--budget-ms", type=float, default=300.0)
-    parser.add_argument("--only", default="", help="measure only pages whose name contains this")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="measure only pages whose name contains this (or one of these, comma-separated)",
+    )
     args = parser.parse_args()
 
     _setup(args.database_url)
@@ -165,7 +169,8 @@ def main() -> None:
     # The portal's pages as the shops with the most to show (the worst case).
     logins_move_to_busiest()
     found = catalogue()
-    pages = [p for p in found.pages if args.only in p.name]
+    wanted = args.only.split(",")
+    pages = [p for p in found.pages if any(part in p.name for part in wanted)]
     results = _measure(pages, repeat=args.repeat)
     slow = sorted(name for name, r in results.items() if r["p50_ms"] > args.budget_ms)
     print(

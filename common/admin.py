@@ -320,7 +320,7 @@ def _audit_admin():
         admin.site.unregister(LogEntry)
 
     @admin.register(LogEntry)
-    class AuditLogAdmin(LogEntryAdmin):
+    class AuditLogAdmin(QuickActionCheckboxMixin, LogEntryAdmin):
         """Read-only: nobody adds, edits or deletes audit rows, an administrator included.
 
         Millions of rows: no date hierarchy (it asks for the distinct years and the first and

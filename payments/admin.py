@@ -4,6 +4,7 @@ postings are read-only. Funding pools are created and funded through four-eyes r
 
 import datetime as dt
 from decimal import Decimal
+from html import escape
 
 from django import forms
 from django.contrib import admin
@@ -12,7 +13,8 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from common import four_eyes
@@ -28,6 +30,18 @@ from payments.reconciliation import trial_balance_checked
 
 def _yuan(fen):
     return format_yuan(fen)
+
+
+def _trial_balance_rows_html(rows) -> str:
+    right = '<td style="text-align:right">'
+    return mark_safe(  # noqa: S308 (every value below is escaped)
+        "\n".join(
+            f"<tr><td>{escape(r.name)}<br><small>{escape(r.code)}</small></td><td>{escape(r.type)}</td>"
+            f"{right}{escape(_yuan(r.debit_fen))}</td>{right}{escape(_yuan(r.credit_fen))}</td>"
+            f"{right}{escape(_yuan(r.net_fen))}</td></tr>"
+            for r in rows
+        )
+    )
 
 
 class PostingInline(admin.TabularInline):
@@ -135,17 +149,10 @@ class AccountAdmin(ReadOnlyAdmin):
             **self.admin_site.each_context(request),
             "title": _("Trial balance · %(on)s") % {"on": on},
             "on": on,
-            # A row per account, merchants' wallets included (thousands): written here rather than
-            # through the template's loop, which took most of the page's time.
-            "rows_html": format_html_join(
-                "\n",
-                '<tr><td>{}<br><small>{}</small></td><td>{}</td><td style="text-align:right">{}</td>'
-                '<td style="text-align:right">{}</td><td style="text-align:right">{}</td></tr>',
-                (
-                    (r.name, r.code, r.type, _yuan(r.debit_fen), _yuan(r.credit_fen), _yuan(r.net_fen))
-                    for r in rows
-                ),
-            ),
+            # A row per account, merchants' wallets included (thousands): written here, escaped
+            # by the standard library, rather than through the template's loop or format_html per
+            # row, which took most of the page's time.
+            "rows_html": _trial_balance_rows_html(rows),
             "total_debit": _yuan(sum(r.debit_fen for r in rows)),
             "total_credit": _yuan(sum(r.credit_fen for r in rows)),
             "report": report,
