@@ -6,6 +6,7 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Case, IntegerField, QuerySet, Value, When
@@ -14,6 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
@@ -278,6 +280,21 @@ class EstimatedCountPaginator(Paginator):
         return super().count
 
 
+class QuickActionCheckboxMixin:
+    """A changelist's selection box on each row written by format_html, the markup Django's
+    CheckboxInput gives it: Django renders that widget through two templates per row, a quarter
+    of a 100-row list's time."""
+
+    @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
+    def action_checkbox(self, obj):
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            format_html(_("Select this object for an action - {}"), obj),
+        )
+
+
 class AuditHistoryMixin:
     """The admin's "History" button of an audited object opens its rows in the audit log."""
 
@@ -303,9 +320,16 @@ def _audit_admin():
         admin.site.unregister(LogEntry)
 
     @admin.register(LogEntry)
-    class AuditLogAdmin(LogEntryAdmin):
-        """Read-only: nobody adds, edits or deletes audit rows, an administrator included."""
+    class AuditLogAdmin(QuickActionCheckboxMixin, LogEntryAdmin):
+        """Read-only: nobody adds, edits or deletes audit rows, an administrator included.
 
+        Millions of rows: no date hierarchy (it asks for the distinct years and the first and
+        last timestamps of the whole table; the timestamp filter costs no query), and the
+        unfiltered list counts from the planner's statistics."""
+
+        date_hierarchy = None
+        paginator = EstimatedCountPaginator
+        show_full_result_count = False
         list_display = ["created", "resource_url", "action", "msg_short", "actor_label", "cid", "reason"]
         list_filter = ["action", AuditModelFilter, AuditObjectFilter, "timestamp"]
         search_fields = [
@@ -343,3 +367,6 @@ def _audit_admin():
 
 
 _audit_admin()
+
+# The user and group pages (Django's admins, with fast permission pickers).
+from common import admin_auth  # noqa: E402, F401

@@ -412,6 +412,7 @@ CELERY_TASK_DEFAULT_QUEUE = CELERY_QUEUE_DEFAULT
 CELERY_TASK_ROUTES = {
     "payments.tasks.payout_submit": {"queue": CELERY_QUEUE_INTERACTIVE},
     "payments.tasks.reconcile_nightly": {"queue": CELERY_QUEUE_BATCH},
+    "payments.tasks.ledger_totals_refresh": {"queue": CELERY_QUEUE_BATCH},
     "scoring.sandbox.tasks.*": {"queue": CELERY_QUEUE_INTERACTIVE},
     # Training started from a page: a risk manager watches it.
     "scoring.tasks.model_train_job": {"queue": CELERY_QUEUE_INTERACTIVE},
@@ -446,6 +447,11 @@ CELERY_BEAT_SCHEDULE = {
     "payments-expire-holds": {
         "task": "payments.tasks.holds_expire",
         "schedule": crontab(minute="*/15"),
+    },
+    # The trial balance's running totals: the postings since the last run (payments.ledger_totals).
+    "payments-ledger-totals": {
+        "task": "payments.tasks.ledger_totals_refresh",
+        "schedule": crontab(minute="*/10"),
     },
     "payments-reconcile-nightly": {
         "task": "payments.tasks.reconcile_nightly",

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
-from common.admin import AuditHistoryMixin, EstimatedCountPaginator
+from common.admin import AuditHistoryMixin, EstimatedCountPaginator, QuickActionCheckboxMixin
 from common.crypto import blind_index
 from common.errors import ApplicationError
 from common.money import format_yuan
@@ -39,7 +39,7 @@ from merchants.models import (
 )
 
 
-class ReadOnlyAdmin(AuditHistoryMixin, admin.ModelAdmin):
+class ReadOnlyAdmin(QuickActionCheckboxMixin, AuditHistoryMixin, admin.ModelAdmin):
     """Records that come from partners or from services: officers look, they do not edit. The
     History button of an audited one opens its audit log."""
 

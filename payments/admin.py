@@ -4,6 +4,7 @@ postings are read-only. Funding pools are created and funded through four-eyes r
 
 import datetime as dt
 from decimal import Decimal
+from html import escape
 
 from django import forms
 from django.contrib import admin
@@ -13,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from common import four_eyes
@@ -23,11 +25,23 @@ from common.money import YuanFormField, format_yuan, yuan_to_fen
 from merchants.admin import ReadOnlyAdmin
 from payments import services
 from payments.models import Account, FundingPool, Hold, JournalEntry, Payout, Posting
-from payments.reconciliation import reconcile, trial_balance
+from payments.reconciliation import trial_balance_checked
 
 
 def _yuan(fen):
     return format_yuan(fen)
+
+
+def _trial_balance_rows_html(rows) -> str:
+    right = '<td style="text-align:right">'
+    return mark_safe(  # noqa: S308 (every value below is escaped)
+        "\n".join(
+            f"<tr><td>{escape(r.name)}<br><small>{escape(r.code)}</small></td><td>{escape(r.type)}</td>"
+            f"{right}{escape(_yuan(r.debit_fen))}</td>{right}{escape(_yuan(r.credit_fen))}</td>"
+            f"{right}{escape(_yuan(r.net_fen))}</td></tr>"
+            for r in rows
+        )
+    )
 
 
 class PostingInline(admin.TabularInline):
@@ -129,21 +143,16 @@ class AccountAdmin(ReadOnlyAdmin):
             on = dt.date.fromisoformat(request.GET.get("date", ""))
         except ValueError:
             on = business_date_today()
-        rows = trial_balance(through=on)
-        report = reconcile(on=on)
+        # From the running totals and the postings after their checkpoint (payments.ledger_totals).
+        rows, report = trial_balance_checked(on=on)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Trial balance · %(on)s") % {"on": on},
             "on": on,
-            "rows": [
-                {
-                    "row": r,
-                    "debit": _yuan(r.debit_fen),
-                    "credit": _yuan(r.credit_fen),
-                    "net": _yuan(r.net_fen),
-                }
-                for r in rows
-            ],
+            # A row per account, merchants' wallets included (thousands): written here, escaped
+            # by the standard library, rather than through the template's loop or format_html per
+            # row, which took most of the page's time.
+            "rows_html": _trial_balance_rows_html(rows),
             "total_debit": _yuan(sum(r.debit_fen for r in rows)),
             "total_credit": _yuan(sum(r.credit_fen for r in rows)),
             "report": report,

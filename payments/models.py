@@ -266,3 +266,57 @@ class Payout(models.Model):
 
     def __str__(self) -> str:
         return f"payout {self.pk} {self.status}"
+
+
+class LedgerCheckpoint(models.Model):
+    """How far the ledger's running totals reach (one row): every posting with an id up to
+    `through_posting_id` is summed into AccountTotal and AccountDayTotal, and every entry whose
+    first posting is in that range was checked to balance. A reader adds the postings after it
+    (payments.ledger_totals). `pending_*` is the next position found while postings below it
+    were still being written: it is folded once those writers have finished."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    through_posting_id = models.BigIntegerField(default=0)
+    entries_checked = models.BigIntegerField(default=0)
+    unbalanced_entries = models.JSONField(
+        default=list, blank=True, help_text="[entry id, postings, sum] of entries found not to balance"
+    )
+    pending_posting_id = models.BigIntegerField(null=True, blank=True)
+    pending_writers = models.JSONField(default=list, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="ledger_checkpoint_single_row")]
+
+    def __str__(self) -> str:
+        return f"ledger totals through posting {self.through_posting_id}"
+
+
+class AccountTotal(models.Model):
+    """An account's debits and credits (both positive) over the postings up to the checkpoint."""
+
+    account = models.OneToOneField(Account, on_delete=models.PROTECT, primary_key=True, related_name="+")
+    debit_fen = models.BigIntegerField(default=0)
+    credit_fen = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: Dr {self.debit_fen} Cr {self.credit_fen}"
+
+
+class AccountDayTotal(models.Model):
+    """An account's debits and credits of one business date's entries, over the postings up to
+    the checkpoint: what a trial balance of an earlier date takes off the account's total."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", db_index=False)
+    business_on = models.DateField()
+    debit_fen = models.BigIntegerField(default=0)
+    credit_fen = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "business_on"], name="account_day_total_unique")
+        ]
+        indexes = [models.Index(fields=["business_on"], name="account_day_total_on")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.business_on}: Dr {self.debit_fen} Cr {self.credit_fen}"

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import Count, Q, Sum
 
+from payments.ledger_totals import LedgerView, entries_check, ledger_view
 from payments.models import Account, FundingPool, Hold, Posting, account_label
 
 
@@ -71,14 +72,7 @@ def reconcile(*, on: dt.date | None = None, entries_of: dt.date | None = None) -
             [Hold.Status.PENDING, Account.Type.ASSET, Account.Type.EXPENSE],
         )
         for code, balance, expected, held, pending in cursor.fetchall():
-            expected, pending = int(expected), int(pending)
-            if balance != expected:
-                report.differences.append(
-                    f"{code}: cached balance {balance} != postings {expected} "
-                    f"(difference {balance - expected})"
-                )
-            if held != pending:
-                report.differences.append(f"{code}: held {held} != pending holds {pending}")
+            report.differences += _account_differences(code, balance, int(expected), held, int(pending))
     report.accounts_checked = Account.objects.count()
     report.postings_total_fen = int(Posting.objects.aggregate(t=Sum("amount_fen"))["t"] or 0)
     if report.postings_total_fen != 0:
@@ -92,36 +86,70 @@ def reconcile(*, on: dt.date | None = None, entries_of: dt.date | None = None) -
         report.differences.append(
             f"entry {row['entry_id']}: {row['legs']} postings summing to {row['total']}"
         )
+    report.differences += _pools_differences()
+    return report
+
+
+def _pools_differences() -> list[str]:
     outstanding = FundingPool.objects.aggregate(total=Sum("principal_outstanding_fen"))["total"] or 0
     receivable = (
         Account.objects.filter(purpose=Account.Purpose.LOANS_RECEIVABLE).aggregate(t=Sum("balance_fen"))["t"]
         or 0
     )
     if outstanding != receivable:
-        report.differences.append(
-            f"funding pools' principal outstanding {outstanding} != loans receivable {receivable}"
+        return [f"funding pools' principal outstanding {outstanding} != loans receivable {receivable}"]
+    return []
+
+
+def _account_differences(code: str, balance: int, expected: int, held: int, pending: int) -> list[str]:
+    differences = []
+    if balance != expected:
+        differences.append(
+            f"{code}: cached balance {balance} != postings {expected} (difference {balance - expected})"
         )
-    return report
+    if held != pending:
+        differences.append(f"{code}: held {held} != pending holds {pending}")
+    return differences
+
+
+def _trial_balance_rows(view: LedgerView) -> list[TrialBalanceRow]:
+    return [
+        TrialBalanceRow(
+            code=line.code,
+            name=account_label(line.name),
+            type=line.type,
+            debit_fen=line.debit_through_fen,
+            credit_fen=line.credit_through_fen,
+        )
+        for line in view.lines
+        if line.debit_through_fen or line.credit_through_fen
+    ]
 
 
 def trial_balance(*, through: dt.date) -> list[TrialBalanceRow]:
-    """Debit and credit totals per account for entries up to and including a business date."""
-    rows = (
-        Posting.objects.filter(entry__business_on__lte=through)
-        .values("account__code", "account__name", "account__type")
-        .annotate(
-            debit=Sum("amount_fen", filter=Q(amount_fen__gt=0)),
-            credit=Sum("amount_fen", filter=Q(amount_fen__lt=0)),
+    """Debit and credit totals per account for entries up to and including a business date: the
+    running totals (payments.ledger_totals) and the postings after their checkpoint."""
+    return _trial_balance_rows(ledger_view(through=through))
+
+
+def trial_balance_checked(*, on: dt.date) -> tuple[list[TrialBalanceRow], ReconciliationReport]:
+    """The trial balance through a business date and the proof `reconcile` gives, both from the
+    running totals, so neither sums the whole journal: every cached balance and held amount
+    against the totals and the pending holds, all postings summing to zero, the entries after
+    the checkpoint balancing (those before it were checked as they were folded, and the ones
+    that did not are kept), the pools against loans receivable."""
+    view = ledger_view(through=on)
+    report = ReconciliationReport(on=on, accounts_checked=len(view.lines))
+    for line in view.lines:
+        report.differences += _account_differences(
+            line.code, line.balance_fen, line.expected_balance_fen, line.held_fen, line.pending_holds_fen
         )
-        .order_by("account__type", "account__code")
-    )
-    return [
-        TrialBalanceRow(
-            code=r["account__code"],
-            name=account_label(r["account__name"]),
-            type=r["account__type"],
-            debit_fen=r["debit"] or 0,
-            credit_fen=-(r["credit"] or 0),
-        )
-        for r in rows
-    ]
+    report.postings_total_fen = sum(line.debit_fen - line.credit_fen for line in view.lines)
+    if report.postings_total_fen != 0:
+        report.differences.append(f"all postings sum to {report.postings_total_fen}, not zero")
+    count, unbalanced = entries_check(after=view.through_posting_id)
+    report.entries_checked = view.entries_checked + count
+    for entry_id, legs, total in (view.unbalanced_entries + unbalanced)[:100]:
+        report.differences.append(f"entry {entry_id}: {legs} postings summing to {total}")
+    report.differences += _pools_differences()
+    return _trial_balance_rows(view), report

@@ -1,7 +1,8 @@
 """Payments' background work: payouts to the channel (a merchant's withdrawal alone and at once,
 the steady stream in batch files), expiring holds, settling the channel and reconciling the books
-nightly. Thin and idempotent. Queues (config/settings.py CELERY_TASK_ROUTES): payout_submit is
-interactive, reconcile_nightly batch, the rest default."""
+nightly, keeping the ledger's running totals. Thin and idempotent. Queues (config/settings.py
+CELERY_TASK_ROUTES): payout_submit is interactive, reconcile_nightly and ledger_totals_refresh
+batch, the rest default."""
 
 import logging
 
@@ -67,3 +68,17 @@ def reconcile_nightly() -> dict:
     if not report.is_clean:
         log.error("reconciliation found differences: %s", report.as_dict())
     return report.as_dict()
+
+
+@shared_task
+def ledger_totals_refresh() -> dict:
+    """Beat, every few minutes (and so soon after each close of business): fold the postings
+    written since the ledger totals' checkpoint, so the trial balance reads few of them."""
+    from payments.ledger_totals import ledger_totals_refresh as refresh
+
+    done = refresh()
+    return {
+        "through_posting_id": done.through_posting_id,
+        "postings_folded": done.postings_folded,
+        "waiting_for_writers": done.waiting_for_writers,
+    }
