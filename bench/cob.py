@@ -940,8 +940,10 @@ def measure_template(args: argparse.Namespace) -> None:
         )
         args.load_at_start = round(os.getloadavg()[0], 2)
         with psycopg2.connect(args.database_url) as world, world.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM merchants_merchant")
-            merchants = cursor.fetchone()[0]
+            cursor.execute(
+                "SELECT (SELECT count(*) FROM merchants_merchant), (SELECT count(*) FROM lending_loan)"
+            )
+            merchants, args.loans = cursor.fetchone()
         world.close()
         built = {"template": args.template.rpartition("/")[2], "merchants": merchants}
         result = measure(args, built)
