@@ -55,6 +55,12 @@ With --statements (in process only) the JSON also lists the close's SQL statemen
 they took, summed over calls (first 100 characters of each; the commits, where PostgreSQL runs
 the deferred ledger triggers and foreign-key checks, as COMMIT).
 
+With --template <url> nothing is built: each measurement runs on a fresh copy of that database,
+a world built before by `--phase build --loans N --database-url <url>` (into an empty database),
+migrated first to the code being measured (so one world, built once, measures the code before and
+after a change, whose digests can then be compared; at 1,000,000 loans the build takes longer
+than the close). --repeat N measures N copies in turn, each with its own floor.
+
 Uses a scratch database (default xiaodai_bench_cob on 127.0.0.1), dropped and created each run
 (kept with --keep, e.g. to EXPLAIN ANALYZE a step on the built data).
 """
@@ -620,7 +626,14 @@ def code_version() -> dict:
         ).stdout.split("\n")
     except (OSError, subprocess.CalledProcessError):
         return {"commit": None, "uncommitted_changes": None}
-    return {"commit": commit, "uncommitted_changes": [line[3:] for line in changed if line.strip()]}
+    import lending
+
+    return {
+        "commit": commit,
+        "uncommitted_changes": [line[3:] for line in changed if line.strip()],
+        # The code imported may be another checkout's (PYTHONPATH), e.g. to measure the code before.
+        "imported_from": str(Path(lending.__file__).resolve().parent.parent),
+    }
 
 
 def _process_peak_kb(pid: int) -> int:
@@ -914,6 +927,46 @@ def measure(args: argparse.Namespace, built: dict, workers: int = 0) -> dict:
     }
 
 
+def measure_template(args: argparse.Namespace) -> None:
+    """--template: each measurement on a fresh copy of a built world, migrated to this code."""
+    import psycopg2
+    from django.db import connection
+
+    results = []
+    for _ in range(args.repeat):
+        clone_database(args.template, args.database_url)
+        subprocess.run(
+            [sys.executable, __file__, "--phase", "migrate", "--database-url", args.database_url], check=True
+        )
+        args.load_at_start = round(os.getloadavg()[0], 2)
+        with psycopg2.connect(args.database_url) as world, world.cursor() as cursor:
+            cursor.execute(
+                "SELECT (SELECT count(*) FROM merchants_merchant), (SELECT count(*) FROM lending_loan)"
+            )
+            merchants, args.loans = cursor.fetchone()
+        world.close()
+        built = {"template": args.template.rpartition("/")[2], "merchants": merchants}
+        result = measure(args, built)
+        result["load_average_at_end"] = list(os.getloadavg())
+        results.append(result)
+        connection.close()
+    if not args.keep:
+        drop_database(args.database_url)
+    summary = [
+        {
+            key: result[key]
+            for key in ("seconds", "floor_seconds", "ratio", "load_average_1min_at_start", "auto_deductions")
+        }
+        | {
+            "steps": {step["step"]: step["seconds"] for step in result["steps"]},
+            "digests_after": result["digests_after"],
+            "reconciled": result["reconciliation"]["is_clean"],
+        }
+        for result in results
+    ]
+    print(json.dumps({"summary": summary, "runs": results}, indent=2, default=str))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loans", type=int, default=1_000_000)
@@ -949,13 +1002,26 @@ def main() -> None:
         default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         help="with --workers: the broker",
     )
-    parser.add_argument("--phase", choices=["all", "build"], default="all", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--template", help="measure copies of this already built database instead of building one"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="with --template: measurements, one per copy")
+    parser.add_argument("--phase", choices=["all", "build", "migrate"], default="all", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not 1 <= args.closed_on.day <= 27:
         parser.error("--closed-on: a day of the month from 1 to 27, so monthly due dates never clamp onto it")
 
     if args.phase == "build":
         print(json.dumps(build(args), default=str))
+        return
+    if args.phase == "migrate":
+        setup_django(database_url=args.database_url, fresh=False)
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        return
+    if args.template:
+        measure_template(args)
         return
 
     args.load_at_start = round(os.getloadavg()[0], 2)  # the machine may be shared

@@ -242,7 +242,10 @@ class Loan(models.Model):
         DOUBTFUL = "doubtful", _("Doubtful")
         LOSS = "loss", _("Loss")
 
-    reference = models.CharField(max_length=32, unique=True)
+    # Unique by the constraints in Meta, not unique=True: on PostgreSQL a unique or indexed
+    # CharField also gets a varchar_pattern_ops copy of its index for LIKE, which no query on
+    # loans uses and which close of business would update with every row it writes.
+    reference = models.CharField(max_length=32)
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="loans")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="loans")
     line = models.ForeignKey(
@@ -250,7 +253,7 @@ class Loan(models.Model):
     )
     pool = models.ForeignKey(FundingPool, on_delete=models.PROTECT, related_name="+")
     wallet = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
-    idempotency_key = models.CharField(max_length=128, unique=True)
+    idempotency_key = models.CharField(max_length=128)
 
     principal_fen = models.BigIntegerField(help_text="as drawn")
     fee_fen = models.BigIntegerField(default=0)
@@ -263,7 +266,7 @@ class Loan(models.Model):
     disbursed_on = models.DateField()
     maturity_on = models.DateField()
     # Changed only through lending.lifecycle, by the events in LOAN_TRANSITIONS.
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     classification = models.CharField(
         max_length=16, choices=Classification.choices, default=Classification.NORMAL
     )
@@ -337,8 +340,11 @@ class Loan(models.Model):
                 condition=Q(due_principal_fen__lte=F("principal_outstanding_fen")),
                 name="loan_due_within_outstanding",
             ),
+            models.UniqueConstraint(fields=["reference"], name="loan_reference_unique"),
+            models.UniqueConstraint(fields=["idempotency_key"], name="loan_idempotency_key_unique"),
         ]
         indexes = [
+            models.Index(fields=["status"], name="loan_status"),
             models.Index(fields=["merchant", "status"]),
             models.Index(
                 fields=["next_due_on"],

@@ -210,6 +210,87 @@ def test_unbalanced_entry_inserted_by_raw_sql_is_rejected_at_commit():
     assert not JournalEntry.objects.exists()
 
 
+def _raw_entry(cursor, reference: str) -> int:
+    cursor.execute(
+        "INSERT INTO payments_journalentry (kind, request_hash, reference, business_on, created_at) "
+        "VALUES ('transfer', '', %s, CURRENT_DATE, now()) RETURNING id",
+        [reference],
+    )
+    return cursor.fetchone()[0]
+
+
+def _raw_postings(cursor, entry_id: int, *legs: tuple[int, int]) -> None:
+    """The legs in one INSERT statement."""
+    rows = ", ".join(["(%s, %s, %s)"] * len(legs))  # placeholders only
+    cursor.execute(
+        f"INSERT INTO payments_posting (entry_id, account_id, amount_fen) VALUES {rows}",  # noqa: S608
+        [value for account_id, amount in legs for value in (entry_id, account_id, amount)],
+    )
+
+
+def _amounts(entry_id: int) -> list[int]:
+    return list(Posting.objects.filter(entry_id=entry_id).order_by("pk").values_list("amount_fen", flat=True))
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_entry_without_postings_is_rejected_at_commit():
+    with (
+        pytest.raises(IntegrityError, match="does not balance: 0 posting"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        _raw_entry(cursor, "no legs")
+    assert not JournalEntry.objects.exists()
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_entry_is_checked_whole_at_commit_whatever_statements_and_savepoints_added_its_postings():
+    """The balance is checked once per entry, at commit: postings added by several statements,
+    some inside savepoints, count together, balanced or not."""
+    wallet = services.wallet_open(merchant=MerchantFactory())
+    fee = services.platform_account(P.FEE_INCOME)
+    with transaction.atomic(), connection.cursor() as cursor:
+        entry_id = _raw_entry(cursor, "in parts")
+        _raw_postings(cursor, entry_id, (wallet.pk, 100))
+        with transaction.atomic():  # a savepoint: another (sub)transaction id
+            _raw_postings(cursor, entry_id, (fee.pk, -60))
+        _raw_postings(cursor, entry_id, (fee.pk, -40))
+    assert _amounts(entry_id) == [100, -60, -40]
+
+    with (
+        pytest.raises(IntegrityError, match="does not balance: 3 posting"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        with transaction.atomic():
+            entry_id = _raw_entry(cursor, "in parts, short")  # inserted inside a savepoint
+        _raw_postings(cursor, entry_id, (wallet.pk, 100))
+        _raw_postings(cursor, entry_id, (fee.pk, -60), (fee.pk, -39))
+    assert not JournalEntry.objects.filter(reference="in parts, short").exists()
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_postings_cannot_be_added_to_an_entry_posted_earlier():
+    """An entry that balanced at its commit stays as it was: even legs that sum to zero are
+    refused once its transaction is over, so no later transaction can unbalance it."""
+    wallet = services.wallet_open(merchant=MerchantFactory())
+    fee = services.platform_account(P.FEE_INCOME)
+    services.settlement_credit(wallet=wallet, amount_fen=700, idempotency_key="s-1")
+    entry_id = JournalEntry.objects.get(idempotency_key="s-1").pk
+    before = _amounts(entry_id)
+    for legs in [((wallet.pk, 5),), ((wallet.pk, 5), (fee.pk, -5))]:
+        with (
+            pytest.raises(Exception, match="was posted earlier"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            _raw_postings(cursor, entry_id, *legs)
+    assert _amounts(entry_id) == before
+
+
 def test_expiry_sweep_leaves_the_hold_of_an_unanswered_payout_alone(wallet):
     services.settlement_credit(wallet=wallet, amount_fen=1_000, idempotency_key="s-1")
     payout = services.withdrawal_request(wallet=wallet, amount_fen=600, idempotency_key="w-1")
