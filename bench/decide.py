@@ -4,7 +4,8 @@ decision, against a floor measured in the same run (a minimal authenticated GET)
     .venv/bin/python bench/decide.py [--requests 300] [--concurrent-requests 400] [--clients 8]
                                      [--gunicorn-workers 3]
                                      [--database-url postgres://…/h7_decide]
-                                     [--redis-url redis://127.0.0.1:6379/9] [--profile 100] [--keep]
+                                     [--redis-url redis://127.0.0.1:6379/9] [--profile 100]
+                                     [--cpu 100] [--no-server] [--keep]
 
 Goals (issue 10): decision p50 ≤ 15 ms, p99 ≤ 50 ms, and decision p50 at most 2 × the floor's.
 
@@ -36,7 +37,11 @@ each measured after a warm-up (both endpoints, on merchants of their own):
 Every reply is checked (201, approved or disbursed as the series expects).
 
 With --profile N, N more applications run in this process through Django's test client under
-cProfile before gunicorn starts; the 30 costliest functions (cumulative) go to stderr.
+cProfile before gunicorn starts (payout as the first of --series); the 30 costliest functions
+(cumulative) go to stderr. With --cpu N, N applications and N floor reads run in this process,
+taking turns, before that: the median CPU time (`time.process_time`) and wall time of each, their
+ratio, and the statements of one decision go into the JSON as `in_process` (with --no-server,
+only these in-process figures).
 
 Uses a scratch database (default h7_decide on 127.0.0.1), dropped and created each run (kept with
 --keep). `--database-url "" --redis-url ""` runs it on SQLite and the filesystem broker in a
@@ -169,7 +174,10 @@ def seed(merchants: int) -> tuple[str, list[dict]]:
                     name=f"店主{n}",
                     national_id=_national_id(n),
                     phone=f"138{n:08d}",
-                    address="浙江杭州",
+                    # Each shop its own address: one shared address would make every owner
+                    # related to every other (risk control links owners by address), so each
+                    # decision would weigh all the bench's shops as one group.
+                    address=f"浙江杭州西湖区文三路{n}号",
                     bank_card=f"6222{n:015d}",
                 ),
             ),
@@ -358,18 +366,27 @@ def measure_series(*, port: int, key: str, shops: list[dict], args, expected: st
     }
 
 
-def profile(key: str, shops: list[dict]) -> None:
+def in_process_client(key: str):
     from django.test import Client as DjangoClient
 
-    client = DjangoClient(HTTP_AUTHORIZATION=f"Api-Key {key}", HTTP_X_FORWARDED_PROTO="https")
+    return DjangoClient(HTTP_AUTHORIZATION=f"Api-Key {key}", HTTP_X_FORWARDED_PROTO="https")
+
+
+def in_process_apply(client, shop: dict):
+    """The bench's application through Django's test client (no server)."""
+    return client.post(
+        "/api/v1/applications/",
+        {"merchant": shop["id"], "product": PRODUCT, "amount": AMOUNT, "accepted_sha256": shop["sha"]},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY=f"bench-{shop['id']}",
+    )
+
+
+def profile(key: str, shops: list[dict]) -> None:
+    client = in_process_client(key)
 
     def run(shop):
-        response = client.post(
-            "/api/v1/applications/",
-            {"merchant": shop["id"], "product": PRODUCT, "amount": AMOUNT, "accepted_sha256": shop["sha"]},
-            content_type="application/json",
-            HTTP_IDEMPOTENCY_KEY=f"bench-{shop['id']}",
-        )
+        response = in_process_apply(client, shop)
         assert response.status_code == 201, response.content
 
     run(shops[0])
@@ -384,6 +401,58 @@ def profile(key: str, shops: list[dict]) -> None:
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
     print(f"in-process, under cProfile: {per_request:.2f} ms per application", file=sys.stderr)
     print(out.getvalue(), file=sys.stderr)
+
+
+def cpu(key: str, shops: list[dict], payout: str) -> dict:
+    """In this process through Django's test client: CPU time (`time.process_time`) and wall
+    time per request, decision and floor taking turns, medians; and the statements of one
+    decision. CPU time does not count the time spent waiting for the database or for the cores
+    (the load of a shared machine), so its ratio is the one the machine's load least disturbs."""
+    from django.db import connection
+    from django.test import override_settings
+    from django.test.utils import CaptureQueriesContext
+
+    client = in_process_client(key)
+    expected = "approved" if payout == "async" else "disbursed"
+
+    def apply(shop):
+        response = in_process_apply(client, shop)
+        if response.status_code != 201 or response.json()["status"] != expected:
+            raise SystemExit(f"in-process application not {expected}: {response.content[:600]}")
+
+    def floor(shop):
+        response = client.get(f"/api/v1/merchants/{shop['id']}/")
+        if response.status_code != 200:
+            raise SystemExit(f"in-process floor failed: {response.content[:600]}")
+
+    samples: dict[str, list[float]] = {
+        "decision_cpu": [],
+        "decision_wall": [],
+        "floor_cpu": [],
+        "floor_wall": [],
+    }
+    with override_settings(LENDING_INSTANT_PAYOUT=payout):
+        for shop in shops[:3]:  # warm-up: imports, caches, the connection
+            apply(shop)
+            floor(shop)
+        with CaptureQueriesContext(connection) as queries:
+            apply(shops[3])
+        statements = [q["sql"] for q in queries.captured_queries]
+        for shop in shops[4:]:
+            for name, call in (("decision", apply), ("floor", floor)):
+                cpu_started, wall_started = time.process_time(), time.perf_counter()
+                call(shop)
+                samples[f"{name}_cpu"].append((time.process_time() - cpu_started) * 1000)
+                samples[f"{name}_wall"].append((time.perf_counter() - wall_started) * 1000)
+    medians = {f"{name}_ms": round(statistics.median(values), 2) for name, values in samples.items()}
+    return {
+        "payout": payout,
+        "requests": len(shops) - 4,
+        **medians,
+        "cpu_ratio": round(medians["decision_cpu_ms"] / medians["floor_cpu_ms"], 2),
+        "decision_statements": len(statements),
+        "decision_commits": sum(1 for sql in statements if sql.upper().startswith("COMMIT")),
+    }
 
 
 def main() -> None:
@@ -407,20 +476,29 @@ def main() -> None:
     )
     parser.add_argument("--series", nargs="+", default=["async", "inline"], choices=["async", "inline"])
     parser.add_argument("--profile", type=int, default=0, help="applications profiled in process first")
+    parser.add_argument(
+        "--cpu", type=int, default=0, help="applications timed in process first (CPU time per request)"
+    )
+    parser.add_argument(
+        "--no-server", action="store_true", help="only the in-process figures (--cpu, --profile)"
+    )
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
 
     os.environ["REDIS_URL"] = args.redis_url
     setup_django(database_url=args.database_url or None, var_prefix="xiaodai-bench-decide-")
-    per_series = args.warmup + args.requests + args.concurrent_requests
+    per_series = 0 if args.no_server else args.warmup + args.requests + args.concurrent_requests
     started = time.perf_counter()
-    key, shops = seed(per_series * len(args.series) + args.profile)
+    in_process = args.cpu + 4 if args.cpu else 0
+    key, shops = seed(per_series * len(args.series) + args.profile + in_process)
     seed_seconds = time.perf_counter() - started
+    extra = shops[per_series * len(args.series) :]
+    cpu_figures = cpu(key, extra[:in_process], args.series[0]) if args.cpu else None
     if args.profile:
         from django.test import override_settings
 
-        with override_settings(LENDING_INSTANT_PAYOUT="inline"):
-            profile(key, shops[-args.profile :])
+        with override_settings(LENDING_INSTANT_PAYOUT=args.series[0]):
+            profile(key, extra[in_process:])
     from django.conf import settings
     from django.db import connections
 
@@ -433,7 +511,7 @@ def main() -> None:
         "seed_seconds": round(seed_seconds, 1),
     }
     try:
-        for number, payout in enumerate(args.series):
+        for number, payout in enumerate([] if args.no_server else args.series):
             mine = shops[number * per_series : (number + 1) * per_series]
             server, port = start_gunicorn(
                 workers=args.gunicorn_workers,
@@ -455,13 +533,16 @@ def main() -> None:
         if args.database_url and not args.keep:
             drop_database(args.database_url)
     main_series = output.get("async") or output.get("inline")
-    output["decision"] = main_series["decision"]
-    output["floor"] = main_series["floor"]
-    output["goals"] = {
-        "decision_p50_at_most_15_ms": main_series["decision"]["p50_ms"] <= 15,
-        "decision_p99_at_most_50_ms": main_series["decision"]["p99_ms"] <= 50,
-        "decision_p50_at_most_2x_floor": main_series["ratio_p50"] <= 2,
-    }
+    if main_series is not None:
+        output["decision"] = main_series["decision"]
+        output["floor"] = main_series["floor"]
+        output["goals"] = {
+            "decision_p50_at_most_15_ms": main_series["decision"]["p50_ms"] <= 15,
+            "decision_p99_at_most_50_ms": main_series["decision"]["p99_ms"] <= 50,
+            "decision_p50_at_most_2x_floor": main_series["ratio_p50"] <= 2,
+        }
+    if cpu_figures is not None:
+        output["in_process"] = cpu_figures
     output["python"] = sys.version.split()[0]
     output["cpus"] = os.cpu_count()
     output["load_average"] = [round(x, 2) for x in os.getloadavg()]

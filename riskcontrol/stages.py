@@ -6,7 +6,9 @@ replays from its facts and a later change of thresholds leaves it alone."""
 
 import datetime as dt
 
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
@@ -17,7 +19,6 @@ from lending.pipeline import DECLINE, MACHINE, PASS, REFER, Reason, Run, Verdict
 from merchants.models import Merchant, MerchantDevice, Order, OrderStatus, Owner, Refund, Verification
 from riskcontrol import rules
 from riskcontrol.models import BlacklistEntry
-from riskcontrol.network.selectors import merchant_ring_flag
 from riskcontrol.rulesets import DEFAULT_PARAMS, ruleset_active, since
 
 FRAUD_QUEUE = "fraud_review"
@@ -40,10 +41,10 @@ def _verdict(outcome: str, reasons: list[Reason], facts: dict, detail: dict | No
     return Verdict(outcome, tuple(reasons), {}, detail or {}, version=_version(facts), **kw)
 
 
-def _linked_owner_ids(owner: Owner, *, with_address: bool, run: Run) -> list[int]:
-    """Owners sharing this owner's national ID, phone or bank card (and address, when asked),
-    this owner included. One read per run serves both: the owners sharing any of the four (by
-    their blind indexes), each with its keys, sorted out here by the same equalities."""
+def _related(owner: Owner, run: Run) -> list[tuple]:
+    """The owners sharing any of this owner's national ID, phone, bank card or address (by their
+    blind indexes), this owner included, each with its keys, its shops and their lines: one read
+    per run, which anti-fraud's linked shops and the group's shops and lines are sorted out of."""
 
     def load() -> list[tuple]:
         match = Q(pk=owner.pk) | Q(national_id_index=owner.national_id_index)
@@ -55,23 +56,180 @@ def _linked_owner_ids(owner: Owner, *, with_address: bool, run: Run) -> list[int
             match |= Q(address_index=owner.address_index)
         return list(
             Owner.objects.filter(match).values_list(
-                "pk", "national_id_index", "phone_index", "bank_card_index", "address_index"
+                "pk",
+                "national_id_index",
+                "phone_index",
+                "bank_card_index",
+                "address_index",
+                "merchants__pk",
+                "merchants__credit_lines__pk",
+                "merchants__credit_lines__limit_fen",
+                "merchants__credit_lines__status",
             )
         )
 
-    linked = []
-    for pk, national_id_index, phone_index, bank_card_index, address_index in run.shared(
-        "riskcontrol.owners", load
-    ):
-        if (
-            pk == owner.pk
-            or national_id_index == owner.national_id_index
-            or (owner.phone_index and phone_index == owner.phone_index)
-            or (owner.bank_card_index and bank_card_index == owner.bank_card_index)
-            or (with_address and owner.address_index and address_index == owner.address_index)
-        ):
-            linked.append(pk)
-    return linked
+    return run.shared("riskcontrol.owners", load)
+
+
+def _is_linked(owner: Owner, row: tuple, *, with_address: bool) -> bool:
+    pk, national_id_index, phone_index, bank_card_index, address_index = row[:5]
+    return (
+        pk == owner.pk
+        or national_id_index == owner.national_id_index
+        or (owner.phone_index and phone_index == owner.phone_index)
+        or (owner.bank_card_index and bank_card_index == owner.bank_card_index)
+        or (with_address and owner.address_index and address_index == owner.address_index)
+    )
+
+
+def _linked_owner_ids(owner: Owner, *, with_address: bool, run: Run) -> list[int]:
+    """Owners sharing this owner's national ID, phone or bank card (and address, when asked),
+    this owner included."""
+    linked = {}
+    for row in _related(owner, run):
+        if _is_linked(owner, row, with_address=with_address):
+            linked[row[0]] = True
+    return list(linked)
+
+
+def _group_shops_and_lines(owner: Owner, run: Run) -> tuple[set[int], dict[int, int]]:
+    """The shops of the owners linked by national ID, phone or bank card, and their lines' limits
+    by line (closed lines hold no limit)."""
+    shops, lines = set(), {}
+    for row in _related(owner, run):
+        shop_id, line_id, limit_fen, status = row[5:]
+        if shop_id is None or not _is_linked(owner, row, with_address=False):
+            continue
+        shops.add(shop_id)
+        if line_id is not None and status != CreditLine.Status.CLOSED:
+            lines[line_id] = limit_fen
+    return shops, lines
+
+
+def _blacklist_keys(owner: Owner) -> dict[str, str]:
+    return {
+        "national_id": owner.national_id_index,
+        "phone": blind_index(owner.phone) if owner.phone else "",
+        "bank_card": owner.bank_card_index,
+    }
+
+
+def _blacklist_rows(merchant: Merchant, keys: dict[str, str]):
+    """Active entries on the owner's keys, and device entries on the devices the shop was seen
+    on (sent by its platform), in the same query."""
+    devices = MerchantDevice.objects.filter(merchant=merchant).values("device_index")
+    return BlacklistEntry.objects.filter(is_active=True).filter(
+        Q(value_index__in=[v for v in keys.values() if v])
+        | Q(kind=BlacklistEntry.Kind.DEVICE, value_index__in=devices)
+    )
+
+
+def _checks_sql(*, placed_on: str, keys: int, phone: bool, bank_card: bool, this_one: bool) -> str:
+    """The statement of `_checks` for a given shape of the owner's keys. It says in SQL what these
+    ORM reads said (tests/riskcontrol/test_stage_reads.py runs both on one world):
+    - blacklist: BlacklistEntry(is_active, value_index in the owner's keys, or kind device and
+      value_index among the shop's devices) exists;
+    - velocity: Application(submitted_on in the window, not this one) per key: by the owner's
+      national ID, phone and bank card (through its merchant's owner), and by the shops seen on
+      a device this shop was seen on;
+    - policy: Order(merchant, placed_at's date ≤ on, not cancelled) exists, and the distinct
+      dates of placed_at within the policy's window;
+    - ring flag: riskcontrol.network.selectors.merchant_ring_flag's flag: its detector and date.
+    `placed_on` is the database's expression for the date of s.placed_at (Django's own)."""
+    not_this = "AND a.id <> %s" if this_one else ""
+    window = f"a.submitted_on >= %s AND a.submitted_on <= %s {not_this}"
+
+    def by_owner(column: str) -> str:
+        return (
+            "(SELECT COUNT(*) FROM lending_application a JOIN merchants_merchant m ON m.id = a.merchant_id"  # noqa: S608
+            f" JOIN merchants_owner o ON o.id = m.owner_id WHERE {window} AND o.{column} = %s)"
+        )
+
+    def ring(column: str) -> str:
+        return (
+            f"(SELECT r.{column} FROM riskcontrol_ringflag f JOIN riskcontrol_networkrun r"  # noqa: S608
+            " ON r.id = f.run_id WHERE f.merchant_id = %s AND f.run_id = (SELECT n.id"
+            " FROM riskcontrol_networkrun n WHERE n.detector = r.detector AND n.finished_at IS NOT NULL"
+            " ORDER BY n.business_on DESC, n.id DESC LIMIT 1) ORDER BY f.score DESC, f.run_id ASC LIMIT 1)"
+        )
+
+    devices = "SELECT d.device_index FROM merchants_merchantdevice d WHERE d.merchant_id = %s"
+    return f"""
+        SELECT
+            EXISTS(SELECT 1 FROM riskcontrol_blacklistentry b WHERE b.is_active AND (
+                b.value_index IN ({", ".join(["%s"] * keys) or "NULL"})
+                OR (b.kind = %s AND b.value_index IN ({devices})))),
+            {by_owner("national_id_index")},
+            {by_owner("phone_index") if phone else "NULL"},
+            {by_owner("bank_card_index") if bank_card else "NULL"},
+            (SELECT COUNT(*) FROM lending_application a WHERE {window} AND a.merchant_id IN (
+                SELECT e.merchant_id FROM merchants_merchantdevice e WHERE e.device_index IN ({devices}))),
+            EXISTS(SELECT 1 FROM merchants_order s
+                WHERE s.merchant_id = %s AND {placed_on} <= %s AND s.status <> %s),
+            (SELECT COUNT(DISTINCT {placed_on}) FROM merchants_order s
+                WHERE s.merchant_id = %s AND {placed_on} <= %s AND {placed_on} >= %s AND s.status <> %s),
+            {ring("detector")},
+            {ring("business_on")}
+    """  # noqa: S608 - table and column names from this module, values bound
+
+
+def _checks(application: Application, on: dt.date, run: Run) -> dict:
+    """What blacklist, velocity, policy and the network's ring flag read, in one statement per
+    run (each a column of it; `_checks_sql`): whether any blacklist entry is on the owner's keys
+    or the shop's devices, the applications in the velocity window per key, whether the shop has
+    sold at all and on how many days of the policy's window, and the ring flag's detector and
+    date. The blacklist's entries themselves are read only when there is one. Written in SQL:
+    built by the ORM, this one statement cost more of a decision's time than its round trip."""
+
+    def load() -> dict:
+        active = run.shared("riskcontrol.ruleset", ruleset_active)
+        params = {**DEFAULT_PARAMS, **active.params}
+        merchant, owner = application.merchant, application.merchant.owner
+        ops = connection.ops
+        placed_on, tz = ops.datetime_cast_date_sql("s.placed_at", (), timezone.get_current_timezone_name())
+        tz = list(tz)  # the time zone's parameters, taken by each use of the date expression
+        day = ops.adapt_datefield_value
+        keys = [value for value in _blacklist_keys(owner).values() if value]
+        this_one = bool(application.pk)
+        to = day(on)
+        window = [day(since(on, params["velocity_window_days"])), to, *([application.pk] if this_one else [])]
+        values = [*keys, BlacklistEntry.Kind.DEVICE, merchant.pk]
+        values += [*window, owner.national_id_index]
+        if owner.phone_index:
+            values += [*window, owner.phone_index]
+        if owner.bank_card_index:
+            values += [*window, owner.bank_card_index]
+        values += [*window, merchant.pk]
+        values += [merchant.pk, *tz, to, OrderStatus.CANCELLED]
+        policy_from = day(since(on, params["policy_sales_window_days"]))
+        values += [*tz, merchant.pk, *tz, to, *tz, policy_from, OrderStatus.CANCELLED]
+        values += [merchant.pk, merchant.pk]
+        sql = _checks_sql(
+            placed_on=placed_on,
+            keys=len(keys),
+            phone=bool(owner.phone_index),
+            bank_card=bool(owner.bank_card_index),
+            this_one=this_one,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+            row = cursor.fetchone()
+        blacklisted, by_id, by_phone, by_card, by_device, has_sold, days, detector, ring_on = row
+        return {
+            "blacklisted": bool(blacklisted),
+            "velocity": {
+                "national_id": by_id or 0,
+                "phone": by_phone or 0,
+                "bank_card": by_card or 0,
+                "device": by_device or 0,
+            },
+            "days_with_sales": (days or 0) if has_sold else None,
+            "ring_flag": None
+            if detector is None
+            else {"detector": detector, "business_on": str(ring_on)[:10]},
+        }
+
+    return run.shared("riskcontrol.checks", load)
 
 
 # A reason's text is written in the language active when the stage decides; the code beside it
@@ -160,23 +318,14 @@ class Blacklist:
 
     def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         run = run_of(application, on, run)
-        owner = application.merchant.owner
-        keys = {
-            "national_id": owner.national_id_index,
-            "phone": blind_index(owner.phone) if owner.phone else "",
-            "bank_card": owner.bank_card_index,
-        }
-        # Devices the shop was seen on (sent by its platform), in the same query.
-        devices = MerchantDevice.objects.filter(merchant=application.merchant).values("device_index")
-        rows = list(
-            BlacklistEntry.objects.filter(is_active=True)
-            .filter(
-                Q(value_index__in=[v for v in keys.values() if v])
-                | Q(kind=BlacklistEntry.Kind.DEVICE, value_index__in=devices)
+        keys = _blacklist_keys(application.merchant.owner)
+        rows = []
+        if _checks(application, on, run)["blacklisted"]:
+            rows = list(
+                _blacklist_rows(application.merchant, keys)
+                .order_by("pk")
+                .values_list("pk", "kind", "value_index")
             )
-            .order_by("pk")
-            .values_list("pk", "kind", "value_index")
-        )
         keys["device"] = next((value for _, kind, value in rows if kind == BlacklistEntry.Kind.DEVICE), "")
         hits = rules.blacklist_hits(keys, [(kind, value) for _, kind, value in rows])
         return {
@@ -216,31 +365,7 @@ class Velocity:
     def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         run = run_of(application, on, run)
         facts = _rules(self.PARAMS, run)
-        owner = application.merchant.owner
-        recent = Application.objects.filter(
-            submitted_on__gte=since(on, facts["params"]["velocity_window_days"]), submitted_on__lte=on
-        )
-        if application.pk:
-            recent = recent.exclude(pk=application.pk)
-        matches = {
-            "national_id": Q(merchant__owner__national_id_index=owner.national_id_index),
-            "phone": Q(merchant__owner__phone_index=owner.phone_index) if owner.phone_index else None,
-            "bank_card": Q(merchant__owner__bank_card_index=owner.bank_card_index)
-            if owner.bank_card_index
-            else None,
-            # Shops on any device this one was seen on (itself included), as one subquery.
-            "device": Q(
-                merchant_id__in=MerchantDevice.objects.filter(
-                    device_index__in=MerchantDevice.objects.filter(
-                        merchant_id=application.merchant_id
-                    ).values("device_index")
-                ).values("merchant_id")
-            ),
-        }
-        counts = recent.aggregate(
-            **{kind: Count("pk", filter=match) for kind, match in matches.items() if match is not None}
-        )
-        facts["counts"] = {kind: counts.get(kind) or 0 for kind in matches}
+        facts["counts"] = dict(_checks(application, on, run)["velocity"])
         return facts
 
     def decide(self, facts: dict) -> Verdict:
@@ -326,7 +451,7 @@ class Antifraud:
             "settled_orders": counted["settled"],
             "refunded_soon_after_settlement": quick,
         }
-        facts["cluster"] = _cluster_facts(application, linked, params, on)
+        facts["cluster"] = _cluster_facts(application, linked, params, on, run)
         return facts
 
     def decide(self, facts: dict) -> Verdict:
@@ -370,7 +495,7 @@ class Antifraud:
         )
 
 
-def _cluster_facts(application: Application, linked, params: dict, on: dt.date) -> dict:
+def _cluster_facts(application: Application, linked, params: dict, on: dt.date, run: Run) -> dict:
     """Linked shops (identity or a shared device, this one included) that are new and applied in
     the window, and the network's latest flag on the shop (its detector and date only: the members
     stay out of a decision's facts, which the merchant's appeal may show)."""
@@ -396,13 +521,7 @@ def _cluster_facts(application: Application, linked, params: dict, on: dt.date) 
             .count()
         )
         shops = others + 1
-    flag = merchant_ring_flag(merchant.pk)
-    return {
-        "new_shops_applying": shops,
-        "ring_flag": None
-        if flag is None
-        else {"detector": flag["detector"], "business_on": flag["business_on"].isoformat()},
-    }
+    return {"new_shops_applying": shops, "ring_flag": _checks(application, on, run)["ring_flag"]}
 
 
 class Policy:
@@ -419,21 +538,11 @@ class Policy:
         run = run_of(application, on, run)
         facts = _rules(self.PARAMS, run)
         merchant = application.merchant
-        sold = Order.objects.filter(merchant=merchant, placed_at__date__lte=on).exclude(
-            status=OrderStatus.CANCELLED
-        )
-        days = None
-        if sold.exists():
-            days = (
-                sold.filter(placed_at__date__gte=since(on, facts["params"]["policy_sales_window_days"]))
-                .dates("placed_at", "day")
-                .count()
-            )
         facts.update(
             {
                 "status": merchant.status,
                 "shop_age_days": (on - merchant.opened_on).days,
-                "days_with_sales": days,
+                "days_with_sales": _checks(application, on, run)["days_with_sales"],
             }
         )
         return facts
@@ -478,17 +587,8 @@ class GroupExposure:
     def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         run = run_of(application, on, run)
         facts = _rules(("group_limit_fen",), run)
-        merchant = application.merchant
-        # The group's shops and their lines in one read (a shop without a line comes once, with
-        # no line); closed lines hold no limit.
-        rows = Merchant.objects.filter(
-            owner_id__in=_linked_owner_ids(merchant.owner, with_address=False, run=run)
-        ).values_list("pk", "credit_lines__pk", "credit_lines__limit_fen", "credit_lines__status")
-        shops, lines = set(), {}
-        for shop_id, line_id, limit_fen, status in rows:
-            shops.add(shop_id)
-            if line_id is not None and status != CreditLine.Status.CLOSED:
-                lines[line_id] = limit_fen
+        # The group's shops and their lines come with the related owners' read.
+        shops, lines = _group_shops_and_lines(application.merchant.owner, run)
         facts.update(
             {
                 "group_merchant_ids": sorted(shops),

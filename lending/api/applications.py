@@ -5,6 +5,7 @@ their orders; another partner's are "not found"."""
 
 from decimal import Decimal
 
+from django.db.models import Subquery
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -17,6 +18,7 @@ from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError, NotFoundError
 from common.idempotency import idempotent
 from common.texts import localized
+from common.money import fen_to_yuan
 from lending import calculations as calc
 from lending.api.serializers import (
     DECLARED_API_NAMES,
@@ -86,8 +88,17 @@ def _application_get(partner: PartnerPlatform, reference: str) -> Application:
     return application
 
 
-def _product_get(code: str) -> Product:
-    product = Product.objects.filter(code=code).first()
+def _product_get(code: str, *, idempotency_key: str | None = None) -> Product:
+    """The product by its code; with `idempotency_key`, the id of the application that key made
+    (or None) read in the same statement, as `product.keyed_application_id`."""
+    products = Product.objects.filter(code=code)
+    if idempotency_key is not None:
+        products = products.annotate(
+            keyed_application_id=Subquery(
+                Application.objects.filter(idempotency_key=idempotency_key).values("pk")[:1]
+            )
+        )
+    product = products.first()
     if product is None:
         raise ApplicationError(f"no product {code!r}", {"fields": {"product": [f"no product {code!r}"]}})
     return product
@@ -153,42 +164,115 @@ def _decision(application: Application, stages: list[ApplicationStage]) -> dict:
     }
 
 
+def _at(value) -> str | None:
+    """A datetime as DRF's DateTimeField writes it: ISO 8601 in the current time zone, UTC as Z."""
+    if not value:
+        return None
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _reasons(reasons: list[dict]) -> list[dict]:
+    return [
+        {str(name): value for name, value in reason.items()} if reason is not None else None
+        for reason in reasons
+    ]
+
+
+def _text(value) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _yuan(fen: int | None) -> str | None:
+    return str(fen_to_yuan(fen)) if fen is not None else None
+
+
+def _as_output(fields: dict) -> dict:
+    """`fields` as ApplicationOutputSerializer(fields).data gives them (the schema's serializer;
+    tests/lending/test_applications_api.py holds the two equal), written out: the serializer
+    builds and copies some forty fields per reply, which costs more than the reply itself."""
+    decision = fields["decision"]
+    term, reapply_on = decision["term"], decision["reapply_on"]
+    return {
+        "reference": _text(fields["reference"]),
+        "merchant": _text(fields["merchant"]),
+        "product": _text(fields["product"]),
+        "channel": _text(fields["channel"]),
+        "status": _text(fields["status"]),
+        "amount": _yuan(fields["amount"]),
+        "orders": [_text(order) for order in fields["orders"]],
+        "current_stage": _text(fields["current_stage"]),
+        "submitted_on": fields["submitted_on"].isoformat() if fields["submitted_on"] else None,
+        "submitted_at": _at(fields["submitted_at"]),
+        "decision": {
+            "outcome": _text(decision["outcome"]),
+            "reasons": _reasons(decision["reasons"]),
+            "limit": _yuan(decision["limit"]),
+            "daily_rate": _text(decision["daily_rate"]),
+            "annual_rate": _text(decision["annual_rate"]),
+            "grade": _text(decision["grade"]),
+            "term": int(term) if term is not None else None,
+            "decided_at": _at(decision["decided_at"]),
+            "reapply_on": reapply_on.isoformat() if reapply_on else None,
+        },
+        "stages": [
+            {
+                "name": _text(row["name"]),
+                "title": _text(row["title"]),
+                "kind": _text(row["kind"]),
+                "status": _text(row["status"]),
+                "started_at": _at(row["started_at"]),
+                "ended_at": _at(row["ended_at"]),
+                "reasons": _reasons(row["reasons"]),
+            }
+            for row in fields["stages"]
+        ],
+        "line_id": int(fields["line_id"]) if fields["line_id"] is not None else None,
+        "loan": _text(fields["loan"]),
+        "appeal_of": _text(fields["appeal_of"]),
+        "appeal": _text(fields["appeal"]),
+    }
+
+
 def _application_body(application: Application) -> dict:
+    return _as_output(_application_fields(application))
+
+
+def _application_fields(application: Application) -> dict:
+    """What a reply says of an application, as plain values before their JSON form."""
     stages = sorted(application.stages.all(), key=lambda row: row.position)
     # Only a declined first application can have an appeal: the others need no read for it.
     could_be_appealed = application.status == Application.Status.DECLINED and not application.appeal_of_id
     appeal = getattr(application, "appeal", None) if could_be_appealed else None
-    return ApplicationOutputSerializer(
-        {
-            "reference": application.reference,
-            "merchant": application.merchant.external_id,
-            "product": application.product.code,
-            "channel": application.channel,
-            "status": application.status,
-            "amount": application.amount_fen,
-            "orders": _order_external_ids(application),
-            "current_stage": application.current_stage,
-            "submitted_on": application.submitted_on,
-            "submitted_at": application.submitted_at,
-            "decision": _decision(application, stages),
-            "stages": [
-                {
-                    "name": row.name,
-                    "title": _stage_title(row.name),
-                    "kind": row.kind,
-                    "status": row.status,
-                    "started_at": row.started_at,
-                    "ended_at": row.ended_at,
-                    "reasons": localized(row.reasons),
-                }
-                for row in stages
-            ],
-            "line_id": application.line_id,
-            "loan": application.loan.reference if application.loan_id else None,
-            "appeal_of": application.appeal_of.reference if application.appeal_of_id else None,
-            "appeal": appeal.reference if appeal is not None else None,
-        }
-    ).data
+    return {
+        "reference": application.reference,
+        "merchant": application.merchant.external_id,
+        "product": application.product.code,
+        "channel": application.channel,
+        "status": application.status,
+        "amount": application.amount_fen,
+        "orders": _order_external_ids(application),
+        "current_stage": application.current_stage,
+        "submitted_on": application.submitted_on,
+        "submitted_at": application.submitted_at,
+        "decision": _decision(application, stages),
+        "stages": [
+            {
+                "name": row.name,
+                "title": _stage_title(row.name),
+                "kind": row.kind,
+                "status": row.status,
+                "started_at": row.started_at,
+                "ended_at": row.ended_at,
+                "reasons": localized(row.reasons),
+            }
+            for row in stages
+        ],
+        "line_id": application.line_id,
+        "loan": application.loan.reference if application.loan_id else None,
+        "appeal_of": application.appeal_of.reference if application.appeal_of_id else None,
+        "appeal": appeal.reference if appeal is not None else None,
+    }
 
 
 def _reread(partner: PartnerPlatform, application: Application) -> dict:
@@ -358,7 +442,7 @@ class ApplicationListCreateApi(ListAPIView):
         data = serializer.validated_data
         with naming("merchant"):
             merchant = merchant_selectors.merchant_get(partner=partner, external_id=data["merchant"])
-        product = _product_get(data["product"])
+        product = _product_get(data["product"], idempotency_key=key)
         submitted = {
             "merchant": merchant,
             "product": product,
@@ -368,7 +452,11 @@ class ApplicationListCreateApi(ListAPIView):
             "questionnaire": data.get("questionnaire"),
             "accepted_sha256": data.get("accepted_sha256", ""),
         }
-        existing = Application.objects.filter(idempotency_key=key).select_related("product").first()
+        existing = None
+        if product.keyed_application_id is not None:
+            existing = (
+                Application.objects.filter(pk=product.keyed_application_id).select_related("product").first()
+            )
         if existing is not None:
             differs = _same_content(existing, submitted)
             if differs:

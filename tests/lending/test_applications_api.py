@@ -312,6 +312,63 @@ def test_a_decline_reads_in_plain_words_is_appealed_once_and_listed(world, partn
     assert bad.status_code == 400 and "status" in error_fields(bad)
 
 
+def test_the_reply_body_is_what_the_schemas_serializer_writes(world, partner_client):
+    """The application's reply is written out by hand (lending.api.applications._as_output) for
+    speed; it must be, field for field, what ApplicationOutputSerializer makes of the same values:
+    approved, declined with a date to apply again, appealed, an order loan's orders, a line and
+    a loan, times in UTC and not."""
+    import datetime as dt_
+
+    from lending.api.applications import _application_fields, _as_output
+    from lending.api.serializers import ApplicationOutputSerializer
+
+    shop(partner_client.partner, "SHOP-1", gmv=2_000.0, refund=0.4)
+    shop(partner_client.partner, "SHOP-2")
+    policy = policy_get()
+    policy.cutoff_grade = "A"
+    policy.save()
+    declined = apply(partner_client, {"merchant": "SHOP-1", "product": "credit_loan", "amount": "2000.00"})
+    reference = declined.json()["reference"]
+    appeal = {"reason": "sales are up"}
+    partner_client.post(f"/api/v1/applications/{reference}/appeal/", appeal, format="json")
+    policy.cutoff_grade = "E"
+    policy.save()
+    with override_settings(LENDING_INSTANT_PAYOUT="inline"):
+        sha = quote(partner_client, merchant="SHOP-2").json()["contract_sha256"]
+        paid = apply(
+            partner_client,
+            {"merchant": "SHOP-2", "product": "credit_loan", "amount": "2000.00", "accepted_sha256": sha},
+            key="app-2",
+        )
+    assert paid.json()["status"] == "disbursed"
+    related = ("merchant", "product", "loan", "appeal_of", "appeal")
+    rows = list(Application.objects.select_related(*related).prefetch_related("stages"))
+    assert {row.status for row in rows} >= {"declined", "disbursed"} and any(row.appeal_of_id for row in rows)
+    cases = [_application_fields(row) for row in rows]
+    utc = dt_.datetime(2026, 3, 2, 1, 2, 3, 456, tzinfo=dt_.UTC)
+    cases.append(
+        {
+            **cases[0],
+            "orders": ["O-1", "O-2"],
+            "submitted_at": utc,
+            "current_stage": "",
+            "line_id": 7,
+            "loan": "L-1",
+            "decision": {
+                **cases[0]["decision"],
+                "limit": 0,
+                "daily_rate": None,
+                "decided_at": utc,
+                "reapply_on": dt_.date(2026, 4, 1),
+                "reasons": [{"code": "x", "text": "y", "extra": None}],
+            },
+            "stages": [{**cases[0]["stages"][0], "ended_at": None, "started_at": utc, "reasons": []}],
+        }
+    )
+    for fields in cases:
+        assert _as_output(fields) == ApplicationOutputSerializer(fields).data
+
+
 DECLARED = {
     "fiscal_year": 2025,
     "sales": "5000000.00",
@@ -433,17 +490,18 @@ def test_an_instant_decision_takes_a_bounded_number_of_queries(
             "accepted_sha256": shas[0],
         }
         assert apply(partner_client, first, key="k-0").status_code == 201
-        # 29 statements, 4 of them savepoints (the test's transaction holds the request's
-        # transaction and the run's savepoint): the request's own reads (key, merchant, product,
-        # business date, the Idempotency-Key, a decision in flight), the application and its
-        # first status, the run's one locking read, 11 reads the stages share through the run
-        # (loans, rule set, verifications, blacklist, velocity, related owners, brushing signals,
-        # sales days, rating with offer and cut-off, exposure, the group's shops and lines) and
-        # the decision in 3 writes; one commit. Then what partners and auditors need: the key's
-        # last use, the Idempotency-Key claimed in the request's transaction (a savepoint, the
-        # claim, the stored reply; on PostgreSQL 2 more to bound the claim's lock wait), the
-        # network's ring flag, and the application.decided webhook (the event, its deliveries).
-        with django_assert_max_num_queries(38 if connection.vendor == "postgresql" else 36):
+        # 25 statements, 4 of them savepoints (the test's transaction holds the request's
+        # transaction and the run's savepoint): the request's own reads (key, merchant, product
+        # with any application of the Idempotency-Key, business date, the key again and a
+        # decision in flight in the service), the application and its first status, the run's
+        # one locking read, 8 reads the stages share through the run (loans, rule set,
+        # verifications, one read of blacklist, velocity, sales days and ring flag, related owners
+        # with the group's shops and lines, brushing signals, rating with offer and cut-off,
+        # exposure) and the decision in 3 writes; one commit. Then what partners and auditors
+        # need: the key's last use, the Idempotency-Key claimed in the request's transaction (a
+        # savepoint, the claim, the stored reply; on PostgreSQL 2 more to bound the claim's lock
+        # wait), and the application.decided webhook (the event, its deliveries).
+        with django_assert_max_num_queries(33 if connection.vendor == "postgresql" else 31):
             made = apply(
                 partner_client,
                 {

@@ -238,3 +238,149 @@ def test_a_decision_made_in_one_run_replays_from_its_facts(world):  # noqa: F811
             row.status, verdict.outcome
         ), row.name
         assert [r.as_dict() for r in verdict.reasons] == row.reasons, row.name
+
+
+def old_checks(application: Application) -> dict:
+    """What blacklist, velocity, policy and the ring flag read with the ORM, one statement each,
+    before riskcontrol.stages._checks read them in one."""
+    from django.db.models import Count
+
+    from merchants.models import MerchantDevice
+    from riskcontrol.network.selectors import merchant_ring_flag
+    from riskcontrol.rulesets import DEFAULT_PARAMS, ruleset_active
+
+    params = {**DEFAULT_PARAMS, **ruleset_active().params}
+    merchant = application.merchant
+    owner = merchant.owner
+    keys = {
+        "national_id": owner.national_id_index,
+        "phone": blind_index(owner.phone) if owner.phone else "",
+        "bank_card": owner.bank_card_index,
+    }
+    devices = MerchantDevice.objects.filter(merchant=merchant).values("device_index")
+    blacklisted = (
+        BlacklistEntry.objects.filter(is_active=True)
+        .filter(
+            Q(value_index__in=[v for v in keys.values() if v])
+            | Q(kind=BlacklistEntry.Kind.DEVICE, value_index__in=devices)
+        )
+        .exists()
+    )
+    recent = Application.objects.filter(
+        submitted_on__gte=since(TODAY, params["velocity_window_days"]), submitted_on__lte=TODAY
+    )
+    if application.pk:
+        recent = recent.exclude(pk=application.pk)
+    matches = {
+        "national_id": Q(merchant__owner__national_id_index=owner.national_id_index),
+        "phone": Q(merchant__owner__phone_index=owner.phone_index) if owner.phone_index else None,
+        "bank_card": Q(merchant__owner__bank_card_index=owner.bank_card_index)
+        if owner.bank_card_index
+        else None,
+        "device": Q(
+            merchant_id__in=MerchantDevice.objects.filter(
+                device_index__in=MerchantDevice.objects.filter(merchant_id=merchant.pk).values("device_index")
+            ).values("merchant_id")
+        ),
+    }
+    counts = recent.aggregate(
+        **{kind: Count("pk", filter=match) for kind, match in matches.items() if match is not None}
+    )
+    sold = Order.objects.filter(merchant=merchant, placed_at__date__lte=TODAY).exclude(
+        status=OrderStatus.CANCELLED
+    )
+    days = None
+    if sold.exists():
+        days = (
+            sold.filter(placed_at__date__gte=since(TODAY, params["policy_sales_window_days"]))
+            .dates("placed_at", "day")
+            .count()
+        )
+    flag = merchant_ring_flag(merchant.pk)
+    return {
+        "blacklisted": blacklisted,
+        "velocity": {kind: counts.get(kind) or 0 for kind in matches},
+        "days_with_sales": days,
+        "ring_flag": None
+        if flag is None
+        else {"detector": flag["detector"], "business_on": flag["business_on"].isoformat()},
+    }
+
+
+def test_the_one_read_of_blacklist_velocity_policy_and_ring_flag_is_the_statements(world):  # noqa: F811
+    """riskcontrol.stages._checks reads in one statement (in SQL) what four ORM statements read:
+    the same values for shops related by phone, card, address and device, saved and unsaved
+    applications inside and outside the window, orders on the window's edges and cancelled,
+    blacklisted devices, and ring flags of finished and unfinished runs of two detectors."""
+    from merchants.partner_signals import device_seen
+    from riskcontrol.models import NetworkRun, RingFlag
+    from riskcontrol.stages import _checks
+
+    merchant, by_phone, by_card, by_address = a_crowded_world()
+    stranger, on_device = MerchantFactory(), MerchantFactory()
+    product = Product.objects.get(code="credit_loan")
+    seen = timezone.now()
+    sightings = ((merchant, "device-aaaa-1"), (on_device, "device-aaaa-1"), (stranger, "dev-bbbb-2"))
+    for shop, fingerprint in sightings:
+        device_seen(merchant_id=shop.pk, fingerprint=fingerprint, seen_at=seen)
+    BlacklistEntry.objects.create(kind="device", value_index=blind_index("dev-bbbb-2"), reason="a ring's")
+    made = []
+    applied = [(merchant, 1), (by_phone, 3), (by_card, 5), (by_address, 2), (on_device, 4), (by_phone, 400)]
+    for n, (shop, days_ago) in enumerate([*applied, (stranger, 0)]):
+        on = TODAY - dt.timedelta(days=days_ago)
+        application = Application.objects.create(
+            reference=f"A-CHECK-{n}",
+            merchant=shop,
+            product=product,
+            channel="api",
+            amount_fen=100_000,
+            submitted_on=on,
+            submitted_at=at(on),
+            # One application in flight per shop and product.
+            status="declined" if days_ago > 100 else "submitted",
+        )
+        made.append(application)
+    for shop in (by_phone, stranger):
+        settled_order(shop, TODAY - dt.timedelta(days=3))
+        settled_order(shop, TODAY - dt.timedelta(days=3), buyer_ref="again")
+        settled_order(shop, TODAY - dt.timedelta(days=200))
+        settled_order(shop, TODAY + dt.timedelta(days=1))
+        settled_order(shop, TODAY - dt.timedelta(days=4), status=OrderStatus.CANCELLED)
+    settled_order(by_card, TODAY - dt.timedelta(days=1), status=OrderStatus.CANCELLED)
+    started = timezone.now()
+
+    def network_run(days_ago: int, detector: str = "fraudar", finished: bool = True) -> NetworkRun:
+        return NetworkRun.objects.create(
+            business_on=TODAY - dt.timedelta(days=days_ago),
+            detector=detector,
+            version="t",
+            started_at=started,
+            finished_at=started if finished else None,
+        )
+
+    old, newer, unfinished = network_run(9), network_run(2), network_run(0, finished=False)
+    other = network_run(5, "shared_attributes")
+    RingFlag.objects.create(run=old, merchant=merchant, ring=1, score=0.99, members=[merchant.pk])
+    RingFlag.objects.create(run=newer, merchant=merchant, ring=1, score=0.4, members=[merchant.pk])
+    RingFlag.objects.create(run=other, merchant=merchant, ring=2, score=0.7, members=[merchant.pk])
+    RingFlag.objects.create(run=unfinished, merchant=by_phone, ring=1, score=0.9, members=[by_phone.pk])
+    RingFlag.objects.create(run=old, merchant=by_card, ring=1, score=0.9, members=[by_card.pk])
+    RingFlag.objects.create(run=other, merchant=by_address, ring=1, score=0.2, members=[by_address.pk])
+
+    seen_values = []
+    for shop in (merchant, by_phone, by_card, by_address, stranger, on_device):
+        for application in (
+            apps._unsaved(shop, product, 200_000, []),
+            *[a for a in made if a.merchant_id == shop.pk],
+        ):
+            application.merchant = Merchant.objects.select_related("owner").get(pk=shop.pk)
+            expected = old_checks(application)
+            assert _checks(application, TODAY, Run(application, TODAY)) == expected, (shop.pk, application.pk)
+            seen_values.append(expected)
+    # The world has every case in it: some and none of each.
+    assert {v["blacklisted"] for v in seen_values} == {True, False}
+    assert {v["days_with_sales"] for v in seen_values} >= {None, 1}
+    assert {v["ring_flag"]["detector"] for v in seen_values if v["ring_flag"]} == {"shared_attributes"}
+    assert any(v["ring_flag"] is None for v in seen_values)
+    for kind in ("national_id", "phone", "bank_card", "device"):
+        assert {v["velocity"][kind] > 0 for v in seen_values} == {True, False}, kind
