@@ -17,8 +17,8 @@ from common.api import IdCursorPagination, naming
 from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError, NotFoundError
 from common.idempotency import idempotent
-from common.texts import localized
 from common.money import fen_to_yuan
+from common.texts import localized
 from lending import calculations as calc
 from lending.api.serializers import (
     DECLARED_API_NAMES,

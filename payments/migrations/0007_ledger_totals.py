@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0005_account_balance_within_limit'),
+        ('payments', '0006_english_labels'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('common', '0004_job'),
+        ('common', '0005_english_labels'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

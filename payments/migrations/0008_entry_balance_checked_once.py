@@ -146,6 +146,6 @@ def _run(statements):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("payments", "0005_account_balance_within_limit")]
+    dependencies = [("payments", "0007_ledger_totals")]
 
     operations = [migrations.RunPython(_run(POSTGRES), _run(POSTGRES_REVERSE))]

@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lending', '0009_field_inspection_address_encrypted'),
+        ('lending', '0010_english_labels'),
     ]
 
     operations = [
@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='loan',
             name='status',
-            field=models.CharField(choices=[('active', 'Current 正常'), ('overdue', 'Overdue 逾期'), ('repaid', 'Repaid 已结清'), ('written_off', 'Written off 已核销')], default='active', max_length=20),
+            field=models.CharField(choices=[('active', 'Current'), ('overdue', 'Overdue'), ('repaid', 'Repaid'), ('written_off', 'Written off')], default='active', max_length=20),
         ),
         migrations.AddIndex(
             model_name='loan',
