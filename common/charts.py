@@ -7,7 +7,7 @@ already formatted. Amounts go to the browser as yuan strings made from integer f
 never through float arithmetic here.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from fractions import Fraction
 
@@ -64,3 +64,51 @@ def chart(
         "rows": [[str(v) for v in row] for row in rows],
         "empty": not rows,
     }
+
+
+# The pieces of an option, so every chart spells a series, an axis and a legend one way.
+
+LEGEND = {"top": 0}
+SCROLLING_LEGEND = {"type": "scroll", "top": 0}
+SHADOW_TOOLTIP = {"trigger": "axis", "confine": True, "axisPointer": {"type": "shadow"}}
+
+
+def series(kind: str, name: str, data: Iterable, **style) -> dict:
+    """One ECharts series: its name, its type ("line", "bar", ...), any style, then its data."""
+    return {"name": name, "type": kind, **style, "data": list(data)}
+
+
+def line(name: str, data: Iterable, **style) -> dict:
+    return series("line", name, data, **style)
+
+
+def bar(name: str, data: Iterable, **style) -> dict:
+    return series("bar", name, data, **style)
+
+
+def stacked_bars(stack: str, parts: Iterable[tuple[str, Iterable]]) -> list[dict]:
+    """Bars of (name, data) pairs piled on one another in one stack."""
+    return [bar(name, data, stack=stack) for name, data in parts]
+
+
+def yuan_values(fens: Iterable[int]) -> list[str]:
+    """Amounts in fen as the yuan strings a chart plots."""
+    return [yuan(fen) for fen in fens]
+
+
+def category_axis(labels: Iterable, name: str | None = None, **style) -> dict:
+    axis = {"type": "category", "data": list(labels)}
+    if name is not None:
+        axis["name"] = name
+    return {**axis, **style}
+
+
+def value_axis(**style) -> dict:
+    return {"type": "value", **style}
+
+
+def axes_option(*, x: dict, y: dict, series: list[dict], legend: dict | None = LEGEND, **extra) -> dict:
+    """A chart on two axes: its legend (None: none), any other option keys (tooltip, grid, ...),
+    the axes and the series."""
+    option = {"legend": legend} if legend is not None else {}
+    return {**option, **extra, "xAxis": x, "yAxis": y, "series": series}

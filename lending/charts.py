@@ -3,7 +3,17 @@ principal and interest by due date, what fell due beside what has been paid."""
 
 from django.utils.translation import gettext as _
 
-from common.charts import chart, yuan, yuan_text
+from common.charts import (
+    SCROLLING_LEGEND,
+    SHADOW_TOOLTIP,
+    axes_option,
+    bar,
+    category_axis,
+    chart,
+    value_axis,
+    yuan_text,
+    yuan_values,
+)
 from lending.models import Installment
 
 
@@ -19,21 +29,16 @@ def schedule_chart(installments: list[Installment]) -> dict:
     return chart(
         name="schedule",
         title=_("Schedule: due and paid by due date"),
-        option={
-            "legend": {"type": "scroll", "top": 0},
-            "tooltip": {"trigger": "axis", "confine": True, "axisPointer": {"type": "shadow"}},
-            "xAxis": {"type": "category", "data": dates},
-            "yAxis": {"type": "value"},
-            "series": [
-                {
-                    "name": name,
-                    "type": "bar",
-                    "stack": stack,
-                    "data": [yuan(getattr(i, field)) for i in installments],
-                }
+        option=axes_option(
+            legend=SCROLLING_LEGEND,
+            tooltip=SHADOW_TOOLTIP,
+            x=category_axis(dates),
+            y=value_axis(),
+            series=[
+                bar(name, yuan_values(getattr(i, field) for i in installments), stack=stack)
                 for name, stack, field in parts
             ],
-        },
+        ),
         value_format="yuan",
         height=280,
         columns=[_("Due date"), *[name for name, _stack, _field in parts]],

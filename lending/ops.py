@@ -104,6 +104,7 @@ def _dwell_fallback(now: dt.datetime, since: dt.datetime) -> dict[str, tuple[flo
     )
     seconds: dict[str, list[float]] = {}
     for name, started_at, ended_at in rows:
+        # float ok: seconds of dwell (a duration), not money
         seconds.setdefault(name, []).append(((ended_at or now) - started_at).total_seconds())
     return {
         name: (percentile_cont(values, 0.5), percentile_cont(values, 0.9), len(values))

@@ -4,7 +4,7 @@ import datetime as dt
 
 from django.utils.translation import gettext as _
 
-from common.charts import chart, yuan, yuan_text
+from common.charts import axes_option, bar, category_axis, chart, value_axis, yuan_text, yuan_values
 
 
 def sales_chart(days: list[dict]) -> dict:
@@ -21,11 +21,17 @@ def sales_chart(days: list[dict]) -> dict:
     return chart(
         name="sales",
         title=_("Daily sales"),
-        option={
-            "xAxis": {"type": "category", "data": [d.strftime("%m-%d") for d in dates]},
-            "yAxis": {"type": "value"},
-            "series": [{"name": _("Sales"), "type": "bar", "data": [yuan(a) for a in amounts]}],
-        },
+        option=axes_option(
+            legend=None,
+            x=category_axis(d.strftime("%m-%d") for d in dates),
+            y=value_axis(),
+            series=[
+                bar(
+                    _("Sales"),
+                    yuan_values(amounts),
+                )
+            ],
+        ),
         value_format="yuan",
         height=260,
         columns=[_("Date"), _("Orders"), _("Sales")],

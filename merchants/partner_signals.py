@@ -116,11 +116,104 @@ def _not_found(problems: dict[str, list[str]]) -> None:
         _refuse(problems, NotFoundError)
 
 
+@dataclass(frozen=True)
+class _Signal:
+    """A kind of signal: its receipts' kind, the key its batch comes under, the fields naming the
+    partner's merchants, and the field naming the partner's order (optional or not), if any."""
+
+    kind: str
+    key: str
+    merchant_fields: tuple[str, ...] = ()
+    order_field: str = ""
+    order_optional: bool = False
+
+
+# Every kind of signal, by the key of its batch.
+SIGNALS = {
+    signal.key: signal
+    for signal in (
+        _Signal(SignalKind.REFUND, "refunds", order_field="order_id"),
+        _Signal(SignalKind.COMPLAINT, "complaints", ("merchant_id",), "order_id", order_optional=True),
+        _Signal(SignalKind.RATING, "ratings", order_field="order_id"),
+        _Signal(SignalKind.LOGISTICS, "events", order_field="order_id"),
+        _Signal(SignalKind.VERIFICATION, "verifications", ("merchant_id",)),
+        _Signal(SignalKind.FINANCIALS, "financials", ("merchant_id",)),
+        _Signal(SignalKind.STATUS, "changes", ("merchant_id",)),
+        _Signal(SignalKind.DEVICE, "devices", ("merchant_id",)),
+        _Signal(SignalKind.GUARANTEE, "guarantees", ("borrower_id", "guarantor_id")),
+    )
+}
+
+
+@dataclass
+class _Found:
+    """What a signal names, found among the partner's: merchant ids by field, and its order."""
+
+    merchants: dict[str, int]
+    order: dict | None = None
+
+
+def _resolve(
+    partner: PartnerPlatform,
+    spec: _Signal,
+    signals: Sequence[dict],
+    *,
+    item: Callable[[dict, _Found], dict],
+    check: Callable[[int, dict, _Found], list[tuple[str, str]]] | None = None,
+) -> list[_Item]:
+    """A batch read the one way: ids once each; every merchant and order named is the partner's
+    (else the batch is "not found"); `check` lists a signal's problems as (field, message), which
+    refuse the batch; `item` gives the rest of each signal's _Item (merchant_id, identity, ...)."""
+    key = spec.key
+    _check_ids(key, signals)
+    merchants = (
+        _merchants_of(partner, {s[name] for s in signals for name in spec.merchant_fields})
+        if spec.merchant_fields
+        else {}
+    )
+    field = spec.order_field
+    orders = (
+        _orders_of(partner, {s[field] for s in signals if s.get(field) or not spec.order_optional})
+        if field
+        else {}
+    )
+    missing, problems, items = {}, {}, []
+    for position, signal in enumerate(signals):
+        found = _Found({name: merchants.get(signal[name]) for name in spec.merchant_fields})
+        for name, pk in found.merchants.items():
+            if pk is None:
+                missing[_path(key, position, name)] = [f"unknown merchant {signal[name]}"]
+        if None in found.merchants.values():
+            continue
+        if field and (signal.get(field) or not spec.order_optional):
+            found.order = orders.get(signal[field])
+            if found.order is None:
+                missing[_path(key, position, field)] = [f"unknown order {signal[field]}"]
+                continue
+        for name, problem in check(position, signal, found) if check else ():
+            problems[_path(key, position, name)] = [problem]
+        items.append(_Item(position, signal["id"], **item(signal, found)))
+    _not_found(missing)
+    if problems:
+        _refuse(problems)
+    return items
+
+
+def _not_before_order(field: str) -> Callable[[int, dict, _Found], list[tuple[str, str]]]:
+    """A check for _resolve: the signal's time `field` is not before its order was placed."""
+
+    def check(_position: int, signal: dict, found: _Found) -> list[tuple[str, str]]:
+        if signal[field] < found.order["placed_at"]:
+            return [(field, "earlier than the order was placed")]
+        return []
+
+    return check
+
+
 def _record(
     *,
     partner: PartnerPlatform,
-    kind: str,
-    key: str,
+    spec: _Signal,
     items: list[_Item],
     create: Callable[[list[_Item]], list[int]],
     update: Callable[[_Item, int], None] | None = None,
@@ -136,8 +229,8 @@ def _record(
             with transaction.atomic():
                 return _record_once(
                     partner=partner,
-                    kind=kind,
-                    key=key,
+                    kind=spec.kind,
+                    key=spec.key,
                     items=items,
                     create=create,
                     update=update,
@@ -148,7 +241,7 @@ def _record(
             if attempt == 1:
                 raise ConflictError(
                     "the same signals were being recorded by another request; send the batch again",
-                    {"fields": {key: ["sent concurrently"]}},
+                    {"fields": {spec.key: ["sent concurrently"]}},
                 ) from None
     raise AssertionError("unreachable")
 
@@ -218,33 +311,22 @@ def refunds_record_batch(*, partner: PartnerPlatform, refunds: Sequence[dict]) -
     the order's earlier refunds stays within the order's amount, and a time not before the order.
     Moving the order itself to "refunded" is the order-status endpoint's job."""
     key = "refunds"
-    _check_ids(key, refunds)
-    orders = _orders_of(partner, {r["order_id"] for r in refunds})
-    missing, problems, items = {}, {}, []
-    for position, r in enumerate(refunds):
-        order = orders.get(r["order_id"])
-        if order is None:
-            missing[_path(key, position, "order_id")] = [f"unknown order {r['order_id']}"]
-            continue
-        if r["refunded_at"] < order["placed_at"]:
-            problems[_path(key, position, "refunded_at")] = ["earlier than the order was placed"]
-        items.append(
-            _Item(
-                position,
-                r["id"],
-                order["merchant_id"],
-                identity={
-                    "order": r["order_id"],
-                    "amount_fen": r["amount_fen"],
-                    "refunded_at": _instant(r["refunded_at"]),
-                    "reason": r.get("reason", ""),
-                },
-                data={"order": order, **r},
-            )
-        )
-    _not_found(missing)
-    if problems:
-        _refuse(problems)
+    items = _resolve(
+        partner,
+        SIGNALS[key],
+        refunds,
+        check=_not_before_order("refunded_at"),
+        item=lambda r, found: {
+            "merchant_id": found.order["merchant_id"],
+            "identity": {
+                "order": r["order_id"],
+                "amount_fen": r["amount_fen"],
+                "refunded_at": _instant(r["refunded_at"]),
+                "reason": r.get("reason", ""),
+            },
+            "data": {"order": found.order, **r},
+        },
+    )
 
     def check_new(new: list[_Item]) -> None:
         order_ids = sorted({i.data["order"]["pk"] for i in new})
@@ -283,9 +365,7 @@ def refunds_record_batch(*, partner: PartnerPlatform, refunds: Sequence[dict]) -
         )
         return _pks(rows, Refund, new)
 
-    return _record(
-        partner=partner, kind=SignalKind.REFUND, key=key, items=items, create=create, check_new=check_new
-    )
+    return _record(partner=partner, spec=SIGNALS[key], items=items, create=create, check_new=check_new)
 
 
 def _pks(rows: list, model, new: list[_Item]) -> list[int]:
@@ -303,43 +383,32 @@ def complaints_record_batch(*, partner: PartnerPlatform, complaints: Sequence[di
     """Buyers' complaints about a merchant (optionally about one of its orders). Whether the
     platform upheld it may come later: a resend that only changes `is_upheld` updates it."""
     key = "complaints"
-    _check_ids(key, complaints)
-    merchants = _merchants_of(partner, {c["merchant_id"] for c in complaints})
-    orders = _orders_of(partner, {c["order_id"] for c in complaints if c.get("order_id")})
-    missing, problems, items = {}, {}, []
-    for position, c in enumerate(complaints):
-        merchant_id = merchants.get(c["merchant_id"])
-        if merchant_id is None:
-            missing[_path(key, position, "merchant_id")] = [f"unknown merchant {c['merchant_id']}"]
-            continue
-        order = None
-        if c.get("order_id"):
-            order = orders.get(c["order_id"])
-            if order is None:
-                missing[_path(key, position, "order_id")] = [f"unknown order {c['order_id']}"]
-                continue
-            if order["merchant_id"] != merchant_id:
-                problems[_path(key, position, "order_id")] = [f"not an order of merchant {c['merchant_id']}"]
-            elif c["filed_at"] < order["placed_at"]:
-                problems[_path(key, position, "filed_at")] = ["earlier than the order was placed"]
-        items.append(
-            _Item(
-                position,
-                c["id"],
-                merchant_id,
-                identity={
-                    "merchant": c["merchant_id"],
-                    "order": c.get("order_id") or "",
-                    "category": c["category"],
-                    "filed_at": _instant(c["filed_at"]),
-                },
-                mutable={"is_upheld": c["is_upheld"]},
-                data={"order_pk": order["pk"] if order else None, **c},
-            )
-        )
-    _not_found(missing)
-    if problems:
-        _refuse(problems)
+
+    def check(position: int, c: dict, found: _Found) -> list[tuple[str, str]]:
+        order = found.order
+        if order is None:
+            return []
+        if order["merchant_id"] != found.merchants["merchant_id"]:
+            return [("order_id", f"not an order of merchant {c['merchant_id']}")]
+        return _not_before_order("filed_at")(position, c, found)
+
+    items = _resolve(
+        partner,
+        SIGNALS[key],
+        complaints,
+        check=check,
+        item=lambda c, found: {
+            "merchant_id": found.merchants["merchant_id"],
+            "identity": {
+                "merchant": c["merchant_id"],
+                "order": c.get("order_id") or "",
+                "category": c["category"],
+                "filed_at": _instant(c["filed_at"]),
+            },
+            "mutable": {"is_upheld": c["is_upheld"]},
+            "data": {"order_pk": found.order["pk"] if found.order else None, **c},
+        },
+    )
 
     def create(new: list[_Item]) -> list[int]:
         rows = Complaint.objects.bulk_create(
@@ -367,8 +436,7 @@ def complaints_record_batch(*, partner: PartnerPlatform, complaints: Sequence[di
 
     return _record(
         partner=partner,
-        kind=SignalKind.COMPLAINT,
-        key=key,
+        spec=SIGNALS[key],
         items=items,
         create=create,
         update=update,
@@ -382,33 +450,31 @@ def complaints_record_batch(*, partner: PartnerPlatform, complaints: Sequence[di
 def ratings_record_batch(*, partner: PartnerPlatform, ratings: Sequence[dict]) -> SignalBatchResult:
     """A buyer's stars (1–5) for an order, once per order, not before the order was placed."""
     key = "ratings"
-    _check_ids(key, ratings)
-    orders = _orders_of(partner, {r["order_id"] for r in ratings})
-    missing, problems, items, seen = {}, {}, [], {}
-    for position, r in enumerate(ratings):
-        order = orders.get(r["order_id"])
-        if order is None:
-            missing[_path(key, position, "order_id")] = [f"unknown order {r['order_id']}"]
-            continue
+    seen: dict[str, int] = {}
+
+    def check(position: int, r: dict, found: _Found) -> list[tuple[str, str]]:
+        problems = []
         if r["order_id"] in seen:
-            problems[_path(key, position, "order_id")] = [
-                f"order {r['order_id']} is rated twice in the batch (also at {seen[r['order_id']]})"
-            ]
-        seen.setdefault(r["order_id"], position)
-        if r["rated_at"] < order["placed_at"]:
-            problems[_path(key, position, "rated_at")] = ["earlier than the order was placed"]
-        items.append(
-            _Item(
-                position,
-                r["id"],
-                order["merchant_id"],
-                identity={"order": r["order_id"], "stars": r["stars"], "rated_at": _instant(r["rated_at"])},
-                data={"order": order, **r},
+            problems.append(
+                (
+                    "order_id",
+                    f"order {r['order_id']} is rated twice in the batch (also at {seen[r['order_id']]})",
+                )
             )
-        )
-    _not_found(missing)
-    if problems:
-        _refuse(problems)
+        seen.setdefault(r["order_id"], position)
+        return problems + _not_before_order("rated_at")(position, r, found)
+
+    items = _resolve(
+        partner,
+        SIGNALS[key],
+        ratings,
+        check=check,
+        item=lambda r, found: {
+            "merchant_id": found.order["merchant_id"],
+            "identity": {"order": r["order_id"], "stars": r["stars"], "rated_at": _instant(r["rated_at"])},
+            "data": {"order": found.order, **r},
+        },
+    )
 
     def check_new(new: list[_Item]) -> None:
         rated = set(
@@ -438,9 +504,7 @@ def ratings_record_batch(*, partner: PartnerPlatform, ratings: Sequence[dict]) -
         )
         return _pks(rows, Rating, new)
 
-    return _record(
-        partner=partner, kind=SignalKind.RATING, key=key, items=items, create=create, check_new=check_new
-    )
+    return _record(partner=partner, spec=SIGNALS[key], items=items, create=create, check_new=check_new)
 
 
 # --- logistics events --------------------------------------------------------------------------
@@ -450,34 +514,23 @@ def logistics_events_record_batch(*, partner: PartnerPlatform, events: Sequence[
     """Carrier scans of an order's parcel (picked up, in transit, delivered, returned, lost,
     exception), not before the order was placed."""
     key = "events"
-    _check_ids(key, events)
-    orders = _orders_of(partner, {e["order_id"] for e in events})
-    missing, problems, items = {}, {}, []
-    for position, e in enumerate(events):
-        order = orders.get(e["order_id"])
-        if order is None:
-            missing[_path(key, position, "order_id")] = [f"unknown order {e['order_id']}"]
-            continue
-        if e["occurred_at"] < order["placed_at"]:
-            problems[_path(key, position, "occurred_at")] = ["earlier than the order was placed"]
-        items.append(
-            _Item(
-                position,
-                e["id"],
-                order["merchant_id"],
-                identity={
-                    "order": e["order_id"],
-                    "kind": e["kind"],
-                    "occurred_at": _instant(e["occurred_at"]),
-                    "carrier": e.get("carrier", ""),
-                    "tracking_number": e.get("tracking_number", ""),
-                },
-                data={"order": order, **e},
-            )
-        )
-    _not_found(missing)
-    if problems:
-        _refuse(problems)
+    items = _resolve(
+        partner,
+        SIGNALS[key],
+        events,
+        check=_not_before_order("occurred_at"),
+        item=lambda e, found: {
+            "merchant_id": found.order["merchant_id"],
+            "identity": {
+                "order": e["order_id"],
+                "kind": e["kind"],
+                "occurred_at": _instant(e["occurred_at"]),
+                "carrier": e.get("carrier", ""),
+                "tracking_number": e.get("tracking_number", ""),
+            },
+            "data": {"order": found.order, **e},
+        },
+    )
 
     def create(new: list[_Item]) -> list[int]:
         rows = LogisticsEvent.objects.bulk_create(
@@ -495,7 +548,7 @@ def logistics_events_record_batch(*, partner: PartnerPlatform, events: Sequence[
         )
         return _pks(rows, LogisticsEvent, new)
 
-    return _record(partner=partner, kind=SignalKind.LOGISTICS, key=key, items=items, create=create)
+    return _record(partner=partner, spec=SIGNALS[key], items=items, create=create)
 
 
 # --- verifications -----------------------------------------------------------------------------
@@ -507,29 +560,21 @@ def verifications_record_batch(
     """A third party's check of a merchant's document (business licence, tax, customs). A check
     sent while pending is completed by resending it with its result and date."""
     key = "verifications"
-    _check_ids(key, verifications)
-    merchants = _merchants_of(partner, {v["merchant_id"] for v in verifications})
-    missing, items = {}, []
-    for position, v in enumerate(verifications):
-        merchant_id = merchants.get(v["merchant_id"])
-        if merchant_id is None:
-            missing[_path(key, position, "merchant_id")] = [f"unknown merchant {v['merchant_id']}"]
-            continue
-        items.append(
-            _Item(
-                position,
-                v["id"],
-                merchant_id,
-                identity={"merchant": v["merchant_id"], "kind": v["kind"], "provider": v["provider"]},
-                mutable={
-                    "result": v["result"],
-                    "checked_on": v.get("checked_on"),
-                    "reference": v.get("reference", ""),
-                },
-                data=dict(v),
-            )
-        )
-    _not_found(missing)
+    items = _resolve(
+        partner,
+        SIGNALS[key],
+        verifications,
+        item=lambda v, found: {
+            "merchant_id": found.merchants["merchant_id"],
+            "identity": {"merchant": v["merchant_id"], "kind": v["kind"], "provider": v["provider"]},
+            "mutable": {
+                "result": v["result"],
+                "checked_on": v.get("checked_on"),
+                "reference": v.get("reference", ""),
+            },
+            "data": dict(v),
+        },
+    )
 
     def create(new: list[_Item]) -> list[int]:
         rows = [
@@ -556,8 +601,7 @@ def verifications_record_batch(
 
     return _record(
         partner=partner,
-        kind=SignalKind.VERIFICATION,
-        key=key,
+        spec=SIGNALS[key],
         items=items,
         create=create,
         update=update,
@@ -574,27 +618,19 @@ def financials_record_batch(
     """What a B2B member declared for a fiscal year, relayed by its platform on business date
     `on`: declaring a year again (under a new id) replaces that year's figures, as in the portal."""
     key = "financials"
-    _check_ids(key, financials)
-    merchants = _merchants_of(partner, {f["merchant_id"] for f in financials})
-    missing, items = {}, []
-    for position, f in enumerate(financials):
-        merchant_id = merchants.get(f["merchant_id"])
-        if merchant_id is None:
-            missing[_path(key, position, "merchant_id")] = [f"unknown merchant {f['merchant_id']}"]
-            continue
-        items.append(
-            _Item(
-                position,
-                f["id"],
-                merchant_id,
-                identity={
-                    "merchant": f["merchant_id"],
-                    **{name: str(value) for name, value in f.items() if name not in ("id", "merchant_id")},
-                },
-                data=dict(f),
-            )
-        )
-    _not_found(missing)
+    items = _resolve(
+        partner,
+        SIGNALS[key],
+        financials,
+        item=lambda f, found: {
+            "merchant_id": found.merchants["merchant_id"],
+            "identity": {
+                "merchant": f["merchant_id"],
+                **{name: str(value) for name, value in f.items() if name not in ("id", "merchant_id")},
+            },
+            "data": dict(f),
+        },
+    )
 
     def create(new: list[_Item]) -> list[int]:
         pks = []
@@ -616,7 +652,7 @@ def financials_record_batch(
             pks.append(row.pk)
         return pks
 
-    return _record(partner=partner, kind=SignalKind.FINANCIALS, key=key, items=items, create=create)
+    return _record(partner=partner, spec=SIGNALS[key], items=items, create=create)
 
 
 # --- a shop's status on its platform ------------------------------------------------------------
@@ -637,29 +673,21 @@ def merchant_status_record_batch(*, partner: PartnerPlatform, changes: Sequence[
     the merchant lifecycle (a closed shop stays closed). A partner lifts only a suspension it
     made itself: a restriction the lender placed (a defaulter's) is lifted by an officer."""
     key = "changes"
-    _check_ids(key, changes)
-    merchants = _merchants_of(partner, {c["merchant_id"] for c in changes})
-    missing, items = {}, []
-    for position, c in enumerate(changes):
-        merchant_id = merchants.get(c["merchant_id"])
-        if merchant_id is None:
-            missing[_path(key, position, "merchant_id")] = [f"unknown merchant {c['merchant_id']}"]
-            continue
-        items.append(
-            _Item(
-                position,
-                c["id"],
-                merchant_id,
-                identity={
-                    "merchant": c["merchant_id"],
-                    "status": c["status"],
-                    "reason": c["reason"],
-                    "changed_at": _instant(c["changed_at"]),
-                },
-                data=dict(c),
-            )
-        )
-    _not_found(missing)
+    items = _resolve(
+        partner,
+        SIGNALS[key],
+        changes,
+        item=lambda c, found: {
+            "merchant_id": found.merchants["merchant_id"],
+            "identity": {
+                "merchant": c["merchant_id"],
+                "status": c["status"],
+                "reason": c["reason"],
+                "changed_at": _instant(c["changed_at"]),
+            },
+            "data": dict(c),
+        },
+    )
     actor = partner_actor(partner)
 
     def create(new: list[_Item]) -> list[int]:
@@ -697,7 +725,7 @@ def merchant_status_record_batch(*, partner: PartnerPlatform, changes: Sequence[
             )
         return pks
 
-    return _record(partner=partner, kind=SignalKind.STATUS, key=key, items=items, create=create)
+    return _record(partner=partner, spec=SIGNALS[key], items=items, create=create)
 
 
 # --- devices and guarantees: links of the relationship network ----------------------------------
@@ -708,25 +736,16 @@ def devices_record_batch(*, partner: PartnerPlatform, devices: Sequence[dict]) -
     kept only as a keyed digest and a masked hint; each shop's device is one row whose first and
     last sightings move out as sightings arrive."""
     key = "devices"
-    _check_ids(key, devices)
-    merchants = _merchants_of(partner, {d["merchant_id"] for d in devices})
-    missing, items = {}, []
-    for position, d in enumerate(devices):
-        merchant_id = merchants.get(d["merchant_id"])
-        if merchant_id is None:
-            missing[_path(key, position, "merchant_id")] = [f"unknown merchant {d['merchant_id']}"]
-            continue
+
+    def item(d: dict, found: _Found) -> dict:
         index = blind_index(d["fingerprint"])
-        items.append(
-            _Item(
-                position,
-                d["id"],
-                merchant_id,
-                identity={"merchant": d["merchant_id"], "device": index, "seen_at": _instant(d["seen_at"])},
-                data={"index": index, "hint": mask(d["fingerprint"], 4, 4)[:40], "seen_at": d["seen_at"]},
-            )
-        )
-    _not_found(missing)
+        return {
+            "merchant_id": found.merchants["merchant_id"],
+            "identity": {"merchant": d["merchant_id"], "device": index, "seen_at": _instant(d["seen_at"])},
+            "data": {"index": index, "hint": mask(d["fingerprint"], 4, 4)[:40], "seen_at": d["seen_at"]},
+        }
+
+    items = _resolve(partner, SIGNALS[key], devices, item=item)
 
     def create(new: list[_Item]) -> list[int]:
         return [
@@ -736,7 +755,7 @@ def devices_record_batch(*, partner: PartnerPlatform, devices: Sequence[dict]) -
             for i in new
         ]
 
-    return _record(partner=partner, kind=SignalKind.DEVICE, key=key, items=items, create=create)
+    return _record(partner=partner, spec=SIGNALS[key], items=items, create=create)
 
 
 def _device_sighting(merchant_id: int, *, index: str, hint: str, seen_at: dt.datetime) -> MerchantDevice:
@@ -767,40 +786,32 @@ def guarantees_record_batch(*, partner: PartnerPlatform, guarantees: Sequence[di
     """One member stands surety for another (both the partner's merchants), up to an amount,
     from a date; a resend with `until_on` set ends it."""
     key = "guarantees"
-    _check_ids(key, guarantees)
-    merchants = _merchants_of(
-        partner, {g["borrower_id"] for g in guarantees} | {g["guarantor_id"] for g in guarantees}
-    )
-    missing, problems, items = {}, {}, []
-    for position, g in enumerate(guarantees):
-        borrower, guarantor = merchants.get(g["borrower_id"]), merchants.get(g["guarantor_id"])
-        for name, found in (("borrower_id", borrower), ("guarantor_id", guarantor)):
-            if found is None:
-                missing[_path(key, position, name)] = [f"unknown merchant {g[name]}"]
-        if borrower is None or guarantor is None:
-            continue
-        if borrower == guarantor:
-            problems[_path(key, position, "guarantor_id")] = ["a shop cannot guarantee itself"]
+
+    def check(_position: int, g: dict, found: _Found) -> list[tuple[str, str]]:
+        problems = []
+        if found.merchants["borrower_id"] == found.merchants["guarantor_id"]:
+            problems.append(("guarantor_id", "a shop cannot guarantee itself"))
         if g.get("until_on") is not None and g["until_on"] < g["since_on"]:
-            problems[_path(key, position, "until_on")] = ["before since_on"]
-        items.append(
-            _Item(
-                position,
-                g["id"],
-                borrower,
-                identity={
-                    "borrower": g["borrower_id"],
-                    "guarantor": g["guarantor_id"],
-                    "amount_fen": g["amount_fen"],
-                    "since_on": g["since_on"].isoformat(),
-                },
-                mutable={"until_on": g.get("until_on")},
-                data={"guarantor": guarantor, **g},
-            )
-        )
-    _not_found(missing)
-    if problems:
-        _refuse(problems)
+            problems.append(("until_on", "before since_on"))
+        return problems
+
+    items = _resolve(
+        partner,
+        SIGNALS[key],
+        guarantees,
+        check=check,
+        item=lambda g, found: {
+            "merchant_id": found.merchants["borrower_id"],
+            "identity": {
+                "borrower": g["borrower_id"],
+                "guarantor": g["guarantor_id"],
+                "amount_fen": g["amount_fen"],
+                "since_on": g["since_on"].isoformat(),
+            },
+            "mutable": {"until_on": g.get("until_on")},
+            "data": {"guarantor": found.merchants["guarantor_id"], **g},
+        },
+    )
 
     def create(new: list[_Item]) -> list[int]:
         rows = Guarantee.objects.bulk_create(
@@ -828,8 +839,7 @@ def guarantees_record_batch(*, partner: PartnerPlatform, guarantees: Sequence[di
 
     return _record(
         partner=partner,
-        kind=SignalKind.GUARANTEE,
-        key=key,
+        spec=SIGNALS[key],
         items=items,
         create=create,
         update=update,

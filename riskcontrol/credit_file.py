@@ -7,7 +7,9 @@ and costs one query whatever the merchant's history, so the page's query count i
 section shows only when the officer may view its model (common.roles)."""
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
@@ -70,7 +72,8 @@ def merchant_for_file(merchant_id: int) -> Merchant | None:
     return Merchant.objects.select_related("partner", "owner", "risk").filter(pk=merchant_id).first()
 
 
-def trading_section(merchant: Merchant, today: dt.date) -> Section:
+def _trading_rows(merchant: Merchant, today: dt.date) -> list[dict]:
+    """Month by month, the last TRADING_MONTHS months: every month shows, traded in or not."""
     starts = _month_starts(today, TRADING_MONTHS)
     by_month = {
         row["month"].date() if isinstance(row["month"], dt.datetime) else row["month"]: row
@@ -105,85 +108,52 @@ def trading_section(merchant: Merchant, today: dt.date) -> Section:
                 "stars": f"{(row.get('stars') or 0) / ratings:.1f}" if ratings else "-",
             }
         )
-    return Section(
-        "trading",
-        _("Trading summary"),
-        rows=rows,
-        more_url=_changelist(Order, merchant__id__exact=merchant.pk),
-        has_more=True,
+    return rows
+
+
+def _score_row(s: MerchantScore) -> dict:
+    return {
+        "as_of": s.as_of,
+        "grade": s.grade,
+        "points": s.points,
+        "probability": f"{s.probability:.2%}",
+        "line": money(s.line_fen),
+        "rank": s.rank or "-",
+        "is_current": s.is_current,
+        # float ok: a bar's width in per cent, not money
+        "bar": max(0, min(100, round(s.probability * 100 * 5))),
+    }
+
+
+def _line_row(line: CreditLine) -> dict:
+    return {
+        "line": line,
+        "url": reverse("admin:lending_creditline_change", args=[line.pk]),
+        "limit": money(line.limit_fen),
+        "used": money(line.used_fen),
+        "available": money(line.available_fen),
+    }
+
+
+def _loan_row(loan: Loan) -> dict:
+    outstanding = (
+        loan.principal_outstanding_fen
+        + loan.interest_outstanding_fen
+        + loan.penalty_outstanding_fen
+        + loan.fee_outstanding_fen
     )
+    return {
+        "loan": loan,
+        "url": reverse("admin:lending_loan_change", args=[loan.pk]),
+        "principal": money(loan.principal_fen),
+        "outstanding": money(outstanding),
+        "overdue": money(loan.due_principal_fen + loan.due_interest_fen),
+        "is_overdue": loan.days_past_due > 0,
+    }
 
 
-def scores_section(merchant: Merchant) -> Section:
-    scores, more = _latest(MerchantScore.objects.filter(merchant=merchant).order_by("-as_of", "-pk"))
-    rows = [
-        {
-            "as_of": s.as_of,
-            "grade": s.grade,
-            "points": s.points,
-            "probability": f"{s.probability:.2%}",
-            "line": money(s.line_fen),
-            "rank": s.rank or "-",
-            "is_current": s.is_current,
-            # float ok: a bar's width in per cent, not money
-            "bar": max(0, min(100, round(s.probability * 100 * 5))),
-        }
-        for s in scores
-    ]
-    return Section(
-        "scores",
-        _("Ratings over time"),
-        rows=rows,
-        more_url=_changelist(MerchantScore, merchant__id__exact=merchant.pk),
-        has_more=more,
-    )
-
-
-def lines_section(merchant: Merchant) -> Section:
-    lines, more = _latest(
-        CreditLine.objects.filter(merchant=merchant).select_related("product").order_by("-opened_on", "-pk")
-    )
-    rows = [
-        {
-            "line": line,
-            "url": reverse("admin:lending_creditline_change", args=[line.pk]),
-            "limit": money(line.limit_fen),
-            "used": money(line.used_fen),
-            "available": money(line.available_fen),
-        }
-        for line in lines
-    ]
-    return Section(
-        "lines",
-        _("Credit lines"),
-        rows=rows,
-        more_url=_changelist(CreditLine, merchant__id__exact=merchant.pk),
-        has_more=more,
-    )
-
-
-def loans_section(merchant: Merchant) -> Section:
-    loans, more = _latest(
-        Loan.objects.filter(merchant=merchant).select_related("product").order_by("-disbursed_on", "-pk")
-    )
-    rows = []
-    for loan in loans:
-        outstanding = (
-            loan.principal_outstanding_fen
-            + loan.interest_outstanding_fen
-            + loan.penalty_outstanding_fen
-            + loan.fee_outstanding_fen
-        )
-        rows.append(
-            {
-                "loan": loan,
-                "url": reverse("admin:lending_loan_change", args=[loan.pk]),
-                "principal": money(loan.principal_fen),
-                "outstanding": money(outstanding),
-                "overdue": money(loan.due_principal_fen + loan.due_interest_fen),
-                "is_overdue": loan.days_past_due > 0,
-            }
-        )
+def _loan_totals(merchant: Merchant) -> dict:
+    """All the merchant's loans in one aggregate, beside the latest few listed."""
     totals = Loan.objects.filter(merchant=merchant).aggregate(
         count=Count("pk"),
         open=Count("pk", filter=Q(status__in=[Loan.Status.ACTIVE, Loan.Status.OVERDUE])),
@@ -196,136 +166,214 @@ def loans_section(merchant: Merchant) -> Section:
         due_interest=Sum("due_interest_fen"),
     )
     outstanding = sum(totals[k] or 0 for k in ("principal", "interest", "penalty", "fee"))
-    extra = {
+    return {
         "count": totals["count"],
         "open": totals["open"],
         "overdue_count": totals["overdue"],
         "outstanding": money(outstanding),
         "overdue": money((totals["due"] or 0) + (totals["due_interest"] or 0)),
     }
-    return Section(
+
+
+def _application_row(a: Application) -> dict:
+    return {
+        "application": a,
+        "url": reverse("admin:lending_application_change", args=[a.pk]),
+        "amount": money(a.amount_fen),
+        "decided": money(a.decided_limit_fen) if a.decided_limit_fen is not None else "-",
+    }
+
+
+def _warning_row(warning: Warning) -> Warning:
+    """A warning with its reasons in the reader's language (`why`)."""
+    warning.why = "; ".join(reason_text(r) for r in warning.reasons or [])
+    return warning
+
+
+def _action_row(action: RiskAction) -> RiskAction:
+    """A risk action with its reasons in the reader's language (`why`)."""
+    action.why = action_reason(action)
+    return action
+
+
+def _contact_row(c: ContactLog) -> dict:
+    return {"contact": c, "url": reverse("admin:lending_collections_case", args=[c.case_id])}
+
+
+@dataclass(frozen=True)
+class Part:
+    """One bounded list of a section: the latest rows of `model` about the merchant, shown to
+    those with `permission`. With no `slot` they are the section's own rows (`rows`, `more_url`,
+    `has_more`); with one they go to `extra[slot]`, `extra[slot + "_url"]`, `extra[slot + "_more"]`."""
+
+    permission: str
+    model: type
+    order_by: tuple[str, ...]
+    slot: str = ""
+    merchant_path: str = "merchant"
+    related: tuple[str, ...] = ()
+    row: Callable[[Any], Any] | None = None
+    # The admin list holding the rest, when it is not the model's own.
+    rest_in: type | None = None
+
+
+@dataclass(frozen=True)
+class SectionDefinition:
+    """A section of the file: its lists (`parts`), or rows of its own making (`rows`, shown with
+    `permission`, all of them, the rest in the admin list of `rest_in`); `totals` adds figures
+    over all the merchant's rows to `extra`."""
+
+    key: str
+    title: str
+    parts: tuple[Part, ...] = ()
+    rows: Callable[[Merchant, dt.date], list] | None = None
+    permission: str = ""
+    rest_in: type | None = None
+    totals: Callable[[Merchant], dict] | None = None
+
+
+def _part_fill(section: Section, part: Part, merchant: Merchant) -> None:
+    queryset = part.model.objects.filter(**{part.merchant_path: merchant})
+    if part.related:
+        queryset = queryset.select_related(*part.related)
+    found, more = _latest(queryset.order_by(*part.order_by))
+    rows = [part.row(obj) for obj in found] if part.row else found
+    url = _changelist(part.rest_in or part.model, merchant__id__exact=merchant.pk)
+    if part.slot:
+        section.extra.update({part.slot: rows, f"{part.slot}_url": url, f"{part.slot}_more": more})
+    else:
+        section.rows, section.more_url, section.has_more = rows, url, more
+
+
+def section_build(definition: SectionDefinition, merchant: Merchant, user, today: dt.date) -> Section | None:
+    """The section as this user may see it (one query per list it shows), or None if no part."""
+    if definition.rows is not None:
+        if not user.has_perm(definition.permission):
+            return None
+        return Section(
+            definition.key,
+            definition.title,
+            rows=definition.rows(merchant, today),
+            more_url=_changelist(definition.rest_in, merchant__id__exact=merchant.pk),
+            has_more=True,
+        )
+    parts = [part for part in definition.parts if user.has_perm(part.permission)]
+    if not parts:
+        return None
+    section = Section(definition.key, definition.title)
+    for part in parts:
+        _part_fill(section, part, merchant)
+    if definition.totals is not None:
+        section.extra.update(definition.totals(merchant))
+    return section
+
+
+# In the order an officer reads them.
+SECTIONS = (
+    SectionDefinition(
+        "trading",
+        _("Trading summary"),
+        rows=_trading_rows,
+        permission="merchants.view_order",
+        rest_in=Order,
+    ),
+    SectionDefinition(
+        "scores",
+        _("Ratings over time"),
+        parts=(Part("scoring.view_merchantscore", MerchantScore, ("-as_of", "-pk"), row=_score_row),),
+    ),
+    SectionDefinition(
+        "lines",
+        _("Credit lines"),
+        parts=(
+            Part(
+                "lending.view_creditline",
+                CreditLine,
+                ("-opened_on", "-pk"),
+                related=("product",),
+                row=_line_row,
+            ),
+        ),
+    ),
+    SectionDefinition(
         "loans",
         _("Loans"),
-        rows=rows,
-        more_url=_changelist(Loan, merchant__id__exact=merchant.pk),
-        has_more=more,
-        extra=extra,
-    )
-
-
-def applications_section(merchant: Merchant) -> Section:
-    applications, more = _latest(
-        Application.objects.filter(merchant=merchant)
-        .select_related("product")
-        .order_by("-submitted_at", "-pk")
-    )
-    rows = [
-        {
-            "application": a,
-            "url": reverse("admin:lending_application_change", args=[a.pk]),
-            "amount": money(a.amount_fen),
-            "decided": money(a.decided_limit_fen) if a.decided_limit_fen is not None else "-",
-        }
-        for a in applications
-    ]
-    return Section(
+        parts=(
+            Part("lending.view_loan", Loan, ("-disbursed_on", "-pk"), related=("product",), row=_loan_row),
+        ),
+        totals=_loan_totals,
+    ),
+    SectionDefinition(
         "applications",
         _("Applications"),
-        rows=rows,
-        more_url=_changelist(Application, merchant__id__exact=merchant.pk),
-        has_more=more,
-    )
-
-
-def findings_section(merchant: Merchant, user) -> Section:
-    """Officers' findings (video checks and field inspections in score points), field
-    inspections' results and the fraud rings the relationship network found."""
-    section = Section("findings", _("Findings"))
-    if user.has_perm("scoring.view_officerfinding"):
-        findings, more = _latest(
-            OfficerFinding.objects.filter(merchant=merchant)
-            .select_related("officer")
-            .order_by("-found_on", "-pk")
-        )
-        section.extra["officer"] = findings
-        section.more_url = _changelist(OfficerFinding, merchant__id__exact=merchant.pk)
-        section.has_more = more
-    if user.has_perm("lending.view_fieldinspection"):
-        inspections, _more = _latest(
-            FieldInspection.objects.filter(application__merchant=merchant)
-            .select_related("application", "inspector")
-            .order_by("-assigned_at", "-pk")
-        )
-        section.extra["inspections"] = inspections
-    if user.has_perm("riskcontrol.view_ringflag"):
-        flags, more = _latest(
-            RingFlag.objects.filter(merchant=merchant).select_related("run").order_by("-run_id")
-        )
-        section.extra["rings"] = flags
-        section.extra["rings_url"] = _changelist(RingFlag, merchant__id__exact=merchant.pk)
-        section.extra["rings_more"] = more
-    return section
-
-
-def warnings_section(merchant: Merchant, user) -> Section:
-    section = Section("warnings", _("Warnings"))
-    if user.has_perm("riskcontrol.view_warning"):
-        warnings, more = _latest(Warning.objects.filter(merchant=merchant).order_by("-raised_on", "-pk"))
-        for warning in warnings:  # the reasons in the reader's language
-            warning.why = "; ".join(reason_text(r) for r in warning.reasons or [])
-        section.rows = warnings
-        section.more_url = _changelist(Warning, merchant__id__exact=merchant.pk)
-        section.has_more = more
-    if user.has_perm("riskcontrol.view_riskaction"):
-        actions, more = _latest(RiskAction.objects.filter(merchant=merchant).order_by("-created_at", "-pk"))
-        for action in actions:
-            action.why = action_reason(action)
-        section.extra["actions"] = actions
-        section.extra["actions_url"] = _changelist(RiskAction, merchant__id__exact=merchant.pk)
-        section.extra["actions_more"] = more
-    return section
-
-
-def contacts_section(merchant: Merchant) -> Section:
-    contacts, more = _latest(
-        ContactLog.objects.filter(case__loan__merchant=merchant)
-        .select_related("case__loan", "agent")
-        .order_by("-at", "-pk")
-    )
-    rows = [
-        {"contact": c, "url": reverse("admin:lending_collections_case", args=[c.case_id])} for c in contacts
-    ]
+        parts=(
+            Part(
+                "lending.view_application",
+                Application,
+                ("-submitted_at", "-pk"),
+                related=("product",),
+                row=_application_row,
+            ),
+        ),
+    ),
+    # Officers' findings (video checks and field inspections in score points), field
+    # inspections' results and the fraud rings the relationship network found.
+    SectionDefinition(
+        "findings",
+        _("Findings"),
+        parts=(
+            Part(
+                "scoring.view_officerfinding",
+                OfficerFinding,
+                ("-found_on", "-pk"),
+                slot="officer",
+                related=("officer",),
+            ),
+            Part(
+                "lending.view_fieldinspection",
+                FieldInspection,
+                ("-assigned_at", "-pk"),
+                slot="inspections",
+                merchant_path="application__merchant",
+                related=("application", "inspector"),
+            ),
+            Part("riskcontrol.view_ringflag", RingFlag, ("-run_id",), slot="rings", related=("run",)),
+        ),
+    ),
+    SectionDefinition(
+        "warnings",
+        _("Warnings"),
+        parts=(
+            Part("riskcontrol.view_warning", Warning, ("-raised_on", "-pk"), row=_warning_row),
+            Part(
+                "riskcontrol.view_riskaction",
+                RiskAction,
+                ("-created_at", "-pk"),
+                slot="actions",
+                row=_action_row,
+            ),
+        ),
+    ),
     # The contact log has no list of its own: the merchant's loans lead to their cases.
-    return Section(
+    SectionDefinition(
         "contacts",
         _("Collections contacts"),
-        rows=rows,
-        more_url=_changelist(Loan, merchant__id__exact=merchant.pk),
-        has_more=more,
-    )
+        parts=(
+            Part(
+                "lending.view_contactlog",
+                ContactLog,
+                ("-at", "-pk"),
+                merchant_path="case__loan__merchant",
+                related=("case__loan", "agent"),
+                row=_contact_row,
+                rest_in=Loan,
+            ),
+        ),
+    ),
+)
 
 
 def credit_file_sections(*, merchant: Merchant, user, today: dt.date) -> list[Section]:
     """The sections this user may see, in the order an officer reads them."""
-    perm = user.has_perm
-    sections = []
-    if perm("merchants.view_order"):
-        sections.append(trading_section(merchant, today))
-    if perm("scoring.view_merchantscore"):
-        sections.append(scores_section(merchant))
-    if perm("lending.view_creditline"):
-        sections.append(lines_section(merchant))
-    if perm("lending.view_loan"):
-        sections.append(loans_section(merchant))
-    if perm("lending.view_application"):
-        sections.append(applications_section(merchant))
-    if any(
-        perm(p)
-        for p in ("scoring.view_officerfinding", "lending.view_fieldinspection", "riskcontrol.view_ringflag")
-    ):
-        sections.append(findings_section(merchant, user))
-    if perm("riskcontrol.view_warning") or perm("riskcontrol.view_riskaction"):
-        sections.append(warnings_section(merchant, user))
-    if perm("lending.view_contactlog"):
-        sections.append(contacts_section(merchant))
-    return sections
+    sections = (section_build(definition, merchant, user, today) for definition in SECTIONS)
+    return [section for section in sections if section is not None]

@@ -7,7 +7,7 @@ import itertools
 
 from django.utils.translation import gettext as _
 
-from common.charts import chart
+from common.charts import axes_option, bar, category_axis, chart, line, stacked_bars, value_axis
 from scoring.models import DriftReport, GradeOutcome, ScoringModel
 
 TABLE_STEP = 10  # the tables under the curves show every tenth point
@@ -29,22 +29,28 @@ def _roc(report: dict) -> dict:
     return chart(
         name="roc",
         title=_("ROC curve (held out)"),
-        option={
-            "legend": {"top": 0},
-            "tooltip": {"trigger": "item", "confine": True},
-            "xAxis": {"type": "value", "min": 0, "max": 1, "name": _("False positive rate")},
-            "yAxis": {"type": "value", "min": 0, "max": 1},
-            "series": [
-                {"name": _("Scorecard"), "type": "line", "showSymbol": False, "data": pairs},
-                {
-                    "name": _("Chance"),
-                    "type": "line",
-                    "showSymbol": False,
-                    "lineStyle": {"type": "dashed"},
-                    "data": [[0, 0], [1, 1]],
-                },
+        option=axes_option(
+            tooltip={"trigger": "item", "confine": True},
+            x=value_axis(
+                min=0,
+                max=1,
+                name=_("False positive rate"),
+            ),
+            y=value_axis(min=0, max=1),
+            series=[
+                line(
+                    _("Scorecard"),
+                    pairs,
+                    showSymbol=False,
+                ),
+                line(
+                    _("Chance"),
+                    [[0, 0], [1, 1]],
+                    showSymbol=False,
+                    lineStyle={"type": "dashed"},
+                ),
             ],
-        },
+        ),
         value_format="share",
         columns=[_("False positive rate"), _("True positive rate")],
         rows=[[_share(f), _share(t)] for f, t in pairs[::TABLE_STEP]],
@@ -59,25 +65,25 @@ def _ks(report: dict) -> dict:
     return chart(
         name="ks",
         title=_("KS: defaults and non-defaults caught, riskiest first"),
-        option={
-            "legend": {"top": 0},
-            "xAxis": {"type": "category", "data": population, "name": _("Population (%)")},
-            "yAxis": {"type": "value", "min": 0, "max": 100},
-            "series": [
-                {
-                    "name": _("Defaults"),
-                    "type": "line",
-                    "showSymbol": False,
-                    "data": [_pct(v) for v in ks["bad"]],
-                },
-                {
-                    "name": _("Non-defaults"),
-                    "type": "line",
-                    "showSymbol": False,
-                    "data": [_pct(v) for v in ks["good"]],
-                },
+        option=axes_option(
+            x=category_axis(
+                population,
+                _("Population (%)"),
+            ),
+            y=value_axis(min=0, max=100),
+            series=[
+                line(
+                    _("Defaults"),
+                    [_pct(v) for v in ks["bad"]],
+                    showSymbol=False,
+                ),
+                line(
+                    _("Non-defaults"),
+                    [_pct(v) for v in ks["good"]],
+                    showSymbol=False,
+                ),
             ],
-        },
+        ),
         value_format="percent",
         columns=[_("Population (%)"), _("Defaults (%)"), _("Non-defaults (%)")],
         rows=[
@@ -96,15 +102,23 @@ def _calibration(report: dict) -> dict:
     return chart(
         name="calibration",
         title=_("Calibration: predicted and observed default rate"),
-        option={
-            "legend": {"top": 0},
-            "xAxis": {"type": "category", "data": groups, "name": _("Group")},
-            "yAxis": {"type": "value"},
-            "series": [
-                {"name": _("Predicted"), "type": "bar", "data": [_pct(r["predicted"]) for r in rows]},
-                {"name": _("Observed"), "type": "bar", "data": [_pct(r["observed"]) for r in rows]},
+        option=axes_option(
+            x=category_axis(
+                groups,
+                _("Group"),
+            ),
+            y=value_axis(),
+            series=[
+                bar(
+                    _("Predicted"),
+                    [_pct(r["predicted"]) for r in rows],
+                ),
+                bar(
+                    _("Observed"),
+                    [_pct(r["observed"]) for r in rows],
+                ),
             ],
-        },
+        ),
         value_format="percent",
         columns=[_("Group"), _("Rows"), _("Predicted (%)"), _("Observed (%)"), _("Defaults")],
         rows=[[r["group"], r["n"], _pct(r["predicted"]), _pct(r["observed"]), r["defaults"]] for r in rows],
@@ -119,15 +133,23 @@ def _distribution(report: dict) -> dict:
     return chart(
         name="distribution",
         title=_("Score distribution: predicted default probability"),
-        option={
-            "legend": {"top": 0},
-            "xAxis": {"type": "category", "data": labels, "name": "%"},
-            "yAxis": {"type": "value"},
-            "series": [
-                {"name": _("Non-defaults"), "type": "bar", "stack": "rows", "data": dist["good"]},
-                {"name": _("Defaults"), "type": "bar", "stack": "rows", "data": dist["bad"]},
-            ],
-        },
+        option=axes_option(
+            x=category_axis(labels, "%"),
+            y=value_axis(),
+            series=stacked_bars(
+                "rows",
+                [
+                    (
+                        _("Non-defaults"),
+                        dist["good"],
+                    ),
+                    (
+                        _("Defaults"),
+                        dist["bad"],
+                    ),
+                ],
+            ),
+        ),
         value_format="number",
         columns=[_("Probability (%)"), _("Non-defaults"), _("Defaults")],
         rows=[[label, g, b] for label, g, b in zip(labels, dist["good"], dist["bad"], strict=True)],
@@ -136,27 +158,21 @@ def _distribution(report: dict) -> dict:
 
 def _psi(drift: list[DriftReport]) -> dict:
     labels = sorted({r.period_start.isoformat() for r in drift})
-    series = []
+    lines = []
     for period, label in DriftReport.Period.choices:
         values = {r.period_start.isoformat(): r.psi for r in drift if r.period == period}
         if values:
-            series.append(
-                {
-                    "name": str(label),
-                    "type": "line",
-                    "connectNulls": True,
-                    "data": [_share(values[d]) if d in values else None for d in labels],
-                }
+            lines.append(
+                line(
+                    str(label),
+                    [_share(values[d]) if d in values else None for d in labels],
+                    connectNulls=True,
+                )
             )
     return chart(
         name="psi",
         title=_("Population stability (PSI) of the score over time"),
-        option={
-            "legend": {"top": 0},
-            "xAxis": {"type": "category", "data": labels},
-            "yAxis": {"type": "value"},
-            "series": series,
-        },
+        option=axes_option(x=category_axis(labels), y=value_axis(), series=lines),
         value_format="share",
         columns=[_("Period from"), _("Period"), _("PSI"), _("Status")],
         rows=[
@@ -182,15 +198,23 @@ def _by_grade(outcomes: list[GradeOutcome]) -> dict:
     return chart(
         name="grade-outcomes",
         title=_("Predicted and actual default rate by grade"),
-        option={
-            "legend": {"top": 0},
-            "xAxis": {"type": "category", "data": names, "name": _("Grade")},
-            "yAxis": {"type": "value"},
-            "series": [
-                {"name": _("Predicted"), "type": "bar", "data": [_pct(v) or None for v in predicted]},
-                {"name": _("Actual"), "type": "bar", "data": [_pct(v) or None for v in actual]},
+        option=axes_option(
+            x=category_axis(
+                names,
+                _("Grade"),
+            ),
+            y=value_axis(),
+            series=[
+                bar(
+                    _("Predicted"),
+                    [_pct(v) or None for v in predicted],
+                ),
+                bar(
+                    _("Actual"),
+                    [_pct(v) or None for v in actual],
+                ),
             ],
-        },
+        ),
         value_format="percent",
         columns=[_("Grade"), _("Loans"), _("Predicted (%)"), _("Matured loans"), _("Actual (%)")],
         rows=[

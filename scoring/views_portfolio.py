@@ -7,7 +7,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from common.business_date import business_date_today
-from common.charts import chart, percent, yuan, yuan_text
+from common.charts import (
+    SCROLLING_LEGEND,
+    SHADOW_TOOLTIP,
+    axes_option,
+    bar,
+    category_axis,
+    chart,
+    line,
+    percent,
+    stacked_bars,
+    value_axis,
+    yuan_text,
+    yuan_values,
+)
 from scoring import portfolio as pf
 from scoring.views_risk import risk_manager_required
 
@@ -24,24 +37,22 @@ def _by_product_grade(data: pf.Portfolio) -> dict:
     grades = _grades(r["grade"] for r in rows)
     products = list(dict.fromkeys(r["product"] for r in rows))
     cell = {(r["product"], r["grade"]): r["outstanding_fen"] for r in rows}
-    series = [
-        {
-            "name": product,
-            "type": "bar",
-            "stack": "outstanding",
-            "data": [yuan(cell.get((product, g), 0)) for g in grades],
-        }
-        for product in products
-    ]
+    bars = stacked_bars(
+        "outstanding",
+        [(product, yuan_values(cell.get((product, g), 0) for g in grades)) for product in products],
+    )
     return chart(
         name="outstanding",
         title=_("Outstanding principal by product and grade"),
-        option={
-            "legend": {"type": "scroll", "top": 0},
-            "xAxis": {"type": "category", "data": grades, "name": _("Grade")},
-            "yAxis": {"type": "value"},
-            "series": series,
-        },
+        option=axes_option(
+            legend=SCROLLING_LEGEND,
+            x=category_axis(
+                grades,
+                _("Grade"),
+            ),
+            y=value_axis(),
+            series=bars,
+        ),
         value_format="yuan",
         columns=[_("Product"), _("Grade"), _("Loans"), _("Outstanding principal")],
         rows=[[r["product"], r["grade"], r["loans"], yuan_text(r["outstanding_fen"])] for r in rows],
@@ -58,19 +69,19 @@ def _classification(data: pf.Portfolio) -> dict:
     return chart(
         name="classification",
         title=_("Five-tier classification"),
-        option={
-            "tooltip": {"trigger": "axis", "confine": True},
-            "xAxis": {"type": "category", "data": labels, "axisLabel": {"interval": 0, "rotate": 30}},
-            "yAxis": {"type": "value"},
-            "series": [
-                {
-                    "name": _("Outstanding principal"),
-                    "type": "bar",
-                    "data": [yuan(r["outstanding_fen"]) for r in rows],
-                    "colorBy": "data",
-                }
+        option=axes_option(
+            legend=None,
+            tooltip={"trigger": "axis", "confine": True},
+            x=category_axis(labels, axisLabel={"interval": 0, "rotate": 30}),
+            y=value_axis(),
+            series=[
+                bar(
+                    _("Outstanding principal"),
+                    yuan_values(r["outstanding_fen"] for r in rows),
+                    colorBy="data",
+                )
             ],
-        },
+        ),
         value_format="yuan",
         columns=[_("Class"), _("Loans"), _("Outstanding principal"), _("Share (%)")],
         rows=[
@@ -110,19 +121,14 @@ def par_series(history: list[dict]) -> list[dict]:
 def _par(data: pf.Portfolio) -> dict:
     days = par_series(data.history)
     labels = [d["on"].isoformat() for d in days]
-    series = [
-        {"name": name, "type": "line", "data": [d[key] for d in days], "symbolSize": 6}
+    lines = [
+        line(name, [d[key] for d in days], symbolSize=6)
         for name, key in (("PAR1", "par1_pct"), ("PAR30", "par30_pct"), ("PAR90", "par90_pct"))
     ]
     return chart(
         name="par",
         title=_("Portfolio at risk (PAR 1/30/90) by month end"),
-        option={
-            "legend": {"top": 0},
-            "xAxis": {"type": "category", "data": labels},
-            "yAxis": {"type": "value"},
-            "series": series,
-        },
+        option=axes_option(x=category_axis(labels), y=value_axis(), series=lines),
         value_format="percent",
         columns=[_("Month end"), _("Outstanding principal"), "PAR1 (%)", "PAR30 (%)", "PAR90 (%)"],
         rows=[
@@ -164,15 +170,15 @@ def _vintages(data: pf.Portfolio) -> dict:
     return chart(
         name="vintage",
         title=_("Vintage curves: loans reaching 30 days past due, by month of disbursement"),
-        option={
-            "legend": {"type": "scroll", "top": 0},
-            "xAxis": {"type": "category", "data": mobs, "name": _("Months on book")},
-            "yAxis": {"type": "value"},
-            "series": [
-                {"name": c["cohort"].strftime("%Y-%m"), "type": "line", "data": c["shares"], "symbolSize": 4}
-                for c in curves
-            ],
-        },
+        option=axes_option(
+            legend=SCROLLING_LEGEND,
+            x=category_axis(
+                mobs,
+                _("Months on book"),
+            ),
+            y=value_axis(),
+            series=[line(c["cohort"].strftime("%Y-%m"), c["shares"], symbolSize=4) for c in curves],
+        ),
         value_format="percent",
         columns=[_("Month of disbursement"), _("Loans"), *[_("MOB %(n)s (%%)") % {"n": m} for m in mobs]],
         rows=[
@@ -213,14 +219,15 @@ def _roll_rates(data: pf.Portfolio) -> dict:
     return chart(
         name="roll-rates",
         title=_("Roll rates between delinquency buckets, month to month"),
-        option={
-            "tooltip": {"trigger": "item", "confine": True},
-            "grid": {"left": 8, "right": 8, "top": 8, "bottom": 8, "containLabel": True},
-            "xAxis": {"type": "category", "data": to_names, "axisLabel": {"interval": 0, "rotate": 30}},
-            "yAxis": {"type": "category", "data": list(pf.BUCKETS), "inverse": True},
-            "visualMap": {"show": False, "min": 0, "max": 100, "inRange": {"color": ["#f7f8fa", "#ff6a00"]}},
-            "series": [{"type": "heatmap", "data": cells, "label": {"show": True, "fontSize": 10}}],
-        },
+        option=axes_option(
+            legend=None,
+            tooltip={"trigger": "item", "confine": True},
+            grid={"left": 8, "right": 8, "top": 8, "bottom": 8, "containLabel": True},
+            visualMap={"show": False, "min": 0, "max": 100, "inRange": {"color": ["#f7f8fa", "#ff6a00"]}},
+            x=category_axis(to_names, axisLabel={"interval": 0, "rotate": 30}),
+            y=category_axis(pf.BUCKETS, inverse=True),
+            series=[{"type": "heatmap", "data": cells, "label": {"show": True, "fontSize": 10}}],
+        ),
         value_format="percent",
         height=360,
         columns=[_("This month"), _("Loans"), *[f"{name} (%)" for name in to_names]],
@@ -259,15 +266,23 @@ def _approval_loss(data: pf.Portfolio) -> dict:
     return chart(
         name="approval-loss",
         title=_("Approval rate and loss by grade"),
-        option={
-            "legend": {"top": 0},
-            "xAxis": {"type": "category", "data": grades, "name": _("Grade")},
-            "yAxis": {"type": "value"},
-            "series": [
-                {"name": _("Approval rate"), "type": "bar", "data": approval_rates},
-                {"name": _("Loss rate"), "type": "bar", "data": loss_rates},
+        option=axes_option(
+            x=category_axis(
+                grades,
+                _("Grade"),
+            ),
+            y=value_axis(),
+            series=[
+                bar(
+                    _("Approval rate"),
+                    approval_rates,
+                ),
+                bar(
+                    _("Loss rate"),
+                    loss_rates,
+                ),
             ],
-        },
+        ),
         value_format="percent",
         columns=[
             _("Grade"),
@@ -297,18 +312,16 @@ def _funding(data: pf.Portfolio) -> dict:
     return chart(
         name="funding",
         title=_("Funding capacity used"),
-        option={
-            "legend": {"top": 0},
-            "tooltip": {"trigger": "axis", "confine": True, "axisPointer": {"type": "shadow"}},
+        option=axes_option(
+            tooltip=SHADOW_TOOLTIP,
             # Room on the right for the last amount on the axis.
-            "grid": {"left": 8, "right": 48, "top": 40, "bottom": 8, "containLabel": True},
-            "xAxis": {"type": "value", "splitNumber": 2},
-            "yAxis": {"type": "category", "data": names},
-            "series": [
-                {"name": label, "type": "bar", "stack": "pool", "data": [yuan(p[key]) for p in pools]}
-                for label, key in parts
-            ],
-        },
+            grid={"left": 8, "right": 48, "top": 40, "bottom": 8, "containLabel": True},
+            x=value_axis(splitNumber=2),
+            y=category_axis(names),
+            series=stacked_bars(
+                "pool", [(label, yuan_values(p[key] for p in pools)) for label, key in parts]
+            ),
+        ),
         value_format="yuan",
         height=max(200, 90 + 50 * len(pools)),
         columns=[

@@ -6,6 +6,9 @@ from django.db import connection
 
 from tests.merchants.factories import ApiKeyFactory
 
+# The browser tests' fixtures (Chromium, pages, signing in), for every browser test wherever it lives.
+pytest_plugins = ["tests.browser_support"]
+
 
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"

@@ -2,10 +2,8 @@
 Chromium driven by Playwright against pytest-django's live server."""
 
 import datetime as dt
-import os
 import re
 from decimal import Decimal
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,74 +11,20 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from common.money import format_yuan
+from tests.browser_support import (
+    BROWSER_MARKS,
+    NARROW,
+    PASSWORD,
+    assert_fits,
+    expect,
+    log_in,
+    screenshot,
+)
 from tests.lending.conftest import open_pool
 from tests.lending.factories import CreditLineFactory, ProductFactory
 from tests.merchants.factories import MerchantFactory, OrderFactory
 
-CHROMIUM = os.environ.get("XIAODAI_CHROMIUM") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PASSWORD = "correct-horse-battery-staple"
-PHONE_WIDTH = 375
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)),
-        reason=f"no Chromium executable at {CHROMIUM} (install Debian's chromium or set "
-        "XIAODAI_CHROMIUM); Playwright must not download a browser",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
-
-playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-expect = playwright_sync.expect
-
-
-@pytest.fixture(scope="module")
-def browser():
-    # Playwright's sync API keeps an event loop running in this thread, which makes Django refuse
-    # ORM calls (creating test data, flushing the database) as async-unsafe. Django's docs suggest
-    # this switch for Playwright; it is set only while the browser runs, so it does not leak
-    # into the rest of the suite.
-    with pytest.MonkeyPatch.context() as patch, playwright_sync.sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The live server runs in this process, so it checks passwords with the same cheap hasher.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def new_page(browser):
-    """Pages in fresh browser contexts (own cookies), closed after the test."""
-    contexts = []
-
-    def open_page(**context_options):
-        context = browser.new_context(**context_options)
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
-@pytest.fixture
-def page(new_page):
-    return new_page()
+pytestmark = BROWSER_MARKS
 
 
 def merchant_with_recent_orders(username: str = "seller"):
@@ -94,13 +38,6 @@ def merchant_with_recent_orders(username: str = "seller"):
         OrderFactory(merchant=merchant, amount_fen=amount_fen, placed_at=now - dt.timedelta(days=days_ago))
     OrderFactory(merchant=merchant, amount_fen=999_999, placed_at=now - dt.timedelta(days=45))
     return merchant, format_yuan(sum(recent.values()))
-
-
-def log_in(page, live_server, username: str, password: str = PASSWORD) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.locator('input[name="username"]').fill(username)
-    page.locator('input[name="password"]').fill(password)
-    page.locator("main form button[type=submit]").click()
 
 
 def test_merchant_logs_in_and_sees_thirty_day_sales(page, live_server):
@@ -127,15 +64,14 @@ def test_wrong_password_shows_an_error_and_stays_on_the_login_page(page, live_se
 
 def test_shop_page_fits_a_phone_screen_without_horizontal_scroll(new_page, live_server):
     _, sales_30d = merchant_with_recent_orders()
-    page = new_page(viewport={"width": PHONE_WIDTH, "height": 740}, is_mobile=True, has_touch=True)
+    page = new_page(viewport=NARROW, is_mobile=True, has_touch=True)
 
     log_in(page, live_server, "seller")
     expect(page).to_have_url(f"{live_server.url}/overview/")
     page.goto(f"{live_server.url}/shop/")
 
     expect(page.get_by_test_id("sales-30d")).to_have_text(sales_30d)
-    scroll_width = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll_width <= PHONE_WIDTH
+    assert_fits(page)
 
 
 def test_staff_user_logging_in_lands_on_the_workbench(page, live_server):
@@ -189,19 +125,6 @@ def merchant_with_a_credit_line(username: str = "seller"):
     return merchant, line
 
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
-
-
-def screenshot(page, name: str) -> None:
-    """A picture of the page for reviewers (var/ is not committed)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def assert_fits(page, width: int = PHONE_WIDTH) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
-
-
 def test_the_language_switch_changes_the_portal_to_english_and_is_remembered(new_page, live_server):
     merchant_with_recent_orders()
     page = new_page(locale="zh-CN")
@@ -237,9 +160,7 @@ def test_the_favicon_is_served_from_the_projects_static_files(page, live_server)
 @pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
 def test_borrowing_on_a_phone_never_scrolls_sideways(new_page, live_server, locale):
     _, line = merchant_with_a_credit_line()
-    page = new_page(
-        viewport={"width": PHONE_WIDTH, "height": 740}, is_mobile=True, has_touch=True, locale=locale
-    )
+    page = new_page(viewport=NARROW, is_mobile=True, has_touch=True, locale=locale)
     log_in(page, live_server, "seller")
     expect(page).to_have_url(f"{live_server.url}/overview/")
 

@@ -4,6 +4,8 @@ platform. Each is one batch endpoint, `POST /api/v1/<kind>/` with `{"<kind>": [.
 nothing and idempotent by the partner's id of each signal (merchants/partner_signals.py)."""
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -253,55 +255,73 @@ ERRORS = {
 _T = "2026-03-01T10:15:00+08:00"
 
 
-def _yuan(fen_fields: dict[str, str]):
-    """Input names in yuan → the service's names in fen."""
+@dataclass(frozen=True)
+class SignalEndpoint:
+    """One kind of signal's endpoint: its batch serializer, the service recording a batch (called
+    with the batch's key as keyword, and `on=` the business date when `dated`), the input names in
+    yuan with the service's names in fen, and its documentation."""
 
-    def convert(item: dict) -> dict:
-        out = dict(item)
-        for name, fen_name in fen_fields.items():
-            out[fen_name] = out.pop(name)
-        return out
-
-    return convert
+    serializer: type[_Batch]
+    record: Callable[..., partner_signals.SignalBatchResult]
+    summary: str
+    example: dict
+    yuan: dict[str, str] = field(default_factory=dict)
+    dated: bool = False
 
 
 class _SignalBatchApi(APIView):
     required_scopes = {"POST": ApiScope.INGEST}
-    serializer_class: type[_Batch]
-    convert = staticmethod(lambda item: item)
-
-    def record(self, partner, items):  # pragma: no cover - each endpoint defines it
-        raise NotImplementedError
+    endpoint: SignalEndpoint
 
     def post(self, request):
-        serializer = self.serializer_class(data=request.data)
+        endpoint = self.endpoint
+        key = endpoint.serializer.key
+        serializer = endpoint.serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        items = [self.convert(item) for item in serializer.validated_data[self.serializer_class.key]]
-        result = self.record(partner_of(request), items)
+        items = [_in_fen(item, endpoint.yuan) for item in serializer.validated_data[key]]
+        options = {"on": business_date_today()} if endpoint.dated else {}
+        result = endpoint.record(partner=partner_of(request), **{key: items}, **options)
         return Response(SignalBatchOutputSerializer(result).data)
 
 
-def _schema(serializer, summary: str, example: dict):
-    return extend_schema(
-        request=serializer,
-        responses={200: SignalBatchOutputSerializer, **ERRORS},
-        summary=summary,
-        tags=["risk signals"],
-        examples=[
-            OpenApiExample("a batch", value=example, request_only=True),
-            OpenApiExample(
-                "recorded", value={"created": 1, "updated": 0, "unchanged": 0}, response_only=True
-            ),
-        ],
-    )
+def _in_fen(item: dict, fen_names: dict[str, str]) -> dict:
+    """Input names in yuan → the service's names in fen."""
+    out = dict(item)
+    for name, fen_name in fen_names.items():
+        out[fen_name] = out.pop(name)
+    return out
 
 
-class RefundBatchApi(_SignalBatchApi):
-    serializer_class = RefundBatchSerializer
-    convert = staticmethod(_yuan({"amount": "amount_fen"}))
+def _signal_api(name: str, spec: SignalEndpoint) -> type[_SignalBatchApi]:
+    """The endpoint's view (named `name`), documented with its summary and example."""
 
-    @_schema(
+    class Api(_SignalBatchApi):
+        endpoint = spec
+
+        @extend_schema(
+            request=spec.serializer,
+            responses={200: SignalBatchOutputSerializer, **ERRORS},
+            summary=spec.summary,
+            tags=["risk signals"],
+            examples=[
+                OpenApiExample("a batch", value=spec.example, request_only=True),
+                OpenApiExample(
+                    "recorded", value={"created": 1, "updated": 0, "unchanged": 0}, response_only=True
+                ),
+            ],
+        )
+        def post(self, request):
+            return super().post(request)
+
+    Api.__name__ = Api.__qualname__ = name
+    return Api
+
+
+RefundBatchApi = _signal_api(
+    "RefundBatchApi",
+    SignalEndpoint(
         RefundBatchSerializer,
+        partner_signals.refunds_record_batch,
         "Record refunds (batch, all or nothing, idempotent by id)",
         {
             "refunds": [
@@ -314,19 +334,14 @@ class RefundBatchApi(_SignalBatchApi):
                 }
             ]
         },
-    )
-    def post(self, request):
-        return super().post(request)
-
-    def record(self, partner, items):
-        return partner_signals.refunds_record_batch(partner=partner, refunds=items)
-
-
-class ComplaintBatchApi(_SignalBatchApi):
-    serializer_class = ComplaintBatchSerializer
-
-    @_schema(
+        yuan={"amount": "amount_fen"},
+    ),
+)
+ComplaintBatchApi = _signal_api(
+    "ComplaintBatchApi",
+    SignalEndpoint(
         ComplaintBatchSerializer,
+        partner_signals.complaints_record_batch,
         "Record buyers' complaints (resend with is_upheld when the platform upholds one)",
         {
             "complaints": [
@@ -340,34 +355,22 @@ class ComplaintBatchApi(_SignalBatchApi):
                 }
             ]
         },
-    )
-    def post(self, request):
-        return super().post(request)
-
-    def record(self, partner, items):
-        return partner_signals.complaints_record_batch(partner=partner, complaints=items)
-
-
-class RatingBatchApi(_SignalBatchApi):
-    serializer_class = RatingBatchSerializer
-
-    @_schema(
+    ),
+)
+RatingBatchApi = _signal_api(
+    "RatingBatchApi",
+    SignalEndpoint(
         RatingBatchSerializer,
+        partner_signals.ratings_record_batch,
         "Record buyer ratings (1–5 stars, one per order)",
         {"ratings": [{"id": "R-9", "order_id": "O-778", "stars": 2, "rated_at": _T}]},
-    )
-    def post(self, request):
-        return super().post(request)
-
-    def record(self, partner, items):
-        return partner_signals.ratings_record_batch(partner=partner, ratings=items)
-
-
-class LogisticsEventBatchApi(_SignalBatchApi):
-    serializer_class = LogisticsEventBatchSerializer
-
-    @_schema(
+    ),
+)
+LogisticsEventBatchApi = _signal_api(
+    "LogisticsEventBatchApi",
+    SignalEndpoint(
         LogisticsEventBatchSerializer,
+        partner_signals.logistics_events_record_batch,
         "Record logistics events of orders' parcels (picked up … delivered, returned, lost)",
         {
             "events": [
@@ -381,19 +384,13 @@ class LogisticsEventBatchApi(_SignalBatchApi):
                 }
             ]
         },
-    )
-    def post(self, request):
-        return super().post(request)
-
-    def record(self, partner, items):
-        return partner_signals.logistics_events_record_batch(partner=partner, events=items)
-
-
-class VerificationBatchApi(_SignalBatchApi):
-    serializer_class = VerificationBatchSerializer
-
-    @_schema(
+    ),
+)
+VerificationBatchApi = _signal_api(
+    "VerificationBatchApi",
+    SignalEndpoint(
         VerificationBatchSerializer,
+        partner_signals.verifications_record_batch,
         "Record third-party verifications (resend a pending one when it completes)",
         {
             "verifications": [
@@ -408,28 +405,13 @@ class VerificationBatchApi(_SignalBatchApi):
                 }
             ]
         },
-    )
-    def post(self, request):
-        return super().post(request)
-
-    def record(self, partner, items):
-        return partner_signals.verifications_record_batch(partner=partner, verifications=items)
-
-
-class FinancialsBatchApi(_SignalBatchApi):
-    serializer_class = FinancialsBatchSerializer
-    convert = staticmethod(
-        _yuan(
-            {
-                "sales": "sales_fen",
-                "total_assets": "total_assets_fen",
-                "total_liabilities": "total_liabilities_fen",
-            }
-        )
-    )
-
-    @_schema(
+    ),
+)
+FinancialsBatchApi = _signal_api(
+    "FinancialsBatchApi",
+    SignalEndpoint(
         FinancialsBatchSerializer,
+        partner_signals.financials_record_batch,
         "Record a B2B member's declared financials for a fiscal year (a new id replaces the year)",
         {
             "financials": [
@@ -445,21 +427,19 @@ class FinancialsBatchApi(_SignalBatchApi):
                 }
             ]
         },
-    )
-    def post(self, request):
-        return super().post(request)
-
-    def record(self, partner, items):
-        return partner_signals.financials_record_batch(
-            partner=partner, financials=items, on=business_date_today()
-        )
-
-
-class MerchantStatusBatchApi(_SignalBatchApi):
-    serializer_class = StatusChangeBatchSerializer
-
-    @_schema(
+        yuan={
+            "sales": "sales_fen",
+            "total_assets": "total_assets_fen",
+            "total_liabilities": "total_liabilities_fen",
+        },
+        dated=True,
+    ),
+)
+MerchantStatusBatchApi = _signal_api(
+    "MerchantStatusBatchApi",
+    SignalEndpoint(
         StatusChangeBatchSerializer,
+        partner_signals.merchant_status_record_batch,
         "Record shops your platform suspended, closed or reopened (a closed shop borrows nothing)",
         {
             "changes": [
@@ -472,39 +452,26 @@ class MerchantStatusBatchApi(_SignalBatchApi):
                 }
             ]
         },
-    )
-    def post(self, request):
-        return super().post(request)
-
-    def record(self, partner, items):
-        return partner_signals.merchant_status_record_batch(partner=partner, changes=items)
-
-
-class DeviceBatchApi(_SignalBatchApi):
-    serializer_class = DeviceBatchSerializer
-
-    @_schema(
+    ),
+)
+DeviceBatchApi = _signal_api(
+    "DeviceBatchApi",
+    SignalEndpoint(
         DeviceBatchSerializer,
+        partner_signals.devices_record_batch,
         "Record devices a shop's people used (shops on one device are linked)",
         {
             "devices": [
                 {"id": "D-1", "merchant_id": "SHOP-1", "fingerprint": "a3f9c2e18b7d4410", "seen_at": _T}
             ]
         },
-    )
-    def post(self, request):
-        return super().post(request)
-
-    def record(self, partner, items):
-        return partner_signals.devices_record_batch(partner=partner, devices=items)
-
-
-class GuaranteeBatchApi(_SignalBatchApi):
-    serializer_class = GuaranteeBatchSerializer
-    convert = staticmethod(_yuan({"amount": "amount_fen"}))
-
-    @_schema(
+    ),
+)
+GuaranteeBatchApi = _signal_api(
+    "GuaranteeBatchApi",
+    SignalEndpoint(
         GuaranteeBatchSerializer,
+        partner_signals.guarantees_record_batch,
         "Record guarantees between your members (joint guarantee); resend with until_on to end one",
         {
             "guarantees": [
@@ -518,9 +485,6 @@ class GuaranteeBatchApi(_SignalBatchApi):
                 }
             ]
         },
-    )
-    def post(self, request):
-        return super().post(request)
-
-    def record(self, partner, items):
-        return partner_signals.guarantees_record_batch(partner=partner, guarantees=items)
+        yuan={"amount": "amount_fen"},
+    ),
+)

@@ -2,33 +2,14 @@
 workbench and the API docs load and work with no violation; the portal's sign-in lockout at a
 phone's width."""
 
-import os
-from pathlib import Path
-
 import pytest
 from django.contrib.auth.models import User
 
+from tests.browser_support import BROWSER_MARKS, NARROW, PASSWORD, assert_fits, expect, log_in
 from tests.lending.test_apply_browser import seller_with_an_offer_and_orders
 from tests.merchants.factories import ApiKeyFactory
-from tests.test_portal_browser import (  # noqa: F401 (fixtures)
-    CHROMIUM,
-    PASSWORD,
-    PHONE_WIDTH,
-    browser,
-    expect,
-    fast_password_hashing,
-    log_in,
-    new_page,
-)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)),
-        reason=f"no Chromium executable at {CHROMIUM} (install Debian's chromium or set XIAODAI_CHROMIUM)",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = BROWSER_MARKS
 
 # Every violation the browser reports, from the page's own event (console wording varies).
 WATCH = """
@@ -39,7 +20,7 @@ document.addEventListener('securitypolicyviolation', function (e) {
 """
 
 
-def watched_page(new_page, **options):  # noqa: F811
+def policy_watched(new_page, **options):
     page = new_page(**options)
     page.add_init_script(WATCH)
     console = []
@@ -52,9 +33,9 @@ def violations(page) -> list[str]:
     return page.evaluate("window.__violations") + page.console_violations
 
 
-def test_the_portal_works_under_the_policy_and_its_inline_script_runs(new_page, live_server):  # noqa: F811
+def test_the_portal_works_under_the_policy_and_its_inline_script_runs(new_page, live_server):
     seller_with_an_offer_and_orders()
-    page = watched_page(new_page)
+    page = policy_watched(new_page)
     log_in(page, live_server, "seller")
     expect(page).to_have_url(f"{live_server.url}/overview/")
     seen = {}
@@ -76,10 +57,10 @@ def test_the_portal_works_under_the_policy_and_its_inline_script_runs(new_page, 
     assert violations(page) == []
 
 
-def test_the_workbench_works_under_the_policy(new_page, live_server):  # noqa: F811
+def test_the_workbench_works_under_the_policy(new_page, live_server):
     User.objects.create_superuser(username="admin", password=PASSWORD, email="admin@example.com")
     ApiKeyFactory()
-    page = watched_page(new_page)
+    page = policy_watched(new_page)
     log_in(page, live_server, "admin")
     expect(page).to_have_url(f"{live_server.url}/admin/")
     for path in [
@@ -100,8 +81,8 @@ def test_the_workbench_works_under_the_policy(new_page, live_server):  # noqa: F
 @pytest.mark.parametrize(
     ("path", "marker"), [("/api/docs/", "#swagger-ui .info .title"), ("/api/redoc/", "h1")]
 )
-def test_the_api_docs_render_under_the_policy(new_page, live_server, path, marker):  # noqa: F811
-    page = watched_page(new_page)
+def test_the_api_docs_render_under_the_policy(new_page, live_server, path, marker):
+    page = policy_watched(new_page)
     page.goto(f"{live_server.url}{path}")
     expect(page.locator(marker).first).to_contain_text("Xiaodai partner API", timeout=20_000)
     page.wait_for_load_state("networkidle")
@@ -112,11 +93,9 @@ def test_the_api_docs_render_under_the_policy(new_page, live_server, path, marke
     assert ours == [], blocked
 
 
-def test_the_portal_locks_sign_in_after_repeated_failures_on_a_phone(new_page, live_server, settings):  # noqa: F811
+def test_the_portal_locks_sign_in_after_repeated_failures_on_a_phone(new_page, live_server, settings):
     User.objects.create_user(username="seller", password=PASSWORD)
-    page = watched_page(
-        new_page, viewport={"width": PHONE_WIDTH, "height": 740}, is_mobile=True, has_touch=True
-    )
+    page = policy_watched(new_page, viewport=NARROW, is_mobile=True, has_touch=True)
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         log_in(page, live_server, "seller", password="not-the-password")
         expect(page.locator("main .errorlist")).to_be_visible()
@@ -126,5 +105,5 @@ def test_the_portal_locks_sign_in_after_repeated_failures_on_a_phone(new_page, l
     log_in(page, live_server, "seller")
     expect(page.get_by_role("alert")).to_contain_text("Sign-in temporarily locked")
     expect(page).not_to_have_url(f"{live_server.url}/overview/")
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
+    assert_fits(page)
     assert violations(page) == []

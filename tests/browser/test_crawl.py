@@ -13,7 +13,7 @@ from urllib.parse import urldefrag, urlsplit
 from django.contrib.auth import get_user_model
 from django.urls import NoReverseMatch, reverse
 
-from tests.browser.conftest import BROWSER_MARKS, NARROW, PASSWORD, log_in, playwright_sync
+from tests.browser_support import BROWSER_MARKS, NARROW, PASSWORD, log_in, playwright_sync, sideways_overflow
 from tests.conftest import skip_unless_demo
 from tests.page_catalogue import demo_world_build
 
@@ -90,7 +90,7 @@ def _crawl(watched, origin: str, starts: list[str]) -> tuple[list[str], list[str
             problems.append(f"{path}: status {response and response.status}")
             continue
         page.wait_for_load_state()
-        overflow = watched.sideways_overflow()
+        overflow = sideways_overflow(page)
         if overflow > 0:
             problems.append(f"{path}: {overflow} px sideways scroll")
         if page.get_by_test_id("credit-file").count():
@@ -111,7 +111,7 @@ def test_every_page_each_role_reaches_works_on_a_phone_in_both_languages(watched
     for language in LANGUAGES:
         for username in ROLES:
             watched = watched_page(base_url=live_server.url, viewport=NARROW, language=language)
-            log_in(watched, live_server.url, username)
+            log_in(watched.page, live_server, username)
             visited, found = _crawl(watched, live_server.url, _start_pages(username))
             report[f"{language}/{username}"] = len(visited)
             problems.extend(f"{language}/{username} {problem}" for problem in found)

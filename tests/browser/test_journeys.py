@@ -14,7 +14,7 @@ from django.urls import NoReverseMatch, reverse
 
 from common.roles import LOAN_OFFICER, RISK_MANAGER, roles_sync
 from lending.models import Loan, LoanEvent
-from tests.browser.conftest import BROWSER_MARKS, DESKTOP, PASSWORD, PHONE, expect, log_in
+from tests.browser_support import BROWSER_MARKS, DESKTOP, PASSWORD, PHONE, expect, log_in
 from tests.lending.test_apply_browser import seller_with_an_offer_and_orders
 
 pytestmark = BROWSER_MARKS
@@ -50,7 +50,7 @@ def test_a_merchant_applies_repays_early_and_downloads_its_statement(
     watched = watched_page(base_url=live_server.url, viewport=VIEWPORTS[viewport], locale="zh-CN")
     page = watched.page
 
-    log_in(watched, live_server.url, "seller")
+    log_in(watched.page, live_server, "seller")
     expect(page).to_have_url(f"{live_server.url}/overview/")
     _switch_language(watched, language)
     watched.check()
@@ -133,7 +133,7 @@ def test_a_risk_manager_opens_the_portfolio_and_a_chart_draws_with_data(watched_
     watched = watched_page(base_url=live_server.url, viewport=VIEWPORTS[viewport])
     page = watched.page
 
-    log_in(watched, live_server.url, "risk-manager")
+    log_in(watched.page, live_server, "risk-manager")
     page.goto(live_server.url + reverse("risk:portfolio"))
     charts = page.locator("div.chart[data-testid^='chart-']")
     expect(charts.first).to_be_attached()
@@ -175,7 +175,7 @@ def test_an_officer_opens_a_merchant_s_credit_file(watched_page, live_server, vi
     url = _credit_file_url(merchant.pk)
     assert url is not None, "no URL named like credit-file"
     watched = watched_page(base_url=live_server.url, viewport=VIEWPORTS[viewport])
-    log_in(watched, live_server.url, "officer-on-duty")
+    log_in(watched.page, live_server, "officer-on-duty")
     response = watched.page.goto(live_server.url + url)
     assert response.status == 200
     expect(watched.page.get_by_test_id("credit-file")).to_be_visible()

@@ -4,9 +4,7 @@ can get follows the ticks at once), accepts the agreement and finds the money in
 desktop and on a 390 × 844 phone, where no page scrolls sideways."""
 
 import datetime as dt
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
@@ -19,29 +17,13 @@ from payments import services as payments
 from scoring import services as scoring
 from scoring.models import Offer
 from scoring.selectors import policy_get
+from tests.browser_support import BROWSER_MARKS, PASSWORD, PHONE, assert_fits, expect, log_in
 from tests.merchants.factories import OrderFactory
 from tests.scoring.factories import champion_create, products, rated_merchant
-from tests.test_portal_browser import (  # noqa: F401 (fixtures)
-    CHROMIUM,
-    PASSWORD,
-    browser,
-    expect,
-    fast_password_hashing,
-    log_in,
-    new_page,
-)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)),
-        reason=f"no Chromium executable at {CHROMIUM} (install Debian's chromium or set XIAODAI_CHROMIUM)",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = BROWSER_MARKS
 
 TODAY = dt.date(2026, 3, 1)
-PHONE = {"width": 390, "height": 844}
 ORDERS_FEN = [150_000, 80_000, 60_000, 40_000, 25_000]
 
 
@@ -75,13 +57,8 @@ def seller_with_an_offer_and_orders():
     return merchant, wallet, orders
 
 
-def assert_no_sideways_scroll(page):
-    width = page.evaluate("window.innerWidth")
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
-
-
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone-390"])
-def test_a_seller_applies_for_an_order_loan_from_its_offer_and_is_paid(new_page, live_server, viewport):  # noqa: F811
+def test_a_seller_applies_for_an_order_loan_from_its_offer_and_is_paid(new_page, live_server, viewport):
     merchant, wallet, orders = seller_with_an_offer_and_orders()
     before_fen = wallet.balance_fen
     options = {"viewport": viewport, "is_mobile": True, "has_touch": True} if viewport else {}
@@ -92,14 +69,14 @@ def test_a_seller_applies_for_an_order_loan_from_its_offer_and_is_paid(new_page,
     expect(page).to_have_url(f"{live_server.url}/overview/")
     expect(page.get_by_test_id("home-wallet")).to_have_text(format_yuan(before_fen))
     if phone:
-        assert_no_sideways_scroll(page)
+        assert_fits(page)
     page.get_by_test_id("apply-order_loan").click()
 
     expect(page.get_by_test_id("orders")).to_be_visible()
     max_shown = page.get_by_test_id("order-max")
     expect(max_shown).to_have_text("0.00")
     if phone:
-        assert_no_sideways_scroll(page)
+        assert_fits(page)
     second, fourth = orders[1], orders[3]
     product = Product.objects.get(code="order_loan")
     page.get_by_test_id(f"order-{second.external_id}").check()
@@ -117,7 +94,7 @@ def test_a_seller_applies_for_an_order_loan_from_its_offer_and_is_paid(new_page,
     expect(contract).to_contain_text("Pledged orders (shipped)")
     expect(contract).not_to_contain_text("质押订单")
     if phone:
-        assert_no_sideways_scroll(page)
+        assert_fits(page)
 
     page.get_by_test_id("accept").check()
     page.get_by_test_id("submit").click()
@@ -127,7 +104,7 @@ def test_a_seller_applies_for_an_order_loan_from_its_offer_and_is_paid(new_page,
     expect(page.get_by_test_id("loan-link")).to_be_visible()
     expect(page.get_by_test_id("steps")).to_contain_text("Eligibility")
     if phone:
-        assert_no_sideways_scroll(page)
+        assert_fits(page)
     application = Application.objects.get(merchant=merchant)
     assert sorted(Pledge.objects.filter(loan=application.loan).values_list("order_id", flat=True)) == [
         second.pk,
@@ -138,15 +115,15 @@ def test_a_seller_applies_for_an_order_loan_from_its_offer_and_is_paid(new_page,
     expect(page.get_by_test_id("wallet-balance")).to_have_text(format_yuan(before_fen + cover))
     assert payment_selectors.wallet_for_merchant(merchant=merchant).balance_fen == before_fen + cover
     if phone:
-        assert_no_sideways_scroll(page)
+        assert_fits(page)
     page.goto(f"{live_server.url}/overview/")
     expect(page.get_by_test_id("home-deductions")).to_contain_text(application.loan.reference)
     if phone:
-        assert_no_sideways_scroll(page)
+        assert_fits(page)
 
 
 def test_the_application_page_updates_itself_when_an_asynchronous_payout_lands(
-    new_page,  # noqa: F811 (the imported fixture)
+    new_page,
     live_server,
     settings,
     monkeypatch,

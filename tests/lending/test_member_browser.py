@@ -3,11 +3,8 @@ interview in Debian's Chromium; an officer, in a second browser context, passes 
 member accepts the agreement and sees the money in its wallet."""
 
 import datetime as dt
-import os
 import re
-from pathlib import Path
 
-import pytest
 from django.contrib.auth.models import Group, Permission, User
 
 from common.business_date import business_date_set
@@ -16,26 +13,10 @@ from lending.models import Application, Loan
 from merchants.questionnaire import QUESTIONS
 from payments import services as payments
 from scoring.selectors import policy_get
+from tests.browser_support import BROWSER_MARKS, NARROW, PASSWORD, assert_fits, expect, log_in
 from tests.scoring.factories import champion_create, products, rated_merchant
-from tests.test_portal_browser import (  # noqa: F401 (fixtures)
-    CHROMIUM,
-    PASSWORD,
-    PHONE_WIDTH,
-    browser,
-    expect,
-    fast_password_hashing,
-    log_in,
-    new_page,
-)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)),
-        reason=f"no Chromium executable at {CHROMIUM} (install Debian's chromium or set XIAODAI_CHROMIUM)",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = BROWSER_MARKS
 
 TODAY = dt.date(2026, 3, 1)
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -89,7 +70,7 @@ def officer_passes_from_the_queue(page, live_server, queue: str, reference: str,
 
 
 def test_a_member_applies_books_and_after_the_officers_pass_accepts_and_is_paid(
-    new_page,  # noqa: F811 (the imported fixture)
+    new_page,
     live_server,
     settings,
     tmp_path,
@@ -100,9 +81,7 @@ def test_a_member_applies_books_and_after_the_officers_pass_accepts_and_is_paid(
     an_officer("officer")
     an_officer("approver")
 
-    member = new_page(
-        viewport={"width": PHONE_WIDTH, "height": 740}, is_mobile=True, has_touch=True, locale="zh-CN"
-    )
+    member = new_page(viewport=NARROW, is_mobile=True, has_touch=True, locale="zh-CN")
     log_in(member, live_server, "member")
     expect(member).to_have_url(f"{live_server.url}/overview/")
 
@@ -120,7 +99,7 @@ def test_a_member_applies_books_and_after_the_officers_pass_accepts_and_is_paid(
     member.locator('input[name="doc_business_licence"]').set_input_files(
         files=[{"name": "licence.pdf", "mimeType": "application/pdf", "buffer": PDF}]
     )
-    assert member.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
+    assert_fits(member)
     member.get_by_role("button", name="提交申请").click()
 
     expect(member).to_have_url(re.compile(r"/applications/[^/]+/member/$"))
@@ -129,7 +108,7 @@ def test_a_member_applies_books_and_after_the_officers_pass_accepts_and_is_paid(
     expect(member.get_by_test_id("documents")).to_contain_text("licence.pdf")
     application = Application.objects.get(merchant=shop)
     assert application.documents.count() == 1
-    assert member.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
+    assert_fits(member)
 
     # Book the first free slot; the page says when and where.
     member.get_by_test_id("book-link").click()

@@ -2,33 +2,15 @@
 pytest-django's live server: the first claims it in the video-check queue and passes it, the
 second approves it in the approval queue, and the application ends approved with its line."""
 
-import os
-from pathlib import Path
-
-import pytest
 from django.contrib.auth.models import Group, Permission, User
 
 from lending.models import Application
+from tests.browser_support import BROWSER_MARKS, PASSWORD, expect
 from tests.lending.test_applications import STRONG, b2b_application, world  # noqa: F401 (fixture)
 from tests.lending.test_workbench import OFFICER_PERMS
 from tests.scoring.factories import rated_merchant
-from tests.test_portal_browser import (  # noqa: F401 (fixtures)
-    CHROMIUM,
-    PASSWORD,
-    browser,
-    expect,
-    fast_password_hashing,
-    new_page,
-)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)),
-        reason=f"no Chromium executable at {CHROMIUM} (install Debian's chromium or set XIAODAI_CHROMIUM)",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = BROWSER_MARKS
 
 
 def officer(name: str) -> User:
@@ -51,7 +33,7 @@ def admin_log_in(page, live_server, username: str) -> None:
 
 def test_two_officers_take_a_b2b_application_from_the_video_check_to_approval(
     world,  # noqa: F811 (the imported fixture)
-    new_page,  # noqa: F811
+    new_page,
     live_server,
 ):
     application = b2b_application(rated_merchant(kind="b2b", **STRONG))

@@ -3,51 +3,20 @@ server): logs in, lands on its home page (lines, offer card, wallet, next deduct
 warnings), follows its loan's next deduction to the loan, downloads the statement as CSV and PDF
 and the agreement as PDF, and opens the monthly statements; no page scrolls sideways."""
 
-import os
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import User
 
 from common.money import format_yuan
 from lending.models import Loan
 from payments import services as payments
+from tests.browser_support import BROWSER_MARKS, PASSWORD, PHONE, assert_fits, expect, log_in, screenshot
 from tests.lending.conftest import draw, open_pool
 from tests.lending.factories import CreditLineFactory, ProductFactory
 from tests.merchants.factories import MerchantFactory
-from tests.test_portal_browser import (  # noqa: F401 (fixtures)
-    CHROMIUM,
-    PASSWORD,
-    browser,
-    expect,
-    fast_password_hashing,
-    log_in,
-    new_page,
-)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)),
-        reason=f"no Chromium executable at {CHROMIUM} (install Debian's chromium or set XIAODAI_CHROMIUM)",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
-
-PHONE = {"width": 390, "height": 844}
-SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
-
-
-def screenshot(page, name: str) -> None:
-    """For reviewers (var/ is not committed)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def assert_no_sideways_scroll(page):
-    width = page.evaluate("window.innerWidth")
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
+pytestmark = BROWSER_MARKS
 
 
 def merchant_with_a_loan() -> Loan:
@@ -65,7 +34,7 @@ def merchant_with_a_loan() -> Loan:
 
 @pytest.mark.parametrize(("locale", "heading"), [("zh-CN", "下次扣款"), ("en-US", "Next deductions")])
 def test_a_merchant_goes_home_then_to_its_loan_and_downloads_its_statement(
-    new_page,  # noqa: F811
+    new_page,
     live_server,
     locale,
     heading,
@@ -81,12 +50,12 @@ def test_a_merchant_goes_home_then_to_its_loan_and_downloads_its_statement(
     deduction = page.get_by_test_id("home-next-deduction")
     expect(deduction).to_have_count(1)
     expect(deduction).to_contain_text("¥")
-    assert_no_sideways_scroll(page)
+    assert_fits(page)
     screenshot(page, f"home-phone-{locale}")
 
     deduction.get_by_role("link", name=loan.reference).click()
     expect(page).to_have_url(f"{live_server.url}/loans/{loan.reference}/")
-    assert_no_sideways_scroll(page)
+    assert_fits(page)
     screenshot(page, f"loan-phone-{locale}")
 
     with page.expect_download() as caught:
@@ -108,8 +77,8 @@ def test_a_merchant_goes_home_then_to_its_loan_and_downloads_its_statement(
 
     page.goto(f"{live_server.url}/statements/")
     expect(page.get_by_test_id("statements")).to_be_visible()
-    assert_no_sideways_scroll(page)
+    assert_fits(page)
     page.goto(f"{live_server.url}/statements/download.csv?month=2026-13")
     expect(page.get_by_test_id("month-error")).to_contain_text("YYYY-MM")
-    assert_no_sideways_scroll(page)
+    assert_fits(page)
     screenshot(page, f"statements-phone-{locale}")

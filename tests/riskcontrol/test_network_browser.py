@@ -1,31 +1,15 @@
 """The network page in Debian's Chromium: a risk manager opens a flagged merchant's network and
 sees the drawing with its nodes."""
 
-from urllib.parse import urlsplit
-
-from django.test import Client
-
+from tests.browser_support import BROWSER_MARKS, expect, signed_in_page
 from tests.riskcontrol.test_network_view import ring_of_three, risk_manager
 
-# The browser, its pages and the marks (skip without Chromium, live server transactions).
-from tests.test_portal_browser import browser, expect, fast_password_hashing, new_page, pytestmark  # noqa: F401
+pytestmark = BROWSER_MARKS
 
 
-def test_a_risk_manager_opens_a_merchants_network_and_sees_the_graph(new_page, live_server):  # noqa: F811
+def test_a_risk_manager_opens_a_merchants_network_and_sees_the_graph(new_page, live_server):
     shops, _ = ring_of_three()
-    page = new_page()
-    client = Client()
-    client.force_login(risk_manager())
-    page.context.add_cookies(
-        [
-            {
-                "name": "sessionid",
-                "value": client.cookies["sessionid"].value,
-                "domain": urlsplit(live_server.url).hostname,
-                "path": "/",
-            }
-        ]
-    )
+    page = signed_in_page(new_page, live_server, risk_manager())
 
     page.goto(f"{live_server.url}/risk/network/{shops[0].pk}/")
 

@@ -4,11 +4,9 @@ officer finds it at the top of the monitoring list in the workbench and its warn
 collections agent takes the case risk control sent from the queue, opens it and logs a call."""
 
 import datetime as dt
-from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.test import Client
 
 from common.roles import roles_sync
 from lending import cob
@@ -16,21 +14,15 @@ from merchants import partner_signals
 from merchants.models import Merchant
 from riskcontrol.models import Warning
 from riskcontrol.monitoring import services
+from tests.browser_support import BROWSER_MARKS, NARROW, assert_fits, expect, signed_in_page
 from tests.lending.conftest import DAY, draw, open_pool
 from tests.lending.factories import CreditLineFactory
 
-# The browser, its pages and the marks (skip without Chromium, live server transactions).
-from tests.test_portal_browser import (  # noqa: F401
-    PHONE_WIDTH,
-    browser,
-    expect,
-    fast_password_hashing,
-    new_page,
-    pytestmark,
-)
+pytestmark = BROWSER_MARKS
+
 
 ON = DAY + dt.timedelta(days=2)
-VIEWPORTS = [None, {"width": PHONE_WIDTH, "height": 812}]
+VIEWPORTS = [None, {**NARROW, "height": 812}]
 IDS = ["desktop", "phone-375"]
 
 
@@ -58,22 +50,9 @@ def red_shop():
     return line.merchant, calm.merchant, loan
 
 
-def signed_in(open_page, live_server, user, viewport):
+def signed_in(new_page, live_server, user, viewport):
     options = {"viewport": viewport, "is_mobile": True, "has_touch": True} if viewport else {}
-    page = open_page(**options)
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies(
-        [
-            {
-                "name": "sessionid",
-                "value": client.cookies["sessionid"].value,
-                "domain": urlsplit(live_server.url).hostname,
-                "path": "/",
-            }
-        ]
-    )
-    return page
+    return signed_in_page(new_page, live_server, user, **options)
 
 
 def staff(name: str, role: str) -> User:
@@ -82,13 +61,8 @@ def staff(name: str, role: str) -> User:
     return person
 
 
-def assert_no_sideways_scroll(page):
-    width = page.evaluate("window.innerWidth")
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
-
-
 @pytest.mark.parametrize("viewport", VIEWPORTS, ids=IDS)
-def test_the_seller_reads_what_was_done_and_why(new_page, live_server, viewport):  # noqa: F811
+def test_the_seller_reads_what_was_done_and_why(new_page, live_server, viewport):
     shop, _, _ = red_shop()
     seller = User.objects.create_user(username="seller", password="x")
     Merchant.objects.filter(pk=shop.pk).update(user=seller)
@@ -102,11 +76,11 @@ def test_the_seller_reads_what_was_done_and_why(new_page, live_server, viewport)
     expect(page.get_by_test_id("notice-demand_repayment")).to_contain_text("the platform closed the shop")
     expect(page.get_by_test_id("notice-watch")).to_have_count(0)
     if viewport:
-        assert_no_sideways_scroll(page)
+        assert_fits(page)
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS, ids=IDS)
-def test_a_risk_officer_finds_the_red_shop_first_with_its_warning(new_page, live_server, viewport):  # noqa: F811
+def test_a_risk_officer_finds_the_red_shop_first_with_its_warning(new_page, live_server, viewport):
     shop, _, _ = red_shop()
     page = signed_in(new_page, live_server, staff("rita", "risk_manager"), viewport)
     page.goto(f"{live_server.url}/admin/riskcontrol/merchantrisk/")
@@ -121,7 +95,7 @@ def test_a_risk_officer_finds_the_red_shop_first_with_its_warning(new_page, live
 
 @pytest.mark.parametrize("viewport", VIEWPORTS, ids=IDS)
 def test_a_collections_agent_takes_the_case_risk_control_sent_and_logs_a_call(
-    new_page,  # noqa: F811
+    new_page,
     live_server,
     viewport,
 ):
@@ -134,7 +108,7 @@ def test_a_collections_agent_takes_the_case_risk_control_sent_and_logs_a_call(
     expect(page.get_by_test_id("queue-count")).to_contain_text("1")
     if viewport:
         # The wide table scrolls inside its box; the page itself does not move sideways.
-        assert_no_sideways_scroll(page)
+        assert_fits(page)
     assign = page.get_by_test_id(f"assign-{loan.reference}")
     assign.scroll_into_view_if_needed()
     assign.click()

@@ -14,16 +14,10 @@ from payments import services as payments
 from scoring.models import Offer
 from scoring.selectors import policy_get
 from scoring.services import offers_issue, scores_refresh_all
-from tests import test_portal_browser as portal_browser
+from tests.browser_support import BROWSER_MARKS, PASSWORD, expect, log_in
 from tests.scoring.factories import champion_create, products, rated_merchant
-from tests.test_portal_browser import PASSWORD, expect, log_in
 
-# The portal's browser tests' marks (skipped without Chromium; live server) and fixtures.
-pytestmark = portal_browser.pytestmark
-browser = portal_browser.browser
-fast_password_hashing = portal_browser.fast_password_hashing
-new_page = portal_browser.new_page
-page = portal_browser.page
+pytestmark = BROWSER_MARKS
 
 TODAY = dt.date(2026, 3, 1)
 

@@ -10,19 +10,12 @@ from django.conf import settings
 
 from scoring.models import SandboxRun
 from scoring.sandbox.services import sandbox_run_execute
-from tests import test_portal_browser as portal
+from tests.browser_support import BROWSER_MARKS, PASSWORD, expect, log_in
 from tests.scoring import test_sandbox
 
-# The portal's browser fixtures and marks (Chromium present, transactional database), and the
-# sandbox tests' rated merchants and risk manager.
-pytestmark = portal.pytestmark
-browser, new_page = portal.browser, portal.new_page
-fast_password_hashing = portal.fast_password_hashing
+pytestmark = BROWSER_MARKS
+# The sandbox tests' rated merchants and risk manager.
 rated, risk_manager = test_sandbox.rated, test_sandbox.risk_manager
-log_in = portal.log_in
-
-playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-expect = playwright_sync.expect
 
 
 @pytest.fixture
@@ -97,7 +90,7 @@ def test_the_run_page_shows_progress_as_chunks_finish_then_the_table(page, live_
 def test_a_loan_officer_is_refused_without_a_server_error(page, live_server, db):
     from django.contrib.auth.models import User
 
-    User.objects.create_user(username="officer", password=portal.PASSWORD, is_staff=True)
+    User.objects.create_user(username="officer", password=PASSWORD, is_staff=True)
     log_in(page, live_server, "officer")
     response = page.goto(f"{live_server.url}/risk/sandbox/")
     assert response.status == 403

@@ -12,15 +12,10 @@ from django.contrib.auth.models import Group, User
 from common.business_date import business_date_set
 from common.models import Job
 from scoring.models import ScoringModel
-from tests import test_portal_browser as portal
+from tests.browser_support import BROWSER_MARKS, PASSWORD, expect, log_in
 from tests.scoring.test_training_page import TODAY, platform_frame
 
-pytestmark = portal.pytestmark
-browser, new_page = portal.browser, portal.new_page
-fast_password_hashing = portal.fast_password_hashing
-
-playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-expect = playwright_sync.expect
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
@@ -31,7 +26,7 @@ def page(new_page):
 @pytest.fixture
 def risk_manager(db):
     business_date_set(on=TODAY, allow_backwards=True)
-    user = User.objects.create_user(username="risk", password=portal.PASSWORD, is_staff=True)
+    user = User.objects.create_user(username="risk", password=PASSWORD, is_staff=True)
     user.groups.add(Group.objects.get_or_create(name="risk_manager")[0])
     return user
 
@@ -42,7 +37,7 @@ def test_a_training_s_progress_bar_reaches_done_and_the_model_shows_without_a_re
     from config.celery import app
 
     monkeypatch.setattr("scoring.services.registry.training_frame", lambda **kwargs: platform_frame())
-    portal.log_in(page, live_server, "risk")
+    log_in(page, live_server, "risk")
     page.goto(f"{live_server.url}/risk/training/")
     expect(page.locator("main h1")).to_contain_text("训练模型")
     with start_worker(
