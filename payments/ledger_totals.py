@@ -127,6 +127,25 @@ def _horizon(checkpoint: LedgerCheckpoint) -> int:
     return max(horizon, newest)
 
 
+def _batch_end(lo: int, horizon: int, batch: int) -> int:
+    """The id of the `batch`-th posting after `lo` (at most `horizon`): a batch counts postings,
+    not ids, so gaps in the ids (sequences other writers advanced, rolled-back inserts) cost
+    nothing."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM payments_posting WHERE id > %s AND id <= %s ORDER BY id LIMIT 1 OFFSET %s",
+            [lo, horizon, batch - 1],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else horizon
+
+
+def _postings_between(lo: int, hi: int) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM payments_posting WHERE id > %s AND id <= %s", [lo, hi])
+        return int(cursor.fetchone()[0])
+
+
 def _fold(lo: int, hi: int) -> None:
     """Add the postings with lo < id ≤ hi to the account and day totals."""
     with connection.cursor() as cursor:
@@ -190,14 +209,14 @@ def ledger_totals_refresh(*, batch: int = FOLD_BATCH) -> RefreshResult:
             checkpoint = _checkpoint_locked()
             horizon = _horizon(checkpoint)
             lo = checkpoint.through_posting_id
-            hi = min(horizon, lo + batch)
+            hi = _batch_end(lo, horizon, batch)
             if hi > lo:
                 _fold(lo, hi)
                 count, unbalanced = entries_check(after=lo, through=hi)
                 checkpoint.entries_checked += count
                 checkpoint.unbalanced_entries = (checkpoint.unbalanced_entries + unbalanced)[:UNBALANCED_KEPT]
                 checkpoint.through_posting_id = hi
-                folded, checked = folded + (hi - lo), checked + count
+                folded, checked = folded + _postings_between(lo, hi), checked + count
             checkpoint.save()
         if hi >= horizon:
             return RefreshResult(
