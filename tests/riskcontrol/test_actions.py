@@ -10,6 +10,7 @@ import uuid
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
+from django.utils import translation
 
 from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError
@@ -157,7 +158,7 @@ def test_a_demand_stands_once_close_of_business_has_run(pool):
     services.monitoring_run(on=ON)
     cob.close_of_business(on=ON + dt.timedelta(days=1))
     demand = RiskAction.objects.get(merchant=line.merchant, kind="demand_repayment")
-    with pytest.raises(ConflictError, match="demand stands") as refused:
+    with translation.override("en"), pytest.raises(ConflictError, match="demand stands") as refused:
         services.risk_action_reverse(action_id=demand.pk, user=officer(), reason="too late", on=ON)
     assert "accrued_through_on" in refused.value.extra["fields"]["loan"][0]
     assert RiskAction.objects.get(pk=demand.pk).reversed_at is None

@@ -264,5 +264,5 @@ def test_a_fraud_review_case_is_worked_from_its_queue_in_the_workbench(world, cl
     assert listed.status_code == 200
     assert application.reference in listed.content.decode()
     apps.application_stage_claim(stage=waiting, user=officer)
-    case = client.get(f"/admin/lending/application/{application.pk}/case/")
+    case = client.get(f"/admin/lending/application/{application.pk}/case/", HTTP_ACCEPT_LANGUAGE="en")
     assert case.status_code == 200 and "Fraud review" in case.content.decode()
