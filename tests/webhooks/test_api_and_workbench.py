@@ -3,8 +3,10 @@ overlap, another partner's endpoint 404) and reads the events sent to it; office
 endpoints, read the delivery log and redeliver in the workbench."""
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from merchants import services as merchants
@@ -205,7 +207,9 @@ def test_the_workbench_shows_the_delivery_log_and_redelivers(officer_client, rec
     assert listing.status_code == 200 and delivery.event_id in listing.content.decode()
     page = officer_client.get(f"/admin/merchants/webhookdelivery/{delivery.pk}/change/")
     assert page.status_code == 200 and "503" in page.content.decode()
-    event_page = officer_client.get(f"/admin/merchants/webhookevent/{delivery.event_id}/change/")
+    event_page = officer_client.get(
+        reverse("admin:merchants_webhookevent_change", args=[quote(delivery.event_id)])
+    )
     assert event_page.status_code == 200
 
     officer_client.post(
