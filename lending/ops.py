@@ -90,8 +90,8 @@ def _dwell_postgres(now: dt.datetime, since: dt.datetime) -> dict[str, tuple[flo
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [now, since, ApplicationStage.Status.WAITING])
-        # float ok: seconds of dwell, not money
-        return {name: (float(p50), float(p90), n) for name, p50, p90, n in cursor.fetchall()}
+        rows = cursor.fetchall()
+        return {name: (float(p50), float(p90), n) for name, p50, p90, n in rows}  # float ok: dwell seconds
 
 
 def _dwell_fallback(now: dt.datetime, since: dt.datetime) -> dict[str, tuple[float, float, int]]:
