@@ -9,8 +9,7 @@ import datetime as dt
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_noop, pgettext_lazy
 
 from common.crypto import blind_index
 from common.money import format_yuan
@@ -22,7 +21,7 @@ from riskcontrol.models import BlacklistEntry
 from riskcontrol.rulesets import DEFAULT_PARAMS, ruleset_active, since
 
 FRAUD_QUEUE = "fraud_review"
-ORDERS_NEED_A_CHECK = gettext_lazy("Your orders need a check by our staff")
+ORDERS_NEED_A_CHECK = gettext_noop("Your orders need a check by our staff")
 
 
 def _rules(names: tuple[str, ...], run: Run) -> dict:
@@ -232,27 +231,28 @@ def _checks(application: Application, on: dt.date, run: Run) -> dict:
     return run.shared("riskcontrol.checks", load)
 
 
-# A reason's text is written in the language active when the stage decides; the code beside it
-# is what a page renders in its reader's language (riskcontrol/plain_words.py).
+# A reason is stored as its English msgid and parameters (lending.pipeline.Reason): each page
+# renders it in its reader's language (common.texts.stored_text), whatever was active when the
+# stage decided.
 _IDENTITY_WORDS = {
-    "owner_name_missing": gettext_lazy("The owner's name is missing"),
-    "owner_national_id_missing": gettext_lazy("The owner's national ID is missing or not valid"),
-    "owner_phone_missing": gettext_lazy("The owner's phone number is missing or not valid"),
-    "owner_bank_card_missing": gettext_lazy("No payout bank card is registered"),
+    "owner_name_missing": gettext_noop("The owner's name is missing"),
+    "owner_national_id_missing": gettext_noop("The owner's national ID is missing or not valid"),
+    "owner_phone_missing": gettext_noop("The owner's phone number is missing or not valid"),
+    "owner_bank_card_missing": gettext_noop("No payout bank card is registered"),
 }
 # A third party's check of a document: (did not match, not verified yet), by kind.
 _VERIFICATION_WORDS = {
     "business_licence": (
-        gettext_lazy("The business licence did not match the registry"),
-        gettext_lazy("The business licence is not verified yet"),
+        gettext_noop("The business licence did not match the registry"),
+        gettext_noop("The business licence is not verified yet"),
     ),
     "tax": (
-        gettext_lazy("The tax records did not match the registry"),
-        gettext_lazy("The tax records are not verified yet"),
+        gettext_noop("The tax records did not match the registry"),
+        gettext_noop("The tax records are not verified yet"),
     ),
     "customs": (
-        gettext_lazy("The customs records did not match the registry"),
-        gettext_lazy("The customs records are not verified yet"),
+        gettext_noop("The customs records did not match the registry"),
+        gettext_noop("The customs records are not verified yet"),
     ),
 }
 
@@ -299,11 +299,11 @@ class Identity:
         reasons = []
         for code in finding.codes:
             if code in _IDENTITY_WORDS:
-                reasons.append(Reason(code, str(_IDENTITY_WORDS[code])))
+                reasons.append(Reason(code, _IDENTITY_WORDS[code]))
             else:
                 kind, _sep, problem = code.rpartition("_")
                 failed, unverified = _VERIFICATION_WORDS.get(kind, (kind, kind))
-                reasons.append(Reason(code, str(failed if problem == "failed" else unverified)))
+                reasons.append(Reason(code, failed if problem == "failed" else unverified))
         return _verdict(DECLINE, reasons, facts)
 
 
@@ -339,7 +339,7 @@ class Blacklist:
             return _verdict(PASS, [], facts)
         return _verdict(
             DECLINE,
-            [Reason("blacklisted", _("Your details did not pass our risk checks"))],
+            [Reason("blacklisted", gettext_noop("Your details did not pass our risk checks"))],
             facts,
             reapply_after_days=365,
         )
@@ -381,8 +381,8 @@ class Velocity:
             [
                 Reason(
                     "too_many_applications",
-                    _("Too many applications in the last %(days)s days: please apply again later")
-                    % {"days": days},
+                    gettext_noop("Too many applications in the last %(days)s days: please apply again later"),
+                    {"days": days},
                 )
             ],
             facts,
@@ -472,10 +472,13 @@ class Antifraud:
         if finding.outcome != DECLINE:
             found = []
             if finding.outcome == REFER:
-                found.append(Reason("fraud_review", str(ORDERS_NEED_A_CHECK)))
+                found.append(Reason("fraud_review", ORDERS_NEED_A_CHECK))
             if ring.outcome == REFER:
                 found.append(
-                    Reason("likely_ring", _("Your shop's links to other shops need a check by our staff"))
+                    Reason(
+                        "likely_ring",
+                        gettext_noop("Your shop's links to other shops need a check by our staff"),
+                    )
                 )
             return _verdict(REFER, found, facts, detail=detail)
         return _verdict(
@@ -483,7 +486,7 @@ class Antifraud:
             [
                 Reason(
                     "orders_not_genuine",
-                    _(
+                    gettext_noop(
                         "Your shop's orders look arranged (for example bought by linked shops): "
                         "we cannot lend now"
                     ),
@@ -524,6 +527,15 @@ def _cluster_facts(application: Application, linked, params: dict, on: dt.date, 
     return {"new_shops_applying": shops, "ring_flag": _checks(application, on, run)["ring_flag"]}
 
 
+_POLICY_WORDS = {
+    "shop_too_young": gettext_noop("The shop has been open less than %(days)s days"),
+    "trading_too_short": gettext_noop("Fewer than %(days)s days with sales in the last %(window)s days"),
+    "shop_restricted": gettext_noop("The shop is restricted: it cannot borrow now"),
+    "shop_closed": gettext_noop("The shop is closed: it cannot borrow now"),
+}
+_SHOP_IS = gettext_noop("The shop is %(status)s: it cannot borrow now")
+
+
 class Policy:
     """The lending policy: the shop is active (not restricted or closed), has been open long
     enough and has sold on enough days of the recent window."""
@@ -558,20 +570,19 @@ class Policy:
         )
         if finding.outcome == PASS:
             return _verdict(PASS, [], facts)
-        words = {
-            "shop_too_young": _("The shop has been open less than %(days)s days")
-            % {"days": params["policy_min_shop_age_days"]},
-            "trading_too_short": _("Fewer than %(days)s days with sales in the last %(window)s days")
-            % {"days": params["policy_min_days_with_sales"], "window": params["policy_sales_window_days"]},
+        values = {
+            "shop_too_young": {"days": params["policy_min_shop_age_days"]},
+            "trading_too_short": {
+                "days": params["policy_min_days_with_sales"],
+                "window": params["policy_sales_window_days"],
+            },
         }
-        status = dict(Merchant.Status.choices).get(facts["status"], facts["status"])
-        reasons = [
-            Reason(
-                code,
-                words.get(code) or _("The shop is %(status)s: it cannot borrow now") % {"status": status},
-            )
-            for code in finding.codes
-        ]
+        reasons = []
+        for code in finding.codes:
+            if code in _POLICY_WORDS:
+                reasons.append(Reason(code, _POLICY_WORDS[code], values.get(code, {})))
+            else:  # a status this version has no sentence for: named as stored
+                reasons.append(Reason(code, _SHOP_IS, {"status": facts["status"]}))
         return _verdict(DECLINE, reasons, facts)
 
 
@@ -613,7 +624,8 @@ class GroupExposure:
             [
                 Reason(
                     "group_limit",
-                    _("Together with related shops your credit would exceed %(limit)s") % {"limit": limit},
+                    gettext_noop("Together with related shops your credit would exceed %(limit)s"),
+                    {"limit": limit},
                 )
             ],
             facts,
