@@ -12,9 +12,11 @@ from django.utils.translation import gettext
 
 def stored_reason(code: str, msgid: str, params: Mapping[str, Any] | None = None) -> dict:
     """The JSON a row keeps for one reason: its code, the English text, the msgid and, when it
-    has placeholders (`%(name)s`), their values (strings or numbers, already formatted)."""
+    has placeholders (`%(name)s`), their values (strings or numbers, already formatted, or
+    stored reasons themselves: one, or a list read joined by "; ")."""
     params = dict(params or {})
-    stored = {"code": code, "text": msgid % params if params else msgid, "msgid": msgid}
+    english = {name: _value(value, stored_only=True) for name, value in params.items()}
+    stored = {"code": code, "text": msgid % english if params else msgid, "msgid": msgid}
     if params:
         stored["params"] = params
     return stored
@@ -28,9 +30,31 @@ def stored_text(item: Mapping[str, Any]) -> str:
         return str(item.get("text", ""))
     params = item.get("params")
     try:
-        return gettext(msgid) % params if params else gettext(msgid)
+        if not params:
+            return gettext(msgid)
+        return gettext(msgid) % {name: _value(value) for name, value in params.items()}
     except (KeyError, TypeError, ValueError):
         return str(item.get("text", ""))
+
+
+def _is_reason(value: Any) -> bool:
+    return isinstance(value, Mapping) and "text" in value
+
+
+def _value(value: Any, *, stored_only: bool = False) -> Any:
+    """A parameter as its sentence reads it: a stored reason (or a list of them) in the active
+    language, or as stored (`stored_only`); anything else as it is."""
+    if _is_reason(value):
+        return str(value["text"]) if stored_only else stored_text(value)
+    if isinstance(value, list) and value and all(_is_reason(v) for v in value):
+        return "; ".join(str(v["text"]) if stored_only else stored_text(v) for v in value)
+    return value
+
+
+def stored_texts(items: Iterable[Mapping[str, Any]] | None, fallback: str = "") -> str:
+    """Stored reasons as one line in the active language ("; " between them), or `fallback`
+    (a row's text written before it kept its reasons) when there are none."""
+    return "; ".join(stored_text(item) for item in items or []) or fallback
 
 
 def localized(items: Iterable[Mapping[str, Any]] | None) -> list[dict]:

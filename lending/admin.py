@@ -128,12 +128,17 @@ class ProductAdmin(admin.ModelAdmin):
 class StatusHistoryInline(admin.TabularInline):
     """A status history, newest first: read-only, as the lifecycle wrote it."""
 
-    fields = ["changed_at", "business_on", "kind", "from_status", "to_status", "actor", "cob_run", "reason"]
+    fields = ["changed_at", "business_on", "kind", "from_status", "to_status", "actor", "cob_run", "why"]
     readonly_fields = fields
     ordering = ["-changed_at", "-id"]
     extra = 0
     can_delete = False
     show_change_link = False
+
+    @admin.display(description=_("reason"))
+    def why(self, obj) -> str:
+        """The reason in the reader's language (as written on rows that keep no stored reasons)."""
+        return obj.reason_text
 
     def has_add_permission(self, request, obj=None):
         return False

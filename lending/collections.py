@@ -463,10 +463,13 @@ def loan_acceleration_withdraw(*, loan: Loan, before: dict, on: dt.date, actor: 
         )
 
 
-def case_open(*, loan: Loan, on: dt.date, actor: str, reason: str) -> tuple[CollectionCase, bool]:
+def case_open(
+    *, loan: Loan, on: dt.date, actor: str, reason: str, reasons: list | None = None
+) -> tuple[CollectionCase, bool]:
     """Send a loan to the collections queue now, overdue or not (risk control's "send to
     collections"): its open case, created if it has none. The sync keeps it open while the loan
-    is overdue or owes what fell due, and closes it when repaid or written off."""
+    is overdue or owes what fell due, and closes it when repaid or written off. `reasons`: why,
+    as stored reasons (common.texts), read in the reader's language."""
     if loan.status not in LOAN_OPEN_STATUSES:
         raise _fields(
             _("a %(status)s loan is not collected") % {"status": loan.get_status_display()},
@@ -487,7 +490,15 @@ def case_open(*, loan: Loan, on: dt.date, actor: str, reason: str) -> tuple[Coll
                 next_action_on=on,
                 synced_on=on,
             )
-            lifecycle.start(CASE, row=case, event="opened", business_on=on, actor=actor[:100], reason=reason)
+            lifecycle.start(
+                CASE,
+                row=case,
+                event="opened",
+                business_on=on,
+                actor=actor[:100],
+                reason=reason,
+                reasons=reasons,
+            )
     except IntegrityError:
         # The sync (or another action) opened it meanwhile: one open case per loan.
         return CollectionCase.objects.get(loan=loan, status=Open), False

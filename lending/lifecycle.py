@@ -66,10 +66,18 @@ def cob_run_of(on: dt.date) -> int | None:
 
 
 def start(
-    lifecycle: Lifecycle, *, row: models.Model, event: str, business_on: dt.date, actor: str, reason: str = ""
+    lifecycle: Lifecycle,
+    *,
+    row: models.Model,
+    event: str,
+    business_on: dt.date,
+    actor: str,
+    reason: str = "",
+    reasons: list | None = None,
 ) -> models.Model:
     """Record a row's first status, in the transaction that created it: the history then holds
-    every status the row has had."""
+    every status the row has had. `reasons`: the reason as stored reasons (common.texts), read
+    in the reader's language; `reason` its words as written."""
     extra = {"before": {}, "after": lifecycle.snapshot(row)} if lifecycle.snapshot is not None else {}
     return lifecycle.history.objects.create(
         **{f"{lifecycle.owner}_id": row.pk},
@@ -79,6 +87,7 @@ def start(
         business_on=business_on,
         actor=actor,
         reason=reason[:200],
+        reasons=reasons or [],
         **extra,
     )
 
@@ -94,6 +103,7 @@ def transition(
     cob_run_id: int | None = None,
     also: Mapping[str, object] | None = None,
     current: str | None = None,
+    reasons: list | None = None,
 ) -> models.Model:
     """Move one row by a business event, and record it. `also` sets other columns in the same
     compare-and-set UPDATE (what the event does besides the status). Raises ConflictError if the
@@ -135,6 +145,7 @@ def transition(
                 actor=actor,
                 cob_run_id=cob_run_id,
                 reason=reason[:200],
+                reasons=reasons or [],
                 **extra,
             )
     if not moved:
@@ -170,12 +181,17 @@ def transition_many(
     history = connection.ops.quote_name(lifecycle.history._meta.db_table)
     columns = (
         f"{lifecycle.owner}_id, kind, from_status, to_status, business_on, actor, cob_run_id, reason, "
-        "changed_at"
+        "reasons, changed_at"
     )
     is_postgres = connection.vendor == "postgresql"
-    # PostgreSQL types a bare NULL in a SELECT list as text; the run's id is a bigint.
+    # PostgreSQL types a bare NULL in a SELECT list as text; the run's id is a bigint. A close of
+    # business keeps no stored reasons (its event says why).
     run = "CAST(%(lc_run)s AS bigint)" if is_postgres else "%(lc_run)s"
-    values = f"%(lc_event)s, %(lc_from)s, %(lc_to)s, %(lc_on)s, %(lc_actor)s, {run}, %(lc_reason)s, %(lc_at)s"
+    none = "CAST('[]' AS jsonb)" if is_postgres else "'[]'"
+    values = (
+        f"%(lc_event)s, %(lc_from)s, %(lc_to)s, %(lc_on)s, %(lc_actor)s, {run}, %(lc_reason)s, {none}, "
+        "%(lc_at)s"
+    )
     changed_at = timezone.now()
     moved = 0
     for source in sorted(step.sources):

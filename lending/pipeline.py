@@ -315,7 +315,14 @@ def pipeline_run(*, application_id: int, on: dt.date, actor: str) -> Application
 
 
 def _move(
-    application: Application, event: str, *, on: dt.date, actor: str, reason: str, also: Mapping
+    application: Application,
+    event: str,
+    *,
+    on: dt.date,
+    actor: str,
+    reason: str,
+    also: Mapping,
+    reasons: list | None = None,
 ) -> None:
     """The application's status moved by `event` (compare-and-set from the status it was read
     with under its lock), `also` written in the same UPDATE, and the object in memory made what
@@ -330,6 +337,7 @@ def _move(
         reason=reason,
         also=changes,
         current=application.status,
+        reasons=reasons,
     )
     application.status = lifecycle.APPLICATION.transitions[event].target
     for name, value in changes.items():
@@ -357,6 +365,7 @@ def _decline(
         actor=actor,
         reason="; ".join(r["text"] for r in reasons)[:200],
         also={**(also or {}), **decided},
+        reasons=reasons,
     )
     _decided_emit(application, outcome="declined", on=on, decided=decided)
 

@@ -227,10 +227,15 @@ class OwnerAdmin(ReadOnlyAdmin):
 
 class StatusChangeInline(admin.TabularInline):
     model = MerchantStatusChange
-    fields = ["changed_at", "from_status", "to_status", "reason", "actor"]
+    fields = ["changed_at", "from_status", "to_status", "why", "actor"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    @admin.display(description=_("reason"))
+    def why(self, obj) -> str:
+        """The reason in the reader's language (as written on rows that keep no stored reasons)."""
+        return obj.reason_text
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -16,6 +16,7 @@ from common.audit import AuditedManager
 from common.crypto import BlindIndexField, EncryptedTextField, mask
 from common.masking import mask_address, mask_name, mask_phone
 from common.models import TimeStampedModel
+from common.texts import stored_texts
 
 
 class PartnerPlatform(TimeStampedModel):
@@ -507,11 +508,18 @@ class MerchantStatusChange(models.Model):
     from_status = models.CharField(max_length=12, choices=Merchant.Status.choices)
     to_status = models.CharField(max_length=12, choices=Merchant.Status.choices)
     reason = models.CharField(max_length=200)
+    # The reason as stored reasons (code, msgid, parameters: common.texts), read in the reader's
+    # language; empty on rows written before, and where `reason` is a person's own words.
+    reasons = models.JSONField(default=list, blank=True)
     actor = models.CharField(max_length=100)
     changed_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return f"{self.merchant_id}: {self.from_status} -> {self.to_status}"
+
+    @property
+    def reason_text(self) -> str:
+        return stored_texts(self.reasons, self.reason)
 
 
 class SimulatedProfile(models.Model):

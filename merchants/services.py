@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from common.crypto import blind_index
 from common.errors import ApplicationError, ConflictError, NotFoundError
+from common.texts import stored_texts
 from merchants.models import (
     ALL_SCOPES,
     ORDER_STATUS_TIMESTAMP,
@@ -256,7 +257,9 @@ _MERCHANT_STATUS_TRANSITIONS = {
 }
 
 
-def _merchant_transition(*, merchant: Merchant, to_status: str, reason: str, actor: str) -> Merchant:
+def _merchant_transition(
+    *, merchant: Merchant, to_status: str, reason: str, actor: str, reasons: list | None = None
+) -> Merchant:
     with transaction.atomic():
         current = Merchant.objects.select_for_update().get(pk=merchant.pk)
         if to_status not in _MERCHANT_STATUS_TRANSITIONS[current.status]:
@@ -269,6 +272,7 @@ def _merchant_transition(*, merchant: Merchant, to_status: str, reason: str, act
             from_status=current.status,
             to_status=to_status,
             reason=reason,
+            reasons=reasons or [],
             actor=actor,
         )
         from_status = current.status
@@ -285,22 +289,42 @@ def _merchant_transition(*, merchant: Merchant, to_status: str, reason: str, act
             event_emit(
                 partner=current.partner_id,
                 type=event_type,
-                payload={"merchant": current.external_id, "status": to_status, "reason": reason},
+                payload=_status_payload(current.external_id, to_status, reason, reasons),
             )
     return current
 
 
-def merchant_restrict(*, merchant: Merchant, reason: str, actor: str) -> Merchant:
-    """Restrict a shop (for example a defaulter's): it keeps its data but may not borrow."""
+def _status_payload(merchant: str, status: str, reason: str, reasons: list | None) -> dict:
+    """A shop's status change as its partner hears of it: `reason_code`, a stable code (the first
+    stored reason's; "" for a person's own words), and `reason` in English, the API's language
+    for a partner that names none (common.middleware.ApiLanguageMiddleware)."""
+    if reasons:
+        with translation.override("en"):
+            reason = stored_texts(reasons, reason)
+    return {
+        "merchant": merchant,
+        "status": status,
+        "reason_code": str(reasons[0].get("code", "")) if reasons else "",
+        "reason": reason,
+    }
+
+
+def merchant_restrict(
+    *, merchant: Merchant, reason: str, actor: str, reasons: list | None = None
+) -> Merchant:
+    """Restrict a shop (for example a defaulter's): it keeps its data but may not borrow.
+    `reasons`: why, as stored reasons (common.texts), read in the reader's language."""
     return _merchant_transition(
-        merchant=merchant, to_status=Merchant.Status.RESTRICTED, reason=reason, actor=actor
+        merchant=merchant, to_status=Merchant.Status.RESTRICTED, reason=reason, actor=actor, reasons=reasons
     )
 
 
-def merchant_reinstate(*, merchant: Merchant, reason: str, actor: str) -> Merchant:
-    """Lift a restriction."""
+def merchant_reinstate(
+    *, merchant: Merchant, reason: str, actor: str, reasons: list | None = None
+) -> Merchant:
+    """Lift a restriction. `reasons`: why, as stored reasons (common.texts)."""
     return _merchant_transition(
-        merchant=merchant, to_status=Merchant.Status.ACTIVE, reason=reason, actor=actor
+        merchant=merchant, to_status=Merchant.Status.ACTIVE, reason=reason, actor=actor, reasons=reasons
     )
 
 

@@ -131,9 +131,14 @@ class RiskActionAdmin(ReadOnlyAdmin):
 
 @admin.register(PartnerNotice)
 class PartnerNoticeAdmin(ReadOnlyAdmin):
-    list_display = ["business_on", "partner", "merchant", "kind", "message"]
+    list_display = ["business_on", "partner", "merchant", "kind", "said"]
     list_filter = ["kind", "partner", "business_on"]
     list_select_related = ["partner", "merchant", "merchant__partner"]
+
+    @admin.display(description=_("message"))
+    def said(self, obj) -> str:
+        """The message in the reader's language (as written on rows that keep no stored reasons)."""
+        return obj.message_text
 
 
 @admin.register(MonitoringRun)

@@ -13,15 +13,19 @@ SHOP_RESTRICTED = "shop_restricted"
 SHOP_REINSTATED = "shop_reinstated"
 
 
-def partner_notice_record(*, action: RiskAction, kind: str, message: str, on: dt.date) -> PartnerNotice:
+def partner_notice_record(
+    *, action: RiskAction, kind: str, reasons: list[dict], on: dt.date
+) -> PartnerNotice:
     """Tell the shop's partner platform what was done and why (kind: shop_restricted,
-    shop_reinstated), on business date `on`."""
+    shop_reinstated), on business date `on`. `reasons`: why, as stored reasons (common.texts),
+    read in the reader's language; the message keeps their English words."""
     merchant = Merchant.objects.only("partner_id").get(pk=action.merchant_id)
     return PartnerNotice.objects.create(
         partner_id=merchant.partner_id,
         merchant_id=action.merchant_id,
         action=action,
         kind=kind,
-        message=message[:300],
+        message="; ".join(str(r.get("text", "")) for r in reasons)[:300],
+        reasons=reasons,
         business_on=on,
     )

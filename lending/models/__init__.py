@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from common.audit import AuditedManager
 from common.models import TimeStampedModel
+from common.texts import stored_texts
 from merchants.models import Merchant, Order
 from payments.models import Account, FundingPool, JournalEntry
 
@@ -207,10 +208,18 @@ class StatusChange(models.Model):
         "CobRun", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     reason = models.CharField(max_length=200, blank=True)
+    # The reason as stored reasons (code, msgid, parameters: common.texts), read in the reader's
+    # language; empty on rows written before, and where `reason` is a person's own words.
+    reasons = models.JSONField(default=list, blank=True)
     changed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         abstract = True
+
+    @property
+    def reason_text(self) -> str:
+        """Why, in the active language (the stored words when the row keeps no reasons)."""
+        return stored_texts(self.reasons, self.reason)
 
 
 class CreditLineChange(StatusChange):

@@ -73,7 +73,9 @@ def credit_line_open(
     return line
 
 
-def _line_move(*, line: CreditLine, event: str, actor: str, reason: str, on: dt.date) -> CreditLine:
+def _line_move(
+    *, line: CreditLine, event: str, actor: str, reason: str, on: dt.date, reasons: list | None = None
+) -> CreditLine:
     with transaction.atomic():
         lifecycle.transition(
             lifecycle.LINE,
@@ -82,13 +84,17 @@ def _line_move(*, line: CreditLine, event: str, actor: str, reason: str, on: dt.
             business_on=on,
             actor=actor,
             reason=reason,
+            reasons=reasons,
         )
         return CreditLine.objects.get(pk=line.pk)
 
 
-def credit_line_freeze(*, line: CreditLine, actor: str, reason: str, on: dt.date) -> CreditLine:
-    """Stop new drawdowns (existing loans run on)."""
-    return _line_move(line=line, event="frozen", actor=actor, reason=reason, on=on)
+def credit_line_freeze(
+    *, line: CreditLine, actor: str, reason: str, on: dt.date, reasons: list | None = None
+) -> CreditLine:
+    """Stop new drawdowns (existing loans run on). `reasons`: why, as stored reasons
+    (common.texts), read in the reader's language."""
+    return _line_move(line=line, event="frozen", actor=actor, reason=reason, on=on, reasons=reasons)
 
 
 def credit_line_unfreeze(*, line: CreditLine, actor: str, reason: str, on: dt.date) -> CreditLine:
@@ -113,6 +119,7 @@ def credit_line_change_terms(
     reason: str,
     on: dt.date,
     expires_on: dt.date | None = None,
+    reasons: list | None = None,
 ) -> CreditLine:
     """New terms for an open line (a re-rating, an accepted offer): limit within the product's
     range and never below what is drawn; the rate applies to drawdowns from now on (each loan
@@ -150,6 +157,7 @@ def credit_line_change_terms(
             after=lifecycle.line_snapshot(current),
             actor=actor,
             reason=reason,
+            reasons=reasons or [],
         )
     return current
 

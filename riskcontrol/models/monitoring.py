@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from common.texts import stored_texts
 from merchants.models import Merchant, PartnerPlatform
 
 __all__ = [
@@ -146,11 +147,18 @@ class PartnerNotice(models.Model):
     action = models.ForeignKey(RiskAction, on_delete=models.PROTECT, related_name="notices")
     kind = models.CharField(max_length=30)
     message = models.CharField(max_length=300)
+    # The message as stored reasons (code, msgid, parameters: common.texts), read in the reader's
+    # language; empty on rows written before (their `message` is in the writer's language).
+    reasons = models.JSONField(default=list, blank=True)
     business_on = models.DateField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return f"{self.kind} · merchant {self.merchant_id}"
+
+    @property
+    def message_text(self) -> str:
+        return stored_texts(self.reasons, self.message)
 
 
 class MonitoringRun(models.Model):

@@ -10,6 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
 
@@ -490,15 +491,43 @@ SIGNAL_TEXTS = {
 }
 
 
-def signal_text(code: str, params: dict) -> str:
-    """A warning's reason in the active language, from its code and parameters."""
+def _values(params: dict) -> dict:
+    """A reason's parameters as its text reads them, in the active language."""
     values = dict(params)
     if "kinds" in values:
         values["how"] = pgettext("list separator", ", ").join(
             str(_LINK_WORDS.get(kind, kind)) for kind in values["kinds"]
         )
+    return values
+
+
+def signal_text(code: str, params: dict) -> str:
+    """A warning's reason in the active language, from its code and parameters."""
+    values = _values(params)
     text = SIGNAL_TEXTS[code]
     return str(text) % values if values else str(text)
+
+
+def stored(reason: dict) -> dict:
+    """A reason as common.texts keeps one (code, English text, msgid, parameters), for the rows
+    of the apps below risk control (a line's freeze, a collections case, a shop's restriction),
+    which render it in their reader's language without knowing risk control's codes. A reason
+    this version cannot word keeps its code and its stored text."""
+    code, params = reason.get("code"), reason.get("params")
+    if code not in SIGNAL_TEXTS or params is None:
+        return {"code": str(code or ""), "text": str(reason.get("text", ""))}
+    with translation.override("en"):
+        values = _values(params)  # the link words, if any, stay English
+        text = signal_text(code, params)
+    with translation.override(None):
+        msgid = str(SIGNAL_TEXTS[code])
+    return {"code": code, "text": text, "msgid": msgid, **({"params": values} if values else {})}
+
+
+def in_english(reason: dict) -> dict:
+    """A reason as a partner reads it: its code, the text in English and the parameters."""
+    with translation.override("en"):
+        return {**reason, "text": reason_text(reason)}
 
 
 def reason_text(reason: dict) -> str:

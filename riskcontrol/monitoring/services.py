@@ -20,10 +20,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError, NotFoundError
+from common.texts import stored_reason
 from lending import collections as collection_queue
 from lending import services as lending
 from lending.models import CollectionCase, CreditLine, Loan
@@ -141,7 +142,8 @@ def _warnings_emit(warnings: list[Warning]) -> None:
                     "kind": w.kind,
                     "severity": w.severity,
                     "raised_on": w.raised_on.isoformat(),
-                    "reasons": w.reasons,
+                    # A stable code per reason, its words in English (the partner API's language).
+                    "reasons": [rules.in_english(r) for r in w.reasons],
                 },
             )
             for w in warnings
@@ -292,9 +294,12 @@ def _renew(*, line: CreditLine, is_good: bool, on: dt.date, version: str) -> str
         if raised > limit:
             limit, kind = raised, RiskAction.Kind.RAISE_LINE
     if limit > line.limit_fen:
-        reason = gettext("renewed at expiry and raised for a clean record")
+        why = stored_reason(
+            "raised_at_expiry", gettext_noop("renewed at expiry and raised for a clean record")
+        )
     else:
-        reason = gettext("renewed at expiry")
+        why = stored_reason("renewed_at_expiry", gettext_noop("renewed at expiry"))
+    reason = why["text"]
     lending.credit_line_change_terms(
         line=line,
         limit_fen=limit,
@@ -304,6 +309,7 @@ def _renew(*, line: CreditLine, is_good: bool, on: dt.date, version: str) -> str
         reason=reason,
         on=on,
         expires_on=on + dt.timedelta(days=365),
+        reasons=[why],
     )
     RiskAction.objects.create(
         merchant_id=line.merchant_id,
@@ -338,6 +344,15 @@ def _act(
     reasons: list[dict] | None = None,
 ):
     result: dict = {}
+    # Why, as the rows below risk control keep it (common.texts): each sentence is read in its
+    # reader's language, `reason` stays for the record as written.
+    why = [rules.stored(r) for r in reasons or []] or [
+        stored_reason("level", gettext_noop("level %(level)s"), {"level": level})
+    ]
+
+    def said(code: str, msgid: str) -> dict:
+        return stored_reason(code, msgid, {"reason": why})
+
     if kind == rules.CUT_UNUSED_LINE:
         cut = []
         for line in lines:
@@ -346,26 +361,30 @@ def _act(
                 used_fen=current.used_fen, product_min_fen=line.product.amount_min_fen
             )
             if target < current.limit_fen:
+                cut_why = said("unused_line_cut", gettext_noop("unused line cut: %(reason)s"))
                 lending.credit_line_change_terms(
                     line=current,
                     limit_fen=target,
                     daily_rate=current.daily_rate,
                     grade=current.grade,
                     actor=ACTOR,
-                    reason=(gettext("unused line cut: %(reason)s") % {"reason": reason})[:200],
+                    reason=cut_why["text"][:200],
                     on=on,
+                    reasons=[cut_why],
                 )
                 cut.append({"id": line.pk, "limit_before": current.limit_fen, "limit_after": target})
         result = {"lines": cut}
     elif kind == rules.FREEZE_LINE:
         frozen = []
+        frozen_why = said("frozen", gettext_noop("frozen: %(reason)s"))
         for line in lines:
             if CreditLine.objects.filter(pk=line.pk, status=CreditLine.Status.ACTIVE).exists():
                 lending.credit_line_freeze(
                     line=line,
                     actor=ACTOR,
-                    reason=(gettext("frozen: %(reason)s") % {"reason": reason})[:200],
+                    reason=frozen_why["text"][:200],
                     on=on,
+                    reasons=[frozen_why],
                 )
                 frozen.append(line.pk)
         result = {"lines": frozen}
@@ -385,21 +404,18 @@ def _act(
                 if before is not None:
                     item.update(due_on=due_on.isoformat(), before=before)
             else:
+                sent_why = said("sent_by_risk_control", gettext_noop("sent by risk control: %(reason)s"))
                 case, created = collection_queue.case_open(
-                    loan=loan,
-                    on=due_on,
-                    actor=ACTOR,
-                    reason=gettext("sent by risk control: %(reason)s") % {"reason": reason},
+                    loan=loan, on=due_on, actor=ACTOR, reason=sent_why["text"], reasons=[sent_why]
                 )
                 item.update(case=case.pk, case_opened=created)
             loans.append(item)
         result = {"loans": loans}
     elif kind == rules.RESTRICT_SHOP:
         merchant = Merchant.objects.get(pk=merchant_id)
+        restrict_why = said("defaulter", gettext_noop("defaulter: %(reason)s"))
         merchants.merchant_restrict(
-            merchant=merchant,
-            reason=(gettext("defaulter: %(reason)s") % {"reason": reason})[:200],
-            actor=ACTOR,
+            merchant=merchant, reason=restrict_why["text"][:200], actor=ACTOR, reasons=[restrict_why]
         )
         result = {"status_before": Merchant.Status.ACTIVE}
     action = RiskAction.objects.create(
@@ -418,7 +434,9 @@ def _act(
         notices.partner_notice_record(
             action=action,
             kind=notices.SHOP_RESTRICTED,
-            message=gettext("shop restricted for default: %(reason)s") % {"reason": reason},
+            reasons=[
+                said("shop_restricted_for_default", gettext_noop("shop restricted for default: %(reason)s"))
+            ],
             on=on,
         )
     return action
@@ -509,13 +527,14 @@ def risk_action_reverse(*, action_id: int, user, reason: str, on: dt.date) -> Ri
     elif action.kind == RiskAction.Kind.RESTRICT_SHOP:
         merchant = Merchant.objects.get(pk=action.merchant_id)
         if merchant.status == Merchant.Status.RESTRICTED:
-            merchants.merchant_reinstate(merchant=merchant, reason=note, actor=actor)
+            # The officer's own words inside a sentence read in the reader's language.
+            lifted = stored_reason(
+                "restriction_lifted", gettext_noop("restriction lifted: %(reason)s"), {"reason": reason}
+            )
+            merchants.merchant_reinstate(merchant=merchant, reason=note, actor=actor, reasons=[lifted])
             done = {"status": Merchant.Status.ACTIVE}
             notices.partner_notice_record(
-                action=action,
-                kind=notices.SHOP_REINSTATED,
-                message=gettext("restriction lifted: %(reason)s") % {"reason": reason},
-                on=on,
+                action=action, kind=notices.SHOP_REINSTATED, reasons=[lifted], on=on
             )
     action.reversed_at = timezone.now()
     action.reversed_by = user

@@ -62,8 +62,8 @@ def test_the_workbench_case_page_reads_the_reason_in_the_officers_language(world
     english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert EN in english and ZH not in english
     chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    # The application's reasons and the policy stage's row.
-    assert chinese.count(ZH) == 2
+    # The application's reasons, the policy stage's row and the decline in the status history.
+    assert chinese.count(ZH) == 3 and EN not in chinese
 
 
 def test_the_partner_api_reads_the_reason_in_english_unless_asked(world):  # noqa: F811

@@ -60,7 +60,12 @@ def test_a_receiver_failing_three_times_then_succeeding_gets_one_delivery_marked
         verify(secret, r.body, r.headers["Xiaodai-Signature"])
     body = receiver.requests[-1].json
     assert body["type"] == "merchant.restricted" and body["id"] == final.event_id
-    assert body["data"] == {"merchant": merchant.external_id, "status": "restricted", "reason": "defaulter"}
+    assert body["data"] == {
+        "merchant": merchant.external_id,
+        "status": "restricted",
+        "reason_code": "",
+        "reason": "defaulter",
+    }
     # Done is done: another message for it sends nothing.
     assert delivery_attempt(delivery_id=final.pk).sent is False
     assert len(receiver.requests) == 4
