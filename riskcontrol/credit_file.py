@@ -45,6 +45,46 @@ class Section:
     more_url: str = ""
     has_more: bool = False
     extra: dict = field(default_factory=dict)
+    # The section's tables as the page shows them (`Table.shown`), in order.
+    tables: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of a section, as the page draws it: its rows are the section's own (no `slot`)
+    or `extra[slot]`; its column headings; what shows when it has no rows (nothing when empty);
+    the link to the rest (`more`, its words; none when empty); a heading of its own when the
+    section holds several. The cells of its rows are in admin/riskcontrol/_credit_file_rows.html,
+    by the section's key and the slot."""
+
+    columns: tuple
+    slot: str = ""
+    empty: str = ""
+    more: str = ""
+    heading: str = ""
+
+    def shown(self, section: Section) -> dict | None:
+        """The table's rows and links in `section`, or None when the officer may not see its
+        list (its part was left out)."""
+        if self.slot:
+            if self.slot not in section.extra:
+                return None
+            rows = section.extra[self.slot]
+            more_url, has_more = section.extra[f"{self.slot}_url"], section.extra[f"{self.slot}_more"]
+        else:
+            if not section.more_url:
+                return None
+            rows, more_url, has_more = section.rows, section.more_url, section.has_more
+        return {
+            "key": f"{section.key}.{self.slot}" if self.slot else section.key,
+            "heading": self.heading,
+            "columns": self.columns,
+            "rows": rows,
+            "empty": self.empty,
+            "more": self.more,
+            "more_url": more_url,
+            "has_more": has_more,
+        }
 
 
 def _latest(queryset, limit: int = ROWS) -> tuple[list, bool]:
@@ -230,6 +270,7 @@ class SectionDefinition:
     permission: str = ""
     rest_in: type | None = None
     totals: Callable[[Merchant], dict] | None = None
+    tables: tuple[Table, ...] = ()
 
 
 def _part_fill(section: Section, part: Part, merchant: Merchant) -> None:
@@ -250,21 +291,23 @@ def section_build(definition: SectionDefinition, merchant: Merchant, user, today
     if definition.rows is not None:
         if not user.has_perm(definition.permission):
             return None
-        return Section(
+        section = Section(
             definition.key,
             definition.title,
             rows=definition.rows(merchant, today),
             more_url=_changelist(definition.rest_in, merchant__id__exact=merchant.pk),
             has_more=True,
         )
-    parts = [part for part in definition.parts if user.has_perm(part.permission)]
-    if not parts:
-        return None
-    section = Section(definition.key, definition.title)
-    for part in parts:
-        _part_fill(section, part, merchant)
-    if definition.totals is not None:
-        section.extra.update(definition.totals(merchant))
+    else:
+        parts = [part for part in definition.parts if user.has_perm(part.permission)]
+        if not parts:
+            return None
+        section = Section(definition.key, definition.title)
+        for part in parts:
+            _part_fill(section, part, merchant)
+        if definition.totals is not None:
+            section.extra.update(definition.totals(merchant))
+    section.tables = [shown for table in definition.tables if (shown := table.shown(section)) is not None]
     return section
 
 
@@ -276,11 +319,32 @@ SECTIONS = (
         rows=_trading_rows,
         permission="merchants.view_order",
         rest_in=Order,
+        tables=(
+            Table(
+                (
+                    _("Month"),
+                    _("Orders"),
+                    _("Sales"),
+                    _("Refunds"),
+                    _("Refunded"),
+                    _("Complaints"),
+                    _("Buyer stars"),
+                ),
+                more=_("All orders"),
+            ),
+        ),
     ),
     SectionDefinition(
         "scores",
         _("Ratings over time"),
         parts=(Part("scoring.view_merchantscore", MerchantScore, ("-as_of", "-pk"), row=_score_row),),
+        tables=(
+            Table(
+                (_("As of"), _("Grade"), _("Points"), _("Default probability"), _("Line"), _("Rank")),
+                empty=_("Not rated yet."),
+                more=_("More ratings"),
+            ),
+        ),
     ),
     SectionDefinition(
         "lines",
@@ -294,6 +358,22 @@ SECTIONS = (
                 row=_line_row,
             ),
         ),
+        tables=(
+            Table(
+                (
+                    _("Line"),
+                    _("Product"),
+                    _("Status"),
+                    _("Limit"),
+                    _("Used"),
+                    _("Available"),
+                    _("Grade"),
+                    _("Expires"),
+                ),
+                empty=_("No credit lines."),
+                more=_("More credit lines"),
+            ),
+        ),
     ),
     SectionDefinition(
         "loans",
@@ -302,6 +382,23 @@ SECTIONS = (
             Part("lending.view_loan", Loan, ("-disbursed_on", "-pk"), related=("product",), row=_loan_row),
         ),
         totals=_loan_totals,
+        tables=(
+            Table(
+                (
+                    _("Loan"),
+                    _("Product"),
+                    _("Status"),
+                    _("Drawn"),
+                    _("Principal"),
+                    _("Outstanding"),
+                    _("Overdue"),
+                    _("Days past due"),
+                    _("Matures"),
+                ),
+                empty=_("No loans."),
+                more=_("More loans"),
+            ),
+        ),
     ),
     SectionDefinition(
         "applications",
@@ -313,6 +410,21 @@ SECTIONS = (
                 ("-submitted_at", "-pk"),
                 related=("product",),
                 row=_application_row,
+            ),
+        ),
+        tables=(
+            Table(
+                (
+                    _("Application"),
+                    _("Product"),
+                    _("Submitted"),
+                    _("Asked"),
+                    _("Status"),
+                    _("Stage"),
+                    _("Decided"),
+                ),
+                empty=_("No applications."),
+                more=_("More applications"),
             ),
         ),
     ),
@@ -339,6 +451,28 @@ SECTIONS = (
             ),
             Part("riskcontrol.view_ringflag", RingFlag, ("-run_id",), slot="rings", related=("run",)),
         ),
+        tables=(
+            Table(
+                (_("Date"), _("Kind"), _("Points"), _("Officer"), _("Note")),
+                slot="officer",
+                empty=_("No officers' findings."),
+                more=_("More findings"),
+                heading=_("Officers' findings"),
+            ),
+            Table(
+                (_("Application"), _("Assigned"), _("Inspector"), _("Visited"), _("Result"), _("Findings")),
+                slot="inspections",
+                empty=_("No field inspections."),
+                heading=_("Field inspections"),
+            ),
+            Table(
+                (_("Run"), _("Ring"), _("Score"), _("Members")),
+                slot="rings",
+                empty=_("In no ring."),
+                more=_("More ring flags"),
+                heading=_("Fraud rings found"),
+            ),
+        ),
     ),
     SectionDefinition(
         "warnings",
@@ -351,6 +485,21 @@ SECTIONS = (
                 ("-created_at", "-pk"),
                 slot="actions",
                 row=_action_row,
+            ),
+        ),
+        tables=(
+            Table(
+                (_("Raised"), _("Kind"), _("Severity"), _("Status"), _("Reasons")),
+                empty=_("No warnings."),
+                more=_("More warnings"),
+                heading=_("Early-warning signals"),
+            ),
+            Table(
+                (_("Date"), _("Action"), _("Level"), _("Reason"), _("Reversed")),
+                slot="actions",
+                empty=_("No risk actions."),
+                more=_("More risk actions"),
+                heading=_("Risk actions"),
             ),
         ),
     ),
@@ -367,6 +516,13 @@ SECTIONS = (
                 related=("case__loan", "agent"),
                 row=_contact_row,
                 rest_in=Loan,
+            ),
+        ),
+        tables=(
+            Table(
+                (_("When"), _("Loan"), _("Agent"), _("Channel"), _("Outcome"), _("Note")),
+                empty=_("No collections contacts."),
+                more=_("The merchant's loans and their cases"),
             ),
         ),
     ),

@@ -28,7 +28,7 @@ def credit_file(request: HttpRequest, merchant_id: int) -> HttpResponse:
         "merchant": merchant,
         "risk": getattr(merchant, "risk", None),
         "today": today,
-        "sections": {s.key: s for s in sections},
+        "sections": sections,
         "can_see_network": request.user.has_perm("riskcontrol.view_ringflag"),
     }
     return TemplateResponse(request, "admin/riskcontrol/credit_file.html", context)

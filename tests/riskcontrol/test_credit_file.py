@@ -216,3 +216,48 @@ def test_the_query_count_does_not_grow_with_the_merchants_history(world, django_
         more = f"/admin/{model}/?merchant__id__exact={large.pk}"
         assert more in html, model
         assert client.get(more).status_code == 200, model
+
+
+def test_the_sections_are_drawn_by_one_loop_over_their_definitions(world, monkeypatch):  # noqa: F811
+    """The page holds no table of its own: each section's tables, headings, empty words and
+    links come from riskcontrol.credit_file.SECTIONS, drawn by one include; a definition's
+    change shows without touching a template."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from riskcontrol import credit_file
+
+    templates = Path(settings.BASE_DIR) / "templates" / "admin" / "riskcontrol"
+    assert "<table" not in (templates / "credit_file.html").read_text()
+    assert (templates / "_credit_file_table.html").read_text().count("<table") == 1
+
+    merchant = with_history(1)
+    trading = next(d for d in credit_file.SECTIONS if d.key == "trading")
+    renamed = credit_file.SectionDefinition(
+        "trading",
+        "Sales by month",
+        rows=trading.rows,
+        permission=trading.permission,
+        rest_in=trading.rest_in,
+        tables=(
+            credit_file.Table(
+                ("Month", "Orders", "Paid", "Refunds", "Refunded", "Complaints", "Stars"), more="Every order"
+            ),
+        ),
+    )
+    monkeypatch.setattr(
+        credit_file, "SECTIONS", tuple(renamed if d.key == "trading" else d for d in credit_file.SECTIONS)
+    )
+    client = Client()
+    client.force_login(user_in(roles.RISK_MANAGER))
+    html = client.get(url(merchant.pk), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    section = html[html.index('data-testid="credit-file-trading"') :]
+    section = section[: section.index("</section>")]
+    assert "<h2>Sales by month</h2>" in section
+    assert '<th scope="col">Paid</th>' in section and "Every order →" in section
+    assert "¥1,234.50" in section  # the rows as before
+    # The order an officer reads them in, every section once.
+    assert [html.index(f'data-testid="credit-file-{key}"') for key in SECTIONS] == sorted(
+        html.index(f'data-testid="credit-file-{key}"') for key in SECTIONS
+    )
