@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
+from common.texts import stored_text
 from merchants.models import Merchant, OrderStatus
 from merchants.questionnaire import QUESTIONS
 from riskcontrol import stages
@@ -46,7 +47,7 @@ def test_a_label_reads_chinese_under_zh_hans_and_english_under_en(label, zh, en)
     assert not HAN.search(en)
 
 
-def test_a_stage_reason_is_written_in_one_language_with_its_parameters():
+def test_a_stage_reason_is_stored_as_its_msgid_and_read_in_one_language_with_its_parameters():
     facts = {"rules_version": 1, "params": {"velocity_window_days": 30}, "counts": {}}
     facts["params"].update({f"velocity_max_{k}": 0 for k in ("national_id", "phone", "bank_card", "device")})
     facts["counts"] = {"national_id": 1, "phone": 0, "bank_card": 0, "device": 0}
@@ -54,9 +55,13 @@ def test_a_stage_reason_is_written_in_one_language_with_its_parameters():
         zh = stages.velocity.decide(facts).reasons[0]
     with translation.override("en"):
         en = stages.velocity.decide(facts).reasons[0]
-    assert zh.code == en.code == "too_many_applications"
-    assert zh.text == "近 30 天内申请次数过多，请稍后再试"
-    assert en.text == "Too many applications in the last 30 days: please apply again later"
+    # Whatever language was active when the stage decided, it keeps the same msgid.
+    assert zh == en and zh.code == "too_many_applications" and zh.params == {"days": 30}
+    stored = zh.as_dict()
+    with translation.override("zh-hans"):
+        assert stored_text(stored) == "近 30 天内申请次数过多，请稍后再试"
+    with translation.override("en"):
+        assert stored_text(stored) == "Too many applications in the last 30 days: please apply again later"
 
 
 def test_a_warning_reason_renders_from_its_code_and_parameters_in_the_readers_language():
