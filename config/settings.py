@@ -79,7 +79,9 @@ if XIAODAI_DEMO:
 MIDDLEWARE = [
     # Outermost: every request gets its id (X-Request-ID, in logs and audit rows); then NUL
     # characters are refused before anything reads them, and Django's own errors under /api/ get
-    # the API's problem-details shape.
+    # the API's problem-details shape. Around them all, the request's language is put back to the
+    # thread's own (settings.LANGUAGE_CODE) once the answer is written.
+    "common.middleware.LanguageScopeMiddleware",
     "common.request_id.RequestIdMiddleware",
     "common.middleware.ApiProblemMiddleware",
     "django.middleware.security.SecurityMiddleware",
