@@ -12,9 +12,33 @@ _JSON_TYPES = ("application/json", PROBLEM_CONTENT_TYPE)
 _PROBLEM_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
 
 
+class LanguageScopeMiddleware:
+    """A request's language lasts as long as the request. LocaleMiddleware and
+    ApiLanguageMiddleware activate the caller's language on the thread and Django never takes it
+    back, so whatever ran on that thread next outside a request (a task run in the worker's
+    thread, a command, a webhook's payload) would speak the last caller's language instead of
+    settings.LANGUAGE_CODE. Outermost, so nothing written for the request runs after the language
+    is taken back; the thread gets back the language it had before the request, even when the
+    view raised."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        before = translation.get_language()
+        try:
+            return self.get_response(request)
+        finally:
+            if before is None:
+                translation.deactivate_all()
+            else:
+                translation.activate(before)
+
+
 class ApiLanguageMiddleware:
     """The partner API answers in English unless the caller asks for a language; the portal
-    follows the browser (zh-Hans first)."""
+    follows the browser (zh-Hans first). LanguageScopeMiddleware takes the language back after
+    the request."""
 
     def __init__(self, get_response):
         self.get_response = get_response

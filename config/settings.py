@@ -77,9 +77,11 @@ if XIAODAI_DEMO:
     INSTALLED_APPS.append("demo")
 
 MIDDLEWARE = [
-    # Outermost: every request gets its id (X-Request-ID, in logs and audit rows); then NUL
-    # characters are refused before anything reads them, and Django's own errors under /api/ get
-    # the API's problem-details shape.
+    # Outermost: once the answer is written, the thread gets back its own language (the request's
+    # lasts as long as the request); then every request gets its id (X-Request-ID, in logs and
+    # audit rows); then NUL characters are refused before anything reads them, and Django's own
+    # errors under /api/ get the API's problem-details shape.
+    "common.middleware.LanguageScopeMiddleware",
     "common.request_id.RequestIdMiddleware",
     "common.middleware.ApiProblemMiddleware",
     "django.middleware.security.SecurityMiddleware",

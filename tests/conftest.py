@@ -59,6 +59,19 @@ def private_filesystem_broker(tmp_path_factory):
     app.conf.broker_transport_options = original
 
 
+@pytest.fixture(autouse=True)
+def default_language():
+    """Every test starts in settings.LANGUAGE_CODE (zh-Hans) and leaves no language behind: a
+    test asserting English words says so (Accept-Language, translation.override), never relies
+    on a language an earlier test left active on the thread."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def partner_key(db):
     """A partner platform with a live API key: (ApiKey, raw key)."""

@@ -203,8 +203,9 @@ def test_a_default_warns_the_shops_linked_to_the_defaulter_and_no_one_else(db, t
     services.monitoring_run(on=ON)
     warned = dict(Warning.objects.filter(kind="linked_default").values_list("merchant_id", "reasons"))
     assert set(warned) == {sibling.merchant_id, buyer.merchant_id}
-    assert "same phone" in warned[sibling.merchant_id][0]["text"]
-    assert "trading partner" in warned[buyer.merchant_id][0]["text"]
+    # The run writes its reasons in the default language, zh-Hans: "same phone", "trading partner".
+    assert "同一手机号" in warned[sibling.merchant_id][0]["text"]
+    assert "交易往来" in warned[buyer.merchant_id][0]["text"]
     # The defaulter is never named to its neighbours.
     assert defaulter.merchant.shop_name not in str(warned)
     # None of them trades (each has gone quiet); the link adds its 20 points on top.
