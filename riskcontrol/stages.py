@@ -7,7 +7,7 @@ replays from its facts and a later change of thresholds leaves it alone."""
 import datetime as dt
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import DurationField, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
@@ -16,7 +16,7 @@ from common.crypto import blind_index
 from common.money import format_yuan
 from lending.models import Application, CreditLine
 from lending.pipeline import DECLINE, MACHINE, PASS, REFER, Reason, Run, Verdict, run_of
-from merchants.models import Merchant, MerchantDevice, Order, OrderStatus, Owner, Refund, Verification
+from merchants.models import Merchant, MerchantDevice, OrderStatus, Owner, Verification
 from riskcontrol import rules
 from riskcontrol.models import BlacklistEntry
 from riskcontrol.rulesets import DEFAULT_PARAMS, ruleset_active, since
@@ -232,6 +232,71 @@ def _checks(application: Application, on: dt.date, run: Run) -> dict:
     return run.shared("riskcontrol.checks", load)
 
 
+def _brushing_sql(*, placed_on: str, owners: int, refund_until: str) -> str:
+    """The statement of `_brushing`. It says in SQL what this ORM aggregate said
+    (tests/riskcontrol/test_stage_reads.py runs both on one world), with `orders` the shop's
+    orders placed (by date) in the window and not cancelled:
+        orders.aggregate(
+            orders=Count("pk"),
+            linked=Count("pk", filter=Q(buyer_merchant__in=Merchant(owner_id in the linked
+                owners, not this shop))),
+            repeat=Count("pk", filter=Q(buyer_ref__in=orders' buyer_ref with 2 or more)),
+            completed=Count("pk", filter=Q(status__in=(delivered, settled))),
+            unshipped=Count("pk", filter=Q(status__in=(delivered, settled), shipped_at=None)),
+            settled=Count("pk", filter=Q(settled_at__isnull=False)),
+            quick=Count("pk", filter=Q(Exists(Refund(order, refunded_at between settled_at and
+                settled_at + antifraud_refund_hours)), settled_at__isnull=False)),
+        )
+    `placed_on` is the database's expression for the date of placed_at, `refund_until` its
+    expression for settled_at plus an interval (Django's own for each)."""
+    in_window = "{t}.merchant_id = %s AND {on} >= %s AND {on} <= %s AND {t}.status <> %s"
+    mine = in_window.format(t="s", on=placed_on.format(t="s"))
+    again = in_window.format(t="r", on=placed_on.format(t="r"))
+    return f"""
+        SELECT
+            COUNT(s.id),
+            COUNT(CASE WHEN s.buyer_merchant_id IN (SELECT m.id FROM merchants_merchant m
+                WHERE m.owner_id IN ({", ".join(["%s"] * owners) or "NULL"}) AND m.id <> %s)
+                THEN s.id END),
+            COUNT(CASE WHEN s.buyer_ref IN (SELECT r.buyer_ref FROM merchants_order r
+                WHERE {again} GROUP BY r.buyer_ref HAVING COUNT(r.id) >= 2) THEN s.id END),
+            COUNT(CASE WHEN s.status IN (%s, %s) THEN s.id END),
+            COUNT(CASE WHEN s.status IN (%s, %s) AND s.shipped_at IS NULL THEN s.id END),
+            COUNT(CASE WHEN s.settled_at IS NOT NULL THEN s.id END),
+            COUNT(CASE WHEN s.settled_at IS NOT NULL AND EXISTS(SELECT 1 FROM merchants_refund f
+                WHERE f.order_id = s.id AND f.refunded_at >= s.settled_at
+                AND f.refunded_at <= {refund_until}) THEN s.id END)
+        FROM merchants_order s WHERE {mine}
+    """  # noqa: S608 - table and column names from this module, values bound
+
+
+def _brushing(merchant_id: int, linked_owners: list[int], params: dict, on: dt.date) -> dict:
+    """Anti-fraud's counts over the shop's orders placed in the window and not cancelled: all,
+    bought by a shop of a linked owner (not this one), by a buyer who bought twice or more in
+    the window, completed, completed but never shipped, settled, and settled and refunded within
+    `antifraud_refund_hours` of settling (once however many refunds). One statement
+    (`_brushing_sql`); written in SQL, as the ORM spent more time building it than the
+    database answering it."""
+    ops = connection.ops
+    placed_on, tz = ops.datetime_cast_date_sql("{t}.placed_at", (), timezone.get_current_timezone_name())
+    tz = list(tz)
+    refund_until = f"({ops.combine_duration_expression('+', ['s.settled_at', '%s'])})"
+    hours = DurationField().get_db_prep_value(
+        dt.timedelta(hours=params["antifraud_refund_hours"]), connection
+    )
+    day = ops.adapt_datefield_value
+    window = [*tz, day(since(on, params["antifraud_window_days"])), *tz, day(on), OrderStatus.CANCELLED]
+    completed = [OrderStatus.DELIVERED, OrderStatus.SETTLED]
+    values = [*linked_owners, merchant_id, merchant_id, *window, *completed, *completed, hours]
+    values += [merchant_id, *window]
+    sql = _brushing_sql(placed_on=placed_on, owners=len(linked_owners), refund_until=refund_until)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    names = ("orders", "linked", "repeat", "completed", "unshipped", "settled", "quick")
+    return dict(zip(names, row, strict=True))
+
+
 # A reason's text is written in the language active when the stage decides; the code beside it
 # is what a page renders in its reader's language (riskcontrol/plain_words.py).
 _IDENTITY_WORDS = {
@@ -408,39 +473,8 @@ class Antifraud:
         facts = _rules(self.PARAMS, run)
         params = facts["params"]
         merchant = application.merchant
-        start = since(on, params["antifraud_window_days"])
-        orders = Order.objects.filter(
-            merchant=merchant, placed_at__date__gte=start, placed_at__date__lte=on
-        ).exclude(status=OrderStatus.CANCELLED)
-        linked = Merchant.objects.filter(
-            owner_id__in=_linked_owner_ids(merchant.owner, with_address=True, run=run)
-        ).exclude(pk=merchant.pk)
-        repeaters = (
-            orders.values("buyer_ref")
-            .annotate(n=Count("pk"))
-            .filter(n__gte=2)
-            .values_list("buyer_ref", flat=True)
-        )
-        completed = (OrderStatus.DELIVERED, OrderStatus.SETTLED)
-        # A settled order refunded within the window of its settlement (counted once however
-        # many refunds it has).
-        refunded_soon = Exists(
-            Refund.objects.filter(
-                order=OuterRef("pk"),
-                refunded_at__gte=OuterRef("settled_at"),
-                refunded_at__lte=OuterRef("settled_at")
-                + dt.timedelta(hours=params["antifraud_refund_hours"]),
-            )
-        )
-        counted = orders.aggregate(
-            orders=Count("pk"),
-            linked=Count("pk", filter=Q(buyer_merchant__in=linked)),
-            repeat=Count("pk", filter=Q(buyer_ref__in=repeaters)),
-            completed=Count("pk", filter=Q(status__in=completed)),
-            unshipped=Count("pk", filter=Q(status__in=completed, shipped_at__isnull=True)),
-            settled=Count("pk", filter=Q(settled_at__isnull=False)),
-            quick=Count("pk", filter=Q(refunded_soon, settled_at__isnull=False)),
-        )
+        linked_owners = _linked_owner_ids(merchant.owner, with_address=True, run=run)
+        counted = _brushing(merchant.pk, linked_owners, params, on)
         quick = counted["quick"]
         facts["signals"] = {
             "orders": counted["orders"],
@@ -451,7 +485,7 @@ class Antifraud:
             "settled_orders": counted["settled"],
             "refunded_soon_after_settlement": quick,
         }
-        facts["cluster"] = _cluster_facts(application, linked, params, on, run)
+        facts["cluster"] = _cluster_facts(application, linked_owners, params, on, run)
         return facts
 
     def decide(self, facts: dict) -> Verdict:
@@ -495,7 +529,9 @@ class Antifraud:
         )
 
 
-def _cluster_facts(application: Application, linked, params: dict, on: dt.date, run: Run) -> dict:
+def _cluster_facts(
+    application: Application, linked_owners: list[int], params: dict, on: dt.date, run: Run
+) -> dict:
     """Linked shops (identity or a shared device, this one included) that are new and applied in
     the window, and the network's latest flag on the shop (its detector and date only: the members
     stay out of a decision's facts, which the merchant's appeal may show)."""
@@ -507,6 +543,7 @@ def _cluster_facts(application: Application, linked, params: dict, on: dt.date, 
     shops = 0
     # Only a new shop is judged a member of a new-shop cluster (an established one has a record).
     if merchant.opened_on >= new_since:
+        linked = Merchant.objects.filter(owner_id__in=linked_owners).exclude(pk=merchant.pk)
         devices = MerchantDevice.objects.filter(merchant=merchant).values("device_index")
         on_devices = MerchantDevice.objects.filter(device_index__in=devices).exclude(merchant=merchant)
         others = (

@@ -384,3 +384,82 @@ def test_the_one_read_of_blacklist_velocity_policy_and_ring_flag_is_the_statemen
     assert any(v["ring_flag"] is None for v in seen_values)
     for kind in ("national_id", "phone", "bank_card", "device"):
         assert {v["velocity"][kind] > 0 for v in seen_values} == {True, False}, kind
+
+
+def old_brushing(merchant: Merchant, linked_owners: list[int], params: dict, on: dt.date) -> dict:
+    """Anti-fraud's counts as the ORM aggregate read them before riskcontrol.stages._brushing
+    read them in SQL."""
+    from django.db.models import Count, Exists, OuterRef
+
+    start = since(on, params["antifraud_window_days"])
+    orders = Order.objects.filter(
+        merchant=merchant, placed_at__date__gte=start, placed_at__date__lte=on
+    ).exclude(status=OrderStatus.CANCELLED)
+    linked = Merchant.objects.filter(owner_id__in=linked_owners).exclude(pk=merchant.pk)
+    repeaters = (
+        orders.values("buyer_ref")
+        .annotate(n=Count("pk"))
+        .filter(n__gte=2)
+        .values_list("buyer_ref", flat=True)
+    )
+    completed = (OrderStatus.DELIVERED, OrderStatus.SETTLED)
+    refunded_soon = Exists(
+        Refund.objects.filter(
+            order=OuterRef("pk"),
+            refunded_at__gte=OuterRef("settled_at"),
+            refunded_at__lte=OuterRef("settled_at") + dt.timedelta(hours=params["antifraud_refund_hours"]),
+        )
+    )
+    return orders.aggregate(
+        orders=Count("pk"),
+        linked=Count("pk", filter=Q(buyer_merchant__in=linked)),
+        repeat=Count("pk", filter=Q(buyer_ref__in=repeaters)),
+        completed=Count("pk", filter=Q(status__in=completed)),
+        unshipped=Count("pk", filter=Q(status__in=completed, shipped_at__isnull=True)),
+        settled=Count("pk", filter=Q(settled_at__isnull=False)),
+        quick=Count("pk", filter=Q(refunded_soon, settled_at__isnull=False)),
+    )
+
+
+def test_the_brushing_read_in_sql_is_the_orm_aggregate(world):  # noqa: F811
+    """riskcontrol.stages._brushing counts in SQL what the ORM aggregate counted: orders on the
+    window's edges (by the business time zone's date) and outside it, cancelled, bought by
+    linked and unlinked shops, by repeat buyers, delivered or settled with and without shipping,
+    refunded inside, outside and before the refund window, twice for one order."""
+    from riskcontrol.rulesets import DEFAULT_PARAMS
+    from riskcontrol.stages import _brushing, _linked_owner_ids
+
+    merchant, by_phone, by_card, by_address = a_crowded_world()
+    stranger = MerchantFactory()
+    window = DEFAULT_PARAMS["antifraud_window_days"]
+    edge = since(TODAY, window)
+    for shop in (by_phone, merchant):
+        settled_order(shop, edge, buyer=stranger)  # on the window's first day
+        settled_order(shop, edge - dt.timedelta(days=1), buyer_ref="edge")  # the day before
+        settled_order(shop, TODAY, buyer_ref="edge")  # the last day
+        settled_order(shop, TODAY + dt.timedelta(days=1), buyer_ref="edge")  # after it
+        settled_order(shop, TODAY - dt.timedelta(days=3), buyer=merchant)  # by the shop itself
+        unshipped = settled_order(shop, TODAY - dt.timedelta(days=4), status=OrderStatus.DELIVERED)
+        Order.objects.filter(pk=unshipped.pk).update(shipped_at=None)
+        refund(settled_order(shop, TODAY - dt.timedelta(days=5), buyer=by_card), 71)
+        refund(settled_order(shop, TODAY - dt.timedelta(days=6), buyer=by_card), 73)
+    refund(settled_order(by_phone, TODAY - dt.timedelta(days=7)), 0)  # the moment it settled
+    # Late in the evening, the business time zone's date is not UTC's.
+    late = timezone.make_aware(dt.datetime.combine(TODAY, dt.time(23, 30)))
+    OrderFactory(merchant=merchant, buyer_ref="late", status=OrderStatus.PLACED, placed_at=late)
+    seen = []
+    for hours in (DEFAULT_PARAMS["antifraud_refund_hours"], 72, 1):
+        params = {**DEFAULT_PARAMS, "antifraud_refund_hours": hours}
+        for shop in (merchant, by_phone, by_card, by_address, stranger):
+            owners = _linked_owner_ids(
+                shop.owner,
+                with_address=True,
+                run=Run(apps._unsaved(shop, Product.objects.first(), 1, []), TODAY),
+            )
+            expected = old_brushing(shop, owners, params, TODAY)
+            assert _brushing(shop.pk, owners, params, TODAY) == expected, (shop.pk, hours)
+            seen.append(expected)
+    # The world has every case in it: some and none of each count.
+    for name in ("orders", "linked", "repeat", "completed", "unshipped", "settled", "quick"):
+        assert {v[name] > 0 for v in seen} == {True, False}, name
+    assert len({v["quick"] for v in seen if v["quick"]}) > 1
