@@ -7,6 +7,7 @@ an address; lines active, frozen and closed; entries of the right and the wrong 
 inactive; refunds inside and outside the window, twice for one order, on cancelled orders)."""
 
 import datetime as dt
+from decimal import Decimal
 
 from django.db.models import F, Q
 from django.utils import timezone
@@ -463,3 +464,75 @@ def test_the_brushing_read_in_sql_is_the_orm_aggregate(world):  # noqa: F811
     for name in ("orders", "linked", "repeat", "completed", "unshipped", "settled", "quick"):
         assert {v[name] > 0 for v in seen} == {True, False}, name
     assert len({v["quick"] for v in seen if v["quick"]}) > 1
+
+
+def old_rating_read(application: Application, on: dt.date):
+    """The rating, open offer and cut-off as the ORM read them (one statement with four
+    subqueries) before scoring.stages._rating_read read them in SQL."""
+    from django.db.models import Subquery
+
+    from scoring.models import ScoringPolicy
+
+    offer = Offer.objects.filter(
+        merchant_id=application.merchant_id,
+        product=application.product,
+        status=Offer.Status.ISSUED,
+        expires_on__gte=on,
+    ).order_by("-issued_on", "-pk")
+    score = (
+        MerchantScore.objects.filter(merchant_id=application.merchant_id, is_current=True)
+        .annotate(
+            **{
+                f"offer_{name}": Subquery(offer.values(name)[:1])
+                for name in ("pk", "line_fen", "daily_rate", "grade")
+            },
+            policy_cutoff_grade=Subquery(ScoringPolicy.objects.filter(pk=1).values("cutoff_grade")[:1]),
+        )
+        .first()
+    )
+    found = None
+    if score.offer_pk is not None:
+        found = (score.offer_pk, score.offer_line_fen, score.offer_daily_rate, score.offer_grade)
+    return score, found, score.policy_cutoff_grade
+
+
+def test_the_rating_read_in_sql_is_the_orm_statement(world):  # noqa: F811
+    """scoring.stages._rating_read reads in SQL what the ORM read: the current rating with every
+    field, the open offer (not an expired, withdrawn, past its date or other product's one, open
+    on its last day) with its rate as a Decimal of the field's places, and the policy's cut-off."""
+    from scoring.services.rating import merchant_rate
+    from scoring.stages import _rating_read
+
+    merchant = rated_merchant(**STRONG)
+    score = merchant_rate(merchant=merchant, as_of=TODAY)  # fresh: the one-statement read
+    product = Product.objects.get(code="credit_loan")
+    application = apps._unsaved(merchant, product, 200_000, [])
+    week = dt.timedelta(days=7)
+
+    def offer(
+        issued_days_ago: int, *, product=product, status=Offer.Status.ISSUED, expires=week, rate="0.00052"
+    ):
+        return Offer.objects.create(
+            merchant=merchant, product=product, score=score, line_fen=4_500_000 + issued_days_ago,
+            daily_rate=rate, grade=score.grade, rank=1, status=status,
+            issued_on=TODAY - dt.timedelta(days=issued_days_ago), expires_on=TODAY + expires,
+        )  # fmt: skip
+
+    def same() -> tuple:
+        new, expected = _rating_read(application, TODAY), old_rating_read(application, TODAY)
+        assert new[1:] == expected[1:]
+        for field in MerchantScore._meta.concrete_fields:
+            assert getattr(new[0], field.attname) == getattr(expected[0], field.attname), field.name
+        return new[1]
+
+    assert same() is None
+    offer(3, status=Offer.Status.EXPIRED)
+    offer(4, status=Offer.Status.WITHDRAWN)
+    offer(1, product=Product.objects.get(code="order_loan"))
+    late = offer(2, expires=-dt.timedelta(days=1))  # issued, but it expired yesterday
+    assert same() is None
+    Offer.objects.filter(pk=late.pk).update(expires_on=TODAY)  # open until today's end
+    found = same()
+    assert found[0] == late.pk and found[2] == Decimal("0.00052000")
+    Offer.objects.filter(pk=late.pk).update(daily_rate=Decimal("0.000515"))
+    assert same()[2] == Decimal("0.00051500")
