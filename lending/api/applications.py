@@ -482,6 +482,7 @@ class ApplicationListCreateApi(ListAPIView):
                 declared=submitted["declared"],
                 questionnaire=submitted["questionnaire"],
                 accepted_sha256=submitted["accepted_sha256"],
+                key_is_new=True,  # no application had it when the product was read
             )
         except ApplicationError as exc:
             raise _in_api_terms(exc) from exc
