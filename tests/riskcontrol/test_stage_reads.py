@@ -9,6 +9,7 @@ inactive; refunds inside and outside the window, twice for one order, on cancell
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -536,3 +537,63 @@ def test_the_rating_read_in_sql_is_the_orm_statement(world):  # noqa: F811
     assert found[0] == late.pk and found[2] == Decimal("0.00052000")
     Offer.objects.filter(pk=late.pk).update(daily_rate=Decimal("0.000515"))
     assert same()[2] == Decimal("0.00051500")
+
+
+def test_the_runs_locking_read_in_sql_is_the_orm_statement(world):  # noqa: F811
+    """lending.pipeline._application_locked reads in SQL what the ORM's locking read gave: the
+    application, its product, merchant, partner and owner (every field, the owner's encrypted
+    ones decrypted) linked as select_related links them, and how many stages it has recorded."""
+    from django.db import transaction
+    from django.db.models import Count, OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+
+    from lending.models import ApplicationStage
+    from lending.pipeline import _application_locked
+
+    merchant, *_ = a_crowded_world()
+    BlacklistEntry.objects.filter(is_active=True).update(is_active=False)
+    product = Product.objects.get(code="credit_loan")
+    decided = apps.application_submit(
+        merchant=merchant, product=product, amount_fen=200_000, channel="api", on=TODAY
+    )
+    fresh = Application.objects.create(
+        reference="A-LOCK-1", merchant=merchant, product=Product.objects.get(code="order_loan"),
+        channel="api", amount_fen=100_000, submitted_on=TODAY, submitted_at=at(TODAY),
+    )  # fmt: skip
+    recorded = Coalesce(
+        Subquery(
+            ApplicationStage.objects.filter(application=OuterRef("pk"))
+            .order_by()
+            .values("application")
+            .annotate(n=Count("pk"))
+            .values("n")
+        ),
+        0,
+    )
+    seen = set()
+    for application in (decided, fresh):
+        with transaction.atomic():
+            new = _application_locked(application.pk)
+            old = (
+                Application.objects.select_for_update(of=("self", "merchant"), no_key=True)
+                .select_related("product", "merchant__partner", "merchant__owner")
+                .annotate(stages_recorded=recorded)
+                .get(pk=application.pk)
+            )
+        assert new.stages_recorded == old.stages_recorded
+        seen.add(new.stages_recorded > 0)
+        pairs = [
+            (new, old),
+            (new.product, old.product),
+            (new.merchant, old.merchant),
+            (new.merchant.partner, old.merchant.partner),
+            (new.merchant.owner, old.merchant.owner),
+        ]
+        for got, expected in pairs:
+            assert type(got) is type(expected) and not got._state.adding
+            for field in type(got)._meta.concrete_fields:
+                assert getattr(got, field.attname) == getattr(expected, field.attname), field.name
+    assert seen == {True, False}
+    assert merchant.owner.phone and new.merchant.owner.phone == merchant.owner.phone  # decrypted
+    with transaction.atomic(), pytest.raises(Application.DoesNotExist):
+        _application_locked(10**9)
