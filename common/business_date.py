@@ -8,12 +8,17 @@ from django.utils import timezone
 
 from common.errors import ApplicationError
 from common.models import BusinessCalendar
+from common.sql import fixed_rows
 
 
 def business_date_today() -> dt.date:
     """The current business date; the wall-clock date until a calendar row exists."""
-    row = BusinessCalendar.objects.filter(pk=1).values_list("current_on", flat=True).first()
-    return row if row is not None else timezone.localdate()
+    rows = fixed_rows(
+        "SELECT current_on FROM common_businesscalendar WHERE id = 1",
+        [],
+        [BusinessCalendar._meta.get_field("current_on")],
+    )
+    return rows[0][0] if rows else timezone.localdate()
 
 
 @transaction.atomic

@@ -23,18 +23,18 @@ from functools import cache
 from typing import Any, Protocol
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from common.errors import ApplicationError
 from common.money import fen_to_yuan
+from common.sql import columns_of, fixed_instances
 from common.texts import stored_reason
 from lending import lifecycle
-from lending.models import Application, ApplicationStage
+from lending.models import Application, ApplicationStage, Product
 from lending.services.products import product_kind
+from merchants.models import Merchant, Owner, PartnerPlatform
 from merchants.webhooks.models import EventType
 from merchants.webhooks.services import event_emit
 
@@ -202,18 +202,40 @@ def pipeline_preview(application: Application, *, on: dt.date) -> Preview:
     return Preview(PASS, [], application)
 
 
-def _recorded_count():
-    """How many stages an application has recorded, as a column of the run's first read."""
-    return Coalesce(
-        Subquery(
-            ApplicationStage.objects.filter(application=OuterRef("pk"))
-            .order_by()
-            .values("application")
-            .annotate(n=Count("pk"))
-            .values("n")
-        ),
-        0,
+def _locking_sql() -> str:
+    """The statement of `_application_locked`; in SQL what this ORM read said:
+    Application.objects.select_for_update(of=("self", "merchant"), no_key=True)
+        .select_related("product", "merchant__partner", "merchant__owner")
+        .annotate(stages_recorded=<the count of its ApplicationStage rows>).get(pk=…)"""
+    lock = " FOR NO KEY UPDATE OF a, m" if connection.features.has_select_for_update_of else ""
+    return (
+        f"SELECT {columns_of(Application, 'a')}, {columns_of(Product, 'p')}, {columns_of(Merchant, 'm')},"  # noqa: S608
+        f" {columns_of(PartnerPlatform, 'pp')}, {columns_of(Owner, 'o')},"
+        " (SELECT COUNT(*) FROM lending_applicationstage s WHERE s.application_id = a.id)"
+        " FROM lending_application a JOIN lending_product p ON p.id = a.product_id"
+        " JOIN merchants_merchant m ON m.id = a.merchant_id"
+        " JOIN merchants_partnerplatform pp ON pp.id = m.partner_id"
+        f" JOIN merchants_owner o ON o.id = m.owner_id WHERE a.id = %s{lock}"
     )
+
+
+def _application_locked(application_id: int) -> Application:
+    """The application, locked with its merchant, and its product, merchant, partner and owner
+    (linked as select_related links them), and how many stages it has recorded
+    (`stages_recorded`): one statement, written in SQL (`_locking_sql`), as building it through
+    the ORM cost a decision more than sending it."""
+    found = fixed_instances(
+        _locking_sql(), [application_id], (Application, Product, Merchant, PartnerPlatform, Owner)
+    )
+    if not found:
+        raise Application.DoesNotExist("Application matching query does not exist.")
+    application, product, merchant, partner, owner, recorded = found[0]
+    Merchant._meta.get_field("partner").set_cached_value(merchant, partner)
+    Merchant._meta.get_field("owner").set_cached_value(merchant, owner)
+    Application._meta.get_field("merchant").set_cached_value(application, merchant)
+    Application._meta.get_field("product").set_cached_value(application, product)
+    application.stages_recorded = recorded
+    return application
 
 
 def pipeline_run(*, application_id: int, on: dt.date, actor: str) -> Application:
@@ -233,12 +255,7 @@ def pipeline_run(*, application_id: int, on: dt.date, actor: str) -> Application
         # another run or a drawdown on the merchant all the same, and does not wait for the key
         # share that inserting a row referring to the merchant takes (an application recorded in
         # the same transaction as its run, another one recorded beside it).
-        application = (
-            Application.objects.select_for_update(of=("self", "merchant"), no_key=True)
-            .select_related("product", "merchant__partner", "merchant__owner")
-            .annotate(stages_recorded=_recorded_count())
-            .get(pk=application_id)
-        )
+        application = _application_locked(application_id)
         if application.status != Application.Status.SUBMITTED:
             return application
         names = pipeline_of(application.product)

@@ -3,9 +3,10 @@ own lines and loans: anything else is "not found", never "forbidden", so ids lea
 
 from typing import NamedTuple
 
-from django.db.models import Max, Q, QuerySet, Sum
+from django.db.models import QuerySet
 
 from common.errors import NotFoundError
+from common.sql import fixed_rows
 from lending.models import CreditLine, Installment, Loan, LoanEvent
 from merchants.models import Merchant, PartnerPlatform
 
@@ -19,12 +20,16 @@ def merchant_exposure(*, merchant_id: int) -> Exposure:
     """One limit per merchant across products, in one statement: the largest active line's limit
     (a frozen line's limit grants nothing) against what is drawn on all its open lines. Read by
     the drawdown (under the merchant's row lock) and by the pipeline's exposure stage."""
-    totals = (
-        CreditLine.objects.filter(merchant_id=merchant_id)
-        .exclude(status=CreditLine.Status.CLOSED)
-        .aggregate(used=Sum("used_fen"), limit=Max("limit_fen", filter=Q(status=CreditLine.Status.ACTIVE)))
+    # Written in SQL (common.sql.fixed_rows): the ORM's aggregate cost more than its round trip.
+    # What it said: CreditLine(merchant, status not closed).aggregate(used=Sum("used_fen"),
+    # limit=Max("limit_fen", filter=Q(status=active))).
+    [(used, limit)] = fixed_rows(
+        "SELECT SUM(used_fen), MAX(CASE WHEN status = %s THEN limit_fen END) FROM lending_creditline"
+        " WHERE merchant_id = %s AND status <> %s",
+        [CreditLine.Status.ACTIVE, merchant_id, CreditLine.Status.CLOSED],
+        [None, None],
     )
-    return Exposure(limit_fen=totals["limit"] or 0, used_fen=totals["used"] or 0)
+    return Exposure(limit_fen=int(limit or 0), used_fen=int(used or 0))
 
 
 def credit_lines_of_merchant(*, merchant: Merchant) -> QuerySet[CreditLine]:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from common.money import format_yuan
+from common.sql import fixed_rows
 from lending.calculations.record import record_terms
 from lending.models import Application, Loan, Pledge, Product
 from lending.pipeline import (
@@ -38,10 +39,13 @@ def _loans(application: Application, on: dt.date, run: Run | None) -> list[tuple
     closing date: one read per run, shared by eligibility, the record and the declared check."""
     return run_of(application, on, run).shared(
         "lending.loans",
-        lambda: list(
-            Loan.objects.filter(merchant_id=application.merchant_id, status__in=_WEIGHED_LOANS)
-            .order_by("closed_on", "pk")
-            .values_list("status", "max_days_past_due", "principal_outstanding_fen")
+        # Loan(merchant, status in _WEIGHED_LOANS).order_by("closed_on", "pk"), in SQL.
+        lambda: fixed_rows(
+            "SELECT status, max_days_past_due, principal_outstanding_fen FROM lending_loan"
+            " WHERE merchant_id = %s AND status IN (%s, %s, %s, %s)"
+            " ORDER BY closed_on ASC, id ASC",
+            [application.merchant_id, *_WEIGHED_LOANS],
+            [None, None, None],
         ),
     )
 

@@ -286,9 +286,17 @@ def params_diff(old: dict, new: dict) -> list[dict]:
 def ruleset_active() -> RuleSet:
     """The active rule set; the documented defaults become version 1 if none exists yet (a fresh
     database whose data migration's rows were flushed, as tests do)."""
-    active = RuleSet.objects.filter(status=RuleSet.Status.ACTIVE).first()
-    if active is not None:
-        return active
+    # RuleSet(status active).first() (by its ordering, the newest version), in SQL: read by
+    # every decision, and cheaper to send than to build.
+    columns = ", ".join(field.column for field in RuleSet._meta.concrete_fields)
+    found = list(
+        RuleSet.objects.raw(
+            f"SELECT {columns} FROM riskcontrol_ruleset WHERE status = %s ORDER BY version DESC LIMIT 1",  # noqa: S608
+            [RuleSet.Status.ACTIVE],
+        )
+    )
+    if found:
+        return found[0]
     try:
         with transaction.atomic():
             if not RuleSet.objects.exists():

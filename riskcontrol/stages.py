@@ -7,15 +7,16 @@ replays from its facts and a later change of thresholds leaves it alone."""
 import datetime as dt
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import DurationField, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop, pgettext_lazy
 
 from common.crypto import blind_index
 from common.money import format_yuan
+from common.sql import fixed_rows
 from lending.models import Application, CreditLine
 from lending.pipeline import DECLINE, MACHINE, PASS, REFER, Reason, Run, Verdict, run_of
-from merchants.models import Merchant, MerchantDevice, Order, OrderStatus, Owner, Refund, Verification
+from merchants.models import Merchant, MerchantDevice, OrderStatus, Owner
 from riskcontrol import rules
 from riskcontrol.models import BlacklistEntry
 from riskcontrol.rulesets import DEFAULT_PARAMS, ruleset_active, since
@@ -46,25 +47,21 @@ def _related(owner: Owner, run: Run) -> list[tuple]:
     per run, which anti-fraud's linked shops and the group's shops and lines are sorted out of."""
 
     def load() -> list[tuple]:
-        match = Q(pk=owner.pk) | Q(national_id_index=owner.national_id_index)
-        if owner.phone_index:
-            match |= Q(phone_index=owner.phone_index)
-        if owner.bank_card_index:
-            match |= Q(bank_card_index=owner.bank_card_index)
-        if owner.address_index:
-            match |= Q(address_index=owner.address_index)
-        return list(
-            Owner.objects.filter(match).values_list(
-                "pk",
-                "national_id_index",
-                "phone_index",
-                "bank_card_index",
-                "address_index",
-                "merchants__pk",
-                "merchants__credit_lines__pk",
-                "merchants__credit_lines__limit_fen",
-                "merchants__credit_lines__status",
-            )
+        # In SQL what the ORM said: Owner(pk, or any of the keys the owner has).values_list("pk",
+        # the four keys, "merchants__pk", "merchants__credit_lines__" pk, limit_fen and status)
+        # (outer joins: an owner without shops, a shop without lines, each a row).
+        match, values = ["o.id = %s", "o.national_id_index = %s"], [owner.pk, owner.national_id_index]
+        for column in ("phone_index", "bank_card_index", "address_index"):
+            if getattr(owner, column):
+                match.append(f"o.{column} = %s")
+                values.append(getattr(owner, column))
+        return fixed_rows(
+            "SELECT o.id, o.national_id_index, o.phone_index, o.bank_card_index, o.address_index,"  # noqa: S608
+            " m.id, l.id, l.limit_fen, l.status FROM merchants_owner o"
+            " LEFT OUTER JOIN merchants_merchant m ON m.owner_id = o.id"
+            f" LEFT OUTER JOIN lending_creditline l ON l.merchant_id = m.id WHERE {' OR '.join(match)}",
+            values,
+            [None] * 9,
         )
 
     return run.shared("riskcontrol.owners", load)
@@ -231,6 +228,71 @@ def _checks(application: Application, on: dt.date, run: Run) -> dict:
     return run.shared("riskcontrol.checks", load)
 
 
+def _brushing_sql(*, placed_on: str, owners: int, refund_until: str) -> str:
+    """The statement of `_brushing`. It says in SQL what this ORM aggregate said
+    (tests/riskcontrol/test_stage_reads.py runs both on one world), with `orders` the shop's
+    orders placed (by date) in the window and not cancelled:
+        orders.aggregate(
+            orders=Count("pk"),
+            linked=Count("pk", filter=Q(buyer_merchant__in=Merchant(owner_id in the linked
+                owners, not this shop))),
+            repeat=Count("pk", filter=Q(buyer_ref__in=orders' buyer_ref with 2 or more)),
+            completed=Count("pk", filter=Q(status__in=(delivered, settled))),
+            unshipped=Count("pk", filter=Q(status__in=(delivered, settled), shipped_at=None)),
+            settled=Count("pk", filter=Q(settled_at__isnull=False)),
+            quick=Count("pk", filter=Q(Exists(Refund(order, refunded_at between settled_at and
+                settled_at + antifraud_refund_hours)), settled_at__isnull=False)),
+        )
+    `placed_on` is the database's expression for the date of placed_at, `refund_until` its
+    expression for settled_at plus an interval (Django's own for each)."""
+    in_window = "{t}.merchant_id = %s AND {on} >= %s AND {on} <= %s AND {t}.status <> %s"
+    mine = in_window.format(t="s", on=placed_on.format(t="s"))
+    again = in_window.format(t="r", on=placed_on.format(t="r"))
+    return f"""
+        SELECT
+            COUNT(s.id),
+            COUNT(CASE WHEN s.buyer_merchant_id IN (SELECT m.id FROM merchants_merchant m
+                WHERE m.owner_id IN ({", ".join(["%s"] * owners) or "NULL"}) AND m.id <> %s)
+                THEN s.id END),
+            COUNT(CASE WHEN s.buyer_ref IN (SELECT r.buyer_ref FROM merchants_order r
+                WHERE {again} GROUP BY r.buyer_ref HAVING COUNT(r.id) >= 2) THEN s.id END),
+            COUNT(CASE WHEN s.status IN (%s, %s) THEN s.id END),
+            COUNT(CASE WHEN s.status IN (%s, %s) AND s.shipped_at IS NULL THEN s.id END),
+            COUNT(CASE WHEN s.settled_at IS NOT NULL THEN s.id END),
+            COUNT(CASE WHEN s.settled_at IS NOT NULL AND EXISTS(SELECT 1 FROM merchants_refund f
+                WHERE f.order_id = s.id AND f.refunded_at >= s.settled_at
+                AND f.refunded_at <= {refund_until}) THEN s.id END)
+        FROM merchants_order s WHERE {mine}
+    """  # noqa: S608 - table and column names from this module, values bound
+
+
+def _brushing(merchant_id: int, linked_owners: list[int], params: dict, on: dt.date) -> dict:
+    """Anti-fraud's counts over the shop's orders placed in the window and not cancelled: all,
+    bought by a shop of a linked owner (not this one), by a buyer who bought twice or more in
+    the window, completed, completed but never shipped, settled, and settled and refunded within
+    `antifraud_refund_hours` of settling (once however many refunds). One statement
+    (`_brushing_sql`); written in SQL, as the ORM spent more time building it than the
+    database answering it."""
+    ops = connection.ops
+    placed_on, tz = ops.datetime_cast_date_sql("{t}.placed_at", (), timezone.get_current_timezone_name())
+    tz = list(tz)
+    refund_until = f"({ops.combine_duration_expression('+', ['s.settled_at', '%s'])})"
+    hours = DurationField().get_db_prep_value(
+        dt.timedelta(hours=params["antifraud_refund_hours"]), connection
+    )
+    day = ops.adapt_datefield_value
+    window = [*tz, day(since(on, params["antifraud_window_days"])), *tz, day(on), OrderStatus.CANCELLED]
+    completed = [OrderStatus.DELIVERED, OrderStatus.SETTLED]
+    values = [*linked_owners, merchant_id, merchant_id, *window, *completed, *completed, hours]
+    values += [merchant_id, *window]
+    sql = _brushing_sql(placed_on=placed_on, owners=len(linked_owners), refund_until=refund_until)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    names = ("orders", "linked", "repeat", "completed", "unshipped", "settled", "quick")
+    return dict(zip(names, row, strict=True))
+
+
 # A reason is stored as its English msgid and parameters (lending.pipeline.Reason): each page
 # renders it in its reader's language (common.texts.stored_text), whatever was active when the
 # stage decided.
@@ -271,7 +333,12 @@ class Identity:
         run = run_of(application, on, run)
         merchant = application.merchant
         owner = merchant.owner
-        verifications = Verification.objects.filter(merchant=merchant).order_by("pk")
+        # Verification(merchant).order_by("pk"): kind and result, in SQL.
+        verifications = fixed_rows(
+            "SELECT kind, result FROM merchants_verification WHERE merchant_id = %s ORDER BY id ASC",
+            [merchant.pk],
+            [None, None],
+        )
         return {
             **_rules(self.PARAMS, run),
             "segment": merchant.partner.kind,
@@ -283,7 +350,7 @@ class Identity:
                 "phone": rules.phone_valid(owner.phone),
                 "bank_card": bool(owner.bank_card_index),
             },
-            "verifications": [{"kind": v.kind, "result": v.result} for v in verifications],
+            "verifications": [{"kind": kind, "result": result} for kind, result in verifications],
         }
 
     def decide(self, facts: dict) -> Verdict:
@@ -408,39 +475,8 @@ class Antifraud:
         facts = _rules(self.PARAMS, run)
         params = facts["params"]
         merchant = application.merchant
-        start = since(on, params["antifraud_window_days"])
-        orders = Order.objects.filter(
-            merchant=merchant, placed_at__date__gte=start, placed_at__date__lte=on
-        ).exclude(status=OrderStatus.CANCELLED)
-        linked = Merchant.objects.filter(
-            owner_id__in=_linked_owner_ids(merchant.owner, with_address=True, run=run)
-        ).exclude(pk=merchant.pk)
-        repeaters = (
-            orders.values("buyer_ref")
-            .annotate(n=Count("pk"))
-            .filter(n__gte=2)
-            .values_list("buyer_ref", flat=True)
-        )
-        completed = (OrderStatus.DELIVERED, OrderStatus.SETTLED)
-        # A settled order refunded within the window of its settlement (counted once however
-        # many refunds it has).
-        refunded_soon = Exists(
-            Refund.objects.filter(
-                order=OuterRef("pk"),
-                refunded_at__gte=OuterRef("settled_at"),
-                refunded_at__lte=OuterRef("settled_at")
-                + dt.timedelta(hours=params["antifraud_refund_hours"]),
-            )
-        )
-        counted = orders.aggregate(
-            orders=Count("pk"),
-            linked=Count("pk", filter=Q(buyer_merchant__in=linked)),
-            repeat=Count("pk", filter=Q(buyer_ref__in=repeaters)),
-            completed=Count("pk", filter=Q(status__in=completed)),
-            unshipped=Count("pk", filter=Q(status__in=completed, shipped_at__isnull=True)),
-            settled=Count("pk", filter=Q(settled_at__isnull=False)),
-            quick=Count("pk", filter=Q(refunded_soon, settled_at__isnull=False)),
-        )
+        linked_owners = _linked_owner_ids(merchant.owner, with_address=True, run=run)
+        counted = _brushing(merchant.pk, linked_owners, params, on)
         quick = counted["quick"]
         facts["signals"] = {
             "orders": counted["orders"],
@@ -451,7 +487,7 @@ class Antifraud:
             "settled_orders": counted["settled"],
             "refunded_soon_after_settlement": quick,
         }
-        facts["cluster"] = _cluster_facts(application, linked, params, on, run)
+        facts["cluster"] = _cluster_facts(application, linked_owners, params, on, run)
         return facts
 
     def decide(self, facts: dict) -> Verdict:
@@ -498,7 +534,9 @@ class Antifraud:
         )
 
 
-def _cluster_facts(application: Application, linked, params: dict, on: dt.date, run: Run) -> dict:
+def _cluster_facts(
+    application: Application, linked_owners: list[int], params: dict, on: dt.date, run: Run
+) -> dict:
     """Linked shops (identity or a shared device, this one included) that are new and applied in
     the window, and the network's latest flag on the shop (its detector and date only: the members
     stay out of a decision's facts, which the merchant's appeal may show)."""
@@ -510,6 +548,7 @@ def _cluster_facts(application: Application, linked, params: dict, on: dt.date, 
     shops = 0
     # Only a new shop is judged a member of a new-shop cluster (an established one has a record).
     if merchant.opened_on >= new_since:
+        linked = Merchant.objects.filter(owner_id__in=linked_owners).exclude(pk=merchant.pk)
         devices = MerchantDevice.objects.filter(merchant=merchant).values("device_index")
         on_devices = MerchantDevice.objects.filter(device_index__in=devices).exclude(merchant=merchant)
         others = (

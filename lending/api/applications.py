@@ -5,7 +5,6 @@ their orders; another partner's are "not found"."""
 
 from decimal import Decimal
 
-from django.db.models import Subquery
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -91,14 +90,22 @@ def _application_get(partner: PartnerPlatform, reference: str) -> Application:
 def _product_get(code: str, *, idempotency_key: str | None = None) -> Product:
     """The product by its code; with `idempotency_key`, the id of the application that key made
     (or None) read in the same statement, as `product.keyed_application_id`."""
-    products = Product.objects.filter(code=code)
-    if idempotency_key is not None:
-        products = products.annotate(
-            keyed_application_id=Subquery(
-                Application.objects.filter(idempotency_key=idempotency_key).values("pk")[:1]
+    if idempotency_key is None:
+        product = Product.objects.filter(code=code).first()
+    else:
+        # Product(code).annotate(keyed_application_id=Subquery(Application(idempotency_key)
+        # .values("pk")[:1])).first(), in SQL: every application reads it, and building it
+        # through the ORM cost more than sending it.
+        columns = ", ".join(f"p.{field.column}" for field in Product._meta.concrete_fields)
+        found = list(
+            Product.objects.raw(
+                f"SELECT {columns}, (SELECT a.id FROM lending_application a"  # noqa: S608
+                " WHERE a.idempotency_key = %s LIMIT 1) AS keyed_application_id"
+                " FROM lending_product p WHERE p.code = %s ORDER BY p.id LIMIT 1",
+                [idempotency_key, code],
             )
         )
-    product = products.first()
+        product = found[0] if found else None
     if product is None:
         raise ApplicationError(f"no product {code!r}", {"fields": {"product": [f"no product {code!r}"]}})
     return product
@@ -482,6 +489,7 @@ class ApplicationListCreateApi(ListAPIView):
                 declared=submitted["declared"],
                 questionnaire=submitted["questionnaire"],
                 accepted_sha256=submitted["accepted_sha256"],
+                key_is_new=True,  # no application had it when the product was read
             )
         except ApplicationError as exc:
             raise _in_api_terms(exc) from exc

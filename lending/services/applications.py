@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from common.errors import ApplicationError, ConflictError, NotFoundError
 from common.money import format_yuan
+from common.sql import fixed_rows
 from lending import lifecycle, pipeline, signals
 from lending.models import (
     Application,
@@ -176,20 +177,20 @@ def _may_apply(merchant: Merchant, product: Product, on: dt.date) -> None:
     if not product.is_active:
         _fail("product", _("%(product)s is not open for applications") % {"product": product.label})
     # One read for both rules: the latest decline's date to apply again, and one in flight.
-    rows = (
-        Application.objects.filter(
-            merchant=merchant,
-            product=product,
-            status__in=[
-                Application.Status.DECLINED,
-                Application.Status.SUBMITTED,
-                Application.Status.REFERRED,
-            ],
-        )
-        .order_by("-submitted_at", "-pk")
-        .values_list("status", "reapply_on")
+    # Application(merchant, product, status declined, submitted or referred), newest first:
+    # status and reapply_on, in SQL (common.sql.fixed_rows).
+    statuses = fixed_rows(
+        "SELECT status, reapply_on FROM lending_application WHERE merchant_id = %s AND product_id = %s"
+        " AND status IN (%s, %s, %s) ORDER BY submitted_at DESC, id DESC",
+        [
+            merchant.pk,
+            product.pk,
+            Application.Status.DECLINED,
+            Application.Status.SUBMITTED,
+            Application.Status.REFERRED,
+        ],
+        [None, Application._meta.get_field("reapply_on")],
     )
-    statuses = list(rows)
     waiting = next(
         (reapply_on for status, reapply_on in statuses if status == Application.Status.DECLINED), None
     )
@@ -284,14 +285,17 @@ def application_submit(
     accepted_sha256: str = "",
     appeal_of: Application | None = None,
     appeal_reason: str = "",
+    key_is_new: bool = False,
 ) -> Application:
     """Record an application and run its machine stages at once (3-1-0: the instant products are
     decided in the same request). The same idempotency key again returns the same application;
-    with other content it is refused."""
+    with other content it is refused. `key_is_new`: the caller has just read that no application
+    carries `idempotency_key` (the API reads it with the product), so it is not read again; an
+    application made with it since then is still found (the key's unique constraint)."""
     actor = actor or _actor(user)
     if idempotency_key is not None and (not isinstance(idempotency_key, str) or len(idempotency_key) > 120):
         _fail("idempotency_key", "at most 120 characters")
-    if idempotency_key:
+    if idempotency_key and not key_is_new:
         existing = Application.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             if (existing.merchant_id, existing.product_id, existing.amount_fen) != (

@@ -490,18 +490,18 @@ def test_an_instant_decision_takes_a_bounded_number_of_queries(
             "accepted_sha256": shas[0],
         }
         assert apply(partner_client, first, key="k-0").status_code == 201
-        # 25 statements, 4 of them savepoints (the test's transaction holds the request's
+        # 24 statements, 4 of them savepoints (the test's transaction holds the request's
         # transaction and the run's savepoint): the request's own reads (key, merchant, product
-        # with any application of the Idempotency-Key, business date, the key again and a
-        # decision in flight in the service), the application and its first status, the run's
-        # one locking read, 8 reads the stages share through the run (loans, rule set,
+        # with any application of the Idempotency-Key, business date, a decision in flight in
+        # the service: the key is not read again), the application and its first status, the
+        # run's one locking read, 8 reads the stages share through the run (loans, rule set,
         # verifications, one read of blacklist, velocity, sales days and ring flag, related owners
         # with the group's shops and lines, brushing signals, rating with offer and cut-off,
         # exposure) and the decision in 3 writes; one commit. Then what partners and auditors
         # need: the key's last use, the Idempotency-Key claimed in the request's transaction (a
         # savepoint, the claim, the stored reply; on PostgreSQL 2 more to bound the claim's lock
         # wait), and the application.decided webhook (the event, its deliveries).
-        with django_assert_max_num_queries(33 if connection.vendor == "postgresql" else 31):
+        with django_assert_max_num_queries(32 if connection.vendor == "postgresql" else 30):
             made = apply(
                 partner_client,
                 {

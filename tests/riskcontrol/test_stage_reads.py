@@ -7,7 +7,9 @@ an address; lines active, frozen and closed; entries of the right and the wrong 
 inactive; refunds inside and outside the window, twice for one order, on cancelled orders)."""
 
 import datetime as dt
+from decimal import Decimal
 
+import pytest
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -384,3 +386,214 @@ def test_the_one_read_of_blacklist_velocity_policy_and_ring_flag_is_the_statemen
     assert any(v["ring_flag"] is None for v in seen_values)
     for kind in ("national_id", "phone", "bank_card", "device"):
         assert {v["velocity"][kind] > 0 for v in seen_values} == {True, False}, kind
+
+
+def old_brushing(merchant: Merchant, linked_owners: list[int], params: dict, on: dt.date) -> dict:
+    """Anti-fraud's counts as the ORM aggregate read them before riskcontrol.stages._brushing
+    read them in SQL."""
+    from django.db.models import Count, Exists, OuterRef
+
+    start = since(on, params["antifraud_window_days"])
+    orders = Order.objects.filter(
+        merchant=merchant, placed_at__date__gte=start, placed_at__date__lte=on
+    ).exclude(status=OrderStatus.CANCELLED)
+    linked = Merchant.objects.filter(owner_id__in=linked_owners).exclude(pk=merchant.pk)
+    repeaters = (
+        orders.values("buyer_ref")
+        .annotate(n=Count("pk"))
+        .filter(n__gte=2)
+        .values_list("buyer_ref", flat=True)
+    )
+    completed = (OrderStatus.DELIVERED, OrderStatus.SETTLED)
+    refunded_soon = Exists(
+        Refund.objects.filter(
+            order=OuterRef("pk"),
+            refunded_at__gte=OuterRef("settled_at"),
+            refunded_at__lte=OuterRef("settled_at") + dt.timedelta(hours=params["antifraud_refund_hours"]),
+        )
+    )
+    return orders.aggregate(
+        orders=Count("pk"),
+        linked=Count("pk", filter=Q(buyer_merchant__in=linked)),
+        repeat=Count("pk", filter=Q(buyer_ref__in=repeaters)),
+        completed=Count("pk", filter=Q(status__in=completed)),
+        unshipped=Count("pk", filter=Q(status__in=completed, shipped_at__isnull=True)),
+        settled=Count("pk", filter=Q(settled_at__isnull=False)),
+        quick=Count("pk", filter=Q(refunded_soon, settled_at__isnull=False)),
+    )
+
+
+def test_the_brushing_read_in_sql_is_the_orm_aggregate(world):  # noqa: F811
+    """riskcontrol.stages._brushing counts in SQL what the ORM aggregate counted: orders on the
+    window's edges (by the business time zone's date) and outside it, cancelled, bought by
+    linked and unlinked shops, by repeat buyers, delivered or settled with and without shipping,
+    refunded inside, outside and before the refund window, twice for one order."""
+    from riskcontrol.rulesets import DEFAULT_PARAMS
+    from riskcontrol.stages import _brushing, _linked_owner_ids
+
+    merchant, by_phone, by_card, by_address = a_crowded_world()
+    stranger = MerchantFactory()
+    window = DEFAULT_PARAMS["antifraud_window_days"]
+    edge = since(TODAY, window)
+    for shop in (by_phone, merchant):
+        settled_order(shop, edge, buyer=stranger)  # on the window's first day
+        settled_order(shop, edge - dt.timedelta(days=1), buyer_ref="edge")  # the day before
+        settled_order(shop, TODAY, buyer_ref="edge")  # the last day
+        settled_order(shop, TODAY + dt.timedelta(days=1), buyer_ref="edge")  # after it
+        settled_order(shop, TODAY - dt.timedelta(days=3), buyer=merchant)  # by the shop itself
+        unshipped = settled_order(shop, TODAY - dt.timedelta(days=4), status=OrderStatus.DELIVERED)
+        Order.objects.filter(pk=unshipped.pk).update(shipped_at=None)
+        refund(settled_order(shop, TODAY - dt.timedelta(days=5), buyer=by_card), 71)
+        refund(settled_order(shop, TODAY - dt.timedelta(days=6), buyer=by_card), 73)
+    refund(settled_order(by_phone, TODAY - dt.timedelta(days=7)), 0)  # the moment it settled
+    # Late in the evening, the business time zone's date is not UTC's.
+    late = timezone.make_aware(dt.datetime.combine(TODAY, dt.time(23, 30)))
+    OrderFactory(merchant=merchant, buyer_ref="late", status=OrderStatus.PLACED, placed_at=late)
+    seen = []
+    for hours in (DEFAULT_PARAMS["antifraud_refund_hours"], 72, 1):
+        params = {**DEFAULT_PARAMS, "antifraud_refund_hours": hours}
+        for shop in (merchant, by_phone, by_card, by_address, stranger):
+            owners = _linked_owner_ids(
+                shop.owner,
+                with_address=True,
+                run=Run(apps._unsaved(shop, Product.objects.first(), 1, []), TODAY),
+            )
+            expected = old_brushing(shop, owners, params, TODAY)
+            assert _brushing(shop.pk, owners, params, TODAY) == expected, (shop.pk, hours)
+            seen.append(expected)
+    # The world has every case in it: some and none of each count.
+    for name in ("orders", "linked", "repeat", "completed", "unshipped", "settled", "quick"):
+        assert {v[name] > 0 for v in seen} == {True, False}, name
+    assert len({v["quick"] for v in seen if v["quick"]}) > 1
+
+
+def old_rating_read(application: Application, on: dt.date):
+    """The rating, open offer and cut-off as the ORM read them (one statement with four
+    subqueries) before scoring.stages._rating_read read them in SQL."""
+    from django.db.models import Subquery
+
+    from scoring.models import ScoringPolicy
+
+    offer = Offer.objects.filter(
+        merchant_id=application.merchant_id,
+        product=application.product,
+        status=Offer.Status.ISSUED,
+        expires_on__gte=on,
+    ).order_by("-issued_on", "-pk")
+    score = (
+        MerchantScore.objects.filter(merchant_id=application.merchant_id, is_current=True)
+        .annotate(
+            **{
+                f"offer_{name}": Subquery(offer.values(name)[:1])
+                for name in ("pk", "line_fen", "daily_rate", "grade")
+            },
+            policy_cutoff_grade=Subquery(ScoringPolicy.objects.filter(pk=1).values("cutoff_grade")[:1]),
+        )
+        .first()
+    )
+    found = None
+    if score.offer_pk is not None:
+        found = (score.offer_pk, score.offer_line_fen, score.offer_daily_rate, score.offer_grade)
+    return score, found, score.policy_cutoff_grade
+
+
+def test_the_rating_read_in_sql_is_the_orm_statement(world):  # noqa: F811
+    """scoring.stages._rating_read reads in SQL what the ORM read: the current rating with every
+    field, the open offer (not an expired, withdrawn, past its date or other product's one, open
+    on its last day) with its rate as a Decimal of the field's places, and the policy's cut-off."""
+    from scoring.services.rating import merchant_rate
+    from scoring.stages import _rating_read
+
+    merchant = rated_merchant(**STRONG)
+    score = merchant_rate(merchant=merchant, as_of=TODAY)  # fresh: the one-statement read
+    product = Product.objects.get(code="credit_loan")
+    application = apps._unsaved(merchant, product, 200_000, [])
+    week = dt.timedelta(days=7)
+
+    def offer(
+        issued_days_ago: int, *, product=product, status=Offer.Status.ISSUED, expires=week, rate="0.00052"
+    ):
+        return Offer.objects.create(
+            merchant=merchant, product=product, score=score, line_fen=4_500_000 + issued_days_ago,
+            daily_rate=rate, grade=score.grade, rank=1, status=status,
+            issued_on=TODAY - dt.timedelta(days=issued_days_ago), expires_on=TODAY + expires,
+        )  # fmt: skip
+
+    def same() -> tuple:
+        new, expected = _rating_read(application, TODAY), old_rating_read(application, TODAY)
+        assert new[1:] == expected[1:]
+        for field in MerchantScore._meta.concrete_fields:
+            assert getattr(new[0], field.attname) == getattr(expected[0], field.attname), field.name
+        return new[1]
+
+    assert same() is None
+    offer(3, status=Offer.Status.EXPIRED)
+    offer(4, status=Offer.Status.WITHDRAWN)
+    offer(1, product=Product.objects.get(code="order_loan"))
+    late = offer(2, expires=-dt.timedelta(days=1))  # issued, but it expired yesterday
+    assert same() is None
+    Offer.objects.filter(pk=late.pk).update(expires_on=TODAY)  # open until today's end
+    found = same()
+    assert found[0] == late.pk and found[2] == Decimal("0.00052000")
+    Offer.objects.filter(pk=late.pk).update(daily_rate=Decimal("0.000515"))
+    assert same()[2] == Decimal("0.00051500")
+
+
+def test_the_runs_locking_read_in_sql_is_the_orm_statement(world):  # noqa: F811
+    """lending.pipeline._application_locked reads in SQL what the ORM's locking read gave: the
+    application, its product, merchant, partner and owner (every field, the owner's encrypted
+    ones decrypted) linked as select_related links them, and how many stages it has recorded."""
+    from django.db import transaction
+    from django.db.models import Count, OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+
+    from lending.models import ApplicationStage
+    from lending.pipeline import _application_locked
+
+    merchant, *_ = a_crowded_world()
+    BlacklistEntry.objects.filter(is_active=True).update(is_active=False)
+    product = Product.objects.get(code="credit_loan")
+    decided = apps.application_submit(
+        merchant=merchant, product=product, amount_fen=200_000, channel="api", on=TODAY
+    )
+    fresh = Application.objects.create(
+        reference="A-LOCK-1", merchant=merchant, product=Product.objects.get(code="order_loan"),
+        channel="api", amount_fen=100_000, submitted_on=TODAY, submitted_at=at(TODAY),
+    )  # fmt: skip
+    recorded = Coalesce(
+        Subquery(
+            ApplicationStage.objects.filter(application=OuterRef("pk"))
+            .order_by()
+            .values("application")
+            .annotate(n=Count("pk"))
+            .values("n")
+        ),
+        0,
+    )
+    seen = set()
+    for application in (decided, fresh):
+        with transaction.atomic():
+            new = _application_locked(application.pk)
+            old = (
+                Application.objects.select_for_update(of=("self", "merchant"), no_key=True)
+                .select_related("product", "merchant__partner", "merchant__owner")
+                .annotate(stages_recorded=recorded)
+                .get(pk=application.pk)
+            )
+        assert new.stages_recorded == old.stages_recorded
+        seen.add(new.stages_recorded > 0)
+        pairs = [
+            (new, old),
+            (new.product, old.product),
+            (new.merchant, old.merchant),
+            (new.merchant.partner, old.merchant.partner),
+            (new.merchant.owner, old.merchant.owner),
+        ]
+        for got, expected in pairs:
+            assert type(got) is type(expected) and not got._state.adding
+            for field in type(got)._meta.concrete_fields:
+                assert getattr(got, field.attname) == getattr(expected, field.attname), field.name
+    assert seen == {True, False}
+    assert merchant.owner.phone and new.merchant.owner.phone == merchant.owner.phone  # decrypted
+    with transaction.atomic(), pytest.raises(Application.DoesNotExist):
+        _application_locked(10**9)
