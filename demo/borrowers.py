@@ -259,13 +259,13 @@ def borrowers_spend(*, on: dt.date) -> int:
         wallet.merchant_id: wallet
         for wallet in Account.objects.filter(
             purpose=Account.Purpose.WALLET, merchant_id__in=list(due_soon)
-        ).select_related("merchant__owner")
+        )  # the owners' bank cards are read by the withdrawals, for those who withdraw
     }
     profiles = SimulatedProfile.objects.filter(merchant_id__in=list(due_soon)).values_list(
         "merchant_id", "quality", "cash_dry_on", "vanish_on"
     )
     rng = _rng(on, "spend")
-    spent = 0
+    withdrawals: list[payments.WithdrawalRequest] = []
     for merchant_id, quality, cash_dry_on, vanish_on in profiles.order_by("merchant_id"):
         careful = _careful_share(quality, merchant_id)
         # Careful shops spend on their weekly day; careless ones on other days too.
@@ -283,11 +283,14 @@ def borrowers_spend(*, on: dt.date) -> int:
         amount = wallet.available_fen - keep
         if amount <= 0 or (amount < SPEND_MINIMUM_FEN and not failing):
             continue
-        payments.withdrawal_request(
-            wallet=wallet, amount_fen=amount, idempotency_key=f"demo-spend:{merchant_id}:{on.isoformat()}"
+        withdrawals.append(
+            payments.WithdrawalRequest(
+                wallet=wallet, amount_fen=amount, idempotency_key=f"demo-spend:{merchant_id}:{on.isoformat()}"
+            )
         )
-        spent += 1
-    return spent
+    # One set-based call: the same holds, payouts and audit rows as a withdrawal_request each.
+    payments.withdrawals_request(requests=withdrawals)
+    return len(withdrawals)
 
 
 def on_seeded(*, first_on: dt.date, last_on: dt.date) -> None:
