@@ -117,7 +117,9 @@ def main() -> None:
         "XIAODAI_DEMO": "1",
         "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG", "1"),
     }
-    env.pop("DATABASE_URL", None)  # the demo's own SQLite file, never a shared server
+    # As `make run`: the demo's own SQLite file and kombu's filesystem broker, no shared servers.
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
     try:
         first = _run(args, env, sys.executable)
         second = _run(args, env, sys.executable)
