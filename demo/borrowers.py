@@ -108,21 +108,25 @@ def borrowers_draw(*, on: dt.date, today: dt.date, share: float, vanishers_too: 
     # A shop whose sales have collapsed borrows whatever it can to keep going.
     failing = set(SimulatedProfile.objects.filter(cash_dry_on__lte=on).values_list("merchant_id", flat=True))
     drawn = 0
-    lines = (
+    products = {p.pk: p for p in Product.objects.all()}
+    # Every active line is looked at each day; only the few that draw are read whole (with the
+    # merchant and partner the services use), just before drawing.
+    lines = list(
         CreditLine.objects.filter(status=CreditLine.Status.ACTIVE)
-        .select_related("product", "merchant", "merchant__partner")
         .order_by("pk")
+        .values_list("pk", "merchant_id", "product_id", "limit_fen", "used_fen")
     )
-    for line in lines:
-        plans_to_vanish = vanishers_too and line.merchant_id in vanishers
-        desperate = line.merchant_id in failing and rng.random() < FAILING_DRAW_SHARE_PER_DAY
+    for line_id, merchant_id, product_id, limit_fen, used_fen in lines:
+        product = products[product_id]
+        available_fen = max(limit_fen - used_fen, 0)  # CreditLine.available_fen of an active line
+        plans_to_vanish = vanishers_too and merchant_id in vanishers
+        desperate = merchant_id in failing and rng.random() < FAILING_DRAW_SHARE_PER_DAY
         if (
             rng.random() >= share and not plans_to_vanish and not desperate
-        ) or line.available_fen < line.product.amount_min_fen:
+        ) or available_fen < product.amount_min_fen:
             continue
-        amount = max(
-            int(line.available_fen * rng.uniform(0.2, 0.8)) // 100 * 100, line.product.amount_min_fen
-        )
+        amount = max(int(available_fen * rng.uniform(0.2, 0.8)) // 100 * 100, product.amount_min_fen)
+        line = CreditLine.objects.select_related("product", "merchant", "merchant__partner").get(pk=line_id)
         if line.product.is_pledged:
             # An order loan is as large as the shipped orders behind it allow.
             shipped = (
@@ -153,9 +157,11 @@ def borrowers_draw(*, on: dt.date, today: dt.date, share: float, vanishers_too: 
 def borrowers_repay_early(*, on: dt.date, today: dt.date, share: float) -> int:
     rng = _rng(on, "repay")
     repaid = 0
-    for loan in Loan.objects.filter(status=Loan.Status.ACTIVE).order_by("pk"):
+    active = list(Loan.objects.filter(status=Loan.Status.ACTIVE).order_by("pk").values_list("pk", flat=True))
+    for loan_id in active:
         if rng.random() >= share:
             continue
+        loan = Loan.objects.get(pk=loan_id)  # only the few that repay are read whole
         if (
             services.loan_repay(
                 loan=loan,
@@ -259,13 +265,13 @@ def borrowers_spend(*, on: dt.date) -> int:
         wallet.merchant_id: wallet
         for wallet in Account.objects.filter(
             purpose=Account.Purpose.WALLET, merchant_id__in=list(due_soon)
-        ).select_related("merchant__owner")
+        )  # the owners' bank cards are read by the withdrawals, for those who withdraw
     }
     profiles = SimulatedProfile.objects.filter(merchant_id__in=list(due_soon)).values_list(
         "merchant_id", "quality", "cash_dry_on", "vanish_on"
     )
     rng = _rng(on, "spend")
-    spent = 0
+    withdrawals: list[payments.WithdrawalRequest] = []
     for merchant_id, quality, cash_dry_on, vanish_on in profiles.order_by("merchant_id"):
         careful = _careful_share(quality, merchant_id)
         # Careful shops spend on their weekly day; careless ones on other days too.
@@ -283,11 +289,14 @@ def borrowers_spend(*, on: dt.date) -> int:
         amount = wallet.available_fen - keep
         if amount <= 0 or (amount < SPEND_MINIMUM_FEN and not failing):
             continue
-        payments.withdrawal_request(
-            wallet=wallet, amount_fen=amount, idempotency_key=f"demo-spend:{merchant_id}:{on.isoformat()}"
+        withdrawals.append(
+            payments.WithdrawalRequest(
+                wallet=wallet, amount_fen=amount, idempotency_key=f"demo-spend:{merchant_id}:{on.isoformat()}"
+            )
         )
-        spent += 1
-    return spent
+    # One set-based call: the same holds, payouts and audit rows as a withdrawal_request each.
+    payments.withdrawals_request(requests=withdrawals)
+    return len(withdrawals)
 
 
 def on_seeded(*, first_on: dt.date, last_on: dt.date) -> None:
