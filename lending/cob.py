@@ -387,9 +387,28 @@ def _step_accrue(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
         ledger: {product: int(fen) for product, *totals in sums if (fen := totals[column])}
         for column, ledger in enumerate(("accrue", "penalty"))
     }
+    # Status moves through the loan lifecycle, inside the same UPDATE (each row written once):
+    # recorded first, with this run, from the rows as they are (the moves read only columns the
+    # UPDATE leaves as they were).
+    past_due = f"oldest_unpaid_due_on IS NOT NULL AND {dpd} > 0"
+    moves = (
+        ("fell_overdue", past_due, "an amount fallen due is unpaid"),
+        ("cured", f"NOT ({past_due})", "nothing fallen due is unpaid"),
+    )
+    run = lifecycle.cob_run_of(on)
+    lifecycle.moves_record(
+        lifecycle.LOAN,
+        moves=moves,
+        rows=f"lending_loan WHERE {chunk}",
+        params=params,
+        business_on=on,
+        cob_run_id=run,
+    )
+    status = lifecycle.moves_sql(lifecycle.LOAN, [(event, condition) for event, condition, _ in moves])
     rows = _execute(
         f"""
         UPDATE lending_loan SET
+            status = {status},
             interest_outstanding_fen = interest_outstanding_fen + {interest},
             interest_accrued_total_fen = interest_accrued_total_fen + {interest},
             accrual_segment_posted_fen = CASE WHEN {accrues} AND {has_principal} THEN {total}
@@ -415,22 +434,6 @@ def _step_accrue(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
         """,
         params,
     )
-    # Status moves through the loan lifecycle, which records each loan that moved and this run.
-    run = lifecycle.cob_run_of(on)
-    past_due = f"oldest_unpaid_due_on IS NOT NULL AND {dpd} > 0"
-    for event, condition, reason in (
-        ("fell_overdue", past_due, "an amount fallen due is unpaid"),
-        ("cured", f"NOT ({past_due})", "nothing fallen due is unpaid"),
-    ):
-        lifecycle.transition_many(
-            lifecycle.LOAN,
-            event=event,
-            where=f"{chunk} AND {condition}",
-            params=params,
-            business_on=on,
-            reason=reason,
-            cob_run_id=run,
-        )
     # One loan.overdue per loan that fell overdue in this chunk today, written in bulk.
     events.loans_overdue_emit(on=on, lo=lo, hi=hi, cob_run_id=run)
     return rows, amounts

@@ -9,7 +9,7 @@ Services are named after business events (`loan_write_off`, `credit_line_freeze`
 these; nothing else writes a status."""
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import connection, models, transaction
@@ -224,6 +224,91 @@ def transition_many(
                 cursor.execute(f"UPDATE {table} SET status = %(lc_to)s WHERE {selected}", bound)  # noqa: S608
             moved += cursor.rowcount
     return moved
+
+
+def _ranked_moves(lifecycle: Lifecycle, moves: Sequence[tuple[str, str]]) -> list[tuple[str, str, str, str]]:
+    """(event, source, target, condition) in the order `transition_many` would make them, one
+    call per move: events in turn, each event's sources sorted."""
+    return [
+        (event, source, lifecycle.transitions[event].target, condition)
+        for event, condition in moves
+        for source in sorted(lifecycle.transitions[event].sources)
+    ]
+
+
+def moves_sql(lifecycle: Lifecycle, moves: Sequence[tuple[str, str]]) -> str:
+    """The status after `moves` ((event, condition over the row's columns) in order), as an SQL
+    expression for the UPDATE that also writes the row's figures: the first move whose sources
+    hold the row's status and whose condition holds; else the status as it was. The same as
+    `transition_many` called once per move, in order, provided that a row one move moves never
+    meets a later move's condition (close of business's moves exclude each other). Record the
+    moves with `moves_record` before that UPDATE, with the same conditions."""
+    whens = " ".join(
+        f"WHEN status = '{source}' AND ({condition}) THEN '{target}'"
+        for _, source, target, condition in _ranked_moves(lifecycle, moves)
+    )
+    return f"(CASE {whens} ELSE status END)"
+
+
+def moves_record(
+    lifecycle: Lifecycle,
+    *,
+    moves: Sequence[tuple[str, str, str]],
+    rows: str,
+    params: Mapping[str, object],
+    business_on: dt.date,
+    actor: str = CLOSE_OF_BUSINESS,
+    cob_run_id: int | None = None,
+    with_sql: str = "",
+) -> int:
+    """Record, as `transition_many` would, the moves ((event, condition, reason) in order) that
+    `moves_sql` of the same (event, condition) pairs is about to make: one history row per row
+    that moves, in the order `transition_many` would write them (by move, then id). `rows` is the
+    SQL after FROM that yields the rows as they are before that UPDATE (`<table> [JOIN …] WHERE
+    …`, the model's columns unqualified, named %(…)s parameters), `with_sql` a WITH clause it
+    reads. Call in the UPDATE's transaction, just before it. Returns how many rows move."""
+    if lifecycle.snapshot is not None:
+        raise TypeError(f"{lifecycle.name} rows are moved one at a time, by `transition`")
+    ranked = _ranked_moves(lifecycle, [(event, condition) for event, condition, _ in moves])
+    reasons = {event: reason[:200] for event, _, reason in moves}
+    table = connection.ops.quote_name(lifecycle.model._meta.db_table)
+    history = connection.ops.quote_name(lifecycle.history._meta.db_table)
+    is_postgres = connection.vendor == "postgresql"
+    rank = " ".join(
+        f"WHEN status = '{source}' AND ({condition}) THEN {n}"
+        for n, (_, source, _, condition) in enumerate(ranked)
+    )
+
+    def by_rank(values: list[str]) -> str:
+        return "CASE m.lc_rank " + " ".join(f"WHEN {n} THEN {v}" for n, v in enumerate(values)) + " END"
+
+    changed_at = timezone.now()
+    bound = {
+        **params,
+        "lc_on": business_on if is_postgres else business_on.isoformat(),
+        "lc_actor": actor,
+        "lc_run": cob_run_id,
+        "lc_at": changed_at if is_postgres else connection.ops.adapt_datetimefield_value(changed_at),
+    }
+    for n, (event, source, target, _) in enumerate(ranked):
+        bound |= {f"lc_event_{n}": event, f"lc_from_{n}": source, f"lc_to_{n}": target}
+        bound[f"lc_reason_{n}"] = reasons[event]
+    columns = [f"lc_{name}_{n}" for name in ("event", "from", "to", "reason") for n in range(len(ranked))]
+    kind, from_status, to_status, reason = (
+        by_rank([f"%({c})s" for c in columns[k * len(ranked) : (k + 1) * len(ranked)]]) for k in range(4)
+    )
+    run = "CAST(%(lc_run)s AS bigint)" if is_postgres else "%(lc_run)s"
+    columns = f"{lifecycle.owner}_id, kind, from_status, to_status, business_on, actor, cob_run_id, reason, "
+    columns += "changed_at"
+    values = f"{kind}, {from_status}, {to_status}, %(lc_on)s, %(lc_actor)s, {run}, {reason}, %(lc_at)s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{with_sql} INSERT INTO {history} ({columns}) SELECT m.id, {values} "  # noqa: S608 - table names and the caller's fixed SQL; values are bound
+            f"FROM (SELECT {table}.id AS id, CASE {rank} END AS lc_rank FROM {rows}) m "
+            "WHERE m.lc_rank IS NOT NULL ORDER BY m.lc_rank, m.id",
+            bound,
+        )
+        return cursor.rowcount
 
 
 def status_sql(statuses) -> str:

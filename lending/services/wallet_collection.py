@@ -331,31 +331,7 @@ def _payments_apply(
     ids = ",".join(str(int(pk)) for pk in sorted(loan_ids))
     # The loans (and lines) written are also named by id: joined to a table of payments alone,
     # PostgreSQL may merge-join from the first loan of the table rather than look each one up.
-    _balances_update(on, payments, ids)
-    # Fully repaid first, so a loan that was overdue and is now repaid moves once.
-    for event, condition, reason in (
-        (
-            "repaid",
-            "principal_outstanding_fen = 0 AND interest_outstanding_fen = 0 "
-            "AND penalty_outstanding_fen = 0 AND fee_outstanding_fen = 0",
-            "everything owed is paid",
-        ),
-        (
-            "cured",
-            "due_principal_fen = 0 AND due_interest_fen = 0 AND penalty_outstanding_fen = 0",
-            "everything due is paid",
-        ),
-    ):
-        lifecycle.transition_many(
-            lifecycle.LOAN,
-            event=event,
-            where=f"id IN ({ids}) AND {condition}",
-            params={},
-            business_on=on,
-            actor=actor,
-            reason=reason,
-            cob_run_id=cob_run_id,
-        )
+    _balances_update(on, payments, ids, actor=actor, cob_run_id=cob_run_id)
     ops = connection.ops
     with connection.cursor() as cursor:
         # Principal repaid makes the line available again.
@@ -428,9 +404,11 @@ def _day_after(column: str) -> str:
     return f"date({column}, '+1 day')"
 
 
-def _balances_update(on: dt.date, payments: str, ids: str) -> None:
-    """Write what each loan paid (`payments`: a WITH clause naming them v), in one statement.
-    The SET expressions all read the row as it was, so "after" values are spelled out."""
+def _balances_update(on: dt.date, payments: str, ids: str, *, actor: str, cob_run_id: int | None) -> None:
+    """Write what each loan paid (`payments`: a WITH clause naming them v), in one statement,
+    status moves included (fully repaid; everything due paid: cured), recorded first through the
+    loan lifecycle. The SET expressions all read the row as it was, so "after" values are spelled
+    out."""
     day = date_literal(on)
     due_interest_after = (
         "(CASE WHEN due_interest_fen > v.interest THEN due_interest_fen - v.interest ELSE 0 END)"
@@ -459,11 +437,28 @@ def _balances_update(on: dt.date, payments: str, ids: str) -> None:
         "(principal_outstanding_fen - v.principal = 0 AND interest_outstanding_fen - v.interest = 0 "
         "AND penalty_outstanding_fen - v.penalty = 0 AND fee_outstanding_fen - v.fee = 0)"
     )
+    # Fully repaid first, so a loan that was overdue and is now repaid moves once.
+    moves = (
+        ("repaid", repaid, "everything owed is paid"),
+        ("cured", cleared, "everything due is paid"),
+    )
+    lifecycle.moves_record(
+        lifecycle.LOAN,
+        moves=moves,
+        with_sql=payments,
+        rows=f"lending_loan JOIN v ON v.loan_id = lending_loan.id WHERE lending_loan.id IN ({ids})",
+        params={},
+        business_on=on,
+        actor=actor,
+        cob_run_id=cob_run_id,
+    )
+    status = lifecycle.moves_sql(lifecycle.LOAN, [(event, condition) for event, condition, _ in moves])
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
         {payments}
         UPDATE lending_loan SET
+            status = {status},
             penalty_outstanding_fen = penalty_outstanding_fen - v.penalty,
             fee_outstanding_fen = fee_outstanding_fen - v.fee,
             interest_outstanding_fen = interest_outstanding_fen - v.interest,

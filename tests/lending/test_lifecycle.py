@@ -239,6 +239,78 @@ def test_the_set_based_transition_writes_the_rows_the_per_row_one_does(seed):
     assert moved > 0
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("seed", range(3))
+def test_moves_inside_an_update_write_the_rows_the_set_based_transitions_do(seed):
+    """Close of business moves statuses inside the UPDATE that writes the loans' figures
+    (`moves_sql`, recorded just before by `moves_record`): twin loans in random states, one twin
+    moved by `transition_many` per event in turn, the other in one UPDATE; identical statuses,
+    identical history, written in the same order."""
+    open_pool()
+    rng = random.Random(seed)
+    today = business_date_today()
+    run = CobRun.objects.create(business_on=today)
+    twins = []
+    for number in range(24):
+        status = rng.choice(["active", "overdue", "repaid", "written_off"])
+        past_due = rng.choice([None, today, today - dt.timedelta(days=rng.randint(1, 90))])
+        owed = rng.choice([0, 0, 100])
+        pair = []
+        for side in "ab":
+            loan = draw(CreditLineFactory(), 500_000, key=f"{number}{side}")
+            Loan.objects.filter(pk=loan.pk).update(
+                status=status, oldest_unpaid_due_on=past_due, fee_outstanding_fen=owed
+            )
+            pair.append(loan.pk)
+        twins.append(tuple(pair))
+    past_due_sql = f"oldest_unpaid_due_on IS NOT NULL AND {cob._days_since('oldest_unpaid_due_on')} > 0"
+    # As the deduction's moves (repaid first), then the accrual's, each pair exclusive.
+    moves = (
+        ("repaid", "fee_outstanding_fen = 100 AND oldest_unpaid_due_on IS NULL", "repaid here"),
+        ("fell_overdue", past_due_sql, "fell overdue here"),
+        ("cured", f"NOT ({past_due_sql}) AND fee_outstanding_fen = 0", "cured here"),
+    )
+    params = {"on": cob._date_param(today)}
+    one_by_one = ",".join(str(a) for a, _ in twins)
+    for event, condition, reason in moves:
+        lifecycle.transition_many(
+            lifecycle.LOAN,
+            event=event,
+            where=f"id IN ({one_by_one}) AND {condition}",
+            params=params,
+            business_on=today,
+            reason=reason,
+            cob_run_id=run.pk,
+        )
+    in_update = ",".join(str(b) for _, b in twins)
+    recorded = lifecycle.moves_record(
+        lifecycle.LOAN,
+        moves=moves,
+        rows=f"lending_loan WHERE id IN ({in_update})",
+        params=params,
+        business_on=today,
+        cob_run_id=run.pk,
+    )
+    status = lifecycle.moves_sql(lifecycle.LOAN, [(event, condition) for event, condition, _ in moves])
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE lending_loan SET status = {status} WHERE id IN ({in_update})", params)  # noqa: S608
+    twin_of = {b: a for a, b in twins}
+
+    def written(loans):
+        return [
+            (twin_of.get(loan_id, loan_id), *row)
+            for loan_id, *row in LoanStatusChange.objects.filter(loan_id__in=loans, business_on=today)
+            .exclude(kind="disbursed")
+            .order_by("pk")
+            .values_list("loan_id", *HISTORY)
+        ]
+
+    assert written([b for _, b in twins]) == written([a for a, _ in twins])
+    assert recorded == len(written([b for _, b in twins])) > 0
+    for a, b in twins:
+        assert Loan.objects.get(pk=a).status == Loan.objects.get(pk=b).status
+
+
 @requires_postgres
 @pytest.mark.django_db(transaction=True)
 def test_of_two_officers_moving_a_loan_at_once_exactly_one_moves_it():
