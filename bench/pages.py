@@ -151,10 +151,12 @@ def main() -> None:
     from django.db import connection
 
     if connection.vendor == "postgresql":
-        # The planner's statistics, as autovacuum keeps them on a live database (a freshly
-        # seeded one has none yet).
+        # The planner's statistics and the dead rows cleared, as autovacuum keeps them on a live
+        # database (a freshly seeded one has no statistics yet; a server with autovacuum off, as
+        # on the shared build machine, leaves every row version a close of business updated:
+        # build with a `VACUUM (FULL, ANALYZE)` at the end, docs/benchmarks.md).
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+            cursor.execute("VACUUM ANALYZE")
 
     # The trial balance's running totals, as the beat keeps them (payments.tasks.ledger_totals_refresh,
     # every 10 minutes): on a database built before they existed this folds the whole journal once.

@@ -21,7 +21,7 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from common import four_eyes
-from common.admin import FourEyesForm, form_errors_from, submitted_message
+from common.admin import FourEyesForm, QuickHiddenInlineFormSet, form_errors_from, submitted_message
 from common.business_date import business_date_today
 from common.errors import ApplicationError
 from common.money import YuanFormField, format_yuan, yuan_to_fen
@@ -127,6 +127,8 @@ class ProductAdmin(admin.ModelAdmin):
 
 class StatusHistoryInline(admin.TabularInline):
     """A status history, newest first: read-only, as the lifecycle wrote it."""
+
+    formset = QuickHiddenInlineFormSet
 
     fields = ["changed_at", "business_on", "kind", "from_status", "to_status", "actor", "cob_run", "why"]
     readonly_fields = fields
@@ -420,6 +422,7 @@ class CreditLineAdmin(ReadOnlyAdmin):
 
 class InstallmentInline(admin.TabularInline):
     model = Installment
+    formset = QuickHiddenInlineFormSet
     fields = ["number", "due_on", "principal", "interest", "paid_principal", "paid_interest", "paid_on"]
     readonly_fields = fields
     ordering = ["number"]
@@ -449,6 +452,7 @@ class InstallmentInline(admin.TabularInline):
 
 class LoanEventInline(admin.TabularInline):
     model = LoanEvent
+    formset = QuickHiddenInlineFormSet
     fields = ["business_on", "kind", "principal", "interest", "penalty", "fee", "entry", "actor", "note"]
     readonly_fields = fields
     ordering = ["business_on", "id"]

@@ -25,6 +25,24 @@ from scoring.models import (
 from scoring.report_charts import model_report_charts
 from scoring.services import model_promote, offer_withdraw
 
+# A scoring model's row carries its report, points table and pickled challenger (hundreds of
+# kilobytes): lists that show a model by its name read only what the name needs.
+MODEL_HEAVY_FIELDS = ("report", "points_table", "challenger")
+
+
+def _model_light(queryset, *paths: str):
+    return queryset.defer(*(f"{path}__{field}" for path in paths for field in MODEL_HEAVY_FIELDS))
+
+
+class LightModelFilter(admin.RelatedFieldListFilter):
+    """The scoring-model filter's choices from the models' names alone (Django's loads every
+    model whole)."""
+
+    def field_choices(self, field, request, model_admin):
+        ordering = self.field_admin_ordering(field, request, model_admin) or ("-pk",)
+        models = ScoringModel.objects.only("version", "status").order_by(*ordering)
+        return [(m.pk, str(m)) for m in models]
+
 
 class ReasonActionForm(ActionForm):
     reason = forms.CharField(
@@ -137,14 +155,25 @@ class ModelPromotionAdmin(ReadOnlyAdmin):
     list_display = ["at", "model", "previous", "actor", "reason"]
     list_select_related = ["model", "previous"]
 
+    def get_queryset(self, request):
+        return _model_light(
+            super().get_queryset(request).select_related("model", "previous"), "model", "previous"
+        )
+
 
 @admin.register(MerchantScore)
 class MerchantScoreAdmin(ReadOnlyAdmin):
     list_display = ["merchant", "as_of", "grade", "points", "pd", "rank", "line", "rate", "is_current"]
-    list_filter = ["grade", "is_current", "as_of", "model"]
+    list_filter = ["grade", "is_current", "as_of", ("model", LightModelFilter)]
     search_fields = ["merchant__shop_name", "merchant__external_id"]
     list_select_related = ["merchant__partner", "model"]
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        return _model_light(
+            super().get_queryset(request).select_related("merchant__partner", "model"), "model"
+        )
+
     fields = [
         "merchant",
         "model",
