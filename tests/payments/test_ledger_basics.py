@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from common.errors import ApplicationError, ConflictError
 from payments import services
@@ -68,7 +68,7 @@ def test_disbursement_uses_pool_capacity_and_is_refused_beyond_it(pool, wallet):
 
 def test_borrowing_is_capped_at_twice_capital(pool):
     services.funding_pool_borrow(pool=pool, amount_fen=2_000_000, idempotency_key="b-1")
-    with pytest.raises(ApplicationError, match="2 × capital"):
+    with translation.override("en"), pytest.raises(ApplicationError, match="2 × capital"):
         services.funding_pool_borrow(pool=pool, amount_fen=1, idempotency_key="b-2")
     pool.refresh_from_db()
     assert pool.capacity_fen == 3_000_000

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from riskcontrol.monitoring import rules
 from riskcontrol.monitoring.rules import Facts, Thresholds
@@ -51,7 +52,8 @@ def test_a_swept_wallet_warns_only_with_a_loan_open_most_days_and_most_of_the_mo
     )
     found = rules.cash_sweep(swept, T)
     assert found is not None and found.kind == "cash_sweep" and found.severity == "medium"
-    assert "5 of the last 7 days" in found.text and "90 %" in found.text
+    with translation.override("en"):
+        assert "5 of the last 7 days" in found.text and "90 %" in found.text
     assert rules.assess(swept, T).level == "yellow"  # 25 points
     # A shop that takes its money out on its usual day, or keeps a tenth back, or owes nothing.
     assert rules.cash_sweep(with_(**{**swept.__dict__, "withdrawal_days_recent": 4}), T) is None
@@ -96,7 +98,8 @@ def test_a_new_or_tiny_shop_is_not_judged_on_a_cliff():
 def test_refund_spike_needs_double_the_usual_rate_and_ten_percent():
     # Baseline 12/600 = 2 %; recent 15/140 = 10.7 %: above 2 × 2 % and above 10 %.
     spike = rules.refund_spike(with_(refunds_recent=15), T)
-    assert spike is not None and "15 refunds" in spike.text and "11 %" in spike.text
+    with translation.override("en"):
+        assert spike is not None and "15 refunds" in spike.text and "11 %" in spike.text
     # 13/140 = 9.3 %: more than double the usual, but under the 10 % floor.
     assert rules.refund_spike(with_(refunds_recent=13), T) is None
     # A shop that always refunds 12 %: 17/140 = 12.1 % is not double 12 %.
@@ -113,9 +116,10 @@ def test_complaint_spike_with_no_history_of_complaints():
 def test_a_shop_gone_quiet_for_seven_days():
     assert rules.gone_quiet(with_(days_since_last_order=6), T) is None
     quiet = rules.gone_quiet(with_(days_since_last_order=7), T)
-    assert quiet is not None and "7 days" in quiet.text
-    # No order in the whole 74-day window of an old shop: quiet too.
-    assert "74+" in rules.gone_quiet(with_(days_since_last_order=None), T).text
+    with translation.override("en"):
+        assert quiet is not None and "7 days" in quiet.text
+        # No order in the whole 74-day window of an old shop: quiet too.
+        assert "74+" in rules.gone_quiet(with_(days_since_last_order=None), T).text
     # A shop opened 3 days ago with no order yet is not quiet.
     assert rules.gone_quiet(with_(days_since_last_order=None, history_days=3), T) is None
 
@@ -188,9 +192,10 @@ def test_a_defaulter_is_red_and_has_its_shop_restricted():
 
 
 def test_reasons_name_the_warnings_and_the_days_past_due():
-    a = rules.assess(with_(days_since_last_order=9, days_past_due=2), T)
-    assert [r["code"] for r in a.reasons] == ["no_orders", "past_due"]
-    assert a.reasons[1]["text"].startswith("2 days past due")
+    with translation.override("en"):
+        a = rules.assess(with_(days_since_last_order=9, days_past_due=2), T)
+        assert [r["code"] for r in a.reasons] == ["no_orders", "past_due"]
+        assert a.reasons[1]["text"].startswith("2 days past due")
 
 
 def test_the_version_changes_with_any_threshold_and_settings_override_it():
