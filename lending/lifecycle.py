@@ -298,9 +298,12 @@ def moves_record(
         by_rank([f"%({c})s" for c in columns[k * len(ranked) : (k + 1) * len(ranked)]]) for k in range(4)
     )
     run = "CAST(%(lc_run)s AS bigint)" if is_postgres else "%(lc_run)s"
+    # A close of business keeps no stored reasons (its event says why), as in `transition_many`.
+    none = "CAST('[]' AS jsonb)" if is_postgres else "'[]'"
     columns = f"{lifecycle.owner}_id, kind, from_status, to_status, business_on, actor, cob_run_id, reason, "
-    columns += "changed_at"
-    values = f"{kind}, {from_status}, {to_status}, %(lc_on)s, %(lc_actor)s, {run}, {reason}, %(lc_at)s"
+    columns += "reasons, changed_at"
+    values = f"{kind}, {from_status}, {to_status}, %(lc_on)s, %(lc_actor)s, {run}, {reason}, {none}, "
+    values += "%(lc_at)s"
     with connection.cursor() as cursor:
         cursor.execute(
             f"{with_sql} INSERT INTO {history} ({columns}) SELECT m.id, {values} "  # noqa: S608 - table names and the caller's fixed SQL; values are bound
