@@ -156,6 +156,38 @@ def transition(
     return history
 
 
+def _history_insert(lifecycle: Lifecycle, *, kind: str, from_status: str, to_status: str, reason: str):
+    """The set-based moves' history INSERT: (`INSERT INTO <history> (<columns>)`, the SQL of the
+    values after the row's id). `kind`, `from_status`, `to_status` and `reason` are SQL for those
+    columns; the rest read the parameters of `_history_params`."""
+    is_postgres = connection.vendor == "postgresql"
+    history = connection.ops.quote_name(lifecycle.history._meta.db_table)
+    columns = (
+        f"{lifecycle.owner}_id, kind, from_status, to_status, business_on, actor, cob_run_id, reason, "
+        "reasons, changed_at"
+    )
+    # PostgreSQL types a bare NULL in a SELECT list as text; the run's id is a bigint. A close of
+    # business keeps no stored reasons (its event says why).
+    run = "CAST(%(lc_run)s AS bigint)" if is_postgres else "%(lc_run)s"
+    none = "CAST('[]' AS jsonb)" if is_postgres else "'[]'"
+    values = (
+        f"{kind}, {from_status}, {to_status}, %(lc_on)s, %(lc_actor)s, {run}, {reason}, {none}, %(lc_at)s"
+    )
+    return f"INSERT INTO {history} ({columns})", values
+
+
+def _history_params(*, business_on: dt.date, actor: str, cob_run_id: int | None) -> dict:
+    """The parameters `_history_insert`'s values read: the date, who, the run, and now."""
+    is_postgres = connection.vendor == "postgresql"
+    changed_at = timezone.now()
+    return {
+        "lc_on": business_on if is_postgres else business_on.isoformat(),
+        "lc_actor": actor,
+        "lc_run": cob_run_id,
+        "lc_at": changed_at if is_postgres else connection.ops.adapt_datetimefield_value(changed_at),
+    }
+
+
 def transition_many(
     lifecycle: Lifecycle,
     *,
@@ -178,33 +210,24 @@ def transition_many(
         raise TypeError(f"{lifecycle.name} rows are moved one at a time, by `transition`")
     step = lifecycle.transitions[event]
     table = connection.ops.quote_name(lifecycle.model._meta.db_table)
-    history = connection.ops.quote_name(lifecycle.history._meta.db_table)
-    columns = (
-        f"{lifecycle.owner}_id, kind, from_status, to_status, business_on, actor, cob_run_id, reason, "
-        "reasons, changed_at"
-    )
     is_postgres = connection.vendor == "postgresql"
-    # PostgreSQL types a bare NULL in a SELECT list as text; the run's id is a bigint. A close of
-    # business keeps no stored reasons (its event says why).
-    run = "CAST(%(lc_run)s AS bigint)" if is_postgres else "%(lc_run)s"
-    none = "CAST('[]' AS jsonb)" if is_postgres else "'[]'"
-    values = (
-        f"%(lc_event)s, %(lc_from)s, %(lc_to)s, %(lc_on)s, %(lc_actor)s, {run}, %(lc_reason)s, {none}, "
-        "%(lc_at)s"
+    insert, values = _history_insert(
+        lifecycle,
+        kind="%(lc_event)s",
+        from_status="%(lc_from)s",
+        to_status="%(lc_to)s",
+        reason="%(lc_reason)s",
     )
-    changed_at = timezone.now()
+    common = _history_params(business_on=business_on, actor=actor, cob_run_id=cob_run_id)
     moved = 0
     for source in sorted(step.sources):
         bound = {
             **params,
+            **common,
             "lc_event": event,
             "lc_from": source,
             "lc_to": step.target,
-            "lc_on": business_on if is_postgres else business_on.isoformat(),
-            "lc_actor": actor,
-            "lc_run": cob_run_id,
             "lc_reason": reason[:200],
-            "lc_at": changed_at if is_postgres else connection.ops.adapt_datetimefield_value(changed_at),
         }
         selected = f"status = %(lc_from)s AND ({where})"
         with connection.cursor() as cursor:
@@ -212,13 +235,12 @@ def transition_many(
                 cursor.execute(
                     f"WITH moved AS (UPDATE {table} SET status = %(lc_to)s WHERE {selected} RETURNING id) "  # noqa: S608 - table names and the caller's fixed SQL; values are bound
                     # In id order: the history reads the same whatever order the UPDATE met the rows.
-                    f"INSERT INTO {history} ({columns}) SELECT id, {values} FROM moved ORDER BY id",
+                    f"{insert} SELECT id, {values} FROM moved ORDER BY id",
                     bound,
                 )
             else:
                 cursor.execute(
-                    f"INSERT INTO {history} ({columns}) "  # noqa: S608
-                    f"SELECT id, {values} FROM {table} WHERE {selected} ORDER BY id",
+                    f"{insert} SELECT id, {values} FROM {table} WHERE {selected} ORDER BY id",  # noqa: S608
                     bound,
                 )
                 cursor.execute(f"UPDATE {table} SET status = %(lc_to)s WHERE {selected}", bound)  # noqa: S608
@@ -272,8 +294,6 @@ def moves_record(
     ranked = _ranked_moves(lifecycle, [(event, condition) for event, condition, _ in moves])
     reasons = {event: reason[:200] for event, _, reason in moves}
     table = connection.ops.quote_name(lifecycle.model._meta.db_table)
-    history = connection.ops.quote_name(lifecycle.history._meta.db_table)
-    is_postgres = connection.vendor == "postgresql"
     rank = " ".join(
         f"WHEN status = '{source}' AND ({condition}) THEN {n}"
         for n, (_, source, _, condition) in enumerate(ranked)
@@ -282,14 +302,7 @@ def moves_record(
     def by_rank(values: list[str]) -> str:
         return "CASE m.lc_rank " + " ".join(f"WHEN {n} THEN {v}" for n, v in enumerate(values)) + " END"
 
-    changed_at = timezone.now()
-    bound = {
-        **params,
-        "lc_on": business_on if is_postgres else business_on.isoformat(),
-        "lc_actor": actor,
-        "lc_run": cob_run_id,
-        "lc_at": changed_at if is_postgres else connection.ops.adapt_datetimefield_value(changed_at),
-    }
+    bound = {**params, **_history_params(business_on=business_on, actor=actor, cob_run_id=cob_run_id)}
     for n, (event, source, target, _) in enumerate(ranked):
         bound |= {f"lc_event_{n}": event, f"lc_from_{n}": source, f"lc_to_{n}": target}
         bound[f"lc_reason_{n}"] = reasons[event]
@@ -297,16 +310,12 @@ def moves_record(
     kind, from_status, to_status, reason = (
         by_rank([f"%({c})s" for c in columns[k * len(ranked) : (k + 1) * len(ranked)]]) for k in range(4)
     )
-    run = "CAST(%(lc_run)s AS bigint)" if is_postgres else "%(lc_run)s"
-    # A close of business keeps no stored reasons (its event says why), as in `transition_many`.
-    none = "CAST('[]' AS jsonb)" if is_postgres else "'[]'"
-    columns = f"{lifecycle.owner}_id, kind, from_status, to_status, business_on, actor, cob_run_id, reason, "
-    columns += "reasons, changed_at"
-    values = f"{kind}, {from_status}, {to_status}, %(lc_on)s, %(lc_actor)s, {run}, {reason}, {none}, "
-    values += "%(lc_at)s"
+    insert, values = _history_insert(
+        lifecycle, kind=kind, from_status=from_status, to_status=to_status, reason=reason
+    )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"{with_sql} INSERT INTO {history} ({columns}) SELECT m.id, {values} "  # noqa: S608 - table names and the caller's fixed SQL; values are bound
+            f"{with_sql} {insert} SELECT m.id, {values} "  # noqa: S608 - table names and the caller's fixed SQL; values are bound
             f"FROM (SELECT {table}.id AS id, CASE {rank} END AS lc_rank FROM {rows}) m "
             "WHERE m.lc_rank IS NOT NULL ORDER BY m.lc_rank, m.id",
             bound,

@@ -38,6 +38,25 @@ def history(loan: Loan) -> list[tuple]:
     return list(LoanStatusChange.objects.filter(loan=loan).order_by("pk").values_list(*HISTORY))
 
 
+def random_twins(rng: random.Random, today: dt.date, *, also=None, count: int = 24) -> list[tuple[int, int]]:
+    """Pairs of loans in the same random state (status, oldest unpaid due date, and whatever
+    `also(rng)` returns as further columns), each pair (a, b) twins."""
+    twins = []
+    for number in range(count):
+        columns = {
+            "status": rng.choice(["active", "overdue", "repaid", "written_off"]),
+            "oldest_unpaid_due_on": rng.choice([None, today, today - dt.timedelta(days=rng.randint(1, 90))]),
+            **(also(rng) if also is not None else {}),
+        }
+        pair = []
+        for side in "ab":
+            loan = draw(CreditLineFactory(), 500_000, key=f"{number}{side}")
+            Loan.objects.filter(pk=loan.pk).update(**columns)
+            pair.append(loan.pk)
+        twins.append((pair[0], pair[1]))
+    return twins
+
+
 def drained_loan(line: CreditLine, amount_fen: int, key: str) -> Loan:
     """A loan whose drawn money has left the wallet: nothing to collect on its due dates."""
     loan = draw(line, amount_fen, key=key)
@@ -181,16 +200,7 @@ def test_the_set_based_transition_writes_the_rows_the_per_row_one_does(seed):
     rng = random.Random(seed)
     today = business_date_today()
     run = CobRun.objects.create(business_on=today)
-    twins = []
-    for number in range(24):
-        status = rng.choice(["active", "overdue", "repaid", "written_off"])
-        past_due = rng.choice([None, today, today - dt.timedelta(days=rng.randint(1, 90))])
-        pair = []
-        for side in "ab":
-            loan = draw(CreditLineFactory(), 500_000, key=f"{number}{side}")
-            Loan.objects.filter(pk=loan.pk).update(status=status, oldest_unpaid_due_on=past_due)
-            pair.append(loan.pk)
-        twins.append(tuple(pair))
+    twins = random_twins(rng, today)
     per_row = [a for a, _ in twins]
     set_based = [b for _, b in twins]
     past_due_sql = f"oldest_unpaid_due_on IS NOT NULL AND {cob._days_since('oldest_unpaid_due_on')} > 0"
@@ -250,19 +260,7 @@ def test_moves_inside_an_update_write_the_rows_the_set_based_transitions_do(seed
     rng = random.Random(seed)
     today = business_date_today()
     run = CobRun.objects.create(business_on=today)
-    twins = []
-    for number in range(24):
-        status = rng.choice(["active", "overdue", "repaid", "written_off"])
-        past_due = rng.choice([None, today, today - dt.timedelta(days=rng.randint(1, 90))])
-        owed = rng.choice([0, 0, 100])
-        pair = []
-        for side in "ab":
-            loan = draw(CreditLineFactory(), 500_000, key=f"{number}{side}")
-            Loan.objects.filter(pk=loan.pk).update(
-                status=status, oldest_unpaid_due_on=past_due, fee_outstanding_fen=owed
-            )
-            pair.append(loan.pk)
-        twins.append(tuple(pair))
+    twins = random_twins(rng, today, also=lambda rng: {"fee_outstanding_fen": rng.choice([0, 0, 100])})
     past_due_sql = f"oldest_unpaid_due_on IS NOT NULL AND {cob._days_since('oldest_unpaid_due_on')} > 0"
     # As the deduction's moves (repaid first), then the accrual's, each pair exclusive.
     moves = (
