@@ -398,7 +398,8 @@ LOAN_OPEN_STATUSES = open_statuses(LOAN_TRANSITIONS)
 class LoanStatusChange(StatusChange):
     """A loan's status history, from its drawdown on."""
 
-    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="status_changes")
+    # The index on (loan, changed_at) serves lookups by loan: no index of the loan alone.
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="status_changes", db_index=False)
 
     class Meta:
         indexes = [models.Index(fields=["loan", "changed_at"])]
@@ -410,7 +411,8 @@ class LoanStatusChange(StatusChange):
 class Installment(models.Model):
     """The planned schedule, and what has been paid against each installment."""
 
-    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="installments")
+    # The unique (loan, number) serves lookups by loan: no index of the loan alone.
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="installments", db_index=False)
     number = models.PositiveSmallIntegerField()
     due_on = models.DateField()
     principal_fen = models.BigIntegerField()
@@ -442,7 +444,8 @@ class LoanEvent(models.Model):
         PLEDGE_SETTLED = "pledge_settled", _("Pledged order settled")
         PLEDGE_REFUNDED = "pledge_refunded", _("Pledged order refunded")
 
-    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="events")
+    # The index on (loan, business_on) serves lookups by loan: no index of the loan alone.
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="events", db_index=False)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     business_on = models.DateField()
     principal_fen = models.BigIntegerField(default=0)
