@@ -751,12 +751,31 @@ class StatementTimer:
         from collections import defaultdict
 
         self.totals: dict[str, list] = defaultdict(lambda: [0, 0.0])
+        # The same, per step of the close (the step running when the statement ran; commits and
+        # what runs outside the chunks' steps under "other"), and each step's own time.
+        self.by_step: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0]))
+        self.step_seconds: dict[str, float] = defaultdict(float)
+        self.step_cpu: dict[str, float] = defaultdict(float)
+        self.step = "other"
         self._shape = re.compile(r"\s+")
 
     def add(self, sql: str, seconds: float) -> None:
-        entry = self.totals[self._shape.sub(" ", sql).strip()[:100]]
-        entry[0] += 1
-        entry[1] += seconds
+        shape = self._shape.sub(" ", sql).strip()[:100]
+        for entry in (self.totals[shape], self.by_step[self.step][shape]):
+            entry[0] += 1
+            entry[1] += seconds
+
+    def _in_step(self, name: str, function):
+        def timed(*args, **named):
+            self.step, began, cpu = name, time.perf_counter(), time.process_time()
+            try:
+                return function(*args, **named)
+            finally:
+                self.step_seconds[name] += time.perf_counter() - began
+                self.step_cpu[name] += time.process_time() - cpu
+                self.step = "other"
+
+        return timed
 
     def __enter__(self):
         import psycopg2.extras
@@ -784,6 +803,10 @@ class StatementTimer:
             finally:
                 self.add("COMMIT", time.perf_counter() - began)
 
+        from lending import cob
+
+        self._steps = dict(cob.STEP_FUNCTIONS)
+        cob.STEP_FUNCTIONS.update({name: self._in_step(name, f) for name, f in self._steps.items()})
         self._execute_values, psycopg2.extras.execute_values = psycopg2.extras.execute_values, execute_values
         self._commit, base.BaseDatabaseWrapper._commit = base.BaseDatabaseWrapper._commit, commit
         self._wrapped = connection.execute_wrapper(wrapper)
@@ -794,13 +817,34 @@ class StatementTimer:
         import psycopg2.extras
         from django.db.backends.base import base
 
+        from lending import cob
+
         self._wrapped.__exit__(*exc)
+        cob.STEP_FUNCTIONS.update(self._steps)
         psycopg2.extras.execute_values = self._execute_values
         base.BaseDatabaseWrapper._commit = self._commit
 
     def report(self, top: int = 25) -> list[dict]:
         ranked = sorted(self.totals.items(), key=lambda item: -item[1][1])[:top]
         return [{"statement": sql, "calls": n, "seconds": round(t, 3)} for sql, (n, t) in ranked]
+
+    def report_by_step(self, top: int = 12) -> dict[str, dict]:
+        """Per step: its time, the closing process's CPU time in it (Python), its statements'
+        time, and its costliest statements."""
+        report = {}
+        for step, totals in sorted(self.by_step.items()):
+            in_sql = sum(t for _, t in totals.values())
+            ranked = sorted(totals.items(), key=lambda item: -item[1][1])[:top]
+            report[step] = {
+                "seconds": round(self.step_seconds.get(step, 0.0), 3) if step != "other" else None,
+                "process_cpu_seconds": round(self.step_cpu.get(step, 0.0), 3) if step != "other" else None,
+                "statements_seconds": round(in_sql, 3),
+                "statements_calls": sum(n for n, _ in totals.values()),
+                "statements": [
+                    {"statement": sql, "calls": n, "seconds": round(t, 3)} for sql, (n, t) in ranked
+                ],
+            }
+        return report
 
 
 def measure(args: argparse.Namespace, built: dict, workers: int = 0) -> dict:
@@ -895,6 +939,7 @@ def measure(args: argparse.Namespace, built: dict, workers: int = 0) -> dict:
         "python_peak_mb": python_peak,
         "steps": run.steps,
         "statements": timer.report() if timer is not None else None,
+        "statements_by_step": timer.report_by_step() if timer is not None else None,
         "run_status": run.status,
         "chunk_size": chunk_size,
         "chunks": next(step["chunks"] for step in run.steps if step["step"] == "due"),

@@ -346,17 +346,21 @@ def collections_post_table(
                 "SELECT %(client_funds)s",
             ]
         )
-        cursor.execute(
-            f"SELECT id FROM payments_account WHERE id IN ({others}) ORDER BY id{for_update}",  # noqa: S608
-            params,
-        )
+        # The few accounts first, then locked by id: with the table's legs in a subquery,
+        # PostgreSQL may hash them and scan every account for each batch.
+        cursor.execute(others, params)
+        other_ids = {pk for (pk,) in cursor.fetchall()}
+        named = ",".join(str(int(pk)) for pk in sorted(other_ids))
+        cursor.execute(f"SELECT id FROM payments_account WHERE id IN ({named}) ORDER BY id{for_update}")  # noqa: S608
+        cursor.execute(f"SELECT DISTINCT wallet_id FROM {table}")  # noqa: S608
+        every = ",".join(str(int(pk)) for pk in sorted(other_ids | {pk for (pk,) in cursor.fetchall()}))
         # What each account's cached balance (on its normal side) moves by.
         cursor.execute(
             f"""WITH legs AS ({_legs_sql(table)})
             SELECT a.id, a.purpose, a.name, a.balance_fen, a.held_fen,
                    CAST(SUM(legs.amount_fen) AS BIGINT)
                        * (CASE WHEN a.type IN ('asset', 'expense') THEN 1 ELSE -1 END)
-            FROM legs JOIN payments_account a ON a.id = legs.account_id
+            FROM legs JOIN payments_account a ON a.id = legs.account_id AND a.id IN ({every})
             GROUP BY a.id, a.purpose, a.name, a.balance_fen, a.held_fen, a.type
             """,  # noqa: S608
             params,
