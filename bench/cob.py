@@ -53,7 +53,9 @@ each copy. Worker processes' peak RSS is read from the kernel before they stop.
 
 With --statements (in process only) the JSON also lists the close's SQL statements by the time
 they took, summed over calls (first 100 characters of each; the commits, where PostgreSQL runs
-the deferred ledger triggers and foreign-key checks, as COMMIT).
+the deferred ledger triggers and foreign-key checks, as COMMIT), and `statements_by_step`: the
+same per step of the chunks (commits and what runs after the chunks under "other"), with each
+step's time and the closing process's CPU time in it.
 
 With --template <url> nothing is built: each measurement runs on a fresh copy of that database,
 a world built before by `--phase build --loans N --database-url <url>` (into an empty database),
