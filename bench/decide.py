@@ -5,7 +5,8 @@ decision, against a floor measured in the same run (a minimal authenticated GET)
                                      [--gunicorn-workers 3]
                                      [--database-url postgres://…/h7_decide]
                                      [--redis-url redis://127.0.0.1:6379/9] [--profile 100]
-                                     [--cpu 100] [--no-server] [--keep]
+                                     [--cpu 100] [--no-server] [--keep] [--conn-max-age 60]
+                                     [--template-url postgres://…/h_decide_tpl [--seed-template]]
 
 Goals (issue 10): decision p50 ≤ 15 ms, p99 ≤ 50 ms, and decision p50 at most 2 × the floor's.
 
@@ -17,8 +18,9 @@ the business date (so the rating stage reads the score and does not rate again).
 agreement is quoted before the clock starts (`application_terms`), as a partner shows it before
 the merchant applies; the application sends its SHA-256 (`accepted_sha256`).
 
-Then gunicorn (`config.wsgi`, DEBUG off, as in docker-compose.yml, requests carrying the TLS
-proxy's X-Forwarded-Proto) serves the scratch database, and per series of
+Then gunicorn (`config.wsgi`, DEBUG off, database connections kept for --conn-max-age seconds,
+as in docker-compose.yml, requests carrying the TLS proxy's X-Forwarded-Proto) serves the scratch
+database, and per series of
 LENDING_INSTANT_PAYOUT:
 - "async": the reply says approved; the payout is a Celery task sent to Redis (--redis-url, the
   bench's own db number; no worker runs, the queue is emptied at the end). This is "request to
@@ -44,7 +46,11 @@ ratio, and the statements of one decision go into the JSON as `in_process` (with
 only these in-process figures).
 
 Uses a scratch database (default h7_decide on 127.0.0.1), dropped and created each run (kept with
---keep). `--database-url "" --redis-url ""` runs it on SQLite and the filesystem broker in a
+--keep). With --template-url, the world is seeded once into that database (--seed-template, then
+stop) and each run clones it instead of seeding: two versions of the code measured from the
+same rows, without the seeding's minutes. bench/decide_breakdown.py, as gunicorn's config file
+(GUNICORN_CMD_ARGS), logs where each request's time goes inside the workers.
+`--database-url "" --redis-url ""` runs it on SQLite and the filesystem broker in a
 temporary directory: a smoke run for the tests, not a figure."""
 
 import argparse
