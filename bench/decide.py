@@ -5,7 +5,8 @@ decision, against a floor measured in the same run (a minimal authenticated GET)
                                      [--gunicorn-workers 3]
                                      [--database-url postgres://…/h7_decide]
                                      [--redis-url redis://127.0.0.1:6379/9] [--profile 100]
-                                     [--cpu 100] [--no-server] [--keep]
+                                     [--cpu 100] [--no-server] [--keep] [--conn-max-age 60]
+                                     [--template-url postgres://…/h_decide_tpl [--seed-template]]
 
 Goals (issue 10): decision p50 ≤ 15 ms, p99 ≤ 50 ms, and decision p50 at most 2 × the floor's.
 
@@ -17,8 +18,9 @@ the business date (so the rating stage reads the score and does not rate again).
 agreement is quoted before the clock starts (`application_terms`), as a partner shows it before
 the merchant applies; the application sends its SHA-256 (`accepted_sha256`).
 
-Then gunicorn (`config.wsgi`, DEBUG off, as in docker-compose.yml, requests carrying the TLS
-proxy's X-Forwarded-Proto) serves the scratch database, and per series of
+Then gunicorn (`config.wsgi`, DEBUG off, database connections kept for --conn-max-age seconds,
+as in docker-compose.yml, requests carrying the TLS proxy's X-Forwarded-Proto) serves the scratch
+database, and per series of
 LENDING_INSTANT_PAYOUT:
 - "async": the reply says approved; the payout is a Celery task sent to Redis (--redis-url, the
   bench's own db number; no worker runs, the queue is emptied at the end). This is "request to
@@ -44,7 +46,11 @@ ratio, and the statements of one decision go into the JSON as `in_process` (with
 only these in-process figures).
 
 Uses a scratch database (default h7_decide on 127.0.0.1), dropped and created each run (kept with
---keep). `--database-url "" --redis-url ""` runs it on SQLite and the filesystem broker in a
+--keep). With --template-url, the world is seeded once into that database (--seed-template, then
+stop) and each run clones it instead of seeding: two versions of the code measured from the
+same rows, without the seeding's minutes. bench/decide_breakdown.py, as gunicorn's config file
+(GUNICORN_CMD_ARGS), logs where each request's time goes inside the workers.
+`--database-url "" --redis-url ""` runs it on SQLite and the filesystem broker in a
 temporary directory: a smoke run for the tests, not a figure."""
 
 import argparse
@@ -64,7 +70,7 @@ import threading
 import time
 from pathlib import Path
 
-from scratch_db import drop_database, setup_django
+from scratch_db import clone_database, drop_database, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -203,6 +209,26 @@ def seed(merchants: int) -> tuple[str, list[dict]]:
     return raw, shops
 
 
+def _world_keep(key: str, shops: list[dict]) -> None:
+    """The seeded world's API key and merchants, kept in the template database itself."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE bench_decide_world (data text NOT NULL)")
+        cursor.execute(
+            "INSERT INTO bench_decide_world (data) VALUES (%s)", [json.dumps({"key": key, "shops": shops})]
+        )
+
+
+def _world_read() -> tuple[str, list[dict]]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT data FROM bench_decide_world")
+        world = json.loads(cursor.fetchone()[0])
+    return world["key"], world["shops"]
+
+
 def percentiles(samples: list[float]) -> dict:
     ordered = sorted(samples)
 
@@ -269,9 +295,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_gunicorn(*, workers: int, payout: str, redis_url: str, key: str, probe_merchant: str):
+def start_gunicorn(
+    *, workers: int, payout: str, redis_url: str, key: str, probe_merchant: str, conn_max_age: int
+):
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "LENDING_INSTANT_PAYOUT": payout, "REDIS_URL": redis_url}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "LENDING_INSTANT_PAYOUT": payout,
+        "REDIS_URL": redis_url,
+        "DATABASE_CONN_MAX_AGE": str(conn_max_age),
+    }
     server = subprocess.Popen(
         [
             sys.executable,
@@ -483,14 +517,45 @@ def main() -> None:
         "--no-server", action="store_true", help="only the in-process figures (--cpu, --profile)"
     )
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--conn-max-age",
+        type=int,
+        default=60,
+        help="gunicorn's DATABASE_CONN_MAX_AGE (docker-compose.yml sets 60; 0 opens a connection "
+        "per request)",
+    )
+    parser.add_argument(
+        "--template-url",
+        default="",
+        help="a PostgreSQL database holding a seeded world (made by a run with --seed-template): "
+        "the scratch database is cloned from it instead of seeded, so runs of two versions of the "
+        "code start from the same rows",
+    )
+    parser.add_argument(
+        "--seed-template", action="store_true", help="seed --template-url's database and stop"
+    )
     args = parser.parse_args()
 
     os.environ["REDIS_URL"] = args.redis_url
-    setup_django(database_url=args.database_url or None, var_prefix="xiaodai-bench-decide-")
     per_series = 0 if args.no_server else args.warmup + args.requests + args.concurrent_requests
-    started = time.perf_counter()
     in_process = args.cpu + 4 if args.cpu else 0
-    key, shops = seed(per_series * len(args.series) + args.profile + in_process)
+    needed = per_series * len(args.series) + args.profile + in_process
+    started = time.perf_counter()
+    if args.seed_template:
+        setup_django(database_url=args.template_url, var_prefix="xiaodai-bench-decide-")
+        key, shops = seed(needed)
+        _world_keep(key, shops)
+        print(json.dumps({"template": args.template_url, "merchants": len(shops)}))
+        return
+    if args.template_url:
+        clone_database(args.template_url, args.database_url)
+        setup_django(database_url=args.database_url, var_prefix="xiaodai-bench-decide-", fresh=False)
+        key, shops = _world_read()
+        if len(shops) < needed:
+            raise SystemExit(f"the template has {len(shops)} merchants; this run needs {needed}")
+    else:
+        setup_django(database_url=args.database_url or None, var_prefix="xiaodai-bench-decide-")
+        key, shops = seed(needed)
     seed_seconds = time.perf_counter() - started
     extra = shops[per_series * len(args.series) :]
     cpu_figures = cpu(key, extra[:in_process], args.series[0]) if args.cpu else None
@@ -519,6 +584,7 @@ def main() -> None:
                 redis_url=args.redis_url,
                 key=key,
                 probe_merchant=mine[0]["id"],
+                conn_max_age=args.conn_max_age,
             )
             try:
                 expected = "approved" if payout == "async" else "disbursed"

@@ -133,29 +133,38 @@ class _NotKept(Exception):
 
 def _claim(scope: str, endpoint: str, key: str, fingerprint: str, fields: dict) -> int | None:
     """Insert the claim; None when the key is already taken (by a write that committed: a claim
-    still in flight makes this statement wait on PostgreSQL, up to the configured time)."""
+    still in flight makes this statement wait on PostgreSQL, up to the configured time). On
+    PostgreSQL one round trip: the wait's bound set for the transaction, the insert, and the
+    bound lifted again once the insert is done (the write that follows waits as it would)."""
     wait_ms = int(getattr(settings, "IDEMPOTENCY_WAIT_SECONDS", 10) * 1000)
+    insert = (
+        "INSERT INTO common_idempotencyrecord (scope, endpoint, idempotency_key, fingerprint, "
+        "field_digests, response_status, response_body, created_at) "
+        "VALUES (%s, %s, %s, %s, %s, 0, NULL, %s) "
+        "ON CONFLICT (scope, endpoint, idempotency_key) DO NOTHING RETURNING id"
+    )
+    values = [
+        scope,
+        endpoint,
+        key,
+        fingerprint,
+        json.dumps(fields),
+        connection.ops.adapt_datetimefield_value(timezone.now()),
+    ]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{wait_ms}ms"])
-        cursor.execute(
-            "INSERT INTO common_idempotencyrecord (scope, endpoint, idempotency_key, fingerprint, "
-            "field_digests, response_status, response_body, created_at) "
-            "VALUES (%s, %s, %s, %s, %s, 0, NULL, %s) "
-            "ON CONFLICT (scope, endpoint, idempotency_key) DO NOTHING RETURNING id",
-            [
-                scope,
-                endpoint,
-                key,
-                fingerprint,
-                json.dumps(fields),
-                connection.ops.adapt_datetimefield_value(timezone.now()),
-            ],
-        )
+            # The join makes the insert run (and wait) before the row that lifts the bound is
+            # made; the first statement's result is dropped, the cursor keeps the last one's.
+            cursor.execute(
+                "SELECT set_config('lock_timeout', %s, true); "  # noqa: S608 - fixed SQL
+                f"WITH claimed AS ({insert}) SELECT claimed.id, set_config('lock_timeout', '0', true) "
+                "FROM (SELECT 1) AS one LEFT JOIN claimed ON true",
+                [f"{wait_ms}ms", *values],
+            )
+        else:
+            cursor.execute(insert, values)
         row = cursor.fetchone()
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT set_config('lock_timeout', '0', true)")
-    return row[0] if row else None
+    return row[0] if row and row[0] is not None else None
 
 
 def _kept(data):

@@ -419,3 +419,41 @@ def test_applying_takes_up_the_pre_approved_offer(world):
     assert offer.status == Offer.Status.ACCEPTED and offer.credit_line_id == application.line_id
     rated = application.stages.get(name="scoring.stages.rate")
     assert rated.detail["facts"]["offer_id"] == offer.pk
+
+
+def test_the_stage_rows_are_written_as_bulk_create_writes_them(world):
+    """lending.pipeline writes the stage rows with common.sql.rows_insert: each row, read back,
+    equals the same instance written by the ORM's bulk_create (JSON facts, times, versions), and
+    the instances in hand carry their keys as bulk_create leaves them."""
+    from common.sql import rows_insert
+
+    _, application = instant(rated_merchant(**STRONG))
+    recorded = list(application.stages.order_by("position"))
+    assert len(recorded) == 11
+
+    def copies():
+        return [
+            ApplicationStage(
+                **{
+                    f.attname: getattr(row, f.attname)
+                    for f in ApplicationStage._meta.concrete_fields
+                    if not f.primary_key
+                }
+            )
+            for row in recorded
+        ]
+
+    def read(rows):
+        found = ApplicationStage.objects.filter(pk__in=[r.pk for r in rows]).order_by("position")
+        return [{k: v for k, v in row.items() if k != "id"} for row in found.values()]
+
+    before = read(recorded)
+    written, built = copies(), copies()
+    ApplicationStage.objects.filter(application=application).delete()
+    rows_insert(ApplicationStage, written)
+    assert all(row.pk is not None and not row._state.adding for row in written)
+    assert [r.pk for r in written] == sorted(r.pk for r in written)
+    by_rows_insert = read(written)
+    ApplicationStage.objects.filter(application=application).delete()
+    ApplicationStage.objects.bulk_create(built)
+    assert by_rows_insert == read(built) == before

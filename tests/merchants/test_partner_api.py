@@ -87,6 +87,28 @@ def test_revoked_key_is_refused():
     assert "revoked" in response.json()["error"]["message"]
 
 
+def test_a_key_records_its_last_use_to_the_minute_with_one_write_a_minute(
+    partner_client, partner_key, django_assert_num_queries
+):
+    """The first request writes last_used_at; more within the minute write nothing (no commit
+    to flush); one after the minute writes it again."""
+    key, _ = partner_key
+    MerchantFactory(partner=partner_client.partner, external_id="SHOP-1")
+    assert key.last_used_at is None
+    assert partner_client.get("/api/v1/merchants/SHOP-1/").status_code == 200
+    key.refresh_from_db()
+    first = key.last_used_at
+    assert first is not None
+    with django_assert_num_queries(2):  # the key, the merchant
+        assert partner_client.get("/api/v1/merchants/SHOP-1/").status_code == 200
+    key.refresh_from_db()
+    assert key.last_used_at == first
+    type(key).objects.filter(pk=key.pk).update(last_used_at=first - dt.timedelta(seconds=61))
+    assert partner_client.get("/api/v1/merchants/SHOP-1/").status_code == 200
+    key.refresh_from_db()
+    assert key.last_used_at > first
+
+
 def test_malformed_key_is_refused():
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Api-Key not-a-key")

@@ -43,3 +43,31 @@ def test_settlements_and_loans_take_the_same_keys(partner_client, length, expect
         assert "Idempotency-Key" in repayment.json()["error"]["fields"]
     else:
         assert repayment.status_code == 404  # the key passed; the loan is unknown
+
+
+@pytest.mark.django_db
+def test_a_claim_bounds_its_own_wait_and_leaves_the_write_after_it_unbounded(settings):
+    """The claim takes one round trip: the lock wait is bounded while it inserts and the bound
+    lifted again for the write that follows (which waits on its own locks as it would)."""
+    from django.db import connection, transaction
+
+    from common.idempotency import _claim
+    from common.models import IdempotencyRecord
+
+    settings.IDEMPOTENCY_WAIT_SECONDS = 3
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT set_config('lock_timeout', '0', true)")
+        claimed = _claim("p1", "loans.draw", "k-1", "f" * 64, {"amount": "ab"})
+        again = _claim("p1", "loans.draw", "k-1", "f" * 64, {"amount": "ab"})
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW lock_timeout")
+            assert cursor.fetchone()[0] == "0"
+    assert claimed is not None and again is None
+    record = IdempotencyRecord.objects.get(pk=claimed)
+    assert (record.scope, record.endpoint, record.idempotency_key, record.response_status) == (
+        "p1",
+        "loans.draw",
+        "k-1",
+        0,
+    )
