@@ -161,6 +161,7 @@ def borrowers_draw(*, on: dt.date, today: dt.date, share: float, vanishers_too: 
                 amount_fen=amount,
                 accepted_sha256=quote.contract_sha256,
                 idempotency_key=f"demo:{on.isoformat()}:{line.pk}",
+                quote=quote,
             )
         )
         if line.product.is_pledged:

@@ -324,6 +324,9 @@ class DrawRequest:
     accepted_sha256: str
     idempotency_key: str
     order_ids: list[int] | None = None
+    # The quote the caller has just shown for this very drawdown (this line, amount and date),
+    # if any: it is not made again. Any other is ignored and the drawdown priced anew.
+    quote: Quote | None = None
 
 
 @dataclass(frozen=True)
@@ -386,7 +389,8 @@ def loans_draw(
                 )
                 continue
             # Priced again on the business date: refused above the legal cap before anything moves.
-            quote = loan_quote(
+            quote = request.quote if _quote_fits(request, on) else None
+            quote = quote or loan_quote(
                 line=request.line, amount_fen=request.amount_fen, start_on=on, order_ids=request.order_ids
             )
             priced.append((index, request, quote, _accepted(quote, request.accepted_sha256)))
@@ -405,6 +409,19 @@ def loans_draw(
             for loan, plan in zip(_loans_write(planned, pool, on, via, user), planned, strict=True):
                 drawn[plan.index] = Drawn(loan)
     return [drawn[index] for index in range(len(requests))]
+
+
+def _quote_fits(request: DrawRequest, on: dt.date) -> bool:
+    quote, line = request.quote, request.line
+    return (
+        quote is not None
+        and request.order_ids is None
+        and quote.start_on == on
+        and quote.amount_fen == request.amount_fen
+        and quote.product.pk == line.product_id
+        and quote.daily_rate == line.daily_rate
+        and quote.term == (line.term or line.product.term)
+    )
 
 
 def _loans_plan(priced, wallets, pool: FundingPool, on: dt.date, drawn: dict[int, Drawn]) -> list[_Planned]:

@@ -107,7 +107,8 @@ def _line(line):
     return CreditLine.objects.select_related("product", "merchant", "merchant__partner").get(pk=line.pk)
 
 
-def _requests(lines):
+def _requests(lines, with_quotes=False):
+    """The requests; `with_quotes`: each carrying the quote just shown (not made again)."""
     today = business_date_today()
     asked = [
         ("orders", 600_000),  # pledges the shop's two oldest shipped orders
@@ -124,16 +125,19 @@ def _requests(lines):
     ]
     requests = []
     for name, amount in asked:
-        line = CreditLine.objects.select_related("product", "merchant", "merchant__partner").get(
-            pk=lines[name].pk
-        )
+        line = _line(lines[name])
         try:
-            sha = services.loan_quote(line=line, amount_fen=amount, start_on=today).contract_sha256
+            quote = services.loan_quote(line=line, amount_fen=amount, start_on=today)
+            sha = quote.contract_sha256
         except ApplicationError:
-            sha = "0" * 64  # refused when drawn too, for the same reason
+            quote, sha = None, "0" * 64  # refused when drawn too, for the same reason
         requests.append(
             services.DrawRequest(
-                line=line, amount_fen=amount, accepted_sha256=sha, idempotency_key=f"draw-{name}"
+                line=line,
+                amount_fen=amount,
+                accepted_sha256=sha,
+                idempotency_key=f"draw-{name}",
+                quote=quote if with_quotes else None,
             )
         )
     # An agreement the borrower never saw: refused.
@@ -222,9 +226,10 @@ def _tables() -> dict:
     return state
 
 
-def test_many_drawdowns_at_once_write_every_table_as_one_at_a_time(world):
+@pytest.mark.parametrize("with_quotes", [False, True], ids=["priced-again", "quotes-shown"])
+def test_many_drawdowns_at_once_write_every_table_as_one_at_a_time(world, with_quotes):
     pool, lines = world
-    requests = _requests(lines)
+    requests = _requests(lines, with_quotes)
     _sequences_reset()
     try:
         with transaction.atomic():
