@@ -110,11 +110,27 @@ def borrowers_draw(*, on: dt.date, today: dt.date, share: float, vanishers_too: 
     drawn = 0
     products = {p.pk: p for p in Product.objects.all()}
     # Every active line is looked at each day; only the few that draw are read whole (with the
-    # merchant and partner the services use), just before drawing.
+    # merchant and partner the services use), together, once the day's draws are chosen.
     lines = list(
         CreditLine.objects.filter(status=CreditLine.Status.ACTIVE)
         .order_by("pk")
         .values_list("pk", "merchant_id", "product_id", "limit_fen", "used_fen")
+    )
+    chosen: list[tuple[int, int]] = []  # (line id, amount)
+    for line_id, merchant_id, product_id, limit_fen, used_fen in lines:
+        product = products[product_id]
+        available_fen = max(limit_fen - used_fen, 0)  # CreditLine.available_fen of an active line
+        plans_to_vanish = vanishers_too and merchant_id in vanishers
+        desperate = merchant_id in failing and rng.random() < FAILING_DRAW_SHARE_PER_DAY
+        if (
+            rng.random() >= share and not plans_to_vanish and not desperate
+        ) or available_fen < product.amount_min_fen:
+            continue
+        chosen.append(
+            (line_id, max(int(available_fen * rng.uniform(0.2, 0.8)) // 100 * 100, product.amount_min_fen))
+        )
+    whole = CreditLine.objects.select_related("product", "merchant", "merchant__partner").in_bulk(
+        [line_id for line_id, _amount in chosen]
     )
     requests: list[services.DrawRequest] = []
     pledging: set[int] = set()  # merchants with an order loan among `requests`
@@ -127,19 +143,10 @@ def borrowers_draw(*, on: dt.date, today: dt.date, share: float, vanishers_too: 
         pledging.clear()
         return sum(1 for result in done if result.refusal is None)
 
-    for line_id, merchant_id, product_id, limit_fen, used_fen in lines:
-        product = products[product_id]
-        available_fen = max(limit_fen - used_fen, 0)  # CreditLine.available_fen of an active line
-        plans_to_vanish = vanishers_too and merchant_id in vanishers
-        desperate = merchant_id in failing and rng.random() < FAILING_DRAW_SHARE_PER_DAY
-        if (
-            rng.random() >= share and not plans_to_vanish and not desperate
-        ) or available_fen < product.amount_min_fen:
-            continue
-        amount = max(int(available_fen * rng.uniform(0.2, 0.8)) // 100 * 100, product.amount_min_fen)
-        line = CreditLine.objects.select_related("product", "merchant", "merchant__partner").get(pk=line_id)
+    for line_id, amount in chosen:
+        line = whole[line_id]
         if line.product.is_pledged:
-            if merchant_id in pledging:
+            if line.merchant_id in pledging:
                 drawn += draw()  # its earlier order loan's pledges first, as one at a time
             # An order loan is as large as the shipped orders behind it allow.
             shipped = (
@@ -165,7 +172,7 @@ def borrowers_draw(*, on: dt.date, today: dt.date, share: float, vanishers_too: 
             )
         )
         if line.product.is_pledged:
-            pledging.add(merchant_id)
+            pledging.add(line.merchant_id)
     return drawn + draw()
 
 
