@@ -490,15 +490,12 @@ def _loans_write(planned: list[_Planned], pool: FundingPool, on: dt.date, via: s
     )
     receivable = payments.platform_account(Purpose.LOANS_RECEIVABLE)
     client_funds = payments.platform_account(Purpose.CLIENT_FUNDS)
-    fee_income = payments.platform_account(Purpose.FEE_INCOME)
+    # The fee account only when a fee is taken, as collection_take opens it (ids come in order).
+    fees = any(p.quote.fee_fen for p in planned)
+    fee_income = payments.platform_account(Purpose.FEE_INCOME) if fees else None
     locked = ledger.accounts_lock(
-        [
-            receivable.pk,
-            client_funds.pk,
-            fee_income.pk,
-            pool.funds_account_id,
-            *(p.wallet.pk for p in planned),
-        ]
+        [receivable.pk, client_funds.pk, pool.funds_account_id, *(p.wallet.pk for p in planned)]
+        + ([fee_income.pk] if fee_income is not None else [])
     )
     entry_ids = []
     for p in planned:
