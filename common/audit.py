@@ -146,6 +146,14 @@ class AuditedManager(models.Manager.from_queryset(AuditedQuerySet)):
     pass
 
 
+def updates_record(model, pairs, *, fields) -> None:
+    """The audit rows of UPDATEs a set-based statement stands for: (old, new) instance pairs, one
+    row per pair, as AuditedQuerySet.update would have left one UPDATE at a time."""
+    if _is_disabled() or not _registered(model):
+        return
+    _log_entry().objects.bulk_create(_entries(model, pairs, ACTION_UPDATE, fields=fields))
+
+
 # --- balances moved by SQL (the ledger) -------------------------------------------------------
 
 AUDIT_COLUMNS = (

@@ -110,12 +110,13 @@ def borrowers_draw(*, on: dt.date, today: dt.date, share: float, vanishers_too: 
     drawn = 0
     products = {p.pk: p for p in Product.objects.all()}
     # Every active line is looked at each day; only the few that draw are read whole (with the
-    # merchant and partner the services use), just before drawing.
+    # merchant and partner the services use), together, once the day's draws are chosen.
     lines = list(
         CreditLine.objects.filter(status=CreditLine.Status.ACTIVE)
         .order_by("pk")
         .values_list("pk", "merchant_id", "product_id", "limit_fen", "used_fen")
     )
+    chosen: list[tuple[int, int]] = []  # (line id, amount)
     for line_id, merchant_id, product_id, limit_fen, used_fen in lines:
         product = products[product_id]
         available_fen = max(limit_fen - used_fen, 0)  # CreditLine.available_fen of an active line
@@ -125,9 +126,28 @@ def borrowers_draw(*, on: dt.date, today: dt.date, share: float, vanishers_too: 
             rng.random() >= share and not plans_to_vanish and not desperate
         ) or available_fen < product.amount_min_fen:
             continue
-        amount = max(int(available_fen * rng.uniform(0.2, 0.8)) // 100 * 100, product.amount_min_fen)
-        line = CreditLine.objects.select_related("product", "merchant", "merchant__partner").get(pk=line_id)
+        chosen.append(
+            (line_id, max(int(available_fen * rng.uniform(0.2, 0.8)) // 100 * 100, product.amount_min_fen))
+        )
+    whole = CreditLine.objects.select_related("product", "merchant", "merchant__partner").in_bulk(
+        [line_id for line_id, _amount in chosen]
+    )
+    requests: list[services.DrawRequest] = []
+    pledging: set[int] = set()  # merchants with an order loan among `requests`
+
+    def draw() -> int:
+        # One set-based call: the same loans, entries and audit rows as a loan_draw each in turn,
+        # the refused ones (the line or the pool has no room) written by neither.
+        done = services.loans_draw(requests=requests, via="demo", on=today)
+        requests.clear()
+        pledging.clear()
+        return sum(1 for result in done if result.refusal is None)
+
+    for line_id, amount in chosen:
+        line = whole[line_id]
         if line.product.is_pledged:
+            if line.merchant_id in pledging:
+                drawn += draw()  # its earlier order loan's pledges first, as one at a time
             # An order loan is as large as the shipped orders behind it allow.
             shipped = (
                 Order.objects.filter(merchant_id=line.merchant_id, status=OrderStatus.SHIPPED)
@@ -140,18 +160,20 @@ def borrowers_draw(*, on: dt.date, today: dt.date, share: float, vanishers_too: 
                 continue
         try:
             quote = services.loan_quote(line=line, amount_fen=amount, start_on=today)
-            services.loan_draw(
+        except ApplicationError:
+            continue  # the line has no room: the merchant does without
+        requests.append(
+            services.DrawRequest(
                 line=line,
                 amount_fen=amount,
                 accepted_sha256=quote.contract_sha256,
                 idempotency_key=f"demo:{on.isoformat()}:{line.pk}",
-                via="demo",
-                on=today,
+                quote=quote,
             )
-            drawn += 1
-        except ApplicationError:
-            continue  # the line or the pool has no room: the merchant does without
-    return drawn
+        )
+        if line.product.is_pledged:
+            pledging.add(line.merchant_id)
+    return drawn + draw()
 
 
 def borrowers_repay_early(*, on: dt.date, today: dt.date, share: float) -> int:

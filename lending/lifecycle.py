@@ -65,7 +65,15 @@ def cob_run_of(on: dt.date) -> int | None:
     return CobRun.objects.filter(business_on=on).values_list("pk", flat=True).first()
 
 
-def start(
+def start(lifecycle: Lifecycle, **fields) -> models.Model:
+    """Record a row's first status, in the transaction that created it: the history then holds
+    every status the row has had. `fields`: start_row's."""
+    history = start_row(lifecycle, **fields)
+    history.save(force_insert=True)
+    return history
+
+
+def start_row(
     lifecycle: Lifecycle,
     *,
     row: models.Model,
@@ -75,11 +83,11 @@ def start(
     reason: str = "",
     reasons: list | None = None,
 ) -> models.Model:
-    """Record a row's first status, in the transaction that created it: the history then holds
-    every status the row has had. `reasons`: the reason as stored reasons (common.texts), read
-    in the reader's language; `reason` its words as written."""
+    """The history row `start` writes, unsaved (many rows started at once insert them together).
+    `reasons`: the reason as stored reasons (common.texts), read in the reader's language;
+    `reason` its words as written."""
     extra = {"before": {}, "after": lifecycle.snapshot(row)} if lifecycle.snapshot is not None else {}
-    return lifecycle.history.objects.create(
+    return lifecycle.history(
         **{f"{lifecycle.owner}_id": row.pk},
         kind=event,
         from_status="",

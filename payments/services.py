@@ -2,12 +2,14 @@
 same key again returns the first result and moves nothing, the same key with other content is a
 ConflictError. Accounts are locked in one fixed order (by id) so two flows never deadlock."""
 
+import copy
 import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from auditlog.context import disable_auditlog
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import BigIntegerField, Case, F, Q, When
@@ -15,10 +17,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from common.audit import updates_record
 from common.errors import ApplicationError, ConflictError
 from common.money import format_yuan
 from merchants.models import Merchant, PartnerPlatform, Settlement
 from payments import ledger
+from payments.bulk import BulkEntry
 from payments.ledger import InsufficientFunds, LimitExceeded, request_digest
 from payments.models import Account, FundingPool, Hold, JournalEntry, Payout, Posting
 
@@ -473,9 +477,7 @@ def disbursement_make(
 ) -> EntryResult:
     """Pay a loan into a wallet from a pool; refused whole if the pool lacks capacity."""
     _positive(amount_fen)
-    digest = request_digest(
-        op="disburse", pool=pool.pk, wallet=wallet.pk, amount=amount_fen, reference=reference
-    )
+    digest = _disbursement_digest(pool, wallet, amount_fen, reference)
     receivable, client_funds = (
         platform_account(Purpose.LOANS_RECEIVABLE),
         platform_account(Purpose.CLIENT_FUNDS),
@@ -492,12 +494,7 @@ def disbursement_make(
                 f"{amount_fen} asked",
                 {"fields": {"amount": ["exceeds the funding pool's capacity"]}},
             )
-        legs = [
-            (receivable, amount_fen),
-            (wallet, -amount_fen),
-            (client_funds, amount_fen),
-            (pool.funds_account, -amount_fen),
-        ]
+        legs = _disbursement_legs(receivable, wallet, client_funds, pool.funds_account, amount_fen)
         entry = _write(
             kind=Kind.DISBURSEMENT,
             legs=legs,
@@ -512,6 +509,83 @@ def disbursement_make(
         return EntryResult(entry, amount_fen)
 
     return _idempotent(idempotency_key, digest, work)
+
+
+def _disbursement_digest(pool: FundingPool, wallet: Account, amount_fen: int, reference: str) -> str:
+    return request_digest(
+        op="disburse", pool=pool.pk, wallet=wallet.pk, amount=amount_fen, reference=reference
+    )
+
+
+def _disbursement_legs(receivable, wallet, client_funds, funds, amount_fen: int) -> list:
+    return [(receivable, amount_fen), (wallet, -amount_fen), (client_funds, amount_fen), (funds, -amount_fen)]
+
+
+def disbursement_entry(
+    *, pool: FundingPool, wallet: Account, amount_fen: int, idempotency_key: str, reference: str = ""
+) -> BulkEntry:
+    """The entry disbursement_make posts (legs, request hash), for the bulk path: the caller has
+    checked the pool's capacity under its lock and moves the pool's figures (funding_pool_lend)."""
+    _positive(amount_fen)
+    legs = _disbursement_legs(
+        platform_account(Purpose.LOANS_RECEIVABLE).pk,
+        wallet.pk,
+        platform_account(Purpose.CLIENT_FUNDS).pk,
+        pool.funds_account_id,
+        amount_fen,
+    )
+    return BulkEntry(
+        idempotency_key=idempotency_key,
+        reference=reference,
+        legs=legs,
+        request_hash=_disbursement_digest(pool, wallet, amount_fen, reference),
+    )
+
+
+def funding_pool_lend(*, pool: FundingPool, amounts_fen: Sequence[int]) -> None:
+    """What disbursement_make does to the pool's figures for each amount in turn, in one UPDATE:
+    the principal it has outstanding grows, with one audit row per amount as each disbursement's
+    UPDATE leaves. The caller holds the pool's row lock."""
+    if not amounts_fen:
+        return
+    with disable_auditlog():
+        FundingPool.objects.filter(pk=pool.pk).update(
+            principal_outstanding_fen=F("principal_outstanding_fen") + sum(amounts_fen)
+        )
+    before = FundingPool.objects.get(pk=pool.pk)
+    before.principal_outstanding_fen -= sum(amounts_fen)
+    pairs = []
+    for amount in amounts_fen:
+        after = copy.copy(before)
+        after.principal_outstanding_fen += amount
+        pairs.append((before, after))
+        before = after
+    updates_record(FundingPool, pairs, fields=["principal_outstanding_fen"])
+
+
+def collection_entry(
+    *, wallet: Account, account: Account, amount_fen: int, idempotency_key: str, reference: str = ""
+) -> BulkEntry:
+    """The entry collection_take posts when it takes the whole amount for one account that is not
+    a loan's principal (no pool), for the bulk path: the caller has locked the wallet."""
+    _positive(amount_fen)
+    return BulkEntry(
+        idempotency_key=idempotency_key,
+        reference=reference,
+        legs=[(wallet.pk, amount_fen), (account.pk, -amount_fen)],
+        request_hash=_collection_digest(wallet, [(account, amount_fen)], False, None, reference),
+    )
+
+
+def _collection_digest(wallet, allocations, allow_partial, pool, reference) -> str:
+    return request_digest(
+        op="collect",
+        wallet=wallet.pk,
+        allocations=[(a.pk, amt) for a, amt in allocations],
+        partial=allow_partial,
+        pool=pool.pk if pool else None,
+        reference=reference,
+    )
 
 
 def collection_take(
@@ -534,14 +608,7 @@ def collection_take(
                 {"fields": {"pool": ["required when collecting principal"]}},
             )
     wanted = sum(amount for _, amount in allocations)
-    digest = request_digest(
-        op="collect",
-        wallet=wallet.pk,
-        allocations=[(a.pk, amt) for a, amt in allocations],
-        partial=allow_partial,
-        pool=pool.pk if pool else None,
-        reference=reference,
-    )
+    digest = _collection_digest(wallet, allocations, allow_partial, pool, reference)
     client_funds = platform_account(Purpose.CLIENT_FUNDS)
 
     def work() -> EntryResult:

@@ -9,6 +9,7 @@ orders as seeding D + 1 days.
 """
 
 import datetime as dt
+import hashlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -219,15 +220,46 @@ def _existing_orders(market: Market, days: list[DayOrders], wanted: list[np.ndar
     return result
 
 
+# Each traded date regenerates the LIFECYCLE_DAYS days before it (their orders move on): the same
+# pure timelines (day_generate) every time while the merchants' profiles stay the same, so the
+# latest few are kept, by the profiles' fingerprint and day, read-only.
+_GENERATED: dict[tuple, DayOrders] = {}
+
+
+def _fingerprint(market: Market) -> str:
+    digest = hashlib.sha256()
+    for name, value in sorted(vars(market).items()):
+        digest.update(name.encode())
+        if isinstance(value, np.ndarray) and value.dtype != object:
+            digest.update(f"{value.dtype}{value.shape}".encode() + value.tobytes())
+        else:
+            digest.update(repr(value.tolist() if isinstance(value, np.ndarray) else value).encode())
+    return digest.hexdigest()
+
+
+def _day_generated(market: Market, fingerprint: str, on: dt.date) -> DayOrders:
+    day = _GENERATED.get((fingerprint, on))
+    if day is None:
+        day = day_generate(market, on)
+        for value in vars(day).values():
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+        _GENERATED[(fingerprint, on)] = day
+        while len(_GENERATED) > 2 * LIFECYCLE_DAYS:
+            del _GENERATED[next(iter(_GENERATED))]
+    return day
+
+
 def _day_write(market: Market, on: dt.date) -> DayReport:
     report = DayReport(on=on)
+    fingerprint = _fingerprint(market)
     lo, hi = day_start(on), day_start(on + dt.timedelta(days=1))
     first = max(market.started_on, on - dt.timedelta(days=LIFECYCLE_DAYS - 1))
     earlier = []
     moving = []
     d = first
     while d < on:
-        day = day_generate(market, d)
+        day = _day_generated(market, fingerprint, d)
         touched = ((day.events >= lo) & (day.events < hi)).any(axis=1)
         touched |= (day.rated >= lo) & (day.rated < hi)
         touched |= (day.complained >= lo) & (day.complained < hi)
@@ -266,7 +298,7 @@ def _day_write(market: Market, on: dt.date) -> DayReport:
         side.add(market, _subset(day, sel), pks, lo, hi)
         settled.add(_subset(day, sel), lo, hi, np.array([lo, hi]), on.toordinal())
 
-    today = day_generate(market, on)
+    today = _day_generated(market, fingerprint, on)
     new_ids = IdAllocator(Order._meta.db_table).take(len(today))
     rows = order_rows(market, today, new_ids, hi)
     orders_write(rows)

@@ -10,6 +10,8 @@ from lending.services.lines import (
     credit_line_unfreeze,
 )
 from lending.services.loans import (
+    Drawn,
+    DrawRequest,
     Quote,
     loan_draw,
     loan_owed,
@@ -17,10 +19,13 @@ from lending.services.loans import (
     loan_recover,
     loan_repay,
     loan_write_off,
+    loans_draw,
 )
 from lending.services.products import product_annual_cost, product_save, products_create_seed
 
 __all__ = [
+    "DrawRequest",
+    "Drawn",
     "Quote",
     "credit_line_change_terms",
     "credit_line_close",
@@ -35,6 +40,7 @@ __all__ = [
     "loan_recover",
     "loan_repay",
     "loan_write_off",
+    "loans_draw",
     "product_annual_cost",
     "product_save",
     "products_create_seed",

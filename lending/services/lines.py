@@ -3,6 +3,7 @@ drawn and restored by loans. Every change leaves a CreditLineChange row; status 
 through lending.lifecycle, by the events in LINE_TRANSITIONS."""
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.db import transaction
@@ -13,7 +14,7 @@ from common.errors import ApplicationError, ConflictError
 from common.money import format_yuan
 from lending import lifecycle
 from lending.models import CreditLine, CreditLineChange, Product
-from lending.selectors import merchant_exposure
+from lending.selectors import Exposure, merchant_exposure
 from lending.services.products import product_line_check
 from merchants.models import Merchant
 
@@ -163,19 +164,39 @@ def credit_line_change_terms(
 
 
 def _draw_refusal(line: CreditLine, amount_fen: int) -> tuple[str, str] | None:
-    """Why no money may move on this line now, whichever door asked: a shop that is not active,
-    a product that needs a passed video check before any drawdown, or a merchant whose drawn
-    principal on all its lines would pass its one limit (the largest of its active lines; a
-    frozen line's limit grants nothing)."""
+    """Why no money may move on this line now, whichever door asked (draw_refusal), read under
+    the merchant's row lock."""
     merchant = Merchant.objects.select_for_update().get(pk=line.merchant_id)
-    if merchant.status != Merchant.Status.ACTIVE:
-        return "line", _("the shop is %(status)s: no drawdown is possible") % {"status": merchant.status}
+    return draw_refusal(
+        line=line,
+        amount_fen=amount_fen,
+        merchant_status=merchant.status,
+        line_status=lambda: CreditLine.objects.filter(pk=line.pk).values_list("status", flat=True).first(),
+        exposure=lambda: merchant_exposure(merchant_id=line.merchant_id),
+    )
+
+
+def draw_refusal(
+    *,
+    line: CreditLine,
+    amount_fen: int,
+    merchant_status: str,
+    line_status: Callable[[], str | None],
+    exposure: Callable[[], Exposure],
+) -> tuple[str, str] | None:
+    """Why no money may move on this line now: a shop that is not active, a product that needs a
+    passed video check before any drawdown, or a merchant whose drawn principal on all its lines
+    would pass its one limit (the largest of its active lines; a frozen line's limit grants
+    nothing). The line's status and the exposure are read only when the earlier checks pass
+    (one drawdown reads them from the database, many at once from what they have locked)."""
+    if merchant_status != Merchant.Status.ACTIVE:
+        return "line", _("the shop is %(status)s: no drawdown is possible") % {"status": merchant_status}
     if line.product.needs_video_check and line.video_checked_at is None:
         return "line", _("no money moves before an officer has passed the video check")
-    status = CreditLine.objects.filter(pk=line.pk).values_list("status", flat=True).first()
+    status = line_status()
     if status != CreditLine.Status.ACTIVE:
         return "line", _("the line is %(status)s: no drawdown is possible") % {"status": status or "gone"}
-    limit, used = merchant_exposure(merchant_id=line.merchant_id)
+    limit, used = exposure()
     if used + amount_fen > limit:
         return "amount", (
             _(
@@ -191,18 +212,34 @@ def _draw_refusal(line: CreditLine, amount_fen: int) -> tuple[str, str] | None:
     return None
 
 
+def draw_refused(field: str, reason: str, amount_fen: int) -> ApplicationError:
+    return ApplicationError(
+        _("cannot draw %(amount)s yuan: %(reason)s") % {"amount": format_yuan(amount_fen), "reason": reason},
+        {"fields": {field: [reason]}},
+    )
+
+
+def room_refusal(current: CreditLine, amount_fen: int, on: dt.date) -> str | None:
+    """Why the line itself cannot take the amount on `on` (what credit_line_draw's conditional
+    UPDATE holds it to), read from the line's current row."""
+    if current.status != CreditLine.Status.ACTIVE:
+        return _("the line is %(status)s") % {"status": current.status}
+    if current.expires_on < on:
+        return _("the line expired on %(date)s") % {"date": current.expires_on}
+    if current.used_fen > current.limit_fen - amount_fen:
+        return _("only %(available)s yuan of the line is available") % {
+            "available": format_yuan(current.available_fen)
+        }
+    return None
+
+
 def credit_line_draw(*, line: CreditLine, amount_fen: int, on: dt.date) -> None:
     """Use part of a line. The merchant's row lock serialises drawdowns across its lines (one
     limit per merchant); one conditional UPDATE keeps the line itself within its limit."""
     today = on
     refusal = _draw_refusal(line, amount_fen)
     if refusal is not None:
-        field, refusal = refusal
-        raise ApplicationError(
-            _("cannot draw %(amount)s yuan: %(reason)s")
-            % {"amount": format_yuan(amount_fen), "reason": refusal},
-            {"fields": {field: [refusal]}},
-        )
+        raise draw_refused(*refusal, amount_fen)
     updated = CreditLine.objects.filter(
         pk=line.pk,
         status=CreditLine.Status.ACTIVE,
@@ -211,19 +248,10 @@ def credit_line_draw(*, line: CreditLine, amount_fen: int, on: dt.date) -> None:
     ).update(used_fen=F("used_fen") + amount_fen)
     if updated != 1:
         current = CreditLine.objects.get(pk=line.pk)
-        if current.status != CreditLine.Status.ACTIVE:
-            reason = _("the line is %(status)s") % {"status": current.status}
-        elif current.expires_on < today:
-            reason = _("the line expired on %(date)s") % {"date": current.expires_on}
-        else:
-            reason = _("only %(available)s yuan of the line is available") % {
-                "available": format_yuan(current.available_fen)
-            }
-        raise ApplicationError(
-            _("cannot draw %(amount)s yuan: %(reason)s")
-            % {"amount": format_yuan(amount_fen), "reason": reason},
-            {"fields": {"amount": [reason]}},
-        )
+        reason = room_refusal(current, amount_fen, today) or _(
+            "only %(available)s yuan of the line is available"
+        ) % {"available": format_yuan(current.available_fen)}
+        raise draw_refused("amount", reason, amount_fen)
 
 
 def credit_line_restore(*, line_id: int, amount_fen: int) -> None:

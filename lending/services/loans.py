@@ -3,12 +3,12 @@ part, in the product's allocation order. Money moves only through payments."""
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import BigIntegerField, Case, F, Value, When
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -25,17 +25,31 @@ from lending.models import (
     Installment,
     Loan,
     LoanEvent,
+    LoanStatusChange,
+    Pledge,
     Product,
     RepaymentMethod,
 )
-from lending.services.lines import credit_line_draw, credit_line_restore
+from lending.selectors import Exposure, merchants_exposure
+from lending.services.lines import (
+    credit_line_draw,
+    credit_line_restore,
+    draw_refusal,
+    draw_refused,
+    room_refusal,
+)
 from lending.services.pledges import pledge_check, pledge_select, pledges_create
 from lending.services.products import annual_cost_cap
 from lending.services.wallet_collection import Payment, loan_payments_apply
+from merchants.models import Merchant
 from merchants.webhooks.models import EventType
-from merchants.webhooks.services import event_emit
+from merchants.webhooks.services import Event, event_emit, events_emit
+from payments import ledger
 from payments import services as payments
-from payments.models import Account, FundingPool
+from payments.bulk import BulkEntry, entries_post_locked
+from payments.models import Account, FundingPool, JournalEntry
+
+Kind = JournalEntry.Kind
 
 Purpose = Account.Purpose
 
@@ -252,16 +266,8 @@ def loan_draw(
         return _same_loan(existing, line, amount_fen)
     # Priced again on today's business date: refused above the legal cap before anything moves.
     quote = loan_quote(line=line, amount_fen=amount_fen, start_on=on, order_ids=order_ids)
-    accepted_text = quote.accepted_text(accepted_sha256)
-    if accepted_text is None:
-        raise ConflictError(
-            "the agreement changed since it was shown; review and accept it again",
-            {"fields": {"accepted_sha256": ["does not match the current agreement"]}},
-        )
-    pool = pool or FundingPool.objects.order_by("pk").first()
-    if pool is None:
-        raise ApplicationError("no funding pool is configured", {"fields": {"pool": ["none configured"]}})
-    product = line.product
+    accepted_text = _accepted(quote, accepted_sha256)
+    pool = _pool(pool)
     wallet = payments.wallet_open(merchant=line.merchant)
     with transaction.atomic():
         # Fixed lock order: line, then (inside payments) pool, then accounts.
@@ -281,92 +287,428 @@ def loan_draw(
                 allow_partial=False,
                 reference="upfront fee",
             )
-        rate_ppb = calc.rate_to_ppb(line.daily_rate)
-        first = quote.schedule[0]
-        # Amortising loans book each period's planned interest spread over its days; the others
-        # accrue principal × rate day by day.
-        is_spread = product.repayment_method in (
-            RepaymentMethod.EQUAL_PRINCIPAL,
-            RepaymentMethod.EQUAL_INSTALLMENT,
-        )
         loan = Loan.objects.create(
-            reference=f"L{on:%Y%m%d}-{result.entry_id}",
-            merchant=line.merchant,
-            product=product,
-            line=line,
-            pool=pool,
-            wallet=wallet,
-            idempotency_key=idempotency_key,
-            principal_fen=amount_fen,
-            fee_fen=quote.fee_fen,
-            daily_rate=line.daily_rate,
-            rate_ppb=rate_ppb,
-            # Penalty is the markup on top of the interest that keeps running on overdue principal.
-            penalty_rate_ppb=calc.rate_to_ppb(line.daily_rate * product.penalty_markup),
-            repayment_method=product.repayment_method,
-            term=quote.term,
-            term_unit=product.term_unit,
-            disbursed_on=on,
-            maturity_on=quote.maturity_on,
-            principal_outstanding_fen=amount_fen,
-            accrued_through_on=on - dt.timedelta(days=1),
-            accrual_segment_start_on=on,
-            accrual_mode="spread" if is_spread else "daily",
-            accrual_segment_base_fen=first.interest_fen if is_spread else amount_fen,
-            accrual_segment_days=(first.due_on - on).days if is_spread else 0,
-            next_due_on=first.due_on,
-            next_installment=1,
+            **_loan_fields(
+                line=line,
+                quote=quote,
+                pool=pool,
+                wallet=wallet,
+                key=idempotency_key,
+                on=on,
+                entry_id=result.entry_id,
+            )
         )
         lifecycle.start(
             lifecycle.LOAN, row=loan, event="disbursed", business_on=on, actor=via, reason="drawdown"
         )
-        Installment.objects.bulk_create(
-            [
-                Installment(
-                    loan=loan,
-                    number=i.number,
-                    due_on=i.due_on,
-                    principal_fen=i.principal_fen,
-                    interest_fen=i.interest_fen,
-                )
-                for i in quote.schedule
-            ]
-        )
+        Installment.objects.bulk_create(_installments(loan, quote))
         if quote.pledged_orders:
             pledges_create(loan=loan, orders=list(quote.pledged_orders))
-        Contract.objects.create(
-            loan=loan,
-            text=accepted_text,
-            sha256=_sha256(accepted_text),
-            accepted_at=timezone.now(),
-            accepted_by=user,
-            accepted_via=via,
-        )
-        LoanEvent.objects.create(
-            loan=loan,
-            kind=LoanEvent.Kind.DISBURSED,
-            business_on=on,
-            principal_fen=amount_fen,
-            fee_fen=quote.fee_fen,
-            entry_id=result.entry_id,
-            actor=via,
-        )
+        _contract(loan, accepted_text, user, via).save(force_insert=True)
+        _disbursed_event(loan, quote, result.entry_id, via).save(force_insert=True)
         event_emit(
             partner=line.merchant.partner_id,
             type=EventType.LOAN_DISBURSED,
             business_on=on,
-            payload={
-                "loan": loan.reference,
-                "merchant": line.merchant.external_id,
-                "product": product.code,
-                "principal": str(fen_to_yuan(amount_fen)),
-                "fee": str(fen_to_yuan(quote.fee_fen)),
-                "daily_rate": str(line.daily_rate),
-                "disbursed_on": on.isoformat(),
-                "maturity_on": quote.maturity_on.isoformat(),
-            },
+            payload=_disbursed_payload(loan, line, quote),
         )
     return loan
+
+
+@dataclass(frozen=True)
+class DrawRequest:
+    """One drawdown of a batch (loans_draw): loan_draw's arguments that differ per loan."""
+
+    line: CreditLine
+    amount_fen: int
+    accepted_sha256: str
+    idempotency_key: str
+    order_ids: list[int] | None = None
+    # The quote the caller has just shown for this very drawdown (this line, amount and date),
+    # if any: it is not made again. Any other is ignored and the drawdown priced anew.
+    quote: Quote | None = None
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """What became of a DrawRequest: its loan (new, or the one its key made before), or why it
+    was refused (the ApplicationError loan_draw would have raised; nothing of it was written)."""
+
+    loan: Loan | None
+    refusal: ApplicationError | None = None
+
+
+@dataclass(frozen=True)
+class _Planned:
+    index: int
+    request: DrawRequest
+    quote: Quote
+    accepted_text: str
+    wallet: Account
+
+
+def loans_draw(
+    *,
+    requests: Sequence[DrawRequest],
+    via: str,
+    on: dt.date,
+    user=None,
+    pool: FundingPool | None = None,
+) -> list[Drawn]:
+    """Many drawdowns at once, one transaction: the same loans, schedules, pledges, contracts,
+    events, webhook events, status history, line usage, journal entries and audit rows as
+    loan_draw called for each request in turn, with the same refusals (the legal cap, the line's
+    room, the merchant's one limit, the pool's capacity, an agreement changed), each decided as
+    if the requests before it had been drawn. A refused request writes nothing and is returned
+    with its reason; the others are drawn. Each line at most once, each merchant's order loans
+    at most once (their pledges are chosen before anything is written). Locks: merchants, lines,
+    the pool, then the accounts, each in id order — loan_draw's order."""
+    keys = [r.idempotency_key for r in requests]
+    line_ids = [r.line.pk for r in requests]
+    pledging = [r.line.merchant_id for r in requests if r.line.product.is_pledged]
+    if (
+        len(set(line_ids)) != len(line_ids)
+        or len(set(keys)) != len(keys)
+        or len(set(pledging)) != len(pledging)
+    ):
+        raise ApplicationError(
+            "each line, key and merchant's order loan at most once in a batch of drawdowns",
+            {"fields": {"requests": ["a line, key or merchant's order loan appears twice"]}},
+        )
+    if not requests:
+        return []
+    pool = _pool(pool)
+    drawn: dict[int, Drawn] = {}
+    priced: list[tuple[int, DrawRequest, Quote, str]] = []
+    earlier = {loan.idempotency_key: loan for loan in Loan.objects.filter(idempotency_key__in=keys)}
+    for index, request in enumerate(requests):
+        try:
+            if request.idempotency_key in earlier:
+                drawn[index] = Drawn(
+                    _same_loan(earlier[request.idempotency_key], request.line, request.amount_fen)
+                )
+                continue
+            # Priced again on the business date: refused above the legal cap before anything moves.
+            quote = request.quote if _quote_fits(request, on) else None
+            quote = quote or loan_quote(
+                line=request.line, amount_fen=request.amount_fen, start_on=on, order_ids=request.order_ids
+            )
+            priced.append((index, request, quote, _accepted(quote, request.accepted_sha256)))
+        except ApplicationError as exc:
+            drawn[index] = Drawn(None, exc)
+    wallets = {
+        w.merchant_id: w
+        for w in Account.objects.filter(merchant_id__in={r.line.merchant_id for _, r, _, _ in priced})
+    }
+    for _index, request, _quote, _text in priced:
+        if request.line.merchant_id not in wallets:
+            wallets[request.line.merchant_id] = payments.wallet_open(merchant=request.line.merchant)
+    with transaction.atomic():
+        planned = _loans_plan(priced, wallets, pool, on, drawn)
+        if planned:
+            for loan, plan in zip(_loans_write(planned, pool, on, via, user), planned, strict=True):
+                drawn[plan.index] = Drawn(loan)
+    return [drawn[index] for index in range(len(requests))]
+
+
+def _quote_fits(request: DrawRequest, on: dt.date) -> bool:
+    quote, line = request.quote, request.line
+    return (
+        quote is not None
+        and request.order_ids is None
+        and quote.start_on == on
+        and quote.amount_fen == request.amount_fen
+        and quote.product.pk == line.product_id
+        and quote.daily_rate == line.daily_rate
+        and quote.term == (line.term or line.product.term)
+    )
+
+
+def _loans_plan(priced, wallets, pool: FundingPool, on: dt.date, drawn: dict[int, Drawn]) -> list[_Planned]:
+    """Lock what the drawdowns change and decide, request by request in order, which are drawn:
+    loan_draw's checks against the locked rows plus what the earlier requests of the batch drew."""
+    merchant_ids = sorted({r.line.merchant_id for _, r, _, _ in priced})
+    statuses = dict(
+        Merchant.objects.select_for_update()
+        .filter(pk__in=merchant_ids)
+        .order_by("pk")
+        .values_list("pk", "status")
+    )
+    lines = {
+        line.pk: line
+        for line in CreditLine.objects.select_for_update()
+        .filter(pk__in=[r.line.pk for _, r, _, _ in priced])
+        .order_by("pk")
+    }
+    exposures = merchants_exposure(merchant_ids=merchant_ids)
+    drawn_now: dict[int, int] = {}  # by merchant, in this batch
+    capacity = FundingPool.objects.select_for_update().get(pk=pool.pk).capacity_fen
+    planned = []
+    for index, request, quote, accepted_text in priced:
+        line, amount = request.line, request.amount_fen
+        current = lines.get(line.pk)
+        limit, used = exposures.get(line.merchant_id, Exposure(0, 0))
+        refusal = draw_refusal(
+            line=line,
+            amount_fen=amount,
+            merchant_status=statuses[line.merchant_id],
+            line_status=lambda current=current: current.status if current is not None else None,
+            exposure=lambda limit=limit, used=used, merchant=line.merchant_id: Exposure(
+                limit, used + drawn_now.get(merchant, 0)
+            ),
+        )
+        if refusal is not None:
+            drawn[index] = Drawn(None, draw_refused(*refusal, amount))
+            continue
+        if (reason := room_refusal(current, amount, on)) is not None:
+            drawn[index] = Drawn(None, draw_refused("amount", reason, amount))
+            continue
+        if amount > capacity:
+            drawn[index] = Drawn(
+                None,
+                ApplicationError(
+                    f"the funding pool {pool.code} has {capacity} fen of capacity left; {amount} asked",
+                    {"fields": {"amount": ["exceeds the funding pool's capacity"]}},
+                ),
+            )
+            continue
+        capacity -= amount
+        drawn_now[line.merchant_id] = drawn_now.get(line.merchant_id, 0) + amount
+        planned.append(_Planned(index, request, quote, accepted_text, wallets[line.merchant_id]))
+    return planned
+
+
+def _loans_write(planned: list[_Planned], pool: FundingPool, on: dt.date, via: str, user) -> list[Loan]:
+    """Write the planned drawdowns, table by table in the requests' order (so each table's rows
+    come in the order loan_draw one at a time would have written them)."""
+    CreditLine.objects.filter(pk__in=[p.request.line.pk for p in planned]).update(
+        used_fen=F("used_fen")
+        + Case(
+            *(When(pk=p.request.line.pk, then=Value(p.request.amount_fen)) for p in planned),
+            output_field=BigIntegerField(),
+        )
+    )
+    receivable = payments.platform_account(Purpose.LOANS_RECEIVABLE)
+    client_funds = payments.platform_account(Purpose.CLIENT_FUNDS)
+    # The fee account only when a fee is taken, as collection_take opens it (ids come in order).
+    fees = any(p.quote.fee_fen for p in planned)
+    fee_income = payments.platform_account(Purpose.FEE_INCOME) if fees else None
+    locked = ledger.accounts_lock(
+        [receivable.pk, client_funds.pk, pool.funds_account_id, *(p.wallet.pk for p in planned)]
+        + ([fee_income.pk] if fee_income is not None else [])
+    )
+    entry_ids = []
+    for p in planned:
+        # One entry at a time through the ledger's bulk path, disbursement then fee as loan_draw
+        # posts them: the same ids, request hashes and wallets' audit rows.
+        entry_ids.append(
+            _post(
+                Kind.DISBURSEMENT,
+                payments.disbursement_entry(
+                    pool=pool,
+                    wallet=p.wallet,
+                    amount_fen=p.request.amount_fen,
+                    idempotency_key=f"loan:{p.request.idempotency_key}",
+                    reference=f"drawdown on line {p.request.line.pk}",
+                ),
+                locked,
+            )
+        )
+        if p.quote.fee_fen:
+            _post(
+                Kind.COLLECTION,
+                payments.collection_entry(
+                    wallet=p.wallet,
+                    account=fee_income,
+                    amount_fen=p.quote.fee_fen,
+                    idempotency_key=f"loan:{p.request.idempotency_key}:fee",
+                    reference="upfront fee",
+                ),
+                locked,
+            )
+    payments.funding_pool_lend(pool=pool, amounts_fen=[p.request.amount_fen for p in planned])
+    loans = Loan.objects.bulk_create(
+        [
+            Loan(
+                **_loan_fields(
+                    line=p.request.line,
+                    quote=p.quote,
+                    pool=pool,
+                    wallet=p.wallet,
+                    key=p.request.idempotency_key,
+                    on=on,
+                    entry_id=entry_id,
+                )
+            )
+            for p, entry_id in zip(planned, entry_ids, strict=True)
+        ]
+    )
+    LoanStatusChange.objects.bulk_create(
+        [
+            lifecycle.start_row(
+                lifecycle.LOAN, row=loan, event="disbursed", business_on=on, actor=via, reason="drawdown"
+            )
+            for loan in loans
+        ]
+    )
+    Installment.objects.bulk_create(
+        [i for loan, p in zip(loans, planned, strict=True) for i in _installments(loan, p.quote)]
+    )
+    Pledge.objects.bulk_create(
+        [
+            Pledge(loan=loan, order_id=order_id, value_fen=value)
+            for loan, p in zip(loans, planned, strict=True)
+            for order_id, value in p.quote.pledged_orders
+        ]
+    )
+    Contract.objects.bulk_create(
+        [_contract(loan, p.accepted_text, user, via) for loan, p in zip(loans, planned, strict=True)]
+    )
+    LoanEvent.objects.bulk_create(
+        [
+            _disbursed_event(loan, p.quote, entry_id, via)
+            for loan, p, entry_id in zip(loans, planned, entry_ids, strict=True)
+        ]
+    )
+    events_emit(
+        events=[
+            Event(
+                partner_id=p.request.line.merchant.partner_id,
+                type=EventType.LOAN_DISBURSED,
+                data=_disbursed_payload(loan, p.request.line, p.quote),
+                business_on=on,
+            )
+            for loan, p in zip(loans, planned, strict=True)
+        ]
+    )
+    return loans
+
+
+def _post(kind: str, entry: BulkEntry, locked: dict) -> int:
+    posted = entries_post_locked(kind=kind, entries=[entry], business_on=None, locked=locked)
+    if entry.idempotency_key not in posted:
+        raise ConflictError(
+            f"the entry {entry.idempotency_key!r} was posted before without its loan",
+            {"fields": {"idempotency_key": ["already used"]}},
+        )
+    return posted[entry.idempotency_key]
+
+
+def _accepted(quote: Quote, accepted_sha256: str) -> str:
+    """The agreement text the borrower accepted, or a refusal if it is not this quote's."""
+    accepted_text = quote.accepted_text(accepted_sha256)
+    if accepted_text is None:
+        raise ConflictError(
+            "the agreement changed since it was shown; review and accept it again",
+            {"fields": {"accepted_sha256": ["does not match the current agreement"]}},
+        )
+    return accepted_text
+
+
+def _pool(pool: FundingPool | None) -> FundingPool:
+    pool = pool or FundingPool.objects.order_by("pk").first()
+    if pool is None:
+        raise ApplicationError("no funding pool is configured", {"fields": {"pool": ["none configured"]}})
+    return pool
+
+
+def _loan_fields(
+    *,
+    line: CreditLine,
+    quote: Quote,
+    pool: FundingPool,
+    wallet: Account,
+    key: str,
+    on: dt.date,
+    entry_id: int,
+) -> dict:
+    """The new loan's columns: the same for one drawdown and for many at once."""
+    product = line.product
+    first = quote.schedule[0]
+    # Amortising loans book each period's planned interest spread over its days; the others
+    # accrue principal × rate day by day.
+    is_spread = product.repayment_method in (
+        RepaymentMethod.EQUAL_PRINCIPAL,
+        RepaymentMethod.EQUAL_INSTALLMENT,
+    )
+    amount_fen = quote.amount_fen
+    return {
+        "reference": f"L{on:%Y%m%d}-{entry_id}",
+        "merchant": line.merchant,
+        "product": product,
+        "line": line,
+        "pool": pool,
+        "wallet": wallet,
+        "idempotency_key": key,
+        "principal_fen": amount_fen,
+        "fee_fen": quote.fee_fen,
+        "daily_rate": line.daily_rate,
+        "rate_ppb": calc.rate_to_ppb(line.daily_rate),
+        # Penalty is the markup on top of the interest that keeps running on overdue principal.
+        "penalty_rate_ppb": calc.rate_to_ppb(line.daily_rate * product.penalty_markup),
+        "repayment_method": product.repayment_method,
+        "term": quote.term,
+        "term_unit": product.term_unit,
+        "disbursed_on": on,
+        "maturity_on": quote.maturity_on,
+        "principal_outstanding_fen": amount_fen,
+        "accrued_through_on": on - dt.timedelta(days=1),
+        "accrual_segment_start_on": on,
+        "accrual_mode": "spread" if is_spread else "daily",
+        "accrual_segment_base_fen": first.interest_fen if is_spread else amount_fen,
+        "accrual_segment_days": (first.due_on - on).days if is_spread else 0,
+        "next_due_on": first.due_on,
+        "next_installment": 1,
+    }
+
+
+def _installments(loan: Loan, quote: Quote) -> list[Installment]:
+    return [
+        Installment(
+            loan=loan,
+            number=i.number,
+            due_on=i.due_on,
+            principal_fen=i.principal_fen,
+            interest_fen=i.interest_fen,
+        )
+        for i in quote.schedule
+    ]
+
+
+def _contract(loan: Loan, accepted_text: str, user, via: str) -> Contract:
+    return Contract(
+        loan=loan,
+        text=accepted_text,
+        sha256=_sha256(accepted_text),
+        accepted_at=timezone.now(),
+        accepted_by=user,
+        accepted_via=via,
+    )
+
+
+def _disbursed_event(loan: Loan, quote: Quote, entry_id: int, via: str) -> LoanEvent:
+    return LoanEvent(
+        loan=loan,
+        kind=LoanEvent.Kind.DISBURSED,
+        business_on=loan.disbursed_on,
+        principal_fen=quote.amount_fen,
+        fee_fen=quote.fee_fen,
+        entry_id=entry_id,
+        actor=via,
+    )
+
+
+def _disbursed_payload(loan: Loan, line: CreditLine, quote: Quote) -> dict:
+    return {
+        "loan": loan.reference,
+        "merchant": line.merchant.external_id,
+        "product": line.product.code,
+        "principal": str(fen_to_yuan(quote.amount_fen)),
+        "fee": str(fen_to_yuan(quote.fee_fen)),
+        "daily_rate": str(line.daily_rate),
+        "disbursed_on": loan.disbursed_on.isoformat(),
+        "maturity_on": quote.maturity_on.isoformat(),
+    }
 
 
 def _same_loan(loan: Loan, line: CreditLine, amount_fen: int) -> Loan:
