@@ -65,13 +65,18 @@ class PostingInline(admin.TabularInline):
 
 @admin.register(JournalEntry)
 class JournalEntryAdmin(ReadOnlyAdmin):
-    list_display = ["id", "kind", "business_on", "reference", "reverses", "created_at"]
+    list_display = ["id", "kind", "business_on", "what", "reverses", "created_at"]
     list_filter = ["kind", "business_on"]
     search_fields = ["reference", "idempotency_key"]
     date_hierarchy = "business_on"
     show_full_result_count = False
     inlines = [PostingInline]
     exclude = ["request_hash"]
+
+    @admin.display(description=_("reference"))
+    def what(self, obj) -> str:
+        """The reference in the reader's language (a reversal's note; others as written)."""
+        return obj.reference_text
 
 
 class StatementInline(admin.TabularInline):

@@ -3,10 +3,11 @@ funding pools and payouts through the payment channel. It moves money; it does n
 
 from django.db import models
 from django.db.models import F, Q
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from common.audit import AuditedManager
+from common.texts import stored_reason, stored_text
 from merchants.models import Merchant
 
 
@@ -125,6 +126,24 @@ class JournalEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_kind_display()} {self.reference}"
+
+    @property
+    def reference_text(self) -> str:
+        """The reference in the active language: a reversal's note is the system's sentence
+        around the reason as given (`reversal_note`); any other reference reads as written."""
+        prefix = f"reversal of #{self.reverses_id}: "
+        if self.kind == self.Kind.REVERSAL and self.reference.startswith(prefix):
+            return stored_text(reversal_note(self.reverses_id, self.reference[len(prefix) :]))
+        return self.reference
+
+
+def reversal_note(entry_id: int, reason: str) -> dict:
+    """A reversing entry's note as a stored reason (common.texts): the reversed entry and the
+    reason as given (a person's words, read as written). Its English text is the entry's
+    `reference`, from which the reversed entry and the reason are read back."""
+    return stored_reason(
+        "reversal", gettext_noop("reversal of #%(entry)s: %(reason)s"), {"entry": entry_id, "reason": reason}
+    )
 
 
 class Posting(models.Model):
