@@ -89,8 +89,9 @@ def test_a_repayment_demand_and_its_withdrawal_read_in_the_readers_language(pool
     assert both(lambda: old.note_text) == (old.note, old.note)
 
 
-def test_a_reversing_entry_reads_in_the_readers_language_and_a_partner_reads_english():
-    wallet = payments.wallet_open(merchant=MerchantFactory())
+def test_a_reversing_entry_reads_in_the_readers_language_on_the_wallet_page(client):
+    merchant = MerchantFactory(user=User.objects.create_user(username="seller", password="Seller-pw-42"))
+    wallet = payments.wallet_open(merchant=merchant)
     result = payments.settlement_credit(wallet=wallet, amount_fen=700, idempotency_key="s-1")
     reversed_ = payments.entry_reverse(
         entry=JournalEntry.objects.get(pk=result.entry_id), idempotency_key="r-1", reason="duplicate"
@@ -103,6 +104,12 @@ def test_a_reversing_entry_reads_in_the_readers_language_and_a_partner_reads_eng
     )
     settled = JournalEntry.objects.get(pk=result.entry_id)
     assert both(lambda: settled.reference_text) == (settled.reference, settled.reference)
+
+    client.force_login(merchant.user)
+    chinese = client.get("/wallet/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert f"冲正第 {result.entry_id} 号分录：duplicate" in chinese and "reversal of" not in chinese
+    english = client.get("/wallet/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"reversal of #{result.entry_id}: duplicate" in english
 
 
 def test_why_risk_control_renewed_a_line_reads_in_the_readers_language():
