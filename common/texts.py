@@ -28,6 +28,17 @@ def stored_words(code: str, *, zh: str, en: str) -> dict:
     return {"code": code, "text": en or zh, "zh": zh, "en": en}
 
 
+def matched_reason(patterns: Iterable[tuple[str, Any, str]], words: str) -> dict | None:
+    """The stored reason fixed words written by the system read as: the first of `patterns`
+    (code, compiled regex, msgid whose placeholders are the regex's named groups) that matches
+    the whole of `words`, or None (a person's words, read as written)."""
+    for code, regex, msgid in patterns:
+        found = regex.fullmatch(words)
+        if found:
+            return stored_reason(code, msgid, found.groupdict())
+    return None
+
+
 def stored_text(item: Mapping[str, Any]) -> str:
     """A stored reason's text in the active language (the one of its two languages, for words
     stored in both); the stored text when it has no msgid (rows written before) or its

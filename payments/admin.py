@@ -189,11 +189,16 @@ class PayoutAdmin(ReadOnlyAdmin):
         "bank_card_masked",
         "status",
         "attempts",
-        "failure_reason",
+        "failure",
         "created_at",
     ]
     list_filter = ["status"]
     list_select_related = ["account"]
+
+    @admin.display(description=_("failure reason"))
+    def failure(self, obj) -> str:
+        """Why it failed, in the reader's language (payments.reference_words)."""
+        return obj.failure_text
 
     @admin.display(description=_("amount (¥)"))
     def amount(self, obj):

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from common.audit import AuditedManager
 from common.texts import stored_reason, stored_text
 from merchants.models import Merchant
+from payments.reference_words import failure_words, reference_words
 
 
 def account_label(name: str) -> str:
@@ -130,11 +131,12 @@ class JournalEntry(models.Model):
     @property
     def reference_text(self) -> str:
         """The reference in the active language: a reversal's note is the system's sentence
-        around the reason as given (`reversal_note`); any other reference reads as written."""
+        around the reason as given (`reversal_note`); the system's other sentences by pattern
+        (payments.reference_words); anything else as written."""
         prefix = f"reversal of #{self.reverses_id}: "
         if self.kind == self.Kind.REVERSAL and self.reference.startswith(prefix):
             return stored_text(reversal_note(self.reverses_id, self.reference[len(prefix) :]))
-        return self.reference
+        return reference_words(self.reference) or self.reference
 
 
 def reversal_note(entry_id: int, reason: str) -> dict:
@@ -285,6 +287,12 @@ class Payout(models.Model):
 
     def __str__(self) -> str:
         return f"payout {self.pk} {self.status}"
+
+    @property
+    def failure_text(self) -> str:
+        """Why the payout failed, in the active language (the channel's fixed words by pattern,
+        payments.reference_words; anything else as written)."""
+        return failure_words(self.failure_reason) or self.failure_reason
 
 
 class LedgerCheckpoint(models.Model):

@@ -147,3 +147,140 @@ def test_close_of_business_moves_read_in_the_readers_language_on_the_workbench(p
     assert "有到期款项未还" in client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "an amount fallen due is unpaid" in english and "有到期款项未还" not in english
+
+
+def test_the_systems_status_history_sentences_read_in_the_readers_language():
+    from lending.models import ApplicationChange, CreditLineChange
+
+    rows = [
+        (LoanStatusChange(kind="disbursed", reason="drawdown"), "放款"),
+        (ApplicationChange(kind="approved", reason="every stage passed"), "各审批环节均已通过"),
+        (ApplicationChange(kind="withdrawn", reason="withdrawn"), "已撤回"),
+        (
+            ApplicationChange(kind="submitted", reason="portal application for 5,000.00 yuan"),
+            "商户门户申请 5,000.00 元",
+        ),
+        (
+            ApplicationChange(kind="submitted", reason="api application for 12.50 yuan"),
+            "合作方接口申请 12.50 元",
+        ),
+        (
+            ApplicationChange(kind="submitted", reason="officer application for 1.00 yuan"),
+            "信贷员代为申请 1.00 元",
+        ),
+        (
+            ApplicationChange(kind="disbursed", reason="loan L20261206-42 paid into the wallet"),
+            "贷款 L20261206-42 已放款至钱包",
+        ),
+        (CreditLineChange(kind="frozen", reason="frozen from the workbench"), "在工作台冻结"),
+        (CreditLineChange(kind="unfrozen", reason="unfrozen from the workbench"), "在工作台解冻"),
+    ]
+    for row, chinese in rows:
+        assert both(lambda row=row: row.reason_text) == (chinese, row.reason)
+    # A person's words (an appeal, a typed reason) read as written, whatever they look like.
+    for row in (
+        ApplicationChange(kind="appealed", reason="portal application for 5,000.00 yuan"),
+        ApplicationChange(kind="submitted", reason="portal application for lots of yuan"),
+        CreditLineChange(kind="frozen", reason="unfrozen from the workbench"),
+    ):
+        assert both(lambda row=row: row.reason_text) == (row.reason, row.reason)
+
+
+def test_a_drawn_loans_history_and_wallet_read_in_the_readers_language(pool, client):  # noqa: F811
+    from tests.lending.conftest import draw
+
+    line = CreditLineFactory(product=ProductFactory(term=30))
+    with translation.override("zh-hans"):
+        loan = draw(line, 1_000_000, key="t-1")
+    disbursed = LoanStatusChange.objects.get(loan=loan, kind="disbursed")
+    assert disbursed.reason == "drawdown"  # stored as written
+    assert both(lambda: disbursed.reason_text) == ("放款", "drawdown")
+    entry = JournalEntry.objects.get(reference=f"drawdown on line {line.pk}")  # byte-identical
+    assert both(lambda: entry.reference_text) == (f"额度 {line.pk} 提款", entry.reference)
+
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    url = f"/admin/lending/loan/{loan.pk}/change/"
+    assert "放款" in client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    listed = client.get("/admin/payments/journalentry/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert f"额度 {line.pk} 提款" in listed and "drawdown on line" not in listed
+    listed = client.get("/admin/payments/journalentry/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"drawdown on line {line.pk}" in listed
+
+
+def test_the_systems_journal_references_read_in_the_readers_language():
+    rows = [
+        ("drawdown on line 7", "额度 7 提款"),
+        ("upfront fee", "前置手续费"),
+        ("repayment of L20261206-42", "偿还贷款 L20261206-42"),
+        ("write-off of L20261206-42: 无法联系", "核销贷款 L20261206-42：无法联系"),
+        ("recovery on L20261206-42", "贷款 L20261206-42 核销后回收"),
+        ("auto-deduction L20261206-42", "自动扣款 L20261206-42"),
+        ("repayment by pledged orders of L20261206-42", "以质押订单偿还贷款 L20261206-42"),
+        ("withdrawal 9 to 6222****1234", "提现 9 至 6222****1234"),
+        ("channel settlement 2026-12-06", "渠道结算 2026-12-06"),
+        ("settlement S-991", "结算 S-991"),
+    ]
+    for reference, chinese in rows:
+        entry = JournalEntry(kind=JournalEntry.Kind.TRANSFER, reference=reference)
+        assert both(lambda entry=entry: entry.reference_text) == (chinese, reference)
+    # A reference the system did not word that way reads as written.
+    for reference in ("repayment of someone", "a partner's own words", "settlement of two words"):
+        entry = JournalEntry(kind=JournalEntry.Kind.TRANSFER, reference=reference)
+        assert both(lambda entry=entry: entry.reference_text) == (reference, reference)
+
+
+def test_a_shops_status_change_from_the_workbench_reads_in_the_readers_language():
+    from merchants.models import MerchantStatusChange
+
+    restricted = MerchantStatusChange(to_status="restricted", reason="restricted from the workbench")
+    assert both(lambda: restricted.reason_text) == ("在工作台限制", restricted.reason)
+    reinstated = MerchantStatusChange(to_status="active", reason="reinstated from the workbench")
+    assert both(lambda: reinstated.reason_text) == ("在工作台恢复", reinstated.reason)
+    typed = MerchantStatusChange(to_status="closed", reason="restricted from the workbench")
+    assert both(lambda: typed.reason_text) == (typed.reason, typed.reason)
+
+
+def test_a_refunded_pledged_orders_event_note_reads_in_the_readers_language():
+    refunded = LoanEvent(kind="pledge_refunded", note="order ORD-77")
+    assert both(lambda: refunded.note_text) == ("订单 ORD-77", "order ORD-77")
+    typed = LoanEvent(kind="repaid", note="order ORD-77")
+    assert both(lambda: typed.note_text) == (typed.note, typed.note)
+
+
+def test_a_payouts_failure_reason_reads_in_the_readers_language():
+    from payments.models import Payout
+
+    rejected = Payout(failure_reason="bank card rejected the credit (simulated)")
+    assert both(lambda: rejected.failure_text) == ("银行卡拒绝入账（模拟）", rejected.failure_reason)
+    unavailable = Payout(failure_reason="channel unavailable after retries: timed out")
+    assert both(lambda: unavailable.failure_text) == (
+        "多次重试后支付渠道仍不可用：timed out",
+        unavailable.failure_reason,
+    )
+    typed = Payout(failure_reason="card closed by the bank")
+    assert both(lambda: typed.failure_text) == (typed.failure_reason,) * 2
+
+
+def test_a_line_from_an_accepted_offer_reads_in_the_readers_language():
+    from lending.models import CreditLineChange
+
+    words = "pre-approved offer 12 accepted (grade B, rank 3)"
+    for kind in ("opened", "terms changed"):
+        change = CreditLineChange(kind=kind, reason=words)
+        assert both(lambda change=change: change.reason_text) == (
+            "已接受预授信报价 12（评级 B，排名 3）",
+            words,
+        )
+    typed = CreditLineChange(kind="frozen", reason=words)
+    assert both(lambda: typed.reason_text) == (words, words)
+
+
+def test_an_officers_reversal_unfreezing_a_line_or_withdrawing_a_case_reads_in_the_readers_language():
+    from lending.models import CreditLineChange
+
+    unfrozen = CreditLineChange(kind="unfrozen", reason="reversal of Freeze line: 平台误报")
+    assert both(lambda: unfrozen.reason_text) == ("撤销“冻结额度”：平台误报", unfrozen.reason)
+    withdrawn = CollectionCaseChange(kind="withdrawn", reason="reversal of Send to collections: wrong shop")
+    assert both(lambda: withdrawn.reason_text) == ("撤销“移交催收”：wrong shop", withdrawn.reason)
+    typed = CollectionCaseChange(kind="withdrawn", reason="paid at the branch")
+    assert both(lambda: typed.reason_text) == (typed.reason, typed.reason)

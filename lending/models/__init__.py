@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from common.audit import AuditedManager
 from common.models import TimeStampedModel
 from common.texts import stored_texts
-from lending.status_reasons import written_reason
+from lending.status_reasons import written_note, written_reason
 from merchants.models import Merchant, Order
 from payments.models import Account, FundingPool, JournalEntry
 
@@ -468,8 +468,9 @@ class LoanEvent(models.Model):
 
     @property
     def note_text(self) -> str:
-        """The note in the active language (as written when the event keeps no reasons)."""
-        return stored_texts(self.reasons, self.note)
+        """The note in the active language: the stored reasons, else the system's words
+        (lending.status_reasons `written_note`), else as written."""
+        return stored_texts(self.reasons or written_note(self.kind, self.note), self.note)
 
 
 class Contract(models.Model):
