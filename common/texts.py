@@ -7,7 +7,7 @@ translatable (or with a msgid no catalogue knows) still reads as it was written.
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 
 def stored_reason(code: str, msgid: str, params: Mapping[str, Any] | None = None) -> dict:
@@ -22,11 +22,32 @@ def stored_reason(code: str, msgid: str, params: Mapping[str, Any] | None = None
     return stored
 
 
+def stored_words(code: str, *, zh: str, en: str) -> dict:
+    """The JSON a row keeps for a reason that is bilingual by nature (a rating's reasons, stored
+    in both languages where they were worded): its code, the English text and the Chinese."""
+    return {"code": code, "text": en or zh, "zh": zh, "en": en}
+
+
+def matched_reason(patterns: Iterable[tuple[str, Any, str]], words: str) -> dict | None:
+    """The stored reason fixed words written by the system read as: the first of `patterns`
+    (code, compiled regex, msgid whose placeholders are the regex's named groups) that matches
+    the whole of `words`, or None (a person's words, read as written)."""
+    for code, regex, msgid in patterns:
+        found = regex.fullmatch(words)
+        if found:
+            return stored_reason(code, msgid, found.groupdict())
+    return None
+
+
 def stored_text(item: Mapping[str, Any]) -> str:
-    """A stored reason's text in the active language; the stored text when it has no msgid (rows
-    written before) or its parameters no longer fit the translation."""
+    """A stored reason's text in the active language (the one of its two languages, for words
+    stored in both); the stored text when it has no msgid (rows written before) or its
+    parameters no longer fit the translation."""
     msgid = item.get("msgid")
     if not msgid:
+        if "zh" in item and "en" in item:
+            chinese = (get_language() or "zh-hans").startswith("zh")
+            return str((item["zh"] if chinese else item["en"]) or item.get("text", ""))
         return str(item.get("text", ""))
     params = item.get("params")
     try:

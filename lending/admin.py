@@ -453,12 +453,17 @@ class InstallmentInline(admin.TabularInline):
 class LoanEventInline(admin.TabularInline):
     model = LoanEvent
     formset = QuickHiddenInlineFormSet
-    fields = ["business_on", "kind", "principal", "interest", "penalty", "fee", "entry", "actor", "note"]
+    fields = ["business_on", "kind", "principal", "interest", "penalty", "fee", "entry", "actor", "why"]
     readonly_fields = fields
     ordering = ["business_on", "id"]
     extra = 0
     can_delete = False
     verbose_name_plural = _("events (statement)")
+
+    @admin.display(description=_("note"))
+    def why(self, obj) -> str:
+        """The note in the reader's language (as written on events that keep no stored reasons)."""
+        return obj.note_text
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("entry")

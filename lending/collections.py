@@ -28,6 +28,7 @@ from django.utils.translation import gettext_noop
 from common import four_eyes
 from common.errors import ApplicationError, ConflictError
 from common.roles import COLLECTIONS_AGENT
+from common.texts import stored_reason
 from lending import lifecycle
 from lending.calculations import collections as rules
 from lending.calculations.delinquency import delinquency_bucket
@@ -378,14 +379,24 @@ def _plain(value):
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-def loan_accelerate(*, loan: Loan, on: dt.date, actor: str, reason: str) -> dict | None:
+def _noted(code: str, msgid: str, why: str | list) -> dict:
+    """A loan event's note and its stored reason (common.texts): `why` a person's words (read as
+    written) or stored reasons (read in the reader's language)."""
+    said = stored_reason(code, msgid, {"reason": why})
+    return {"note": said["text"][:200], "reasons": [said]}
+
+
+def loan_accelerate(
+    *, loan: Loan, on: dt.date, actor: str, reason: str, reasons: list | None = None
+) -> dict | None:
     """Demand repayment (提前到期): all the principal and interest the loan owes fall due on the
     business date `on`. Close of business then deducts it all from the wallet that night, and what
     stays unpaid is past due from the next day (penalty after the product's grace days). Interest
     goes on day by day on the principal still owed. Nothing moves in the ledger: the books hold
     principal and accrued interest as receivables whether due or not; the money taken later is a
     balanced collection entry. Returns the loan's figures before (to undo it), or None when all
-    was due already."""
+    was due already. `reasons`: why, as stored reasons (common.texts), read in the reader's
+    language; else `reason`, a person's words, read as written."""
     with transaction.atomic():
         current = Loan.objects.select_for_update().get(pk=loan.pk)
         if current.status not in LOAN_OPEN_STATUSES:
@@ -424,16 +435,19 @@ def loan_accelerate(*, loan: Loan, on: dt.date, actor: str, reason: str) -> dict
             business_on=on,
             principal_fen=newly_principal,
             interest_fen=newly_interest,
+            **_noted("repayment_demanded", gettext_noop("repayment demanded: %(reason)s"), reasons or reason),
             actor=actor[:100],
-            note=f"repayment demanded: {reason}"[:200],
         )
     return before
 
 
-def loan_acceleration_withdraw(*, loan: Loan, before: dict, on: dt.date, actor: str, reason: str) -> None:
+def loan_acceleration_withdraw(
+    *, loan: Loan, before: dict, on: dt.date, actor: str, reason: str, reasons: list | None = None
+) -> None:
     """Undo a demand for repayment while nothing has happened to the loan since (no close of
     business, no payment): its schedule and accrual come back as they were. Afterwards it stands,
-    and the officer agrees a promise to pay in the queue instead."""
+    and the officer agrees a promise to pay in the queue instead. `reasons`: why, as stored
+    reasons (common.texts); else `reason`, read as written."""
     with transaction.atomic():
         current = Loan.objects.select_for_update().get(pk=loan.pk)
         moved = [name for name in _UNTOUCHED_COLUMNS if _plain(getattr(current, name)) != before.get(name)]
@@ -458,8 +472,12 @@ def loan_acceleration_withdraw(*, loan: Loan, before: dict, on: dt.date, actor: 
             business_on=on,
             principal_fen=-newly_principal,
             interest_fen=-newly_interest,
+            **_noted(
+                "repayment_demand_withdrawn",
+                gettext_noop("repayment demand withdrawn: %(reason)s"),
+                reasons or reason,
+            ),
             actor=actor[:100],
-            note=f"repayment demand withdrawn: {reason}"[:200],
         )
 
 

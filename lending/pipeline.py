@@ -30,7 +30,7 @@ from django.utils.module_loading import import_string
 from common.errors import ApplicationError
 from common.money import fen_to_yuan
 from common.sql import columns_of, fixed_instances, rows_insert
-from common.texts import stored_reason
+from common.texts import stored_reason, stored_words
 from lending import lifecycle
 from lending.models import Application, ApplicationStage, Product
 from lending.services.products import product_kind
@@ -57,6 +57,18 @@ class Reason:
 
     def as_dict(self) -> dict:
         return stored_reason(self.code, self.text, self.params)
+
+
+@dataclass(frozen=True)
+class Words(Reason):
+    """A reason bilingual by nature (a rating's reasons, worded in both languages when the model
+    was trained): `text` the English, `zh` the Chinese; the row keeps both
+    (common.texts.stored_words) and each reader gets their own."""
+
+    zh: str = ""
+
+    def as_dict(self) -> dict:
+        return stored_words(self.code, zh=self.zh, en=self.text)
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,13 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext_noop, pgettext_lazy
 
 from common.audit import AuditedManager
 from common.crypto import BlindIndexField, EncryptedTextField, mask
 from common.masking import mask_address, mask_name, mask_phone
 from common.models import TimeStampedModel
-from common.texts import stored_texts
+from common.texts import stored_reason, stored_texts
 
 
 class PartnerPlatform(TimeStampedModel):
@@ -517,9 +517,20 @@ class MerchantStatusChange(models.Model):
     def __str__(self) -> str:
         return f"{self.merchant_id}: {self.from_status} -> {self.to_status}"
 
+    # (the status moved to, the words the workbench writes when it gives no reason: merchants/admin.py)
+    # -> the msgid they read as.
+    WRITTEN = {
+        ("restricted", "restricted from the workbench"): gettext_noop("restricted from the workbench"),
+        ("active", "reinstated from the workbench"): gettext_noop("reinstated from the workbench"),
+    }
+
     @property
     def reason_text(self) -> str:
-        return stored_texts(self.reasons, self.reason)
+        """Why, in the active language: the stored reasons, else the workbench's fixed words
+        (`WRITTEN`), else the words as written."""
+        msgid = self.WRITTEN.get((self.to_status, self.reason))
+        written = [stored_reason("workbench", msgid)] if msgid is not None else []
+        return stored_texts(self.reasons or written, self.reason)
 
 
 class SimulatedProfile(models.Model):

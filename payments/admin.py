@@ -65,13 +65,18 @@ class PostingInline(admin.TabularInline):
 
 @admin.register(JournalEntry)
 class JournalEntryAdmin(ReadOnlyAdmin):
-    list_display = ["id", "kind", "business_on", "reference", "reverses", "created_at"]
+    list_display = ["id", "kind", "business_on", "what", "reverses", "created_at"]
     list_filter = ["kind", "business_on"]
     search_fields = ["reference", "idempotency_key"]
     date_hierarchy = "business_on"
     show_full_result_count = False
     inlines = [PostingInline]
     exclude = ["request_hash"]
+
+    @admin.display(description=_("reference"))
+    def what(self, obj) -> str:
+        """The reference in the reader's language (a reversal's note; others as written)."""
+        return obj.reference_text
 
 
 class StatementInline(admin.TabularInline):
@@ -184,11 +189,16 @@ class PayoutAdmin(ReadOnlyAdmin):
         "bank_card_masked",
         "status",
         "attempts",
-        "failure_reason",
+        "failure",
         "created_at",
     ]
     list_filter = ["status"]
     list_select_related = ["account"]
+
+    @admin.display(description=_("failure reason"))
+    def failure(self, obj) -> str:
+        """Why it failed, in the reader's language (payments.reference_words)."""
+        return obj.failure_text
 
     @admin.display(description=_("amount (¥)"))
     def amount(self, obj):

@@ -3,11 +3,13 @@ funding pools and payouts through the payment channel. It moves money; it does n
 
 from django.db import models
 from django.db.models import F, Q
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from common.audit import AuditedManager
+from common.texts import stored_reason, stored_text
 from merchants.models import Merchant
+from payments.reference_words import failure_words, reference_words
 
 
 def account_label(name: str) -> str:
@@ -125,6 +127,25 @@ class JournalEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_kind_display()} {self.reference}"
+
+    @property
+    def reference_text(self) -> str:
+        """The reference in the active language: a reversal's note is the system's sentence
+        around the reason as given (`reversal_note`); the system's other sentences by pattern
+        (payments.reference_words); anything else as written."""
+        prefix = f"reversal of #{self.reverses_id}: "
+        if self.kind == self.Kind.REVERSAL and self.reference.startswith(prefix):
+            return stored_text(reversal_note(self.reverses_id, self.reference[len(prefix) :]))
+        return reference_words(self.reference) or self.reference
+
+
+def reversal_note(entry_id: int, reason: str) -> dict:
+    """A reversing entry's note as a stored reason (common.texts): the reversed entry and the
+    reason as given (a person's words, read as written). Its English text is the entry's
+    `reference`, from which the reversed entry and the reason are read back."""
+    return stored_reason(
+        "reversal", gettext_noop("reversal of #%(entry)s: %(reason)s"), {"entry": entry_id, "reason": reason}
+    )
 
 
 class Posting(models.Model):
@@ -266,6 +287,12 @@ class Payout(models.Model):
 
     def __str__(self) -> str:
         return f"payout {self.pk} {self.status}"
+
+    @property
+    def failure_text(self) -> str:
+        """Why the payout failed, in the active language (the channel's fixed words by pattern,
+        payments.reference_words; anything else as written)."""
+        return failure_words(self.failure_reason) or self.failure_reason
 
 
 class LedgerCheckpoint(models.Model):

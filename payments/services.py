@@ -24,7 +24,7 @@ from merchants.models import Merchant, PartnerPlatform, Settlement
 from payments import ledger
 from payments.bulk import BulkEntry
 from payments.ledger import InsufficientFunds, LimitExceeded, request_digest
-from payments.models import Account, FundingPool, Hold, JournalEntry, Payout, Posting
+from payments.models import Account, FundingPool, Hold, JournalEntry, Payout, Posting, reversal_note
 
 log = logging.getLogger(__name__)
 Purpose = Account.Purpose
@@ -750,7 +750,7 @@ def entry_reverse(*, entry: JournalEntry, idempotency_key: str, reason: str) -> 
             locked=locked,
             key=idempotency_key,
             digest=digest,
-            reference=f"reversal of #{entry.pk}: {reason}",
+            reference=reversal_note(entry.pk, reason)["text"][:200],
             reverses=entry,
         )
         for pool in current_pools:

@@ -16,6 +16,7 @@ from merchants.admin import ReadOnlyAdmin
 from riskcontrol.models import Level, MerchantRisk, MonitoringRun, PartnerNotice, RiskAction, Warning
 from riskcontrol.monitoring import services
 from riskcontrol.monitoring.rules import reason_text
+from riskcontrol.plain_words import action_reason
 
 
 def _reasons(items) -> str:
@@ -76,7 +77,7 @@ class ReverseForm(ActionForm):
 
 @admin.register(RiskAction)
 class RiskActionAdmin(ReadOnlyAdmin):
-    list_display = ["business_on", "merchant", "kind", "level", "reason", "actor", "reversed", "version"]
+    list_display = ["business_on", "merchant", "kind", "level", "why", "actor", "reversed", "version"]
     list_filter = ["kind", "level", "business_on", ("reversed_at", admin.EmptyFieldListFilter)]
     search_fields = ["merchant__shop_name", "merchant__external_id", "reason"]
     list_select_related = ["merchant", "merchant__partner", "reversed_by"]
@@ -84,7 +85,7 @@ class RiskActionAdmin(ReadOnlyAdmin):
         "merchant",
         "kind",
         "level",
-        "reason",
+        "why",
         "business_on",
         "actor",
         "version",
@@ -98,6 +99,11 @@ class RiskActionAdmin(ReadOnlyAdmin):
     action_form = ReverseForm
     actions = ["reverse"]
     show_full_result_count = False
+
+    @admin.display(description=_("reason"))
+    def why(self, obj) -> str:
+        """Why, in the reader's language (the stored words when the action keeps no reasons)."""
+        return action_reason(obj)
 
     @admin.display(description=_("reversed"))
     def reversed(self, obj):

@@ -6,6 +6,7 @@ merchant understands. It sits in riskcontrol, the top layer, because it knows ev
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from common.texts import stored_text
 from lending.models import Application
 from riskcontrol.models import RiskAction
 from riskcontrol.models import Warning as RiskWarning
@@ -149,4 +150,10 @@ def action_reason(action: RiskAction) -> str:
     """Why risk control acted, in the reader's language: from the reasons' codes when the action
     stored them, else the text it stored."""
     reasons = (action.result or {}).get("reasons") or []
-    return "; ".join(reason_text(r) for r in reasons) or action.reason
+    # A signal's reason is worded by its code; another (a renewal, the level) keeps its msgid.
+    return (
+        "; ".join(
+            stored_text(r) if isinstance(r, dict) and r.get("msgid") else reason_text(r) for r in reasons
+        )
+        or action.reason
+    )

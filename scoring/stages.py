@@ -9,17 +9,15 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext_noop, pgettext_lazy
 
 from common.money import format_yuan
 from lending.models import Application
-from lending.pipeline import MACHINE, Reason, Run, declined, passed
+from lending.pipeline import MACHINE, Reason, Run, Words, declined, passed
 from scoring import calculations as calc
 from scoring.models import MerchantScore, Offer
 from scoring.selectors import policy_get
 from scoring.services.rating import merchant_rate, rate_within_cap
-from scoring.words import active
 
 # How many of the rating's reasons a declined merchant is told.
 REASONS_SHOWN = 3
@@ -122,10 +120,10 @@ class Rate:
 
     def decide(self, facts: dict):
         version = f"{self.version}:{facts['model_version']}"
-        words = [Reason("rating", active(r["zh"], r["en"])) for r in facts["reasons"] if r["zh"] or r["en"]]
+        words = [Words("rating", r["en"], zh=r["zh"]) for r in facts["reasons"] if r["zh"] or r["en"]]
         if not calc.grade_within_cutoff(facts["grade"], facts["cutoff_grade"]):
             return declined(
-                Reason("grade_below_cutoff", _("Your shop's trading does not qualify yet")),
+                Reason("grade_below_cutoff", gettext_noop("Your shop's trading does not qualify yet")),
                 *words,
                 version=version,
             )
@@ -133,7 +131,7 @@ class Rate:
             return declined(
                 Reason(
                     "trading_too_small",
-                    _("Recent settled sales are too small for this product"),
+                    gettext_noop("Recent settled sales are too small for this product"),
                 ),
                 *words,
                 version=version,
@@ -141,8 +139,8 @@ class Rate:
         return passed(
             Reason(
                 "rated",
-                _("Grade %(grade)s, line ¥%(line)s")
-                % {"grade": facts["grade"], "line": format_yuan(facts["line_fen"])},
+                gettext_noop("Grade %(grade)s, line ¥%(line)s"),
+                {"grade": facts["grade"], "line": format_yuan(facts["line_fen"])},
             ),
             terms={
                 "decided_limit_fen": facts["line_fen"],

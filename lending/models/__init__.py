@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from common.audit import AuditedManager
 from common.models import TimeStampedModel
 from common.texts import stored_texts
+from lending.status_reasons import written_note, written_reason
 from merchants.models import Merchant, Order
 from payments.models import Account, FundingPool, JournalEntry
 
@@ -218,8 +219,9 @@ class StatusChange(models.Model):
 
     @property
     def reason_text(self) -> str:
-        """Why, in the active language (the stored words when the row keeps no reasons)."""
-        return stored_texts(self.reasons, self.reason)
+        """Why, in the active language: the stored reasons, else the system's fixed words
+        (a close of business's moves: lending.status_reasons), else the words as written."""
+        return stored_texts(self.reasons or written_reason(self.kind, self.reason), self.reason)
 
 
 class CreditLineChange(StatusChange):
@@ -455,6 +457,10 @@ class LoanEvent(models.Model):
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     actor = models.CharField(max_length=100, default="system")
     note = models.CharField(max_length=200, blank=True)
+    # The note as stored reasons (code, msgid, parameters: common.texts), read in the reader's
+    # language; null where the note is plain words (rows written before, the close of business's
+    # events, written in bulk).
+    reasons = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -462,6 +468,12 @@ class LoanEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.loan_id} {self.kind} {self.business_on}"
+
+    @property
+    def note_text(self) -> str:
+        """The note in the active language: the stored reasons, else the system's words
+        (lending.status_reasons `written_note`), else as written."""
+        return stored_texts(self.reasons or written_note(self.kind, self.note), self.note)
 
 
 class Contract(models.Model):

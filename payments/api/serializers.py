@@ -29,7 +29,7 @@ class SettlementOutputSerializer(serializers.Serializer):
 class MovementSerializer(serializers.ModelSerializer):
     entry = serializers.IntegerField(source="entry_id")
     kind = serializers.CharField(source="entry.kind")
-    reference = serializers.CharField(source="entry.reference")
+    reference = serializers.CharField(source="entry.reference_text")
     business_on = serializers.DateField(source="entry.business_on")
     amount = serializers.SerializerMethodField(help_text="signed yuan: positive into the wallet")
 

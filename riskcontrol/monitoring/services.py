@@ -19,7 +19,7 @@ from collections import defaultdict
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 
 from common.business_date import business_date_today
@@ -326,7 +326,8 @@ def _renew(*, line: CreditLine, is_good: bool, on: dt.date, version: str) -> str
                     "limit_after": limit,
                     "expires_before": line.expires_on.isoformat(),
                 }
-            ]
+            ],
+            "reasons": [why],
         },
     )
     return kind
@@ -400,7 +401,9 @@ def _act(
                 "days_past_due": loan.days_past_due,
             }
             if kind == rules.DEMAND_REPAYMENT:
-                before = collection_queue.loan_accelerate(loan=loan, on=due_on, actor=ACTOR, reason=reason)
+                before = collection_queue.loan_accelerate(
+                    loan=loan, on=due_on, actor=ACTOR, reason=reason, reasons=why
+                )
                 if before is not None:
                     item.update(due_on=due_on.isoformat(), before=before)
             else:
@@ -427,8 +430,9 @@ def _act(
         actor=ACTOR,
         version=version,
         # The reasons by code and parameters, so a page reads them in its reader's language
-        # (`reason` holds them in the language of the night that wrote it).
-        result={**result, "reasons": reasons or []},
+        # (`reason` holds them in the language of the night that wrote it); the level, when no
+        # signal said why.
+        result={**result, "reasons": reasons or why},
     )
     if kind == rules.RESTRICT_SHOP:
         notices.partner_notice_record(
@@ -468,7 +472,12 @@ def risk_action_reverse(*, action_id: int, user, reason: str, on: dt.date) -> Ri
     if action.reversed_at is not None:
         raise ConflictError("the action was reversed before", {"fields": {"action": ["already reversed"]}})
     actor = f"{user.get_username()} (reversal)"
-    note = f"reversal of {action.get_kind_display()}: {reason}"[:200]
+    with translation.override(None):  # the kind's msgid, read in each reader's language
+        kind = stored_reason(action.kind, str(RiskAction.Kind(action.kind).label))
+    undone = stored_reason(
+        "reversal", gettext_noop("reversal of %(action)s: %(reason)s"), {"action": kind, "reason": reason}
+    )
+    note = undone["text"][:200]
     done: dict = {}
     if action.kind in (
         RiskAction.Kind.CUT_UNUSED_LINE,
@@ -492,6 +501,7 @@ def risk_action_reverse(*, action_id: int, user, reason: str, on: dt.date) -> Ri
                 reason=note,
                 on=on,
                 expires_on=expires,
+                reasons=[undone],
             )
             restored.append({"id": line.pk, "limit_fen": item["limit_before"]})
         done = {"lines": restored}
@@ -509,7 +519,7 @@ def risk_action_reverse(*, action_id: int, user, reason: str, on: dt.date) -> Ri
             if "before" in item:
                 loan = Loan.objects.get(pk=item["id"])
                 collection_queue.loan_acceleration_withdraw(
-                    loan=loan, before=item["before"], on=on, actor=actor, reason=note
+                    loan=loan, before=item["before"], on=on, actor=actor, reason=note, reasons=[undone]
                 )
                 withdrawn.append(loan.pk)
         done = {"loans": withdrawn}

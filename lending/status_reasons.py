@@ -1,0 +1,121 @@
+"""The reasons the system writes on a status change as fixed English words, without stored
+reasons: the close of business's moves, recorded in bulk (`lifecycle.moves_record`,
+`lifecycle.transition_many`), leave the history's `reasons` column empty and say why in `reason`.
+Such a row's code is its event (`kind`) and its words are an English msgid with no parameters,
+so a reader gets them in their own language from this table (`written_reason`), rows written
+before it included. Words that are not here (a person's note, a sentence written by a later
+version) read as written."""
+
+import re
+
+from django.utils.translation import gettext_noop
+
+from common.texts import matched_reason, stored_reason
+
+# (event, the words as written) -> the msgid they read as. The words are those the code writes
+# (lending/cob.py, lending/services/wallet_collection.py, lending/collections.py `cases_sync`).
+WRITTEN: dict[tuple[str, str], str] = {
+    # A loan's close: past due or cured by the night's figures.
+    ("fell_overdue", "an amount fallen due is unpaid"): gettext_noop("an amount fallen due is unpaid"),
+    ("cured", "nothing fallen due is unpaid"): gettext_noop("nothing fallen due is unpaid"),
+    # A loan paid off or cured by what the wallets paid (the deduction, a settled pledge).
+    ("repaid", "everything owed is paid"): gettext_noop("everything owed is paid"),
+    ("cured", "everything due is paid"): gettext_noop("everything due is paid"),
+    # A collections case opened or closed by the queue's sync with its loan's status.
+    ("opened", "the loan is overdue"): gettext_noop("the loan is overdue"),
+    ("cured", "the loan is active"): gettext_noop("the loan is current again"),
+    ("repaid", "the loan is repaid"): gettext_noop("the loan is repaid"),
+    ("written_off", "the loan is written_off"): gettext_noop("the loan is written off"),
+    # A loan paid out (lending/services/loans.py, its bulk drawdown included).
+    ("disbursed", "drawdown"): gettext_noop("drawdown"),
+    # An application approved by its pipeline, or withdrawn by its merchant (lending/pipeline.py,
+    # lending/services/applications.py).
+    ("approved", "every stage passed"): gettext_noop("every stage passed"),
+    ("withdrawn", "withdrawn"): gettext_noop("withdrawn"),
+    # A line frozen or unfrozen from the workbench without a reason typed (lending/admin.py).
+    ("frozen", "frozen from the workbench"): gettext_noop("frozen from the workbench"),
+    ("unfrozen", "unfrozen from the workbench"): gettext_noop("unfrozen from the workbench"),
+}
+
+# Sentences the system writes with values in them: event -> (code, the words as a regex whose
+# named groups are the msgid's placeholders, the msgid).
+_OFFER_ACCEPTED = (
+    "offer_accepted",
+    re.compile(r"pre-approved offer (?P<offer>\d+) accepted \(grade (?P<grade>\w+), rank (?P<rank>\d+)\)"),
+    gettext_noop("pre-approved offer %(offer)s accepted (grade %(grade)s, rank %(rank)s)"),
+)
+_YUAN = r"(?P<amount>\d[\d,]*\.\d\d)"
+PATTERNS: dict[str, list[tuple[str, re.Pattern, str]]] = {
+    "submitted": [
+        (
+            "submitted",
+            re.compile(rf"portal application for {_YUAN} yuan"),
+            gettext_noop("portal application for %(amount)s yuan"),
+        ),
+        (
+            "submitted",
+            re.compile(rf"api application for {_YUAN} yuan"),
+            gettext_noop("api application for %(amount)s yuan"),
+        ),
+        (
+            "submitted",
+            re.compile(rf"officer application for {_YUAN} yuan"),
+            gettext_noop("officer application for %(amount)s yuan"),
+        ),
+    ],
+    "disbursed": [
+        (
+            "disbursed",
+            re.compile(r"loan (?P<loan>\S+) paid into the wallet"),
+            gettext_noop("loan %(loan)s paid into the wallet"),
+        ),
+    ],
+    # A line opened or its terms changed by a pre-approved offer accepted (scoring/services/offers.py).
+    "opened": [_OFFER_ACCEPTED],
+    "terms changed": [_OFFER_ACCEPTED],
+}
+
+
+# An officer's reversal of a risk action, written as a line's unfreeze or a case's withdrawal
+# (riskcontrol/monitoring/services.py `risk_action_reverse`): the action's name (its English
+# label, a msgid) and the officer's words, read as written.
+REVERSAL = re.compile(r"reversal of (?P<action>[^:]+): (?P<reason>.*)", re.DOTALL)
+REVERSED_BY = {"unfrozen", "withdrawn"}
+
+
+def _reversal(kind: str, reason: str) -> dict | None:
+    found = REVERSAL.fullmatch(reason) if kind in REVERSED_BY else None
+    if found is None:
+        return None
+    action = stored_reason("action", found["action"])
+    return stored_reason(
+        "reversal",
+        gettext_noop("reversal of %(action)s: %(reason)s"),
+        {"action": action, "reason": found["reason"]},
+    )
+
+
+def written_reason(kind: str, reason: str) -> list[dict]:
+    """The stored reason a status change written with fixed words reads as (its code the
+    event), or [] for words that are not the system's."""
+    msgid = WRITTEN.get((kind, reason))
+    if msgid is not None:
+        return [stored_reason(kind, msgid)]
+    matched = matched_reason(PATTERNS.get(kind, ()), reason) or _reversal(kind, reason)
+    return [matched] if matched is not None else []
+
+
+# A loan event's note written by the system, by event (lending/services/pledges.py): a pledged
+# order refunded names the order.
+NOTES: dict[str, list[tuple[str, re.Pattern, str]]] = {
+    "pledge_refunded": [
+        ("pledge_refunded", re.compile(r"order (?P<order>\S+)"), gettext_noop("order %(order)s")),
+    ],
+}
+
+
+def written_note(kind: str, note: str) -> list[dict]:
+    """The stored reason a loan event's note written by the system reads as, or [] for other
+    words (a person's note, read as written)."""
+    matched = matched_reason(NOTES.get(kind, ()), note)
+    return [matched] if matched is not None else []
