@@ -31,7 +31,9 @@ Into an empty (or freshly seeded) PostgreSQL database, kept afterwards:
    loans' interest and penalty accrued to date, a write-off per written-off loan; the pool's
    capital (by `funding_pool_add_capital`), principal outstanding and losses follow; accounts'
    cached balances are set from their postings, and a wallet that the year's repayments would
-   take below zero is first topped up by a settlement;
+   take below zero is first topped up by a settlement; and the year's settlements that the seed
+   did not post (it posts the last 30 days): one entry each, clearing to wallet, with each
+   partner's clearing settled into client funds daily;
 4. the day's real pipeline on top, through the services: features, a champion
    (`champion_train`, or the tests' hand-made one when the outcomes are too few), scores,
    offers and the day's applications (`demo.scoring.demo_scoring_run`); collection cases for the
@@ -421,6 +423,49 @@ def ledger_build(cursor, *, on: dt.date, pool, first_loan: int, timed) -> dict:
     return {"entries": entries, "postings": postings, "disbursed_fen": disbursed, "written_off_fen": losses}
 
 
+SETTLEMENTS_SQL = """
+DROP TABLE IF EXISTS pages_legs;
+CREATE TEMP TABLE pages_legs AS
+WITH c AS (SELECT id AS client FROM payments_account WHERE purpose = 'client_funds' AND merchant_id IS NULL),
+s AS (
+    SELECT s.id, s.settled_on, s.amount_fen, s.partner_id, w.id AS wallet_id,
+           ('clearing:partner:' || s.partner_id) AS clearing_code
+    FROM merchants_settlement s
+    JOIN payments_account w ON w.merchant_id = s.merchant_id AND w.purpose = 'wallet'
+    WHERE s.settled_on < (SELECT COALESCE(MIN(business_on), %(d)s) FROM payments_journalentry
+                          WHERE kind = 'settlement' AND idempotency_key NOT LIKE 'pages:%%')
+)
+SELECT 'pages:settlement:' || s.id AS key, 'settlement' AS kind, s.settled_on AS business_on,
+       'settlement ' || s.id AS reference, leg.account_id, leg.amount
+FROM s JOIN payments_account k ON k.code = s.clearing_code
+CROSS JOIN LATERAL (VALUES (k.id, s.amount_fen), (s.wallet_id, -s.amount_fen)) AS leg(account_id, amount)
+UNION ALL
+SELECT 'pages:clearing:' || t.partner_id || ':' || t.settled_on, 'transfer', t.settled_on,
+       'partner settled its clearing', leg.account_id, leg.amount
+FROM (SELECT partner_id, clearing_code, settled_on, SUM(amount_fen) AS total FROM s
+      GROUP BY partner_id, clearing_code, settled_on) AS t
+JOIN payments_account k ON k.code = t.clearing_code CROSS JOIN c
+CROSS JOIN LATERAL (VALUES (c.client, t.total), (k.id, -t.total)) AS leg(account_id, amount)
+"""
+
+
+def settlements_ledger(cursor, *, on: dt.date, timed) -> dict:
+    """The year's settlements before the seed's own journal (it posts the last 30 days): an
+    entry each, clearing to wallet, as payments.settlement_credit posts it, and each partner's
+    clearing settled into client funds on the day."""
+    from merchants.models import PartnerPlatform
+    from payments import services as payments
+
+    for partner in PartnerPlatform.objects.all():
+        payments.settlement_clearing_account(partner=partner)
+    with timed("settlements_ledger"):
+        cursor.execute(SETTLEMENTS_SQL, {"d": on})
+        entries = _sql(cursor, ENTRIES_SQL)
+        postings = _sql(cursor, POSTINGS_SQL)
+        _sql(cursor, BALANCES_SQL)
+    return {"settlement_entries": entries, "settlement_postings": postings}
+
+
 def history_build(cursor, *, on: dt.date, first_loan: int, timed) -> dict:
     """The loans' events and status history, after the ledger (events name their entries)."""
     from django.db import transaction
@@ -735,6 +780,7 @@ def main() -> None:
             )
             built |= ledger_build(cursor, on=on, pool=pool, first_loan=built["first_loan"], timed=timed)
             built |= history_build(cursor, on=on, first_loan=built["first_loan"], timed=timed)
+            built |= settlements_ledger(cursor, on=on, timed=timed)
         with timed("vacuum"):
             cursor.execute("VACUUM ANALYZE")
     cursor.execute("SELECT COUNT(*) FROM scoring_merchantscore WHERE is_current")
