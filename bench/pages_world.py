@@ -20,7 +20,7 @@ Into an empty (or freshly seeded) PostgreSQL database, kept afterwards:
    - the closed book: --closed-loans loans drawn across the year before, 94 % repaid on their
      due dates, 6 % written off 91 days after the first installment they missed (installments
      before it paid); revolving draws repaid after 30-179 days;
-   every loan with its whole schedule, its events (drawn, each installment fallen due and
+   every loan with its whole schedule, its agreement, its events (drawn, each installment fallen due and
    repaid, written off) and status history (drawn; fell overdue, from that date's close of
    business; repaid; written off); a close-of-business run for each of the 365 dates before
    the business date;
@@ -466,6 +466,32 @@ def settlements_ledger(cursor, *, on: dt.date, timed) -> dict:
     return {"settlement_entries": entries, "settlement_postings": postings}
 
 
+# The agreement each loan was drawn under, in the seed's words (lending.services.loans writes it
+# from the quote; here from the loan and its schedule), with its SHA-256.
+CONTRACTS_SQL = r"""
+INSERT INTO lending_contract (text, sha256, accepted_at, accepted_via, accepted_by_id, loan_id)
+SELECT t.text, encode(sha256(convert_to(t.text, 'UTF8')), 'hex'), l.disbursed_on + interval '10 hours',
+       'portal', NULL, l.id
+FROM lending_loan l JOIN merchants_merchant m ON m.id = l.merchant_id
+JOIN lending_product p ON p.id = l.product_id
+CROSS JOIN LATERAL (
+    SELECT '借款合同' || E'\n借款人：' || m.shop_name || '（' || m.external_id || '）'
+           || E'\n产品：' || p.name
+           || E'\n借款金额：¥' || to_char(l.principal_fen / 100.0, 'FM999,999,990.00')
+           || E'\n期限：' || l.term || CASE WHEN l.term_unit = 'months' THEN ' 月，' ELSE ' 天，' END
+           || l.disbursed_on || ' 至 ' || l.maturity_on
+           || E'\n利率：日利率 ' || to_char(l.daily_rate * 100, 'FM990.00') || '%%'
+           || E'\n还款计划：' || string_agg(
+                  E'\n  第 ' || i.number || ' 期 ' || i.due_on || ' 本金 ¥'
+                  || to_char(i.principal_fen / 100.0, 'FM999,999,990.00') || ' 利息 ¥'
+                  || to_char(i.interest_fen / 100.0, 'FM999,999,990.00'), '' ORDER BY i.number) AS text
+    FROM lending_installment i WHERE i.loan_id = l.id
+) AS t
+WHERE l.id >= %(first)s AND NOT EXISTS (SELECT 1 FROM lending_contract c WHERE c.loan_id = l.id)
+ORDER BY l.id
+"""
+
+
 def history_build(cursor, *, on: dt.date, first_loan: int, timed) -> dict:
     """The loans' events and status history, after the ledger (events name their entries)."""
     from django.db import transaction
@@ -473,7 +499,8 @@ def history_build(cursor, *, on: dt.date, first_loan: int, timed) -> dict:
     with timed("events_history"), transaction.atomic():
         events = _sql(cursor, EVENTS_SQL, {"d": on, "off": first_loan - 1})
         changes = _sql(cursor, STATUS_SQL, {"off": first_loan - 1})
-    return {"loan_events": events, "loan_status_changes": changes}
+        contracts = _sql(cursor, CONTRACTS_SQL, {"first": first_loan})
+    return {"loan_events": events, "loan_status_changes": changes, "contracts": contracts}
 
 
 # --- 5. a year of the day's pipeline, copied back day by day --------------------------------------
