@@ -57,6 +57,9 @@ def _agents():
     )
 
 
+QUEUE_ROWS = 100  # cases shown, worst first (the title counts them all)
+
+
 @admin.register(CollectionCase)
 class CollectionCaseAdmin(ReadOnlyAdmin):
     """The list of cases is the queue page; a case's page is the case page."""
@@ -98,7 +101,9 @@ class CollectionCaseAdmin(ReadOnlyAdmin):
         today = business_date_today()
         steps = services.strategy_steps()
         rows = []
-        for case in services.cases_queue(bucket=bucket, assignee=assignee, user=request.user)[:500]:
+        queue = services.cases_queue(bucket=bucket, assignee=assignee, user=request.user)
+        # The worst QUEUE_ROWS cases: rendering 500 rows took a fifth of a second of CPU.
+        for case in queue[:QUEUE_ROWS]:
             step = steps.get(case.strategy)
             rows.append(
                 {
@@ -113,7 +118,7 @@ class CollectionCaseAdmin(ReadOnlyAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": _("Collections queue · %(count)s case(s)") % {"count": len(rows)},
+            "title": _("Collections queue · %(count)s case(s)") % {"count": queue.count()},
             "rows": rows,
             "buckets": DELINQUENCY_BUCKETS[1:],
             "bucket": bucket,

@@ -135,8 +135,11 @@ def throughput_by_stage(*, now: dt.datetime) -> tuple[list[dt.date], dict[str, d
     """Stages ended per day over the last THROUGHPUT_DAYS days (today included), per stage."""
     today = timezone.localdate(now)
     days = [today - dt.timedelta(days=n) for n in range(THROUGHPUT_DAYS - 1, -1, -1)]
+    # From the first day's local midnight: a range on ended_at that its index serves (the local
+    # date of every row, `ended_at__date`, is computed over the whole table).
+    since = timezone.make_aware(dt.datetime.combine(days[0], dt.time.min), timezone.get_current_timezone())
     rows = (
-        ApplicationStage.objects.filter(ended_at__isnull=False, ended_at__date__gte=days[0])
+        ApplicationStage.objects.filter(ended_at__gte=since)
         .annotate(day=TruncDate("ended_at"))
         .values("name", "day")
         .annotate(ended=Count("pk"))

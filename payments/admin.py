@@ -18,7 +18,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from common import four_eyes
-from common.admin import FourEyesForm, form_errors_from, submitted_message
+from common.admin import EstimatedCountPaginator, FourEyesForm, form_errors_from, submitted_message
 from common.business_date import business_date_today
 from common.errors import ApplicationError
 from common.money import YuanFormField, format_yuan, yuan_to_fen
@@ -68,8 +68,10 @@ class JournalEntryAdmin(ReadOnlyAdmin):
     list_display = ["id", "kind", "business_on", "what", "reverses", "created_at"]
     list_filter = ["kind", "business_on"]
     search_fields = ["reference", "idempotency_key"]
-    date_hierarchy = "business_on"
+    # No date hierarchy (its DISTINCT years over every entry took 0.3 s at half a million): the
+    # business date filter costs no query.
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     inlines = [PostingInline]
     exclude = ["request_hash"]
 

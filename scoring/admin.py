@@ -8,6 +8,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
+from common.admin import EstimatedCountPaginator
 from common.errors import ApplicationError
 from common.money import format_yuan
 from lending import calculations as lending_calc
@@ -168,6 +169,7 @@ class MerchantScoreAdmin(ReadOnlyAdmin):
     search_fields = ["merchant__shop_name", "merchant__external_id"]
     list_select_related = ["merchant__partner", "model"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator  # a score per merchant per night
 
     def get_queryset(self, request):
         return _model_light(

@@ -164,6 +164,8 @@ class ApplicationStage(models.Model):
         indexes = [
             models.Index(fields=["queue", "status", "due_at"], name="application_stage_queue"),
             models.Index(fields=["name", "started_at"], name="application_stage_dwell"),
+            # The assembly line's throughput and dwell over the last days (lending.ops).
+            models.Index(fields=["ended_at"], name="application_stage_ended"),
         ]
 
     def __str__(self) -> str:
