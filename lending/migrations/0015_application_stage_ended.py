@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lending', '0012_status_change_reasons'),
+        ('lending', '0014_loan_event_reasons'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
