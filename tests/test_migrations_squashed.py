@@ -57,6 +57,15 @@ def _sqlite_schema(cursor) -> dict:
     return schema
 
 
+def _same_casts(sql: str) -> str:
+    """PostgreSQL prints `x IN (...)` on a varchar as `= ANY ((ARRAY['a'::character varying,
+    ...])::text[])` when written, and as `= ANY (ARRAY[('a'::character varying)::text, ...])` once
+    the column's type has been altered under it (the originals widened `lending_loan.status`
+    after indexing it): the same predicate, printed one way here."""
+    sql = re.sub(r"\('((?:[^']|'')*)'::character varying\)::text", r"'\1'::character varying", sql)
+    return re.sub(r"ANY \(\(ARRAY\[([^\]]*)\]\)::text\[\]\)", r"ANY (ARRAY[\1])", sql)
+
+
 def _postgres_schema(cursor) -> dict:
     schema = {}
     cursor.execute(
@@ -74,10 +83,10 @@ def _postgres_schema(cursor) -> dict:
         "WHERE n.nspname = 'public'"
     )
     for table, name, definition in cursor.fetchall():
-        schema[f"constraint {name} on {table}"] = definition
+        schema[f"constraint {name} on {table}"] = _same_casts(definition)
     cursor.execute("SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'")
     for table, name, definition in cursor.fetchall():
-        schema[f"index {name} on {table}"] = definition
+        schema[f"index {name} on {table}"] = _same_casts(definition)
     cursor.execute(
         "SELECT c.relname, t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t "
         "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
