@@ -152,5 +152,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(history_backfill, migrations.RunPython.noop),
+        migrations.RunPython(history_backfill, migrations.RunPython.noop, elidable=True),
     ]

@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
             name="amount_min_fen",
             field=models.BigIntegerField(help_text="the smallest line (and loan) in fen"),
         ),
-        migrations.RunPython(lift_b2b_lines_to_the_seed_minimum, migrations.RunPython.noop),
+        migrations.RunPython(lift_b2b_lines_to_the_seed_minimum, migrations.RunPython.noop, elidable=True),
         migrations.AddConstraint(
             model_name="product",
             constraint=models.CheckConstraint(

@@ -525,5 +525,5 @@ class Migration(migrations.Migration):
                 condition=models.Q(("ends_at__gt", models.F("starts_at"))), name="video_interview_span"
             ),
         ),
-        migrations.RunPython(b2b_products_need_video_check, migrations.RunPython.noop),
+        migrations.RunPython(b2b_products_need_video_check, migrations.RunPython.noop, elidable=True),
     ]

@@ -39,5 +39,5 @@ class Migration(migrations.Migration):
             name='address',
             field=common.crypto.EncryptedTextField(blank=True),
         ),
-        migrations.RunPython(encrypt_addresses, decrypt_addresses, elidable=False),
+        migrations.RunPython(encrypt_addresses, decrypt_addresses, elidable=True),
     ]

@@ -141,5 +141,5 @@ class Migration(migrations.Migration):
             name='outcome',
             field=models.CharField(choices=[('booked', 'Booked'), ('held', 'Held'), ('no_show', 'No show'), ('cancelled', 'Cancelled')], default='booked', max_length=10),
         ),
-        migrations.RunPython(seed_names_english, seed_names_bilingual),
+        migrations.RunPython(seed_names_english, seed_names_bilingual, elidable=True),
     ]

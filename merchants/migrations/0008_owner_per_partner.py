@@ -62,7 +62,7 @@ class Migration(migrations.Migration):
                 to="merchants.partnerplatform",
             ),
         ),
-        migrations.RunPython(owners_split_by_partner, migrations.RunPython.noop, elidable=False),
+        migrations.RunPython(owners_split_by_partner, migrations.RunPython.noop, elidable=True),
         migrations.AlterField(
             model_name="owner",
             name="partner",

@@ -100,5 +100,5 @@ class Migration(migrations.Migration):
             name='phone',
             field=common.crypto.EncryptedTextField(),
         ),
-        migrations.RunPython(encrypt_owners, decrypt_owners, elidable=False),
+        migrations.RunPython(encrypt_owners, decrypt_owners, elidable=True),
     ]

@@ -104,5 +104,6 @@ class Migration(migrations.Migration):
         migrations.RunPython(
             _run({"postgresql": POSTGRES, "sqlite": SQLITE}),
             _run({"postgresql": POSTGRES_REVERSE, "sqlite": SQLITE_REVERSE}),
+            elidable=True,
         )
     ]

@@ -148,4 +148,4 @@ def _run(statements):
 class Migration(migrations.Migration):
     dependencies = [("payments", "0007_ledger_totals")]
 
-    operations = [migrations.RunPython(_run(POSTGRES), _run(POSTGRES_REVERSE))]
+    operations = [migrations.RunPython(_run(POSTGRES), _run(POSTGRES_REVERSE), elidable=True)]

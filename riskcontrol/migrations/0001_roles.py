@@ -17,4 +17,4 @@ class Migration(migrations.Migration):
         ("scoring", "0005_nightly_runs"),
     ]
 
-    operations = [migrations.RunPython(roles_migrate, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(roles_migrate, migrations.RunPython.noop, elidable=True)]

@@ -13,4 +13,4 @@ class Migration(migrations.Migration):
         ("merchants", "0004_portal_access"),
     ]
 
-    operations = [migrations.RunPython(roles_migrate, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(roles_migrate, migrations.RunPython.noop, elidable=True)]

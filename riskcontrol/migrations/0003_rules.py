@@ -100,6 +100,6 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('status',), name='ruleset_one_active'), models.UniqueConstraint(condition=models.Q(('status', 'draft')), fields=('status',), name='ruleset_one_draft')],
             },
         ),
-        migrations.RunPython(first_rule_set, migrations.RunPython.noop),
-        migrations.RunPython(roles_migrate, migrations.RunPython.noop),
+        migrations.RunPython(first_rule_set, migrations.RunPython.noop, elidable=True),
+        migrations.RunPython(roles_migrate, migrations.RunPython.noop, elidable=True),
     ]

@@ -51,5 +51,5 @@ class Migration(migrations.Migration):
             },
         ),
         # Risk managers and administrators get the new models' permissions (riskcontrol.*).
-        migrations.RunPython(roles_migrate, migrations.RunPython.noop),
+        migrations.RunPython(roles_migrate, migrations.RunPython.noop, elidable=True),
     ]

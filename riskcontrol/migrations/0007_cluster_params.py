@@ -19,4 +19,4 @@ def add_cluster_params(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("riskcontrol", "0006_signal_warnings")]
 
-    operations = [migrations.RunPython(add_cluster_params, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(add_cluster_params, migrations.RunPython.noop, elidable=True)]

@@ -18,4 +18,4 @@ def add_device_param(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("riskcontrol", "0009_partner_notice_told_by_webhook")]
 
-    operations = [migrations.RunPython(add_device_param, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(add_device_param, migrations.RunPython.noop, elidable=True)]

@@ -13,4 +13,4 @@ class Migration(migrations.Migration):
         ("common", "0004_job"),
     ]
 
-    operations = [migrations.RunPython(roles_migrate, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(roles_migrate, migrations.RunPython.noop, elidable=True)]
