@@ -9,7 +9,10 @@ workbench's index, every registered model's changelist and one change page, the 
 own pages, the ops screen), each opened as its role with Django's test client in this process,
 DEBUG off as in production: one request to warm up, one to count queries, then --repeat timed
 requests; p50 and max in milliseconds. Pages whose p50 is over --budget-ms (300) are listed
-under "slow".
+under "slow", pages that answered other than 200 under "failed", and every page of the URL conf
+that could not be opened at all (no row of its kind in the database: a change page of an empty
+table, an object only a person's action makes) under "not_measured" with the reason, also
+printed to stderr as the run starts.
 
 Before measuring, the trial balance's running totals are brought up to date as the beat keeps
 them (payments.ledger_totals: on a database built before they existed, the whole journal is folded
@@ -180,6 +183,9 @@ def main() -> None:
     found = catalogue()
     wanted = args.only.split(",")
     pages = [p for p in found.pages if any(part in p.name for part in wanted)]
+    skipped = {name: reason for name, reason in found.skipped.items() if any(part in name for part in wanted)}
+    for name, reason in skipped.items():
+        print(f"not measured: {name} ({reason})", file=sys.stderr)
     results = _measure(pages, repeat=args.repeat)
     slow = sorted(name for name, r in results.items() if r["p50_ms"] > args.budget_ms)
     print(
@@ -201,9 +207,12 @@ def main() -> None:
                 "repeat": args.repeat,
                 "budget_ms": args.budget_ms,
                 "pages_measured": len(results),
+                # Pages of the URL conf that could not be opened, each with why: no row of their
+                # kind in the database, or arguments the catalogue cannot fill.
+                "pages_not_measured": len(skipped),
                 "slow": {name: results[name] for name in slow},
                 "failed": {name: r for name, r in results.items() if r["status"] != 200},
-                "skipped": found.skipped,
+                "not_measured": skipped,
                 "pages": results,
             },
             indent=2,

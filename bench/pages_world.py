@@ -42,7 +42,18 @@ Into an empty (or freshly seeded) PostgreSQL database, kept afterwards:
    day by day (new keys, same shapes): every merchant's score each night (one current), the
    day's applications with their stages and status changes on each day of the year, warnings
    and risk actions, collection contacts (three per case), webhook events;
-6. VACUUM ANALYZE, reconcile and lending_reconcile, the counts.
+6. one of each object only a person's action makes, through the services
+   (tests/page_catalogue.rare_rows_create): a sandbox run, a training job, an application of the
+   portal's seller, a pending approval request, a member's document (a PDF in file storage,
+   MEDIA_ROOT, as the upload stores it) and a field inspection, so that every page has a row;
+7. a year of the audit log (AUDIT_*_SQL): the rows the services write on saving an audited model,
+   for everything the SQL above wrote without saving (each move of a merchant's account, each
+   loan's drawing, events and status changes, each line's opening, draws and closes, the pool's
+   principal outstanding, each close-of-business run), on the days they happened;
+8. VACUUM ANALYZE, reconcile and lending_reconcile, the counts.
+
+Each part is skipped when the database already has it, so a run on a world built before a part
+existed adds that part alone.
 """
 
 import argparse
@@ -698,6 +709,168 @@ def year_copies(cursor, *, on: dt.date, applications_per_day: int, timed) -> dic
     return out
 
 
+# --- 7. a year of the audit log -------------------------------------------------------------------
+
+# The rows django-auditlog writes when the services save an audited model (settings'
+# AUDITLOG_INCLUDE_TRACKING_MODELS), for what the set-based builder wrote without saving: every
+# move of a merchant's account (its balance, as the ledger's services save it, with the entry as
+# reason), every loan's drawing and each of its events and status changes, every line's opening
+# and each draw and close on it, the pool's principal outstanding on each disbursement and
+# collection, and each close-of-business run. Only rows of the SQL-built year (created before the
+# business date's start: what the services wrote that day has its own rows already).
+AUDIT_COLUMNS = (
+    "object_pk, object_id, object_repr, action, changes, timestamp, content_type_id, additional_data,"
+    " changes_text"
+)
+# Within the day of its row's own timestamp (the builder stamps the year at noon UTC): spread over
+# the working day, as the services would have written them.
+_SPREAD = "- interval '4 hours' + ((({key}) * 48271) %% 28800) * interval '1 second'"
+
+AUDIT_ACCOUNTS_SQL = f"""
+INSERT INTO auditlog_logentry ({AUDIT_COLUMNS})
+SELECT m.account_id::text, m.account_id, m.name, 1,
+       jsonb_build_object('balance_fen', jsonb_build_array((m.after_fen - m.delta)::text, m.after_fen::text)),
+       m.created_at {_SPREAD.format(key="m.entry_id")}, %(ct)s,
+       jsonb_build_object('actor', 'system', 'reason', m.kind || ': journal entry ' || m.entry_id), ''
+FROM (
+    SELECT p.account_id, a.name, e.id AS entry_id, e.kind, e.created_at, d.delta,
+           SUM(d.delta) OVER (PARTITION BY p.account_id ORDER BY e.created_at, e.id, p.id) AS after_fen
+    FROM payments_posting p
+    JOIN payments_account a ON a.id = p.account_id AND a.merchant_id IS NOT NULL
+    JOIN payments_journalentry e ON e.id = p.entry_id
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN a.type IN ('asset', 'expense') THEN p.amount_fen ELSE -p.amount_fen END AS delta
+    ) d
+) m
+WHERE m.created_at < %(start)s
+"""
+
+AUDIT_POOL_SQL = f"""
+INSERT INTO auditlog_logentry ({AUDIT_COLUMNS})
+SELECT %(pool)s::text, %(pool)s, %(pool_name)s, 1,
+       jsonb_build_object('principal_outstanding_fen',
+                          jsonb_build_array((m.after_fen - m.delta)::text, m.after_fen::text)),
+       m.created_at {_SPREAD.format(key="m.entry_id")}, %(ct)s,
+       jsonb_build_object('actor', 'system'), ''
+FROM (
+    SELECT e.id AS entry_id, e.created_at, p.amount_fen AS delta,
+           SUM(p.amount_fen) OVER (ORDER BY e.created_at, e.id) AS after_fen
+    FROM payments_posting p
+    JOIN payments_account a ON a.id = p.account_id AND a.purpose = 'loans_receivable'
+    JOIN payments_journalentry e
+      ON e.id = p.entry_id AND e.kind IN ('disbursement', 'collection', 'write_off')
+) m
+WHERE m.created_at < %(start)s
+"""
+
+AUDIT_LOANS_SQL = f"""
+INSERT INTO auditlog_logentry ({AUDIT_COLUMNS})
+SELECT l.id::text, l.id, l.reference, 0,
+       jsonb_build_object('id', jsonb_build_array('None', l.id::text),
+                          'reference', jsonb_build_array('None', l.reference),
+                          'status', jsonb_build_array('None', 'active'),
+                          'principal_fen', jsonb_build_array('None', l.principal_fen::text),
+                          'merchant', jsonb_build_array('None', l.merchant_id::text),
+                          'line', jsonb_build_array('None', COALESCE(l.line_id::text, 'None'))),
+       e.created_at {_SPREAD.format(key="e.id")}, %(ct)s, jsonb_build_object('actor', 'system'), ''
+FROM lending_loanevent e JOIN lending_loan l ON l.id = e.loan_id
+WHERE e.kind = 'disbursed' AND e.created_at < %(start)s
+UNION ALL
+SELECT l.id::text, l.id, l.reference, 1,
+       jsonb_build_object(CASE e.kind WHEN 'fell_due' THEN 'due_principal_fen'
+                                      WHEN 'written_off' THEN 'written_off_fen' ELSE 'paid_total_fen' END,
+                          jsonb_build_array('0', (e.principal_fen + e.interest_fen + e.penalty_fen)::text)),
+       e.created_at {_SPREAD.format(key="e.id")}, %(ct)s,
+       jsonb_build_object('actor', 'system', 'reason', e.kind), ''
+FROM lending_loanevent e JOIN lending_loan l ON l.id = e.loan_id
+WHERE e.kind <> 'disbursed' AND e.created_at < %(start)s
+UNION ALL
+SELECT l.id::text, l.id, l.reference, 1,
+       jsonb_build_object('status', jsonb_build_array(c.from_status, c.to_status)),
+       c.changed_at {_SPREAD.format(key="c.id")}, %(ct)s,
+       jsonb_build_object('actor', c.actor, 'reason', c.reason), ''
+FROM lending_loanstatuschange c JOIN lending_loan l ON l.id = c.loan_id
+WHERE c.from_status <> '' AND c.changed_at < %(start)s
+"""
+
+AUDIT_LINES_SQL = f"""
+INSERT INTO auditlog_logentry ({AUDIT_COLUMNS})
+SELECT c.id::text, c.id, 'line ' || c.id || ' of ' || c.merchant_id || ' (' || c.product_id || ')', 0,
+       jsonb_build_object('id', jsonb_build_array('None', c.id::text),
+                          'status', jsonb_build_array('None', 'active'),
+                          'limit_fen', jsonb_build_array('None', c.limit_fen::text),
+                          'merchant', jsonb_build_array('None', c.merchant_id::text)),
+       c.opened_on::timestamptz + interval '10 hours' {_SPREAD.format(key="c.id")}, %(ct)s,
+       jsonb_build_object('actor', 'system'), ''
+FROM lending_creditline c
+WHERE c.opened_on < %(on)s
+  AND NOT EXISTS (SELECT 1 FROM auditlog_logentry x
+                  WHERE x.content_type_id = %(ct)s AND x.object_pk = c.id::text AND x.action = 0)
+UNION ALL
+SELECT m.line_id::text, m.line_id,
+       'line ' || m.line_id || ' of ' || m.merchant_id || ' (' || m.product_id || ')',
+       1, jsonb_build_object('used_fen', jsonb_build_array((m.after_fen - m.delta)::text, m.after_fen::text)),
+       m.at {_SPREAD.format(key="m.key")}, %(ct)s, jsonb_build_object('actor', 'system'), ''
+FROM (
+    SELECT v.*, SUM(v.delta) OVER (PARTITION BY v.line_id ORDER BY v.at, v.key) AS after_fen
+    FROM (
+        SELECT l.line_id, l.merchant_id, l.product_id, e.created_at AS at, e.id AS key,
+               CASE WHEN e.kind = 'disbursed' THEN l.principal_fen ELSE -l.principal_fen END AS delta
+        FROM lending_loanevent e JOIN lending_loan l ON l.id = e.loan_id
+        WHERE l.line_id IS NOT NULL AND e.kind = 'disbursed'
+        UNION ALL
+        SELECT l.line_id, l.merchant_id, l.product_id, c.changed_at, c.id, -l.principal_fen
+        FROM lending_loanstatuschange c JOIN lending_loan l ON l.id = c.loan_id
+        WHERE l.line_id IS NOT NULL AND c.to_status IN ('repaid', 'written_off')
+    ) v
+) m
+WHERE m.at < %(start)s
+"""
+
+AUDIT_COB_SQL = f"""
+INSERT INTO auditlog_logentry ({AUDIT_COLUMNS})
+SELECT r.id::text, r.id, 'close of business ' || r.business_on, s.action,
+       CASE WHEN s.action = 0
+            THEN jsonb_build_object('business_on', jsonb_build_array('None', r.business_on::text),
+                                    'status', jsonb_build_array('None', 'running'))
+            ELSE jsonb_build_object('status', jsonb_build_array('running', r.status)) END,
+       COALESCE(CASE WHEN s.action = 0 THEN r.started_at ELSE r.finished_at END, r.started_at), %(ct)s,
+       jsonb_build_object('actor', 'system'), ''
+FROM lending_cobrun r CROSS JOIN (VALUES (0), (1)) AS s(action)
+WHERE r.started_at < %(start)s
+  AND NOT EXISTS (SELECT 1 FROM auditlog_logentry x
+                  WHERE x.content_type_id = %(ct)s AND x.object_pk = r.id::text)
+"""
+
+
+def audit_build(cursor, *, on: dt.date, timed) -> dict:
+    """A year of the audit log (AUDIT_*_SQL): the rows the services would have written for the
+    SQL-built year, spread over its days and over the objects the audit pages filter by."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import transaction
+    from django.utils import timezone
+
+    from lending.models import CobRun, CreditLine, Loan
+    from payments.models import Account, FundingPool
+
+    start = timezone.make_aware(dt.datetime.combine(on, dt.time()))
+    ct = ContentType.objects.get_for_model
+    pool = FundingPool.objects.order_by("pk").first()
+    out = {}
+    with timed("audit_log"), transaction.atomic():
+        out["accounts"] = _sql(cursor, AUDIT_ACCOUNTS_SQL, {"ct": ct(Account).pk, "start": start})
+        if pool is not None:
+            out["pool"] = _sql(
+                cursor,
+                AUDIT_POOL_SQL,
+                {"ct": ct(FundingPool).pk, "start": start, "pool": pool.pk, "pool_name": pool.name},
+            )
+        out["loans"] = _sql(cursor, AUDIT_LOANS_SQL, {"ct": ct(Loan).pk, "start": start})
+        out["lines"] = _sql(cursor, AUDIT_LINES_SQL, {"ct": ct(CreditLine).pk, "start": start, "on": on})
+        out["cob_runs"] = _sql(cursor, AUDIT_COB_SQL, {"ct": ct(CobRun).pk, "start": start})
+    return {"audit_rows": out}
+
+
 # --- the run ---------------------------------------------------------------------------------------
 
 
@@ -771,6 +944,7 @@ def main() -> None:
     from payments import services as payments
     from payments.models import FundingPool
     from payments.reconciliation import reconcile
+    from tests.page_catalogue import rare_rows_create
 
     on = timezone.localdate()
     with timed("migrate"):
@@ -817,6 +991,12 @@ def main() -> None:
     if cursor.fetchone()[0] == 0:
         with transaction.atomic():
             built |= year_copies(cursor, on=on, applications_per_day=args.applications_per_day, timed=timed)
+    with timed("rare_rows"):
+        built["rare_rows"] = rare_rows_create(on=on)
+    month_ago = on - dt.timedelta(days=30)
+    cursor.execute("SELECT COUNT(*) FROM auditlog_logentry WHERE timestamp < %s", [month_ago])
+    if cursor.fetchone()[0] == 0:
+        built |= audit_build(cursor, on=on, timed=timed)
     with timed("vacuum"):
         cursor.execute("VACUUM ANALYZE")
     with timed("reconcile"):

@@ -12,6 +12,7 @@ page is noticed rather than silently left out."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -39,7 +40,15 @@ NOT_PAGES = {
     "portal:apply-terms": "JSON for the apply page's script, asked with the form's amount and orders",
 }
 # The admin's own per-object pages that are forms acting on one object, beside its change page.
-ADMIN_NOT_PAGES = {"delete", "history", "autocomplete", "jsi18n", "logout", "password_change_done"}
+# ("decide": POST only, an approval request's approve / reject / cancel buttons.)
+ADMIN_NOT_PAGES = {"delete", "history", "autocomplete", "jsi18n", "logout", "password_change_done", "decide"}
+# Admin pages opened as another role than the administrator: an inspector records only their own
+# visits (the inspections' queryset is the inspector's).
+ADMIN_PAGE_LOGINS = {
+    "admin:lending_inspection_record": "inspector",
+    "admin:lending_fieldinspection_changelist": "inspector",
+    "admin:lending_fieldinspection_change": "inspector",
+}
 # Standard admin pages that redirect to the workbench's own page for the same thing (measured there).
 ADMIN_REDIRECTS = {
     "admin:lending_application_change": "the application's case page",
@@ -84,9 +93,11 @@ class _World:
     """The objects pages are filled with: for each kind, the one with the most rows to show."""
 
     def __init__(self):
+        from common.models import Job
         from lending.models import Application, CreditLine, Loan
         from merchants.models import Merchant
         from scoring.models import Offer, SandboxRun
+        from scoring.tasks import TRAINING_KIND
 
         def busiest(queryset, related: str):
             return queryset.annotate(_rows=Count(related)).order_by("-_rows", "-pk").first()
@@ -100,6 +111,7 @@ class _World:
         self.offer = Offer.objects.filter(merchant=self.seller).order_by("-pk").first()
         self.sandbox_run = SandboxRun.objects.order_by("-pk").first()
         self.busiest_merchant = busiest(Merchant.objects.all(), "orders")
+        self.training_job = Job.objects.filter(kind=TRAINING_KIND).order_by("-pk").first()
 
     def fill(self, name: str, argument: str):
         """The value for `argument` of the page `name`, or None when the database has none."""
@@ -114,6 +126,10 @@ class _World:
             return self.offer.pk if self.offer else None
         if argument == "run_id":
             return self.sandbox_run.pk if self.sandbox_run else None
+        if argument == "job_id":
+            return self.training_job.pk if self.training_job else None
+        if argument == "fmt":
+            return "pdf"  # the costlier of the documents' two formats (pdf, csv)
         if argument in {"merchant_id", "merchant_pk"}:
             return self.busiest_merchant.pk if self.busiest_merchant else None
         return None
@@ -148,10 +164,18 @@ def _admin_pages(skipped: dict[str, str]) -> list[Page]:
         base = f"admin:{opts.app_label}_{opts.model_name}"
         login = _admin_login(model)
         if f"{base}_changelist" not in ADMIN_REDIRECTS:
-            pages.append(Page(f"{base}_changelist", reverse(f"{base}_changelist"), login))
+            who = ADMIN_PAGE_LOGINS.get(f"{base}_changelist", login)
+            pages.append(Page(f"{base}_changelist", reverse(f"{base}_changelist"), who))
+        if opts.label == "auditlog.LogEntry":
+            pages.extend(_audit_filtered_pages(base, login))
         last = _busiest_object(model)
-        if last is not None and f"{base}_change" not in ADMIN_REDIRECTS:
-            pages.append(Page(f"{base}_change", reverse(f"{base}_change", args=[last.pk]), login))
+        if f"{base}_change" in ADMIN_REDIRECTS:
+            pass
+        elif last is None:
+            skipped[f"{base}_change"] = "no row to open"
+        else:
+            who = ADMIN_PAGE_LOGINS.get(f"{base}_change", login)
+            pages.append(Page(f"{base}_change", reverse(f"{base}_change", args=[last.pk]), who))
         # The model admin's own pages (queues, case pages, the trial balance, request forms).
         standard = {f"{opts.app_label}_{opts.model_name}_{s}" for s in ("changelist", "add", "change")}
         for pattern in model_admin.get_urls():
@@ -170,9 +194,27 @@ def _admin_pages(skipped: dict[str, str]) -> list[Page]:
                 if obj is None:
                     skipped[name] = "no row to open"
                 else:
-                    pages.append(Page(name, reverse(name, args=[obj.pk]), "admin"))
+                    who = ADMIN_PAGE_LOGINS.get(name, "admin")
+                    pages.append(Page(name, reverse(name, args=[obj.pk]), who))
             else:
                 skipped[name] = f"arguments {arguments} not known to the catalogue"
+    return pages
+
+
+def _audit_filtered_pages(base: str, login: str) -> list[Page]:
+    """The audit log as its History links and filters open it: one object's rows (the loan with
+    the most events, the busiest merchant's wallet) and one kind of object's rows."""
+    from lending.models import Loan
+    from payments.models import Account
+
+    url = reverse(f"{base}_changelist")
+    loan = _busiest_object(Loan)
+    wallet = Account.objects.filter(merchant__user__username="seller").order_by("pk").first()
+    pages = [Page(f"{base}_changelist[model]", f"{url}?model=lending.loan", login)]
+    if loan is not None:
+        pages.append(Page(f"{base}_changelist[loan]", f"{url}?object=lending.loan:{loan.pk}", login))
+    if wallet is not None:
+        pages.append(Page(f"{base}_changelist[wallet]", f"{url}?object=payments.account:{wallet.pk}", login))
     return pages
 
 
@@ -225,6 +267,12 @@ def catalogue() -> Catalogue:
         except NoReverseMatch as exc:
             skipped[name] = str(exc)
             continue
+        if name == "portal:statement-month":
+            # The month's statement is asked for by month: the last whole month.
+            from common.business_date import business_date_today
+
+            last_month = business_date_today().replace(day=1) - dt.timedelta(days=1)
+            url += f"?month={last_month:%Y-%m}"
         pages.append(Page(name, url, _login_for(name)))
     pages.extend(_admin_pages(skipped))
     return Catalogue(pages=pages, skipped=skipped)
@@ -234,8 +282,6 @@ def demo_world_build(*, merchants: int, days: int, closed_days: int, end_on=None
     """A small demo marketplace with a history of loans: `days` of trading, `closed_days` business
     days traded and closed (loans drawn, repaid, late), a hand-made champion, ratings, offers and
     the day's applications, then a third of `closed_days` more. Needs the demo app."""
-    import datetime as dt
-
     from demo.scoring import demo_scoring_run
     from demo.services import demo_days_trade_and_close
     from demo.simulator import marketplace_seed
@@ -281,3 +327,104 @@ def login_user(username: str):
         user = users.filter(username=SUPERUSER).first()
         return user or users.create_superuser(SUPERUSER, f"{SUPERUSER}@xiaodai.example", None)
     return users.get(username=username)
+
+
+def rare_rows_create(*, on=None) -> dict:
+    """One of each object that only a person's action makes, so their pages have something to
+    open: a sandbox run (run), a training job (the champion's), an application of the portal's
+    `seller`, a pending approval request (a write-off), a member's document (a PDF in file
+    storage, as the upload stores it) and a field inspection to record. Through the services
+    where there is one; a kind already present is left alone. Returns what it made."""
+    from django.contrib.auth import get_user_model
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse as url_for
+
+    from common import four_eyes, jobs
+    from common.business_date import business_date_today
+    from common.errors import ApplicationError
+    from common.models import ApprovalRequest, Job
+    from lending.models import Application, ApplicationDocument, FieldInspection, Loan, Product
+    from lending.services import applications as apply
+    from merchants.models import Merchant
+    from scoring.models import SandboxRun
+    from scoring.sandbox.services import sandbox_run_create, sandbox_run_execute
+    from scoring.selectors import champion_get
+    from scoring.tasks import TRAINING_KIND, TRAINING_STEPS
+
+    on = on or business_date_today()
+    users = get_user_model().objects
+    risk = users.filter(username="risk").first()
+    made: dict[str, object] = {}
+    if risk is not None and not SandboxRun.objects.exists():
+        run = sandbox_run_create(
+            created_by=risk,
+            name="Cutoff B, all regions",
+            region="",
+            segment="",
+            policy={"cutoff_grade": "B"},
+            horizon_days=180,
+        )
+        made["sandbox_run"] = sandbox_run_execute(run_id=run.pk).status
+    champion = champion_get()
+    if risk is not None and champion is not None and not Job.objects.filter(kind=TRAINING_KIND).exists():
+        job = jobs.job_create(kind=TRAINING_KIND, created_by=risk, total=TRAINING_STEPS, lock=TRAINING_KIND)
+        job.result_url = url_for("risk:training-result", kwargs={"job_id": job.pk})
+        job.save(update_fields=["result_url"])
+        jobs.job_start(job_id=job.pk, total=TRAINING_STEPS)
+        jobs.job_finish(
+            job_id=job.pk,
+            result={"model": champion.pk, "version": champion.version, "status": champion.status},
+        )
+        made["training_job"] = job.pk
+    logins_move_to_busiest()
+    seller = Merchant.objects.filter(user__username="seller").first()
+    if seller is not None and not Application.objects.filter(merchant=seller).exists():
+        for product in Product.objects.filter(is_active=True).order_by("pk"):
+            try:
+                application = apply.application_submit(
+                    merchant=seller,
+                    product=product,
+                    amount_fen=500_000,
+                    channel="portal",
+                    on=on,
+                    actor="seller",
+                )
+            except ApplicationError:
+                continue
+            made["seller_application"] = application.status
+            break
+    requester = users.filter(username="officer").first()
+    loan = Loan.objects.filter(status=Loan.Status.OVERDUE).order_by("-days_past_due", "pk").first()
+    if requester is not None and loan is not None and not ApprovalRequest.objects.exists():
+        outstanding = sum(
+            (loan.principal_outstanding_fen, loan.interest_outstanding_fen, loan.penalty_outstanding_fen)
+        )
+        made["approval_request"] = four_eyes.approval_request_create(
+            action="loan.write_off",
+            target=f"lending.Loan:{loan.pk}",
+            amount_fen=outstanding,
+            params={"loan_id": loan.pk, "reason": "no contact for 90 days"},
+            requested_by=requester,
+            reason="no contact for 90 days",
+        ).pk
+    deciding = Application.objects.filter(
+        merchant__partner__kind="b2b", status__in=[Application.Status.SUBMITTED, Application.Status.REFERRED]
+    )
+    member_first = deciding.filter(merchant__user__username="member").order_by("-pk").first()
+    application = member_first or deciding.order_by("-pk").first()
+    if application is not None and not ApplicationDocument.objects.exists():
+        body = b"%PDF-1.7\n% a business licence\n" + b"0" * 20_000 + b"\n%%EOF\n"
+        made["document"] = apply.application_document_add(
+            application=application,
+            kind=ApplicationDocument.Kind.BUSINESS_LICENCE,
+            upload=SimpleUploadedFile("business-licence.pdf", body, content_type="application/pdf"),
+        ).file.name
+    inspector = users.filter(username="inspector").first()
+    if application is not None and inspector is not None and not FieldInspection.objects.exists():
+        made["inspection"] = FieldInspection.objects.create(
+            application=application,
+            inspector=inspector,
+            assigned_by="officer",
+            address=application.merchant.owner.address[:200],
+        ).pk
+    return made

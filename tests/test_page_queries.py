@@ -6,10 +6,10 @@ not exceed the first. Each world lives in a transaction rolled back afterwards."
 import pytest
 from django.db import connection, reset_queries, transaction
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
+from django.test.utils import CaptureQueriesContext, override_settings
 
 from tests.conftest import requires_demo
-from tests.page_catalogue import catalogue, demo_world_build, login_user
+from tests.page_catalogue import catalogue, demo_world_build, login_user, rare_rows_create
 
 pytestmark = [requires_demo, pytest.mark.django_db]
 
@@ -33,6 +33,7 @@ def _measure(size: dict) -> dict:
     results: dict[str, tuple[int, int]] = {}
     with transaction.atomic():
         demo_world_build(**size)
+        rare_rows_create()
         found = catalogue()
         clients: dict[str, Client] = {}
         for page in found.pages:
@@ -51,8 +52,10 @@ def _measure(size: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
-def measured(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
+def measured(django_db_setup, django_db_blocker, tmp_path_factory):
+    # The member's document is stored in file storage, here a directory of the test's own.
+    media = tmp_path_factory.mktemp("media")
+    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media):
         return {"small": _measure(SMALL), "large": _measure(LARGE)}
 
 
@@ -79,6 +82,19 @@ def test_the_catalogue_finds_the_pages_of_every_part(measured):
         "admin:merchants_merchant_change",
         "admin:lending_loan_changelist",
         "admin:payments_trial_balance",
+        # The pages of objects only a person's action makes (tests/page_catalogue.rare_rows_create).
+        "risk:sandbox-run",
+        "risk:sandbox-run-result",
+        "risk:training-job",
+        "risk:training-result",
+        "portal:application",
+        "portal:statement-month",
+        "portal:loan-statement",
+        "admin:common_approvalrequest_change",
+        "admin:lending_document",
+        "admin:lending_inspection_record",
+        "admin:auditlog_logentry_change",
+        "admin:auditlog_logentry_changelist[loan]",
     ):
         assert expected in names, expected
     assert len(names) > 60
