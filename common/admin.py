@@ -216,6 +216,20 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
 # --- the audit log ----------------------------------------------------------------------------
 
 
+def _content_type_id(app_label: str, model: str) -> int | None:
+    """The content type's id from ContentType's cache (no query once it is filled): the audit
+    log filtered by `content_type_id = <id>` is planned from that value's own statistics (a
+    kind of 700 rows is read through its index in a millisecond), where a join on the content
+    type's name is planned for an average kind (a year of close-of-business runs: 0.26 s of
+    walking the whole log by time)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    try:
+        return ContentType.objects.get_by_natural_key(app_label, model.lower()).pk
+    except ContentType.DoesNotExist:
+        return None
+
+
 class AuditObjectFilter(admin.SimpleListFilter):
     """One object's history: `?object=<app_label>.<model>:<pk>`, as the History links send."""
 
@@ -232,9 +246,7 @@ class AuditObjectFilter(admin.SimpleListFilter):
             return queryset
         model_label, pk = value.rsplit(":", 1)
         app_label, model = model_label.split(".", 1)
-        return queryset.filter(
-            content_type__app_label=app_label, content_type__model=model.lower(), object_pk=pk
-        )
+        return queryset.filter(content_type_id=_content_type_id(app_label, model), object_pk=pk)
 
 
 class AuditModelFilter(admin.SimpleListFilter):
@@ -253,7 +265,7 @@ class AuditModelFilter(admin.SimpleListFilter):
         if not self.value():
             return queryset
         app_label, model = self.value().split(".", 1)
-        return queryset.filter(content_type__app_label=app_label, content_type__model=model)
+        return queryset.filter(content_type_id=_content_type_id(app_label, model))
 
 
 def audit_history_url(obj) -> str:
@@ -279,6 +291,25 @@ class EstimatedCountPaginator(Paginator):
                 row = cursor.fetchone()
             if row and row[0] > 100_000:
                 return int(row[0])
+        return super().count
+
+
+class PlannedCountPaginator(EstimatedCountPaginator):
+    """EstimatedCountPaginator, and a filtered list the planner expects to hold over 100,000 rows
+    counts from that estimate too (one EXPLAIN instead of counting half a million audit rows of
+    the merchants' accounts: 0.2 s); a smaller one counts exactly."""
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        if connection.vendor == "postgresql" and isinstance(queryset, QuerySet) and queryset.query.where:
+            sql, params = queryset.order_by().values("pk").query.sql_with_params()
+            with connection.cursor() as cursor:
+                cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+                plan = cursor.fetchone()[0]
+            rows = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"]
+            if rows > 100_000:
+                return int(rows)
         return super().count
 
 
@@ -351,11 +382,11 @@ def _audit_admin():
         """Read-only: nobody adds, edits or deletes audit rows, an administrator included.
 
         Millions of rows: no date hierarchy (it asks for the distinct years and the first and
-        last timestamps of the whole table; the timestamp filter costs no query), and the
-        unfiltered list counts from the planner's statistics."""
+        last timestamps of the whole table; the timestamp filter costs no query), and a list
+        of over 100,000 rows counts from the planner's statistics."""
 
         date_hierarchy = None
-        paginator = EstimatedCountPaginator
+        paginator = PlannedCountPaginator
         show_full_result_count = False
         list_display = ["created", "resource_url", "action", "msg_short", "actor_label", "cid", "reason"]
         list_filter = ["action", AuditModelFilter, AuditObjectFilter, "timestamp"]

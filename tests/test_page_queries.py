@@ -133,3 +133,20 @@ def test_long_lists_ask_for_no_distinct_dates(changelist, admin_client):
     sql = [query["sql"].upper() for query in queries]
     assert not [s for s in sql if "DATE_TRUNC" in s or ("DISTINCT" in s and "DATE" in s)]
     assert not [s for s in sql if s.startswith("SELECT MIN(") or (" MIN(" in s and " MAX(" in s)]
+
+
+@pytest.mark.parametrize("query", ["model=lending.cobrun", "object=lending.loan:1"])
+def test_the_audit_log_filters_by_content_type_id(query, admin_client):
+    """Filtered by the content type's name (a join), the audit log is planned for an average kind
+    of object: a year of close-of-business runs was found by walking the whole log by time
+    (0.26 s at 690,000 rows). By the content type's id the planner reads that kind's own rows."""
+    from django.urls import reverse
+
+    reset_queries()
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(f"{reverse('admin:auditlog_logentry_changelist')}?{query}")
+    assert response.status_code == 200
+    sql = [q["sql"] for q in queries if "auditlog_logentry" in q["sql"]]
+    assert sql
+    assert not [s for s in sql if '"django_content_type"."app_label" =' in s]
+    assert all('"auditlog_logentry"."content_type_id" =' in s for s in sql if "WHERE" in s)
