@@ -169,9 +169,14 @@ class AccountAdmin(ReadOnlyAdmin):
 
 @admin.register(Hold)
 class HoldAdmin(ReadOnlyAdmin):
-    list_display = ["id", "account", "amount", "posted", "status", "expires_at", "reference"]
+    list_display = ["id", "account", "amount", "posted", "status", "expires_at", "what"]
     list_filter = ["status"]
     list_select_related = ["account"]
+
+    @admin.display(description=_("reference"))
+    def what(self, obj) -> str:
+        """The reference in the reader's language (payments.reference_words)."""
+        return obj.reference_text
 
     @admin.display(description=_("amount (¥)"))
     def amount(self, obj):
