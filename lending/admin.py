@@ -38,7 +38,7 @@ from lending.models import (
     LoanStatusChange,
     Product,
 )
-from lending.services.products import product_line_check, product_validate
+from lending.services.products import product_line_check, product_validate, rate_text
 from merchants.admin import ReadOnlyAdmin
 from merchants.models import Merchant
 
@@ -118,7 +118,7 @@ class ProductAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("rate"))
     def rate(self, obj):
-        return calc.describe_rate(obj.daily_rate)
+        return rate_text(obj.daily_rate)
 
     @admin.display(description=_("repayment"))
     def method(self, obj):
@@ -295,7 +295,7 @@ class CreditLineAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("rate"), ordering="daily_rate")
     def rate(self, obj):
-        return calc.describe_rate(obj.daily_rate)
+        return rate_text(obj.daily_rate)
 
     def _apply(self, request, queryset, service, verb):
         reason = (request.POST.get("reason") or "").strip() or f"{verb} from the workbench"
@@ -412,7 +412,7 @@ class CreditLineAdmin(ReadOnlyAdmin):
             (_("product"), str(line.product)),
             (_("limit (¥)"), _yuan(line.limit_fen)),
             (_("used (¥)"), _yuan(line.used_fen)),
-            (_("rate"), calc.describe_rate(line.daily_rate)),
+            (_("rate"), rate_text(line.daily_rate)),
             (_("status"), line.get_status_display()),
         ]
         return self._form_page(
@@ -617,7 +617,7 @@ class LoanAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("rate"))
     def rate(self, obj):
-        return calc.describe_rate(obj.daily_rate)
+        return rate_text(obj.daily_rate)
 
     @admin.display(description=_("term"))
     def term_display(self, obj):

@@ -139,7 +139,8 @@ def template_uses(path: Path) -> list[Use]:
         if bits[0] in {"translate", "trans"}:
             msgid = _literal(bits[1])
             if msgid is not None:
-                uses.append(Use(msgid, _block_context(bits), rel, token.lineno))
+                # The tag looks its literal up with "%" doubled (django.template.base.Variable).
+                uses.append(Use(msgid.replace("%", "%%"), _block_context(bits), rel, token.lineno))
         elif bits[0] in {"blocktranslate", "blocktrans"}:
             block = {"parts": [], "msgid": None, "context": _block_context(bits), "line": token.lineno}
             block["trimmed"] = "trimmed" in bits
