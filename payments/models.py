@@ -126,7 +126,7 @@ class JournalEntry(models.Model):
         indexes = [models.Index(fields=["business_on", "kind"])]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.get_kind_display()} {self.reference}"
+        return f"#{self.pk} {self.get_kind_display()} {self.reference_text}"
 
     @property
     def reference_text(self) -> str:
