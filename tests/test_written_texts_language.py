@@ -339,3 +339,21 @@ def test_a_withdrawals_hold_reads_in_the_readers_language_in_the_workbench(clien
     assert '<td class="field-what">提现</td>' in listed and ">withdrawal<" not in listed
     listed = client.get("/admin/payments/hold/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert '<td class="field-what">withdrawal</td>' in listed
+
+
+def test_an_application_referred_to_a_queue_reads_the_queues_title_in_the_readers_language():
+    from lending.models import ApplicationChange
+
+    referred = ApplicationChange(kind="referred", reason="waiting in the video_check queue")
+    assert both(lambda: referred.reason_text) == (
+        "在“视频面签”队列等待处理",
+        "waiting in the Video check queue",
+    )
+    to_officers = ApplicationChange(kind="referred", reason="waiting in the officers queue")
+    assert both(lambda: to_officers.reason_text)[0] == "在“信贷员”队列等待处理"
+    # A queue the system does not name, or another event's words, read as written.
+    for row in (
+        ApplicationChange(kind="referred", reason="waiting in the lunch queue"),
+        ApplicationChange(kind="appealed", reason="waiting in the video_check queue"),
+    ):
+        assert both(lambda row=row: row.reason_text) == (row.reason, row.reason)
