@@ -19,3 +19,6 @@ class CommonConfig(AppConfig):
 
         worker_ready.connect(on_worker_ready, dispatch_uid="jobs_orphaned_fail")
         pre_save.connect(log_entry_complete, sender=LogEntry, dispatch_uid="audit_actor_label")
+        from common.made_up_labels import labels_translate
+
+        labels_translate()

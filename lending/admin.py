@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.text import format_lazy
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
@@ -38,7 +39,7 @@ from lending.models import (
     LoanStatusChange,
     Product,
 )
-from lending.services.products import product_line_check, product_validate
+from lending.services.products import product_line_check, product_validate, rate_text
 from merchants.admin import ReadOnlyAdmin
 from merchants.models import Merchant
 
@@ -97,7 +98,16 @@ class ProductAdminForm(forms.ModelForm):
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     form = ProductAdminForm
-    list_display = ["code", "name", "segment", "amount_range", "term_display", "rate", "method", "is_active"]
+    list_display = [
+        "code",
+        "shown_name",
+        "segment",
+        "amount_range",
+        "term_display",
+        "rate",
+        "method",
+        "is_active",
+    ]
     list_filter = ["segment", "repayment_method", "is_active"]
     search_fields = ["code", "name"]
 
@@ -116,9 +126,14 @@ class ProductAdmin(admin.ModelAdmin):
     def term_display(self, obj):
         return f"{obj.term} {obj.get_term_unit_display()}"
 
+    @admin.display(description=_("name"), ordering="name")
+    def shown_name(self, obj) -> str:
+        """The name in the reader's language (`Product.label`)."""
+        return obj.label
+
     @admin.display(description=_("rate"))
     def rate(self, obj):
-        return calc.describe_rate(obj.daily_rate)
+        return rate_text(obj.daily_rate)
 
     @admin.display(description=_("repayment"))
     def method(self, obj):
@@ -295,7 +310,7 @@ class CreditLineAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("rate"), ordering="daily_rate")
     def rate(self, obj):
-        return calc.describe_rate(obj.daily_rate)
+        return rate_text(obj.daily_rate)
 
     def _apply(self, request, queryset, service, verb):
         reason = (request.POST.get("reason") or "").strip() or f"{verb} from the workbench"
@@ -412,7 +427,7 @@ class CreditLineAdmin(ReadOnlyAdmin):
             (_("product"), str(line.product)),
             (_("limit (¥)"), _yuan(line.limit_fen)),
             (_("used (¥)"), _yuan(line.used_fen)),
-            (_("rate"), calc.describe_rate(line.daily_rate)),
+            (_("rate"), rate_text(line.daily_rate)),
             (_("status"), line.get_status_display()),
         ]
         return self._form_page(
@@ -488,8 +503,8 @@ class LoanEventInline(admin.TabularInline):
         return _yuan(obj.fee_fen)
 
 
-def _yuan_field(name: str, description: str):
-    @admin.display(description=f"{description} (¥)", ordering=name)
+def _yuan_field(name: str, description):
+    @admin.display(description=format_lazy("{} (¥)", description), ordering=name)
     def show(self, obj):
         return _yuan(getattr(obj, name))
 
@@ -598,18 +613,18 @@ class LoanAdmin(ReadOnlyAdmin):
     readonly_fields = [name for _, spec in fieldsets for name in spec["fields"]]
     inlines = [InstallmentInline, LoanEventInline, LoanStatusChangeInline]
 
-    principal = _yuan_field("principal_fen", "principal drawn")
-    fee = _yuan_field("fee_fen", "upfront fee")
-    principal_outstanding = _yuan_field("principal_outstanding_fen", "principal outstanding")
-    interest_outstanding = _yuan_field("interest_outstanding_fen", "interest outstanding")
-    penalty_outstanding = _yuan_field("penalty_outstanding_fen", "penalty outstanding")
-    fee_outstanding = _yuan_field("fee_outstanding_fen", "fee outstanding")
-    due_principal = _yuan_field("due_principal_fen", "principal due and unpaid")
-    due_interest = _yuan_field("due_interest_fen", "interest due and unpaid")
-    interest_accrued_total = _yuan_field("interest_accrued_total_fen", "interest accrued, total")
-    paid_total = _yuan_field("paid_total_fen", "paid, total")
-    written_off = _yuan_field("written_off_fen", "written off")
-    recovered = _yuan_field("recovered_fen", "recovered")
+    principal = _yuan_field("principal_fen", _("principal drawn"))
+    fee = _yuan_field("fee_fen", _("upfront fee"))
+    principal_outstanding = _yuan_field("principal_outstanding_fen", _("principal outstanding"))
+    interest_outstanding = _yuan_field("interest_outstanding_fen", _("interest outstanding"))
+    penalty_outstanding = _yuan_field("penalty_outstanding_fen", _("penalty outstanding"))
+    fee_outstanding = _yuan_field("fee_outstanding_fen", _("fee outstanding"))
+    due_principal = _yuan_field("due_principal_fen", _("principal due and unpaid"))
+    due_interest = _yuan_field("due_interest_fen", _("interest due and unpaid"))
+    interest_accrued_total = _yuan_field("interest_accrued_total_fen", _("interest accrued, total"))
+    paid_total = _yuan_field("paid_total_fen", _("paid, total"))
+    written_off = _yuan_field("written_off_fen", _("written off"))
+    recovered = _yuan_field("recovered_fen", _("recovered"))
 
     @admin.display(description=_("total outstanding (¥)"))
     def outstanding(self, obj):
@@ -617,7 +632,7 @@ class LoanAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("rate"))
     def rate(self, obj):
-        return calc.describe_rate(obj.daily_rate)
+        return rate_text(obj.daily_rate)
 
     @admin.display(description=_("term"))
     def term_display(self, obj):

@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 
 from common.errors import ApplicationError
 from common.money import fen_to_yuan, format_yuan
-from lending import calculations as calc
 from lending.models import Loan, LoanEvent
+from lending.services.products import rate_text
 from payments.models import Account, JournalEntry, Posting
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -200,7 +200,7 @@ def loan_statement(*, loan: Loan, today: dt.date) -> Statement:
         (_("Product"), loan.product.label),
         (_("Principal (¥)"), format_yuan(loan.principal_fen)),
         (_("Upfront fee (¥)"), format_yuan(loan.fee_fen)),
-        (_("Daily rate"), calc.describe_rate(loan.daily_rate)),
+        (_("Daily rate"), rate_text(loan.daily_rate)),
         (_("Disbursed on"), loan.disbursed_on.isoformat()),
         (_("Maturity"), loan.maturity_on.isoformat()),
         (_("Interest charged so far (¥)"), format_yuan(loan.interest_accrued_total_fen)),

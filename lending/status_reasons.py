@@ -95,13 +95,35 @@ def _reversal(kind: str, reason: str) -> dict | None:
     )
 
 
+# An application referred to people (lending/pipeline.py): the queue it waits in, by its code,
+# read as the queue's title (the titles of lending.ops.QUEUES; "officers" when none is named).
+REFERRAL = re.compile(r"waiting in the (?P<queue>\w+) queue")
+QUEUE_TITLES = {
+    "fraud_review": gettext_noop("Fraud review"),
+    "video_check": gettext_noop("Video check"),
+    "field_inspection": gettext_noop("Field inspection"),
+    "officer_approval": gettext_noop("Officer approval"),
+    "officers": gettext_noop("officers"),
+}
+
+
+def _referral(kind: str, reason: str) -> dict | None:
+    found = REFERRAL.fullmatch(reason) if kind == "referred" else None
+    if found is None or found["queue"] not in QUEUE_TITLES:
+        return None
+    queue = stored_reason("queue", QUEUE_TITLES[found["queue"]])
+    return stored_reason("referred", gettext_noop("waiting in the %(queue)s queue"), {"queue": queue})
+
+
 def written_reason(kind: str, reason: str) -> list[dict]:
     """The stored reason a status change written with fixed words reads as (its code the
     event), or [] for words that are not the system's."""
     msgid = WRITTEN.get((kind, reason))
     if msgid is not None:
         return [stored_reason(kind, msgid)]
-    matched = matched_reason(PATTERNS.get(kind, ()), reason) or _reversal(kind, reason)
+    matched = (
+        matched_reason(PATTERNS.get(kind, ()), reason) or _reversal(kind, reason) or _referral(kind, reason)
+    )
     return [matched] if matched is not None else []
 
 

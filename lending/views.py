@@ -14,11 +14,11 @@ from django.views.decorators.http import require_POST
 from common.business_date import business_date_today
 from common.errors import ApplicationError, NotFoundError
 from common.money import fen_to_yuan, format_yuan
-from lending import calculations as calc
 from lending import selectors, services
 from lending.charts import schedule_chart
 from lending.forms import DrawAcceptForm, QuoteForm, RepayForm
 from lending.models import CreditLine, Loan
+from lending.services.products import rate_text
 from merchants.models import Merchant
 
 
@@ -60,7 +60,7 @@ def loans(request):
             "limit": format_yuan(line.limit_fen),
             "used": format_yuan(line.used_fen),
             "available": format_yuan(line.available_fen),
-            "rate": calc.describe_rate(line.daily_rate),
+            "rate": rate_text(line.daily_rate),
             "can_draw": line.available_fen > 0,
         }
         for line in selectors.credit_lines_of_merchant(merchant=merchant)
@@ -84,7 +84,7 @@ def _quote_context(quote: services.Quote) -> dict:
         "total_interest": format_yuan(quote.total_interest_fen),
         "total_cost": format_yuan(quote.total_cost_fen),
         "annual_cost": f"{quote.annual_cost.nominal_apr:.2%}",
-        "rate": calc.describe_rate(quote.daily_rate),
+        "rate": rate_text(quote.daily_rate),
         "schedule": [
             {
                 "item": item,
@@ -101,7 +101,7 @@ def _render_draw(request, line, *, quote_form, accept_form=None, quote=None, sta
     context = {
         "line": line,
         "available": format_yuan(line.available_fen),
-        "rate": calc.describe_rate(line.daily_rate),
+        "rate": rate_text(line.daily_rate),
         "quote_form": quote_form,
         "accept_form": accept_form,
     }
@@ -195,7 +195,7 @@ def _render_loan(request, loan: Loan, *, form: RepayForm | None = None, status=2
     context = {
         "loan": loan,
         "principal": format_yuan(loan.principal_fen),
-        "rate": calc.describe_rate(loan.daily_rate),
+        "rate": rate_text(loan.daily_rate),
         "owed": {bucket: format_yuan(fen) for bucket, fen in owed.items()},
         "owed_total": format_yuan(sum(owed.values())),
         "installments": installments,

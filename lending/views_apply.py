@@ -22,10 +22,10 @@ from common.business_date import business_date_today
 from common.errors import ApplicationError
 from common.money import MoneyError, YuanFormField, format_yuan, yuan_to_fen
 from common.texts import localized, stored_text
-from lending import calculations as calc
 from lending.models import Application, ApplicationStage, Loan, Product
 from lending.pipeline import stage_load
 from lending.services import applications as apps
+from lending.services.products import rate_text
 from merchants.models import Merchant, Order, OrderStatus
 
 # The order loan's page lists at most this many pledgeable orders (newest first).
@@ -140,7 +140,7 @@ def _terms_view(terms: apps.Terms | None, product: Product) -> dict:
         "outcome": terms.outcome,
         "reasons": localized(terms.reasons),
         "limit": format_yuan(terms.limit_fen),
-        "rate": calc.describe_rate(terms.daily_rate) if terms.daily_rate is not None else "",
+        "rate": rate_text(terms.daily_rate) if terms.daily_rate is not None else "",
         "grade": terms.grade,
         "term": f"{terms.term} {product.get_term_unit_display()}" if terms.term else "",
     }
@@ -479,7 +479,7 @@ def _render_application(request, merchant, application, *, accept_error="", appe
         "application": application,
         "amount": format_yuan(application.amount_fen),
         "limit": format_yuan(application.decided_limit_fen) if application.decided_limit_fen else "",
-        "rate": calc.describe_rate(application.decided_rate) if application.decided_rate is not None else "",
+        "rate": rate_text(application.decided_rate) if application.decided_rate is not None else "",
         "stages": stages,
         "decision": decision_words(application),
         "payload": _status_payload(application),

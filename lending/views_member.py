@@ -22,7 +22,6 @@ from common.business_date import business_date_today
 from common.errors import ApplicationError
 from common.money import format_yuan
 from common.texts import localized
-from lending import calculations as calc
 from lending import pipeline
 from lending.forms_member import (
     DECLARED_FORM_FIELDS,
@@ -36,6 +35,7 @@ from lending.forms_member import (
 )
 from lending.models import Application, ApplicationStage, Product, VideoInterview
 from lending.services import applications as apps
+from lending.services.products import rate_text
 from merchants.models import Merchant
 from merchants.services import declared_financials_record, questionnaire_record
 
@@ -219,7 +219,7 @@ def _quote_context(quote) -> dict:
         "total_interest": format_yuan(quote.total_interest_fen),
         "total_cost": format_yuan(quote.total_cost_fen),
         "annual_cost": f"{quote.annual_cost.nominal_apr:.2%}",
-        "rate": calc.describe_rate(quote.daily_rate),
+        "rate": rate_text(quote.daily_rate),
         "schedule": [
             {
                 "item": item,
@@ -255,7 +255,7 @@ def _render_tracker(request, application: Application, *, accept_error: str = ""
         "can_book": application.is_open and product.needs_video_check and not video_passed,
         "accept_error": accept_error,
         "limit": format_yuan(application.decided_limit_fen) if application.decided_limit_fen else "",
-        "rate": calc.describe_rate(application.decided_rate) if application.decided_rate else "",
+        "rate": rate_text(application.decided_rate) if application.decided_rate else "",
         "loan": application.loan,
     }
     if (

@@ -73,7 +73,9 @@ class JournalEntryAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     inlines = [PostingInline]
-    exclude = ["request_hash"]
+    # The reference in the reader's language in place of the stored one; no request hash.
+    fields = ["kind", "what", "reverses", "business_on", "idempotency_key", "created_at"]
+    readonly_fields = ["what"]
 
     @admin.display(description=_("reference"))
     def what(self, obj) -> str:
@@ -116,12 +118,18 @@ class StatementInline(admin.TabularInline):
 
 @admin.register(Account)
 class AccountAdmin(ReadOnlyAdmin):
-    list_display = ["code", "name", "type", "purpose", "balance", "held"]
+    list_display = ["code", "shown_name", "type", "purpose", "balance", "held"]
     list_filter = ["type", "purpose"]
     search_fields = ["code", "name", "merchant__shop_name"]
     fields = ["code", "name", "type", "purpose", "merchant", "balance", "held", "created_at"]
     readonly_fields = fields
     inlines = [StatementInline]
+
+    @admin.display(description=_("name"), ordering="name")
+    def shown_name(self, obj) -> str:
+        """The name in the reader's language (`Account.label`)."""
+        return obj.label
+
     show_full_result_count = False
 
     @admin.display(description=_("balance (¥)"), ordering="balance_fen")
@@ -169,9 +177,27 @@ class AccountAdmin(ReadOnlyAdmin):
 
 @admin.register(Hold)
 class HoldAdmin(ReadOnlyAdmin):
-    list_display = ["id", "account", "amount", "posted", "status", "expires_at", "reference"]
+    list_display = ["id", "account", "amount", "posted", "status", "expires_at", "what"]
     list_filter = ["status"]
     list_select_related = ["account"]
+    fields = [
+        "account",
+        "amount_fen",
+        "posted_fen",
+        "status",
+        "what",
+        "idempotency_key",
+        "expires_at",
+        "entry",
+        "created_at",
+        "closed_at",
+    ]
+    readonly_fields = ["what"]
+
+    @admin.display(description=_("reference"))
+    def what(self, obj) -> str:
+        """The reference in the reader's language (payments.reference_words)."""
+        return obj.reference_text
 
     @admin.display(description=_("amount (¥)"))
     def amount(self, obj):

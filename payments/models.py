@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from common.audit import AuditedManager
 from common.texts import stored_reason, stored_text
 from merchants.models import Merchant
-from payments.reference_words import failure_words, reference_words
+from payments.reference_words import failure_words, hold_words, reference_words
 
 
 def account_label(name: str) -> str:
@@ -126,7 +126,7 @@ class JournalEntry(models.Model):
         indexes = [models.Index(fields=["business_on", "kind"])]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.get_kind_display()} {self.reference}"
+        return f"#{self.pk} {self.get_kind_display()} {self.reference_text}"
 
     @property
     def reference_text(self) -> str:
@@ -195,6 +195,11 @@ class Hold(models.Model):
 
     def __str__(self) -> str:
         return f"hold {self.pk} {self.status}"
+
+    @property
+    def reference_text(self) -> str:
+        """The reference in the active language (payments.reference_words), else as written."""
+        return hold_words(self.reference) or self.reference
 
 
 class FundingPool(models.Model):

@@ -2,8 +2,9 @@
 reference is part of the entry's record (its request digest and idempotency compare it), so it
 stays as written; a reader gets the system's fixed sentences translated from this table, by
 pattern, and anything else (a person's words, a partner's settlement id) as written. The
-sentences are those of lending/services/loans.py, lending/cob.py (auto-deduction),
-lending/services/pledges.py and payments/services.py, payments/payouts.py."""
+sentences are those of lending/services/loans.py, lending/cob.py (auto-deduction, the night's
+interest and penalty postings), lending/services/pledges.py and payments/services.py (a funding
+pool's capital or borrowings, a payout's hold), payments/payouts.py."""
 
 import re
 
@@ -12,6 +13,7 @@ from django.utils.translation import gettext_noop
 from common.texts import matched_reason, stored_text
 
 _LOAN = r"(?P<loan>L\d{8}-\d+)"
+_DAY = r"(?P<on>\d{4}-\d{2}-\d{2})"
 
 # (code, the reference as a regex whose named groups are the msgid's placeholders, the msgid)
 PATTERNS: list[tuple[str, re.Pattern, str]] = [
@@ -41,6 +43,33 @@ PATTERNS: list[tuple[str, re.Pattern, str]] = [
         gettext_noop("channel settlement %(on)s"),
     ),
     ("settlement", re.compile(r"settlement (?P<settlement>\S+)"), gettext_noop("settlement %(settlement)s")),
+    # Money into a funding pool from its capital or its borrowings (`_funding_pool_raise`).
+    (
+        "pool_capital",
+        re.compile(r"capital into (?P<pool>.+)", re.DOTALL),
+        gettext_noop("capital into %(pool)s"),
+    ),
+    (
+        "pool_borrowings",
+        re.compile(r"borrowings into (?P<pool>.+)", re.DOTALL),
+        gettext_noop("borrowings into %(pool)s"),
+    ),
+    # Close of business's posting of a day's interest (or penalty) for a product (`_post_to_ledger`).
+    (
+        "accrual",
+        re.compile(rf"accrue {_DAY} product (?P<product>\d+)"),
+        gettext_noop("accrue %(on)s product %(product)s"),
+    ),
+    (
+        "penalty",
+        re.compile(rf"penalty {_DAY} product (?P<product>\d+)"),
+        gettext_noop("penalty %(on)s product %(product)s"),
+    ),
+]
+
+# A hold's reference, by pattern likewise: a payout's hold on the wallet (`payout_request`).
+HOLDS: list[tuple[str, re.Pattern, str]] = [
+    ("withdrawal", re.compile("withdrawal"), gettext_noop("withdrawal")),
 ]
 
 
@@ -69,4 +98,10 @@ def reference_words(reference: str) -> str | None:
 def failure_words(reason: str) -> str | None:
     """A payout's failure reason worded by the system, in the active language, or None."""
     matched = matched_reason(FAILURES, reason)
+    return stored_text(matched) if matched is not None else None
+
+
+def hold_words(reference: str) -> str | None:
+    """A system-written hold reference in the active language, or None when it is not one."""
+    matched = matched_reason(HOLDS, reference)
     return stored_text(matched) if matched is not None else None

@@ -13,10 +13,10 @@ from django.utils.translation import gettext as _
 
 from common.business_date import business_date_today
 from common.money import format_yuan
-from lending import calculations as lending_calc
 from lending import selectors as lending_selectors
 from lending.deductions import loans_next_deductions
 from lending.models import Application, Loan
+from lending.services.products import rate_text
 from merchants.models import Merchant
 from payments import selectors as payment_selectors
 from riskcontrol import plain_words
@@ -38,7 +38,7 @@ def _offer_row(offer) -> dict:
     return {
         "offer": offer,
         "line": format_yuan(offer.line_fen),
-        "daily_rate": lending_calc.describe_rate(offer.daily_rate),
+        "daily_rate": rate_text(offer.daily_rate),
     }
 
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from common.admin import EstimatedCountPaginator
 from common.errors import ApplicationError
 from common.money import format_yuan
-from lending import calculations as lending_calc
+from lending.services.products import rate_text
 from merchants.admin import ReadOnlyAdmin
 from scoring import calculations as calc
 from scoring.models import (
@@ -203,7 +203,7 @@ class MerchantScoreAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("rate"))
     def rate(self, obj):
-        return lending_calc.describe_rate(obj.daily_rate) if obj.daily_rate is not None else "-"
+        return rate_text(obj.daily_rate) if obj.daily_rate is not None else "-"
 
     @admin.display(description=_("reasons"))
     def reasons_view(self, obj):
@@ -256,7 +256,7 @@ class OfferAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("rate"), ordering="daily_rate")
     def rate(self, obj):
-        return lending_calc.describe_rate(obj.daily_rate)
+        return rate_text(obj.daily_rate)
 
     def has_withdraw_permission(self, request):
         return request.user.has_perm("scoring.change_offer")

@@ -22,7 +22,7 @@ from common import jobs
 from common.errors import ApplicationError
 from common.models import Job
 from common.money import format_yuan
-from lending.calculations import describe_rate
+from lending.services.products import rate_text
 from scoring.models import GRADES, SandboxRun, ScoringModel
 from scoring.sandbox import simulate
 from scoring.sandbox.services import (
@@ -201,7 +201,7 @@ def _grade_rows(result: dict) -> list[dict]:
 
 
 def _rate(value: str | None) -> str:
-    return describe_rate(Decimal(value)) if value else "-"
+    return rate_text(Decimal(value)) if value else "-"
 
 
 def _result_context(run: SandboxRun) -> dict:

@@ -284,3 +284,76 @@ def test_an_officers_reversal_unfreezing_a_line_or_withdrawing_a_case_reads_in_t
     assert both(lambda: withdrawn.reason_text) == ("撤销“移交催收”：wrong shop", withdrawn.reason)
     typed = CollectionCaseChange(kind="withdrawn", reason="paid at the branch")
     assert both(lambda: typed.reason_text) == (typed.reason, typed.reason)
+
+
+def test_a_funding_pools_money_in_reads_in_the_readers_language_in_the_workbench(client):
+    from payments.models import FundingPool
+
+    pool_ = payments.funding_pool_create(code="POOL-T", name="Test pool")
+    payments.funding_pool_add_capital(pool=pool_, amount_fen=1_000_000, idempotency_key="cap-1")
+    payments.funding_pool_borrow(
+        pool=FundingPool.objects.get(pk=pool_.pk), amount_fen=500_000, idempotency_key="bor-1"
+    )
+    capital = JournalEntry.objects.get(idempotency_key="cap-1")
+    borrowed = JournalEntry.objects.get(idempotency_key="bor-1")
+    assert (capital.reference, borrowed.reference) == ("capital into POOL-T", "borrowings into POOL-T")
+    assert both(lambda: capital.reference_text) == ("资本金注入资金池 POOL-T", capital.reference)
+    assert both(lambda: borrowed.reference_text) == ("融入资金注入资金池 POOL-T", borrowed.reference)
+
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    listed = client.get("/admin/payments/journalentry/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "资本金注入资金池 POOL-T" in listed and " into POOL-T" not in listed
+    listed = client.get("/admin/payments/journalentry/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "capital into POOL-T" in listed and "borrowings into POOL-T" in listed
+
+
+def test_the_nights_interest_posting_reads_in_the_readers_language(pool):  # noqa: F811
+    line = CreditLineFactory(product=ProductFactory(term=30))
+    drained_loan(line, 1_000_000, "k")
+    with translation.override("en"):
+        cob.close_through(through=dt.date.today() + dt.timedelta(days=1))
+    posted = JournalEntry.objects.filter(kind=JournalEntry.Kind.ACCRUAL).first()
+    on, product = posted.business_on.isoformat(), line.product_id
+    assert posted.reference == f"accrue {on} product {product}"  # as written: its key's record
+    assert both(lambda: posted.reference_text) == (f"{on} 产品 {product} 利息计提", posted.reference)
+    penalty = JournalEntry(kind=JournalEntry.Kind.ACCRUAL, reference=f"penalty {on} product {product}")
+    assert both(lambda: penalty.reference_text) == (f"{on} 产品 {product} 罚息计提", penalty.reference)
+    typed = JournalEntry(kind=JournalEntry.Kind.TRANSFER, reference=f"accrue {on} product many")
+    assert both(lambda: typed.reference_text) == (typed.reference,) * 2
+
+
+def test_a_withdrawals_hold_reads_in_the_readers_language_in_the_workbench(client):
+    from payments.models import Hold
+
+    merchant = MerchantFactory()
+    wallet = payments.wallet_open(merchant=merchant)
+    payments.settlement_credit(wallet=wallet, amount_fen=70_000, idempotency_key="s-1")
+    payout = payments.withdrawal_request(wallet=wallet, amount_fen=10_000, idempotency_key="w-1")
+    hold = Hold.objects.get(pk=payout.hold_id)
+    assert hold.reference == "withdrawal"  # as written
+    assert both(lambda: hold.reference_text) == ("提现", "withdrawal")
+    assert both(lambda: Hold(reference="kept for a dispute").reference_text) == ("kept for a dispute",) * 2
+
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    listed = client.get("/admin/payments/hold/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert '<td class="field-what">提现</td>' in listed and ">withdrawal<" not in listed
+    listed = client.get("/admin/payments/hold/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<td class="field-what">withdrawal</td>' in listed
+
+
+def test_an_application_referred_to_a_queue_reads_the_queues_title_in_the_readers_language():
+    from lending.models import ApplicationChange
+
+    referred = ApplicationChange(kind="referred", reason="waiting in the video_check queue")
+    assert both(lambda: referred.reason_text) == (
+        "在“视频面签”队列等待处理",
+        "waiting in the Video check queue",
+    )
+    to_officers = ApplicationChange(kind="referred", reason="waiting in the officers queue")
+    assert both(lambda: to_officers.reason_text)[0] == "在“信贷员”队列等待处理"
+    # A queue the system does not name, or another event's words, read as written.
+    for row in (
+        ApplicationChange(kind="referred", reason="waiting in the lunch queue"),
+        ApplicationChange(kind="appealed", reason="waiting in the video_check queue"),
+    ):
+        assert both(lambda row=row: row.reason_text) == (row.reason, row.reason)

@@ -23,6 +23,13 @@ ALLOCATION_BUCKETS = ("penalty", "fee", "interest", "principal")
 CYCLE_FROM_ON = dt.date(2026, 1, 1)
 
 
+def rate_text(daily_rate) -> str:
+    """A daily rate and its simple annual equivalent in the reader's language (the English is
+    `calc.describe_rate`'s, which the agreements accepted before keep word for word)."""
+    daily, annual = calc.rate_percents(daily_rate)
+    return _("%(daily)s %%/day ≈ %(annual)s %%/year") % {"daily": daily, "annual": annual}
+
+
 def annual_cost_cap() -> Decimal:
     return Decimal(str(settings.LENDING_ANNUAL_COST_CAP))
 
@@ -108,7 +115,7 @@ def _cap_problems(product: Product, *, daily_rate: Decimal, from_on: dt.date) ->
     try:
         worst = product_worst_loan(product, daily_rate=daily_rate, from_on=from_on)
     except ValueError as exc:  # a rate so high that no rate of return fits the solver's range
-        return [("daily_rate", f"cannot be priced: {exc}")]
+        return [("daily_rate", _("cannot be priced: %(error)s") % {"error": exc})]
     if worst.cost.nominal_apr <= cap:
         return []
     return [
@@ -119,7 +126,7 @@ def _cap_problems(product: Product, *, daily_rate: Decimal, from_on: dt.date) ->
                 "all in (IRR), above the legal cap %(cap)s"
             )
             % {
-                "rate": calc.describe_rate(daily_rate),
+                "rate": rate_text(daily_rate),
                 "amount": format_yuan(worst.principal_fen),
                 "date": worst.start_on,
                 "cost": f"{worst.cost.nominal_apr:.2%}",

@@ -59,7 +59,7 @@ def test_portal_quote_then_accept_credits_the_wallet_and_shows_the_loan(shop):
     merchant, line, client = shop
     overview = client.get("/loans/")
     assert overview.status_code == 200
-    assert "0.06 %/day ≈ 21.90 %/year" in overview.content.decode()
+    assert "日利率 0.06% ≈ 年化 21.90%" in overview.content.decode()  # the rate in the reader's language
 
     response = client.post(f"/loans/draw/{line.pk}/", accept_form(client, line))
 

@@ -1,0 +1,113 @@
+"""No English on a Chinese screen: every portal, risk and workbench page of tests/page_catalogue.py
+is opened as its role in zh-Hans in a small demo world, and its visible text (outside scripts,
+styles and tags' attributes) may not hold the English words below, each one that a Chinese
+merchant, officer or risk manager met there: a label Django made up from a code name, a ledger
+reference the system wrote, a rate, a hint. Product names, codes, references and e-mails are not
+in the list. The world lives in a transaction rolled back afterwards."""
+
+import html
+import re
+
+import pytest
+from django.db import transaction
+from django.test import Client
+
+from tests.conftest import requires_demo
+from tests.page_catalogue import catalogue, demo_world_build, login_user
+
+pytestmark = [requires_demo, pytest.mark.django_db]
+
+SMALL = {"merchants": 8, "days": 30, "closed_days": 10}
+# English met on a Chinese page, as a regular expression of whole words.
+ENGLISH = [
+    # Labels Django makes up from field, model and app names (common/made_up_labels.py).
+    r"Created at",
+    r"Updated at",
+    r"Is active",
+    r"Days past due",
+    r"Credit lines",
+    r"Journal entries",
+    r"Riskcontrol",
+    r"Common",
+    r"Business on",
+    r"Merchant scores",
+    r"Name masked",
+    r"Bank card masked",
+    r"Principal drawn",
+    r"Principal outstanding",
+    # Django admin's own words its catalogue lacks.
+    r"Add link",
+    r"Model name",
+    # The ledger's references, stored in English and read in the reader's language.
+    r"(capital|borrowings) into",
+    r"accrue",
+    r"penalty \d{4}-\d\d-\d\d product",
+    r"drawdown on line",
+    r"repayment of",
+    r"withdrawal",
+    # A rate, and the member form's hint.
+    r"%/day",
+    r"%/year",
+    r"Amounts in yuan",
+]
+# Whole words, not a part of a code ("cob:2026-12-05:accrue:1", a JSON key "withdrawal_fen").
+FOUND = re.compile("|".join(rf"(?<![\w:\"-])(?:{words})(?![\w\"-]|:\S)" for words in ENGLISH))
+
+
+def visible_text(page: str) -> str:
+    """What a reader sees: the page less its scripts, styles and tags (attributes with them)."""
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S | re.I)
+    return html.unescape(re.sub(r"<[^>]+>", "\n", page))
+
+
+@pytest.fixture(scope="module")
+def pages(django_db_setup, django_db_blocker):
+    """{page name: its visible text in zh-Hans} for every page of a small world."""
+    texts: dict[str, str] = {}
+    with django_db_blocker.unblock(), transaction.atomic():
+        demo_world_build(**SMALL)
+        clients: dict[str, Client] = {}
+        for page in catalogue().pages:
+            if page.login not in clients:
+                clients[page.login] = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+                clients[page.login].force_login(login_user(page.login))
+            response = clients[page.login].get(page.url)
+            if "html" in response.get("Content-Type", ""):
+                texts[page.name] = visible_text(response.content.decode())
+        transaction.set_rollback(True)
+    return texts
+
+
+def test_the_crawl_reaches_the_portal_the_risk_pages_and_the_workbench(pages):
+    for expected in (
+        "portal:overview",
+        "portal:wallet",
+        "risk:sandbox",
+        "ops-assembly-line",
+        "admin:index",
+        "admin:lending_loan_change",
+        "admin:payments_journalentry_changelist",
+        "admin:payments_hold_changelist",
+        "admin:merchants_owner_changelist",
+    ):
+        assert expected in pages, expected
+
+
+def test_no_page_in_chinese_shows_english_words(pages):
+    found = {}
+    for name, text in pages.items():
+        lines = {line.strip() for line in text.splitlines() if FOUND.search(line)}
+        if lines:
+            found[name] = sorted(lines)[:3]
+    assert not found, "\n".join(f"{name}: {lines}" for name, lines in sorted(found.items()))
+
+
+def test_the_check_finds_english_words_and_leaves_codes_and_chinese():
+    assert FOUND.search("计提 accrue 2026-12-05 product 1")
+    assert FOUND.search("· 0.05 %/day ≈ 18.25 %/year")
+    assert FOUND.search("Created at:")
+    assert not FOUND.search("日利率 0.05% ≈ 年化 18.25%")
+    assert not FOUND.search("STB000021-20261205 · withdrawal_request · 公共")
+    assert not FOUND.search('cob:2026-12-05:accrue:1 [{"step": "accrue"}]')
+    page = '<p title="Created at">创建时间</p><script>var a="accrue"</script>'
+    assert visible_text(page).strip() == "创建时间"
