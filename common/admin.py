@@ -365,6 +365,16 @@ class AuditHistoryMixin:
             return super().history_view(request, object_id, extra_context)
         return HttpResponseRedirect(audit_history_url(obj))
 
+    def get_fieldsets(self, request, obj=None):
+        """The "audit history" link only for whoever may open the audit log (a 403 otherwise)."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.has_perm("auditlog.view_logentry"):
+            return fieldsets
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "audit_history"]})
+            for name, options in fieldsets
+        ]
+
     @admin.display(description=_("audit history"))
     def audit_history(self, obj):
         return format_html('<a href="{}">{}</a>', audit_history_url(obj), _("audit history"))

@@ -3,6 +3,9 @@ workbench, risk and portal page answers each role as its permissions say. The ex
 computed from common/roles.py and the admin's registry, so a new model or admin page is walked
 without editing this test; the issue's named cases are asserted by name as well."""
 
+import html
+import re
+
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission, User
@@ -182,6 +185,32 @@ def test_each_staff_role_sees_the_workbench_pages_its_permissions_grant(staffed_
         expected = 200 if perms & needs else 404  # the admin hides an app with nothing to show
         if status != expected:
             wrong.append((what, url, status, expected))
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if ROLES[r]["staff"]])
+def test_no_object_page_links_a_role_to_a_page_it_may_not_open(staffed_world, role):
+    """The history links on an object's page the role may open (its History button, the audit
+    log's rows of it) open for that role: a link that answers 403 should not have been shown.
+    (Django's read-only foreign keys link to the related object's page whatever the reader may
+    open: not the project's links, and not checked here.)"""
+    client = Client()
+    client.force_login(user_in(role))
+    perms = granted(role)
+    followed: dict[str, int] = {}
+    wrong = []
+    for what, url, needs in admin_pages():
+        if "#" not in what or not perms & needs:
+            continue
+        page = client.get(url, follow=True)
+        for link in sorted(set(re.findall(r'href="(/admin/[^"#]*)"', page.content.decode()))):
+            link = html.unescape(link)
+            if not (link.startswith("/admin/auditlog/") or link.endswith("/history/")):
+                continue
+            if link not in followed:
+                followed[link] = client.get(link).status_code
+            if followed[link] == 403:
+                wrong.append((what, link))
     assert not wrong, wrong
 
 
