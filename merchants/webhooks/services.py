@@ -130,20 +130,32 @@ def events_emit(*, events: Sequence[Event]) -> int:
         rows,
         page_size=BULK_BATCH,
     )
-    deliveries = [
-        (event_id, endpoint_id, WebhookDelivery.Status.PENDING.value, 0, at, False, "", at)
-        for event_id, partner_id, kind, *_ in rows
-        for endpoint_id in subscribed[(partner_id, kind)]
-    ]
-    if deliveries:
-        values_execute(
-            "INSERT INTO merchants_webhookdelivery (event_id, endpoint_id, status, attempts, "
-            "next_attempt_at, is_manual_next, last_error, created_at) VALUES %s",
-            deliveries,
-            page_size=BULK_BATCH,
-        )
-        transaction.on_commit(_sweep_soon)
+    _deliveries_insert(
+        [
+            (event_id, endpoint_id)
+            for event_id, partner_id, kind, *_ in rows
+            for endpoint_id in subscribed[(partner_id, kind)]
+        ],
+        at,
+    )
     return len(rows)
+
+
+def _deliveries_insert(pairs: list[tuple[str, int]], at) -> None:
+    """A pending delivery per (event id, endpoint id), in that order, in one statement per
+    BULK_BATCH; one sweep queued after the commit."""
+    if not pairs:
+        return
+    values_execute(
+        "INSERT INTO merchants_webhookdelivery (event_id, endpoint_id, status, attempts, "
+        "next_attempt_at, is_manual_next, last_error, created_at) VALUES %s",
+        [
+            (event_id, endpoint_id, WebhookDelivery.Status.PENDING.value, 0, at, False, "", at)
+            for event_id, endpoint_id in pairs
+        ],
+        page_size=BULK_BATCH,
+    )
+    transaction.on_commit(_sweep_soon)
 
 
 def sql_json_object(pairs: Sequence[tuple[str, str]]) -> str:
@@ -183,9 +195,8 @@ def events_insert_select(*, type: str, select: str, params: Mapping, business_on
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {type!r}")
     listening: dict[int, list[int]] = {}
-    for partner_id, pk, types in (
-        WebhookEndpoint.objects.filter(is_active=True).order_by("pk").values_list("partner_id", "pk", "event_types")
-    ):
+    endpoints = WebhookEndpoint.objects.filter(is_active=True).order_by("pk")
+    for partner_id, pk, types in endpoints.values_list("partner_id", "pk", "event_types"):
         if type in (types or []):
             listening.setdefault(partner_id, []).append(pk)
     at = connection.ops.adapt_datetimefield_value(timezone.now())
@@ -207,19 +218,14 @@ def events_insert_select(*, type: str, select: str, params: Mapping, business_on
         # Rows come back in the order they were inserted (as bulk_create relies on).
         cursor.execute(sql + " RETURNING id, partner_id", params)
         written = cursor.fetchall()
-    deliveries = [
-        (event_id, endpoint_id, WebhookDelivery.Status.PENDING.value, 0, at, False, "", at)
-        for event_id, partner_id in written
-        for endpoint_id in listening.get(partner_id, [])
-    ]
-    if deliveries:
-        values_execute(
-            "INSERT INTO merchants_webhookdelivery (event_id, endpoint_id, status, attempts, "
-            "next_attempt_at, is_manual_next, last_error, created_at) VALUES %s",
-            deliveries,
-            page_size=BULK_BATCH,
-        )
-        transaction.on_commit(_sweep_soon)
+    _deliveries_insert(
+        [
+            (event_id, endpoint_id)
+            for event_id, partner_id in written
+            for endpoint_id in listening.get(partner_id, [])
+        ],
+        at,
+    )
     return len(written)
 
 

@@ -104,7 +104,11 @@ def python_deductions_failed_emit(*, on, lo, hi, owed_sql, still_owing_sql):
 
 def endpoint(partner, types, *, active=True):
     return WebhookEndpoint.objects.create(
-        partner=partner, url="https://hooks.example.com/x", event_types=types, is_active=active, secret="whsec_t"
+        partner=partner,
+        url="https://hooks.example.com/x",
+        event_types=types,
+        is_active=active,
+        secret="whsec_t",
     )
 
 
@@ -131,7 +135,9 @@ def world():
         )
         loan = draw(line, amount, key=f"k{i}")
         sink = payments.wallet_open(merchant=MerchantFactory())
-        payments.wallet_to_wallet(source=loan.wallet, target=sink, amount_fen=amount, idempotency_key=f"out{i}")
+        payments.wallet_to_wallet(
+            source=loan.wallet, target=sink, amount_fen=amount, idempotency_key=f"out{i}"
+        )
         # Rich, short (a part, odd fen), or empty.
         funds = (amount * 2, amount // 3 + 7, 0)[i % 3 if i < 6 else (i + 1) % 3]
         if funds:
@@ -151,13 +157,10 @@ def rows_written():
         for e in WebhookEvent.objects.filter(pk__in=events)
         for key in [events[e.id]]
     )
+    listed = WebhookDelivery.objects.filter(event_id__in=events).order_by("pk")
     deliveries = [
         (events[event_id], endpoint_id, status, attempts, is_manual, error, due == created)
-        for event_id, endpoint_id, status, attempts, is_manual, error, due, created in WebhookDelivery.objects.filter(
-            event_id__in=events
-        )
-        .order_by("pk")
-        .values_list(
+        for event_id, endpoint_id, status, attempts, is_manual, error, due, created in listed.values_list(
             "event_id",
             "endpoint_id",
             "status",
@@ -207,9 +210,12 @@ def close_and_read(loans, monkeypatch, *, python: bool):
                 events, written, deliveries = rows_written()
                 # What the first delivery sends: the event as stored.
                 sent = []
-                patch.setattr(
-                    transport, "post", lambda url, body, headers: sent.append(body) or transport.Response(200, 1)
-                )
+
+                def post(url, body, headers):
+                    sent.append(body)
+                    return transport.Response(200, 1)
+
+                patch.setattr(transport, "post", post)
                 first = WebhookDelivery.objects.filter(event_id__in=events).order_by("pk").first()
                 webhooks.delivery_attempt(delivery_id=first.pk)
                 body = json.loads(sent[0])
