@@ -3,12 +3,10 @@ of events (and one of deliveries) per chunk, in the chunk's transaction, never a
 
 import datetime as dt
 
-from django.db import connection
-
 from common.money import fen_to_yuan
 from lending.models import Loan, LoanStatusChange
 from merchants.webhooks.models import EventType
-from merchants.webhooks.services import Event, events_emit
+from merchants.webhooks.services import Event, events_emit, events_insert_select, sql_json_object, sql_yuan
 
 
 def loans_overdue_emit(*, on: dt.date, lo: int, hi: int, cob_run_id: int | None) -> int:
@@ -52,38 +50,25 @@ def deductions_failed_emit(*, on: dt.date, lo: int, hi: int, owed_sql: str, stil
     something due unpaid (its wallet held too little): what is still due after the deduction.
     Only the deduction makes a loan owe less, so the loans still owing after it are those it could
     not pay in full. `owed_sql` and `still_owing_sql` are close of business's own fixed SQL over
-    lending_loan's columns."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT reference, merchant_id, {owed_sql} FROM lending_loan "  # noqa: S608 - fixed SQL
-            f"WHERE id BETWEEN %s AND %s AND {still_owing_sql} ORDER BY id",
-            [lo, hi],
-        )
-        loans = cursor.fetchall()
-    # The shops by id, in a second statement: joined in the first, PostgreSQL hashes every shop
-    # for each chunk (it expects a third of the chunk to owe), where a few thousand are needed.
-    shops = {}
-    if loans:
-        named = ",".join(str(int(pk)) for pk in sorted({merchant_id for _, merchant_id, _ in loans}))
-        with connection.cursor() as cursor:
-            shop_sql = f"SELECT id, partner_id, external_id FROM merchants_merchant WHERE id IN ({named})"  # noqa: S608 - integers
-            cursor.execute(shop_sql)
-            shops = {pk: (partner_id, external_id) for pk, partner_id, external_id in cursor.fetchall()}
-    rows = [(reference, *shops[merchant_id], unpaid) for reference, merchant_id, unpaid in loans]
-    return events_emit(
-        events=[
-            Event(
-                partner_id=partner_id,
-                type=EventType.REPAYMENT_FAILED,
-                business_on=on,
-                data={
-                    "loan": reference,
-                    "merchant": merchant,
-                    "kind": "auto_deduction",
-                    "unpaid": str(fen_to_yuan(int(unpaid))),
-                    "reason": "insufficient_funds",
-                },
-            )
-            for reference, partner_id, merchant, unpaid in rows
+    lending_loan's columns. One INSERT … SELECT, the events' JSON built in SQL, in loan id order."""
+    # Each loan's shop looked up by id (subqueries, not a join: joined, PostgreSQL hashes every
+    # shop for each chunk, expecting a third of the chunk to owe, where a few thousand are needed).
+    shop = "(SELECT m.{column} FROM merchants_merchant m WHERE m.id = l.merchant_id)"
+    data = sql_json_object(
+        [
+            ("loan", "l.reference"),
+            ("merchant", shop.format(column="external_id")),
+            ("kind", "'auto_deduction'"),
+            ("unpaid", sql_yuan(owed_sql)),
+            ("reason", "'insufficient_funds'"),
         ]
+    )
+    return events_insert_select(
+        type=EventType.REPAYMENT_FAILED,
+        select=(
+            f"SELECT l.id AS seq, {shop.format(column='partner_id')} AS partner_id, {data} AS data "  # noqa: S608
+            f"FROM lending_loan l WHERE l.id BETWEEN %(lo)s AND %(hi)s AND {still_owing_sql}"
+        ),
+        params={"lo": lo, "hi": hi},
+        business_on=on,
     )

@@ -22,14 +22,13 @@ from dataclasses import dataclass
 from django.db import connection
 from django.utils import timezone
 
-from common.money import fen_to_yuan
 from common.sql import date_literal
 from lending import calculations as calc
 from lending import lifecycle
 from lending.models import LoanEvent, Product
 from lending.services.installments import installments_refresh
 from merchants.webhooks.models import EventType
-from merchants.webhooks.services import Event, events_emit
+from merchants.webhooks.services import events_insert_select, sql_json_object, sql_yuan
 from payments import bulk as payments_bulk
 from payments import services as payments
 from payments.models import Account, JournalEntry
@@ -364,38 +363,34 @@ def _payments_apply(
 
 
 def _repayments_emit(cursor, *, on: dt.date, payments: str, ids: str, kind: str) -> None:
-    """repayment.succeeded to each loan's partner, in bulk, in the payment's transaction: one read
-    of the payments with their loans (as the payments left them) and shops, one INSERT of events."""
-    cursor.execute(
-        f"""{payments}
-        SELECT l.reference, l.status, m.partner_id, m.external_id, v.penalty, v.fee, v.interest,
-               v.principal, l.principal_outstanding_fen + l.interest_outstanding_fen
-                            + l.penalty_outstanding_fen + l.fee_outstanding_fen
+    """repayment.succeeded to each loan's partner, in bulk, in the payment's transaction: one
+    INSERT … SELECT of the payments with their loans (as the payments left them) and shops, the
+    events' JSON built in SQL, in loan id order."""
+    outstanding = (
+        "l.principal_outstanding_fen + l.interest_outstanding_fen + l.penalty_outstanding_fen "
+        "+ l.fee_outstanding_fen"
+    )
+    data = sql_json_object(
+        [
+            ("loan", "l.reference"),
+            ("merchant", "m.external_id"),
+            ("kind", "CAST(%(rs_kind)s AS TEXT)"),
+            ("amount", sql_yuan("v.penalty + v.fee + v.interest + v.principal")),
+            *((bucket, sql_yuan(f"v.{bucket}")) for bucket in BUCKETS),
+            ("outstanding", sql_yuan(outstanding)),
+            ("loan_status", "l.status"),
+        ]
+    )
+    events_insert_select(
+        type=EventType.REPAYMENT_SUCCEEDED,
+        select=f"""{payments}
+        SELECT v.loan_id AS seq, m.partner_id AS partner_id, {data} AS data
         FROM v JOIN lending_loan l ON l.id = v.loan_id AND l.id IN ({ids})
         JOIN merchants_merchant m ON m.id = l.merchant_id
-        ORDER BY v.loan_id
-        """  # noqa: S608 - integer literals or a table name, and fixed fragments
+        """,  # noqa: S608 - integer literals or a table name, and fixed fragments
+        params={"rs_kind": kind},
+        business_on=on,
     )
-    events = []
-    for reference, status, partner_id, merchant, *split, outstanding in cursor.fetchall():
-        split = dict(zip(BUCKETS, (int(amount) for amount in split), strict=True))
-        events.append(
-            Event(
-                partner_id=partner_id,
-                type=EventType.REPAYMENT_SUCCEEDED,
-                business_on=on,
-                data={
-                    "loan": reference,
-                    "merchant": merchant,
-                    "kind": kind,
-                    "amount": str(fen_to_yuan(sum(split.values()))),
-                    **{bucket: str(fen_to_yuan(split[bucket])) for bucket in BUCKETS},
-                    "outstanding": str(fen_to_yuan(int(outstanding))),
-                    "loan_status": status,
-                },
-            )
-        )
-    events_emit(events=events)
 
 
 def _day_after(column: str) -> str:

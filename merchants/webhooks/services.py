@@ -130,20 +130,103 @@ def events_emit(*, events: Sequence[Event]) -> int:
         rows,
         page_size=BULK_BATCH,
     )
-    deliveries = [
-        (event_id, endpoint_id, WebhookDelivery.Status.PENDING.value, 0, at, False, "", at)
-        for event_id, partner_id, kind, *_ in rows
-        for endpoint_id in subscribed[(partner_id, kind)]
-    ]
-    if deliveries:
-        values_execute(
-            "INSERT INTO merchants_webhookdelivery (event_id, endpoint_id, status, attempts, "
-            "next_attempt_at, is_manual_next, last_error, created_at) VALUES %s",
-            deliveries,
-            page_size=BULK_BATCH,
-        )
-        transaction.on_commit(_sweep_soon)
+    _deliveries_insert(
+        [
+            (event_id, endpoint_id)
+            for event_id, partner_id, kind, *_ in rows
+            for endpoint_id in subscribed[(partner_id, kind)]
+        ],
+        at,
+    )
     return len(rows)
+
+
+def _deliveries_insert(pairs: list[tuple[str, int]], at) -> None:
+    """A pending delivery per (event id, endpoint id), in that order, in one statement per
+    BULK_BATCH; one sweep queued after the commit."""
+    if not pairs:
+        return
+    values_execute(
+        "INSERT INTO merchants_webhookdelivery (event_id, endpoint_id, status, attempts, "
+        "next_attempt_at, is_manual_next, last_error, created_at) VALUES %s",
+        [
+            (event_id, endpoint_id, WebhookDelivery.Status.PENDING.value, 0, at, False, "", at)
+            for event_id, endpoint_id in pairs
+        ],
+        page_size=BULK_BATCH,
+    )
+    transaction.on_commit(_sweep_soon)
+
+
+def sql_json_object(pairs: Sequence[tuple[str, str]]) -> str:
+    """SQL for a JSON object of (key, SQL expression) pairs, for `events_insert_select`: the keys
+    are fixed names, the values text expressions (or NULL)."""
+    function = "jsonb_build_object" if connection.vendor == "postgresql" else "json_object"
+    return f"{function}(" + ", ".join(f"'{key}', {value}" for key, value in pairs) + ")"
+
+
+def sql_yuan(fen: str) -> str:
+    """SQL for `str(fen_to_yuan(fen))` of an integer fen expression: '1234' -> '12.34', '-5' ->
+    '-0.05' (the same text on PostgreSQL and SQLite; no `%`, so it goes into statements with
+    parameters as it is)."""
+    # As an integer first: PostgreSQL's sums and window arithmetic may hand over numerics.
+    whole = f"ABS(CAST(({fen}) AS BIGINT))"
+    return (
+        f"(CASE WHEN ({fen}) < 0 THEN '-' ELSE '' END || CAST({whole} / 100 AS TEXT) || '.' "
+        f"|| SUBSTR(CAST(100 + {whole} - {whole} / 100 * 100 AS TEXT), 2))"
+    )
+
+
+def _new_event_id_sql() -> str:
+    """`new_event_id` in SQL: 'evt_' and 32 hex digits of strong randomness per row."""
+    if connection.vendor == "postgresql":
+        return "('evt_' || REPLACE(CAST(gen_random_uuid() AS TEXT), '-', ''))"
+    return "('evt_' || LOWER(HEX(RANDOMBLOB(16))))"
+
+
+def events_insert_select(*, type: str, select: str, params: Mapping, business_on: dt.date | None) -> int:
+    """`events_emit` for events whose rows a query yields (close of business: thousands per chunk,
+    with no Python per event): `select` gives `seq, partner_id, data` (`data` built by
+    `sql_json_object`), one event per row, written in `seq` order by one INSERT … SELECT. When an
+    active endpoint is subscribed to the type, the new events' ids come back and the deliveries are
+    written as `events_emit` writes them (event order, then endpoint), with one sweep queued after
+    the commit. `params` must not use the names wh_type, wh_on, wh_at. Returns the events written."""
+    _check_in_transaction()
+    if type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {type!r}")
+    listening: dict[int, list[int]] = {}
+    endpoints = WebhookEndpoint.objects.filter(is_active=True).order_by("pk")
+    for partner_id, pk, types in endpoints.values_list("partner_id", "pk", "event_types"):
+        if type in (types or []):
+            listening.setdefault(partner_id, []).append(pk)
+    at = connection.ops.adapt_datetimefield_value(timezone.now())
+    sql = (
+        "INSERT INTO merchants_webhookevent (id, partner_id, type, data, business_on, created_at) "  # noqa: S608
+        f"SELECT {_new_event_id_sql()}, s.partner_id, %(wh_type)s, s.data, %(wh_on)s, %(wh_at)s "
+        f"FROM ({select}) s ORDER BY s.seq"
+    )
+    params = {
+        **params,
+        "wh_type": type,
+        "wh_on": connection.ops.adapt_datefield_value(business_on),
+        "wh_at": at,
+    }
+    with connection.cursor() as cursor:
+        if not listening:
+            cursor.execute(sql, params)
+            return cursor.rowcount
+        # Rows come back in the order they were inserted (as bulk_create relies on).
+        cursor.execute(sql + " RETURNING id, partner_id", params)
+        written = cursor.fetchall()
+    _deliveries_insert(
+        [
+            (event_id, endpoint_id)
+            for event_id, partner_id in written
+            for endpoint_id in listening.get(partner_id, [])
+        ],
+        at,
+    )
+    return len(written)
 
 
 def merchant_events_emit(*, type: str, items: Sequence[tuple[int, dt.date | None, Mapping]]) -> int:
