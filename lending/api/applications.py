@@ -490,6 +490,7 @@ class ApplicationListCreateApi(ListAPIView):
                 questionnaire=submitted["questionnaire"],
                 accepted_sha256=submitted["accepted_sha256"],
                 key_is_new=True,  # no application had it when the product was read
+                whole=True,  # in the Idempotency-Key's transaction: an error undoes it all
             )
         except ApplicationError as exc:
             raise _in_api_terms(exc) from exc
