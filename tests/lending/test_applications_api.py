@@ -490,9 +490,9 @@ def test_an_instant_decision_takes_a_bounded_number_of_queries(
             "accepted_sha256": shas[0],
         }
         assert apply(partner_client, first, key="k-0").status_code == 201
-        # 23 statements on PostgreSQL, 2 of them the savepoint the test's transaction makes of the
+        # 22 statements on PostgreSQL, 2 of them the savepoint the test's transaction makes of the
         # request's (the service and the run make none inside it): the request's own reads (key,
-        # merchant, product with any application of the Idempotency-Key, business date, a
+        # merchant, product with any application of the Idempotency-Key and the business date, a
         # decision in flight in the service: the key is not read again), the application with
         # its first status (one statement), the run's one locking read, 8 reads the stages share
         # through the run (loans, rule set, verifications, one read of blacklist, velocity, sales
@@ -503,8 +503,8 @@ def test_an_instant_decision_takes_a_bounded_number_of_queries(
         # wait in one round trip, the stored reply), and the application.decided webhook (the
         # event, its deliveries). The key's last use was written by the first request: within
         # the minute it is not written again. SQLite has no INSERT or UPDATE in a WITH: each
-        # row and its history row are two statements there (25).
-        with django_assert_max_num_queries(23 if connection.vendor == "postgresql" else 25):
+        # row and its history row are two statements there (24).
+        with django_assert_max_num_queries(22 if connection.vendor == "postgresql" else 24):
             made = apply(
                 partner_client,
                 {
