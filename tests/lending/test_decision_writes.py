@@ -38,15 +38,16 @@ def _new(merchant, product, reference: str) -> Application:
     )
 
 
+FIRST = {
+    "event": "submitted",
+    "business_on": TODAY,
+    "actor": "api:p",
+    "reason": "api application for 1,234.56 yuan",
+}
+
+
 def _first(application: Application):
-    return lifecycle.start_row(
-        lifecycle.APPLICATION,
-        row=application,
-        event="submitted",
-        business_on=TODAY,
-        actor="api:p",
-        reason="api application for 1,234.56 yuan",
-    )
+    return lifecycle.start_row(lifecycle.APPLICATION, row=application, **FIRST)
 
 
 def test_an_application_and_its_first_history_row_are_stored_as_the_orm_stores_them(world):  # noqa: F811
@@ -55,14 +56,7 @@ def test_an_application_and_its_first_history_row_are_stored_as_the_orm_stores_t
 
     by_orm = _new(merchant, product, "A-ORM")
     by_orm.save()
-    lifecycle.start(
-        lifecycle.APPLICATION,
-        row=by_orm,
-        event="submitted",
-        business_on=TODAY,
-        actor="api:p",
-        reason="api application for 1,234.56 yuan",
-    )
+    lifecycle.start(lifecycle.APPLICATION, row=by_orm, **FIRST)
     by_orm.status = Application.Status.WITHDRAWN  # (one open per product: the next one may be)
     Application.objects.filter(pk=by_orm.pk).update(status=Application.Status.WITHDRAWN)
 
