@@ -5,7 +5,7 @@ decision, against a floor measured in the same run (a minimal authenticated GET)
                                      [--gunicorn-workers 3]
                                      [--database-url postgres://…/h7_decide]
                                      [--redis-url redis://127.0.0.1:6379/9] [--profile 100]
-                                     [--cpu 100] [--no-server] [--keep] [--conn-max-age 60]
+                                     [--cpu 100] [--no-server] [--keep] [--conn-max-age 60] [--port 0]
                                      [--template-url postgres://…/h_decide_tpl [--seed-template]]
 
 Goals (issue 10): decision p50 ≤ 15 ms, p99 ≤ 50 ms, and decision p50 at most 2 × the floor's.
