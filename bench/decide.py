@@ -5,7 +5,7 @@ decision, against a floor measured in the same run (a minimal authenticated GET)
                                      [--gunicorn-workers 3]
                                      [--database-url postgres://…/h7_decide]
                                      [--redis-url redis://127.0.0.1:6379/9] [--profile 100]
-                                     [--cpu 100] [--no-server] [--keep] [--conn-max-age 60]
+                                     [--cpu 100] [--no-server] [--keep] [--conn-max-age 60] [--port 0]
                                      [--template-url postgres://…/h_decide_tpl [--seed-template]]
 
 Goals (issue 10): decision p50 ≤ 15 ms, p99 ≤ 50 ms, and decision p50 at most 2 × the floor's.
@@ -296,9 +296,16 @@ def free_port() -> int:
 
 
 def start_gunicorn(
-    *, workers: int, payout: str, redis_url: str, key: str, probe_merchant: str, conn_max_age: int
+    *,
+    workers: int,
+    payout: str,
+    redis_url: str,
+    key: str,
+    probe_merchant: str,
+    conn_max_age: int,
+    port: int = 0,
 ):
-    port = free_port()
+    port = port or free_port()
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -517,6 +524,7 @@ def main() -> None:
         "--no-server", action="store_true", help="only the in-process figures (--cpu, --profile)"
     )
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--port", type=int, default=0, help="gunicorn's port (0: any free one)")
     parser.add_argument(
         "--conn-max-age",
         type=int,
@@ -585,6 +593,7 @@ def main() -> None:
                 key=key,
                 probe_merchant=mine[0]["id"],
                 conn_max_age=args.conn_max_age,
+                port=args.port,
             )
             try:
                 expected = "approved" if payout == "async" else "disbursed"

@@ -167,9 +167,15 @@ def _claim(scope: str, endpoint: str, key: str, fingerprint: str, fields: dict) 
     return row[0] if row and row[0] is not None else None
 
 
-def _kept(data):
-    """The reply as plain JSON values, the way it will be replayed."""
-    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+def _reply_keep(claimed: int, response) -> None:
+    """The reply stored on the claim: what `IdempotencyRecord.objects.filter(pk=claimed).update(
+    response_status=…, response_body=<the reply as plain JSON values>))` writes, the body's JSON text made
+    once and the statement written in SQL (every keyed write makes it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE common_idempotencyrecord SET response_status = %s, response_body = %s WHERE id = %s",
+            [response.status_code, json.dumps(response.data, cls=DjangoJSONEncoder), claimed],
+        )
 
 
 def idempotent(endpoint: str, *, scope: Callable[[object], str]):
@@ -220,9 +226,7 @@ def _once(view, request, args, kwargs, method, owner, endpoint, key, fingerprint
         response = method(view, request, *args, **kwargs)
         if not 200 <= response.status_code < 300:
             raise _NotKept(response)
-        IdempotencyRecord.objects.filter(pk=claimed).update(
-            response_status=response.status_code, response_body=_kept(response.data)
-        )
+        _reply_keep(claimed, response)
         return response
 
 

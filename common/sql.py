@@ -47,7 +47,22 @@ def date_literal(value) -> str:
 
 
 def _converters(fields: Sequence) -> list[tuple]:
-    """(position, column, converters) of each field that has converters, as the ORM applies them."""
+    """(position, column, converters) of each field that has converters, as the ORM applies them;
+    worked out once per connection and list of fields (the hot path's statements read the same
+    columns each time)."""
+    key = tuple(fields)
+    try:
+        known = connection._fixed_converters
+    except AttributeError:
+        known = connection._fixed_converters = {}
+    try:
+        return known[key]
+    except KeyError:
+        converters = known[key] = _converters_of(fields)
+        return converters
+
+
+def _converters_of(fields: Sequence) -> list[tuple]:
     converters = []
     for position, field in enumerate(fields):
         if field is None:
@@ -139,3 +154,105 @@ def rows_insert(model, objs: Sequence) -> None:
     for obj, (key,) in zip(objs, keys, strict=True):
         setattr(obj, meta.pk.attname, key)
         obj._state.adding, obj._state.db = False, connection.alias
+
+
+def _insert_parts(model, obj) -> tuple[list, list]:
+    """The fields of a new row of `model` (its primary key the database's) and their database
+    values, as `bulk_create` prepares them (each field's `pre_save` and database value)."""
+    meta = model._meta
+    fields = [field for field in meta.concrete_fields if field is not meta.pk]
+    return fields, [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+
+
+def _saved(obj, key) -> None:
+    setattr(obj, obj._meta.pk.attname, key)
+    obj._state.adding, obj._state.db = False, connection.alias
+
+
+def row_insert_with(parent, child, link: str) -> None:
+    """A new row and a new row that refers to it (`link`, the child's foreign key to the
+    parent), inserted as `rows_insert` would insert each, both primary keys set: on PostgreSQL
+    in one statement (the child's insert reads the parent's key from the parent's), elsewhere in
+    two. For a row and the history row that records it."""
+    if connection.vendor != "postgresql":
+        rows_insert(type(parent), [parent])
+        setattr(child, child._meta.get_field(link).attname, parent.pk)
+        rows_insert(type(child), [child])
+        return
+    quote = connection.ops.quote_name
+    parent_fields, parent_values = _insert_parts(type(parent), parent)
+    link_field = child._meta.get_field(link)
+    child_fields, child_values = _insert_parts(type(child), child)
+    at = child_fields.index(link_field)
+    child_sql = ["%s"] * len(child_fields)
+    child_sql[at] = "(SELECT id FROM parent)"
+    del child_values[at]
+    parent_meta, child_meta = parent._meta, child._meta
+    sql = (
+        f"WITH parent AS (INSERT INTO {quote(parent_meta.db_table)}"  # noqa: S608 - fixed SQL
+        f" ({', '.join(quote(f.column) for f in parent_fields)})"
+        f" VALUES ({', '.join(['%s'] * len(parent_fields))}) RETURNING {quote(parent_meta.pk.column)} AS id)"
+        f" INSERT INTO {quote(child_meta.db_table)} ({', '.join(quote(f.column) for f in child_fields)})"
+        f" VALUES ({', '.join(child_sql)})"
+        f" RETURNING {quote(link_field.column)}, {quote(child_meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*parent_values, *child_values])
+        parent_key, child_key = cursor.fetchone()
+    _saved(parent, parent_key)
+    setattr(child, link_field.attname, parent_key)
+    _saved(child, child_key)
+
+
+def _select_type(field) -> str:
+    db_type = field.db_type(connection)
+    return "text" if db_type.startswith("varchar") else db_type
+
+
+def update_with_insert(model, pk, expected: dict, changes: dict, child, link: str) -> bool:
+    """Compare-and-set: the row of `model` with primary key `pk` (where its columns still hold
+    `expected`) given `changes`, and `child` (a new row, `link` its foreign key to this one)
+    inserted only if the row was changed; on PostgreSQL one statement. True when it was
+    changed (`child` then saved, its key set)."""
+    meta = model._meta
+    quote = connection.ops.quote_name
+    sets = [(meta.get_field(name), value) for name, value in changes.items()]
+    wheres = [(meta.get_field(name), value) for name, value in expected.items()]
+    set_sql = ", ".join(f"{quote(field.column)} = %s" for field, _ in sets)
+    where_sql = " AND ".join(
+        [f"{quote(meta.pk.column)} = %s", *(f"{quote(field.column)} = %s" for field, _ in wheres)]
+    )
+    params = [
+        *(field.get_db_prep_save(value, connection) for field, value in sets),
+        meta.pk.get_db_prep_value(pk, connection),
+        *(field.get_db_prep_value(value, connection) for field, value in wheres),
+    ]
+    update = f"UPDATE {quote(meta.db_table)} SET {set_sql} WHERE {where_sql}"  # noqa: S608
+    link_field = child._meta.get_field(link)
+    setattr(child, link_field.attname, pk)
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(update, params)
+            moved = cursor.rowcount == 1
+        if moved:
+            rows_insert(type(child), [child])
+        return moved
+    child_fields, child_values = _insert_parts(type(child), child)
+    # In a SELECT the values are typed by their columns (a bare literal there would be text; a
+    # text one is cast to its column on insert, checking its length as an insert does).
+    casts = ", ".join(
+        "moved.id" if field is link_field else f"CAST(%s AS {_select_type(field)})" for field in child_fields
+    )
+    del child_values[child_fields.index(link_field)]
+    sql = (
+        f"WITH moved AS ({update} RETURNING {quote(meta.pk.column)} AS id)"  # noqa: S608 - fixed SQL
+        f" INSERT INTO {quote(child._meta.db_table)} ({', '.join(quote(f.column) for f in child_fields)})"
+        f" SELECT {casts} FROM moved RETURNING {quote(child._meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *child_values])
+        found = cursor.fetchone()
+    if found is None:
+        return False
+    _saved(child, found[0])
+    return True

@@ -27,12 +27,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from common.errors import ApplicationError
+from common.errors import ApplicationError, ConflictError
 from common.money import fen_to_yuan
-from common.sql import columns_of, fixed_instances, rows_insert
+from common.sql import columns_of, fixed_instances, rows_insert, update_with_insert
 from common.texts import stored_reason, stored_words
 from lending import lifecycle
-from lending.models import Application, ApplicationStage, Product
+from lending.models import Application, ApplicationChange, ApplicationStage, Product
 from lending.services.products import product_kind
 from merchants.models import Merchant, Owner, PartnerPlatform
 from merchants.webhooks.models import EventType
@@ -250,7 +250,7 @@ def _application_locked(application_id: int) -> Application:
     return application
 
 
-def pipeline_run(*, application_id: int, on: dt.date, actor: str) -> Application:
+def pipeline_run(*, application_id: int, on: dt.date, actor: str, savepoint: bool = True) -> Application:
     """Run an application's stages from where it stands until one refers it to a person, one
     declines it, or all have passed (then it is approved). Safe to call again at any time: the
     application's row lock serialises runs, and stages already recorded are not run twice.
@@ -259,8 +259,9 @@ def pipeline_run(*, application_id: int, on: dt.date, actor: str) -> Application
     owner, partner, product, how many stages it has recorded), the stages' reads shared through
     one Run, then the stage rows in one insert and the decision in one compare-and-set UPDATE with
     its history row. The application returned is current without being read again, its stage
-    rows attached (a reply shows them)."""
-    with transaction.atomic():
+    rows attached (a reply shows them). `savepoint=False`: the caller's transaction is rolled
+    back whole if this raises, so the run makes no savepoint of its own."""
+    with transaction.atomic(savepoint=savepoint):
         # The application and its merchant are locked (one merchant's applications are decided
         # one at a time: the exposure stage reads all its lines), not the product or the partner,
         # which every application of that product or partner shares. NO KEY UPDATE: it excludes
@@ -357,17 +358,20 @@ def _move(
     with under its lock), `also` written in the same UPDATE, and the object in memory made what
     the row now holds, so nothing reads it again."""
     changes = {**also, "updated_at": timezone.now()}
-    lifecycle.transition(
-        lifecycle.APPLICATION,
-        pk=application.pk,
-        event=event,
-        business_on=on,
-        actor=actor,
-        reason=reason,
-        also=changes,
-        current=application.status,
-        reasons=reasons,
-    )
+    if lifecycle.APPLICATION.snapshot is None:
+        _moved(application, event, on=on, actor=actor, reason=reason, changes=changes, reasons=reasons)
+    else:
+        lifecycle.transition(
+            lifecycle.APPLICATION,
+            pk=application.pk,
+            event=event,
+            business_on=on,
+            actor=actor,
+            reason=reason,
+            also=changes,
+            current=application.status,
+            reasons=reasons,
+        )
     application.status = lifecycle.APPLICATION.transitions[event].target
     for name, value in changes.items():
         setattr(application, name, value)
@@ -375,6 +379,42 @@ def _move(
         # As the column holds it (and a read gives it back): to its decimal places.
         places = Application._meta.get_field("decided_rate").decimal_places
         application.decided_rate = Decimal(application.decided_rate).quantize(Decimal(1).scaleb(-places))
+
+
+def _moved(application, event, *, on, actor, reason, changes, reasons) -> None:
+    """`lifecycle.transition` for the application held under its lock: the compare-and-set
+    UPDATE from the status it was read with and its history row, in one statement on PostgreSQL
+    (common.sql.update_with_insert); the same refusal when the status is not one the event
+    starts from or the row changed meanwhile."""
+    step = lifecycle.APPLICATION.transitions[event]
+    current = application.status
+    if current not in step.sources:
+        raise ConflictError(
+            f"a {current} application cannot be {event.replace('_', ' ')}",
+            {"fields": {"status": [f"{current} -> {step.target} is not allowed"]}},
+        )
+    history = ApplicationChange(
+        kind=event,
+        from_status=current,
+        to_status=step.target,
+        business_on=on,
+        actor=actor,
+        cob_run_id=None,
+        reason=reason[:200],
+        reasons=reasons or [],
+    )
+    if not update_with_insert(
+        Application,
+        application.pk,
+        {"status": current},
+        {"status": step.target, **changes},
+        history,
+        "application",
+    ):
+        raise ConflictError(
+            "the application changed while this request was processed; read it and retry",
+            {"fields": {"status": ["changed concurrently"]}},
+        )
 
 
 def _decline(

@@ -16,6 +16,7 @@ from common.api import IdCursorPagination, naming
 from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError, NotFoundError
 from common.idempotency import idempotent
+from common.models import BusinessCalendar
 from common.money import fen_to_yuan
 from common.texts import localized
 from lending import calculations as calc
@@ -89,7 +90,8 @@ def _application_get(partner: PartnerPlatform, reference: str) -> Application:
 
 def _product_get(code: str, *, idempotency_key: str | None = None) -> Product:
     """The product by its code; with `idempotency_key`, the id of the application that key made
-    (or None) read in the same statement, as `product.keyed_application_id`."""
+    (or None) and the business date (common.business_date.business_date_today's) read in the
+    same statement, as `product.keyed_application_id` and `product.business_on`."""
     if idempotency_key is None:
         product = Product.objects.filter(code=code).first()
     else:
@@ -100,12 +102,17 @@ def _product_get(code: str, *, idempotency_key: str | None = None) -> Product:
         found = list(
             Product.objects.raw(
                 f"SELECT {columns}, (SELECT a.id FROM lending_application a"  # noqa: S608
-                " WHERE a.idempotency_key = %s LIMIT 1) AS keyed_application_id"
+                " WHERE a.idempotency_key = %s LIMIT 1) AS keyed_application_id,"
+                " (SELECT c.current_on FROM common_businesscalendar c WHERE c.id = 1) AS business_on"
                 " FROM lending_product p WHERE p.code = %s ORDER BY p.id LIMIT 1",
                 [idempotency_key, code],
             )
         )
         product = found[0] if found else None
+        if product is not None:
+            # As business_date_today reads it: the wall-clock date until a calendar row exists.
+            on = BusinessCalendar._meta.get_field("current_on").to_python(product.business_on)
+            product.business_on = on or timezone.localdate()
     if product is None:
         raise ApplicationError(f"no product {code!r}", {"fields": {"product": [f"no product {code!r}"]}})
     return product
@@ -482,7 +489,7 @@ class ApplicationListCreateApi(ListAPIView):
                 product=product,
                 amount_fen=submitted["amount_fen"],
                 channel=Application.Channel.API,
-                on=business_date_today(),
+                on=product.business_on,
                 actor=f"api:{partner.code}",
                 idempotency_key=key,
                 pledged_order_ids=submitted["order_ids"],
@@ -490,6 +497,7 @@ class ApplicationListCreateApi(ListAPIView):
                 questionnaire=submitted["questionnaire"],
                 accepted_sha256=submitted["accepted_sha256"],
                 key_is_new=True,  # no application had it when the product was read
+                whole=True,  # in the Idempotency-Key's transaction: an error undoes it all
             )
         except ApplicationError as exc:
             raise _in_api_terms(exc) from exc

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from common.errors import ApplicationError, ConflictError, NotFoundError
 from common.money import format_yuan
-from common.sql import fixed_rows
+from common.sql import fixed_rows, row_insert_with
 from lending import lifecycle, pipeline, signals
 from lending.models import (
     Application,
@@ -286,12 +286,14 @@ def application_submit(
     appeal_of: Application | None = None,
     appeal_reason: str = "",
     key_is_new: bool = False,
+    whole: bool = False,
 ) -> Application:
     """Record an application and run its machine stages at once (3-1-0: the instant products are
     decided in the same request). The same idempotency key again returns the same application;
     with other content it is refused. `key_is_new`: the caller has just read that no application
     carries `idempotency_key` (the API reads it with the product), so it is not read again; an
-    application made with it since then is still found (the key's unique constraint)."""
+    application made with it since then is still found (the key's unique constraint). `whole`:
+    the caller's transaction is rolled back whole if this raises (no savepoints are made)."""
     actor = actor or _actor(user)
     if idempotency_key is not None and (not isinstance(idempotency_key, str) or len(idempotency_key) > 120):
         _fail("idempotency_key", "at most 120 characters")
@@ -329,13 +331,16 @@ def application_submit(
     if appeal_of is None:
         _may_apply(merchant, product, on)
     now = timezone.now()
-    # One transaction records the application and decides it (one commit); the stages run in a
-    # savepoint of it, so a crash in them still leaves the application recorded as submitted
-    # (a retry with the same key finishes it) and nothing of the stages.
+    # One transaction records the application and decides it (one commit). When the caller's own
+    # transaction is undone whole on any error (`whole`: the API's Idempotency-Key transaction),
+    # nothing more is needed; otherwise the stages run in a savepoint of it, so a crash in them
+    # still leaves the application recorded as submitted (a retry with the same key finishes
+    # it) and nothing of the stages.
     failure = None
+    recorded = False
     try:
-        with transaction.atomic():
-            application = Application.objects.create(
+        with transaction.atomic(savepoint=not whole):
+            application = Application(
                 reference=_reference(on),
                 merchant=merchant,
                 product=product,
@@ -351,7 +356,8 @@ def application_submit(
                 submitted_on=on,
                 submitted_at=now,
             )
-            lifecycle.start(
+            # The application and its first history row, in one statement on PostgreSQL.
+            history = lifecycle.start_row(
                 lifecycle.APPLICATION,
                 row=application,
                 event="appealed" if appeal_of else "submitted",
@@ -359,14 +365,25 @@ def application_submit(
                 actor=actor,
                 reason=appeal_reason or f"{channel} application for {format_yuan(amount_fen)} yuan",
             )
-            try:
-                application = pipeline.pipeline_run(application_id=application.pk, on=on, actor=actor)
-            except Exception as exc:  # raised once the submitted application is committed
-                failure = exc
+            row_insert_with(application, history, "application")
+            recorded = True
+            if whole:
+                application = pipeline.pipeline_run(
+                    application_id=application.pk, on=on, actor=actor, savepoint=False
+                )
+            else:
+                try:
+                    application = pipeline.pipeline_run(application_id=application.pk, on=on, actor=actor)
+                except Exception as exc:  # raised once the submitted application is committed
+                    failure = exc
     except IntegrityError as exc:
-        existing = (
-            Application.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
-        )
+        if recorded:
+            raise
+        existing = None
+        if idempotency_key and not whole:
+            # (In a transaction undone whole, nothing more can be read: the key was claimed by
+            # the caller, so the conflict is the product's application in flight.)
+            existing = Application.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing
         raise ConflictError(

@@ -1,0 +1,174 @@
+"""The decision's written-out statements (common.sql.row_insert_with, update_with_insert) store
+what the ORM stores: the application with its first history row, and the compare-and-set status
+change with its history row (lending.lifecycle.transition's)."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from common.errors import ConflictError
+from common.sql import row_insert_with, update_with_insert
+from lending import lifecycle, pipeline
+from lending.models import Application, ApplicationChange, Product
+from tests.lending.test_applications import STRONG, TODAY, instant, world  # noqa: F401
+from tests.scoring.factories import rated_merchant
+
+SKIPPED = {"id", "reference", "application_id", "changed_at", "created_at", "updated_at", "submitted_at"}
+
+
+def _values(model, pk) -> dict:
+    return {k: v for k, v in model.objects.filter(pk=pk).values()[0].items() if k not in SKIPPED}
+
+
+def _new(merchant, product, reference: str) -> Application:
+    return Application(
+        reference=reference,
+        merchant=merchant,
+        product=product,
+        channel=Application.Channel.API,
+        amount_fen=123_456,
+        pledged_order_ids=[3, 1],
+        declared={"sales_fen": 10, "net_profit_margin": "0.12"},
+        questionnaire={"q1": 4},
+        accepted_sha256="ab" * 32,
+        appeal_reason="",
+        submitted_on=TODAY,
+        submitted_at=timezone.now(),
+    )
+
+
+FIRST = {
+    "event": "submitted",
+    "business_on": TODAY,
+    "actor": "api:p",
+    "reason": "api application for 1,234.56 yuan",
+}
+
+
+def _first(application: Application):
+    return lifecycle.start_row(lifecycle.APPLICATION, row=application, **FIRST)
+
+
+def test_an_application_and_its_first_history_row_are_stored_as_the_orm_stores_them(world):  # noqa: F811
+    merchant = rated_merchant(**STRONG)
+    product = Product.objects.get(code="credit_loan")
+
+    by_orm = _new(merchant, product, "A-ORM")
+    by_orm.save()
+    lifecycle.start(lifecycle.APPLICATION, row=by_orm, **FIRST)
+    by_orm.status = Application.Status.WITHDRAWN  # (one open per product: the next one may be)
+    Application.objects.filter(pk=by_orm.pk).update(status=Application.Status.WITHDRAWN)
+
+    written = _new(merchant, product, "A-SQL")
+    history = _first(written)
+    row_insert_with(written, history, "application")
+
+    assert written.pk is not None and not written._state.adding
+    assert history.pk is not None and history.application_id == written.pk
+    orm_row = _values(Application, by_orm.pk)
+    orm_row["status"] = Application.Status.SUBMITTED
+    assert _values(Application, written.pk) == orm_row
+    orm_change = ApplicationChange.objects.get(application=by_orm)
+    assert _values(ApplicationChange, history.pk) == _values(ApplicationChange, orm_change.pk)
+    assert Application.objects.get(pk=written.pk).submitted_at == written.submitted_at
+
+
+def test_the_status_change_and_its_history_row_are_stored_as_the_lifecycle_stores_them(world):  # noqa: F811
+    merchant = rated_merchant(**STRONG)
+    product = Product.objects.get(code="credit_loan")
+    decided_at = timezone.now()
+    changes = {
+        "decided_limit_fen": 3_600_000,
+        "decided_rate": "0.0006",
+        "decided_grade": "A",
+        "decided_term": 6,
+        "current_stage": "lending.stages.auto_decide",
+        "decided_at": decided_at,
+        "decided_by": "api:p",
+        "reasons": [{"code": "rated", "text": "Grade A", "params": {"line": "36,000.00"}}],
+        "reapply_on": dt.date(2026, 4, 1),
+        "updated_at": decided_at,
+    }
+    rows = []
+    for reference in ("A-1", "A-2"):
+        application = _new(merchant, product, reference)
+        row_insert_with(application, _first(application), "application")
+        rows.append(application)
+        if reference == "A-1":
+            lifecycle.transition(
+                lifecycle.APPLICATION,
+                pk=application.pk,
+                event="approved",
+                business_on=TODAY,
+                actor="api:p",
+                reason="every stage passed",
+                also=changes,
+                current="submitted",
+                reasons=changes["reasons"],
+            )
+        else:
+            history = ApplicationChange(
+                kind="approved",
+                from_status="submitted",
+                to_status="approved",
+                business_on=TODAY,
+                actor="api:p",
+                reason="every stage passed",
+                reasons=changes["reasons"],
+            )
+            moved = update_with_insert(
+                Application,
+                application.pk,
+                {"status": "submitted"},
+                {"status": "approved", **changes},
+                history,
+                "application",
+            )
+            assert moved and history.pk is not None
+        # Each merchant may have one open application per product at a time.
+        Application.objects.filter(pk=application.pk).update(status=Application.Status.DECLINED)
+    by_lifecycle, written = (_values(Application, a.pk) for a in rows)
+    assert written == by_lifecycle
+
+    def changes_of(application):
+        found = ApplicationChange.objects.filter(application=application).order_by("id")
+        return [_values(ApplicationChange, change.pk) for change in found]
+
+    assert changes_of(rows[1]) == changes_of(rows[0])
+
+
+def test_a_status_changed_meanwhile_changes_nothing_and_records_nothing(world):  # noqa: F811
+    merchant = rated_merchant(**STRONG)
+    application = _new(merchant, Product.objects.get(code="credit_loan"), "A-3")
+    row_insert_with(application, _first(application), "application")
+    Application.objects.filter(pk=application.pk).update(status=Application.Status.WITHDRAWN)
+    history = ApplicationChange(
+        kind="approved", from_status="submitted", to_status="approved", business_on=TODAY
+    )
+
+    assert not update_with_insert(
+        Application, application.pk, {"status": "submitted"}, {"status": "approved"}, history, "application"
+    )
+    assert history.pk is None
+    assert Application.objects.get(pk=application.pk).status == Application.Status.WITHDRAWN
+    assert list(ApplicationChange.objects.filter(application=application).values_list("kind", flat=True)) == [
+        "submitted"
+    ]
+    # The pipeline refuses as lifecycle.transition does.
+    with pytest.raises(ConflictError, match="changed while this request was processed"):
+        pipeline._moved(
+            application,
+            "approved",
+            on=TODAY,
+            actor="api:p",
+            reason="every stage passed",
+            changes={"updated_at": timezone.now()},
+            reasons=None,
+        )
+
+
+def test_an_instant_decision_still_records_its_history(world):  # noqa: F811
+    _, application = instant(rated_merchant(**STRONG))
+    kinds = list(application.changes.order_by("id").values_list("kind", "from_status", "to_status"))
+    assert kinds[:2] == [("submitted", "", "submitted"), ("approved", "submitted", "approved")]
