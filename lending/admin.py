@@ -485,12 +485,16 @@ class InstallmentInline(admin.TabularInline):
 class LoanEventInline(admin.TabularInline):
     model = LoanEvent
     formset = QuickHiddenInlineFormSet
-    fields = ["business_on", "kind", "principal", "interest", "penalty", "fee", "entry", "actor", "why"]
+    fields = ["business_on", "kind", "principal", "interest", "penalty", "fee", "entry", "by", "why"]
     readonly_fields = fields
     ordering = ["business_on", "id"]
     extra = 0
     can_delete = False
     verbose_name_plural = _("events (statement)")
+
+    @admin.display(description=history_words.COLUMNS["by"])
+    def by(self, obj) -> str:
+        return history_words.actor_label(obj.actor)
 
     @admin.display(description=_("note"))
     def why(self, obj) -> str:

@@ -37,9 +37,11 @@ EVENTS = {
     "disbursed": pgettext_lazy("status change", "disbursed"),
     "withdrawn": pgettext_lazy("status change", "withdrawn"),
 }
-# Who, when it is the system (lending.lifecycle.CLOSE_OF_BUSINESS, lending.collections.SYNC,
-# lending.services.applications, lending.services.pledges, the portal's drawdown).
+# Who, when it is the system (a loan event's default, lending.lifecycle.CLOSE_OF_BUSINESS,
+# lending.collections.SYNC, lending.services.applications, lending.services.pledges, the
+# portal's drawdown).
 ACTORS = {
+    "system": pgettext_lazy("actor", "system"),
     "close of business": pgettext_lazy("actor", "close of business"),
     "collections sync": pgettext_lazy("actor", "collections sync"),
     "credit pipeline": pgettext_lazy("actor", "credit pipeline"),
