@@ -9,6 +9,8 @@ import re
 
 from django.utils.translation import gettext, gettext_noop
 
+from common.texts import matched_reason, stored_text
+
 _COLUMN = r"column '(?P<column>.+?)'"
 _NUMBER = r"(?P<%s>-?\d[\d.]*)"
 
@@ -88,11 +90,9 @@ NOT_USED_MSGID = gettext_noop("column '%(column)s' %(reason)s: not used")
 
 
 def _matched(patterns: list[tuple[re.Pattern, str]], words: str) -> str | None:
-    for regex, msgid in patterns:
-        found = regex.fullmatch(words)
-        if found:
-            return gettext(msgid) % found.groupdict() if found.groupdict() else gettext(msgid)
-    return None
+    """The words in the reader's language when `patterns` knows them (common.texts), else None."""
+    matched = matched_reason([("report", regex, msgid) for regex, msgid in patterns], words)
+    return stored_text(matched) if matched is not None else None
 
 
 def reason_text(words: str) -> str:
