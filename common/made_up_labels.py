@@ -1,10 +1,12 @@
 """Labels Django makes up from code names: a field's verbose name from its name ("accrued
 through on"), a model's names from its class ("credit line", "credit lines", or a declared name
 with an "s" added), an app's from its label ("Riskcontrol"), and the few declared without
-gettext. No catalogue saw them, so the workbench showed them in English to a Chinese reader.
-`labels_translate` (at start-up, from common's `ready`) makes each one a lazy msgid with the
-context "made-up label", its Chinese in common/locale. The declared options stay as they are, so
-migrations see nothing new. A label the code declares with gettext is left alone."""
+gettext; likewise the fields' help texts, written as plain English ("the business event"), which
+the workbench's forms show under each field. No catalogue saw them, so the workbench showed them
+in English to a Chinese reader. `labels_translate` (at start-up, from common's `ready`) makes
+each one a lazy msgid with the context "made-up label" (a help text: its plain msgid), its
+Chinese in common/locale. The declared options stay as they are, so migrations see nothing new.
+A label the code declares with gettext is left alone."""
 
 from collections.abc import Iterator
 
@@ -53,6 +55,18 @@ def made_up_labels() -> Iterator[tuple[str, object, str]]:
                     yield field.verbose_name, field, "verbose_name"
 
 
+def help_texts() -> Iterator[tuple[str, object, str]]:
+    """(the English help text, its field, "help_text") for each field of the production apps
+    whose help text is declared without gettext."""
+    for config in apps.get_app_configs():
+        if config.label not in PRODUCTION_APPS:
+            continue
+        for model in config.get_models():
+            for field in model._meta.local_fields + model._meta.local_many_to_many:
+                if field.help_text and not isinstance(field.help_text, Promise):
+                    yield field.help_text, field, "help_text"
+
+
 def shown_properties() -> Iterator[tuple[str, object, str]]:
     """(the English label, the property's getter, "short_description") for each model property
     a workbench page shows as a column or a read-only field without a label of its own (Django
@@ -69,6 +83,6 @@ def shown_properties() -> Iterator[tuple[str, object, str]]:
 
 def labels_translate() -> None:
     """Every made-up label read in the reader's language from now on."""
-    for english, holder, attribute in [*made_up_labels(), *shown_properties()]:
+    for english, holder, attribute in [*made_up_labels(), *help_texts(), *shown_properties()]:
         setattr(holder, attribute, label(english))
         TRANSLATED.append((english, holder, attribute))

@@ -27,7 +27,7 @@ from common.business_date import business_date_today
 from common.errors import ApplicationError
 from common.money import YuanFormField, format_yuan, yuan_to_fen
 from lending import calculations as calc
-from lending import services
+from lending import history_words, services
 from lending.models import (
     LOAN_TRANSITIONS,
     CobRun,
@@ -145,12 +145,29 @@ class StatusHistoryInline(admin.TabularInline):
 
     formset = QuickHiddenInlineFormSet
 
-    fields = ["changed_at", "business_on", "kind", "from_status", "to_status", "actor", "cob_run", "why"]
+    fields = ["changed_at", "business_on", "event", "from_label", "to_label", "by", "cob_run", "why"]
     readonly_fields = fields
     ordering = ["-changed_at", "-id"]
     extra = 0
     can_delete = False
     show_change_link = False
+
+    # The codes as the reader reads them (lending.history_words), as on the case pages.
+    @admin.display(description=history_words.COLUMNS["event"])
+    def event(self, obj) -> str:
+        return history_words.event_label(obj.kind)
+
+    @admin.display(description=history_words.COLUMNS["from"])
+    def from_label(self, obj) -> str:
+        return history_words.status_label(obj, obj.from_status)
+
+    @admin.display(description=history_words.COLUMNS["to"])
+    def to_label(self, obj) -> str:
+        return history_words.status_label(obj, obj.to_status)
+
+    @admin.display(description=history_words.COLUMNS["by"])
+    def by(self, obj) -> str:
+        return history_words.actor_label(obj.actor)
 
     @admin.display(description=_("reason"))
     def why(self, obj) -> str:
@@ -468,12 +485,16 @@ class InstallmentInline(admin.TabularInline):
 class LoanEventInline(admin.TabularInline):
     model = LoanEvent
     formset = QuickHiddenInlineFormSet
-    fields = ["business_on", "kind", "principal", "interest", "penalty", "fee", "entry", "actor", "why"]
+    fields = ["business_on", "kind", "principal", "interest", "penalty", "fee", "entry", "by", "why"]
     readonly_fields = fields
     ordering = ["business_on", "id"]
     extra = 0
     can_delete = False
     verbose_name_plural = _("events (statement)")
+
+    @admin.display(description=history_words.COLUMNS["by"])
+    def by(self, obj) -> str:
+        return history_words.actor_label(obj.actor)
 
     @admin.display(description=_("note"))
     def why(self, obj) -> str:

@@ -294,7 +294,10 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"order {self.external_id} ({self.status})"
+        return _("order %(order)s (%(status)s)") % {
+            "order": self.external_id,
+            "status": self.get_status_display(),
+        }
 
 
 class OrderStatusChange(models.Model):

@@ -383,7 +383,12 @@ class Offer(models.Model):
         indexes = [models.Index(fields=["status", "expires_on"], name="offer_open_by_expiry")]
 
     def __str__(self) -> str:
-        return f"offer {self.pk} to {self.merchant_id} ({self.product_id}, {self.status})"
+        return _("offer %(offer)s to %(merchant)s (%(product)s, %(status)s)") % {
+            "offer": self.pk,
+            "merchant": self.merchant_id,
+            "product": self.product_id,
+            "status": self.get_status_display(),
+        }
 
 
 # --- Sandbox and monitoring (built on the registry) ---------------------------------------------

@@ -45,6 +45,23 @@ ENGLISH = [
     r"drawdown on line",
     r"repayment of",
     r"withdrawal",
+    # A status history's codes (lending/history_words.py): an event, a status, who, an action.
+    r"collections sync",
+    r"close of business",
+    r"credit pipeline",
+    r"fell_overdue",
+    r"(?:-|→|->) (?:open|closed|active|overdue|repaid|frozen|submitted|referred|approved)",
+    r"(?:legal|visit), ",
+    # Titles, breadcrumbs and links made from a record's English `__str__`.
+    r"line \d+ of \d+",
+    r"offer \d+ to \d+",
+    r"case \d+ of loan",
+    r"order \S+ \((?:placed|paid|shipped|delivered|settled|refunded|cancelled)\)",
+    # Fields' help texts under a workbench form's fields.
+    r"the business event",
+    r"interest accrued up to and including this date",
+    r"accrued, not yet paid",
+    r"fallen due and unpaid",
     # A rate, and the member form's hint.
     r"%/day",
     r"%/year",
@@ -106,6 +123,10 @@ def test_the_check_finds_english_words_and_leaves_codes_and_chinese():
     assert FOUND.search("计提 accrue 2026-12-05 product 1")
     assert FOUND.search("· 0.05 %/day ≈ 18.25 %/year")
     assert FOUND.search("Created at:")
+    assert FOUND.search("2026-12-05 opened - → open collections sync")
+    assert FOUND.search("line 76 of 17 (2)")
+    assert FOUND.search("186: - -> active (disbursed)")
+    assert not FOUND.search("186：- → 正常（放款）")
     assert not FOUND.search("日利率 0.05% ≈ 年化 18.25%")
     assert not FOUND.search("STB000021-20261205 · withdrawal_request · 公共")
     assert not FOUND.search('cob:2026-12-05:accrue:1 [{"step": "accrue"}]')

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from common.audit import AuditedManager
 from common.models import TimeStampedModel
 from common.texts import stored_texts
+from lending.history_words import change_text
 from lending.status_reasons import written_note, written_reason
 from merchants.models import Merchant, Order
 from payments.models import Account, FundingPool, JournalEntry
@@ -177,7 +178,11 @@ class CreditLine(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"line {self.pk} of {self.merchant_id} ({self.product_id})"
+        return _("line %(line)s of %(merchant)s (%(product)s)") % {
+            "line": self.pk,
+            "merchant": self.merchant_id,
+            "product": self.product_id,
+        }
 
     @property
     def available_fen(self) -> int:
@@ -233,7 +238,7 @@ class CreditLineChange(StatusChange):
     after = models.JSONField(default=dict)
 
     def __str__(self) -> str:
-        return f"{self.line_id}: {self.kind}"
+        return change_text(self, self.line_id)
 
 
 class Loan(models.Model):
@@ -407,7 +412,7 @@ class LoanStatusChange(StatusChange):
         indexes = [models.Index(fields=["loan", "changed_at"])]
 
     def __str__(self) -> str:
-        return f"{self.loan_id}: {self.from_status or '-'} -> {self.to_status} ({self.kind})"
+        return change_text(self, self.loan_id)
 
 
 class Installment(models.Model):
@@ -536,7 +541,10 @@ class CobRun(models.Model):
     objects = AuditedManager()
 
     def __str__(self) -> str:
-        return f"close of business {self.business_on} ({self.status})"
+        return _("close of business %(on)s (%(status)s)") % {
+            "on": self.business_on,
+            "status": self.get_status_display(),
+        }
 
 
 class CobChunk(models.Model):

@@ -14,6 +14,7 @@ from django.utils.translation import pgettext_lazy
 
 from common.crypto import EncryptedTextField
 from common.masking import mask_address
+from lending.history_words import change_text
 from lending.models import CreditLine, Loan, Product, StatusChange, Transition
 from merchants.models import Merchant
 
@@ -119,7 +120,7 @@ class ApplicationChange(StatusChange):
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="changes")
 
     def __str__(self) -> str:
-        return f"{self.application_id}: {self.kind}"
+        return change_text(self, self.application_id)
 
 
 class ApplicationStage(models.Model):

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from lending.history_words import change_text
 from lending.models import Loan, StatusChange, Transition
 
 
@@ -52,7 +53,11 @@ class CollectionCase(models.Model):
         indexes = [models.Index(fields=["status", "bucket"])]
 
     def __str__(self) -> str:
-        return f"case {self.pk} of loan {self.loan_id} ({self.status})"
+        return _("case %(case)s of loan %(loan)s (%(status)s)") % {
+            "case": self.pk,
+            "loan": self.loan_id,
+            "status": self.get_status_display(),
+        }
 
 
 # A case's lifecycle: business event -> (statuses it may start from, status it ends in).
@@ -71,7 +76,7 @@ class CollectionCaseChange(StatusChange):
     case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="changes")
 
     def __str__(self) -> str:
-        return f"{self.case_id}: {self.from_status or '-'} -> {self.to_status} ({self.kind})"
+        return change_text(self, self.case_id)
 
 
 class ContactLog(models.Model):
