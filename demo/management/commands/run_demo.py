@@ -154,7 +154,11 @@ class Command(BaseCommand):
         try:
             if build:
                 builder = subprocess.Popen(  # noqa: S603 - our own argv
-                    self._build_argv(python, options), env={**os.environ, "XIAODAI_SQLITE_BUILD": "1"}
+                    self._build_argv(python, options),
+                    env={**os.environ, "XIAODAI_SQLITE_BUILD": "1"},
+                    # In this command's process group: Ctrl-C reaches it too. Each date it closes
+                    # commits, so a build stopped half-way resumes at the next start.
+                    preexec_fn=_die_with_parent,
                 )
             for argv in [*celery_commands(python), web]:
                 processes.append(
