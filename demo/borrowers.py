@@ -243,14 +243,27 @@ def _squeeze_draw(merchant_id: int, day: dt.date) -> float:  # float ok: a behav
     return random.Random(f"squeeze:{merchant_id}:{day.isoformat()}").random()  # noqa: S311
 
 
+# Per shop (and its chance): the last day scanned and the latest squeeze start on or before it.
+_SQUEEZE_SCANNED: dict[tuple[int, float], tuple[dt.date, dt.date | None]] = {}
+
+
 def _in_squeeze(merchant_id: int, careful: float, on: dt.date) -> bool:  # float ok: a behaviour
     """Whether the shop is in a cash squeeze on `on`: one starts on a day with a small chance,
     larger for careless shops, and lasts SQUEEZE_DAYS; meanwhile the shop pays suppliers and
-    staff before the lender."""
+    staff before the lender. Day after day, only the days not yet scanned are drawn."""
     chance = SQUEEZE_BASE_CHANCE + SQUEEZE_CARELESS_CHANCE * (1 - careful)
-    return any(
-        _squeeze_draw(merchant_id, on - dt.timedelta(days=back)) < chance for back in range(SQUEEZE_DAYS)
-    )
+    key = (merchant_id, chance)
+    scanned = _SQUEEZE_SCANNED.get(key)
+    if scanned is None or not dt.timedelta(0) <= on - scanned[0] <= dt.timedelta(days=SQUEEZE_DAYS):
+        scanned = (on - dt.timedelta(days=SQUEEZE_DAYS), None)  # nothing earlier reaches `on`
+    through, started = scanned
+    day = through + dt.timedelta(days=1)
+    while day <= on:
+        if _squeeze_draw(merchant_id, day) < chance:
+            started = day
+        day += dt.timedelta(days=1)
+    _SQUEEZE_SCANNED[key] = (on, started)
+    return started is not None and (on - started).days < SQUEEZE_DAYS
 
 
 def borrowers_spend(*, on: dt.date) -> int:

@@ -482,11 +482,14 @@ LEDGERS = {
 }
 
 
-def _post_to_ledger(on: dt.date, ledger: str) -> int:
+def _post_to_ledger(on: dt.date, ledger: str, chunk_amounts: list[dict] | None = None) -> int:
     """One aggregated entry per product for the day's accrual (or penalty), keyed so that it is
-    posted once whatever happens to the run."""
+    posted once whatever happens to the run. `chunk_amounts`: the day's chunks' amounts, when
+    the caller has read them already."""
+    if chunk_amounts is None:
+        chunk_amounts = list(CobChunk.objects.filter(business_on=on).values_list("amounts", flat=True))
     totals: dict[int, int] = defaultdict(int)
-    for amounts in CobChunk.objects.filter(business_on=on).values_list("amounts", flat=True):
+    for amounts in chunk_amounts:
         for product_id, fen in (amounts or {}).get(ledger, {}).items():
             totals[int(product_id)] += fen
     debit, credit = (payments.platform_account(p) for p in LEDGERS[ledger])
@@ -539,12 +542,26 @@ def lending_reconcile() -> list[str]:
     return differences
 
 
-def _close_missing_chunks(run: CobRun) -> None:
-    done = set(CobChunk.objects.filter(business_on=run.business_on).values_list("step", "chunk"))
+def _close_missing_chunks(run: CobRun) -> list[tuple[str, int, int, dict]]:
+    """Close the frozen chunks no attempt has closed yet; then the day's chunk rows, (step,
+    chunk, rows, amounts), read once (when nothing was missing, the rows read to find out)."""
+
+    def chunk_rows():
+        return list(
+            CobChunk.objects.filter(business_on=run.business_on).values_list(
+                "step", "chunk", "rows", "amounts"
+            )
+        )
+
+    read = chunk_rows()
+    done = {(step, chunk) for step, chunk, _, _ in read}
+    missing = False
     for steps in (STEPS, LATE_STEPS):
         for number, (lo, hi) in enumerate(run.chunk_bounds):
             if any((step, number) not in done for step in steps):
                 close_chunk(on=run.business_on, chunk=number, lo=lo, hi=hi, steps=steps)
+                missing = True
+    return chunk_rows() if missing else read
 
 
 def cob_run_finish(
@@ -564,10 +581,10 @@ def cob_run_finish(
             return current
         # Another attempt may have added chunks (loans drawn meanwhile) that this one never saw:
         # the day is done only when every frozen chunk is.
-        _close_missing_chunks(current)
+        chunks = _close_missing_chunks(current)
         began = time.perf_counter()
         rows = defaultdict(int)
-        for step, count in CobChunk.objects.filter(business_on=on).values_list("step", "rows"):
+        for step, _chunk, count, _amounts in chunks:
             rows[step] += count
         reports = [
             {
@@ -579,7 +596,7 @@ def cob_run_finish(
             for step in ALL_STEPS
         ]
         for ledger in LEDGERS:
-            _post_to_ledger(on, ledger)
+            _post_to_ledger(on, ledger, [amounts for _step, _chunk, _count, amounts in chunks])
         differences = reconcile(on=on, entries_of=on).differences + lending_reconcile()
         reports.append(
             {
