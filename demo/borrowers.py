@@ -206,19 +206,31 @@ def vanished_shops_act(*, on: dt.date, today: dt.date) -> None:
         .order_by("merchant_id")
         .values_list("merchant_id", flat=True)
     )
-    for merchant_id in vanished:
-        wallet = payments.wallet_open(merchant=Merchant.objects.get(pk=merchant_id))
-        if (
-            wallet.available_fen > 0
-            and Loan.objects.filter(merchant_id=merchant_id, status__in=["active", "overdue"]).exists()
-        ):
+    # Their wallets and which of them still owe, read together (a shop without exactly one
+    # account is opened its wallet one at a time, as before).
+    merchant_ids = list(vanished)
+    accounts: dict[int, list[Account]] = {}
+    for account in Account.objects.filter(merchant_id__in=merchant_ids):
+        accounts.setdefault(account.merchant_id, []).append(account)
+    owing = set(
+        Loan.objects.filter(merchant_id__in=merchant_ids, status__in=["active", "overdue"]).values_list(
+            "merchant_id", flat=True
+        )
+    )
+    for merchant_id in merchant_ids:
+        found = accounts.get(merchant_id, [])
+        if len(found) == 1:
+            wallet = found[0]
+        else:
+            wallet = payments.wallet_open(merchant=Merchant.objects.get(pk=merchant_id))
+        if wallet.available_fen > 0 and merchant_id in owing:
             payments.withdrawal_request(
                 wallet=wallet,
                 amount_fen=wallet.available_fen,
                 idempotency_key=f"demo-vanish:{merchant_id}:{on.isoformat()}",
             )
     for loan in Loan.objects.filter(
-        merchant_id__in=list(vanished), status=Loan.Status.OVERDUE, days_past_due__gte=WRITE_OFF_AFTER_DAYS
+        merchant_id__in=merchant_ids, status=Loan.Status.OVERDUE, days_past_due__gte=WRITE_OFF_AFTER_DAYS
     ):
         services.loan_write_off(
             loan=loan, actor="demo collections officer", reason="shop vanished 失联", on=today
