@@ -25,15 +25,14 @@ install: $(VENV)/.installed
 ## of queues together. The history ends 150 days back; scoring_demo trades and closes those days
 ## (loans mature, some go bad), trains a champion on their outcomes, rates every merchant and
 ## issues offers. The demo app is on unless XIAODAI_DEMO=0 (production leaves it out).
-## The build steps (migrate, seed_demo, scoring_demo) run with XIAODAI_SQLITE_BUILD=1: SQLite without
-## fsync and with a large page cache (config/settings.py); the servers run without it.
+## The build steps (migrate, seed_demo --if-empty, scoring_demo --if-needed) run in one process
+## (`run_demo --build` starts `build_demo`) with XIAODAI_SQLITE_BUILD=1: SQLite without fsync and
+## with a large page cache (config/settings.py); the servers run without it. Web, beat and the
+## workers start meanwhile and wait for the build before they touch the database or the broker.
 run: export XIAODAI_DEMO = 1
 run: install
-	XIAODAI_SQLITE_BUILD=1 $(PY) manage.py migrate --noinput --skip-checks
-	XIAODAI_SQLITE_BUILD=1 $(PY) manage.py seed_demo --if-empty --merchants $(DEMO_MERCHANTS) --days $(DEMO_DAYS) \
+	$(PY) manage.py run_demo --host $(HOST) --port $(PORT) --build --merchants $(DEMO_MERCHANTS) --days $(DEMO_DAYS) \
 		--end-date $$($(PY) -c 'import datetime as d; print(d.date.today() - d.timedelta(days=151))')
-	XIAODAI_SQLITE_BUILD=1 $(PY) manage.py scoring_demo --if-needed
-	$(PY) manage.py run_demo --host $(HOST) --port $(PORT)
 
 ## The whole suite. Set DATABASE_URL / REDIS_URL to run it against PostgreSQL and Redis.
 test: install

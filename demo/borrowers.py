@@ -206,19 +206,31 @@ def vanished_shops_act(*, on: dt.date, today: dt.date) -> None:
         .order_by("merchant_id")
         .values_list("merchant_id", flat=True)
     )
-    for merchant_id in vanished:
-        wallet = payments.wallet_open(merchant=Merchant.objects.get(pk=merchant_id))
-        if (
-            wallet.available_fen > 0
-            and Loan.objects.filter(merchant_id=merchant_id, status__in=["active", "overdue"]).exists()
-        ):
+    # Their wallets and which of them still owe, read together (a shop without exactly one
+    # account is opened its wallet one at a time, as before).
+    merchant_ids = list(vanished)
+    accounts: dict[int, list[Account]] = {}
+    for account in Account.objects.filter(merchant_id__in=merchant_ids):
+        accounts.setdefault(account.merchant_id, []).append(account)
+    owing = set(
+        Loan.objects.filter(merchant_id__in=merchant_ids, status__in=["active", "overdue"]).values_list(
+            "merchant_id", flat=True
+        )
+    )
+    for merchant_id in merchant_ids:
+        found = accounts.get(merchant_id, [])
+        if len(found) == 1:
+            wallet = found[0]
+        else:
+            wallet = payments.wallet_open(merchant=Merchant.objects.get(pk=merchant_id))
+        if wallet.available_fen > 0 and merchant_id in owing:
             payments.withdrawal_request(
                 wallet=wallet,
                 amount_fen=wallet.available_fen,
                 idempotency_key=f"demo-vanish:{merchant_id}:{on.isoformat()}",
             )
     for loan in Loan.objects.filter(
-        merchant_id__in=list(vanished), status=Loan.Status.OVERDUE, days_past_due__gte=WRITE_OFF_AFTER_DAYS
+        merchant_id__in=merchant_ids, status=Loan.Status.OVERDUE, days_past_due__gte=WRITE_OFF_AFTER_DAYS
     ):
         services.loan_write_off(
             loan=loan, actor="demo collections officer", reason="shop vanished 失联", on=today
@@ -243,14 +255,27 @@ def _squeeze_draw(merchant_id: int, day: dt.date) -> float:  # float ok: a behav
     return random.Random(f"squeeze:{merchant_id}:{day.isoformat()}").random()  # noqa: S311
 
 
+# Per shop (and its chance): the last day scanned and the latest squeeze start on or before it.
+_SQUEEZE_SCANNED: dict[tuple[int, float], tuple[dt.date, dt.date | None]] = {}
+
+
 def _in_squeeze(merchant_id: int, careful: float, on: dt.date) -> bool:  # float ok: a behaviour
     """Whether the shop is in a cash squeeze on `on`: one starts on a day with a small chance,
     larger for careless shops, and lasts SQUEEZE_DAYS; meanwhile the shop pays suppliers and
-    staff before the lender."""
+    staff before the lender. Day after day, only the days not yet scanned are drawn."""
     chance = SQUEEZE_BASE_CHANCE + SQUEEZE_CARELESS_CHANCE * (1 - careful)
-    return any(
-        _squeeze_draw(merchant_id, on - dt.timedelta(days=back)) < chance for back in range(SQUEEZE_DAYS)
-    )
+    key = (merchant_id, chance)
+    scanned = _SQUEEZE_SCANNED.get(key)
+    if scanned is None or not dt.timedelta(0) <= on - scanned[0] <= dt.timedelta(days=SQUEEZE_DAYS):
+        scanned = (on - dt.timedelta(days=SQUEEZE_DAYS), None)  # nothing earlier reaches `on`
+    through, started = scanned
+    day = through + dt.timedelta(days=1)
+    while day <= on:
+        if _squeeze_draw(merchant_id, day) < chance:
+            started = day
+        day += dt.timedelta(days=1)
+    _SQUEEZE_SCANNED[key] = (on, started)
+    return started is not None and (on - started).days < SQUEEZE_DAYS
 
 
 def borrowers_spend(*, on: dt.date) -> int:

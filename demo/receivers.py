@@ -4,14 +4,17 @@ demo listens here, so a production install runs none of this."""
 
 import datetime as dt
 import os
+import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
+from celery import bootsteps
 from celery.signals import beat_init, worker_ready
 from django.dispatch import receiver
 
 from common.business_date import business_date_today
+from config.celery import app as celery_app
 from demo import borrowers
 from merchants.signals import marketplace_day_traded, marketplace_seeded
 from scoring.features import merchant_days_catch_up, snapshots_refresh
@@ -65,6 +68,20 @@ def on_marketplace_day_traded_build_features(sender, *, on: dt.date, **kwargs) -
         merchant_days_catch_up(through=on - dt.timedelta(days=1), as_of=business_date_today())
 
 
+def hold_until_built(sender=None, **kwargs) -> None:
+    """Under `run_demo --build`, web, beat and each worker start while the demo's database is
+    still being built: they load everything, then wait here until run_demo says the build is done
+    (the file named by HOLD_FILE_ENV exists) — beat before its first tick, a worker once its
+    consumer is set up but before it takes a message, the web server before it listens — and
+    leave `<that file>.<pid>` meanwhile to say they are waiting. Nothing of theirs touches the
+    database before the build is done."""
+    hold = os.environ.get(HOLD_FILE_ENV)
+    if hold and not Path(hold).exists():
+        Path(f"{hold}.{os.getpid()}").touch()
+        while not Path(hold).exists():
+            time.sleep(0.1)
+
+
 def on_celery_ready(sender=None, **kwargs) -> None:
     """Under run_demo, beat and each worker leave a file when they are up, so the welcome it prints
     comes after their start-up and stays the last thing on the screen."""
@@ -75,5 +92,22 @@ def on_celery_ready(sender=None, **kwargs) -> None:
 
 
 READY_DIR_ENV = "XIAODAI_DEMO_READY_DIR"
+HOLD_FILE_ENV = "XIAODAI_DEMO_HOLD_FILE"
+
+
+class HoldUntilBuilt(bootsteps.StartStopStep):
+    """A worker's consumer step: after its queues and remote control are declared (on the broker
+    only), before its event loop takes a message and before `worker_ready`'s receivers run (some
+    write to the database)."""
+
+    requires = ("celery.worker.consumer.tasks:Tasks", "celery.worker.consumer.control:Control")
+
+    def start(self, parent) -> None:
+        hold_until_built()
+
+
+celery_app.steps["consumer"].add(HoldUntilBuilt)
+# Before on_celery_ready: beat says it is up only once it is let go.
+beat_init.connect(hold_until_built, dispatch_uid="demo.run_demo.beat_hold")
 worker_ready.connect(on_celery_ready, dispatch_uid="demo.run_demo.worker_ready")
 beat_init.connect(on_celery_ready, dispatch_uid="demo.run_demo.beat_init")

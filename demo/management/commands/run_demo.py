@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from demo.models import SimulatorState
-from demo.receivers import READY_DIR_ENV
+from demo.receivers import HOLD_FILE_ENV, READY_DIR_ENV
 from demo.simulator.onboarding import DEMO_PASSWORD
 from merchants.models import ApiKey
 
@@ -117,14 +117,26 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--build",
+            action="store_true",
+            help="first build the demo's database (manage.py build_demo, with XIAODAI_SQLITE_BUILD=1) "
+            "while web, beat and the workers start and wait for it (what `make run` does)",
+        )
+        parser.add_argument("--merchants", type=int, default=None, help="with --build: seed's --merchants")
+        parser.add_argument("--days", type=int, default=None, help="with --build: seed_demo's --days")
+        parser.add_argument("--end-date", default=None, help="with --build: seed_demo's --end-date")
 
-    def handle(self, *args, host, port, **options):
+    def handle(self, *args, host, port, build=False, **options):
         # Ctrl-C, and a plain `kill` from a supervisor, both stop every process started here (a
         # shell that started this in the background may have left SIGINT ignored).
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, _interrupt)
         python = sys.executable
-        ready_dir = Path(tempfile.mkdtemp(prefix="xiaodai-run-demo-"))
+        work_dir = Path(tempfile.mkdtemp(prefix="xiaodai-run-demo-"))
+        ready_dir = work_dir / "ready"
+        ready_dir.mkdir()
+        built = work_dir / "built"
         env = {
             **os.environ,
             READY_DIR_ENV: str(ready_dir),
@@ -133,9 +145,21 @@ class Command(BaseCommand):
             # The development server's request lines: server errors only.
             "DJANGO_SERVER_LOG_LEVEL": "ERROR",
         }
-        web = [python, "manage.py", "runserver", f"{host}:{port}", "--noreload", "--skip-checks"]
+        if build:
+            # The children load everything while the database is built, then wait for it.
+            env[HOLD_FILE_ENV] = str(built)
+        web = [python, "-m", "demo.held_start", "runserver", f"{host}:{port}", "--noreload", "--skip-checks"]
         processes = []
+        builder = None
         try:
+            if build:
+                builder = subprocess.Popen(  # noqa: S603 - our own argv
+                    self._build_argv(python, options),
+                    env={**os.environ, "XIAODAI_SQLITE_BUILD": "1"},
+                    # In this command's process group: Ctrl-C reaches it too. Each date it closes
+                    # commits, so a build stopped half-way resumes at the next start.
+                    preexec_fn=_die_with_parent,
+                )
             for argv in [*celery_commands(python), web]:
                 processes.append(
                     subprocess.Popen(  # noqa: S603 - our own argv
@@ -149,6 +173,14 @@ class Command(BaseCommand):
                         stdout=subprocess.DEVNULL if argv is web else None,
                     )
                 )
+                if builder is not None:
+                    # One at a time while the build runs: the build keeps a core to itself.
+                    self._wait_for_hold(builder, processes, built)
+            if build:
+                if not self._wait_for_build(builder, processes):
+                    self.stderr.write("the demo's build failed: stopped web, beat and the workers")
+                    sys.exit(1)
+                built.touch()
             ready = self._wait_until_ready(host, port, processes, ready_dir)
             if ready:
                 self._print_welcome(host, port)
@@ -157,8 +189,11 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
+            if builder is not None and builder.poll() is None:
+                builder.send_signal(signal.SIGINT)
+                builder.wait()
             self._stop(processes)
-            shutil.rmtree(ready_dir, ignore_errors=True)
+            shutil.rmtree(work_dir, ignore_errors=True)
         failed = [
             " ".join(map(str, p.args[2:7]))
             for p in processes
@@ -168,6 +203,34 @@ class Command(BaseCommand):
             self.stderr.write(f"stopped: {'; '.join(failed)} exited with an error")
             sys.exit(1)
         self.stdout.write("Stopped web, beat and the workers.")
+
+    @staticmethod
+    def _build_argv(python: str, options: dict) -> list[str]:
+        argv = [python, "manage.py", "build_demo"]
+        for name in ("merchants", "days", "end_date"):
+            if options.get(name) is not None:
+                argv += [f"--{name.replace('_', '-')}", str(options[name])]
+        return argv
+
+    @staticmethod
+    def _wait_for_hold(builder, processes, built: Path) -> None:
+        """Until every child started is waiting for the build (or the build ended, or one
+        stopped)."""
+        while builder.poll() is None and all(p.poll() is None for p in processes):
+            if len(list(built.parent.glob(f"{built.name}.*"))) >= len(processes):
+                return
+            time.sleep(0.1)
+
+    @staticmethod
+    def _wait_for_build(builder, processes) -> bool:
+        """Until the build ends; False when it failed or a child stopped meanwhile."""
+        while builder.poll() is None:
+            if any(p.poll() is not None for p in processes):
+                builder.send_signal(signal.SIGINT)
+                builder.wait()
+                return False
+            time.sleep(0.2)
+        return builder.returncode == 0
 
     def _wait_until_ready(self, host, port, processes, ready_dir: Path) -> bool:
         """Until the web server answers and beat and every worker said they are up (or the time
