@@ -118,17 +118,12 @@ def transition(
     row is not in a status the event starts from, or changed while this ran. A caller holding the
     row's lock may say its `current` status (a lifecycle without snapshots then reads nothing:
     the compare-and-set still checks it)."""
-    step = lifecycle.transitions[event]
     model = lifecycle.model
     row = None
     if current is None or lifecycle.snapshot is not None:
         row = model.objects.get(pk=pk)
         current = row.status
-    if current not in step.sources:
-        raise ConflictError(
-            f"a {current} {lifecycle.name} cannot be {event.replace('_', ' ')}",
-            {"fields": {"status": [f"{current} -> {step.target} is not allowed"]}},
-        )
+    step = step_from(lifecycle, event, current)
     changes = {"status": step.target, **(also or {})}
     if any(f.name == "updated_at" for f in model._meta.concrete_fields):
         changes.setdefault("updated_at", timezone.now())
@@ -157,11 +152,27 @@ def transition(
                 **extra,
             )
     if not moved:
-        raise ConflictError(
-            f"the {lifecycle.name} changed while this request was processed; read it and retry",
-            {"fields": {"status": ["changed concurrently"]}},
-        )
+        raise changed_meanwhile(lifecycle)
     return history
+
+
+def step_from(lifecycle: Lifecycle, event: str, current: str) -> Transition:
+    """The event's transition, if it starts from the `current` status; ConflictError if not."""
+    step = lifecycle.transitions[event]
+    if current not in step.sources:
+        raise ConflictError(
+            f"a {current} {lifecycle.name} cannot be {event.replace('_', ' ')}",
+            {"fields": {"status": [f"{current} -> {step.target} is not allowed"]}},
+        )
+    return step
+
+
+def changed_meanwhile(lifecycle: Lifecycle) -> ConflictError:
+    """The refusal of a compare-and-set that found the row moved by someone else meanwhile."""
+    return ConflictError(
+        f"the {lifecycle.name} changed while this request was processed; read it and retry",
+        {"fields": {"status": ["changed concurrently"]}},
+    )
 
 
 def _history_insert(lifecycle: Lifecycle, *, kind: str, from_status: str, to_status: str, reason: str):

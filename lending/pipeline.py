@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from common.errors import ApplicationError, ConflictError
+from common.errors import ApplicationError
 from common.money import fen_to_yuan
 from common.sql import columns_of, fixed_instances, rows_insert, update_with_insert
 from common.texts import stored_reason, stored_words
@@ -386,13 +386,8 @@ def _moved(application, event, *, on, actor, reason, changes, reasons) -> None:
     UPDATE from the status it was read with and its history row, in one statement on PostgreSQL
     (common.sql.update_with_insert); the same refusal when the status is not one the event
     starts from or the row changed meanwhile."""
-    step = lifecycle.APPLICATION.transitions[event]
     current = application.status
-    if current not in step.sources:
-        raise ConflictError(
-            f"a {current} application cannot be {event.replace('_', ' ')}",
-            {"fields": {"status": [f"{current} -> {step.target} is not allowed"]}},
-        )
+    step = lifecycle.step_from(lifecycle.APPLICATION, event, current)
     history = ApplicationChange(
         kind=event,
         from_status=current,
@@ -411,10 +406,7 @@ def _moved(application, event, *, on, actor, reason, changes, reasons) -> None:
         history,
         "application",
     ):
-        raise ConflictError(
-            "the application changed while this request was processed; read it and retry",
-            {"fields": {"status": ["changed concurrently"]}},
-        )
+        raise lifecycle.changed_meanwhile(lifecycle.APPLICATION)
 
 
 def _decline(

@@ -20,7 +20,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 
 from demo.apps import _queries_unrecorded
 from demo.receivers import HOLD_FILE_ENV, hold_until_built
-from tests.demo.test_run_demo import LAST_LINE, children_of, free_port, sessions_alive
+from tests.demo.test_run_demo import LAST_LINE, free_port, sessions_alive, welcome_wait
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,11 +74,7 @@ def test_run_demo_builds_while_the_servers_wait_then_welcomes(tmp_path):
         demo = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     started: set[int] = set()
     try:
-        deadline = time.monotonic() + 400
-        while time.monotonic() < deadline and LAST_LINE not in log.read_text():
-            time.sleep(1)
-            assert demo.poll() is None, log.read_text()
-            started |= children_of(demo.pid)
+        started = welcome_wait(demo, log, 400)
         text = log.read_text()
         assert text.rstrip().endswith(LAST_LINE), text
         # The build's three steps, in order, all before the welcome.

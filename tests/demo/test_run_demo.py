@@ -57,6 +57,18 @@ def children_of(pid: int) -> set[int]:
     return {int(p) for p in out.stdout.split()}
 
 
+def welcome_wait(demo: subprocess.Popen, log: Path, seconds: float) -> set[int]:
+    """Wait until run_demo's log ends with the welcome (or `seconds` pass), failing if it exits
+    first; the ids of the children it started meanwhile."""
+    started: set[int] = set()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and LAST_LINE not in log.read_text():
+        time.sleep(1)
+        assert demo.poll() is None, log.read_text()
+        started |= children_of(demo.pid)
+    return started | children_of(demo.pid)
+
+
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
 def test_run_demo_serves_the_login_page_and_a_stop_signal_stops_everything(tmp_path, stop):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
@@ -84,12 +96,7 @@ def test_run_demo_serves_the_login_page_and_a_stop_signal_stops_everything(tmp_p
         )
     started: set[int] = set()
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and LAST_LINE not in log.read_text():
-            time.sleep(1)
-            assert demo.poll() is None, log.read_text()
-            started |= children_of(demo.pid)
-        started |= children_of(demo.pid)
+        started = welcome_wait(demo, log, 180)
         text = log.read_text()
         # The welcome comes last, once web, beat and every worker are up: address, logins, keys.
         assert text.rstrip().endswith(LAST_LINE), text
