@@ -139,21 +139,50 @@ def transition(
                     "before": lifecycle.snapshot(row),
                     "after": lifecycle.snapshot(model.objects.get(pk=pk)),
                 }
-            history = lifecycle.history.objects.create(
-                **{f"{lifecycle.owner}_id": pk},
-                kind=event,
-                from_status=current,
-                to_status=step.target,
+            history = history_row(
+                lifecycle,
+                pk,
+                event=event,
+                current=current,
                 business_on=business_on,
                 actor=actor,
                 cob_run_id=cob_run_id,
-                reason=reason[:200],
-                reasons=reasons or [],
+                reason=reason,
+                reasons=reasons,
                 **extra,
             )
+            history.save(force_insert=True)
     if not moved:
         raise changed_meanwhile(lifecycle)
     return history
+
+
+def history_row(
+    lifecycle: Lifecycle,
+    pk: int | None,
+    *,
+    event: str,
+    current: str,
+    business_on: dt.date,
+    actor: str,
+    cob_run_id: int | None,
+    reason: str,
+    reasons: list | None,
+    **extra,
+) -> models.Model:
+    """The (unsaved) history row of row `pk` moved by `event` from `current`."""
+    return lifecycle.history(
+        **{f"{lifecycle.owner}_id": pk},
+        kind=event,
+        from_status=current,
+        to_status=lifecycle.transitions[event].target,
+        business_on=business_on,
+        actor=actor,
+        cob_run_id=cob_run_id,
+        reason=reason[:200],
+        reasons=reasons or [],
+        **extra,
+    )
 
 
 def step_from(lifecycle: Lifecycle, event: str, current: str) -> Transition:

@@ -32,7 +32,7 @@ from common.money import fen_to_yuan
 from common.sql import columns_of, fixed_instances, rows_insert, update_with_insert
 from common.texts import stored_reason, stored_words
 from lending import lifecycle
-from lending.models import Application, ApplicationChange, ApplicationStage, Product
+from lending.models import Application, ApplicationStage, Product
 from lending.services.products import product_kind
 from merchants.models import Merchant, Owner, PartnerPlatform
 from merchants.webhooks.models import EventType
@@ -388,15 +388,16 @@ def _moved(application, event, *, on, actor, reason, changes, reasons) -> None:
     starts from or the row changed meanwhile."""
     current = application.status
     step = lifecycle.step_from(lifecycle.APPLICATION, event, current)
-    history = ApplicationChange(
-        kind=event,
-        from_status=current,
-        to_status=step.target,
+    history = lifecycle.history_row(
+        lifecycle.APPLICATION,
+        application.pk,
+        event=event,
+        current=current,
         business_on=on,
         actor=actor,
         cob_run_id=None,
-        reason=reason[:200],
-        reasons=reasons or [],
+        reason=reason,
+        reasons=reasons,
     )
     if not update_with_insert(
         Application,
