@@ -99,3 +99,22 @@ def test_run_demo_builds_while_the_servers_wait_then_welcomes(tmp_path):
             demo.kill()
             demo.wait()
     assert code == 0, log.read_text()
+
+
+def test_two_builds_at_once_one_waits_and_both_end_well(tmp_path):
+    """`make run` started twice at once: the second build waits for the first, then finds
+    everything done (two migrates at once on one SQLite file both created the tables)."""
+    left_out = ("DATABASE_URL", "REDIS_URL")
+    env = {k: v for k, v in os.environ.items() if k not in left_out}
+    env |= {"XIAODAI_VAR_DIR": str(tmp_path), "XIAODAI_DEMO": "1", "XIAODAI_SQLITE_BUILD": "1"}
+    end = dt.date.today() - dt.timedelta(days=3)
+    argv = [sys.executable, "manage.py", "build_demo", "--merchants", "6", "--days", "6"]
+    argv += ["--end-date", end.isoformat()]
+    builds = [
+        subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(2)
+    ]
+    outputs = [build.communicate(timeout=600)[0] for build in builds]
+    assert [build.returncode for build in builds] == [0, 0], outputs
+    assert sum("another build of this database is running" in out for out in outputs) == 1, outputs
+    assert all("Traceback" not in out for out in outputs), outputs

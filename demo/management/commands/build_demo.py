@@ -1,12 +1,14 @@
 """manage.py build_demo: `make run`'s build in one process: migrate, seed_demo --if-empty, then
 scoring_demo --if-needed, each as if run on its own, with the wall and CPU seconds of each step."""
 
+import contextlib
 import time
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from common.cli import date_argument
+from common.locks import AlreadyRunning, exclusive
 
 
 class Command(BaseCommand):
@@ -32,6 +34,18 @@ class Command(BaseCommand):
             ("seed_demo", seed_argv),
             ("scoring_demo", ["--if-needed"]),
         ]
+        # Started twice at once (two `make run`s), the second waits for the first, then finds
+        # everything done: migrate does nothing, seed and scoring skip (two migrates at once on
+        # one database would both create the tables).
+        with contextlib.ExitStack() as held:
+            try:
+                held.enter_context(exclusive("build_demo"))
+            except AlreadyRunning:
+                self.stdout.write("[build_demo] another build of this database is running: waiting for it")
+                held.enter_context(exclusive("build_demo", wait=True))
+            self._steps(steps)
+
+    def _steps(self, steps) -> None:
         for name, argv in steps:
             clock, cpu = time.monotonic(), time.process_time()
             call_command(name, *argv, stdout=self.stdout, stderr=self.stderr)
