@@ -692,6 +692,11 @@ LENDING_COLLECTION_WRITE_OFF_POLICY = {
     "min_broken_promises": env.int("LENDING_WRITE_OFF_MIN_BROKEN_PROMISES", default=1),
 }
 
+# Books kept beside the ledger that `manage.py reconcile` and the nightly check prove against it
+# (the loan book: each loan's balances, each pool's loans), by dotted path so that payments imports
+# no domain app above it; each returns a list of differences in words (empty: they agree).
+LEDGER_SUBLEDGER_CHECKS = ["lending.reconciliation.loan_book_differences"]
+
 # Four eyes (四眼原则): decisions a second person approves. Executors are registered by dotted
 # path, so common imports no domain app; each takes (params, *, requested_by, approved_by, on).
 FOUR_EYES_ACTIONS = {

@@ -5,8 +5,10 @@ principal outstanding equals loans receivable. Set-based: a handful of aggregate
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q, Sum
+from django.utils.module_loading import import_string
 
 from payments.ledger_totals import LedgerView, entries_check, ledger_view
 from payments.models import Account, FundingPool, Hold, Posting, account_label
@@ -48,12 +50,15 @@ class ReconciliationReport:
         }
 
 
-def reconcile(*, on: dt.date | None = None, entries_of: dt.date | None = None) -> ReconciliationReport:
+def reconcile(
+    *, on: dt.date | None = None, entries_of: dt.date | None = None, subledgers: bool = False
+) -> ReconciliationReport:
     """Check the ledger. Cached balances are current, so they are compared with all postings;
     `on` only labels the report. Every entry is checked to balance, or with `entries_of` only
     the entries of that business date (entries are append-only: one checked balanced stays so,
     which is what lets the nightly check skip earlier days). The comparisons run in the database
-    and only differences come back."""
+    and only differences come back. With `subledgers` the books kept beside the ledger
+    (settings.LEDGER_SUBLEDGER_CHECKS: the loan book) are proved against it too."""
     report = ReconciliationReport(on=on)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -87,7 +92,14 @@ def reconcile(*, on: dt.date | None = None, entries_of: dt.date | None = None) -
             f"entry {row['entry_id']}: {row['legs']} postings summing to {row['total']}"
         )
     report.differences += _pools_differences()
+    if subledgers:
+        report.differences += subledger_differences()
     return report
+
+
+def subledger_differences() -> list[str]:
+    """What each book kept beside the ledger (settings.LEDGER_SUBLEDGER_CHECKS) finds wrong."""
+    return [difference for path in settings.LEDGER_SUBLEDGER_CHECKS for difference in import_string(path)()]
 
 
 def _pools_differences() -> list[str]:

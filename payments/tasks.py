@@ -64,7 +64,7 @@ def reconcile_nightly() -> dict:
 
     on = business_date_today()
     services.channel_settle(on=on)
-    report = reconcile(on=on)
+    report = reconcile(on=on, subledgers=True)
     if not report.is_clean:
         log.error("reconciliation found differences: %s", report.as_dict())
     return report.as_dict()

@@ -10,7 +10,10 @@ from payments.reconciliation import reconcile, trial_balance
 
 
 class Command(ExclusiveCommand):
-    help = "Prove the books balance; print every difference. Exit 1 if there is any."
+    help = (
+        "Prove the books balance, the loan book against the ledger included; print every "
+        "difference. Exit 1 if there is any."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--date", type=dt.date.fromisoformat, help="business date (default: today's)")
@@ -24,7 +27,7 @@ class Command(ExclusiveCommand):
 
     def handle(self, *args, date=None, as_json=False, with_trial_balance=False, **options):
         on = date or business_date_today()
-        report = reconcile(on=on)
+        report = reconcile(on=on, subledgers=True)
         if as_json:
             self.stdout.write(_json(report.as_dict()))
         else:
