@@ -702,10 +702,19 @@ def write_off_post(
 
 
 def recovery_collect(
-    *, wallet: Account, pool: FundingPool, amount_fen: int, idempotency_key: str, reference: str = ""
+    *,
+    wallet: Account,
+    pool: FundingPool,
+    amount_fen: int,
+    principal_left_fen: int,
+    idempotency_key: str,
+    reference: str = "",
 ) -> EntryResult:
-    """Money recovered from a written-off borrower's wallet: it reduces the write-off expense,
-    and up to the pool's losses it is lending capacity back. Takes what the wallet holds."""
+    """Money recovered from a written-off borrower's wallet: it reduces the write-off expense.
+    Up to `principal_left_fen` (the loan's written-off principal not yet had back) it is the
+    pool's lost principal returning, lending capacity again; beyond it, it is the interest written
+    off, which never counted as capacity and must not shrink another loan's loss. Takes what the
+    wallet holds."""
     with transaction.atomic():
         result = collection_take(
             wallet=wallet,
@@ -718,7 +727,7 @@ def recovery_collect(
         if not result.replayed:
             current = FundingPool.objects.select_for_update().get(pk=pool.pk)
             FundingPool.objects.filter(pk=pool.pk).update(
-                losses_fen=F("losses_fen") - min(result.amount_fen, current.losses_fen)
+                losses_fen=F("losses_fen") - min(result.amount_fen, principal_left_fen, current.losses_fen)
             )
     return result
 

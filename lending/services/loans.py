@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import BigIntegerField, Case, F, Value, When
+from django.db.models import BigIntegerField, Case, F, Sum, Value, When
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -868,22 +868,49 @@ def loan_recover(
         wanted = left if amount_fen is None else min(amount_fen, left)
         if wanted <= 0:
             raise ApplicationError("nothing left to recover", {"fields": {"amount": ["nothing left"]}})
+        unrecovered = _written_off_unrecovered(current)
         try:
             result = payments.recovery_collect(
                 wallet=current.wallet,
                 pool=current.pool,
                 amount_fen=wanted,
+                principal_left_fen=unrecovered["principal"],
                 idempotency_key=f"recover:{idempotency_key}",
                 reference=f"recovery on {current.reference}",
             )
         except payments.InsufficientFunds:
             return None
         Loan.objects.filter(pk=current.pk).update(recovered_fen=F("recovered_fen") + result.amount_fen)
+        split, beyond = calc.allocate(result.amount_fen, unrecovered, RECOVERY_ORDER)
+        split["interest"] += beyond  # only where older recoveries were recorded all as principal
         return LoanEvent.objects.create(
             loan=current,
             kind=LoanEvent.Kind.RECOVERED,
             business_on=on,
-            principal_fen=result.amount_fen,
+            principal_fen=split["principal"],
+            interest_fen=split["interest"],
+            penalty_fen=split["penalty"],
+            fee_fen=split["fee"],
             entry_id=result.entry_id,
             actor=actor,
         )
+
+
+# What a written-off loan recovers goes to the principal the pool lost first, then to the
+# interest, penalty and fees written off with it (income, not lending capacity).
+RECOVERY_ORDER = ("principal", "interest", "penalty", "fee")
+
+
+def _written_off_unrecovered(loan: Loan) -> dict[str, int]:
+    """By bucket, what the loan's write-off took off the books and its recoveries have not yet
+    brought back (all principal for a loan written off without its event)."""
+    buckets = ("principal_fen", "interest_fen", "penalty_fen", "fee_fen")
+    written = LoanEvent.objects.filter(loan=loan, kind=LoanEvent.Kind.WRITTEN_OFF).aggregate(
+        **{b: Sum(b) for b in buckets}
+    )
+    if written["principal_fen"] is None:
+        return {"principal": loan.written_off_fen - loan.recovered_fen, "interest": 0, "penalty": 0, "fee": 0}
+    recovered = LoanEvent.objects.filter(loan=loan, kind=LoanEvent.Kind.RECOVERED).aggregate(
+        **{b: Sum(b) for b in buckets}
+    )
+    return {b.removesuffix("_fen"): max((written[b] or 0) - (recovered[b] or 0), 0) for b in buckets}
