@@ -23,6 +23,7 @@ from payments import services as payments
 from payments.reconciliation import reconcile
 from tests.lending.conftest import DAY, draw
 from tests.lending.factories import CreditLineFactory, ProductFactory
+from tests.merchants.factories import MerchantFactory
 
 # Odd principals and the products' rates, so that any second rounding shows.
 PRINCIPAL = 9_876_543
@@ -180,4 +181,47 @@ def test_principal_paid_in_part_early_earns_the_oracles_interest_on_each_balance
         expected = accrued + simple_interest(PRINCIPAL - part, RATE, rest_days)
         assert loan.interest_accrued_total_fen == expected, loan.repayment_method
         assert paid(loan, LoanEvent.Kind.AUTO_DEDUCTED) == (PRINCIPAL - part, expected - accrued)
+    assert reconcile().is_clean and cob.lending_reconcile() == []
+
+
+def test_an_overdue_loan_paid_off_owes_the_oracles_interest_and_penalty(pool):
+    """A 30-day loan unpaid at maturity (an empty wallet), paid off ten days on: interest for
+    every day it was out, and penalty at half the rate again on the principal for each day past
+    due; nothing more afterwards."""
+    product = ProductFactory(
+        code="late",
+        is_revolving=False,
+        term=30,
+        term_unit="days",
+        repayment_method=RepaymentMethod.BULLET,
+        daily_rate=RATE,
+        grace_days=0,
+        penalty_markup=Decimal("0.5"),
+    )
+    line = CreditLineFactory(product=product, limit_fen=20_000_000, daily_rate=RATE)
+    loan = draw(line, PRINCIPAL, key="late")
+    payments.wallet_to_wallet(
+        source=loan.wallet,
+        target=payments.wallet_open(merchant=MerchantFactory()),
+        amount_fen=PRINCIPAL,
+        idempotency_key="spent",
+    )
+    cob.close_through(through=loan.maturity_on + dt.timedelta(days=9))
+    payments.settlement_credit(wallet=loan.wallet, amount_fen=PRINCIPAL + 500_000, idempotency_key="sales")
+    payoff = pay_off(loan)
+    # Out from the day of drawdown to the day before the payoff; past due from the day after the
+    # due date to the day before the payoff (the days close of business closed).
+    days_out = (business_date_today() - DAY).days
+    days_late = (business_date_today() - loan.maturity_on).days - 1
+    assert (days_out, days_late) == (40, 9)
+    assert (payoff.principal_fen, payoff.interest_fen, payoff.penalty_fen) == (
+        PRINCIPAL,
+        simple_interest(PRINCIPAL, RATE, days_out),
+        simple_interest(PRINCIPAL, RATE * Decimal("0.5"), days_late),
+    )
+    cob.close_through(through=business_date_today() + dt.timedelta(days=1))
+    loan.refresh_from_db()
+    assert loan.status == Loan.Status.REPAID
+    assert (loan.interest_outstanding_fen, loan.penalty_outstanding_fen) == (0, 0)
+    assert loan.interest_accrued_total_fen == simple_interest(PRINCIPAL, RATE, days_out)
     assert reconcile().is_clean and cob.lending_reconcile() == []
