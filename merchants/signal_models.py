@@ -10,7 +10,7 @@ made, so a resend is recognised whatever table the signal went to."""
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from merchants.models import Merchant, Order, PartnerPlatform
 
@@ -73,7 +73,10 @@ class MerchantDevice(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"device {self.hint} of {self.merchant_id}"
+        return pgettext("object name", "device %(hint)s of merchant %(merchant)s") % {
+            "hint": self.hint,
+            "merchant": self.merchant_id,
+        }
 
 
 class Guarantee(models.Model):
@@ -94,7 +97,10 @@ class Guarantee(models.Model):
         indexes = [models.Index(fields=["guarantor"]), models.Index(fields=["borrower"])]
 
     def __str__(self) -> str:
-        return f"{self.guarantor_id} guarantees {self.borrower_id}"
+        return pgettext("object name", "merchant %(guarantor)s guarantees merchant %(borrower)s") % {
+            "guarantor": self.guarantor_id,
+            "borrower": self.borrower_id,
+        }
 
 
 class SignalReceipt(models.Model):

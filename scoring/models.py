@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from merchants.models import Merchant
 
@@ -148,7 +148,10 @@ class ScoringModel(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.version} ({self.status})"
+        return pgettext("object name", "model %(version)s (%(status)s)") % {
+            "version": self.version,
+            "status": self.get_status_display(),
+        }
 
 
 class ModelPromotion(models.Model):
@@ -289,7 +292,7 @@ class ScoringPolicy(models.Model):
         ]
 
     def __str__(self) -> str:
-        return "scoring policy"
+        return pgettext("object name", "scoring policy")
 
 
 class MerchantScore(models.Model):
@@ -335,7 +338,12 @@ class MerchantScore(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.merchant_id} {self.grade} ({self.points}) as of {self.as_of}"
+        return pgettext("object name", "merchant %(merchant)s: %(grade)s (%(points)s) as of %(as_of)s") % {
+            "merchant": self.merchant_id,
+            "grade": self.grade,
+            "points": self.points,
+            "as_of": self.as_of,
+        }
 
 
 class Offer(models.Model):
@@ -429,7 +437,10 @@ class SandboxRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"sandbox {self.name} ({self.status})"
+        return pgettext("object name", "sandbox %(name)s (%(status)s)") % {
+            "name": self.name,
+            "status": self.get_status_display(),
+        }
 
 
 class DriftReport(models.Model):
@@ -562,4 +573,4 @@ class PortfolioSnapshot(models.Model):
     compute_ms = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
-        return f"portfolio as of {self.as_of}"
+        return pgettext("object name", "portfolio as of %(as_of)s") % {"as_of": self.as_of}
