@@ -502,7 +502,7 @@ class TradingRelation(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.merchant_id} {self.kind} {self.counterparty_id}"
+        return f"{self.merchant_id} · {self.get_kind_display()} · {self.counterparty_id}"
 
 
 class QuestionnaireResponse(models.Model):
@@ -592,7 +592,10 @@ class PortalHandoff(models.Model):
         constraints = [models.UniqueConstraint(fields=["nonce_digest"], name="portal_handoff_used_once")]
 
     def __str__(self) -> str:
-        return f"hand-off of {self.merchant_id} at {timezone.localtime(self.used_at):%Y-%m-%d %H:%M}"
+        return pgettext("object name", "hand-off of merchant %(merchant)s at %(at)s") % {
+            "merchant": self.merchant_id,
+            "at": f"{timezone.localtime(self.used_at):%Y-%m-%d %H:%M}",
+        }
 
 
 class PortalInvitation(TimeStampedModel):

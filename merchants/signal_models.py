@@ -53,7 +53,10 @@ class LogisticsEvent(models.Model):
         indexes = [models.Index(fields=["merchant", "occurred_at"]), models.Index(fields=["order"])]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} · order {self.order_id}"
+        return pgettext("object name", "%(kind)s · order %(order)s") % {
+            "kind": self.get_kind_display(),
+            "order": self.order_id,
+        }
 
 
 class MerchantDevice(models.Model):

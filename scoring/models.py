@@ -57,7 +57,10 @@ class MerchantDay(models.Model):
         indexes = [models.Index(fields=["business_on"])]
 
     def __str__(self) -> str:
-        return f"{self.merchant_id} on {self.business_on}"
+        return pgettext("object name", "merchant %(merchant)s on %(on)s") % {
+            "merchant": self.merchant_id,
+            "on": self.business_on,
+        }
 
 
 class MerchantDayRun(models.Model):
@@ -70,7 +73,9 @@ class MerchantDayRun(models.Model):
     built_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return f"merchant days of {self.business_on} ({'final' if self.is_final else 'provisional'})"
+        if self.is_final:
+            return pgettext("object name", "merchant days of %(on)s (final)") % {"on": self.business_on}
+        return pgettext("object name", "merchant days of %(on)s (provisional)") % {"on": self.business_on}
 
 
 class FeatureSnapshot(models.Model):
@@ -90,7 +95,11 @@ class FeatureSnapshot(models.Model):
         constraints = [models.CheckConstraint(condition=~Q(version=""), name="feature_snapshot_has_version")]
 
     def __str__(self) -> str:
-        return f"features {self.version} of {self.merchant_id} as of {self.as_of}"
+        return pgettext("object name", "features %(version)s of merchant %(merchant)s as of %(as_of)s") % {
+            "version": self.version,
+            "merchant": self.merchant_id,
+            "as_of": self.as_of,
+        }
 
 
 # --- end of features ----------------------------------------------------------------------------
@@ -170,7 +179,10 @@ class ModelPromotion(models.Model):
         constraints = [models.CheckConstraint(condition=~Q(reason=""), name="model_promotion_has_reason")]
 
     def __str__(self) -> str:
-        return f"{self.model_id} promoted by {self.actor}"
+        return pgettext("object name", "model %(model)s promoted by %(actor)s") % {
+            "model": self.model_id,
+            "actor": self.actor,
+        }
 
 
 class RatingAdjustment(models.Model):
@@ -236,7 +248,11 @@ class OfficerFinding(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} of {self.merchant_id}: {self.points:+d}"
+        return pgettext("object name", "%(kind)s of merchant %(merchant)s: %(points)s") % {
+            "kind": self.get_kind_display(),
+            "merchant": self.merchant_id,
+            "points": f"{self.points:+d}",
+        }
 
 
 def default_grade_terms() -> dict:

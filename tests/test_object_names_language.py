@@ -9,20 +9,33 @@ import re
 import pytest
 from django.utils import translation
 
-from lending.models import Contract, Installment, LoanEvent, Pledge, PromiseToPay
+from common.models import BusinessCalendar
+from lending.models import Contract, FieldInspection, Installment, LoanEvent, Pledge, PromiseToPay
 from merchants.models import (
     DeclaredFinancials,
     MerchantStatusChange,
     OrderStatusChange,
+    PortalHandoff,
     QuestionnaireResponse,
     Rating,
     Refund,
     Settlement,
 )
-from merchants.signal_models import Guarantee, MerchantDevice
+from merchants.signal_models import Guarantee, LogisticsEvent, MerchantDevice
 from payments.models import Hold, Payout
-from riskcontrol.models import MerchantRisk, MonitoringRun, RingFlag, RuleSet
-from scoring.models import MerchantScore, PortfolioSnapshot, SandboxRun, ScoringModel, ScoringPolicy
+from riskcontrol.models import MerchantRisk, MonitoringRun, RingFlag, RiskAction, RuleSet, Warning
+from scoring.models import (
+    FeatureSnapshot,
+    MerchantDay,
+    MerchantDayRun,
+    MerchantScore,
+    ModelPromotion,
+    OfficerFinding,
+    PortfolioSnapshot,
+    SandboxRun,
+    ScoringModel,
+    ScoringPolicy,
+)
 
 DAY = datetime.date(2026, 12, 5)
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
@@ -68,6 +81,18 @@ def records() -> list:
         MerchantRisk(merchant_id=1, level=last_choice(MerchantRisk, "level"), score=3),
         MonitoringRun(business_on=DAY, status=last_choice(MonitoringRun, "status")),
         RingFlag(merchant_id=1, ring=1, run_id=1),
+        LogisticsEvent(kind=last_choice(LogisticsEvent, "kind"), order_id=5),
+        PortalHandoff(merchant_id=3, used_at=datetime.datetime(2026, 12, 5, 8, tzinfo=datetime.UTC)),
+        FieldInspection(application_id=1, inspector_id=2, result=last_choice(FieldInspection, "result")),
+        MerchantDay(merchant_id=1, business_on=DAY),
+        MerchantDayRun(business_on=DAY, is_final=True),
+        MerchantDayRun(business_on=DAY, is_final=False),
+        FeatureSnapshot(version="1", merchant_id=1, as_of=DAY),
+        ModelPromotion(model_id=1, actor="7"),
+        OfficerFinding(kind=last_choice(OfficerFinding, "kind"), merchant_id=1, points=5),
+        Warning(kind=last_choice(Warning, "kind"), merchant_id=1, raised_on=DAY),
+        RiskAction(kind=last_choice(RiskAction, "kind"), merchant_id=1, business_on=DAY),
+        BusinessCalendar(current_on=DAY),
     ]
 
 

@@ -109,7 +109,7 @@ class ContactLog(models.Model):
         indexes = [models.Index(fields=["case", "at"])]
 
     def __str__(self) -> str:
-        return f"{self.case_id} {self.channel} {self.outcome}"
+        return f"{self.case_id} {self.get_channel_display()} {self.get_outcome_display()}"
 
 
 class PromiseToPay(models.Model):

@@ -76,7 +76,11 @@ class Warning(models.Model):
         indexes = [models.Index(fields=["raised_on"])]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} · merchant {self.merchant_id} · {self.raised_on}"
+        return pgettext("object name", "%(kind)s · merchant %(merchant)s · %(on)s") % {
+            "kind": self.get_kind_display(),
+            "merchant": self.merchant_id,
+            "on": self.raised_on,
+        }
 
 
 class MerchantRisk(models.Model):
@@ -137,7 +141,11 @@ class RiskAction(models.Model):
         permissions = [("reverse_riskaction", "Can reverse a risk action (with a reason)")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} · merchant {self.merchant_id} · {self.business_on}"
+        return pgettext("object name", "%(kind)s · merchant %(merchant)s · %(on)s") % {
+            "kind": self.get_kind_display(),
+            "merchant": self.merchant_id,
+            "on": self.business_on,
+        }
 
 
 class PartnerNotice(models.Model):
@@ -158,7 +166,10 @@ class PartnerNotice(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
-        return f"{self.kind} · merchant {self.merchant_id}"
+        return pgettext("object name", "%(kind)s · merchant %(merchant)s") % {
+            "kind": self.kind,
+            "merchant": self.merchant_id,
+        }
 
     @property
     def message_text(self) -> str:

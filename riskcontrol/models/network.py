@@ -31,7 +31,7 @@ class NetworkRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.detector} {self.version} on {self.business_on}"
+        return f"{self.business_on} {self.get_detector_display()} {self.version}"
 
 
 class RingFlag(models.Model):
