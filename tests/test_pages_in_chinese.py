@@ -67,6 +67,9 @@ ENGLISH = [
     r"documented defaults",
     # Permission names Django stores in English (the group and user pages).
     r"Can (?:add|change|delete|view)",
+    # Other projects' apps and models without Chinese of their own (common/made_up_labels.py).
+    r"Audit log",
+    r"access (?:failure|attempt|log)s?",
     # Fields' help texts under a workbench form's fields.
     r"the business event",
     r"interest accrued up to and including this date",
