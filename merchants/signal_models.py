@@ -131,4 +131,8 @@ class SignalReceipt(models.Model):
         indexes = [models.Index(fields=["merchant", "kind"])]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.external_id} from partner {self.partner_id}"
+        return pgettext("object name", "%(kind)s %(external)s from partner %(partner)s") % {
+            "kind": self.get_kind_display(),
+            "external": self.external_id,
+            "partner": self.partner_id,
+        }

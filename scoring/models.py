@@ -496,7 +496,7 @@ class DriftReport(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"PSI {self.subject} {self.period} {self.period_start}: {self.psi:.3f}"
+        return f"PSI {self.subject} {self.get_period_display()} {self.period_start}: {self.psi:.3f}"
 
 
 class GradeOutcome(models.Model):

@@ -21,7 +21,8 @@ from merchants.models import (
     Refund,
     Settlement,
 )
-from merchants.signal_models import Guarantee, LogisticsEvent, MerchantDevice
+from merchants.signal_models import Guarantee, LogisticsEvent, MerchantDevice, SignalReceipt
+from merchants.webhooks.models import WebhookAttempt, WebhookDelivery
 from payments.models import Hold, Payout
 from riskcontrol.models import MerchantRisk, MonitoringRun, RingFlag, RiskAction, RuleSet, Warning
 from scoring.models import (
@@ -93,6 +94,9 @@ def records() -> list:
         Warning(kind=last_choice(Warning, "kind"), merchant_id=1, raised_on=DAY),
         RiskAction(kind=last_choice(RiskAction, "kind"), merchant_id=1, business_on=DAY),
         BusinessCalendar(current_on=DAY),
+        WebhookDelivery(pk=1, event_id=2, endpoint_id=3, status=last_choice(WebhookDelivery, "status")),
+        WebhookAttempt(number=1, delivery_id=2),
+        SignalReceipt(kind=last_choice(SignalReceipt, "kind"), external_id="9", partner_id=1),
     ]
 
 
