@@ -19,6 +19,9 @@ from django.utils.translation import gettext, pgettext
 
 CONTEXT = "made-up label"
 PRODUCTION_APPS = ("common", "merchants", "payments", "lending", "scoring", "riskcontrol")
+# Apps of other projects whose own catalogues have no Chinese for their names (the group and
+# user pages' permission pickers and the workbench's index show them): read from ours.
+OTHER_APPS = ("auditlog", "axes")
 # (the English label, its holder, the attribute) of each label made lazy at start-up.
 TRANSLATED: list[tuple[str, object, str]] = []
 
@@ -81,8 +84,22 @@ def shown_properties() -> Iterator[tuple[str, object, str]]:
                 yield pretty_name(name), shown.fget, "short_description"
 
 
+def other_apps_labels() -> Iterator[tuple[str, object, str]]:
+    """(the English name, its holder, the attribute) for the app's and models' names of
+    OTHER_APPS, however the other project declared them."""
+    for config in apps.get_app_configs():
+        if config.label not in OTHER_APPS:
+            continue
+        with translation.override("en"):
+            yield str(config.verbose_name), config, "verbose_name"
+            for model in config.get_models():
+                yield str(model._meta.verbose_name), model._meta, "verbose_name"
+                yield str(model._meta.verbose_name_plural), model._meta, "verbose_name_plural"
+
+
 def labels_translate() -> None:
     """Every made-up label read in the reader's language from now on."""
-    for english, holder, attribute in [*made_up_labels(), *help_texts(), *shown_properties()]:
+    labels = [*made_up_labels(), *help_texts(), *shown_properties(), *other_apps_labels()]
+    for english, holder, attribute in labels:
         setattr(holder, attribute, label(english))
         TRANSLATED.append((english, holder, attribute))

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 
 class TimeStampedModel(models.Model):
@@ -24,7 +24,7 @@ class BusinessCalendar(models.Model):
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="business_calendar_single_row")]
 
     def __str__(self) -> str:
-        return f"business date {self.current_on:%Y-%m-%d}"
+        return pgettext("object name", "business date %(on)s") % {"on": f"{self.current_on:%Y-%m-%d}"}
 
 
 class ApprovalRequest(models.Model):
@@ -82,7 +82,7 @@ class ApprovalRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.action} {self.target} ({self.status})"
+        return f"#{self.pk} {self.action} {self.target} ({self.get_status_display()})"
 
 
 class IdempotencyRecord(models.Model):
@@ -165,4 +165,4 @@ class Job(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.subject} ({self.status})"
+        return f"{self.kind} {self.subject} ({self.get_status_display()})"

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop, pgettext_lazy
+from django.utils.translation import gettext_noop, pgettext, pgettext_lazy
 
 from common.audit import AuditedManager
 from common.crypto import BlindIndexField, EncryptedTextField, mask
@@ -300,6 +300,16 @@ class Order(models.Model):
         }
 
 
+def status_change_text(change: models.Model, owner: object) -> str:
+    """A status change (an order's, a shop's) as one line in the reader's language, the statuses
+    by their display labels: "5: 已支付 → 已发货"."""
+    return pgettext("object name", "%(owner)s: %(from)s → %(to)s") % {
+        "owner": owner,
+        "from": change.get_from_status_display(),
+        "to": change.get_to_status_display(),
+    }
+
+
 class OrderStatusChange(models.Model):
     """Audit of every status change made after an order was first recorded."""
 
@@ -316,7 +326,7 @@ class OrderStatusChange(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.order_id}: {self.from_status} -> {self.to_status}"
+        return status_change_text(self, self.order_id)
 
 
 class Settlement(models.Model):
@@ -344,7 +354,7 @@ class Settlement(models.Model):
         indexes = [models.Index(fields=["merchant", "settled_on"])]
 
     def __str__(self) -> str:
-        return f"settlement {self.external_id}"
+        return pgettext("object name", "settlement %(settlement)s") % {"settlement": self.external_id}
 
 
 class Refund(models.Model):
@@ -359,7 +369,7 @@ class Refund(models.Model):
         indexes = [models.Index(fields=["merchant", "refunded_at"])]
 
     def __str__(self) -> str:
-        return f"refund of order {self.order_id}"
+        return pgettext("object name", "refund of order %(order)s") % {"order": self.order_id}
 
 
 class Complaint(models.Model):
@@ -395,7 +405,10 @@ class Rating(models.Model):
         indexes = [models.Index(fields=["merchant", "rated_at"])]
 
     def __str__(self) -> str:
-        return f"{self.stars}★ for order {self.order_id}"
+        return pgettext("object name", "%(stars)s★ for order %(order)s") % {
+            "stars": self.stars,
+            "order": self.order_id,
+        }
 
 
 class DeclaredFinancials(TimeStampedModel):
@@ -433,7 +446,10 @@ class DeclaredFinancials(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.merchant_id} FY{self.fiscal_year}"
+        return pgettext("object name", "merchant %(merchant)s, fiscal year %(year)s") % {
+            "merchant": self.merchant_id,
+            "year": self.fiscal_year,
+        }
 
 
 class Verification(TimeStampedModel):
@@ -486,7 +502,7 @@ class TradingRelation(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.merchant_id} {self.kind} {self.counterparty_id}"
+        return f"{self.merchant_id} · {self.get_kind_display()} · {self.counterparty_id}"
 
 
 class QuestionnaireResponse(models.Model):
@@ -501,7 +517,10 @@ class QuestionnaireResponse(models.Model):
         indexes = [models.Index(fields=["owner", "answered_at"])]
 
     def __str__(self) -> str:
-        return f"questionnaire {self.version} of owner {self.owner_id}"
+        return pgettext("object name", "questionnaire %(version)s of owner %(owner)s") % {
+            "version": self.version,
+            "owner": self.owner_id,
+        }
 
 
 class MerchantStatusChange(models.Model):
@@ -518,7 +537,7 @@ class MerchantStatusChange(models.Model):
     changed_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
-        return f"{self.merchant_id}: {self.from_status} -> {self.to_status}"
+        return status_change_text(self, self.merchant_id)
 
     # (the status moved to, the words the workbench writes when it gives no reason: merchants/admin.py)
     # -> the msgid they read as.
@@ -555,7 +574,9 @@ class SimulatedProfile(models.Model):
     ring = models.PositiveIntegerField(null=True, blank=True, db_index=True, help_text="brushing ring number")
 
     def __str__(self) -> str:
-        return f"hidden profile of {self.merchant_id}"
+        return pgettext("object name", "hidden profile of merchant %(merchant)s") % {
+            "merchant": self.merchant_id
+        }
 
 
 class PortalHandoff(models.Model):
@@ -571,7 +592,10 @@ class PortalHandoff(models.Model):
         constraints = [models.UniqueConstraint(fields=["nonce_digest"], name="portal_handoff_used_once")]
 
     def __str__(self) -> str:
-        return f"hand-off of {self.merchant_id} at {timezone.localtime(self.used_at):%Y-%m-%d %H:%M}"
+        return pgettext("object name", "hand-off of merchant %(merchant)s at %(at)s") % {
+            "merchant": self.merchant_id,
+            "at": f"{timezone.localtime(self.used_at):%Y-%m-%d %H:%M}",
+        }
 
 
 class PortalInvitation(TimeStampedModel):
@@ -601,7 +625,10 @@ class PortalInvitation(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"invitation of {self.merchant_id} to {self.email}"
+        return pgettext("object name", "invitation of merchant %(merchant)s to %(email)s") % {
+            "merchant": self.merchant_id,
+            "email": self.email,
+        }
 
     @staticmethod
     def digest_of(token: str) -> str:

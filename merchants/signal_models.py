@@ -10,7 +10,7 @@ made, so a resend is recognised whatever table the signal went to."""
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from merchants.models import Merchant, Order, PartnerPlatform
 
@@ -53,7 +53,10 @@ class LogisticsEvent(models.Model):
         indexes = [models.Index(fields=["merchant", "occurred_at"]), models.Index(fields=["order"])]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} · order {self.order_id}"
+        return pgettext("object name", "%(kind)s · order %(order)s") % {
+            "kind": self.get_kind_display(),
+            "order": self.order_id,
+        }
 
 
 class MerchantDevice(models.Model):
@@ -73,7 +76,10 @@ class MerchantDevice(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"device {self.hint} of {self.merchant_id}"
+        return pgettext("object name", "device %(hint)s of merchant %(merchant)s") % {
+            "hint": self.hint,
+            "merchant": self.merchant_id,
+        }
 
 
 class Guarantee(models.Model):
@@ -94,7 +100,10 @@ class Guarantee(models.Model):
         indexes = [models.Index(fields=["guarantor"]), models.Index(fields=["borrower"])]
 
     def __str__(self) -> str:
-        return f"{self.guarantor_id} guarantees {self.borrower_id}"
+        return pgettext("object name", "merchant %(guarantor)s guarantees merchant %(borrower)s") % {
+            "guarantor": self.guarantor_id,
+            "borrower": self.borrower_id,
+        }
 
 
 class SignalReceipt(models.Model):
@@ -122,4 +131,8 @@ class SignalReceipt(models.Model):
         indexes = [models.Index(fields=["merchant", "kind"])]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.external_id} from partner {self.partner_id}"
+        return pgettext("object name", "%(kind)s %(external)s from partner %(partner)s") % {
+            "kind": self.get_kind_display(),
+            "external": self.external_id,
+            "partner": self.partner_id,
+        }

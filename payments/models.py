@@ -3,7 +3,7 @@ funding pools and payouts through the payment channel. It moves money; it does n
 
 from django.db import models
 from django.db.models import F, Q
-from django.utils.translation import gettext, gettext_noop, pgettext_lazy
+from django.utils.translation import gettext, gettext_noop, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from common.audit import AuditedManager
@@ -194,7 +194,10 @@ class Hold(models.Model):
         indexes = [models.Index(fields=["status", "expires_at"])]
 
     def __str__(self) -> str:
-        return f"hold {self.pk} {self.status}"
+        return pgettext("object name", "hold %(hold)s (%(status)s)") % {
+            "hold": self.pk,
+            "status": self.get_status_display(),
+        }
 
     @property
     def reference_text(self) -> str:
@@ -291,7 +294,10 @@ class Payout(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"payout {self.pk} {self.status}"
+        return pgettext("object name", "payout %(payout)s (%(status)s)") % {
+            "payout": self.pk,
+            "status": self.get_status_display(),
+        }
 
     @property
     def failure_text(self) -> str:
@@ -321,7 +327,9 @@ class LedgerCheckpoint(models.Model):
         constraints = [models.CheckConstraint(condition=Q(id=1), name="ledger_checkpoint_single_row")]
 
     def __str__(self) -> str:
-        return f"ledger totals through posting {self.through_posting_id}"
+        return pgettext("object name", "ledger totals through posting %(posting)s") % {
+            "posting": self.through_posting_id
+        }
 
 
 class AccountTotal(models.Model):
@@ -332,7 +340,11 @@ class AccountTotal(models.Model):
     credit_fen = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
-        return f"{self.account_id}: Dr {self.debit_fen} Cr {self.credit_fen}"
+        return pgettext("object name", "%(account)s: Dr %(debit)s Cr %(credit)s") % {
+            "account": self.account_id,
+            "debit": self.debit_fen,
+            "credit": self.credit_fen,
+        }
 
 
 class AccountDayTotal(models.Model):
@@ -351,4 +363,9 @@ class AccountDayTotal(models.Model):
         indexes = [models.Index(fields=["business_on"], name="account_day_total_on")]
 
     def __str__(self) -> str:
-        return f"{self.account_id} {self.business_on}: Dr {self.debit_fen} Cr {self.credit_fen}"
+        return pgettext("object name", "%(account)s %(on)s: Dr %(debit)s Cr %(credit)s") % {
+            "account": self.account_id,
+            "on": self.business_on,
+            "debit": self.debit_fen,
+            "credit": self.credit_fen,
+        }

@@ -80,7 +80,15 @@ def _table(rows: list[tuple]) -> str:
 
 @admin.register(RuleSet)
 class RuleSetAdmin(admin.ModelAdmin):
-    list_display = ["label", "status", "note", "created_by", "created_at", "activated_by", "activated_at"]
+    list_display = [
+        "label",
+        "status",
+        "note_display",
+        "created_by",
+        "created_at",
+        "activated_by",
+        "activated_at",
+    ]
     list_filter = ["status"]
     actions = ["copy_to_draft", "activate"]
     readonly_fields = [
@@ -117,15 +125,20 @@ class RuleSetAdmin(admin.ModelAdmin):
                 "updated_by",
                 "updated_at",
             ]
-        return [*self.readonly_fields[:-2], "note", "changes", "thresholds"]
+        return [*self.readonly_fields[:-2], "note_display", "changes", "thresholds"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.status == RuleSet.Status.DRAFT:
             return self.readonly_fields
-        return [*self.readonly_fields, "note"]
+        return [*self.readonly_fields, "note_display"]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description=_("note"))
+    def note_display(self, obj):
+        """The note in the reader's language (the first set's, stored in both, read in one)."""
+        return obj.note_text
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from merchants.models import Merchant
 
@@ -57,7 +57,10 @@ class MerchantDay(models.Model):
         indexes = [models.Index(fields=["business_on"])]
 
     def __str__(self) -> str:
-        return f"{self.merchant_id} on {self.business_on}"
+        return pgettext("object name", "merchant %(merchant)s on %(on)s") % {
+            "merchant": self.merchant_id,
+            "on": self.business_on,
+        }
 
 
 class MerchantDayRun(models.Model):
@@ -70,7 +73,9 @@ class MerchantDayRun(models.Model):
     built_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return f"merchant days of {self.business_on} ({'final' if self.is_final else 'provisional'})"
+        if self.is_final:
+            return pgettext("object name", "merchant days of %(on)s (final)") % {"on": self.business_on}
+        return pgettext("object name", "merchant days of %(on)s (provisional)") % {"on": self.business_on}
 
 
 class FeatureSnapshot(models.Model):
@@ -90,7 +95,11 @@ class FeatureSnapshot(models.Model):
         constraints = [models.CheckConstraint(condition=~Q(version=""), name="feature_snapshot_has_version")]
 
     def __str__(self) -> str:
-        return f"features {self.version} of {self.merchant_id} as of {self.as_of}"
+        return pgettext("object name", "features %(version)s of merchant %(merchant)s as of %(as_of)s") % {
+            "version": self.version,
+            "merchant": self.merchant_id,
+            "as_of": self.as_of,
+        }
 
 
 # --- end of features ----------------------------------------------------------------------------
@@ -148,7 +157,10 @@ class ScoringModel(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.version} ({self.status})"
+        return pgettext("object name", "model %(version)s (%(status)s)") % {
+            "version": self.version,
+            "status": self.get_status_display(),
+        }
 
 
 class ModelPromotion(models.Model):
@@ -167,7 +179,10 @@ class ModelPromotion(models.Model):
         constraints = [models.CheckConstraint(condition=~Q(reason=""), name="model_promotion_has_reason")]
 
     def __str__(self) -> str:
-        return f"{self.model_id} promoted by {self.actor}"
+        return pgettext("object name", "model %(model)s promoted by %(actor)s") % {
+            "model": self.model_id,
+            "actor": self.actor,
+        }
 
 
 class RatingAdjustment(models.Model):
@@ -233,7 +248,11 @@ class OfficerFinding(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} of {self.merchant_id}: {self.points:+d}"
+        return pgettext("object name", "%(kind)s of merchant %(merchant)s: %(points)s") % {
+            "kind": self.get_kind_display(),
+            "merchant": self.merchant_id,
+            "points": f"{self.points:+d}",
+        }
 
 
 def default_grade_terms() -> dict:
@@ -289,7 +308,7 @@ class ScoringPolicy(models.Model):
         ]
 
     def __str__(self) -> str:
-        return "scoring policy"
+        return pgettext("object name", "scoring policy")
 
 
 class MerchantScore(models.Model):
@@ -335,7 +354,12 @@ class MerchantScore(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.merchant_id} {self.grade} ({self.points}) as of {self.as_of}"
+        return pgettext("object name", "merchant %(merchant)s: %(grade)s (%(points)s) as of %(as_of)s") % {
+            "merchant": self.merchant_id,
+            "grade": self.grade,
+            "points": self.points,
+            "as_of": self.as_of,
+        }
 
 
 class Offer(models.Model):
@@ -429,7 +453,10 @@ class SandboxRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"sandbox {self.name} ({self.status})"
+        return pgettext("object name", "sandbox %(name)s (%(status)s)") % {
+            "name": self.name,
+            "status": self.get_status_display(),
+        }
 
 
 class DriftReport(models.Model):
@@ -469,7 +496,7 @@ class DriftReport(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"PSI {self.subject} {self.period} {self.period_start}: {self.psi:.3f}"
+        return f"PSI {self.subject} {self.get_period_display()} {self.period_start}: {self.psi:.3f}"
 
 
 class GradeOutcome(models.Model):
@@ -562,4 +589,4 @@ class PortfolioSnapshot(models.Model):
     compute_ms = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
-        return f"portfolio as of {self.as_of}"
+        return pgettext("object name", "portfolio as of %(as_of)s") % {"as_of": self.as_of}

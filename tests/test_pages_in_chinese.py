@@ -57,6 +57,19 @@ ENGLISH = [
     r"offer \d+ to \d+",
     r"case \d+ of loan",
     r"order \S+ \((?:placed|paid|shipped|delivered|settled|refunded|cancelled)\)",
+    r"hold \d+",
+    r"payout \d+",
+    r"rules-\d+ \((?:draft|active|retired)\)",
+    r"device \S+ of",
+    r"\d+: (?:placed|paid|shipped|delivered|settled|refunded|cancelled|active|restricted|closed) ->",
+    r"due \d{4}-\d\d-\d\d",
+    r"pledged to",
+    r"documented defaults",
+    # Permission names Django stores in English (the group and user pages).
+    r"Can (?:add|change|delete|view)",
+    # Other projects' apps and models without Chinese of their own (common/made_up_labels.py).
+    r"Audit log",
+    r"access (?:failure|attempt|log)s?",
     # Fields' help texts under a workbench form's fields.
     r"the business event",
     r"interest accrued up to and including this date",
@@ -126,6 +139,8 @@ def test_the_check_finds_english_words_and_leaves_codes_and_chinese():
     assert FOUND.search("2026-12-05 opened - → open collections sync")
     assert FOUND.search("line 76 of 17 (2)")
     assert FOUND.search("186: - -> active (disbursed)")
+    assert FOUND.search("hold 12 pending")
+    assert FOUND.search("借贷 | 贷款 | Can view loan")
     assert not FOUND.search("186：- → 正常（放款）")
     assert not FOUND.search("日利率 0.05% ≈ 年化 18.25%")
     assert not FOUND.search("STB000021-20261205 · withdrawal_request · 公共")

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from common.audit import AuditedManager
@@ -433,7 +433,11 @@ class Installment(models.Model):
         ordering = ["loan", "number"]
 
     def __str__(self) -> str:
-        return f"{self.loan_id} #{self.number} due {self.due_on}"
+        return pgettext("object name", "loan %(loan)s instalment %(number)s due %(due)s") % {
+            "loan": self.loan_id,
+            "number": self.number,
+            "due": self.due_on,
+        }
 
 
 class LoanEvent(models.Model):
@@ -472,7 +476,11 @@ class LoanEvent(models.Model):
         indexes = [models.Index(fields=["loan", "business_on"])]
 
     def __str__(self) -> str:
-        return f"{self.loan_id} {self.kind} {self.business_on}"
+        return pgettext("object name", "loan %(loan)s %(kind)s on %(on)s") % {
+            "loan": self.loan_id,
+            "kind": self.get_kind_display(),
+            "on": self.business_on,
+        }
 
     @property
     def note_text(self) -> str:
@@ -494,7 +502,7 @@ class Contract(models.Model):
     accepted_via = models.CharField(max_length=50, help_text="portal, api:<partner>, …")
 
     def __str__(self) -> str:
-        return f"contract of {self.loan_id}"
+        return pgettext("object name", "contract of loan %(loan)s") % {"loan": self.loan_id}
 
 
 class Pledge(models.Model):
@@ -513,7 +521,10 @@ class Pledge(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"order {self.order_id} pledged to {self.loan_id}"
+        return pgettext("object name", "order %(order)s pledged to loan %(loan)s") % {
+            "order": self.order_id,
+            "loan": self.loan_id,
+        }
 
 
 class CobRun(models.Model):

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from common.crypto import EncryptedTextField
 from common.masking import mask_address
@@ -170,7 +170,7 @@ class ApplicationStage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.application_id} #{self.position} {self.name} ({self.status})"
+        return f"{self.application_id} #{self.position} {self.name} ({self.get_status_display()})"
 
 
 class ApplicationDocument(models.Model):
@@ -193,7 +193,7 @@ class ApplicationDocument(models.Model):
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
-        return f"{self.application_id} {self.kind}"
+        return f"{self.application_id} {self.get_kind_display()}"
 
 
 class VideoInterview(models.Model):
@@ -263,7 +263,13 @@ class FieldInspection(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.application_id} by {self.inspector_id} ({self.result})"
+        return pgettext(
+            "object name", "application %(application)s by inspector %(inspector)s (%(result)s)"
+        ) % {
+            "application": self.application_id,
+            "inspector": self.inspector_id,
+            "result": self.get_result_display(),
+        }
 
     @property
     def address_masked(self) -> str:

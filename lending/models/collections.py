@@ -8,8 +8,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
+from common.money import format_yuan
 from lending.history_words import change_text
 from lending.models import Loan, StatusChange, Transition
 
@@ -108,7 +109,7 @@ class ContactLog(models.Model):
         indexes = [models.Index(fields=["case", "at"])]
 
     def __str__(self) -> str:
-        return f"{self.case_id} {self.channel} {self.outcome}"
+        return f"{self.case_id} {self.get_channel_display()} {self.get_outcome_display()}"
 
 
 class PromiseToPay(models.Model):
@@ -143,4 +144,9 @@ class PromiseToPay(models.Model):
         indexes = [models.Index(fields=["status", "due_on"])]
 
     def __str__(self) -> str:
-        return f"{self.case_id}: {self.amount_fen} fen by {self.due_on} ({self.status})"
+        return pgettext("object name", "case %(case)s: ¥%(amount)s by %(due)s (%(status)s)") % {
+            "case": self.case_id,
+            "amount": format_yuan(self.amount_fen),
+            "due": self.due_on,
+            "status": self.get_status_display(),
+        }

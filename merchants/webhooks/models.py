@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from common.crypto import EncryptedTextField
 from common.models import TimeStampedModel
@@ -82,7 +82,7 @@ class WebhookEvent(models.Model):
         indexes = [models.Index(fields=["partner", "type", "created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.type} {self.id}"
+        return f"{self.get_type_display()} {self.id}"
 
 
 class WebhookDelivery(models.Model):
@@ -121,7 +121,14 @@ class WebhookDelivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"delivery {self.pk}: {self.event_id} → endpoint {self.endpoint_id} ({self.status})"
+        return pgettext(
+            "object name", "delivery %(delivery)s: event %(event)s → endpoint %(endpoint)s (%(status)s)"
+        ) % {
+            "delivery": self.pk,
+            "event": self.event_id,
+            "endpoint": self.endpoint_id,
+            "status": self.get_status_display(),
+        }
 
 
 class WebhookAttempt(models.Model):
@@ -140,4 +147,7 @@ class WebhookAttempt(models.Model):
         ordering = ["delivery", "number"]
 
     def __str__(self) -> str:
-        return f"attempt {self.number} of delivery {self.delivery_id}"
+        return pgettext("object name", "attempt %(number)s of delivery %(delivery)s") % {
+            "number": self.number,
+            "delivery": self.delivery_id,
+        }

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from common.texts import stored_texts
 from merchants.models import Merchant, PartnerPlatform
@@ -76,7 +76,11 @@ class Warning(models.Model):
         indexes = [models.Index(fields=["raised_on"])]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} · merchant {self.merchant_id} · {self.raised_on}"
+        return pgettext("object name", "%(kind)s · merchant %(merchant)s · %(on)s") % {
+            "kind": self.get_kind_display(),
+            "merchant": self.merchant_id,
+            "on": self.raised_on,
+        }
 
 
 class MerchantRisk(models.Model):
@@ -95,7 +99,11 @@ class MerchantRisk(models.Model):
         indexes = [models.Index(fields=["-level_rank", "-score"])]
 
     def __str__(self) -> str:
-        return f"merchant {self.merchant_id}: {self.level} ({self.score})"
+        return pgettext("object name", "merchant %(merchant)s: %(level)s (%(score)s)") % {
+            "merchant": self.merchant_id,
+            "level": self.get_level_display(),
+            "score": self.score,
+        }
 
 
 class RiskAction(models.Model):
@@ -133,7 +141,11 @@ class RiskAction(models.Model):
         permissions = [("reverse_riskaction", "Can reverse a risk action (with a reason)")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} · merchant {self.merchant_id} · {self.business_on}"
+        return pgettext("object name", "%(kind)s · merchant %(merchant)s · %(on)s") % {
+            "kind": self.get_kind_display(),
+            "merchant": self.merchant_id,
+            "on": self.business_on,
+        }
 
 
 class PartnerNotice(models.Model):
@@ -154,7 +166,10 @@ class PartnerNotice(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
-        return f"{self.kind} · merchant {self.merchant_id}"
+        return pgettext("object name", "%(kind)s · merchant %(merchant)s") % {
+            "kind": self.kind,
+            "merchant": self.merchant_id,
+        }
 
     @property
     def message_text(self) -> str:
@@ -178,7 +193,10 @@ class MonitoringRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"monitoring of {self.business_on} ({self.status})"
+        return pgettext("object name", "monitoring of %(on)s (%(status)s)") % {
+            "on": self.business_on,
+            "status": self.get_status_display(),
+        }
 
 
 class MonitoringChunk(models.Model):
@@ -194,4 +212,7 @@ class MonitoringChunk(models.Model):
         constraints = [models.UniqueConstraint(fields=["run", "chunk"], name="monitoring_chunk_once")]
 
     def __str__(self) -> str:
-        return f"chunk {self.chunk} of run {self.run_id}"
+        return pgettext("object name", "chunk %(chunk)s of monitoring run %(run)s") % {
+            "chunk": self.chunk,
+            "run": self.run_id,
+        }

@@ -3,6 +3,7 @@ flagged, so officers can look at them and pre-loan stages can read them."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from merchants.models import Merchant
 
@@ -30,7 +31,7 @@ class NetworkRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.detector} {self.version} on {self.business_on}"
+        return f"{self.business_on} {self.get_detector_display()} {self.version}"
 
 
 class RingFlag(models.Model):
@@ -51,4 +52,8 @@ class RingFlag(models.Model):
         indexes = [models.Index(fields=["merchant", "run"])]
 
     def __str__(self) -> str:
-        return f"merchant {self.merchant_id} in ring {self.ring} of run {self.run_id}"
+        return pgettext("object name", "merchant %(merchant)s in ring %(ring)s of run %(run)s") % {
+            "merchant": self.merchant_id,
+            "ring": self.ring,
+            "run": self.run_id,
+        }

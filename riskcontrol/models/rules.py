@@ -9,8 +9,13 @@ version, so a change applies to new decisions only and an old decision keeps the
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+
+# The note the system writes on the first rule set (riskcontrol.rulesets), stored in the language
+# of the request that made it, or in both languages side by side (migration 0003).
+DEFAULTS_NOTE = gettext_noop("documented defaults")
 
 
 class RuleSet(models.Model):
@@ -56,7 +61,22 @@ class RuleSet(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"rules-{self.version} ({self.status})"
+        return pgettext("object name", "rule set %(version)s (%(status)s)") % {
+            "version": self.version,
+            "status": self.get_status_display(),
+        }
+
+    @property
+    def note_text(self) -> str:
+        """The note in the reader's language: the system's note on the first rule set translated,
+        however it was stored; a person's note as written."""
+        worded = []
+        for code, _name in settings.LANGUAGES:
+            with translation.override(code):
+                worded.append(gettext(DEFAULTS_NOTE))
+        if self.note in {*worded, " ".join(worded), " ".join(reversed(worded))}:
+            return gettext(DEFAULTS_NOTE)
+        return self.note
 
     @property
     def label(self) -> str:
