@@ -34,25 +34,54 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirect)
 
 
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _addresses_within(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list:
+    """The address, and the IPv4 address an IPv6 one carries (mapped, compatible, 6to4, Teredo,
+    NAT64): a packet sent to the one may reach the other."""
+    found = [address]
+    if isinstance(address, ipaddress.IPv6Address):
+        last32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if address.ipv4_mapped is not None:
+            found.append(address.ipv4_mapped)
+        if address.sixtofour is not None:
+            found.append(address.sixtofour)
+        if address.teredo is not None:
+            found.extend(address.teredo)
+        if any(address in network for network in _NAT64) or (
+            address in _IPV4_COMPATIBLE and int(address) > 1
+        ):
+            found.append(last32)
+    return found
+
+
 def url_problem(url: str) -> str:
     """Why a URL may not receive webhooks, or "" when it may."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        hostname, port = parts.hostname, parts.port
+    except ValueError:  # an unclosed or invalid [IPv6] host, or a port that is not 0-65535
+        return "not a valid URL: check the host and the port (1 to 65535)"
     allowed = ("https", "http") if settings.WEBHOOKS_ALLOW_HTTP else ("https",)
     if parts.scheme not in allowed:
         return f"the URL must start with {' or '.join(s + '://' for s in allowed)}"
-    if not parts.hostname:
+    if not hostname:
         return "the URL has no host"
     if parts.username or parts.password:
         return "the URL may not carry a user name or password"
     if settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS:
         return ""
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+        infos = socket.getaddrinfo(
+            hostname, port or (443 if parts.scheme == "https" else 80), proto=socket.IPPROTO_TCP
+        )
     except (OSError, UnicodeError):
         return "the host does not resolve"
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
+        if not all(within.is_global for within in _addresses_within(address)):
             return "the host resolves to a private, loopback or reserved address"
     return ""
 
