@@ -575,8 +575,27 @@ def order_transition(
     if pk is None:
         raise NotFoundError(f"no order {external_id!r}", {"fields": {"external_id": ["unknown order"]}})
     with transaction.atomic():
-        _order_advance(pk=pk, to_status=to_status, at=at, source=source)
+        order = Order.objects.select_for_update().only("status", *STATUS_COLUMNS.values()).get(pk=pk)
+        if order.status == to_status:
+            _order_resent(order, to_status, at)
+        else:
+            _order_advance(pk=pk, to_status=to_status, at=at, source=source)
     return Order.objects.get(pk=pk)
+
+
+# The column holding when an order entered each status.
+STATUS_COLUMNS = {**ORDER_STATUS_TIMESTAMP, OrderStatus.PLACED: "placed_at"}
+
+
+def _order_resent(order: Order, status: str, at: dt.datetime) -> None:
+    """A change to the status the order is in: the same change resent (a retry whose answer was
+    lost) is answered again; at another time it is a conflict, and nothing moves."""
+    recorded = getattr(order, STATUS_COLUMNS[status])
+    if recorded is None or recorded != at:
+        since = f", since {recorded.isoformat()}" if recorded is not None else ""
+        raise ConflictError(
+            f"the order is already {status}{since}", {"fields": {"at": [f"already {status}{since}"]}}
+        )
 
 
 def _order_advance(*, pk: int, to_status: str, at: dt.datetime | None, source: str) -> None:

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from merchants.models import Order
+from merchants.models import Order, OrderStatusChange
 from tests.conftest import requires_postgres
 from tests.merchants.factories import MerchantFactory
 from tests.security.conftest import at_once, partner_client_for
@@ -69,3 +69,16 @@ def test_one_batch_sent_at_once_is_recorded_once(client):
     assert sum(reply.json()["created"] for reply in replies) == 20
     assert sum(reply.json()["unchanged"] for reply in replies) == 20 * (CALLERS - 1)
     assert Order.objects.filter(partner=client.partner).count() == 20
+
+
+def test_one_status_change_sent_at_once_moves_the_order_once_and_every_caller_gets_it(client):
+    body = _order("ORD-S")
+    assert client.post("/api/v1/orders/", body, format="json").status_code == 201
+    at = (timezone.now() - dt.timedelta(minutes=30)).isoformat()
+    replies = _replies(client, "/api/v1/orders/ORD-S/status/", {"status": "shipped", "at": at})
+    assert all(reply.status_code == 200 for reply in replies), [
+        (reply.status_code, reply.content[:120]) for reply in replies if reply.status_code != 200
+    ]
+    order = Order.objects.get(partner=client.partner, external_id="ORD-S")
+    assert order.status == "shipped"
+    assert OrderStatusChange.objects.filter(order=order, to_status="shipped").count() == 1
