@@ -4,6 +4,8 @@ cursors written by hand. Always a 4xx problem naming the field (url, cursor), ne
 nothing registered."""
 
 import base64
+import socket
+import urllib.request
 
 import pytest
 from django.db import transaction
@@ -11,9 +13,11 @@ from rest_framework.test import APIClient
 
 from merchants.webhooks import api as webhooks_api
 from merchants.webhooks import services as webhooks
+from merchants.webhooks import transport
 from merchants.webhooks.models import WebhookEndpoint
 from tests.api.test_bad_input import _problem_naming
 from tests.security.conftest import partner_client_for
+from tests.webhooks.conftest import receivers as local_receivers
 
 ENDPOINTS = "/api/v1/webhooks/endpoints/"
 EVENTS = "/api/v1/webhooks/events/"
@@ -110,3 +114,39 @@ def test_the_cursors_the_api_gives_out_still_page(client, path, monkeypatch):
         seen += [row["id"] for row in body["results"]]
         url = body["next"]
     assert len(seen) == len(set(seen)) == len(first["results"]) >= 3
+
+
+def test_a_host_that_answers_public_then_private_is_sent_to_the_address_checked(
+    production_network, monkeypatch
+):
+    """DNS rebinding: the endpoint's host resolves to a public address when checked and to the
+    loopback one a moment later. The POST goes to the address that was checked, never to one
+    resolved afterwards."""
+    answers = iter(["93.184.216.34"] + ["127.0.0.1"] * 10)
+    connected = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        address = host if host[0].isdigit() else next(answers)
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))]
+
+    def create_connection(address, *args, **kwargs):
+        connected.append(getaddrinfo(address[0], address[1])[0][4][0])
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    reply = transport.post("https://rebind.example.com/hooks", b"{}", {"Content-Type": "application/json"})
+    assert reply.status_code is None
+    assert connected == ["93.184.216.34"]
+
+
+receivers = local_receivers  # the local receiver fixture of tests/webhooks
+
+
+def test_the_pinned_connection_reaches_the_checked_address_and_names_the_host(receivers):
+    receiver = receivers([204])
+    port = int(receiver.url.rsplit(":", 1)[1].split("/")[0])
+    request = urllib.request.Request(f"http://hooks.example.test:{port}/hooks", data=b"{}", method="POST")
+    with transport._opener_for(("127.0.0.1", port)).open(request, timeout=5) as reply:
+        assert reply.status == 204
+    assert receiver.requests[0].headers["Host"] == f"hooks.example.test:{port}"
