@@ -15,6 +15,7 @@ Django's own errors under /api/ (unknown URL, oversize body, a server error) get
 from `common.middleware.ApiProblemMiddleware`.
 """
 
+import datetime as dt
 import http
 import json
 from contextlib import contextmanager
@@ -255,11 +256,30 @@ class IdCursorPagination(CursorPagination):
         if cursor is None:
             return None
         position = cursor.position
-        if position is not None and not (
-            isinstance(position, str) and position.isascii() and position.isdigit() and len(position) <= 19
-        ):
+        if position is not None and not (isinstance(position, str) and self.position_valid(position)):
             raise self._no_such_page()
         return cursor
+
+    def position_valid(self, position: str) -> bool:
+        """Whether a cursor's position is a value of the ordering's first column (an id)."""
+        return position.isascii() and position.isdigit() and len(position) <= 19
+
+
+class InstantCursorPagination(IdCursorPagination):
+    """The same over a time first, then an id (newest first by default): a position is an
+    aware date and time the database can compare, as the API wrote it."""
+
+    ordering = ("-created_at", "-id")
+
+    def position_valid(self, position: str) -> bool:
+        if not position.isascii() or len(position) > 40:
+            return False
+        try:
+            at = dt.datetime.fromisoformat(position)
+            at.astimezone(dt.UTC)
+        except (ValueError, OverflowError):
+            return False
+        return at.tzinfo is not None and dt.datetime.min.year < at.year < dt.datetime.max.year
 
 
 # --- the schema -------------------------------------------------------------------------------

@@ -52,14 +52,18 @@ class ApiLanguageMiddleware:
 
 def _nul_in(request) -> str | None:
     """The part of the request that carries a NUL character (no database takes one in text), or
-    None. A form's fields are checked too, except on the API (its JSON goes through serializers);
-    the CSRF check reads a form's fields before any view anyway."""
+    None: the path, a header (named as sent: Idempotency-Key), the query. A form's fields are
+    checked too, except on the API (its JSON goes through serializers); the CSRF check reads a
+    form's fields before any view anyway."""
     if NUL in request.path:
         try:
             match = resolve(request.path_info)
         except Http404:
             return "path"
         return next((name for name, value in match.kwargs.items() if NUL in str(value)), "path")
+    for key, value in request.META.items():
+        if key.startswith("HTTP_") and isinstance(value, str) and NUL in value:
+            return "-".join(part.capitalize() for part in key[5:].split("_"))
     for name, values in request.GET.lists():
         if NUL in name or any(NUL in value for value in values):
             return name.replace(NUL, "%00") or "query"
@@ -72,8 +76,8 @@ def _nul_in(request) -> str | None:
 
 
 class ApiProblemMiddleware:
-    """The outermost guard. A NUL character anywhere in the path, the query or a form is refused
-    with a 400 before any view or database sees it. Under /api/, any error Django answers itself
+    """The outermost guard. A NUL character anywhere in the path, a header, the query or a form is
+    refused with a 400 before any view or database sees it. Under /api/, any error Django answers itself
     (unknown URL, refused host, a server error, a CSRF refusal) becomes a problem document, never
     an HTML page."""
 

@@ -141,8 +141,10 @@ def loan_draw(request, line_id: int):
 
 def _loan_accept(request, merchant: Merchant, line: CreditLine):
     accept_form = DrawAcceptForm(request.POST)
-    quote_form = QuoteForm(initial={"amount": request.POST.get("amount")})
     if not accept_form.is_valid():
+        # The quote form as sent (bound, so it can carry errors), with the amount's own error.
+        quote_form = QuoteForm(data={"amount": request.POST.get("amount", "")})
+        quote_form.is_valid()
         quote_form.add_error(None, _("The form is no longer valid; please get a new quote"))
         return _render_draw(request, line, quote_form=quote_form, status=400)
     data = accept_form.cleaned_data

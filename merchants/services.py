@@ -413,6 +413,38 @@ def orders_upsert(
     if errors:
         raise ApplicationError(next(iter(errors.values()))[0], {"fields": errors})
 
+    # An order inserted by another request between this one's read and its insert (a retry sent
+    # before the first answer, two workers of one partner): that request has committed (the
+    # unique index waited for it), so the batch is read again and answered as a resend.
+    for _attempt in range(ORDER_WRITE_ATTEMPTS - 1):
+        try:
+            return _orders_write(partner, orders, seen, merchant_ids, source)
+        except IntegrityError as exc:
+            if _constraint_of(exc) != ORDER_ID_CONSTRAINT:
+                raise
+    return _orders_write(partner, orders, seen, merchant_ids, source)
+
+
+ORDER_WRITE_ATTEMPTS = 3
+
+
+# The unique constraint on a partner's order ids (merchants.models.Order).
+ORDER_ID_CONSTRAINT = "order_partner_external_id"
+
+
+def _constraint_of(exc: IntegrityError) -> str | None:
+    """The name of the constraint a PostgreSQL integrity error broke (None elsewhere)."""
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
+def _orders_write(
+    partner: PartnerPlatform,
+    orders: Sequence[OrderData],
+    seen: dict[str, int],
+    merchant_ids: dict[str, int],
+    source: str,
+) -> OrderBatchResult:
     result = OrderBatchResult()
     with transaction.atomic():
         existing: dict[str, tuple[int, str, str]] = {}
@@ -510,7 +542,9 @@ def _orders_insert(
         "updated_at",
     ]
     sql = f"COPY {Order._meta.db_table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
-    with connection.cursor() as cursor:
+    # The driver's cursor, under Django's error translation: a broken constraint is Django's
+    # IntegrityError here as for any other statement.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.cursor.copy_expert(sql, buffer)
 
 
@@ -541,8 +575,27 @@ def order_transition(
     if pk is None:
         raise NotFoundError(f"no order {external_id!r}", {"fields": {"external_id": ["unknown order"]}})
     with transaction.atomic():
-        _order_advance(pk=pk, to_status=to_status, at=at, source=source)
+        order = Order.objects.select_for_update().only("status", *STATUS_COLUMNS.values()).get(pk=pk)
+        if order.status == to_status:
+            _order_resent(order, to_status, at)
+        else:
+            _order_advance(pk=pk, to_status=to_status, at=at, source=source)
     return Order.objects.get(pk=pk)
+
+
+# The column holding when an order entered each status.
+STATUS_COLUMNS = {**ORDER_STATUS_TIMESTAMP, OrderStatus.PLACED: "placed_at"}
+
+
+def _order_resent(order: Order, status: str, at: dt.datetime) -> None:
+    """A change to the status the order is in: the same change resent (a retry whose answer was
+    lost) is answered again; at another time it is a conflict, and nothing moves."""
+    recorded = getattr(order, STATUS_COLUMNS[status])
+    if recorded is None or recorded != at:
+        since = f", since {recorded.isoformat()}" if recorded is not None else ""
+        raise ConflictError(
+            f"the order is already {status}{since}", {"fields": {"at": [f"already {status}{since}"]}}
+        )
 
 
 def _order_advance(*, pk: int, to_status: str, at: dt.datetime | None, source: str) -> None:

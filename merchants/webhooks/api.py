@@ -7,10 +7,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api import IdCursorPagination, InstantCursorPagination
 from common.api_fields import StrictBooleanField, StrictCharField
 from merchants.api.auth import partner_of
 from merchants.models import ApiScope
@@ -165,11 +165,11 @@ def _with_secret(endpoint: WebhookEndpoint, secret: str) -> dict:
     return {**EndpointOutputSerializer(endpoint).data, "secret": secret}
 
 
-class ByIdPagination(CursorPagination):
+class ByIdPagination(IdCursorPagination):
     ordering = "-id"
 
 
-class NewestFirstPagination(CursorPagination):
+class NewestFirstPagination(InstantCursorPagination):
     ordering = ("-created_at", "-id")  # event ids are random: the time orders them
 
 
