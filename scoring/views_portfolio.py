@@ -35,8 +35,9 @@ def _grades(found) -> list[str]:
 def _by_product_grade(data: pf.Portfolio) -> dict:
     rows = data.by_product_grade
     grades = _grades(r["grade"] for r in rows)
-    products = list(dict.fromkeys(r["product"] for r in rows))
-    cell = {(r["product"], r["grade"]): r["outstanding_fen"] for r in rows}
+    # The seed's product names are English msgids (Product.label); a typed name reads as typed.
+    products = list(dict.fromkeys(_(r["product"]) for r in rows))
+    cell = {(_(r["product"]), r["grade"]): r["outstanding_fen"] for r in rows}
     bars = stacked_bars(
         "outstanding",
         [(product, yuan_values(cell.get((product, g), 0) for g in grades)) for product in products],
@@ -55,7 +56,7 @@ def _by_product_grade(data: pf.Portfolio) -> dict:
         ),
         value_format="yuan",
         columns=[_("Product"), _("Grade"), _("Loans"), _("Outstanding principal")],
-        rows=[[r["product"], r["grade"], r["loans"], yuan_text(r["outstanding_fen"])] for r in rows],
+        rows=[[_(r["product"]), r["grade"], r["loans"], yuan_text(r["outstanding_fen"])] for r in rows],
         caption=_(
             "Open loans (current and overdue); a loan's grade is its credit line's, '-' without a line."
         ),
@@ -303,7 +304,7 @@ def _approval_loss(data: pf.Portfolio) -> dict:
 
 def _funding(data: pf.Portfolio) -> dict:
     pools = data.pools
-    names = [p["name"] for p in pools]
+    names = [_(p["name"]) for p in pools]
     parts = (
         (_("Lent out"), "outstanding_fen"),
         (_("Lost"), "losses_fen"),
@@ -334,7 +335,7 @@ def _funding(data: pf.Portfolio) -> dict:
         ],
         rows=[
             [
-                p["name"],
+                _(p["name"]),
                 yuan_text(p["limit_fen"]),
                 yuan_text(p["outstanding_fen"]),
                 yuan_text(p["losses_fen"]),
