@@ -58,6 +58,9 @@ def test_a_merchant_applies_repays_early_and_downloads_its_statement(
 
     # Home: lines, the offer, the wallet, next deductions, applications and warnings on one page.
     watched.screenshot(f"home-{language}")
+    # Amounts as ¥1,234.50: the wallet's figure carries its currency sign.
+    wallet = page.locator(".value", has=page.get_by_test_id("home-wallet"))
+    expect(wallet).to_have_text(re.compile(r"^¥[0-9]{1,3}(,[0-9]{3})*\.[0-9]{2}$"))
     # The next deduction appears once there is a loan (below).
     home_missing = [
         part for part in HOME_PARTS if part != "home-next-deduction" and not page.get_by_test_id(part).count()
