@@ -4,6 +4,7 @@ with its table. Who may see it: the same as the sandbox (views_risk.risk_manager
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET
 
 from common.business_date import business_date_today
@@ -32,11 +33,21 @@ def _grades(found) -> list[str]:
     return [g for g in GRADE_ORDER if g in present] + sorted(present - set(GRADE_ORDER))
 
 
+# The pool the platform opens by itself (payments.receivers), named by an English msgid. Any other
+# name was typed by a person and reads as typed: "Main" is not the menu's "Main" (主导航).
+SEEDED_POOL_NAMES = frozenset({gettext_noop("Xiaodai small-loan company")})
+
+
+def _pool_name(name: str) -> str:
+    return _(name) if name in SEEDED_POOL_NAMES else name
+
+
 def _by_product_grade(data: pf.Portfolio) -> dict:
     rows = data.by_product_grade
     grades = _grades(r["grade"] for r in rows)
-    products = list(dict.fromkeys(r["product"] for r in rows))
-    cell = {(r["product"], r["grade"]): r["outstanding_fen"] for r in rows}
+    # The seed's product names are English msgids (Product.label); a typed name reads as typed.
+    products = list(dict.fromkeys(_(r["product"]) for r in rows))
+    cell = {(_(r["product"]), r["grade"]): r["outstanding_fen"] for r in rows}
     bars = stacked_bars(
         "outstanding",
         [(product, yuan_values(cell.get((product, g), 0) for g in grades)) for product in products],
@@ -55,7 +66,7 @@ def _by_product_grade(data: pf.Portfolio) -> dict:
         ),
         value_format="yuan",
         columns=[_("Product"), _("Grade"), _("Loans"), _("Outstanding principal")],
-        rows=[[r["product"], r["grade"], r["loans"], yuan_text(r["outstanding_fen"])] for r in rows],
+        rows=[[_(r["product"]), r["grade"], r["loans"], yuan_text(r["outstanding_fen"])] for r in rows],
         caption=_(
             "Open loans (current and overdue); a loan's grade is its credit line's, '-' without a line."
         ),
@@ -303,7 +314,7 @@ def _approval_loss(data: pf.Portfolio) -> dict:
 
 def _funding(data: pf.Portfolio) -> dict:
     pools = data.pools
-    names = [p["name"] for p in pools]
+    names = [_pool_name(p["name"]) for p in pools]
     parts = (
         (_("Lent out"), "outstanding_fen"),
         (_("Lost"), "losses_fen"),
@@ -334,7 +345,7 @@ def _funding(data: pf.Portfolio) -> dict:
         ],
         rows=[
             [
-                p["name"],
+                _pool_name(p["name"]),
                 yuan_text(p["limit_fen"]),
                 yuan_text(p["outstanding_fen"]),
                 yuan_text(p["losses_fen"]),

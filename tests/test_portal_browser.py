@@ -23,6 +23,7 @@ from tests.browser_support import (
 from tests.lending.conftest import open_pool
 from tests.lending.factories import CreditLineFactory, ProductFactory
 from tests.merchants.factories import MerchantFactory, OrderFactory
+from tests.one_language import han_labels
 
 pytestmark = BROWSER_MARKS
 
@@ -186,3 +187,30 @@ def test_borrowing_on_a_phone_never_scrolls_sideways(new_page, live_server, loca
     expect(page.get_by_test_id("owed-total")).to_have_text("20,000.00")
     assert_fits(page)
     screenshot(page, f"portal-loan-phone-{locale}")
+
+
+# Latin words a Chinese page may show: the language switch's "English" and the page's own address.
+LATIN_WORD = re.compile(r"\b[A-Za-z]{2,}\b")
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_pages_before_signing_in_read_in_one_language_on_a_phone(watched_page, live_server, language):
+    """The sign-in page, a refused hand-off link and a missing page, as a visitor meets them."""
+    watched = watched_page(base_url=live_server.url, viewport=NARROW, language=language)
+    page = watched.page
+    for path, status in (("/login/", 200), ("/enter/not-a-token/", 400), ("/404/", 404)):
+        response = page.goto(f"{live_server.url}{path}")
+        assert response.status == status, path
+        # The browser logs the page's own error status as a console error: that one is expected.
+        own = f"{page.url}: Failed to load resource: the server responded with a status of {status}"
+        watched.errors[:] = [error for error in watched.errors if not error.startswith(own)]
+        text = page.locator("body").inner_text()
+        if language == "en":
+            assert not han_labels(page.content()), (path, han_labels(page.content()))
+        else:
+            assert set(LATIN_WORD.findall(text)) <= {"English", "not", "token"}, (path, text)
+        watched.check()
+        watched.screenshot(f"visitor-{path.strip('/').replace('/', '-')}-{language}")
+    # A refusal is a sentence, whichever language: it starts with a capital.
+    page.goto(f"{live_server.url}/enter/not-a-token/")
+    expect(page.get_by_test_id("refused")).to_have_text(re.compile(r"^[^a-z]"))

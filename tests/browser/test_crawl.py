@@ -1,8 +1,9 @@
 """Every page a role can reach, as that role, on a 375 px phone in Chinese and in English: from
 the role's start pages, follow the links of each page (same site, GET only, never the logout),
 one page per kind of address (ids and query strings aside), up to CRAWL_LIMIT pages per role and
-language. Each page answers below 400, logs no console error or uncaught exception and does not
-scroll sideways. Pages holding a credit file are photographed for reviewers."""
+language. Each page answers below 400, logs no console error or uncaught exception, does not
+scroll sideways and, outside the workbench, breaks no date, amount or rate across two lines.
+Pages holding a credit file are photographed for reviewers."""
 
 import contextlib
 import os
@@ -13,7 +14,15 @@ from urllib.parse import urldefrag, urlsplit
 from django.contrib.auth import get_user_model
 from django.urls import NoReverseMatch, reverse
 
-from tests.browser_support import BROWSER_MARKS, NARROW, PASSWORD, log_in, playwright_sync, sideways_overflow
+from tests.browser_support import (
+    BROWSER_MARKS,
+    NARROW,
+    PASSWORD,
+    broken_figures,
+    log_in,
+    playwright_sync,
+    sideways_overflow,
+)
 from tests.conftest import skip_unless_demo
 from tests.page_catalogue import demo_world_build
 
@@ -93,6 +102,9 @@ def _crawl(watched, origin: str, starts: list[str]) -> tuple[list[str], list[str
         overflow = sideways_overflow(page)
         if overflow > 0:
             problems.append(f"{path}: {overflow} px sideways scroll")
+        # Not yet on the workbench's pages (Django admin's own layout).
+        if not path.startswith("/admin/") and (broken := broken_figures(page)):
+            problems.append(f"{path}: breaks {broken} across lines")
         if page.get_by_test_id("credit-file").count():
             watched.screenshot("credit-file-crawl")
         queue.extend(link for link in _links(page, origin) if _kind(link) not in seen)

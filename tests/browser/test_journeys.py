@@ -16,6 +16,7 @@ from common.roles import LOAN_OFFICER, RISK_MANAGER, roles_sync
 from lending.models import Loan, LoanEvent
 from tests.browser_support import BROWSER_MARKS, DESKTOP, PASSWORD, PHONE, expect, log_in
 from tests.lending.test_apply_browser import seller_with_an_offer_and_orders
+from tests.one_language import HAN
 
 pytestmark = BROWSER_MARKS
 
@@ -57,6 +58,9 @@ def test_a_merchant_applies_repays_early_and_downloads_its_statement(
 
     # Home: lines, the offer, the wallet, next deductions, applications and warnings on one page.
     watched.screenshot(f"home-{language}")
+    # Amounts as ¥1,234.50: the wallet's figure carries its currency sign.
+    wallet = page.locator(".value", has=page.get_by_test_id("home-wallet"))
+    expect(wallet).to_have_text(re.compile(r"^¥[0-9]{1,3}(,[0-9]{3})*\.[0-9]{2}$"))
     # The next deduction appears once there is a loan (below).
     home_missing = [
         part for part in HOME_PARTS if part != "home-next-deduction" and not page.get_by_test_id(part).count()
@@ -130,11 +134,17 @@ def test_a_risk_manager_opens_the_portfolio_and_a_chart_draws_with_data(watched_
     skip_unless_demo()
     demo_world_build(merchants=8, days=30, closed_days=10)
     _user("risk-manager", RISK_MANAGER)
-    watched = watched_page(base_url=live_server.url, viewport=VIEWPORTS[viewport])
+    watched = watched_page(base_url=live_server.url, viewport=VIEWPORTS[viewport], language="zh-hans")
     page = watched.page
 
     log_in(watched.page, live_server, "risk-manager")
     page.goto(live_server.url + reverse("risk:portfolio"))
+    # The products and the funding pool by their Chinese names on a Chinese page (the seed's
+    # names are English msgids), in the charts' tables as in their legends and axes.
+    for name in ("outstanding", "funding"):
+        table = page.locator("figure.chart-figure", has=page.get_by_test_id(f"chart-{name}"))
+        heads = table.locator("tbody th").all_text_contents()  # in a closed <details>
+        assert heads and all(HAN.search(head) for head in heads), (name, heads)
     charts = page.locator("div.chart[data-testid^='chart-']")
     expect(charts.first).to_be_attached()
     drawn = page.locator("div.chart[data-testid^='chart-'][data-rendered='1']")
