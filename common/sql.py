@@ -110,7 +110,8 @@ def fixed_instances(sql: str, params: Sequence, models: Sequence) -> list[tuple]
     (`columns_of`), then any further columns: per row, one instance of each model as the ORM
     builds it (`from_db`, every value converted as its field's), then the further columns as the
     driver gives them. What `select_related` reads, without building the statement each time;
-    the caller links the instances."""
+    the caller links the instances. A model whose primary key is NULL in a row (a LEFT JOIN that
+    found nothing) is None there."""
     fields = [field for model in models for field in model._meta.concrete_fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -119,8 +120,11 @@ def fixed_instances(sql: str, params: Sequence, models: Sequence) -> list[tuple]
     for values in _converted(rows, _converters(fields)):
         instances, at = [], 0
         for model in models:
-            width = len(model._meta.concrete_fields)
-            instances.append(model.from_db(connection.alias, None, values[at : at + width]))
+            meta = model._meta
+            width = len(meta.concrete_fields)
+            own = values[at : at + width]
+            found_row = own[meta.concrete_fields.index(meta.pk)] is not None
+            instances.append(model.from_db(connection.alias, None, own) if found_row else None)
             at += width
         found.append((*instances, *values[at:]))
     return found
