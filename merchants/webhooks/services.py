@@ -113,7 +113,8 @@ def _delivery_params(partner_id: int, type: str) -> dict:
 def _deliveries_create(event: WebhookEvent) -> list[int]:
     """One statement: a delivery to each active endpoint of the partner subscribed to the type
     (an INSERT … SELECT over the endpoints, RETURNING the new ids), so the outbox costs a decision
-    two statements whether or not the partner listens."""
+    the same statements whether or not the partner listens (on PostgreSQL this INSERT … SELECT
+    goes with the event's insert: `_event_insert_with_deliveries`)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO merchants_webhookdelivery ({_DELIVERY_COLUMNS}) "
