@@ -99,10 +99,14 @@ def fixed_rows(sql: str, params: Sequence, fields: Sequence) -> list[tuple]:
     return _converted(rows, _converters(fields))
 
 
-def columns_of(model, alias: str) -> str:
-    """Every concrete column of `model`, qualified by `alias`, in the order `fixed_instances`
-    reads them."""
-    return ", ".join(f"{alias}.{field.column}" for field in model._meta.concrete_fields)
+def _read_fields(model, deferred: Sequence[str] = ()) -> list:
+    return [field for field in model._meta.concrete_fields if field.name not in deferred]
+
+
+def columns_of(model, alias: str, deferred: Sequence[str] = ()) -> str:
+    """Every concrete column of `model` but those of the fields named in `deferred`, qualified by
+    `alias`, in the order `fixed_instances` reads them."""
+    return ", ".join(f"{alias}.{field.column}" for field in _read_fields(model, deferred))
 
 
 def fixed_instances(sql: str, params: Sequence, models: Sequence) -> list[tuple]:
@@ -110,17 +114,26 @@ def fixed_instances(sql: str, params: Sequence, models: Sequence) -> list[tuple]
     (`columns_of`), then any further columns: per row, one instance of each model as the ORM
     builds it (`from_db`, every value converted as its field's), then the further columns as the
     driver gives them. What `select_related` reads, without building the statement each time;
-    the caller links the instances."""
-    fields = [field for model in models for field in model._meta.concrete_fields]
+    the caller links the instances. A model whose primary key is NULL in a row (a LEFT JOIN that
+    found nothing) is None there. An entry of `models` may be `(model, deferred)`: the statement
+    selects its columns but those of the fields named in `deferred` (`columns_of(model, alias,
+    deferred)`), which stay deferred as `.defer()` leaves them (read when first used), so an
+    encrypted field nobody needs is not decrypted."""
+    parts = [(m, ()) if isinstance(m, type) else (m[0], tuple(m[1])) for m in models]
+    read = [(model, _read_fields(model, deferred), deferred) for model, deferred in parts]
+    fields = [field for _, own_fields, _ in read for field in own_fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     found = []
     for values in _converted(rows, _converters(fields)):
         instances, at = [], 0
-        for model in models:
-            width = len(model._meta.concrete_fields)
-            instances.append(model.from_db(connection.alias, None, values[at : at + width]))
+        for model, own_fields, deferred in read:
+            width = len(own_fields)
+            own = values[at : at + width]
+            names = [field.attname for field in own_fields] if deferred else None
+            found_row = own[own_fields.index(model._meta.pk)] is not None
+            instances.append(model.from_db(connection.alias, names, own) if found_row else None)
             at += width
         found.append((*instances, *values[at:]))
     return found

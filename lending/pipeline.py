@@ -214,15 +214,21 @@ def pipeline_preview(application: Application, *, on: dt.date) -> Preview:
     return Preview(PASS, [], application)
 
 
+# The owner's encrypted fields no stage reads: left deferred by the locking read (not decrypted;
+# read when first used). The verification stage reads the name, national id and phone.
+OWNER_DEFERRED = ("address", "bank_card")
+
+
 def _locking_sql() -> str:
     """The statement of `_application_locked`; in SQL what this ORM read said:
     Application.objects.select_for_update(of=("self", "merchant"), no_key=True)
         .select_related("product", "merchant__partner", "merchant__owner")
+        .defer("merchant__owner__address", "merchant__owner__bank_card")
         .annotate(stages_recorded=<the count of its ApplicationStage rows>).get(pk=…)"""
     lock = " FOR NO KEY UPDATE OF a, m" if connection.features.has_select_for_update_of else ""
     return (
         f"SELECT {columns_of(Application, 'a')}, {columns_of(Product, 'p')}, {columns_of(Merchant, 'm')},"  # noqa: S608
-        f" {columns_of(PartnerPlatform, 'pp')}, {columns_of(Owner, 'o')},"
+        f" {columns_of(PartnerPlatform, 'pp')}, {columns_of(Owner, 'o', OWNER_DEFERRED)},"
         " (SELECT COUNT(*) FROM lending_applicationstage s WHERE s.application_id = a.id)"
         " FROM lending_application a JOIN lending_product p ON p.id = a.product_id"
         " JOIN merchants_merchant m ON m.id = a.merchant_id"
@@ -233,11 +239,14 @@ def _locking_sql() -> str:
 
 def _application_locked(application_id: int) -> Application:
     """The application, locked with its merchant, and its product, merchant, partner and owner
-    (linked as select_related links them), and how many stages it has recorded
+    (linked as select_related links them; the owner's OWNER_DEFERRED fields deferred), and how
+    many stages it has recorded
     (`stages_recorded`): one statement, written in SQL (`_locking_sql`), as building it through
     the ORM cost a decision more than sending it."""
     found = fixed_instances(
-        _locking_sql(), [application_id], (Application, Product, Merchant, PartnerPlatform, Owner)
+        _locking_sql(),
+        [application_id],
+        (Application, Product, Merchant, PartnerPlatform, (Owner, OWNER_DEFERRED)),
     )
     if not found:
         raise Application.DoesNotExist("Application matching query does not exist.")

@@ -18,6 +18,7 @@ from common.errors import ApplicationError, ConflictError, NotFoundError
 from common.idempotency import idempotent
 from common.models import BusinessCalendar
 from common.money import fen_to_yuan
+from common.sql import columns_of, fixed_instances
 from common.texts import localized
 from lending import calculations as calc
 from lending.api.serializers import (
@@ -88,34 +89,56 @@ def _application_get(partner: PartnerPlatform, reference: str) -> Application:
     return application
 
 
-def _product_get(code: str, *, idempotency_key: str | None = None) -> Product:
-    """The product by its code; with `idempotency_key`, the id of the application that key made
-    (or None) and the business date (common.business_date.business_date_today's) read in the
-    same statement, as `product.keyed_application_id` and `product.business_on`."""
-    if idempotency_key is None:
-        product = Product.objects.filter(code=code).first()
-    else:
-        # Product(code).annotate(keyed_application_id=Subquery(Application(idempotency_key)
-        # .values("pk")[:1])).first(), in SQL: every application reads it, and building it
-        # through the ORM cost more than sending it.
-        columns = ", ".join(f"p.{field.column}" for field in Product._meta.concrete_fields)
-        found = list(
-            Product.objects.raw(
-                f"SELECT {columns}, (SELECT a.id FROM lending_application a"  # noqa: S608
-                " WHERE a.idempotency_key = %s LIMIT 1) AS keyed_application_id,"
-                " (SELECT c.current_on FROM common_businesscalendar c WHERE c.id = 1) AS business_on"
-                " FROM lending_product p WHERE p.code = %s ORDER BY p.id LIMIT 1",
-                [idempotency_key, code],
-            )
-        )
-        product = found[0] if found else None
-        if product is not None:
-            # As business_date_today reads it: the wall-clock date until a calendar row exists.
-            on = BusinessCalendar._meta.get_field("current_on").to_python(product.business_on)
-            product.business_on = on or timezone.localdate()
+def _product_get(code: str) -> Product:
+    """The product by its code."""
+    product = Product.objects.filter(code=code).first()
     if product is None:
-        raise ApplicationError(f"no product {code!r}", {"fields": {"product": [f"no product {code!r}"]}})
+        raise _no_product(code)
     return product
+
+
+def _no_product(code: str) -> ApplicationError:
+    return ApplicationError(f"no product {code!r}", {"fields": {"product": [f"no product {code!r}"]}})
+
+
+def _submission_sql() -> str:
+    """The statement of `_submission_read`; in SQL what these reads said:
+    merchant_selectors.merchant_get(partner, external_id) (without its owner),
+    Product(code).annotate(keyed_application_id=Subquery(Application(idempotency_key)
+    .values("pk")[:1])).first(), and business_date_today()'s calendar row."""
+    return (
+        f"SELECT {columns_of(Merchant, 'm')}, {columns_of(Product, 'p')},"  # noqa: S608 - fixed SQL
+        " (SELECT a.id FROM lending_application a WHERE a.idempotency_key = %s LIMIT 1),"
+        " (SELECT c.current_on FROM common_businesscalendar c WHERE c.id = 1)"
+        " FROM (SELECT 1 AS one) one"
+        " LEFT JOIN merchants_merchant m ON m.partner_id = %s AND m.external_id = %s"
+        " LEFT JOIN lending_product p ON p.code = %s"
+        " ORDER BY m.id, p.id LIMIT 1"
+    )
+
+
+def _submission_read(partner: PartnerPlatform, external_id: str, code: str, idempotency_key: str):
+    """What an application needs read before the service: the partner's merchant (as
+    merchant_get finds it: "not found" naming `merchant`), the product by its code, the id of the
+    application `idempotency_key` made (or None, as `product.keyed_application_id`) and the
+    business date (business_date_today's, as `product.business_on`), in one statement: every
+    application reads them, and building them through the ORM cost more than sending them. The
+    merchant's owner is not read (the run reads it with the application, under its lock)."""
+    merchant, product, keyed, business_on = fixed_instances(
+        _submission_sql(),
+        [idempotency_key, partner.pk, external_id, code],
+        (Merchant, Product),
+    )[0]
+    if merchant is None:
+        problem = f"no merchant {external_id!r}"  # merchant_get's, named as naming("merchant") names it
+        raise NotFoundError(problem, {"fields": {"merchant": [problem]}})
+    if product is None:
+        raise _no_product(code)
+    product.keyed_application_id = keyed
+    # As business_date_today reads it: the wall-clock date until a calendar row exists.
+    on = BusinessCalendar._meta.get_field("current_on").to_python(business_on)
+    product.business_on = on or timezone.localdate()
+    return merchant, product
 
 
 def _order_ids(partner: PartnerPlatform, merchant: Merchant, external_ids: list[str] | None) -> list[int]:
@@ -454,9 +477,7 @@ class ApplicationListCreateApi(ListAPIView):
         serializer = ApplicationInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        with naming("merchant"):
-            merchant = merchant_selectors.merchant_get(partner=partner, external_id=data["merchant"])
-        product = _product_get(data["product"], idempotency_key=key)
+        merchant, product = _submission_read(partner, data["merchant"], data["product"], key)
         submitted = {
             "merchant": merchant,
             "product": product,

@@ -57,45 +57,97 @@ def _check_in_transaction() -> None:
 
 def event_emit(*, partner, type: str, payload: Mapping, business_on: dt.date | None = None) -> WebhookEvent:
     """Record one event for a partner in the caller's transaction, with a delivery to each of its
-    active endpoints subscribed to the type; each delivery is queued once the transaction commits."""
+    active endpoints subscribed to the type; each delivery is queued once the transaction commits.
+    On PostgreSQL the event and its deliveries are one statement (`_event_insert_with_deliveries`);
+    elsewhere the event's insert and `_deliveries_create`."""
     _check_in_transaction()
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {type!r}")
-    event = WebhookEvent.objects.create(
+    event = WebhookEvent(
         partner_id=_partner_id(partner), type=type, data=dict(payload), business_on=business_on
     )
-    ids = _deliveries_create(event)
+    if connection.vendor == "postgresql":
+        ids = _event_insert_with_deliveries(event)
+    else:
+        event.save(force_insert=True)
+        ids = _deliveries_create(event)
     if ids:
         transaction.on_commit(lambda: _enqueue(ids))
     return event
 
 
+def _subscribed_sql() -> str:
+    """SQL: endpoint `e` is subscribed to the event type `%(type)s`."""
+    if connection.vendor == "postgresql":
+        return "e.event_types @> jsonb_build_array(%(type)s::text)"
+    return "EXISTS (SELECT 1 FROM json_each(e.event_types) WHERE json_each.value = %(type)s)"
+
+
+# The delivery's columns and values in the statements that write one per subscribed endpoint `e`.
+_DELIVERY_COLUMNS = (
+    "event_id, endpoint_id, status, attempts, next_attempt_at, enqueued_at, is_manual_next, last_error, "
+    "created_at"
+)
+_DELIVERY_VALUES = "e.id, %(pending)s, 0, %(now)s, %(now)s, %(false)s, '', %(now)s"
+
+
+def _endpoints_listening() -> str:
+    """SQL: the partner's active endpoints `e` subscribed to the type, in order, and RETURNING the
+    new deliveries' ids."""
+    return (
+        "FROM merchants_webhookendpoint e WHERE e.partner_id = %(partner)s AND e.is_active"
+        f" AND {_subscribed_sql()} ORDER BY e.id RETURNING id"
+    )
+
+
+def _delivery_params(partner_id: int, type: str) -> dict:
+    return {
+        "pending": WebhookDelivery.Status.PENDING.value,
+        "now": connection.ops.adapt_datetimefield_value(timezone.now()),
+        "false": False,
+        "partner": partner_id,
+        "type": type,
+    }
+
+
 def _deliveries_create(event: WebhookEvent) -> list[int]:
     """One statement: a delivery to each active endpoint of the partner subscribed to the type
     (an INSERT … SELECT over the endpoints, RETURNING the new ids), so the outbox costs a decision
-    two statements whether or not the partner listens."""
-    if connection.vendor == "postgresql":
-        subscribed = "e.event_types @> jsonb_build_array(%(type)s::text)"
-    else:
-        subscribed = "EXISTS (SELECT 1 FROM json_each(e.event_types) WHERE json_each.value = %(type)s)"
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    the same statements whether or not the partner listens (on PostgreSQL this INSERT … SELECT
+    goes with the event's insert: `_event_insert_with_deliveries`)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO merchants_webhookdelivery (event_id, endpoint_id, status, attempts, "  # noqa: S608 - fixed SQL
-            "next_attempt_at, enqueued_at, is_manual_next, last_error, created_at) "
-            "SELECT %(event)s, e.id, %(pending)s, 0, %(now)s, %(now)s, %(false)s, '', %(now)s "
-            "FROM merchants_webhookendpoint e "
-            f"WHERE e.partner_id = %(partner)s AND e.is_active AND {subscribed} ORDER BY e.id RETURNING id",
-            {
-                "event": event.pk,
-                "pending": WebhookDelivery.Status.PENDING.value,
-                "now": now,
-                "false": False,
-                "partner": event.partner_id,
-                "type": event.type,
-            },
+            f"INSERT INTO merchants_webhookdelivery ({_DELIVERY_COLUMNS}) "
+            f"SELECT %(event)s, {_DELIVERY_VALUES} "
+            f"{_endpoints_listening()}",
+            {"event": event.pk, **_delivery_params(event.partner_id, event.type)},
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+def _event_insert_with_deliveries(event: WebhookEvent) -> list[int]:
+    """PostgreSQL: the new event (as `save()` inserts it: each field's `pre_save` and database
+    value) and `_deliveries_create`'s deliveries in one statement, the event's insert a
+    data-modifying CTE (run whether or not an endpoint listens). Returns the deliveries' ids.
+    tests/webhooks/test_emit_writes.py holds the rows equal to the two statements'."""
+    meta = WebhookEvent._meta
+    fields = meta.concrete_fields
+    values = {
+        f"ev{n}": field.get_db_prep_save(field.pre_save(event, True), connection)
+        for n, field in enumerate(fields)
+    }
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    placeholders = ", ".join(f"%({name})s" for name in values)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH event AS (INSERT INTO merchants_webhookevent ({columns}) VALUES ({placeholders})"  # noqa: S608
+            f" RETURNING id) INSERT INTO merchants_webhookdelivery ({_DELIVERY_COLUMNS})"
+            f" SELECT (SELECT id FROM event), {_DELIVERY_VALUES} {_endpoints_listening()}",
+            {**values, **_delivery_params(event.partner_id, event.type)},
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    event._state.adding, event._state.db = False, connection.alias
+    return ids
 
 
 def events_emit(*, events: Sequence[Event]) -> int:

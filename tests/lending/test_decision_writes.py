@@ -172,3 +172,25 @@ def test_an_instant_decision_still_records_its_history(world):  # noqa: F811
     _, application = instant(rated_merchant(**STRONG))
     kinds = list(application.changes.order_by("id").values_list("kind", "from_status", "to_status"))
     assert kinds[:2] == [("submitted", "", "submitted"), ("approved", "submitted", "approved")]
+
+
+def test_the_locking_read_decrypts_only_the_owner_fields_a_stage_reads(world):  # noqa: F811
+    """The run's locking read leaves the owner's address and bank card deferred (not decrypted):
+    read when first used, they are the stored ones; name, national id and phone (the verification
+    stage's) are read with it."""
+    from django.db import transaction
+
+    from merchants.models import Owner
+
+    merchant = rated_merchant(**STRONG)
+    Owner.objects.filter(pk=merchant.owner_id).update(bank_card="6222020000000000")
+    owner = Owner.objects.get(pk=merchant.owner_id)
+    application = _new(merchant, Product.objects.get(code="credit_loan"), "A-LOCKED")
+    row_insert_with(application, _first(application), "application")
+    with transaction.atomic():
+        locked = pipeline._application_locked(application.pk)
+    read = locked.merchant.owner
+    assert read.get_deferred_fields() == set(pipeline.OWNER_DEFERRED) == {"address", "bank_card"}
+    assert (read.name, read.national_id, read.phone) == (owner.name, owner.national_id, owner.phone)
+    assert (read.address, read.bank_card) == (owner.address, "6222020000000000")
+    assert not read.get_deferred_fields()
