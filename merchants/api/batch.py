@@ -240,6 +240,16 @@ def _plain_rows(request) -> list[dict]:
         or (listed.min_length is not None and len(decoded.orders) < listed.min_length)
     ):
         raise _NotPlain
+    # A name sent twice in an object (which msgspec, like json, resolves by keeping the last) is
+    # the parser's to refuse: every name in the body ends in '":' once, so more of them than the
+    # names the rows carry (plus "orders") means a name repeated, a name the rows do not have or
+    # '":' inside a value, and the serializer decides (a space before a colon: fewer, likewise).
+    unset = msgspec.UNSET
+    names = 1 + sum(
+        1 for row in decoded.orders for name in row.__struct_fields__ if getattr(row, name) is not unset
+    )
+    if request.body.count(b'":') != names:
+        raise _NotPlain
     rows = _rows(decoded, _schema()[1])
     return batch.validate({"orders": batch.validate_orders(rows)})["orders"]
 

@@ -63,11 +63,6 @@ def test_a_name_sent_twice_inside_deep_nesting_is_still_a_400(world, client_a):
     assert 400 <= response.status_code < 500, response.content[:300]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="merchants/api/batch.py decodes a plain batch with msgspec, which keeps the last of a "
-    "repeated name, before DRF's parser sees it; the proposed fix sends such a body to the parser",
-)
 @pytest.mark.parametrize(
     "body,field",
     [
