@@ -419,6 +419,7 @@ CELERY_TASK_ROUTES = {
     # Training started from a page: a risk manager watches it.
     "scoring.tasks.model_train_job": {"queue": CELERY_QUEUE_INTERACTIVE},
     "lending.tasks.application_fulfil": {"queue": CELERY_QUEUE_INTERACTIVE},
+    "lending.tasks.applications_fulfil_sweep": {"queue": CELERY_QUEUE_INTERACTIVE},
     "lending.tasks.*": {"queue": CELERY_QUEUE_BATCH},
     "lending.tasks_collections.*": {"queue": CELERY_QUEUE_BATCH},
     "scoring.tasks.*": {"queue": CELERY_QUEUE_BATCH},
@@ -436,6 +437,11 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-sweep": {
         "task": "merchants.webhooks.tasks.webhooks_sweep",
         "schedule": env.float("WEBHOOKS_SWEEP_EVERY_SECONDS", default=10.0),
+    },
+    # Approvals whose asynchronous payout message was lost (lending.services.applications).
+    "lending-fulfil-sweep": {
+        "task": "lending.tasks.applications_fulfil_sweep",
+        "schedule": env.float("LENDING_FULFIL_SWEEP_EVERY_SECONDS", default=60.0),
     },
     # Waiting payouts leave in batch files within seconds; a run that finds none costs one query.
     "payments-settle-payouts": {
@@ -652,6 +658,8 @@ LENDING_RATING_MAX_AGE_DAYS = env.int("LENDING_RATING_MAX_AGE_DAYS", default=7)
 # The instant path's payout: "inline" in the request, or "async" by a Celery task (the portal
 # page updates by itself when the money lands).
 LENDING_INSTANT_PAYOUT = env.str("LENDING_INSTANT_PAYOUT", default="inline")
+# An approval's payout task has this long before the sweep (CELERY_BEAT_SCHEDULE) does it instead.
+LENDING_FULFIL_SWEEP_AFTER_SECONDS = env.int("LENDING_FULFIL_SWEEP_AFTER_SECONDS", default=30)
 # Video interviews: slots on business days, the lender's own video tool's address for each.
 LENDING_VIDEO_SLOTS = {
     "first_hour": env.int("LENDING_VIDEO_FIRST_HOUR", default=9),

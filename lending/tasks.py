@@ -66,3 +66,13 @@ def application_fulfil(application_id: int, on: str) -> str:
     from lending.services.applications import application_fulfil as fulfil
 
     return fulfil(application_id=application_id, on=_date(on)).status
+
+
+@shared_task(acks_late=True)
+def applications_fulfil_sweep() -> int:
+    """Approved applications whose payout message never reached a worker (the broker down at the
+    commit, the process killed right after it), fulfilled on the current business date."""
+    from common.business_date import business_date_today
+    from lending.services.applications import applications_fulfil_sweep as sweep
+
+    return sweep(on=business_date_today())

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -403,9 +404,48 @@ def application_after_decision(*, application: Application, on: dt.date, actor: 
     if settings.LENDING_INSTANT_PAYOUT == "async":
         from lending.tasks import application_fulfil as task
 
-        transaction.on_commit(lambda: task.delay(application.pk, on.isoformat()))
+        # Robust: a broker that does not answer after the commit is logged, not the caller's
+        # error (the approval is made); `applications_fulfil_sweep` finds what was not sent,
+        # as it finds an approval whose process died between the commit and the publish.
+        transaction.on_commit(lambda: task.delay(application.pk, on.isoformat()), robust=True)
         return application
     return application_fulfil(application_id=application.pk, on=on, actor=actor)
+
+
+def applications_unfulfilled(*, now: dt.datetime | None = None) -> list[int]:
+    """Approved applications whose fulfilment has not happened: no line yet, or on the instant
+    path (agreement accepted, a loan product without a video check) no loan yet; decided between
+    LENDING_FULFIL_SWEEP_AFTER_SECONDS (the task's time to do it) and a day ago (an application
+    whose draw was refused because its terms changed waits for the merchant, not for this)."""
+    now = now or timezone.now()
+    after = dt.timedelta(seconds=settings.LENDING_FULFIL_SWEEP_AFTER_SECONDS)
+    return list(
+        Application.objects.filter(
+            status=Application.Status.APPROVED,
+            decided_at__lte=now - after,
+            decided_at__gte=now - dt.timedelta(days=1),
+        )
+        .filter(
+            Q(line__isnull=True)
+            | Q(
+                loan__isnull=True,
+                product__is_revolving=False,
+                product__needs_video_check=False,
+                accepted_sha256__gt="",
+            )
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def applications_fulfil_sweep(*, on: dt.date, now: dt.datetime | None = None) -> int:
+    """Fulfil the approved applications whose payout message was lost (`application_fulfil` is
+    idempotent: one fulfilled meanwhile is found done). Returns how many were looked at."""
+    ids = applications_unfulfilled(now=now)
+    for pk in ids:
+        application_fulfil(application_id=pk, on=on)
+    return len(ids)
 
 
 def _video_checked_at(application: Application):
