@@ -993,7 +993,9 @@ def withdrawal_request(
             idempotency_key=idempotency_key,
         )
         if is_interactive:
-            tasks.payout_submit.delay_on_commit(payout.pk)
+            # Robust: a broker that does not answer after the commit is logged, not the merchant's
+            # error; the payout waits as pending, which the next batch (payouts_settle) claims.
+            transaction.on_commit(lambda: tasks.payout_submit.delay(payout.pk), robust=True)
     return payout
 
 

@@ -72,7 +72,9 @@ def event_emit(*, partner, type: str, payload: Mapping, business_on: dt.date | N
         event.save(force_insert=True)
         ids = _deliveries_create(event)
     if ids:
-        transaction.on_commit(lambda: _enqueue(ids))
+        # Robust: a broker that does not answer is logged, not the caller's error once its change
+        # is committed; the deliveries wait as due rows, which webhooks_sweep queues.
+        transaction.on_commit(lambda: _enqueue(ids), robust=True)
     return event
 
 
@@ -207,7 +209,7 @@ def _deliveries_insert(pairs: list[tuple[str, int]], at) -> None:
         ],
         page_size=BULK_BATCH,
     )
-    transaction.on_commit(_sweep_soon)
+    transaction.on_commit(_sweep_soon, robust=True)  # the beat's sweep runs anyway
 
 
 def sql_json_object(pairs: Sequence[tuple[str, str]]) -> str:
@@ -470,7 +472,7 @@ def delivery_redeliver(*, delivery: WebhookDelivery, actor: str) -> WebhookDeliv
             is_manual_next=True,
             claimed_until=None,
         )
-        transaction.on_commit(lambda: _enqueue([delivery.pk]))
+        transaction.on_commit(lambda: _enqueue([delivery.pk]), robust=True)
     delivery.refresh_from_db()
     return delivery
 
