@@ -16,10 +16,11 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import format_lazy
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from common import four_eyes
 from common.admin import FourEyesForm, QuickHiddenInlineFormSet, form_errors_from, submitted_message
@@ -686,6 +687,37 @@ class CobRunAdmin(ReadOnlyAdmin):
     list_display = ["business_on", "status", "started_at", "finished_at", "step_count", "error_short"]
     list_filter = ["status"]
     date_hierarchy = "business_on"
+    exclude = ["steps"]
+    readonly_fields = ["steps_shown"]
+
+    @admin.display(description=_("steps"))
+    def steps_shown(self, obj):
+        """The run's steps as a table, each by its name in the reader's language."""
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    history_words.cob_step_label(report.get("step", "")),
+                    report.get("rows", "-"),
+                    report.get("chunks", "-"),
+                    report.get("seconds", "-"),
+                    history_words.COB_NOTES.get(report.get("ledger"), report.get("ledger", "")),
+                )
+                for report in obj.steps or []
+            ),
+        )
+        if not rows:
+            return "-"
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            pgettext("close of business step", "step"),
+            pgettext("close of business step", "rows"),
+            pgettext("close of business step", "chunks"),
+            pgettext("close of business step", "seconds"),
+            rows,
+        )
 
     @admin.display(description=_("steps"))
     def step_count(self, obj):

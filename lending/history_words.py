@@ -125,3 +125,24 @@ def change_text(change: models.Model, owner: object) -> str:
         "to": status_label(change, change.to_status),
         "event": event_label(change.kind),
     }
+
+
+# A close of business run's steps (lending.cob: ALL_STEPS and the reports around them) and the
+# note of a run whose ledgers were checked by its caller.
+COB_STEPS = {
+    "pledges": pgettext_lazy("close of business step", "pledged orders"),
+    "due": pgettext_lazy("close of business step", "instalments fall due"),
+    "deduct": pgettext_lazy("close of business step", "deduct from wallets"),
+    "accrue": pgettext_lazy("close of business step", "accrue interest and penalties"),
+    "recover": pgettext_lazy("close of business step", "recover overdue amounts"),
+    "reconcile": pgettext_lazy("close of business step", "reconcile the books"),
+    "collections": pgettext_lazy("close of business step", "collections"),
+}
+COB_NOTES = {
+    "checked by the caller": pgettext_lazy("close of business step", "ledgers checked by the caller")
+}
+
+
+def cob_step_label(step: str) -> str:
+    """A close of business step in the reader's language (an unknown one as written)."""
+    return str(COB_STEPS.get(step, step))
