@@ -36,6 +36,7 @@ from merchants.models import (
     Settlement,
     TradingRelation,
     Verification,
+    scopes_label,
 )
 
 
@@ -57,12 +58,18 @@ def _yuan(fen):
     return format_yuan(fen) if fen is not None else "-"
 
 
+@admin.display(description=_("scopes"))
+def scopes_shown(key):
+    """A key's scopes by their names in the reader's language (stored as codes)."""
+    return scopes_label(key.scopes)
+
+
 class ApiKeyInline(admin.TabularInline):
     model = ApiKey
     fields = [
         "name",
         "prefix",
-        "scopes",
+        "scopes_shown",
         "requires_signature",
         "created_at",
         "last_used_at",
@@ -72,6 +79,7 @@ class ApiKeyInline(admin.TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
+    scopes_shown = staticmethod(scopes_shown)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -141,7 +149,7 @@ class ApiKeyAdmin(_KeyManagement, ReadOnlyAdmin):
     list_display = [
         "__str__",
         "partner",
-        "scopes",
+        "scopes_shown",
         "requires_signature",
         "created_at",
         "last_used_at",
@@ -153,7 +161,7 @@ class ApiKeyAdmin(_KeyManagement, ReadOnlyAdmin):
         "partner",
         "name",
         "prefix",
-        "scopes",
+        "scopes_shown",
         "requires_signature",
         "digest_algorithm",
         "created_at",
@@ -164,6 +172,7 @@ class ApiKeyAdmin(_KeyManagement, ReadOnlyAdmin):
         "revoked_by",
     ]
     readonly_fields = fields
+    scopes_shown = staticmethod(scopes_shown)
     actions = ["rotate", "revoke"]
     action_form = ApiKeyActionForm
 

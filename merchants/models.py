@@ -37,12 +37,35 @@ class ApiScope(models.TextChoices):
     """What a key may do. Every partner API view declares the scope each of its methods needs
     (`required_scopes`, enforced by merchants.api.auth.HasScope)."""
 
-    READ = "read", "read: look up merchants, orders, wallets, lines, loans, offers, risk"
+    READ = (
+        "read",
+        pgettext_lazy("api scope", "read: look up merchants, orders, wallets, lines, loans, offers, risk"),
+    )
     INGEST = (
         "ingest",
-        "ingest: push merchants, orders, order states, settlements, risk signals; manage webhook endpoints",
+        pgettext_lazy(
+            "api scope",
+            "ingest: push merchants, orders, order states, settlements, risk signals; "
+            "manage webhook endpoints",
+        ),
     )
-    LEND = "lend", "lend: quote, apply, draw, repay, hand a merchant into the portal"
+    LEND = (
+        "lend",
+        pgettext_lazy("api scope", "lend: quote, apply, draw, repay, hand a merchant into the portal"),
+    )
+
+
+# A scope by its short name, as the workbench lists a key's scopes (the codes stay as stored).
+SCOPE_NAMES = {
+    ApiScope.READ: pgettext_lazy("api scope", "read"),
+    ApiScope.INGEST: pgettext_lazy("api scope", "ingest"),
+    ApiScope.LEND: pgettext_lazy("api scope", "lend"),
+}
+
+
+def scopes_label(scopes: list[str]) -> str:
+    """A key's scopes by their short names in the reader's language, joined ("读取、借贷")."""
+    return pgettext("api scope", ", ").join(str(SCOPE_NAMES.get(scope, scope)) for scope in scopes or [])
 
 
 ALL_SCOPES = [scope.value for scope in ApiScope]
