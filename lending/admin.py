@@ -5,6 +5,7 @@ Write-offs and manual line grants or term changes are four-eyes requests (common
 second officer approves before lending's services run."""
 
 import copy
+import json
 from decimal import Decimal
 
 from django import forms
@@ -49,6 +50,42 @@ def _yuan(fen):
     return format_yuan(fen) if fen is not None else "-"
 
 
+class AllocationOrderWidget(forms.MultiWidget):
+    """One list of buckets per place. A form posted with the whole order as JSON under the
+    field's own name (as the field took it before) is read as that list."""
+
+    def __init__(self, choices):
+        super().__init__([forms.Select(choices=choices) for _place in choices])
+
+    def decompress(self, value):
+        return list(value or calc.DEFAULT_ALLOCATION_ORDER)
+
+    def value_from_datadict(self, data, files, name):
+        if name not in data:
+            return super().value_from_datadict(data, files, name)
+        try:
+            value = json.loads(data[name])
+        except ValueError:
+            return []
+        return value if isinstance(value, list) else []
+
+
+class AllocationOrderField(forms.MultiValueField):
+    """A product's repayment order, each bucket by its name in the reader's language (stored
+    as codes: ["penalty", "fee", "interest", "principal"])."""
+
+    def __init__(self, **kwargs):
+        choices = list(history_words.ALLOCATION_BUCKETS.items())
+        super().__init__(
+            [forms.ChoiceField(choices=choices) for _place in choices],
+            widget=AllocationOrderWidget(choices),
+            **kwargs,
+        )
+
+    def compress(self, data_list):
+        return list(data_list)
+
+
 class ProductAdminForm(forms.ModelForm):
     """Runs the same checks as product_save (consistency and the legal cap) and shows the
     refusal beside the field it names."""
@@ -75,6 +112,11 @@ class ProductAdminForm(forms.ModelForm):
             "advance_rate",
             "is_active",
         ]
+
+    allocation_order = AllocationOrderField(
+        label=_("allocation order"),
+        help_text=_("what a repayment pays first, second, third and last"),
+    )
 
     def clean(self):
         cleaned = super().clean()

@@ -146,3 +146,12 @@ COB_NOTES = {
 def cob_step_label(step: str) -> str:
     """A close of business step in the reader's language (an unknown one as written)."""
     return str(COB_STEPS.get(step, step))
+
+
+# The buckets a repayment pays in a product's order (lending.services.products.ALLOCATION_BUCKETS).
+ALLOCATION_BUCKETS = {
+    "penalty": pgettext_lazy("allocation bucket", "penalty"),
+    "fee": pgettext_lazy("allocation bucket", "fee"),
+    "interest": pgettext_lazy("allocation bucket", "interest"),
+    "principal": pgettext_lazy("allocation bucket", "principal"),
+}

@@ -88,6 +88,9 @@ ENGLISH = [
     r"ingest",
     r"look up merchants",
     r"quote, apply, draw",
+    # A product's repayment order by its buckets' codes, and a help text naming a field's code.
+    r'\["penalty"',
+    r"amount_min_fen",
 ]
 # Whole words, not a part of a code ("cob:2026-12-05:accrue:1", a JSON key "withdrawal_fen").
 FOUND = re.compile("|".join(rf"(?<![\w:\"-])(?:{words})(?![\w\"-]|:\S)" for words in ENGLISH))

@@ -1,0 +1,67 @@
+"""The workbench's own words read in the reader's language in both languages: a close of
+business run's steps, an API key's scopes, a product's repayment order."""
+
+import pytest
+from django.utils import translation
+
+from lending.admin import AllocationOrderField, CobRunAdmin
+from lending.models import CobRun
+from merchants.models import ApiScope, scopes_label
+
+STEPS = [
+    {"step": "pledges", "rows": 1, "chunks": 0, "seconds": 0.01},
+    {"step": "deduct", "rows": 2, "chunks": 1, "seconds": 0.02},
+    {"step": "reconcile", "rows": 0, "chunks": 0, "seconds": 0.0, "ledger": "checked by the caller"},
+]
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("zh-hans", ["质押订单", "钱包扣款", "对账", "账簿由调用方核对", "步骤"]),
+        ("en", ["pledged orders", "deduct from wallets", "reconcile the books", "checked by the caller"]),
+    ],
+)
+def test_a_runs_steps_read_in_the_readers_language(language, words):
+    run = CobRun(steps=STEPS)
+    with translation.override(language):
+        shown = CobRunAdmin.steps_shown(None, run)
+    for word in words:
+        assert word in shown
+    assert '"step"' not in shown
+
+
+def test_a_run_without_steps_shows_a_dash():
+    assert CobRunAdmin.steps_shown(None, CobRun(steps=[])) == "-"
+
+
+def test_a_keys_scopes_read_by_their_names():
+    with translation.override("zh-hans"):
+        assert scopes_label(["read", "lend"]) == "读取、借贷"
+        assert str(ApiScope.LEND.label).startswith("借贷：")
+    with translation.override("en"):
+        assert scopes_label(["read", "ingest"]) == "read, ingest"
+        assert str(ApiScope.READ.label).startswith("read: look up")
+
+
+def test_the_repayment_order_reads_in_chinese_and_keeps_its_codes():
+    field = AllocationOrderField()
+    with translation.override("zh-hans"):
+        page = field.widget.render("allocation_order", ["principal", "interest", "fee", "penalty"])
+    assert "本金" in page and "罚息" in page
+    assert field.clean(["principal", "interest", "fee", "penalty"]) == [
+        "principal",
+        "interest",
+        "fee",
+        "penalty",
+    ]
+    posted = {"allocation_order_0": "fee", "allocation_order_1": "penalty"}
+    assert field.widget.value_from_datadict(posted, {}, "allocation_order")[:2] == ["fee", "penalty"]
+    as_json = {"allocation_order": '["penalty", "fee", "interest", "principal"]'}
+    assert field.widget.value_from_datadict(as_json, {}, "allocation_order") == [
+        "penalty",
+        "fee",
+        "interest",
+        "principal",
+    ]
+    assert field.widget.value_from_datadict({"allocation_order": "{"}, {}, "allocation_order") == []
