@@ -34,9 +34,11 @@ def _yuan(fen):
 
 def _trial_balance_rows_html(rows) -> str:
     right = '<td style="text-align:right">'
+    types = {code: str(label) for code, label in Account.Type.choices}
     return mark_safe(  # noqa: S308 (every value below is escaped)
         "\n".join(
-            f"<tr><td>{escape(r.name)}<br><small>{escape(r.code)}</small></td><td>{escape(r.type)}</td>"
+            f"<tr><td>{escape(r.name)}<br><small>{escape(r.code)}</small></td>"
+            f"<td>{escape(types.get(r.type, r.type))}</td>"
             f"{right}{escape(_yuan(r.debit_fen))}</td>{right}{escape(_yuan(r.credit_fen))}</td>"
             f"{right}{escape(_yuan(r.net_fen))}</td></tr>"
             for r in rows
@@ -121,7 +123,7 @@ class AccountAdmin(ReadOnlyAdmin):
     list_display = ["code", "shown_name", "type", "purpose", "balance", "held"]
     list_filter = ["type", "purpose"]
     search_fields = ["code", "name", "merchant__shop_name"]
-    fields = ["code", "name", "type", "purpose", "merchant", "balance", "held", "created_at"]
+    fields = ["code", "shown_name", "type", "purpose", "merchant", "balance", "held", "created_at"]
     readonly_fields = fields
     inlines = [StatementInline]
 

@@ -91,6 +91,11 @@ ENGLISH = [
     # A product's repayment order by its buckets' codes, and a help text naming a field's code.
     r'\["penalty"',
     r"amount_min_fen",
+    # The platform's accounts by their stored English names, and an account's type by its code.
+    r"(?:Penalty|Interest|Fee) income",
+    r"(?:Interest|Loans) receivable",
+    r"Write-off expense",
+    r"^(?:asset|liability|equity|income|expense)$",
 ]
 # Whole words, not a part of a code ("cob:2026-12-05:accrue:1", a JSON key "withdrawal_fen").
 FOUND = re.compile("|".join(rf"(?<![\w:\"-])(?:{words})(?![\w\"-]|:\S)" for words in ENGLISH))
