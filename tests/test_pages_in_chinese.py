@@ -96,6 +96,10 @@ ENGLISH = [
     r"(?:Interest|Loans) receivable",
     r"Write-off expense",
     r"^(?:asset|liability|equity|income|expense)$",
+    # The platform's own funding pool by its stored name, and the pool request forms' words.
+    r"Xiaodai small-loan company",
+    r"lends its capital",
+    r"borrowing limit",
 ]
 # Whole words, not a part of a code ("cob:2026-12-05:accrue:1", a JSON key "withdrawal_fen").
 FOUND = re.compile("|".join(rf"(?<![\w:\"-])(?:{words})(?![\w\"-]|:\S)" for words in ENGLISH))
