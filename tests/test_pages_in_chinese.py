@@ -100,6 +100,8 @@ ENGLISH = [
     r"Xiaodai small-loan company",
     r"lends its capital",
     r"borrowing limit",
+    # A grade's label (scoring.models.Grade).
+    r"[AE] \((?:best|worst)\)",
 ]
 # Whole words, not a part of a code ("cob:2026-12-05:accrue:1", a JSON key "withdrawal_fen").
 FOUND = re.compile("|".join(rf"(?<![\w:\"-])(?:{words})(?![\w\"-]|:\S)" for words in ENGLISH))
