@@ -1,12 +1,19 @@
 """The workbench's own words read in the reader's language in both languages: a close of
-business run's steps, an API key's scopes, a product's repayment order."""
+business run's steps, an API key's scopes, a product's repayment order, a grade; and its dates,
+times and figures are written as the portal writes them (config/formats)."""
+
+import datetime
+from decimal import Decimal
 
 import pytest
-from django.utils import translation
+from django.template.loader import render_to_string
+from django.utils import formats, timezone, translation
 
 from lending.admin import AllocationOrderField, CobRunAdmin
 from lending.models import CobRun
 from merchants.models import ApiScope, scopes_label
+from scoring.models import Grade
+from scoring.templatetags.report_words import figure
 
 STEPS = [
     {"step": "pledges", "rows": 1, "chunks": 0, "seconds": 0.01},
@@ -65,3 +72,35 @@ def test_the_repayment_order_reads_in_chinese_and_keeps_its_codes():
         "principal",
     ]
     assert field.widget.value_from_datadict({"allocation_order": "{"}, {}, "allocation_order") == []
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_workbench_writes_dates_times_and_figures_as_the_portal_does(language):
+    moment = datetime.datetime(2026, 12, 6, 14, 51, tzinfo=datetime.UTC)
+    with translation.override(language), timezone.override("Asia/Shanghai"):
+        assert formats.date_format(datetime.date(2026, 12, 6)) == "2026-12-06"
+        assert formats.localize(timezone.localtime(moment)) == "2026-12-06 22:51"
+        page = render_to_string(
+            "admin/scoring/reasons.html",
+            {
+                "reasons": [
+                    {"feature": "gmv_90d_yuan", "points_lost": 60, "zh": "", "en": "", "value": 40394.92}
+                ]
+            },
+        )
+    assert "40,394.92" in page
+
+
+def test_a_figure_groups_numbers_and_leaves_words_and_none():
+    assert figure(1234567) == "1,234,567"
+    assert figure(Decimal("7376.90")) == "7,376.90"
+    assert figure(None) == "-"
+    assert figure("n/a") == "n/a"
+    assert figure(True) is True
+
+
+def test_a_grades_label_reads_in_the_readers_language():
+    with translation.override("zh-hans"):
+        assert "best" not in str(Grade.A.label) and "worst" not in str(Grade.E.label)
+    with translation.override("en"):
+        assert str(Grade.A.label) == "A (best)"
