@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from common.admin import AuditHistoryMixin, EstimatedCountPaginator, QuickActionCheckboxMixin
 from common.crypto import blind_index
@@ -462,9 +463,22 @@ class DeclaredFinancialsAdmin(ReadOnlyAdmin):
 
 @admin.register(Verification)
 class VerificationAdmin(ReadOnlyAdmin):
-    list_display = ["merchant", "kind", "provider", "result", "checked_on"]
+    list_display = ["merchant", "kind", "shown_provider", "result", "checked_on"]
     list_filter = ["kind", "result"]
     list_select_related = ["merchant__partner"]
+    fields = ["merchant", "kind", "shown_provider", "result", "shown_reference", "checked_on"]
+    readonly_fields = fields
+
+    @admin.display(description=pgettext_lazy("verification", "reference number"))
+    def shown_reference(self, obj) -> str:
+        """The provider's reference for the check (the field's made-up label reads as a drift
+        report's "reference period" in Chinese)."""
+        return obj.reference or "-"
+
+    @admin.display(description=_("provider"), ordering="provider")
+    def shown_provider(self, obj) -> str:
+        """The provider in the reader's language (`Verification.provider_label`)."""
+        return obj.provider_label
 
 
 @admin.register(TradingRelation)

@@ -3,6 +3,7 @@ they settle, refunds, complaints, ratings, declared financials, verifications an
 
 import hashlib
 import hmac
+import re
 import secrets
 
 from django.conf import settings
@@ -499,7 +500,34 @@ class Verification(TimeStampedModel):
         indexes = [models.Index(fields=["merchant", "kind"])]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.result}"
+        return pgettext("object name", "%(kind)s: %(result)s") % {
+            "kind": self.get_kind_display(),
+            "result": self.get_result_display(),
+        }
+
+    @property
+    def provider_label(self) -> str:
+        """The provider in the reader's language when it is one of the data sources the
+        platform knows (stored by the demo in both languages, or by its English name); a
+        partner's own name for its source as written."""
+        known = VERIFICATION_PROVIDERS.get(_CHINESE_PART.sub("", self.provider))
+        return str(known) if known is not None else self.provider
+
+
+# The data sources the platform knows, by what a verification stores (demo.simulator.extras
+# writes each in both languages; the partner API's example its English name).
+_SAMR = pgettext_lazy(
+    "verification provider", "National Enterprise Credit Information Publicity System (SAMR)"
+)
+_TAX = pgettext_lazy("verification provider", "tax records via a licensed data provider")
+_CUSTOMS = pgettext_lazy("verification provider", "China E-Port customs data")
+VERIFICATION_PROVIDERS = {
+    "SAMR registry": _SAMR,
+    "tax records via a licensed data provider": _TAX,
+    "China E-Port customs data": _CUSTOMS,
+}
+# A stored name's Chinese part before its English one ("中国电子口岸 China E-Port customs data").
+_CHINESE_PART = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff]+\s+")
 
 
 class TradingRelation(TimeStampedModel):

@@ -102,6 +102,11 @@ ENGLISH = [
     r"borrowing limit",
     # A grade's label (scoring.models.Grade).
     r"[AE] \((?:best|worst)\)",
+    # A verification's provider (a data source's name, stored in both languages) and result code.
+    r"China E-Port",
+    r"SAMR registry",
+    r"licensed data",
+    r"[\u4e00-\u9fff]+: (?:pending|verified|failed)",
 ]
 # Whole words, not a part of a code ("cob:2026-12-05:accrue:1", a JSON key "withdrawal_fen").
 FOUND = re.compile("|".join(rf"(?<![\w:\"-])(?:{words})(?![\w\"-]|:\S)" for words in ENGLISH))
@@ -170,5 +175,7 @@ def test_the_check_finds_english_words_and_leaves_codes_and_chinese():
     assert not FOUND.search("cob:2026-12-05:accrue:1")
     assert FOUND.search('[{"step": "pledges", "rows": 1}]')
     assert FOUND.search('["read", "ingest", "lend"]')
+    assert FOUND.search("海关记录: verified")
+    assert not FOUND.search("海关记录：已核实")
     page = '<p title="Created at">创建时间</p><script>var a="accrue"</script>'
     assert visible_text(page).strip() == "创建时间"

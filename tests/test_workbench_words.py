@@ -11,7 +11,7 @@ from django.utils import formats, timezone, translation
 
 from lending.admin import AllocationOrderField, CobRunAdmin
 from lending.models import CobRun
-from merchants.models import ApiScope, scopes_label
+from merchants.models import ApiScope, Verification, scopes_label
 from scoring.models import Grade
 from scoring.templatetags.report_words import figure
 
@@ -104,3 +104,16 @@ def test_a_grades_label_reads_in_the_readers_language():
         assert "best" not in str(Grade.A.label) and "worst" not in str(Grade.E.label)
     with translation.override("en"):
         assert str(Grade.A.label) == "A (best)"
+
+
+def test_a_verifications_known_provider_reads_in_the_readers_language_and_a_partners_as_written():
+    stored = Verification(
+        provider="中国电子口岸 China E-Port customs data", kind="customs", result="verified"
+    )
+    with translation.override("zh-hans"):
+        assert stored.provider_label == "中国电子口岸海关数据"
+        assert str(stored) == "海关记录：已核实"
+    with translation.override("en"):
+        assert stored.provider_label == "China E-Port customs data"
+        assert Verification(provider="SAMR registry").provider_label.startswith("National Enterprise")
+    assert Verification(provider="Acme checks").provider_label == "Acme checks"
