@@ -417,8 +417,9 @@ class CreditLineAdmin(ReadOnlyAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": title,
-            "intro": "A manual line is granted within the product's range and the legal cap on the cost "
-            "of credit.",
+            "intro": _(
+                "A manual line is granted within the product's range and the legal cap on the cost of credit."
+            ),
             "facts": facts,
             "form": form,
             "opts": self.model._meta,

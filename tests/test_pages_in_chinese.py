@@ -70,6 +70,11 @@ ENGLISH = [
     # Other projects' apps and models without Chinese of their own (common/made_up_labels.py).
     r"Audit log",
     r"access (?:failure|attempt|log)s?",
+    r"Attempt Time",
+    r"Logout Time",
+    r"User Agent",
+    r"Access lock out",
+    r"Correlation ID",
     # Fields' help texts under a workbench form's fields.
     r"the business event",
     r"interest accrued up to and including this date",
@@ -106,6 +111,8 @@ ENGLISH = [
     r"China E-Port",
     r"SAMR registry",
     r"licensed data",
+    # The manual line request forms' introduction.
+    r"A manual line is granted",
     r"[\u4e00-\u9fff]+: (?:pending|verified|failed)",
 ]
 # Whole words, not a part of a code ("cob:2026-12-05:accrue:1", a JSON key "withdrawal_fen").
