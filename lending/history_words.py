@@ -39,7 +39,7 @@ EVENTS = {
 }
 # Who, when it is the system (a loan event's default, lending.lifecycle.CLOSE_OF_BUSINESS,
 # lending.collections.SYNC, lending.services.applications, lending.services.pledges, the
-# portal's drawdown).
+# portal's drawdown, the demo's applicants and credit policy: demo.applications, demo.borrowers).
 ACTORS = {
     "system": pgettext_lazy("actor", "system"),
     "close of business": pgettext_lazy("actor", "close of business"),
@@ -50,6 +50,8 @@ ACTORS = {
     "demo": pgettext_lazy("actor", "demo"),
     "demo merchant": pgettext_lazy("actor", "demo merchant"),
     "demo collections officer": pgettext_lazy("actor", "demo collections officer"),
+    "demo applicant": pgettext_lazy("actor", "demo applicant"),
+    "demo credit policy": pgettext_lazy("actor", "demo credit policy"),
 }
 # Who, as a channel and a name ("portal:lin", "api:acme", "merchant:lin").
 ACTOR_CHANNELS = {

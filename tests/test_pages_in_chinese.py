@@ -47,6 +47,7 @@ ENGLISH = [
     r"withdrawal",
     # A status history's codes (lending/history_words.py): an event, a status, who, an action.
     r"collections sync",
+    r"demo (?:applicant|credit policy)",
     r"close of business",
     r"credit pipeline",
     r"fell_overdue",
