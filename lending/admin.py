@@ -21,7 +21,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import format_lazy
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext
+from django.utils.translation import pgettext, pgettext_lazy
 
 from common import four_eyes
 from common.admin import FourEyesForm, QuickHiddenInlineFormSet, form_errors_from, submitted_message
@@ -232,11 +232,39 @@ class StatusHistoryInline(admin.TabularInline):
         return request.user.has_perm(f"{opts.app_label}.view_{opts.model_name}")
 
 
+def line_figures_text(change, figures: dict | None) -> str:
+    """A line's figures before or after a change (lending.lifecycle.line_snapshot) in the
+    reader's language: amounts in yuan, the status by its label, the rate as a rate."""
+    if not figures:
+        return "-"
+    shown = {
+        "limit_fen": (_("limit (¥)"), _yuan),
+        "used_fen": (_("used (¥)"), _yuan),
+        "status": (_("status"), lambda code: history_words.status_label(change, code)),
+        "daily_rate": ("", lambda rate: rate_text(Decimal(rate))),  # (the rate names itself)
+        "grade": (_("grade"), str),
+        "expires_on": (_("expires on"), str),
+    }
+    parts = []
+    for key, value in figures.items():
+        name, text = shown.get(key, (key, str))
+        parts.append(f"{name} {text(value) if value is not None else '-'}".strip())
+    return " · ".join(parts)
+
+
 class CreditLineChangeInline(StatusHistoryInline):
     model = CreditLineChange
-    fields = [*StatusHistoryInline.fields, "before", "after"]
+    fields = [*StatusHistoryInline.fields, "figures_before", "figures_after"]
     readonly_fields = fields
     verbose_name_plural = _("history")
+
+    @admin.display(description=pgettext_lazy("line figures", "before"))
+    def figures_before(self, obj) -> str:
+        return line_figures_text(obj, obj.before)
+
+    @admin.display(description=pgettext_lazy("line figures", "after"))
+    def figures_after(self, obj) -> str:
+        return line_figures_text(obj, obj.after)
 
 
 class LoanStatusChangeInline(StatusHistoryInline):

@@ -48,6 +48,8 @@ ENGLISH = [
     # A status history's codes (lending/history_words.py): an event, a status, who, an action.
     r"collections sync",
     r"demo (?:applicant|credit policy)",
+    # A line's figures before and after a change, shown as their JSON.
+    r'\{"limit_fen"',
     r"close of business",
     r"credit pipeline",
     r"fell_overdue",

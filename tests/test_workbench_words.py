@@ -9,8 +9,8 @@ import pytest
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 
-from lending.admin import AllocationOrderField, CobRunAdmin
-from lending.models import CobRun
+from lending.admin import AllocationOrderField, CobRunAdmin, line_figures_text
+from lending.models import CobRun, CreditLineChange
 from merchants.models import ApiScope, Verification, scopes_label
 from scoring.models import Grade
 from scoring.templatetags.report_words import figure
@@ -117,3 +117,15 @@ def test_a_verifications_known_provider_reads_in_the_readers_language_and_a_part
         assert stored.provider_label == "China E-Port customs data"
         assert Verification(provider="SAMR registry").provider_label.startswith("National Enterprise")
     assert Verification(provider="Acme checks").provider_label == "Acme checks"
+
+
+def test_a_lines_figures_read_in_the_readers_language():
+    change = CreditLineChange(before=None)
+    figures = {"limit_fen": 100151, "status": "active", "daily_rate": "0.00065000", "grade": "D"}
+    with translation.override("zh-hans"):
+        shown = line_figures_text(change, figures)
+    assert "1,001.51" in shown and "有效" in shown and "limit_fen" not in shown
+    assert shown.count("日利率") == 1
+    with translation.override("en"):
+        assert "limit (¥) 1,001.51" in line_figures_text(change, figures)
+    assert line_figures_text(change, None) == "-"
