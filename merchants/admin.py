@@ -408,9 +408,14 @@ class SettlementAdmin(ReadOnlyAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ["order", "merchant", "amount", "refunded_at", "reason"]
+    list_display = ["order", "merchant", "amount", "refunded_at", "shown_reason"]
     list_select_related = ["order", "merchant__partner"]
     show_full_result_count = False
+
+    @admin.display(description=_("reason"), ordering="reason")
+    def shown_reason(self, obj) -> str:
+        """The reason in the reader's language (`Refund.reason_label`)."""
+        return obj.reason_label
 
     @admin.display(description=_("amount (¥)"), ordering="amount_fen")
     def amount(self, obj):

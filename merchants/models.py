@@ -395,6 +395,11 @@ class Refund(models.Model):
     def __str__(self) -> str:
         return pgettext("object name", "refund of order %(order)s") % {"order": self.order_id}
 
+    @property
+    def reason_label(self) -> str:
+        """The reason in the reader's language when it is one the platform knows."""
+        return known_label(self.reason, REFUND_REASONS)
+
 
 class Complaint(models.Model):
     class Category(models.TextChoices):
@@ -510,8 +515,7 @@ class Verification(TimeStampedModel):
         """The provider in the reader's language when it is one of the data sources the
         platform knows (stored by the demo in both languages, or by its English name); a
         partner's own name for its source as written."""
-        known = VERIFICATION_PROVIDERS.get(_CHINESE_PART.sub("", self.provider))
-        return str(known) if known is not None else self.provider
+        return known_label(self.provider, VERIFICATION_PROVIDERS)
 
 
 # The data sources the platform knows, by what a verification stores (demo.simulator.extras
@@ -528,6 +532,21 @@ VERIFICATION_PROVIDERS = {
 }
 # A stored name's Chinese part before its English one ("中国电子口岸 China E-Port customs data").
 _CHINESE_PART = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff]+\s+")
+# The refund reasons the demo's marketplace gives (demo.simulator.trading, in both languages).
+REFUND_REASONS = {
+    "no-reason return": pgettext_lazy("refund reason", "seven-day no-reason return"),
+    "quality problem": pgettext_lazy("refund reason", "quality problem"),
+    "not received": pgettext_lazy("refund reason", "not received"),
+    "not as described": pgettext_lazy("refund reason", "not as described"),
+    "wrong item": pgettext_lazy("refund reason", "wrong item sent"),
+}
+
+
+def known_label(stored: str, known: dict) -> str:
+    """A stored name in the reader's language when `known` has its English part (stored alone
+    or after its Chinese); anything else, a partner's own words, as written."""
+    label = known.get(_CHINESE_PART.sub("", stored))
+    return str(label) if label is not None else stored
 
 
 class TradingRelation(TimeStampedModel):

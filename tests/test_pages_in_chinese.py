@@ -114,6 +114,7 @@ ENGLISH = [
     r"China E-Port",
     r"SAMR registry",
     r"licensed data",
+    r"no-reason return",
     # The manual line request forms' introduction.
     r"A manual line is granted",
     r"[\u4e00-\u9fff]+: (?:pending|verified|failed)",

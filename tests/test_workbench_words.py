@@ -11,7 +11,7 @@ from django.utils import formats, timezone, translation
 
 from lending.admin import AllocationOrderField, CobRunAdmin, line_figures_text
 from lending.models import CobRun, CreditLineChange
-from merchants.models import ApiScope, Verification, scopes_label
+from merchants.models import ApiScope, Refund, Verification, scopes_label
 from scoring.models import Grade
 from scoring.templatetags.report_words import figure
 
@@ -129,3 +129,11 @@ def test_a_lines_figures_read_in_the_readers_language():
     with translation.override("en"):
         assert "limit (¥) 1,001.51" in line_figures_text(change, figures)
     assert line_figures_text(change, None) == "-"
+
+
+def test_a_refunds_known_reason_reads_in_the_readers_language_and_a_partners_as_written():
+    with translation.override("zh-hans"):
+        assert Refund(reason="七天无理由退货 no-reason return").reason_label == "七天无理由退货"
+    with translation.override("en"):
+        assert Refund(reason="质量问题 quality problem").reason_label == "quality problem"
+    assert Refund(reason="buyer changed mind").reason_label == "buyer changed mind"
