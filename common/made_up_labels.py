@@ -85,7 +85,7 @@ def shown_properties() -> Iterator[tuple[str, object, str]]:
 
 
 def other_apps_labels() -> Iterator[tuple[str, object, str]]:
-    """(the English name, its holder, the attribute) for the app's and models' names of
+    """(the English name, its holder, the attribute) for the app's, models' and fields' names of
     OTHER_APPS, however the other project declared them."""
     for config in apps.get_app_configs():
         if config.label not in OTHER_APPS:
@@ -95,6 +95,10 @@ def other_apps_labels() -> Iterator[tuple[str, object, str]]:
             for model in config.get_models():
                 yield str(model._meta.verbose_name), model._meta, "verbose_name"
                 yield str(model._meta.verbose_name_plural), model._meta, "verbose_name_plural"
+                # Their fields, which their list pages' columns and filters name ("Attempt Time").
+                for field in model._meta.local_fields:
+                    if field.verbose_name != "ID":
+                        yield str(field.verbose_name), field, "verbose_name"
 
 
 def labels_translate() -> None:

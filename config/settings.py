@@ -179,6 +179,9 @@ LOGOUT_REDIRECT_URL = "portal:login"
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 TIME_ZONE = "Asia/Shanghai"
+# Dates as the portal writes them (2026-12-06 22:51) and figures grouped by thousands, in both
+# languages and in the workbench too (config/formats).
+FORMAT_MODULE_PATH = "config.formats"
 USE_I18N = True
 USE_TZ = True
 

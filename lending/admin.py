@@ -5,6 +5,7 @@ Write-offs and manual line grants or term changes are four-eyes requests (common
 second officer approves before lending's services run."""
 
 import copy
+import json
 from decimal import Decimal
 
 from django import forms
@@ -16,10 +17,11 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import format_lazy
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext, pgettext_lazy
 
 from common import four_eyes
 from common.admin import FourEyesForm, QuickHiddenInlineFormSet, form_errors_from, submitted_message
@@ -48,6 +50,42 @@ def _yuan(fen):
     return format_yuan(fen) if fen is not None else "-"
 
 
+class AllocationOrderWidget(forms.MultiWidget):
+    """One list of buckets per place. A form posted with the whole order as JSON under the
+    field's own name (as the field took it before) is read as that list."""
+
+    def __init__(self, choices):
+        super().__init__([forms.Select(choices=choices) for _place in choices])
+
+    def decompress(self, value):
+        return list(value or calc.DEFAULT_ALLOCATION_ORDER)
+
+    def value_from_datadict(self, data, files, name):
+        if name not in data:
+            return super().value_from_datadict(data, files, name)
+        try:
+            value = json.loads(data[name])
+        except ValueError:
+            return []
+        return value if isinstance(value, list) else []
+
+
+class AllocationOrderField(forms.MultiValueField):
+    """A product's repayment order, each bucket by its name in the reader's language (stored
+    as codes: ["penalty", "fee", "interest", "principal"])."""
+
+    def __init__(self, **kwargs):
+        choices = list(history_words.ALLOCATION_BUCKETS.items())
+        super().__init__(
+            [forms.ChoiceField(choices=choices) for _place in choices],
+            widget=AllocationOrderWidget(choices),
+            **kwargs,
+        )
+
+    def compress(self, data_list):
+        return list(data_list)
+
+
 class ProductAdminForm(forms.ModelForm):
     """Runs the same checks as product_save (consistency and the legal cap) and shows the
     refusal beside the field it names."""
@@ -74,6 +112,11 @@ class ProductAdminForm(forms.ModelForm):
             "advance_rate",
             "is_active",
         ]
+
+    allocation_order = AllocationOrderField(
+        label=_("allocation order"),
+        help_text=_("what a repayment pays first, second, third and last"),
+    )
 
     def clean(self):
         cleaned = super().clean()
@@ -189,11 +232,39 @@ class StatusHistoryInline(admin.TabularInline):
         return request.user.has_perm(f"{opts.app_label}.view_{opts.model_name}")
 
 
+def line_figures_text(change, figures: dict | None) -> str:
+    """A line's figures before or after a change (lending.lifecycle.line_snapshot) in the
+    reader's language: amounts in yuan, the status by its label, the rate as a rate."""
+    if not figures:
+        return "-"
+    shown = {
+        "limit_fen": (_("limit (¥)"), _yuan),
+        "used_fen": (_("used (¥)"), _yuan),
+        "status": (_("status"), lambda code: history_words.status_label(change, code)),
+        "daily_rate": ("", lambda rate: rate_text(Decimal(rate))),  # (the rate names itself)
+        "grade": (_("grade"), str),
+        "expires_on": (_("expires on"), str),
+    }
+    parts = []
+    for key, value in figures.items():
+        name, text = shown.get(key, (key, str))
+        parts.append(f"{name} {text(value) if value is not None else '-'}".strip())
+    return " · ".join(parts)
+
+
 class CreditLineChangeInline(StatusHistoryInline):
     model = CreditLineChange
-    fields = [*StatusHistoryInline.fields, "before", "after"]
+    fields = [*StatusHistoryInline.fields, "figures_before", "figures_after"]
     readonly_fields = fields
     verbose_name_plural = _("history")
+
+    @admin.display(description=pgettext_lazy("line figures", "before"))
+    def figures_before(self, obj) -> str:
+        return line_figures_text(obj, obj.before)
+
+    @admin.display(description=pgettext_lazy("line figures", "after"))
+    def figures_after(self, obj) -> str:
+        return line_figures_text(obj, obj.after)
 
 
 class LoanStatusChangeInline(StatusHistoryInline):
@@ -374,8 +445,9 @@ class CreditLineAdmin(ReadOnlyAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": title,
-            "intro": "A manual line is granted within the product's range and the legal cap on the cost "
-            "of credit.",
+            "intro": _(
+                "A manual line is granted within the product's range and the legal cap on the cost of credit."
+            ),
             "facts": facts,
             "form": form,
             "opts": self.model._meta,
@@ -686,6 +758,37 @@ class CobRunAdmin(ReadOnlyAdmin):
     list_display = ["business_on", "status", "started_at", "finished_at", "step_count", "error_short"]
     list_filter = ["status"]
     date_hierarchy = "business_on"
+    exclude = ["steps"]
+    readonly_fields = ["steps_shown"]
+
+    @admin.display(description=_("steps"))
+    def steps_shown(self, obj):
+        """The run's steps as a table, each by its name in the reader's language."""
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    history_words.cob_step_label(report.get("step", "")),
+                    report.get("rows", "-"),
+                    report.get("chunks", "-"),
+                    report.get("seconds", "-"),
+                    history_words.COB_NOTES.get(report.get("ledger"), report.get("ledger", "")),
+                )
+                for report in obj.steps or []
+            ),
+        )
+        if not rows:
+            return "-"
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            pgettext("close of business step", "step"),
+            pgettext("close of business step", "rows"),
+            pgettext("close of business step", "chunks"),
+            pgettext("close of business step", "seconds"),
+            rows,
+        )
 
     @admin.display(description=_("steps"))
     def step_count(self, obj):

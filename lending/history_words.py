@@ -39,7 +39,7 @@ EVENTS = {
 }
 # Who, when it is the system (a loan event's default, lending.lifecycle.CLOSE_OF_BUSINESS,
 # lending.collections.SYNC, lending.services.applications, lending.services.pledges, the
-# portal's drawdown).
+# portal's drawdown, the demo's applicants and credit policy: demo.applications, demo.borrowers).
 ACTORS = {
     "system": pgettext_lazy("actor", "system"),
     "close of business": pgettext_lazy("actor", "close of business"),
@@ -50,6 +50,8 @@ ACTORS = {
     "demo": pgettext_lazy("actor", "demo"),
     "demo merchant": pgettext_lazy("actor", "demo merchant"),
     "demo collections officer": pgettext_lazy("actor", "demo collections officer"),
+    "demo applicant": pgettext_lazy("actor", "demo applicant"),
+    "demo credit policy": pgettext_lazy("actor", "demo credit policy"),
 }
 # Who, as a channel and a name ("portal:lin", "api:acme", "merchant:lin").
 ACTOR_CHANNELS = {
@@ -125,3 +127,33 @@ def change_text(change: models.Model, owner: object) -> str:
         "to": status_label(change, change.to_status),
         "event": event_label(change.kind),
     }
+
+
+# A close of business run's steps (lending.cob: ALL_STEPS and the reports around them) and the
+# note of a run whose ledgers were checked by its caller.
+COB_STEPS = {
+    "pledges": pgettext_lazy("close of business step", "pledged orders"),
+    "due": pgettext_lazy("close of business step", "instalments fall due"),
+    "deduct": pgettext_lazy("close of business step", "deduct from wallets"),
+    "accrue": pgettext_lazy("close of business step", "accrue interest and penalties"),
+    "recover": pgettext_lazy("close of business step", "recover overdue amounts"),
+    "reconcile": pgettext_lazy("close of business step", "reconcile the books"),
+    "collections": pgettext_lazy("close of business step", "collections"),
+}
+COB_NOTES = {
+    "checked by the caller": pgettext_lazy("close of business step", "ledgers checked by the caller")
+}
+
+
+def cob_step_label(step: str) -> str:
+    """A close of business step in the reader's language (an unknown one as written)."""
+    return str(COB_STEPS.get(step, step))
+
+
+# The buckets a repayment pays in a product's order (lending.services.products.ALLOCATION_BUCKETS).
+ALLOCATION_BUCKETS = {
+    "penalty": pgettext_lazy("allocation bucket", "penalty"),
+    "fee": pgettext_lazy("allocation bucket", "fee"),
+    "interest": pgettext_lazy("allocation bucket", "interest"),
+    "principal": pgettext_lazy("allocation bucket", "principal"),
+}

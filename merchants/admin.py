@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from common.admin import AuditHistoryMixin, EstimatedCountPaginator, QuickActionCheckboxMixin
 from common.crypto import blind_index
@@ -36,6 +37,7 @@ from merchants.models import (
     Settlement,
     TradingRelation,
     Verification,
+    scopes_label,
 )
 
 
@@ -57,12 +59,18 @@ def _yuan(fen):
     return format_yuan(fen) if fen is not None else "-"
 
 
+@admin.display(description=_("scopes"))
+def scopes_shown(key):
+    """A key's scopes by their names in the reader's language (stored as codes)."""
+    return scopes_label(key.scopes)
+
+
 class ApiKeyInline(admin.TabularInline):
     model = ApiKey
     fields = [
         "name",
         "prefix",
-        "scopes",
+        "scopes_shown",
         "requires_signature",
         "created_at",
         "last_used_at",
@@ -72,6 +80,7 @@ class ApiKeyInline(admin.TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
+    scopes_shown = staticmethod(scopes_shown)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -141,7 +150,7 @@ class ApiKeyAdmin(_KeyManagement, ReadOnlyAdmin):
     list_display = [
         "__str__",
         "partner",
-        "scopes",
+        "scopes_shown",
         "requires_signature",
         "created_at",
         "last_used_at",
@@ -153,7 +162,7 @@ class ApiKeyAdmin(_KeyManagement, ReadOnlyAdmin):
         "partner",
         "name",
         "prefix",
-        "scopes",
+        "scopes_shown",
         "requires_signature",
         "digest_algorithm",
         "created_at",
@@ -164,6 +173,7 @@ class ApiKeyAdmin(_KeyManagement, ReadOnlyAdmin):
         "revoked_by",
     ]
     readonly_fields = fields
+    scopes_shown = staticmethod(scopes_shown)
     actions = ["rotate", "revoke"]
     action_form = ApiKeyActionForm
 
@@ -398,9 +408,14 @@ class SettlementAdmin(ReadOnlyAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ["order", "merchant", "amount", "refunded_at", "reason"]
+    list_display = ["order", "merchant", "amount", "refunded_at", "shown_reason"]
     list_select_related = ["order", "merchant__partner"]
     show_full_result_count = False
+
+    @admin.display(description=_("reason"), ordering="reason")
+    def shown_reason(self, obj) -> str:
+        """The reason in the reader's language (`Refund.reason_label`)."""
+        return obj.reason_label
 
     @admin.display(description=_("amount (¥)"), ordering="amount_fen")
     def amount(self, obj):
@@ -453,9 +468,22 @@ class DeclaredFinancialsAdmin(ReadOnlyAdmin):
 
 @admin.register(Verification)
 class VerificationAdmin(ReadOnlyAdmin):
-    list_display = ["merchant", "kind", "provider", "result", "checked_on"]
+    list_display = ["merchant", "kind", "shown_provider", "result", "checked_on"]
     list_filter = ["kind", "result"]
     list_select_related = ["merchant__partner"]
+    fields = ["merchant", "kind", "shown_provider", "result", "shown_reference", "checked_on"]
+    readonly_fields = fields
+
+    @admin.display(description=pgettext_lazy("verification", "reference number"))
+    def shown_reference(self, obj) -> str:
+        """The provider's reference for the check (the field's made-up label reads as a drift
+        report's "reference period" in Chinese)."""
+        return obj.reference or "-"
+
+    @admin.display(description=_("provider"), ordering="provider")
+    def shown_provider(self, obj) -> str:
+        """The provider in the reader's language (`Verification.provider_label`)."""
+        return obj.provider_label
 
 
 @admin.register(TradingRelation)

@@ -3,6 +3,7 @@ they settle, refunds, complaints, ratings, declared financials, verifications an
 
 import hashlib
 import hmac
+import re
 import secrets
 
 from django.conf import settings
@@ -37,12 +38,35 @@ class ApiScope(models.TextChoices):
     """What a key may do. Every partner API view declares the scope each of its methods needs
     (`required_scopes`, enforced by merchants.api.auth.HasScope)."""
 
-    READ = "read", "read: look up merchants, orders, wallets, lines, loans, offers, risk"
+    READ = (
+        "read",
+        pgettext_lazy("api scope", "read: look up merchants, orders, wallets, lines, loans, offers, risk"),
+    )
     INGEST = (
         "ingest",
-        "ingest: push merchants, orders, order states, settlements, risk signals; manage webhook endpoints",
+        pgettext_lazy(
+            "api scope",
+            "ingest: push merchants, orders, order states, settlements, risk signals; "
+            "manage webhook endpoints",
+        ),
     )
-    LEND = "lend", "lend: quote, apply, draw, repay, hand a merchant into the portal"
+    LEND = (
+        "lend",
+        pgettext_lazy("api scope", "lend: quote, apply, draw, repay, hand a merchant into the portal"),
+    )
+
+
+# A scope by its short name, as the workbench lists a key's scopes (the codes stay as stored).
+SCOPE_NAMES = {
+    ApiScope.READ: pgettext_lazy("api scope", "read"),
+    ApiScope.INGEST: pgettext_lazy("api scope", "ingest"),
+    ApiScope.LEND: pgettext_lazy("api scope", "lend"),
+}
+
+
+def scopes_label(scopes: list[str]) -> str:
+    """A key's scopes by their short names in the reader's language, joined ("读取、借贷")."""
+    return pgettext("api scope", ", ").join(str(SCOPE_NAMES.get(scope, scope)) for scope in scopes or [])
 
 
 ALL_SCOPES = [scope.value for scope in ApiScope]
@@ -371,6 +395,11 @@ class Refund(models.Model):
     def __str__(self) -> str:
         return pgettext("object name", "refund of order %(order)s") % {"order": self.order_id}
 
+    @property
+    def reason_label(self) -> str:
+        """The reason in the reader's language when it is one the platform knows."""
+        return known_label(self.reason, REFUND_REASONS)
+
 
 class Complaint(models.Model):
     class Category(models.TextChoices):
@@ -476,7 +505,48 @@ class Verification(TimeStampedModel):
         indexes = [models.Index(fields=["merchant", "kind"])]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.result}"
+        return pgettext("object name", "%(kind)s: %(result)s") % {
+            "kind": self.get_kind_display(),
+            "result": self.get_result_display(),
+        }
+
+    @property
+    def provider_label(self) -> str:
+        """The provider in the reader's language when it is one of the data sources the
+        platform knows (stored by the demo in both languages, or by its English name); a
+        partner's own name for its source as written."""
+        return known_label(self.provider, VERIFICATION_PROVIDERS)
+
+
+# The data sources the platform knows, by what a verification stores (demo.simulator.extras
+# writes each in both languages; the partner API's example its English name).
+_SAMR = pgettext_lazy(
+    "verification provider", "National Enterprise Credit Information Publicity System (SAMR)"
+)
+_TAX = pgettext_lazy("verification provider", "tax records via a licensed data provider")
+_CUSTOMS = pgettext_lazy("verification provider", "China E-Port customs data")
+VERIFICATION_PROVIDERS = {
+    "SAMR registry": _SAMR,
+    "tax records via a licensed data provider": _TAX,
+    "China E-Port customs data": _CUSTOMS,
+}
+# A stored name's Chinese part before its English one ("中国电子口岸 China E-Port customs data").
+_CHINESE_PART = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff]+\s+")
+# The refund reasons the demo's marketplace gives (demo.simulator.trading, in both languages).
+REFUND_REASONS = {
+    "no-reason return": pgettext_lazy("refund reason", "seven-day no-reason return"),
+    "quality problem": pgettext_lazy("refund reason", "quality problem"),
+    "not received": pgettext_lazy("refund reason", "not received"),
+    "not as described": pgettext_lazy("refund reason", "not as described"),
+    "wrong item": pgettext_lazy("refund reason", "wrong item sent"),
+}
+
+
+def known_label(stored: str, known: dict) -> str:
+    """A stored name in the reader's language when `known` has its English part (stored alone
+    or after its Chinese); anything else, a partner's own words, as written."""
+    label = known.get(_CHINESE_PART.sub("", stored))
+    return str(label) if label is not None else stored
 
 
 class TradingRelation(TimeStampedModel):

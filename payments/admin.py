@@ -34,9 +34,11 @@ def _yuan(fen):
 
 def _trial_balance_rows_html(rows) -> str:
     right = '<td style="text-align:right">'
+    types = {code: str(label) for code, label in Account.Type.choices}
     return mark_safe(  # noqa: S308 (every value below is escaped)
         "\n".join(
-            f"<tr><td>{escape(r.name)}<br><small>{escape(r.code)}</small></td><td>{escape(r.type)}</td>"
+            f"<tr><td>{escape(r.name)}<br><small>{escape(r.code)}</small></td>"
+            f"<td>{escape(types.get(r.type, r.type))}</td>"
             f"{right}{escape(_yuan(r.debit_fen))}</td>{right}{escape(_yuan(r.credit_fen))}</td>"
             f"{right}{escape(_yuan(r.net_fen))}</td></tr>"
             for r in rows
@@ -121,7 +123,7 @@ class AccountAdmin(ReadOnlyAdmin):
     list_display = ["code", "shown_name", "type", "purpose", "balance", "held"]
     list_filter = ["type", "purpose"]
     search_fields = ["code", "name", "merchant__shop_name"]
-    fields = ["code", "name", "type", "purpose", "merchant", "balance", "held", "created_at"]
+    fields = ["code", "shown_name", "type", "purpose", "merchant", "balance", "held", "created_at"]
     readonly_fields = fields
     inlines = [StatementInline]
 
@@ -256,10 +258,10 @@ class FundingPoolAdmin(ReadOnlyAdmin):
     """Pools are created and funded through four-eyes requests: an operator asks, a second
     officer approves, and only then is anything posted."""
 
-    list_display = ["code", "name", "capital", "borrowings", "outstanding", "capacity", "used"]
+    list_display = ["code", "shown_name", "capital", "borrowings", "outstanding", "capacity", "used"]
     fields = [
         "code",
-        "name",
+        "shown_name",
         "max_leverage",
         "capital",
         "borrowings",
@@ -271,6 +273,11 @@ class FundingPoolAdmin(ReadOnlyAdmin):
         "updated_at",
     ]
     readonly_fields = fields
+
+    @admin.display(description=_("name"), ordering="name")
+    def shown_name(self, obj) -> str:
+        """The name in the reader's language (the platform's own pool's; `FundingPool.label`)."""
+        return obj.label
 
     @admin.display(description=_("capital (¥)"))
     def capital(self, obj):
@@ -356,7 +363,7 @@ class FundingPoolAdmin(ReadOnlyAdmin):
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             if FundingPool.objects.filter(code=data["code"]).exists():
-                form.add_error("code", "a pool with this code exists")
+                form.add_error("code", _("a pool with this code exists"))
             else:
                 done = self._submit(
                     request,
@@ -373,7 +380,7 @@ class FundingPoolAdmin(ReadOnlyAdmin):
             request,
             form,
             title=_("New funding pool"),
-            intro="A pool lends its capital and what it borrows, at most max leverage × capital.",
+            intro=_("A pool lends its capital and what it borrows, at most max leverage × capital."),
         )
 
     def _amount_view(self, request, pk, *, source):
@@ -401,11 +408,11 @@ class FundingPoolAdmin(ReadOnlyAdmin):
                 if done:
                     return done
         facts = [
-            (_("pool"), f"{pool.name} ({pool.code})"),
+            (_("pool"), f"{pool.label} ({pool.code})"),
             (_("capital (¥)"), _yuan(pool.capital_fen)),
             (_("borrowings (¥)"), _yuan(pool.borrowings_fen)),
             (
-                f"borrowing limit {pool.max_leverage} × capital (¥)",
+                _("borrowing limit %(leverage)s × capital (¥)") % {"leverage": pool.max_leverage},
                 _yuan(pool.capital_fen * pool.max_leverage),
             ),
             (_("capacity left (¥)"), _yuan(pool.capacity_fen)),

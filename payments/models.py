@@ -80,7 +80,7 @@ class Account(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
 
     @property
     def label(self) -> str:
@@ -249,7 +249,7 @@ class FundingPool(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
 
     @property
     def label(self) -> str:

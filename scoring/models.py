@@ -115,11 +115,11 @@ GRADES: tuple[str, ...] = ("A", "B", "C", "D", "E")
 
 
 class Grade(models.TextChoices):
-    A = "A", "A (best)"
+    A = "A", pgettext_lazy("grade", "A (best)")
     B = "B", "B"
     C = "C", "C"
     D = "D", "D"
-    E = "E", "E (worst)"
+    E = "E", pgettext_lazy("grade", "E (worst)")
 
 
 class ScoringModel(models.Model):

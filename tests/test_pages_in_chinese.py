@@ -47,6 +47,9 @@ ENGLISH = [
     r"withdrawal",
     # A status history's codes (lending/history_words.py): an event, a status, who, an action.
     r"collections sync",
+    r"demo (?:applicant|credit policy)",
+    # A line's figures before and after a change, shown as their JSON.
+    r'\{"limit_fen"',
     r"close of business",
     r"credit pipeline",
     r"fell_overdue",
@@ -70,6 +73,11 @@ ENGLISH = [
     # Other projects' apps and models without Chinese of their own (common/made_up_labels.py).
     r"Audit log",
     r"access (?:failure|attempt|log)s?",
+    r"Attempt Time",
+    r"Logout Time",
+    r"User Agent",
+    r"Access lock out",
+    r"Correlation ID",
     # Fields' help texts under a workbench form's fields.
     r"the business event",
     r"interest accrued up to and including this date",
@@ -79,6 +87,37 @@ ENGLISH = [
     r"%/day",
     r"%/year",
     r"Amounts in yuan",
+    # A close of business run's steps, shown as written in its JSON (lending/history_words.py).
+    r'"step": "\w+"',
+    r"checked by the caller",
+    r"deduct|reconcile|recover|pledges",
+    # An API key's scopes, by code and in the scopes' English help (merchants/admin.py).
+    r'\["read"',
+    r"ingest",
+    r"look up merchants",
+    r"quote, apply, draw",
+    # A product's repayment order by its buckets' codes, and a help text naming a field's code.
+    r'\["penalty"',
+    r"amount_min_fen",
+    # The platform's accounts by their stored English names, and an account's type by its code.
+    r"(?:Penalty|Interest|Fee) income",
+    r"(?:Interest|Loans) receivable",
+    r"Write-off expense",
+    r"^(?:asset|liability|equity|income|expense)$",
+    # The platform's own funding pool by its stored name, and the pool request forms' words.
+    r"Xiaodai small-loan company",
+    r"lends its capital",
+    r"borrowing limit",
+    # A grade's label (scoring.models.Grade).
+    r"[AE] \((?:best|worst)\)",
+    # A verification's provider (a data source's name, stored in both languages) and result code.
+    r"China E-Port",
+    r"SAMR registry",
+    r"licensed data",
+    r"no-reason return",
+    # The manual line request forms' introduction.
+    r"A manual line is granted",
+    r"[\u4e00-\u9fff]+: (?:pending|verified|failed)",
 ]
 # Whole words, not a part of a code ("cob:2026-12-05:accrue:1", a JSON key "withdrawal_fen").
 FOUND = re.compile("|".join(rf"(?<![\w:\"-])(?:{words})(?![\w\"-]|:\S)" for words in ENGLISH))
@@ -144,6 +183,10 @@ def test_the_check_finds_english_words_and_leaves_codes_and_chinese():
     assert not FOUND.search("186：- → 正常（放款）")
     assert not FOUND.search("日利率 0.05% ≈ 年化 18.25%")
     assert not FOUND.search("STB000021-20261205 · withdrawal_request · 公共")
-    assert not FOUND.search('cob:2026-12-05:accrue:1 [{"step": "accrue"}]')
+    assert not FOUND.search("cob:2026-12-05:accrue:1")
+    assert FOUND.search('[{"step": "pledges", "rows": 1}]')
+    assert FOUND.search('["read", "ingest", "lend"]')
+    assert FOUND.search("海关记录: verified")
+    assert not FOUND.search("海关记录：已核实")
     page = '<p title="Created at">创建时间</p><script>var a="accrue"</script>'
     assert visible_text(page).strip() == "创建时间"

@@ -1,7 +1,11 @@
 """`{% load report_words %}`: a scoring report's sentences in the reader's language
-(scoring.report_words): `{{ message|report_message }}`, `{{ reason|report_reason }}`."""
+(scoring.report_words): `{{ message|report_message }}`, `{{ reason|report_reason }}`,
+and a figure with its thousands grouped: `{{ value|figure }}`."""
+
+from decimal import Decimal
 
 from django import template
+from django.utils import formats
 
 from scoring import report_words
 
@@ -16,3 +20,12 @@ def report_message(words) -> str:
 @register.filter
 def report_reason(words) -> str:
     return report_words.reason_text(words)
+
+
+@register.filter
+def figure(value) -> str:
+    """A number with its thousands grouped as the reader's language groups them ("40,394.92");
+    anything else (none, a word) as written."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return "-" if value is None else value
+    return formats.number_format(value, use_l10n=True, force_grouping=True)

@@ -1,0 +1,139 @@
+"""The workbench's own words read in the reader's language in both languages: a close of
+business run's steps, an API key's scopes, a product's repayment order, a grade; and its dates,
+times and figures are written as the portal writes them (config/formats)."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.template.loader import render_to_string
+from django.utils import formats, timezone, translation
+
+from lending.admin import AllocationOrderField, CobRunAdmin, line_figures_text
+from lending.models import CobRun, CreditLineChange
+from merchants.models import ApiScope, Refund, Verification, scopes_label
+from scoring.models import Grade
+from scoring.templatetags.report_words import figure
+
+STEPS = [
+    {"step": "pledges", "rows": 1, "chunks": 0, "seconds": 0.01},
+    {"step": "deduct", "rows": 2, "chunks": 1, "seconds": 0.02},
+    {"step": "reconcile", "rows": 0, "chunks": 0, "seconds": 0.0, "ledger": "checked by the caller"},
+]
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("zh-hans", ["质押订单", "钱包扣款", "对账", "账簿由调用方核对", "步骤"]),
+        ("en", ["pledged orders", "deduct from wallets", "reconcile the books", "checked by the caller"]),
+    ],
+)
+def test_a_runs_steps_read_in_the_readers_language(language, words):
+    run = CobRun(steps=STEPS)
+    with translation.override(language):
+        shown = CobRunAdmin.steps_shown(None, run)
+    for word in words:
+        assert word in shown
+    assert '"step"' not in shown
+
+
+def test_a_run_without_steps_shows_a_dash():
+    assert CobRunAdmin.steps_shown(None, CobRun(steps=[])) == "-"
+
+
+def test_a_keys_scopes_read_by_their_names():
+    with translation.override("zh-hans"):
+        assert scopes_label(["read", "lend"]) == "读取、借贷"
+        assert str(ApiScope.LEND.label).startswith("借贷：")
+    with translation.override("en"):
+        assert scopes_label(["read", "ingest"]) == "read, ingest"
+        assert str(ApiScope.READ.label).startswith("read: look up")
+
+
+def test_the_repayment_order_reads_in_chinese_and_keeps_its_codes():
+    field = AllocationOrderField()
+    with translation.override("zh-hans"):
+        page = field.widget.render("allocation_order", ["principal", "interest", "fee", "penalty"])
+    assert "本金" in page and "罚息" in page
+    assert field.clean(["principal", "interest", "fee", "penalty"]) == [
+        "principal",
+        "interest",
+        "fee",
+        "penalty",
+    ]
+    posted = {"allocation_order_0": "fee", "allocation_order_1": "penalty"}
+    assert field.widget.value_from_datadict(posted, {}, "allocation_order")[:2] == ["fee", "penalty"]
+    as_json = {"allocation_order": '["penalty", "fee", "interest", "principal"]'}
+    assert field.widget.value_from_datadict(as_json, {}, "allocation_order") == [
+        "penalty",
+        "fee",
+        "interest",
+        "principal",
+    ]
+    assert field.widget.value_from_datadict({"allocation_order": "{"}, {}, "allocation_order") == []
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_workbench_writes_dates_times_and_figures_as_the_portal_does(language):
+    moment = datetime.datetime(2026, 12, 6, 14, 51, tzinfo=datetime.UTC)
+    with translation.override(language), timezone.override("Asia/Shanghai"):
+        assert formats.date_format(datetime.date(2026, 12, 6)) == "2026-12-06"
+        assert formats.localize(timezone.localtime(moment)) == "2026-12-06 22:51"
+        page = render_to_string(
+            "admin/scoring/reasons.html",
+            {
+                "reasons": [
+                    {"feature": "gmv_90d_yuan", "points_lost": 60, "zh": "", "en": "", "value": 40394.92}
+                ]
+            },
+        )
+    assert "40,394.92" in page
+
+
+def test_a_figure_groups_numbers_and_leaves_words_and_none():
+    assert figure(1234567) == "1,234,567"
+    assert figure(Decimal("7376.90")) == "7,376.90"
+    assert figure(None) == "-"
+    assert figure("n/a") == "n/a"
+    assert figure(True) is True
+
+
+def test_a_grades_label_reads_in_the_readers_language():
+    with translation.override("zh-hans"):
+        assert "best" not in str(Grade.A.label) and "worst" not in str(Grade.E.label)
+    with translation.override("en"):
+        assert str(Grade.A.label) == "A (best)"
+
+
+def test_a_verifications_known_provider_reads_in_the_readers_language_and_a_partners_as_written():
+    stored = Verification(
+        provider="中国电子口岸 China E-Port customs data", kind="customs", result="verified"
+    )
+    with translation.override("zh-hans"):
+        assert stored.provider_label == "中国电子口岸海关数据"
+        assert str(stored) == "海关记录：已核实"
+    with translation.override("en"):
+        assert stored.provider_label == "China E-Port customs data"
+        assert Verification(provider="SAMR registry").provider_label.startswith("National Enterprise")
+    assert Verification(provider="Acme checks").provider_label == "Acme checks"
+
+
+def test_a_lines_figures_read_in_the_readers_language():
+    change = CreditLineChange(before=None)
+    figures = {"limit_fen": 100151, "status": "active", "daily_rate": "0.00065000", "grade": "D"}
+    with translation.override("zh-hans"):
+        shown = line_figures_text(change, figures)
+    assert "1,001.51" in shown and "有效" in shown and "limit_fen" not in shown
+    assert shown.count("日利率") == 1
+    with translation.override("en"):
+        assert "limit (¥) 1,001.51" in line_figures_text(change, figures)
+    assert line_figures_text(change, None) == "-"
+
+
+def test_a_refunds_known_reason_reads_in_the_readers_language_and_a_partners_as_written():
+    with translation.override("zh-hans"):
+        assert Refund(reason="七天无理由退货 no-reason return").reason_label == "七天无理由退货"
+    with translation.override("en"):
+        assert Refund(reason="质量问题 quality problem").reason_label == "quality problem"
+    assert Refund(reason="buyer changed mind").reason_label == "buyer changed mind"
