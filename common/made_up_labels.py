@@ -19,9 +19,10 @@ from django.utils.translation import gettext, pgettext
 
 CONTEXT = "made-up label"
 PRODUCTION_APPS = ("common", "merchants", "payments", "lending", "scoring", "riskcontrol")
-# Apps of other projects whose own catalogues have no Chinese for their names (the group and
-# user pages' permission pickers and the workbench's index show them): read from ours.
-OTHER_APPS = ("auditlog", "axes")
+# Apps whose names the group and user pages' permission pickers and the workbench's index show
+# but whose catalogues have no Chinese for them (other projects', and the demo, which has none of
+# its own): read from ours.
+OTHER_APPS = ("auditlog", "axes", "demo")
 # (the English label, its holder, the attribute) of each label made lazy at start-up.
 TRANSLATED: list[tuple[str, object, str]] = []
 

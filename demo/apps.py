@@ -26,7 +26,7 @@ class DemoConfig(AppConfig):
     production install leaves it out of INSTALLED_APPS (XIAODAI_DEMO=0)."""
 
     name = "demo"
-    verbose_name = "Demo 演示"
+    verbose_name = "Demo"  # read in the reader's language (common.made_up_labels.OTHER_APPS)
 
     def ready(self) -> None:
         from demo import receivers  # noqa: F401 - connects the signal receivers

@@ -49,3 +49,15 @@ def test_a_user_s_permissions_read_chinese_under_zh_hans(admin_client_in):
     page = admin_client_in("zh-hans").get(reverse("admin:auth_user_change", args=[user.pk])).content.decode()
     assert not STORED_ENGLISH.search(page), STORED_ENGLISH.search(page)
     assert "可撤销风控措施（需填写原因）" in page
+
+
+def test_the_demo_s_permissions_are_named_in_one_language(admin_client_in):
+    from django.apps import apps
+
+    if not apps.is_installed("demo"):
+        pytest.skip("a production install (XIAODAI_DEMO=0) has no demo app to name")
+    url = reverse("admin:auth_group_add")
+    chinese = admin_client_in("zh-hans").get(url).content.decode()
+    english = admin_client_in("en").get(url).content.decode()
+    assert "演示 | 模拟器状态 | 可查看模拟器状态" in chinese and "Demo 演示" not in chinese
+    assert "Demo | simulator state | Can view simulator state" in english and "演示" not in english
