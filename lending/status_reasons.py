@@ -35,6 +35,10 @@ WRITTEN: dict[tuple[str, str], str] = {
     # A line frozen or unfrozen from the workbench without a reason typed (lending/admin.py).
     ("frozen", "frozen from the workbench"): gettext_noop("frozen from the workbench"),
     ("unfrozen", "unfrozen from the workbench"): gettext_noop("unfrozen from the workbench"),
+    # The demo's borrowers' first lines (demo/borrowers.py).
+    ("opened", "provisional demo line: 30 % of 90 days' settled sales"): gettext_noop(
+        "provisional demo line: 30 % of 90 days' settled sales"
+    ),
 }
 
 # Sentences the system writes with values in them: event -> (code, the words as a regex whose
@@ -43,6 +47,12 @@ _OFFER_ACCEPTED = (
     "offer_accepted",
     re.compile(r"pre-approved offer (?P<offer>\d+) accepted \(grade (?P<grade>\w+), rank (?P<rank>\d+)\)"),
     gettext_noop("pre-approved offer %(offer)s accepted (grade %(grade)s, rank %(rank)s)"),
+)
+# A line opened or given new terms by an approved application (lending/services/applications.py).
+_APPLICATION_APPROVED = (
+    "application_approved",
+    re.compile(r"application (?P<reference>\S+) approved \(grade (?P<grade>\w+)\)"),
+    gettext_noop("application %(reference)s approved (grade %(grade)s)"),
 )
 _YUAN = r"(?P<amount>\d[\d,]*\.\d\d)"
 PATTERNS: dict[str, list[tuple[str, re.Pattern, str]]] = {
@@ -71,8 +81,8 @@ PATTERNS: dict[str, list[tuple[str, re.Pattern, str]]] = {
         ),
     ],
     # A line opened or its terms changed by a pre-approved offer accepted (scoring/services/offers.py).
-    "opened": [_OFFER_ACCEPTED],
-    "terms changed": [_OFFER_ACCEPTED],
+    "opened": [_OFFER_ACCEPTED, _APPLICATION_APPROVED],
+    "terms changed": [_OFFER_ACCEPTED, _APPLICATION_APPROVED],
 }
 
 

@@ -275,6 +275,17 @@ def test_a_line_from_an_accepted_offer_reads_in_the_readers_language():
     assert both(lambda: typed.reason_text) == (words, words)
 
 
+def test_a_line_from_an_approved_application_or_the_demos_first_line_reads_in_the_readers_language():
+    from lending.models import CreditLineChange
+
+    words = "application A20260301-7 approved (grade D)"
+    for kind in ("opened", "terms changed"):
+        change = CreditLineChange(kind=kind, reason=words)
+        assert both(lambda change=change: change.reason_text) == ("申请 A20260301-7 已批准（评级 D）", words)
+    demo = CreditLineChange(kind="opened", reason="provisional demo line: 30 % of 90 days' settled sales")
+    assert both(lambda: demo.reason_text) == ("演示用临时额度：近 90 天已结算销售额的 30%", demo.reason)
+
+
 def test_an_officers_reversal_unfreezing_a_line_or_withdrawing_a_case_reads_in_the_readers_language():
     from lending.models import CreditLineChange
 
