@@ -375,7 +375,7 @@ def test_the_same_withdrawal_sent_fifty_times_at_once_holds_the_money_once(monke
     # The broker is the outside world here: record what would be queued for the channel instead
     # of leaving fifty messages in a queue that other test runs' workers read.
     queued: list[int] = []
-    monkeypatch.setattr(tasks.payout_submit, "delay_on_commit", queued.append)
+    monkeypatch.setattr(tasks.payout_submit, "delay", queued.append)
 
     def withdraw(amount: int) -> Payout:
         return services.withdrawal_request(
@@ -424,7 +424,7 @@ def test_forty_reversals_of_one_entry_under_different_keys_reverse_it_once():
 @pytest.mark.django_db(transaction=True)
 def test_racing_channel_answers_confirm_or_fail_each_payout_once(monkeypatch):
     open_platform_accounts()
-    monkeypatch.setattr(tasks.payout_submit, "delay_on_commit", lambda payout_id: None)  # no broker
+    monkeypatch.setattr(tasks.payout_submit, "delay", lambda payout_id: None)  # no broker
     wallet = new_wallet()
     services.settlement_credit(wallet=wallet, amount_fen=100_000, idempotency_key="fund")
     payouts = [
