@@ -19,6 +19,18 @@ def account_label(name: str) -> str:
     return " · ".join(gettext(part) if part else part for part in name.split(" · "))
 
 
+# The pool names the platform writes itself, as English msgids (payments.receivers opens the
+# platform's own pool); a name a person typed reads as typed: a pool named "Main" is not the
+# menu's "Main" (主导航).
+PLATFORM_POOL_NAME = gettext_noop("Xiaodai small-loan company")
+SEEDED_POOL_NAMES = frozenset({PLATFORM_POOL_NAME})
+
+
+def pool_label(name: str) -> str:
+    """A funding pool's name in the reader's language: the platform's own pool's translated."""
+    return gettext(name) if name in SEEDED_POOL_NAMES else name
+
+
 class Account(models.Model):
     """A ledger account. Postings are signed: debit positive, credit negative. `balance_fen` is
     the cached balance on the account's normal side (sum of postings × normal sign), updated in
@@ -253,7 +265,7 @@ class FundingPool(models.Model):
 
     @property
     def label(self) -> str:
-        return account_label(self.name)
+        return pool_label(self.name)
 
     @property
     def capacity_fen(self) -> int:

@@ -4,11 +4,10 @@ in it."""
 import datetime as dt
 
 from django.dispatch import receiver
-from django.utils.translation import gettext_noop
 
 from merchants.signals import marketplace_day_traded, marketplace_seeded
 from payments import bulk, services
-from payments.models import FundingPool
+from payments.models import PLATFORM_POOL_NAME, FundingPool
 
 # How much of a seeded history's settlements sit in wallets: merchants sweep older money to
 # their banks, so a wallet starts with about a month of takings.
@@ -20,7 +19,7 @@ DEMO_POOL_BORROWINGS_FEN = 1_000_000_000 * 100
 @receiver(marketplace_seeded, dispatch_uid="payments.seeded")
 def on_marketplace_seeded(sender, *, first_on: dt.date, last_on: dt.date, **kwargs) -> None:
     if not FundingPool.objects.exists():
-        pool = services.funding_pool_create(code="main", name=gettext_noop("Xiaodai small-loan company"))
+        pool = services.funding_pool_create(code="main", name=PLATFORM_POOL_NAME)
         services.funding_pool_add_capital(
             pool=pool, amount_fen=DEMO_POOL_CAPITAL_FEN, idempotency_key="demo:capital"
         )

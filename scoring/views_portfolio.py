@@ -4,7 +4,6 @@ with its table. Who may see it: the same as the sandbox (views_risk.risk_manager
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET
 
 from common.business_date import business_date_today
@@ -22,6 +21,7 @@ from common.charts import (
     yuan_text,
     yuan_values,
 )
+from payments.models import pool_label
 from scoring import portfolio as pf
 from scoring.views_risk import risk_manager_required
 
@@ -31,15 +31,6 @@ GRADE_ORDER = ("A", "B", "C", "D", "E", pf.UNGRADED)
 def _grades(found) -> list[str]:
     present = set(found)
     return [g for g in GRADE_ORDER if g in present] + sorted(present - set(GRADE_ORDER))
-
-
-# The pool the platform opens by itself (payments.receivers), named by an English msgid. Any other
-# name was typed by a person and reads as typed: "Main" is not the menu's "Main" (主导航).
-SEEDED_POOL_NAMES = frozenset({gettext_noop("Xiaodai small-loan company")})
-
-
-def _pool_name(name: str) -> str:
-    return _(name) if name in SEEDED_POOL_NAMES else name
 
 
 def _by_product_grade(data: pf.Portfolio) -> dict:
@@ -314,7 +305,7 @@ def _approval_loss(data: pf.Portfolio) -> dict:
 
 def _funding(data: pf.Portfolio) -> dict:
     pools = data.pools
-    names = [_pool_name(p["name"]) for p in pools]
+    names = [pool_label(p["name"]) for p in pools]
     parts = (
         (_("Lent out"), "outstanding_fen"),
         (_("Lost"), "losses_fen"),
@@ -345,7 +336,7 @@ def _funding(data: pf.Portfolio) -> dict:
         ],
         rows=[
             [
-                _pool_name(p["name"]),
+                pool_label(p["name"]),
                 yuan_text(p["limit_fen"]),
                 yuan_text(p["outstanding_fen"]),
                 yuan_text(p["losses_fen"]),

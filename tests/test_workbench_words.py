@@ -137,3 +137,14 @@ def test_a_refunds_known_reason_reads_in_the_readers_language_and_a_partners_as_
     with translation.override("en"):
         assert Refund(reason="质量问题 quality problem").reason_label == "quality problem"
     assert Refund(reason="buyer changed mind").reason_label == "buyer changed mind"
+
+
+def test_only_the_platforms_own_pool_is_named_in_the_readers_language():
+    from payments.models import PLATFORM_POOL_NAME, FundingPool
+
+    with translation.override("zh-hans"):
+        assert FundingPool(name=PLATFORM_POOL_NAME).label == "小贷公司"
+        # A name a person typed reads as typed, even one that is also a msgid of the menu.
+        assert FundingPool(name="Main").label == "Main"
+    with translation.override("en"):
+        assert FundingPool(name=PLATFORM_POOL_NAME).label == "Xiaodai small-loan company"
