@@ -11,7 +11,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from lending import cob
+from common.business_date import business_date_today
+from lending import cob, services
 from payments import services as payments
 from tests.lending.conftest import DAY, draw, open_pool
 from tests.lending.factories import CreditLineFactory
@@ -78,3 +79,52 @@ def test_principal_moved_from_one_pool_to_another_is_noticed(two_pools):
         call_command("reconcile", stdout=out)
     assert "pool main: principal outstanding" in out.getvalue()
     assert "pool second: principal outstanding" in out.getvalue()
+
+
+def test_principal_moved_between_two_loans_of_one_pool_is_noticed_naming_both(db):
+    """+100 on one loan, −100 on another of the same pool: the loans' total, the pool's and
+    loans receivable all still agree; each loan no longer agrees with the ledger's entries of
+    its drawdown and repayments (LoanEvent.entry), and both are named."""
+    open_pool()
+    first = draw(CreditLineFactory(limit_fen=5_000_000), 1_000_000, key="a")
+    second = draw(CreditLineFactory(limit_fen=5_000_000), 2_000_000, key="b")
+    cob.close_through(through=DAY + dt.timedelta(days=2))
+    payments.settlement_credit(wallet=first.wallet, amount_fen=300_000, idempotency_key="in")
+    services.loan_repay(
+        loan=first, amount_fen=300_000, idempotency_key="r", actor="merchant", on=business_date_today()
+    )
+    first.refresh_from_db()
+    owed = first.principal_outstanding_fen
+    assert 700_000 < owed < 1_000_000
+    assert "books balance: no differences" in run("reconcile")
+    sql(
+        "UPDATE lending_loan SET principal_outstanding_fen = principal_outstanding_fen "
+        "+ CASE id WHEN %s THEN 100 ELSE -100 END WHERE id IN (%s, %s)",
+        [first.pk, first.pk, second.pk],
+    )
+    out = StringIO()
+    with pytest.raises(CommandError, match="2 difference"):
+        call_command("reconcile", stdout=out)
+    text = out.getvalue()
+    assert (
+        f"loan {first.reference}: principal outstanding {owed + 100} != its ledger entries' {owed}"
+    ) in text
+    assert f"loan {second.reference}: principal outstanding 1999900 != its ledger entries' 2000000" in text
+
+
+def test_a_loans_event_changed_behind_the_ledger_is_noticed_naming_the_entry(db):
+    """The loan's row and its event changed alike: the event no longer agrees with the entry
+    it names."""
+    open_pool()
+    loan = draw(CreditLineFactory(limit_fen=5_000_000), 1_000_000, key="a")
+    assert "books balance: no differences" in run("reconcile")
+    sql("UPDATE lending_loan SET principal_outstanding_fen = 999900 WHERE id = %s", [loan.pk])
+    sql("UPDATE lending_loanevent SET principal_fen = 999900 WHERE loan_id = %s", [loan.pk])
+    sql("UPDATE payments_fundingpool SET principal_outstanding_fen = principal_outstanding_fen - 100", [])
+    out = StringIO()
+    with pytest.raises(CommandError, match="difference"):
+        call_command("reconcile", stdout=out)
+    entry = loan.events.get().entry_id
+    assert f"entry {entry}: loans receivable moves 1000000, its loans' events ({loan.reference}) 999900" in (
+        out.getvalue()
+    )
