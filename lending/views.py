@@ -238,7 +238,18 @@ def loan_repay(request, reference: str):
             on=business_date_today(),
         )
     except ApplicationError as exc:
-        _add_errors(form, exc)
+        if "idempotency_key" in (exc.extra.get("fields") or {}):
+            # The form sent again (back, then another amount): its token made one repayment.
+            form.add_error(
+                None,
+                _(
+                    "This repayment was already submitted with another amount (request %(token)s); "
+                    "open the loan again to make a new repayment."
+                )
+                % {"token": data["request_token"]},
+            )
+        else:
+            _add_errors(form, exc)
         loan.refresh_from_db()
         return _render_loan(request, loan, form=form, status=exc.status_code)
     if event is None:

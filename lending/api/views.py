@@ -262,13 +262,18 @@ class LoanRepayApi(APIView):
         serializer = RepayInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         loan = selectors.loan_get_for_partner(partner=partner, reference=reference)
-        seen = selectors.loan_repayment_for_key(loan=loan, idempotency_key=key)
-        if seen is not None:
-            return Response(_repayment_body(loan, seen, replayed=True), status=status.HTTP_200_OK)
+        amount = serializer.validated_data.get("amount")
         try:
+            # The key's repayment again (the API's record of the key may have been purged): the
+            # same one for the same amount, refused (409) for another.
+            seen = services.loan_repayment_replay(
+                loan=loan, amount_fen=amount, idempotency_key=key, key_named=idempotency_key_from(request)
+            )
+            if seen is not None:
+                return Response(_repayment_body(loan, seen, replayed=True), status=status.HTTP_200_OK)
             event = services.loan_repay(
                 loan=loan,
-                amount_fen=serializer.validated_data.get("amount"),
+                amount_fen=amount,
                 idempotency_key=key,
                 actor=f"api:{partner.code}",
                 on=business_date_today(),

@@ -470,6 +470,10 @@ class LoanEvent(models.Model):
     # language; null where the note is plain words (rows written before, the close of business's
     # events, written in bulk).
     reasons = models.JSONField(null=True, blank=True)
+    # What a repayment made with an idempotency key asked for ("all", or an amount in fen), so
+    # that the key sent again with another amount is refused rather than answered with this one;
+    # blank for other events and for repayments recorded before.
+    requested = models.CharField(max_length=24, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

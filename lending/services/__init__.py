@@ -18,6 +18,7 @@ from lending.services.loans import (
     loan_quote,
     loan_recover,
     loan_repay,
+    loan_repayment_replay,
     loan_write_off,
     loans_draw,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "loan_quote",
     "loan_recover",
     "loan_repay",
+    "loan_repayment_replay",
     "loan_write_off",
     "loans_draw",
     "product_annual_cost",

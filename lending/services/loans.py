@@ -742,12 +742,18 @@ def loan_repay(
 ) -> LoanEvent | None:
     """Repay from the wallet, any day: in the product's allocation order (default penalty → fee →
     interest → principal), at most what is owed. Principal repaid stops accruing from today and
-    frees the line. With allow_partial the wallet gives what it has."""
-    earlier = LoanEvent.objects.filter(loan=loan, entry__idempotency_key=f"repay:{idempotency_key}").first()
+    frees the line. With allow_partial the wallet gives what it has. The same idempotency key
+    again is the same repayment (the first one's event comes back); with another amount it is
+    refused (loan_repayment_replay) and nothing is written."""
+    earlier = loan_repayment_replay(loan=loan, amount_fen=amount_fen, idempotency_key=idempotency_key)
     if earlier is not None:
         return earlier
     with transaction.atomic():
         current = Loan.objects.select_for_update().select_related("product", "pool", "wallet").get(pk=loan.pk)
+        # A repayment with the key made while this one waited for the loan's lock.
+        earlier = loan_repayment_replay(loan=loan, amount_fen=amount_fen, idempotency_key=idempotency_key)
+        if earlier is not None:
+            return earlier
         if current.status not in LOAN_OPEN_STATUSES:
             raise ConflictError(
                 f"loan {current.reference} is {current.status}", {"fields": {"loan": [current.status]}}
@@ -790,7 +796,39 @@ def loan_repay(
             kind=kind,
             actor=actor,
         )
+        LoanEvent.objects.filter(pk=event.pk).update(requested=_requested(amount_fen))
     return event
+
+
+def _requested(amount_fen: int | None) -> str:
+    return "all" if amount_fen is None else str(int(amount_fen))
+
+
+def _requested_words(requested: str) -> str:
+    return "all that was owed" if requested == "all" else f"¥{format_yuan(int(requested))}"
+
+
+def loan_repayment_replay(
+    *, loan: Loan, amount_fen: int | None, idempotency_key: str, key_named: str = ""
+) -> LoanEvent | None:
+    """The repayment an idempotency key already made on this loan, if it asked for the same
+    amount (None: all that is owed); None if the key made none. The key sent with another amount
+    is refused, naming the key (`key_named`: as the caller sent it, where the service's key adds
+    a namespace) and both amounts: a key is one repayment, never a second one answered with the
+    first one's result."""
+    earlier = (
+        LoanEvent.objects.filter(loan=loan, entry__idempotency_key=f"repay:{idempotency_key}")
+        .order_by("id")
+        .first()
+    )
+    if earlier is None or not earlier.requested or earlier.requested == _requested(amount_fen):
+        return earlier
+    raise ConflictError(
+        f"idempotency key {key_named or idempotency_key!r} was already used for a repayment of "
+        f"{_requested_words(earlier.requested)} on loan {loan.reference}; this request asks for "
+        f"{_requested_words(_requested(amount_fen))}: use a new key for a new repayment",
+        {"fields": {"idempotency_key": ["already used with a different amount"]}},
+    )
 
 
 def loan_write_off(*, loan: Loan, actor: str, reason: str, on: dt.date) -> LoanEvent:

@@ -1,0 +1,105 @@
+"""An idempotency key promises one repayment: the same key again with the same amount is the same
+repayment; with another amount it is refused, naming the key, and nothing is written. By the
+service, the partner API (even once the API's own record of the key has been purged) and the
+portal's form."""
+
+import uuid
+
+import pytest
+
+from common.business_date import business_date_today
+from common.errors import ConflictError
+from common.models import IdempotencyRecord
+from lending import services
+from lending.models import Loan, LoanEvent
+from payments import services as payments
+from payments.models import Account, JournalEntry, Posting
+from tests.lending.conftest import draw
+from tests.lending.factories import CreditLineFactory
+from tests.lending.test_lending_interfaces import merchant_login
+from tests.merchants.factories import MerchantFactory
+
+
+def written() -> tuple:
+    return (
+        JournalEntry.objects.count(),
+        Posting.objects.count(),
+        LoanEvent.objects.count(),
+        tuple(Account.objects.order_by("pk").values_list("balance_fen", flat=True)),
+        tuple(Loan.objects.order_by("pk").values_list("principal_outstanding_fen", "paid_total_fen")),
+    )
+
+
+def repay(loan, amount_fen, key):
+    return services.loan_repay(
+        loan=loan, amount_fen=amount_fen, idempotency_key=key, actor="merchant", on=business_date_today()
+    )
+
+
+@pytest.fixture
+def loan(pool):
+    loan = draw(CreditLineFactory(limit_fen=10_000_000), 2_000_000)
+    payments.settlement_credit(wallet=loan.wallet, amount_fen=2_000_000, idempotency_key="in")
+    return loan
+
+
+def test_the_service_replays_the_same_amount_and_refuses_another(loan):
+    first = repay(loan, 30_000, "r")
+    assert repay(loan, 30_000, "r").pk == first.pk
+    before = written()
+    for other in (50_000, None):
+        with pytest.raises(ConflictError, match="idempotency key 'r' was already used") as refused:
+            repay(loan, other, "r")
+        assert "¥300.00" in refused.value.message
+        assert refused.value.extra["fields"] == {"idempotency_key": ["already used with a different amount"]}
+    assert written() == before
+
+
+def test_repay_all_then_an_amount_with_the_same_key_is_refused(loan):
+    repay(loan, None, "all")
+    before = written()
+    with pytest.raises(ConflictError, match=r"'all'.*all that was owed"):
+        repay(loan, 100, "all")
+    assert written() == before
+
+
+@pytest.fixture
+def api_loan(partner_client, pool):
+    merchant = MerchantFactory(partner=partner_client.partner, external_id="SHOP-1")
+    loan = draw(CreditLineFactory(merchant=merchant, limit_fen=10_000_000), 2_000_000)
+    payments.settlement_credit(wallet=loan.wallet, amount_fen=2_000_000, idempotency_key="in")
+    return loan
+
+
+@pytest.mark.parametrize("purged", [False, True])
+def test_the_api_refuses_a_key_reused_with_another_amount(partner_client, api_loan, purged):
+    url = f"/api/v1/loans/{api_loan.reference}/repayments/"
+    first = partner_client.post(url, {"amount": "300.00"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == 201
+    again = partner_client.post(url, {"amount": "300.00"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert again.status_code == 200 and again.json()["journal_entry"] == first.json()["journal_entry"]
+    if purged:  # as the retention job does once the API's record of the key is old
+        IdempotencyRecord.objects.all().delete()
+    before = written()
+    other = partner_client.post(url, {"amount": "500.00"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert other.status_code == 409
+    error = other.json()["error"]
+    assert "k-1" in error["message"]
+    assert "Idempotency-Key" in error["fields"]
+    assert written() == before
+
+
+def test_the_portal_refuses_its_form_sent_again_with_another_amount(pool):
+    merchant = MerchantFactory()
+    loan = draw(CreditLineFactory(merchant=merchant, limit_fen=10_000_000), 2_000_000)
+    payments.settlement_credit(wallet=loan.wallet, amount_fen=2_000_000, idempotency_key="in")
+    client = merchant_login(merchant)
+    token = str(uuid.uuid4())
+    url = f"/loans/{loan.reference}/repay/"
+    assert client.post(url, {"amount": "300.00", "request_token": token}).status_code == 302
+    assert client.post(url, {"amount": "300.00", "request_token": token}).status_code == 302
+    before = written()
+    page = client.post(url, {"amount": "500.00", "request_token": token})
+    assert page.status_code == 409
+    assert "这笔还款已按另一金额提交过" in page.content.decode()
+    assert written() == before
