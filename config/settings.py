@@ -707,6 +707,9 @@ LENDING_COLLECTION_WRITE_OFF_POLICY = {
 # (the loan book: each loan's balances, each pool's loans), by dotted path so that payments imports
 # no domain app above it; each returns a list of differences in words (empty: they agree).
 LEDGER_SUBLEDGER_CHECKS = ["lending.reconciliation.loan_book_differences"]
+# The same books' proof on the trial-balance page: each returns an object with `html` (its
+# part of the page, in the reader's language) and `is_clean`.
+LEDGER_SUBLEDGER_SECTIONS = ["lending.reconciliation.loan_book_section"]
 
 # Four eyes (四眼原则): decisions a second person approves. Executors are registered by dotted
 # path, so common imports no domain app; each takes (params, *, requested_by, approved_by, on).

@@ -519,8 +519,10 @@ def cob_run_chunks(*, run: CobRun) -> dict[str, float]:
     return timings
 
 
-def lending_reconcile() -> list[str]:
-    """The loans' running balances against the ledger's receivables."""
+def lending_totals() -> dict[str, int]:
+    """The open loans' principal and their interest and penalty, beside the ledger's loans
+    receivable and interest receivable: two reads, no write (an account not opened yet holds 0;
+    a check opens nothing)."""
     from django.db.models import Sum
 
     totals = Loan.objects.filter(status__in=LOAN_OPEN_STATUSES).aggregate(
@@ -528,16 +530,24 @@ def lending_reconcile() -> list[str]:
         interest=Sum("interest_outstanding_fen"),
         penalty=Sum("penalty_outstanding_fen"),
     )
-    principal = totals["principal"] or 0
-    interest = (totals["interest"] or 0) + (totals["penalty"] or 0)
-    # Read, never opened here: a check writes nothing (an account not opened yet holds 0).
     balances = dict(
         Account.objects.filter(
             code__in=[f"platform:{Purpose.LOANS_RECEIVABLE}", f"platform:{Purpose.INTEREST_RECEIVABLE}"]
         ).values_list("purpose", "balance_fen")
     )
-    receivable = balances.get(Purpose.LOANS_RECEIVABLE, 0)
-    interest_receivable = balances.get(Purpose.INTEREST_RECEIVABLE, 0)
+    return {
+        "principal": int(totals["principal"] or 0),
+        "receivable": balances.get(Purpose.LOANS_RECEIVABLE, 0),
+        "interest": int(totals["interest"] or 0) + int(totals["penalty"] or 0),
+        "interest_receivable": balances.get(Purpose.INTEREST_RECEIVABLE, 0),
+    }
+
+
+def lending_reconcile() -> list[str]:
+    """The loans' running balances against the ledger's receivables."""
+    totals = lending_totals()
+    principal, receivable = totals["principal"], totals["receivable"]
+    interest, interest_receivable = totals["interest"], totals["interest_receivable"]
     differences = []
     if principal != receivable:
         differences.append(f"loans' principal outstanding {principal} != loans receivable {receivable}")

@@ -16,14 +16,16 @@ nightly check (settings.LEDGER_SUBLEDGER_CHECKS) and the trial-balance page:
 
 Set-based: a few aggregate queries, whatever the number of loans."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection
 from django.db.models import Sum
+from django.template.loader import render_to_string
 
-from lending.cob import lending_reconcile
+from common.money import format_yuan
+from lending.cob import lending_reconcile, lending_totals
 from lending.models import LOAN_OPEN_STATUSES, Loan, LoanEvent
-from payments.models import Account, FundingPool
+from payments.models import Account, FundingPool, pool_label
 
 # What each event does to the principal a loan still owes, as its entry posts it to loans
 # receivable (debit positive). Other events (fell due, a pledged order refunded, a recovery after
@@ -39,15 +41,38 @@ SHOWN = 100  # differences listed per kind; the count says how many more
 
 
 @dataclass
-class PoolCheck:
-    code: str
+class Compared:
+    """A figure of the loan book beside the ledger's (or a pool's beside its loans')."""
+
     name: str
-    outstanding_fen: int
-    loans_fen: int
+    book_fen: int
+    ledger_fen: int
+    entry_id: int | None = None
+    loans: int = 0  # of an entry: how many loans' events it carries
 
     @property
     def difference_fen(self) -> int:
-        return self.outstanding_fen - self.loans_fen
+        return self.book_fen - self.ledger_fen
+
+
+@dataclass
+class LoanBookCheck:
+    """Everything the loan book is proved by: the totals against the receivables, each pool
+    against its open loans, each loan against its entries, each entry against its loans. `name`
+    of a pool is its code ('' for a pool id no pool has, its id then in `entry_id`), of a loan
+    its reference, of an entry its first loan's reference (`loans`: how many)."""
+
+    totals: list[Compared]
+    pools: list[Compared]
+    loans: list[Compared] = field(default_factory=list)
+    loans_more: int = 0
+    entries: list[Compared] = field(default_factory=list)
+    entries_more: int = 0
+    pool_names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_clean(self) -> bool:
+        return not any(c.difference_fen for c in self.totals + self.pools + self.loans + self.entries)
 
 
 def _signed_principal() -> tuple[str, list]:
@@ -57,31 +82,30 @@ def _signed_principal() -> tuple[str, list]:
     return f"CASE kind {whens} ELSE 0 END", list(PRINCIPAL_SIGN)
 
 
-def pool_checks() -> list[PoolCheck]:
-    """Each pool's principal outstanding beside its open loans' (one aggregate query and the
-    pools); a pool id no pool has is listed with an empty code."""
+def _pools() -> tuple[list[Compared], dict[str, str]]:
     by_pool = dict(
         Loan.objects.filter(status__in=LOAN_OPEN_STATUSES)
         .values("pool_id")
         .annotate(total=Sum("principal_outstanding_fen"))
         .values_list("pool_id", "total")
     )
-    checks = []
+    pools, names = [], {}
     for pk, code, name, outstanding in FundingPool.objects.order_by("pk").values_list(
         "pk", "code", "name", "principal_outstanding_fen"
     ):
-        checks.append(PoolCheck(code, name, outstanding, int(by_pool.pop(pk, 0) or 0)))
+        pools.append(Compared(code, outstanding, int(by_pool.pop(pk, 0) or 0)))
+        names[code] = name
     for pk, total in sorted(by_pool.items()):
-        checks.append(PoolCheck("", f"#{pk}", 0, int(total or 0)))
-    return checks
+        pools.append(Compared("", 0, int(total or 0), entry_id=pk))  # a pool id no pool has
+    return pools, names
 
 
-def loans_against_entries() -> list[str]:
+def _loans_and_entries(check: LoanBookCheck) -> None:
     """Each loan whose principal outstanding differs from what the ledger's entries for it add
-    up to, and each entry whose loans-receivable postings differ from its loans' events."""
+    up to (book: the loan's row; ledger: its events, as their entries post them), and each entry
+    whose loans-receivable postings differ from its loans' events (book: the events)."""
     signed, kinds = _signed_principal()
     moving = ", ".join(["%s"] * len(kinds))
-    differences = []
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -94,12 +118,8 @@ def loans_against_entries() -> list[str]:
             kinds,
         )
         rows = cursor.fetchall()
-        for reference, outstanding, ledger in rows[:SHOWN]:
-            differences.append(
-                f"loan {reference}: principal outstanding {outstanding} != its ledger entries' {int(ledger)}"
-            )
-        if len(rows) > SHOWN:
-            differences.append(f"{len(rows) - SHOWN} more loans differ from their ledger entries")
+        check.loans = [Compared(ref, int(book), int(ledger)) for ref, book, ledger in rows[:SHOWN]]
+        check.loans_more = max(len(rows) - SHOWN, 0)
         cursor.execute(
             f"""
             WITH p AS (
@@ -112,7 +132,7 @@ def loans_against_entries() -> list[str]:
                 FROM lending_loanevent WHERE entry_id IS NOT NULL AND kind IN ({moving})
                 GROUP BY entry_id
             )
-            SELECT COALESCE(p.entry_id, e.entry_id), COALESCE(p.ledger, 0), COALESCE(e.book, 0),
+            SELECT COALESCE(p.entry_id, e.entry_id), COALESCE(e.book, 0), COALESCE(p.ledger, 0),
                    (SELECT reference FROM lending_loan WHERE id = e.first_loan), COALESCE(e.loans, 0)
             FROM p FULL OUTER JOIN e ON e.entry_id = p.entry_id
             WHERE COALESCE(p.ledger, 0) <> COALESCE(e.book, 0)
@@ -121,27 +141,104 @@ def loans_against_entries() -> list[str]:
             [Account.Purpose.LOANS_RECEIVABLE, *kinds, *kinds],
         )
         rows = cursor.fetchall()
-    for entry, ledger, book, reference, loans in rows[:SHOWN]:
-        named = "no loan" if not loans else reference + (f" and {loans - 1} more" if loans > 1 else "")
+    check.entries = [
+        Compared(reference or "", int(book), int(ledger), entry_id=entry, loans=int(loans))
+        for entry, book, ledger, reference, loans in rows[:SHOWN]
+    ]
+    check.entries_more = max(len(rows) - SHOWN, 0)
+
+
+def loan_book_check() -> LoanBookCheck:
+    """The loan book against the ledger and the pools: a few aggregate queries, read only."""
+    totals = lending_totals()
+    pools, names = _pools()
+    check = LoanBookCheck(
+        totals=[
+            Compared("principal", totals["principal"], totals["receivable"]),
+            Compared("interest", totals["interest"], totals["interest_receivable"]),
+        ],
+        pools=pools,
+        pool_names=names,
+    )
+    _loans_and_entries(check)
+    return check
+
+
+def loans_against_entries(check: LoanBookCheck | None = None) -> list[str]:
+    """The loans and entries that differ, in words."""
+    check = check or loan_book_check()
+    differences = [
+        f"loan {c.name}: principal outstanding {c.book_fen} != its ledger entries' {c.ledger_fen}"
+        for c in check.loans
+    ]
+    if check.loans_more:
+        differences.append(f"{check.loans_more} more loans differ from their ledger entries")
+    for c in check.entries:
+        named = "no loan" if not c.loans else c.name + (f" and {c.loans - 1} more" if c.loans > 1 else "")
         differences.append(
-            f"entry {entry}: loans receivable moves {int(ledger)}, its loans' events ({named}) {int(book)}"
+            f"entry {c.entry_id}: loans receivable moves {c.ledger_fen}, "
+            f"its loans' events ({named}) {c.book_fen}"
         )
-    if len(rows) > SHOWN:
-        differences.append(f"{len(rows) - SHOWN} more entries differ from their loans' events")
+    if check.entries_more:
+        differences.append(f"{check.entries_more} more entries differ from their loans' events")
     return differences
 
 
 def loan_book_differences() -> list[str]:
     """Each difference in words; empty when the loan book agrees with the ledger and the pools."""
+    check = loan_book_check()
     differences = lending_reconcile()
-    for check in pool_checks():
-        if not check.code:
+    for c in check.pools:
+        if not c.name:
             differences.append(
-                f"open loans of pool id {check.name[1:]} owe {check.loans_fen} principal that no pool counts"
+                f"open loans of pool id {c.entry_id} owe {c.ledger_fen} principal that no pool counts"
             )
-        elif check.difference_fen:
+        elif c.difference_fen:
             differences.append(
-                f"pool {check.code}: principal outstanding {check.outstanding_fen} "
-                f"!= its open loans' {check.loans_fen}"
+                f"pool {c.name}: principal outstanding {c.book_fen} != its open loans' {c.ledger_fen}"
             )
-    return differences + loans_against_entries()
+    return differences + loans_against_entries(check)
+
+
+@dataclass
+class Section:
+    """A part of the trial-balance page (settings.LEDGER_SUBLEDGER_SECTIONS)."""
+
+    html: str
+    is_clean: bool
+
+
+def loan_book_section() -> Section:
+    """The loan book's proof on the trial-balance page, in the reader's language: the figures
+    side by side and each difference named."""
+    check = loan_book_check()
+
+    def row(c: Compared) -> dict:
+        return {
+            "name": c.name,
+            "entry": c.entry_id,
+            "book": format_yuan(c.book_fen),
+            "ledger": format_yuan(c.ledger_fen),
+            "difference": format_yuan(c.difference_fen),
+            "differs": bool(c.difference_fen),
+            "more_loans": max(c.loans - 1, 0),
+        }
+
+    pools = [
+        {**row(c), "label": pool_label(check.pool_names[c.name]) if c.name else f"#{c.entry_id}"}
+        for c in check.pools
+    ]
+    principal, interest = (row(c) for c in check.totals)
+    html = render_to_string(
+        "admin/lending/_loan_book_check.html",
+        {
+            "principal": principal,
+            "interest": interest,
+            "pools": pools,
+            "loans": [row(c) for c in check.loans],
+            "loans_more": check.loans_more,
+            "entries": [row(c) for c in check.entries],
+            "entries_more": check.entries_more,
+        },
+    )
+    return Section(html=html, is_clean=check.is_clean)

@@ -25,7 +25,7 @@ from common.money import YuanFormField, format_yuan, yuan_to_fen
 from merchants.admin import ReadOnlyAdmin
 from payments import services
 from payments.models import Account, FundingPool, Hold, JournalEntry, Payout, Posting
-from payments.reconciliation import trial_balance_checked
+from payments.reconciliation import subledger_sections, trial_balance_checked
 
 
 def _yuan(fen):
@@ -162,6 +162,9 @@ class AccountAdmin(ReadOnlyAdmin):
             on = business_date_today()
         # From the running totals and the postings after their checkpoint (payments.ledger_totals).
         rows, report = trial_balance_checked(on=on)
+        # The loan book against the ledger and each pool against its loans, as `reconcile`
+        # proves them (settings.LEDGER_SUBLEDGER_SECTIONS): current figures, whatever the date.
+        sections = subledger_sections()
         context = {
             **self.admin_site.each_context(request),
             "title": _("Trial balance · %(on)s") % {"on": on},
@@ -173,6 +176,8 @@ class AccountAdmin(ReadOnlyAdmin):
             "total_debit": _yuan(sum(r.debit_fen for r in rows)),
             "total_credit": _yuan(sum(r.credit_fen for r in rows)),
             "report": report,
+            "sections": sections,
+            "books_balance": report.is_clean and all(section.is_clean for section in sections),
         }
         return TemplateResponse(request, "admin/payments/trial_balance.html", context)
 

@@ -102,6 +102,12 @@ def subledger_differences() -> list[str]:
     return [difference for path in settings.LEDGER_SUBLEDGER_CHECKS for difference in import_string(path)()]
 
 
+def subledger_sections() -> list:
+    """The books kept beside the ledger on the trial-balance page
+    (settings.LEDGER_SUBLEDGER_SECTIONS): each with its `html` and `is_clean`."""
+    return [import_string(path)() for path in getattr(settings, "LEDGER_SUBLEDGER_SECTIONS", [])]
+
+
 def _pools_differences() -> list[str]:
     outstanding = FundingPool.objects.aggregate(total=Sum("principal_outstanding_fen"))["total"] or 0
     receivable = (

@@ -128,3 +128,72 @@ def test_a_loans_event_changed_behind_the_ledger_is_noticed_naming_the_entry(db)
     assert f"entry {entry}: loans receivable moves 1000000, its loans' events ({loan.reference}) 999900" in (
         out.getvalue()
     )
+
+
+def trial_balance_page(client, language: str) -> str:
+    page = client.get("/admin/payments/account/trial-balance/", headers={"accept-language": language})
+    assert page.status_code == 200
+    return page.content.decode()
+
+
+@pytest.fixture
+def officer(db):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.create_superuser("auditor", password="x"))
+    return client
+
+
+def test_the_trial_balance_page_shows_the_loan_book_and_the_pools_against_the_ledger(officer, two_pools):
+    first, _, (loan_a, loan_b) = two_pools
+    page = trial_balance_page(officer, "zh-hans")
+    assert "借款台账与总账核对" in page and "资金池与其在贷借款核对" in page
+    assert "每笔借款的未还本金与其会计分录一致" in page
+    assert "账务平衡" in page
+    # Principal moved between the pools and from one loan to another behind the ledger's back.
+    sql(
+        "UPDATE payments_fundingpool SET principal_outstanding_fen = principal_outstanding_fen "
+        "+ CASE id WHEN %s THEN 500 ELSE -500 END",
+        [first.pk],
+    )
+    sql(
+        "UPDATE lending_loan SET principal_outstanding_fen = principal_outstanding_fen "
+        "+ CASE id WHEN %s THEN 100 ELSE -100 END",
+        [loan_a.pk],
+    )
+    for language, words in (
+        ("zh-hans", ("借款台账与总账不符", "逐笔借款与其会计分录核对", "差额（元）")),
+        (
+            "en",
+            (
+                "the loan book differs from the ledger",
+                "Each loan against its ledger entries",
+                "Difference (¥)",
+            ),
+        ),
+    ):
+        page = trial_balance_page(officer, language)
+        for word in words:
+            assert word in page, (language, word)
+        # Each pool with its figures and difference, each loan named with its difference.
+        assert "(main)" in page and "(second)" in page
+        assert "10,005.00" in page and "19,995.00" in page
+        assert loan_a.reference in page and loan_b.reference in page
+        assert ">1.00<" in page and ">-1.00<" in page
+        assert ">4.00<" in page and ">-4.00<" in page  # 500 fen moved, 100 of it with a loan
+
+
+def test_the_trial_balance_pages_queries_do_not_grow_with_the_loans(officer, two_pools):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(db) as few:
+        trial_balance_page(officer, "zh-hans")
+    line = CreditLineFactory(limit_fen=50_000_000)
+    for n in range(6):
+        draw(line, 1_000_000, key=f"more-{n}")
+    with CaptureQueriesContext(db) as many:
+        trial_balance_page(officer, "zh-hans")
+    assert len(many.captured_queries) == len(few.captured_queries)
