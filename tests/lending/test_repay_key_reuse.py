@@ -3,9 +3,11 @@ repayment; with another amount it is refused, naming the key, and nothing is wri
 service, the partner API (even once the API's own record of the key has been purged) and the
 portal's form."""
 
+import threading
 import uuid
 
 import pytest
+from django.db import connection
 
 from common.business_date import business_date_today
 from common.errors import ConflictError
@@ -14,7 +16,8 @@ from lending import services
 from lending.models import Loan, LoanEvent
 from payments import services as payments
 from payments.models import Account, JournalEntry, Posting
-from tests.lending.conftest import draw
+from tests.conftest import requires_postgres
+from tests.lending.conftest import draw, open_pool
 from tests.lending.factories import CreditLineFactory
 from tests.lending.test_lending_interfaces import merchant_login
 from tests.merchants.factories import MerchantFactory
@@ -103,3 +106,42 @@ def test_the_portal_refuses_its_form_sent_again_with_another_amount(pool):
     assert page.status_code == 409
     assert "这笔还款已按另一金额提交过" in page.content.decode()
     assert written() == before
+
+
+@requires_postgres
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("amounts", [(30_000, 50_000), (30_000, 30_000)])
+def test_the_same_key_twice_at_once_is_one_repayment(amounts):
+    """Two requests with one key at the same moment: the second waits for the loan's lock and
+    then finds the first's repayment: the same one for the same amount, refused for another."""
+    open_pool()
+    loan = draw(CreditLineFactory(limit_fen=10_000_000), 2_000_000)
+    payments.settlement_credit(wallet=loan.wallet, amount_fen=2_000_000, idempotency_key="in")
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def send(amount):
+        try:
+            barrier.wait()
+            outcomes.append(("paid", repay(loan, amount, "twice").pk))
+        except ConflictError as exc:
+            outcomes.append(("refused", exc.message))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(amount,)) for amount in amounts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    events = LoanEvent.objects.filter(loan=loan, kind=LoanEvent.Kind.REPAID)
+    assert events.count() == 1
+    assert JournalEntry.objects.filter(idempotency_key="repay:twice").count() == 1
+    if amounts[0] == amounts[1]:
+        assert outcomes == [("paid", events.get().pk)] * 2
+    else:
+        assert sorted(kind for kind, _ in outcomes) == ["paid", "refused"]
+        assert "idempotency key 'twice' was already used" in next(m for k, m in outcomes if k == "refused")
+    loan.refresh_from_db()
+    assert loan.paid_total_fen == events.get().principal_fen + events.get().interest_fen
