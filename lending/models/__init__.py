@@ -473,7 +473,9 @@ class LoanEvent(models.Model):
     # What a repayment made with an idempotency key asked for ("all", or an amount in fen), so
     # that the key sent again with another amount is refused rather than answered with this one;
     # blank for other events and for repayments recorded before.
-    requested = models.CharField(max_length=24, blank=True, default="", db_default="")
+    requested = models.CharField(
+        _("repayment asked for"), max_length=24, blank=True, default="", db_default=""
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
