@@ -280,7 +280,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Partner platforms push merchants, orders and order-state changes, and read what they "
         "sent. Authenticate with `Authorization: Api-Key <key>`. Amounts are yuan as strings "
-        'with two decimals ("1234.50"), never floats.'
+        'with two decimals ("1234.50"), never floats. Errors are problem documents '
+        "(`application/problem+json`) whose `errors` name each field at fault by its path in the "
+        "request, in one form everywhere: names and list positions joined by dots "
+        "(`orders.3.amount`, `owner.national_id`), never brackets."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from common.crypto import blind_index, mask
-from common.errors import ApplicationError, ConflictError, NotFoundError
+from common.errors import ApplicationError, ConflictError, NotFoundError, field_path
 from merchants import services
 from merchants.models import (
     Complaint,
@@ -29,7 +29,14 @@ from merchants.models import (
     Refund,
     Verification,
 )
-from merchants.signal_models import Guarantee, LogisticsEvent, MerchantDevice, SignalKind, SignalReceipt
+from merchants.signal_models import (
+    Guarantee,
+    LogisticsEvent,
+    MerchantDevice,
+    SignalKind,
+    SignalReceipt,
+    guarantee_until_problem,
+)
 
 # A partner's words for a shop's status, and ours.
 PLATFORM_STATUSES = {
@@ -72,7 +79,7 @@ def _refuse(problems: dict[str, list[str]], error=ApplicationError) -> None:
 
 
 def _path(key: str, position: int, name: str) -> str:
-    return f"{key}[{position}].{name}"
+    return field_path(key, position, name)
 
 
 def _orders_of(partner: PartnerPlatform, external_ids: set[str]) -> dict[str, dict]:
@@ -791,8 +798,9 @@ def guarantees_record_batch(*, partner: PartnerPlatform, guarantees: Sequence[di
         problems = []
         if found.merchants["borrower_id"] == found.merchants["guarantor_id"]:
             problems.append(("guarantor_id", "a shop cannot guarantee itself"))
-        if g.get("until_on") is not None and g["until_on"] < g["since_on"]:
-            problems.append(("until_on", "before since_on"))
+        problem = guarantee_until_problem(g["since_on"], g.get("until_on"))
+        if problem:
+            problems.append(("until_on", problem))
         return problems
 
     items = _resolve(
