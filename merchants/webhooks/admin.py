@@ -28,6 +28,10 @@ class EndpointForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if not self.instance.pk and data.get("partner"):
+            problem = services.endpoint_limit_problem(data["partner"])
+            if problem:
+                self.add_error("partner", problem)
         if data.get("url") and data.get("event_types"):
             try:
                 services.endpoint_clean(data["url"], data["event_types"])
