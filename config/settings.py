@@ -328,6 +328,9 @@ WEBHOOKS_MAX_ATTEMPTS = env.int("WEBHOOKS_MAX_ATTEMPTS", default=12)
 WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT = env.int("WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT", default=4)
 WEBHOOKS_BUSY_RETRY_SECONDS = env.float("WEBHOOKS_BUSY_RETRY_SECONDS", default=5.0)
 WEBHOOKS_REQUEUE_AFTER_SECONDS = env.float("WEBHOOKS_REQUEUE_AFTER_SECONDS", default=120.0)
+# A guarantee between members (POST /api/v1/guarantees/) ends at most this many years after it
+# began (`until_on`); a longer one is refused naming `until_on` (merchants/signal_models.py).
+GUARANTEE_MAX_YEARS = env.int("GUARANTEE_MAX_YEARS", default=5)
 # A partner registers at most this many endpoints (each event is delivered to every endpoint that
 # hears its type); one more is a 409 `too_many_endpoints` naming the limit.
 WEBHOOKS_MAX_ENDPOINTS_PER_PARTNER = env.int("WEBHOOKS_MAX_ENDPOINTS_PER_PARTNER", default=20)
