@@ -205,7 +205,8 @@ class WebhookEndpointListCreateApi(ListAPIView):
             401: R401,
             409: OpenApiResponse(
                 description="`too_many_endpoints`: the partner has WEBHOOKS_MAX_ENDPOINTS_PER_PARTNER "
-                "endpoints already (`limit` says how many); remove one first"
+                "endpoints already (`limit` says how many); remove one first. `conflict`: the same "
+                "create was made before (`endpoint` names what it made; rotate its secret if lost)"
             ),
         },
         examples=[

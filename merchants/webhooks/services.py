@@ -499,6 +499,23 @@ class TooManyEndpointsError(ConflictError):
     code = "too_many_endpoints"
 
 
+def endpoint_resent_check(partner, url: str, event_types: list[str], description: str) -> None:
+    """A create sent again (a retry whose reply was lost) is refused naming the endpoint it made,
+    not registered twice (every webhook would then arrive twice): an endpoint of the partner with
+    the same URL, event types and description is that create's. The caller holds the partner's
+    row lock, so the same create sent several times at once registers one endpoint."""
+    same = WebhookEndpoint.objects.filter(
+        partner_id=_partner_id(partner), url=url, description=description, event_types=event_types
+    )
+    existing = same.values_list("pk", flat=True).first()
+    if existing is not None:
+        problem = (
+            f"endpoint {existing} was registered with this URL, event types and description; its "
+            "secret is shown once: rotate it if the reply was lost"
+        )
+        raise ConflictError(f"url: {problem}", {"fields": {"url": [problem]}, "endpoint": existing})
+
+
 def endpoint_limit_problem(partner) -> str | None:
     """Why the partner may not register one more endpoint (it has as many as it may), or None."""
     limit = settings.WEBHOOKS_MAX_ENDPOINTS_PER_PARTNER
@@ -519,6 +536,7 @@ def endpoint_create(*, partner, url: str, event_types: list[str], description: s
     partner_id = _partner_id(partner)
     with transaction.atomic():
         list(PartnerPlatform.objects.select_for_update().filter(pk=partner_id).values_list("pk"))
+        endpoint_resent_check(partner_id, url, types, description[:200])
         problem = endpoint_limit_problem(partner_id)
         if problem:
             limit = settings.WEBHOOKS_MAX_ENDPOINTS_PER_PARTNER
