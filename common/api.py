@@ -19,6 +19,7 @@ from `common.middleware.ApiProblemMiddleware`.
 import datetime as dt
 import http
 import json
+import re
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -37,6 +38,7 @@ from common.errors import ApplicationError, NotFoundError, field_path_canonical
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:xiaodai:problem:"
 BODY = "body"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 # --- the body ---------------------------------------------------------------------------------
@@ -94,6 +96,19 @@ def field_errors(fields, prefix: str = "") -> list[dict]:
     return out
 
 
+def _encodable(value):
+    """`value` with every string one UTF-8 can carry: a refusal may quote what was sent (`"…" is
+    not a valid choice`), and a lone surrogate sent as `\\ud800` would make the reply itself
+    fail to encode (a 500 in place of the 400). Such a character reads as U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_encodable(key): _encodable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encodable(item) for item in value]
+    return value
+
+
 def problem_body(
     *, status_code: int, code: str, detail: str, instance: str = "", fields: dict | None = None
 ) -> dict:
@@ -114,7 +129,7 @@ def problem_body(
     if fields is not None:
         legacy["fields"] = fields
     body["error"] = legacy
-    return body
+    return _encodable(body)
 
 
 def problem_response(
@@ -240,7 +255,7 @@ def exception_handler(exc, context):
 
 
 def _problem(body: dict) -> Response:
-    return Response(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
+    return Response(_encodable(body), status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
 
 
 # --- pagination -------------------------------------------------------------------------------
