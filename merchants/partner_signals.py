@@ -217,6 +217,14 @@ def _not_before_order(field: str) -> Callable[[int, dict, _Found], list[tuple[st
     return check
 
 
+class _RefusedNew(Exception):
+    """`check_new` refused new signals: sorted again before the refusal is given."""
+
+    def __init__(self, error: ApplicationError):
+        super().__init__(error.message)
+        self.error = error
+
+
 def _record(
     *,
     partner: PartnerPlatform,
@@ -230,7 +238,10 @@ def _record(
     """The shared skeleton: sort the batch into new signals, resends and conflicts, refuse the
     batch on any conflict, then write the new ones (with their receipts) and the moves, together.
     A concurrent send of the same ids loses the race on the receipts' unique constraint and is
-    sorted again, now as a resend."""
+    sorted again, now as a resend. So is one refused by `check_new` (an order that has a rating
+    already, refunds over the order's amount): the receipts were read before the other send
+    committed what `check_new` then saw, and read again they show the batch as a resend; a
+    refusal that stands is given on the second sorting."""
     for attempt in range(2):
         try:
             with transaction.atomic():
@@ -244,6 +255,9 @@ def _record(
                     current=current,
                     check_new=check_new,
                 )
+        except _RefusedNew as refused:
+            if attempt == 1:
+                raise refused.error from None
         except IntegrityError:
             if attempt == 1:
                 raise ConflictError(
@@ -282,7 +296,10 @@ def _record_once(*, partner, kind, key, items, create, update, current, check_ne
             {"fields": conflicts},
         )
     if new and check_new is not None:
-        check_new(new)
+        try:
+            check_new(new)
+        except ApplicationError as exc:
+            raise _RefusedNew(exc) from exc
     object_ids = create(new) if new else []
     SignalReceipt.objects.bulk_create(
         [
