@@ -6,7 +6,8 @@
      "code": "invalid", "errors": [{"field": "amount", "message": "must be …"}],
      "error": {"code": "invalid", "message": "…", "fields": {"amount": ["…"]}}}
 
-`errors` names each field by its path in the request ("orders.3.amount", "owner.national_id"),
+`errors` names each field by its path in the request, one form everywhere: names and list
+positions joined by dots ("orders.3.amount", "owner.national_id"; never "orders[3].amount"),
 or the header ("Idempotency-Key", "Authorization"), path parameter ("external_id") or query
 parameter ("cursor") at fault; "body" is the request body as a whole. `error` is the shape the
 API had before (kept for clients that read it; deprecated).
@@ -18,6 +19,7 @@ from `common.middleware.ApiProblemMiddleware`.
 import datetime as dt
 import http
 import json
+import re
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -31,11 +33,12 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from common.errors import ApplicationError, NotFoundError
+from common.errors import ApplicationError, NotFoundError, field_path_canonical
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:xiaodai:problem:"
 BODY = "body"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 # --- the body ---------------------------------------------------------------------------------
@@ -61,6 +64,15 @@ def _first_message(fields) -> str:
     return str(fields)
 
 
+def _first_problem(fields) -> str:
+    """The first field at fault and its problem, the field named by its path as in `errors`."""
+    named = field_errors(fields)
+    if not named:
+        return _first_message(fields)
+    first = named[0]
+    return first["message"] if first["field"] == BODY else f"{first['field']}: {first['message']}"
+
+
 def field_errors(fields, prefix: str = "") -> list[dict]:
     """Nested DRF-style errors as a flat list of {field, message}: the field is its dotted path
     ("orders.3.amount"); an error of a whole object names the object ("owner", or "body")."""
@@ -70,7 +82,8 @@ def field_errors(fields, prefix: str = "") -> list[dict]:
             if key in ("non_field_errors", "__all__"):
                 out += field_errors(value, prefix)
             else:
-                out += field_errors(value, f"{prefix}.{key}" if prefix else str(key))
+                name = field_path_canonical(str(key))
+                out += field_errors(value, f"{prefix}.{name}" if prefix else name)
     elif isinstance(fields, list):
         if all(not isinstance(item, dict | list) for item in fields):
             out += [{"field": prefix or BODY, "message": str(item)} for item in fields if item != ""]
@@ -81,6 +94,19 @@ def field_errors(fields, prefix: str = "") -> list[dict]:
     elif fields not in (None, ""):
         out.append({"field": prefix or BODY, "message": str(fields)})
     return out
+
+
+def _encodable(value):
+    """`value` with every string one UTF-8 can carry: a refusal may quote what was sent (`"…" is
+    not a valid choice`), and a lone surrogate sent as `\\ud800` would make the reply itself
+    fail to encode (a 500 in place of the 400). Such a character reads as U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_encodable(key): _encodable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encodable(item) for item in value]
+    return value
 
 
 def problem_body(
@@ -103,7 +129,7 @@ def problem_body(
     if fields is not None:
         legacy["fields"] = fields
     body["error"] = legacy
-    return body
+    return _encodable(body)
 
 
 def problem_response(
@@ -202,7 +228,7 @@ def exception_handler(exc, context):
         body = problem_body(
             status_code=status.HTTP_400_BAD_REQUEST,
             code="invalid",
-            detail=_first_message(fields),
+            detail=_first_problem(fields),
             instance=_instance(request),
             fields=fields,
         )
@@ -229,7 +255,7 @@ def exception_handler(exc, context):
 
 
 def _problem(body: dict) -> Response:
-    return Response(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
+    return Response(_encodable(body), status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
 
 
 # --- pagination -------------------------------------------------------------------------------

@@ -246,11 +246,11 @@ class PastDateTimeField(serializers.DateTimeField):
         return parsed
 
 
-class PastDateField(serializers.DateField):
-    """A date that has come, not before API_EARLIEST_DATE."""
+class StrictDateField(serializers.DateField):
+    """A date sent as YYYY-MM-DD in ASCII digits, not before API_EARLIEST_DATE (how far ahead
+    it may lie is the caller's rule)."""
 
     default_error_messages = {
-        "future": "lies in the future",
         "too_early": "must not be before {earliest}",
         "not_text": "must be an ISO 8601 date string, not {kind}",
     }
@@ -264,6 +264,16 @@ class PastDateField(serializers.DateField):
         parsed = super().to_internal_value(value)
         if parsed < earliest_date():
             self.fail("too_early", earliest=earliest_date())
+        return parsed
+
+
+class PastDateField(StrictDateField):
+    """A date that has come, not before API_EARLIEST_DATE."""
+
+    default_error_messages = {"future": "lies in the future"}
+
+    def to_internal_value(self, value):
+        parsed = super().to_internal_value(value)
         if parsed > max(timezone.localdate(), business_date_today()):
             self.fail("future")
         return parsed
@@ -296,6 +306,7 @@ __all__ = [
     "PastDateField",
     "PastDateTimeField",
     "StrictCharField",
+    "StrictDateField",
     "StrictIntegerField",
     "StrictRegexField",
     "YuanField",

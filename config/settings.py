@@ -280,7 +280,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Partner platforms push merchants, orders and order-state changes, and read what they "
         "sent. Authenticate with `Authorization: Api-Key <key>`. Amounts are yuan as strings "
-        'with two decimals ("1234.50"), never floats.'
+        'with two decimals ("1234.50"), never floats. Errors are problem documents '
+        "(`application/problem+json`) whose `errors` name each field at fault by its path in the "
+        "request, in one form everywhere: names and list positions joined by dots "
+        "(`orders.3.amount`, `owner.national_id`), never brackets."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -325,6 +328,12 @@ WEBHOOKS_MAX_ATTEMPTS = env.int("WEBHOOKS_MAX_ATTEMPTS", default=12)
 WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT = env.int("WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT", default=4)
 WEBHOOKS_BUSY_RETRY_SECONDS = env.float("WEBHOOKS_BUSY_RETRY_SECONDS", default=5.0)
 WEBHOOKS_REQUEUE_AFTER_SECONDS = env.float("WEBHOOKS_REQUEUE_AFTER_SECONDS", default=120.0)
+# A guarantee between members (POST /api/v1/guarantees/) ends at most this many years after it
+# began (`until_on`); a longer one is refused naming `until_on` (merchants/signal_models.py).
+GUARANTEE_MAX_YEARS = env.int("GUARANTEE_MAX_YEARS", default=5)
+# A partner registers at most this many endpoints (each event is delivered to every endpoint that
+# hears its type); one more is a 409 `too_many_endpoints` naming the limit.
+WEBHOOKS_MAX_ENDPOINTS_PER_PARTNER = env.int("WEBHOOKS_MAX_ENDPOINTS_PER_PARTNER", default=20)
 WEBHOOKS_SECRET_OVERLAP_SECONDS = env.int("WEBHOOKS_SECRET_OVERLAP_SECONDS", default=24 * 3600)
 WEBHOOKS_ALLOW_HTTP = env.bool("WEBHOOKS_ALLOW_HTTP", default=DEBUG or XIAODAI_DEMO)
 WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=DEBUG or XIAODAI_DEMO)

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from common.crypto import blind_index, mask
-from common.errors import ApplicationError, ConflictError, NotFoundError
+from common.errors import ApplicationError, ConflictError, NotFoundError, field_path
 from merchants import services
 from merchants.models import (
     Complaint,
@@ -29,7 +29,14 @@ from merchants.models import (
     Refund,
     Verification,
 )
-from merchants.signal_models import Guarantee, LogisticsEvent, MerchantDevice, SignalKind, SignalReceipt
+from merchants.signal_models import (
+    Guarantee,
+    LogisticsEvent,
+    MerchantDevice,
+    SignalKind,
+    SignalReceipt,
+    guarantee_until_problem,
+)
 
 # A partner's words for a shop's status, and ours.
 PLATFORM_STATUSES = {
@@ -72,7 +79,7 @@ def _refuse(problems: dict[str, list[str]], error=ApplicationError) -> None:
 
 
 def _path(key: str, position: int, name: str) -> str:
-    return f"{key}[{position}].{name}"
+    return field_path(key, position, name)
 
 
 def _orders_of(partner: PartnerPlatform, external_ids: set[str]) -> dict[str, dict]:
@@ -210,6 +217,14 @@ def _not_before_order(field: str) -> Callable[[int, dict, _Found], list[tuple[st
     return check
 
 
+class _RefusedNew(Exception):
+    """`check_new` refused new signals: sorted again before the refusal is given."""
+
+    def __init__(self, error: ApplicationError):
+        super().__init__(error.message)
+        self.error = error
+
+
 def _record(
     *,
     partner: PartnerPlatform,
@@ -223,7 +238,10 @@ def _record(
     """The shared skeleton: sort the batch into new signals, resends and conflicts, refuse the
     batch on any conflict, then write the new ones (with their receipts) and the moves, together.
     A concurrent send of the same ids loses the race on the receipts' unique constraint and is
-    sorted again, now as a resend."""
+    sorted again, now as a resend. So is one refused by `check_new` (an order that has a rating
+    already, refunds over the order's amount): the receipts were read before the other send
+    committed what `check_new` then saw, and read again they show the batch as a resend; a
+    refusal that stands is given on the second sorting."""
     for attempt in range(2):
         try:
             with transaction.atomic():
@@ -237,6 +255,9 @@ def _record(
                     current=current,
                     check_new=check_new,
                 )
+        except _RefusedNew as refused:
+            if attempt == 1:
+                raise refused.error from None
         except IntegrityError:
             if attempt == 1:
                 raise ConflictError(
@@ -275,7 +296,10 @@ def _record_once(*, partner, kind, key, items, create, update, current, check_ne
             {"fields": conflicts},
         )
     if new and check_new is not None:
-        check_new(new)
+        try:
+            check_new(new)
+        except ApplicationError as exc:
+            raise _RefusedNew(exc) from exc
     object_ids = create(new) if new else []
     SignalReceipt.objects.bulk_create(
         [
@@ -791,8 +815,9 @@ def guarantees_record_batch(*, partner: PartnerPlatform, guarantees: Sequence[di
         problems = []
         if found.merchants["borrower_id"] == found.merchants["guarantor_id"]:
             problems.append(("guarantor_id", "a shop cannot guarantee itself"))
-        if g.get("until_on") is not None and g["until_on"] < g["since_on"]:
-            problems.append(("until_on", "before since_on"))
+        problem = guarantee_until_problem(g["since_on"], g.get("until_on"))
+        if problem:
+            problems.append(("until_on", problem))
         return problems
 
     items = _resolve(

@@ -14,7 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 
 from common.crypto import blind_index
-from common.errors import ApplicationError, ConflictError, NotFoundError
+from common.errors import ApplicationError, ConflictError, NotFoundError, field_path
 from common.texts import stored_texts
 from merchants.models import (
     ALL_SCOPES,
@@ -394,7 +394,7 @@ def orders_upsert(
     errors: dict[str, list[str]] = {}
     for position, order in enumerate(orders):
         if order.external_id in seen:
-            errors[f"orders[{position}].external_id"] = [
+            errors[field_path("orders", position, "external_id")] = [
                 f"{order.external_id} appears twice in the batch (also at {seen[order.external_id]})"
             ]
         seen[order.external_id] = position
@@ -405,13 +405,16 @@ def orders_upsert(
     )
     for position, order in enumerate(orders):
         if order.merchant_external_id not in merchant_ids:
-            errors[f"orders[{position}].merchant_id"] = [f"unknown merchant {order.merchant_external_id}"]
+            errors[field_path("orders", position, "merchant_id")] = [
+                f"unknown merchant {order.merchant_external_id}"
+            ]
         if order.buyer_merchant_external_id and order.buyer_merchant_external_id not in merchant_ids:
-            errors[f"orders[{position}].buyer_merchant_id"] = [
+            errors[field_path("orders", position, "buyer_merchant_id")] = [
                 f"unknown merchant {order.buyer_merchant_external_id}"
             ]
     if errors:
-        raise ApplicationError(next(iter(errors.values()))[0], {"fields": errors})
+        first = next(iter(errors))
+        raise ApplicationError(f"{first}: {errors[first][0]}", {"fields": errors})
 
     # An order inserted by another request between this one's read and its insert (a retry sent
     # before the first answer, two workers of one partner): that request has committed (the
@@ -466,7 +469,7 @@ def _orders_write(
                 continue
             pk, stored_digest, stored_status = existing[order.external_id]
             if stored_digest != digest:
-                conflicts[f"orders[{position}].external_id"] = [
+                conflicts[field_path("orders", position, "external_id")] = [
                     f"{order.external_id} exists with different content"
                 ]
             elif stored_status == order.status:

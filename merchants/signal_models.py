@@ -7,6 +7,10 @@ Complaint, Rating, Verification, DeclaredFinancials, MerchantStatusChange in mer
 logistics events are new here. A `SignalReceipt` ties the partner's id of a signal to the row it
 made, so a resend is recognised whatever table the signal went to."""
 
+import datetime as dt
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -82,6 +86,31 @@ class MerchantDevice(models.Model):
         }
 
 
+def guarantee_latest_until(since_on: dt.date) -> dt.date:
+    """The latest day a guarantee that began on `since_on` may run until (GUARANTEE_MAX_YEARS)."""
+    years = settings.GUARANTEE_MAX_YEARS
+    try:
+        return since_on.replace(year=since_on.year + years)
+    except ValueError:  # 29 February, in a year without one
+        return since_on.replace(year=since_on.year + years, day=28)
+
+
+def guarantee_until_problem(since_on: dt.date | None, until_on: dt.date | None) -> str | None:
+    """What is wrong with a guarantee's end (`until_on`) given its start, or None: it ends not
+    before it began and at most GUARANTEE_MAX_YEARS after. No end is fine (until further notice)."""
+    if until_on is None or since_on is None:
+        return None
+    if until_on < since_on:
+        return "before since_on"
+    latest = guarantee_latest_until(since_on)
+    if until_on > latest:
+        return (
+            f"at most {settings.GUARANTEE_MAX_YEARS} years after since_on (GUARANTEE_MAX_YEARS): "
+            f"not after {latest.isoformat()}"
+        )
+    return None
+
+
 class Guarantee(models.Model):
     """`guarantor` stands surety for `borrower` (B2B members' joint guarantee, lianbao): if the
     borrower defaults, the guarantor is asked to pay, so risk runs along the link both ways."""
@@ -96,6 +125,10 @@ class Guarantee(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(borrower=models.F("guarantor")), name="guarantee_not_self"),
             models.CheckConstraint(condition=Q(amount_fen__gt=0), name="guarantee_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(until_on__isnull=True) | Q(until_on__gte=models.F("since_on")),
+                name="guarantee_until_not_before_since",
+            ),
         ]
         indexes = [models.Index(fields=["guarantor"]), models.Index(fields=["borrower"])]
 
@@ -104,6 +137,12 @@ class Guarantee(models.Model):
             "guarantor": self.guarantor_id,
             "borrower": self.borrower_id,
         }
+
+    def clean(self):
+        super().clean()
+        problem = guarantee_until_problem(self.since_on, self.until_on)
+        if problem:
+            raise ValidationError({"until_on": [problem]})
 
 
 class SignalReceipt(models.Model):

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from common.api import IdCursorPagination, naming
 from common.business_date import business_date_today
-from common.errors import ApplicationError, ConflictError, NotFoundError
+from common.errors import ApplicationError, ConflictError, NotFoundError, field_path
 from common.idempotency import idempotent
 from common.models import BusinessCalendar
 from common.money import fen_to_yuan
@@ -145,17 +145,25 @@ def _order_ids(partner: PartnerPlatform, merchant: Merchant, external_ids: list[
     """The partner's order ids as ours: each must be one of this merchant's orders."""
     if not external_ids:
         return []
-    if len(set(external_ids)) != len(external_ids):
-        raise ApplicationError("orders: an order is listed twice", {"fields": {"orders": ["listed twice"]}})
+    first_at: dict[str, int] = {}
+    for position, external_id in enumerate(external_ids):
+        if external_id in first_at:
+            name, problem = field_path("orders", position), f"listed twice (also at {first_at[external_id]})"
+            raise ApplicationError(f"{name}: {problem}", {"fields": {name: [problem]}})
+        first_at[external_id] = position
     found = dict(
         Order.objects.filter(partner=partner, merchant=merchant, external_id__in=external_ids).values_list(
             "external_id", "pk"
         )
     )
-    unknown = [external_id for external_id in external_ids if external_id not in found]
+    unknown = {
+        field_path("orders", position): [f"no order {external_id!r} of merchant {merchant.external_id!r}"]
+        for position, external_id in enumerate(external_ids)
+        if external_id not in found
+    }
     if unknown:
-        problem = f"no order {unknown[0]!r} of merchant {merchant.external_id!r}"
-        raise ApplicationError(f"orders: {problem}", {"fields": {"orders": [problem]}})
+        name, problems = next(iter(unknown.items()))
+        raise ApplicationError(f"{name}: {problems[0]}", {"fields": unknown})
     return [found[external_id] for external_id in external_ids]
 
 

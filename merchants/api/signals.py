@@ -19,6 +19,7 @@ from common.api_fields import (
     PastDateTimeField,
     StrictBooleanField,
     StrictCharField,
+    StrictDateField,
     StrictIntegerField,
     YuanField,
 )
@@ -224,8 +225,11 @@ class GuaranteeInputSerializer(serializers.Serializer):
     guarantor_id = StrictCharField(max_length=64, help_text="the merchant standing surety")
     amount = YuanField(help_text="the most the guarantor answers for")
     since_on = PastDateField()
-    until_on = serializers.DateField(
-        required=False, allow_null=True, default=None, help_text="resend it set to end"
+    until_on = StrictDateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="resend it set to end; not before since_on, at most GUARANTEE_MAX_YEARS (5) years after it",
     )
 
 
@@ -242,7 +246,7 @@ class SignalBatchOutputSerializer(serializers.Serializer):
 
 ERRORS = {
     400: OpenApiResponse(
-        description="invalid input; `error.fields` names each bad field, e.g. `refunds[2].amount`"
+        description="invalid input; `errors` names each bad field by its path, e.g. `refunds.2.amount`"
     ),
     401: OpenApiResponse(description="missing, unknown or revoked API key"),
     404: OpenApiResponse(

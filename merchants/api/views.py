@@ -95,11 +95,11 @@ class OrderCreateApi(APIView):
 
 
 def _one_order(exc: ApplicationError) -> ApplicationError:
-    """The batch service names a field of the batch (orders[0].merchant_id); one order sent alone
+    """The batch service names a field of the batch (orders.0.merchant_id); one order sent alone
     names its own field (merchant_id)."""
     named = exc.extra.get("fields") or {}
-    fields = {name.removeprefix("orders[0]."): messages for name, messages in named.items()}
-    return type(exc)(exc.message, {**exc.extra, "fields": fields})
+    fields = {name.removeprefix("orders.0."): messages for name, messages in named.items()}
+    return type(exc)(exc.message.removeprefix("orders.0."), {**exc.extra, "fields": fields})
 
 
 class OrderBatchApi(APIView):

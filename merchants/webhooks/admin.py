@@ -28,9 +28,16 @@ class EndpointForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if not self.instance.pk and data.get("partner"):
+            problem = services.endpoint_limit_problem(data["partner"])
+            if problem:
+                self.add_error("partner", problem)
         if data.get("url") and data.get("event_types"):
             try:
-                services.endpoint_clean(data["url"], data["event_types"])
+                url, types = services.endpoint_clean(data["url"], data["event_types"])
+                if not self.instance.pk and data.get("partner"):
+                    description = (data.get("description") or "")[:200]
+                    services.endpoint_resent_check(data["partner"], url, types, description)
             except ApplicationError as exc:
                 for field, problems in exc.extra.get("fields", {}).items():
                     self.add_error(field if field in self.fields else None, problems)

@@ -199,7 +199,16 @@ class WebhookEndpointListCreateApi(ListAPIView):
     @extend_schema(
         summary="Register a webhook endpoint (the signing secret is shown once)",
         request=EndpointInputSerializer,
-        responses={201: EndpointWithSecretSerializer, 400: R400, 401: R401},
+        responses={
+            201: EndpointWithSecretSerializer,
+            400: R400,
+            401: R401,
+            409: OpenApiResponse(
+                description="`too_many_endpoints`: the partner has WEBHOOKS_MAX_ENDPOINTS_PER_PARTNER "
+                "endpoints already (`limit` says how many); remove one first. `conflict`: the same "
+                "create was made before (`endpoint` names what it made; rotate its secret if lost)"
+            ),
+        },
         examples=[
             OpenApiExample(
                 "register",

@@ -18,9 +18,9 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from common.errors import ApplicationError
+from common.errors import ApplicationError, ConflictError
 from common.sql import values_execute
-from merchants.models import Merchant
+from merchants.models import Merchant, PartnerPlatform
 from merchants.webhooks import signing, transport
 from merchants.webhooks.models import (
     EventType,
@@ -495,18 +495,60 @@ def endpoint_clean(url, event_types) -> tuple[str, list[str]]:
     return url, sorted(set(event_types))
 
 
+class TooManyEndpointsError(ConflictError):
+    code = "too_many_endpoints"
+
+
+def endpoint_resent_check(partner, url: str, event_types: list[str], description: str) -> None:
+    """A create sent again (a retry whose reply was lost) is refused naming the endpoint it made,
+    not registered twice (every webhook would then arrive twice): an endpoint of the partner with
+    the same URL, event types and description is that create's. The caller holds the partner's
+    row lock, so the same create sent several times at once registers one endpoint."""
+    same = WebhookEndpoint.objects.filter(
+        partner_id=_partner_id(partner), url=url, description=description, event_types=event_types
+    )
+    existing = same.values_list("pk", flat=True).first()
+    if existing is not None:
+        problem = (
+            f"endpoint {existing} was registered with this URL, event types and description; its "
+            "secret is shown once: rotate it if the reply was lost"
+        )
+        raise ConflictError(f"url: {problem}", {"fields": {"url": [problem]}, "endpoint": existing})
+
+
+def endpoint_limit_problem(partner) -> str | None:
+    """Why the partner may not register one more endpoint (it has as many as it may), or None."""
+    limit = settings.WEBHOOKS_MAX_ENDPOINTS_PER_PARTNER
+    if WebhookEndpoint.objects.filter(partner_id=_partner_id(partner)).count() < limit:
+        return None
+    return (
+        f"at most {limit} webhook endpoints per partner (WEBHOOKS_MAX_ENDPOINTS_PER_PARTNER); "
+        "remove one, or add event types to one you have"
+    )
+
+
 def endpoint_create(*, partner, url: str, event_types: list[str], description: str = "") -> tuple:
     """Register a partner's endpoint for some event types; returns (endpoint, secret). The secret
-    is shown this once."""
+    is shown this once. A partner has at most WEBHOOKS_MAX_ENDPOINTS_PER_PARTNER endpoints: the
+    partner's row is locked while they are counted, so creates racing each other are counted one
+    after the other and never pass the limit together."""
     url, types = endpoint_clean(url, event_types)
-    secret = new_secret()
-    endpoint = WebhookEndpoint.objects.create(
-        partner_id=_partner_id(partner),
-        url=url,
-        event_types=types,
-        description=description[:200],
-        secret=secret,
-    )
+    partner_id = _partner_id(partner)
+    with transaction.atomic():
+        list(PartnerPlatform.objects.select_for_update().filter(pk=partner_id).values_list("pk"))
+        endpoint_resent_check(partner_id, url, types, description[:200])
+        problem = endpoint_limit_problem(partner_id)
+        if problem:
+            limit = settings.WEBHOOKS_MAX_ENDPOINTS_PER_PARTNER
+            raise TooManyEndpointsError(problem, {"fields": {"body": [problem]}, "limit": limit})
+        secret = new_secret()
+        endpoint = WebhookEndpoint.objects.create(
+            partner_id=partner_id,
+            url=url,
+            event_types=types,
+            description=description[:200],
+            secret=secret,
+        )
     return endpoint, secret
 
 

@@ -167,7 +167,7 @@ def test_an_application_without_an_idempotency_key_is_refused_naming_the_header(
         ({"product": "credit_loan"}, "amount"),
         ({"product": "credit_loan", "amount": "2000.00", "accepted_sha256": "xyz"}, "accepted_sha256"),
         ({"product": "order_loan", "amount": "100.00"}, "orders"),
-        ({"product": "order_loan", "amount": "100.00", "orders": ["NOT-MINE"]}, "orders"),
+        ({"product": "order_loan", "amount": "100.00", "orders": ["NOT-MINE"]}, "orders.0"),
         ({"product": "credit_loan", "amount": "2000.00", "device": "short"}, "device"),
         ({"product": "credit_loan", "amount": "2000.00", "device": 1234567890}, "device"),
         ({"product": "credit_loan", "amount": "abc", "device": "a3f9c2e18b7d4410"}, "amount"),
@@ -234,7 +234,7 @@ def test_another_partners_merchant_order_and_application_are_not_found(world, pa
     pledged = apply(
         partner_client, {"merchant": "SHOP-1", "product": "order_loan", "amount": "100.00", "orders": ["O-1"]}
     )
-    assert pledged.status_code == 400 and "orders" in error_fields(pledged)
+    assert pledged.status_code == 400 and "orders.0" in error_fields(pledged)
     assert not Application.objects.filter(merchant=mine).exists()
     # The same key in two partners names two applications.
     mine_made = apply(
@@ -271,7 +271,7 @@ def test_an_order_loan_pledges_the_partners_order_ids(world, partner_client):
         },
         key="app-2",
     )
-    assert again.status_code == 400 and "orders" in error_fields(again)
+    assert again.status_code == 400 and list(error_fields(again)) == ["orders.1"]
 
 
 def test_a_decline_reads_in_plain_words_is_appealed_once_and_listed(world, partner_client):

@@ -380,7 +380,7 @@ def test_batch_with_one_conflicting_order_writes_nothing(partner_client, shop):
     orders[3]["amount"] = "5.00"
     response = partner_client.post("/api/v1/orders/batch/", {"orders": orders}, format="json")
     assert response.status_code == 409
-    assert "orders[3].external_id" in response.json()["error"]["fields"]
+    assert "orders.3.external_id" in response.json()["error"]["fields"]
     assert Order.objects.count() == 1
 
 
@@ -388,7 +388,7 @@ def test_batch_naming_an_unknown_merchant_writes_nothing(partner_client, shop):
     orders = [order_payload(f"B-{i}") for i in range(5)] + [order_payload("B-9", merchant_id="NOPE")]
     response = partner_client.post("/api/v1/orders/batch/", {"orders": orders}, format="json")
     assert response.status_code == 400
-    assert "orders[5].merchant_id" in response.json()["error"]["fields"]
+    assert "orders.5.merchant_id" in response.json()["error"]["fields"]
     assert not Order.objects.exists()
 
 

@@ -202,15 +202,6 @@ HOSTILE = {
 FOREIGN = {"merchant": "SHOP-A", "order": "ORD-A0"}
 
 
-def _field_name(path: str) -> str:
-    """refunds.0.amount → refunds[0].amount, as the problem documents name it."""
-    parts = path.split(".")
-    out = parts[0]
-    for part in parts[1:]:
-        out += f"[{part}]" if part.isdigit() else f".{part}"
-    return out
-
-
 def _counts() -> dict:
     return {model.__name__: model.objects.count() for model in WATCHED}
 
@@ -225,10 +216,9 @@ def _post(client, path: str, body, key: str = "hostile-1"):
 
 
 def _refusal_problem(response, path: str) -> str | None:
-    """None for a 4xx problem naming the field (refunds[0].amount, or refunds.0.amount as DRF
-    names some), else what is wrong."""
-    problems = [_problem_naming(response, name) for name in (_field_name(path), path)]
-    return None if None in problems else problems[0]
+    """None for a 4xx problem naming the field by its path (refunds.0.amount, the one form the
+    API names fields by, whether the serializer or a service refused it), else what is wrong."""
+    return _problem_naming(response, path)
 
 
 def test_partner_bs_valid_bodies_are_accepted(world):

@@ -77,7 +77,7 @@ def test_a_guarantee_is_an_edge_and_a_borrowers_default_warns_its_guarantor(part
     self_guarantee = {**body["guarantees"][0], "id": "G-2", "guarantor_id": borrower.merchant.external_id}
     refused = partner_client.post("/api/v1/guarantees/", {"guarantees": [self_guarantee]}, format="json")
     assert refused.json()["error"]["fields"] == {
-        "guarantees[0].guarantor_id": ["a shop cannot guarantee itself"]
+        "guarantees.0.guarantor_id": ["a shop cannot guarantee itself"]
     }
     pair = (
         min(borrower.merchant_id, guarantor.merchant_id),

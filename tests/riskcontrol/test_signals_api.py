@@ -80,7 +80,7 @@ def test_a_resend_with_other_content_is_a_conflict_and_writes_nothing_of_the_bat
         format="json",
     )
     assert reply.status_code == 409
-    assert "refunds[1].id" in reply.json()["error"]["fields"]
+    assert "refunds.1.id" in reply.json()["error"]["fields"]
     assert Refund.objects.count() == 1
 
 
@@ -96,7 +96,7 @@ def test_refunds_beyond_the_orders_amount_are_refused_naming_the_item(partner_cl
         format="json",
     )
     assert reply.status_code == 400
-    assert list(reply.json()["error"]["fields"]) == ["refunds[1].amount"]
+    assert list(reply.json()["error"]["fields"]) == ["refunds.1.amount"]
     assert Refund.objects.count() == 0
 
 
@@ -125,9 +125,7 @@ def test_a_refund_before_the_order_was_placed_is_refused(partner_client, shop):
         format="json",
     )
     assert reply.status_code == 400
-    assert reply.json()["error"]["fields"] == {
-        "refunds[0].refunded_at": ["earlier than the order was placed"]
-    }
+    assert reply.json()["error"]["fields"] == {"refunds.0.refunded_at": ["earlier than the order was placed"]}
 
 
 def test_another_partners_order_or_merchant_is_not_found_and_nothing_is_written(
@@ -144,7 +142,7 @@ def test_another_partners_order_or_merchant_is_not_found_and_nothing_is_written(
         format="json",
     )
     assert refunds.status_code == 404
-    assert refunds.json()["error"]["fields"] == {"refunds[1].order_id": ["unknown order O-THEIRS"]}
+    assert refunds.json()["error"]["fields"] == {"refunds.1.order_id": ["unknown order O-THEIRS"]}
     status = partner_client.post(
         "/api/v1/merchant-status/",
         {
@@ -197,7 +195,7 @@ def test_ratings_once_per_order(partner_client, shop):
         "/api/v1/ratings/", {"ratings": [{**rating, "id": "R-2", "stars": 5}]}, format="json"
     )
     assert other.status_code == 409
-    assert other.json()["error"]["fields"] == {"ratings[0].order_id": ["order O-1 already has a rating"]}
+    assert other.json()["error"]["fields"] == {"ratings.0.order_id": ["order O-1 already has a rating"]}
     bad = partner_client.post(
         "/api/v1/ratings/", {"ratings": [{**rating, "id": "R-3", "stars": 6}]}, format="json"
     )
@@ -324,7 +322,7 @@ def test_a_platform_suspends_closes_and_may_lift_only_its_own_suspension(partner
         "/api/v1/merchant-status/", {"changes": [{**lift, "id": "S-3"}]}, format="json"
     )
     assert refused.status_code == 409
-    assert "changes[0].status" in refused.json()["error"]["fields"]
+    assert "changes.0.status" in refused.json()["error"]["fields"]
     close = {**suspend, "id": "S-4", "status": "closed", "reason": "shop closed by owner"}
     assert (
         partner_client.post("/api/v1/merchant-status/", {"changes": [close]}, format="json").status_code
@@ -344,7 +342,7 @@ def test_an_oversize_batch_and_a_repeated_id_are_refused(partner_client, shop, s
     big = partner_client.post("/api/v1/refunds/", {"refunds": [item, item, item]}, format="json")
     assert big.status_code == 400 and "at most 2" in big.json()["error"]["fields"]["refunds"][0]
     twice = partner_client.post("/api/v1/refunds/", {"refunds": [item, item]}, format="json")
-    assert twice.status_code == 400 and "refunds[1].id" in twice.json()["error"]["fields"]
+    assert twice.status_code == 400 and "refunds.1.id" in twice.json()["error"]["fields"]
 
 
 def test_without_a_key_nothing_is_recorded(client, shop):

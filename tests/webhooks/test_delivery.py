@@ -134,7 +134,9 @@ def test_only_the_partners_own_endpoints_subscribed_to_the_type_get_a_delivery(r
     mine, _ = endpoint_for(merchant.partner, receiver)
     endpoint_for(merchant.partner, receiver, types=["loan.overdue"])
     endpoint_for(other.partner, receiver)
-    off, _ = endpoint_for(merchant.partner, receiver)
+    off, _ = services.endpoint_create(
+        partner=merchant.partner, url=receiver.url, event_types=["merchant.restricted"], description="off"
+    )
     services.endpoint_update(endpoint=off, is_active=False)
 
     restrict(merchant)

@@ -39,7 +39,9 @@ def _by_two_statements(partner, type: str, business_on) -> tuple[WebhookEvent, l
 
 
 def _endpoint(partner, types: list[str], *, active: bool = True) -> WebhookEndpoint:
-    endpoint, _ = services.endpoint_create(partner=partner, url="https://example.com/hook", event_types=types)
+    # A distinct URL each: the same create twice is refused as a resend.
+    url = f"https://example.com/hook/{WebhookEndpoint.objects.count()}"
+    endpoint, _ = services.endpoint_create(partner=partner, url=url, event_types=types)
     if not active:
         services.endpoint_update(endpoint=endpoint, is_active=False)
     return endpoint
