@@ -3,13 +3,20 @@ the worst moment, then run again, must end as a run never killed; the same job s
 once must end well in both processes and write what one run writes."""
 
 import datetime as dt
+import threading
+import time
 
 import pytest
+from django.db import connection, connections
 
 from merchants.models import Merchant
+from riskcontrol.models import NetworkRun, RingFlag
+from riskcontrol.network.services import network_run_build
 from scoring.models import MerchantScore, NightlyChunk, NightlyRun, ScoringModel
 from scoring.services import nightly
 from scoring.tasks import scores_refresh_nightly
+from tests.conftest import requires_postgres
+from tests.merchants.factories import MerchantFactory
 from tests.scoring.test_nightly import TODAY, rated_world, small_chunks  # noqa: F401 - fixtures
 
 
@@ -56,3 +63,59 @@ def test_rescoring_killed_after_its_run_finished_thins_the_history_when_run_agai
     old_rating()
     assert scores_refresh_nightly(as_of=TODAY.isoformat()) == summary
     assert MerchantScore.objects.filter(as_of=TODAY - dt.timedelta(days=60)).exists()
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_network_built_twice_at_once_ends_well_in_both_as_one_build(monkeypatch):
+    """The nightly task and an officer's `network_build` on the same date at once (the task
+    takes no command lock): the second must wait for the first and replace its run, not fail
+    on the run's unique date and detector, and one run with its flags is left."""
+    MerchantFactory.create_batch(3)
+    on = dt.date(2026, 3, 10)
+    detector = NetworkRun.Detector.SHARED_ATTRIBUTES
+    first_wrote, second_done = threading.Event(), threading.Event()
+    real = RingFlag.objects.bulk_create
+    errors: list[BaseException] = []
+
+    def bulk_create(flags, **kwargs):
+        created = real(flags, **kwargs)
+        if not first_wrote.is_set():
+            # The first holds its uncommitted run until the second is done or waits on a lock.
+            first_wrote.set()
+            for _ in range(600):
+                if second_done.is_set() or _someone_waits_on_a_lock():
+                    break
+                time.sleep(0.05)
+        return created
+
+    monkeypatch.setattr(RingFlag.objects, "bulk_create", bulk_create)
+
+    def build(after: threading.Event | None, done: threading.Event | None) -> None:
+        try:
+            if after is not None:
+                after.wait(30)
+            network_run_build(on=on, detector=detector)
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+        finally:
+            if done is not None:
+                done.set()
+            connection.close()
+
+    first = threading.Thread(target=build, args=(None, None))
+    second = threading.Thread(target=build, args=(first_wrote, second_done))
+    first.start()
+    second.start()
+    first.join()
+    second.join()
+
+    assert errors == []
+    run = NetworkRun.objects.get(business_on=on, detector=detector)
+    assert run.finished_at is not None and run.flagged == RingFlag.objects.filter(run=run).count()
+
+
+def _someone_waits_on_a_lock() -> bool:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()")
+        return cursor.fetchone()[0] > 0
