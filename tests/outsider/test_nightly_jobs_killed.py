@@ -9,6 +9,9 @@ import time
 import pytest
 from django.db import connection, connections
 
+from common.business_date import business_date_today
+from lending import collections
+from lending.models import CollectionCase, CollectionCaseChange, Loan
 from merchants.models import Merchant
 from riskcontrol.models import NetworkRun, RingFlag
 from riskcontrol.network.services import network_run_build
@@ -16,6 +19,8 @@ from scoring.models import MerchantScore, NightlyChunk, NightlyRun, ScoringModel
 from scoring.services import nightly
 from scoring.tasks import scores_refresh_nightly
 from tests.conftest import requires_postgres
+from tests.lending.conftest import open_pool
+from tests.lending.test_collections import spent_loan
 from tests.merchants.factories import MerchantFactory
 from tests.scoring.test_nightly import TODAY, rated_world, small_chunks  # noqa: F401 - fixtures
 
@@ -119,3 +124,56 @@ def _someone_waits_on_a_lock() -> bool:
     with connections["default"].cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()")
         return cursor.fetchone()[0] > 0
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_collections_synced_twice_at_once_opens_each_case_once_and_both_end_well(monkeypatch):
+    """Close of business's last step and the nightly collections task sync the same date at
+    once: the second must wait and find the first's cases, not fail on one open case per loan."""
+    open_pool()
+    loans = [spent_loan(code=f"ten-days-{n}") for n in range(2)]
+    Loan.objects.filter(pk__in=[loan.pk for loan in loans]).update(
+        status=Loan.Status.OVERDUE, days_past_due=5, max_days_past_due=5
+    )
+    on = business_date_today()
+    first_wrote, second_done = threading.Event(), threading.Event()
+    real = CollectionCaseChange.objects.bulk_create
+    errors: list[BaseException] = []
+
+    def bulk_create(changes, **kwargs):
+        created = real(changes, **kwargs)
+        if not first_wrote.is_set():
+            first_wrote.set()
+            for _ in range(600):
+                if second_done.is_set() or _someone_waits_on_a_lock():
+                    break
+                time.sleep(0.05)
+        return created
+
+    monkeypatch.setattr(CollectionCaseChange.objects, "bulk_create", bulk_create)
+
+    def sync(after: threading.Event | None, done: threading.Event | None) -> None:
+        try:
+            if after is not None:
+                after.wait(30)
+            collections.cases_sync(on=on)
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+        finally:
+            if done is not None:
+                done.set()
+            connection.close()
+
+    first = threading.Thread(target=sync, args=(None, None))
+    second = threading.Thread(target=sync, args=(first_wrote, second_done))
+    first.start()
+    second.start()
+    first.join()
+    second.join()
+
+    assert errors == []
+    assert sorted(CollectionCase.objects.values_list("loan_id", "status")) == sorted(
+        (loan.pk, "open") for loan in loans
+    )
+    assert CollectionCaseChange.objects.filter(kind="opened").count() == 2
