@@ -120,3 +120,18 @@ def exclusive(name: str, *, wait: bool = False) -> Iterator[None]:
     else:
         with _file(name, wait=wait):
             yield
+
+
+def transaction_lock(name: str) -> None:
+    """Inside a transaction: wait for the lock `name`, held until the transaction ends (commit,
+    rollback or the connection lost). For work that replaces rows under a unique key (delete,
+    then insert): two at once would both delete the same old rows and both insert, and the
+    second insert would fail on the key; with the lock the second waits, then replaces what the
+    first wrote. On PostgreSQL a transaction-level advisory lock; on SQLite nothing is needed
+    (its transactions are IMMEDIATE: one writer at a time)."""
+    connection = connections["default"]
+    if not connection.in_atomic_block:
+        raise RuntimeError("transaction_lock needs a transaction (transaction.atomic)")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key(name)])

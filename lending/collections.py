@@ -27,6 +27,7 @@ from django.utils.translation import gettext_noop
 
 from common import four_eyes
 from common.errors import ApplicationError, ConflictError
+from common.locks import transaction_lock
 from common.roles import COLLECTIONS_AGENT
 from common.texts import stored_reason
 from lending import lifecycle
@@ -93,11 +94,15 @@ def _fields(message: str, field: str, problem: str) -> ApplicationError:
 def cases_sync(*, on: dt.date, actor: str = SYNC) -> dict[str, int]:
     """Open a case for each overdue loan that has no open case, close the open cases of loans no
     longer overdue (cured, repaid, written off), and bring buckets and strategies up to the loans'
-    days past due. Idempotent for a date."""
+    days past due. Idempotent for a date; two at once end as one."""
     steps = strategy_steps()
     loan_table = Loan._meta.db_table
     counts = {"closed": 0, "opened": 0, "rebucketed": 0}
     with transaction.atomic():
+        # Two at once (close of business's last step and the nightly task): the second waits for
+        # the first's commit and then finds its cases, instead of opening them again and failing
+        # on the one open case per loan.
+        transaction_lock("lending.collections.cases_sync")
         for event, loan_status in CLOSED_BY.items():
             # A current loan still owing what fell due (a demanded repayment) stays in the queue.
             nothing_due = " AND due_principal_fen = 0 AND due_interest_fen = 0" if event == "cured" else ""

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from common.locks import transaction_lock
 from merchants.models import Merchant, Order
 from riskcontrol.models import NetworkRun, RingFlag
 from riskcontrol.network import rings as ring_rules
@@ -88,7 +89,8 @@ DETECTORS = {
 
 @transaction.atomic
 def network_run_build(*, on: dt.date, detector: str) -> NetworkRun:
-    """One detector's rings on a business date; again on the same date replaces them."""
+    """One detector's rings on a business date; again on the same date replaces them, and two
+    at once end as one (the second replaces the first's)."""
     if detector not in DETECTORS:
         from common.errors import ApplicationError
 
@@ -98,6 +100,9 @@ def network_run_build(*, on: dt.date, detector: str) -> NetworkRun:
     version, detect = DETECTORS[detector]
     started_at, clock = timezone.now(), time.monotonic()
     found = detect()
+    # Two builds of the same date at once (the nightly task while an officer runs the command):
+    # the second waits for the first to commit, then replaces its run.
+    transaction_lock(f"network_build:{on.isoformat()}:{detector}")
     NetworkRun.objects.filter(business_on=on, detector=detector).delete()
     params = SHARED_ATTRIBUTE_PARAMS if detector == NetworkRun.Detector.SHARED_ATTRIBUTES else FRAUDAR_PARAMS
     run = NetworkRun.objects.create(

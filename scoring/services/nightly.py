@@ -54,13 +54,15 @@ log = logging.getLogger(__name__)
 
 FINISH = "finish"
 ADVANCE = "advance"  # "phase k sent", claimed once per phase
+AFTER = "after"  # the run's `after` work done (recorded once it has been)
 
 
 @dataclass(frozen=True)
 class Job:
     """A kind of nightly run: its chunk steps, (params, chunk) -> (rows, summary), and what runs
     once after every phase is done, (run, chunk rows) -> summary; `after` runs outside that
-    transaction, by the worker that finished the run (work that is idempotent and batched)."""
+    transaction, by the worker that finished the run (work that is idempotent and batched); a
+    worker killed during it leaves it to the next call of the run's coordinator."""
 
     steps: dict[str, Callable[[dict, list], tuple[int, dict]]]
     finish: Callable[[NightlyRun, list[NightlyChunk]], dict]
@@ -146,15 +148,43 @@ def nightly_finish(run: NightlyRun) -> dict:
         claim = _claim(run, FINISH, 0)
         if claim is None:
             run.refresh_from_db()
-            return run.summary
-        chunks = list(NightlyChunk.objects.filter(run=run).exclude(step__in=[FINISH, ADVANCE]).order_by("pk"))
-        summary = job.finish(run, chunks)
-        claim.summary = summary
-        claim.save(update_fields=["summary"])
-        NightlyRun.objects.filter(pk=run.pk).update(summary=summary, finished_at=timezone.now())
-    summary = job.after(run, summary)
-    NightlyRun.objects.filter(pk=run.pk).update(summary=summary)
+            summary = None
+        else:
+            chunks = list(
+                NightlyChunk.objects.filter(run=run).exclude(step__in=[FINISH, ADVANCE, AFTER]).order_by("pk")
+            )
+            summary = job.finish(run, chunks)
+            claim.summary = summary
+            claim.save(update_fields=["summary"])
+            NightlyRun.objects.filter(pk=run.pk).update(summary=summary, finished_at=timezone.now())
+    if summary is None:
+        # Finished before: its `after` too, unless the worker doing it was killed (then it is
+        # done now; the work is idempotent).
+        return _after(run, job, run.summary)
+    summary = _after(run, job, summary)
     log.info("nightly %s %s finished: %s", run.kind, run.key, summary)
+    return summary
+
+
+def _after(run: NightlyRun, job: Job, summary: dict) -> dict:
+    """The run's `after` work, recorded as done (an AFTER chunk) with the summary it returns.
+    One process does it at a time (a lock that dies with its holder); one that finds it held, or
+    done, returns the summary as it stands."""
+    from common.locks import AlreadyRunning, exclusive
+
+    if NightlyChunk.objects.filter(run=run, step=AFTER).exists():
+        return summary
+    try:
+        with exclusive(f"scoring.nightly.after.{run.pk}"):
+            if NightlyChunk.objects.filter(run=run, step=AFTER).exists():
+                run.refresh_from_db()
+                return run.summary
+            summary = job.after(run, summary)
+            with transaction.atomic():
+                NightlyRun.objects.filter(pk=run.pk).update(summary=summary)
+                _claim(run, AFTER, 0)
+    except AlreadyRunning:
+        return summary
     return summary
 
 
