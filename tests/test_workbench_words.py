@@ -148,3 +148,27 @@ def test_only_the_platforms_own_pool_is_named_in_the_readers_language():
         assert FundingPool(name="Main").label == "Main"
     with translation.override("en"):
         assert FundingPool(name=PLATFORM_POOL_NAME).label == "Xiaodai small-loan company"
+
+
+@pytest.mark.django_db
+def test_only_the_platforms_own_words_in_an_accounts_name_read_in_the_readers_language():
+    from payments import services
+    from payments.models import PLATFORM_POOL_NAME, Account
+    from tests.merchants.factories import MerchantFactory, PartnerPlatformFactory
+
+    typed = services.funding_pool_create(code="typed", name="Main")
+    seeded = services.funding_pool_create(code="seeded", name=PLATFORM_POOL_NAME)
+    wallet = services.wallet_open(merchant=MerchantFactory(shop_name="Main · Wallet"))
+    clearing = services.settlement_clearing_account(partner=PartnerPlatformFactory(code="Main"))
+    receivable = services.platform_account(Account.Purpose.LOANS_RECEIVABLE)
+    # A name a person typed is one word of the menu's: it reads as typed, the platform's words do not.
+    with translation.override("zh-hans"):
+        assert typed.funds_account.label == "Main · 资金"
+        assert seeded.capital_account.label == "小贷公司 · 资本金"
+        assert wallet.label == "钱包 · Main · Wallet"
+        assert clearing.label == "结算清算 · Main"
+        assert receivable.label == "应收贷款本金"
+        assert Account(code="platform:other", name="Main").label == "Main"
+    with translation.override("en"):
+        assert typed.funds_account.label == "Main · funds"
+        assert wallet.label == "Wallet · Main · Wallet"
