@@ -55,6 +55,8 @@ ENGLISH = [
     r"fell_overdue",
     r"(?:-|→|->) (?:open|closed|active|overdue|repaid|frozen|submitted|referred|approved)",
     r"(?:legal|visit), ",
+    # A product's code beside its name, where a reader expects its name alone.
+    r"\((?:order_loan|credit_loan|revolving|fixed_loan)\)",
     # Titles, breadcrumbs and links made from a record's English `__str__`.
     r"line \d+ of \d+",
     r"offer \d+ to \d+",
@@ -179,6 +181,7 @@ def test_the_check_finds_english_words_and_leaves_codes_and_chinese():
     assert FOUND.search("line 76 of 17 (2)")
     assert FOUND.search("186: - -> active (disbursed)")
     assert FOUND.search("hold 12 pending")
+    assert FOUND.search("信用贷款 (credit_loan)")
     assert FOUND.search("借贷 | 贷款 | Can view loan")
     assert not FOUND.search("186：- → 正常（放款）")
     assert not FOUND.search("日利率 0.05% ≈ 年化 18.25%")

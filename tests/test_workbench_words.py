@@ -172,3 +172,50 @@ def test_only_the_platforms_own_words_in_an_accounts_name_read_in_the_readers_la
     with translation.override("en"):
         assert typed.funds_account.label == "Main · funds"
         assert wallet.label == "Wallet · Main · Wallet"
+
+
+@pytest.mark.django_db
+def test_only_the_seeds_product_names_read_in_the_readers_language_and_without_their_code():
+    from types import SimpleNamespace
+
+    from lending.models import Application
+    from lending.ops import decision_rates
+    from scoring import views_portfolio
+    from tests.lending.factories import ProductFactory
+    from tests.merchants.factories import MerchantFactory
+
+    seeded = ProductFactory(credit_loan=True)
+    typed = ProductFactory(code="main", name="Main")
+    merchant = MerchantFactory()
+    for product in (seeded, typed):
+        Application.objects.create(
+            reference=f"APP-{product.code}",
+            merchant=merchant,
+            product=product,
+            channel="portal",
+            submitted_on=timezone.localdate(),
+            amount_fen=100_000,
+            submitted_at=timezone.now(),
+        )
+    book = SimpleNamespace(
+        by_product_grade=[
+            {
+                "product": "Credit loan",
+                "product_code": "credit_loan",
+                "grade": "A",
+                "loans": 1,
+                "outstanding_fen": 100,
+            },
+            {"product": "Main", "product_code": "main", "grade": "A", "loans": 1, "outstanding_fen": 200},
+        ]
+    )
+    with translation.override("zh-hans"):
+        # A name a person typed is a word of the menu's: it reads as typed; a seed's is translated.
+        assert (str(seeded), seeded.label) == ("信用贷款", "信用贷款")
+        assert (str(typed), typed.label) == ("Main", "Main")
+        chart = views_portfolio._by_product_grade(book)
+        assert [row[0] for row in chart["rows"]] == ["信用贷款", "Main"]
+        assert [s["name"] for s in chart["spec"]["option"]["series"]] == ["信用贷款", "Main"]
+        assert [r["name"] for r in decision_rates(now=timezone.now())] == ["信用贷款", "Main"]
+    with translation.override("en"):
+        assert str(seeded) == "Credit loan"
