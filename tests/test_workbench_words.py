@@ -219,3 +219,35 @@ def test_only_the_seeds_product_names_read_in_the_readers_language_and_without_t
         assert [r["name"] for r in decision_rates(now=timezone.now())] == ["信用贷款", "Main"]
     with translation.override("en"):
         assert str(seeded) == "Credit loan"
+
+
+def test_every_scoring_feature_is_named_in_the_readers_language_where_features_are_listed():
+    from scoring.features import FEATURE_NAMES
+    from scoring.models import DriftReport
+    from scoring.words import FEATURE_TITLES, feature_title
+    from tests.test_i18n import HAN
+
+    assert set(FEATURE_TITLES) == set(FEATURE_NAMES)
+    reasons = [
+        {"feature": "gmv_90d_yuan", "points_lost": 12, "zh": "近期销售额低", "en": "low sales", "value": 3}
+    ]
+    report = {
+        "iv": {"refund_rate_90d": 0.3},
+        "points_table": [{"feature": "shop_age_days", "bin": "[0, 90)"}],
+    }
+    with translation.override("zh-hans"):
+        assert all(HAN.search(feature_title(name)) for name in FEATURE_NAMES)
+        page = render_to_string("admin/scoring/reasons.html", {"reasons": reasons})
+        assert "近 90 天销售额（元）" in page and "gmv_90d_yuan" not in page
+        page = render_to_string(
+            "admin/scoring/model_report.html", {"report": report, "iv": report["iv"].items()}
+        )
+        assert "近 90 天退款率" in page and "开店天数" in page and "refund_rate_90d" not in page
+        assert DriftReport(subject="debt_ratio").subject_label == "申报资产负债率"
+        assert DriftReport(subject="score").subject_label == "评分"
+    with translation.override("en"):
+        assert not any(HAN.search(feature_title(name)) for name in FEATURE_NAMES)
+        page = render_to_string("admin/scoring/reasons.html", {"reasons": reasons})
+        assert "Sales over 90 days (yuan)" in page and "gmv_90d_yuan" not in page
+    # A column the table does not know reads as written.
+    assert feature_title("questionnaire") == "questionnaire"
