@@ -70,7 +70,20 @@ FEATURE_TITLES = {
 SCORE_TITLE = pgettext_lazy("feature", "Score")
 
 
+# The 360° terms a rating adds to the scorecard's features (scoring.calculations: "questionnaire",
+# "verification_<kind>", "officer_<kind>", "adjustment_<dimension>"), named by their kind.
+TERM_TITLES = {
+    "questionnaire": pgettext_lazy("feature", "Owner's questionnaire"),
+    "verification_": pgettext_lazy("feature", "Third-party verification"),
+    "officer_": pgettext_lazy("feature", "Officer's finding"),
+    "adjustment_": pgettext_lazy("feature", "Adjustment"),
+}
+
+
 def feature_title(name: str) -> str:
-    """A feature's name in the reader's language; a column the table does not know, as written."""
+    """A feature's or a 360° term's name in the reader's language; a column the tables do not
+    know, as written."""
     title = FEATURE_TITLES.get(name)
+    if title is None:
+        title = next((words for start, words in TERM_TITLES.items() if name.startswith(start)), None)
     return name if title is None else str(title)

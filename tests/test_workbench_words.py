@@ -249,5 +249,47 @@ def test_every_scoring_feature_is_named_in_the_readers_language_where_features_a
         assert not any(HAN.search(feature_title(name)) for name in FEATURE_NAMES)
         page = render_to_string("admin/scoring/reasons.html", {"reasons": reasons})
         assert "Sales over 90 days (yuan)" in page and "gmv_90d_yuan" not in page
-    # A column the table does not know reads as written.
-    assert feature_title("questionnaire") == "questionnaire"
+        # A 360° term by its kind; a column the tables do not know as written.
+        assert feature_title("questionnaire") == "Owner's questionnaire"
+        assert feature_title("verification_customs") == "Third-party verification"
+    with translation.override("zh-hans"):
+        assert feature_title("questionnaire") == "经营者问卷"
+        assert feature_title("verification_customs") == "第三方核验"
+        assert feature_title("loan_id") == "loan_id"
+
+
+@pytest.mark.django_db
+def test_a_refunds_page_a_stages_title_and_an_audit_rows_words_read_in_one_language(admin_client):
+    from django.conf import settings
+    from django.urls import reverse
+
+    from common.admin import field_label
+    from common.audit import actor_text
+    from lending.models import ApplicationStage
+    from merchants.models import Refund
+    from tests.merchants.factories import OrderFactory
+
+    order = OrderFactory()
+    refund = Refund.objects.create(
+        order=order,
+        merchant=order.merchant,
+        amount_fen=100,
+        refunded_at=timezone.now(),
+        reason="描述不符 not as described",
+    )
+    url = reverse("admin:merchants_refund_change", args=[refund.pk])
+    stage = ApplicationStage(name="riskcontrol.stages.blacklist")
+    for language, shown, other in (
+        ("zh-hans", "描述不符", "not as described"),
+        ("en", "not as described", "描述不符"),
+    ):
+        admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        page = admin_client.get(url).content.decode()
+        assert shown in page and other not in page, language
+    with translation.override("zh-hans"):
+        assert stage.title == "黑名单"
+        assert actor_text("system") == "系统" and actor_text("user officer") == "用户 officer"
+        assert str(field_label(Refund, "refunded_at")) != "refunded_at"
+    with translation.override("en"):
+        assert stage.title == "Blacklist"
+        assert actor_text("task lending.tasks.cob") == "task lending.tasks.cob"
