@@ -103,7 +103,7 @@ def admin_descriptions() -> Iterator[tuple[str, object, str]]:
                 shown = name if callable(name) else getattr(type(page), name, None)
                 shown = getattr(shown, "__func__", shown)
                 description = getattr(shown, "short_description", None)
-                if isinstance(description, str) and not isinstance(description, Promise):
+                if description and isinstance(description, str) and not isinstance(description, Promise):
                     yield description, shown, "short_description"
             # A list filter of their own, titled with a plain string ("stars").
             for chosen in getattr(page, "list_filter", ()):
