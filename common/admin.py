@@ -7,6 +7,7 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Case, IntegerField, QuerySet, Value, When
@@ -20,8 +21,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from common import four_eyes
+from common.audit import actor_text
 from common.business_date import business_date_today
 from common.errors import ApplicationError
 from common.models import ApprovalRequest
@@ -408,6 +411,18 @@ def _admin_url_if_permitted(self, remote_field, remote_obj):
 helpers.AdminReadonlyField.get_admin_url = _admin_url_if_permitted
 
 
+# How much of the changed fields' names the audit log's list shows (auditlog's own limit).
+CHANGES_SHOWN = 75
+
+
+def field_label(model, name: str):
+    """A field's name in the reader's language, by its code; a code the model lacks as written."""
+    try:
+        return model._meta.get_field(name).verbose_name if model is not None else name
+    except FieldDoesNotExist:
+        return name
+
+
 def _audit_admin():
     from auditlog.admin import LogEntryAdmin
     from auditlog.models import LogEntry
@@ -453,7 +468,28 @@ def _audit_admin():
 
         @admin.display(description=_("actor"))
         def actor_label(self, obj):
-            return (obj.additional_data or {}).get("actor", "")
+            return actor_text((obj.additional_data or {}).get("actor", ""))
+
+        @admin.display(description=_("User"))
+        def user_url(self, obj):
+            return super().user_url(obj) if obj.actor_id else actor_text("system")
+
+        @admin.display(description=_("Changes"))
+        def msg_short(self, obj):
+            """How many of the row's fields changed and which, by their names in the reader's
+            language (auditlog writes "2 changes: status, finished_at" in English, by code)."""
+            if obj.action in (LogEntry.Action.DELETE, LogEntry.Action.ACCESS):
+                return ""
+            changes = obj.changes_dict
+            model = obj.content_type.model_class()
+            fields = ", ".join(str(field_label(model, name)) for name in changes)
+            if len(fields) > CHANGES_SHOWN:
+                fields = fields[: fields.rfind(" ", 0, CHANGES_SHOWN)] + " …"
+            count = len(changes)
+            return ngettext("%(count)d change: %(fields)s", "%(count)d changes: %(fields)s", count) % {
+                "count": count,
+                "fields": fields,
+            }
 
         @admin.display(description=_("reason"))
         def reason(self, obj):

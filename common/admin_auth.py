@@ -7,11 +7,13 @@ reader's language (`permission_label`); the stored names stay Django's English."
 from django.contrib import admin
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm, SetUnusablePasswordMixin
 from django.contrib.auth.models import Group, Permission, User
 from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from django.utils.translation import pgettext_lazy
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 # Django writes a model's four permissions' names once, in English ("Can view loan"), and shows
 # them as stored; the workbench reads them from the codename and the model's (translated) name.
@@ -89,9 +91,20 @@ admin.site.unregister(User)
 admin.site.unregister(Group)
 
 
+class WorkbenchPasswordChangeForm(AdminPasswordChangeForm):
+    """Django's, with the warning under "password-based authentication" in the reader's language:
+    Django appends it to the translated help text as plain English, out of any catalogue."""
+
+    usable_password_help_text = format_lazy(
+        '{}<ul id="id_unusable_warning" class="messagelist"><li class="warning">{}</li></ul>',
+        SetUnusablePasswordMixin.usable_password_help_text,
+        gettext_lazy("If disabled, the current password for this user will be lost."),
+    )
+
+
 @admin.register(User)
 class WorkbenchUserAdmin(QuickPickersMixin, UserAdmin):
-    pass
+    change_password_form = WorkbenchPasswordChangeForm
 
 
 @admin.register(Group)

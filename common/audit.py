@@ -14,6 +14,7 @@ Close of business's set-based statements are recorded per run — docs/architect
 import json
 
 from django.db import models, transaction
+from django.utils.translation import pgettext_lazy
 
 from common import request_id
 
@@ -35,6 +36,32 @@ def actor_current() -> tuple[object | None, str]:
             return user, f"user {user.get_username()}"[:200]
         return None, "anonymous request"
     return None, "system"
+
+
+# An actor's label is stored in English (`actor_current`): its kind's words, then a name as
+# written (a username, a key's prefix, a task's or a command's name). `actor_text` reads it.
+ACTOR_WORDS = {
+    "system": pgettext_lazy("audit actor", "system"),
+    "anonymous request": pgettext_lazy("audit actor", "anonymous request"),
+    "task": pgettext_lazy("audit actor", "task"),
+}
+ACTOR_KINDS = {
+    "user ": pgettext_lazy("audit actor", "user %(name)s"),
+    "partner key ": pgettext_lazy("audit actor", "partner key %(name)s"),
+    "task ": pgettext_lazy("audit actor", "task %(name)s"),
+    "command ": pgettext_lazy("audit actor", "command %(name)s"),
+}
+
+
+def actor_text(label: str) -> str:
+    """A stored actor's label in the reader's language: its kind's words translated, the name
+    as written; a label of another shape as written."""
+    if label in ACTOR_WORDS:
+        return str(ACTOR_WORDS[label])
+    for prefix, words in ACTOR_KINDS.items():
+        if label.startswith(prefix):
+            return words % {"name": label[len(prefix) :]}
+    return label
 
 
 def concrete_changes(model, changes):

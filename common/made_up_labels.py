@@ -85,6 +85,33 @@ def shown_properties() -> Iterator[tuple[str, object, str]]:
                 yield pretty_name(name), shown.fget, "short_description"
 
 
+def admin_descriptions() -> Iterator[tuple[str, object, str]]:
+    """(the English description, its function, "short_description") for each column, read-only
+    field and action of the production apps' workbench pages (their inlines' too) declared with
+    a plain string (`@admin.display(description="delivery")`), and (the title, the filter,
+    "title") for each list filter of theirs titled so."""
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label not in PRODUCTION_APPS:
+            continue
+        for page in (model_admin, *(inline(model, admin.site) for inline in model_admin.inlines)):
+            names = [
+                *getattr(page, "list_display", ()),
+                *(page.readonly_fields or ()),
+                *(getattr(page, "actions", None) or ()),
+            ]
+            for name in names:
+                shown = name if callable(name) else getattr(type(page), name, None)
+                shown = getattr(shown, "__func__", shown)
+                description = getattr(shown, "short_description", None)
+                if description and isinstance(description, str) and not isinstance(description, Promise):
+                    yield description, shown, "short_description"
+            # A list filter of their own, titled with a plain string ("stars").
+            for chosen in getattr(page, "list_filter", ()):
+                title = getattr(chosen, "title", None) if isinstance(chosen, type) else None
+                if isinstance(title, str) and not isinstance(title, Promise):
+                    yield title, chosen, "title"
+
+
 def other_apps_labels() -> Iterator[tuple[str, object, str]]:
     """(the English name, its holder, the attribute) for the app's, models' and fields' names of
     OTHER_APPS, however the other project declared them."""
@@ -104,7 +131,13 @@ def other_apps_labels() -> Iterator[tuple[str, object, str]]:
 
 def labels_translate() -> None:
     """Every made-up label read in the reader's language from now on."""
-    labels = [*made_up_labels(), *help_texts(), *shown_properties(), *other_apps_labels()]
+    labels = [
+        *made_up_labels(),
+        *help_texts(),
+        *shown_properties(),
+        *admin_descriptions(),
+        *other_apps_labels(),
+    ]
     for english, holder, attribute in labels:
         setattr(holder, attribute, label(english))
         TRANSLATED.append((english, holder, attribute))

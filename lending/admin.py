@@ -740,7 +740,11 @@ class LoanAdmin(ReadOnlyAdmin):
         if contract is None:
             return "-"
         by = contract.accepted_by.get_username() if contract.accepted_by else "-"
-        return f"{localtime(contract.accepted_at):%Y-%m-%d %H:%M:%S} via {contract.accepted_via} by {by}"
+        return pgettext("contract", "%(at)s via %(via)s by %(by)s") % {
+            "at": f"{localtime(contract.accepted_at):%Y-%m-%d %H:%M:%S}",
+            "via": contract.accepted_via,
+            "by": by,
+        }
 
     @admin.display(description=_("SHA-256"))
     def contract_sha256(self, obj):

@@ -87,7 +87,7 @@ class ApplicationAdmin(ReadOnlyAdmin):
     """Applications, read-only: what they are and where they stand. The work on them happens in
     the queues and on the case page."""
 
-    list_display = ["reference", "shop", "product", "amount", "status", "current_stage", "submitted_at"]
+    list_display = ["reference", "shop", "product", "amount", "status", "stage", "submitted_at"]
     # A date filter, not a date hierarchy (DISTINCT years, first and last over every application).
     list_filter = ["status", "product", "channel", ("submitted_at", admin.DateFieldListFilter)]
     search_fields = ["reference", "merchant__shop_name", "merchant__external_id"]
@@ -98,6 +98,10 @@ class ApplicationAdmin(ReadOnlyAdmin):
     @admin.display(description=_("merchant"), ordering="merchant__shop_name")
     def shop(self, obj):
         return obj.merchant.shop_name
+
+    @admin.display(description="current stage", ordering="current_stage")  # the field's label
+    def stage(self, obj):
+        return obj.current_stage_title or "-"
 
     @admin.display(description=_("amount (¥)"), ordering="amount_fen")
     def amount(self, obj):
@@ -299,7 +303,7 @@ class ApplicationAdmin(ReadOnlyAdmin):
             recorded = _("your approval is recorded; waiting for a second officer")
             self.message_user(request, f"{application.reference}: {recorded}")
         else:
-            where = f"{after.get_status_display()} ({after.current_stage})"
+            where = f"{after.get_status_display()} ({after.current_stage_title})"
             self.message_user(request, f"{application.reference}: {outcome} → {where}")
         return HttpResponseRedirect(queue_url)
 

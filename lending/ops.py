@@ -18,11 +18,17 @@ from django.db import connection
 from django.db.models import Count, Prefetch, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from lending import pipeline
-from lending.models import Application, ApplicationStage, CreditLine, FieldInspection, VideoInterview
+from lending.models import (
+    Application,
+    ApplicationStage,
+    CreditLine,
+    FieldInspection,
+    VideoInterview,
+    product_label,
+)
 
 DWELL_WINDOW_DAYS = 30
 THROUGHPUT_DAYS = 14
@@ -214,7 +220,7 @@ def decision_rates(*, now: dt.datetime) -> list[dict]:
         result.append(
             {
                 "code": row["product__code"],
-                "name": gettext(row["product__name"]),
+                "name": product_label(row["product__name"]),
                 "total": total,
                 "approved": row["approved"],
                 "declined": row["declined"],

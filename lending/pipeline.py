@@ -150,6 +150,16 @@ def stage_load(name: str) -> Stage:
     return stage
 
 
+def stage_title(name: str) -> str:
+    """A stage's title in the reader's language, by its dotted name (the name's last part when
+    the stage gives no title or is no longer configured)."""
+    try:
+        title = getattr(stage_load(name), "title", "")
+    except (ImportError, TypeError):
+        title = ""
+    return str(title) if title else name.rsplit(".", 1)[-1]
+
+
 def pipeline_of(product) -> list[str]:
     """The stage names of a product's pipeline (by its kind: order_loan, credit_loan, revolving,
     fixed_loan)."""

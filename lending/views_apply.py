@@ -23,7 +23,7 @@ from common.errors import ApplicationError
 from common.money import MoneyError, YuanFormField, format_yuan, yuan_to_fen
 from common.texts import localized, stored_text
 from lending.models import Application, ApplicationStage, Loan, Product
-from lending.pipeline import stage_load
+from lending.pipeline import stage_title
 from lending.services import applications as apps
 from lending.services.products import rate_text
 from merchants.models import Merchant, Order, OrderStatus
@@ -364,14 +364,6 @@ _STEP_WORDS = {
     ApplicationStage.Status.SKIPPED: "skipped",
     ApplicationStage.Status.CANCELLED: "cancelled",
 }
-
-
-def stage_title(name: str) -> str:
-    """A stage's title for the merchant (its dotted name when the stage gives none)."""
-    try:
-        return getattr(stage_load(name), "title", "") or name.rsplit(".", 1)[-1]
-    except (ImportError, TypeError):
-        return name.rsplit(".", 1)[-1]
 
 
 def application_is_paying(application: Application) -> bool:

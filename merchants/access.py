@@ -282,7 +282,7 @@ def portal_invitation_accept(*, token: str, username: str, password: str):
     except ValidationError as exc:
         problems["username"] = list(exc.messages)
     if not username:
-        problems["username"] = ["required"]
+        problems["username"] = [_("This field is required.")]
     elif user_model.objects.filter(username=username).exists():
         problems["username"] = [_("this username is taken")]
     user = user_model(username=username)
@@ -313,9 +313,8 @@ def portal_invitation_accept(*, token: str, username: str, password: str):
             with transaction.atomic():
                 user.save()
         except IntegrityError as exc:  # taken a moment ago
-            raise ApplicationError(
-                "username: this username is taken", {"fields": {"username": ["this username is taken"]}}
-            ) from exc
+            taken = _("this username is taken")
+            raise ApplicationError(f"username: {taken}", {"fields": {"username": [taken]}}) from exc
         merchant.user = user
         merchant.save(update_fields=["user", "updated_at"])
         PortalInvitation.objects.filter(pk=invitation.pk).update(user=user)

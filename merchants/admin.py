@@ -411,6 +411,9 @@ class RefundAdmin(ReadOnlyAdmin):
     list_display = ["order", "merchant", "amount", "refunded_at", "shown_reason"]
     list_select_related = ["order", "merchant__partner"]
     show_full_result_count = False
+    # The reason as the list shows it: a known one in the reader's language, not as stored in both.
+    fields = ["order", "merchant", "amount", "refunded_at", "shown_reason"]
+    readonly_fields = fields
 
     @admin.display(description=_("reason"), ordering="reason")
     def shown_reason(self, obj) -> str:

@@ -3,6 +3,7 @@ import datetime as dt
 from django import forms
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -85,7 +86,12 @@ def enter(request, token: str):
 
 class InvitationAcceptForm(forms.Form):
     username = forms.CharField(max_length=150, label=gettext_lazy("Username"))
-    password1 = forms.CharField(widget=forms.PasswordInput, label=gettext_lazy("Password"), strip=False)
+    password1 = forms.CharField(
+        widget=forms.PasswordInput,
+        label=gettext_lazy("Password"),
+        strip=False,
+        help_text=password_validators_help_text_html(),  # Django's validators' hints, read when shown
+    )
     password2 = forms.CharField(widget=forms.PasswordInput, label=gettext_lazy("Password again"), strip=False)
 
     def clean(self):

@@ -16,7 +16,7 @@ from common.errors import ApplicationError
 from common.sql import values_execute
 from payments import ledger
 from payments.ledger import InsufficientFunds, request_digest
-from payments.models import Account, JournalEntry
+from payments.models import WALLET_NAME, Account, JournalEntry
 
 BATCH = 2000
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def wallets_open_all() -> int:
         [
             Account(
                 code=f"wallet:{m.pk}",
-                name=f"Wallet · {m.shop_name}",
+                name=f"{WALLET_NAME} · {m.shop_name}",
                 type=Account.Type.LIABILITY,
                 purpose=Account.Purpose.WALLET,
                 merchant_id=m.pk,

@@ -12,11 +12,22 @@ from merchants.models import Merchant
 from payments.reference_words import failure_words, hold_words, reference_words
 
 
-def account_label(name: str) -> str:
-    """An account's name in the reader's language: each " · " part that is a msgid (the
-    platform's account names, "Wallet", a pool's "funds") translated, a shop's or partner's
-    name as written."""
-    return " · ".join(gettext(part) if part else part for part in name.split(" · "))
+def account_label(name: str, code: str) -> str:
+    """An account's name in the reader's language. Only the words the platform writes itself are
+    read through the catalogue, found by the account's kind (its code's first part): a platform
+    account's whole name, a wallet's or a clearing account's first part ("Wallet", "Settlement
+    clearing"), a pool account's last part ("funds"); a shop's name, a partner's code and a
+    pool's name read as written (a pool named "Main" is not the menu's 主导航)."""
+    kind = code.partition(":")[0]
+    if kind == "platform":
+        return gettext(name) if name in PLATFORM_ACCOUNT_NAMES else name
+    if kind in ("wallet", "clearing"):
+        head, sep, rest = name.partition(" · ")
+        return f"{gettext(head)}{sep}{rest}" if sep and head in ACCOUNT_NAME_HEADS else name
+    if kind == "pool":
+        head, sep, tail = name.rpartition(" · ")
+        return f"{pool_label(head)}{sep}{gettext(tail)}" if sep and tail in POOL_ACCOUNT_TAILS else name
+    return name
 
 
 # The pool names the platform writes itself, as English msgids (payments.receivers opens the
@@ -96,7 +107,7 @@ class Account(models.Model):
 
     @property
     def label(self) -> str:
-        return account_label(self.name)
+        return account_label(self.name, self.code)
 
     @property
     def normal_sign(self) -> int:
@@ -105,6 +116,31 @@ class Account(models.Model):
     @property
     def available_fen(self) -> int:
         return self.balance_fen - self.held_fen
+
+
+# The account names the platform writes itself, as English msgids (payments.services opens the
+# accounts): its own accounts' names, a wallet's and a clearing account's first part, a pool's
+# accounts' last part, joined by " · " to the shop's name, the partner's code or the pool's name.
+WALLET_NAME = gettext_noop("Wallet")
+PLATFORM_ACCOUNTS: dict[str, tuple[str, str]] = {
+    Account.Purpose.CLIENT_FUNDS: (Account.Type.ASSET, gettext_noop("Client funds held for wallets")),
+    Account.Purpose.LOANS_RECEIVABLE: (Account.Type.ASSET, gettext_noop("Loans receivable")),
+    Account.Purpose.INTEREST_RECEIVABLE: (Account.Type.ASSET, gettext_noop("Interest receivable")),
+    Account.Purpose.INTEREST_INCOME: (Account.Type.INCOME, gettext_noop("Interest income")),
+    Account.Purpose.FEE_INCOME: (Account.Type.INCOME, gettext_noop("Fee income")),
+    Account.Purpose.PENALTY_INCOME: (Account.Type.INCOME, gettext_noop("Penalty income")),
+    Account.Purpose.WRITE_OFF_EXPENSE: (Account.Type.EXPENSE, gettext_noop("Write-off expense")),
+    Account.Purpose.SETTLEMENT_CLEARING: (Account.Type.ASSET, gettext_noop("Settlement clearing")),
+    Account.Purpose.CHANNEL_SUSPENSE: (Account.Type.LIABILITY, gettext_noop("Channel suspense")),
+}
+PLATFORM_ACCOUNT_NAMES = frozenset(name for _type, name in PLATFORM_ACCOUNTS.values())
+ACCOUNT_NAME_HEADS = frozenset({WALLET_NAME, PLATFORM_ACCOUNTS[Account.Purpose.SETTLEMENT_CLEARING][1]})
+POOL_ACCOUNT_ROLES = {
+    "funds": (Account.Type.ASSET, Account.Purpose.POOL_FUNDS, gettext_noop("funds")),
+    "capital": (Account.Type.EQUITY, Account.Purpose.POOL_CAPITAL, gettext_noop("capital")),
+    "borrowings": (Account.Type.LIABILITY, Account.Purpose.POOL_BORROWINGS, gettext_noop("borrowings")),
+}
+POOL_ACCOUNT_TAILS = frozenset(tail for _type, _purpose, tail in POOL_ACCOUNT_ROLES.values())
 
 
 class JournalEntry(models.Model):

@@ -134,7 +134,7 @@ def _trial_balance_rows(view: LedgerView) -> list[TrialBalanceRow]:
     return [
         TrialBalanceRow(
             code=line.code,
-            name=account_label(line.name),
+            name=account_label(line.name, line.code),
             type=line.type,
             debit_fen=line.debit_through_fen,
             credit_fen=line.credit_through_fen,

@@ -15,7 +15,6 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import BigIntegerField, Case, F, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
 from common.audit import updates_record
 from common.errors import ApplicationError, ConflictError
@@ -24,26 +23,22 @@ from merchants.models import Merchant, PartnerPlatform, Settlement
 from payments import ledger
 from payments.bulk import BulkEntry
 from payments.ledger import InsufficientFunds, LimitExceeded, request_digest
-from payments.models import Account, FundingPool, Hold, JournalEntry, Payout, Posting, reversal_note
+from payments.models import (
+    PLATFORM_ACCOUNTS,
+    POOL_ACCOUNT_ROLES,
+    WALLET_NAME,
+    Account,
+    FundingPool,
+    Hold,
+    JournalEntry,
+    Payout,
+    Posting,
+    reversal_note,
+)
 
 log = logging.getLogger(__name__)
 Purpose = Account.Purpose
 Kind = JournalEntry.Kind
-
-# Account names are English msgids joined by " · " with the shop, partner or pool they belong to;
-# Account.label reads each part in the reader's language.
-WALLET_NAME = gettext_noop("Wallet")
-PLATFORM_ACCOUNTS: dict[str, tuple[str, str]] = {
-    Purpose.CLIENT_FUNDS: (Account.Type.ASSET, gettext_noop("Client funds held for wallets")),
-    Purpose.LOANS_RECEIVABLE: (Account.Type.ASSET, gettext_noop("Loans receivable")),
-    Purpose.INTEREST_RECEIVABLE: (Account.Type.ASSET, gettext_noop("Interest receivable")),
-    Purpose.INTEREST_INCOME: (Account.Type.INCOME, gettext_noop("Interest income")),
-    Purpose.FEE_INCOME: (Account.Type.INCOME, gettext_noop("Fee income")),
-    Purpose.PENALTY_INCOME: (Account.Type.INCOME, gettext_noop("Penalty income")),
-    Purpose.WRITE_OFF_EXPENSE: (Account.Type.EXPENSE, gettext_noop("Write-off expense")),
-    Purpose.SETTLEMENT_CLEARING: (Account.Type.ASSET, gettext_noop("Settlement clearing")),
-    Purpose.CHANNEL_SUSPENSE: (Account.Type.LIABILITY, gettext_noop("Channel suspense")),
-}
 
 
 @dataclass(frozen=True)
@@ -385,16 +380,7 @@ def funding_pool_create(*, code: str, name: str, max_leverage: int = 2) -> Fundi
             role: Account.objects.create(
                 code=f"pool:{code}:{role}", name=f"{name} · {label}", type=type_, purpose=purpose
             )
-            for role, type_, purpose, label in [
-                ("funds", Account.Type.ASSET, Purpose.POOL_FUNDS, gettext_noop("funds")),
-                ("capital", Account.Type.EQUITY, Purpose.POOL_CAPITAL, gettext_noop("capital")),
-                (
-                    "borrowings",
-                    Account.Type.LIABILITY,
-                    Purpose.POOL_BORROWINGS,
-                    gettext_noop("borrowings"),
-                ),
-            ]
+            for role, (type_, purpose, label) in POOL_ACCOUNT_ROLES.items()
         }
         return FundingPool.objects.create(
             code=code,

@@ -85,7 +85,7 @@ class DriftReportAdmin(ReadOnlyAdmin):
     list_display = [
         "period_start",
         "period",
-        "subject",
+        "subject_shown",
         "psi_shown",
         "status",
         "model",
@@ -100,7 +100,7 @@ class DriftReportAdmin(ReadOnlyAdmin):
         "model",
         "period",
         "period_start",
-        "subject",
+        "subject_shown",
         "psi_shown",
         "status",
         "reference",
@@ -109,6 +109,10 @@ class DriftReportAdmin(ReadOnlyAdmin):
         "notified_at",
     ]
     readonly_fields = fields
+
+    @admin.display(description=_("subject"), ordering="subject")
+    def subject_shown(self, obj):
+        return obj.subject_label
 
     @admin.display(description=_("PSI"), ordering="psi")
     def psi_shown(self, obj):

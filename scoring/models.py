@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext, pgettext_lazy
 
 from merchants.models import Merchant
+from scoring.words import SCORE_TITLE, feature_title
 
 # --- Features (scoring/features/) -------------------------------------------------------------
 # Trading data reduced once to one row per merchant per business date (MerchantDay), kept
@@ -496,7 +497,12 @@ class DriftReport(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"PSI {self.subject} {self.get_period_display()} {self.period_start}: {self.psi:.3f}"
+        return f"PSI {self.subject_label} {self.get_period_display()} {self.period_start}: {self.psi:.3f}"
+
+    @property
+    def subject_label(self) -> str:
+        """The score or the feature it watches, named in the reader's language."""
+        return str(SCORE_TITLE) if self.subject == "score" else feature_title(self.subject)
 
 
 class GradeOutcome(models.Model):

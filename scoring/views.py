@@ -113,7 +113,7 @@ def offer_accept(request, offer_id: int):
     messages.success(
         request,
         _("Your line of ¥%(limit)s is open (%(product)s)")
-        % {"limit": format_yuan(line.limit_fen), "product": line.product.name},
+        % {"limit": format_yuan(line.limit_fen), "product": line.product.label},
     )
     return redirect("portal:loans")
 

@@ -21,6 +21,7 @@ from common.charts import (
     yuan_text,
     yuan_values,
 )
+from lending.models import product_label
 from payments.models import pool_label
 from scoring import portfolio as pf
 from scoring.views_risk import risk_manager_required
@@ -36,12 +37,12 @@ def _grades(found) -> list[str]:
 def _by_product_grade(data: pf.Portfolio) -> dict:
     rows = data.by_product_grade
     grades = _grades(r["grade"] for r in rows)
-    # The seed's product names are English msgids (Product.label); a typed name reads as typed.
-    products = list(dict.fromkeys(_(r["product"]) for r in rows))
-    cell = {(_(r["product"]), r["grade"]): r["outstanding_fen"] for r in rows}
+    # The seed's products read in the reader's language, a typed name as typed (product_label).
+    products = dict.fromkeys((r["product_code"], product_label(r["product"])) for r in rows)
+    cell = {(r["product_code"], r["grade"]): r["outstanding_fen"] for r in rows}
     bars = stacked_bars(
         "outstanding",
-        [(product, yuan_values(cell.get((product, g), 0) for g in grades)) for product in products],
+        [(name, yuan_values(cell.get((code, g), 0) for g in grades)) for code, name in products],
     )
     return chart(
         name="outstanding",
@@ -57,7 +58,10 @@ def _by_product_grade(data: pf.Portfolio) -> dict:
         ),
         value_format="yuan",
         columns=[_("Product"), _("Grade"), _("Loans"), _("Outstanding principal")],
-        rows=[[_(r["product"]), r["grade"], r["loans"], yuan_text(r["outstanding_fen"])] for r in rows],
+        rows=[
+            [product_label(r["product"]), r["grade"], r["loans"], yuan_text(r["outstanding_fen"])]
+            for r in rows
+        ],
         caption=_(
             "Open loans (current and overdue); a loan's grade is its credit line's, '-' without a line."
         ),

@@ -513,3 +513,58 @@ def test_every_label_django_makes_up_reads_chinese_under_zh_hans():
         if not HAN.search(chinese) and chinese not in {"PSI"}:
             untranslated.append(f"{holder}: {english!r}")
     assert not untranslated, "untranslated in zh-Hans:\n" + "\n".join(sorted(set(untranslated)))
+
+
+def _other_projects_msgids(package: str) -> set[str]:
+    """The msgids an installed project marks in its code and templates (`_("…")`, `{% trans '…' %}`)."""
+    root = Path(__import__(package).__file__).parent
+    marked = re.compile(r"""(?:\b_\(\s*|\{%\s*trans(?:late)?\s+)(?:"([^"]+)"|'([^']+)')""")
+    found: set[str] = set()
+    for path in [*root.glob("*.py"), *root.glob("templates/**/*.html")]:
+        found |= {a or b for a, b in marked.findall(path.read_text(encoding="utf-8"))}
+    return found
+
+
+@pytest.mark.parametrize("package", ["axes", "auditlog"])
+def test_the_words_other_projects_show_on_the_workbench_read_chinese_under_zh_hans(package):
+    """django-axes and django-auditlog ship no Chinese: their filters, columns, statuses and
+    titles ("Locked Out", "Attempt Remaining", "update", "Updated …") read from common's catalogue."""
+    msgids = _other_projects_msgids(package)
+    assert len(msgids) > 15
+    with translation.override("zh-hans"):
+        untranslated = [m for m in sorted(msgids) if not HAN.search(translation.gettext(m))]
+    assert not untranslated, f"{package}: {untranslated}"
+
+
+@pytest.mark.django_db
+def test_the_password_forms_hints_read_in_the_readers_language(admin_client, client):
+    """The workbench's password page (Django appends its warning in plain English) and the
+    portal's invitation form show Django's password hints in one language, the reader's."""
+    from django.contrib.auth.models import User
+    from django.urls import reverse
+
+    from merchants import access
+    from tests.merchants.factories import MerchantFactory
+
+    url = reverse("admin:auth_user_password_change", args=[User.objects.get(username="admin").pk])
+    _, link = access.portal_invitation_send(
+        merchant=MerchantFactory(user=None),
+        email="shop@example.com",
+        created_by=None,
+        link_for=lambda token: reverse("portal:invite", args=[token]),
+    )
+    for language, warning, hint, other in (
+        ("zh-hans", "如果禁用，该用户当前的密码将会丢失。", "你的密码不能全都是数字。", "If disabled"),
+        (
+            "en",
+            "If disabled, the current password for this user will be lost.",
+            "can’t be entirely numeric",
+            "如果禁用",
+        ),
+    ):
+        admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        admin_page = _visible_text(admin_client.get(url).content.decode())
+        portal_page = _visible_text(client.get(link).content.decode())
+        assert warning in admin_page and hint in admin_page and other not in admin_page
+        assert hint in portal_page

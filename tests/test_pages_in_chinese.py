@@ -55,6 +55,8 @@ ENGLISH = [
     r"fell_overdue",
     r"(?:-|→|->) (?:open|closed|active|overdue|repaid|frozen|submitted|referred|approved)",
     r"(?:legal|visit), ",
+    # A product's code beside its name, where a reader expects its name alone.
+    r"\((?:order_loan|credit_loan|revolving|fixed_loan)\)",
     # Titles, breadcrumbs and links made from a record's English `__str__`.
     r"line \d+ of \d+",
     r"offer \d+ to \d+",
@@ -78,6 +80,24 @@ ENGLISH = [
     r"User Agent",
     r"Access lock out",
     r"Correlation ID",
+    r"Locked Out",
+    r"Attempt Remaining",
+    r"(?:Form|Meta) Data",
+    r"(?:Updated|Deleted|Logged) \S",
+    # The audit log's rows: its actions, a system actor, the changed fields by their codes.
+    r"(?:create|update|delete|access|system)",
+    r"\d+ changes?:",
+    # Django's warning under "password-based authentication", appended outside any catalogue.
+    r"If disabled, the current password",
+    # Columns and filters titled with a plain string on the workbench (common/made_up_labels.py).
+    r"Delivery",
+    r"stars",
+    # A stage by its dotted name, a contract's acceptance, a refund's reason in both languages.
+    r"(?:lending|riskcontrol|scoring)\.stages\.\w+",
+    r"via \S+ by",
+    r"not as described|quality problem",
+    # A scoring feature or a 360° term by its code (scoring.words.FEATURE_TITLES).
+    r"(?:gmv|orders)_\d+d(?:_yuan)?|refund_rate_90d|questionnaire",
     # Fields' help texts under a workbench form's fields.
     r"the business event",
     r"interest accrued up to and including this date",
@@ -179,6 +199,11 @@ def test_the_check_finds_english_words_and_leaves_codes_and_chinese():
     assert FOUND.search("line 76 of 17 (2)")
     assert FOUND.search("186: - -> active (disbursed)")
     assert FOUND.search("hold 12 pending")
+    assert FOUND.search("信用贷款 (credit_loan)")
+    assert FOUND.search("3 changes: status, finished_at, steps")
+    assert FOUND.search("已拒绝 · riskcontrol.stages.policy")
+    assert FOUND.search("以 Locked Out")
+    assert not FOUND.search("3 项变更：状态, 完成时间")
     assert FOUND.search("借贷 | 贷款 | Can view loan")
     assert not FOUND.search("186：- → 正常（放款）")
     assert not FOUND.search("日利率 0.05% ≈ 年化 18.25%")

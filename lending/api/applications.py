@@ -32,7 +32,7 @@ from lending.api.serializers import (
 )
 from lending.api.views import IDEMPOTENCY_KEY, _idempotency_key, _rate
 from lending.models import Application, ApplicationStage, Product
-from lending.pipeline import stage_load
+from lending.pipeline import stage_title
 from lending.services import applications as services
 from merchants import partner_signals
 from merchants import selectors as merchant_selectors
@@ -178,13 +178,6 @@ def _order_external_ids(application: Application) -> list[str]:
 # --- Bodies -------------------------------------------------------------------------------------
 
 
-def _stage_title(name: str) -> str:
-    try:
-        return str(stage_load(name).title)
-    except (ImportError, TypeError):
-        return name
-
-
 def _decision(application: Application, stages: list[ApplicationStage]) -> dict:
     reasons = list(application.reasons or [])
     if not reasons:
@@ -304,7 +297,7 @@ def _application_fields(application: Application) -> dict:
         "stages": [
             {
                 "name": row.name,
-                "title": _stage_title(row.name),
+                "title": stage_title(row.name),
                 "kind": row.kind,
                 "status": row.status,
                 "started_at": row.started_at,

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext, pgettext, pgettext_lazy
+from django.utils.translation import gettext, gettext_noop, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from common.audit import AuditedManager
@@ -27,6 +27,23 @@ class RepaymentMethod(models.TextChoices):
     MONTHLY_INTEREST = "monthly_interest", _("Monthly interest, principal at maturity")
     EQUAL_PRINCIPAL = "equal_principal", _("Equal principal")
     EQUAL_INSTALLMENT = "equal_installment", _("Equal installments")
+
+
+# The seed's products' names (lending.services.products.SEED_PRODUCTS), as English msgids with
+# their Chinese in lending's catalogue. A name an officer typed reads as typed: a product named
+# "Main" is not the menu's 主导航.
+SEED_PRODUCT_NAMES = {
+    "order_loan": gettext_noop("Order loan"),
+    "credit_loan": gettext_noop("Credit loan"),
+    "revolving": gettext_noop("Revolving credit line"),
+    "fixed_loan": gettext_noop("Fixed loan"),
+}
+_SEED_NAMES = frozenset(SEED_PRODUCT_NAMES.values())
+
+
+def product_label(name: str) -> str:
+    """A product's name in the reader's language: the seed's names translated, any other as typed."""
+    return gettext(name) if name in _SEED_NAMES else name
 
 
 class Product(TimeStampedModel):
@@ -102,13 +119,12 @@ class Product(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.label} ({self.code})"
+        return self.label
 
     @property
     def label(self) -> str:
-        """The name in the reader's language: the seed's names are English msgids with their
-        Chinese in lending's catalogue; a name an officer typed reads as typed."""
-        return gettext(self.name)
+        """The name in the reader's language (product_label)."""
+        return product_label(self.name)
 
     @property
     def smallest_drawdown_fen(self) -> int:

@@ -94,6 +94,13 @@ class Application(models.Model):
         return self.reference
 
     @property
+    def current_stage_title(self) -> str:
+        """The stage it is in or stopped at, by its title in the reader's language."""
+        from lending.pipeline import stage_title  # the pipeline reads the models
+
+        return stage_title(self.current_stage) if self.current_stage else ""
+
+    @property
     def is_open(self) -> bool:
         return self.status in (self.Status.SUBMITTED, self.Status.REFERRED)
 
@@ -170,7 +177,14 @@ class ApplicationStage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.application_id} #{self.position} {self.name} ({self.get_status_display()})"
+        return f"{self.application_id} #{self.position} {self.title} ({self.get_status_display()})"
+
+    @property
+    def title(self) -> str:
+        """The stage's title in the reader's language (lending.pipeline.stage_title)."""
+        from lending.pipeline import stage_title  # the pipeline reads the models
+
+        return stage_title(self.name)
 
 
 class ApplicationDocument(models.Model):

@@ -9,12 +9,12 @@ from functools import lru_cache
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, gettext_noop
+from django.utils.translation import gettext_lazy
 
 from common.errors import ApplicationError
 from common.money import format_yuan
 from lending import calculations as calc
-from lending.models import Product, RepaymentMethod
+from lending.models import SEED_PRODUCT_NAMES, Product, RepaymentMethod
 
 ALLOCATION_BUCKETS = ("penalty", "fee", "interest", "principal")
 # Any day will do: every four-year calendar cycle holds the same start dates (see calc.cost), so
@@ -231,7 +231,7 @@ SEED_PRODUCTS = [
     # The seed's four products (DOMAIN.md): amounts (the range of a line) in yuan, rates per day.
     {
         "code": "order_loan",
-        "name": gettext_noop("Order loan"),
+        "name": SEED_PRODUCT_NAMES["order_loan"],
         "segment": "b2c",
         "is_pledged": True,
         "amount_min": 100,
@@ -243,7 +243,7 @@ SEED_PRODUCTS = [
     },
     {
         "code": "credit_loan",
-        "name": gettext_noop("Credit loan"),
+        "name": SEED_PRODUCT_NAMES["credit_loan"],
         "segment": "b2c",
         "amount_min": 1_000,
         "amount_max": 1_000_000,
@@ -254,7 +254,7 @@ SEED_PRODUCTS = [
     },
     {
         "code": "revolving",
-        "name": gettext_noop("Revolving credit line"),
+        "name": SEED_PRODUCT_NAMES["revolving"],
         "segment": "b2b",
         "is_revolving": True,
         # A line of 50,000–1,000,000 yuan, drawn in parts of at least 100 yuan.
@@ -268,7 +268,7 @@ SEED_PRODUCTS = [
     },
     {
         "code": "fixed_loan",
-        "name": gettext_noop("Fixed loan"),
+        "name": SEED_PRODUCT_NAMES["fixed_loan"],
         "segment": "b2b",
         "amount_min": 50_000,
         "amount_max": 1_000_000,

@@ -1,13 +1,14 @@
 """`{% load report_words %}`: a scoring report's sentences in the reader's language
-(scoring.report_words): `{{ message|report_message }}`, `{{ reason|report_reason }}`,
-and a figure with its thousands grouped: `{{ value|figure }}`."""
+(scoring.report_words): `{{ message|report_message }}`, `{{ reason|report_reason }}`, a
+feature's name for its code: `{{ code|feature_title }}`, and a figure with its thousands
+grouped: `{{ value|figure }}`."""
 
 from decimal import Decimal
 
 from django import template
 from django.utils import formats
 
-from scoring import report_words
+from scoring import report_words, words
 
 register = template.Library()
 
@@ -20,6 +21,11 @@ def report_message(words) -> str:
 @register.filter
 def report_reason(words) -> str:
     return report_words.reason_text(words)
+
+
+@register.filter
+def feature_title(name: str) -> str:
+    return words.feature_title(name)
 
 
 @register.filter
