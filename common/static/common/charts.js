@@ -140,6 +140,13 @@
         grid.bottom = Math.max(grid.bottom, LINE + 12);
       }
     });
+    asList(option.xAxis).forEach(function (axis) {
+      if (axis.type === "value") {
+        // The first and last amounts along the bottom end inside the chart, not across its edge.
+        axis.axisLabel.alignMinLabel = "left";
+        axis.axisLabel.alignMaxLabel = "right";
+      }
+    });
     asList(option.yAxis).forEach(function (axis) {
       var label = (axis.axisLabel = axis.axisLabel || {});
       if (axis.type !== "category") {
