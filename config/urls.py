@@ -6,6 +6,7 @@ from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from common import views_jobs
@@ -28,6 +29,12 @@ urlpatterns = [
     ),
     # Browsers ask for /favicon.ico on every page, the workbench's included: the icon, not a 404.
     path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("favicon.ico"))),
+    # The workbench's scripts' words: Django's own, and the project's (common/locale/*/djangojs.po)
+    # where Django's Chinese lacks them (the permission chooser's "Choose all %s" and its buttons).
+    path(
+        "admin/jsi18n/",
+        admin.site.admin_view(JavaScriptCatalog.as_view(packages=["django.contrib.admin", "common"])),
+    ),
     path("admin/", admin.site.urls),
     path("ops/assembly-line/", admin.site.admin_view(views_ops.assembly_line), name="ops-assembly-line"),
     path("api/v1/", include("merchants.api.urls")),

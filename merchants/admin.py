@@ -436,7 +436,7 @@ class StarsFilter(admin.SimpleListFilter):
     """One to five stars, without asking the table which values it holds (a DISTINCT over
     every rating)."""
 
-    title = "stars"
+    title = _("stars")
     parameter_name = "stars"
 
     def lookups(self, request, model_admin):

@@ -24,7 +24,7 @@ from common.errors import ApplicationError
 from common.money import YuanFormField, format_yuan, yuan_to_fen
 from merchants.admin import ReadOnlyAdmin
 from payments import services
-from payments.models import Account, FundingPool, Hold, JournalEntry, Payout, Posting
+from payments.models import Account, FundingPool, Hold, JournalEntry, Payout, Posting, pool_label
 from payments.reconciliation import subledger_sections, trial_balance_checked
 
 
@@ -423,7 +423,9 @@ class FundingPoolAdmin(ReadOnlyAdmin):
             (_("capacity left (¥)"), _yuan(pool.capacity_fen)),
         ]
         title = _("Record capital") if source == "add_capital" else _("Record borrowing")
-        return self._form_page(request, form, title=f"{title} · {pool.code}", intro="", facts=facts)
+        return self._form_page(
+            request, form, title=f"{title} · {pool_label(pool.name)}", intro="", facts=facts
+        )
 
     def request_capital_view(self, request, pk):
         return self._amount_view(request, pk, source="add_capital")

@@ -139,9 +139,17 @@ def sideways_overflow(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
 
 
-# A date, an amount or a rate in running text, as the portal writes them.
+# A date, an amount (with or without its ¥, grouped by thousands or with its fen), a rate or a
+# per cent, and a loan's or application's reference (L20250331-17), as the portal and the
+# workbench write them.
 BROKEN_FIGURES_JS = r"""() => {
-  const figure = /\d{4}-\d\d-\d\d|-?¥[\d,]+\.\d\d|\d+(?:\.\d+)? ?%\/(?:day|year)/g;
+  const figure = new RegExp([
+    String.raw`\d{4}-\d\d-\d\d`,
+    String.raw`-?¥?\d{1,3}(?:,\d{3})+(?:\.\d+)?`,
+    String.raw`-?¥\d+(?:\.\d+)?`,
+    String.raw`\d+(?:\.\d+)? ?%(?:\/(?:day|year|日|年))?`,
+    String.raw`\b[A-Z]\d{8}-\d+`,
+  ].join("|"), "g");
   const found = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
@@ -185,9 +193,7 @@ class Watched:
         assert not self.errors, self.errors
         if self.page.viewport_size and self.page.viewport_size["width"] <= PHONE["width"]:
             assert_fits(self.page)
-            # The workbench's pages (Django admin's own layout) are not checked for it yet.
-            if not urlsplit(self.page.url).path.startswith("/admin/"):
-                assert not broken_figures(self.page), f"{self.page.url} breaks {broken_figures(self.page)}"
+            assert not broken_figures(self.page), f"{self.page.url} breaks {broken_figures(self.page)}"
 
     def screenshot(self, name: str) -> None:
         width = (self.page.viewport_size or DESKTOP)["width"]
@@ -210,3 +216,79 @@ def watched_page(new_page):
         return Watched(page)
 
     return open_page
+
+
+# The words of a drawn chart (ECharts' SVG renderer writes each label, legend entry and axis name
+# as a <text>, turned where a label is rotated): pairs whose boxes, turned as drawn, cover one
+# another, and words cut off by the chart's edges.
+CHART_CLASHES_JS = r"""(chart) => {
+  const edge = chart.getBoundingClientRect();
+  const slack = 1;  // a pixel of antialiasing is no overlap
+  // The window a clip path leaves of a text, on the screen (null: not clipped).
+  const clipOf = (text) => {
+    for (let e = text.parentElement; e && e.tagName !== "svg"; e = e.parentElement) {
+      const reference = (e.getAttribute("clip-path") || "").match(/#([^)"']+)/);
+      const shape = reference && document.getElementById(reference[1]);
+      if (!shape || !shape.firstElementChild) continue;
+      const box = shape.firstElementChild.getBBox(), matrix = e.getScreenCTM(), svg = e.ownerSVGElement;
+      const on = (x, y) => {
+        const p = svg.createSVGPoint();
+        p.x = x;
+        p.y = y;
+        return p.matrixTransform(matrix);
+      };
+      const a = on(box.x, box.y), b = on(box.x + box.width, box.y + box.height);
+      return {left: Math.min(a.x, b.x), right: Math.max(a.x, b.x),
+              top: Math.min(a.y, b.y), bottom: Math.max(a.y, b.y)};
+    }
+    return null;
+  };
+  const words = [...chart.querySelectorAll("svg text")].map(t => {
+    const box = t.getBBox(), matrix = t.getScreenCTM(), svg = t.ownerSVGElement;
+    const corners = [[box.x, box.y], [box.x + box.width, box.y], [box.x + box.width, box.y + box.height],
+                     [box.x, box.y + box.height]].map(([x, y]) => {
+      const point = svg.createSVGPoint();
+      point.x = x; point.y = y;
+      const on = point.matrixTransform(matrix);
+      return [on.x, on.y];
+    });
+    return {text: t.textContent.trim(), corners, box, clip: clipOf(t)};
+  }).filter(w => w.text && w.box.width > 0 && w.box.height > 0).flatMap(w => {
+    if (!w.clip) return [w];
+    // A scrolling legend's entries beyond its window are clipped away: only what shows counts.
+    const xs = w.corners.map(c => c[0]), ys = w.corners.map(c => c[1]);
+    const left = Math.max(Math.min(...xs), w.clip.left), right = Math.min(Math.max(...xs), w.clip.right);
+    const top = Math.max(Math.min(...ys), w.clip.top), bottom = Math.min(Math.max(...ys), w.clip.bottom);
+    if (right - left <= slack || bottom - top <= slack) return [];
+    return [{...w, corners: [[left, top], [right, top], [right, bottom], [left, bottom]]}];
+  });
+  // Separating axes: two convex quadrilaterals are apart if, along one edge's normal of either,
+  // their projections leave a gap.
+  const apart = (a, b) => [a, b].some(quad => quad.some((p, i) => {
+    const q = quad[(i + 1) % 4], normal = [q[1] - p[1], p[0] - q[0]];
+    const length = Math.hypot(normal[0], normal[1]) || 1;
+    const project = c => (c[0] * normal[0] + c[1] * normal[1]) / length;
+    const pa = a.map(project), pb = b.map(project);
+    return Math.min(...pa) >= Math.max(...pb) - slack || Math.min(...pb) >= Math.max(...pa) - slack;
+  }));
+  const found = [];
+  for (let i = 0; i < words.length; i += 1) {
+    const xs = words[i].corners.map(c => c[0]), ys = words[i].corners.map(c => c[1]);
+    if (Math.min(...xs) < edge.left - slack || Math.max(...xs) > edge.right + slack ||
+        Math.min(...ys) < edge.top - slack || Math.max(...ys) > edge.bottom + slack) {
+      found.push(`'${words[i].text}' cut off at the chart's edge`);
+    }
+    for (let j = i + 1; j < words.length; j += 1) {
+      if (!apart(words[i].corners, words[j].corners)) {
+        found.push(`'${words[i].text}' over '${words[j].text}'`);
+      }
+    }
+  }
+  return found;
+}"""
+
+
+def chart_clashes(page, name: str) -> list[str]:
+    """The labels of the chart `chart-<name>` that overlap one another or are cut off by its edges
+    (the chart must be drawn, with the SVG renderer the charts use)."""
+    return page.get_by_test_id(f"chart-{name}").evaluate(CHART_CLASHES_JS)

@@ -428,3 +428,79 @@ def rare_rows_create(*, on=None) -> dict:
             address=application.merchant.owner.address[:200],
         ).pk
     return made
+
+
+def admin_rows_create(*, related: int) -> dict[str, int]:
+    """One row of every model registered on the workbench that the world has none of (the
+    approval requests, webhooks, warnings, network runs, ... a small demo world never makes),
+    each with `related` rows of every kind that points to it (a webhook delivery's attempts, a
+    network run's flagged shops, a model's drift reports), so each change page is opened and its
+    query count compared with few and with many rows to show. Fields are filled by their kind:
+    the first choice, the business date (a day earlier for each further row), a word, a small
+    number; a foreign key takes the newest row of its kind, made the same way if there is none.
+    Returns {model label: pk of the row made}."""
+    made: dict[str, int] = {}
+    empty = [model for model in admin.site._registry if not model.objects.exists()]
+    for model in empty:
+        # Made already as another's related row (a webhook endpoint's delivery), or made now.
+        obj = model.objects.order_by("-pk").first() or _row_create(model, 0)
+        made[model._meta.label] = obj.pk
+        for relation in model._meta.related_objects:
+            if not relation.one_to_many:
+                continue
+            for index in range(related):
+                _row_create(relation.related_model, index, {relation.field.name: obj})
+    return made
+
+
+# Rows given to a person of the demo: an inspector sees only the visits given to it.
+GIVEN_USERS = {("lending.FieldInspection", "inspector"): "inspector"}
+
+
+def _row_create(model, index: int, given: dict | None = None):
+    """A row of `model` with `given` fields and the rest filled by their kind (see
+    admin_rows_create); `index` makes each row of a parent's many differ."""
+    import decimal
+
+    from django.db import models as db
+    from django.utils import timezone
+
+    from common.business_date import business_date_today
+
+    values = dict(given or {})
+    today = business_date_today()
+    for field in model._meta.concrete_fields:
+        if field.name in values or field.null or (field.primary_key and not field.is_relation):
+            continue
+        if field.has_default() or getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            continue
+        if (model._meta.label, field.name) in GIVEN_USERS:
+            values[field.name] = login_user(GIVEN_USERS[(model._meta.label, field.name)])
+        elif field.is_relation and (field.primary_key or field.unique):
+            # One row per related row (a merchant's risk): one that has none yet.
+            taken = model.objects.values(field.attname)
+            values[field.name] = field.related_model.objects.exclude(pk__in=taken).order_by("-pk").first()
+        elif field.is_relation:
+            # A different row for each of a parent's many, where there are enough.
+            found = field.related_model.objects.order_by("-pk")[index : index + 1]
+            values[field.name] = found[0] if found else _row_create(field.related_model, index)
+        elif field.choices:
+            values[field.name] = field.choices[0][0]
+        elif isinstance(field, db.DateTimeField):
+            values[field.name] = timezone.now() - dt.timedelta(hours=index)
+        elif isinstance(field, db.DateField):
+            values[field.name] = today - dt.timedelta(days=index)
+        elif isinstance(field, db.DecimalField):
+            values[field.name] = decimal.Decimal("1")
+        elif isinstance(field, db.FloatField):
+            values[field.name] = 0.05
+        elif isinstance(field, db.IntegerField):
+            values[field.name] = index + 1
+        elif isinstance(field, db.URLField):
+            values[field.name] = f"https://partner.example/hooks/{index}"
+        elif isinstance(field, db.GenericIPAddressField):
+            values[field.name] = "192.0.2.1"
+        else:
+            limit = getattr(field, "max_length", None) or 64
+            values[field.name] = f"{field.name}-{index}"[:limit]
+    return model.objects.create(**values)

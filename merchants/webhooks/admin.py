@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from common.admin import EstimatedCountPaginator
 from common.errors import ApplicationError
@@ -20,7 +21,9 @@ from merchants.webhooks.models import (
 
 class EndpointForm(forms.ModelForm):
     url = forms.URLField(max_length=500, assume_scheme="https")
-    event_types = forms.MultipleChoiceField(choices=EventType.choices, widget=forms.CheckboxSelectMultiple)
+    event_types = forms.MultipleChoiceField(
+        label=_("event types"), choices=EventType.choices, widget=forms.CheckboxSelectMultiple
+    )
 
     class Meta:
         model = WebhookEndpoint
@@ -121,7 +124,7 @@ class DeliveryInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="delivery")
+    @admin.display(description=_("delivery"))
     def link(self, obj):
         url = reverse("admin:merchants_webhookdelivery_change", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, obj.pk)

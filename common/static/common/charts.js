@@ -75,7 +75,101 @@
     return option;
   }
 
+  /* Laid out for the width it is drawn at, the same way for every chart, so that no label covers
+     another or is cut off, on a 375 px phone as on a desktop:
+     - legends scroll (one line, arrows) rather than wrap over the plot;
+     - an axis's name sits beside the axis, in the middle, beyond its labels (ECharts leaves an
+       axis name at the end of the axis, over the last label, and outside containLabel's room);
+     - category labels that all must show (interval 0) turn just enough to clear one another;
+     - labels that may be thinned hide where they would overlap. */
+  var FONT = "12px sans-serif";
+  var LINE = 16; // the height a 12 px label takes
+  var measure = null;
+
+  function textWidth(text) {
+    if (!measure) {
+      measure = document.createElement("canvas").getContext("2d");
+      measure.font = FONT;
+    }
+    return measure.measureText(String(text)).width;
+  }
+
+  function widest(labels, format) {
+    return (labels || []).reduce(function (most, label) {
+      var text = format ? format(label) : label;
+      return Math.max(most, textWidth(text));
+    }, 0);
+  }
+
+  function layOut(option, width) {
+    var grid = (option.grid = option.grid || {});
+    ["left", "right", "top", "bottom"].forEach(function (side) {
+      grid[side] = typeof grid[side] === "number" ? grid[side] : 8;
+    });
+    grid.containLabel = true;
+    asList(option.legend).forEach(function (legend) {
+      legend.type = "scroll";
+      legend.left = legend.left === undefined ? 0 : legend.left;
+      legend.right = legend.right === undefined ? 0 : legend.right;
+    });
+    var plot = Math.max(80, width - grid.left - grid.right - 48);
+    asList(option.xAxis).forEach(function (axis) {
+      var label = (axis.axisLabel = axis.axisLabel || {});
+      var labels = axis.type === "category" ? axis.data || [] : [];
+      var extent = LINE; // how far the labels reach below the axis line
+      if (labels.length) {
+        var slot = plot / labels.length;
+        var longest = widest(labels);
+        if (label.interval === 0) {
+          if (longest + 8 <= slot) {
+            label.rotate = 0;
+          } else {
+            // Turned labels stand slot × sin(angle) apart: at least a line.
+            var angle = (Math.asin(Math.min(1, LINE / slot)) * 180) / Math.PI;
+            label.rotate = Math.min(90, Math.max(label.rotate || 0, Math.ceil(angle)));
+          }
+        } else {
+          label.hideOverlap = true;
+        }
+        var turned = ((label.rotate || 0) * Math.PI) / 180;
+        extent = longest * Math.sin(turned) + LINE * Math.cos(turned);
+      }
+      if (axis.name) {
+        axis.nameLocation = "middle";
+        axis.nameGap = Math.ceil(extent) + 12;
+        grid.bottom = Math.max(grid.bottom, LINE + 12);
+      }
+    });
+    asList(option.xAxis).forEach(function (axis) {
+      if (axis.type === "value") {
+        // The first and last amounts along the bottom end inside the chart, not across its edge.
+        axis.axisLabel.alignMinLabel = "left";
+        axis.axisLabel.alignMaxLabel = "right";
+      }
+    });
+    asList(option.yAxis).forEach(function (axis) {
+      var label = (axis.axisLabel = axis.axisLabel || {});
+      if (axis.type !== "category") {
+        label.hideOverlap = true;
+      }
+      if (axis.name) {
+        var labels = axis.type === "category" ? axis.data : [axis.max === undefined ? 100 : axis.max];
+        axis.nameLocation = "middle";
+        axis.nameRotate = 90;
+        axis.nameGap = Math.ceil(widest(labels, label.formatter)) + 12;
+        grid.left = Math.max(grid.left, LINE + 8);
+      }
+    });
+    return option;
+  }
+
   var drawn = [];
+
+  function optionFor(spec, width) {
+    var option = applyFormats(JSON.parse(JSON.stringify(spec.option || {})), spec.format || {});
+    option.animation = false;
+    return layOut(option, width);
+  }
 
   function draw(element) {
     if (element.getAttribute("data-rendered") === "1" || typeof window.echarts === "undefined") {
@@ -93,11 +187,9 @@
     }
     element.style.width = "100%";
     element.style.height = (spec.height || 320) + "px";
-    var option = applyFormats(spec.option || {}, spec.format || {});
-    option.animation = false;
     var chart = window.echarts.init(element, null, { renderer: spec.renderer || "svg" });
-    chart.setOption(option);
-    drawn.push(chart);
+    chart.setOption(optionFor(spec, element.clientWidth));
+    drawn.push({ chart: chart, spec: spec, element: element });
     element.setAttribute("data-rendered", "1");
   }
 
@@ -114,8 +206,9 @@
       window.clearTimeout(pending);
     }
     pending = window.setTimeout(function () {
-      drawn.forEach(function (chart) {
-        chart.resize();
+      drawn.forEach(function (one) {
+        one.chart.resize();
+        one.chart.setOption(optionFor(one.spec, one.element.clientWidth), true);
       });
     }, 100);
   });
