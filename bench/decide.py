@@ -483,6 +483,8 @@ def cpu(key: str, shops: list[dict], payout: str) -> dict:
         with CaptureQueriesContext(connection) as queries:
             apply(shops[3])
         statements = [q["sql"] for q in queries.captured_queries]
+        if os.environ.get("DECIDE_STATEMENTS"):
+            Path(os.environ["DECIDE_STATEMENTS"]).write_text("\n;;\n".join(statements))
         for shop in shops[4:]:
             for name, call in (("decision", apply), ("floor", floor)):
                 cpu_started, wall_started = time.process_time(), time.perf_counter()
