@@ -49,16 +49,25 @@ def application_environ(merchant: str, key: str) -> tuple[dict, object]:
 
 def reply_without_closing(environ: dict):
     """What a WSGI server does up to writing the reply: (status, body, the response to close).
-    As Django's test client does, the database connection is not closed around the request."""
+    As Django's test client does, the database connection is not closed around the request. The
+    reply says its length, so the client has it whole before the server closes the connection."""
     statuses: list[str] = []
+    lengths: list[str] = []
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
-        response = WSGIHandler()(environ, lambda status, headers, exc_info=None: statuses.append(status))
+        response = WSGIHandler()(
+            environ,
+            lambda status, headers, exc_info=None: (
+                statuses.append(status),
+                lengths.extend(value for name, value in headers if name.lower() == "content-length"),
+            ),
+        )
         body = b"".join(response)
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
+    assert lengths == [str(len(body))]
     return statuses[0], json.loads(body), response
 
 
