@@ -9,6 +9,7 @@ import base64
 import datetime as dt
 import json
 import threading
+import uuid
 from unittest import mock
 
 import pytest
@@ -17,15 +18,16 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection, transaction
 from django.test import RequestFactory, override_settings
+from rest_framework.test import APIClient
 
 from common.after_reply import publish_on_commit
 from lending import tasks
 from lending.models import Application, Loan
 from lending.services.applications import applications_fulfil_sweep, applications_unfulfilled
 from tests.conftest import requires_redis
-from tests.lending.test_applications_api import TODAY, client_of, quote, shop
+from tests.lending.test_applications_api import TODAY, quote, shop
 from tests.lending.test_applications_api import world as world  # the fixture
-from tests.merchants.factories import PartnerPlatformFactory
+from tests.merchants.factories import ApiKeyFactory, PartnerPlatformFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("world")]
 
@@ -33,7 +35,10 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 def application_environ(merchant: str, key: str) -> tuple[dict, object]:
     """A partner's instant application as a WSGI server hands it to Django, and its partner."""
     partner = PartnerPlatformFactory()
-    client = client_of(partner)
+    raw = f"xd_{uuid.uuid4().hex[:8]}_" + "z" * 40
+    ApiKeyFactory(partner=partner, raw_key=raw)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
     shop(partner, merchant)
     sha = quote(client, merchant=merchant).json()["contract_sha256"]
     body = {"merchant": merchant, "product": "credit_loan", "amount": "2000.00", "accepted_sha256": sha}
@@ -41,7 +46,7 @@ def application_environ(merchant: str, key: str) -> tuple[dict, object]:
         "/api/v1/applications/",
         data=json.dumps(body),
         content_type="application/json",
-        HTTP_AUTHORIZATION=client._credentials["HTTP_AUTHORIZATION"],
+        HTTP_AUTHORIZATION=f"Api-Key {raw}",
         HTTP_IDEMPOTENCY_KEY=key,
     )
     return request.environ, partner
