@@ -423,7 +423,9 @@ def in_process_apply(client, shop: dict):
     )
 
 
-def profile(key: str, shops: list[dict]) -> None:
+def profile(key: str, shops: list[dict], out_path: str = "") -> None:
+    """cProfile on CPU time (`time.process_time`: the machine's load and the database's replies
+    do not count), the 30 largest by cumulative time; the whole profile to `out_path` if given."""
     client = in_process_client(key)
 
     def run(shop):
@@ -431,16 +433,18 @@ def profile(key: str, shops: list[dict]) -> None:
         assert response.status_code == 201, response.content
 
     run(shops[0])
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)
     profiler.enable()
     started = time.perf_counter()
     for shop in shops[1:]:
         run(shop)
     per_request = (time.perf_counter() - started) * 1000 / max(1, len(shops) - 1)
     profiler.disable()
+    if out_path:
+        profiler.dump_stats(out_path)
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
-    print(f"in-process, under cProfile: {per_request:.2f} ms per application", file=sys.stderr)
+    print(f"in-process, under cProfile: {per_request:.2f} ms (wall) per application", file=sys.stderr)
     print(out.getvalue(), file=sys.stderr)
 
 
@@ -448,10 +452,23 @@ def cpu(key: str, shops: list[dict], payout: str) -> dict:
     """In this process through Django's test client: CPU time (`time.process_time`) and wall
     time per request, decision and floor taking turns, medians; and the statements of one
     decision. CPU time does not count the time spent waiting for the database or for the cores
-    (the load of a shared machine), so its ratio is the one the machine's load least disturbs."""
+    (the load of a shared machine), so its ratio is the one the machine's load least disturbs.
+    The test client closes the response inside the request, as a server does once it has sent
+    the reply: `decision_reply_*` is the decision up to that close (what the client waits for),
+    the rest being what runs when the response is closed."""
     from django.db import connection
+    from django.http.response import HttpResponseBase
     from django.test import override_settings
     from django.test.utils import CaptureQueriesContext
+
+    closing: list[tuple[float, float]] = []
+    close = HttpResponseBase.close
+
+    def timed_close(self):
+        closing.append((time.process_time(), time.perf_counter()))
+        return close(self)
+
+    HttpResponseBase.close = timed_close
 
     client = in_process_client(key)
     expected = "approved" if payout == "async" else "disbursed"
@@ -471,6 +488,8 @@ def cpu(key: str, shops: list[dict], payout: str) -> dict:
         "decision_wall": [],
         "floor_cpu": [],
         "floor_wall": [],
+        "decision_reply_cpu": [],
+        "decision_reply_wall": [],
     }
     with override_settings(LENDING_INSTANT_PAYOUT=payout):
         for shop in shops[:3]:  # warm-up: imports, caches, the connection
@@ -479,13 +498,22 @@ def cpu(key: str, shops: list[dict], payout: str) -> dict:
         with CaptureQueriesContext(connection) as queries:
             apply(shops[3])
         statements = [q["sql"] for q in queries.captured_queries]
+        if os.environ.get("DECIDE_STATEMENTS"):
+            Path(os.environ["DECIDE_STATEMENTS"]).write_text("\n;;\n".join(statements))
         for shop in shops[4:]:
             for name, call in (("decision", apply), ("floor", floor)):
+                closing.clear()
                 cpu_started, wall_started = time.process_time(), time.perf_counter()
                 call(shop)
                 samples[f"{name}_cpu"].append((time.process_time() - cpu_started) * 1000)
                 samples[f"{name}_wall"].append((time.perf_counter() - wall_started) * 1000)
-    medians = {f"{name}_ms": round(statistics.median(values), 2) for name, values in samples.items()}
+                if name == "decision" and closing:
+                    samples["decision_reply_cpu"].append((closing[0][0] - cpu_started) * 1000)
+                    samples["decision_reply_wall"].append((closing[0][1] - wall_started) * 1000)
+    HttpResponseBase.close = close
+    medians = {
+        f"{name}_ms": round(statistics.median(values), 2) for name, values in samples.items() if values
+    }
     return {
         "payout": payout,
         "requests": len(shops) - 4,
@@ -517,6 +545,7 @@ def main() -> None:
     )
     parser.add_argument("--series", nargs="+", default=["async", "inline"], choices=["async", "inline"])
     parser.add_argument("--profile", type=int, default=0, help="applications profiled in process first")
+    parser.add_argument("--profile-out", default="", help="the whole profile (pstats) written here")
     parser.add_argument(
         "--cpu", type=int, default=0, help="applications timed in process first (CPU time per request)"
     )
@@ -571,7 +600,7 @@ def main() -> None:
         from django.test import override_settings
 
         with override_settings(LENDING_INSTANT_PAYOUT=args.series[0]):
-            profile(key, extra[in_process:])
+            profile(key, extra[in_process:], args.profile_out)
     from django.conf import settings
     from django.db import connections
 

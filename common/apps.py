@@ -13,6 +13,9 @@ class CommonConfig(AppConfig):
         from common.request_id import celery_signals_connect
 
         celery_signals_connect()
+        from common import after_reply
+
+        after_reply.connect()
         from celery.signals import worker_ready
 
         from common.jobs import on_worker_ready

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 
 from axes.backends import AxesStandaloneBackend
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.shortcuts import render
 
 _PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
@@ -26,23 +28,51 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 def rate_limit_hit(*, bucket: str, subject: str, rate: str, now: float | None = None) -> tuple[bool, int]:
-    """Count one request of `subject` against `rate`; (allowed, seconds until the window ends).
+    """Count one request of `subject` against `rate`; (allowed, seconds until the window ends)."""
+    return rate_limits_hit([(bucket, subject, rate)], now=now)[0]
 
-    Fixed windows counted with the cache's add + incr: atomic on Redis, so every gunicorn worker
-    and every thread counts together and none lets a request through twice.
+
+def rate_limits_hit(
+    hits: Sequence[tuple[str, str, str]], *, now: float | None = None
+) -> list[tuple[bool, int]]:
+    """Count one request against each `(bucket, subject, rate)`: per hit (allowed, seconds until
+    its window ends).
+
+    Fixed windows, one counter per window in the cache, created at 0 if missing (expiring a
+    second after its window) and incremented, atomically: every gunicorn worker and every thread
+    counts together and none lets a request through twice. On Redis every hit's counter in one
+    round trip (a MULTI of SET NX EX and INCR per counter, so no counter expires between the two);
+    on another cache the cache's add and incr.
     """
-    limit, period = parse_rate(rate)
     now = time.time() if now is None else now
-    window = int(now // period)
-    wait = max(1, math.ceil((window + 1) * period - now))
-    key = f"rate:{bucket}:{subject}:{window}"
+    windows = []
+    for bucket, subject, rate in hits:
+        limit, period = parse_rate(rate)
+        window = int(now // period)
+        wait = max(1, math.ceil((window + 1) * period - now))
+        windows.append((f"rate:{bucket}:{subject}:{window}", limit, period, wait))
+    if not windows:
+        return []
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, RedisCache):
+        keys = [backend.make_and_validate_key(key) for key, *_ in windows]
+        pipe = backend._cache.get_client(keys[0], write=True).pipeline(transaction=True)
+        for key, (_, _, period, _) in zip(keys, windows, strict=True):
+            pipe.set(key, 0, ex=period + 1, nx=True)
+            pipe.incr(key)
+        counts = pipe.execute()[1::2]
+    else:
+        counts = [_count(key, period) for key, _, period, _ in windows]
+    return [(count <= limit, wait) for count, (_, limit, _, wait) in zip(counts, windows, strict=True)]
+
+
+def _count(key: str, period: int) -> int:
     cache.add(key, 0, timeout=period + 1)
     try:
-        count = cache.incr(key)
+        return cache.incr(key)
     except ValueError:  # the window's counter expired between add and incr
         cache.add(key, 1, timeout=period + 1)
-        count = 1
-    return count <= limit, wait
+        return 1
 
 
 class PermissionsPolicyMiddleware:

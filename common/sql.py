@@ -10,7 +10,7 @@ the returned rows, in the order of the input rows.
 
 from collections.abc import Sequence
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 # SQLite allows 32,766 bound parameters per statement (since 3.32).
 _SQLITE_MAX_PARAMS = 32_000
@@ -75,6 +75,7 @@ def _converters_of(fields: Sequence) -> list[tuple]:
 
 
 def _converted(rows, converters: list[tuple]) -> list[tuple]:
+    connection = connections[DEFAULT_DB_ALIAS]  # itself: the proxy looks it up on every use
     if not converters:
         return [tuple(row) for row in rows]
     converted = []
@@ -119,6 +120,7 @@ def fixed_instances(sql: str, params: Sequence, models: Sequence) -> list[tuple]
     selects its columns but those of the fields named in `deferred` (`columns_of(model, alias,
     deferred)`), which stay deferred as `.defer()` leaves them (read when first used), so an
     encrypted field nobody needs is not decrypted."""
+    connection = connections[DEFAULT_DB_ALIAS]  # itself: the proxy looks it up on every use
     parts = [(m, ()) if isinstance(m, type) else (m[0], tuple(m[1])) for m in models]
     read = [(model, _read_fields(model, deferred), deferred) for model, deferred in parts]
     fields = [field for _, own_fields, _ in read for field in own_fields]
@@ -145,6 +147,7 @@ def rows_insert(model, objs: Sequence) -> None:
     database value, the primary keys set from RETURNING, the instances marked saved. Without the
     ORM's compiler, which costs more per row than the row's round trip; falls back to
     `bulk_create` where the database cannot return the rows' keys."""
+    connection = connections[DEFAULT_DB_ALIAS]  # itself: the proxy looks it up on every use
     if not objs:
         return
     if not connection.features.can_return_rows_from_bulk_insert:
@@ -172,6 +175,7 @@ def rows_insert(model, objs: Sequence) -> None:
 def _insert_parts(model, obj) -> tuple[list, list]:
     """The fields of a new row of `model` (its primary key the database's) and their database
     values, as `bulk_create` prepares them (each field's `pre_save` and database value)."""
+    connection = connections[DEFAULT_DB_ALIAS]  # itself: the proxy looks it up on every use
     meta = model._meta
     fields = [field for field in meta.concrete_fields if field is not meta.pk]
     return fields, [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
@@ -227,6 +231,7 @@ def update_with_insert(model, pk, expected: dict, changes: dict, child, link: st
     `expected`) given `changes`, and `child` (a new row, `link` its foreign key to this one)
     inserted only if the row was changed; on PostgreSQL one statement. True when it was
     changed (`child` then saved, its key set)."""
+    connection = connections[DEFAULT_DB_ALIAS]  # itself: the proxy looks it up on every use
     meta = model._meta
     quote = connection.ops.quote_name
     sets = [(meta.get_field(name), value) for name, value in changes.items()]

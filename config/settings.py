@@ -264,8 +264,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["merchants.api.auth.IsPartner", "merchants.api.auth.HasScope"],
     # Per key and per partner; counted in the cache (Redis in production), 429 with Retry-After.
     "DEFAULT_THROTTLE_CLASSES": [
-        "merchants.api.auth.ApiKeyRateThrottle",
-        "merchants.api.auth.PartnerRateThrottle",
+        "merchants.api.auth.PartnerApiRateThrottle",
     ],
     "DEFAULT_SCHEMA_CLASS": "common.api.ProblemAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",

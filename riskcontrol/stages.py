@@ -134,38 +134,43 @@ def _checks_sql(*, placed_on: str, keys: int, phone: bool, bank_card: bool, this
     `placed_on` is the database's expression for the date of s.placed_at (Django's own)."""
     not_this = "AND a.id <> %s" if this_one else ""
     window = f"a.submitted_on >= %s AND a.submitted_on <= %s {not_this}"
-
-    def by_owner(column: str) -> str:
-        return (
-            "(SELECT COUNT(*) FROM lending_application a JOIN merchants_merchant m ON m.id = a.merchant_id"  # noqa: S608
-            f" JOIN merchants_owner o ON o.id = m.owner_id WHERE {window} AND o.{column} = %s)"
-        )
-
-    def ring(column: str) -> str:
-        return (
-            f"(SELECT r.{column} FROM riskcontrol_ringflag f JOIN riskcontrol_networkrun r"  # noqa: S608
-            " ON r.id = f.run_id WHERE f.merchant_id = %s AND f.run_id = (SELECT n.id"
-            " FROM riskcontrol_networkrun n WHERE n.detector = r.detector AND n.finished_at IS NOT NULL"
-            " ORDER BY n.business_on DESC, n.id DESC LIMIT 1) ORDER BY f.score DESC, f.run_id ASC LIMIT 1)"
-        )
-
+    # The owner's three counts in one pass over the window's applications of the owner's keys.
+    owner_keys = [
+        "national_id_index",
+        *(["phone_index"] if phone else []),
+        *(["bank_card_index"] if bank_card else []),
+    ]
+    by_owner = {column: f"COUNT(CASE WHEN o.{column} = %s THEN 1 END)" for column in owner_keys}
     devices = "SELECT d.device_index FROM merchants_merchantdevice d WHERE d.merchant_id = %s"
     return f"""
         SELECT
             EXISTS(SELECT 1 FROM riskcontrol_blacklistentry b WHERE b.is_active AND (
                 b.value_index IN ({", ".join(["%s"] * keys) or "NULL"})
                 OR (b.kind = %s AND b.value_index IN ({devices})))),
-            {by_owner("national_id_index")},
-            {by_owner("phone_index") if phone else "NULL"},
-            {by_owner("bank_card_index") if bank_card else "NULL"},
+            owners.by_national_id, owners.by_phone, owners.by_bank_card,
             (SELECT COUNT(*) FROM lending_application a WHERE {window} AND a.merchant_id IN (
                 SELECT e.merchant_id FROM merchants_merchantdevice e WHERE e.device_index IN ({devices}))),
             EXISTS(SELECT 1 FROM merchants_order s
                 WHERE s.merchant_id = %s AND {placed_on} <= %s AND s.status <> %s),
             (SELECT COUNT(DISTINCT {placed_on}) FROM merchants_order s
                 WHERE s.merchant_id = %s AND {placed_on} <= %s AND {placed_on} >= %s AND s.status <> %s),
-            {ring("detector")},
-            {ring("business_on")}
+            ring.detector, ring.business_on
+        FROM (
+            SELECT {by_owner["national_id_index"]} AS by_national_id,
+                {by_owner.get("phone_index", "NULL")} AS by_phone,
+                {by_owner.get("bank_card_index", "NULL")} AS by_bank_card
+            FROM lending_application a JOIN merchants_merchant m ON m.id = a.merchant_id
+            JOIN merchants_owner o ON o.id = m.owner_id
+            WHERE {window} AND ({" OR ".join(f"o.{column} = %s" for column in owner_keys)})
+        ) owners
+        LEFT JOIN (
+            SELECT r.detector, r.business_on FROM riskcontrol_ringflag f
+            JOIN riskcontrol_networkrun r ON r.id = f.run_id
+            WHERE f.merchant_id = %s AND f.run_id = (SELECT n.id FROM riskcontrol_networkrun n
+                WHERE n.detector = r.detector AND n.finished_at IS NOT NULL
+                ORDER BY n.business_on DESC, n.id DESC LIMIT 1)
+            ORDER BY f.score DESC, f.run_id ASC LIMIT 1
+        ) ring ON 1 = 1
     """  # noqa: S608 - table and column names from this module, values bound
 
 
@@ -189,17 +194,18 @@ def _checks(application: Application, on: dt.date, run: Run) -> dict:
         this_one = bool(application.pk)
         to = day(on)
         window = [day(since(on, params["velocity_window_days"])), to, *([application.pk] if this_one else [])]
+        owner_keys = [
+            owner.national_id_index,
+            *([owner.phone_index] if owner.phone_index else []),
+            *([owner.bank_card_index] if owner.bank_card_index else []),
+        ]
         values = [*keys, BlacklistEntry.Kind.DEVICE, merchant.pk]
-        values += [*window, owner.national_id_index]
-        if owner.phone_index:
-            values += [*window, owner.phone_index]
-        if owner.bank_card_index:
-            values += [*window, owner.bank_card_index]
         values += [*window, merchant.pk]
         values += [merchant.pk, *tz, to, OrderStatus.CANCELLED]
         policy_from = day(since(on, params["policy_sales_window_days"]))
         values += [*tz, merchant.pk, *tz, to, *tz, policy_from, OrderStatus.CANCELLED]
-        values += [merchant.pk, merchant.pk]
+        values += [*owner_keys, *window, *owner_keys]
+        values += [merchant.pk]
         sql = _checks_sql(
             placed_on=placed_on,
             keys=len(keys),

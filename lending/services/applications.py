@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from common.after_reply import publish_on_commit
 from common.errors import ApplicationError, ConflictError, NotFoundError
 from common.money import format_yuan
 from common.sql import fixed_rows, row_insert_with
@@ -404,10 +405,11 @@ def application_after_decision(*, application: Application, on: dt.date, actor: 
     if settings.LENDING_INSTANT_PAYOUT == "async":
         from lending.tasks import application_fulfil as task
 
-        # Robust: a broker that does not answer after the commit is logged, not the caller's
-        # error (the approval is made); `applications_fulfil_sweep` finds what was not sent,
-        # as it finds an approval whose process died between the commit and the publish.
-        transaction.on_commit(lambda: task.delay(application.pk, on.isoformat()), robust=True)
+        # Published once the approval is committed; in a request, after its reply is sent (the
+        # partner does not wait for the broker). A broker that does not answer is logged, not
+        # the caller's error (the approval is made); `applications_fulfil_sweep` finds what was
+        # not sent, as it finds an approval whose process died before the publish.
+        publish_on_commit(lambda: task.delay(application.pk, on.isoformat()))
         return application
     return application_fulfil(application_id=application.pk, on=on, actor=actor)
 

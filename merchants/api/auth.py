@@ -30,7 +30,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
-from common.security import rate_limit_hit
+from common.security import rate_limits_hit
 from common.sql import columns_of, fixed_instances
 from merchants import services
 from merchants.models import ApiKey, ApiScope, PartnerPlatform
@@ -183,40 +183,30 @@ def partner_of(request):
     return request.auth.partner
 
 
-class _FixedWindowThrottle(throttling.BaseThrottle):
-    """Per-subject fixed windows counted in the cache (common.security.rate_limit_hit); the wait
-    is the rest of the window, which DRF sends as Retry-After."""
+class PartnerApiRateThrottle(throttling.BaseThrottle):
+    """A request counted against its key's limit and its partner's (all the partner's keys
+    together; API_RATE_LIMITS "key" and "partner", an empty one off): per-subject fixed windows
+    in the cache (common.security.rate_limits_hit), both counted in one round trip to Redis. Both
+    are counted whether or not either refuses, as DRF counts every throttle; refused over either,
+    the wait (DRF's Retry-After) the longest rest of a window that refused."""
 
-    rate_setting = ""
-    _wait = 1
-
-    def subject(self, request) -> str | None:
-        raise NotImplementedError
+    _wait: int | None = None
 
     def allow_request(self, request, view):
-        subject = self.subject(request)
-        rate = settings.API_RATE_LIMITS.get(self.rate_setting)
-        if subject is None or not rate:
+        if not isinstance(request.auth, ApiKey):
             return True
-        allowed, self._wait = rate_limit_hit(bucket=f"api-{self.rate_setting}", subject=subject, rate=rate)
-        return allowed
+        limits = settings.API_RATE_LIMITS
+        hits = [
+            (f"api-{name}", subject, limits[name])
+            for name, subject in (("key", request.auth.prefix), ("partner", str(request.auth.partner_id)))
+            if limits.get(name)
+        ]
+        refused = [wait for allowed, wait in rate_limits_hit(hits) if not allowed]
+        self._wait = max(refused, default=None)
+        return not refused
 
     def wait(self):
         return self._wait
-
-
-class ApiKeyRateThrottle(_FixedWindowThrottle):
-    rate_setting = "key"
-
-    def subject(self, request):
-        return request.auth.prefix if isinstance(request.auth, ApiKey) else None
-
-
-class PartnerRateThrottle(_FixedWindowThrottle):
-    rate_setting = "partner"
-
-    def subject(self, request):
-        return str(request.auth.partner_id) if isinstance(request.auth, ApiKey) else None
 
 
 def partner_scope(request) -> str:

@@ -7,6 +7,7 @@ import threading
 import time
 import types
 import uuid
+from unittest import mock
 
 import pytest
 from django.conf import settings as django_settings
@@ -213,3 +214,49 @@ def test_the_documented_signing_snippet_is_accepted():
     response = APIClient().post(request.selector, request.data, content_type="application/json", **headers)
     # Signed and authenticated: the order is refused only because merchant TB000001 is not there.
     assert response.status_code not in (401, 403), response.content
+
+
+@requires_redis
+def test_a_request_counts_its_key_and_its_partner_in_one_round_trip_to_redis(settings, frozen_clock):
+    from redis.connection import AbstractConnection
+
+    settings.API_RATE_LIMITS = {"key": "100/hour", "partner": "100/hour"}
+    key, raw = fresh_key()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    assert client.get("/api/v1/merchants/").status_code == 200
+    sent = []
+    original = AbstractConnection.send_packed_command
+
+    def counted(connection, *args, **kwargs):
+        sent.append(args[0])
+        return original(connection, *args, **kwargs)
+
+    with mock.patch.object(AbstractConnection, "send_packed_command", counted):
+        assert client.get("/api/v1/merchants/").status_code == 200
+    assert len(sent) == 1
+    # Both counted, each in its own window that ends with the hour.
+    window = int(frozen_clock // 3600)
+    assert cache.get(f"rate:api-key:{key.prefix}:{window}") == 2
+    assert cache.get(f"rate:api-partner:{key.partner_id}:{window}") == 2
+    client_ = cache._cache.get_client()
+    assert 3600 < client_.ttl(cache.make_key(f"rate:api-key:{key.prefix}:{window}")) <= 3601
+
+
+@requires_redis
+def test_over_both_limits_the_wait_is_the_longer_window_and_both_are_counted(settings, frozen_clock):
+    # Half past the hour, a quarter second into a minute.
+    settings.API_RATE_LIMITS = {"key": "1/hour", "partner": "1/min"}
+    key, raw = fresh_key()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    assert client.get("/api/v1/merchants/").status_code == 200
+    refused = client.get("/api/v1/merchants/")
+    assert refused.status_code == 429 and refused["Retry-After"] == "1800"
+    # Refused by the partner's limit alone: the minute's rest.
+    settings.API_RATE_LIMITS = {"key": "10/hour", "partner": "1/min"}
+    refused = client.get("/api/v1/merchants/")
+    assert refused.status_code == 429 and refused["Retry-After"] == "60"
+    # Every request was counted against both, refused or not.
+    assert cache.get(f"rate:api-key:{key.prefix}:{int(frozen_clock // 3600)}") == 3
+    assert cache.get(f"rate:api-partner:{key.partner_id}:{int(frozen_clock // 60)}") == 3
