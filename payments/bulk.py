@@ -478,7 +478,11 @@ def shared_moves_apply(moves: Iterable[SharedMoves]) -> None:
     pools = {pk: total for pk, total in pools.items() if total}
     if not accounts and not pools:
         return
-    for_update = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    # NO KEY UPDATE: what the balance UPDATE takes anyway, which other batches' foreign-key checks
+    # on these accounts (KEY SHARE, in their commits) pass; FOR UPDATE would hold them up.
+    for_update = ""
+    if connection.features.has_select_for_update:
+        for_update = " FOR NO KEY UPDATE" if connection.vendor == "postgresql" else " FOR UPDATE"
     with connection.cursor() as cursor:
         if pools:
             named = ",".join(str(int(pk)) for pk in sorted(pools))

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import Count
 
 from common.business_date import business_date_today
 from lending import cob, services
@@ -238,11 +239,11 @@ def crash_after(monkeypatch, statements: int):
     originals = dict(cob.STEP_FUNCTIONS)
 
     def wrap(step):
-        def run(*args):
+        def run(*args, **kwargs):
             calls["n"] += 1
             if calls["n"] > statements:
                 raise RuntimeError("worker killed")
-            return originals[step](*args)
+            return originals[step](*args, **kwargs)
 
         return run
 
@@ -291,6 +292,60 @@ def test_a_resumed_close_equals_a_twin_that_never_crashed(db, settings, monkeypa
             try:
                 finish_and_go_on()
                 assert_same(snapshot(), twin, f"{name}, chunks of {chunk_size}")
+            except AssertionError as exc:
+                failures.append(str(exc).splitlines()[0])
+            raise Rollback
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("chunk_size", [1, 3, 16])
+def test_a_run_frozen_by_wallet_resumed_equals_the_close_by_loan_chunks(db, settings, monkeypatch, chunk_size):
+    """The fanned-out close's chunks (deduction and recovery by ranges of wallets, each step of a
+    chunk its own transaction), closed in process and crashed at points in each step: resumed,
+    with a loan drawn while it was down (by a merchant whose wallet lies above the frozen ranges),
+    it leaves what the close by chunks of loan ids leaves, never interrupted."""
+    settings.LENDING_COB_CHUNK_SIZE = chunk_size
+    build()
+    with pytest.raises(Rollback), transaction.atomic():
+        draw(CreditLine.objects.get(merchant__external_id="late"), 2_000_000, key="drawn-while-down")
+        finish_and_go_on()
+        twin = snapshot()
+        raise Rollback
+    # Merchants' loans lie in several chunks of loan ids: the wallets' chunks hold them whole.
+    shared = Loan.objects.values("wallet_id").annotate(n=Count("id")).filter(n__gt=1).count()
+    assert shared and len(cob.wallet_ranges(chunk_size)) > 1
+    loan_chunks = len(cob.chunk_ranges(chunk_size))
+    wallet_chunks = len(cob.wallet_ranges(chunk_size))
+    crashes = {
+        "never": None,
+        "in the due step": loan_chunks // 2,
+        "in the deduction": loan_chunks + wallet_chunks // 2,
+        "in the accrual": loan_chunks + wallet_chunks + loan_chunks // 2,
+        "in the recovery": 2 * loan_chunks + wallet_chunks,
+    }
+    failures = []
+    for name, statements in crashes.items():
+        with pytest.raises(Rollback), transaction.atomic():
+            run = cob.cob_run_start(on=CRASH_ON, by_wallet=True)
+            assert run.wallet_bounds
+            if statements is not None:
+                with crash_after(monkeypatch, statements), pytest.raises(RuntimeError, match="killed"):
+                    cob.close_of_business(on=CRASH_ON)
+                draw(CreditLine.objects.get(merchant__external_id="late"), 2_000_000, key="drawn-while-down")
+            else:
+                draw(CreditLine.objects.get(merchant__external_id="late"), 2_000_000, key="drawn-while-down")
+            done = cob.close_of_business(on=CRASH_ON)
+            assert [s["chunks"] for s in done.steps if s["step"] in cob.ALL_STEPS] == [
+                len(done.chunk_bounds),
+                len(done.wallet_bounds),
+                len(done.chunk_bounds),
+                len(done.wallet_bounds),
+            ]
+            # The rerun added a chunk of wallets for the late merchant's wallet.
+            assert done.wallet_bounds[-1][1] >= Loan.objects.get(idempotency_key="drawn-while-down").wallet_id
+            try:
+                finish_and_go_on()
+                assert_same(snapshot(), twin, f"crashed {name}, chunks of {chunk_size}")
             except AssertionError as exc:
                 failures.append(str(exc).splitlines()[0])
             raise Rollback
