@@ -35,6 +35,14 @@ a chunk closes all its loans' steps at once, a crash leaves every loan either cl
 or untouched, so what the API does while the close is down acts on untouched loans exactly as
 it would have before the close. The aggregated entries are posted in the transaction that marks
 the run done (and keyed by date, step and product): a day's interest is posted once, complete.
+
+Runs frozen by wallet. The fanned-out close (lending.cob_dispatch) also freezes ranges of wallet
+ids (CobRun.wallet_bounds): its deduction and recovery chunks each hold every loan of their
+wallets (within the run's loan ids), paid in loan id order, so that they can run at once; each
+step of a chunk is its own transaction there, steps in turn over all chunks. Whoever resumes such
+a run, on the workers or in process (_plan), keeps that partition; a later attempt adds ranges
+for wallets above the frozen ones. A wallet's loans are paid in the same order, from the same
+balance, as by the chunks of loan ids one after another: the rows left are the same.
 """
 
 import datetime as dt
