@@ -299,17 +299,31 @@ def test_a_resumed_close_equals_a_twin_that_never_crashed(db, settings, monkeypa
 
 
 @pytest.mark.parametrize("chunk_size", [1, 3, 16])
-def test_a_run_frozen_by_wallet_resumed_equals_the_close_by_loan_chunks(db, settings, monkeypatch, chunk_size):
+def test_a_run_frozen_by_wallet_resumed_equals_the_close_by_loan_chunks(
+    db, settings, monkeypatch, chunk_size
+):
     """The fanned-out close's chunks (deduction and recovery by ranges of wallets, each step of a
     chunk its own transaction), closed in process and crashed at points in each step: resumed,
     with a loan drawn while it was down (by a merchant whose wallet lies above the frozen ranges),
-    it leaves what the close by chunks of loan ids leaves, never interrupted."""
+    it leaves what the close by chunks of loan ids leaves, never interrupted. One merchant's last
+    loan is written off with money arriving in its wallet: its other loans' deductions take first,
+    the recovery what is left."""
     settings.LENDING_COB_CHUNK_SIZE = chunk_size
     build()
+    wallet = (
+        open_loans().values("wallet_id").annotate(n=Count("id")).filter(n__gt=1).order_by("wallet_id")[0]
+    )["wallet_id"]
+    written_off = open_loans().filter(wallet_id=wallet).last()
+    services.loan_write_off(loan=written_off, actor="officer", reason="fraud", on=CRASH_ON)
+    payments.settlement_credit(wallet=written_off.wallet, amount_fen=3_000_000, idempotency_key="recovery-in")
     with pytest.raises(Rollback), transaction.atomic():
         draw(CreditLine.objects.get(merchant__external_id="late"), 2_000_000, key="drawn-while-down")
         finish_and_go_on()
         twin = snapshot()
+        recovered = LoanEvent.objects.filter(
+            loan=written_off, kind=LoanEvent.Kind.RECOVERED, business_on=CRASH_ON
+        )
+        assert recovered.exists()
         raise Rollback
     # Merchants' loans lie in several chunks of loan ids: the wallets' chunks hold them whole.
     shared = Loan.objects.values("wallet_id").annotate(n=Count("id")).filter(n__gt=1).count()
