@@ -435,14 +435,14 @@ def _step_deduct(
         shared=shared,
     )
     # Partners hear of each loan whose deduction left something due unpaid (repayment.failed).
+    of_wallets = {} if loans is None else {"chunk_sql": _chunk_sql(loans, "l."), "params": params}
     events.deductions_failed_emit(
         on=on,
         lo=lo,
         hi=hi,
         owed_sql=owed,
         still_owing_sql=f"status IN {_open_sql()} AND {owed} > 0",
-        chunk_sql=_chunk_sql(loans, "l."),
-        params=params,
+        **of_wallets,
     )
     return paid, {}
 

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import io
 import itertools
+import json
 import threading
 import time
 from collections import Counter
@@ -22,6 +23,7 @@ from common.business_date import business_date_today
 from config.celery import app
 from lending import cob, cob_dispatch, tasks
 from lending.models import CobChunk, CobRun, CreditLine, Installment, Loan, LoanEvent, Pledge
+from merchants.webhooks.models import WebhookEvent
 from payments import services as payments
 from payments.models import Account, FundingPool, JournalEntry, Posting
 from payments.reconciliation import reconcile
@@ -190,6 +192,13 @@ def books() -> dict:
         "runs": runs,
         "chunks": chunks,
         "wallet_step_rows": by_wallet,
+        # What partners hear (repayment.succeeded and .failed from the deductions among them).
+        "webhook_events": Counter(
+            (partner, kind, on, json.dumps(data, sort_keys=True))
+            for partner, kind, on, data in WebhookEvent.objects.values_list(
+                "partner_id", "type", "business_on", "data"
+            )
+        ),
         "business_date": business_date_today(),
     }
 
@@ -226,6 +235,10 @@ def twin(settings):
     expected = books()
     assert reconcile().is_clean and cob.lending_reconcile() == []
     assert any(kind == "auto_deducted" for _, kind, *_ in expected["events"])  # the dates do work
+    assert {kind for _, kind, _, _ in expected["webhook_events"]} >= {
+        "repayment.succeeded",
+        "repayment.failed",
+    }
     assert any(chunk[4].get("penalty") for chunk in expected["chunks"])  # penalty accrued too
     restore(saved)
     assert business_date_today() == PREPARED_THROUGH + dt.timedelta(days=1)
