@@ -61,7 +61,8 @@ With --template <url> nothing is built: each measurement runs on a fresh copy of
 a world built before by `--phase build --loans N --database-url <url>` (into an empty database),
 migrated first to the code being measured (so one world, built once, measures the code before and
 after a change, whose digests can then be compared; at 1,000,000 loans the build takes longer
-than the close). --repeat N measures N copies in turn, each with its own floor.
+than the close). --repeat N measures N copies in turn, each with its own floor; with --workers,
+each repetition measures in process, then fanned out over each number of workers, each on a copy.
 
 Uses a scratch database (default xiaodai_bench_cob on 127.0.0.1), dropped and created each run
 (kept with --keep, e.g. to EXPLAIN ANALYZE a step on the built data).
@@ -980,33 +981,46 @@ def measure_template(args: argparse.Namespace) -> None:
     from django.db import connection
 
     results = []
+    if args.workers:
+        os.environ["REDIS_URL"] = args.redis_url  # this process sends the start task there
     for _ in range(args.repeat):
-        clone_database(args.template, args.database_url)
-        subprocess.run(
-            [sys.executable, __file__, "--phase", "migrate", "--database-url", args.database_url], check=True
-        )
-        args.load_at_start = round(os.getloadavg()[0], 2)
-        with psycopg2.connect(args.database_url) as world, world.cursor() as cursor:
-            cursor.execute(
-                "SELECT (SELECT count(*) FROM merchants_merchant), (SELECT count(*) FROM lending_loan)"
+        for workers in [0, *args.workers]:
+            clone_database(args.template, args.database_url)
+            subprocess.run(
+                [sys.executable, __file__, "--phase", "migrate", "--database-url", args.database_url],
+                check=True,
             )
-            merchants, args.loans = cursor.fetchone()
-        world.close()
-        built = {"template": args.template.rpartition("/")[2], "merchants": merchants}
-        result = measure(args, built)
-        result["load_average_at_end"] = list(os.getloadavg())
-        results.append(result)
-        connection.close()
+            args.load_at_start = round(os.getloadavg()[0], 2)
+            with psycopg2.connect(args.database_url) as world, world.cursor() as cursor:
+                cursor.execute(
+                    "SELECT (SELECT count(*) FROM merchants_merchant), (SELECT count(*) FROM lending_loan)"
+                )
+                merchants, args.loans = cursor.fetchone()
+            world.close()
+            built = {"template": args.template.rpartition("/")[2], "merchants": merchants}
+            result = measure(args, built, workers=workers)
+            result["load_average_at_end"] = list(os.getloadavg())
+            results.append(result)
+            connection.close()
     if not args.keep:
         drop_database(args.database_url)
     summary = [
         {
             key: result[key]
-            for key in ("seconds", "floor_seconds", "ratio", "load_average_1min_at_start", "auto_deductions")
+            for key in (
+                "mode",
+                "seconds",
+                "floor_seconds",
+                "ratio",
+                "load_average_1min_at_start",
+                "load_average_at_end",
+                "auto_deductions",
+            )
         }
         | {
             "steps": {step["step"]: step["seconds"] for step in result["steps"]},
             "digests_after": result["digests_after"],
+            "same_loans_and_balances_as_in_process": result["digests_after"] == results[0]["digests_after"],
             "reconciled": result["reconciliation"]["is_clean"],
         }
         for result in results

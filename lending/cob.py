@@ -35,6 +35,14 @@ a chunk closes all its loans' steps at once, a crash leaves every loan either cl
 or untouched, so what the API does while the close is down acts on untouched loans exactly as
 it would have before the close. The aggregated entries are posted in the transaction that marks
 the run done (and keyed by date, step and product): a day's interest is posted once, complete.
+
+Runs frozen by wallet. The fanned-out close (lending.cob_dispatch) also freezes ranges of wallet
+ids (CobRun.wallet_bounds): its deduction and recovery chunks each hold every loan of their
+wallets (within the run's loan ids), paid in loan id order, so that they can run at once; each
+step of a chunk is its own transaction there, steps in turn over all chunks. Whoever resumes such
+a run, on the workers or in process (_plan), keeps that partition; a later attempt adds ranges
+for wallets above the frozen ones. A wallet's loans are paid in the same order, from the same
+balance, as by the chunks of loan ids one after another: the rows left are the same.
 """
 
 import datetime as dt
@@ -44,7 +52,7 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Max, Min, Q
+from django.db.models import Count, F, Max, Min, Q
 
 from common.business_date import business_date_set, business_date_today
 from common.errors import ApplicationError
@@ -53,6 +61,7 @@ from lending import events, lifecycle
 from lending.models import LOAN_OPEN_STATUSES, CobChunk, CobRun, Loan, LoanEvent
 from lending.services import wallet_collection
 from lending.services.pledges import pledges_process
+from payments import bulk as payments_bulk
 from payments import services as payments
 from payments.models import Account, JournalEntry
 
@@ -63,6 +72,9 @@ STEPS = ("due", "deduct", "accrue")
 # Then, over the same chunks once every open loan has had its deduction, recoveries.
 LATE_STEPS = ("recover",)
 ALL_STEPS = STEPS + LATE_STEPS
+# The steps that take money from wallets: in a run frozen by wallet (CobRun.wallet_bounds), their
+# chunks are ranges of wallet ids, each holding all its wallets' loans.
+WALLET_STEPS = ("deduct", "recover")
 
 
 # --- SQL that differs between PostgreSQL and SQLite -------------------------------------------
@@ -150,11 +162,30 @@ def chunk_ranges(chunk_size: int | None = None, *, after: int | None = None) -> 
     return [(lo, min(lo + size - 1, bounds["hi"])) for lo in range(bounds["lo"], bounds["hi"] + 1, size)]
 
 
-def cob_run_start(*, on: dt.date, chunk_size: int | None = None) -> CobRun:
+def wallet_ranges(chunk_size: int | None = None, *, after: int | None = None) -> list[tuple[int, int]]:
+    """Ranges of the wallet ids of the loans to close (wallets with ids above `after`), each
+    about chunk_size loans' wide if loans spread evenly over wallets (wallet ids are dense
+    enough for this): the deduction's and recovery's chunks when a wallet's loans must not be
+    split between chunks."""
+    size = chunk_size or settings.LENDING_COB_CHUNK_SIZE
+    loans = _to_close() if after is None else _to_close().filter(wallet_id__gt=after)
+    bounds = loans.aggregate(lo=Min("wallet_id"), hi=Max("wallet_id"), count=Count("id"))
+    if bounds["lo"] is None:
+        return []
+    width = max(1, -(-size * (bounds["hi"] - bounds["lo"] + 1) // bounds["count"]))
+    return [(lo, min(lo + width - 1, bounds["hi"])) for lo in range(bounds["lo"], bounds["hi"] + 1, width)]
+
+
+def cob_run_start(*, on: dt.date, chunk_size: int | None = None, by_wallet: bool = False) -> CobRun:
     """The run of date `on` with its chunks frozen. The first attempt fixes the id ranges of the
     loans it must close, so that chunk n means the same loans to every attempt and every process
     whatever is repaid meanwhile; a later attempt only adds ranges for loans drawn since (drawn
-    on D while the close was down, they are closed like loans drawn before it started)."""
+    on D while the close was down, they are closed like loans drawn before it started).
+
+    `by_wallet` (the fanned-out close): the first attempt also freezes ranges of wallet ids for
+    the deduction and recovery steps (wallet_ranges), so that each wallet's loans are in one
+    chunk and those chunks can run at once; a later attempt adds ranges for wallets above them.
+    Whoever resumes the run keeps the way its first attempt chose."""
     CobRun.objects.get_or_create(business_on=on)
     with transaction.atomic():
         run = CobRun.objects.select_for_update().get(business_on=on)
@@ -163,10 +194,46 @@ def cob_run_start(*, on: dt.date, chunk_size: int | None = None) -> CobRun:
         bounds = [tuple(pair) for pair in run.chunk_bounds]
         bounds += chunk_ranges(chunk_size, after=bounds[-1][1] if bounds else None)
         run.chunk_bounds = [list(pair) for pair in bounds]
+        if run.wallet_bounds is None and by_wallet and run.attempts == 0:
+            run.wallet_bounds = []
+        if run.wallet_bounds is not None:
+            wallets = [tuple(pair) for pair in run.wallet_bounds]
+            wallets += wallet_ranges(chunk_size, after=wallets[-1][1] if wallets else None)
+            run.wallet_bounds = [list(pair) for pair in wallets]
         run.attempts += 1
         run.status = CobRun.Status.RUNNING
-        run.save(update_fields=["chunk_bounds", "attempts", "status"])
+        run.save(update_fields=["chunk_bounds", "wallet_bounds", "attempts", "status"])
     return run
+
+
+def step_ranges(run: CobRun, step: str) -> list[tuple[int, int]]:
+    """The frozen chunks of one step of the run: loan id ranges, or wallet id ranges for the
+    deduction and recovery of a run frozen by wallet."""
+    if step in WALLET_STEPS and run.wallet_bounds is not None:
+        return [(lo, hi) for lo, hi in run.wallet_bounds]
+    return [(lo, hi) for lo, hi in run.chunk_bounds]
+
+
+def _loans_of(run: CobRun, step: str) -> tuple[int, int] | None:
+    """For a chunk of wallets: the loan ids the run closes (from its first frozen loan to its
+    last), which its loans are also held to; None for a chunk of loan ids."""
+    if step not in WALLET_STEPS or run.wallet_bounds is None:
+        return None
+    if not run.chunk_bounds:
+        return (0, -1)
+    return (run.chunk_bounds[0][0], run.chunk_bounds[-1][1])
+
+
+def _plan(run: CobRun) -> list[tuple[tuple[str, ...], int, int, int]]:
+    """The run's chunks in the order they close, as (steps, chunk, lo, hi): by loan chunk
+    through the steps (each chunk's loans closed at once), then the late steps; for a run frozen
+    by wallet, step by step, since a chunk of wallets holds loans of many loan chunks."""
+    order = [STEPS, LATE_STEPS] if run.wallet_bounds is None else [(step,) for step in ALL_STEPS]
+    return [
+        (steps, number, lo, hi)
+        for steps in order
+        for number, (lo, hi) in enumerate(step_ranges(run, steps[0]))
+    ]
 
 
 def _claim(on: dt.date, step: str, chunk: int) -> CobChunk | None:
@@ -186,25 +253,53 @@ def _jit_off() -> None:
             cursor.execute("SET LOCAL jit = off")
 
 
-def _run_claimed(on: dt.date, step: str, chunk: int, lo: int, hi: int) -> int | None:
+def _run_claimed(
+    on: dt.date,
+    step: str,
+    chunk: int,
+    lo: int,
+    hi: int,
+    loans: tuple[int, int] | None = None,
+    commits_next: bool = False,
+) -> int | None:
+    """One step of one chunk, claimed. `loans`: the chunk is a range of wallet ids, its loans
+    held to these ids. The deduction writes the rows every chunk shares (the platform's accounts,
+    the pools) last, after its own; with `commits_next` (nothing follows in the transaction) the
+    deferred checks of what it wrote are run before those locks are taken, so that chunks
+    running at once hold them only for a few statements and their commits."""
     claim = _claim(on, step, chunk)
     if claim is None:
         return None
-    rows, amounts = STEP_FUNCTIONS[step](on, lo, hi)
+    scope = {} if loans is None else {"loans": loans}
+    shared: list[payments_bulk.SharedMoves] = []
+    if step == "deduct":
+        scope["shared"] = shared
+    rows, amounts = STEP_FUNCTIONS[step](on, lo, hi, **scope)
     claim.rows = rows
     # By ledger (accrue, penalty), then product: what the run posts when it finishes.
     claim.amounts = {
         ledger: {str(k): v for k, v in by_product.items()} for ledger, by_product in amounts.items()
     }
     claim.save(update_fields=["rows", "amounts"])
+    if shared:
+        if commits_next and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the ledger's and keys' checks, now
+        payments_bulk.shared_moves_apply(shared)
     return rows
 
 
 def run_chunk(*, on: dt.date, step: str, chunk: int, lo: int, hi: int) -> int | None:
-    """Run one step over one chunk of loans, once. Returns rows touched, or None if skipped."""
+    """Run one step over one chunk, once, in its own transaction: a range of loan ids, or of
+    wallet ids for the deduction and recovery of a run frozen by wallet. Returns rows touched,
+    or None if skipped."""
+    loans = None
+    if step in WALLET_STEPS:
+        run = CobRun.objects.filter(business_on=on).only("chunk_bounds", "wallet_bounds").first()
+        loans = None if run is None else _loans_of(run, step)
     with transaction.atomic():
         _jit_off()
-        return _run_claimed(on, step, chunk, lo, hi)
+        return _run_claimed(on, step, chunk, lo, hi, loans=loans, commits_next=True)
 
 
 def close_chunk(
@@ -215,15 +310,17 @@ def close_chunk(
     hi: int,
     steps: tuple[str, ...] | None = None,
     timings: dict | None = None,
+    loans: tuple[int, int] | None = None,
 ) -> dict[str, int | None]:
     """Close one chunk of loans through the steps (each once) in one transaction: a crash leaves
-    its loans either closed for the day or untouched. Rows touched per step, None if skipped."""
+    its loans either closed for the day or untouched. Rows touched per step, None if skipped.
+    `loans`: the chunk is a range of wallet ids (see _run_claimed)."""
     done = {}
     with transaction.atomic():
         _jit_off()
         for step in steps or STEPS:
             began = time.perf_counter()
-            done[step] = _run_claimed(on, step, chunk, lo, hi)
+            done[step] = _run_claimed(on, step, chunk, lo, hi, loans=loans)
             if timings is not None:
                 timings[step] = timings.get(step, 0.0) + time.perf_counter() - began
     return done
@@ -297,9 +394,26 @@ def _step_due(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
     return rows, {}
 
 
-def _step_deduct(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
+def _chunk_sql(loans: tuple[int, int] | None, alias: str = "") -> str:
+    """The loans of a chunk: ids lo to hi, or (`loans`, the run's first and last loan ids) those
+    whose wallets' ids are lo to hi."""
+    if loans is None:
+        return f"{alias}id BETWEEN %(lo)s AND %(hi)s"
+    return f"{alias}wallet_id BETWEEN %(lo)s AND %(hi)s AND {alias}id BETWEEN %(first)s AND %(last)s"
+
+
+def _chunk_params(lo: int, hi: int, loans: tuple[int, int] | None) -> dict:
+    return {"lo": lo, "hi": hi, **({} if loans is None else {"first": loans[0], "last": loans[1]})}
+
+
+def _step_deduct(
+    on: dt.date, lo: int, hi: int, *, loans: tuple[int, int] | None = None, shared: list | None = None
+) -> tuple[int, dict]:
     """Automatic deduction: every open loan of the chunk with something due takes it from its
-    wallet, as far as the wallet allows, all in SQL (wallet_collection.loans_collect_owing)."""
+    wallet, as far as the wallet allows, all in SQL (wallet_collection.loans_collect_owing).
+    A chunk of wallets (`loans` given) holds every loan of its wallets, so it pays them in loan
+    id order as the chunks of loan ids do one after another. `shared`: the platform's accounts
+    and pools are written last, by the caller (payments.bulk.shared_moves_apply)."""
     # Past the last due date everything owed is due; before it, what has fallen due.
     due_interest = "(CASE WHEN next_due_on IS NULL THEN interest_outstanding_fen ELSE due_interest_fen END)"
     owed = f"(penalty_outstanding_fen + {due_interest} + due_principal_fen)"
@@ -308,19 +422,27 @@ def _step_deduct(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
                penalty_outstanding_fen AS penalty, 0 AS fee, {due_interest} AS interest,
                due_principal_fen AS principal, {owed} AS wanted
         FROM lending_loan
-        WHERE id BETWEEN %(lo)s AND %(hi)s AND status IN {_open_sql()} AND {owed} > 0
+        WHERE {_chunk_sql(loans)} AND status IN {_open_sql()} AND {owed} > 0
     """
+    params = _chunk_params(lo, hi, loans)
     paid = wallet_collection.loans_collect_owing(
         on=on,
         owing=owing,
-        params={"lo": lo, "hi": hi},
+        params=params,
         key_prefix=f"cob:{on.isoformat()}:deduct:",
         kind=LoanEvent.Kind.AUTO_DEDUCTED,
         reference="auto-deduction",
+        shared=shared,
     )
     # Partners hear of each loan whose deduction left something due unpaid (repayment.failed).
+    of_wallets = {} if loans is None else {"chunk_sql": _chunk_sql(loans, "l."), "params": params}
     events.deductions_failed_emit(
-        on=on, lo=lo, hi=hi, owed_sql=owed, still_owing_sql=f"status IN {_open_sql()} AND {owed} > 0"
+        on=on,
+        lo=lo,
+        hi=hi,
+        owed_sql=owed,
+        still_owing_sql=f"status IN {_open_sql()} AND {owed} > 0",
+        **of_wallets,
     )
     return paid, {}
 
@@ -439,17 +561,18 @@ def _step_accrue(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
     return rows, amounts
 
 
-def _step_recover(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
+def _step_recover(on: dt.date, lo: int, hi: int, *, loans: tuple[int, int] | None = None) -> tuple[int, dict]:
     """Written-off loans collect what has reached their merchants' wallets, up to what was written
-    off: each its own ledger entry, keyed by loan and day (so once a day, whatever reruns)."""
+    off: each its own ledger entry, keyed by loan and day (so once a day, whatever reruns), in
+    loan id order (a chunk of wallets, `loans` given, holds every loan of its wallets)."""
     from lending.services.loans import loan_recover
 
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT l.id FROM lending_loan l JOIN payments_account a ON a.id = l.wallet_id "
-            "WHERE l.id BETWEEN %(lo)s AND %(hi)s AND l.status = 'written_off' "
+            f"WHERE {_chunk_sql(loans, 'l.')} AND l.status = 'written_off' "
             "AND l.written_off_fen > l.recovered_fen AND a.balance_fen - a.held_fen > 0 ORDER BY l.id",
-            {"lo": lo, "hi": hi},
+            _chunk_params(lo, hi, loans),
         )
         loan_ids = [row[0] for row in cursor.fetchall()]
     recovered = 0
@@ -511,11 +634,19 @@ def _post_to_ledger(on: dt.date, ledger: str, chunk_amounts: list[dict] | None =
 
 def cob_run_chunks(*, run: CobRun) -> dict[str, float]:
     """Close every frozen chunk of the run in this process: chunk by chunk through all the
-    steps, then the late steps (fanned out over workers, lending.cob_dispatch). Seconds per step."""
+    steps, then the late steps (fanned out over workers, lending.cob_dispatch); a run frozen by
+    wallet, step by step (_plan). Seconds per step."""
     timings: dict[str, float] = {}
-    for steps in (STEPS, LATE_STEPS):
-        for number, (lo, hi) in enumerate(run.chunk_bounds):
-            close_chunk(on=run.business_on, chunk=number, lo=lo, hi=hi, steps=steps, timings=timings)
+    for steps, number, lo, hi in _plan(run):
+        close_chunk(
+            on=run.business_on,
+            chunk=number,
+            lo=lo,
+            hi=hi,
+            steps=steps,
+            timings=timings,
+            loans=_loans_of(run, steps[0]),
+        )
     return timings
 
 
@@ -572,11 +703,12 @@ def _close_missing_chunks(run: CobRun) -> list[tuple[str, int, int, dict]]:
     read = chunk_rows()
     done = {(step, chunk) for step, chunk, _, _ in read}
     missing = False
-    for steps in (STEPS, LATE_STEPS):
-        for number, (lo, hi) in enumerate(run.chunk_bounds):
-            if any((step, number) not in done for step in steps):
-                close_chunk(on=run.business_on, chunk=number, lo=lo, hi=hi, steps=steps)
-                missing = True
+    for steps, number, lo, hi in _plan(run):
+        if any((step, number) not in done for step in steps):
+            close_chunk(
+                on=run.business_on, chunk=number, lo=lo, hi=hi, steps=steps, loans=_loans_of(run, steps[0])
+            )
+            missing = True
     return chunk_rows() if missing else read
 
 
@@ -613,7 +745,7 @@ def cob_run_finish(
             {
                 "step": step,
                 "rows": rows[step],
-                "chunks": len(current.chunk_bounds),
+                "chunks": len(step_ranges(current, step)),
                 "seconds": round(timings.get(step, 0.0), 3),
             }
             for step in ALL_STEPS

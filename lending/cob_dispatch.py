@@ -3,21 +3,28 @@ any task waiting for another (a task that waited for chunks could be holding the
 those chunks need).
 
 A business date's run moves by messages:
-  start    the run opens with its chunks' id ranges frozen on it (`cob.cob_run_start`, as in
-           process), pledged orders act on their loans; then the first step's chunk tasks are
-           sent.
-  chunk    one step over one id range through `cob.run_chunk`, claimed once by its CobChunk row.
+  start    the run opens with its chunks frozen on it (`cob.cob_run_start(by_wallet=True)`): the
+           loan id ranges of the in-process close, and for the deduction and recovery steps
+           ranges of wallet ids, so that all of a merchant's loans (which share one wallet) are
+           in one chunk; pledged orders act on their loans; then the first step's chunk tasks
+           are sent.
+  chunk    one step over one range through `cob.run_chunk`, claimed once by its CobChunk row.
            The task that finds its step's last row committed advances the run.
   advance  under the run's row lock, a step whose chunks are all done gets its report; only the
            task that wrote the report sends the next step's chunks, so two chunks finishing
            together do not send it twice. After the last step `cob.cob_run_finish` posts the
            day's aggregated entries, reconciles the books, marks the run done and moves the
            business date, and the next date up to `through` starts: dates close in order.
-The deduction and recovery steps' chunks run one after another, in chunk order: a merchant's
-loans can lie in several chunks and share one wallet, and a wallet too short for all of them pays
-its loans in loan order, as the in-process close does; chunks taken in parallel would make that a
-race. Unlike the in-process close, where a chunk's steps share one transaction, here each step of a
-chunk is its own transaction (that is what lets the steps spread over workers).
+Every step's chunks run at once, over however many workers there are. A wallet too short for all
+its loans pays them in loan id order, as the in-process close does: a chunk of wallets holds every
+loan of its wallets and pays them in that order, and no two chunks share a wallet. The rows every
+deduction chunk does share (the platform's accounts, the funding pools) are written last in its
+transaction, after the ledger's deferred checks have run, locked in id order: chunks wait on each
+other only for those few statements and the commit. A run that an older close started frozen by
+loan ids alone (CobRun.wallet_bounds empty) keeps its deduction and recovery chunks one after
+another, in chunk order (SERIAL_STEPS), since a wallet's loans may lie in several of them. Unlike
+the in-process close, where a chunk's steps share one transaction, here each step of a chunk is its
+own transaction (that is what lets the steps spread over workers).
 Duplicates and redeliveries (every task is acks_late) are harmless: a claimed chunk is skipped,
 a reported step is not reported again, a done run is not finished again. A chunk that raises is
 retried (its transaction rolled back, so nothing is half-written); after the last retry the run
@@ -41,13 +48,18 @@ from lending.services.pledges import pledges_process
 
 log = logging.getLogger(__name__)
 WATCH_SECONDS = 60
-SERIAL_STEPS = ("deduct", "recover")  # chunks that share wallets: one at a time, in order
+SERIAL_STEPS = ("deduct", "recover")  # of a run frozen by loan ids alone: one at a time, in order
 CHUNK_RETRIES = 5
 
 
-def _ranges(on: dt.date) -> list[tuple[int, int]] | None:
-    bounds = CobRun.objects.filter(business_on=on).values_list("chunk_bounds", flat=True).first()
-    return None if bounds is None else [(lo, hi) for lo, hi in bounds]
+def _ranges(run: CobRun | None, step: str) -> list[tuple[int, int]] | None:
+    """The step's frozen chunks (cob.step_ranges), None without a run."""
+    return None if run is None else cob.step_ranges(run, step)
+
+
+def _serial(run: CobRun, step: str) -> bool:
+    """Whether the step's chunks must run one after another: those that share wallets."""
+    return step in SERIAL_STEPS and run.wallet_bounds is None
 
 
 def _fail(run: CobRun, error: str) -> None:
@@ -63,7 +75,12 @@ def _reported(run: CobRun, step: str) -> bool:
 
 
 def _send_chunks(
-    on: dt.date, through: dt.date, step: str, ranges: list[tuple[int, int]], chunk_size: int | None
+    on: dt.date,
+    through: dt.date,
+    step: str,
+    ranges: list[tuple[int, int]],
+    chunk_size: int | None,
+    serial: bool = False,
 ) -> int:
     """Send the step's chunks that have no row yet (of a serial step, the first of them only);
     returns how many were sent."""
@@ -77,7 +94,7 @@ def _send_chunks(
                 on.isoformat(), through.isoformat(), step, number, lo, hi, len(ranges), chunk_size
             )
             sent += 1
-            if step in SERIAL_STEPS:
+            if serial:
                 break
     return sent
 
@@ -102,7 +119,7 @@ def cob_close_start(*, through: dt.date, chunk_size: int | None = None) -> CobRu
     on = business_date_today()
     if on > through:
         return None
-    run = cob.cob_run_start(on=on, chunk_size=chunk_size)
+    run = cob.cob_run_start(on=on, chunk_size=chunk_size, by_wallet=True)
     if run.status == CobRun.Status.DONE:
         return run
     try:
@@ -155,7 +172,9 @@ def cob_close_chunk_run(
     if CobChunk.objects.filter(business_on=on, step=step).count() >= chunks:
         cob_close_advance(on=on, through=through, chunk_size=chunk_size)
     elif step in SERIAL_STEPS and rows is not None:
-        _send_chunks(on, through, step, _ranges(on), chunk_size)  # the next one, now this one is done
+        run = CobRun.objects.filter(business_on=on).first()
+        if _serial(run, step):  # the next one, now this one is done
+            _send_chunks(on, through, step, _ranges(run, step), chunk_size, serial=True)
     return rows
 
 
@@ -172,16 +191,16 @@ def cob_close_advance(
     next step's chunks, finish the run and start the next date. With `resend`, the current
     step's chunks without a row are sent again (after a start, or when the run stalled)."""
     run = CobRun.objects.filter(business_on=on).first()
-    ranges = _ranges(on)
-    if run is None or run.status != CobRun.Status.RUNNING or ranges is None:
+    if run is None or run.status != CobRun.Status.RUNNING:
         return run
     may_send = resend
     for step in cob.ALL_STEPS:
         if _reported(run, step):
             continue
+        ranges = _ranges(run, step)
         if CobChunk.objects.filter(business_on=on, step=step).count() < len(ranges):
             if may_send:
-                _send_chunks(on, through, step, ranges, chunk_size)
+                _send_chunks(on, through, step, ranges, chunk_size, serial=_serial(run, step))
             return run
         with transaction.atomic():
             run = CobRun.objects.select_for_update().get(pk=run.pk)

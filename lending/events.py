@@ -45,12 +45,22 @@ def loans_overdue_emit(*, on: dt.date, lo: int, hi: int, cob_run_id: int | None)
     )
 
 
-def deductions_failed_emit(*, on: dt.date, lo: int, hi: int, owed_sql: str, still_owing_sql: str) -> int:
+def deductions_failed_emit(
+    *,
+    on: dt.date,
+    lo: int,
+    hi: int,
+    owed_sql: str,
+    still_owing_sql: str,
+    chunk_sql: str = "l.id BETWEEN %(lo)s AND %(hi)s",
+    params: dict | None = None,
+) -> int:
     """repayment.failed for each loan of the chunk [lo, hi] whose automatic deduction today left
     something due unpaid (its wallet held too little): what is still due after the deduction.
     Only the deduction makes a loan owe less, so the loans still owing after it are those it could
     not pay in full. `owed_sql` and `still_owing_sql` are close of business's own fixed SQL over
-    lending_loan's columns. One INSERT … SELECT, the events' JSON built in SQL, in loan id order."""
+    lending_loan's columns (`chunk_sql`, over `l` with `params`, chooses the chunk's loans when it
+    is not the id range). One INSERT … SELECT, the events' JSON built in SQL, in loan id order."""
     # Each loan's shop looked up by id (subqueries, not a join: joined, PostgreSQL hashes every
     # shop for each chunk, expecting a third of the chunk to owe, where a few thousand are needed).
     shop = "(SELECT m.{column} FROM merchants_merchant m WHERE m.id = l.merchant_id)"
@@ -67,8 +77,8 @@ def deductions_failed_emit(*, on: dt.date, lo: int, hi: int, owed_sql: str, stil
         type=EventType.REPAYMENT_FAILED,
         select=(
             f"SELECT l.id AS seq, {shop.format(column='partner_id')} AS partner_id, {data} AS data "  # noqa: S608
-            f"FROM lending_loan l WHERE l.id BETWEEN %(lo)s AND %(hi)s AND {still_owing_sql}"
+            f"FROM lending_loan l WHERE {chunk_sql} AND {still_owing_sql}"
         ),
-        params={"lo": lo, "hi": hi},
+        params={"lo": lo, "hi": hi, **(params or {})},
         business_on=on,
     )

@@ -291,13 +291,31 @@ def _request_hash_sql() -> str:
     return f"SHA256({canonical})"  # registered on SQLite connections by Django
 
 
+@dataclass
+class SharedMoves:
+    """What a batch moves on the rows many batches share (the platform's accounts, the funding
+    pools and their funds accounts), kept to be written last: `shared_moves_apply`."""
+
+    accounts: dict[int, int]  # account id: change of the cached balance
+    pools: dict[int, int]  # pool id: principal collected
+
+
 def collections_post_table(
-    *, table: str, business_on: dt.date, kind: str = JournalEntry.Kind.COLLECTION
+    *,
+    table: str,
+    business_on: dt.date,
+    kind: str = JournalEntry.Kind.COLLECTION,
+    shared: list[SharedMoves] | None = None,
 ) -> int:
     """collections_post_bulk for collections held in a table (COLLECTION_TABLE_COLUMNS) rather
     than in Python: the same entries, postings (in the same order), balances and pool figures,
     by a few statements whatever the number of rows; each row's `entry_id` is filled in. Call
-    inside a transaction with the wallets locked; all or nothing. Returns how many were posted."""
+    inside a transaction with the wallets locked; all or nothing. Returns how many were posted.
+
+    With `shared` (a list), the rows every batch shares are neither locked nor written here: what
+    they move is appended to it, for the caller to write with `shared_moves_apply` at the end of its
+    transaction, so that batches running at once on other wallets hold those locks only for the
+    last statements before their commits."""
     from payments.services import platform_account
 
     client_funds = platform_account(Account.Purpose.CLIENT_FUNDS).pk
@@ -333,10 +351,11 @@ def collections_post_table(
                 f"{unbalanced} collection(s) whose allocations do not add up to what is taken"
             )
         # Locks as the Python path takes them: the pools, then every other account of the entries
-        # in id order (the wallets are the caller's, locked already).
+        # in id order (the wallets are the caller's, locked already); with `shared`, later.
+        lock = "" if shared is not None else for_update
         cursor.execute(
             f"SELECT id, code, principal_outstanding_fen FROM payments_fundingpool "  # noqa: S608
-            f"WHERE id IN (SELECT pool_id FROM {table}) ORDER BY id{for_update}"
+            f"WHERE id IN (SELECT pool_id FROM {table}) ORDER BY id{lock}"
         )
         pools = {pk: (code, outstanding) for pk, code, outstanding in cursor.fetchall()}
         others = " UNION ".join(
@@ -351,9 +370,11 @@ def collections_post_table(
         cursor.execute(others, params)
         other_ids = {pk for (pk,) in cursor.fetchall()}
         named = ",".join(str(int(pk)) for pk in sorted(other_ids))
-        cursor.execute(f"SELECT id FROM payments_account WHERE id IN ({named}) ORDER BY id{for_update}")  # noqa: S608
+        if shared is None:
+            cursor.execute(f"SELECT id FROM payments_account WHERE id IN ({named}) ORDER BY id{for_update}")  # noqa: S608
         cursor.execute(f"SELECT DISTINCT wallet_id FROM {table}")  # noqa: S608
-        every = ",".join(str(int(pk)) for pk in sorted(other_ids | {pk for (pk,) in cursor.fetchall()}))
+        wallet_ids = {pk for (pk,) in cursor.fetchall()}
+        every = ",".join(str(int(pk)) for pk in sorted(other_ids | wallet_ids))
         # What each account's cached balance (on its normal side) moves by.
         cursor.execute(
             f"""WITH legs AS ({_legs_sql(table)})
@@ -375,10 +396,12 @@ def collections_post_table(
                 )
             if delta:
                 change[pk] = delta
-        for pool_id, total in _pool_principal(cursor, table, principal, params).items():
-            code, outstanding = pools[pool_id]
-            if total > outstanding:
-                raise ApplicationError(f"collecting more principal than pool {code} has outstanding")
+        pool_principal = _pool_principal(cursor, table, principal, params)
+        if shared is None:
+            for pool_id, total in pool_principal.items():
+                code, outstanding = pools[pool_id]
+                if total > outstanding:
+                    raise ApplicationError(f"collecting more principal than pool {code} has outstanding")
         # Keys already taken are skipped by ON CONFLICT; any skipped fails the whole table below.
         cursor.execute(
             f"""
@@ -403,6 +426,33 @@ def collections_post_table(
             """,  # noqa: S608
             params,
         )
+    if shared is not None:
+        shared.append(
+            SharedMoves(
+                accounts={pk: delta for pk, delta in change.items() if pk not in wallet_ids},
+                pools={pk: total for pk, total in pool_principal.items() if total > 0},
+            )
+        )
+        change = {pk: delta for pk, delta in change.items() if pk in wallet_ids}
+    _balances_move(change)
+    if shared is None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                UPDATE payments_fundingpool SET principal_outstanding_fen = principal_outstanding_fen - (
+                    SELECT CAST(SUM({principal}) AS BIGINT) FROM {table}
+                    WHERE pool_id = payments_fundingpool.id)
+                WHERE id IN (SELECT pool_id FROM {table} WHERE {principal} > 0)
+                """,  # noqa: S608
+                params,
+            )
+    return count
+
+
+def _balances_move(change: dict[int, int]) -> None:
+    """Move accounts' cached balances (locked by the caller) by the given amounts."""
+    if not change:
+        return
     # The accounts are named by id too, so that each is looked up rather than all scanned.
     named = ",".join(str(int(pk)) for pk in sorted(change))
     values_execute(
@@ -410,16 +460,50 @@ def collections_post_table(
         f"FROM v WHERE payments_account.id = v.id AND payments_account.id IN ({named})",
         sorted(change.items()),
     )
+
+
+def shared_moves_apply(moves: Iterable[SharedMoves]) -> None:
+    """Write what `collections_post_table(shared=…)` kept for last, as it would have: the pools
+    locked in id order (none may fall below zero principal outstanding), then the accounts in id
+    order, then their balances and the pools' figures moved. Call as the last writes of the
+    transaction that posted the batches: the locks are held only from here to its commit."""
+    accounts: dict[int, int] = defaultdict(int)
+    pools: dict[int, int] = defaultdict(int)
+    for move in moves:
+        for pk, delta in move.accounts.items():
+            accounts[pk] += delta
+        for pk, total in move.pools.items():
+            pools[pk] += total
+    accounts = {pk: delta for pk, delta in accounts.items() if delta}
+    pools = {pk: total for pk, total in pools.items() if total}
+    if not accounts and not pools:
+        return
+    # NO KEY UPDATE: what the balance UPDATE takes anyway, which other batches' foreign-key checks
+    # on these accounts (KEY SHARE, in their commits) pass; FOR UPDATE would hold them up.
+    for_update = ""
+    if connection.features.has_select_for_update:
+        for_update = " FOR NO KEY UPDATE" if connection.vendor == "postgresql" else " FOR UPDATE"
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE payments_fundingpool SET principal_outstanding_fen = principal_outstanding_fen - (
-                SELECT CAST(SUM({principal}) AS BIGINT) FROM {table} WHERE pool_id = payments_fundingpool.id)
-            WHERE id IN (SELECT pool_id FROM {table} WHERE {principal} > 0)
-            """,  # noqa: S608
-            params,
+        if pools:
+            named = ",".join(str(int(pk)) for pk in sorted(pools))
+            cursor.execute(
+                "SELECT id, code, principal_outstanding_fen FROM payments_fundingpool "  # noqa: S608
+                f"WHERE id IN ({named}) ORDER BY id{for_update}"
+            )
+            for pk, code, outstanding in cursor.fetchall():
+                if pools[pk] > outstanding:
+                    raise ApplicationError(f"collecting more principal than pool {code} has outstanding")
+        if accounts:
+            named = ",".join(str(int(pk)) for pk in sorted(accounts))
+            cursor.execute(f"SELECT id FROM payments_account WHERE id IN ({named}) ORDER BY id{for_update}")  # noqa: S608
+    _balances_move(accounts)
+    if pools:
+        values_execute(
+            "WITH v(id, amount) AS (VALUES %s) UPDATE payments_fundingpool "
+            "SET principal_outstanding_fen = principal_outstanding_fen - v.amount "
+            "FROM v WHERE payments_fundingpool.id = v.id",
+            sorted(pools.items()),
         )
-    return count
 
 
 def _pool_principal(cursor, table: str, principal: str, params: dict) -> dict[int, int]:

@@ -564,6 +564,15 @@ class CobRun(models.Model):
         db_default=[],
         help_text="[[first loan id, last loan id], …] frozen when the run starts; chunk n is entry n",
     )
+    wallet_bounds = models.JSONField(
+        null=True,
+        blank=True,
+        default=None,
+        help_text=(
+            "[[first wallet id, last wallet id], …] frozen when a fanned-out run starts: its deduction "
+            "and recovery chunks, each holding whole wallets (none when they follow chunk_bounds)"
+        ),
+    )
     attempts = models.PositiveIntegerField(default=0, db_default=0)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

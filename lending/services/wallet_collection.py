@@ -180,13 +180,16 @@ def loans_collect_owing(
     kind: str,
     reference: str,
     actor: str = lifecycle.CLOSE_OF_BUSINESS,
+    shared: list | None = None,
 ) -> int:
     """loans_collect in SQL, for loans chosen by a query (`owing`, yielding OWED_COLUMNS, with
     `params`) rather than listed in Python: locks their wallets in id order, shares each wallet's
     available money over its loans in loan id order, splits each loan's take in its product's
     allocation order, posts one entry per loan keyed `key_prefix` + loan id, and applies the
     payments as loan_payments_apply does. The same rows as loans_collect, with no Python per
-    loan. Call inside a transaction. Returns how many loans paid."""
+    loan. Call inside a transaction. Returns how many loans paid. `shared`: see
+    payments.bulk.collections_post_table (the platform's accounts and the pools written last, by
+    the caller)."""
     is_postgres = connection.vendor == "postgresql"
     least, greatest = ("LEAST", "GREATEST") if is_postgres else ("MIN", "MAX")
     for_update = " FOR UPDATE" if connection.features.has_select_for_update else ""
@@ -275,7 +278,7 @@ def loans_collect_owing(
         if loan_ids:
             if is_postgres:
                 cursor.execute(f"ANALYZE {COLLECTING}")
-            payments_bulk.collections_post_table(table=COLLECTING, business_on=on)
+            payments_bulk.collections_post_table(table=COLLECTING, business_on=on, shared=shared)
             _payments_apply(
                 on=on,
                 source=f"SELECT {PAYMENT_COLUMNS} FROM {COLLECTING}",  # noqa: S608

@@ -151,3 +151,71 @@ def test_a_loan_drawn_while_two_processes_close_the_date_is_closed_once_and_post
     accrual = JournalEntry.objects.get(idempotency_key__startswith=f"cob:{DAY}:accrue:")
     assert accrual.postings.get(amount_fen__gt=0).amount_fen == 2 * 600
     assert reconcile().is_clean and cob.lending_reconcile() == []
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_deduction_chunks_of_other_wallets_do_not_wait_for_each_others_shared_accounts(monkeypatch):
+    """Two chunks of wallets deduct at once in two threads. The first is held just after its
+    collections are written (entries, postings, loans, its wallets), before it ends; the second,
+    on other wallets but the same platform accounts and pool, must still run to its commit
+    meanwhile: the shared rows are locked only at the end of a chunk (taken while the first is
+    held, they would keep the second waiting for it, and the first waits for the second)."""
+    open_pool()
+    product = ProductFactory(code="order_loan", is_revolving=False, term=30, daily_rate=Decimal("0.0005"))
+    loans = [
+        draw(CreditLineFactory(product=product, daily_rate=product.daily_rate), 1_000_000, key=f"k-{n}")
+        for n in range(4)
+    ]
+    due_on = DAY + dt.timedelta(days=30)
+    cob.close_through(through=due_on - dt.timedelta(days=1))
+    run = cob.cob_run_start(on=due_on, chunk_size=2, by_wallet=True)
+    for number, (lo, hi) in enumerate(cob.step_ranges(run, "due")):
+        cob.run_chunk(on=due_on, step="due", chunk=number, lo=lo, hi=hi)
+    wallets = {loan.wallet_id for loan in loans}
+    chunks = [
+        (number, lo, hi)
+        for number, (lo, hi) in enumerate(cob.step_ranges(run, "deduct"))
+        if any(lo <= wallet <= hi for wallet in wallets)
+    ]
+    assert len(chunks) >= 2
+    first, second = chunks[0], chunks[1]
+    first_held, second_done = threading.Event(), threading.Event()
+    held = threading.local()
+    waited = []
+    original = cob.events.deductions_failed_emit
+
+    def held_in_the_first(**kwargs):
+        if getattr(held, "first", False):
+            first_held.set()
+            waited.append(second_done.wait(timeout=60))
+        return original(**kwargs)
+
+    monkeypatch.setattr(cob.events, "deductions_failed_emit", held_in_the_first)
+    errors, paid = [], {}
+
+    def deduct(chunk, is_first):
+        held.first = is_first
+        number, lo, hi = chunk
+        try:
+            paid[number] = cob.run_chunk(on=due_on, step="deduct", chunk=number, lo=lo, hi=hi)
+            if not is_first:
+                second_done.set()
+        except Exception as exc:
+            errors.append(repr(exc))
+        finally:
+            first_held.set()  # the second starts even if the first failed before it was held
+            connection.close()
+
+    threads = [threading.Thread(target=deduct, args=(first, True))]
+    threads[0].start()
+    assert first_held.wait(timeout=120)
+    threads.append(threading.Thread(target=deduct, args=(second, False)))
+    threads[1].start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert waited == [True], "the second chunk waited for the first one's locks"
+    assert paid[first[0]] >= 1 and paid[second[0]] >= 1
+    assert LoanEvent.objects.filter(kind=LoanEvent.Kind.AUTO_DEDUCTED, business_on=due_on).count() == 4
+    assert reconcile().is_clean

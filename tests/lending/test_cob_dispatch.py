@@ -6,6 +6,8 @@ import contextlib
 import datetime as dt
 import io
 import itertools
+import json
+import threading
 import time
 from collections import Counter
 from decimal import Decimal
@@ -21,6 +23,7 @@ from common.business_date import business_date_today
 from config.celery import app
 from lending import cob, cob_dispatch, tasks
 from lending.models import CobChunk, CobRun, CreditLine, Installment, Loan, LoanEvent, Pledge
+from merchants.webhooks.models import WebhookEvent
 from payments import services as payments
 from payments.models import Account, FundingPool, JournalEntry, Posting
 from payments.reconciliation import reconcile
@@ -126,7 +129,9 @@ def _rows(model, order_by="pk") -> list[tuple]:
 
 def books() -> dict:
     """What a close leaves, without row ids that depend on the order chunks ran in (journal
-    entries and loan events are matched by content and idempotency key) or wall-clock times."""
+    entries and loan events are matched by content and idempotency key) or wall-clock times.
+    The deduction's and recovery's chunks are ranges of loan ids in process and of wallet ids
+    fanned out: for those steps, each date's rows are compared summed over its chunks."""
     keys = dict(JournalEntry.objects.values_list("pk", "idempotency_key"))
     postings: dict[int, list] = {}
     for entry_id, account_id, fen in Posting.objects.values_list("entry_id", "account_id", "amount_fen"):
@@ -153,13 +158,28 @@ def books() -> dict:
         )
     )
     runs = [
-        (run.business_on, run.status, [(s["step"], s["rows"], s["chunks"]) for s in run.steps])
+        (
+            run.business_on,
+            run.status,
+            [
+                (s["step"], s["rows"], None if s["step"] in cob.WALLET_STEPS else s["chunks"])
+                for s in run.steps
+            ],
+        )
         for run in CobRun.objects.order_by("business_on")
     ]
     chunks = sorted(
-        CobChunk.objects.values_list("business_on", "step", "chunk", "rows", "amounts"),
+        CobChunk.objects.exclude(step__in=cob.WALLET_STEPS).values_list(
+            "business_on", "step", "chunk", "rows", "amounts"
+        ),
         key=repr,
     )
+    by_wallet = Counter()
+    for on, step, rows, amounts in CobChunk.objects.filter(step__in=cob.WALLET_STEPS).values_list(
+        "business_on", "step", "rows", "amounts"
+    ):
+        assert amounts == {}
+        by_wallet[(on, step)] += rows
     return {
         "loans": _rows(Loan),
         "installments": _rows(Installment),
@@ -171,6 +191,14 @@ def books() -> dict:
         "events": events,
         "runs": runs,
         "chunks": chunks,
+        "wallet_step_rows": by_wallet,
+        # What partners hear (repayment.succeeded and .failed from the deductions among them).
+        "webhook_events": Counter(
+            (partner, kind, on, json.dumps(data, sort_keys=True))
+            for partner, kind, on, data in WebhookEvent.objects.values_list(
+                "partner_id", "type", "business_on", "data"
+            )
+        ),
         "business_date": business_date_today(),
     }
 
@@ -207,6 +235,10 @@ def twin(settings):
     expected = books()
     assert reconcile().is_clean and cob.lending_reconcile() == []
     assert any(kind == "auto_deducted" for _, kind, *_ in expected["events"])  # the dates do work
+    assert {kind for _, kind, _, _ in expected["webhook_events"]} >= {
+        "repayment.succeeded",
+        "repayment.failed",
+    }
     assert any(chunk[4].get("penalty") for chunk in expected["chunks"])  # penalty accrued too
     restore(saved)
     assert business_date_today() == PREPARED_THROUGH + dt.timedelta(days=1)
@@ -244,8 +276,8 @@ def test_a_chunk_whose_worker_fails_half_way_is_rolled_back_and_done_again(twin,
     original = cob.STEP_FUNCTIONS["deduct"]
     failed = []
 
-    def dies_once(on, lo, hi):
-        result = original(on, lo, hi)  # the chunk's writes are made, then the worker is lost
+    def dies_once(on, lo, hi, **scope):
+        result = original(on, lo, hi, **scope)  # the chunk's writes are made, then the worker is lost
         if not failed and result[0] > 0:
             failed.append((on, lo, hi))
             raise RuntimeError("worker lost half-way through a chunk")
@@ -263,18 +295,48 @@ def test_a_wallet_shared_across_chunks_pays_its_loans_in_loan_order(twin, worker
     first, last = Loan.objects.filter(line_id=shared_line).order_by("pk")
     assert first.wallet_id == last.wallet_id
     original = cob.STEP_FUNCTIONS["deduct"]
+    holding = []
 
-    def slow_first_chunk(on, lo, hi):
-        if lo <= first.pk <= hi:
-            time.sleep(1.5)  # the first chunk is late: the others are free to run before it
-        return original(on, lo, hi)
+    def slow_shared_wallet(on, lo, hi, **scope):
+        assert "loans" in scope  # fanned out, the deduction's chunks are ranges of wallets
+        if lo <= first.wallet_id <= hi:
+            holding.append((on, lo, hi))
+            time.sleep(1.5)  # the shared wallet's chunk is late: the others are free to run before it
+        return original(on, lo, hi, **scope)
 
-    monkeypatch.setitem(cob.STEP_FUNCTIONS, "deduct", slow_first_chunk)
+    monkeypatch.setitem(cob.STEP_FUNCTIONS, "deduct", slow_shared_wallet)
     fan_out_through(COMPARED_THROUGH)
+    # The two loans are in different chunks of loan ids, and in one chunk of wallets.
+    run = CobRun.objects.get(business_on=COMPARED_THROUGH)
+    assert len(run.chunk_bounds) > 1 and len(run.wallet_bounds) > 1
+    assert [n for n, (lo, hi) in enumerate(run.chunk_bounds) if lo <= first.pk <= hi] != [
+        n for n, (lo, hi) in enumerate(run.chunk_bounds) if lo <= last.pk <= hi
+    ]
+    assert len({on for on, _, _ in holding}) == len(holding)  # one chunk a date holds the wallet
     first.refresh_from_db()
     last.refresh_from_db()
     assert first.status == Loan.Status.REPAID and last.status == Loan.Status.OVERDUE
     assert books() == twin
+
+
+def test_deduction_chunks_run_at_once_on_two_workers(twin, workers, monkeypatch):
+    """Two chunks of the deduction in flight together: each of the first two waits for the
+    other (run one after another, the first would wait alone and fail)."""
+    original = cob.STEP_FUNCTIONS["deduct"]
+    both = threading.Barrier(2, timeout=60)
+    met = []
+
+    def meets_another(on, lo, hi, **scope):
+        if not met:
+            both.wait()  # raises BrokenBarrierError when no second chunk comes
+            met.append((on, lo, hi))
+        return original(on, lo, hi, **scope)
+
+    monkeypatch.setitem(cob.STEP_FUNCTIONS, "deduct", meets_another)
+    fan_out_through(COMPARED_THROUGH)
+    assert met and not both.broken
+    assert books() == twin
+    assert reconcile().is_clean and cob.lending_reconcile() == []
 
 
 def test_several_dates_close_one_after_another(workers):

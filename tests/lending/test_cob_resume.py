@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import Count
 
 from common.business_date import business_date_today
 from lending import cob, services
@@ -238,11 +239,11 @@ def crash_after(monkeypatch, statements: int):
     originals = dict(cob.STEP_FUNCTIONS)
 
     def wrap(step):
-        def run(*args):
+        def run(*args, **kwargs):
             calls["n"] += 1
             if calls["n"] > statements:
                 raise RuntimeError("worker killed")
-            return originals[step](*args)
+            return originals[step](*args, **kwargs)
 
         return run
 
@@ -291,6 +292,74 @@ def test_a_resumed_close_equals_a_twin_that_never_crashed(db, settings, monkeypa
             try:
                 finish_and_go_on()
                 assert_same(snapshot(), twin, f"{name}, chunks of {chunk_size}")
+            except AssertionError as exc:
+                failures.append(str(exc).splitlines()[0])
+            raise Rollback
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("chunk_size", [1, 3, 16])
+def test_a_run_frozen_by_wallet_resumed_equals_the_close_by_loan_chunks(
+    db, settings, monkeypatch, chunk_size
+):
+    """The fanned-out close's chunks (deduction and recovery by ranges of wallets, each step of a
+    chunk its own transaction), closed in process and crashed at points in each step: resumed,
+    with a loan drawn while it was down (by a merchant whose wallet lies above the frozen ranges),
+    it leaves what the close by chunks of loan ids leaves, never interrupted. One merchant's last
+    loan is written off with money arriving in its wallet: its other loans' deductions take first,
+    the recovery what is left."""
+    settings.LENDING_COB_CHUNK_SIZE = chunk_size
+    build()
+    wallet = (
+        open_loans().values("wallet_id").annotate(n=Count("id")).filter(n__gt=1).order_by("wallet_id")[0]
+    )["wallet_id"]
+    written_off = open_loans().filter(wallet_id=wallet).last()
+    services.loan_write_off(loan=written_off, actor="officer", reason="fraud", on=CRASH_ON)
+    payments.settlement_credit(wallet=written_off.wallet, amount_fen=3_000_000, idempotency_key="recovery-in")
+    with pytest.raises(Rollback), transaction.atomic():
+        draw(CreditLine.objects.get(merchant__external_id="late"), 2_000_000, key="drawn-while-down")
+        finish_and_go_on()
+        twin = snapshot()
+        recovered = LoanEvent.objects.filter(
+            loan=written_off, kind=LoanEvent.Kind.RECOVERED, business_on=CRASH_ON
+        )
+        assert recovered.exists()
+        raise Rollback
+    # Merchants' loans lie in several chunks of loan ids: the wallets' chunks hold them whole.
+    shared = Loan.objects.values("wallet_id").annotate(n=Count("id")).filter(n__gt=1).count()
+    assert shared and len(cob.wallet_ranges(chunk_size)) > 1
+    loan_chunks = len(cob.chunk_ranges(chunk_size))
+    wallet_chunks = len(cob.wallet_ranges(chunk_size))
+    crashes = {
+        "never": None,
+        "in the due step": loan_chunks // 2,
+        "in the deduction": loan_chunks + wallet_chunks // 2,
+        "in the accrual": loan_chunks + wallet_chunks + loan_chunks // 2,
+        "in the recovery": 2 * loan_chunks + wallet_chunks,
+    }
+    failures = []
+    for name, statements in crashes.items():
+        with pytest.raises(Rollback), transaction.atomic():
+            run = cob.cob_run_start(on=CRASH_ON, by_wallet=True)
+            assert run.wallet_bounds
+            if statements is not None:
+                with crash_after(monkeypatch, statements), pytest.raises(RuntimeError, match="killed"):
+                    cob.close_of_business(on=CRASH_ON)
+                draw(CreditLine.objects.get(merchant__external_id="late"), 2_000_000, key="drawn-while-down")
+            else:
+                draw(CreditLine.objects.get(merchant__external_id="late"), 2_000_000, key="drawn-while-down")
+            done = cob.close_of_business(on=CRASH_ON)
+            assert [s["chunks"] for s in done.steps if s["step"] in cob.ALL_STEPS] == [
+                len(done.chunk_bounds),
+                len(done.wallet_bounds),
+                len(done.chunk_bounds),
+                len(done.wallet_bounds),
+            ]
+            # The rerun added a chunk of wallets for the late merchant's wallet.
+            assert done.wallet_bounds[-1][1] >= Loan.objects.get(idempotency_key="drawn-while-down").wallet_id
+            try:
+                finish_and_go_on()
+                assert_same(snapshot(), twin, f"crashed {name}, chunks of {chunk_size}")
             except AssertionError as exc:
                 failures.append(str(exc).splitlines()[0])
             raise Rollback
