@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lending', '0015_application_stage_ended'),
+        ('lending', '0016_loan_event_repayment_requested'),
     ]
 
     operations = [
