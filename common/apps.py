@@ -7,7 +7,7 @@ class CommonConfig(AppConfig):
 
     def ready(self):
         from auditlog.models import LogEntry
-        from django.db.models.signals import pre_save
+        from django.db.models.signals import post_migrate, pre_migrate, pre_save
 
         from common.audit import log_entry_complete
         from common.request_id import celery_signals_connect
@@ -22,6 +22,10 @@ class CommonConfig(AppConfig):
 
         worker_ready.connect(on_worker_ready, dispatch_uid="jobs_orphaned_fail")
         pre_save.connect(log_entry_complete, sender=LogEntry, dispatch_uid="audit_actor_label")
+        from common.sql import prepared_forget
+
+        pre_migrate.connect(prepared_forget, dispatch_uid="sql_prepared_forget_before")
+        post_migrate.connect(prepared_forget, dispatch_uid="sql_prepared_forget_after")
         from common.made_up_labels import labels_translate
 
         labels_translate()

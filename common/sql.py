@@ -8,12 +8,77 @@ VALUES list; every value goes in as a bound parameter. A statement ending in RET
 the returned rows, in the order of the input rows.
 """
 
+import re
 from collections.abc import Sequence
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 # SQLite allows 32,766 bound parameters per statement (since 3.32).
 _SQLITE_MAX_PARAMS = 32_000
+
+
+# Server-side prepared statements of the fixed SQL, per connection: at most this many (a
+# statement whose text varies with its input, a VALUES list of n rows, is one per n).
+_PREPARED_MAX = 100
+_PLACEHOLDER = re.compile(r"%%|%s")
+
+
+def _numbered(sql: str) -> str:
+    """`sql` with its `%s` numbered `$1`, `$2`, … (`%%` kept for the driver's formatting)."""
+    count = 0
+
+    def number(match) -> str:
+        nonlocal count
+        if match.group(0) == "%%":
+            return "%%"
+        count += 1
+        return f"${count}"
+
+    return _PLACEHOLDER.sub(number, sql)
+
+
+def _execute(cursor, connection, sql: str, params: Sequence) -> None:
+    """`cursor.execute(sql, params)`; on PostgreSQL as a server-side prepared statement of the
+    connection (PREPARE on its first use there, in the same round trip as its EXECUTE; then
+    EXECUTE alone), which the server parses once and, once it finds a generic plan as cheap as
+    the custom ones, plans once: the hot path's reads plan in more time than they run. Still one
+    statement through Django's cursor (its wrappers, errors, transaction state); the query log
+    holds the statement itself with its values, not the EXECUTE. The parameters are the
+    driver's literals, typed by the statement as the server types them."""
+    if connection.vendor != "postgresql":
+        cursor.execute(sql, params)
+        return
+    raw = connection.connection
+    state = getattr(connection, "_fixed_prepared", None)
+    if state is None or state[0] is not raw:  # a new connection has none
+        state = connection._fixed_prepared = [raw, {}, 0]
+    names = state[1]
+    name = names.get(sql)
+    arguments = f"({', '.join(['%s'] * len(params))})" if params else ""
+    if name is not None:
+        cursor.execute(f"EXECUTE {name}{arguments}", params)
+    elif len(names) >= _PREPARED_MAX:
+        cursor.execute(sql, params)
+        return
+    else:
+        state[2] += 1  # never reused: a PREPARE whose EXECUTE failed may exist unrecorded
+        name = f"fixed_{state[2]}"
+        cursor.execute(f"PREPARE {name} AS {_numbered(sql)}; EXECUTE {name}{arguments}", params)
+        names[sql] = name
+    if connection.queries_logged:
+        connection.queries_log[-1]["sql"] = cursor.cursor.mogrify(sql, params).decode()
+
+
+def prepared_forget(**kwargs) -> None:
+    """The default connection's prepared statements dropped (a migration changes the tables
+    they read; a statement whose columns change type would fail)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    if getattr(connection, "_fixed_prepared", None) is None:
+        return
+    if connection.connection is connection._fixed_prepared[0]:
+        with connection.cursor() as cursor:
+            cursor.execute("DEALLOCATE ALL")
+    connection._fixed_prepared = None
 
 
 def values_execute(
@@ -94,8 +159,9 @@ def fixed_rows(sql: str, params: Sequence, fields: Sequence) -> list[tuple]:
     is a date and a decimal a Decimal of its field's places on SQLite as on PostgreSQL. For the
     hot path's small reads, where building the statement through the ORM cost more than the
     round trip."""
+    connection = connections[DEFAULT_DB_ALIAS]  # itself: the proxy looks it up on every use
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        _execute(cursor, connection, sql, params)
         rows = cursor.fetchall()
     return _converted(rows, _converters(fields))
 
@@ -125,7 +191,7 @@ def fixed_instances(sql: str, params: Sequence, models: Sequence) -> list[tuple]
     read = [(model, _read_fields(model, deferred), deferred) for model, deferred in parts]
     fields = [field for _, own_fields, _ in read for field in own_fields]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        _execute(cursor, connection, sql, params)
         rows = cursor.fetchall()
     found = []
     for values in _converted(rows, _converters(fields)):
@@ -165,7 +231,7 @@ def rows_insert(model, objs: Sequence) -> None:
         field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs for field in fields
     ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        _execute(cursor, connection, sql, params)
         keys = cursor.fetchall()
     for obj, (key,) in zip(objs, keys, strict=True):
         setattr(obj, meta.pk.attname, key)
@@ -214,7 +280,7 @@ def row_insert_with(parent, child, link: str) -> None:
         f" RETURNING {quote(link_field.column)}, {quote(child_meta.pk.column)}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*parent_values, *child_values])
+        _execute(cursor, connections[DEFAULT_DB_ALIAS], sql, [*parent_values, *child_values])
         parent_key, child_key = cursor.fetchone()
     _saved(parent, parent_key)
     setattr(child, link_field.attname, parent_key)
@@ -268,7 +334,7 @@ def update_with_insert(model, pk, expected: dict, changes: dict, child, link: st
         f" SELECT {casts} FROM moved RETURNING {quote(child._meta.pk.column)}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *child_values])
+        _execute(cursor, connection, sql, [*params, *child_values])
         found = cursor.fetchone()
     if found is None:
         return False
