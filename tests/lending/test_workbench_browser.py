@@ -53,7 +53,7 @@ def test_two_officers_take_a_b2b_application_from_the_video_check_to_approval(
     first.locator('input[name="recording_ref"]').fill("rec-2026-0301-01")
     first.locator('textarea[name="note"]').fill("sales and warehouse confirmed on the call")
     first.get_by_test_id("pass").click()
-    expect(first.locator(".messagelist")).to_contain_text("officer_approval")
+    expect(first.locator(".messagelist")).to_contain_text("Officer approval")
     expect(first.get_by_test_id("queue-count")).to_contain_text("0 cases waiting")
 
     second = new_page(locale="en-US")
