@@ -24,14 +24,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONTHS_LISTED = 36
 CJK_FONT = "STSong-Light"
 MONO_FONT = "Courier"
-# What each event does to the principal still owed.
-PRINCIPAL_SIGN = {
-    LoanEvent.Kind.DISBURSED: 1,
-    LoanEvent.Kind.REPAID: -1,
-    LoanEvent.Kind.AUTO_DEDUCTED: -1,
-    LoanEvent.Kind.PLEDGE_SETTLED: -1,
-    LoanEvent.Kind.WRITTEN_OFF: -1,
-}
+PRINCIPAL_SIGN = LoanEvent.PRINCIPAL_SIGN
 PAYMENT_KINDS = (
     LoanEvent.Kind.REPAID,
     LoanEvent.Kind.AUTO_DEDUCTED,

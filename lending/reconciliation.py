@@ -27,16 +27,7 @@ from lending.cob import lending_reconcile, lending_totals
 from lending.models import LOAN_OPEN_STATUSES, Loan, LoanEvent
 from payments.models import Account, FundingPool, pool_label
 
-# What each event does to the principal a loan still owes, as its entry posts it to loans
-# receivable (debit positive). Other events (fell due, a pledged order refunded, a recovery after
-# the write-off) move no principal on the receivable.
-PRINCIPAL_SIGN = {
-    LoanEvent.Kind.DISBURSED: 1,
-    LoanEvent.Kind.REPAID: -1,
-    LoanEvent.Kind.AUTO_DEDUCTED: -1,
-    LoanEvent.Kind.PLEDGE_SETTLED: -1,
-    LoanEvent.Kind.WRITTEN_OFF: -1,
-}
+PRINCIPAL_SIGN = LoanEvent.PRINCIPAL_SIGN
 SHOWN = 100  # differences listed per kind; the count says how many more
 
 

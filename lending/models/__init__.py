@@ -471,6 +471,18 @@ class LoanEvent(models.Model):
         PLEDGE_SETTLED = "pledge_settled", _("Pledged order settled")
         PLEDGE_REFUNDED = "pledge_refunded", _("Pledged order refunded")
 
+    # What each kind does to the principal a loan still owes, as its entry posts it to loans
+    # receivable (debit positive): the statements' running balance and the loan book's check read
+    # it. Other kinds (fell due, a pledged order refunded, a recovery after the write-off) move no
+    # principal on the receivable.
+    PRINCIPAL_SIGN = {
+        Kind.DISBURSED: 1,
+        Kind.REPAID: -1,
+        Kind.AUTO_DEDUCTED: -1,
+        Kind.PLEDGE_SETTLED: -1,
+        Kind.WRITTEN_OFF: -1,
+    }
+
     # The index on (loan, business_on) serves lookups by loan: no index of the loan alone.
     loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="events", db_index=False)
     kind = models.CharField(max_length=16, choices=Kind.choices)
