@@ -14,7 +14,9 @@ the 100-character column that keeps a settlement's key as sent.
   `in_progress` with Retry-After, never a 500 and never a second write;
 - the same key with another request (path or body) is a 409 naming the fields that differ;
 - a replay answers with the stored body, `replayed: true` where the body has that field, 200
-  in place of 201, and the header `Idempotent-Replayed: true`."""
+  in place of 201, and the header `Idempotent-Replayed: true`;
+- `sealed` names top-level fields of the reply that are secrets (a webhook's new signing
+  secret): they are stored encrypted (common.crypto) and decrypted for the replay."""
 
 import functools
 import hashlib
@@ -29,6 +31,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
+from common import crypto
 from common.api_parsers import NonStandardNumber
 from common.errors import ApplicationError, ConflictError
 
@@ -167,20 +170,44 @@ def _claim(scope: str, endpoint: str, key: str, fingerprint: str, fields: dict) 
     return row[0] if row and row[0] is not None else None
 
 
-def _reply_keep(claimed: int, response) -> None:
+def _sealed_body(data, sealed: tuple[str, ...]):
+    """The reply as stored: each `sealed` field's text encrypted."""
+    if not sealed or not isinstance(data, dict):
+        return data
+    return {
+        name: crypto.encrypt(value) if name in sealed and isinstance(value, str) and value else value
+        for name, value in data.items()
+    }
+
+
+def _unsealed_body(body, sealed: tuple[str, ...]):
+    if not sealed or not isinstance(body, dict):
+        return body
+    return {
+        name: crypto.decrypt(value) if name in sealed and isinstance(value, str) and value else value
+        for name, value in body.items()
+    }
+
+
+def _reply_keep(claimed: int, response, sealed: tuple[str, ...] = ()) -> None:
     """The reply stored on the claim: what `IdempotencyRecord.objects.filter(pk=claimed).update(
     response_status=…, response_body=<the reply as plain JSON values>))` writes, the body's JSON text made
     once and the statement written in SQL (every keyed write makes it)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE common_idempotencyrecord SET response_status = %s, response_body = %s WHERE id = %s",
-            [response.status_code, json.dumps(response.data, cls=DjangoJSONEncoder), claimed],
+            [
+                response.status_code,
+                json.dumps(_sealed_body(response.data, sealed), cls=DjangoJSONEncoder),
+                claimed,
+            ],
         )
 
 
-def idempotent(endpoint: str, *, scope: Callable[[object], str]):
+def idempotent(endpoint: str, *, scope: Callable[[object], str], sealed: tuple[str, ...] = ()):
     """Make a view method's writes happen once per key (see the module's docstring). `scope`
-    names whose keys these are from the authenticated request (a partner's keys are its own)."""
+    names whose keys these are from the authenticated request (a partner's keys are its own);
+    `sealed`, the reply's fields stored encrypted."""
 
     def decorate(method):
         @functools.wraps(method)
@@ -191,7 +218,7 @@ def idempotent(endpoint: str, *, scope: Callable[[object], str]):
             for attempt in range(3):
                 try:
                     return _once(
-                        view, request, args, kwargs, method, owner, endpoint, key, fingerprint, fields
+                        view, request, args, kwargs, method, owner, endpoint, key, fingerprint, fields, sealed
                     )
                 except _NotKept as refused:
                     return refused.response
@@ -208,7 +235,7 @@ def idempotent(endpoint: str, *, scope: Callable[[object], str]):
     return decorate
 
 
-def _once(view, request, args, kwargs, method, owner, endpoint, key, fingerprint, fields):
+def _once(view, request, args, kwargs, method, owner, endpoint, key, fingerprint, fields, sealed=()):
     from common.models import IdempotencyRecord
 
     with transaction.atomic():
@@ -222,16 +249,16 @@ def _once(view, request, args, kwargs, method, owner, endpoint, key, fingerprint
                     f"({', '.join(differing)} differs); use a new key for a new request",
                     {"fields": {HEADER: [f"already used with a different {', '.join(differing)}"]}},
                 )
-            return _replayed(record)
+            return _replayed(record, sealed)
         response = method(view, request, *args, **kwargs)
         if not 200 <= response.status_code < 300:
             raise _NotKept(response)
-        _reply_keep(claimed, response)
+        _reply_keep(claimed, response, sealed)
         return response
 
 
-def _replayed(record) -> Response:
-    body = record.response_body
+def _replayed(record, sealed: tuple[str, ...] = ()) -> Response:
+    body = _unsealed_body(record.response_body, sealed)
     if isinstance(body, dict) and "replayed" in body:
         body = {**body, "replayed": True}
     status = 200 if record.response_status == 201 else record.response_status

@@ -38,9 +38,19 @@ class EndpointForm(forms.ModelForm):
         if data.get("url") and data.get("event_types"):
             try:
                 url, types = services.endpoint_clean(data["url"], data["event_types"])
+                description = (data.get("description") or "")[:200]
                 if not self.instance.pk and data.get("partner"):
-                    description = (data.get("description") or "")[:200]
                     services.endpoint_resent_check(data["partner"], url, types, description)
+                elif self.instance.pk:
+                    services.endpoint_same_check(
+                        WebhookEndpoint(
+                            pk=self.instance.pk,
+                            partner_id=self.instance.partner_id,
+                            url=url,
+                            event_types=types,
+                            description=description,
+                        )
+                    )
             except ApplicationError as exc:
                 for field, problems in exc.extra.get("fields", {}).items():
                     self.add_error(field if field in self.fields else None, problems)

@@ -2,6 +2,7 @@
 the events sent to it with where each delivery stands. Scoped to the key's partner (another
 partner's endpoint is 404)."""
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -12,11 +13,15 @@ from rest_framework.views import APIView
 
 from common.api import IdCursorPagination, InstantCursorPagination
 from common.api_fields import StrictBooleanField, StrictCharField
-from merchants.api.auth import partner_of
+from common.idempotency import idempotency_key_parameter, idempotent
+from merchants.api.auth import partner_of, partner_scope
 from merchants.models import ApiScope
 from merchants.webhooks import services
 from merchants.webhooks.models import EventType, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
+ROTATE_KEY = idempotency_key_parameter(
+    "any unique string per rotation; resending it returns the same new secret and rotates nothing"
+)
 EXAMPLE_URL = "https://partner.example.com/xiaodai/webhooks"
 EXAMPLE_SECRET = "whsec_q3v1S1cW8Y2m0oQx7rj3ZrJk1oV0mJtq1uI3v9Rk5bE"  # noqa: S105 - a documentation example
 ENDPOINT_EXAMPLE = {
@@ -245,7 +250,16 @@ class WebhookEndpointDetailApi(APIView):
     @extend_schema(
         summary="Change an endpoint's URL, event types or description, or switch it off",
         request=EndpointUpdateSerializer,
-        responses={200: EndpointOutputSerializer, 400: R400, 401: R401, 404: R404},
+        responses={
+            200: EndpointOutputSerializer,
+            400: R400,
+            401: R401,
+            404: R404,
+            409: OpenApiResponse(
+                description="`conflict`: another of the partner's endpoints already has this URL, "
+                "event types and description (`endpoint` names it; `error.fields.url` says so)"
+            ),
+        },
         examples=[
             OpenApiExample("switch off", value={"is_active": False}, request_only=True),
             OpenApiExample(
@@ -257,7 +271,10 @@ class WebhookEndpointDetailApi(APIView):
         endpoint = _endpoint(request, pk)
         serializer = EndpointUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        endpoint = services.endpoint_update(endpoint=endpoint, **serializer.validated_data)
+        try:
+            endpoint = services.endpoint_update(endpoint=endpoint, **serializer.validated_data)
+        except WebhookEndpoint.DoesNotExist as exc:  # removed while this change waited
+            raise Http404 from exc
         return Response(EndpointOutputSerializer(endpoint).data)
 
     @extend_schema(
@@ -275,7 +292,19 @@ class WebhookEndpointRotateSecretApi(APIView):
     @extend_schema(
         summary="A new signing secret (shown once); the old one keeps signing for the overlap window",
         request=None,
-        responses={200: EndpointWithSecretSerializer, 401: R401, 404: R404},
+        parameters=[ROTATE_KEY],
+        responses={
+            200: EndpointWithSecretSerializer,
+            400: OpenApiResponse(
+                response=OpenApiTypes.OBJECT, description="no or a malformed Idempotency-Key header"
+            ),
+            401: R401,
+            404: R404,
+            409: OpenApiResponse(
+                description="the Idempotency-Key was used for another request (another endpoint or a "
+                "body), or a rotation with it is still in progress (code in_progress, Retry-After)"
+            ),
+        },
         examples=[
             OpenApiExample(
                 "rotated",
@@ -288,6 +317,7 @@ class WebhookEndpointRotateSecretApi(APIView):
             )
         ],
     )
+    @idempotent("webhooks.rotate_secret", scope=partner_scope, sealed=("secret",))
     def post(self, request, pk: int):
         endpoint, secret = services.endpoint_rotate_secret(endpoint=_endpoint(request, pk))
         return Response(_with_secret(endpoint, secret))

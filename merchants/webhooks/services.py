@@ -562,16 +562,44 @@ def endpoint_update(
 ) -> WebhookEndpoint:
     """Change where an endpoint is, what it hears about, or switch it off; pending deliveries to a
     switched-off endpoint fail on their next attempt."""
-    url, types = endpoint_clean(
-        endpoint.url if url is None else url, endpoint.event_types if event_types is None else event_types
+    with transaction.atomic():
+        # The partner's row lock, as a create takes it: a change and a create, or two changes,
+        # that would make two endpoints the same are checked one after the other.
+        list(PartnerPlatform.objects.select_for_update().filter(pk=endpoint.partner_id).values_list("pk"))
+        current = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint.pk).first()
+        if current is None:
+            raise WebhookEndpoint.DoesNotExist("the endpoint was removed")
+        url, types = endpoint_clean(
+            current.url if url is None else url, current.event_types if event_types is None else event_types
+        )
+        current.url, current.event_types = url, types
+        if description is not None:
+            current.description = description[:200]
+        if is_active is not None:
+            current.is_active = bool(is_active)
+        endpoint_same_check(current)
+        current.save(update_fields=["url", "event_types", "description", "is_active", "updated_at"])
+    return current
+
+
+def endpoint_same_check(endpoint: WebhookEndpoint) -> None:
+    """A change may not make an endpoint the same as another of the partner's (URL, event types
+    and description: what a create refuses as sent again): every webhook would arrive twice. The
+    caller holds the partner's row lock."""
+    same = (
+        WebhookEndpoint.objects.filter(
+            partner_id=endpoint.partner_id,
+            url=endpoint.url,
+            description=endpoint.description,
+            event_types=endpoint.event_types,
+        )
+        .exclude(pk=endpoint.pk)
+        .values_list("pk", flat=True)
+        .first()
     )
-    endpoint.url, endpoint.event_types = url, types
-    if description is not None:
-        endpoint.description = description[:200]
-    if is_active is not None:
-        endpoint.is_active = bool(is_active)
-    endpoint.save(update_fields=["url", "event_types", "description", "is_active", "updated_at"])
-    return endpoint
+    if same is not None:
+        problem = f"endpoint {same} already has this URL, event types and description"
+        raise ConflictError(f"url: {problem}", {"fields": {"url": [problem]}, "endpoint": same})
 
 
 def endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> tuple[WebhookEndpoint, str]:

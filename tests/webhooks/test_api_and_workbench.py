@@ -65,7 +65,7 @@ def test_a_partner_registers_an_endpoint_and_receives_signed_webhooks(partner_cl
 def test_rotating_the_secret_signs_with_both_until_the_overlap_ends(partner_client, receivers):
     receiver = receivers()
     made = register(partner_client, receiver.url).json()
-    rotated = partner_client.post(f"{ENDPOINTS}{made['id']}/rotate-secret/")
+    rotated = partner_client.post(f"{ENDPOINTS}{made['id']}/rotate-secret/", HTTP_IDEMPOTENCY_KEY="rotate-1")
     assert rotated.status_code == 200
     new = rotated.json()["secret"]
     assert new != made["secret"] and rotated.json()["secret_overlap_until"]
@@ -107,7 +107,9 @@ def test_another_partners_endpoints_and_events_are_not_found(partner_client, oth
         ("delete", f"{ENDPOINTS}{theirs['id']}/"),
         ("post", f"{ENDPOINTS}{theirs['id']}/rotate-secret/"),
     ]:
-        answer = getattr(partner_client, method)(path, {"is_active": False}, format="json")
+        answer = getattr(partner_client, method)(
+            path, {"is_active": False}, format="json", HTTP_IDEMPOTENCY_KEY="theirs-1"
+        )
         assert answer.status_code == 404, (method, path)
     assert partner_client.get(ENDPOINTS).json()["results"] == []
     endpoint = WebhookEndpoint.objects.get()
