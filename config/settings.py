@@ -581,6 +581,7 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
         "mask_callable": "common.masking.mask_value",
     },
     {"model": "merchants.merchant", "exclude_fields": [*_NOT_AUDITED, "content_hash"]},
+    {"model": "merchants.guarantee"},
 )
 
 # The simulated payment channel behind withdrawals: how slow and how unreliable it is.

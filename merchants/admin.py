@@ -9,15 +9,18 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from common.admin import AuditHistoryMixin, EstimatedCountPaginator, QuickActionCheckboxMixin
+from common.api_fields import earliest_date
+from common.business_date import business_date_today
 from common.crypto import blind_index
 from common.errors import ApplicationError
-from common.money import format_yuan
+from common.money import MoneyError, fen_to_yuan, format_yuan, parse_yuan
 from merchants import access, services
 from merchants.models import (
     ApiKey,
@@ -39,6 +42,7 @@ from merchants.models import (
     Verification,
     scopes_label,
 )
+from merchants.signal_models import Guarantee, guarantee_latest_until
 
 
 class ReadOnlyAdmin(QuickActionCheckboxMixin, AuditHistoryMixin, admin.ModelAdmin):
@@ -500,6 +504,120 @@ class TradingRelationAdmin(ReadOnlyAdmin):
 class QuestionnaireResponseAdmin(ReadOnlyAdmin):
     list_display = ["owner", "version", "answered_at"]
     list_select_related = ["owner"]
+
+
+class GuaranteeForm(forms.ModelForm):
+    """A guarantee as an officer enters it, checked as the partner API checks one
+    (merchants/api/signals.py, partner_signals.guarantees_record_batch): the amount in yuan with at
+    most two decimals, greater than zero; two different shops of one partner platform; a start
+    that has come; an end not before the start and at most GUARANTEE_MAX_YEARS after it. Each
+    problem is shown beside its field."""
+
+    amount = forms.CharField(
+        label=_("amount (¥)"),
+        max_length=20,
+        help_text=_("the most the guarantor answers for, in yuan with at most two decimals, e.g. 5000.00"),
+    )
+
+    class Meta:
+        model = Guarantee
+        fields = ["borrower", "guarantor", "amount", "since_on", "until_on"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["amount"] = str(fen_to_yuan(self.instance.amount_fen))
+
+    def clean_amount(self) -> int:
+        text = self.cleaned_data["amount"].strip()
+        try:
+            fen = parse_yuan(text)
+        except MoneyError:
+            raise forms.ValidationError(
+                _("yuan in ASCII digits with at most two decimals, e.g. 5000.00"), code="invalid"
+            ) from None
+        if fen <= 0:
+            raise forms.ValidationError(_("must be greater than zero"), code="not_positive")
+        if fen > settings.API_MAX_AMOUNT_FEN:
+            raise forms.ValidationError(
+                _("at most %(limit)s yuan") % {"limit": fen_to_yuan(settings.API_MAX_AMOUNT_FEN)},
+                code="too_large",
+            )
+        return fen
+
+    def clean_since_on(self):
+        since = self.cleaned_data["since_on"]
+        if since > max(timezone.localdate(), business_date_today()):
+            raise forms.ValidationError(_("lies in the future"), code="future")
+        if since < earliest_date():
+            raise forms.ValidationError(
+                _("must not be before %(earliest)s") % {"earliest": earliest_date().isoformat()},
+                code="too_early",
+            )
+        return since
+
+    def clean(self):
+        data = super().clean()
+        borrower, guarantor = data.get("borrower"), data.get("guarantor")
+        if borrower and guarantor:
+            if borrower.pk == guarantor.pk:
+                self.add_error("guarantor", _("a shop cannot guarantee itself"))
+            elif borrower.partner_id != guarantor.partner_id:
+                self.add_error("guarantor", _("a shop of the borrower's partner platform"))
+        since, until = data.get("since_on"), data.get("until_on")
+        if since and until:
+            if until < since:
+                self.add_error("until_on", _("must not be before the start (since on)"))
+            elif until > guarantee_latest_until(since):
+                self.add_error(
+                    "until_on",
+                    _("at most %(years)s years after the start (GUARANTEE_MAX_YEARS): not after %(latest)s")
+                    % {
+                        "years": settings.GUARANTEE_MAX_YEARS,
+                        "latest": guarantee_latest_until(since).isoformat(),
+                    },
+                )
+        if "amount" in data:
+            self.instance.amount_fen = data["amount"]
+        return data
+
+    def _post_clean(self):
+        super()._post_clean()
+        # The model's own check of the end (Guarantee.clean) says again, in English, what this
+        # form said above: keep the form's words only.
+        if "until_on" in self._errors and len(self._errors["until_on"]) > 1:
+            self._errors["until_on"] = self._errors["until_on"][:1]
+
+
+@admin.register(Guarantee)
+class GuaranteeAdmin(QuickActionCheckboxMixin, AuditHistoryMixin, admin.ModelAdmin):
+    """Guarantees between members (lianbao): officers with merchants.add_guarantee or
+    merchants.change_guarantee enter and correct them; each save is in the audit log."""
+
+    form = GuaranteeForm
+    list_display = ["pk", "guarantor", "borrower", "shown_amount", "since_on", "until_on"]
+    list_select_related = ["guarantor__partner", "borrower__partner"]
+    list_filter = [("since_on", admin.DateFieldListFilter)]
+    search_fields = ["borrower__external_id", "guarantor__external_id"]
+    search_help_text = _("the merchant id of the borrower or the guarantor")
+    raw_id_fields = ["borrower", "guarantor"]
+    readonly_fields = ["audit_history"]
+    fieldsets = [
+        (None, {"fields": ["borrower", "guarantor", "amount", "since_on", "until_on", "audit_history"]})
+    ]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:  # nothing to show in the audit log yet
+            return [
+                (name, {**o, "fields": [f for f in o["fields"] if f != "audit_history"]})
+                for name, o in fieldsets
+            ]
+        return fieldsets
+
+    @admin.display(description=_("amount (¥)"), ordering="amount_fen")
+    def shown_amount(self, obj):
+        return _yuan(obj.amount_fen)
 
 
 # The webhooks' workbench pages (merchants/webhooks/admin.py) register themselves on import.
