@@ -6,6 +6,7 @@ WEBHOOKS_ALLOW_PRIVATE_NETWORKS on."""
 
 import http.client
 import ipaddress
+import re
 import socket
 import time
 import urllib.error
@@ -59,6 +60,31 @@ def _addresses_within(address: ipaddress.IPv4Address | ipaddress.IPv6Address) ->
     return found
 
 
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+_BAD_URL = "not a valid URL: check the host and the port (1 to 65535)"
+
+
+def _host_problem(hostname: str) -> str:
+    """Why the URL's host is no host a POST can go to ("" when it is): an IP address, or a DNS
+    name of labels of 1 to 63 letters, digits and hyphens (an international name as IDNA), at
+    most 253 characters, one trailing dot at most."""
+    if "%" in hostname:  # an IPv6 zone: an interface of this machine, nobody's endpoint
+        return "the host may not name a network interface (%)"
+    try:
+        ipaddress.ip_address(hostname)
+        return ""
+    except ValueError:
+        pass
+    name = hostname[:-1] if hostname.endswith(".") else hostname
+    try:
+        encoded = name.encode("idna").decode("ascii")
+    except UnicodeError:
+        return "the host is not a valid name"
+    if len(encoded) > 253 or not all(_LABEL.fullmatch(label) for label in encoded.split(".")):
+        return "the host is not a valid name"
+    return ""
+
+
 def _checked(url: str) -> tuple[str, tuple[str, int] | None]:
     """Why a URL may not receive webhooks ("" when it may), and the address it resolved to when
     private networks are refused: the POST goes to that address, so a host that answers with
@@ -67,7 +93,7 @@ def _checked(url: str) -> tuple[str, tuple[str, int] | None]:
         parts = urlsplit(url)
         hostname, port = parts.hostname, parts.port
     except ValueError:  # an unclosed or invalid [IPv6] host, or a port that is not 0-65535
-        return "not a valid URL: check the host and the port (1 to 65535)", None
+        return _BAD_URL, None
     allowed = ("https", "http") if settings.WEBHOOKS_ALLOW_HTTP else ("https",)
     if parts.scheme not in allowed:
         return f"the URL must start with {' or '.join(s + '://' for s in allowed)}", None
@@ -75,6 +101,11 @@ def _checked(url: str) -> tuple[str, tuple[str, int] | None]:
         return "the URL has no host", None
     if parts.username or parts.password:
         return "the URL may not carry a user name or password", None
+    if port == 0:
+        return _BAD_URL, None
+    problem = _host_problem(hostname)
+    if problem:
+        return problem, None
     if settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS:
         return "", None
     port = port or (443 if parts.scheme == "https" else 80)
