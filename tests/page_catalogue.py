@@ -481,8 +481,10 @@ def _row_create(model, index: int, given: dict | None = None):
             taken = model.objects.values(field.attname)
             values[field.name] = field.related_model.objects.exclude(pk__in=taken).order_by("-pk").first()
         elif field.is_relation:
-            # A different row for each of a parent's many, where there are enough.
-            found = field.related_model.objects.order_by("-pk")[index : index + 1]
+            # A different row for each of a parent's many, where there are enough; a second key
+            # to the same model (a guarantee's borrower and guarantor) the next row.
+            same = sum(isinstance(value, field.related_model) for value in values.values())
+            found = field.related_model.objects.order_by("-pk")[index + same : index + same + 1]
             values[field.name] = found[0] if found else _row_create(field.related_model, index)
         elif field.choices:
             values[field.name] = field.choices[0][0]
