@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from common import four_eyes
-from common.audit import actor_text, name_in_reader_language, names_localize
+from common.audit import actor_text, name_in_reader_language, names_localize, reason_text
 from common.business_date import business_date_today
 from common.errors import ApplicationError
 from common.models import ApprovalRequest
@@ -523,7 +523,7 @@ def _audit_admin():
 
         @admin.display(description=_("reason"))
         def reason(self, obj):
-            return (obj.additional_data or {}).get("reason", "")
+            return reason_text((obj.additional_data or {}).get("reason", ""))
 
         def has_delete_permission(self, request, obj=None):
             return False

@@ -19,6 +19,7 @@ last names.
 
 import contextvars
 import json
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import models, transaction
@@ -101,14 +102,32 @@ def names_of(obj) -> tuple[str, dict[str, str]]:
     return name, others
 
 
+# Read-time labels the domain apps register in their ready() (common imports none of them):
+# a kind of object's stored name in the active language, by "app_label.model" (the ledger's
+# wallet rows, written by SQL with the account's stored name), and a stored reason's.
+NAME_LABELS: dict[str, Callable[[str], str]] = {}
+REASON_LABELS: list[Callable[[str], str | None]] = []
+
+
 def name_in_reader_language(entry) -> str:
     """An audit row's object name in the active language: its stored name in that language, else
     the column's (settings.LANGUAGE_CODE's, or, on rows written before names were kept per
-    language, the writer's)."""
+    language, the writer's), read through its kind's registered label if any."""
     names = (entry.additional_data or {}).get("names") if isinstance(entry.additional_data, dict) else None
     if names:
         return names.get(translation.get_language() or settings.LANGUAGE_CODE, entry.object_repr)
-    return entry.object_repr
+    kind = entry.content_type  # selected with the row (the audit list's list_select_related)
+    label = NAME_LABELS.get(f"{kind.app_label}.{kind.model}")
+    return label(entry.object_repr) if label is not None else entry.object_repr
+
+
+def reason_text(reason: str) -> str:
+    """A stored reason in the active language when a registered label reads it; else as written."""
+    for label in REASON_LABELS:
+        text = label(reason)
+        if text is not None:
+            return text
+    return reason
 
 
 def names_localize(entries) -> None:

@@ -137,3 +137,19 @@ def test_the_audit_list_runs_as_many_queries_for_many_rows_as_for_few(reader):
             lending.credit_line_freeze(line=CreditLineFactory(), actor="risk", reason="review", on=DAY)
     assert LogEntry.objects.count() > 30
     assert count() <= few
+
+
+def test_the_ledger_s_wallet_rows_read_in_the_reader_s_language(reader):
+    """The ledger writes a wallet's audit rows by SQL with the account's stored name and a reason
+    naming the journal entries: both are read in the reader's language."""
+    from payments.models import Account
+    from tests.lending.conftest import draw
+
+    open_pool()
+    line = CreditLineFactory(limit_fen=10_000_000)
+    draw(line, 2_000_000)
+    wallet = Account.objects.get(merchant=line.merchant)
+    in_english, in_chinese = audit_list(reader("en"), wallet), audit_list(reader("zh-hans"), wallet)
+    assert name_in(wallet, "en") in in_english and "Disbursement: journal entr" in in_english
+    assert name_in(wallet, "zh-hans") in in_chinese
+    assert "journal entr" not in in_chinese and "Wallet" not in in_chinese
