@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from common import four_eyes
-from common.audit import actor_text, name_in_reader_language, names_localize, reason_text
+from common.audit import actor_text, name_in_reader_language, names_localize, reason_text, value_text
 from common.business_date import business_date_today
 from common.errors import ApplicationError
 from common.models import ApprovalRequest
@@ -520,6 +520,35 @@ def _audit_admin():
                 "count": count,
                 "fields": fields,
             }
+
+        @admin.display(description=_("Changes"))
+        def msg(self, obj):
+            """The changed fields by their names, and their values before and after as the reader
+            reads them (a choice's label, "—" for none; common.audit.value_text)."""
+            changes = obj.changes_dict
+            if not changes or not all(isinstance(v, list | tuple) and len(v) == 2 for v in changes.values()):
+                return super().msg(obj)
+            model = obj.content_type.model_class()
+            rows = format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        number,
+                        "ID" if name == "id" else field_label(model, name),
+                        value_text(model, name, before),
+                        value_text(model, name, after),
+                    )
+                    for number, (name, (before, after)) in enumerate(sorted(changes.items()), 1)
+                ),
+            )
+            return format_html(
+                "<table><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+                _("Field"),
+                _("From"),
+                _("To"),
+                rows,
+            )
 
         @admin.display(description=_("reason"))
         def reason(self, obj):

@@ -22,6 +22,7 @@ import json
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models, transaction
 from django.utils import translation
 from django.utils.translation import pgettext_lazy
@@ -119,6 +120,21 @@ def name_in_reader_language(entry) -> str:
     kind = entry.content_type  # selected with the row (the audit list's list_select_related)
     label = NAME_LABELS.get(f"{kind.app_label}.{kind.model}")
     return label(entry.object_repr) if label is not None else entry.object_repr
+
+
+def value_text(model, field_name: str, value) -> str:
+    """A changed field's stored value as the reader reads it: a choice's label in the reader's
+    language for a field with choices, "—" for none; anything else as stored."""
+    if value is None or value == "None":
+        return "—"
+    try:
+        field = model._meta.get_field(field_name) if model is not None else None
+    except FieldDoesNotExist:
+        field = None
+    choices = dict(field.flatchoices) if field is not None and field.choices else None
+    if choices and value in choices:
+        return str(choices[value])
+    return str(value)
 
 
 def reason_text(reason: str) -> str:

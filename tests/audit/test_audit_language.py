@@ -153,3 +153,16 @@ def test_the_ledger_s_wallet_rows_read_in_the_reader_s_language(reader):
     assert name_in(wallet, "en") in in_english and "Disbursement: journal entr" in in_english
     assert name_in(wallet, "zh-hans") in in_chinese
     assert "journal entr" not in in_chinese and "Wallet" not in in_chinese
+
+
+def test_a_row_s_changed_values_read_as_choices_labels_in_the_reader_s_language(reader):
+    from lending.models import CreditLine
+
+    line = CreditLineFactory()
+    lending.credit_line_freeze(line=line, actor="risk", reason="review", on=DAY)
+    entry = LogEntry.objects.filter(object_pk=str(line.pk), changes__icontains="frozen").latest("pk")
+    for language in ("en", "zh-hans"):
+        page = reader(language).get(f"/admin/auditlog/logentry/{entry.pk}/change/").content.decode()
+        with translation.override(language):
+            assert f"<td>{CreditLine.Status.FROZEN.label}</td>" in page
+    assert "<td>frozen</td>" not in page
