@@ -166,3 +166,32 @@ def test_a_row_s_changed_values_read_as_choices_labels_in_the_reader_s_language(
         with translation.override(language):
             assert f"<td>{CreditLine.Status.FROZEN.label}</td>" in page
     assert "<td>frozen</td>" not in page
+
+
+def english_searched(q: str):
+    request = RequestFactory().get("/", {"q": q})
+    request.user = get_user_model()(is_superuser=True, is_staff=True, is_active=True)
+    model_admin = admin.site._registry[LogEntry]
+    found, _ = model_admin.get_search_results(request, model_admin.get_queryset(request), q)
+    return found
+
+
+def test_the_search_finds_a_row_by_the_object_s_english_name_too():
+    line = CreditLineFactory()
+    lending.credit_line_freeze(line=line, actor="risk", reason="review", on=DAY)
+    english = name_in(line, "en")
+    assert str(line.pk) in set(english_searched(english.upper()).values_list("object_pk", flat=True))
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL (DATABASE_URL): the trigram indexes and their plan do not exist on SQLite",
+)
+def test_the_search_by_an_english_name_is_planned_through_the_indexes():
+    found = english_searched("line 1 of")
+    sql, params = found.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a small table: ask for the indexes' plan
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Seq Scan" not in plan and "auditlog_logentry_names_en_trgm" in plan, plan
