@@ -364,7 +364,7 @@ def build(args: argparse.Namespace) -> dict:
         products_create_seed()
         for purpose in payments.PLATFORM_ACCOUNTS:
             payments.platform_account(purpose)
-        pool = payments.funding_pool_create(code="bench", name="Bench pool 基准资金池")
+        pool = payments.funding_pool_create(code="bench", name="Bench pool")
         partner = PartnerPlatform.objects.create(code="bench", name="Bench marketplace", kind="b2c")
 
     with timed("merchants_wallets"), transaction.atomic():

@@ -969,7 +969,7 @@ def main() -> None:
             for purpose in payments.PLATFORM_ACCOUNTS:
                 payments.platform_account(purpose)
             pool = FundingPool.objects.order_by("pk").first() or payments.funding_pool_create(
-                code="year", name="Year pool 年度资金池"
+                code="year", name="Year pool"
             )
             built |= loans_build(
                 cursor,

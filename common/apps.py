@@ -22,6 +22,11 @@ class CommonConfig(AppConfig):
 
         worker_ready.connect(on_worker_ready, dispatch_uid="jobs_orphaned_fail")
         pre_save.connect(log_entry_complete, sender=LogEntry, dispatch_uid="audit_actor_label")
+        from auditlog.signals import pre_log
+
+        from common.audit import object_logged
+
+        pre_log.connect(object_logged, dispatch_uid="audit_object_names")
         from common.sql import prepared_forget
 
         pre_migrate.connect(prepared_forget, dispatch_uid="sql_prepared_forget_before")

@@ -9,11 +9,22 @@ which a user foreign key alone cannot say. This codebase also writes with condit
 send no signals: `AuditedQuerySet` records those too, in bulk, with the rows' values read under
 the same row locks the UPDATE takes. The ledger writes wallets' rows itself (`balance_rows`).
 Close of business's set-based statements are recorded per run — docs/architecture.md, "Audit log".
+
+An object's name is written in each of settings.LANGUAGES, whoever makes the change: the column
+`object_repr` holds it in settings.LANGUAGE_CODE (what the search's trigram index reads), and
+`additional_data["names"]` the other languages' where they differ. The pages show it in the
+reader's language (`name_in_reader_language`) from the row alone; a deleted object keeps its
+last names.
 """
 
+import contextvars
 import json
+from collections.abc import Callable
 
+from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models, transaction
+from django.utils import translation
 from django.utils.translation import pgettext_lazy
 
 from common import request_id
@@ -73,15 +84,102 @@ def concrete_changes(model, changes):
     return {k: v for k, v in changes.items() if k in names}
 
 
+NAME_LENGTH = 500
+
+
+def names_of(obj) -> tuple[str, dict[str, str]]:
+    """The object's name in settings.LANGUAGE_CODE, and in each other language of settings.LANGUAGES
+    where it reads otherwise: {language code: name}."""
+    default = settings.LANGUAGE_CODE
+    with translation.override(default):
+        name = str(obj)[:NAME_LENGTH]
+    others = {}
+    for code, _ in settings.LANGUAGES:
+        if code != default:
+            with translation.override(code):
+                other = str(obj)[:NAME_LENGTH]
+            if other != name:
+                others[code] = other
+    return name, others
+
+
+# Read-time labels the domain apps register in their ready() (common imports none of them):
+# a kind of object's stored name in the active language, by "app_label.model" (the ledger's
+# wallet rows, written by SQL with the account's stored name), and a stored reason's.
+NAME_LABELS: dict[str, Callable[[str], str]] = {}
+REASON_LABELS: list[Callable[[str], str | None]] = []
+
+
+def name_in_reader_language(entry) -> str:
+    """An audit row's object name in the active language: its stored name in that language, else
+    the column's (settings.LANGUAGE_CODE's, or, on rows written before names were kept per
+    language, the writer's), read through its kind's registered label if any."""
+    names = (entry.additional_data or {}).get("names") if isinstance(entry.additional_data, dict) else None
+    if names:
+        return names.get(translation.get_language() or settings.LANGUAGE_CODE, entry.object_repr)
+    kind = entry.content_type  # selected with the row (the audit list's list_select_related)
+    label = NAME_LABELS.get(f"{kind.app_label}.{kind.model}")
+    return label(entry.object_repr) if label is not None else entry.object_repr
+
+
+def value_text(model, field_name: str, value) -> str:
+    """A changed field's stored value as the reader reads it: a choice's label in the reader's
+    language for a field with choices, "—" for none; anything else as stored."""
+    if value is None or value == "None":
+        return "—"
+    try:
+        field = model._meta.get_field(field_name) if model is not None else None
+    except FieldDoesNotExist:
+        field = None
+    choices = dict(field.flatchoices) if field is not None and field.choices else None
+    if choices and value in choices:
+        return str(choices[value])
+    return str(value)
+
+
+def reason_text(reason: str) -> str:
+    """A stored reason in the active language when a registered label reads it; else as written."""
+    for label in REASON_LABELS:
+        text = label(reason)
+        if text is not None:
+            return text
+    return reason
+
+
+def names_localize(entries) -> None:
+    """Each row's `object_repr` (in memory only: the audit pages never save) read in the reader's
+    language, for everything that shows it (the row's title, its link, its selection box)."""
+    for entry in entries:
+        entry.object_repr = name_in_reader_language(entry)
+
+
+# The object auditlog is about to log (its pre_log signal): LogEntry's pre_save sees only the row.
+_logged = contextvars.ContextVar("audit_logged", default=None)
+
+
+def object_logged(sender, instance, action, **kwargs):
+    """auditlog's pre_log: remember the object whose row log_entry_complete completes next."""
+    _logged.set((sender, str(instance.pk), instance))
+
+
 def log_entry_complete(sender, instance, **kwargs):
-    """pre_save of auditlog's LogEntry: the actor and its label, own columns only."""
+    """pre_save of auditlog's LogEntry: the actor and its label, the object's names in each
+    language, own columns only."""
     if instance.pk is not None:
         return
     user, label = actor_current()
     if instance.actor_id is None and user is not None:
         instance.actor = user
-    instance.additional_data = {"actor": label, **(instance.additional_data or {})}
-    instance.changes = concrete_changes(instance.content_type.model_class(), instance.changes)
+    model = instance.content_type.model_class()
+    data = {"actor": label, **(instance.additional_data or {})}
+    logged = _logged.get()
+    if logged is not None and logged[0] is model and logged[1] == str(instance.object_pk):
+        _logged.set(None)
+        instance.object_repr, names = names_of(logged[2])
+        if names:
+            data["names"] = names
+    instance.additional_data = data
+    instance.changes = concrete_changes(model, instance.changes)
 
 
 def _registered(model) -> bool:
@@ -118,17 +216,18 @@ def _entries(model, pairs, action, fields=None) -> list:
         if not changes:
             continue
         obj = new if new is not None else old
+        name, names = names_of(obj)
         rows.append(
             entry(
                 content_type=content_type,
                 object_pk=str(obj.pk),
                 object_id=obj.pk if isinstance(obj.pk, int) else None,
-                object_repr=str(obj)[:500],
+                object_repr=name,
                 action=action,
                 changes=changes,
                 actor=user,
                 cid=rid,
-                additional_data={"actor": label},
+                additional_data={"actor": label, "names": names} if names else {"actor": label},
             )
         )
     return rows

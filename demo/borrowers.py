@@ -21,6 +21,7 @@ from demo import applications
 from demo.models import SimulatorState
 from lending import services
 from lending.models import CreditLine, Installment, Loan, Product
+from lending.status_reasons import VANISHED
 from merchants.models import (
     Merchant,
     Order,
@@ -232,9 +233,7 @@ def vanished_shops_act(*, on: dt.date, today: dt.date) -> None:
     for loan in Loan.objects.filter(
         merchant_id__in=merchant_ids, status=Loan.Status.OVERDUE, days_past_due__gte=WRITE_OFF_AFTER_DAYS
     ):
-        services.loan_write_off(
-            loan=loan, actor="demo collections officer", reason="shop vanished 失联", on=today
-        )
+        services.loan_write_off(loan=loan, actor="demo collections officer", reason=VANISHED, on=today)
 
 
 @functools.cache

@@ -12,6 +12,8 @@ from django.utils.translation import gettext_noop
 
 from common.texts import matched_reason, stored_reason
 
+# The words the demo's collections officer writes off a vanished shop's loan with.
+VANISHED = "the shop vanished and its owner cannot be reached"
 # (event, the words as written) -> the msgid they read as. The words are those the code writes
 # (lending/cob.py, lending/services/wallet_collection.py, lending/collections.py `cases_sync`).
 WRITTEN: dict[tuple[str, str], str] = {
@@ -39,6 +41,8 @@ WRITTEN: dict[tuple[str, str], str] = {
     ("opened", "provisional demo line: 30 % of 90 days' settled sales"): gettext_noop(
         "provisional demo line: 30 % of 90 days' settled sales"
     ),
+    # The demo's write-offs of vanished shops (demo/borrowers.py).
+    ("written_off", VANISHED): gettext_noop("the shop vanished and its owner cannot be reached"),
 }
 
 # Sentences the system writes with values in them: event -> (code, the words as a regex whose
@@ -143,6 +147,8 @@ NOTES: dict[str, list[tuple[str, re.Pattern, str]]] = {
     "pledge_refunded": [
         ("pledge_refunded", re.compile(r"order (?P<order>\S+)"), gettext_noop("order %(order)s")),
     ],
+    # The demo's write-offs of vanished shops (demo/borrowers.py).
+    "written_off": [("written_off", re.compile(re.escape(VANISHED)), WRITTEN[("written_off", VANISHED)])],
 }
 
 

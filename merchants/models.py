@@ -210,6 +210,47 @@ class Owner(TimeStampedModel):
         return mask(self.bank_card or "", keep_start=4, keep_end=4)
 
 
+class MerchantCategory(models.TextChoices):
+    """What a shop sells, by code; a partner may send another category, kept and shown as sent."""
+
+    APPAREL = "apparel", pgettext_lazy("merchant category", "Apparel")
+    ELECTRONICS = "electronics", pgettext_lazy("merchant category", "Electronics")
+    FOOD = "food", pgettext_lazy("merchant category", "Food")
+    HOME = "home", pgettext_lazy("merchant category", "Home goods")
+    BEAUTY = "beauty", pgettext_lazy("merchant category", "Beauty")
+    BABY = "baby", pgettext_lazy("merchant category", "Mother and baby")
+    HARDWARE = "hardware", pgettext_lazy("merchant category", "Hardware")
+    TEXTILES = "textiles", pgettext_lazy("merchant category", "Textiles")
+    BAGS = "bags", pgettext_lazy("merchant category", "Bags and luggage")
+    PETS = "pets", pgettext_lazy("merchant category", "Pet supplies")
+    PACKAGING = "packaging", pgettext_lazy("merchant category", "Packaging")
+
+
+class Region(models.TextChoices):
+    """Where a shop is, by province code; a partner may send another region, kept as sent."""
+
+    BEIJING = "beijing", pgettext_lazy("region", "Beijing")
+    FUJIAN = "fujian", pgettext_lazy("region", "Fujian")
+    GUANGDONG = "guangdong", pgettext_lazy("region", "Guangdong")
+    HENAN = "henan", pgettext_lazy("region", "Henan")
+    HUBEI = "hubei", pgettext_lazy("region", "Hubei")
+    JIANGSU = "jiangsu", pgettext_lazy("region", "Jiangsu")
+    SHANDONG = "shandong", pgettext_lazy("region", "Shandong")
+    SHANGHAI = "shanghai", pgettext_lazy("region", "Shanghai")
+    SICHUAN = "sichuan", pgettext_lazy("region", "Sichuan")
+    ZHEJIANG = "zhejiang", pgettext_lazy("region", "Zhejiang")
+
+
+def category_label(value: str) -> str:
+    """A merchant category in the reader's language when it is a code; another as written."""
+    return str(dict(MerchantCategory.choices).get(value, value))
+
+
+def region_label(value: str) -> str:
+    """A region in the reader's language when it is a code; another as written."""
+    return str(dict(Region.choices).get(value, value))
+
+
 class Merchant(TimeStampedModel):
     class Status(models.TextChoices):
         ACTIVE = "active", pgettext_lazy("shop status", "Active")
@@ -227,8 +268,10 @@ class Merchant(TimeStampedModel):
         related_name="merchant",
     )
     shop_name = models.CharField(max_length=200)
-    category = models.CharField(max_length=50, db_index=True)
-    region = models.CharField(max_length=50, db_index=True)
+    # Codes shown in the reader's language (get_category_display); a value a partner sent that is
+    # no code is kept and shown as sent.
+    category = models.CharField(max_length=50, db_index=True, choices=MerchantCategory.choices)
+    region = models.CharField(max_length=50, db_index=True, choices=Region.choices)
     opened_on = models.DateField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
     content_hash = models.CharField(max_length=64, editable=False)
@@ -518,8 +561,9 @@ class Verification(TimeStampedModel):
         return known_label(self.provider, VERIFICATION_PROVIDERS)
 
 
-# The data sources the platform knows, by what a verification stores (demo.simulator.extras
-# writes each in both languages; the partner API's example its English name).
+# The data sources the platform knows, by what a verification stores: the English name
+# (demo.simulator.extras, the partner API's example); rows the demo wrote before carry the
+# Chinese name before it, read the same way.
 _SAMR = pgettext_lazy(
     "verification provider", "National Enterprise Credit Information Publicity System (SAMR)"
 )
@@ -532,7 +576,8 @@ VERIFICATION_PROVIDERS = {
 }
 # A stored name's Chinese part before its English one ("中国电子口岸 China E-Port customs data").
 _CHINESE_PART = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff]+\s+")
-# The refund reasons the demo's marketplace gives (demo.simulator.trading, in both languages).
+# The refund reasons the demo's marketplace gives, by code (demo.simulator.trading); rows it wrote
+# before carry the Chinese words before the code, read the same way.
 REFUND_REASONS = {
     "no-reason return": pgettext_lazy("refund reason", "seven-day no-reason return"),
     "quality problem": pgettext_lazy("refund reason", "quality problem"),

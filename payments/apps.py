@@ -8,3 +8,6 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from payments import receivers  # noqa: F401 - connects the signal receivers
+        from payments.audit_labels import register
+
+        register()

@@ -23,6 +23,7 @@ from common.errors import ApplicationError
 from common.models import Job
 from common.money import format_yuan
 from lending.services.products import rate_text
+from merchants.models import category_label, region_label
 from scoring.models import GRADES, SandboxRun, ScoringModel
 from scoring.sandbox import simulate
 from scoring.sandbox.services import (
@@ -85,11 +86,14 @@ class SandboxForm(forms.Form):
     def __init__(self, *args, today: dict, **kwargs):
         super().__init__(*args, **kwargs)
         choices = sandbox_choices()
-        self.fields["region"].choices = [("", _("All"))] + [(r, r) for r in choices["regions"]]
+        self.fields["region"].choices = [("", _("All"))] + [(r, region_label(r)) for r in choices["regions"]]
         self.fields["segment"].choices = (
             [("", _("All"))]
             + [(k, k.upper()) for k in choices["kinds"]]
-            + [(c, _("Category %(category)s") % {"category": c}) for c in choices["categories"]]
+            + [
+                (c, _("Category %(category)s") % {"category": category_label(c)})
+                for c in choices["categories"]
+            ]
         )
         self.fields["cutoff_grade"].initial = today["cutoff_grade"]
         self.fields["acceptance_rate_target"].initial = today["acceptance_rate_target"]

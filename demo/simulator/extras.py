@@ -22,10 +22,12 @@ from merchants.questionnaire import QUESTIONS, VERSION
 # E[lognormal(0, 0.45)]: the mean order is this much above the shop's typical ticket.
 TICKET_MEAN_FACTOR = float(np.exp(0.45**2 / 2))  # float ok: a lognormal mean
 UNIFIED_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+# The data sources, by the names the platform knows (shown in the reader's language:
+# merchants.models.VERIFICATION_PROVIDERS).
 PROVIDERS = {
-    Verification.Kind.BUSINESS_LICENCE: "国家企业信用信息公示系统 SAMR registry",
-    Verification.Kind.TAX: "税务数据 tax records via a licensed data provider",
-    Verification.Kind.CUSTOMS: "中国电子口岸 China E-Port customs data",
+    Verification.Kind.BUSINESS_LICENCE: "SAMR registry",
+    Verification.Kind.TAX: "tax records via a licensed data provider",
+    Verification.Kind.CUSTOMS: "China E-Port customs data",
 }
 
 

@@ -52,9 +52,11 @@ STAFF_LOGINS = (
     ("admin", roles.ADMINISTRATOR),
 )
 DEMO_USERNAMES = ("seller", "member", *(username for username, _ in STAFF_LOGINS))
+# The platforms' names as their operator types them, one name each (a proper noun, shown as
+# written in every language).
 PARTNERS = (
-    ("taobao", "淘宝 Taobao", PartnerPlatform.Kind.B2C),
-    ("alibaba", "阿里巴巴 1688", PartnerPlatform.Kind.B2B),
+    ("taobao", "淘宝", PartnerPlatform.Kind.B2C),
+    ("alibaba", "1688", PartnerPlatform.Kind.B2B),
 )
 # Children before parents, so that nothing is deleted while something still points at it.
 MERCHANTS_TABLES_IN_DELETE_ORDER = (

@@ -20,6 +20,7 @@ from demo.simulator.calendar import (
     promotion_shape,
 )
 from demo.simulator.market import Market
+from merchants.models import REFUND_REASONS as KNOWN_REFUND_REASONS
 from merchants.models import Complaint, OrderStatus
 
 # Events in the order an order can pass through them; column j of DayOrders.events.
@@ -45,13 +46,9 @@ LIFECYCLE_DAYS = 26
 # Share of a brushing-ring member's apparent volume that is fake orders with fellow members.
 FAKE_SHARE = 0.7
 CANCEL_RATE = 0.012
-REFUND_REASONS = (
-    "七天无理由退货 no-reason return",
-    "质量问题 quality problem",
-    "未收到货 not received",
-    "描述不符 not as described",
-    "发错货 wrong item",
-)
+# The refund reasons the marketplace gives, by code (shown in the reader's language:
+# merchants.models.REFUND_REASONS).
+REFUND_REASONS = tuple(KNOWN_REFUND_REASONS)
 COMPLAINT_CATEGORIES = tuple(Complaint.Category.values)
 COMPLAINT_P = np.array([0.4, 0.3, 0.1, 0.2])
 

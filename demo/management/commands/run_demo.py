@@ -24,16 +24,17 @@ from demo.receivers import HOLD_FILE_ENV, READY_DIR_ENV
 from demo.simulator.onboarding import DEMO_PASSWORD
 from merchants.models import ApiKey
 
+# The console speaks English, as the commands' output and the logs do: one language per line.
 DEMO_LOGINS = [
-    ("seller", "B2C seller 淘宝卖家 (portal)"),
-    ("member", "B2B member 1688会员 (portal)"),
-    ("officer", "loan officer 信贷员 (/admin/)"),
-    ("officer2", "second loan officer 复核信贷员, four eyes (/admin/)"),
-    ("inspector", "field inspector 实地尽调员 (/admin/)"),
-    ("collections", "collections agent 催收专员 (/admin/)"),
-    ("risk", "risk manager 风控经理 (/admin/, /risk/sandbox/, /risk/training/)"),
-    ("finance", "finance 财务 (/admin/, /demo/advance/)"),
-    ("admin", "administrator 管理员 (/admin/, /demo/advance/)"),
+    ("seller", "B2C seller (portal)"),
+    ("member", "B2B member (portal)"),
+    ("officer", "loan officer (/admin/)"),
+    ("officer2", "second loan officer, four eyes (/admin/)"),
+    ("inspector", "field inspector (/admin/)"),
+    ("collections", "collections agent (/admin/)"),
+    ("risk", "risk manager (/admin/, /risk/sandbox/, /risk/training/)"),
+    ("finance", "finance (/admin/, /demo/advance/)"),
+    ("admin", "administrator (/admin/, /demo/advance/)"),
 ]
 # The children log at this level: warnings and errors, never a line per request or per task.
 CHILD_LOG_LEVEL = "WARNING"
@@ -281,7 +282,7 @@ class Command(BaseCommand):
             + "; ".join(",".join(q) for q in worker_queues())
             + ")",
             "",
-            f"Xiaodai 小贷 demo is ready: http://{host}:{port}/",
+            f"Xiaodai demo is ready: http://{host}:{port}/",
             f"  officers' workbench:  http://{host}:{port}/admin/",
             f"  risk: sandbox http://{host}:{port}/risk/sandbox/ · training http://{host}:{port}/risk/training/",
             f"  move the demo on:     http://{host}:{port}/demo/advance/",
