@@ -214,7 +214,10 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
                     messages.ERROR,
                 )
             else:
-                self.message_user(request, f"Request #{obj.pk} {obj.get_status_display()}")
+                self.message_user(
+                    request,
+                    _("Request #%(pk)s: %(status)s") % {"pk": obj.pk, "status": obj.get_status_display()},
+                )
         return HttpResponseRedirect(reverse("admin:common_approvalrequest_change", args=[pk]))
 
 

@@ -21,7 +21,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import format_lazy
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext, pgettext_lazy
+from django.utils.translation import ngettext, pgettext, pgettext_lazy
 
 from common import four_eyes
 from common.admin import FourEyesForm, QuickHiddenInlineFormSet, form_errors_from, submitted_message
@@ -400,6 +400,12 @@ class CreditLineAdmin(ReadOnlyAdmin):
     def rate(self, obj):
         return rate_text(obj.daily_rate)
 
+    # What the officer reads once a line action is done, by the verb the history keeps.
+    DONE_WORDS = {
+        "frozen": lambda n: ngettext("frozen: %(count)d line", "frozen: %(count)d lines", n),
+        "unfrozen": lambda n: ngettext("unfrozen: %(count)d line", "unfrozen: %(count)d lines", n),
+    }
+
     def _apply(self, request, queryset, service, verb):
         reason = (request.POST.get("reason") or "").strip() or f"{verb} from the workbench"
         done = 0
@@ -409,9 +415,13 @@ class CreditLineAdmin(ReadOnlyAdmin):
                 service(line=line, actor=request.user.username, reason=reason, on=today)
                 done += 1
             except ApplicationError as exc:
-                self.message_user(request, f"line {line.pk}: {exc.message}", messages.ERROR)
+                self.message_user(
+                    request,
+                    _("line %(pk)s: %(error)s") % {"pk": line.pk, "error": exc.message},
+                    messages.ERROR,
+                )
         if done:
-            self.message_user(request, f"{verb}: {done} line(s)")
+            self.message_user(request, self.DONE_WORDS[verb](done) % {"count": done})
 
     @admin.action(description=_("Freeze (no new drawdowns)"))
     def freeze(self, request, queryset):
@@ -635,7 +645,10 @@ class LoanAdmin(ReadOnlyAdmin):
         for loan in queryset:
             if loan.status not in LOAN_TRANSITIONS["written_off"].sources:
                 self.message_user(
-                    request, f"{loan.reference}: a {loan.status} loan cannot be written off", messages.ERROR
+                    request,
+                    _("%(reference)s: a loan that is %(status)s cannot be written off")
+                    % {"reference": loan.reference, "status": loan.get_status_display()},
+                    messages.ERROR,
                 )
                 continue
             try:

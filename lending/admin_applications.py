@@ -42,6 +42,13 @@ PERM_DOCUMENT = "lending.view_applicationdocument"
 PERM_ASSIGN = "lending.add_fieldinspection"
 PERM_RECORD = "lending.change_fieldinspection"
 
+# The officer's decision on a stage, as the message after it names it.
+OUTCOME_WORDS = {
+    "pass": _("passed"),
+    "decline": _("declined"),
+    "inspect": _("sent to a field inspection"),
+}
+
 
 def _yuan(fen):
     return format_yuan(fen) if fen is not None else "-"
@@ -270,7 +277,9 @@ class ApplicationAdmin(ReadOnlyAdmin):
         except ApplicationError as exc:
             self.message_user(request, _problem(exc), messages.ERROR)
             return HttpResponseRedirect(here)
-        self.message_user(request, f"action: unknown action {action!r}", messages.ERROR)
+        self.message_user(
+            request, _("action: unknown action %(action)r") % {"action": action}, messages.ERROR
+        )
         return HttpResponseRedirect(here)
 
     def _decide(self, request, application, stage, here, queue_url):
@@ -304,7 +313,9 @@ class ApplicationAdmin(ReadOnlyAdmin):
             self.message_user(request, f"{application.reference}: {recorded}")
         else:
             where = f"{after.get_status_display()} ({after.current_stage_title})"
-            self.message_user(request, f"{application.reference}: {outcome} → {where}")
+            self.message_user(
+                request, f"{application.reference}: {OUTCOME_WORDS.get(outcome, outcome)} → {where}"
+            )
         return HttpResponseRedirect(queue_url)
 
     # --- A document's file ------------------------------------------------------------------

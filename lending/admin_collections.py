@@ -133,7 +133,9 @@ class CollectionCaseAdmin(ReadOnlyAdmin):
         try:
             services.case_assign(case=case, assignee=request.user, expected_assignee_id=None)
         except ApplicationError as exc:
-            self.message_user(request, f"case {case.pk}: {_problem(exc)}", messages.ERROR)
+            self.message_user(
+                request, _("case %(pk)s: %(error)s") % {"pk": case.pk, "error": _problem(exc)}, messages.ERROR
+            )
         else:
             self.message_user(
                 request,
@@ -255,7 +257,9 @@ class CollectionCaseAdmin(ReadOnlyAdmin):
                     request, _("recovered ¥%(amount)s") % {"amount": _yuan(event.principal_fen)}
                 )
             else:
-                self.message_user(request, f"action: unknown action {action!r}", messages.ERROR)
+                self.message_user(
+                    request, _("action: unknown action %(action)r") % {"action": action}, messages.ERROR
+                )
         except ApplicationError as exc:
             self.message_user(request, _problem(exc), messages.ERROR)
 

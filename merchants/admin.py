@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import ngettext, pgettext_lazy
 
 from common.admin import AuditHistoryMixin, EstimatedCountPaginator, QuickActionCheckboxMixin
 from common.api_fields import earliest_date
@@ -119,8 +119,16 @@ class _KeyManagement:
     def _show_once(self, request, partner, key, raw):
         self.message_user(
             request,
-            f"{partner.code}: key {raw} · signing secret {key.signing_secret} · scopes "
-            f"{', '.join(key.scopes)} (copy both now; they are not shown again)",
+            _(
+                "%(partner)s: key %(key)s · signing secret %(secret)s · scopes %(scopes)s "
+                "(copy both now; they are not shown again)"
+            )
+            % {
+                "partner": partner.code,
+                "key": raw,
+                "secret": key.signing_secret,
+                "scopes": ", ".join(key.scopes),
+            },
             messages.WARNING,
         )
 
@@ -195,17 +203,26 @@ class ApiKeyAdmin(_KeyManagement, ReadOnlyAdmin):
             try:
                 new, raw = services.api_key_rotate(api_key=key, overlap=overlap)
             except ApplicationError as exc:
-                self.message_user(request, f"{key}: {exc.message}", messages.ERROR)
+                self.message_user(
+                    request, _("%(key)s: %(error)s") % {"key": key, "error": exc.message}, messages.ERROR
+                )
                 continue
             self._show_once(request, key.partner, new, raw)
             until = localtime(key.expires_at)
-            self.message_user(request, f"{key} keeps working until {until:%Y-%m-%d %H:%M %Z}")
+            self.message_user(
+                request,
+                _("%(key)s keeps working until %(until)s")
+                % {"key": key, "until": f"{until:%Y-%m-%d %H:%M %Z}"},
+            )
 
     @admin.action(description=_("Revoke selected keys (at once, for good)"), permissions=["manage_keys"])
     def revoke(self, request, queryset):
         for key in queryset:
             services.api_key_revoke(api_key=key, actor=request.user.username)
-        self.message_user(request, f"revoked {queryset.count()} key(s)")
+        count = queryset.count()
+        self.message_user(
+            request, ngettext("revoked %(count)d key", "revoked %(count)d keys", count) % {"count": count}
+        )
 
 
 def owners_matching(term: str):
@@ -318,6 +335,12 @@ class MerchantAdmin(ReadOnlyAdmin):
             "{} · {} · {}", obj.owner.name_masked, obj.owner.national_id_masked, obj.owner.phone_masked
         )
 
+    # What the officer reads once a shop action is done, by the verb the history keeps.
+    DONE_WORDS = {
+        "restricted": lambda n: ngettext("restricted: %(count)d shop", "restricted: %(count)d shops", n),
+        "reinstated": lambda n: ngettext("reinstated: %(count)d shop", "reinstated: %(count)d shops", n),
+    }
+
     def _apply(self, request, queryset, service, verb):
         done = 0
         for merchant in queryset:
@@ -331,7 +354,7 @@ class MerchantAdmin(ReadOnlyAdmin):
             except ApplicationError as exc:
                 self.message_user(request, f"{merchant}: {exc.message}", messages.ERROR)
         if done:
-            self.message_user(request, f"{verb}: {done} shop(s)")
+            self.message_user(request, self.DONE_WORDS[verb](done) % {"count": done})
 
     @admin.action(description=_("Restrict selected shops"))
     def restrict(self, request, queryset):
@@ -362,8 +385,8 @@ class MerchantAdmin(ReadOnlyAdmin):
             return
         self.message_user(
             request,
-            f"{merchant}: invitation e-mailed to {request.POST.get('email', '').strip()}. "
-            f"The link, shown once (it is not stored): {link}",
+            _("%(shop)s: invitation e-mailed to %(email)s. The link, shown once (it is not stored): %(link)s")
+            % {"shop": merchant, "email": request.POST.get("email", "").strip(), "link": link},
             messages.WARNING,
         )
 

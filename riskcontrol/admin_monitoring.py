@@ -130,7 +130,11 @@ class RiskActionAdmin(ReadOnlyAdmin):
                 services.risk_action_reverse(action_id=action.pk, user=request.user, reason=reason, on=today)
                 done += 1
             except ApplicationError as exc:
-                self.message_user(request, f"action {action.pk}: {exc.message}", messages.ERROR)
+                self.message_user(
+                    request,
+                    _("action %(pk)s: %(error)s") % {"pk": action.pk, "error": exc.message},
+                    messages.ERROR,
+                )
         if done:
             self.message_user(request, _("reversed: %(count)s action(s)") % {"count": done})
 

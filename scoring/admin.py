@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from common.admin import EstimatedCountPaginator
 from common.errors import ApplicationError
@@ -148,7 +149,11 @@ class ScoringModelAdmin(ReadOnlyAdmin):
         except ApplicationError as exc:
             self.message_user(request, f"{model.version}: {exc.message}", messages.ERROR)
             return
-        self.message_user(request, f"{model.version} is now the champion; run score_all to rescore merchants")
+        self.message_user(
+            request,
+            _("%(version)s is now the champion; run score_all to rescore merchants")
+            % {"version": model.version},
+        )
 
 
 @admin.register(ModelPromotion)
@@ -273,9 +278,16 @@ class OfferAdmin(ReadOnlyAdmin):
                 offer_withdraw(offer=offer, actor=request.user.username, reason=reason)
                 done += 1
             except ApplicationError as exc:
-                self.message_user(request, f"offer {offer.pk}: {exc.message}", messages.ERROR)
+                self.message_user(
+                    request,
+                    _("offer %(pk)s: %(error)s") % {"pk": offer.pk, "error": exc.message},
+                    messages.ERROR,
+                )
         if done:
-            self.message_user(request, f"withdrawn: {done} offer(s)")
+            self.message_user(
+                request,
+                ngettext("withdrawn: %(count)d offer", "withdrawn: %(count)d offers", done) % {"count": done},
+            )
 
 
 @admin.register(RatingAdjustment)
@@ -289,7 +301,7 @@ class RatingAdjustmentAdmin(admin.ModelAdmin):
     @admin.display(description=_("effect on the odds of default"))
     def effect(self, obj):
         change = obj.factor - 1
-        return "none" if change == 0 else f"{change:+.0%}"
+        return _("none") if change == 0 else f"{change:+.0%}"
 
     def save_model(self, request, obj, form, change):
         obj.updated_by = request.user.username

@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from common.admin import EstimatedCountPaginator
 from common.errors import ApplicationError
@@ -60,8 +61,11 @@ class EndpointForm(forms.ModelForm):
 def _secret_message(request, endpoint, secret, admin_site):
     admin_site.message_user(
         request,
-        f"Signing secret of endpoint {endpoint.pk} ({endpoint.url}): {secret}  "
-        "(copy it now and give it to the partner; it is not shown again)",
+        _(
+            "Signing secret of endpoint %(pk)s (%(url)s): %(secret)s  "
+            "(copy it now and give it to the partner; it is not shown again)"
+        )
+        % {"pk": endpoint.pk, "url": endpoint.url, "secret": secret},
         messages.WARNING,
     )
 
@@ -205,10 +209,18 @@ class WebhookDeliveryAdmin(ReadOnly):
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("merchants.view_webhookdelivery") or self.has_change_permission(request)
 
-    @admin.action(description="Redeliver now (same event id; a manual attempt)", permissions=["change"])
+    @admin.action(description=_("Redeliver now (same event id; a manual attempt)"), permissions=["change"])
     def redeliver(self, request, queryset):
         count = 0
         for delivery in queryset:
             services.delivery_redeliver(delivery=delivery, actor=request.user.get_username())
             count += 1
-        self.message_user(request, f"{count} delivery(ies) queued to be sent again")
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d delivery queued to be sent again",
+                "%(count)d deliveries queued to be sent again",
+                count,
+            )
+            % {"count": count},
+        )
