@@ -40,8 +40,18 @@ NOT_PAGES = {
     "portal:apply-terms": "JSON for the apply page's script, asked with the form's amount and orders",
 }
 # The admin's own per-object pages that are forms acting on one object, beside its change page.
-# ("decide": POST only, an approval request's approve / reject / cancel buttons.)
-ADMIN_NOT_PAGES = {"delete", "history", "autocomplete", "jsi18n", "logout", "password_change_done", "decide"}
+# ("decide": POST only, an approval request's approve / reject / cancel buttons; "book_check": POST
+# only, the trial balance's button checking each loan.)
+ADMIN_NOT_PAGES = {
+    "delete",
+    "history",
+    "autocomplete",
+    "jsi18n",
+    "logout",
+    "password_change_done",
+    "decide",
+    "book_check",
+}
 # Admin pages opened as another role than the administrator: an inspector records only their own
 # visits (the inspections' queryset is the inspector's).
 ADMIN_PAGE_LOGINS = {
