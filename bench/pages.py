@@ -113,6 +113,9 @@ def _measure(pages, *, repeat: int) -> dict:
         with CaptureQueriesContext(connection) as queries:
             response = client.get(page.url, secure=True)
         count = len(queries)  # now: the capture reads the log, which the next request empties
+        # The database's share of that request: its queries' times as Django's log has them.
+        db_ms = sum(float(query["time"]) for query in queries.captured_queries) * 1000
+        slowest = max(queries.captured_queries, key=lambda query: float(query["time"]), default=None)
         timings, cpu = [], []
         for _ in range(repeat):
             started, started_cpu = time.perf_counter(), time.process_time()
@@ -133,6 +136,10 @@ def _measure(pages, *, repeat: int) -> dict:
             # This process's CPU time (Python: views, templates; not the database server's): on a
             # shared machine it moves far less with the load than the wall-clock time does.
             "cpu_p50_ms": round(statistics.median(cpu), 1),
+            # The counted request's queries: their time in all and the slowest's (ms, its SQL's start).
+            "db_ms": round(db_ms, 1),
+            "slowest_query_ms": round(float(slowest["time"]) * 1000, 1) if slowest else 0.0,
+            "slowest_query": slowest["sql"][:160] if slowest else "",
         }
     return results
 
