@@ -476,6 +476,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.reconcile_nightly",
         "schedule": crontab(hour=1, minute=0),
     },
+    # Each loan against its ledger entries, kept for the trial-balance page (lending.reconciliation).
+    "lending-loan-book-check-nightly": {
+        "task": "lending.tasks.loan_book_check_nightly",
+        "schedule": crontab(hour=1, minute=15),
+    },
     # Closes every business date up to yesterday (the demo replaces it: trade a date, then close it).
     "lending-close-of-business": {
         "task": "lending.tasks.close_of_business_nightly",

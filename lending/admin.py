@@ -666,6 +666,34 @@ class LoanAdmin(ReadOnlyAdmin):
             else:
                 self.message_user(request, f"{loan.reference}: {submitted_message(approval)}")
 
+    def get_urls(self):
+        return [
+            path(
+                "book-check/",
+                self.admin_site.admin_view(self.book_check_view),
+                name="lending_loan_book_check",
+            ),
+            *super().get_urls(),
+        ]
+
+    def book_check_view(self, request):
+        """POST, from the trial-balance page's button: check each loan against its ledger entries
+        now, on a worker; back to the trial balance, which shows the check running, then its result."""
+        from django.http import HttpResponseNotAllowed
+
+        from lending.reconciliation import each_loan_check_queue
+
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not (self.has_view_permission(request) and request.user.has_perm("payments.view_account")):
+            raise PermissionDenied
+        _job, new = each_loan_check_queue(created_by=request.user)
+        if new:
+            self.message_user(request, _("The check of each loan is queued; this page shows it when done."))
+        else:
+            self.message_user(request, _("A check of each loan is running already."), messages.WARNING)
+        return HttpResponseRedirect(reverse("admin:payments_trial_balance"))
+
     show_full_result_count = False
     fieldsets = [
         (

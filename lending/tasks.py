@@ -76,3 +76,21 @@ def applications_fulfil_sweep() -> int:
     from lending.services.applications import applications_fulfil_sweep as sweep
 
     return sweep(on=business_date_today())
+
+
+@shared_task(acks_late=True)
+def loan_book_check_job(job_id: int) -> dict:
+    """Each loan against its ledger entries and each entry against its loans, for the trial-balance
+    page (queued from its button, or by `loan_book_check_nightly`): what it found kept on the job."""
+    from lending.reconciliation import each_loan_check_run
+
+    return each_loan_check_run(job_id=job_id)
+
+
+@shared_task
+def loan_book_check_nightly() -> int | None:
+    """Beat, after the nightly reconcile: the check of each loan the trial-balance page shows."""
+    from lending.reconciliation import each_loan_check_queue
+
+    job, new = each_loan_check_queue()
+    return job.pk if new else None

@@ -40,8 +40,18 @@ NOT_PAGES = {
     "portal:apply-terms": "JSON for the apply page's script, asked with the form's amount and orders",
 }
 # The admin's own per-object pages that are forms acting on one object, beside its change page.
-# ("decide": POST only, an approval request's approve / reject / cancel buttons.)
-ADMIN_NOT_PAGES = {"delete", "history", "autocomplete", "jsi18n", "logout", "password_change_done", "decide"}
+# ("decide": POST only, an approval request's approve / reject / cancel buttons; "book_check": POST
+# only, the trial balance's button checking each loan.)
+ADMIN_NOT_PAGES = {
+    "delete",
+    "history",
+    "autocomplete",
+    "jsi18n",
+    "logout",
+    "password_change_done",
+    "decide",
+    "book_check",
+}
 # Admin pages opened as another role than the administrator: an inspector records only their own
 # visits (the inspections' queryset is the inspector's).
 ADMIN_PAGE_LOGINS = {
@@ -56,6 +66,18 @@ ADMIN_REDIRECTS = {
     "admin:lending_collectioncase_change": "the collections case page",
 }
 SUPERUSER = "superuser"
+# Pages outside the portal's and risk pages' namespaces, each with the login that opens it: the
+# credit file (staff who may view merchants), the status every job page polls (only its starter:
+# the training job's risk manager), the demo's page for moving time on and its job's pages.
+OTHER_PAGES = {"credit-file": "admin", "ops-assembly-line": "officer", "job-status": "risk"}
+OTHER_NAMESPACES = {"portal", "risk", "risknet", "demo"}
+# Pages that show each role something different, opened as each of these roles too (named
+# "<page>[<login>]"): the credit file's sections follow the reader's permissions, the workbench's
+# index its models.
+ROLE_PAGES = {
+    "credit-file": ("officer", "collections", "risk"),
+    "admin:index": ("officer", "inspector", "collections", "risk", "finance"),
+}
 MEMBER_PAGES = {"member-apply", "member-application", "application-book", "application-documents"}
 
 
@@ -99,6 +121,8 @@ class _World:
         from scoring.models import Offer, SandboxRun
         from scoring.tasks import TRAINING_KIND
 
+        ADVANCE_KIND = "demo.advance"  # demo.tasks.ADVANCE_KIND: no module outside the demo imports it
+
         def busiest(queryset, related: str):
             return queryset.annotate(_rows=Count(related)).order_by("-_rows", "-pk").first()
 
@@ -112,6 +136,7 @@ class _World:
         self.sandbox_run = SandboxRun.objects.order_by("-pk").first()
         self.busiest_merchant = busiest(Merchant.objects.all(), "orders")
         self.training_job = Job.objects.filter(kind=TRAINING_KIND).order_by("-pk").first()
+        self.advance_job = Job.objects.filter(kind=ADVANCE_KIND).order_by("-pk").first()
 
     def fill(self, name: str, argument: str):
         """The value for `argument` of the page `name`, or None when the database has none."""
@@ -127,7 +152,8 @@ class _World:
         if argument == "run_id":
             return self.sandbox_run.pk if self.sandbox_run else None
         if argument == "job_id":
-            return self.training_job.pk if self.training_job else None
+            job = self.advance_job if name.startswith("demo:") else self.training_job
+            return job.pk if job else None
         if argument == "fmt":
             return "pdf"  # the costlier of the documents' two formats (pdf, csv)
         if argument in {"merchant_id", "merchant_pk"}:
@@ -141,17 +167,19 @@ def _login_for(name: str) -> str:
         return "member" if url_name in MEMBER_PAGES else "seller"
     if namespace in {"risk", "risknet"}:
         return "risk"
-    if name == "ops-assembly-line":
-        return "officer"
-    return "admin"
+    return OTHER_PAGES.get(name, "admin")
 
 
 def _admin_login(model) -> str:
     """The administrator for the project's models; a superuser for the libraries' (the audit log,
     django-axes), which no role is given."""
+    return _app_login(model._meta.app_label)
+
+
+def _app_login(app_label: str) -> str:
     from django.conf import settings
 
-    path = Path(apps.get_app_config(model._meta.app_label).path).resolve()
+    path = Path(apps.get_app_config(app_label).path).resolve()
     return "admin" if path.parent == Path(settings.BASE_DIR).resolve() else SUPERUSER
 
 
@@ -159,6 +187,11 @@ def _admin_pages(skipped: dict[str, str]) -> list[Page]:
     from lending import ops
 
     pages = [Page("admin:index", reverse("admin:index"), "admin")]
+    # Each app's page of the workbench (its models), and the reader's own password form.
+    for app_label in sorted({model._meta.app_label for model in admin.site._registry}):
+        url = reverse("admin:app_list", kwargs={"app_label": app_label})
+        pages.append(Page(f"admin:app_list[{app_label}]", url, _app_login(app_label)))
+    pages.append(Page("admin:password_change", reverse("admin:password_change"), "admin"))
     for model, model_admin in admin.site._registry.items():
         opts = model._meta
         base = f"admin:{opts.app_label}_{opts.model_name}"
@@ -251,7 +284,7 @@ def catalogue() -> Catalogue:
     pages: list[Page] = []
     skipped: dict[str, str] = {}
     for namespace, url_name, route, _pattern in _walk(get_resolver().url_patterns):
-        if namespace not in {"portal", "risk", "risknet"} and url_name != "ops-assembly-line":
+        if namespace not in OTHER_NAMESPACES and url_name not in OTHER_PAGES:
             continue
         name = f"{namespace}:{url_name}".strip(":")
         if name in NOT_PAGES:
@@ -275,6 +308,11 @@ def catalogue() -> Catalogue:
             url += f"?month={last_month:%Y-%m}"
         pages.append(Page(name, url, _login_for(name)))
     pages.extend(_admin_pages(skipped))
+    pages.extend(
+        Page(f"{page.name}[{login}]", page.url, login)
+        for page in list(pages)
+        for login in ROLE_PAGES.get(page.name, ())
+    )
     return Catalogue(pages=pages, skipped=skipped)
 
 
@@ -331,7 +369,8 @@ def login_user(username: str):
 
 def rare_rows_create(*, on=None) -> dict:
     """One of each object that only a person's action makes, so their pages have something to
-    open: a sandbox run (run), a training job (the champion's), an application of the portal's
+    open: a sandbox run (run), a training job (the champion's), the demo's job moving time on
+    (done, when the demo is installed), an application of the portal's
     `seller`, a pending approval request (a write-off), a member's document (a PDF in file
     storage, as the upload stores it) and a field inspection to record. Through the services
     where there is one; a kind already present is left alone. Returns what it made."""
@@ -376,6 +415,17 @@ def rare_rows_create(*, on=None) -> dict:
             result={"model": champion.pk, "version": champion.version, "status": champion.status},
         )
         made["training_job"] = job.pk
+    admin_user = users.filter(username="admin").first()
+    advance = "demo.advance"  # demo.tasks.ADVANCE_KIND, for the demo's pages (when installed)
+    if apps.is_installed("demo") and admin_user is not None and not Job.objects.filter(kind=advance).exists():
+        # As the demo's page leaves it once the worker has closed the week up to the business date.
+        week = [(on - dt.timedelta(days=d)).isoformat() for d in range(7, 0, -1)]
+        job = jobs.job_create(kind=advance, created_by=admin_user, total=len(week), lock=advance)
+        job.result_url = url_for("demo:advance-result", kwargs={"job_id": job.pk})
+        job.save(update_fields=["result_url"])
+        jobs.job_start(job_id=job.pk, total=len(week))
+        jobs.job_finish(job_id=job.pk, result={"closed": week, "business_date": on.isoformat()})
+        made["advance_job"] = job.pk
     logins_move_to_busiest()
     seller = Merchant.objects.filter(user__username="seller").first()
     if seller is not None and not Application.objects.filter(merchant=seller).exists():

