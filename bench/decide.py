@@ -600,7 +600,7 @@ def main() -> None:
         from django.test import override_settings
 
         with override_settings(LENDING_INSTANT_PAYOUT=args.series[0]):
-            profile(key, extra[in_process:], args.profile_out)
+            profile(key, extra[in_process : in_process + args.profile], args.profile_out)
     from django.conf import settings
     from django.db import connections
 

@@ -292,11 +292,13 @@ def _select_type(field) -> str:
     return "text" if db_type.startswith("varchar") else db_type
 
 
-def update_with_insert(model, pk, expected: dict, changes: dict, child, link: str) -> bool:
+def update_with_insert(model, pk, expected: dict, changes: dict, child, link: str, rows=None) -> bool:
     """Compare-and-set: the row of `model` with primary key `pk` (where its columns still hold
     `expected`) given `changes`, and `child` (a new row, `link` its foreign key to this one)
     inserted only if the row was changed; on PostgreSQL one statement. True when it was
-    changed (`child` then saved, its key set)."""
+    changed (`child` then saved, its key set). `rows`: `(a model, its new instances)` inserted
+    first, whether or not the row is changed, as `rows_insert` inserts them (in the same
+    statement on PostgreSQL; their keys set when the row was changed)."""
     connection = connections[DEFAULT_DB_ALIAS]  # itself: the proxy looks it up on every use
     meta = model._meta
     quote = connection.ops.quote_name
@@ -314,7 +316,10 @@ def update_with_insert(model, pk, expected: dict, changes: dict, child, link: st
     update = f"UPDATE {quote(meta.db_table)} SET {set_sql} WHERE {where_sql}"  # noqa: S608
     link_field = child._meta.get_field(link)
     setattr(child, link_field.attname, pk)
+    rows_model, objs = rows if rows and rows[1] else (None, ())
     if connection.vendor != "postgresql":
+        if objs:
+            rows_insert(rows_model, objs)
         with connection.cursor() as cursor:
             cursor.execute(update, params)
             moved = cursor.rowcount == 1
@@ -328,15 +333,34 @@ def update_with_insert(model, pk, expected: dict, changes: dict, child, link: st
         "moved.id" if field is link_field else f"CAST(%s AS {_select_type(field)})" for field in child_fields
     )
     del child_values[child_fields.index(link_field)]
+    inserted, inserted_values, inserted_keys = "", [], ""
+    if objs:
+        rows_meta = rows_model._meta
+        rows_fields = [field for field in rows_meta.concrete_fields if field is not rows_meta.pk]
+        one = "(" + ", ".join(["%s"] * len(rows_fields)) + ")"
+        inserted = (
+            f"inserted AS (INSERT INTO {quote(rows_meta.db_table)}"  # noqa: S608 - fixed SQL
+            f" ({', '.join(quote(field.column) for field in rows_fields)})"
+            f" VALUES {', '.join([one] * len(objs))} RETURNING {quote(rows_meta.pk.column)} AS id), "
+        )
+        inserted_values = [
+            field.get_db_prep_save(field.pre_save(obj, True), connection)
+            for obj in objs
+            for field in rows_fields
+        ]
+        inserted_keys = ", (SELECT array_agg(id) FROM inserted)"
     sql = (
-        f"WITH moved AS ({update} RETURNING {quote(meta.pk.column)} AS id)"  # noqa: S608 - fixed SQL
+        f"WITH {inserted}moved AS ({update} RETURNING {quote(meta.pk.column)} AS id)"  # noqa: S608 - fixed SQL
         f" INSERT INTO {quote(child._meta.db_table)} ({', '.join(quote(f.column) for f in child_fields)})"
-        f" SELECT {casts} FROM moved RETURNING {quote(child._meta.pk.column)}"
+        f" SELECT {casts} FROM moved RETURNING {quote(child._meta.pk.column)}{inserted_keys}"
     )
     with connection.cursor() as cursor:
-        _execute(cursor, connection, sql, [*params, *child_values])
+        _execute(cursor, connection, sql, [*inserted_values, *params, *child_values])
         found = cursor.fetchone()
     if found is None:
         return False
     _saved(child, found[0])
+    if objs:
+        for obj, key in zip(objs, found[1], strict=True):
+            _saved(obj, key)
     return True

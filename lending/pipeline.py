@@ -288,78 +288,94 @@ def pipeline_run(*, application_id: int, on: dt.date, actor: str, savepoint: boo
         # share that inserting a row referring to the merchant takes (an application recorded in
         # the same transaction as its run, another one recorded beside it).
         application = _application_locked(application_id)
-        if application.status != Application.Status.SUBMITTED:
+        return _stages_run(application, on=on, actor=actor)
+
+
+def pipeline_run_recorded(*, application: Application, on: dt.date, actor: str) -> Application:
+    """`pipeline_run` for an application recorded in the caller's transaction (nobody else sees
+    it, so no run can be under way), whose merchant the caller has locked as `pipeline_run`
+    locks it, its owner (OWNER_DEFERRED deferred) and partner linked: nothing is read again. No
+    savepoint: the caller's transaction is rolled back whole if this raises."""
+    application.stages_recorded = 0
+    return _stages_run(application, on=on, actor=actor)
+
+
+def _stages_run(application: Application, *, on: dt.date, actor: str) -> Application:
+    """The run's stages, their rows and the decision, for an application read (or recorded) and
+    locked in this transaction."""
+    if application.status != Application.Status.SUBMITTED:
+        return application
+    names = pipeline_of(application.product)
+    recorded: list[ApplicationStage] = []
+    if application.stages_recorded:
+        # Resumed after a person's stage (or a crash): what it has passed is not run again.
+        recorded = list(application.stages.order_by("position"))
+        if recorded[-1].status in (ApplicationStage.Status.WAITING, ApplicationStage.Status.DECLINED):
             return application
-        names = pipeline_of(application.product)
-        recorded: list[ApplicationStage] = []
-        if application.stages_recorded:
-            # Resumed after a person's stage (or a crash): what it has passed is not run again.
-            recorded = list(application.stages.order_by("position"))
-            if recorded[-1].status in (ApplicationStage.Status.WAITING, ApplicationStage.Status.DECLINED):
-                return application
-        run = Run(application, on)
-        rows: list[ApplicationStage] = []
-        changed: set[str] = set()
-        outcome, last = PASS, None
-        for position in range(len(recorded), len(names)):
-            name = names[position]
-            stage = stage_load(name)
-            started = timezone.now()
-            facts = stage.facts(application, on=on, run=run)
-            verdict = stage.decide(facts)
-            changed.update(_apply_terms(application, verdict))
-            ended = timezone.now()
-            is_waiting = verdict.outcome == REFER
-            row = ApplicationStage(
-                application=application,
-                position=position,
-                name=name,
-                kind=stage.kind,
-                queue=getattr(stage, "queue", "") if is_waiting else "",
-                status=(
-                    ApplicationStage.Status.WAITING
-                    if is_waiting
-                    else ApplicationStage.Status.DECLINED
-                    if verdict.outcome == DECLINE
-                    else ApplicationStage.Status.SKIPPED
-                    if verdict.not_needed
-                    else ApplicationStage.Status.PASSED
-                ),
-                version=verdict.version or stage.version,
-                reasons=[r.as_dict() for r in verdict.reasons],
-                detail={"facts": facts, **verdict.detail},
-                started_at=started,
-                ended_at=None if is_waiting else ended,
-                due_at=started + queue_time_limit(stage.queue) if is_waiting else None,
-                decided_by="" if is_waiting else f"machine:{verdict.version or stage.version}",
-            )
-            rows.append(row)
-            application.current_stage = name
-            outcome, last = verdict.outcome, verdict
-            if verdict.outcome != PASS:
-                break
-        # One insert, as bulk_create would make it, without the ORM's compiler (common.sql).
-        rows_insert(ApplicationStage, rows)
-        # What the stages set goes into the decision's own UPDATE.
-        terms = {name: getattr(application, name) for name in sorted(changed)}
-        terms["current_stage"] = application.current_stage
-        if outcome == REFER:
-            _move(
-                application,
-                "referred",
-                on=on,
-                actor=actor,
-                reason=f"waiting in the {rows[-1].queue or 'officers'} queue",
-                also=terms,
-            )
-        elif outcome == DECLINE:
-            _decline(application, last, on=on, actor=actor, also=terms)
-        else:
-            _approve(application, on=on, actor=actor, also=terms)
-        # As prefetch_related would leave them: `application.stages.all()` reads nothing.
-        stages = application.stages.all()
-        stages._result_cache, stages._prefetch_done = [*recorded, *rows], True
-        application._prefetched_objects_cache = {"stages": stages}
+    run = Run(application, on)
+    rows: list[ApplicationStage] = []
+    changed: set[str] = set()
+    outcome, last = PASS, None
+    for position in range(len(recorded), len(names)):
+        name = names[position]
+        stage = stage_load(name)
+        started = timezone.now()
+        facts = stage.facts(application, on=on, run=run)
+        verdict = stage.decide(facts)
+        changed.update(_apply_terms(application, verdict))
+        ended = timezone.now()
+        is_waiting = verdict.outcome == REFER
+        row = ApplicationStage(
+            application=application,
+            position=position,
+            name=name,
+            kind=stage.kind,
+            queue=getattr(stage, "queue", "") if is_waiting else "",
+            status=(
+                ApplicationStage.Status.WAITING
+                if is_waiting
+                else ApplicationStage.Status.DECLINED
+                if verdict.outcome == DECLINE
+                else ApplicationStage.Status.SKIPPED
+                if verdict.not_needed
+                else ApplicationStage.Status.PASSED
+            ),
+            version=verdict.version or stage.version,
+            reasons=[r.as_dict() for r in verdict.reasons],
+            detail={"facts": facts, **verdict.detail},
+            started_at=started,
+            ended_at=None if is_waiting else ended,
+            due_at=started + queue_time_limit(stage.queue) if is_waiting else None,
+            decided_by="" if is_waiting else f"machine:{verdict.version or stage.version}",
+        )
+        rows.append(row)
+        application.current_stage = name
+        outcome, last = verdict.outcome, verdict
+        if verdict.outcome != PASS:
+            break
+    # The stage rows go in with the decision: one multi-row insert, as bulk_create would make it,
+    # without the ORM's compiler, in the decision's statement on PostgreSQL (common.sql).
+    # What the stages set goes into the decision's own UPDATE.
+    terms = {name: getattr(application, name) for name in sorted(changed)}
+    terms["current_stage"] = application.current_stage
+    if outcome == REFER:
+        _move(
+            application,
+            "referred",
+            on=on,
+            actor=actor,
+            reason=f"waiting in the {rows[-1].queue or 'officers'} queue",
+            also=terms,
+            rows=rows,
+        )
+    elif outcome == DECLINE:
+        _decline(application, last, on=on, actor=actor, also=terms, rows=rows)
+    else:
+        _approve(application, on=on, actor=actor, also=terms, rows=rows)
+    # As prefetch_related would leave them: `application.stages.all()` reads nothing.
+    stages = application.stages.all()
+    stages._result_cache, stages._prefetch_done = [*recorded, *rows], True
+    application._prefetched_objects_cache = {"stages": stages}
     return application
 
 
@@ -372,14 +388,19 @@ def _move(
     reason: str,
     also: Mapping,
     reasons: list | None = None,
+    rows: list | tuple = (),
 ) -> None:
     """The application's status moved by `event` (compare-and-set from the status it was read
     with under its lock), `also` written in the same UPDATE, and the object in memory made what
-    the row now holds, so nothing reads it again."""
+    the row now holds, so nothing reads it again. `rows`: the run's new stage rows, inserted
+    first (in the same statement where the database allows it)."""
     changes = {**also, "updated_at": timezone.now()}
     if lifecycle.APPLICATION.snapshot is None:
-        _moved(application, event, on=on, actor=actor, reason=reason, changes=changes, reasons=reasons)
+        _moved(
+            application, event, on=on, actor=actor, reason=reason, changes=changes, reasons=reasons, rows=rows
+        )
     else:
+        rows_insert(ApplicationStage, rows)
         lifecycle.transition(
             lifecycle.APPLICATION,
             pk=application.pk,
@@ -400,7 +421,7 @@ def _move(
         application.decided_rate = Decimal(application.decided_rate).quantize(Decimal(1).scaleb(-places))
 
 
-def _moved(application, event, *, on, actor, reason, changes, reasons) -> None:
+def _moved(application, event, *, on, actor, reason, changes, reasons, rows=()) -> None:
     """`lifecycle.transition` for the application held under its lock: the compare-and-set
     UPDATE from the status it was read with and its history row, in one statement on PostgreSQL
     (common.sql.update_with_insert); the same refusal when the status is not one the event
@@ -425,12 +446,19 @@ def _moved(application, event, *, on, actor, reason, changes, reasons) -> None:
         {"status": step.target, **changes},
         history,
         "application",
+        rows=(ApplicationStage, rows),
     ):
         raise lifecycle.changed_meanwhile(lifecycle.APPLICATION)
 
 
 def _decline(
-    application: Application, verdict: Verdict, *, on: dt.date, actor: str, also: Mapping | None = None
+    application: Application,
+    verdict: Verdict,
+    *,
+    on: dt.date,
+    actor: str,
+    also: Mapping | None = None,
+    rows: list | tuple = (),
 ) -> None:
     reasons = [r.as_dict() for r in verdict.reasons]
     decided = {
@@ -447,11 +475,19 @@ def _decline(
         reason="; ".join(r["text"] for r in reasons)[:200],
         also={**(also or {}), **decided},
         reasons=reasons,
+        rows=rows,
     )
     _decided_emit(application, outcome="declined", on=on, decided=decided)
 
 
-def _approve(application: Application, *, on: dt.date, actor: str, also: Mapping | None = None) -> None:
+def _approve(
+    application: Application,
+    *,
+    on: dt.date,
+    actor: str,
+    also: Mapping | None = None,
+    rows: list | tuple = (),
+) -> None:
     decided = {"decided_at": timezone.now(), "decided_by": actor[:100], "reasons": []}
     _move(
         application,
@@ -460,6 +496,7 @@ def _approve(application: Application, *, on: dt.date, actor: str, also: Mapping
         actor=actor,
         reason="every stage passed",
         also={**(also or {}), **decided},
+        rows=rows,
     )
     _decided_emit(application, outcome="approved", on=on, decided=decided)
 

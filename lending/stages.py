@@ -12,7 +12,7 @@ from django.utils.translation import gettext_noop
 from common.money import format_yuan
 from common.sql import fixed_rows
 from lending.calculations.record import record_terms
-from lending.models import Application, Loan, Pledge, Product
+from lending.models import Application, CreditLine, Loan, Pledge, Product
 from lending.pipeline import (
     HUMAN,
     MACHINE,
@@ -24,7 +24,7 @@ from lending.pipeline import (
     referred,
     run_of,
 )
-from lending.selectors import merchant_exposure
+from lending.selectors import Exposure as Held
 from lending.services.products import PRODUCT_LIMITS, product_kind
 from merchants.models import Merchant, Order, OrderStatus
 
@@ -34,20 +34,35 @@ OPEN_LOANS = (Loan.Status.ACTIVE, Loan.Status.OVERDUE)
 _WEIGHED_LOANS = (*OPEN_LOANS, Loan.Status.WRITTEN_OFF, Loan.Status.REPAID)
 
 
+def _books(application: Application, on: dt.date, run: Run | None) -> tuple[list, Held]:
+    """The merchant's weighed loans as (status, max days past due, principal outstanding), by
+    closing date, and its exposure across products (what `merchant_exposure` reads): one
+    statement per run, shared by eligibility, the record, the exposure and the declared check
+    (the merchant is locked for the run: its loans and lines do not change meanwhile)."""
+    return run_of(application, on, run).shared("lending.books", lambda: _books_read(application.merchant_id))
+
+
+def _books_read(merchant_id: int) -> tuple[list, Held]:
+    # Loan(merchant, status in _WEIGHED_LOANS).order_by("closed_on", "pk") beside
+    # merchant_exposure's aggregate (one row, joined to each loan or to none), in SQL.
+    rows = fixed_rows(
+        "SELECT l.status, l.max_days_past_due, l.principal_outstanding_fen, e.used, e.top FROM"
+        " (SELECT SUM(used_fen) AS used, MAX(CASE WHEN status = %s THEN limit_fen END) AS top"
+        " FROM lending_creditline WHERE merchant_id = %s AND status <> %s) e"
+        " LEFT JOIN lending_loan l ON l.merchant_id = %s AND l.status IN (%s, %s, %s, %s)"
+        " ORDER BY l.closed_on ASC, l.id ASC",
+        [CreditLine.Status.ACTIVE, merchant_id, CreditLine.Status.CLOSED, merchant_id, *_WEIGHED_LOANS],
+        [None, None, None, None, None],
+    )
+    used, top = rows[0][3], rows[0][4]
+    loans = [(status, dpd, owed) for status, dpd, owed, _, _ in rows if status is not None]
+    return loans, Held(limit_fen=int(top or 0), used_fen=int(used or 0))
+
+
 def _loans(application: Application, on: dt.date, run: Run | None) -> list[tuple[str, int, int]]:
     """The merchant's weighed loans as (status, max days past due, principal outstanding), by
-    closing date: one read per run, shared by eligibility, the record and the declared check."""
-    return run_of(application, on, run).shared(
-        "lending.loans",
-        # Loan(merchant, status in _WEIGHED_LOANS).order_by("closed_on", "pk"), in SQL.
-        lambda: fixed_rows(
-            "SELECT status, max_days_past_due, principal_outstanding_fen FROM lending_loan"
-            " WHERE merchant_id = %s AND status IN (%s, %s, %s, %s)"
-            " ORDER BY closed_on ASC, id ASC",
-            [application.merchant_id, *_WEIGHED_LOANS],
-            [None, None, None],
-        ),
-    )
+    closing date (`_books`)."""
+    return _books(application, on, run)[0]
 
 
 def _yuan(fen: int) -> str:
@@ -215,7 +230,7 @@ class Exposure:
     title = _("Exposure")
 
     def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
-        held = merchant_exposure(merchant_id=application.merchant_id)
+        held = _books(application, on, run)[1]  # merchant_exposure's figures
         product = application.product
         return {
             "decided_limit_fen": application.decided_limit_fen or 0,

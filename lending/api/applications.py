@@ -5,6 +5,7 @@ their orders; another partner's are "not found"."""
 
 from decimal import Decimal
 
+from django.db import connection
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -32,12 +33,12 @@ from lending.api.serializers import (
 )
 from lending.api.views import IDEMPOTENCY_KEY, _idempotency_key, _rate
 from lending.models import Application, ApplicationStage, Product
-from lending.pipeline import stage_title
+from lending.pipeline import OWNER_DEFERRED, stage_title
 from lending.services import applications as services
 from merchants import partner_signals
 from merchants import selectors as merchant_selectors
 from merchants.api.auth import partner_of, partner_scope
-from merchants.models import ApiScope, Merchant, Order, PartnerPlatform
+from merchants.models import ApiScope, Merchant, Order, Owner, PartnerPlatform
 
 ERRORS = {
     400: OpenApiResponse(description="invalid input; `error.fields` names each bad field"),
@@ -101,43 +102,85 @@ def _no_product(code: str) -> ApplicationError:
     return ApplicationError(f"no product {code!r}", {"fields": {"product": [f"no product {code!r}"]}})
 
 
+def _aliased(model, alias: str, deferred=()) -> str:
+    """`columns_of(model, alias, deferred)` named `{alias}_{column}`, for a sub-select whose
+    models share column names."""
+    return ", ".join(
+        f"{alias}.{field.column} AS {alias}_{field.column}"
+        for field in model._meta.concrete_fields
+        if field.name not in deferred
+    )
+
+
+def _outer(model, alias: str, deferred=()) -> str:
+    """The columns `_aliased` names, read from the sub-select `mo`."""
+    return ", ".join(
+        f"mo.{alias}_{field.column}" for field in model._meta.concrete_fields if field.name not in deferred
+    )
+
+
 def _submission_sql() -> str:
     """The statement of `_submission_read`; in SQL what these reads said:
-    merchant_selectors.merchant_get(partner, external_id) (without its owner),
-    Product(code).annotate(keyed_application_id=Subquery(Application(idempotency_key)
-    .values("pk")[:1])).first(), and business_date_today()'s calendar row."""
+    merchant_selectors.merchant_get(partner, external_id) with its owner (as the run's locking
+    read reads the owner: OWNER_DEFERRED deferred), the merchant locked as the run locks it
+    (FOR NO KEY UPDATE), Product(code).annotate(keyed_application_id=Subquery(Application(
+    idempotency_key).values("pk")[:1])).first(), business_date_today()'s calendar row, and what
+    the service's `_may_apply` reads of the merchant's applications for the product (the latest
+    decline's reapply_on; whether one is submitted or referred)."""
+    lock = " FOR NO KEY UPDATE OF m" if connection.features.has_select_for_update_of else ""
     return (
-        f"SELECT {columns_of(Merchant, 'm')}, {columns_of(Product, 'p')},"  # noqa: S608 - fixed SQL
+        f"SELECT {_outer(Merchant, 'm')}, {_outer(Owner, 'o', OWNER_DEFERRED)},"  # noqa: S608 - fixed SQL
+        f" {columns_of(Product, 'p')},"
         " (SELECT a.id FROM lending_application a WHERE a.idempotency_key = %s LIMIT 1),"
-        " (SELECT c.current_on FROM common_businesscalendar c WHERE c.id = 1)"
+        " (SELECT c.current_on FROM common_businesscalendar c WHERE c.id = 1),"
+        " (SELECT a.reapply_on FROM lending_application a WHERE a.merchant_id = mo.m_id"
+        " AND a.product_id = p.id AND a.status = %s ORDER BY a.submitted_at DESC, a.id DESC LIMIT 1),"
+        " (SELECT COUNT(*) FROM lending_application a WHERE a.merchant_id = mo.m_id"
+        " AND a.product_id = p.id AND a.status IN (%s, %s))"
         " FROM (SELECT 1 AS one) one"
-        " LEFT JOIN merchants_merchant m ON m.partner_id = %s AND m.external_id = %s"
+        f" LEFT JOIN (SELECT {_aliased(Merchant, 'm')}, {_aliased(Owner, 'o', OWNER_DEFERRED)}"
+        " FROM merchants_merchant m JOIN merchants_owner o ON o.id = m.owner_id"
+        f" WHERE m.partner_id = %s AND m.external_id = %s{lock}) mo ON 1 = 1"
         " LEFT JOIN lending_product p ON p.code = %s"
-        " ORDER BY m.id, p.id LIMIT 1"
+        " ORDER BY mo.m_id, p.id LIMIT 1"
     )
 
 
 def _submission_read(partner: PartnerPlatform, external_id: str, code: str, idempotency_key: str):
     """What an application needs read before the service: the partner's merchant (as
-    merchant_get finds it: "not found" naming `merchant`), the product by its code, the id of the
-    application `idempotency_key` made (or None, as `product.keyed_application_id`) and the
-    business date (business_date_today's, as `product.business_on`), in one statement: every
-    application reads them, and building them through the ORM cost more than sending them. The
-    merchant's owner is not read (the run reads it with the application, under its lock)."""
-    merchant, product, keyed, business_on = fixed_instances(
+    merchant_get finds it: "not found" naming `merchant`) with its owner, locked as the run
+    locks it (one merchant's applications are decided one at a time; the run, given the
+    application recorded in this transaction, reads nothing more of it), the product by its
+    code, the id of the application `idempotency_key` made (or None, as
+    `product.keyed_application_id`), the business date (business_date_today's, as
+    `product.business_on`) and what `_may_apply` reads (`product.prior`), in one statement:
+    every application reads them, and building them through the ORM cost more than sending
+    them."""
+    merchant, owner, product, keyed, business_on, waiting, in_flight = fixed_instances(
         _submission_sql(),
-        [idempotency_key, partner.pk, external_id, code],
-        (Merchant, Product),
+        [
+            idempotency_key,
+            Application.Status.DECLINED,
+            Application.Status.SUBMITTED,
+            Application.Status.REFERRED,
+            partner.pk,
+            external_id,
+            code,
+        ],
+        (Merchant, (Owner, OWNER_DEFERRED), Product),
     )[0]
     if merchant is None:
         problem = f"no merchant {external_id!r}"  # merchant_get's, named as naming("merchant") names it
         raise NotFoundError(problem, {"fields": {"merchant": [problem]}})
     if product is None:
         raise _no_product(code)
+    Merchant._meta.get_field("owner").set_cached_value(merchant, owner)
+    Merchant._meta.get_field("partner").set_cached_value(merchant, partner)
     product.keyed_application_id = keyed
     # As business_date_today reads it: the wall-clock date until a calendar row exists.
     on = BusinessCalendar._meta.get_field("current_on").to_python(business_on)
     product.business_on = on or timezone.localdate()
+    product.prior = (Application._meta.get_field("reapply_on").to_python(waiting), bool(in_flight))
     return merchant, product
 
 
@@ -520,6 +563,8 @@ class ApplicationListCreateApi(ListAPIView):
                 accepted_sha256=submitted["accepted_sha256"],
                 key_is_new=True,  # no application had it when the product was read
                 whole=True,  # in the Idempotency-Key's transaction: an error undoes it all
+                merchant_locked=True,  # read with its owner and locked with the product
+                prior=product.prior,
             )
         except ApplicationError as exc:
             raise _in_api_terms(exc) from exc

@@ -1,9 +1,11 @@
+import copy
 import re
 from decimal import Decimal
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from common.api_fields import StrictCharField, StrictIntegerField, StrictRegexField, YuanField
 
@@ -260,6 +262,21 @@ class ApplicationInputSerializer(ApplicationQuoteInputSerializer):
         help_text="your fingerprint of the device the merchant applies from (as /devices/ takes it); "
         "we keep only a keyed digest. Shops applying from one device are linked and counted together",
     )
+
+    def get_fields(self):
+        """The declared fields, each copied for this instance as DRF copies them, but for a
+        request body only those it can use: the required ones and the optional ones the body
+        sends (an optional field the body leaves out is skipped by validation all the same, and
+        copying the B2B product's nested fields for every instant application cost more than
+        validating the body). Without a body (the schema, a reply), all of them."""
+        data = getattr(self, "initial_data", None)
+        if type(data) is not dict:
+            return super().get_fields()
+        return {
+            name: copy.deepcopy(field)
+            for name, field in self._declared_fields.items()
+            if field.required or name in data or field.default is not empty
+        }
 
     def validate_questionnaire(self, value):
         for code in value:

@@ -175,12 +175,27 @@ def _questionnaire_clean(answers: Mapping | None) -> dict:
     return clean
 
 
-def _may_apply(merchant: Merchant, product: Product, on: dt.date) -> None:
+def _may_apply(merchant: Merchant, product: Product, on: dt.date, prior: tuple | None = None) -> None:
+    """`prior`: what the caller has read of the merchant's applications for the product (the
+    latest decline's reapply_on, and whether one is submitted or referred), or None to read it."""
     if not product.is_active:
         _fail("product", _("%(product)s is not open for applications") % {"product": product.label})
-    # One read for both rules: the latest decline's date to apply again, and one in flight.
-    # Application(merchant, product, status declined, submitted or referred), newest first:
-    # status and reapply_on, in SQL (common.sql.fixed_rows).
+    if prior is None:
+        prior = _prior(merchant, product)
+    waiting, in_flight = prior
+    if waiting is not None and waiting > on:
+        _fail("product", _("you may apply for this product again from %(date)s") % {"date": waiting})
+    if in_flight:
+        raise ConflictError(
+            _("an application for this product is already being decided"),
+            {"fields": {"product": ["an application is in progress"]}},
+        )
+
+
+def _prior(merchant: Merchant, product: Product) -> tuple:
+    """The latest decline's date to apply again, and whether one is in flight, in one read:
+    Application(merchant, product, status declined, submitted or referred), newest first:
+    status and reapply_on, in SQL (common.sql.fixed_rows)."""
     statuses = fixed_rows(
         "SELECT status, reapply_on FROM lending_application WHERE merchant_id = %s AND product_id = %s"
         " AND status IN (%s, %s, %s) ORDER BY submitted_at DESC, id DESC",
@@ -196,13 +211,7 @@ def _may_apply(merchant: Merchant, product: Product, on: dt.date) -> None:
     waiting = next(
         (reapply_on for status, reapply_on in statuses if status == Application.Status.DECLINED), None
     )
-    if waiting is not None and waiting > on:
-        _fail("product", _("you may apply for this product again from %(date)s") % {"date": waiting})
-    if any(status != Application.Status.DECLINED for status, _ in statuses):
-        raise ConflictError(
-            _("an application for this product is already being decided"),
-            {"fields": {"product": ["an application is in progress"]}},
-        )
+    return waiting, any(status != Application.Status.DECLINED for status, _ in statuses)
 
 
 @dataclass
@@ -289,13 +298,19 @@ def application_submit(
     appeal_reason: str = "",
     key_is_new: bool = False,
     whole: bool = False,
+    merchant_locked: bool = False,
+    prior: tuple | None = None,
 ) -> Application:
     """Record an application and run its machine stages at once (3-1-0: the instant products are
     decided in the same request). The same idempotency key again returns the same application;
     with other content it is refused. `key_is_new`: the caller has just read that no application
     carries `idempotency_key` (the API reads it with the product), so it is not read again; an
     application made with it since then is still found (the key's unique constraint). `whole`:
-    the caller's transaction is rolled back whole if this raises (no savepoints are made)."""
+    the caller's transaction is rolled back whole if this raises (no savepoints are made).
+    `merchant_locked` (with `whole`): the caller has locked the merchant as the run locks it
+    (FOR NO KEY UPDATE, in this transaction) and linked its owner and partner, so the run takes
+    the application recorded here without reading it again. `prior`: what `_may_apply` reads,
+    read by the caller (the latest decline's reapply_on, whether one is in flight)."""
     actor = actor or _actor(user)
     if idempotency_key is not None and (not isinstance(idempotency_key, str) or len(idempotency_key) > 120):
         _fail("idempotency_key", "at most 120 characters")
@@ -331,7 +346,7 @@ def application_submit(
     ):
         _fail("accepted_sha256", "the SHA-256 of the agreement shown (64 hex digits)")
     if appeal_of is None:
-        _may_apply(merchant, product, on)
+        _may_apply(merchant, product, on, prior)
     now = timezone.now()
     # One transaction records the application and decides it (one commit). When the caller's own
     # transaction is undone whole on any error (`whole`: the API's Idempotency-Key transaction),
@@ -369,7 +384,10 @@ def application_submit(
             )
             row_insert_with(application, history, "application")
             recorded = True
-            if whole:
+            if whole and merchant_locked:
+                # Recorded in this transaction (no one else sees it) with its merchant locked.
+                application = pipeline.pipeline_run_recorded(application=application, on=on, actor=actor)
+            elif whole:
                 application = pipeline.pipeline_run(
                     application_id=application.pk, on=on, actor=actor, savepoint=False
                 )

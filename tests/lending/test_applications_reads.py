@@ -90,3 +90,111 @@ def test_an_unknown_merchant_or_product_is_refused_as_the_orm_reads_refuse_it():
     with pytest.raises(ApplicationError) as no_product:
         _submission_read(partner, "MINE", "no_such_product", "k")
     assert no_product.value.extra == {"fields": {"product": ["no product 'no_such_product'"]}}
+
+
+@pytest.mark.django_db
+def test_the_first_read_brings_the_owner_as_the_runs_locking_read_does():
+    """The merchant's owner comes with it (the run reads nothing more of it): the fields a
+    stage reads decrypted, the address and bank card left deferred and read when used."""
+    from lending.pipeline import OWNER_DEFERRED
+
+    products()
+    partner = PartnerPlatformFactory()
+    mine = MerchantFactory(partner=partner, external_id="SHOP-1")
+    merchant, _ = _submission_read(partner, "SHOP-1", "credit_loan", "k")
+    owner = merchant.owner  # cached: no read
+    assert merchant.partner is partner
+    assert owner.get_deferred_fields() == set(OWNER_DEFERRED)
+    expected = mine.owner.__class__.objects.get(pk=mine.owner_id)
+    assert _fields(owner) == _fields(expected)  # the deferred ones read as they are used
+
+
+def _apply(merchant, product, status, *, days_ago: int, reapply_on=None, n: int):
+    return Application.objects.create(
+        reference=f"A-{n}",
+        merchant=merchant,
+        product=product,
+        channel=Application.Channel.API,
+        amount_fen=100,
+        status=status,
+        reapply_on=reapply_on,
+        submitted_on=dt.date(2026, 3, 1),
+        submitted_at=timezone.now() - dt.timedelta(days=days_ago),
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "history",
+    [
+        [],
+        [("declined", 3, dt.date(2026, 4, 1))],
+        [("declined", 5, dt.date(2026, 4, 1)), ("declined", 2, None)],
+        [("declined", 2, dt.date(2026, 4, 1)), ("declined", 5, dt.date(2026, 3, 5))],
+        [("submitted", 1, None)],
+        [("referred", 1, None), ("declined", 4, dt.date(2026, 3, 10))],
+        [("approved", 1, None), ("withdrawn", 2, None)],
+    ],
+)
+def test_the_first_read_finds_what_may_apply_reads(history):
+    """What the service's _may_apply read (the latest decline's reapply_on, whether one is in
+    flight) comes with the first read, equal to the service's own read; another product's and
+    another merchant's applications are left out."""
+    from lending.services.applications import _prior
+
+    products()
+    partner = PartnerPlatformFactory()
+    mine = MerchantFactory(partner=partner, external_id="SHOP-1")
+    other = MerchantFactory(partner=partner, external_id="SHOP-2")
+    credit, order = Product.objects.get(code="credit_loan"), Product.objects.get(code="order_loan")
+    n = 0
+    for status, days_ago, reapply_on in history:
+        for merchant, product in ((mine, credit), (mine, order), (other, credit)):
+            n += 1
+            _apply(merchant, product, status, days_ago=days_ago, reapply_on=reapply_on, n=n)
+            if status in ("submitted", "referred"):
+                break  # one open application per merchant and product
+    merchant, product = _submission_read(partner, "SHOP-1", "credit_loan", "k")
+    assert product.prior == _prior(mine, credit)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_first_read_locks_the_merchant_as_the_run_does():
+    """Read with FOR NO KEY UPDATE of the merchant (the run's lock, taken earlier): another
+    transaction's lock on the merchant waits for it; inserting a row that refers to the
+    merchant does not."""
+    import threading
+
+    from django.db import OperationalError, connection, transaction
+
+    if not connection.features.has_select_for_update_of:
+        pytest.skip("SQLite has no row locks: one writer at a time")
+    products()
+    partner = PartnerPlatformFactory()
+    mine = MerchantFactory(partner=partner, external_id="SHOP-1")
+    from merchants.models import Merchant
+
+    seen = {}
+
+    def other():
+        from django.db import connections
+
+        try:
+            with transaction.atomic():
+                with connections["default"].cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '300ms'")
+                try:
+                    with transaction.atomic():
+                        list(Merchant.objects.select_for_update(no_key=True).filter(pk=mine.pk))
+                    seen["locked"] = False
+                except OperationalError as exc:  # the lock's wait ran out
+                    seen["locked"] = "lock" in str(exc)
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        _submission_read(partner, "SHOP-1", "credit_loan", "k")
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+    assert seen["locked"] is True

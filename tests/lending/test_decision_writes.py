@@ -5,6 +5,7 @@ change with its history row (lending.lifecycle.transition's)."""
 import datetime as dt
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 
 from common.errors import ConflictError
@@ -194,3 +195,151 @@ def test_the_locking_read_decrypts_only_the_owner_fields_a_stage_reads(world):  
     assert (read.name, read.national_id, read.phone) == (owner.name, owner.national_id, owner.phone)
     assert (read.address, read.bank_card) == (owner.address, "6222020000000000")
     assert not read.get_deferred_fields()
+
+
+def _stage_rows(application, count: int):
+    from lending.models import ApplicationStage
+
+    started = dt.datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=dt.UTC)
+    return [
+        ApplicationStage(
+            application=application,
+            position=position,
+            name=f"lending.stages.s{position}",
+            kind=ApplicationStage.Kind.MACHINE,
+            status=ApplicationStage.Status.PASSED,
+            version=f"v-{position}",
+            reasons=[{"code": "c", "text": "t", "params": {"n": position}}],
+            detail={"facts": {"amount_fen": position, "nested": {"ok": True}}},
+            started_at=started,
+            ended_at=started,
+            decided_by=f"machine:v-{position}",
+        )
+        for position in range(count)
+    ]
+
+
+def test_the_stage_rows_go_in_with_the_decision_as_rows_insert_stores_them(world):  # noqa: F811
+    """update_with_insert's `rows`: the stage rows inserted with the decision (one statement on
+    PostgreSQL) are stored as rows_insert stores them, their keys set in their order."""
+    from common.sql import rows_insert
+    from lending.models import ApplicationStage
+
+    merchant = rated_merchant(**STRONG)
+    product = Product.objects.get(code="credit_loan")
+    stored = []
+    for reference in ("A-5", "A-6"):
+        application = _new(merchant, product, reference)
+        row_insert_with(application, _first(application), "application")
+        rows = _stage_rows(application, 11)
+        history = ApplicationChange(
+            kind="approved", from_status="submitted", to_status="approved", business_on=TODAY
+        )
+        if reference == "A-5":
+            rows_insert(ApplicationStage, rows)
+            moved = update_with_insert(
+                Application,
+                application.pk,
+                {"status": "submitted"},
+                {"status": "approved"},
+                history,
+                "application",
+            )
+        else:
+            moved = update_with_insert(
+                Application,
+                application.pk,
+                {"status": "submitted"},
+                {"status": "approved"},
+                history,
+                "application",
+                rows=(ApplicationStage, rows),
+            )
+        assert moved
+        assert all(not row._state.adding and row.pk is not None for row in rows)
+        assert [ApplicationStage.objects.get(pk=row.pk).position for row in rows] == list(range(11))
+        stored.append(
+            [
+                _values(ApplicationStage, row.pk)
+                for row in ApplicationStage.objects.filter(application=application)
+            ]
+        )
+        Application.objects.filter(pk=application.pk).update(status=Application.Status.DECLINED)
+    assert stored[1] == stored[0]
+
+
+def test_the_stage_rows_go_in_even_when_the_status_changed_meanwhile(world):  # noqa: F811
+    """As the run made them before the decision: the rows are written, the status change is
+    refused (and the caller's transaction undoes both)."""
+    from lending.models import ApplicationStage
+
+    merchant = rated_merchant(**STRONG)
+    application = _new(merchant, Product.objects.get(code="credit_loan"), "A-7")
+    row_insert_with(application, _first(application), "application")
+    Application.objects.filter(pk=application.pk).update(status=Application.Status.WITHDRAWN)
+    history = ApplicationChange(
+        kind="approved", from_status="submitted", to_status="approved", business_on=TODAY
+    )
+    assert not update_with_insert(
+        Application,
+        application.pk,
+        {"status": "submitted"},
+        {"status": "approved"},
+        history,
+        "application",
+        rows=(ApplicationStage, _stage_rows(application, 3)),
+    )
+    assert ApplicationStage.objects.filter(application=application).count() == 3
+    assert Application.objects.get(pk=application.pk).status == Application.Status.WITHDRAWN
+
+
+def test_the_books_read_finds_the_loans_and_the_exposure_the_orm_finds(world):  # noqa: F811
+    """lending.stages' one read of the merchant's loans and exposure equals the loans' ORM read
+    and merchant_exposure (no loans, no lines; loans of every status; lines open, frozen and
+    closed; another merchant's left out)."""
+    from lending.models import Loan
+    from lending.selectors import merchant_exposure
+    from lending.stages import _WEIGHED_LOANS, _books_read
+    from tests.lending.factories import CreditLineFactory
+
+    merchant, other = rated_merchant(**STRONG), rated_merchant(**STRONG)
+    product = Product.objects.get(code="credit_loan")
+
+    def orm(merchant_id):
+        loans = list(
+            Loan.objects.filter(merchant_id=merchant_id, status__in=_WEIGHED_LOANS)
+            .order_by("closed_on", "pk")
+            .values_list("status", "max_days_past_due", "principal_outstanding_fen")
+        )
+        return loans, merchant_exposure(merchant_id=merchant_id)
+
+    assert _books_read(merchant.pk) == orm(merchant.pk) == ([], (0, 0))
+    with override_settings(LENDING_INSTANT_PAYOUT="inline"):
+        instant(merchant)  # a credit_loan line and its loan
+    for code, status, limit, used in (
+        ("order_loan", "frozen", 900_000, 2_000),
+        ("revolving", "active", 500_000, 1_000),
+        ("credit_loan", "closed", 10**7, 0),
+    ):
+        line_product = Product.objects.get(code=code)
+        CreditLineFactory(
+            merchant=merchant, product=line_product, status=status, limit_fen=limit, used_fen=used
+        )
+    CreditLineFactory(merchant=other, product=product, limit_fen=10**8, used_fen=5)
+    assert _books_read(merchant.pk) == orm(merchant.pk)
+    template = Loan.objects.get(merchant=merchant)
+    for n, (status, dpd, owed, closed) in enumerate(
+        [
+            ("overdue", 12, 700, None),
+            ("repaid", 3, 0, dt.date(2026, 2, 1)),
+            ("repaid", 0, 0, dt.date(2026, 1, 1)),
+            ("written_off", 95, 0, dt.date(2026, 1, 15)),
+            ("active", 0, 500, None),
+        ]
+    ):
+        template.pk, template.reference, template.idempotency_key = None, f"L-{n}", f"loan-{n}"
+        template.status, template.max_days_past_due = status, dpd
+        template.principal_outstanding_fen, template.closed_on = owed, closed
+        template.save()
+    assert _books_read(merchant.pk) == orm(merchant.pk)
+    assert _books_read(other.pk) == orm(other.pk)
