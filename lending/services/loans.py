@@ -821,11 +821,22 @@ def loan_repayment_replay(
         .order_by("id")
         .first()
     )
-    if earlier is None or not earlier.requested or earlier.requested == _requested(amount_fen):
+    if earlier is None or earlier.requested == _requested(amount_fen):
         return earlier
+    if not earlier.requested:
+        # Recorded before the amount asked for was kept (lending 0016): what it took is known
+        # exactly, and it took at most what was asked for. Asking for less than that is another
+        # repayment; asking for as much, more or all may be the same (it was capped at what was
+        # owed or what the wallet had), so it is answered with the first one's result.
+        taken = earlier.principal_fen + earlier.interest_fen + earlier.penalty_fen + earlier.fee_fen
+        if amount_fen is None or int(amount_fen) >= taken:
+            return earlier
+        asked_words = f"¥{format_yuan(taken)} (taken)"
+    else:
+        asked_words = _requested_words(earlier.requested)
     raise ConflictError(
         f"idempotency key {key_named or idempotency_key!r} was already used for a repayment of "
-        f"{_requested_words(earlier.requested)} on loan {loan.reference}; this request asks for "
+        f"{asked_words} on loan {loan.reference}; this request asks for "
         f"{_requested_words(_requested(amount_fen))}: use a new key for a new repayment",
         {"fields": {"idempotency_key": ["already used with a different amount"]}},
     )
