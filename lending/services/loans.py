@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BigIntegerField, Case, F, Sum, Value, When
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -943,6 +943,121 @@ def loan_recover(
             entry_id=result.entry_id,
             actor=actor,
         )
+
+
+RECOVERING = "loan_recovery_rows"
+
+
+def loans_recover(
+    *,
+    on: dt.date,
+    loan_ids: Sequence[int],
+    actor: str,
+    shared: list | None = None,
+) -> int:
+    """Close of business's recoveries for a chunk, set-based: each written-off loan takes from its
+    wallet what it has, up to what is left to recover (loans of one wallet in id order), as
+    `loan_recover(idempotency_key="cob:<date>:<loan id>")` would, one ledger entry each (a loan
+    whose entry exists is skipped, so a chunk run again writes nothing twice). Call inside the
+    chunk's transaction. With `shared` (a list), the platform's accounts and the pools are
+    neither locked nor written here: what they move is appended, for the caller to write last
+    (payments.bulk.shared_moves_apply), as the deduction chunks do, so that chunks of other
+    wallets running at once do not wait for this one. Returns how many loans recovered."""
+    from common.sql import values_execute
+    from payments import bulk as payments_bulk
+
+    if not loan_ids:
+        return 0
+    loans = list(
+        Loan.objects.select_for_update(of=("self",))
+        .filter(pk__in=sorted(loan_ids), status=Loan.Status.WRITTEN_OFF)
+        .select_related("pool")
+        .order_by("pk")
+    )
+    keys = {loan.pk: f"recover:cob:{on.isoformat()}:{loan.pk}" for loan in loans}
+    done = set(
+        JournalEntry.objects.filter(idempotency_key__in=keys.values()).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    loans = [
+        loan for loan in loans if keys[loan.pk] not in done and loan.written_off_fen > loan.recovered_fen
+    ]
+    if not loans:
+        return 0
+    available = dict(
+        Account.objects.select_for_update()
+        .filter(pk__in=sorted({loan.wallet_id for loan in loans}))
+        .order_by("pk")
+        .values_list("pk", "balance_fen")
+    )
+    held = dict(Account.objects.filter(pk__in=list(available)).values_list("pk", "held_fen"))
+    available = {pk: balance - held[pk] for pk, balance in available.items()}
+    expense = payments.platform_account(Purpose.WRITE_OFF_EXPENSE).pk
+    rows, taking = [], []
+    for loan in loans:
+        take = min(loan.written_off_fen - loan.recovered_fen, max(available[loan.wallet_id], 0))
+        if take <= 0:
+            continue
+        available[loan.wallet_id] -= take
+        taking.append((loan, take))
+        rows.append(
+            (loan.pk, keys[loan.pk], f"recovery on {loan.reference}", loan.wallet_id, loan.pool_id, take)
+            + (expense, take)
+            + (None, 0) * 3
+            + (None,)  # entry_id, filled in
+        )
+    if not rows:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {RECOVERING}")
+        cursor.execute(
+            f"CREATE TEMP TABLE {RECOVERING} (seq BIGINT, idempotency_key VARCHAR(200), "
+            "reference VARCHAR(200), wallet_id BIGINT, pool_id BIGINT, take_fen BIGINT, "
+            "account_1 BIGINT, amount_1 BIGINT, account_2 BIGINT, amount_2 BIGINT, account_3 BIGINT, "
+            "amount_3 BIGINT, account_4 BIGINT, amount_4 BIGINT, entry_id BIGINT)"
+        )
+    values_execute(f"INSERT INTO {RECOVERING} ({payments_bulk.COLLECTION_TABLE_COLUMNS}) VALUES %s", rows)  # noqa: S608
+    moves: list[payments_bulk.SharedMoves] = []
+    payments_bulk.collections_post_table(table=RECOVERING, business_on=on, shared=moves)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT seq, entry_id FROM {RECOVERING}")  # noqa: S608
+        entry_of = dict(cursor.fetchall())
+        cursor.execute(f"DROP TABLE {RECOVERING}")
+    losses: dict[int, int] = {}
+    events = []
+    for loan, take in taking:
+        unrecovered = _written_off_unrecovered(loan)
+        losses[loan.pool_id] = losses.get(loan.pool_id, 0) + min(take, unrecovered["principal"])
+        split, beyond = calc.allocate(take, unrecovered, RECOVERY_ORDER)
+        split["interest"] += beyond  # only where older recoveries were recorded all as principal
+        events.append(
+            LoanEvent(
+                loan=loan,
+                kind=LoanEvent.Kind.RECOVERED,
+                business_on=on,
+                principal_fen=split["principal"],
+                interest_fen=split["interest"],
+                penalty_fen=split["penalty"],
+                fee_fen=split["fee"],
+                entry_id=entry_of[loan.pk],
+                actor=actor,
+            )
+        )
+    values_execute(
+        "WITH v(id, amount) AS (VALUES %s) UPDATE lending_loan SET recovered_fen = recovered_fen + v.amount "
+        "FROM v WHERE lending_loan.id = v.id",
+        [(loan.pk, take) for loan, take in taking],
+    )
+    LoanEvent.objects.bulk_create(events)
+    for move in moves:
+        move.losses = {pk: total for pk, total in losses.items() if pk is not None}
+        losses = {}
+    if shared is None:
+        payments_bulk.shared_moves_apply(moves)
+    else:
+        shared.extend(moves)
+    return len(taking)
 
 
 # What a written-off loan recovers goes to the principal the pool lost first, then to the
