@@ -272,7 +272,7 @@ def _run_claimed(
         return None
     scope = {} if loans is None else {"loans": loans}
     shared: list[payments_bulk.SharedMoves] = []
-    if step == "deduct":
+    if step in ("deduct", "recover"):
         scope["shared"] = shared
     rows, amounts = STEP_FUNCTIONS[step](on, lo, hi, **scope)
     claim.rows = rows
@@ -561,11 +561,19 @@ def _step_accrue(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
     return rows, amounts
 
 
-def _step_recover(on: dt.date, lo: int, hi: int, *, loans: tuple[int, int] | None = None) -> tuple[int, dict]:
+def _step_recover(
+    on: dt.date,
+    lo: int,
+    hi: int,
+    *,
+    loans: tuple[int, int] | None = None,
+    shared: list[payments_bulk.SharedMoves] | None = None,
+) -> tuple[int, dict]:
     """Written-off loans collect what has reached their merchants' wallets, up to what was written
     off: each its own ledger entry, keyed by loan and day (so once a day, whatever reruns), in
-    loan id order (a chunk of wallets, `loans` given, holds every loan of its wallets)."""
-    from lending.services.loans import loan_recover
+    loan id order (a chunk of wallets, `loans` given, holds every loan of its wallets). As the
+    deduction, the shared accounts and pools are written last, by the caller (`shared`)."""
+    from lending.services.loans import loans_recover
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -575,16 +583,7 @@ def _step_recover(on: dt.date, lo: int, hi: int, *, loans: tuple[int, int] | Non
             _chunk_params(lo, hi, loans),
         )
         loan_ids = [row[0] for row in cursor.fetchall()]
-    recovered = 0
-    for loan in Loan.objects.filter(pk__in=loan_ids).order_by("pk"):
-        event = loan_recover(
-            loan=loan,
-            amount_fen=None,
-            idempotency_key=f"cob:{on.isoformat()}:{loan.pk}",
-            actor="close of business",
-            on=on,
-        )
-        recovered += event is not None
+    recovered = loans_recover(on=on, loan_ids=loan_ids, actor="close of business", shared=shared)
     return recovered, {}
 
 

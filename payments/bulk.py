@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection, models, transaction
 from django.utils import timezone
@@ -298,6 +298,7 @@ class SharedMoves:
 
     accounts: dict[int, int]  # account id: change of the cached balance
     pools: dict[int, int]  # pool id: principal collected
+    losses: dict[int, int] = field(default_factory=dict)  # pool id: losses recovered (at most all)
 
 
 def collections_post_table(
@@ -469,14 +470,18 @@ def shared_moves_apply(moves: Iterable[SharedMoves]) -> None:
     transaction that posted the batches: the locks are held only from here to its commit."""
     accounts: dict[int, int] = defaultdict(int)
     pools: dict[int, int] = defaultdict(int)
+    losses: dict[int, int] = defaultdict(int)
     for move in moves:
         for pk, delta in move.accounts.items():
             accounts[pk] += delta
         for pk, total in move.pools.items():
             pools[pk] += total
+        for pk, total in move.losses.items():
+            losses[pk] += total
     accounts = {pk: delta for pk, delta in accounts.items() if delta}
     pools = {pk: total for pk, total in pools.items() if total}
-    if not accounts and not pools:
+    losses = {pk: total for pk, total in losses.items() if total > 0}
+    if not accounts and not pools and not losses:
         return
     # NO KEY UPDATE: what the balance UPDATE takes anyway, which other batches' foreign-key checks
     # on these accounts (KEY SHARE, in their commits) pass; FOR UPDATE would hold them up.
@@ -484,14 +489,14 @@ def shared_moves_apply(moves: Iterable[SharedMoves]) -> None:
     if connection.features.has_select_for_update:
         for_update = " FOR NO KEY UPDATE" if connection.vendor == "postgresql" else " FOR UPDATE"
     with connection.cursor() as cursor:
-        if pools:
-            named = ",".join(str(int(pk)) for pk in sorted(pools))
+        if pools or losses:
+            named = ",".join(str(int(pk)) for pk in sorted({*pools, *losses}))
             cursor.execute(
                 "SELECT id, code, principal_outstanding_fen FROM payments_fundingpool "  # noqa: S608
                 f"WHERE id IN ({named}) ORDER BY id{for_update}"
             )
             for pk, code, outstanding in cursor.fetchall():
-                if pools[pk] > outstanding:
+                if pools.get(pk, 0) > outstanding:
                     raise ApplicationError(f"collecting more principal than pool {code} has outstanding")
         if accounts:
             named = ",".join(str(int(pk)) for pk in sorted(accounts))
@@ -503,6 +508,15 @@ def shared_moves_apply(moves: Iterable[SharedMoves]) -> None:
             "SET principal_outstanding_fen = principal_outstanding_fen - v.amount "
             "FROM v WHERE payments_fundingpool.id = v.id",
             sorted(pools.items()),
+        )
+    if losses:
+        # Recoveries: the pool's losses fall by the principal it had back, never below zero.
+        values_execute(
+            "WITH v(id, amount) AS (VALUES %s) UPDATE payments_fundingpool "
+            "SET losses_fen = losses_fen "
+            "- (CASE WHEN v.amount < losses_fen THEN v.amount ELSE losses_fen END) "
+            "FROM v WHERE payments_fundingpool.id = v.id",
+            sorted(losses.items()),
         )
 
 

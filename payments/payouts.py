@@ -4,10 +4,14 @@ in a handful of statements), instead of one task, one round trip and a dozen sta
 
 A worker claims waiting payouts (`payouts_claim`): on PostgreSQL `FOR UPDATE SKIP LOCKED`, so
 two workers claiming at once take disjoint batches; the claim is a compare-and-set on the status,
-so on SQLite too a payout is claimed by one worker at a time. A claim is a lease: if the worker
-dies holding it, the payouts become claimable again after PAYMENT_CHANNEL["CLAIM_SECONDS"]. They
-are then sent again, which pays nothing twice because the channel answers each payout id the
-same every time (payments/channel.py), and settling is a compare-and-set too: a payout already
+so on SQLite too a payout is claimed by one worker at a time. On PostgreSQL the claimer also holds
+a session advisory lock on each payout it claimed until it has settled it (`payouts_release`), so
+a claim dies with its process: a worker killed with `kill -9` loses its session and its locks,
+and the next worker takes the batch over at once, while a live claimer's payouts are never taken.
+On SQLite a claim is a lease: if the worker dies holding it, the payouts become claimable again
+after PAYMENT_CHANNEL["CLAIM_SECONDS"]. Either way they are then sent again, which pays nothing
+twice because the channel answers each payout id the same every time (payments/channel.py), and
+settling is a compare-and-set too: a payout already
 settled is skipped. A merchant's own withdrawal can still go alone and at once (payout_submit on
 the interactive queue); both paths post the hold under the same key, so a hold is posted once."""
 
@@ -40,41 +44,107 @@ class Settled:
     skipped: int = 0
 
 
+# The advisory lock of a claimed payout: (CLAIM_LOCK_SPACE, id folded into int4).
+CLAIM_LOCK_SPACE = 0x58445059  # "XDPY"
+_INT4 = 2147483647
+
+
+def _claim_lock_key(payout_id: int) -> int:
+    return payout_id % _INT4
+
+
 def payouts_claim(
     *, limit: int, payout_ids: Sequence[int] | None = None, is_forced: bool = False
 ) -> list[PayoutLine]:
-    """Claim up to `limit` payouts for the channel: waiting ones, or ones whose claim lapsed (a
-    worker died holding them). With `payout_ids` only those; `is_forced` claims them even while
-    claimed (the task that holds them, retrying). Each claim counts as an attempt."""
+    """Claim up to `limit` payouts for the channel: waiting ones, or ones whose claimer died. With
+    `payout_ids` only those; `is_forced` claims them even while claimed (the task that holds them,
+    retrying). Each claim counts as an attempt. On PostgreSQL the claimer holds each claimed
+    payout's advisory lock until `payouts_release`; a payout whose lock another session holds is
+    not claimed (its claimer lives), one whose lock nobody holds is (its claimer died)."""
     now = timezone.now()
     lapsed = now - dt.timedelta(seconds=settings.PAYMENT_CHANNEL["CLAIM_SECONDS"])
     adapt = connection.ops.adapt_datetimefield_value
-    if is_forced:
-        claimable, claimable_params = "{t}.status IN ('pending', 'submitted')", []
-    else:
-        claimable = "({t}.status = 'pending' OR ({t}.status = 'submitted' AND {t}.updated_at < %s))"
-        claimable_params = [adapt(lapsed)]
+    is_postgres = connection.vendor == "postgresql"
     only, only_params = "", []
     if payout_ids is not None:
         if not payout_ids:
             return []
-        only, only_params = f" AND p.id IN ({','.join(['%s'] * len(payout_ids))})", list(payout_ids)
-    skip_locked = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+        only, only_params = f" AND {{t}}.id IN ({','.join(['%s'] * len(payout_ids))})", list(payout_ids)
+    if is_postgres:
+        # Waiting, or claimed and its lock free (taken here). The CASE keeps the lock from being
+        # tried on rows that are not claimed ones (few: the batches in flight); a waiting row's
+        # lock is taken once it is claimed (RETURNING, before the claim commits), so a scan never
+        # takes the lock of a row it may not keep, which would hide that row from other workers.
+        pick = (
+            f"({{t}}.status = 'pending' OR CASE WHEN {{t}}.status = 'submitted'{only} THEN "
+            f"pg_try_advisory_lock({CLAIM_LOCK_SPACE}, ({{t}}.id %% {_INT4})::int4) ELSE false END){only}"
+        )
+        pick_params = [*only_params, *only_params]
+        # The row is locked by the pick (FOR UPDATE): the update needs only the status again.
+        still, still_params = "{t}.status IN ('pending', 'submitted')", []
+        returning = f", pg_try_advisory_lock({CLAIM_LOCK_SPACE}, (payments_payout.id %% {_INT4})::int4)"
+    else:
+        if is_forced:
+            claimable, claimable_params = "{t}.status IN ('pending', 'submitted')", []
+        else:
+            claimable = "({t}.status = 'pending' OR ({t}.status = 'submitted' AND {t}.updated_at < %s))"
+            claimable_params = [adapt(lapsed)]
+        pick, pick_params = f"{claimable}{only}", [*claimable_params, *only_params]
+        still, still_params = claimable, claimable_params
+        returning = ""
+    skip_locked = "FOR UPDATE SKIP LOCKED" if is_postgres else ""
     # One statement: pick, lock (skipping rows another worker is claiming) and mark as submitted.
     # The pick is a CTE so it runs once (as an IN subquery it may be rerun and overshoot LIMIT);
     # the update repeats its condition, so a row another worker claimed meanwhile is not taken.
     sql = (
-        f"WITH picked AS (SELECT p.id FROM payments_payout p WHERE {claimable.format(t='p')}{only} "  # noqa: S608
+        f"WITH picked AS (SELECT p.id FROM payments_payout p WHERE {pick.format(t='p')} "  # noqa: S608
         f"ORDER BY p.id LIMIT %s {skip_locked}) "
         "UPDATE payments_payout SET status = 'submitted', attempts = attempts + 1, updated_at = %s "
-        f"FROM picked WHERE payments_payout.id = picked.id AND {claimable.format(t='payments_payout')} "
+        f"FROM picked WHERE payments_payout.id = picked.id AND {still.format(t='payments_payout')} "
         "RETURNING payments_payout.id, payments_payout.amount_fen, payments_payout.bank_card_masked"
+        f"{returning}"
     )
-    params = [*claimable_params, *only_params, limit, adapt(now), *claimable_params]
+    params = [*pick_params, limit, adapt(now), *still_params]
+    held = _locks_held() if is_postgres else set()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = sorted(cursor.fetchall())
+        rows = sorted(row[:3] for row in cursor.fetchall())
+    if is_postgres:
+        # The locks this claim tried and took for rows it did not keep (skipped as locked by
+        # another worker's claim, or final by the time it got them) go back at once.
+        _locks_release(sorted(_locks_held() - held - {_claim_lock_key(pk) for pk, _, _ in rows}))
     return [PayoutLine(payout_id=pk, amount_fen=amount, bank_card_masked=card) for pk, amount, card in rows]
+
+
+def _locks_held() -> set[int]:
+    """The claim locks this session holds."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 "
+            "AND pid = pg_backend_pid() AND classid::bigint = %s",
+            [CLAIM_LOCK_SPACE],
+        )
+        return {key for (key,) in cursor.fetchall()}
+
+
+def _locks_release(keys: Sequence[int]) -> None:
+    if not keys:
+        return
+    with connection.cursor() as cursor:
+        while True:  # a lock taken twice (re-evaluated condition, a retry) is held twice
+            cursor.execute(
+                "SELECT count(*) FROM unnest(%s::int4[]) k WHERE pg_advisory_unlock(%s, k)",
+                [list(keys), CLAIM_LOCK_SPACE],
+            )
+            if not cursor.fetchone()[0]:
+                return
+
+
+def payouts_release(*, payout_ids: Sequence[int]) -> None:
+    """Give up the claims on these payouts once settled (or left for another worker): on
+    PostgreSQL their advisory locks; on SQLite nothing (a claim there is a lease)."""
+    if connection.vendor == "postgresql" and connection.connection is not None:
+        _locks_release(sorted({_claim_lock_key(pk) for pk in payout_ids}))
 
 
 def payouts_settle(*, replies: Mapping[int, ChannelReply], business_on: dt.date) -> Settled:
@@ -186,8 +256,11 @@ def payouts_process(*, business_on: dt.date, seconds: float = 50.0, batch_size: 
         lines = payouts_claim(limit=size)
         if not lines:
             break
-        replies = _send_with_retries(lines, cfg)
-        done = payouts_settle(replies=replies, business_on=business_on)
+        try:
+            replies = _send_with_retries(lines, cfg)
+            done = payouts_settle(replies=replies, business_on=business_on)
+        finally:
+            payouts_release(payout_ids=[line.payout_id for line in lines])
         totals = Settled(
             totals.confirmed + done.confirmed, totals.failed + done.failed, totals.skipped + done.skipped
         )

@@ -24,6 +24,15 @@ def payout_submit(self, payout_id: int) -> str:
     # Forced: on a retry this task still holds the claim it made on the first attempt.
     if not payouts.payouts_claim(limit=1, payout_ids=[payout_id], is_forced=True):
         return "already final"
+    try:
+        return _payout_send(self, payout_id)
+    finally:
+        # On PostgreSQL the claim is a lock of this worker's session: given up once answered (or
+        # before waiting for a retry, when a batch worker may take the payout over meanwhile).
+        payouts.payouts_release(payout_ids=[payout_id])
+
+
+def _payout_send(task, payout_id: int) -> str:
     payout = Payout.objects.select_related("hold").get(pk=payout_id)
     try:
         reply = channel.submit_payout(
@@ -32,10 +41,10 @@ def payout_submit(self, payout_id: int) -> str:
             bank_card_masked=payout.bank_card_masked,
         )
     except channel.ChannelUnavailable as exc:
-        if self.request.retries >= settings.PAYMENT_CHANNEL["MAX_RETRIES"]:
+        if task.request.retries >= settings.PAYMENT_CHANNEL["MAX_RETRIES"]:
             services.payout_fail(payout=payout, reason=f"channel unavailable after retries: {exc}")
             return "failed"
-        raise self.retry(exc=exc, countdown=min(2**self.request.retries, 60)) from exc
+        raise task.retry(exc=exc, countdown=min(2**task.request.retries, 60)) from exc
     if reply.is_success:
         services.payout_confirm(payout=payout, channel_reference=reply.reference)
         return "confirmed"

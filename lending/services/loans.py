@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BigIntegerField, Case, F, Sum, Value, When
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -821,11 +821,22 @@ def loan_repayment_replay(
         .order_by("id")
         .first()
     )
-    if earlier is None or not earlier.requested or earlier.requested == _requested(amount_fen):
+    if earlier is None or earlier.requested == _requested(amount_fen):
         return earlier
+    if not earlier.requested:
+        # Recorded before the amount asked for was kept (lending 0016): what it took is known
+        # exactly, and it took at most what was asked for. Asking for less than that is another
+        # repayment; asking for as much, more or all may be the same (it was capped at what was
+        # owed or what the wallet had), so it is answered with the first one's result.
+        taken = earlier.principal_fen + earlier.interest_fen + earlier.penalty_fen + earlier.fee_fen
+        if amount_fen is None or int(amount_fen) >= taken:
+            return earlier
+        asked_words = f"¥{format_yuan(taken)} (taken)"
+    else:
+        asked_words = _requested_words(earlier.requested)
     raise ConflictError(
         f"idempotency key {key_named or idempotency_key!r} was already used for a repayment of "
-        f"{_requested_words(earlier.requested)} on loan {loan.reference}; this request asks for "
+        f"{asked_words} on loan {loan.reference}; this request asks for "
         f"{_requested_words(_requested(amount_fen))}: use a new key for a new repayment",
         {"fields": {"idempotency_key": ["already used with a different amount"]}},
     )
@@ -932,6 +943,121 @@ def loan_recover(
             entry_id=result.entry_id,
             actor=actor,
         )
+
+
+RECOVERING = "loan_recovery_rows"
+
+
+def loans_recover(
+    *,
+    on: dt.date,
+    loan_ids: Sequence[int],
+    actor: str,
+    shared: list | None = None,
+) -> int:
+    """Close of business's recoveries for a chunk, set-based: each written-off loan takes from its
+    wallet what it has, up to what is left to recover (loans of one wallet in id order), as
+    `loan_recover(idempotency_key="cob:<date>:<loan id>")` would, one ledger entry each (a loan
+    whose entry exists is skipped, so a chunk run again writes nothing twice). Call inside the
+    chunk's transaction. With `shared` (a list), the platform's accounts and the pools are
+    neither locked nor written here: what they move is appended, for the caller to write last
+    (payments.bulk.shared_moves_apply), as the deduction chunks do, so that chunks of other
+    wallets running at once do not wait for this one. Returns how many loans recovered."""
+    from common.sql import values_execute
+    from payments import bulk as payments_bulk
+
+    if not loan_ids:
+        return 0
+    loans = list(
+        Loan.objects.select_for_update(of=("self",))
+        .filter(pk__in=sorted(loan_ids), status=Loan.Status.WRITTEN_OFF)
+        .select_related("pool")
+        .order_by("pk")
+    )
+    keys = {loan.pk: f"recover:cob:{on.isoformat()}:{loan.pk}" for loan in loans}
+    done = set(
+        JournalEntry.objects.filter(idempotency_key__in=keys.values()).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    loans = [
+        loan for loan in loans if keys[loan.pk] not in done and loan.written_off_fen > loan.recovered_fen
+    ]
+    if not loans:
+        return 0
+    available = dict(
+        Account.objects.select_for_update()
+        .filter(pk__in=sorted({loan.wallet_id for loan in loans}))
+        .order_by("pk")
+        .values_list("pk", "balance_fen")
+    )
+    held = dict(Account.objects.filter(pk__in=list(available)).values_list("pk", "held_fen"))
+    available = {pk: balance - held[pk] for pk, balance in available.items()}
+    expense = payments.platform_account(Purpose.WRITE_OFF_EXPENSE).pk
+    rows, taking = [], []
+    for loan in loans:
+        take = min(loan.written_off_fen - loan.recovered_fen, max(available[loan.wallet_id], 0))
+        if take <= 0:
+            continue
+        available[loan.wallet_id] -= take
+        taking.append((loan, take))
+        rows.append(
+            (loan.pk, keys[loan.pk], f"recovery on {loan.reference}", loan.wallet_id, loan.pool_id, take)
+            + (expense, take)
+            + (None, 0) * 3
+            + (None,)  # entry_id, filled in
+        )
+    if not rows:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {RECOVERING}")
+        cursor.execute(
+            f"CREATE TEMP TABLE {RECOVERING} (seq BIGINT, idempotency_key VARCHAR(200), "
+            "reference VARCHAR(200), wallet_id BIGINT, pool_id BIGINT, take_fen BIGINT, "
+            "account_1 BIGINT, amount_1 BIGINT, account_2 BIGINT, amount_2 BIGINT, account_3 BIGINT, "
+            "amount_3 BIGINT, account_4 BIGINT, amount_4 BIGINT, entry_id BIGINT)"
+        )
+    values_execute(f"INSERT INTO {RECOVERING} ({payments_bulk.COLLECTION_TABLE_COLUMNS}) VALUES %s", rows)  # noqa: S608
+    moves: list[payments_bulk.SharedMoves] = []
+    payments_bulk.collections_post_table(table=RECOVERING, business_on=on, shared=moves)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT seq, entry_id FROM {RECOVERING}")  # noqa: S608
+        entry_of = dict(cursor.fetchall())
+        cursor.execute(f"DROP TABLE {RECOVERING}")
+    losses: dict[int, int] = {}
+    events = []
+    for loan, take in taking:
+        unrecovered = _written_off_unrecovered(loan)
+        losses[loan.pool_id] = losses.get(loan.pool_id, 0) + min(take, unrecovered["principal"])
+        split, beyond = calc.allocate(take, unrecovered, RECOVERY_ORDER)
+        split["interest"] += beyond  # only where older recoveries were recorded all as principal
+        events.append(
+            LoanEvent(
+                loan=loan,
+                kind=LoanEvent.Kind.RECOVERED,
+                business_on=on,
+                principal_fen=split["principal"],
+                interest_fen=split["interest"],
+                penalty_fen=split["penalty"],
+                fee_fen=split["fee"],
+                entry_id=entry_of[loan.pk],
+                actor=actor,
+            )
+        )
+    values_execute(
+        "WITH v(id, amount) AS (VALUES %s) UPDATE lending_loan SET recovered_fen = recovered_fen + v.amount "
+        "FROM v WHERE lending_loan.id = v.id",
+        [(loan.pk, take) for loan, take in taking],
+    )
+    LoanEvent.objects.bulk_create(events)
+    for move in moves:
+        move.losses = {pk: total for pk, total in losses.items() if pk is not None}
+        losses = {}
+    if shared is None:
+        payments_bulk.shared_moves_apply(moves)
+    else:
+        shared.extend(moves)
+    return len(taking)
 
 
 # What a written-off loan recovers goes to the principal the pool lost first, then to the

@@ -87,11 +87,11 @@ def test_a_recovery_interrupted_by_a_crash_is_posted_once(pool, monkeypatch):
     original = cob.STEP_FUNCTIONS["recover"]
     calls = {"n": 0}
 
-    def crash_on_second(*args):
+    def crash_on_second(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("worker killed")
-        return original(*args)
+        return original(*args, **kwargs)
 
     monkeypatch.setitem(cob.STEP_FUNCTIONS, "recover", crash_on_second)
     with pytest.raises(RuntimeError, match="killed"):

@@ -145,3 +145,19 @@ def test_the_same_key_twice_at_once_is_one_repayment(amounts):
         assert "idempotency key 'twice' was already used" in next(m for k, m in outcomes if k == "refused")
     loan.refresh_from_db()
     assert loan.paid_total_fen == events.get().principal_fen + events.get().interest_fen
+
+
+def test_a_repayment_recorded_before_the_amount_was_kept_is_compared_with_what_it_took(loan):
+    """A repayment made before lending 0016 has no `requested`: the same key with less than it
+    took is another repayment (refused, nothing written); with as much, more or all it is the
+    same one (the first may have been capped at what was owed or what the wallet had)."""
+    first = repay(loan, 30_000, "old")
+    LoanEvent.objects.filter(pk=first.pk).update(requested="")
+    before = written()
+    with pytest.raises(ConflictError, match=r"'old' was already used .*¥300\.00") as refused:
+        repay(loan, 20_000, "old")
+    assert refused.value.extra["fields"] == {"idempotency_key": ["already used with a different amount"]}
+    assert written() == before
+    for same in (30_000, 40_000, None):
+        assert repay(loan, same, "old").pk == first.pk
+    assert written() == before
