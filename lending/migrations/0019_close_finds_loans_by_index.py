@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("lending", "0017_cobrun_wallet_bounds"),
+        ("lending", "0018_application_newest"),
     ]
 
     operations = [
