@@ -118,8 +118,8 @@ def population_grow(*, start: int, count: int, partners, rng: random.Random, nam
                     external_id=f"B{n:07d}",
                     owner=owner,
                     shop_name=f"shop {n}",
-                    category=rng.choice(["服装", "食品", "数码", "家居"]),
-                    region=rng.choice(["浙江", "广东", "江苏", "四川"]),
+                    category=rng.choice(["apparel", "food", "electronics", "home"]),
+                    region=rng.choice(["zhejiang", "guangdong", "jiangsu", "sichuan"]),
                     opened_on=dt.date(2020, 1, 1),
                     content_hash="bench",
                 )

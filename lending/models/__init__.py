@@ -313,8 +313,8 @@ class Loan(models.Model):
     accrual_mode = models.CharField(
         max_length=6,
         choices=[
-            ("daily", "principal × daily rate × days"),
-            ("spread", "a period's planned interest spread evenly"),
+            ("daily", _("principal × daily rate × days")),
+            ("spread", _("a period's planned interest spread evenly")),
         ],
         default="daily",
     )

@@ -13,16 +13,16 @@ OWNER = {
 MERCHANT_IN = {
     "id": "SHOP-1",
     "shop_name": "西湖茶叶店",
-    "category": "食品",
-    "region": "浙江",
+    "category": "food",
+    "region": "zhejiang",
     "opened_on": "2023-04-01",
     "owner": OWNER,
 }
 MERCHANT_OUT = {
     "id": "SHOP-1",
     "shop_name": "西湖茶叶店",
-    "category": "食品",
-    "region": "浙江",
+    "category": "food",
+    "region": "zhejiang",
     "opened_on": "2023-04-01",
     "status": "active",
     "owner_name": "张伟",
