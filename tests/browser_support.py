@@ -298,12 +298,12 @@ def chart_clashes(page, name: str) -> list[str]:
 # - a table cell whose content (its text, as Range.getClientRects lays it out, and its boxes:
 #   bars, images, inputs) reaches out of the cell's own box into its neighbours';
 # - two visible texts of different elements that lie over one another.
-# Not counted: what is hidden (display, visibility, opacity), what a scrolling or clipping box cuts
-# away (only the part that shows counts), SVG (the charts have chart_clashes), form lists, and
-# overlays: what sits in an absolutely or fixedly positioned box (a dropdown, a tooltip, a visually
-# hidden label) is compared only with what shares its overlay. Two lines of one paragraph whose
-# letters touch are not over one another: texts must share more than half a line's height and a
-# few pixels' width.
+# Not counted: what is hidden (display, visibility, opacity, a closed <details>'s content), what a
+# scrolling or clipping box cuts away (only the part that shows counts), SVG (the charts have
+# chart_clashes), form lists, and overlays: what sits in an absolutely or fixedly positioned box
+# (a dropdown, a tooltip, a visually hidden label) is compared only with what shares its overlay.
+# Two lines of one paragraph whose letters touch are not over one another: texts must share more
+# than half a line's height and a few pixels' width.
 OVERLAPPING_CELLS_JS = r"""() => {
   const slack = 2, limit = 12;
   const style = new Map();
@@ -323,8 +323,10 @@ OVERLAPPING_CELLS_JS = r"""() => {
       result = {hidden: false, clip: everywhere, overlay: null, clips: false};
     } else {
       const s = css(e), up = infoOf(e.parentElement);
+      // checkVisibility: also what a closed <details> holds (its content is not rendered).
       const hidden = up.hidden || skipped.has(e.tagName) || s.display === "none" ||
-        s.visibility === "hidden" || s.visibility === "collapse" || Number(s.opacity) === 0;
+        s.visibility === "hidden" || s.visibility === "collapse" || Number(s.opacity) === 0 ||
+        (e.checkVisibility && !e.checkVisibility());
       const overlay = (s.position === "absolute" || s.position === "fixed") ? e : up.overlay;
       let clip = up.clip;
       if (overlay === e && s.position === "fixed") clip = everywhere;

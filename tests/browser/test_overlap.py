@@ -24,6 +24,8 @@ MADE_FOR_IT = """<!doctype html><html><body style="font: 16px sans-serif; margin
 <div style="position: relative; height: 40px"><span>a page</span>
   <ul style="position: absolute; top: 0; left: 0; margin: 0; background: white"><li>a dropdown</li></ul></div>
 <p style="visibility: hidden; margin-top: -20px">hidden words</p>
+<details style="position: relative"><summary>the menu</summary>
+  <p style="position: relative; top: -1.2em; margin: 0">folded away</p></details>
 <table style="border-collapse: collapse; width: 100%"><tr><td>fits</td><td>well</td></tr></table>
 </body></html>"""
 
@@ -36,7 +38,16 @@ def test_overlapping_cells_finds_spills_and_words_over_words_and_spares_what_doe
     assert any("'9.99%' spills" in f and "table#bar" in f for f in found), found
     assert any("'under'" in f and "'over'" in f for f in found), found
     shown = " ".join(found)
-    for spared in ("Plain words", "cut off", "a dropdown", "hidden words", "fits", "well"):
+    for spared in (
+        "Plain words",
+        "cut off",
+        "a dropdown",
+        "hidden words",
+        "the menu",
+        "folded",
+        "fits",
+        "well",
+    ):
         assert spared not in shown, (spared, found)
 
 
