@@ -439,3 +439,19 @@ def overlapping_cells(page) -> list[str]:
     each named by its words and where it is (OVERLAPPING_CELLS_JS); [] when every word stands
     clear. One evaluation of the page."""
     return page.evaluate(OVERLAPPING_CELLS_JS)
+
+
+# A table's column headings as their words lie: a heading over more than two lines is broken up
+# (会议链接 one character a line on a phone) where the table should scroll instead.
+WRAPPED_HEADINGS_JS = r"""() => [...document.querySelectorAll("thead th")].filter(th => {
+  if (!th.checkVisibility() || !th.textContent.trim()) return false;
+  const range = document.createRange();
+  range.selectNodeContents(th);
+  const lines = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+  return lines.size > 2;
+}).map(th => th.textContent.trim())"""
+
+
+def wrapped_headings(page) -> list[str]:
+    """The visible column headings broken over more than two lines."""
+    return page.evaluate(WRAPPED_HEADINGS_JS)

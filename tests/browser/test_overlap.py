@@ -79,3 +79,27 @@ def test_the_credit_file_s_tables_stand_clear_on_a_phone_in_both_languages(new_p
         expect(page.get_by_test_id("credit-file-scores").locator("tbody tr").first).to_be_visible()
         assert overlapping_cells(page) == [], (language, overlapping_cells(page))
         page.context.close()
+
+
+def test_the_video_check_queue_keeps_its_column_headings_whole_on_a_phone(new_page, live_server):
+    """Its eight headings once wrapped a character a line (进/入/时/间) on a 375 px phone."""
+    from django.conf import settings
+    from django.contrib.auth.models import Group, User
+    from django.urls import reverse
+
+    from common.roles import LOAN_OFFICER, roles_sync
+    from tests.browser_support import PASSWORD, wrapped_headings
+
+    roles_sync()
+    officer = User.objects.create_user(username="officer-on-duty", password=PASSWORD, is_staff=True)
+    officer.groups.add(Group.objects.get(name=LOAN_OFFICER))
+    for language in ("zh-hans", "en"):
+        page = new_page(viewport=NARROW, is_mobile=True, has_touch=True)
+        cookie = {"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}
+        page.context.add_cookies([cookie])
+        log_in(page, live_server, "officer-on-duty")
+        assert page.goto(live_server.url + reverse("admin:lending_queue", args=["video_check"])).status == 200
+        expect(page.locator("#result_list thead th").first).to_be_visible()
+        assert wrapped_headings(page) == [], (language, wrapped_headings(page))
+        assert overlapping_cells(page) == [], (language, overlapping_cells(page))
+        page.context.close()
