@@ -2,6 +2,10 @@
 spares on a page made for it, and the officer's credit file on a 375 px phone, whose ratings table
 once pushed each probability over the next column with a bar as wide as a share of its cell."""
 
+import struct
+import zlib
+from pathlib import Path
+
 from tests.browser_support import BROWSER_MARKS, NARROW, expect, log_in, overlapping_cells
 
 pytestmark = BROWSER_MARKS
@@ -103,3 +107,47 @@ def test_the_video_check_queue_keeps_its_column_headings_whole_on_a_phone(new_pa
         assert wrapped_headings(page) == [], (language, wrapped_headings(page))
         assert overlapping_cells(page) == [], (language, overlapping_cells(page))
         page.context.close()
+
+
+def test_a_portal_table_cut_by_a_phone_s_edge_shows_a_shade_where_it_goes_on(page):
+    """On a 375 px phone the loans' table scrolls inside its box with its last column half shown
+    (2025-05-): a shade at the cut edge says there is more, and none shows at the other edge."""
+    from django.conf import settings
+
+    css = (Path(settings.BASE_DIR) / "common" / "static" / "portal" / "portal.css").read_text()
+    page.set_viewport_size(NARROW)
+    page.set_content(
+        "<!doctype html><html><body><main><div class='card'><div class='table-wrap' id='wrap'><table>"
+        "<tr><th>Reference</th><th>Owed</th><th>Status</th><th>Next due</th></tr>"
+        "<tr><td class='num'>L20250413-151</td><td class='num'>¥469.30</td><td>Normal</td>"
+        "<td class='num'>2025-05-13</td></tr></table></div></div></main></body></html>"
+    )
+    page.add_style_tag(content=css)
+    page.add_style_tag(content="#wrap { height: 8rem; }")  # bare background below the rows
+    wrap = page.locator("#wrap")
+    assert wrap.evaluate("e => e.scrollWidth > e.clientWidth"), "the table should be wider than the phone"
+
+    def shade(x: int) -> int:
+        """How dark the wrap's bare background is at column x of its box (0: white)."""
+        box = wrap.bounding_box()
+        clip = {"x": box["x"] + x, "y": box["y"] + box["height"] * 0.75, "width": 1, "height": 1}
+        return 255 * 3 - sum(_one_pixel(page.screenshot(clip=clip)))
+
+    width = int(wrap.bounding_box()["width"])
+    assert shade(width - 2) > 20, "no shade at the edge that cuts the table"
+    assert shade(1) < 10, "a shade at the edge where the table starts"
+    wrap.evaluate("e => { e.scrollLeft = e.scrollWidth; }")
+    assert shade(1) > 20 and shade(width - 2) < 10, "the shades do not follow the scroll"
+
+
+def _one_pixel(png: bytes) -> tuple[int, int, int]:
+    """The colour of a 1 × 1 PNG (Chromium's screenshot of one pixel): its one row, whatever its
+    filter, is the pixel as it is."""
+    at, data = 8, b""
+    while at < len(png):
+        (length,) = struct.unpack(">I", png[at : at + 4])
+        if png[at + 4 : at + 8] == b"IDAT":
+            data += png[at + 8 : at + 8 + length]
+        at += 12 + length
+    row = zlib.decompress(data)
+    return row[1], row[2], row[3]
