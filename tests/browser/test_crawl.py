@@ -2,14 +2,13 @@
 a 1280 px desktop: from the role's start pages, follow the links of each page (same site, GET
 only, never the logout), one page per kind of address (ids and query strings aside), up to
 CRAWL_LIMIT pages per role and language. Each page answers below 400 and logs no console error
-or uncaught exception; at either width it does not scroll sideways and its charts' labels
-neither lie over one another nor are cut off (browser_support.chart_clashes); on the phone it breaks no
-date, amount, rate or reference across two lines, workbench and portal alike; at either width no
-table cell spills into its neighbours and no words lie over other words
-(browser_support.overlapping_cells); its headings,
-labels and buttons read in the page's language (no English word left on a Chinese page, no
-Chinese on an English one). Each page is opened once, on the phone, then the window is widened
-to the desktop's. Pages holding a credit file are photographed for reviewers."""
+or uncaught exception; at either width it does not scroll sideways, its charts' labels neither
+lie over one another nor are cut off (browser_support.chart_clashes), no table cell spills into
+its neighbours and no words lie over other words (browser_support.overlapping_cells); on the
+phone it breaks no date, amount, rate or reference across two lines, workbench and portal alike;
+its headings, labels and buttons read in the page's language (no English word left on a Chinese
+page, no Chinese on an English one). Each page is opened once, on the phone, then the window is
+widened to the desktop's. Pages holding a credit file are photographed for reviewers."""
 
 import contextlib
 import os
