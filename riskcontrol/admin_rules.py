@@ -11,15 +11,29 @@ from django.utils.translation import gettext_lazy as _
 
 from common.crypto import blind_index
 from common.errors import ApplicationError
+from merchants.models import Verification
 from riskcontrol import rulesets
 from riskcontrol.models import BlacklistEntry, RuleSet
+
+# The third parties' checks a threshold may name, by their titles in the reader's language (the
+# codes stay the form's values and the stored params).
+KIND_TITLES = {kind: Verification.Kind(kind).label for kind in rulesets.VERIFICATION_KINDS}
+
+
+def _shown(param: rulesets.Param, value) -> str:
+    """A threshold's value as the reader reads it: checks by their titles, none as "-"."""
+    if param.kind != "kinds":
+        return value
+    if not value:
+        return "-"
+    return ", ".join(str(KIND_TITLES.get(kind, kind)) for kind in value)
 
 
 def _field_for(param: rulesets.Param) -> forms.Field:
     if param.kind == "kinds":
         return forms.MultipleChoiceField(
             label=param.label,
-            choices=[(k, k) for k in rulesets.VERIFICATION_KINDS],
+            choices=list(KIND_TITLES.items()),
             required=False,
             widget=forms.CheckboxSelectMultiple,
             help_text=param.why,
@@ -33,7 +47,7 @@ def _field_for(param: rulesets.Param) -> forms.Field:
         min_value=Decimal(0) if param.kind == "share" else Decimal(param.low),
         max_value=Decimal(1) if param.kind == "share" else Decimal(param.high),
         decimal_places=4,
-        help_text=param.why or ("a share, 0–1" if param.kind == "share" else ""),
+        help_text=param.why or (_("a share, 0–1") if param.kind == "share" else ""),
     )
 
 
@@ -148,10 +162,14 @@ class RuleSetAdmin(admin.ModelAdmin):
         base = obj.based_on or RuleSet.objects.filter(version__lt=obj.version).order_by("-version").first()
         if base is None:
             return _("first set")
-        rows = [(r["label"], r["before"], r["after"]) for r in rulesets.params_diff(base.params, obj.params)]
+        rows = [
+            (r["label"], _shown(param, r["before"]), _shown(param, r["after"]))
+            for r in rulesets.params_diff(base.params, obj.params)
+            for param in [rulesets.PARAMS_BY_NAME[r["name"]]]
+        ]
         if not rows:
             return _("no change from %(label)s") % {"label": base.label}
-        return format_html("<p>from {}</p>{}", base.label, _table(rows))
+        return format_html("<p>{}</p>{}", _("from %(label)s") % {"label": base.label}, _table(rows))
 
     @admin.display(description=_("Thresholds"))
     def thresholds(self, obj):
@@ -159,7 +177,9 @@ class RuleSetAdmin(admin.ModelAdmin):
         return format_html(
             "<table>{}</table>",
             format_html_join(
-                "", "<tr><td>{}</td><td>{}</td></tr>", [(p.label, current[p.name]) for p in rulesets.PARAMS]
+                "",
+                "<tr><td>{}</td><td>{}</td></tr>",
+                [(p.label, _shown(p, current[p.name])) for p in rulesets.PARAMS],
             ),
         )
 

@@ -292,3 +292,166 @@ def chart_clashes(page, name: str) -> list[str]:
     """The labels of the chart `chart-<name>` that overlap one another or are cut off by its edges
     (the chart must be drawn, with the SVG renderer the charts use)."""
     return page.get_by_test_id(f"chart-{name}").evaluate(CHART_CLASHES_JS)
+
+
+# Words drawn over other words. Two findings, in one pass over the page:
+# - a table cell whose content (its text, as Range.getClientRects lays it out, and its boxes:
+#   bars, images, inputs) reaches out of the cell's own box into its neighbours';
+# - two visible texts of different elements that lie over one another.
+# Not counted: what is hidden (display, visibility, opacity, a closed <details>'s content), what a
+# scrolling or clipping box cuts away (only the part that shows counts), SVG (the charts have
+# chart_clashes), form lists, and overlays: what sits in an absolutely or fixedly positioned box
+# (a dropdown, a tooltip, a visually hidden label) is compared only with what shares its overlay.
+# Two lines of one paragraph whose letters touch are not over one another: texts must share more
+# than half a line's height and a few pixels' width.
+OVERLAPPING_CELLS_JS = r"""() => {
+  const slack = 2, limit = 12;
+  const style = new Map();
+  const css = (e) => {
+    if (!style.has(e)) style.set(e, getComputedStyle(e));
+    return style.get(e);
+  };
+  const skipped = new Set(["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE", "SELECT", "OPTION", "TEXTAREA",
+                           "svg", "SVG"]);
+  const everywhere = {left: -1e9, top: -1e9, right: 1e9, bottom: 1e9};
+  // Per element: hidden?, the window its clipping ancestors leave, and its overlay (or null).
+  const info = new Map();
+  const infoOf = (e) => {
+    if (info.has(e)) return info.get(e);
+    let result;
+    if (!e || e === document.documentElement) {
+      result = {hidden: false, clip: everywhere, overlay: null, clips: false};
+    } else {
+      const s = css(e), up = infoOf(e.parentElement);
+      // checkVisibility: also what a closed <details> holds (its content is not rendered).
+      const hidden = up.hidden || skipped.has(e.tagName) || s.display === "none" ||
+        s.visibility === "hidden" || s.visibility === "collapse" || Number(s.opacity) === 0 ||
+        (e.checkVisibility && !e.checkVisibility());
+      const overlay = (s.position === "absolute" || s.position === "fixed") ? e : up.overlay;
+      let clip = up.clip;
+      if (overlay === e && s.position === "fixed") clip = everywhere;
+      const clips = s.overflowX !== "visible" || s.overflowY !== "visible";
+      if (clips) {
+        const b = e.getBoundingClientRect();
+        clip = {left: Math.max(clip.left, b.left), top: Math.max(clip.top, b.top),
+                right: Math.min(clip.right, b.right), bottom: Math.min(clip.bottom, b.bottom)};
+      }
+      result = {hidden, clip, overlay, clips};
+    }
+    info.set(e, result);
+    return result;
+  };
+  const cut = (r, c) => ({left: Math.max(r.left, c.left), top: Math.max(r.top, c.top),
+                          right: Math.min(r.right, c.right), bottom: Math.min(r.bottom, c.bottom)});
+  const shows = (r) => r.right - r.left > slack && r.bottom - r.top > slack;
+  const short = (text) => {
+    const t = text.replace(/\s+/g, " ").trim();
+    return t.length > 40 ? t.slice(0, 39) + "…" : t;
+  };
+  const name = (e) => {
+    let n = e.tagName.toLowerCase();
+    if (e.dataset && e.dataset.testid) n += `[data-testid=${e.dataset.testid}]`;
+    else if (e.id) n += `#${e.id}`;
+    else if (e.classList && e.classList.length) n += "." + [...e.classList].join(".");
+    return n;
+  };
+  const where = (e) => {
+    const parts = [];
+    for (let a = e; a && a !== document.body && parts.length < 3; a = a.parentElement) {
+      if (a === e || (a.dataset && a.dataset.testid) || a.id || a.tagName === "TABLE") parts.unshift(name(a));
+    }
+    return parts.join(" ");
+  };
+  // Every visible text: its element and its boxes on screen, cut to what shows.
+  const texts = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.data.trim()) continue;
+    const e = node.parentElement, i = infoOf(e);
+    if (i.hidden || e.closest("svg")) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    for (const r of range.getClientRects()) {
+      const shown = cut(r, i.clip);
+      if (shows(shown)) texts.push({node, element: e, box: r, shown, overlay: i.overlay, height: r.height});
+    }
+  }
+  const found = [];
+  // 1. Cells: their texts and their boxes (a bar, an image, a field) inside their own box.
+  const seen = new Set();
+  for (const cell of document.querySelectorAll("td, th")) {
+    const ci = infoOf(cell);
+    if (ci.hidden || ci.clips) continue;
+    const edge = cell.getBoundingClientRect();
+    if (edge.width === 0 && edge.height === 0) continue;
+    const boxes = [];
+    const cw = document.createTreeWalker(cell, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
+    for (let n = cw.nextNode(); n; n = cw.nextNode()) {
+      if (n.nodeType === Node.TEXT_NODE) {
+        if (!n.data.trim()) continue;
+        const e = n.parentElement, i = infoOf(e);
+        if (i.hidden || i.overlay !== ci.overlay || e.closest("svg")) continue;
+        const range = document.createRange();
+        range.selectNodeContents(n);
+        for (const r of range.getClientRects()) boxes.push({r: cut(r, i.clip), what: n.data});
+      } else if (!n.firstElementChild && !n.textContent.trim()) {
+        const i = infoOf(n);
+        if (i.hidden || i.overlay !== ci.overlay) continue;
+        boxes.push({r: cut(n.getBoundingClientRect(), infoOf(n.parentElement).clip), what: name(n)});
+      }
+    }
+    for (const {r, what} of boxes) {
+      if (!shows(r)) continue;
+      const out = Math.max(edge.left - r.left, r.right - edge.right,
+                           edge.top - r.top, r.bottom - edge.bottom);
+      if (out > slack && !seen.has(cell)) {
+        seen.add(cell);
+        found.push(`'${short(what)}' spills ${Math.round(out)} px out of its cell ` +
+                   `'${short(cell.textContent)}' (${where(cell)})`);
+      }
+    }
+  }
+  // 2. Texts over texts: by their tops, each against the ones that start before it ends.
+  texts.sort((a, b) => a.shown.top - b.shown.top);
+  const pairs = new Set();
+  for (let i = 0; i < texts.length; i += 1) {
+    const a = texts[i];
+    for (let j = i + 1; j < texts.length && texts[j].shown.top < a.shown.bottom; j += 1) {
+      const b = texts[j];
+      if (a.element === b.element || a.overlay !== b.overlay) continue;
+      const x = Math.min(a.shown.right, b.shown.right) - Math.max(a.shown.left, b.shown.left);
+      const y = Math.min(a.shown.bottom, b.shown.bottom) - Math.max(a.shown.top, b.shown.top);
+      if (x > slack && y > Math.max(slack, Math.min(a.height, b.height) / 2)) {
+        const key = `${short(a.node.data)}|${short(b.node.data)}`;
+        if (pairs.has(key)) continue;
+        pairs.add(key);
+        found.push(`'${short(a.node.data)}' (${where(a.element)}) over ` +
+                   `'${short(b.node.data)}' (${where(b.element)})`);
+      }
+    }
+  }
+  return found.length > limit ? [...found.slice(0, limit), `… and ${found.length - limit} more`] : found;
+}"""
+
+
+def overlapping_cells(page) -> list[str]:
+    """Table cells whose content spills into their neighbours and texts drawn over other texts,
+    each named by its words and where it is (OVERLAPPING_CELLS_JS); [] when every word stands
+    clear. One evaluation of the page."""
+    return page.evaluate(OVERLAPPING_CELLS_JS)
+
+
+# A table's column headings as their words lie: a heading over more than two lines is broken up
+# (会议链接 one character a line on a phone) where the table should scroll instead.
+WRAPPED_HEADINGS_JS = r"""() => [...document.querySelectorAll("thead th")].filter(th => {
+  if (!th.checkVisibility() || !th.textContent.trim()) return false;
+  const range = document.createRange();
+  range.selectNodeContents(th);
+  const lines = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+  return lines.size > 2;
+}).map(th => th.textContent.trim())"""
+
+
+def wrapped_headings(page) -> list[str]:
+    """The visible column headings broken over more than two lines."""
+    return page.evaluate(WRAPPED_HEADINGS_JS)

@@ -2,12 +2,13 @@
 a 1280 px desktop: from the role's start pages, follow the links of each page (same site, GET
 only, never the logout), one page per kind of address (ids and query strings aside), up to
 CRAWL_LIMIT pages per role and language. Each page answers below 400 and logs no console error
-or uncaught exception; at either width it does not scroll sideways and its charts' labels
-neither lie over one another nor are cut off (browser_support.chart_clashes); on the phone it breaks no
-date, amount, rate or reference across two lines, workbench and portal alike; its headings,
-labels and buttons read in the page's language (no English word left on a Chinese page, no
-Chinese on an English one). Each page is opened once, on the phone, then the window is widened
-to the desktop's. Pages holding a credit file are photographed for reviewers."""
+or uncaught exception; at either width it does not scroll sideways, its charts' labels neither
+lie over one another nor are cut off (browser_support.chart_clashes), no table cell spills into
+its neighbours and no words lie over other words (browser_support.overlapping_cells); on the
+phone it breaks no date, amount, rate or reference across two lines, workbench and portal alike;
+its headings, labels and buttons read in the page's language (no English word left on a Chinese
+page, no Chinese on an English one). Each page is opened once, on the phone, then the window is
+widened to the desktop's. Pages holding a credit file are photographed for reviewers."""
 
 import contextlib
 import os
@@ -26,6 +27,7 @@ from tests.browser_support import (
     PASSWORD,
     broken_figures,
     log_in,
+    overlapping_cells,
     playwright_sync,
     sideways_overflow,
 )
@@ -181,6 +183,8 @@ def _crawl(
             problems.append(f"{path}: {overflow} px sideways scroll")
         if broken := broken_figures(page):
             problems.append(f"{path}: breaks {broken} across lines")
+        if overlaps := overlapping_cells(page):
+            problems.append(f"{path}: words over words: {overlaps}")
         if foreign := foreign_words(page, language, data):
             problems.append(f"{path}: not in the page's language: {foreign}")
         if clashes := _chart_clashes(page):
@@ -189,6 +193,8 @@ def _crawl(
         overflow = sideways_overflow(page)
         if overflow > 0:
             problems.append(f"{path}: {overflow} px sideways scroll on a desktop")
+        if overlaps := overlapping_cells(page):
+            problems.append(f"{path}: words over words on a desktop: {overlaps}")
         if clashes := _chart_clashes(page, resized=True):
             problems.append(f"{path}: chart labels unreadable on a desktop: {clashes}")
         page.set_viewport_size(NARROW)
