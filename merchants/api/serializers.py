@@ -8,7 +8,15 @@ from common.api_fields import (
     StrictRegexField,
     YuanField,
 )
-from merchants.models import ORDER_STATUS_TIMESTAMP, ORDER_TRANSITIONS, Merchant, Order, OrderStatus
+from merchants.models import (
+    ORDER_STATUS_TIMESTAMP,
+    ORDER_TRANSITIONS,
+    Merchant,
+    MerchantCategory,
+    Order,
+    OrderStatus,
+    Region,
+)
 from merchants.services import MerchantData, OrderData, OwnerData
 
 
@@ -54,11 +62,23 @@ class OwnerInputSerializer(serializers.Serializer):
         return value or ""
 
 
+CATEGORY_HELP = (
+    "a code the pages show in the reader's language ("
+    + ", ".join(MerchantCategory.values)
+    + "); another value is kept and shown as sent"
+)
+REGION_HELP = (
+    "a code the pages show in the reader's language ("
+    + ", ".join(Region.values)
+    + "); another value is kept and shown as sent"
+)
+
+
 class MerchantInputSerializer(serializers.Serializer):
     id = StrictCharField(max_length=64, help_text="the partner's id of the merchant")
     shop_name = StrictCharField(max_length=200)
-    category = StrictCharField(max_length=50)
-    region = StrictCharField(max_length=50)
+    category = StrictCharField(max_length=50, help_text=CATEGORY_HELP)
+    region = StrictCharField(max_length=50, help_text=REGION_HELP)
     opened_on = PastDateField()
     owner = OwnerInputSerializer()
 
@@ -80,6 +100,9 @@ class MerchantOutputSerializer(serializers.ModelSerializer):
         source="owner.name_masked", help_text="masked: the family name, then a star"
     )
     owner_national_id = serializers.CharField(source="owner.national_id_masked", help_text="masked")
+    # As the partner sent them: a code the pages translate, or another value kept as sent.
+    category = serializers.CharField(help_text=CATEGORY_HELP)
+    region = serializers.CharField(help_text=REGION_HELP)
 
     class Meta:
         model = Merchant
