@@ -77,17 +77,6 @@ ALL_STEPS = STEPS + LATE_STEPS
 WALLET_STEPS = ("deduct", "recover")
 
 
-# Open loans owing something or past due, as the partial index `loan_open_owing` spells it: a
-# query over a chunk that states it (beside its own narrower condition) reads those few loans by
-# that index rather than every loan of the chunk. Each arm below is implied by what the close
-# asks of such loans: something owed (penalty, what has fallen due, or anything past the last due
-# date), or a status move that only a loan past due or overdue can make.
-LOAN_OWING_SQL = (
-    "(penalty_outstanding_fen > 0 OR due_principal_fen > 0 OR due_interest_fen > 0 "
-    f"OR next_due_on IS NULL OR oldest_unpaid_due_on IS NOT NULL OR status = '{Loan.Status.OVERDUE.value}')"
-)
-
-
 # --- SQL that differs between PostgreSQL and SQLite -------------------------------------------
 
 
@@ -433,7 +422,7 @@ def _step_deduct(
                penalty_outstanding_fen AS penalty, 0 AS fee, {due_interest} AS interest,
                due_principal_fen AS principal, {owed} AS wanted
         FROM lending_loan
-        WHERE {_chunk_sql(loans)} AND status IN {_open_sql()} AND {LOAN_OWING_SQL} AND {owed} > 0
+        WHERE {_chunk_sql(loans)} AND status IN {_open_sql()} AND {owed} > 0
     """
     params = _chunk_params(lo, hi, loans)
     paid = wallet_collection.loans_collect_owing(
@@ -452,7 +441,7 @@ def _step_deduct(
         lo=lo,
         hi=hi,
         owed_sql=owed,
-        still_owing_sql=f"status IN {_open_sql()} AND {LOAN_OWING_SQL} AND {owed} > 0",
+        still_owing_sql=f"status IN {_open_sql()} AND {owed} > 0",
         **of_wallets,
     )
     return paid, {}
@@ -532,7 +521,7 @@ def _step_accrue(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
     lifecycle.moves_record(
         lifecycle.LOAN,
         moves=moves,
-        rows=f"lending_loan WHERE {chunk} AND {LOAN_OWING_SQL}",
+        rows=f"lending_loan WHERE {chunk}",
         params=params,
         business_on=on,
         cob_run_id=run,

@@ -378,27 +378,10 @@ class Loan(models.Model):
         indexes = [
             models.Index(fields=["status"], name="loan_status"),
             models.Index(fields=["merchant", "status"]),
-            # With the id: close of business finds a chunk's loans falling due by index alone.
             models.Index(
-                fields=["next_due_on", "id"],
+                fields=["next_due_on"],
                 condition=Q(status__in=["active", "overdue"]),
                 name="loan_open_next_due",
-            ),
-            # Open loans owing something or past due (a few in a hundred): what close of
-            # business's deduction and status moves read in each chunk, found without a scan of
-            # its every loan. The close's queries repeat this condition (LOAN_OWING_SQL).
-            models.Index(
-                fields=["id"],
-                condition=Q(status__in=["active", "overdue"])
-                & (
-                    Q(penalty_outstanding_fen__gt=0)
-                    | Q(due_principal_fen__gt=0)
-                    | Q(due_interest_fen__gt=0)
-                    | Q(next_due_on__isnull=True)
-                    | Q(oldest_unpaid_due_on__isnull=False)
-                    | Q(status="overdue")
-                ),
-                name="loan_open_owing",
             ),
         ]
 
