@@ -930,19 +930,31 @@ def loan_recover(
         except payments.InsufficientFunds:
             return None
         Loan.objects.filter(pk=current.pk).update(recovered_fen=F("recovered_fen") + result.amount_fen)
-        split, beyond = calc.allocate(result.amount_fen, unrecovered, RECOVERY_ORDER)
-        split["interest"] += beyond  # only where older recoveries were recorded all as principal
-        return LoanEvent.objects.create(
-            loan=current,
-            kind=LoanEvent.Kind.RECOVERED,
-            business_on=on,
-            principal_fen=split["principal"],
-            interest_fen=split["interest"],
-            penalty_fen=split["penalty"],
-            fee_fen=split["fee"],
-            entry_id=result.entry_id,
-            actor=actor,
+        event = _recovered_event(
+            current, result.amount_fen, unrecovered, on=on, entry_id=result.entry_id, actor=actor
         )
+        event.save(force_insert=True)
+        return event
+
+
+def _recovered_event(
+    loan, take: int, unrecovered: dict, *, on: dt.date, entry_id: int, actor: str
+) -> LoanEvent:
+    """The recovery's event (unsaved): what was taken split over what was written off, the lost
+    principal first (RECOVERY_ORDER)."""
+    split, beyond = calc.allocate(take, unrecovered, RECOVERY_ORDER)
+    split["interest"] += beyond  # only where older recoveries were recorded all as principal
+    return LoanEvent(
+        loan=loan,
+        kind=LoanEvent.Kind.RECOVERED,
+        business_on=on,
+        principal_fen=split["principal"],
+        interest_fen=split["interest"],
+        penalty_fen=split["penalty"],
+        fee_fen=split["fee"],
+        entry_id=entry_id,
+        actor=actor,
+    )
 
 
 RECOVERING = "loan_recovery_rows"
@@ -1029,20 +1041,8 @@ def loans_recover(
     for loan, take in taking:
         unrecovered = _written_off_unrecovered(loan)
         losses[loan.pool_id] = losses.get(loan.pool_id, 0) + min(take, unrecovered["principal"])
-        split, beyond = calc.allocate(take, unrecovered, RECOVERY_ORDER)
-        split["interest"] += beyond  # only where older recoveries were recorded all as principal
         events.append(
-            LoanEvent(
-                loan=loan,
-                kind=LoanEvent.Kind.RECOVERED,
-                business_on=on,
-                principal_fen=split["principal"],
-                interest_fen=split["interest"],
-                penalty_fen=split["penalty"],
-                fee_fen=split["fee"],
-                entry_id=entry_of[loan.pk],
-                actor=actor,
-            )
+            _recovered_event(loan, take, unrecovered, on=on, entry_id=entry_of[loan.pk], actor=actor)
         )
     values_execute(
         "WITH v(id, amount) AS (VALUES %s) UPDATE lending_loan SET recovered_fen = recovered_fen + v.amount "
