@@ -455,3 +455,25 @@ WRAPPED_HEADINGS_JS = r"""() => [...document.querySelectorAll("thead th")].filte
 def wrapped_headings(page) -> list[str]:
     """The visible column headings broken over more than two lines."""
     return page.evaluate(WRAPPED_HEADINGS_JS)
+
+
+# A short word, date or figure in a table cell as it lies: 订单贷款 one character a line, or 2025-04
+# broken after its dash, where the cell should keep it whole and the table scroll instead.
+BROKEN_WORDS_JS = r"""() => [...document.querySelectorAll("tbody td")].filter(td => {
+  const text = td.textContent.trim();
+  if (!td.checkVisibility() || !text || /\s/.test(text) || text.length > 16) return false;
+  const lines = new Set();
+  const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    for (const r of range.getClientRects()) if (r.width > 0) lines.add(Math.round(r.top));
+  }
+  return lines.size > 1;
+}).map(td => td.textContent.trim())"""
+
+
+def broken_words(page) -> list[str]:
+    """The visible table cells holding one short word (no space, at most 16 characters) broken
+    over more than one line."""
+    return page.evaluate(BROKEN_WORDS_JS)

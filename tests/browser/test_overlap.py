@@ -62,7 +62,7 @@ def test_the_credit_file_s_tables_stand_clear_on_a_phone_in_both_languages(new_p
 
     from common.roles import LOAN_OFFICER, roles_sync
     from merchants.models import Merchant
-    from tests.browser_support import PASSWORD
+    from tests.browser_support import PASSWORD, broken_words
     from tests.conftest import skip_unless_demo
     from tests.page_catalogue import demo_world_build
 
@@ -82,6 +82,7 @@ def test_the_credit_file_s_tables_stand_clear_on_a_phone_in_both_languages(new_p
         # The ratings hold a bar and a probability per row: the case the check is for.
         expect(page.get_by_test_id("credit-file-scores").locator("tbody tr").first).to_be_visible()
         assert overlapping_cells(page) == [], (language, overlapping_cells(page))
+        assert broken_words(page) == [], (language, broken_words(page))
         page.context.close()
 
 
