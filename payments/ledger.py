@@ -72,7 +72,12 @@ def accounts_lock(account_ids) -> dict[int, LockedAccount]:
     ids = sorted(set(account_ids))
     if not ids:
         return {}
-    for_update = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    # NO KEY UPDATE on PostgreSQL: writers still wait for each other, but not for the foreign-key
+    # checks (KEY SHARE) of rows that refer to an account, such as the ledger totals' refresh
+    # inserting an account's totals; FOR UPDATE against those deadlocked a writer and a refresh.
+    for_update = ""
+    if connection.features.has_select_for_update:
+        for_update = " FOR NO KEY UPDATE" if connection.vendor == "postgresql" else " FOR UPDATE"
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT id, type, purpose, balance_fen, held_fen, name FROM payments_account "  # noqa: S608
