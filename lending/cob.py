@@ -345,7 +345,9 @@ def _sums_by_product(sql: str, params: dict) -> dict[int, int]:
 def _step_due(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
     params = _date_params(on, lo, hi)
     # What falls due now: everything planned through this installment, less what has been
-    # repaid and what is already due. Paying ahead therefore lowers (or skips) what falls due.
+    # repaid and what is already due. Paying ahead therefore lowers (or skips) what falls due;
+    # a loan whose installment was paid before the close of its due date (nothing unpaid) has
+    # nothing past due, and must not be aged as if it had.
     # PostgreSQL sums bigints as numeric, and numeric division below would round where integer
     # division floors (one fen too much per period): the sum is cast back to an integer.
     # Each loan's installments are read once (by the loan's index), in a derived table: the sum
@@ -379,7 +381,9 @@ def _step_due(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
         UPDATE lending_loan SET
             due_principal_fen = due_principal_fen + {unpaid_installment},
             due_interest_fen = interest_outstanding_fen,
-            oldest_unpaid_due_on = COALESCE(oldest_unpaid_due_on, %(on)s),
+            oldest_unpaid_due_on = CASE WHEN oldest_unpaid_due_on IS NOT NULL THEN oldest_unpaid_due_on
+                WHEN due_principal_fen + {unpaid_installment} > 0 OR interest_outstanding_fen > 0
+                     OR penalty_outstanding_fen > 0 THEN %(on)s END,
             accrual_mode = CASE WHEN {spread} THEN 'spread' ELSE 'daily' END,
             accrual_segment_start_on = CASE WHEN {keeps_span} THEN accrual_segment_start_on ELSE %(on)s END,
             accrual_segment_base_fen = CASE WHEN {keeps_span} THEN accrual_segment_base_fen
@@ -462,6 +466,9 @@ def _step_accrue(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
     total = _accrual_total_sql()
     # Spread-mode loans: principal past due is outside the period's plan and accrues at the daily
     # rate, by running totals over its span (daily-mode loans accrue on all principal already).
+    # A day accrued with nothing past due ends the span (its start is cleared): the same amount
+    # past due again later starts a new one, rather than taking up the old one and charging the
+    # days in between.
     is_overdue = f"({accrues} AND accrual_mode = 'spread' AND due_principal_fen > 0)"
     o_start, o_total, o_posted = _span_sql(
         prefix="overdue_span", rate="rate_ppb", through="accrued_through_on"
@@ -535,7 +542,8 @@ def _step_accrue(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
             interest_accrued_total_fen = interest_accrued_total_fen + {interest},
             accrual_segment_posted_fen = CASE WHEN {accrues} AND {has_principal} THEN {total}
                                               ELSE accrual_segment_posted_fen END,
-            overdue_span_start_on = CASE WHEN {is_overdue} THEN {o_start} ELSE overdue_span_start_on END,
+            overdue_span_start_on = CASE WHEN {is_overdue} THEN {o_start} WHEN {accrues} THEN NULL
+                                         ELSE overdue_span_start_on END,
             overdue_span_base_fen = CASE WHEN {is_overdue} THEN due_principal_fen
                                          ELSE overdue_span_base_fen END,
             overdue_span_posted_fen = CASE WHEN {is_overdue} THEN {o_total} ELSE overdue_span_posted_fen END,
