@@ -71,9 +71,9 @@ def fen_of(text: str) -> int:
 
 def random_rate(rng: random.Random) -> Decimal:
     kind = rng.random()
-    if kind < 0.3:
+    if kind < 0.35:
         return rng.choice([Decimal("0.0005"), Decimal("0.0006")])
-    if kind < 0.6:
+    if kind < 0.55:
         # near the cap: 23.4 % to 24.3 % a year simple
         return Decimal(rng.randrange(6410, 6660)) / Decimal(10_000_000)
     return Decimal(rng.randrange(1000, 6600)) / Decimal(10_000_000)
@@ -152,6 +152,7 @@ class Run:
             thresholds=(t["special_mention_from"], t["substandard_from"], t["doubtful_from"], t["loss_from"])
         )
         self.plans: dict[int, str] = {}
+        self.write_off_from: dict[int, int] = {}
         self.refs: dict[int, str] = {}
         self.drawdowns: list[tuple[dt.date, object, dict, int]] = []
         self.written_off_on: dict[int, dt.date] = {}
@@ -228,6 +229,7 @@ class Run:
             fee,
         )
         self.plans[loan.pk] = extra["plan"]
+        self.write_off_from[loan.pk] = self.rng.randrange(25, 45)
         self.refs[loan.pk] = loan.reference
         if extra["plan"] != "good":
             # The merchant spends the money: what it repays comes from later sales.
@@ -285,7 +287,7 @@ class Run:
             due_today = loan.next_due == on
             installment = loan.plan[loan.next_k - 1] if due_today else None
             if plan == "write_off":
-                if loan.days_past_due >= 25 + loan_id % 20:
+                if loan.days_past_due >= self.write_off_from[loan_id]:
                     event = services.loan_write_off(
                         loan=Loan.objects.get(pk=loan_id), actor="officer", reason="no contact", on=on
                     )
