@@ -218,6 +218,8 @@ class OracleLoan:
     overdue_span: Span = field(default_factory=Span)
     penalty_span: Span = field(default_factory=Span)
     events: list = field(default_factory=list)
+    # how often the same principal fell past due again after days with none (a new span)
+    same_base_after_gap: int = 0
 
     def __post_init__(self):
         self.owed_principal = self.principal
@@ -331,6 +333,13 @@ class OracleLoan:
                     total = half_up(Decimal(self.seg_base * min(k, self.seg_days)) / self.seg_days)
                 interest, self.seg_posted = total - self.seg_posted, total
             if self.mode == "spread" and self.due_principal > 0:
+                span = self.overdue_span
+                if (
+                    span.start is not None
+                    and span.base == self.due_principal
+                    and span.through != on - dt.timedelta(days=1)
+                ):
+                    self.same_base_after_gap += 1
                 interest += self.overdue_span.day(on, self.due_principal, self.rate)
             self.accrued_through = on
         dpd = 0 if self.oldest_unpaid is None else (on - self.oldest_unpaid).days

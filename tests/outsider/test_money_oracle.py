@@ -32,7 +32,7 @@ from rest_framework.test import APIClient
 
 from common.business_date import business_date_set, business_date_today
 from lending import cob, services
-from lending.models import Installment, Loan, LoanEvent, Product
+from lending.models import CreditLine, Installment, Loan, LoanEvent, Product
 from payments import services as payments
 from payments.models import Account, FundingPool
 from payments.reconciliation import reconcile
@@ -153,6 +153,7 @@ class Run:
         )
         self.plans: dict[int, str] = {}
         self.write_off_from: dict[int, int] = {}
+        self.lines: dict[int, int] = {}
         self.refs: dict[int, str] = {}
         self.drawdowns: list[tuple[dt.date, object, dict, int]] = []
         self.written_off_on: dict[int, dt.date] = {}
@@ -230,6 +231,7 @@ class Run:
         )
         self.plans[loan.pk] = extra["plan"]
         self.write_off_from[loan.pk] = self.rng.randrange(25, 45)
+        self.lines[loan.pk] = line.pk
         self.refs[loan.pk] = loan.reference
         if extra["plan"] != "good":
             # The merchant spends the money: what it repays comes from later sales.
@@ -388,6 +390,14 @@ class Run:
         )
         assert balances == self.book.wallets, (self.seed, on, balances, self.book.wallets)
         FIGURES["wallet balances a day"] += len(balances)
+        # A line is used by the principal its open loans still owe (revolving lines: several).
+        used = Counter()
+        for loan_id, line_id in self.lines.items():
+            loan = self.book.loans[loan_id]
+            used[line_id] += loan.owed_principal if loan.is_open else 0
+        lines = dict(CreditLine.objects.filter(pk__in=list(used)).values_list("pk", "used_fen"))
+        assert lines == dict(used), (self.seed, on, lines, dict(used))
+        FIGURES["credit line use a day"] += len(lines)
 
     def compare_end(self) -> None:
         kinds = ("repaid", "auto_deducted", "written_off", "recovered")
@@ -494,4 +504,7 @@ def test_every_figure_of_money_matches_the_oracle(db, seed):
     FIGURES["quotes refused over the cap"] += run.refused
     FIGURES["days closed"] += run.days
     FIGURES["API repayments"] += run.repayments
+    FIGURES["overdue spans begun again on the same principal"] += sum(
+        loan.same_base_after_gap for loan in run.book.loans.values()
+    )
     print(f"\nseed {seed}: {dict(FIGURES)}")
