@@ -378,11 +378,6 @@ class Loan(models.Model):
         indexes = [
             models.Index(fields=["status"], name="loan_status"),
             models.Index(fields=["merchant", "status"]),
-            models.Index(
-                fields=["next_due_on"],
-                condition=Q(status__in=["active", "overdue"]),
-                name="loan_open_next_due",
-            ),
         ]
 
     def __str__(self) -> str:
