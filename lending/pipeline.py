@@ -124,6 +124,15 @@ class Run:
             value = self._shared[key] = load()
             return value
 
+    def holds(self, key: str) -> bool:
+        """Whether `key`'s value has been read in this run."""
+        return key in self._shared
+
+    def keep(self, key: str, value: Any) -> None:
+        """`value` kept under `key`, read together with another of the run's reads (one round
+        trip for several): `shared(key, …)` then gives it without reading."""
+        self._shared[key] = value
+
 
 def run_of(application: Application, on: dt.date, run: "Run | None") -> Run:
     """The run a stage's read belongs to: the engine's, or a new one for a stage called alone."""
