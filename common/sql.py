@@ -208,6 +208,17 @@ def fixed_instances(sql: str, params: Sequence, models: Sequence) -> list[tuple]
     return found
 
 
+def instance_of(model, values: Sequence):
+    """One instance of `model` from its concrete columns' values as the driver gave them (in
+    `columns_of`'s order), as `fixed_instances` builds it; None when its primary key is NULL."""
+    db = connections[DEFAULT_DB_ALIAS]
+    fields = _read_fields(model)
+    (converted,) = _converted([values], _converters(fields))
+    if converted[fields.index(model._meta.pk)] is None:
+        return None
+    return model.from_db(db.alias, None, converted)
+
+
 def rows_insert(model, objs: Sequence) -> None:
     """`objs` (new instances of `model`, its primary key the database's) inserted in one
     statement as `bulk_create` inserts them: each field's `pre_save` (auto_now and the like) and

@@ -85,3 +85,42 @@ def test_the_brushing_counts_read_with_the_checks_are_the_brushing_statement_s(w
         seen.append(counted)
     for name in ("orders", "linked", "repeat", "completed", "settled", "quick"):
         assert {v[name] > 0 for v in seen} == {True, False}, name
+
+
+def test_the_rating_read_ahead_with_the_checks_is_the_rating_read(world):  # noqa: F811
+    """scoring's rating read, made ahead in the checks' statement (Rate.ahead, Run.with_ahead),
+    gives the score, the open offer and the cut-off its own statement gives; no row, None."""
+    from riskcontrol.stages import _checks
+    from scoring.models import MerchantScore, Offer
+    from scoring.stages import _rating_read, rate
+
+    merchant, by_phone, *_ = a_crowded_world()
+    stranger = MerchantFactory()
+    product = Product.objects.get(code="credit_loan")
+    from scoring.services.rating import merchant_rate
+
+    score = merchant_rate(merchant=merchant, as_of=TODAY)
+    Offer.objects.create(
+        merchant=merchant, product=product, score=score, line_fen=4_500_000, daily_rate="0.00052",
+        grade=score.grade, rank=1, issued_on=TODAY, expires_on=TODAY,
+    )  # fmt: skip
+    run = _run(merchant)
+    rate.ahead(run.application, on=TODAY, run=run)
+    with CaptureQueriesContext(connection) as made:
+        _checks(run.application, TODAY, run)  # with the rule set and the related owners first
+    with CaptureQueriesContext(connection) as after:
+        ahead = _rating_read(run.application, TODAY, run)
+    rating = [q["sql"] for q in made if "scoring_merchantscore" in q["sql"]]
+    assert len(rating) == 1 and "riskcontrol_blacklistentry" in rating[0] and len(after) == 0
+    alone = _rating_read(run.application, TODAY)
+    assert ahead[1:] == alone[1:] and ahead[1] is not None and ahead[1][2] == alone[1][2]
+    fields = [f.attname for f in MerchantScore._meta.concrete_fields]
+    assert [getattr(ahead[0], f) for f in fields] == [getattr(alone[0], f) for f in fields]
+    assert rate.facts(run.application, on=TODAY, run=run) == rate.facts(run.application, on=TODAY)
+    # No current rating: the read ahead found nothing.
+    for shop in (stranger, by_phone):
+        MerchantScore.objects.filter(merchant=shop).update(is_current=False)
+        other = _run(shop)
+        rate.ahead(other.application, on=TODAY, run=other)
+        _checks(other.application, TODAY, other)
+        assert other.holds("scoring.rating") and other.shared("scoring.rating", None) is None
