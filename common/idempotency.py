@@ -18,6 +18,7 @@ the 100-character column that keeps a settlement's key as sent.
 - `sealed` names top-level fields of the reply that are secrets (a webhook's new signing
   secret): they are stored encrypted (common.crypto) and decrypted for the replay."""
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -34,6 +35,7 @@ from rest_framework.response import Response
 from common import crypto
 from common.api_parsers import NonStandardNumber
 from common.errors import ApplicationError, ConflictError
+from common.sql import execute_with_waiting, writes_may_wait
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -193,21 +195,29 @@ def _reply_keep(claimed: int, response, sealed: tuple[str, ...] = ()) -> None:
     """The reply stored on the claim: what `IdempotencyRecord.objects.filter(pk=claimed).update(
     response_status=…, response_body=<the reply as plain JSON values>))` writes, the body's JSON text made
     once and the statement written in SQL (every keyed write makes it)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE common_idempotencyrecord SET response_status = %s, response_body = %s WHERE id = %s",
-            [
-                response.status_code,
-                json.dumps(_sealed_body(response.data, sealed), cls=DjangoJSONEncoder),
-                claimed,
-            ],
-        )
+    # With the write waiting, if any (`common.sql.writes_may_wait`): one round trip for both.
+    execute_with_waiting(
+        "UPDATE common_idempotencyrecord SET response_status = %s, response_body = %s WHERE id = %s",
+        [
+            response.status_code,
+            json.dumps(_sealed_body(response.data, sealed), cls=DjangoJSONEncoder),
+            claimed,
+        ],
+    )
 
 
-def idempotent(endpoint: str, *, scope: Callable[[object], str], sealed: tuple[str, ...] = ()):
+def idempotent(
+    endpoint: str,
+    *,
+    scope: Callable[[object], str],
+    sealed: tuple[str, ...] = (),
+    reply_with_last_write=False,
+):
     """Make a view method's writes happen once per key (see the module's docstring). `scope`
     names whose keys these are from the authenticated request (a partner's keys are its own);
-    `sealed`, the reply's fields stored encrypted."""
+    `sealed`, the reply's fields stored encrypted. With `reply_with_last_write`, the method's
+    last write made by `common.sql.write_or_wait` (a webhook event) may go to PostgreSQL in
+    the round trip of the kept reply (`common.sql.writes_may_wait`)."""
 
     def decorate(method):
         @functools.wraps(method)
@@ -218,7 +228,18 @@ def idempotent(endpoint: str, *, scope: Callable[[object], str], sealed: tuple[s
             for attempt in range(3):
                 try:
                     return _once(
-                        view, request, args, kwargs, method, owner, endpoint, key, fingerprint, fields, sealed
+                        view,
+                        request,
+                        args,
+                        kwargs,
+                        method,
+                        owner,
+                        endpoint,
+                        key,
+                        fingerprint,
+                        fields,
+                        sealed,
+                        reply_with_last_write,
                     )
                 except _NotKept as refused:
                     return refused.response
@@ -235,7 +256,9 @@ def idempotent(endpoint: str, *, scope: Callable[[object], str], sealed: tuple[s
     return decorate
 
 
-def _once(view, request, args, kwargs, method, owner, endpoint, key, fingerprint, fields, sealed=()):
+def _once(
+    view, request, args, kwargs, method, owner, endpoint, key, fingerprint, fields, sealed=(), wait=False
+):
     from common.models import IdempotencyRecord
 
     with transaction.atomic():
@@ -250,10 +273,11 @@ def _once(view, request, args, kwargs, method, owner, endpoint, key, fingerprint
                     {"fields": {HEADER: [f"already used with a different {', '.join(differing)}"]}},
                 )
             return _replayed(record, sealed)
-        response = method(view, request, *args, **kwargs)
-        if not 200 <= response.status_code < 300:
-            raise _NotKept(response)
-        _reply_keep(claimed, response, sealed)
+        with writes_may_wait() if wait else contextlib.nullcontext():
+            response = method(view, request, *args, **kwargs)
+            if not 200 <= response.status_code < 300:
+                raise _NotKept(response)
+            _reply_keep(claimed, response, sealed)
         return response
 
 

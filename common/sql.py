@@ -9,7 +9,8 @@ the returned rows, in the order of the input rows.
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
@@ -207,6 +208,17 @@ def fixed_instances(sql: str, params: Sequence, models: Sequence) -> list[tuple]
     return found
 
 
+def instance_of(model, values: Sequence):
+    """One instance of `model` from its concrete columns' values as the driver gave them (in
+    `columns_of`'s order), as `fixed_instances` builds it; None when its primary key is NULL."""
+    db = connections[DEFAULT_DB_ALIAS]
+    fields = _read_fields(model)
+    (converted,) = _converted([values], _converters(fields))
+    if converted[fields.index(model._meta.pk)] is None:
+        return None
+    return model.from_db(db.alias, None, converted)
+
+
 def rows_insert(model, objs: Sequence) -> None:
     """`objs` (new instances of `model`, its primary key the database's) inserted in one
     statement as `bulk_create` inserts them: each field's `pre_save` (auto_now and the like) and
@@ -364,3 +376,99 @@ def update_with_insert(model, pk, expected: dict, changes: dict, child, link: st
         for obj, key in zip(objs, found[1], strict=True):
             _saved(obj, key)
     return True
+
+
+# A write that waits for the next one (PostgreSQL): see `writes_may_wait`.
+class _Waiting:
+    __slots__ = ("after", "params", "sql")
+
+    def __init__(self, sql: str, params, after: Callable[[list[tuple]], None]):
+        self.sql, self.params, self.after = sql, params, after
+
+
+@contextmanager
+def writes_may_wait():
+    """Inside (PostgreSQL, in a transaction): the last write made by `write_or_wait` may wait
+    and go in the same round trip as the next `execute_with_waiting` (a keyed request's kept
+    reply). Nothing sees the difference: any other statement through the connection (a read, a
+    savepoint, its release or rollback) sends the waiting write first, as it would have been
+    sent; leaving the block by an exception drops it (the caller's transaction is rolled back
+    whole); leaving it normally sends it if it still waits. Elsewhere (SQLite, outside a
+    transaction) every write goes at once."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        yield
+        return
+    before = getattr(db, "_writes_may_wait", False)
+    db._writes_may_wait = True
+    try:
+        yield
+    except BaseException:
+        _waiting_drop(db)
+        raise
+    else:
+        _waiting_send(db)
+    finally:
+        db._writes_may_wait = before
+
+
+def _waiting_drop(db) -> None:
+    if getattr(db, "_write_waiting", None) is not None:
+        db._write_waiting = None
+        db.execute_wrappers.remove(_send_waiting_first)
+
+
+def _send_waiting_first(execute, sql, params, many, context):
+    """The connection's execute wrapper while a write waits: the write goes first, but for a
+    rollback to a savepoint, which would undo it (it was made after the last savepoint
+    statement, each of which sent it): it is dropped, with what it would have done after."""
+    if sql.startswith("ROLLBACK TO SAVEPOINT"):
+        _waiting_drop(context["connection"])
+    else:
+        _waiting_send(context["connection"])
+    return execute(sql, params, many, context)
+
+
+def _waiting_send(db) -> None:
+    waiting = getattr(db, "_write_waiting", None)
+    if waiting is None:
+        return
+    _waiting_drop(db)
+    with db.cursor() as cursor:
+        cursor.execute(waiting.sql, waiting.params)
+        rows = cursor.fetchall() if cursor.description else []
+    waiting.after(rows)
+
+
+def write_or_wait(sql: str, params, after: Callable[[list[tuple]], None]) -> None:
+    """Run the write `sql`, then `after(its rows)`; inside `writes_may_wait` it may wait for the
+    next `execute_with_waiting` (one waits at a time: a second sends the first)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if not getattr(db, "_writes_may_wait", False) or not db.in_atomic_block:
+        with db.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall() if cursor.description else []
+        after(rows)
+        return
+    _waiting_send(db)
+    db._write_waiting = _Waiting(sql, params, after)
+    db.execute_wrappers.append(_send_waiting_first)
+
+
+def execute_with_waiting(sql: str, params: Sequence) -> None:
+    """Run `sql` (a statement without a result the caller needs) and the write waiting, if
+    any, after it in the same round trip (two statements in one execute; the driver keeps the
+    last one's rows, which go to the waiting write's `after`)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    waiting = getattr(db, "_write_waiting", None)
+    if waiting is None:
+        with db.cursor() as cursor:
+            cursor.execute(sql, params)
+        return
+    _waiting_drop(db)
+    with db.cursor() as cursor:
+        raw = cursor.cursor
+        both = raw.mogrify(sql, params) + b"; " + raw.mogrify(waiting.sql, waiting.params)
+        cursor.execute(both.decode(), None)
+        rows = cursor.fetchall() if cursor.description else []
+    waiting.after(rows)

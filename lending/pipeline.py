@@ -109,12 +109,13 @@ class Run:
     (`shared`). The stages of one run therefore decide by the same rule set and the same rows;
     a stage called on its own (tests, a preview) gets a Run of its own."""
 
-    __slots__ = ("_shared", "application", "on")
+    __slots__ = ("_ahead", "_shared", "application", "on")
 
     def __init__(self, application: Application, on: dt.date):
         self.application = application
         self.on = on
         self._shared: dict[str, Any] = {}
+        self._ahead: list[tuple] = []
 
     def shared(self, key: str, load: Callable[[], Any]) -> Any:
         """`load()`'s value, read once per run under `key`."""
@@ -123,6 +124,48 @@ class Run:
         except KeyError:
             value = self._shared[key] = load()
             return value
+
+    def holds(self, key: str) -> bool:
+        """Whether `key`'s value has been read in this run."""
+        return key in self._shared
+
+    def keep(self, key: str, value: Any) -> None:
+        """`value` kept under `key`, read together with another of the run's reads (one round
+        trip for several): `shared(key, …)` then gives it without reading."""
+        self._shared[key] = value
+
+    def ahead(self, key: str, sql: str, params: list, width: int, decode: Callable[[tuple], Any]) -> None:
+        """A read a later stage makes (`sql`, at most one row of `width` columns, standing alone:
+        it reads nothing the run writes), made ahead in the statement of an earlier read that
+        takes reads ahead (`with_ahead`); `decode(its columns, NULL when it found no row)` is
+        then kept under `key`. A stage says what it will read in its `ahead` (`_stages_run`)."""
+        if key not in self._shared:
+            self._ahead.append((key, sql, list(params), width, decode))
+
+    def with_ahead(self, sql: str, params: list) -> tuple[str, list, Callable[[tuple], tuple]]:
+        """`sql` (exactly one row) with the reads waiting ahead joined to it (`ahead`): the
+        statement, its values, and `take(row)`, which keeps each read's value and gives back the
+        row of `sql`'s own columns."""
+        waiting = [entry for entry in self._ahead if entry[0] not in self._shared]
+        self._ahead = []
+        if not waiting:
+            return sql, params, lambda row: row
+        joined, values = [f"SELECT * FROM ({sql}) own"], list(params)  # noqa: S608 - the callers' SQL
+        for n, (_key, ahead_sql, ahead_params, _width, _decode) in enumerate(waiting):
+            joined.append(f"LEFT JOIN ({ahead_sql}) ahead_{n} ON 1 = 1")
+            values += ahead_params
+        width = sum(entry[3] for entry in waiting)
+
+        def take(row: tuple) -> tuple:
+            at = len(row) - width
+            own = row[:at]
+            for key, _sql, _params, columns, decode in waiting:
+                if key not in self._shared:
+                    self._shared[key] = decode(tuple(row[at : at + columns]))
+                at += columns
+            return own
+
+        return " ".join(joined), values, take
 
 
 def run_of(application: Application, on: dt.date, run: "Run | None") -> Run:
@@ -313,6 +356,11 @@ def _stages_run(application: Application, *, on: dt.date, actor: str) -> Applica
         if recorded[-1].status in (ApplicationStage.Status.WAITING, ApplicationStage.Status.DECLINED):
             return application
     run = Run(application, on)
+    for name in names[len(recorded) :]:
+        # What later stages will read, made ahead with an earlier stage's read (Run.ahead).
+        ahead = getattr(stage_load(name), "ahead", None)
+        if ahead is not None:
+            ahead(application, on=on, run=run)
     rows: list[ApplicationStage] = []
     changed: set[str] = set()
     outcome, last = PASS, None

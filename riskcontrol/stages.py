@@ -13,12 +13,12 @@ from django.utils.translation import gettext_noop, pgettext_lazy
 
 from common.crypto import blind_index
 from common.money import format_yuan
-from common.sql import fixed_rows
+from common.sql import fixed_instances, fixed_rows
 from lending.models import Application, CreditLine
 from lending.pipeline import DECLINE, MACHINE, PASS, REFER, Reason, Run, Verdict, run_of
 from merchants.models import Merchant, MerchantDevice, OrderStatus, Owner
 from riskcontrol import rules
-from riskcontrol.models import BlacklistEntry
+from riskcontrol.models import BlacklistEntry, RuleSet
 from riskcontrol.rulesets import DEFAULT_PARAMS, ruleset_active, since
 
 FRAUD_QUEUE = "fraud_review"
@@ -41,6 +41,34 @@ def _verdict(outcome: str, reasons: list[Reason], facts: dict, detail: dict | No
     return Verdict(outcome, tuple(reasons), {}, detail or {}, version=_version(facts), **kw)
 
 
+def _related_where(owner: Owner) -> tuple[str, list]:
+    """The condition on `merchants_owner o` of the owners `_related` reads, and its values."""
+    match, values = ["o.id = %s", "o.national_id_index = %s"], [owner.pk, owner.national_id_index]
+    for column in ("phone_index", "bank_card_index", "address_index"):
+        if getattr(owner, column):
+            match.append(f"o.{column} = %s")
+            values.append(getattr(owner, column))
+    return " OR ".join(match), values
+
+
+# The related owners' columns, from `merchants_owner o`, its shops `m` and their lines `l`.
+_RELATED_COLUMNS = (
+    "o.id",
+    "o.national_id_index",
+    "o.phone_index",
+    "o.bank_card_index",
+    "o.address_index",
+    "m.id",
+    "l.id",
+    "l.limit_fen",
+    "l.status",
+)
+_RELATED_FROM = (
+    "merchants_owner o LEFT OUTER JOIN merchants_merchant m ON m.owner_id = o.id"
+    " LEFT OUTER JOIN lending_creditline l ON l.merchant_id = m.id"
+)
+
+
 def _related(owner: Owner, run: Run) -> list[tuple]:
     """The owners sharing any of this owner's national ID, phone, bank card or address (by their
     blind indexes), this owner included, each with its keys, its shops and their lines: one read
@@ -50,21 +78,62 @@ def _related(owner: Owner, run: Run) -> list[tuple]:
         # In SQL what the ORM said: Owner(pk, or any of the keys the owner has).values_list("pk",
         # the four keys, "merchants__pk", "merchants__credit_lines__" pk, limit_fen and status)
         # (outer joins: an owner without shops, a shop without lines, each a row).
-        match, values = ["o.id = %s", "o.national_id_index = %s"], [owner.pk, owner.national_id_index]
-        for column in ("phone_index", "bank_card_index", "address_index"):
-            if getattr(owner, column):
-                match.append(f"o.{column} = %s")
-                values.append(getattr(owner, column))
+        where, values = _related_where(owner)
         return fixed_rows(
-            "SELECT o.id, o.national_id_index, o.phone_index, o.bank_card_index, o.address_index,"  # noqa: S608
-            " m.id, l.id, l.limit_fen, l.status FROM merchants_owner o"
-            " LEFT OUTER JOIN merchants_merchant m ON m.owner_id = o.id"
-            f" LEFT OUTER JOIN lending_creditline l ON l.merchant_id = m.id WHERE {' OR '.join(match)}",
+            f"SELECT {', '.join(_RELATED_COLUMNS)} FROM {_RELATED_FROM} WHERE {where}",  # noqa: S608
             values,
             [None] * 9,
         )
 
     return run.shared("riskcontrol.owners", load)
+
+
+_VERIFICATIONS_SQL = "SELECT kind, result FROM merchants_verification WHERE merchant_id = %s ORDER BY id ASC"
+
+
+def _verifications(merchant_id: int) -> list[tuple]:
+    # Verification(merchant).order_by("pk"): kind and result, in SQL.
+    return fixed_rows(_VERIFICATIONS_SQL, [merchant_id], [None, None])
+
+
+def _first_reads_sql(where: str) -> str:
+    """The statement of `_first_reads` (PostgreSQL): the active rule set's columns as
+    `ruleset_active` reads them (NULL when there is none), then the shop's verifications as two
+    arrays (kinds and results, by id) and the related owners' rows as one array per column of
+    `_related` (one aggregate over the same rows, so the arrays line up)."""
+    columns = ", ".join(f"rs.{field.column}" for field in RuleSet._meta.concrete_fields)
+    related = ", ".join(f"array_agg({column})" for column in _RELATED_COLUMNS)
+    return f"""
+        SELECT {columns}, v.kinds, v.results, r.*
+        FROM (SELECT array_agg(kind ORDER BY id) AS kinds, array_agg(result ORDER BY id) AS results
+            FROM merchants_verification WHERE merchant_id = %s) v
+        CROSS JOIN (SELECT {related} FROM {_RELATED_FROM} WHERE {where}) r
+        LEFT JOIN (SELECT * FROM riskcontrol_ruleset WHERE status = %s ORDER BY version DESC LIMIT 1) rs
+            ON TRUE
+    """  # noqa: S608 - table and column names from this module and the models, values bound
+
+
+def _first_reads(application: Application, run: Run) -> list[tuple]:
+    """The shop's verifications; on PostgreSQL read in one statement with the two reads every
+    later risk stage shares, the active rule set and the related owners (`_first_reads_sql`),
+    which the run keeps: three round trips in one. The values are those of the reads made one
+    by one (`_verifications`, `ruleset_active`, `_related`)."""
+    merchant = application.merchant
+    if (
+        connection.vendor != "postgresql"
+        or run.holds("riskcontrol.ruleset")
+        or run.holds("riskcontrol.owners")
+    ):
+        return _verifications(merchant.pk)
+    where, values = _related_where(merchant.owner)
+    sql = _first_reads_sql(where)
+    found, kinds, results, *related = fixed_instances(
+        sql, [merchant.pk, *values, RuleSet.Status.ACTIVE], [RuleSet]
+    )[0]
+    # No active rule set: ruleset_active writes the documented defaults as version 1.
+    run.keep("riskcontrol.ruleset", found if found is not None else ruleset_active())
+    run.keep("riskcontrol.owners", list(zip(*related, strict=True)) if related[0] is not None else [])
+    return list(zip(kinds, results, strict=True)) if kinds is not None else []
 
 
 def _is_linked(owner: Owner, row: tuple, *, with_address: bool) -> bool:
@@ -213,10 +282,18 @@ def _checks(application: Application, on: dt.date, run: Run) -> dict:
             bank_card=bool(owner.bank_card_index),
             this_one=this_one,
         )
+        # Anti-fraud's counts (`_brushing`) in the same statement: its one-row result joined to
+        # the checks' one row. Its linked owners come from the run's related owners' read.
+        linked = _linked_owner_ids(owner, with_address=True, run=run)
+        brushing_sql, brushing_values = _brushing_statement(merchant.pk, linked, params, on)
+        sql = f"SELECT * FROM ({sql}) c CROSS JOIN ({brushing_sql}) b"  # noqa: S608 - this module's
+        # And the reads later stages make ahead of them (the rating: lending.pipeline.Run.ahead).
+        sql, values, take = run.with_ahead(sql, [*values, *brushing_values])
         with connection.cursor() as cursor:
             cursor.execute(sql, values)
-            row = cursor.fetchone()
-        blacklisted, by_id, by_phone, by_card, by_device, has_sold, days, detector, ring_on = row
+            row = take(cursor.fetchone())
+        blacklisted, by_id, by_phone, by_card, by_device, has_sold, days, detector, ring_on = row[:9]
+        run.keep("riskcontrol.brushing", dict(zip(_BRUSHING_NAMES, row[9:], strict=True)))
         return {
             "blacklisted": bool(blacklisted),
             "velocity": {
@@ -272,13 +349,10 @@ def _brushing_sql(*, placed_on: str, owners: int, refund_until: str) -> str:
     """  # noqa: S608 - table and column names from this module, values bound
 
 
-def _brushing(merchant_id: int, linked_owners: list[int], params: dict, on: dt.date) -> dict:
-    """Anti-fraud's counts over the shop's orders placed in the window and not cancelled: all,
-    bought by a shop of a linked owner (not this one), by a buyer who bought twice or more in
-    the window, completed, completed but never shipped, settled, and settled and refunded within
-    `antifraud_refund_hours` of settling (once however many refunds). One statement
-    (`_brushing_sql`); written in SQL, as the ORM spent more time building it than the
-    database answering it."""
+def _brushing_statement(
+    merchant_id: int, linked_owners: list[int], params: dict, on: dt.date
+) -> tuple[str, list]:
+    """`_brushing`'s statement and its values."""
     ops = connection.ops
     placed_on, tz = ops.datetime_cast_date_sql("{t}.placed_at", (), timezone.get_current_timezone_name())
     tz = list(tz)
@@ -292,11 +366,24 @@ def _brushing(merchant_id: int, linked_owners: list[int], params: dict, on: dt.d
     values = [*linked_owners, merchant_id, merchant_id, *window, *completed, *completed, hours]
     values += [merchant_id, *window]
     sql = _brushing_sql(placed_on=placed_on, owners=len(linked_owners), refund_until=refund_until)
+    return sql, values
+
+
+_BRUSHING_NAMES = ("orders", "linked", "repeat", "completed", "unshipped", "settled", "quick")
+
+
+def _brushing(merchant_id: int, linked_owners: list[int], params: dict, on: dt.date) -> dict:
+    """Anti-fraud's counts over the shop's orders placed in the window and not cancelled: all,
+    bought by a shop of a linked owner (not this one), by a buyer who bought twice or more in
+    the window, completed, completed but never shipped, settled, and settled and refunded within
+    `antifraud_refund_hours` of settling (once however many refunds). One statement
+    (`_brushing_sql`); written in SQL, as the ORM spent more time building it than the
+    database answering it. In a pipeline run it is read with `_checks`' statement."""
+    sql, values = _brushing_statement(merchant_id, linked_owners, params, on)
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         row = cursor.fetchone()
-    names = ("orders", "linked", "repeat", "completed", "unshipped", "settled", "quick")
-    return dict(zip(names, row, strict=True))
+    return dict(zip(_BRUSHING_NAMES, row, strict=True))
 
 
 # A reason is stored as its English msgid and parameters (lending.pipeline.Reason): each page
@@ -339,12 +426,7 @@ class Identity:
         run = run_of(application, on, run)
         merchant = application.merchant
         owner = merchant.owner
-        # Verification(merchant).order_by("pk"): kind and result, in SQL.
-        verifications = fixed_rows(
-            "SELECT kind, result FROM merchants_verification WHERE merchant_id = %s ORDER BY id ASC",
-            [merchant.pk],
-            [None, None],
-        )
+        verifications = _first_reads(application, run)
         return {
             **_rules(self.PARAMS, run),
             "segment": merchant.partner.kind,
@@ -482,7 +564,10 @@ class Antifraud:
         params = facts["params"]
         merchant = application.merchant
         linked_owners = _linked_owner_ids(merchant.owner, with_address=True, run=run)
-        counted = _brushing(merchant.pk, linked_owners, params, on)
+        # Read with the checks' statement (`_checks`), with the same rule set's thresholds.
+        counted = run.shared(
+            "riskcontrol.brushing", lambda: _brushing(merchant.pk, linked_owners, params, on)
+        )
         quick = counted["quick"]
         facts["signals"] = {
             "orders": counted["orders"],

@@ -12,6 +12,7 @@ from django.db import connection
 from django.utils.translation import gettext_noop, pgettext_lazy
 
 from common.money import format_yuan
+from common.sql import instance_of
 from lending.models import Application
 from lending.pipeline import MACHINE, Reason, Run, Words, declined, passed
 from scoring import calculations as calc
@@ -63,15 +64,39 @@ def _offer_rate(value):
     return value
 
 
-def _rating_read(application: Application, on: dt.date) -> tuple[MerchantScore, tuple | None, str]:
+def _rating_params(application: Application, on: dt.date) -> list:
+    on_day = connection.ops.adapt_datefield_value(on)
+    return [application.product.pk, Offer.Status.ISSUED, on_day, application.merchant_id]
+
+
+# `_rating_sql`'s columns after the score's own.
+_RATING_EXTRA = ("offer_pk", "offer_line_fen", "offer_daily_rate", "offer_grade", "policy_cutoff_grade")
+
+
+def _rating_decoded(values: tuple) -> MerchantScore | None:
+    """`_rating_sql`'s row (its columns as the driver gave them) as `.raw()` gives it: the score
+    with the further columns as attributes; None for no row."""
+    width = len(MerchantScore._meta.concrete_fields)
+    score = instance_of(MerchantScore, values[:width])
+    if score is not None:
+        for name, value in zip(_RATING_EXTRA, values[width:], strict=True):
+            setattr(score, name, value)
+    return score
+
+
+def _rating_read(
+    application: Application, on: dt.date, run: Run | None = None
+) -> tuple[MerchantScore, tuple | None, str]:
     """The merchant's current rating (rated again when older than LENDING_RATING_MAX_AGE_DAYS),
     its open offer for the product as (id, line, daily rate, grade) and the policy's cut-off
-    grade. When the current rating is fresh, one statement reads all three (`_rating_sql`)."""
+    grade. When the current rating is fresh, one statement reads all three (`_rating_sql`), or
+    none when the run read it ahead with an earlier stage's read (`Rate.ahead`)."""
     product = application.product
-    on_day = connection.ops.adapt_datefield_value(on)
-    params = [product.pk, Offer.Status.ISSUED, on_day, application.merchant_id]
-    found_scores = list(MerchantScore.objects.raw(_rating_sql(), params))
-    score = found_scores[0] if found_scores else None
+    if run is not None and run.holds(_AHEAD):
+        score = run.shared(_AHEAD, None)
+    else:
+        found_scores = list(MerchantScore.objects.raw(_rating_sql(), _rating_params(application, on)))
+        score = found_scores[0] if found_scores else None
     oldest = on - dt.timedelta(days=settings.LENDING_RATING_MAX_AGE_DAYS)
     if score is None or score.as_of < oldest:
         score = merchant_rate(merchant=application.merchant, as_of=on)
@@ -85,15 +110,23 @@ def _rating_read(application: Application, on: dt.date) -> tuple[MerchantScore, 
     return score, found, cutoff if cutoff is not None else policy_get().cutoff_grade
 
 
+_AHEAD = "scoring.rating"
+
+
 class Rate:
     version = "rating-360"
     kind = MACHINE
     queue = ""
     title = pgettext_lazy("pipeline stage", "Rating 360°")
 
+    def ahead(self, application: Application, *, on: dt.date, run: Run) -> None:
+        """The rating's read, made ahead with an earlier stage's (lending.pipeline.Run.ahead)."""
+        width = len(MerchantScore._meta.concrete_fields) + len(_RATING_EXTRA)
+        run.ahead(_AHEAD, _rating_sql(), _rating_params(application, on), width, _rating_decoded)
+
     def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         product = application.product
-        score, offer, cutoff_grade = _rating_read(application, on)
+        score, offer, cutoff_grade = _rating_read(application, on, run)
         terms = (score.components or {}).get("products", {}).get(product.code) or {}
         line_fen = int(terms.get("line_fen") or 0)
         rate = Decimal(terms["daily_rate"]) if terms.get("daily_rate") else product.daily_rate

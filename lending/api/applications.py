@@ -514,7 +514,8 @@ class ApplicationListCreateApi(ListAPIView):
         },
         summary="Apply for a merchant: instant products are decided (and paid) in the request (idempotent)",
     )
-    @idempotent("applications.submit", scope=partner_scope)
+    # The application.decided event goes with the kept reply (one round trip for both).
+    @idempotent("applications.submit", scope=partner_scope, reply_with_last_write=True)
     def post(self, request, *args, **kwargs):
         partner = partner_of(request)
         key = _idempotency_key(request, partner)

@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from common.errors import ApplicationError, ConflictError
-from common.sql import values_execute
+from common.sql import values_execute, write_or_wait
 from merchants.models import Merchant, PartnerPlatform
 from merchants.webhooks import signing, transport
 from merchants.webhooks.models import (
@@ -67,15 +67,22 @@ def event_emit(*, partner, type: str, payload: Mapping, business_on: dt.date | N
         partner_id=_partner_id(partner), type=type, data=dict(payload), business_on=business_on
     )
     if connection.vendor == "postgresql":
-        ids = _event_insert_with_deliveries(event)
+        # Inside common.sql.writes_may_wait (a keyed API request) it may go with the kept reply.
+        sql, params = _event_with_deliveries_statement(event)
+        write_or_wait(sql, params, lambda rows: _emitted(event, [row[0] for row in rows]))
     else:
         event.save(force_insert=True)
-        ids = _deliveries_create(event)
+        _emitted(event, _deliveries_create(event))
+    return event
+
+
+def _emitted(event: WebhookEvent, ids: list[int]) -> None:
+    """The event is written with its deliveries `ids`: each queued once the transaction commits."""
+    event._state.adding, event._state.db = False, connection.alias
     if ids:
         # Robust: a broker that does not answer is logged, not the caller's error once its change
         # is committed; the deliveries wait as due rows, which webhooks_sweep queues.
         transaction.on_commit(lambda: _enqueue(ids), robust=True)
-    return event
 
 
 def _subscribed_sql() -> str:
@@ -127,10 +134,10 @@ def _deliveries_create(event: WebhookEvent) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _event_insert_with_deliveries(event: WebhookEvent) -> list[int]:
+def _event_with_deliveries_statement(event: WebhookEvent) -> tuple[str, dict]:
     """PostgreSQL: the new event (as `save()` inserts it: each field's `pre_save` and database
     value) and `_deliveries_create`'s deliveries in one statement, the event's insert a
-    data-modifying CTE (run whether or not an endpoint listens). Returns the deliveries' ids.
+    data-modifying CTE (run whether or not an endpoint listens), RETURNING the deliveries' ids.
     tests/webhooks/test_emit_writes.py holds the rows equal to the two statements'."""
     meta = WebhookEvent._meta
     fields = meta.concrete_fields
@@ -140,13 +147,19 @@ def _event_insert_with_deliveries(event: WebhookEvent) -> list[int]:
     }
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     placeholders = ", ".join(f"%({name})s" for name in values)
+    sql = (
+        f"WITH event AS (INSERT INTO merchants_webhookevent ({columns}) VALUES ({placeholders})"  # noqa: S608
+        f" RETURNING id) INSERT INTO merchants_webhookdelivery ({_DELIVERY_COLUMNS})"
+        f" SELECT (SELECT id FROM event), {_DELIVERY_VALUES} {_endpoints_listening()}"
+    )
+    return sql, {**values, **_delivery_params(event.partner_id, event.type)}
+
+
+def _event_insert_with_deliveries(event: WebhookEvent) -> list[int]:
+    """`_event_with_deliveries_statement` run now; returns the deliveries' ids."""
+    sql, params = _event_with_deliveries_statement(event)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH event AS (INSERT INTO merchants_webhookevent ({columns}) VALUES ({placeholders})"  # noqa: S608
-            f" RETURNING id) INSERT INTO merchants_webhookdelivery ({_DELIVERY_COLUMNS})"
-            f" SELECT (SELECT id FROM event), {_DELIVERY_VALUES} {_endpoints_listening()}",
-            {**values, **_delivery_params(event.partner_id, event.type)},
-        )
+        cursor.execute(sql, params)
         ids = [row[0] for row in cursor.fetchall()]
     event._state.adding, event._state.db = False, connection.alias
     return ids
