@@ -609,25 +609,20 @@ def collection_take(
         take = min(wanted, max(available, 0)) if allow_partial else wanted
         if take <= 0:
             raise InsufficientFunds("the wallet is empty", {"fields": {"amount": ["insufficient funds"]}})
-        legs: list[Leg] = [(wallet, take)]
-        remaining, principal = take, 0
-        for account, amount in allocations:
-            part = min(amount, remaining)
-            if part <= 0:
-                break
-            legs.append((account, -part))
-            remaining -= part
-            if account.purpose == Purpose.LOANS_RECEIVABLE:
-                principal += part
-        if current_pool is not None:
-            if principal > current_pool.principal_outstanding_fen:
-                raise ApplicationError(
-                    f"collecting {principal} fen of principal but the pool {current_pool.code} has only "
-                    f"{current_pool.principal_outstanding_fen} outstanding",
-                    {"fields": {"allocations": ["more principal than is outstanding"]}},
-                )
-            # The cash behind the wallet goes back to the pool that lent it.
-            legs += [(pool.funds_account, take), (client_funds, -take)]
+        legs: list[Leg] = ledger.collection_legs(
+            wallet=wallet,
+            take=take,
+            allocations=allocations,
+            pool_funds=pool.funds_account if pool is not None else None,
+            client_funds=client_funds,
+        )
+        principal = sum(-amt for account, amt in legs[1:] if account.purpose == Purpose.LOANS_RECEIVABLE)
+        if current_pool is not None and principal > current_pool.principal_outstanding_fen:
+            raise ApplicationError(
+                f"collecting {principal} fen of principal but the pool {current_pool.code} has only "
+                f"{current_pool.principal_outstanding_fen} outstanding",
+                {"fields": {"allocations": ["more principal than is outstanding"]}},
+            )
         entry = _write(
             kind=Kind.COLLECTION,
             legs=legs,
