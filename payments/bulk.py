@@ -199,9 +199,14 @@ def collections_post_bulk(*, collections: Iterable[BulkCollection], business_on:
     entries = []
     for c in todo:
         take = sum(amount for _, amount in c.allocations)
-        legs = [(c.wallet_id, take), *((account_id, -amount) for account_id, amount in c.allocations)]
+        legs = ledger.collection_legs(
+            wallet=c.wallet_id,
+            take=take,
+            allocations=c.allocations,
+            pool_funds=pools[c.pool_id].funds_account_id if c.pool_id is not None else None,
+            client_funds=client_funds,
+        )
         if c.pool_id is not None:
-            legs += [(pools[c.pool_id].funds_account_id, take), (client_funds, -take)]
             principal_by_pool[c.pool_id] += sum(
                 a for account_id, a in c.allocations if account_id == receivable
             )

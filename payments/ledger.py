@@ -101,6 +101,26 @@ def request_digest(**content) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def collection_legs(*, wallet, take: int, allocations, pool_funds=None, client_funds=None) -> list:
+    """The legs of a deduction from a wallet, the one rule for every path that takes a repayment
+    (payments.services.collection_take, payments.bulk.collections_post_bulk; its SQL twin
+    payments.bulk._legs_sql is held to it by tests): the wallet debited `take`, the allocations
+    ((account, fen) in order) credited in that order until `take` is spent, and, for a loan lent
+    by a funding pool, the cash behind the wallet returned to the pool (its funds account debited,
+    client funds credited). Accounts are whatever the caller names them by (ids or rows)."""
+    legs = [(wallet, take)]
+    remaining = take
+    for account, amount in allocations:
+        part = min(amount, remaining)
+        if part <= 0:
+            break
+        legs.append((account, -part))
+        remaining -= part
+    if pool_funds is not None:
+        legs += [(pool_funds, take), (client_funds, -take)]
+    return legs
+
+
 def legs_check(legs: Sequence[tuple[int, int]], *, label: str = "an entry") -> None:
     """Two or more legs, none zero, summing to zero."""
     if len(legs) < 2:

@@ -116,9 +116,11 @@ def _write(
     digest: str,
     reference: str,
     reverses: JournalEntry | None = None,
+    business_on: dt.date | None = None,
 ) -> int:
     """Write an entry whose accounts are already locked, refusing to overdraw a wallet; returns
-    its id. The rules and the rows are the ledger's (payments/ledger.py), shared with bulk posting."""
+    its id. The rules and the rows are the ledger's (payments/ledger.py), shared with bulk posting.
+    `business_on`: the entry's business date, as the caller knows it; None: the current one."""
     entry = ledger.NewEntry(
         idempotency_key=key,
         request_hash=digest,
@@ -135,7 +137,7 @@ def _write(
         if key and JournalEntry.objects.filter(idempotency_key=key).exists():
             raise _KeyTaken from None
         raise
-    (entry_id,) = ledger.rows_insert(kind=kind, entries=[entry], business_on=None, locked=locked)
+    (entry_id,) = ledger.rows_insert(kind=kind, entries=[entry], business_on=business_on, locked=locked)
     if entry_id is None:
         raise _KeyTaken
     for pk, delta in change.items():
@@ -582,10 +584,12 @@ def collection_take(
     allow_partial: bool,
     pool: FundingPool | None = None,
     reference: str = "",
+    business_on: dt.date | None = None,
 ) -> EntryResult:
     """Deduct from a wallet towards the given accounts, in the given order. With allow_partial
     it takes what the wallet holds (filling the allocations in order), else all or nothing.
-    Money credited to loans receivable is principal coming home: it frees pool capacity."""
+    Money credited to loans receivable is principal coming home: it frees pool capacity.
+    `business_on`: the entry's date as the caller knows it (None: the current business date)."""
     for account, amount in allocations:
         _positive(amount)
         if account.purpose == Purpose.LOANS_RECEIVABLE and pool is None:
@@ -609,25 +613,20 @@ def collection_take(
         take = min(wanted, max(available, 0)) if allow_partial else wanted
         if take <= 0:
             raise InsufficientFunds("the wallet is empty", {"fields": {"amount": ["insufficient funds"]}})
-        legs: list[Leg] = [(wallet, take)]
-        remaining, principal = take, 0
-        for account, amount in allocations:
-            part = min(amount, remaining)
-            if part <= 0:
-                break
-            legs.append((account, -part))
-            remaining -= part
-            if account.purpose == Purpose.LOANS_RECEIVABLE:
-                principal += part
-        if current_pool is not None:
-            if principal > current_pool.principal_outstanding_fen:
-                raise ApplicationError(
-                    f"collecting {principal} fen of principal but the pool {current_pool.code} has only "
-                    f"{current_pool.principal_outstanding_fen} outstanding",
-                    {"fields": {"allocations": ["more principal than is outstanding"]}},
-                )
-            # The cash behind the wallet goes back to the pool that lent it.
-            legs += [(pool.funds_account, take), (client_funds, -take)]
+        legs: list[Leg] = ledger.collection_legs(
+            wallet=wallet,
+            take=take,
+            allocations=allocations,
+            pool_funds=pool.funds_account if pool is not None else None,
+            client_funds=client_funds,
+        )
+        principal = sum(-amt for account, amt in legs[1:] if account.purpose == Purpose.LOANS_RECEIVABLE)
+        if current_pool is not None and principal > current_pool.principal_outstanding_fen:
+            raise ApplicationError(
+                f"collecting {principal} fen of principal but the pool {current_pool.code} has only "
+                f"{current_pool.principal_outstanding_fen} outstanding",
+                {"fields": {"allocations": ["more principal than is outstanding"]}},
+            )
         entry = _write(
             kind=Kind.COLLECTION,
             legs=legs,
@@ -635,6 +634,7 @@ def collection_take(
             key=idempotency_key,
             digest=digest,
             reference=reference,
+            business_on=business_on,
         )
         if pool is not None and principal:
             FundingPool.objects.filter(pk=pool.pk).update(
@@ -695,6 +695,7 @@ def recovery_collect(
     principal_left_fen: int,
     idempotency_key: str,
     reference: str = "",
+    business_on: dt.date | None = None,
 ) -> EntryResult:
     """Money recovered from a written-off borrower's wallet: it reduces the write-off expense.
     Up to `principal_left_fen` (the loan's written-off principal not yet had back) it is the
@@ -709,6 +710,7 @@ def recovery_collect(
             allow_partial=True,
             pool=pool,
             reference=reference,
+            business_on=business_on,
         )
         if not result.replayed:
             current = FundingPool.objects.select_for_update().get(pk=pool.pk)

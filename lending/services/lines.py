@@ -104,10 +104,13 @@ def credit_line_unfreeze(*, line: CreditLine, actor: str, reason: str, on: dt.da
 
 
 def credit_line_close(*, line: CreditLine, actor: str, reason: str, on: dt.date) -> CreditLine:
-    """Close a line for good; only when nothing is drawn on it."""
-    if CreditLine.objects.filter(pk=line.pk, used_fen__gt=0).exists():
-        raise ConflictError("a line with money drawn cannot be closed", {"fields": {"status": ["drawn"]}})
-    return _line_move(line=line, event="closed", actor=actor, reason=reason, on=on)
+    """Close a line for good; only when nothing is drawn on it. The check and the move hold the
+    line's row lock: a drawdown at the same moment either lands first (and the close is refused)
+    or waits and finds the line closed."""
+    with transaction.atomic():
+        if CreditLine.objects.select_for_update().only("used_fen").get(pk=line.pk).used_fen > 0:
+            raise ConflictError("a line with money drawn cannot be closed", {"fields": {"status": ["drawn"]}})
+        return _line_move(line=line, event="closed", actor=actor, reason=reason, on=on)
 
 
 def credit_line_change_terms(

@@ -780,6 +780,7 @@ def loan_repay(
                 allow_partial=allow_partial,
                 pool=current.pool,
                 reference=f"repayment of {current.reference}",
+                business_on=on,
             )
         except payments.InsufficientFunds:
             if not allow_partial:
@@ -926,6 +927,7 @@ def loan_recover(
                 principal_left_fen=unrecovered["principal"],
                 idempotency_key=f"recover:{idempotency_key}",
                 reference=f"recovery on {current.reference}",
+                business_on=on,
             )
         except payments.InsufficientFunds:
             return None

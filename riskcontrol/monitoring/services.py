@@ -22,7 +22,6 @@ from django.db.models import Max
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 
-from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError, NotFoundError
 from common.texts import stored_reason
 from lending import collections as collection_queue
@@ -77,9 +76,12 @@ def monitoring_run_start(*, on: dt.date, chunk_size: int | None = None) -> Monit
         return MonitoringRun.objects.get(business_on=on)
 
 
-def monitoring_chunk(*, run_id: int, chunk: int) -> int | None:
+def monitoring_chunk(*, run_id: int, chunk: int, today: dt.date | None = None) -> int | None:
     """Monitor one chunk of a run, once: its warnings, levels, actions and its chunk row commit
-    together. Returns the merchants looked at, or None when the chunk had been done."""
+    together. Returns the merchants looked at, or None when the chunk had been done. `today`: the
+    business date as the caller (a command, a task) read it; a repayment demanded falls due on
+    the first business date after the monitored one, and not before `today` (an on-demand run of
+    an earlier date). None: the date after the monitored one, as when the run follows its close."""
     run = MonitoringRun.objects.get(pk=run_id)
     low, high = run.chunk_bounds[chunk]
     t = thresholds()
@@ -90,7 +92,7 @@ def monitoring_chunk(*, run_id: int, chunk: int) -> int | None:
         except IntegrityError:
             return None
         facts = facts_of_range(low=low, high=high, on=run.business_on, t=t)
-        counts = _monitor(facts=facts, on=run.business_on, t=t, low=low, high=high)
+        counts = _monitor(facts=facts, on=run.business_on, today=today, t=t, low=low, high=high)
         claim.merchants = len(facts)
         claim.counts = counts
         claim.save(update_fields=["merchants", "counts"])
@@ -115,14 +117,17 @@ def monitoring_missing_chunks(*, run: MonitoringRun) -> list[int]:
     return [n for n in range(len(run.chunk_bounds)) if n not in done]
 
 
-def monitoring_run(*, on: dt.date, chunk_size: int | None = None) -> MonitoringRun:
+def monitoring_run(
+    *, on: dt.date, chunk_size: int | None = None, today: dt.date | None = None
+) -> MonitoringRun:
     """Monitor every merchant with exposure on the closed business date `on`, in this process.
-    Idempotent per date; a run stopped half-way is finished by calling it again."""
+    Idempotent per date; a run stopped half-way is finished by calling it again. `today`: as
+    monitoring_chunk's."""
     run = monitoring_run_start(on=on, chunk_size=chunk_size)
     if run.status == MonitoringRun.Status.DONE:
         return run
     for chunk in monitoring_missing_chunks(run=run):
-        monitoring_chunk(run_id=run.pk, chunk=chunk)
+        monitoring_chunk(run_id=run.pk, chunk=chunk, today=today)
     return monitoring_run_finish(run=run)
 
 
@@ -151,7 +156,15 @@ def _warnings_emit(warnings: list[Warning]) -> None:
     )
 
 
-def _monitor(*, facts: dict[int, rules.Facts], on: dt.date, t: rules.Thresholds, low: int, high: int) -> dict:
+def _monitor(
+    *,
+    facts: dict[int, rules.Facts],
+    on: dt.date,
+    today: dt.date | None,
+    t: rules.Thresholds,
+    low: int,
+    high: int,
+) -> dict:
     counts: dict[str, int] = defaultdict(int)
     if not facts:
         return counts
@@ -235,6 +248,7 @@ def _monitor(*, facts: dict[int, rules.Facts], on: dt.date, t: rules.Thresholds,
                     reason="; ".join(r["text"] for r in a.reasons)[:300] or f"level {a.level}",
                     reasons=a.reasons,
                     on=on,
+                    today=today,
                     version=version,
                 )
                 counts[f"action_{kind}"] += 1
@@ -341,6 +355,7 @@ def _act(
     level: str,
     reason: str,
     on: dt.date,
+    today: dt.date | None,
     version: str,
     reasons: list[dict] | None = None,
 ):
@@ -391,7 +406,7 @@ def _act(
         result = {"lines": frozen}
     elif kind in (rules.DEMAND_REPAYMENT, rules.SEND_TO_COLLECTIONS):
         # The first business date after the monitored (closed) one: the demand falls due then.
-        due_on = max(on + dt.timedelta(days=1), business_date_today())
+        due_on = max(on + dt.timedelta(days=1), today or on)
         loans = []
         for loan in Loan.objects.filter(merchant_id=merchant_id, status__in=OPEN_LOAN).order_by("pk"):
             item = {

@@ -18,10 +18,6 @@ ALLOWED = {
     # The demo's day loop, like lending.cob.close_through: it starts where the calendar stands and
     # each close it runs moves the calendar on, so the date is read afresh for every day.
     "demo/services.py",
-    # Post-loan monitoring acts for a closed business date; a repayment it demands falls due on
-    # the first business date after it, which is the calendar's date when the run comes later
-    # (an on-demand run for an earlier date).
-    "riskcontrol/monitoring/services.py",
 }
 
 

@@ -18,15 +18,16 @@ class Command(ExclusiveCommand):
         parser.add_argument("--chunk-size", type=int, default=None, help="merchants per chunk")
 
     def handle(self, *args, on=None, chunk_size=None, **options):
+        today = business_date_today()
         if on:
             try:
                 day = dt.date.fromisoformat(on)
             except ValueError:
                 raise CommandError(f"--on: {on!r} is not a date (YYYY-MM-DD)") from None
         else:
-            day = business_date_today() - dt.timedelta(days=1)
+            day = today - dt.timedelta(days=1)
         try:
-            run = services.monitoring_run(on=day, chunk_size=chunk_size)
+            run = services.monitoring_run(on=day, chunk_size=chunk_size, today=today)
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         s = run.summary
