@@ -65,7 +65,7 @@ def api_client(partner) -> APIClient:
         FeatureSnapshot.objects.create(
             merchant=merchant, as_of=TODAY, version=FEATURES_VERSION, features=features(**STRONG)
         )
-    raw = f"xd_{partner.code[:8]}_" + "f" * 40
+    raw = f"xd_p{partner.pk:06d}_" + "f" * 40
     ApiKeyFactory(partner=partner, raw_key=raw)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
@@ -235,3 +235,23 @@ def test_a_hostile_file_name_neither_places_the_file_nor_reaches_the_download(
     disposition = response["Content-Disposition"]
     assert "\n" not in disposition and "\r" not in disposition and "X-Injected" not in response.headers
     assert disposition.startswith("attachment")
+
+
+def test_another_partners_declined_application_is_not_appealed(world):
+    mine = PartnerPlatformFactory()
+    api_client(mine)
+    theirs = PartnerPlatformFactory()
+    theirs_client = api_client(theirs)
+    merchant = mine.merchants.get(external_id="SHOP-1")
+    declined = apps.application_submit(
+        merchant=merchant,
+        product=Product.objects.get(code="credit_loan"),
+        amount_fen=10**12,
+        channel=Application.Channel.API,
+        on=TODAY,
+        actor="partner",
+    )
+    assert declined.status == Application.Status.DECLINED
+    url = f"/api/v1/applications/{declined.reference}/appeal/"
+    assert theirs_client.post(url, {"reason": "please"}, format="json").status_code == 404
+    assert not Application.objects.filter(appeal_of=declined).exists()
