@@ -88,6 +88,9 @@ ROLES: dict[str, dict] = {
             "common.view_approvalrequest",
             "merchants.add_portalinvitation",
             "merchants.view_portalinvitation",
+            # records the guarantee a member gives (lianbao); ending one is the risk manager's
+            "merchants.view_guarantee",
+            "merchants.add_guarantee",
             # post-loan monitoring: see warnings, levels and actions; reverse an action
             "riskcontrol.view_warning",
             "riskcontrol.view_merchantrisk",
@@ -116,6 +119,7 @@ ROLES: dict[str, dict] = {
             "lending.view_installment",
             "merchants.view_merchant",
             "merchants.view_owner",
+            "merchants.view_guarantee",  # whom to ask when the borrower does not pay
             # The collections queue: work the cases, log contacts, take promises to pay.
             "lending.view_collectioncase",
             "lending.change_collectioncase",
@@ -133,6 +137,10 @@ ROLES: dict[str, dict] = {
         "permissions": [
             *_MERCHANT_FILE,
             "merchants.change_merchant",
+            # guarantees: enter them and end them (parties and amount are fixed once given)
+            "merchants.view_guarantee",
+            "merchants.add_guarantee",
+            "merchants.change_guarantee",
             "lending.view_*",
             "scoring.view_*",
             "scoring.promote_scoringmodel",

@@ -534,7 +534,13 @@ class GuaranteeForm(forms.ModelForm):
     (merchants/api/signals.py, partner_signals.guarantees_record_batch): the amount in yuan with at
     most two decimals, greater than zero; two different shops of one partner platform; a start
     that has come; an end not before the start and at most GUARANTEE_MAX_YEARS after it. Each
-    problem is shown beside its field."""
+    problem is shown beside its field.
+
+    A guarantee given binds its parties, amount and start: on an existing one those fields are
+    disabled (what a browser posts for them is ignored), and only its end may be set, as the
+    partner API allows. A correction is a new guarantee and the end of this one."""
+
+    BOUND = ("borrower", "guarantor", "amount", "since_on")
 
     amount = forms.CharField(
         label=_("amount (¥)"),
@@ -548,8 +554,14 @@ class GuaranteeForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk and not self.is_bound:
+        if self.instance.pk:
             self.initial["amount"] = str(fen_to_yuan(self.instance.amount_fen))
+            for name in self.BOUND:
+                if name in self.fields:
+                    self.fields[name].disabled = True
+                    self.fields[name].help_text = _(
+                        "fixed once given: to correct it, add a new guarantee and end this one"
+                    )
 
     def clean_amount(self) -> int:
         text = self.cleaned_data["amount"].strip()
@@ -570,6 +582,8 @@ class GuaranteeForm(forms.ModelForm):
 
     def clean_since_on(self):
         since = self.cleaned_data["since_on"]
+        if self.instance.pk:  # as given (disabled), not checked against today again
+            return since
         if since > max(timezone.localdate(), business_date_today()):
             raise forms.ValidationError(_("lies in the future"), code="future")
         if since < earliest_date():
@@ -614,8 +628,9 @@ class GuaranteeForm(forms.ModelForm):
 
 @admin.register(Guarantee)
 class GuaranteeAdmin(QuickActionCheckboxMixin, AuditHistoryMixin, admin.ModelAdmin):
-    """Guarantees between members (lianbao): officers with merchants.add_guarantee or
-    merchants.change_guarantee enter and correct them; each save is in the audit log."""
+    """Guarantees between members (lianbao): officers with merchants.add_guarantee enter them,
+    those with merchants.change_guarantee end them (parties, amount and start are fixed once
+    given, GuaranteeForm); each save is in the audit log. A guarantee is ended, never erased."""
 
     form = GuaranteeForm
     list_display = ["pk", "guarantor", "borrower", "shown_amount", "since_on", "until_on"]
@@ -637,6 +652,9 @@ class GuaranteeAdmin(QuickActionCheckboxMixin, AuditHistoryMixin, admin.ModelAdm
                 for name, o in fieldsets
             ]
         return fieldsets
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     @admin.display(description=_("amount (¥)"), ordering="amount_fen")
     def shown_amount(self, obj):

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext, pgettext_lazy
 
+from common.audit import AuditedManager
 from merchants.models import Merchant, Order, PartnerPlatform
 
 
@@ -113,13 +114,21 @@ def guarantee_until_problem(since_on: dt.date | None, until_on: dt.date | None) 
 
 class Guarantee(models.Model):
     """`guarantor` stands surety for `borrower` (B2B members' joint guarantee, lianbao): if the
-    borrower defaults, the guarantor is asked to pay, so risk runs along the link both ways."""
+    borrower defaults, the guarantor is asked to pay, so risk runs along the link both ways.
+
+    Once given, a guarantee binds its parties, its amount and its start: the workbench and the
+    partner API may only end it (`until_on`); a correction of who or how much is a new guarantee
+    and the end of the old one."""
 
     borrower = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="guarantees_received")
     guarantor = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="guarantees_given")
     amount_fen = models.BigIntegerField(help_text="the most the guarantor answers for")
     since_on = models.DateField()
     until_on = models.DateField(null=True, blank=True, help_text="blank: until further notice")
+
+    # The partner API writes guarantees in bulk and ends them with an UPDATE: both in the audit
+    # log, as a save in the workbench is.
+    objects = AuditedManager()
 
     class Meta:
         constraints = [

@@ -960,6 +960,7 @@ def interview_book(*, application: Application, starts_at: dt.datetime, on: dt.d
 # File signatures of the accepted document types: what a file is, not what its name says.
 _PDF_HEADER = re.compile(rb"%PDF-[12]\.\d")
 _MAGIC = {b"%PDF-": "application/pdf", b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
+_EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 
 
 def application_document_add(*, application: Application, kind: str, upload) -> ApplicationDocument:
@@ -988,6 +989,9 @@ def application_document_add(*, application: Application, kind: str, upload) -> 
         digest.update(chunk)
     upload.seek(0)
     name = str(getattr(upload, "name", "document"))[-200:]
+    # Stored under a name of our own: the sender's (kept in original_name) never chooses the
+    # path (a name with backslashes or "..", which the service's callers may pass as sent).
+    upload.name = f"{secrets.token_hex(16)}{_EXTENSIONS[content_type]}"
     return ApplicationDocument.objects.create(
         application=application,
         kind=kind,
