@@ -86,3 +86,20 @@ def test_a_member_s_home_offers_the_member_s_products(new_page, live_server):
     assert hrefs and all("/apply/member/" in href for href in hrefs), hrefs
     links.first.click()
     expect(page.get_by_test_id("member-apply")).to_be_visible()
+
+
+def test_a_seller_asking_more_than_its_line_is_told_the_terms_are_for_less(new_page, live_server):
+    seller_with_an_offer_and_orders()
+    page = new_page(viewport=NARROW, is_mobile=True, has_touch=True, locale="zh-CN")
+    log_in(page, live_server, "seller")
+    page.goto(f"{live_server.url}/apply/?product=credit_loan")
+    page.get_by_test_id("amount").fill("900000")
+    expect(page.get_by_test_id("terms-smaller")).to_be_visible()
+    granted = page.get_by_test_id("terms-amount").inner_text()
+    assert granted and granted != "900,000.00"
+    expect(page.get_by_test_id("terms-smaller")).to_contain_text("900,000.00")
+    expect(page.get_by_test_id("terms-smaller")).to_contain_text(granted)
+    # Asking what can be granted, the note goes.
+    page.get_by_test_id("amount").fill(granted.replace(",", ""))
+    expect(page.get_by_test_id("terms-smaller")).to_be_hidden()
+    assert_fits(page)
