@@ -78,6 +78,8 @@ ROLES: dict[str, dict] = {
             "lending.change_applicationstage",
             "lending.change_videointerview",
             "lending.change_fieldinspection",
+            # gives a case's field visit to an inspector (a case sent to inspection waits otherwise)
+            "lending.add_fieldinspection",
             "lending.add_applicationdocument",
             *_LENDING_BOOK,
             *_LEDGER,

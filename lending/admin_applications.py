@@ -12,6 +12,7 @@ Permissions (model permissions, so the roles migration can grant them to groups)
   recording a visit: lending.change_fieldinspection."""
 
 import datetime as dt
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -33,7 +34,9 @@ from common.money import format_yuan
 from lending import ops
 from lending.models import Application, ApplicationDocument, ApplicationStage, FieldInspection
 from lending.services import applications as services
+from lending.services.products import rate_text
 from merchants.admin import ReadOnlyAdmin
+from merchants.questionnaire import QUESTIONS
 
 PERM_QUEUE = "lending.view_applicationstage"
 PERM_CASE = "lending.view_application"
@@ -209,7 +212,8 @@ class ApplicationAdmin(ReadOnlyAdmin):
             "amount": _yuan(application.amount_fen),
             "limit": _yuan(application.decided_limit_fen),
             "declared": _declared_rows(application.declared),
-            "questionnaire": sorted((application.questionnaire or {}).items()),
+            "questionnaire": _questionnaire_rows(application.questionnaire),
+            "rate": rate_text(application.decided_rate) if application.decided_rate else "-",
             "documents": list(application.documents.order_by("uploaded_at")),
             "checklist": _checklist(application),
             "stages": stages,
@@ -352,13 +356,45 @@ def _decisions(case) -> list[dict]:
     return decisions
 
 
+# The member's declared figures under the apply form's own labels; the shares, stored as
+# fractions, shown as the percentages the member typed.
+DECLARED_LABELS = {
+    "fiscal_year": _("Fiscal year"),
+    "sales": _("Last year's sales (¥)"),
+    "net_profit_margin": _("Net profit margin (%)"),
+    "total_assets": _("Total assets (¥)"),
+    "total_liabilities": _("Total liabilities (¥)"),
+    "platform_sales_share": _("Share of sales on the platform (%)"),
+}
+DECLARED_PERCENT = {"net_profit_margin", "platform_sales_share"}
+
+
 def _declared_rows(declared: dict) -> list[tuple[str, str]]:
     rows = []
     for name, value in (declared or {}).items():
         is_money = name.endswith("_fen") and str(value).lstrip("-").isdigit()
-        shown = f"{_yuan(int(value))} ¥" if is_money else value
-        rows.append((name.removesuffix("_fen"), shown))
+        key = name.removesuffix("_fen")
+        if is_money:
+            shown = _yuan(int(value))
+        elif key in DECLARED_PERCENT:
+            try:
+                shown = f"{Decimal(str(value)) * 100:.2f}".rstrip("0").rstrip(".")
+            except ArithmeticError:
+                shown = value
+        else:
+            shown = value
+        rows.append((DECLARED_LABELS.get(key, key), shown))
     return rows
+
+
+def _questionnaire_rows(answers: dict) -> list[tuple[str, object]]:
+    """The owner's answers beside the statements it read (in the reader's language), in the form's order."""
+    texts = {q.code: q.text for q in QUESTIONS}
+    order = {q.code: i for i, q in enumerate(QUESTIONS)}
+    return [
+        (texts.get(code, code), answer)
+        for code, answer in sorted((answers or {}).items(), key=lambda item: order.get(item[0], len(order)))
+    ]
 
 
 @admin.register(FieldInspection)

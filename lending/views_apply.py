@@ -258,6 +258,10 @@ def _render_apply(request, merchant, product, *, form, terms=None, ticked=(), st
             "decline": _("On today's figures this would be declined"),
             "refer": _("A person will decide"),
             "correct": _("Please correct"),
+            # The instant path grants at most the decided line: a smaller amount than typed is said.
+            "smaller": _(
+                "You asked for ¥%(asked)s; the terms below are for the ¥%(granted)s that can be approved."
+            ),
         },
     }
     return render(request, "portal/apply.html", context, status=status)

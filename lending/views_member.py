@@ -207,8 +207,18 @@ def _stage_view(name: str, row: ApplicationStage | None) -> dict:
         "state": state,
         "state_label": STATE_LABELS.get(state, state),
         "row": row,
-        "reasons": localized(row.reasons) if row is not None else [],
+        "reasons": _reasons_shown(row),
     }
+
+
+def _reasons_shown(row: ApplicationStage | None) -> list[dict]:
+    """What the member reads of a stage: a machine's reasons and a person's reason to decline;
+    an officer's findings on a case it passed are the lender's notes, not the member's."""
+    if row is None:
+        return []
+    if row.kind == ApplicationStage.Kind.HUMAN and row.status == ApplicationStage.Status.PASSED:
+        return []
+    return localized(row.reasons)
 
 
 def _quote_context(quote) -> dict:
@@ -252,6 +262,8 @@ def _render_tracker(request, application: Application, *, accept_error: str = ""
         "interview": interview,
         "documents": application.documents.order_by("uploaded_at", "pk"),
         "video_passed": video_passed,
+        # A declined or withdrawn application that never booked an interview has nothing to book.
+        "closed_unbooked": not application.is_open and interview is None,
         "can_book": application.is_open and product.needs_video_check and not video_passed,
         "accept_error": accept_error,
         "limit": format_yuan(application.decided_limit_fen) if application.decided_limit_fen else "",

@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from common.business_date import business_date_today
 from lending import ops
 
 REFRESH_SECONDS = 30
@@ -74,7 +75,9 @@ def assembly_line(request):
         "rows": rows,
         "rates": rates,
         "mix": mix,
-        "late": ops.late_cases(now=now),
+        # Each late case under its queue's name, not its code.
+        "late": [{"stage": s, "queue": ops.QUEUES.get(s.queue, s.queue)} for s in ops.late_cases(now=now)],
+        "business_date": business_date_today(),
         "coverage": coverage,
         "per_officer": f"{coverage['per_officer']:,.1f}" if coverage["per_officer"] is not None else "-",
         "dwell_window_days": ops.DWELL_WINDOW_DAYS,
