@@ -41,7 +41,7 @@ from lending.services.lines import (
 from lending.services.pledges import pledge_check, pledge_select, pledges_create
 from lending.services.products import annual_cost_cap
 from lending.services.wallet_collection import Payment, loan_payments_apply
-from merchants.models import Merchant
+from merchants.models import Merchant, Order
 from merchants.webhooks.models import EventType
 from merchants.webhooks.services import Event, event_emit, events_emit
 from payments import ledger
@@ -170,7 +170,13 @@ def loan_quote(
         pledged_orders=tuple(pledged),
         term=term,
     )
-    terms = {"merchant": merchant, "product": product, "quote": quote, "penalty_rate": penalty_rate}
+    terms = {
+        "merchant": merchant,
+        "product": product,
+        "quote": quote,
+        "penalty_rate": penalty_rate,
+        "order_numbers": _order_numbers(pledged),
+    }
 
     # The borrower reads (and hashes) the agreement in the active language; the same terms in the
     # other languages, and as the bilingual text shown before, are what it may have accepted on an
@@ -179,7 +185,9 @@ def loan_quote(
         for code, _name in settings.LANGUAGES:
             with translation.override(code):
                 yield agreement_text(**terms)
-        yield bilingual_agreement_text(**terms)
+                # as shown before the pledged orders were named by their numbers
+                yield agreement_text(**terms, pledged_by_id=True)
+        yield bilingual_agreement_text(**{k: v for k, v in terms.items() if k != "order_numbers"})
 
     return replace(quote, contract_text=agreement_text(**terms), other_texts=other_texts)
 
@@ -189,8 +197,37 @@ def _rate_text(daily_rate) -> str:
     return _("%(daily)s %%/day ≈ %(annual)s %%/year") % {"daily": daily, "annual": annual}
 
 
-def agreement_text(*, merchant, product: Product, quote: Quote, penalty_rate) -> str:
-    """The loan agreement in the active language: the terms a borrower accepts by its SHA-256."""
+def _order_numbers(pledged) -> dict[int, str]:
+    """The pledged orders' numbers as the seller's shop shows them, by order id."""
+    if not pledged:
+        return {}
+    return dict(Order.objects.filter(pk__in=[o for o, _value in pledged]).values_list("pk", "external_id"))
+
+
+def _pledged_line(pledged, order_numbers: dict[int, str], *, by_id: bool) -> str:
+    value = format_yuan(sum(v for _order, v in pledged))
+    if by_id:
+        return _(
+            "Pledged orders (shipped): %(count)s orders worth ¥%(value)s, ids %(ids)s; a pledged "
+            "order's settlement repays this loan first, a refund makes its share due at once"
+        ) % {"count": len(pledged), "value": value, "ids": ", ".join(str(o) for o, _value in pledged)}
+    return _(
+        "Pledged orders (shipped): %(count)s orders worth ¥%(value)s, order numbers %(numbers)s; a "
+        "pledged order's settlement repays this loan first, a refund makes its share due at once"
+    ) % {
+        "count": len(pledged),
+        "value": value,
+        "numbers": ", ".join(order_numbers.get(o, str(o)) for o, _value in pledged),
+    }
+
+
+def agreement_text(
+    *, merchant, product: Product, quote: Quote, penalty_rate, order_numbers=None, pledged_by_id=False
+) -> str:
+    """The loan agreement in the active language: the terms a borrower accepts by its SHA-256.
+    Pledged orders are named by the numbers the seller's shop shows (`order_numbers`, by order id);
+    `pledged_by_id` gives the text as it read before, naming them by their ids, which a borrower may
+    have accepted then."""
     schedule, fee, total_interest = quote.schedule, quote.fee_fen, quote.total_interest_fen
     pledged = quote.pledged_orders
     lines = [
@@ -215,21 +252,7 @@ def agreement_text(*, merchant, product: Product, quote: Quote, penalty_rate) ->
         % {"method": RepaymentMethod(product.repayment_method).label},
         _("Penalty: overdue principal at %(rate)s after %(days)s grace day(s)")
         % {"rate": _rate_text(penalty_rate), "days": product.grace_days},
-        *(
-            [
-                _(
-                    "Pledged orders (shipped): %(count)s orders worth ¥%(value)s, ids %(ids)s; a pledged "
-                    "order's settlement repays this loan first, a refund makes its share due at once"
-                )
-                % {
-                    "count": len(pledged),
-                    "value": format_yuan(sum(v for _order, v in pledged)),
-                    "ids": ", ".join(str(o) for o, _value in pledged),
-                }
-            ]
-            if pledged
-            else []
-        ),
+        *([_pledged_line(pledged, order_numbers or {}, by_id=pledged_by_id)] if pledged else []),
         _("Schedule:"),
         *(
             _("  #%(number)s %(due)s principal ¥%(principal)s interest ¥%(interest)s total ¥%(total)s")

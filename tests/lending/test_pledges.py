@@ -79,6 +79,30 @@ def test_an_order_loan_is_lent_against_shipped_orders_only(order_line):
         )  # only one unpledged order is left
 
 
+def test_the_agreement_names_the_pledged_orders_by_the_numbers_the_shop_shows(order_line):
+    """The seller ticks orders by the numbers on its Shop page; the agreement it signs names them the
+    same way, not by the platform's row ids. An agreement accepted as it read before (by ids) still
+    draws: the borrower accepted those terms."""
+    line, orders = order_line
+    quote = services.loan_quote(line=line, amount_fen=700_000, start_on=business_date_today())
+    numbers = [o.external_id for o in orders[:2]]
+    assert f"order numbers {numbers[0]}, {numbers[1]}" in quote.contract_text
+    assert f"ids {orders[0].pk}" not in quote.contract_text
+    as_before = quote.contract_text.replace(
+        f"order numbers {numbers[0]}, {numbers[1]}", f"ids {orders[0].pk}, {orders[1].pk}"
+    )
+    assert quote.accepted_text(services.loans._sha256(as_before)) == as_before
+    loan = services.loan_draw(
+        line=line,
+        amount_fen=700_000,
+        accepted_sha256=services.loans._sha256(as_before),
+        idempotency_key="as-before",
+        via="test",
+        on=business_date_today(),
+    )
+    assert loan.contract.text == as_before
+
+
 def test_a_settled_pledged_order_repays_the_loan_first(order_line):
     line, orders = order_line
     loan = draw(line, 700_000)
