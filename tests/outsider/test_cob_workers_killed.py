@@ -5,9 +5,10 @@ Two `celery -A config worker` processes consume the batch queue on a real Redis 
 a seeded generator (counted in chunk rows committed, so a moment falls mid-step, at a step's end
 or between dates) a worker, a worker's pool process, the dispatcher, or everything is killed with
 SIGKILL; what was killed is started again (a supervisor would), the partner API works while
-everything is down, and two dispatchers are started at once at the end. Both must exit 0, no run
-is left FAILED, and every loan, installment, line, wallet, pool, loan event and journal row must
-equal a twin database (CREATE DATABASE … TEMPLATE) that did the same API work and closed the same
+everything is down, and two dispatchers are started at once twice (at the start, and to wait
+through the last kill). The last two must exit 0 having waited for the close, no run is left
+FAILED, and every loan, installment, line, wallet, pool, loan event and journal row must equal a
+twin database (CREATE DATABASE … TEMPLATE) that did the same API work and closed the same
 dates in one process, never killed.
 
 A killed worker's message stays unacknowledged in Redis until the broker's visibility timeout (an
@@ -105,10 +106,13 @@ class Processes:
 
     def _start(self, argv: list[str], name: str) -> subprocess.Popen:
         self.started += 1
-        log = open(self.logs / f"{self.started:02d}-{name}.log", "w")  # noqa: SIM115 (the process's)
-        return subprocess.Popen(
+        path = self.logs / f"{self.started:02d}-{name}.log"
+        log = open(path, "w")  # noqa: SIM115 (the process's)
+        process = subprocess.Popen(
             argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
+        process.log = path
+        return process
 
     def worker(self, name: str) -> None:
         self.workers[name] = self._start(
@@ -266,7 +270,9 @@ def test_fanned_out_close_killed_at_random_equals_a_twin_never_killed(settings, 
         _purge_broker()
         processes.worker("a")
         processes.worker("b")
-        dispatcher = processes.dispatch()
+        # Two commands start the same date at once (both killed with everything below).
+        processes.dispatch()
+        processes.dispatch()
 
         # 1. A worker lost with its host mid-step; a supervisor starts it again at once. What it
         #    held stays unacknowledged in Redis for the visibility timeout.
@@ -287,32 +293,45 @@ def test_fanned_out_close_killed_at_random_equals_a_twin_never_killed(settings, 
         _shell(main, chunk_size, down_code)
         processes.worker("a")
         processes.worker("b")
-        dispatcher = processes.dispatch()
+        processes.dispatch()
 
         # 3. A worker's pool process dies (its main process requeues what it ran), around the end
         #    of the first date's deduction.
         _wait_for(processes, per_date // 2 + moments.randint(-1, 1))
         processes.kill_pool_process(moments.choice(["a", "b"]))
 
-        # 4. The dispatcher alone, in the second date; the workers go on without it.
+        # 4. The dispatcher and both workers, in the second date. Two commands are started again
+        #    at once with no worker running; once both have taken the open date up, the workers
+        #    come back (what the killed ones held is lost until the visibility timeout).
         _wait_for(processes, per_date + moments.randint(1, per_date // 2))
-        processes.kill(dispatcher)
+        processes.kill_all()
+        on = business_date_today()
+        attempts = CobRun.objects.filter(business_on=on).values_list("attempts", flat=True).first() or 0
+        both = [processes.dispatch(), processes.dispatch()]
+        deadline = time.monotonic() + 120
+        while not CobRun.objects.filter(business_on=on, attempts__gte=attempts + 2).exists():
+            assert time.monotonic() < deadline, f"the commands did not start\n{processes.tail()}"
+            assert all(process.poll() is None for process in both), processes.tail()
+            time.sleep(0.05)
+            connection.close()
+        processes.worker("a")
+        processes.worker("b")
 
-        # 5. A worker again, in the second or third date, while no dispatcher waits: the next
-        #    command run takes the stalled run over.
+        # 5. A worker again, in the second or third date, while both wait: what it held is lost
+        #    until the visibility timeout, and the waiting commands take it over.
         _wait_for(processes, per_date + per_date // 2 + moments.randint(1, per_date))
         name = moments.choice(["a", "b"])
         processes.kill(processes.workers[name])
         processes.worker(name)
 
-        # Two commands at once finish the close: both end well.
-        both = [processes.dispatch(), processes.dispatch()]
         for process in both:
             try:
                 process.wait(SETTLE_SECONDS)
             except subprocess.TimeoutExpired:
                 pytest.fail(f"a dispatcher did not finish in {SETTLE_SECONDS}s\n{processes.tail()}")
         assert [process.returncode for process in both] == [0, 0], processes.tail()
+        for process in both:  # each waited for the close, through its last date
+            assert f"closed {THROUGH}:" in process.log.read_text(), processes.tail()
         connection.close()
         assert not CobRun.objects.filter(status=CobRun.Status.FAILED).exists(), processes.tail()
         assert business_date_today() == THROUGH + dt.timedelta(days=1)
