@@ -297,7 +297,9 @@ def cob_close_dispatch(*, through: dt.date, chunk_size: int | None = None, timeo
     # wait below looks at it; the dates after it are started by the workers.
     cob_close_start(through=through, chunk_size=chunk_size)
     deadline = time.monotonic() + timeout
-    seen, still_since = None, time.monotonic()
+    # Each take-over that brings no progress doubles the wait before the next (no worker running
+    # at all should not fill the queue with copies), up to ten watch periods.
+    seen, still_since, patience = None, time.monotonic(), _watch_seconds()
     while True:
         runs = list(CobRun.objects.filter(business_on__range=(first, through)).order_by("business_on"))
         failed = [run for run in runs if run.status == CobRun.Status.FAILED]
@@ -313,8 +315,8 @@ def cob_close_dispatch(*, through: dt.date, chunk_size: int | None = None, timeo
             )
         progress = _progress(first, through)
         if progress != seen:
-            seen, still_since = progress, time.monotonic()
-        elif time.monotonic() - still_since >= _watch_seconds():
+            seen, still_since, patience = progress, time.monotonic(), _watch_seconds()
+        elif time.monotonic() - still_since >= patience:
             _take_over(through, chunk_size)
-            still_since = time.monotonic()
+            still_since, patience = time.monotonic(), min(2 * patience, 10 * _watch_seconds())
         time.sleep(0.1)

@@ -301,19 +301,17 @@ def test_fanned_out_close_killed_at_random_equals_a_twin_never_killed(settings, 
         processes.kill_pool_process(moments.choice(["a", "b"]))
 
         # 4. The dispatcher and both workers, in the second date. Two commands are started again
-        #    at once with no worker running; once both have taken the open date up, the workers
-        #    come back (what the killed ones held is lost until the visibility timeout).
+        #    at once with no worker running; once both have taken the stalled date over, the
+        #    workers come back (what the killed ones held is lost until the visibility timeout).
         _wait_for(processes, per_date + moments.randint(1, per_date // 2))
         processes.kill_all()
-        on = business_date_today()
-        attempts = CobRun.objects.filter(business_on=on).values_list("attempts", flat=True).first() or 0
         both = [processes.dispatch(), processes.dispatch()]
         deadline = time.monotonic() + 120
-        while not CobRun.objects.filter(business_on=on, attempts__gte=attempts + 2).exists():
-            assert time.monotonic() < deadline, f"the commands did not start\n{processes.tail()}"
+        # Each has found the close stalled (no worker) and sent again what it misses.
+        while not all("has not moved" in process.log.read_text() for process in both):
+            assert time.monotonic() < deadline, f"the commands did not take over\n{processes.tail()}"
             assert all(process.poll() is None for process in both), processes.tail()
             time.sleep(0.05)
-            connection.close()
         processes.worker("a")
         processes.worker("b")
 
