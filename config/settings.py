@@ -630,6 +630,10 @@ LENDING_CLASSIFICATION_THRESHOLDS = {
     "loss_from": env.int("LENDING_LOSS_FROM", default=361),
 }
 LENDING_COB_CHUNK_TIMEOUT_SECONDS = env.int("LENDING_COB_CHUNK_TIMEOUT_SECONDS", default=1800)
+# A fanned-out close that has not moved for this long is taken over (what its run misses is sent
+# again): a worker killed with its messages would otherwise leave them to the broker's visibility
+# timeout (an hour). Re-sent work that was only slow finds itself done and does nothing.
+LENDING_COB_WATCH_SECONDS = env.int("LENDING_COB_WATCH_SECONDS", default=60)
 
 # The credit assembly line (信贷工厂): per kind of product, the stages an application passes, in
 # order, run by lending.pipeline the way Django runs MIDDLEWARE. A stage is a dotted path to a

@@ -36,6 +36,7 @@ import datetime as dt
 import logging
 import time
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
@@ -47,7 +48,6 @@ from lending.models import CobChunk, CobRun
 from lending.services.pledges import pledges_process
 
 log = logging.getLogger(__name__)
-WATCH_SECONDS = 60
 SERIAL_STEPS = ("deduct", "recover")  # of a run frozen by loan ids alone: one at a time, in order
 CHUNK_RETRIES = 5
 
@@ -105,11 +105,15 @@ def _send_start(through: dt.date, chunk_size: int | None) -> None:
     cob_close_start.delay(through.isoformat(), chunk_size)
 
 
+def _watch_seconds() -> float:
+    return settings.LENDING_COB_WATCH_SECONDS
+
+
 def _send_watch(on: dt.date, through: dt.date, chunk_size: int | None, seen: int) -> None:
     from lending.tasks import cob_close_watch
 
     cob_close_watch.apply_async(
-        (on.isoformat(), through.isoformat(), chunk_size, seen), countdown=WATCH_SECONDS
+        (on.isoformat(), through.isoformat(), chunk_size, seen), countdown=_watch_seconds()
     )
 
 
@@ -243,7 +247,9 @@ def cob_close_watch(*, on: dt.date, through: dt.date, chunk_size: int | None, se
         return
     progress = CobChunk.objects.filter(business_on=on).count() + len(run.steps)
     if progress == seen:
-        log.warning("close of business %s has not moved for %s s: sending what is missing", on, WATCH_SECONDS)
+        log.warning(
+            "close of business %s has not moved for %s s: sending what is missing", on, _watch_seconds()
+        )
         cob_close_advance(on=on, through=through, chunk_size=chunk_size, resend=True)
     _send_watch(on, through, chunk_size, seen=progress)
 
@@ -255,14 +261,45 @@ def cob_close_stop(*, on: dt.date, error: str) -> None:
         _fail(run, error)
 
 
+def _progress(first: dt.date, through: dt.date) -> tuple[int, int, int]:
+    """What the dates from `first` through `through` have done so far: chunk rows, step reports
+    and runs done (any of them grows as long as some worker works on the close)."""
+    runs = CobRun.objects.filter(business_on__range=(first, through))
+    return (
+        CobChunk.objects.filter(business_on__range=(first, through)).count(),
+        sum(len(steps) for steps in runs.values_list("steps", flat=True)),
+        runs.filter(status=CobRun.Status.DONE).count(),
+    )
+
+
+def _take_over(through: dt.date, chunk_size: int | None) -> None:
+    """The close has not moved for a while: its workers may have died with the messages they held
+    (on Redis those come back only after the visibility timeout). Send again what the current
+    date's run is missing; start it if no one did (a start killed before its pledges, or a
+    finished date whose following start was lost with its worker)."""
+    on = business_date_today()
+    if on > through:
+        return
+    run = CobRun.objects.filter(business_on=on).first()
+    log.warning("close of business %s has not moved for %s s: sending what is missing", on, _watch_seconds())
+    if run is None or run.status != CobRun.Status.RUNNING or not _reported(run, "pledges"):
+        cob_close_start(through=through, chunk_size=chunk_size)
+    else:
+        cob_close_advance(on=on, through=through, chunk_size=chunk_size, resend=True)
+
+
 def cob_close_dispatch(*, through: dt.date, chunk_size: int | None = None, timeout: float) -> list[CobRun]:
     """Close every date from the current one through `through` on the workers, and wait for it
-    here (outside any worker); returns the runs, in order."""
+    here (outside any worker), taking the close over when nothing has moved for
+    LENDING_COB_WATCH_SECONDS (a worker killed with what it held); returns the runs, in order."""
     first = business_date_today()
     # The first date starts here, so that a run that failed before is running again before the
     # wait below looks at it; the dates after it are started by the workers.
     cob_close_start(through=through, chunk_size=chunk_size)
     deadline = time.monotonic() + timeout
+    # Each take-over that brings no progress doubles the wait before the next (no worker running
+    # at all should not fill the queue with copies), up to ten watch periods.
+    seen, still_since, patience = None, time.monotonic(), _watch_seconds()
     while True:
         runs = list(CobRun.objects.filter(business_on__range=(first, through)).order_by("business_on"))
         failed = [run for run in runs if run.status == CobRun.Status.FAILED]
@@ -276,4 +313,10 @@ def cob_close_dispatch(*, through: dt.date, chunk_size: int | None = None, timeo
             raise ApplicationError(
                 f"close of business through {through} did not finish in time; rerun to resume"
             )
+        progress = _progress(first, through)
+        if progress != seen:
+            seen, still_since, patience = progress, time.monotonic(), _watch_seconds()
+        elif time.monotonic() - still_since >= patience:
+            _take_over(through, chunk_size)
+            still_since, patience = time.monotonic(), min(2 * patience, 10 * _watch_seconds())
         time.sleep(0.1)
