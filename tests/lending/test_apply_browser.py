@@ -90,7 +90,7 @@ def test_a_seller_applies_for_an_order_loan_from_its_offer_and_is_paid(new_page,
     expect(page.get_by_test_id("terms-amount")).to_have_text(format_yuan(cover))
     contract = page.get_by_test_id("contract-text")
     # The browser asks for English (its locale): the agreement is shown in English alone.
-    expect(contract).to_contain_text(f"ids {second.pk}, {fourth.pk}")
+    expect(contract).to_contain_text(f"order numbers {second.external_id}, {fourth.external_id}")
     expect(contract).to_contain_text("Pledged orders (shipped)")
     expect(contract).not_to_contain_text("质押订单")
     if phone:

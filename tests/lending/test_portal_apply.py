@@ -176,7 +176,7 @@ def test_an_order_loan_pledges_exactly_the_ticked_orders(world, client):
         {"product": "order_loan", "amount": amount, "orders": [second.pk, fourth.pk]},
     ).json()["terms"]
     assert terms["outcome"] == "pass"
-    assert f"订单号 {second.pk}, {fourth.pk}" in terms["contract_text"]
+    assert f"订单号 {second.external_id}, {fourth.external_id}" in terms["contract_text"]
 
     response = apply_post(
         client, "order_loan", amount, sha=terms["contract_sha256"], orders=[second.pk, fourth.pk]
