@@ -54,6 +54,7 @@ class Notices(collections.deque):
     def __init__(self) -> None:
         super().__init__()
         self.step = "other"
+        self.plans = None  # with --plans: a file each plan is written to, one JSON a line
         self.by_step: dict[str, dict[str, dict]] = collections.defaultdict(dict)
 
     def append(self, notice: str) -> None:
@@ -61,12 +62,21 @@ class Notices(collections.deque):
         if "plan:" not in notice or start < 0:
             return
         plan = json.loads(notice[start:])
+        if self.plans is not None:
+            self.plans.write(json.dumps({"step": self.step, **plan}) + "\n")
         top = plan["Plan"]
         text = re.sub(r"\s+", " ", plan.get("Query Text", "")).strip()
-        text = re.sub(r"\d+", "N", text)[:110]
-        row = self.by_step[self.step].setdefault(text, {"calls": 0, "rows": 0, **dict.fromkeys(COUNTERS, 0)})
+        text = re.sub(r"\d+", "N", text)
+        # Statements that open with the same WITH clause differ in what they write: name it too.
+        verb = re.search(r"\b(UPDATE \w+|INSERT INTO \w+|DELETE FROM \w+)", text[8:])
+        text = text[:110] + (f" … {verb.group(1)}" if verb and verb.group(1) not in text[:110] else "")
+        row = self.by_step[self.step].setdefault(
+            text, {"calls": 0, "rows": 0, "ms": 0.0, **dict.fromkeys(COUNTERS, 0)}
+        )
         row["calls"] += 1
         row["rows"] += top.get("Actual Rows", 0)
+        # With --timing: the statement's own time as the server measured it (nested included).
+        row["ms"] = round(row["ms"] + top.get("Actual Total Time", 0.0) + plan.get("Triggers ms", 0.0), 3)
         for counter in COUNTERS:
             row[counter] += top.get(counter, 0)
 
@@ -124,6 +134,12 @@ def main() -> None:
         "code's storage parameters, as a world built with this code would be laid out",
     )
     parser.add_argument("--top", type=int, default=8, help="statements listed per step")
+    parser.add_argument(
+        "--timing",
+        action="store_true",
+        help="also time each statement's plan nodes (auto_explain.log_timing; slower): `ms` per statement",
+    )
+    parser.add_argument("--plans", type=Path, default=None, help="write every plan here, one JSON a line")
     args = parser.parse_args()
 
     clone_database(args.template, args.database_url)
@@ -146,6 +162,8 @@ def main() -> None:
     connection.ensure_connection()
     raw = connection.connection
     notices = Notices()
+    if args.plans is not None:
+        notices.plans = args.plans.open("w")
     raw.notices = notices
 
     def prepare() -> None:
@@ -161,7 +179,7 @@ def main() -> None:
                 ("log_analyze", "on"),
                 ("log_buffers", "on"),
                 ("log_wal", "on"),
-                ("log_timing", "off"),
+                ("log_timing", "on" if args.timing else "off"),
                 ("log_nested_statements", "on"),
                 ("log_format", "json"),
                 ("log_level", "notice"),
