@@ -373,13 +373,10 @@ def _repayments_emit(cursor, *, on: dt.date, payments: str, ids: str, kind: str)
         "l.principal_outstanding_fen + l.interest_outstanding_fen + l.penalty_outstanding_fen "
         "+ l.fee_outstanding_fen"
     )
-    # Each loan's shop looked up by id (subqueries, not a join: joined, PostgreSQL may hash every
-    # shop for each batch of payments, as for repayment.failed in lending.events).
-    shop = "(SELECT m.{column} FROM merchants_merchant m WHERE m.id = l.merchant_id)"
     data = sql_json_object(
         [
             ("loan", "l.reference"),
-            ("merchant", shop.format(column="external_id")),
+            ("merchant", "m.external_id"),
             ("kind", "CAST(%(rs_kind)s AS TEXT)"),
             ("amount", sql_yuan("v.penalty + v.fee + v.interest + v.principal")),
             *((bucket, sql_yuan(f"v.{bucket}")) for bucket in BUCKETS),
@@ -390,8 +387,9 @@ def _repayments_emit(cursor, *, on: dt.date, payments: str, ids: str, kind: str)
     events_insert_select(
         type=EventType.REPAYMENT_SUCCEEDED,
         select=f"""{payments}
-        SELECT v.loan_id AS seq, {shop.format(column="partner_id")} AS partner_id, {data} AS data
+        SELECT v.loan_id AS seq, m.partner_id AS partner_id, {data} AS data
         FROM v JOIN lending_loan l ON l.id = v.loan_id AND l.id IN ({ids})
+        JOIN merchants_merchant m ON m.id = l.merchant_id
         """,  # noqa: S608 - integer literals or a table name, and fixed fragments
         params={"rs_kind": kind},
         business_on=on,
