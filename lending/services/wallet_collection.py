@@ -181,6 +181,7 @@ def loans_collect_owing(
     reference: str,
     actor: str = lifecycle.CLOSE_OF_BUSINESS,
     shared: list | None = None,
+    owing_loans: list | None = None,
 ) -> int:
     """loans_collect in SQL, for loans chosen by a query (`owing`, yielding OWED_COLUMNS, with
     `params`) rather than listed in Python: locks their wallets in id order, shares each wallet's
@@ -189,7 +190,8 @@ def loans_collect_owing(
     payments as loan_payments_apply does. The same rows as loans_collect, with no Python per
     loan. Call inside a transaction. Returns how many loans paid. `shared`: see
     payments.bulk.collections_post_table (the platform's accounts and the pools written last, by
-    the caller)."""
+    the caller). `owing_loans`: a list the ids of the loans `owing` chose are appended to, in id
+    order, before anything is paid (only they can still owe after it: for repayment.failed)."""
     is_postgres = connection.vendor == "postgresql"
     least, greatest = ("LEAST", "GREATEST") if is_postgres else ("MIN", "MAX")
     for_update = " FOR UPDATE" if connection.features.has_select_for_update else ""
@@ -230,6 +232,8 @@ def loans_collect_owing(
         # Which loans owe, and their wallets: one pass over what `owing` selects.
         cursor.execute(f"SELECT loan_id, wallet_id FROM ({owing}) o", params)  # noqa: S608
         owing_wallets = cursor.fetchall()
+        if owing_loans is not None:
+            owing_loans.extend(sorted(loan_id for loan_id, _ in owing_wallets))
         if not owing_wallets:
             return 0
         # The wallets, in id order like every money flow; then what the loans owe is read again,

@@ -208,3 +208,30 @@ def test_a_deduction_posted_before_is_refused_writing_nothing(pool):
             Account.objects.filter(pk=account.pk).update(balance_fen=account.balance_fen + 1)
         collect_in_sql(on)
     assert rows_after() == before
+
+
+def test_the_loans_that_owed_are_handed_back_and_every_loan_left_owing_is_among_them(pool):
+    """`owing_loans` lists the loans the query chose, before paying any (repayment.failed can then
+    read just those: only the deduction makes a loan owe less)."""
+    random_book(random.Random(5))
+    on = business_date_today()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT loan_id FROM ({owing_sql()}) o ORDER BY loan_id")  # noqa: S608
+        owed_before = [pk for (pk,) in cursor.fetchall()]
+    owing_loans: list[int] = []
+    with transaction.atomic():
+        paid = wallet_collection.loans_collect_owing(
+            on=on,
+            owing=owing_sql(),
+            params={},
+            key_prefix=KEY,
+            kind=LoanEvent.Kind.AUTO_DEDUCTED,
+            reference="auto-deduction",
+            owing_loans=owing_loans,
+        )
+    assert owing_loans == owed_before
+    assert paid > 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT loan_id FROM ({owing_sql()}) o")  # noqa: S608
+        still_owing = {pk for (pk,) in cursor.fetchall()}
+    assert still_owing <= set(owing_loans)
