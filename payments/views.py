@@ -11,6 +11,7 @@ from common.money import format_yuan
 from merchants.models import Merchant
 from payments import selectors, services
 from payments.forms import WithdrawalForm
+from payments.ledger import InsufficientFunds
 
 
 def _merchant(request) -> Merchant | None:
@@ -59,6 +60,12 @@ def wallet_withdraw(request):
             idempotency_key=f"portal:{merchant.pk}:{form.cleaned_data['request_token']}",
             is_interactive=True,
         )
+    except InsufficientFunds:
+        # The service's message speaks of fen to the logs; the merchant reads yuan, in its language.
+        available = services.wallet_open(merchant=merchant).available_fen
+        message = _("More than you can withdraw: ¥%(available)s is available.")
+        form.add_error("amount", message % {"available": format_yuan(available)})
+        return wallet(request, form=form)
     except ApplicationError as exc:
         form.add_error("amount", exc.message)
         return wallet(request, form=form)

@@ -477,3 +477,60 @@ def broken_words(page) -> list[str]:
     """The visible table cells holding one short word (no space, at most 16 characters) broken
     over more than one line."""
     return page.evaluate(BROKEN_WORDS_JS)
+
+
+# A radio button or checkbox and the words of its label as they lie: the control must share a line
+# with the first of its words (Django's RadioSelect puts each <input> inside its <label>; a label
+# laid out as a grid once set every radio button alone on a line above its words, "1 Strongly
+# disagree" under a lone circle).
+LOOSE_CONTROLS_JS = r"""() => [...document.querySelectorAll("label")].filter(label => {
+  const control = label.querySelector(":scope > input[type=radio], :scope > input[type=checkbox]");
+  if (!control || !label.checkVisibility() || !control.checkVisibility()) return false;
+  const walker = document.createTreeWalker(label, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.data.trim()) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const line = [...range.getClientRects()].find(r => r.width > 0);
+    if (!line) continue;
+    const box = control.getBoundingClientRect(), middle = (box.top + box.bottom) / 2;
+    return middle < line.top || middle > line.bottom;
+  }
+  return false;
+}).map(label => label.textContent.trim().replace(/\s+/g, " "))"""
+
+
+def loose_controls(page) -> list[str]:
+    """The visible labels whose radio button or checkbox does not sit on the line of its words."""
+    return page.evaluate(LOOSE_CONTROLS_JS)
+
+
+# A label's words as they lie: the pieces of one label (its text and the figures common/figures.js
+# wraps in a <span>) flow as one text. A label laid out as a grid or a column of flex items set
+# each piece on a line of its own ("Daily rate (0.0005 =" / "0.05 %" / ")") although the next
+# piece fitted on the line before.
+SPLIT_LABELS_JS = r"""() => [...document.querySelectorAll("label")].filter(label => {
+  if (!label.checkVisibility()) return false;
+  const edge = label.getBoundingClientRect();
+  const pieces = [...label.childNodes].filter(n =>
+    (n.nodeType === Node.TEXT_NODE && n.data.trim()) ||
+    (n.nodeType === Node.ELEMENT_NODE && !n.matches("input, select, textarea, button, ul, ol, div, p, br") &&
+     n.textContent.trim() && getComputedStyle(n).display.startsWith("inline")));
+  const rects = pieces.map(n => {
+    const range = document.createRange();
+    range.selectNodeContents(n);
+    return [...range.getClientRects()].filter(r => r.width > 0);
+  });
+  for (let i = 1; i < pieces.length; i += 1) {
+    const before = rects[i - 1].at(-1), after = rects[i][0];
+    if (!before || !after) continue;
+    const newLine = after.top >= before.bottom - 1;
+    if (newLine && before.right + after.width < edge.right - 1) return true;
+  }
+  return false;
+}).map(label => label.textContent.trim().replace(/\s+/g, " ").slice(0, 60))"""
+
+
+def split_labels(page) -> list[str]:
+    """The visible labels whose words are set a piece a line although they fit on fewer lines."""
+    return page.evaluate(SPLIT_LABELS_JS)

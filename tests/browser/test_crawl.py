@@ -5,10 +5,12 @@ CRAWL_LIMIT pages per role and language. Each page answers below 400 and logs no
 or uncaught exception; at either width it does not scroll sideways, its charts' labels neither
 lie over one another nor are cut off (browser_support.chart_clashes), no table cell spills into
 its neighbours and no words lie over other words (browser_support.overlapping_cells); on the
-phone it breaks no date, amount, rate or reference across two lines, workbench and portal alike;
-its headings, labels and buttons read in the page's language (no English word left on a Chinese
-page, no Chinese on an English one). Each page is opened once, on the phone, then the window is
-widened to the desktop's. Pages holding a credit file are photographed for reviewers."""
+phone it breaks no date, amount, rate or reference across two lines, workbench and portal alike,
+each radio button and checkbox sits on the line of its label's words and a label's words flow as
+one text (browser_support.loose_controls, split_labels); its headings, labels and buttons read in
+the page's language (no English word left on a Chinese page, no Chinese on an English one). Each
+page is opened once, on the phone, then the window is widened to the desktop's. Pages holding a
+credit file are photographed for reviewers."""
 
 import contextlib
 import os
@@ -27,9 +29,11 @@ from tests.browser_support import (
     PASSWORD,
     broken_figures,
     log_in,
+    loose_controls,
     overlapping_cells,
     playwright_sync,
     sideways_overflow,
+    split_labels,
 )
 from tests.conftest import skip_unless_demo
 from tests.page_catalogue import demo_world_build
@@ -185,6 +189,10 @@ def _crawl(
             problems.append(f"{path}: breaks {broken} across lines")
         if overlaps := overlapping_cells(page):
             problems.append(f"{path}: words over words: {overlaps}")
+        if loose := loose_controls(page):
+            problems.append(f"{path}: radio buttons or checkboxes off their words' line: {loose[:5]}")
+        if split := split_labels(page):
+            problems.append(f"{path}: labels set a piece a line: {split[:5]}")
         if foreign := foreign_words(page, language, data):
             problems.append(f"{path}: not in the page's language: {foreign}")
         if clashes := _chart_clashes(page):

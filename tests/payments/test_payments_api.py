@@ -133,8 +133,23 @@ def test_withdrawal_beyond_the_balance_is_refused_with_a_message(merchant_login)
         {"amount": "500.01", "request_token": "6f1c1d2e-1111-4a4a-9b9b-123456789abd"},
     )
     assert response.status_code == 400
-    assert "insufficient funds" in response.content.decode()
+    # In the reader's language and in yuan, under the amount's field: not the ledger's own words
+    # in fen ("insufficient funds to hold 50001 fen: available 50000").
+    page = response.content.decode()
+    assert "超出可提现金额：当前可用 ¥500.00" in page
+    assert "fen" not in page and "insufficient funds" not in page
     assert not Payout.objects.exists()
+
+
+def test_withdrawal_beyond_the_balance_names_what_is_available_in_english(merchant_login):
+    client, _ = merchant_login
+    client.cookies["django_language"] = "en"
+    response = client.post(
+        "/wallet/withdraw/",
+        {"amount": "99999999", "request_token": "6f1c1d2e-1111-4a4a-9b9b-123456789abe"},
+    )
+    assert response.status_code == 400
+    assert "More than you can withdraw: ¥500.00 is available." in response.content.decode()
 
 
 def test_failed_payout_releases_the_hold_and_moves_nothing(merchant_login):
