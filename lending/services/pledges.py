@@ -5,13 +5,14 @@ when it is refunded, its share of the loan falls due at once."""
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
+from typing import NoReturn
 
 from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
 from common.errors import ApplicationError
-from common.money import format_yuan
+from common.money import format_yuan, round_half_up
 from lending.models import Loan, LoanEvent, Pledge, Product
 from merchants.models import Merchant, Order, OrderStatus
 
@@ -55,14 +56,7 @@ def pledge_check(
     )
     unusable = [i for i in ids if i not in rows]
     if unusable:
-        raise ApplicationError(
-            _(
-                "orders %(orders)s cannot be pledged: only your own shipped orders, not settled and not "
-                "pledged yet"
-            )
-            % {"orders": ", ".join(map(str, unusable[:10]))},
-            {"fields": {"orders": [f"not pledgeable: {', '.join(map(str, unusable[:10]))}"]}},
-        )
+        _not_pledgeable(unusable)
     covered = int(sum(rows.values()) * product.advance_rate)
     if covered < amount_fen:
         raise ApplicationError(
@@ -72,7 +66,32 @@ def pledge_check(
     return [(i, rows[i]) for i in ids]
 
 
+def _not_pledgeable(ids: list[int]) -> NoReturn:
+    raise ApplicationError(
+        _(
+            "orders %(orders)s cannot be pledged: only your own shipped orders, not settled and not "
+            "pledged yet"
+        )
+        % {"orders": ", ".join(map(str, ids[:10]))},
+        {"fields": {"orders": [f"not pledgeable: {', '.join(map(str, ids[:10]))}"]}},
+    )
+
+
 def pledges_create(*, loan, orders: list[tuple[int, int]]) -> None:
+    """Pledge the quoted orders to the loan, inside the drawdown's transaction. The quote chose
+    them before any lock: another drawdown may have pledged (or the marketplace moved) one since.
+    The orders are locked in id order and read again; one no longer pledgeable refuses the
+    drawdown, naming it, and the caller's transaction writes nothing."""
+    ids = sorted(order_id for order_id, _value in orders)
+    list(Order.objects.filter(pk__in=ids).order_by("pk").select_for_update().values_list("pk", flat=True))
+    usable = set(
+        Order.objects.filter(pk__in=ids, status=OrderStatus.SHIPPED)
+        .exclude(pledges__is_open=True)
+        .values_list("pk", flat=True)
+    )
+    gone = [i for i in ids if i not in usable]
+    if gone:
+        _not_pledgeable(gone)
     Pledge.objects.bulk_create(
         [Pledge(loan=loan, order_id=order_id, value_fen=value) for order_id, value in orders]
     )
@@ -189,7 +208,8 @@ def _refund_falls_due(pledge: Pledge, on: dt.date) -> None:
     """The refunded order no longer backs the loan: its share of the principal is due today."""
     loan = Loan.objects.select_for_update().get(pk=pledge.loan_id)
     pledged = sum(Pledge.objects.filter(loan=loan).values_list("value_fen", flat=True)) or 1
-    share = int(Decimal(loan.principal_fen) * pledge.value_fen / pledged)
+    # Half-up to the fen, as every figure of money.
+    share = round_half_up(Decimal(loan.principal_fen) * pledge.value_fen / pledged)
     share = min(share, loan.principal_outstanding_fen - loan.due_principal_fen)
     if share <= 0:
         return

@@ -27,6 +27,15 @@ The rules it holds the engine to:
   from days past due (thresholds as configured). Write-off takes all that is owed off the books;
   close of business then recovers from the wallet what reaches it, up to what was written off,
   principal first.
+- Order loans (订单贷款) are a pledge of the seller's shipped orders: the drawdown pledges its
+  oldest shipped orders not pledged yet until their value × the advance rate covers the amount
+  (more than all of them cover is refused), an order backs one open loan only. When a pledged
+  order settles, close of business first repays its loan with the order's value, up to all the
+  loan owes (penalty, fee, interest, principal in the product's order) and as far as the wallet
+  holds, the orders of one loan settled the same day together, loans in id order; a refunded
+  pledged order makes its share of the principal lent (half-up, by value among the loan's pledged
+  orders) due at once, at most the principal not yet due. Both come before the day's due dates,
+  deduction and accrual.
 - The all-in annual cost: the borrower's cash flows (the principal less the upfront fee on the
   start date, each installment on its due date), the daily IRR, compounded over the loan's
   repayment period (a bullet's term, 30 days for monthly installments) and × 365 / period.
@@ -390,6 +399,39 @@ class OracleLoan:
 
 
 @dataclass
+class OracleOrder:
+    """A seller's order as the marketplace sees it: shipped, then settled or refunded."""
+
+    external_id: str
+    merchant: int
+    value: int
+    shipped_at: dt.datetime
+    status: str = "shipped"
+    loan: int | None = None  # the loan it is pledged to while the pledge is open
+    released: bool = False
+
+
+def pledge_choose(orders: list[OracleOrder], amount: int, advance_rate: Decimal) -> list[OracleOrder] | None:
+    """The drawdown's pledge: the oldest shipped orders not pledged yet until their value × the
+    advance rate covers the amount; None if all of them do not."""
+    chosen, covered = [], 0
+    for order in sorted(orders, key=lambda o: o.shipped_at):
+        if order.status != "shipped" or order.loan is not None:
+            continue
+        chosen.append(order)
+        covered += order.value
+        if exact(covered, advance_rate) >= amount:
+            return chosen
+    return None
+
+
+def pledge_limit(orders: list[OracleOrder], advance_rate: Decimal) -> int:
+    """The most the seller's free shipped orders cover now, in whole fen."""
+    free = sum(o.value for o in orders if o.status == "shipped" and o.loan is None)
+    return int(exact(free, advance_rate))
+
+
+@dataclass
 class OracleBook:
     """All loans and wallets, and what the ledger's accounts must hold."""
 
@@ -400,6 +442,8 @@ class OracleBook:
     interest_income: int = 0
     penalty_income: int = 0
     lost_principal: int = 0
+    # order loans: each loan's pledged orders in the order they were pledged
+    pledges: dict[int, list[OracleOrder]] = field(default_factory=dict)
 
     def draw(self, loan: OracleLoan, fee: int) -> None:
         loan.fee = fee
@@ -428,7 +472,41 @@ class OracleBook:
         self.lost_principal += loan.owed_principal
         loan.write_off(on)
 
+    def pledges_close(self, on: dt.date) -> None:
+        """Pledged orders settled or refunded since the last close, before anything else."""
+        for loan_id in sorted(self.pledges):
+            loan = self.loans[loan_id]
+            settled = [o for o in self.pledges[loan_id] if not o.released and o.status == "settled"]
+            for order in settled:
+                order.released, order.loan = True, None
+            value = sum(o.value for o in settled)
+            if not settled or not loan.is_open:
+                continue
+            owed = loan.owed_all()
+            take = min(value, sum(owed.values()), max(self.wallets[loan.wallet], 0))
+            if take > 0:
+                self.wallets[loan.wallet] -= take
+                loan.pay(allocate(take, owed, loan.order), on, "pledge_settled")
+        for loan_id in sorted(self.pledges):
+            loan = self.loans[loan_id]
+            pledged = sum(o.value for o in self.pledges[loan_id])
+            for order in self.pledges[loan_id]:
+                if order.released or order.status != "refunded":
+                    continue
+                order.released, order.loan = True, None
+                if not loan.is_open:
+                    continue
+                share = half_up(Decimal(loan.principal) * order.value / pledged)
+                share = min(share, loan.owed_principal - loan.due_principal)
+                if share <= 0:
+                    continue
+                loan.due_principal += share
+                if loan.oldest_unpaid is None:
+                    loan.oldest_unpaid = on
+                loan.events.append(("pledge_refunded", on, share, 0, 0))
+
     def close(self, on: dt.date) -> None:
+        self.pledges_close(on)
         for loan_id in sorted(self.loans):
             loan = self.loans[loan_id]
             loan.fall_due(on)

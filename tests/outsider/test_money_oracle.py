@@ -182,9 +182,10 @@ class Run:
                 self.drawdowns.append((on, line, {"plan": plan if n == 0 else "good", "wallet": wallet}, n))
         self.drawdowns.sort(key=lambda d: (d[0], d[1].pk, d[3]))
 
-    def draw(self, on: dt.date, line, extra: dict) -> None:
+    def draw(self, on: dt.date, line, extra: dict) -> int | None:
+        """Quote and draw through the API; the loan's id, or None when the quote is refused."""
         product = line.product
-        amount = random_amount(self.rng)
+        amount = extra["amount"] if "amount" in extra else random_amount(self.rng)
         response = self.world.client.post(
             "/api/v1/loans/quote/", {"line_id": line.pk, "amount": yuan(amount)}, format="json"
         )
@@ -196,7 +197,7 @@ class Run:
         if cost > CAP + Decimal("1e-9"):
             assert response.status_code == 400, (self.seed, on, product.repayment_method, cost, response.data)
             self.refused += 1
-            return
+            return None
         assert response.status_code == 200, (self.seed, on, product.repayment_method, cost, response.data)
         body = response.data
         assert abs(Decimal(body["annual_cost"]) - cost) < Decimal("1e-9"), (body["annual_cost"], cost)
@@ -244,6 +245,7 @@ class Run:
                     idempotency_key=self.world.key("spend"),
                 )
                 self.book.wallets[wallet.pk] -= spend
+        return loan.pk
 
     # --- money arriving, repayments ---
 
@@ -399,8 +401,10 @@ class Run:
         assert lines == dict(used), (self.seed, on, lines, dict(used))
         FIGURES["credit line use a day"] += len(lines)
 
+    EVENT_KINDS = ("repaid", "auto_deducted", "written_off", "recovered")
+
     def compare_end(self) -> None:
-        kinds = ("repaid", "auto_deducted", "written_off", "recovered")
+        kinds = self.EVENT_KINDS
         for loan_id, loan in self.book.loans.items():
             events = [
                 (e.kind, e.business_on, e.principal_fen, e.interest_fen, e.penalty_fen)
