@@ -16,11 +16,13 @@ Django's own errors under /api/ (unknown URL, oversize body, a server error) get
 from `common.middleware.ApiProblemMiddleware`.
 """
 
+import base64
 import datetime as dt
 import http
 import json
 import re
 from contextlib import contextmanager
+from urllib import parse
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
@@ -281,10 +283,22 @@ class IdCursorPagination(CursorPagination):
             raise self._no_such_page() from exc
         if cursor is None:
             return None
+        if not self._offset_given_out(request):
+            raise self._no_such_page()
         position = cursor.position
         if position is not None and not (isinstance(position, str) and self.position_valid(position)):
             raise self._no_such_page()
         return cursor
+
+    def _offset_given_out(self, request) -> bool:
+        """Whether the cursor's offset is one this API writes: DRF reads any offset and silently
+        cuts one beyond `offset_cutoff` down to it, so a crafted offset of 10**22 was a page."""
+        encoded = request.query_params.get(self.cursor_query_param, "")
+        tokens = parse.parse_qs(base64.b64decode(encoded.encode("ascii")).decode("ascii"))
+        offset = tokens.get("o", ["0"])[0]
+        return (
+            offset.isascii() and offset.isdigit() and len(offset) <= 6 and int(offset) <= self.offset_cutoff
+        )
 
     def position_valid(self, position: str) -> bool:
         """Whether a cursor's position is a value of the ordering's first column (an id)."""

@@ -34,8 +34,11 @@ from common.api_fields import PastDateTimeField, StrictCharField, YuanField
 from merchants.api.serializers import OrderBatchInputSerializer, OrderInputSerializer
 from merchants.services import OrderData
 
-# Not blank, no surrounding whitespace (as str.strip() sees it), no NUL anywhere.
-_PLAIN_STRING = r"^[^\s\x00](?:[^\x00]*[^\s\x00])?\Z"
+# Not blank, no surrounding whitespace (as str.strip() sees it), no NUL and none of the control
+# characters StrictCharField refuses (common.api_fields._CONTROL) anywhere: such text takes the
+# serializer's path, which refuses it naming the field.
+_NOT_PLAIN = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069"
+_PLAIN_STRING = rf"^[^\s{_NOT_PLAIN}](?:[^{_NOT_PLAIN}]*[^\s{_NOT_PLAIN}])?\Z"
 # At most 99,999,999.99 yuan (API_MAX_AMOUNT_FEN by default), two decimals, ASCII digits, no sign.
 _PLAIN_AMOUNT = r"^(?:0|[1-9][0-9]{0,7})(?:\.[0-9]{1,2})?\Z"
 _AMOUNT_EDGES = ("99999999.99", "0.01", "0.1", "1", "10.50")
