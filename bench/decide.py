@@ -332,13 +332,16 @@ def start_gunicorn(
         env=env,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 60
+    # On a shared machine under load, three workers importing Django can take more than a minute.
+    deadline = time.monotonic() + 180
     while True:
         try:
             Client(port, key).floor(probe_merchant)
             return server, port
         except (OSError, http.client.HTTPException):
             if server.poll() is not None or time.monotonic() > deadline:
+                if server.poll() is None:
+                    stop_gunicorn(server)  # not left serving (and holding the database) after the run
                 raise SystemExit("gunicorn did not start") from None
             time.sleep(0.2)
 

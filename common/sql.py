@@ -12,7 +12,8 @@ import re
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.models.fields import Field
 
 # SQLite allows 32,766 bound parameters per statement (since 3.32).
 _SQLITE_MAX_PARAMS = 32_000
@@ -232,16 +233,12 @@ def rows_insert(model, objs: Sequence) -> None:
         model.objects.bulk_create(objs)
         return
     meta = model._meta
-    fields = [field for field in meta.concrete_fields if field is not meta.pk]
-    quote = connection.ops.quote_name
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    plan = _insert_plan(model)
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)})"  # noqa: S608
-        f" VALUES {', '.join([one] * len(objs))} RETURNING {quote(meta.pk.column)}"
+        f"INSERT INTO {plan.table} ({plan.columns})"  # noqa: S608 - names from the model
+        f" VALUES {', '.join([plan.one] * len(objs))} RETURNING {plan.pk_column}"
     )
-    params = [
-        field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs for field in fields
-    ]
+    params = _insert_values(plan, objs, connection)
     with connection.cursor() as cursor:
         _execute(cursor, connection, sql, params)
         keys = cursor.fetchall()
@@ -254,9 +251,69 @@ def _insert_parts(model, obj) -> tuple[list, list]:
     """The fields of a new row of `model` (its primary key the database's) and their database
     values, as `bulk_create` prepares them (each field's `pre_save` and database value)."""
     connection = connections[DEFAULT_DB_ALIAS]  # itself: the proxy looks it up on every use
+    plan = _insert_plan(model)
+    return list(plan.fields), _insert_values(plan, (obj,), connection)
+
+
+class _InsertPlan:
+    """What inserting a row of a model needs that does not change from one row to the next:
+    its fields but the primary key, the quoted table and columns, and per field how its value
+    is taken (`pre_save`) and prepared for the database (`get_db_prep_save`)."""
+
+    __slots__ = ("columns", "fields", "one", "pk_column", "steps", "table")
+
+
+# Fields whose `get_db_prep_save` gives back a str (or None) unchanged, on every backend:
+# CharField and TextField themselves (Field.get_prep_value, then to_python, which returns a str
+# or None as it is). A subclass may prepare its values otherwise (an encrypted field): not these.
+_TEXT_AS_IS = (models.CharField, models.TextField)
+
+
+def _insert_plan(model) -> _InsertPlan:
+    try:
+        return _insert_plans[model]
+    except KeyError:
+        pass
     meta = model._meta
-    fields = [field for field in meta.concrete_fields if field is not meta.pk]
-    return fields, [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    quote = connection.ops.quote_name
+    plan = _InsertPlan()
+    plan.fields = tuple(field for field in meta.concrete_fields if field is not meta.pk)
+    plan.table = quote(meta.db_table)
+    plan.columns = ", ".join(quote(field.column) for field in plan.fields)
+    plan.one = "(" + ", ".join(["%s"] * len(plan.fields)) + ")"
+    plan.pk_column = quote(meta.pk.column)
+    # (field, attname or None when its own pre_save must run, whether a str goes in as it is)
+    plan.steps = tuple(
+        (
+            field,
+            field.attname if type(field).pre_save is Field.pre_save else None,
+            type(field) in _TEXT_AS_IS,
+        )
+        for field in plan.fields
+    )
+    _insert_plans[model] = plan
+    return plan
+
+
+# Per model; the quoting is the backend's, and one process talks to one backend.
+_insert_plans: dict = {}
+
+
+def _insert_values(plan: _InsertPlan, objs, connection) -> list:
+    """The rows' values as `bulk_create` prepares them: `field.get_db_prep_save(field.pre_save(
+    obj, True), connection)` for each field of each row, but for a field whose `pre_save` is
+    Field's (the attribute as it is) the attribute read directly, and for a plain CharField or
+    TextField holding a str or None the value as it is (what that call gives back)."""
+    values = []
+    append = values.append
+    for obj in objs:
+        for field, attname, text_as_is in plan.steps:
+            value = getattr(obj, attname) if attname is not None else field.pre_save(obj, True)
+            if text_as_is and (value is None or type(value) is str):
+                append(value)
+            else:
+                append(field.get_db_prep_save(value, connection))
+    return values
 
 
 def _saved(obj, key) -> None:
@@ -275,21 +332,20 @@ def row_insert_with(parent, child, link: str) -> None:
         rows_insert(type(child), [child])
         return
     quote = connection.ops.quote_name
-    parent_fields, parent_values = _insert_parts(type(parent), parent)
+    _, parent_values = _insert_parts(type(parent), parent)
     link_field = child._meta.get_field(link)
     child_fields, child_values = _insert_parts(type(child), child)
     at = child_fields.index(link_field)
     child_sql = ["%s"] * len(child_fields)
     child_sql[at] = "(SELECT id FROM parent)"
     del child_values[at]
-    parent_meta, child_meta = parent._meta, child._meta
+    parent_plan, child_plan = _insert_plan(type(parent)), _insert_plan(type(child))
     sql = (
-        f"WITH parent AS (INSERT INTO {quote(parent_meta.db_table)}"  # noqa: S608 - fixed SQL
-        f" ({', '.join(quote(f.column) for f in parent_fields)})"
-        f" VALUES ({', '.join(['%s'] * len(parent_fields))}) RETURNING {quote(parent_meta.pk.column)} AS id)"
-        f" INSERT INTO {quote(child_meta.db_table)} ({', '.join(quote(f.column) for f in child_fields)})"
+        f"WITH parent AS (INSERT INTO {parent_plan.table} ({parent_plan.columns})"  # noqa: S608 - fixed SQL
+        f" VALUES {parent_plan.one} RETURNING {parent_plan.pk_column} AS id)"
+        f" INSERT INTO {child_plan.table} ({child_plan.columns})"
         f" VALUES ({', '.join(child_sql)})"
-        f" RETURNING {quote(link_field.column)}, {quote(child_meta.pk.column)}"
+        f" RETURNING {quote(link_field.column)}, {child_plan.pk_column}"
     )
     with connection.cursor() as cursor:
         _execute(cursor, connections[DEFAULT_DB_ALIAS], sql, [*parent_values, *child_values])
@@ -302,6 +358,10 @@ def row_insert_with(parent, child, link: str) -> None:
 def _select_type(field) -> str:
     db_type = field.db_type(connection)
     return "text" if db_type.startswith("varchar") else db_type
+
+
+# The child's values as `update_with_insert` selects them, by its link field (one per model).
+_child_casts: dict = {}
 
 
 def update_with_insert(model, pk, expected: dict, changes: dict, child, link: str, rows=None) -> bool:
@@ -339,32 +399,30 @@ def update_with_insert(model, pk, expected: dict, changes: dict, child, link: st
             rows_insert(type(child), [child])
         return moved
     child_fields, child_values = _insert_parts(type(child), child)
+    child_plan = _insert_plan(type(child))
     # In a SELECT the values are typed by their columns (a bare literal there would be text; a
     # text one is cast to its column on insert, checking its length as an insert does).
-    casts = ", ".join(
-        "moved.id" if field is link_field else f"CAST(%s AS {_select_type(field)})" for field in child_fields
-    )
+    try:
+        casts = _child_casts[link_field]
+    except KeyError:
+        casts = _child_casts[link_field] = ", ".join(
+            "moved.id" if field is link_field else f"CAST(%s AS {_select_type(field)})"
+            for field in child_fields
+        )
     del child_values[child_fields.index(link_field)]
     inserted, inserted_values, inserted_keys = "", [], ""
     if objs:
-        rows_meta = rows_model._meta
-        rows_fields = [field for field in rows_meta.concrete_fields if field is not rows_meta.pk]
-        one = "(" + ", ".join(["%s"] * len(rows_fields)) + ")"
+        plan = _insert_plan(rows_model)
         inserted = (
-            f"inserted AS (INSERT INTO {quote(rows_meta.db_table)}"  # noqa: S608 - fixed SQL
-            f" ({', '.join(quote(field.column) for field in rows_fields)})"
-            f" VALUES {', '.join([one] * len(objs))} RETURNING {quote(rows_meta.pk.column)} AS id), "
+            f"inserted AS (INSERT INTO {plan.table} ({plan.columns})"  # noqa: S608 - fixed SQL
+            f" VALUES {', '.join([plan.one] * len(objs))} RETURNING {plan.pk_column} AS id), "
         )
-        inserted_values = [
-            field.get_db_prep_save(field.pre_save(obj, True), connection)
-            for obj in objs
-            for field in rows_fields
-        ]
+        inserted_values = _insert_values(plan, objs, connection)
         inserted_keys = ", (SELECT array_agg(id) FROM inserted)"
     sql = (
         f"WITH {inserted}moved AS ({update} RETURNING {quote(meta.pk.column)} AS id)"  # noqa: S608 - fixed SQL
-        f" INSERT INTO {quote(child._meta.db_table)} ({', '.join(quote(f.column) for f in child_fields)})"
-        f" SELECT {casts} FROM moved RETURNING {quote(child._meta.pk.column)}{inserted_keys}"
+        f" INSERT INTO {child_plan.table} ({child_plan.columns})"
+        f" SELECT {casts} FROM moved RETURNING {child_plan.pk_column}{inserted_keys}"
     )
     with connection.cursor() as cursor:
         _execute(cursor, connection, sql, [*inserted_values, *params, *child_values])
