@@ -173,20 +173,20 @@ def _read(db: str) -> tuple[dict, dict, dict]:
             "WHERE table_schema = 'public' ORDER BY table_name, ordinal_position",
         ):
             columns.setdefault(table, []).append((column, kind, None))
-        targets = dict(
-            ((table, column), target)
+        targets = {
+            (table, column): target
             for table, column, target in _query(
                 conn,
                 "SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text "
                 "FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid "
                 "AND a.attnum = c.conkey[1] WHERE c.contype = 'f'",
             )
-        )
+        }
         columns = {t: [(c, k, targets.get((t, c))) for c, k, _ in cols] for t, cols in columns.items()}
         rows, ids = {}, {}
         for table, cols in columns.items():
             names = ", ".join(f'"{c}"' for c, _, _ in cols)
-            found = _query(conn, f'SELECT {names} FROM "{table}"')
+            found = _query(conn, f'SELECT {names} FROM "{table}"')  # noqa: S608 - the catalogue's names
             rows[table] = [dict(zip([c for c, _, _ in cols], r, strict=True)) for r in found]
             if any(c == "id" for c, _, _ in cols):
                 ids[table] = sorted(r["id"] for r in rows[table])
