@@ -19,6 +19,7 @@ from django.db import connection, transaction
 
 from common.business_date import business_date_set, business_date_today
 from common.errors import ApplicationError
+from common.locks import transaction_lock
 from demo.models import SimulatorState
 from demo.simulator import extras, onboarding
 from demo.simulator.calendar import day_start, day_starts
@@ -88,6 +89,9 @@ def marketplace_seed(
     # One transaction: a seed that fails half-way leaves nothing behind, and on SQLite nobody
     # else can insert orders while ids are being handed out.
     with sqlite_bulk_cache(), transaction.atomic():
+        # Two seeds at once: the second waits for the first, then finds its data (or, with
+        # `reset`, replaces it) instead of failing on the partners' unique codes.
+        transaction_lock("demo.marketplace_seed")
         if reset:
             onboarding.marketplace_reset()
         elif onboarding.marketplace_has_data():

@@ -47,6 +47,10 @@ class Command(BaseCommand):
                 merchants=merchants, days=days, seed=seed, ended_on=ended_on, reset=reset
             )
         except ApplicationError as exc:
+            if if_empty and marketplace_has_data():
+                # Another seed (a second `make run`) filled the database meanwhile.
+                self.stdout.write("The demo marketplace already has data; leaving it as it is.")
+                return
             raise CommandError(exc.message) from exc
         self.stdout.write(
             f"Seeded {report.merchants} merchants, {report.orders} orders over "
