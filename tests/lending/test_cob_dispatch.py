@@ -130,8 +130,8 @@ def _rows(model, order_by="pk") -> list[tuple]:
 def books() -> dict:
     """What a close leaves, without row ids that depend on the order chunks ran in (journal
     entries and loan events are matched by content and idempotency key) or wall-clock times.
-    The deduction's and recovery's chunks are ranges of loan ids in process and of wallet ids
-    fanned out: for those steps, each date's rows are compared summed over its chunks."""
+    The chunks are ranges of loan ids in process and of wallet ids fanned out: each date's rows
+    and amounts are compared summed over its chunks, per step."""
     keys = dict(JournalEntry.objects.values_list("pk", "idempotency_key"))
     postings: dict[int, list] = {}
     for entry_id, account_id, fen in Posting.objects.values_list("entry_id", "account_id", "amount_fen"):
@@ -161,10 +161,7 @@ def books() -> dict:
         (
             run.business_on,
             run.status,
-            [
-                (s["step"], s["rows"], None if s["step"] in cob.WALLET_STEPS else s["chunks"])
-                for s in run.steps
-            ],
+            [(s["step"], s["rows"], None if s["step"] in cob.ALL_STEPS else s["chunks"]) for s in run.steps],
         )
         for run in CobRun.objects.order_by("business_on")
     ]
