@@ -486,6 +486,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "lending.tasks.close_of_business_nightly",
         "schedule": crontab(hour=0, minute=10),
     },
+    # A fanned-out close that stalled (its workers killed with their messages) and that no
+    # dispatcher waits for is taken over (lending.cob_dispatch.cob_stall_check).
+    "lending-cob-stall-check": {
+        "task": "lending.tasks.cob_stall_check",
+        "schedule": env.float("LENDING_COB_STALL_CHECK_EVERY_SECONDS", default=60.0),
+    },
     # Collections: open and close cases, check promises to pay, for the last date closed.
     "lending-collections-nightly": {
         "task": "lending.tasks_collections.collections_nightly",

@@ -37,12 +37,14 @@ it would have before the close. The aggregated entries are posted in the transac
 the run done (and keyed by date, step and product): a day's interest is posted once, complete.
 
 Runs frozen by wallet. The fanned-out close (lending.cob_dispatch) also freezes ranges of wallet
-ids (CobRun.wallet_bounds): its deduction and recovery chunks each hold every loan of their
-wallets (within the run's loan ids), paid in loan id order, so that they can run at once; each
-step of a chunk is its own transaction there, steps in turn over all chunks. Whoever resumes such
-a run, on the workers or in process (_plan), keeps that partition; a later attempt adds ranges
-for wallets above the frozen ones. A wallet's loans are paid in the same order, from the same
-balance, as by the chunks of loan ids one after another: the rows left are the same.
+ids (CobRun.wallet_bounds): each of its chunks holds every loan of its wallets (within the run's
+loan ids) and closes whole, due, deduction and accrual in one transaction (its loans paid in loan
+id order), then recovers in another, so that chunks can run at once and a crash or an API call
+between them finds every loan closed for the day or untouched. Whoever resumes such a run, on the
+workers or in process (_plan), keeps that partition; a later attempt adds ranges for wallets above
+the frozen ones. A wallet's loans are paid in the same order, from the same balance, as by the
+chunks of loan ids one after another, and each loan's accrual follows its deduction: the rows
+left are the same.
 """
 
 import datetime as dt
@@ -206,10 +208,16 @@ def cob_run_start(*, on: dt.date, chunk_size: int | None = None, by_wallet: bool
     return run
 
 
+def _by_wallet(run: CobRun) -> bool:
+    """Whether the run's chunks are ranges of wallet ids (every step's: a chunk of wallets closes
+    whole, due to accrual, in one transaction, then recovers in another)."""
+    return run.wallet_bounds is not None
+
+
 def step_ranges(run: CobRun, step: str) -> list[tuple[int, int]]:
-    """The frozen chunks of one step of the run: loan id ranges, or wallet id ranges for the
-    deduction and recovery of a run frozen by wallet."""
-    if step in WALLET_STEPS and run.wallet_bounds is not None:
+    """The frozen chunks of one step of the run: loan id ranges, or, for a run frozen by wallet,
+    wallet id ranges (every step)."""
+    if _by_wallet(run):
         return [(lo, hi) for lo, hi in run.wallet_bounds]
     return [(lo, hi) for lo, hi in run.chunk_bounds]
 
@@ -217,7 +225,7 @@ def step_ranges(run: CobRun, step: str) -> list[tuple[int, int]]:
 def _loans_of(run: CobRun, step: str) -> tuple[int, int] | None:
     """For a chunk of wallets: the loan ids the run closes (from its first frozen loan to its
     last), which its loans are also held to; None for a chunk of loan ids."""
-    if step not in WALLET_STEPS or run.wallet_bounds is None:
+    if not _by_wallet(run):
         return None
     if not run.chunk_bounds:
         return (0, -1)
@@ -225,13 +233,14 @@ def _loans_of(run: CobRun, step: str) -> tuple[int, int] | None:
 
 
 def _plan(run: CobRun) -> list[tuple[tuple[str, ...], int, int, int]]:
-    """The run's chunks in the order they close, as (steps, chunk, lo, hi): by loan chunk
-    through the steps (each chunk's loans closed at once), then the late steps; for a run frozen
-    by wallet, step by step, since a chunk of wallets holds loans of many loan chunks."""
-    order = [STEPS, LATE_STEPS] if run.wallet_bounds is None else [(step,) for step in ALL_STEPS]
+    """The run's chunks in the order they close, as (steps, chunk, lo, hi): chunk by chunk
+    through the steps (each chunk's loans closed at once), then the late steps. A chunk is a
+    range of loan ids, or of wallet ids for a run frozen by wallet (all of a wallet's loans in
+    one chunk, so paid in loan id order from one balance, as chunks of loan ids in turn pay
+    them)."""
     return [
         (steps, number, lo, hi)
-        for steps in order
+        for steps in (STEPS, LATE_STEPS)
         for number, (lo, hi) in enumerate(step_ranges(run, steps[0]))
     ]
 
@@ -260,18 +269,16 @@ def _run_claimed(
     lo: int,
     hi: int,
     loans: tuple[int, int] | None = None,
-    commits_next: bool = False,
+    shared: list | None = None,
 ) -> int | None:
-    """One step of one chunk, claimed. `loans`: the chunk is a range of wallet ids, its loans
-    held to these ids. The deduction writes the rows every chunk shares (the platform's accounts,
-    the pools) last, after its own; with `commits_next` (nothing follows in the transaction) the
-    deferred checks of what it wrote are run before those locks are taken, so that chunks
-    running at once hold them only for a few statements and their commits."""
+    """One step of one chunk, claimed, inside the caller's transaction. `loans`: the chunk is a
+    range of wallet ids, its loans held to these ids. The deduction and recovery leave the rows
+    every chunk shares (the platform's accounts, the pools) in `shared`, for the caller to write
+    last (_run_steps)."""
     claim = _claim(on, step, chunk)
     if claim is None:
         return None
     scope = {} if loans is None else {"loans": loans}
-    shared: list[payments_bulk.SharedMoves] = []
     if step in ("deduct", "recover"):
         scope["shared"] = shared
     rows, amounts = STEP_FUNCTIONS[step](on, lo, hi, **scope)
@@ -281,25 +288,56 @@ def _run_claimed(
         ledger: {str(k): v for k, v in by_product.items()} for ledger, by_product in amounts.items()
     }
     claim.save(update_fields=["rows", "amounts"])
+    return rows
+
+
+def _run_steps(
+    on: dt.date,
+    steps: tuple[str, ...],
+    chunk: int,
+    lo: int,
+    hi: int,
+    loans: tuple[int, int] | None = None,
+    timings: dict | None = None,
+    commits_next: bool = False,
+) -> dict[str, int | None]:
+    """The steps of one chunk (each claimed once) inside the caller's transaction; then the rows
+    every chunk shares (the platform's accounts, the pools), which the deduction and recovery
+    move, written last, after the chunk's own (no step reads them). With `commits_next`
+    (nothing follows in the transaction) the deferred checks of what the chunk wrote are run
+    before those locks are taken, so that chunks running at once hold them only for a few
+    statements and their commits. Rows touched per step, None if skipped."""
+    shared: list[payments_bulk.SharedMoves] = []
+    done = {}
+    for step in steps:
+        began = time.perf_counter()
+        done[step] = _run_claimed(on, step, chunk, lo, hi, loans=loans, shared=shared)
+        if timings is not None:
+            timings[step] = timings.get(step, 0.0) + time.perf_counter() - began
     if shared:
+        began = time.perf_counter()
         if commits_next and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the ledger's and keys' checks, now
         payments_bulk.shared_moves_apply(shared)
-    return rows
+        if timings is not None:
+            moved = "deduct" if "deduct" in steps else steps[-1]
+            timings[moved] = timings.get(moved, 0.0) + time.perf_counter() - began
+    return done
 
 
 def run_chunk(*, on: dt.date, step: str, chunk: int, lo: int, hi: int) -> int | None:
     """Run one step over one chunk, once, in its own transaction: a range of loan ids, or of
-    wallet ids for the deduction and recovery of a run frozen by wallet. Returns rows touched,
-    or None if skipped."""
-    loans = None
-    if step in WALLET_STEPS:
-        run = CobRun.objects.filter(business_on=on).only("chunk_bounds", "wallet_bounds").first()
-        loans = None if run is None else _loans_of(run, step)
+    wallet ids for a run frozen by wallet, whose chunk closes whole: its due step runs the steps
+    after it too (each claimed once), so that no API call lands between them and every loan is
+    either closed for the day or untouched, as in process. Returns the step's rows touched, or
+    None if skipped."""
+    run = CobRun.objects.filter(business_on=on).only("chunk_bounds", "wallet_bounds").first()
+    loans = None if run is None else _loans_of(run, step)
+    steps = STEPS[STEPS.index(step) :] if run is not None and _by_wallet(run) and step in STEPS else (step,)
     with transaction.atomic():
         _jit_off()
-        return _run_claimed(on, step, chunk, lo, hi, loans=loans, commits_next=True)
+        return _run_steps(on, steps, chunk, lo, hi, loans=loans, commits_next=True)[step]
 
 
 def close_chunk(
@@ -315,15 +353,9 @@ def close_chunk(
     """Close one chunk of loans through the steps (each once) in one transaction: a crash leaves
     its loans either closed for the day or untouched. Rows touched per step, None if skipped.
     `loans`: the chunk is a range of wallet ids (see _run_claimed)."""
-    done = {}
     with transaction.atomic():
         _jit_off()
-        for step in steps or STEPS:
-            began = time.perf_counter()
-            done[step] = _run_claimed(on, step, chunk, lo, hi, loans=loans)
-            if timings is not None:
-                timings[step] = timings.get(step, 0.0) + time.perf_counter() - began
-    return done
+        return _run_steps(on, steps or STEPS, chunk, lo, hi, loans=loans, timings=timings)
 
 
 def _execute(sql: str, params: dict) -> int:
@@ -342,8 +374,10 @@ def _sums_by_product(sql: str, params: dict) -> dict[int, int]:
 # --- the steps ----------------------------------------------------------------------------------
 
 
-def _step_due(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
-    params = _date_params(on, lo, hi)
+def _step_due(on: dt.date, lo: int, hi: int, *, loans: tuple[int, int] | None = None) -> tuple[int, dict]:
+    """Installments falling due on D, over a chunk of loan ids, or of wallet ids (`loans` given:
+    the run's loan ids, _chunk_sql)."""
+    params = {**_date_params(on, lo, hi), **_chunk_params(lo, hi, loans)}
     # What falls due now: everything planned through this installment, less what has been
     # repaid and what is already due. Paying ahead therefore lowers (or skips) what falls due;
     # a loan whose installment was paid before the close of its due date (nothing unpaid) has
@@ -359,7 +393,7 @@ def _step_due(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
                (SELECT i.due_on FROM lending_installment i
                 WHERE i.loan_id = l.id AND i.number = l.next_installment + 1) AS next_due
         FROM lending_loan l
-        WHERE l.id BETWEEN %(lo)s AND %(hi)s AND l.status IN {_open_sql()} AND l.next_due_on = %(on)s
+        WHERE {_chunk_sql(loans, "l.")} AND l.status IN {_open_sql()} AND l.next_due_on = %(on)s
         {_materialised()}
     """
     planned_through = "x.planned_through"
@@ -451,13 +485,13 @@ def _step_deduct(
     return paid, {}
 
 
-def _step_accrue(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
+def _step_accrue(on: dt.date, lo: int, hi: int, *, loans: tuple[int, int] | None = None) -> tuple[int, dict]:
     """Interest and penalty for day D, and days past due with the classification, in one pass
     over the chunk's rows: one UPDATE whose columns each change only where their own rule
     applies (the three read columns none of the others write, so one statement is the same as
     three in turn). The day's amounts per product come from one SELECT over the same rows."""
-    params = _date_params(on, lo, hi)
-    chunk = f"id BETWEEN %(lo)s AND %(hi)s AND status IN {_open_sql()}"
+    params = {**_date_params(on, lo, hi), **_chunk_params(lo, hi, loans)}
+    chunk = f"{_chunk_sql(loans)} AND status IN {_open_sql()}"
     dpd = _days_since("oldest_unpaid_due_on")
 
     # Interest: loans not yet accrued through D whose span has begun.
@@ -565,7 +599,7 @@ def _step_accrue(on: dt.date, lo: int, hi: int) -> tuple[int, dict]:
         params,
     )
     # One loan.overdue per loan that fell overdue in this chunk today, written in bulk.
-    events.loans_overdue_emit(on=on, lo=lo, hi=hi, cob_run_id=run)
+    events.loans_overdue_emit(on=on, lo=lo, hi=hi, cob_run_id=run, loans=loans)
     return rows, amounts
 
 

@@ -8,8 +8,10 @@ A business date's run moves by messages:
            ranges of wallet ids, so that all of a merchant's loans (which share one wallet) are
            in one chunk; pledged orders act on their loans; then the first step's chunk tasks
            are sent.
-  chunk    one step over one range through `cob.run_chunk`, claimed once by its CobChunk row.
-           The task that finds its step's last row committed advances the run.
+  chunk    one range of wallets through `cob.run_chunk`: its due step closes the chunk whole
+           (due, deduction, accrual, each claimed once by its CobChunk row, in one
+           transaction), the recovery follows once every chunk has closed. The task that finds
+           its step's last row committed advances the run.
   advance  under the run's row lock, a step whose chunks are all done gets its report; only the
            task that wrote the report sends the next step's chunks, so two chunks finishing
            together do not send it twice. After the last step `cob.cob_run_finish` posts the
@@ -22,9 +24,10 @@ deduction chunk does share (the platform's accounts, the funding pools) are writ
 transaction, after the ledger's deferred checks have run, locked in id order: chunks wait on each
 other only for those few statements and the commit. A run that an older close started frozen by
 loan ids alone (CobRun.wallet_bounds empty) keeps its deduction and recovery chunks one after
-another, in chunk order (SERIAL_STEPS), since a wallet's loans may lie in several of them. Unlike
-the in-process close, where a chunk's steps share one transaction, here each step of a chunk is its
-own transaction (that is what lets the steps spread over workers).
+another, in chunk order (SERIAL_STEPS), since a wallet's loans may lie in several of them, and each
+of its steps in its own transaction. A run frozen by wallet closes a chunk's due, deduction and
+accrual in one transaction, as the in-process close does a chunk's: a worker killed mid-chunk, or
+an API call between two chunks, finds every loan closed for the day or untouched.
 Duplicates and redeliveries (every task is acks_late) are harmless: a claimed chunk is skipped,
 a reported step is not reported again, a done run is not finished again. A chunk that raises is
 retried (its transaction rolled back, so nothing is half-written); after the last retry the run
@@ -37,8 +40,9 @@ import logging
 import time
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Min
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from common.business_date import business_date_today
@@ -50,6 +54,10 @@ from lending.services.pledges import pledges_process
 log = logging.getLogger(__name__)
 SERIAL_STEPS = ("deduct", "recover")  # of a run frozen by loan ids alone: one at a time, in order
 CHUNK_RETRIES = 5
+# Set by a waiting dispatcher (cob_close_dispatch) while it lives; the stall check defers to it.
+DISPATCHER_KEY = "lending:cob:dispatcher"
+# Set by the stall check that took a date's close over, for a watch period: one take-over a period.
+TAKEN_OVER_KEY = "lending:cob:taken-over:{on}"
 
 
 def _ranges(run: CobRun | None, step: str) -> list[tuple[int, int]] | None:
@@ -264,12 +272,21 @@ def cob_close_stop(*, on: dt.date, error: str) -> None:
 def _progress(first: dt.date, through: dt.date) -> tuple[int, int, int]:
     """What the dates from `first` through `through` have done so far: chunk rows, step reports
     and runs done (any of them grows as long as some worker works on the close)."""
-    runs = CobRun.objects.filter(business_on__range=(first, through))
-    return (
-        CobChunk.objects.filter(business_on__range=(first, through)).count(),
-        sum(len(steps) for steps in runs.values_list("steps", flat=True)),
-        runs.filter(status=CobRun.Status.DONE).count(),
+    # One statement, summed by the database: polled every 0.1 s while a close is waited for.
+    length = "jsonb_array_length" if connection.vendor == "postgresql" else "json_array_length"
+    dates = (
+        [first, through] if connection.vendor == "postgresql" else [first.isoformat(), through.isoformat()]
     )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT COUNT(*) FROM lending_cobchunk WHERE business_on BETWEEN %s AND %s), "  # noqa: S608
+            f"COALESCE(SUM({length}(steps)), 0), "
+            "COALESCE(SUM(CASE WHEN status = %s THEN 1 ELSE 0 END), 0) "
+            "FROM lending_cobrun WHERE business_on BETWEEN %s AND %s",
+            [*dates, CobRun.Status.DONE.value, *dates],
+        )
+        chunks, reports, done = cursor.fetchone()
+    return (int(chunks), int(reports), int(done))
 
 
 def _take_over(through: dt.date, chunk_size: int | None) -> None:
@@ -300,7 +317,11 @@ def cob_close_dispatch(*, through: dt.date, chunk_size: int | None = None, timeo
     # Each take-over that brings no progress doubles the wait before the next (no worker running
     # at all should not fill the queue with copies), up to ten watch periods.
     seen, still_since, patience = None, time.monotonic(), _watch_seconds()
+    beat_at = 0.0
     while True:
+        if time.monotonic() - beat_at >= 1:  # the stall check leaves a waited-for close to us
+            cache.set(DISPATCHER_KEY, through.isoformat(), timeout=2 * _watch_seconds())
+            beat_at = time.monotonic()
         runs = list(CobRun.objects.filter(business_on__range=(first, through)).order_by("business_on"))
         failed = [run for run in runs if run.status == CobRun.Status.FAILED]
         if failed:
@@ -320,3 +341,54 @@ def cob_close_dispatch(*, through: dt.date, chunk_size: int | None = None, timeo
             _take_over(through, chunk_size)
             still_since, patience = time.monotonic(), min(2 * patience, 10 * _watch_seconds())
         time.sleep(0.1)
+
+
+def _last_moved(run: CobRun) -> dt.datetime:
+    """When the run last showed progress: its start, or its last chunk row (claimed as the chunk
+    begins)."""
+    last = CobChunk.objects.filter(business_on=run.business_on).aggregate(at=Max("done_at"))["at"]
+    return max(filter(None, [run.started_at, last, run.finished_at]))
+
+
+def cob_stall_check(*, through: dt.date) -> dt.date | None:
+    """Beat, every few minutes: a fanned-out close that has not moved for
+    LENDING_COB_WATCH_SECONDS while no dispatcher waits for it (the nightly task's, whose workers
+    were killed with the messages they held: on Redis those come back only after the visibility
+    timeout) is taken over, as a waiting dispatcher would (_take_over: what the current date's
+    run misses is sent again, or the date started if the one before it finished and its
+    following start was lost). Returns the date taken over, None if nothing was stalled.
+
+    Safe to run twice at once: the decision is made under the lock of the latest run's row
+    (another check holding it is skipped, not waited for) and marked for a watch period, so one
+    check takes a date over per period; what it sends is claimed chunk by chunk, so a chunk
+    still running (only slow) or closed meanwhile is never closed twice."""
+    on = business_date_today()
+    if on > through:
+        return None
+    watch = dt.timedelta(seconds=_watch_seconds())
+    now = timezone.now()
+    with transaction.atomic():
+        run = (
+            CobRun.objects.select_for_update(skip_locked=True)
+            .filter(business_on__in=[on, on - dt.timedelta(days=1)])
+            .order_by("-business_on")
+            .first()
+        )
+        if run is None or run.wallet_bounds is None:
+            return None  # no close started, or one in process (its own process resumes it)
+        if run.business_on == on:
+            if run.status != CobRun.Status.RUNNING:
+                return None  # done (the next date's start is the nightly's), or failed (for a person)
+        elif run.status != CobRun.Status.DONE or run.finished_at < timezone.localtime(now).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        ):
+            return None  # the day before closed on an earlier night: today's close is the nightly's
+        if now - _last_moved(run) < watch or cache.get(DISPATCHER_KEY):
+            return None
+        if not cache.add(
+            TAKEN_OVER_KEY.format(on=on.isoformat()), now.isoformat(), timeout=watch.total_seconds()
+        ):
+            return None  # another check took it over within the period
+    # Sent after the commit: the messages must find what the take-over wrote.
+    _take_over(through, None)
+    return on

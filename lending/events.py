@@ -9,10 +9,22 @@ from merchants.webhooks.models import EventType
 from merchants.webhooks.services import Event, events_emit, events_insert_select, sql_json_object, sql_yuan
 
 
-def loans_overdue_emit(*, on: dt.date, lo: int, hi: int, cob_run_id: int | None) -> int:
-    """loan.overdue for each loan of the chunk that this run moved to overdue on `on`."""
+def loans_overdue_emit(
+    *, on: dt.date, lo: int, hi: int, cob_run_id: int | None, loans: tuple[int, int] | None = None
+) -> int:
+    """loan.overdue for each loan of the chunk that this run moved to overdue on `on`: loan ids
+    lo to hi, or (`loans`, the run's first and last loan ids) the loans of wallets lo to hi."""
+    if loans is None:
+        chunk = {"loan_id__gte": lo, "loan_id__lte": hi}
+    else:
+        chunk = {
+            "loan__wallet__gte": lo,
+            "loan__wallet__lte": hi,
+            "loan_id__gte": loans[0],
+            "loan_id__lte": loans[1],
+        }
     moved = LoanStatusChange.objects.filter(
-        loan_id__gte=lo, loan_id__lte=hi, kind="fell_overdue", business_on=on, cob_run_id=cob_run_id
+        **chunk, kind="fell_overdue", business_on=on, cob_run_id=cob_run_id
     ).values("loan_id")
     rows = Loan.objects.filter(pk__in=moved).values_list(
         "reference",

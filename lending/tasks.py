@@ -59,6 +59,15 @@ def cob_close_watch(on: str, through: str, chunk_size: int | None, seen: int) ->
     cob_dispatch.cob_close_watch(on=_date(on), through=_date(through), chunk_size=chunk_size, seen=seen)
 
 
+@shared_task
+def cob_stall_check() -> str | None:
+    """Beat: take over a fanned-out close that stalled with no dispatcher waiting for it (its
+    workers killed with their messages): what it misses is sent again."""
+    through = timezone.localdate() - dt.timedelta(days=1)
+    taken = cob_dispatch.cob_stall_check(through=through)
+    return None if taken is None else taken.isoformat()
+
+
 @shared_task(acks_late=True)
 def application_fulfil(application_id: int, on: str) -> str:
     """The instant path's payout when it is asynchronous: the approved application's line and

@@ -302,8 +302,9 @@ def test_a_resumed_close_equals_a_twin_that_never_crashed(db, settings, monkeypa
 def test_a_run_frozen_by_wallet_resumed_equals_the_close_by_loan_chunks(
     db, settings, monkeypatch, chunk_size
 ):
-    """The fanned-out close's chunks (deduction and recovery by ranges of wallets, each step of a
-    chunk its own transaction), closed in process and crashed at points in each step: resumed,
+    """The fanned-out close's chunks (ranges of wallets, each closed whole through due, deduction
+    and accrual in one transaction, then recovered), closed in process and crashed at points in
+    each step: resumed,
     with a loan drawn while it was down (by a merchant whose wallet lies above the frozen ranges),
     it leaves what the close by chunks of loan ids leaves, never interrupted. One merchant's last
     loan is written off with money arriving in its wallet: its other loans' deductions take first,
@@ -330,12 +331,15 @@ def test_a_run_frozen_by_wallet_resumed_equals_the_close_by_loan_chunks(
     assert shared and len(cob.wallet_ranges(chunk_size)) > 1
     loan_chunks = len(cob.chunk_ranges(chunk_size))
     wallet_chunks = len(cob.wallet_ranges(chunk_size))
+    # A chunk of wallets closes through due, deduction and accrual in one transaction, chunk
+    # after chunk; then the recovery over the same chunks.
+    assert loan_chunks
     crashes = {
         "never": None,
-        "in the due step": loan_chunks // 2,
-        "in the deduction": loan_chunks + wallet_chunks // 2,
-        "in the accrual": loan_chunks + wallet_chunks + loan_chunks // 2,
-        "in the recovery": 2 * loan_chunks + wallet_chunks,
+        "in the due step": 3 * (wallet_chunks // 2),
+        "in the deduction": 3 * (wallet_chunks // 2) + 1,
+        "in the accrual": 3 * (wallet_chunks // 2) + 2,
+        "in the recovery": 3 * wallet_chunks + wallet_chunks // 2,
     }
     failures = []
     for name, statements in crashes.items():
@@ -350,11 +354,8 @@ def test_a_run_frozen_by_wallet_resumed_equals_the_close_by_loan_chunks(
                 draw(CreditLine.objects.get(merchant__external_id="late"), 2_000_000, key="drawn-while-down")
             done = cob.close_of_business(on=CRASH_ON)
             assert [s["chunks"] for s in done.steps if s["step"] in cob.ALL_STEPS] == [
-                len(done.chunk_bounds),
-                len(done.wallet_bounds),
-                len(done.chunk_bounds),
-                len(done.wallet_bounds),
-            ]
+                len(done.wallet_bounds)
+            ] * len(cob.ALL_STEPS)
             # The rerun added a chunk of wallets for the late merchant's wallet.
             assert done.wallet_bounds[-1][1] >= Loan.objects.get(idempotency_key="drawn-while-down").wallet_id
             try:

@@ -201,10 +201,10 @@ def _wait_for(processes: Processes, rows: int, seconds: float = 120) -> int:
 
 
 def _per_date(chunk_size: int) -> tuple[int, int]:
-    """Chunk rows one date of the run writes (loan chunks for two steps, wallet chunks for two),
-    and those of its first step."""
-    loans, wallets = len(cob.chunk_ranges(chunk_size)), len(cob.wallet_ranges(chunk_size))
-    return 2 * loans + 2 * wallets, loans
+    """Chunk rows one date of the run writes (chunks of wallets, each closing whole through due,
+    deduction and accrual, then recovering), and those of its first step."""
+    wallets = len(cob.wallet_ranges(chunk_size))
+    return len(cob.ALL_STEPS) * wallets, wallets
 
 
 def down_activity(repay: str | None, write_off: str | None, funded: str) -> None:
@@ -230,15 +230,14 @@ def down_activity(repay: str | None, write_off: str | None, funded: str) -> None
 
 
 def _untouched() -> tuple[str | None, str | None, str]:
-    """With every process dead: the keys of loans the killed run has not acted on yet (their due
-    step's chunk not committed), the highest to repay and the next to write off, and a loan whose
-    wallet's deduction is not committed, for the money that arrives. A loan the run has partly
-    closed (due, not yet deducted or accrued) is not touched: each step of a fanned-out chunk is
-    its own transaction, so API work on such a loan lands between two of its steps, which the
-    twin cannot do."""
+    """With every process dead: the keys of loans the killed run has not acted on yet (their
+    chunk of wallets not committed), the highest to repay and the next to write off, and a loan
+    whose wallet's deduction is not committed, for the money that arrives. A chunk of wallets
+    closes whole (due, deduction, accrual) in one transaction: its loans are closed for the day or
+    untouched."""
     run = CobRun.objects.get(business_on=CRASH_ON)
     done = set(CobChunk.objects.filter(business_on=CRASH_ON).values_list("step", "chunk"))
-    due_left = [bounds for n, bounds in enumerate(run.chunk_bounds) if ("due", n) not in done]
+    due_left = [bounds for n, bounds in enumerate(run.wallet_bounds) if ("due", n) not in done]
     deduct_left = [bounds for n, bounds in enumerate(run.wallet_bounds) if ("deduct", n) not in done]
     assert deduct_left, "every wallet was deducted from before the kill"
     open_loans = Loan.objects.filter(status__in=("active", "overdue")).order_by("-pk")
@@ -247,7 +246,7 @@ def _untouched() -> tuple[str | None, str | None, str]:
     ).idempotency_key
     if not due_left:
         return None, None, funded
-    fresh = [loan for loan in open_loans if any(lo <= loan.pk <= hi for lo, hi in due_left)]
+    fresh = [loan for loan in open_loans if any(lo <= loan.wallet_id <= hi for lo, hi in due_left)]
     repay = fresh[0].idempotency_key
     write_off = fresh[1].idempotency_key if len(fresh) > 1 else None
     return repay, write_off, repay
