@@ -16,6 +16,7 @@ from common.models import BusinessCalendar
 from lending.admin_applications import application_where
 from lending.models import Application, ApplicationStage, VideoInterview
 from lending.services import applications as apps
+from tests.lending.factories import ProductFactory
 from tests.lending.test_applications import (  # noqa: F401 (the world fixture)
     STRONG,
     TODAY,
@@ -25,7 +26,6 @@ from tests.lending.test_applications import (  # noqa: F401 (the world fixture)
 )
 from tests.lending.test_ops import APPROVAL, VIDEO, application, stage
 from tests.lending.test_workbench import case_url, officer, post
-from tests.lending.factories import ProductFactory
 from tests.scoring.factories import rated_merchant
 
 HOUR = dt.timedelta(hours=1)
@@ -161,9 +161,7 @@ def test_the_video_check_is_not_passed_before_the_booked_slot_begins(booked):
     for outcome in ("pass", "inspect"):
         with pytest.raises(ApplicationError) as refused:
             apps.application_stage_decide(stage=case, user=user, outcome=outcome, note="ok", on=TODAY)
-        assert refused.value.extra["fields"] == {"outcome": [refused.value.message]} or "outcome" in str(
-            refused.value.extra
-        )
+        assert "outcome" in refused.value.extra["fields"]
         assert f"{timezone.localtime(slot):%Y-%m-%d %H:%M}" in refused.value.message
     case.refresh_from_db()
     assert case.status == ApplicationStage.Status.WAITING and case.assignee_id == user.pk
