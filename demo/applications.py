@@ -5,22 +5,42 @@ cases in them and move as the demo advances days.
 B2C sellers apply for credit loans and order loans (pledging their shipped orders): the instant
 path decides them at once, most are paid out, some are declined with their reasons. B2B members
 apply for revolving lines and fixed loans with their declared figures and questionnaire answers,
-book a video interview and wait in the video-check queue for an officer.
+upload the documents the application asks for (small generated PDF and PNG files, stored as real
+uploads are), book a video interview and wait in the video-check queue for an officer. Some ask
+for a line from LENDING_SECOND_APPROVAL_FROM_FEN up (their rating grants it), so approvals need
+two officers: the demo's `officer` works those cases once their interview has begun (passes the
+video check and gives the first approval), and they wait for a second, different officer
+(`officer2`, a person). The smaller cases are left in the video-check queue for a person.
 
 Applications need a rating, so nothing is applied for before scoring has a champion. The demo's
 own logins (seller, member) never apply by themselves: they are left for a person to try. The
 same seed and date give the same applicants, amounts and slots."""
 
 import datetime as dt
+import math
 import random
+import struct
+import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Sum
 
+from common.business_date import business_now
 from common.errors import ApplicationError
 from demo.models import SimulatorState
-from lending.models import Application, ApplicationStage, CreditLine, Product
+from lending.forms_member import APPLY_DOCUMENT_KINDS
+from lending.models import (
+    Application,
+    ApplicationDocument,
+    ApplicationStage,
+    CreditLine,
+    Product,
+    VideoInterview,
+)
 from lending.services import applications as lending_applications
 from merchants.models import (
     DeclaredFinancials,
@@ -42,6 +62,12 @@ B2C_PER_DAY = 2  # applications arriving on each later business date
 B2B_PER_DAY = 1
 PLEDGED_ORDERS_MAX = 20  # an order loan pledges at most this many shipped orders
 INTERVIEW_SLOTS_OFFERED = 12  # a member picks among the first slots offered
+# Of the members applying at once, this share asks for a line needing two officers' approvals
+# (when its rating grants one that large); at the start they applied this many days earlier, so
+# their interviews have begun and the demo's officer has worked them.
+LARGE_SHARE = 0.5
+LARGE_EARLIER_DAYS = 3
+FIRST_OFFICER = "officer"  # the demo login whose first approvals wait for a second officer
 
 
 @dataclass
@@ -50,13 +76,18 @@ class Arrivals:
 
     by_status: dict[str, list[str]] = field(default_factory=dict)
     interviews: int = 0
+    documents: int = 0
+    first_approvals: int = 0
 
     def add(self, application: Application) -> None:
         self.by_status.setdefault(application.status, []).append(application.reference)
 
     def summary(self) -> str:
         counts = ", ".join(f"{len(refs)} {status}" for status, refs in sorted(self.by_status.items()))
-        return f"{counts or 'none'}; {self.interviews} video interviews booked"
+        return (
+            f"{counts or 'none'}; {self.interviews} video interviews booked, {self.documents} documents "
+            f"uploaded; {self.first_approvals} large cases approved by a first officer, waiting for a second"
+        )
 
 
 def _rng(on: dt.date, purpose: str) -> random.Random:
@@ -162,12 +193,112 @@ def _answers(merchant: Merchant, rng: random.Random) -> dict:
     return {q.code: rng.randint(ANSWER_MIN, ANSWER_MAX) for q in QUESTIONS}
 
 
-def _b2b_apply(
-    merchant: Merchant, *, product: Product, on: dt.date, rng: random.Random, arrivals: Arrivals
-) -> Application | None:
-    # A line between the product's smallest and a fifth of its largest, in 10,000 yuan steps.
+def _png(width: int, height: int, seed: int) -> bytes:
+    """A small greyscale PNG (a scanned page's stand-in), written without an imaging library."""
+    rows = b"".join(
+        b"\x00"
+        + bytes((x * 7 + y * 3 + seed) % 64 + 160 if (x // 8 + y // 8) % 5 else 40 for x in range(width))
+        for y in range(height)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _pdf(lines: list[str]) -> bytes:
+    """A one-page PDF with a few lines of text (ASCII), its cross-reference table correct."""
+    text = " ".join(
+        f"BT /F1 11 Tf 56 {760 - 18 * n} Td ({line.replace('(', '[').replace(')', ']')}) Tj ET"
+        for n, line in enumerate(lines)
+    ).encode("ascii", "replace")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def _documents_upload(application: Application, declared: dict) -> int:
+    """The documents the application form asks for, as a member would upload them: the business
+    licence as a scanned image, the statements as PDFs; through the service that checks and
+    stores real uploads. Those already uploaded are not uploaded again."""
+    merchant = application.merchant
+    have = set(application.documents.values_list("kind", flat=True))
+    added = 0
+    for kind in APPLY_DOCUMENT_KINDS:
+        if kind in have:
+            continue
+        label = ApplicationDocument.Kind(kind).name.lower()
+        if kind == ApplicationDocument.Kind.BUSINESS_LICENCE:
+            name, content, content_type = f"{label}.png", _png(96, 64, merchant.pk), "image/png"
+        else:
+            lines = [
+                f"{ApplicationDocument.Kind(kind).name.replace('_', ' ').title()}",
+                f"Shop {merchant.external_id}, fiscal year {declared['fiscal_year']}",
+                f"Sales {declared['sales_fen'] // 100} yuan",
+                f"Total assets {declared['total_assets_fen'] // 100} yuan",
+                f"Liabilities {declared['total_liabilities_fen'] // 100} yuan",
+            ]
+            name, content, content_type = f"{label}.pdf", _pdf(lines), "application/pdf"
+        upload = SimpleUploadedFile(name, content, content_type=content_type)
+        lending_applications.application_document_add(application=application, kind=kind, upload=upload)
+        added += 1
+    return added
+
+
+def _line_granted(merchant: Merchant, product: Product) -> int:
+    """The line its current rating grants for the product (0 when none)."""
+    products_terms = (
+        MerchantScore.objects.filter(merchant=merchant, is_current=True)
+        .values_list("components__products", flat=True)
+        .first()
+    )
+    return int(((products_terms or {}).get(product.code) or {}).get("line_fen") or 0)
+
+
+def _b2b_amount(merchant: Merchant, product: Product, rng: random.Random, *, large: bool) -> int:
+    """A line between the product's smallest and a fifth of its largest, in 10,000 yuan steps;
+    a large one asks for what its rating grants, from the four-eyes amount up."""
+    if large:
+        granted = min(_round_down(_line_granted(merchant, product), 1_000_000), product.amount_max_fen)
+        if granted >= settings.LENDING_SECOND_APPROVAL_FROM_FEN:
+            return granted
     top = max(product.amount_min_fen, product.amount_max_fen // 5)
-    amount = max(_round_down(rng.randint(product.amount_min_fen, top), 1_000_000), product.amount_min_fen)
+    return max(_round_down(rng.randint(product.amount_min_fen, top), 1_000_000), product.amount_min_fen)
+
+
+def _b2b_apply(
+    merchant: Merchant,
+    *,
+    product: Product,
+    on: dt.date,
+    rng: random.Random,
+    arrivals: Arrivals,
+    large: bool = False,
+) -> Application | None:
+    amount = _b2b_amount(merchant, product, rng, large=large)
+    declared = _declared(merchant, on, rng, amount)
     try:
         application = lending_applications.application_submit(
             merchant=merchant,
@@ -177,14 +308,19 @@ def _b2b_apply(
             on=on,
             actor=ACTOR,
             idempotency_key=f"demo-apply:{on.isoformat()}:{merchant.pk}:{product.code}",
-            declared=_declared(merchant, on, rng, amount),
+            declared=declared,
             questionnaire=_answers(merchant, rng),
         )
+        if application.is_open:
+            arrivals.documents += _documents_upload(application, declared)
         waiting = application.stages.filter(
             status=ApplicationStage.Status.WAITING, queue="video_check"
         ).exists()
         if waiting and not application.interviews.exists():
             slots = lending_applications.interview_slots(on=on)[:INTERVIEW_SLOTS_OFFERED]
+            if large:
+                # The earliest slots: the officer can hold the interview soonest.
+                slots = slots[:1]
             if slots:
                 lending_applications.interview_book(
                     application=application, starts_at=rng.choice(slots)["starts_at"], on=on
@@ -227,8 +363,71 @@ def _b2b_pairs(count: int, products: dict[str, Product], rng: random.Random) -> 
     return chosen + rng.sample(others, min(count - len(chosen), len(others)))
 
 
+def _first_officer():
+    return get_user_model().objects.filter(username=FIRST_OFFICER, is_active=True).first()
+
+
+def officers_work(*, on: dt.date) -> int:
+    """The demo's officer works the large cases (a line from LENDING_SECOND_APPROVAL_FROM_FEN)
+    whose interview has begun on the business clock: passes the video check, then gives the first
+    approval, so they wait for a second, different officer. Cases a person holds are left alone.
+    Returns how many first approvals were given."""
+    user = _first_officer()
+    if user is None:
+        return 0
+    threshold = settings.LENDING_SECOND_APPROVAL_FROM_FEN
+    now = business_now()
+    given = 0
+    video = (
+        ApplicationStage.objects.filter(
+            status=ApplicationStage.Status.WAITING,
+            queue="video_check",
+            assignee__isnull=True,
+            application__decided_limit_fen__gte=threshold,
+            application__interviews__outcome=VideoInterview.Outcome.BOOKED,
+            application__interviews__starts_at__lte=now,
+        )
+        .order_by("started_at", "pk")
+        .distinct()
+    )
+    for case in video:
+        try:
+            lending_applications.application_stage_claim(stage=case, user=user)
+            lending_applications.application_stage_decide(
+                stage=case,
+                user=user,
+                outcome="pass",
+                note="Interview held: the owner's answers and declared figures match the platform's data.",
+                on=on,
+                recording_ref=f"demo-recording-{case.application.reference}",
+            )
+        except ApplicationError:
+            continue
+    approvals = ApplicationStage.objects.filter(
+        status=ApplicationStage.Status.WAITING,
+        queue="officer_approval",
+        assignee__isnull=True,
+        application__decided_limit_fen__gte=threshold,
+    ).order_by("started_at", "pk")
+    for case in approvals:
+        if (case.detail or {}).get("approvals"):
+            continue  # approved once already: waits for a second officer
+        try:
+            lending_applications.application_stage_claim(stage=case, user=user)
+            lending_applications.application_stage_decide(
+                stage=case, user=user, outcome="pass", note="Terms within policy; first approval.", on=on
+            )
+            given += 1
+        except ApplicationError:
+            continue
+    return given
+
+
 def applications_arrive(*, on: dt.date, b2c: int, b2b: int) -> Arrivals:
-    """`b2c` sellers and `b2b` members, drawn by the seeded RNG, apply on business date `on`.
+    """`b2c` sellers and `b2b` members, drawn by the seeded RNG, apply on business date `on`;
+    about LARGE_SHARE of the members whose rating grants a line needing two officers ask for it
+    (the very first ones, at the demo's start, applied LARGE_EARLIER_DAYS earlier, so their
+    interviews have begun). Then the demo's officer works the large cases (officers_work).
     Nothing happens without a champion (there is no rating to decide on)."""
     arrivals = Arrivals()
     if champion_get() is None:
@@ -243,8 +442,19 @@ def applications_arrive(*, on: dt.date, b2c: int, b2b: int) -> Arrivals:
             if application is not None:
                 arrivals.add(application)
     rng = _rng(on, "b2b")
-    for merchant, code in _b2b_pairs(b2b, products, rng):
-        application = _b2b_apply(merchant, product=products[code], on=on, rng=rng, arrivals=arrivals)
+    at_start = not Application.objects.filter(product__needs_video_check=True).exists()
+    threshold = settings.LENDING_SECOND_APPROVAL_FROM_FEN
+    pairs = _b2b_pairs(b2b, products, rng)
+    large_left = math.ceil(b2b * LARGE_SHARE) if b2b > 1 else int(rng.random() < LARGE_SHARE)
+    for merchant, code in pairs:
+        product = products[code]
+        large = large_left > 0 and _line_granted(merchant, product) >= threshold
+        large_left -= large
+        applied_on = on - dt.timedelta(days=LARGE_EARLIER_DAYS) if large and at_start else on
+        application = _b2b_apply(
+            merchant, product=product, on=applied_on, rng=rng, arrivals=arrivals, large=large
+        )
         if application is not None:
             arrivals.add(application)
+    arrivals.first_approvals = officers_work(on=on)
     return arrivals

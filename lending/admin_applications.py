@@ -22,17 +22,16 @@ from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from common.business_date import business_date_today
+from common.business_date import business_date_today, business_now
 from common.errors import ApplicationError
 from common.money import format_yuan
 from lending import ops
-from lending.models import Application, ApplicationDocument, ApplicationStage, FieldInspection
+from lending.models import Application, ApplicationDocument, ApplicationStage, FieldInspection, VideoInterview
 from lending.services import applications as services
 from lending.services.products import rate_text
 from merchants.admin import ReadOnlyAdmin
@@ -51,6 +50,27 @@ OUTCOME_WORDS = {
     "decline": _("declined"),
     "inspect": _("sent to a field inspection"),
 }
+
+
+# Where an application stands, in words: its status with the stage it is at (still open) or the
+# stage that settled it (declined, withdrawn); once approved or paid every stage has passed, so
+# the last stage is named as passed, not as where it stands.
+WHERE_WORDS = {
+    Application.Status.SUBMITTED: _("Being decided · at %(stage)s"),
+    Application.Status.REFERRED: _("With an officer · waiting at %(stage)s"),
+    Application.Status.APPROVED: _("Approved · all stages passed (last: %(stage)s)"),
+    Application.Status.DISBURSED: _("Money paid · all stages passed (last: %(stage)s)"),
+    Application.Status.DECLINED: _("Declined at %(stage)s"),
+    Application.Status.WITHDRAWN: _("Withdrawn at %(stage)s"),
+}
+
+
+def application_where(application: Application) -> str:
+    """The application's status and stage in one phrase that reads right after payout too."""
+    stage = application.current_stage_title
+    if not stage:
+        return str(application.get_status_display())
+    return str(WHERE_WORDS[application.status]) % {"stage": stage}
 
 
 def _yuan(fen):
@@ -148,7 +168,7 @@ class ApplicationAdmin(ReadOnlyAdmin):
         _require(request, PERM_QUEUE)
         if queue not in ops.QUEUES:
             raise Http404("no such queue")
-        now = timezone.now()
+        now = business_now()
         cases = ops.queue_cases(queue=queue)
         rows = []
         for case in cases:
@@ -203,14 +223,23 @@ class ApplicationAdmin(ReadOnlyAdmin):
                 .order_by("username")
                 .distinct()
             )
-        now = timezone.now()
+        now = business_now()
+        interviews = list(application.interviews.select_related("officer").order_by("starts_at"))
+        # At the video check, pass and field inspection wait for the booked slot to begin.
+        not_yet = next(
+            (i for i in interviews if i.outcome == VideoInterview.Outcome.BOOKED and i.starts_at > now),
+            None,
+        )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": _("Case %(reference)s") % {"reference": application.reference},
+            "interview_not_started": not_yet if case is not None and case.queue == "video_check" else None,
+            "business_now": now,
             "application": application,
             "amount": _yuan(application.amount_fen),
             "limit": _yuan(application.decided_limit_fen),
+            "where": application_where(application),
             "declared": _declared_rows(application.declared),
             "questionnaire": _questionnaire_rows(application.questionnaire),
             "rate": rate_text(application.decided_rate) if application.decided_rate else "-",
@@ -230,7 +259,7 @@ class ApplicationAdmin(ReadOnlyAdmin):
             ),
             "inspectors": inspectors,
             "changes": list(application.changes.order_by("changed_at", "pk")),
-            "interviews": list(application.interviews.select_related("officer").order_by("starts_at")),
+            "interviews": interviews,
             "inspections": list(application.inspections.select_related("inspector").order_by("assigned_at")),
             "can_work": request.user.has_perm(PERM_WORK),
             "can_assign": request.user.has_perm(PERM_ASSIGN),
@@ -316,7 +345,7 @@ class ApplicationAdmin(ReadOnlyAdmin):
             recorded = _("your approval is recorded; waiting for a second officer")
             self.message_user(request, f"{application.reference}: {recorded}")
         else:
-            where = f"{after.get_status_display()} ({after.current_stage_title})"
+            where = application_where(after)
             self.message_user(
                 request, f"{application.reference}: {OUTCOME_WORDS.get(outcome, outcome)} → {where}"
             )

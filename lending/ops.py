@@ -195,11 +195,12 @@ def stage_figures(*, now: dt.datetime) -> tuple[list[dt.date], list[StageFigures
 
 
 def decision_rates(*, now: dt.datetime) -> list[dict]:
-    """Per product, over the applications submitted in the last RATES_WINDOW_DAYS days: how many,
-    and the shares approved (approved or paid out), declined, and referred to a person."""
-    since = now - dt.timedelta(days=RATES_WINDOW_DAYS)
+    """Per product, over the applications submitted in the last RATES_WINDOW_DAYS business days
+    (by their business date, `submitted_on`): how many, and the shares approved (approved or paid
+    out), declined, and referred to a person."""
+    since = timezone.localdate(now) - dt.timedelta(days=RATES_WINDOW_DAYS)
     rows = (
-        Application.objects.filter(submitted_at__gte=since)
+        Application.objects.filter(submitted_on__gte=since)
         .values("product__code", "product__name")
         .annotate(
             total=Count("pk", distinct=True),

@@ -5,10 +5,9 @@ merchants per officer. Staff with lending.view_application; the page refreshes i
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from common.business_date import business_date_today
+from common.business_date import business_date_today, business_now
 from lending import ops
 
 REFRESH_SECONDS = 30
@@ -38,7 +37,7 @@ def assembly_line(request):
     """The screen itself (wrapped by the admin site's admin_view: staff only)."""
     if not request.user.has_perm("lending.view_application"):
         raise PermissionDenied("needs lending.view_application")
-    now = timezone.now()
+    now = business_now()
     days, stages = ops.stage_figures(now=now)
     peak_waiting = max([s.waiting for s in stages] or [0]) or 1
     peak_p90 = max([s.dwell_p90_seconds or 0 for s in stages] or [0]) or 1

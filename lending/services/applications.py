@@ -615,6 +615,33 @@ def application_draw(
 # --- People's queues ----------------------------------------------------------------------------
 
 
+def business_now() -> dt.datetime:
+    """What "now" is for a case: the business clock (common.business_date.business_now), so a
+    case's times, its time limit and its interview slot (booked on business days) all follow the
+    business date the demo moves on."""
+    # Imported here: the module's imports at the top belong to the submit path's region.
+    from common.business_date import business_now as now
+
+    return now()
+
+
+def _interview_not_started(application: Application) -> None:
+    """A video check is passed once the booked interview has begun (business clock): before its
+    slot nobody has been seen."""
+    interview = (
+        VideoInterview.objects.filter(application=application, outcome=VideoInterview.Outcome.BOOKED)
+        .order_by("starts_at")
+        .first()
+    )
+    if interview is not None and interview.starts_at > business_now():
+        starts = timezone.localtime(interview.starts_at)
+        _fail(
+            "outcome",
+            _("the video interview is booked for %(slot)s; it can be passed once it has begun")
+            % {"slot": f"{starts:%Y-%m-%d %H:%M}"},
+        )
+
+
 def _stage_locked(stage_id: int) -> ApplicationStage:
     row = (
         ApplicationStage.objects.select_for_update().select_related("application").filter(pk=stage_id).first()
@@ -641,7 +668,7 @@ def application_stage_claim(*, stage: ApplicationStage, user) -> ApplicationStag
                 {"fields": {"stage": ["four eyes"]}},
             )
         row.assignee = user
-        row.claimed_at = timezone.now()
+        row.claimed_at = business_now()
         row.save(update_fields=["assignee", "claimed_at"])
     return row
 
@@ -690,6 +717,8 @@ def application_stage_decide(
             raise ConflictError(_("claim the case before deciding it"), {"fields": {"stage": ["not yours"]}})
         if outcome == "inspect" and row.queue != pipeline.stage_load("lending.stages.video_check").queue:
             _fail("outcome", "a field inspection is asked for at the video check")
+        if outcome != "decline" and row.queue == "video_check":
+            _interview_not_started(application)
         detail = dict(row.detail or {})
         detail.setdefault("decisions", []).append(
             {
@@ -698,7 +727,7 @@ def application_stage_decide(
                 "outcome": outcome,
                 "note": note[:1000],
                 "findings": dict(findings or {}),
-                "at": timezone.now().isoformat(),
+                "at": business_now().isoformat(),
             }
         )
         if recording_ref:
@@ -719,7 +748,7 @@ def application_stage_decide(
                 row.save(update_fields=["detail", "assignee", "claimed_at"])
                 return application
         row.detail = detail
-        row.ended_at = timezone.now()
+        row.ended_at = business_now()
         row.decided_by = actor
         reason = pipeline.Reason(f"{row.queue}_{outcome}", note or f"{row.queue} {outcome}")
         if outcome == "decline":
@@ -803,7 +832,7 @@ def inspection_record(
             queue="field_inspection",
             status=ApplicationStage.Status.WAITING,
         )
-        ApplicationStage.objects.filter(pk=row.pk).update(assignee=user, claimed_at=timezone.now())
+        ApplicationStage.objects.filter(pk=row.pk).update(assignee=user, claimed_at=business_now())
         row.refresh_from_db()
     return application_stage_decide(
         stage=row, user=user, outcome="pass" if passed_visit else "decline", note=findings, on=on
@@ -846,7 +875,7 @@ def application_withdraw(*, application: Application, actor: str, on: dt.date) -
         )
         ApplicationStage.objects.filter(
             application=application, status=ApplicationStage.Status.WAITING
-        ).update(status=ApplicationStage.Status.CANCELLED, ended_at=timezone.now())
+        ).update(status=ApplicationStage.Status.CANCELLED, ended_at=business_now())
         VideoInterview.objects.filter(application=application, outcome=VideoInterview.Outcome.BOOKED).update(
             outcome=VideoInterview.Outcome.CANCELLED
         )

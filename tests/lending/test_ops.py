@@ -189,7 +189,7 @@ def test_decision_rates_risk_mix_late_cases_and_merchants_per_officer(line_of_wo
 def test_the_assembly_line_page_renders_for_staff_who_may_view_applications(
     line_of_work, client, monkeypatch
 ):
-    monkeypatch.setattr("lending.views_ops.timezone.now", lambda: NOW)
+    monkeypatch.setattr("lending.views_ops.business_now", lambda: NOW)
     url = reverse("ops-assembly-line")
     user = User.objects.create_user("ops", password="x", is_staff=True)
     client.force_login(user)

@@ -9,8 +9,9 @@ import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 
+from common.business_date import business_now
 from lending.models import Application, ApplicationStage, FieldInspection
 from lending.services import applications as apps
 from tests.lending.test_applications import (  # noqa: F401 (the world fixture)
@@ -96,7 +97,7 @@ def test_the_video_check_queue_lists_waiting_cases_oldest_first_with_the_late_on
     other = b2b_application(rated_merchant(kind="b2b", **STRONG), code="fixed_loan")
     late = waiting(other)
     ApplicationStage.objects.filter(pk=late.pk).update(
-        started_at=case.started_at - dt.timedelta(days=3), due_at=timezone.now() - dt.timedelta(hours=1)
+        started_at=case.started_at - dt.timedelta(days=3), due_at=business_now() - dt.timedelta(hours=1)
     )
     apps.interview_book(
         application=case.application,
