@@ -58,7 +58,11 @@ def business_now(now: dt.datetime | None = None) -> dt.datetime:
     )
     if not rows:
         return now
-    on, set_at = rows[0]
+    return business_clock(*rows[0], now=now)
+
+
+def business_clock(on: dt.date, set_at: dt.datetime, *, now: dt.datetime) -> dt.datetime:
+    """`business_now` from the calendar row already read (its date and when it was set)."""
     began = timezone.make_aware(dt.datetime.combine(on, timezone.localtime(set_at).time()))
     return min(began + max(now - set_at, dt.timedelta(0)), business_day_end(on))
 

@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from common.business_date import business_now
 from common.errors import ApplicationError
 from common.money import fen_to_yuan
 from common.sql import columns_of, fixed_instances, rows_insert, update_with_insert
@@ -312,7 +313,9 @@ def _application_locked(application_id: int) -> Application:
     return application
 
 
-def pipeline_run(*, application_id: int, on: dt.date, actor: str, savepoint: bool = True) -> Application:
+def pipeline_run(
+    *, application_id: int, on: dt.date, actor: str, savepoint: bool = True, now: dt.datetime | None = None
+) -> Application:
     """Run an application's stages from where it stands until one refers it to a person, one
     declines it, or all have passed (then it is approved). Safe to call again at any time: the
     application's row lock serialises runs, and stages already recorded are not run twice.
@@ -331,21 +334,27 @@ def pipeline_run(*, application_id: int, on: dt.date, actor: str, savepoint: boo
         # share that inserting a row referring to the merchant takes (an application recorded in
         # the same transaction as its run, another one recorded beside it).
         application = _application_locked(application_id)
-        return _stages_run(application, on=on, actor=actor)
+        return _stages_run(application, on=on, actor=actor, now=now)
 
 
-def pipeline_run_recorded(*, application: Application, on: dt.date, actor: str) -> Application:
+def pipeline_run_recorded(
+    *, application: Application, on: dt.date, actor: str, now: dt.datetime | None = None
+) -> Application:
     """`pipeline_run` for an application recorded in the caller's transaction (nobody else sees
     it, so no run can be under way), whose merchant the caller has locked as `pipeline_run`
     locks it, its owner (OWNER_DEFERRED deferred) and partner linked: nothing is read again. No
     savepoint: the caller's transaction is rolled back whole if this raises."""
     application.stages_recorded = 0
-    return _stages_run(application, on=on, actor=actor)
+    return _stages_run(application, on=on, actor=actor, now=now)
 
 
-def _stages_run(application: Application, *, on: dt.date, actor: str) -> Application:
+def _stages_run(
+    application: Application, *, on: dt.date, actor: str, now: dt.datetime | None = None
+) -> Application:
     """The run's stages, their rows and the decision, for an application read (or recorded) and
-    locked in this transaction."""
+    locked in this transaction. A stage's start and end are on the business clock
+    (`common.business_date.business_now`, or `now` when the caller has read it), as the assembly
+    line's dwell times and time limits read them."""
     if application.status != Application.Status.SUBMITTED:
         return application
     names = pipeline_of(application.product)
@@ -356,6 +365,8 @@ def _stages_run(application: Application, *, on: dt.date, actor: str) -> Applica
         if recorded[-1].status in (ApplicationStage.Status.WAITING, ApplicationStage.Status.DECLINED):
             return application
     run = Run(application, on)
+    # The business clock: what the caller read (`now`) or read here, then run on by the wall clock.
+    ahead_of_wall = (now or business_now()) - timezone.now()
     for name in names[len(recorded) :]:
         # What later stages will read, made ahead with an earlier stage's read (Run.ahead).
         ahead = getattr(stage_load(name), "ahead", None)
@@ -367,11 +378,11 @@ def _stages_run(application: Application, *, on: dt.date, actor: str) -> Applica
     for position in range(len(recorded), len(names)):
         name = names[position]
         stage = stage_load(name)
-        started = timezone.now()
+        started = timezone.now() + ahead_of_wall
         facts = stage.facts(application, on=on, run=run)
         verdict = stage.decide(facts)
         changed.update(_apply_terms(application, verdict))
-        ended = timezone.now()
+        ended = timezone.now() + ahead_of_wall
         is_waiting = verdict.outcome == REFER
         row = _stage_row(
             application,

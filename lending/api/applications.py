@@ -3,6 +3,7 @@ its merchants (idempotently), reads where an application stands, its decision an
 appeals a decline once and withdraws one still open. A partner reaches only its own merchants and
 their orders; another partner's are "not found"."""
 
+import datetime as dt
 from decimal import Decimal
 
 from django.db import connection
@@ -14,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api import IdCursorPagination, naming
-from common.business_date import business_date_today
+from common.business_date import business_clock, business_date_today
 from common.errors import ApplicationError, ConflictError, NotFoundError, field_path
 from common.idempotency import idempotent
 from common.models import BusinessCalendar
@@ -133,6 +134,7 @@ def _submission_sql() -> str:
         f" {columns_of(Product, 'p')},"
         " (SELECT a.id FROM lending_application a WHERE a.idempotency_key = %s LIMIT 1),"
         " (SELECT c.current_on FROM common_businesscalendar c WHERE c.id = 1),"
+        " (SELECT c.updated_at FROM common_businesscalendar c WHERE c.id = 1),"
         " (SELECT a.reapply_on FROM lending_application a WHERE a.merchant_id = mo.m_id"
         " AND a.product_id = p.id AND a.status = %s ORDER BY a.submitted_at DESC, a.id DESC LIMIT 1),"
         " (SELECT COUNT(*) FROM lending_application a WHERE a.merchant_id = mo.m_id"
@@ -156,7 +158,7 @@ def _submission_read(partner: PartnerPlatform, external_id: str, code: str, idem
     `product.business_on`) and what `_may_apply` reads (`product.prior`), in one statement:
     every application reads them, and building them through the ORM cost more than sending
     them."""
-    merchant, owner, product, keyed, business_on, waiting, in_flight = fixed_instances(
+    merchant, owner, product, keyed, business_on, set_at, waiting, in_flight = fixed_instances(
         _submission_sql(),
         [
             idempotency_key,
@@ -180,8 +182,17 @@ def _submission_read(partner: PartnerPlatform, external_id: str, code: str, idem
     # As business_date_today reads it: the wall-clock date until a calendar row exists.
     on = BusinessCalendar._meta.get_field("current_on").to_python(business_on)
     product.business_on = on or timezone.localdate()
+    # The business clock (business_now's), from the same calendar row.
+    product.business_now = business_clock(on, _aware(set_at), now=timezone.now()) if on else timezone.now()
     product.prior = (Application._meta.get_field("reapply_on").to_python(waiting), bool(in_flight))
     return merchant, product
+
+
+def _aware(value) -> dt.datetime:
+    """A timestamp column read as a bare value: aware, as the ORM would give it (SQLite sends
+    text in UTC)."""
+    value = BusinessCalendar._meta.get_field("updated_at").to_python(value)
+    return value if timezone.is_aware(value) else timezone.make_aware(value, dt.UTC)
 
 
 def _order_ids(partner: PartnerPlatform, merchant: Merchant, external_ids: list[str] | None) -> list[int]:
@@ -566,6 +577,7 @@ class ApplicationListCreateApi(ListAPIView):
                 whole=True,  # in the Idempotency-Key's transaction: an error undoes it all
                 merchant_locked=True,  # read with its owner and locked with the product
                 prior=product.prior,
+                now=product.business_now,
             )
         except ApplicationError as exc:
             raise _in_api_terms(exc) from exc

@@ -298,6 +298,7 @@ def application_submit(
     appeal_reason: str = "",
     key_is_new: bool = False,
     whole: bool = False,
+    now: dt.datetime | None = None,
     merchant_locked: bool = False,
     prior: tuple | None = None,
 ) -> Application:
@@ -329,7 +330,7 @@ def application_submit(
             if existing.status == Application.Status.SUBMITTED:
                 # A retry after a crash half-way through the machine stages finishes the run
                 # (pipeline_run is safe to repeat: its row lock orders it with a run in flight).
-                existing = pipeline.pipeline_run(application_id=existing.pk, on=on, actor=actor)
+                existing = pipeline.pipeline_run(application_id=existing.pk, on=on, actor=actor, now=now)
                 return application_after_decision(application=existing, on=on, actor=actor)
             return existing
     amount_fen = _amount_clean(amount_fen)
@@ -347,7 +348,8 @@ def application_submit(
         _fail("accepted_sha256", "the SHA-256 of the agreement shown (64 hex digits)")
     if appeal_of is None:
         _may_apply(merchant, product, on, prior)
-    now = timezone.now()
+    # When it was submitted, on the business clock (the caller's read of it, or read here).
+    now = now or business_now()
     # One transaction records the application and decides it (one commit). When the caller's own
     # transaction is undone whole on any error (`whole`: the API's Idempotency-Key transaction),
     # nothing more is needed; otherwise the stages run in a savepoint of it, so a crash in them
@@ -386,14 +388,18 @@ def application_submit(
             recorded = True
             if whole and merchant_locked:
                 # Recorded in this transaction (no one else sees it) with its merchant locked.
-                application = pipeline.pipeline_run_recorded(application=application, on=on, actor=actor)
+                application = pipeline.pipeline_run_recorded(
+                    application=application, on=on, actor=actor, now=now
+                )
             elif whole:
                 application = pipeline.pipeline_run(
-                    application_id=application.pk, on=on, actor=actor, savepoint=False
+                    application_id=application.pk, on=on, actor=actor, savepoint=False, now=now
                 )
             else:
                 try:
-                    application = pipeline.pipeline_run(application_id=application.pk, on=on, actor=actor)
+                    application = pipeline.pipeline_run(
+                        application_id=application.pk, on=on, actor=actor, now=now
+                    )
                 except Exception as exc:  # raised once the submitted application is committed
                     failure = exc
     except IntegrityError as exc:

@@ -26,6 +26,11 @@ STRONG = {"gmv": 90_000.0, "refund": 0.01}
 
 @pytest.fixture
 def world(db):
+    return world_make()
+
+
+def world_make():
+    """A funded pool, the products, a champion model and a policy that grades everyone."""
     business_date_set(on=TODAY, allow_backwards=True)
     pool = payments.funding_pool_create(code="main", name="Main")
     payments.funding_pool_add_capital(pool=pool, amount_fen=10**12, idempotency_key="capital")

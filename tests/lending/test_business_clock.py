@@ -16,6 +16,7 @@ from common.models import BusinessCalendar
 from lending.admin_applications import application_where
 from lending.models import Application, ApplicationStage, VideoInterview
 from lending.services import applications as apps
+from tests.lending import test_applications_api as api
 from tests.lending.factories import ProductFactory
 from tests.lending.test_applications import (  # noqa: F401 (the world fixture)
     STRONG,
@@ -227,3 +228,26 @@ def test_the_case_status_reads_right_after_payout_in_both_languages(status, engl
         assert application_where(row) == english
     with translation.override("zh-hans"):
         assert application_where(row) == chinese
+
+
+# --- A decision's times --------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_decision_through_the_api_is_stamped_on_the_business_clock(partner_client):
+    """The partner API reads the business clock with its first read (no statement more), and the
+    application's submission and every stage's start and end follow it: with the business date
+    months from the wall date (the demo), dwell times stay true."""
+    api.world_make()
+    wall = timezone.now() - dt.timedelta(minutes=1)
+    calendar_set(api.TODAY, wall=wall)
+    api.shop(partner_client.partner, "SHOP-1")
+    sha = api.quote(partner_client).json()["contract_sha256"]
+    body = {"merchant": "SHOP-1", "product": "credit_loan", "amount": "2000.00", "accepted_sha256": sha}
+    assert api.apply(partner_client, body).status_code == 201
+    application = Application.objects.get()
+    began = at(api.TODAY, timezone.localtime(wall).hour, timezone.localtime(wall).minute)
+    clock = business_now()
+    assert began <= application.submitted_at <= clock
+    stages = list(ApplicationStage.objects.filter(application=application))
+    assert stages and all(began <= s.started_at <= s.ended_at <= clock for s in stages)
