@@ -463,7 +463,9 @@ def _step_deduct(
         WHERE {_chunk_sql(loans)} AND status IN {_open_sql()} AND {owed} > 0
     """
     params = _chunk_params(lo, hi, loans)
+    owing_loans: list[int] = []
     paid = wallet_collection.loans_collect_owing(
+        owing_loans=owing_loans,
         on=on,
         owing=owing,
         params=params,
@@ -473,7 +475,9 @@ def _step_deduct(
         shared=shared,
     )
     # Partners hear of each loan whose deduction left something due unpaid (repayment.failed).
-    of_wallets = {} if loans is None else {"chunk_sql": _chunk_sql(loans, "l."), "params": params}
+    if not owing_loans:
+        return paid, {}
+    of_wallets = {"chunk_sql": "l.id IN (" + ",".join(str(int(pk)) for pk in owing_loans) + ")"}
     events.deductions_failed_emit(
         on=on,
         lo=lo,
