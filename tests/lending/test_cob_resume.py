@@ -136,7 +136,10 @@ def snapshot() -> dict:
     """Every business row, keyed by what identifies it in any database (ids of rows created after
     the twins parted differ, so rows are named by idempotency keys and codes)."""
     loan_key = dict(Loan.objects.values_list("pk", "idempotency_key"))
-    names = dict(Loan.objects.values_list("reference", "idempotency_key"))
+    # Longest first: a reference may begin with another's (…1 and …15), and the rows come in
+    # whatever order each database keeps them.
+    references = Loan.objects.values_list("reference", "idempotency_key")
+    names = dict(sorted(references, key=lambda row: (-len(row[0]), row[0])))
     entry_key = dict(JournalEntry.objects.values_list("pk", "idempotency_key"))
     account = dict(Account.objects.values_list("pk", "code"))
 
