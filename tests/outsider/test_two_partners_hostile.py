@@ -225,7 +225,10 @@ NOT_A_STRING = {"null (not nullable)": "null", "true": "true", "a list": '["x"]'
 
 SENTINEL = "__hostile_value__"
 # Written but not yet run green on every operation (the session ended first): run, triage, unskip.
-UNTRIAGED = pytest.mark.skip(reason="not yet run green on every operation: run, triage, then unskip")
+UNTRIAGED = pytest.mark.skipif(
+    not __import__("os").environ.get("XIAODAI_UNTRIAGED"),
+    reason="not yet run green on every operation: run, triage, then unskip",
+)
 
 
 def field_paths(body, prefix: str = "") -> list[tuple[str, list]]:
@@ -341,8 +344,25 @@ WHOLE_BODIES = {
 }
 
 
-@UNTRIAGED
-@pytest.mark.parametrize("op", WITH_BODY, ids=_op_id)
+def _known(ops: list, defects: dict[str, str]) -> list:
+    """`ops` with each one whose `_op_id` is in `defects` marked xfail(strict) with its reason:
+    a defect found, not fixed in the file it lives in yet."""
+    return [
+        pytest.param(op, marks=pytest.mark.xfail(strict=True, reason=defects[_op_id(op)]))
+        if _op_id(op) in defects
+        else op
+        for op in ops
+    ]
+
+
+WHOLE_BODY_DEFECTS = {
+    "POST /api/v1/loans/{reference}/repayments/": "defect: an empty body under application/json is "
+    "read as {} (DRF's Request skips the parser for an empty body), so it repays everything owed "
+    "instead of being refused naming body as a body that is not JSON",
+}
+
+
+@pytest.mark.parametrize("op", _known(WITH_BODY, WHOLE_BODY_DEFECTS), ids=_op_id)
 def test_a_body_that_is_not_the_object_is_refused_naming_body(world, op):
     method, template, operation = op
     client = world[0]["client"]
@@ -354,8 +374,11 @@ def test_a_body_that_is_not_the_object_is_refused_naming_body(world, op):
             raw = json.dumps([base])
         before = counts()
         response = send(client, method, path, raw, **idem(f"whole-{i}"))
-        if response.status_code < 400 and kind in ("empty",) and method == "patch":
-            continue  # an empty PATCH changes nothing
+        if response.status_code < 400 and method == "patch" and not _changed(before, counts()):
+            # An empty PATCH, or an object of names the endpoint does not have (which it ignores,
+            # as every endpoint does), changes nothing.
+            if kind in ("empty", "a lone surrogate as a name", "a NUL byte as a name"):
+                continue
         try:
             body = problem(response)
         except AssertionError as exc:
