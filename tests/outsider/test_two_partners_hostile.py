@@ -580,7 +580,6 @@ BAD_KEYS = {
 }
 
 
-@UNTRIAGED
 @pytest.mark.parametrize("op", WITH_KEY, ids=_op_id)
 def test_a_malformed_idempotency_key_is_refused_naming_it(world, op):
     method, template, operation = op
@@ -602,7 +601,6 @@ def test_a_malformed_idempotency_key_is_refused_naming_it(world, op):
     assert not faults, "\n".join(faults)
 
 
-@UNTRIAGED
 @pytest.mark.parametrize("op", WITH_KEY, ids=_op_id)
 def test_a_key_is_the_partners_own_and_bound_to_its_body(world, op):
     """A's key reused by B is B's own key (B never gets A's kept reply); A's key reused with
@@ -615,13 +613,16 @@ def test_a_key_is_the_partners_own_and_bound_to_its_body(world, op):
     key = {"HTTP_IDEMPOTENCY_KEY": "shared-key-1"}
     first = send(a["client"], method, path_a, json.dumps(body_a), **key)
     assert first.status_code < 500, first.content[:300]
-    # B sends the same key with the same body (naming A's objects) and with its own path.
+    # B sends the same key with the same body (naming A's objects) on A's path: refused, as
+    # anything of A's is; and on its own path: B's own request (docs/api.md: a key means one
+    # request per partner, two partners may use the same key), answered for B.
     for path in (path_a, path_b):
         again = send(b["client"], method, path, json.dumps(body_a), **key)
         assert again.status_code < 500
         if first.status_code < 300:
             assert again.content != first.content, "B received A's kept reply"
-            assert again.status_code in (400, 404, 409), again.status_code
+            if path == path_a or path_a == path_b:
+                assert again.status_code in (400, 404, 409), again.status_code
     if first.status_code < 300 and isinstance(body_a, dict) and body_a:
         changed = dict(body_a)
         name = next(iter(changed))
@@ -668,7 +669,6 @@ def test_a_hostile_query_parameter_is_refused_or_ignored_never_a_500(world, op):
     assert not faults, "\n".join(faults)
 
 
-@UNTRIAGED
 @pytest.mark.parametrize(
     "op", [op for op in WITH_QUERY if op[0] == "get"], ids=lambda op: f"{op[1]} ?{op[2]}"
 )
