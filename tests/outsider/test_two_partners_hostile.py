@@ -16,12 +16,18 @@ the schema lists (a new endpoint is in every matrix below without editing this f
 After each hostile request: a 4xx problem document (a 400 naming the field at fault), never a 500,
 and not one row added or removed in any table of the project (one query counts them all).
 Runs on SQLite and on PostgreSQL (DATABASE_URL): NUL bytes, integers beyond bigint and numeric
-rounding only fail there."""
+rounding only fail there.
+
+By default (for CI's time) every operation gets every kind of attack above with a few hostile
+values of each (`few`); XIAODAI_HOSTILE_FULL=1 runs every value of every list:
+
+    XIAODAI_HOSTILE_FULL=1 pytest tests/outsider/test_two_partners_hostile.py"""
 
 import datetime as dt
 import functools
 import gzip
 import json
+import os
 import re
 
 import pytest
@@ -40,6 +46,17 @@ from tests.security.conftest import partner_client_for
 from tests.security.test_bola_matrix import TODAY, filled, side
 
 PROBLEM = "application/problem+json"
+# The whole sweep (every hostile value, header and parameter) only when asked: by default every
+# operation still gets each kind of attack, with a few values of each.
+FULL = bool(os.environ.get("XIAODAI_HOSTILE_FULL"))
+
+
+def few(cases: dict, kept: tuple[str, ...]) -> dict:
+    """`cases`, or only those named in `kept` unless XIAODAI_HOSTILE_FULL is set."""
+    assert set(kept) <= set(cases), set(kept) - set(cases)
+    return cases if FULL else {kind: value for kind, value in cases.items() if kind in kept}
+
+
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
@@ -148,6 +165,9 @@ def _changed(before: tuple, after: tuple) -> list[str]:
 def send(client: APIClient, method: str, path: str, raw, content_type="application/json", **headers):
     if method == "get" or method == "delete":
         return getattr(client, method)(path, **headers)
+    if not content_type:  # no Content-Type header at all (the client's post would encode a form)
+        raw = raw.encode() if isinstance(raw, str) else raw
+        return client.generic(method.upper(), path, data=raw, content_type=None, **headers)
     return getattr(client, method)(path, data=raw, content_type=content_type, **headers)
 
 
@@ -224,8 +244,14 @@ MAYBE_VALID = {
 NOT_A_STRING = {"null (not nullable)": "null", "true": "true", "a list": '["x"]', "a number": "7"}
 
 SENTINEL = "__hostile_value__"
-# Written but not yet run green on every operation (the session ended first): run, triage, unskip.
-UNTRIAGED = pytest.mark.skip(reason="not yet run green on every operation: run, triage, then unskip")
+# Run, not green, not triaged in time: on every POST the unknown `is_admin` is ignored, not refused
+# (DRF's default, which docs/api.md neither promises nor forbids), and the example body sent again
+# meets what the world already holds (409s, dates before the order, rows written by a second
+# send); decide what the API promises for unknown names before unskipping.
+UNTRIAGED = pytest.mark.skip(
+    reason="unknown names are ignored by every endpoint, not refused (undecided in docs/api.md), and "
+    "the resent example bodies collide with the world: triage before unskipping"
+)
 
 
 def field_paths(body, prefix: str = "") -> list[tuple[str, list]]:
@@ -290,7 +316,13 @@ def test_every_field_refuses_hostile_values_naming_it_and_writes_nothing(world, 
     request_id = 0
     for field, keys in field_paths(base):
         string_field = _field_is_string(operation, keys)
-        cases = {**NEVER_VALID, **MAYBE_VALID}
+        cases = {
+            **few(
+                NEVER_VALID,
+                ("1e400", "beyond bigint", "NaN", "a NUL byte", "a lone surrogate", "deep nesting"),
+            ),
+            **few(MAYBE_VALID, ("null", "a list", "negative amount", "three decimals", "a number")),
+        }
         for kind, raw in cases.items():
             request_id += 1
             before = counts()
@@ -341,21 +373,43 @@ WHOLE_BODIES = {
 }
 
 
-@UNTRIAGED
-@pytest.mark.parametrize("op", WITH_BODY, ids=_op_id)
+def _known(ops: list, defects: dict[str, str]) -> list:
+    """`ops` with each one whose `_op_id` is in `defects` marked xfail(strict) with its reason:
+    a defect found, not fixed in the file it lives in yet."""
+    return [
+        pytest.param(op, marks=pytest.mark.xfail(strict=True, reason=defects[_op_id(op)]))
+        if _op_id(op) in defects
+        else op
+        for op in ops
+    ]
+
+
+WHOLE_BODY_DEFECTS = {
+    "POST /api/v1/loans/{reference}/repayments/": "defect: an empty body under application/json is "
+    "read as {} (DRF's Request skips the parser for an empty body), so it repays everything owed "
+    "instead of being refused naming body as a body that is not JSON",
+}
+
+
+@pytest.mark.parametrize("op", _known(WITH_BODY, WHOLE_BODY_DEFECTS), ids=_op_id)
 def test_a_body_that_is_not_the_object_is_refused_naming_body(world, op):
     method, template, operation = op
     client = world[0]["client"]
     path = path_for(world, template)
     base = a_body(world, template, example_body(operation))
     faults = []
-    for i, (kind, raw) in enumerate(WHOLE_BODIES.items()):
+    for i, (kind, raw) in enumerate(
+        few(WHOLE_BODIES, ("not JSON", "empty", "a list of the body", "deep", "a NUL byte as a name")).items()
+    ):
         if raw is None:
             raw = json.dumps([base])
         before = counts()
         response = send(client, method, path, raw, **idem(f"whole-{i}"))
-        if response.status_code < 400 and kind in ("empty",) and method == "patch":
-            continue  # an empty PATCH changes nothing
+        # An empty PATCH, or an object of names the endpoint does not have (which it ignores, as
+        # every endpoint does), changes nothing.
+        nothing = kind in ("empty", "a lone surrogate as a name", "a NUL byte as a name")
+        if nothing and response.status_code < 400 and method == "patch" and not _changed(before, counts()):
+            continue
         try:
             body = problem(response)
         except AssertionError as exc:
@@ -413,21 +467,34 @@ CONTENT_TYPES = {
 }
 
 
-@UNTRIAGED
-@pytest.mark.parametrize("op", WITH_BODY, ids=_op_id)
+_NO_CONTENT_TYPE = (
+    "defect: a body sent without a Content-Type header is not read at all (taken as an empty "
+    "object) instead of a 415 naming Content-Type; "
+)
+CONTENT_TYPE_DEFECTS = {
+    "POST /api/v1/loans/{reference}/repayments/": _NO_CONTENT_TYPE + "here it repays everything owed",
+    "PATCH /api/v1/webhooks/endpoints/{id}/": _NO_CONTENT_TYPE + "here a 200 that changes nothing",
+}
+
+
+@pytest.mark.parametrize("op", _known(WITH_BODY, CONTENT_TYPE_DEFECTS), ids=_op_id)
 def test_a_body_of_another_content_type_is_refused(world, op):
     method, template, operation = op
     client = world[0]["client"]
     path = path_for(world, template)
     base = json.dumps(a_body(world, template, example_body(operation)), ensure_ascii=False)
     faults = []
-    for i, (kind, (content_type, raw)) in enumerate(CONTENT_TYPES.items()):
+    for i, (kind, (content_type, raw)) in enumerate(
+        few(CONTENT_TYPES, ("text/plain", "form", "no content type")).items()
+    ):
         before = counts()
         response = send(
             client, method, path, raw if raw is not None else base, content_type, **idem(f"ct-{i}")
         )
-        if response.status_code < 400 and kind.startswith("json, latin-1"):
-            continue  # the example body read as Latin-1 may still be an acceptable body
+        if response.status_code < 400 and kind.startswith("json, "):
+            # Still application/json, which has no charset parameter (RFC 8259 §11): the body
+            # is read as UTF-8 whatever charset it names, and may be an acceptable body.
+            continue
         try:
             body = problem(response)
         except AssertionError as exc:
@@ -443,7 +510,7 @@ def test_a_body_of_another_content_type_is_refused(world, op):
         "gzip bomb": (gzip.compress(b"[" * 10_000_000), {"HTTP_CONTENT_ENCODING": "gzip"}),
         "gzip of the example": (gzip.compress(base.encode()), {"HTTP_CONTENT_ENCODING": "gzip"}),
     }
-    for kind, (raw, headers) in raw_cases.items():
+    for kind, (raw, headers) in few(raw_cases, ("not UTF-8", "gzip of the example")).items():
         before = counts()
         response = send(client, method, path, raw, **headers, **idem(f"raw-{kind}"))
         try:
@@ -486,7 +553,9 @@ def test_no_valid_key_gets_a_401_naming_authorization(world, op):
         "A's key twice": f"Api-Key {revoked.raw_key}, Api-Key {revoked.raw_key}",
     }
     faults = []
-    for i, (kind, value) in enumerate(authorizations.items()):
+    for i, (kind, value) in enumerate(
+        few(authorizations, ("none", "unknown", "revoked", "a NUL byte")).items()
+    ):
         client = APIClient()
         headers = {} if value is None else {"HTTP_AUTHORIZATION": value}
         before = counts()
@@ -557,7 +626,6 @@ BAD_KEYS = {
 }
 
 
-@UNTRIAGED
 @pytest.mark.parametrize("op", WITH_KEY, ids=_op_id)
 def test_a_malformed_idempotency_key_is_refused_naming_it(world, op):
     method, template, operation = op
@@ -565,7 +633,7 @@ def test_a_malformed_idempotency_key_is_refused_naming_it(world, op):
     path = path_for(world, template)
     raw = json.dumps(a_body(world, template, example_body(operation)) or {})
     faults = []
-    for kind, key in BAD_KEYS.items():
+    for kind, key in few(BAD_KEYS, ("empty", "81 characters", "a NUL byte")).items():
         before = counts()
         try:
             response = send(client, method, path, raw, HTTP_IDEMPOTENCY_KEY=key)
@@ -579,7 +647,6 @@ def test_a_malformed_idempotency_key_is_refused_naming_it(world, op):
     assert not faults, "\n".join(faults)
 
 
-@UNTRIAGED
 @pytest.mark.parametrize("op", WITH_KEY, ids=_op_id)
 def test_a_key_is_the_partners_own_and_bound_to_its_body(world, op):
     """A's key reused by B is B's own key (B never gets A's kept reply); A's key reused with
@@ -592,13 +659,16 @@ def test_a_key_is_the_partners_own_and_bound_to_its_body(world, op):
     key = {"HTTP_IDEMPOTENCY_KEY": "shared-key-1"}
     first = send(a["client"], method, path_a, json.dumps(body_a), **key)
     assert first.status_code < 500, first.content[:300]
-    # B sends the same key with the same body (naming A's objects) and with its own path.
+    # B sends the same key with the same body (naming A's objects) on A's path: refused, as
+    # anything of A's is; and on its own path: B's own request (docs/api.md: a key means one
+    # request per partner, two partners may use the same key), answered for B.
     for path in (path_a, path_b):
         again = send(b["client"], method, path, json.dumps(body_a), **key)
         assert again.status_code < 500
         if first.status_code < 300:
             assert again.content != first.content, "B received A's kept reply"
-            assert again.status_code in (400, 404, 409), again.status_code
+            if path == path_a or path_a == path_b:
+                assert again.status_code in (400, 404, 409), again.status_code
     if first.status_code < 300 and isinstance(body_a, dict) and body_a:
         changed = dict(body_a)
         name = next(iter(changed))
@@ -631,7 +701,9 @@ def test_a_hostile_query_parameter_is_refused_or_ignored_never_a_500(world, op):
     client = world[0]["client"]
     path = path_for(world, template)
     faults = []
-    for kind, value in BAD_QUERY.items():
+    for kind, value in few(
+        BAD_QUERY, ("negative", "non-numeric", "base64 of a huge offset", "percent NUL")
+    ).items():
         response = client.generic(method.upper(), f"{path}?{name}={value}")
         if response.status_code >= 500:
             faults.append(f"{kind}: {response.status_code}")
@@ -645,7 +717,6 @@ def test_a_hostile_query_parameter_is_refused_or_ignored_never_a_500(world, op):
     assert not faults, "\n".join(faults)
 
 
-@UNTRIAGED
 @pytest.mark.parametrize(
     "op", [op for op in WITH_QUERY if op[0] == "get"], ids=lambda op: f"{op[1]} ?{op[2]}"
 )
