@@ -71,13 +71,15 @@ def python_repayments_emit(cursor, *, on, payments, ids, kind):
     events_emit(events=events)
 
 
-def python_deductions_failed_emit(*, on, lo, hi, owed_sql, still_owing_sql):
+def python_deductions_failed_emit(
+    *, on, lo, hi, owed_sql, still_owing_sql, chunk_sql="l.id BETWEEN %(lo)s AND %(hi)s", params=None
+):
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT l.reference, m.partner_id, m.external_id, {owed_sql} FROM lending_loan l "  # noqa: S608
             f"JOIN merchants_merchant m ON m.id = l.merchant_id "
-            f"WHERE l.id BETWEEN %s AND %s AND {still_owing_sql.replace('status', 'l.status')} ORDER BY l.id",
-            [lo, hi],
+            f"WHERE {chunk_sql} AND {still_owing_sql.replace('status', 'l.status')} ORDER BY l.id",
+            {"lo": lo, "hi": hi, **(params or {})},
         )
         rows = cursor.fetchall()
     return events_emit(
