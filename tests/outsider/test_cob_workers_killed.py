@@ -207,18 +207,22 @@ def _per_date(chunk_size: int) -> tuple[int, int]:
     return len(cob.ALL_STEPS) * wallets, wallets
 
 
-def down_activity(repay: str | None, write_off: str | None, funded: str) -> None:
+def down_activity(repay: str | None, write_off: str | None, funded: str | None) -> None:
     """What the partner API does while everything is down (the twin: before its close), on loans
-    named by their keys: a drawdown, money arriving in a wallet the run has not deducted from,
-    and, when the run had not reached them, a loan repaid in full and another written off."""
+    named by their keys: a drawdown, money arriving in a wallet the run has not deducted from
+    (when one is left), and, when the run had not reached them, a loan repaid in full and another
+    written off."""
     on = business_date_today()
     draw(CreditLine.objects.get(merchant__external_id="late"), 2_000_000, key="drawn-while-down")
     if write_off:
         loan = Loan.objects.get(idempotency_key=write_off)
         payments.settlement_credit(wallet=loan.wallet, amount_fen=123_456, idempotency_key="down-in")
         services.loan_write_off(loan=loan, actor="officer", reason="fraud", on=on)
-    funded_loan = Loan.objects.get(idempotency_key=funded)
-    payments.settlement_credit(wallet=funded_loan.wallet, amount_fen=5_000_000, idempotency_key="down-fund")
+    if funded:
+        funded_loan = Loan.objects.get(idempotency_key=funded)
+        payments.settlement_credit(
+            wallet=funded_loan.wallet, amount_fen=5_000_000, idempotency_key="down-fund"
+        )
     if repay:
         services.loan_repay(
             loan=Loan.objects.get(idempotency_key=repay),
@@ -229,21 +233,26 @@ def down_activity(repay: str | None, write_off: str | None, funded: str) -> None
         )
 
 
-def _untouched() -> tuple[str | None, str | None, str]:
+def _untouched() -> tuple[str | None, str | None, str | None]:
     """With every process dead: the keys of loans the killed run has not acted on yet (their
     chunk of wallets not committed), the highest to repay and the next to write off, and a loan
     whose wallet's deduction is not committed, for the money that arrives. A chunk of wallets
     closes whole (due, deduction, accrual) in one transaction: its loans are closed for the day or
-    untouched."""
+    untouched. With large chunks both workers may commit the last ones as the kill comes: then
+    no wallet is left to fund (the kill still falls inside the date: the run is not finished)."""
     run = CobRun.objects.get(business_on=CRASH_ON)
     done = set(CobChunk.objects.filter(business_on=CRASH_ON).values_list("step", "chunk"))
     due_left = [bounds for n, bounds in enumerate(run.wallet_bounds) if ("due", n) not in done]
     deduct_left = [bounds for n, bounds in enumerate(run.wallet_bounds) if ("deduct", n) not in done]
-    assert deduct_left, "every wallet was deducted from before the kill"
     open_loans = Loan.objects.filter(status__in=("active", "overdue")).order_by("-pk")
     funded = next(
-        loan for loan in open_loans if any(lo <= loan.wallet_id <= hi for lo, hi in deduct_left)
-    ).idempotency_key
+        (
+            loan.idempotency_key
+            for loan in open_loans
+            if any(lo <= loan.wallet_id <= hi for lo, hi in deduct_left)
+        ),
+        None,
+    )
     if not due_left:
         return None, None, funded
     fresh = [loan for loan in open_loans if any(lo <= loan.wallet_id <= hi for lo, hi in due_left)]
