@@ -75,9 +75,19 @@ def _nul_in(request) -> str | None:
     return None
 
 
+def _body_without_type(request) -> bool:
+    """Whether the request sends a body (Content-Length above 0) and names no Content-Type."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    return length > 0 and not (request.META.get("CONTENT_TYPE") or "").strip()
+
+
 class ApiProblemMiddleware:
     """The outermost guard. A NUL character anywhere in the path, a header, the query or a form is
-    refused with a 400 before any view or database sees it. Under /api/, any error Django answers itself
+    refused with a 400 before any view or database sees it; under /api/ a body sent with no
+    Content-Type is refused with a 415 naming it. Under /api/, any error Django answers itself
     (unknown URL, refused host, a server error, a CSRF refusal) becomes a problem document, never
     an HTML page."""
 
@@ -98,6 +108,16 @@ class ApiProblemMiddleware:
                     fields={where: [message]},
                 )
             return bad_request(request, ValueError(message))
+        if is_api and _body_without_type(request):
+            # DRF reads such a body as nothing at all ({}): a repayment would take everything owed.
+            message = "a request body needs its Content-Type (application/json)"
+            return problem_response(
+                request,
+                status_code=415,
+                code="unsupported_media_type",
+                detail=message,
+                fields={"Content-Type": [message]},
+            )
         response = self.get_response(request)
         if is_api and response.status_code >= 400 and not _is_json(response):
             return self._as_problem(request, response)

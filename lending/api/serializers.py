@@ -111,6 +111,16 @@ class LoanOutputSerializer(serializers.Serializer):
 class RepayInputSerializer(serializers.Serializer):
     amount = YuanField(required=False, help_text="omit to repay everything owed now")
 
+    def to_internal_value(self, data):
+        # `{}` repays everything owed: a body of names a repayment does not have (a misspelt
+        # amount) is refused naming them, never read as `{}`.
+        if isinstance(data, dict):
+            unknown = sorted(name for name in data if name not in self.fields)
+            if unknown:
+                problem = 'not a field of a repayment: send {"amount": "…"}, or {} for everything owed'
+                raise serializers.ValidationError({name: [problem] for name in unknown})
+        return super().to_internal_value(data)
+
 
 class RepaymentOutputSerializer(serializers.Serializer):
     reference = serializers.CharField(help_text="the loan's reference")

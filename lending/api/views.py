@@ -3,7 +3,7 @@ agreement the merchant accepted, reads a loan and repays it. A partner reaches o
 merchants; anything else is a 404."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -259,6 +259,11 @@ class LoanRepayApi(APIView):
     def post(self, request, reference: str):
         partner = partner_of(request)
         key = _idempotency_key(request, partner)
+        if request.stream is None:
+            # No body at all is not `{}`: money moves only on a body that asks for it.
+            raise exceptions.ParseError(
+                'send a JSON object: {"amount": "…"} for part, {} for everything owed'
+            )
         serializer = RepayInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         loan = selectors.loan_get_for_partner(partner=partner, reference=reference)

@@ -12,6 +12,7 @@ from django.test import Client
 from common.business_date import business_date_today
 from common.models import ApprovalRequest
 from lending.models import CreditLine, CreditLineChange, Loan, Product
+from payments import services as payments
 from payments.models import Account
 from payments.reconciliation import reconcile
 from tests.lending.factories import CreditLineFactory
@@ -406,3 +407,27 @@ def test_officer_writes_off_a_loan_from_the_workbench(shop, admin_client):
     loan.refresh_from_db()
     assert loan.status == Loan.Status.WRITTEN_OFF
     assert loan.events.get(kind="written_off").note == "shop vanished"
+
+
+def test_a_repayment_moves_money_only_on_a_body_that_asks_for_it(partner_client, api_line):
+    """`{}` repays everything owed; no body at all, a body without its Content-Type (which the
+    API's framework reads as nothing) and a body of names a repayment does not have (a misspelt
+    amount) are refused naming what is wrong, and nothing is written."""
+    sha = api_quote(partner_client, api_line).json()["contract_sha256"]
+    reference = api_draw(partner_client, api_line, sha).json()["reference"]
+    loan = Loan.objects.get(reference=reference)
+    payments.settlement_credit(wallet=loan.wallet, amount_fen=5_000_000, idempotency_key="in")
+    path = f"/api/v1/loans/{reference}/repayments/"
+    before = loan.paid_total_fen
+
+    empty = partner_client.post(path, HTTP_IDEMPOTENCY_KEY="r-1", content_type="application/json")
+    assert empty.status_code == 400 and "body" in empty.json()["error"]["fields"]
+    untyped = partner_client.generic("POST", path, b'{"amount": "10.00"}', HTTP_IDEMPOTENCY_KEY="r-2")
+    assert untyped.status_code == 415 and "Content-Type" in untyped.json()["error"]["fields"]
+    misspelt = partner_client.post(path, {"amout": "10.00"}, format="json", HTTP_IDEMPOTENCY_KEY="r-3")
+    assert misspelt.status_code == 400 and "amout" in misspelt.json()["error"]["fields"]
+    assert Loan.objects.get(reference=reference).paid_total_fen == before
+
+    part = partner_client.post(path, {"amount": "10.00"}, format="json", HTTP_IDEMPOTENCY_KEY="r-4")
+    assert part.status_code == 201, part.json()
+    assert Loan.objects.get(reference=reference).paid_total_fen == before + 1_000

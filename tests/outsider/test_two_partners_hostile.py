@@ -395,14 +395,21 @@ def _known(ops: list, defects: dict[str, str]) -> list:
     ]
 
 
-WHOLE_BODY_DEFECTS = {
-    "POST /api/v1/loans/{reference}/repayments/": "defect: an empty body under application/json is "
-    "read as {} (DRF's Request skips the parser for an empty body), so it repays everything owed "
-    "instead of being refused naming body as a body that is not JSON",
+# Defects found and not yet fixed (strict xfail, always sampled); none open.
+WHOLE_BODY_DEFECTS: dict[str, str] = {}
+# Where money or settings moved on a body read as nothing (an empty body, a body without its
+# Content-Type: repaid everything owed, a PATCH answered 200): sampled every run.
+WHERE_NOTHING_WAS_READ = {
+    "POST /api/v1/loans/{reference}/repayments/": "repaid everything owed",
+    "PATCH /api/v1/webhooks/endpoints/{id}/": "a 200 that changed nothing",
 }
 
 
-@pytest.mark.parametrize("op", _known(sample(WITH_BODY, WHOLE_BODY_DEFECTS), WHOLE_BODY_DEFECTS), ids=_op_id)
+@pytest.mark.parametrize(
+    "op",
+    _known(sample(WITH_BODY, {**WHOLE_BODY_DEFECTS, **WHERE_NOTHING_WAS_READ}), WHOLE_BODY_DEFECTS),
+    ids=_op_id,
+)
 def test_a_body_that_is_not_the_object_is_refused_naming_body(world, op):
     method, template, operation = op
     client = world[0]["client"]
@@ -478,18 +485,13 @@ CONTENT_TYPES = {
 }
 
 
-_NO_CONTENT_TYPE = (
-    "defect: a body sent without a Content-Type header is not read at all (taken as an empty "
-    "object) instead of a 415 naming Content-Type; "
-)
-CONTENT_TYPE_DEFECTS = {
-    "POST /api/v1/loans/{reference}/repayments/": _NO_CONTENT_TYPE + "here it repays everything owed",
-    "PATCH /api/v1/webhooks/endpoints/{id}/": _NO_CONTENT_TYPE + "here a 200 that changes nothing",
-}
+CONTENT_TYPE_DEFECTS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(
-    "op", _known(sample(WITH_BODY, CONTENT_TYPE_DEFECTS), CONTENT_TYPE_DEFECTS), ids=_op_id
+    "op",
+    _known(sample(WITH_BODY, {**CONTENT_TYPE_DEFECTS, **WHERE_NOTHING_WAS_READ}), CONTENT_TYPE_DEFECTS),
+    ids=_op_id,
 )
 def test_a_body_of_another_content_type_is_refused(world, op):
     method, template, operation = op
