@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.after_reply import publish_on_commit
+from common.business_date import business_now
 from common.errors import ApplicationError, ConflictError, NotFoundError
 from common.money import format_yuan
 from common.sql import fixed_rows, row_insert_with
@@ -619,16 +620,6 @@ def application_draw(
 
 
 # --- People's queues ----------------------------------------------------------------------------
-
-
-def business_now() -> dt.datetime:
-    """What "now" is for a case: the business clock (common.business_date.business_now), so a
-    case's times, its time limit and its interview slot (booked on business days) all follow the
-    business date the demo moves on."""
-    # Imported here: the module's imports at the top belong to the submit path's region.
-    from common.business_date import business_now as now
-
-    return now()
 
 
 def _interview_not_started(application: Application) -> None:
