@@ -3,7 +3,10 @@ over (real `celery -A config worker` processes on Redis and PostgreSQL, killed w
 
 The close is started as the nightly task starts it (a start message, no dispatcher). Once it has
 closed some chunks, both workers are killed: what they held (chunk messages, the watch's countdown
-message) stays unacknowledged in Redis until the visibility timeout, an hour. Workers are started
+message) stays unacknowledged in Redis until the visibility timeout, an hour. What was still
+queued, not yet taken by a worker, is dropped as well (as a broker that lost it would): otherwise the
+workers started again could finish the close from it, or a watch message not yet taken could, and
+whether anything is left stalled would depend on the moment of the kill. Workers are started
 again; the stall check, run twice at once in rounds (as two beats or a slow one might), takes the
 stalled date over once per watch period, and the close finishes. The rows must equal a twin
 database (CREATE DATABASE … TEMPLATE) closed in one process, never killed: no chunk closed twice."""
@@ -14,6 +17,7 @@ import threading
 import time
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection, connections
 
 from common.business_date import business_date_today
@@ -34,6 +38,16 @@ pytestmark = [requires_postgres, requires_redis, pytest.mark.django_db(transacti
 
 THROUGH = CRASH_ON + dt.timedelta(days=1)
 CHUNK_SIZE = 3
+
+
+def _drop_queued() -> None:
+    """The messages waiting in the queues are dropped; those the killed workers held stay in the
+    `unacked` hash, to come back only after the visibility timeout."""
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        for queue in django_settings.CELERY_QUEUES_ALL:
+            conn.default_channel.queue_purge(queue)
 
 
 def checks_at_once() -> list:
@@ -73,6 +87,7 @@ def test_a_nightly_close_whose_workers_were_killed_is_taken_over_by_the_stall_ch
         tasks.cob_close_start.delay(THROUGH.isoformat(), CHUNK_SIZE)  # as the nightly task does
         _wait_for(processes, 1)
         processes.kill_all()  # both workers, with what they held
+        _drop_queued()
         connection.close()
         run = CobRun.objects.get(business_on=CRASH_ON)
         assert run.status == CobRun.Status.RUNNING
