@@ -38,7 +38,14 @@ from lending.services.lines import (
     draw_refused,
     room_refusal,
 )
-from lending.services.pledges import pledge_check, pledge_select, pledges_create
+from lending.services.pledges import (
+    pledge_check,
+    pledge_rows,
+    pledge_select,
+    pledges_create,
+    pledges_lock,
+    pledges_refused,
+)
 from lending.services.products import annual_cost_cap
 from lending.services.wallet_collection import Payment, loan_payments_apply
 from merchants.models import Merchant, Order
@@ -384,8 +391,10 @@ def loans_draw(
     room, the merchant's one limit, the pool's capacity, an agreement changed), each decided as
     if the requests before it had been drawn. A refused request writes nothing and is returned
     with its reason; the others are drawn. Each line at most once, each merchant's order loans
-    at most once (their pledges are chosen before anything is written). Locks: merchants, lines,
-    the pool, then the accounts, each in id order — loan_draw's order."""
+    at most once (their pledges are chosen before anything is written, then checked again under
+    the orders' locks by pledges_lock, loan_draw's rule). Locks: merchants, lines, the pool, the
+    pledged orders, then the accounts, each in id order (loan_draw takes the orders last; the
+    merchant's lock, taken first by both, keeps them from crossing)."""
     keys = [r.idempotency_key for r in requests]
     line_ids = [r.line.pk for r in requests]
     pledging = [r.line.merchant_id for r in requests if r.line.product.is_pledged]
@@ -466,6 +475,8 @@ def _loans_plan(priced, wallets, pool: FundingPool, on: dt.date, drawn: dict[int
     exposures = merchants_exposure(merchant_ids=merchant_ids)
     drawn_now: dict[int, int] = {}  # by merchant, in this batch
     capacity = FundingPool.objects.select_for_update().get(pk=pool.pk).capacity_fen
+    # The pledged orders, all at once in id order, under the rule loan_draw follows.
+    unusable = pledges_lock(o for _, _r, quote, _ in priced for o, _value in quote.pledged_orders)
     planned = []
     for index, request, quote, accepted_text in priced:
         line, amount = request.line, request.amount_fen
@@ -494,6 +505,9 @@ def _loans_plan(priced, wallets, pool: FundingPool, on: dt.date, drawn: dict[int
                     {"fields": {"amount": ["exceeds the funding pool's capacity"]}},
                 ),
             )
+            continue
+        if (refused := pledges_refused(quote.pledged_orders, unusable)) is not None:
+            drawn[index] = Drawn(None, refused)
             continue
         capacity -= amount
         drawn_now[line.merchant_id] = drawn_now.get(line.merchant_id, 0) + amount
@@ -579,9 +593,9 @@ def _loans_write(planned: list[_Planned], pool: FundingPool, on: dt.date, via: s
     )
     Pledge.objects.bulk_create(
         [
-            Pledge(loan=loan, order_id=order_id, value_fen=value)
+            pledge
             for loan, p in zip(loans, planned, strict=True)
-            for order_id, value in p.quote.pledged_orders
+            for pledge in pledge_rows(loan=loan, orders=p.quote.pledged_orders)
         ]
     )
     Contract.objects.bulk_create(

@@ -4,8 +4,8 @@ when it is refunded, its share of the loan falls due at once."""
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import NoReturn
 
 from django.db import transaction
 from django.db.models import F
@@ -56,7 +56,7 @@ def pledge_check(
     )
     unusable = [i for i in ids if i not in rows]
     if unusable:
-        _not_pledgeable(unusable)
+        raise pledge_refusal(unusable)
     covered = int(sum(rows.values()) * product.advance_rate)
     if covered < amount_fen:
         raise ApplicationError(
@@ -66,8 +66,10 @@ def pledge_check(
     return [(i, rows[i]) for i in ids]
 
 
-def _not_pledgeable(ids: list[int]) -> NoReturn:
-    raise ApplicationError(
+def pledge_refusal(ids: Iterable[int]) -> ApplicationError:
+    """Why a drawdown cannot pledge these orders (its own, shipped, not pledged yet), naming them."""
+    ids = list(ids)
+    return ApplicationError(
         _(
             "orders %(orders)s cannot be pledged: only your own shipped orders, not settled and not "
             "pledged yet"
@@ -77,24 +79,42 @@ def _not_pledgeable(ids: list[int]) -> NoReturn:
     )
 
 
-def pledges_create(*, loan, orders: list[tuple[int, int]]) -> None:
-    """Pledge the quoted orders to the loan, inside the drawdown's transaction. The quote chose
-    them before any lock: another drawdown may have pledged (or the marketplace moved) one since.
-    The orders are locked in id order and read again; one no longer pledgeable refuses the
-    drawdown, naming it, and the caller's transaction writes nothing."""
-    ids = sorted(order_id for order_id, _value in orders)
+def pledges_lock(order_ids: Iterable[int]) -> set[int]:
+    """The rule every drawdown pledging orders follows, inside its transaction: a quote chose the
+    orders before any lock, and another drawdown may have pledged one since, or the marketplace
+    refunded, disputed or delivered it. The orders are locked in id order (a change of their
+    status waits for the drawdown) and read again; returns those no longer pledgeable."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return set()
     list(Order.objects.filter(pk__in=ids).order_by("pk").select_for_update().values_list("pk", flat=True))
     usable = set(
         Order.objects.filter(pk__in=ids, status=OrderStatus.SHIPPED)
         .exclude(pledges__is_open=True)
         .values_list("pk", flat=True)
     )
-    gone = [i for i in ids if i not in usable]
-    if gone:
-        _not_pledgeable(gone)
-    Pledge.objects.bulk_create(
-        [Pledge(loan=loan, order_id=order_id, value_fen=value) for order_id, value in orders]
-    )
+    return {i for i in ids if i not in usable}
+
+
+def pledges_refused(orders: Iterable[tuple[int, int]], unusable: set[int]) -> ApplicationError | None:
+    """The refusal of a drawdown pledging these (order id, value) if any of them is unusable
+    (pledges_lock's answer), naming those in id order; None when all are still pledgeable."""
+    gone = sorted(order_id for order_id, _value in orders if order_id in unusable)
+    return pledge_refusal(gone) if gone else None
+
+
+def pledge_rows(*, loan, orders: Iterable[tuple[int, int]]) -> list[Pledge]:
+    return [Pledge(loan=loan, order_id=order_id, value_fen=value) for order_id, value in orders]
+
+
+def pledges_create(*, loan, orders: list[tuple[int, int]]) -> None:
+    """Pledge the quoted orders to the loan, inside the drawdown's transaction, under
+    pledges_lock's rule: one no longer pledgeable refuses the drawdown, naming it, and the
+    caller's transaction writes nothing."""
+    refusal = pledges_refused(orders, pledges_lock(order_id for order_id, _value in orders))
+    if refusal is not None:
+        raise refusal
+    Pledge.objects.bulk_create(pledge_rows(loan=loan, orders=orders))
 
 
 def pledges_process(*, on: dt.date, batch_size: int = 2000) -> int:
