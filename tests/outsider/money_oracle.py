@@ -36,6 +36,11 @@ The rules it holds the engine to:
   pledged order makes its share of the principal lent (half-up, by value among the loan's pledged
   orders) due at once, at most the principal not yet due. Both come before the day's due dates,
   deduction and accrual.
+- A disputed pledged order stays pledged, and changes nothing, until the dispute ends in a
+  settlement or a refund. A seller may tick which free shipped orders to pledge: the pledge is
+  exactly those, if their value × the advance rate covers the amount. A pledged order settled or
+  refunded after its loan was written off (or repaid) only closes its pledge; the settlement's
+  money reaches the wallet, and close of business recovers it as any other.
 - The all-in annual cost: the borrower's cash flows (the principal less the upfront fee on the
   start date, each installment on its due date), the daily IRR, compounded over the loan's
   repayment period (a bullet's term, 30 days for monthly installments) and × 365 / period.
