@@ -3,9 +3,7 @@ locked and read again inside the drawdown's transaction, so an order refunded, o
 another drawdown, after the quote chose it refuses the drawdown, naming `orders`, and nothing of
 it is written. Real threads on PostgreSQL."""
 
-import datetime as dt
 import threading
-from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -20,10 +18,9 @@ from merchants.models import Order, OrderStatus
 from payments.models import Account
 from tests.conftest import requires_postgres
 from tests.lending.conftest import open_pool
-from tests.lending.factories import CreditLineFactory, ProductFactory
-from tests.merchants.factories import MerchantFactory, OrderFactory
+from tests.lending.factories import ProductFactory
+from tests.outsider.test_money_oracle_findings import RATE, order_line
 
-RATE = Decimal("0.0005")
 AMOUNT = 10_000
 
 
@@ -40,15 +37,7 @@ def _order_line() -> CreditLine:
         repayment_method=RepaymentMethod.BULLET,
         daily_rate=RATE,
     )
-    merchant = MerchantFactory()
-    for n, value in enumerate([5_000, 10_000, 7_000]):
-        OrderFactory(
-            merchant=merchant,
-            amount_fen=value,
-            status=OrderStatus.SHIPPED,
-            shipped_at=timezone.now() - dt.timedelta(days=2, minutes=3 - n),
-        )
-    line = CreditLineFactory(merchant=merchant, product=product, limit_fen=20_000_000, daily_rate=RATE)
+    line = order_line(product, [5_000, 10_000, 7_000])
     return CreditLine.objects.select_related("product", "merchant", "merchant__partner").get(pk=line.pk)
 
 
@@ -57,6 +46,30 @@ def _request(line: CreditLine, key: str) -> services.DrawRequest:
     return services.DrawRequest(
         line=line, amount_fen=AMOUNT, accepted_sha256=accepted.contract_sha256, idempotency_key=key
     )
+
+
+def _batch_draw_after(monkeypatch, request: services.DrawRequest, meanwhile) -> services.Drawn:
+    """Draw the request in a batch; once the batch has priced it, before it locks or writes
+    anything, `meanwhile` runs to its end in another thread, on its own connection."""
+    loan_quote = loan_services.loan_quote
+
+    def in_a_thread():
+        try:
+            meanwhile()
+        finally:
+            connection.close()
+
+    def quote_then_meanwhile(**kwargs):
+        quote = loan_quote(**kwargs)
+        if threading.current_thread() is threading.main_thread():
+            other = threading.Thread(target=in_a_thread)
+            other.start()
+            other.join()
+        return quote
+
+    monkeypatch.setattr(loan_services, "loan_quote", quote_then_meanwhile)
+    [drawn] = services.loans_draw(requests=[request], via="test", on=business_date_today())
+    return drawn
 
 
 def _nothing_written(line: CreditLine) -> None:
@@ -76,29 +89,17 @@ def test_an_order_refunded_after_the_batch_quoted_it_refuses_that_drawdown(monke
     line = _order_line()
     request = _request(line, "batch")
     oldest = Order.objects.filter(merchant=line.merchant).order_by("shipped_at").first()
-    loan_quote = loan_services.loan_quote
 
     def refund():
-        try:
-            merchants.order_transition(
-                partner=oldest.partner,
-                external_id=oldest.external_id,
-                to_status=OrderStatus.REFUNDED,
-                at=timezone.now(),
-                source="test",
-            )
-        finally:
-            connection.close()
+        merchants.order_transition(
+            partner=oldest.partner,
+            external_id=oldest.external_id,
+            to_status=OrderStatus.REFUNDED,
+            at=timezone.now(),
+            source="test",
+        )
 
-    def quote_then_refund(**kwargs):
-        quote = loan_quote(**kwargs)
-        refunder = threading.Thread(target=refund)
-        refunder.start()
-        refunder.join()
-        return quote
-
-    monkeypatch.setattr(loan_services, "loan_quote", quote_then_refund)
-    [drawn] = services.loans_draw(requests=[request], via="test", on=business_date_today())
+    drawn = _batch_draw_after(monkeypatch, request, refund)
     assert drawn.loan is None, "drawn on a refunded order"
     assert str(oldest.pk) in drawn.refusal.extra["fields"]["orders"][0]
     _nothing_written(line)
@@ -114,33 +115,20 @@ def test_a_single_drawdown_landing_after_the_batch_quoted_takes_the_orders_first
     open_pool()
     line = _order_line()
     batch_request = _request(line, "batch")
-    loan_quote = loan_services.loan_quote
     single: list[str] = []
 
     def draw_single():
-        try:
-            services.loan_draw(
-                line=CreditLine.objects.get(pk=line.pk),
-                amount_fen=AMOUNT,
-                accepted_sha256=batch_request.accepted_sha256,
-                idempotency_key="single",
-                via="test",
-                on=business_date_today(),
-            )
-            single.append("drawn")
-        finally:
-            connection.close()
+        services.loan_draw(
+            line=CreditLine.objects.get(pk=line.pk),
+            amount_fen=AMOUNT,
+            accepted_sha256=batch_request.accepted_sha256,
+            idempotency_key="single",
+            via="test",
+            on=business_date_today(),
+        )
+        single.append("drawn")
 
-    def quote_then_single(**kwargs):
-        quote = loan_quote(**kwargs)
-        if threading.current_thread() is threading.main_thread():
-            drawer = threading.Thread(target=draw_single)
-            drawer.start()
-            drawer.join()
-        return quote
-
-    monkeypatch.setattr(loan_services, "loan_quote", quote_then_single)
-    [drawn] = services.loans_draw(requests=[batch_request], via="test", on=business_date_today())
+    drawn = _batch_draw_after(monkeypatch, batch_request, draw_single)
     assert single == ["drawn"]
     assert drawn.loan is None
     assert "orders" in drawn.refusal.extra["fields"], drawn.refusal.extra
