@@ -30,7 +30,7 @@ from decimal import Decimal
 import pytest
 
 from lending import services
-from lending.models import Loan, LoanEvent, Pledge, Product
+from lending.models import CreditLine, Loan, LoanEvent, Pledge, Product
 from payments import services as payments
 from payments.models import Account
 from scoring.features import FEATURES_VERSION
@@ -38,7 +38,16 @@ from scoring.models import FeatureSnapshot
 from scoring.selectors import policy_get
 from tests.lending.factories import ProductFactory
 from tests.merchants.factories import MerchantFactory
-from tests.outsider.money_oracle import OracleLoan, OracleOrder, annual_cost, exact, half_up, schedule
+from tests.outsider.money_oracle import (
+    OracleLoan,
+    OracleOrder,
+    annual_cost,
+    exact,
+    half_up,
+    pledge_choose,
+    pledge_limit,
+    schedule,
+)
 from tests.outsider.test_money_oracle import CAP, FIGURES, ORDERS, Run, fen_of, random_rate, yuan
 from tests.scoring.factories import champion_create, features
 
@@ -118,9 +127,12 @@ class OrderRun(Run):
             # The first application opens the seller's line (the stages decide its terms).
             self.drawdowns.append((first, merchant, extra, 0))
             if index % 3 == 1 and plan != "write_off":
-                # A second loan of the same seller on its line, some days later.
+                # A second loan of the same seller, applied for again some days later, and a
+                # third drawn on its line straight (/api/v1/loans/: the oldest orders pledged).
                 later = first + dt.timedelta(days=rng.randrange(0, 9))
                 self.drawdowns.append((later, merchant, {**extra, "plan": "good"}, 1))
+                later += dt.timedelta(days=rng.randrange(0, 9))
+                self.drawdowns.append((later, merchant, {**extra, "plan": "good", "direct": True}, 2))
         self.drawdowns.sort(key=lambda d: (d[0], d[1].pk, d[3]))
 
     def push_history(self, merchant) -> None:
@@ -176,6 +188,45 @@ class OrderRun(Run):
         return orders
 
     def draw(self, on: dt.date, merchant, extra: dict) -> int | None:
+        if extra.get("direct"):
+            return self.draw_on_line(on, merchant, extra)
+        return self.apply(on, merchant, extra)
+
+    def draw_on_line(self, on: dt.date, merchant, extra: dict) -> int | None:
+        """A drawdown on the seller's line through /api/v1/loans/: the oldest free shipped orders
+        that cover it are pledged (more than all of them cover is refused, naming the amount)."""
+        line = CreditLine.objects.filter(merchant=merchant, product=self.product).first()
+        if line is None:
+            ORDER_FIGURES["drawdowns without a line (the application was declined)"] += 1
+            return None
+        rng, rate = self.rng, self.product.advance_rate
+        orders = self.orders[merchant.pk]
+        limit = min(pledge_limit(orders, rate), line.available_fen)
+        if limit < 10_000 or rng.random() < 0.12:
+            amount = max(pledge_limit(orders, rate) + rng.randrange(1, 50_000), 10_000)
+        else:
+            amount = rng.randrange(10_000, limit + 1)
+        chosen = pledge_choose(orders, amount, rate)
+        quoted = self.world.client.post(
+            "/api/v1/loans/quote/", {"line_id": line.pk, "amount": yuan(amount)}, format="json"
+        )
+        if chosen is None:
+            assert quoted.status_code == 400, (self.seed, on, amount, quoted.data)
+            assert "amount" in quoted.data["error"]["fields"], quoted.data
+            ORDER_FIGURES["drawdowns refused: the orders do not cover"] += 1
+            return None
+        assert quoted.status_code == 200, (self.seed, on, amount, quoted.data)
+        terms = {**quoted.data, "daily_rate": str(line.daily_rate), "term": line.term or self.product.term}
+        made = self.world.post(
+            "/api/v1/loans/",
+            {"line_id": line.pk, "amount": yuan(amount), "contract_sha256": quoted.data["contract_sha256"]},
+            self.world.key("draw"),
+        )
+        assert made.status_code == 201, (self.seed, on, made.data)
+        ORDER_FIGURES["order loans drawn on the line through the API"] += 1
+        return self.follow(on, made.data["reference"], amount, terms, chosen, extra)
+
+    def apply(self, on: dt.date, merchant, extra: dict) -> int | None:
         """The seller ticks some of its free shipped orders and applies through the API for an
         order loan they cover (or, now and then, for more than they cover: declined)."""
         rng, rate = self.rng, self.product.advance_rate
@@ -213,6 +264,21 @@ class OrderRun(Run):
             return None
         # The quote's amount is at most the decided limit; the ticked orders still cover it.
         amount = fen_of(terms["amount"])
+        made = self.world.post(
+            "/api/v1/applications/",
+            {**body, "amount": yuan(amount), "accepted_sha256": terms["contract_sha256"]},
+            self.world.key("apply"),
+        )
+        assert made.status_code == 201, (self.seed, on, made.data)
+        assert made.data["status"] == "disbursed", (self.seed, on, made.data)
+        assert made.data["orders"] == body["orders"], made.data
+        ORDER_FIGURES["order loans applied for through the API"] += 1
+        return self.follow(on, made.data["loan"], amount, terms, ticked, extra)
+
+    def follow(self, on: dt.date, reference: str, amount: int, terms: dict, pledged, extra: dict) -> int:
+        """The quote checked against the oracle's schedule, fee and all-in cost at the rate and
+        term the engine set; the loan and its pledges followed from now on."""
+        rng = self.rng
         daily_rate, term = Decimal(terms["daily_rate"]), terms["term"]
         plan = schedule(self.product.repayment_method, amount, daily_rate, on, term)
         fee = half_up(Decimal(amount) * self.product.upfront_fee_rate)
@@ -224,17 +290,8 @@ class OrderRun(Run):
         assert (fen_of(terms["fee"]), fen_of(terms["total_interest"])) == (fee, sum(i.interest for i in plan))
         FIGURES["quote cost"] += 1
         FIGURES["quote schedule"] += 2 * len(plan) + 2
-        made = self.world.post(
-            "/api/v1/applications/",
-            {**body, "amount": yuan(amount), "accepted_sha256": terms["contract_sha256"]},
-            self.world.key("apply"),
-        )
-        assert made.status_code == 201, (self.seed, on, made.data)
-        assert made.data["status"] == "disbursed", (self.seed, on, made.data)
-        assert made.data["orders"] == body["orders"], made.data
-        loan = Loan.objects.get(reference=made.data["loan"])
-        assert loan.line_id == made.data["line_id"], (loan.line_id, made.data)
-        ORDER_FIGURES["order loans applied for through the API"] += 1
+        loan = Loan.objects.get(reference=reference)
+        assert (loan.principal_fen, loan.daily_rate) == (amount, daily_rate), (loan.pk, amount, daily_rate)
         self.book.draw(
             OracleLoan(
                 id=loan.pk,
@@ -256,18 +313,18 @@ class OrderRun(Run):
         self.refs[loan.pk] = loan.reference
         if extra["plan"] != "good":
             self.spend(extra["wallet"].pk)  # what it repays comes from later sales and orders
-        for order in ticked:
+        for order in pledged:
             order.loan = loan.pk
-        self.book.pledges[loan.pk] = list(ticked)
-        pledged = list(
+        self.book.pledges[loan.pk] = list(pledged)
+        got = list(
             Pledge.objects.filter(loan_id=loan.pk)
             .order_by("pk")
             .values_list("order__external_id", "value_fen", "is_open")
         )
-        assert pledged == [(o.external_id, o.value, True) for o in ticked], (self.seed, loan.pk, pledged)
-        ORDER_FIGURES["pledged orders"] += len(ticked)
-        self.refuse_pledged_again(ticked)
-        self.order_fates(on, extra["plan"], ticked, loan.pk, term)
+        assert got == [(o.external_id, o.value, True) for o in pledged], (self.seed, loan.pk, got)
+        ORDER_FIGURES["pledged orders"] += len(pledged)
+        self.refuse_pledged_again(pledged)
+        self.order_fates(on, extra["plan"], pledged, loan.pk, term)
         return loan.pk
 
     def order_seq(self, order: OracleOrder) -> int:
