@@ -234,6 +234,18 @@ def apply_terms(request):
     )
 
 
+def _no_orders_context(merchant: Merchant, product: Product) -> dict:
+    """An order loan with no order to pledge: what to do instead of a form that can only fail."""
+    pledged = Order.objects.filter(merchant=merchant, status=OrderStatus.SHIPPED, pledges__is_open=True)
+    return {
+        "no_orders": True,
+        "pledged_open": pledged.exists(),
+        "credit_loan": Product.objects.filter(code="credit_loan", is_active=True)
+        .exclude(pk=product.pk)
+        .first(),
+    }
+
+
 def _render_apply(request, merchant, product, *, form, terms=None, ticked=(), status=200):
     orders = _pledgeable_orders(merchant) if product.is_pledged else []
     ticked = set(ticked)
@@ -253,6 +265,7 @@ def _render_apply(request, merchant, product, *, form, terms=None, ticked=(), st
         "amount_range": f"{format_yuan(product.smallest_drawdown_fen)}"
         f" – {format_yuan(product.amount_max_fen)}",
         "member_apply_url": _url_or_none("portal:member-apply"),
+        **(_no_orders_context(merchant, product) if product.is_pledged and not orders else {}),
         "outcome_words": {
             "pass": _("On today's figures you would be approved"),
             "decline": _("On today's figures this would be declined"),
