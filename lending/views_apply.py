@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from common.business_date import business_date_today
 from common.errors import ApplicationError
 from common.money import MoneyError, YuanFormField, format_yuan, yuan_to_fen
+from common.sentences import sentence, sentence_of
 from common.texts import localized, stored_text
 from lending.models import Application, ApplicationStage, Loan, Product
 from lending.pipeline import stage_title
@@ -87,10 +88,10 @@ def _add_errors(form: forms.Form, exc: ApplicationError, default: str = "amount"
     for name in fields:
         field = name if name in form.fields else ("accept" if name == "accepted_sha256" else None)
         if field is not None:
-            form.add_error(field, exc.message)
+            form.add_error(field, sentence_of(exc))
             placed = True
     if not placed:
-        form.add_error(default if default in form.fields and not fields else None, exc.message)
+        form.add_error(default if default in form.fields and not fields else None, sentence_of(exc))
 
 
 # --- Reads for these pages (scoped to the merchant: another's application is not found) -------
@@ -188,7 +189,7 @@ def _fixable_errors(terms: apps.Terms) -> dict[str, list[str]]:
         return {}
     errors: dict[str, list[str]] = {}
     for reason in terms.reasons:
-        errors.setdefault(FIXABLE[reason["code"]], []).append(stored_text(reason))
+        errors.setdefault(FIXABLE[reason["code"]], []).append(sentence(stored_text(reason)))
     return errors
 
 
@@ -226,7 +227,7 @@ def apply_terms(request):
         terms = _terms(merchant, product, amount_fen, order_ids)
     except ApplicationError as exc:
         return JsonResponse(
-            {"error": {"message": exc.message, "fields": exc.extra.get("fields") or {}}}, status=400
+            {"error": {"message": sentence_of(exc), "fields": exc.extra.get("fields") or {}}}, status=400
         )
     return JsonResponse(
         {"terms": _terms_view(terms, product), "fields": _fixable_errors(terms)},
@@ -461,7 +462,7 @@ def _render_application(request, merchant, application, *, accept_error="", appe
         try:
             quote = apps.application_quote(application=application, on=business_date_today())
         except ApplicationError as exc:
-            quote_view = {"error": exc.message}
+            quote_view = {"error": sentence_of(exc)}
         else:
             quote_view = _terms_view(
                 apps.Terms(
@@ -565,7 +566,7 @@ def application_draw(request, reference: str):
     except ApplicationError as exc:
         # The agreement shown again, as it stands now, with why the acceptance was refused.
         return _render_application(
-            request, merchant, application, accept_error=exc.message, status=exc.status_code
+            request, merchant, application, accept_error=sentence_of(exc), status=exc.status_code
         )
     messages.success(
         request,
@@ -594,7 +595,7 @@ def application_appeal(request, reference: str):
         )
     except ApplicationError as exc:
         field = "reason" if "reason" in (exc.extra.get("fields") or {}) else None
-        form.add_error(field, exc.message)
+        form.add_error(field, sentence_of(exc))
         return _render_application(request, merchant, application, appeal_form=form, status=exc.status_code)
     messages.success(
         request, _("Your appeal %(reference)s was decided again") % {"reference": appeal.reference}
@@ -616,7 +617,7 @@ def application_withdraw(request, reference: str):
             on=business_date_today(),
         )
     except ApplicationError as exc:
-        messages.error(request, _("Not withdrawn: %(reason)s") % {"reason": exc.message})
+        messages.error(request, f"{_('Not withdrawn.')} {sentence_of(exc)}")
     else:
         messages.info(request, _("Application withdrawn"))
     return redirect("portal:application", reference=reference)
