@@ -483,6 +483,7 @@ def _render_application(request, merchant, application, *, accept_error="", appe
     appeal = Application.objects.filter(appeal_of=application).only("reference").first()
     can_appeal = application.status == Application.Status.DECLINED and not is_appeal and appeal is None
     is_b2b = application.product.segment == Product.Segment.B2B
+    interviews = list(application.interviews.order_by("-booked_at")[:3]) if is_b2b else []
     ref = application.reference
     context = {
         "merchant": merchant,
@@ -510,7 +511,11 @@ def _render_application(request, merchant, application, *, accept_error="", appe
         }
         if is_b2b
         else {},
-        "interviews": list(application.interviews.order_by("-booked_at")[:3]) if is_b2b else [],
+        "interviews": interviews,
+        # The member's card only with something in it: a declined application that booked no
+        # interview has neither an interview to show nor a step left to take.
+        "member_card": is_b2b
+        and bool(interviews or application.is_open or application.status == Application.Status.APPROVED),
     }
     return render(request, "portal/application.html", context, status=status)
 
