@@ -11,10 +11,12 @@ from common.errors import ApplicationError
 _STOPS = ".!?。！？"
 
 
+# CJK ideographs, CJK punctuation and full-width forms, by code point.
+_CHINESE = ((0x4E00, 0x9FFF), (0x3000, 0x303F), (0xFF00, 0xFFEF))
+
+
 def _is_chinese(text: str) -> bool:
-    return any(
-        "\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef" for c in text
-    )
+    return any(low <= ord(c) <= high for c in text for low, high in _CHINESE)
 
 
 def sentence(text) -> str:
