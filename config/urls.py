@@ -10,6 +10,7 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from common import views_jobs
+from config.admin_login import admin_login
 from lending import views_ops
 from riskcontrol import views_credit_file
 
@@ -35,6 +36,8 @@ urlpatterns = [
         "admin/jsi18n/",
         admin.site.admin_view(JavaScriptCatalog.as_view(packages=["django.contrib.admin", "common"])),
     ),
+    # A signed-in merchant sent to the workbench's sign-in goes to its portal (config/admin_login.py).
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("ops/assembly-line/", admin.site.admin_view(views_ops.assembly_line), name="ops-assembly-line"),
     path("api/v1/", include("merchants.api.urls")),

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from common.business_date import business_date_today
 from common.errors import ApplicationError, NotFoundError
 from common.money import fen_to_yuan, format_yuan
+from common.sentences import sentence_of
 from lending import selectors, services
 from lending.charts import schedule_chart
 from lending.forms import DrawAcceptForm, QuoteForm, RepayForm
@@ -44,9 +45,23 @@ def _add_errors(form, exc: ApplicationError, field: str = "amount") -> None:
     """A service's refusal on the form: beside the field it names when the form has it."""
     fields = exc.extra.get("fields") or {}
     if field in fields and field in form.fields:
-        form.add_error(field, exc.message)
+        form.add_error(field, sentence_of(exc))
     else:
-        form.add_error(None, exc.message)
+        form.add_error(None, sentence_of(exc))
+
+
+def _line_refusal(line: CreditLine) -> str | None:
+    """Why nothing can be drawn on the line now, in words (its status by name, not its code)."""
+    if line.status != CreditLine.Status.ACTIVE:
+        return _(
+            "This credit line cannot be drawn on: its status is “%(status)s”. "
+            "Please contact us if you think this is wrong."
+        ) % {"status": line.get_status_display()}
+    if line.expires_on < business_date_today():
+        return _("This credit line expired on %(date)s, so nothing can be drawn on it.") % {
+            "date": line.expires_on.isoformat()
+        }
+    return None
 
 
 @login_required
@@ -61,7 +76,7 @@ def loans(request):
             "used": format_yuan(line.used_fen),
             "available": format_yuan(line.available_fen),
             "rate": rate_text(line.daily_rate),
-            "can_draw": line.available_fen > 0,
+            "can_draw": line.available_fen > 0 and _line_refusal(line) is None,
         }
         for line in selectors.credit_lines_of_merchant(merchant=merchant)
     ]
@@ -97,9 +112,10 @@ def _quote_context(quote: services.Quote) -> dict:
     }
 
 
-def _render_draw(request, line, *, quote_form, accept_form=None, quote=None, status=200):
+def _render_draw(request, line, *, quote_form, accept_form=None, quote=None, refusal=None, status=200):
     context = {
         "line": line,
+        "refusal": refusal,
         "available": format_yuan(line.available_fen),
         "rate": rate_text(line.daily_rate),
         "quote_form": quote_form,
@@ -116,6 +132,10 @@ def loan_draw(request, line_id: int):
     if merchant is None:
         return render(request, "portal/no_shop.html", status=403)
     line = _line(merchant, line_id)
+    refusal = _line_refusal(line)
+    if refusal is not None:
+        status = 400 if request.method == "POST" else 200
+        return _render_draw(request, line, quote_form=QuoteForm(), refusal=refusal, status=status)
     if request.method == "POST":
         return _loan_accept(request, merchant, line)
     if "amount" not in request.GET:
@@ -145,7 +165,7 @@ def _loan_accept(request, merchant: Merchant, line: CreditLine):
         # The quote form as sent (bound, so it can carry errors), with the amount's own error.
         quote_form = QuoteForm(data={"amount": request.POST.get("amount", "")})
         quote_form.is_valid()
-        quote_form.add_error(None, _("The form is no longer valid; please get a new quote"))
+        quote_form.add_error(None, _("The form is no longer valid. Please get a new quote."))
         return _render_draw(request, line, quote_form=quote_form, status=400)
     data = accept_form.cleaned_data
     try:
@@ -253,7 +273,7 @@ def loan_repay(request, reference: str):
         loan.refresh_from_db()
         return _render_loan(request, loan, form=form, status=exc.status_code)
     if event is None:
-        form.add_error("amount", _("The wallet has nothing available to repay with"))
+        form.add_error("amount", _("The wallet has nothing available to repay with."))
         return _render_loan(request, loan, form=form, status=400)
     paid = event.principal_fen + event.interest_fen + event.penalty_fen + event.fee_fen
     messages.success(

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from common.business_date import business_date_today
 from common.errors import ApplicationError
 from common.money import MoneyError, YuanFormField, format_yuan, yuan_to_fen
+from common.sentences import sentence, sentence_of
 from common.texts import localized, stored_text
 from lending.models import Application, ApplicationStage, Loan, Product
 from lending.pipeline import stage_title
@@ -87,10 +88,10 @@ def _add_errors(form: forms.Form, exc: ApplicationError, default: str = "amount"
     for name in fields:
         field = name if name in form.fields else ("accept" if name == "accepted_sha256" else None)
         if field is not None:
-            form.add_error(field, exc.message)
+            form.add_error(field, sentence_of(exc))
             placed = True
     if not placed:
-        form.add_error(default if default in form.fields and not fields else None, exc.message)
+        form.add_error(default if default in form.fields and not fields else None, sentence_of(exc))
 
 
 # --- Reads for these pages (scoped to the merchant: another's application is not found) -------
@@ -188,7 +189,7 @@ def _fixable_errors(terms: apps.Terms) -> dict[str, list[str]]:
         return {}
     errors: dict[str, list[str]] = {}
     for reason in terms.reasons:
-        errors.setdefault(FIXABLE[reason["code"]], []).append(stored_text(reason))
+        errors.setdefault(FIXABLE[reason["code"]], []).append(sentence(stored_text(reason)))
     return errors
 
 
@@ -226,12 +227,24 @@ def apply_terms(request):
         terms = _terms(merchant, product, amount_fen, order_ids)
     except ApplicationError as exc:
         return JsonResponse(
-            {"error": {"message": exc.message, "fields": exc.extra.get("fields") or {}}}, status=400
+            {"error": {"message": sentence_of(exc), "fields": exc.extra.get("fields") or {}}}, status=400
         )
     return JsonResponse(
         {"terms": _terms_view(terms, product), "fields": _fixable_errors(terms)},
         json_dumps_params={"ensure_ascii": False},
     )
+
+
+def _no_orders_context(merchant: Merchant, product: Product) -> dict:
+    """An order loan with no order to pledge: what to do instead of a form that can only fail."""
+    pledged = Order.objects.filter(merchant=merchant, status=OrderStatus.SHIPPED, pledges__is_open=True)
+    return {
+        "no_orders": True,
+        "pledged_open": pledged.exists(),
+        "credit_loan": Product.objects.filter(code="credit_loan", is_active=True)
+        .exclude(pk=product.pk)
+        .first(),
+    }
 
 
 def _render_apply(request, merchant, product, *, form, terms=None, ticked=(), status=200):
@@ -253,6 +266,7 @@ def _render_apply(request, merchant, product, *, form, terms=None, ticked=(), st
         "amount_range": f"{format_yuan(product.smallest_drawdown_fen)}"
         f" – {format_yuan(product.amount_max_fen)}",
         "member_apply_url": _url_or_none("portal:member-apply"),
+        **(_no_orders_context(merchant, product) if product.is_pledged and not orders else {}),
         "outcome_words": {
             "pass": _("On today's figures you would be approved"),
             "decline": _("On today's figures this would be declined"),
@@ -448,7 +462,7 @@ def _render_application(request, merchant, application, *, accept_error="", appe
         try:
             quote = apps.application_quote(application=application, on=business_date_today())
         except ApplicationError as exc:
-            quote_view = {"error": exc.message}
+            quote_view = {"error": sentence_of(exc)}
         else:
             quote_view = _terms_view(
                 apps.Terms(
@@ -469,6 +483,7 @@ def _render_application(request, merchant, application, *, accept_error="", appe
     appeal = Application.objects.filter(appeal_of=application).only("reference").first()
     can_appeal = application.status == Application.Status.DECLINED and not is_appeal and appeal is None
     is_b2b = application.product.segment == Product.Segment.B2B
+    interviews = list(application.interviews.order_by("-booked_at")[:3]) if is_b2b else []
     ref = application.reference
     context = {
         "merchant": merchant,
@@ -496,7 +511,11 @@ def _render_application(request, merchant, application, *, accept_error="", appe
         }
         if is_b2b
         else {},
-        "interviews": list(application.interviews.order_by("-booked_at")[:3]) if is_b2b else [],
+        "interviews": interviews,
+        # The member's card only with something in it: a declined application that booked no
+        # interview has neither an interview to show nor a step left to take.
+        "member_card": is_b2b
+        and bool(interviews or application.is_open or application.status == Application.Status.APPROVED),
     }
     return render(request, "portal/application.html", context, status=status)
 
@@ -552,7 +571,7 @@ def application_draw(request, reference: str):
     except ApplicationError as exc:
         # The agreement shown again, as it stands now, with why the acceptance was refused.
         return _render_application(
-            request, merchant, application, accept_error=exc.message, status=exc.status_code
+            request, merchant, application, accept_error=sentence_of(exc), status=exc.status_code
         )
     messages.success(
         request,
@@ -581,7 +600,7 @@ def application_appeal(request, reference: str):
         )
     except ApplicationError as exc:
         field = "reason" if "reason" in (exc.extra.get("fields") or {}) else None
-        form.add_error(field, exc.message)
+        form.add_error(field, sentence_of(exc))
         return _render_application(request, merchant, application, appeal_form=form, status=exc.status_code)
     messages.success(
         request, _("Your appeal %(reference)s was decided again") % {"reference": appeal.reference}
@@ -603,7 +622,7 @@ def application_withdraw(request, reference: str):
             on=business_date_today(),
         )
     except ApplicationError as exc:
-        messages.error(request, _("Not withdrawn: %(reason)s") % {"reason": exc.message})
+        messages.error(request, f"{_('Not withdrawn.')} {sentence_of(exc)}")
     else:
         messages.info(request, _("Application withdrawn"))
     return redirect("portal:application", reference=reference)

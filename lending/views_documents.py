@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from common.business_date import business_date_today
 from common.errors import ApplicationError, NotFoundError
 from common.money import format_yuan
+from common.sentences import sentence_of
 from lending import documents, selectors
 from lending.models import Loan, Pledge
 from merchants.models import Merchant
@@ -89,7 +90,7 @@ def statement_month(request, fmt: str):
     try:
         first = documents.month_parse(request.GET.get("month"))
     except ApplicationError as exc:
-        return _statements_page(request, merchant, error=exc.message, status=400)
+        return _statements_page(request, merchant, error=sentence_of(exc), status=400)
     wallet = payment_selectors.wallet_for_merchant(merchant=merchant)
     statement = documents.monthly_statement(merchant=merchant, wallet=wallet, first=first)
     render_as = documents.statement_pdf if fmt == "pdf" else documents.statement_csv

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from common.business_date import business_date_today
 from common.errors import ApplicationError
 from common.money import format_yuan
+from common.sentences import sentence_of
 from common.texts import localized
 from lending import pipeline
 from lending.forms_member import (
@@ -92,11 +93,11 @@ def _add_errors(form, exc: ApplicationError, *, document_kind: str | None = None
         if target not in form.fields and question_field(name) in form.fields:
             target = question_field(name)
         if target in form.fields:
-            text = exc.message if len(fields) == 1 else "; ".join(str(p) for p in problems)
+            text = sentence_of(exc if len(fields) == 1 else "; ".join(str(p) for p in problems))
             form.add_error(target, text)
             placed = True
     if not placed:
-        form.add_error(None, exc.message)
+        form.add_error(None, sentence_of(exc))
 
 
 class _DocumentRefused(Exception):
@@ -279,7 +280,7 @@ def _render_tracker(request, application: Application, *, accept_error: str = ""
         try:
             quote = apps.application_quote(application=application, on=business_date_today())
         except ApplicationError as exc:
-            context["quote_error"] = exc.message
+            context["quote_error"] = sentence_of(exc)
         else:
             context.update(_quote_context(quote))
             context["accept_form"] = AcceptForm(
@@ -322,7 +323,7 @@ def application_accept(request, reference: str):
         )
     except ApplicationError as exc:
         application.refresh_from_db()
-        text = exc.message
+        text = sentence_of(exc)
         if not _video_passed(application):
             text = _("No money moves before the video check passes: %(reason)s") % {"reason": text}
         return _render_tracker(request, application, accept_error=text, status=exc.status_code)
@@ -394,7 +395,7 @@ def application_book(request, reference: str):
         )
     except ApplicationError as exc:
         field = "starts_at" if "starts_at" in (exc.extra.get("fields") or {}) else None
-        form.add_error(field, exc.message)
+        form.add_error(field, sentence_of(exc))
         return _render_book(request, application, form, status=exc.status_code)
     _tell_member(request, application, interview)
     starts = timezone.localtime(interview.starts_at)
@@ -433,7 +434,7 @@ def application_documents(request, reference: str):
         )
     except ApplicationError as exc:
         fields = exc.extra.get("fields") or {}
-        form.add_error(next((f for f in ("file", "kind") if f in fields), None), exc.message)
+        form.add_error(next((f for f in ("file", "kind") if f in fields), None), sentence_of(exc))
         return _render_documents(request, application, form, status=exc.status_code)
     messages.success(request, _("Uploaded %(name)s") % {"name": document.original_name})
     return redirect("portal:application-documents", reference=application.reference)

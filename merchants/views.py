@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from common.errors import ApplicationError
 from common.money import format_yuan
+from common.sentences import sentence_of
 from merchants import access, selectors
 from merchants.charts import sales_chart
 from merchants.models import Merchant
@@ -62,7 +63,10 @@ def shop(request):
 
 def _refused(request, exc: ApplicationError, *, title: str):
     return render(
-        request, "portal/enter_refused.html", {"title": title, "message": exc.message}, status=exc.status_code
+        request,
+        "portal/enter_refused.html",
+        {"title": title, "message": sentence_of(exc)},
+        status=exc.status_code,
     )
 
 

@@ -101,6 +101,52 @@
     }, 0);
   }
 
+  // ECharts' legend: 5 px padding, entries 14 px high with a 25 px symbol and 5 px before the
+  // words, 10 px between entries and between lines.
+  var LEGEND_PADDING = 5;
+  var LEGEND_ITEM = 14;
+  var LEGEND_SYMBOL = 30;
+  var LEGEND_GAP = 10;
+  var LEGEND_ROWS = 3;
+
+  function legendNames(option, legend) {
+    if (legend.data) {
+      return legend.data.map(function (item) {
+        return typeof item === "string" ? item : item.name;
+      });
+    }
+    var names = [];
+    asList(option.series).forEach(function (series) {
+      if (series.type === "pie" || series.type === "funnel") {
+        (series.data || []).forEach(function (item) {
+          if (item && item.name !== undefined) names.push(item.name);
+        });
+      } else if (series.name !== undefined) {
+        names.push(series.name);
+      }
+    });
+    return names.filter(function (name, index) {
+      return names.indexOf(name) === index;
+    });
+  }
+
+  function legendRows(names, width, legend) {
+    var room = width - (legend.left || 0) - (legend.right || 0) - 2 * LEGEND_PADDING;
+    var gap = legend.itemGap || LEGEND_GAP;
+    var rows = names.length ? 1 : 0;
+    var used = 0;
+    names.forEach(function (name) {
+      var entry = LEGEND_SYMBOL + textWidth(name);
+      if (used > 0 && used + gap + entry > room) {
+        rows += 1;
+        used = entry;
+      } else {
+        used += (used > 0 ? gap : 0) + entry;
+      }
+    });
+    return rows;
+  }
+
   function layOut(option, width) {
     var grid = (option.grid = option.grid || {});
     ["left", "right", "top", "bottom"].forEach(function (side) {
@@ -108,9 +154,20 @@
     });
     grid.containLabel = true;
     asList(option.legend).forEach(function (legend) {
-      legend.type = "scroll";
       legend.left = legend.left === undefined ? 0 : legend.left;
       legend.right = legend.right === undefined ? 0 : legend.right;
+      // Every entry shows: on as many lines as it takes, up to LEGEND_ROWS, the plot moved down
+      // below them; more entries than that scroll (one line, arrows) rather than push the plot
+      // off. A scrolling legend of a few entries hid the last ones on a phone.
+      var rows = legendRows(legendNames(option, legend), width, legend);
+      if (rows <= LEGEND_ROWS) {
+        legend.type = "plain";
+        var top = typeof legend.top === "number" ? legend.top : 0;
+        var height = 2 * LEGEND_PADDING + rows * LEGEND_ITEM + (rows - 1) * (legend.itemGap || LEGEND_GAP);
+        grid.top = Math.max(grid.top, top + height + LINE / 2 + 4);
+      } else {
+        legend.type = "scroll";
+      }
     });
     var plot = Math.max(80, width - grid.left - grid.right - 48);
     asList(option.xAxis).forEach(function (axis) {
@@ -131,6 +188,9 @@
         } else {
           label.hideOverlap = true;
         }
+        // Clear of the value axis's lowest amount, which sits on the axis line beside the first
+        // category's label (CJK fonts draw taller boxes than Latin ones).
+        label.margin = Math.max(label.margin || 8, 12);
         var turned = ((label.rotate || 0) * Math.PI) / 180;
         extent = longest * Math.sin(turned) + LINE * Math.cos(turned);
       }
