@@ -428,7 +428,9 @@ helpers.AdminReadonlyField.get_admin_url = _admin_url_if_permitted
 # its module-level helpers (label_for_field, display_for_field), which prefer the model's field
 # over anything a model admin declares, so those helpers are where an amount is recognised.
 
-_FEN_LABEL_END = re.compile(r"\s*(?:\((?:fen|分)\)|（分）|\bfen)\s*$", re.IGNORECASE)
+# "(fen)", "fen" or the Chinese "(fen)" in full-width or plain brackets at a label's end (written
+# as escapes: Chinese belongs in the catalogues, and this is matched, never shown).
+_FEN_LABEL_END = re.compile(r"\s*(?:[(\uff08](?:fen|\u5206)[)\uff09]|\bfen)\s*$", re.IGNORECASE)
 
 
 def is_fen_field(field) -> bool:
@@ -446,7 +448,7 @@ def _yuan_label(label) -> str:
 
 
 # A field's label in yuan, read in the reader's language when shown ("amount min fen" ->
-# "amount min (¥)", "最低金额（分）" -> "最低金额（元）").
+# "amount min (¥)", and the Chinese label's "(fen)" likewise).
 yuan_label = lazy(_yuan_label, str)
 
 
@@ -666,9 +668,9 @@ _audit_admin()
 
 
 def _group_shown(group) -> str:
-    """A group by its role's name in the reader's language ("loan_officer" -> "Loan officer",
-    "信贷员"): the user page's picker and filter, the group list and titles. A group that is no
-    role reads as named."""
+    """A group by its role's name in the reader's language ("loan_officer" -> "Loan officer"):
+    the user page's picker and filter, the group list and titles. A group that is no role reads
+    as named."""
     role = ROLES.get(group.name)
     return str(role["label"]) if role else group.name
 

@@ -137,7 +137,8 @@ class FenAsYuanField(YuanFormField):
         except (forms.ValidationError, MoneyError) as exc:
             problems = exc.messages if isinstance(exc, forms.ValidationError) else [str(exc)]
             raise forms.ValidationError(
-                [f"{self.label}: {problem}" for problem in problems], code="invalid"
+                [_("%(field)s: %(problem)s") % {"field": self.label, "problem": p} for p in problems],
+                code="invalid",
             ) from exc
 
     def has_changed(self, initial, data):
