@@ -3,34 +3,40 @@ and reject for a second officer holding `common.approve_request`, and cancel for
 Each button calls one service in common.four_eyes."""
 
 import json
+import re
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin import utils as admin_utils
+from django.contrib.admin.options import BaseModelAdmin
+from django.contrib.admin.templatetags import admin_list
 from django.contrib.admin.views.main import ChangeList
+from django.contrib.auth.models import Group
 from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.forms.models import BaseInlineFormSet
 from django.forms.utils import flatatt
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, path, reverse
-from django.utils.functional import cached_property
+from django.utils.functional import cached_property, lazy
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from common import four_eyes
 from common.audit import actor_text, name_in_reader_language, names_localize, reason_text, value_text
 from common.business_date import business_date_today
 from common.errors import ApplicationError
 from common.models import ApprovalRequest
-from common.money import format_yuan
+from common.money import FenAsYuanField, format_yuan
 from common.request_id import request_get
+from common.roles import ROLES
 
 
 class FourEyesForm(forms.Form):
@@ -415,16 +421,112 @@ def _admin_url_if_permitted(self, remote_field, remote_obj):
 helpers.AdminReadonlyField.get_admin_url = _admin_url_if_permitted
 
 
+# --- money in yuan on every page ---------------------------------------------------------------
+# A model's amount is an integer `<name>_fen` field. Every workbench page shows it in yuan under a
+# label that says so, and every form takes it in yuan: on every model admin and inline, whoever
+# wrote it, with nothing to declare per model. Django reads a listed or read-only field through
+# its module-level helpers (label_for_field, display_for_field), which prefer the model's field
+# over anything a model admin declares, so those helpers are where an amount is recognised.
+
+# "(fen)", "fen" or the Chinese "(fen)" in full-width or plain brackets at a label's end (written
+# as escapes: Chinese belongs in the catalogues, and this is matched, never shown).
+_FEN_LABEL_END = re.compile(r"\s*(?:[(\uff08](?:fen|\u5206)[)\uff09]|\bfen)\s*$", re.IGNORECASE)
+
+
+def is_fen_field(field) -> bool:
+    """An integer amount in fen (by the project's naming rule: units in names)."""
+    return (
+        isinstance(field, models.IntegerField)
+        and getattr(field, "name", "").endswith("_fen")
+        and not field.choices
+    )
+
+
+def _yuan_label(label) -> str:
+    name = _FEN_LABEL_END.sub("", str(label)).strip()
+    return gettext("%(name)s (¥)") % {"name": name}
+
+
+# A field's label in yuan, read in the reader's language when shown ("amount min fen" ->
+# "amount min (¥)", and the Chinese label's "(fen)" likewise).
+yuan_label = lazy(_yuan_label, str)
+
+
+def _fen_field_of(model, name):
+    if not isinstance(name, str) or not name.endswith("_fen") or model is None:
+        return None
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    return field if is_fen_field(field) else None
+
+
+_django_label_for_field = admin_utils.label_for_field
+_django_display_for_field = admin_utils.display_for_field
+_django_formfield_for_dbfield = BaseModelAdmin.formfield_for_dbfield
+
+
+def _label_for_field(name, model, model_admin=None, return_attr=False, form=None):
+    found = _django_label_for_field(name, model, model_admin, return_attr, form)
+    field = _fen_field_of(model, name)
+    if field is None:
+        return found
+    label = yuan_label(field.verbose_name)
+    return (label, found[1]) if return_attr else label
+
+
+def _display_for_field(value, field, empty_value_display, *args, **kwargs):
+    if is_fen_field(field) and isinstance(value, int):
+        return format_yuan(value)
+    return _django_display_for_field(value, field, empty_value_display, *args, **kwargs)
+
+
+def _formfield_for_dbfield(self, db_field, request, **kwargs):
+    """An editable amount taken in yuan and stored as the exact fen (common.money)."""
+    if not is_fen_field(db_field):
+        return _django_formfield_for_dbfield(self, db_field, request, **kwargs)
+    # A form's own label or help text for the field (its Meta's labels, help_texts) comes first.
+    options = {
+        "fen_field": db_field.name,
+        "label": kwargs.get("label") or yuan_label(db_field.verbose_name),
+        "required": not db_field.blank,
+        "help_text": kwargs.get("help_text", db_field.help_text),
+    }
+    if db_field.has_default() and not callable(db_field.default):
+        options["initial"] = db_field.default
+    return FenAsYuanField(**options)
+
+
+for _module in (admin_utils, helpers, admin_list):
+    _module.label_for_field = _label_for_field
+    _module.display_for_field = _display_for_field
+BaseModelAdmin.formfield_for_dbfield = _formfield_for_dbfield
+
+
 # How much of the changed fields' names the audit log's list shows (auditlog's own limit).
 CHANGES_SHOWN = 75
 
 
 def field_label(model, name: str):
-    """A field's name in the reader's language, by its code; a code the model lacks as written."""
+    """A field's name in the reader's language, by its code (an amount's in yuan); a code the
+    model lacks as written."""
+    if (amount := _fen_field_of(model, name)) is not None:
+        return yuan_label(amount.verbose_name)
     try:
         return model._meta.get_field(name).verbose_name if model is not None else name
     except FieldDoesNotExist:
         return name
+
+
+def change_value_text(model, name: str, value) -> str:
+    """A value before or after a change as the reader reads it: an amount in yuan."""
+    if _fen_field_of(model, name) is not None and value not in (None, "", "None"):
+        try:
+            return format_yuan(int(value))
+        except (TypeError, ValueError):
+            pass
+    return value_text(model, name, value)
 
 
 class AuditChangeList(ChangeList):
@@ -540,8 +642,8 @@ def _audit_admin():
                     (
                         number,
                         "ID" if name == "id" else field_label(model, name),
-                        value_text(model, name, before),
-                        value_text(model, name, after),
+                        change_value_text(model, name, before),
+                        change_value_text(model, name, after),
                     )
                     for number, (name, (before, after)) in enumerate(sorted(changes.items()), 1)
                 ),
@@ -563,6 +665,17 @@ def _audit_admin():
 
 
 _audit_admin()
+
+
+def _group_shown(group) -> str:
+    """A group by its role's name in the reader's language ("loan_officer" -> "Loan officer"):
+    the user page's picker and filter, the group list and titles. A group that is no role reads
+    as named."""
+    role = ROLES.get(group.name)
+    return str(role["label"]) if role else group.name
+
+
+Group.__str__ = _group_shown
 
 # The user and group pages (Django's admins, with fast permission pickers).
 from common import admin_auth  # noqa: E402, F401

@@ -111,3 +111,40 @@ class YuanFormField(forms.DecimalField):
                     code="invalid",
                 ) from exc
         return super().to_python(text)
+
+
+class FenAsYuanField(YuanFormField):
+    """A model's integer-fen amount edited in yuan: shown as "1234.50", taken as `YuanFormField`
+    takes it (a Decimal, never a float; "0.001" refused), cleaned to the exact integer fen the
+    model stores. A refusal names the field, so it reads alone in a list of errors too."""
+
+    def __init__(self, *, fen_field: str = "", **kwargs):
+        self.fen_field = fen_field
+        kwargs.setdefault("max_digits", 18)
+        kwargs.setdefault("decimal_places", 2)
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        # The instance's value is fen; what the reader typed (a string) is shown as typed.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return fen_to_yuan(value)
+        return value
+
+    def clean(self, value):
+        try:
+            amount = super().clean(value)
+            return None if amount is None else yuan_to_fen(amount)
+        except (forms.ValidationError, MoneyError) as exc:
+            problems = exc.messages if isinstance(exc, forms.ValidationError) else [str(exc)]
+            raise forms.ValidationError(
+                [_("%(field)s: %(problem)s") % {"field": self.label, "problem": p} for p in problems],
+                code="invalid",
+            ) from exc
+
+    def has_changed(self, initial, data):
+        try:
+            amount = super().to_python(data)
+            fen = None if amount is None else yuan_to_fen(amount)
+        except (forms.ValidationError, MoneyError):
+            return True
+        return (None if initial in self.empty_values else initial) != fen

@@ -112,6 +112,15 @@ class ProductAdminForm(forms.ModelForm):
             "advance_rate",
             "is_active",
         ]
+        # The model's help texts speak of fen and of field names; an officer types yuan.
+        help_texts = {
+            "amount_min_fen": _("the smallest line (and loan), in yuan"),
+            "amount_max_fen": _("the largest line (and loan), in yuan"),
+            "drawdown_min_fen": _(
+                "the smallest single drawdown when a line is drawn in parts (revolving); "
+                "blank: the smallest line"
+            ),
+        }
 
     allocation_order = AllocationOrderField(
         label=_("allocation order"),
@@ -134,7 +143,11 @@ class ProductAdminForm(forms.ModelForm):
                 raise forms.ValidationError(exc.message) from exc
             for name, problems in fields.items():
                 for problem in problems:
-                    self.add_error(name if name in self.fields else None, f"{problem} ({exc.message})")
+                    # Beside its field the problem reads alone (the message names the field's code).
+                    if name in self.fields:
+                        self.add_error(name, problem)
+                    else:
+                        self.add_error(None, f"{problem} ({exc.message})")
         return cleaned
 
 

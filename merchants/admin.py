@@ -10,7 +10,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
@@ -42,12 +42,17 @@ from merchants.models import (
     Verification,
     scopes_label,
 )
+from merchants.questionnaire import QUESTIONS
 from merchants.signal_models import Guarantee, guarantee_latest_until
 
 
 class ReadOnlyAdmin(QuickActionCheckboxMixin, AuditHistoryMixin, admin.ModelAdmin):
     """Records that come from partners or from services: officers look, they do not edit. The
     History button of an audited one opens its audit log."""
+
+    # How a batch run split its work (the ids of each chunk's first and last rows): the
+    # machine's bookkeeping, which tells an officer nothing.
+    internal_fields = ("chunk_bounds", "wallet_bounds")
 
     def has_add_permission(self, request):
         return False
@@ -57,6 +62,11 @@ class ReadOnlyAdmin(QuickActionCheckboxMixin, AuditHistoryMixin, admin.ModelAdmi
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_exclude(self, request, obj=None):
+        excluded = list(super().get_exclude(request, obj) or [])
+        names = {field.name for field in self.model._meta.get_fields()}
+        return excluded + [name for name in self.internal_fields if name in names and name not in excluded]
 
 
 def _yuan(fen):
@@ -527,6 +537,24 @@ class TradingRelationAdmin(ReadOnlyAdmin):
 class QuestionnaireResponseAdmin(ReadOnlyAdmin):
     list_display = ["owner", "version", "answered_at"]
     list_select_related = ["owner"]
+    fields = ["owner", "version", "answered_at", "answers_shown"]
+    readonly_fields = fields
+
+    @admin.display(description=_("answers"))
+    def answers_shown(self, obj):
+        """Each statement the owner read, in the reader's language, beside its answer on the
+        scale of 1 (strongly disagree) to 5 (strongly agree); stored as codes and numbers."""
+        texts = {q.code: q.text for q in QUESTIONS}
+        order = {q.code: i for i, q in enumerate(QUESTIONS)}
+        answers = sorted((obj.answers or {}).items(), key=lambda item: order.get(item[0], len(order)))
+        return format_html(
+            "<table><tr><th>{}</th><th>{}</th></tr>{}</table>",
+            _("statement"),
+            _("answer (1 strongly disagree – 5 strongly agree)"),
+            format_html_join(
+                "", "<tr><td>{}</td><td>{}</td></tr>", ((texts.get(c, c), a) for c, a in answers)
+            ),
+        )
 
 
 class GuaranteeForm(forms.ModelForm):

@@ -9,8 +9,10 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from common.admin import yuan_label
 from common.crypto import blind_index
 from common.errors import ApplicationError
+from common.money import FenAsYuanField, format_yuan
 from merchants.models import Verification
 from riskcontrol import rulesets
 from riskcontrol.models import BlacklistEntry, RuleSet
@@ -20,8 +22,16 @@ from riskcontrol.models import BlacklistEntry, RuleSet
 KIND_TITLES = {kind: Verification.Kind(kind).label for kind in rulesets.VERIFICATION_KINDS}
 
 
+def _label(param: rulesets.Param):
+    """A threshold's name; an amount's in yuan (common.admin)."""
+    return yuan_label(param.label) if param.name.endswith("_fen") else param.label
+
+
 def _shown(param: rulesets.Param, value) -> str:
-    """A threshold's value as the reader reads it: checks by their titles, none as "-"."""
+    """A threshold's value as the reader reads it: checks by their titles, an amount in yuan,
+    none as "-"."""
+    if param.name.endswith("_fen") and isinstance(value, int):
+        return format_yuan(value)
     if param.kind != "kinds":
         return value
     if not value:
@@ -38,6 +48,8 @@ def _field_for(param: rulesets.Param) -> forms.Field:
             widget=forms.CheckboxSelectMultiple,
             help_text=param.why,
         )
+    if param.name.endswith("_fen"):
+        return FenAsYuanField(fen_field=param.name, label=_label(param), help_text=param.why)
     if param.kind == "int":
         return forms.IntegerField(
             label=param.label, min_value=param.low, max_value=param.high, help_text=param.why
@@ -163,7 +175,7 @@ class RuleSetAdmin(admin.ModelAdmin):
         if base is None:
             return _("first set")
         rows = [
-            (r["label"], _shown(param, r["before"]), _shown(param, r["after"]))
+            (_label(param), _shown(param, r["before"]), _shown(param, r["after"]))
             for r in rulesets.params_diff(base.params, obj.params)
             for param in [rulesets.PARAMS_BY_NAME[r["name"]]]
         ]
@@ -179,7 +191,7 @@ class RuleSetAdmin(admin.ModelAdmin):
             format_html_join(
                 "",
                 "<tr><td>{}</td><td>{}</td></tr>",
-                [(p.label, _shown(p, current[p.name])) for p in rulesets.PARAMS],
+                [(_label(p), _shown(p, current[p.name])) for p in rulesets.PARAMS],
             ),
         )
 

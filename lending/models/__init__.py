@@ -589,6 +589,10 @@ class CobRun(models.Model):
     # Saves, conditional UPDATEs and bulk inserts all leave audit rows (common.audit).
     objects = AuditedManager()
 
+    class Meta:
+        verbose_name = _("close-of-business run")
+        verbose_name_plural = _("close-of-business runs")
+
     def __str__(self) -> str:
         return _("close of business %(on)s (%(status)s)") % {
             "on": self.business_on,

@@ -135,6 +135,8 @@ class PromiseToPay(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("promise to pay")
+        verbose_name_plural = _("promises to pay")
         constraints = [
             models.CheckConstraint(condition=Q(amount_fen__gt=0), name="promise_amount_positive"),
             models.CheckConstraint(

@@ -407,8 +407,9 @@ def test_the_workbench_refuses_a_product_above_the_cap_or_the_limits_beside_the_
         "code": "greedy",
         "name": "Greedy",
         "segment": Product.Segment.B2C,
-        "amount_min_fen": 100_000,
-        "amount_max_fen": 100_000_000,
+        # The workbench takes amounts in yuan.
+        "amount_min_fen": "1000.00",
+        "amount_max_fen": "1000000.00",
         "term": 3,
         "term_unit": Product.TermUnit.MONTHS,
         "daily_rate": str(GREEDY_RATE),
@@ -426,7 +427,7 @@ def test_the_workbench_refuses_a_product_above_the_cap_or_the_limits_beside_the_
     assert "24.54%" in errors["daily_rate"][0]
     small = officer.post(
         "/admin/lending/product/add/",
-        form | {"segment": Product.Segment.B2B, "amount_min_fen": 1_000_000, "daily_rate": "0.0005"},
+        form | {"segment": Product.Segment.B2B, "amount_min_fen": "10000.00", "daily_rate": "0.0005"},
     )
     assert small.status_code == 200
     assert "starts at 50,000.00 yuan" in small.context["adminform"].form.errors["amount_min_fen"][0]

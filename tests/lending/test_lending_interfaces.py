@@ -199,8 +199,9 @@ def product_form(**overrides) -> dict:
         "code": "greedy",
         "name": "Greedy",
         "segment": Product.Segment.B2B,
-        "amount_min_fen": 5_000_000,
-        "amount_max_fen": 100_000_000,
+        # The workbench takes amounts in yuan.
+        "amount_min_fen": "50000.00",
+        "amount_max_fen": "1000000.00",
         "term": 365,
         "term_unit": Product.TermUnit.DAYS,
         "daily_rate": "0.0007",

@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group, User
 from django.db import IntegrityError, transaction
 
 from common.errors import ApplicationError, ConflictError
+from common.money import fen_to_yuan
 from lending.models import ApplicationStage
 from lending.pipeline import stage_replay
 from riskcontrol import rulesets
@@ -190,7 +191,12 @@ def test_the_blacklist_keeps_only_a_digest_and_refuses_a_duplicate(client):
 def test_saving_a_draft_unchanged_shows_no_change(client):
     client.force_login(risk_manager())
     draft = rulesets.ruleset_draft_create(user=None)
-    form = {p.name: p.default for p in rulesets.PARAMS if p.kind != "kinds"}
+    # As the form shows them: an amount in yuan (the group limit), the rest as stored.
+    form = {
+        p.name: fen_to_yuan(p.default) if p.name.endswith("_fen") else p.default
+        for p in rulesets.PARAMS
+        if p.kind != "kinds"
+    }
     form["identity_decline_on_failed"] = ["business_licence", "tax"]
     form["note"] = "nothing yet"
     assert client.post(f"/admin/riskcontrol/ruleset/{draft.pk}/change/", form).status_code == 302
