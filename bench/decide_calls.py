@@ -24,8 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from decide import _world_read, in_process_apply, in_process_client  # noqa: E402
-from scratch_db import clone_database, drop_database, setup_django  # noqa: E402
+from decide import _world_read, in_process_apply, in_process_client
+from scratch_db import clone_database, drop_database, setup_django
 
 # Columns whose values differ from one run to the next whatever the code: wall-clock times, and
 # the references and keys made at random.
@@ -59,10 +59,10 @@ def _high_marks(cursor, tables) -> dict[str, int]:
     for table, columns in tables.items():
         kind = dict(columns).get("id")
         if kind in ("integer", "bigint", "smallint"):
-            cursor.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')  # noqa: S608 - catalog names
+            cursor.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')
             marks[table] = cursor.fetchone()[0]
         elif kind is not None:  # not a sequence: every id there before
-            cursor.execute(f'SELECT id::text FROM "{table}"')  # noqa: S608 - catalog names
+            cursor.execute(f'SELECT id::text FROM "{table}"')
             marks[table] = {row[0] for row in cursor.fetchall()}
     return marks
 
@@ -74,13 +74,13 @@ def _records(cursor, tables, marks) -> dict[str, list]:
         columns = tables[table]
         names = ", ".join(f'"{name}"::text' for name, _ in columns)
         if isinstance(mark, set):
-            cursor.execute(f'SELECT {names} FROM "{table}"')  # noqa: S608 - catalog names
+            cursor.execute(f'SELECT {names} FROM "{table}"')
             rows = sorted(
                 (row for row in cursor.fetchall() if row[0] not in mark),
                 key=lambda row: [str(v) for v in row[1:]],
             )
         else:
-            cursor.execute(f'SELECT {names} FROM "{table}" WHERE id > %s ORDER BY id', [mark])  # noqa: S608
+            cursor.execute(f'SELECT {names} FROM "{table}" WHERE id > %s ORDER BY id', [mark])
             rows = cursor.fetchall()
         if not rows:
             continue
