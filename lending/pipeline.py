@@ -23,9 +23,11 @@ from functools import cache
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import get_language
 
 from common.business_date import business_now
 from common.errors import ApplicationError
@@ -194,14 +196,33 @@ def stage_load(name: str) -> Stage:
     return stage
 
 
+# Stage titles by (language, name): every reply names each stage, and translating a lazy title
+# is a walk through the translation machinery each time. Emptied when a setting changes (tests
+# switching languages, catalogs or pipelines).
+_titles: dict[tuple[str | None, str], str] = {}
+
+
+def _titles_forget(**kwargs) -> None:
+    _titles.clear()
+
+
+setting_changed.connect(_titles_forget, dispatch_uid="lending_stage_titles")
+
+
 def stage_title(name: str) -> str:
     """A stage's title in the reader's language, by its dotted name (the name's last part when
     the stage gives no title or is no longer configured)."""
+    key = (get_language(), name)
+    try:
+        return _titles[key]
+    except KeyError:
+        pass
     try:
         title = getattr(stage_load(name), "title", "")
     except (ImportError, TypeError):
         title = ""
-    return str(title) if title else name.rsplit(".", 1)[-1]
+    text = _titles[key] = str(title) if title else name.rsplit(".", 1)[-1]
+    return text
 
 
 def pipeline_of(product) -> list[str]:
