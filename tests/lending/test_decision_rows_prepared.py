@@ -161,3 +161,25 @@ def test_ints_and_aware_datetimes_are_taken_as_they_are_anything_else_by_the_fie
         with mock.patch("django.utils.timezone.now", return_value=timezone.now()):
             values = _insert_values(_insert_plan(ApplicationStage), [row], connection)
             assert _comparable(values) == _comparable(_orm_values([row])), changed
+
+
+def test_a_stage_row_is_built_by_the_constructor_when_someone_listens_for_its_signals(world):  # noqa: F811
+    from django.db.models.signals import post_init
+
+    merchant = rated_merchant(**STRONG)
+    application = _application(merchant, Product.objects.get(code="credit_loan"))
+    application.pk = 42
+    heard = []
+
+    def listener(sender, instance, **kwargs):
+        heard.append(instance)
+
+    post_init.connect(listener, sender=ApplicationStage)
+    try:
+        made = pipeline._stage_row(application, **_stage_kwargs(application, 1, waiting=False))
+    finally:
+        post_init.disconnect(listener, sender=ApplicationStage)
+    assert heard == [made]
+    assert not post_init.has_listeners(ApplicationStage)
+    pipeline._stage_row(application, **_stage_kwargs(application, 2, waiting=False))
+    assert heard == [made]
