@@ -119,16 +119,20 @@ def _converters(fields: Sequence) -> list[tuple]:
     """(position, column, converters) of each field that has converters, as the ORM applies them;
     worked out once per connection and list of fields (the hot path's statements read the same
     columns each time)."""
-    key = tuple(fields)
+    fields = tuple(fields)
+    # Keyed by the fields' identities (a field's own hash is Python code, run per field per
+    # read); the entry holds the fields themselves, so no id is reused while it is kept.
+    key = tuple(map(id, fields))
     try:
         known = connection._fixed_converters
     except AttributeError:
         known = connection._fixed_converters = {}
-    try:
-        return known[key]
-    except KeyError:
-        converters = known[key] = _converters_of(fields)
-        return converters
+    hit = known.get(key)
+    if hit is not None and hit[0] == fields:  # a tuple compares identical items without __eq__
+        return hit[1]
+    converters = _converters_of(fields)
+    known[key] = (fields, converters)
+    return converters
 
 
 def _converters_of(fields: Sequence) -> list[tuple]:
