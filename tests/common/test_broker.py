@@ -34,46 +34,45 @@ def _masked(raw: bytes) -> dict:
     return message
 
 
-@requires_redis
-def test_the_message_written_is_the_one_apply_async_sends():
-    queue = settings.CELERY_QUEUE_INTERACTIVE
-    client = _redis()
+@pytest.fixture
+def interactive():
+    """The interactive queue on the Redis broker, empty before and after: (its name, a client)."""
+    queue, client = settings.CELERY_QUEUE_INTERACTIVE, _redis()
     client.delete(queue)
-    try:
-        Task.apply_async(tasks.application_fulfil, (17, "2026-03-02"))  # Celery's own
-        sent_id = tasks.application_fulfil.delay(17, "2026-03-02").id
-        celery_raw, ours_raw = client.lrange(queue, 0, -1)[::-1]  # LPUSH: newest first
-        ours = json.loads(ours_raw)
-        assert ours["headers"]["id"] == ours["headers"]["root_id"] == sent_id
-        assert ours["properties"]["correlation_id"] == sent_id
-        assert _masked(ours_raw) == _masked(celery_raw)
-    finally:
-        client.delete(queue)
+    yield queue, client
+    client.delete(queue)
 
 
 @requires_redis
-def test_a_worker_reads_it_as_celery_s_own_with_the_request_id():
-    queue = settings.CELERY_QUEUE_INTERACTIVE
-    client = _redis()
-    client.delete(queue)
-    try:
-        with context(actor_label="test", request_id="req-broker-1"):
-            sent_id = tasks.application_fulfil.delay(5, "2026-03-03").id
-        with current_app.connection_for_read() as connection:
-            reader = connection.SimpleQueue(queue)
-            message = reader.get(timeout=5)
-            message.ack()
-            reader.close()
-        assert message.headers["task"] == "lending.tasks.application_fulfil"
-        assert message.headers["id"] == sent_id
-        assert message.headers[CELERY_HEADER] == "req-broker-1"
-        assert message.decode() == [
-            [5, "2026-03-03"],
-            {},
-            {"callbacks": None, "errbacks": None, "chain": None, "chord": None},
-        ]
-    finally:
-        client.delete(queue)
+def test_the_message_written_is_the_one_apply_async_sends(interactive):
+    queue, client = interactive
+    Task.apply_async(tasks.application_fulfil, (17, "2026-03-02"))  # Celery's own
+    sent_id = tasks.application_fulfil.delay(17, "2026-03-02").id
+    celery_raw, ours_raw = client.lrange(queue, 0, -1)[::-1]  # LPUSH: newest first
+    ours = json.loads(ours_raw)
+    assert ours["headers"]["id"] == ours["headers"]["root_id"] == sent_id
+    assert ours["properties"]["correlation_id"] == sent_id
+    assert _masked(ours_raw) == _masked(celery_raw)
+
+
+@requires_redis
+def test_a_worker_reads_it_as_celery_s_own_with_the_request_id(interactive):
+    queue, _client = interactive
+    with context(actor_label="test", request_id="req-broker-1"):
+        sent_id = tasks.application_fulfil.delay(5, "2026-03-03").id
+    with current_app.connection_for_read() as connection:
+        reader = connection.SimpleQueue(queue)
+        message = reader.get(timeout=5)
+        message.ack()
+        reader.close()
+    assert message.headers["task"] == "lending.tasks.application_fulfil"
+    assert message.headers["id"] == sent_id
+    assert message.headers[CELERY_HEADER] == "req-broker-1"
+    assert message.decode() == [
+        [5, "2026-03-03"],
+        {},
+        {"callbacks": None, "errbacks": None, "chain": None, "chord": None},
+    ]
 
 
 @pytest.mark.parametrize(
