@@ -50,6 +50,9 @@ Uses a scratch database (default h7_decide on 127.0.0.1), dropped and created ea
 stop) and each run clones it instead of seeding: two versions of the code measured from the
 same rows, without the seeding's minutes. bench/decide_breakdown.py, as gunicorn's config file
 (GUNICORN_CMD_ARGS), logs where each request's time goes inside the workers.
+bench/decide_calls.py, on a template made with --seed-template, gives the figures a loaded machine
+does not move (Python calls and statements per decision) and writes the decisions' records, masked,
+to compare two versions of the code byte for byte.
 `--database-url "" --redis-url ""` runs it on SQLite and the filesystem broker in a
 temporary directory: a smoke run for the tests, not a figure."""
 

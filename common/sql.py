@@ -8,11 +8,13 @@ VALUES list; every value goes in as a bound parameter. A statement ending in RET
 the returned rows, in the order of the input rows.
 """
 
+import datetime as dt
 import re
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models.fields import Field
 
 # SQLite allows 32,766 bound parameters per statement (since 3.32).
@@ -117,16 +119,20 @@ def _converters(fields: Sequence) -> list[tuple]:
     """(position, column, converters) of each field that has converters, as the ORM applies them;
     worked out once per connection and list of fields (the hot path's statements read the same
     columns each time)."""
-    key = tuple(fields)
+    fields = tuple(fields)
+    # Keyed by the fields' identities (a field's own hash is Python code, run per field per
+    # read); the entry holds the fields themselves, so no id is reused while it is kept.
+    key = tuple(map(id, fields))
     try:
         known = connection._fixed_converters
     except AttributeError:
         known = connection._fixed_converters = {}
-    try:
-        return known[key]
-    except KeyError:
-        converters = known[key] = _converters_of(fields)
-        return converters
+    hit = known.get(key)
+    if hit is not None and hit[0] == fields:  # a tuple compares identical items without __eq__
+        return hit[1]
+    converters = _converters_of(fields)
+    known[key] = (fields, converters)
+    return converters
 
 
 def _converters_of(fields: Sequence) -> list[tuple]:
@@ -267,6 +273,41 @@ class _InsertPlan:
 # CharField and TextField themselves (Field.get_prep_value, then to_python, which returns a str
 # or None as it is). A subclass may prepare its values otherwise (an encrypted field): not these.
 _TEXT_AS_IS = (models.CharField, models.TextField)
+# Integer fields themselves: `get_db_prep_save` of an int (or None) is `int(value)` then the
+# backend's `adapt_integerfield_value`, which gives it back as it is unless the backend has its own.
+_INT_AS_IS = (
+    models.IntegerField,
+    models.SmallIntegerField,
+    models.BigIntegerField,
+    models.PositiveIntegerField,
+    models.PositiveSmallIntegerField,
+    models.PositiveBigIntegerField,
+)
+TEXT, INT, DATETIME, FIELD = "text", "int", "datetime", "field"
+
+
+def _value_kind(field, connection) -> str:
+    """How `_insert_values` prepares `field`'s value: TEXT (a str or None as it is), INT (an int
+    or None as it is), DATETIME (a datetime with its time zone, or None: the backend's
+    `adapt_datetimefield_value`, what DateTimeField's own preparing comes to for it), or FIELD
+    (its `get_db_prep_save`)."""
+    kind = type(field)
+    if kind in _TEXT_AS_IS:
+        return TEXT
+    ops = type(connection.ops)
+    plain_ints = ops.adapt_integerfield_value is BaseDatabaseOperations.adapt_integerfield_value
+    if kind in _INT_AS_IS and plain_ints:
+        return INT
+    if (
+        kind is models.ForeignKey
+        and type(field.target_field) in (models.AutoField, models.BigAutoField)
+        and plain_ints
+        and ops.validate_autopk_value is BaseDatabaseOperations.validate_autopk_value
+    ):
+        return INT
+    if kind is models.DateTimeField:
+        return DATETIME
+    return FIELD
 
 
 def _insert_plan(model) -> _InsertPlan:
@@ -287,7 +328,7 @@ def _insert_plan(model) -> _InsertPlan:
         (
             field,
             field.attname if type(field).pre_save is Field.pre_save else None,
-            type(field) in _TEXT_AS_IS,
+            _value_kind(field, connection),
         )
         for field in plan.fields
     )
@@ -302,15 +343,23 @@ _insert_plans: dict = {}
 def _insert_values(plan: _InsertPlan, objs, connection) -> list:
     """The rows' values as `bulk_create` prepares them: `field.get_db_prep_save(field.pre_save(
     obj, True), connection)` for each field of each row, but for a field whose `pre_save` is
-    Field's (the attribute as it is) the attribute read directly, and for a plain CharField or
-    TextField holding a str or None the value as it is (what that call gives back)."""
+    Field's (the attribute as it is) the attribute read directly, and (`_value_kind`) for a plain
+    CharField or TextField holding a str or None, or an integer field (a foreign key to an
+    automatic key among them) holding an int or None, the value as it is, and for a plain
+    DateTimeField holding an aware datetime or None the backend's adaptation of it (what that
+    call gives back in each case)."""
     values = []
     append = values.append
+    adapt_datetime = connection.ops.adapt_datetimefield_value
     for obj in objs:
-        for field, attname, text_as_is in plan.steps:
+        for field, attname, kind in plan.steps:
             value = getattr(obj, attname) if attname is not None else field.pre_save(obj, True)
-            if text_as_is and (value is None or type(value) is str):
+            if value is None and kind is not FIELD:
+                append(None)
+            elif (kind is TEXT and type(value) is str) or (kind is INT and type(value) is int):
                 append(value)
+            elif kind is DATETIME and type(value) is dt.datetime and value.tzinfo is not None:
+                append(adapt_datetime(value))
             else:
                 append(field.get_db_prep_save(value, connection))
     return values

@@ -23,9 +23,13 @@ from functools import cache
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import connection, transaction
+from django.db.models import signals
+from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import get_language
 
 from common.business_date import business_now
 from common.errors import ApplicationError
@@ -194,14 +198,33 @@ def stage_load(name: str) -> Stage:
     return stage
 
 
+# Stage titles by (language, name): every reply names each stage, and translating a lazy title
+# is a walk through the translation machinery each time. Emptied when a setting changes (tests
+# switching languages, catalogs or pipelines).
+_titles: dict[tuple[str | None, str], str] = {}
+
+
+def _titles_forget(**kwargs) -> None:
+    _titles.clear()
+
+
+setting_changed.connect(_titles_forget, dispatch_uid="lending_stage_titles")
+
+
 def stage_title(name: str) -> str:
     """A stage's title in the reader's language, by its dotted name (the name's last part when
     the stage gives no title or is no longer configured)."""
+    key = (get_language(), name)
+    try:
+        return _titles[key]
+    except KeyError:
+        pass
     try:
         title = getattr(stage_load(name), "title", "")
     except (ImportError, TypeError):
         title = ""
-    return str(title) if title else name.rsplit(".", 1)[-1]
+    text = _titles[key] = str(title) if title else name.rsplit(".", 1)[-1]
+    return text
 
 
 def pipeline_of(product) -> list[str]:
@@ -452,13 +475,25 @@ def _stage_row(application: Application, **values) -> ApplicationStage:
     from its fields in order (every field given, the others their default), linked to
     `application` as the keyword would link it: a run makes a row per stage, and the keyword
     path (a descriptor per related field, a lookup per field in the keywords) cost more than
-    the row's insert."""
+    the row's insert. With nobody listening for the model's pre_init or post_init signals, the
+    instance's attributes are set as the constructor sets them (its state, then each field's
+    attribute), without the constructor's signals and calls per field."""
     values["application_id"] = application.pk
-    row = ApplicationStage(
-        *[values[name] if name in values else field.get_default() for name, field in _stage_columns()]
-    )
+    given = [values[name] if name in values else field.get_default() for name, field in _stage_columns()]
+    if signals.pre_init.has_listeners(ApplicationStage) or signals.post_init.has_listeners(ApplicationStage):
+        row = ApplicationStage(*given)
+    else:
+        row = ApplicationStage.__new__(ApplicationStage)
+        state = row.__dict__
+        state["_state"] = ModelState()
+        state.update(zip(_stage_attnames(), given, strict=True))
     _APPLICATION_LINK.set_cached_value(row, application)
     return row
+
+
+@cache
+def _stage_attnames() -> tuple:
+    return tuple(name for name, _field in _stage_columns())
 
 
 def _move(

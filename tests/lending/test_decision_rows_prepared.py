@@ -9,7 +9,7 @@ from unittest import mock
 from django.db import connection, models
 from django.utils import timezone
 
-from common.sql import _insert_plan, _insert_values
+from common.sql import FIELD, INT, TEXT, _insert_plan, _insert_values
 from lending import lifecycle, pipeline
 from lending.models import Application, ApplicationChange, ApplicationStage, Product
 from merchants.models import Owner
@@ -99,7 +99,7 @@ def test_an_encrypted_text_field_is_prepared_by_its_own_code(world):  # noqa: F8
     goes in encrypted, as the field prepares it (each encryption differs, so not compared)."""
     owner = Owner.objects.get(pk=rated_merchant(**STRONG).owner_id)
     plan = _insert_plan(Owner)
-    as_is = {field.name for field, _attname, text_as_is in plan.steps if text_as_is}
+    as_is = {field.name for field, _attname, kind in plan.steps if kind == TEXT}
     assert as_is == {
         field.name for field in plan.fields if type(field) in (models.CharField, models.TextField)
     }
@@ -142,3 +142,44 @@ def test_a_stage_row_is_the_instance_the_keywords_make(world):  # noqa: F811
         assert made.application is application
         assert made._state.fields_cache == expected._state.fields_cache
         assert made.assignee_id is None and made.claimed_at is None and made.pk is None
+
+
+def test_ints_and_aware_datetimes_are_taken_as_they_are_anything_else_by_the_field(world):  # noqa: F811
+    """An integer field (a foreign key to an automatic key among them) holding an int and a
+    DateTimeField holding an aware datetime skip the field's own preparing; a bool, a str of
+    digits or a naive datetime still go through it, and the values are the ORM's either way."""
+    kinds = {field.name: kind for field, _attname, kind in _insert_plan(ApplicationStage).steps}
+    assert kinds["position"] == INT and kinds["application"] == INT and kinds["assignee"] == INT
+    assert kinds["reasons"] == FIELD and kinds["detail"] == FIELD
+    merchant = rated_merchant(**STRONG)
+    application = _application(merchant, Product.objects.get(code="credit_loan"))
+    application.pk = 1
+    kwargs = _stage_kwargs(application, 3, waiting=True)
+    naive = timezone.make_naive(kwargs["started_at"])
+    for changed in ({}, {"position": True}, {"position": "4"}, {"claimed_at": naive}, {"ended_at": None}):
+        row = ApplicationStage(application=application, **{**kwargs, **changed})
+        with mock.patch("django.utils.timezone.now", return_value=timezone.now()):
+            values = _insert_values(_insert_plan(ApplicationStage), [row], connection)
+            assert _comparable(values) == _comparable(_orm_values([row])), changed
+
+
+def test_a_stage_row_is_built_by_the_constructor_when_someone_listens_for_its_signals(world):  # noqa: F811
+    from django.db.models.signals import post_init
+
+    merchant = rated_merchant(**STRONG)
+    application = _application(merchant, Product.objects.get(code="credit_loan"))
+    application.pk = 42
+    heard = []
+
+    def listener(sender, instance, **kwargs):
+        heard.append(instance)
+
+    post_init.connect(listener, sender=ApplicationStage)
+    try:
+        made = pipeline._stage_row(application, **_stage_kwargs(application, 1, waiting=False))
+    finally:
+        post_init.disconnect(listener, sender=ApplicationStage)
+    assert heard == [made]
+    assert not post_init.has_listeners(ApplicationStage)
+    pipeline._stage_row(application, **_stage_kwargs(application, 2, waiting=False))
+    assert heard == [made]
