@@ -6,7 +6,6 @@ import datetime as dt
 from celery import shared_task
 from django.utils import timezone
 
-from common.broker import DirectTask
 from lending import cob_dispatch
 
 
@@ -69,7 +68,7 @@ def cob_stall_check() -> str | None:
     return None if taken is None else taken.isoformat()
 
 
-@shared_task(acks_late=True, base=DirectTask)  # its message written straight to Redis
+@shared_task(acks_late=True)
 def application_fulfil(application_id: int, on: str) -> str:
     """The instant path's payout when it is asynchronous: the approved application's line and
     loan (idempotent: a redelivered task finds them made)."""
