@@ -9,8 +9,14 @@ one all start from the same rows. Rows are compared without what differs between
 anyway: timestamps, durations, and ids drawn from a sequence (a killed transaction burns the
 numbers it took); a foreign key is compared only where the rows it points at kept their ids.
 
-Kept short for CI (one kill per command); XIAODAI_OUTSIDER_LONG=1 kills each command at several
-moments."""
+A kill lands while the command works, not while Python starts: the moment is drawn between the
+process's first connection to its database and how long the work took in a run never killed.
+Every case first checks that one run writes something (a run that writes nothing cannot be
+wrong twice), but those named in UNCHANGED, which say why they write nothing.
+
+CI runs one case of each test a day, drawn from XIAODAI_OUTSIDER_SEED (default: today's date),
+with one kill, and the seed test every other day; XIAODAI_OUTSIDER_LONG=1 runs every case with
+several kills."""
 
 import datetime as dt
 import decimal
@@ -82,6 +88,7 @@ class World:
     def __init__(self, template: str):
         self.template = template
         self.copies: list[str] = []
+        self.prepare: list[str] | None = None  # run on each copy first (a case's own rows)
 
     def copy(self) -> str:
         name = f"{self.template}_{os.getpid()}_c{len(self.copies)}"
@@ -90,6 +97,8 @@ class World:
         _admin(f'DROP DATABASE IF EXISTS "{name}"')
         _admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
         self.copies.append(name)
+        if self.prepare is not None:
+            run(name, self.prepare)
         return name
 
     def drop(self) -> None:
@@ -249,23 +258,54 @@ def assert_both_ended_well(results: list[tuple[int, str, str]]) -> None:
     assert ALREADY_RUNNING in refused, refused[-2000:]
 
 
+def _connected(db: str) -> bool:
+    """Whether a process other than the test's has a session on the database `db`."""
+    conn = psycopg2.connect(**_server(), dbname="postgres")
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [db])
+            return cursor.fetchone()[0] > 0
+    finally:
+        conn.close()
+
+
+def started_working(db: str, process: subprocess.Popen) -> float | None:
+    """Wait until `process` has connected to `db` (its work begins there; what comes before is
+    Python and Django starting); the moment, or None when it ended first."""
+    while process.poll() is None:
+        if _connected(db):
+            return time.monotonic()
+        time.sleep(0.02)
+    return None
+
+
+def timed_run(db: str, argv: list[str]) -> float:
+    """Run `argv` to the end on `db`; how long it worked (from its first connection)."""
+    process = start(db, argv)
+    began = started_working(db, process) or time.monotonic()
+    code, _, err = finish(process)
+    assert code == 0, f"{argv} exited {code}: {err[-3000:]}"
+    return time.monotonic() - began
+
+
 def killed_and_run_again(world: World, argv: list[str], *, seed: int, rerun: list[str] | None = None):
-    """Copies killed with `kill -9` at seeded random moments of `argv` (between its start and
-    how long one run takes), each run again to the end: yields the copy."""
-    probe = world.copy()
-    began = time.monotonic()
-    run(probe, argv)
-    took = time.monotonic() - began
+    """Copies killed with `kill -9` at seeded random moments of `argv` while it works (between
+    its first connection and how long one run worked), each run again to the end: yields the
+    copy and whether the kill landed before the process ended."""
+    took = timed_run(world.copy(), argv)
     rng = random.Random(seed)
     for _ in range(KILLS):
         db = world.copy()
         process = start(db, argv)
-        time.sleep(rng.uniform(0.2 * took, took))
-        if process.poll() is None:
+        began = started_working(db, process)
+        if began is not None:
+            time.sleep(max(0.0, began + rng.uniform(0.0, took) - time.monotonic()))
+        landed = process.poll() is None
+        if landed:
             process.send_signal(signal.SIGKILL)
         process.wait(timeout=120)
         run(db, rerun or argv)
-        yield db
+        yield db, landed
 
 
 # (id, argv, the second run after a kill when it differs). Each is idempotent by its contract.
@@ -303,30 +343,87 @@ TASKS = [
     ),
 ]
 LONG = bool(os.environ.get("XIAODAI_OUTSIDER_LONG"))
-# Each case costs a minute or more of processes: CI runs these, XIAODAI_OUTSIDER_LONG=1 all.
-IN_CI = {"score_all", "task_scores_refresh_nightly"}
-long_run = pytest.mark.skipif(not LONG, reason="a long run: set XIAODAI_OUTSIDER_LONG=1")
-EVERY = [
-    pytest.param(name, argv, id=name, marks=() if name in IN_CI else long_run)
-    for name, argv in [(name, argv) for name, argv, _ in COMMANDS] + TASKS
-]
+# Each case costs from half a minute to a few minutes of processes (the report of issue 9 has
+# the measured times): CI runs one case of each test, another each day; XIAODAI_OUTSIDER_LONG=1
+# runs all of them. A failure names the seed that picked it: XIAODAI_OUTSIDER_SEED=<it>.
+ROTATION = int(os.environ.get("XIAODAI_OUTSIDER_SEED") or dt.date.today().toordinal())
+NAMES = [name for name, _, _ in COMMANDS] + [name for name, _ in TASKS]
+ARGV = {name: argv for name, argv, _ in COMMANDS} | dict(TASKS)
+RERUN = {name: rerun for name, _, rerun in COMMANDS if rerun}
+# What a case needs in the world before it runs, done on every copy (its twin's too). Only a
+# withdrawal places a hold, with a payout the channel has not answered, which holds_expire leaves
+# alone: every wallet gets a hold that has expired, for it to void.
+PREPARE = {
+    "task_holds_expire": [
+        "-c",
+        "import datetime as dt\n"
+        "from django.utils import timezone\n"
+        "from payments import services\n"
+        "from payments.models import Account\n"
+        "past = timezone.now() - dt.timedelta(days=1)\n"
+        "for wallet in Account.objects.filter(purpose=Account.Purpose.WALLET).order_by('pk'):\n"
+        "    if wallet.balance_fen - wallet.held_fen >= 100:\n"
+        "        services.hold_place(account=wallet, amount_fen=100, expires_at=past,\n"
+        "                            idempotency_key=f'outsider-expired-{wallet.pk}')\n",
+    ],
+}
+# The cases whose one run leaves the world's rows as they were: `reconcile` only reads (it proves
+# the books balance); the world's features are built as it is seeded, and `features_refresh`
+# builds the same rows again (killed half-way, it must still leave them all).
+# The five-day world has no loan (its merchants have not borrowed yet, no date is closed): the
+# collections queue has nothing to open, so that case proves only that it ends well. A world
+# with late loans for it is left to do.
+UNCHANGED = {"reconcile", "features_refresh", "task_collections_nightly"}
 
 
-@pytest.mark.parametrize(("name", "argv"), EVERY)
+def todays(test: str) -> str:
+    """The case of `test` that runs by default under the rotation's seed."""
+    return random.Random(f"{ROTATION}:{test}").choice(NAMES)
+
+
+def cases(test: str) -> list:
+    picked = todays(test)
+    skipped = pytest.mark.skipif(
+        True,
+        reason=f"not in the rotation of XIAODAI_OUTSIDER_SEED={ROTATION} (it runs {picked}); "
+        "XIAODAI_OUTSIDER_LONG=1 runs every case",
+    )
+    return [
+        pytest.param(name, ARGV[name], id=name, marks=() if LONG or name == picked else skipped)
+        for name in NAMES
+    ]
+
+
+def assert_it_writes(world: World, twin: str, name: str) -> None:
+    """The case is worth running: one run changes rows (but those of UNCHANGED)."""
+    differ = compare(world.copy(), twin)
+    if name in UNCHANGED:
+        assert differ == {}, differ
+    else:
+        assert differ != {}, f"{name} wrote nothing in the world: the case proves nothing"
+
+
+@pytest.mark.parametrize(("name", "argv"), cases("twice"))
 def test_started_twice_at_once_both_end_well_as_one_run(world, name, argv):
+    world.prepare = PREPARE.get(name)
     twin = world.copy()
     run(twin, argv)
+    assert_it_writes(world, twin, name)
     db, results = twice_at_once(world, argv)
     assert_both_ended_well(results)
     assert compare(twin, db) == {}
 
 
-@pytest.mark.parametrize(("name", "argv"), EVERY)
+@pytest.mark.parametrize(("name", "argv"), cases("killed"))
 def test_killed_at_random_moments_then_run_again_ends_as_the_twin(world, name, argv):
+    world.prepare = PREPARE.get(name)
     twin = world.copy()
     run(twin, argv)
-    for db in killed_and_run_again(world, argv, seed=sum(map(ord, name))):
+    landed = 0
+    for db, killed in killed_and_run_again(world, argv, seed=sum(map(ord, name)), rerun=RERUN.get(name)):
         assert compare(twin, db) == {}
+        landed += killed
+    print(f"{name}: {landed} of {KILLS} kills landed while it worked")
 
 
 # A seed draws secrets at random (partners' API keys, salted password hashes, …), which differ
@@ -340,6 +437,10 @@ def empty(world: World) -> str:
     return db
 
 
+@pytest.mark.skipif(
+    not LONG and ROTATION % 2 == 1,
+    reason=f"every other day (XIAODAI_OUTSIDER_SEED={ROTATION} is odd); XIAODAI_OUTSIDER_LONG=1 runs it",
+)
 def test_the_demo_seeded_twice_at_once_on_an_empty_database_is_seeded_once(world):
     """Two `seed_demo` at once (two `make run`s on a new database): the second waited for the
     first, then says the marketplace has data (exit 1), or with --if-empty leaves it (exit 0);
