@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from common.errors import ApplicationError
 from common.money import format_yuan
+from common.sentences import sentence_of
 from merchants.models import Merchant
 from payments import selectors, services
 from payments.forms import WithdrawalForm
@@ -67,7 +68,7 @@ def wallet_withdraw(request):
         form.add_error("amount", message % {"available": format_yuan(available)})
         return wallet(request, form=form)
     except ApplicationError as exc:
-        form.add_error("amount", exc.message)
+        form.add_error("amount", sentence_of(exc))
         return wallet(request, form=form)
     messages.success(
         request,

@@ -152,6 +152,23 @@ def test_withdrawal_beyond_the_balance_names_what_is_available_in_english(mercha
     assert "More than you can withdraw: ¥500.00 is available." in response.content.decode()
 
 
+def test_a_withdrawal_refused_by_the_service_reads_as_a_sentence_in_the_readers_language(merchant_login):
+    """A request token sent again with another amount (a form resent after an edit) is refused in
+    plain words, not in the service's words about idempotency keys."""
+    client, _ = merchant_login
+    token = "6f1c1d2e-1111-4a4a-9b9b-123456789abf"
+    assert client.post("/wallet/withdraw/", {"amount": "100.00", "request_token": token}).status_code == 302
+    for language, words in (("en", "This request was already sent with other details."), ("zh-hans", None)):
+        client.cookies["django_language"] = language
+        response = client.post("/wallet/withdraw/", {"amount": "200.00", "request_token": token})
+        page = response.content.decode()
+        assert response.status_code == 400
+        assert "idempotency" not in page.lower()
+        if words:
+            assert words in page
+    assert Payout.objects.count() == 1
+
+
 def test_failed_payout_releases_the_hold_and_moves_nothing(merchant_login):
     _, wallet = merchant_login
     payout = services.withdrawal_request(wallet=wallet, amount_fen=10_000, idempotency_key="w-1")
