@@ -7,6 +7,7 @@ from django.views.defaults import bad_request
 from common.api import BODY, PROBLEM_CONTENT_TYPE, problem_response, unknown_query_names
 
 API_PREFIX = "/api/"
+PARTNER_API_PREFIX = "/api/v1/"
 NUL = "\x00"
 _JSON_TYPES = ("application/json", PROBLEM_CONTENT_TYPE)
 _PROBLEM_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
@@ -125,11 +126,11 @@ class ApiProblemMiddleware:
         return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        """Under /api/, a query parameter the operation does not take (a misspelt filter, which
+        """Under /api/v1/, a query parameter the operation does not take (a misspelt filter, which
         would otherwise list everything) is refused with a 400 naming it, before the view runs."""
         view_class = getattr(view_func, "cls", None)
-        if view_class is None or not request.path.startswith(API_PREFIX) or not request.GET:
-            return None
+        if view_class is None or not request.path.startswith(PARTNER_API_PREFIX) or not request.GET:
+            return None  # (the schema and its pages take their own: ?format=json, ?lang=zh-hans)
         if not hasattr(view_class, request.method.lower()):
             return None  # a method the endpoint does not have: its 405
         unknown = unknown_query_names(request, view_class)
