@@ -260,6 +260,33 @@ def _problem(body: dict) -> Response:
     return Response(_encodable(body), status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
 
 
+# --- query parameters -------------------------------------------------------------------------
+
+
+def query_names(view_class, method: str) -> frozenset[str]:
+    """The query parameters an operation takes: on a GET (or HEAD), the filters its view names in
+    `query_filters` and, on a paginated list, the cursor; on any other method, none. What the
+    schema documents for the operation (tests/api/test_unknown_names.py holds the two equal)."""
+    if method.upper() not in ("GET", "HEAD"):
+        return frozenset()
+    names = set(getattr(view_class, "query_filters", ()))
+    pagination = getattr(view_class, "pagination_class", None)
+    if pagination is not None and hasattr(view_class, "list"):
+        names.add(pagination.cursor_query_param)
+    return frozenset(names)
+
+
+def unknown_query_names(request, view_class) -> dict[str, list[str]]:
+    """Each query parameter of `request` its operation does not take, with its problem."""
+    known = query_names(view_class, request.method)
+    unknown = [name for name in request.GET if name not in known]
+    if not unknown:
+        return {}
+    takes = ", ".join(sorted(known)) if known else "none"
+    problem = f"not a query parameter of this request: the parameters here are: {takes}"
+    return {name[:64] + ("…" if len(name) > 64 else ""): [problem] for name in unknown[:20]}
+
+
 # --- pagination -------------------------------------------------------------------------------
 
 

@@ -1,13 +1,16 @@
 """Serializer fields shared by every app's API: money as yuan strings, instants and dates within
 bounds, text and integers that are what the schema says (DRF alone turns 5 into "5" and "5" into
-5), so every endpoint accepts and refuses the same things."""
+5), so every endpoint accepts and refuses the same things; and the base of every request body's
+serializer, which refuses a name it does not have (DRF alone drops it: a misspelt `amount` would
+be read as no amount)."""
 
 import datetime as dt
+import difflib
 import re
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import build_basic_type
 from drf_spectacular.types import OpenApiTypes
 from rest_framework import serializers
@@ -179,6 +182,86 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
+# At most this many unknown names of one object are named (a hostile body may send thousands), each
+# cut to this many characters.
+UNKNOWN_NAMES_NAMED = 20
+UNKNOWN_NAME_SHOWN = 64
+
+
+def _unknown_problem(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    fields = ", ".join(known) if known else "none"
+    hint = f"did you mean {close[0]}? " if close else ""
+    return f"not a field of this request: {hint}the fields here are: {fields}"
+
+
+def unknown_names(data, fields, declared=None) -> dict[str, list[str]]:
+    """The names of the JSON object `data` that are not among `fields` (a serializer's), each
+    with its problem naming the ones meant (among `declared` too: a serializer may build only
+    the fields a body sends); {} when `data` is not an object (the serializer refuses it)."""
+    if not isinstance(data, dict):
+        return {}
+    unknown = [name for name in data if name not in fields or fields[name].read_only]
+    if not unknown:
+        return {}
+    everything = {**(declared or {}), **fields}
+    known = sorted(name for name, field in everything.items() if not field.read_only)
+    named = {}
+    for name in unknown[:UNKNOWN_NAMES_NAMED]:
+        shown = name if len(name) <= UNKNOWN_NAME_SHOWN else name[:UNKNOWN_NAME_SHOWN] + "…"
+        named[shown] = [_unknown_problem(name, known)]
+    if len(unknown) > UNKNOWN_NAMES_NAMED:
+        rest = len(unknown) - UNKNOWN_NAMES_NAMED
+        named[BODY_NAMES] = [f"and {rest} more names this object does not have"]
+    return named
+
+
+# Where the names past UNKNOWN_NAMES_NAMED are counted: the object as a whole.
+BODY_NAMES = "non_field_errors"
+
+
+class StrictSerializer(serializers.Serializer):
+    """The base of every request body (and of every object inside one): a name the serializer
+    does not have is refused with a 400 naming it by its path (`amount_yuan`, `owner.colour`,
+    `orders.2.colour`), together with the other fields at fault, and nothing is written; DRF's
+    own Serializer ignores such a name. The schema says `additionalProperties: false`."""
+
+    def to_internal_value(self, data):
+        unknown = unknown_names(data, self.fields, self._declared_fields)
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if unknown and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**exc.detail, **unknown}) from exc
+            raise
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
+
+
+class NoBodySerializer(StrictSerializer):
+    """The body of an operation that takes none (a withdrawal, a portal link, a secret's rotation):
+    nothing, or `{}`; a name sent is refused, naming it, as on every other write."""
+
+
+def no_body_check(request) -> None:
+    """Refuse (400, naming each) the names a request sends to an operation that takes no body."""
+    NoBodySerializer(data=request.data).is_valid(raise_exception=True)
+
+
+class StrictSerializerSchema(OpenApiSerializerExtension):
+    """A request body's object takes only its own names: `additionalProperties: false`."""
+
+    target_class = "common.api_fields.StrictSerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if direction == "request":
+            schema["additionalProperties"] = False
+        return schema
+
+
 def latest_acceptable_instant() -> dt.datetime:
     """Data may not come from the future: neither past our clock nor past the business date."""
     return max(timezone.now(), business_day_end(business_date_today())) + CLOCK_SKEW
@@ -303,11 +386,14 @@ class _BoundedDateSchema(OpenApiSerializerFieldExtension):
 
 
 __all__ = [
+    "NoBodySerializer",
     "PastDateField",
     "PastDateTimeField",
     "StrictCharField",
     "StrictDateField",
     "StrictIntegerField",
     "StrictRegexField",
+    "StrictSerializer",
     "YuanField",
+    "no_body_check",
 ]

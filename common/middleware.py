@@ -4,9 +4,10 @@ from django.urls import resolve
 from django.utils import translation
 from django.views.defaults import bad_request
 
-from common.api import BODY, PROBLEM_CONTENT_TYPE, problem_response
+from common.api import BODY, PROBLEM_CONTENT_TYPE, problem_response, unknown_query_names
 
 API_PREFIX = "/api/"
+PARTNER_API_PREFIX = "/api/v1/"
 NUL = "\x00"
 _JSON_TYPES = ("application/json", PROBLEM_CONTENT_TYPE)
 _PROBLEM_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
@@ -87,7 +88,8 @@ def _body_without_type(request) -> bool:
 class ApiProblemMiddleware:
     """The outermost guard. A NUL character anywhere in the path, a header, the query or a form is
     refused with a 400 before any view or database sees it; under /api/ a body sent with no
-    Content-Type is refused with a 415 naming it. Under /api/, any error Django answers itself
+    Content-Type is refused with a 415 naming it, and a query parameter the operation does not
+    take with a 400 naming it. Under /api/, any error Django answers itself
     (unknown URL, refused host, a server error, a CSRF refusal) becomes a problem document, never
     an HTML page."""
 
@@ -122,6 +124,22 @@ class ApiProblemMiddleware:
         if is_api and response.status_code >= 400 and not _is_json(response):
             return self._as_problem(request, response)
         return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        """Under /api/v1/, a query parameter the operation does not take (a misspelt filter, which
+        would otherwise list everything) is refused with a 400 naming it, before the view runs."""
+        view_class = getattr(view_func, "cls", None)
+        if view_class is None or not request.path.startswith(PARTNER_API_PREFIX) or not request.GET:
+            return None  # (the schema and its pages take their own: ?format=json, ?lang=zh-hans)
+        if not hasattr(view_class, request.method.lower()):
+            return None  # a method the endpoint does not have: its 405
+        unknown = unknown_query_names(request, view_class)
+        if not unknown:
+            return None
+        name, problems = next(iter(unknown.items()))
+        return problem_response(
+            request, status_code=400, code="invalid", detail=f"{name}: {problems[0]}", fields=unknown
+        )
 
     @staticmethod
     def _as_problem(request, response):

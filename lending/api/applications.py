@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api import IdCursorPagination, naming
+from common.api_fields import no_body_check
 from common.business_date import business_clock, business_date_today
 from common.errors import ApplicationError, ConflictError, NotFoundError, field_path
 from common.idempotency import idempotent
@@ -468,6 +469,7 @@ class ApplicationListCreateApi(ListAPIView):
 
     pagination_class = Pagination
     serializer_class = ApplicationOutputSerializer
+    query_filters = ("merchant", "status")
 
     def get_queryset(self):
         partner = partner_of(self.request)
@@ -639,6 +641,7 @@ class ApplicationWithdrawApi(APIView):
         summary="Withdraw an application that is still being decided (or approved and not paid)",
     )
     def post(self, request, reference: str):
+        no_body_check(request)
         partner = partner_of(request)
         application = _application_get(partner, reference)
         services.application_withdraw(

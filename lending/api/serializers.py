@@ -7,7 +7,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from common.api_fields import StrictCharField, StrictIntegerField, StrictRegexField, YuanField
+from common.api_fields import (
+    StrictCharField,
+    StrictIntegerField,
+    StrictRegexField,
+    StrictSerializer,
+    YuanField,
+)
 
 RATE_HELP = "a decimal string: 0.0005 is 0.05 % a day"
 
@@ -30,7 +36,7 @@ class LineOutputSerializer(serializers.Serializer):
     expires_on = serializers.DateField()
 
 
-class QuoteInputSerializer(serializers.Serializer):
+class QuoteInputSerializer(StrictSerializer):
     line_id = StrictIntegerField(min_value=1)
     amount = YuanField(help_text='yuan, as a string: "50000.00"')
 
@@ -59,7 +65,7 @@ class QuoteOutputSerializer(serializers.Serializer):
     contract_sha256 = serializers.CharField(help_text="send it back with the drawdown to accept this text")
 
 
-class DrawInputSerializer(serializers.Serializer):
+class DrawInputSerializer(StrictSerializer):
     line_id = StrictIntegerField(min_value=1)
     amount = YuanField()
     contract_sha256 = StrictRegexField(
@@ -108,18 +114,8 @@ class LoanOutputSerializer(serializers.Serializer):
     contract_sha256 = serializers.CharField(allow_null=True)
 
 
-class RepayInputSerializer(serializers.Serializer):
+class RepayInputSerializer(StrictSerializer):
     amount = YuanField(required=False, help_text="omit to repay everything owed now")
-
-    def to_internal_value(self, data):
-        # `{}` repays everything owed: a body of names a repayment does not have (a misspelt
-        # amount) is refused naming them, never read as `{}`.
-        if isinstance(data, dict):
-            unknown = sorted(name for name in data if name not in self.fields)
-            if unknown:
-                problem = 'not a field of a repayment: send {"amount": "…"}, or {} for everything owed'
-                raise serializers.ValidationError({name: [problem] for name in unknown})
-        return super().to_internal_value(data)
 
 
 class RepaymentOutputSerializer(serializers.Serializer):
@@ -174,7 +170,7 @@ class FractionField(serializers.Field):
         return str(value)
 
 
-class DeclaredInputSerializer(serializers.Serializer):
+class DeclaredInputSerializer(StrictSerializer):
     """What a B2B member declares (required for B2B products, ignored for the others): money in
     yuan as strings, fractions as strings."""
 
@@ -215,7 +211,7 @@ _QUESTION_CODE = re.compile(r"[a-z0-9_]{1,40}")
 ORDERS_HELP = "order loans: the partner's ids of the merchant's shipped orders to pledge"
 
 
-class ApplicationQuoteInputSerializer(serializers.Serializer):
+class ApplicationQuoteInputSerializer(StrictSerializer):
     merchant = StrictCharField(max_length=64, help_text="the partner's id of its merchant")
     product = StrictCharField(max_length=30, help_text="a product code: order_loan, credit_loan, …")
     amount = YuanField(help_text='yuan, as a string: "20000.00"')
@@ -339,5 +335,5 @@ class ApplicationOutputSerializer(serializers.Serializer):
     appeal = serializers.CharField(allow_null=True, help_text="the appeal's reference, if appealed")
 
 
-class ApplicationAppealInputSerializer(serializers.Serializer):
+class ApplicationAppealInputSerializer(StrictSerializer):
     reason = StrictCharField(max_length=500, help_text="why the decision should change")

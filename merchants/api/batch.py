@@ -111,8 +111,9 @@ def _schema() -> tuple[type[msgspec.Struct], tuple[tuple[str, str], ...]] | None
         else:
             fields.append((name, kind_type | msgspec.UnsetType, msgspec.UNSET))
         kinds.append((name, kind))
-    row = msgspec.defstruct("OrderRow", fields, kw_only=True, forbid_unknown_fields=False)
-    batch = msgspec.defstruct("OrderBatch", [("orders", list[row])])
+    # A name the serializer does not have is refused by it, naming it: msgspec stops at one.
+    row = msgspec.defstruct("OrderRow", fields, kw_only=True, forbid_unknown_fields=True)
+    batch = msgspec.defstruct("OrderBatch", [("orders", list[row])], forbid_unknown_fields=True)
     return batch, tuple(kinds)
 
 
@@ -245,8 +246,9 @@ def _plain_rows(request) -> list[dict]:
         raise _NotPlain
     # A name sent twice in an object (which msgspec, like json, resolves by keeping the last) is
     # the parser's to refuse: every name in the body ends in '":' once, so more of them than the
-    # names the rows carry (plus "orders") means a name repeated, a name the rows do not have or
-    # '":' inside a value, and the serializer decides (a space before a colon: fewer, likewise).
+    # names the rows carry (plus "orders") means a name repeated or '":' inside a value, and the
+    # serializer decides (a space before a colon: fewer, likewise). A name the rows do not have
+    # never gets here: the decoder refuses it.
     unset = msgspec.UNSET
     names = 1 + sum(
         1 for row in decoded.orders for name in row.__struct_fields__ if getattr(row, name) is not unset

@@ -6,6 +6,7 @@ from common.api_fields import (
     PastDateTimeField,
     StrictCharField,
     StrictRegexField,
+    StrictSerializer,
     YuanField,
 )
 from merchants.models import (
@@ -36,7 +37,7 @@ _CAN_PRECEDE = {
 }
 
 
-class OwnerInputSerializer(serializers.Serializer):
+class OwnerInputSerializer(StrictSerializer):
     name = StrictCharField(max_length=100)
     national_id = StrictRegexField(
         r"^[0-9]{17}[0-9Xx]$",
@@ -74,7 +75,7 @@ REGION_HELP = (
 )
 
 
-class MerchantInputSerializer(serializers.Serializer):
+class MerchantInputSerializer(StrictSerializer):
     id = StrictCharField(max_length=64, help_text="the partner's id of the merchant")
     shop_name = StrictCharField(max_length=200)
     category = StrictCharField(max_length=50, help_text=CATEGORY_HELP)
@@ -119,7 +120,7 @@ class MerchantOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class OrderInputSerializer(serializers.Serializer):
+class OrderInputSerializer(StrictSerializer):
     id = StrictCharField(max_length=64, help_text="the partner's id of the order")
     merchant_id = StrictCharField(max_length=64, help_text="the selling merchant's id")
     buyer_id = StrictCharField(max_length=64)
@@ -173,7 +174,7 @@ class OrderInputSerializer(serializers.Serializer):
         )
 
 
-class OrderBatchInputSerializer(serializers.Serializer):
+class OrderBatchInputSerializer(StrictSerializer):
     orders = OrderInputSerializer(many=True, allow_empty=False)
 
     def validate_orders(self, value):
@@ -192,7 +193,7 @@ class OrderBatchInputSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class OrderStatusInputSerializer(serializers.Serializer):
+class OrderStatusInputSerializer(StrictSerializer):
     status = serializers.ChoiceField(choices=OrderStatus.choices)
     at = PastDateTimeField(help_text="when the order entered the status")
 

@@ -21,6 +21,7 @@ from common.api_fields import (
     StrictCharField,
     StrictDateField,
     StrictIntegerField,
+    StrictSerializer,
     YuanField,
 )
 from common.business_date import business_date_today
@@ -73,7 +74,7 @@ class FractionField(serializers.Field):
         return str(value)
 
 
-class _Batch(serializers.Serializer):
+class _Batch(StrictSerializer):
     """A list under one key, refused before row validation when longer than the batch limit."""
 
     key = ""
@@ -87,7 +88,7 @@ class _Batch(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class RefundInputSerializer(serializers.Serializer):
+class RefundInputSerializer(StrictSerializer):
     id = StrictCharField(max_length=64, help_text=ID_HELP)
     order_id = StrictCharField(max_length=64, help_text="your id of the refunded order")
     amount = YuanField(help_text='yuan returned to the buyer, as a string: "59.90"')
@@ -100,7 +101,7 @@ class RefundBatchSerializer(_Batch):
     refunds = RefundInputSerializer(many=True, allow_empty=False)
 
 
-class ComplaintInputSerializer(serializers.Serializer):
+class ComplaintInputSerializer(StrictSerializer):
     id = StrictCharField(max_length=64, help_text=ID_HELP)
     merchant_id = StrictCharField(max_length=64)
     order_id = StrictCharField(max_length=64, required=False, allow_null=True, default=None)
@@ -116,7 +117,7 @@ class ComplaintBatchSerializer(_Batch):
     complaints = ComplaintInputSerializer(many=True, allow_empty=False)
 
 
-class RatingInputSerializer(serializers.Serializer):
+class RatingInputSerializer(StrictSerializer):
     id = StrictCharField(max_length=64, help_text=ID_HELP)
     order_id = StrictCharField(max_length=64)
     stars = StrictIntegerField(min_value=1, max_value=5)
@@ -128,7 +129,7 @@ class RatingBatchSerializer(_Batch):
     ratings = RatingInputSerializer(many=True, allow_empty=False)
 
 
-class LogisticsEventInputSerializer(serializers.Serializer):
+class LogisticsEventInputSerializer(StrictSerializer):
     id = StrictCharField(max_length=64, help_text=ID_HELP)
     order_id = StrictCharField(max_length=64)
     kind = serializers.ChoiceField(choices=LogisticsEvent.Kind.choices)
@@ -142,7 +143,7 @@ class LogisticsEventBatchSerializer(_Batch):
     events = LogisticsEventInputSerializer(many=True, allow_empty=False)
 
 
-class VerificationInputSerializer(serializers.Serializer):
+class VerificationInputSerializer(StrictSerializer):
     id = StrictCharField(max_length=64, help_text=ID_HELP)
     merchant_id = StrictCharField(max_length=64)
     kind = serializers.ChoiceField(choices=Verification.Kind.choices)
@@ -165,7 +166,7 @@ class VerificationBatchSerializer(_Batch):
     verifications = VerificationInputSerializer(many=True, allow_empty=False)
 
 
-class FinancialsInputSerializer(serializers.Serializer):
+class FinancialsInputSerializer(StrictSerializer):
     id = StrictCharField(max_length=64, help_text=ID_HELP)
     merchant_id = StrictCharField(max_length=64)
     fiscal_year = StrictIntegerField(min_value=2000)
@@ -188,7 +189,7 @@ class FinancialsBatchSerializer(_Batch):
     financials = FinancialsInputSerializer(many=True, allow_empty=False)
 
 
-class StatusChangeInputSerializer(serializers.Serializer):
+class StatusChangeInputSerializer(StrictSerializer):
     id = StrictCharField(max_length=64, help_text=ID_HELP)
     merchant_id = StrictCharField(max_length=64)
     status = serializers.ChoiceField(
@@ -205,7 +206,7 @@ class StatusChangeBatchSerializer(_Batch):
     changes = StatusChangeInputSerializer(many=True, allow_empty=False)
 
 
-class DeviceInputSerializer(serializers.Serializer):
+class DeviceInputSerializer(StrictSerializer):
     id = StrictCharField(max_length=64, help_text=ID_HELP)
     merchant_id = StrictCharField(max_length=64)
     fingerprint = StrictCharField(
@@ -219,7 +220,7 @@ class DeviceBatchSerializer(_Batch):
     devices = DeviceInputSerializer(many=True, allow_empty=False)
 
 
-class GuaranteeInputSerializer(serializers.Serializer):
+class GuaranteeInputSerializer(StrictSerializer):
     id = StrictCharField(max_length=64, help_text=ID_HELP)
     borrower_id = StrictCharField(max_length=64, help_text="the guaranteed merchant")
     guarantor_id = StrictCharField(max_length=64, help_text="the merchant standing surety")

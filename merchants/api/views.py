@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api import IdCursorPagination
+from common.api_fields import no_body_check
 from common.errors import ApplicationError
 from merchants import access, selectors, services
 from merchants.api.auth import partner_of
@@ -170,6 +171,7 @@ class MerchantPortalLinkApi(APIView):
         summary="A signed, short-lived link that takes the merchant into the portal (works once)",
     )
     def post(self, request, external_id: str):
+        no_body_check(request)
         handoff = access.portal_handoff_create(partner=partner_of(request), external_id=external_id)
         url = request.build_absolute_uri(reverse("portal:enter", args=[handoff.token]))
         return Response(

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api import IdCursorPagination, InstantCursorPagination
-from common.api_fields import StrictBooleanField, StrictCharField
+from common.api_fields import StrictBooleanField, StrictCharField, StrictSerializer, no_body_check
 from common.idempotency import idempotency_key_parameter, idempotent
 from merchants.api.auth import partner_of, partner_scope
 from merchants.models import ApiScope
@@ -103,7 +103,7 @@ R400 = OpenApiResponse(
 )
 
 
-class EndpointInputSerializer(serializers.Serializer):
+class EndpointInputSerializer(StrictSerializer):
     url = StrictCharField(max_length=500, help_text="https URL that receives the POSTs")
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=EventType.choices),
@@ -113,7 +113,7 @@ class EndpointInputSerializer(serializers.Serializer):
     description = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class EndpointUpdateSerializer(serializers.Serializer):
+class EndpointUpdateSerializer(StrictSerializer):
     url = StrictCharField(max_length=500, required=False)
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=EventType.choices),
@@ -282,6 +282,7 @@ class WebhookEndpointDetailApi(APIView):
         responses={204: OpenApiResponse(description="removed"), 401: R401, 404: R404},
     )
     def delete(self, request, pk: int):
+        no_body_check(request)
         services.endpoint_delete(endpoint=_endpoint(request, pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -319,6 +320,7 @@ class WebhookEndpointRotateSecretApi(APIView):
     )
     @idempotent("webhooks.rotate_secret", scope=partner_scope, sealed=("secret",))
     def post(self, request, pk: int):
+        no_body_check(request)
         endpoint, secret = services.endpoint_rotate_secret(endpoint=_endpoint(request, pk))
         return Response(_with_secret(endpoint, secret))
 
@@ -328,6 +330,7 @@ class WebhookEventListApi(ListAPIView):
 
     serializer_class = EventOutputSerializer
     pagination_class = NewestFirstPagination
+    query_filters = ("type",)
 
     def get_queryset(self):
         rows = WebhookEvent.objects.filter(partner=partner_of(self.request)).prefetch_related("deliveries")

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from common.api_fields import PastDateField, StrictCharField, StrictIntegerField, YuanField
+from common.api_fields import PastDateField, StrictCharField, StrictIntegerField, StrictSerializer, YuanField
 from common.money import fen_to_yuan
 from payments.models import Account, Posting
 
@@ -9,7 +9,7 @@ from payments.models import Account, Posting
 MAX_ORDER_COUNT = 10_000_000
 
 
-class SettlementInputSerializer(serializers.Serializer):
+class SettlementInputSerializer(StrictSerializer):
     id = StrictCharField(max_length=64, help_text="the partner's id of the settlement")
     merchant_id = StrictCharField(max_length=64)
     amount = YuanField(help_text='yuan, as a string: "1234.50"')

@@ -88,8 +88,10 @@ def side(name: str) -> dict:
     return {"merchant": merchant, "client": partner_client_for(partner=merchant.partner), "ids": ids}
 
 
-@pytest.fixture
-def world(db):
+def two_partners() -> tuple[dict, dict]:
+    """Partner A and partner B, each a side() of its own, on a funded book whose policy lends to
+    every grade: the world of every test that sets one partner against the other (here and in
+    tests/outsider/test_two_partners_hostile.py)."""
     business_date_set(on=TODAY, allow_backwards=True)
     pool = payments.funding_pool_create(code="main", name="Main")
     payments.funding_pool_add_capital(pool=pool, amount_fen=10**12, idempotency_key="capital")
@@ -102,6 +104,11 @@ def world(db):
     # B's object of each kind is not A's (ids of different tables may coincide: no path mixes them)
     assert all(str(a["ids"][key]) != str(b["ids"][key]) for key in a["ids"])
     return a, b
+
+
+@pytest.fixture
+def world(db):
+    return two_partners()
 
 
 def fingerprint() -> str:
