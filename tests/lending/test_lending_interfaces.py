@@ -92,7 +92,8 @@ def test_portal_accept_with_a_changed_agreement_is_shown_on_the_form(shop):
     form = accept_form(client, line) | {"contract_sha256": "0" * 64}
     response = client.post(f"/loans/draw/{line.pk}/", form)
     assert response.status_code == 409
-    assert "agreement changed" in response.content.decode()
+    # In the reader's language and in plain words, not the service's ("agreement changed ...").
+    assert "协议在显示后已有变更。请重新阅读并再次接受。" in response.content.decode()
     assert not Loan.objects.exists()
 
 

@@ -101,15 +101,14 @@ def test_another_partners_endpoints_and_events_are_not_found(partner_client, oth
     receiver = receivers()
     theirs = register(other_client, receiver.url).json()
     MerchantFactory(partner=other_client.partner)
-    for method, path in [
-        ("get", f"{ENDPOINTS}{theirs['id']}/"),
-        ("patch", f"{ENDPOINTS}{theirs['id']}/"),
-        ("delete", f"{ENDPOINTS}{theirs['id']}/"),
-        ("post", f"{ENDPOINTS}{theirs['id']}/rotate-secret/"),
+    # Each with what the operation takes (a name it does not take is a 400 whoever owns the id).
+    for method, path, body in [
+        ("get", f"{ENDPOINTS}{theirs['id']}/", None),
+        ("patch", f"{ENDPOINTS}{theirs['id']}/", {"is_active": False}),
+        ("delete", f"{ENDPOINTS}{theirs['id']}/", None),
+        ("post", f"{ENDPOINTS}{theirs['id']}/rotate-secret/", {}),
     ]:
-        answer = getattr(partner_client, method)(
-            path, {"is_active": False}, format="json", HTTP_IDEMPOTENCY_KEY="theirs-1"
-        )
+        answer = getattr(partner_client, method)(path, body, format="json", HTTP_IDEMPOTENCY_KEY="theirs-1")
         assert answer.status_code == 404, (method, path)
     assert partner_client.get(ENDPOINTS).json()["results"] == []
     endpoint = WebhookEndpoint.objects.get()
