@@ -1,13 +1,14 @@
 """Reads in lending. A merchant in the portal and a partner through the API each reach only their
 own lines and loans: anything else is "not found", never "forbidden", so ids leak nothing."""
 
+import datetime as dt
 from typing import NamedTuple
 
 from django.db.models import Max, Q, QuerySet, Sum
 
 from common.errors import NotFoundError
 from common.sql import fixed_rows
-from lending.models import CreditLine, Installment, Loan, LoanEvent
+from lending.models import Application, CreditLine, Installment, Loan, LoanEvent
 from merchants.models import Merchant, PartnerPlatform
 
 
@@ -113,3 +114,42 @@ def loan_repayment_for_key(*, loan: Loan, idempotency_key: str) -> LoanEvent | N
         .order_by("id")
         .first()
     )
+
+
+REAPPLY_STATUSES = (
+    Application.Status.DECLINED,
+    Application.Status.SUBMITTED,
+    Application.Status.REFERRED,
+)
+
+
+class Reapply(NamedTuple):
+    """When a declined merchant may apply for a product again: `on`, the first day, only while it
+    is still ahead of the business date; else `now` (unless another application of the product
+    is being decided: then neither)."""
+
+    on: dt.date | None
+    now: bool
+
+
+def reapply_rows(*, merchant_id: int) -> list[tuple[int, str, dt.date | None]]:
+    """(product id, status, reapply_on) of the merchant's declined and undecided applications,
+    newest first: what `reapply_of` reads."""
+    return list(
+        Application.objects.filter(merchant_id=merchant_id, status__in=REAPPLY_STATUSES)
+        .order_by("-submitted_at", "-id")
+        .values_list("product_id", "status", "reapply_on")
+    )
+
+
+def reapply_of(*, product_id: int, rows, today: dt.date) -> Reapply:
+    """The application rule (lending.services.applications): the latest decline of the
+    merchant's product governs, whichever application a page shows; an appeal is never held back
+    by it. `rows`: (product id, status, reapply_on), newest first; any other status is ignored."""
+    mine = [(status, on) for pid, status, on in rows if pid == product_id and status in REAPPLY_STATUSES]
+    if any(status != Application.Status.DECLINED for status, _on in mine):
+        return Reapply(on=None, now=False)  # another application of the product is being decided
+    waiting = next((on for _status, on in mine), None)
+    if waiting is not None and waiting > today:
+        return Reapply(on=waiting, now=False)
+    return Reapply(on=None, now=True)

@@ -17,6 +17,7 @@ from lending import selectors as lending_selectors
 from lending.deductions import loans_next_deductions
 from lending.models import Application, Loan
 from lending.services.products import rate_text
+from lending.templatetags.reapply import reapply_view
 from merchants.models import Merchant
 from payments import selectors as payment_selectors
 from riskcontrol import plain_words
@@ -140,6 +141,7 @@ def home(request):
         .select_related("product")
         .order_by("-submitted_at", "-pk")[:APPLICATIONS_READ]
     )
+    reapply_rows = [(a.product_id, a.status, a.reapply_on) for a in applications]
     offers = [_offer_row(o) for o in scoring_selectors.offers_open_of_merchant(merchant=merchant, on=today)]
     score = None if offers else scoring_selectors.score_current(merchant=merchant)
     context = {
@@ -174,6 +176,9 @@ def home(request):
             {
                 "application": a,
                 "reasons": plain_words.reasons_words(a.reasons),
+                # The latest decline or undecided application of each product is among those
+                # read (newest first), so the rule needs no read of its own.
+                "reapply": reapply_view(a, reapply_rows, today),
             }
             for a in applications
             if a.status == Application.Status.DECLINED

@@ -1,20 +1,20 @@
 """`{% load reapply %}` then `{% reapply_when application as when %}`: when a declined merchant may
-apply for the product again, as the application rule decides it (lending.services.applications:
-the latest decline of the merchant's product governs, whichever application the page shows; an
-appeal is never held back by it), on the business clock (common.business_date), not the
-calendar. `when.on` is the first day, only while it is still ahead; otherwise `when.now` is true
-and `when.url` the page to apply on."""
+apply for the product again, as the application rule decides it (lending.selectors.reapply_of),
+on the business clock (common.business_date), not the calendar. `when.on` is the first day, only
+while it is still ahead; otherwise `when.now` is true and `when.url` the page to apply on. A page
+that has read the merchant's applications already passes `when` itself (the portal's home)."""
 
 from django import template
 from django.urls import NoReverseMatch, reverse
 
 from common.business_date import business_date_today
+from lending import selectors
 from lending.models import Application, Product
 
 register = template.Library()
 
 
-def _apply_url(product: Product) -> str:
+def apply_url(product: Product) -> str:
     name = "portal:member-apply" if product.segment == Product.Segment.B2B else "portal:apply"
     try:
         return f"{reverse(name)}?product={product.code}"
@@ -22,26 +22,13 @@ def _apply_url(product: Product) -> str:
         return ""
 
 
+def reapply_view(application: Application, rows, today) -> dict:
+    """What the page shows: the rule's answer and, when the merchant may apply now, where."""
+    when = selectors.reapply_of(product_id=application.product_id, rows=rows, today=today)
+    return {"on": when.on, "now": when.now, "url": apply_url(application.product) if when.now else ""}
+
+
 @register.simple_tag
 def reapply_when(application: Application) -> dict:
-    latest = (
-        Application.objects.filter(
-            merchant_id=application.merchant_id,
-            product_id=application.product_id,
-            status__in=[
-                Application.Status.DECLINED,
-                Application.Status.SUBMITTED,
-                Application.Status.REFERRED,
-            ],
-        )
-        .order_by("-submitted_at", "-id")
-        .values_list("status", "reapply_on")
-    )
-    rows = list(latest)
-    waiting = next((on for status, on in rows if status == Application.Status.DECLINED), None)
-    if any(status != Application.Status.DECLINED for status, _on in rows):
-        # Another application of this product is being decided: nothing to apply for now.
-        return {"on": None, "now": False, "url": ""}
-    if waiting is not None and waiting > business_date_today():
-        return {"on": waiting, "now": False, "url": ""}
-    return {"on": None, "now": True, "url": _apply_url(application.product)}
+    rows = selectors.reapply_rows(merchant_id=application.merchant_id)
+    return reapply_view(application, rows, business_date_today())
