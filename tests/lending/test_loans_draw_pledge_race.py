@@ -11,15 +11,14 @@ from django.utils import timezone
 
 from common.business_date import business_date_today
 from lending import services
-from lending.models import CreditLine, Loan, Pledge, RepaymentMethod
+from lending.models import CreditLine, Loan, Pledge
 from lending.services import loans as loan_services
 from merchants import services as merchants
 from merchants.models import Order, OrderStatus
 from payments.models import Account
 from tests.conftest import requires_postgres
 from tests.lending.conftest import open_pool
-from tests.lending.factories import ProductFactory
-from tests.outsider.test_money_oracle_findings import RATE, order_line
+from tests.outsider.test_money_oracle_findings import order_line, order_loan_product
 
 AMOUNT = 10_000
 
@@ -27,16 +26,7 @@ AMOUNT = 10_000
 def _order_line() -> CreditLine:
     """A seller with three shipped orders (50, 100 and 70 yuan, oldest first) and an order-loan
     line: 100 yuan pledges the two oldest."""
-    product = ProductFactory(
-        code="order_loan",
-        segment="b2c",
-        is_revolving=False,
-        is_pledged=True,
-        term=30,
-        term_unit="days",
-        repayment_method=RepaymentMethod.BULLET,
-        daily_rate=RATE,
-    )
+    product = order_loan_product()
     line = order_line(product, [5_000, 10_000, 7_000])
     return CreditLine.objects.select_related("product", "merchant", "merchant__partner").get(pk=line.pk)
 

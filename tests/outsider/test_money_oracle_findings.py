@@ -97,6 +97,20 @@ def test_principal_late_again_starts_a_new_span_of_overdue_interest(db):
     assert loan.interest_accrued_total_fen - before == planned + overdue
 
 
+def order_loan_product():
+    """A 30-day bullet order loan at RATE."""
+    return ProductFactory(
+        code="order_loan",
+        segment="b2c",
+        is_revolving=False,
+        is_pledged=True,
+        term=30,
+        term_unit="days",
+        repayment_method=RepaymentMethod.BULLET,
+        daily_rate=RATE,
+    )
+
+
 def order_line(product, values: list[int]):
     """A seller with shipped orders of these values (oldest first) and a line of the product."""
     from django.utils import timezone
@@ -117,16 +131,7 @@ def order_line(product, values: list[int]):
 
 def order_loan_pledged_on(values: list[int], amount_fen: int) -> Loan:
     """An order loan drawn against shipped orders of these values (oldest first)."""
-    product = ProductFactory(
-        code="order_loan",
-        segment="b2c",
-        is_revolving=False,
-        is_pledged=True,
-        term=30,
-        term_unit="days",
-        repayment_method=RepaymentMethod.BULLET,
-        daily_rate=RATE,
-    )
+    product = order_loan_product()
     return draw(order_line(product, values), amount_fen, key="order-loan")
 
 
@@ -173,16 +178,7 @@ def test_two_drawdowns_at_once_never_pledge_one_order_twice(monkeypatch):
             barrier.wait(timeout=60)
         return quote
 
-    product = ProductFactory(
-        code="order_loan",
-        segment="b2c",
-        is_revolving=False,
-        is_pledged=True,
-        term=30,
-        term_unit="days",
-        repayment_method=RepaymentMethod.BULLET,
-        daily_rate=RATE,
-    )
+    product = order_loan_product()
     line = order_line(product, [5_000, 10_000, 7_000])
     on = business_date_today()
     accepted = loan_quote(line=line, amount_fen=10_000, start_on=on).contract_sha256
