@@ -142,6 +142,19 @@ def products_for(rng: random.Random, index: int) -> dict:
 class Run:
     """One seeded world: the engine driven through its real paths and the oracle beside it."""
 
+    def write_off_when_due(self, loan_id: int, loan, on: dt.date) -> bool:
+        """An officer writes the loan off once it is as many days past due as its plan says, in
+        the platform and in the oracle's book; True if it was written off today."""
+        if loan.days_past_due < self.write_off_from[loan_id]:
+            return False
+        event = services.loan_write_off(
+            loan=Loan.objects.get(pk=loan_id), actor="officer", reason="no contact", on=on
+        )
+        assert event.kind == LoanEvent.Kind.WRITTEN_OFF
+        self.book.write_off(loan_id, on)
+        self.written_off_on[loan_id] = on
+        return True
+
     def __init__(self, seed: int):
         self.seed = seed
         self.rng = random.Random(seed)
@@ -291,13 +304,7 @@ class Run:
             due_today = loan.next_due == on
             installment = loan.plan[loan.next_k - 1] if due_today else None
             if plan == "write_off":
-                if loan.days_past_due >= self.write_off_from[loan_id]:
-                    event = services.loan_write_off(
-                        loan=Loan.objects.get(pk=loan_id), actor="officer", reason="no contact", on=on
-                    )
-                    assert event.kind == LoanEvent.Kind.WRITTEN_OFF
-                    self.book.write_off(loan_id, on)
-                    self.written_off_on[loan_id] = on
+                self.write_off_when_due(loan_id, loan, on)
                 continue
             if plan == "due_day_api" and due_today:
                 # The merchant pays the installment through the API on its due date, before the close.

@@ -29,8 +29,7 @@ from decimal import Decimal
 
 import pytest
 
-from lending import services
-from lending.models import CreditLine, Loan, LoanEvent, Pledge, Product
+from lending.models import CreditLine, Loan, Pledge, Product
 from payments import services as payments
 from payments.models import Account
 from scoring.features import FEATURES_VERSION
@@ -426,13 +425,7 @@ class OrderRun(Run):
                 continue
             plan = self.plans[loan_id]
             if plan == "write_off":
-                if loan.days_past_due >= self.write_off_from[loan_id]:
-                    event = services.loan_write_off(
-                        loan=Loan.objects.get(pk=loan_id), actor="officer", reason="no contact", on=on
-                    )
-                    assert event.kind == LoanEvent.Kind.WRITTEN_OFF
-                    self.book.write_off(loan_id, on)
-                    self.written_off_on[loan_id] = on
+                if self.write_off_when_due(loan_id, loan, on):
                     ORDER_FIGURES["order loans written off"] += 1
                 continue
             if plan != "good" and rng.random() < 0.05:
