@@ -515,6 +515,30 @@ def test_every_label_django_makes_up_reads_chinese_under_zh_hans():
     assert not untranslated, "untranslated in zh-Hans:\n" + "\n".join(sorted(set(untranslated)))
 
 
+@pytest.mark.parametrize(
+    ("model", "field", "chinese"),
+    [
+        ("lending.Application", "reference", "编号"),
+        ("lending.Loan", "reference", "编号"),
+        ("merchants.Verification", "reference", "编号"),
+        ("scoring.DriftReport", "expected", "基准期占比"),
+        ("scoring.DriftReport", "actual", "本期占比"),
+        ("scoring.PortfolioSnapshot", "history", "历史走势"),
+        ("common.Job", "message", "消息"),
+    ],
+)
+def test_a_made_up_label_reads_what_its_field_holds_not_a_word_of_the_same_spelling(model, field, chinese):
+    """A made-up label with no Chinese of its own falls back to the plain msgid, whose Chinese may
+    mean something else: "reference" is the drift report's reference period (基准期) on the
+    monitoring pages, and an application's reference read 基准期 at the head of the workbench's
+    list. These labels carry their own Chinese under the "made-up label" context."""
+    from django.apps import apps
+
+    label = apps.get_model(model)._meta.get_field(field).verbose_name
+    with translation.override("zh-hans"):
+        assert str(label) == chinese
+
+
 def _other_projects_msgids(package: str) -> set[str]:
     """The msgids an installed project marks in its code and templates (`_("…")`, `{% trans '…' %}`)."""
     root = Path(__import__(package).__file__).parent

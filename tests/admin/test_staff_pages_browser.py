@@ -84,3 +84,29 @@ def test_an_officer_types_yuan_and_the_product_keeps_the_exact_fen(new_page, liv
     product.refresh_from_db()
     assert product.amount_max_fen == wanted
     page.context.close()
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_a_list_on_a_phone_keeps_a_few_characters_a_line_and_scrolls_sideways(
+    new_page, live_server, world, language
+):
+    """A changelist's columns shrank to fit 375 px: a shop's Chinese name stood one character a
+    line. Each cell keeps room for a few characters; the list scrolls inside itself."""
+    page = new_page(viewport=NARROW)
+    cookie = {"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}
+    page.context.add_cookies([cookie])
+    log_in(page, live_server, "chief")
+    for name in ("lending_application", "merchants_merchant", "lending_loan", "payments_hold"):
+        assert page.goto(live_server.url + reverse(f"admin:{name}_changelist")).status == 200, name
+        squeezed = page.evaluate(
+            """() => [...document.querySelectorAll('#result_list td:not(.action-checkbox)')]
+                .filter(td => td.innerText.trim().length > 4)
+                .filter(td => td.clientWidth < 4.5 * parseFloat(getComputedStyle(td).fontSize))
+                .map(td => td.innerText.trim()).slice(0, 3)"""
+        )
+        assert page.locator("#result_list tbody tr").count() > 0, name
+        assert squeezed == [], (language, name, squeezed)
+        # the page itself does not scroll sideways: the list does, inside its own box
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1"), name
+        screenshot(page, f"workbench-list-{name}-{language}-375")
+    page.context.close()
