@@ -7,11 +7,12 @@ its counts."""
 import re
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 
 from common.business_date import business_date_today
 from common.roles import FINANCE, LOAN_OFFICER, roles_sync
-from tests.browser_support import BROWSER_MARKS, DESKTOP, PASSWORD, expect
+from tests.browser_support import BROWSER_MARKS, DESKTOP, NARROW, PASSWORD, expect
 from tests.lending.test_workbench_browser import admin_log_in
 
 pytestmark = BROWSER_MARKS
@@ -57,6 +58,23 @@ def test_the_assembly_line_fits_and_moves_when_the_demo_moves_on(new_page, live_
     expect(table.locator("thead th").last).to_be_in_viewport(ratio=1)
     before = _eligibility_total(desk)
     expect(desk.get_by_test_id("ops-business-date")).to_contain_text(business_date_today().isoformat())
+
+    # On a phone, in Chinese, a stage's kind (系统判断, 人工) stood one character a line.
+    phone = new_page(viewport=NARROW)
+    phone.context.add_cookies(
+        [{"name": settings.LANGUAGE_COOKIE_NAME, "value": "zh-hans", "url": live_server.url}]
+    )
+    admin_log_in(phone, live_server, "ops-officer")
+    phone.goto(f"{live_server.url}/ops/assembly-line/")
+    kinds = phone.get_by_test_id("ops-stages").locator("tbody td:nth-child(2)")
+    assert kinds.count() > 0
+    tall = phone.evaluate(
+        """() => [...document.querySelectorAll('[data-testid=ops-stages] tbody td:nth-child(2)')]
+            .filter(td => { const r = document.createRange(); r.selectNodeContents(td);
+                              return r.getClientRects().length > 1; })
+            .map(td => td.innerText)"""
+    )
+    assert tall == [], tall
 
     money = new_page(viewport=DESKTOP, locale="zh-CN")
     admin_log_in(money, live_server, "ops-finance")
