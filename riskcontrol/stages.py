@@ -5,6 +5,7 @@ riskcontrol/rules.py; its verdict carries the rule set's version ("rules-<n>"), 
 replays from its facts and a later change of thresholds leaves it alone."""
 
 import datetime as dt
+from functools import cache
 
 from django.db import connection
 from django.db.models import DurationField, Q
@@ -96,6 +97,7 @@ def _verifications(merchant_id: int) -> list[tuple]:
     return fixed_rows(_VERIFICATIONS_SQL, [merchant_id], [None, None])
 
 
+@cache  # one per shape of the owner's keys (`_related_where`): a few per process
 def _first_reads_sql(where: str) -> str:
     """The statement of `_first_reads` (PostgreSQL): the active rule set's columns as
     `ruleset_active` reads them (NULL when there is none), then the shop's verifications as two
@@ -179,6 +181,12 @@ def _blacklist_keys(owner: Owner) -> dict[str, str]:
     }
 
 
+def _run_blacklist_keys(owner: Owner, run: Run) -> dict[str, str]:
+    """`_blacklist_keys(owner)` worked out once per run (the phone's blind index is a keyed hash;
+    blacklist and the checks' statement both need them), each caller given its own copy."""
+    return dict(run.shared("riskcontrol.blacklist_keys", lambda: _blacklist_keys(owner)))
+
+
 def _blacklist_rows(merchant: Merchant, keys: dict[str, str]):
     """Active entries on the owner's keys, and device entries on the devices the shop was seen
     on (sent by its platform), in the same query."""
@@ -259,7 +267,7 @@ def _checks(application: Application, on: dt.date, run: Run) -> dict:
         placed_on, tz = ops.datetime_cast_date_sql("s.placed_at", (), timezone.get_current_timezone_name())
         tz = list(tz)  # the time zone's parameters, taken by each use of the date expression
         day = ops.adapt_datefield_value
-        keys = [value for value in _blacklist_keys(owner).values() if value]
+        keys = [value for value in _run_blacklist_keys(owner, run).values() if value]
         this_one = bool(application.pk)
         to = day(on)
         window = [day(since(on, params["velocity_window_days"])), to, *([application.pk] if this_one else [])]
@@ -357,9 +365,7 @@ def _brushing_statement(
     placed_on, tz = ops.datetime_cast_date_sql("{t}.placed_at", (), timezone.get_current_timezone_name())
     tz = list(tz)
     refund_until = f"({ops.combine_duration_expression('+', ['s.settled_at', '%s'])})"
-    hours = DurationField().get_db_prep_value(
-        dt.timedelta(hours=params["antifraud_refund_hours"]), connection
-    )
+    hours = _DURATION.get_db_prep_value(dt.timedelta(hours=params["antifraud_refund_hours"]), connection)
     day = ops.adapt_datefield_value
     window = [*tz, day(since(on, params["antifraud_window_days"])), *tz, day(on), OrderStatus.CANCELLED]
     completed = [OrderStatus.DELIVERED, OrderStatus.SETTLED]
@@ -368,6 +374,10 @@ def _brushing_statement(
     sql = _brushing_sql(placed_on=placed_on, owners=len(linked_owners), refund_until=refund_until)
     return sql, values
 
+
+# The refund window's interval as a DurationField gives it to the database (made once, not a
+# field instance per decision).
+_DURATION = DurationField()
 
 _BRUSHING_NAMES = ("orders", "linked", "repeat", "completed", "unshipped", "settled", "quick")
 
@@ -473,7 +483,7 @@ class Blacklist:
 
     def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         run = run_of(application, on, run)
-        keys = _blacklist_keys(application.merchant.owner)
+        keys = _run_blacklist_keys(application.merchant.owner, run)
         rows = []
         if _checks(application, on, run)["blacklisted"]:
             rows = list(
@@ -633,12 +643,13 @@ def _cluster_facts(
     stay out of a decision's facts, which the merchant's appeal may show)."""
     merchant = application.merchant
     new_since = on - dt.timedelta(days=int(params["cluster_new_shop_days"]))
-    applied = Application.objects.filter(
-        submitted_on__gte=since(on, params["cluster_window_days"]), submitted_on__lte=on
-    )
     shops = 0
-    # Only a new shop is judged a member of a new-shop cluster (an established one has a record).
+    # Only a new shop is judged a member of a new-shop cluster (an established one has a record):
+    # for the others the query is not even built (building it cost more than the rest of the stage).
     if merchant.opened_on >= new_since:
+        applied = Application.objects.filter(
+            submitted_on__gte=since(on, params["cluster_window_days"]), submitted_on__lte=on
+        )
         linked = Merchant.objects.filter(owner_id__in=linked_owners).exclude(pk=merchant.pk)
         devices = MerchantDevice.objects.filter(merchant=merchant).values("device_index")
         on_devices = MerchantDevice.objects.filter(device_index__in=devices).exclude(merchant=merchant)
