@@ -329,9 +329,10 @@ def _checks(application: Application, on: dt.date, run: Run) -> dict:
         sql = f"SELECT * FROM ({sql}) c CROSS JOIN ({brushing_sql}) b"  # noqa: S608 - this module's
         # And the reads later stages make ahead of them (the rating: lending.pipeline.Run.ahead).
         sql, values, take = run.with_ahead(sql, [*values, *brushing_values])
-        with connection.cursor() as cursor:
-            cursor.execute(sql, values)
-            row = take(cursor.fetchone())
+        # A prepared statement of the connection (common.sql): its plan took the server several
+        # times as long as its run, every decision.
+        (row,) = fixed_rows(sql, values, ())
+        row = take(row)
         blacklisted, by_id, by_phone, by_card, by_device, has_sold, days, detector, ring_on = row[:9]
         run.keep("riskcontrol.brushing", dict(zip(_BRUSHING_NAMES, row[9:], strict=True)))
         return {
