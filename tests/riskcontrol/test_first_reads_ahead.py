@@ -54,3 +54,23 @@ def test_nothing_is_read_ahead_when_the_run_holds_the_rule_set(world):  # noqa: 
     stages.identity.ahead(run.application, on=run.on, run=run)
     sql, _values, _take = run.with_ahead("SELECT 1", [])
     assert sql == "SELECT 1"
+
+
+@requires_postgres
+def test_the_checks_statement_is_a_prepared_statement_of_the_connection(world):  # noqa: F811
+    from tests.lending.test_applications import TODAY
+
+    merchant, *_others = a_crowded_world()
+
+    def prepared() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return [row[0] for row in cursor.fetchall() if "riskcontrol_blacklistentry" in row[0]]
+
+    run = _run(merchant)
+    checks = stages._checks(run.application, TODAY, run)
+    made = prepared()
+    assert made  # PREPAREd on the connection (numbered parameters)
+    again = _run(merchant)
+    assert stages._checks(again.application, TODAY, again) == checks
+    assert prepared() == made  # the same statement executed again, not prepared again
