@@ -211,10 +211,11 @@ def _titles_forget(**kwargs) -> None:
 setting_changed.connect(_titles_forget, dispatch_uid="lending_stage_titles")
 
 
-def stage_title(name: str) -> str:
+def stage_title(name: str, language: str | None = None) -> str:
     """A stage's title in the reader's language, by its dotted name (the name's last part when
-    the stage gives no title or is no longer configured)."""
-    key = (get_language(), name)
+    the stage gives no title or is no longer configured). `language`: the active one, when the
+    caller has looked it up once for several titles."""
+    key = (language if language is not None else get_language(), name)
     try:
         return _titles[key]
     except KeyError:

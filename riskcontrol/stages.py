@@ -5,6 +5,7 @@ riskcontrol/rules.py; its verdict carries the rule set's version ("rules-<n>"), 
 replays from its facts and a later change of thresholds leaves it alone."""
 
 import datetime as dt
+from functools import cache
 
 from django.db import connection
 from django.db.models import DurationField, Q
@@ -13,7 +14,7 @@ from django.utils.translation import gettext_noop, pgettext_lazy
 
 from common.crypto import blind_index
 from common.money import format_yuan
-from common.sql import fixed_instances, fixed_rows
+from common.sql import fixed_instances, fixed_rows, instance_of
 from lending.models import Application, CreditLine
 from lending.pipeline import DECLINE, MACHINE, PASS, REFER, Reason, Run, Verdict, run_of
 from merchants.models import Merchant, MerchantDevice, OrderStatus, Owner
@@ -96,6 +97,7 @@ def _verifications(merchant_id: int) -> list[tuple]:
     return fixed_rows(_VERIFICATIONS_SQL, [merchant_id], [None, None])
 
 
+@cache  # one per shape of the owner's keys (`_related_where`): a few per process
 def _first_reads_sql(where: str) -> str:
     """The statement of `_first_reads` (PostgreSQL): the active rule set's columns as
     `ruleset_active` reads them (NULL when there is none), then the shop's verifications as two
@@ -113,23 +115,55 @@ def _first_reads_sql(where: str) -> str:
     """  # noqa: S608 - table and column names from this module and the models, values bound
 
 
+_FIRST_READS = "riskcontrol.first_reads"
+
+
+def _first_reads_wanted(run: Run) -> bool:
+    """Whether `_first_reads` reads in one statement (PostgreSQL, the rule set and the related
+    owners not read yet in this run)."""
+    return (
+        connection.vendor == "postgresql"
+        and not run.holds("riskcontrol.ruleset")
+        and not run.holds("riskcontrol.owners")
+    )
+
+
+def _first_reads_statement(application: Application) -> tuple[str, list]:
+    merchant = application.merchant
+    where, values = _related_where(merchant.owner)
+    return _first_reads_sql(where), [merchant.pk, *values, RuleSet.Status.ACTIVE]
+
+
+def _first_reads_decoded(values: tuple) -> tuple:
+    """`_first_reads_sql`'s row (its columns as the driver gave them) as `fixed_instances` gives
+    it: the rule set (None for none), then the other columns."""
+    width = len(RuleSet._meta.concrete_fields)
+    return (instance_of(RuleSet, values[:width]), *values[width:])
+
+
+def _first_reads_ahead(application: Application, run: Run) -> None:
+    """`_first_reads`' statement, made ahead with an earlier stage's read (the books' read of
+    eligibility, the pipeline's first): one round trip fewer (lending.pipeline.Run.ahead)."""
+    if _first_reads_wanted(run):
+        sql, values = _first_reads_statement(application)
+        width = len(RuleSet._meta.concrete_fields) + 2 + len(_RELATED_COLUMNS)
+        run.ahead(_FIRST_READS, sql, values, width, _first_reads_decoded)
+
+
 def _first_reads(application: Application, run: Run) -> list[tuple]:
     """The shop's verifications; on PostgreSQL read in one statement with the two reads every
     later risk stage shares, the active rule set and the related owners (`_first_reads_sql`),
-    which the run keeps: three round trips in one. The values are those of the reads made one
-    by one (`_verifications`, `ruleset_active`, `_related`)."""
+    which the run keeps: three round trips in one (none when the run read it ahead:
+    `_first_reads_ahead`). The values are those of the reads made one by one (`_verifications`,
+    `ruleset_active`, `_related`)."""
     merchant = application.merchant
-    if (
-        connection.vendor != "postgresql"
-        or run.holds("riskcontrol.ruleset")
-        or run.holds("riskcontrol.owners")
-    ):
+    if not _first_reads_wanted(run):
         return _verifications(merchant.pk)
-    where, values = _related_where(merchant.owner)
-    sql = _first_reads_sql(where)
-    found, kinds, results, *related = fixed_instances(
-        sql, [merchant.pk, *values, RuleSet.Status.ACTIVE], [RuleSet]
-    )[0]
+    if run.holds(_FIRST_READS):
+        found, kinds, results, *related = run.shared(_FIRST_READS, None)
+    else:
+        sql, values = _first_reads_statement(application)
+        found, kinds, results, *related = fixed_instances(sql, values, [RuleSet])[0]
     # No active rule set: ruleset_active writes the documented defaults as version 1.
     run.keep("riskcontrol.ruleset", found if found is not None else ruleset_active())
     run.keep("riskcontrol.owners", list(zip(*related, strict=True)) if related[0] is not None else [])
@@ -177,6 +211,12 @@ def _blacklist_keys(owner: Owner) -> dict[str, str]:
         "phone": blind_index(owner.phone) if owner.phone else "",
         "bank_card": owner.bank_card_index,
     }
+
+
+def _run_blacklist_keys(owner: Owner, run: Run) -> dict[str, str]:
+    """`_blacklist_keys(owner)` worked out once per run (the phone's blind index is a keyed hash;
+    blacklist and the checks' statement both need them), each caller given its own copy."""
+    return dict(run.shared("riskcontrol.blacklist_keys", lambda: _blacklist_keys(owner)))
 
 
 def _blacklist_rows(merchant: Merchant, keys: dict[str, str]):
@@ -259,7 +299,7 @@ def _checks(application: Application, on: dt.date, run: Run) -> dict:
         placed_on, tz = ops.datetime_cast_date_sql("s.placed_at", (), timezone.get_current_timezone_name())
         tz = list(tz)  # the time zone's parameters, taken by each use of the date expression
         day = ops.adapt_datefield_value
-        keys = [value for value in _blacklist_keys(owner).values() if value]
+        keys = [value for value in _run_blacklist_keys(owner, run).values() if value]
         this_one = bool(application.pk)
         to = day(on)
         window = [day(since(on, params["velocity_window_days"])), to, *([application.pk] if this_one else [])]
@@ -289,9 +329,10 @@ def _checks(application: Application, on: dt.date, run: Run) -> dict:
         sql = f"SELECT * FROM ({sql}) c CROSS JOIN ({brushing_sql}) b"  # noqa: S608 - this module's
         # And the reads later stages make ahead of them (the rating: lending.pipeline.Run.ahead).
         sql, values, take = run.with_ahead(sql, [*values, *brushing_values])
-        with connection.cursor() as cursor:
-            cursor.execute(sql, values)
-            row = take(cursor.fetchone())
+        # A prepared statement of the connection (common.sql): its plan took the server several
+        # times as long as its run, every decision.
+        (row,) = fixed_rows(sql, values, ())
+        row = take(row)
         blacklisted, by_id, by_phone, by_card, by_device, has_sold, days, detector, ring_on = row[:9]
         run.keep("riskcontrol.brushing", dict(zip(_BRUSHING_NAMES, row[9:], strict=True)))
         return {
@@ -357,9 +398,7 @@ def _brushing_statement(
     placed_on, tz = ops.datetime_cast_date_sql("{t}.placed_at", (), timezone.get_current_timezone_name())
     tz = list(tz)
     refund_until = f"({ops.combine_duration_expression('+', ['s.settled_at', '%s'])})"
-    hours = DurationField().get_db_prep_value(
-        dt.timedelta(hours=params["antifraud_refund_hours"]), connection
-    )
+    hours = _DURATION.get_db_prep_value(dt.timedelta(hours=params["antifraud_refund_hours"]), connection)
     day = ops.adapt_datefield_value
     window = [*tz, day(since(on, params["antifraud_window_days"])), *tz, day(on), OrderStatus.CANCELLED]
     completed = [OrderStatus.DELIVERED, OrderStatus.SETTLED]
@@ -368,6 +407,10 @@ def _brushing_statement(
     sql = _brushing_sql(placed_on=placed_on, owners=len(linked_owners), refund_until=refund_until)
     return sql, values
 
+
+# The refund window's interval as a DurationField gives it to the database (made once, not a
+# field instance per decision).
+_DURATION = DurationField()
 
 _BRUSHING_NAMES = ("orders", "linked", "repeat", "completed", "unshipped", "settled", "quick")
 
@@ -422,6 +465,10 @@ class Identity:
     title = pgettext_lazy("pipeline stage", "Identity")
     PARAMS = ("identity_required_kinds_b2c", "identity_required_kinds_b2b", "identity_decline_on_failed")
 
+    def ahead(self, application: Application, *, on: dt.date, run: Run) -> None:
+        """This stage's reads, made ahead with an earlier stage's (`_first_reads_ahead`)."""
+        _first_reads_ahead(application, run)
+
     def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         run = run_of(application, on, run)
         merchant = application.merchant
@@ -473,7 +520,7 @@ class Blacklist:
 
     def facts(self, application: Application, *, on: dt.date, run: Run | None = None) -> dict:
         run = run_of(application, on, run)
-        keys = _blacklist_keys(application.merchant.owner)
+        keys = _run_blacklist_keys(application.merchant.owner, run)
         rows = []
         if _checks(application, on, run)["blacklisted"]:
             rows = list(
@@ -633,12 +680,13 @@ def _cluster_facts(
     stay out of a decision's facts, which the merchant's appeal may show)."""
     merchant = application.merchant
     new_since = on - dt.timedelta(days=int(params["cluster_new_shop_days"]))
-    applied = Application.objects.filter(
-        submitted_on__gte=since(on, params["cluster_window_days"]), submitted_on__lte=on
-    )
     shops = 0
-    # Only a new shop is judged a member of a new-shop cluster (an established one has a record).
+    # Only a new shop is judged a member of a new-shop cluster (an established one has a record):
+    # for the others the query is not even built (building it cost more than the rest of the stage).
     if merchant.opened_on >= new_since:
+        applied = Application.objects.filter(
+            submitted_on__gte=since(on, params["cluster_window_days"]), submitted_on__lte=on
+        )
         linked = Merchant.objects.filter(owner_id__in=linked_owners).exclude(pk=merchant.pk)
         devices = MerchantDevice.objects.filter(merchant=merchant).values("device_index")
         on_devices = MerchantDevice.objects.filter(device_index__in=devices).exclude(merchant=merchant)

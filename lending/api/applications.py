@@ -5,9 +5,11 @@ their orders; another partner's are "not found"."""
 
 import datetime as dt
 from decimal import Decimal
+from functools import cache
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import get_language
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
@@ -122,14 +124,21 @@ def _outer(model, alias: str, deferred=()) -> str:
 
 
 def _submission_sql() -> str:
-    """The statement of `_submission_read`; in SQL what these reads said:
+    """The statement of `_submission_read` for this connection's database (`_submission_sql_for`)."""
+    return _submission_sql_for(connection.features.has_select_for_update_of)
+
+
+@cache
+def _submission_sql_for(select_for_update_of: bool) -> str:
+    """The statement of `_submission_read`, made once per process (it depends only on the models
+    and on whether the database locks `FOR … OF` a table); in SQL what these reads said:
     merchant_selectors.merchant_get(partner, external_id) with its owner (as the run's locking
     read reads the owner: OWNER_DEFERRED deferred), the merchant locked as the run locks it
     (FOR NO KEY UPDATE), Product(code).annotate(keyed_application_id=Subquery(Application(
     idempotency_key).values("pk")[:1])).first(), business_date_today()'s calendar row, and what
     the service's `_may_apply` reads of the merchant's applications for the product (the latest
     decline's reapply_on; whether one is submitted or referred)."""
-    lock = " FOR NO KEY UPDATE OF m" if connection.features.has_select_for_update_of else ""
+    lock = " FOR NO KEY UPDATE OF m" if select_for_update_of else ""
     return (
         f"SELECT {_outer(Merchant, 'm')}, {_outer(Owner, 'o', OWNER_DEFERRED)},"  # noqa: S608 - fixed SQL
         f" {columns_of(Product, 'p')},"
@@ -257,11 +266,12 @@ def _decision(application: Application, stages: list[ApplicationStage]) -> dict:
     }
 
 
-def _at(value) -> str | None:
-    """A datetime as DRF's DateTimeField writes it: ISO 8601 in the current time zone, UTC as Z."""
+def _at(value, zone=None) -> str | None:
+    """A datetime as DRF's DateTimeField writes it: ISO 8601 in the current time zone (`zone`,
+    when the caller has looked it up once for a whole reply), UTC as Z."""
     if not value:
         return None
-    text = timezone.localtime(value).isoformat()
+    text = timezone.localtime(value, zone).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
@@ -286,6 +296,8 @@ def _as_output(fields: dict) -> dict:
     builds and copies some forty fields per reply, which costs more than the reply itself."""
     decision = fields["decision"]
     term, reapply_on = decision["term"], decision["reapply_on"]
+    # The current time zone looked up once: a reply writes two datetimes a stage.
+    zone = timezone.get_current_timezone()
     return {
         "reference": _text(fields["reference"]),
         "merchant": _text(fields["merchant"]),
@@ -296,7 +308,7 @@ def _as_output(fields: dict) -> dict:
         "orders": [_text(order) for order in fields["orders"]],
         "current_stage": _text(fields["current_stage"]),
         "submitted_on": fields["submitted_on"].isoformat() if fields["submitted_on"] else None,
-        "submitted_at": _at(fields["submitted_at"]),
+        "submitted_at": _at(fields["submitted_at"], zone),
         "decision": {
             "outcome": _text(decision["outcome"]),
             "reasons": _reasons(decision["reasons"]),
@@ -305,7 +317,7 @@ def _as_output(fields: dict) -> dict:
             "annual_rate": _text(decision["annual_rate"]),
             "grade": _text(decision["grade"]),
             "term": int(term) if term is not None else None,
-            "decided_at": _at(decision["decided_at"]),
+            "decided_at": _at(decision["decided_at"], zone),
             "reapply_on": reapply_on.isoformat() if reapply_on else None,
         },
         "stages": [
@@ -314,8 +326,8 @@ def _as_output(fields: dict) -> dict:
                 "title": _text(row["title"]),
                 "kind": _text(row["kind"]),
                 "status": _text(row["status"]),
-                "started_at": _at(row["started_at"]),
-                "ended_at": _at(row["ended_at"]),
+                "started_at": _at(row["started_at"], zone),
+                "ended_at": _at(row["ended_at"], zone),
                 "reasons": _reasons(row["reasons"]),
             }
             for row in fields["stages"]
@@ -337,6 +349,7 @@ def _application_fields(application: Application) -> dict:
     # Only a declined first application can have an appeal: the others need no read for it.
     could_be_appealed = application.status == Application.Status.DECLINED and not application.appeal_of_id
     appeal = getattr(application, "appeal", None) if could_be_appealed else None
+    language = get_language()  # looked up once for the stages' titles
     return {
         "reference": application.reference,
         "merchant": application.merchant.external_id,
@@ -352,7 +365,7 @@ def _application_fields(application: Application) -> dict:
         "stages": [
             {
                 "name": row.name,
-                "title": stage_title(row.name),
+                "title": stage_title(row.name, language),
                 "kind": row.kind,
                 "status": row.status,
                 "started_at": row.started_at,
