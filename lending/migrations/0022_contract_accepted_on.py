@@ -15,6 +15,14 @@ def fill_accepted_on(apps, schema_editor):
     Contract.objects.using(db).update(
         accepted_on=Subquery(Loan.objects.using(db).filter(pk=OuterRef("loan_id")).values("disbursed_on")[:1])
     )
+    _deferred_checks_now(schema_editor)
+
+
+def _deferred_checks_now(schema_editor):
+    """PostgreSQL: the updates queued deferred constraint checks, which would refuse the ALTER
+    TABLE that follows in this transaction ("pending trigger events"): run them now."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class Migration(migrations.Migration):

@@ -30,6 +30,14 @@ def fill_requested_on(apps, schema_editor):
     calendar = BusinessCalendar.objects.using(db).filter(pk=1).first()
     if calendar is not None:
         payouts.filter(requested_on__gt=calendar.current_on).update(requested_on=calendar.current_on)
+    _deferred_checks_now(schema_editor)
+
+
+def _deferred_checks_now(schema_editor):
+    """PostgreSQL: the updates queued deferred constraint checks, which would refuse the ALTER
+    TABLE that follows in this transaction ("pending trigger events"): run them now."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class Migration(migrations.Migration):
