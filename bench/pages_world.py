@@ -480,9 +480,9 @@ def settlements_ledger(cursor, *, on: dt.date, timed) -> dict:
 # The agreement each loan was drawn under, in the seed's words (lending.services.loans writes it
 # from the quote; here from the loan and its schedule), with its SHA-256.
 CONTRACTS_SQL = r"""
-INSERT INTO lending_contract (text, sha256, accepted_at, accepted_via, accepted_by_id, loan_id)
-SELECT t.text, encode(sha256(convert_to(t.text, 'UTF8')), 'hex'), l.disbursed_on + interval '10 hours',
-       'portal', NULL, l.id
+INSERT INTO lending_contract (text, sha256, accepted_on, accepted_at, accepted_via, accepted_by_id, loan_id)
+SELECT t.text, encode(sha256(convert_to(t.text, 'UTF8')), 'hex'),
+       l.disbursed_on, l.disbursed_on + interval '10 hours', 'portal', NULL, l.id
 FROM lending_loan l JOIN merchants_merchant m ON m.id = l.merchant_id
 JOIN lending_product p ON p.id = l.product_id
 CROSS JOIN LATERAL (

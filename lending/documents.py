@@ -412,7 +412,8 @@ def statement_pdf(statement: Statement) -> bytes:
 
 def agreement_pdf(*, loan: Loan) -> bytes:
     """The accepted agreement: the exact text the merchant accepted, its SHA-256, the parties,
-    the amounts and when it was accepted (Asia/Shanghai)."""
+    the amounts and when it was accepted: the business date, like the loan's dates, and the wall
+    clock's record of the instant (Asia/Shanghai)."""
     from reportlab.platypus import Paragraph, Spacer
 
     contract = loan.contract
@@ -429,7 +430,8 @@ def agreement_pdf(*, loan: Loan) -> bytes:
             (_("Upfront fee"), f"¥{format_yuan(loan.fee_fen)}"),
             (_("Disbursed on"), loan.disbursed_on.isoformat()),
             (_("Maturity"), loan.maturity_on.isoformat()),
-            (_("Accepted at"), f"{accepted:%Y-%m-%d %H:%M:%S} (Asia/Shanghai)"),
+            (_("Accepted on"), contract.accepted_on.isoformat()),
+            (_("Acceptance recorded (calendar time)"), f"{accepted:%Y-%m-%d %H:%M:%S} (Asia/Shanghai)"),
             (_("Accepted via"), contract.accepted_via),
         ]
         items = [Paragraph(_escape(title), styles["title"])]

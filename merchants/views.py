@@ -5,11 +5,11 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from common.business_date import business_now
 from common.errors import ApplicationError
 from common.money import format_yuan
 from common.sentences import sentence_of
@@ -34,7 +34,8 @@ def shop(request):
     merchant = Merchant.objects.select_related("partner", "owner").filter(user=request.user).first()
     if merchant is None:
         return render(request, "portal/no_shop.html", status=403)
-    since = timezone.now() - dt.timedelta(days=30)
+    # The last 30 days of the business clock: the days whose orders the rest of the portal shows.
+    since = business_now() - dt.timedelta(days=30)
     days = selectors.merchant_sales_by_day(merchant=merchant, since=since)
     total_fen = sum(d["amount_fen"] or 0 for d in days)
     peak = max((d["amount_fen"] or 0 for d in days), default=0) or 1

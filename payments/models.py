@@ -327,6 +327,8 @@ class Payout(models.Model):
     channel_reference = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     failure_reason = models.CharField(max_length=200, blank=True)
+    # The business date the merchant asked on (what the portal shows); created_at is the wall clock's.
+    requested_on = models.DateField(help_text="business date of the request")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.audit import updates_record
+from common.business_date import business_date_today
 from common.errors import ApplicationError, ConflictError
 from common.money import format_yuan
 from merchants.models import Merchant, PartnerPlatform, Settlement
@@ -947,13 +948,21 @@ def holds_expire(*, now: dt.datetime | None = None) -> int:
 
 
 def withdrawal_request(
-    *, wallet: Account, amount_fen: int, idempotency_key: str, is_interactive: bool = False
+    *,
+    wallet: Account,
+    amount_fen: int,
+    idempotency_key: str,
+    is_interactive: bool = False,
+    on: dt.date | None = None,
 ) -> Payout:
     """A merchant withdraws to its bank card: the money is held now and leaves when the channel
     confirms; if the channel fails, the hold is voided and nothing has moved. An interactive
     withdrawal (a merchant at the screen) goes to the channel alone and at once; the rest wait
-    for the next batch file (payouts_settle, every few seconds)."""
+    for the next batch file (payouts_settle, every few seconds). `on` is the business date of
+    the request (read by the caller; the current business date when not given)."""
     from payments import tasks
+
+    on = on or business_date_today()
 
     _positive(amount_fen)
     existing = Payout.objects.filter(idempotency_key=idempotency_key).first()
@@ -979,6 +988,7 @@ def withdrawal_request(
             bank_card_masked=card,
             hold=hold,
             idempotency_key=idempotency_key,
+            requested_on=on,
         )
         if is_interactive:
             # Robust: a broker that does not answer after the commit is logged, not the merchant's
@@ -992,6 +1002,7 @@ class WithdrawalRequest:
     wallet: Account
     amount_fen: int
     idempotency_key: str
+    on: dt.date | None = None  # the business date of the request; the current one when not given
 
 
 def withdrawals_request(*, requests: Sequence[WithdrawalRequest]) -> list[Payout]:
@@ -1010,6 +1021,7 @@ def withdrawals_request(*, requests: Sequence[WithdrawalRequest]) -> list[Payout
     if not requests:
         return []
     keys = [r.idempotency_key for r in requests]
+    today = business_date_today() if any(r.on is None for r in requests) else None
     with transaction.atomic():
         locked = _lock([r.wallet for r in requests])
         existing = {p.idempotency_key: p for p in Payout.objects.filter(idempotency_key__in=keys)}
@@ -1027,6 +1039,7 @@ def withdrawals_request(*, requests: Sequence[WithdrawalRequest]) -> list[Payout
                 existing[request.idempotency_key] = withdrawal_request(
                     wallet=request.wallet,
                     amount_fen=request.amount_fen,
+                    on=request.on or today,
                     idempotency_key=request.idempotency_key,
                 )
             else:
@@ -1072,6 +1085,7 @@ def withdrawals_request(*, requests: Sequence[WithdrawalRequest]) -> list[Payout
                         bank_card_masked=cards[r.wallet.pk],
                         hold=hold,
                         idempotency_key=r.idempotency_key,
+                        requested_on=r.on or today,
                     )
                     for r, hold in zip(new, holds, strict=True)
                 ]

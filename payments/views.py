@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from common.business_date import business_date_today
 from common.errors import ApplicationError
 from common.money import format_yuan
 from common.sentences import sentence_of
@@ -60,6 +61,7 @@ def wallet_withdraw(request):
             amount_fen=form.cleaned_data["amount"],
             idempotency_key=f"portal:{merchant.pk}:{form.cleaned_data['request_token']}",
             is_interactive=True,
+            on=business_date_today(),
         )
     except InsufficientFunds:
         # The service's message speaks of fen to the logs; the merchant reads yuan, in its language.

@@ -519,12 +519,15 @@ class LoanEvent(models.Model):
 
 
 class Contract(models.Model):
-    """The loan agreement as the merchant accepted it: the exact text, its SHA-256, and when."""
+    """The loan agreement as the merchant accepted it: the exact text, its SHA-256, and when: the
+    business date (`accepted_on`, what the borrower is shown beside the loan's dates) and the
+    wall clock's instant (`accepted_at`, the audit record)."""
 
     loan = models.OneToOneField(Loan, on_delete=models.PROTECT, related_name="contract")
     text = models.TextField()
     sha256 = models.CharField(max_length=64)
-    accepted_at = models.DateTimeField()
+    accepted_on = models.DateField(help_text="business date of the acceptance")
+    accepted_at = models.DateTimeField(help_text="wall clock (calendar) time of the acceptance")
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

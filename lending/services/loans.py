@@ -717,6 +717,8 @@ def _contract(loan: Loan, accepted_text: str, user, via: str) -> Contract:
         loan=loan,
         text=accepted_text,
         sha256=_sha256(accepted_text),
+        # Accepted with the drawdown: on its business date (the loan's disbursement date).
+        accepted_on=loan.disbursed_on,
         accepted_at=timezone.now(),
         accepted_by=user,
         accepted_via=via,
