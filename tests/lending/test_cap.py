@@ -163,8 +163,8 @@ def test_rounding_on_the_smallest_amount_counts_too():
             "term",
             "at most 30 days",
         ),
-        ({"is_pledged": True, "segment": Product.Segment.B2B}, "segment", "is a b2c product"),
-        ({"drawdown_min_fen": 200_000}, "drawdown_min_fen", "at most amount_min_fen"),
+        ({"is_pledged": True, "segment": Product.Segment.B2B}, "segment", "is a product for B2C sellers"),
+        ({"drawdown_min_fen": 200_000}, "drawdown_min_fen", "at most the smallest amount"),
     ],
 )
 def test_products_keep_the_seeds_limits_with_an_error_naming_the_field(overrides, field, words):
