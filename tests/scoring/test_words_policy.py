@@ -201,3 +201,27 @@ def test_a_sandbox_runs_policy_reads_as_labelled_rows(chief, language, words):
             assert word in html, (url, word)
     admin_page = client.get(reverse("admin:scoring_sandboxrun_change", args=[run.pk])).content.decode()
     assert words[5] in admin_page
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "zh_words"),
+    [
+        ("horizon_days", "0", "须在 1 到 720 天之间"),
+        ("horizon_days", "12.5", "不是整数"),
+        ("line_min_yuan", "-5", "不能为负数"),
+        ("lgd", "1.5", "不能大于 1"),
+        ("daily_rate", "0.0007", "超过法定上限 24.00%"),
+    ],
+)
+def test_the_sandbox_forms_refusals_read_in_chinese(chief, field, typed, zh_words):
+    from lending.services import products_create_seed
+
+    products_create_seed()
+    data = {"name": "试算", "region": "", "segment": "", "horizon_days": "180", "cutoff_grade": "C"}
+    data[field] = typed
+    response = _client(chief, "zh-hans").post(reverse("risk:sandbox"), data)
+    assert response.status_code == 200
+    errors = response.context["form"].errors[field]
+    assert any(zh_words in e for e in errors), errors
+    assert not any(re.search(r"\b[A-Za-z]{3,}\b", e) for e in errors), errors
+    assert not SandboxRun.objects.exists()
