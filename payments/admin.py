@@ -13,6 +13,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -186,25 +187,31 @@ class AccountAdmin(ReadOnlyAdmin):
 class HoldAdmin(ReadOnlyAdmin):
     list_display = ["id", "account", "amount", "posted", "status", "expires_at", "what"]
     list_filter = ["status"]
-    list_select_related = ["account"]
+    list_select_related = ["account", "payout"]
     fields = [
         "account",
         "amount_fen",
         "posted_fen",
         "status",
         "what",
-        "idempotency_key",
         "expires_at",
         "entry",
         "created_at",
         "closed_at",
+        "technical_key",
     ]
-    readonly_fields = ["what"]
+    readonly_fields = ["what", "technical_key"]
 
-    @admin.display(description=_("reference"))
+    @admin.display(description=_("what the hold is for"))
     def what(self, obj) -> str:
-        """The reference in the reader's language (payments.reference_words)."""
-        return obj.reference_text
+        """What the money is held for, as a sentence in the reader's language: a withdrawal
+        request (linked to its payout) or the reference in words (payments.reference_words)."""
+        return hold_purpose(obj)
+
+    @admin.display(description=_("technical: idempotency key"))
+    def technical_key(self, obj) -> str:
+        # The machine's key for a retried request: kept for support, small and quiet.
+        return format_html('<small class="quiet"><code>{}</code></small>', obj.idempotency_key)
 
     @admin.display(description=_("amount (¥)"))
     def amount(self, obj):
@@ -213,6 +220,26 @@ class HoldAdmin(ReadOnlyAdmin):
     @admin.display(description=_("posted (¥)"))
     def posted(self, obj):
         return _yuan(obj.posted_fen)
+
+
+def _when(moment) -> str:
+    return formats.localize(timezone.localtime(moment)) if moment else "-"
+
+
+def hold_purpose(hold: Hold) -> str:
+    """A hold's purpose as one sentence in the reader's language, linked to its payout if it has one."""
+    payout = getattr(hold, "payout", None) if hold.pk else None
+    if payout is not None:
+        sentence = _("Withdrawal request of %(when)s: %(amount)s yuan to the bank card %(card)s") % {
+            "when": _when(payout.created_at),
+            "amount": _yuan(payout.amount_fen),
+            "card": payout.bank_card_masked or "-",
+        }
+        url = reverse("admin:payments_payout_change", args=[payout.pk])
+        return format_html('<a href="{}">{}</a>', url, sentence)
+    if hold.reference == "withdrawal":
+        return _("Withdrawal request of %(when)s") % {"when": _when(hold.created_at)}
+    return hold.reference_text or "-"
 
 
 @admin.register(Payout)

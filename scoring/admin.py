@@ -14,7 +14,7 @@ from common.errors import ApplicationError
 from common.money import format_yuan
 from lending.services.products import rate_text
 from merchants.admin import ReadOnlyAdmin
-from scoring import calculations as calc
+from scoring.admin_policy import GradeTermsField, grade_terms_table
 from scoring.models import (
     MerchantScore,
     ModelPromotion,
@@ -24,6 +24,7 @@ from scoring.models import (
     ScoringModel,
     ScoringPolicy,
 )
+from scoring.policy_words import percent
 from scoring.report_charts import model_report_charts
 from scoring.services import model_promote, offer_withdraw
 
@@ -336,6 +337,11 @@ class OfficerFindingAdmin(admin.ModelAdmin):
 
 
 class ScoringPolicyForm(forms.ModelForm):
+    """The policy with its per-grade terms as a grid (scoring/admin_policy.py): every cell checked
+    and named, nothing saved while one is wrong."""
+
+    grade_terms = GradeTermsField(label=_("terms per grade"))
+
     class Meta:
         model = ScoringPolicy
         fields = [
@@ -345,20 +351,49 @@ class ScoringPolicyForm(forms.ModelForm):
             "offer_valid_days",
             "grade_terms",
         ]
-
-    def clean_grade_terms(self):
-        terms = self.cleaned_data["grade_terms"]
-        try:
-            return calc.grade_terms_validate(terms)
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from exc
+        labels = {
+            "acceptance_rate_target": _("acceptance target (0–1)"),
+            "cutoff_grade": _("cut-off grade"),
+            "capacity_share": _("share of the funding capacity (0–1)"),
+            "offer_valid_days": _("offers valid for (days)"),
+        }
+        help_texts = {
+            "acceptance_rate_target": _("share of eligible merchants offered (0.300 = 30 %)"),
+            "cutoff_grade": _("the worst grade that gets an offer"),
+            "capacity_share": _("share of the funding pools' lending capacity that open offers may use"),
+        }
 
 
 @admin.register(ScoringPolicy)
 class ScoringPolicyAdmin(admin.ModelAdmin):
     form = ScoringPolicyForm
-    list_display = ["__str__", "acceptance_rate_target", "cutoff_grade", "capacity_share", "offer_valid_days"]
-    readonly_fields = ["updated_by", "updated_at"]
+    list_display = ["__str__", "acceptance", "cutoff_grade", "capacity", "offer_valid_days", "updated_at"]
+    readonly_fields = ["updated_by", "updated_at", "grade_terms_grid"]
+
+    def get_fields(self, request, obj=None):
+        # Who may edit types into the grid; who may only look reads the same grid as text.
+        terms = "grade_terms" if self.has_change_permission(request, obj) else "grade_terms_grid"
+        return [
+            "acceptance_rate_target",
+            "cutoff_grade",
+            "capacity_share",
+            "offer_valid_days",
+            terms,
+            "updated_by",
+            "updated_at",
+        ]
+
+    @admin.display(description=_("terms per grade"))
+    def grade_terms_grid(self, obj):
+        return grade_terms_table(obj.grade_terms if obj else {})
+
+    @admin.display(description=_("acceptance target"), ordering="acceptance_rate_target")
+    def acceptance(self, obj):
+        return percent(obj.acceptance_rate_target)
+
+    @admin.display(description=_("share of the funding capacity"), ordering="capacity_share")
+    def capacity(self, obj):
+        return percent(obj.capacity_share)
 
     def has_add_permission(self, request):
         return not ScoringPolicy.objects.exists() and super().has_add_permission(request)

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from common.money import format_yuan
 from merchants.admin import ReadOnlyAdmin
 from scoring.models import DriftReport, GradeOutcome, SandboxRun
+from scoring.sandbox.words import policy_table
 
 
 @admin.register(SandboxRun)
@@ -36,8 +37,8 @@ class SandboxRunAdmin(ReadOnlyAdmin):
         "status",
         "progress",
         "error",
-        "policy",
-        "baseline",
+        "policy_shown",
+        "baseline_shown",
         "figures",
         "created_by",
         "created_at",
@@ -46,6 +47,14 @@ class SandboxRunAdmin(ReadOnlyAdmin):
         "page",
     ]
     readonly_fields = fields
+
+    @admin.display(description=_("candidate policy"))
+    def policy_shown(self, obj):
+        return policy_table(obj.policy)
+
+    @admin.display(description=_("today's policy as run"))
+    def baseline_shown(self, obj):
+        return policy_table(obj.baseline)
 
     @admin.display(description=_("page"))
     def page(self, obj):

@@ -25,6 +25,7 @@ from common.money import format_yuan
 from lending.services.products import rate_text
 from merchants.models import category_label, region_label
 from scoring.models import GRADES, SandboxRun, ScoringModel
+from scoring.policy_words import percent
 from scoring.sandbox import simulate
 from scoring.sandbox.services import (
     sandbox_choices,
@@ -33,6 +34,7 @@ from scoring.sandbox.services import (
     sandbox_today_policy,
 )
 from scoring.sandbox.tasks import sandbox_execute
+from scoring.sandbox.words import policy_table
 from scoring.selectors import champion_get
 from scoring.tasks import TRAINING_KIND, TRAINING_STEPS, model_train_job
 
@@ -146,7 +148,16 @@ def sandbox(request: HttpRequest) -> HttpResponse:
     else:
         form = SandboxForm(today=today)
     runs = SandboxRun.objects.select_related("created_by")[:RECENT_RUNS]
-    return render(request, "risk/sandbox.html", {"form": form, "runs": runs, "today": today})
+    return render(
+        request,
+        "risk/sandbox.html",
+        {
+            "form": form,
+            "runs": runs,
+            "today": today,
+            "today_acceptance": percent(today["acceptance_rate_target"]),
+        },
+    )
 
 
 def _run(run_id: int) -> SandboxRun:
@@ -257,7 +268,12 @@ def _run_job(run: SandboxRun, user) -> Job:
 def sandbox_run(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _run(run_id)
     done = run.status == SandboxRun.Status.DONE
-    context: dict = {"run": run, "done": done, "job": _run_job(run, request.user)}
+    context: dict = {
+        "run": run,
+        "done": done,
+        "job": _run_job(run, request.user),
+        "policy_html": policy_table(run.policy),
+    }
     if done:
         context.update(_result_context(run), result_template="risk/_sandbox_result.html")
     return render(request, "risk/sandbox_run.html", context)

@@ -5,6 +5,7 @@ in the reader's language, whatever language was active when they were written. A
 only words (written before, or a person's own) reads as written."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.contrib.auth.models import User
@@ -347,9 +348,12 @@ def test_a_withdrawals_hold_reads_in_the_readers_language_in_the_workbench(clien
 
     client.force_login(User.objects.create_superuser("root", password="pw"))
     listed = client.get("/admin/payments/hold/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    assert '<td class="field-what">提现</td>' in listed and ">withdrawal<" not in listed
+    # What the hold is for, as a sentence linked to its payout (payments/admin.py).
+    assert re.search(r'<td class="field-what"><a href="[^"]+">[^<]*的提现申请：100\.00 元', listed)
+    assert ">withdrawal<" not in listed
     listed = client.get("/admin/payments/hold/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert '<td class="field-what">withdrawal</td>' in listed
+    sentence = r'<td class="field-what"><a href="[^"]+">Withdrawal request of [^<]*: 100\.00 yuan'
+    assert re.search(sentence, listed)
 
 
 def test_an_application_referred_to_a_queue_reads_the_queues_title_in_the_readers_language():

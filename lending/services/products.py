@@ -9,7 +9,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from common.errors import ApplicationError
 from common.money import format_yuan
@@ -45,16 +45,40 @@ class KindLimits:
     line_max_fen: int
     term_max_days: int
     term_max_months: int
+    # The kind as a sentence's subject ("an order loan"), in the reader's language.
+    named: str = ""
 
 
 PRODUCT_LIMITS = {
-    "order_loan": KindLimits(gettext_lazy("order loan"), Product.Segment.B2C, 1, 100_000_000, 30, 1),
-    "credit_loan": KindLimits(gettext_lazy("credit loan"), Product.Segment.B2C, 1, 100_000_000, 183, 6),
+    "order_loan": KindLimits(
+        gettext_lazy("order loan"), Product.Segment.B2C, 1, 100_000_000, 30, 1, gettext_lazy("an order loan")
+    ),
+    "credit_loan": KindLimits(
+        gettext_lazy("credit loan"),
+        Product.Segment.B2C,
+        1,
+        100_000_000,
+        183,
+        6,
+        gettext_lazy("a credit loan"),
+    ),
     "revolving": KindLimits(
-        gettext_lazy("revolving line"), Product.Segment.B2B, 5_000_000, 100_000_000, 365, 12
+        gettext_lazy("revolving line"),
+        Product.Segment.B2B,
+        5_000_000,
+        100_000_000,
+        365,
+        12,
+        gettext_lazy("a revolving line"),
     ),
     "fixed_loan": KindLimits(
-        gettext_lazy("fixed loan"), Product.Segment.B2B, 5_000_000, 100_000_000, 365, 12
+        gettext_lazy("fixed loan"),
+        Product.Segment.B2B,
+        5_000_000,
+        100_000_000,
+        365,
+        12,
+        gettext_lazy("a fixed loan"),
     ),
 }
 
@@ -142,23 +166,35 @@ def product_validate(product: Product, *, on: dt.date | None = None) -> None:
     by its field; the message lists them all."""
     problems: list[tuple[str, str]] = []
     if product.repayment_method == RepaymentMethod.BULLET and product.term_unit != Product.TermUnit.DAYS:
-        problems.append(("term_unit", "a bullet loan's term is in days"))
+        problems.append(("term_unit", _("a bullet loan's term is in days")))
     if product.repayment_method != RepaymentMethod.BULLET and product.term_unit != Product.TermUnit.MONTHS:
-        problems.append(("term_unit", "an installment loan's term is in months"))
+        problems.append(("term_unit", _("an installment loan's term is in months")))
     if product.amount_min_fen <= 0 or product.amount_max_fen < product.amount_min_fen:
-        problems.append(("amount_max_fen", "the range must be positive and max ≥ min"))
+        problems.append(
+            ("amount_max_fen", _("the amounts must be positive and the largest at least the smallest"))
+        )
     if product.drawdown_min_fen is not None and not 0 < product.drawdown_min_fen <= product.amount_min_fen:
-        problems.append(("drawdown_min_fen", "must be positive and at most amount_min_fen (or blank)"))
+        problems.append(
+            (
+                "drawdown_min_fen",
+                _("the smallest drawdown must be positive and at most the smallest amount (or blank)"),
+            )
+        )
     if not 0 <= Decimal(product.upfront_fee_rate) < 1:
-        problems.append(("upfront_fee_rate", "must be at least 0 and below 1"))
+        problems.append(("upfront_fee_rate", _("the upfront fee rate must be at least 0 and below 1")))
     if Decimal(product.daily_rate) < 0:
-        problems.append(("daily_rate", "must be a rate of zero or more"))
+        problems.append(("daily_rate", _("the daily rate must be zero or more")))
     kind_problems = _kind_problems(product)
     # Priced even when other limits are broken, so that one answer names everything; not when the
     # figures make no loan (an over-long term would also take long to price).
     is_priceable = not problems and all(name != "term" for name, _ in kind_problems)
     if sorted(product.allocation_order or []) != sorted(ALLOCATION_BUCKETS):
-        problems.append(("allocation_order", f"must list each of {', '.join(ALLOCATION_BUCKETS)} once"))
+        problems.append(
+            (
+                "allocation_order",
+                _("the allocation order must list penalty, fee, interest and principal, each once"),
+            )
+        )
     problems += kind_problems
     if is_priceable:
         rate = Decimal(product.daily_rate)
@@ -167,8 +203,12 @@ def product_validate(product: Product, *, on: dt.date | None = None) -> None:
         fields: dict[str, list[str]] = {}
         for name, problem in problems:
             fields.setdefault(name, []).append(problem)
-        message = "; ".join(f"{name}: {problem}" for name, problem in problems)
-        raise ApplicationError(message, {"fields": fields})
+        raise ApplicationError(_sentences(problem for _name, problem in problems), {"fields": fields})
+
+
+def _sentences(problems) -> str:
+    """A refusal's problems, each a sentence in the reader's language, as one message."""
+    return _("; ").join(str(problem) for problem in problems)
 
 
 def _kind_problems(product: Product) -> list[tuple[str, str]]:
@@ -176,20 +216,43 @@ def _kind_problems(product: Product) -> list[tuple[str, str]]:
     limits = PRODUCT_LIMITS[kind]
     problems = []
     if product.is_pledged and product.is_revolving:
-        problems.append(("is_revolving", "an order loan is pledged on orders, not a revolving line"))
+        problems.append(("is_revolving", _("an order loan is pledged on orders, not a revolving line")))
     if product.segment != limits.segment:
-        problems.append(("segment", f"a {limits.label} is a {limits.segment} product"))
+        problems.append(
+            (
+                "segment",
+                _("%(kind)s is a product for %(segment)s")
+                % {"kind": limits.named, "segment": Product.Segment(limits.segment).label},
+            )
+        )
     if product.amount_min_fen < limits.line_min_fen:
         problems.append(
-            ("amount_min_fen", f"a {limits.label} starts at {format_yuan(limits.line_min_fen)} yuan")
+            (
+                "amount_min_fen",
+                _("%(kind)s starts at %(amount)s yuan")
+                % {"kind": limits.named, "amount": format_yuan(limits.line_min_fen)},
+            )
         )
     if product.amount_max_fen > limits.line_max_fen:
         problems.append(
-            ("amount_max_fen", f"a {limits.label} goes up to {format_yuan(limits.line_max_fen)} yuan")
+            (
+                "amount_max_fen",
+                _("%(kind)s goes up to %(amount)s yuan")
+                % {"kind": limits.named, "amount": format_yuan(limits.line_max_fen)},
+            )
         )
-    longest = limits.term_max_days if product.term_unit == Product.TermUnit.DAYS else limits.term_max_months
+    in_days = product.term_unit == Product.TermUnit.DAYS
+    longest = limits.term_max_days if in_days else limits.term_max_months
     if product.term > longest:
-        problems.append(("term", f"a {limits.label} runs at most {longest} {product.term_unit}"))
+        if in_days:
+            words = ngettext(
+                "%(kind)s runs at most %(count)d day", "%(kind)s runs at most %(count)d days", longest
+            )
+        else:
+            words = ngettext(
+                "%(kind)s runs at most %(count)d month", "%(kind)s runs at most %(count)d months", longest
+            )
+        problems.append(("term", words % {"kind": limits.named, "count": longest}))
     return problems
 
 
@@ -207,13 +270,12 @@ def product_line_check(*, product: Product, limit_fen: int, daily_rate: Decimal)
             % {"kind": limits.label, "lowest": format_yuan(lowest), "highest": format_yuan(highest)}
         ]
     if daily_rate < 0:
-        problems["daily_rate"] = ["must not be negative"]
+        problems["daily_rate"] = [_("the daily rate must not be negative")]
     else:
         for name, problem in _cap_problems(product, daily_rate=daily_rate, from_on=CYCLE_FROM_ON):
             problems[name] = [problem]
     if problems:
-        message = "; ".join(f"{name}: {items[0]}" for name, items in problems.items())
-        raise ApplicationError(message, {"fields": problems})
+        raise ApplicationError(_sentences(items[0] for items in problems.values()), {"fields": problems})
 
 
 @transaction.atomic

@@ -17,6 +17,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from common import jobs
@@ -24,7 +25,7 @@ from common.errors import ApplicationError, NotFoundError
 from lending.calculations import rate_to_ppb
 from lending.models import Product
 from lending.services import product_annual_cost
-from lending.services.products import annual_cost_cap
+from lending.services.products import annual_cost_cap, rate_text
 from merchants.models import Merchant, PartnerPlatform
 from scoring import calculations as calc
 from scoring.models import MerchantScore, SandboxRun, ScoringPolicy
@@ -77,9 +78,12 @@ def _rate_cap_error(daily_rate: Decimal, products: list[Product]) -> str | None:
         trial.daily_rate = daily_rate
         cost = product_annual_cost(trial).nominal_apr
         if cost > cap:
-            return (
-                f"{daily_rate} a day costs {cost:.2%} a year on {product.code}, above the legal cap {cap:.2%}"
-            )
+            return _("%(rate)s costs %(cost)s a year on %(product)s, above the legal cap %(cap)s") % {
+                "rate": rate_text(daily_rate),
+                "cost": f"{cost:.2%}",
+                "product": product.label,
+                "cap": f"{cap:.2%}",
+            }
     return None
 
 
@@ -98,16 +102,17 @@ def sandbox_run_create(
     errors: dict[str, list[str]] = {}
     name = (name or "").strip()
     if not name:
-        errors["name"] = ["required"]
+        errors["name"] = [_("required")]
     elif len(name) > SandboxRun._meta.get_field("name").max_length:
-        errors["name"] = ["at most 100 characters"]
+        errors["name"] = [_("at most %(count)d characters") % {"count": 100}]
     region = (region or "").strip()
     segment = (segment or "").strip()
     if region and not Merchant.objects.filter(region=region).exists():
-        errors["region"] = [f"unknown region {region!r}"]
+        errors["region"] = [_("unknown region “%(region)s”") % {"region": region}]
     if segment and segment not in KINDS and not Merchant.objects.filter(category=segment).exists():
         errors["segment"] = [
-            f"unknown segment {segment!r}: a partner kind ({', '.join(KINDS)}) or a category"
+            _("unknown segment “%(segment)s”: a partner kind (%(kinds)s) or a category")
+            % {"segment": segment, "kinds": ", ".join(KINDS)}
         ]
     horizon = None
     try:

@@ -48,6 +48,7 @@ from decimal import Decimal, InvalidOperation
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext as _
 
 from common.money import round_half_up, yuan_to_fen
 from lending.calculations import DAYS_PER_YEAR, RATE_SCALE
@@ -179,16 +180,16 @@ def _decimal(
     try:
         value = Decimal(str(raw).strip())
     except InvalidOperation:
-        errors[name] = [f"{raw!r} is not a number"]
+        errors[name] = [_("“%(value)s” is not a number") % {"value": raw}]
         return None
     if not value.is_finite():
-        errors[name] = [f"{raw!r} is not a finite number"]
+        errors[name] = [_("“%(value)s” is not a finite number") % {"value": raw}]
     elif low is not None and value < low:
-        errors[name] = [f"must be at least {low}" if low else "must not be negative"]
+        errors[name] = [_("must be at least %(low)s") % {"low": low} if low else _("must not be negative")]
     elif high is not None and value > high:
-        errors[name] = [f"must be at most {high}"]
+        errors[name] = [_("must be at most %(high)s") % {"high": high}]
     elif places is not None and value != value.quantize(Decimal(1).scaleb(-places)):
-        errors[name] = [f"at most {places} decimal places"]
+        errors[name] = [_("at most %(places)d decimal places") % {"places": places}]
     else:
         return value
     return None
@@ -203,7 +204,7 @@ def _integer(raw: object, name: str, errors: dict[str, list[str]]) -> int | None
     try:
         return int(str(raw).strip())
     except ValueError:
-        errors[name] = [f"{raw!r} is not a whole number"]
+        errors[name] = [_("“%(value)s” is not a whole number") % {"value": raw}]
         return None
 
 
@@ -212,9 +213,12 @@ def horizon_parse(raw: object) -> int:
     errors: dict[str, list[str]] = {}
     days = _integer(raw, "horizon_days", errors)
     if days is None and not errors:
-        errors["horizon_days"] = ["required"]
+        errors["horizon_days"] = [_("required")]
     elif days is not None and not HORIZON_MIN_DAYS <= days <= HORIZON_MAX_DAYS:
-        errors["horizon_days"] = [f"must be between {HORIZON_MIN_DAYS} and {HORIZON_MAX_DAYS} days"]
+        errors["horizon_days"] = [
+            _("must be between %(low)d and %(high)d days")
+            % {"low": HORIZON_MIN_DAYS, "high": HORIZON_MAX_DAYS}
+        ]
     if errors:
         raise InputError(errors)
     return days  # type: ignore[return-value]
@@ -225,7 +229,9 @@ def _grade(raw: object, name: str, errors: dict[str, list[str]]) -> str | None:
         return None
     grade = str(raw).strip().upper()
     if grade not in GRADES:
-        errors[name] = [f"{raw!r} is not a grade: one of {', '.join(GRADES)}"]
+        errors[name] = [
+            _("“%(value)s” is not a grade: one of %(grades)s") % {"value": raw, "grades": ", ".join(GRADES)}
+        ]
         return None
     return grade
 
@@ -279,7 +285,7 @@ def policy_parse(raw: Mapping[str, object], *, today: Mapping[str, object]) -> t
     line_min = _decimal(raw.get("line_min_yuan"), "line_min_yuan", errors, low=Decimal(0), places=2)
     line_max = _decimal(raw.get("line_max_yuan"), "line_max_yuan", errors, low=Decimal(0), places=2)
     if line_min is not None and line_max is not None and line_min > line_max:
-        errors["line_max_yuan"] = ["must not be below line_min_yuan"]
+        errors["line_max_yuan"] = [_("must not be below the smallest line")]
     daily_rate = _decimal(raw.get("daily_rate"), "daily_rate", errors, low=Decimal(0), places=8)
     odds = _decimal(raw.get("odds_factor"), "odds_factor", errors, low=ODDS_FACTOR_MIN, high=ODDS_FACTOR_MAX)
     draw = _decimal(raw.get("draw_rate"), "draw_rate", errors, low=Decimal(0), high=Decimal(1))

@@ -44,10 +44,6 @@ WRONG = {
 AS_WRITTEN = {
     # The payload exactly as it was signed and sent to the partner's server (support compares it).
     "admin:merchants_webhookevent_change": "JSON with its braces",
-    # The risk managers' policy terms per grade, edited as JSON (scoring/admin.py's form), and a
-    # sandbox run's policy as its risk manager wrote it (scoring/admin_risk.py).
-    "admin:scoring_scoringpolicy_change": "JSON with its braces",
-    "admin:scoring_sandboxrun_change": "JSON with its braces",
 }
 
 

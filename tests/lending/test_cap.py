@@ -163,12 +163,12 @@ def test_rounding_on_the_smallest_amount_counts_too():
             "term",
             "at most 30 days",
         ),
-        ({"is_pledged": True, "segment": Product.Segment.B2B}, "segment", "is a b2c product"),
-        ({"drawdown_min_fen": 200_000}, "drawdown_min_fen", "at most amount_min_fen"),
+        ({"is_pledged": True, "segment": Product.Segment.B2B}, "segment", "is a product for B2C sellers"),
+        ({"drawdown_min_fen": 200_000}, "drawdown_min_fen", "at most the smallest amount"),
     ],
 )
 def test_products_keep_the_seeds_limits_with_an_error_naming_the_field(overrides, field, words):
-    with pytest.raises(ApplicationError) as refused:
+    with translation.override("en"), pytest.raises(ApplicationError) as refused:
         services.product_save(product=greedy(**({"daily_rate": Decimal("0.0006")} | overrides)))
     assert any(words in problem for problem in fields_of(refused)[field])
     assert words in refused.value.message
@@ -401,7 +401,7 @@ def test_the_portal_shows_the_refusal_on_the_form(greedy_line):
 @pytest.mark.django_db
 def test_the_workbench_refuses_a_product_above_the_cap_or_the_limits_beside_the_field(db):
     user = get_user_model().objects.create_superuser(username="officer.cap", password="x")
-    officer = Client()
+    officer = Client(HTTP_ACCEPT_LANGUAGE="en")
     officer.force_login(user)
     form = {
         "code": "greedy",

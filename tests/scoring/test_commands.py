@@ -359,8 +359,15 @@ def test_the_workbench_shows_a_models_report_and_promotes_with_a_reason(risk_cli
 def test_the_workbench_refuses_a_policy_whose_grades_do_not_rise(risk_client):
 
     policy_get()
-    terms = default_grade_terms()
-    terms["B"]["max_pd"] = "0.01"
+    # The terms per grade are a grid of cells in percent (scoring/admin_policy.py): B's 1 % is
+    # below A's 2 %.
+    terms = {"A": ("2", "0.6", "0"), "B": ("1", "0.45", "0.005"), "C": ("10", "0.3", "0.01")}
+    terms |= {"D": ("20", "0.15", "0.015"), "E": ("100", "0", "0.02")}
+    cells = {
+        f"grade_terms.{grade}.{key}": value
+        for grade, values in terms.items()
+        for key, value in zip(("max_pd", "line_multiple", "rate_markup"), values, strict=True)
+    }
     response = risk_client.post(
         reverse("admin:scoring_scoringpolicy_change", args=[1]),
         {
@@ -368,10 +375,10 @@ def test_the_workbench_refuses_a_policy_whose_grades_do_not_rise(risk_client):
             "cutoff_grade": "D",
             "capacity_share": "0.5",
             "offer_valid_days": "14",
-            "grade_terms": json.dumps(terms),
+            **cells,
         },
     )
-    assert response.status_code == 200 and "grade B" in response.content.decode()
+    assert response.status_code == 200 and "grade_terms.B.max_pd" in response.content.decode()
     assert ScoringPolicy.objects.get().grade_terms == default_grade_terms()
 
 
