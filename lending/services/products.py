@@ -266,8 +266,8 @@ def product_line_check(*, product: Product, limit_fen: int, daily_rate: Decimal)
     problems = {}
     if not lowest <= limit_fen <= highest:
         problems["limit_fen"] = [
-            _("a %(kind)s line is %(lowest)s–%(highest)s yuan")
-            % {"kind": limits.label, "lowest": format_yuan(lowest), "highest": format_yuan(highest)}
+            _("the line is out of the product's range: %(kind)s takes a line of %(lowest)s–%(highest)s yuan")
+            % {"kind": limits.named, "lowest": format_yuan(lowest), "highest": format_yuan(highest)}
         ]
     if daily_rate < 0:
         problems["daily_rate"] = [_("the daily rate must not be negative")]

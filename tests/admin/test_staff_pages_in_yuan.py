@@ -39,6 +39,7 @@ WRONG = {
     "JSON with its braces": re.compile(r"[{\[]\s*\"[^\"\n]*\"\s*[:,\]]|\[\["),
     "a role by its code": re.compile(r"\b(?:loan_officer|collections_agent|risk_manager)\b"),
     "a batch run's work split": re.compile(r"first (?:loan|merchant|wallet) id|frozen when"),
+    "a reason by its code": re.compile(r"[(（][a-z]+(?:_[a-z]+)+[)）]"),
 }
 # Pages that show JSON as it is, on purpose, and why.
 AS_WRITTEN = {
