@@ -18,7 +18,6 @@ from `common.middleware.ApiProblemMiddleware`.
 
 import base64
 import datetime as dt
-import http
 import json
 import re
 from contextlib import contextmanager
@@ -35,6 +34,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from common.api_language import spoken, spoken_all, title_of
 from common.errors import ApplicationError, NotFoundError, field_path_canonical
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -114,20 +114,18 @@ def _encodable(value):
 def problem_body(
     *, status_code: int, code: str, detail: str, instance: str = "", fields: dict | None = None
 ) -> dict:
-    try:
-        title = http.HTTPStatus(status_code).phrase
-    except ValueError:
-        title = "Error"
+    # Words in the request's language (common/api_language.py); the names and codes as they are.
+    fields = spoken_all(fields)
     body = {
         "type": PROBLEM_TYPE_PREFIX + code,
-        "title": title,
+        "title": title_of(status_code),
         "status": status_code,
-        "detail": detail,
+        "detail": spoken(detail),
         "instance": instance,
         "code": code,
         "errors": field_errors(fields) if fields else [],
     }
-    legacy = {"code": code, "message": detail}
+    legacy = {"code": code, "message": body["detail"]}
     if fields is not None:
         legacy["fields"] = fields
     body["error"] = legacy
