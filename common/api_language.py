@@ -67,7 +67,7 @@ TITLES = {
 def title_of(status_code: int) -> str:
     """`title`: the status's phrase, in the active language."""
     if status_code in TITLES:
-        return gettext(TITLES[status_code])
+        return TITLES[status_code] if speaks_english() else gettext(TITLES[status_code])
     try:
         return http.HTTPStatus(status_code).phrase
     except ValueError:
