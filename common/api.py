@@ -14,6 +14,10 @@ API had before (kept for clients that read it; deprecated).
 
 Django's own errors under /api/ (unknown URL, oversize body, a server error) get the same shape
 from `common.middleware.ApiProblemMiddleware`.
+
+`title`, `detail` and each message are in the request's language (its Accept-Language: en or
+zh-hans, English by default; common/api_language.py); `type`, `code` and the fields' paths are
+the same in every language.
 """
 
 import base64
