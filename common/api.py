@@ -14,11 +14,14 @@ API had before (kept for clients that read it; deprecated).
 
 Django's own errors under /api/ (unknown URL, oversize body, a server error) get the same shape
 from `common.middleware.ApiProblemMiddleware`.
+
+`title`, `detail` and each message are in the request's language (its Accept-Language: en or
+zh-hans, English by default; common/api_language.py); `type`, `code` and the fields' paths are
+the same in every language.
 """
 
 import base64
 import datetime as dt
-import http
 import json
 import re
 from contextlib import contextmanager
@@ -28,13 +31,15 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
+from django.utils import translation
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from common.api_language import spoken, spoken_all, title_of
 from common.errors import ApplicationError, NotFoundError, field_path_canonical
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -114,20 +119,18 @@ def _encodable(value):
 def problem_body(
     *, status_code: int, code: str, detail: str, instance: str = "", fields: dict | None = None
 ) -> dict:
-    try:
-        title = http.HTTPStatus(status_code).phrase
-    except ValueError:
-        title = "Error"
+    # Words in the request's language (common/api_language.py); the names and codes as they are.
+    fields = spoken_all(fields)
     body = {
         "type": PROBLEM_TYPE_PREFIX + code,
-        "title": title,
+        "title": title_of(status_code),
         "status": status_code,
-        "detail": detail,
+        "detail": spoken(detail),
         "instance": instance,
         "code": code,
         "errors": field_errors(fields) if fields else [],
     }
-    legacy = {"code": code, "message": detail}
+    legacy = {"code": code, "message": body["detail"]}
     if fields is not None:
         legacy["fields"] = fields
     body["error"] = legacy
@@ -391,9 +394,49 @@ _BODY_PROBLEMS = {
 }
 
 
-def problem(description: str) -> OpenApiResponse:
-    """An error response in an operation's schema: a problem document, with its description."""
-    return OpenApiResponse(ProblemSerializer, description=description)
+def problem(description: str, examples=None) -> OpenApiResponse:
+    """An error response in an operation's schema: a problem document, with its description and
+    the examples the operation gave (each in the problem shape, see `problem_example`)."""
+    shaped = [_problem_example(example, status) for status, example in (examples or [])]
+    return OpenApiResponse(ProblemSerializer, description=description, examples=shaped or None)
+
+
+def problem_example_value(value, status_code: int):
+    """An error example's value in the problem shape the API sends, under `status_code`: one in
+    the shape the API had before (`{"error": {"code", "message", "fields"}}`) is rewritten from
+    its code, message and fields; a problem document gets the status (and its title)."""
+    if not isinstance(value, dict):
+        return value
+    with translation.override("en"):
+        if "type" in value and "status" in value:
+            return {**value, "status": status_code, "title": title_of(status_code)}
+        legacy = value.get("error")
+        if not isinstance(legacy, dict):
+            return value
+        body = problem_body(
+            status_code=status_code,
+            code=legacy.get("code", "error"),
+            detail=legacy.get("message", ""),
+            fields=legacy.get("fields"),
+        )
+    extra = {key: item for key, item in legacy.items() if key not in ("code", "message", "fields")}
+    body.update({key: item for key, item in extra.items() if key not in body})
+    body["error"].update(extra)
+    return body
+
+
+def _problem_example(example, status_code: int):
+    value = problem_example_value(example.value, status_code)
+    if value is example.value:
+        return example
+    return OpenApiExample(
+        example.name,
+        value=value,
+        summary=example.summary,
+        description=example.description,
+        response_only=True,
+        status_codes=[str(status_code)],
+    )
 
 
 class ProblemAutoSchema(AutoSchema):
@@ -414,7 +457,7 @@ class ProblemAutoSchema(AutoSchema):
         if not isinstance(declared, dict):
             code = 201 if self._is_create_operation() else 200
             declared = {code: declared}
-        responses, errors = {}, {}
+        responses, errors, examples = {}, {}, {}
         for code, response in declared.items():
             number = int(code[0] if isinstance(code, tuple) else code)
             if number < 400:
@@ -422,6 +465,8 @@ class ProblemAutoSchema(AutoSchema):
                 continue
             description = response.description if isinstance(response, OpenApiResponse) else ""
             errors[number] = description
+            if isinstance(response, OpenApiResponse) and response.examples:
+                examples[number] = [(number, example) for example in response.examples]
         defaults = dict(_DEFAULT_PROBLEMS)
         if self.method in ("POST", "PUT", "PATCH"):
             defaults.update(_BODY_PROBLEMS)
@@ -429,6 +474,6 @@ class ProblemAutoSchema(AutoSchema):
             errors.setdefault(number, description)
         for number, description in sorted(errors.items()):
             responses[(number, PROBLEM_CONTENT_TYPE)] = problem(
-                description or _DEFAULT_PROBLEMS.get(number, "")
+                description or _DEFAULT_PROBLEMS.get(number, ""), examples.get(number)
             )
         return responses

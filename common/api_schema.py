@@ -12,35 +12,31 @@
 An example already given on a view (extend_schema) is kept."""
 
 from django.conf import settings
+from django.utils import translation
 from django.utils.module_loading import import_string
 
-from common.api import PROBLEM_CONTENT_TYPE, problem_body
+from common.api import PROBLEM_CONTENT_TYPE, problem_body, problem_example_value
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
 def error_example(code: str, message: str, fields: dict | None = None, *, status: int = 400) -> dict:
     """An error reply as the API sends it (RFC 9457 problem details, common.api.problem_body); the
-    status is set to the one it is shown under."""
-    return problem_body(status_code=status, code=code, detail=message, fields=fields)
+    status is set to the one it is shown under. In English, the API's default language, whatever
+    language the schema is generated in."""
+    with translation.override("en"):
+        return problem_body(status_code=status, code=code, detail=message, fields=fields)
 
 
 def _as_status(example, status: str):
-    """A problem example shown under `status`: its status and title made to agree."""
-    if isinstance(example, dict) and "type" in example and "status" in example:
-        body = problem_body(
-            status_code=int(status),
-            code=example.get("code", "error"),
-            detail=example.get("detail", ""),
-            fields=(example.get("error") or {}).get("fields"),
-        )
-        return {**example, "status": body["status"], "title": body["title"]}
-    return example
+    """An error example shown under `status`, in the problem shape with that status and its title
+    (one written in the shape the API had before, `{"error": …}`, is rewritten)."""
+    return problem_example_value(example, int(status))
 
 
 COMMON_ERRORS = {
     "400": (
-        "invalid input: `error.fields` names each bad field",
+        "invalid input: `errors` names each bad field by its path",
         error_example(
             "invalid", "amount: at most two decimal places", {"amount": ["at most two decimal places"]}
         ),
@@ -185,4 +181,19 @@ def postprocess(result, generator, request, public):
                         }
                     }
             _set_examples(operation, examples.get(operation.get("operationId"), {}))
+            _problem_examples(operation)
     return result
+
+
+def _problem_examples(operation: dict) -> None:
+    """Every error example of the operation, whoever gave it, in the problem shape under its
+    status (tests/api/test_schema_examples.py walks the schema for any that is not)."""
+    for status, response in operation.get("responses", {}).items():
+        if str(status)[0] not in "45":
+            continue
+        for content in response.get("content", {}).values():
+            for example in (content.get("examples") or {}).values():
+                if isinstance(example, dict) and "value" in example:
+                    example["value"] = _as_status(example["value"], str(status))
+            if "example" in content:
+                content["example"] = _as_status(content["example"], str(status))

@@ -2,9 +2,11 @@ from django.conf import settings
 from django.http import Http404
 from django.urls import resolve
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
 from django.views.defaults import bad_request
 
 from common.api import BODY, PROBLEM_CONTENT_TYPE, problem_response, unknown_query_names
+from common.api_language import api_language
 
 API_PREFIX = "/api/"
 PARTNER_API_PREFIX = "/api/v1/"
@@ -37,18 +39,33 @@ class LanguageScopeMiddleware:
 
 
 class ApiLanguageMiddleware:
-    """The partner API answers in English unless the caller asks for a language; the portal
-    follows the browser (zh-Hans first). LanguageScopeMiddleware takes the language back after
-    the request."""
+    """Under /api/, the language is the caller's `Accept-Language` alone (en or zh-hans; English
+    when absent or unknown): LocaleMiddleware, just before, may have chosen the portal's session
+    or cookie language, or the portal's default (Chinese) for a language the API does not speak;
+    the API is stateless and takes neither. The portal follows the browser (zh-Hans first).
+    LanguageScopeMiddleware takes the language back after the request."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path.startswith(API_PREFIX) and "HTTP_ACCEPT_LANGUAGE" not in request.META:
-            translation.activate("en")
-            request.LANGUAGE_CODE = "en"
+        if request.path.startswith(API_PREFIX):
+            _api_language_activate(request)
         return self.get_response(request)
+
+
+def _api_language_activate(request) -> str:
+    language = api_language(request)
+    translation.activate(language)
+    request.LANGUAGE_CODE = language
+    return language
+
+
+def _api_language_said(response, language: str):
+    """The reply says its language, and that it depends on the request's Accept-Language."""
+    response["Content-Language"] = language
+    patch_vary_headers(response, ("Accept-Language",))
+    return response
 
 
 def _nul_in(request) -> str | None:
@@ -98,6 +115,14 @@ class ApiProblemMiddleware:
 
     def __call__(self, request):
         is_api = request.path.startswith(API_PREFIX)
+        if not is_api:
+            return self._answer(request, is_api=False)
+        # The caller's language from the start, so the refusals made here speak it too
+        # (ApiLanguageMiddleware sets it again after LocaleMiddleware).
+        language = _api_language_activate(request)
+        return _api_language_said(self._answer(request, is_api=True), language)
+
+    def _answer(self, request, *, is_api: bool):
         where = _nul_in(request)
         if where is not None:
             message = "must not contain a NUL character (%00)"
@@ -122,6 +147,7 @@ class ApiProblemMiddleware:
             )
         response = self.get_response(request)
         if is_api and response.status_code >= 400 and not _is_json(response):
+            translation.activate(request.LANGUAGE_CODE)  # (as the view left it, or a 500's)
             return self._as_problem(request, response)
         return response
 

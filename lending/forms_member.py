@@ -102,6 +102,19 @@ class MemberApplyForm(forms.Form):
                 label=ApplicationDocument.Kind(kind).label, required=False, help_text=document_limits()
             )
 
+    def clean(self):
+        """An answer to a question the questionnaire does not have (a q_<code> the page never
+        showed) is refused naming it, as the API refuses it, never dropped."""
+        cleaned = super().clean()
+        known = {question_field(q.code) for q in QUESTIONS}
+        unknown = sorted(name for name in self.data if name.startswith("q_") and name not in known)
+        if unknown:
+            raise forms.ValidationError(
+                _("%(names)s: not a question of this questionnaire") % {"names": ", ".join(unknown[:20])},
+                code="unknown_question",
+            )
+        return cleaned
+
     def question_fields(self):
         return [self[question_field(q.code)] for q in QUESTIONS]
 

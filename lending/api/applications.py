@@ -45,7 +45,7 @@ from merchants.api.auth import partner_of, partner_scope
 from merchants.models import ApiScope, Merchant, Order, Owner, PartnerPlatform
 
 ERRORS = {
-    400: OpenApiResponse(description="invalid input; `error.fields` names each bad field"),
+    400: OpenApiResponse(description="invalid input; `errors` names each bad field by its path"),
     401: OpenApiResponse(description="missing, unknown or revoked API key"),
     404: OpenApiResponse(description="the merchant or application is not yours, or unknown"),
 }

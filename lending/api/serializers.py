@@ -8,6 +8,8 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from common.api_fields import (
+    UNKNOWN_NAME_SHOWN,
+    UNKNOWN_NAMES_NAMED,
     StrictCharField,
     StrictIntegerField,
     StrictRegexField,
@@ -285,9 +287,22 @@ class ApplicationInputSerializer(ApplicationQuoteInputSerializer):
         }
 
     def validate_questionnaire(self, value):
+        """Each answer to a question of the questionnaire: a code it does not have (a typo, a
+        question of another version) is refused naming it (`questionnaire.q99`), as an unknown
+        name of the body is, never dropped."""
+        from merchants.questionnaire import QUESTION_CODES
+
+        unknown = {}
         for code in value:
             if not _QUESTION_CODE.fullmatch(code):
-                raise serializers.ValidationError(f"{code[:40]!r} is not a question code")
+                shown = code if len(code) <= UNKNOWN_NAME_SHOWN else code[:UNKNOWN_NAME_SHOWN] + "…"
+                unknown[shown] = [f"{code[:40]!r} is not a question code"]
+            elif code not in QUESTION_CODES:
+                unknown[code] = [f"{code} is not a question of this questionnaire"]
+            if len(unknown) >= UNKNOWN_NAMES_NAMED:
+                break
+        if unknown:
+            raise serializers.ValidationError(unknown)
         return value
 
 

@@ -150,7 +150,7 @@ def _declared_clean(declared: Mapping | None, *, on: dt.date) -> dict:
 
 
 def _questionnaire_clean(answers: Mapping | None) -> dict:
-    from merchants.questionnaire import ANSWER_MAX, ANSWER_MIN, QUESTIONS
+    from merchants.questionnaire import ANSWER_MAX, ANSWER_MIN, QUESTION_CODES, QUESTIONS
 
     if answers is not None and not isinstance(answers, Mapping):
         _fail("questionnaire", "the answers, by question")
@@ -170,6 +170,9 @@ def _questionnaire_clean(answers: Mapping | None) -> dict:
             problems[f"questionnaire.{question.code}"] = [f"an answer from {ANSWER_MIN} to {ANSWER_MAX}"]
             continue
         clean[question.code] = int(value)
+    # An answer to a question the questionnaire does not have is refused naming it, never dropped.
+    for code in sorted(str(code) for code in answers if code not in QUESTION_CODES)[:20]:
+        problems[f"questionnaire.{code[:64]}"] = [f"{code[:64]} is not a question of this questionnaire"]
     if problems:
         first = next(iter(problems))
         raise ApplicationError(f"{first}: {problems[first][0]}", {"fields": problems})

@@ -23,7 +23,7 @@ from merchants.api.serializers import (
 from merchants.models import ApiScope
 
 ERRORS = {
-    400: OpenApiResponse(description="invalid input; `error.fields` names each bad field"),
+    400: OpenApiResponse(description="invalid input; `errors` names each bad field by its path"),
     401: OpenApiResponse(description="missing, unknown or revoked API key"),
     409: OpenApiResponse(description="already recorded with different content, or an impossible change"),
 }
