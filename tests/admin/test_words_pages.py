@@ -154,7 +154,7 @@ def test_a_lines_refusal_is_one_language_without_field_codes():
 
 
 def test_a_lines_range_reads_as_english_names_the_kind():
-    """"a order loan line is …": the kind's label was put after an article of its own."""
+    """ "a order loan line is …": the kind's label was put after an article of its own."""
     with translation.override("en"), pytest.raises(ApplicationError) as refused:
         product_line_check(product=_product(), limit_fen=1, daily_rate=Decimal("0.0005"))
     (problem,) = refused.value.extra["fields"]["limit_fen"]
