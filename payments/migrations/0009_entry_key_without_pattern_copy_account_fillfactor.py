@@ -27,7 +27,7 @@ def fillfactor_reset(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("payments", "0001_squashed_0008_entry_balance_checked_once"),
+        ("payments", "0008_entry_balance_checked_once"),
     ]
 
     operations = [
