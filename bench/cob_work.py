@@ -130,7 +130,7 @@ def main() -> None:
     parser.add_argument(
         "--relayout",
         action="store_true",
-        help="first rewrite the loans, installments and credit lines (VACUUM FULL) under this "
+        help="first rewrite the loans, installments, credit lines and accounts (VACUUM FULL) under this "
         "code's storage parameters, as a world built with this code would be laid out",
     )
     parser.add_argument("--top", type=int, default=8, help="statements listed per step")
@@ -192,7 +192,9 @@ def main() -> None:
     with connection.cursor() as cursor:
         if args.relayout:
             cursor.execute("SET auto_explain.log_min_duration = -1")
-            cursor.execute("VACUUM FULL lending_loan, lending_installment, lending_creditline")
+            cursor.execute(
+                "VACUUM FULL lending_loan, lending_installment, lending_creditline, payments_account"
+            )
             cursor.execute("SET auto_explain.log_min_duration = 0")
         prepare()
         before = _table_stats(cursor)

@@ -3,6 +3,8 @@ of events (and one of deliveries) per chunk, in the chunk's transaction, never a
 
 import datetime as dt
 
+from django.db import connection
+
 from common.money import fen_to_yuan
 from lending.models import Loan, LoanStatusChange
 from merchants.webhooks.models import EventType
@@ -73,9 +75,19 @@ def deductions_failed_emit(
     not pay in full. `owed_sql` and `still_owing_sql` are close of business's own fixed SQL over
     lending_loan's columns (`chunk_sql`, over `l` with `params`, chooses the chunk's loans when it
     is not the id range). One INSERT … SELECT, the events' JSON built in SQL, in loan id order."""
-    # Each loan's shop looked up by id (subqueries, not a join: joined, PostgreSQL hashes every
-    # shop for each chunk, expecting a third of the chunk to owe, where a few thousand are needed).
-    shop = "(SELECT m.{column} FROM merchants_merchant m WHERE m.id = l.merchant_id)"
+    # Each loan's shop looked up by id, not joined: joined, PostgreSQL hashes every shop for
+    # each chunk, expecting a third of the chunk to owe, where a few thousand are needed. On
+    # PostgreSQL one lookup per loan gives both columns (a LATERAL subquery that OFFSET 0 keeps
+    # from being turned into a join); elsewhere a subquery per column.
+    if connection.vendor == "postgresql":
+        shop = "m.{column}"
+        shops = (
+            " CROSS JOIN LATERAL (SELECT m.partner_id, m.external_id FROM merchants_merchant m "
+            "WHERE m.id = l.merchant_id OFFSET 0) AS m"
+        )
+    else:
+        shop = "(SELECT m.{column} FROM merchants_merchant m WHERE m.id = l.merchant_id)"
+        shops = ""
     data = sql_json_object(
         [
             ("loan", "l.reference"),
@@ -89,7 +101,7 @@ def deductions_failed_emit(
         type=EventType.REPAYMENT_FAILED,
         select=(
             f"SELECT l.id AS seq, {shop.format(column='partner_id')} AS partner_id, {data} AS data "  # noqa: S608
-            f"FROM lending_loan l WHERE {chunk_sql} AND {still_owing_sql}"
+            f"FROM lending_loan l{shops} WHERE {chunk_sql} AND {still_owing_sql}"
         ),
         params={"lo": lo, "hi": hi, **(params or {})},
         business_on=on,

@@ -278,7 +278,8 @@ class Loan(models.Model):
     # CharField also gets a varchar_pattern_ops copy of its index for LIKE, which no query on
     # loans uses and which close of business would update with every row it writes.
     reference = models.CharField(max_length=32)
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="loans")
+    # Found by the index on (merchant, status) in Meta: no index of the merchant alone.
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="loans", db_index=False)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="loans")
     line = models.ForeignKey(
         CreditLine, on_delete=models.PROTECT, null=True, blank=True, related_name="loans"
