@@ -50,7 +50,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("payments", "0008_entry_balance_checked_once"),
+        ("payments", "0009_payout_requested_on"),
     ]
 
     operations = [

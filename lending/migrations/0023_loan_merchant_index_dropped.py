@@ -11,7 +11,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("lending", "0021_cob_run_and_promise_names"),
+        ("lending", "0022_contract_accepted_on"),
         ("merchants", "0016_roles_guarantees"),
     ]
 
