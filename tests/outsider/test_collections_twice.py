@@ -14,8 +14,8 @@ promises due that day kept (the merchant's wallet received the money, which the 
 or broken, counts what a pending promise has received, and closes the cases of the loans the
 close repaid or cured.
 
-CI runs one of the four cases a day (XIAODAI_OUTSIDER_SEED, as test_commands_twice.py), with one
-kill; XIAODAI_OUTSIDER_LONG=1 runs all four with several kills."""
+CI runs one of the cases every other day (XIAODAI_OUTSIDER_SEED, as test_commands_twice.py), with
+one kill; XIAODAI_OUTSIDER_LONG=1 runs all four with several kills."""
 
 import json
 import random
@@ -221,13 +221,20 @@ def assert_equal(twin: str, db: str) -> None:
 
 
 def cases(test: str) -> list:
-    """CI runs one of the four (test, case) pairs a day; XIAODAI_OUTSIDER_LONG=1 all of them."""
-    pairs = [(t, name) for t in ("twice", "killed") for name in CASES]
-    picked = random.Random(f"{ROTATION}:collections").choice(pairs)
+    """CI runs one (test, case) pair every other day (building the late book closes 106 dates:
+    the day's cost, measured at a load of 4 to 7 on two cores, was three minutes with the test
+    database's creation); XIAODAI_OUTSIDER_LONG=1 runs all four. A kill seldom lands in the
+    nightly task's short work (one of four in a long run), so CI leaves that pair to the long run."""
+    pairs = [
+        ("twice", "collections_nightly"),
+        ("twice", "close_of_business"),
+        ("killed", "close_of_business"),
+    ]
+    picked = random.Random(f"{ROTATION}:collections").choice(pairs) if ROTATION % 2 == 0 else None
     skipped = pytest.mark.skipif(
         True,
-        reason=f"not in the rotation of XIAODAI_OUTSIDER_SEED={ROTATION} (it runs {picked}); "
-        "XIAODAI_OUTSIDER_LONG=1 runs every case",
+        reason=f"not in the rotation of XIAODAI_OUTSIDER_SEED={ROTATION} (it runs {picked or 'none'}: "
+        "every other day); XIAODAI_OUTSIDER_LONG=1 runs every case",
     )
     return [
         pytest.param(name, id=name, marks=() if LONG or (test, name) == picked else skipped) for name in CASES
