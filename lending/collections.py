@@ -208,8 +208,13 @@ def case_assign(*, case: CollectionCase, assignee, expected_assignee_id: int | N
     return current
 
 
-def _open_case(case: CollectionCase) -> CollectionCase:
-    current = CollectionCase.objects.select_related("loan").get(pk=case.pk)
+def _open_case(case: CollectionCase, *, lock: bool = False) -> CollectionCase:
+    """The case as it is now, refused when closed; `lock`: its row locked until the caller's
+    transaction ends (the loan read with it is not locked)."""
+    cases = CollectionCase.objects.select_related("loan")
+    if lock:
+        cases = cases.select_for_update(of=("self",))
+    current = cases.get(pk=case.pk)
     if current.status != Open:
         raise ConflictError(_("the case is closed"), {"fields": {"status": [current.status]}})
     return current
@@ -250,7 +255,9 @@ def promise_add(
     *, case: CollectionCase, agent, amount_fen: int, due_on: dt.date, on: dt.date
 ) -> PromiseToPay:
     """Take a promise to pay: a positive amount no more than the loan owes, due from today to
-    LENDING_PROMISE_MAX_DAYS days ahead."""
+    LENDING_PROMISE_MAX_DAYS days ahead. The same promise taken again on the case the same day
+    (the form sent twice by a retry or a double click, or by two agents at once) is the promise
+    already pending: one promise, returned again."""
     problems = {}
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
         problems["amount"] = ["must be a positive amount"]
@@ -260,7 +267,13 @@ def promise_add(
     if problems:
         raise ApplicationError("; ".join(f"{k}: {v[0]}" for k, v in problems.items()), {"fields": problems})
     with transaction.atomic():
-        current = _open_case(case)
+        # Locked: of two identical promises at once, the second waits and then finds the first.
+        current = _open_case(case, lock=True)
+        taken = PromiseToPay.objects.filter(
+            case=current, status=PromiseToPay.Status.PENDING, amount_fen=amount_fen, due_on=due_on, made_on=on
+        ).first()
+        if taken is not None:
+            return taken
         owed = current.loan.total_outstanding_fen
         if amount_fen > owed:
             raise _fields(

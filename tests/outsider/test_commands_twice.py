@@ -56,6 +56,9 @@ VOLATILE_COLUMNS = {
     "claim_token",
 }
 VOLATILE_KEYS = {"token", "seconds", "merchants_per_minute", "ms", "elapsed", "started_at", "finished_at"}
+# Per table, what counts the processes that took part: a close of business resumed after a kill,
+# or joined by a second process started at once, counts each attempt at the date.
+VOLATILE_TABLE_COLUMNS = {"lending_cobrun": {"attempts"}}
 
 
 def _server() -> dict:
@@ -171,6 +174,36 @@ def _plain(value):
     return value
 
 
+AUDIT = "auditlog_logentry"
+
+
+def _audited(row: dict) -> dict | None:
+    """An audit row as compared: its changes without the volatile columns (and a JSON column's
+    old and new text read as JSON, without its volatile keys); None for an update that changed
+    nothing else (a second attempt at a close of business counted)."""
+    changes = row.get("changes")
+    if not isinstance(changes, dict):
+        return row
+    volatile = VOLATILE_COLUMNS | VOLATILE_KEYS | set().union(*VOLATILE_TABLE_COLUMNS.values())
+    kept = {}
+    for column, values in changes.items():
+        if column in volatile or column.endswith("_at"):
+            continue
+        kept[column] = [_json_text(v) for v in values] if isinstance(values, list) else values
+    if not kept and row.get("action") == 1:
+        return None
+    return {**row, "changes": kept}
+
+
+def _json_text(value):
+    if isinstance(value, str) and value[:1] in ("[", "{"):
+        try:
+            return _plain(json.loads(value))
+        except ValueError:
+            return value
+    return value
+
+
 def _read(db: str) -> tuple[dict, dict, dict]:
     """Per table: its columns (name, type, the table a foreign key points at), its rows, its ids."""
     conn = psycopg2.connect(**_server(), dbname=db)
@@ -217,7 +250,7 @@ def compare(a: str, b: str, *, skip: tuple[str, ...] = (), only: tuple[str, ...]
     _, rows_b, ids_b = _read(b)
 
     def kept(table: str, column: str, kind: str, target: str | None) -> bool:
-        if kind in VOLATILE_TYPES or column in VOLATILE_COLUMNS:
+        if kind in VOLATILE_TYPES or column in VOLATILE_COLUMNS | VOLATILE_TABLE_COLUMNS.get(table, set()):
             return False
         if column == "id":
             return ids_a.get(table) == ids_b.get(table)
@@ -231,7 +264,9 @@ def compare(a: str, b: str, *, skip: tuple[str, ...] = (), only: tuple[str, ...]
             continue
         keep = [c for c, k, t in cols if kept(table, c, k, t)]
 
-        def normal(rows, keep=keep):
+        def normal(rows, keep=keep, table=table):
+            if table == AUDIT:
+                rows = [r for r in map(_audited, rows) if r is not None]
             return sorted(json.dumps(_plain({c: r[c] for c in keep}), default=str) for r in rows)
 
         one, two = normal(rows_a.get(table, [])), normal(rows_b.get(table, []))
@@ -337,10 +372,8 @@ TASKS = [
     ("task_reconcile_nightly", ["-c", "from payments.tasks import reconcile_nightly as t; t()"]),
     ("task_holds_expire", ["-c", "from payments.tasks import holds_expire as t; t()"]),
     ("task_portfolio_snapshot", ["-c", "from scoring.tasks import portfolio_snapshot_nightly as t; t()"]),
-    (
-        "task_collections_nightly",
-        ["-c", "from lending.tasks_collections import collections_nightly as t; t()"],
-    ),
+    # The collections queue's nightly task has a world of its own, with loans at every stage of
+    # lateness: tests/outsider/test_collections_twice.py (this world has no loan).
 ]
 LONG = bool(os.environ.get("XIAODAI_OUTSIDER_LONG"))
 # Each case costs from half a minute to a few minutes of processes (the report of issue 9 has
@@ -370,10 +403,7 @@ PREPARE = {
 # The cases whose one run leaves the world's rows as they were: `reconcile` only reads (it proves
 # the books balance); the world's features are built as it is seeded, and `features_refresh`
 # builds the same rows again (killed half-way, it must still leave them all).
-# The five-day world has no loan (its merchants have not borrowed yet, no date is closed): the
-# collections queue has nothing to open, so that case proves only that it ends well. A world
-# with late loans for it is left to do.
-UNCHANGED = {"reconcile", "features_refresh", "task_collections_nightly"}
+UNCHANGED = {"reconcile", "features_refresh"}
 
 
 def todays(test: str) -> str:
