@@ -208,7 +208,7 @@ def test_a_sandbox_runs_policy_reads_as_labelled_rows(chief, language, words):
     [
         ("horizon_days", "0", "须在 1 到 720 天之间"),
         ("horizon_days", "12.5", "不是整数"),
-        ("line_min_yuan", "-5", "不能为负数"),
+        ("line_min_yuan", "-5", "不得为负数"),
         ("lgd", "1.5", "不能大于 1"),
         ("daily_rate", "0.0007", "超过法定上限 24.00%"),
     ],
