@@ -222,6 +222,30 @@ def test_every_catalogue_compiles_and_its_mo_matches(tmp_path):
     assert not problems, "\n".join(problems)
 
 
+def test_no_two_catalogues_give_one_msgid_two_chinese_texts():
+    """Django merges every app's catalogue into one: of two Chinese texts for one msgid (and
+    context), only the first app's ever shows, the other silently dead (the sandbox's "must not be
+    negative" read 不得为负数 from common, not its own 不能为负数). A msgid that must read
+    differently in two places takes a context."""
+    seen: dict[str, tuple[str, Path]] = {}
+    clashes = []
+    for po in project_catalogues():
+        if po.parent.parent.name != "zh_Hans" or po.name != "django.po":
+            continue
+        with po.with_suffix(".mo").open("rb") as mo:
+            catalog = gettext.GNUTranslations(mo)._catalog
+        for key, text in catalog.items():
+            if key == "" or not text:
+                continue
+            if key in seen and seen[key][0] != text:
+                first, where = seen[key]
+                clashes.append(
+                    f"{key!r}: {first!r} ({where.relative_to(ROOT)}) ≠ {text!r} ({po.relative_to(ROOT)})"
+                )
+            seen.setdefault(key, (text, po))
+    assert not clashes, "\n".join(clashes)
+
+
 def _untranslated(uses: list[Use]) -> list[str]:
     trans_real._translations = {}  # read the catalogues as they are on disk now
     catalog = trans_real.translation("zh-hans")._catalog
