@@ -229,6 +229,7 @@ def vanished_shops_act(*, on: dt.date, today: dt.date) -> None:
                 wallet=wallet,
                 amount_fen=wallet.available_fen,
                 idempotency_key=f"demo-vanish:{merchant_id}:{on.isoformat()}",
+                on=today,
             )
     for loan in Loan.objects.filter(
         merchant_id__in=merchant_ids, status=Loan.Status.OVERDUE, days_past_due__gte=WRITE_OFF_AFTER_DAYS
