@@ -26,13 +26,15 @@ from django.db import connection, connections
 
 from tests.conftest import requires_postgres
 from tests.outsider import late_world
-from tests.outsider.test_commands_twice import (
+from tests.outsider.test_commands_twice import (  # noqa: F401 (_templates_dropped: the module's fixture)
+    _TEMPLATES,
     KILLS,
     LONG,
     ROTATION,
     World,
     _admin,
     _server,
+    _templates_dropped,
     assert_both_ended_well,
     compare,
     killed_and_run_again,
@@ -46,16 +48,6 @@ NIGHTLY = ["-c", "from lending.tasks_collections import collections_nightly as t
 COB = ["close_of_business", "--date", late_world.NEXT.isoformat()]
 CASES = {"collections_nightly": NIGHTLY, "close_of_business": COB}
 CHUNK_SIZE = "3"  # loans per close-of-business chunk: the fifteen loans in five chunks and more
-
-_TEMPLATES: list[str] = []
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _templates_dropped():
-    yield
-    for name in _TEMPLATES:
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    _TEMPLATES.clear()
 
 
 @pytest.fixture
