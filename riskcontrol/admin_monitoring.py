@@ -44,6 +44,21 @@ class WarningAdmin(ReadOnlyAdmin):
     list_select_related = ["merchant", "merchant__partner", "merchant__risk"]
     date_hierarchy = "raised_on"
     show_full_result_count = False
+    # The reasons as rows of sentences (stored as a list of codes and texts, which tells an
+    # officer nothing written out).
+    fields = [
+        "merchant",
+        "kind",
+        "raised_on",
+        "severity",
+        "level",
+        "status",
+        "closed_on",
+        "why",
+        "facts",
+        "version",
+    ]
+    readonly_fields = fields
 
     @admin.display(description=_("level"))
     def level(self, obj):
