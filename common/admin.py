@@ -30,6 +30,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from common import four_eyes
+from common.approval_words import action_label, target_shown, target_text
 from common.audit import actor_text, name_in_reader_language, names_localize, reason_text, value_text
 from common.business_date import business_date_today
 from common.errors import ApplicationError
@@ -66,26 +67,29 @@ def form_errors_from(form: forms.Form, exc: ApplicationError, aliases: dict[str,
 
 def submitted_message(request) -> str:
     """What the officer is told after asking."""
+    words = {"pk": request.pk, "action": action_label(request.action), "target": target_text(request.target)}
     if request.status == ApprovalRequest.Status.PENDING:
-        return _("Request #%(pk)s (%(action)s, %(target)s) is waiting for a second officer's approval.") % {
-            "pk": request.pk,
-            "action": request.action,
-            "target": request.target,
-        }
+        return (
+            _("Request #%(pk)s (%(action)s, %(target)s) is waiting for a second officer's approval.") % words
+        )
     if request.status == ApprovalRequest.Status.APPROVED:
         return (
-            f"Request #{request.pk} ({request.action}) is below the four-eyes threshold and was done at once."
+            gettext("Request #%(pk)s (%(action)s) is below the four-eyes threshold and was done at once.")
+            % words
         )
-    error = (request.result or {}).get("error", "")
-    return f"Request #{request.pk} ({request.action}) {request.status}: {error}"
+    return gettext("Request #%(pk)s (%(action)s) %(status)s: %(error)s") % {
+        **words,
+        "status": request.get_status_display(),
+        "error": (request.result or {}).get("error", ""),
+    }
 
 
 @admin.register(ApprovalRequest)
 class ApprovalRequestAdmin(admin.ModelAdmin):
     list_display = [
         "id",
-        "action",
-        "target",
+        "action_shown",
+        "target_link",
         "amount",
         "status",
         "requested_by",
@@ -96,8 +100,8 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
     search_fields = ["target", "reason"]
     list_select_related = ["requested_by", "decided_by"]
     fields = [
-        "action",
-        "target",
+        "action_shown",
+        "target_link",
         "amount",
         "reason",
         "params_display",
@@ -110,6 +114,7 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
         "decision_note",
         "result_display",
         "history",
+        "reference",
     ]
     readonly_fields = fields
     change_form_template = "admin/common/approvalrequest/change_form.html"
@@ -127,6 +132,18 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
         pending = When(status=ApprovalRequest.Status.PENDING, then=Value(0))
         pending_first = Case(pending, default=Value(1), output_field=IntegerField())
         return [pending_first.asc(), "-requested_at", "-id"]
+
+    @admin.display(description=_("what is asked"), ordering="action")
+    def action_shown(self, obj):
+        return action_label(obj.action)
+
+    @admin.display(description=_("what it changes"), ordering="target")
+    def target_link(self, obj):
+        return target_shown(obj.target)
+
+    @admin.display(description=_("technical: reference"))
+    def reference(self, obj):
+        return format_html('<small class="quiet"><code>{} · {}</code></small>', obj.action, obj.target)
 
     @admin.display(description=_("amount (¥)"), ordering="amount_fen")
     def amount(self, obj):
@@ -153,16 +170,21 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
             "<ul>{}</ul>",
             format_html_join(
                 "",
-                "<li>#{} {} · {} · asked by {} at {:%Y-%m-%d %H:%M} · {} {}</li>",
+                "<li>#{} {} · {} · {} {}</li>",
                 (
                     (
                         r.pk,
-                        r.action,
+                        action_label(r.action),
                         r.get_status_display(),
-                        r.requested_by.get_username(),
-                        localtime(r.requested_at),
-                        f"decided by {r.decided_by.get_username()}" if r.decided_by else "",
-                        r.decision_note,
+                        gettext("asked by %(user)s at %(at)s")
+                        % {
+                            "user": r.requested_by.get_username(),
+                            "at": f"{localtime(r.requested_at):%Y-%m-%d %H:%M}",
+                        },
+                        gettext("· decided by %(user)s %(note)s")
+                        % {"user": r.decided_by.get_username(), "note": r.decision_note}
+                        if r.decided_by
+                        else r.decision_note,
                     )
                     for r in rows
                 ),

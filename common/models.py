@@ -82,7 +82,13 @@ class ApprovalRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.action} {self.target} ({self.get_status_display()})"
+        from common.approval_words import action_label
+
+        return pgettext("object name", "request #%(pk)s: %(action)s (%(status)s)") % {
+            "pk": self.pk,
+            "action": action_label(self.action),
+            "status": self.get_status_display(),
+        }
 
 
 class IdempotencyRecord(models.Model):
