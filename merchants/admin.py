@@ -137,7 +137,7 @@ class _KeyManagement:
                 "partner": partner.code,
                 "key": raw,
                 "secret": key.signing_secret,
-                "scopes": ", ".join(key.scopes),
+                "scopes": scopes_label(key.scopes),
             },
             messages.WARNING,
         )
@@ -167,6 +167,15 @@ class PartnerPlatformAdmin(_KeyManagement, admin.ModelAdmin):
             self._show_once(request, partner, key, raw)
 
 
+# What an API key is for, above the keys' list and on a key's page.
+API_KEY_PURPOSE = _(
+    "An API key lets a partner platform's system use Xiaodai's API (look up merchants, send their "
+    "data, apply for and draw loans, as its scopes allow). The key and its signing secret are shown "
+    "once, when the key is issued or rotated; copy them then: Xiaodai keeps only a fingerprint and "
+    "cannot show them again. A lost key is rotated or revoked, not looked up."
+)
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(_KeyManagement, ReadOnlyAdmin):
     list_display = [
@@ -180,24 +189,50 @@ class ApiKeyAdmin(_KeyManagement, ReadOnlyAdmin):
         "revoked_at",
     ]
     list_filter = ["partner", "requires_signature"]
-    fields = [
-        "partner",
-        "name",
-        "prefix",
-        "scopes_shown",
-        "requires_signature",
-        "digest_algorithm",
-        "created_at",
-        "last_used_at",
-        "expires_at",
-        "replaced_by",
-        "revoked_at",
-        "revoked_by",
+    fieldsets = [
+        (
+            None,
+            {
+                "description": API_KEY_PURPOSE,
+                "fields": [
+                    "partner",
+                    "name",
+                    "prefix",
+                    "scopes_shown",
+                    "requires_signature",
+                    "how_kept",
+                    "created_at",
+                    "last_used_at",
+                    "expires_at",
+                    "replaced_by",
+                    "revoked_at",
+                    "revoked_by",
+                ],
+            },
+        )
     ]
-    readonly_fields = fields
+    readonly_fields = fieldsets[0][1]["fields"]
     scopes_shown = staticmethod(scopes_shown)
     actions = ["rotate", "revoke"]
     action_form = ApiKeyActionForm
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"subtitle": API_KEY_PURPOSE, **(extra_context or {})})
+
+    @admin.display(description=_("how the key is kept"))
+    def how_kept(self, obj):
+        if obj.digest_algorithm == ApiKey.DigestAlgorithm.SHA256:
+            words = _(
+                "as a fingerprint of an older kind, replaced by the current kind when the key is next used"
+            )
+            note = _("SHA-256, without a key of the platform's own")
+        else:
+            words = _(
+                "only as a fingerprint: the key itself was shown once, when it was issued, "
+                "and cannot be shown again"
+            )
+            note = _("HMAC-SHA256 with the platform's secret API_KEY_HASH_KEY")
+        return format_html('{}<br><small class="quiet">{}{}</small>', words, _("technical: "), note)
 
     @admin.action(
         description=_("Rotate: a new key, the old one works for the overlap"), permissions=["manage_keys"]
