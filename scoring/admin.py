@@ -317,7 +317,10 @@ class OfficerFindingForm(forms.ModelForm):
     def clean_points(self):
         points = self.cleaned_data["points"]
         if not -OfficerFinding.POINTS_LIMIT <= points <= OfficerFinding.POINTS_LIMIT:
-            raise forms.ValidationError("between −20 (worse) and +20 (better) points")
+            raise forms.ValidationError(
+                _("between %(low)s (worse) and %(high)s (better) points")
+                % {"low": f"−{OfficerFinding.POINTS_LIMIT}", "high": f"+{OfficerFinding.POINTS_LIMIT}"}
+            )
         return points
 
 

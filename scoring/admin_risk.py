@@ -6,10 +6,12 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from common.money import format_yuan
 from merchants.admin import ReadOnlyAdmin
 from scoring.models import DriftReport, GradeOutcome, SandboxRun
+from scoring.monitoring.psi import MISSING, OTHER
 from scoring.sandbox.words import policy_table
 
 
@@ -89,6 +91,15 @@ class SandboxRunAdmin(ReadOnlyAdmin):
         )
 
 
+def _bin_label(label: str) -> str:
+    """A bin by its range or category; the catch-all bins ("missing", "other") in words."""
+    if label == MISSING:
+        return pgettext("drift bins", "missing")
+    if label == OTHER:
+        return pgettext("drift bins", "other")
+    return label
+
+
 @admin.register(DriftReport)
 class DriftReportAdmin(ReadOnlyAdmin):
     list_display = [
@@ -137,9 +148,18 @@ class DriftReportAdmin(ReadOnlyAdmin):
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((e["bin"], f"{e['share']:.2%}", f"{actual.get(e['bin'], 0.0):.2%}") for e in obj.expected or []),
+            (
+                (_bin_label(e["bin"]), f"{e['share']:.2%}", f"{actual.get(e['bin'], 0.0):.2%}")
+                for e in obj.expected or []
+            ),
         )
-        return format_html("<table><tr><th>bin</th><th>reference</th><th>period</th></tr>{}</table>", rows)
+        return format_html(
+            "<table><tr><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+            pgettext("drift bins", "bin"),
+            pgettext("drift bins", "reference window"),
+            pgettext("drift bins", "this period"),
+            rows,
+        )
 
 
 @admin.register(GradeOutcome)
