@@ -122,7 +122,7 @@ def sandbox_run_create(
     today = sandbox_today_policy()
     candidate = assumptions = None
     if not isinstance(policy, Mapping):
-        errors["policy"] = ["must map policy inputs to values"]
+        errors["policy"] = [_("must give each policy input its value")]
     else:
         try:
             candidate, assumptions = simulate.policy_parse(policy, today=today)
@@ -135,7 +135,9 @@ def sandbox_run_create(
                     errors["daily_rate"] = [problem]
     if errors:
         detail = "; ".join(f"{field}: {messages[0]}" for field, messages in errors.items())
-        raise ApplicationError(f"the sandbox run cannot start: {detail}", {"fields": errors})
+        raise ApplicationError(
+            _("the sandbox run cannot start: %(detail)s") % {"detail": detail}, {"fields": errors}
+        )
     assert candidate is not None and assumptions is not None and horizon is not None
     return SandboxRun.objects.create(
         created_by=created_by,
@@ -257,7 +259,9 @@ def _claim(run_id: int) -> tuple[SandboxRun, str | None]:
     with transaction.atomic():
         run = SandboxRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None:
-            raise NotFoundError(f"no sandbox run {run_id}", {"fields": {"run": ["not found"]}})
+            raise NotFoundError(
+                _("no sandbox run %(id)s") % {"id": run_id}, {"fields": {"run": [_("not found")]}}
+            )
         if run.status == SandboxRun.Status.DONE:
             return run, None
         token = uuid.uuid4().hex

@@ -159,6 +159,16 @@ class Policy:
 # --- Parsing a risk manager's inputs ------------------------------------------------------------
 
 
+def _term_names(keys) -> list[str]:
+    """A grade's terms in words, each with its code (the code is what a caller writes)."""
+    names = {
+        "max_pd": _("highest default probability"),
+        "line_multiple": _("line multiple"),
+        "rate_markup": _("rate markup"),
+    }
+    return [f"{names[key]} ({key})" if key in names else key for key in keys]
+
+
 def _blank(raw: object) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip())
 
@@ -175,7 +185,7 @@ def _decimal(
     if _blank(raw):
         return None
     if isinstance(raw, float | bool):
-        errors[name] = [f'give {name} as a decimal such as "0.5", not a float']
+        errors[name] = [_("give the value as a decimal written as text, such as “0.5”, not a float")]
         return None
     try:
         value = Decimal(str(raw).strip())
@@ -199,7 +209,7 @@ def _integer(raw: object, name: str, errors: dict[str, list[str]]) -> int | None
     if _blank(raw):
         return None
     if isinstance(raw, bool | float):
-        errors[name] = ["must be a whole number"]
+        errors[name] = [_("must be a whole number")]
         return None
     try:
         return int(str(raw).strip())
@@ -241,19 +251,26 @@ def _grade_terms(raw: object, base: Mapping, errors: dict[str, list[str]]) -> di
     if _blank(raw):
         return terms
     if not isinstance(raw, Mapping):
-        errors["grade_terms"] = ["must map grades to their terms"]
+        errors["grade_terms"] = [_("must give each grade its terms")]
         return terms
     for grade, given in raw.items():
         if grade not in GRADES:
-            errors[f"grade_terms.{grade}"] = [f"{grade!r} is not a grade: one of {', '.join(GRADES)}"]
+            errors[f"grade_terms.{grade}"] = [
+                _("“%(value)s” is not a grade: one of %(grades)s")
+                % {"value": grade, "grades": ", ".join(GRADES)}
+            ]
             continue
         if not isinstance(given, Mapping):
-            errors[f"grade_terms.{grade}"] = ["must map max_pd, line_multiple, rate_markup to values"]
+            errors[f"grade_terms.{grade}"] = [
+                _("must give the grade's terms: %(terms)s") % {"terms": ", ".join(_term_names(TERM_KEYS))}
+            ]
             continue
         for key, value in given.items():
             name = f"grade_terms.{grade}.{key}"
             if key not in TERM_KEYS:
-                errors[name] = [f"unknown term; known: {', '.join(TERM_KEYS)}"]
+                errors[name] = [
+                    _("unknown term; known: %(terms)s") % {"terms": ", ".join(_term_names(TERM_KEYS))}
+                ]
                 continue
             bounds = {
                 "max_pd": {"low": Decimal(0), "high": Decimal(1)},
@@ -273,7 +290,9 @@ def policy_parse(raw: Mapping[str, object], *, today: Mapping[str, object]) -> t
     errors: dict[str, list[str]] = {}
     for key in raw:
         if key not in POLICY_KEYS:
-            errors[str(key)] = [f"unknown policy input; known: {', '.join(POLICY_KEYS)}"]
+            errors[str(key)] = [
+                _("unknown policy input; known: %(inputs)s") % {"inputs": ", ".join(POLICY_KEYS)}
+            ]
     cutoff = _grade(raw.get("cutoff_grade"), "cutoff_grade", errors) or str(today["cutoff_grade"])
     cutoff_points = _integer(raw.get("cutoff_points"), "cutoff_points", errors)
     target = _decimal(
@@ -299,7 +318,9 @@ def policy_parse(raw: Mapping[str, object], *, today: Mapping[str, object]) -> t
             terms[grade]["line_multiple"] = str(multiple)
     thresholds = [Decimal(terms[g].get("max_pd", "1")) for g in GRADES[:-1]]
     if "grade_terms" not in errors and any(b < a for a, b in itertools.pairwise(thresholds)):
-        errors["grade_terms"] = ["max_pd must not fall from one grade to the next (A ≤ B ≤ C ≤ D)"]
+        errors["grade_terms"] = [
+            _("the highest default probability must not fall from one grade to the next (A ≤ B ≤ C ≤ D)")
+        ]
     if errors:
         raise InputError(errors)
     policy = Policy(
