@@ -34,3 +34,6 @@ class CommonConfig(AppConfig):
         from common.made_up_labels import labels_translate
 
         labels_translate()
+        from common.axes_words import axes_words_install
+
+        axes_words_install()
