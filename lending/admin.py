@@ -166,10 +166,26 @@ class ProductAdmin(admin.ModelAdmin):
     ]
     list_filter = ["segment", "repayment_method", "is_active"]
     search_fields = ["code", "name"]
+    # Shown instead of the stored name and repayment order to a reader who may only look (the
+    # page then shows each field as stored: a seed product's English name, the order's codes).
+    readonly_fields = ["shown_name", "allocation_shown"]
 
     def has_delete_permission(self, request, obj=None):
         # Loans and lines point at products; retire one with is_active instead.
         return False
+
+    def get_fields(self, request, obj=None):
+        fields = [name for name in super().get_fields(request, obj) if name not in self.readonly_fields]
+        if obj is not None and not self.has_change_permission(request, obj):
+            shown = {"name": "shown_name", "allocation_order": "allocation_shown"}
+            fields = [shown.get(name, name) for name in fields]
+        return fields
+
+    @admin.display(description=_("allocation order"))
+    def allocation_shown(self, obj) -> str:
+        buckets = history_words.ALLOCATION_BUCKETS
+        order = obj.allocation_order or calc.DEFAULT_ALLOCATION_ORDER
+        return " → ".join(str(buckets.get(code, code)) for code in order)
 
     def save_model(self, request, obj, form, change):
         services.product_save(product=obj)

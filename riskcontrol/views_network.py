@@ -65,7 +65,10 @@ def merchant_network(request: HttpRequest, merchant_id: int) -> HttpResponse:
         {
             "id": node,
             "shop_name": data.get("shop_name", ""),
-            "status": data.get("status", ""),
+            # The status by its name in the reader's language (the graph keeps its code).
+            "status": Merchant.Status(data["status"]).label
+            if data.get("status") in Merchant.Status.values
+            else data.get("status", ""),
             "hops": hops[node],
             "flag": flags.get(node),
             "links": edge_label(graph.edges[merchant.pk, node]["kinds"])
