@@ -110,3 +110,17 @@ def test_the_workbench_lists_ring_flags_with_a_link_to_the_network(admin_client)
     assert page.status_code == 200
     assert f'href="/risk/network/{shops[0].pk}/"' in page.content.decode()
     assert admin_client.get("/admin/riskcontrol/networkrun/").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("language", "status"), [("zh-hans", "正常"), ("en", "Active")])
+def test_the_linked_merchants_status_reads_by_its_name(client, language, status):
+    from django.utils import translation
+
+    shops, _ = ring_of_three()
+    client.force_login(risk_manager())
+    html = client.get(url(shops[0].pk), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    with translation.override(language):
+        assert str(Merchant.Status.ACTIVE.label) == status
+    assert f"<td>{status}</td>" in html
+    assert "<td>active</td>" not in html
