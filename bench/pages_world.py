@@ -611,6 +611,7 @@ def year_copies(cursor, *, on: dt.date, applications_per_day: int, timed) -> dic
             "appeal_of_id": f"t.appeal_of_id + k * {stride}",
             "submitted_on": f"t.submitted_on - {day}",
             "submitted_at": days_back("submitted_at", day),
+            "decided_on": f"t.decided_on - {day}",
             "decided_at": days_back("decided_at", day),
             "updated_at": days_back("updated_at", day),
             "reapply_on": f"t.reapply_on - {day}",

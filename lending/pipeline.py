@@ -582,6 +582,7 @@ def _decline(
     decided = {
         "reasons": reasons,
         "reapply_on": _reapply_on(on, verdict),
+        "decided_on": on,
         "decided_at": timezone.now(),
         "decided_by": actor[:100],
     }
@@ -606,7 +607,7 @@ def _approve(
     also: Mapping | None = None,
     rows: list | tuple = (),
 ) -> None:
-    decided = {"decided_at": timezone.now(), "decided_by": actor[:100], "reasons": []}
+    decided = {"decided_on": on, "decided_at": timezone.now(), "decided_by": actor[:100], "reasons": []}
     _move(
         application,
         "approved",
@@ -640,6 +641,7 @@ def _decided_emit(application: Application, *, outcome: str, on: dt.date, decide
             # The partner's own screens pick the words by code; the text is the English one.
             "reasons": [{"code": r["code"], "text": r["text"]} for r in decided["reasons"]],
             "reapply_on": decided["reapply_on"].isoformat() if decided.get("reapply_on") else None,
+            "decided_on": decided["decided_on"].isoformat(),
             "decided_at": decided["decided_at"].isoformat(),
         },
     )

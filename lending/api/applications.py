@@ -261,6 +261,7 @@ def _decision(application: Application, stages: list[ApplicationStage]) -> dict:
         "annual_rate": _rate(calc.annual_rate(rate)) if rate is not None else None,
         "grade": application.decided_grade,
         "term": application.decided_term,
+        "decided_on": application.decided_on,
         "decided_at": application.decided_at,
         "reapply_on": application.reapply_on,
     }
@@ -295,7 +296,7 @@ def _as_output(fields: dict) -> dict:
     tests/lending/test_applications_api.py holds the two equal), written out: the serializer
     builds and copies some forty fields per reply, which costs more than the reply itself."""
     decision = fields["decision"]
-    term, reapply_on = decision["term"], decision["reapply_on"]
+    term, reapply_on, decided_on = decision["term"], decision["reapply_on"], decision["decided_on"]
     # The current time zone looked up once: a reply writes two datetimes a stage.
     zone = timezone.get_current_timezone()
     return {
@@ -317,6 +318,7 @@ def _as_output(fields: dict) -> dict:
             "annual_rate": _text(decision["annual_rate"]),
             "grade": _text(decision["grade"]),
             "term": int(term) if term is not None else None,
+            "decided_on": decided_on.isoformat() if decided_on else None,
             "decided_at": _at(decision["decided_at"], zone),
             "reapply_on": reapply_on.isoformat() if reapply_on else None,
         },

@@ -327,7 +327,10 @@ class ApplicationDecisionSerializer(serializers.Serializer):
     annual_rate = serializers.CharField(allow_null=True)
     grade = serializers.CharField(allow_blank=True)
     term = serializers.IntegerField(allow_null=True)
-    decided_at = serializers.DateTimeField(allow_null=True)
+    decided_on = serializers.DateField(allow_null=True, help_text="business date of the decision")
+    decided_at = serializers.DateTimeField(
+        allow_null=True, help_text="calendar time of the decision (the business date is decided_on)"
+    )
     reapply_on = serializers.DateField(allow_null=True, help_text="declined: the first day to apply again")
 
 

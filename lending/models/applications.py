@@ -70,6 +70,8 @@ class Application(models.Model):
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     submitted_on = models.DateField(help_text="business date")
     submitted_at = models.DateTimeField()
+    decided_on = models.DateField(null=True, blank=True, help_text="business date of the decision")
+    # The calendar time of the decision (the fulfilment sweep counts from it).
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.CharField(max_length=100, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

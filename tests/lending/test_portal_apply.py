@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.html import escape
 
-from common.business_date import business_date_set
+from common.business_date import business_date_set, business_date_today
 from common.money import format_yuan
 from common.texts import stored_text
 from lending.models import Application, CreditLine, Loan, Pledge, Product
@@ -142,7 +142,11 @@ def test_a_credit_loan_with_the_agreement_accepted_is_paid_into_the_wallet(world
     detail = client.get(response.url).content.decode()
     assert application.loan.reference in detail and "已放款" in detail
     assert "准入" in detail and "Eligibility" not in detail
-    assert application.reference in client.get(reverse("portal:applications")).content.decode()
+    listed = client.get(reverse("portal:applications")).content.decode()
+    assert application.reference in listed and "决定日（营业日）" in listed
+    # The business date of the decision (the business clock is behind the calendar here).
+    assert application.decided_on == business_date_today() != dt.date.today()
+    assert f'data-testid="decided-on"><span class="nowrap">{application.decided_on.isoformat()}<' in listed
 
 
 def test_applying_without_accepting_the_agreement_is_refused_on_the_checkbox(world, client):

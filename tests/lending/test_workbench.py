@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import translation
 
-from common.business_date import business_now
+from common.business_date import business_date_today, business_now
 from lending.models import Application, ApplicationStage, FieldInspection
 from lending.services import applications as apps
 from tests.lending.test_applications import (  # noqa: F401 (the world fixture)
@@ -198,6 +198,9 @@ def test_a_decline_needs_a_reason(case, clients):
     application = Application.objects.get(pk=case.application_id)
     assert application.status == Application.Status.DECLINED
     assert application.reasons[0]["text"] == "the warehouse in the video is not theirs"
+    assert application.decided_on == business_date_today()
+    page = client.get(case_url(case.application_id)).content.decode()
+    assert f'data-testid="decided-on">{application.decided_on.isoformat()}<' in page
 
 
 def test_inspect_sends_the_case_to_the_field_queue_and_only_its_inspector_sees_the_visit(case, clients):
