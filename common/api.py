@@ -241,7 +241,9 @@ def exception_handler(exc, context):
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         message = _first_message(_flatten(detail))
         code = getattr(exc, "default_code", "error")
-        field = next((name for kind, name in _FIELD_OF.items() if isinstance(exc, kind)), None)
+        field = getattr(exc, "problem_field", None) or next(
+            (name for kind, name in _FIELD_OF.items() if isinstance(exc, kind)), None
+        )
         fields = {field: [message]} if field else None
         if fields is None and response.status_code == 404:
             fields = _path_fields(context, message)
