@@ -181,11 +181,15 @@ def naming(field: str):
         raise NotFoundError(exc.message, {**exc.extra, "fields": {field: [exc.message]}}) from exc
 
 
+SCHEMA_PATH_NAMES = {"pk": "id"}
+
+
 def _path_fields(context, message: str) -> dict | None:
     """A 404 that names nothing names the path's parameters: the ids that were not found."""
     match = getattr(context.get("request"), "resolver_match", None)
     kwargs = getattr(match, "kwargs", None) or {}
-    return {name: [message] for name in kwargs} or None
+    # The schema (drf-spectacular) calls a `pk` path parameter `id`: the problem names it so.
+    return {SCHEMA_PATH_NAMES.get(name, name): [message] for name in kwargs} or None
 
 
 def exception_handler(exc, context):
@@ -241,7 +245,9 @@ def exception_handler(exc, context):
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         message = _first_message(_flatten(detail))
         code = getattr(exc, "default_code", "error")
-        field = next((name for kind, name in _FIELD_OF.items() if isinstance(exc, kind)), None)
+        field = getattr(exc, "problem_field", None) or next(
+            (name for kind, name in _FIELD_OF.items() if isinstance(exc, kind)), None
+        )
         fields = {field: [message]} if field else None
         if fields is None and response.status_code == 404:
             fields = _path_fields(context, message)
@@ -280,14 +286,19 @@ def query_names(view_class, method: str) -> frozenset[str]:
 
 
 def unknown_query_names(request, view_class) -> dict[str, list[str]]:
-    """Each query parameter of `request` its operation does not take, with its problem."""
+    """Each query parameter of `request` its operation does not take, or takes once and was sent
+    more than once (`?status=bogus&status=declined`: a gateway reading the first value and the
+    API the last would see two requests), with its problem."""
     known = query_names(view_class, request.method)
     unknown = [name for name in request.GET if name not in known]
-    if not unknown:
+    repeated = [name for name in request.GET if name in known and len(request.GET.getlist(name)) > 1]
+    if not unknown and not repeated:
         return {}
     takes = ", ".join(sorted(known)) if known else "none"
     problem = f"not a query parameter of this request: the parameters here are: {takes}"
-    return {name[:64] + ("…" if len(name) > 64 else ""): [problem] for name in unknown[:20]}
+    problems = {name[:64] + ("…" if len(name) > 64 else ""): [problem] for name in unknown[:20]}
+    problems.update({name: ["sent more than once: send each query parameter once"] for name in repeated})
+    return problems
 
 
 # --- pagination -------------------------------------------------------------------------------
@@ -307,6 +318,8 @@ class IdCursorPagination(CursorPagination):
         return NotFoundError(f"{name}: {message}", {"fields": {name: [message]}})
 
     def decode_cursor(self, request):
+        if not self._tokens_given_out(request):
+            raise self._no_such_page()
         try:
             cursor = super().decode_cursor(request)
         except (exceptions.NotFound, ValueError, TypeError, OverflowError) as exc:
@@ -319,6 +332,19 @@ class IdCursorPagination(CursorPagination):
         if position is not None and not (isinstance(position, str) and self.position_valid(position)):
             raise self._no_such_page()
         return cursor
+
+    def _tokens_given_out(self, request) -> bool:
+        """Whether a cursor sent decodes to the tokens this API writes (o, r, p; at least one):
+        DRF reads a cursor of none (`AAAA`, zero bytes) or of other names as the first page."""
+        encoded = request.query_params.get(self.cursor_query_param)
+        if not encoded:
+            return True  # no cursor (or an empty one): the first page, as DRF reads it
+        try:
+            text = base64.b64decode(encoded.encode("ascii")).decode("ascii")
+        except (ValueError, UnicodeError):
+            return False
+        tokens = parse.parse_qs(text, keep_blank_values=True)
+        return bool(tokens) and set(tokens) <= {"o", "r", "p"}
 
     def _offset_given_out(self, request) -> bool:
         """Whether the cursor's offset is one this API writes: DRF reads any offset and silently

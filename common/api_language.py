@@ -93,6 +93,7 @@ TEMPLATES = (
     N_("not a field of this request: the fields here are: %(fields)s"),
     N_("and %(count)s more names this object does not have"),
     N_("not a query parameter of this request: the parameters here are: %(names)s"),
+    N_("sent more than once: send each query parameter once"),
     N_("%(name)s is not a question of this questionnaire"),
     N_("%(code)s is not a question code"),
     N_("at most %(limit)s orders per batch; this one has %(count)s"),

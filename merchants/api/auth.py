@@ -40,6 +40,16 @@ SIGNATURE_HEADER = "Xiaodai-Signature"
 SIGNATURE_WINDOW_SECONDS = 300
 
 
+class SignatureFailed(exceptions.AuthenticationFailed):
+    """A refused signature: the key is good, the `Xiaodai-Signature` header is at fault, and the
+    problem names it (common.api reads `problem_field`)."""
+
+    problem_field = SIGNATURE_HEADER
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
 def sign(secret: str, body: bytes, timestamp: int) -> str:
     """The signature header's value for `body` sent at `timestamp` (what a partner computes)."""
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
@@ -52,12 +62,12 @@ def _parse_signature(header: str) -> tuple[int, list[str]]:
         name, _, value = part.strip().partition("=")
         if name == "t" and value.isascii() and value.isdigit() and len(value) <= 12:
             timestamp = int(value)
-        elif name == "v1" and len(value) == 64:
+        elif name == "v1" and len(value) == 64 and set(value.lower()) <= _HEX:
+            # Only hex reaches compare_digest: it refuses (TypeError) any other character a
+            # WSGI server hands over from the header's Latin-1 bytes.
             digests.append(value.lower())
     if timestamp is None or not digests:
-        raise exceptions.AuthenticationFailed(
-            f"{SIGNATURE_HEADER} must read t=<unix seconds>,v1=<64 hex digits>"
-        )
+        raise SignatureFailed(f"{SIGNATURE_HEADER} must read t=<unix seconds>,v1=<64 hex digits>")
     return timestamp, digests
 
 
@@ -66,17 +76,17 @@ def verify_signature(*, key: ApiKey, header: str, body: bytes, now: float | None
     timestamp, digests = _parse_signature(header)
     now = time.time() if now is None else now
     if abs(now - timestamp) > SIGNATURE_WINDOW_SECONDS:
-        raise exceptions.AuthenticationFailed(
+        raise SignatureFailed(
             f"the signature's timestamp is more than {SIGNATURE_WINDOW_SECONDS} s from the server's clock"
         )
     expected = sign(key.signing_secret, body, timestamp).partition(",v1=")[2]
     if not any(hmac.compare_digest(expected, digest) for digest in digests):
-        raise exceptions.AuthenticationFailed("the request signature does not match the body")
+        raise SignatureFailed("the request signature does not match the body")
     # Remembered past the window's both sides, so a replay is refused for as long as its
     # timestamp would still be accepted.
     seen = f"api-signature:{key.pk}:{expected}"
     if not cache.add(seen, 1, timeout=2 * SIGNATURE_WINDOW_SECONDS + 60):
-        raise exceptions.AuthenticationFailed("this signed request was already received (replay)")
+        raise SignatureFailed("this signed request was already received (replay)")
 
 
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
@@ -127,9 +137,7 @@ class PartnerApiKeyAuthentication(authentication.BaseAuthentication):
         if signature:
             verify_signature(key=key, header=signature, body=request._request.body)
         elif key.requires_signature:
-            raise exceptions.AuthenticationFailed(
-                f"this API key must sign every request ({SIGNATURE_HEADER})"
-            )
+            raise SignatureFailed(f"this API key must sign every request ({SIGNATURE_HEADER})")
         if key.digest_algorithm != ApiKey.DigestAlgorithm.HMAC_SHA256:
             services.api_key_rehash(api_key=key, raw_key=raw)
         now = timezone.now()
