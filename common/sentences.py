@@ -6,6 +6,7 @@ translation in the reader's language, is replaced by plain words (`sentence_of`)
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from common.api_language import spoken
 from common.errors import ApplicationError
 
 _STOPS = ".!?。！？"
@@ -36,10 +37,17 @@ def _reader_reads_chinese() -> bool:
     return (get_language() or "").lower().startswith("zh")
 
 
+def reads_chinese(text: str) -> bool:
+    """Whether the reader reads Chinese and `text` is Chinese (a rule's message written through
+    gettext, in the request's language)."""
+    return _reader_reads_chinese() and _is_chinese(str(text))
+
+
 def sentence_of(exc: ApplicationError | str) -> str:
-    """A refusal as the portal shows it: known internal refusals in plain words, anything with no
-    words in the reader's language replaced by a plain request to check and try again, the rest
-    as a sentence."""
+    """A refusal as the portal shows it: known internal refusals in plain words, the rule's own
+    reason when it reads in the reader's language (a message the rule wrote in English, found in
+    the catalogues, is turned as the API turns it), anything else replaced by a plain request to
+    check and try again."""
     if isinstance(exc, ApplicationError):
         fields = exc.extra.get("fields") or {}
         text = str(exc.message)
@@ -52,6 +60,8 @@ def sentence_of(exc: ApplicationError | str) -> str:
         return _("This request was already sent with other details. Please reload the page and try again.")
     if "pool" in fields or "funding pool" in problems or "funding pool" in text:
         return _("We cannot lend this amount at the moment. Please try a smaller amount, or try again later.")
+    if _reader_reads_chinese() and not _is_chinese(text):
+        text = spoken(text)
     if _reader_reads_chinese() and not _is_chinese(text):
         return _("This could not be done. Please check what you entered and try again.")
     return sentence(text)

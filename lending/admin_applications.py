@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from common.business_date import business_date_today, business_now
 from common.errors import ApplicationError
 from common.money import format_yuan
+from common.sentences import reads_chinese, sentence
 from lending import ops
 from lending.models import Application, ApplicationDocument, ApplicationStage, FieldInspection, VideoInterview
 from lending.services import applications as services
@@ -83,6 +84,10 @@ def _require(request, permission: str) -> None:
 
 
 def _problem(exc: ApplicationError) -> str:
+    # A reason the rule wrote in a Chinese reader's language stands alone (the fields' entries
+    # are words for programs, in English); an English one also names the fields at fault.
+    if reads_chinese(exc.message):
+        return sentence(exc.message)
     fields = exc.extra.get("fields") or {}
     named = "; ".join(f"{name}: {', '.join(map(str, problems))}" for name, problems in fields.items())
     return f"{exc.message} ({named})" if named and named not in exc.message else exc.message

@@ -25,6 +25,7 @@ from common.errors import ApplicationError
 from common.models import ApprovalRequest
 from common.money import MoneyError, format_yuan, yuan_to_fen
 from common.roles import COLLECTIONS_AGENT
+from common.sentences import reads_chinese, sentence
 from lending import collections as services
 from lending.calculations.delinquency import DELINQUENCY_BUCKETS
 from lending.models import CollectionCase, ContactLog, PromiseToPay
@@ -46,6 +47,10 @@ def _require(request, permission: str) -> None:
 
 
 def _problem(exc: ApplicationError) -> str:
+    # A reason the rule wrote in a Chinese reader's language stands alone (the fields' entries
+    # are words for programs, in English); an English one also names the fields at fault.
+    if reads_chinese(exc.message):
+        return sentence(exc.message)
     fields = exc.extra.get("fields") or {}
     named = "; ".join(f"{name}: {', '.join(map(str, problems))}" for name, problems in fields.items())
     return f"{exc.message} ({named})" if named and named not in exc.message else exc.message

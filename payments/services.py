@@ -1101,7 +1101,7 @@ def _card(wallet: Account) -> str:
 def _same_payout(payout: Payout, wallet: Account, amount_fen: int) -> Payout:
     if payout.account_id != wallet.pk or payout.amount_fen != amount_fen:
         raise ConflictError(
-            "idempotency key already used for a different withdrawal",
+            _("idempotency key already used for a different withdrawal"),
             {"fields": {"idempotency_key": ["already used with different content"]}},
         )
     return payout

@@ -267,8 +267,8 @@ def params_clean(params: dict) -> dict:
         clean["antifraud_repeat_decline_multiple"]
     ):
         raise ApplicationError(
-            "the decline multiple must not be below the refer multiple",
-            {"fields": {"antifraud_repeat_decline_multiple": ["at least the refer multiple"]}},
+            gettext("the decline multiple must not be below the refer multiple"),
+            {"fields": {"antifraud_repeat_decline_multiple": [gettext("at least the refer multiple")]}},
         )
     return clean
 
@@ -311,7 +311,7 @@ def ruleset_active() -> RuleSet:
         pass  # another request created it at the same moment
     active = RuleSet.objects.filter(status=RuleSet.Status.ACTIVE).first()
     if active is None:
-        raise NotFoundError("no active rule set", {"fields": {"rule_set": ["none is active"]}})
+        raise NotFoundError(gettext("no active rule set"), {"fields": {"rule_set": ["none is active"]}})
     return active
 
 
@@ -383,13 +383,14 @@ def blacklist_add(*, kind: str, value: str, reason: str, user=None) -> Blacklist
     kept."""
     if kind not in BlacklistEntry.Kind.values:
         raise ApplicationError(
-            "unknown kind", {"fields": {"kind": [f"one of {', '.join(BlacklistEntry.Kind.values)}"]}}
+            gettext("choose what kind of value is listed"),
+            {"fields": {"kind": [f"one of {', '.join(BlacklistEntry.Kind.values)}"]}},
         )
     value = "".join((value or "").split())
     if not value:
-        raise ApplicationError("the value is required", {"fields": {"value": ["required"]}})
+        raise ApplicationError(gettext("the value is required"), {"fields": {"value": ["required"]}})
     if not (reason or "").strip():
-        raise ApplicationError("say why it is listed", {"fields": {"reason": ["required"]}})
+        raise ApplicationError(gettext("say why it is listed"), {"fields": {"reason": ["required"]}})
     index = blind_index(value)
     try:
         with transaction.atomic():

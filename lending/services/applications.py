@@ -73,7 +73,7 @@ def _fail(field: str, message: str):
 
 def _amount_clean(amount_fen) -> int:
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
-        _fail("amount", "must be a positive amount")
+        _fail("amount", _("must be a positive amount"))
     if amount_fen > AMOUNT_CEILING_FEN:
         _fail("amount", _("is far beyond any product's range"))
     return amount_fen
@@ -109,38 +109,38 @@ def _order_ids_clean(order_ids) -> list[int]:
 def _declared_clean(declared: Mapping | None, *, on: dt.date) -> dict:
     """A B2B member's declared figures, as plain JSON values; every missing or wrong one named."""
     if declared is not None and not isinstance(declared, Mapping):
-        _fail("declared", "the declared figures, by name")
+        _fail("declared", _("the declared figures, by name"))
     declared = dict(declared or {})
     problems: dict[str, list[str]] = {}
     clean: dict = {}
     for name in DECLARED_FIELDS:
         value = declared.get(name)
         if value is None or value == "":
-            problems[f"declared.{name}"] = ["required"]
+            problems[f"declared.{name}"] = [_("required")]
             continue
         if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-            problems[f"declared.{name}"] = ["not a number"]
+            problems[f"declared.{name}"] = [_("not a number")]
             continue
         try:
             number = Decimal(str(value).strip()) if len(str(value)) <= 40 else Decimal("NaN")
         except InvalidOperation:
-            problems[f"declared.{name}"] = ["not a number"]
+            problems[f"declared.{name}"] = [_("not a number")]
             continue
         if not number.is_finite():
-            problems[f"declared.{name}"] = ["not a number"]
+            problems[f"declared.{name}"] = [_("not a number")]
         elif name == "fiscal_year" and not (
             number == number.to_integral_value() and 2000 <= number <= on.year
         ):
-            problems[f"declared.{name}"] = [f"a year from 2000 to {on.year}"]
+            problems[f"declared.{name}"] = [_("a year from 2000 to %(year)s") % {"year": on.year}]
         elif name.endswith("_fen") or name == "fiscal_year":
             if number != number.to_integral_value() or number < 0 or number > 10**15:
-                problems[f"declared.{name}"] = ["a whole non-negative number"]
+                problems[f"declared.{name}"] = [_("a whole non-negative number")]
             else:
                 clean[name] = int(number)
         elif name == "net_profit_margin" and not Decimal(-1) <= number <= 1:
-            problems[f"declared.{name}"] = ["between -1 and 1"]
+            problems[f"declared.{name}"] = [_("between -1 and 1")]
         elif name == "platform_sales_share" and not Decimal(0) <= number <= 1:
-            problems[f"declared.{name}"] = ["between 0 and 1"]
+            problems[f"declared.{name}"] = [_("between 0 and 1")]
         else:
             clean[name] = str(number)
     if problems:
@@ -153,8 +153,9 @@ def _questionnaire_clean(answers: Mapping | None) -> dict:
     from merchants.questionnaire import ANSWER_MAX, ANSWER_MIN, QUESTION_CODES, QUESTIONS
 
     if answers is not None and not isinstance(answers, Mapping):
-        _fail("questionnaire", "the answers, by question")
+        _fail("questionnaire", _("the answers, by question"))
     answers = dict(answers or {})
+    answer_range = _("an answer from %(low)s to %(high)s") % {"low": ANSWER_MIN, "high": ANSWER_MAX}
     problems = {}
     clean = {}
     for question in QUESTIONS:
@@ -164,15 +165,17 @@ def _questionnaire_clean(answers: Mapping | None) -> dict:
             or not isinstance(value, int | str)
             or not (str(value).isascii() and str(value).isdigit())
         ):
-            problems[f"questionnaire.{question.code}"] = [f"an answer from {ANSWER_MIN} to {ANSWER_MAX}"]
+            problems[f"questionnaire.{question.code}"] = [answer_range]
             continue
         if not ANSWER_MIN <= int(value) <= ANSWER_MAX:
-            problems[f"questionnaire.{question.code}"] = [f"an answer from {ANSWER_MIN} to {ANSWER_MAX}"]
+            problems[f"questionnaire.{question.code}"] = [answer_range]
             continue
         clean[question.code] = int(value)
     # An answer to a question the questionnaire does not have is refused naming it, never dropped.
     for code in sorted(str(code) for code in answers if code not in QUESTION_CODES)[:20]:
-        problems[f"questionnaire.{code[:64]}"] = [f"{code[:64]} is not a question of this questionnaire"]
+        problems[f"questionnaire.{code[:64]}"] = [
+            _("%(name)s is not a question of this questionnaire") % {"name": code[:64]}
+        ]
     if problems:
         first = next(iter(problems))
         raise ApplicationError(f"{first}: {problems[first][0]}", {"fields": problems})
@@ -318,7 +321,7 @@ def application_submit(
     read by the caller (the latest decline's reapply_on, whether one is in flight)."""
     actor = actor or _actor(user)
     if idempotency_key is not None and (not isinstance(idempotency_key, str) or len(idempotency_key) > 120):
-        _fail("idempotency_key", "at most 120 characters")
+        _fail("idempotency_key", _("at most 120 characters"))
     if idempotency_key and not key_is_new:
         existing = Application.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -328,7 +331,7 @@ def application_submit(
                 amount_fen,
             ):
                 raise ConflictError(
-                    "idempotency key already used for a different application",
+                    _("idempotency key already used for a different application"),
                     {"fields": {"idempotency_key": ["already used with different content"]}},
                 )
             if existing.status == Application.Status.SUBMITTED:
@@ -349,7 +352,7 @@ def application_submit(
         or len(accepted_sha256) != 64
         or not all(c in "0123456789abcdefABCDEF" for c in accepted_sha256)
     ):
-        _fail("accepted_sha256", "the SHA-256 of the agreement shown (64 hex digits)")
+        _fail("accepted_sha256", _("the SHA-256 of the agreement shown (64 hex digits)"))
     if appeal_of is None:
         _may_apply(merchant, product, on, prior)
     # When it was submitted, on the business clock (the caller's read of it, or read here).
@@ -577,7 +580,7 @@ def _line_open(application: Application, *, on: dt.date, actor: str) -> CreditLi
 def application_quote(*, application: Application, on: dt.date) -> Quote:
     """The agreement for an approved application's loan (its amount, at most the line)."""
     if application.line_id is None:
-        _fail("application", "the application has no approved line yet")
+        _fail("application", _("the application has no approved line yet"))
     line = CreditLine.objects.select_related("merchant__partner", "product").get(pk=application.line_id)
     amount = min(application.amount_fen, line.available_fen)
     return loan_quote(
@@ -647,7 +650,7 @@ def _stage_locked(stage_id: int) -> ApplicationStage:
         ApplicationStage.objects.select_for_update().select_related("application").filter(pk=stage_id).first()
     )
     if row is None:
-        raise NotFoundError("no such case", {"fields": {"stage": ["not found"]}})
+        raise NotFoundError(_("no such case"), {"fields": {"stage": ["not found"]}})
     return row
 
 
@@ -656,7 +659,10 @@ def application_stage_claim(*, stage: ApplicationStage, user) -> ApplicationStag
     with transaction.atomic():
         row = _stage_locked(stage.pk)
         if row.status != ApplicationStage.Status.WAITING:
-            raise ConflictError(f"this case is {row.status}", {"fields": {"stage": [row.status]}})
+            raise ConflictError(
+                _("this case is no longer waiting: %(status)s") % {"status": row.get_status_display()},
+                {"fields": {"stage": [row.status]}},
+            )
         if row.assignee_id not in (None, user.pk):
             raise ConflictError(
                 _("another officer holds this case"),
@@ -677,7 +683,7 @@ def application_stage_release(*, stage: ApplicationStage, user) -> ApplicationSt
     with transaction.atomic():
         row = _stage_locked(stage.pk)
         if row.assignee_id != user.pk:
-            raise ConflictError("you do not hold this case", {"fields": {"stage": ["not yours"]}})
+            raise ConflictError(_("you do not hold this case"), {"fields": {"stage": ["not yours"]}})
         row.assignee = None
         row.claimed_at = None
         row.save(update_fields=["assignee", "claimed_at"])
@@ -703,20 +709,23 @@ def application_stage_decide(
     (passed, with a field visit before approval). At the officer-approval stage, an application
     of at least LENDING_SECOND_APPROVAL_FROM_FEN needs two different officers' passes."""
     if outcome not in OUTCOMES:
-        _fail("outcome", f"one of {', '.join(OUTCOMES)}")
+        _fail("outcome", _("one of %(values)s") % {"values": ", ".join(OUTCOMES)})
     note = (note or "").strip()
     if outcome == "decline" and not note:
-        _fail("note", "a decline needs the reason the merchant will read")
+        _fail("note", _("a decline needs the reason the merchant will read"))
     actor = _actor(user)
     with transaction.atomic():
         row = _stage_locked(stage.pk)
         application = Application.objects.select_for_update().get(pk=row.application_id)
         if row.status != ApplicationStage.Status.WAITING or application.status != Application.Status.REFERRED:
-            raise ConflictError(f"this case is already {row.status}", {"fields": {"stage": [row.status]}})
+            raise ConflictError(
+                _("this case is no longer waiting: %(status)s") % {"status": row.get_status_display()},
+                {"fields": {"stage": [row.status]}},
+            )
         if row.assignee_id != user.pk:
             raise ConflictError(_("claim the case before deciding it"), {"fields": {"stage": ["not yours"]}})
         if outcome == "inspect" and row.queue != pipeline.stage_load("lending.stages.video_check").queue:
-            _fail("outcome", "a field inspection is asked for at the video check")
+            _fail("outcome", _("a field inspection is asked for at the video check"))
         if outcome != "decline" and row.queue == "video_check":
             _interview_not_started(application)
         detail = dict(row.detail or {})
@@ -786,11 +795,11 @@ def inspection_assign(
 ) -> FieldInspection:
     """The officer holding a field-inspection case gives the visit to an inspector."""
     if not inspector.groups.filter(name="inspector").exists() and not inspector.is_superuser:
-        _fail("inspector", "the person chosen is not an inspector")
+        _fail("inspector", _("the person chosen is not an inspector"))
     with transaction.atomic():
         row = _stage_locked(stage.pk)
         if row.queue != "field_inspection" or row.status != ApplicationStage.Status.WAITING:
-            _fail("stage", "only a waiting field-inspection case is assigned")
+            _fail("stage", _("only a waiting field-inspection case is assigned"))
         if row.assignee_id != assigned_by.pk:
             raise ConflictError(_("claim the case before assigning it"), {"fields": {"stage": ["not yours"]}})
         try:
@@ -803,7 +812,7 @@ def inspection_assign(
                 )
         except IntegrityError as exc:
             raise ConflictError(
-                "a visit is already assigned for this application",
+                _("a visit is already assigned for this application"),
                 {"fields": {"inspector": ["already assigned"]}},
             ) from exc
 
@@ -814,14 +823,14 @@ def inspection_record(
     """The inspector records the visit; the field-inspection stage is decided by it."""
     findings = (findings or "").strip()
     if not findings:
-        _fail("findings", "what was seen on the visit")
+        _fail("findings", _("what was seen on the visit"))
     with transaction.atomic():
         current = FieldInspection.objects.select_for_update().get(pk=inspection.pk)
         if current.inspector_id != user.pk:
-            raise NotFoundError("no such visit", {"fields": {"inspection": ["not found"]}})
+            raise NotFoundError(_("no such visit"), {"fields": {"inspection": ["not found"]}})
         if current.result != FieldInspection.Result.PENDING:
             raise ConflictError(
-                "this visit is already recorded", {"fields": {"inspection": [current.result]}}
+                _("this visit is already recorded"), {"fields": {"inspection": [current.result]}}
             )
         current.result = FieldInspection.Result.PASSED if passed_visit else FieldInspection.Result.FAILED
         current.findings = findings[:5000]
@@ -856,7 +865,7 @@ def application_withdraw(*, application: Application, actor: str, on: dt.date) -
         )
         current = Application.objects.select_for_update().filter(pk=application.pk).first()
         if current is None:
-            raise NotFoundError("no such application", {"fields": {"application": ["not found"]}})
+            raise NotFoundError(_("no such application"), {"fields": {"application": ["not found"]}})
         if (
             current.line_id is not None
             or current.status not in lifecycle.APPLICATION.transitions["withdrawn"].sources
@@ -892,7 +901,7 @@ def application_appeal(
     if not reason:
         _fail("reason", _("tell us why the decision should change"))
     if application.status != Application.Status.DECLINED:
-        _fail("application", "only a declined application can be appealed")
+        _fail("application", _("only a declined application can be appealed"))
     if application.appeal_of_id is not None:
         _fail("application", _("an appeal's decision is final"))
     if Application.objects.filter(appeal_of=application).exists():
@@ -957,9 +966,9 @@ def interview_book(*, application: Application, starts_at: dt.datetime, on: dt.d
     free; both sides are told when and where (the merchant on its application page, the officer in
     the queue)."""
     if application.status not in (Application.Status.SUBMITTED, Application.Status.REFERRED):
-        _fail("application", "only an application being decided books an interview")
+        _fail("application", _("only an application being decided books an interview"))
     if not application.product.needs_video_check:
-        _fail("application", "this product needs no video interview")
+        _fail("application", _("this product needs no video interview"))
     if starts_at not in _slot_starts(on):
         _fail("starts_at", _("not one of the offered slots"))
     cfg = settings.LENDING_VIDEO_SLOTS
@@ -967,7 +976,7 @@ def interview_book(*, application: Application, starts_at: dt.datetime, on: dt.d
         current = Application.objects.select_for_update().get(pk=application.pk)
         if current.status not in (Application.Status.SUBMITTED, Application.Status.REFERRED):
             # Withdrawn or decided while the member chose a slot.
-            _fail("application", "only an application being decided books an interview")
+            _fail("application", _("only an application being decided books an interview"))
         VideoInterview.objects.filter(application=application, outcome=VideoInterview.Outcome.BOOKED).update(
             outcome=VideoInterview.Outcome.CANCELLED
         )
@@ -996,12 +1005,12 @@ def application_document_add(*, application: Application, kind: str, upload) -> 
     """A document for a B2B application, checked by its type (read from its first bytes) and
     size, stored in file storage (never in the database)."""
     if kind not in ApplicationDocument.Kind.values:
-        _fail("kind", f"one of {', '.join(ApplicationDocument.Kind.values)}")
+        _fail("kind", _("one of %(values)s") % {"values": ", ".join(ApplicationDocument.Kind.values)})
     if application.status not in (Application.Status.SUBMITTED, Application.Status.REFERRED):
-        _fail("application", "documents are added while the application is being decided")
+        _fail("application", _("documents are added while the application is being decided"))
     limit = settings.LENDING_DOCUMENT_MAX_BYTES
     if upload.size is None or upload.size <= 0:
-        _fail("file", "the file is empty")
+        _fail("file", _("the file is empty"))
     if upload.size > limit:
         _fail("file", _("at most %(size)s MB") % {"size": limit // (1024 * 1024)})
     upload.seek(0)

@@ -109,7 +109,9 @@ def credit_line_close(*, line: CreditLine, actor: str, reason: str, on: dt.date)
     or waits and finds the line closed."""
     with transaction.atomic():
         if CreditLine.objects.select_for_update().only("used_fen").get(pk=line.pk).used_fen > 0:
-            raise ConflictError("a line with money drawn cannot be closed", {"fields": {"status": ["drawn"]}})
+            raise ConflictError(
+                _("a line with money drawn cannot be closed"), {"fields": {"status": ["drawn"]}}
+            )
         return _line_move(line=line, event="closed", actor=actor, reason=reason, on=on)
 
 

@@ -636,7 +636,7 @@ def _accepted(quote: Quote, accepted_sha256: str) -> str:
     accepted_text = quote.accepted_text(accepted_sha256)
     if accepted_text is None:
         raise ConflictError(
-            "the agreement changed since it was shown; review and accept it again",
+            _("the agreement changed since it was shown; review and accept it again"),
             {"fields": {"accepted_sha256": ["does not match the current agreement"]}},
         )
     return accepted_text
@@ -753,7 +753,7 @@ def _disbursed_payload(loan: Loan, line: CreditLine, quote: Quote) -> dict:
 def _same_loan(loan: Loan, line: CreditLine, amount_fen: int) -> Loan:
     if loan.line_id != line.pk or loan.principal_fen != amount_fen:
         raise ConflictError(
-            "idempotency key already used for a different drawdown",
+            _("idempotency key already used for a different drawdown"),
             {"fields": {"idempotency_key": ["already used with different content"]}},
         )
     return loan
@@ -795,13 +795,15 @@ def loan_repay(
             return earlier
         if current.status not in LOAN_OPEN_STATUSES:
             raise ConflictError(
-                f"loan {current.reference} is {current.status}", {"fields": {"loan": [current.status]}}
+                _("loan %(reference)s is %(status)s")
+                % {"reference": current.reference, "status": current.get_status_display().lower()},
+                {"fields": {"loan": [current.status]}},
             )
         owed = loan_owed(current)
         total_owed = sum(owed.values())
         wanted = total_owed if amount_fen is None else min(amount_fen, total_owed)
         if wanted <= 0:
-            raise ApplicationError("nothing to repay", {"fields": {"amount": ["must be positive"]}})
+            raise ApplicationError(_("nothing to repay"), {"fields": {"amount": ["must be positive"]}})
         order = current.product.allocation_order or list(calc.DEFAULT_ALLOCATION_ORDER)
         plan = calc.allocate(wanted, owed, order).allocated
         receivable_of = {
@@ -889,7 +891,9 @@ def loan_write_off(*, loan: Loan, actor: str, reason: str, on: dt.date) -> LoanE
         current = Loan.objects.select_for_update().select_related("pool").get(pk=loan.pk)
         if current.status not in LOAN_TRANSITIONS["written_off"].sources:
             raise ConflictError(
-                f"loan {current.reference} is {current.status}", {"fields": {"loan": [current.status]}}
+                _("loan %(reference)s is %(status)s")
+                % {"reference": current.reference, "status": current.get_status_display().lower()},
+                {"fields": {"loan": [current.status]}},
             )
         principal = current.principal_outstanding_fen
         interest = (
@@ -951,12 +955,12 @@ def loan_recover(
         current = Loan.objects.select_for_update().select_related("pool", "wallet").get(pk=loan.pk)
         if current.status != Loan.Status.WRITTEN_OFF:
             raise ConflictError(
-                "only a written-off loan is recovered", {"fields": {"loan": [current.status]}}
+                _("only a written-off loan is recovered"), {"fields": {"loan": [current.status]}}
             )
         left = current.written_off_fen - current.recovered_fen
         wanted = left if amount_fen is None else min(amount_fen, left)
         if wanted <= 0:
-            raise ApplicationError("nothing left to recover", {"fields": {"amount": ["nothing left"]}})
+            raise ApplicationError(_("nothing left to recover"), {"fields": {"amount": ["nothing left"]}})
         unrecovered = _written_off_unrecovered(current)
         try:
             result = payments.recovery_collect(

@@ -34,7 +34,8 @@ def pledge_select(*, merchant: Merchant, product: Product, amount_fen: int) -> l
             return chosen
     limit = int(covered * product.advance_rate)
     raise ApplicationError(
-        f"an order loan is lent against shipped orders: at most ¥{format_yuan(limit)} now",
+        _("an order loan is lent against shipped orders: at most ¥%(amount)s now")
+        % {"amount": format_yuan(limit)},
         {"fields": {"amount": [f"shipped orders cover at most {format_yuan(limit)} yuan"]}},
     )
 
@@ -47,7 +48,7 @@ def pledge_check(
     ids = sorted({int(i) for i in order_ids})
     if not ids:
         raise ApplicationError(
-            "tick at least one shipped order to pledge", {"fields": {"orders": ["required"]}}
+            _("tick at least one shipped order to pledge"), {"fields": {"orders": ["required"]}}
         )
     rows = dict(
         Order.objects.filter(pk__in=ids, merchant=merchant, status=OrderStatus.SHIPPED)

@@ -481,3 +481,29 @@ def test_questionnaire_answers_are_checked_and_kept(world):
         questionnaire_record(owner=shop.owner, answers={**answers, QUESTIONS[0].code: 6, "extra": 1})
     assert set(refused.value.extra["fields"]) == {QUESTIONS[0].code, "extra"}
     assert QuestionnaireResponse.objects.get().answers == answers
+
+
+@pytest.mark.parametrize(
+    ("language", "reason"),
+    [
+        ("zh-hans", "只能在申请审批期间补充材料。"),
+        ("en", "Documents are added while the application is being decided."),
+    ],
+)
+def test_a_document_for_a_withdrawn_application_is_refused_with_the_reason(world, language, reason):
+    """A document sent from a page opened before the application was withdrawn: the rule's own
+    reason in the member's language, not the plain "check what you entered"."""
+    client = client_for(member())
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    apply(client)
+    application = Application.objects.get()
+    apps.application_withdraw(application=application, actor="member", on=TODAY)
+    url = reverse("portal:application-documents", args=[application.reference])
+
+    refused = client.post(url, {"kind": "tax_return", "file": upload("tax.pdf")})
+
+    assert refused.status_code == 400
+    # The form refused carries the rule's reason (the page itself, with the application over,
+    # shows no upload form and says why).
+    assert refused.context["form"].non_field_errors() == [reason]
+    assert not application.documents.filter(kind="tax_return").exists()

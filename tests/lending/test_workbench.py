@@ -329,3 +329,22 @@ def test_an_unknown_queue_or_stage_is_a_clear_answer_not_a_500(case, clients):
     assert change.status_code == 302 and change["Location"] == case_url(case.application_id)
     answer = client.post(case_url(case.application_id), {"stage": "abc", "action": "claim"}, follow=True)
     assert answer.status_code == 200 and "No such case" in answer.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "reason", "not_shown"),
+    [("zh-hans", "您没有领取该案件。", "not yours"), ("en", "You do not hold this case", "没有领取")],
+)
+def test_releasing_a_case_one_does_not_hold_gives_the_reason_in_the_readers_language(
+    case, clients, settings, language, reason, not_shown
+):
+    """The service's reason in the officer's language; in Chinese without the fields' entries
+    for programs ("stage: not yours")."""
+    settings.LANGUAGE_CODE = language
+
+    page = post(clients(officer("o1")), case, "release").content.decode()
+
+    assert reason in page
+    assert not_shown not in page
+    case.refresh_from_db()
+    assert case.status == ApplicationStage.Status.WAITING and case.assignee is None

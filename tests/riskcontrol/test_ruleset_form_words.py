@@ -71,3 +71,28 @@ def test_the_thresholds_and_the_changes_name_checks_by_their_titles(client, draf
     assert f"{licence}, {tax}" in html
     assert not re.search(r"\b(business_licence|customs)\b|'tax'", html), "a check's code on the page"
     assert "<td>[]</td>" not in html and "<td>-</td>" in html  # no check (B2C) shows as "-"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "reason"),
+    [
+        ("zh-hans", "拒绝倍数不能低于转人工倍数"),
+        ("en", "the decline multiple must not be below the refer multiple"),
+    ],
+)
+def test_thresholds_out_of_order_are_refused_with_the_reason_in_the_reader_s_language(
+    client, draft, language, reason
+):
+    form = {p.name: p.default for p in rulesets.PARAMS if p.kind != "kinds"}
+    form.update(antifraud_repeat_refer_multiple="8", antifraud_repeat_decline_multiple="5", note="tighter")
+
+    page = client.post(f"{URL}{draft.pk}/change/", form, HTTP_ACCEPT_LANGUAGE=language)
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert reason in html
+    if language == "zh-hans":
+        assert "refer multiple" not in html
+    draft.refresh_from_db()
+    assert draft.params["antifraud_repeat_decline_multiple"] != "5"
