@@ -174,6 +174,31 @@ class ProductAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         services.product_save(product=obj)
 
+    # A reader who may only view a product sees its name and repayment order in words, as the
+    # form shows them to an editor: not the stored name's English nor the order's JSON of codes.
+    _SHOWN_INSTEAD = {"name": "shown_name", "allocation_order": "allocation_order_shown"}
+
+    def _view_only(self, request, obj) -> bool:
+        return obj is not None and not self.has_change_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if self._view_only(request, obj):
+            fields += self._SHOWN_INSTEAD.values()
+        return fields
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if not self._view_only(request, obj):
+            return fields
+        shown = [self._SHOWN_INSTEAD.get(name, name) for name in fields]
+        return list(dict.fromkeys(shown))  # each once, where the stored field stood
+
+    @admin.display(description=_("allocation order"))
+    def allocation_order_shown(self, obj) -> str:
+        buckets = obj.allocation_order or calc.DEFAULT_ALLOCATION_ORDER
+        return " → ".join(str(history_words.ALLOCATION_BUCKETS.get(code, code)) for code in buckets)
+
     @admin.display(description=_("amount (¥)"))
     def amount_range(self, obj):
         return f"{_yuan(obj.amount_min_fen)} – {_yuan(obj.amount_max_fen)}"
