@@ -270,6 +270,21 @@ class StatusHistoryInline(admin.TabularInline):
         return request.user.has_perm(f"{opts.app_label}.view_{opts.model_name}")
 
 
+def contract_channel_text(via: str) -> str:
+    """Where a contract was accepted (Contract.accepted_via: "portal", "api:<partner>",
+    "application <reference>", "demo") in the reader's language."""
+    kind, _space, rest = via.partition(" ")
+    if via == "portal":
+        return pgettext("contract channel", "the portal")
+    if via == "demo":
+        return pgettext("contract channel", "the demo")
+    if via.startswith("api:"):
+        return pgettext("contract channel", "the API (%(partner)s)") % {"partner": via.removeprefix("api:")}
+    if kind == "application" and rest:
+        return pgettext("contract channel", "application %(reference)s") % {"reference": rest}
+    return via
+
+
 def line_figures_text(change, figures: dict | None) -> str:
     """A line's figures before or after a change (lending.lifecycle.line_snapshot) in the
     reader's language: amounts in yuan, the status by its label, the rate as a rate."""
@@ -819,9 +834,11 @@ class LoanAdmin(ReadOnlyAdmin):
         if contract is None:
             return "-"
         by = contract.accepted_by.get_username() if contract.accepted_by else "-"
-        return pgettext("contract", "%(at)s via %(via)s by %(by)s") % {
+        # On the business date, as the portal shows it; the calendar time only as the record's.
+        return pgettext("contract", "%(on)s via %(via)s by %(by)s (recorded %(at)s, calendar time)") % {
+            "on": f"{contract.accepted_on:%Y-%m-%d}",
             "at": f"{localtime(contract.accepted_at):%Y-%m-%d %H:%M:%S}",
-            "via": contract.accepted_via,
+            "via": contract_channel_text(contract.accepted_via),
             "by": by,
         }
 
