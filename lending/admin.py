@@ -270,21 +270,6 @@ class StatusHistoryInline(admin.TabularInline):
         return request.user.has_perm(f"{opts.app_label}.view_{opts.model_name}")
 
 
-def contract_channel_text(via: str) -> str:
-    """Where a contract was accepted (Contract.accepted_via: "portal", "api:<partner>",
-    "application <reference>", "demo") in the reader's language."""
-    kind, _space, rest = via.partition(" ")
-    if via == "portal":
-        return pgettext("contract channel", "the portal")
-    if via == "demo":
-        return pgettext("contract channel", "the demo")
-    if via.startswith("api:"):
-        return pgettext("contract channel", "the API (%(partner)s)") % {"partner": via.removeprefix("api:")}
-    if kind == "application" and rest:
-        return pgettext("contract channel", "application %(reference)s") % {"reference": rest}
-    return via
-
-
 def line_figures_text(change, figures: dict | None) -> str:
     """A line's figures before or after a change (lending.lifecycle.line_snapshot) in the
     reader's language: amounts in yuan, the status by its label, the rate as a rate."""
@@ -838,7 +823,7 @@ class LoanAdmin(ReadOnlyAdmin):
         return pgettext("contract", "%(on)s via %(via)s by %(by)s (recorded %(at)s, calendar time)") % {
             "on": f"{contract.accepted_on:%Y-%m-%d}",
             "at": f"{localtime(contract.accepted_at):%Y-%m-%d %H:%M:%S}",
-            "via": contract_channel_text(contract.accepted_via),
+            "via": history_words.actor_label(contract.accepted_via),
             "by": by,
         }
 

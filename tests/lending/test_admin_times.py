@@ -35,7 +35,7 @@ def test_the_loan_page_shows_the_agreement_accepted_in_shanghai_time(world):  # 
     ("language", "accepted"),
     [
         ("en", "2025-03-31 via application "),
-        ("zh-hans", "2025-03-31 经申请 "),
+        ("zh-hans", "2025-03-31 经 申请 "),
     ],
 )
 def test_the_loan_page_says_the_agreement_was_accepted_on_the_business_date(world, language, accepted):  # noqa: F811
@@ -54,3 +54,19 @@ def test_the_loan_page_says_the_agreement_was_accepted_on_the_business_date(worl
     assert accepted + application.reference in html
     assert "2026-02-28 02:05:09" in html  # the record's own time, said to be the calendar's
     assert "经 application" not in html
+
+
+@pytest.mark.parametrize(
+    ("language", "decided"), [("en", "automatic check: "), ("zh-hans", "系统自动判断：")]
+)
+def test_the_case_page_names_a_machine_stages_decider_in_words(world, language, decided):  # noqa: F811
+    """The case page's stages once showed who decided a machine stage as its code
+    ("machine:rules-1")."""
+    _, application = instant(rated_merchant(**STRONG))
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+
+    html = client.get(reverse("admin:lending_case", args=[application.pk])).content.decode()
+
+    assert f"<td>{decided}" in html
+    assert "<td>machine:" not in html
