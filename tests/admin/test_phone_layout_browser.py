@@ -33,6 +33,11 @@ def test_a_ten_page_list_and_an_audit_entrys_changes_read_on_a_phone(
     LogEntry.objects.exclude(pk__in=newest[:10]).delete()
     monkeypatch.setattr(admin.site._registry[LogEntry], "list_per_page", 1)  # ten pages
     entry = max(LogEntry.objects.all(), key=lambda row: len(row.changes_dict))
+    # A value of a sentence (a loan's accrual mode) beside the field names, as the audit keeps.
+    changes = entry.changes_dict
+    first = next(iter(changes))
+    changes[first] = ["-", "a period's planned interest spread evenly over its days " * 2]
+    LogEntry.objects.filter(pk=entry.pk).update(changes=changes)
     headers = {"Accept-Language": language}
     page = signed_in_page(new_page, live_server, root, viewport=NARROW, extra_http_headers=headers)
 
