@@ -71,3 +71,15 @@ def test_the_thresholds_and_the_changes_name_checks_by_their_titles(client, draf
     assert f"{licence}, {tax}" in html
     assert not re.search(r"\b(business_licence|customs)\b|'tax'", html), "a check's code on the page"
     assert "<td>[]</td>" not in html and "<td>-</td>" in html  # no check (B2C) shows as "-"
+
+
+@pytest.mark.django_db
+def test_the_active_set_is_read_without_a_save_button_that_fails(client, draft):
+    """The active set's page offered Save to a risk manager, and saving it failed with a server
+    error (its form holds no field): it is read only; a copy is what is changed."""
+    active = rulesets.ruleset_active()
+    page = client.get(f"{URL}{active.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert client.post(f"{URL}{active.pk}/change/", {"note": "x", "_save": "1"}).status_code == 403
+    assert 'name="_save"' in client.get(f"{URL}{draft.pk}/change/").content.decode()
