@@ -810,9 +810,11 @@ class LoanAdmin(ReadOnlyAdmin):
         if contract is None:
             return "-"
         by = contract.accepted_by.get_username() if contract.accepted_by else "-"
-        return pgettext("contract", "%(at)s via %(via)s by %(by)s") % {
+        # On the business date, as the portal shows it; the calendar time only as the record's.
+        return pgettext("contract", "%(on)s via %(via)s by %(by)s (recorded %(at)s, calendar time)") % {
+            "on": f"{contract.accepted_on:%Y-%m-%d}",
             "at": f"{localtime(contract.accepted_at):%Y-%m-%d %H:%M:%S}",
-            "via": contract.accepted_via,
+            "via": history_words.actor_label(contract.accepted_via),
             "by": by,
         }
 

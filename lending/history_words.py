@@ -53,11 +53,13 @@ ACTORS = {
     "demo applicant": pgettext_lazy("actor", "demo applicant"),
     "demo credit policy": pgettext_lazy("actor", "demo credit policy"),
 }
-# Who, as a channel and a name ("portal:lin", "api:acme", "merchant:lin").
+# Who, as a channel and a name ("portal:lin", "api:acme", "merchant:lin", "machine:rules-1").
 ACTOR_CHANNELS = {
     "portal": pgettext_lazy("actor", "merchant portal: %(name)s"),
     "merchant": pgettext_lazy("actor", "merchant: %(name)s"),
     "api": pgettext_lazy("actor", "partner API: %(name)s"),
+    # A machine stage of the credit pipeline, by its rules' version (lending.pipeline).
+    "machine": pgettext_lazy("actor", "automatic check: %(name)s"),
 }
 REVERSAL = " (reversal)"
 REVERSED = pgettext_lazy("actor", "%(name)s (reversal)")

@@ -85,8 +85,8 @@ class ApiKey(TimeStampedModel):
     """
 
     class DigestAlgorithm(models.TextChoices):
-        HMAC_SHA256 = "hmac-sha256", "HMAC-SHA256 under API_KEY_HASH_KEY"
-        SHA256 = "sha256", "SHA-256 (legacy, rehashed on first use)"
+        HMAC_SHA256 = "hmac-sha256", _("HMAC-SHA256 under API_KEY_HASH_KEY")
+        SHA256 = "sha256", _("SHA-256 (legacy, rehashed on first use)")
 
     partner = models.ForeignKey(PartnerPlatform, on_delete=models.PROTECT, related_name="api_keys")
     name = models.CharField(max_length=100)

@@ -161,6 +161,13 @@ class RuleSetAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        # Only a draft is edited; an active or retired set is read (its page had a Save button
+        # whose click failed, its form holding no field), and changed by a copy (copy_to_draft).
+        if obj is not None and obj.status != RuleSet.Status.DRAFT:
+            return False
+        return super().has_change_permission(request, obj)
+
     @admin.display(description=_("note"))
     def note_display(self, obj):
         """The note in the reader's language (the first set's, stored in both, read in one)."""

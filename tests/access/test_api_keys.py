@@ -202,3 +202,14 @@ def test_operators_issue_rotate_revoke_and_list_from_the_command_line():
     assert [row["active"] for row in listed] == [False, False]
     assert all("key" not in row for row in listed)
     assert set(ALL_SCOPES) >= {scope for row in listed for scope in row["scopes"]}
+
+
+def test_a_keys_digest_algorithm_reads_in_chinese():
+    """The API key's page once named its digest in English on a Chinese page."""
+    from django.utils import translation
+
+    from merchants.models import ApiKey
+
+    with translation.override("zh-hans"):
+        labels = [str(label) for label in ApiKey.DigestAlgorithm.labels]
+    assert all("API_KEY_HASH_KEY" not in label and "legacy" not in label for label in labels), labels

@@ -160,3 +160,36 @@ def test_a_lines_range_reads_as_english_names_the_kind():
     (problem,) = refused.value.extra["fields"]["limit_fen"]
     assert "a order" not in str(problem) and " line line" not in str(problem), problem
     assert "takes a line of" in str(problem), problem
+
+
+@pytest.mark.parametrize(
+    ("language", "order", "name"),
+    [("en", "penalty → fee → interest → principal", "Fixed loan"), ("zh-hans", "罚息 → 费用", "固定贷")],
+)
+def test_a_product_read_only_shows_its_order_and_name_in_words(language, order, name):
+    """An officer may view a product, not change it: its repayment order once read as the stored
+    JSON of codes (with a JSON example for help), its name as stored, in English."""
+    from django.contrib.auth.models import Group
+
+    from common import roles
+
+    product = _product(code="fixed_words", name="Fixed loan")
+    product.save()
+    officer = get_user_model().objects.create_user("words-officer", password="x", is_staff=True)
+    officer.groups.add(Group.objects.get(name=roles.LOAN_OFFICER))
+    page = _client(officer, language).get(reverse("admin:lending_product_change", args=[product.pk]))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert order in text
+    assert '["penalty"' not in text and "[&quot;penalty&quot;" not in text
+    assert f'<div class="readonly">{name}</div>' in text
+
+
+@pytest.mark.parametrize(
+    ("language", "total"), [("en", "postings sum to ¥0.00."), ("zh-hans", "过账合计 ¥0.00。")]
+)
+def test_the_trial_balance_sums_the_postings_in_yuan(chief, withdrawal, language, total):
+    """The books' check once summed the postings in fen ("postings sum to 0 fen", "合计 0 分")."""
+    page = _client(chief, language).get(reverse("admin:payments_trial_balance")).content.decode()
+    assert total in page
+    assert " fen." not in page and " 分。" not in page

@@ -119,3 +119,11 @@ def test_workbench_titles_read_in_the_active_language():
     with translation.override("en"):
         assert str(line) == "line 76 of 17 (2)"
         assert str(change) == "186: - → Current (disbursed)"
+
+
+def test_the_collections_case_says_it_has_no_contact_without_a_latin_full_stop(case):
+    """A Chinese page once read "暂无联系记录." and "暂无承诺." (a full stop outside the words)."""
+    agent = user("agent", "collections_agent")
+    zh = login(agent).get(f"/admin/lending/collectioncase/{case.pk}/work/", **ZH).content.decode()
+    assert "暂无联系记录<" in zh and "暂无承诺<" in zh
+    assert "暂无联系记录." not in zh and "暂无承诺." not in zh

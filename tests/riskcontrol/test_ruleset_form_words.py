@@ -96,3 +96,15 @@ def test_thresholds_out_of_order_are_refused_with_the_reason_in_the_reader_s_lan
         assert "refer multiple" not in html
     draft.refresh_from_db()
     assert draft.params["antifraud_repeat_decline_multiple"] != "5"
+
+
+@pytest.mark.django_db
+def test_the_active_set_is_read_without_a_save_button_that_fails(client, draft):
+    """The active set's page offered Save to a risk manager, and saving it failed with a server
+    error (its form holds no field): it is read only; a copy is what is changed."""
+    active = rulesets.ruleset_active()
+    page = client.get(f"{URL}{active.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert client.post(f"{URL}{active.pk}/change/", {"note": "x", "_save": "1"}).status_code == 403
+    assert 'name="_save"' in client.get(f"{URL}{draft.pk}/change/").content.decode()
