@@ -17,7 +17,6 @@ Every refusal is a problem document naming what is at fault (`errors[].field`), 
 a refused write leaves every table as it was. Each request runs in a savepoint rolled back after
 it, so each variant meets the same world and the probe is deterministic."""
 
-import copy
 import json
 
 import pytest
@@ -26,6 +25,7 @@ from django.db import connection, transaction
 from django.test import Client
 
 from tests.api.conftest import KEY_A, KEY_B
+from tests.api.test_bad_input import _set
 
 PROBLEM = "application/problem+json"
 # One of these replaces each leaf of a body in turn: no field of the API takes any of them.
@@ -88,19 +88,6 @@ def _leaves(node, prefix=""):
             yield from _leaves(value, f"{prefix}.{name}" if prefix else str(name))
     if prefix:
         yield prefix, node
-
-
-def _set(body, path: str, value):
-    body = copy.deepcopy(body)
-    *parents, last = path.split(".")
-    node = body
-    for part in parents:
-        node = node[int(part)] if isinstance(node, list) else node[part]
-    if isinstance(node, list):
-        node[int(last)] = value
-    else:
-        node[last] = value
-    return body
 
 
 def _example_body(world, operation) -> dict | None:
