@@ -4,6 +4,7 @@ from the calendar's date, so a demo or a book behind the calendar showed the wro
 
 import datetime as dt
 import re
+from urllib.parse import parse_qs
 
 import pytest
 from django.contrib import admin
@@ -91,3 +92,35 @@ def test_every_business_date_field_filter_is_the_business_dates():
             ):
                 plain.append(f"{model._meta.label}.{path}")
     assert plain == []
+
+
+def business_date_filtered() -> list[tuple[type, str]]:
+    return [
+        (model, entry[0])
+        for model, model_admin in admin.site._registry.items()
+        for entry in model_admin.list_filter
+        if isinstance(entry, (list, tuple)) and entry[1] is BusinessDateFieldListFilter
+    ]
+
+
+def test_every_list_filtered_on_a_business_date_offers_the_business_dates_today():
+    business_date_set(on=TODAY, allow_backwards=True)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    lists = business_date_filtered()
+    assert len(lists) >= 10
+
+    for model, path in lists:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        html = client.get(url).content.decode()
+        field = get_fields_from_path(model, path)[-1]
+        since = (
+            TODAY
+            if not isinstance(field, models.DateTimeField)
+            else (timezone.make_aware(dt.datetime.combine(TODAY, dt.time.min)))
+        )
+        link = re.findall(rf'<a href="(\?[^"]*{path}__gte=[^"]*)"[^>]*>\s*Today', html)
+        assert link, url
+        query = parse_qs(link[0].replace("&amp;", "&").lstrip("?"))
+        assert query[f"{path}__gte"] == [str(since)], (url, link[0])
+        assert client.get(url + link[0].replace("&amp;", "&")).status_code == 200, url
