@@ -27,6 +27,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from common.admin_filters import BusinessDateFieldListFilter
 from common.business_date import business_date_today, business_now
 from common.errors import ApplicationError
 from common.money import format_yuan
@@ -124,7 +125,7 @@ class ApplicationAdmin(ReadOnlyAdmin):
 
     list_display = ["reference", "shop", "product", "amount", "status", "stage", "submitted_at"]
     # A date filter, not a date hierarchy (DISTINCT years, first and last over every application).
-    list_filter = ["status", "product", "channel", ("submitted_at", admin.DateFieldListFilter)]
+    list_filter = ["status", "product", "channel", ("submitted_at", BusinessDateFieldListFilter)]
     search_fields = ["reference", "merchant__shop_name", "merchant__external_id"]
     list_select_related = ["merchant__partner", "product"]
     show_full_result_count = False

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 
 from common.admin import AuditHistoryMixin, EstimatedCountPaginator, QuickActionCheckboxMixin
+from common.admin_filters import BusinessDateFieldListFilter
 from common.api_fields import earliest_date
 from common.business_date import business_date_today
 from common.crypto import blind_index
@@ -452,7 +453,7 @@ class OrderAdmin(ReadOnlyAdmin):
     list_display = ["external_id", "merchant", "amount", "status", "placed_at", "settled_at"]
     # A date filter rather than a date hierarchy: the hierarchy's DISTINCT over every order's date
     # took most of a second at a million orders.
-    list_filter = ["status", "partner", ("placed_at", admin.DateFieldListFilter)]
+    list_filter = ["status", "partner", ("placed_at", BusinessDateFieldListFilter)]
     search_fields = ["external_id", "merchant__shop_name", "buyer_ref"]
     list_select_related = ["merchant__partner"]
     show_full_result_count = False
@@ -468,7 +469,7 @@ class OrderAdmin(ReadOnlyAdmin):
 @admin.register(Settlement)
 class SettlementAdmin(ReadOnlyAdmin):
     list_display = ["external_id", "merchant", "settled_on", "amount", "order_count"]
-    list_filter = [("settled_on", admin.DateFieldListFilter)]
+    list_filter = [("settled_on", BusinessDateFieldListFilter)]
     list_select_related = ["merchant__partner"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
@@ -698,7 +699,7 @@ class GuaranteeAdmin(QuickActionCheckboxMixin, AuditHistoryMixin, admin.ModelAdm
     form = GuaranteeForm
     list_display = ["pk", "guarantor", "borrower", "shown_amount", "since_on", "until_on"]
     list_select_related = ["guarantor__partner", "borrower__partner"]
-    list_filter = [("since_on", admin.DateFieldListFilter)]
+    list_filter = [("since_on", BusinessDateFieldListFilter)]
     search_fields = ["borrower__external_id", "guarantor__external_id"]
     search_help_text = _("the merchant id of the borrower or the guarantor")
     raw_id_fields = ["borrower", "guarantor"]

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from common import four_eyes
 from common.admin import EstimatedCountPaginator, FourEyesForm, form_errors_from, submitted_message
+from common.admin_filters import BusinessDateFieldListFilter
 from common.business_date import business_date_today
 from common.errors import ApplicationError
 from common.money import YuanFormField, format_yuan, yuan_to_fen
@@ -69,7 +70,7 @@ class PostingInline(admin.TabularInline):
 @admin.register(JournalEntry)
 class JournalEntryAdmin(ReadOnlyAdmin):
     list_display = ["id", "kind", "business_on", "what", "reverses", "created_at"]
-    list_filter = ["kind", "business_on"]
+    list_filter = ["kind", ("business_on", BusinessDateFieldListFilter)]
     search_fields = ["reference", "idempotency_key"]
     # No date hierarchy (its DISTINCT years over every entry took 0.3 s at half a million): the
     # business date filter costs no query.

@@ -27,12 +27,68 @@ class TrialBalanceRow:
         return self.debit_fen - self.credit_fen
 
 
+class Difference(str):
+    """One difference the check found: its English text (what logs, close of business and the
+    `reconcile` command print, and what compares equal to a string) with what it is in data, for
+    a page to say it in the reader's language with amounts in yuan.
+
+    kind: "balance" (an account's cached balance `first_fen` against its postings `second_fen`),
+    "held" (an account's held amount `first_fen` against its pending holds `second_fen`),
+    "postings_total" (all postings sum to `first_fen`, not zero), "entry" (entry `entry_id`'s
+    `legs` postings sum to `first_fen`) or "pools" (the pools' principal outstanding `first_fen`
+    against loans receivable `second_fen`). Amounts in fen."""
+
+    kind: str
+    account: str
+    first_fen: int | None
+    second_fen: int | None
+    entry_id: int | None
+    legs: int | None
+
+    def __new__(
+        cls,
+        text: str,
+        *,
+        kind: str = "",
+        account: str = "",
+        first_fen: int | None = None,
+        second_fen: int | None = None,
+        entry_id: int | None = None,
+        legs: int | None = None,
+    ):
+        self = super().__new__(cls, text)
+        self.kind, self.account, self.entry_id, self.legs = kind, account, entry_id, legs
+        self.first_fen, self.second_fen = first_fen, second_fen
+        return self
+
+    @property
+    def difference_fen(self) -> int | None:
+        if self.first_fen is None or self.second_fen is None:
+            return None
+        return self.first_fen - self.second_fen
+
+
+def _postings_total_difference(total: int) -> Difference:
+    return Difference(f"all postings sum to {total}, not zero", kind="postings_total", first_fen=total)
+
+
+def _entry_difference(entry_id: int, legs: int, total: int) -> Difference:
+    return Difference(
+        f"entry {entry_id}: {legs} postings summing to {total}",
+        kind="entry",
+        entry_id=entry_id,
+        legs=legs,
+        first_fen=int(total),
+    )
+
+
 @dataclass
 class ReconciliationReport:
     on: dt.date | None
     accounts_checked: int = 0
     entries_checked: int = 0
     postings_total_fen: int = 0
+    # Difference (a str) for the ledger's own checks; plain str from the books kept beside it.
     differences: list[str] = field(default_factory=list)
 
     @property
@@ -81,16 +137,14 @@ def reconcile(
     report.accounts_checked = Account.objects.count()
     report.postings_total_fen = int(Posting.objects.aggregate(t=Sum("amount_fen"))["t"] or 0)
     if report.postings_total_fen != 0:
-        report.differences.append(f"all postings sum to {report.postings_total_fen}, not zero")
+        report.differences.append(_postings_total_difference(report.postings_total_fen))
     postings = Posting.objects.all()
     if entries_of is not None:
         postings = postings.filter(entry__business_on=entries_of)
     by_entry = postings.values("entry_id").annotate(total=Sum("amount_fen"), legs=Count("id"))
     report.entries_checked = by_entry.count()
     for row in by_entry.filter(~Q(total=0) | Q(legs__lt=2)).order_by("entry_id")[:100]:
-        report.differences.append(
-            f"entry {row['entry_id']}: {row['legs']} postings summing to {row['total']}"
-        )
+        report.differences.append(_entry_difference(row["entry_id"], row["legs"], row["total"]))
     report.differences += _pools_differences()
     if subledgers:
         report.differences += subledger_differences()
@@ -108,25 +162,46 @@ def subledger_sections() -> list:
     return [import_string(path)() for path in getattr(settings, "LEDGER_SUBLEDGER_SECTIONS", [])]
 
 
-def _pools_differences() -> list[str]:
+def _pools_differences() -> list[Difference]:
     outstanding = FundingPool.objects.aggregate(total=Sum("principal_outstanding_fen"))["total"] or 0
     receivable = (
         Account.objects.filter(purpose=Account.Purpose.LOANS_RECEIVABLE).aggregate(t=Sum("balance_fen"))["t"]
         or 0
     )
     if outstanding != receivable:
-        return [f"funding pools' principal outstanding {outstanding} != loans receivable {receivable}"]
+        return [
+            Difference(
+                f"funding pools' principal outstanding {outstanding} != loans receivable {receivable}",
+                kind="pools",
+                first_fen=int(outstanding),
+                second_fen=int(receivable),
+            )
+        ]
     return []
 
 
-def _account_differences(code: str, balance: int, expected: int, held: int, pending: int) -> list[str]:
+def _account_differences(code: str, balance: int, expected: int, held: int, pending: int) -> list[Difference]:
     differences = []
     if balance != expected:
         differences.append(
-            f"{code}: cached balance {balance} != postings {expected} (difference {balance - expected})"
+            Difference(
+                f"{code}: cached balance {balance} != postings {expected} (difference {balance - expected})",
+                kind="balance",
+                account=code,
+                first_fen=int(balance),
+                second_fen=int(expected),
+            )
         )
     if held != pending:
-        differences.append(f"{code}: held {held} != pending holds {pending}")
+        differences.append(
+            Difference(
+                f"{code}: held {held} != pending holds {pending}",
+                kind="held",
+                account=code,
+                first_fen=int(held),
+                second_fen=int(pending),
+            )
+        )
     return differences
 
 
@@ -164,10 +239,10 @@ def trial_balance_checked(*, on: dt.date) -> tuple[list[TrialBalanceRow], Reconc
         )
     report.postings_total_fen = sum(line.debit_fen - line.credit_fen for line in view.lines)
     if report.postings_total_fen != 0:
-        report.differences.append(f"all postings sum to {report.postings_total_fen}, not zero")
+        report.differences.append(_postings_total_difference(report.postings_total_fen))
     count, unbalanced = entries_check(after=view.through_posting_id)
     report.entries_checked = view.entries_checked + count
     for entry_id, legs, total in (view.unbalanced_entries + unbalanced)[:100]:
-        report.differences.append(f"entry {entry_id}: {legs} postings summing to {total}")
+        report.differences.append(_entry_difference(entry_id, legs, total))
     report.differences += _pools_differences()
     return _trial_balance_rows(view), report

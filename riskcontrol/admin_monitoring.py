@@ -10,6 +10,7 @@ from django.utils.html import format_html_join
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
+from common.admin_filters import BusinessDateFieldListFilter
 from common.business_date import business_date_today
 from common.errors import ApplicationError
 from merchants.admin import ReadOnlyAdmin
@@ -39,7 +40,13 @@ class WarningLevelFilter(admin.SimpleListFilter):
 @admin.register(Warning)
 class WarningAdmin(ReadOnlyAdmin):
     list_display = ["raised_on", "merchant", "kind", "severity", "level", "status", "why", "version"]
-    list_filter = [WarningLevelFilter, "kind", "severity", "status", "raised_on"]
+    list_filter = [
+        WarningLevelFilter,
+        "kind",
+        "severity",
+        "status",
+        ("raised_on", BusinessDateFieldListFilter),
+    ]
     search_fields = ["merchant__shop_name", "merchant__external_id"]
     list_select_related = ["merchant", "merchant__partner", "merchant__risk"]
     date_hierarchy = "raised_on"
@@ -73,7 +80,7 @@ class WarningAdmin(ReadOnlyAdmin):
 @admin.register(MerchantRisk)
 class MerchantRiskAdmin(ReadOnlyAdmin):
     list_display = ["merchant", "level", "score", "is_defaulter", "as_of", "why", "version"]
-    list_filter = ["level", "is_defaulter", "as_of"]
+    list_filter = ["level", "is_defaulter", ("as_of", BusinessDateFieldListFilter)]
     search_fields = ["merchant__shop_name", "merchant__external_id"]
     list_select_related = ["merchant", "merchant__partner"]
     ordering = ["-level_rank", "-score", "merchant_id"]
@@ -93,7 +100,12 @@ class ReverseForm(ActionForm):
 @admin.register(RiskAction)
 class RiskActionAdmin(ReadOnlyAdmin):
     list_display = ["business_on", "merchant", "kind", "level", "why", "actor", "reversed", "version"]
-    list_filter = ["kind", "level", "business_on", ("reversed_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        "kind",
+        "level",
+        ("business_on", BusinessDateFieldListFilter),
+        ("reversed_at", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["merchant__shop_name", "merchant__external_id", "reason"]
     list_select_related = ["merchant", "merchant__partner", "reversed_by"]
     readonly_fields = [
@@ -157,7 +169,7 @@ class RiskActionAdmin(ReadOnlyAdmin):
 @admin.register(PartnerNotice)
 class PartnerNoticeAdmin(ReadOnlyAdmin):
     list_display = ["business_on", "partner", "merchant", "kind", "said"]
-    list_filter = ["kind", "partner", "business_on"]
+    list_filter = ["kind", "partner", ("business_on", BusinessDateFieldListFilter)]
     list_select_related = ["partner", "merchant", "merchant__partner"]
 
     @admin.display(description=_("message"))

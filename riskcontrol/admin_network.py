@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from common.admin_filters import BusinessDateFieldListFilter
 from riskcontrol.models import NetworkRun, RingFlag
 
 
@@ -30,7 +31,7 @@ class NetworkRunAdmin(admin.ModelAdmin):
 @admin.register(RingFlag)
 class RingFlagAdmin(admin.ModelAdmin):
     list_display = ["merchant", "ring", "score", "run", "network"]
-    list_filter = ["run__detector", "run__business_on"]
+    list_filter = ["run__detector", ("run__business_on", BusinessDateFieldListFilter)]
     list_select_related = ["merchant__partner", "run"]
     search_fields = ["merchant__shop_name", "merchant__external_id"]
     fields = ["run", "merchant", "ring", "score", "members", "reasons"]

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from common.admin import EstimatedCountPaginator
+from common.admin_filters import BusinessDateFieldListFilter
 from common.errors import ApplicationError
 from common.money import format_yuan
 from lending.services.products import rate_text
@@ -171,7 +172,7 @@ class ModelPromotionAdmin(ReadOnlyAdmin):
 @admin.register(MerchantScore)
 class MerchantScoreAdmin(ReadOnlyAdmin):
     list_display = ["merchant", "as_of", "grade", "points", "pd", "rank", "line", "rate", "is_current"]
-    list_filter = ["grade", "is_current", "as_of", ("model", LightModelFilter)]
+    list_filter = ["grade", "is_current", ("as_of", BusinessDateFieldListFilter), ("model", LightModelFilter)]
     search_fields = ["merchant__shop_name", "merchant__external_id"]
     list_select_related = ["merchant__partner", "model"]
     show_full_result_count = False
@@ -234,7 +235,7 @@ class OfferAdmin(ReadOnlyAdmin):
         "issued_on",
         "expires_on",
     ]
-    list_filter = ["status", "grade", "product", "issued_on"]
+    list_filter = ["status", "grade", "product", ("issued_on", BusinessDateFieldListFilter)]
     search_fields = ["merchant__shop_name", "merchant__external_id"]
     list_select_related = ["merchant__partner", "product"]
     readonly_fields = [
@@ -328,7 +329,7 @@ class OfficerFindingForm(forms.ModelForm):
 class OfficerFindingAdmin(admin.ModelAdmin):
     form = OfficerFindingForm
     list_display = ["merchant", "kind", "points", "found_on", "officer", "note"]
-    list_filter = ["kind", "found_on"]
+    list_filter = ["kind", ("found_on", BusinessDateFieldListFilter)]
     search_fields = ["merchant__shop_name", "merchant__external_id", "note"]
     list_select_related = ["merchant__partner", "officer"]
     autocomplete_fields = ["merchant"]

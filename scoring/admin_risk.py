@@ -8,6 +8,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
 
+from common.admin_filters import BusinessDateFieldListFilter
 from common.money import format_yuan
 from merchants.admin import ReadOnlyAdmin
 from scoring.models import DriftReport, GradeOutcome, SandboxRun
@@ -112,7 +113,7 @@ class DriftReportAdmin(ReadOnlyAdmin):
         "reference",
         "notified_at",
     ]
-    list_filter = ["status", "period", "subject", "model", "period_start"]
+    list_filter = ["status", "period", "subject", "model", ("period_start", BusinessDateFieldListFilter)]
     search_fields = ["subject"]
     list_select_related = ["model"]
     date_hierarchy = "period_start"
@@ -174,7 +175,7 @@ class GradeOutcomeAdmin(ReadOnlyAdmin):
         "model",
         "computed_at",
     ]
-    list_filter = ["matured", "grade", "model", "cohort_month"]
+    list_filter = ["matured", "grade", "model", ("cohort_month", BusinessDateFieldListFilter)]
     list_select_related = ["model"]
     readonly_fields = [
         "model",
