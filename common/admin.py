@@ -228,8 +228,8 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
                 obj = four_eyes.approval_request_cancel(request=obj, user=request.user, on=on, note=note)
             else:
                 raise ApplicationError(
-                    "choose approve, reject or cancel",
-                    {"fields": {"decision": ["approve, reject or cancel"]}},
+                    gettext("choose approve, reject or cancel"),
+                    {"fields": {"decision": [gettext("approve, reject or cancel")]}},
                 )
         except ApplicationError as exc:
             self.message_user(request, exc.message, messages.ERROR)
