@@ -38,6 +38,7 @@ from common.models import ApprovalRequest
 from common.money import FenAsYuanField, format_yuan
 from common.request_id import request_get
 from common.roles import ROLES
+from common.value_rows import value_rows
 
 
 class FourEyesForm(forms.Form):
@@ -151,13 +152,13 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("params"))
     def params_display(self, obj):
-        return format_html("<pre>{}</pre>", json.dumps(obj.params, indent=2, ensure_ascii=False))
+        return value_rows(obj.params)
 
     @admin.display(description=_("result"))
     def result_display(self, obj):
         if obj.result is None:
             return "-"
-        return format_html("<pre>{}</pre>", json.dumps(obj.result, indent=2, ensure_ascii=False))
+        return value_rows(obj.result)
 
     @admin.display(description=_("history (this target)"))
     def history(self, obj):
@@ -228,8 +229,8 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
                 obj = four_eyes.approval_request_cancel(request=obj, user=request.user, on=on, note=note)
             else:
                 raise ApplicationError(
-                    "choose approve, reject or cancel",
-                    {"fields": {"decision": ["approve, reject or cancel"]}},
+                    gettext("choose approve, reject or cancel"),
+                    {"fields": {"decision": [gettext("approve, reject or cancel")]}},
                 )
         except ApplicationError as exc:
             self.message_user(request, exc.message, messages.ERROR)

@@ -9,10 +9,12 @@ from django.contrib.admin.helpers import ActionForm
 from django.utils.html import format_html_join
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from common.admin_filters import BusinessDateFieldListFilter
 from common.business_date import business_date_today
 from common.errors import ApplicationError
+from common.value_rows import value_rows
 from merchants.admin import ReadOnlyAdmin
 from riskcontrol.models import Level, MerchantRisk, MonitoringRun, PartnerNotice, RiskAction, Warning
 from riskcontrol.monitoring import services
@@ -62,7 +64,7 @@ class WarningAdmin(ReadOnlyAdmin):
         "status",
         "closed_on",
         "why",
-        "facts",
+        "facts_rows",
         "version",
     ]
     readonly_fields = fields
@@ -75,6 +77,10 @@ class WarningAdmin(ReadOnlyAdmin):
     @admin.display(description=_("why"))
     def why(self, obj):
         return _reasons(obj.reasons)
+
+    @admin.display(description=pgettext_lazy("made-up label", "facts"))
+    def facts_rows(self, obj):
+        return value_rows(obj.facts)
 
 
 @admin.register(MerchantRisk)

@@ -28,6 +28,7 @@ from scoring.models import (
 from scoring.policy_words import percent
 from scoring.report_charts import model_report_charts
 from scoring.services import model_promote, offer_withdraw
+from scoring.words import source_title
 
 # A scoring model's row carries its report, points table and pickled challenger (hundreds of
 # kilobytes): lists that show a model by its name read only what the name needs.
@@ -46,6 +47,20 @@ class LightModelFilter(admin.RelatedFieldListFilter):
         ordering = self.field_admin_ordering(field, request, model_admin) or ("-pk",)
         models = ScoringModel.objects.only("version", "status").order_by(*ordering)
         return [(m.pk, str(m)) for m in models]
+
+
+class SourceFilter(admin.SimpleListFilter):
+    """The models' sources by name (the platform's loans in the reader's language, a CSV's file)."""
+
+    title = _("source")
+    parameter_name = "source"
+
+    def lookups(self, request, model_admin):
+        sources = ScoringModel.objects.order_by("source").values_list("source", flat=True).distinct()
+        return [(source, source_title(source)) for source in sources]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(source=self.value()) if self.value() else queryset
 
 
 class ReasonActionForm(ActionForm):
@@ -69,14 +84,24 @@ class ModelPromotionInline(admin.TabularInline):
 
 @admin.register(ScoringModel)
 class ScoringModelAdmin(ReadOnlyAdmin):
-    list_display = ["version", "status", "source", "target", "rows", "auc", "ks", "trained_at", "trained_by"]
-    list_filter = ["status", "source"]
+    list_display = [
+        "version",
+        "status",
+        "source_words",
+        "target",
+        "rows",
+        "auc",
+        "ks",
+        "trained_at",
+        "trained_by",
+    ]
+    list_filter = ["status", SourceFilter]
     search_fields = ["version"]
     fields = [
         "version",
         "kind",
         "status",
-        "source",
+        "source_words",
         "target",
         "rows",
         "trained_at",
@@ -94,6 +119,10 @@ class ScoringModelAdmin(ReadOnlyAdmin):
     def _metric(self, obj, key):
         value = (obj.report or {}).get("metrics", {}).get(key)
         return "-" if value is None else f"{value:.3f}"
+
+    @admin.display(description=_("source"), ordering="source")
+    def source_words(self, obj):
+        return source_title(obj.source)
 
     @admin.display(description=_("AUC (held out)"))
     def auc(self, obj):

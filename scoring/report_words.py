@@ -10,6 +10,7 @@ import re
 from django.utils.translation import gettext, gettext_noop
 
 from common.texts import matched_reason, stored_text
+from scoring.words import feature_title
 
 _COLUMN = r"column '(?P<column>.+?)'"
 _NUMBER = r"(?P<%s>-?\d[\d.]*)"
@@ -90,9 +91,15 @@ NOT_USED_MSGID = gettext_noop("column '%(column)s' %(reason)s: not used")
 
 
 def _matched(patterns: list[tuple[re.Pattern, str]], words: str) -> str | None:
-    """The words in the reader's language when `patterns` knows them (common.texts), else None."""
+    """The words in the reader's language when `patterns` knows them (common.texts), else None;
+    a column the scoring features know reads by its name."""
     matched = matched_reason([("report", regex, msgid) for regex, msgid in patterns], words)
-    return stored_text(matched) if matched is not None else None
+    if matched is None:
+        return None
+    params = matched.get("params") or {}
+    if "column" in params:
+        matched = {**matched, "params": {**params, "column": feature_title(params["column"])}}
+    return stored_text(matched)
 
 
 def reason_text(words: str) -> str:
@@ -109,5 +116,5 @@ def message_text(words: str) -> str:
     found = NOT_USED.fullmatch(words)
     reason = _matched(REASONS, found["reason"]) if found else None
     if reason is not None:
-        return gettext(NOT_USED_MSGID) % {"column": found["column"], "reason": reason}
+        return gettext(NOT_USED_MSGID) % {"column": feature_title(found["column"]), "reason": reason}
     return words

@@ -66,6 +66,23 @@ FEATURE_TITLES = {
 }
 
 
+# The other columns a model's report names: the one the platform's rows are held out by.
+COLUMN_TITLES = {
+    "disbursed_on": pgettext_lazy("feature", "disbursement date"),
+}
+
+# Where a model's training rows came from: the platform's own loans (a CSV by its file's name).
+SOURCE_TITLES = {
+    "platform": pgettext_lazy("model source", "the platform's loans"),
+}
+
+
+def source_title(source: str) -> str:
+    """A model's source in the reader's language; a CSV's file name as written."""
+    title = SOURCE_TITLES.get(source)
+    return source if title is None else str(title)
+
+
 # What a drift report watches besides the features: the score itself.
 SCORE_TITLE = pgettext_lazy("feature", "Score")
 
@@ -83,7 +100,7 @@ TERM_TITLES = {
 def feature_title(name: str) -> str:
     """A feature's or a 360° term's name in the reader's language; a column the tables do not
     know, as written."""
-    title = FEATURE_TITLES.get(name)
+    title = FEATURE_TITLES.get(name) or COLUMN_TITLES.get(name)
     if title is None:
         title = next((words for start, words in TERM_TITLES.items() if name.startswith(start)), None)
     return name if title is None else str(title)

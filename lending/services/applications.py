@@ -871,7 +871,8 @@ def application_withdraw(*, application: Application, actor: str, on: dt.date) -
             or current.status not in lifecycle.APPLICATION.transitions["withdrawn"].sources
         ):
             raise ConflictError(
-                _("a %(status)s application cannot be withdrawn") % {"status": current.status},
+                _("a %(status)s application cannot be withdrawn")
+                % {"status": str(Application.Status(current.status).label).lower()},
                 {"fields": {"application": [current.status]}},
             )
         lifecycle.transition(

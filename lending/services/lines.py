@@ -200,7 +200,9 @@ def draw_refusal(
         return "line", _("no money moves before an officer has passed the video check")
     status = line_status()
     if status != CreditLine.Status.ACTIVE:
-        return "line", _("the line is %(status)s: no drawdown is possible") % {"status": status or "gone"}
+        return "line", _("the line is %(status)s: no drawdown is possible") % {
+            "status": str(CreditLine.Status(status).label).lower() if status else "gone"
+        }
     limit, used = exposure()
     if used + amount_fen > limit:
         return "amount", (
@@ -228,7 +230,7 @@ def room_refusal(current: CreditLine, amount_fen: int, on: dt.date) -> str | Non
     """Why the line itself cannot take the amount on `on` (what credit_line_draw's conditional
     UPDATE holds it to), read from the line's current row."""
     if current.status != CreditLine.Status.ACTIVE:
-        return _("the line is %(status)s") % {"status": current.status}
+        return _("the line is %(status)s") % {"status": str(CreditLine.Status(current.status).label).lower()}
     if current.expires_on < on:
         return _("the line expired on %(date)s") % {"date": current.expires_on}
     if current.used_fen > current.limit_fen - amount_fen:

@@ -118,7 +118,7 @@ def loan_quote(
         )
     if amount_fen > line.available_fen:
         reason = (
-            _("the line is %(status)s") % {"status": line.status}
+            _("the line is %(status)s") % {"status": str(CreditLine.Status(line.status).label).lower()}
             if line.status != CreditLine.Status.ACTIVE
             else _("only %(available)s yuan of the line is available")
             % {"available": format_yuan(line.available_fen)}

@@ -31,6 +31,11 @@ def feature_title(name: str) -> str:
 
 
 @register.filter
+def source_title(source: str) -> str:
+    return words.source_title(source)
+
+
+@register.filter
 def region_title(code: str) -> str:
     return region_label(code) if code else ""
 
