@@ -30,7 +30,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from common import four_eyes
-from common.approval_words import action_label, target_shown, target_text
+from common.approval_words import action_label, target_shown, target_text, targets_preload
 from common.audit import actor_text, name_in_reader_language, names_localize, reason_text, value_text
 from common.business_date import business_date_today
 from common.errors import ApplicationError
@@ -83,6 +83,15 @@ def submitted_message(request) -> str:
         "status": request.get_status_display(),
         "error": (request.result or {}).get("error", ""),
     }
+
+
+class _ApprovalChangeList(ChangeList):
+    """A page of approval requests with the records they act on read once per kind of record."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        self.result_list = list(self.result_list)
+        targets_preload(self.result_list)
 
 
 @admin.register(ApprovalRequest)
@@ -140,7 +149,10 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("what it changes"), ordering="target")
     def target_link(self, obj):
-        return target_shown(obj.target)
+        return target_shown(obj.target, obj)
+
+    def get_changelist(self, request, **kwargs):
+        return _ApprovalChangeList
 
     @admin.display(description=_("technical: reference"))
     def reference(self, obj):

@@ -45,15 +45,46 @@ def _new_text(model, rest: str) -> str:
     return gettext("a new %(name)s “%(code)s”") % {"name": name, "code": rest}
 
 
-def _target(target: str):
-    """(the words, the record's workbench page or None) for a request's reference."""
+def _record(target: str):
+    """(model, primary key) of a reference to a recorded row ("lending.Loan:12"), else None."""
+    label, _sep, rest = (target or "").partition(":")
+    model = _model(label) if rest.isdigit() else None
+    return (model, int(rest)) if model is not None else None
+
+
+def targets_preload(requests) -> None:
+    """Look up the records a page of requests acts on with one query per kind of record, so that
+    `target_shown` reads each from memory (a list page of requests: not a query a row)."""
+    wanted: dict = {}
+    for request in requests:
+        record = _record(request.target)
+        if record is not None:
+            wanted.setdefault(record[0], set()).add(record[1])
+    found = {
+        (model, obj.pk): obj
+        for model, pks in wanted.items()
+        # with what each record's name reads (a shop's name says its platform)
+        for obj in model._default_manager.filter(pk__in=pks).select_related()
+    }
+    for request in requests:
+        record = _record(request.target)
+        if record is not None:
+            request._target_record = found.get(record)
+
+
+def _target(target: str, preloaded=None):
+    """(the words, the record's workbench page or None) for a request's reference; `preloaded` is
+    the record `targets_preload` found for it (None: looked up here)."""
     label, _sep, rest = (target or "").partition(":")
     model = _model(label) if rest else None
     if model is None:
         return target or "-", None
     if rest.startswith("new:"):
         return _new_text(model, rest[len("new:") :]), None
-    obj = model._default_manager.filter(pk=rest).first() if rest.isdigit() else None
+    if preloaded is not None:
+        obj = preloaded[0]
+    else:
+        obj = model._default_manager.filter(pk=rest).first() if rest.isdigit() else None
     if obj is None:
         return gettext("%(name)s %(pk)s (no longer there)") % {
             "name": model._meta.verbose_name,
@@ -72,8 +103,10 @@ def target_text(target: str) -> str:
     return _target(target)[0]
 
 
-def target_shown(target: str) -> str:
+def target_shown(target: str, request=None) -> str:
     """What the request acts on, in words, linked to its workbench page when it exists; the
-    reference as written when it names nothing this version knows."""
-    text, url = _target(target)
+    reference as written when it names nothing this version knows. Given the approval `request`
+    `targets_preload` saw, its record is read from memory."""
+    preloaded = (request._target_record,) if hasattr(request, "_target_record") else None
+    text, url = _target(target, preloaded)
     return format_html('<a href="{}">{}</a>', url, text) if url else text

@@ -38,6 +38,10 @@ BOUNDED = {
     "admin:lending_queue[video_check]": 2,
     "admin:lending_queue[field_inspection]": 2,
     "admin:lending_queue[officer_approval]": 2,
+    # The records approval requests act on, read together: one query per kind of record on the
+    # page (loans, lines, pools), none for a record still to be made; never one a row.
+    "admin:common_approvalrequest_changelist": 3,
+    "admin:common_approvalrequest_change": 1,
 }
 
 

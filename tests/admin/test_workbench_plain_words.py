@@ -91,6 +91,39 @@ def test_an_approval_request_says_what_it_changes_and_links_to_it(chief, languag
     assert action in listing and f"merchants.Merchant:{merchant.pk}" not in listing
 
 
+def test_a_list_of_approval_requests_reads_their_records_once_per_kind_not_once_a_row(chief):
+    """Each row names the record it acts on: the page looks them up together, one query for every
+    kind of record on it, however many rows it shows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    asker = get_user_model().objects.create_user("asker", "asker@xiaodai.example", "x")
+    url = reverse("admin:common_approvalrequest_changelist")
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    client.force_login(chief)
+
+    def queries_with(requests: int) -> tuple[int, str]:
+        for _ in range(requests):
+            approval_request_create(
+                action="loan.write_off",
+                target=f"merchants.Merchant:{MerchantFactory().pk}",
+                amount_fen=None,
+                params={},
+                requested_by=asker,
+                reason="r",
+            )
+        client.get(url)  # caches filled before counting
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(url)
+        assert page.status_code == 200
+        return len(captured.captured_queries), page.content.decode()
+
+    one, _page_one = queries_with(1)
+    many, page_many = queries_with(6)
+    assert many == one, f"{one} queries for 1 request, {many} for 7"
+    assert page_many.count('href="/admin/merchants/merchant/') >= 7  # each row still links its shop
+
+
 @pytest.mark.parametrize(
     ("language", "words", "note"),
     [
