@@ -85,8 +85,14 @@ def demo_days_on(db):
     """The demo moved on ten business days in a few wall-clock minutes: the business date is
     2026-07-20, set at 14:00 (wall). Video check: one case waiting since business 07-18 10:00
     (due 07-19 10:00: late), two ended on 07-19 and 07-20 after 2 and 4 business hours; approval:
-    one ended on 07-20 after 30 minutes."""
-    wall = timezone.now()
+    one ended on 07-20 after 30 minutes.
+
+    The date was set at the last 14:00 (wall) before now, so the business clock reads between
+    07-20 14:00 and the date's end whatever the hour the test runs at (set at the wall clock's
+    hour itself, before noon the approval due at 12:00 would not yet be late)."""
+    wall = timezone.localtime().replace(hour=14, minute=0, second=0, microsecond=0)
+    if wall > timezone.now():
+        wall -= dt.timedelta(days=1)
     on = dt.date(2026, 7, 20)
     calendar_set(on, wall=wall)
     product = ProductFactory(code="revolving")
