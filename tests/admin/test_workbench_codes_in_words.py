@@ -71,7 +71,8 @@ def test_an_application_that_cannot_be_withdrawn_names_its_status_in_words(langu
     with translation.override(language), pytest.raises(ApplicationError) as refused:
         apps.application_withdraw(application=application, actor="member", on=TODAY)
     assert words in str(refused.value.message)
-    assert "declined application" not in str(refused.value.message)
+    if language == "zh-hans":  # in English the status's label reads as its code does
+        assert "declined" not in str(refused.value.message)
 
 
 @pytest.mark.parametrize(
@@ -82,10 +83,11 @@ def test_a_frozen_line_names_its_status_in_words(language, words):
     with translation.override(language), pytest.raises(ApplicationError) as refused:
         credit_line_draw(line=line, amount_fen=100_000, on=TODAY)
     assert words in str(refused.value.message), refused.value.message
-    assert "frozen" not in str(refused.value.message)
     with translation.override(language):
         reason = room_refusal(line, 100_000, TODAY)
-    assert words in reason and "frozen" not in reason
+    assert words in reason
+    if language == "zh-hans":  # in English the status's label reads as its code does
+        assert "frozen" not in str(refused.value.message) and "frozen" not in reason
 
 
 @pytest.mark.parametrize(
