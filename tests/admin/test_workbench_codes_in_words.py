@@ -18,6 +18,7 @@ from lending.services import applications as apps
 from lending.services import credit_line_draw
 from lending.services.lines import room_refusal
 from riskcontrol.models import Warning
+from tests.admin.test_workbench_plain_words import write_off_request
 from tests.lending.factories import CreditLineFactory, ProductFactory
 from tests.merchants.factories import MerchantFactory
 
@@ -38,14 +39,7 @@ def chief():
 def test_the_decide_view_asks_for_a_decision_in_the_readers_language(chief, language, message):
     merchant = MerchantFactory()
     asker = get_user_model().objects.create_user("asker", "asker@xiaodai.example", "x")
-    request = approval_request_create(
-        action="loan.write_off",
-        target=f"merchants.Merchant:{merchant.pk}",
-        amount_fen=None,
-        params={},
-        requested_by=asker,
-        reason="r",
-    )
+    request = write_off_request(merchant, asker)
     client = Client(HTTP_ACCEPT_LANGUAGE=language)
     client.force_login(chief)
     url = reverse("admin:common_approvalrequest_decide", args=[request.pk])

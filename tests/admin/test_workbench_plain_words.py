@@ -37,6 +37,18 @@ def chief():
     return get_user_model().objects.create_superuser("chief", "chief@xiaodai.example", "x")
 
 
+def write_off_request(merchant, asker):
+    """A pending four-eyes request to write a loan off, acting on `merchant`."""
+    return approval_request_create(
+        action="loan.write_off",
+        target=f"merchants.Merchant:{merchant.pk}",
+        amount_fen=None,
+        params={},
+        requested_by=asker,
+        reason="r",
+    )
+
+
 def _page(user, language: str, url: str, **post) -> str:
     client = Client(HTTP_ACCEPT_LANGUAGE=language)
     client.force_login(user)
@@ -68,14 +80,7 @@ def test_a_warnings_reasons_read_as_rows_of_sentences(chief, language, sentence)
 def test_an_approval_request_says_what_it_changes_and_links_to_it(chief, language, action, label):
     merchant = MerchantFactory()
     asker = get_user_model().objects.create_user("asker", "asker@xiaodai.example", "x")
-    request = approval_request_create(
-        action="loan.write_off",
-        target=f"merchants.Merchant:{merchant.pk}",
-        amount_fen=None,
-        params={},
-        requested_by=asker,
-        reason="r",
-    )
+    request = write_off_request(merchant, asker)
     page = _page(chief, language, reverse("admin:common_approvalrequest_change", args=[request.pk]))
     assert "e.g." not in page and "例如" not in page
     assert "lending.Loan:123" not in page
@@ -104,14 +109,7 @@ def test_a_list_of_approval_requests_reads_their_records_once_per_kind_not_once_
 
     def queries_with(requests: int) -> tuple[int, str]:
         for _ in range(requests):
-            approval_request_create(
-                action="loan.write_off",
-                target=f"merchants.Merchant:{MerchantFactory().pk}",
-                amount_fen=None,
-                params={},
-                requested_by=asker,
-                reason="r",
-            )
+            write_off_request(MerchantFactory(), asker)
         client.get(url)  # caches filled before counting
         with CaptureQueriesContext(connection) as captured:
             page = client.get(url)
